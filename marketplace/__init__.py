@@ -1,0 +1,119 @@
+"""The arm's-length labeling marketplace: a Flask application factory."""
+
+from pathlib import Path
+
+from flask import Flask, render_template
+from flask_wtf.csrf import CSRFError
+from sqlalchemy import event
+
+from marketplace.config import PROJECT_ROOT, load_config
+from marketplace.extensions import csrf, db, limiter, login_manager, migrate
+
+
+def create_app(test_config: dict | None = None) -> Flask:
+    """Create and configure the app; tables come from migrations, never from here."""
+    app = Flask(
+        __name__,
+        template_folder=str(PROJECT_ROOT / "templates"),
+        instance_path=str(PROJECT_ROOT / "instance"),
+    )
+    app.config.from_mapping(load_config())
+    if test_config:
+        app.config.update(test_config)
+    Path(app.instance_path).mkdir(parents=True, exist_ok=True)
+    app.config.setdefault("UPLOAD_FOLDER", str(Path(app.instance_path) / "uploads"))
+
+    from marketplace import models  # noqa: F401  (every table known before mappers configure)
+
+    db.init_app(app)
+    migrate.init_app(app, db, directory=str(PROJECT_ROOT / "migrations"), render_as_batch=True, compare_type=True)
+    csrf.init_app(app)
+    limiter.init_app(app)
+    login_manager.init_app(app)
+    with app.app_context():
+        _tune_sqlite(db.engine)
+
+    _register_blueprints(app)
+    _register_errors(app)
+    _register_template_helpers(app)
+    _register_commands(app)
+    return app
+
+
+def _tune_sqlite(engine) -> None:
+    """Real transactions on SQLite: explicit BEGIN IMMEDIATE, WAL, foreign keys (see PITFALLS.md)."""
+    if engine.dialect.name != "sqlite":
+        return
+
+    @event.listens_for(engine, "connect")
+    def _on_connect(dbapi_connection, _record):
+        dbapi_connection.isolation_level = None
+        cursor = dbapi_connection.cursor()
+        cursor.execute("PRAGMA foreign_keys=ON")
+        cursor.execute("PRAGMA busy_timeout=10000")
+        if engine.url.database not in (None, "", ":memory:"):
+            cursor.execute("PRAGMA journal_mode=WAL")
+        cursor.close()
+
+    @event.listens_for(engine, "begin")
+    def _on_begin(connection):
+        connection.exec_driver_sql("BEGIN IMMEDIATE")
+
+
+def _register_blueprints(app: Flask) -> None:
+    from marketplace.accounts.views import bp as accounts_bp
+    from marketplace.admin.views import bp as admin_bp
+    from marketplace.bids.views import bp as bids_bp
+    from marketplace.disclosures.views import bp as disclosures_bp
+    from marketplace.jobs.views import bp as jobs_bp
+    from marketplace.main import bp as main_bp
+    from marketplace.notifications.views import bp as notifications_bp
+    from marketplace.screening.views import bp as screening_bp
+
+    for blueprint in (main_bp, accounts_bp, jobs_bp, bids_bp, disclosures_bp, admin_bp,
+                      notifications_bp, screening_bp):
+        app.register_blueprint(blueprint)
+
+
+def _register_errors(app: Flask) -> None:
+    from marketplace.visibility import NotVisible
+
+    @app.errorhandler(NotVisible)
+    @app.errorhandler(404)
+    def not_found(_error):
+        return render_template("errors/404.html"), 404
+
+    @app.errorhandler(403)
+    def forbidden(_error):
+        return render_template("errors/403.html"), 403
+
+    @app.errorhandler(CSRFError)
+    def csrf_failed(error):
+        return render_template("errors/400.html", reason=error.description), 400
+
+    @app.errorhandler(413)
+    def too_large(_error):
+        return render_template("errors/400.html", reason="That upload is too large."), 413
+
+    @app.errorhandler(429)
+    def throttled(_error):
+        return render_template("errors/429.html"), 429
+
+    @app.errorhandler(500)
+    def server_error(_error):
+        db.session.rollback()
+        return render_template("errors/500.html"), 500
+
+
+def _register_template_helpers(app: Flask) -> None:
+    from marketplace import presentation
+
+    presentation.register(app)
+
+
+def _register_commands(app: Flask) -> None:
+    from marketplace.accounts.commands import create_admin_command
+    from marketplace.seeding import seed_command
+
+    app.cli.add_command(create_admin_command)
+    app.cli.add_command(seed_command)

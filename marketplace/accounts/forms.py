@@ -1,0 +1,73 @@
+"""Forms for signing up, signing in, inviting colleagues and the vendor profile."""
+
+from zoneinfo import available_timezones
+
+from flask_wtf import FlaskForm
+from wtforms import (
+    EmailField,
+    IntegerField,
+    PasswordField,
+    RadioField,
+    SelectField,
+    SelectMultipleField,
+    StringField,
+    TextAreaField,
+)
+from wtforms.validators import Email, EqualTo, InputRequired, Length, NumberRange, Optional
+
+from marketplace.jobs.models import CERTIFICATIONS, HOSTING_OPTIONS, MODALITY_LABELS, TASK_TYPES
+
+TIMEZONES = sorted(available_timezones() | {"UTC"})
+PASSWORD_RULES = [InputRequired(), Length(min=12, max=200, message="Use at least 12 characters.")]
+
+
+def timezone_field():
+    return SelectField("Time zone", choices=[(z, z) for z in TIMEZONES], default="UTC")
+
+
+class SignInForm(FlaskForm):
+    email = EmailField("Email", validators=[InputRequired(), Email()])
+    password = PasswordField("Password", validators=[InputRequired()])
+
+
+class SignUpForm(FlaskForm):
+    kind = RadioField("I am", choices=[("buyer", "An AI lab buying labeling work"),
+                                       ("vendor", "A labeling company")], validators=[InputRequired()])
+    org_name = StringField("Organisation name", validators=[InputRequired(), Length(max=200)])
+    name = StringField("Your name", validators=[InputRequired(), Length(max=200)])
+    email = EmailField("Work email", validators=[InputRequired(), Email(), Length(max=254)])
+    password = PasswordField("Password", validators=PASSWORD_RULES)
+    confirm = PasswordField("Repeat password", validators=[EqualTo("password", "The passwords differ.")])
+    timezone = timezone_field()
+
+
+class InviteForm(FlaskForm):
+    email = EmailField("Colleague's email", validators=[InputRequired(), Email(), Length(max=254)])
+
+
+class AcceptInviteForm(FlaskForm):
+    name = StringField("Your name", validators=[InputRequired(), Length(max=200)])
+    password = PasswordField("Password", validators=PASSWORD_RULES)
+    confirm = PasswordField("Repeat password", validators=[EqualTo("password", "The passwords differ.")])
+    timezone = timezone_field()
+
+
+class SettingsForm(FlaskForm):
+    name = StringField("Your name", validators=[InputRequired(), Length(max=200)])
+    timezone = timezone_field()
+
+
+class ProfileForm(FlaskForm):
+    summary = TextAreaField("What you do", validators=[Length(max=4000)])
+    modalities = SelectMultipleField("Modalities", choices=list(MODALITY_LABELS.items()))
+    task_types = SelectMultipleField("Task types", choices=list(TASK_TYPES.items()))
+    certifications = SelectMultipleField("Certifications", choices=list(CERTIFICATIONS.items()))
+    languages = StringField("Languages (comma-separated)", validators=[Length(max=500)])
+    workforce_size = IntegerField("Workforce size", validators=[Optional(), NumberRange(min=0, max=10_000_000)])
+    workforce_locations = StringField("Workforce locations (comma-separated)", validators=[Length(max=500)])
+    data_handling = SelectMultipleField("Data handling you support", choices=list(HOSTING_OPTIONS.items()))
+
+
+def split_list(text: str | None) -> list[str]:
+    """'English, French ,, German' -> ['English', 'French', 'German']."""
+    return [part.strip() for part in (text or "").split(",") if part.strip()]

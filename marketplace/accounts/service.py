@@ -1,0 +1,171 @@
+"""Sign-up, sign-in, invitations and vendor profiles."""
+
+import hashlib
+import secrets
+from dataclasses import dataclass
+
+from sqlalchemy import func, select
+from sqlalchemy.orm import Session
+
+from marketplace.accounts.models import (
+    OrgInvitation,
+    Organization,
+    OrgKind,
+    Role,
+    User,
+    VendorProfile,
+)
+from marketplace.accounts.passwords import hash_password, needs_rehash, verify_password
+from marketplace.audit.service import record_event
+from marketplace.db_types import utcnow
+from marketplace.parties.models import Party, PartyKind
+from marketplace.parties.service import normalize_name
+
+
+class AccountError(ValueError):
+    """A refusal the user can fix; `field` names the form field it belongs to."""
+
+    def __init__(self, message: str, field: str | None = None):
+        super().__init__(message)
+        self.field = field
+
+
+def normalize_email(email: str) -> str:
+    return email.strip().lower()
+
+
+def email_taken(session: Session, email: str) -> bool:
+    return session.execute(
+        select(User.id).where(User.email == normalize_email(email))
+    ).first() is not None
+
+
+def create_user(session: Session, *, email: str, name: str, password: str, role: Role,
+                org: Organization | None = None, timezone: str = "UTC") -> User:
+    if email_taken(session, email):
+        raise AccountError("An account with this email already exists.", "email")
+    user = User(email=normalize_email(email), name=name.strip(), password_hash=hash_password(password),
+                role=role, org_id=org.id if org else None, timezone=timezone)
+    session.add(user)
+    session.flush()
+    return user
+
+
+def sign_up(session: Session, *, org_name: str, kind: OrgKind, email: str, name: str, password: str,
+            timezone: str = "UTC") -> User:
+    """Create an organisation, its node in the ownership graph, and its first user."""
+    if email_taken(session, email):
+        raise AccountError("An account with this email already exists.", "email")
+    clean_name = org_name.strip()
+    party = Party(kind=PartyKind.ENTITY, name=clean_name, name_normalized=normalize_name(clean_name))
+    session.add(party)
+    session.flush()
+    org = Organization(name=clean_name, kind=kind, party_id=party.id)
+    session.add(org)
+    session.flush()
+    if kind == OrgKind.VENDOR:
+        session.add(VendorProfile(org_id=org.id))
+    user = create_user(session, email=email, name=name, password=password, role=Role(kind.value), org=org,
+                       timezone=timezone)
+    record_event(session, user, "organization.created", "organization", org.id,
+                 after={"name": org.name, "kind": kind.value},
+                 buyer_org_id=org.id if kind == OrgKind.BUYER else None,
+                 vendor_org_id=org.id if kind == OrgKind.VENDOR else None)
+    return user
+
+
+def authenticate(session: Session, email: str, password: str) -> User | None:
+    """The user whose email and password match, or None; upgrades old hashes on the way."""
+    user = session.execute(
+        select(User).where(User.email == normalize_email(email))
+    ).scalar_one_or_none()
+    if not verify_password(user.password_hash if user else None, password):
+        return None
+    if needs_rehash(user.password_hash):
+        user.password_hash = hash_password(password)
+    return user
+
+
+def end_sessions(session: Session, user: User) -> None:
+    """Sign out everywhere: every earlier copy of the session cookie stops working."""
+    user.session_version += 1
+
+
+def _token_hash(token: str) -> str:
+    return hashlib.sha256(token.encode()).hexdigest()
+
+
+@dataclass(frozen=True)
+class IssuedInvitation:
+    invitation: OrgInvitation
+    token: str
+
+
+def invite_colleague(session: Session, inviter: User, email: str) -> IssuedInvitation:
+    """Invite someone to the inviter's organisation; the token is shown once and stored only as a hash."""
+    if inviter.org_id is None:
+        raise AccountError("Only members of an organisation can invite colleagues.")
+    if email_taken(session, email):
+        raise AccountError("That person already has an account.", "email")
+    token = secrets.token_urlsafe(32)
+    invitation = OrgInvitation(org_id=inviter.org_id, email=normalize_email(email),
+                               token_hash=_token_hash(token), invited_by_id=inviter.id)
+    session.add(invitation)
+    session.flush()
+    return IssuedInvitation(invitation, token)
+
+
+def find_open_invitation(session: Session, token: str) -> OrgInvitation | None:
+    return session.execute(
+        select(OrgInvitation).where(OrgInvitation.token_hash == _token_hash(token),
+                                    OrgInvitation.accepted_at.is_(None))
+    ).scalar_one_or_none()
+
+
+def accept_invitation(session: Session, invitation: OrgInvitation, *, name: str, password: str,
+                      timezone: str = "UTC") -> User:
+    org = session.get(Organization, invitation.org_id)
+    user = create_user(session, email=invitation.email, name=name, password=password,
+                       role=Role(str(org.kind)), org=org,
+                       timezone=timezone)
+    invitation.accepted_at = utcnow()
+    return user
+
+
+def pending_invitations(session: Session, org_id: int) -> list[OrgInvitation]:
+    return list(session.execute(
+        select(OrgInvitation).where(OrgInvitation.org_id == org_id, OrgInvitation.accepted_at.is_(None))
+        .order_by(OrgInvitation.created_at.desc())
+    ).scalars())
+
+
+def org_members(session: Session, org_id: int) -> list[User]:
+    return list(session.execute(select(User).where(User.org_id == org_id).order_by(User.name)).scalars())
+
+
+def profile_for(session: Session, org_id: int) -> VendorProfile:
+    profile = session.execute(
+        select(VendorProfile).where(VendorProfile.org_id == org_id)
+    ).scalar_one_or_none()
+    if profile is None:
+        profile = VendorProfile(org_id=org_id)
+        session.add(profile)
+        session.flush()
+    return profile
+
+
+def update_profile(session: Session, user: User, **fields) -> VendorProfile:
+    """Change the vendor's profile; only vendors may, and only their own."""
+    if not user.is_vendor:
+        raise AccountError("Only vendors keep a profile.")
+    profile = profile_for(session, user.org_id)
+    for key, value in fields.items():
+        setattr(profile, key, value)
+    profile.updated_at = utcnow()
+    return profile
+
+
+def vendor_count(session: Session) -> int:
+    return session.execute(
+        select(func.count(Organization.id)).where(Organization.kind == OrgKind.VENDOR)
+    ).scalar_one()

@@ -1,0 +1,200 @@
+"""Signing up, in and out; colleagues; settings; the vendor profile."""
+
+from urllib.parse import urlsplit
+
+from flask import Blueprint, current_app, flash, redirect, render_template, request, url_for
+from flask_login import current_user, login_required, login_user, logout_user
+
+from marketplace.accounts import service
+from marketplace.accounts.forms import (
+    AcceptInviteForm,
+    InviteForm,
+    ProfileForm,
+    SettingsForm,
+    SignInForm,
+    SignUpForm,
+    split_list,
+)
+from marketplace.accounts.models import Organization, OrgKind, User
+from marketplace.accounts.roles import role_required
+from marketplace.extensions import db, limiter, login_manager
+
+bp = Blueprint("accounts", __name__)
+login_manager.login_view = "accounts.sign_in"
+login_manager.login_message = "Please sign in to continue."
+login_manager.login_message_category = "info"
+
+
+@login_manager.user_loader
+def load_user(session_id: str) -> User | None:
+    """Load the user named in the session cookie, refusing copies taken before a sign-out."""
+    try:
+        user_id, version = (int(part) for part in session_id.split(":"))
+    except ValueError:
+        return None
+    user = db.session.get(User, user_id)
+    if user is None or user.session_version != version:
+        return None
+    return user
+
+
+def safe_next(target: str | None) -> str | None:
+    """The `next` address if it stays inside this site, else None."""
+    if not target or not target.startswith("/") or target.startswith("//") or "\\" in target:
+        return None
+    parts = urlsplit(target)
+    if parts.scheme or parts.netloc:
+        return None
+    return target
+
+
+def _login_email_key() -> str:
+    return "email:" + (request.form.get("email") or "").strip().lower()
+
+
+@bp.route("/sign-in", methods=["GET", "POST"])
+@limiter.limit(lambda: current_app.config["LOGIN_RATE_LIMIT"], methods=["POST"])
+@limiter.limit(lambda: current_app.config["LOGIN_RATE_LIMIT"], methods=["POST"], key_func=_login_email_key)
+def sign_in():
+    """Sign in with email and password; throttled per address and per account."""
+    if current_user.is_authenticated:
+        return redirect(url_for("main.dashboard"))
+    form = SignInForm()
+    if form.validate_on_submit():
+        user = service.authenticate(db.session, form.email.data, form.password.data)
+        if user is None:
+            form.password.errors.append("That email and password do not match an account.")
+        else:
+            db.session.commit()
+            login_user(user)
+            flash(f"Welcome back, {user.name}.", "success")
+            return redirect(safe_next(request.args.get("next")) or url_for("main.dashboard"), 303)
+    return render_template("accounts/sign_in.html", form=form), 200 if request.method == "GET" else 400
+
+
+@bp.post("/sign-out")
+@login_required
+def sign_out():
+    """Sign out, ending every copy of this session."""
+    service.end_sessions(db.session, current_user)
+    db.session.commit()
+    logout_user()
+    flash("You are signed out.", "info")
+    return redirect(url_for("accounts.sign_in"), 303)
+
+
+@bp.route("/sign-up", methods=["GET", "POST"])
+def sign_up():
+    """Create a buyer or vendor organisation and its first user."""
+    form = SignUpForm(kind=request.args.get("kind", "buyer"))
+    if form.validate_on_submit():
+        try:
+            user = service.sign_up(db.session, org_name=form.org_name.data, kind=OrgKind(form.kind.data),
+                                   email=form.email.data, name=form.name.data, password=form.password.data,
+                                   timezone=form.timezone.data)
+        except service.AccountError as error:
+            getattr(form, error.field or "email").errors.append(str(error))
+        else:
+            db.session.commit()
+            login_user(user)
+            flash(f"{form.org_name.data} is on the marketplace.", "success")
+            return redirect(url_for("main.dashboard"), 303)
+    status = 400 if request.method == "POST" else 200
+    return render_template("accounts/sign_up.html", form=form), status
+
+
+@bp.route("/team", methods=["GET", "POST"])
+@login_required
+@role_required("buyer", "vendor")
+def team():
+    """The organisation's members and pending invitations; invite a colleague."""
+    form = InviteForm()
+    invite_link = None
+    if form.validate_on_submit():
+        try:
+            issued = service.invite_colleague(db.session, current_user, form.email.data)
+        except service.AccountError as error:
+            form.email.errors.append(str(error))
+        else:
+            db.session.commit()
+            invite_link = url_for("accounts.accept_invite", token=issued.token, _external=True)
+            flash(f"Invitation created for {issued.invitation.email}. Send them the link below.", "success")
+            form = InviteForm(formdata=None)
+    org = db.session.get(Organization, current_user.org_id)
+    return render_template(
+        "accounts/team.html", form=form, org=org, invite_link=invite_link,
+        members=service.org_members(db.session, org.id),
+        invitations=service.pending_invitations(db.session, org.id),
+    ), 400 if form.errors else 200
+
+
+@bp.route("/invite/<token>", methods=["GET", "POST"])
+def accept_invite(token: str):
+    """Join an organisation through an invitation link."""
+    invitation = service.find_open_invitation(db.session, token)
+    if invitation is None:
+        return render_template("errors/404.html"), 404
+    org = db.session.get(Organization, invitation.org_id)
+    form = AcceptInviteForm()
+    if form.validate_on_submit():
+        try:
+            user = service.accept_invitation(db.session, invitation, name=form.name.data,
+                                             password=form.password.data, timezone=form.timezone.data)
+        except service.AccountError as error:
+            form.name.errors.append(str(error))
+        else:
+            db.session.commit()
+            login_user(user)
+            flash(f"Welcome to {org.name}.", "success")
+            return redirect(url_for("main.dashboard"), 303)
+    return render_template("accounts/accept_invite.html", form=form, org=org, invitation=invitation), (
+        400 if form.errors else 200)
+
+
+@bp.route("/settings", methods=["GET", "POST"])
+@login_required
+def settings():
+    """Your name and the time zone every time is shown in."""
+    form = SettingsForm(obj=current_user)
+    if form.validate_on_submit():
+        current_user.name = form.name.data.strip()
+        current_user.timezone = form.timezone.data
+        db.session.commit()
+        flash("Settings saved.", "success")
+        return redirect(url_for("accounts.settings"), 303)
+    return render_template("accounts/settings.html", form=form), 400 if form.errors else 200
+
+
+@bp.route("/profile", methods=["GET", "POST"])
+@login_required
+@role_required("vendor")
+def profile():
+    """The vendor's profile: capabilities, certifications, workforce, data handling."""
+    current = service.profile_for(db.session, current_user.org_id)
+    form = ProfileForm(obj=current)
+    if request.method == "GET":
+        form.languages.data = ", ".join(current.languages)
+        form.workforce_locations.data = ", ".join(current.workforce_locations)
+    if form.validate_on_submit():
+        service.update_profile(
+            db.session, current_user, summary=form.summary.data or "", modalities=form.modalities.data,
+            task_types=form.task_types.data, certifications=form.certifications.data,
+            languages=split_list(form.languages.data), workforce_size=form.workforce_size.data or 0,
+            workforce_locations=split_list(form.workforce_locations.data),
+            data_handling=form.data_handling.data,
+        )
+        db.session.commit()
+        flash("Profile saved.", "success")
+        return redirect(url_for("accounts.profile"), 303)
+    return render_template("accounts/profile.html", form=form), 400 if form.errors else 200
+
+
+@bp.get("/vendors/<int:org_id>")
+@login_required
+def vendor_profile(org_id: int):
+    """A vendor's public profile."""
+    org = db.session.get(Organization, org_id)
+    if org is None or org.kind != OrgKind.VENDOR:
+        return render_template("errors/404.html"), 404
+    return render_template("accounts/vendor_profile.html", org=org,
+                           profile=service.profile_for(db.session, org.id))

@@ -1,0 +1,51 @@
+"""Bids on jobs and every revision of them."""
+
+from datetime import datetime
+from enum import StrEnum
+
+from sqlalchemy import UniqueConstraint
+from sqlmodel import Field, SQLModel
+
+from marketplace.db_types import UTCDateTime, enum_column, utcnow
+
+
+class BidStatus(StrEnum):
+    ACTIVE = "active"
+    WITHDRAWN = "withdrawn"
+    AWARDED = "awarded"
+    LOST = "lost"
+
+
+class BidTerms(SQLModel):
+    """What a vendor offers; kept on the bid and copied into each revision."""
+
+    price_per_unit_minor: int
+    total_minor: int
+    currency: str = Field(max_length=3)
+    turnaround_days: int
+    quality_guarantee_pct: float | None = None
+    proposal: str = Field(default="", max_length=20000)
+    data_handling_response: str = Field(default="", max_length=8000)
+
+
+class Bid(BidTerms, table=True):
+    __table_args__ = (UniqueConstraint("job_id", "vendor_org_id"),)
+
+    id: int | None = Field(default=None, primary_key=True)
+    job_id: int = Field(foreign_key="job.id", index=True)
+    vendor_org_id: int = Field(foreign_key="organization.id", index=True)
+    status: BidStatus = Field(default=BidStatus.ACTIVE, sa_type=enum_column())
+    # Set when screening excludes the vendor for this job's buyer: the bid leaves the comparison.
+    conflicted: bool = False
+    revision: int = 1
+    created_at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime)
+    updated_at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime)
+    withdrawn_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
+
+
+class BidRevision(BidTerms, table=True):
+    id: int | None = Field(default=None, primary_key=True)
+    bid_id: int = Field(foreign_key="bid.id", index=True)
+    number: int
+    created_by_id: int | None = Field(default=None, foreign_key="user_account.id")
+    created_at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime)

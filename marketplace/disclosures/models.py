@@ -1,0 +1,33 @@
+"""A vendor's ownership disclosure, filed as immutable versions."""
+
+from datetime import datetime
+from enum import StrEnum
+
+from sqlmodel import Field, SQLModel
+
+from marketplace.db_types import UTCDateTime, enum_column, utcnow
+
+
+class DisclosureStatus(StrEnum):
+    DRAFT = "draft"
+    SUBMITTED = "submitted"
+    APPROVED = "approved"
+    CHANGES_REQUESTED = "changes_requested"
+    REJECTED = "rejected"
+
+
+class DisclosureVersion(SQLModel, table=True):
+    id: int | None = Field(default=None, primary_key=True)
+    vendor_org_id: int = Field(foreign_key="organization.id", index=True)
+    number: int
+    status: DisclosureStatus = Field(default=DisclosureStatus.DRAFT, sa_type=enum_column())
+    summary: str = Field(default="", max_length=4000)
+    created_by_id: int | None = Field(default=None, foreign_key="user_account.id")
+    created_at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime)
+    attested_by_id: int | None = Field(default=None, foreign_key="user_account.id")
+    attester_name: str = Field(default="", max_length=200)
+    attester_title: str = Field(default="", max_length=200)
+    submitted_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
+    decided_by_id: int | None = Field(default=None, foreign_key="user_account.id")
+    decided_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
+    decision_reason: str = Field(default="", max_length=4000)

@@ -1,0 +1,17 @@
+"""Imports every model module so that mappers and autogenerate see every table."""
+
+from marketplace.accounts.models import OrgInvitation, Organization, User, VendorProfile
+from marketplace.audit.models import AuditRecord
+from marketplace.bids.models import Bid, BidRevision
+from marketplace.contracts.models import Contract
+from marketplace.disclosures.models import DisclosureVersion
+from marketplace.jobs.models import Job, JobAttachment, JobInvitation, Question
+from marketplace.notifications.models import Notification
+from marketplace.parties.models import CommercialTie, Interest, Party, PartyIdentifier
+from marketplace.screening.models import Rival
+
+__all__ = [
+    "AuditRecord", "Bid", "BidRevision", "CommercialTie", "Contract", "DisclosureVersion", "Interest",
+    "Job", "JobAttachment", "JobInvitation", "Notification", "OrgInvitation", "Organization", "Party",
+    "PartyIdentifier", "Question", "Rival", "User", "VendorProfile",
+]

@@ -1,0 +1,55 @@
+"""Telling users what happened: one notification row per recipient."""
+
+from sqlalchemy import func, select, update
+from sqlalchemy.orm import Session
+
+from marketplace.accounts.models import User
+from marketplace.db_types import utcnow
+from marketplace.notifications.models import Notification
+
+
+def notify_users(session: Session, users, kind: str, message: str, link: str = "") -> int:
+    """Queue one notification for each user given; returns how many were written."""
+    count = 0
+    for user in users:
+        session.add(Notification(user_id=user.id, kind=kind, message=message, link=link))
+        count += 1
+    return count
+
+
+def notify_org(session: Session, org_id: int, kind: str, message: str, link: str = "") -> int:
+    """Notify every user of one organisation."""
+    users = session.execute(select(User).where(User.org_id == org_id)).scalars().all()
+    return notify_users(session, users, kind, message, link)
+
+
+def notify_admins(session: Session, kind: str, message: str, link: str = "") -> int:
+    """Notify every platform admin."""
+    admins = session.execute(select(User).where(User.role == "admin")).scalars().all()
+    return notify_users(session, admins, kind, message, link)
+
+
+def notifications_for(session: Session, user: User, limit: int = 100) -> list[Notification]:
+    """The user's own notifications, newest first."""
+    query = (
+        select(Notification)
+        .where(Notification.user_id == user.id)
+        .order_by(Notification.created_at.desc(), Notification.id.desc())
+        .limit(limit)
+    )
+    return list(session.execute(query).scalars())
+
+
+def unread_count(session: Session, user: User) -> int:
+    query = select(func.count(Notification.id)).where(
+        Notification.user_id == user.id, Notification.read_at.is_(None)
+    )
+    return session.execute(query).scalar_one()
+
+
+def mark_all_read(session: Session, user: User) -> None:
+    session.execute(
+        update(Notification)
+        .where(Notification.user_id == user.id, Notification.read_at.is_(None))
+        .values(read_at=utcnow())
+    )

@@ -1,0 +1,1 @@
+"""The ownership graph: parties, BODS interests, and the platform's own commercial ties."""

@@ -1,0 +1,136 @@
+"""Parties (entities and people) and the ties between them."""
+
+from datetime import date, datetime
+from enum import StrEnum
+
+from sqlmodel import Field, SQLModel
+
+from marketplace.db_types import UTCDateTime, enum_column, utcnow
+
+
+class PartyKind(StrEnum):
+    ENTITY = "entity"
+    PERSON = "person"
+    # An owner known to exist but not named (anonymous, unknown, withheld).
+    UNSPECIFIED = "unspecified"
+
+
+class VerificationLevel(StrEnum):
+    SELF_DECLARED = "self-declared"
+    ADMIN_VERIFIED = "admin-verified"
+    OFFICIAL_REGISTER = "official register"
+    THIRD_PARTY = "third-party source"
+
+
+class TieOrigin(StrEnum):
+    DISCLOSURE = "disclosure"
+    ADMIN_FACT = "admin_fact"
+    BODS_IMPORT = "bods_import"
+
+
+# BODS interest types (codelist interestType.csv).
+INTEREST_TYPES = (
+    "shareholding",
+    "votingRights",
+    "appointmentOfBoard",
+    "otherInfluenceOrControl",
+    "seniorManagingOfficial",
+    "settlor",
+    "trustee",
+    "protector",
+    "beneficiaryOfLegalArrangement",
+    "rightsToSurplusAssetsOnDissolution",
+    "rightsToProfitOrIncome",
+    "rightsGrantedByContract",
+    "conditionalRightsGrantedByContract",
+    "controlViaCompanyRulesOrArticles",
+    "controlByLegalFramework",
+    "boardMember",
+    "boardChair",
+    "unknownInterest",
+    "unpublishedInterest",
+    "enjoymentAndUseOfAssets",
+    "rightToProfitOrIncomeFromAssets",
+    "nominee",
+    "nominator",
+)
+COUNTABLE_INTEREST_TYPES = frozenset({"shareholding", "votingRights"})
+ROLE_INTEREST_TYPES = frozenset({"boardMember", "boardChair", "seniorManagingOfficial"})
+
+
+class Party(SQLModel, table=True):
+    id: int | None = Field(default=None, primary_key=True)
+    kind: PartyKind = Field(sa_type=enum_column())
+    # BODS entityType / personType code, e.g. registeredEntity, knownPerson, anonymousEntity.
+    party_type: str = Field(default="registeredEntity", max_length=40)
+    name: str = Field(max_length=300)
+    name_normalized: str = Field(max_length=300, index=True)
+    jurisdiction: str = Field(default="", max_length=80)
+    description: str = Field(default="", max_length=2000)
+    bods_record_id: str | None = Field(default=None, max_length=200, unique=True)
+    merged_into_id: int | None = Field(default=None, foreign_key="party.id")
+    created_at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime)
+
+
+class PartyIdentifier(SQLModel, table=True):
+    id: int | None = Field(default=None, primary_key=True)
+    party_id: int = Field(foreign_key="party.id", index=True)
+    scheme: str = Field(default="", max_length=100)
+    value: str = Field(max_length=200)
+    value_normalized: str = Field(max_length=200, index=True)
+
+
+class TieProvenance(SQLModel):
+    """Where a tie came from and how far it has been checked."""
+
+    origin: TieOrigin = Field(default=TieOrigin.DISCLOSURE, sa_type=enum_column())
+    disclosure_id: int | None = Field(default=None, foreign_key="disclosureversion.id", index=True)
+    verification_level: VerificationLevel = Field(
+        default=VerificationLevel.SELF_DECLARED, sa_type=enum_column(40)
+    )
+    source_description: str = Field(default="", max_length=1000)
+    source_url: str = Field(default="", max_length=1000)
+    source_date: date | None = None
+    recorded_by_id: int | None = Field(default=None, foreign_key="user_account.id")
+    recorded_at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime)
+
+
+class Interest(TieProvenance, table=True):
+    """A BODS interest held by an interested party in a subject entity."""
+
+    id: int | None = Field(default=None, primary_key=True)
+    interested_party_id: int = Field(foreign_key="party.id", index=True)
+    subject_party_id: int = Field(foreign_key="party.id", index=True)
+    interest_type: str = Field(max_length=60)
+    # Percent, 0-100. Exact is [x, x]; a range is [min, max]; none on a countable interest is [0, 100].
+    share_exact: float | None = None
+    share_min: float | None = None
+    share_max: float | None = None
+    share_min_exclusive: bool = False
+    share_max_exclusive: bool = False
+    start_date: date | None = None
+    end_date: date | None = None
+    role_title: str = Field(default="", max_length=200)
+    note: str = Field(default="", max_length=2000)
+    bods_statement_id: str | None = Field(default=None, max_length=200, index=True)
+
+
+class CommercialKind(StrEnum):
+    CUSTOMER = "customer"
+    EXCLUSIVE_AGREEMENT = "exclusive_agreement"
+    SUBCONTRACTOR = "subcontractor"
+    INVESTOR = "investor"
+    LENDER = "lender"
+
+
+class CommercialTie(TieProvenance, table=True):
+    """A tie BODS cannot express: revenue share, exclusivity, funding, subcontracting."""
+
+    id: int | None = Field(default=None, primary_key=True)
+    vendor_party_id: int = Field(foreign_key="party.id", index=True)
+    counterparty_id: int = Field(foreign_key="party.id", index=True)
+    kind: CommercialKind = Field(sa_type=enum_column())
+    revenue_share_pct: float | None = None
+    start_date: date | None = None
+    end_date: date | None = None
+    note: str = Field(default="", max_length=2000)

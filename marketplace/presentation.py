@@ -1,0 +1,57 @@
+"""Template filters and globals: money, local times, labels, and the notification badge."""
+
+from datetime import date, datetime
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+from flask import Flask
+from flask_login import current_user
+
+from marketplace.extensions import db
+from marketplace.jobs.models import CERTIFICATIONS, HOSTING_OPTIONS, MODALITY_LABELS, TASK_TYPES
+from marketplace.money import format_money
+
+
+def user_zone() -> ZoneInfo:
+    name = getattr(current_user, "timezone", None) or "UTC"
+    try:
+        return ZoneInfo(name)
+    except (ZoneInfoNotFoundError, ValueError):
+        return ZoneInfo("UTC")
+
+
+def localtime(value: datetime | None, fmt: str = "%Y-%m-%d %H:%M %Z") -> str:
+    """A UTC time shown in the signed-in user's time zone."""
+    if value is None:
+        return "—"
+    return value.astimezone(user_zone()).strftime(fmt)
+
+
+def isodate(value: date | None) -> str:
+    return value.isoformat() if value else "—"
+
+
+def humanize(value: str | None) -> str:
+    """A code such as 'changes_requested' as words."""
+    if not value:
+        return ""
+    text = str(value)
+    for table in (MODALITY_LABELS, TASK_TYPES, CERTIFICATIONS, HOSTING_OPTIONS):
+        if text in table:
+            return table[text]
+    return text.replace("_", " ").capitalize()
+
+
+def register(app: Flask) -> None:
+    app.add_template_filter(lambda minor, currency="USD": format_money(minor, currency), "money")
+    app.add_template_filter(localtime, "localtime")
+    app.add_template_filter(isodate, "isodate")
+    app.add_template_filter(humanize, "humanize")
+
+    @app.context_processor
+    def navigation_context():
+        from marketplace.notifications.service import unread_count
+
+        unread = 0
+        if current_user.is_authenticated:
+            unread = unread_count(db.session, current_user)
+        return {"unread_notifications": unread, "demo_logins": app.config.get("DEMO_LOGINS")}

@@ -1,0 +1,152 @@
+"""The one place that decides who may see what.
+
+Every list, count, search, page and notification about jobs and bids goes through these functions, so that
+none can forget a screening verdict. Anything a user may not know exists raises NotVisible, answered as 404.
+"""
+
+from datetime import datetime
+
+from sqlalchemy import Select, false, or_, select
+from sqlalchemy.orm import Session
+
+from marketplace.accounts.models import Organization, OrgKind, User
+from marketplace.bids.models import Bid, BidStatus
+from marketplace.db_types import utcnow
+from marketplace.jobs.models import BiddingMode, Job, JobInvitation, JobStatus, Visibility
+from marketplace.screening.service import Verdict, verdicts_for_vendor
+
+
+class NotVisible(LookupError):
+    """The user may not know that this exists: answered as 404."""
+
+
+def _vendor_verdicts(session: Session, vendor_org: Organization) -> dict[int, Verdict]:
+    return verdicts_for_vendor(session, vendor_org)
+
+
+def _vendor_job_filter(session: Session, vendor_org: Organization):
+    """SQL condition for the jobs a vendor may see, following the verdict table of DOMAIN.md."""
+    verdicts = _vendor_verdicts(session, vendor_org)
+    # Excluded, and under review without a waiver: public jobs only.
+    restricted = [buyer for buyer, verdict in verdicts.items() if verdict != Verdict.CLEAR]
+    invited = select(JobInvitation.job_id).where(JobInvitation.vendor_org_id == vendor_org.id)
+    beyond_public = or_(
+        Job.visibility == Visibility.CONFIDENTIAL,
+        (Job.visibility == Visibility.INVITE_ONLY) & Job.id.in_(invited),
+    )
+    return (Job.status != JobStatus.DRAFT) & or_(
+        Job.visibility == Visibility.PUBLIC,
+        beyond_public & Job.buyer_org_id.not_in(restricted),
+    )
+
+
+def job_filter(session: Session, user: User):
+    """SQL condition selecting the jobs this user may see."""
+    if user.is_admin:
+        return Job.id.is_not(None)
+    if user.org_id is None:
+        return false()
+    if user.is_buyer:
+        return Job.buyer_org_id == user.org_id
+    vendor_org = session.get(Organization, user.org_id)
+    return _vendor_job_filter(session, vendor_org)
+
+
+def visible_jobs(session: Session, user: User) -> Select:
+    """A query of every job this user may see; callers add their own filters and ordering."""
+    return select(Job).where(job_filter(session, user))
+
+
+def get_visible_job(session: Session, user: User, job_id: int) -> Job:
+    """The job, if this user may see it.
+
+    Raises NotVisible (404) when the job does not exist or the user may not know it exists.
+    """
+    job = session.execute(visible_jobs(session, user).where(Job.id == job_id)).scalar_one_or_none()
+    if job is None:
+        raise NotVisible(f"job {job_id}")
+    return job
+
+
+def get_own_job(session: Session, user: User, job_id: int) -> Job:
+    """A job of the buyer's own organisation, for changing it. Raises NotVisible (404) otherwise."""
+    job = session.get(Job, job_id)
+    if job is None or not user.is_buyer or job.buyer_org_id != user.org_id:
+        raise NotVisible(f"job {job_id}")
+    return job
+
+
+def verdict_between(session: Session, buyer_org_id: int, vendor_org: Organization) -> Verdict:
+    """The (buyer, vendor) verdict every surface uses."""
+    return _vendor_verdicts(session, vendor_org).get(buyer_org_id, Verdict.CLEAR)
+
+
+def effective_status(job: Job, now: datetime | None = None) -> JobStatus:
+    """The job's state by the server's clock: an open job past its deadline is closed."""
+    now = now or utcnow()
+    if job.status == JobStatus.OPEN and now >= job.bid_deadline:
+        return JobStatus.CLOSED
+    return JobStatus(job.status)
+
+
+def bid_amounts_visible(job: Job, now: datetime | None = None) -> bool:
+    """A sealed job shows the buyer its bid amounts only after the deadline."""
+    return job.bidding_mode == BiddingMode.OPEN or (now or utcnow()) >= job.bid_deadline
+
+
+def buyer_label(session: Session, job: Job, viewer: User) -> str:
+    """The buyer's name, or the job's codename for a confidential job not yet awarded to the viewer."""
+    buyer = session.get(Organization, job.buyer_org_id)
+    if viewer.is_admin or viewer.org_id == job.buyer_org_id or job.visibility != Visibility.CONFIDENTIAL:
+        return buyer.name
+    awarded_to_viewer = session.execute(
+        select(Bid.id).where(Bid.job_id == job.id, Bid.status == BidStatus.AWARDED,
+                             Bid.vendor_org_id == viewer.org_id)
+    ).first()
+    if awarded_to_viewer:
+        return buyer.name
+    return job.codename or "Confidential buyer"
+
+
+def comparable_bids(session: Session, user: User, job: Job) -> list[Bid]:
+    """The bids a buyer compares: its own job's live bids, without conflicted ones.
+
+    Raises NotVisible (404) when the job is not the buyer's own.
+    """
+    if not (user.is_admin or (user.is_buyer and job.buyer_org_id == user.org_id)):
+        raise NotVisible(f"bids of job {job.id}")
+    query = select(Bid).where(
+        Bid.job_id == job.id,
+        Bid.status != BidStatus.WITHDRAWN,
+        Bid.conflicted.is_(False),
+    ).order_by(Bid.created_at)
+    return list(session.execute(query).scalars())
+
+
+def own_bids(session: Session, user: User) -> Select:
+    """The vendor's own bids on jobs it may still see."""
+    if not user.is_vendor or user.org_id is None:
+        return select(Bid).where(false())
+    visible_ids = select(Job.id).where(job_filter(session, user))
+    return select(Bid).where(Bid.vendor_org_id == user.org_id, Bid.job_id.in_(visible_ids))
+
+
+def get_own_bid(session: Session, user: User, bid_id: int) -> Bid:
+    """One of the vendor's own bids. Raises NotVisible (404) for any other bid."""
+    bid = session.execute(own_bids(session, user).where(Bid.id == bid_id)).scalar_one_or_none()
+    if bid is None:
+        raise NotVisible(f"bid {bid_id}")
+    return bid
+
+
+def vendor_orgs_seeing(session: Session, job: Job) -> list[Organization]:
+    """Every vendor organisation that may see the job: who gets told about its public answers."""
+    vendors = session.execute(
+        select(Organization).where(Organization.kind == OrgKind.VENDOR, Organization.suspended_at.is_(None))
+    ).scalars().all()
+    seeing = []
+    for vendor in vendors:
+        condition = _vendor_job_filter(session, vendor)
+        if session.execute(select(Job.id).where(Job.id == job.id, condition)).first():
+            seeing.append(vendor)
+    return seeing

@@ -1,0 +1,183 @@
+"""factory_boy factories for every area, writing through the test's own session."""
+
+from datetime import date, timedelta
+
+import factory
+from factory.alchemy import SQLAlchemyModelFactory
+
+from marketplace.accounts.models import Organization, OrgKind, Role, User, VendorProfile
+from marketplace.accounts.passwords import hash_password
+from marketplace.bids.models import Bid, BidRevision
+from marketplace.db_types import utcnow
+from marketplace.disclosures.models import DisclosureStatus, DisclosureVersion
+from marketplace.extensions import db
+from marketplace.jobs.models import BiddingMode, Job, JobStatus, Question, Visibility
+from marketplace.parties.models import Interest, Party, PartyKind, TieOrigin
+from marketplace.parties.service import normalize_name
+from marketplace.screening.models import Rival
+
+PASSWORD = "correct horse battery staple"
+_PASSWORD_HASH = hash_password(PASSWORD)
+
+
+class Base(SQLAlchemyModelFactory):
+    class Meta:
+        abstract = True
+        sqlalchemy_session_factory = lambda: db.session  # noqa: E731
+        sqlalchemy_session_persistence = "flush"
+
+
+class PartyFactory(Base):
+    class Meta:
+        model = Party
+
+    kind = PartyKind.ENTITY
+    party_type = "registeredEntity"
+    name = factory.Sequence(lambda n: f"Holding {n} Ltd")
+    name_normalized = factory.LazyAttribute(lambda o: normalize_name(o.name))
+
+
+class PersonFactory(PartyFactory):
+    kind = PartyKind.PERSON
+    party_type = "knownPerson"
+    name = factory.Sequence(lambda n: f"Person {n}")
+
+
+class OrganizationFactory(Base):
+    class Meta:
+        model = Organization
+
+    name = factory.Sequence(lambda n: f"Org {n}")
+    kind = OrgKind.BUYER
+    party_id = factory.LazyAttribute(lambda o: PartyFactory(name=o.name).id)
+
+
+class BuyerOrgFactory(OrganizationFactory):
+    name = factory.Sequence(lambda n: f"Lab {n}")
+    kind = OrgKind.BUYER
+
+
+class VendorOrgFactory(OrganizationFactory):
+    name = factory.Sequence(lambda n: f"Vendor {n}")
+    kind = OrgKind.VENDOR
+
+    @factory.post_generation
+    def profile(obj, create, extracted, **kwargs):
+        if create:
+            db.session.add(VendorProfile(org_id=obj.id))
+            db.session.flush()
+
+
+class UserFactory(Base):
+    class Meta:
+        model = User
+
+    email = factory.Sequence(lambda n: f"user{n}@example.com")
+    name = factory.Sequence(lambda n: f"User {n}")
+    password_hash = _PASSWORD_HASH
+    role = Role.BUYER
+    org_id = None
+    timezone = "UTC"
+
+
+class BuyerFactory(UserFactory):
+    role = Role.BUYER
+    org_id = factory.LazyFunction(lambda: BuyerOrgFactory().id)
+
+
+class VendorFactory(UserFactory):
+    role = Role.VENDOR
+    org_id = factory.LazyFunction(lambda: VendorOrgFactory().id)
+
+
+class AdminFactory(UserFactory):
+    role = Role.ADMIN
+
+
+class JobFactory(Base):
+    class Meta:
+        model = Job
+
+    buyer_org_id = factory.LazyFunction(lambda: BuyerOrgFactory().id)
+    title = factory.Sequence(lambda n: f"Label {n} thousand images")
+    description = "Draw boxes around every vehicle."
+    modality = "image"
+    task_type = "bounding_boxes"
+    volume = 10000
+    unit = "images"
+    quality_target_pct = 98.0
+    languages = factory.LazyFunction(list)
+    certifications = factory.LazyFunction(lambda: ["soc2_type2"])
+    budget_min_minor = 500_000
+    budget_max_minor = 1_000_000
+    currency = "USD"
+    bid_deadline = factory.LazyFunction(lambda: utcnow() + timedelta(days=7))
+    delivery_date = factory.LazyFunction(lambda: date.today() + timedelta(days=60))
+    visibility = Visibility.PUBLIC
+    bidding_mode = BiddingMode.SEALED
+    status = JobStatus.OPEN
+    codename = factory.Sequence(lambda n: f"Project Heron {n}")
+    published_at = factory.LazyFunction(utcnow)
+
+
+class BidFactory(Base):
+    class Meta:
+        model = Bid
+
+    job_id = factory.LazyFunction(lambda: JobFactory().id)
+    vendor_org_id = factory.LazyFunction(lambda: VendorOrgFactory().id)
+    price_per_unit_minor = 60
+    total_minor = 600_000
+    currency = "USD"
+    turnaround_days = 21
+    quality_guarantee_pct = 98.5
+    proposal = "We will do it well."
+
+    @factory.post_generation
+    def first_revision(obj, create, extracted, **kwargs):
+        if create:
+            db.session.add(BidRevision(bid_id=obj.id, number=1, price_per_unit_minor=obj.price_per_unit_minor,
+                                       total_minor=obj.total_minor, currency=obj.currency,
+                                       turnaround_days=obj.turnaround_days,
+                                       quality_guarantee_pct=obj.quality_guarantee_pct, proposal=obj.proposal))
+            db.session.flush()
+
+
+class QuestionFactory(Base):
+    class Meta:
+        model = Question
+
+    job_id = factory.LazyFunction(lambda: JobFactory().id)
+    vendor_org_id = factory.LazyFunction(lambda: VendorOrgFactory().id)
+    text = "Is the data in English only?"
+
+
+class DisclosureFactory(Base):
+    class Meta:
+        model = DisclosureVersion
+
+    vendor_org_id = factory.LazyFunction(lambda: VendorOrgFactory().id)
+    number = 1
+    status = DisclosureStatus.SUBMITTED
+    attester_name = "Ana Officer"
+    attester_title = "CEO"
+    submitted_at = factory.LazyFunction(utcnow)
+
+
+class InterestFactory(Base):
+    class Meta:
+        model = Interest
+
+    interested_party_id = factory.LazyFunction(lambda: PartyFactory().id)
+    subject_party_id = factory.LazyFunction(lambda: PartyFactory().id)
+    interest_type = "shareholding"
+    share_exact = 30.0
+    origin = TieOrigin.ADMIN_FACT
+
+
+class RivalFactory(Base):
+    class Meta:
+        model = Rival
+
+    buyer_org_id = factory.LazyFunction(lambda: BuyerOrgFactory().id)
+    party_id = factory.LazyFunction(lambda: PartyFactory().id)
