@@ -2,7 +2,7 @@
 
 Revision ID: 0001
 Revises: 
-Create Date: 2026-11-26 19:31:10.113194
+Create Date: 2026-11-26 19:32:35.831320
 
 """
 from alembic import op
@@ -101,6 +101,21 @@ def upgrade():
     sa.PrimaryKeyConstraint('id', name=op.f('pk_vendorprofile')),
     sa.UniqueConstraint('org_id', name=op.f('uq_vendorprofile_org_id'))
     )
+    op.create_table('verdictrecord',
+    sa.Column('id', sa.Integer(), nullable=False),
+    sa.Column('buyer_org_id', sa.Integer(), nullable=False),
+    sa.Column('vendor_org_id', sa.Integer(), nullable=False),
+    sa.Column('verdict', sqlmodel.sql.sqltypes.AutoString(length=16), nullable=False),
+    sa.Column('updated_at', marketplace.db_types.UTCDateTime(timezone=True), nullable=False),
+    sa.ForeignKeyConstraint(['buyer_org_id'], ['organization.id'], name=op.f('fk_verdictrecord_buyer_org_id_organization')),
+    sa.ForeignKeyConstraint(['vendor_org_id'], ['organization.id'], name=op.f('fk_verdictrecord_vendor_org_id_organization')),
+    sa.PrimaryKeyConstraint('id', name=op.f('pk_verdictrecord')),
+    sa.UniqueConstraint('buyer_org_id', 'vendor_org_id', name=op.f('uq_verdictrecord_buyer_org_id'))
+    )
+    with op.batch_alter_table('verdictrecord', schema=None) as batch_op:
+        batch_op.create_index(batch_op.f('ix_verdictrecord_buyer_org_id'), ['buyer_org_id'], unique=False)
+        batch_op.create_index(batch_op.f('ix_verdictrecord_vendor_org_id'), ['vendor_org_id'], unique=False)
+
     op.create_table('auditrecord',
     sa.Column('id', sa.Integer(), nullable=False),
     sa.Column('at', marketplace.db_types.UTCDateTime(timezone=True), nullable=False),
@@ -490,6 +505,11 @@ def downgrade():
         batch_op.drop_index(batch_op.f('ix_auditrecord_action'))
 
     op.drop_table('auditrecord')
+    with op.batch_alter_table('verdictrecord', schema=None) as batch_op:
+        batch_op.drop_index(batch_op.f('ix_verdictrecord_vendor_org_id'))
+        batch_op.drop_index(batch_op.f('ix_verdictrecord_buyer_org_id'))
+
+    op.drop_table('verdictrecord')
     op.drop_table('vendorprofile')
     with op.batch_alter_table('user_account', schema=None) as batch_op:
         batch_op.drop_index(batch_op.f('ix_user_account_org_id'))

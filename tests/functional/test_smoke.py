@@ -1,3 +1,5 @@
+from flask import url_for
+
 from tests.factories import BuyerFactory
 
 
@@ -15,4 +17,4 @@ def test_signed_in_buyer_is_sent_to_jobs(client, login_as):
     login_as(BuyerFactory())
     response = client.get("/home")
     assert response.status_code == 302
-    assert response.headers["Location"].endswith("/jobs/index")
+    assert response.headers["Location"].endswith(url_for("jobs.index"))

@@ -1,0 +1,99 @@
+"""Recomputing verdicts after a change, and acting on the ones that changed.
+
+Called by every service that changes a tie, a disclosure, a rival list or (later) a policy. When a verdict
+worsens: the buyer is told, the vendor's bids on the buyer's jobs are marked conflicted (exclude), and an
+awarded contract is flagged for the buyer's decision. Access to confidential jobs needs no action here: every
+page asks marketplace.visibility, which asks screening afresh.
+"""
+
+from dataclasses import dataclass
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from marketplace.accounts.models import Organization, OrgKind
+from marketplace.audit.service import record_event
+from marketplace.bids.models import Bid, BidStatus
+from marketplace.contracts.models import Contract, ContractStatus
+from marketplace.db_types import utcnow
+from marketplace.jobs.models import Job
+from marketplace.notifications.service import notify_org
+from marketplace.screening.models import VerdictRecord
+from marketplace.screening.service import Verdict, screen_pairs
+
+
+@dataclass(frozen=True)
+class VerdictChange:
+    buyer_org_id: int
+    vendor_org_id: int
+    before: Verdict
+    after: Verdict
+
+    @property
+    def worsened(self) -> bool:
+        return self.after.severity > self.before.severity
+
+
+def refresh_verdicts(session: Session, actor, *, vendor_org_ids=None, buyer_org_ids=None) -> list[VerdictChange]:
+    """Re-screen the given vendors for the given buyers (default: all) and act on every change."""
+    vendor_query = select(Organization).where(Organization.kind == OrgKind.VENDOR)
+    if vendor_org_ids is not None:
+        vendor_query = vendor_query.where(Organization.id.in_(list(vendor_org_ids)))
+    vendors = session.execute(vendor_query).scalars().all()
+    buyer_query = select(Organization.id).where(Organization.kind == OrgKind.BUYER)
+    if buyer_org_ids is not None:
+        buyer_query = buyer_query.where(Organization.id.in_(list(buyer_org_ids)))
+    buyer_ids = session.execute(buyer_query).scalars().all()
+    if not vendors or not buyer_ids:
+        return []
+    stored = {
+        (r.buyer_org_id, r.vendor_org_id): r
+        for r in session.execute(
+            select(VerdictRecord).where(VerdictRecord.buyer_org_id.in_(buyer_ids),
+                                        VerdictRecord.vendor_org_id.in_([v.id for v in vendors]))
+        ).scalars()
+    }
+    names = {v.id: v.name for v in vendors}
+    changes = []
+    for (buyer_id, vendor_id), screening in screen_pairs(session, buyer_ids, vendors).items():
+        after = screening.verdict
+        record = stored.get((buyer_id, vendor_id))
+        before = Verdict(record.verdict) if record else Verdict.CLEAR
+        if record is None:
+            record = VerdictRecord(buyer_org_id=buyer_id, vendor_org_id=vendor_id, verdict=after.value)
+            session.add(record)
+        if before == after:
+            continue
+        record.verdict = after.value
+        record.updated_at = utcnow()
+        change = VerdictChange(buyer_id, vendor_id, before, after)
+        changes.append(change)
+        _act_on_change(session, actor, change, names[vendor_id], screening.findings)
+    session.flush()
+    return changes
+
+
+def _act_on_change(session: Session, actor, change: VerdictChange, vendor_name: str, findings) -> None:
+    reasons = " ".join(f.explanation for f in findings) or "No findings remain."
+    record_event(session, actor, "screening.verdict_changed", "organization", change.vendor_org_id,
+                 before={"verdict": change.before.value}, after={"verdict": change.after.value},
+                 buyer_org_id=change.buyer_org_id, vendor_org_id=change.vendor_org_id)
+    direction = "worsened" if change.worsened else "improved"
+    notify_org(session, change.buyer_org_id, "verdict_changed",
+               f"Screening of {vendor_name} {direction}: {change.before} → {change.after}. {reasons}",
+               f"/vendors/{change.vendor_org_id}")
+    bids = session.execute(
+        select(Bid).join(Job, Job.id == Bid.job_id)
+        .where(Job.buyer_org_id == change.buyer_org_id, Bid.vendor_org_id == change.vendor_org_id)
+    ).scalars().all()
+    for bid in bids:
+        bid.conflicted = change.after == Verdict.EXCLUDE and bid.status != BidStatus.WITHDRAWN
+    if change.worsened:
+        contracts = session.execute(
+            select(Contract).where(Contract.buyer_org_id == change.buyer_org_id,
+                                   Contract.vendor_org_id == change.vendor_org_id,
+                                   Contract.status == ContractStatus.ACTIVE)
+        ).scalars().all()
+        for contract in contracts:
+            contract.status = ContractStatus.FLAGGED
+            contract.flagged_reason = f"Screening now says {change.after}: {reasons}"
