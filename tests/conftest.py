@@ -52,7 +52,8 @@ def fresh_database(url: str) -> None:
 TEST_CONFIG = {
     "TESTING": True,
     "WTF_CSRF_ENABLED": False,
-    "RATELIMIT_ENABLED": False,
+    "RATELIMIT_ENABLED": True,
+    "LOGIN_RATE_LIMIT": "1000 per minute",
     "SECRET_KEY": "test-secret",
     "SERVER_NAME": "localhost",
     "DEMO_LOGINS": True,

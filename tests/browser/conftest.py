@@ -1,0 +1,74 @@
+"""Browser tests: Playwright driving Debian's chromium against the app in a live server process.
+
+The live server runs in another process, so these tests use a real file (or PostgreSQL) database that is
+rebuilt from the migrations for each test, not the rolled-back transaction of the other tests.
+"""
+
+import os
+import shutil
+
+import pytest
+from flask_migrate import upgrade
+
+from marketplace.extensions import db
+from tests.conftest import database_url_for, fresh_database, make_app
+
+CHROMIUM = "/usr/bin/chromium"
+CHROMIUM_FLAGS = [
+    "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run", "--disable-background-networking",
+    "--disable-component-update", "--disable-sync",
+]
+
+
+def pytest_collection_modifyitems(items):
+    for item in items:
+        if "tests/browser/" in str(item.fspath).replace(os.sep, "/"):
+            item.add_marker(pytest.mark.browser)
+
+
+@pytest.fixture(scope="session")
+def browser_type_launch_args(browser_type_launch_args):
+    # A missing browser must fail the run, never skip it.
+    assert shutil.which(CHROMIUM), f"{CHROMIUM} is missing: apt-get install -y chromium"
+    return {**browser_type_launch_args, "executable_path": CHROMIUM, "args": CHROMIUM_FLAGS}
+
+
+@pytest.fixture
+def app(tmp_path):
+    """A fresh, migrated database per test, with CSRF on as in production."""
+    url = database_url_for(tmp_path, "browser")
+    fresh_database(url)
+    app = make_app(url, WTF_CSRF_ENABLED=True, UPLOAD_FOLDER=str(tmp_path / "uploads"))
+    with app.app_context():
+        upgrade()
+    yield app
+    with app.app_context():
+        db.session.remove()
+        db.engine.dispose()
+
+
+@pytest.fixture
+def commit_data(app):
+    """Run a function that writes data in the app's context, commit it, and release connections before fork."""
+
+    def _commit(build):
+        with app.app_context():
+            result = build()
+            db.session.commit()
+            db.session.remove()
+            db.engine.dispose()
+        return result
+
+    return _commit
+
+
+@pytest.fixture
+def sign_in(page, live_server):
+    def _sign_in(email, password):
+        page.goto(live_server.url("/sign-in"))
+        page.get_by_label("Email").fill(email)
+        page.get_by_label("Password").fill(password)
+        page.get_by_role("button", name="Sign in").click()
+        page.wait_for_load_state()
+
+    return _sign_in

@@ -1,0 +1,131 @@
+from flask import url_for
+
+from marketplace.accounts.models import User, VendorProfile
+from marketplace.extensions import limiter
+from tests.factories import PASSWORD, BuyerFactory, VendorFactory
+
+SIGN_UP = {
+    "kind": "buyer", "org_name": "Quasar Research", "name": "Priya", "email": "priya@quasar.example",
+    "password": "a long enough password", "confirm": "a long enough password", "timezone": "Europe/Paris",
+}
+
+
+def test_sign_up_then_land_signed_in(client, session):
+    response = client.post("/sign-up", data=SIGN_UP)
+    assert response.status_code == 303
+    user = session.query(User).filter_by(email="priya@quasar.example").one()
+    assert user.timezone == "Europe/Paris"
+    assert client.get("/team").status_code == 200
+
+
+def test_sign_up_with_a_short_password_keeps_what_was_typed(client):
+    response = client.post("/sign-up", data={**SIGN_UP, "password": "short", "confirm": "short"})
+    assert response.status_code == 400
+    assert b"Use at least 12 characters." in response.data
+    assert b'value="Quasar Research"' in response.data
+    assert b'value="priya@quasar.example"' in response.data
+
+
+def test_sign_up_with_a_taken_email_says_so(client):
+    BuyerFactory(email="priya@quasar.example")
+    response = client.post("/sign-up", data=SIGN_UP)
+    assert response.status_code == 400
+    assert b"An account with this email already exists." in response.data
+
+
+def test_sign_in_with_a_wrong_password_is_refused_and_keeps_the_email(client):
+    BuyerFactory(email="maya@lab.example")
+    response = client.post("/sign-in", data={"email": "maya@lab.example", "password": "nope"})
+    assert response.status_code == 400
+    assert b"do not match an account" in response.data
+    assert b'value="maya@lab.example"' in response.data
+
+
+def test_sign_in_follows_next_inside_the_site_only(client):
+    BuyerFactory(email="maya@lab.example")
+    ok = client.post("/sign-in?next=/team", data={"email": "maya@lab.example", "password": PASSWORD})
+    assert ok.headers["Location"] == "/team"
+    client.post("/sign-out")
+    evil = client.post("/sign-in?next=//evil.example/", data={"email": "maya@lab.example", "password": PASSWORD})
+    assert "evil.example" not in evil.headers["Location"]
+
+
+def test_session_cookie_is_httponly_and_lax(client):
+    BuyerFactory(email="maya@lab.example")
+    response = client.post("/sign-in", data={"email": "maya@lab.example", "password": PASSWORD})
+    cookie = response.headers["Set-Cookie"]
+    assert "HttpOnly" in cookie and "SameSite=Lax" in cookie
+
+
+def test_a_cookie_copied_before_sign_out_stops_working(client, app):
+    BuyerFactory(email="maya@lab.example")
+    client.post("/sign-in", data={"email": "maya@lab.example", "password": PASSWORD})
+    stolen = client.get_cookie("session").value
+    client.post("/sign-out")
+    client.set_cookie("session", stolen)
+    response = client.get("/team")
+    assert response.status_code == 302
+    assert "/sign-in" in response.headers["Location"]
+
+
+def test_sign_in_is_throttled(client, app):
+    limiter.reset()
+    app.config["LOGIN_RATE_LIMIT"] = "3 per minute"
+    try:
+        codes = [client.post("/sign-in", data={"email": "x@y.example", "password": "nope"}).status_code
+                 for _ in range(4)]
+    finally:
+        app.config["LOGIN_RATE_LIMIT"] = "1000 per minute"
+        limiter.reset()
+    assert codes == [400, 400, 400, 429]
+
+
+def test_invite_a_colleague_who_then_joins(client, login_as, session):
+    buyer = login_as(BuyerFactory())
+    response = client.post("/team", data={"email": "sam@lab.example"})
+    assert response.status_code == 200
+    link = response.get_data(as_text=True).split('data-testid="invite-link"')[0].rsplit('value="', 1)[1]
+    token = link.split("/invite/")[1].split('"')[0]
+    client.post("/sign-out")
+    joined = client.post(f"/invite/{token}", data={"name": "Sam", "password": "p" * 12, "confirm": "p" * 12,
+                                                   "timezone": "UTC"})
+    assert joined.status_code == 303
+    assert session.query(User).filter_by(email="sam@lab.example").one().org_id == buyer.org_id
+    assert client.get(f"/invite/{token}").status_code == 404
+
+
+def test_unknown_invitation_is_404(client):
+    assert client.get("/invite/not-a-token").status_code == 404
+
+
+def test_vendor_saves_its_profile(client, login_as, session):
+    vendor = login_as(VendorFactory())
+    response = client.post("/profile", data={
+        "summary": "Careful annotators", "modalities": ["image", "text"], "task_types": ["segmentation"],
+        "certifications": ["iso27001"], "languages": "English, Japanese", "workforce_size": "120",
+        "workforce_locations": "Nairobi, Manila", "data_handling": ["vpc"],
+    })
+    assert response.status_code == 303
+    profile = session.query(VendorProfile).filter_by(org_id=vendor.org_id).one()
+    assert profile.languages == ["English", "Japanese"]
+    assert profile.modalities == ["image", "text"]
+    page = client.get(url_for("accounts.vendor_profile", org_id=vendor.org_id))
+    assert b"Careful annotators" in page.data and b"Nairobi, Manila" in page.data
+
+
+def test_buyer_cannot_keep_a_vendor_profile(client, login_as):
+    login_as(BuyerFactory())
+    assert client.get("/profile").status_code == 403
+
+
+def test_settings_change_the_time_zone(client, login_as, session):
+    user = login_as(BuyerFactory())
+    response = client.post("/settings", data={"name": "Maya", "timezone": "Asia/Tokyo"})
+    assert response.status_code == 303
+    assert session.get(User, user.id).timezone == "Asia/Tokyo"
+
+
+def test_bad_time_zone_is_refused(client, login_as):
+    login_as(BuyerFactory())
+    response = client.post("/settings", data={"name": "Maya", "timezone": "Mars/Olympus"})
+    assert response.status_code == 400

@@ -1,0 +1,53 @@
+"""Every route of the app: sign-in required, CSRF on every POST, no state change on GET."""
+
+import pytest
+from werkzeug.routing import Rule
+
+from marketplace.audit.models import AuditRecord
+from marketplace.notifications.models import Notification
+from tests.conftest import make_app
+from tests.factories import AdminFactory, BuyerFactory, VendorFactory
+
+PUBLIC = {"main.index", "accounts.sign_in", "accounts.sign_up", "accounts.accept_invite", "static"}
+_RULES = [r for r in make_app("sqlite://").url_map.iter_rules() if r.endpoint != "static"]
+
+
+def _url(rule: Rule) -> str:
+    values = {name: 1 if "Integer" in type(conv).__name__ else "x" for name, conv in rule._converters.items()}
+    return rule.build(values, append_unknown=False)[1]
+
+
+def _ids(rule: Rule) -> str:
+    return f"{rule.endpoint}:{','.join(sorted(rule.methods - {'HEAD', 'OPTIONS'}))}"
+
+
+PRIVATE = [r for r in _RULES if r.endpoint not in PUBLIC]
+POSTS = [r for r in _RULES if "POST" in r.methods]
+GETS = [r for r in _RULES if "GET" in r.methods]
+
+
+@pytest.mark.parametrize("rule", PRIVATE, ids=_ids)
+def test_anonymous_users_are_sent_to_sign_in(client, rule):
+    method = "GET" if "GET" in rule.methods else "POST"
+    response = client.open(_url(rule), method=method)
+    assert response.status_code == 302
+    assert "/sign-in" in response.headers["Location"]
+
+
+@pytest.mark.parametrize("rule", POSTS, ids=_ids)
+def test_every_form_post_needs_the_csrf_token(client, app, login_as, rule):
+    login_as(BuyerFactory())
+    app.config["WTF_CSRF_ENABLED"] = True
+    response = client.post(_url(rule), data={})
+    assert response.status_code == 400
+    assert b"CSRF" in response.data
+
+
+@pytest.mark.parametrize("factory", [BuyerFactory, VendorFactory, AdminFactory], ids=["buyer", "vendor", "admin"])
+@pytest.mark.parametrize("rule", GETS, ids=_ids)
+def test_no_get_changes_state(client, session, login_as, rule, factory):
+    login_as(factory())
+    before = (session.query(AuditRecord).count(), session.query(Notification).count())
+    response = client.get(_url(rule))
+    assert response.status_code < 500
+    assert (session.query(AuditRecord).count(), session.query(Notification).count()) == before
