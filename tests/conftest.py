@@ -77,7 +77,10 @@ def database_url(tmp_path_factory):
 
 @pytest.fixture(scope="session")
 def _session_app(database_url, tmp_path_factory):
-    return make_app(database_url, UPLOAD_FOLDER=str(tmp_path_factory.mktemp("uploads")))
+    app = make_app(database_url, UPLOAD_FOLDER=str(tmp_path_factory.mktemp("uploads")))
+    yield app
+    with app.app_context():
+        db.engine.dispose()
 
 
 @pytest.fixture
