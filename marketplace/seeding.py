@@ -1,12 +1,635 @@
-"""`flask seed`: load the demo marketplace from seed_data/."""
+"""`flask seed`: load the demo marketplace from seed_data/.
+
+Dates in the seed files are relative to today (`*_days_ago`, `deadline_in_days`), so the demo is always live.
+The loader writes models directly: it stages history (decided disclosures, past awards) that no service would
+let a user create today. Screening runs once at the end, over the finished graph, so that verdict records,
+conflicted bids and flagged contracts agree with it.
+"""
+
+import json
+from datetime import UTC, date, datetime, time, timedelta
+from pathlib import Path
 
 import click
 from flask.cli import with_appcontext
+from sqlalchemy import func, select
+from sqlalchemy.orm import Session
+from sqlmodel import SQLModel
+
+from marketplace.accounts.models import Organization, OrgKind, Role, User, VendorProfile
+from marketplace.accounts.passwords import hash_password
+from marketplace.audit.service import record_event
+from marketplace.bids.models import Bid, BidRevision, BidStatus
+from marketplace.config import PROJECT_ROOT
+from marketplace.contracts.models import Contract, ContractStatus
+from marketplace.db_types import utcnow
+from marketplace.disclosures.models import DisclosureStatus, DisclosureVersion
+from marketplace.extensions import db
+from marketplace.jobs.models import BiddingMode, Job, JobInvitation, JobStatus, Question, Visibility
+from marketplace.money import to_minor
+from marketplace.notifications.models import Notification
+from marketplace.parties.models import (
+    INTEREST_TYPES,
+    CommercialKind,
+    CommercialTie,
+    Interest,
+    Party,
+    PartyIdentifier,
+    PartyKind,
+    TieOrigin,
+    VerificationLevel,
+)
+from marketplace.parties.service import find_or_create_party, normalize_identifier
+from marketplace.screening.models import Rival
+from marketplace.screening.refresh import refresh_verdicts
+
+SEED_DIR = PROJECT_ROOT / "seed_data"
+DEMO_PASSWORD = "demo-password-2026"  # noqa: S105  (published on the sign-in page on purpose)
+DEMO_LOGINS = (
+    ("buyer", "maya@northwind-ai.example"),
+    ("vendor", "ines@clearlabel.example"),
+    ("admin", "admin@armslength.example"),
+)
+CONTRACTED = (JobStatus.AWARDED, JobStatus.IN_PROGRESS, JobStatus.DELIVERED, JobStatus.COMPLETED)
+DECIDED = (DisclosureStatus.APPROVED, DisclosureStatus.CHANGES_REQUESTED, DisclosureStatus.REJECTED)
+# Bids should not be left "active" on a job that has been awarded; the files say which won and which lost.
+CLOSED_BID_STATUSES = (BidStatus.AWARDED, BidStatus.LOST, BidStatus.WITHDRAWN)
+
+
+class SeedDataError(click.ClickException):
+    """The seed files contradict themselves (an unknown name, a job with no winner...)."""
+
+
+def database_has_data(session: Session) -> bool:
+    """True when any organisation or user exists: seeding would mix the demo into real data."""
+    orgs = session.execute(select(func.count(Organization.id))).scalar_one()
+    users = session.execute(select(func.count(User.id))).scalar_one()
+    return bool(orgs or users)
+
+
+def empty_database(session: Session) -> None:
+    """Delete every row of every table, children before parents, inside the caller's transaction."""
+    session.flush()
+    for table in reversed(SQLModel.metadata.sorted_tables):
+        session.execute(table.delete())
+    # Objects loaded before are gone; new rows may reuse their ids (SQLite does), so forget them.
+    session.expunge_all()
+
+
+class DemoLoader:
+    """Reads seed_data/*.json and writes the demo marketplace, one step at a time."""
+
+    def __init__(self, session: Session, data_dir: Path = SEED_DIR, now: datetime | None = None):
+        self.session = session
+        self.data_dir = data_dir
+        self.now = now or utcnow()
+        self.today = self.now.date()
+        self.password_hash = hash_password(DEMO_PASSWORD)
+        self.orgs: dict[str, Organization] = {}
+        self.members: dict[str, list[User]] = {}
+        self.users: dict[str, User] = {}
+        self.parties: dict[str, Party] = {}
+        self.jobs: dict[str, Job] = {}
+        self.admin: User | None = None
+
+    def steps(self):
+        """(label, step) in the order that foreign keys need."""
+        return [
+            ("organisations", self.load_organisations),
+            ("users", self.load_users),
+            ("vendor profiles", self.load_vendor_profiles),
+            ("parties", self.load_parties),
+            ("facts from public sources", self.load_facts),
+            ("disclosures", self.load_disclosures),
+            ("rivals", self.load_rivals),
+            ("jobs", self.load_jobs),
+            ("bids", self.load_bids),
+            ("contracts", self.make_contracts),
+            ("questions", self.load_questions),
+            ("notifications", self.load_notifications),
+            ("screening", self.screen_everything),
+        ]
+
+    # --- helpers -----------------------------------------------------------------------------------------
+
+    def _read(self, name: str) -> list[dict]:
+        path = self.data_dir / f"{name}.json"
+        if not path.exists():
+            return []
+        return json.loads(path.read_text(encoding="utf-8"))
+
+    def _ago(self, days: float) -> datetime:
+        return self.now - timedelta(days=days)
+
+    def _date_ago(self, days: int | None) -> date | None:
+        """A date `days` before today; negative means in the future; None stays None."""
+        return None if days is None else self.today - timedelta(days=days)
+
+    def _deadline(self, days: int) -> datetime:
+        """17:00 UTC, `days` from today (negative for a deadline that has passed)."""
+        return datetime.combine(self.today + timedelta(days=days), time(17, 0), tzinfo=UTC)
+
+    @staticmethod
+    def _lookup(table: dict, key: str, what: str):
+        try:
+            return table[key]
+        except KeyError:
+            raise SeedDataError(f"seed_data: {what} “{key}” is not defined.") from None
+
+    def _org(self, name: str) -> Organization:
+        return self._lookup(self.orgs, name, "organisation")
+
+    def _user(self, email: str) -> User:
+        return self._lookup(self.users, email, "user")
+
+    def _party(self, name: str) -> Party:
+        return self._lookup(self.parties, name, "party")
+
+    def _job(self, key: str) -> Job:
+        return self._lookup(self.jobs, key, "job")
+
+    def _first_member(self, org_name: str) -> User:
+        members = self.members.get(org_name)
+        if not members:
+            raise SeedDataError(f"seed_data: organisation “{org_name}” has no user.")
+        return members[0]
+
+    def _add(self, row):
+        self.session.add(row)
+        self.session.flush()
+        return row
+
+    # --- organisations, people, parties ------------------------------------------------------------------
+
+    def load_organisations(self) -> None:
+        for row in self._read("organisations"):
+            party = find_or_create_party(self.session, row["name"])
+            party.jurisdiction = row.get("jurisdiction", "")
+            party.description = row.get("description", "")
+            org = self._add(
+                Organization(
+                    name=row["name"],
+                    kind=OrgKind(row["kind"]),
+                    party_id=party.id,
+                    website=row.get("website", ""),
+                    country=row.get("country", ""),
+                    created_at=self._ago(row.get("joined_days_ago", 420)),
+                )
+            )
+            self.orgs[org.name] = org
+            self.parties[org.name] = party
+            self.members[org.name] = []
+            record_event(
+                self.session,
+                None,
+                "organization.created",
+                "organization",
+                org.id,
+                after={"name": org.name, "kind": org.kind.value},
+                buyer_org_id=org.id if org.kind == OrgKind.BUYER else None,
+                vendor_org_id=org.id if org.kind == OrgKind.VENDOR else None,
+            )
+
+    def load_users(self) -> None:
+        for row in self._read("users"):
+            org = self._org(row["org"]) if row.get("org") else None
+            role = Role(row["role"]) if row.get("role") else Role(org.kind.value)
+            user = self._add(
+                User(
+                    email=row["email"].strip().lower(),
+                    name=row["name"],
+                    password_hash=self.password_hash,
+                    role=role,
+                    org_id=org.id if org else None,
+                    timezone=row.get("timezone", "UTC"),
+                    created_at=self._ago(row.get("joined_days_ago", 400)),
+                )
+            )
+            self.users[user.email] = user
+            if org is not None:
+                self.members[org.name].append(user)
+            elif role == Role.ADMIN and self.admin is None:
+                self.admin = user
+        if self.admin is None:
+            raise SeedDataError("seed_data/users.json needs an admin: disclosures are decided by one.")
+
+    def load_vendor_profiles(self) -> None:
+        described = set()
+        for row in self._read("vendor_profiles"):
+            org = self._org(row["org"])
+            fields = {key: value for key, value in row.items() if key != "org"}
+            self._add(VendorProfile(org_id=org.id, updated_at=self._ago(20), **fields))
+            described.add(org.name)
+        for org in self.orgs.values():
+            if org.kind == OrgKind.VENDOR and org.name not in described:
+                self._add(VendorProfile(org_id=org.id))
+
+    def load_parties(self) -> None:
+        for row in self._read("parties"):
+            party = find_or_create_party(
+                self.session, row["name"], PartyKind(row.get("kind", "entity")), row.get("party_type")
+            )
+            party.jurisdiction = row.get("jurisdiction", "")
+            party.description = row.get("description", "")
+            for identifier in row.get("identifiers", []):
+                self.session.add(
+                    PartyIdentifier(
+                        party_id=party.id,
+                        scheme=identifier.get("scheme", ""),
+                        value=identifier["value"],
+                        value_normalized=normalize_identifier(identifier["value"]),
+                    )
+                )
+            self.parties[party.name] = party
+        self.session.flush()
+
+    def _interest(self, row: dict, default_subject: str, **provenance) -> Interest:
+        if row["type"] not in INTEREST_TYPES:
+            raise SeedDataError(f"seed_data: “{row['type']}” is not a BODS interest type.")
+        return self._add(
+            Interest(
+                interested_party_id=self._party(row["holder"]).id,
+                subject_party_id=self._party(row.get("subject", default_subject)).id,
+                interest_type=row["type"],
+                share_exact=row.get("share"),
+                share_min=row.get("share_min"),
+                share_max=row.get("share_max"),
+                share_min_exclusive=row.get("share_min_exclusive", False),
+                share_max_exclusive=row.get("share_max_exclusive", False),
+                start_date=self._date_ago(row.get("start_days_ago")),
+                end_date=self._date_ago(row.get("end_days_ago")),
+                role_title=row.get("role_title", ""),
+                note=row.get("note", ""),
+                **provenance,
+            )
+        )
+
+    def load_facts(self) -> None:
+        """Ties an admin recorded from registers and the news: they count in screening at once."""
+        vendors_by_party = {org.party_id: org.id for org in self.orgs.values() if org.kind == OrgKind.VENDOR}
+        for row in self._read("facts"):
+            source_date = self._date_ago(row.get("source_days_ago"))
+            interest = self._interest(
+                row,
+                row["subject"],
+                origin=TieOrigin.ADMIN_FACT,
+                verification_level=VerificationLevel(row.get("verification_level", "admin-verified")),
+                source_description=row.get("source_description", ""),
+                source_url=row.get("source_url", ""),
+                source_date=source_date,
+                recorded_by_id=self.admin.id,
+                recorded_at=self._ago(row.get("source_days_ago", 0)),
+            )
+            record_event(
+                self.session,
+                self.admin,
+                "fact.recorded",
+                "interest",
+                interest.id,
+                after={
+                    "holder": row["holder"],
+                    "subject": row["subject"],
+                    "type": row["type"],
+                    "source": interest.source_description,
+                },
+                vendor_org_id=vendors_by_party.get(interest.subject_party_id),
+            )
+
+    # --- disclosures and rivals --------------------------------------------------------------------------
+
+    def load_disclosures(self) -> None:
+        for entry in self._read("disclosures"):
+            org = self._org(entry["vendor"])
+            for number, row in enumerate(entry["versions"], start=1):
+                self._load_version(org, number, row)
+
+    def _load_version(self, org: Organization, number: int, row: dict) -> None:
+        officer = self._first_member(org.name)
+        status = DisclosureStatus(row["status"])
+        version = DisclosureVersion(
+            vendor_org_id=org.id,
+            number=number,
+            status=status,
+            summary=row.get("summary", ""),
+            created_by_id=officer.id,
+            created_at=self._ago(row["created_days_ago"]),
+        )
+        if status != DisclosureStatus.DRAFT:
+            version.submitted_at = self._ago(row["submitted_days_ago"])
+            version.attested_by_id = officer.id
+            version.attester_name = row.get("attester_name", officer.name)
+            version.attester_title = row.get("attester_title", "Chief Executive Officer")
+        if status in DECIDED:
+            version.decided_by_id = self.admin.id
+            version.decided_at = self._ago(row["decided_days_ago"])
+            version.decision_reason = row.get("decision_reason", "")
+        self._add(version)
+        # Approval marks a version's ties admin-verified, as the admin's review does.
+        level = (
+            VerificationLevel.ADMIN_VERIFIED
+            if status == DisclosureStatus.APPROVED
+            else VerificationLevel.SELF_DECLARED
+        )
+        filed = version.submitted_at or version.created_at
+        provenance = {
+            "origin": TieOrigin.DISCLOSURE,
+            "disclosure_id": version.id,
+            "recorded_by_id": officer.id,
+            "recorded_at": filed,
+            "source_date": filed.date(),
+        }
+        for tie in row.get("interests", []):
+            chosen = VerificationLevel(tie["verification_level"]) if "verification_level" in tie else level
+            self._interest(tie, org.name, verification_level=chosen, **provenance)
+        for tie in row.get("commercial_ties", []):
+            self._add(
+                CommercialTie(
+                    vendor_party_id=org.party_id,
+                    counterparty_id=self._party(tie["counterparty"]).id,
+                    kind=CommercialKind(tie["kind"]),
+                    revenue_share_pct=tie.get("revenue_share_pct"),
+                    start_date=self._date_ago(tie.get("start_days_ago")),
+                    end_date=self._date_ago(tie.get("end_days_ago")),
+                    note=tie.get("note", ""),
+                    verification_level=level,
+                    **provenance,
+                )
+            )
+        self._audit_version(org, version, officer)
+
+    def _audit_version(self, org: Organization, version: DisclosureVersion, officer: User) -> None:
+        if version.submitted_at is not None:
+            record_event(
+                self.session,
+                officer,
+                "disclosure.submitted",
+                "disclosure",
+                version.id,
+                before={"status": DisclosureStatus.DRAFT.value},
+                after={"status": DisclosureStatus.SUBMITTED.value, "number": version.number},
+                vendor_org_id=org.id,
+            )
+        if version.decided_at is not None:
+            record_event(
+                self.session,
+                self.admin,
+                f"disclosure.{version.status.value}",
+                "disclosure",
+                version.id,
+                before={"status": DisclosureStatus.SUBMITTED.value},
+                after={"status": version.status.value, "reason": version.decision_reason},
+                vendor_org_id=org.id,
+            )
+
+    def load_rivals(self) -> None:
+        """Rival rows only: screening waits until bids and contracts exist, so that it can act on them."""
+        for row in self._read("rivals"):
+            buyer = self._org(row["buyer"])
+            added_by = self._user(row["added_by"]) if row.get("added_by") else self._first_member(buyer.name)
+            for name in row["rivals"]:
+                party = self._party(name)
+                rival = self._add(
+                    Rival(
+                        buyer_org_id=buyer.id,
+                        party_id=party.id,
+                        added_by_id=added_by.id,
+                        created_at=self._ago(row.get("added_days_ago", 100)),
+                    )
+                )
+                record_event(
+                    self.session,
+                    added_by,
+                    "rival.added",
+                    "rival",
+                    rival.id,
+                    after={"party_id": party.id, "name": party.name},
+                    buyer_org_id=buyer.id,
+                )
+
+    # --- jobs, bids, contracts, questions ----------------------------------------------------------------
+
+    def load_jobs(self) -> None:
+        for row in self._read("jobs"):
+            buyer = self._org(row["buyer"])
+            author = (
+                self._user(row["created_by"]) if row.get("created_by") else self._first_member(buyer.name)
+            )
+            status = JobStatus(row["status"])
+            if status == JobStatus.CLOSED:
+                raise SeedDataError("seed_data: “closed” is never stored; give an open job a past deadline.")
+            currency = row.get("currency", "USD")
+            published = None if status == JobStatus.DRAFT else self._ago(row.get("published_days_ago", 14))
+            job = self._add(
+                Job(
+                    buyer_org_id=buyer.id,
+                    created_by_id=author.id,
+                    title=row["title"],
+                    description=row.get("description", ""),
+                    modality=row["modality"],
+                    task_type=row["task_type"],
+                    volume=row["volume"],
+                    unit=row["unit"],
+                    quality_metric=row.get("quality_metric", "accuracy"),
+                    quality_target_pct=row.get("quality_target_pct"),
+                    languages=row.get("languages", []),
+                    certifications=row.get("certifications", []),
+                    data_residency=row.get("data_residency", ""),
+                    labeler_locations=row.get("labeler_locations", []),
+                    hosting=row.get("hosting", "vendor_cloud"),
+                    retention_days=row.get("retention_days"),
+                    deletion_terms=row.get("deletion_terms", ""),
+                    budget_min_minor=to_minor(row["budget_min"], currency),
+                    budget_max_minor=to_minor(row["budget_max"], currency),
+                    currency=currency,
+                    bid_deadline=self._deadline(row["deadline_in_days"]),
+                    delivery_date=self.today + timedelta(days=row["delivery_in_days"]),
+                    visibility=Visibility(row.get("visibility", "public")),
+                    bidding_mode=BiddingMode(row.get("bidding_mode", "sealed")),
+                    status=status,
+                    codename=row.get("codename", ""),
+                    published_at=published,
+                    awarded_at=self._ago(row["awarded_days_ago"]) if status in CONTRACTED else None,
+                    cancelled_at=self._ago(row["cancelled_days_ago"])
+                    if status == JobStatus.CANCELLED
+                    else None,
+                    created_at=(published or self.now) - timedelta(days=1),
+                    updated_at=published or self.now,
+                )
+            )
+            self.jobs[row["key"]] = job
+            for vendor_name in row.get("invited", []):
+                self.session.add(
+                    JobInvitation(
+                        job_id=job.id,
+                        vendor_org_id=self._org(vendor_name).id,
+                        created_at=published or self.now,
+                    )
+                )
+        self.session.flush()
+
+    def load_bids(self) -> None:
+        for row in self._read("bids"):
+            job = self._job(row["job"])
+            vendor = self._org(row["vendor"])
+            author = self._first_member(vendor.name)
+            status = BidStatus(row.get("status", "active"))
+            revisions = [self._terms(job, revision) for revision in row["revisions"]]
+            first, last = revisions[0], revisions[-1]
+            bid = self._add(
+                Bid(
+                    job_id=job.id,
+                    vendor_org_id=vendor.id,
+                    status=status,
+                    revision=len(revisions),
+                    created_at=first["created_at"],
+                    updated_at=last["created_at"],
+                    withdrawn_at=self._ago(row["withdrawn_days_ago"])
+                    if status == BidStatus.WITHDRAWN
+                    else None,
+                    **{key: value for key, value in last.items() if key != "created_at"},
+                )
+            )
+            for number, terms in enumerate(revisions, start=1):
+                self.session.add(BidRevision(bid_id=bid.id, number=number, created_by_id=author.id, **terms))
+        self.session.flush()
+
+    def _terms(self, job: Job, revision: dict) -> dict:
+        """One revision's terms; the total is the unit price times the job's volume unless given."""
+        per_unit = to_minor(revision["price_per_unit"], job.currency)
+        total = to_minor(revision["total"], job.currency) if "total" in revision else per_unit * job.volume
+        return {
+            "price_per_unit_minor": per_unit,
+            "total_minor": total,
+            "currency": job.currency,
+            "turnaround_days": revision["turnaround_days"],
+            "quality_guarantee_pct": revision.get("quality_guarantee_pct"),
+            "proposal": revision.get("proposal", ""),
+            "data_handling_response": revision.get("data_handling_response", ""),
+            "created_at": self._ago(revision["days_ago"]),
+        }
+
+    def make_contracts(self) -> None:
+        """One contract per awarded job, from its winning bid."""
+        for job in self.jobs.values():
+            if job.status not in CONTRACTED:
+                continue
+            winners = (
+                self.session.execute(select(Bid).where(Bid.job_id == job.id, Bid.status == BidStatus.AWARDED))
+                .scalars()
+                .all()
+            )
+            if len(winners) != 1:
+                raise SeedDataError(
+                    f"seed_data: job “{job.title}” is {job.status.value} and needs exactly "
+                    f"one awarded bid, not {len(winners)}."
+                )
+            bid = winners[0]
+            done = job.status == JobStatus.COMPLETED
+            contract = self._add(
+                Contract(
+                    job_id=job.id,
+                    bid_id=bid.id,
+                    buyer_org_id=job.buyer_org_id,
+                    vendor_org_id=bid.vendor_org_id,
+                    total_minor=bid.total_minor,
+                    currency=bid.currency,
+                    status=ContractStatus.COMPLETED if done else ContractStatus.ACTIVE,
+                    created_at=job.awarded_at,
+                )
+            )
+            record_event(
+                self.session,
+                self.session.get(User, job.created_by_id),
+                "job.awarded",
+                "job",
+                job.id,
+                after={
+                    "bid_id": bid.id,
+                    "contract_id": contract.id,
+                    "total_minor": bid.total_minor,
+                    "currency": bid.currency,
+                },
+                buyer_org_id=job.buyer_org_id,
+                vendor_org_id=bid.vendor_org_id,
+            )
+
+    def load_questions(self) -> None:
+        for row in self._read("questions"):
+            job = self._job(row["job"])
+            vendor = self._org(row["vendor"])
+            question = Question(
+                job_id=job.id,
+                vendor_org_id=vendor.id,
+                asked_by_id=self._first_member(vendor.name).id,
+                text=row["text"],
+                asked_at=self._ago(row["asked_days_ago"]),
+            )
+            if row.get("answer"):
+                answerer = self._user(row["answered_by"]) if row.get("answered_by") else None
+                question.answer = row["answer"]
+                question.answered_by_id = answerer.id if answerer else job.created_by_id
+                question.answered_at = self._ago(row["answered_days_ago"])
+            self.session.add(question)
+        self.session.flush()
+
+    def load_notifications(self) -> None:
+        for row in self._read("notifications"):
+            created = self._ago(row.get("days_ago", 0))
+            link = f"/jobs/{self._job(row['job']).id}" if row.get("job") else row.get("link", "")
+            self.session.add(
+                Notification(
+                    user_id=self._user(row["user"]).id,
+                    kind=row["kind"],
+                    message=row["message"],
+                    link=link,
+                    created_at=created,
+                    read_at=created if row.get("read") else None,
+                )
+            )
+        self.session.flush()
+
+    def screen_everything(self) -> None:
+        """Screen every vendor for every lab and act on it: verdicts, conflicted bids, flagged contracts."""
+        refresh_verdicts(self.session, None)
+
+    def summary(self) -> str:
+        buyers = sum(org.kind == OrgKind.BUYER for org in self.orgs.values())
+        return (
+            f"{buyers} labs, {len(self.orgs) - buyers} vendors, {len(self.users)} users, "
+            f"{self._count(Job)} jobs, {self._count(Bid)} bids, "
+            f"{self._count(DisclosureVersion)} disclosure versions, {self._count(Rival)} rivals named."
+        )
+
+    def _count(self, model) -> int:
+        return self.session.execute(select(func.count()).select_from(model)).scalar_one()
 
 
 @click.command("seed")
-@click.option("--reset", is_flag=True, help="Empty the database first.")
+@click.option("--reset", is_flag=True, help="Empty every table first (deletes all data).")
 @with_appcontext
 def seed_command(reset: bool) -> None:
     """Load seed_data/ into the database (refuses if it already has data, unless --reset)."""
-    raise click.ClickException("not built yet")
+    session = db.session
+    if reset:
+        empty_database(session)
+    elif database_has_data(session):
+        raise click.ClickException(
+            "The database already has organisations or users; the demo is loaded only into an empty one. "
+            "Run `flask --app marketplace seed --reset` to delete everything and load the demo."
+        )
+    loader = DemoLoader(session)
+    try:
+        with click.progressbar(
+            loader.steps(), label="Loading demo data", item_show_func=lambda step: step[0] if step else ""
+        ) as bar:
+            for _label, step in bar:
+                step()
+        session.commit()
+    except Exception:
+        session.rollback()
+        raise
+    click.echo(f"Demo data loaded: {loader.summary()}")
+    click.echo(f"Sign in with the password {DEMO_PASSWORD} as:")
+    for role, email in DEMO_LOGINS:
+        click.echo(f"  {role:<7} {email}")
+    click.echo("Every other user in seed_data/users.json has the same password.")

@@ -7,10 +7,14 @@ from marketplace.accounts.models import User
 from marketplace.db_types import utcnow
 from marketplace.notifications.models import Notification
 
+MESSAGE_LIMIT = 1000
+
 
 def notify_users(session: Session, users, kind: str, message: str, link: str = "") -> int:
     """Queue one notification for each user given; returns how many were written."""
     count = 0
+    if len(message) > MESSAGE_LIMIT:
+        message = message[: MESSAGE_LIMIT - 1] + "…"
     for user in users:
         session.add(Notification(user_id=user.id, kind=kind, message=message, link=link))
         count += 1

@@ -1,0 +1,162 @@
+"""A buyer's rival list: naming rivals, removing them, and what each one ties to.
+
+Every change re-screens the buyer's vendors in the same transaction, so a rival added now excludes its vendors
+before the page reloads.
+"""
+
+from collections import Counter
+from dataclasses import dataclass
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from marketplace.accounts.models import Organization, OrgKind, User
+from marketplace.audit.service import record_event
+from marketplace.parties.models import Party, PartyKind
+from marketplace.parties.service import find_or_create_party, normalize_name, search_parties
+from marketplace.screening.models import Rival
+from marketplace.screening.refresh import refresh_verdicts
+from marketplace.screening.service import screenings_for_buyer
+from marketplace.visibility import NotVisible
+
+
+class RivalError(ValueError):
+    """A refusal the buyer can fix; `field` names the form field it belongs to."""
+
+    def __init__(self, message: str, field: str | None = "name"):
+        super().__init__(message)
+        self.field = field
+
+
+@dataclass(frozen=True)
+class RivalEntry:
+    """One rival as the buyer sees it: the rival, its party, and the platform vendors it ties to."""
+
+    rival: Rival
+    party: Party
+    tied_vendor_count: int
+
+
+@dataclass(frozen=True)
+class PartyMatch:
+    """A party found in the registry, and whether the buyer may still add it."""
+
+    party: Party
+    already_rival: bool
+    is_own_org: bool
+
+
+def _buyer_org(session: Session, user: User) -> Organization:
+    if not user.is_buyer or user.org_id is None:
+        raise RivalError("Only buyers keep a rival list.", None)
+    return session.get(Organization, user.org_id)
+
+
+def _rival_party_ids(session: Session, org_id: int) -> set[int]:
+    return set(session.execute(select(Rival.party_id).where(Rival.buyer_org_id == org_id)).scalars())
+
+
+def rivals_of(session: Session, user: User) -> list[RivalEntry]:
+    """The buyer organisation's rivals by name, each with how many platform vendors it currently ties to."""
+    org = _buyer_org(session, user)
+    rows = session.execute(
+        select(Rival, Party)
+        .join(Party, Party.id == Rival.party_id)
+        .where(Rival.buyer_org_id == org.id)
+        .order_by(Party.name)
+    ).all()
+    if not rows:
+        return []
+    vendors = session.execute(select(Organization).where(Organization.kind == OrgKind.VENDOR)).scalars().all()
+    ties: Counter[str] = Counter()
+    for screening in screenings_for_buyer(session, org.id, vendors).values():
+        # A vendor counts once per rival, however many findings name that rival.
+        for rival_name in {finding.rival for finding in screening.findings if finding.rival}:
+            ties[rival_name] += 1
+    return [RivalEntry(rival, party, ties[party.name]) for rival, party in rows]
+
+
+def find_candidates(session: Session, user: User, text: str) -> list[PartyMatch]:
+    """Companies in the registry whose name contains the text; people and unnamed owners are never rivals."""
+    org = _buyer_org(session, user)
+    if not text.strip():
+        return []
+    named = _rival_party_ids(session, org.id)
+    return [
+        PartyMatch(party, party.id in named, party.id == org.party_id)
+        for party in search_parties(session, text)
+        if party.kind == PartyKind.ENTITY
+    ]
+
+
+def _add(session: Session, user: User, org: Organization, party: Party) -> Party:
+    if party.id == org.party_id or normalize_name(party.name) == normalize_name(org.name):
+        raise RivalError("That is your own organisation; it cannot be your rival.")
+    if party.id in _rival_party_ids(session, org.id):
+        raise RivalError(f"{party.name} is already on your rival list.")
+    rival = Rival(buyer_org_id=org.id, party_id=party.id, added_by_id=user.id)
+    session.add(rival)
+    session.flush()
+    record_event(
+        session,
+        user,
+        "rival.added",
+        "rival",
+        rival.id,
+        after={"party_id": party.id, "name": party.name},
+        buyer_org_id=org.id,
+    )
+    refresh_verdicts(session, user, buyer_org_ids=[org.id])
+    return party
+
+
+def add_rival_by_name(session: Session, user: User, name: str) -> Party:
+    """Name a rival, creating its party in the registry if nobody has named it yet; returns that party.
+
+    Refuses an empty name, the buyer's own organisation and a rival already named (RivalError, field `name`).
+    """
+    org = _buyer_org(session, user)
+    clean = (name or "").strip()
+    if not clean:
+        raise RivalError("Enter the name of the company you compete with.")
+    if len(clean) > 300:
+        raise RivalError("Use at most 300 characters.")
+    if normalize_name(clean) == normalize_name(org.name):
+        raise RivalError("That is your own organisation; it cannot be your rival.")
+    return _add(session, user, org, find_or_create_party(session, clean))
+
+
+def add_rival_by_party(session: Session, user: User, party_id: int) -> Party:
+    """Name an existing company of the registry as a rival; a merged party stands for the one it joined."""
+    org = _buyer_org(session, user)
+    party = session.get(Party, party_id)
+    while party is not None and party.merged_into_id is not None:
+        party = session.get(Party, party.merged_into_id)
+    if party is None or party.kind != PartyKind.ENTITY:
+        raise RivalError("That company is no longer in the registry; search again.")
+    return _add(session, user, org, party)
+
+
+def remove_rival(session: Session, user: User, rival_id: int) -> Party:
+    """Take a rival off the buyer's list and re-screen; returns the party that was removed.
+
+    Raises NotVisible (404) when the rival is not on this buyer organisation's list.
+    """
+    org = _buyer_org(session, user)
+    rival = session.get(Rival, rival_id)
+    if rival is None or rival.buyer_org_id != org.id:
+        raise NotVisible(f"rival {rival_id}")
+    party = session.get(Party, rival.party_id)
+    record_event(
+        session,
+        user,
+        "rival.removed",
+        "rival",
+        rival.id,
+        before={"party_id": party.id, "name": party.name},
+        buyer_org_id=org.id,
+    )
+    session.delete(rival)
+    session.flush()
+    refresh_verdicts(session, user, buyer_org_ids=[org.id])
+    return party

@@ -1,0 +1,209 @@
+"""`flask seed`: the demo marketplace loads, refuses to mix with data, reloads with --reset."""
+
+import pytest
+from sqlalchemy import func, select
+
+from marketplace.accounts.models import Organization, OrgKind, Role, User
+from marketplace.accounts.passwords import verify_password
+from marketplace.audit.models import AuditRecord
+from marketplace.bids.models import Bid, BidRevision, BidStatus
+from marketplace.contracts.models import Contract, ContractStatus
+from marketplace.db_types import utcnow
+from marketplace.disclosures.models import DisclosureStatus, DisclosureVersion
+from marketplace.jobs.models import Job, JobInvitation, JobStatus, Visibility
+from marketplace.notifications.models import Notification
+from marketplace.parties.models import Interest, Party, PartyKind
+from marketplace.screening.models import Rival, VerdictRecord
+from marketplace.screening.service import Verdict, screen_vendor
+from marketplace.seeding import DEMO_LOGINS, DEMO_PASSWORD
+from marketplace.visibility import effective_status, visible_jobs
+from tests.factories import AdminFactory, BuyerFactory
+
+
+@pytest.fixture
+def seed(app):
+    """Run `flask seed` with the given arguments against the test's own transaction."""
+
+    def _seed(*args):
+        return app.test_cli_runner().invoke(args=["seed", *args])
+
+    return _seed
+
+
+@pytest.fixture
+def seeded(seed):
+    result = seed()
+    assert result.exit_code == 0, result.output
+    return result
+
+
+def _count(session, query):
+    return session.execute(select(func.count()).select_from(query.subquery())).scalar_one()
+
+
+def _org(session, name):
+    return session.execute(select(Organization).where(Organization.name == name)).scalar_one()
+
+
+def _user(session, email):
+    return session.execute(select(User).where(User.email == email)).scalar_one()
+
+
+def test_seed_loads_the_whole_demo(seeded, session):
+    assert "maya@northwind-ai.example" in seeded.output and DEMO_PASSWORD in seeded.output
+    assert _count(session, select(Organization).where(Organization.kind == OrgKind.BUYER)) >= 3
+    assert _count(session, select(Organization).where(Organization.kind == OrgKind.VENDOR)) >= 10
+    org_parties = select(Organization.party_id).where(Organization.party_id.is_not(None))
+    outside_rivals = select(Rival.party_id).where(Rival.party_id.not_in(org_parties)).distinct()
+    assert _count(session, outside_rivals) >= 5
+
+    jobs = session.execute(select(Job)).scalars().all()
+    assert len(jobs) >= 12
+    stored = {status for status in JobStatus if status != JobStatus.CLOSED}
+    assert {JobStatus(job.status) for job in jobs} == stored
+    assert JobStatus.CLOSED in {effective_status(job) for job in jobs}
+    assert {job.modality for job in jobs} == {"image", "video", "text", "audio", "3d_lidar", "multimodal"}
+    assert {job.currency for job in jobs} >= {"USD", "EUR", "GBP"}
+    assert all(job.codename for job in jobs if job.visibility == Visibility.CONFIDENTIAL)
+    invite_only = [job.id for job in jobs if job.visibility == Visibility.INVITE_ONLY]
+    assert invite_only and _count(session, select(JobInvitation).where(JobInvitation.job_id.in_(invite_only)))
+
+    statuses = set(session.execute(select(DisclosureVersion.status).distinct()).scalars())
+    assert {DisclosureStatus(status) for status in statuses} == set(DisclosureStatus)
+
+
+def test_seeded_bids_have_revisions_and_every_outcome(seeded, session):
+    assert {BidStatus(s) for s in session.execute(select(Bid.status).distinct()).scalars()} == set(BidStatus)
+    most_revisions = session.execute(select(func.max(Bid.revision))).scalar_one()
+    assert most_revisions >= 3
+    assert _count(session, select(BidRevision)) > _count(session, select(Bid))
+    contracted = (JobStatus.AWARDED, JobStatus.IN_PROGRESS, JobStatus.DELIVERED, JobStatus.COMPLETED)
+    assert _count(session, select(Contract)) == _count(session, select(Job).where(Job.status.in_(contracted)))
+
+
+def test_demo_logins_work_with_the_published_password(seeded, session):
+    for role, email in DEMO_LOGINS:
+        user = _user(session, email)
+        assert user.role == Role(role)
+        assert verify_password(user.password_hash, DEMO_PASSWORD)
+    assert _user(session, "maya@northwind-ai.example").org_id == _org(session, "Northwind AI").id
+    assert _user(session, "ines@clearlabel.example").org_id == _org(session, "ClearLabel Studio").id
+
+
+def test_vendor_bought_49_percent_by_a_rival_is_excluded_and_cannot_see_confidential_jobs(seeded, session):
+    northwind = _org(session, "Northwind AI")
+    scalewise = _org(session, "Scalewise Data")
+    cobalt = session.execute(select(Party).where(Party.name == "Cobalt Social")).scalar_one()
+    assert session.execute(
+        select(Rival).where(Rival.buyer_org_id == northwind.id, Rival.party_id == cobalt.id)
+    ).scalar_one()
+    stake = session.execute(
+        select(Interest).where(
+            Interest.interested_party_id == cobalt.id, Interest.subject_party_id == scalewise.party_id
+        )
+    ).scalar_one()
+    assert stake.share_exact == 49
+
+    screening = screen_vendor(session, northwind.id, scalewise)
+    assert screening.verdict == Verdict.EXCLUDE
+    assert any("Cobalt Social" in finding.explanation for finding in screening.findings)
+
+    confidential = set(
+        session.execute(
+            select(Job.id).where(
+                Job.buyer_org_id == northwind.id,
+                Job.visibility == Visibility.CONFIDENTIAL,
+                Job.status != JobStatus.DRAFT,
+            )
+        ).scalars()
+    )
+    assert confidential
+    scalewise_user = _user(session, "kwame@scalewise.example")
+    seen_by_scalewise = set(
+        session.execute(visible_jobs(session, scalewise_user).with_only_columns(Job.id)).scalars()
+    )
+    assert not confidential & seen_by_scalewise
+    clear_vendor = _user(session, "ines@clearlabel.example")
+    seen_by_clear_vendor = set(
+        session.execute(visible_jobs(session, clear_vendor).with_only_columns(Job.id)).scalars()
+    )
+    assert confidential <= seen_by_clear_vendor
+
+
+def test_screening_at_the_end_conflicts_bids_flags_the_contract_and_tells_the_lab(seeded, session):
+    northwind = _org(session, "Northwind AI")
+    scalewise = _org(session, "Scalewise Data")
+    bids = (
+        session.execute(
+            select(Bid)
+            .join(Job, Job.id == Bid.job_id)
+            .where(Job.buyer_org_id == northwind.id, Bid.vendor_org_id == scalewise.id)
+        )
+        .scalars()
+        .all()
+    )
+    assert bids and all(bid.conflicted for bid in bids)
+    contract = session.execute(select(Contract).where(Contract.vendor_org_id == scalewise.id)).scalar_one()
+    assert contract.status == ContractStatus.FLAGGED and "Cobalt Social" in contract.flagged_reason
+    maya = _user(session, "maya@northwind-ai.example")
+    assert (
+        session.execute(
+            select(Notification).where(
+                Notification.user_id == maya.id, Notification.kind == "verdict_changed"
+            )
+        )
+        .scalars()
+        .first()
+    )
+
+
+def test_seeded_people_and_unknown_owners_are_in_the_graph(seeded, session):
+    founder = session.execute(select(Party).where(Party.name == "Daniel Okafor")).scalar_one()
+    assert founder.kind == PartyKind.PERSON
+    roles = (
+        session.execute(
+            select(Interest).where(
+                Interest.interested_party_id == founder.id, Interest.interest_type == "seniorManagingOfficial"
+            )
+        )
+        .scalars()
+        .all()
+    )
+    today = utcnow().date()
+    assert any(role.end_date and role.end_date < today for role in roles)
+    assert any(role.end_date is None and role.start_date and role.start_date <= today for role in roles)
+    anonymous = session.execute(select(Party).where(Party.kind == PartyKind.UNSPECIFIED)).scalars().all()
+    assert anonymous and anonymous[0].party_type == "anonymousEntity"
+
+
+def test_second_run_refuses_and_changes_nothing(seeded, seed, session):
+    before = _count(session, select(Organization))
+    result = seed()
+    assert result.exit_code == 1
+    assert "already has organisations or users" in result.output
+    assert _count(session, select(Organization)) == before
+
+
+def test_seed_refuses_a_database_with_only_a_user(seed, session):
+    AdminFactory()
+    result = seed()
+    assert result.exit_code == 1
+    assert _count(session, select(Job)) == 0
+
+
+def test_reset_empties_the_database_and_reloads(seeded, seed, session):
+    stranger_id = BuyerFactory().id
+    # Audit, verdict and notification rows would double if any table were left full.
+    models = (Organization, User, Job, Bid, Rival, AuditRecord, VerdictRecord, Notification, Party)
+    counts = {model: _count(session, select(model)) for model in models}
+
+    result = seed("--reset")
+
+    assert result.exit_code == 0, result.output
+    assert session.get(User, stranger_id) is None
+    assert {model: _count(session, select(model)) for model in counts} == {
+        **counts,
+        Organization: counts[Organization] - 1,
+        User: counts[User] - 1,
+        Party: counts[Party] - 1,
+    }
