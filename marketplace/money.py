@@ -2,6 +2,8 @@
 
 from decimal import ROUND_HALF_UP, Decimal, InvalidOperation
 
+# Money columns are 64-bit; an amount above this is a typing mistake, not a price.
+MAX_AMOUNT_MINOR = 10**15
 ZERO_DECIMAL_CURRENCIES = frozenset({"JPY", "KRW"})
 SYMBOLS = {"USD": "$", "EUR": "€", "GBP": "£", "CAD": "CA$", "JPY": "¥", "INR": "₹"}
 

@@ -3,7 +3,7 @@
 from datetime import date, datetime
 from enum import StrEnum
 
-from sqlalchemy import JSON, Column
+from sqlalchemy import JSON, BigInteger, Column
 from sqlmodel import Field, SQLModel
 
 from marketplace.db_types import UTCDateTime, enum_column, utcnow
@@ -102,8 +102,8 @@ class Job(SQLModel, table=True):
     hosting: str = Field(default="vendor_cloud", max_length=32)
     retention_days: int | None = None
     deletion_terms: str = Field(default="", max_length=2000)
-    budget_min_minor: int
-    budget_max_minor: int
+    budget_min_minor: int = Field(sa_type=BigInteger)
+    budget_max_minor: int = Field(sa_type=BigInteger)
     currency: str = Field(default="USD", max_length=3)
     bid_deadline: datetime = Field(sa_type=UTCDateTime)
     delivery_date: date
