@@ -3,7 +3,7 @@
 from datetime import datetime
 from enum import StrEnum
 
-from sqlalchemy import UniqueConstraint
+from sqlalchemy import BigInteger, UniqueConstraint
 from sqlmodel import Field, SQLModel
 
 from marketplace.db_types import UTCDateTime, enum_column, utcnow
@@ -19,8 +19,8 @@ class BidStatus(StrEnum):
 class BidTerms(SQLModel):
     """What a vendor offers; kept on the bid and copied into each revision."""
 
-    price_per_unit_minor: int
-    total_minor: int
+    price_per_unit_minor: int = Field(sa_type=BigInteger)
+    total_minor: int = Field(sa_type=BigInteger)
     currency: str = Field(max_length=3)
     turnaround_days: int
     quality_guarantee_pct: float | None = None

@@ -1,10 +1,138 @@
-"""bids views (being built)."""
+"""Vendors bid, revise and withdraw; buyers compare bids and award one."""
 
-from flask import Blueprint
+from flask import Blueprint, flash, redirect, render_template, request, url_for
+from flask_login import current_user, login_required
 
-bp = Blueprint("bids", __name__, url_prefix="/bids")
+from marketplace import visibility
+from marketplace.accounts.roles import role_required
+from marketplace.bids import service
+from marketplace.bids.chart import Point, scatter
+from marketplace.bids.forms import BidForm
+from marketplace.extensions import db
+
+bp = Blueprint("bids", __name__)
 
 
-@bp.get("/mine")
+@bp.app_template_global()
+def bid_panel(job):
+    """The bidding panel of a job page (templates/bids/_job_panel.html) for the signed-in user."""
+    if not current_user.is_authenticated:
+        return None
+    return service.panel_for(db.session, current_user, job)
+
+
+@bp.route("/jobs/<int:job_id>/bid", methods=["GET", "POST"])
+@login_required
+@role_required("vendor")
+def new(job_id: int):
+    """Place a bid; 404 for a job the vendor may not see, 403 (with the reason) when it may not bid now."""
+    job = visibility.get_visible_job(db.session, current_user, job_id)
+    existing = service.own_bid_on(db.session, current_user, job)
+    if existing is not None:
+        flash("Your organisation has already bid on this job: revise that bid instead.", "info")
+        return redirect(url_for("bids.revise", bid_id=existing.id), 303)
+    requirements = service.data_handling_requirements(job)
+    context = {"job": job, "buyer": visibility.buyer_label(db.session, job, current_user),
+               "requirements": requirements}
+    form = BidForm(currency=job.currency)
+    if request.method == "GET":
+        refusal = service.bidding_refusal(db.session, current_user, job)
+        if refusal:
+            return render_template("bids/new.html", form=None, refusal=refusal, **context), 403
+        form.data_handling_response.data = "\n".join(f"{line} — " for line in requirements)
+        return render_template("bids/new.html", form=form, **context)
+    if form.validate_on_submit():
+        try:
+            bid = service.place_bid(db.session, current_user, job.id, form.offer())
+        except service.BidError as error:
+            form.add_refusal(str(error), error.field)
+        else:
+            db.session.commit()
+            flash("Your bid is placed. You can revise or withdraw it until the deadline.", "success")
+            return redirect(url_for("bids.show", bid_id=bid.id), 303)
+    return render_template("bids/new.html", form=form, **context), 400
+
+
+@bp.get("/bids/<int:bid_id>")
+@login_required
+@role_required("vendor")
+def show(bid_id: int):
+    """The vendor's own bid with every revision; 404 for anyone else's."""
+    page = service.bid_page(db.session, current_user, bid_id)
+    return render_template("bids/show.html", page=page, outcome=service.outcome(page.bid))
+
+
+@bp.route("/bids/<int:bid_id>/revise", methods=["GET", "POST"])
+@login_required
+@role_required("vendor")
+def revise(bid_id: int):
+    """Revise the vendor's own active bid before the deadline; 404 for anyone else's, 403 when too late."""
+    page = service.bid_page(db.session, current_user, bid_id)
+    context = {"page": page, "job": page.job, "buyer": page.buyer,
+               "requirements": service.data_handling_requirements(page.job)}
+    if request.method == "GET":
+        if page.change_refusal:
+            return render_template("bids/revise.html", form=None, refusal=page.change_refusal, **context), 403
+        return render_template("bids/revise.html", form=BidForm.for_bid(page.bid), **context)
+    form = BidForm(currency=page.bid.currency)
+    if form.validate_on_submit():
+        try:
+            bid = service.revise_bid(db.session, current_user, bid_id, form.offer())
+        except service.BidError as error:
+            form.add_refusal(str(error), error.field)
+        else:
+            db.session.commit()
+            flash(f"Revision {bid.revision} saved; earlier revisions are kept.", "success")
+            return redirect(url_for("bids.show", bid_id=bid.id), 303)
+    return render_template("bids/revise.html", form=form, **context), 400
+
+
+@bp.post("/bids/<int:bid_id>/withdraw")
+@login_required
+@role_required("vendor")
+def withdraw(bid_id: int):
+    """Withdraw the vendor's own bid before the deadline; 404 for anyone else's."""
+    try:
+        service.withdraw_bid(db.session, current_user, bid_id)
+    except service.BidError as error:
+        flash(str(error), "error")
+    else:
+        db.session.commit()
+        flash("Your bid is withdrawn. A withdrawn bid cannot be revised.", "success")
+    return redirect(url_for("bids.show", bid_id=bid_id), 303)
+
+
+@bp.get("/bids/")
+@login_required
+@role_required("vendor")
 def mine():
-    return "todo"
+    """Every bid of the vendor's organisation, with its outcome."""
+    return render_template("bids/mine.html", rows=service.my_bids(db.session, current_user))
+
+
+@bp.get("/jobs/<int:job_id>/bids")
+@login_required
+def compare(job_id: int):
+    """The buyer's comparison of its job's bids; 404 for vendors and other organisations."""
+    comparison = service.comparison(db.session, current_user, job_id)
+    chart = None
+    if comparison.rows:
+        chart = scatter([Point(row.bid.turnaround_days, row.bid.total_minor, row.vendor.name)
+                         for row in comparison.rows], comparison.job.currency)
+    return render_template("bids/compare.html", comparison=comparison, job=comparison.job, chart=chart)
+
+
+@bp.post("/jobs/<int:job_id>/bids/<int:bid_id>/award")
+@login_required
+@role_required("buyer")
+def award(job_id: int, bid_id: int):
+    """Award one bid of the buyer's own job; 404 for another organisation's job or bid."""
+    try:
+        contract = service.award_bid(db.session, current_user, job_id, bid_id)
+    except service.BidError as error:
+        flash(str(error), "error")
+    else:
+        db.session.commit()
+        flash(f"Awarded. Contract #{contract.id} is made; every bidder has been told.", "success")
+    return redirect(url_for("bids.compare", job_id=job_id), 303)
+

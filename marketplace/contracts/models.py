@@ -3,6 +3,7 @@
 from datetime import datetime
 from enum import StrEnum
 
+from sqlalchemy import BigInteger
 from sqlmodel import Field, SQLModel
 
 from marketplace.db_types import UTCDateTime, enum_column, utcnow
@@ -22,7 +23,7 @@ class Contract(SQLModel, table=True):
     bid_id: int = Field(foreign_key="bid.id", unique=True)
     buyer_org_id: int = Field(foreign_key="organization.id", index=True)
     vendor_org_id: int = Field(foreign_key="organization.id", index=True)
-    total_minor: int
+    total_minor: int = Field(sa_type=BigInteger)
     currency: str = Field(max_length=3)
     status: ContractStatus = Field(default=ContractStatus.ACTIVE, sa_type=enum_column())
     flagged_reason: str = Field(default="", max_length=2000)

@@ -1,0 +1,61 @@
+"""The bid form: amounts typed in major units of the job's currency, kept as typed when refused."""
+
+from flask_wtf import FlaskForm
+from wtforms import FloatField, IntegerField, StringField, TextAreaField
+from wtforms.validators import InputRequired, Length, Optional, ValidationError
+
+from marketplace.bids.service import Offer
+from marketplace.money import to_major, to_minor
+
+
+class BidForm(FlaskForm):
+    price_per_unit = StringField("Price per unit", validators=[InputRequired(), Length(max=40)])
+    total = StringField("Total price", validators=[InputRequired(), Length(max=40)])
+    turnaround_days = IntegerField("Turnaround (days)", validators=[InputRequired()])
+    quality_guarantee_pct = FloatField("Quality guarantee (%)", validators=[Optional()])
+    proposal = TextAreaField("Proposal", validators=[Length(max=20000)])
+    data_handling_response = TextAreaField("How you meet each data-handling requirement",
+                                           validators=[Length(max=8000)])
+
+    def __init__(self, *args, currency: str, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.currency = currency
+
+    @classmethod
+    def for_bid(cls, bid) -> "BidForm":
+        """A form filled in with the bid's current terms, for revising it."""
+        form = cls(currency=bid.currency, formdata=None, turnaround_days=bid.turnaround_days,
+                   quality_guarantee_pct=bid.quality_guarantee_pct, proposal=bid.proposal,
+                   data_handling_response=bid.data_handling_response)
+        form.price_per_unit.data = str(to_major(bid.price_per_unit_minor, bid.currency))
+        form.total.data = str(to_major(bid.total_minor, bid.currency))
+        return form
+
+    def _minor(self, field) -> int:
+        try:
+            return to_minor(field.data, self.currency)
+        except ValueError as error:
+            raise ValidationError(str(error)) from error
+
+    def validate_price_per_unit(self, field):
+        self._minor(field)
+
+    def validate_total(self, field):
+        self._minor(field)
+
+    def offer(self) -> Offer:
+        """The validated form as an offer in minor units."""
+        return Offer(
+            price_per_unit_minor=self._minor(self.price_per_unit), total_minor=self._minor(self.total),
+            turnaround_days=self.turnaround_days.data, quality_guarantee_pct=self.quality_guarantee_pct.data,
+            proposal=(self.proposal.data or "").strip(),
+            data_handling_response=(self.data_handling_response.data or "").strip(),
+        )
+
+    def add_refusal(self, message: str, field_name: str | None) -> None:
+        """Show a service's refusal beside its field, or above the form when it concerns the whole bid."""
+        target = getattr(self, field_name, None) if field_name else None
+        if target is None:
+            self.form_errors.append(message)
+        else:
+            target.errors = [*target.errors, message]

@@ -1,0 +1,462 @@
+"""Bidding rules: vendors place, revise and withdraw bids; buyers compare them and award one.
+
+Every job and bid is reached through marketplace.visibility, so a bid page can never show what the user may
+not know exists. The server's clock (db_types.utcnow) decides every deadline.
+"""
+
+from dataclasses import asdict, dataclass, field
+from datetime import UTC, datetime
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from marketplace import visibility
+from marketplace.accounts.models import Organization, User
+from marketplace.audit.service import record_event
+from marketplace.bids.models import Bid, BidRevision, BidStatus
+from marketplace.contracts.models import Contract
+from marketplace.db_types import utcnow
+from marketplace.jobs.models import HOSTING_OPTIONS, BiddingMode, Job, JobStatus
+from marketplace.money import MAX_AMOUNT_MINOR, format_money
+from marketplace.notifications.service import notify_org
+from marketplace.screening.service import Verdict, screenings_for_buyer
+
+EXCLUDED_MESSAGE = "You cannot bid on this buyer's jobs."
+AWARDED_STATES = (JobStatus.AWARDED, JobStatus.IN_PROGRESS, JobStatus.DELIVERED, JobStatus.COMPLETED)
+
+
+class BidError(ValueError):
+    """A refusal the user can understand; `field` names the form field it belongs to, if any."""
+
+    def __init__(self, message: str, field: str | None = None):
+        super().__init__(message)
+        self.field = field
+
+
+MAX_TURNAROUND_DAYS = 3650
+
+
+@dataclass(frozen=True)
+class Offer:
+    """The terms a vendor offers, money already in minor units of the job's currency."""
+
+    price_per_unit_minor: int
+    total_minor: int
+    turnaround_days: int
+    quality_guarantee_pct: float | None = None
+    proposal: str = ""
+    data_handling_response: str = ""
+
+
+# ---------------------------------------------------------------- shared checks
+
+
+def local_time(moment: datetime, user: User) -> str:
+    """A UTC moment in the user's own time zone, as every page shows it."""
+    try:
+        zone = ZoneInfo(user.timezone or "UTC")
+    except (ZoneInfoNotFoundError, ValueError):
+        zone = UTC
+    return moment.astimezone(zone).strftime("%Y-%m-%d %H:%M %Z")
+
+
+def _vendor_org(session: Session, user: User) -> Organization:
+    if not user.is_vendor or user.org_id is None:
+        raise BidError("Only vendors bid on jobs.")
+    return session.get(Organization, user.org_id)
+
+
+def _check_job_takes_bids(job: Job, user: User) -> None:
+    """Bids are placed, revised and withdrawn only while the job is open, before its deadline."""
+    status = visibility.effective_status(job)
+    if status == JobStatus.CLOSED:
+        raise BidError(f"Bidding on this job closed at {local_time(job.bid_deadline, user)}.")
+    if status != JobStatus.OPEN:
+        raise BidError("This job is not taking bids.")
+
+
+def _check_vendor_may_bid(session: Session, vendor_org: Organization, job: Job) -> None:
+    if vendor_org.suspended_at is not None:
+        raise BidError("Your organisation is suspended and cannot bid.")
+    if visibility.verdict_between(session, job.buyer_org_id, vendor_org) == Verdict.EXCLUDE:
+        raise BidError(EXCLUDED_MESSAGE)
+
+
+def _check_offer(offer: Offer) -> None:
+    if offer.price_per_unit_minor <= 0:
+        raise BidError("Enter a price per unit above zero.", "price_per_unit")
+    if offer.total_minor <= 0:
+        raise BidError("Enter a total above zero.", "total")
+    if offer.total_minor > MAX_AMOUNT_MINOR:
+        raise BidError("That total is too large to be a real bid; check the number of digits.", "total")
+    if offer.total_minor < offer.price_per_unit_minor:
+        raise BidError("The total cannot be less than the price per unit.", "total")
+    if not 1 <= offer.turnaround_days <= MAX_TURNAROUND_DAYS:
+        raise BidError(f"Turnaround is between 1 and {MAX_TURNAROUND_DAYS:,} days.", "turnaround_days")
+    pct = offer.quality_guarantee_pct
+    if pct is not None and not 0 <= pct <= 100:
+        raise BidError("A quality guarantee is between 0 and 100%.", "quality_guarantee_pct")
+    if len(offer.proposal) > 20000:
+        raise BidError("Keep the proposal under 20,000 characters.", "proposal")
+    if len(offer.data_handling_response) > 8000:
+        raise BidError("Keep this under 8,000 characters.", "data_handling_response")
+
+
+def bidding_refusal(session: Session, user: User, job: Job) -> str | None:
+    """Why this vendor may not place a bid on this (visible) job now, or None when it may."""
+    try:
+        _check_vendor_may_bid(session, _vendor_org(session, user), job)
+        _check_job_takes_bids(job, user)
+    except BidError as error:
+        return str(error)
+    return None
+
+
+def change_refusal(session: Session, user: User, bid: Bid, job: Job) -> str | None:
+    """Why the vendor may not revise or withdraw this bid now, or None when it may."""
+    if bid.status == BidStatus.WITHDRAWN:
+        return "A withdrawn bid cannot be revised."
+    if bid.status != BidStatus.ACTIVE:
+        return f"This bid is {bid.status}: it can no longer change."
+    return bidding_refusal(session, user, job)
+
+
+def own_bid_on(session: Session, user: User, job: Job) -> Bid | None:
+    """The vendor organisation's bid on this job, if it has one."""
+    return session.execute(
+        visibility.own_bids(session, user).where(Bid.job_id == job.id)
+    ).scalar_one_or_none()
+
+
+def _bid_and_job(session: Session, user: User, bid_id: int) -> tuple[Bid, Job]:
+    bid = visibility.get_own_bid(session, user, bid_id)
+    return bid, visibility.get_visible_job(session, user, bid.job_id)
+
+
+# ---------------------------------------------------------------- vendor actions
+
+
+def _terms_summary(bid: Bid) -> dict:
+    """The bid's terms as the audit trail keeps them."""
+    return {
+        "price_per_unit": format_money(bid.price_per_unit_minor, bid.currency),
+        "total": format_money(bid.total_minor, bid.currency),
+        "turnaround_days": bid.turnaround_days,
+        "quality_guarantee_pct": bid.quality_guarantee_pct,
+    }
+
+
+def _add_revision(session: Session, user: User, bid: Bid) -> BidRevision:
+    revision = BidRevision(
+        bid_id=bid.id, number=bid.revision, created_by_id=user.id,
+        price_per_unit_minor=bid.price_per_unit_minor, total_minor=bid.total_minor, currency=bid.currency,
+        turnaround_days=bid.turnaround_days, quality_guarantee_pct=bid.quality_guarantee_pct,
+        proposal=bid.proposal, data_handling_response=bid.data_handling_response,
+    )
+    session.add(revision)
+    return revision
+
+
+def _tell_buyer(session: Session, job: Job, kind: str, message: str) -> None:
+    notify_org(session, job.buyer_org_id, kind, message, f"/jobs/{job.id}/bids")
+
+
+def _amount_words(job: Job, bid: Bid) -> str:
+    """What a buyer's notification may say about the amount: nothing while a sealed job is open."""
+    if job.bidding_mode == BiddingMode.SEALED:
+        return "Amounts stay sealed until the bid deadline."
+    return (f"{format_money(bid.total_minor, bid.currency)} total, "
+            f"{format_money(bid.price_per_unit_minor, bid.currency)} per unit, {bid.turnaround_days} days.")
+
+
+def place_bid(session: Session, user: User, job_id: int, offer: Offer) -> Bid:
+    """Place the vendor organisation's one bid on a job, as revision 1.
+
+    Raises NotVisible (404) when the vendor may not see the job, BidError for every refusal.
+    """
+    vendor_org = _vendor_org(session, user)
+    job = visibility.get_visible_job(session, user, job_id)
+    _check_vendor_may_bid(session, vendor_org, job)
+    _check_job_takes_bids(job, user)
+    if own_bid_on(session, user, job) is not None:
+        raise BidError("Your organisation has already bid on this job: revise that bid instead.")
+    _check_offer(offer)
+    bid = Bid(job_id=job.id, vendor_org_id=vendor_org.id, currency=job.currency, revision=1,
+              price_per_unit_minor=offer.price_per_unit_minor, total_minor=offer.total_minor,
+              turnaround_days=offer.turnaround_days, quality_guarantee_pct=offer.quality_guarantee_pct,
+              proposal=offer.proposal, data_handling_response=offer.data_handling_response)
+    session.add(bid)
+    session.flush()
+    _add_revision(session, user, bid)
+    record_event(session, user, "bid.placed", "bid", bid.id, after=_terms_summary(bid),
+                 buyer_org_id=job.buyer_org_id, vendor_org_id=vendor_org.id)
+    sealed = "sealed " if job.bidding_mode == BiddingMode.SEALED else ""
+    _tell_buyer(session, job, "new_bid",
+                f"New {sealed}bid on “{job.title}” from {vendor_org.name}. {_amount_words(job, bid)}")
+    session.flush()
+    return bid
+
+
+def revise_bid(session: Session, user: User, bid_id: int, offer: Offer) -> Bid:
+    """Revise an active bid before the deadline: a new revision is added, earlier ones stay as they were.
+
+    Raises NotVisible (404) for anything but the vendor's own bid, BidError for every refusal.
+    """
+    bid, job = _bid_and_job(session, user, bid_id)
+    refusal = change_refusal(session, user, bid, job)
+    if refusal:
+        raise BidError(refusal)
+    _check_offer(offer)
+    before = _terms_summary(bid)
+    for name, value in asdict(offer).items():
+        setattr(bid, name, value)
+    bid.revision += 1
+    bid.updated_at = utcnow()
+    _add_revision(session, user, bid)
+    record_event(session, user, "bid.revised", "bid", bid.id, before=before,
+                 after={**_terms_summary(bid), "revision": bid.revision},
+                 buyer_org_id=job.buyer_org_id, vendor_org_id=bid.vendor_org_id)
+    vendor_org = session.get(Organization, bid.vendor_org_id)
+    _tell_buyer(session, job, "bid_revised",
+                f"{vendor_org.name} revised its bid on “{job.title}”. {_amount_words(job, bid)}")
+    session.flush()
+    return bid
+
+
+def withdraw_bid(session: Session, user: User, bid_id: int) -> Bid:
+    """Withdraw an active bid before the deadline; it leaves the buyer's comparison.
+
+    Raises NotVisible (404) for anything but the vendor's own bid, BidError for every refusal.
+    """
+    bid, job = _bid_and_job(session, user, bid_id)
+    if bid.status == BidStatus.WITHDRAWN:
+        raise BidError("This bid is already withdrawn.")
+    refusal = change_refusal(session, user, bid, job)
+    if refusal:
+        raise BidError(refusal)
+    bid.status = BidStatus.WITHDRAWN
+    bid.withdrawn_at = bid.updated_at = utcnow()
+    record_event(session, user, "bid.withdrawn", "bid", bid.id, before={"status": BidStatus.ACTIVE.value},
+                 after={"status": BidStatus.WITHDRAWN.value},
+                 buyer_org_id=job.buyer_org_id, vendor_org_id=bid.vendor_org_id)
+    vendor_org = session.get(Organization, bid.vendor_org_id)
+    _tell_buyer(session, job, "bid_withdrawn", f"{vendor_org.name} withdrew its bid on “{job.title}”.")
+    session.flush()
+    return bid
+
+
+# ---------------------------------------------------------------- buyer side
+
+
+@dataclass
+class ComparedBid:
+    bid: Bid
+    vendor: Organization
+    # Explanations of the review findings a buyer must see beside the bid.
+    findings: list[str] = field(default_factory=list)
+
+
+@dataclass
+class Comparison:
+    job: Job
+    amounts_visible: bool
+    bid_count: int
+    rows: list[ComparedBid]
+    can_award: bool
+    winner: ComparedBid | None = None
+
+
+def _screened_bids(session: Session, user: User, job: Job) -> list[ComparedBid]:
+    """The comparable bids, re-screened now: a vendor excluded since it bid leaves the comparison."""
+    bids = visibility.comparable_bids(session, user, job)
+    vendors = {org.id: org for org in session.execute(
+        select(Organization).where(Organization.id.in_({b.vendor_org_id for b in bids}))
+    ).scalars()}
+    screenings = screenings_for_buyer(session, job.buyer_org_id, list(vendors.values()))
+    rows = []
+    for bid in bids:
+        screening = screenings.get(bid.vendor_org_id)
+        verdict = screening.verdict if screening else Verdict.CLEAR
+        if verdict == Verdict.EXCLUDE:
+            continue
+        findings = [f.explanation for f in screening.findings] if verdict == Verdict.REVIEW else []
+        rows.append(ComparedBid(bid, vendors[bid.vendor_org_id], findings))
+    return rows
+
+
+def _award_refusal(job: Job, user: User) -> str | None:
+    if job.status in AWARDED_STATES:
+        return "This job has already been awarded."
+    if job.status != JobStatus.OPEN:
+        return f"A job that is {str(job.status).replace('_', ' ')} cannot be awarded."
+    if not visibility.bid_amounts_visible(job):
+        return f"Sealed bids can be awarded only after the deadline, {local_time(job.bid_deadline, user)}."
+    return None
+
+
+def comparison(session: Session, user: User, job_id: int) -> Comparison:
+    """The buyer's view of its job's bids; a sealed job shows only how many until its deadline.
+
+    Raises NotVisible (404) unless the user is the job's buyer (or an admin).
+    """
+    job = visibility.get_visible_job(session, user, job_id)
+    rows = _screened_bids(session, user, job)
+    amounts_visible = visibility.bid_amounts_visible(job)
+    winner = next((row for row in rows if row.bid.status == BidStatus.AWARDED), None)
+    return Comparison(
+        job=job, amounts_visible=amounts_visible,
+        bid_count=sum(1 for row in rows if row.bid.status == BidStatus.ACTIVE),
+        # Nothing about a sealed bid leaves this function before the deadline.
+        rows=rows if amounts_visible else [],
+        can_award=user.is_buyer and _award_refusal(job, user) is None,
+        winner=winner if amounts_visible else None,
+    )
+
+
+def _tell_bidders(session: Session, job: Job, winner: ComparedBid, losers: list[ComparedBid],
+                  contract: Contract) -> None:
+    buyer = session.get(Organization, job.buyer_org_id)
+    notify_org(session, winner.vendor.id, "award",
+               f"{buyer.name} awarded you “{job.title}”: a contract for "
+               f"{format_money(contract.total_minor, contract.currency)}.", f"/bids/{winner.bid.id}")
+    for row in losers:
+        notify_org(session, row.vendor.id, "not_selected",
+                   f"Your bid on “{job.title}” was not selected.", f"/bids/{row.bid.id}")
+
+
+def award_bid(session: Session, user: User, job_id: int, bid_id: int) -> Contract:
+    """Award one live bid: the job is awarded, a contract made, the other live bids lost, every bidder told.
+
+    Raises NotVisible (404) unless the user is the job's buyer and the bid is in its comparison,
+    BidError for every refusal.
+    """
+    job = visibility.get_own_job(session, user, job_id)
+    refusal = _award_refusal(job, user)
+    if refusal:
+        raise BidError(refusal)
+    bid = session.get(Bid, bid_id)
+    if bid is None or bid.job_id != job.id:
+        raise visibility.NotVisible(f"bid {bid_id} of job {job_id}")
+    if bid.status != BidStatus.ACTIVE:
+        raise BidError(f"This bid is {bid.status} and cannot be awarded.")
+    rows = {row.bid.id: row for row in _screened_bids(session, user, job)}
+    winner = rows.get(bid.id)
+    if winner is None:
+        vendor = session.get(Organization, bid.vendor_org_id)
+        raise BidError(f"Your screening excludes {vendor.name}: its bid cannot be awarded.")
+    if winner.vendor.suspended_at is not None:
+        raise BidError(f"{winner.vendor.name} is suspended and cannot be awarded.")
+    now = utcnow()
+    job.status, job.awarded_at, job.updated_at = JobStatus.AWARDED, now, now
+    winner.bid.status, winner.bid.updated_at = BidStatus.AWARDED, now
+    contract = Contract(job_id=job.id, bid_id=winner.bid.id, buyer_org_id=job.buyer_org_id,
+                        vendor_org_id=winner.vendor.id, total_minor=winner.bid.total_minor,
+                        currency=winner.bid.currency)
+    session.add(contract)
+    session.flush()
+    losers = [row for row in rows.values() if row.bid.status == BidStatus.ACTIVE and row is not winner]
+    for row in losers:
+        row.bid.status, row.bid.updated_at = BidStatus.LOST, now
+    _tell_bidders(session, job, winner, losers, contract)
+    record_event(session, user, "job.awarded", "job", job.id, before={"status": JobStatus.OPEN.value},
+                 after={"status": JobStatus.AWARDED.value, "bid_id": winner.bid.id,
+                        "contract_id": contract.id, "lost_bid_ids": [row.bid.id for row in losers],
+                        "total": format_money(contract.total_minor, contract.currency)},
+                 buyer_org_id=job.buyer_org_id, vendor_org_id=winner.vendor.id)
+    session.flush()
+    return contract
+
+
+# ---------------------------------------------------------------- what the vendor's pages show
+
+
+def outcome(bid: Bid) -> str:
+    """active, withdrawn, awarded or lost; conflicted when screening excluded the vendor while it was live."""
+    if bid.conflicted and bid.status == BidStatus.ACTIVE:
+        return "conflicted"
+    return str(bid.status)
+
+
+@dataclass
+class BidPage:
+    bid: Bid
+    job: Job
+    buyer: str
+    revisions: list[BidRevision]
+    change_refusal: str | None
+
+
+def bid_page(session: Session, user: User, bid_id: int) -> BidPage:
+    """The vendor's own bid with every revision, newest first. Raises NotVisible (404) for any other bid."""
+    bid, job = _bid_and_job(session, user, bid_id)
+    revisions = session.execute(
+        select(BidRevision).where(BidRevision.bid_id == bid.id).order_by(BidRevision.number.desc())
+    ).scalars().all()
+    return BidPage(bid, job, visibility.buyer_label(session, job, user), list(revisions),
+                   change_refusal(session, user, bid, job))
+
+
+@dataclass(frozen=True)
+class MyBid:
+    bid: Bid
+    job: Job
+    buyer: str
+    outcome: str
+
+
+def my_bids(session: Session, user: User) -> list[MyBid]:
+    """The vendor organisation's bids on jobs it may still see, latest activity first."""
+    rows = session.execute(
+        visibility.own_bids(session, user).add_columns(Job).join(Job, Job.id == Bid.job_id)
+        .order_by(Bid.updated_at.desc(), Bid.id.desc())
+    ).all()
+    return [MyBid(bid, job, visibility.buyer_label(session, job, user), outcome(bid)) for bid, job in rows]
+
+
+def data_handling_requirements(job: Job) -> list[str]:
+    """The job's data-handling requirements, one line each, for the vendor to answer."""
+    lines = []
+    if job.data_residency:
+        lines.append(f"Data residency: {job.data_residency}")
+    if job.labeler_locations:
+        lines.append(f"Labeler locations: {', '.join(job.labeler_locations)}")
+    lines.append(f"Hosting: {HOSTING_OPTIONS.get(job.hosting, job.hosting)}")
+    if job.retention_days is not None:
+        lines.append(f"Retention: {job.retention_days} days")
+    if job.deletion_terms:
+        lines.append(f"Deletion: {job.deletion_terms}")
+    return lines
+
+
+@dataclass
+class JobPanel:
+    """What the job page shows about bidding, for the user looking at it."""
+
+    role: str
+    own_bid: Bid | None = None
+    outcome: str = ""
+    change_refusal: str | None = None
+    bid_refusal: str | None = None
+    live_bids: int = 0
+    awarded_to: str = ""
+
+
+def panel_for(session: Session, user: User, job: Job) -> JobPanel | None:
+    """The bidding panel of a job page; None when the user has nothing to do with its bids."""
+    try:
+        job = visibility.get_visible_job(session, user, job.id)
+    except visibility.NotVisible:
+        return None
+    if user.is_vendor:
+        bid = own_bid_on(session, user, job)
+        if bid is not None:
+            return JobPanel("vendor", own_bid=bid, outcome=outcome(bid),
+                            change_refusal=change_refusal(session, user, bid, job))
+        return JobPanel("vendor", bid_refusal=bidding_refusal(session, user, job))
+    if user.is_buyer or user.is_admin:
+        rows = _screened_bids(session, user, job)
+        winner = next((row.vendor.name for row in rows if row.bid.status == BidStatus.AWARDED), "")
+        return JobPanel("buyer", live_bids=sum(1 for row in rows if row.bid.status == BidStatus.ACTIVE),
+                        awarded_to=winner)
+    return None
