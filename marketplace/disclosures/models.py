@@ -3,6 +3,7 @@
 from datetime import datetime
 from enum import StrEnum
 
+from sqlalchemy import UniqueConstraint
 from sqlmodel import Field, SQLModel
 
 from marketplace.db_types import UTCDateTime, enum_column, utcnow
@@ -17,6 +18,8 @@ class DisclosureStatus(StrEnum):
 
 
 class DisclosureVersion(SQLModel, table=True):
+    __table_args__ = (UniqueConstraint("vendor_org_id", "number"),)
+
     id: int | None = Field(default=None, primary_key=True)
     vendor_org_id: int = Field(foreign_key="organization.id", index=True)
     number: int

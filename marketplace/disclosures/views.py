@@ -1,10 +1,146 @@
-"""disclosures views (being built)."""
+"""A vendor's ownership disclosure: its versions, the draft's ties, attesting and submitting."""
 
-from flask import Blueprint
+from flask import Blueprint, flash, redirect, render_template, url_for
+from flask_login import current_user, login_required
+
+from marketplace.accounts.roles import role_required
+from marketplace.db_types import utcnow
+from marketplace.disclosures import service
+from marketplace.disclosures.forms import AttestForm, TieForm
+from marketplace.disclosures.models import DisclosureStatus
+from marketplace.extensions import db
 
 bp = Blueprint("disclosures", __name__, url_prefix="/disclosure")
 
 
-@bp.get("/index")
+@bp.before_request
+@login_required
+@role_required("vendor")
+def vendors_only():
+    """Every page here is a vendor's own: others get 403."""
+
+
+def report_error(form, error: service.DisclosureError) -> None:
+    """Put a refusal next to its field, or above the form when it belongs to none."""
+    field = getattr(form, error.field, None) if error.field else None
+    if field is not None:
+        field.errors = [*field.errors, str(error)]
+    else:
+        form.form_errors.append(str(error))
+
+
+@bp.get("/")
 def index():
-    return "todo"
+    """The vendor's versions, the approved one in force, and whether it is stale."""
+    versions = service.versions_of(db.session, current_user.org_id)
+    approved = service.current_approved_version(db.session, current_user.org_id)
+    return render_template(
+        "disclosures/index.html", versions=versions, approved=approved,
+        stale=service.is_stale(approved, utcnow()),
+        draft=next((v for v in versions if v.status == DisclosureStatus.DRAFT), None),
+    )
+
+
+@bp.post("/new")
+def new_version():
+    """Start a draft copied from the latest version."""
+    try:
+        version = service.start_new_version(db.session, current_user)
+    except service.DisclosureError as error:
+        flash(str(error), "error")
+        return redirect(url_for("disclosures.index"), 303)
+    db.session.commit()
+    flash(f"Version {version.number} started: change what is no longer true, then submit it.", "success")
+    return redirect(url_for("disclosures.edit", version_id=version.id), 303)
+
+
+def render_edit(version, tie_form=None, attest_form=None, status: int = 200):
+    if tie_form is None:
+        tie_form = TieForm(formdata=None)
+    if attest_form is None:
+        attest_form = AttestForm(formdata=None, attester_name=current_user.name)
+    views = service.tie_views(db.session, version)
+    return render_template("disclosures/edit.html", version=version, sections=service.by_section(views),
+                           tie_count=len(views), tie_form=tie_form, attest_form=attest_form), status
+
+
+@bp.get("/<int:version_id>/edit")
+def edit(version_id: int):
+    """The draft's ties in sections, the form to add one, and the attestation."""
+    version = service.get_own_version(db.session, current_user, version_id)
+    if version.status != DisclosureStatus.DRAFT:
+        flash(f"Version {version.number} is filed and can no longer change.", "info")
+        return redirect(url_for("disclosures.show", version_id=version.id))
+    return render_edit(version)
+
+
+def render_filed(version, refusal: str | None = None, status: int = 200):
+    """A filed version, read-only; with the refusal when someone tried to change it."""
+    views = service.tie_views(db.session, version)
+    return render_template("disclosures/show.html", version=version, sections=service.by_section(views),
+                           tie_count=len(views), refusal=refusal), status
+
+
+@bp.post("/<int:version_id>/ties")
+def add_tie(version_id: int):
+    """Add one tie to the draft; a refused tie re-renders the form as typed, with the reason beside it."""
+    version = service.get_own_version(db.session, current_user, version_id)
+    try:
+        service.check_draft(version)
+    except service.DisclosureError as error:
+        return render_filed(version, str(error), 400)
+    form = TieForm()
+    if form.validate_on_submit():
+        try:
+            service.add_tie(db.session, current_user, version.id, form.to_input())
+        except service.DisclosureError as error:
+            report_error(form, error)
+        else:
+            db.session.commit()
+            flash(f"{form.party_name.data.strip()} added.", "success")
+            return redirect(url_for("disclosures.edit", version_id=version.id, _anchor="add-tie"), 303)
+    return render_edit(version, tie_form=form, status=400)
+
+
+@bp.post("/<int:version_id>/ties/<kind>/<int:tie_id>/remove")
+def remove_tie(version_id: int, kind: str, tie_id: int):
+    """Remove one tie from the draft."""
+    version = service.get_own_version(db.session, current_user, version_id)
+    try:
+        service.remove_tie(db.session, current_user, version.id, kind, tie_id)
+    except service.DisclosureError as error:
+        return render_filed(version, str(error), 400)
+    db.session.commit()
+    flash("Tie removed.", "success")
+    return redirect(url_for("disclosures.edit", version_id=version.id), 303)
+
+
+@bp.post("/<int:version_id>/submit")
+def submit(version_id: int):
+    """The officer attests and files the draft; admins are told; screening counts it at once."""
+    version = service.get_own_version(db.session, current_user, version_id)
+    try:
+        service.check_draft(version)
+    except service.DisclosureError as error:
+        return render_filed(version, str(error), 400)
+    form = AttestForm()
+    if form.validate_on_submit():
+        try:
+            service.submit_version(
+                db.session, current_user, version.id, attester_name=form.attester_name.data,
+                attester_title=form.attester_title.data, attested=form.attest.data,
+                summary=form.summary.data or "")
+        except service.DisclosureError as error:
+            report_error(form, error)
+        else:
+            db.session.commit()
+            flash(f"Version {version.number} submitted. It counts in screening now and awaits review.",
+                  "success")
+            return redirect(url_for("disclosures.show", version_id=version.id), 303)
+    return render_edit(version, attest_form=form, status=400)
+
+
+@bp.get("/<int:version_id>")
+def show(version_id: int):
+    """One of the vendor's own versions, read-only, with the admin's decision and reason."""
+    return render_filed(service.get_own_version(db.session, current_user, version_id))
