@@ -1,6 +1,6 @@
 """Imports every model module so that mappers and autogenerate see every table."""
 
-from marketplace.accounts.models import OrgInvitation, Organization, User, VendorProfile
+from marketplace.accounts.models import Organization, OrgInvitation, User, VendorProfile
 from marketplace.audit.models import AuditRecord
 from marketplace.bids.models import Bid, BidRevision
 from marketplace.contracts.models import Contract

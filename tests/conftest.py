@@ -3,6 +3,7 @@
 import os
 
 import pytest
+from flask import g
 from flask_migrate import upgrade
 from sqlalchemy import create_engine, text
 from sqlalchemy.engine import make_url
@@ -113,6 +114,8 @@ def login_as(client):
     """Sign the test client in as a user without the cost of a password check."""
 
     def _login(user):
+        # The test's request context is shared with the client: drop Flask-Login's cached user.
+        g.pop("_login_user", None)
         with client.session_transaction() as flask_session:
             flask_session["_user_id"] = user.get_id()
             flask_session["_fresh"] = True

@@ -8,8 +8,8 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from marketplace.accounts.models import (
-    OrgInvitation,
     Organization,
+    OrgInvitation,
     OrgKind,
     Role,
     User,

@@ -2,7 +2,7 @@
 
 Revision ID: 0001
 Revises: 
-Create Date: 2026-11-26 19:32:35.831320
+Create Date: 2026-11-26 19:49:14.887311
 
 """
 from alembic import op
@@ -159,7 +159,8 @@ def upgrade():
     sa.ForeignKeyConstraint(['created_by_id'], ['user_account.id'], name=op.f('fk_disclosureversion_created_by_id_user_account')),
     sa.ForeignKeyConstraint(['decided_by_id'], ['user_account.id'], name=op.f('fk_disclosureversion_decided_by_id_user_account')),
     sa.ForeignKeyConstraint(['vendor_org_id'], ['organization.id'], name=op.f('fk_disclosureversion_vendor_org_id_organization')),
-    sa.PrimaryKeyConstraint('id', name=op.f('pk_disclosureversion'))
+    sa.PrimaryKeyConstraint('id', name=op.f('pk_disclosureversion')),
+    sa.UniqueConstraint('vendor_org_id', 'number', name=op.f('uq_disclosureversion_vendor_org_id'))
     )
     with op.batch_alter_table('disclosureversion', schema=None) as batch_op:
         batch_op.create_index(batch_op.f('ix_disclosureversion_vendor_org_id'), ['vendor_org_id'], unique=False)
@@ -183,8 +184,8 @@ def upgrade():
     sa.Column('hosting', sqlmodel.sql.sqltypes.AutoString(length=32), nullable=False),
     sa.Column('retention_days', sa.Integer(), nullable=True),
     sa.Column('deletion_terms', sqlmodel.sql.sqltypes.AutoString(length=2000), nullable=False),
-    sa.Column('budget_min_minor', sa.Integer(), nullable=False),
-    sa.Column('budget_max_minor', sa.Integer(), nullable=False),
+    sa.Column('budget_min_minor', sa.BigInteger(), nullable=False),
+    sa.Column('budget_max_minor', sa.BigInteger(), nullable=False),
     sa.Column('currency', sqlmodel.sql.sqltypes.AutoString(length=3), nullable=False),
     sa.Column('bid_deadline', marketplace.db_types.UTCDateTime(timezone=True), nullable=False),
     sa.Column('delivery_date', sa.Date(), nullable=False),
@@ -252,8 +253,8 @@ def upgrade():
         batch_op.create_index(batch_op.f('ix_rival_party_id'), ['party_id'], unique=False)
 
     op.create_table('bid',
-    sa.Column('price_per_unit_minor', sa.Integer(), nullable=False),
-    sa.Column('total_minor', sa.Integer(), nullable=False),
+    sa.Column('price_per_unit_minor', sa.BigInteger(), nullable=False),
+    sa.Column('total_minor', sa.BigInteger(), nullable=False),
     sa.Column('currency', sqlmodel.sql.sqltypes.AutoString(length=3), nullable=False),
     sa.Column('turnaround_days', sa.Integer(), nullable=False),
     sa.Column('quality_guarantee_pct', sa.Float(), nullable=True),
@@ -389,8 +390,8 @@ def upgrade():
         batch_op.create_index(batch_op.f('ix_question_vendor_org_id'), ['vendor_org_id'], unique=False)
 
     op.create_table('bidrevision',
-    sa.Column('price_per_unit_minor', sa.Integer(), nullable=False),
-    sa.Column('total_minor', sa.Integer(), nullable=False),
+    sa.Column('price_per_unit_minor', sa.BigInteger(), nullable=False),
+    sa.Column('total_minor', sa.BigInteger(), nullable=False),
     sa.Column('currency', sqlmodel.sql.sqltypes.AutoString(length=3), nullable=False),
     sa.Column('turnaround_days', sa.Integer(), nullable=False),
     sa.Column('quality_guarantee_pct', sa.Float(), nullable=True),
@@ -414,7 +415,7 @@ def upgrade():
     sa.Column('bid_id', sa.Integer(), nullable=False),
     sa.Column('buyer_org_id', sa.Integer(), nullable=False),
     sa.Column('vendor_org_id', sa.Integer(), nullable=False),
-    sa.Column('total_minor', sa.Integer(), nullable=False),
+    sa.Column('total_minor', sa.BigInteger(), nullable=False),
     sa.Column('currency', sqlmodel.sql.sqltypes.AutoString(length=3), nullable=False),
     sa.Column('status', sa.String(length=32), nullable=False),
     sa.Column('flagged_reason', sqlmodel.sql.sqltypes.AutoString(length=2000), nullable=False),
