@@ -9,9 +9,11 @@ import shutil
 
 import pytest
 from flask_migrate import upgrade
+from playwright.sync_api import expect
 
 from marketplace.extensions import db
 from tests.conftest import database_url_for, fresh_database, make_app
+from tests.factories import PASSWORD
 
 CHROMIUM = "/usr/bin/chromium"
 CHROMIUM_FLAGS = [
@@ -72,3 +74,25 @@ def sign_in(page, live_server):
         page.wait_for_load_state()
 
     return _sign_in
+
+
+@pytest.fixture
+def sign_out(page):
+    def _sign_out():
+        page.get_by_role("button", name="Sign out").click()
+        expect(page.get_by_role("status").filter(has_text="You are signed out.")).to_be_visible()
+
+    return _sign_out
+
+
+@pytest.fixture
+def switch_user(page, sign_in, sign_out):
+    """Sign the current user out (if any) and sign in as another, checking that it worked."""
+
+    def _switch(email, password=PASSWORD):
+        if page.get_by_role("button", name="Sign out").count():
+            sign_out()
+        sign_in(email, password)
+        expect(page.get_by_role("status").filter(has_text="Welcome back")).to_be_visible()
+
+    return _switch
