@@ -4,9 +4,7 @@ This is the direct-ties stand-in of the core issue: a rival holding shares, voti
 board-appointment rights directly in the vendor. The full seven rules replace it behind the same functions.
 """
 
-from dataclasses import dataclass, field
 from datetime import date
-from enum import StrEnum
 
 from sqlalchemy import and_, or_, select
 from sqlalchemy.orm import Session
@@ -16,43 +14,12 @@ from marketplace.db_types import utcnow
 from marketplace.disclosures.counting import counted_version_ids
 from marketplace.parties.models import Interest, Party, TieOrigin
 from marketplace.screening.models import Rival
+from marketplace.screening.verdicts import Finding, Screening, Verdict, worst  # noqa: F401  (re-exported)
 
 EXCLUDE_AT = 25.0
 REVIEW_AT = 10.0
 BOARD_TYPES = ("boardMember", "boardChair", "appointmentOfBoard")
 SHARE_TYPES = ("shareholding", "votingRights")
-
-
-class Verdict(StrEnum):
-    CLEAR = "clear"
-    REVIEW = "review"
-    EXCLUDE = "exclude"
-
-    @property
-    def severity(self) -> int:
-        return {"clear": 0, "review": 1, "exclude": 2}[self.value]
-
-
-def worst(verdicts) -> Verdict:
-    return max(verdicts, key=lambda v: Verdict(v).severity, default=Verdict.CLEAR)
-
-
-@dataclass(frozen=True)
-class Finding:
-    rule: str
-    verdict: Verdict
-    rival: str
-    explanation: str
-
-
-@dataclass
-class Screening:
-    vendor_org_id: int
-    findings: list[Finding] = field(default_factory=list)
-
-    @property
-    def verdict(self) -> Verdict:
-        return worst(f.verdict for f in self.findings)
 
 
 def share_range(interest: Interest) -> tuple[float, float]:
