@@ -8,10 +8,10 @@ from marketplace.disclosures.models import DisclosureVersion
 from marketplace.jobs.models import Job, JobAttachment, JobInvitation, Question
 from marketplace.notifications.models import Notification
 from marketplace.parties.models import CommercialTie, Interest, Party, PartyIdentifier
-from marketplace.screening.models import Rival, VerdictRecord
+from marketplace.screening.models import Rival, ScreeningPolicy, VerdictRecord, Waiver
 
 __all__ = [
     "AuditRecord", "Bid", "BidRevision", "CommercialTie", "Contract", "DisclosureVersion", "Interest",
     "Job", "JobAttachment", "JobInvitation", "Notification", "OrgInvitation", "Organization", "Party",
-    "PartyIdentifier", "Question", "Rival", "User", "VendorProfile", "VerdictRecord",
+    "PartyIdentifier", "Question", "Rival", "User", "VendorProfile", "VerdictRecord", "ScreeningPolicy", "Waiver",
 ]

@@ -2,7 +2,7 @@
 
 from datetime import datetime
 
-from sqlalchemy import UniqueConstraint
+from sqlalchemy import JSON, Column, UniqueConstraint
 from sqlmodel import Field, SQLModel
 
 from marketplace.db_types import UTCDateTime, utcnow
@@ -28,3 +28,32 @@ class VerdictRecord(SQLModel, table=True):
     vendor_org_id: int = Field(foreign_key="organization.id", index=True)
     verdict: str = Field(max_length=16)
     updated_at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime)
+
+
+class ScreeningPolicy(SQLModel, table=True):
+    """A buyer's thresholds and what each rule does; a buyer without one uses the defaults."""
+
+    id: int | None = Field(default=None, primary_key=True)
+    buyer_org_id: int = Field(foreign_key="organization.id", unique=True)
+    exclude_at: float = 25.0
+    review_at: float = 10.0
+    people_window_months: int = 24
+    # Rule name -> "exclude" | "review" | "ignore" (ownership also "threshold").
+    actions: dict = Field(default_factory=dict, sa_column=Column(JSON, nullable=False))
+    updated_by_id: int | None = Field(default=None, foreign_key="user_account.id")
+    updated_at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime)
+
+
+class Waiver(SQLModel, table=True):
+    """A buyer's waiver of one review finding (a rule, and the rival it names) for one vendor."""
+
+    __table_args__ = (UniqueConstraint("buyer_org_id", "vendor_org_id", "rule", "rival_party_id"),)
+
+    id: int | None = Field(default=None, primary_key=True)
+    buyer_org_id: int = Field(foreign_key="organization.id", index=True)
+    vendor_org_id: int = Field(foreign_key="organization.id", index=True)
+    rule: str = Field(max_length=20)
+    rival_party_id: int | None = Field(default=None, foreign_key="party.id")
+    reason: str = Field(max_length=2000)
+    created_by_id: int | None = Field(default=None, foreign_key="user_account.id")
+    created_at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime)

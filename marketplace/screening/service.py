@@ -14,6 +14,7 @@ from marketplace.db_types import utcnow
 from marketplace.disclosures.counting import counted_version_ids
 from marketplace.parties.models import Interest, Party, TieOrigin
 from marketplace.screening.models import Rival
+from marketplace.screening.policies import apply_waivers, waiver_keys
 from marketplace.screening.verdicts import Finding, Screening, Verdict, worst  # noqa: F401  (re-exported)
 
 EXCLUDE_AT = 25.0
@@ -87,7 +88,11 @@ def screen_pairs(session: Session, buyer_org_ids, vendor_orgs, as_of: date | Non
             if rival.id == interest.interested_party_id:
                 finding = _finding_for(interest, rival, vendor.name, as_of)
                 if finding:
+                    finding.rival_party_id = rival.id
                     results[(buyer_id, vendor.id)].findings.append(finding)
+    keys = waiver_keys(session, buyer_org_ids, [v.id for v in vendor_orgs])
+    for (buyer_id, vendor_id), screening in results.items():
+        apply_waivers(screening.findings, buyer_id, vendor_id, keys)
     return results
 
 
@@ -97,10 +102,10 @@ def screen_vendor(session: Session, buyer_org_id: int, vendor_org: Organization,
 
 
 def verdicts_for_vendor(session: Session, vendor_org: Organization, as_of=None) -> dict[int, Verdict]:
-    """The vendor's verdict under every buyer that has named rivals; other buyers are clear."""
+    """The verdict that decides access, under every buyer that has named rivals (waived findings do not count)."""
     buyer_ids = session.execute(select(Rival.buyer_org_id).distinct()).scalars().all()
     pairs = screen_pairs(session, buyer_ids, [vendor_org], as_of)
-    return {buyer_id: screening.verdict for (buyer_id, _), screening in pairs.items()}
+    return {buyer_id: screening.access_verdict for (buyer_id, _), screening in pairs.items()}
 
 
 def screenings_for_buyer(session: Session, buyer_org_id: int, vendor_orgs, as_of=None) -> dict[int, Screening]:

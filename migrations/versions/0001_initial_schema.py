@@ -2,7 +2,7 @@
 
 Revision ID: 0001
 Revises: 
-Create Date: 2026-11-26 19:49:14.887311
+Create Date: 2026-11-26 19:55:37.433561
 
 """
 from alembic import op
@@ -252,6 +252,40 @@ def upgrade():
         batch_op.create_index(batch_op.f('ix_rival_buyer_org_id'), ['buyer_org_id'], unique=False)
         batch_op.create_index(batch_op.f('ix_rival_party_id'), ['party_id'], unique=False)
 
+    op.create_table('screeningpolicy',
+    sa.Column('id', sa.Integer(), nullable=False),
+    sa.Column('buyer_org_id', sa.Integer(), nullable=False),
+    sa.Column('exclude_at', sa.Float(), nullable=False),
+    sa.Column('review_at', sa.Float(), nullable=False),
+    sa.Column('people_window_months', sa.Integer(), nullable=False),
+    sa.Column('actions', sa.JSON(), nullable=False),
+    sa.Column('updated_by_id', sa.Integer(), nullable=True),
+    sa.Column('updated_at', marketplace.db_types.UTCDateTime(timezone=True), nullable=False),
+    sa.ForeignKeyConstraint(['buyer_org_id'], ['organization.id'], name=op.f('fk_screeningpolicy_buyer_org_id_organization')),
+    sa.ForeignKeyConstraint(['updated_by_id'], ['user_account.id'], name=op.f('fk_screeningpolicy_updated_by_id_user_account')),
+    sa.PrimaryKeyConstraint('id', name=op.f('pk_screeningpolicy')),
+    sa.UniqueConstraint('buyer_org_id', name=op.f('uq_screeningpolicy_buyer_org_id'))
+    )
+    op.create_table('waiver',
+    sa.Column('id', sa.Integer(), nullable=False),
+    sa.Column('buyer_org_id', sa.Integer(), nullable=False),
+    sa.Column('vendor_org_id', sa.Integer(), nullable=False),
+    sa.Column('rule', sqlmodel.sql.sqltypes.AutoString(length=20), nullable=False),
+    sa.Column('rival_party_id', sa.Integer(), nullable=True),
+    sa.Column('reason', sqlmodel.sql.sqltypes.AutoString(length=2000), nullable=False),
+    sa.Column('created_by_id', sa.Integer(), nullable=True),
+    sa.Column('created_at', marketplace.db_types.UTCDateTime(timezone=True), nullable=False),
+    sa.ForeignKeyConstraint(['buyer_org_id'], ['organization.id'], name=op.f('fk_waiver_buyer_org_id_organization')),
+    sa.ForeignKeyConstraint(['created_by_id'], ['user_account.id'], name=op.f('fk_waiver_created_by_id_user_account')),
+    sa.ForeignKeyConstraint(['rival_party_id'], ['party.id'], name=op.f('fk_waiver_rival_party_id_party')),
+    sa.ForeignKeyConstraint(['vendor_org_id'], ['organization.id'], name=op.f('fk_waiver_vendor_org_id_organization')),
+    sa.PrimaryKeyConstraint('id', name=op.f('pk_waiver')),
+    sa.UniqueConstraint('buyer_org_id', 'vendor_org_id', 'rule', 'rival_party_id', name=op.f('uq_waiver_buyer_org_id'))
+    )
+    with op.batch_alter_table('waiver', schema=None) as batch_op:
+        batch_op.create_index(batch_op.f('ix_waiver_buyer_org_id'), ['buyer_org_id'], unique=False)
+        batch_op.create_index(batch_op.f('ix_waiver_vendor_org_id'), ['vendor_org_id'], unique=False)
+
     op.create_table('bid',
     sa.Column('price_per_unit_minor', sa.BigInteger(), nullable=False),
     sa.Column('total_minor', sa.BigInteger(), nullable=False),
@@ -478,6 +512,12 @@ def downgrade():
         batch_op.drop_index(batch_op.f('ix_bid_job_id'))
 
     op.drop_table('bid')
+    with op.batch_alter_table('waiver', schema=None) as batch_op:
+        batch_op.drop_index(batch_op.f('ix_waiver_vendor_org_id'))
+        batch_op.drop_index(batch_op.f('ix_waiver_buyer_org_id'))
+
+    op.drop_table('waiver')
+    op.drop_table('screeningpolicy')
     with op.batch_alter_table('rival', schema=None) as batch_op:
         batch_op.drop_index(batch_op.f('ix_rival_party_id'))
         batch_op.drop_index(batch_op.f('ix_rival_buyer_org_id'))

@@ -1,0 +1,35 @@
+"""Reading a buyer's policy and waivers as screening needs them."""
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from marketplace.screening.models import ScreeningPolicy, Waiver
+from marketplace.screening.verdicts import DEFAULT_ACTIONS, Finding, Policy, Rule, Verdict
+
+
+def policy_for(session: Session, buyer_org_id: int) -> Policy:
+    """The buyer's policy, or the defaults of DOMAIN.md when it has not set one."""
+    row = session.execute(
+        select(ScreeningPolicy).where(ScreeningPolicy.buyer_org_id == buyer_org_id)
+    ).scalar_one_or_none()
+    if row is None:
+        return Policy()
+    actions = {**DEFAULT_ACTIONS, **{Rule(k): v for k, v in (row.actions or {}).items()}}
+    return Policy(exclude_at=row.exclude_at, review_at=row.review_at,
+                  people_window_months=row.people_window_months, actions=actions)
+
+
+def waiver_keys(session: Session, buyer_org_ids, vendor_org_ids) -> set[tuple[int, int, str, int | None]]:
+    """(buyer, vendor, rule, rival party) for every waiver among these buyers and vendors."""
+    rows = session.execute(
+        select(Waiver.buyer_org_id, Waiver.vendor_org_id, Waiver.rule, Waiver.rival_party_id).where(
+            Waiver.buyer_org_id.in_(list(buyer_org_ids)), Waiver.vendor_org_id.in_(list(vendor_org_ids)))
+    ).all()
+    return {tuple(row) for row in rows}
+
+
+def apply_waivers(findings: list[Finding], buyer_org_id: int, vendor_org_id: int, keys) -> None:
+    """Mark the review findings the buyer has waived; an exclude finding can never be waived."""
+    for finding in findings:
+        key = (buyer_org_id, vendor_org_id, str(finding.rule), finding.rival_party_id)
+        finding.waived = finding.verdict == Verdict.REVIEW and key in keys
