@@ -27,6 +27,8 @@ class Dot:
     detail: str
     # Labels on the right half go to the left of their dot, so they stay inside the chart.
     anchor: str
+    # Where the label's baseline sits, moved off other labels when dots are close.
+    label_y: float = 0.0
 
 
 @dataclass(frozen=True)
@@ -80,6 +82,35 @@ def scatter(points: list[Point], currency: str) -> Scatter:
             "end" if x_of(p.turnaround_days) > LEFT + plot_width / 2 else "start")
         for p in points
     ]
+    dots = _spread_labels(dots)
     x_ticks = [Tick(x_of(i * x_step), str(i * x_step)) for i in range(TICKS + 1)]
     y_ticks = [Tick(y_of(i * y_step), format_money(i * y_step, currency)) for i in range(TICKS + 1)]
     return Scatter(dots, x_ticks, y_ticks)
+
+
+CHAR_WIDTH, LINE_HEIGHT = 6.5, 13
+
+
+def _label_box(dot: Dot, baseline: float) -> tuple[float, float, float, float]:
+    width = CHAR_WIDTH * len(dot.label)
+    left = dot.cx + 8 if dot.anchor == "start" else dot.cx - 8 - width
+    return left, baseline - LINE_HEIGHT + 2, left + width, baseline + 2
+
+
+def _overlaps(a, b) -> bool:
+    return a[0] < b[2] and b[0] < a[2] and a[1] < b[3] and b[1] < a[3]
+
+
+def _spread_labels(dots: list[Dot]) -> list[Dot]:
+    """Give each label the first spot above or below its dot that no earlier label occupies."""
+    placed: list[tuple[float, float, float, float]] = []
+    result = []
+    for dot in dots:
+        candidates = [dot.cy - 7 - step * LINE_HEIGHT for step in range(4)]
+        candidates += [dot.cy + 16 + step * LINE_HEIGHT for step in range(4)]
+        candidates.sort(key=lambda y: abs(y - (dot.cy - 7)))
+        baseline = next((y for y in candidates if y - LINE_HEIGHT >= TOP and y <= HEIGHT - BOTTOM
+                         and not any(_overlaps(_label_box(dot, y), box) for box in placed)), dot.cy - 7)
+        placed.append(_label_box(dot, baseline))
+        result.append(Dot(dot.cx, dot.cy, dot.label, dot.detail, dot.anchor, baseline))
+    return result

@@ -58,7 +58,7 @@ def test_a_sealed_job_shows_only_the_count_before_the_deadline(client, login_as,
     for amount in AMOUNTS:
         assert amount not in html
     assert "Scalewise Data" not in html
-    assert 'class="sortable' not in html and "<svg" not in html
+    assert 'class="sortable' not in html and 'data-testid="bid-chart"' not in html
 
 
 def test_a_sealed_job_shows_every_amount_after_the_deadline(client, login_as, job, buyer, bids,
@@ -103,7 +103,7 @@ def test_the_comparison_has_a_scatter_chart_with_one_labelled_dot_per_bid(client
     with past_deadline(job):
         html = page(client.get(url_for("bids.compare", job_id=job.id)))
 
-    chart = html[html.index("<svg"):html.index("</svg>")]
+    chart = html[html.index('<svg class="chart bid-scatter"'):html.index("</svg>", html.index('<svg class="chart bid-scatter"'))]
     assert 'data-testid="bid-chart"' in chart
     assert chart.count("<circle") == 3
     for label in ("Scalewise Data", "Tagly", "Annotate Co"):

@@ -22,3 +22,12 @@ def test_one_labelled_dot_per_bid_inside_the_plot():
     assert chart.top <= second.cy < first.cy < HEIGHT
     assert [t.label for t in chart.x_ticks] == ["0", "5", "10", "15", "20"]
     assert chart.y_ticks[-1].label == "$8,000.00"
+
+
+def test_labels_of_close_dots_do_not_overlap():
+    from marketplace.bids.chart import Point, _label_box, _overlaps, scatter
+
+    chart = scatter([Point(28, 4_320_000, "Tessellate Labs"), Point(30, 4_080_000, "ClearLabel Studio"),
+                     Point(29, 4_200_000, "Quickmark Crowd")], "USD")
+    boxes = [_label_box(dot, dot.label_y) for dot in chart.dots]
+    assert not any(_overlaps(a, b) for i, a in enumerate(boxes) for b in boxes[i + 1:])
