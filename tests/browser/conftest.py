@@ -43,6 +43,10 @@ def app(tmp_path):
     app = make_app(url, WTF_CSRF_ENABLED=True, UPLOAD_FOLDER=str(tmp_path / "uploads"))
     with app.app_context():
         upgrade()
+        # pytest-flask forks the live server before the test body runs: no pooled connection may cross that
+        # fork, or the parent closing its copy deletes SQLite's WAL (and ends a PostgreSQL session) under the
+        # server.
+        db.engine.dispose()
     yield app
     with app.app_context():
         db.session.remove()
