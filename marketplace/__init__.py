@@ -64,15 +64,30 @@ def _register_blueprints(app: Flask) -> None:
     from marketplace.accounts.views import bp as accounts_bp
     from marketplace.admin.views import bp as admin_bp
     from marketplace.bids.views import bp as bids_bp
+    from marketplace.contracts.views import bp as contracts_bp
     from marketplace.disclosures.views import bp as disclosures_bp
     from marketplace.jobs.views import bp as jobs_bp
     from marketplace.main import bp as main_bp
     from marketplace.notifications.views import bp as notifications_bp
+    from marketplace.payments.views import bp as payments_bp
+    from marketplace.payments.views import webhook as stripe_webhook
     from marketplace.screening.views import bp as screening_bp
 
     for blueprint in (main_bp, accounts_bp, jobs_bp, bids_bp, disclosures_bp, admin_bp,
-                      notifications_bp, screening_bp):
+                      notifications_bp, screening_bp, contracts_bp, payments_bp):
         app.register_blueprint(blueprint)
+    # Stripe signs its webhook instead: the one view without a CSRF token.
+    csrf.exempt(stripe_webhook)
+
+    from marketplace.parties.views import bp as parties_bp
+
+    app.register_blueprint(parties_bp)
+
+    from marketplace.admin.organizations import bp as admin_orgs_bp
+    from marketplace.audit.views import bp as audit_bp
+
+    app.register_blueprint(admin_orgs_bp)
+    app.register_blueprint(audit_bp)
 
 
 def _register_errors(app: Flask) -> None:
@@ -113,7 +128,19 @@ def _register_template_helpers(app: Flask) -> None:
 
 def _register_commands(app: Flask) -> None:
     from marketplace.accounts.commands import create_admin_command
+    from marketplace.parties.commands import bods_group
+    from marketplace.payments.commands import payments_cli
+    from marketplace.screening.commands import screen_command
     from marketplace.seeding import seed_command
 
     app.cli.add_command(create_admin_command)
     app.cli.add_command(seed_command)
+    app.cli.add_command(screen_command)
+    app.cli.add_command(payments_cli)
+    app.cli.add_command(bods_group)
+
+    from marketplace.audit.commands import audit_cli
+    from marketplace.disclosures.reminders import reminders_command
+
+    app.cli.add_command(audit_cli)
+    app.cli.add_command(reminders_command)

@@ -6,6 +6,8 @@ from pathlib import Path
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
 DEFAULT_SQLITE = f"sqlite:///{PROJECT_ROOT / 'instance' / 'marketplace.db'}"
 INSECURE_DEV_KEY = "dev-only-not-secret"
+DEFAULT_PLATFORM_FEE_BPS = 1000
+LIVE_KEY_PREFIXES = ("sk_live_", "rk_live_")
 
 
 class ConfigError(RuntimeError):
@@ -19,6 +21,9 @@ def load_config(environ=os.environ) -> dict:
     if env == "production" and not secret:
         raise ConfigError("SECRET_KEY must be set when MARKETPLACE_ENV=production.")
     production = env == "production"
+    stripe_key = environ.get("STRIPE_SECRET_KEY", "")
+    if stripe_key.startswith(LIVE_KEY_PREFIXES) and not production:
+        raise ConfigError("A live Stripe key is refused unless MARKETPLACE_ENV=production: use a test key (sk_test_…).")
     return {
         "ENV_NAME": env,
         "SECRET_KEY": secret or INSECURE_DEV_KEY,
@@ -37,4 +42,21 @@ def load_config(environ=os.environ) -> dict:
         "RATELIMIT_ENABLED": True,
         "LOGIN_RATE_LIMIT": environ.get("LOGIN_RATE_LIMIT", "10 per minute; 50 per hour"),
         "DEMO_LOGINS": environ.get("DEMO_LOGINS", "1" if not production else "0") == "1",
+        "STRIPE_SECRET_KEY": stripe_key,
+        "STRIPE_WEBHOOK_SECRET": environ.get("STRIPE_WEBHOOK_SECRET", ""),
+        # Empty: Stripe itself. Set to the local simulator's address (dev/stripe_sim) for the demo and tests.
+        "STRIPE_API_BASE": environ.get("STRIPE_API_BASE", ""),
+        "PLATFORM_FEE_BPS": _platform_fee_bps(environ),
     }
+
+
+def _platform_fee_bps(environ) -> int:
+    """The platform's fee in basis points (1000 = 10%), between 0 and 10000."""
+    text = environ.get("PLATFORM_FEE_BPS", str(DEFAULT_PLATFORM_FEE_BPS))
+    try:
+        value = int(text)
+    except ValueError:
+        raise ConfigError(f"PLATFORM_FEE_BPS must be a whole number of basis points, not {text!r}.") from None
+    if not 0 <= value <= 10000:
+        raise ConfigError("PLATFORM_FEE_BPS must be between 0 and 10000 (100%).")
+    return value

@@ -3,15 +3,18 @@
 from marketplace.accounts.models import Organization, OrgInvitation, User, VendorProfile
 from marketplace.audit.models import AuditRecord
 from marketplace.bids.models import Bid, BidRevision
-from marketplace.contracts.models import Contract
+from marketplace.contracts.models import Contract, Delivery, DeliveryFile, Milestone, Rating
 from marketplace.disclosures.models import DisclosureVersion
 from marketplace.jobs.models import Job, JobAttachment, JobInvitation, Question
 from marketplace.notifications.models import Notification
 from marketplace.parties.models import CommercialTie, Interest, Party, PartyIdentifier
+from marketplace.payments.models import BillingCustomer, LedgerEntry, PayoutAccount, WebhookEvent
 from marketplace.screening.models import Rival, ScreeningPolicy, VerdictRecord, Waiver
 
 __all__ = [
     "AuditRecord", "Bid", "BidRevision", "CommercialTie", "Contract", "DisclosureVersion", "Interest",
     "Job", "JobAttachment", "JobInvitation", "Notification", "OrgInvitation", "Organization", "Party",
     "PartyIdentifier", "Question", "Rival", "User", "VendorProfile", "VerdictRecord", "ScreeningPolicy", "Waiver",
+    "BillingCustomer", "Delivery", "DeliveryFile", "LedgerEntry", "Milestone", "PayoutAccount", "Rating",
+    "WebhookEvent",
 ]

@@ -109,18 +109,22 @@ def buyer_label(session: Session, job: Job, viewer: User) -> str:
 
 
 def comparable_bids(session: Session, user: User, job: Job) -> list[Bid]:
-    """The bids a buyer compares: its own job's live bids, without conflicted ones.
+    """The bids a buyer compares: its own job's live bids, without conflicted ones or suspended vendors' open ones.
 
     Raises NotVisible (404) when the job is not the buyer's own.
     """
     if not (user.is_admin or (user.is_buyer and job.buyer_org_id == user.org_id)):
         raise NotVisible(f"bids of job {job.id}")
-    query = select(Bid).where(
-        Bid.job_id == job.id,
-        Bid.status != BidStatus.WITHDRAWN,
-        Bid.conflicted.is_(False),
-    ).order_by(Bid.created_at)
+    query = select(Bid).where(Bid.job_id == job.id, comparable_bid_condition()).order_by(Bid.created_at)
     return list(session.execute(query).scalars())
+
+
+def comparable_bid_condition():
+    """SQL condition for the bids a buyer compares and counts: not withdrawn, not conflicted, and no open bid
+    of a suspended vendor (it comes back when the vendor is reinstated)."""
+    suspended = select(Organization.id).where(Organization.suspended_at.is_not(None))
+    return ((Bid.status != BidStatus.WITHDRAWN) & Bid.conflicted.is_(False)
+            & or_(Bid.status != BidStatus.ACTIVE, Bid.vendor_org_id.not_in(suspended)))
 
 
 def own_bids(session: Session, user: User) -> Select:

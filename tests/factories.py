@@ -164,6 +164,26 @@ class DisclosureFactory(Base):
     submitted_at = factory.LazyFunction(utcnow)
 
 
+class ApprovedDisclosureFactory(DisclosureFactory):
+    """An approved version, approved now: screening's unverified rule says nothing about its vendor."""
+
+    status = DisclosureStatus.APPROVED
+    decided_at = factory.LazyFunction(utcnow)
+
+
+class VerifiedVendorOrgFactory(VendorOrgFactory):
+    """A vendor organisation with an approved disclosure (and no ties): screened clear unless a test adds one."""
+
+    @factory.post_generation
+    def approved_disclosure(obj, create, extracted, **kwargs):
+        if create:
+            ApprovedDisclosureFactory(vendor_org_id=obj.id)
+
+
+class VerifiedVendorFactory(VendorFactory):
+    org_id = factory.LazyFunction(lambda: VerifiedVendorOrgFactory().id)
+
+
 class InterestFactory(Base):
     class Meta:
         model = Interest

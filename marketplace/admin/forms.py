@@ -1,8 +1,13 @@
-"""The admins' decision on a disclosure version."""
+"""The admins' forms: the decision on a disclosure version, and a fact from another source."""
+
+from dataclasses import asdict
 
 from flask_wtf import FlaskForm
-from wtforms import RadioField, TextAreaField
-from wtforms.validators import InputRequired, Length
+from wtforms import DateField, FloatField, IntegerField, RadioField, SelectField, StringField, TextAreaField
+from wtforms.validators import InputRequired, Length, Optional
+
+from marketplace.admin.facts import FACT_LEVELS, FactInput
+from marketplace.disclosures.forms import TieForm
 
 DECISION_CHOICES = [
     ("approved", "Approve"),
@@ -16,3 +21,28 @@ class DecisionForm(FlaskForm):
                           validators=[InputRequired(message="Choose approve, request changes or reject.")])
     reason = TextAreaField("Reason (required to request changes or reject; the vendor sees it)",
                            validators=[Length(max=4000)])
+
+
+class FactForm(TieForm):
+    vendor_org_id = SelectField("Vendor", coerce=int, choices=[],
+                                validators=[InputRequired(message="Choose the vendor this fact is about.")])
+    revenue_share_pct = FloatField("Share of the vendor's revenue %", validators=[Optional()])
+    verification_level = RadioField(
+        "Verified by", choices=[(level.value, level.value.capitalize()) for level in FACT_LEVELS],
+        validators=[InputRequired(message="Choose how the fact was verified.")])
+    source_url = StringField("Source address", validators=[
+        InputRequired(message="Give the address of the source."), Length(max=1000)])
+    source_date = DateField("Source date", validators=[InputRequired(message="Give the date of the source.")])
+    source_description = StringField("Source", validators=[Length(max=1000)])
+
+    def to_fact(self) -> FactInput:
+        tie = self.to_input()
+        return FactInput(**asdict(tie), verification_level=self.verification_level.data or "",
+                         source_url=self.source_url.data or "", source_date=self.source_date.data,
+                         source_description=self.source_description.data or "")
+
+
+class MergeForm(FlaskForm):
+    keep_id = IntegerField("Party to keep", validators=[InputRequired(message="Choose the party to keep.")])
+    merge_id = IntegerField("Party to merge into it",
+                            validators=[InputRequired(message="Choose the party to merge.")])

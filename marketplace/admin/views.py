@@ -1,23 +1,20 @@
-"""The platform admins' pages: the disclosure review queue, one version's review, and the decision."""
+"""The platform admins' pages: the disclosure review queue, one version's review and the decision, evidence,
+and facts from other sources."""
 
 from flask import Blueprint, flash, redirect, render_template, request, url_for
 from flask_login import current_user, login_required
 
 from marketplace.accounts.roles import role_required
-from marketplace.admin.forms import DECISION_CHOICES, DecisionForm
+from marketplace.admin import facts
+from marketplace.admin import review as review_service
+from marketplace.admin.forms import DECISION_CHOICES, DecisionForm, FactForm
+from marketplace.disclosures import evidence as evidence_service
 from marketplace.disclosures import service as disclosures
 from marketplace.disclosures.models import DisclosureStatus
+from marketplace.disclosures.views import send_evidence
 from marketplace.extensions import db
 
 bp = Blueprint("admin", __name__, url_prefix="/admin")
-
-QUEUE_FILTER_LABELS = {
-    "submitted": "Awaiting review",
-    "changes_requested": "Changes requested",
-    "approved": "Approved",
-    "rejected": "Rejected",
-    "all": "All",
-}
 
 
 @bp.before_request
@@ -25,6 +22,16 @@ QUEUE_FILTER_LABELS = {
 @role_required("admin")
 def admins_only():
     """Every page here is for platform admins: others get 403."""
+
+
+def report_error(form, error: ValueError) -> None:
+    """Put a refusal next to its field, or above the form when it belongs to none."""
+    field_name = getattr(error, "field", None)
+    target = getattr(form, field_name, None) if field_name else None
+    if target is not None:
+        target.errors = [*target.errors, str(error)]
+    else:
+        form.form_errors.append(str(error))
 
 
 @bp.get("/")
@@ -35,28 +42,36 @@ def home():
 
 @bp.get("/disclosures")
 def queue():
-    """Filed disclosure versions by status, the longest-waiting first."""
+    """Filed versions by status (the longest-waiting first), or vendors whose disclosure is stale or owes a
+    new version after a material change."""
     status = request.args.get("status", "submitted")
-    if status not in disclosures.QUEUE_FILTERS:
+    if status not in review_service.QUEUE_FILTERS:
         status = "submitted"
-    rows = disclosures.review_queue(db.session, current_user, status)
-    return render_template("admin/queue.html", rows=rows, status=status, filters=QUEUE_FILTER_LABELS)
+    rows = review_service.review_queue(db.session, current_user, status)
+    return render_template("admin/queue.html", rows=rows, status=status, filters=review_service.QUEUE_FILTERS,
+                           obligation=status in review_service.OBLIGATION_FILTERS)
 
 
 def render_review(version_id: int, form: DecisionForm | None = None, status: int = 200):
-    review = disclosures.review_of(db.session, current_user, version_id)
+    found = disclosures.review_of(db.session, current_user, version_id)
+    version = found.version
     return render_template(
-        "admin/review.html", review=review, form=form or DecisionForm(formdata=None),
-        sections=disclosures.by_section(review.ties),
-        change_sections=[(s, c) for s, c in disclosures.by_section(review.changes, lambda c: c.tie) if c],
-        decidable=review.version.status == DisclosureStatus.SUBMITTED,
+        "admin/review.html", review=found, form=form or DecisionForm(formdata=None),
+        sections=disclosures.by_section(found.ties),
+        change_sections=[(s, c) for s, c in disclosures.by_section(found.changes, lambda c: c.tie) if c],
+        decidable=version.status == DisclosureStatus.SUBMITTED,
+        effect=review_service.approval_effect(db.session, current_user, version.id),
+        picture=review_service.ownership_picture(db.session, found.vendor),
+        evidence=evidence_service.evidence_of_vendor(db.session, version.vendor_org_id,
+                                                     up_to_number=version.number, filed_only=True),
+        facts=facts.recorded_facts(db.session, version.vendor_org_id),
     ), status
 
 
 @bp.get("/disclosures/<int:version_id>")
 def review(version_id: int):
-    """A filed version's ties with their verification levels, what changed since the last approved one,
-    and the decision form."""
+    """A filed version's ties with their verification levels, what changed since the last approved one, the
+    ownership picture, the evidence, the screening effect of approving it, and the decision form."""
     return render_review(version_id)
 
 
@@ -70,11 +85,7 @@ def decide(version_id: int):
             disclosures.decide_version(db.session, current_user, version.id, form.decision.data,
                                        form.reason.data or "")
         except disclosures.DisclosureError as error:
-            target = getattr(form, error.field, None) if error.field else None
-            if target is not None:
-                target.errors = [*target.errors, str(error)]
-            else:
-                form.form_errors.append(str(error))
+            report_error(form, error)
         else:
             db.session.commit()
             verdict = dict(DECISION_CHOICES)[form.decision.data].lower()
@@ -82,3 +93,42 @@ def decide(version_id: int):
                   "success")
             return redirect(url_for("admin.queue"), 303)
     return render_review(version.id, form, 400)
+
+
+@bp.get("/evidence/<int:evidence_id>")
+def evidence(evidence_id: int):
+    """A document attached to a filed version, as a download (404 for a draft's or a missing one)."""
+    return send_evidence(evidence_service.get_readable_evidence(db.session, current_user, evidence_id))
+
+
+def _with_vendors(form: FactForm) -> FactForm:
+    form.vendor_org_id.choices = [(0, "Choose a vendor…"), *facts.vendor_choices(db.session)]
+    return form
+
+
+def _render_fact_form(form: FactForm, status: int = 200):
+    return render_template("admin/fact.html", form=form), status
+
+
+@bp.get("/facts/new")
+def new_fact():
+    """The form to record a fact from another source as a tie of a vendor (`vendor` preselects one)."""
+    return _render_fact_form(_with_vendors(FactForm(formdata=None, vendor_org_id=request.args.get("vendor", type=int))))
+
+
+@bp.post("/facts")
+def record_fact():
+    """Record the fact: it counts in screening at once, and the vendor is asked to confirm it."""
+    form = _with_vendors(FactForm())
+    if form.validate_on_submit():
+        try:
+            facts.record_fact(db.session, current_user, form.vendor_org_id.data, form.to_fact())
+        except disclosures.DisclosureError as error:
+            report_error(form, error)
+        else:
+            db.session.commit()
+            vendor = dict(form.vendor_org_id.choices)[form.vendor_org_id.data]
+            flash(f"Fact recorded: {form.party_name.data.strip()} is now a tie of {vendor}, counted in screening. "
+                  f"{vendor} has been asked to confirm it in a new version.", "success")
+            return redirect(url_for("admin.new_fact", vendor=form.vendor_org_id.data), 303)
+    return _render_fact_form(form, 400)

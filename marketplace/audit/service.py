@@ -1,36 +1,57 @@
-"""Writing and verifying the hash-chained audit trail."""
+"""Writing, verifying, reading and exporting the hash-chained audit trail.
+
+Each record's hash covers its content and the hash of the record before it, so a record changed, removed or
+moved after it was written breaks the chain at that record. Records are only ever added (see models.py).
+"""
 
 import hashlib
 import json
-from collections.abc import Iterable
+import math
+from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass
+from datetime import date, datetime, time, timedelta
 from typing import Any
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-from sqlalchemy import select
+from sqlalchemy import func, or_, select, text
 from sqlalchemy.orm import Session
 
+from marketplace.accounts.models import Organization, User
 from marketplace.audit.models import AuditRecord
+from marketplace.bids.models import Bid
 from marketplace.db_types import utcnow
+from marketplace.jobs.models import Job
+from marketplace.screening.models import VerdictRecord
 
 GENESIS_HASH = "0" * 64
+# Any constant: the PostgreSQL advisory lock that makes writers of the trail take turns.
+_TRAIL_LOCK_KEY = 0x41554454  # "AUDT"
+HASHED_FIELDS = ("at", "actor_id", "actor_label", "action", "subject_type", "subject_id", "buyer_org_id",
+                 "vendor_org_id", "before", "after", "prev_hash")
+PER_PAGE = 50
 
 
-def _digest(record: AuditRecord) -> str:
-    body = {
-        "at": record.at.isoformat(),
-        "actor_id": record.actor_id,
-        "actor_label": record.actor_label,
-        "action": record.action,
-        "subject_type": record.subject_type,
-        "subject_id": record.subject_id,
-        "buyer_org_id": record.buyer_org_id,
-        "vendor_org_id": record.vendor_org_id,
-        "before": record.before,
-        "after": record.after,
-        "prev_hash": record.prev_hash,
-    }
+class AuditAccessError(ValueError):
+    """A user asked for audit records it may not read."""
+
+
+def _digest(values: Mapping[str, Any]) -> str:
+    """The SHA-256 of a record's content (every hashed field, the previous hash included), canonical JSON."""
+    body = {name: values[name] for name in HASHED_FIELDS}
+    body["at"] = values["at"].isoformat()
     canonical = json.dumps(body, sort_keys=True, separators=(",", ":"), default=str)
     return hashlib.sha256(canonical.encode()).hexdigest()
+
+
+def _fields(record: AuditRecord) -> dict[str, Any]:
+    return {name: getattr(record, name) for name in HASHED_FIELDS}
+
+
+def _take_turn(session: Session) -> None:
+    """Serialise writers of the trail on PostgreSQL (SQLite's BEGIN IMMEDIATE already does), so that two
+    transactions never both read the same last hash; the unique prev_hash would refuse the second anyway."""
+    if session.get_bind().dialect.name == "postgresql":
+        session.execute(text("SELECT pg_advisory_xact_lock(:key)"), {"key": _TRAIL_LOCK_KEY})
 
 
 def record_event(
@@ -45,10 +66,8 @@ def record_event(
     buyer_org_id: int | None = None,
     vendor_org_id: int | None = None,
 ) -> AuditRecord:
-    """Append one record to the trail in the caller's transaction.
-
-    The unique prev_hash makes two concurrent writers collide instead of forking the chain.
-    """
+    """Append one record to the trail in the caller's transaction: who, when, what, before and after."""
+    _take_turn(session)
     last_hash = session.execute(
         select(AuditRecord.hash).order_by(AuditRecord.id.desc()).limit(1)
     ).scalar_one_or_none()
@@ -61,15 +80,18 @@ def record_event(
         subject_id=subject_id,
         buyer_org_id=buyer_org_id,
         vendor_org_id=vendor_org_id,
-        before=before,
-        after=after,
+        # Stored as JSON: keep what the hash covers exactly what a later read gives back.
+        before=json.loads(json.dumps(before, default=str)) if before is not None else None,
+        after=json.loads(json.dumps(after, default=str)) if after is not None else None,
         prev_hash=last_hash or GENESIS_HASH,
     )
-    record.hash = _digest(record)
+    record.hash = _digest(_fields(record))
     session.add(record)
     session.flush()
     return record
 
+
+# --- Verifying ----------------------------------------------------------------------------------------------
 
 @dataclass(frozen=True)
 class TrailProblem:
@@ -77,13 +99,162 @@ class TrailProblem:
     reason: str
 
 
-def verify_trail(records: Iterable[AuditRecord]) -> TrailProblem | None:
-    """Return the first record that breaks the chain, or None when the trail is whole."""
+def verify_trail(records: Iterable) -> TrailProblem | None:
+    """The first record that breaks the chain, or None when the trail is whole.
+
+    `records` are in id order: AuditRecord objects or row mappings with the hashed fields, id and hash.
+    A changed record fails its own hash; a removed one, or one moved, fails the next record's prev_hash.
+    """
     expected_prev = GENESIS_HASH
     for record in records:
-        if record.prev_hash != expected_prev:
-            return TrailProblem(record.id, "does not follow the record before it (missing or reordered)")
-        if _digest(record) != record.hash:
-            return TrailProblem(record.id, "was changed after it was written")
-        expected_prev = record.hash
+        values = record if isinstance(record, Mapping) else {**_fields(record), "id": record.id,
+                                                            "hash": record.hash}
+        if values["prev_hash"] != expected_prev:
+            return TrailProblem(values["id"], "does not follow the record before it "
+                                              "(a record before it was removed, changed or moved)")
+        if _digest(values) != values["hash"]:
+            return TrailProblem(values["id"], "was changed after it was written")
+        expected_prev = values["hash"]
     return None
+
+
+@dataclass(frozen=True)
+class TrailCheck:
+    records: int
+    problem: TrailProblem | None
+
+    @property
+    def whole(self) -> bool:
+        return self.problem is None
+
+
+def verify_stored_trail(session: Session, batch_size: int = 1000) -> TrailCheck:
+    """Check the whole stored trail in id order, reading the rows as stored (never the session's copies)."""
+    columns = [getattr(AuditRecord, name) for name in ("id", *HASHED_FIELDS, "hash")]
+    counted = 0
+    # Read in batches (a server-side cursor on PostgreSQL), closed even when a problem stops the reading early.
+    with session.execute(
+        select(*columns).order_by(AuditRecord.id).execution_options(yield_per=batch_size)
+    ) as result:
+
+        def counting():
+            nonlocal counted
+            for row in result.mappings():
+                counted += 1
+                yield row
+
+        problem = verify_trail(counting())
+    return TrailCheck(counted, problem)
+
+
+# --- The admins' trail page ---------------------------------------------------------------------------------
+
+@dataclass(frozen=True)
+class TrailFilters:
+    action: str = ""
+    organisation: str = ""  # part of an organisation's name
+    actor: str = ""  # part of the actor's email, or "system"
+    date_from: date | None = None
+    date_to: date | None = None
+    page: int = 1
+
+
+@dataclass(frozen=True)
+class TrailPage:
+    records: list[AuditRecord]
+    total: int
+    page: int
+    pages: int
+    org_names: dict[int, str]
+
+
+def _zone(user: User) -> ZoneInfo:
+    try:
+        return ZoneInfo(user.timezone or "UTC")
+    except (ZoneInfoNotFoundError, ValueError):
+        return ZoneInfo("UTC")
+
+
+def _start_of(day: date, zone: ZoneInfo) -> datetime:
+    return datetime.combine(day, time.min, tzinfo=zone)
+
+
+def _trail_conditions(session: Session, user: User, filters: TrailFilters) -> list:
+    conditions = []
+    if filters.action:
+        conditions.append(AuditRecord.action == filters.action)
+    if filters.organisation.strip():
+        pattern = f"%{filters.organisation.strip()}%"
+        org_ids = select(Organization.id).where(Organization.name.ilike(pattern))
+        conditions.append(or_(AuditRecord.buyer_org_id.in_(org_ids), AuditRecord.vendor_org_id.in_(org_ids)))
+    if filters.actor.strip():
+        conditions.append(AuditRecord.actor_label.ilike(f"%{filters.actor.strip()}%"))
+    # Dates are the admin's own calendar days, as every time on the page is shown.
+    zone = _zone(user)
+    if filters.date_from:
+        conditions.append(AuditRecord.at >= _start_of(filters.date_from, zone))
+    if filters.date_to:
+        conditions.append(AuditRecord.at < _start_of(filters.date_to + timedelta(days=1), zone))
+    return conditions
+
+
+def trail_page(session: Session, user: User, filters: TrailFilters, per_page: int = PER_PAGE) -> TrailPage:
+    """One page of the trail, newest first, narrowed by the filters. Only admins read the whole trail."""
+    if not user.is_admin:
+        raise AuditAccessError("Only platform admins read the audit trail.")
+    conditions = _trail_conditions(session, user, filters)
+    total = session.execute(select(func.count(AuditRecord.id)).where(*conditions)).scalar_one()
+    pages = max(1, math.ceil(total / per_page))
+    page = min(max(1, filters.page), pages)
+    records = list(session.execute(
+        select(AuditRecord).where(*conditions).order_by(AuditRecord.id.desc())
+        .offset((page - 1) * per_page).limit(per_page)
+    ).scalars())
+    org_ids = {r.buyer_org_id for r in records} | {r.vendor_org_id for r in records}
+    org_names = dict(session.execute(
+        select(Organization.id, Organization.name).where(Organization.id.in_(org_ids - {None}))
+    ).all())
+    return TrailPage(records, total, page, pages, org_names)
+
+
+def recorded_actions(session: Session) -> list[str]:
+    """Every action the trail holds, for the page's filter."""
+    return list(session.execute(select(AuditRecord.action).distinct().order_by(AuditRecord.action)).scalars())
+
+
+# --- A buyer's export ---------------------------------------------------------------------------------------
+
+def screened_vendor_ids(session: Session, buyer_org_id: int):
+    """A subquery of the vendors this buyer screens: those that bid on its jobs or have a verdict for it."""
+    bidders = select(Bid.vendor_org_id).join(Job, Job.id == Bid.job_id).where(Job.buyer_org_id == buyer_org_id)
+    verdicts = select(VerdictRecord.vendor_org_id).where(VerdictRecord.buyer_org_id == buyer_org_id)
+    return bidders.union(verdicts)
+
+
+def buyer_export_query(session: Session, user: User):
+    """The records a buyer may export: about its own jobs, and about the vendors it screens, but never a
+    record that names another buyer. Raises AuditAccessError for anyone but a buyer."""
+    if not user.is_buyer or user.org_id is None:
+        raise AuditAccessError("Only buyers export their audit records.")
+    about_its_vendors = (AuditRecord.buyer_org_id.is_(None)
+                         & AuditRecord.vendor_org_id.in_(screened_vendor_ids(session, user.org_id)))
+    return (select(AuditRecord)
+            .where(or_(AuditRecord.buyer_org_id == user.org_id, about_its_vendors))
+            .order_by(AuditRecord.id))
+
+
+def exported(record: AuditRecord) -> dict[str, Any]:
+    """One record as a line of the export: every field its hash covers, so each line can be checked alone."""
+    return {"id": record.id, **_fields(record), "at": record.at.isoformat(), "hash": record.hash}
+
+
+def export_for_buyer(session: Session, user: User, batch_size: int = 500) -> Iterator[dict[str, Any]]:
+    """The buyer's records, oldest first, one dict each. Raises AuditAccessError for anyone but a buyer."""
+    query = buyer_export_query(session, user).execution_options(yield_per=batch_size)
+
+    def lines():
+        with session.execute(query) as result:  # closed even when the download is cut short
+            for record in result.scalars():
+                yield exported(record)
+
+    return lines()

@@ -13,6 +13,7 @@ from sqlalchemy.orm import Session
 
 from marketplace import visibility
 from marketplace.accounts.models import Organization, User
+from marketplace.accounts.suspension import ensure_active
 from marketplace.audit.service import record_event
 from marketplace.bids.models import Bid, BidRevision, BidStatus
 from marketplace.contracts.models import Contract
@@ -175,6 +176,7 @@ def place_bid(session: Session, user: User, job_id: int, offer: Offer) -> Bid:
 
     Raises NotVisible (404) when the vendor may not see the job, BidError for every refusal.
     """
+    ensure_active(session, user, "place bids")
     vendor_org = _vendor_org(session, user)
     job = visibility.get_visible_job(session, user, job_id)
     _check_vendor_may_bid(session, vendor_org, job)
@@ -203,6 +205,7 @@ def revise_bid(session: Session, user: User, bid_id: int, offer: Offer) -> Bid:
 
     Raises NotVisible (404) for anything but the vendor's own bid, BidError for every refusal.
     """
+    ensure_active(session, user, "revise bids")
     bid, job = _bid_and_job(session, user, bid_id)
     refusal = change_refusal(session, user, bid, job)
     if refusal:
@@ -229,6 +232,7 @@ def withdraw_bid(session: Session, user: User, bid_id: int) -> Bid:
 
     Raises NotVisible (404) for anything but the vendor's own bid, BidError for every refusal.
     """
+    ensure_active(session, user, "withdraw bids")
     bid, job = _bid_and_job(session, user, bid_id)
     if bid.status == BidStatus.WITHDRAWN:
         raise BidError("This bid is already withdrawn.")
@@ -331,6 +335,7 @@ def award_bid(session: Session, user: User, job_id: int, bid_id: int) -> Contrac
     Raises NotVisible (404) unless the user is the job's buyer and the bid is in its comparison,
     BidError for every refusal.
     """
+    ensure_active(session, user, "award jobs")
     job = visibility.get_own_job(session, user, job_id)
     refusal = _award_refusal(job, user)
     if refusal:
@@ -342,11 +347,11 @@ def award_bid(session: Session, user: User, job_id: int, bid_id: int) -> Contrac
         raise BidError(f"This bid is {bid.status} and cannot be awarded.")
     rows = {row.bid.id: row for row in _screened_bids(session, user, job)}
     winner = rows.get(bid.id)
+    vendor = session.get(Organization, bid.vendor_org_id)
+    if vendor.suspended_at is not None:
+        raise BidError(f"{vendor.name} is suspended and cannot be awarded.")
     if winner is None:
-        vendor = session.get(Organization, bid.vendor_org_id)
         raise BidError(f"Your screening excludes {vendor.name}: its bid cannot be awarded.")
-    if winner.vendor.suspended_at is not None:
-        raise BidError(f"{winner.vendor.name} is suspended and cannot be awarded.")
     now = utcnow()
     job.status, job.awarded_at, job.updated_at = JobStatus.AWARDED, now, now
     winner.bid.status, winner.bid.updated_at = BidStatus.AWARDED, now

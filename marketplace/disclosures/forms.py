@@ -1,6 +1,7 @@
-"""Forms for adding a tie to a draft disclosure and for attesting and submitting it."""
+"""Forms for adding a tie to a draft disclosure, attaching evidence, and attesting and submitting it."""
 
 from flask_wtf import FlaskForm
+from flask_wtf.file import FileField, FileRequired
 from wtforms import BooleanField, DateField, FloatField, RadioField, SelectField, StringField, TextAreaField
 from wtforms.validators import InputRequired, Length, Optional
 
@@ -50,3 +51,9 @@ class AttestForm(FlaskForm):
     attest = BooleanField("I attest that this disclosure is complete and true",
                           validators=[InputRequired(message="Tick the box to attest that the disclosure is "
                                                             "complete and true.")])
+
+
+class EvidenceForm(FlaskForm):
+    file = FileField("Document (PDF, PNG, JPEG, GIF or WebP; at most 10 MB)",
+                     validators=[FileRequired(message="Choose a file to attach.")])
+    description = StringField("What it shows", validators=[Length(max=300)])

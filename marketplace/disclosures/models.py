@@ -34,3 +34,35 @@ class DisclosureVersion(SQLModel, table=True):
     decided_by_id: int | None = Field(default=None, foreign_key="user_account.id")
     decided_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
     decision_reason: str = Field(default="", max_length=4000)
+
+
+class DisclosureEvidence(SQLModel, table=True):
+    """A document a vendor attached to a version (a share register extract, a board minute).
+
+    The file lives under the upload folder with a generated name; `filename` is only ever shown.
+    """
+
+    id: int | None = Field(default=None, primary_key=True)
+    version_id: int = Field(foreign_key="disclosureversion.id", index=True)
+    vendor_org_id: int = Field(foreign_key="organization.id", index=True)
+    filename: str = Field(max_length=255)
+    description: str = Field(default="", max_length=300)
+    stored_name: str = Field(max_length=80, unique=True)
+    content_type: str = Field(max_length=100)
+    size_bytes: int
+    sha256: str = Field(max_length=64)
+    uploaded_by_id: int | None = Field(default=None, foreign_key="user_account.id")
+    uploaded_at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime)
+
+
+class ReminderSent(SQLModel, table=True):
+    """A disclosure reminder that went to a vendor: one per obligation kind and period, so a rerun sends none."""
+
+    __table_args__ = (UniqueConstraint("vendor_org_id", "kind", "period_key"),)
+
+    id: int | None = Field(default=None, primary_key=True)
+    vendor_org_id: int = Field(foreign_key="organization.id", index=True)
+    kind: str = Field(max_length=40)
+    period_key: str = Field(max_length=40)
+    recipients: int = Field(default=0)
+    sent_at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime)

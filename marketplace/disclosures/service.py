@@ -13,6 +13,7 @@ from sqlalchemy import func, select, update
 from sqlalchemy.orm import Session
 
 from marketplace.accounts.models import Organization, OrgKind, User
+from marketplace.accounts.suspension import ensure_active
 from marketplace.audit.service import record_event
 from marketplace.db_types import utcnow
 from marketplace.disclosures.diff import TieChange, TieView, diff_ties
@@ -263,6 +264,7 @@ def _vendor_party(session: Session, org: Organization) -> Party:
 
 def start_new_version(session: Session, user: User) -> DisclosureVersion:
     """A new draft with a copy of every tie of the latest version; the earlier versions stay as they are."""
+    ensure_active(session, user, "file disclosures")
     # The organisation's row is locked so that two clicks cannot start two drafts.
     org = session.get(Organization, user.org_id, with_for_update=True) if user.org_id else None
     if not user.is_vendor or org is None or org.kind != OrgKind.VENDOR:
@@ -398,6 +400,7 @@ def add_tie(session: Session, user: User, version_id: int, tie: TieInput) -> Int
 
     Raises NotVisible (404) for another organisation's version, DisclosureError for a refused tie.
     """
+    ensure_active(session, user, "file disclosures")
     version = _own_draft(session, user, version_id)
     kind = check_tie(session, version, tie)
     vendor = _vendor_party(session, session.get(Organization, version.vendor_org_id))
@@ -425,6 +428,7 @@ def add_tie(session: Session, user: User, version_id: int, tie: TieInput) -> Int
 
 def remove_tie(session: Session, user: User, version_id: int, table: str, tie_id: int) -> None:
     """Remove one tie from the vendor's own draft. Raises NotVisible (404) for a tie not in it."""
+    ensure_active(session, user, "file disclosures")
     version = _own_draft(session, user, version_id)
     model = {INTEREST_TABLE: Interest, COMMERCIAL_TABLE: CommercialTie}.get(table)
     row = session.get(model, tie_id) if model else None
@@ -439,6 +443,7 @@ def remove_tie(session: Session, user: User, version_id: int, table: str, tie_id
 def submit_version(session: Session, user: User, version_id: int, *, attester_name: str, attester_title: str,
                    attested: bool, summary: str = "") -> DisclosureVersion:
     """An officer attests the draft and files it: it counts in screening at once and awaits review."""
+    ensure_active(session, user, "submit disclosures")
     version = _own_draft(session, user, version_id)
     if not attester_name.strip():
         raise DisclosureError("Give the name of the officer who attests.", "attester_name")

@@ -1,12 +1,14 @@
-"""A vendor's ownership disclosure: its versions, the draft's ties, attesting and submitting."""
+"""A vendor's ownership disclosure: its versions, the draft's ties and evidence, attesting and submitting."""
 
-from flask import Blueprint, flash, redirect, render_template, url_for
+from flask import Blueprint, abort, current_app, flash, redirect, render_template, send_file, url_for
 from flask_login import current_user, login_required
 
 from marketplace.accounts.roles import role_required
+from marketplace.admin.facts import recorded_facts
 from marketplace.db_types import utcnow
+from marketplace.disclosures import evidence as evidence_service
 from marketplace.disclosures import service
-from marketplace.disclosures.forms import AttestForm, TieForm
+from marketplace.disclosures.forms import AttestForm, EvidenceForm, TieForm
 from marketplace.disclosures.models import DisclosureStatus
 from marketplace.extensions import db
 
@@ -31,13 +33,14 @@ def report_error(form, error: service.DisclosureError) -> None:
 
 @bp.get("/")
 def index():
-    """The vendor's versions, the approved one in force, and whether it is stale."""
+    """The vendor's versions, the approved one in force, whether it is stale, and the facts admins recorded."""
     versions = service.versions_of(db.session, current_user.org_id)
     approved = service.current_approved_version(db.session, current_user.org_id)
     return render_template(
         "disclosures/index.html", versions=versions, approved=approved,
         stale=service.is_stale(approved, utcnow()),
         draft=next((v for v in versions if v.status == DisclosureStatus.DRAFT), None),
+        facts=recorded_facts(db.session, current_user.org_id),
     )
 
 
@@ -54,14 +57,16 @@ def new_version():
     return redirect(url_for("disclosures.edit", version_id=version.id), 303)
 
 
-def render_edit(version, tie_form=None, attest_form=None, status: int = 200):
+def render_edit(version, tie_form=None, attest_form=None, evidence_form=None, status: int = 200):
     if tie_form is None:
         tie_form = TieForm(formdata=None)
     if attest_form is None:
         attest_form = AttestForm(formdata=None, attester_name=current_user.name)
     views = service.tie_views(db.session, version)
     return render_template("disclosures/edit.html", version=version, sections=service.by_section(views),
-                           tie_count=len(views), tie_form=tie_form, attest_form=attest_form), status
+                           tie_count=len(views), tie_form=tie_form, attest_form=attest_form,
+                           evidence_form=evidence_form or EvidenceForm(formdata=None),
+                           evidence=evidence_service.evidence_of(db.session, version.id)), status
 
 
 @bp.get("/<int:version_id>/edit")
@@ -78,7 +83,8 @@ def render_filed(version, refusal: str | None = None, status: int = 200):
     """A filed version, read-only; with the refusal when someone tried to change it."""
     views = service.tie_views(db.session, version)
     return render_template("disclosures/show.html", version=version, sections=service.by_section(views),
-                           tie_count=len(views), refusal=refusal), status
+                           tie_count=len(views), refusal=refusal,
+                           evidence=evidence_service.evidence_of(db.session, version.id)), status
 
 
 @bp.post("/<int:version_id>/ties")
@@ -144,3 +150,66 @@ def submit(version_id: int):
 def show(version_id: int):
     """One of the vendor's own versions, read-only, with the admin's decision and reason."""
     return render_filed(service.get_own_version(db.session, current_user, version_id))
+
+
+@bp.post("/<int:version_id>/evidence")
+def attach_evidence(version_id: int):
+    """Attach a document to the draft; a refused file re-renders the page with the reason beside the field."""
+    version = service.get_own_version(db.session, current_user, version_id)
+    try:
+        service.check_draft(version)
+    except service.DisclosureError as error:
+        return render_filed(version, str(error), 400)
+    form = EvidenceForm()
+    if form.validate_on_submit():
+        upload = form.file.data
+        # One byte past the limit is enough for the service to refuse a file that is too large.
+        data = upload.stream.read(evidence_service.MAX_EVIDENCE_BYTES + 1)
+        try:
+            attached = evidence_service.attach_evidence(
+                db.session, current_user, version.id, filename=upload.filename or "", data=data,
+                upload_folder=current_app.config["UPLOAD_FOLDER"], description=form.description.data or "")
+        except service.DisclosureError as error:
+            report_error(form, error)
+        else:
+            db.session.commit()
+            flash(f"{attached.filename} attached.", "success")
+            return redirect(url_for("disclosures.edit", version_id=version.id, _anchor="evidence"), 303)
+    return render_edit(version, evidence_form=form, status=400)
+
+
+@bp.post("/<int:version_id>/evidence/<int:evidence_id>/remove")
+def remove_evidence(version_id: int, evidence_id: int):
+    """Take a document off the draft (404 for one not on the vendor's own draft)."""
+    version = service.get_own_version(db.session, current_user, version_id)
+    try:
+        removed = evidence_service.remove_evidence(db.session, current_user, version.id, evidence_id,
+                                                   current_app.config["UPLOAD_FOLDER"])
+    except service.DisclosureError as error:
+        return render_filed(version, str(error), 400)
+    db.session.commit()
+    flash(f"{removed.filename} removed.", "success")
+    return redirect(url_for("disclosures.edit", version_id=version.id, _anchor="evidence"), 303)
+
+
+@bp.get("/evidence/<int:evidence_id>")
+def download_evidence(evidence_id: int):
+    """One of the vendor's own documents, as a download (404 for another organisation's)."""
+    return send_evidence(evidence_service.get_readable_evidence(db.session, current_user, evidence_id))
+
+
+def send_evidence(evidence):
+    """The stored file as an attachment under the name the vendor gave it; the browser is told not to guess
+    its type nor run anything in it. Also serves the admins' route."""
+    try:
+        path = evidence_service.evidence_path(current_app.config["UPLOAD_FOLDER"], evidence)
+    except LookupError:
+        abort(404)
+    if not path.is_file():
+        abort(404)
+    response = send_file(path, mimetype=evidence.content_type, as_attachment=True,
+                         download_name=evidence.filename, max_age=0)
+    response.headers["X-Content-Type-Options"] = "nosniff"
+    response.headers["Content-Security-Policy"] = "default-src 'none'; sandbox"
+    response.headers["Cache-Control"] = "private, no-store"
+    return response

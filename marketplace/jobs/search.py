@@ -14,7 +14,7 @@ from sqlalchemy.orm import Session
 
 from marketplace import visibility
 from marketplace.accounts.models import User
-from marketplace.bids.models import Bid, BidStatus
+from marketplace.bids.models import Bid
 from marketplace.db_types import utcnow
 from marketplace.jobs.models import Job, JobStatus
 
@@ -93,13 +93,12 @@ def _filters(search: JobSearch) -> list:
 
 
 def _bid_counts(session: Session, user: User, jobs: list[Job]) -> dict[int, int]:
-    """Live bids per job, as the buyer's comparison counts them (not withdrawn, not conflicted)."""
+    """Live bids per job, as the buyer's comparison counts them (visibility.comparable_bid_condition)."""
     if user.is_vendor or not jobs:
         return {}
     rows = session.execute(
         select(Bid.job_id, func.count(Bid.id))
-        .where(Bid.job_id.in_([job.id for job in jobs]), Bid.status != BidStatus.WITHDRAWN,
-               Bid.conflicted.is_(False))
+        .where(Bid.job_id.in_([job.id for job in jobs]), visibility.comparable_bid_condition())
         .group_by(Bid.job_id)
     ).all()
     counts = dict.fromkeys((job.id for job in jobs), 0)

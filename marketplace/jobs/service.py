@@ -17,6 +17,7 @@ from sqlalchemy.orm import Session
 
 from marketplace import visibility
 from marketplace.accounts.models import Organization, OrgKind, User
+from marketplace.accounts.suspension import ensure_active
 from marketplace.audit.service import record_event
 from marketplace.bids.models import Bid, BidStatus
 from marketplace.db_types import utcnow
@@ -418,6 +419,7 @@ def _mark_published(session: Session, user: User, job: Job) -> None:
 def create_job(session: Session, user: User, data: JobInput, publish: bool, *,
                attachments: list[NewAttachment] = (), upload_folder: Path | None = None) -> Job:
     """Post a job for the buyer's organisation, as a draft or published at once."""
+    ensure_active(session, user, "post jobs")
     if not user.is_buyer or user.org_id is None:
         raise JobError("Only buyers post jobs.")
     values = clean_job_input(data, user, must_be_future=publish)
@@ -442,6 +444,7 @@ def update_job(session: Session, user: User, job_id: int, data: JobInput, *, pub
 
     Raises NotVisible (404) for a job that is not the buyer's own.
     """
+    ensure_active(session, user, "change jobs")
     job = visibility.get_own_job(session, user, job_id)
     refusal = edit_refusal(session, job)
     if refusal:
@@ -469,6 +472,7 @@ def update_job(session: Session, user: User, job_id: int, data: JobInput, *, pub
 
 def publish_job(session: Session, user: User, job_id: int) -> Job:
     """Open a draft for bids. Raises NotVisible (404) for a job that is not the buyer's own."""
+    ensure_active(session, user, "publish jobs")
     job = visibility.get_own_job(session, user, job_id)
     refusal = publish_refusal(job)
     if refusal:
@@ -537,6 +541,7 @@ def invite_vendors(session: Session, user: User, job_id: int, vendor_org_ids) ->
 
     Raises NotVisible (404) for a job that is not the buyer's own.
     """
+    ensure_active(session, user, "invite vendors")
     job = visibility.get_own_job(session, user, job_id)
     if job.visibility != Visibility.INVITE_ONLY:
         raise JobError("Only invite-only jobs take invitations; other vendors find this job themselves.")
@@ -571,6 +576,7 @@ def ask_question(session: Session, user: User, job_id: int, text: str) -> Questi
 
     Raises NotVisible (404) for a job the vendor may not see.
     """
+    ensure_active(session, user, "ask questions")
     if not user.is_vendor:
         raise JobError("Only vendors ask questions.")
     job = visibility.get_visible_job(session, user, job_id)
@@ -603,6 +609,7 @@ def answer_question(session: Session, user: User, job_id: int, question_id: int,
 
     Raises NotVisible (404) for a job that is not the buyer's own or a question of another job.
     """
+    ensure_active(session, user, "answer questions")
     job, question = get_own_question(session, user, job_id, question_id)
     if visibility.effective_status(job) == JobStatus.CANCELLED:
         raise JobError("This job is cancelled.", "answer")

@@ -67,6 +67,8 @@ class Party(SQLModel, table=True):
     name_normalized: str = Field(max_length=300, index=True)
     jurisdiction: str = Field(default="", max_length=80)
     description: str = Field(default="", max_length=2000)
+    # For an unspecified party: why it is not named, a BODS unspecifiedReason code.
+    unspecified_reason: str = Field(default="", max_length=60)
     bods_record_id: str | None = Field(default=None, max_length=200, unique=True)
     merged_into_id: int | None = Field(default=None, foreign_key="party.id")
     created_at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime)
@@ -113,6 +115,22 @@ class Interest(TieProvenance, table=True):
     role_title: str = Field(default="", max_length=200)
     note: str = Field(default="", max_length=2000)
     bods_statement_id: str | None = Field(default=None, max_length=200, index=True)
+
+
+class BodsStatement(SQLModel, table=True):
+    """A BODS statement already imported: makes importing idempotent and resolves later references to its record.
+
+    record_id is the BODS 0.4 recordId; for 0.2/0.3 it is the statementID that began the chain of
+    replacesStatements. party_id is the party an entity or person statement describes.
+    """
+
+    id: int | None = Field(default=None, primary_key=True)
+    statement_id: str = Field(max_length=200, unique=True)
+    record_id: str = Field(max_length=200, index=True)
+    record_type: str = Field(max_length=20)
+    party_id: int | None = Field(default=None, foreign_key="party.id", index=True)
+    statement_date: date | None = None
+    imported_at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime)
 
 
 class CommercialKind(StrEnum):

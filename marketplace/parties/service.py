@@ -6,9 +6,11 @@ import unicodedata
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from marketplace.parties.models import Party, PartyKind
+from marketplace.parties.models import Party, PartyIdentifier, PartyKind
 
 _SPACES = re.compile(r"\s+")
+# Merged parties' former names, kept as identifiers by the registry (parties.registry.ALIAS_SCHEME): not an id.
+NAME_ALIAS_SCHEME = "alias"
 _NOT_ALNUM = re.compile(r"[^0-9a-z]")
 
 
@@ -46,3 +48,55 @@ def find_or_create_party(session: Session, name: str, kind: PartyKind = PartyKin
         session.add(party)
         session.flush()
     return party
+
+
+def canonical_party(session: Session, party: Party | None) -> Party | None:
+    """The party that stands for this one: itself, or the one it was merged into (followed to the end)."""
+    seen = set()
+    while party is not None and party.merged_into_id is not None and party.id not in seen:
+        seen.add(party.id)
+        party = session.get(Party, party.merged_into_id)
+    return party
+
+
+def _same_scheme(left: str, right: str) -> bool:
+    """Schemes match when equal up to case and punctuation, or when either is not given."""
+    return not left or not right or normalize_identifier(left) == normalize_identifier(right)
+
+
+def find_party_by_identifier(session: Session, scheme: str, value: str, kinds=None) -> Party | None:
+    """The (surviving) party holding this identifier, of one of the given kinds; the oldest when several do."""
+    normalized = normalize_identifier(value)
+    if not normalized:
+        return None
+    rows = session.execute(
+        select(PartyIdentifier.scheme, Party)
+        .join(Party, Party.id == PartyIdentifier.party_id)
+        .where(PartyIdentifier.value_normalized == normalized)
+        .order_by(Party.id)
+    ).all()
+    for other_scheme, party in rows:
+        if other_scheme == NAME_ALIAS_SCHEME:
+            continue
+        party = canonical_party(session, party)
+        if _same_scheme(scheme, other_scheme) and (kinds is None or party.kind in kinds):
+            return party
+    return None
+
+
+def add_identifier(session: Session, party: Party, scheme: str, value: str) -> PartyIdentifier | None:
+    """Record an identifier of the party unless it already has it (compared normalised); None when it had it."""
+    normalized = normalize_identifier(value)
+    if not normalized:
+        return None
+    held = session.execute(
+        select(PartyIdentifier).where(PartyIdentifier.party_id == party.id,
+                                      PartyIdentifier.value_normalized == normalized)
+    ).scalars()
+    if any(normalize_identifier(row.scheme) == normalize_identifier(scheme) for row in held):
+        return None
+    identifier = PartyIdentifier(party_id=party.id, scheme=scheme.strip()[:100], value=value.strip()[:200],
+                                 value_normalized=normalized[:200])
+    session.add(identifier)
+    session.flush()
+    return identifier

@@ -19,7 +19,10 @@ class Rival(SQLModel, table=True):
 
 
 class VerdictRecord(SQLModel, table=True):
-    """The last verdict each buyer had of each vendor, to tell who must hear when it changes."""
+    """The last verdict each buyer had of each vendor, to tell who must hear when it changes.
+
+    With its findings, it is also what buyer-side lists read instead of screening every vendor again.
+    """
 
     __table_args__ = (UniqueConstraint("buyer_org_id", "vendor_org_id"),)
 
@@ -27,6 +30,8 @@ class VerdictRecord(SQLModel, table=True):
     buyer_org_id: int = Field(foreign_key="organization.id", index=True)
     vendor_org_id: int = Field(foreign_key="organization.id", index=True)
     verdict: str = Field(max_length=16)
+    # Finding.as_dict() of each finding, with its rival_party_id and whether the buyer waived it.
+    findings: list = Field(default_factory=list, sa_column=Column(JSON, nullable=False))
     updated_at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime)
 
 

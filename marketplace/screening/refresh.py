@@ -1,9 +1,12 @@
 """Recomputing verdicts after a change, and acting on the ones that changed.
 
-Called by every service that changes a tie, a disclosure, a rival list or (later) a policy. When a verdict
+Called by every service that changes a tie, a disclosure, a rival list, a policy or a waiver. When a verdict
 worsens: the buyer is told, the vendor's bids on the buyer's jobs are marked conflicted (exclude), and an
 awarded contract is flagged for the buyer's decision. Access to confidential jobs needs no action here: every
 page asks marketplace.visibility, which asks screening afresh.
+
+Every buyer organisation is re-screened, not only those with rivals: the unknown-owner and unverified rules name
+no rival. The stored record keeps the latest findings too, for buyer-side lists (cached_screenings_for_buyer).
 """
 
 from dataclasses import dataclass
@@ -19,7 +22,7 @@ from marketplace.db_types import utcnow
 from marketplace.jobs.models import Job
 from marketplace.notifications.service import notify_org
 from marketplace.screening.models import VerdictRecord
-from marketplace.screening.service import Verdict, screen_pairs
+from marketplace.screening.service import Verdict, findings_record, screen_pairs
 
 
 @dataclass(frozen=True)
@@ -35,7 +38,8 @@ class VerdictChange:
 
 
 def refresh_verdicts(session: Session, actor, *, vendor_org_ids=None, buyer_org_ids=None) -> list[VerdictChange]:
-    """Re-screen the given vendors for the given buyers (default: all) and act on every change."""
+    """Re-screen the given vendors for the given buyers (default: all), store verdicts and findings, and act on
+    every change of verdict."""
     vendor_query = select(Organization).where(Organization.kind == OrgKind.VENDOR)
     if vendor_org_ids is not None:
         vendor_query = vendor_query.where(Organization.id.in_(list(vendor_org_ids)))
@@ -57,11 +61,15 @@ def refresh_verdicts(session: Session, actor, *, vendor_org_ids=None, buyer_org_
     changes = []
     for (buyer_id, vendor_id), screening in screen_pairs(session, buyer_ids, vendors).items():
         after = screening.verdict
+        findings = findings_record(screening.findings)
         record = stored.get((buyer_id, vendor_id))
         before = Verdict(record.verdict) if record else Verdict.CLEAR
         if record is None:
-            record = VerdictRecord(buyer_org_id=buyer_id, vendor_org_id=vendor_id, verdict=after.value)
+            record = VerdictRecord(buyer_org_id=buyer_id, vendor_org_id=vendor_id, verdict=after.value,
+                                   findings=findings)
             session.add(record)
+        elif record.findings != findings:
+            record.findings = findings
         if before == after:
             continue
         record.verdict = after.value

@@ -1,114 +1,227 @@
-"""Screening a vendor for a buyer.
+"""Screening vendors for buyers: the graph from the database, each buyer's rivals and policy, the engine, waivers.
 
-This is the direct-ties stand-in of the core issue: a rival holding shares, voting rights, a board seat or
-board-appointment rights directly in the vendor. The full seven rules replace it behind the same functions.
+Every buyer organisation is screened, not only those that named rivals: the unknown-owner and unverified rules
+name no rival. Buyers with the same policy get one engine run between them, against all their rivals together:
+each rival's findings depend on that rival alone, so each buyer then keeps its own rivals' findings.
+
+Vendor-side access (verdicts_for_vendor, asked by marketplace.visibility on every page) is always computed live
+from the vendor's part of the graph. Buyer-side lists may read the verdicts refresh_verdicts stored
+(cached_screenings_for_buyer).
 """
 
+import dataclasses
+from collections import defaultdict
 from datetime import date
 
-from sqlalchemy import and_, or_, select
+from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from marketplace.accounts.models import Organization, OrgKind
 from marketplace.db_types import utcnow
-from marketplace.disclosures.counting import counted_version_ids
-from marketplace.parties.models import Interest, Party, TieOrigin
-from marketplace.screening.models import Rival
-from marketplace.screening.policies import apply_waivers, waiver_keys
-from marketplace.screening.verdicts import Finding, Screening, Verdict, worst  # noqa: F401  (re-exported)
+from marketplace.screening import store
+from marketplace.screening.engine import screen_vendors
+from marketplace.screening.graph import Graph, PartyNode, VendorFacts
+from marketplace.screening.models import Rival, ScreeningPolicy, VerdictRecord
+from marketplace.screening.policies import apply_waivers, policy_for, waiver_keys
+from marketplace.screening.verdicts import Finding, Policy, Screening, Verdict, worst  # noqa: F401  (re-exported)
 
-EXCLUDE_AT = 25.0
-REVIEW_AT = 10.0
-BOARD_TYPES = ("boardMember", "boardChair", "appointmentOfBoard")
-SHARE_TYPES = ("shareholding", "votingRights")
-
-
-def share_range(interest: Interest) -> tuple[float, float]:
-    """The share as an interval [low, high] in percent; no share on a countable interest is [0, 100]."""
-    if interest.share_exact is not None:
-        return interest.share_exact, interest.share_exact
-    low = interest.share_min if interest.share_min is not None else 0.0
-    high = interest.share_max if interest.share_max is not None else 100.0
-    return low, high
+# Up to this many vendors, reading each one's part of the graph beats reading the whole graph once.
+CLOSURE_UP_TO = 50
 
 
-def _format_share(low: float, high: float) -> str:
-    return f"{low:g}%" if low == high else f"{low:g}–{high:g}%"
+def _rivals_by_buyer(session: Session, buyer_ids: list[int], aliases: store.Aliases) -> dict[int, tuple[int, ...]]:
+    """Each buyer's rival parties (a merged rival stands for the party it joined)."""
+    found: dict[int, set[int]] = {buyer: set() for buyer in buyer_ids}
+    rows = session.execute(select(Rival.buyer_org_id, Rival.party_id).where(Rival.buyer_org_id.in_(buyer_ids)))
+    for buyer, party_id in rows:
+        found[buyer].add(aliases.resolve(party_id))
+    return {buyer: tuple(sorted(parties)) for buyer, parties in found.items()}
 
 
-def counted_interests_query(session: Session, vendor_party_ids, as_of: date):
-    """Interests in the given vendors that count at as_of: not rejected, started, not yet ended."""
-    versions = counted_version_ids(session)
-    return select(Interest).where(
-        Interest.subject_party_id.in_(vendor_party_ids),
-        or_(Interest.origin != TieOrigin.DISCLOSURE, Interest.disclosure_id.in_(versions)),
-        or_(Interest.start_date.is_(None), Interest.start_date <= as_of),
-        or_(Interest.end_date.is_(None), Interest.end_date > as_of),
-    )
+def _policies(session: Session, buyer_ids: list[int]) -> dict[int, Policy]:
+    """Each buyer's policy: the defaults unless it saved one."""
+    customised = set(session.execute(
+        select(ScreeningPolicy.buyer_org_id).where(ScreeningPolicy.buyer_org_id.in_(buyer_ids))).scalars())
+    default = Policy()
+    return {buyer: policy_for(session, buyer) if buyer in customised else default for buyer in buyer_ids}
 
 
-def _finding_for(interest: Interest, rival: Party, vendor_name: str, as_of: date) -> Finding | None:
-    source = f"{interest.interest_type}, {interest.verification_level}"
-    when = f"as of {as_of.isoformat()}"
-    if interest.interest_type in BOARD_TYPES:
-        return Finding("board", Verdict.EXCLUDE, rival.name,
-                       f"Excluded: {rival.name} holds {interest.interest_type} in {vendor_name} ({source}, {when}).")
-    low, high = share_range(interest)
-    figure = _format_share(low, high)
-    if low >= EXCLUDE_AT:
-        return Finding("ownership", Verdict.EXCLUDE, rival.name,
-                       f"Excluded: {rival.name} holds {figure} of {vendor_name} ({source}, {when}).")
-    if high >= REVIEW_AT:
-        return Finding("ownership", Verdict.REVIEW, rival.name,
-                       f"Review: {rival.name} may hold {figure} of {vendor_name} ({source}, {when}).")
-    return None
+def _policy_key(policy: Policy) -> tuple:
+    return (policy.exclude_at, policy.review_at, policy.people_window_months, policy.control_at,
+            policy.revenue_share_at, policy.stale_after_months,
+            tuple(sorted((str(rule), str(action)) for rule, action in policy.actions.items())))
+
+
+def _graph_for(session: Session, facts: list[VendorFacts], rival_ids: set[int], as_of: date,
+               lookback_months: int, aliases: store.Aliases) -> Graph:
+    """The vendors' part of the graph when they are few, the whole graph when they are many."""
+    if len(facts) > CLOSURE_UP_TO:
+        return store.load_graph(session, as_of, lookback_months=lookback_months, aliases=aliases)
+    parties = [fact.party_id for fact in facts if fact.party_id > 0]
+    return store.load_graph_around(session, parties, as_of, extra_party_ids=rival_ids,
+                                   lookback_months=lookback_months, aliases=aliases)
+
+
+def _without_party(graph: Graph, vendor_orgs) -> None:
+    """An organisation made without a party still gets the rules that need none (unverified)."""
+    for org in vendor_orgs:
+        if org.party_id is None:
+            graph.parties[-org.id] = PartyNode(-org.id, org.name, "entity")
+
+
+def _batches(facts: list[VendorFacts]) -> list[list[VendorFacts]]:
+    """The engine answers per party: two organisations on one (merged) party go in separate runs."""
+    batches: list[list[VendorFacts]] = []
+    for fact in facts:
+        for batch in batches:
+            if all(other.party_id != fact.party_id for other in batch):
+                batch.append(fact)
+                break
+        else:
+            batches.append([fact])
+    return batches
+
+
+def _run_engine(graph: Graph, facts: list[VendorFacts], rival_ids: tuple[int, ...], policy: Policy,
+                as_of: date) -> dict[int, Screening]:
+    """{vendor org id: Screening} for one set of rivals under one policy."""
+    out: dict[int, Screening] = {}
+    for batch in _batches(facts):
+        by_party = screen_vendors(graph, batch, list(rival_ids), policy, as_of)
+        for fact in batch:
+            screening = by_party.get(fact.party_id) or Screening(fact.org_id, as_of=as_of)
+            screening.vendor_org_id = fact.org_id
+            out[fact.org_id] = screening
+    return out
+
+
+def _for_rivals(screening: Screening, rival_ids: set[int]) -> Screening:
+    """The screening as a buyer naming only these rivals has it: the other rivals' findings left out."""
+    return dataclasses.replace(
+        screening,
+        findings=[f for f in screening.findings if f.rival_party_id is None or f.rival_party_id in rival_ids],
+        rivals=[r for r in screening.rivals if r.rival_party_id in rival_ids])
+
+
+def _copy(screening: Screening) -> Screening:
+    """A screening one buyer can mark its own waivers on."""
+    return dataclasses.replace(screening, findings=[dataclasses.replace(f) for f in screening.findings],
+                               rivals=list(screening.rivals))
 
 
 def screen_pairs(session: Session, buyer_org_ids, vendor_orgs, as_of: date | None = None):
-    """Screen every given vendor for every given buyer: {(buyer_id, vendor_id): Screening}."""
+    """Screen every given vendor for every given buyer: {(buyer_id, vendor_id): Screening}, waivers marked.
+
+    Buyers with the same rivals and policy share Screening objects (and their findings): treat them as read-only.
+    """
     as_of = as_of or utcnow().date()
-    vendor_orgs = [v for v in vendor_orgs if v.kind == OrgKind.VENDOR]
-    results = {(b, v.id): Screening(v.id) for b in buyer_org_ids for v in vendor_orgs}
-    rivals = session.execute(
-        select(Rival.buyer_org_id, Party).join(Party, Party.id == Rival.party_id)
-        .where(Rival.buyer_org_id.in_(list(buyer_org_ids)))
-    ).all()
-    if not rivals or not vendor_orgs:
-        return results
-    by_party = {v.party_id: v for v in vendor_orgs if v.party_id}
-    interests = session.execute(
-        counted_interests_query(session, list(by_party), as_of).where(
-            and_(Interest.interest_type.in_(BOARD_TYPES + SHARE_TYPES),
-                 Interest.interested_party_id.in_({p.id for _, p in rivals}))
-        )
-    ).scalars().all()
-    for interest in interests:
-        vendor = by_party[interest.subject_party_id]
-        for buyer_id, rival in rivals:
-            if rival.id == interest.interested_party_id:
-                finding = _finding_for(interest, rival, vendor.name, as_of)
-                if finding:
-                    finding.rival_party_id = rival.id
-                    results[(buyer_id, vendor.id)].findings.append(finding)
-    keys = waiver_keys(session, buyer_org_ids, [v.id for v in vendor_orgs])
-    for (buyer_id, vendor_id), screening in results.items():
-        apply_waivers(screening.findings, buyer_id, vendor_id, keys)
+    buyer_ids = list(dict.fromkeys(buyer_org_ids))
+    vendors = [v for v in vendor_orgs if v.kind == OrgKind.VENDOR]
+    if not buyer_ids or not vendors:
+        return {}
+    aliases = store.load_aliases(session)
+    rivals = _rivals_by_buyer(session, buyer_ids, aliases)
+    policies = _policies(session, buyer_ids)
+    lookback = max([store.LOOKBACK_MONTHS, *(p.people_window_months for p in policies.values())])
+    facts = store.vendor_facts(session, vendors, aliases)
+    graph = _graph_for(session, facts, {p for parties in rivals.values() for p in parties}, as_of, lookback,
+                       aliases)
+    _without_party(graph, vendors)
+
+    groups: dict[tuple, list[int]] = defaultdict(list)
+    for buyer in buyer_ids:
+        groups[_policy_key(policies[buyer])].append(buyer)
+    keys = waiver_keys(session, buyer_ids, [v.id for v in vendors])
+    waived = {(buyer, vendor) for buyer, vendor, _, _ in keys}
+    results: dict[tuple[int, int], Screening] = {}
+    for buyers in groups.values():
+        everyone = tuple(sorted({rival for buyer in buyers for rival in rivals[buyer]}))
+        screenings = _run_engine(graph, facts, everyone, policies[buyers[0]], as_of)
+        views: dict[tuple[int, ...], dict[int, Screening]] = {everyone: screenings}
+        for buyer in buyers:
+            if rivals[buyer] not in views:
+                named = set(rivals[buyer])
+                views[rivals[buyer]] = {v: _for_rivals(s, named) for v, s in screenings.items()}
+            for vendor_id, screening in views[rivals[buyer]].items():
+                # Buyers without a waiver for the vendor share one screening; a waiver marks a copy.
+                if (buyer, vendor_id) in waived:
+                    screening = _copy(screening)
+                    apply_waivers(screening.findings, buyer, vendor_id, keys)
+                results[(buyer, vendor_id)] = screening
     return results
+
+
+def _all_buyer_ids(session: Session) -> list[int]:
+    return list(session.execute(
+        select(Organization.id).where(Organization.kind == OrgKind.BUYER).order_by(Organization.id)).scalars())
 
 
 def screen_vendor(session: Session, buyer_org_id: int, vendor_org: Organization, as_of=None) -> Screening:
     """Screen one vendor for one buyer."""
-    return screen_pairs(session, [buyer_org_id], [vendor_org], as_of)[(buyer_org_id, vendor_org.id)]
+    return screen_pairs(session, [buyer_org_id], [vendor_org], as_of).get(
+        (buyer_org_id, vendor_org.id), Screening(vendor_org.id))
 
 
 def verdicts_for_vendor(session: Session, vendor_org: Organization, as_of=None) -> dict[int, Verdict]:
-    """The verdict that decides access, under every buyer that has named rivals (waived findings do not count)."""
-    buyer_ids = session.execute(select(Rival.buyer_org_id).distinct()).scalars().all()
-    pairs = screen_pairs(session, buyer_ids, [vendor_org], as_of)
+    """The verdict that decides access under every buyer organisation, computed now (waived findings do not count).
+
+    The security-critical direction: never read from the stored verdicts.
+    """
+    pairs = screen_pairs(session, _all_buyer_ids(session), [vendor_org], as_of)
     return {buyer_id: screening.access_verdict for (buyer_id, _), screening in pairs.items()}
 
 
 def screenings_for_buyer(session: Session, buyer_org_id: int, vendor_orgs, as_of=None) -> dict[int, Screening]:
-    """Each vendor's screening for one buyer, keyed by vendor organisation id."""
+    """Each vendor's screening for one buyer, computed now, keyed by vendor organisation id."""
     pairs = screen_pairs(session, [buyer_org_id], vendor_orgs, as_of)
     return {vendor_id: screening for (_, vendor_id), screening in pairs.items()}
+
+
+def findings_record(findings: list[Finding]) -> list[dict]:
+    """Findings as stored with a verdict: what a buyer-side list shows, and which rival a waiver names."""
+    return [{**finding.as_dict(), "rival_party_id": finding.rival_party_id, "waived": finding.waived}
+            for finding in findings]
+
+
+def cached_screenings_for_buyer(session: Session, buyer_org_id: int) -> dict[int, tuple[Verdict, list[dict]]]:
+    """{vendor org id: (verdict, findings)} for every vendor, from the stored verdicts.
+
+    A vendor never screened for this buyer is screened and stored first (and acted on, as any refresh is).
+    Findings are findings_record() dicts. For pages listing many vendors; never for access decisions.
+    """
+    from marketplace.screening.refresh import refresh_verdicts  # refresh builds on this module
+
+    vendor_ids = set(session.execute(select(Organization.id).where(Organization.kind == OrgKind.VENDOR)).scalars())
+
+    def stored():
+        return {
+            vendor_id: (Verdict(verdict), findings or [])
+            for vendor_id, verdict, findings in session.execute(
+                select(VerdictRecord.vendor_org_id, VerdictRecord.verdict, VerdictRecord.findings)
+                .where(VerdictRecord.buyer_org_id == buyer_org_id))
+            if vendor_id in vendor_ids
+        }
+
+    cached = stored()
+    missing = vendor_ids - cached.keys()
+    if missing:
+        refresh_verdicts(session, None, vendor_org_ids=sorted(missing), buyer_org_ids=[buyer_org_id])
+        cached = stored()
+    return cached
+
+
+def screen_party(session: Session, party_id: int, rival_party_ids, policy: Policy, as_of: date) -> Screening:
+    """Screen any party of the graph against the given rivals under a policy, as of a date.
+
+    The unverified rule applies only when the party is a platform vendor's; no waiver is applied.
+    """
+    aliases = store.load_aliases(session)
+    party_id = aliases.resolve(party_id)
+    rivals = list(dict.fromkeys(aliases.resolve(rival) for rival in rival_party_ids))
+    org = store.platform_vendor_of(session, party_id, aliases)
+    fact = (store.vendor_facts(session, [org], aliases)[0] if org is not None
+            else VendorFacts(party_id=party_id, on_platform=False))
+    graph = store.load_graph_around(session, [party_id], as_of, extra_party_ids=rivals,
+                                    lookback_months=max(store.LOOKBACK_MONTHS, policy.people_window_months))
+    screening = screen_vendors(graph, [fact], rivals, policy, as_of).get(party_id)
+    return screening or Screening(fact.org_id, as_of=as_of, vendor_party_id=party_id)

@@ -2,7 +2,7 @@
 
 Revision ID: 0001
 Revises: 
-Create Date: 2026-11-26 19:55:37.433561
+Create Date: 2026-11-26 20:09:46.080208
 
 """
 from alembic import op
@@ -28,6 +28,7 @@ def upgrade():
     sa.Column('name_normalized', sqlmodel.sql.sqltypes.AutoString(length=300), nullable=False),
     sa.Column('jurisdiction', sqlmodel.sql.sqltypes.AutoString(length=80), nullable=False),
     sa.Column('description', sqlmodel.sql.sqltypes.AutoString(length=2000), nullable=False),
+    sa.Column('unspecified_reason', sqlmodel.sql.sqltypes.AutoString(length=60), nullable=False),
     sa.Column('bods_record_id', sqlmodel.sql.sqltypes.AutoString(length=200), nullable=True),
     sa.Column('merged_into_id', sa.Integer(), nullable=True),
     sa.Column('created_at', marketplace.db_types.UTCDateTime(timezone=True), nullable=False),
@@ -37,6 +38,30 @@ def upgrade():
     )
     with op.batch_alter_table('party', schema=None) as batch_op:
         batch_op.create_index(batch_op.f('ix_party_name_normalized'), ['name_normalized'], unique=False)
+
+    op.create_table('webhookevent',
+    sa.Column('id', sa.Integer(), nullable=False),
+    sa.Column('stripe_event_id', sqlmodel.sql.sqltypes.AutoString(length=255), nullable=False),
+    sa.Column('type', sqlmodel.sql.sqltypes.AutoString(length=100), nullable=False),
+    sa.Column('received_at', marketplace.db_types.UTCDateTime(timezone=True), nullable=False),
+    sa.PrimaryKeyConstraint('id', name=op.f('pk_webhookevent')),
+    sa.UniqueConstraint('stripe_event_id', name=op.f('uq_webhookevent_stripe_event_id'))
+    )
+    op.create_table('bodsstatement',
+    sa.Column('id', sa.Integer(), nullable=False),
+    sa.Column('statement_id', sqlmodel.sql.sqltypes.AutoString(length=200), nullable=False),
+    sa.Column('record_id', sqlmodel.sql.sqltypes.AutoString(length=200), nullable=False),
+    sa.Column('record_type', sqlmodel.sql.sqltypes.AutoString(length=20), nullable=False),
+    sa.Column('party_id', sa.Integer(), nullable=True),
+    sa.Column('statement_date', sa.Date(), nullable=True),
+    sa.Column('imported_at', marketplace.db_types.UTCDateTime(timezone=True), nullable=False),
+    sa.ForeignKeyConstraint(['party_id'], ['party.id'], name=op.f('fk_bodsstatement_party_id_party')),
+    sa.PrimaryKeyConstraint('id', name=op.f('pk_bodsstatement')),
+    sa.UniqueConstraint('statement_id', name=op.f('uq_bodsstatement_statement_id'))
+    )
+    with op.batch_alter_table('bodsstatement', schema=None) as batch_op:
+        batch_op.create_index(batch_op.f('ix_bodsstatement_party_id'), ['party_id'], unique=False)
+        batch_op.create_index(batch_op.f('ix_bodsstatement_record_id'), ['record_id'], unique=False)
 
     op.create_table('organization',
     sa.Column('id', sa.Integer(), nullable=False),
@@ -67,6 +92,47 @@ def upgrade():
     with op.batch_alter_table('partyidentifier', schema=None) as batch_op:
         batch_op.create_index(batch_op.f('ix_partyidentifier_party_id'), ['party_id'], unique=False)
         batch_op.create_index(batch_op.f('ix_partyidentifier_value_normalized'), ['value_normalized'], unique=False)
+
+    op.create_table('billingcustomer',
+    sa.Column('id', sa.Integer(), nullable=False),
+    sa.Column('org_id', sa.Integer(), nullable=False),
+    sa.Column('key', sqlmodel.sql.sqltypes.AutoString(length=32), nullable=False),
+    sa.Column('stripe_customer_id', sqlmodel.sql.sqltypes.AutoString(length=255), nullable=True),
+    sa.Column('created_at', marketplace.db_types.UTCDateTime(timezone=True), nullable=False),
+    sa.ForeignKeyConstraint(['org_id'], ['organization.id'], name=op.f('fk_billingcustomer_org_id_organization')),
+    sa.PrimaryKeyConstraint('id', name=op.f('pk_billingcustomer')),
+    sa.UniqueConstraint('key', name=op.f('uq_billingcustomer_key')),
+    sa.UniqueConstraint('org_id', name=op.f('uq_billingcustomer_org_id')),
+    sa.UniqueConstraint('stripe_customer_id', name=op.f('uq_billingcustomer_stripe_customer_id'))
+    )
+    op.create_table('payoutaccount',
+    sa.Column('id', sa.Integer(), nullable=False),
+    sa.Column('org_id', sa.Integer(), nullable=False),
+    sa.Column('key', sqlmodel.sql.sqltypes.AutoString(length=32), nullable=False),
+    sa.Column('stripe_account_id', sqlmodel.sql.sqltypes.AutoString(length=255), nullable=True),
+    sa.Column('details_submitted', sa.Boolean(), nullable=False),
+    sa.Column('payouts_ready', sa.Boolean(), nullable=False),
+    sa.Column('created_at', marketplace.db_types.UTCDateTime(timezone=True), nullable=False),
+    sa.Column('updated_at', marketplace.db_types.UTCDateTime(timezone=True), nullable=False),
+    sa.ForeignKeyConstraint(['org_id'], ['organization.id'], name=op.f('fk_payoutaccount_org_id_organization')),
+    sa.PrimaryKeyConstraint('id', name=op.f('pk_payoutaccount')),
+    sa.UniqueConstraint('key', name=op.f('uq_payoutaccount_key')),
+    sa.UniqueConstraint('org_id', name=op.f('uq_payoutaccount_org_id')),
+    sa.UniqueConstraint('stripe_account_id', name=op.f('uq_payoutaccount_stripe_account_id'))
+    )
+    op.create_table('remindersent',
+    sa.Column('id', sa.Integer(), nullable=False),
+    sa.Column('vendor_org_id', sa.Integer(), nullable=False),
+    sa.Column('kind', sqlmodel.sql.sqltypes.AutoString(length=40), nullable=False),
+    sa.Column('period_key', sqlmodel.sql.sqltypes.AutoString(length=40), nullable=False),
+    sa.Column('recipients', sa.Integer(), nullable=False),
+    sa.Column('sent_at', marketplace.db_types.UTCDateTime(timezone=True), nullable=False),
+    sa.ForeignKeyConstraint(['vendor_org_id'], ['organization.id'], name=op.f('fk_remindersent_vendor_org_id_organization')),
+    sa.PrimaryKeyConstraint('id', name=op.f('pk_remindersent')),
+    sa.UniqueConstraint('vendor_org_id', 'kind', 'period_key', name=op.f('uq_remindersent_vendor_org_id'))
+    )
+    with op.batch_alter_table('remindersent', schema=None) as batch_op:
+        batch_op.create_index(batch_op.f('ix_remindersent_vendor_org_id'), ['vendor_org_id'], unique=False)
 
     op.create_table('user_account',
     sa.Column('id', sa.Integer(), nullable=False),
@@ -106,6 +172,7 @@ def upgrade():
     sa.Column('buyer_org_id', sa.Integer(), nullable=False),
     sa.Column('vendor_org_id', sa.Integer(), nullable=False),
     sa.Column('verdict', sqlmodel.sql.sqltypes.AutoString(length=16), nullable=False),
+    sa.Column('findings', sa.JSON(), nullable=False),
     sa.Column('updated_at', marketplace.db_types.UTCDateTime(timezone=True), nullable=False),
     sa.ForeignKeyConstraint(['buyer_org_id'], ['organization.id'], name=op.f('fk_verdictrecord_buyer_org_id_organization')),
     sa.ForeignKeyConstraint(['vendor_org_id'], ['organization.id'], name=op.f('fk_verdictrecord_vendor_org_id_organization')),
@@ -137,6 +204,8 @@ def upgrade():
     )
     with op.batch_alter_table('auditrecord', schema=None) as batch_op:
         batch_op.create_index(batch_op.f('ix_auditrecord_action'), ['action'], unique=False)
+        batch_op.create_index(batch_op.f('ix_auditrecord_actor_id'), ['actor_id'], unique=False)
+        batch_op.create_index(batch_op.f('ix_auditrecord_at'), ['at'], unique=False)
         batch_op.create_index(batch_op.f('ix_auditrecord_buyer_org_id'), ['buyer_org_id'], unique=False)
         batch_op.create_index(batch_op.f('ix_auditrecord_vendor_org_id'), ['vendor_org_id'], unique=False)
 
@@ -340,6 +409,28 @@ def upgrade():
         batch_op.create_index(batch_op.f('ix_commercialtie_disclosure_id'), ['disclosure_id'], unique=False)
         batch_op.create_index(batch_op.f('ix_commercialtie_vendor_party_id'), ['vendor_party_id'], unique=False)
 
+    op.create_table('disclosureevidence',
+    sa.Column('id', sa.Integer(), nullable=False),
+    sa.Column('version_id', sa.Integer(), nullable=False),
+    sa.Column('vendor_org_id', sa.Integer(), nullable=False),
+    sa.Column('filename', sqlmodel.sql.sqltypes.AutoString(length=255), nullable=False),
+    sa.Column('description', sqlmodel.sql.sqltypes.AutoString(length=300), nullable=False),
+    sa.Column('stored_name', sqlmodel.sql.sqltypes.AutoString(length=80), nullable=False),
+    sa.Column('content_type', sqlmodel.sql.sqltypes.AutoString(length=100), nullable=False),
+    sa.Column('size_bytes', sa.Integer(), nullable=False),
+    sa.Column('sha256', sqlmodel.sql.sqltypes.AutoString(length=64), nullable=False),
+    sa.Column('uploaded_by_id', sa.Integer(), nullable=True),
+    sa.Column('uploaded_at', marketplace.db_types.UTCDateTime(timezone=True), nullable=False),
+    sa.ForeignKeyConstraint(['uploaded_by_id'], ['user_account.id'], name=op.f('fk_disclosureevidence_uploaded_by_id_user_account')),
+    sa.ForeignKeyConstraint(['vendor_org_id'], ['organization.id'], name=op.f('fk_disclosureevidence_vendor_org_id_organization')),
+    sa.ForeignKeyConstraint(['version_id'], ['disclosureversion.id'], name=op.f('fk_disclosureevidence_version_id_disclosureversion')),
+    sa.PrimaryKeyConstraint('id', name=op.f('pk_disclosureevidence')),
+    sa.UniqueConstraint('stored_name', name=op.f('uq_disclosureevidence_stored_name'))
+    )
+    with op.batch_alter_table('disclosureevidence', schema=None) as batch_op:
+        batch_op.create_index(batch_op.f('ix_disclosureevidence_vendor_org_id'), ['vendor_org_id'], unique=False)
+        batch_op.create_index(batch_op.f('ix_disclosureevidence_version_id'), ['version_id'], unique=False)
+
     op.create_table('interest',
     sa.Column('origin', sa.String(length=32), nullable=False),
     sa.Column('disclosure_id', sa.Integer(), nullable=True),
@@ -454,6 +545,8 @@ def upgrade():
     sa.Column('status', sa.String(length=32), nullable=False),
     sa.Column('flagged_reason', sqlmodel.sql.sqltypes.AutoString(length=2000), nullable=False),
     sa.Column('created_at', marketplace.db_types.UTCDateTime(timezone=True), nullable=False),
+    sa.Column('ended_at', marketplace.db_types.UTCDateTime(timezone=True), nullable=True),
+    sa.Column('completed_at', marketplace.db_types.UTCDateTime(timezone=True), nullable=True),
     sa.ForeignKeyConstraint(['bid_id'], ['bid.id'], name=op.f('fk_contract_bid_id_bid')),
     sa.ForeignKeyConstraint(['buyer_org_id'], ['organization.id'], name=op.f('fk_contract_buyer_org_id_organization')),
     sa.ForeignKeyConstraint(['job_id'], ['job.id'], name=op.f('fk_contract_job_id_job')),
@@ -466,11 +559,148 @@ def upgrade():
         batch_op.create_index(batch_op.f('ix_contract_buyer_org_id'), ['buyer_org_id'], unique=False)
         batch_op.create_index(batch_op.f('ix_contract_vendor_org_id'), ['vendor_org_id'], unique=False)
 
+    op.create_table('milestone',
+    sa.Column('id', sa.Integer(), nullable=False),
+    sa.Column('contract_id', sa.Integer(), nullable=False),
+    sa.Column('number', sa.Integer(), nullable=False),
+    sa.Column('title', sqlmodel.sql.sqltypes.AutoString(length=200), nullable=False),
+    sa.Column('amount_minor', sa.BigInteger(), nullable=False),
+    sa.Column('currency', sqlmodel.sql.sqltypes.AutoString(length=3), nullable=False),
+    sa.Column('due_date', sa.Date(), nullable=True),
+    sa.Column('status', sa.String(length=32), nullable=False),
+    sa.Column('key', sqlmodel.sql.sqltypes.AutoString(length=32), nullable=False),
+    sa.Column('checkout_session_id', sqlmodel.sql.sqltypes.AutoString(length=255), nullable=True),
+    sa.Column('checkout_attempt', sa.Integer(), nullable=False),
+    sa.Column('payment_intent_id', sqlmodel.sql.sqltypes.AutoString(length=255), nullable=True),
+    sa.Column('charge_id', sqlmodel.sql.sqltypes.AutoString(length=255), nullable=True),
+    sa.Column('last_payment_error', sqlmodel.sql.sqltypes.AutoString(length=500), nullable=False),
+    sa.Column('fee_bps', sa.Integer(), nullable=True),
+    sa.Column('funded_at', marketplace.db_types.UTCDateTime(timezone=True), nullable=True),
+    sa.Column('accepted_at', marketplace.db_types.UTCDateTime(timezone=True), nullable=True),
+    sa.Column('released_at', marketplace.db_types.UTCDateTime(timezone=True), nullable=True),
+    sa.Column('closed_at', marketplace.db_types.UTCDateTime(timezone=True), nullable=True),
+    sa.Column('created_at', marketplace.db_types.UTCDateTime(timezone=True), nullable=False),
+    sa.Column('updated_at', marketplace.db_types.UTCDateTime(timezone=True), nullable=False),
+    sa.CheckConstraint('amount_minor > 0', name=op.f('ck_milestone_amount_positive')),
+    sa.ForeignKeyConstraint(['contract_id'], ['contract.id'], name=op.f('fk_milestone_contract_id_contract')),
+    sa.PrimaryKeyConstraint('id', name=op.f('pk_milestone')),
+    sa.UniqueConstraint('contract_id', 'number', name=op.f('uq_milestone_contract_id')),
+    sa.UniqueConstraint('key', name=op.f('uq_milestone_key')),
+    sa.UniqueConstraint('payment_intent_id', name=op.f('uq_milestone_payment_intent_id'))
+    )
+    with op.batch_alter_table('milestone', schema=None) as batch_op:
+        batch_op.create_index(batch_op.f('ix_milestone_contract_id'), ['contract_id'], unique=False)
+
+    op.create_table('rating',
+    sa.Column('id', sa.Integer(), nullable=False),
+    sa.Column('contract_id', sa.Integer(), nullable=False),
+    sa.Column('vendor_org_id', sa.Integer(), nullable=False),
+    sa.Column('buyer_org_id', sa.Integer(), nullable=False),
+    sa.Column('stars', sa.Integer(), nullable=False),
+    sa.Column('comment', sqlmodel.sql.sqltypes.AutoString(length=2000), nullable=False),
+    sa.Column('rated_by_id', sa.Integer(), nullable=True),
+    sa.Column('created_at', marketplace.db_types.UTCDateTime(timezone=True), nullable=False),
+    sa.CheckConstraint('stars BETWEEN 1 AND 5', name=op.f('ck_rating_stars_range')),
+    sa.ForeignKeyConstraint(['buyer_org_id'], ['organization.id'], name=op.f('fk_rating_buyer_org_id_organization')),
+    sa.ForeignKeyConstraint(['contract_id'], ['contract.id'], name=op.f('fk_rating_contract_id_contract')),
+    sa.ForeignKeyConstraint(['rated_by_id'], ['user_account.id'], name=op.f('fk_rating_rated_by_id_user_account')),
+    sa.ForeignKeyConstraint(['vendor_org_id'], ['organization.id'], name=op.f('fk_rating_vendor_org_id_organization')),
+    sa.PrimaryKeyConstraint('id', name=op.f('pk_rating')),
+    sa.UniqueConstraint('contract_id', name=op.f('uq_rating_contract_id'))
+    )
+    with op.batch_alter_table('rating', schema=None) as batch_op:
+        batch_op.create_index(batch_op.f('ix_rating_vendor_org_id'), ['vendor_org_id'], unique=False)
+
+    op.create_table('delivery',
+    sa.Column('id', sa.Integer(), nullable=False),
+    sa.Column('milestone_id', sa.Integer(), nullable=False),
+    sa.Column('note', sqlmodel.sql.sqltypes.AutoString(length=8000), nullable=False),
+    sa.Column('delivered_by_id', sa.Integer(), nullable=True),
+    sa.Column('delivered_at', marketplace.db_types.UTCDateTime(timezone=True), nullable=False),
+    sa.Column('decision', sa.String(length=32), nullable=False),
+    sa.Column('reason', sqlmodel.sql.sqltypes.AutoString(length=4000), nullable=False),
+    sa.Column('decided_by_id', sa.Integer(), nullable=True),
+    sa.Column('decided_at', marketplace.db_types.UTCDateTime(timezone=True), nullable=True),
+    sa.ForeignKeyConstraint(['decided_by_id'], ['user_account.id'], name=op.f('fk_delivery_decided_by_id_user_account')),
+    sa.ForeignKeyConstraint(['delivered_by_id'], ['user_account.id'], name=op.f('fk_delivery_delivered_by_id_user_account')),
+    sa.ForeignKeyConstraint(['milestone_id'], ['milestone.id'], name=op.f('fk_delivery_milestone_id_milestone')),
+    sa.PrimaryKeyConstraint('id', name=op.f('pk_delivery'))
+    )
+    with op.batch_alter_table('delivery', schema=None) as batch_op:
+        batch_op.create_index(batch_op.f('ix_delivery_milestone_id'), ['milestone_id'], unique=False)
+
+    op.create_table('ledgerentry',
+    sa.Column('id', sa.Integer(), nullable=False),
+    sa.Column('contract_id', sa.Integer(), nullable=False),
+    sa.Column('milestone_id', sa.Integer(), nullable=False),
+    sa.Column('buyer_org_id', sa.Integer(), nullable=False),
+    sa.Column('vendor_org_id', sa.Integer(), nullable=False),
+    sa.Column('kind', sa.String(length=32), nullable=False),
+    sa.Column('amount_minor', sa.BigInteger(), nullable=False),
+    sa.Column('currency', sqlmodel.sql.sqltypes.AutoString(length=3), nullable=False),
+    sa.Column('stripe_object_id', sqlmodel.sql.sqltypes.AutoString(length=255), nullable=False),
+    sa.Column('source_object_id', sqlmodel.sql.sqltypes.AutoString(length=255), nullable=True),
+    sa.Column('fee_bps', sa.Integer(), nullable=True),
+    sa.Column('note', sqlmodel.sql.sqltypes.AutoString(length=500), nullable=False),
+    sa.Column('created_at', marketplace.db_types.UTCDateTime(timezone=True), nullable=False),
+    sa.CheckConstraint('amount_minor >= 0', name=op.f('ck_ledgerentry_amount_not_negative')),
+    sa.ForeignKeyConstraint(['buyer_org_id'], ['organization.id'], name=op.f('fk_ledgerentry_buyer_org_id_organization')),
+    sa.ForeignKeyConstraint(['contract_id'], ['contract.id'], name=op.f('fk_ledgerentry_contract_id_contract')),
+    sa.ForeignKeyConstraint(['milestone_id'], ['milestone.id'], name=op.f('fk_ledgerentry_milestone_id_milestone')),
+    sa.ForeignKeyConstraint(['vendor_org_id'], ['organization.id'], name=op.f('fk_ledgerentry_vendor_org_id_organization')),
+    sa.PrimaryKeyConstraint('id', name=op.f('pk_ledgerentry')),
+    sa.UniqueConstraint('kind', 'stripe_object_id', name=op.f('uq_ledgerentry_kind'))
+    )
+    with op.batch_alter_table('ledgerentry', schema=None) as batch_op:
+        batch_op.create_index(batch_op.f('ix_ledgerentry_buyer_org_id'), ['buyer_org_id'], unique=False)
+        batch_op.create_index(batch_op.f('ix_ledgerentry_contract_id'), ['contract_id'], unique=False)
+        batch_op.create_index(batch_op.f('ix_ledgerentry_milestone_id'), ['milestone_id'], unique=False)
+        batch_op.create_index(batch_op.f('ix_ledgerentry_source_object_id'), ['source_object_id'], unique=False)
+        batch_op.create_index(batch_op.f('ix_ledgerentry_vendor_org_id'), ['vendor_org_id'], unique=False)
+
+    op.create_table('deliveryfile',
+    sa.Column('id', sa.Integer(), nullable=False),
+    sa.Column('delivery_id', sa.Integer(), nullable=False),
+    sa.Column('filename', sqlmodel.sql.sqltypes.AutoString(length=255), nullable=False),
+    sa.Column('stored_name', sqlmodel.sql.sqltypes.AutoString(length=80), nullable=False),
+    sa.Column('content_type', sqlmodel.sql.sqltypes.AutoString(length=100), nullable=False),
+    sa.Column('size_bytes', sa.Integer(), nullable=False),
+    sa.ForeignKeyConstraint(['delivery_id'], ['delivery.id'], name=op.f('fk_deliveryfile_delivery_id_delivery')),
+    sa.PrimaryKeyConstraint('id', name=op.f('pk_deliveryfile')),
+    sa.UniqueConstraint('stored_name', name=op.f('uq_deliveryfile_stored_name'))
+    )
+    with op.batch_alter_table('deliveryfile', schema=None) as batch_op:
+        batch_op.create_index(batch_op.f('ix_deliveryfile_delivery_id'), ['delivery_id'], unique=False)
+
     # ### end Alembic commands ###
 
 
 def downgrade():
     # ### commands auto generated by Alembic - please adjust! ###
+    with op.batch_alter_table('deliveryfile', schema=None) as batch_op:
+        batch_op.drop_index(batch_op.f('ix_deliveryfile_delivery_id'))
+
+    op.drop_table('deliveryfile')
+    with op.batch_alter_table('ledgerentry', schema=None) as batch_op:
+        batch_op.drop_index(batch_op.f('ix_ledgerentry_vendor_org_id'))
+        batch_op.drop_index(batch_op.f('ix_ledgerentry_source_object_id'))
+        batch_op.drop_index(batch_op.f('ix_ledgerentry_milestone_id'))
+        batch_op.drop_index(batch_op.f('ix_ledgerentry_contract_id'))
+        batch_op.drop_index(batch_op.f('ix_ledgerentry_buyer_org_id'))
+
+    op.drop_table('ledgerentry')
+    with op.batch_alter_table('delivery', schema=None) as batch_op:
+        batch_op.drop_index(batch_op.f('ix_delivery_milestone_id'))
+
+    op.drop_table('delivery')
+    with op.batch_alter_table('rating', schema=None) as batch_op:
+        batch_op.drop_index(batch_op.f('ix_rating_vendor_org_id'))
+
+    op.drop_table('rating')
+    with op.batch_alter_table('milestone', schema=None) as batch_op:
+        batch_op.drop_index(batch_op.f('ix_milestone_contract_id'))
+
+    op.drop_table('milestone')
     with op.batch_alter_table('contract', schema=None) as batch_op:
         batch_op.drop_index(batch_op.f('ix_contract_vendor_org_id'))
         batch_op.drop_index(batch_op.f('ix_contract_buyer_org_id'))
@@ -501,6 +731,11 @@ def downgrade():
         batch_op.drop_index(batch_op.f('ix_interest_bods_statement_id'))
 
     op.drop_table('interest')
+    with op.batch_alter_table('disclosureevidence', schema=None) as batch_op:
+        batch_op.drop_index(batch_op.f('ix_disclosureevidence_version_id'))
+        batch_op.drop_index(batch_op.f('ix_disclosureevidence_vendor_org_id'))
+
+    op.drop_table('disclosureevidence')
     with op.batch_alter_table('commercialtie', schema=None) as batch_op:
         batch_op.drop_index(batch_op.f('ix_commercialtie_vendor_party_id'))
         batch_op.drop_index(batch_op.f('ix_commercialtie_disclosure_id'))
@@ -543,6 +778,8 @@ def downgrade():
     with op.batch_alter_table('auditrecord', schema=None) as batch_op:
         batch_op.drop_index(batch_op.f('ix_auditrecord_vendor_org_id'))
         batch_op.drop_index(batch_op.f('ix_auditrecord_buyer_org_id'))
+        batch_op.drop_index(batch_op.f('ix_auditrecord_at'))
+        batch_op.drop_index(batch_op.f('ix_auditrecord_actor_id'))
         batch_op.drop_index(batch_op.f('ix_auditrecord_action'))
 
     op.drop_table('auditrecord')
@@ -557,6 +794,12 @@ def downgrade():
         batch_op.drop_index(batch_op.f('ix_user_account_email'))
 
     op.drop_table('user_account')
+    with op.batch_alter_table('remindersent', schema=None) as batch_op:
+        batch_op.drop_index(batch_op.f('ix_remindersent_vendor_org_id'))
+
+    op.drop_table('remindersent')
+    op.drop_table('payoutaccount')
+    op.drop_table('billingcustomer')
     with op.batch_alter_table('partyidentifier', schema=None) as batch_op:
         batch_op.drop_index(batch_op.f('ix_partyidentifier_value_normalized'))
         batch_op.drop_index(batch_op.f('ix_partyidentifier_party_id'))
@@ -567,6 +810,12 @@ def downgrade():
         batch_op.drop_index(batch_op.f('ix_organization_name'))
 
     op.drop_table('organization')
+    with op.batch_alter_table('bodsstatement', schema=None) as batch_op:
+        batch_op.drop_index(batch_op.f('ix_bodsstatement_record_id'))
+        batch_op.drop_index(batch_op.f('ix_bodsstatement_party_id'))
+
+    op.drop_table('bodsstatement')
+    op.drop_table('webhookevent')
     with op.batch_alter_table('party', schema=None) as batch_op:
         batch_op.drop_index(batch_op.f('ix_party_name_normalized'))
 

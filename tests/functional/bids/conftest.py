@@ -6,7 +6,7 @@ import pytest
 import time_machine
 
 from marketplace.db_types import utcnow
-from tests.factories import BuyerFactory, InterestFactory, JobFactory, RivalFactory, VendorFactory
+from tests.factories import BuyerFactory, InterestFactory, JobFactory, RivalFactory, VerifiedVendorFactory
 
 
 def soon():
@@ -26,7 +26,7 @@ def buyer(job):
 
 @pytest.fixture
 def vendor(session):
-    return VendorFactory()
+    return VerifiedVendorFactory()
 
 
 @pytest.fixture

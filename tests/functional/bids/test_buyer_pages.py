@@ -20,6 +20,7 @@ from tests.factories import (
     JobFactory,
     VendorFactory,
     VendorOrgFactory,
+    VerifiedVendorOrgFactory,
 )
 
 
@@ -32,7 +33,7 @@ def bids(job):
     """Three live bids with distinctive amounts, plus a withdrawn and a conflicted one."""
     names = ("Scalewise Data", "Tagly", "Annotate Co")
     live = [
-        BidFactory(job_id=job.id, vendor_org_id=VendorOrgFactory(name=name).id, total_minor=total,
+        BidFactory(job_id=job.id, vendor_org_id=VerifiedVendorOrgFactory(name=name).id, total_minor=total,
                    price_per_unit_minor=unit, turnaround_days=days, revision=revisions)
         for name, total, unit, days, revisions in zip(
             names, (1_234_567, 987_654, 1_500_033), (31, 25, 38), (21, 14, 30), (1, 3, 2), strict=True)
@@ -131,7 +132,7 @@ def test_a_review_finding_is_shown_beside_the_bid(client, login_as, session, job
         html = page(client.get(url_for("bids.compare", job_id=job.id)))
 
     [finding] = re.findall(r'data-testid="finding">([^<]+)<', html)
-    assert "Review:" in finding and "15%" in finding and "Scalewise Data" in finding
+    assert finding.startswith("Review") and "15%" in finding and "Scalewise Data" in finding
 
 
 def test_a_vendor_excluded_after_bidding_leaves_the_comparison(client, login_as, session, job, buyer, bids,

@@ -9,7 +9,7 @@ from marketplace.accounts.models import Organization
 from marketplace.db_types import utcnow
 from marketplace.extensions import db
 from marketplace.jobs.models import JobAttachment, JobInvitation, JobStatus, Visibility
-from tests.factories import AdminFactory, BidFactory, BuyerFactory, JobFactory, VendorFactory
+from tests.factories import AdminFactory, BidFactory, BuyerFactory, JobFactory, VendorFactory, VerifiedVendorFactory
 
 
 def titles(response) -> list[str]:
@@ -246,7 +246,7 @@ class TestScreening:
     def test_clear_vendor_sees_confidential_jobs_under_a_codename(self, client, login_as, session):
         buyer, public, confidential, invite_only = self._buyer_with_jobs()
         buyer_name = session.get(Organization, buyer.org_id).name
-        login_as(VendorFactory())
+        login_as(VerifiedVendorFactory())
         listing = client.get(url_for("jobs.index", q="lidar"))
         assert sorted(titles(listing)) == ["Public lidar job", "Secret lidar job"]
         text = listing.get_data(as_text=True)
@@ -261,7 +261,7 @@ class TestScreening:
 
     def test_invite_only_is_seen_only_by_invited_clear_vendors(self, client, switch_to, exclude_vendor):
         buyer, _, _, invite_only = self._buyer_with_jobs()
-        invited, excluded_invited, uninvited = VendorFactory(), VendorFactory(), VendorFactory()
+        invited, excluded_invited, uninvited = VerifiedVendorFactory(), VerifiedVendorFactory(), VerifiedVendorFactory()
         exclude_vendor(buyer.org_id, excluded_invited.org_id)
         switch_to(buyer)
         response = client.post(

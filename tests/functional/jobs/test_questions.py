@@ -7,7 +7,7 @@ from sqlalchemy import select
 
 from marketplace.accounts.models import Organization
 from marketplace.jobs.models import Question, Visibility
-from tests.factories import BuyerFactory, JobFactory, VendorFactory
+from tests.factories import BuyerFactory, JobFactory, VendorFactory, VerifiedVendorFactory
 
 
 def questions_section(response) -> str:
@@ -63,7 +63,7 @@ def test_answer_is_shown_to_every_vendor_without_naming_the_asker(
 ):
     buyer = BuyerFactory()
     job = JobFactory(buyer_org_id=buyer.org_id, visibility=Visibility.CONFIDENTIAL)
-    asker, other, excluded = VendorFactory(), VendorFactory(), VendorFactory()
+    asker, other, excluded = VerifiedVendorFactory(), VerifiedVendorFactory(), VerifiedVendorFactory()
     exclude_vendor(buyer.org_id, excluded.org_id)
     switch_to(asker)
     client.post(url_for("jobs.ask", job_id=job.id), data={"text": "Which file format?"})
@@ -105,7 +105,7 @@ def test_a_question_of_another_job_is_not_found(client, login_as, session):
 def test_invitations_from_the_job_page(client, switch_to, session, notifications, exclude_vendor):
     buyer = BuyerFactory()
     job = JobFactory(buyer_org_id=buyer.org_id, visibility=Visibility.INVITE_ONLY)
-    clear, excluded = VendorFactory(), VendorFactory()
+    clear, excluded = VerifiedVendorFactory(), VerifiedVendorFactory()
     exclude_vendor(buyer.org_id, excluded.org_id)
     switch_to(buyer)
     page = client.get(url_for("jobs.show", job_id=job.id)).get_data(as_text=True)

@@ -3,7 +3,7 @@
 import pytest
 
 from marketplace.accounts.models import Organization
-from tests.factories import BuyerFactory, JobFactory, VendorFactory
+from tests.factories import BuyerFactory, JobFactory, VerifiedVendorFactory
 
 
 @pytest.fixture
@@ -18,7 +18,7 @@ def buyer(job):
 
 @pytest.fixture
 def vendor(session):
-    return VendorFactory()
+    return VerifiedVendorFactory()
 
 
 @pytest.fixture

@@ -22,6 +22,7 @@ from tests.factories import (
     JobFactory,
     RivalFactory,
     VendorFactory,
+    VerifiedVendorOrgFactory,
 )
 
 
@@ -229,7 +230,8 @@ def test_another_vendors_bid_is_not_visible(session, job, vendor):
 @pytest.fixture
 def three_bids(session, job):
     """Three live bids and one withdrawn one on the job."""
-    bids = [BidFactory(job_id=job.id, total_minor=total) for total in (600_000, 450_000, 700_000)]
+    bids = [BidFactory(job_id=job.id, vendor_org_id=VerifiedVendorOrgFactory().id, total_minor=total)
+            for total in (600_000, 450_000, 700_000)]
     withdrawn = BidFactory(job_id=job.id, status=BidStatus.WITHDRAWN)
     return bids, withdrawn
 

@@ -236,9 +236,8 @@ def test_a_submitted_rival_stake_counts_in_screening_at_once(session, vendor, ad
     draft = service.start_new_version(session, vendor)
     service.add_tie(session, vendor, draft.id, tie(name="cobalt social", share_exact=49.0))
 
-    assert (
-        screen_vendor(session, buyer.org_id, vendor_org).verdict == Verdict.CLEAR
-    )  # a draft counts for nothing
+    # A draft counts for nothing: the vendor is only unverified (it has no approved version yet).
+    assert [f.rule for f in screen_vendor(session, buyer.org_id, vendor_org).findings] == ["unverified"]
 
     submit(session, vendor, draft)
 

@@ -13,7 +13,15 @@ from marketplace.jobs.models import JobStatus, Visibility
 from marketplace.jobs.service import JobError
 from marketplace.notifications.models import Notification
 from marketplace.visibility import NotVisible
-from tests.factories import BidFactory, BuyerFactory, JobFactory, QuestionFactory, UserFactory, VendorFactory
+from tests.factories import (
+    BidFactory,
+    BuyerFactory,
+    JobFactory,
+    QuestionFactory,
+    UserFactory,
+    VendorFactory,
+    VerifiedVendorFactory,
+)
 
 
 def audit_actions(session, job_id: int) -> list[str]:
@@ -286,7 +294,7 @@ class TestInvitations:
     def test_only_vendors_screening_lets_see_the_job_are_told(self, session, exclude_vendor):
         buyer = BuyerFactory()
         job = JobFactory(buyer_org_id=buyer.org_id, visibility=Visibility.INVITE_ONLY)
-        clear, excluded = VendorFactory(), VendorFactory()
+        clear, excluded = VerifiedVendorFactory(), VerifiedVendorFactory()
         exclude_vendor(buyer.org_id, excluded.org_id)
         result = service.invite_vendors(session, buyer, job.id, [clear.org_id, excluded.org_id])
         assert {org.id for org in result.invited} == {clear.org_id, excluded.org_id}
@@ -297,7 +305,7 @@ class TestInvitations:
     def test_invitations_to_a_draft_are_told_at_publication(self, session):
         buyer = BuyerFactory()
         job = JobFactory(buyer_org_id=buyer.org_id, visibility=Visibility.INVITE_ONLY, status=JobStatus.DRAFT)
-        vendor = VendorFactory()
+        vendor = VerifiedVendorFactory()
         service.invite_vendors(session, buyer, job.id, [vendor.org_id])
         assert notified(session, vendor) == []
         service.publish_job(session, buyer, job.id)
@@ -335,7 +343,7 @@ class TestQuestions:
     def test_answer_tells_every_vendor_that_may_see_the_job_and_nobody_else(self, session, exclude_vendor):
         buyer = BuyerFactory()
         job = JobFactory(buyer_org_id=buyer.org_id, visibility=Visibility.CONFIDENTIAL)
-        asker, other, excluded = VendorFactory(), VendorFactory(), VendorFactory()
+        asker, other, excluded = VerifiedVendorFactory(), VerifiedVendorFactory(), VerifiedVendorFactory()
         exclude_vendor(buyer.org_id, excluded.org_id)
         question = service.ask_question(session, asker, job.id, "Is diarisation needed?")
         service.answer_question(session, buyer, job.id, question.id, "Yes, two speakers.")

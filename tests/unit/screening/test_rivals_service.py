@@ -17,6 +17,7 @@ from tests.factories import (
     PersonFactory,
     RivalFactory,
     VendorFactory,
+    VerifiedVendorFactory,
 )
 
 
@@ -111,7 +112,7 @@ def test_only_buyers_keep_a_rival_list(session, make_user):
 
 def test_remove_writes_the_trail_and_rescreens(session):
     buyer = BuyerFactory()
-    vendor = VendorFactory()
+    vendor = VerifiedVendorFactory()
     cobalt = PartyFactory(name="Cobalt Social")
     InterestFactory(
         interested_party_id=cobalt.id, subject_party_id=_party_of(session, vendor).id, share_exact=30

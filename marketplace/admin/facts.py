@@ -1,0 +1,244 @@
+"""Facts from other sources: an admin records a tie of a vendor found in a registry filing or a news report.
+
+Such a fact counts in screening at once (it belongs to no disclosure version, so no review holds it back),
+carries the verification level the admin chose and its source, and asks the vendor to confirm it in a new
+version of its disclosure.
+"""
+
+from dataclasses import dataclass
+from datetime import date
+from urllib.parse import urlsplit
+
+from sqlalchemy import or_, select
+from sqlalchemy.orm import Session
+
+from marketplace.accounts.models import Organization, OrgKind, User
+from marketplace.audit.service import record_event
+from marketplace.db_types import utcnow
+from marketplace.disclosures.diff import TieView
+from marketplace.disclosures.models import DisclosureVersion
+from marketplace.disclosures.service import (
+    COMMERCIAL_TABLE,
+    INTEREST_TABLE,
+    KINDS_BY_CODE,
+    DisclosureError,
+    TieInput,
+    check_tie,
+)
+from marketplace.notifications.service import notify_org
+from marketplace.parties.models import (
+    COUNTABLE_INTEREST_TYPES,
+    ROLE_INTEREST_TYPES,
+    CommercialKind,
+    CommercialTie,
+    Interest,
+    Party,
+    PartyKind,
+    TieOrigin,
+    VerificationLevel,
+)
+from marketplace.parties.service import find_or_create_party, normalize_name
+
+# Self-declared is the vendor's word; a fact from elsewhere is one of these.
+FACT_LEVELS = (VerificationLevel.ADMIN_VERIFIED, VerificationLevel.OFFICIAL_REGISTER, VerificationLevel.THIRD_PARTY)
+
+
+class FactError(DisclosureError):
+    """A refused fact; `field` is the form field it belongs to."""
+
+
+@dataclass
+class FactInput(TieInput):
+    """A tie as the admin typed it, with where it was found."""
+
+    verification_level: str = ""
+    source_url: str = ""
+    source_date: date | None = None
+    source_description: str = ""
+
+
+def vendor_choices(session: Session) -> list[tuple[int, str]]:
+    """Every vendor organisation, by name, for the form's select."""
+    rows = session.execute(
+        select(Organization.id, Organization.name).where(Organization.kind == OrgKind.VENDOR)
+        .order_by(Organization.name)
+    ).all()
+    return [(org_id, name) for org_id, name in rows]
+
+
+def _check_source(fact: FactInput) -> VerificationLevel:
+    try:
+        level = VerificationLevel(fact.verification_level)
+    except ValueError:
+        level = None
+    if level not in FACT_LEVELS:
+        raise FactError("Choose how the fact was verified: admin-verified, official register or third-party "
+                        "source.", "verification_level")
+    url = fact.source_url.strip()
+    parts = urlsplit(url)
+    if not url:
+        raise FactError("Give the address of the source (the filing, the registry entry, the article).",
+                        "source_url")
+    if parts.scheme not in ("http", "https") or not parts.hostname or len(url) > 1000:
+        raise FactError("The source address must be a web address starting with http:// or https://.",
+                        "source_url")
+    if fact.source_date is None:
+        raise FactError("Give the date of the source.", "source_date")
+    if fact.source_date > utcnow().date():
+        raise FactError("The source's date is in the future.", "source_date")
+    if len(fact.source_description.strip()) > 1000:
+        raise FactError("Keep the source's description under 1,000 characters.", "source_description")
+    return level
+
+
+def _vendor(session: Session, vendor_org_id: int) -> Organization:
+    org = session.get(Organization, vendor_org_id)
+    if org is None or org.kind != OrgKind.VENDOR:
+        raise FactError("Choose the vendor this fact is about.", "vendor_org_id")
+    return org
+
+
+def record_fact(session: Session, admin: User, vendor_org_id: int, fact: FactInput) -> Interest | CommercialTie:
+    """Record a tie of the vendor from another source; it counts in screening at once.
+
+    The tie is checked as a vendor's would be (a share is 0-100%, a key person is a person...), except that
+    it is not added up with the vendor's own disclosure: a fact may well contradict it. The vendor is asked to
+    confirm it in a new version; every buyer's verdict of the vendor is recomputed in the same transaction.
+    """
+    if not admin.is_admin:
+        raise FactError("Only platform admins record facts from other sources.")
+    vendor = _vendor(session, vendor_org_id)
+    level = _check_source(fact)
+    # An unsaved version with no ties: the tie is checked on its own, not added to the disclosed shares.
+    kind = check_tie(session, DisclosureVersion(vendor_org_id=vendor.id, number=0), fact)
+    vendor_party = session.get(Party, vendor.party_id)
+    if kind.elsewhere:
+        party = _person_of(session, vendor, vendor_party, fact.party_name)
+    else:
+        party = find_or_create_party(session, fact.party_name, PartyKind(fact.party_kind))
+    provenance = {"origin": TieOrigin.ADMIN_FACT, "disclosure_id": None, "verification_level": level,
+                  "source_url": fact.source_url.strip(), "source_date": fact.source_date,
+                  "source_description": fact.source_description.strip(), "recorded_by_id": admin.id}
+    if kind.table == COMMERCIAL_TABLE:
+        row = CommercialTie(vendor_party_id=vendor_party.id, counterparty_id=party.id,
+                            kind=CommercialKind(kind.type), revenue_share_pct=fact.revenue_share_pct,
+                            start_date=fact.start_date, end_date=fact.end_date, note=fact.note.strip(),
+                            **provenance)
+    else:
+        subject = (find_or_create_party(session, fact.other_org, PartyKind.ENTITY) if kind.elsewhere
+                   else vendor_party)
+        ranged = fact.share_exact is None
+        row = Interest(interested_party_id=party.id, subject_party_id=subject.id, interest_type=kind.type,
+                       share_exact=fact.share_exact, share_min=fact.share_min, share_max=fact.share_max,
+                       share_min_exclusive=ranged and fact.share_min is not None and fact.share_min_exclusive,
+                       share_max_exclusive=ranged and fact.share_max is not None and fact.share_max_exclusive,
+                       start_date=fact.start_date, end_date=fact.end_date, role_title=fact.role_title.strip(),
+                       note=fact.note.strip(), **provenance)
+    session.add(row)
+    session.flush()
+    view = fact_view(session, row, vendor_party.id)
+    record_event(session, admin, "fact.recorded", kind.table, row.id,
+                 after={"vendor": vendor.name, "party": party.name, "kind": kind.code,
+                        "share": view.share_text or view.revenue_text, "dates": view.dates_text,
+                        "verification_level": level.value, "source_url": row.source_url,
+                        "source_date": fact.source_date.isoformat(), "note": row.note},
+                 vendor_org_id=vendor.id)
+    notify_org(session, vendor.id, "fact_recorded", _confirmation_request(view, row), "/disclosure/")
+    from marketplace.screening.refresh import refresh_verdicts  # late: screening imports disclosures
+
+    refresh_verdicts(session, admin, vendor_org_ids=[vendor.id])
+    return row
+
+
+def _role_holders(vendor_party_id: int):
+    """The people holding (or having held) a board or senior role in the vendor."""
+    return select(Interest.interested_party_id).where(Interest.subject_party_id == vendor_party_id,
+                                                      Interest.interest_type.in_(sorted(ROLE_INTEREST_TYPES)))
+
+
+def _person_of(session: Session, vendor: Organization, vendor_party: Party, name: str) -> Party:
+    """The person a role elsewhere is about: one of the vendor's own people, or the fact is not the vendor's."""
+    person = session.execute(
+        select(Party).where(Party.name_normalized == normalize_name(name), Party.kind == PartyKind.PERSON,
+                            Party.merged_into_id.is_(None), Party.id.in_(_role_holders(vendor_party.id)))
+        .order_by(Party.id).limit(1)
+    ).scalar_one_or_none()
+    if person is None:
+        raise FactError(f"{name.strip()} holds no board or senior role at {vendor.name}: a role elsewhere is a "
+                        f"tie of {vendor.name} only through one of its own people. Record their role at "
+                        f"{vendor.name} first.", "party_name")
+    return person
+
+
+def _describe(view: TieView) -> str:
+    where = f" at {view.subject_name}" if view.subject_key else ""
+    figure = view.share_text or view.revenue_text
+    return f"{view.party_name}: {view.kind_label.lower()}{where}" + (f", {figure}" if figure else "")
+
+
+def _confirmation_request(view: TieView, row) -> str:
+    return (f"An admin recorded a fact about you from another source: {_describe(view)} "
+            f"({row.verification_level}, {row.source_url}, {row.source_date.isoformat()}). It counts in "
+            "screening now. Please confirm it, or tell us what is true, in a new version of your disclosure.")
+
+
+@dataclass(frozen=True)
+class RecordedFact:
+    tie: TieView
+    table: str
+    id: int
+    source_url: str
+    source_date: date | None
+    source_description: str
+    recorded_at: object
+
+    @property
+    def description(self) -> str:
+        return _describe(self.tie)
+
+
+def fact_view(session: Session, row: Interest | CommercialTie, vendor_party_id: int) -> TieView:
+    """The fact as a tie view, so it reads like the ties of a disclosure."""
+    if isinstance(row, CommercialTie):
+        kind = KINDS_BY_CODE[str(row.kind)]
+        party = session.get(Party, row.counterparty_id)
+        return TieView(table=COMMERCIAL_TABLE, id=row.id, kind=kind.code, kind_label=kind.label,
+                       section=kind.section, party_name=party.name, party_kind=str(party.kind), subject_name="",
+                       revenue_share_pct=row.revenue_share_pct, start_date=row.start_date, end_date=row.end_date,
+                       note=row.note, verification_level=str(row.verification_level))
+    elsewhere = row.subject_party_id != vendor_party_id
+    kind = KINDS_BY_CODE.get(("elsewhere:" if elsewhere else "") + row.interest_type)
+    party, subject = session.get(Party, row.interested_party_id), session.get(Party, row.subject_party_id)
+    return TieView(
+        table=INTEREST_TABLE, id=row.id, kind=kind.code if kind else row.interest_type,
+        kind_label=kind.label if kind else row.interest_type, section=kind.section if kind else "other",
+        party_name=party.name, party_kind=str(party.kind), subject_name=subject.name,
+        subject_key=subject.name_normalized if elsewhere else "", role_title=row.role_title,
+        share_exact=row.share_exact, share_min=row.share_min, share_max=row.share_max,
+        share_min_exclusive=row.share_min_exclusive, share_max_exclusive=row.share_max_exclusive,
+        shares_apply=row.interest_type in COUNTABLE_INTEREST_TYPES, start_date=row.start_date,
+        end_date=row.end_date, note=row.note, verification_level=str(row.verification_level))
+
+
+def recorded_facts(session: Session, vendor_org_id: int) -> list[RecordedFact]:
+    """The facts admins recorded about the vendor, newest first: ties in it, and its people's roles elsewhere."""
+    org = session.get(Organization, vendor_org_id)
+    if org is None or org.party_id is None:
+        return []
+    interests = session.execute(
+        select(Interest).where(Interest.origin == TieOrigin.ADMIN_FACT, or_(
+            Interest.subject_party_id == org.party_id,
+            Interest.interest_type.in_(sorted(ROLE_INTEREST_TYPES))
+            & Interest.interested_party_id.in_(_role_holders(org.party_id)),
+        ))
+    ).scalars().all()
+    commercial = session.execute(
+        select(CommercialTie).where(CommercialTie.origin == TieOrigin.ADMIN_FACT,
+                                    CommercialTie.vendor_party_id == org.party_id)
+    ).scalars().all()
+    facts = [
+        RecordedFact(fact_view(session, row, org.party_id), table, row.id, row.source_url, row.source_date,
+                     row.source_description, row.recorded_at)
+        for table, rows in ((INTEREST_TABLE, interests), (COMMERCIAL_TABLE, commercial)) for row in rows
+    ]
+    return sorted(facts, key=lambda f: (f.recorded_at, f.id), reverse=True)

@@ -1,0 +1,123 @@
+"""Admins list organisations, suspend them with a reason, and reinstate them.
+
+This blueprint also owns what a suspension shows everywhere: the banner on every page of a suspended
+organisation's users (the `suspension_notice` template variable) and the refusal page when one of them tries to
+act (services raise OrganizationSuspended through accounts.suspension.ensure_active).
+"""
+
+from flask import Blueprint, flash, redirect, render_template, request, url_for
+from flask_login import current_user, login_required
+from flask_wtf import FlaskForm
+from wtforms import TextAreaField
+from wtforms.validators import InputRequired, Length
+
+from marketplace.accounts import suspension
+from marketplace.accounts.models import Organization, OrgKind
+from marketplace.accounts.roles import role_required
+from marketplace.accounts.service import org_members
+from marketplace.extensions import db
+
+bp = Blueprint("admin_orgs", __name__, url_prefix="/admin/organizations")
+
+KIND_LABELS = {"": "Any kind", OrgKind.BUYER.value: "Buyers", OrgKind.VENDOR.value: "Vendors"}
+SUSPENSION_LABELS = {"": "Any", "suspended": "Suspended", "active": "Not suspended"}
+
+
+class SuspendForm(FlaskForm):
+    reason = TextAreaField(
+        "Reason (the organisation's users are told it)",
+        validators=[InputRequired(message="Give the reason: the organisation's users are told it."),
+                    Length(max=suspension.REASON_LIMIT)])
+
+
+@bp.app_context_processor
+def suspension_banner():
+    """`suspension_notice`: the reason a signed-in user's organisation is suspended, shown on every page."""
+    if not current_user.is_authenticated:
+        return {"suspension_notice": None}
+    return {"suspension_notice": suspension.suspension_notice(db.session, current_user)}
+
+
+@bp.app_errorhandler(suspension.OrganizationSuspended)
+def refused_while_suspended(error):
+    """Any action by a suspended organisation's user: 403, naming the reason."""
+    db.session.rollback()
+    return render_template("admin/organizations_refused.html", message=str(error)), 403
+
+
+@bp.before_request
+@login_required
+@role_required("admin")
+def admins_only():
+    """Every page here is for platform admins: others get 403."""
+
+
+@bp.get("")
+def index():
+    """Organisations by name; search by name, filter by kind and by suspension."""
+    text = (request.args.get("q") or "").strip()[:200]
+    kind = request.args.get("kind", "")
+    state = request.args.get("suspended", "")
+    kind = kind if kind in KIND_LABELS else ""
+    state = state if state in SUSPENSION_LABELS else ""
+    page = suspension.organizations_page(db.session, current_user, text=text, kind=kind, suspension=state,
+                                         page=request.args.get("page", type=int) or 1)
+    args = {"q": text, "kind": kind, "suspended": state}
+    return render_template("admin/organizations.html", page=page, args=args, kinds=KIND_LABELS,
+                           states=SUSPENSION_LABELS)
+
+
+def _organization_or_404(org_id: int) -> Organization:
+    org = db.session.get(Organization, org_id)
+    if org is None:
+        from marketplace.visibility import NotVisible
+
+        raise NotVisible(f"organization {org_id}")
+    return org
+
+
+def render_detail(org: Organization, form: SuspendForm | None = None, status: int = 200):
+    history = suspension.suspension_history(db.session, org)
+    return render_template("admin/organizations_show.html", org=org, form=form or SuspendForm(formdata=None),
+                           members=org_members(db.session, org.id), history=history), status
+
+
+@bp.get("/<int:org_id>")
+def show(org_id: int):
+    """One organisation: its members, whether it is suspended and why, and the suspend or reinstate form."""
+    return render_detail(_organization_or_404(org_id))
+
+
+@bp.post("/<int:org_id>/suspend")
+def suspend(org_id: int):
+    """Suspend the organisation; a reason is required and its users are told it."""
+    org = _organization_or_404(org_id)
+    form = SuspendForm()
+    if form.validate_on_submit():
+        try:
+            suspension.suspend_organization(db.session, current_user, org.id, form.reason.data)
+        except suspension.SuspensionError as error:
+            target = getattr(form, error.field, None) if error.field else None
+            if target is not None:
+                target.errors = [*target.errors, str(error)]
+            else:
+                form.form_errors.append(str(error))
+        else:
+            db.session.commit()
+            flash(f"{org.name} is suspended. Its users have been told why.", "success")
+            return redirect(url_for("admin_orgs.show", org_id=org.id), 303)
+    return render_detail(org, form, 400)
+
+
+@bp.post("/<int:org_id>/reinstate")
+def reinstate(org_id: int):
+    """Lift the organisation's suspension; its users are told."""
+    org = _organization_or_404(org_id)
+    try:
+        suspension.reinstate_organization(db.session, current_user, org.id)
+    except suspension.SuspensionError as error:
+        flash(str(error), "error")
+        return render_detail(org, status=400)
+    db.session.commit()
+    flash(f"{org.name} is reinstated.", "success")
+    return redirect(url_for("admin_orgs.show", org_id=org.id), 303)

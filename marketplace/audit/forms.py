@@ -1,0 +1,38 @@
+"""The filters of the admins' trail page, read from the query string (a GET form: no CSRF token)."""
+
+from wtforms import DateField, Form, SelectField, StringField
+from wtforms.validators import Length, Optional
+
+from marketplace.audit.service import TrailFilters
+
+
+class TrailFilterForm(Form):
+    action = SelectField("Action", validators=[Optional()], validate_choice=False)
+    organisation = StringField("Organisation", validators=[Optional(), Length(max=200)])
+    actor = StringField("Actor (email)", validators=[Optional(), Length(max=254)])
+    date_from = DateField("From", validators=[Optional()])
+    date_to = DateField("To", validators=[Optional()])
+
+    def __init__(self, formdata, *, actions: list[str], **kwargs):
+        super().__init__(formdata, **kwargs)
+        self.action.choices = [("", "Any action"), *((action, action) for action in actions)]
+
+    def validate(self, extra_validators=None) -> bool:
+        valid = super().validate(extra_validators)
+        if self.date_from.data and self.date_to.data and self.date_to.data < self.date_from.data:
+            self.date_to.errors = [*self.date_to.errors, "The end date must be on or after the start date."]
+            return False
+        return valid
+
+    def to_filters(self, page: int) -> TrailFilters:
+        """The filters that passed validation; a field in error filters nothing."""
+
+        def valid(name: str):
+            field = getattr(self, name)
+            if field.errors:
+                return None
+            return field.data.strip() if isinstance(field.data, str) else field.data
+
+        return TrailFilters(action=valid("action") or "", organisation=valid("organisation") or "",
+                            actor=valid("actor") or "", date_from=valid("date_from"), date_to=valid("date_to"),
+                            page=page)

@@ -1,0 +1,44 @@
+"""The audit trail: admins read it with filters; a buyer exports the records about its jobs and vendors."""
+
+import json
+
+from flask import Blueprint, Response, render_template, request, stream_with_context
+from flask_login import current_user, login_required
+from werkzeug.datastructures import MultiDict
+
+from marketplace.accounts.roles import role_required
+from marketplace.audit import service
+from marketplace.audit.forms import TrailFilterForm
+from marketplace.db_types import utcnow
+from marketplace.extensions import db
+
+bp = Blueprint("audit", __name__)
+
+
+@bp.get("/admin/audit")
+@login_required
+@role_required("admin")
+def trail():
+    """The trail, newest first, filtered by action, organisation, actor and dates; 403 for anyone but admins."""
+    args = {key: value for key, value in request.args.items() if key != "page"}
+    form = TrailFilterForm(MultiDict(args), actions=service.recorded_actions(db.session))
+    form.validate()
+    page = service.trail_page(db.session, current_user,
+                              form.to_filters(request.args.get("page", type=int) or 1))
+    return render_template("audit/trail.html", form=form, page=page, args=args), 400 if form.errors else 200
+
+
+@bp.get("/audit/export.jsonl")
+@login_required
+@role_required("buyer")
+def export():
+    """The buyer's records as JSON lines, for its security review; 403 for vendors and admins."""
+    records = service.export_for_buyer(db.session, current_user)
+
+    def lines():
+        for record in records:
+            yield json.dumps(record, sort_keys=True, separators=(",", ":")) + "\n"
+
+    filename = f"audit-{current_user.org_id}-{utcnow():%Y%m%d}.jsonl"
+    return Response(stream_with_context(lines()), mimetype="application/jsonl",
+                    headers={"Content-Disposition": f'attachment; filename="{filename}"'})

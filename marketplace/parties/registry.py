@@ -1,0 +1,345 @@
+"""The admins' registry of parties: search by name or identifier, suggested duplicates, and merging two parties.
+
+Merging keeps the kept party and re-points everything that named the merged one (interests, commercial ties,
+identifiers, rival lists, waivers, organisations, imported BODS statements) to it; the merged party stays, marked
+as merged, so that old references can still be followed, and its name becomes an alias of the kept party.
+"""
+
+import re
+from collections import defaultdict
+from dataclasses import dataclass, field
+from difflib import SequenceMatcher
+
+from sqlalchemy import delete, func, or_, select, update
+from sqlalchemy.orm import Session
+
+from marketplace.accounts.models import Organization, User
+from marketplace.audit.service import record_event
+from marketplace.parties import models as party_models
+from marketplace.parties.models import CommercialTie, Interest, Party, PartyIdentifier, PartyKind
+from marketplace.parties.service import normalize_identifier, normalize_name
+from marketplace.screening.models import Rival, Waiver
+
+ALIAS_SCHEME = "alias"
+SEARCH_LIMIT = 50
+DUPLICATE_LIMIT = 50
+# Names this alike (after legal forms and punctuation are set aside) are suggested as duplicates.
+NEAR_IDENTICAL = 0.92
+LEGAL_FORMS = frozenset({
+    "ltd", "limited", "inc", "incorporated", "llc", "llp", "lp", "plc", "corp", "corporation", "co", "company",
+    "gmbh", "ag", "sa", "sas", "sarl", "bv", "nv", "srl", "spa", "oy", "ab", "as", "pty", "pte", "kk", "the",
+})
+_WORDS = re.compile(r"[a-z0-9]+")
+
+
+class RegistryError(ValueError):
+    """A refused registry action, in words an admin understands; `field` names the form field."""
+
+    def __init__(self, message: str, field: str | None = None):
+        super().__init__(message)
+        self.field = field
+
+
+def _not_found(what: str) -> LookupError:
+    from marketplace.visibility import NotVisible  # late: visibility imports screening
+
+    return NotVisible(what)
+
+
+def _require_admin(user: User) -> None:
+    if not user.is_admin:
+        raise _not_found("party registry")
+
+
+def name_key(name: str) -> str:
+    """A name with case, accents, punctuation and legal forms set aside: 'Cobalt Social, Inc.' → 'cobalt social'."""
+    words = _WORDS.findall(normalize_name(name))
+    kept = [word for word in words if word not in LEGAL_FORMS]
+    return " ".join(kept or words)
+
+
+# --- Reading ---------------------------------------------------------------------------------------------
+
+
+@dataclass
+class PartySummary:
+    party: Party
+    identifiers: list[PartyIdentifier] = field(default_factory=list)
+    tie_count: int = 0
+    organization: Organization | None = None
+
+
+def _summaries(session: Session, parties: list[Party]) -> list[PartySummary]:
+    ids = [party.id for party in parties]
+    if not ids:
+        return []
+    identifiers = defaultdict(list)
+    for row in session.execute(select(PartyIdentifier).where(PartyIdentifier.party_id.in_(ids))
+                               .order_by(PartyIdentifier.scheme, PartyIdentifier.value)).scalars():
+        identifiers[row.party_id].append(row)
+    counts: dict[int, int] = defaultdict(int)
+    for column in (Interest.interested_party_id, Interest.subject_party_id):
+        for party_id, count in session.execute(select(column, func.count()).where(column.in_(ids))
+                                               .group_by(column)).all():
+            counts[party_id] += count
+    for column in (CommercialTie.vendor_party_id, CommercialTie.counterparty_id):
+        for party_id, count in session.execute(select(column, func.count()).where(column.in_(ids))
+                                               .group_by(column)).all():
+            counts[party_id] += count
+    orgs = {org.party_id: org for org in session.execute(
+        select(Organization).where(Organization.party_id.in_(ids))).scalars()}
+    return [PartySummary(party, identifiers[party.id], counts[party.id], orgs.get(party.id)) for party in parties]
+
+
+def search(session: Session, user: User, text: str, limit: int = SEARCH_LIMIT) -> list[PartySummary]:
+    """Parties not merged away whose name, alias or identifier contains the text (all of them for no text).
+    Raises NotVisible (404) for anyone but an admin."""
+    _require_admin(user)
+    query = select(Party).where(Party.merged_into_id.is_(None))
+    needle, identifier = normalize_name(text), normalize_identifier(text)
+    if needle:
+        conditions = [Party.name_normalized.contains(needle, autoescape=True)]
+        if identifier:
+            conditions.append(Party.id.in_(
+                select(PartyIdentifier.party_id).where(
+                    PartyIdentifier.value_normalized.contains(identifier, autoescape=True))))
+        query = query.where(or_(*conditions))
+    parties = list(session.execute(query.order_by(Party.name_normalized, Party.id).limit(limit)).scalars())
+    return _summaries(session, parties)
+
+
+@dataclass
+class PartyDetail:
+    summary: PartySummary
+    held: list[tuple[Interest, Party]]  # interests the party holds, with the party it holds them in
+    holders: list[tuple[Interest, Party]]  # interests in the party, with their holders
+    commercial: list[tuple[CommercialTie, Party, Party]]  # (tie, vendor, counterparty)
+    merged_from: list[Party]
+    merged_into: Party | None
+    duplicates: list["DuplicatePair"]
+    rival_of: int  # how many buyers name it as a rival
+
+    @property
+    def party(self) -> Party:
+        return self.summary.party
+
+
+def party_detail(session: Session, user: User, party_id: int) -> PartyDetail:
+    """One party with its identifiers, ties, merge history and suggested duplicates. 404 for a missing party
+    or a user who is not an admin."""
+    _require_admin(user)
+    party = session.get(Party, party_id)
+    if party is None:
+        raise _not_found(f"party {party_id}")
+    held = session.execute(select(Interest, Party).join(Party, Party.id == Interest.subject_party_id)
+                           .where(Interest.interested_party_id == party.id).order_by(Party.name, Interest.id)).all()
+    holders = session.execute(select(Interest, Party).join(Party, Party.id == Interest.interested_party_id)
+                              .where(Interest.subject_party_id == party.id).order_by(Party.name, Interest.id)).all()
+    commercial = []
+    for tie in session.execute(select(CommercialTie).where(
+            or_(CommercialTie.vendor_party_id == party.id, CommercialTie.counterparty_id == party.id))
+            .order_by(CommercialTie.id)).scalars():
+        commercial.append((tie, session.get(Party, tie.vendor_party_id), session.get(Party, tie.counterparty_id)))
+    merged_from = list(session.execute(select(Party).where(Party.merged_into_id == party.id)
+                                       .order_by(Party.name)).scalars())
+    rival_of = session.execute(select(func.count(Rival.id)).where(Rival.party_id == party.id)).scalar_one()
+    duplicates = [pair for pair in suggested_duplicates(session, user, limit=None) if party.id in pair.ids]
+    return PartyDetail(
+        _summaries(session, [party])[0], list(held), list(holders), commercial, merged_from,
+        session.get(Party, party.merged_into_id) if party.merged_into_id else None, duplicates, rival_of)
+
+
+@dataclass(frozen=True)
+class DuplicatePair:
+    first: Party
+    second: Party
+    reason: str
+
+    @property
+    def ids(self) -> tuple[int, int]:
+        return self.first.id, self.second.id
+
+
+def _compatible(a: Party, b: Party) -> bool:
+    return a.kind == b.kind or PartyKind.UNSPECIFIED in (a.kind, b.kind)
+
+
+def suggested_duplicates(session: Session, user: User, limit: int | None = DUPLICATE_LIMIT) -> list[DuplicatePair]:
+    """Pairs of parties that may be one: the same normalised identifier (of the same scheme, or where either has
+    none), or near-identical names of the same kind. Identifier matches come first."""
+    _require_admin(user)
+    parties = {p.id: p for p in session.execute(select(Party).where(Party.merged_into_id.is_(None))).scalars()}
+    pairs: dict[tuple[int, int], DuplicatePair] = {}
+
+    def suggest(a: Party, b: Party, reason: str) -> None:
+        first, second = sorted((a, b), key=lambda p: p.id)
+        pairs.setdefault((first.id, second.id), DuplicatePair(first, second, reason))
+
+    by_value = defaultdict(list)
+    for row in session.execute(select(PartyIdentifier).where(PartyIdentifier.scheme != ALIAS_SCHEME)
+                               .order_by(PartyIdentifier.id)).scalars():
+        if row.party_id in parties and row.value_normalized:
+            by_value[row.value_normalized].append(row)
+    for rows in by_value.values():
+        for i, left in enumerate(rows):
+            for right in rows[i + 1:]:
+                a, b = parties[left.party_id], parties[right.party_id]
+                same_scheme = (not left.scheme or not right.scheme
+                               or normalize_identifier(left.scheme) == normalize_identifier(right.scheme))
+                if a.id != b.id and same_scheme and _compatible(a, b):
+                    scheme = left.scheme or right.scheme
+                    suggest(a, b, f"same identifier {scheme + ' ' if scheme else ''}{left.value}")
+
+    # Near-identical names: compared within buckets of the same kind and first letter, so not every pair.
+    buckets = defaultdict(list)
+    for party in parties.values():
+        key = name_key(party.name)
+        if key:
+            buckets[(party.kind, key[0])].append((key, party))
+    for members in buckets.values():
+        members.sort(key=lambda item: (item[0], item[1].id))
+        for i, (key, party) in enumerate(members):
+            for other_key, other in members[i + 1:]:
+                if key == other_key:
+                    suggest(party, other, "the same name")
+                elif SequenceMatcher(None, key, other_key).ratio() >= NEAR_IDENTICAL:
+                    suggest(party, other, "near-identical names")
+    ordered = sorted(pairs.values(), key=lambda p: (not p.reason.startswith("same identifier"),
+                                                    normalize_name(p.first.name), p.ids))
+    return ordered if limit is None else ordered[:limit]
+
+
+# --- Merging ---------------------------------------------------------------------------------------------
+
+
+def _live_party(session: Session, party_id: int, field_name: str, *, lock: bool = False) -> Party:
+    party = session.get(Party, party_id, with_for_update=True if lock else None)
+    if party is None:
+        raise RegistryError(f"There is no party {party_id}.", field_name)
+    if party.merged_into_id is not None:
+        raise RegistryError(f"{party.name} was already merged into another party; merge that one instead.",
+                            field_name)
+    return party
+
+
+def check_merge(session: Session, keep: Party, merged: Party) -> None:
+    """Every rule a merge must meet, in the order an admin fixes them."""
+    if keep.id == merged.id:
+        raise RegistryError("A party cannot be merged into itself: choose two different parties.", "merge_id")
+    if merged.kind == PartyKind.PERSON and keep.kind == PartyKind.ENTITY:
+        raise RegistryError(f"{merged.name} is a person and {keep.name} an organisation: a person cannot be "
+                            "merged into an organisation.", "merge_id")
+    if merged.kind == PartyKind.ENTITY and keep.kind == PartyKind.PERSON:
+        raise RegistryError(f"{merged.name} is an organisation and {keep.name} a person: an organisation cannot "
+                            "be merged into a person.", "merge_id")
+    if _org_of(session, keep) is not None and _org_of(session, merged) is not None:
+        raise RegistryError(f"{keep.name} and {merged.name} are both organisations on the platform: their "
+                            "accounts are separate and cannot be merged here.", "merge_id")
+    between = session.execute(select(func.count(Interest.id)).where(or_(
+        (Interest.interested_party_id == keep.id) & (Interest.subject_party_id == merged.id),
+        (Interest.interested_party_id == merged.id) & (Interest.subject_party_id == keep.id),
+    ))).scalar_one()
+    between += session.execute(select(func.count(CommercialTie.id)).where(or_(
+        (CommercialTie.vendor_party_id == keep.id) & (CommercialTie.counterparty_id == merged.id),
+        (CommercialTie.vendor_party_id == merged.id) & (CommercialTie.counterparty_id == keep.id),
+    ))).scalar_one()
+    if between:
+        raise RegistryError(f"{keep.name} and {merged.name} have ties to each other, so they are not the same "
+                            "party: one would hold an interest in itself.", "merge_id")
+
+
+def _org_of(session: Session, party: Party) -> Organization | None:
+    return session.execute(select(Organization).where(Organization.party_id == party.id)).scalars().first()
+
+
+def _snapshot(session: Session, party: Party) -> dict:
+    identifiers = session.execute(select(PartyIdentifier).where(PartyIdentifier.party_id == party.id)
+                                  .order_by(PartyIdentifier.id)).scalars().all()
+    return {"id": party.id, "name": party.name, "kind": str(party.kind),
+            "identifiers": [f"{i.scheme}: {i.value}" if i.scheme else i.value for i in identifiers]}
+
+
+def _repoint(session: Session, keep: Party, merged: Party) -> dict[str, int]:
+    """Point every reference to the merged party at the kept one; returns how many rows moved, by what."""
+    moved = {}
+
+    def move(label: str, column) -> None:
+        result = session.execute(update(column.class_).where(column == merged.id).values({column.key: keep.id})
+                                 .execution_options(synchronize_session="fetch"))
+        moved[label] = moved.get(label, 0) + result.rowcount
+
+    move("interests held", Interest.interested_party_id)
+    move("interests in it", Interest.subject_party_id)
+    move("commercial ties", CommercialTie.vendor_party_id)
+    move("commercial ties", CommercialTie.counterparty_id)
+    move("identifiers", PartyIdentifier.party_id)
+    move("organisations", Organization.party_id)
+    # A buyer that named both keeps one entry (and one waiver per finding): drop the merged party's copy.
+    both = select(Rival.buyer_org_id).where(Rival.party_id == keep.id)
+    session.execute(delete(Rival).where(Rival.party_id == merged.id, Rival.buyer_org_id.in_(both))
+                    .execution_options(synchronize_session="fetch"))
+    move("rival lists", Rival.party_id)
+    kept_waivers = select(Waiver.buyer_org_id, Waiver.vendor_org_id, Waiver.rule).where(
+        Waiver.rival_party_id == keep.id)
+    for buyer_id, vendor_id, rule in session.execute(kept_waivers).all():
+        session.execute(delete(Waiver).where(Waiver.rival_party_id == merged.id, Waiver.buyer_org_id == buyer_id,
+                                             Waiver.vendor_org_id == vendor_id, Waiver.rule == rule)
+                        .execution_options(synchronize_session="fetch"))
+    move("waivers", Waiver.rival_party_id)
+    statements = getattr(party_models, "BodsStatement", None)
+    if statements is not None:  # imported BODS statements then resolve to the kept party
+        move("BODS statements", statements.party_id)
+    # Parties merged earlier into the merged one now point straight at the kept one.
+    move("earlier merges", Party.merged_into_id)
+    return {label: count for label, count in moved.items() if count}
+
+
+def _keep_alias(session: Session, keep: Party, merged: Party) -> None:
+    """The merged party's name stays findable, as an alias of the kept party."""
+    value = normalize_identifier(merged.name)
+    if not value or normalize_name(merged.name) == keep.name_normalized:
+        return
+    held = session.execute(select(PartyIdentifier).where(PartyIdentifier.party_id == keep.id,
+                                                         PartyIdentifier.scheme == ALIAS_SCHEME,
+                                                         PartyIdentifier.value_normalized == value)).first()
+    if held is None:
+        session.add(PartyIdentifier(party_id=keep.id, scheme=ALIAS_SCHEME, value=merged.name[:200],
+                                    value_normalized=value[:200]))
+
+
+def merge_problem(session: Session, user: User, keep_id: int, merge_id: int) -> str | None:
+    """Why merging these two would be refused, or None: the confirmation page says so before the click."""
+    _require_admin(user)
+    try:
+        check_merge(session, _live_party(session, keep_id, "keep_id"), _live_party(session, merge_id, "merge_id"))
+    except RegistryError as error:
+        return str(error)
+    return None
+
+
+def merge_parties(session: Session, admin: User, keep_id: int, merge_id: int) -> Party:
+    """Merge one party into another: every identifier, interest and tie of the merged party moves to the kept
+    one, its name is kept as an alias, and the merge is written to the audit trail. Verdicts are recomputed.
+
+    Raises NotVisible (404) for anyone but an admin, RegistryError for a refused merge.
+    """
+    _require_admin(admin)
+    # Both rows locked: two admins merging the same parties at once wait for each other.
+    keep = _live_party(session, keep_id, "keep_id", lock=True)
+    merged = _live_party(session, merge_id, "merge_id", lock=True)
+    check_merge(session, keep, merged)
+    before = {"kept": _snapshot(session, keep), "merged": _snapshot(session, merged)}
+    moved = _repoint(session, keep, merged)
+    _keep_alias(session, keep, merged)
+    if keep.kind == PartyKind.UNSPECIFIED and merged.kind != PartyKind.UNSPECIFIED:
+        # An owner known only as "unknown" turned out to be this named party.
+        keep.kind, keep.party_type = merged.kind, merged.party_type
+    merged.merged_into_id = keep.id
+    session.flush()
+    session.expire_all()
+    record_event(session, admin, "party.merged", "party", keep.id, before=before,
+                 after={"kept": _snapshot(session, keep), "merged_into": keep.id, "moved": moved})
+    from marketplace.screening.refresh import refresh_verdicts  # late: screening imports parties
+
+    refresh_verdicts(session, admin)
+    return session.get(Party, keep.id)

@@ -1,0 +1,80 @@
+"""The admins' registry of parties: search, one party, suggested duplicates, and merging two parties."""
+
+from flask import Blueprint, flash, redirect, render_template, request, url_for
+from flask_login import current_user, login_required
+
+from marketplace.accounts.roles import role_required
+from marketplace.admin.forms import MergeForm
+from marketplace.extensions import db
+from marketplace.parties import registry
+
+bp = Blueprint("parties", __name__, url_prefix="/admin/parties")
+
+
+@bp.before_request
+@login_required
+@role_required("admin")
+def admins_only():
+    """Every page here is for platform admins: others get 403."""
+
+
+@bp.get("/")
+def index():
+    """Search by name, alias or identifier (`q`), and the pairs that may be one party."""
+    query = (request.args.get("q") or "").strip()
+    return render_template(
+        "parties/index.html", query=query,
+        results=registry.search(db.session, current_user, query) if query else None,
+        duplicates=registry.suggested_duplicates(db.session, current_user),
+    )
+
+
+@bp.get("/<int:party_id>")
+def show(party_id: int):
+    """One party: identifiers, ties, merges, suggested duplicates; `q` finds a party to merge into it."""
+    query = (request.args.get("q") or "").strip()
+    detail = registry.party_detail(db.session, current_user, party_id)
+    candidates = None
+    if query:
+        candidates = [found for found in registry.search(db.session, current_user, query)
+                      if found.party.id != party_id]
+    return render_template("parties/show.html", detail=detail, query=query, candidates=candidates)
+
+
+def _render_merge(keep_id: int, merge_id: int, form: MergeForm | None = None, status: int = 200):
+    keep = registry.party_detail(db.session, current_user, keep_id)
+    merged = registry.party_detail(db.session, current_user, merge_id)
+    form = form or MergeForm(formdata=None, keep_id=keep_id, merge_id=merge_id)
+    problem = registry.merge_problem(db.session, current_user, keep_id, merge_id)
+    if problem and problem not in form.form_errors:
+        form.form_errors.append(problem)
+    return render_template("parties/merge.html", keep=keep, merged=merged, form=form, allowed=problem is None), status
+
+
+@bp.get("/merge")
+def confirm_merge():
+    """Both parties side by side, what would move, and the button that merges (404 for a missing party)."""
+    keep_id, merge_id = request.args.get("keep", type=int), request.args.get("merge", type=int)
+    if keep_id is None or merge_id is None:
+        flash("Choose two parties to merge.", "error")
+        return redirect(url_for("parties.index"))
+    return _render_merge(keep_id, merge_id)
+
+
+@bp.post("/merge")
+def merge():
+    """Merge one party into another, keeping every identifier and interest; the merge goes into the trail."""
+    form = MergeForm()
+    if not form.validate_on_submit():
+        flash("Choose two parties to merge.", "error")
+        return redirect(url_for("parties.index"), 303)
+    try:
+        kept = registry.merge_parties(db.session, current_user, form.keep_id.data, form.merge_id.data)
+    except registry.RegistryError as error:
+        # Refused before anything changed: nothing to roll back.
+        form.form_errors.append(str(error))
+        return _render_merge(form.keep_id.data, form.merge_id.data, form, 400)
+    db.session.commit()
+    flash(f"Merged into {kept.name}: every identifier and tie now belongs to it, and screening was run again.",
+          "success")
+    return redirect(url_for("parties.show", party_id=kept.id), 303)

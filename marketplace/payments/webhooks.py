@@ -1,0 +1,83 @@
+"""Stripe's webhooks: verify the signature on the raw body, process each event once, act on Stripe's state now.
+
+An event is a notice, not the truth: handlers fetch the object from Stripe and act on what it says now, so
+events that arrive late, twice or out of order still leave the right final state. The event id is written in
+the same transaction as what it caused: a handler that fails rolls both back, and Stripe retries.
+"""
+
+import stripe
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from marketplace.contracts.lifecycle import lock_milestone
+from marketplace.contracts.models import Contract, Milestone, MilestoneStatus
+from marketplace.payments import service
+from marketplace.payments.gateway import StripeGateway
+from marketplace.payments.models import WebhookEvent
+
+
+class InvalidEvent(Exception):
+    """Not a genuine, fresh event from Stripe: answered with 400 and changes nothing."""
+
+
+def verify(payload: bytes, signature: str | None, secret: str) -> dict:
+    """The event, if `payload` is exactly what Stripe signed with `secret` within the last five minutes."""
+    if not secret:
+        raise InvalidEvent("no webhook signing secret is configured")
+    if not signature:
+        raise InvalidEvent("no Stripe-Signature header")
+    try:
+        event = stripe.Webhook.construct_event(payload, signature, secret)
+    except (ValueError, stripe.SignatureVerificationError) as error:
+        raise InvalidEvent(str(error)) from error
+    return event.to_dict()
+
+
+def _payment_done(session: Session, gateway: StripeGateway, obj: dict, fee_bps: int) -> None:
+    payment_intent = obj.get("payment_intent")
+    if isinstance(payment_intent, dict):
+        payment_intent = payment_intent.get("id")
+    if payment_intent:
+        service.record_payment(session, gateway, service.STRIPE, payment_intent, fee_bps)
+
+
+def _payment_intent(session: Session, gateway: StripeGateway, obj: dict, fee_bps: int) -> None:
+    service.record_payment(session, gateway, service.STRIPE, obj["id"], fee_bps)
+
+
+def _account(session: Session, gateway: StripeGateway, obj: dict, _fee_bps: int) -> None:
+    service.refresh_payout_account(session, gateway, service.STRIPE, obj["id"])
+
+
+def _transfer(session: Session, gateway: StripeGateway, obj: dict, _fee_bps: int) -> None:
+    """A transfer we made but did not record (we failed after Stripe answered): finish that payout now."""
+    key = (obj.get("metadata") or {}).get("milestone_key")
+    found = session.execute(select(Milestone.id).where(Milestone.key == key)).scalar_one_or_none() if key else None
+    if found is None:
+        return
+    milestone = lock_milestone(session, found)
+    if milestone.status == MilestoneStatus.ACCEPTED:
+        service.release(session, gateway, service.STRIPE, session.get(Contract, milestone.contract_id), milestone)
+
+
+HANDLERS = {
+    "checkout.session.completed": _payment_done,
+    "checkout.session.async_payment_succeeded": _payment_done,
+    "payment_intent.succeeded": _payment_intent,
+    "payment_intent.payment_failed": _payment_intent,
+    "account.updated": _account,
+    "transfer.created": _transfer,
+}
+
+
+def process_event(session: Session, gateway: StripeGateway, event: dict, fee_bps: int) -> str:
+    """Act on a verified event once: 'processed', 'ignored' (a type we do not act on) or 'duplicate'."""
+    if session.execute(select(WebhookEvent.id).where(WebhookEvent.stripe_event_id == event["id"])).first():
+        return "duplicate"
+    session.add(WebhookEvent(stripe_event_id=event["id"], type=event["type"][:100]))
+    session.flush()
+    handler = HANDLERS.get(event["type"])
+    if handler is None:
+        return "ignored"
+    handler(session, gateway, event["data"]["object"], fee_bps)
+    return "processed"

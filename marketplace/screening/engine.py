@@ -1,0 +1,760 @@
+"""The screening engine: the seven competitor-exclusion rules of DOMAIN.md as a pure function of the ownership
+graph, the buyer's rivals and policy, and a date. No database, no Flask.
+
+The work that depends on a rival is done once per rival (its control group by a vectorised fixed point, its
+look-through stakes by one sparse solve per end of the ranges, for all rivals together); the work that depends
+on people's roles is one index. Each vendor is then answered with lookups.
+
+Figures are computed twice, from every low end and from every high end. Each end is computed twice again:
+as given, for the figures reported, and with exclusive bounds moved EPSILON inside, for the threshold
+decisions (so a share "under 25%" never reaches 25%).
+
+Semantics beyond DOMAIN.md's words: a pair's share is its shareholdings added up (votingRights where it has
+none; the other way round for votes), capped at 100%; a tie through an entity that is only possibly in the
+rival's group (from the high ends) is at most review; a role's holder may be any party; revenue shares left
+blank count for nothing; an approval dated after T is no approval at T.
+"""
+
+import calendar
+import gc
+from bisect import bisect_left
+from collections import defaultdict
+from dataclasses import dataclass
+from datetime import date
+from operator import attrgetter
+
+import numpy as np
+from scipy import sparse
+
+from marketplace.screening import explain
+from marketplace.screening.explain import Route, Tie
+from marketplace.screening.graph import Graph, VendorFacts
+from marketplace.screening.lookthrough import LookThrough, Routes, downstream
+from marketplace.screening.verdicts import (
+    DEFAULT_ACTIONS,
+    Action,
+    Finding,
+    Policy,
+    Range,
+    RivalResult,
+    Rule,
+    Screening,
+    Verdict,
+    worst,
+)
+
+EPSILON = 1e-9  # percent: how far inside its figure an exclusive bound sits when compared with a threshold
+TOLERANCE = 1e-10  # percent: float noise forgiven at a threshold; below EPSILON, so exclusivity still counts
+ROUTES_KEPT = 5
+BATCH = 64  # sources (or targets) solved together when the unknown-owner bound must be refined
+
+SHARE, VOTE, APPOINT, SEAT, SENIOR, CONTRACT, UNDISCLOSED = range(1, 8)
+TYPE_CODES = {
+    "shareholding": SHARE,
+    "votingRights": VOTE,
+    "appointmentOfBoard": APPOINT,
+    "boardMember": SEAT,
+    "boardChair": SEAT,
+    "seniorManagingOfficial": SENIOR,
+    "otherInfluenceOrControl": CONTRACT,
+    "rightsGrantedByContract": CONTRACT,
+    "conditionalRightsGrantedByContract": CONTRACT,
+    "unknownInterest": UNDISCLOSED,
+    "unpublishedInterest": UNDISCLOSED,
+}
+_TYPE_CODES = defaultdict(int, TYPE_CODES)  # every other interest type: 0
+ROLE_TYPES = frozenset({"boardMember", "boardChair", "seniorManagingOfficial"})
+UNKNOWN_PARTY_TYPES = frozenset({"anonymousEntity", "unknownEntity", "anonymousPerson", "unknownPerson"})
+RULE_ORDER = {rule: position for position, rule in enumerate(Rule)}
+# (end, decided): "low"/"high" end of the ranges; decided=True moves exclusive bounds inside by EPSILON.
+VARIANTS = (("low", False), ("high", False), ("low", True), ("high", True))
+
+
+def screen_vendors(graph: Graph, vendors: list[VendorFacts], rival_ids: list[int], policy: Policy,
+                   as_of: date) -> dict[int, Screening]:
+    """Screen every vendor against every rival under the policy, as of a date: {vendor party id: Screening}.
+
+    Waivers are not applied here: every finding comes back with waived=False.
+    """
+    # The graph is hundreds of thousands of objects and this makes tens of thousands more, none of them in a
+    # reference cycle: the cyclic collector would only walk the graph again and again.
+    collecting = gc.isenabled()
+    gc.disable()
+    try:
+        return _screen(graph, vendors, rival_ids, policy, as_of)
+    finally:
+        if collecting:
+            gc.enable()
+
+
+def _screen(graph: Graph, vendors: list[VendorFacts], rival_ids: list[int], policy: Policy,
+            as_of: date) -> dict[int, Screening]:
+    rival_ids = list(dict.fromkeys(rival_ids))
+    snapshot = _Snapshot(graph, as_of, policy, [v.party_id for v in vendors] + rival_ids)
+    vendor_nodes = snapshot.node_array([v.party_id for v in vendors])
+    rivals = _rivals(snapshot, snapshot.node_array(rival_ids), vendor_nodes, policy)
+    unknown_owners = _unknown_owner_stakes(snapshot, vendor_nodes, policy)
+    undisclosed = _undisclosed_routes(snapshot, vendor_nodes)
+    results = {}
+    for position, (facts, node) in enumerate(zip(vendors, vendor_nodes.tolist(), strict=True)):
+        vendor = _Vendor(snapshot, policy, as_of, node, position)
+        findings = [f for rival in rivals if position in rival.attention for f in _rival_findings(vendor, rival)]
+        if position in unknown_owners:
+            findings += _unknown_owner_findings(vendor, unknown_owners[position])
+        if position in undisclosed:
+            findings.append(_undisclosed_finding(vendor, undisclosed[position]))
+        findings.append(_unverified_finding(vendor, facts))
+        findings = [f for f in findings if f is not None]
+        if len(findings) > 1:
+            findings.sort(key=lambda f: (-f.verdict.severity, RULE_ORDER[f.rule], f.rival or ""))
+        results[facts.party_id] = Screening(
+            vendor_org_id=facts.org_id, findings=findings, as_of=as_of, vendor_party_id=facts.party_id,
+            rivals=[rival.result(position, findings) for rival in rivals])
+    return results
+
+
+def months_before(day: date, months: int) -> date:
+    """The same day `months` months earlier, or the month's last day when it is shorter."""
+    total = day.year * 12 + day.month - 1 - months
+    year, month = divmod(total, 12)
+    return date(year, month + 1, min(day.day, calendar.monthrange(year, month + 1)[1]))
+
+
+def _active(tie, as_of: date) -> bool:
+    return (tie.start is None or tie.start <= as_of) and (tie.end is None or tie.end > as_of)
+
+
+def _party_ids(graph: Graph, referenced: list[np.ndarray]) -> np.ndarray:
+    """Every party id, sorted: the graph's parties, and any id a tie or the caller names that it lacks."""
+    ids = np.sort(np.fromiter(graph.parties, dtype=np.int64, count=len(graph.parties)))
+    others = np.concatenate(referenced)
+    if ids.size:
+        found = ids[np.minimum(np.searchsorted(ids, others), ids.size - 1)] == others
+        others = others[~found]
+    return np.union1d(ids, others) if others.size else ids
+
+
+class _Grouped:
+    """Values grouped by a node number, each group found in constant time."""
+
+    def __init__(self, keys: np.ndarray, n: int, values: np.ndarray | None = None):
+        order = np.argsort(keys, kind="stable")
+        self.values = (order if values is None else np.asarray(values)[order]).tolist()
+        self.starts = np.searchsorted(keys[order], np.arange(n + 1)).tolist()
+
+    def get(self, node: int) -> list:
+        return self.values[self.starts[node]:self.starts[node + 1]]
+
+
+class _Snapshot:
+    """The graph at T, on dense node numbers: edge arrays, share matrices, and the indexes the rules read."""
+
+    def __init__(self, graph: Graph, as_of: date, policy: Policy, extra_ids: list[int]):
+        self.graph, self.as_of = graph, as_of
+        self.edges = [e for e in graph.edges
+                      if (e.start is None or e.start <= as_of) and (e.end is None or e.end > as_of)]
+        self.commercial = [c for c in graph.commercial if _active(c, as_of)]
+        window_start = months_before(as_of, policy.people_window_months)
+        self.actions = {rule: policy.action(rule) for rule in Rule}
+        self.stale_before = months_before(as_of, policy.stale_after_months)
+        ended_roles = [e for e in graph.edges if e.end is not None and window_start <= e.end <= as_of
+                       and e.interest_type in ROLE_TYPES and (e.start is None or e.start <= as_of)]
+        count = len(self.edges)
+        holders = np.fromiter(map(attrgetter("holder"), self.edges), dtype=np.int64, count=count)
+        subjects = np.fromiter(map(attrgetter("subject"), self.edges), dtype=np.int64, count=count)
+        ended = np.array([(e.holder, e.subject) for e in ended_roles], dtype=np.int64).reshape(-1, 2)
+        trades = np.array([(c.vendor, c.counterparty) for c in self.commercial], dtype=np.int64).reshape(-1, 2)
+        self.ids = _party_ids(graph, [holders, subjects, ended.ravel(), trades.ravel(),
+                                      np.asarray(extra_ids, dtype=np.int64)])
+        self.n = n = len(self.ids)
+        self.id_list = self.ids.tolist()
+        self.holder, self.subject = np.searchsorted(self.ids, holders), np.searchsorted(self.ids, subjects)
+        self.codes = np.fromiter(map(_TYPE_CODES.__getitem__, map(attrgetter("interest_type"), self.edges)),
+                                 dtype=np.int8, count=count)
+        self.keys = self.holder * n + self.subject
+        self.pair_order = np.argsort(self.keys, kind="stable")
+        self.sorted_keys = self.keys[self.pair_order]
+        self._read_shares()
+        self.holdings = self._matrices(self._counted_pairs(SHARE, VOTE))
+        self.votes = self._matrices(self._counted_pairs(VOTE, SHARE))
+        appoint = self.codes == APPOINT
+        self.appoint = sparse.csr_matrix((np.ones(int(appoint.sum())), (self.holder[appoint], self.subject[appoint])),
+                                         shape=(n, n))
+        self.appointers = self.appoint.T.tocsr()
+        self.seats_in, self.contracts_in, self.undisclosed_in = (
+            _Grouped(self.subject[where], n, where) for where in
+            (np.flatnonzero(self.codes == code) for code in (SEAT, CONTRACT, UNDISCLOSED)))
+        self.undisclosed_subjects = np.unique(self.subject[self.codes == UNDISCLOSED])
+        self._index_roles(ended_roles, self.node_array(ended[:, 0]), self.node_array(ended[:, 1]))
+        self.trade_vendor, self.trade_partner = self.node_array(trades[:, 0]), self.node_array(trades[:, 1])
+        self.commercial_of = _Grouped(self.trade_vendor, n)
+        self.unknown = self.node_array([p.id for p in graph.parties.values()
+                                        if p.kind == "unspecified" or p.party_type in UNKNOWN_PARTY_TYPES])
+        self._transposed: dict = {}
+        self._routes: Routes | None = None
+        self._pair_lists = None
+
+    def _index_roles(self, ended_roles: list, ended_holders: np.ndarray, ended_subjects: np.ndarray) -> None:
+        """Board and senior roles held at T or ended within the people window, by vendor and by person."""
+        active = np.flatnonzero((self.codes == SEAT) | (self.codes == SENIOR))
+        self.role_edges = [self.edges[p] for p in active.tolist()] + ended_roles
+        self.role_holder = np.concatenate([self.holder[active], ended_holders])
+        self.role_subject = np.concatenate([self.subject[active], ended_subjects])
+        self.role_active = np.concatenate([np.ones(active.size, bool), np.zeros(len(ended_roles), bool)]).tolist()
+        self.roles_in, self.roles_of = _Grouped(self.role_subject, self.n), _Grouped(self.role_holder, self.n)
+
+    # -- nodes and names ---------------------------------------------------------------------------------------
+
+    def node_array(self, party_ids) -> np.ndarray:
+        return np.searchsorted(self.ids, np.asarray(list(party_ids), dtype=np.int64))
+
+    def party_id(self, node: int) -> int:
+        return self.id_list[node]
+
+    def name(self, node: int) -> str:
+        party = self.graph.parties.get(self.party_id(node))
+        return party.name if party is not None else f"party {self.party_id(node)}"
+
+    def route(self, nodes: list[int], share: Range | None = None) -> Route:
+        return Route(tuple(self.party_id(n) for n in nodes), tuple(self.name(n) for n in nodes), share)
+
+    # -- shares ------------------------------------------------------------------------------------------------
+
+    def _read_shares(self) -> None:
+        """Percent figures per edge: [low, high] as given, and as decided (exclusive bounds moved inside)."""
+        countable = np.flatnonzero((self.codes == SHARE) | (self.codes == VOTE))
+        edges = [self.edges[i] for i in countable.tolist()]
+        low = np.array([e.low for e in edges], dtype=float)
+        high = np.array([e.high for e in edges], dtype=float)
+        low_open = np.fromiter(map(attrgetter("low_exclusive"), edges), dtype=bool, count=len(edges))
+        high_open = np.fromiter(map(attrgetter("high_exclusive"), edges), dtype=bool, count=len(edges))
+        low_open &= ~np.isnan(low)
+        high_open &= ~np.isnan(high)
+        # No figure on a countable interest is [0, 100]; a reversed range is read the right way round.
+        given_low = np.clip(np.nan_to_num(low, nan=0.0), 0.0, 100.0)
+        given_high = np.clip(np.nan_to_num(high, nan=100.0), 0.0, 100.0)
+        given_low, given_high = np.minimum(given_low, given_high), np.maximum(given_low, given_high)
+        wide = given_low < given_high
+        decided_low = np.clip(given_low + EPSILON * (low_open & wide), 0.0, 100.0)
+        decided_high = np.clip(given_high - EPSILON * (high_open & wide), 0.0, 100.0)
+        crossed = decided_low > decided_high
+        middle = (decided_low + decided_high) / 2
+        decided_low[crossed], decided_high[crossed] = middle[crossed], middle[crossed]
+        self.exclusive = bool(low_open.any() or high_open.any())
+        self.shares = {}
+        for key, values in ((("low", False), given_low), (("high", False), given_high),
+                            (("low", True), decided_low), (("high", True), decided_high)):
+            column = np.zeros(len(self.edges))
+            column[countable] = values
+            self.shares[key] = column
+
+    def _counted_pairs(self, first: int, fallback: int) -> np.ndarray:
+        """Edges of type `first`, and of type `fallback` on pairs that have no `first` (per holder and subject)."""
+        ordered = self.codes[self.pair_order]
+        new_pair = np.ones(len(ordered), dtype=bool)
+        new_pair[1:] = self.sorted_keys[1:] != self.sorted_keys[:-1]
+        starts = np.flatnonzero(new_pair)
+        has_first = np.logical_or.reduceat(ordered == first, starts) if starts.size else np.zeros(0, bool)
+        pair_has_first = np.empty(len(ordered), dtype=bool)
+        pair_has_first[self.pair_order] = has_first[np.cumsum(new_pair) - 1]
+        return (self.codes == first) | ((self.codes == fallback) & ~pair_has_first)
+
+    def _matrices(self, mask: np.ndarray) -> dict:
+        """One n x n matrix of fractions per variant (where no bound is exclusive, decided and given are one)."""
+        matrices = {}
+        for key in VARIANTS:
+            if key[1] and not self.exclusive:
+                matrices[key] = matrices[(key[0], False)]
+                continue
+            matrix = sparse.csr_matrix((self.shares[key][mask] / 100.0, (self.holder[mask], self.subject[mask])),
+                                       shape=(self.n, self.n))
+            np.minimum(matrix.data, 1.0, out=matrix.data)  # several interests of one pair: still at most 100%
+            matrix.eliminate_zeros()
+            matrices[key] = matrix
+        return matrices
+
+    def transposed(self, kind: str, key) -> sparse.csr_matrix:
+        """Holders of each node (rows) for `holdings` or `votes`, cached."""
+        matrix = getattr(self, kind)[key]
+        if id(matrix) not in self._transposed:
+            self._transposed[id(matrix)] = matrix.T.tocsr()
+        return self._transposed[id(matrix)]
+
+    def holders_in(self, kind: str, key, node: int) -> tuple[np.ndarray, np.ndarray]:
+        rows = self.transposed(kind, key)
+        start, end = rows.indptr[node], rows.indptr[node + 1]
+        return rows.indices[start:end], rows.data[start:end]
+
+    def share_of(self, kind: str, key, holder: int, node: int) -> float:
+        holders, shares = self.holders_in(kind, key, node)
+        found = shares[holders == holder]
+        return float(found[0]) * 100.0 if found.size else 0.0
+
+    def routes(self) -> Routes:
+        if self._routes is None:
+            self._routes = Routes(self.holdings[("high", False)])
+        return self._routes
+
+    # -- ties --------------------------------------------------------------------------------------------------
+
+    def ties(self, holder: int, subject: int, codes) -> list[Tie]:
+        """The interests `holder` holds in `subject` at T whose type is among `codes`."""
+        if self._pair_lists is None:
+            self._pair_lists = (self.sorted_keys.tolist(), self.pair_order.tolist(), self.codes.tolist())
+        keys, order, code_of = self._pair_lists
+        key = holder * self.n + subject
+        start = bisect_left(keys, key)
+        end = bisect_left(keys, key + 1, start)
+        return [self.tie(p) for p in order[start:end] if code_of[p] in codes]
+
+    def tie(self, position: int) -> Tie:
+        edge = self.edges[position]
+        return Tie(edge.id, edge.interest_type, edge.source)
+
+    def route_ties(self, nodes: list[int], codes) -> list[Tie]:
+        return [tie for a, b in zip(nodes, nodes[1:], strict=False) for tie in self.ties(a, b, codes)]
+
+
+# -- rivals: the control group and the stakes, once per rival -----------------------------------------------------
+
+
+def control_group(votes: sparse.csr_matrix, appoint: sparse.csr_matrix, rival: int, threshold: float) -> np.ndarray:
+    """The round in which each node joined the rival's group (0 for the rival), -1 outside it.
+
+    The group grows, until nothing changes, by every entity in which its members together hold at least
+    `threshold` (a fraction) of the votes, or whose board a member appoints. Each round adds what the members
+    found in the previous round hold, so the work is proportional to the group's own ties.
+    """
+    n = votes.shape[0]
+    rounds = np.full(n, -1, dtype=np.int64)
+    rounds[rival] = 0
+    held = np.zeros(n)
+    frontier, step = np.array([rival], dtype=np.int64), 0
+    while frontier.size:
+        step += 1
+        rows = votes[frontier]
+        np.add.at(held, rows.indices, rows.data)
+        joined = np.union1d(rows.indices[held[rows.indices] >= threshold], appoint[frontier].indices)
+        joined = joined[rounds[joined] < 0]
+        rounds[joined] = step
+        frontier = joined
+    return rounds
+
+
+class _Rival:
+    """One rival: its group (per end), its stakes in every vendor (per variant, percent), and the vendors that
+    need a closer look (every other vendor is clear of this rival)."""
+
+    def __init__(self, snapshot: _Snapshot, node: int, policy: Policy):
+        self.snapshot, self.node = snapshot, node
+        self.party_id, self.name = snapshot.party_id(node), snapshot.name(node)
+        threshold = (policy.control_at - TOLERANCE) / 100.0
+        self.rounds = {end: control_group(snapshot.votes[(end, True)], snapshot.appoint, node, threshold)
+                       for end in ("low", "high")}
+        self.members = {end: self.rounds[end] >= 0 for end in ("low", "high")}
+        self.consolidated, self.lookthrough, self.stakes = {}, {}, {}
+
+    def set_stakes(self, key, consolidated: np.ndarray, lookthrough: np.ndarray) -> None:
+        self.consolidated[key], self.lookthrough[key] = consolidated, lookthrough
+        self.stakes[key] = np.clip(np.maximum(consolidated, lookthrough), 0.0, 100.0)
+
+    def find_attention(self, vendor_nodes: np.ndarray, policy: Policy) -> None:
+        """The vendor positions where some rule may find something; vectorised over every vendor at once."""
+        snapshot, member = self.snapshot, self.members["high"]
+        is_vendor = np.zeros(snapshot.n, dtype=bool)
+        is_vendor[vendor_nodes] = True
+        tied = np.zeros(snapshot.n, dtype=bool)
+        interest = ((snapshot.codes == SEAT) | (snapshot.codes == CONTRACT)) & member[snapshot.holder]
+        tied[snapshot.subject[interest]] = True
+        people = np.zeros(snapshot.n, dtype=bool)
+        people[snapshot.role_holder[member[snapshot.role_subject]]] = True
+        tied[snapshot.role_subject[people[snapshot.role_holder]]] = True
+        tied[snapshot.trade_vendor[member[snapshot.trade_partner]]] = True
+        near = tied[vendor_nodes] | member[vendor_nodes]
+        near |= self.stakes[("high", True)] >= min(policy.review_at, policy.exclude_at) - TOLERANCE
+        self.attention = set(np.flatnonzero(near).tolist())
+        # Most vendors share a figure (0% at both ends): one immutable Range per distinct figure.
+        ends = np.column_stack([self.stakes[("low", False)], self.stakes[("high", False)]])
+        distinct, which = np.unique(ends, axis=0, return_inverse=True)
+        made = [Range(low, high) for low, high in distinct.tolist()]
+        self.ranges = [made[i] for i in which.ravel().tolist()]
+
+    def result(self, position: int, findings: list[Finding]) -> RivalResult:
+        verdict = Verdict.CLEAR
+        if position in self.attention:
+            verdict = worst(f.verdict for f in findings if f.rival_party_id == self.party_id)
+        return RivalResult(self.name, self.party_id, verdict, self.ranges[position])
+
+    def in_group(self, node: int, end: str) -> bool:
+        return bool(self.members[end][node])
+
+    def parents(self, node: int, end: str) -> list[tuple[int, float | None]]:
+        """Members that brought `node` into the group: board appointers (share None), then voters, largest first."""
+        snapshot, rounds = self.snapshot, self.rounds[end]
+        joined = rounds[node]
+        start, stop = snapshot.appointers.indptr[node], snapshot.appointers.indptr[node + 1]
+        appointers = [(int(h), None) for h in snapshot.appointers.indices[start:stop] if 0 <= rounds[h] < joined]
+        holders, shares = snapshot.holders_in("votes", (end, True), node)
+        earlier = (rounds[holders] >= 0) & (rounds[holders] < joined)
+        voters = sorted(zip(holders[earlier].tolist(), (shares[earlier] * 100).tolist(), strict=True),
+                        key=lambda item: -item[1])
+        return appointers + voters
+
+    def chain(self, node: int, end: str) -> list[int]:
+        """The control chain from the rival to a member, following the largest contributor at each step."""
+        path = [node]
+        while node != self.node:
+            node = self.parents(node, end)[0][0]
+            path.append(node)
+        return path[::-1]
+
+
+def _rivals(snapshot: _Snapshot, rival_nodes: np.ndarray, vendor_nodes: np.ndarray, policy: Policy) -> list[_Rival]:
+    """Every rival's group and stakes: one look-through solve per end of the ranges, for all rivals together."""
+    rivals = [_Rival(snapshot, int(node), policy) for node in rival_nodes]
+    if not rivals:
+        return rivals
+    sources = sparse.csr_matrix((np.ones(len(rivals)), (np.arange(len(rivals)), rival_nodes)),
+                                shape=(len(rivals), snapshot.n))
+    solved = {}
+    for key in VARIANTS:
+        matrix = snapshot.holdings[key]
+        if id(matrix) not in solved:
+            solved[id(matrix)] = LookThrough(matrix, rival_nodes).from_sources(sources, vendor_nodes) * 100.0
+        members = sparse.csr_matrix(np.vstack([rival.members[key[0]] for rival in rivals]).astype(float))
+        consolidated = (members @ matrix)[:, vendor_nodes].toarray() * 100.0
+        for index, rival in enumerate(rivals):
+            rival.set_stakes(key, consolidated[index], solved[id(matrix)][index])
+    for rival in rivals:
+        rival.find_attention(vendor_nodes, policy)
+    return rivals
+
+
+# -- the rules ----------------------------------------------------------------------------------------------------
+
+
+@dataclass
+class _Vendor:
+    """What every rule needs to word a finding about one vendor."""
+
+    snapshot: _Snapshot
+    policy: Policy
+    as_of: date
+    node: int
+    position: int
+
+    @property
+    def name(self) -> str:
+        return self.snapshot.name(self.node)
+
+    def finding(self, rule: Rule, verdict: Verdict, body: str, rival: _Rival | None = None, stake: Range | None = None,
+                routes: list[Route] = (), ties: list[Tie] = ()) -> Finding:
+        ties = list({(t.kind, t.edge_id): t for t in ties}.values())
+        sources = {(s.description, s.verification_level, s.recorded): s for s in (t.source for t in ties)}
+        routes = list(routes)[:ROUTES_KEPT]
+        return Finding(
+            rule=rule.value, verdict=verdict, rival=rival.name if rival else None,
+            rival_party_id=rival.party_id if rival else None, stake=stake,
+            explanation=explain.sentence(verdict, rule, body, self.as_of, routes, ties),
+            paths=[list(r.names) for r in routes], path_ids=[list(r.ids) for r in routes],
+            sources=list(sources.values()), as_of=self.as_of)
+
+
+def _decide(vendor: "_Vendor", rule: Rule, found: Verdict | None, certain: bool = True) -> Verdict | None:
+    """The policy's verdict for a rule that found `found`; a tie only possibly in the group is at most review."""
+    if found is None:
+        return None
+    action = vendor.snapshot.actions[rule]
+    if action == Action.IGNORE:
+        return None
+    if action == Action.THRESHOLD:
+        action = DEFAULT_ACTIONS[rule]
+    verdict = found if action == Action.THRESHOLD else Verdict(action.value)
+    return verdict if certain else Verdict.REVIEW
+
+
+def _rival_findings(vendor: _Vendor, rival: _Rival) -> list[Finding]:
+    findings = [_control_finding(vendor, rival), _ownership_finding(vendor, rival), *_role_findings(vendor, rival),
+                _contract_finding(vendor, rival)]
+    return [f for f in findings if f is not None]
+
+
+def _control_finding(vendor: _Vendor, rival: _Rival) -> Finding | None:
+    """Rule 1: the vendor is in the rival's group (from the low ends), or may be (from the high ends only)."""
+    certain = rival.in_group(vendor.node, "low")
+    if not certain and not rival.in_group(vendor.node, "high"):
+        return None
+    verdict = _decide(vendor, Rule.CONTROL, Verdict.EXCLUDE, certain)
+    if verdict is None:
+        return None
+    snapshot, end = vendor.snapshot, "low" if certain else "high"
+    if vendor.node == rival.node:
+        body = explain.control_body(rival.name, vendor.name, None, False, certain, itself=True)
+        return vendor.finding(Rule.CONTROL, verdict, body, rival, routes=[snapshot.route([vendor.node])])
+    parents = rival.parents(vendor.node, end)
+    paths = [rival.chain(member, end) + [vendor.node] for member, _ in parents[:ROUTES_KEPT]]
+    votes = Range(*(_group_votes(snapshot, rival, vendor.node, side) for side in ("low", "high")))
+    routes = [snapshot.route(path, None if share is None else Range(share, share))
+              for path, (_, share) in zip(paths, parents, strict=False)]
+    ties = [t for path in paths for t in snapshot.route_ties(path, {SHARE, VOTE, APPOINT})]
+    appointed = parents[0][1] is None
+    body = explain.control_body(rival.name, vendor.name, votes, appointed, certain, itself=False)
+    return vendor.finding(Rule.CONTROL, verdict, body, rival, votes, routes, ties)
+
+
+def _group_votes(snapshot: _Snapshot, rival: _Rival, node: int, end: str) -> float:
+    holders, shares = snapshot.holders_in("votes", (end, False), node)
+    return float(min(100.0, shares[rival.members[end][holders]].sum() * 100.0))
+
+
+def _ownership_finding(vendor: _Vendor, rival: _Rival) -> Finding | None:
+    """Rule 2: the larger of the consolidated and look-through stakes, against the thresholds."""
+    at, policy = vendor.position, vendor.policy
+    found = None
+    if rival.stakes[("low", True)][at] >= policy.exclude_at - TOLERANCE:
+        found = Verdict.EXCLUDE
+    elif rival.stakes[("high", True)][at] >= policy.review_at - TOLERANCE:
+        found = Verdict.REVIEW
+    verdict = _decide(vendor, Rule.OWNERSHIP, found)
+    if verdict is None:
+        return None
+    certain = found == Verdict.EXCLUDE
+    key = ("low" if certain else "high", False)
+    stake = rival.ranges[at]
+    consolidated = rival.consolidated[key][at] > rival.lookthrough[key][at] + TOLERANCE
+    paths = _ownership_paths(vendor, rival, key[0])
+    ties = [t for path, _ in paths for t in vendor.snapshot.route_ties(path, {SHARE, VOTE})]
+    body = explain.ownership_body(rival.name, vendor.name, stake, certain, consolidated)
+    routes = [vendor.snapshot.route(path, share) for path, share in paths]
+    return vendor.finding(Rule.OWNERSHIP, verdict, body, rival, stake, routes, ties)
+
+
+def _ownership_paths(vendor: _Vendor, rival: _Rival, end: str) -> list[tuple[list[int], Range]]:
+    """Look-through routes (product of shares) and consolidated ones (a group member's own holding), largest first."""
+    snapshot, node = vendor.snapshot, vendor.node
+    found = {}
+    for path in snapshot.routes().routes(rival.node, node, ROUTES_KEPT):
+        low = high = 100.0
+        for a, b in zip(path, path[1:], strict=False):
+            low *= snapshot.share_of("holdings", ("low", False), a, b) / 100.0
+            high *= snapshot.share_of("holdings", ("high", False), a, b) / 100.0
+        found[tuple(path)] = Range(low, high)
+    holders, _ = snapshot.holders_in("holdings", ("high", False), node)
+    for member in holders[rival.rounds[end][holders] > 0].tolist():
+        path = rival.chain(member, end) + [node]
+        found.setdefault(tuple(path), Range(snapshot.share_of("holdings", ("low", False), member, node),
+                                            snapshot.share_of("holdings", ("high", False), member, node)))
+    ordered = sorted(found.items(), key=lambda item: (-item[1].high, -item[1].low))
+    return [(list(path), share) for path, share in ordered[:ROUTES_KEPT]]
+
+
+def _role_findings(vendor: _Vendor, rival: _Rival) -> list[Finding | None]:
+    """Rules 3 and 4: a group member's board seat in the vendor; one person's roles in both, now or lately."""
+    snapshot, node = vendor.snapshot, vendor.node
+    board, people = [], []  # (certain, body, path, ties)
+    for position in snapshot.seats_in.get(node):
+        member = int(snapshot.holder[position])
+        if rival.in_group(member, "high"):
+            certain = rival.in_group(member, "low")
+            who = explain.group_clause(snapshot.name(member), rival.name, certain)
+            body = explain.board_seat_body(who, snapshot.edges[position].interest_type, vendor.name)
+            path = rival.chain(member, "low" if certain else "high") + [node]
+            board.append((certain, body, path, [snapshot.tie(position)]))
+    pairs = {}  # (person, member) -> (both held at T, role in vendor, role in member)
+    for mine in snapshot.roles_in.get(node):
+        person = int(snapshot.role_holder[mine])
+        for theirs in snapshot.roles_of.get(person):
+            member = int(snapshot.role_subject[theirs])
+            if member == node or not rival.in_group(member, "high"):
+                continue
+            both = snapshot.role_active[mine] and snapshot.role_active[theirs]
+            if (person, member) not in pairs or (both and not pairs[person, member][0]):
+                pairs[person, member] = (both, mine, theirs)
+    for (person, member), (both, mine, theirs) in pairs.items():
+        certain = rival.in_group(member, "low")
+        member_name = explain.group_clause(snapshot.name(member), rival.name, certain).rstrip(",")
+        roles = []
+        for role, entity in ((mine, vendor.name), (theirs, member_name)):
+            edge, ended = snapshot.role_edges[role], not snapshot.role_active[role]
+            roles.append(explain.role_text(edge.interest_type, entity, edge.end if ended else None))
+        body = explain.shared_role_body(snapshot.name(person), *roles)
+        path = rival.chain(member, "low" if certain else "high") + [person, node]
+        ties = [Tie(e.id, e.interest_type, e.source) for e in (snapshot.role_edges[theirs], snapshot.role_edges[mine])]
+        (board if both else people).append((certain, body, path, ties))
+    return [_strongest(vendor, rival, Rule.BOARD, Verdict.EXCLUDE, board),
+            _strongest(vendor, rival, Rule.PEOPLE, Verdict.REVIEW, people)]
+
+
+def _strongest(vendor: _Vendor, rival: _Rival, rule: Rule, found: Verdict, reasons: list,
+               stake: Range | None = None) -> Finding | None:
+    """One finding for a rule and rival, worded after its surest reason, citing the routes and ties of all."""
+    if not reasons:
+        return None
+    reasons = sorted(reasons, key=lambda reason: not reason[0])
+    verdict = _decide(vendor, rule, found, certain=reasons[0][0])
+    if verdict is None:
+        return None
+    routes = [vendor.snapshot.route(path) for _, _, path, _ in reasons]
+    ties = [tie for *_, reason_ties in reasons for tie in reason_ties]
+    return vendor.finding(rule, verdict, reasons[0][1], rival, stake, routes, ties)
+
+
+def _contract_finding(vendor: _Vendor, rival: _Rival) -> Finding | None:
+    """Rule 5: contractual control by a group member, an exclusive agreement, or revenue from the group."""
+    snapshot, node, policy = vendor.snapshot, vendor.node, vendor.policy
+    reasons = []
+    for position in snapshot.contracts_in.get(node):
+        member = int(snapshot.holder[position])
+        if rival.in_group(member, "high"):
+            certain = rival.in_group(member, "low")
+            who = explain.group_clause(snapshot.name(member), rival.name, certain)
+            body = explain.contract_interest_body(who, snapshot.edges[position].interest_type, vendor.name)
+            reasons.append((certain, body, rival.chain(member, "low" if certain else "high") + [node],
+                            [snapshot.tie(position)]))
+    revenue = {"low": 0.0, "high": 0.0}
+    customers = []
+    for index in snapshot.commercial_of.get(node):
+        tie, partner = snapshot.commercial[index], int(snapshot.trade_partner[index])
+        if not rival.in_group(partner, "high"):
+            continue
+        certain = rival.in_group(partner, "low")
+        path = rival.chain(partner, "low" if certain else "high") + [node]
+        if tie.kind == "exclusive_agreement":
+            who = explain.group_clause(snapshot.name(partner), rival.name, certain).rstrip(",")
+            reasons.append((certain, explain.exclusive_body(vendor.name, who), path,
+                            [Tie(tie.id, "exclusive agreement", tie.source)]))
+        elif tie.kind == "customer" and tie.revenue_share_pct:
+            revenue["high"] += tie.revenue_share_pct
+            revenue["low"] += tie.revenue_share_pct if certain else 0.0
+            customers.append((path, Tie(tie.id, f"customer, {explain.percent(tie.revenue_share_pct)} of revenue",
+                                        tie.source)))
+    stake = None
+    if revenue["high"] >= policy.revenue_share_at - TOLERANCE:
+        stake = Range(min(revenue["low"], 100.0), min(revenue["high"], 100.0))
+        certain = revenue["low"] >= policy.revenue_share_at - TOLERANCE
+        reasons.append((certain, explain.revenue_body(vendor.name, rival.name, stake), customers[0][0],
+                        [tie for _, tie in customers]))
+    return _strongest(vendor, rival, Rule.CONTRACT, Verdict.REVIEW, reasons, stake)
+
+
+# -- rule 6: owners nobody can name, ownership nobody has disclosed -------------------------------------------------
+
+
+def _unknown_owner_stakes(snapshot: _Snapshot, vendor_nodes: np.ndarray,
+                          policy: Policy) -> dict[int, list[tuple[int, Range, bool]]]:
+    """{vendor position: [(unknown owner, stake, low end reaches review)]} for owners whose high end reaches review.
+
+    The stake of all unknown owners together bounds each one's; only vendors where that bound reaches the review
+    threshold are looked at owner by owner, and only owners upstream of them.
+    """
+    owners, threshold = snapshot.unknown, policy.review_at - TOLERANCE
+    if not owners.size or not vendor_nodes.size:
+        return {}
+    everyone = sparse.csr_matrix((np.ones(owners.size), (np.zeros(owners.size, np.int64), owners)),
+                                 shape=(1, snapshot.n))
+    bound = LookThrough(snapshot.holdings[("high", True)], owners).from_sources(everyone, vendor_nodes)[0]
+    flagged = np.flatnonzero(bound * 100.0 >= threshold)
+    if not flagged.size:
+        return {}
+    targets = vendor_nodes[flagged]
+    owners = owners[downstream(snapshot.transposed("holdings", ("high", True)), targets)[owners]]
+    decided = _pairwise(snapshot, ("high", True), owners, targets)
+    hits = np.argwhere(decided * 100.0 >= threshold)
+    if not hits.size:
+        return {}
+    used_owners, owner_at = np.unique(hits[:, 0], return_inverse=True)
+    used_targets, target_at = np.unique(hits[:, 1], return_inverse=True)
+    figures = {}
+    for end in ("low", "high"):
+        if snapshot.holdings[(end, False)] is snapshot.holdings[("high", True)]:
+            given = decided[np.ix_(used_owners, used_targets)]  # no exclusive bound: the same figures
+        else:
+            given = _pairwise(snapshot, (end, False), owners[used_owners], targets[used_targets])
+        figures[end] = np.clip(given * 100.0, 0.0, 100.0)
+    low, high = figures["low"], figures["high"]
+    found = defaultdict(list)
+    for (owner, target), i, j in zip(hits.tolist(), owner_at.ravel().tolist(), target_at.ravel().tolist(),
+                                     strict=True):
+        stake = Range(float(low[i, j]), float(high[i, j]))
+        found[int(flagged[target])].append((int(owners[owner]), stake, stake.low >= threshold))
+    for owners_found in found.values():
+        owners_found.sort(key=lambda item: (-item[1].high, -item[1].low))
+    return found
+
+
+def _pairwise(snapshot: _Snapshot, key, holders: np.ndarray, targets: np.ndarray) -> np.ndarray:
+    """len(holders) x len(targets) look-through stakes (fractions), solved from the smaller side.
+
+    One factorisation of what lies downstream of the holders (or upstream of the targets, on the transposed
+    matrix, whose rows are the columns wanted here), then the solves in batches.
+    """
+    forward = holders.size <= targets.size
+    matrix = snapshot.holdings[key] if forward else snapshot.transposed("holdings", key)
+    sources, wanted = (holders, targets) if forward else (targets, holders)
+    solver = LookThrough(matrix, sources)
+    blocks = []
+    for start in range(0, sources.size, BATCH):
+        chunk = sources[start:start + BATCH]
+        rows = sparse.csr_matrix((np.ones(chunk.size), (np.arange(chunk.size), chunk)), shape=(chunk.size, snapshot.n))
+        blocks.append(solver.from_sources(rows, wanted))
+    stakes = np.vstack(blocks) if blocks else np.zeros((0, wanted.size))
+    return stakes if forward else stakes.T
+
+
+def _unknown_owner_findings(vendor: _Vendor, owners) -> list[Finding]:
+    findings = []
+    verdict = _decide(vendor, Rule.UNKNOWN, Verdict.REVIEW)
+    if verdict is None:
+        return findings
+    snapshot = vendor.snapshot
+    for owner, stake, certain in owners:
+        paths = snapshot.routes().routes(owner, vendor.node, ROUTES_KEPT)
+        ties = [t for path in paths for t in snapshot.route_ties(path, {SHARE, VOTE})]
+        body = explain.unknown_owner_body(snapshot.name(owner), vendor.name, stake, certain)
+        findings.append(vendor.finding(Rule.UNKNOWN, verdict, body, None, stake,
+                                       [snapshot.route(path) for path in paths], ties))
+    return findings
+
+
+def _undisclosed_routes(snapshot: _Snapshot, vendor_nodes: np.ndarray) -> dict[int, list[int]]:
+    """{vendor position: route from an entity with an unknown or unpublished interest down to the vendor}."""
+    if not snapshot.undisclosed_subjects.size:
+        return {}
+    reached, parent = downstream(snapshot.holdings[("high", True)], snapshot.undisclosed_subjects, parents=True)
+    routes = {}
+    for position in np.flatnonzero(reached[vendor_nodes]).tolist():
+        path = [int(vendor_nodes[position])]
+        while parent[path[-1]] >= 0:
+            path.append(int(parent[path[-1]]))
+        routes[position] = path[::-1]
+    return routes
+
+
+def _undisclosed_finding(vendor: _Vendor, path: list[int]) -> Finding | None:
+    verdict = _decide(vendor, Rule.UNKNOWN, Verdict.REVIEW)
+    if verdict is None:
+        return None
+    snapshot = vendor.snapshot
+    declared = [snapshot.tie(p) for p in snapshot.undisclosed_in.get(path[0])]
+    body = explain.undisclosed_body(vendor.name, snapshot.name(path[0]), declared[0].kind)
+    routes = [snapshot.route(path)] if len(path) > 1 else []
+    return vendor.finding(Rule.UNKNOWN, verdict, body, None, None, routes,
+                          declared + snapshot.route_ties(path, {SHARE, VOTE}))
+
+
+# -- rule 7 -----------------------------------------------------------------------------------------------------
+
+
+def _unverified_finding(vendor: _Vendor, facts: VendorFacts) -> Finding | None:
+    """Rule 7: a platform vendor with no approved disclosure at T, or one older than the policy allows."""
+    policy, approved = vendor.policy, facts.approved_on
+    if not facts.on_platform:
+        return None
+    stale = approved is not None and approved < vendor.snapshot.stale_before
+    if approved is not None and approved <= vendor.as_of and not stale:
+        return None
+    verdict = _decide(vendor, Rule.UNVERIFIED, Verdict.REVIEW)
+    if verdict is None:
+        return None
+    body = explain.unverified_body(vendor.name, approved, vendor.as_of, policy.stale_after_months)
+    return vendor.finding(Rule.UNVERIFIED, verdict, body)

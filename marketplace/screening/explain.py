@@ -1,0 +1,153 @@
+"""Findings in words a buyer understands: one sentence naming the rule, the rival, the figure and its range,
+the routes that carry it (the largest first), the sources with their verification levels, and the date."""
+
+from dataclasses import dataclass
+from datetime import date
+
+from marketplace.screening.verdicts import Range, Rule, Source, Verdict
+
+ROUTES_SHOWN = 3
+TIES_SHOWN = 3
+RULE_LABELS = {
+    Rule.CONTROL: "control",
+    Rule.OWNERSHIP: "ownership",
+    Rule.BOARD: "board",
+    Rule.PEOPLE: "people",
+    Rule.CONTRACT: "contract",
+    Rule.UNKNOWN: "unknown owner",
+    Rule.UNVERIFIED: "unverified",
+}
+LEADS = {Verdict.EXCLUDE: "Excluded", Verdict.REVIEW: "Review", Verdict.CLEAR: "Clear"}
+
+
+@dataclass(frozen=True)
+class Route:
+    """Parties from the rival (or unknown owner) to the vendor, and the share the route carries, if any."""
+
+    ids: tuple[int, ...]
+    names: tuple[str, ...]
+    share: Range | None = None
+
+
+@dataclass(frozen=True)
+class Tie:
+    """A tie cited as evidence: its kind (an interest type, a commercial kind) and where it came from."""
+
+    edge_id: int
+    kind: str
+    source: Source
+
+
+def percent(value: float) -> str:
+    text = f"{value:.2f}".rstrip("0").rstrip(".")
+    return f"{text}%"
+
+
+def figure(share: Range) -> str:
+    """49% for an exact figure, 20–50% for a range."""
+    low, high = percent(share.low), percent(share.high)
+    return low if low == high else f"{low.rstrip('%')}–{high}"
+
+
+def _route(route: Route) -> str:
+    text = " → ".join(route.names)
+    return f"{text} ({figure(route.share)})" if route.share is not None else text
+
+
+def routes_text(routes: list[Route]) -> str:
+    shown = "; ".join(_route(route) for route in routes[:ROUTES_SHOWN])
+    more = len(routes) - ROUTES_SHOWN
+    return f"{shown}; and {more} more route{'s' if more > 1 else ''}" if more > 0 else shown
+
+
+def _tie(tie: Tie) -> str:
+    source = tie.source
+    origin = " ".join(part for part in (source.description, source.recorded.isoformat() if source.recorded
+                                         else "") if part)
+    return ", ".join(part for part in (tie.kind, origin, source.verification_level) if part)
+
+
+def ties_text(ties: list[Tie]) -> str:
+    texts = list(dict.fromkeys(_tie(tie) for tie in ties))
+    shown = "; ".join(texts[:TIES_SHOWN])
+    more = len(texts) - TIES_SHOWN
+    return f"{shown}; and {more} more tie{'s' if more > 1 else ''}" if more > 0 else shown
+
+
+def sentence(verdict: Verdict, rule: Rule, body: str, as_of: date, routes: list[Route] = (),
+             ties: list[Tie] = ()) -> str:
+    """'Excluded (ownership): Cobalt Social holds 49% of Scalewise Data (shareholding, ...), as of 2025-07-01.'"""
+    text = f"{LEADS[verdict]} ({RULE_LABELS[Rule(rule)]}): {body}"
+    # A single direct route says nothing the body has not said.
+    if routes and (len(routes) > 1 or len(routes[0].ids) > 2):
+        text += f", through {routes_text(list(routes))}"
+    if ties:
+        text += f" ({ties_text(list(ties))})"
+    return f"{text}, as of {as_of.isoformat()}."
+
+
+def group_clause(member: str, rival: str, certain: bool) -> str:
+    """How a member of the rival's group is named: the rival itself, or a member (possibly) in its group."""
+    if member == rival:
+        return rival
+    return f"{member}, {'' if certain else 'possibly '}in {rival}'s group,"
+
+
+def control_body(rival: str, vendor: str, votes: Range | None, appointed: bool, certain: bool,
+                 itself: bool) -> str:
+    if itself:
+        return f"{vendor} is {rival} itself"
+    verb = "controls" if certain else "may control"
+    if appointed:
+        return f"{rival} {verb} {vendor}: its group appoints the board"
+    return f"{rival} {verb} {vendor}: its group {'holds' if certain else 'may hold'} {figure(votes)} of the votes"
+
+
+def ownership_body(rival: str, vendor: str, stake: Range, certain: bool, consolidated: bool) -> str:
+    basis = ", counting its group's holdings in full" if consolidated else ""
+    return f"{rival} {'holds' if certain else 'may hold'} {figure(stake)} of {vendor}{basis}"
+
+
+def role_text(kind: str, entity: str, ended: date | None) -> str:
+    if ended is None:
+        return f"is {kind} of {entity}"
+    return f"was {kind} of {entity} until {ended.isoformat()}"
+
+
+def board_seat_body(member: str, kind: str, vendor: str) -> str:
+    return f"{member} holds a board seat ({kind}) in {vendor}"
+
+
+def shared_role_body(person: str, vendor_role: str, member_role: str) -> str:
+    return f"{person} {vendor_role} and {member_role}"
+
+
+def contract_interest_body(member: str, kind: str, vendor: str) -> str:
+    return f"{member} holds {kind} in {vendor}"
+
+
+def exclusive_body(vendor: str, member: str) -> str:
+    return f"{vendor} has an exclusive agreement with {member}"
+
+
+def revenue_body(vendor: str, rival: str, revenue: Range) -> str:
+    return f"{figure(revenue)} of {vendor}'s revenue comes from {rival}'s group"
+
+
+def unknown_owner_body(owner: str, vendor: str, stake: Range, certain: bool) -> str:
+    return f"an unidentified owner, {owner}, {'holds' if certain else 'may hold'} {figure(stake)} of {vendor}"
+
+
+def undisclosed_body(vendor: str, entity: str, kind: str) -> str:
+    if entity == vendor:
+        return f"part of {vendor}'s ownership is undisclosed: it declares an {kind}"
+    return f"part of {vendor}'s ownership is undisclosed: {entity}, which holds a share of it, declares an {kind}"
+
+
+def unverified_body(vendor: str, approved_on: date | None, as_of: date, months: int) -> str:
+    if approved_on is None:
+        return f"{vendor} has no approved disclosure"
+    if approved_on > as_of:
+        return f"{vendor} had no approved disclosure yet (its disclosure was approved on {approved_on.isoformat()})"
+    return (f"{vendor}'s latest approved disclosure, of {approved_on.isoformat()}, is more than {months} months "
+            f"old")

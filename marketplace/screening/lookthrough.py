@@ -1,0 +1,255 @@
+"""Look-through stakes: entries of W(I - W)^-1 solved on sparse matrices, never by walking paths.
+
+W[i][j] is the fraction of j held directly by i. The stake of i in j through every route, cross-holdings and
+cycles counted in full, is [W(I - W)^-1][i][j] = [W + W^2 + W^3 + ...][i][j]. That series converges only where
+the cycles a route meets carry less than everything round them (spectral radius below 1); where it does not
+(a 100% cross-holding, high ends of ranges adding up to more than 100%), the stake is infinite, which screening
+reads as 100%.
+
+A `LookThrough` is built per share matrix (one end of the ranges) and set of sources: it keeps the part of
+the graph downstream of the sources, splits it into strongly connected blocks, sets the divergent blocks
+aside, and factorises the rest once in topological order, where LU has no fill outside the blocks. Where a
+block is too large to factorise (a random graph's giant component), the forward part alone is factorised and
+the few backward edges are iterated (block Gauss-Seidel), which converges because the divergent blocks are gone.
+"""
+
+import numpy as np
+from scipy import sparse
+from scipy.sparse.csgraph import breadth_first_order, connected_components, dijkstra
+from scipy.sparse.linalg import splu
+
+# Largest strongly connected block factorised directly; beyond it LU fill grows with the square of its size.
+DIRECT_LIMIT = 1000
+# Blocks up to this size get their spectral radius from dense eigenvalues, larger ones by power iteration
+# (sparse products only: multithreaded dense BLAS crawls on a busy two-core server).
+DENSE_EIGEN_LIMIT = 24
+# A block whose spectral radius is this close to 1 is treated as divergent: its series does not settle.
+DIVERGENCE_MARGIN = 1e-9
+MAX_SWEEPS = 10000  # Gauss-Seidel sweeps over a block too large to factorise
+
+
+def breadth_first(adjacency: sparse.csr_matrix, seeds) -> tuple[np.ndarray, np.ndarray]:
+    """The nodes reachable from `seeds` (themselves included) in breadth-first order, and for each node the
+    node it was first reached from (-1 for seeds and for nodes not reached)."""
+    n = adjacency.shape[0]
+    seeds = np.unique(np.asarray(seeds, dtype=np.int64))
+    # One search from a virtual node n that points at every seed.
+    graph = sparse.csr_matrix(
+        (np.concatenate([adjacency.data, np.ones(seeds.size)]),
+         np.concatenate([adjacency.indices, seeds]).astype(adjacency.indices.dtype, copy=False),
+         np.concatenate([adjacency.indptr, [adjacency.indptr[-1] + seeds.size]])),
+        shape=(n + 1, n + 1))
+    order, parent = breadth_first_order(graph, n, directed=True, return_predecessors=True)
+    parent = parent[:n].astype(np.int64)
+    parent[(parent == n) | (parent < 0)] = -1
+    return order[1:].astype(np.int64), parent
+
+
+def downstream(adjacency: sparse.csr_matrix, seeds, parents: bool = False):
+    """Mask of the nodes reachable from `seeds` (themselves included) along the stored entries of `adjacency`;
+    with parents=True also the breadth-first tree (see breadth_first), so routes back are shortest in hops."""
+    order, parent = breadth_first(adjacency, seeds)
+    mask = np.zeros(adjacency.shape[0], dtype=bool)
+    mask[order] = True
+    return (mask, parent) if parents else mask
+
+
+def _topological_order(block: sparse.csr_matrix, labels: np.ndarray, n_blocks: int) -> np.ndarray:
+    """Local nodes ordered so that every edge between two blocks goes forward (holders before what they hold);
+    within a block they keep their order (breadth-first from the sources, so most edges go forward there too)."""
+    coo = block.tocoo()
+    src, dst = labels[coo.row], labels[coo.col]
+    across = src != dst
+    # SciPy's strong-components pass numbers blocks sinks first; check it rather than rely on it.
+    if not across.any() or np.all(src[across] > dst[across]):
+        return np.argsort(-labels, kind="stable")
+    condensed = sparse.csr_matrix(
+        (np.ones(int(across.sum())), (src[across], dst[across])), shape=(n_blocks, n_blocks))
+    indegree = np.bincount(condensed.indices, minlength=n_blocks)
+    rank = np.full(n_blocks, -1, dtype=np.int64)
+    frontier, level = np.flatnonzero(indegree == 0), 0
+    while frontier.size:
+        rank[frontier] = level
+        level += 1
+        rows = condensed[frontier]
+        indegree -= np.bincount(rows.indices, minlength=n_blocks)
+        frontier = np.flatnonzero((indegree == 0) & (rank < 0))
+    return np.argsort(rank[labels], kind="stable")
+
+
+def _diverges(block: sparse.csr_matrix) -> bool:
+    """Whether a strongly connected block's spectral radius reaches 1, so that its series never settles."""
+    size = block.shape[0]
+    if size <= DENSE_EIGEN_LIMIT:
+        return float(np.max(np.abs(np.linalg.eigvals(block.toarray())))) >= 1 - DIVERGENCE_MARGIN
+    # Collatz-Wielandt: for y > 0, min (By/y) <= rho(B) <= max (By/y). Iterating with I + B (same Perron
+    # vector, primitive) tightens both bounds even where B itself is periodic.
+    y = np.ones(size)
+    for _ in range(5000):
+        ratio = (block @ y) / y
+        low, high = float(ratio.min()), float(ratio.max())
+        if high < 1 - DIVERGENCE_MARGIN:
+            return False
+        if low >= 1 - DIVERGENCE_MARGIN:
+            return True
+        y = y + block @ y
+        y /= y.max()
+    return (low + high) / 2 >= 1 - DIVERGENCE_MARGIN
+
+
+class _DirectSolver:
+    """x = M^T x + b by one LU: M in topological order makes I - M^T block lower triangular."""
+
+    def __init__(self, held: sparse.csr_matrix):
+        system = (sparse.identity(held.shape[0], format="csc") - held.T).tocsc()
+        # The good part is a nonsingular M-matrix: its diagonal pivots are positive, no pivoting needed.
+        self.lu = splu(system, permc_spec="NATURAL", diag_pivot_thresh=0.0)
+
+    def solve(self, rhs: np.ndarray) -> np.ndarray:
+        return self.lu.solve(rhs)
+
+
+class _SplitSolver:
+    """The same system where a block is too large to factorise: Gauss-Seidel by blocks.
+
+    With M split into its forward part F (holder before subject in the order) and backward part B, iterate
+    x = (I - F^T)^-1 (B^T x + b): one triangular LU, no fill, then a few solves. It converges because no
+    divergent block is left (Stein-Rosenberg: no slower than the series itself), after one solve where the
+    order has no backward edge.
+    """
+
+    def __init__(self, held: sparse.csr_matrix):
+        coo = held.tocoo()
+        forward = coo.row < coo.col
+        shape = held.shape
+        self.forward = _DirectSolver(sparse.csr_matrix((coo.data[forward], (coo.row[forward], coo.col[forward])),
+                                                       shape=shape))
+        self.backward = sparse.csr_matrix((coo.data[~forward], (coo.col[~forward], coo.row[~forward])), shape=shape)
+
+    def solve(self, rhs: np.ndarray) -> np.ndarray:
+        total = self.forward.solve(rhs)
+        if not self.backward.nnz:
+            return total
+        for _ in range(MAX_SWEEPS):
+            following = self.forward.solve(self.backward @ total + rhs)
+            change = float(np.max(np.abs(following - total))) if total.size else 0.0
+            total = following
+            # Fractions: 1e-14 is 1e-12 percent, far inside the 1e-9 that exclusive bounds move figures by.
+            if change <= 1e-14 * max(1.0, float(np.max(np.abs(total)))):
+                break
+        return total
+
+
+class LookThrough:
+    """Every stake through every route, for one share matrix, from sources fixed in advance.
+
+    `holdings` is n x n, fractions, W[i][j] = share of j held directly by i; `sources` are the only nodes
+    that will be asked about. Only what lies downstream of them is analysed and factorised. Stakes come back
+    as fractions; inf marks a divergent series. Blocks larger than `direct_limit` are solved by iteration.
+
+    Applied to the transposed matrix from a target t, it gives the stake of every party in t: the column of
+    W(I - W)^-1 is the row of W^T(I - W^T)^-1.
+    """
+
+    def __init__(self, holdings: sparse.csr_matrix, sources, direct_limit: int = DIRECT_LIMIT):
+        self.holdings = holdings
+        self.n = holdings.shape[0]
+        sources = np.asarray(sources, dtype=np.int64)
+        self.nodes = breadth_first(holdings, sources)[0] if sources.size else np.zeros(0, np.int64)
+        self.local = np.full(self.n, -1, dtype=np.int64)
+        self.local[self.nodes] = np.arange(self.nodes.size)
+        self.block = holdings[self.nodes][:, self.nodes].tocsr()
+        self.divergent, self.good, self.solver = np.zeros(self.nodes.size, dtype=bool), self.nodes, None
+        if not self.nodes.size:
+            return
+        n_blocks, labels = connected_components(self.block, directed=True, connection="strong")
+        self.divergent = self._divergent_nodes(labels, n_blocks)
+        order = _topological_order(self.block, labels, n_blocks)
+        self.good = order[~self.divergent[order]]
+        if self.good.size:
+            held = self.block[self.good][:, self.good].tocsr()
+            largest = int(np.bincount(labels[self.good]).max())
+            self.solver = _DirectSolver(held) if largest <= direct_limit else _SplitSolver(held)
+
+    def _divergent_nodes(self, labels: np.ndarray, n_blocks: int) -> np.ndarray:
+        sizes = np.bincount(labels, minlength=n_blocks)
+        looped = np.zeros(n_blocks, dtype=bool)
+        looped[labels[self.block.diagonal() > 0]] = True
+        divergent = np.zeros(n_blocks, dtype=bool)
+        candidates = np.flatnonzero((sizes > 1) | looped)
+        if candidates.size:
+            by_label = np.argsort(labels, kind="stable")
+            starts = np.concatenate(([0], np.cumsum(sizes)))
+            for label in candidates:
+                members = by_label[starts[label]:starts[label + 1]]
+                divergent[label] = _diverges(self.block[members][:, members].tocsr())
+        return divergent[labels]
+
+    def from_sources(self, sources: sparse.csr_matrix, targets: np.ndarray) -> np.ndarray:
+        """k x len(targets): the stake, through every route, of each source row (a weighted set of holders)."""
+        direct = (sources @ self.holdings).tocsc()[:, self.nodes].toarray().T  # local nodes x k
+        values = np.zeros_like(direct)
+        if self.solver is not None:
+            solved = self.solver.solve(np.ascontiguousarray(direct[self.good]))
+            values[self.good] = solved.reshape(values[self.good].shape)
+        np.maximum(values, 0.0, out=values)  # rounding noise below zero
+        if self.divergent.any():
+            # A divergent block is reached when anything flows into it; all that lies past it diverges too.
+            inflow = direct + self.block.T @ values
+            for column in range(direct.shape[1]):
+                reached = np.flatnonzero(self.divergent & (inflow[:, column] > 0))
+                if reached.size:
+                    values[downstream(self.block, reached), column] = np.inf
+        where = self.local[np.asarray(targets, dtype=np.int64)]
+        out = np.zeros((sources.shape[0], len(where)))
+        inside = where >= 0
+        out[:, inside] = values[where[inside]].T
+        return out
+
+
+class Routes:
+    """The largest routes between two parties, for display only: figures never come from here (they come from
+    `LookThrough`); this only says which routes carry them."""
+
+    def __init__(self, holdings: sparse.csr_matrix, floor: float = 1e-6):
+        self.weights = holdings.copy()
+        # A route's product of shares is exp(-(sum of -log share)); the tiny step keeps 100% edges as edges.
+        self.weights.data = -np.log(np.clip(self.weights.data, 1e-300, 1.0)) + 1e-12
+        self.holders_of = holdings.T.tocsr()
+        self.limit = -np.log(floor)
+        self._trees: dict[int, tuple[np.ndarray, np.ndarray]] = {}
+
+    def _tree(self, source: int):
+        if source not in self._trees:
+            self._trees[source] = dijkstra(self.weights, indices=source, return_predecessors=True, limit=self.limit)
+        return self._trees[source]
+
+    def routes(self, source: int, target: int, limit: int = 5) -> list[list[int]]:
+        """Up to `limit` simple routes from source to target, one per last holder, the largest product first.
+
+        From a widest-path tree out of the source (cached, so many targets of one source cost one search);
+        routes whose product falls below the floor are not searched.
+        """
+        distance, parent = self._tree(source)
+        start, end = self.holders_of.indptr[target], self.holders_of.indptr[target + 1]
+        candidates = []
+        for holder, share in zip(self.holders_of.indices[start:end], self.holders_of.data[start:end], strict=True):
+            holder = int(holder)
+            if holder == source:
+                candidates.append((-float(share), [source, target]))
+            elif np.isfinite(distance[holder]):
+                path = _walk_back(parent, source, holder)
+                if path and target not in path:
+                    candidates.append((-float(np.exp(-distance[holder]) * share), path + [target]))
+        candidates.sort(key=lambda item: item[0])
+        return [path for _, path in candidates[:limit]]
+
+
+def _walk_back(parent: np.ndarray, source: int, node: int) -> list[int]:
+    path = [node]
+    while node != source:
+        node = int(parent[node])
+        if node < 0:
+            return []
+        path.append(node)
+    return path[::-1]

@@ -1,0 +1,488 @@
+"""Loading the ownership graph from the database, as screening reads it.
+
+Only the ties that count are loaded: admin-recorded facts and BODS imports always; a disclosure's ties only when
+its version counts (marketplace.disclosures.counting: the latest approved version and the pending ones filed after
+it, never a draft or a rejected one). Merged parties are read as the party they joined. Ties that ended within the
+look-back window are loaded too (the people rule looks back); the engine decides what holds at the date.
+
+Rows are read as plain tuples with Core selects: the whole graph has hundreds of thousands of interests.
+`load_graph_around` reads only the part of the graph that can change a verdict on the given vendors.
+"""
+
+import calendar
+from collections.abc import Iterable, Iterator
+from dataclasses import dataclass, field
+from datetime import date
+
+from sqlalchemy import Date, cast, func, or_, select, true
+from sqlalchemy.orm import Session
+
+from marketplace.accounts.models import Organization, OrgKind
+from marketplace.disclosures.counting import counted_version_ids
+from marketplace.disclosures.models import DisclosureStatus, DisclosureVersion
+from marketplace.parties.models import ROLE_INTEREST_TYPES, CommercialTie, Interest, Party, TieOrigin
+from marketplace.screening.graph import CommercialEdge, Edge, Graph, PartyNode, VendorFacts
+from marketplace.screening.verdicts import Source
+
+LOOKBACK_MONTHS = 24
+# Bound parameters per IN list: well below SQLite's limit of 32,766.
+_CHUNK = 5000
+_ORIGIN_WORDS = {TieOrigin.ADMIN_FACT.value: "admin-recorded fact", TieOrigin.BODS_IMPORT.value: "BODS import"}
+# When sources disagree on one tie, the better-checked one is quoted.
+_VERIFICATION_RANK = {"official register": 3, "admin-verified": 2, "third-party source": 1, "self-declared": 0}
+
+_party = Party.__table__
+_interest = Interest.__table__
+_commercial = CommercialTie.__table__
+_version = DisclosureVersion.__table__
+
+_DISCLOSURE = TieOrigin.DISCLOSURE.value
+
+
+def _recorded_day(table, dialect: str):
+    """The source's date, else the day the tie was recorded (UTC), computed by the database: it is cheaper than
+    reading 300,000 timestamps into Python."""
+    if dialect == "postgresql":
+        day = cast(func.timezone("UTC", table.c.recorded_at), Date)
+    else:
+        day = func.date(table.c.recorded_at)
+    return func.coalesce(table.c.source_date, day, type_=Date)
+
+
+def _interest_columns(dialect: str) -> tuple:
+    i = _interest.c
+    return (i.id, i.interested_party_id, i.subject_party_id, i.interest_type, i.share_exact, i.share_min,
+            i.share_max, i.share_min_exclusive, i.share_max_exclusive, i.start_date, i.end_date, i.role_title,
+            i.origin, i.disclosure_id, i.verification_level, i.source_description, _recorded_day(_interest, dialect))
+
+
+def _commercial_columns(dialect: str) -> tuple:
+    c = _commercial.c
+    return (c.id, c.vendor_party_id, c.counterparty_id, c.kind, c.revenue_share_pct, c.start_date, c.end_date,
+            c.origin, c.disclosure_id, c.verification_level, c.source_description,
+            _recorded_day(_commercial, dialect))
+
+
+_PARTY_COLUMNS = (_party.c.id, _party.c.name, _party.c.kind, _party.c.party_type, _party.c.bods_record_id)
+
+
+def months_before(day: date, months: int) -> date:
+    """The same day `months` months earlier (29 February two years back is 28 February)."""
+    year, month_index = divmod(day.year * 12 + day.month - 1 - months, 12)
+    return date(year, month_index + 1, min(day.day, calendar.monthrange(year, month_index + 1)[1]))
+
+
+def _chunks(ids: Iterable[int]) -> Iterator[list[int]]:
+    ordered = sorted(ids)
+    for start in range(0, len(ordered), _CHUNK):
+        yield ordered[start:start + _CHUNK]
+
+
+# --- Merged parties ----------------------------------------------------------------------------------------
+
+@dataclass
+class Aliases:
+    """Merged parties: each merged id's surviving party, and each survivor's every id (itself included)."""
+
+    root: dict[int, int] = field(default_factory=dict)
+    members: dict[int, set[int]] = field(default_factory=dict)
+
+    def resolve(self, party_id: int) -> int:
+        return self.root.get(party_id, party_id)
+
+    def expand(self, party_ids: Iterable[int]) -> set[int]:
+        """Every id standing for the same parties as these."""
+        out: set[int] = set()
+        for party_id in party_ids:
+            root = self.resolve(party_id)
+            out |= self.members.get(root, {root})
+        return out
+
+
+def load_aliases(session: Session) -> Aliases:
+    """Every merge, followed to the end of its chain."""
+    merged = dict(session.execute(
+        select(_party.c.id, _party.c.merged_into_id).where(_party.c.merged_into_id.is_not(None))
+    ).all())
+    aliases = Aliases()
+    for party_id in merged:
+        root, seen = party_id, {party_id}
+        while root in merged and merged[root] not in seen:  # a cycle of merges stops where it loops
+            root = merged[root]
+            seen.add(root)
+        aliases.root[party_id] = root
+        aliases.members.setdefault(root, {root}).add(party_id)
+    return aliases
+
+
+# --- Which ties, when --------------------------------------------------------------------------------------
+
+def _dated(table, as_of: date, since: date):
+    """Started by as_of, and not ended before the look-back window opened."""
+    return (
+        or_(table.c.start_date.is_(None), table.c.start_date <= as_of),
+        or_(table.c.end_date.is_(None), table.c.end_date >= since),
+    )
+
+
+@dataclass(frozen=True)
+class _Counting:
+    """Which disclosure versions count, and their numbers (for naming the source)."""
+
+    counted: set[int]
+    numbers: dict[int, int]
+
+
+def _counting(session: Session, disclosure_ids: set[int] | None) -> _Counting:
+    """Counting for the given versions (None: every version)."""
+    query = select(_version.c.id, _version.c.vendor_org_id, _version.c.number)
+    if disclosure_ids is None:
+        rows = session.execute(query).all()
+        return _Counting(counted_version_ids(session), {row.id: row.number for row in rows})
+    rows = [row for chunk in _chunks(disclosure_ids)
+            for row in session.execute(query.where(_version.c.id.in_(chunk))).all()]
+    if not rows:
+        return _Counting(set(), {})
+    counted = counted_version_ids(session, sorted({row.vendor_org_id for row in rows}))
+    return _Counting(counted, {row.id: row.number for row in rows})
+
+
+# --- Rows into the engine's plain data ----------------------------------------------------------------------
+# The loops below unpack rows by position: on 300,000 rows, attribute access by name costs seconds.
+
+class _Sources(dict):
+    """One Source object per distinct source, looked up by (origin, version, level, description, date):
+    thousands of ties share a handful."""
+
+    def __init__(self, counting: _Counting):
+        super().__init__()
+        self._numbers = counting.numbers
+
+    def __missing__(self, key: tuple) -> Source:
+        origin, disclosure_id, level, description, recorded = key
+        if not description:
+            if origin == _DISCLOSURE:
+                number = self._numbers.get(disclosure_id)
+                description = f"v{number} disclosure" if number is not None else "disclosure"
+            else:
+                description = _ORIGIN_WORDS.get(origin, origin)
+        source = self[key] = Source(description, str(level), recorded)
+        return source
+
+
+def _edges(rows, aliases: Aliases, counting: _Counting, sources: _Sources) -> tuple[list[Edge], list[tuple]]:
+    """Interests as edges, each with the fact it states (holder, subject, type).
+
+    Exact x is [x, x]; a minimum or maximum alone is bounded by 0 or 100 on the other side; no share is None.
+    """
+    edges, keys = [], []
+    merged, counted = aliases.root, counting.counted
+    for (id_, holder, subject, interest_type, exact, share_min, share_max, min_exclusive, max_exclusive, start, end,
+         title, origin, disclosure_id, level, description, recorded) in rows:
+        if origin == _DISCLOSURE and disclosure_id not in counted:
+            continue
+        if merged:
+            holder, subject = merged.get(holder, holder), merged.get(subject, subject)
+            if holder == subject:  # a merge made the tie point at itself
+                continue
+        if exact is not None:
+            low, high, low_exclusive, high_exclusive = exact, exact, False, False
+        elif share_min is None and share_max is None:
+            low, high, low_exclusive, high_exclusive = None, None, False, False
+        else:
+            low = share_min if share_min is not None else 0.0
+            high = share_max if share_max is not None else 100.0
+            low_exclusive = bool(min_exclusive) and share_min is not None
+            high_exclusive = bool(max_exclusive) and share_max is not None
+        edges.append(Edge(id_, holder, subject, interest_type, low, high, low_exclusive, high_exclusive, start, end,
+                          title or "", sources[origin, disclosure_id, level, description, recorded]))
+        keys.append((holder, subject, interest_type))
+    return edges, keys
+
+
+def _commercial_edges(rows, aliases: Aliases, counting: _Counting, sources: _Sources) -> list[CommercialEdge]:
+    edges = []
+    resolve, counted = aliases.resolve, counting.counted
+    for (id_, vendor, counterparty, kind, revenue_share, start, end, origin, disclosure_id, level, description,
+         recorded) in rows:
+        if origin == _DISCLOSURE and disclosure_id not in counted:
+            continue
+        vendor, counterparty = resolve(vendor), resolve(counterparty)
+        if vendor == counterparty:
+            continue
+        edges.append(CommercialEdge(id_, vendor, counterparty, str(kind), revenue_share, start, end,
+                                    sources[origin, disclosure_id, level, description, recorded]))
+    return edges
+
+
+# --- One fact, several sources --------------------------------------------------------------------------------
+
+def _overlapping_runs(edges: list) -> list[list]:
+    """Split one key's ties into runs whose periods overlap (a role held twice, years apart, stays two ties)."""
+    ordered = sorted(edges, key=lambda e: (e.start or date.min, e.id))
+    runs: list[list] = []
+    run_end: date | None = date.min
+    for edge in ordered:
+        if runs and (run_end is None or edge.start is None or edge.start <= run_end):
+            runs[-1].append(edge)
+            run_end = None if run_end is None or edge.end is None else max(run_end, edge.end)
+        else:
+            runs.append([edge])
+            run_end = edge.end
+    return runs
+
+
+def _span(edges) -> tuple[date | None, date | None]:
+    starts, ends = [e.start for e in edges], [e.end for e in edges]
+    start = None if None in starts else min(starts)
+    end = None if None in ends else max(ends)
+    return start, end
+
+
+def _best_source(edges) -> Source:
+    return max((e.source for e in edges), key=lambda s: (_VERIFICATION_RANK.get(s.verification_level, 0),
+                                                         s.recorded or date.min))
+
+
+def _merge_interests(edges: list[Edge]) -> Edge:
+    """One interest stated by several sources: the strongest claim of each (a vendor cannot argue a stake down
+    in an unreviewed version, and a raise counts at once), over the whole period any source gives."""
+    if len(edges) == 1:
+        return edges[0]
+    shared = [e for e in edges if e.low is not None]
+    start, end = _span(edges)
+    first = min(edges, key=lambda e: e.id)
+    if not shared:
+        low = high = None
+        low_exclusive = high_exclusive = False
+    else:
+        by_low = max(shared, key=lambda e: (e.low, not e.low_exclusive))
+        by_high = max(shared, key=lambda e: (e.high, not e.high_exclusive))
+        low, low_exclusive = by_low.low, by_low.low_exclusive
+        high, high_exclusive = by_high.high, by_high.high_exclusive
+    title = next((e.role_title for e in sorted(edges, key=lambda e: e.id) if e.role_title), "")
+    return Edge(first.id, first.holder, first.subject, first.interest_type, low, high, low_exclusive,
+                high_exclusive, start, end, title, _best_source(edges))
+
+
+def _merge_commercial(edges: list[CommercialEdge]) -> CommercialEdge:
+    if len(edges) == 1:
+        return edges[0]
+    start, end = _span(edges)
+    first = min(edges, key=lambda e: e.id)
+    shares = [e.revenue_share_pct for e in edges if e.revenue_share_pct is not None]
+    return CommercialEdge(first.id, first.vendor, first.counterparty, first.kind, max(shares) if shares else None,
+                          start, end, _best_source(edges))
+
+
+def _one_per_fact(edges: list, keys: list[tuple], merge) -> list:
+    """A tie copied into every version of a disclosure, or stated by a disclosure and an admin alike, counts once.
+
+    `keys[i]` names the fact edges[i] states: (holder, subject, type).
+    """
+    first: dict[tuple, object] = {}
+    repeated: dict[tuple, list] = {}
+    for key, edge in zip(keys, edges, strict=True):
+        seen = first.setdefault(key, edge)
+        if seen is not edge:
+            repeated.setdefault(key, [seen]).append(edge)
+    if not repeated:
+        return edges
+    out = [edge for key, edge in first.items() if key not in repeated]
+    for group in repeated.values():
+        out.extend(merge(run) for run in _overlapping_runs(group))
+    out.sort(key=lambda e: e.id)
+    return out
+
+
+def _nodes(rows, aliases: Aliases) -> dict[int, PartyNode]:
+    merged = aliases.root
+    return {
+        id_: PartyNode(id_, name, str(kind), party_type or "", record_id)
+        for id_, name, kind, party_type, record_id in rows if id_ not in merged
+    }
+
+
+def _assemble(session: Session, party_rows, interest_rows, commercial_rows, aliases: Aliases,
+              counting: _Counting) -> Graph:
+    sources = _Sources(counting)
+    edges = _one_per_fact(*_edges(interest_rows, aliases, counting, sources), _merge_interests)
+    commercial = _commercial_edges(commercial_rows, aliases, counting, sources)
+    commercial = _one_per_fact(commercial, [(e.vendor, e.counterparty, e.kind) for e in commercial],
+                               _merge_commercial)
+    parties = _nodes(party_rows, aliases)
+    ends = {e.holder for e in edges} | {e.subject for e in edges}
+    ends |= {e.vendor for e in commercial} | {e.counterparty for e in commercial}
+    missing = ends - parties.keys()
+    if missing:
+        parties.update(_nodes(_party_rows(session, missing), aliases))
+    return Graph(parties=parties, edges=edges, commercial=commercial)
+
+
+def _party_rows(session: Session, ids: Iterable[int]) -> list:
+    return [row for chunk in _chunks(ids)
+            for row in session.execute(select(*_PARTY_COLUMNS).where(_party.c.id.in_(chunk))).all()]
+
+
+# --- The whole graph ----------------------------------------------------------------------------------------
+
+def load_graph(session: Session, as_of: date, *, lookback_months: int = LOOKBACK_MONTHS,
+               aliases: Aliases | None = None) -> Graph:
+    """Every party and every tie that counts, as of the date (ties ended within the look-back window too)."""
+    since = months_before(as_of, lookback_months)
+    dialect = session.get_bind().dialect.name
+    aliases = aliases or load_aliases(session)
+    counting = _counting(session, None)
+    party_rows = session.execute(select(*_PARTY_COLUMNS)).all()
+    interest_rows = session.execute(
+        select(*_interest_columns(dialect)).where(*_dated(_interest, as_of, since))).all()
+    commercial_rows = session.execute(
+        select(*_commercial_columns(dialect)).where(*_dated(_commercial, as_of, since))).all()
+    return _assemble(session, party_rows, interest_rows, commercial_rows, aliases, counting)
+
+
+# --- Only what matters for some vendors -----------------------------------------------------------------------
+
+def _holders_of(closure, as_of: date, since: date, dialect: str):
+    """The recursive step: every holder of an interest in a party found so far."""
+    if dialect == "postgresql":
+        # PostgreSQL guesses the working table at ten times the seeds and then hashes the whole interest table at
+        # every step; a LATERAL subquery (OFFSET 0 keeps it from being flattened) follows the index instead.
+        holders = (
+            select(_interest.c.interested_party_id)
+            .where(_interest.c.subject_party_id == closure.c.party_id, *_dated(_interest, as_of, since))
+            .offset(0).lateral("holders")
+        )
+        return select(holders.c.interested_party_id).select_from(closure).join(holders, true())
+    return (
+        select(_interest.c.interested_party_id)
+        .join(closure, _interest.c.subject_party_id == closure.c.party_id)
+        .where(*_dated(_interest, as_of, since))
+    )
+
+
+def _ancestors(session: Session, seeds: set[int], as_of: date, since: date) -> set[int]:
+    """The seeds and every party with a route of interests into one of them (a recursive CTE)."""
+    found: set[int] = set()
+    dialect = session.get_bind().dialect.name
+    for chunk in _chunks(seeds):
+        anchor = select(_party.c.id.label("party_id")).where(_party.c.id.in_(chunk))
+        closure = anchor.cte("ancestors", recursive=True)
+        step = _holders_of(closure, as_of, since, dialect)
+        # UNION, not UNION ALL: a party already found is not walked again, so cross-holdings terminate.
+        closure = closure.union(step)
+        found |= set(session.execute(select(closure.c.party_id)).scalars())
+    return found
+
+
+def _closure(session: Session, seeds: set[int], aliases: Aliases, as_of: date, since: date) -> set[int]:
+    """The ancestor closure, read across merges: a party merged into one found is walked too."""
+    found: set[int] = set()
+    todo = aliases.expand(seeds)
+    while todo:
+        found |= _ancestors(session, todo, as_of, since)
+        todo = aliases.expand(found) - found
+    return found
+
+
+def _role_entities(session: Session, vendor_ids: set[int], aliases: Aliases, as_of: date, since: date) -> set[int]:
+    """Where the people holding a board or managing role in the vendors hold such roles too."""
+    roles = sorted(ROLE_INTEREST_TYPES)
+    people: set[int] = set()
+    for chunk in _chunks(vendor_ids):
+        people |= set(session.execute(
+            select(_interest.c.interested_party_id).distinct().where(
+                _interest.c.subject_party_id.in_(chunk), _interest.c.interest_type.in_(roles),
+                *_dated(_interest, as_of, since))
+        ).scalars())
+    entities: set[int] = set()
+    for chunk in _chunks(aliases.expand(people)):
+        entities |= set(session.execute(
+            select(_interest.c.subject_party_id).distinct().where(
+                _interest.c.interested_party_id.in_(chunk), _interest.c.interest_type.in_(roles),
+                *_dated(_interest, as_of, since))
+        ).scalars())
+    return entities
+
+
+def _counterparties(session: Session, vendor_ids: set[int], as_of: date, since: date) -> set[int]:
+    found: set[int] = set()
+    for chunk in _chunks(vendor_ids):
+        found |= set(session.execute(
+            select(_commercial.c.counterparty_id).distinct().where(
+                _commercial.c.vendor_party_id.in_(chunk), *_dated(_commercial, as_of, since))
+        ).scalars())
+    return found
+
+
+def load_graph_around(session: Session, vendor_party_ids: Iterable[int], as_of: date, *,
+                      extra_party_ids: Iterable[int] = (), lookback_months: int = LOOKBACK_MONTHS,
+                      aliases: Aliases | None = None) -> Graph:
+    """The part of the graph that decides the given vendors' screening, as of the date.
+
+    That is every party with a route into a vendor; the people holding board or managing roles in a vendor, the
+    entities where they hold such roles, and the vendor's commercial counterparties, each with every party that
+    has a route into it. Screening a vendor on this graph gives what it gives on the whole graph: whether an
+    entity belongs to a rival's group depends only on the parties with a route into it. `extra_party_ids` (the
+    rivals) are loaded as parties without their ties, so that the engine can name them.
+    """
+    since = months_before(as_of, lookback_months)
+    aliases = aliases or load_aliases(session)
+    vendors = aliases.expand(vendor_party_ids)
+    seeds = vendors | _role_entities(session, vendors, aliases, as_of, since)
+    seeds |= _counterparties(session, vendors, as_of, since)
+    closure = _closure(session, seeds, aliases, as_of, since)
+    dialect = session.get_bind().dialect.name
+    interest_rows = [
+        row for chunk in _chunks(closure)
+        for row in session.execute(select(*_interest_columns(dialect)).where(
+            _interest.c.subject_party_id.in_(chunk), *_dated(_interest, as_of, since))).all()
+    ]
+    commercial_rows = [
+        row for chunk in _chunks(vendors)
+        for row in session.execute(select(*_commercial_columns(dialect)).where(
+            _commercial.c.vendor_party_id.in_(chunk), *_dated(_commercial, as_of, since))).all()
+    ]
+    disclosure_ids = {row.disclosure_id for row in interest_rows if row.disclosure_id is not None}
+    disclosure_ids |= {row.disclosure_id for row in commercial_rows if row.disclosure_id is not None}
+    counting = _counting(session, disclosure_ids)
+    wanted = closure | aliases.expand(extra_party_ids)
+    wanted |= {aliases.resolve(party_id) for party_id in wanted}
+    return _assemble(session, _party_rows(session, wanted), interest_rows, commercial_rows, aliases, counting)
+
+
+# --- What the unverified rule needs ---------------------------------------------------------------------------
+
+def approval_dates(session: Session, vendor_org_ids: Iterable[int]) -> dict[int, date]:
+    """When each vendor's latest approved disclosure version was approved (vendors with none are left out)."""
+    latest: dict[int, tuple[int, date | None]] = {}
+    for chunk in _chunks(set(vendor_org_ids)):
+        rows = session.execute(
+            select(_version.c.vendor_org_id, _version.c.number, _version.c.decided_at).where(
+                _version.c.vendor_org_id.in_(chunk), _version.c.status == DisclosureStatus.APPROVED.value)
+        ).all()
+        for vendor, number, decided_at in rows:
+            if vendor not in latest or number > latest[vendor][0]:
+                latest[vendor] = (number, decided_at.date() if decided_at else None)
+    return {vendor: decided for vendor, (_, decided) in latest.items() if decided is not None}
+
+
+def vendor_facts(session: Session, vendor_orgs, aliases: Aliases | None = None) -> list[VendorFacts]:
+    """Facts of platform vendor organisations; an organisation without a party stands as party -org id."""
+    aliases = aliases or load_aliases(session)
+    approved = approval_dates(session, [org.id for org in vendor_orgs])
+    return [
+        VendorFacts(party_id=aliases.resolve(org.party_id) if org.party_id is not None else -org.id,
+                    on_platform=True, approved_on=approved.get(org.id), org_id=org.id)
+        for org in vendor_orgs
+    ]
+
+
+def platform_vendor_of(session: Session, party_id: int, aliases: Aliases | None = None) -> Organization | None:
+    """The vendor organisation whose party this is (or was, before a merge), if any."""
+    aliases = aliases or load_aliases(session)
+    return session.execute(
+        select(Organization).where(Organization.kind == OrgKind.VENDOR,
+                                   Organization.party_id.in_(sorted(aliases.expand([party_id]))))
+        .order_by(Organization.id).limit(1)
+    ).scalar_one_or_none()

@@ -1,0 +1,112 @@
+"""Admins read the trail, newest first, filtered by action, organisation, actor and dates."""
+
+from datetime import UTC, datetime
+
+import pytest
+import time_machine
+
+from marketplace.audit.service import record_event
+from tests.factories import AdminFactory, BuyerFactory, BuyerOrgFactory, VendorFactory, VendorOrgFactory
+
+
+def text(response) -> str:
+    return response.get_data(as_text=True)
+
+
+def shown_ids(response) -> list[int]:
+    import re
+
+    return [int(n) for n in re.findall(r'data-record-id="(\d+)"', text(response))]
+
+
+@pytest.fixture
+def admin(session):
+    return AdminFactory(email="ada@platform.example")
+
+
+@pytest.fixture
+def records(session, admin):
+    """Four records on different days, about two organisations, by an admin and by a vendor's user."""
+    lab = BuyerOrgFactory(name="Northwind AI")
+    scalewise = VendorOrgFactory(name="Scalewise Data")
+    vendor_user = VendorFactory(org_id=scalewise.id, email="ines@scalewise.example")
+    made = {}
+    for key, day, actor, action, buyer, vendor in (
+        ("submitted", 3, vendor_user, "disclosure.submitted", None, scalewise.id),
+        ("approved", 5, admin, "disclosure.approved", None, scalewise.id),
+        ("verdict", 7, None, "screening.verdict_changed", lab.id, scalewise.id),
+        ("published", 9, BuyerFactory(org_id=lab.id), "job.published", lab.id, None),
+    ):
+        with time_machine.travel(datetime(2026, 3, day, 12, tzinfo=UTC), tick=False):
+            made[key] = record_event(session, actor, action, "organization", 1, after={"day": day},
+                                     buyer_org_id=buyer, vendor_org_id=vendor).id
+    return made
+
+
+@pytest.mark.parametrize("role", ["buyer", "vendor"])
+def test_only_admins_read_the_trail(client, login_as, role):
+    login_as(BuyerFactory() if role == "buyer" else VendorFactory())
+    assert client.get("/admin/audit").status_code == 403
+
+
+def test_signed_out_visitors_are_sent_to_sign_in(client):
+    response = client.get("/admin/audit")
+    assert response.status_code == 302 and "/sign-in" in response.headers["Location"]
+
+
+def test_the_trail_shows_every_record_newest_first(client, login_as, admin, records):
+    login_as(admin)
+    response = client.get("/admin/audit")
+    assert response.status_code == 200
+    assert shown_ids(response) == [records["published"], records["verdict"], records["approved"],
+                                   records["submitted"]]
+    page = text(response)
+    assert "ines@scalewise.example" in page and "Vendor: Scalewise Data" in page and "Buyer: Northwind AI" in page
+    assert "4 records" in page
+
+
+@pytest.mark.parametrize("query, expected", [
+    ({"action": "disclosure.approved"}, ["approved"]),
+    ({"organisation": "northwind"}, ["published", "verdict"]),
+    ({"organisation": "Scalewise"}, ["verdict", "approved", "submitted"]),
+    ({"actor": "ines@"}, ["submitted"]),
+    ({"actor": "system"}, ["verdict"]),
+    ({"date_from": "2026-03-05", "date_to": "2026-03-07"}, ["verdict", "approved"]),
+    ({"date_from": "2026-03-08"}, ["published"]),
+    ({"date_to": "2026-03-04"}, ["submitted"]),
+    ({"organisation": "Scalewise", "date_from": "2026-03-04", "actor": "ada@"}, ["approved"]),
+], ids=["action", "buyer org", "vendor org", "actor", "system actor", "date range", "from", "to", "combined"])
+def test_filters_narrow_the_trail(client, login_as, admin, records, query, expected):
+    login_as(admin)
+    response = client.get("/admin/audit", query_string=query)
+    assert response.status_code == 200
+    assert shown_ids(response) == [records[key] for key in expected]
+
+
+def test_dates_are_the_admins_own_calendar_days(client, login_as, session, records):
+    """12:00 UTC on 7 March is already 8 March in Tokyo."""
+    login_as(AdminFactory(timezone="Asia/Tokyo"))
+    response = client.get("/admin/audit", query_string={"date_from": "2026-03-08", "date_to": "2026-03-08"})
+    assert shown_ids(response) == []
+    response = client.get("/admin/audit", query_string={"date_from": "2026-03-07", "date_to": "2026-03-07"})
+    assert shown_ids(response) == [records["verdict"]]
+
+
+def test_an_inverted_date_range_is_refused_beside_the_field(client, login_as, admin, records):
+    login_as(admin)
+    response = client.get("/admin/audit", query_string={"date_from": "2026-03-09", "date_to": "2026-03-01"})
+    assert response.status_code == 400
+    assert "The end date must be on or after the start date." in text(response)
+    assert 'value="2026-03-09"' in text(response)
+
+
+def test_the_trail_is_paginated(client, login_as, session, admin):
+    ids = [record_event(session, admin, "job.published", "job", n).id for n in range(55)]
+    login_as(admin)
+    first = client.get("/admin/audit")
+    assert shown_ids(first) == ids[::-1][:50]
+    assert "page 1 of 2" in text(first)
+    second = client.get("/admin/audit", query_string={"page": 2})
+    assert shown_ids(second) == ids[::-1][50:]
+    filtered = client.get("/admin/audit", query_string={"action": "job.published", "page": 2})
+    assert "/admin/audit?action=job.published&amp;page=1" in text(filtered)

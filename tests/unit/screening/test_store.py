@@ -1,0 +1,262 @@
+"""Loading the ownership graph from the database: which ties count, merged parties, dates, the closure."""
+
+from datetime import UTC, date, datetime
+
+import pytest
+
+from marketplace.disclosures.models import DisclosureStatus
+from marketplace.parties.models import (
+    CommercialKind,
+    CommercialTie,
+    Party,
+    PartyKind,
+    TieOrigin,
+    VerificationLevel,
+)
+from marketplace.screening import store
+from tests.factories import (
+    DisclosureFactory,
+    InterestFactory,
+    PartyFactory,
+    PersonFactory,
+    VendorOrgFactory,
+)
+
+AS_OF = date(2025, 6, 30)
+
+
+def held(graph, holder, subject, interest_type="shareholding"):
+    return [e for e in graph.edges if (e.holder, e.subject, e.interest_type) == (holder.id, subject.id, interest_type)]
+
+
+def disclosed(version, holder, subject, **values):
+    return InterestFactory(interested_party_id=holder.id, subject_party_id=subject.id, origin=TieOrigin.DISCLOSURE,
+                           disclosure_id=version.id, **values)
+
+
+@pytest.fixture
+def vendor(session):
+    return VendorOrgFactory(name="Scalewise Data")
+
+
+def party_of(session, org):
+    return session.get(Party, org.party_id)
+
+
+def test_months_before_keeps_the_day_or_the_last_of_the_month():
+    assert store.months_before(date(2025, 6, 30), 24) == date(2023, 6, 30)
+    assert store.months_before(date(2024, 2, 29), 24) == date(2022, 2, 28)
+    assert store.months_before(date(2025, 3, 31), 1) == date(2025, 2, 28)
+    assert store.months_before(date(2025, 1, 15), 13) == date(2023, 12, 15)
+
+
+def test_only_ties_that_count_are_loaded(session, vendor):
+    subject = party_of(session, vendor)
+    admin_fact, bods, draft_owner, rejected_owner, submitted_owner, approved_owner, superseded_owner = (
+        PartyFactory(name=name) for name in ("News Co", "Registry Co", "Draft Co", "Rejected Co", "Submitted Co",
+                                             "Approved Co", "Old Co"))
+    InterestFactory(interested_party_id=admin_fact.id, subject_party_id=subject.id, origin=TieOrigin.ADMIN_FACT)
+    InterestFactory(interested_party_id=bods.id, subject_party_id=subject.id, origin=TieOrigin.BODS_IMPORT)
+    old = DisclosureFactory(vendor_org_id=vendor.id, number=1, status=DisclosureStatus.APPROVED)
+    approved = DisclosureFactory(vendor_org_id=vendor.id, number=2, status=DisclosureStatus.APPROVED)
+    rejected = DisclosureFactory(vendor_org_id=vendor.id, number=3, status=DisclosureStatus.REJECTED)
+    submitted = DisclosureFactory(vendor_org_id=vendor.id, number=4, status=DisclosureStatus.SUBMITTED)
+    draft = DisclosureFactory(vendor_org_id=vendor.id, number=5, status=DisclosureStatus.DRAFT)
+    disclosed(old, superseded_owner, subject)
+    disclosed(approved, approved_owner, subject)
+    disclosed(rejected, rejected_owner, subject)
+    disclosed(submitted, submitted_owner, subject)
+    disclosed(draft, draft_owner, subject)
+
+    for graph in (store.load_graph(session, AS_OF), store.load_graph_around(session, [subject.id], AS_OF)):
+        holders = {graph.parties[e.holder].name for e in graph.edges if e.subject == subject.id}
+        assert holders == {"News Co", "Registry Co", "Approved Co", "Submitted Co"}
+
+
+def test_a_tie_copied_into_a_pending_version_counts_once_at_its_highest(session, vendor):
+    subject = party_of(session, vendor)
+    cobalt = PartyFactory(name="Cobalt Social")
+    approved = DisclosureFactory(vendor_org_id=vendor.id, number=1, status=DisclosureStatus.APPROVED)
+    pending = DisclosureFactory(vendor_org_id=vendor.id, number=2, status=DisclosureStatus.SUBMITTED)
+    first = disclosed(approved, cobalt, subject, share_exact=30.0, verification_level=VerificationLevel.ADMIN_VERIFIED)
+    disclosed(pending, cobalt, subject, share_exact=12.0)
+
+    [edge] = held(store.load_graph(session, AS_OF), cobalt, subject)
+
+    # Lowering a stake in an unreviewed version does not lower it; the approved source is quoted.
+    assert (edge.low, edge.high, edge.id) == (30.0, 30.0, first.id)
+    assert edge.source.verification_level == "admin-verified"
+
+    disclosed(pending, cobalt, subject, interest_type="votingRights", share_exact=None, share_min=40.0,
+              share_max=60.0)
+    disclosed(approved, cobalt, subject, interest_type="votingRights", share_exact=45.0)
+    [votes] = held(store.load_graph(session, AS_OF), cobalt, subject, "votingRights")
+    assert (votes.low, votes.high) == (45.0, 60.0)
+
+
+def test_a_role_held_twice_years_apart_stays_two_ties(session, vendor):
+    subject = party_of(session, vendor)
+    person = PersonFactory(name="Daniel Okafor")
+    for start, end in ((date(2010, 1, 1), date(2012, 1, 1)), (date(2024, 1, 1), None)):
+        InterestFactory(interested_party_id=person.id, subject_party_id=subject.id, interest_type="boardMember",
+                        share_exact=None, start_date=start, end_date=end)
+    edges = held(store.load_graph(session, AS_OF, lookback_months=240), person, subject, "boardMember")
+    assert [(e.start, e.end) for e in edges] == [(date(2010, 1, 1), date(2012, 1, 1)), (date(2024, 1, 1), None)]
+
+
+def test_merged_parties_are_read_as_the_party_they_joined(session, vendor):
+    subject = party_of(session, vendor)
+    cobalt = PartyFactory(name="Cobalt Social")
+    alias = PartyFactory(name="Cobalt Social Inc.", merged_into_id=cobalt.id)
+    older_alias = PartyFactory(name="Cobalt", merged_into_id=alias.id)
+    InterestFactory(interested_party_id=older_alias.id, subject_party_id=subject.id, share_exact=30.0)
+    InterestFactory(interested_party_id=alias.id, subject_party_id=alias.id, share_exact=5.0)  # now a self-loop
+
+    for graph in (store.load_graph(session, AS_OF), store.load_graph_around(session, [subject.id], AS_OF)):
+        assert alias.id not in graph.parties and older_alias.id not in graph.parties
+        [edge] = [e for e in graph.edges if e.subject == subject.id]
+        assert (edge.holder, edge.low) == (cobalt.id, 30.0)
+        assert all(e.holder != e.subject for e in graph.edges)
+
+
+def test_dates_decide_what_is_loaded(session, vendor):
+    subject = party_of(session, vendor)
+    future, current, recent, long_ago, ends_today = (
+        PartyFactory(name=n) for n in ("Future Co", "Current Co", "Recent Co", "Long Ago Co", "Today Co"))
+    InterestFactory(interested_party_id=future.id, subject_party_id=subject.id, start_date=date(2025, 7, 1))
+    InterestFactory(interested_party_id=current.id, subject_party_id=subject.id, start_date=date(2025, 6, 30))
+    InterestFactory(interested_party_id=recent.id, subject_party_id=subject.id, end_date=date(2023, 7, 1))
+    InterestFactory(interested_party_id=long_ago.id, subject_party_id=subject.id, end_date=date(2023, 6, 29))
+    InterestFactory(interested_party_id=ends_today.id, subject_party_id=subject.id, end_date=AS_OF)
+
+    names = {p.name for p in (future, current, recent, long_ago, ends_today)}
+    graph = store.load_graph(session, AS_OF)
+    assert {graph.parties[e.holder].name for e in graph.edges} & names == {"Current Co", "Recent Co", "Today Co"}
+    around = store.load_graph_around(session, [subject.id], AS_OF, lookback_months=36)
+    assert {around.parties[e.holder].name for e in around.edges} == {"Current Co", "Recent Co", "Today Co",
+                                                                     "Long Ago Co"}
+    assert future.id not in around.parties
+
+
+def test_shares_and_sources_become_the_engines_figures(session, vendor):
+    subject = party_of(session, vendor)
+    exact, ranged, floor_only, unshared = (PartyFactory(name=n) for n in ("Exact", "Ranged", "Floor", "None"))
+    version = DisclosureFactory(vendor_org_id=vendor.id, number=3, status=DisclosureStatus.SUBMITTED)
+    InterestFactory(interested_party_id=exact.id, subject_party_id=subject.id, share_exact=12.5,
+                    source_description="Companies House filing", source_date=date(2025, 1, 2),
+                    verification_level=VerificationLevel.OFFICIAL_REGISTER)
+    disclosed(version, ranged, subject, share_exact=None, share_min=25.0, share_max=50.0, share_min_exclusive=True,
+              recorded_at=datetime(2025, 6, 12, 23, 30, tzinfo=UTC))
+    InterestFactory(interested_party_id=floor_only.id, subject_party_id=subject.id, share_exact=None, share_min=5.0,
+                    origin=TieOrigin.BODS_IMPORT, verification_level=VerificationLevel.THIRD_PARTY,
+                    recorded_at=datetime(2025, 3, 1, tzinfo=UTC))
+    InterestFactory(interested_party_id=unshared.id, subject_party_id=subject.id, share_exact=None,
+                    interest_type="appointmentOfBoard", role_title="Golden share")
+
+    graph = store.load_graph(session, AS_OF)
+    [e1], [e2], [e3] = held(graph, exact, subject), held(graph, ranged, subject), held(graph, floor_only, subject)
+    [e4] = held(graph, unshared, subject, "appointmentOfBoard")
+    assert (e1.low, e1.high, e1.low_exclusive, e1.high_exclusive) == (12.5, 12.5, False, False)
+    assert e1.source == store.Source("Companies House filing", "official register", date(2025, 1, 2))
+    assert (e2.low, e2.high, e2.low_exclusive, e2.high_exclusive) == (25.0, 50.0, True, False)
+    assert e2.source == store.Source("v3 disclosure", "self-declared", date(2025, 6, 12))
+    assert (e3.low, e3.high) == (5.0, 100.0)
+    assert e3.source.description == "BODS import" and e3.source.verification_level == "third-party source"
+    assert (e4.low, e4.high, e4.role_title) == (None, None, "Golden share")
+    assert graph.parties[subject.id].kind == "entity"
+
+
+def test_commercial_ties_count_like_interests(session, vendor):
+    subject = party_of(session, vendor)
+    cobalt, rejected_partner = PartyFactory(name="Cobalt Social"), PartyFactory(name="Gone Co")
+    rejected = DisclosureFactory(vendor_org_id=vendor.id, number=1, status=DisclosureStatus.REJECTED)
+    session.add_all([
+        CommercialTie(vendor_party_id=subject.id, counterparty_id=cobalt.id, kind=CommercialKind.CUSTOMER,
+                      revenue_share_pct=35.0, origin=TieOrigin.ADMIN_FACT),
+        CommercialTie(vendor_party_id=subject.id, counterparty_id=rejected_partner.id,
+                      kind=CommercialKind.EXCLUSIVE_AGREEMENT, origin=TieOrigin.DISCLOSURE, disclosure_id=rejected.id),
+    ])
+    session.flush()
+    for graph in (store.load_graph(session, AS_OF), store.load_graph_around(session, [subject.id], AS_OF)):
+        [tie] = graph.commercial
+        assert (tie.vendor, tie.counterparty, tie.kind, tie.revenue_share_pct) == (
+            subject.id, cobalt.id, "customer", 35.0)
+        assert cobalt.id in graph.parties
+
+
+def test_the_closure_holds_what_can_change_the_vendors_verdict_and_nothing_else(session, vendor):
+    subject = party_of(session, vendor)
+    rival, holding, fund, stranger, strangers_sub = (
+        PartyFactory(name=n) for n in ("Cobalt Social", "Cobalt Holdings", "Fund", "Stranger", "Stranger Sub"))
+    founder, cousin_board = PersonFactory(name="Daniel Okafor"), PersonFactory(name="Unrelated Person")
+    rival_lab, lab_owner = PartyFactory(name="Cobalt Labs"), PartyFactory(name="Cobalt Parent")
+    partner, partner_owner = PartyFactory(name="Partner"), PartyFactory(name="Partner Owner")
+    InterestFactory(interested_party_id=rival.id, subject_party_id=holding.id, share_exact=100.0)
+    InterestFactory(interested_party_id=holding.id, subject_party_id=subject.id, share_exact=30.0)
+    # A cross-holding: the recursion must stop.
+    InterestFactory(interested_party_id=subject.id, subject_party_id=fund.id, share_exact=10.0)
+    InterestFactory(interested_party_id=fund.id, subject_party_id=holding.id, share_exact=10.0)
+    InterestFactory(interested_party_id=stranger.id, subject_party_id=strangers_sub.id, share_exact=60.0)
+    # The founder left the vendor last year for Cobalt Labs, owned by Cobalt Parent.
+    InterestFactory(interested_party_id=founder.id, subject_party_id=subject.id, interest_type="seniorManagingOfficial",
+                    share_exact=None, end_date=date(2024, 9, 1))
+    InterestFactory(interested_party_id=founder.id, subject_party_id=rival_lab.id, interest_type="boardMember",
+                    share_exact=None)
+    InterestFactory(interested_party_id=lab_owner.id, subject_party_id=rival_lab.id, share_exact=80.0)
+    InterestFactory(interested_party_id=cousin_board.id, subject_party_id=strangers_sub.id,
+                    interest_type="boardMember", share_exact=None)
+    session.add(CommercialTie(vendor_party_id=subject.id, counterparty_id=partner.id,
+                              kind=CommercialKind.EXCLUSIVE_AGREEMENT, origin=TieOrigin.ADMIN_FACT))
+    InterestFactory(interested_party_id=partner_owner.id, subject_party_id=partner.id, share_exact=55.0)
+    session.flush()
+
+    graph = store.load_graph_around(session, [subject.id], AS_OF, extra_party_ids=[stranger.id])
+
+    assert set(graph.parties) == {subject.id, rival.id, holding.id, fund.id, founder.id, rival_lab.id,
+                                  lab_owner.id, partner.id, partner_owner.id, stranger.id}
+    assert all(e.holder != stranger.id for e in graph.edges)  # a rival is named, its own ties are not read
+    whole = store.load_graph(session, AS_OF)
+    wanted = {(e.holder, e.subject, e.interest_type) for e in whole.edges
+              if e.subject in graph.parties and e.holder in graph.parties and e.subject != stranger.id}
+    assert {(e.holder, e.subject, e.interest_type) for e in graph.edges} == wanted
+
+
+def test_the_closure_walks_across_a_merge(session, vendor):
+    subject = party_of(session, vendor)
+    holding, holding_alias, rival = (PartyFactory(name=n) for n in ("Holding", "Holding (old name)", "Cobalt"))
+    holding_alias.merged_into_id = holding.id
+    InterestFactory(interested_party_id=holding.id, subject_party_id=subject.id, share_exact=40.0)
+    # The rival's stake was recorded against the old name of the holding company.
+    InterestFactory(interested_party_id=rival.id, subject_party_id=holding_alias.id, share_exact=70.0)
+    session.flush()
+
+    graph = store.load_graph_around(session, [subject.id], AS_OF)
+
+    assert rival.id in graph.parties and holding_alias.id not in graph.parties
+    assert [(e.holder, e.subject) for e in graph.edges if e.holder == rival.id] == [(rival.id, holding.id)]
+
+
+def test_unspecified_owners_keep_their_kind_and_type(session, vendor):
+    subject = party_of(session, vendor)
+    anonymous = PartyFactory(name="Undisclosed owner", kind=PartyKind.UNSPECIFIED, party_type="anonymousEntity",
+                             bods_record_id="gb-coh-anon-1")
+    InterestFactory(interested_party_id=anonymous.id, subject_party_id=subject.id, share_exact=None, share_max=20.0)
+    node = store.load_graph_around(session, [subject.id], AS_OF).parties[anonymous.id]
+    assert (node.kind, node.party_type, node.record_id) == ("unspecified", "anonymousEntity", "gb-coh-anon-1")
+
+
+def test_vendor_facts_give_the_latest_approval_date(session, vendor):
+    unapproved = VendorOrgFactory(name="Newcomer")
+    DisclosureFactory(vendor_org_id=vendor.id, number=1, status=DisclosureStatus.APPROVED,
+                      decided_at=datetime(2024, 1, 5, 9, 0, tzinfo=UTC))
+    DisclosureFactory(vendor_org_id=vendor.id, number=2, status=DisclosureStatus.APPROVED,
+                      decided_at=datetime(2025, 3, 4, 23, 59, tzinfo=UTC))
+    DisclosureFactory(vendor_org_id=vendor.id, number=3, status=DisclosureStatus.SUBMITTED)
+    DisclosureFactory(vendor_org_id=unapproved.id, number=1, status=DisclosureStatus.REJECTED,
+                      decided_at=datetime(2025, 3, 4, tzinfo=UTC))
+
+    facts = {f.org_id: f for f in store.vendor_facts(session, [vendor, unapproved])}
+
+    assert facts[vendor.id].approved_on == date(2025, 3, 4)
+    assert facts[vendor.id].party_id == vendor.party_id and facts[vendor.id].on_platform
+    assert facts[unapproved.id].approved_on is None
