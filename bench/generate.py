@@ -34,7 +34,7 @@ from sqlalchemy.engine import make_url
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 BUYER_EMAIL = "bench-buyer@bench.example"
-BUYER_PASSWORD = "bench-password-2026"
+BUYER_PASSWORD = "bench-password-2026"  # noqa: S105  (a synthetic benchmark account)
 RIVALS = 5
 LEVELS = 8
 BATCH = 10_000
@@ -352,8 +352,8 @@ def main(parties: int, interests: int, vendors: int, seed: int, database_url: st
             if engine.dialect.name == "postgresql":
                 for table in ("party", "organization", "vendorprofile", "user_account", "disclosureversion",
                               "rival", "interest", "commercialtie"):
-                    conn.execute(text(f"SELECT setval(pg_get_serial_sequence('{table}', 'id'), "
-                                      f"(SELECT coalesce(max(id), 1) FROM {table}))"))
+                    sql = f"SELECT setval(pg_get_serial_sequence('{table}', 'id'), (SELECT max(id) FROM {table}))"  # noqa: S608
+                    conn.execute(text(sql))
         if engine.dialect.name == "postgresql":
             with engine.connect().execution_options(isolation_level="AUTOCOMMIT") as conn:
                 conn.execute(text("VACUUM ANALYZE"))

@@ -24,7 +24,8 @@ _HOLDERS = (
            or_(_i.c.start_date.is_(None), _i.c.start_date <= bindparam("as_of")),
            or_(_i.c.end_date.is_(None), _i.c.end_date > bindparam("as_of")))
 )
-MAX_DEPTH = 8  # hops: the generated chains are at most 8 deep; longer walks (around cycles) are cut, which flatters the naive way
+# Hops: the generated chains are at most 8 deep; longer walks (around cycles) are cut, which flatters the naive way.
+MAX_DEPTH = 8
 
 
 @dataclass

@@ -121,8 +121,9 @@ def main(database_url: str, json_path: str | None, naive_vendors: int, naive_sec
         per_vendor = sum(times) / len(times)
         out["a_naive"] = {
             "vendors_timed": len(done_naive), "sample_asked": len(sample), "complete": complete,
-            "time_limit_s": naive_seconds, "mean_per_vendor_s": per_vendor, "median_per_vendor_s": statistics.median(times),
-            "max_per_vendor_s": max(times), "queries_per_vendor_mean": statistics.mean(r.queries for *_, r in done_naive),
+            "time_limit_s": naive_seconds, "mean_per_vendor_s": per_vendor,
+            "median_per_vendor_s": statistics.median(times), "max_per_vendor_s": max(times),
+            "queries_per_vendor_mean": statistics.mean(r.queries for *_, r in done_naive),
             "extrapolated_total_s": per_vendor * len(vendor_rows),
             "lower_bound": not complete,
         }

@@ -70,7 +70,7 @@ class Party(SQLModel, table=True):
     # For an unspecified party: why it is not named, a BODS unspecifiedReason code.
     unspecified_reason: str = Field(default="", max_length=60)
     bods_record_id: str | None = Field(default=None, max_length=200, unique=True)
-    merged_into_id: int | None = Field(default=None, foreign_key="party.id")
+    merged_into_id: int | None = Field(default=None, foreign_key="party.id", index=True)
     created_at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime)
 
 

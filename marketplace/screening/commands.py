@@ -122,3 +122,14 @@ def screen_command(vendor_name: str, rival_names: tuple[str, ...], as_of, exclud
         click.echo(json.dumps(report, ensure_ascii=False))
     else:
         _echo_human(report, screening)
+
+
+@click.command("rescreen")
+@with_appcontext
+def rescreen_command() -> None:
+    """Re-screen every vendor for every buyer as of today (for a daily scheduler: ties end, disclosures age)."""
+    from marketplace.screening.refresh import refresh_verdicts  # refresh builds on the service this module uses
+
+    changes = refresh_verdicts(db.session, None)
+    db.session.commit()
+    click.echo(f"{len(changes)} verdict(s) changed.")

@@ -596,7 +596,8 @@ def _strongest(vendor: _Vendor, rival: _Rival, rule: Rule, found: Verdict, reaso
         return None
     routes = [vendor.snapshot.route(path) for _, _, path, _ in reasons]
     ties = [tie for *_, reason_ties in reasons for tie in reason_ties]
-    return vendor.finding(rule, verdict, reasons[0][1], rival, stake, routes, ties)
+    body = explain.reasons_text([body for _, body, _, _ in reasons])
+    return vendor.finding(rule, verdict, body, rival, stake, routes, ties)
 
 
 def _contract_finding(vendor: _Vendor, rival: _Rival) -> Finding | None:
@@ -735,8 +736,10 @@ def _undisclosed_finding(vendor: _Vendor, path: list[int]) -> Finding | None:
     if verdict is None:
         return None
     snapshot = vendor.snapshot
-    declared = [snapshot.tie(p) for p in snapshot.undisclosed_in.get(path[0])]
-    body = explain.undisclosed_body(vendor.name, snapshot.name(path[0]), declared[0].kind)
+    positions = snapshot.undisclosed_in.get(path[0])
+    declared = [snapshot.tie(p) for p in positions]
+    holder = snapshot.name(int(snapshot.holder[positions[0]]))
+    body = explain.undisclosed_body(vendor.name, snapshot.name(path[0]), holder, declared[0].kind)
     routes = [snapshot.route(path)] if len(path) > 1 else []
     return vendor.finding(Rule.UNKNOWN, verdict, body, None, None, routes,
                           declared + snapshot.route_ties(path, {SHARE, VOTE}))

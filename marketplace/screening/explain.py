@@ -138,10 +138,19 @@ def unknown_owner_body(owner: str, vendor: str, stake: Range, certain: bool) -> 
     return f"an unidentified owner, {owner}, {'holds' if certain else 'may hold'} {figure(stake)} of {vendor}"
 
 
-def undisclosed_body(vendor: str, entity: str, kind: str) -> str:
+def undisclosed_body(vendor: str, entity: str, holder: str, kind: str) -> str:
     if entity == vendor:
-        return f"part of {vendor}'s ownership is undisclosed: it declares an {kind}"
-    return f"part of {vendor}'s ownership is undisclosed: {entity}, which holds a share of it, declares an {kind}"
+        return f"part of {vendor}'s ownership is undisclosed: {holder} holds an {kind} in it"
+    return (f"part of {vendor}'s ownership is undisclosed: {holder} holds an {kind} in {entity}, which holds a "
+            f"share of {vendor}")
+
+
+def reasons_text(bodies: list[str]) -> str:
+    """Several reasons for one finding, the surest first, in one sentence."""
+    bodies = list(dict.fromkeys(bodies))
+    more = len(bodies) - ROUTES_SHOWN
+    text = "; ".join(bodies[:ROUTES_SHOWN])
+    return f"{text}; and {more} more tie{'s' if more > 1 else ''}" if more > 0 else text
 
 
 def unverified_body(vendor: str, approved_on: date | None, as_of: date, months: int) -> str:

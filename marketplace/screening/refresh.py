@@ -89,7 +89,7 @@ def _act_on_change(session: Session, actor, change: VerdictChange, vendor_name: 
     direction = "worsened" if change.worsened else "improved"
     notify_org(session, change.buyer_org_id, "verdict_changed",
                f"Screening of {vendor_name} {direction}: {change.before} → {change.after}. {reasons}",
-               f"/vendors/{change.vendor_org_id}")
+               f"/vendors/{change.vendor_org_id}/screening")
     bids = session.execute(
         select(Bid).join(Job, Job.id == Bid.job_id)
         .where(Job.buyer_org_id == change.buyer_org_id, Bid.vendor_org_id == change.vendor_org_id)

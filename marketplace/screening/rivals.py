@@ -10,13 +10,13 @@ from dataclasses import dataclass
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from marketplace.accounts.models import Organization, OrgKind, User
+from marketplace.accounts.models import Organization, User
 from marketplace.audit.service import record_event
 from marketplace.parties.models import Party, PartyKind
 from marketplace.parties.service import find_or_create_party, normalize_name, search_parties
 from marketplace.screening.models import Rival
 from marketplace.screening.refresh import refresh_verdicts
-from marketplace.screening.service import screenings_for_buyer
+from marketplace.screening.service import cached_screenings_for_buyer
 from marketplace.visibility import NotVisible
 
 
@@ -67,13 +67,12 @@ def rivals_of(session: Session, user: User) -> list[RivalEntry]:
     ).all()
     if not rows:
         return []
-    vendors = session.execute(select(Organization).where(Organization.kind == OrgKind.VENDOR)).scalars().all()
-    ties: Counter[str] = Counter()
-    for screening in screenings_for_buyer(session, org.id, vendors).values():
+    ties: Counter[int] = Counter()
+    for _verdict, findings in cached_screenings_for_buyer(session, org.id).values():
         # A vendor counts once per rival, however many findings name that rival.
-        for rival_name in {finding.rival for finding in screening.findings if finding.rival}:
-            ties[rival_name] += 1
-    return [RivalEntry(rival, party, ties[party.name]) for rival, party in rows]
+        for rival_id in {finding.get("rival_party_id") for finding in findings if finding.get("rival_party_id")}:
+            ties[rival_id] += 1
+    return [RivalEntry(rival, party, ties[party.id]) for rival, party in rows]
 
 
 def find_candidates(session: Session, user: User, text: str) -> list[PartyMatch]:

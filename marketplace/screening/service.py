@@ -186,27 +186,23 @@ def findings_record(findings: list[Finding]) -> list[dict]:
 def cached_screenings_for_buyer(session: Session, buyer_org_id: int) -> dict[int, tuple[Verdict, list[dict]]]:
     """{vendor org id: (verdict, findings)} for every vendor, from the stored verdicts.
 
-    A vendor never screened for this buyer is screened and stored first (and acted on, as any refresh is).
-    Findings are findings_record() dicts. For pages listing many vendors; never for access decisions.
+    A vendor not yet screened for this buyer is screened live here but not stored or acted on: this serves
+    GET pages, which change nothing; the next refresh stores it. Findings are findings_record() dicts.
+    For pages listing many vendors; never for access decisions.
     """
-    from marketplace.screening.refresh import refresh_verdicts  # refresh builds on this module
-
     vendor_ids = set(session.execute(select(Organization.id).where(Organization.kind == OrgKind.VENDOR)).scalars())
-
-    def stored():
-        return {
-            vendor_id: (Verdict(verdict), findings or [])
-            for vendor_id, verdict, findings in session.execute(
-                select(VerdictRecord.vendor_org_id, VerdictRecord.verdict, VerdictRecord.findings)
-                .where(VerdictRecord.buyer_org_id == buyer_org_id))
-            if vendor_id in vendor_ids
-        }
-
-    cached = stored()
+    cached = {
+        vendor_id: (Verdict(verdict), findings or [])
+        for vendor_id, verdict, findings in session.execute(
+            select(VerdictRecord.vendor_org_id, VerdictRecord.verdict, VerdictRecord.findings)
+            .where(VerdictRecord.buyer_org_id == buyer_org_id))
+        if vendor_id in vendor_ids
+    }
     missing = vendor_ids - cached.keys()
     if missing:
-        refresh_verdicts(session, None, vendor_org_ids=sorted(missing), buyer_org_ids=[buyer_org_id])
-        cached = stored()
+        orgs = session.execute(select(Organization).where(Organization.id.in_(sorted(missing)))).scalars().all()
+        for (_, vendor_id), screening in screen_pairs(session, [buyer_org_id], orgs).items():
+            cached[vendor_id] = (screening.verdict, findings_record(screening.findings))
     return cached
 
 

@@ -2,7 +2,7 @@
 
 Revision ID: 0001
 Revises: 
-Create Date: 2026-11-26 20:09:46.080208
+Create Date: 2026-11-26 21:23:19.031142
 
 """
 from alembic import op
@@ -37,6 +37,7 @@ def upgrade():
     sa.UniqueConstraint('bods_record_id', name=op.f('uq_party_bods_record_id'))
     )
     with op.batch_alter_table('party', schema=None) as batch_op:
+        batch_op.create_index(batch_op.f('ix_party_merged_into_id'), ['merged_into_id'], unique=False)
         batch_op.create_index(batch_op.f('ix_party_name_normalized'), ['name_normalized'], unique=False)
 
     op.create_table('webhookevent',
@@ -818,6 +819,7 @@ def downgrade():
     op.drop_table('webhookevent')
     with op.batch_alter_table('party', schema=None) as batch_op:
         batch_op.drop_index(batch_op.f('ix_party_name_normalized'))
+        batch_op.drop_index(batch_op.f('ix_party_merged_into_id'))
 
     op.drop_table('party')
     # ### end Alembic commands ###

@@ -104,7 +104,8 @@ def test_the_comparison_has_a_scatter_chart_with_one_labelled_dot_per_bid(client
     with past_deadline(job):
         html = page(client.get(url_for("bids.compare", job_id=job.id)))
 
-    chart = html[html.index('<svg class="chart bid-scatter"'):html.index("</svg>", html.index('<svg class="chart bid-scatter"'))]
+    start = html.index('<svg class="chart bid-scatter"')
+    chart = html[start:html.index("</svg>", start)]
     assert 'data-testid="bid-chart"' in chart
     assert chart.count("<circle") == 3
     for label in ("Scalewise Data", "Tagly", "Annotate Co"):

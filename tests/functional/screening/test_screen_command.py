@@ -115,3 +115,15 @@ def test_a_merged_party_is_not_found_by_its_old_name(screen, graph, session):
     assert old.merged_into_id == graph.id
     result = screen("--vendor", "Labelworks GmbH", "--rival", "Cobalt Social Media")
     assert result.exit_code == 2 and "Cobalt Social Media" in result.stderr
+
+
+def test_rescreen_stores_every_pair_and_reports_changes(app, session):
+    from marketplace.screening.models import VerdictRecord
+    from tests.factories import BuyerOrgFactory, VendorOrgFactory
+
+    BuyerOrgFactory()
+    VendorOrgFactory()
+    result = app.test_cli_runner().invoke(args=["rescreen"])
+    assert result.exit_code == 0, result.output
+    assert "verdict(s) changed" in result.output
+    assert session.query(VerdictRecord).count() >= 1

@@ -430,11 +430,11 @@ def test_an_unpublished_interest_in_the_vendor_or_upstream_is_review(world):
     tagline = found(world.screen("Tagline AI"), Rule.UNKNOWN, None)
 
     assert scalewise.verdict == Verdict.REVIEW
-    assert "it declares an unpublishedInterest" in scalewise.explanation
+    assert "Somebody holds an unpublishedInterest in it" in scalewise.explanation
     assert tagline.verdict == Verdict.REVIEW
     assert tagline.paths == [["Holdco", "Tagline AI"]]
     # Subsidiary's undisclosed interest is downstream of Tagline AI: it says nothing of who owns Tagline.
-    assert "Holdco" in tagline.explanation
+    assert "Somebody holds an unknownInterest in Holdco, which holds a share of Tagline AI" in tagline.explanation
 
 
 # -- unverified ----------------------------------------------------------------------------------------------------
