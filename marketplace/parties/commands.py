@@ -1,6 +1,7 @@
 """`flask bods import FILE...` and `flask bods export --vendor NAME`."""
 
 import json
+import sys
 from contextlib import nullcontext
 from pathlib import Path
 
@@ -51,8 +52,8 @@ def import_command(files: tuple[Path, ...]) -> None:
 
 def _import_file(path: Path):
     statements = read_statements(path)
-    bar = (click.progressbar(length=len(statements), label=f"Importing {path.name}", file=click.get_text_stream(
-        "stderr")) if len(statements) > PROGRESS_FROM else nullcontext())
+    bar = (click.progressbar(length=len(statements), label=f"Importing {path.name}", file=sys.stderr)
+           if len(statements) > PROGRESS_FROM else nullcontext())
     with bar as progress:
         summary = import_bods(db.session, None, statements, path.name,
                               progress=progress.update if progress is not None else None)
