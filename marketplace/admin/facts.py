@@ -23,13 +23,13 @@ from marketplace.disclosures.service import (
     KINDS_BY_CODE,
     DisclosureError,
     TieInput,
+    build_tie_row,
     check_tie,
 )
 from marketplace.notifications.service import notify_org
 from marketplace.parties.models import (
     COUNTABLE_INTEREST_TYPES,
     ROLE_INTEREST_TYPES,
-    CommercialKind,
     CommercialTie,
     Interest,
     Party,
@@ -119,23 +119,7 @@ def record_fact(session: Session, admin: User, vendor_org_id: int, fact: FactInp
     provenance = {"origin": TieOrigin.ADMIN_FACT, "disclosure_id": None, "verification_level": level,
                   "source_url": fact.source_url.strip(), "source_date": fact.source_date,
                   "source_description": fact.source_description.strip(), "recorded_by_id": admin.id}
-    if kind.table == COMMERCIAL_TABLE:
-        row = CommercialTie(vendor_party_id=vendor_party.id, counterparty_id=party.id,
-                            kind=CommercialKind(kind.type), revenue_share_pct=fact.revenue_share_pct,
-                            start_date=fact.start_date, end_date=fact.end_date, note=fact.note.strip(),
-                            **provenance)
-    else:
-        subject = (find_or_create_party(session, fact.other_org, PartyKind.ENTITY) if kind.elsewhere
-                   else vendor_party)
-        ranged = fact.share_exact is None
-        row = Interest(interested_party_id=party.id, subject_party_id=subject.id, interest_type=kind.type,
-                       share_exact=fact.share_exact, share_min=fact.share_min, share_max=fact.share_max,
-                       share_min_exclusive=ranged and fact.share_min is not None and fact.share_min_exclusive,
-                       share_max_exclusive=ranged and fact.share_max is not None and fact.share_max_exclusive,
-                       start_date=fact.start_date, end_date=fact.end_date, role_title=fact.role_title.strip(),
-                       note=fact.note.strip(), **provenance)
-    session.add(row)
-    session.flush()
+    row = build_tie_row(session, kind, party, vendor_party, fact, provenance)
     view = fact_view(session, row, vendor_party.id)
     record_event(session, admin, "fact.recorded", kind.table, row.id,
                  after={"vendor": vendor.name, "party": party.name, "kind": kind.code,

@@ -407,13 +407,20 @@ def add_tie(session: Session, user: User, version_id: int, tie: TieInput) -> Int
     party = find_or_create_party(session, tie.party_name, PartyKind(tie.party_kind))
     provenance = {"origin": TieOrigin.DISCLOSURE, "disclosure_id": version.id,
                   "verification_level": VerificationLevel.SELF_DECLARED, "recorded_by_id": user.id}
+    return build_tie_row(session, kind, party, vendor, tie, provenance)
+
+
+def build_tie_row(session: Session, kind, party: Party, vendor_party: Party, tie,
+                  provenance: dict) -> Interest | CommercialTie:
+    """Write one checked tie of the vendor (from a disclosure or an admin's fact) with its provenance."""
     if kind.table == COMMERCIAL_TABLE:
-        row = CommercialTie(vendor_party_id=vendor.id, counterparty_id=party.id,
+        row = CommercialTie(vendor_party_id=vendor_party.id, counterparty_id=party.id,
                             kind=CommercialKind(kind.type), revenue_share_pct=tie.revenue_share_pct,
                             start_date=tie.start_date, end_date=tie.end_date, note=tie.note.strip(),
                             **provenance)
     else:
-        subject = find_or_create_party(session, tie.other_org, PartyKind.ENTITY) if kind.elsewhere else vendor
+        subject = (find_or_create_party(session, tie.other_org, PartyKind.ENTITY) if kind.elsewhere
+                   else vendor_party)
         ranged = tie.share_exact is None
         row = Interest(interested_party_id=party.id, subject_party_id=subject.id, interest_type=kind.type,
                        share_exact=tie.share_exact, share_min=tie.share_min, share_max=tie.share_max,
