@@ -3,12 +3,14 @@
 
     python dev/stripe_sim/run.py --port 8420 [--webhook-url URL --webhook-secret whsec_...]
 
-From localstripe (PyPI), unchanged: customers, payment methods, PaymentIntents, refunds, events, and its
-signed webhook deliveries. Added here, answering with the shapes of Stripe's API reference:
+From localstripe (PyPI), unchanged: customers, payment methods, PaymentIntents, refunds (but see below), events,
+and its signed webhook deliveries. Added here, answering with the shapes of Stripe's API reference:
   - Connect: POST/GET /v1/accounts, POST /v1/account_links (with a local onboarding page), POST/GET
     /v1/transfers, and the `account.updated` and `transfer.created` events;
   - Checkout: POST/GET /v1/checkout/sessions, POST /v1/checkout/sessions/{id}/expire (with a local payment
     page), and the `checkout.session.completed` and `checkout.session.expired` events;
+  - Refunds: the `refund.created` and `charge.refunded` events, and Stripe's refusal of a refund larger than
+    what is left of the charge, which localstripe lacks;
   - Idempotency-Key replay, which localstripe ignores.
 It always starts from scratch and keeps nothing on disk (localstripe's own persistence is switched off, see
 PITFALLS.md), and listens on 127.0.0.1 only.
@@ -23,6 +25,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 import checkout  # noqa: E402
 import connect  # noqa: E402
+import refunds  # noqa: E402
 from aiohttp import web  # noqa: E402
 from idempotency import idempotency_middleware  # noqa: E402
 from localstripe import resources, server  # noqa: E402
@@ -49,6 +52,7 @@ def build_app() -> web.Application:
     middlewares.insert(1, idempotency_middleware)
     connect.add_routes(app)
     checkout.add_routes(app)
+    refunds.install()
     return app
 
 

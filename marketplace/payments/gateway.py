@@ -65,6 +65,7 @@ class RefundInfo:
     status: str
     payment_intent_id: str | None
     metadata: dict[str, str] = field(default_factory=dict)
+    charge_id: str | None = None
 
 
 @dataclass(frozen=True)
@@ -119,6 +120,14 @@ class StripeGateway:
 
     def _create(self, method, params: dict, idempotency_key: str | None) -> dict:
         return self._call(method, params, {"idempotency_key": idempotency_key} if idempotency_key else {})
+
+    def reachable(self) -> bool:
+        """True when Stripe answers with this key (one cheap read); False when it cannot be reached."""
+        try:
+            self._client.v1.customers.list({"limit": 1})
+        except stripe.StripeError:
+            return False
+        return True
 
     # ---------------------------------------------------------------- buyers and funding
 
@@ -176,11 +185,22 @@ class StripeGateway:
     def retrieve_refund(self, refund_id: str) -> RefundInfo:
         return self._refund(self._call(self._client.v1.refunds.retrieve, refund_id))
 
+    def list_refunds(self, payment_intent_id: str) -> list[RefundInfo]:
+        """Every refund Stripe has made on one payment, ours and those made elsewhere (e.g. in the Dashboard)."""
+        try:
+            found = self._client.v1.refunds.list({"payment_intent": payment_intent_id, "limit": 100})
+            return [self._refund(refund.to_dict()) for refund in found.auto_paging_iter()]
+        except stripe.StripeError as error:
+            raise _error(error) from error
+
+    def payment_intent_of_charge(self, charge_id: str) -> str | None:
+        return _id_of(self._call(self._client.v1.charges.retrieve, charge_id).get("payment_intent"))
+
     @staticmethod
     def _refund(data: dict) -> RefundInfo:
         return RefundInfo(id=data["id"], amount=int(data["amount"]), currency=data["currency"].upper(),
                           status=data.get("status") or "", payment_intent_id=_id_of(data.get("payment_intent")),
-                          metadata=dict(data.get("metadata") or {}))
+                          metadata=dict(data.get("metadata") or {}), charge_id=_id_of(data.get("charge")))
 
     # ---------------------------------------------------------------- vendors and payouts
 

@@ -205,10 +205,17 @@ def record_payment(session: Session, gateway: StripeGateway, actor, payment_inte
                and contract.status not in (ContractStatus.ENDED, ContractStatus.COMPLETED)
                and payment.amount == milestone.amount_minor and payment.currency == milestone.currency.upper())
     if not waiting:
-        _refund(session, gateway, actor, contract, milestone, payment.id, payment.amount,
-                f"refund-extra-{payment.id}", "A payment the milestone was not waiting for, returned.")
+        if payment.amount_refunded:  # refunds already made in Stripe count: only the rest is returned here
+            _record_stripe_refunds(session, gateway, actor, contract, milestone, payment.id)
+        left = refundable_on(session, payment.id)
+        if left > 0:
+            _refund(session, gateway, actor, contract, milestone, payment.id, left,
+                    f"refund-extra-{payment.id}", "A payment the milestone was not waiting for, returned.")
         return milestone
     _fund(session, actor, contract, milestone, payment, fee_bps)
+    if payment.amount_refunded:
+        # Refunded in Stripe before we heard of the payment (events come in any order): record that too.
+        _apply_stripe_refunds(session, gateway, actor, contract, milestone, payment.id)
     return milestone
 
 
@@ -260,10 +267,99 @@ def refund_milestone(session: Session, gateway: StripeGateway, actor, contract: 
             refundable_on(session, milestone.payment_intent_id), f"refund-{milestone.key}", reason)
     now = utcnow()
     milestone.status, milestone.closed_at, milestone.updated_at = MilestoneStatus.REFUNDED, now, now
+    milestone.last_payment_error = ""
     _audit(session, actor, "milestone.refunded", contract, milestone, before, amount=_money(milestone))
     notify_org(session, contract.vendor_org_id, "milestone_refunded",
                f"Milestone {milestone.number} “{milestone.title}” was refunded to the buyer: {reason}",
                contract_link(contract))
+
+
+# Refunds Stripe reports that count as money returned: "pending" ones are on their way (Stripe may still fail
+# them, and `payments reconcile` then names the entry); "failed" and "canceled" ones returned nothing.
+COUNTED_REFUND_STATES = ("succeeded", "pending")
+OUTSIDE_REFUND_NOTE = "Refunded in Stripe, outside the platform."
+
+
+def _charge_entry(session: Session, payment_intent_id: str) -> LedgerEntry | None:
+    return session.execute(
+        select(LedgerEntry).where(LedgerEntry.kind == EntryKind.CHARGE,
+                                  LedgerEntry.stripe_object_id == payment_intent_id)
+    ).scalar_one_or_none()
+
+
+def _record_stripe_refunds(session: Session, gateway: StripeGateway, actor, contract: Contract,
+                           milestone: Milestone, payment_intent_id: str) -> int:
+    """Write to the ledger each refund Stripe made on the payment that it lacks; returns how many.
+
+    Our own refunds are recorded when we make them, under their Stripe id, so they are never written twice;
+    the ones found here were made in Stripe's Dashboard (or ours, whose recording was rolled back).
+    """
+    try:
+        refunds = gateway.list_refunds(payment_intent_id)
+    except GatewayError as error:
+        raise _fail(error) from error
+    added = 0
+    for refund in sorted(refunds, key=lambda found: found.id):
+        if refund.status not in COUNTED_REFUND_STATES or _recorded(session, EntryKind.REFUND, refund.id):
+            continue
+        _record(session, contract, milestone, EntryKind.REFUND, refund.amount, refund.id,
+                source=payment_intent_id, note=OUTSIDE_REFUND_NOTE)
+        record_event(session, actor, "payment.refunded", "milestone", milestone.id,
+                     after={"refund": refund.id, "amount": _money(milestone, refund.amount),
+                            "reason": OUTSIDE_REFUND_NOTE},
+                     buyer_org_id=contract.buyer_org_id, vendor_org_id=contract.vendor_org_id)
+        notify_org(session, contract.buyer_org_id, "payment_refunded",
+                   f"{_money(milestone, refund.amount)} refunded for milestone {milestone.number}: "
+                   f"{OUTSIDE_REFUND_NOTE}", contract_link(contract))
+        added += 1
+    return added
+
+
+def record_refunds(session: Session, gateway: StripeGateway, actor, payment_intent_id: str,
+                   fee_bps: int) -> Milestone | None:
+    """Record the refunds Stripe has made on one of our payments, as Stripe has them now.
+
+    A held milestone whose payment is refunded in full is closed as refunded, as if the buyer had cancelled it;
+    one refunded in part stays held but is not paid out until the rest is settled (release checks). News of a
+    refund that comes before the news of its payment records the payment first. Returns the milestone, or
+    None if the payment is not ours.
+    """
+    if _charge_entry(session, payment_intent_id) is None:
+        record_payment(session, gateway, actor, payment_intent_id, fee_bps)
+    charge = _charge_entry(session, payment_intent_id)
+    if charge is None:
+        return None
+    milestone = lock_milestone(session, charge.milestone_id)
+    _apply_stripe_refunds(session, gateway, actor, session.get(Contract, milestone.contract_id), milestone,
+                          payment_intent_id)
+    return milestone
+
+
+def _apply_stripe_refunds(session: Session, gateway: StripeGateway, actor, contract: Contract,
+                          milestone: Milestone, payment_intent_id: str) -> None:
+    """Record the payment's refunds the ledger lacks, and close or hold back the (locked) milestone they hit."""
+    if not _record_stripe_refunds(session, gateway, actor, contract, milestone, payment_intent_id):
+        return
+    if milestone.payment_intent_id != payment_intent_id or milestone.status not in HELD_STATES:
+        return  # an extra payment, or money no longer held for it: the ledger says what happened
+    left = refundable_on(session, payment_intent_id)
+    if left > 0:
+        milestone.last_payment_error = (
+            f"{_money(milestone, milestone.amount_minor - left)} of this milestone's payment was refunded in "
+            "Stripe, outside the platform: it cannot be paid out as agreed. Cancel the milestone to refund the rest."
+        )[:500]
+        milestone.updated_at = utcnow()
+        return
+    before = str(milestone.status)
+    now = utcnow()
+    milestone.status, milestone.closed_at, milestone.updated_at = MilestoneStatus.REFUNDED, now, now
+    milestone.last_payment_error = ""
+    _audit(session, actor, "milestone.refunded", contract, milestone, before, amount=_money(milestone),
+           reason=OUTSIDE_REFUND_NOTE)
+    notify_org(session, contract.vendor_org_id, "milestone_refunded",
+               f"Milestone {milestone.number} “{milestone.title}” was refunded to the buyer: {OUTSIDE_REFUND_NOTE}",
+               contract_link(contract))
+    settle(session, actor, contract)
 
 
 # ------------------------------------------------------------------------------------------------ payouts
@@ -279,6 +375,12 @@ def release(session: Session, gateway: StripeGateway, actor, contract: Contract,
     It waits while the vendor has no payout account ready; the buyer's acceptance stands meanwhile.
     """
     if milestone.status != MilestoneStatus.ACCEPTED:
+        return False
+    if milestone.payment_intent_id and refundable_on(session, milestone.payment_intent_id) != milestone.amount_minor:
+        # Part of the payment was refunded in Stripe: paying the vendor and the fee now would pay out money
+        # the platform no longer holds.
+        milestone.last_payment_error = (milestone.last_payment_error or
+                                        "The platform no longer holds this milestone's whole payment.")
         return False
     account = payout_account_of(session, contract.vendor_org_id)
     if account is None or not account.payouts_ready or not account.stripe_account_id:

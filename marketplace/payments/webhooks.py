@@ -12,7 +12,7 @@ from sqlalchemy.orm import Session
 from marketplace.contracts.lifecycle import lock_milestone
 from marketplace.contracts.models import Contract, Milestone, MilestoneStatus
 from marketplace.payments import service
-from marketplace.payments.gateway import StripeGateway
+from marketplace.payments.gateway import GatewayError, StripeGateway
 from marketplace.payments.models import WebhookEvent
 
 
@@ -60,6 +60,27 @@ def _transfer(session: Session, gateway: StripeGateway, obj: dict, _fee_bps: int
         service.release(session, gateway, service.STRIPE, session.get(Contract, milestone.contract_id), milestone)
 
 
+def _charge_refunded(session: Session, gateway: StripeGateway, obj: dict, fee_bps: int) -> None:
+    """A charge refunded, in part or in full, by us or in Stripe's Dashboard: record what the ledger lacks."""
+    payment_intent = obj.get("payment_intent")
+    if isinstance(payment_intent, dict):
+        payment_intent = payment_intent.get("id")
+    if payment_intent:
+        service.record_refunds(session, gateway, service.STRIPE, payment_intent, fee_bps)
+
+
+def _refund(session: Session, gateway: StripeGateway, obj: dict, fee_bps: int) -> None:
+    """A refund made, changed or failed: Stripe's refund now says which payment; record what the ledger lacks."""
+    try:
+        refund = gateway.retrieve_refund(obj["id"])
+        payment_intent = refund.payment_intent_id or (
+            gateway.payment_intent_of_charge(refund.charge_id) if refund.charge_id else None)
+    except GatewayError as error:
+        raise service.PaymentError(f"Stripe: {error}") from error
+    if payment_intent:
+        service.record_refunds(session, gateway, service.STRIPE, payment_intent, fee_bps)
+
+
 HANDLERS = {
     "checkout.session.completed": _payment_done,
     "checkout.session.async_payment_succeeded": _payment_done,
@@ -67,6 +88,12 @@ HANDLERS = {
     "payment_intent.payment_failed": _payment_intent,
     "account.updated": _account,
     "transfer.created": _transfer,
+    # Refunds, ours and those made outside the app: each event leads to the payment's refunds as Stripe has them.
+    "charge.refunded": _charge_refunded,
+    "refund.created": _refund,
+    "refund.updated": _refund,
+    "refund.failed": _refund,
+    "charge.refund.updated": _refund,
 }
 
 
