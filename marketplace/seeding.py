@@ -2,17 +2,26 @@
 
 Dates in the seed files are relative to today (`*_days_ago`, `deadline_in_days`), so the demo is always live.
 The loader writes models directly: it stages history (decided disclosures, past awards) that no service would
-let a user create today. Screening runs once at the end, over the finished graph, so that verdict records,
-conflicted bids and flagged contracts agree with it.
+let a user create today. Contracts are the exception: their money history (seed_data/contracts.json) is played
+through the contract and payment services against the local Stripe simulator, so that every funded, paid or
+refunded milestone has its Stripe objects and `flask payments reconcile` agrees; only the timestamps are moved back
+to the days the file names (the audit trail keeps the real time it was written). Without the simulator, contracts
+stay awarded and unfunded, and the seed says so. Screening runs once at the end, over the finished graph, so that
+verdict records, conflicted bids and flagged contracts agree with it.
 """
 
 import json
+import urllib.error
+import urllib.parse
+import urllib.request
+from contextlib import contextmanager
 from datetime import UTC, date, datetime, time, timedelta
 from pathlib import Path
 
 import click
+from flask import current_app
 from flask.cli import with_appcontext
-from sqlalchemy import func, select
+from sqlalchemy import func, select, update
 from sqlalchemy.orm import Session
 from sqlmodel import SQLModel
 
@@ -21,7 +30,15 @@ from marketplace.accounts.passwords import hash_password
 from marketplace.audit.service import record_event
 from marketplace.bids.models import Bid, BidRevision, BidStatus
 from marketplace.config import PROJECT_ROOT
-from marketplace.contracts.models import Contract, ContractStatus
+from marketplace.contracts import service as contract_service
+from marketplace.contracts.models import (
+    HELD_STATES,
+    Contract,
+    ContractStatus,
+    Delivery,
+    Milestone,
+    MilestoneStatus,
+)
 from marketplace.db_types import utcnow
 from marketplace.disclosures.models import DisclosureStatus, DisclosureVersion
 from marketplace.extensions import db
@@ -40,6 +57,10 @@ from marketplace.parties.models import (
     VerificationLevel,
 )
 from marketplace.parties.service import find_or_create_party, normalize_identifier
+from marketplace.payments import service as payment_service
+from marketplace.payments.gateway import StripeGateway, from_config
+from marketplace.payments.models import LedgerEntry
+from marketplace.payments.reconcile import reconcile
 from marketplace.screening.models import Rival
 from marketplace.screening.refresh import refresh_verdicts
 
@@ -54,10 +75,53 @@ CONTRACTED = (JobStatus.AWARDED, JobStatus.IN_PROGRESS, JobStatus.DELIVERED, Job
 DECIDED = (DisclosureStatus.APPROVED, DisclosureStatus.CHANGES_REQUESTED, DisclosureStatus.REJECTED)
 # Bids should not be left "active" on a job that has been awarded; the files say which won and which lost.
 CLOSED_BID_STATUSES = (BidStatus.AWARDED, BidStatus.LOST, BidStatus.WITHDRAWN)
+# The card the buyers of the demo history paid with, on the simulator's Checkout page (it always succeeds).
+TEST_CARD = {"number": "4242 4242 4242 4242", "exp": "12/34", "cvc": "123"}
+# Where the simulator's Checkout and onboarding pages would send a browser back; the seed never follows them.
+RETURN_BASE = "http://127.0.0.1:5000"
+# Notices about steps older than this are history, already read; newer ones wait in the bell.
+UNREAD_DAYS = 3
 
 
 class SeedDataError(click.ClickException):
     """The seed files contradict themselves (an unknown name, a job with no winner...)."""
+
+
+def demo_gateway(config) -> tuple[StripeGateway | None, str]:
+    """The gateway the demo's contract money moves through, or None and the reason there is none.
+
+    Only the local simulator: the history needs a buyer's card on Checkout and a vendor's onboarding, which only
+    the simulator's pages let a program complete (and real Stripe should never get demo payments).
+    """
+    gateway = from_config(config)
+    if gateway is None:
+        return None, "no Stripe key is set (STRIPE_SECRET_KEY), so payments are off"
+    if not gateway.simulated:
+        return None, ("contract money is staged only against the local Stripe simulator (STRIPE_API_BASE), "
+                      "never at Stripe itself")
+    if not gateway.reachable():
+        return None, f"the local Stripe simulator at {gateway.api_base} does not answer"
+    return gateway, ""
+
+
+class _NoRedirect(urllib.request.HTTPRedirectHandler):
+    def redirect_request(self, *args, **kwargs):
+        return None
+
+
+def submit_simulator_form(gateway: StripeGateway, url: str, form: dict) -> int:
+    """POST a form on one of the simulator's own pages (Checkout, onboarding), as a browser would; the status.
+
+    Refuses any address that is not the simulator's, so that a card number never goes anywhere else.
+    """
+    if not gateway.simulated or not url.startswith(gateway.api_base + "/hosted/"):
+        raise SeedDataError(f"not a page of the local Stripe simulator: {url}")
+    request = urllib.request.Request(url, data=urllib.parse.urlencode(form).encode(), method="POST")  # noqa: S310
+    try:
+        with urllib.request.build_opener(_NoRedirect).open(request, timeout=30) as response:
+            return response.status
+    except urllib.error.HTTPError as error:  # a redirect (the page's success) or a refusal
+        return error.code
 
 
 def database_has_data(session: Session) -> bool:
@@ -79,8 +143,12 @@ def empty_database(session: Session) -> None:
 class DemoLoader:
     """Reads seed_data/*.json and writes the demo marketplace, one step at a time."""
 
-    def __init__(self, session: Session, data_dir: Path = SEED_DIR, now: datetime | None = None):
+    def __init__(self, session: Session, data_dir: Path = SEED_DIR, now: datetime | None = None,
+                 gateway: StripeGateway | None = None, fee_bps: int = 0, no_money_reason: str = ""):
         self.session = session
+        self.gateway = gateway
+        self.fee_bps = fee_bps
+        self.no_money_reason = no_money_reason or "no Stripe gateway was given"
         self.data_dir = data_dir
         self.now = now or utcnow()
         self.today = self.now.date()
@@ -105,6 +173,7 @@ class DemoLoader:
             ("jobs", self.load_jobs),
             ("bids", self.load_bids),
             ("contracts", self.make_contracts),
+            ("contract money", self.play_contract_money),
             ("questions", self.load_questions),
             ("notifications", self.load_notifications),
             ("screening", self.screen_everything),
@@ -524,7 +593,7 @@ class DemoLoader:
                     f"one awarded bid, not {len(winners)}."
                 )
             bid = winners[0]
-            done = job.status == JobStatus.COMPLETED
+            # Active, as an award leaves it: its money history (play_contract_money) moves it on from there.
             contract = self._add(
                 Contract(
                     job_id=job.id,
@@ -533,7 +602,7 @@ class DemoLoader:
                     vendor_org_id=bid.vendor_org_id,
                     total_minor=bid.total_minor,
                     currency=bid.currency,
-                    status=ContractStatus.COMPLETED if done else ContractStatus.ACTIVE,
+                    status=ContractStatus.ACTIVE,
                     created_at=job.awarded_at,
                 )
             )
@@ -552,6 +621,166 @@ class DemoLoader:
                 buyer_org_id=job.buyer_org_id,
                 vendor_org_id=bid.vendor_org_id,
             )
+
+    # --- contract money -----------------------------------------------------------------------------------
+
+    def play_contract_money(self) -> None:
+        """Each contract's milestones and money history from contracts.json, through the real services.
+
+        A job's status in jobs.json is what its contract's history must lead to (checked). Without the local
+        Stripe simulator nothing that needs money happens: every contract stays awarded and unfunded, and so
+        does its job, whatever jobs.json says, so that no page shows money that never moved.
+        """
+        contracts = {c.job_id: c for c in self.session.execute(select(Contract).order_by(Contract.id)).scalars()}
+        wanted = {}
+        for job in self.jobs.values():
+            if job.id in contracts:
+                wanted[job.id] = JobStatus(job.status)
+                job.status = JobStatus.AWARDED  # where an award leaves a job; the history moves it on
+        self.session.flush()
+        if self.gateway is None:
+            return
+        for story in self._read("contracts"):
+            job = self._job(story["job"])
+            if job.id not in contracts:
+                raise SeedDataError(f"seed_data/contracts.json: job “{story['job']}” has no contract.")
+            self._play_contract(contracts[job.id], job, story)
+        for job_id, status in wanted.items():
+            job = self.session.get(Job, job_id)
+            if job.status != status:
+                raise SeedDataError(
+                    f"seed_data: job “{job.title}” is {status.value} in jobs.json, but its contract's history "
+                    f"in contracts.json leaves it {JobStatus(job.status).value}."
+                )
+
+    def _play_contract(self, contract: Contract, job: Job, story: dict) -> None:
+        buyer = self.session.get(User, job.created_by_id)
+        vendor_org = self.session.get(Organization, contract.vendor_org_id)
+        vendor = self._first_member(vendor_org.name)
+        label = f"seed_data/contracts.json, “{story['job']}”"
+        rows = story["milestones"]
+        shares = [row["share_pct"] for row in rows]
+        if not rows or sum(shares) != 100 or min(shares) <= 0:
+            raise SeedDataError(f"{label}: milestone shares must be above 0 and add up to 100.")
+        amounts = [contract.total_minor * share // 100 for share in shares]
+        amounts[-1] = contract.total_minor - sum(amounts[:-1])  # the last takes the rounding
+        plan = [contract_service.PlannedMilestone(row["title"], amount, self._due(row))
+                for row, amount in zip(rows, amounts, strict=True)]
+        awarded = contract.created_at
+        with self._backdated(awarded, contract):
+            milestones = contract_service.plan_milestones(
+                self.session, buyer, self.gateway, contract.id, plan, fee_bps=self.fee_bps)
+            for milestone in milestones:
+                milestone.created_at = awarded
+        if any(step["do"] == "fund" for row in rows for step in row["steps"]):
+            self._connect_payouts(vendor, awarded)
+        steps = [(step["days_ago"], number, order, step)
+                 for number, row in enumerate(rows) for order, step in enumerate(row["steps"])]
+        for days_ago, number, _order, step in sorted(steps, key=lambda item: (-item[0], item[1], item[2])):
+            milestone = milestones[number]
+            with self._backdated(self._ago(days_ago), contract, milestone, unread=days_ago <= UNREAD_DAYS):
+                try:
+                    self._step(contract, buyer, vendor, milestone, step)
+                except (contract_service.ContractError, payment_service.PaymentError) as error:
+                    raise SeedDataError(f"{label}, milestone {number + 1}: “{step['do']}” failed: {error}") from error
+
+    def _due(self, row: dict) -> date | None:
+        if "due_in_days" in row:
+            return self._date_ago(-row["due_in_days"])
+        return self._date_ago(row.get("due_days_ago"))
+
+    def _step(self, contract: Contract, buyer: User, vendor: User, milestone: Milestone, step: dict) -> None:
+        action, session, gateway = step["do"], self.session, self.gateway
+        if action == "fund":
+            self._fund(contract, buyer, milestone)
+        elif action == "deliver":
+            contract_service.deliver(session, vendor, contract.id, milestone.id, step["note"], [], None)
+        elif action == "reject":
+            contract_service.reject_delivery(session, buyer, contract.id, milestone.id, step["reason"])
+        elif action == "accept":
+            if not contract_service.accept_delivery(session, buyer, gateway, contract.id, milestone.id):
+                raise payment_service.PaymentError(milestone.last_payment_error or "the payout did not go through")
+        elif action == "cancel":
+            contract_service.cancel_milestone(session, buyer, gateway, contract.id, milestone.id,
+                                              fee_bps=self.fee_bps)
+        else:
+            raise SeedDataError(f"seed_data/contracts.json: unknown step “{action}”.")
+
+    def _fund(self, contract: Contract, buyer: User, milestone: Milestone) -> None:
+        """The buyer pays on the simulator's Checkout page with a test card; Stripe's answer is recorded as its
+        webhook would record it."""
+        back = f"{RETURN_BASE}/contracts/{contract.id}"
+        url = contract_service.funding_url(self.session, buyer, self.gateway, contract.id, milestone.id,
+                                           success_url=f"{back}?paid={milestone.id}", cancel_url=back,
+                                           fee_bps=self.fee_bps)
+        status = submit_simulator_form(self.gateway, url, TEST_CARD)
+        checkout = self.gateway.retrieve_checkout_session(milestone.checkout_session_id)
+        if status != 303 or not checkout.payment_intent_id:
+            raise payment_service.PaymentError(f"the simulator's Checkout did not take the test card ({status})")
+        payment_service.record_payment(self.session, self.gateway, payment_service.STRIPE,
+                                       checkout.payment_intent_id, self.fee_bps)
+
+    def _connect_payouts(self, vendor: User, when: datetime) -> None:
+        """The vendor's Express account, onboarded on the simulator's page (once per organisation)."""
+        account = payment_service.payout_account_of(self.session, vendor.org_id)
+        if account is not None and account.payouts_ready:
+            return
+        with self._backdated(when):
+            link = payment_service.start_onboarding(self.session, self.gateway, vendor,
+                                                    refresh_url=f"{RETURN_BASE}/payments/payouts",
+                                                    return_url=f"{RETURN_BASE}/payments/payouts")
+            if submit_simulator_form(self.gateway, link, {}) != 303:
+                raise SeedDataError(f"the simulator did not complete {vendor.email}'s payout onboarding")
+            account = payment_service.payout_account_of(self.session, vendor.org_id)
+            payment_service.refresh_payout_account(self.session, self.gateway, payment_service.STRIPE,
+                                                   account.stripe_account_id)
+            account.created_at = account.updated_at = when
+
+    @contextmanager
+    def _backdated(self, when: datetime, contract: Contract | None = None, milestone: Milestone | None = None,
+                   unread: bool = False):
+        """Move what the services write inside the block to `when`: ledger entries, deliveries, notices, and the
+        milestone's and contract's own dates. Notices of old steps are marked read. The audit trail is left as
+        written: its records are hash-chained, and it tells when the demo was loaded."""
+        session = self.session
+        started = utcnow()
+        last = {model: session.execute(select(func.coalesce(func.max(model.id), 0))).scalar_one()
+                for model in (LedgerEntry, Delivery, Notification)}
+        yield
+        session.flush()
+        session.execute(update(LedgerEntry).where(LedgerEntry.id > last[LedgerEntry]).values(created_at=when))
+        session.execute(update(Notification).where(Notification.id > last[Notification])
+                        .values(created_at=when, read_at=None if unread else when))
+        session.execute(update(Delivery).where(Delivery.id > last[Delivery]).values(delivered_at=when))
+        if milestone is not None:
+            decided = session.execute(select(Delivery).where(Delivery.milestone_id == milestone.id)).scalars()
+            for delivery in decided:
+                if delivery.decided_at is not None and delivery.decided_at >= started:
+                    delivery.decided_at = when
+            for name in ("funded_at", "accepted_at", "released_at", "closed_at", "updated_at"):
+                value = getattr(milestone, name)
+                if value is not None and value >= started:
+                    setattr(milestone, name, when)
+        if contract is not None:
+            for name in ("completed_at", "ended_at"):
+                value = getattr(contract, name)
+                if value is not None and value >= started:
+                    setattr(contract, name, when)
+        session.flush()
+
+    def money_summary(self) -> str:
+        """What the seed did about contract money, in a sentence for its output."""
+        if self.gateway is None:
+            return (f"Contracts: left awarded and unfunded, with no money history, because {self.no_money_reason}. "
+                    "Start the local Stripe simulator first (./run-demo does) for funded, delivered, paid and "
+                    "refunded milestones.")
+        counts = dict(self.session.execute(
+            select(Milestone.status, func.count(Milestone.id)).group_by(Milestone.status)).all())
+        held = sum(counts.get(status, 0) for status in HELD_STATES)
+        return (f"Contract money moved through the local Stripe simulator at {self.gateway.api_base}: "
+                f"{counts.get(MilestoneStatus.RELEASED, 0)} milestones paid out, {held} held by the platform, "
+                f"{counts.get(MilestoneStatus.REFUNDED, 0)} refunded, {counts.get(MilestoneStatus.PENDING, 0)} "
+                f"waiting to be funded; {self._count(LedgerEntry)} ledger entries.")
 
     def load_questions(self) -> None:
         for row in self._read("questions"):
@@ -617,18 +846,30 @@ def seed_command(reset: bool) -> None:
             "The database already has organisations or users; the demo is loaded only into an empty one. "
             "Run `flask --app marketplace seed --reset` to delete everything and load the demo."
         )
-    loader = DemoLoader(session)
+    gateway, no_money_reason = demo_gateway(current_app.config)
+    loader = DemoLoader(session, gateway=gateway, fee_bps=int(current_app.config.get("PLATFORM_FEE_BPS", 0)),
+                        no_money_reason=no_money_reason)
     try:
         with click.progressbar(
             loader.steps(), label="Loading demo data", item_show_func=lambda step: step[0] if step else ""
         ) as bar:
             for _label, step in bar:
                 step()
+        checked = None
+        if gateway is not None:
+            differences, checked = reconcile(session, gateway)
+            if differences:
+                raise click.ClickException("The demo's money does not reconcile with Stripe (nothing was saved):\n"
+                                           + "\n".join(differences))
         session.commit()
     except Exception:
         session.rollback()
         raise
     click.echo(f"Demo data loaded: {loader.summary()}")
+    click.echo(loader.money_summary())
+    if checked is not None:
+        click.echo(f"Checked as `flask --app marketplace payments reconcile` checks: the ledger agrees with Stripe "
+                   f"and with the contracts ({checked} ledger entries).")
     click.echo(f"Sign in with the password {DEMO_PASSWORD} as:")
     for role, email in DEMO_LOGINS:
         click.echo(f"  {role:<7} {email}")

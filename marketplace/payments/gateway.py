@@ -97,6 +97,7 @@ class StripeGateway:
     def __init__(self, secret_key: str, api_base: str = ""):
         base = api_base.rstrip("/")
         addresses = {"api": base, "connect": base, "files": base} if base else None
+        self.api_base = base
         self.simulated = bool(base)
         self.test_mode = not secret_key.startswith(LIVE_KEY_PREFIXES)
         self._client = stripe.StripeClient(secret_key, base_addresses=addresses,
