@@ -301,6 +301,168 @@ class Builder:
                 row["origin"], row["disclosure_id"], row["verification_level"] = "disclosure", org_id, "self-declared"
 
 
+class GroupsBuilder(Builder):
+    """A market shaped like a company register: many small corporate groups, not one web.
+
+    Each group is a tree of holding companies under a top owned by people or funds, up to 8 levels deep; most
+    vendors sit in a group, the rest stand alone. Investment funds hold minority stakes across groups; the five
+    rivals each head a group of subsidiaries that reaches into a small share of vendors (majority and minority
+    stakes, board seats, shared directors, contracts, customers). Cross-holdings close cycles inside groups and a
+    few between them. Most roles are held by a group's own directors.
+    """
+
+    GROUP_DEPTH = [0.30, 0.22, 0.15, 0.11, 0.08, 0.06, 0.05, 0.03]  # weights of depth 1..8
+    RIVAL_GROUP = 200
+    FUNDS = 2000
+
+    def make_parties(self) -> None:
+        rng = self.rng
+        self.vendor_parties = [self.party("entity", "registeredEntity", f"Vendor {i:05d} Labeling Ltd")
+                               for i in range(self.n_vendors)]
+        self.rivals = [self.party("entity", "registeredEntity", f"Rival Lab {chr(65 + i)} Inc")
+                       for i in range(RIVALS)]
+        rest = self.n_parties - len(self.parties)
+        n_unspecified = max(1, rest // 100)
+        n_persons = rest * 40 // 100
+        n_funds = min(self.FUNDS, rest // 40)
+        n_rival_subs = min(RIVALS * self.RIVAL_GROUP, rest // 20)
+        n_holdcos = rest - n_unspecified - n_persons - n_funds - n_rival_subs
+        self.persons = [self.party("person", "knownPerson", f"Person {i:06d}") for i in range(n_persons)]
+        self.unspecified = [self.party("unspecified", rng.choice(["anonymousEntity", "unknownPerson"]),
+                                       f"Undisclosed owner {i}") for i in range(n_unspecified)]
+        for party_id in self.unspecified:
+            self.parties[party_id - 1]["unspecified_reason"] = "subjectUnableToConfirmOrIdentifyBeneficialOwner"
+        self.funds = [self.party("entity", "registeredEntity", f"Fund {i:05d} LP") for i in range(n_funds)]
+        # parent (None for a group's top), depth (1 for a top) and group of every entity in a tree
+        self.parent: dict[int, int | None] = {}
+        self.depth: dict[int, int] = {}
+        self.group: dict[int, int] = {}
+        self.groups: list[list[int]] = []
+        self.rival_members: list[int] = []
+        for index, rival in enumerate(self.rivals):  # each rival heads its own group, depth 1
+            self.parent[rival], self.depth[rival], self.group[rival] = None, 1, index
+            self.groups.append([rival])
+        for i in range(n_rival_subs):
+            group = self.groups[i % RIVALS]
+            self._attach(self.party("entity", "registeredEntity", f"Rival {chr(65 + i % RIVALS)} Sub {i:04d} Ltd"),
+                         group, rng.choice([m for m in group[-40:] if self.depth[m] < LEVELS] or group[:1]))
+            self.rival_members.append(group[-1])
+        made = 0
+        while made < n_holdcos:
+            size = min(n_holdcos - made, max(1, int(rng.paretovariate(1.3))))
+            top = self.party("entity", "registeredEntity", f"Holding {made:06d} SA")
+            self.parent[top], self.depth[top], self.group[top] = None, 1, len(self.groups)
+            group = [top]
+            self.groups.append(group)
+            wanted = rng.choices(range(1, LEVELS + 1), self.GROUP_DEPTH)[0]
+            made += 1
+            for _ in range(size - 1):
+                deep = [m for m in group if self.depth[m] < wanted]
+                above = rng.choice(deep) if deep else top
+                self._attach(self.party("entity", "registeredEntity", f"Holding {made:06d} SA"), group, above)
+                made += 1
+        # Two vendors in three sit inside a group, under any member above the bottom level.
+        company_groups = self.groups[RIVALS:]
+        for vendor in self.vendor_parties:
+            if rng.random() < 0.66 and company_groups:
+                group = rng.choice(company_groups)
+                above = rng.choice([m for m in group if self.depth[m] < LEVELS] or group[:1])
+                self._attach(vendor, group, above)
+            else:
+                self.parent[vendor], self.depth[vendor], self.group[vendor] = None, 1, len(self.groups)
+                self.groups.append([vendor])
+        # Each group has its own directors; people serve in one group, a few in two.
+        self.directors = {}
+        pool = list(self.persons)
+        rng.shuffle(pool)
+        for index, group in enumerate(self.groups):
+            count = max(2, min(12, len(group) // 2 + 1))
+            self.directors[index] = [pool[(index * 3 + k) % len(pool)] for k in range(count)]
+        # make_commercial's counterparties: the rivals, their subsidiaries, and every other company (level 8 here)
+        self.levels = [list(self.vendor_parties)] + [[] for _ in range(LEVELS - 1)]
+        vendors = set(self.vendor_parties)
+        self.levels.append([e for group in company_groups for e in group if e not in vendors])
+        self.rival_subsidiaries = self.rival_members
+
+    def _attach(self, child: int, group: list[int], above: int) -> None:
+        self.parent[child], self.depth[child], self.group[child] = above, self.depth[above] + 1, self.group[above]
+        group.append(child)
+
+    def _holding(self, holder: int, subject: int, wanted: float) -> None:
+        kind = "votingRights" if self.rng.random() < 0.07 else "shareholding"
+        self.interest(holder, subject, kind, self.share(subject, wanted))
+
+    def make_interests(self) -> None:
+        rng = self.rng
+        entities = [e for group in self.groups for e in group]
+        outsiders = [e for e in entities if self.group[e] >= RIVALS]
+        # Ownership inside groups: the parent holds a majority, people and funds the rest.
+        for entity in entities:
+            parent = self.parent[entity]
+            if entity in self.rivals:
+                for person in rng.sample(self.persons, 3):
+                    self._holding(person, entity, rng.uniform(2, 20))
+                continue
+            if parent is not None:
+                self._holding(parent, entity, 100.0 if rng.random() < 0.5 else rng.uniform(51, 99))
+            owners = rng.randint(1, 4) if parent is None else rng.choice([0, 0, 1, 2])
+            for _ in range(owners):
+                roll = rng.random()
+                holder = (rng.choice(self.funds) if roll < 0.25 else rng.choice(self.directors[self.group[entity]])
+                          if roll < 0.9 else rng.choice(self.persons))
+                self._holding(holder, entity, rng.uniform(2, 40))
+        for fund in self.funds:  # funds: general partners and, now and then, a fund of funds
+            for person in rng.sample(self.persons, rng.randint(1, 3)):
+                self._holding(person, fund, rng.uniform(5, 60))
+            if rng.random() < 0.1:
+                self._holding(rng.choice(self.funds[:50]), fund, rng.uniform(5, 30))
+        # The rivals' reach: majorities and minorities in vendors and other groups, seats, directors, contracts.
+        vendors = self.vendor_parties
+        for vendor in rng.sample(vendors, len(vendors) * 6 // 1000):
+            self._holding(rng.choice(self.rival_members), vendor, rng.uniform(51, 100))
+        for vendor in rng.sample(vendors, len(vendors) * 15 // 1000):
+            self._holding(rng.choice(self.rival_members), vendor, rng.uniform(3, 40))
+        for entity in rng.sample(outsiders, len(vendors) // 100):
+            self._holding(rng.choice(self.rival_members), entity, rng.uniform(5, 45))
+        for vendor in rng.sample(vendors, len(vendors) // 200):
+            self.interest(rng.choice(self.rival_members), vendor, "boardMember", None, "Director")
+        for vendor in rng.sample(vendors, len(vendors) * 15 // 1000):
+            person = rng.choice(self.directors[self.group[rng.choice(self.rival_members)]])
+            self.interest(person, vendor, rng.choice(["boardMember", "seniorManagingOfficial"]), None, "Director")
+        for vendor in rng.sample(vendors, len(vendors) * 3 // 1000):
+            self.interest(rng.choice(self.rival_members), vendor,
+                          rng.choice(["otherInfluenceOrControl", "appointmentOfBoard"]))
+        # Cross-holdings: mostly a subsidiary holding a little of a company above it, some across groups.
+        for _ in range(self.n_interests // 60):
+            holder = rng.choice(entities)
+            ancestors = []
+            node = self.parent.get(holder)
+            while node is not None:
+                ancestors.append(node)
+                node = self.parent[node]
+            subject = rng.choice(ancestors) if ancestors and rng.random() < 0.8 else rng.choice(outsiders)
+            if subject != holder:
+                self._holding(holder, subject, rng.uniform(0.5, 10))
+        # Owners nobody can name, and interests nobody has published.
+        for owner in self.unspecified:
+            for _ in range(rng.randint(1, 3)):
+                self._holding(owner, rng.choice(outsiders), rng.uniform(1, 30))
+            if rng.random() < 0.8:
+                self.interest(owner, rng.choice(outsiders), "unknownInterest")
+        # Officers: the rest of the interests, each entity's roles held mostly by its group's directors.
+        kinds = ["boardMember", "boardMember", "boardChair", "seniorManagingOfficial"]
+        while len(self.interests) < self.n_interests:
+            entity = rng.choice(entities)
+            person = (rng.choice(self.directors[self.group[entity]]) if rng.random() < 0.97
+                      else rng.choice(self.persons))
+            kind = rng.choice(kinds)
+            title = {"boardChair": "Chair", "seniorManagingOfficial": "Chief Executive"}.get(kind, "Director")
+            self.interest(person, entity, kind, None, title)
+
+
+SHAPES = {"groups": GroupsBuilder, "dense": Builder}
+
+
 def _insert(conn, table, rows: list[dict], label: str) -> None:
     with click.progressbar(range(0, len(rows), BATCH), label=f"{label:<18}", file=sys.stderr) as bar:
         for start in bar:
@@ -312,8 +474,10 @@ def _insert(conn, table, rows: list[dict], label: str) -> None:
 @click.option("--interests", default=300_000, show_default=True)
 @click.option("--vendors", default=10_000, show_default=True)
 @click.option("--seed", default=1, show_default=True)
+@click.option("--shape", type=click.Choice(sorted(SHAPES)), default="groups", show_default=True,
+              help="groups: many small corporate groups (a register); dense: one web of 8 levels (a stress test)")
 @click.option("--database-url", required=True, help="sqlite:////tmp/bench.db or postgresql+psycopg://...")
-def main(parties: int, interests: int, vendors: int, seed: int, database_url: str) -> None:
+def main(parties: int, interests: int, vendors: int, seed: int, shape: str, database_url: str) -> None:
     """Build the schema with the migrations in an empty database and fill it with a synthetic graph."""
     import flask_migrate
 
@@ -333,7 +497,7 @@ def main(parties: int, interests: int, vendors: int, seed: int, database_url: st
     with app.app_context():
         flask_migrate.upgrade()
         click.echo(f"schema by migrations: {time.perf_counter() - started:.1f}s", err=True)
-        builder = Builder(parties, interests, vendors, seed)
+        builder = SHAPES[shape](parties, interests, vendors, seed)
         builder.make_parties()
         builder.make_interests()
         builder.make_commercial()

@@ -353,6 +353,8 @@ class _Rival:
                        for end in ("low", "high")}
         self.members = {end: self.rounds[end] >= 0 for end in ("low", "high")}
         self.consolidated, self.lookthrough, self.stakes = {}, {}, {}
+        self._parents: dict[tuple[int, str], list[tuple[int, float | None]]] = {}
+        self._chains: dict[tuple[int, str], tuple[int, ...]] = {}
 
     def set_stakes(self, key, consolidated: np.ndarray, lookthrough: np.ndarray) -> None:
         self.consolidated[key], self.lookthrough[key] = consolidated, lookthrough
@@ -390,6 +392,11 @@ class _Rival:
 
     def parents(self, node: int, end: str) -> list[tuple[int, float | None]]:
         """Members that brought `node` into the group: board appointers (share None), then voters, largest first."""
+        if (node, end) not in self._parents:
+            self._parents[node, end] = self._find_parents(node, end)
+        return self._parents[node, end]
+
+    def _find_parents(self, node: int, end: str) -> list[tuple[int, float | None]]:
         snapshot, rounds = self.snapshot, self.rounds[end]
         joined = rounds[node]
         start, stop = snapshot.appointers.indptr[node], snapshot.appointers.indptr[node + 1]
@@ -402,11 +409,14 @@ class _Rival:
 
     def chain(self, node: int, end: str) -> list[int]:
         """The control chain from the rival to a member, following the largest contributor at each step."""
-        path = [node]
-        while node != self.node:
-            node = self.parents(node, end)[0][0]
-            path.append(node)
-        return path[::-1]
+        climbed, at = [], node
+        while (at, end) not in self._chains and at != self.node:
+            climbed.append(at)
+            at = self.parents(at, end)[0][0]
+        chain = self._chains.get((at, end), (at,))
+        for member in reversed(climbed):
+            chain = self._chains[member, end] = (*chain, member)
+        return list(self._chains.get((node, end), chain))
 
 
 def _rivals(snapshot: _Snapshot, rival_nodes: np.ndarray, vendor_nodes: np.ndarray, policy: Policy) -> list[_Rival]:

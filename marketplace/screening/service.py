@@ -54,10 +54,12 @@ def _policy_key(policy: Policy) -> tuple:
 
 def _graph_for(session: Session, facts: list[VendorFacts], rival_ids: set[int], as_of: date,
                lookback_months: int, aliases: store.Aliases) -> Graph:
-    """The vendors' part of the graph when they are few, the whole graph when they are many."""
-    if len(facts) > CLOSURE_UP_TO:
-        return store.load_graph(session, as_of, lookback_months=lookback_months, aliases=aliases)
+    """The part of the graph above the vendors when they are few, below the rivals (and unknown owners) when they
+    are many: either holds everything a rule can find about them."""
     parties = [fact.party_id for fact in facts if fact.party_id > 0]
+    if len(facts) > CLOSURE_UP_TO:
+        return store.load_graph_for_rivals(session, parties, rival_ids, as_of, lookback_months=lookback_months,
+                                           aliases=aliases)
     return store.load_graph_around(session, parties, as_of, extra_party_ids=rival_ids,
                                    lookback_months=lookback_months, aliases=aliases)
 
@@ -72,13 +74,13 @@ def _without_party(graph: Graph, vendor_orgs) -> None:
 def _batches(facts: list[VendorFacts]) -> list[list[VendorFacts]]:
     """The engine answers per party: two organisations on one (merged) party go in separate runs."""
     batches: list[list[VendorFacts]] = []
+    seen: dict[int, int] = defaultdict(int)  # party id -> how many batches hold it already
     for fact in facts:
-        for batch in batches:
-            if all(other.party_id != fact.party_id for other in batch):
-                batch.append(fact)
-                break
-        else:
-            batches.append([fact])
+        index = seen[fact.party_id]
+        seen[fact.party_id] += 1
+        if index == len(batches):
+            batches.append([])
+        batches[index].append(fact)
     return batches
 
 

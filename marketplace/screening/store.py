@@ -10,11 +10,13 @@ Rows are read as plain tuples with Core selects: the whole graph has hundreds of
 """
 
 import calendar
+import json
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
 from datetime import date
 
-from sqlalchemy import Date, cast, func, or_, select, true
+from sqlalchemy import BigInteger, Date, any_, bindparam, cast, func, literal_column, or_, select, true
+from sqlalchemy.dialects.postgresql import ARRAY
 from sqlalchemy.orm import Session
 
 from marketplace.accounts.models import Organization, OrgKind
@@ -343,44 +345,48 @@ def load_graph(session: Session, as_of: date, *, lookback_months: int = LOOKBACK
 
 # --- Only what matters for some vendors -----------------------------------------------------------------------
 
-def _holders_of(closure, as_of: date, since: date, dialect: str):
-    """The recursive step: every holder of an interest in a party found so far."""
+# What passes a rival's group and its stakes down to what is held: descending follows only these.
+_PASSING = ("shareholding", "votingRights", "appointmentOfBoard")
+_UNDISCLOSED = ("unknownInterest", "unpublishedInterest")
+_UNKNOWN_PARTY_TYPES = ("anonymousEntity", "unknownEntity", "anonymousPerson", "unknownPerson")
+
+
+def _step(closure, as_of: date, since: date, dialect: str, downward: bool):
+    """The recursive step: every holder of an interest in a party found so far (upward), or every party a party
+    found so far holds shares, votes or board appointments in (downward)."""
+    near, far = _interest.c.subject_party_id, _interest.c.interested_party_id
+    conditions = list(_dated(_interest, as_of, since))
+    if downward:
+        near, far = far, near
+        conditions.append(_interest.c.interest_type.in_(_PASSING))
     if dialect == "postgresql":
         # PostgreSQL guesses the working table at ten times the seeds and then hashes the whole interest table at
         # every step; a LATERAL subquery (OFFSET 0 keeps it from being flattened) follows the index instead.
-        holders = (
-            select(_interest.c.interested_party_id)
-            .where(_interest.c.subject_party_id == closure.c.party_id, *_dated(_interest, as_of, since))
-            .offset(0).lateral("holders")
-        )
-        return select(holders.c.interested_party_id).select_from(closure).join(holders, true())
-    return (
-        select(_interest.c.interested_party_id)
-        .join(closure, _interest.c.subject_party_id == closure.c.party_id)
-        .where(*_dated(_interest, as_of, since))
-    )
+        found = select(far).where(near == closure.c.party_id, *conditions).offset(0).lateral("found")
+        return select(found.c[far.name]).select_from(closure).join(found, true())
+    return select(far).join(closure, near == closure.c.party_id).where(*conditions)
 
 
-def _ancestors(session: Session, seeds: set[int], as_of: date, since: date) -> set[int]:
-    """The seeds and every party with a route of interests into one of them (a recursive CTE)."""
+def _reach(session: Session, seeds: set[int], as_of: date, since: date, downward: bool) -> set[int]:
+    """The seeds and every party with a route of interests into one of them, or out of one (a recursive CTE)."""
     found: set[int] = set()
     dialect = session.get_bind().dialect.name
     for chunk in _chunks(seeds):
         anchor = select(_party.c.id.label("party_id")).where(_party.c.id.in_(chunk))
-        closure = anchor.cte("ancestors", recursive=True)
-        step = _holders_of(closure, as_of, since, dialect)
+        closure = anchor.cte("reach", recursive=True)
         # UNION, not UNION ALL: a party already found is not walked again, so cross-holdings terminate.
-        closure = closure.union(step)
+        closure = closure.union(_step(closure, as_of, since, dialect, downward))
         found |= set(session.execute(select(closure.c.party_id)).scalars())
     return found
 
 
-def _closure(session: Session, seeds: set[int], aliases: Aliases, as_of: date, since: date) -> set[int]:
-    """The ancestor closure, read across merges: a party merged into one found is walked too."""
+def _closure(session: Session, seeds: set[int], aliases: Aliases, as_of: date, since: date,
+             downward: bool = False) -> set[int]:
+    """The closure up (or down) from the seeds, read across merges: a party merged into one found is walked too."""
     found: set[int] = set()
     todo = aliases.expand(seeds)
     while todo:
-        found |= _ancestors(session, todo, as_of, since)
+        found |= _reach(session, todo, as_of, since, downward)
         todo = aliases.expand(found) - found
     return found
 
@@ -449,6 +455,64 @@ def load_graph_around(session: Session, vendor_party_ids: Iterable[int], as_of: 
     wanted = closure | aliases.expand(extra_party_ids)
     wanted |= {aliases.resolve(party_id) for party_id in wanted}
     return _assemble(session, _party_rows(session, wanted), interest_rows, commercial_rows, aliases, counting)
+
+
+def _among(session: Session, column, ids: Iterable[int]):
+    """`column IN ids` with the ids as one parameter, however many: compiling and binding thousands of parameters
+    costs more than the query."""
+    ids = sorted({int(i) for i in ids})
+    if session.get_bind().dialect.name == "postgresql":
+        return column == any_(bindparam(None, ids, type_=ARRAY(BigInteger)))
+    listed = select(literal_column("value")).select_from(func.json_each(bindparam(None, json.dumps(ids))))
+    return column.in_(listed.scalar_subquery())
+
+
+def _interest_rows_among(session: Session, column, ids: Iterable[int], as_of: date, since: date, *extra) -> list:
+    dialect = session.get_bind().dialect.name
+    return session.execute(select(*_interest_columns(dialect)).where(
+        _among(session, column, ids), *_dated(_interest, as_of, since), *extra)).all()
+
+
+def load_graph_for_rivals(session: Session, vendor_party_ids: Iterable[int], rival_party_ids: Iterable[int],
+                          as_of: date, *, lookback_months: int = LOOKBACK_MONTHS,
+                          aliases: Aliases | None = None) -> Graph:
+    """The part of the graph where any rule can find anything against these rivals, as of the date.
+
+    Every finding starts from a rival, an owner nobody can name, or an interest nobody has published, and
+    travels down shareholdings, votes and board appointments: a rival's group and its stakes reach only what lies
+    below it, and so do the unknown owners' stakes. So this reads what lies below those parties, every tie they
+    hold (seats, contracts, roles), the roles of everyone with a role in one of them, every unknown or
+    unpublished interest, and the commercial ties with a counterparty among them. A vendor outside all of that is
+    clear of every graph rule. Screening on this graph gives what it gives on the whole graph, for a cost that
+    grows with the rivals' reach rather than the size of the register. The vendors and rivals are loaded as parties
+    (without their ties) so that the engine can name them.
+    """
+    since = months_before(as_of, lookback_months)
+    aliases = aliases or load_aliases(session)
+    dialect = session.get_bind().dialect.name
+    unknown = set(session.execute(select(_party.c.id).where(
+        or_(_party.c.kind == "unspecified", _party.c.party_type.in_(_UNKNOWN_PARTY_TYPES)))).scalars())
+    undisclosed = session.execute(select(*_interest_columns(dialect)).where(
+        _interest.c.interest_type.in_(_UNDISCLOSED), *_dated(_interest, as_of, since))).all()
+    below_rivals = _closure(session, set(rival_party_ids), aliases, as_of, since, downward=True)
+    seeds = unknown | {row.subject_party_id for row in undisclosed}
+    reach = below_rivals | _closure(session, seeds - below_rivals, aliases, as_of, since, downward=True)
+    interest, roles = _interest.c, _interest.c.interest_type.in_(sorted(ROLE_INTEREST_TYPES))
+    held = _interest_rows_among(session, interest.interested_party_id, reach, as_of, since)
+    # The people rule asks only about roles in a rival's group, which lies below the rival.
+    people = {row.interested_party_id
+              for row in _interest_rows_among(session, interest.subject_party_id, below_rivals, as_of, since, roles)}
+    people = aliases.expand(people) - reach
+    their_roles = _interest_rows_among(session, interest.interested_party_id, people, as_of, since, roles)
+    rows = list({row.id: row for row in (*held, *their_roles, *undisclosed)}.values())
+    commercial_rows = session.execute(select(*_commercial_columns(dialect)).where(
+        _among(session, _commercial.c.counterparty_id, reach), *_dated(_commercial, as_of, since))).all()
+    disclosure_ids = {row.disclosure_id for row in rows if row.disclosure_id is not None}
+    disclosure_ids |= {row.disclosure_id for row in commercial_rows if row.disclosure_id is not None}
+    wanted = reach | people | aliases.expand(vendor_party_ids) | aliases.expand(rival_party_ids)
+    wanted |= {aliases.resolve(party_id) for party_id in wanted}
+    party_rows = session.execute(select(*_PARTY_COLUMNS).where(_among(session, _party.c.id, wanted))).all()
+    return _assemble(session, party_rows, rows, commercial_rows, aliases, _counting(session, disclosure_ids))
 
 
 # --- What the unverified rule needs ---------------------------------------------------------------------------
