@@ -32,6 +32,7 @@ def create_app(test_config: dict | None = None) -> Flask:
     login_manager.init_app(app)
     with app.app_context():
         _tune_sqlite(db.engine)
+        _tune_postgresql(db.engine)
 
     _register_blueprints(app)
     _register_errors(app)
@@ -58,6 +59,19 @@ def _tune_sqlite(engine) -> None:
     @event.listens_for(engine, "begin")
     def _on_begin(connection):
         connection.exec_driver_sql("BEGIN IMMEDIATE")
+
+
+def _tune_postgresql(engine) -> None:
+    """No JIT: PostgreSQL compiles any query it costs highly (a recursive walk of the ownership graph) to machine
+    code first, which takes longer (about 0.3 s) than running the query does (about 30 ms)."""
+    if engine.dialect.name != "postgresql":
+        return
+
+    @event.listens_for(engine, "connect")
+    def _on_connect(dbapi_connection, _record):
+        with dbapi_connection.cursor() as cursor:
+            cursor.execute("SET jit = off")
+        dbapi_connection.commit()
 
 
 def _register_blueprints(app: Flask) -> None:

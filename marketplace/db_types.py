@@ -1,8 +1,11 @@
 """Column types and database conventions shared by every model."""
 
+import json
+from collections.abc import Iterable
 from datetime import UTC, datetime
 
 import sqlalchemy as sa
+from sqlalchemy.dialects.postgresql import ARRAY
 from sqlmodel import SQLModel
 
 # Named constraints make migrations work on SQLite (batch mode) and PostgreSQL alike.
@@ -44,3 +47,14 @@ class UTCDateTime(sa.types.TypeDecorator):
 def enum_column(length: int = 32) -> sa.String:
     """A StrEnum stored by its value."""
     return sa.String(length)
+
+
+def in_ids(session, column, ids: Iterable[int]) -> sa.ColumnElement[bool]:
+    """`column IN ids`, the ids passed as one parameter however many there are (a PostgreSQL array, a JSON list read
+    by SQLite's json_each): compiling and binding thousands of parameters costs more than the query, and SQLite
+    refuses more than 32,766."""
+    ids = sorted({int(i) for i in ids})
+    if session.get_bind().dialect.name == "postgresql":
+        return column == sa.any_(sa.bindparam(None, ids, type_=ARRAY(sa.BigInteger)))
+    listed = sa.select(sa.literal_column("value")).select_from(sa.func.json_each(sa.bindparam(None, json.dumps(ids))))
+    return column.in_(listed.scalar_subquery())

@@ -3,6 +3,7 @@
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from marketplace.db_types import in_ids
 from marketplace.screening.models import ScreeningPolicy, Waiver
 from marketplace.screening.verdicts import DEFAULT_ACTIONS, Finding, Policy, Rule, Verdict
 
@@ -23,7 +24,7 @@ def waiver_keys(session: Session, buyer_org_ids, vendor_org_ids) -> set[tuple[in
     """(buyer, vendor, rule, rival party) for every waiver among these buyers and vendors."""
     rows = session.execute(
         select(Waiver.buyer_org_id, Waiver.vendor_org_id, Waiver.rule, Waiver.rival_party_id).where(
-            Waiver.buyer_org_id.in_(list(buyer_org_ids)), Waiver.vendor_org_id.in_(list(vendor_org_ids)))
+            Waiver.buyer_org_id.in_(list(buyer_org_ids)), in_ids(session, Waiver.vendor_org_id, vendor_org_ids))
     ).all()
     return {tuple(row) for row in rows}
 

@@ -10,16 +10,15 @@ Rows are read as plain tuples with Core selects: the whole graph has hundreds of
 """
 
 import calendar
-import json
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from datetime import date
 
-from sqlalchemy import BigInteger, Date, any_, bindparam, cast, func, literal_column, or_, select, true
-from sqlalchemy.dialects.postgresql import ARRAY
+from sqlalchemy import Date, cast, func, or_, select, true
 from sqlalchemy.orm import Session
 
 from marketplace.accounts.models import Organization, OrgKind
+from marketplace.db_types import in_ids
 from marketplace.disclosures.counting import counted_version_ids
 from marketplace.disclosures.models import DisclosureStatus, DisclosureVersion
 from marketplace.parties.models import ROLE_INTEREST_TYPES, CommercialTie, Interest, Party, TieOrigin
@@ -27,8 +26,6 @@ from marketplace.screening.graph import CommercialEdge, Edge, Graph, PartyNode, 
 from marketplace.screening.verdicts import Source
 
 LOOKBACK_MONTHS = 24
-# Bound parameters per IN list: well below SQLite's limit of 32,766.
-_CHUNK = 5000
 _ORIGIN_WORDS = {TieOrigin.ADMIN_FACT.value: "admin-recorded fact", TieOrigin.BODS_IMPORT.value: "BODS import"}
 # When sources disagree on one tie, the better-checked one is quoted.
 _VERIFICATION_RANK = {"official register": 3, "admin-verified": 2, "third-party source": 1, "self-declared": 0}
@@ -41,14 +38,16 @@ _version = DisclosureVersion.__table__
 _DISCLOSURE = TieOrigin.DISCLOSURE.value
 
 
-def _recorded_day(table, dialect: str):
-    """The source's date, else the day the tie was recorded (UTC), computed by the database: it is cheaper than
-    reading 300,000 timestamps into Python."""
+def _utc_day(column, dialect: str):
+    """A timestamp's day in UTC, computed by the database: cheaper than reading the timestamps into Python."""
     if dialect == "postgresql":
-        day = cast(func.timezone("UTC", table.c.recorded_at), Date)
-    else:
-        day = func.date(table.c.recorded_at)
-    return func.coalesce(table.c.source_date, day, type_=Date)
+        return cast(func.timezone("UTC", column), Date)
+    return func.date(column, type_=Date)
+
+
+def _recorded_day(table, dialect: str):
+    """The source's date, else the day the tie was recorded (UTC)."""
+    return func.coalesce(table.c.source_date, _utc_day(table.c.recorded_at, dialect), type_=Date)
 
 
 def _interest_columns(dialect: str) -> tuple:
@@ -72,12 +71,6 @@ def months_before(day: date, months: int) -> date:
     """The same day `months` months earlier (29 February two years back is 28 February)."""
     year, month_index = divmod(day.year * 12 + day.month - 1 - months, 12)
     return date(year, month_index + 1, min(day.day, calendar.monthrange(year, month_index + 1)[1]))
-
-
-def _chunks(ids: Iterable[int]) -> Iterator[list[int]]:
-    ordered = sorted(ids)
-    for start in range(0, len(ordered), _CHUNK):
-        yield ordered[start:start + _CHUNK]
 
 
 # --- Merged parties ----------------------------------------------------------------------------------------
@@ -141,8 +134,7 @@ def _counting(session: Session, disclosure_ids: set[int] | None) -> _Counting:
     if disclosure_ids is None:
         rows = session.execute(query).all()
         return _Counting(counted_version_ids(session), {row.id: row.number for row in rows})
-    rows = [row for chunk in _chunks(disclosure_ids)
-            for row in session.execute(query.where(_version.c.id.in_(chunk))).all()]
+    rows = session.execute(query.where(in_ids(session, _version.c.id, disclosure_ids))).all()
     if not rows:
         return _Counting(set(), {})
     counted = counted_version_ids(session, sorted({row.vendor_org_id for row in rows}))
@@ -322,8 +314,7 @@ def _assemble(session: Session, party_rows, interest_rows, commercial_rows, alia
 
 
 def _party_rows(session: Session, ids: Iterable[int]) -> list:
-    return [row for chunk in _chunks(ids)
-            for row in session.execute(select(*_PARTY_COLUMNS).where(_party.c.id.in_(chunk))).all()]
+    return session.execute(select(*_PARTY_COLUMNS).where(in_ids(session, _party.c.id, ids))).all()
 
 
 # --- The whole graph ----------------------------------------------------------------------------------------
@@ -369,15 +360,12 @@ def _step(closure, as_of: date, since: date, dialect: str, downward: bool):
 
 def _reach(session: Session, seeds: set[int], as_of: date, since: date, downward: bool) -> set[int]:
     """The seeds and every party with a route of interests into one of them, or out of one (a recursive CTE)."""
-    found: set[int] = set()
     dialect = session.get_bind().dialect.name
-    for chunk in _chunks(seeds):
-        anchor = select(_party.c.id.label("party_id")).where(_party.c.id.in_(chunk))
-        closure = anchor.cte("reach", recursive=True)
-        # UNION, not UNION ALL: a party already found is not walked again, so cross-holdings terminate.
-        closure = closure.union(_step(closure, as_of, since, dialect, downward))
-        found |= set(session.execute(select(closure.c.party_id)).scalars())
-    return found
+    anchor = select(_party.c.id.label("party_id")).where(in_ids(session, _party.c.id, seeds))
+    closure = anchor.cte("reach", recursive=True)
+    # UNION, not UNION ALL: a party already found is not walked again, so cross-holdings terminate.
+    closure = closure.union(_step(closure, as_of, since, dialect, downward))
+    return set(session.execute(select(closure.c.party_id)).scalars())
 
 
 def _closure(session: Session, seeds: set[int], aliases: Aliases, as_of: date, since: date,
@@ -394,31 +382,23 @@ def _closure(session: Session, seeds: set[int], aliases: Aliases, as_of: date, s
 def _role_entities(session: Session, vendor_ids: set[int], aliases: Aliases, as_of: date, since: date) -> set[int]:
     """Where the people holding a board or managing role in the vendors hold such roles too."""
     roles = sorted(ROLE_INTEREST_TYPES)
-    people: set[int] = set()
-    for chunk in _chunks(vendor_ids):
-        people |= set(session.execute(
-            select(_interest.c.interested_party_id).distinct().where(
-                _interest.c.subject_party_id.in_(chunk), _interest.c.interest_type.in_(roles),
-                *_dated(_interest, as_of, since))
-        ).scalars())
-    entities: set[int] = set()
-    for chunk in _chunks(aliases.expand(people)):
-        entities |= set(session.execute(
-            select(_interest.c.subject_party_id).distinct().where(
-                _interest.c.interested_party_id.in_(chunk), _interest.c.interest_type.in_(roles),
-                *_dated(_interest, as_of, since))
-        ).scalars())
-    return entities
+    people = set(session.execute(
+        select(_interest.c.interested_party_id).distinct().where(
+            in_ids(session, _interest.c.subject_party_id, vendor_ids), _interest.c.interest_type.in_(roles),
+            *_dated(_interest, as_of, since))
+    ).scalars())
+    return set(session.execute(
+        select(_interest.c.subject_party_id).distinct().where(
+            in_ids(session, _interest.c.interested_party_id, aliases.expand(people)),
+            _interest.c.interest_type.in_(roles), *_dated(_interest, as_of, since))
+    ).scalars())
 
 
 def _counterparties(session: Session, vendor_ids: set[int], as_of: date, since: date) -> set[int]:
-    found: set[int] = set()
-    for chunk in _chunks(vendor_ids):
-        found |= set(session.execute(
-            select(_commercial.c.counterparty_id).distinct().where(
-                _commercial.c.vendor_party_id.in_(chunk), *_dated(_commercial, as_of, since))
-        ).scalars())
-    return found
+    return set(session.execute(
+        select(_commercial.c.counterparty_id).distinct().where(
+            in_ids(session, _commercial.c.vendor_party_id, vendor_ids), *_dated(_commercial, as_of, since))
+    ).scalars())
 
 
 def load_graph_around(session: Session, vendor_party_ids: Iterable[int], as_of: date, *,
@@ -439,16 +419,9 @@ def load_graph_around(session: Session, vendor_party_ids: Iterable[int], as_of: 
     seeds |= _counterparties(session, vendors, as_of, since)
     closure = _closure(session, seeds, aliases, as_of, since)
     dialect = session.get_bind().dialect.name
-    interest_rows = [
-        row for chunk in _chunks(closure)
-        for row in session.execute(select(*_interest_columns(dialect)).where(
-            _interest.c.subject_party_id.in_(chunk), *_dated(_interest, as_of, since))).all()
-    ]
-    commercial_rows = [
-        row for chunk in _chunks(vendors)
-        for row in session.execute(select(*_commercial_columns(dialect)).where(
-            _commercial.c.vendor_party_id.in_(chunk), *_dated(_commercial, as_of, since))).all()
-    ]
+    interest_rows = _interest_rows_among(session, _interest.c.subject_party_id, closure, as_of, since)
+    commercial_rows = session.execute(select(*_commercial_columns(dialect)).where(
+        in_ids(session, _commercial.c.vendor_party_id, vendors), *_dated(_commercial, as_of, since))).all()
     disclosure_ids = {row.disclosure_id for row in interest_rows if row.disclosure_id is not None}
     disclosure_ids |= {row.disclosure_id for row in commercial_rows if row.disclosure_id is not None}
     counting = _counting(session, disclosure_ids)
@@ -457,20 +430,10 @@ def load_graph_around(session: Session, vendor_party_ids: Iterable[int], as_of: 
     return _assemble(session, _party_rows(session, wanted), interest_rows, commercial_rows, aliases, counting)
 
 
-def _among(session: Session, column, ids: Iterable[int]):
-    """`column IN ids` with the ids as one parameter, however many: compiling and binding thousands of parameters
-    costs more than the query."""
-    ids = sorted({int(i) for i in ids})
-    if session.get_bind().dialect.name == "postgresql":
-        return column == any_(bindparam(None, ids, type_=ARRAY(BigInteger)))
-    listed = select(literal_column("value")).select_from(func.json_each(bindparam(None, json.dumps(ids))))
-    return column.in_(listed.scalar_subquery())
-
-
 def _interest_rows_among(session: Session, column, ids: Iterable[int], as_of: date, since: date, *extra) -> list:
     dialect = session.get_bind().dialect.name
     return session.execute(select(*_interest_columns(dialect)).where(
-        _among(session, column, ids), *_dated(_interest, as_of, since), *extra)).all()
+        in_ids(session, column, ids), *_dated(_interest, as_of, since), *extra)).all()
 
 
 def load_graph_for_rivals(session: Session, vendor_party_ids: Iterable[int], rival_party_ids: Iterable[int],
@@ -506,12 +469,12 @@ def load_graph_for_rivals(session: Session, vendor_party_ids: Iterable[int], riv
     their_roles = _interest_rows_among(session, interest.interested_party_id, people, as_of, since, roles)
     rows = list({row.id: row for row in (*held, *their_roles, *undisclosed)}.values())
     commercial_rows = session.execute(select(*_commercial_columns(dialect)).where(
-        _among(session, _commercial.c.counterparty_id, reach), *_dated(_commercial, as_of, since))).all()
+        in_ids(session, _commercial.c.counterparty_id, reach), *_dated(_commercial, as_of, since))).all()
     disclosure_ids = {row.disclosure_id for row in rows if row.disclosure_id is not None}
     disclosure_ids |= {row.disclosure_id for row in commercial_rows if row.disclosure_id is not None}
     wanted = reach | people | aliases.expand(vendor_party_ids) | aliases.expand(rival_party_ids)
     wanted |= {aliases.resolve(party_id) for party_id in wanted}
-    party_rows = session.execute(select(*_PARTY_COLUMNS).where(_among(session, _party.c.id, wanted))).all()
+    party_rows = session.execute(select(*_PARTY_COLUMNS).where(in_ids(session, _party.c.id, wanted))).all()
     return _assemble(session, party_rows, rows, commercial_rows, aliases, _counting(session, disclosure_ids))
 
 
@@ -520,14 +483,15 @@ def load_graph_for_rivals(session: Session, vendor_party_ids: Iterable[int], riv
 def approval_dates(session: Session, vendor_org_ids: Iterable[int]) -> dict[int, date]:
     """When each vendor's latest approved disclosure version was approved (vendors with none are left out)."""
     latest: dict[int, tuple[int, date | None]] = {}
-    for chunk in _chunks(set(vendor_org_ids)):
-        rows = session.execute(
-            select(_version.c.vendor_org_id, _version.c.number, _version.c.decided_at).where(
-                _version.c.vendor_org_id.in_(chunk), _version.c.status == DisclosureStatus.APPROVED.value)
-        ).all()
-        for vendor, number, decided_at in rows:
-            if vendor not in latest or number > latest[vendor][0]:
-                latest[vendor] = (number, decided_at.date() if decided_at else None)
+    rows = session.execute(
+        select(_version.c.vendor_org_id, _version.c.number,
+               _utc_day(_version.c.decided_at, session.get_bind().dialect.name)).where(
+            in_ids(session, _version.c.vendor_org_id, vendor_org_ids),
+            _version.c.status == DisclosureStatus.APPROVED.value)
+    ).all()
+    for vendor, number, decided_on in rows:
+        if vendor not in latest or number > latest[vendor][0]:
+            latest[vendor] = (number, decided_on)
     return {vendor: decided for vendor, (_, decided) in latest.items() if decided is not None}
 
 
