@@ -446,7 +446,8 @@ def load_graph_for_rivals(session: Session, vendor_party_ids: Iterable[int], riv
     below it, and so do the unknown owners' stakes. So this reads what lies below those parties, every tie they
     hold (seats, contracts, roles), the roles of everyone with a role in one of them, every unknown or
     unpublished interest, and the commercial ties with a counterparty among them. A vendor outside all of that is
-    clear of every graph rule. Screening on this graph gives what it gives on the whole graph, for a cost that
+    clear of every graph rule. Roles are read only where the people rule looks: in the rivals' part and in the
+    vendors. Screening the vendors on this graph gives what the whole graph gives, for a cost that
     grows with the rivals' reach rather than the size of the register. The vendors and rivals are loaded as parties
     (without their ties) so that the engine can name them.
     """
@@ -462,17 +463,18 @@ def load_graph_for_rivals(session: Session, vendor_party_ids: Iterable[int], riv
     reach = below_rivals | _closure(session, seeds - below_rivals, aliases, as_of, since, downward=True)
     interest, roles = _interest.c, _interest.c.interest_type.in_(sorted(ROLE_INTEREST_TYPES))
     held = _interest_rows_among(session, interest.interested_party_id, reach, as_of, since)
-    # The people rule asks only about roles in a rival's group, which lies below the rival.
-    people = {row.interested_party_id
-              for row in _interest_rows_among(session, interest.subject_party_id, below_rivals, as_of, since, roles)}
-    people = aliases.expand(people) - reach
-    their_roles = _interest_rows_among(session, interest.interested_party_id, people, as_of, since, roles)
-    rows = list({row.id: row for row in (*held, *their_roles, *undisclosed)}.values())
+    # The people rule asks about one person's roles in a rival's group, which lies below the rival, and in a vendor.
+    roles_below = _interest_rows_among(session, interest.subject_party_id, below_rivals, as_of, since, roles)
+    people = aliases.expand(row.interested_party_id for row in roles_below) - reach
+    vendors = aliases.expand(vendor_party_ids)
+    their_roles = _interest_rows_among(session, interest.interested_party_id, people, as_of, since, roles,
+                                       in_ids(session, interest.subject_party_id, vendors))
+    rows = list({row.id: row for row in (*held, *roles_below, *their_roles, *undisclosed)}.values())
     commercial_rows = session.execute(select(*_commercial_columns(dialect)).where(
         in_ids(session, _commercial.c.counterparty_id, reach), *_dated(_commercial, as_of, since))).all()
     disclosure_ids = {row.disclosure_id for row in rows if row.disclosure_id is not None}
     disclosure_ids |= {row.disclosure_id for row in commercial_rows if row.disclosure_id is not None}
-    wanted = reach | people | aliases.expand(vendor_party_ids) | aliases.expand(rival_party_ids)
+    wanted = reach | people | vendors | aliases.expand(rival_party_ids)
     wanted |= {aliases.resolve(party_id) for party_id in wanted}
     party_rows = session.execute(select(*_PARTY_COLUMNS).where(in_ids(session, _party.c.id, wanted))).all()
     return _assemble(session, party_rows, rows, commercial_rows, aliases, _counting(session, disclosure_ids))
