@@ -39,7 +39,11 @@ class VerdictChange:
 
 def refresh_verdicts(session: Session, actor, *, vendor_org_ids=None, buyer_org_ids=None) -> list[VerdictChange]:
     """Re-screen the given vendors for the given buyers (default: all), store verdicts and findings, and act on
-    every change of verdict."""
+    every change of verdict.
+
+    A pair screened for the first time has no verdict to change from: its record is stored silently, unless the
+    verdict is exclude, which is acted on as a change from clear (bids conflicted, contracts flagged, buyer told).
+    """
     vendor_query = select(Organization).where(Organization.kind == OrgKind.VENDOR)
     if vendor_org_ids is not None:
         vendor_query = vendor_query.where(Organization.id.in_(list(vendor_org_ids)))
@@ -63,17 +67,22 @@ def refresh_verdicts(session: Session, actor, *, vendor_org_ids=None, buyer_org_
         after = screening.verdict
         findings = findings_record(screening.findings)
         record = stored.get((buyer_id, vendor_id))
-        before = Verdict(record.verdict) if record else Verdict.CLEAR
         if record is None:
-            record = VerdictRecord(buyer_org_id=buyer_id, vendor_org_id=vendor_id, verdict=after.value,
-                                   findings=findings)
-            session.add(record)
-        elif record.findings != findings:
-            record.findings = findings
-        if before == after:
-            continue
-        record.verdict = after.value
-        record.updated_at = utcnow()
+            # The pair's first verdict is no change from anything: kept without a word, unless it excludes, which
+            # must still conflict the vendor's bids and flag its contracts (and so is told as one from clear).
+            session.add(VerdictRecord(buyer_org_id=buyer_id, vendor_org_id=vendor_id, verdict=after.value,
+                                      findings=findings))
+            if after != Verdict.EXCLUDE:
+                continue
+            before = Verdict.CLEAR
+        else:
+            before = Verdict(record.verdict)
+            if record.findings != findings:
+                record.findings = findings
+            if before == after:
+                continue
+            record.verdict = after.value
+            record.updated_at = utcnow()
         change = VerdictChange(buyer_id, vendor_id, before, after)
         changes.append(change)
         _act_on_change(session, actor, change, names[vendor_id], screening.findings)
