@@ -2,7 +2,7 @@
 
 from datetime import datetime
 
-from sqlalchemy import JSON, Column, UniqueConstraint
+from sqlalchemy import JSON, Column, Index, UniqueConstraint
 from sqlmodel import Field, SQLModel
 
 from marketplace.db_types import UTCDateTime, utcnow
@@ -24,7 +24,11 @@ class VerdictRecord(SQLModel, table=True):
     With its findings, it is also what buyer-side lists read instead of screening every vendor again.
     """
 
-    __table_args__ = (UniqueConstraint("buyer_org_id", "vendor_org_id"),)
+    __table_args__ = (
+        UniqueConstraint("buyer_org_id", "vendor_org_id"),
+        # The vendor search counts a buyer's verdicts from this index alone, never reading the findings.
+        Index("ix_verdictrecord_buyer_verdict", "buyer_org_id", "verdict", "vendor_org_id"),
+    )
 
     id: int | None = Field(default=None, primary_key=True)
     buyer_org_id: int = Field(foreign_key="organization.id", index=True)

@@ -2,6 +2,9 @@
 
 Excluded vendors are hidden unless the buyer asks for them (DOMAIN.md, "What a verdict does"); when shown they
 come with their reasons, so the buyer can see why.
+
+The search reads the verdicts refresh_verdicts stored: the database filters, counts and pages on them, and only
+the page's rows have their findings read.
 """
 
 import json
@@ -9,14 +12,14 @@ import math
 from dataclasses import dataclass, field
 from datetime import date
 
-from sqlalchemy import String, cast, select
-from sqlalchemy.orm import Session
+from sqlalchemy import BindParameter, String, and_, bindparam, case, cast, func, literal, select
+from sqlalchemy.orm import Session, aliased
 
 from marketplace.accounts.models import Organization, OrgKind, User, VendorProfile
 from marketplace.db_types import utcnow
 from marketplace.parties.models import Party
 from marketplace.screening import service as screening_service
-from marketplace.screening.models import Rival, Waiver
+from marketplace.screening.models import Rival, VerdictRecord, Waiver
 from marketplace.screening.picture import Picture, vendor_picture
 from marketplace.screening.policies import policy_for
 from marketplace.screening.policy_service import waivers_of
@@ -42,10 +45,8 @@ class VendorRow:
     org: Organization
     profile: VendorProfile | None
     screening: Screening
-
-    @property
-    def verdict(self) -> Verdict:
-        return self.screening.verdict
+    # The verdict the row was filtered and counted by: the stored one (the worst finding, waived or not).
+    verdict: Verdict
 
     @property
     def reasons(self) -> list[str]:
@@ -63,17 +64,8 @@ class VendorPage:
     verdict_counts: dict[str, int] = field(default_factory=dict)
 
 
-def buyer_screenings(session: Session, buyer_org_id: int, vendors: list[Organization]) -> dict[int, Screening]:
-    """Every vendor's screening for the buyer, as refresh_verdicts stored it after the last change.
-
-    The one place that chooses: for live screenings instead, return
-    screening_service.screenings_for_buyer(session, buyer_org_id, vendors).
-    """
-    return _from_records(screening_service.cached_screenings_for_buyer(session, buyer_org_id))
-
-
-def _from_records(records: dict[int, tuple[Verdict, list[dict]]]) -> dict[int, Screening]:
-    """Stored verdicts (findings as dicts) as the Screening every page reads."""
+def _from_record(vendor_id: int, findings: list[dict]) -> Screening:
+    """A stored verdict's findings (findings_record dicts) as the Screening every page reads."""
     def finding(record: dict) -> Finding:
         stake = record.get("stake")
         return Finding(rule=record["rule"], verdict=Verdict(record["verdict"]), rival=record.get("rival"),
@@ -81,8 +73,7 @@ def _from_records(records: dict[int, tuple[Verdict, list[dict]]]) -> dict[int, S
                        stake=Range(stake["low"], stake["high"]) if stake else None, paths=record.get("paths") or [],
                        waived=bool(record.get("waived")))
 
-    return {vendor_id: Screening(vendor_id, [finding(f) for f in findings])
-            for vendor_id, (_verdict, findings) in records.items()}
+    return Screening(vendor_id, [finding(f) for f in findings or []])
 
 
 def _in_json_list(column, value: str):
@@ -90,39 +81,109 @@ def _in_json_list(column, value: str):
     return cast(column, String).contains(json.dumps(value), autoescape=True)
 
 
-def _matching_vendors(session: Session, search: VendorSearch) -> list[tuple[Organization, VendorProfile | None]]:
-    query = (
-        select(Organization, VendorProfile)
-        .outerjoin(VendorProfile, VendorProfile.org_id == Organization.id)
-        .where(Organization.kind == OrgKind.VENDOR, Organization.suspended_at.is_(None))
-    )
-    for word in search.text.split():
-        query = query.where(Organization.name.icontains(word, autoescape=True))
-    if search.modality:
-        query = query.where(_in_json_list(VendorProfile.modalities, search.modality))
-    if search.certification:
-        query = query.where(_in_json_list(VendorProfile.certifications, search.certification))
-    return [tuple(row) for row in session.execute(query.order_by(Organization.name, Organization.id))]
+def _ids(ids) -> BindParameter:
+    """A list of ids written into the statement: no bound parameter each, so no limit on how many."""
+    return bindparam("ids", sorted(ids), expanding=True, literal_execute=True, unique=True)
+
+
+class _Matching:
+    """The search as SQL: the vendors that match, each with the buyer's stored verdict joined on.
+
+    A vendor the buyer has no stored verdict for (refresh_verdicts has not run since it appeared) is screened
+    live, as cached_screenings_for_buyer does for other lists: nothing is stored, this serves a GET page. Only
+    those vendors are screened; when every verdict is stored the screening engine is not touched.
+    """
+
+    def __init__(self, session: Session, buyer_org_id: int, search: VendorSearch):
+        self.session, self.buyer_org_id, self.search = session, buyer_org_id, search
+        self.record = aliased(VerdictRecord)
+        self.joined = and_(self.record.vendor_org_id == Organization.id, self.record.buyer_org_id == buyer_org_id)
+        self.live = self._screen_unstored(buyer_org_id)
+        self.verdict = self._verdict_column()
+
+    def where(self, query, with_profile: bool = True):
+        """The query over the matching vendors, each with the buyer's stored verdict (if any) joined on."""
+        return self._filtered(query.select_from(Organization).outerjoin(self.record, self.joined), with_profile)
+
+    def _filtered(self, query, with_profile: bool):
+        if with_profile:
+            query = query.outerjoin(VendorProfile, VendorProfile.org_id == Organization.id)
+        query = query.where(Organization.kind == OrgKind.VENDOR, Organization.suspended_at.is_(None))
+        for word in self.search.text.split():
+            query = query.where(Organization.name.icontains(word, autoescape=True))
+        if self.search.modality:
+            query = query.where(_in_json_list(VendorProfile.modalities, self.search.modality))
+        if self.search.certification:
+            query = query.where(_in_json_list(VendorProfile.certifications, self.search.certification))
+        return query
+
+    @property
+    def needs_profile(self) -> bool:
+        return bool(self.search.modality or self.search.certification)
+
+    def _screen_unstored(self, buyer_org_id: int) -> dict[int, Screening]:
+        query = self.where(select(Organization), self.needs_profile).where(self.record.id.is_(None))
+        unstored = self.session.execute(query).scalars().all()
+        if not unstored:
+            return {}
+        return {vendor_id: _from_record(vendor_id, screening_service.findings_record(screening.findings))
+                for (_, vendor_id), screening in screening_service.screen_pairs(
+                    self.session, [buyer_org_id], unstored).items()}
+
+    def _verdict_column(self):
+        """The verdict each vendor shows: the stored one, or for a vendor without one its live screening's."""
+        live: dict[Verdict, list[int]] = {}
+        for vendor_id, screening in self.live.items():
+            live.setdefault(screening.verdict, []).append(vendor_id)
+        unstored = [(Organization.id.in_(_ids(ids)), literal(str(verdict)))
+                    for verdict, ids in live.items() if verdict != Verdict.CLEAR]
+        otherwise = case(*unstored, else_=literal(str(Verdict.CLEAR))) if unstored else literal(str(Verdict.CLEAR))
+        return func.coalesce(self.record.verdict, otherwise)
+
+    def counts(self) -> dict[str, int]:
+        """How many matching vendors have each verdict: the stored ones counted by the database from the index
+        on (buyer, verdict, vendor), the few screened live added."""
+        stored = self._filtered(
+            select(self.record.verdict, func.count()).select_from(self.record)
+            .join(Organization, Organization.id == self.record.vendor_org_id)
+            .where(self.record.buyer_org_id == self.buyer_org_id), self.needs_profile)
+        found = dict(self.session.execute(stored.group_by(self.record.verdict)).all())
+        for screening in self.live.values():
+            found[str(screening.verdict)] = found.get(str(screening.verdict), 0) + 1
+        return {str(v): found.get(str(v), 0) for v in Verdict}
+
+    def page(self, conditions, offset: int, limit: int) -> list[VendorRow]:
+        query = (self.where(select(Organization, VendorProfile, self.verdict, self.record.findings))
+                 .where(*conditions).order_by(Organization.name, Organization.id).offset(offset).limit(limit))
+        rows = []
+        for org, profile, verdict, findings in self.session.execute(query):
+            screening = self.live[org.id] if org.id in self.live else _from_record(org.id, findings)
+            rows.append(VendorRow(org, profile, screening, Verdict(verdict)))
+        return rows
 
 
 def search_vendors(session: Session, user: User, search: VendorSearch, per_page: int = PER_PAGE) -> VendorPage:
-    """One page of the vendors matching the search, each with its screening for the buyer's organisation."""
+    """One page of the vendors matching the search, each with its screening for the buyer's organisation.
+
+    Filtering, counting and paging are done by the database on the stored verdicts; findings are read for the
+    page's rows only.
+    """
     if not user.is_buyer or user.org_id is None:
         return VendorPage(rows=[], total=0, page=1, pages=1)
-    found = _matching_vendors(session, search)
-    screenings = buyer_screenings(session, user.org_id, [org for org, _ in found])
-    rows = [VendorRow(org, profile, screenings.get(org.id) or Screening(org.id)) for org, profile in found]
-    counts = {str(v): sum(1 for row in rows if row.verdict == v) for v in Verdict}
-    if search.verdict:
-        rows = [row for row in rows if row.verdict == search.verdict]
+    matching = _Matching(session, user.org_id, search)
+    counts = matching.counts()
     shown_excluded = search.show_excluded or search.verdict == Verdict.EXCLUDE
-    hidden = 0 if shown_excluded else sum(1 for row in rows if row.verdict == Verdict.EXCLUDE)
-    if not shown_excluded:
-        rows = [row for row in rows if row.verdict != Verdict.EXCLUDE]
-    pages = max(1, math.ceil(len(rows) / per_page))
+    if search.verdict:
+        conditions, total, hidden = [matching.verdict == search.verdict], counts.get(search.verdict, 0), 0
+    elif shown_excluded:
+        conditions, total, hidden = [], sum(counts.values()), 0
+    else:
+        hidden = counts[Verdict.EXCLUDE]
+        conditions, total = [matching.verdict != Verdict.EXCLUDE], sum(counts.values()) - hidden
+    pages = max(1, math.ceil(total / per_page))
     page = min(max(1, search.page), pages)
-    return VendorPage(rows=rows[(page - 1) * per_page: page * per_page], total=len(rows), page=page, pages=pages,
-                      hidden_excluded=hidden, verdict_counts=counts)
+    rows = matching.page(conditions, (page - 1) * per_page, per_page) if total else []
+    return VendorPage(rows=rows, total=total, page=page, pages=pages, hidden_excluded=hidden, verdict_counts=counts)
 
 
 # --- One vendor's screening, as the buyer (or an admin on its behalf) reads it ---------------------------------

@@ -182,6 +182,7 @@ def upgrade():
     )
     with op.batch_alter_table('verdictrecord', schema=None) as batch_op:
         batch_op.create_index(batch_op.f('ix_verdictrecord_buyer_org_id'), ['buyer_org_id'], unique=False)
+        batch_op.create_index('ix_verdictrecord_buyer_verdict', ['buyer_org_id', 'verdict', 'vendor_org_id'], unique=False)
         batch_op.create_index(batch_op.f('ix_verdictrecord_vendor_org_id'), ['vendor_org_id'], unique=False)
 
     op.create_table('auditrecord',
@@ -786,6 +787,7 @@ def downgrade():
     op.drop_table('auditrecord')
     with op.batch_alter_table('verdictrecord', schema=None) as batch_op:
         batch_op.drop_index(batch_op.f('ix_verdictrecord_vendor_org_id'))
+        batch_op.drop_index('ix_verdictrecord_buyer_verdict')
         batch_op.drop_index(batch_op.f('ix_verdictrecord_buyer_org_id'))
 
     op.drop_table('verdictrecord')
