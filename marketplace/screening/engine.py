@@ -19,6 +19,7 @@ import calendar
 import gc
 from bisect import bisect_left
 from collections import defaultdict
+from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import date
 from operator import attrgetter
@@ -76,12 +77,19 @@ def screen_vendors(graph: Graph, vendors: list[VendorFacts], rival_ids: list[int
 
     Waivers are not applied here: every finding comes back with waived=False.
     """
-    # The graph is hundreds of thousands of objects and this makes tens of thousands more, none of them in a
-    # reference cycle: the cyclic collector would only walk the graph again and again.
+    with collector_paused():
+        return _screen(graph, vendors, rival_ids, policy, as_of)
+
+
+@contextmanager
+def collector_paused():
+    """No cyclic garbage collection inside: reading and screening a graph makes hundreds of thousands of objects,
+    none of them in a reference cycle, and the collector would only walk them again and again. What is garbage
+    when it ends is freed by reference counting, or by the next collection after."""
     collecting = gc.isenabled()
     gc.disable()
     try:
-        return _screen(graph, vendors, rival_ids, policy, as_of)
+        yield
     finally:
         if collecting:
             gc.enable()
@@ -355,6 +363,7 @@ class _Rival:
         self.consolidated, self.lookthrough, self.stakes = {}, {}, {}
         self._parents: dict[tuple[int, str], list[tuple[int, float | None]]] = {}
         self._chains: dict[tuple[int, str], tuple[int, ...]] = {}
+        self._clear: dict[int, RivalResult] = {}
 
     def set_stakes(self, key, consolidated: np.ndarray, lookthrough: np.ndarray) -> None:
         self.consolidated[key], self.lookthrough[key] = consolidated, lookthrough
@@ -382,10 +391,14 @@ class _Rival:
         self.ranges = [made[i] for i in which.ravel().tolist()]
 
     def result(self, position: int, findings: list[Finding]) -> RivalResult:
-        verdict = Verdict.CLEAR
+        stake = self.ranges[position]
         if position in self.attention:
             verdict = worst(f.verdict for f in findings if f.rival_party_id == self.party_id)
-        return RivalResult(self.name, self.party_id, verdict, self.ranges[position])
+            return RivalResult(self.name, self.party_id, verdict, stake)
+        # Most vendors are clear of the rival at a figure many share: one immutable result each.
+        if id(stake) not in self._clear:
+            self._clear[id(stake)] = RivalResult(self.name, self.party_id, Verdict.CLEAR, stake)
+        return self._clear[id(stake)]
 
     def in_group(self, node: int, end: str) -> bool:
         return bool(self.members[end][node])
@@ -656,23 +669,67 @@ def _unknown_owner_stakes(snapshot: _Snapshot, vendor_nodes: np.ndarray,
     """{vendor position: [(unknown owner, stake, low end reaches review)]} for owners whose high end reaches review.
 
     The stake of all unknown owners together bounds each one's; only vendors where that bound reaches the review
-    threshold are looked at owner by owner, and only owners upstream of them.
+    threshold are looked at, and where one owner alone has a route to the vendor, the bound is its stake. Only
+    vendors that several owners reach are looked at owner by owner, and only with the owners upstream of them.
     """
     owners, threshold = snapshot.unknown, policy.review_at - TOLERANCE
     if not owners.size or not vendor_nodes.size:
         return {}
+    decided = snapshot.holdings[("high", True)]
     everyone = sparse.csr_matrix((np.ones(owners.size), (np.zeros(owners.size, np.int64), owners)),
                                  shape=(1, snapshot.n))
-    bound = LookThrough(snapshot.holdings[("high", True)], owners).from_sources(everyone, vendor_nodes)[0]
-    flagged = np.flatnonzero(bound * 100.0 >= threshold)
+    bound = LookThrough(decided, owners).from_sources(everyone, vendor_nodes)[0]
+    first, last = _reaching(decided, owners)
+    # Reached by an owner (a threshold of 0 must not make every vendor a finding), at or above the threshold.
+    flagged = np.flatnonzero((bound * 100.0 >= threshold) & (last[vendor_nodes] >= 0))
+    found = defaultdict(list)
     if not flagged.size:
-        return {}
+        return found
     targets = vendor_nodes[flagged]
+    alone = first[targets] == last[targets]
+    if alone.any():
+        figures = {}
+        for end in ("low", "high"):
+            matrix = snapshot.holdings[(end, False)]
+            given = (bound[flagged[alone]] if matrix is decided
+                     else LookThrough(matrix, owners).from_sources(everyone, targets[alone])[0])
+            figures[end] = np.clip(given * 100.0, 0.0, 100.0).tolist()
+        for at, owner, low, high in zip(flagged[alone].tolist(), owners[first[targets[alone]]].tolist(),
+                                        figures["low"], figures["high"], strict=True):
+            found[at].append((owner, Range(low, high), low >= threshold))
+    if not alone.all():
+        _owner_by_owner(snapshot, owners, flagged[~alone], targets[~alone], threshold, found)
+    return found
+
+
+def _reaching(holdings: sparse.csr_matrix, sources: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """For each node, the lowest and the highest index in `sources` of a source with a route to it (both -1 when
+    none has one): where the two agree, that source alone reaches the node."""
+    coo = holdings.tocoo()
+    first, last = np.full(holdings.shape[0], np.iinfo(np.int64).max), np.full(holdings.shape[0], -1)
+    index = np.arange(sources.size)
+    np.minimum.at(first, sources, index)
+    np.maximum.at(last, sources, index)
+    while True:  # relax along every edge until nothing changes: as many rounds as the longest shortest route
+        lower, higher = first.copy(), last.copy()
+        np.minimum.at(lower, coo.col, first[coo.row])
+        np.maximum.at(higher, coo.col, last[coo.row])
+        if np.array_equal(lower, first) and np.array_equal(higher, last):
+            break
+        first, last = lower, higher
+    first[last < 0] = -1
+    return first, last
+
+
+def _owner_by_owner(snapshot: _Snapshot, owners: np.ndarray, flagged: np.ndarray, targets: np.ndarray,
+                    threshold: float, found: dict) -> None:
+    """Each unknown owner's own stake in vendors that several of them reach, added to `found` where its high end
+    reaches the threshold, largest first."""
     owners = owners[downstream(snapshot.transposed("holdings", ("high", True)), targets)[owners]]
     decided = _pairwise(snapshot, ("high", True), owners, targets)
     hits = np.argwhere(decided * 100.0 >= threshold)
     if not hits.size:
-        return {}
+        return
     used_owners, owner_at = np.unique(hits[:, 0], return_inverse=True)
     used_targets, target_at = np.unique(hits[:, 1], return_inverse=True)
     figures = {}
@@ -683,14 +740,12 @@ def _unknown_owner_stakes(snapshot: _Snapshot, vendor_nodes: np.ndarray,
             given = _pairwise(snapshot, (end, False), owners[used_owners], targets[used_targets])
         figures[end] = np.clip(given * 100.0, 0.0, 100.0)
     low, high = figures["low"], figures["high"]
-    found = defaultdict(list)
     for (owner, target), i, j in zip(hits.tolist(), owner_at.ravel().tolist(), target_at.ravel().tolist(),
                                      strict=True):
         stake = Range(float(low[i, j]), float(high[i, j]))
         found[int(flagged[target])].append((int(owners[owner]), stake, stake.low >= threshold))
-    for owners_found in found.values():
-        owners_found.sort(key=lambda item: (-item[1].high, -item[1].low))
-    return found
+    for at in set(flagged[np.unique(hits[:, 1])].tolist()):
+        found[at].sort(key=lambda item: (-item[1].high, -item[1].low))
 
 
 def _pairwise(snapshot: _Snapshot, key, holders: np.ndarray, targets: np.ndarray) -> np.ndarray:

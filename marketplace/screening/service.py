@@ -19,7 +19,7 @@ from sqlalchemy.orm import Session
 from marketplace.accounts.models import Organization, OrgKind
 from marketplace.db_types import utcnow
 from marketplace.screening import store
-from marketplace.screening.engine import screen_vendors
+from marketplace.screening.engine import collector_paused, screen_vendors
 from marketplace.screening.graph import Graph, PartyNode, VendorFacts
 from marketplace.screening.models import Rival, ScreeningPolicy, VerdictRecord
 from marketplace.screening.policies import apply_waivers, policy_for, waiver_keys
@@ -116,6 +116,11 @@ def screen_pairs(session: Session, buyer_org_ids, vendor_orgs, as_of: date | Non
 
     Buyers with the same rivals and policy share Screening objects (and their findings): treat them as read-only.
     """
+    with collector_paused():
+        return _screen_pairs(session, buyer_org_ids, vendor_orgs, as_of)
+
+
+def _screen_pairs(session: Session, buyer_org_ids, vendor_orgs, as_of: date | None):
     as_of = as_of or utcnow().date()
     buyer_ids = list(dict.fromkeys(buyer_org_ids))
     vendors = [v for v in vendor_orgs if v.kind == OrgKind.VENDOR]

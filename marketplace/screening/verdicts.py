@@ -110,7 +110,7 @@ class Finding:
         }
 
 
-@dataclass
+@dataclass(frozen=True)
 class RivalResult:
     rival: str
     rival_party_id: int
