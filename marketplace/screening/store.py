@@ -14,7 +14,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass, field
 from datetime import date
 
-from sqlalchemy import Date, cast, func, or_, select, true
+from sqlalchemy import Date, cast, func, or_, select
 from sqlalchemy.orm import Session
 
 from marketplace.accounts.models import Organization, OrgKind
@@ -342,40 +342,26 @@ _UNDISCLOSED = ("unknownInterest", "unpublishedInterest")
 _UNKNOWN_PARTY_TYPES = ("anonymousEntity", "unknownEntity", "anonymousPerson", "unknownPerson")
 
 
-def _step(closure, as_of: date, since: date, dialect: str, downward: bool):
-    """The recursive step: every holder of an interest in a party found so far (upward), or every party a party
-    found so far holds shares, votes or board appointments in (downward)."""
+def _closure(session: Session, seeds: Iterable[int], aliases: Aliases, as_of: date, since: date,
+             downward: bool = False) -> set[int]:
+    """The seeds and every party with a route of interests into one of them (upward), or every party one of them
+    holds shares, votes or board appointments in, through any chain (downward); read across merges, so that a
+    party merged into one found is walked too.
+
+    Breadth first, one query a level with the level's ids as one parameter. (A recursive CTE does the same in one
+    statement, but SQLite plans its join with a Bloom filter built by reading the whole interest table on every
+    level: 60 ms for a vendor with three owners, where this takes 3 ms.)
+    """
     near, far = _interest.c.subject_party_id, _interest.c.interested_party_id
     conditions = list(_dated(_interest, as_of, since))
     if downward:
         near, far = far, near
         conditions.append(_interest.c.interest_type.in_(_PASSING))
-    if dialect == "postgresql":
-        # PostgreSQL guesses the working table at ten times the seeds and then hashes the whole interest table at
-        # every step; a LATERAL subquery (OFFSET 0 keeps it from being flattened) follows the index instead.
-        found = select(far).where(near == closure.c.party_id, *conditions).offset(0).lateral("found")
-        return select(found.c[far.name]).select_from(closure).join(found, true())
-    return select(far).join(closure, near == closure.c.party_id).where(*conditions)
-
-
-def _reach(session: Session, seeds: set[int], as_of: date, since: date, downward: bool) -> set[int]:
-    """The seeds and every party with a route of interests into one of them, or out of one (a recursive CTE)."""
-    dialect = session.get_bind().dialect.name
-    anchor = select(_party.c.id.label("party_id")).where(in_ids(session, _party.c.id, seeds))
-    closure = anchor.cte("reach", recursive=True)
-    # UNION, not UNION ALL: a party already found is not walked again, so cross-holdings terminate.
-    closure = closure.union(_step(closure, as_of, since, dialect, downward))
-    return set(session.execute(select(closure.c.party_id)).scalars())
-
-
-def _closure(session: Session, seeds: set[int], aliases: Aliases, as_of: date, since: date,
-             downward: bool = False) -> set[int]:
-    """The closure up (or down) from the seeds, read across merges: a party merged into one found is walked too."""
-    found: set[int] = set()
-    todo = aliases.expand(seeds)
-    while todo:
-        found |= _reach(session, todo, as_of, since, downward)
-        todo = aliases.expand(found) - found
+    found = frontier = aliases.expand(seeds)
+    while frontier:
+        step = session.execute(select(far).distinct().where(in_ids(session, near, frontier), *conditions))
+        frontier = aliases.expand(step.scalars()) - found
+        found = found | frontier
     return found
 
 
