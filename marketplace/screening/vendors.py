@@ -98,7 +98,8 @@ class _Matching:
         self.session, self.buyer_org_id, self.search = session, buyer_org_id, search
         self.record = aliased(VerdictRecord)
         self.joined = and_(self.record.vendor_org_id == Organization.id, self.record.buyer_org_id == buyer_org_id)
-        self.live = self._screen_unstored(buyer_org_id)
+        self.live: dict[int, Screening] = {}
+        self.counts = self._count()
         self.verdict = self._verdict_column()
 
     def where(self, query, with_profile: bool = True):
@@ -121,14 +122,12 @@ class _Matching:
     def needs_profile(self) -> bool:
         return bool(self.search.modality or self.search.certification)
 
-    def _screen_unstored(self, buyer_org_id: int) -> dict[int, Screening]:
+    def _screen_unstored(self) -> dict[int, Screening]:
         query = self.where(select(Organization), self.needs_profile).where(self.record.id.is_(None))
         unstored = self.session.execute(query).scalars().all()
-        if not unstored:
-            return {}
         return {vendor_id: _from_record(vendor_id, screening_service.findings_record(screening.findings))
                 for (_, vendor_id), screening in screening_service.screen_pairs(
-                    self.session, [buyer_org_id], unstored).items()}
+                    self.session, [self.buyer_org_id], unstored).items()}
 
     def _verdict_column(self):
         """The verdict each vendor shows: the stored one, or for a vendor without one its live screening's."""
@@ -140,14 +139,18 @@ class _Matching:
         otherwise = case(*unstored, else_=literal(str(Verdict.CLEAR))) if unstored else literal(str(Verdict.CLEAR))
         return func.coalesce(self.record.verdict, otherwise)
 
-    def counts(self) -> dict[str, int]:
+    def _count(self) -> dict[str, int]:
         """How many matching vendors have each verdict: the stored ones counted by the database from the index
-        on (buyer, verdict, vendor), the few screened live added."""
+        on (buyer, verdict, vendor); when they are fewer than the matching vendors, the others screened live."""
         stored = self._filtered(
             select(self.record.verdict, func.count()).select_from(self.record)
             .join(Organization, Organization.id == self.record.vendor_org_id)
             .where(self.record.buyer_org_id == self.buyer_org_id), self.needs_profile)
         found = dict(self.session.execute(stored.group_by(self.record.verdict)).all())
+        matching = self.session.scalar(self._filtered(select(func.count()).select_from(Organization),
+                                                      self.needs_profile))
+        if matching > sum(found.values()):
+            self.live = self._screen_unstored()
         for screening in self.live.values():
             found[str(screening.verdict)] = found.get(str(screening.verdict), 0) + 1
         return {str(v): found.get(str(v), 0) for v in Verdict}
@@ -171,7 +174,7 @@ def search_vendors(session: Session, user: User, search: VendorSearch, per_page:
     if not user.is_buyer or user.org_id is None:
         return VendorPage(rows=[], total=0, page=1, pages=1)
     matching = _Matching(session, user.org_id, search)
-    counts = matching.counts()
+    counts = matching.counts
     shown_excluded = search.show_excluded or search.verdict == Verdict.EXCLUDE
     if search.verdict:
         conditions, total, hidden = [matching.verdict == search.verdict], counts.get(search.verdict, 0), 0
