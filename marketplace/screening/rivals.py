@@ -68,7 +68,8 @@ def rivals_of(session: Session, user: User) -> list[RivalEntry]:
     if not rows:
         return []
     ties: Counter[int] = Counter()
-    for _verdict, findings in cached_screenings_for_buyer(session, org.id).values():
+    # A finding that names a rival is a review or an exclude: clear vendors' records need not be read.
+    for _verdict, findings in cached_screenings_for_buyer(session, org.id, flagged_only=True).values():
         # A vendor counts once per rival, however many findings name that rival.
         for rival_id in {finding.get("rival_party_id") for finding in findings if finding.get("rival_party_id")}:
             ties[rival_id] += 1

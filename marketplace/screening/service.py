@@ -190,26 +190,29 @@ def findings_record(findings: list[Finding]) -> list[dict]:
             for finding in findings]
 
 
-def cached_screenings_for_buyer(session: Session, buyer_org_id: int) -> dict[int, tuple[Verdict, list[dict]]]:
-    """{vendor org id: (verdict, findings)} for every vendor, from the stored verdicts.
+def cached_screenings_for_buyer(session: Session, buyer_org_id: int,
+                                flagged_only: bool = False) -> dict[int, tuple[Verdict, list[dict]]]:
+    """{vendor org id: (verdict, findings)} for every vendor, from the stored verdicts (with flagged_only, for every
+    vendor whose verdict is not clear: the ones with findings).
 
     A vendor not yet screened for this buyer is screened live here but not stored or acted on: this serves
     GET pages, which change nothing; the next refresh stores it. Findings are findings_record() dicts.
     For pages listing many vendors; never for access decisions.
     """
-    vendor_ids = set(session.execute(select(Organization.id).where(Organization.kind == OrgKind.VENDOR)).scalars())
-    cached = {
-        vendor_id: (Verdict(verdict), findings or [])
-        for vendor_id, verdict, findings in session.execute(
-            select(VerdictRecord.vendor_org_id, VerdictRecord.verdict, VerdictRecord.findings)
-            .where(VerdictRecord.buyer_org_id == buyer_org_id))
-        if vendor_id in vendor_ids
-    }
-    missing = vendor_ids - cached.keys()
+    vendors = select(Organization.id).where(Organization.kind == OrgKind.VENDOR)
+    stored = select(VerdictRecord.vendor_org_id, VerdictRecord.verdict, VerdictRecord.findings).where(
+        VerdictRecord.buyer_org_id == buyer_org_id, VerdictRecord.vendor_org_id.in_(vendors))
+    if flagged_only:
+        stored = stored.where(VerdictRecord.verdict != Verdict.CLEAR.value)
+    cached = {vendor_id: (Verdict(verdict), findings or [])
+              for vendor_id, verdict, findings in session.execute(stored)}
+    recorded = select(VerdictRecord.vendor_org_id).where(VerdictRecord.buyer_org_id == buyer_org_id)
+    missing = session.execute(select(Organization).where(
+        Organization.kind == OrgKind.VENDOR, Organization.id.not_in(recorded))).scalars().all()
     if missing:
-        orgs = session.execute(select(Organization).where(Organization.id.in_(sorted(missing)))).scalars().all()
-        for (_, vendor_id), screening in screen_pairs(session, [buyer_org_id], orgs).items():
-            cached[vendor_id] = (screening.verdict, findings_record(screening.findings))
+        for (_, vendor_id), screening in screen_pairs(session, [buyer_org_id], missing).items():
+            if not flagged_only or screening.verdict != Verdict.CLEAR:
+                cached[vendor_id] = (screening.verdict, findings_record(screening.findings))
     return cached
 
 

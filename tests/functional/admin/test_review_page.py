@@ -141,6 +141,9 @@ def test_the_review_shows_the_picture_and_the_evidence(client, login_as, session
     # Version 1's Cobalt Social tie still counts until version 2 is approved, so it is drawn, as a rival.
     cobalt = page.split("<title>Cobalt Social</title>")[0].rsplit("<g ", 1)[1]
     assert "rival" in cobalt
+    # The admin names no rival of its own: the legend says whose rival it is.
+    legend = page.split('data-testid="legend"')[1].split("</ul>")[0]
+    assert "Named as a rival by a buyer" in legend and "Your rival" not in legend
     evidence = session.execute(select(evidence_service.DisclosureEvidence)).scalar_one()
     section = page.split('<section class="card" id="evidence">')[1].split("</section>")[0]
     assert "register.pdf" in section and "Share register" in section and "Version 1" in section

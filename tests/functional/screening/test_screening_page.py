@@ -201,6 +201,8 @@ def test_admin_chooses_whose_view_then_reads_it_without_waive_forms(client, logi
     assert response.status_code == 200
     assert "Cobalt Social" in html and 'data-testid="waive-form"' not in html
     assert "Withdraw waiver" not in html
+    legend = html.split('data-testid="legend"')[1].split("</ul>")[0]
+    assert "The buyer’s rival" in legend and "Your rival" not in legend
 
 
 def test_admin_naming_a_vendor_as_the_buyer_gets_404(client, login_as, scene):

@@ -213,6 +213,21 @@ def test_cached_screenings_screen_what_was_never_screened_without_storing_it(ses
     assert set(stored) == {scenario.scalewise.id}
 
 
+def test_flagged_only_leaves_out_clear_vendors_stored_or_screened_live(session, scenario):
+    buyer_id = scenario.northwind.id
+    clean = approved(VendorOrgFactory(name="Clean Co"))
+    refresh_verdicts(session, None, vendor_org_ids=[scenario.scalewise.id, clean.id], buyer_org_ids=[buyer_id])
+
+    flagged = service.cached_screenings_for_buyer(session, buyer_id, flagged_only=True)
+
+    # Scalewise and Clean Co are stored (exclude, clear); the rest are screened live, Quietset and the others too.
+    assert set(flagged) == {scenario.scalewise.id, scenario.brightlabel.id, scenario.quietset.id,
+                            scenario.newcomer.id}
+    assert flagged[scenario.scalewise.id][0] == Verdict.EXCLUDE
+    assert all(verdict != Verdict.CLEAR for verdict, _ in flagged.values())
+    assert service.cached_screenings_for_buyer(session, buyer_id)[clean.id][0] == Verdict.CLEAR
+
+
 def test_naming_a_rival_tells_the_buyer_and_the_stored_verdict_follows(session, scenario):
     buyer = BuyerFactory(org_id=scenario.quill.id)
 
