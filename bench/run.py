@@ -28,7 +28,7 @@ from datetime import UTC, date, datetime
 from pathlib import Path
 
 import click
-from sqlalchemy import func, select
+from sqlalchemy import delete, func, select
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 sys.path.insert(0, str(Path(__file__).resolve().parent))
@@ -65,7 +65,7 @@ def main(database_url: str, json_path: str | None, naive_vendors: int, naive_sec
     from marketplace.parties.models import Interest, Party
     from marketplace.screening import service, store
     from marketplace.screening.engine import collector_paused, screen_vendors
-    from marketplace.screening.models import Rival
+    from marketplace.screening.models import Rival, VerdictRecord
     from marketplace.screening.refresh import refresh_verdicts
     from marketplace.screening.verdicts import Policy
 
@@ -150,6 +150,9 @@ def main(database_url: str, json_path: str | None, naive_vendors: int, naive_sec
         db.session.remove()
 
         # (b) the vendor-search page ---------------------------------------------------------------------------
+        # Start with no stored verdicts (an earlier run stored them), so the first request is what it says.
+        db.session.execute(delete(VerdictRecord).where(VerdictRecord.buyer_org_id == buyer_id))
+        db.session.commit()
         client = app.test_client()
         response = client.post("/sign-in", data={"email": BUYER_EMAIL, "password": BUYER_PASSWORD})
         assert response.status_code == 303, response.status_code
