@@ -476,7 +476,10 @@ def accept_delivery(session: Session, user: User, gateway: StripeGateway | None,
            {"status": str(MilestoneStatus.ACCEPTED), "delivery_id": delivery.id})
     _tell(session, contract, "vendor", "delivery_accepted", f"The buyer accepted your delivery of {_label(milestone)}.")
     paid = payments.release(session, gateway, user, contract, milestone)
-    if not paid:
+    if not paid and milestone.last_payment_error:
+        _tell(session, contract, "vendor", "payout_held",
+              f"Payment for {_label(milestone)} is on hold: {milestone.last_payment_error}")
+    elif not paid:
         _tell(session, contract, "vendor", "payout_waiting",
               f"Payment for {_label(milestone)} is waiting: connect or finish your payout account to receive it.")
     settle(session, user, contract)

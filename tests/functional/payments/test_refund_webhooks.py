@@ -201,6 +201,11 @@ def test_a_partial_refund_in_stripe_holds_the_payout_back_until_the_rest_is_refu
     session.commit()
     assert only_milestone(session, deal).status == MilestoneStatus.ACCEPTED
     assert ledger(session, deal) == [("charge", TOTAL), ("refund", 100_000)]
+    # The vendor is told why, not sent to its payout account (which is ready).
+    held = session.execute(select(Notification.message).where(
+        Notification.user_id == deal.vendor.id, Notification.kind == "payout_held")).scalar_one()
+    assert "on hold" in held and "refunded in Stripe" in held
+    assert count(session, Notification, Notification.kind == "payout_waiting") == 0
 
     # The rest refunded in Stripe too: the milestone closes as refunded.
     refund_in_stripe(stripe_sim, milestone.payment_intent_id)
