@@ -26,7 +26,7 @@ from marketplace.accounts.models import Organization, OrgKind
 from marketplace.db_types import utcnow
 from marketplace.disclosures.counting import counted_version_ids
 from marketplace.parties.models import Interest, Party, PartyIdentifier, PartyKind, TieOrigin, VerificationLevel
-from marketplace.parties.service import canonical_party
+from marketplace.parties.service import NAME_ALIAS_SCHEME, canonical_party
 
 SCHEMA_DIR = Path(__file__).parent / "bods_schema"
 SCHEMA_FILES = ("statement.json", "entity-record.json", "person-record.json", "relationship-record.json",
@@ -188,9 +188,14 @@ def _identifiers(identifiers: list[PartyIdentifier]) -> list[dict]:
 
 
 def _party_details(party: Party, identifiers: list[PartyIdentifier]) -> tuple[str, dict]:
+    """A party's recordDetails. Names it was known by before a merge are kept by the registry as identifiers
+    of scheme "alias"; BODS has a place for them: an entity's alternateNames, a person's "alternative" names."""
+    former = list(dict.fromkeys(i.value for i in identifiers if i.scheme == NAME_ALIAS_SCHEME and i.value))
+    identifiers = [i for i in identifiers if i.scheme != NAME_ALIAS_SCHEME]
     if _is_person(party):
         person_type = party.party_type if party.party_type in PERSON_TYPES else "knownPerson"
-        details = {"isComponent": False, "personType": person_type, "names": [{"fullName": party.name}]}
+        names = [{"fullName": party.name}] + [{"fullName": name, "type": "alternative"} for name in former]
+        details = {"isComponent": False, "personType": person_type, "names": names}
         if person_type != "knownPerson" and _unspecified_details(party):
             details["unspecifiedPersonDetails"] = _unspecified_details(party)
         record_type = "person"
@@ -198,6 +203,8 @@ def _party_details(party: Party, identifiers: list[PartyIdentifier]) -> tuple[st
         entity_type = party.party_type if party.party_type in ENTITY_TYPES else (
             "unknownEntity" if party.kind == PartyKind.UNSPECIFIED else "registeredEntity")
         details = {"isComponent": False, "entityType": {"type": entity_type}, "name": party.name}
+        if former:
+            details["alternateNames"] = former
         if entity_type in ("anonymousEntity", "unknownEntity") and _unspecified_details(party):
             details["unspecifiedEntityDetails"] = _unspecified_details(party)
         if party.jurisdiction:

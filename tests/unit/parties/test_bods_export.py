@@ -17,9 +17,17 @@ from marketplace.extensions import db
 from marketplace.parties.bods import import_bods, read_statements
 from marketplace.parties.bods_export import BodsExportError, export_vendor
 from marketplace.parties.models import Interest, Party, PartyIdentifier, PartyKind, TieOrigin, VerificationLevel
+from marketplace.parties.registry import merge_parties
 from marketplace.parties.service import normalize_identifier
 from tests.conftest import database_url_for, fresh_database, make_app
-from tests.factories import DisclosureFactory, InterestFactory, PartyFactory, PersonFactory, VendorOrgFactory
+from tests.factories import (
+    AdminFactory,
+    DisclosureFactory,
+    InterestFactory,
+    PartyFactory,
+    PersonFactory,
+    VendorOrgFactory,
+)
 
 SCHEMA_DIR = Path(__file__).resolve().parents[3] / "marketplace" / "parties" / "bods_schema"
 OFFICIAL = Path(__file__).resolve().parents[2] / "data" / "bods" / "official"
@@ -264,3 +272,23 @@ def test_an_imported_history_survives_the_round_trip(session, empty_session, tmp
 
     assert graph_facts(empty_session) == graph_facts(session, tecido_ids)
     assert len(list(empty_session.execute(select(Interest)).scalars())) == 15
+
+
+def test_names_from_merged_parties_are_alternate_names_not_identifiers(session, vendor_graph, validator):
+    admin = AdminFactory()
+    helix = session.execute(select(Party).where(Party.name == "Helix Holdings plc")).scalar_one()
+    ada = session.execute(select(Party).where(Party.name == "Ada Example")).scalar_one()
+    merge_parties(session, admin, helix.id, PartyFactory(name="Helix Holdings Public Ltd").id)
+    merge_parties(session, admin, ada.id, PersonFactory(name="Ada B. Example").id)
+    session.flush()
+
+    statements = export_vendor(session, "Northwind Labelling")
+
+    assert [error.message for error in validator.iter_errors(statements)] == []
+    helix_record = next(s["recordDetails"] for s in statements if s["recordDetails"].get("name") == helix.name)
+    assert helix_record["alternateNames"] == ["Helix Holdings Public Ltd"]
+    assert helix_record["identifiers"] == [{"id": "7654321", "schemeName": "Delaware company number"}]
+    ada_record = next(s["recordDetails"] for s in by_type(statements, "person")
+                      if s["recordDetails"]["names"][0]["fullName"] == "Ada Example")
+    assert ada_record["names"][1:] == [{"fullName": "Ada B. Example", "type": "alternative"}]
+    assert "identifiers" not in ada_record
