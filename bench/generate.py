@@ -90,13 +90,17 @@ class Builder:
             "merged_into_id": None, "created_at": NOW})
         return party_id
 
-    def make_parties(self) -> None:
-        rng = self.rng
+    def make_vendors_and_rivals(self) -> int:
+        """The vendors' and rivals' parties; returns how many parties are left to make."""
         self.vendor_parties = [self.party("entity", "registeredEntity", f"Vendor {i:05d} Labeling Ltd")
                                for i in range(self.n_vendors)]
         self.rivals = [self.party("entity", "registeredEntity", f"Rival Lab {chr(65 + i)} Inc")
                        for i in range(RIVALS)]
-        rest = self.n_parties - len(self.parties)
+        return self.n_parties - len(self.parties)
+
+    def make_parties(self) -> None:
+        rng = self.rng
+        rest = self.make_vendors_and_rivals()
         n_unspecified = max(1, rest // 100)
         n_persons = rest * 30 // 100
         n_entities = rest - n_unspecified - n_persons
@@ -317,11 +321,7 @@ class GroupsBuilder(Builder):
 
     def make_parties(self) -> None:
         rng = self.rng
-        self.vendor_parties = [self.party("entity", "registeredEntity", f"Vendor {i:05d} Labeling Ltd")
-                               for i in range(self.n_vendors)]
-        self.rivals = [self.party("entity", "registeredEntity", f"Rival Lab {chr(65 + i)} Inc")
-                       for i in range(RIVALS)]
-        rest = self.n_parties - len(self.parties)
+        rest = self.make_vendors_and_rivals()
         n_unspecified = max(1, rest // 100)
         n_persons = rest * 40 // 100
         n_funds = min(self.FUNDS, rest // 40)

@@ -33,10 +33,14 @@ def verify(payload: bytes, signature: str | None, secret: str) -> dict:
     return event.to_dict()
 
 
-def _payment_done(session: Session, gateway: StripeGateway, obj: dict, fee_bps: int) -> None:
+def _payment_intent_of(obj: dict) -> str | None:
+    """The PaymentIntent a Checkout Session or Charge belongs to (an id, or expanded into an object)."""
     payment_intent = obj.get("payment_intent")
-    if isinstance(payment_intent, dict):
-        payment_intent = payment_intent.get("id")
+    return payment_intent.get("id") if isinstance(payment_intent, dict) else payment_intent
+
+
+def _payment_done(session: Session, gateway: StripeGateway, obj: dict, fee_bps: int) -> None:
+    payment_intent = _payment_intent_of(obj)
     if payment_intent:
         service.record_payment(session, gateway, service.STRIPE, payment_intent, fee_bps)
 
@@ -62,9 +66,7 @@ def _transfer(session: Session, gateway: StripeGateway, obj: dict, _fee_bps: int
 
 def _charge_refunded(session: Session, gateway: StripeGateway, obj: dict, fee_bps: int) -> None:
     """A charge refunded, in part or in full, by us or in Stripe's Dashboard: record what the ledger lacks."""
-    payment_intent = obj.get("payment_intent")
-    if isinstance(payment_intent, dict):
-        payment_intent = payment_intent.get("id")
+    payment_intent = _payment_intent_of(obj)
     if payment_intent:
         service.record_refunds(session, gateway, service.STRIPE, payment_intent, fee_bps)
 

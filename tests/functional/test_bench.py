@@ -1,0 +1,68 @@
+"""The benchmark's scripts still run: a small register of each shape, the runner with short limits, the chart.
+
+Figures are not judged here (speed is measured by the benchmark, not by tests); what is checked is that the
+scripts work on this database and that their output says what the README says it does.
+"""
+
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+from sqlalchemy import create_engine, func, select, text
+
+from marketplace.accounts.models import Organization, OrgKind
+from marketplace.parties.models import Interest, Party
+from tests.conftest import database_url_for
+
+BENCH = Path(__file__).resolve().parents[2] / "bench"
+
+
+def run(script: str, *args: str) -> subprocess.CompletedProcess:
+    command = [sys.executable, str(BENCH / script), *args]
+    return subprocess.run(command, capture_output=True, text=True, timeout=600, check=False)  # noqa: S603  (ours)
+
+
+@pytest.mark.parametrize("shape", ["groups", "dense"])
+def test_the_generator_makes_the_register_it_is_asked_for(tmp_path, shape):
+    url = database_url_for(tmp_path, f"bench_{shape}")
+    done = run("generate.py", "--parties", "3000", "--interests", "9000", "--vendors", "300", "--shape", shape,
+               "--database-url", url)
+    assert done.returncode == 0, done.stderr
+    engine = create_engine(url)
+    with engine.connect() as conn:
+        count = lambda model, *where: conn.execute(select(func.count()).select_from(model).where(*where)).scalar()  # noqa: E731
+        assert count(Party) == 3000
+        assert count(Interest) == 9000
+        assert count(Organization, Organization.kind == OrgKind.VENDOR) == 300
+        # Chains, cross-holdings, ranges and dates are all there.
+        assert count(Interest, Interest.share_min.is_not(None)) > 0
+        assert count(Interest, Interest.share_exact.is_(None), Interest.share_min.is_(None),
+                     Interest.interest_type == "shareholding") > 0
+        assert count(Interest, Interest.end_date.is_not(None)) > 0
+        assert conn.execute(text("SELECT count(*) FROM rival")).scalar() == 5
+    engine.dispose()
+
+
+def test_the_runner_measures_every_figure_and_the_chart_draws_them(tmp_path):
+    url = database_url_for(tmp_path, "bench_run")
+    assert run("generate.py", "--parties", "2000", "--interests", "6000", "--vendors", "200", "--database-url",
+               url).returncode == 0
+    results = tmp_path / "results.json"
+    done = run("run.py", "--database-url", url, "--repeats", "1", "--naive-vendors", "20", "--naive-seconds", "5",
+               "--naive-page-seconds", "2", "--json", str(results))
+    assert done.returncode == 0, done.stderr
+    figures = json.loads(results.read_text())
+    assert sum(figures["a"]["verdicts"].values()) == 200
+    assert figures["a"]["total_s"] > 0 and figures["a_whole_graph"]["total_s"] > 0
+    assert figures["b"]["requests"] == 50 and figures["b"]["p95_ms"] >= figures["b"]["p50_ms"] > 0
+    assert figures["c"]["vendors"] == 20 and figures["c_naive"]["median_ms"] > 0
+    assert 0 < figures["d_before_whole_graph"]["peak_rss_mib"] <= figures["d"]["peak_rss_mib"]
+    assert "| screen all vendors, nothing cached | ≤ 2 s |" in done.stdout
+
+    chart = tmp_path / "chart.svg"
+    drawn = run("chart.py", str(results), "--out", str(chart))
+    assert drawn.returncode == 0, drawn.stderr
+    svg = chart.read_text()
+    assert svg.startswith("<svg") and svg.count("<rect") >= 7 and "Re-screen after one change" in svg
