@@ -4,13 +4,13 @@
     python dev/screenshots.py            # every shot
     python dev/screenshots.py 04 10      # only the shots whose names start with these
 
-It builds a throw-away SQLite database (migrations, then `flask --app marketplace seed`), serves the app on a free
+It builds a throw-away SQLite database (migrations, then `flask --app marketplace seed`), starts the local Stripe
+simulator first as ./run-demo does (the seed moves the demo contracts' money through it), serves the app on a free
 local port, signs in as the demo buyer, vendor and admin in Debian's chromium through Playwright, saves full-page
-PNGs (cut at MAX_HEIGHT pixels), then stops the server and deletes the database.
+PNGs (cut at MAX_HEIGHT pixels), then stops the server and the simulator and deletes the database.
 """
 
 import os
-import shutil
 import socket
 import sqlite3
 import subprocess
@@ -34,6 +34,9 @@ ADMIN = "admin@armslength.example"
 VIEWPORT = {"width": 1280, "height": 800}
 MAX_HEIGHT = 2000
 CHROMIUM = "/usr/bin/chromium"
+# The simulator's test key and webhook secret, as ./run-demo sets them (nothing real: test mode, local only).
+STRIPE_KEY = "sk_test_local_demo"
+STRIPE_WEBHOOK_SECRET = "whsec_local_demo"  # noqa: S105
 # Without the background-networking flags chromium floods the closed network (see PITFALLS.md).
 CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
                  "--disable-background-networking", "--disable-component-update", "--disable-sync"]
@@ -55,6 +58,8 @@ class DemoIds:
     vendor_bid: int
     vendor_disclosure: int
     reviewed_version: int
+    screened_vendor: int
+    paid_contract: int
 
 
 SHOTS = [
@@ -69,6 +74,10 @@ SHOTS = [
     Shot("09-admin-queue", ADMIN, lambda ids: "/admin/disclosures"),
     Shot("10-admin-review", ADMIN, lambda ids: f"/admin/disclosures/{ids.reviewed_version}"),
     Shot("11-notifications", BUYER, lambda ids: "/notifications/"),
+    Shot("12-vendor-search", BUYER, lambda ids: "/vendors?show_excluded=y"),
+    Shot("13-vendor-screening", BUYER, lambda ids: f"/vendors/{ids.screened_vendor}/screening"),
+    Shot("14-contract", BUYER, lambda ids: f"/contracts/{ids.paid_contract}"),
+    Shot("15-statement", ADMIN, lambda ids: "/payments/statement", max_height=4000),
 ]
 
 
@@ -87,6 +96,35 @@ def free_port() -> int:
     with socket.socket() as sock:
         sock.bind(("127.0.0.1", 0))
         return sock.getsockname()[1]
+
+
+def start_stripe_sim(port: int, app_port: int, log: Path) -> subprocess.Popen:
+    """The local Stripe simulator, started as ./run-demo starts it, delivering its webhooks to the app."""
+    command = [sys.executable, str(ROOT / "dev" / "stripe_sim" / "run.py"), "--port", str(port), "--from-scratch",
+               "--webhook-url", f"http://127.0.0.1:{app_port}/payments/webhook",
+               "--webhook-secret", STRIPE_WEBHOOK_SECRET]
+    with log.open("w") as out:
+        sim = subprocess.Popen(command, cwd=ROOT, stdout=out, stderr=subprocess.STDOUT)  # noqa: S603
+    deadline = time.monotonic() + 30
+    while time.monotonic() < deadline:
+        if sim.poll() is not None:
+            raise SystemExit(f"The Stripe simulator exited with code {sim.returncode}:\n{log.read_text()[-4000:]}")
+        try:
+            socket.create_connection(("127.0.0.1", port), 0.2).close()
+            return sim
+        except OSError:
+            time.sleep(0.2)
+    stop(sim)
+    raise SystemExit(f"The Stripe simulator did not listen on port {port} within 30 s.")
+
+
+def stop(process: subprocess.Popen) -> None:
+    process.terminate()
+    try:
+        process.wait(timeout=10)
+    except subprocess.TimeoutExpired:
+        process.kill()
+        process.wait()
 
 
 def wait_until_up(url: str, server: subprocess.Popen, seconds: float = 30) -> None:
@@ -134,7 +172,16 @@ def demo_ids(database: Path) -> DemoIds:
                  SELECT 1 FROM disclosureversion a WHERE a.vendor_org_id = v.vendor_org_id
                    AND a.status = 'approved' AND a.number < v.number)
                ORDER BY v.id LIMIT 1""")
-    return DemoIds(compared_job, vendor_bid, vendor_disclosure, reviewed_version)
+        # The vendor Northwind's screening excludes (or else flags for review) through the most routes from a rival.
+        screened_vendor = one(
+            """SELECT r.vendor_org_id FROM verdictrecord r JOIN organization o ON o.id = r.buyer_org_id
+               WHERE o.name = 'Northwind AI' AND r.verdict IN ('exclude', 'review')
+               ORDER BY r.verdict = 'exclude' DESC, json_array_length(r.findings) DESC, r.vendor_org_id LIMIT 1""")
+        # Northwind's contract for the product photos: one milestone paid out, one funded and held, one not funded.
+        paid_contract = one(
+            """SELECT c.id FROM contract c JOIN job j ON j.id = c.job_id
+               WHERE j.title = 'Attribute tags for 60k retail product photos'""")
+    return DemoIds(compared_job, vendor_bid, vendor_disclosure, reviewed_version, screened_vendor, paid_contract)
 
 
 def sign_in(page: Page, base: str, email: str) -> None:
@@ -174,15 +221,6 @@ def take(page: Page, base: str, shot: Shot, ids: DemoIds) -> Path:
     return target
 
 
-def warn_without_emoji_font() -> None:
-    """The top bar's bell is an emoji: without a colour emoji font chromium draws an empty box."""
-    fc_list = shutil.which("fc-list")
-    fonts = subprocess.run([fc_list], capture_output=True, text=True, check=False).stdout if fc_list else ""  # noqa: S603
-    if "emoji" not in fonts.lower():
-        print("warning: no emoji font; the bell will be an empty box "
-              "(apt-get install fonts-noto-color-emoji)", file=sys.stderr)
-
-
 def take_all(browser: Browser, base: str, ids: DemoIds, shots: list[Shot]) -> list[Path]:
     """One browser context per user, so each signs in once."""
     written = []
@@ -202,20 +240,26 @@ def main(prefixes: list[str]) -> None:
     if not shots:
         raise SystemExit(f"No shot starts with {' or '.join(prefixes)}; names: {[s.name for s in SHOTS]}")
     OUT.mkdir(parents=True, exist_ok=True)
-    warn_without_emoji_font()
     with tempfile.TemporaryDirectory(prefix="marketplace-shots-") as tmp:
         database = Path(tmp) / "demo.db"
-        env = {**os.environ, "DATABASE_URL": f"sqlite:///{database}", "MARKETPLACE_ENV": "development",
-               "DEMO_LOGINS": "1", "FLASK_DEBUG": "0", "PYTHONUNBUFFERED": "1"}
-        flask("db", "upgrade", env=env)
-        flask("seed", env=env)
-        ids = demo_ids(database)
-        port = free_port()
+        port, sim_port = free_port(), free_port()
         base = f"http://127.0.0.1:{port}"
+        env = {**os.environ, "DATABASE_URL": f"sqlite:///{database}", "MARKETPLACE_ENV": "development",
+               "DEMO_LOGINS": "1", "FLASK_DEBUG": "0", "PYTHONUNBUFFERED": "1",
+               "STRIPE_SECRET_KEY": STRIPE_KEY, "STRIPE_WEBHOOK_SECRET": STRIPE_WEBHOOK_SECRET,
+               "STRIPE_API_BASE": f"http://127.0.0.1:{sim_port}"}
+        flask("db", "upgrade", env=env)
+        # Before the seed, as in ./run-demo: the demo contracts' money is moved through the simulator.
+        sim = start_stripe_sim(sim_port, port, Path(tmp) / "stripe-sim.log")
         log = (Path(tmp) / "server.log").open("w")
-        server = flask("run", "--host", "127.0.0.1", "--port", str(port), env=env, background=True,
-                       stdout=log, stderr=subprocess.STDOUT)
+        server = None
         try:
+            seeded = flask("seed", env=env).stdout
+            if "Contract money moved through the local Stripe simulator" not in seeded:
+                raise SystemExit(f"The seed moved no contract money:\n{seeded}")
+            ids = demo_ids(database)
+            server = flask("run", "--host", "127.0.0.1", "--port", str(port), env=env, background=True,
+                           stdout=log, stderr=subprocess.STDOUT)
             wait_until_up(f"{base}/sign-in", server)
             with sync_playwright() as playwright:
                 browser = playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
@@ -228,12 +272,9 @@ def main(prefixes: list[str]) -> None:
             sys.stderr.write((Path(tmp) / "server.log").read_text()[-4000:])
             raise
         finally:
-            server.terminate()
-            try:
-                server.wait(timeout=10)
-            except subprocess.TimeoutExpired:
-                server.kill()
-                server.wait()
+            if server is not None:
+                stop(server)
+            stop(sim)
             log.close()
     for path in written:
         print(f"wrote {path.relative_to(ROOT)} ({path.stat().st_size // 1024} KB)")
