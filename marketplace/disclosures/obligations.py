@@ -20,7 +20,7 @@ from marketplace.accounts.models import Organization, OrgKind
 from marketplace.db_types import utcnow
 from marketplace.disclosures.models import DisclosureStatus, DisclosureVersion
 from marketplace.disclosures.service import STALE_AFTER_MONTHS, _months_after
-from marketplace.parties.models import ROLE_INTEREST_TYPES, Interest, Party, TieOrigin
+from marketplace.parties.models import ROLE_INTEREST_TYPES, Interest, Party, TieOrigin, interest_words
 
 STALE = "stale"
 MATERIAL_CHANGE_OVERDUE = "material_change_overdue"
@@ -128,7 +128,7 @@ def _describe(fact: Interest, names: dict[int, str]) -> str:
             share = f" {fact.share_exact:g}%"
         elif fact.share_min is not None or fact.share_max is not None:
             share = f" {fact.share_min or 0:g}–{fact.share_max if fact.share_max is not None else 100:g}%"
-    return (f"{names.get(fact.interested_party_id, '?')}: {fact.interest_type}{share} in "
+    return (f"{names.get(fact.interested_party_id, '?')}: {interest_words(fact.interest_type)}{share} in "
             f"{names.get(fact.subject_party_id, '?')} (recorded {fact.recorded_at:%Y-%m-%d})")
 
 

@@ -1,5 +1,6 @@
 """Parties (entities and people) and the ties between them."""
 
+import re
 from datetime import date, datetime
 from enum import StrEnum
 
@@ -56,6 +57,20 @@ INTEREST_TYPES = (
 )
 COUNTABLE_INTEREST_TYPES = frozenset({"shareholding", "votingRights"})
 ROLE_INTEREST_TYPES = frozenset({"boardMember", "boardChair", "seniorManagingOfficial"})
+# Interest types in words where splitting the code at its capitals does not read well.
+_INTEREST_WORDS = {
+    "votingRights": "voting rights",
+    "appointmentOfBoard": "the right to appoint the board",
+    "seniorManagingOfficial": "senior managing official",
+    "beneficiaryOfLegalArrangement": "beneficiary of a legal arrangement",
+}
+_CAPITAL = re.compile(r"(?<=[a-z])(?=[A-Z])")
+
+
+def interest_words(kind: str) -> str:
+    """A BODS interest type as words: "boardMember" is "board member", "rightsToProfitOrIncome" is "rights to
+    profit or income"."""
+    return _INTEREST_WORDS.get(kind) or _CAPITAL.sub(" ", kind).replace("_", " ").lower()
 
 
 class Party(SQLModel, table=True):

@@ -4,6 +4,7 @@ the routes that carry it (the largest first), the sources with their verificatio
 from dataclasses import dataclass
 from datetime import date
 
+from marketplace.parties.models import interest_words
 from marketplace.screening.verdicts import Range, Rule, Source, Verdict
 
 ROUTES_SHOWN = 3
@@ -18,6 +19,9 @@ RULE_LABELS = {
     Rule.UNVERIFIED: "unverified",
 }
 LEADS = {Verdict.EXCLUDE: "Excluded", Verdict.REVIEW: "Review", Verdict.CLEAR: "Clear"}
+# A role as held by someone: "Daniel Okafor is a senior managing official of ...".
+ROLE_WORDS = {"boardMember": "a board member", "boardChair": "the board chair",
+              "seniorManagingOfficial": "a senior managing official"}
 
 
 @dataclass(frozen=True)
@@ -64,7 +68,7 @@ def _tie(tie: Tie) -> str:
     source = tie.source
     origin = " ".join(part for part in (source.description, source.recorded.isoformat() if source.recorded
                                          else "") if part)
-    return ", ".join(part for part in (tie.kind, origin, source.verification_level) if part)
+    return ", ".join(part for part in (interest_words(tie.kind), origin, source.verification_level) if part)
 
 
 def ties_text(ties: list[Tie]) -> str:
@@ -109,13 +113,14 @@ def ownership_body(rival: str, vendor: str, stake: Range, certain: bool, consoli
 
 
 def role_text(kind: str, entity: str, ended: date | None) -> str:
+    role = ROLE_WORDS.get(kind) or interest_words(kind)
     if ended is None:
-        return f"is {kind} of {entity}"
-    return f"was {kind} of {entity} until {ended.isoformat()}"
+        return f"is {role} of {entity}"
+    return f"was {role} of {entity} until {ended.isoformat()}"
 
 
 def board_seat_body(member: str, kind: str, vendor: str) -> str:
-    return f"{member} holds a board seat ({kind}) in {vendor}"
+    return f"{member} holds a board seat ({interest_words(kind)}) in {vendor}"
 
 
 def shared_role_body(person: str, vendor_role: str, member_role: str) -> str:
@@ -123,7 +128,7 @@ def shared_role_body(person: str, vendor_role: str, member_role: str) -> str:
 
 
 def contract_interest_body(member: str, kind: str, vendor: str) -> str:
-    return f"{member} holds {kind} in {vendor}"
+    return f"{member} holds {interest_words(kind)} in {vendor}"
 
 
 def exclusive_body(vendor: str, member: str) -> str:
@@ -140,9 +145,9 @@ def unknown_owner_body(owner: str, vendor: str, stake: Range, certain: bool) -> 
 
 def undisclosed_body(vendor: str, entity: str, holder: str, kind: str) -> str:
     if entity == vendor:
-        return f"part of {vendor}'s ownership is undisclosed: {holder} holds an {kind} in it"
-    return (f"part of {vendor}'s ownership is undisclosed: {holder} holds an {kind} in {entity}, which holds a "
-            f"share of {vendor}")
+        return f"part of {vendor}'s ownership is undisclosed: {holder} holds an {interest_words(kind)} in it"
+    return (f"part of {vendor}'s ownership is undisclosed: {holder} holds an {interest_words(kind)} in {entity}, "
+            f"which holds a share of {vendor}")
 
 
 def reasons_text(bodies: list[str]) -> str:

@@ -80,21 +80,21 @@ def test_the_latest_approval_counts_and_a_newer_version_awaiting_review_stops_th
     assert owed(session) == []
 
 
-@pytest.mark.parametrize("interest_type, share", [
-    ("shareholding", {"share_exact": 5.0}),
-    ("votingRights", {"share_exact": 20.0}),
-    ("shareholding", {"share_exact": None, "share_min": 2.0, "share_max": 8.0}),
-    ("shareholding", {"share_exact": None}),
-    ("boardMember", {}),
-    ("boardChair", {}),
-    ("appointmentOfBoard", {}),
+@pytest.mark.parametrize("interest_type, share, words", [
+    ("shareholding", {"share_exact": 5.0}, "shareholding 5%"),
+    ("votingRights", {"share_exact": 20.0}, "voting rights 20%"),
+    ("shareholding", {"share_exact": None, "share_min": 2.0, "share_max": 8.0}, "shareholding 2–8%"),
+    ("shareholding", {"share_exact": None}, "shareholding in"),
+    ("boardMember", {}, "board member in"),
+    ("boardChair", {}, "board chair in"),
+    ("appointmentOfBoard", {}, "the right to appoint the board in"),
 ])
-def test_a_material_change_not_answered_within_30_days_is_overdue(session, vendor, interest_type, share):
+def test_a_material_change_not_answered_within_30_days_is_overdue(session, vendor, interest_type, share, words):
     recorded = fact(vendor, 31, interest_type, **share)
     [obligation] = disclosure_obligations(session, NOW)
     assert (obligation.vendor_org_id, obligation.kind) == (vendor.id, "material_change_overdue")
     assert obligation.since == recorded.recorded_at + timedelta(days=30)
-    assert f"Cobalt Social: {interest_type}" in obligation.detail and "Scalewise Data" in obligation.detail
+    assert f"Cobalt Social: {words}" in obligation.detail and "Scalewise Data" in obligation.detail
 
 
 @pytest.mark.parametrize("interest_type, share", [
@@ -143,7 +143,7 @@ def test_a_key_person_taking_a_role_elsewhere_is_the_vendors_material_change(ses
     fact(vendor, 35, "boardMember", holder=PersonFactory(), subject=rival)
     [obligation] = disclosure_obligations(session, NOW)
     assert (obligation.vendor_org_id, obligation.kind) == (vendor.id, "material_change_overdue")
-    assert "Jo Founder: seniorManagingOfficial in Cobalt Social" in obligation.detail
+    assert "Jo Founder: senior managing official in Cobalt Social" in obligation.detail
 
 
 def test_several_changes_make_one_obligation_from_the_oldest(session, vendor):

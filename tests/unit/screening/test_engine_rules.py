@@ -292,7 +292,7 @@ def test_a_group_member_on_the_board_excludes(world):
 
     assert board.verdict == Verdict.EXCLUDE
     assert board.paths == [["Cobalt Social", "Cobalt Labs", "Scalewise Data"]]
-    assert "Cobalt Labs, in Cobalt Social's group, holds a board seat (boardMember)" in board.explanation
+    assert "Cobalt Labs, in Cobalt Social's group, holds a board seat (board member)" in board.explanation
 
 
 def test_one_person_on_both_boards_excludes(world):
@@ -305,7 +305,7 @@ def test_one_person_on_both_boards_excludes(world):
     board = found(screening, Rule.BOARD)
     assert board.verdict == Verdict.EXCLUDE
     assert board.paths == [["Cobalt Social", "Jane Doe", "Scalewise Data"]]
-    assert "Jane Doe is boardChair of Scalewise Data and is seniorManagingOfficial of Cobalt Social" in (
+    assert "Jane Doe is the board chair of Scalewise Data and is a senior managing official of Cobalt Social" in (
         board.explanation)
     assert found(screening, Rule.PEOPLE) is None
 
@@ -319,7 +319,7 @@ def test_the_founder_who_left_for_the_rival_within_24_months_is_review(world):
     people = found(screening, Rule.PEOPLE)
     assert people.verdict == Verdict.REVIEW
     assert found(screening, Rule.BOARD) is None
-    assert "Jane Doe was boardMember of Scalewise Data until 2024-09-04" in people.explanation
+    assert "Jane Doe was a board member of Scalewise Data until 2024-09-04" in people.explanation
 
 
 def test_roles_ended_more_than_24_months_ago_do_not_count(world):
@@ -430,11 +430,11 @@ def test_an_unpublished_interest_in_the_vendor_or_upstream_is_review(world):
     tagline = found(world.screen("Tagline AI"), Rule.UNKNOWN, None)
 
     assert scalewise.verdict == Verdict.REVIEW
-    assert "Somebody holds an unpublishedInterest in it" in scalewise.explanation
+    assert "Somebody holds an unpublished interest in it" in scalewise.explanation
     assert tagline.verdict == Verdict.REVIEW
     assert tagline.paths == [["Holdco", "Tagline AI"]]
     # Subsidiary's undisclosed interest is downstream of Tagline AI: it says nothing of who owns Tagline.
-    assert "Somebody holds an unknownInterest in Holdco, which holds a share of Tagline AI" in tagline.explanation
+    assert "Somebody holds an unknown interest in Holdco, which holds a share of Tagline AI" in tagline.explanation
 
 
 # -- unverified ----------------------------------------------------------------------------------------------------
