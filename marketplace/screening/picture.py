@@ -23,8 +23,11 @@ MAX_DEPTH = 6
 # Loading stops growing the neighbourhood past this many parties; the layout keeps at most MAX_NODES of them.
 LOAD_LIMIT = 400
 PER_ROW = 8
-SLOT_WIDTH = 190
-ROW_HEIGHT = 120
+SLOT_WIDTH = 230
+ROW_HEIGHT = 150
+# A straight arrow's label sits this far along it from the holder: arrows into one company fan in, and their
+# labels would meet at the middle.
+LABEL_AT = 0.4
 MARGIN = 24
 BOX_HEIGHT = 36
 ELLIPSE_HEIGHT = 42
@@ -222,7 +225,7 @@ def _edge(holder: PlacedNode, subject: PlacedNode, lines: list[str], *, bend: bo
         label = (0.25 * p0[0] + 0.5 * control[0] + 0.25 * p2[0], 0.25 * p0[1] + 0.5 * control[1] + 0.25 * p2[1])
     else:
         d = f"M {p0[0]} {p0[1]} L {p2[0]} {p2[1]}"
-        label = ((p0[0] + p2[0]) / 2, (p0[1] + p2[1]) / 2)
+        label = (p0[0] + LABEL_AT * (p2[0] - p0[0]), p0[1] + LABEL_AT * (p2[1] - p0[1]))
     classes = " ".join(c for c in ("edge", "route" if highlighted else "", "ended" if ended else "") if c)
     title = f"{holder.name} → {subject.name}: {'; '.join(lines) if lines else 'interest'}"
     return PlacedEdge(holder.id, subject.id, d, lines, round(label[0], 1), round(label[1], 1), highlighted,
