@@ -17,6 +17,7 @@ from sqlalchemy.orm import Session
 
 from marketplace.disclosures.counting import counted_version_ids
 from marketplace.parties.models import ROLE_INTEREST_TYPES, CommercialTie, Interest, Party, PartyKind, TieOrigin
+from marketplace.screening.store import load_aliases
 
 MAX_NODES = 60
 MAX_DEPTH = 6
@@ -347,41 +348,13 @@ def _link(interest: Interest, as_of: date, resolve) -> Link:
     return Link(resolve(interest.interested_party_id), resolve(interest.subject_party_id), label, ended)
 
 
-@dataclass
-class _Merges:
-    """Merged parties drawn as the one they joined: each merged id's survivor, and each survivor's ids."""
-
-    root: dict[int, int] = field(default_factory=dict)
-    members: dict[int, set[int]] = field(default_factory=lambda: defaultdict(set))
-
-    def resolve(self, party_id: int) -> int:
-        return self.root.get(party_id, party_id)
-
-    def expand(self, party_ids) -> list[int]:
-        return sorted({m for p in party_ids for m in self.members.get(self.resolve(p), set()) | {self.resolve(p)}})
-
-
-def _merges(session: Session) -> _Merges:
-    merged = dict(session.execute(
-        select(Party.id, Party.merged_into_id).where(Party.merged_into_id.is_not(None))).all())
-    merges = _Merges()
-    for party_id in merged:
-        root, seen = party_id, {party_id}
-        while root in merged and merged[root] not in seen:  # a cycle of merges stops where it loops
-            root = merged[root]
-            seen.add(root)
-        merges.root[party_id] = root
-        merges.members[root].add(party_id)
-    return merges
-
-
 def load_neighbourhood(session: Session, vendor_party_id: int, *, rival_party_ids=(), route_party_ids=(),
                        as_of: date, people_window_months: int = 24) -> tuple[list[Node], list[Link]]:
     """The parties and counted ties around a vendor: owners upstream up to MAX_DEPTH, the people in them and
     their other roles, the vendor's commercial ties, and every party on a route. Merged parties count as the
     party they joined."""
     counted = counted_version_ids(session)
-    merges = _merges(session)
+    merges = load_aliases(session)
     resolve = merges.resolve
     window_start = as_of - timedelta(days=round(people_window_months * 30.44))
     vendor = resolve(vendor_party_id)
@@ -428,7 +401,7 @@ def load_neighbourhood(session: Session, vendor_party_id: int, *, rival_party_id
 def vendor_picture(session: Session, vendor_party_id: int, screening, rival_party_ids, as_of: date,
                    people_window_months: int = 24) -> Picture:
     """The picture of one vendor's neighbourhood, with the routes of the screening's findings highlighted."""
-    resolve = _merges(session).resolve
+    resolve = load_aliases(session).resolve
     routes = [[resolve(n) for n in route] for finding in screening.findings for route in finding.path_ids if route]
     nodes, links = load_neighbourhood(
         session, vendor_party_id, rival_party_ids=rival_party_ids,
