@@ -10,7 +10,9 @@ from sqlalchemy.engine import make_url
 from sqlalchemy.orm import scoped_session, sessionmaker
 
 from marketplace import create_app
+from marketplace.accounts.models import Organization
 from marketplace.extensions import db
+from tests.factories import InterestFactory, RivalFactory
 
 PG_DEFAULT = "postgresql+psycopg://postgres@127.0.0.1:5432/marketplace_test"
 
@@ -122,3 +124,17 @@ def login_as(client):
         return user
 
     return _login
+
+
+@pytest.fixture
+def exclude_vendor(session):
+    """Make a buyer's rival hold 30% of a vendor (an admin-recorded fact): screening excludes it."""
+
+    def _exclude(buyer_org_id: int, vendor_org_id: int) -> None:
+        vendor = session.get(Organization, vendor_org_id)
+        rival = RivalFactory(buyer_org_id=buyer_org_id)
+        InterestFactory(
+            interested_party_id=rival.party_id, subject_party_id=vendor.party_id, share_exact=30.0
+        )
+
+    return _exclude

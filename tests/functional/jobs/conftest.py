@@ -6,10 +6,9 @@ import pytest
 from flask import g
 from sqlalchemy import select
 
-from marketplace.accounts.models import Organization, User
+from marketplace.accounts.models import User
 from marketplace.db_types import utcnow
 from marketplace.notifications.models import Notification
-from tests.factories import InterestFactory, RivalFactory
 
 
 def future_local(days: int = 10) -> str:
@@ -53,18 +52,6 @@ def job_form():
     return _make
 
 
-@pytest.fixture
-def exclude_vendor(session):
-    """Make a buyer's rival hold 30% of a vendor (an admin-recorded fact): screening excludes it."""
-
-    def _exclude(buyer_org_id: int, vendor_org_id: int) -> None:
-        vendor = session.get(Organization, vendor_org_id)
-        rival = RivalFactory(buyer_org_id=buyer_org_id)
-        InterestFactory(
-            interested_party_id=rival.party_id, subject_party_id=vendor.party_id, share_exact=30.0
-        )
-
-    return _exclude
 
 
 @pytest.fixture

@@ -4,10 +4,8 @@ from datetime import timedelta
 
 import pytest
 
-from marketplace.accounts.models import Organization
 from marketplace.db_types import utcnow
 from marketplace.jobs.service import JobInput
-from tests.factories import InterestFactory, RivalFactory
 
 
 @pytest.fixture
@@ -36,15 +34,3 @@ def job_input():
     return _make
 
 
-@pytest.fixture
-def exclude_vendor(session):
-    """Make a buyer's rival hold 30% of a vendor (an admin-recorded fact): screening excludes it."""
-
-    def _exclude(buyer_org_id: int, vendor_org_id: int) -> None:
-        vendor = session.get(Organization, vendor_org_id)
-        rival = RivalFactory(buyer_org_id=buyer_org_id)
-        InterestFactory(
-            interested_party_id=rival.party_id, subject_party_id=vendor.party_id, share_exact=30.0
-        )
-
-    return _exclude
