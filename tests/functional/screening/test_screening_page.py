@@ -23,15 +23,8 @@ from tests.factories import (
     PersonFactory,
     RivalFactory,
     VendorFactory,
-    VendorOrgFactory,
+    VerifiedVendorOrgFactory,
 )
-
-
-def approved_vendor(name: str) -> Organization:
-    """A vendor organisation with an approved disclosure, so that only its ties decide its verdict."""
-    org = VendorOrgFactory(name=name)
-    DisclosureFactory(vendor_org_id=org.id, status=DisclosureStatus.APPROVED, decided_at=utcnow())
-    return org
 
 
 @pytest.fixture
@@ -39,7 +32,7 @@ def scene(session):
     """Cobalt Social (the buyer's rival) holds 49% of Scalewise Data; Holdco holds 30% of it and is held by
     Ana Park, who sits on Scalewise's board."""
     buyer = BuyerFactory()
-    vendor = approved_vendor("Scalewise Data")
+    vendor = VerifiedVendorOrgFactory(name="Scalewise Data")
     cobalt = PartyFactory(name="Cobalt Social")
     RivalFactory(buyer_org_id=buyer.org_id, party_id=cobalt.id)
     holdco = PartyFactory(name="Holdco Ltd")
@@ -108,7 +101,7 @@ def test_the_picture_draws_the_owners_people_and_rival_around_the_vendor(client,
 def test_a_vendor_with_no_ties_is_clear_with_nothing_to_explain(client, login_as):
     buyer = login_as(BuyerFactory())
     RivalFactory(buyer_org_id=buyer.org_id)
-    vendor = approved_vendor("Quiet Labels")
+    vendor = VerifiedVendorOrgFactory(name="Quiet Labels")
     html = page_of(client, vendor).get_data(as_text=True)
     assert re.search(r'data-testid="verdict">\s*<span class="badge badge-clear">', html)
     assert 'data-testid="no-findings"' in html
@@ -117,7 +110,7 @@ def test_a_vendor_with_no_ties_is_clear_with_nothing_to_explain(client, login_as
 
 def test_a_review_finding_offers_the_waive_form(client, login_as, session):
     buyer = login_as(BuyerFactory())
-    vendor = approved_vendor("Tagwell")
+    vendor = VerifiedVendorOrgFactory(name="Tagwell")
     rival = RivalFactory(buyer_org_id=buyer.org_id, party_id=PartyFactory(name="Helix Dynamics").id)
     InterestFactory(interested_party_id=rival.party_id, subject_party_id=vendor.party_id, share_exact=15.0)
     html = page_of(client, vendor).get_data(as_text=True)
@@ -142,7 +135,7 @@ def test_routes_of_a_finding_are_highlighted_in_the_picture(session, scene):
 
 
 def test_only_ties_that_count_are_drawn(session):
-    vendor = approved_vendor("Countwise")
+    vendor = VerifiedVendorOrgFactory(name="Countwise")
     today = utcnow().date()
     rejected = DisclosureFactory(vendor_org_id=vendor.id, number=2, status=DisclosureStatus.REJECTED)
     ended = PartyFactory(name="Sold Out Capital")
@@ -160,7 +153,7 @@ def test_only_ties_that_count_are_drawn(session):
 
 
 def test_a_former_role_within_the_people_window_is_drawn_dashed(session):
-    vendor = approved_vendor("Peoplewise")
+    vendor = VerifiedVendorOrgFactory(name="Peoplewise")
     rival = PartyFactory(name="Rival Corp")
     founder = PersonFactory(name="Bo Founder")
     today = utcnow().date()
@@ -181,7 +174,7 @@ def test_a_former_role_within_the_people_window_is_drawn_dashed(session):
 
 def test_a_large_neighbourhood_is_capped_and_says_how_many_were_left_out(client, login_as, session):
     login_as(BuyerFactory())
-    vendor = approved_vendor("Crowded Co")
+    vendor = VerifiedVendorOrgFactory(name="Crowded Co")
     for n in range(MAX_NODES + 5):
         InterestFactory(interested_party_id=PartyFactory(name=f"Small Holder {n}").id,
                         subject_party_id=vendor.party_id, share_exact=1.0)
@@ -231,7 +224,7 @@ def test_reading_the_page_changes_nothing(client, login_as, session, scene):
 
 
 def test_merged_parties_are_drawn_once_as_the_party_they_joined(session):
-    vendor = approved_vendor("Mergewise")
+    vendor = VerifiedVendorOrgFactory(name="Mergewise")
     survivor = PartyFactory(name="Cobalt Social")
     duplicate = PartyFactory(name="Cobalt Social Inc.", merged_into_id=survivor.id)
     InterestFactory(interested_party_id=duplicate.id, subject_party_id=vendor.party_id, share_exact=12.0)

@@ -6,34 +6,26 @@ from sqlalchemy import select
 from marketplace.accounts.models import Organization
 from marketplace.audit.models import AuditRecord
 from marketplace.db_types import utcnow
-from marketplace.disclosures.models import DisclosureStatus
 from marketplace.jobs.models import Visibility
 from marketplace.parties.models import Interest
 from marketplace.screening.models import Waiver
 from tests.factories import (
     AdminFactory,
     BuyerFactory,
-    DisclosureFactory,
     InterestFactory,
     JobFactory,
     PartyFactory,
     RivalFactory,
     VendorFactory,
-    VendorOrgFactory,
+    VerifiedVendorOrgFactory,
 )
-
-
-def approved_vendor(name: str) -> Organization:
-    org = VendorOrgFactory(name=name)
-    DisclosureFactory(vendor_org_id=org.id, status=DisclosureStatus.APPROVED, decided_at=utcnow())
-    return org
 
 
 @pytest.fixture
 def review(session):
     """Helix Dynamics (the buyer's rival) holds 15% of Tagwell: a review finding. A confidential job waits."""
     buyer = BuyerFactory()
-    vendor = approved_vendor("Tagwell")
+    vendor = VerifiedVendorOrgFactory(name="Tagwell")
     helix = PartyFactory(name="Helix Dynamics")
     RivalFactory(buyer_org_id=buyer.org_id, party_id=helix.id)
     stake = InterestFactory(interested_party_id=helix.id, subject_party_id=vendor.party_id, share_exact=15.0)
@@ -163,7 +155,7 @@ def test_another_buyers_waiver_cannot_be_removed(client, login_as, session, revi
     login_as(BuyerFactory())
     assert client.post(f"/vendors/{review['vendor'].id}/waivers/{saved.id}/remove").status_code == 404
     login_as(review["buyer"])
-    other_vendor = approved_vendor("Elsewhere")
+    other_vendor = VerifiedVendorOrgFactory(name="Elsewhere")
     assert client.post(f"/vendors/{other_vendor.id}/waivers/{saved.id}/remove").status_code == 404
     assert client.post(f"/vendors/{review['vendor'].id}/waivers/999999/remove").status_code == 404
     assert len(waivers(session, review["vendor"])) == 1
