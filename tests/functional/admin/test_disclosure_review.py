@@ -10,7 +10,7 @@ from marketplace.audit.models import AuditRecord
 from marketplace.disclosures import service
 from marketplace.disclosures.models import DisclosureStatus, DisclosureVersion
 from marketplace.notifications.models import Notification
-from tests.factories import AdminFactory, BuyerFactory, VendorFactory, VendorOrgFactory
+from tests.factories import BuyerFactory, VendorFactory, VendorOrgFactory
 from tests.unit.disclosures.helpers import file_version, submit, tie
 
 ADMIN_PAGES = [
@@ -29,16 +29,6 @@ def decide(client, version, decision, reason=""):
     return client.post(
         f"/admin/disclosures/{version.id}/decision", data={"decision": decision, "reason": reason}
     )
-
-
-@pytest.fixture
-def vendor(session):
-    return VendorFactory(org_id=VendorOrgFactory(name="Scalewise Data").id)
-
-
-@pytest.fixture
-def admin(session):
-    return AdminFactory()
 
 
 @pytest.fixture

@@ -15,7 +15,7 @@ from marketplace.db_types import utcnow
 from marketplace.disclosures import evidence as evidence_service
 from marketplace.disclosures import service
 from marketplace.disclosures.models import DisclosureEvidence
-from tests.factories import AdminFactory, BuyerFactory, UserFactory, VendorFactory, VendorOrgFactory
+from tests.factories import AdminFactory, BuyerFactory, UserFactory, VendorFactory
 from tests.unit.disclosures.helpers import submit, tie
 
 PDF = b"%PDF-1.7\n1 0 obj << /Type /Catalog >> endobj\ntrailer << /Root 1 0 R >>\n%%EOF\n"
@@ -56,11 +56,6 @@ def stored_files(app) -> set[Path]:
 def evidence_rows(session, version):
     return list(session.execute(select(DisclosureEvidence).where(DisclosureEvidence.version_id == version.id))
                 .scalars())
-
-
-@pytest.fixture
-def vendor(session):
-    return VendorFactory(name="Ines Duarte", org_id=VendorOrgFactory(name="Scalewise Data").id)
 
 
 @pytest.fixture

@@ -14,13 +14,10 @@ from marketplace.parties.models import CommercialTie, Interest, Party, TieOrigin
 from marketplace.screening.models import VerdictRecord
 from marketplace.screening.service import screen_vendor
 from tests.factories import (
-    AdminFactory,
     BuyerFactory,
     BuyerOrgFactory,
     PartyFactory,
     RivalFactory,
-    VendorFactory,
-    VendorOrgFactory,
 )
 from tests.unit.disclosures.helpers import file_version, tie
 
@@ -29,16 +26,6 @@ SOURCE = "https://find-and-update.company-information.service.gov.uk/company/SC1
 
 def text(response) -> str:
     return response.get_data(as_text=True)
-
-
-@pytest.fixture
-def admin(session):
-    return AdminFactory(name="Ada Reviewer")
-
-
-@pytest.fixture
-def vendor(session):
-    return VendorFactory(name="Ines Duarte", org_id=VendorOrgFactory(name="Scalewise Data").id)
 
 
 @pytest.fixture

@@ -15,7 +15,6 @@ from marketplace.disclosures import service as disclosures
 from marketplace.jobs.models import Job, JobStatus, Question
 from marketplace.notifications.models import Notification
 from tests.factories import (
-    AdminFactory,
     BidFactory,
     BuyerFactory,
     BuyerOrgFactory,
@@ -41,11 +40,6 @@ def switch(login_as):
         return user
 
     return _switch
-
-
-@pytest.fixture
-def admin(session):
-    return AdminFactory()
 
 
 @pytest.fixture

@@ -7,7 +7,6 @@ from marketplace.audit.models import AuditRecord
 from marketplace.parties.models import Interest, Party, PartyIdentifier
 from marketplace.parties.service import normalize_identifier
 from tests.factories import (
-    AdminFactory,
     BuyerFactory,
     InterestFactory,
     PartyFactory,
@@ -26,11 +25,6 @@ REGISTRY_PAGES = [
 
 def text(response) -> str:
     return response.get_data(as_text=True)
-
-
-@pytest.fixture
-def admin(session):
-    return AdminFactory()
 
 
 @pytest.fixture

@@ -19,7 +19,6 @@ from marketplace.parties.models import TieOrigin
 from marketplace.screening.models import VerdictRecord
 from marketplace.screening.service import screen_vendor
 from tests.factories import (
-    AdminFactory,
     BuyerOrgFactory,
     InterestFactory,
     PartyFactory,
@@ -34,16 +33,6 @@ PDF = b"%PDF-1.4\n%%EOF\n"
 
 def text(response) -> str:
     return response.get_data(as_text=True)
-
-
-@pytest.fixture
-def admin(session):
-    return AdminFactory(name="Ada Reviewer")
-
-
-@pytest.fixture
-def vendor(session):
-    return VendorFactory(name="Ines Duarte", org_id=VendorOrgFactory(name="Scalewise Data").id)
 
 
 @pytest.fixture
