@@ -439,11 +439,15 @@ def _rivals(snapshot: _Snapshot, rival_nodes: np.ndarray, vendor_nodes: np.ndarr
         return rivals
     sources = sparse.csr_matrix((np.ones(len(rivals)), (np.arange(len(rivals)), rival_nodes)),
                                 shape=(len(rivals), snapshot.n))
+    # The high ends as given hold every edge any variant holds: where no vendor lies below a rival along them,
+    # every stake is 0 and nothing needs solving (one vendor's part of the graph, most often).
+    reached = downstream(snapshot.holdings[("high", False)], rival_nodes)[vendor_nodes].any()
     solved = {}
     for key in VARIANTS:
         matrix = snapshot.holdings[key]
         if id(matrix) not in solved:
-            solved[id(matrix)] = LookThrough(matrix, rival_nodes).from_sources(sources, vendor_nodes) * 100.0
+            solved[id(matrix)] = (LookThrough(matrix, rival_nodes).from_sources(sources, vendor_nodes) * 100.0
+                                  if reached else np.zeros((len(rivals), vendor_nodes.size)))
         members = sparse.csr_matrix(np.vstack([rival.members[key[0]] for rival in rivals]).astype(float))
         consolidated = (members @ matrix)[:, vendor_nodes].toarray() * 100.0
         for index, rival in enumerate(rivals):
