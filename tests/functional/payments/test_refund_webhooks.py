@@ -134,15 +134,21 @@ def test_the_webhooks_of_our_own_refund_do_not_record_it_again(session, client, 
     assert reconcile(session, gateway)[0] == []
 
 
-def test_news_of_a_refund_before_news_of_the_payment_still_ends_right(session, client, deal, gateway, stripe_sim,
-                                                                      webhook_inbox):
+def paid_at_stripe_then_refunded(session, deal, gateway, stripe_sim):
+    """The buyer pays the milestone on Checkout and the whole payment is refunded in Stripe, before any webhook
+    reaches the app: (milestone, payment intent id, refund)."""
     milestone = only_milestone(session, deal)
     checkout_url = contracts.funding_url(session, deal.buyer, gateway, deal.contract.id, milestone.id,
                                          fee_bps=FEE_BPS, **URLS)
     session.commit()
     stripe_sim.pay(checkout_url)
     payment_intent = gateway.retrieve_checkout_session(milestone.checkout_session_id).payment_intent_id
-    refund = refund_in_stripe(stripe_sim, payment_intent)
+    return milestone, payment_intent, refund_in_stripe(stripe_sim, payment_intent)
+
+
+def test_news_of_a_refund_before_news_of_the_payment_still_ends_right(session, client, deal, gateway, stripe_sim,
+                                                                      webhook_inbox):
+    milestone, payment_intent, refund = paid_at_stripe_then_refunded(session, deal, gateway, stripe_sim)
     refund_created = webhook_inbox.wait_for("refund.created", lambda obj: obj["id"] == refund.id)
     completed = webhook_inbox.wait_for("checkout.session.completed",
                                        lambda obj: obj["id"] == milestone.checkout_session_id)
@@ -163,13 +169,7 @@ def test_news_of_a_refund_before_news_of_the_payment_still_ends_right(session, c
 def test_a_payment_heard_of_after_its_refund_is_recorded_with_the_refund(session, client, deal, gateway, stripe_sim,
                                                                          webhook_inbox):
     """Only the payment's event arrives (the refund's were lost): Stripe's refund is recorded anyway."""
-    milestone = only_milestone(session, deal)
-    checkout_url = contracts.funding_url(session, deal.buyer, gateway, deal.contract.id, milestone.id,
-                                         fee_bps=FEE_BPS, **URLS)
-    session.commit()
-    stripe_sim.pay(checkout_url)
-    payment_intent = gateway.retrieve_checkout_session(milestone.checkout_session_id).payment_intent_id
-    refund_in_stripe(stripe_sim, payment_intent)
+    milestone, payment_intent, _refund = paid_at_stripe_then_refunded(session, deal, gateway, stripe_sim)
 
     completed = webhook_inbox.wait_for("checkout.session.completed",
                                        lambda obj: obj["id"] == milestone.checkout_session_id)
