@@ -6,11 +6,12 @@ and 403 to the party whose action it is not (service.WrongRole).
 
 from pathlib import Path
 
-from flask import Blueprint, abort, current_app, flash, redirect, render_template, request, send_from_directory, url_for
+from flask import Blueprint, abort, current_app, flash, redirect, render_template, request, url_for
 from flask_login import current_user, login_required
 
 from marketplace.contracts import service
 from marketplace.contracts.forms import DeliverForm, PlanForm, RatingForm, RejectForm
+from marketplace.downloads import send_private_file
 from marketplace.extensions import db
 from marketplace.payments.fees import percent
 from marketplace.payments.views import current_gateway, fee_bps
@@ -271,8 +272,5 @@ def rate(contract_id: int):
 def delivery_file(contract_id: int, file_id: int):
     """Download a delivered file. 404 to anyone but the contract's parties and admins."""
     found = service.get_delivery_file(db.session, current_user, contract_id, file_id)
-    response = send_from_directory(_deliveries_folder(), found.stored_name, as_attachment=True,
-                                   download_name=found.filename, mimetype=found.content_type)
-    response.headers["X-Content-Type-Options"] = "nosniff"
-    response.headers["Cache-Control"] = "private, no-store"
-    return response
+    return send_private_file(_deliveries_folder(), found.stored_name, filename=found.filename,
+                             content_type=found.content_type)

@@ -1,6 +1,6 @@
 """A vendor's ownership disclosure: its versions, the draft's ties and evidence, attesting and submitting."""
 
-from flask import Blueprint, abort, current_app, flash, redirect, render_template, send_file, url_for
+from flask import Blueprint, abort, current_app, flash, redirect, render_template, url_for
 from flask_login import current_user, login_required
 
 from marketplace.accounts.roles import role_required
@@ -10,6 +10,7 @@ from marketplace.disclosures import evidence as evidence_service
 from marketplace.disclosures import service
 from marketplace.disclosures.forms import AttestForm, EvidenceForm, TieForm
 from marketplace.disclosures.models import DisclosureStatus
+from marketplace.downloads import send_private_file
 from marketplace.extensions import db
 
 bp = Blueprint("disclosures", __name__, url_prefix="/disclosure")
@@ -205,11 +206,4 @@ def send_evidence(evidence):
         path = evidence_service.evidence_path(current_app.config["UPLOAD_FOLDER"], evidence)
     except LookupError:
         abort(404)
-    if not path.is_file():
-        abort(404)
-    response = send_file(path, mimetype=evidence.content_type, as_attachment=True,
-                         download_name=evidence.filename, max_age=0)
-    response.headers["X-Content-Type-Options"] = "nosniff"
-    response.headers["Content-Security-Policy"] = "default-src 'none'; sandbox"
-    response.headers["Cache-Control"] = "private, no-store"
-    return response
+    return send_private_file(path.parent, path.name, filename=evidence.filename, content_type=evidence.content_type)

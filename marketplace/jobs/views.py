@@ -9,7 +9,6 @@ from flask import (
     redirect,
     render_template,
     request,
-    send_from_directory,
     url_for,
 )
 from flask_login import current_user, login_required
@@ -17,6 +16,7 @@ from werkzeug.datastructures import MultiDict
 
 from marketplace import visibility
 from marketplace.accounts.roles import role_required
+from marketplace.downloads import send_private_file
 from marketplace.extensions import db
 from marketplace.jobs import service
 from marketplace.jobs.forms import AnswerForm, AskForm, EditJobForm, InviteVendorsForm, JobForm, JobSearchForm
@@ -277,8 +277,5 @@ def answer(job_id: int, question_id: int):
 def attachment(job_id: int, attachment_id: int):
     """Download an attachment of a job the user may see. 404 otherwise."""
     found = service.get_attachment(db.session, current_user, job_id, attachment_id)
-    response = send_from_directory(_upload_folder(), found.stored_name, as_attachment=True,
-                                   download_name=found.filename, mimetype=found.content_type)
-    response.headers["X-Content-Type-Options"] = "nosniff"
-    response.headers["Cache-Control"] = "private, no-store"
-    return response
+    return send_private_file(_upload_folder(), found.stored_name, filename=found.filename,
+                             content_type=found.content_type)

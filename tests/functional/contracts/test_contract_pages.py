@@ -197,6 +197,11 @@ def test_the_vendor_delivers_with_a_note_and_files(client, login_as, deal, sessi
     file_url = re.search(r'href="(/contracts/\d+/files/\d+)"', page.text).group(1)
     download = client.get(file_url)
     assert download.status_code == 200 and download.data == b"image,boxes\n1,3\n"
+    # Served as a download the browser may neither sniff nor run, and never cached.
+    assert download.headers["Content-Disposition"].startswith("attachment;")
+    assert download.headers["X-Content-Type-Options"] == "nosniff"
+    assert "sandbox" in download.headers["Content-Security-Policy"]
+    assert "no-store" in download.headers["Cache-Control"]
     download.close()
     login_as(make_deal(session).buyer)
     assert client.get(file_url).status_code == 404

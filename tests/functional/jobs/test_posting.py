@@ -180,6 +180,8 @@ def test_attachments_are_stored_under_random_names_and_downloadable(client, logi
         assert download.data == b"guidelines v1"
         assert download.headers["Content-Disposition"] == 'attachment; filename="guide lines.pdf"'
         assert download.headers["X-Content-Type-Options"] == "nosniff"
+        assert "sandbox" in download.headers["Content-Security-Policy"]
+        assert "no-store" in download.headers["Cache-Control"]
 
 
 def test_an_attachment_over_10_mb_is_refused(client, login_as, session, job_form):
