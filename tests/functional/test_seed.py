@@ -21,16 +21,6 @@ from tests.factories import AdminFactory, BuyerFactory
 
 
 @pytest.fixture
-def seed(app):
-    """Run `flask seed` with the given arguments against the test's own transaction."""
-
-    def _seed(*args):
-        return app.test_cli_runner().invoke(args=["seed", *args])
-
-    return _seed
-
-
-@pytest.fixture
 def seeded(seed):
     result = seed()
     assert result.exit_code == 0, result.output

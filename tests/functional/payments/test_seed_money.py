@@ -34,14 +34,6 @@ CONTRACTED = (JobStatus.AWARDED, JobStatus.IN_PROGRESS, JobStatus.DELIVERED, Job
 
 
 @pytest.fixture
-def seed(app):
-    def _seed(*args):
-        return app.test_cli_runner().invoke(args=["seed", *args])
-
-    return _seed
-
-
-@pytest.fixture
 def seeded_with_money(seed, stripe_config):
     result = seed()
     assert result.exit_code == 0, result.output
