@@ -5,8 +5,10 @@ its version counts (marketplace.disclosures.counting: the latest approved versio
 it, never a draft or a rejected one). Merged parties are read as the party they joined. Ties that ended within the
 look-back window are loaded too (the people rule looks back); the engine decides what holds at the date.
 
-Rows are read as plain tuples with Core selects: the whole graph has hundreds of thousands of interests.
-`load_graph_around` reads only the part of the graph that can change a verdict on the given vendors.
+Rows are read as plain tuples with Core selects: the whole graph has hundreds of thousands of interests, and
+screening never needs all of them. `load_graph_around` reads the part above a few vendors (what can change their
+verdicts); `load_graph_for_rivals` the part below the rivals and the unknown owners (where every finding about any
+vendor starts). `load_graph` reads everything (the benchmark compares with it; the tests check the parts against it).
 """
 
 import calendar
