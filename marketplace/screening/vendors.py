@@ -12,11 +12,11 @@ import math
 from dataclasses import dataclass, field
 from datetime import date
 
-from sqlalchemy import BindParameter, String, and_, bindparam, case, cast, func, literal, select
+from sqlalchemy import String, and_, case, cast, func, literal, select
 from sqlalchemy.orm import Session, aliased
 
 from marketplace.accounts.models import Organization, OrgKind, User, VendorProfile
-from marketplace.db_types import utcnow
+from marketplace.db_types import in_ids, utcnow
 from marketplace.parties.models import Party
 from marketplace.screening import service as screening_service
 from marketplace.screening.models import Rival, VerdictRecord, Waiver
@@ -81,11 +81,6 @@ def _in_json_list(column, value: str):
     return cast(column, String).contains(json.dumps(value), autoescape=True)
 
 
-def _ids(ids) -> BindParameter:
-    """A list of ids written into the statement: no bound parameter each, so no limit on how many."""
-    return bindparam("ids", sorted(ids), expanding=True, literal_execute=True, unique=True)
-
-
 class _Matching:
     """The search as SQL: the vendors that match, each with the buyer's stored verdict joined on.
 
@@ -125,16 +120,15 @@ class _Matching:
     def _screen_unstored(self) -> dict[int, Screening]:
         query = self.where(select(Organization), self.needs_profile).where(self.record.id.is_(None))
         unstored = self.session.execute(query).scalars().all()
-        return {vendor_id: _from_record(vendor_id, screening_service.findings_record(screening.findings))
-                for (_, vendor_id), screening in screening_service.screen_pairs(
-                    self.session, [self.buyer_org_id], unstored).items()}
+        return {vendor_id: screening for (_, vendor_id), screening in screening_service.screen_pairs(
+            self.session, [self.buyer_org_id], unstored).items()}
 
     def _verdict_column(self):
         """The verdict each vendor shows: the stored one, or for a vendor without one its live screening's."""
         live: dict[Verdict, list[int]] = {}
         for vendor_id, screening in self.live.items():
             live.setdefault(screening.verdict, []).append(vendor_id)
-        unstored = [(Organization.id.in_(_ids(ids)), literal(str(verdict)))
+        unstored = [(in_ids(self.session, Organization.id, ids), literal(str(verdict)))
                     for verdict, ids in live.items() if verdict != Verdict.CLEAR]
         otherwise = case(*unstored, else_=literal(str(Verdict.CLEAR))) if unstored else literal(str(Verdict.CLEAR))
         return func.coalesce(self.record.verdict, otherwise)
