@@ -457,15 +457,22 @@ def _waiting_delivery(session: Session, milestone: Milestone) -> Delivery:
     ).scalars().first()
 
 
-def accept_delivery(session: Session, user: User, gateway: StripeGateway | None, contract_id: int,
-                    milestone_id: int) -> bool:
-    """The buyer accepts the delivery; the vendor is paid less the platform fee. False when the payout waits
-    for the vendor's payout account (the acceptance stands)."""
+def _delivery_to_decide(session: Session, user: User, contract_id: int,
+                        milestone_id: int) -> tuple[Contract, Milestone]:
+    """The buyer's open contract and its milestone whose delivery waits for the buyer's decision."""
     contract = _as_party(session, user, contract_id, "buyer")
     milestone = _milestone_of(session, contract, milestone_id)
     _require_open(contract)
     if milestone.status != MilestoneStatus.DELIVERED:
         raise ContractError(f"Milestone {milestone.number} has no delivery waiting for your decision.")
+    return contract, milestone
+
+
+def accept_delivery(session: Session, user: User, gateway: StripeGateway | None, contract_id: int,
+                    milestone_id: int) -> bool:
+    """The buyer accepts the delivery; the vendor is paid less the platform fee. False when the payout waits
+    for the vendor's payout account (the acceptance stands)."""
+    contract, milestone = _delivery_to_decide(session, user, contract_id, milestone_id)
     if gateway is None:
         raise ContractError("Payments are not configured: the vendor could not be paid.")
     delivery = _waiting_delivery(session, milestone)
@@ -488,11 +495,7 @@ def accept_delivery(session: Session, user: User, gateway: StripeGateway | None,
 
 def reject_delivery(session: Session, user: User, contract_id: int, milestone_id: int, reason: str) -> Delivery:
     """The buyer rejects the delivery with a reason; the money stays held and the vendor can deliver again."""
-    contract = _as_party(session, user, contract_id, "buyer")
-    milestone = _milestone_of(session, contract, milestone_id)
-    _require_open(contract)
-    if milestone.status != MilestoneStatus.DELIVERED:
-        raise ContractError(f"Milestone {milestone.number} has no delivery waiting for your decision.")
+    contract, milestone = _delivery_to_decide(session, user, contract_id, milestone_id)
     reason = (reason or "").strip()
     if not reason:
         raise ContractError("Tell the vendor why you reject the delivery.", "reason")
