@@ -118,7 +118,7 @@ def test_what_no_rival_or_unknown_owner_reaches_is_not_read(session):
     assert len(part.edges) < len(store.load_graph(session, today).edges)
 
 
-def test_screening_many_vendors_reads_below_the_rivals_and_agrees_with_one_by_one(session):
+def test_screening_more_vendors_than_the_closure_limit_agrees_with_one_by_one(session):
     vendors, rivals = random_register(session, random.Random(11))
     vendors += [VendorOrgFactory(name=f"Plain vendor {n}") for n in range(service.CLOSURE_UP_TO)]
     buyer = BuyerOrgFactory(name="Northwind AI")
