@@ -23,21 +23,29 @@ from marketplace.accounts.models import Organization, OrgKind
 from marketplace.db_types import in_ids
 from marketplace.disclosures.counting import counted_version_ids
 from marketplace.disclosures.models import DisclosureStatus, DisclosureVersion
-from marketplace.parties.models import ROLE_INTEREST_TYPES, CommercialTie, Interest, Party, TieOrigin
+from marketplace.parties.models import (
+    ROLE_INTEREST_TYPES,
+    BodsStatement,
+    CommercialTie,
+    Interest,
+    Party,
+    TieOrigin,
+)
+from marketplace.screening.claims import one_claim_at_a_time, raise_commercial, raise_interest
 from marketplace.screening.graph import CommercialEdge, Edge, Graph, PartyNode, VendorFacts
 from marketplace.screening.verdicts import Source
 
 LOOKBACK_MONTHS = 24
 _ORIGIN_WORDS = {TieOrigin.ADMIN_FACT.value: "admin-recorded fact", TieOrigin.BODS_IMPORT.value: "BODS import"}
-# When sources disagree on one tie, the better-checked one is quoted.
-_VERIFICATION_RANK = {"official register": 3, "admin-verified": 2, "third-party source": 1, "self-declared": 0}
 
 _party = Party.__table__
 _interest = Interest.__table__
 _commercial = CommercialTie.__table__
 _version = DisclosureVersion.__table__
+_statement = BodsStatement.__table__
 
 _DISCLOSURE = TieOrigin.DISCLOSURE.value
+_BODS = TieOrigin.BODS_IMPORT.value
 
 
 def _utc_day(column, dialect: str):
@@ -56,7 +64,8 @@ def _interest_columns(dialect: str) -> tuple:
     i = _interest.c
     return (i.id, i.interested_party_id, i.subject_party_id, i.interest_type, i.share_exact, i.share_min,
             i.share_max, i.share_min_exclusive, i.share_max_exclusive, i.start_date, i.end_date, i.role_title,
-            i.origin, i.disclosure_id, i.verification_level, i.source_description, _recorded_day(_interest, dialect))
+            i.origin, i.disclosure_id, i.verification_level, i.source_description, _recorded_day(_interest, dialect),
+            i.bods_statement_id)
 
 
 def _commercial_columns(dialect: str) -> tuple:
@@ -166,15 +175,26 @@ class _Sources(dict):
         return source
 
 
-def _edges(rows, aliases: Aliases, counting: _Counting, sources: _Sources) -> tuple[list[Edge], list[tuple]]:
-    """Interests as edges, each with the fact it states (holder, subject, type).
+def _stream(origin: str, row_id: int, disclosure_id: int | None, statement_id: str | None = None) -> tuple:
+    """Which claim a row is a version of: a disclosure version, a BODS statement (read as its record later), or
+    an admin's fact."""
+    if origin == _DISCLOSURE:
+        return (origin, disclosure_id)
+    if origin == _BODS and statement_id:
+        return (origin, statement_id)
+    return (origin, row_id)
+
+
+def _edges(rows, aliases: Aliases, counting: _Counting,
+           sources: _Sources) -> tuple[list[Edge], list[tuple], list[tuple]]:
+    """Interests as edges, each with the fact it states (holder, subject, type) and the claim it is a version of.
 
     Exact x is [x, x]; a minimum or maximum alone is bounded by 0 or 100 on the other side; no share is None.
     """
-    edges, keys = [], []
+    edges, keys, streams = [], [], []
     merged, counted = aliases.root, counting.counted
     for (id_, holder, subject, interest_type, exact, share_min, share_max, min_exclusive, max_exclusive, start, end,
-         title, origin, disclosure_id, level, description, recorded) in rows:
+         title, origin, disclosure_id, level, description, recorded, statement_id) in rows:
         if origin == _DISCLOSURE and disclosure_id not in counted:
             continue
         if merged:
@@ -193,11 +213,13 @@ def _edges(rows, aliases: Aliases, counting: _Counting, sources: _Sources) -> tu
         edges.append(Edge(id_, holder, subject, interest_type, low, high, low_exclusive, high_exclusive, start, end,
                           title or "", sources[origin, disclosure_id, level, description, recorded]))
         keys.append((holder, subject, interest_type))
-    return edges, keys
+        streams.append(_stream(origin, id_, disclosure_id, statement_id))
+    return edges, keys, streams
 
 
-def _commercial_edges(rows, aliases: Aliases, counting: _Counting, sources: _Sources) -> list[CommercialEdge]:
-    edges = []
+def _commercial_edges(rows, aliases: Aliases, counting: _Counting,
+                      sources: _Sources) -> tuple[list[CommercialEdge], list[tuple]]:
+    edges, streams = [], []
     resolve, counted = aliases.resolve, counting.counted
     for (id_, vendor, counterparty, kind, revenue_share, start, end, origin, disclosure_id, level, description,
          recorded) in rows:
@@ -208,86 +230,43 @@ def _commercial_edges(rows, aliases: Aliases, counting: _Counting, sources: _Sou
             continue
         edges.append(CommercialEdge(id_, vendor, counterparty, str(kind), revenue_share, start, end,
                                     sources[origin, disclosure_id, level, description, recorded]))
-    return edges
+        streams.append(_stream(origin, id_, disclosure_id))
+    return edges, streams
 
 
-# --- One fact, several sources --------------------------------------------------------------------------------
+# --- One fact, several claims --------------------------------------------------------------------------------
 
-def _overlapping_runs(edges: list) -> list[list]:
-    """Split one key's ties into runs whose periods overlap (a role held twice, years apart, stays two ties)."""
-    ordered = sorted(edges, key=lambda e: (e.start or date.min, e.id))
-    runs: list[list] = []
-    run_end: date | None = date.min
-    for edge in ordered:
-        if runs and (run_end is None or edge.start is None or edge.start <= run_end):
-            runs[-1].append(edge)
-            run_end = None if run_end is None or edge.end is None else max(run_end, edge.end)
-        else:
-            runs.append([edge])
-            run_end = edge.end
-    return runs
-
-
-def _span(edges) -> tuple[date | None, date | None]:
-    starts, ends = [e.start for e in edges], [e.end for e in edges]
-    start = None if None in starts else min(starts)
-    end = None if None in ends else max(ends)
-    return start, end
+def _record_streams(session: Session, streams: list) -> list:
+    """BODS rows' streams named by their relationship record rather than their statement: the versions of one
+    record are one stream (marketplace.screening.claims)."""
+    statements = sorted({stream[1] for stream in streams if stream[0] == _BODS and stream[1]})
+    if not statements:
+        return streams
+    records: dict[str, str] = {}
+    for chunk in range(0, len(statements), 500):
+        records.update(session.execute(select(_statement.c.statement_id, _statement.c.record_id).where(
+            _statement.c.statement_id.in_(statements[chunk:chunk + 500]))).all())
+    return [(_BODS, records.get(stream[1], stream[1])) if stream[0] == _BODS and stream[1] else stream
+            for stream in streams]
 
 
-def _best_source(edges) -> Source:
-    return max((e.source for e in edges), key=lambda s: (_VERIFICATION_RANK.get(s.verification_level, 0),
-                                                         s.recorded or date.min))
-
-
-def _merge_interests(edges: list[Edge]) -> Edge:
-    """One interest stated by several sources: the strongest claim of each (a vendor cannot argue a stake down
-    in an unreviewed version, and a raise counts at once), over the whole period any source gives."""
-    if len(edges) == 1:
-        return edges[0]
-    shared = [e for e in edges if e.low is not None]
-    start, end = _span(edges)
-    first = min(edges, key=lambda e: e.id)
-    if not shared:
-        low = high = None
-        low_exclusive = high_exclusive = False
-    else:
-        by_low = max(shared, key=lambda e: (e.low, not e.low_exclusive))
-        by_high = max(shared, key=lambda e: (e.high, not e.high_exclusive))
-        low, low_exclusive = by_low.low, by_low.low_exclusive
-        high, high_exclusive = by_high.high, by_high.high_exclusive
-    title = next((e.role_title for e in sorted(edges, key=lambda e: e.id) if e.role_title), "")
-    return Edge(first.id, first.holder, first.subject, first.interest_type, low, high, low_exclusive,
-                high_exclusive, start, end, title, _best_source(edges))
-
-
-def _merge_commercial(edges: list[CommercialEdge]) -> CommercialEdge:
-    if len(edges) == 1:
-        return edges[0]
-    start, end = _span(edges)
-    first = min(edges, key=lambda e: e.id)
-    shares = [e.revenue_share_pct for e in edges if e.revenue_share_pct is not None]
-    return CommercialEdge(first.id, first.vendor, first.counterparty, first.kind, max(shares) if shares else None,
-                          start, end, _best_source(edges))
-
-
-def _one_per_fact(edges: list, keys: list[tuple], merge) -> list:
-    """A tie copied into every version of a disclosure, or stated by a disclosure and an admin alike, counts once.
-
-    `keys[i]` names the fact edges[i] states: (holder, subject, type).
-    """
-    first: dict[tuple, object] = {}
-    repeated: dict[tuple, list] = {}
-    for key, edge in zip(keys, edges, strict=True):
-        seen = first.setdefault(key, edge)
-        if seen is not edge:
-            repeated.setdefault(key, [seen]).append(edge)
+def _one_per_fact(session: Session, edges: list, keys: list[tuple], streams: list, raise_by) -> list:
+    """Rows stating one fact (holder, subject, type), several versions or several sources of it, reduced to one
+    row counting at any date (marketplace.screening.claims). `keys[i]` and `streams[i]` belong to edges[i]."""
+    first: dict[tuple, int] = {}
+    repeated: dict[tuple, list[int]] = {}
+    for index, key in enumerate(keys):
+        seen = first.setdefault(key, index)
+        if seen != index:
+            repeated.setdefault(key, [seen]).append(index)
     if not repeated:
         return edges
-    out = [edge for key, edge in first.items() if key not in repeated]
+    out = [edges[index] for key, index in first.items() if key not in repeated]
+    wanted = [index for group in repeated.values() for index in group]
+    named = dict(zip(wanted, _record_streams(session, [streams[index] for index in wanted]), strict=True))
     for group in repeated.values():
-        out.extend(merge(run) for run in _overlapping_runs(group))
-    out.sort(key=lambda e: e.id)
+        out.extend(one_claim_at_a_time([edges[i] for i in group], [named[i] for i in group], raise_by))
+    out.sort(key=lambda e: (e.id, e.start or date.min))
     return out
 
 
@@ -302,10 +281,10 @@ def _nodes(rows, aliases: Aliases) -> dict[int, PartyNode]:
 def _assemble(session: Session, party_rows, interest_rows, commercial_rows, aliases: Aliases,
               counting: _Counting) -> Graph:
     sources = _Sources(counting)
-    edges = _one_per_fact(*_edges(interest_rows, aliases, counting, sources), _merge_interests)
-    commercial = _commercial_edges(commercial_rows, aliases, counting, sources)
-    commercial = _one_per_fact(commercial, [(e.vendor, e.counterparty, e.kind) for e in commercial],
-                               _merge_commercial)
+    edges = _one_per_fact(session, *_edges(interest_rows, aliases, counting, sources), raise_interest)
+    commercial, streams = _commercial_edges(commercial_rows, aliases, counting, sources)
+    commercial = _one_per_fact(session, commercial, [(e.vendor, e.counterparty, e.kind) for e in commercial],
+                               streams, raise_commercial)
     parties = _nodes(party_rows, aliases)
     ends = {e.holder for e in edges} | {e.subject for e in edges}
     ends |= {e.vendor for e in commercial} | {e.counterparty for e in commercial}

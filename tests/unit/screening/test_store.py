@@ -89,7 +89,8 @@ def test_a_tie_copied_into_a_pending_version_counts_once_at_its_highest(session,
 
     disclosed(pending, cobalt, subject, interest_type="votingRights", share_exact=None, share_min=40.0,
               share_max=60.0)
-    disclosed(approved, cobalt, subject, interest_type="votingRights", share_exact=45.0)
+    disclosed(approved, cobalt, subject, interest_type="votingRights", share_exact=45.0,
+              verification_level=VerificationLevel.ADMIN_VERIFIED)
     [votes] = held(store.load_graph(session, AS_OF), cobalt, subject, "votingRights")
     assert (votes.low, votes.high) == (45.0, 60.0)
 
