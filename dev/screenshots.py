@@ -37,7 +37,7 @@ CHROMIUM = "/usr/bin/chromium"
 # The simulator's test key and webhook secret, as ./run-demo sets them (nothing real: test mode, local only).
 STRIPE_KEY = "sk_test_local_demo"
 STRIPE_WEBHOOK_SECRET = "whsec_local_demo"  # noqa: S105
-# Without the background-networking flags chromium floods the closed network (see PITFALLS.md).
+# Without the background-networking flags chromium floods the closed network (see docs/pitfalls.md).
 CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
                  "--disable-background-networking", "--disable-component-update", "--disable-sync"]
 

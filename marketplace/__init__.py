@@ -42,7 +42,7 @@ def create_app(test_config: dict | None = None) -> Flask:
 
 
 def _tune_sqlite(engine) -> None:
-    """Real transactions on SQLite: explicit BEGIN IMMEDIATE, WAL, foreign keys (see PITFALLS.md)."""
+    """Real transactions on SQLite: explicit BEGIN IMMEDIATE, WAL, foreign keys (see docs/pitfalls.md)."""
     if engine.dialect.name != "sqlite":
         return
 

@@ -25,7 +25,7 @@ def _vendor_verdicts(session: Session, vendor_org: Organization) -> dict[int, Ve
 
 
 def _vendor_job_filter(session: Session, vendor_org: Organization):
-    """SQL condition for the jobs a vendor may see, following the verdict table of DOMAIN.md."""
+    """SQL condition for the jobs a vendor may see, following the verdict table of docs/screening.md."""
     verdicts = _vendor_verdicts(session, vendor_org)
     # Excluded, and under review without a waiver: public jobs only.
     restricted = [buyer for buyer, verdict in verdicts.items() if verdict != Verdict.CLEAR]

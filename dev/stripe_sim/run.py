@@ -13,7 +13,7 @@ and its signed webhook deliveries. Added here, answering with the shapes of Stri
     what is left of the charge, which localstripe lacks;
   - Idempotency-Key replay, which localstripe ignores.
 It always starts from scratch and keeps nothing on disk (localstripe's own persistence is switched off, see
-PITFALLS.md), and listens on 127.0.0.1 only.
+docs/pitfalls.md), and listens on 127.0.0.1 only.
 """
 
 import argparse

@@ -86,7 +86,7 @@ class Milestone(SQLModel, table=True):
 
 @event.listens_for(Contract, "after_insert")
 def _default_milestone(_mapper, connection, contract: Contract) -> None:
-    """Every contract starts with one milestone for the whole amount (DOMAIN.md), whoever creates it."""
+    """Every contract starts with one milestone for the whole amount (README, "Payments"), whoever creates it."""
     now = utcnow()
     connection.execute(Milestone.__table__.insert().values(
         contract_id=contract.id, number=1, title="The whole contract", amount_minor=contract.total_minor,

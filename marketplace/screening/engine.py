@@ -1,4 +1,4 @@
-"""The screening engine: the seven competitor-exclusion rules of DOMAIN.md as a pure function of the ownership
+"""The screening engine: the seven competitor-exclusion rules of docs/screening.md as a pure function of the ownership
 graph, the buyer's rivals and policy, and a date. No database, no Flask.
 
 The work that depends on a rival is done once per rival (its control group by a vectorised fixed point, its
@@ -9,7 +9,7 @@ Figures are computed twice, from every low end and from every high end. Each end
 as given, for the figures reported, and with exclusive bounds moved EPSILON inside, for the threshold
 decisions (so a share "under 25%" never reaches 25%).
 
-Semantics beyond DOMAIN.md's words: a pair's share is its shareholdings added up (votingRights where it has
+Semantics beyond docs/screening.md's words: a pair's share is its shareholdings added up (votingRights where it has
 none; the other way round for votes), capped at 100%; a tie through an entity that is only possibly in the
 rival's group (from the high ends) is at most review; a role's holder may be any party; revenue shares left
 blank count for nothing; an approval dated after T is no approval at T.

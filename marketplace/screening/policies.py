@@ -9,7 +9,7 @@ from marketplace.screening.verdicts import DEFAULT_ACTIONS, Finding, Policy, Rul
 
 
 def policy_for(session: Session, buyer_org_id: int) -> Policy:
-    """The buyer's policy, or the defaults of DOMAIN.md when it has not set one."""
+    """The buyer's policy, or the defaults of docs/screening.md when it has not set one."""
     row = session.execute(
         select(ScreeningPolicy).where(ScreeningPolicy.buyer_org_id == buyer_org_id)
     ).scalar_one_or_none()

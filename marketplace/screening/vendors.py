@@ -1,6 +1,6 @@
 """The buyer's vendor search: every vendor organisation with its verdict for this buyer and the reasons.
 
-Excluded vendors are hidden unless the buyer asks for them (DOMAIN.md, "What a verdict does"); when shown they
+Excluded vendors are hidden unless the buyer asks for them (docs/screening.md, "What a verdict does"); when shown they
 come with their reasons, so the buyer can see why.
 
 The search reads the verdicts refresh_verdicts stored: the database filters, counts and pages on them, and only

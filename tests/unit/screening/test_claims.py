@@ -11,9 +11,10 @@ from marketplace.screening.graph import CommercialEdge, Edge
 from marketplace.screening.verdicts import Source
 
 D = date
+NEW_YEAR_2024 = D(2024, 1, 1)
 
 
-def stake(id_, share, start=None, end=None, level="official register", on=D(2024, 1, 1), low=None, high=None,
+def stake(id_, share, start=None, end=None, level="official register", on=NEW_YEAR_2024, low=None, high=None,
           low_exclusive=False, kind="shareholding"):
     low = share if low is None else low
     high = share if high is None else high

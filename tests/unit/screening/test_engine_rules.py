@@ -1,4 +1,4 @@
-"""Each screening rule of DOMAIN.md on small hand-made graphs, with its edge cases."""
+"""Each screening rule of docs/screening.md on small hand-made graphs, with its edge cases."""
 
 from datetime import date, timedelta
 
