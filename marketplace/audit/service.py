@@ -20,8 +20,7 @@ from marketplace.accounts.models import Organization, User
 from marketplace.audit.models import AuditRecord
 from marketplace.bids.models import Bid
 from marketplace.db_types import utcnow
-from marketplace.jobs.models import Job
-from marketplace.screening.models import VerdictRecord
+from marketplace.jobs.models import BiddingMode, Job
 
 GENESIS_HASH = "0" * 64
 # Any constant: the PostgreSQL advisory lock that makes writers of the trail take turns.
@@ -223,23 +222,27 @@ def recorded_actions(session: Session) -> list[str]:
 
 
 # --- A buyer's export ---------------------------------------------------------------------------------------
+# A buyer's export holds what concerns its own jobs, bids, contracts, payments, rivals, policy, waivers and
+# verdicts, and nothing it could not read in the app: no record about a vendor alone (disclosures, evidence,
+# suspensions, payout accounts), no other organisation's staff emails, and no sealed bid's terms before the
+# job's deadline. A line whose content was withheld names the withheld fields in "redacted"; its hash is the
+# stored record's, which `flask audit verify` checks, so only lines without "redacted" check alone.
 
-def screened_vendor_ids(session: Session, buyer_org_id: int):
-    """A subquery of the vendors this buyer screens: those that bid on its jobs or have a verdict for it."""
-    bidders = select(Bid.vendor_org_id).join(Job, Job.id == Bid.job_id).where(Job.buyer_org_id == buyer_org_id)
-    verdicts = select(VerdictRecord.vendor_org_id).where(VerdictRecord.buyer_org_id == buyer_org_id)
-    return bidders.union(verdicts)
+BUYER_ACTION_PREFIXES = ("job.", "bid.", "contract.", "milestone.", "payment.", "rival.", "policy.", "waiver.",
+                         "screening.")
+SEALED_BID_ACTIONS = ("bid.placed", "bid.revised", "bid.withdrawn")
 
 
 def buyer_export_query(session: Session, user: User):
-    """The records a buyer may export: about its own jobs, and about the vendors it screens, but never a
-    record that names another buyer. Raises AuditAccessError for anyone but a buyer."""
+    """The records a buyer may export: tagged with its organisation, of the kinds a buyer deals in, or about its
+    own organisation. Raises AuditAccessError for anyone but a buyer."""
     if not user.is_buyer or user.org_id is None:
         raise AuditAccessError("Only buyers export their audit records.")
-    about_its_vendors = (AuditRecord.buyer_org_id.is_(None)
-                         & AuditRecord.vendor_org_id.in_(screened_vendor_ids(session, user.org_id)))
+    kinds = or_(*(AuditRecord.action.startswith(prefix, autoescape=True) for prefix in BUYER_ACTION_PREFIXES),
+                (AuditRecord.subject_type == "organization") & (AuditRecord.subject_id == user.org_id)
+                & AuditRecord.action.startswith("organization.", autoescape=True))
     return (select(AuditRecord)
-            .where(or_(AuditRecord.buyer_org_id == user.org_id, about_its_vendors))
+            .where(AuditRecord.buyer_org_id == user.org_id, kinds)
             .order_by(AuditRecord.id))
 
 
@@ -248,13 +251,58 @@ def exported(record: AuditRecord) -> dict[str, Any]:
     return {"id": record.id, **_fields(record), "at": record.at.isoformat(), "hash": record.hash}
 
 
+class _BuyersReader:
+    """What one buyer may read of a record: other organisations' people are named by their organisation, and a
+    sealed bid's terms stay out until its job's deadline."""
+
+    def __init__(self, session: Session, buyer_org_id: int):
+        self.session, self.buyer_org_id = session, buyer_org_id
+        now = utcnow()
+        self.sealed_bids = dict(session.execute(
+            select(Bid.id, Job.bid_deadline).join(Job, Job.id == Bid.job_id).where(
+                Job.buyer_org_id == buyer_org_id, Job.bidding_mode == BiddingMode.SEALED, Job.bid_deadline > now)
+        ).all())
+        self.actors: dict[int, str | None] = {}
+
+    def actor_label(self, actor_id: int | None, label: str) -> str:
+        """The actor as the buyer may know it: its own staff by email, others by organisation."""
+        if actor_id is None:
+            return label
+        if actor_id not in self.actors:
+            row = self.session.execute(
+                select(User.org_id, User.role, Organization.name)
+                .outerjoin(Organization, Organization.id == User.org_id).where(User.id == actor_id)
+            ).first()
+            if row is None or row.org_id == self.buyer_org_id:
+                self.actors[actor_id] = None
+            else:
+                self.actors[actor_id] = row.name or "platform admin"
+        return self.actors[actor_id] or label
+
+    def line(self, record: AuditRecord) -> dict[str, Any]:
+        line = exported(record)
+        redacted = []
+        label = self.actor_label(record.actor_id, record.actor_label)
+        if label != record.actor_label:
+            line["actor_label"] = label
+            redacted.append("actor_label")
+        if record.action in SEALED_BID_ACTIONS and record.subject_id in self.sealed_bids:
+            line["before"] = line["after"] = None
+            line["sealed_until"] = self.sealed_bids[record.subject_id].isoformat()
+            redacted += ["before", "after"]
+        if redacted:
+            line["redacted"] = redacted
+        return line
+
+
 def export_for_buyer(session: Session, user: User, batch_size: int = 500) -> Iterator[dict[str, Any]]:
     """The buyer's records, oldest first, one dict each. Raises AuditAccessError for anyone but a buyer."""
     query = buyer_export_query(session, user).execution_options(yield_per=batch_size)
+    reader = _BuyersReader(session, user.org_id)
 
     def lines():
         with session.execute(query) as result:  # closed even when the download is cut short
             for record in result.scalars():
-                yield exported(record)
+                yield reader.line(record)
 
     return lines()

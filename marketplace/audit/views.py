@@ -1,4 +1,4 @@
-"""The audit trail: admins read it with filters; a buyer exports the records about its jobs and vendors."""
+"""The audit trail: admins read it with filters; a buyer exports its own share (audit.service)."""
 
 import json
 

@@ -1,11 +1,17 @@
-"""A buyer exports, as JSON lines, the records about its own jobs and the vendors it screens, and nothing else."""
+"""A buyer exports, as JSON lines, the records about its own jobs, bids, contracts, rivals, policy, waivers and
+verdicts, and nothing it could not read in the app: no vendor-private record, no other organisation's staff, and no
+sealed bid's terms before the deadline."""
 
 import json
+from datetime import datetime, timedelta
 
 import pytest
+import time_machine
 
 from marketplace.audit.service import _digest, record_event
-from marketplace.screening.models import VerdictRecord
+from marketplace.bids import service as bids
+from marketplace.bids.service import Offer
+from marketplace.jobs.models import BiddingMode
 from tests.factories import (
     AdminFactory,
     BidFactory,
@@ -14,6 +20,7 @@ from tests.factories import (
     JobFactory,
     VendorFactory,
     VendorOrgFactory,
+    VerifiedVendorFactory,
 )
 
 EXPORT = "/audit/export.jsonl"
@@ -21,75 +28,117 @@ EXPORT = "/audit/export.jsonl"
 
 @pytest.fixture
 def world(session):
-    """Lab A and lab B; a vendor bidding for both, one screened by A only, one by B only, one by nobody."""
+    """Lab A and lab B; a vendor bidding for both; records of every kind, by lab staff, vendor staff and an admin."""
     lab_a, lab_b = BuyerOrgFactory(name="Lab A"), BuyerOrgFactory(name="Lab B")
-    job_a, job_b = JobFactory(buyer_org_id=lab_a.id), JobFactory(buyer_org_id=lab_b.id)
-    bidder, screened, other, stranger = (VendorOrgFactory(name=n) for n in ("Bidder", "Screened", "Other",
-                                                                             "Stranger"))
+    job_a = JobFactory(buyer_org_id=lab_a.id, bidding_mode=BiddingMode.OPEN)
+    job_b = JobFactory(buyer_org_id=lab_b.id, bidding_mode=BiddingMode.OPEN)
+    bidder = VendorOrgFactory(name="Bidder Labelling")
     bid_a = BidFactory(job_id=job_a.id, vendor_org_id=bidder.id)
     bid_b = BidFactory(job_id=job_b.id, vendor_org_id=bidder.id)
-    BidFactory(job_id=job_b.id, vendor_org_id=other.id)
-    session.add_all([VerdictRecord(buyer_org_id=lab_a.id, vendor_org_id=screened.id, verdict="review"),
-                     VerdictRecord(buyer_org_id=lab_b.id, vendor_org_id=other.id, verdict="clear")])
-    session.flush()
-    admin = AdminFactory()
+    maya = BuyerFactory(org_id=lab_a.id, email="maya@lab-a.example")
+    ines = VendorFactory(org_id=bidder.id, email="ines@bidder.example")
+    admin = AdminFactory(email="root@platform.example")
 
-    def rec(action, subject_type, subject_id, buyer=None, vendor=None):
-        return record_event(session, admin, action, subject_type, subject_id, after={"note": action},
+    def rec(actor, action, subject_type, subject_id, buyer=None, vendor=None, **after):
+        return record_event(session, actor, action, subject_type, subject_id, after=after or {"note": action},
                             buyer_org_id=buyer.id if buyer else None,
                             vendor_org_id=vendor.id if vendor else None).id
 
     ids = {
         # Lab A may export these:
-        "a_job": rec("job.published", "job", job_a.id, buyer=lab_a),
-        "a_bid": rec("bid.placed", "bid", bid_a.id, buyer=lab_a, vendor=bidder),
-        "a_verdict": rec("screening.verdict_changed", "organization", screened.id, buyer=lab_a, vendor=screened),
-        "bidder_disclosure": rec("disclosure.approved", "disclosure", 1, vendor=bidder),
-        "screened_suspended": rec("organization.suspended", "organization", screened.id, vendor=screened),
-        # ...and never these:
-        "b_job": rec("job.published", "job", job_b.id, buyer=lab_b),
-        "b_bid_of_bidder": rec("bid.placed", "bid", bid_b.id, buyer=lab_b, vendor=bidder),
-        "b_verdict_of_bidder": rec("screening.verdict_changed", "organization", bidder.id, buyer=lab_b,
-                                   vendor=bidder),
-        "other_disclosure": rec("disclosure.approved", "disclosure", 2, vendor=other),
-        "stranger_disclosure": rec("disclosure.submitted", "disclosure", 3, vendor=stranger),
-        "party_merged": rec("party.merged", "party", 1),
+        "a_job": rec(maya, "job.published", "job", job_a.id, buyer=lab_a),
+        "a_bid": rec(ines, "bid.placed", "bid", bid_a.id, buyer=lab_a, vendor=bidder, total="1,000.00 USD"),
+        "a_rival": rec(maya, "rival.added", "rival", 1, buyer=lab_a),
+        "a_verdict": rec(admin, "screening.verdict_changed", "organization", bidder.id, buyer=lab_a, vendor=bidder),
+        "a_created": rec(maya, "organization.created", "organization", lab_a.id, buyer=lab_a),
+        # ...and never these: vendor-private records, and lab B's.
+        "disclosure": rec(admin, "disclosure.approved", "disclosure", 1, vendor=bidder, reason="Checked the filing"),
+        "evidence": rec(ines, "disclosure.evidence_attached", "disclosure", 1, vendor=bidder,
+                        file="cap-table.pdf", sha256="ab" * 32),
+        "suspended": rec(admin, "organization.suspended", "organization", bidder.id, vendor=bidder,
+                         reason="Unpaid fraud review"),
+        "payout": rec(ines, "payout_account.created", "organization", bidder.id, vendor=bidder,
+                      stripe_account="acct_secret123"),
+        "fact": rec(admin, "fact.recorded", "interest", 1, vendor=bidder),
+        "b_job": rec(admin, "job.published", "job", job_b.id, buyer=lab_b),
+        "b_bid": rec(ines, "bid.placed", "bid", bid_b.id, buyer=lab_b, vendor=bidder),
+        "b_created": rec(admin, "organization.created", "organization", lab_b.id, buyer=lab_b),
+        "party_merged": rec(admin, "party.merged", "party", 1),
     }
-    return {"lab_a": lab_a, "lab_b": lab_b, "ids": ids}
+    return {"lab_a": lab_a, "lab_b": lab_b, "maya": maya, "ids": ids}
 
 
 def lines(response) -> list[dict]:
     return [json.loads(line) for line in response.get_data(as_text=True).splitlines()]
 
 
-def test_the_export_holds_its_jobs_and_screened_vendors_and_nothing_about_another_buyer(client, login_as, world):
-    login_as(BuyerFactory(org_id=world["lab_a"].id))
+def test_the_export_holds_the_buyers_own_records_and_nothing_vendor_private(client, login_as, world):
+    login_as(world["maya"])
     response = client.get(EXPORT)
     assert response.status_code == 200
     assert response.mimetype == "application/jsonl"
     assert "attachment" in response.headers["Content-Disposition"]
-    records = lines(response)
     ids = world["ids"]
-    assert [r["id"] for r in records] == [ids[key] for key in (
-        "a_job", "a_bid", "a_verdict", "bidder_disclosure", "screened_suspended")]
-    assert all(r["buyer_org_id"] in (None, world["lab_a"].id) for r in records)
+    assert [r["id"] for r in lines(response)] == [ids[key] for key in (
+        "a_job", "a_bid", "a_rival", "a_verdict", "a_created")]
+    body = response.get_data(as_text=True)
+    for secret in ("Checked the filing", "cap-table.pdf", "Unpaid fraud review", "acct_secret123"):
+        assert secret not in body
+
+
+def test_other_organisations_people_are_named_by_their_organisation(client, login_as, world):
+    login_as(world["maya"])
+    records = {r["id"]: r for r in lines(client.get(EXPORT))}
+    ids = world["ids"]
+    assert records[ids["a_job"]]["actor_label"] == "maya@lab-a.example"
+    assert "redacted" not in records[ids["a_job"]]
+    assert records[ids["a_bid"]]["actor_label"] == "Bidder Labelling"
+    assert records[ids["a_verdict"]]["actor_label"] == "platform admin"
+    assert records[ids["a_bid"]]["redacted"] == ["actor_label"]
+    body = client.get(EXPORT).get_data(as_text=True)
+    assert "ines@bidder.example" not in body and "root@platform.example" not in body
 
 
 def test_the_other_buyer_gets_its_own_share(client, login_as, world):
     login_as(BuyerFactory(org_id=world["lab_b"].id))
     ids = world["ids"]
-    assert [r["id"] for r in lines(client.get(EXPORT))] == [ids[key] for key in (
-        "bidder_disclosure", "b_job", "b_bid_of_bidder", "b_verdict_of_bidder", "other_disclosure")]
+    assert [r["id"] for r in lines(client.get(EXPORT))] == [ids[key] for key in ("b_job", "b_bid", "b_created")]
 
 
-def test_each_line_can_be_checked_against_its_hash(client, login_as, world):
-    login_as(BuyerFactory(org_id=world["lab_a"].id))
+def test_each_line_not_redacted_can_be_checked_against_its_hash(client, login_as, world):
+    login_as(world["maya"])
     records = lines(client.get(EXPORT))
-    assert records
-    for record in records:
-        from datetime import datetime
-
+    whole = [r for r in records if "redacted" not in r]
+    assert whole and len(whole) < len(records)
+    for record in whole:
         assert _digest({**record, "at": datetime.fromisoformat(record["at"])}) == record["hash"]
+
+
+def test_a_sealed_bids_terms_stay_out_of_the_export_until_the_deadline(client, login_as, session):
+    lab = BuyerOrgFactory(name="Northwind AI")
+    maya = BuyerFactory(org_id=lab.id)
+    job = JobFactory(buyer_org_id=lab.id, bidding_mode=BiddingMode.SEALED)
+    ines = VerifiedVendorFactory()
+    offer = Offer(price_per_unit_minor=4_321, total_minor=987_654, turnaround_days=17)
+    bid = bids.place_bid(session, ines, job.id, offer)
+    bids.revise_bid(session, ines, bid.id, Offer(price_per_unit_minor=3_999, total_minor=876_543,
+                                                 turnaround_days=13))
+    login_as(maya)
+
+    before = lines(client.get(EXPORT))
+    sealed = [r for r in before if r["action"] in ("bid.placed", "bid.revised")]
+    assert len(sealed) == 2
+    assert all(r["before"] is None and r["after"] is None and "before" in r["redacted"] for r in sealed)
+    assert all(r["sealed_until"] == job.bid_deadline.isoformat() for r in sealed)
+    text = json.dumps(before)
+    for figure in ("9,876.54", "8,765.43", "43.21", "39.99", "987654", "876543"):
+        assert figure not in text
+
+    with time_machine.travel(job.bid_deadline + timedelta(minutes=1), tick=False):
+        after = lines(client.get(EXPORT))
+    revised = next(r for r in after if r["action"] == "bid.revised")
+    assert "8,765.43" in json.dumps(revised["after"]) and "9,876.54" in json.dumps(revised["before"])
+    assert "sealed_until" not in revised
 
 
 def test_a_buyer_with_nothing_gets_an_empty_file(client, login_as, world):
