@@ -184,7 +184,7 @@ def organizations_page(session: Session, admin: User, *, text: str = "", kind: s
         raise SuspensionError("Only platform admins list organisations.")
     conditions = []
     if text.strip():
-        conditions.append(Organization.name.ilike(f"%{text.strip()}%"))
+        conditions.append(Organization.name.icontains(text.strip(), autoescape=True))
     if kind in {k.value for k in OrgKind}:
         conditions.append(Organization.kind == kind)
     if suspension == "suspended":

@@ -183,11 +183,11 @@ def _trail_conditions(session: Session, user: User, filters: TrailFilters) -> li
     if filters.action:
         conditions.append(AuditRecord.action == filters.action)
     if filters.organisation.strip():
-        pattern = f"%{filters.organisation.strip()}%"
-        org_ids = select(Organization.id).where(Organization.name.ilike(pattern))
+        org_ids = select(Organization.id).where(Organization.name.icontains(filters.organisation.strip(),
+                                                                            autoescape=True))
         conditions.append(or_(AuditRecord.buyer_org_id.in_(org_ids), AuditRecord.vendor_org_id.in_(org_ids)))
     if filters.actor.strip():
-        conditions.append(AuditRecord.actor_label.ilike(f"%{filters.actor.strip()}%"))
+        conditions.append(AuditRecord.actor_label.icontains(filters.actor.strip(), autoescape=True))
     # Dates are the admin's own calendar days, as every time on the page is shown.
     zone = _zone(user)
     if filters.date_from:

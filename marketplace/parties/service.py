@@ -27,9 +27,11 @@ def normalize_identifier(value: str) -> str:
 
 def search_parties(session: Session, text: str, limit: int = 20) -> list[Party]:
     needle = normalize_name(text)
+    if text.strip() and not needle:  # only punctuation: nothing to look for, not everything
+        return []
     query = select(Party).where(Party.merged_into_id.is_(None))
     if needle:
-        query = query.where(Party.name_normalized.contains(needle))
+        query = query.where(Party.name_normalized.contains(needle, autoescape=True))
     return list(session.execute(query.order_by(Party.name).limit(limit)).scalars())
 
 

@@ -75,7 +75,10 @@ def test_the_trail_shows_every_record_newest_first(client, login_as, admin, reco
     ({"date_from": "2026-03-08"}, ["published"]),
     ({"date_to": "2026-03-04"}, ["submitted"]),
     ({"organisation": "Scalewise", "date_from": "2026-03-04", "actor": "ada@"}, ["approved"]),
-], ids=["action", "buyer org", "vendor org", "actor", "system actor", "date range", "from", "to", "combined"])
+    ({"actor": "%"}, []),
+    ({"organisation": "_"}, []),
+], ids=["action", "buyer org", "vendor org", "actor", "system actor", "date range", "from", "to", "combined",
+        "percent is a character", "underscore is a character"])
 def test_filters_narrow_the_trail(client, login_as, admin, records, query, expected):
     login_as(admin)
     response = client.get("/admin/audit", query_string=query)

@@ -93,6 +93,15 @@ def test_search_marks_the_buyers_own_organisation(client, login_as, session):
     assert "Add as rival" not in page
 
 
+@pytest.mark.parametrize("query", ["%25", "_", "%25%25", "*", "%25_%25"])
+def test_wildcards_and_punctuation_alone_match_nothing(client, login_as, query):
+    login_as(BuyerFactory())
+    PartyFactory(name="Cobalt Social")
+    page = client.get(f"/rivals?q={query}").get_data(as_text=True)
+    assert "Cobalt Social" not in page
+    assert "No company in the registry matches" in page
+
+
 def test_search_without_matches_suggests_adding_by_name(client, login_as):
     login_as(BuyerFactory())
     page = client.get("/rivals?q=nobody-by-this-name").get_data(as_text=True)
