@@ -1,11 +1,14 @@
 """Configuration read from the environment, with safe defaults for development."""
 
 import os
+import secrets
+import time
 from pathlib import Path
 
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
 DEFAULT_SQLITE = f"sqlite:///{PROJECT_ROOT / 'instance' / 'marketplace.db'}"
-INSECURE_DEV_KEY = "dev-only-not-secret"
+INSTANCE_DIR = PROJECT_ROOT / "instance"
+SECRET_KEY_FILE = "secret_key"  # noqa: S105 (a file name, not a key)
 DEFAULT_PLATFORM_FEE_BPS = 1000
 LIVE_KEY_PREFIXES = ("sk_live_", "rk_live_")
 
@@ -14,7 +17,30 @@ class ConfigError(RuntimeError):
     """Raised when the environment cannot run the app safely."""
 
 
-def load_config(environ=os.environ) -> dict:
+def instance_secret_key(instance_dir: Path) -> str:
+    """This instance's own random session key, made on first use and kept in the instance folder (owner-only).
+
+    Never a constant: a key anyone can read in the source lets anyone sign a session cookie. Workers starting
+    together agree on one key: the first to create the file writes it, the others read it.
+    """
+    path = instance_dir / SECRET_KEY_FILE
+    instance_dir.mkdir(parents=True, exist_ok=True)
+    try:
+        descriptor = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+    except FileExistsError:
+        for _ in range(50):
+            key = path.read_text().strip()
+            if key:
+                return key
+            time.sleep(0.02)  # another worker is writing it
+        raise ConfigError(f"{path} is empty: delete it, or set SECRET_KEY.") from None
+    key = secrets.token_urlsafe(48)
+    with os.fdopen(descriptor, "w") as file:
+        file.write(key)
+    return key
+
+
+def load_config(environ=os.environ, instance_dir: Path = INSTANCE_DIR) -> dict:
     """Build the Flask config mapping from environment variables."""
     env = environ.get("MARKETPLACE_ENV", "development")
     secret = environ.get("SECRET_KEY")
@@ -26,7 +52,7 @@ def load_config(environ=os.environ) -> dict:
         raise ConfigError("A live Stripe key is refused unless MARKETPLACE_ENV=production: use a test key (sk_test_…).")
     return {
         "ENV_NAME": env,
-        "SECRET_KEY": secret or INSECURE_DEV_KEY,
+        "SECRET_KEY": secret or instance_secret_key(instance_dir),
         "SQLALCHEMY_DATABASE_URI": environ.get("DATABASE_URL", DEFAULT_SQLITE),
         "SQLALCHEMY_ENGINE_OPTIONS": {"pool_pre_ping": True},
         "SESSION_COOKIE_HTTPONLY": True,

@@ -84,3 +84,17 @@ def test_production_cookies_are_secure():
     assert config["SESSION_COOKIE_SECURE"] and config["REMEMBER_COOKIE_SECURE"]
     assert config["SESSION_COOKIE_HTTPONLY"] and config["SESSION_COOKIE_SAMESITE"] == "Lax"
     assert not config["DEMO_LOGINS"]
+
+
+def test_outside_production_the_session_key_is_random_per_instance_and_kept(tmp_path):
+    first = load_config({}, instance_dir=tmp_path / "one")
+    again = load_config({}, instance_dir=tmp_path / "one")
+    other = load_config({}, instance_dir=tmp_path / "two")
+
+    assert first["SECRET_KEY"] == again["SECRET_KEY"] != other["SECRET_KEY"]
+    assert len(first["SECRET_KEY"]) >= 48 and first["SECRET_KEY"] != "dev-only-not-secret"
+    key_file = tmp_path / "one" / "secret_key"
+    assert key_file.read_text() == first["SECRET_KEY"]
+    assert key_file.stat().st_mode & 0o077 == 0
+    assert load_config({"SECRET_KEY": "given"}, instance_dir=tmp_path / "one")["SECRET_KEY"] == "given"
+
