@@ -1,8 +1,9 @@
 """Admins list organisations, suspend them with a reason, and reinstate them.
 
-This blueprint also owns what a suspension shows everywhere: the banner on every page of a suspended
-organisation's users (the `suspension_notice` template variable) and the refusal page when one of them tries to
-act (services raise OrganizationSuspended through accounts.suspension.ensure_active).
+This blueprint also owns what a suspension does everywhere: the banner on every page of a suspended
+organisation's users (the `suspension_notice` template variable), the one guard that refuses every request of
+theirs that could change state (any method but GET, HEAD and OPTIONS, whatever the route), and the refusal page
+(services also raise OrganizationSuspended through accounts.suspension.ensure_active, a second line of defence).
 """
 
 from flask import Blueprint, flash, redirect, render_template, request, url_for
@@ -36,6 +37,20 @@ def suspension_banner():
     if not current_user.is_authenticated:
         return {"suspension_notice": None}
     return {"suspension_notice": suspension.suspension_notice(db.session, current_user)}
+
+
+# What a suspended organisation's user may still post: leave, and keep their own reading and settings.
+ALLOWED_WHILE_SUSPENDED = frozenset({"accounts.sign_out", "notifications.mark_read", "accounts.settings"})
+SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
+
+
+@bp.before_app_request
+def refuse_actions_while_suspended():
+    """Every state-changing request by a suspended organisation's user is refused (403) before any view runs."""
+    if request.method in SAFE_METHODS or request.endpoint in ALLOWED_WHILE_SUSPENDED:
+        return
+    if current_user.is_authenticated:
+        suspension.ensure_active(db.session, current_user, "act on the marketplace")
 
 
 @bp.app_errorhandler(suspension.OrganizationSuspended)

@@ -53,3 +53,25 @@ def test_no_get_changes_state(client, session, login_as, rule, factory):
     response = client.get(_url(rule))
     assert response.status_code < 500
     assert (session.query(AuditRecord).count(), session.query(Notification).count()) == before
+
+
+WHILE_SUSPENDED = {"accounts.sign_out", "notifications.mark_read", "accounts.settings"}
+ACTIONS = [r for r in POSTS if r.endpoint not in PUBLIC | WHILE_SUSPENDED]
+
+
+@pytest.mark.parametrize("factory", [BuyerFactory, VendorFactory], ids=["buyer", "vendor"])
+@pytest.mark.parametrize("rule", ACTIONS, ids=_ids)
+def test_a_suspended_organisations_user_cannot_act_anywhere(client, session, login_as, rule, factory):
+    from marketplace.accounts.models import Organization
+    from marketplace.db_types import utcnow
+
+    user = login_as(factory())
+    org = session.get(Organization, user.org_id)
+    org.suspended_at, org.suspended_reason = utcnow(), "Payment fraud under investigation"
+    session.flush()
+
+    response = client.post(_url(rule), data={"reason": "x", "name": "x", "email": "x@example.com"})
+
+    # Refused before any view runs: the same answer whether or not the route's object exists.
+    assert response.status_code == 403
+    assert "is suspended" in response.get_data(as_text=True)
