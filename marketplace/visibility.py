@@ -13,6 +13,7 @@ from marketplace.accounts.models import Organization, OrgKind, User
 from marketplace.bids.models import Bid, BidStatus
 from marketplace.db_types import utcnow
 from marketplace.jobs.models import BiddingMode, Job, JobInvitation, JobStatus, Visibility
+from marketplace.notifications.models import Notification
 from marketplace.screening.service import Verdict, verdicts_for_vendor
 
 
@@ -50,6 +51,12 @@ def job_filter(session: Session, user: User):
         return Job.buyer_org_id == user.org_id
     vendor_org = session.get(Organization, user.org_id)
     return _vendor_job_filter(session, vendor_org)
+
+
+def notification_filter(session: Session, user: User):
+    """SQL condition on Notification: those about no job, or about a job this user may still see. A vendor cut
+    off from a job after it was told about it (an answer, an invitation) no longer reads what it was told."""
+    return or_(Notification.job_id.is_(None), Notification.job_id.in_(select(Job.id).where(job_filter(session, user))))
 
 
 def visible_jobs(session: Session, user: User) -> Select:

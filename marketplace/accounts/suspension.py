@@ -96,7 +96,7 @@ def _tell_buyers_of_open_bids(session: Session, vendor: Organization, suspended:
                        "comparison until it is reinstated.")
         else:
             message = f"{vendor.name} is reinstated: its bid on “{title}” is back in your comparison."
-        notify_org(session, buyer_org_id, "vendor_suspension", message, f"/jobs/{job_id}/bids")
+        notify_org(session, buyer_org_id, "vendor_suspension", message, f"/jobs/{job_id}/bids", job_id=job_id)
 
 
 def suspend_organization(session: Session, admin: User, org_id: int, reason: str) -> Organization:

@@ -160,7 +160,7 @@ def _add_revision(session: Session, user: User, bid: Bid) -> BidRevision:
 
 
 def _tell_buyer(session: Session, job: Job, kind: str, message: str) -> None:
-    notify_org(session, job.buyer_org_id, kind, message, f"/jobs/{job.id}/bids")
+    notify_org(session, job.buyer_org_id, kind, message, f"/jobs/{job.id}/bids", job_id=job.id)
 
 
 def _amount_words(job: Job, bid: Bid) -> str:
@@ -323,10 +323,10 @@ def _tell_bidders(session: Session, job: Job, winner: ComparedBid, losers: list[
     buyer = session.get(Organization, job.buyer_org_id)
     notify_org(session, winner.vendor.id, "award",
                f"{buyer.name} awarded you “{job.title}”: a contract for "
-               f"{format_money(contract.total_minor, contract.currency)}.", f"/bids/{winner.bid.id}")
+               f"{format_money(contract.total_minor, contract.currency)}.", f"/bids/{winner.bid.id}", job_id=job.id)
     for row in losers:
         notify_org(session, row.vendor.id, "not_selected",
-                   f"Your bid on “{job.title}” was not selected.", f"/bids/{row.bid.id}")
+                   f"Your bid on “{job.title}” was not selected.", f"/bids/{row.bid.id}", job_id=job.id)
 
 
 def award_bid(session: Session, user: User, job_id: int, bid_id: int) -> Contract:

@@ -413,7 +413,7 @@ def _mark_published(session: Session, user: User, job: Job) -> None:
         for vendor in visibility.vendor_orgs_seeing(session, job):
             if vendor.id in invited:
                 notify_org(session, vendor.id, "job_invitation",
-                           f"You are invited to bid on “{job.title}”.", job_path(job.id))
+                           f"You are invited to bid on “{job.title}”.", job_path(job.id), job_id=job.id)
 
 
 def create_job(session: Session, user: User, data: JobInput, publish: bool, *,
@@ -507,7 +507,8 @@ def cancel_job(session: Session, user: User, job_id: int) -> Job:
     for vendor_id in bidding_vendor_ids(session, job):
         if vendor_id in seeing:
             notify_org(session, vendor_id, "job_cancelled",
-                       f"“{job.title}”, which you bid on, was cancelled by the buyer.", job_path(job.id))
+                       f"“{job.title}”, which you bid on, was cancelled by the buyer.", job_path(job.id),
+                       job_id=job.id)
     session.flush()
     return job
 
@@ -562,7 +563,7 @@ def invite_vendors(session: Session, user: User, job_id: int, vendor_org_ids) ->
     for org in candidates:
         if org.id in seeing:
             notify_org(session, org.id, "job_invitation",
-                       f"You are invited to bid on “{job.title}”.", job_path(job.id))
+                       f"You are invited to bid on “{job.title}”.", job_path(job.id), job_id=job.id)
         elif job.status != JobStatus.DRAFT:
             screened_out.append(org)
     return InvitationResult(candidates, screened_out)
@@ -591,7 +592,7 @@ def ask_question(session: Session, user: User, job_id: int, text: str) -> Questi
     session.add(question)
     session.flush()
     notify_org(session, job.buyer_org_id, "new_question", f"New question on “{job.title}”.",
-               job_path(job.id) + "#questions")
+               job_path(job.id) + "#questions", job_id=job.id)
     return question
 
 
@@ -625,7 +626,8 @@ def answer_question(session: Session, user: User, job_id: int, question_id: int,
     question.answered_at = utcnow()
     for vendor in visibility.vendor_orgs_seeing(session, job):
         notify_org(session, vendor.id, "question_answered",
-                   f"A question about “{job.title}” was answered.", job_path(job.id) + "#questions")
+                   f"A question about “{job.title}” was answered.", job_path(job.id) + "#questions",
+                   job_id=job.id)
     session.flush()
     return question
 

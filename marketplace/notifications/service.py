@@ -3,6 +3,7 @@
 from sqlalchemy import func, select, update
 from sqlalchemy.orm import Session
 
+from marketplace import visibility
 from marketplace.accounts.models import User
 from marketplace.db_types import utcnow
 from marketplace.notifications.models import Notification
@@ -10,21 +11,24 @@ from marketplace.notifications.models import Notification
 MESSAGE_LIMIT = 1000
 
 
-def notify_users(session: Session, users, kind: str, message: str, link: str = "") -> int:
-    """Queue one notification for each user given; returns how many were written."""
+def notify_users(session: Session, users, kind: str, message: str, link: str = "", *,
+                 job_id: int | None = None) -> int:
+    """Queue one notification for each user given; returns how many were written. A notification about a job
+    names it (`job_id`), so that it is shown only while the reader may see the job."""
     count = 0
     if len(message) > MESSAGE_LIMIT:
         message = message[: MESSAGE_LIMIT - 1] + "…"
     for user in users:
-        session.add(Notification(user_id=user.id, kind=kind, message=message, link=link))
+        session.add(Notification(user_id=user.id, kind=kind, message=message, link=link, job_id=job_id))
         count += 1
     return count
 
 
-def notify_org(session: Session, org_id: int, kind: str, message: str, link: str = "") -> int:
+def notify_org(session: Session, org_id: int, kind: str, message: str, link: str = "", *,
+               job_id: int | None = None) -> int:
     """Notify every user of one organisation."""
     users = session.execute(select(User).where(User.org_id == org_id)).scalars().all()
-    return notify_users(session, users, kind, message, link)
+    return notify_users(session, users, kind, message, link, job_id=job_id)
 
 
 def notify_admins(session: Session, kind: str, message: str, link: str = "") -> int:
@@ -34,10 +38,10 @@ def notify_admins(session: Session, kind: str, message: str, link: str = "") -> 
 
 
 def notifications_for(session: Session, user: User, limit: int = 100) -> list[Notification]:
-    """The user's own notifications, newest first."""
+    """The user's own notifications that it may still read, newest first (marketplace.visibility decides)."""
     query = (
         select(Notification)
-        .where(Notification.user_id == user.id)
+        .where(Notification.user_id == user.id, visibility.notification_filter(session, user))
         .order_by(Notification.created_at.desc(), Notification.id.desc())
         .limit(limit)
     )
@@ -45,9 +49,13 @@ def notifications_for(session: Session, user: User, limit: int = 100) -> list[No
 
 
 def unread_count(session: Session, user: User) -> int:
-    query = select(func.count(Notification.id)).where(
-        Notification.user_id == user.id, Notification.read_at.is_(None)
-    )
+    """How many of the notifications it may read are unread. Screening is asked only when one is about a job."""
+    unread = (Notification.user_id == user.id, Notification.read_at.is_(None))
+    about_jobs = session.execute(
+        select(func.count(Notification.id)).where(*unread, Notification.job_id.is_not(None))).scalar_one()
+    query = select(func.count(Notification.id)).where(*unread)
+    if about_jobs:
+        query = query.where(visibility.notification_filter(session, user))
     return session.execute(query).scalar_one()
 
 

@@ -136,3 +136,27 @@ def test_public_jobs_offer_no_invitations(client, login_as):
         follow_redirects=True,
     )
     assert b"Only invite-only jobs take invitations" in response.data
+
+
+def test_a_vendor_cut_off_from_a_confidential_job_no_longer_reads_what_it_was_told(client, switch_to, session,
+                                                                                   exclude_vendor):
+    buyer = BuyerFactory()
+    job = JobFactory(buyer_org_id=buyer.org_id, visibility=Visibility.CONFIDENTIAL, title="Frontier eval set")
+    vendor = VerifiedVendorFactory()
+    switch_to(vendor)
+    client.post(url_for("jobs.ask", job_id=job.id), data={"text": "Which languages?"})
+    question = session.execute(select(Question).where(Question.job_id == job.id)).scalar_one()
+    switch_to(buyer)
+    client.post(url_for("jobs.answer", job_id=job.id, question_id=question.id), data={"answer": "English."})
+
+    unread = re.compile(r'data-testid="unread-count">(\d+)<')
+    switch_to(vendor)
+    page = client.get(url_for("notifications.index")).get_data(as_text=True)
+    assert "Frontier eval set" in page and unread.search(page)[1] == "1"
+
+    exclude_vendor(buyer.org_id, vendor.org_id)
+
+    assert client.get(url_for("jobs.show", job_id=job.id)).status_code == 404
+    page = client.get(url_for("notifications.index")).get_data(as_text=True)
+    assert "Frontier eval set" not in page and unread.search(page) is None
+    assert str(job.id) not in re.findall(r'href="/jobs/(\d+)', page)
