@@ -23,7 +23,8 @@ from marketplace.money import MAX_AMOUNT_MINOR, format_money
 from marketplace.notifications.service import notify_org
 from marketplace.screening.service import Verdict, screenings_for_buyer
 
-EXCLUDED_MESSAGE = "You cannot bid on this buyer's jobs."
+# One wording for every screening refusal a vendor sees: it names no buyer-wide cause, no finding, no rival.
+EXCLUDED_MESSAGE = "You cannot bid on this job."
 AWARDED_STATES = (JobStatus.AWARDED, JobStatus.IN_PROGRESS, JobStatus.DELIVERED, JobStatus.COMPLETED)
 
 
@@ -376,10 +377,14 @@ def award_bid(session: Session, user: User, job_id: int, bid_id: int) -> Contrac
 # ---------------------------------------------------------------- what the vendor's pages show
 
 
+# What the vendor sees of a bid that left the buyer's comparison: that it is out, never that screening did it.
+NOT_CONSIDERED = "not_considered"
+
+
 def outcome(bid: Bid) -> str:
-    """active, withdrawn, awarded or lost; conflicted when screening excluded the vendor while it was live."""
+    """active, withdrawn, awarded or lost; not_considered when screening excluded the vendor while it was live."""
     if bid.conflicted and bid.status == BidStatus.ACTIVE:
-        return "conflicted"
+        return NOT_CONSIDERED
     return str(bid.status)
 
 

@@ -110,11 +110,10 @@ def _milestone_of(session: Session, contract: Contract, milestone_id: int) -> Mi
 def _require_open(contract: Contract, *, active: bool = True) -> None:
     if contract.status in (ContractStatus.ENDED, ContractStatus.COMPLETED):
         raise ContractError(f"This contract is {contract.status}.")
-    if active and contract.status == ContractStatus.FLAGGED:
-        raise ContractError("Screening flagged this contract: the buyer must decide to continue, pause or end it "
-                            "first.")
-    if active and contract.status == ContractStatus.PAUSED:
-        raise ContractError("This contract is paused.")
+    if active and contract.status in (ContractStatus.FLAGGED, ContractStatus.PAUSED):
+        # The same words to both sides: the vendor may not learn why (the buyer's page shows the finding).
+        raise ContractError("This contract is on hold for the buyer's review: nothing is funded, delivered or paid "
+                            "until the buyer decides whether it goes on.")
 
 
 def _tell(session: Session, contract: Contract, side: str, kind: str, message: str) -> None:
@@ -136,12 +135,25 @@ def _label(milestone: Milestone) -> str:
 # ------------------------------------------------------------------------------------------------ reading
 
 
+# A vendor learns only what it must to act: that the buyer holds the contract for review, never why.
+ON_HOLD = "on_hold"
+
+
+def status_seen_by(contract: Contract, side: str) -> str:
+    """The contract's state as one side may know it: a flagged or paused contract is only "on hold" to the
+    vendor (screening's findings, rivals and policy are the buyer's)."""
+    if side == "vendor" and contract.status in (ContractStatus.FLAGGED, ContractStatus.PAUSED):
+        return ON_HOLD
+    return str(contract.status)
+
+
 @dataclass
 class ContractRow:
     contract: Contract
     job: Job
     buyer: str
     vendor: str
+    status: str = ""
 
 
 def contracts_for(session: Session, user: User) -> list[ContractRow]:
@@ -151,7 +163,9 @@ def contracts_for(session: Session, user: User) -> list[ContractRow]:
         .order_by(Contract.created_at.desc(), Contract.id.desc())
     ).all()
     names = _org_names(session, {c.buyer_org_id for c, _ in rows} | {c.vendor_org_id for c, _ in rows})
-    return [ContractRow(c, job, names[c.buyer_org_id], names[c.vendor_org_id]) for c, job in rows]
+    side = "vendor" if user.is_vendor else "buyer"
+    return [ContractRow(c, job, names[c.buyer_org_id], names[c.vendor_org_id], status_seen_by(c, side))
+            for c, job in rows]
 
 
 def _org_names(session: Session, ids: set[int]) -> dict[int, str]:
@@ -187,6 +201,10 @@ class ContractPage:
     contract_actions: set[str] = field(default_factory=set)
     rating: Rating | None = None
     payouts_ready: bool = False
+
+    @property
+    def status(self) -> str:
+        return status_seen_by(self.contract, self.side)
 
 
 def _milestone_actions(contract: Contract, milestone: Milestone, side: str) -> set[str]:
@@ -587,8 +605,8 @@ def pause_contract(session: Session, user: User, contract_id: int) -> Contract:
     contract = _as_party(session, user, contract_id, "buyer")
     if contract.status != ContractStatus.FLAGGED:
         raise ContractError("Only a contract flagged by screening can be paused.")
-    _set_status(session, user, contract, ContractStatus.PAUSED, "The buyer paused the contract after a screening "
-                "change. Held money stays held.")
+    _set_status(session, user, contract, ContractStatus.PAUSED, "The buyer put the contract on hold for review. "
+                "Held money stays held.")
     return contract
 
 
@@ -613,8 +631,7 @@ def end_contract(session: Session, user: User, gateway: StripeGateway | None, co
     try:
         for milestone in milestones:
             if milestone.status == MilestoneStatus.PENDING or milestone.status in HELD_STATES:
-                _close(session, user, gateway, contract, milestone, "The buyer ended the contract after a "
-                       "screening change.", fee_bps)
+                _close(session, user, gateway, contract, milestone, "The buyer ended the contract.", fee_bps)
     except payments.PaymentError as error:
         raise _as_contract_error(error) from error
     before = contract.status
@@ -622,7 +639,7 @@ def end_contract(session: Session, user: User, gateway: StripeGateway | None, co
     _audit(session, user, "contract.ended", contract, None, {"status": str(before)},
            {"status": str(ContractStatus.ENDED), "flagged_reason": contract.flagged_reason})
     _tell(session, contract, "vendor", "contract_ended",
-          "The buyer ended the contract after a screening change; money not yet paid to you was refunded.")
+          "The buyer ended the contract; money not yet paid to you was refunded to the buyer.")
     settle(session, user, contract)
     return contract
 

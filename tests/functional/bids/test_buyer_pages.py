@@ -284,7 +284,7 @@ def test_the_panel_shows_a_vendor_its_own_bid(app, job, vendor):
 def test_the_panel_tells_an_excluded_vendor_why_it_cannot_bid(app, session, job, vendor, exclude):
     exclude(job.buyer_org_id, session.get(Organization, vendor.org_id))
     html = render_panel(app, vendor, job)
-    assert "You cannot bid on this buyer's jobs." in html and "Place a bid" not in html
+    assert "You cannot bid on this job." in html and "Place a bid" not in html
 
 
 def test_the_panel_shows_the_passed_deadline_in_the_vendors_zone(app, job, vendor, past_deadline):

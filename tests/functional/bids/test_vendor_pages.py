@@ -109,8 +109,8 @@ def test_an_excluded_vendor_is_told_it_cannot_bid(client, login_as, session, job
     shown = client.get(url_for("bids.new", job_id=job.id))
     posted = client.post(url_for("bids.new", job_id=job.id), data=GOOD)
 
-    assert shown.status_code == 403 and "You cannot bid on this buyer's jobs" in page(shown)
-    assert posted.status_code == 400 and "You cannot bid on this buyer's jobs" in page(posted)
+    assert shown.status_code == 403 and "You cannot bid on this job" in page(shown)
+    assert posted.status_code == 400 and "You cannot bid on this job" in page(posted)
     assert bid_of(session, job, vendor) is None
 
 
@@ -257,7 +257,7 @@ def test_our_bids_lists_each_bid_with_its_outcome(client, login_as, session, ven
     assert session.get(Organization, won_job.buyer_org_id).name in html
     assert "Project Osprey" in html
     assert session.get(Organization, confidential.buyer_org_id).name not in html
-    for outcome in ("badge-awarded", "badge-conflicted", "badge-withdrawn"):
+    for outcome in ("badge-awarded", "badge-not-considered", "badge-withdrawn"):
         assert outcome in html
     assert "Somebody else's job" not in html
 
@@ -283,3 +283,23 @@ def test_posts_without_the_csrf_token_change_nothing(app, client, login_as, sess
     assert client.post(url_for("bids.revise", bid_id=bid.id), data=GOOD).status_code == 400
     assert session.get(Bid, bid.id).status == BidStatus.ACTIVE
     assert 'name="csrf_token"' in page(client.get(url_for("bids.revise", bid_id=bid.id)))
+
+
+def test_an_excluded_vendor_learns_only_that_its_bid_is_out_never_why(client, login_as, session, job, vendor,
+                                                                    exclude_vendor):
+    from marketplace.bids import service
+    from marketplace.bids.service import Offer
+
+    bid = service.place_bid(session, vendor, job.id, Offer(price_per_unit_minor=50, total_minor=50_000,
+                                                          turnaround_days=10))
+    exclude_vendor(job.buyer_org_id, vendor.org_id)
+    from marketplace.screening.refresh import refresh_verdicts
+
+    refresh_verdicts(session, None, vendor_org_ids=[vendor.org_id])
+    login_as(vendor)
+    for path in (f"/bids/{bid.id}", "/bids/mine", f"/jobs/{job.id}", f"/jobs/{job.id}/bid"):
+        text = client.get(path).get_data(as_text=True)
+        lowered = text.lower()
+        assert "screening" not in lowered and "exclude" not in lowered and "conflict" not in lowered, path
+        assert "this buyer's" not in lowered and "this buyer&#39;s" not in lowered, path
+    assert "This bid is no longer being considered." in client.get(f"/bids/{bid.id}").get_data(as_text=True)

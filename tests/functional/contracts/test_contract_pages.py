@@ -312,10 +312,16 @@ def test_a_flagged_contract_shows_the_reason_and_the_buyers_choices(client, logi
     paused = client.post(contract_url(deal, "/pause"), follow_redirects=True)
     assert "Contract paused." in paused.text
     login_as(deal.vendor)
-    assert "The buyer decides whether the contract goes on." in client.get(contract_url(deal)).text
+    seen = client.get(contract_url(deal)).text
+    assert "On hold for the buyer" in seen
+    # The vendor learns only that it must wait: never the finding, the rival or the word "screening".
+    assert "Cobalt Social" not in seen and "49%" not in seen
+    assert "screening" not in seen.lower() and "exclude" not in seen.lower() and "flagged" not in seen.lower()
+    assert "Cobalt Social" not in client.get("/contracts").text
     refused = client.post(milestone_url(deal, milestone, "deliver"), data={"note": "Done."})
     assert refused.status_code == 400
-    assert "This contract is paused." in refused.text
+    assert "This contract is on hold for the buyer" in refused.text
+    assert "screening" not in refused.text.lower()
     login_as(deal.buyer)
     ended = client.post(contract_url(deal, "/end"), follow_redirects=True)
     assert "Contract ended. Money not yet paid to the vendor was refunded to you." in ended.text

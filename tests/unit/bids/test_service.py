@@ -107,7 +107,7 @@ def test_a_bid_one_second_before_the_deadline_is_taken(session, job, vendor):
 
 def test_a_vendor_excluded_by_screening_cannot_bid(session, job, vendor, vendor_org):
     exclude(session, job.buyer_org_id, vendor_org)
-    with pytest.raises(BidError, match="You cannot bid on this buyer's jobs"):
+    with pytest.raises(BidError, match="You cannot bid on this job"):
         service.place_bid(session, vendor, job.id, an_offer())
 
 
@@ -353,7 +353,7 @@ def test_only_the_jobs_buyer_awards(session, job, three_bids):
 
 def test_outcome_names_a_conflicted_bid(session, job, vendor):
     bid = BidFactory(job_id=job.id, vendor_org_id=vendor.org_id, conflicted=True)
-    assert service.outcome(bid) == "conflicted"
+    assert service.outcome(bid) == "not_considered"
     bid.status = BidStatus.LOST
     assert service.outcome(bid) == "lost"
 
@@ -369,7 +369,7 @@ def test_my_bids_lists_the_vendors_own_bids_with_the_buyer_hidden_on_confidentia
     assert set(rows) == {confidential.id, public.id}
     assert rows[confidential.id].buyer == "Project Kestrel"
     assert rows[public.id].buyer == session.get(Organization, public.buyer_org_id).name
-    assert rows[public.id].outcome == "conflicted"
+    assert rows[public.id].outcome == "not_considered"
 
 
 def test_the_job_panel_for_each_role(session, job, buyer, vendor, vendor_org):
@@ -385,7 +385,7 @@ def test_the_job_panel_for_each_role(session, job, buyer, vendor, vendor_org):
 
     stranger = VendorFactory()
     exclude(session, job.buyer_org_id, session.get(Organization, stranger.org_id))
-    assert service.panel_for(session, stranger, job).bid_refusal == "You cannot bid on this buyer's jobs."
+    assert service.panel_for(session, stranger, job).bid_refusal == "You cannot bid on this job."
     with past_deadline(job):
         assert "closed at" in service.panel_for(session, VendorFactory(), job).bid_refusal
         assert "closed at" in service.panel_for(session, vendor, job).change_refusal
