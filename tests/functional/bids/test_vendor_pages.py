@@ -69,6 +69,9 @@ def test_a_vendor_places_a_bid_in_major_units(client, login_as, session, job, bu
     ({"turnaround_days": "soon"}, "Not a valid integer value.", 'value="soon"'),
     ({"quality_guarantee_pct": "120"}, "A quality guarantee is between 0 and 100%.", 'value="120"'),
     ({"total": ""}, "This field is required.", 'name="total"'),
+    ({"total": "1e200000"}, "“1e200000” is not an amount of money", 'value="1e200000"'),
+    ({"total": "1e999999"}, "“1e999999” is not an amount of money", 'value="1e999999"'),
+    ({"total": "9" * 30}, "too large to be real", 'value="' + "9" * 30 + '"'),
 ])
 def test_bad_terms_are_refused_with_the_typed_values_kept(client, login_as, session, job, vendor,
                                                            changes, message, kept):

@@ -108,6 +108,8 @@ def test_milestones_that_do_not_add_up_are_refused_with_the_typed_values_kept(cl
     ({"milestones-0-title": "Pilot", "milestones-0-amount": ""}, "both a title and an amount"),
     ({"milestones-0-title": "Pilot", "milestones-0-amount": "ten"}, "is not an amount of money"),
     ({"milestones-0-title": "Pilot", "milestones-0-amount": "1.234"}, "at most 2 decimal places"),
+    ({"milestones-0-title": "Pilot", "milestones-0-amount": "1e999999"}, "is not an amount of money"),
+    ({"milestones-0-title": "Pilot", "milestones-0-amount": "9" * 30}, "too large to be real"),
     ({"milestones-0-title": "", "milestones-0-amount": ""}, "Give at least one milestone"),
 ])
 def test_a_bad_milestone_row_is_refused(client, login_as, deal, row, message):

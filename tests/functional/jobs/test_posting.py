@@ -5,6 +5,7 @@ import re
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
+import pytest
 from flask import url_for
 from sqlalchemy import select
 from werkzeug.datastructures import FileStorage, MultiDict
@@ -101,6 +102,20 @@ def test_buyer_saves_a_draft_then_publishes_it(client, login_as, session, job_fo
         .all()
     )
     assert actions == ["job.published"]
+
+
+@pytest.mark.parametrize(("budget", "message"), [
+    ("1e200000", "“1e200000” is not an amount of money"),
+    ("1e999999", "“1e999999” is not an amount of money"),
+    ("9" * 30, "too large to be real"),
+    ("99999999999999", "cannot be posted"),
+])
+def test_an_absurd_budget_is_refused_in_words(client, login_as, session, job_form, budget, message):
+    login_as(BuyerFactory())
+    response = client.post(url_for("jobs.new"), data=job_form(budget_max=budget))
+    assert response.status_code == 400
+    assert message in response.get_data(as_text=True)
+    assert f'value="{budget}"' in response.get_data(as_text=True)
 
 
 def test_bad_input_comes_back_with_messages_and_the_typed_values(client, login_as, session, job_form):
