@@ -17,6 +17,9 @@ from marketplace.config import LIVE_KEY_PREFIXES, ConfigError
 NETWORK_RETRIES = 2
 
 
+MISSING = "resource_missing"
+
+
 class GatewayError(Exception):
     """Stripe refused a call or could not be reached; the message is fit to show a user."""
 
@@ -88,7 +91,10 @@ def _error(error: stripe.StripeError) -> GatewayError:
     if isinstance(error, stripe.AuthenticationError):
         return GatewayError("The platform's Stripe key was refused. Please tell the platform's admins.", "auth")
     message = error.user_message or str(error) or "Stripe refused the request."
-    return GatewayError(message, getattr(error, "code", None))
+    code = getattr(error, "code", None)
+    if code is None and isinstance(error, stripe.InvalidRequestError) and error.http_status == 404:
+        code = MISSING  # what Stripe itself says of an id it does not know
+    return GatewayError(message, code)
 
 
 class StripeGateway:

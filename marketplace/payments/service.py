@@ -36,15 +36,21 @@ STRIPE = SimpleNamespace(id=None, email="Stripe (signed webhook)")
 
 
 class PaymentError(ValueError):
-    """A refusal the user can understand; `field` names the form field it belongs to, if any."""
+    """A refusal the user can understand; `field` names the form field it belongs to, if any, and `code` Stripe's
+    error code when Stripe refused (e.g. resource_missing: an id Stripe does not know)."""
 
-    def __init__(self, message: str, field: str | None = None):
+    def __init__(self, message: str, field: str | None = None, code: str | None = None):
         super().__init__(message)
         self.field = field
+        self.code = code
 
 
-def _fail(error: GatewayError) -> PaymentError:
-    return PaymentError(f"Stripe: {error}")
+def stripe_failure(error: GatewayError) -> PaymentError:
+    """Stripe's refusal, in words, keeping its code."""
+    return PaymentError(f"Stripe: {error}", code=error.code)
+
+
+_fail = stripe_failure
 
 
 def _metadata(contract: Contract, milestone: Milestone) -> dict[str, str]:

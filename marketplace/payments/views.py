@@ -9,7 +9,7 @@ from marketplace.accounts.roles import role_required
 from marketplace.extensions import db
 from marketplace.payments import service, webhooks
 from marketplace.payments.fees import percent
-from marketplace.payments.gateway import GatewayError, StripeGateway, from_config
+from marketplace.payments.gateway import MISSING, GatewayError, StripeGateway, from_config
 from marketplace.payments.models import WebhookEvent
 
 bp = Blueprint("payments", __name__, url_prefix="/payments")
@@ -47,6 +47,11 @@ def _already_processed(event_id: str) -> bool:
     return found is not None
 
 
+def _object_id(event: dict) -> str:
+    obj = event.get("data", {}).get("object", {})
+    return ", ".join(str(obj[key]) for key in ("id", "payment_intent") if isinstance(obj.get(key), str))
+
+
 @bp.post("/webhook")
 def webhook():
     """Stripe's events. 400 unless signed with our secret (nothing changes); 2xx once handled or seen before;
@@ -69,6 +74,15 @@ def webhook():
             return jsonify(received=True, outcome="duplicate"), 200
         current_app.logger.exception("Stripe event %s could not be stored", event["id"])
         return jsonify(error="The event could not be handled; it will be retried."), 500
+    except service.PaymentError as error:
+        db.session.rollback()
+        if error.code != MISSING:
+            current_app.logger.exception("Stripe event %s (%s) failed", event["id"], event["type"])
+            return jsonify(error="The event could not be handled; it will be retried."), 500
+        # Stripe does not know the object the event names: a retry cannot help, so it is acknowledged.
+        current_app.logger.warning("Stripe event %s (%s) names an object Stripe does not know (%s): %s",
+                                   event["id"], event["type"], _object_id(event), error)
+        return jsonify(received=True, outcome="unknown_object"), 200
     except Exception:
         db.session.rollback()
         current_app.logger.exception("Stripe event %s (%s) failed", event["id"], event["type"])

@@ -5,6 +5,8 @@ events that arrive late, twice or out of order still leave the right final state
 the same transaction as what it caused: a handler that fails rolls both back, and Stripe retries.
 """
 
+import time
+
 import stripe
 from sqlalchemy import select
 from sqlalchemy.orm import Session
@@ -15,9 +17,21 @@ from marketplace.payments import service
 from marketplace.payments.gateway import GatewayError, StripeGateway
 from marketplace.payments.models import WebhookEvent
 
+# Stripe's own tolerance for an event's signed timestamp, in seconds, used both ways: older is a replay, newer
+# than the clock allows is not an event Stripe sent.
+TOLERANCE_SECONDS = 300
+
 
 class InvalidEvent(Exception):
     """Not a genuine, fresh event from Stripe: answered with 400 and changes nothing."""
+
+
+def _signed_at(signature: str) -> int | None:
+    for part in signature.split(","):
+        key, _, value = part.strip().partition("=")
+        if key == "t" and value.isdigit():
+            return int(value)
+    return None
 
 
 def verify(payload: bytes, signature: str | None, secret: str) -> dict:
@@ -27,9 +41,12 @@ def verify(payload: bytes, signature: str | None, secret: str) -> dict:
     if not signature:
         raise InvalidEvent("no Stripe-Signature header")
     try:
-        event = stripe.Webhook.construct_event(payload, signature, secret)
+        event = stripe.Webhook.construct_event(payload, signature, secret, tolerance=TOLERANCE_SECONDS)
     except (ValueError, stripe.SignatureVerificationError) as error:
         raise InvalidEvent(str(error)) from error
+    signed_at = _signed_at(signature)
+    if signed_at is not None and signed_at > time.time() + TOLERANCE_SECONDS:
+        raise InvalidEvent("the signature is dated in the future, beyond the tolerance")
     return event.to_dict()
 
 
@@ -78,7 +95,7 @@ def _refund(session: Session, gateway: StripeGateway, obj: dict, fee_bps: int) -
         payment_intent = refund.payment_intent_id or (
             gateway.payment_intent_of_charge(refund.charge_id) if refund.charge_id else None)
     except GatewayError as error:
-        raise service.PaymentError(f"Stripe: {error}") from error
+        raise service.stripe_failure(error) from error
     if payment_intent:
         service.record_refunds(session, gateway, service.STRIPE, payment_intent, fee_bps)
 

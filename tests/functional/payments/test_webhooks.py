@@ -165,6 +165,34 @@ def test_a_stale_event_is_refused(session, client, login_as, deal, stripe_sim, w
     assert only_milestone(session, deal).status == MilestoneStatus.PENDING
 
 
+def test_an_event_dated_beyond_the_tolerance_in_the_future_is_refused(session, client, login_as, deal, stripe_sim,
+                                                                     webhook_inbox):
+    body, _ = paid_event(session, client, login_as, deal, stripe_sim, webhook_inbox)
+    ahead = signed(body, timestamp=int(time.time()) + 600)
+    response = deliver_to_app(client, body, ahead)
+    assert response.status_code == 400 and "future" in response.json["error"]
+    assert only_milestone(session, deal).status == MilestoneStatus.PENDING
+    assert deliver_to_app(client, body, signed(body, timestamp=int(time.time()) + 30)).status_code == 200
+
+
+@pytest.mark.parametrize(("event_type", "obj"), [
+    ("payment_intent.succeeded", {"id": "pi_nobody_made_this", "object": "payment_intent"}),
+    ("checkout.session.completed", {"id": "cs_unknown", "object": "checkout.session",
+                                    "payment_intent": "pi_nobody_made_this"}),
+    ("refund.updated", {"id": "re_nobody_made_this", "object": "refund"}),
+    ("charge.refunded", {"id": "ch_unknown", "object": "charge", "payment_intent": "pi_nobody_made_this"}),
+])
+def test_a_signed_event_about_an_object_stripe_does_not_know_is_acknowledged_and_logged(
+        app, session, client, deal, stripe_sim, caplog, event_type, obj):
+    body = event_payload(f"evt_unknown_{event_type}", event_type, obj)
+    response = deliver_to_app(client, body, signed(body))
+    assert response.status_code == 200  # retrying cannot help: Stripe would retry for days
+    assert response.json["outcome"] == "unknown_object"
+    assert any(obj["id"] in record.getMessage() or "pi_nobody_made_this" in record.getMessage()
+               for record in caplog.records)
+    assert ledger(session, deal) == []
+
+
 def test_an_event_without_a_signature_is_refused(client, deal):
     body = event_payload("evt_unsigned", "payment_intent.succeeded", {"id": "pi_x", "object": "payment_intent"})
     response = client.post("/payments/webhook", data=body, headers={"Content-Type": "application/json"})
