@@ -5,8 +5,10 @@ from pathlib import Path
 from flask import Flask, render_template
 from flask_wtf.csrf import CSRFError
 from sqlalchemy import event
+from werkzeug.routing import IntegerConverter
 
 from marketplace.config import PROJECT_ROOT, load_config
+from marketplace.db_types import MAX_ID
 from marketplace.extensions import csrf, db, limiter, login_manager, migrate
 
 
@@ -34,11 +36,21 @@ def create_app(test_config: dict | None = None) -> Flask:
         _tune_sqlite(db.engine)
         _tune_postgresql(db.engine)
 
+    # Every <int:...> in an address is a row id: a number beyond any row is a 404, never a database overflow.
+    app.url_map.converters["int"] = BoundedIntegerConverter
     _register_blueprints(app)
     _register_errors(app)
     _register_template_helpers(app)
     _register_commands(app)
     return app
+
+
+class BoundedIntegerConverter(IntegerConverter):
+    """Werkzeug's int converter, bounded to the ids a row can have."""
+
+    def __init__(self, map, *args, **kwargs):  # noqa: A002 (werkzeug's own parameter name)
+        kwargs.setdefault("max", MAX_ID)
+        super().__init__(map, *args, **kwargs)
 
 
 def _tune_sqlite(engine) -> None:

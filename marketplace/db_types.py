@@ -18,6 +18,21 @@ SQLModel.metadata.naming_convention = {
 }
 
 
+# The largest row id (PostgreSQL's integer): a larger number in an address, a query or a form names nothing, and
+# must be answered as such, not handed to the database (SQLite overflows on it).
+MAX_ID = 2**31 - 1
+
+
+def record_id(text) -> int:
+    """A row id or page number from user input: a whole number from 1 to MAX_ID, else ValueError.
+
+    Usable as `request.args.get(name, type=record_id)`, which then gives the default for anything else."""
+    value = int(str(text).strip()) if len(str(text).strip()) <= 12 else None
+    if value is None or not 1 <= value <= MAX_ID:
+        raise ValueError(f"not a record id: {str(text)[:20]!r}")
+    return value
+
+
 def utcnow() -> datetime:
     """The server's clock, timezone-aware UTC; every deadline is judged by it."""
     return datetime.now(UTC)

@@ -4,9 +4,10 @@ from dataclasses import asdict
 
 from flask_wtf import FlaskForm
 from wtforms import DateField, FloatField, IntegerField, RadioField, SelectField, StringField, TextAreaField
-from wtforms.validators import InputRequired, Length, Optional
+from wtforms.validators import InputRequired, Length, NumberRange, Optional
 
 from marketplace.admin.facts import FACT_LEVELS, FactInput
+from marketplace.db_types import MAX_ID
 from marketplace.disclosures.forms import TieForm
 
 DECISION_CHOICES = [
@@ -43,6 +44,8 @@ class FactForm(TieForm):
 
 
 class MergeForm(FlaskForm):
-    keep_id = IntegerField("Party to keep", validators=[InputRequired(message="Choose the party to keep.")])
+    keep_id = IntegerField("Party to keep", validators=[InputRequired(message="Choose the party to keep."),
+                                                        NumberRange(1, MAX_ID, "Choose a party from the registry.")])
     merge_id = IntegerField("Party to merge into it",
-                            validators=[InputRequired(message="Choose the party to merge.")])
+                            validators=[InputRequired(message="Choose the party to merge."),
+                                        NumberRange(1, MAX_ID, "Choose a party from the registry.")])

@@ -16,6 +16,7 @@ from marketplace.accounts import suspension
 from marketplace.accounts.models import Organization, OrgKind
 from marketplace.accounts.roles import role_required
 from marketplace.accounts.service import org_members
+from marketplace.db_types import record_id
 from marketplace.extensions import db
 
 bp = Blueprint("admin_orgs", __name__, url_prefix="/admin/organizations")
@@ -76,7 +77,7 @@ def index():
     kind = kind if kind in KIND_LABELS else ""
     state = state if state in SUSPENSION_LABELS else ""
     page = suspension.organizations_page(db.session, current_user, text=text, kind=kind, suspension=state,
-                                         page=request.args.get("page", type=int) or 1)
+                                         page=request.args.get("page", type=record_id) or 1)
     args = {"q": text, "kind": kind, "suspended": state}
     return render_template("admin/organizations.html", page=page, args=args, kinds=KIND_LABELS,
                            states=SUSPENSION_LABELS)

@@ -8,6 +8,7 @@ from marketplace.accounts.roles import role_required
 from marketplace.admin import facts
 from marketplace.admin import review as review_service
 from marketplace.admin.forms import DECISION_CHOICES, DecisionForm, FactForm
+from marketplace.db_types import record_id
 from marketplace.disclosures import evidence as evidence_service
 from marketplace.disclosures import service as disclosures
 from marketplace.disclosures.models import DisclosureStatus
@@ -113,7 +114,8 @@ def _render_fact_form(form: FactForm, status: int = 200):
 @bp.get("/facts/new")
 def new_fact():
     """The form to record a fact from another source as a tie of a vendor (`vendor` preselects one)."""
-    return _render_fact_form(_with_vendors(FactForm(formdata=None, vendor_org_id=request.args.get("vendor", type=int))))
+    vendor_org_id = request.args.get("vendor", type=record_id)
+    return _render_fact_form(_with_vendors(FactForm(formdata=None, vendor_org_id=vendor_org_id)))
 
 
 @bp.post("/facts")

@@ -1,17 +1,27 @@
 """The filters of the admins' trail page, read from the query string (a GET form: no CSRF token)."""
 
+from datetime import date
+
 from wtforms import DateField, Form, SelectField, StringField
-from wtforms.validators import Length, Optional
+from wtforms.validators import Length, Optional, ValidationError
 
 from marketplace.audit.service import TrailFilters
+
+# The trail cannot hold a record outside these days; a date beyond them is a typing mistake, said beside the field.
+EARLIEST, LATEST = date(2000, 1, 1), date(2999, 12, 31)
+
+
+def _plausible_day(_form, field) -> None:
+    if field.data and not EARLIEST <= field.data <= LATEST:
+        raise ValidationError(f"Give a date between {EARLIEST.isoformat()} and {LATEST.isoformat()}.")
 
 
 class TrailFilterForm(Form):
     action = SelectField("Action", validators=[Optional()], validate_choice=False)
     organisation = StringField("Organisation", validators=[Optional(), Length(max=200)])
     actor = StringField("Actor (email)", validators=[Optional(), Length(max=254)])
-    date_from = DateField("From", validators=[Optional()])
-    date_to = DateField("To", validators=[Optional()])
+    date_from = DateField("From", validators=[Optional(), _plausible_day])
+    date_to = DateField("To", validators=[Optional(), _plausible_day])
 
     def __init__(self, formdata, *, actions: list[str], **kwargs):
         super().__init__(formdata, **kwargs)

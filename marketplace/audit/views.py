@@ -9,7 +9,7 @@ from werkzeug.datastructures import MultiDict
 from marketplace.accounts.roles import role_required
 from marketplace.audit import service
 from marketplace.audit.forms import TrailFilterForm
-from marketplace.db_types import utcnow
+from marketplace.db_types import record_id, utcnow
 from marketplace.extensions import db
 
 bp = Blueprint("audit", __name__)
@@ -24,7 +24,7 @@ def trail():
     form = TrailFilterForm(MultiDict(args), actions=service.recorded_actions(db.session))
     form.validate()
     page = service.trail_page(db.session, current_user,
-                              form.to_filters(request.args.get("page", type=int) or 1))
+                              form.to_filters(request.args.get("page", type=record_id) or 1))
     return render_template("audit/trail.html", form=form, page=page, args=args), 400 if form.errors else 200
 
 

@@ -11,6 +11,7 @@ from flask_login import current_user, login_required
 
 from marketplace.contracts import service
 from marketplace.contracts.forms import DeliverForm, PlanForm, RatingForm, RejectForm
+from marketplace.db_types import record_id
 from marketplace.downloads import send_private_file
 from marketplace.extensions import db
 from marketplace.payments.fees import percent
@@ -48,10 +49,10 @@ def _page(contract_id: int, status: int = 200, error: str | None = None, **forms
     page = service.contract_page(db.session, current_user, contract_id)
     forms.setdefault("reject_forms", {})
     forms.setdefault("rating_form", RatingForm(formdata=None))
-    paid = request.args.get("paid", type=int)
+    paid = request.args.get("paid", type=record_id)
     waiting = next((v.milestone for v in page.milestones
                     if v.milestone.id == paid and v.milestone.status == "pending"), None)
-    tries = request.args.get("tries", 0, type=int)
+    tries = min(request.args.get("tries", 0, type=record_id), 20)
     return render_template("contracts/show.html", page=page, error=error, waiting=waiting,
                            reject_blank=lambda milestone_id: RejectForm(formdata=None, prefix=f"m{milestone_id}"),
                            refresh_url=url_for("contracts.show", contract_id=contract_id, paid=paid, tries=tries + 1)

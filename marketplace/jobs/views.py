@@ -16,6 +16,7 @@ from werkzeug.datastructures import MultiDict
 
 from marketplace import visibility
 from marketplace.accounts.roles import role_required
+from marketplace.db_types import record_id
 from marketplace.downloads import send_private_file
 from marketplace.extensions import db
 from marketplace.jobs import service
@@ -74,7 +75,7 @@ def index():
         args["state"] = JobStatus.OPEN.value
     form = JobSearchForm(MultiDict(args), include_drafts=include_drafts)
     form.validate()
-    page_number = request.args.get("page", type=int) or 1
+    page_number = request.args.get("page", type=record_id) or 1
     page = search_jobs(db.session, current_user, form.to_search(page_number))
     states = [s for s in STATE_ORDER if include_drafts or s != JobStatus.DRAFT]
     return render_template("jobs/index.html", form=form, page=page, states=states, args=args), (

@@ -5,6 +5,7 @@ from flask_login import current_user, login_required
 
 from marketplace.accounts.roles import role_required
 from marketplace.admin.forms import MergeForm
+from marketplace.db_types import record_id
 from marketplace.extensions import db
 from marketplace.parties import registry
 
@@ -54,7 +55,7 @@ def _render_merge(keep_id: int, merge_id: int, form: MergeForm | None = None, st
 @bp.get("/merge")
 def confirm_merge():
     """Both parties side by side, what would move, and the button that merges (404 for a missing party)."""
-    keep_id, merge_id = request.args.get("keep", type=int), request.args.get("merge", type=int)
+    keep_id, merge_id = request.args.get("keep", type=record_id), request.args.get("merge", type=record_id)
     if keep_id is None or merge_id is None:
         flash("Choose two parties to merge.", "error")
         return redirect(url_for("parties.index"))

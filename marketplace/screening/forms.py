@@ -14,6 +14,7 @@ from wtforms import (
 )
 from wtforms.validators import InputRequired, Length, NumberRange, Optional
 
+from marketplace.db_types import MAX_ID
 from marketplace.jobs.models import CERTIFICATIONS, MODALITY_LABELS
 from marketplace.screening.vendors import VendorSearch
 
@@ -33,7 +34,7 @@ class AddRivalForm(FlaskForm):
 class AddFoundRivalForm(FlaskForm):
     """The "Add as rival" button beside a registry search result."""
 
-    party_id = IntegerField(validators=[InputRequired()])
+    party_id = IntegerField(validators=[InputRequired(), NumberRange(1, MAX_ID)])
     q = HiddenField()
 
 

@@ -7,6 +7,7 @@ from wtforms.fields.core import Label
 
 from marketplace.accounts.models import Organization, OrgKind
 from marketplace.accounts.roles import role_required
+from marketplace.db_types import record_id
 from marketplace.extensions import db
 from marketplace.screening import policy_service
 from marketplace.screening import rivals as service
@@ -119,7 +120,7 @@ def vendors():
     form = VendorSearchForm(request.args)
     form.validate()
     page = vendor_search.search_vendors(db.session, current_user,
-                                        form.to_search(request.args.get("page", type=int) or 1))
+                                        form.to_search(request.args.get("page", type=record_id) or 1))
     return render_template("screening/vendors.html", form=form, page=page, args=args), (
         400 if form.errors else 200)
 
@@ -139,7 +140,7 @@ def _buyer_org_for_view() -> Organization | None:
     """
     if not current_user.is_admin:
         return db.session.get(Organization, current_user.org_id)
-    buyer_id = request.args.get("buyer", type=int)
+    buyer_id = request.args.get("buyer", type=record_id)
     if buyer_id is None:
         return None
     buyer = db.session.get(Organization, buyer_id)
