@@ -2,7 +2,7 @@
 
 from pathlib import Path
 
-from flask import Flask, render_template
+from flask import Flask, render_template, request
 from flask_wtf.csrf import CSRFError
 from sqlalchemy import event
 from werkzeug.routing import IntegerConverter
@@ -131,6 +131,18 @@ def _register_errors(app: Flask) -> None:
     @app.errorhandler(CSRFError)
     def csrf_failed(error):
         return render_template("errors/400.html", reason=error.description), 400
+
+    @app.before_request
+    def refuse_unstorable_characters():
+        """A NUL byte cannot be stored (PostgreSQL refuses it in text) and no person types one: the request is
+        refused whole, before any form reads it."""
+        if request.method in ("GET", "HEAD", "OPTIONS") and not request.args:
+            return None
+        sources = [request.args, request.form] if request.method == "POST" else [request.args]
+        if any("\x00" in value for source in sources for _, values in source.lists() for value in values):
+            return render_template("errors/400.html", reason="The form held a character that cannot be stored "
+                                   "(a NUL byte). Please type the text again."), 400
+        return None
 
     @app.errorhandler(413)
     def too_large(_error):
