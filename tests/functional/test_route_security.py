@@ -75,3 +75,33 @@ def test_a_suspended_organisations_user_cannot_act_anywhere(client, session, log
     # Refused before any view runs: the same answer whether or not the route's object exists.
     assert response.status_code == 403
     assert "is suspended" in response.get_data(as_text=True)
+
+
+@pytest.mark.parametrize("path", ["/", "/sign-in", "/jobs/", "/static/css/app.css", "/no-such-page"])
+def test_every_response_carries_the_security_headers(client, login_as, path):
+    login_as(BuyerFactory())
+    response = client.get(path)
+    headers = response.headers
+    response.close()  # a static file is streamed: close it
+    policy = headers["Content-Security-Policy"]
+    assert "script-src 'self'" in policy and "'unsafe-inline'" not in policy
+    assert "frame-ancestors 'none'" in policy and headers["X-Frame-Options"] == "DENY"
+    assert headers["X-Content-Type-Options"] == "nosniff"
+    assert headers["Referrer-Policy"] == "strict-origin-when-cross-origin"
+    assert "Werkzeug" not in headers.get("Server", "") and "Python" not in headers.get("Server", "")
+    assert "Strict-Transport-Security" not in headers  # development serves plain HTTP
+
+
+def test_production_adds_hsts(database_url):
+    app = make_app(database_url, ENV_NAME="production")
+    assert "max-age=31536000" in app.test_client().get("/").headers["Strict-Transport-Security"]
+
+
+def test_no_page_holds_an_inline_script_or_style_the_policy_would_block():
+    from pathlib import Path
+
+    templates = Path(__file__).resolve().parents[2] / "templates"
+    for template in templates.rglob("*.html"):
+        text = template.read_text()
+        assert "<script>" not in text and " style=\"" not in text and "<style" not in text, template
+        assert not any(f" on{event}=" in text for event in ("click", "submit", "change", "load", "input")), template
