@@ -42,6 +42,7 @@ def create_app(test_config: dict | None = None) -> Flask:
     _register_blueprints(app)
     _register_errors(app)
     _register_security_headers(app)
+    _hide_development_server_banner()
     _register_template_helpers(app)
     _register_commands(app)
     return app
@@ -128,6 +129,17 @@ def _form_targets(app: Flask) -> str:
     return " ".join(targets)
 
 
+SERVER_NAME_SHOWN = "arms-length"
+
+
+def _hide_development_server_banner() -> None:
+    """Werkzeug's development server (`flask run`, the demo) adds `Server: Werkzeug/x Python/y` itself, after the
+    app's headers; gunicorn's banner is replaced in gunicorn.conf.py."""
+    from werkzeug.serving import WSGIRequestHandler
+
+    WSGIRequestHandler.version_string = lambda _handler: SERVER_NAME_SHOWN
+
+
 def _register_security_headers(app: Flask) -> None:
     """Every response says what the browser may do with it: scripts and styles from this site only (no inline
     script), no framing, no type sniffing, no referrer beyond the origin; HTTPS only in production."""
@@ -145,7 +157,7 @@ def _register_security_headers(app: Flask) -> None:
         headers.setdefault("Referrer-Policy", "strict-origin-when-cross-origin")
         headers.setdefault("Cross-Origin-Opener-Policy", "same-origin")
         # Replaces the server's own banner (Werkzeug/x.y, Python/x.y), which names versions to an attacker.
-        headers["Server"] = "arms-length"
+        headers["Server"] = SERVER_NAME_SHOWN
         if production:
             headers.setdefault("Strict-Transport-Security", "max-age=31536000; includeSubDomains")
         return response
