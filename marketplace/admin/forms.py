@@ -46,3 +46,12 @@ class MergeForm(FlaskForm):
     keep_id = IntegerField("Party to keep", validators=[InputRequired(message="Choose the party to keep.")])
     merge_id = IntegerField("Party to merge into it",
                             validators=[InputRequired(message="Choose the party to merge.")])
+
+
+class DistinctForm(FlaskForm):
+    first_id = IntegerField("Party", validators=[InputRequired(message="Choose the first party.")])
+    second_id = IntegerField("Not the same as", validators=[InputRequired(message="Choose the second party.")])
+    reason = TextAreaField("How you know they are not the same (kept in the audit trail)",
+                           validators=[InputRequired(message="Say how you know they are not the same: the reason "
+                                                             "is kept in the audit trail."),
+                                       Length(max=1000, message="Use at most 1000 characters.")])
