@@ -28,7 +28,7 @@ class Rule(StrEnum):
     UNKNOWN = "unknown"
     UNVERIFIED = "unverified"
     # A rival (or a member of its group) may be a party that goes by another name: see screening.matches.
-    MATCH = "match"
+    MATCH = "possible_match"
 
 
 class Action(StrEnum):
