@@ -123,3 +123,27 @@ def test_a_variant_with_no_tie_that_matters_gives_no_finding(client, login_as, s
     session.flush()
     refresh_verdicts(session, buyer)
     assert "Possible match" not in screening_page(client, login_as, buyer, vendor)
+
+
+def test_the_admins_review_page_warns_that_approving_would_clear_through_the_match(client, login_as, session,
+                                                                                      story):
+    vendor, buyer, version = story
+    variant, rival = party_named(session, "Halcyon Research GmbH"), party_named(session, "Halcyon Research")
+    login_as(AdminFactory())
+    page = text(client.get(f"/admin/disclosures/{version.id}"))
+    assert 'data-testid="match-warning"' in page
+    assert "Approving would clear this vendor for " in page
+    assert "but for an unsettled likely match: Halcyon Research GmbH may be Halcyon Research, a rival of" in page
+    assert f"/admin/parties/merge?keep={rival.id}&amp;merge={variant.id}#not-the-same" in page
+    admin_view = text(client.get(f"/vendors/{vendor.org_id}/screening", query_string={"buyer": buyer.org_id}))
+    assert 'data-testid="settle-match"' in admin_view
+    assert 'data-testid="settle-match"' not in screening_page(client, login_as, buyer, vendor)
+
+
+def test_no_warning_once_settled(client, login_as, session, story):
+    vendor, buyer, version = story
+    variant, rival = party_named(session, "Halcyon Research GmbH"), party_named(session, "Halcyon Research")
+    login_as(AdminFactory())
+    client.post("/admin/parties/distinct", data={"first_id": rival.id, "second_id": variant.id,
+                                                 "reason": "Different registers."})
+    assert 'data-testid="match-warning"' not in text(client.get(f"/admin/disclosures/{version.id}"))
