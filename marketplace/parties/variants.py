@@ -1,10 +1,11 @@
 """Likely variants in the registry: the parties whose names the matcher (parties.matching) finds likely one
 party's, read through the stored match keys and blocks, and the pairs an admin marked as not the same."""
 
+import math
 from collections.abc import Iterable
 from dataclasses import dataclass
 
-from sqlalchemy import or_, select
+from sqlalchemy import func, or_, select
 from sqlalchemy.orm import Session
 
 from marketplace.parties.matching import LIKELY_AT, blocks, key_similarity, match_key
@@ -49,20 +50,27 @@ def all_distinct_pairs(session: Session) -> set[tuple[int, int]]:
     return {(first, second) for first, second in rows}
 
 
-def candidates(session: Session, keys: Iterable[str], extra=()) -> list[Party]:
-    """Unmerged parties sharing a block with one of the keys: the only ones worth scoring."""
-    heads, tails = set(), set()
-    for key in keys:
-        if key:
-            head, tail = blocks(key)
-            heads.add(head)
-            tails.add(tail)
-    if not heads:
+def _length_bounds(keys: list[str]) -> tuple[int, int]:
+    """Key lengths a likely match can have: Indel similarity s needs |a - b| <= (1 - s)(a + b)."""
+    slack = (100.0 - LIKELY_AT) / 100.0
+    shortest, longest = min(map(len, keys)), max(map(len, keys))
+    return math.floor(shortest * (1 - slack) / (1 + slack)), math.ceil(longest * (1 + slack) / (1 - slack))
+
+
+def _scored(session: Session, keys: list[str], extra=()) -> list[tuple[int, str, str]]:
+    """(id, kind, key) of the unmerged parties sharing a block with one of the keys and of a length that can
+    match: the only ones worth scoring. Read as plain rows: a common first word can share a block with
+    thousands."""
+    keys = [key for key in keys if key]
+    if not keys:
         return []
-    query = select(Party).where(Party.merged_into_id.is_(None),
-                                or_(Party.match_head.in_(sorted(heads)), Party.match_tail.in_(sorted(tails))),
-                                *extra)
-    return list(session.execute(query.order_by(Party.id)).scalars())
+    heads, tails = zip(*(blocks(key) for key in keys), strict=True)
+    low, high = _length_bounds(keys)
+    query = select(Party.id, Party.kind, Party.match_key).where(
+        Party.merged_into_id.is_(None), or_(Party.match_head.in_(sorted(set(heads))),
+                                            Party.match_tail.in_(sorted(set(tails)))),
+        func.length(Party.match_key).between(low, high), *extra)
+    return [(party_id, str(kind), key) for party_id, kind, key in session.execute(query.order_by(Party.id))]
 
 
 def unsettled_variants(session: Session, parties: Iterable[Party]) -> list[LikelyMatch]:
@@ -71,16 +79,16 @@ def unsettled_variants(session: Session, parties: Iterable[Party]) -> list[Likel
     parties = [party for party in parties if party is not None and party.kind != PartyKind.UNSPECIFIED]
     if not parties:
         return []
-    found = candidates(session, [party.match_key for party in parties])
+    rows = _scored(session, [party.match_key for party in parties])
     distinct = distinct_pairs(session, [party.id for party in parties])
     matches = []
     for party in parties:
-        for other in found:
-            if other.id == party.id or not comparable(party, other) or _ordered(party.id, other.id) in distinct:
+        for other_id, kind, key in rows:
+            if other_id == party.id or kind != str(party.kind) or _ordered(party.id, other_id) in distinct:
                 continue
-            score = key_similarity(party.match_key, other.match_key)
+            score = key_similarity(party.match_key, key)
             if score >= LIKELY_AT:
-                matches.append(LikelyMatch(party, other, score))
+                matches.append(LikelyMatch(party, session.get(Party, other_id), score))
     matches.sort(key=lambda match: (-match.score, match.party.id, match.variant.id))
     return matches
 
@@ -88,7 +96,7 @@ def unsettled_variants(session: Session, parties: Iterable[Party]) -> list[Likel
 def similar_names(session: Session, name: str, kind: PartyKind, extra=()) -> list[tuple[Party, float]]:
     """Unmerged parties of this kind whose names are likely this name's, the most alike first."""
     key = match_key(name)
-    scored = [(party, key_similarity(key, party.match_key))
-              for party in candidates(session, [key], (Party.kind == kind, *extra))]
-    return sorted([(party, score) for party, score in scored if score >= LIKELY_AT],
-                  key=lambda item: (-item[1], item[0].name, item[0].id))
+    scored = [(party_id, key_similarity(key, other)) for party_id, _, other in
+              _scored(session, [key], (Party.kind == kind, *extra))]
+    found = [(session.get(Party, party_id), score) for party_id, score in scored if score >= LIKELY_AT]
+    return sorted(found, key=lambda item: (-item[1], item[0].name, item[0].id))
