@@ -5,7 +5,7 @@ import math
 from collections.abc import Iterable
 from dataclasses import dataclass
 
-from sqlalchemy import func, or_, select
+from sqlalchemy import func, or_, select, union
 from sqlalchemy.orm import Session
 
 from marketplace.parties.matching import LIKELY_AT, blocks, key_similarity, match_key
@@ -66,11 +66,14 @@ def _scored(session: Session, keys: list[str], extra=()) -> list[tuple[int, str,
         return []
     heads, tails = zip(*(blocks(key) for key in keys), strict=True)
     low, high = _length_bounds(keys)
-    query = select(Party.id, Party.kind, Party.match_key).where(
-        Party.merged_into_id.is_(None), or_(Party.match_head.in_(sorted(set(heads))),
-                                            Party.match_tail.in_(sorted(set(tails)))),
-        func.length(Party.match_key).between(low, high), *extra)
-    return [(party_id, str(kind), key) for party_id, kind, key in session.execute(query.order_by(Party.id))]
+    # Two selects, one per block's index: with OR, SQLite reads the whole table.
+    conditions = (Party.merged_into_id.is_(None), func.length(Party.match_key).between(low, high), *extra)
+    by_head = select(Party.id, Party.kind, Party.match_key).where(Party.match_head.in_(sorted(set(heads))),
+                                                                  *conditions)
+    by_tail = select(Party.id, Party.kind, Party.match_key).where(Party.match_tail.in_(sorted(set(tails))),
+                                                                  *conditions)
+    rows = session.execute(union(by_head, by_tail)).all()
+    return sorted((party_id, str(kind), key) for party_id, kind, key in rows)
 
 
 def unsettled_variants(session: Session, parties: Iterable[Party]) -> list[LikelyMatch]:
