@@ -436,7 +436,7 @@ def _with_picked_party(session: Session, tie: TieInput) -> tuple[TieInput, Party
     party = pickable_party(session, tie.party_id)
     if party is None:
         raise DisclosureError("Choose one of the parties found in the registry, or add a new one.", "party_id")
-    return replace(tie, party_name=party.name, party_kind=party.kind.value), party
+    return replace(tie, party_name=party.name, party_kind=str(party.kind)), party
 
 
 def _named_party(session: Session, tie: TieInput) -> Party:
