@@ -19,6 +19,7 @@ the parties sharing one of those two blocks, and only they are scored. A variant
 and in its last letters is missed.
 """
 
+import math
 import re
 
 from anyascii import anyascii
@@ -82,6 +83,19 @@ def key_similarity(first: str, second: str) -> float:
     if not first or not second or _telling(first) != _telling(second):
         return 0.0
     return fuzz.ratio(first, second)
+
+
+def shortest_likely(length: int) -> int:
+    """The shortest key a key of this length can be likely the same as: Indel similarity s needs
+    |a - b| <= (1 - s)(a + b)."""
+    slack = (100.0 - LIKELY_AT) / 100.0
+    return math.floor(length * (1 - slack) / (1 + slack))
+
+
+def longest_likely(length: int) -> int:
+    """The longest key a key of this length can be likely the same as."""
+    slack = (100.0 - LIKELY_AT) / 100.0
+    return math.ceil(length * (1 + slack) / (1 - slack))
 
 
 def likely_same(first: str, second: str) -> bool:

@@ -14,7 +14,7 @@ from sqlalchemy.orm import Session
 from marketplace.accounts.models import Organization, User
 from marketplace.audit.service import record_event
 from marketplace.parties import models as party_models
-from marketplace.parties.matching import LIKELY_AT, key_similarity, plain_key
+from marketplace.parties.matching import LIKELY_AT, key_similarity, longest_likely, plain_key
 from marketplace.parties.models import CommercialTie, Interest, Party, PartyDistinction, PartyIdentifier, PartyKind
 from marketplace.parties.service import normalize_identifier, normalize_name
 from marketplace.parties.variants import all_distinct_pairs
@@ -189,9 +189,13 @@ def suggested_duplicates(session: Session, user: User, limit: int | None = DUPLI
             buckets[(party.kind, "head", party.match_head)].append(party)
             buckets[(party.kind, "tail", party.match_tail)].append(party)
     for members in buckets.values():
-        members.sort(key=lambda party: party.id)
+        # By key length: a longer key past the bound a likely match allows ends the comparisons of a shorter one.
+        members.sort(key=lambda party: (len(party.match_key), party.id))
         for i, party in enumerate(members):
+            longest = longest_likely(len(party.match_key))
             for other in members[i + 1:]:
+                if len(other.match_key) > longest:
+                    break
                 score = key_similarity(party.match_key, other.match_key)
                 if score >= LIKELY_AT:
                     same = plain_key(party.name) == plain_key(other.name)

@@ -1,14 +1,13 @@
 """Likely variants in the registry: the parties whose names the matcher (parties.matching) finds likely one
 party's, read through the stored match keys and blocks, and the pairs an admin marked as not the same."""
 
-import math
 from collections.abc import Iterable
 from dataclasses import dataclass
 
 from sqlalchemy import func, or_, select, union
 from sqlalchemy.orm import Session
 
-from marketplace.parties.matching import LIKELY_AT, blocks, key_similarity, match_key
+from marketplace.parties.matching import LIKELY_AT, blocks, key_similarity, longest_likely, match_key, shortest_likely
 from marketplace.parties.models import Party, PartyDistinction, PartyKind
 
 
@@ -51,10 +50,8 @@ def all_distinct_pairs(session: Session) -> set[tuple[int, int]]:
 
 
 def _length_bounds(keys: list[str]) -> tuple[int, int]:
-    """Key lengths a likely match can have: Indel similarity s needs |a - b| <= (1 - s)(a + b)."""
-    slack = (100.0 - LIKELY_AT) / 100.0
-    shortest, longest = min(map(len, keys)), max(map(len, keys))
-    return math.floor(shortest * (1 - slack) / (1 + slack)), math.ceil(longest * (1 + slack) / (1 - slack))
+    """Key lengths a likely match of one of the keys can have."""
+    return shortest_likely(min(map(len, keys))), longest_likely(max(map(len, keys)))
 
 
 def _scored(session: Session, keys: list[str], extra=()) -> list[tuple[int, str, str]]:

@@ -1,8 +1,19 @@
 """The matcher: names compared after legal forms, punctuation, case, accents and scripts are set aside."""
 
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
 
-from marketplace.parties.matching import LIKELY_AT, blocks, likely_same, match_key, similarity
+from marketplace.parties.matching import (
+    LIKELY_AT,
+    blocks,
+    key_similarity,
+    likely_same,
+    longest_likely,
+    match_key,
+    shortest_likely,
+    similarity,
+)
 from marketplace.parties.models import PartyKind
 from marketplace.parties.variants import similar_names, unsettled_variants
 from tests.factories import PartyFactory, PersonFactory
@@ -75,3 +86,10 @@ def test_variants_are_found_by_their_blocks_of_the_same_kind_only(session):
     assert [(m.variant.id, round(m.score)) for m in found] == [(variant.id, 100), (cyrillic.id, 97)]
     names = [party.name for party, _ in similar_names(session, "HALCYON RESEARCH LTD", PartyKind.ENTITY)]
     assert names == ["Halcyon Research", "Halcyon Research GmbH", "Халкион Ресерч"]
+
+
+@given(st.text(alphabet="abcdefgh 12", min_size=1, max_size=30), st.text(alphabet="abcdefgh 12", min_size=1,
+                                                                         max_size=30))
+def test_the_length_bounds_never_leave_out_a_likely_match(first, second):
+    if key_similarity(first, second) >= LIKELY_AT:
+        assert shortest_likely(len(first)) <= len(second) <= longest_likely(len(first))
