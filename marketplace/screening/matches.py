@@ -65,7 +65,7 @@ def _possible_match(match: LikelyMatch, found: list[Finding], verdict: Verdict, 
     strongest = max(found, key=lambda f: (f.verdict.severity, f.stake.high if f.stake else 0.0))
     as_of = screening.as_of or strongest.as_of
     text = explain.possible_match_text(verdict, match.variant.name, match.party.name, match.score,
-                                       [f.explanation for f in found], as_of)
+                                       [f.explanation for f in found])
     return Finding(rule=Rule.MATCH.value, verdict=verdict, rival=match.party.name, explanation=text,
                    rival_party_id=match.party.id, stake=strongest.stake,
                    paths=[path for f in found for path in f.paths][:5],

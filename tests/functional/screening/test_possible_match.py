@@ -147,3 +147,27 @@ def test_no_warning_once_settled(client, login_as, session, story):
     client.post("/admin/parties/distinct", data={"first_id": rival.id, "second_id": variant.id,
                                                  "reason": "Different registers."})
     assert 'data-testid="match-warning"' not in text(client.get(f"/admin/disclosures/{version.id}"))
+
+
+def test_a_lab_naming_the_other_spelling_gets_its_own_finding_and_the_first_lab_keeps_the_match(
+        client, login_as, session, story):
+    vendor, buyer, _ = story
+    other = BuyerFactory(name="Theo Other Lab")
+    login_as(other)
+    found = session.execute(select(Party).where(Party.name == "Halcyon Research GmbH")).scalar_one()
+    assert client.post("/rivals", data={"party_id": found.id}).status_code == 303
+    theirs = screening_page(client, login_as, other, vendor)
+    assert "Excluded (ownership): Halcyon Research GmbH holds 30%" in theirs and "Possible match" not in theirs
+    ours = screening_page(client, login_as, buyer, vendor)
+    assert "Halcyon Research GmbH may be Halcyon Research under another name" in ours
+    assert "Excluded (ownership)" not in ours.split("Were they one party", 1)[0]
+
+
+def test_a_lab_may_waive_a_possible_match(client, login_as, session, story):
+    vendor, buyer, _ = story
+    rival = party_named(session, "Halcyon Research")
+    login_as(buyer)
+    response = client.post(f"/vendors/{vendor.org_id}/waivers", data={
+        "rule": "possible_match", "rival_party_id": str(rival.id), "reason": "We know the GmbH: another firm."})
+    assert response.status_code == 303
+    assert 'data-testid="waived"' in screening_page(client, login_as, buyer, vendor)
