@@ -233,7 +233,8 @@ def cached_screenings_for_buyer(session: Session, buyer_org_id: int,
 def screen_party(session: Session, party_id: int, rival_party_ids, policy: Policy, as_of: date) -> Screening:
     """Screen any party of the graph against the given rivals under a policy, as of a date.
 
-    The unverified rule applies only when the party is a platform vendor's; no waiver is applied.
+    The unverified rule applies only when the party is a platform vendor's; no waiver is applied. Likely variants
+    of the rivals give possible-match findings, as for buyers.
     """
     aliases = store.load_aliases(session)
     party_id = aliases.resolve(party_id)
@@ -241,7 +242,8 @@ def screen_party(session: Session, party_id: int, rival_party_ids, policy: Polic
     org = store.platform_vendor_of(session, party_id, aliases)
     fact = (store.vendor_facts(session, [org], aliases)[0] if org is not None
             else VendorFacts(party_id=party_id, on_platform=False))
-    graph = store.load_graph_around(session, [party_id], as_of, extra_party_ids=rivals,
+    variants = matches.rival_variants(session, rivals)
+    graph = store.load_graph_around(session, [party_id], as_of, extra_party_ids=[*rivals, *variants],
                                     lookback_months=max(store.LOOKBACK_MONTHS, policy.people_window_months))
-    screening = screen_vendors(graph, [fact], rivals, policy, as_of).get(party_id)
+    screening = _screen_with_variants(graph, [fact], tuple(rivals), variants, policy, as_of).get(fact.org_id)
     return screening or Screening(fact.org_id, as_of=as_of, vendor_party_id=party_id)
