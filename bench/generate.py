@@ -33,6 +33,8 @@ from sqlalchemy.engine import make_url
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
+from marketplace.parties.matching import match_columns  # noqa: E402  (the parties' stored match keys)
+
 BUYER_EMAIL = "bench-buyer@bench.example"
 BUYER_PASSWORD = "bench-password-2026"  # noqa: S105  (a synthetic benchmark account)
 RIVALS = 5
@@ -87,7 +89,7 @@ class Builder:
         self.parties.append({
             "id": party_id, "kind": kind, "party_type": party_type, "name": name, "name_normalized": name.lower(),
             "jurisdiction": "", "description": "", "unspecified_reason": "", "bods_record_id": None,
-            "merged_into_id": None, "created_at": NOW})
+            "merged_into_id": None, "created_at": NOW, **match_columns(name)})
         return party_id
 
     def make_vendors_and_rivals(self) -> int:

@@ -43,9 +43,23 @@ class FactForm(TieForm):
                          source_description=self.source_description.data or "")
 
 
+_A_PARTY = NumberRange(1, MAX_ID, "Choose a party from the registry.")
+
+
 class MergeForm(FlaskForm):
     keep_id = IntegerField("Party to keep", validators=[InputRequired(message="Choose the party to keep."),
-                                                        NumberRange(1, MAX_ID, "Choose a party from the registry.")])
+                                                        _A_PARTY])
     merge_id = IntegerField("Party to merge into it",
                             validators=[InputRequired(message="Choose the party to merge."),
-                                        NumberRange(1, MAX_ID, "Choose a party from the registry.")])
+                                        _A_PARTY])
+
+
+class DistinctForm(FlaskForm):
+    first_id = IntegerField("Party", validators=[InputRequired(message="Choose the first party."),
+                                                 _A_PARTY])
+    second_id = IntegerField("Not the same as", validators=[InputRequired(message="Choose the second party."),
+                                                            _A_PARTY])
+    reason = TextAreaField("How you know they are not the same (kept in the audit trail)",
+                           validators=[InputRequired(message="Say how you know they are not the same: the reason "
+                                                             "is kept in the audit trail."),
+                                       Length(max=1000, message="Use at most 1000 characters.")])

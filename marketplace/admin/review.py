@@ -4,7 +4,7 @@ The effect of approving is computed, not guessed: inside a SAVEPOINT the version
 screens the vendor again, and the savepoint is rolled back, so nothing is written.
 """
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import date, datetime
 
 from sqlalchemy import select
@@ -14,8 +14,9 @@ from marketplace.accounts.models import Organization, OrgKind, User
 from marketplace.db_types import utcnow
 from marketplace.disclosures import service as disclosures
 from marketplace.disclosures.models import DisclosureStatus, DisclosureVersion
+from marketplace.parties.models import Party
 from marketplace.screening.service import screen_vendor
-from marketplace.screening.verdicts import Screening, Verdict
+from marketplace.screening.verdicts import Rule, Screening, Verdict, worst
 
 STATUS_FILTERS = {
     "submitted": "Awaiting review",
@@ -107,9 +108,30 @@ class VerdictShift:
 
 
 @dataclass(frozen=True)
+class MatchWarning:
+    """After approval, a buyer's verdict of the vendor would rest on a possible match no admin has settled."""
+
+    buyer_name: str
+    variant_id: int
+    variant_name: str
+    rival_id: int
+    rival_name: str
+    verdict: Verdict  # the possible-match finding's verdict under the buyer's policy
+    clears_otherwise: bool  # every other finding would be clear: settling it as "not the same" clears the vendor
+
+    @property
+    def text(self) -> str:
+        lead = (f"Approving would clear this vendor for {self.buyer_name} but for an unsettled likely match"
+                if self.clears_otherwise else f"For {self.buyer_name}, approving leaves an unsettled likely match")
+        return (f"{lead}: {self.variant_name} may be {self.rival_name}, a rival of {self.buyer_name}. Merge them or "
+                "mark them as not the same before relying on this verdict.")
+
+
+@dataclass(frozen=True)
 class ApprovalEffect:
     shifts: list[VerdictShift]
     buyers_screened: int
+    match_warnings: list[MatchWarning] = field(default_factory=list)
 
     @property
     def summary(self) -> str:
@@ -146,7 +168,23 @@ def approval_effect(session: Session, user: User, version_id: int) -> ApprovalEf
         savepoint.rollback()
     shifts = [VerdictShift(buyer.id, buyer.name, before[buyer.id].verdict, after[buyer.id].verdict)
               for buyer in buyers if before[buyer.id].verdict != after[buyer.id].verdict]
-    return ApprovalEffect(shifts, len(buyers))
+    return ApprovalEffect(shifts, len(buyers), _match_warnings(session, buyers, after))
+
+
+def _match_warnings(session: Session, buyers: list[Organization], after: dict[int, Screening]) -> list[MatchWarning]:
+    """The possible matches each buyer's verdict would rest on once approved, the ones that alone keep the vendor
+    from clear first."""
+    warnings = []
+    for buyer in buyers:
+        findings = after[buyer.id].findings
+        others = worst(f.verdict for f in findings if f.rule != Rule.MATCH.value)
+        for finding in findings:
+            if finding.rule != Rule.MATCH.value or finding.matched_party_id is None:
+                continue
+            variant = session.get(Party, finding.matched_party_id)
+            warnings.append(MatchWarning(buyer.name, variant.id, variant.name, finding.rival_party_id,
+                                         finding.rival or "", finding.verdict, others == Verdict.CLEAR))
+    return sorted(warnings, key=lambda w: (not w.clears_otherwise, w.buyer_name, w.variant_name))
 
 
 def ownership_picture(session: Session, vendor: Organization):

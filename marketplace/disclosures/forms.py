@@ -2,7 +2,16 @@
 
 from flask_wtf import FlaskForm
 from flask_wtf.file import FileField, FileRequired
-from wtforms import BooleanField, DateField, FloatField, RadioField, SelectField, StringField, TextAreaField
+from wtforms import (
+    BooleanField,
+    DateField,
+    FloatField,
+    IntegerField,
+    RadioField,
+    SelectField,
+    StringField,
+    TextAreaField,
+)
 from wtforms.validators import InputRequired, Length, Optional
 
 from marketplace.disclosures.service import TieInput, kind_choices
@@ -12,9 +21,10 @@ PERCENT_HINT = "Percent, 0–100."
 
 class TieForm(FlaskForm):
     kind = SelectField("Kind of tie", choices=kind_choices(), validators=[InputRequired()])
-    party_name = StringField("Name of the person or organisation",
-                             validators=[InputRequired(message="Name the person or organisation."),
-                                         Length(max=300)])
+    # Picked from the registry search; without one, the name typed (required then: the service says so).
+    party_id = IntegerField("Party found in the registry", validators=[Optional()])
+    party_name = StringField("Name of the person or organisation", validators=[Length(max=300)])
+    new_party = BooleanField("None of these: add it as a new party")
     party_kind = RadioField("This is", choices=[("entity", "an organisation"), ("person", "a person")],
                             default="entity", validators=[InputRequired()])
     share_exact = FloatField("Exact share %", validators=[Optional()])
@@ -39,6 +49,7 @@ class TieForm(FlaskForm):
             start_date=self.start_date.data, end_date=self.end_date.data,
             role_title=self.role_title.data or "", other_org=self.other_org.data or "",
             revenue_share_pct=self.revenue_share_pct.data, note=self.note.data or "",
+            party_id=self.party_id.data, new_party=bool(self.new_party.data),
         )
 
 

@@ -6,7 +6,7 @@ marketplace.disclosures.counting: a submitted version counts at once, before any
 """
 
 from collections.abc import Iterable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import date, datetime
 
 from sqlalchemy import func, select, update
@@ -19,6 +19,7 @@ from marketplace.db_types import utcnow
 from marketplace.disclosures.diff import TieChange, TieView, diff_ties
 from marketplace.disclosures.models import DisclosureStatus, DisclosureVersion
 from marketplace.notifications.service import notify_admins, notify_org
+from marketplace.parties.lookup import FoundParty, likely_same_findable, pickable_party
 from marketplace.parties.models import (
     COUNTABLE_INTEREST_TYPES,
     CommercialKind,
@@ -46,6 +47,14 @@ class DisclosureError(ValueError):
     def __init__(self, message: str, field: str | None = None):
         super().__init__(message)
         self.field = field
+
+
+class LookalikeParties(DisclosureError):
+    """A new name the registry may already know under another spelling: `found` are the parties to pick from."""
+
+    def __init__(self, message: str, found: list[FoundParty]):
+        super().__init__(message, "party_name")
+        self.found = found
 
 
 def _not_found(what: str) -> LookupError:
@@ -161,6 +170,8 @@ class TieInput:
     other_org: str = ""
     revenue_share_pct: float | None = None
     note: str = ""
+    party_id: int | None = None  # a party picked from the registry, instead of the name typed
+    new_party: bool = False  # the vendor confirmed the name is none of the registry's lookalikes
 
 
 # --- Finding versions ----------------------------------------------------------------------------------
@@ -396,18 +407,49 @@ def check_tie(session: Session, version: DisclosureVersion, tie: TieInput) -> Ti
 
 
 def add_tie(session: Session, user: User, version_id: int, tie: TieInput) -> Interest | CommercialTie:
-    """Add one tie to the vendor's own draft, self-declared.
+    """Add one tie to the vendor's own draft, self-declared, to the registry party it picked or to the party of
+    the name it typed (a new one once it has set aside the registry's lookalikes).
 
     Raises NotVisible (404) for another organisation's version, DisclosureError for a refused tie.
     """
     ensure_active(session, user, "file disclosures")
     version = _own_draft(session, user, version_id)
+    tie, picked = _with_picked_party(session, tie)
     kind = check_tie(session, version, tie)
     vendor = _vendor_party(session, session.get(Organization, version.vendor_org_id))
-    party = find_or_create_party(session, tie.party_name, PartyKind(tie.party_kind))
+    party = picked or _named_party(session, tie)
     provenance = {"origin": TieOrigin.DISCLOSURE, "disclosure_id": version.id,
                   "verification_level": VerificationLevel.SELF_DECLARED, "recorded_by_id": user.id}
     return build_tie_row(session, kind, party, vendor, tie, provenance)
+
+
+def party_name_of(session: Session, row: Interest | CommercialTie) -> str:
+    """The name of the party a vendor's tie names (the holder of an interest, the counterparty of a contract)."""
+    party_id = row.interested_party_id if isinstance(row, Interest) else row.counterparty_id
+    return session.get(Party, party_id).name
+
+
+def _with_picked_party(session: Session, tie: TieInput) -> tuple[TieInput, Party | None]:
+    """The tie named after the registry party the vendor picked, and that party (None when it picked none)."""
+    if tie.party_id is None:
+        return tie, None
+    party = pickable_party(session, tie.party_id)
+    if party is None:
+        raise DisclosureError("Choose one of the parties found in the registry, or add a new one.", "party_id")
+    return replace(tie, party_name=party.name, party_kind=str(party.kind)), party
+
+
+def _named_party(session: Session, tie: TieInput) -> Party:
+    """The party with the name typed, made if the registry has none; refused while the registry knows lookalikes
+    the vendor has not yet seen and set aside (LookalikeParties)."""
+    if not tie.new_party:
+        found = likely_same_findable(session, tie.party_name, PartyKind(tie.party_kind))
+        if found:
+            names = ", ".join(f"“{each.party.name}”" for each in found[:3])
+            raise LookalikeParties(
+                f"The registry already knows {names}: if one of them is {tie.party_name.strip()}, choose it below; "
+                "if not, tick “None of these” to add a new party.", found)
+    return find_or_create_party(session, tie.party_name, PartyKind(tie.party_kind))
 
 
 def build_tie_row(session: Session, kind, party: Party, vendor_party: Party, tie,

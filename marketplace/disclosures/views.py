@@ -1,6 +1,6 @@
 """A vendor's ownership disclosure: its versions, the draft's ties and evidence, attesting and submitting."""
 
-from flask import Blueprint, abort, current_app, flash, redirect, render_template, url_for
+from flask import Blueprint, abort, current_app, flash, redirect, render_template, request, url_for
 from flask_login import current_user, login_required
 
 from marketplace.accounts.roles import role_required
@@ -12,6 +12,7 @@ from marketplace.disclosures.forms import AttestForm, EvidenceForm, TieForm
 from marketplace.disclosures.models import DisclosureStatus
 from marketplace.downloads import send_private_file
 from marketplace.extensions import db
+from marketplace.parties.lookup import find_for_tie
 
 bp = Blueprint("disclosures", __name__, url_prefix="/disclosure")
 
@@ -58,21 +59,27 @@ def new_version():
     return redirect(url_for("disclosures.edit", version_id=version.id), 303)
 
 
-def render_edit(version, tie_form=None, attest_form=None, evidence_form=None, status: int = 200):
+def render_edit(version, tie_form=None, attest_form=None, evidence_form=None, status: int = 200, found=None):
+    """The draft's page; `found` are the registry parties offered in the tie form (the search's, or lookalikes)."""
+    find = (request.values.get("find") or "").strip()
+    if found is None and find:
+        found = find_for_tie(db.session, find)
     if tie_form is None:
-        tie_form = TieForm(formdata=None)
+        tie_form = TieForm(formdata=None, party_name=find)
     if attest_form is None:
         attest_form = AttestForm(formdata=None, attester_name=current_user.name)
     views = service.tie_views(db.session, version)
     return render_template("disclosures/edit.html", version=version, sections=service.by_section(views),
                            tie_count=len(views), tie_form=tie_form, attest_form=attest_form,
                            evidence_form=evidence_form or EvidenceForm(formdata=None),
-                           evidence=evidence_service.evidence_of(db.session, version.id)), status
+                           evidence=evidence_service.evidence_of(db.session, version.id),
+                           find=find, found=found), status
 
 
 @bp.get("/<int:version_id>/edit")
 def edit(version_id: int):
-    """The draft's ties in sections, the form to add one, and the attestation."""
+    """The draft's ties in sections, the form to add one (`find` searches the registry for its party), and the
+    attestation."""
     version = service.get_own_version(db.session, current_user, version_id)
     if version.status != DisclosureStatus.DRAFT:
         flash(f"Version {version.number} is filed and can no longer change.", "info")
@@ -97,16 +104,18 @@ def add_tie(version_id: int):
     except service.DisclosureError as error:
         return render_filed(version, str(error), 400)
     form = TieForm()
+    found = None
     if form.validate_on_submit():
         try:
-            service.add_tie(db.session, current_user, version.id, form.to_input())
+            row = service.add_tie(db.session, current_user, version.id, form.to_input())
         except service.DisclosureError as error:
             report_error(form, error)
+            found = getattr(error, "found", None)
         else:
             db.session.commit()
-            flash(f"{form.party_name.data.strip()} added.", "success")
+            flash(f"{service.party_name_of(db.session, row)} added.", "success")
             return redirect(url_for("disclosures.edit", version_id=version.id, _anchor="add-tie"), 303)
-    return render_edit(version, tie_form=form, status=400)
+    return render_edit(version, tie_form=form, status=400, found=found)
 
 
 @bp.post("/<int:version_id>/ties/<kind>/<int:tie_id>/remove")

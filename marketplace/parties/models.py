@@ -4,9 +4,11 @@ import re
 from datetime import date, datetime
 from enum import StrEnum
 
+from sqlalchemy import CheckConstraint, UniqueConstraint, event
 from sqlmodel import Field, SQLModel
 
 from marketplace.db_types import UTCDateTime, enum_column, utcnow
+from marketplace.parties.matching import match_columns
 
 
 class PartyKind(StrEnum):
@@ -80,6 +82,10 @@ class Party(SQLModel, table=True):
     party_type: str = Field(default="registeredEntity", max_length=40)
     name: str = Field(max_length=300)
     name_normalized: str = Field(max_length=300, index=True)
+    # The matcher's key of the name and its first and last letters (parties.matching): kept with the name.
+    match_key: str = Field(default="", max_length=300)
+    match_head: str = Field(default="", max_length=8, index=True)
+    match_tail: str = Field(default="", max_length=8, index=True)
     jurisdiction: str = Field(default="", max_length=80)
     description: str = Field(default="", max_length=2000)
     # For an unspecified party: why it is not named, a BODS unspecifiedReason code.
@@ -87,6 +93,29 @@ class Party(SQLModel, table=True):
     bods_record_id: str | None = Field(default=None, max_length=200, unique=True)
     merged_into_id: int | None = Field(default=None, foreign_key="party.id", index=True)
     created_at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime)
+
+
+@event.listens_for(Party, "before_insert")
+@event.listens_for(Party, "before_update")
+def _keep_match_key(mapper, connection, party: Party) -> None:
+    """Whoever writes a party, its match key follows its name."""
+    for column, value in match_columns(party.name or "").items():
+        if getattr(party, column) != value:
+            setattr(party, column, value)
+
+
+class PartyDistinction(SQLModel, table=True):
+    """Two parties an admin found are not one, however alike their names: the lower id first."""
+
+    __table_args__ = (UniqueConstraint("first_party_id", "second_party_id"),
+                      CheckConstraint("first_party_id < second_party_id", name="ordered_pair"))
+
+    id: int | None = Field(default=None, primary_key=True)
+    first_party_id: int = Field(foreign_key="party.id", index=True)
+    second_party_id: int = Field(foreign_key="party.id", index=True)
+    reason: str = Field(default="", max_length=1000)
+    recorded_by_id: int | None = Field(default=None, foreign_key="user_account.id")
+    recorded_at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime)
 
 
 class PartyIdentifier(SQLModel, table=True):

@@ -5,10 +5,8 @@ identifiers, rival lists, waivers, organisations, imported BODS statements) to i
 as merged, so that old references can still be followed, and its name becomes an alias of the kept party.
 """
 
-import re
 from collections import defaultdict
 from dataclasses import dataclass, field
-from difflib import SequenceMatcher
 
 from sqlalchemy import delete, func, or_, select, update
 from sqlalchemy.orm import Session
@@ -16,20 +14,15 @@ from sqlalchemy.orm import Session
 from marketplace.accounts.models import Organization, User
 from marketplace.audit.service import record_event
 from marketplace.parties import models as party_models
-from marketplace.parties.models import CommercialTie, Interest, Party, PartyIdentifier, PartyKind
+from marketplace.parties.matching import LIKELY_AT, key_similarity, longest_likely, plain_key
+from marketplace.parties.models import CommercialTie, Interest, Party, PartyDistinction, PartyIdentifier, PartyKind
 from marketplace.parties.service import normalize_identifier, normalize_name
+from marketplace.parties.variants import all_distinct_pairs
 from marketplace.screening.models import Rival, Waiver
 
 ALIAS_SCHEME = "alias"
 SEARCH_LIMIT = 50
 DUPLICATE_LIMIT = 50
-# Names this alike (after legal forms and punctuation are set aside) are suggested as duplicates.
-NEAR_IDENTICAL = 0.92
-LEGAL_FORMS = frozenset({
-    "ltd", "limited", "inc", "incorporated", "llc", "llp", "lp", "plc", "corp", "corporation", "co", "company",
-    "gmbh", "ag", "sa", "sas", "sarl", "bv", "nv", "srl", "spa", "oy", "ab", "as", "pty", "pte", "kk", "the",
-})
-_WORDS = re.compile(r"[a-z0-9]+")
 
 
 class RegistryError(ValueError):
@@ -49,13 +42,6 @@ def _not_found(what: str) -> LookupError:
 def _require_admin(user: User) -> None:
     if not user.is_admin:
         raise _not_found("party registry")
-
-
-def name_key(name: str) -> str:
-    """A name with case, accents, punctuation and legal forms set aside: 'Cobalt Social, Inc.' → 'cobalt social'."""
-    words = _WORDS.findall(normalize_name(name))
-    kept = [word for word in words if word not in LEGAL_FORMS]
-    return " ".join(kept or words)
 
 
 # --- Reading ---------------------------------------------------------------------------------------------
@@ -118,6 +104,7 @@ class PartyDetail:
     merged_into: Party | None
     duplicates: list["DuplicatePair"]
     rival_of: int  # how many buyers name it as a rival
+    distinct_from: list[tuple[PartyDistinction, Party]] = field(default_factory=list)
 
     @property
     def party(self) -> Party:
@@ -146,7 +133,8 @@ def party_detail(session: Session, user: User, party_id: int) -> PartyDetail:
     duplicates = [pair for pair in suggested_duplicates(session, user, limit=None) if party.id in pair.ids]
     return PartyDetail(
         _summaries(session, [party])[0], list(held), list(holders), commercial, merged_from,
-        session.get(Party, party.merged_into_id) if party.merged_into_id else None, duplicates, rival_of)
+        session.get(Party, party.merged_into_id) if party.merged_into_id else None, duplicates, rival_of,
+        distinctions_of(session, party.id))
 
 
 @dataclass(frozen=True)
@@ -166,13 +154,17 @@ def _compatible(a: Party, b: Party) -> bool:
 
 def suggested_duplicates(session: Session, user: User, limit: int | None = DUPLICATE_LIMIT) -> list[DuplicatePair]:
     """Pairs of parties that may be one: the same normalised identifier (of the same scheme, or where either has
-    none), or near-identical names of the same kind. Identifier matches come first."""
+    none), or names the matcher finds likely the same (parties.matching), of the same kind; never a pair an admin
+    marked as not the same. Identifier matches come first."""
     _require_admin(user)
     parties = {p.id: p for p in session.execute(select(Party).where(Party.merged_into_id.is_(None))).scalars()}
     pairs: dict[tuple[int, int], DuplicatePair] = {}
+    distinct = all_distinct_pairs(session)
 
     def suggest(a: Party, b: Party, reason: str) -> None:
         first, second = sorted((a, b), key=lambda p: p.id)
+        if (first.id, second.id) in distinct:  # an admin found they are not one
+            return
         pairs.setdefault((first.id, second.id), DuplicatePair(first, second, reason))
 
     by_value = defaultdict(list)
@@ -190,20 +182,24 @@ def suggested_duplicates(session: Session, user: User, limit: int | None = DUPLI
                     scheme = left.scheme or right.scheme
                     suggest(a, b, f"same identifier {scheme + ' ' if scheme else ''}{left.value}")
 
-    # Near-identical names: compared within buckets of the same kind and first letter, so not every pair.
+    # Likely the same name (parties.matching): scored only within buckets of one kind and one block of the key.
     buckets = defaultdict(list)
     for party in parties.values():
-        key = name_key(party.name)
-        if key:
-            buckets[(party.kind, key[0])].append((key, party))
+        if party.match_key and party.kind != PartyKind.UNSPECIFIED:
+            buckets[(party.kind, "head", party.match_head)].append(party)
+            buckets[(party.kind, "tail", party.match_tail)].append(party)
     for members in buckets.values():
-        members.sort(key=lambda item: (item[0], item[1].id))
-        for i, (key, party) in enumerate(members):
-            for other_key, other in members[i + 1:]:
-                if key == other_key:
-                    suggest(party, other, "the same name")
-                elif SequenceMatcher(None, key, other_key).ratio() >= NEAR_IDENTICAL:
-                    suggest(party, other, "near-identical names")
+        # By key length: a longer key past the bound a likely match allows ends the comparisons of a shorter one.
+        members.sort(key=lambda party: (len(party.match_key), party.id))
+        for i, party in enumerate(members):
+            longest = longest_likely(len(party.match_key))
+            for other in members[i + 1:]:
+                if len(other.match_key) > longest:
+                    break
+                score = key_similarity(party.match_key, other.match_key)
+                if score >= LIKELY_AT:
+                    same = plain_key(party.name) == plain_key(other.name)
+                    suggest(party, other, "the same name" if same else f"names {score:.0f}% alike")
     ordered = sorted(pairs.values(), key=lambda p: (not p.reason.startswith("same identifier"),
                                                     normalize_name(p.first.name), p.ids))
     return ordered if limit is None else ordered[:limit]
@@ -246,6 +242,9 @@ def check_merge(session: Session, keep: Party, merged: Party) -> None:
     if between:
         raise RegistryError(f"{keep.name} and {merged.name} have ties to each other, so they are not the same "
                             "party: one would hold an interest in itself.", "merge_id")
+    if distinction_between(session, keep.id, merged.id) is not None:
+        raise RegistryError(f"{keep.name} and {merged.name} are marked as not the same party: withdraw that "
+                            "first if they are one after all.", "merge_id")
 
 
 def _org_of(session: Session, party: Party) -> Organization | None:
@@ -286,12 +285,28 @@ def _repoint(session: Session, keep: Party, merged: Party) -> dict[str, int]:
                                              Waiver.vendor_org_id == vendor_id, Waiver.rule == rule)
                         .execution_options(synchronize_session="fetch"))
     move("waivers", Waiver.rival_party_id)
+    moved["distinctions"] = _move_distinctions(session, keep, merged)
     statements = getattr(party_models, "BodsStatement", None)
     if statements is not None:  # imported BODS statements then resolve to the kept party
         move("BODS statements", statements.party_id)
     # Parties merged earlier into the merged one now point straight at the kept one.
     move("earlier merges", Party.merged_into_id)
     return {label: count for label, count in moved.items() if count}
+
+
+def _move_distinctions(session: Session, keep: Party, merged: Party) -> int:
+    """What the merged party was marked as not the same as, the kept party now is (each pair once)."""
+    count = 0
+    for distinction, other in distinctions_of(session, merged.id):
+        session.delete(distinction)
+        session.flush()
+        if other.id != keep.id and distinction_between(session, keep.id, other.id) is None:
+            low, high = sorted((keep.id, other.id))
+            session.add(PartyDistinction(first_party_id=low, second_party_id=high, reason=distinction.reason,
+                                         recorded_by_id=distinction.recorded_by_id,
+                                         recorded_at=distinction.recorded_at))
+            count += 1
+    return count
 
 
 def _keep_alias(session: Session, keep: Party, merged: Party) -> None:
@@ -343,3 +358,75 @@ def merge_parties(session: Session, admin: User, keep_id: int, merge_id: int) ->
 
     refresh_verdicts(session, admin)
     return session.get(Party, keep.id)
+
+
+# --- Not the same party ------------------------------------------------------------------------------------
+
+
+def _refresh_all(session: Session, admin: User) -> None:
+    from marketplace.screening.refresh import refresh_verdicts  # late: screening imports parties
+
+    refresh_verdicts(session, admin)
+
+
+def distinction_between(session: Session, first_id: int, second_id: int) -> PartyDistinction | None:
+    low, high = sorted((first_id, second_id))
+    query = select(PartyDistinction).where(PartyDistinction.first_party_id == low,
+                                           PartyDistinction.second_party_id == high)
+    return session.execute(query).scalar_one_or_none()
+
+
+def distinctions_of(session: Session, party_id: int) -> list[tuple[PartyDistinction, Party]]:
+    """The parties an admin marked as not the same as this one, with the record of each."""
+    rows = session.execute(select(PartyDistinction).where(or_(PartyDistinction.first_party_id == party_id,
+                                                              PartyDistinction.second_party_id == party_id))
+                           .order_by(PartyDistinction.id)).scalars()
+    return [(row, session.get(Party, row.second_party_id if row.first_party_id == party_id else row.first_party_id))
+            for row in rows]
+
+
+def mark_distinct(session: Session, admin: User, first_id: int, second_id: int, reason: str) -> PartyDistinction:
+    """Record that two parties are not one, however alike their names: they are no longer suggested as
+    duplicates, and screening no longer reads either as the other (verdicts are recomputed). Audited.
+
+    Raises NotVisible (404) for anyone but an admin, RegistryError for a refused distinction.
+    """
+    _require_admin(admin)
+    first = _live_party(session, first_id, "first_id", lock=True)
+    second = _live_party(session, second_id, "second_id", lock=True)
+    if first.id == second.id:
+        raise RegistryError("A party is always the same as itself: choose two different parties.", "second_id")
+    reason = (reason or "").strip()
+    if not reason:
+        raise RegistryError("Say how you know they are not the same (a registry number, a country): the reason "
+                            "is kept in the audit trail.", "reason")
+    if len(reason) > 1000:
+        raise RegistryError("Use at most 1000 characters.", "reason")
+    if distinction_between(session, first.id, second.id) is not None:
+        raise RegistryError(f"{first.name} and {second.name} are already marked as not the same.", "second_id")
+    low, high = sorted((first, second), key=lambda party: party.id)
+    distinction = PartyDistinction(first_party_id=low.id, second_party_id=high.id, reason=reason,
+                                   recorded_by_id=admin.id)
+    session.add(distinction)
+    session.flush()
+    record_event(session, admin, "party.marked_distinct", "party", low.id, before=None,
+                 after={"parties": [_snapshot(session, low), _snapshot(session, high)], "reason": reason})
+    _refresh_all(session, admin)
+    return distinction
+
+
+def withdraw_distinction(session: Session, admin: User, distinction_id: int) -> tuple[Party, Party]:
+    """Undo "not the same": the two parties may again be suggested and read as one another. Audited; verdicts are
+    recomputed. Raises NotVisible (404) for anyone but an admin or a missing record."""
+    _require_admin(admin)
+    distinction = session.get(PartyDistinction, distinction_id, with_for_update=True)
+    if distinction is None:
+        raise _not_found(f"distinction {distinction_id}")
+    first = session.get(Party, distinction.first_party_id)
+    second = session.get(Party, distinction.second_party_id)
+    before = {"parties": [_snapshot(session, first), _snapshot(session, second)], "reason": distinction.reason}
+    session.delete(distinction)
+    session.flush()
+    record_event(session, admin, "party.distinction_withdrawn", "party", first.id, before=before, after=None)
+    _refresh_all(session, admin)
+    return first, second

@@ -4,7 +4,7 @@ from flask import Blueprint, flash, redirect, render_template, request, url_for
 from flask_login import current_user, login_required
 
 from marketplace.accounts.roles import role_required
-from marketplace.admin.forms import MergeForm
+from marketplace.admin.forms import DistinctForm, MergeForm
 from marketplace.db_types import record_id
 from marketplace.extensions import db
 from marketplace.parties import registry
@@ -42,19 +42,24 @@ def show(party_id: int):
     return render_template("parties/show.html", detail=detail, query=query, candidates=candidates)
 
 
-def _render_merge(keep_id: int, merge_id: int, form: MergeForm | None = None, status: int = 200):
+def _render_merge(keep_id: int, merge_id: int, form: MergeForm | None = None, status: int = 200,
+                  distinct_form: DistinctForm | None = None):
     keep = registry.party_detail(db.session, current_user, keep_id)
     merged = registry.party_detail(db.session, current_user, merge_id)
     form = form or MergeForm(formdata=None, keep_id=keep_id, merge_id=merge_id)
     problem = registry.merge_problem(db.session, current_user, keep_id, merge_id)
     if problem and problem not in form.form_errors:
         form.form_errors.append(problem)
-    return render_template("parties/merge.html", keep=keep, merged=merged, form=form, allowed=problem is None), status
+    distinct_form = distinct_form or DistinctForm(formdata=None, first_id=keep_id, second_id=merge_id)
+    return render_template("parties/merge.html", keep=keep, merged=merged, form=form, allowed=problem is None,
+                           distinct_form=distinct_form,
+                           distinction=registry.distinction_between(db.session, keep_id, merge_id)), status
 
 
 @bp.get("/merge")
 def confirm_merge():
-    """Both parties side by side, what would move, and the button that merges (404 for a missing party)."""
+    """Both parties side by side, what would move, the button that merges and the form that marks them as not the
+    same (404 for a missing party)."""
     keep_id, merge_id = request.args.get("keep", type=record_id), request.args.get("merge", type=record_id)
     if keep_id is None or merge_id is None:
         flash("Choose two parties to merge.", "error")
@@ -79,3 +84,38 @@ def merge():
     flash(f"Merged into {kept.name}: every identifier and tie now belongs to it, and screening was run again.",
           "success")
     return redirect(url_for("parties.show", party_id=kept.id), 303)
+
+
+@bp.post("/distinct")
+def mark_distinct():
+    """Record that two parties are not one, with the admin's reason; screening stops reading one as the other."""
+    form = DistinctForm()
+    if form.first_id.data is None or form.second_id.data is None:
+        flash("Choose two parties that are not the same.", "error")
+        return redirect(url_for("parties.index"), 303)
+    if form.validate_on_submit():
+        try:
+            registry.mark_distinct(db.session, current_user, form.first_id.data, form.second_id.data,
+                                   form.reason.data)
+        except registry.RegistryError as error:
+            field = getattr(form, error.field, None) if error.field == "reason" else None
+            if field is not None:
+                field.errors = [*field.errors, str(error)]
+            else:
+                form.form_errors.append(str(error))
+        else:
+            db.session.commit()
+            flash("Marked as not the same party: they are no longer suggested as duplicates, and screening was "
+                  "run again.", "success")
+            return redirect(url_for("parties.show", party_id=form.first_id.data), 303)
+    return _render_merge(form.first_id.data, form.second_id.data, status=400, distinct_form=form)
+
+
+@bp.post("/distinctions/<int:distinction_id>/withdraw")
+def withdraw_distinction(distinction_id: int):
+    """Undo "not the same": the two may again be suggested, and read as one another by screening."""
+    first, second = registry.withdraw_distinction(db.session, current_user, distinction_id)
+    db.session.commit()
+    flash(f"{first.name} and {second.name} are no longer marked as different parties; screening was run again.",
+          "success")
+    return redirect(url_for("parties.show", party_id=first.id), 303)

@@ -17,6 +17,7 @@ RULE_LABELS = {
     Rule.CONTRACT: "contract",
     Rule.UNKNOWN: "unknown owner",
     Rule.UNVERIFIED: "unverified",
+    Rule.MATCH: "possible match",
 }
 LEADS = {Verdict.EXCLUDE: "Excluded", Verdict.REVIEW: "Review", Verdict.CLEAR: "Clear"}
 # A role as held by someone: "Daniel Okafor is a senior managing official of ...".
@@ -165,3 +166,13 @@ def unverified_body(vendor: str, approved_on: date | None, as_of: date, months: 
         return f"{vendor} had no approved disclosure yet (its disclosure was approved on {approved_on.isoformat()})"
     return (f"{vendor}'s latest approved disclosure, of {approved_on.isoformat()}, is more than {months} months "
             f"old")
+
+
+def possible_match_text(verdict: Verdict, variant: str, rival: str, score: float, were_one: list[str]) -> str:
+    """A possible match in words: the two names, how alike, what the rules would find were they one party (each
+    finding dated), and how an admin settles it."""
+    found = " ".join(were_one)
+    return (f"{LEADS[verdict]} ({RULE_LABELS[Rule.MATCH]}): {variant} may be {rival} under another name (the names "
+            f"are {score:.0f}% alike once legal forms, punctuation, case and accents are set aside), and no admin "
+            f"has merged them or marked them as not the same. Were they one party, the rules would find: {found} "
+            "To settle it, an admin merges the two parties in the registry, or marks them as not the same.")

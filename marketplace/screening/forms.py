@@ -46,6 +46,7 @@ RULE_LABELS = {
     "contract": "Contract — contractual control, exclusivity or revenue from a rival",
     "unknown": "Unknown owners — an unnamed party holds a stake",
     "unverified": "Unverified — no approved disclosure, or a stale one",
+    "possible_match": "Possible match — a rival may hold its ties under another name, not yet settled by an admin",
 }
 ACTION_CHOICES = [("exclude", "Exclude"), ("review", "Review"), ("ignore", "Ignore")]
 OWNERSHIP_CHOICES = [("threshold", "By the thresholds above"), *ACTION_CHOICES]
@@ -104,6 +105,7 @@ class PolicyForm(FlaskForm):
     contract_action = _action("contract")
     unknown_action = _action("unknown")
     unverified_action = _action("unverified")
+    possible_match_action = _action("possible_match")
 
     RULES = tuple(RULE_LABELS)
 

@@ -18,7 +18,7 @@ from sqlalchemy.orm import Session
 
 from marketplace.accounts.models import Organization, OrgKind
 from marketplace.db_types import utcnow
-from marketplace.screening import store
+from marketplace.screening import matches, store
 from marketplace.screening.engine import collector_paused, screen_vendors
 from marketplace.screening.graph import Graph, PartyNode, VendorFacts
 from marketplace.screening.models import Rival, ScreeningPolicy, VerdictRecord
@@ -97,6 +97,19 @@ def _run_engine(graph: Graph, facts: list[VendorFacts], rival_ids: tuple[int, ..
     return out
 
 
+def _screen_with_variants(graph: Graph, facts: list[VendorFacts], rival_ids: tuple[int, ...],
+                          variants: dict, policy: Policy, as_of: date) -> dict[int, Screening]:
+    """The engine run against the rivals and, as if each were a rival, their likely variants; what the variants'
+    runs find comes back as possible-match findings (screening.matches)."""
+    named = set(rival_ids)
+    wanted = {variant: found for variant, found in variants.items() if any(m.party.id in named for m in found)}
+    if not wanted:
+        return _run_engine(graph, facts, rival_ids, policy, as_of)
+    screenings = _run_engine(graph, facts, tuple(sorted(named | wanted.keys())), policy, as_of)
+    return {vendor: matches.as_possible_matches(screening, wanted, named, policy)
+            for vendor, screening in screenings.items()}
+
+
 def _for_rivals(screening: Screening, rival_ids: set[int]) -> Screening:
     """The screening as a buyer naming only these rivals has it: the other rivals' findings left out."""
     return dataclasses.replace(
@@ -131,8 +144,9 @@ def _screen_pairs(session: Session, buyer_org_ids, vendor_orgs, as_of: date | No
     policies = _policies(session, buyer_ids)
     lookback = max([store.LOOKBACK_MONTHS, *(p.people_window_months for p in policies.values())])
     facts = store.vendor_facts(session, vendors, aliases)
-    graph = _graph_for(session, facts, {p for parties in rivals.values() for p in parties}, as_of, lookback,
-                       aliases)
+    variants = matches.rival_variants(session, {p for parties in rivals.values() for p in parties})
+    graph = _graph_for(session, facts, {p for parties in rivals.values() for p in parties} | variants.keys(), as_of,
+                       lookback, aliases)
     _without_party(graph, vendors)
 
     groups: dict[tuple, list[int]] = defaultdict(list)
@@ -143,7 +157,7 @@ def _screen_pairs(session: Session, buyer_org_ids, vendor_orgs, as_of: date | No
     results: dict[tuple[int, int], Screening] = {}
     for buyers in groups.values():
         everyone = tuple(sorted({rival for buyer in buyers for rival in rivals[buyer]}))
-        screenings = _run_engine(graph, facts, everyone, policies[buyers[0]], as_of)
+        screenings = _screen_with_variants(graph, facts, everyone, variants, policies[buyers[0]], as_of)
         views: dict[tuple[int, ...], dict[int, Screening]] = {everyone: screenings}
         for buyer in buyers:
             if rivals[buyer] not in views:
@@ -186,8 +200,8 @@ def screenings_for_buyer(session: Session, buyer_org_id: int, vendor_orgs, as_of
 
 def findings_record(findings: list[Finding]) -> list[dict]:
     """Findings as stored with a verdict: what a buyer-side list shows, and which rival a waiver names."""
-    return [{**finding.as_dict(), "rival_party_id": finding.rival_party_id, "waived": finding.waived}
-            for finding in findings]
+    return [{**finding.as_dict(), "rival_party_id": finding.rival_party_id, "waived": finding.waived,
+             "matched_party_id": finding.matched_party_id} for finding in findings]
 
 
 def cached_screenings_for_buyer(session: Session, buyer_org_id: int,
@@ -219,7 +233,8 @@ def cached_screenings_for_buyer(session: Session, buyer_org_id: int,
 def screen_party(session: Session, party_id: int, rival_party_ids, policy: Policy, as_of: date) -> Screening:
     """Screen any party of the graph against the given rivals under a policy, as of a date.
 
-    The unverified rule applies only when the party is a platform vendor's; no waiver is applied.
+    The unverified rule applies only when the party is a platform vendor's; no waiver is applied. Likely variants
+    of the rivals give possible-match findings, as for buyers.
     """
     aliases = store.load_aliases(session)
     party_id = aliases.resolve(party_id)
@@ -227,7 +242,8 @@ def screen_party(session: Session, party_id: int, rival_party_ids, policy: Polic
     org = store.platform_vendor_of(session, party_id, aliases)
     fact = (store.vendor_facts(session, [org], aliases)[0] if org is not None
             else VendorFacts(party_id=party_id, on_platform=False))
-    graph = store.load_graph_around(session, [party_id], as_of, extra_party_ids=rivals,
+    variants = matches.rival_variants(session, rivals)
+    graph = store.load_graph_around(session, [party_id], as_of, extra_party_ids=[*rivals, *variants],
                                     lookback_months=max(store.LOOKBACK_MONTHS, policy.people_window_months))
-    screening = screen_vendors(graph, [fact], rivals, policy, as_of).get(party_id)
+    screening = _screen_with_variants(graph, [fact], tuple(rivals), variants, policy, as_of).get(fact.org_id)
     return screening or Screening(fact.org_id, as_of=as_of, vendor_party_id=party_id)

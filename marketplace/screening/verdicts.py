@@ -27,6 +27,8 @@ class Rule(StrEnum):
     CONTRACT = "contract"
     UNKNOWN = "unknown"
     UNVERIFIED = "unverified"
+    # A rival (or a member of its group) may be a party that goes by another name: see screening.matches.
+    MATCH = "possible_match"
 
 
 class Action(StrEnum):
@@ -47,6 +49,7 @@ DEFAULT_ACTIONS = {
     Rule.CONTRACT: Action.REVIEW,
     Rule.UNKNOWN: Action.REVIEW,
     Rule.UNVERIFIED: Action.REVIEW,
+    Rule.MATCH: Action.REVIEW,
 }
 
 
@@ -101,6 +104,8 @@ class Finding:
     sources: list[Source] = field(default_factory=list)
     as_of: date | None = None
     waived: bool = False
+    # A possible match: the party that may be the rival under another name.
+    matched_party_id: int | None = None
 
     def as_dict(self) -> dict:
         return {

@@ -4,7 +4,7 @@ import pytest
 from sqlalchemy import select
 
 from marketplace.audit.models import AuditRecord
-from marketplace.parties.models import Interest, Party, PartyIdentifier
+from marketplace.parties.models import Interest, Party, PartyDistinction, PartyIdentifier
 from marketplace.parties.service import normalize_identifier
 from tests.factories import (
     BuyerFactory,
@@ -150,3 +150,95 @@ def test_a_merged_party_cannot_be_merged_again_and_missing_ones_are_not_found(cl
     assert client.post("/admin/parties/merge", data={"keep_id": keep.id, "merge_id": 999999}).status_code == 404
     incomplete = client.post("/admin/parties/merge", data={"keep_id": keep.id})
     assert incomplete.status_code == 303 and incomplete.headers["Location"].endswith("/admin/parties/")
+
+
+# --- Not the same party --------------------------------------------------------------------------------------
+
+
+@pytest.fixture
+def halcyon(session):
+    """Two parties whose names the matcher finds likely one: the registry suggests them."""
+    return PartyFactory(name="Halcyon Research"), PartyFactory(name="Halcyon Research GmbH")
+
+
+def distinct(client, first, second, reason="German GmbH, HRB 1234; the other is a US firm."):
+    return client.post("/admin/parties/distinct",
+                       data={"first_id": first.id, "second_id": second.id, "reason": reason})
+
+
+def test_marking_not_the_same_ends_the_suggestion_and_is_audited(client, login_as, session, admin, halcyon):
+    first, second = halcyon
+    login_as(admin)
+    assert "names 100% alike" not in text(client.get("/admin/parties/"))  # the same name, legal form aside
+    assert "the same name" in text(client.get("/admin/parties/"))
+    assert distinct(client, first, second).status_code == 303
+    assert 'data-testid="duplicate"' not in text(client.get("/admin/parties/"))
+    record = session.execute(select(AuditRecord).where(AuditRecord.action == "party.marked_distinct")).scalar_one()
+    assert record.after["reason"].startswith("German GmbH")
+    pair = text(client.get(f"/admin/parties/merge?keep={first.id}&merge={second.id}"))
+    assert 'data-testid="distinction"' in pair and "HRB 1234" in pair
+    refused = merge(client, first, second)
+    assert refused.status_code == 400 and "marked as not the same party" in text(refused)
+
+
+@pytest.mark.parametrize("typed, field_message", [
+    ({"reason": ""}, "Say how you know they are not the same"),
+    ({"reason": "x" * 1001}, "Use at most 1000 characters."),
+    ({"second": "first"}, "A party is always the same as itself"),
+])
+def test_a_refused_distinction_comes_back_with_the_reason_beside_it(client, login_as, session, admin, halcyon,
+                                                                     typed, field_message):
+    first, second = halcyon
+    login_as(admin)
+    other = first if typed.get("second") == "first" else second
+    response = distinct(client, first, other, typed.get("reason", "Different companies."))
+    assert response.status_code == 400 and field_message in text(response)
+    if "reason" in typed:
+        assert typed["reason"][:50] in text(response)  # what was typed is kept
+    assert session.execute(select(AuditRecord).where(AuditRecord.action == "party.marked_distinct")).first() is None
+
+
+def test_marking_twice_or_a_merged_party_is_refused(client, login_as, session, admin, halcyon):
+    first, second = halcyon
+    login_as(admin)
+    assert distinct(client, first, second).status_code == 303
+    again = distinct(client, second, first)
+    assert again.status_code == 400 and "already marked as not the same" in text(again)
+    third = PartyFactory(name="Halcyon Research Ltd")
+    assert merge(client, first, third).status_code == 303
+    gone = distinct(client, third, second)
+    assert gone.status_code == 400 and "already merged into another party" in text(gone)
+    assert client.post("/admin/parties/distinct", data={"reason": "?"}).status_code == 303  # no parties: back
+
+
+@pytest.mark.parametrize("role", ["buyer", "vendor"])
+def test_only_admins_mark_or_withdraw(client, login_as, session, admin, halcyon, role):
+    first, second = halcyon
+    login_as(admin)
+    assert distinct(client, first, second).status_code == 303
+    record = session.execute(select(PartyDistinction)).scalar_one()
+    login_as(BuyerFactory() if role == "buyer" else VendorFactory())
+    assert distinct(client, first, PartyFactory(name="Halcyon Research SA")).status_code == 403
+    assert client.post(f"/admin/parties/distinctions/{record.id}/withdraw").status_code == 403
+    assert session.execute(select(PartyDistinction)).scalar_one() is record
+
+
+def test_get_changes_nothing(client, login_as, session, admin, halcyon):
+    first, second = halcyon
+    login_as(admin)
+    assert distinct(client, first, second).status_code == 303
+    record = session.execute(select(PartyDistinction)).scalar_one()
+    assert client.get(f"/admin/parties/distinct?first_id={first.id}&second_id={second.id}").status_code == 405
+    assert client.get(f"/admin/parties/distinctions/{record.id}/withdraw").status_code == 405
+    assert client.post("/admin/parties/distinctions/999999/withdraw").status_code == 404
+    assert session.execute(select(PartyDistinction)).scalar_one() is record
+
+
+def test_a_merge_carries_what_the_merged_party_is_not(client, login_as, session, admin, halcyon):
+    first, second = halcyon
+    third = PartyFactory(name="Halcyon Research AG")
+    login_as(admin)
+    assert distinct(client, second, third).status_code == 303
+    assert merge(client, first, second).status_code == 303
+    record = session.execute(select(PartyDistinction)).scalar_one()
+    assert {record.first_party_id, record.second_party_id} == {first.id, third.id}

@@ -28,7 +28,7 @@ from tests.factories import (
 DEFAULT_ACTIONS = {
     "control_action": "exclude", "ownership_action": "threshold", "board_action": "exclude",
     "people_action": "review", "contract_action": "review", "unknown_action": "review",
-    "unverified_action": "review",
+    "unverified_action": "review", "possible_match_action": "review",
 }
 
 

@@ -127,3 +127,14 @@ def test_rescreen_stores_every_pair_and_reports_changes(app, session):
     assert result.exit_code == 0, result.output
     assert "verdict(s) changed" in result.output
     assert session.query(VerdictRecord).count() >= 1
+
+
+def test_a_rival_under_another_spelling_is_a_possible_match(screen, graph, session):
+    """Cobalt Social, Inc. holds 30% of Quartz Data; naming Cobalt Social finds the stake as a possible match."""
+    variant = PartyFactory(name="COBALT SOCIAL, INC.")
+    quartz = PartyFactory(name="Quartz Data")
+    InterestFactory(interested_party_id=variant.id, subject_party_id=quartz.id, share_exact=30.0)
+    report = as_json(screen("--vendor", "Quartz Data", "--rival", "Cobalt Social", "--json"))
+    assert report["verdict"] == "review"
+    assert [f["rule"] for f in report["findings"]] == ["possible_match"]
+    assert "COBALT SOCIAL, INC. may be Cobalt Social under another name" in report["findings"][0]["explanation"]

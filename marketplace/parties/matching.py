@@ -1,0 +1,102 @@
+"""One matcher for the whole app: when two parties' names are likely one party's.
+
+A name is reduced to a *match key*: transliterated to ASCII (anyascii: "Résearch" is "Research", "Халкион" is
+"Khalkion"), its legal form set aside (cleanco: GmbH, Ltd, G.m.b.H., Inc.), case and punctuation dropped, and
+spellings that transliteration makes differ folded together (kh → h, c → k, y → i, ph → f, w → v, doubled
+letters once). Two keys are compared with rapidfuzz's normalised Indel similarity (fuzz.ratio, 0–100):
+
+- **LIKELY_AT = 90**: at or above, the names are likely one party's. In a name of ten letters that is one letter
+  added, dropped or changed; "Halcyon Research GmbH" and "HALCYON RESEARCH, G.m.b.H." score 100, the Cyrillic
+  "Халкион Ресерч" 97 against "Halcyon Research", while "Halcyon Robotics" scores 69.
+- Numbers and single letters tell names apart however alike the rest is: "Rival Lab A" and "Rival Lab B", or
+  "Holding 000123" and "Holding 000124", are never likely the same.
+
+Only parties of the same kind (two organisations, or two people) are compared; unnamed owners never.
+
+Comparing every party with every other is never needed: each party stores its key, and the first and last
+BLOCK letters of the key without spaces (indexed columns; parties.variants reads them). Candidates for a name are
+the parties sharing one of those two blocks, and only they are scored. A variant that differs both in its first
+and in its last letters is missed.
+"""
+
+import math
+import re
+
+from anyascii import anyascii
+from cleanco import basename
+from rapidfuzz import fuzz
+
+LIKELY_AT = 90.0
+BLOCK = 4
+KEY_LENGTH = 300
+_NOT_ALNUM = re.compile(r"[^0-9a-z]+")
+# Applied in order to the key: spellings of one sound that transliteration or habit make differ.
+_FOLDS = ((re.compile(r"kh"), "h"), (re.compile(r"ph"), "f"), (re.compile(r"ck"), "k"),
+          (re.compile(r"c(?!h)"), "k"), (re.compile(r"y"), "i"), (re.compile(r"w"), "v"),
+          (re.compile(r"([a-z])\1+"), r"\1"))
+
+
+def plain_key(name: str) -> str:
+    """The name transliterated, without its legal form, case and punctuation: "Halcyon Résearch, Ltd." →
+    "halcyon research"."""
+    ascii_name = anyascii(name or "")
+    base = basename(ascii_name) or ascii_name
+    words = _NOT_ALNUM.sub(" ", base.lower()).split()
+    if len(words) > 1 and words[0] == "the":
+        words = words[1:]
+    return " ".join(words)
+
+
+def match_key(name: str) -> str:
+    """The name as the matcher compares it, spellings folded: "HALCYON RESEARCH, G.m.b.H." → "halkion research"."""
+    key = plain_key(name)
+    for pattern, replacement in _FOLDS:
+        key = pattern.sub(replacement, key)
+    return key[:KEY_LENGTH]
+
+
+def blocks(key: str) -> tuple[str, str]:
+    """The first and the last BLOCK letters of the key without spaces: a candidate shares at least one."""
+    joined = key.replace(" ", "")
+    return joined[:BLOCK], joined[-BLOCK:]
+
+
+def match_columns(name: str) -> dict[str, str]:
+    """The stored columns of a party with this name (used when a party is written, and by bulk loaders)."""
+    key = match_key(name)
+    head, tail = blocks(key)
+    return {"match_key": key, "match_head": head, "match_tail": tail}
+
+
+def _telling(key: str) -> list[str]:
+    """The words that tell names apart on their own: numbers and single letters."""
+    return sorted(word for word in key.split() if word.isdigit() or len(word) == 1)
+
+
+def similarity(first: str, second: str) -> float:
+    """How alike two names are, 0–100, after both are reduced to match keys; 0 when their numbers or single
+    letters differ."""
+    return key_similarity(match_key(first), match_key(second))
+
+
+def key_similarity(first: str, second: str) -> float:
+    if not first or not second or _telling(first) != _telling(second):
+        return 0.0
+    return fuzz.ratio(first, second)
+
+
+def shortest_likely(length: int) -> int:
+    """The shortest key a key of this length can be likely the same as: Indel similarity s needs
+    |a - b| <= (1 - s)(a + b)."""
+    slack = (100.0 - LIKELY_AT) / 100.0
+    return math.floor(length * (1 - slack) / (1 + slack))
+
+
+def longest_likely(length: int) -> int:
+    """The longest key a key of this length can be likely the same as."""
+    slack = (100.0 - LIKELY_AT) / 100.0
+    return math.ceil(length * (1 + slack) / (1 - slack))
+
+
+def likely_same(first: str, second: str) -> bool:
+    return similarity(first, second) >= LIKELY_AT

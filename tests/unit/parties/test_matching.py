@@ -1,0 +1,95 @@
+"""The matcher: names compared after legal forms, punctuation, case, accents and scripts are set aside."""
+
+import pytest
+from hypothesis import given
+from hypothesis import strategies as st
+
+from marketplace.parties.matching import (
+    LIKELY_AT,
+    blocks,
+    key_similarity,
+    likely_same,
+    longest_likely,
+    match_key,
+    shortest_likely,
+    similarity,
+)
+from marketplace.parties.models import PartyKind
+from marketplace.parties.variants import similar_names, unsettled_variants
+from tests.factories import PartyFactory, PersonFactory
+
+
+@pytest.mark.parametrize("variant", [
+    "Halcyon Research GmbH",
+    "HALCYON RESEARCH, G.m.b.H.",
+    "Halcyon Résearch Ltd",
+    "Халкион Ресерч",  # Cyrillic, as a Russian register spells it
+    "The Halcyon Research Company",
+    "Halcyon Reserch Inc.",  # one letter dropped
+])
+def test_variants_of_one_name_are_likely_the_same(variant):
+    assert similarity("Halcyon Research", variant) >= LIKELY_AT
+    assert likely_same("Halcyon Research", variant)
+
+
+@pytest.mark.parametrize("other", [
+    "Halcyon Robotics",
+    "Halcyon Resources",
+    "Halcyon Research Labs",  # a word more is another company as often as not
+    "Rival Lab B",
+    "Halcyon",
+])
+def test_near_misses_are_not(other):
+    assert similarity("Halcyon Research", other) < LIKELY_AT
+
+
+@pytest.mark.parametrize("first, second", [
+    ("Rival Lab A Inc", "Rival Lab B Inc"),
+    ("Holding 000123 SA", "Holding 000124 SA"),
+    ("Fund 7 LP", "Fund 8 LP"),
+])
+def test_numbers_and_single_letters_tell_names_apart(first, second):
+    assert similarity(first, second) == 0
+
+
+def test_the_threshold_is_met_at_ninety_and_missed_just_below():
+    # One letter changed in a key of ten characters is 90, in one of nine 88.9.
+    assert similarity("Orion Data", "Orion Date") == 90.0
+    assert likely_same("Orion Data", "Orion Date")
+    assert similarity("Quartzite", "Quartzine") == pytest.approx(88.9, abs=0.1)
+    assert not likely_same("Quartzite", "Quartzine")
+
+
+def test_keys_and_blocks():
+    assert match_key("HALCYON RESEARCH, G.m.b.H.") == "halkion research"
+    assert match_key("Халкион Ресерч") == "halkion reserch"
+    assert blocks("halkion research") == ("halk", "arch")
+
+
+def test_stored_keys_follow_the_name(session):
+    party = PartyFactory(name="Halcyon Research GmbH")
+    session.flush()
+    assert (party.match_key, party.match_head, party.match_tail) == ("halkion research", "halk", "arch")
+    party.name = "Quartz Data Ltd"
+    session.flush()
+    assert (party.match_key, party.match_head) == ("quartz data", "quar")
+
+
+def test_variants_are_found_by_their_blocks_of_the_same_kind_only(session):
+    rival = PartyFactory(name="Halcyon Research")
+    variant = PartyFactory(name="Halcyon Research GmbH")
+    cyrillic = PartyFactory(name="Халкион Ресерч")
+    PartyFactory(name="Halcyon Robotics")
+    PersonFactory(name="Halcyon Research")  # a person is never a company's other name
+    session.flush()
+    found = unsettled_variants(session, [rival])
+    assert [(m.variant.id, round(m.score)) for m in found] == [(variant.id, 100), (cyrillic.id, 97)]
+    names = [party.name for party, _ in similar_names(session, "HALCYON RESEARCH LTD", PartyKind.ENTITY)]
+    assert names == ["Halcyon Research", "Halcyon Research GmbH", "Халкион Ресерч"]
+
+
+@given(st.text(alphabet="abcdefgh 12", min_size=1, max_size=30), st.text(alphabet="abcdefgh 12", min_size=1,
+                                                                         max_size=30))
+def test_the_length_bounds_never_leave_out_a_likely_match(first, second):
+    if key_similarity(first, second) >= LIKELY_AT:
+        assert shortest_likely(len(first)) <= len(second) <= longest_likely(len(first))
