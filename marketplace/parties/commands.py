@@ -33,8 +33,10 @@ def bods_group() -> None:
 def import_command(files: tuple[Path, ...]) -> None:
     """Import BODS 0.2, 0.3 or 0.4 files (JSON array, {"statements": [...]} or JSON Lines), one transaction each.
 
-    A file that cannot be imported is reported and leaves nothing behind; the others are still imported, and the
-    command exits with status 2.
+    Each statement is validated against the schema of the BODS version it declares. A file that cannot be
+    imported (unreadable, a statement invalid, a statementId repeated with other content, a reference to nothing)
+    is reported and leaves nothing behind; the others are still imported, and the command exits with status 2.
+    Warnings (future dates, one subject's shares adding up past 100%) follow the file's summary line.
     """
     failures = []
     for path in files:
@@ -46,6 +48,8 @@ def import_command(files: tuple[Path, ...]) -> None:
             click.echo(f"Error: {error}", err=True)
             continue
         click.echo(summary.line())
+        for warning in summary.warning_lines():  # imported all the same; worth a look
+            click.echo(warning)
     if failures:
         raise BodsCommandError(f"{len(failures)} of {len(files)} files not imported; nothing was written from them.")
 

@@ -289,6 +289,7 @@ def _repoint(session: Session, keep: Party, merged: Party) -> dict[str, int]:
     statements = getattr(party_models, "BodsStatement", None)
     if statements is not None:  # imported BODS statements then resolve to the kept party
         move("BODS statements", statements.party_id)
+    move("no-beneficial-owners declarations", party_models.NoOwnersDeclaration.subject_party_id)
     # Parties merged earlier into the merged one now point straight at the kept one.
     move("earlier merges", Party.merged_into_id)
     return {label: count for label, count in moved.items() if count}

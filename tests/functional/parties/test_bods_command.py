@@ -15,6 +15,9 @@ DATA = Path(__file__).resolve().parents[2] / "data" / "bods"
 OFFICIAL = DATA / "official"
 
 
+PUBLICATION = {"publicationDate": "2024-01-02", "bodsVersion": "0.4", "publisher": {"name": "Test publisher"}}
+
+
 @pytest.fixture
 def bods(app):
     """Run `flask bods ...` against the test's own transaction."""
@@ -33,6 +36,7 @@ def counts(session):
 def entity(record_id, name):
     return {"statementId": f"{record_id}-0000000000000000000000000000000", "statementDate": "2024-01-01",
             "recordId": record_id, "recordType": "entity", "recordStatus": "new", "declarationSubject": record_id,
+            "publicationDetails": PUBLICATION,
             "recordDetails": {"isComponent": False, "entityType": {"type": "registeredEntity"}, "name": name}}
 
 
@@ -74,8 +78,8 @@ def test_a_malformed_file_is_refused_with_status_2_and_nothing_written(bods, ses
     result = bods("import", broken, OFFICIAL / "joint-ownership.json")
 
     assert result.exit_code == 2
-    assert "broken.json: statement 3 (rel-0000000000000000000000000000000): interest 1: share exact 250" in (
-        result.stderr)
+    assert ("broken.json: statement 3 (rel-0000000000000000000000000000000): is not valid BODS 0.4: "
+            "recordDetails/interests/0/share/exact: 250 is greater than the maximum of 100.") in result.stderr
     # The good file beside it is still imported, in its own transaction.
     assert "joint-ownership.json: 7 statements; parties 4 added" in result.stdout
     assert counts(session) == (before[0] + 4, before[1] + 3, before[2] + 1)

@@ -176,7 +176,8 @@ def test_every_reference_to_a_party_is_moved_by_a_merge(session, admin):
     """A table added later with a column pointing at party.id must be taught to the merge."""
     moved = {"interest.interested_party_id", "interest.subject_party_id", "commercialtie.vendor_party_id",
              "commercialtie.counterparty_id", "partyidentifier.party_id", "organization.party_id",
-             "rival.party_id", "waiver.rival_party_id", "party.merged_into_id", "bodsstatement.party_id"}
+             "rival.party_id", "waiver.rival_party_id", "party.merged_into_id", "bodsstatement.party_id",
+             "noownersdeclaration.subject_party_id"}
     referencing = {f"{table.name}.{fk.parent.name}" for table in SQLModel.metadata.tables.values()
                    for fk in table.foreign_keys if fk.column.table.name == "party"}
     assert referencing <= moved
