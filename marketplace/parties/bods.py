@@ -259,6 +259,7 @@ class _Parser:
         self.today = today or utcnow().date()
         self.validate = validate
         self.warnings: list[str] = []
+        self.raw: dict[str, dict] = {}
 
     def fail(self, problem: str):
         raise BodsFileError(self.file_name, f"{self.where}: {problem}")
@@ -267,6 +268,12 @@ class _Parser:
         self.warnings.append(f"{self.where}: {problem}")
 
     def parse(self, raw: dict, number: int) -> Statement:
+        statement = self._parse(raw, number)
+        if "recordType" in raw:  # 0.4: kept as read, so that an export can write it back unchanged
+            self.raw[statement.statement_id] = raw
+        return statement
+
+    def _parse(self, raw: dict, number: int) -> Statement:
         statement_id = raw.get("statementId", raw.get("statementID"))
         self.where = f"statement {number}"
         if not isinstance(statement_id, str) or not statement_id.strip():
@@ -513,13 +520,16 @@ class _Parser:
 
 
 def parse_statements(raw_statements: list[dict], file_name: str, warnings: list[str] | None = None,
-                     validate: bool = True) -> list[Statement]:
+                     validate: bool = True, raw: dict[str, dict] | None = None) -> list[Statement]:
     """Every statement in one form, or BodsFileError naming the first statement that makes no sense or is not
-    valid against the schema of its BODS version. Warnings (future dates) are added to `warnings` when given."""
+    valid against the schema of its BODS version. Warnings (future dates) are added to `warnings` when given, and
+    0.4 statements as read to `raw` (by statementId)."""
     parser = _Parser(file_name, validate=validate)
-    statements = [parser.parse(raw, number) for number, raw in enumerate(raw_statements, 1)]
+    statements = [parser.parse(statement, number) for number, statement in enumerate(raw_statements, 1)]
     if warnings is not None:
         warnings.extend(parser.warnings)
+    if raw is not None:
+        raw.update(parser.raw)
     return statements
 
 
@@ -561,8 +571,8 @@ def drop_repeated_statements(raw_statements: list[dict], file_name: str) -> list
 
 
 def share_warnings(statements: list[Statement]) -> list[str]:
-    """Subjects whose current shares (the latest version of each relationship in the file, not ended) of one
-    kind add up past 100%, counting the low end of each."""
+    """Subjects whose current shares (the latest version of each relationship in the file, not ended, not held
+    indirectly) of one kind add up past 100%, counting the low end of each."""
     latest: dict[str, RelationshipStatement] = {}
     for statement in statements:
         if isinstance(statement, RelationshipStatement):
@@ -575,10 +585,17 @@ def share_warnings(statements: list[Statement]) -> list[str]:
             continue
         for interest in statement.interests:
             low = interest.exact if interest.exact is not None else interest.minimum
-            if interest.interest_type in COUNTED_SHARES and low is not None and interest.end is None:
+            # An indirect interest repeats what the chain of direct ones holds: only direct holdings add up.
+            if (interest.interest_type in COUNTED_SHARES and low is not None and interest.end is None
+                    and interest.direct_or_indirect != "indirect"):
                 totals[(statement.subject, interest.interest_type)] += low
     return [f"the {kind} shares held in “{subject}” add up to {total:g}% (more than 100%)."
             for (subject, kind), total in totals.items() if total > 100 + 1e-9]
+
+
+def _status(statement: Statement) -> str:
+    """The 0.4 recordStatus; a 0.2/0.3 statement replacing others is an update of their record."""
+    return "updated" if statement.record_id is None and statement.replaces else statement.status
 
 
 def _nationalities_text(nationalities: list[dict]) -> str:
@@ -592,7 +609,9 @@ def _nationalities_text(nationalities: list[dict]) -> str:
 class _Importer:
     """Applies parsed statements in file order; every write goes through the caller's session."""
 
-    def __init__(self, session: Session, actor, statements: list[Statement], summary: ImportSummary):
+    def __init__(self, session: Session, actor, statements: list[Statement], summary: ImportSummary,
+                 raw: dict[str, dict] | None = None):
+        self.raw = raw or {}
         self.session = session
         self.actor = actor
         self.statements = statements
@@ -656,7 +675,7 @@ class _Importer:
         self.session.add(BodsStatement(statement_id=statement.statement_id, record_id=record_key,
                                        record_type=statement.record_type, party_id=party_id,
                                        statement_date=statement.on, content_hash=statement_digest(statement),
-                                       record_status=statement.status))
+                                       record_status=_status(statement), content=self._content(statement)))
         # A replaced statement not seen yet is superseded already: if it comes later, it is skipped.
         for replaced in statement.replaces:
             if replaced != statement.statement_id and self._logged(replaced) is None:
@@ -664,6 +683,10 @@ class _Importer:
                                                record_type=statement.record_type, party_id=party_id))
                 self.session.flush()
         self.session.flush()
+
+    def _content(self, statement: Statement) -> str | None:
+        raw = self.raw.get(statement.statement_id)
+        return json.dumps(raw, ensure_ascii=False) if raw is not None else None
 
     # --- parties ---
 
@@ -682,7 +705,7 @@ class _Importer:
     def _resolve(self, reference: str) -> Party | None:
         """The party a relationship refers to: by 0.2/0.3 statement id, else by record id."""
         row = self._logged(reference)
-        if row is not None and row.party_id is not None:
+        if row is not None and row.party_id is not None and row.record_type in PARTY_RECORD_TYPES:
             return canonical_party(self.session, self.session.get(Party, row.party_id))
         return self._party_of_record(reference)
 
@@ -800,7 +823,7 @@ class _Importer:
                 self._add_interest(statement, interest, holder, subject, record_key)
             if statement.unspecified is not None and statement.unspecified[0] == NO_OWNERS_REASON:
                 self._declare_no_owners(statement, record_key, subject)
-        self._log(statement, record_key, None)
+        self._log(statement, record_key, subject)
 
     def _declare_no_owners(self, statement: RelationshipStatement, record_key: str, subject: Party) -> None:
         source = statement.source
@@ -914,9 +937,10 @@ def import_bods(session: Session, actor, raw_statements: list[dict], file_name: 
     summary = ImportSummary(file_name, statements=len(raw_statements))
     raw_statements = drop_repeated_statements(raw_statements, file_name)
     summary.skipped += summary.statements - len(raw_statements)
-    statements = parse_statements(raw_statements, file_name, summary.warnings)
+    raw: dict[str, dict] = {}
+    statements = parse_statements(raw_statements, file_name, summary.warnings, raw=raw)
     summary.warnings.extend(share_warnings(statements))
-    _Importer(session, actor, statements, summary).run(progress)
+    _Importer(session, actor, statements, summary, raw).run(progress)
     if summary.changed:
         record_event(session, actor, "bods.imported", "bods_file", None, after={
             "file": file_name, "statements": summary.statements, "parties_added": summary.parties_added,

@@ -4,6 +4,7 @@ import re
 from datetime import date, datetime
 from enum import StrEnum
 
+from sqlalchemy import Text
 from sqlmodel import Field, SQLModel
 
 from marketplace.db_types import UTCDateTime, enum_column, utcnow
@@ -167,6 +168,8 @@ class BodsStatement(SQLModel, table=True):
     # other content is refused. Empty for a statement only known as replaced by another.
     content_hash: str = Field(default="", max_length=64)
     record_status: str = Field(default="new", max_length=20)
+    # A BODS 0.4 statement as it was read (JSON): the export writes it back as the source had it.
+    content: str | None = Field(default=None, sa_type=Text)
 
 
 class NoOwnersDeclaration(SQLModel, table=True):

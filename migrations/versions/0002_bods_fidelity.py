@@ -35,6 +35,7 @@ def upgrade():
     with op.batch_alter_table('bodsstatement', schema=None) as batch_op:
         batch_op.add_column(sa.Column('content_hash', sqlmodel.sql.sqltypes.AutoString(length=64), nullable=False, server_default=''))
         batch_op.add_column(sa.Column('record_status', sqlmodel.sql.sqltypes.AutoString(length=20), nullable=False, server_default='new'))
+        batch_op.add_column(sa.Column('content', sa.Text(), nullable=True))
 
     op.create_table('noownersdeclaration',
     sa.Column('id', sa.Integer(), nullable=False),
@@ -63,6 +64,7 @@ def downgrade():
 
     op.drop_table('noownersdeclaration')
     with op.batch_alter_table('bodsstatement', schema=None) as batch_op:
+        batch_op.drop_column('content')
         batch_op.drop_column('record_status')
         batch_op.drop_column('content_hash')
 
