@@ -10,7 +10,7 @@ from flask.cli import with_appcontext
 
 from marketplace.extensions import db
 from marketplace.parties.bods import BodsFileError, import_bods, read_statements
-from marketplace.parties.bods_export import BodsExportError, export_vendor, schema_errors
+from marketplace.parties.bods_export import BodsExportError, export_vendor_report, schema_errors
 
 # Files with more statements than this get a progress bar (on standard error, beside the summary lines).
 PROGRESS_FROM = 500
@@ -69,12 +69,20 @@ def _import_file(path: Path):
 @click.option("--vendor", required=True, help="The vendor's name (exact, any case) or its BODS recordId.")
 @with_appcontext
 def export_command(vendor: str) -> None:
-    """Print the vendor's ownership graph (everything upstream of it) as BODS 0.4 JSON on standard output."""
+    """Print the vendor's ownership graph (everything upstream of it) as BODS 0.4 JSON on standard output.
+
+    Standard error says how many statements were written and what BODS cannot carry (commercial ties, review
+    status: annotations only).
+    """
     try:
-        statements = export_vendor(db.session, vendor)
+        result = export_vendor_report(db.session, vendor)
     except BodsExportError as error:
         raise BodsCommandError(str(error)) from error
+    statements = result.statements
     problems = schema_errors(statements)
     if problems:  # a bug of ours: never publish what the schema refuses
         raise BodsCommandError("the export does not validate against BODS 0.4: " + "; ".join(problems[:5]))
     click.echo(json.dumps(statements, indent=2, ensure_ascii=False))
+    click.echo(f"Exported {len(statements)} BODS 0.4 statements.", err=True)
+    for line in result.left_out:
+        click.echo(f"Left out: {line}", err=True)

@@ -15,9 +15,10 @@ from sqlalchemy.orm import Session
 
 from marketplace.accounts.models import Organization, User
 from marketplace.audit.service import record_event
+from marketplace.db_types import utcnow
 from marketplace.parties import models as party_models
 from marketplace.parties.models import CommercialTie, Interest, Party, PartyIdentifier, PartyKind
-from marketplace.parties.service import normalize_identifier, normalize_name
+from marketplace.parties.service import no_owners_declarations, normalize_identifier, normalize_name
 from marketplace.screening.models import Rival, Waiver
 
 ALIAS_SCHEME = "alias"
@@ -118,6 +119,8 @@ class PartyDetail:
     merged_into: Party | None
     duplicates: list["DuplicatePair"]
     rival_of: int  # how many buyers name it as a rival
+    # "Declared: no beneficial owners (source, date)", from BODS imports.
+    declarations: list[str] = field(default_factory=list)
 
     @property
     def party(self) -> Party:
@@ -146,7 +149,8 @@ def party_detail(session: Session, user: User, party_id: int) -> PartyDetail:
     duplicates = [pair for pair in suggested_duplicates(session, user, limit=None) if party.id in pair.ids]
     return PartyDetail(
         _summaries(session, [party])[0], list(held), list(holders), commercial, merged_from,
-        session.get(Party, party.merged_into_id) if party.merged_into_id else None, duplicates, rival_of)
+        session.get(Party, party.merged_into_id) if party.merged_into_id else None, duplicates, rival_of,
+        no_owners_declarations(session, party.id, utcnow().date()))
 
 
 @dataclass(frozen=True)
