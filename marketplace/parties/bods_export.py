@@ -8,9 +8,10 @@ What came from BODS goes back out as the source had it:
 - A BODS 0.4 statement imported is written back as it was read (its statementId, recordId, recordStatus,
   statementDate, publicationDetails, source, annotations and every field), in import order, so that a later
   statement of the same record, imported after a round trip, updates it instead of adding a second version. Two
-  things may change: a declarationSubject that is not in the export becomes the vendor's record, and a reference
-  to a party merged since into another becomes the kept party's recordId; a statement whose references changed is
-  a new statement of the same record (new statementId, same recordId and recordStatus).
+  things may change: a declarationSubject that is not in the export becomes the vendor's record (and a component
+  whose indirect relationship is not in the export is no longer marked isComponent), and a reference to a party
+  merged since into another becomes the kept party's recordId; a statement whose references changed is a new
+  statement of the same record (new statementId, same recordId and recordStatus).
 - An imported party whose data changed since (identifiers added, names merged into it) gets one more statement of
   its record, recordStatus "updated".
 - A BODS 0.2/0.3 statement is translated to 0.4: its record keeps its recordId (the statementID that began its
@@ -393,9 +394,15 @@ class _Export:
         party_statements = built + [s for s in imported if s["recordType"] in PARTY_RECORD_TYPES] + updated
         statements = built + imported + updated + platform
         records = {s["recordId"] for s in statements if s["recordType"] in PARTY_RECORD_TYPES}
+        components = {c for s in statements for c in (s.get("recordDetails") or {}).get("componentRecords") or []}
         for statement in statements:
             if statement["declarationSubject"] not in records:
                 statement["declarationSubject"] = self.writer.declaration_subject
+            details = statement.get("recordDetails") or {}
+            # A component of an indirect relationship that is downstream of this vendor, so not in the export:
+            # here it stands on its own.
+            if details.get("isComponent") and statement["recordId"] not in components:
+                details["isComponent"] = False
         self._commercial_ties(party_statements)
         return ExportResult(statements, self.left_out)
 
