@@ -542,6 +542,16 @@ def statement_digest(statement: Statement) -> str:
     return hashlib.sha256(json.dumps(content, sort_keys=True, default=str).encode()).hexdigest()
 
 
+def _comparable(raw: dict) -> dict:
+    """A 0.4 statement less what a republication may change (publicationDetails, declarationSubject, isComponent:
+    see marketplace.parties.bods_export): the same statement published again compares equal."""
+    statement = {key: value for key, value in raw.items() if key not in ("publicationDetails", "declarationSubject")}
+    details = statement.get("recordDetails")
+    if isinstance(details, dict):
+        statement["recordDetails"] = {key: value for key, value in details.items() if key != "isComponent"}
+    return statement
+
+
 def _raw_digest(raw: dict) -> str:
     return hashlib.sha256(json.dumps(raw, sort_keys=True, default=str).encode()).hexdigest()
 
@@ -636,7 +646,9 @@ class _Importer:
                 progress(1)
 
     def _refuse_changed_statements(self) -> None:
-        """A statementId imported before with other content: refused before anything is written."""
+        """A statementId imported before with other content: refused before anything is written. Content is what
+        the statement says (statement_digest) and, for 0.4, the statement as read, less what a republication
+        may change (_comparable)."""
         digests = {s.statement_id: statement_digest(s) for s in self.statements}
         ids = list(digests)
         for start in range(0, len(ids), 500):
@@ -645,7 +657,10 @@ class _Importer:
                                             BodsStatement.content_hash != "")
             ).scalars()
             for row in rows:
-                if row.content_hash != digests[row.statement_id]:
+                raw = self.raw.get(row.statement_id)
+                same = row.content_hash == digests[row.statement_id] and (
+                    raw is None or row.content is None or _comparable(raw) == _comparable(json.loads(row.content)))
+                if not same:
                     number = ids.index(row.statement_id) + 1
                     raise BodsFileError(
                         self.summary.file_name,

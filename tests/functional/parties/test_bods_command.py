@@ -7,8 +7,9 @@ import pytest
 from sqlalchemy import func, select
 
 from marketplace.audit.models import AuditRecord
+from marketplace.db_types import utcnow
 from marketplace.parties.bods_export import schema_errors
-from marketplace.parties.models import Interest, Party, PartyIdentifier
+from marketplace.parties.models import CommercialKind, CommercialTie, Interest, Party, PartyIdentifier, TieOrigin
 from tests.factories import InterestFactory, PartyFactory, VendorOrgFactory
 
 DATA = Path(__file__).resolve().parents[2] / "data" / "bods"
@@ -170,3 +171,56 @@ def test_export_of_an_unknown_vendor_exits_2_naming_it(bods):
     assert result.exit_code == 2
     assert "Nobody Labelling" in result.stderr
     assert result.stdout == ""
+
+
+# --- refusals, warnings and what an export leaves out -----------------------------------------------------------
+
+
+def test_a_repeated_statement_id_with_other_content_is_refused_with_status_2_and_nothing_written(bods, session,
+                                                                                                 tmp_path):
+    assert bods("import", OFFICIAL / "tecido.json").exit_code == 0
+    tecido = json.loads((OFFICIAL / "tecido.json").read_text())
+    changed = {**tecido[0], "recordDetails": {**tecido[0]["recordDetails"], "name": "Tecido Renamed Ltd"}}
+    path = tmp_path / "changed.json"
+    path.write_text(json.dumps([entity("fresh", "Fresh Ltd"), changed]))
+    before = counts(session)
+
+    result = bods("import", path)
+
+    assert result.exit_code == 2
+    assert (f"changed.json: statement 2 ({changed['statementId']}) has the statementId of a statement imported "
+            "on ") in result.stderr
+    assert counts(session) == before
+
+
+def test_warnings_follow_the_summary_line(bods, tmp_path):
+    path = tmp_path / "future.json"
+    path.write_text(json.dumps([{**entity("later", "Later Ltd"), "statementDate": "2031-01-01"}]))
+
+    result = bods("import", path)
+
+    assert result.exit_code == 0
+    assert result.stdout.splitlines() == [
+        "future.json: 1 statements; parties 1 added, 0 updated; interests 0 added, 0 ended; 0 skipped; 1 warnings.",
+        "future.json: warning: statement 1 (later-0000000000000000000000000000000): statementDate 2031-01-01 is in "
+        f"the future (today is {utcnow().date().isoformat()}); it is not used as the source's date.",
+    ]
+
+
+def test_export_says_what_it_leaves_out(bods, session):
+    vendor = VendorOrgFactory(name="Kestrel Labels")
+    rival = PartyFactory(name="Cobalt Social")
+    session.add(CommercialTie(vendor_party_id=vendor.party_id, counterparty_id=rival.id,
+                              kind=CommercialKind.EXCLUSIVE_AGREEMENT, origin=TieOrigin.ADMIN_FACT))
+    session.flush()
+
+    result = bods("export", "--vendor", "Kestrel Labels")
+
+    assert result.exit_code == 0
+    assert schema_errors(json.loads(result.stdout)) == []
+    assert result.stderr.splitlines() == [
+        "Exported 1 BODS 0.4 statements.",
+        "Left out: 1 commercial ties (customers, exclusive agreements, investors, lenders, subcontractors): BODS has "
+        "no relationship for them; they are annotations on the vendor's statement, which an import does not read "
+        "back.",
+    ]
