@@ -37,6 +37,11 @@ def upgrade():
         batch_op.add_column(sa.Column('record_status', sqlmodel.sql.sqltypes.AutoString(length=20), nullable=False, server_default='new'))
         batch_op.add_column(sa.Column('content', sa.Text(), nullable=True))
 
+    # Interests imported before: their relationship's record, from the statement log.
+    op.execute("UPDATE interest SET bods_record_id = (SELECT bodsstatement.record_id FROM bodsstatement "
+               "WHERE bodsstatement.statement_id = interest.bods_statement_id) "
+               "WHERE bods_statement_id IS NOT NULL")
+
     op.create_table('noownersdeclaration',
     sa.Column('id', sa.Integer(), nullable=False),
     sa.Column('subject_party_id', sa.Integer(), nullable=False),
