@@ -1,8 +1,12 @@
 """Importing BODS 0.2, 0.3 and 0.4 statements into the ownership graph.
 
 A file is read whole (a JSON array of statements, a {"statements": [...]} wrapper, or JSON Lines) and every
-statement parsed into a version-neutral form before anything is written, so a malformed file writes nothing.
-The statements are then applied in file order, in the caller's transaction (the command commits per file).
+statement validated against the official schema of the BODS version it declares (bods_validation.py) and parsed
+into a version-neutral form before anything is written, so a malformed file writes nothing. The statements are
+then applied in file order, in the caller's transaction (the command commits per file). What is odd but not wrong
+is reported in ImportSummary.warnings: a future statementDate, publicationDate or source.retrievedAt (not used as
+a date: a source dated after today is never cited), a future birthDate (not kept), one subject's shares adding up
+past 100%.
 
 How BODS maps onto our rows:
 
@@ -22,12 +26,18 @@ How BODS maps onto our rows:
   shares directly and more through an intermediary). When a component is missing, the indirect interest is the
   only trace of the stake: it is kept, with a note that it is held indirectly.
 - An unspecified interested party ({"reason": ...}, or 0.2/0.3 {"unspecified": {...}}) becomes a Party of kind
-  unspecified, one per relationship record: party_type anonymousEntity when it is exempt from disclosure (someone
-  knows who it is), unknownEntity otherwise. "noBeneficialOwners" asserts that there is nobody: no row.
-  Anonymous or unknown entity and person records are parties of kind unspecified as well.
-- A relationship with no interest listed is an Interest of type unknownInterest: BODS says a tie exists.
-- Statements already imported are skipped (BodsStatement remembers every statement id), so importing a file twice
-  changes nothing.
+  unspecified, one per relationship record (bods_record_id "<record>#interestedParty"; the export writes it back
+  inline): party_type anonymousEntity when it is exempt from disclosure (someone knows who it is), unknownEntity
+  otherwise. "noBeneficialOwners" asserts that there is nobody: no tie, a NoOwnersDeclaration (ended by a later
+  version of its record). Anonymous or unknown entity and person records are parties of kind unspecified as well.
+- A relationship with no interest listed is an Interest of type unknownInterest (bods_implied): BODS says a tie
+  exists.
+- Each interest keeps what the export needs to say it again: its relationship's recordId (bods_record_id),
+  directOrIndirect, beneficialOwnershipOrControl, the source's type codes and the end date as given; a person
+  keeps birthDate and nationalities, an entity entityType.subtype; every 0.4 statement is kept as read.
+- Statements already imported are skipped (BodsStatement remembers every statement id and what it says), so
+  importing a file twice changes nothing. A statementId seen again with other content, in the file or imported
+  before, is refused: a statementId names one statement.
 """
 
 import hashlib
