@@ -454,12 +454,12 @@ def screening_facts(session, vendor: Party, rivals: list[Party]) -> dict:
     """(rival's record or name) -> verdict and findings (rule, verdict, stake), platform-only rules aside."""
     key = {p.id: p.bods_record_id or p.name for p in rivals}
     facts = {}
-    for rival in rivals:
-        screening = screen_party(session, vendor.id, [rival.id], Policy(), date(2026, 1, 1))
+    for rival in [None, *rivals]:  # no rival: the findings that name none (unknown owners)
+        screening = screen_party(session, vendor.id, [rival.id] if rival else [], Policy(), date(2026, 1, 1))
         findings = sorted(
             (str(f.rule), str(f.verdict), (round(f.stake.low, 6), round(f.stake.high, 6)) if f.stake else None)
             for f in screening.findings if not _platform_only(f))
-        facts[key[rival.id]] = findings
+        facts[key[rival.id] if rival else None] = findings
     return facts
 
 
@@ -491,12 +491,12 @@ def assert_same_screening(session, empty_session, statements: list[dict], vendor
     expected = screening_facts(session, before[vendor_record], rivals_before)
     got = screening_facts(empty_session, after[vendor_record], rivals_after)
     # Rivals are keyed by record id in both databases (platform parties: their minted record ids).
-    expected = {record_key(p): expected[p.bods_record_id or p.name] for p in rivals_before}
-    got = {record_key(before_party): got[after[record_key(before_party)].bods_record_id or
-                                          after[record_key(before_party)].name]
-           for before_party in rivals_before}
+    expected = {None: expected[None]} | {record_key(p): expected[p.bods_record_id or p.name] for p in rivals_before}
+    got = {None: got[None]} | {record_key(before_party): got[after[record_key(before_party)].bods_record_id or
+                                                              after[record_key(before_party)].name]
+                               for before_party in rivals_before}
     assert got == expected
-    return len(expected)
+    return len(rivals_before)
 
 
 @pytest.mark.parametrize("name", sorted(p.name for p in OFFICIAL.glob("*.json")))
