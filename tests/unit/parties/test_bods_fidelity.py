@@ -278,6 +278,16 @@ def test_an_update_of_the_record_ends_the_declaration(session):
     assert declaration.end_date == date(2024, 9, 1)
 
 
+def test_a_no_beneficial_owners_declaration_listing_interests_is_refused(session):
+    statements = [entity("listed", "Listed Labels plc"),
+                  relationship("listed-no-bo", "listed", {"reason": "noBeneficialOwners"},
+                               [{"type": "shareholding", "share": {"exact": 30}}])]
+
+    with pytest.raises(BodsFileError, match=r"statement 2 \(listed-no-bo-new-statement-0+\): declares no beneficial "
+                                            r"owners \(noBeneficialOwners\) but lists interests"):
+        import_bods(session, None, statements, "contradiction.json")
+
+
 # --- 5. a statementId names one statement ------------------------------------------------------------------------
 
 
