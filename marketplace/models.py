@@ -7,7 +7,7 @@ from marketplace.contracts.models import Contract, Delivery, DeliveryFile, Miles
 from marketplace.disclosures.models import DisclosureVersion
 from marketplace.jobs.models import Job, JobAttachment, JobInvitation, Question
 from marketplace.notifications.models import Notification
-from marketplace.parties.models import CommercialTie, Interest, Party, PartyIdentifier
+from marketplace.parties.models import CommercialTie, Interest, NoOwnersDeclaration, Party, PartyIdentifier
 from marketplace.payments.models import BillingCustomer, LedgerEntry, PayoutAccount, WebhookEvent
 from marketplace.screening.models import Rival, ScreeningPolicy, VerdictRecord, Waiver
 
@@ -16,5 +16,5 @@ __all__ = [
     "Job", "JobAttachment", "JobInvitation", "Notification", "OrgInvitation", "Organization", "Party",
     "PartyIdentifier", "Question", "Rival", "User", "VendorProfile", "VerdictRecord", "ScreeningPolicy", "Waiver",
     "BillingCustomer", "Delivery", "DeliveryFile", "LedgerEntry", "Milestone", "PayoutAccount", "Rating",
-    "WebhookEvent",
+    "WebhookEvent", "NoOwnersDeclaration",
 ]

@@ -1,8 +1,12 @@
 """Importing BODS 0.2, 0.3 and 0.4 statements into the ownership graph.
 
 A file is read whole (a JSON array of statements, a {"statements": [...]} wrapper, or JSON Lines) and every
-statement parsed into a version-neutral form before anything is written, so a malformed file writes nothing.
-The statements are then applied in file order, in the caller's transaction (the command commits per file).
+statement validated against the official schema of the BODS version it declares (bods_validation.py) and parsed
+into a version-neutral form before anything is written, so a malformed file writes nothing. The statements are
+then applied in file order, in the caller's transaction (the command commits per file). What is odd but not wrong
+is reported in ImportSummary.warnings: a future statementDate, publicationDate or source.retrievedAt (not used as
+a date: a source dated after today is never cited), a future birthDate (not kept), one subject's shares adding up
+past 100%.
 
 How BODS maps onto our rows:
 
@@ -22,17 +26,25 @@ How BODS maps onto our rows:
   shares directly and more through an intermediary). When a component is missing, the indirect interest is the
   only trace of the stake: it is kept, with a note that it is held indirectly.
 - An unspecified interested party ({"reason": ...}, or 0.2/0.3 {"unspecified": {...}}) becomes a Party of kind
-  unspecified, one per relationship record: party_type anonymousEntity when it is exempt from disclosure (someone
-  knows who it is), unknownEntity otherwise. "noBeneficialOwners" asserts that there is nobody: no row.
-  Anonymous or unknown entity and person records are parties of kind unspecified as well.
-- A relationship with no interest listed is an Interest of type unknownInterest: BODS says a tie exists.
-- Statements already imported are skipped (BodsStatement remembers every statement id), so importing a file twice
-  changes nothing.
+  unspecified, one per relationship record (bods_record_id "<record>#interestedParty"; the export writes it back
+  inline): party_type anonymousEntity when it is exempt from disclosure (someone knows who it is), unknownEntity
+  otherwise. "noBeneficialOwners" asserts that there is nobody: no tie, a NoOwnersDeclaration (ended by a later
+  version of its record). Anonymous or unknown entity and person records are parties of kind unspecified as well.
+- A relationship with no interest listed is an Interest of type unknownInterest (bods_implied): BODS says a tie
+  exists.
+- Each interest keeps what the export needs to say it again: its relationship's recordId (bods_record_id),
+  directOrIndirect, beneficialOwnershipOrControl, the source's type codes and the end date as given; a person
+  keeps birthDate and nationalities, an entity entityType.subtype; every 0.4 statement is kept as read.
+- Statements already imported are skipped (BodsStatement remembers every statement id and what it says), so
+  importing a file twice changes nothing. A statementId seen again with other content, in the file or imported
+  before, is refused: a statementId names one statement.
 """
 
+import hashlib
 import json
+from collections import defaultdict
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import asdict, dataclass, field
 from datetime import date
 from pathlib import Path
 
@@ -41,10 +53,12 @@ from sqlalchemy.orm import Session
 
 from marketplace.audit.service import record_event
 from marketplace.db_types import utcnow
+from marketplace.parties.bods_validation import statement_problem
 from marketplace.parties.models import (
     INTEREST_TYPES,
     BodsStatement,
     Interest,
+    NoOwnersDeclaration,
     Party,
     PartyKind,
     TieOrigin,
@@ -88,6 +102,7 @@ WITHHELD_REASONS = {"subjectExemptFromDisclosure", "interestedPartyExemptFromDis
 NO_OWNERS_REASON = "noBeneficialOwners"
 PARTY_RECORD_TYPES = ("entity", "person")
 MAX_ID_LENGTH = 200  # BodsStatement.statement_id, Party.bods_record_id
+COUNTED_SHARES = ("shareholding", "votingRights")  # warned about when one subject's add up past 100%
 
 
 class BodsFileError(ValueError):
@@ -103,6 +118,7 @@ class SourceData:
     description: str = ""
     url: str = ""
     on: date | None = None
+    types: tuple[str, ...] = ()  # the BODS source type codes, as given
 
 
 @dataclass
@@ -115,9 +131,11 @@ class InterestData:
     maximum_exclusive: bool = False
     start: date | None = None
     end: date | None = None
-    direct_or_indirect: str = "unknown"
+    direct_or_indirect: str = ""  # as given: direct, indirect, unknown, or "" when not said
     details: str = ""
     note: str = ""
+    beneficial: bool | None = None  # beneficialOwnershipOrControl, None when not said
+    given_end: date | None = None  # the end date as the statement gave it
 
 
 @dataclass
@@ -135,6 +153,9 @@ class PartyStatement:
     identifiers: list[tuple[str, str]] = field(default_factory=list)
     unspecified_reason: str = ""
     unspecified_description: str = ""
+    birth_date: str = ""
+    nationalities: list[dict] = field(default_factory=list)
+    entity_subtype: str = ""
 
 
 @dataclass
@@ -166,15 +187,25 @@ class ImportSummary:
     interests_ended: int = 0
     # Statements already imported or with nothing to attach to, and indirect interests left to their components.
     skipped: int = 0
+    declarations_added: int = 0  # "no beneficial owners" declarations
+    # Imported, but worth a look: future dates, shares of one subject adding up past 100%.
+    warnings: list[str] = field(default_factory=list)
 
     @property
     def changed(self) -> bool:
-        return bool(self.parties_added or self.parties_updated or self.interests_added or self.interests_ended)
+        return bool(self.parties_added or self.parties_updated or self.interests_added or self.interests_ended
+                    or self.declarations_added)
 
     def line(self) -> str:
+        declared = (f"; {self.declarations_added} “no beneficial owners” declarations added"
+                    if self.declarations_added else "")
+        warned = f"; {len(self.warnings)} warnings" if self.warnings else ""
         return (f"{self.file_name}: {self.statements} statements; parties {self.parties_added} added, "
                 f"{self.parties_updated} updated; interests {self.interests_added} added, "
-                f"{self.interests_ended} ended; {self.skipped} skipped.")
+                f"{self.interests_ended} ended{declared}; {self.skipped} skipped{warned}.")
+
+    def warning_lines(self) -> list[str]:
+        return [f"{self.file_name}: warning: {warning}" for warning in self.warnings]
 
 
 # --- reading ------------------------------------------------------------------------------------------------
@@ -232,14 +263,27 @@ def _items(value) -> list:
 class _Parser:
     """Turns raw 0.2, 0.3 and 0.4 statements into PartyStatement / RelationshipStatement, or says what is wrong."""
 
-    def __init__(self, file_name: str):
+    def __init__(self, file_name: str, today: date | None = None, validate: bool = True):
         self.file_name = file_name
         self.where = ""
+        self.today = today or utcnow().date()
+        self.validate = validate
+        self.warnings: list[str] = []
+        self.raw: dict[str, dict] = {}
 
     def fail(self, problem: str):
         raise BodsFileError(self.file_name, f"{self.where}: {problem}")
 
+    def warn(self, problem: str) -> None:
+        self.warnings.append(f"{self.where}: {problem}")
+
     def parse(self, raw: dict, number: int) -> Statement:
+        statement = self._parse(raw, number)
+        if "recordType" in raw:  # 0.4: kept as read, so that an export can write it back unchanged
+            self.raw[statement.statement_id] = raw
+        return statement
+
+    def _parse(self, raw: dict, number: int) -> Statement:
         statement_id = raw.get("statementId", raw.get("statementID"))
         self.where = f"statement {number}"
         if not isinstance(statement_id, str) or not statement_id.strip():
@@ -247,6 +291,9 @@ class _Parser:
         self.where = f"statement {number} ({statement_id})"
         if len(statement_id.strip()) > MAX_ID_LENGTH:
             self.fail(f"the statementId is longer than {MAX_ID_LENGTH} characters.")
+        problem = statement_problem(raw) if self.validate else None
+        if problem:
+            self.fail(problem)
         if "recordType" in raw:
             return self._parse_04(raw, statement_id.strip())
         if "statementType" in raw:
@@ -271,8 +318,11 @@ class _Parser:
         record_type = raw["recordType"]
         if record_type == "entity":
             entity_type = details.get("entityType")
+            subtype = entity_type.get("subtype") if isinstance(entity_type, dict) else None
             entity_type = entity_type.get("type") if isinstance(entity_type, dict) else entity_type
-            return self._party("entity", entity_type, details, details.get("unspecifiedEntityDetails"), common)
+            statement = self._party("entity", entity_type, details, details.get("unspecifiedEntityDetails"), common)
+            statement.entity_subtype = str(subtype or "")[:40]
+            return statement
         if record_type == "person":
             return self._party("person", details.get("personType"), details,
                                details.get("unspecifiedPersonDetails"), common)
@@ -317,7 +367,11 @@ class _Parser:
         jurisdiction = details.get("jurisdiction") or details.get("incorporatedInJurisdiction") or {}
         if not isinstance(jurisdiction, dict):
             jurisdiction = {}
+        nationalities = [{key: str(item[key]) for key in ("code", "name") if item.get(key)}
+                         for item in _items(details.get("nationalities")) if isinstance(item, dict)]
         return PartyStatement(
+            birth_date=self._birth_date(details.get("birthDate")) if record_type == "person" else "",
+            nationalities=[item for item in nationalities if item],
             record_type=record_type,
             kind=PartyKind.UNSPECIFIED if anonymous else PartyKind(record_type),
             party_type=party_type[:40],
@@ -342,6 +396,8 @@ class _Parser:
         interests = raw.get("recordDetails", raw).get("interests") or []
         if not isinstance(interests, list):
             self.fail("interests is not a list.")
+        if unspecified is not None and unspecified[0] == NO_OWNERS_REASON and interests:
+            self.fail("declares no beneficial owners (noBeneficialOwners) but lists interests.")
         return RelationshipStatement(
             subject=subject, interested=party, unspecified=unspecified, components=components,
             interests=[self._interest(item, number) for number, item in enumerate(interests, 1)],
@@ -361,11 +417,13 @@ class _Parser:
         start, end = self._date(raw.get("startDate"), "startDate"), self._date(raw.get("endDate"), "endDate")
         if start and end and end < start:
             self.fail(f"interest {number} ends ({end}) before it starts ({start}).")
+        beneficial = raw.get("beneficialOwnershipOrControl")
         return InterestData(
             interest_type=code, exact=exact, minimum=minimum, maximum=maximum, minimum_exclusive=min_exclusive,
-            maximum_exclusive=max_exclusive, start=start, end=end,
-            direct_or_indirect=str(raw.get("directOrIndirect") or raw.get("interestLevel") or "unknown"),
+            maximum_exclusive=max_exclusive, start=start, end=end, given_end=end,
+            direct_or_indirect=str(raw.get("directOrIndirect") or raw.get("interestLevel") or "")[:20],
             details=str(raw.get("details") or "")[:200], note=note,
+            beneficial=beneficial if isinstance(beneficial, bool) else None,
         )
 
     def _share(self, raw, number: int):
@@ -394,27 +452,49 @@ class _Parser:
             return None
         if isinstance(value, bool) or not isinstance(value, int | float):
             self.fail(f"interest {number}: share {key} is not a number.")
-        if not 0 <= value <= 100:
-            self.fail(f"interest {number}: share {key} {value:g} is not a percentage between 0 and 100.")
+        if not 0 <= value <= 100:  # the figure as given: 100.0001, not a rounded "100"
+            self.fail(f"interest {number}: share {key} {json.dumps(value)} is not a percentage between 0 and 100.")
         return float(value)
 
     def _source(self, raw, statement_date: date | None) -> SourceData:
         if not isinstance(raw, dict):
             return SourceData(NO_SOURCE_LEVEL, on=statement_date)
         types = raw.get("type")
-        types = [types] if isinstance(types, str) else _items(types)
+        types = [str(t) for t in ([types] if isinstance(types, str) else _items(types)) if isinstance(t, str)]
         level = next((level for code, level in SOURCE_LEVELS if code in types), NO_SOURCE_LEVEL)
         description = str(raw.get("description") or "")
         asserted = [str(a.get("name")) for a in _items(raw.get("assertedBy")) if isinstance(a, dict) and a.get("name")]
         if not description and asserted:
             description = "Asserted by " + ", ".join(asserted)
-        retrieved = self._date(raw.get("retrievedAt"), "source.retrievedAt")
-        return SourceData(level, description[:1000], str(raw.get("url") or "")[:1000], retrieved or statement_date)
+        retrieved = self._not_future(self._date(raw.get("retrievedAt"), "source.retrievedAt"), "source.retrievedAt")
+        return SourceData(level, description[:1000], str(raw.get("url") or "")[:1000], retrieved or statement_date,
+                          tuple(types))
 
     def _statement_date(self, raw: dict) -> date | None:
+        """The statement's date (else its publication date); a future one is warned about and not used: a source
+        dated after today must not be cited, nor end an earlier version of a relationship in the future."""
         published = raw.get("publicationDetails")
         published = published.get("publicationDate") if isinstance(published, dict) else None
-        return self._date(raw.get("statementDate"), "statementDate") or self._date(published, "publicationDate")
+        stated = self._not_future(self._date(raw.get("statementDate"), "statementDate"), "statementDate")
+        published = self._not_future(self._date(published, "publicationDate"), "publicationDate")
+        return stated or published
+
+    def _not_future(self, value: date | None, what: str) -> date | None:
+        if value is not None and value > self.today:
+            self.warn(f"{what} {value.isoformat()} is in the future (today is {self.today.isoformat()}); "
+                      "it is not used as the source's date.")
+            return None
+        return value
+
+    def _birth_date(self, value) -> str:
+        """A person's birthDate as given (YYYY, YYYY-MM or YYYY-MM-DD); a future one is warned about, not kept."""
+        if not isinstance(value, str) or not value.strip():
+            return ""
+        value = value.strip()[:10]
+        if value[:4].isdigit() and value > self.today.isoformat()[:len(value)]:
+            self.warn(f"birthDate {value} is in the future (today is {self.today.isoformat()}); it is not kept.")
+            return ""
+        return value
 
     def _date(self, value, what: str) -> date | None:
         if value in (None, ""):
@@ -449,10 +529,98 @@ class _Parser:
         return found
 
 
-def parse_statements(raw_statements: list[dict], file_name: str) -> list[Statement]:
-    """Every statement in one form, or BodsFileError naming the first statement that makes no sense."""
-    parser = _Parser(file_name)
-    return [parser.parse(raw, number) for number, raw in enumerate(raw_statements, 1)]
+def parse_statements(raw_statements: list[dict], file_name: str, warnings: list[str] | None = None,
+                     validate: bool = True, raw: dict[str, dict] | None = None) -> list[Statement]:
+    """Every statement in one form, or BodsFileError naming the first statement that makes no sense or is not
+    valid against the schema of its BODS version. Warnings (future dates) are added to `warnings` when given, and
+    0.4 statements as read to `raw` (by statementId)."""
+    parser = _Parser(file_name, validate=validate)
+    statements = [parser.parse(statement, number) for number, statement in enumerate(raw_statements, 1)]
+    if warnings is not None:
+        warnings.extend(parser.warnings)
+    if raw is not None:
+        raw.update(parser.raw)
+    return statements
+
+
+def statement_digest(statement: Statement) -> str:
+    """What a statement says, in the version-neutral form, hashed: the same statement re-published (by another
+    publisher, or in our own export) has the same digest; one whose content changed has another."""
+    content = asdict(statement)
+    for key in ("statement_id", "record_id", "replaces"):
+        content.pop(key, None)
+    return hashlib.sha256(json.dumps(content, sort_keys=True, default=str).encode()).hexdigest()
+
+
+def _comparable(raw: dict) -> dict:
+    """A 0.4 statement less what a republication may change (publicationDetails, declarationSubject, isComponent:
+    see marketplace.parties.bods_export): the same statement published again compares equal."""
+    statement = {key: value for key, value in raw.items() if key not in ("publicationDetails", "declarationSubject")}
+    details = statement.get("recordDetails")
+    if isinstance(details, dict):
+        statement["recordDetails"] = {key: value for key, value in details.items() if key != "isComponent"}
+    return statement
+
+
+def _raw_digest(raw: dict) -> str:
+    return hashlib.sha256(json.dumps(raw, sort_keys=True, default=str).encode()).hexdigest()
+
+
+def _statement_id_of(raw: dict) -> str:
+    value = raw.get("statementId", raw.get("statementID"))
+    return value.strip() if isinstance(value, str) else ""
+
+
+def drop_repeated_statements(raw_statements: list[dict], file_name: str) -> list[dict]:
+    """The statements without exact repeats of an earlier one in the file; a statementId repeated with other
+    content is refused (BodsFileError naming both statements)."""
+    seen: dict[str, tuple[int, str]] = {}
+    kept = []
+    for number, raw in enumerate(raw_statements, 1):
+        statement_id, digest = _statement_id_of(raw), _raw_digest(raw)
+        if statement_id and statement_id in seen:
+            first, first_digest = seen[statement_id]
+            if first_digest != digest:
+                raise BodsFileError(file_name, f"statement {number} ({statement_id}) has the statementId of statement "
+                                               f"{first} but other content; a statementId names one statement.")
+            continue
+        if statement_id:
+            seen[statement_id] = (number, digest)
+        kept.append(raw)
+    return kept
+
+
+def share_warnings(statements: list[Statement]) -> list[str]:
+    """Subjects whose current shares (the latest version of each relationship in the file, not ended, not held
+    indirectly) of one kind add up past 100%, counting the low end of each."""
+    latest: dict[str, RelationshipStatement] = {}
+    for statement in statements:
+        if isinstance(statement, RelationshipStatement):
+            latest[statement.record_id or statement.statement_id] = statement
+            for replaced in statement.replaces:
+                latest.pop(replaced, None)
+    totals: dict[tuple[str, str], float] = defaultdict(float)
+    for statement in latest.values():
+        if statement.status == "closed" or statement.subject is None:
+            continue
+        for interest in statement.interests:
+            low = interest.exact if interest.exact is not None else interest.minimum
+            # An indirect interest repeats what the chain of direct ones holds: only direct holdings add up.
+            if (interest.interest_type in COUNTED_SHARES and low is not None and interest.end is None
+                    and interest.direct_or_indirect != "indirect"):
+                totals[(statement.subject, interest.interest_type)] += low
+    return [f"the {kind} shares held in “{subject}” add up to {total:g}% (more than 100%)."
+            for (subject, kind), total in totals.items() if total > 100 + 1e-9]
+
+
+def _status(statement: Statement) -> str:
+    """The 0.4 recordStatus; a 0.2/0.3 statement replacing others is an update of their record."""
+    return "updated" if statement.record_id is None and statement.replaces else statement.status
+
+
+def _nationalities_text(nationalities: list[dict]) -> str:
+    text = json.dumps(nationalities, ensure_ascii=False) if nationalities else ""
+    return text if len(text) <= 1000 else ""
 
 
 # --- applying the statements ---------------------------------------------------------------------------------
@@ -461,7 +629,9 @@ def parse_statements(raw_statements: list[dict], file_name: str) -> list[Stateme
 class _Importer:
     """Applies parsed statements in file order; every write goes through the caller's session."""
 
-    def __init__(self, session: Session, actor, statements: list[Statement], summary: ImportSummary):
+    def __init__(self, session: Session, actor, statements: list[Statement], summary: ImportSummary,
+                 raw: dict[str, dict] | None = None):
+        self.raw = raw or {}
         self.session = session
         self.actor = actor
         self.statements = statements
@@ -474,6 +644,7 @@ class _Importer:
         raise BodsFileError(self.summary.file_name, f"statement {statement.statement_id}: {problem}")
 
     def run(self, progress: Callable[[int], None] | None) -> None:
+        self._refuse_changed_statements()
         for statement in self.statements:
             if self._logged(statement.statement_id) is not None:
                 self.summary.skipped += 1
@@ -483,6 +654,29 @@ class _Importer:
                 self._apply_relationship(statement)
             if progress is not None:
                 progress(1)
+
+    def _refuse_changed_statements(self) -> None:
+        """A statementId imported before with other content: refused before anything is written. Content is what
+        the statement says (statement_digest) and, for 0.4, the statement as read, less what a republication
+        may change (_comparable)."""
+        digests = {s.statement_id: statement_digest(s) for s in self.statements}
+        ids = list(digests)
+        for start in range(0, len(ids), 500):
+            rows = self.session.execute(
+                select(BodsStatement).where(BodsStatement.statement_id.in_(ids[start:start + 500]),
+                                            BodsStatement.content_hash != "")
+            ).scalars()
+            for row in rows:
+                raw = self.raw.get(row.statement_id)
+                same = row.content_hash == digests[row.statement_id] and (
+                    raw is None or row.content is None or _comparable(raw) == _comparable(json.loads(row.content)))
+                if not same:
+                    number = ids.index(row.statement_id) + 1
+                    raise BodsFileError(
+                        self.summary.file_name,
+                        f"statement {number} ({row.statement_id}) has the statementId of a statement imported on "
+                        f"{row.imported_at:%Y-%m-%d} (record {row.record_id}) but other content; a statementId "
+                        "names one statement, so a change must be a new statement.")
 
     # --- the statement log ---
 
@@ -505,7 +699,8 @@ class _Importer:
         party_id = party.id if party is not None else None
         self.session.add(BodsStatement(statement_id=statement.statement_id, record_id=record_key,
                                        record_type=statement.record_type, party_id=party_id,
-                                       statement_date=statement.on))
+                                       statement_date=statement.on, content_hash=statement_digest(statement),
+                                       record_status=_status(statement), content=self._content(statement)))
         # A replaced statement not seen yet is superseded already: if it comes later, it is skipped.
         for replaced in statement.replaces:
             if replaced != statement.statement_id and self._logged(replaced) is None:
@@ -513,6 +708,10 @@ class _Importer:
                                                record_type=statement.record_type, party_id=party_id))
                 self.session.flush()
         self.session.flush()
+
+    def _content(self, statement: Statement) -> str | None:
+        raw = self.raw.get(statement.statement_id)
+        return json.dumps(raw, ensure_ascii=False) if raw is not None else None
 
     # --- parties ---
 
@@ -531,7 +730,7 @@ class _Importer:
     def _resolve(self, reference: str) -> Party | None:
         """The party a relationship refers to: by 0.2/0.3 statement id, else by record id."""
         row = self._logged(reference)
-        if row is not None and row.party_id is not None:
+        if row is not None and row.party_id is not None and row.record_type in PARTY_RECORD_TYPES:
             return canonical_party(self.session, self.session.get(Party, row.party_id))
         return self._party_of_record(reference)
 
@@ -554,7 +753,9 @@ class _Importer:
             party = Party(kind=statement.kind, party_type=statement.party_type, name=statement.name,
                           name_normalized=normalize_name(statement.name), jurisdiction=statement.jurisdiction,
                           description=statement.unspecified_description,
-                          unspecified_reason=statement.unspecified_reason)
+                          unspecified_reason=statement.unspecified_reason, birth_date=statement.birth_date,
+                          nationalities=_nationalities_text(statement.nationalities),
+                          entity_subtype=statement.entity_subtype)
             self.session.add(party)
             self.session.flush()
             self.summary.parties_added += 1
@@ -576,8 +777,13 @@ class _Importer:
 
     def _update_party(self, party: Party, statement: PartyStatement, same_record: bool) -> bool:
         """A later statement of the party's own record updates it; a party matched by identifier only gains blanks."""
-        wanted = {"jurisdiction": statement.jurisdiction or party.jurisdiction}
+        wanted = {"jurisdiction": statement.jurisdiction or party.jurisdiction,
+                  "birth_date": party.birth_date or statement.birth_date,
+                  "nationalities": party.nationalities or _nationalities_text(statement.nationalities),
+                  "entity_subtype": party.entity_subtype or statement.entity_subtype}
         if same_record:
+            wanted.update(birth_date=statement.birth_date, entity_subtype=statement.entity_subtype,
+                          nationalities=_nationalities_text(statement.nationalities))
             wanted.update(name=statement.name, name_normalized=normalize_name(statement.name),
                           kind=statement.kind, party_type=statement.party_type,
                           unspecified_reason=statement.unspecified_reason,
@@ -629,16 +835,41 @@ class _Importer:
         if statement.status == "closed":
             cutoffs = {i.interest_type: i.end for i in interests if i.end}
             self._supersede(previous, cutoffs, date_of, statement.statement_id)
+            self._end_declarations(previous, date_of)
             if not previous:  # closing a record never seen: keep what it says, ended
                 for interest in interests:
                     interest.end = interest.end or max(date_of, interest.start or date_of)
-                    self._add_interest(statement, interest, holder, subject)
+                    self._add_interest(statement, interest, holder, subject, record_key)
         else:
             cutoffs = {i.interest_type: i.start for i in interests if i.start}
             self._supersede(previous, cutoffs, date_of, statement.statement_id)
+            self._end_declarations(previous, date_of)
             for interest in interests:
-                self._add_interest(statement, interest, holder, subject)
-        self._log(statement, record_key, None)
+                self._add_interest(statement, interest, holder, subject, record_key)
+            if statement.unspecified is not None and statement.unspecified[0] == NO_OWNERS_REASON:
+                self._declare_no_owners(statement, record_key, subject)
+        self._log(statement, record_key, subject)
+
+    def _declare_no_owners(self, statement: RelationshipStatement, record_key: str, subject: Party) -> None:
+        source = statement.source
+        self.session.add(NoOwnersDeclaration(
+            subject_party_id=subject.id, description=statement.unspecified[1][:2000],
+            bods_statement_id=statement.statement_id, bods_record_id=record_key, statement_date=statement.on,
+            source_types=",".join(source.types)[:200], source_description=source.description,
+            source_url=source.url, source_date=source.on,
+        ))
+        self.session.flush()
+        self.summary.declarations_added += 1
+
+    def _end_declarations(self, statement_ids: list[str], on: date) -> None:
+        if not statement_ids:
+            return
+        for declaration in self.session.execute(
+            select(NoOwnersDeclaration).where(NoOwnersDeclaration.bods_statement_id.in_(statement_ids),
+                                              NoOwnersDeclaration.end_date.is_(None))
+        ).scalars():
+            declaration.end_date = on
+        self.session.flush()
 
     def _holder(self, statement: RelationshipStatement, record_key: str, subject: Party) -> Party | None:
         if statement.unspecified is not None:
@@ -700,7 +931,7 @@ class _Importer:
         self.session.flush()
 
     def _add_interest(self, statement: RelationshipStatement, data: InterestData, holder: Party,
-                      subject: Party) -> None:
+                      subject: Party, record_key: str) -> None:
         note = data.note
         if data.direct_or_indirect == "indirect":
             note = f"{note} Held indirectly; the intermediaries are not in the data.".strip()
@@ -712,7 +943,10 @@ class _Importer:
             start_date=data.start, end_date=data.end, role_title=data.details, note=note,
             origin=TieOrigin.BODS_IMPORT, verification_level=source.level, source_description=source.description,
             source_url=source.url, source_date=source.on, recorded_by_id=getattr(self.actor, "id", None),
-            bods_statement_id=statement.statement_id[:200],
+            bods_statement_id=statement.statement_id[:200], bods_record_id=record_key[:200],
+            direct_or_indirect=data.direct_or_indirect, beneficial_ownership_or_control=data.beneficial,
+            source_types=",".join(source.types)[:200], bods_end_date=data.given_end,
+            bods_implied=not statement.interests,
         ))
         self.session.flush()
         self.summary.interests_added += 1
@@ -725,13 +959,18 @@ def import_bods(session: Session, actor, raw_statements: list[dict], file_name: 
     Raises BodsFileError (naming the file and the statement) for a malformed file or a reference to a record that
     is neither in the file nor imported before; the caller must then roll back, as rows may have been flushed.
     """
-    statements = parse_statements(raw_statements, file_name)
-    summary = ImportSummary(file_name, statements=len(statements))
-    _Importer(session, actor, statements, summary).run(progress)
+    summary = ImportSummary(file_name, statements=len(raw_statements))
+    raw_statements = drop_repeated_statements(raw_statements, file_name)
+    summary.skipped += summary.statements - len(raw_statements)
+    raw: dict[str, dict] = {}
+    statements = parse_statements(raw_statements, file_name, summary.warnings, raw=raw)
+    summary.warnings.extend(share_warnings(statements))
+    _Importer(session, actor, statements, summary, raw).run(progress)
     if summary.changed:
         record_event(session, actor, "bods.imported", "bods_file", None, after={
             "file": file_name, "statements": summary.statements, "parties_added": summary.parties_added,
             "parties_updated": summary.parties_updated, "interests_added": summary.interests_added,
             "interests_ended": summary.interests_ended, "skipped": summary.skipped,
+            "declarations_added": summary.declarations_added, "warnings": len(summary.warnings),
         })
     return summary

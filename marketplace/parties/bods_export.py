@@ -1,10 +1,27 @@
 """Exporting a vendor's ownership graph as BODS 0.4, valid against the official schema (bods_schema/).
 
 The export holds the vendor's entity record and every party and relationship upstream of it: everything with a
-route into the vendor through interests, as of any date (ended interests carry their end date). Interests are
-grouped into one relationship record per holder, subject and source. Identifiers are stable: a party's recordId
-is its bods_record_id when it came from BODS, else "marketplace-party-<id>"; statementIds are uuid5 of our ids and
-of the statement's content, so the same data exports the same ids and changed data gets new statements.
+route into the vendor through interests, as of any date, with the history of each record.
+
+What came from BODS goes back out as the source had it:
+
+- A BODS 0.4 statement imported is written back as it was read (its statementId, recordId, recordStatus,
+  statementDate, publicationDetails, source, annotations and every field), in import order, so that a later
+  statement of the same record, imported after a round trip, updates it instead of adding a second version. Two
+  things may change: a declarationSubject that is not in the export becomes the vendor's record (and a component
+  whose indirect relationship is not in the export is no longer marked isComponent), and a reference to a party
+  merged since into another becomes the kept party's recordId; a statement whose references changed is a new
+  statement of the same record (new statementId, same recordId and recordStatus).
+- An imported party whose data changed since (identifiers added, names merged into it) gets one more statement of
+  its record, recordStatus "updated".
+- A BODS 0.2/0.3 statement is translated to 0.4: its record keeps its recordId (the statementID that began its
+  chain of replacesStatements); the statementId is new (uuid5 of the original), as the content is new.
+- An unspecified interested party ({"reason": ...}) stays inline; "no beneficial owners" declarations stay.
+
+The platform's own facts (disclosures, admin facts) are relationships with stable minted ids
+("marketplace-party-<id>", "marketplace-relationship-<id>", uuid5 statementIds of our ids and the content),
+grouped per holder, subject and source, with an annotation saying where they come from. What BODS cannot carry
+(commercial ties, review status) is said in annotations and in ExportResult.left_out.
 """
 
 import hashlib
@@ -12,6 +29,7 @@ import json
 import re
 import uuid
 from collections import defaultdict
+from dataclasses import dataclass, field
 from datetime import date
 from functools import cache
 from pathlib import Path
@@ -25,7 +43,19 @@ from sqlalchemy.orm import Session
 from marketplace.accounts.models import Organization, OrgKind
 from marketplace.db_types import utcnow
 from marketplace.disclosures.counting import counted_version_ids
-from marketplace.parties.models import Interest, Party, PartyIdentifier, PartyKind, TieOrigin, VerificationLevel
+from marketplace.disclosures.models import DisclosureVersion
+from marketplace.parties.bods import PARTY_RECORD_TYPES, _Parser, statement_digest
+from marketplace.parties.models import (
+    BodsStatement,
+    CommercialTie,
+    Interest,
+    NoOwnersDeclaration,
+    Party,
+    PartyIdentifier,
+    PartyKind,
+    TieOrigin,
+    VerificationLevel,
+)
 from marketplace.parties.service import NAME_ALIAS_SCHEME, canonical_party
 
 SCHEMA_DIR = Path(__file__).parent / "bods_schema"
@@ -149,9 +179,19 @@ class _Graph:
 
 # --- building statements ---------------------------------------------------------------------------------------
 
+INLINE_SUFFIX = "#interestedParty"  # an inline unspecified interested party's record (marketplace.parties.bods)
+ORIGIN_WORDS = {TieOrigin.DISCLOSURE: "the vendor's ownership disclosure", TieOrigin.ADMIN_FACT: "a platform admin"}
+COMMERCIAL_WORDS = {"customer": "major customer", "exclusive_agreement": "exclusive agreement",
+                    "subcontractor": "subcontractor", "investor": "investor", "lender": "lender"}
+
 
 def record_id_of(party: Party) -> str:
     return party.bods_record_id or f"marketplace-party-{party.id}"
+
+
+def is_inline(party: Party) -> bool:
+    """An unspecified interested party that BODS gave inline ({"reason": ...}), not as a record of its own."""
+    return bool(party.bods_record_id) and party.bods_record_id.endswith(INLINE_SUFFIX)
 
 
 def _statement_id(kind: str, our_ids, details: dict) -> str:
@@ -198,11 +238,17 @@ def _party_details(party: Party, identifiers: list[PartyIdentifier]) -> tuple[st
         details = {"isComponent": False, "personType": person_type, "names": names}
         if person_type != "knownPerson" and _unspecified_details(party):
             details["unspecifiedPersonDetails"] = _unspecified_details(party)
+        if party.nationalities:
+            details["nationalities"] = json.loads(party.nationalities)
+        if party.birth_date:
+            details["birthDate"] = party.birth_date
         record_type = "person"
     else:
         entity_type = party.party_type if party.party_type in ENTITY_TYPES else (
             "unknownEntity" if party.kind == PartyKind.UNSPECIFIED else "registeredEntity")
         details = {"isComponent": False, "entityType": {"type": entity_type}, "name": party.name}
+        if party.entity_subtype:
+            details["entityType"]["subtype"] = party.entity_subtype
         if former:
             details["alternateNames"] = former
         if entity_type in ("anonymousEntity", "unknownEntity") and _unspecified_details(party):
@@ -228,21 +274,29 @@ def _share(interest: Interest) -> dict | None:
 
 
 def _interest(interest: Interest) -> dict:
+    """An interest as BODS says it. One from BODS keeps the end date its statement gave: the end that a later
+    version of the record set is said by that version, which the export carries too."""
     out = {"type": interest.interest_type}
     if interest.role_title:
         out["details"] = interest.role_title
+    if interest.direct_or_indirect:
+        out["directOrIndirect"] = interest.direct_or_indirect
+    if interest.beneficial_ownership_or_control is not None:
+        out["beneficialOwnershipOrControl"] = interest.beneficial_ownership_or_control
     share = _share(interest)
     if share:
         out["share"] = share
     if interest.start_date:
         out["startDate"] = interest.start_date.isoformat()
-    if interest.end_date:
-        out["endDate"] = interest.end_date.isoformat()
+    end = interest.bods_end_date if interest.origin == TieOrigin.BODS_IMPORT else interest.end_date
+    if end:
+        out["endDate"] = end.isoformat()
     return out
 
 
-def _source(interest: Interest) -> dict:
-    source = {"type": [SOURCE_TYPES.get(interest.verification_level, "selfDeclaration")]}
+def _source(interest) -> dict:
+    types = [t for t in (interest.source_types or "").split(",") if t]
+    source = {"type": types or [SOURCE_TYPES.get(interest.verification_level, "selfDeclaration")]}
     if interest.source_description:
         source["description"] = interest.source_description
     url = urlparse(interest.source_url or "")
@@ -253,14 +307,20 @@ def _source(interest: Interest) -> dict:
     return source
 
 
+def _annotation(description: str, on: date) -> dict:
+    return {"motivation": "commenting", "statementPointerTarget": "", "description": description,
+            "creationDate": on.isoformat(), "createdBy": dict(PUBLISHER)}
+
+
 class _Writer:
     def __init__(self, declaration_subject: str, published: date):
         self.declaration_subject = declaration_subject
+        self.published = published
         self.publication = {"publicationDate": published.isoformat(), "bodsVersion": BODS_VERSION,
                             "publisher": dict(PUBLISHER)}
 
     def statement(self, statement_id: str, record_id: str, record_type: str, details: dict, on: date,
-                  source: dict | None = None) -> dict:
+                  source: dict | None = None, status: str = "new", annotations: list[dict] = ()) -> dict:
         statement = {
             "statementId": statement_id,
             "statementDate": on.isoformat(),
@@ -268,12 +328,26 @@ class _Writer:
             "declarationSubject": self.declaration_subject,
             "recordId": record_id,
             "recordType": record_type,
-            "recordStatus": "new",
+            "recordStatus": status,
             "recordDetails": details,
         }
         if source:
             statement["source"] = source
+        if annotations:
+            statement["annotations"] = list(annotations)
         return statement
+
+
+def _digest(statement: dict) -> str:
+    """The digest the import gives this statement (marketplace.parties.bods.statement_digest)."""
+    return statement_digest(_Parser("export", validate=False).parse(statement, 1))
+
+
+@dataclass
+class ExportResult:
+    statements: list[dict]
+    # What the export leaves out or carries only as annotations, one sentence each.
+    left_out: list[str] = field(default_factory=list)
 
 
 def export_vendor(session: Session, vendor: str, published: date | None = None) -> list[dict]:
@@ -281,47 +355,288 @@ def export_vendor(session: Session, vendor: str, published: date | None = None) 
 
     Raises BodsExportError when no vendor (organisation name, recordId, or entity name) matches.
     """
-    root = find_vendor_party(session, vendor)
-    graph = _Graph(session)
-    parties, interests = graph.upstream(root)
-    writer = _Writer(record_id_of(root), published or utcnow().date())
-    identifiers = defaultdict(list)
-    for identifier in session.execute(
-        select(PartyIdentifier).where(PartyIdentifier.party_id.in_(graph.aliases({p.id for p in parties})))
-        .order_by(PartyIdentifier.id)
-    ).scalars():
-        identifiers[graph.party(identifier.party_id).id].append(identifier)
-    statements = []
-    for party in parties:
-        record_type, details = _party_details(party, identifiers[party.id])
-        statements.append(writer.statement(_statement_id("party", party.id, details), record_id_of(party),
-                                           record_type, details, party.created_at.date()))
-    statements.extend(_relationships(graph, writer, interests))
-    return statements
+    return export_vendor_report(session, vendor, published).statements
 
 
-def _relationships(graph: _Graph, writer: _Writer, interests: list[Interest]) -> list[dict]:
-    """One relationship record per holder, subject and source; the subject must be an entity."""
-    groups: dict[tuple, list[Interest]] = defaultdict(list)
-    for interest in interests:
-        holder, subject = graph.party(interest.interested_party_id), graph.party(interest.subject_party_id)
-        if _is_person(subject):
-            continue
-        source_key = (interest.verification_level, interest.source_description, interest.source_url,
-                      interest.source_date)
-        groups[(holder.id, subject.id, source_key)].append(interest)
-    statements = []
-    for (holder_id, subject_id, _source_key), group in groups.items():
+def export_vendor_report(session: Session, vendor: str, published: date | None = None) -> ExportResult:
+    """The export (see export_vendor) and what it leaves out."""
+    return _Export(session, find_vendor_party(session, vendor), published or utcnow().date()).run()
+
+
+class _Export:
+    def __init__(self, session: Session, root: Party, published: date):
+        self.session = session
+        self.root = root
+        self.graph = _Graph(session)
+        self.writer = _Writer(record_id_of(root), published)
+        self.left_out: list[str] = []
+
+    def run(self) -> ExportResult:
+        parties, interests = self.graph.upstream(self.root)
+        self.parties = {p.id: p for p in parties}
+        aliases = self.graph.aliases(set(self.parties))
+        log = self.session.execute(
+            select(BodsStatement).where(BodsStatement.party_id.in_(aliases)).order_by(BodsStatement.id)
+        ).scalars().all()
+        relationship_rows = [row for row in log if row.record_type == "relationship" and row.content]
+        # A party a written-back relationship names, though no interest of ours leads to it (a closed record).
+        for row in relationship_rows:
+            for reference in self._references(json.loads(row.content)):
+                party = self._party_of_reference(reference)
+                if party is not None:
+                    self.parties.setdefault(party.id, party)
+        # Parties of our own first, then what was imported in the order it was read (each record's history in
+        # order, every party before the relationships naming it), then new versions of imported parties, then
+        # the platform's own relationships.
+        built, imported, updated = self._party_statements(list(self.parties.values()))
+        imported_relationships, platform = self._relationships(relationship_rows, interests)
+        imported = [statement for _key, statement in sorted(imported + imported_relationships, key=lambda p: p[0])]
+        party_statements = built + [s for s in imported if s["recordType"] in PARTY_RECORD_TYPES] + updated
+        statements = built + imported + updated + platform
+        records = {s["recordId"] for s in statements if s["recordType"] in PARTY_RECORD_TYPES}
+        components = {c for s in statements for c in (s.get("recordDetails") or {}).get("componentRecords") or []}
+        for statement in statements:
+            if statement["declarationSubject"] not in records:
+                statement["declarationSubject"] = self.writer.declaration_subject
+            details = statement.get("recordDetails") or {}
+            # A component of an indirect relationship that is downstream of this vendor, so not in the export:
+            # here it stands on its own.
+            if details.get("isComponent") and statement["recordId"] not in components:
+                details["isComponent"] = False
+        self._commercial_ties(party_statements)
+        return ExportResult(statements, self.left_out)
+
+    # --- references to records ---
+
+    @staticmethod
+    def _references(statement: dict) -> list[str]:
+        details = statement.get("recordDetails") or {}
+        return [value for value in (details.get("subject"), details.get("interestedParty")) if isinstance(value, str)]
+
+    def _party_of_reference(self, reference: str) -> Party | None:
+        party_id = self.session.execute(
+            select(BodsStatement.party_id)
+            .where(or_(BodsStatement.record_id == reference, BodsStatement.statement_id == reference),
+                   BodsStatement.record_type.in_(PARTY_RECORD_TYPES), BodsStatement.party_id.is_not(None))
+            .order_by(BodsStatement.id.desc()).limit(1)
+        ).scalar_one_or_none()
+        if party_id is not None:
+            return self.graph.party(party_id)
+        party = self.session.execute(select(Party).where(Party.bods_record_id == reference)).scalar_one_or_none()
+        return self.graph.party(party.id) if party is not None else None
+
+    # --- parties ---
+
+    def _party_statements(self, parties: list[Party]) -> tuple[list[dict], list[tuple[int, dict]], list[dict]]:
+        """(statements of parties not from BODS 0.4, imported statements by import order, new versions)."""
+        identifiers = defaultdict(list)
+        for identifier in self.session.execute(
+            select(PartyIdentifier).where(PartyIdentifier.party_id.in_(self.graph.aliases({p.id for p in parties})))
+            .order_by(PartyIdentifier.id)
+        ).scalars():
+            identifiers[self.graph.party(identifier.party_id).id].append(identifier)
+        built, imported, updated = [], [], []
+        for party in parties:
+            if is_inline(party):
+                continue  # written inline in the relationships it holds
+            record_type, details = _party_details(party, identifiers[party.id])
+            history = self._record_history(party)
+            imported.extend(history)
+            written = [statement for _key, statement in history]
+            if not written:
+                status = "updated" if party.bods_record_id and self._has_history(party.bods_record_id) else "new"
+                built.append(self.writer.statement(
+                    _statement_id("party", party.id, details), record_id_of(party), record_type, details,
+                    party.created_at.date(), status=status))
+                continue
+            last = written[-1]
+            if last.get("recordStatus") == "closed":
+                continue
+            version = self.writer.statement(_statement_id("party", party.id, details), record_id_of(party),
+                                            record_type, details, self.writer.published, status="updated")
+            probe = {**version, "statementDate": last.get("statementDate"), "recordStatus": last.get("recordStatus")}
+            if _digest(probe) != _digest(last):  # our data says more than the source did: one more version
+                updated.append(version)
+        return built, imported, updated
+
+    def _record_history(self, party: Party) -> list[tuple[int, dict]]:
+        """The 0.4 statements of the party's record as they were imported, with their place in import order."""
+        if not party.bods_record_id:
+            return []
+        rows = self.session.execute(
+            select(BodsStatement.id, BodsStatement.content).where(
+                BodsStatement.record_id == party.bods_record_id, BodsStatement.record_type.in_(PARTY_RECORD_TYPES),
+                BodsStatement.content.is_not(None))
+            .order_by(BodsStatement.id)
+        ).all()
+        return [(row_id, json.loads(content)) for row_id, content in rows]
+
+    def _has_history(self, record_id: str) -> bool:
+        return self.session.execute(select(BodsStatement.id).where(BodsStatement.record_id == record_id)
+                                    .limit(1)).first() is not None
+
+    # --- relationships ---
+
+    def _relationships(self, rows: list[BodsStatement], interests: list[Interest]
+                       ) -> tuple[list[tuple[int, dict]], list[dict]]:
+        """(Imported relationships as the source had them, 0.2/0.3 ones translated, with their place in import
+        order, "no beneficial owners" declarations among them; the platform's own facts.)"""
+        written_back = {row.statement_id for row in rows}
+        ordered: list[tuple[int, dict]] = [(row.id, self._write_back(row)) for row in rows]
+        translated: dict[str, list[Interest]] = defaultdict(list)
+        platform: list[Interest] = []
+        for interest in interests:
+            if interest.origin == TieOrigin.BODS_IMPORT and interest.bods_statement_id:
+                if interest.bods_statement_id not in written_back:
+                    translated[interest.bods_statement_id].append(interest)
+            else:
+                platform.append(interest)
+        log = {row.statement_id: row for row in self.session.execute(
+            select(BodsStatement).where(BodsStatement.statement_id.in_(list(translated)))).scalars()}
+        for statement_id, group in translated.items():
+            row = log.get(statement_id)
+            statement = self._translated(statement_id, row, group)
+            if statement is not None:
+                ordered.append((row.id if row is not None else 0, statement))
+        declarations = self.session.execute(
+            select(NoOwnersDeclaration).where(
+                NoOwnersDeclaration.subject_party_id.in_(self.graph.aliases(set(self.parties))))
+            .order_by(NoOwnersDeclaration.id)
+        ).scalars().all()
+        for declaration in declarations:
+            if declaration.bods_statement_id not in written_back:
+                row = self.session.execute(select(BodsStatement).where(
+                    BodsStatement.statement_id == declaration.bods_statement_id)).scalar_one_or_none()
+                ordered.append((row.id if row is not None else 0, self._declaration(declaration)))
+        return ordered, self._platform(platform)
+
+    def _write_back(self, row: BodsStatement) -> dict:
+        """An imported 0.4 relationship statement as read; a reference to a merged party now names the kept one
+        (a new statement of the same record)."""
+        statement = json.loads(row.content)
+        details = statement.get("recordDetails") or {}
+        changed = False
+        for key in ("subject", "interestedParty"):
+            reference = details.get(key)
+            if isinstance(reference, str):
+                party = self._party_of_reference(reference)
+                if party is not None and record_id_of(party) != reference:
+                    details[key], changed = record_id_of(party), True
+        if changed:
+            statement["statementId"] = str(uuid.uuid5(STATEMENT_NAMESPACE,
+                                                      f"rewritten:{row.statement_id}:{_digest(statement)}"))
+        return statement
+
+    def _holder(self, party: Party) -> str | dict:
+        if is_inline(party):
+            inline = {"reason": party.unspecified_reason if party.unspecified_reason in UNSPECIFIED_REASONS
+                      else "unknown"}
+            if party.description:
+                inline["description"] = party.description
+            return inline
+        return record_id_of(party)
+
+    def _translated(self, statement_id: str, row: BodsStatement | None, group: list[Interest]) -> dict | None:
+        """A 0.2/0.3 statement's interests as a 0.4 statement of the same record."""
         first = group[0]
-        details = {
-            "isComponent": False,
-            "subject": record_id_of(graph.party(subject_id)),
-            "interestedParty": record_id_of(graph.party(holder_id)),
-            "interests": [_interest(interest) for interest in group],
-        }
-        our_ids = ",".join(str(i.id) for i in group)
-        on = first.source_date or first.recorded_at.date()
-        statements.append(writer.statement(_statement_id("relationship", our_ids, details),
-                                           f"marketplace-relationship-{first.id}", "relationship", details, on,
-                                           _source(first)))
-    return statements
+        holder, subject = self.graph.party(first.interested_party_id), self.graph.party(first.subject_party_id)
+        if _is_person(subject):
+            self.left_out.append(f"BODS statement {statement_id}: its subject {subject.name} is a person; BODS 0.4 "
+                                 "subjects are entities, so it is not written.")
+            return None
+        details = {"isComponent": False, "subject": record_id_of(subject), "interestedParty": self._holder(holder)}
+        listed = [_interest(interest) for interest in group if not interest.bods_implied]
+        if listed:
+            details["interests"] = listed
+        on = (row.statement_date if row is not None else None) or first.source_date or first.recorded_at.date()
+        status = row.record_status if row is not None else "new"
+        return self.writer.statement(str(uuid.uuid5(STATEMENT_NAMESPACE, f"translated:{statement_id}")),
+                                     first.bods_record_id or statement_id, "relationship", details, on,
+                                     _source(first), status=status)
+
+    def _declaration(self, declaration: NoOwnersDeclaration) -> dict:
+        holder = {"reason": "noBeneficialOwners"}
+        if declaration.description:
+            holder["description"] = declaration.description
+        details = {"isComponent": False, "subject": record_id_of(self.graph.party(declaration.subject_party_id)),
+                   "interestedParty": holder}
+        on = declaration.statement_date or declaration.source_date or self.writer.published
+        statement_id = str(uuid.uuid5(STATEMENT_NAMESPACE, f"translated:{declaration.bods_statement_id}"))
+        return self.writer.statement(statement_id, declaration.bods_record_id, "relationship", details, on,
+                                     _source(declaration))
+
+    def _platform(self, interests: list[Interest]) -> list[dict]:
+        """The platform's own facts: one relationship record per holder, subject and source."""
+        groups: dict[tuple, list[Interest]] = defaultdict(list)
+        skipped = 0
+        for interest in interests:
+            holder = self.graph.party(interest.interested_party_id)
+            subject = self.graph.party(interest.subject_party_id)
+            if _is_person(subject):
+                skipped += 1
+                continue
+            source_key = (interest.origin, interest.disclosure_id, interest.verification_level,
+                          interest.source_description, interest.source_url, interest.source_date)
+            groups[(holder.id, subject.id, source_key)].append(interest)
+        if skipped:
+            self.left_out.append(f"{skipped} interests held in a person (BODS 0.4 subjects are entities).")
+        versions = self._disclosure_versions({i.disclosure_id for i in interests if i.disclosure_id})
+        statements = []
+        for (holder_id, subject_id, _source_key), group in groups.items():
+            first = group[0]
+            details = {
+                "isComponent": False,
+                "subject": record_id_of(self.graph.party(subject_id)),
+                "interestedParty": self._holder(self.graph.party(holder_id)),
+                "interests": [_interest(interest) for interest in group],
+            }
+            our_ids = ",".join(str(i.id) for i in group)
+            on = first.source_date or first.recorded_at.date()
+            statements.append(self.writer.statement(
+                _statement_id("relationship", our_ids, details), f"marketplace-relationship-{first.id}",
+                "relationship", details, on, _source(first),
+                annotations=[_annotation(self._origin_text(first, versions), self.writer.published)]))
+        return statements
+
+    def _disclosure_versions(self, ids: set[int]) -> dict[int, DisclosureVersion]:
+        if not ids:
+            return {}
+        return {v.id: v for v in self.session.execute(
+            select(DisclosureVersion).where(DisclosureVersion.id.in_(ids))).scalars()}
+
+    @staticmethod
+    def _origin_text(interest: Interest, versions: dict[int, DisclosureVersion]) -> str:
+        level = str(interest.verification_level)
+        if interest.origin == TieOrigin.DISCLOSURE and interest.disclosure_id in versions:
+            version = versions[interest.disclosure_id]
+            return (f"From {ORIGIN_WORDS[TieOrigin.DISCLOSURE]}, version {version.number} "
+                    f"({str(version.status).replace('_', ' ')}); {level}.")
+        return f"From {ORIGIN_WORDS.get(interest.origin, str(interest.origin))}; {level}."
+
+    # --- what BODS cannot say ---
+
+    def _commercial_ties(self, party_statements: list[dict]) -> None:
+        """Commercial ties (customers, exclusive agreements, funding, subcontracting) have no BODS relationship:
+        they are annotations on the vendor's last statement, and said to be left out."""
+        root_ids = self.graph.aliases({self.root.id})
+        ties = self.session.execute(
+            select(CommercialTie).where(CommercialTie.vendor_party_id.in_(root_ids)).order_by(CommercialTie.id)
+        ).scalars().all()
+        if not ties:
+            return
+        own = [s for s in party_statements if s["recordId"] == record_id_of(self.root)]
+        notes = []
+        for tie in ties:
+            counterparty = self.graph.party(tie.counterparty_id)
+            text = f"Commercial tie: {COMMERCIAL_WORDS.get(str(tie.kind), str(tie.kind))} {counterparty.name}"
+            if tie.revenue_share_pct is not None:
+                text += f", {_number(tie.revenue_share_pct)}% of revenue"
+            if tie.start_date or tie.end_date:
+                text += (f", from {tie.start_date.isoformat() if tie.start_date else '?'}"
+                         f" to {tie.end_date.isoformat() if tie.end_date else 'now'}")
+            notes.append(_annotation(f"{text} ({tie.verification_level}).", self.writer.published))
+        if own:
+            own[-1].setdefault("annotations", []).extend(notes)
+        self.left_out.append(f"{len(ties)} commercial ties (customers, exclusive agreements, investors, lenders, "
+                             "subcontractors): BODS has no relationship for them; they are annotations on the "
+                             "vendor's statement, which an import does not read back.")

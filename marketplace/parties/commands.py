@@ -10,7 +10,7 @@ from flask.cli import with_appcontext
 
 from marketplace.extensions import db
 from marketplace.parties.bods import BodsFileError, import_bods, read_statements
-from marketplace.parties.bods_export import BodsExportError, export_vendor, schema_errors
+from marketplace.parties.bods_export import BodsExportError, export_vendor_report, schema_errors
 
 # Files with more statements than this get a progress bar (on standard error, beside the summary lines).
 PROGRESS_FROM = 500
@@ -33,8 +33,10 @@ def bods_group() -> None:
 def import_command(files: tuple[Path, ...]) -> None:
     """Import BODS 0.2, 0.3 or 0.4 files (JSON array, {"statements": [...]} or JSON Lines), one transaction each.
 
-    A file that cannot be imported is reported and leaves nothing behind; the others are still imported, and the
-    command exits with status 2.
+    Each statement is validated against the schema of the BODS version it declares. A file that cannot be
+    imported (unreadable, a statement invalid, a statementId repeated with other content, a reference to nothing)
+    is reported and leaves nothing behind; the others are still imported, and the command exits with status 2.
+    Warnings (future dates, one subject's shares adding up past 100%) follow the file's summary line.
     """
     failures = []
     for path in files:
@@ -46,6 +48,8 @@ def import_command(files: tuple[Path, ...]) -> None:
             click.echo(f"Error: {error}", err=True)
             continue
         click.echo(summary.line())
+        for warning in summary.warning_lines():  # imported all the same; worth a look
+            click.echo(warning)
     if failures:
         raise BodsCommandError(f"{len(failures)} of {len(files)} files not imported; nothing was written from them.")
 
@@ -65,12 +69,20 @@ def _import_file(path: Path):
 @click.option("--vendor", required=True, help="The vendor's name (exact, any case) or its BODS recordId.")
 @with_appcontext
 def export_command(vendor: str) -> None:
-    """Print the vendor's ownership graph (everything upstream of it) as BODS 0.4 JSON on standard output."""
+    """Print the vendor's ownership graph (everything upstream of it) as BODS 0.4 JSON on standard output.
+
+    Standard error says how many statements were written and what BODS cannot carry (commercial ties, review
+    status: annotations only).
+    """
     try:
-        statements = export_vendor(db.session, vendor)
+        result = export_vendor_report(db.session, vendor)
     except BodsExportError as error:
         raise BodsCommandError(str(error)) from error
+    statements = result.statements
     problems = schema_errors(statements)
     if problems:  # a bug of ours: never publish what the schema refuses
         raise BodsCommandError("the export does not validate against BODS 0.4: " + "; ".join(problems[:5]))
     click.echo(json.dumps(statements, indent=2, ensure_ascii=False))
+    click.echo(f"Exported {len(statements)} BODS 0.4 statements.", err=True)
+    for line in result.left_out:
+        click.echo(f"Left out: {line}", err=True)

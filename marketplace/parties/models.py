@@ -4,7 +4,7 @@ import re
 from datetime import date, datetime
 from enum import StrEnum
 
-from sqlalchemy import CheckConstraint, UniqueConstraint, event
+from sqlalchemy import CheckConstraint, Text, UniqueConstraint, event
 from sqlmodel import Field, SQLModel
 
 from marketplace.db_types import UTCDateTime, enum_column, utcnow
@@ -91,6 +91,11 @@ class Party(SQLModel, table=True):
     # For an unspecified party: why it is not named, a BODS unspecifiedReason code.
     unspecified_reason: str = Field(default="", max_length=60)
     bods_record_id: str | None = Field(default=None, max_length=200, unique=True)
+    # BODS details kept so that an export says what the import read: a person's birthDate (YYYY, YYYY-MM or
+    # YYYY-MM-DD, as given) and nationalities (a JSON list of {"code", "name"}); an entity's entityType.subtype.
+    birth_date: str = Field(default="", max_length=10)
+    nationalities: str = Field(default="", max_length=1000)
+    entity_subtype: str = Field(default="", max_length=40)
     merged_into_id: int | None = Field(default=None, foreign_key="party.id", index=True)
     created_at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime)
 
@@ -159,6 +164,18 @@ class Interest(TieProvenance, table=True):
     role_title: str = Field(default="", max_length=200)
     note: str = Field(default="", max_length=2000)
     bods_statement_id: str | None = Field(default=None, max_length=200, index=True)
+    # The BODS relationship record this interest is a version of (0.4 recordId; for 0.2/0.3 the statementID that
+    # began its chain of replacesStatements). Successive versions share it.
+    bods_record_id: str | None = Field(default=None, max_length=200, index=True)
+    # As the BODS statement gave them: directOrIndirect (direct, indirect, unknown; "" when not said),
+    # beneficialOwnershipOrControl (None when not said), the source's types (comma-separated codes) and the end
+    # date (end_date may be earlier: a later version of the relationship superseded this one).
+    direct_or_indirect: str = Field(default="", max_length=20)
+    beneficial_ownership_or_control: bool | None = None
+    source_types: str = Field(default="", max_length=200)
+    bods_end_date: date | None = None
+    # An unknownInterest the import added because the relationship listed no interest (BODS: a tie exists).
+    bods_implied: bool = False
 
 
 class BodsStatement(SQLModel, table=True):
@@ -175,6 +192,30 @@ class BodsStatement(SQLModel, table=True):
     party_id: int | None = Field(default=None, foreign_key="party.id", index=True)
     statement_date: date | None = None
     imported_at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime)
+    # What the statement says, hashed (marketplace.parties.bods.statement_digest): a statementId seen again with
+    # other content is refused. Empty for a statement only known as replaced by another.
+    content_hash: str = Field(default="", max_length=64)
+    record_status: str = Field(default="new", max_length=20)
+    # A BODS 0.4 statement as it was read (JSON): the export writes it back as the source had it.
+    content: str | None = Field(default=None, sa_type=Text)
+
+
+class NoOwnersDeclaration(SQLModel, table=True):
+    """A BODS declaration that an entity has no beneficial owners (interestedParty {"reason":
+    "noBeneficialOwners"}): not a tie, but what the source said, shown beside the entity's owners and exported."""
+
+    id: int | None = Field(default=None, primary_key=True)
+    subject_party_id: int = Field(foreign_key="party.id", index=True)
+    description: str = Field(default="", max_length=2000)
+    bods_statement_id: str = Field(max_length=200, index=True)
+    bods_record_id: str = Field(max_length=200)
+    statement_date: date | None = None
+    source_types: str = Field(default="", max_length=200)
+    source_description: str = Field(default="", max_length=1000)
+    source_url: str = Field(default="", max_length=1000)
+    source_date: date | None = None
+    # Set when a later version of the record (updated or closed) replaced the declaration.
+    end_date: date | None = None
 
 
 class CommercialKind(StrEnum):

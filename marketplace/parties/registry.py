@@ -13,10 +13,11 @@ from sqlalchemy.orm import Session
 
 from marketplace.accounts.models import Organization, User
 from marketplace.audit.service import record_event
+from marketplace.db_types import utcnow
 from marketplace.parties import models as party_models
 from marketplace.parties.matching import LIKELY_AT, key_similarity, longest_likely, plain_key
 from marketplace.parties.models import CommercialTie, Interest, Party, PartyDistinction, PartyIdentifier, PartyKind
-from marketplace.parties.service import normalize_identifier, normalize_name
+from marketplace.parties.service import no_owners_declarations, normalize_identifier, normalize_name
 from marketplace.parties.variants import all_distinct_pairs
 from marketplace.screening.models import Rival, Waiver
 
@@ -105,6 +106,8 @@ class PartyDetail:
     duplicates: list["DuplicatePair"]
     rival_of: int  # how many buyers name it as a rival
     distinct_from: list[tuple[PartyDistinction, Party]] = field(default_factory=list)
+    # "Declared: no beneficial owners (source, date)", from BODS imports.
+    declarations: list[str] = field(default_factory=list)
 
     @property
     def party(self) -> Party:
@@ -134,7 +137,7 @@ def party_detail(session: Session, user: User, party_id: int) -> PartyDetail:
     return PartyDetail(
         _summaries(session, [party])[0], list(held), list(holders), commercial, merged_from,
         session.get(Party, party.merged_into_id) if party.merged_into_id else None, duplicates, rival_of,
-        distinctions_of(session, party.id))
+        distinctions_of(session, party.id), no_owners_declarations(session, party.id, utcnow().date()))
 
 
 @dataclass(frozen=True)
@@ -289,6 +292,7 @@ def _repoint(session: Session, keep: Party, merged: Party) -> dict[str, int]:
     statements = getattr(party_models, "BodsStatement", None)
     if statements is not None:  # imported BODS statements then resolve to the kept party
         move("BODS statements", statements.party_id)
+    move("no-beneficial-owners declarations", party_models.NoOwnersDeclaration.subject_party_id)
     # Parties merged earlier into the merged one now point straight at the kept one.
     move("earlier merges", Party.merged_into_id)
     return {label: count for label, count in moved.items() if count}

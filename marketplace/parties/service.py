@@ -2,11 +2,12 @@
 
 import re
 import unicodedata
+from datetime import date
 
-from sqlalchemy import select
+from sqlalchemy import or_, select
 from sqlalchemy.orm import Session
 
-from marketplace.parties.models import Party, PartyIdentifier, PartyKind
+from marketplace.parties.models import NoOwnersDeclaration, Party, PartyIdentifier, PartyKind
 
 _SPACES = re.compile(r"\s+")
 # Merged parties' former names, kept as identifiers by the registry (parties.registry.ALIAS_SCHEME): not an id.
@@ -23,6 +24,30 @@ def normalize_name(name: str) -> str:
 def normalize_identifier(value: str) -> str:
     """'SC115530', 'Sc 115530' and 'sc-115530' are one identifier."""
     return _NOT_ALNUM.sub("", value.lower())
+
+
+def no_owners_declarations(session: Session, party_id: int, as_of: date) -> list[str]:
+    """The party's standing "no beneficial owners" declarations (from BODS), one line each:
+    "Declared: no beneficial owners (Companies House, 2024-01-01)". Parties merged into it count."""
+    ids, frontier = {party_id}, {party_id}
+    while frontier:
+        frontier = set(session.execute(select(Party.id).where(Party.merged_into_id.in_(frontier))).scalars()) - ids
+        ids |= frontier
+    rows = session.execute(
+        select(NoOwnersDeclaration).where(NoOwnersDeclaration.subject_party_id.in_(ids),
+                                          or_(NoOwnersDeclaration.end_date.is_(None),
+                                              NoOwnersDeclaration.end_date > as_of))
+        .order_by(NoOwnersDeclaration.id)
+    ).scalars()
+    lines = []
+    for row in rows:
+        on = row.source_date or row.statement_date
+        if on is not None and on > as_of:
+            continue  # declared after the date looked at
+        source = row.source_description or row.source_types.replace(",", ", ") or f"BODS {row.bods_statement_id}"
+        where = ", ".join(part for part in (source, on.isoformat() if on else "") if part)
+        lines.append(f"Declared: no beneficial owners ({where})")
+    return lines
 
 
 def search_parties(session: Session, text: str, limit: int = 20) -> list[Party]:

@@ -780,7 +780,9 @@ def _unknown_owner_findings(vendor: _Vendor, owners) -> list[Finding]:
     for owner, stake, certain in owners:
         paths = snapshot.routes().routes(owner, vendor.node, ROUTES_KEPT)
         ties = [t for path in paths for t in snapshot.route_ties(path, {SHARE, VOTE})]
-        body = explain.unknown_owner_body(snapshot.name(owner), vendor.name, stake, certain)
+        party = snapshot.graph.parties.get(snapshot.party_id(owner))
+        body = explain.unknown_owner_body(snapshot.name(owner), vendor.name, stake, certain,
+                                          party.unspecified_reason if party is not None else "")
         findings.append(vendor.finding(Rule.UNKNOWN, verdict, body, None, stake,
                                        [snapshot.route(path) for path in paths], ties))
     return findings
@@ -807,8 +809,11 @@ def _undisclosed_finding(vendor: _Vendor, path: list[int]) -> Finding | None:
     snapshot = vendor.snapshot
     positions = snapshot.undisclosed_in.get(path[0])
     declared = [snapshot.tie(p) for p in positions]
-    holder = snapshot.name(int(snapshot.holder[positions[0]]))
-    body = explain.undisclosed_body(vendor.name, snapshot.name(path[0]), holder, declared[0].kind)
+    holder_node = int(snapshot.holder[positions[0]])
+    holder = snapshot.name(holder_node)
+    party = snapshot.graph.parties.get(snapshot.party_id(holder_node))
+    body = explain.undisclosed_body(vendor.name, snapshot.name(path[0]), holder, declared[0].kind,
+                                    party.unspecified_reason if party is not None else "")
     routes = [snapshot.route(path)] if len(path) > 1 else []
     return vendor.finding(Rule.UNKNOWN, verdict, body, None, None, routes,
                           declared + snapshot.route_ties(path, {SHARE, VOTE}))

@@ -140,15 +140,36 @@ def revenue_body(vendor: str, rival: str, revenue: Range) -> str:
     return f"{figure(revenue)} of {vendor}'s revenue comes from {rival}'s group"
 
 
-def unknown_owner_body(owner: str, vendor: str, stake: Range, certain: bool) -> str:
-    return f"an unidentified owner, {owner}, {'holds' if certain else 'may hold'} {figure(stake)} of {vendor}"
+# BODS unspecifiedReason codes in words; the code itself follows, as the source gave it.
+UNSPECIFIED_REASON_WORDS = {
+    "subjectUnableToConfirmOrIdentifyBeneficialOwner": "the company could not identify or confirm its owner",
+    "interestedPartyHasNotProvidedInformation": "the owner has not provided the information",
+    "subjectExemptFromDisclosure": "the company is exempt from disclosure",
+    "interestedPartyExemptFromDisclosure": "the owner is exempt from disclosure",
+    "unknown": "the reason is unknown",
+    "informationUnknownToPublisher": "the publisher does not know",
+}
 
 
-def undisclosed_body(vendor: str, entity: str, holder: str, kind: str) -> str:
+def unknown_owner_body(owner: str, vendor: str, stake: Range, certain: bool, reason: str = "") -> str:
+    """"an unidentified owner, X, holds 30% of V": with the source's reason for not naming it, when it gave one."""
+    return (f"an unidentified owner, {owner}{_not_named(reason)}, {'holds' if certain else 'may hold'} "
+            f"{figure(stake)} of {vendor}")
+
+
+def _not_named(reason: str) -> str:
+    if not reason:
+        return ""
+    words = UNSPECIFIED_REASON_WORDS.get(reason)
+    return f" (not named: {words}, {reason})" if words else f" (not named: {reason})"
+
+
+def undisclosed_body(vendor: str, entity: str, holder: str, kind: str, reason: str = "") -> str:
     if entity == vendor:
-        return f"part of {vendor}'s ownership is undisclosed: {holder} holds an {interest_words(kind)} in it"
-    return (f"part of {vendor}'s ownership is undisclosed: {holder} holds an {interest_words(kind)} in {entity}, "
-            f"which holds a share of {vendor}")
+        return (f"part of {vendor}'s ownership is undisclosed: {holder}{_not_named(reason)} holds an "
+                f"{interest_words(kind)} in it")
+    return (f"part of {vendor}'s ownership is undisclosed: {holder}{_not_named(reason)} holds an "
+            f"{interest_words(kind)} in {entity}, which holds a share of {vendor}")
 
 
 def reasons_text(bodies: list[str]) -> str:

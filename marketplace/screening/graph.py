@@ -18,6 +18,7 @@ class PartyNode:
     kind: str  # "entity", "person" or "unspecified" (marketplace.parties.models.PartyKind)
     party_type: str = "registeredEntity"  # BODS entityType / personType code
     record_id: str | None = None
+    unspecified_reason: str = ""  # why an unspecified party is not named: a BODS unspecifiedReason code
 
 
 @dataclass(frozen=True)

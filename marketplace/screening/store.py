@@ -75,7 +75,8 @@ def _commercial_columns(dialect: str) -> tuple:
             _recorded_day(_commercial, dialect))
 
 
-_PARTY_COLUMNS = (_party.c.id, _party.c.name, _party.c.kind, _party.c.party_type, _party.c.bods_record_id)
+_PARTY_COLUMNS = (_party.c.id, _party.c.name, _party.c.kind, _party.c.party_type, _party.c.bods_record_id,
+                  _party.c.unspecified_reason)
 
 
 def months_before(day: date, months: int) -> date:
@@ -273,8 +274,8 @@ def _one_per_fact(session: Session, edges: list, keys: list[tuple], streams: lis
 def _nodes(rows, aliases: Aliases) -> dict[int, PartyNode]:
     merged = aliases.root
     return {
-        id_: PartyNode(id_, name, str(kind), party_type or "", record_id)
-        for id_, name, kind, party_type, record_id in rows if id_ not in merged
+        id_: PartyNode(id_, name, str(kind), party_type or "", record_id, reason or "")
+        for id_, name, kind, party_type, record_id, reason in rows if id_ not in merged
     }
 
 

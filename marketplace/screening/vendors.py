@@ -18,6 +18,7 @@ from sqlalchemy.orm import Session, aliased
 from marketplace.accounts.models import Organization, OrgKind, User, VendorProfile
 from marketplace.db_types import in_ids, utcnow
 from marketplace.parties.models import Party
+from marketplace.parties.service import no_owners_declarations
 from marketplace.screening import service as screening_service
 from marketplace.screening.models import Rival, VerdictRecord, Waiver
 from marketplace.screening.picture import Picture, vendor_picture
@@ -223,6 +224,8 @@ class VendorReport:
     idle_waivers: list[Waiver]
     picture: Picture | None
     rivals: dict[int, str] = field(default_factory=dict)
+    # "Declared: no beneficial owners (source, date)", from BODS imports: what the source said, not a tie.
+    declarations: list[str] = field(default_factory=list)
 
 
 def vendor_report(session: Session, buyer_org: Organization, vendor_org: Organization,
@@ -239,9 +242,10 @@ def vendor_report(session: Session, buyer_org: Organization, vendor_org: Organiz
     rivals = dict(session.execute(
         select(Party.id, Party.name).join(Rival, Rival.party_id == Party.id).where(Rival.buyer_org_id == buyer_org.id)
     ).all())
-    picture = None
+    picture, declarations = None, []
     if vendor_org.party_id is not None:
         window = policy_for(session, buyer_org.id).people_window_months
         picture = vendor_picture(session, vendor_org.party_id, screening, rivals, as_of, window)
+        declarations = no_owners_declarations(session, vendor_org.party_id, as_of)
     return VendorReport(buyer_org, vendor_org, screening, as_of, rows,
-                        [w for key, w in waivers.items() if key not in used], picture, rivals)
+                        [w for key, w in waivers.items() if key not in used], picture, rivals, declarations)

@@ -1,7 +1,7 @@
 """party matching: match keys on parties, and pairs an admin marked as not the same
 
 Revision ID: 0003
-Revises: 0001
+Revises: 0002
 Create Date: 2026-12-04 20:40:00
 
 """
@@ -14,7 +14,7 @@ from marketplace.parties.matching import match_columns
 
 # revision identifiers, used by Alembic.
 revision = '0003'
-down_revision = '0001'
+down_revision = '0002'
 branch_labels = None
 depends_on = None
 

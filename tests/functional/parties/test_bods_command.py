@@ -7,12 +7,16 @@ import pytest
 from sqlalchemy import func, select
 
 from marketplace.audit.models import AuditRecord
+from marketplace.db_types import utcnow
 from marketplace.parties.bods_export import schema_errors
-from marketplace.parties.models import Interest, Party, PartyIdentifier
+from marketplace.parties.models import CommercialKind, CommercialTie, Interest, Party, PartyIdentifier, TieOrigin
 from tests.factories import InterestFactory, PartyFactory, VendorOrgFactory
 
 DATA = Path(__file__).resolve().parents[2] / "data" / "bods"
 OFFICIAL = DATA / "official"
+
+
+PUBLICATION = {"publicationDate": "2024-01-02", "bodsVersion": "0.4", "publisher": {"name": "Test publisher"}}
 
 
 @pytest.fixture
@@ -33,6 +37,7 @@ def counts(session):
 def entity(record_id, name):
     return {"statementId": f"{record_id}-0000000000000000000000000000000", "statementDate": "2024-01-01",
             "recordId": record_id, "recordType": "entity", "recordStatus": "new", "declarationSubject": record_id,
+            "publicationDetails": PUBLICATION,
             "recordDetails": {"isComponent": False, "entityType": {"type": "registeredEntity"}, "name": name}}
 
 
@@ -74,8 +79,8 @@ def test_a_malformed_file_is_refused_with_status_2_and_nothing_written(bods, ses
     result = bods("import", broken, OFFICIAL / "joint-ownership.json")
 
     assert result.exit_code == 2
-    assert "broken.json: statement 3 (rel-0000000000000000000000000000000): interest 1: share exact 250" in (
-        result.stderr)
+    assert ("broken.json: statement 3 (rel-0000000000000000000000000000000): is not valid BODS 0.4: "
+            "recordDetails/interests/0/share/exact: 250 is greater than the maximum of 100.") in result.stderr
     # The good file beside it is still imported, in its own transaction.
     assert "joint-ownership.json: 7 statements; parties 4 added" in result.stdout
     assert counts(session) == (before[0] + 4, before[1] + 3, before[2] + 1)
@@ -155,7 +160,9 @@ def test_export_of_an_imported_company_by_record_id(bods):
     assert result.exit_code == 0
     statements = json.loads(result.stdout)
     assert {s["declarationSubject"] for s in statements} == {"01B68D7633"}
-    assert len([s for s in statements if s["recordType"] != "relationship"]) == 3
+    assert len({s["recordId"] for s in statements if s["recordType"] != "relationship"}) == 3
+    # Every statement goes back out as the register published it: same ids, same order, same content.
+    assert statements == json.loads((OFFICIAL / "tecido.json").read_text())
 
 
 def test_export_of_an_unknown_vendor_exits_2_naming_it(bods):
@@ -164,3 +171,56 @@ def test_export_of_an_unknown_vendor_exits_2_naming_it(bods):
     assert result.exit_code == 2
     assert "Nobody Labelling" in result.stderr
     assert result.stdout == ""
+
+
+# --- refusals, warnings and what an export leaves out -----------------------------------------------------------
+
+
+def test_a_repeated_statement_id_with_other_content_is_refused_with_status_2_and_nothing_written(bods, session,
+                                                                                                 tmp_path):
+    assert bods("import", OFFICIAL / "tecido.json").exit_code == 0
+    tecido = json.loads((OFFICIAL / "tecido.json").read_text())
+    changed = {**tecido[0], "recordDetails": {**tecido[0]["recordDetails"], "name": "Tecido Renamed Ltd"}}
+    path = tmp_path / "changed.json"
+    path.write_text(json.dumps([entity("fresh", "Fresh Ltd"), changed]))
+    before = counts(session)
+
+    result = bods("import", path)
+
+    assert result.exit_code == 2
+    assert (f"changed.json: statement 2 ({changed['statementId']}) has the statementId of a statement imported "
+            "on ") in result.stderr
+    assert counts(session) == before
+
+
+def test_warnings_follow_the_summary_line(bods, tmp_path):
+    path = tmp_path / "future.json"
+    path.write_text(json.dumps([{**entity("later", "Later Ltd"), "statementDate": "2031-01-01"}]))
+
+    result = bods("import", path)
+
+    assert result.exit_code == 0
+    assert result.stdout.splitlines() == [
+        "future.json: 1 statements; parties 1 added, 0 updated; interests 0 added, 0 ended; 0 skipped; 1 warnings.",
+        "future.json: warning: statement 1 (later-0000000000000000000000000000000): statementDate 2031-01-01 is in "
+        f"the future (today is {utcnow().date().isoformat()}); it is not used as the source's date.",
+    ]
+
+
+def test_export_says_what_it_leaves_out(bods, session):
+    vendor = VendorOrgFactory(name="Kestrel Labels")
+    rival = PartyFactory(name="Cobalt Social")
+    session.add(CommercialTie(vendor_party_id=vendor.party_id, counterparty_id=rival.id,
+                              kind=CommercialKind.EXCLUSIVE_AGREEMENT, origin=TieOrigin.ADMIN_FACT))
+    session.flush()
+
+    result = bods("export", "--vendor", "Kestrel Labels")
+
+    assert result.exit_code == 0
+    assert schema_errors(json.loads(result.stdout)) == []
+    assert result.stderr.splitlines() == [
+        "Exported 1 BODS 0.4 statements.",
+        "Left out: 1 commercial ties (customers, exclusive agreements, investors, lenders, subcontractors): BODS has "
+        "no relationship for them; they are annotations on the vendor's statement, which an import does not read "
+        "back.",
+    ]

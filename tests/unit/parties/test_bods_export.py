@@ -6,20 +6,16 @@ from datetime import date
 from pathlib import Path
 
 import pytest
-from flask_migrate import upgrade
 from jsonschema import Draft202012Validator
 from referencing import Registry, Resource
-from sqlalchemy import create_engine, select
-from sqlalchemy.orm import Session
+from sqlalchemy import select
 
 from marketplace.disclosures.models import DisclosureStatus
-from marketplace.extensions import db
 from marketplace.parties.bods import import_bods, read_statements
 from marketplace.parties.bods_export import BodsExportError, export_vendor
 from marketplace.parties.models import Interest, Party, PartyIdentifier, PartyKind, TieOrigin, VerificationLevel
 from marketplace.parties.registry import merge_parties
 from marketplace.parties.service import normalize_identifier
-from tests.conftest import database_url_for, fresh_database, make_app
 from tests.factories import (
     AdminFactory,
     DisclosureFactory,
@@ -43,33 +39,6 @@ def validator():
     registry = Registry().with_resources(resources)
     return Draft202012Validator(registry.contents("urn:statement"), registry=registry,
                                 format_checker=Draft202012Validator.FORMAT_CHECKER)
-
-
-@pytest.fixture(scope="module")
-def empty_database_url(tmp_path_factory):
-    url = database_url_for(tmp_path_factory.mktemp("roundtrip"), "bods_roundtrip")
-    fresh_database(url)
-    migrating = make_app(url)
-    with migrating.app_context():
-        upgrade()
-        db.engine.dispose()
-    return url
-
-
-@pytest.fixture
-def empty_session(empty_database_url):
-    """A session on a second, migrated, empty database, rolled back after the test."""
-    engine = create_engine(empty_database_url)
-    connection = engine.connect()
-    transaction = connection.begin()
-    other = Session(bind=connection, join_transaction_mode="create_savepoint")
-    try:
-        yield other
-    finally:
-        other.close()
-        transaction.rollback()
-        connection.close()
-        engine.dispose()
 
 
 def identify(session, party, scheme, value):

@@ -32,6 +32,8 @@ OFFICIAL_COUNTS = {
 }
 
 
+PUBLICATION = {"publicationDate": "2024-01-02", "bodsVersion": "0.4", "publisher": {"name": "Test publisher"}}
+
 def count(session, model) -> int:
     return session.execute(select(func.count()).select_from(model)).scalar_one()
 
@@ -71,7 +73,7 @@ def entity(record_id, name, identifiers=(), statement_id=None):
     return {
         "statementId": statement_id or f"{record_id}-statement-0000000000000000000000000",
         "statementDate": "2024-01-01", "recordId": record_id, "recordType": "entity", "recordStatus": "new",
-        "declarationSubject": record_id,
+        "declarationSubject": record_id, "publicationDetails": PUBLICATION,
         "recordDetails": {"isComponent": False, "entityType": {"type": "registeredEntity"}, "name": name,
                           "identifiers": [{"scheme": s, "id": i} for s, i in identifiers]},
     }
@@ -81,7 +83,7 @@ def relationship(record_id, subject, holder, interests, status="new", statement_
     return {
         "statementId": statement_id or f"{record_id}-statement-0000000000000000000000000",
         "statementDate": on, "recordId": record_id, "recordType": "relationship", "recordStatus": status,
-        "declarationSubject": subject,
+        "declarationSubject": subject, "publicationDetails": PUBLICATION,
         "recordDetails": {"isComponent": False, "subject": subject, "interestedParty": holder,
                           "interests": interests},
     }
@@ -316,9 +318,10 @@ def test_an_existing_party_is_matched_by_identifier_and_keeps_its_name(session, 
 # --- share forms, records and formats ------------------------------------------------------------------------
 
 
+# The 0.2/0.3 flag style ({"minimum": 25, "exclusiveMinimum": true}) is read from legacy-0.2.json above; a 0.4
+# statement using it is refused by the 0.4 schema (test_malformed_statements_are_refused_naming_the_statement).
 @pytest.mark.parametrize("share", [
     {"exclusiveMinimum": 25, "maximum": 50},  # 0.4: the exclusive bound is the figure
-    {"minimum": 25, "maximum": 50, "exclusiveMinimum": True, "exclusiveMaximum": False},  # 0.2/0.3 flags
 ])
 def test_exclusive_bounds_in_both_styles_mean_the_same(session, tmp_path, share):
     statements = [entity("s", "Subject Co"), entity("h", "Holder Co"),
@@ -390,16 +393,23 @@ def test_unreadable_files_are_refused_naming_the_file(tmp_path, content, problem
 @pytest.mark.parametrize(("statement", "problem"), [
     ({"recordType": "entity"}, "has no statementId"),
     ({**entity("x", "X"), "recordId": ""}, "has no recordId"),
-    ({**entity("x", "X"), "recordType": "trust"}, "recordType “trust”"),
-    (relationship("r", "s", "h", [{"type": "shareholding", "share": {"exact": 140}}]), "between 0 and 100"),
+    ({**entity("x", "X"), "recordType": "trust"}, "not valid BODS 0.4: recordType: 'trust' is not one of"),
+    (relationship("r", "s", "h", [{"type": "shareholding", "share": {"exact": 140}}]),
+     "not valid BODS 0.4: recordDetails/interests/0/share/exact: 140 is greater than the maximum of 100"),
+    (relationship("r", "s", "h", [{"type": "shareholding", "share": {"minimum": 25, "exclusiveMinimum": True}}]),
+     "share/exclusiveMinimum: True is not of type 'number'"),
     (relationship("r", "s", "h", [{"type": "shareholding", "share": {"minimum": 60, "maximum": 20}}]),
      "above maximum"),
-    (relationship("r", "s", "h", [{"type": "shareholding", "startDate": "last year"}]), "is not a date"),
-    ({"statementID": "legacy-1", "statementType": "ownershipOrControlStatement"}, "subject"),
+    (relationship("r", "s", "h", [{"type": "shareholding", "startDate": "last year"}]),
+     "startDate: 'last year' is not a 'date'"),
+    ({"statementID": "legacy-1", "statementType": "ownershipOrControlStatement", "isComponent": False},
+     "not valid BODS 0.2: the statement: 'subject' is a required property"),
     ({**relationship("r", "s", "h", []), "recordDetails": {"isComponent": False, "interestedParty": "s"}},
-     "has no subject"),
+     "recordDetails: 'subject' is a required property"),
     ({**relationship("r", "s", "h", []), "recordDetails": {"isComponent": False, "subject": "s"}},
-     "has no interestedParty"),
+     "recordDetails: 'interestedParty' is a required property"),
+    ({**entity("x", "X"), "publicationDetails": {**PUBLICATION, "bodsVersion": "0.5"}},
+     "declares BODS version “0.5”; this import reads 0.2, 0.3 and 0.4"),
 ])
 def test_malformed_statements_are_refused_naming_the_statement(session, statement, problem):
     with pytest.raises(BodsFileError, match=problem) as refused:

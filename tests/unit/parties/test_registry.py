@@ -179,7 +179,8 @@ def test_every_reference_to_a_party_is_moved_by_a_merge(session, admin):
     moved = {"interest.interested_party_id", "interest.subject_party_id", "commercialtie.vendor_party_id",
              "commercialtie.counterparty_id", "partyidentifier.party_id", "organization.party_id",
              "rival.party_id", "waiver.rival_party_id", "party.merged_into_id", "bodsstatement.party_id",
-             "partydistinction.first_party_id", "partydistinction.second_party_id"}
+             "partydistinction.first_party_id", "partydistinction.second_party_id",
+             "noownersdeclaration.subject_party_id"}
     referencing = {f"{table.name}.{fk.parent.name}" for table in SQLModel.metadata.tables.values()
                    for fk in table.foreign_keys if fk.column.table.name == "party"}
     assert referencing <= moved

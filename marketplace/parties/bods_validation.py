@@ -1,0 +1,84 @@
+"""Each imported BODS statement validated against the official schema of the version it declares.
+
+The schemas ship with the package (bods_schema/: 0.4 at the top, 0.2/ and 0.3/; see its NOTICE). A statement
+declares its version in publicationDetails.bodsVersion; one that does not is read as 0.4 when it has a recordType
+(0.4's shape) and as 0.2 otherwise (the oldest version this import reads). 0.2 and 0.3 are JSON Schema draft 4,
+0.4 is draft 2020-12.
+"""
+
+import json
+from functools import cache
+from pathlib import Path
+
+from jsonschema import Draft4Validator, Draft202012Validator
+from jsonschema.exceptions import best_match
+from referencing import Registry, Resource
+from referencing.jsonschema import DRAFT4
+
+SCHEMA_DIR = Path(__file__).parent / "bods_schema"
+VERSIONS = ("0.2", "0.3", "0.4")
+LEGACY_FILES = ("components.json", "entity-statement.json", "person-statement.json",
+                "ownership-or-control-statement.json")
+LEGACY_SCHEMAS = {"entityStatement": "entity-statement.json", "personStatement": "person-statement.json",
+                  "ownershipOrControlStatement": "ownership-or-control-statement.json"}
+RECORD_FILES = ("statement.json", "entity-record.json", "person-record.json", "relationship-record.json",
+                "components.json")
+
+
+def declared_version(raw: dict) -> str:
+    """The version a statement declares ("0.4.0" reads as "0.4"), else the one its shape implies."""
+    details = raw.get("publicationDetails")
+    version = details.get("bodsVersion") if isinstance(details, dict) else None
+    if isinstance(version, str) and version.strip():
+        parts = version.strip().split(".")
+        return ".".join(parts[:2]) if len(parts) == 3 and parts[2] == "0" else version.strip()
+    return "0.4" if "recordType" in raw else "0.2"
+
+
+@cache
+def _legacy_validators(version: str) -> dict[str, Draft4Validator]:
+    folder = SCHEMA_DIR / version
+    resources = []
+    for name in LEGACY_FILES:
+        contents = json.loads((folder / name).read_text(encoding="utf-8"))
+        resources.append((contents.get("id", name), Resource.from_contents(contents, default_specification=DRAFT4)))
+    registry = Registry().with_resources(resources)
+    return {kind: Draft4Validator(registry.contents(name), registry=registry,
+                                  format_checker=Draft4Validator.FORMAT_CHECKER)
+            for kind, name in LEGACY_SCHEMAS.items()}
+
+
+@cache
+def _record_validator() -> Draft202012Validator:
+    resources = []
+    for name in RECORD_FILES:
+        contents = json.loads((SCHEMA_DIR / name).read_text(encoding="utf-8"))
+        resources.append((contents["$id"], Resource.from_contents(contents)))
+    registry = Registry().with_resources(resources)
+    # statement.json describes an array of statements; one statement is its items schema.
+    return Draft202012Validator({"$ref": "urn:statement#/$defs/Statement"}, registry=registry,
+                                format_checker=Draft202012Validator.FORMAT_CHECKER)
+
+
+def statement_problem(raw: dict) -> str | None:
+    """Why this statement is not valid BODS of the version it declares, in one line; None when it is valid."""
+    version = declared_version(raw)
+    if version not in VERSIONS:
+        return (f"declares BODS version “{version}”; this import reads {', '.join(VERSIONS[:-1])} and "
+                f"{VERSIONS[-1]}.")
+    if version == "0.4":
+        if "recordType" not in raw:
+            return "declares BODS 0.4 but has no recordType (a 0.2/0.3 statement must declare its own version)."
+        validator = _record_validator()
+    else:
+        if "statementType" not in raw:
+            return f"declares BODS {version} but has no statementType."
+        validator = _legacy_validators(version).get(raw.get("statementType"))
+        if validator is None:
+            return (f"statementType “{raw.get('statementType')}” is not entityStatement, personStatement or "
+                    "ownershipOrControlStatement.")
+    error = best_match(validator.iter_errors(raw))
+    if error is None:
+        return None
+    where = "/".join(str(part) for part in error.absolute_path) or "the statement"
+    return f"is not valid BODS {version}: {where}: {error.message}."

@@ -1,0 +1,42 @@
+"""Fixtures of the party and BODS tests: a second, empty database; libcovebods' checks on every export."""
+
+import pytest
+from flask_migrate import upgrade
+from sqlalchemy import create_engine
+from sqlalchemy.orm import Session
+
+from marketplace.extensions import db
+from tests.bods_checks import check_every_export
+from tests.conftest import database_url_for, fresh_database, make_app
+
+
+@pytest.fixture(autouse=True)
+def exports_pass_libcovebods(monkeypatch):
+    check_every_export(monkeypatch)
+
+
+@pytest.fixture(scope="session")
+def empty_database_url(tmp_path_factory):
+    url = database_url_for(tmp_path_factory.mktemp("roundtrip"), "bods_roundtrip")
+    fresh_database(url)
+    migrating = make_app(url)
+    with migrating.app_context():
+        upgrade()
+        db.engine.dispose()
+    return url
+
+
+@pytest.fixture
+def empty_session(empty_database_url):
+    """A session on a second, migrated, empty database, rolled back after the test."""
+    engine = create_engine(empty_database_url)
+    connection = engine.connect()
+    transaction = connection.begin()
+    other = Session(bind=connection, join_transaction_mode="create_savepoint")
+    try:
+        yield other
+    finally:
+        other.close()
+        transaction.rollback()
+        connection.close()
+        engine.dispose()
