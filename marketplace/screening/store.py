@@ -25,7 +25,6 @@ from marketplace.disclosures.counting import counted_version_ids
 from marketplace.disclosures.models import DisclosureStatus, DisclosureVersion
 from marketplace.parties.models import (
     ROLE_INTEREST_TYPES,
-    BodsStatement,
     CommercialTie,
     Interest,
     Party,
@@ -42,7 +41,6 @@ _party = Party.__table__
 _interest = Interest.__table__
 _commercial = CommercialTie.__table__
 _version = DisclosureVersion.__table__
-_statement = BodsStatement.__table__
 
 _DISCLOSURE = TieOrigin.DISCLOSURE.value
 _BODS = TieOrigin.BODS_IMPORT.value
@@ -65,7 +63,7 @@ def _interest_columns(dialect: str) -> tuple:
     return (i.id, i.interested_party_id, i.subject_party_id, i.interest_type, i.share_exact, i.share_min,
             i.share_max, i.share_min_exclusive, i.share_max_exclusive, i.start_date, i.end_date, i.role_title,
             i.origin, i.disclosure_id, i.verification_level, i.source_description, _recorded_day(_interest, dialect),
-            i.bods_statement_id)
+            i.bods_record_id)
 
 
 def _commercial_columns(dialect: str) -> tuple:
@@ -176,13 +174,13 @@ class _Sources(dict):
         return source
 
 
-def _stream(origin: str, row_id: int, disclosure_id: int | None, statement_id: str | None = None) -> tuple:
-    """Which claim a row is a version of: a disclosure version, a BODS statement (read as its record later), or
-    an admin's fact."""
+def _stream(origin: str, row_id: int, disclosure_id: int | None, record_id: str | None = None) -> tuple:
+    """Which claim a row is a version of: a disclosure version, a BODS relationship record (every statement of
+    the record), or an admin's fact."""
     if origin == _DISCLOSURE:
         return (origin, disclosure_id)
-    if origin == _BODS and statement_id:
-        return (origin, statement_id)
+    if origin == _BODS and record_id:
+        return (origin, record_id)
     return (origin, row_id)
 
 
@@ -195,7 +193,7 @@ def _edges(rows, aliases: Aliases, counting: _Counting,
     edges, keys, streams = [], [], []
     merged, counted = aliases.root, counting.counted
     for (id_, holder, subject, interest_type, exact, share_min, share_max, min_exclusive, max_exclusive, start, end,
-         title, origin, disclosure_id, level, description, recorded, statement_id) in rows:
+         title, origin, disclosure_id, level, description, recorded, record_id) in rows:
         if origin == _DISCLOSURE and disclosure_id not in counted:
             continue
         if merged:
@@ -214,7 +212,7 @@ def _edges(rows, aliases: Aliases, counting: _Counting,
         edges.append(Edge(id_, holder, subject, interest_type, low, high, low_exclusive, high_exclusive, start, end,
                           title or "", sources[origin, disclosure_id, level, description, recorded]))
         keys.append((holder, subject, interest_type))
-        streams.append(_stream(origin, id_, disclosure_id, statement_id))
+        streams.append(_stream(origin, id_, disclosure_id, record_id))
     return edges, keys, streams
 
 
@@ -237,21 +235,7 @@ def _commercial_edges(rows, aliases: Aliases, counting: _Counting,
 
 # --- One fact, several claims --------------------------------------------------------------------------------
 
-def _record_streams(session: Session, streams: list) -> list:
-    """BODS rows' streams named by their relationship record rather than their statement: the versions of one
-    record are one stream (marketplace.screening.claims)."""
-    statements = sorted({stream[1] for stream in streams if stream[0] == _BODS and stream[1]})
-    if not statements:
-        return streams
-    records: dict[str, str] = {}
-    for chunk in range(0, len(statements), 500):
-        records.update(session.execute(select(_statement.c.statement_id, _statement.c.record_id).where(
-            _statement.c.statement_id.in_(statements[chunk:chunk + 500]))).all())
-    return [(_BODS, records.get(stream[1], stream[1])) if stream[0] == _BODS and stream[1] else stream
-            for stream in streams]
-
-
-def _one_per_fact(session: Session, edges: list, keys: list[tuple], streams: list, raise_by) -> list:
+def _one_per_fact(edges: list, keys: list[tuple], streams: list, raise_by) -> list:
     """Rows stating one fact (holder, subject, type), several versions or several sources of it, reduced to one
     row counting at any date (marketplace.screening.claims). `keys[i]` and `streams[i]` belong to edges[i]."""
     first: dict[tuple, int] = {}
@@ -263,10 +247,8 @@ def _one_per_fact(session: Session, edges: list, keys: list[tuple], streams: lis
     if not repeated:
         return edges
     out = [edges[index] for key, index in first.items() if key not in repeated]
-    wanted = [index for group in repeated.values() for index in group]
-    named = dict(zip(wanted, _record_streams(session, [streams[index] for index in wanted]), strict=True))
     for group in repeated.values():
-        out.extend(one_claim_at_a_time([edges[i] for i in group], [named[i] for i in group], raise_by))
+        out.extend(one_claim_at_a_time([edges[i] for i in group], [streams[i] for i in group], raise_by))
     out.sort(key=lambda e: (e.id, e.start or date.min))
     return out
 
@@ -282,9 +264,9 @@ def _nodes(rows, aliases: Aliases) -> dict[int, PartyNode]:
 def _assemble(session: Session, party_rows, interest_rows, commercial_rows, aliases: Aliases,
               counting: _Counting) -> Graph:
     sources = _Sources(counting)
-    edges = _one_per_fact(session, *_edges(interest_rows, aliases, counting, sources), raise_interest)
+    edges = _one_per_fact(*_edges(interest_rows, aliases, counting, sources), raise_interest)
     commercial, streams = _commercial_edges(commercial_rows, aliases, counting, sources)
-    commercial = _one_per_fact(session, commercial, [(e.vendor, e.counterparty, e.kind) for e in commercial],
+    commercial = _one_per_fact(commercial, [(e.vendor, e.counterparty, e.kind) for e in commercial],
                                streams, raise_commercial)
     parties = _nodes(party_rows, aliases)
     ends = {e.holder for e in edges} | {e.subject for e in edges}
