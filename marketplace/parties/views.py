@@ -90,10 +90,11 @@ def merge():
 def mark_distinct():
     """Record that two parties are not one, with the admin's reason; screening stops reading one as the other."""
     form = DistinctForm()
-    if form.first_id.data is None or form.second_id.data is None:
+    valid = form.validate_on_submit()
+    if form.first_id.errors or form.second_id.errors or form.first_id.data is None or form.second_id.data is None:
         flash("Choose two parties that are not the same.", "error")
         return redirect(url_for("parties.index"), 303)
-    if form.validate_on_submit():
+    if valid:
         try:
             registry.mark_distinct(db.session, current_user, form.first_id.data, form.second_id.data,
                                    form.reason.data)

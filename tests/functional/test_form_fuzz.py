@@ -19,6 +19,7 @@ from marketplace.bids.service import award_bid
 from marketplace.contracts.models import Milestone
 from marketplace.disclosures.models import DisclosureStatus
 from marketplace.jobs.models import BiddingMode, JobStatus
+from marketplace.parties import registry
 from marketplace.parties.models import TieOrigin
 from tests.conftest import make_app
 from tests.factories import (
@@ -91,10 +92,13 @@ def world(session):
                           subject_party_id=session.get(Organization, vendor.org_id).party_id,
                           origin=TieOrigin.DISCLOSURE, disclosure_id=version.id)
     rival = RivalFactory(buyer_org_id=buyer.org_id)
+    distinction = registry.mark_distinct(session, admin, owner.id, PartyFactory(name="Cobalt Socials").id,
+                                         "Different registry numbers.")
     session.commit()
     ids = {"job_id": job.id, "bid_id": bid.id, "question_id": question.id, "contract_id": contract.id,
            "milestone_id": milestone.id, "version_id": version.id, "tie_id": tie.id, "evidence_id": 1,
-           "org_id": vendor.org_id, "rival_id": rival.id, "waiver_id": 1, "party_id": owner.id, "kind": "interest"}
+           "org_id": vendor.org_id, "rival_id": rival.id, "waiver_id": 1, "party_id": owner.id, "kind": "interest",
+           "distinction_id": distinction.id}
     return {"buyer": buyer, "vendor": vendor, "admin": admin, "ids": ids, "draft_id": draft.id}
 
 
