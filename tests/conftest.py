@@ -67,15 +67,20 @@ def make_app(url: str, **overrides):
     return create_app({**TEST_CONFIG, "SQLALCHEMY_DATABASE_URI": url, **overrides})
 
 
-@pytest.fixture(scope="session")
-def database_url(tmp_path_factory):
-    url = database_url_for(tmp_path_factory.mktemp("db"), "main")
+def migrated_database(tmp_dir, name: str) -> str:
+    """A database built from nothing by running the migrations; its URL."""
+    url = database_url_for(tmp_dir, name)
     fresh_database(url)
     migrating_app = make_app(url)
     with migrating_app.app_context():
         upgrade()
         db.engine.dispose()
     return url
+
+
+@pytest.fixture(scope="session")
+def database_url(tmp_path_factory):
+    return migrated_database(tmp_path_factory.mktemp("db"), "main")
 
 
 @pytest.fixture(scope="session")

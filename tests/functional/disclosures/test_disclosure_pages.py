@@ -40,16 +40,6 @@ def attest(client, version, **fields):
 
 
 @pytest.fixture
-def vendor(session):
-    return VendorFactory(name="Ines Vendor")
-
-
-@pytest.fixture
-def draft(session, vendor):
-    return service.start_new_version(session, vendor)
-
-
-@pytest.fixture
 def stake(session, vendor, draft):
     return service.add_tie(session, vendor, draft.id, tie(name="Founder Fund", share_exact=60.0))
 

@@ -20,16 +20,6 @@ def party_count(session) -> int:
 
 
 @pytest.fixture
-def vendor(session):
-    return VendorFactory(name="Ines Vendor")
-
-
-@pytest.fixture
-def draft(session, vendor):
-    return service.start_new_version(session, vendor)
-
-
-@pytest.fixture
 def halcyon(session):
     """Halcyon Research GmbH, known from an admin's fact, with its LEI."""
     party = PartyFactory(name="Halcyon Research GmbH", jurisdiction="DE")

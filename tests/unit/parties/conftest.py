@@ -1,13 +1,11 @@
 """Fixtures of the party and BODS tests: a second, empty database; libcovebods' checks on every export."""
 
 import pytest
-from flask_migrate import upgrade
 from sqlalchemy import create_engine
 from sqlalchemy.orm import Session
 
-from marketplace.extensions import db
 from tests.bods_checks import check_every_export
-from tests.conftest import database_url_for, fresh_database, make_app
+from tests.conftest import migrated_database
 
 
 @pytest.fixture(autouse=True)
@@ -17,13 +15,7 @@ def exports_pass_libcovebods(monkeypatch):
 
 @pytest.fixture(scope="session")
 def empty_database_url(tmp_path_factory):
-    url = database_url_for(tmp_path_factory.mktemp("roundtrip"), "bods_roundtrip")
-    fresh_database(url)
-    migrating = make_app(url)
-    with migrating.app_context():
-        upgrade()
-        db.engine.dispose()
-    return url
+    return migrated_database(tmp_path_factory.mktemp("roundtrip"), "bods_roundtrip")
 
 
 @pytest.fixture
