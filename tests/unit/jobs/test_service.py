@@ -77,9 +77,13 @@ class TestCreate:
     def test_money_is_converted_to_exact_minor_units(self, session, job_input):
         buyer = BuyerFactory()
         job = service.create_job(
-            session, buyer, job_input(budget_min="1,250.10", budget_max="0.30e5"), publish=False
+            session, buyer, job_input(budget_min="1,250.10", budget_max="30,000"), publish=False
         )
         assert (job.budget_min_minor, job.budget_max_minor) == (125010, 3_000_000)
+        # Exponent notation is refused in words, never computed ("1e999999" would overflow).
+        with pytest.raises(JobError) as refused:
+            service.create_job(session, buyer, job_input(budget_max="0.30e5"), publish=False)
+        assert "is not an amount of money" in refused.value.errors["budget_max"]
         yen = service.create_job(
             session,
             buyer,
