@@ -1,4 +1,4 @@
-"""Admins list organisations, suspend them with a reason, and reinstate them.
+"""Admins list organisations, verify new labs, suspend them with a reason, and reinstate them.
 
 This blueprint also owns what a suspension shows everywhere: the banner on every page of a suspended
 organisation's users (the `suspension_notice` template variable) and the refusal page when one of them tries to
@@ -11,7 +11,7 @@ from flask_wtf import FlaskForm
 from wtforms import TextAreaField
 from wtforms.validators import InputRequired, Length
 
-from marketplace.accounts import suspension
+from marketplace.accounts import suspension, verification
 from marketplace.accounts.models import Organization, OrgKind
 from marketplace.accounts.roles import role_required
 from marketplace.accounts.service import org_members
@@ -120,4 +120,18 @@ def reinstate(org_id: int):
         return render_detail(org, status=400)
     db.session.commit()
     flash(f"{org.name} is reinstated.", "success")
+    return redirect(url_for("admin_orgs.show", org_id=org.id), 303)
+
+
+@bp.post("/<int:org_id>/verify")
+def verify(org_id: int):
+    """Verify a lab awaiting it: it may publish jobs; its users are told."""
+    org = _organization_or_404(org_id)
+    try:
+        verification.verify_lab(db.session, current_user, org.id)
+    except verification.VerificationError as error:
+        flash(str(error), "error")
+        return render_detail(org, status=400)
+    db.session.commit()
+    flash(f"{org.name} is verified: it can publish jobs now.", "success")
     return redirect(url_for("admin_orgs.show", org_id=org.id), 303)
