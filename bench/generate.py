@@ -33,6 +33,7 @@ from sqlalchemy.engine import make_url
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
+from marketplace.accounts.names import org_name_key  # noqa: E402  (a pure function: no app needed)
 from marketplace.parties.matching import match_columns  # noqa: E402  (the parties' stored match keys)
 
 BUYER_EMAIL = "bench-buyer@bench.example"
@@ -272,12 +273,22 @@ class Builder:
         rng = self.rng
         self.orgs, self.profiles, self.versions, self.users, self.rival_rows = [], [], [], [], []
         self.org_of_party = {}
+        keys = set()
+
+        def unique_key(name: str, org_id: int) -> str:
+            """Organisation names are unique but for case, punctuation and legal suffix: generated ones may repeat."""
+            key = org_name_key(name)
+            key = key if key and key not in keys else f"{key}-{org_id}"
+            keys.add(key)
+            return key
+
         for i, party_id in enumerate(self.vendor_parties):
             org_id = i + 1
             self.org_of_party[party_id] = org_id
-            self.orgs.append({"id": org_id, "name": self.parties[party_id - 1]["name"], "kind": "vendor",
+            name = self.parties[party_id - 1]["name"]
+            self.orgs.append({"id": org_id, "name": name, "name_key": unique_key(name, org_id), "kind": "vendor",
                               "party_id": party_id, "website": "", "country": "", "suspended_at": None,
-                              "suspended_reason": "", "created_at": NOW})
+                              "suspended_reason": "", "verified_at": None, "created_at": NOW})
             self.profiles.append({
                 "id": org_id, "org_id": org_id, "summary": "",
                 "modalities": rng.sample(MODALITIES, rng.randint(1, 3)), "task_types": [],
@@ -292,12 +303,13 @@ class Builder:
                 "attester_name": "Bench Officer", "attester_title": "CFO", "submitted_at": decided - timedelta(days=2),
                 "decided_by_id": None, "decided_at": decided, "decision_reason": ""})
         self.buyer_org_id = len(self.orgs) + 1
-        self.orgs.append({"id": self.buyer_org_id, "name": "Bench Buyer AI", "kind": "buyer", "party_id": None,
-                          "website": "", "country": "", "suspended_at": None, "suspended_reason": "",
-                          "created_at": NOW})
+        self.orgs.append({"id": self.buyer_org_id, "name": "Bench Buyer AI",
+                          "name_key": unique_key("Bench Buyer AI", self.buyer_org_id), "kind": "buyer",
+                          "party_id": None, "website": "", "country": "", "suspended_at": None,
+                          "suspended_reason": "", "verified_at": NOW, "created_at": NOW})
         self.users.append({"id": 1, "email": BUYER_EMAIL, "name": "Bench Buyer", "password_hash": password_hash,
                            "role": "buyer", "org_id": self.buyer_org_id, "timezone": "UTC", "session_version": 1,
-                           "created_at": NOW})
+                           "email_verified_at": NOW, "created_at": NOW})
         self.rival_rows = [{"id": i + 1, "buyer_org_id": self.buyer_org_id, "party_id": rival, "added_by_id": None,
                             "created_at": NOW} for i, rival in enumerate(self.rivals)]
         # About 5% of the ties into vendors were disclosed by the vendor rather than recorded by an admin.

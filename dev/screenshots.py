@@ -10,6 +10,7 @@ local port, signs in as the demo buyer, vendor and admin in Debian's chromium th
 PNGs (cut at MAX_HEIGHT pixels), then stops the server and the simulator and deletes the database.
 """
 
+import json
 import os
 import socket
 import sqlite3
@@ -184,12 +185,35 @@ def demo_ids(database: Path) -> DemoIds:
     return DemoIds(compared_job, vendor_bid, vendor_disclosure, reviewed_version, screened_vendor, paid_contract)
 
 
+_last_step: dict[str, int] = {}
+
+
+def authentication_code(email: str) -> str:
+    """The code the demo account's authenticator app shows (its secret is in seed_data/users.json); each time step
+    is accepted once, so a second sign-in within a step takes the next one, and a third waits."""
+    import pyotp
+
+    users = json.loads((ROOT / "seed_data" / "users.json").read_text())
+    totp = pyotp.TOTP(next(u["totp_secret"] for u in users if u["email"] == email))
+    while True:
+        current = int(time.time() // 30)
+        step = max(current, _last_step.get(email, -1) + 1)
+        if step <= current + 1:
+            _last_step[email] = step
+            return totp.at(step * 30)
+        time.sleep(1)
+
+
 def sign_in(page: Page, base: str, email: str) -> None:
     page.goto(f"{base}/sign-in")
     page.fill("input[name=email]", email)
     page.fill("input[name=password]", PASSWORD)
     with page.expect_navigation():
         page.click("form button[type=submit]")
+    if page.url.endswith("/sign-in/code"):
+        page.fill("input[name=code]", authentication_code(email))
+        with page.expect_navigation():
+            page.click("form button[type=submit]")
     if "/sign-in" in page.url:
         raise SystemExit(f"Could not sign in as {email}.")
 

@@ -90,7 +90,9 @@ def _tune_postgresql(engine) -> None:
 
 
 def _register_blueprints(app: Flask) -> None:
+    from marketplace.accounts.security_views import bp as security_bp
     from marketplace.accounts.views import bp as accounts_bp
+    from marketplace.accounts.web_sessions import bp as account_sessions_bp
     from marketplace.admin.views import bp as admin_bp
     from marketplace.bids.views import bp as bids_bp
     from marketplace.contracts.views import bp as contracts_bp
@@ -102,8 +104,8 @@ def _register_blueprints(app: Flask) -> None:
     from marketplace.payments.views import webhook as stripe_webhook
     from marketplace.screening.views import bp as screening_bp
 
-    for blueprint in (main_bp, accounts_bp, jobs_bp, bids_bp, disclosures_bp, admin_bp,
-                      notifications_bp, screening_bp, contracts_bp, payments_bp):
+    for blueprint in (main_bp, account_sessions_bp, accounts_bp, security_bp, jobs_bp, bids_bp, disclosures_bp,
+                      admin_bp, notifications_bp, screening_bp, contracts_bp, payments_bp):
         app.register_blueprint(blueprint)
     # Stripe signs its webhook instead: the one view without a CSRF token.
     csrf.exempt(stripe_webhook)
@@ -196,8 +198,9 @@ def _register_errors(app: Flask) -> None:
         return render_template("errors/400.html", reason="That upload is too large."), 413
 
     @app.errorhandler(429)
-    def throttled(_error):
-        return render_template("errors/429.html"), 429
+    def throttled(error):
+        # Each throttle gives its own message (Flask-Limiter's error_message), e.g. per account or per network.
+        return render_template("errors/429.html", reason=error.description), 429
 
     @app.errorhandler(500)
     def server_error(_error):
@@ -212,13 +215,14 @@ def _register_template_helpers(app: Flask) -> None:
 
 
 def _register_commands(app: Flask) -> None:
-    from marketplace.accounts.commands import create_admin_command
+    from marketplace.accounts.commands import create_admin_command, totp_code_command
     from marketplace.parties.commands import bods_group
     from marketplace.payments.commands import payments_cli
     from marketplace.screening.commands import rescreen_command, screen_command
     from marketplace.seeding import seed_command
 
     app.cli.add_command(create_admin_command)
+    app.cli.add_command(totp_code_command)
     app.cli.add_command(seed_command)
     app.cli.add_command(screen_command)
     app.cli.add_command(rescreen_command)

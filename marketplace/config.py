@@ -66,7 +66,20 @@ def load_config(environ=os.environ, instance_dir: Path = INSTANCE_DIR) -> dict:
         "WTF_CSRF_TIME_LIMIT": None,
         "RATELIMIT_STORAGE_URI": environ.get("RATELIMIT_STORAGE_URI", "memory://"),
         "RATELIMIT_ENABLED": True,
+        # Per account (the email typed), tight; per network address, loose enough for a whole office behind one.
         "LOGIN_RATE_LIMIT": environ.get("LOGIN_RATE_LIMIT", "10 per minute; 50 per hour"),
+        "LOGIN_IP_RATE_LIMIT": environ.get("LOGIN_IP_RATE_LIMIT", "300 per hour"),
+        # Sign-ups and mailed links (password reset, confirmation again), per network address and per address mailed.
+        "SIGNUP_RATE_LIMIT": environ.get("SIGNUP_RATE_LIMIT", "10 per hour"),
+        "MAIL_RATE_LIMIT": environ.get("MAIL_RATE_LIMIT", "5 per hour"),
+        "MAIL_SERVER": environ.get("MAIL_SERVER", ""),
+        "MAIL_PORT": _whole_number(environ, "MAIL_PORT", 25),
+        "MAIL_FROM": environ.get("MAIL_FROM", "Arm's Length <no-reply@armslength.example>"),
+        "MAIL_USERNAME": environ.get("MAIL_USERNAME", ""),
+        "MAIL_PASSWORD": environ.get("MAIL_PASSWORD", ""),
+        "MAIL_STARTTLS": environ.get("MAIL_STARTTLS", "0") == "1",
+        # The demo's mail catcher writes each message here; /dev/mail lists them while DEMO_LOGINS is on.
+        "MAIL_CATCH_DIR": environ.get("MAIL_CATCH_DIR", ""),
         "DEMO_LOGINS": environ.get("DEMO_LOGINS", "1" if not production else "0") == "1",
         "STRIPE_SECRET_KEY": stripe_key,
         "STRIPE_WEBHOOK_SECRET": environ.get("STRIPE_WEBHOOK_SECRET", ""),
@@ -74,6 +87,14 @@ def load_config(environ=os.environ, instance_dir: Path = INSTANCE_DIR) -> dict:
         "STRIPE_API_BASE": environ.get("STRIPE_API_BASE", ""),
         "PLATFORM_FEE_BPS": _platform_fee_bps(environ),
     }
+
+
+def _whole_number(environ, name: str, default: int) -> int:
+    text = environ.get(name, str(default))
+    try:
+        return int(text)
+    except ValueError:
+        raise ConfigError(f"{name} must be a whole number, not {text!r}.") from None
 
 
 def _platform_fee_bps(environ) -> int:

@@ -1,6 +1,14 @@
 """Imports every model module so that mappers and autogenerate see every table."""
 
-from marketplace.accounts.models import Organization, OrgInvitation, User, VendorProfile
+from marketplace.accounts.models import (
+    AccountSession,
+    AccountToken,
+    Organization,
+    OrgInvitation,
+    RecoveryCode,
+    User,
+    VendorProfile,
+)
 from marketplace.audit.models import AuditRecord
 from marketplace.bids.models import Bid, BidRevision
 from marketplace.contracts.models import Contract, Delivery, DeliveryFile, Milestone, Rating
@@ -12,6 +20,7 @@ from marketplace.payments.models import BillingCustomer, LedgerEntry, PayoutAcco
 from marketplace.screening.models import Rival, ScreeningPolicy, VerdictRecord, Waiver
 
 __all__ = [
+    "AccountSession", "AccountToken", "RecoveryCode",
     "AuditRecord", "Bid", "BidRevision", "CommercialTie", "Contract", "DisclosureVersion", "Interest",
     "Job", "JobAttachment", "JobInvitation", "Notification", "OrgInvitation", "Organization", "Party",
     "PartyIdentifier", "Question", "Rival", "User", "VendorProfile", "VerdictRecord", "ScreeningPolicy", "Waiver",

@@ -243,6 +243,8 @@ class DemoLoader:
                     website=row.get("website", ""),
                     country=row.get("country", ""),
                     created_at=self._ago(row.get("joined_days_ago", 420)),
+                    # The demo's labs are known: verified by the platform when they joined.
+                    verified_at=self._ago(row.get("joined_days_ago", 420)) if row["kind"] == "buyer" else None,
                 )
             )
             self.orgs[org.name] = org
@@ -272,6 +274,10 @@ class DemoLoader:
                     org_id=org.id if org else None,
                     timezone=row.get("timezone", "UTC"),
                     created_at=self._ago(row.get("joined_days_ago", 400)),
+                    email_verified_at=self._ago(row.get("joined_days_ago", 400)),
+                    # A demo-only secret in seed_data (README: `flask totp-code`); real admins set up their own.
+                    totp_secret=row.get("totp_secret", ""),
+                    totp_enabled_at=self._ago(row.get("joined_days_ago", 400)) if row.get("totp_secret") else None,
                 )
             )
             self.users[user.email] = user

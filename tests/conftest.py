@@ -11,8 +11,11 @@ from sqlalchemy.orm import scoped_session, sessionmaker
 
 from marketplace import create_app
 from marketplace.accounts.models import Organization
+from marketplace.accounts.sessions import start_session
+from marketplace.accounts.web_sessions import SESSION_KEY
 from marketplace.extensions import db
 from tests.factories import InterestFactory, RivalFactory
+from tests.mailbox import Mailbox
 
 PG_DEFAULT = "postgresql+psycopg://postgres@127.0.0.1:5432/marketplace_test"
 
@@ -57,6 +60,10 @@ TEST_CONFIG = {
     "WTF_CSRF_ENABLED": False,
     "RATELIMIT_ENABLED": True,
     "LOGIN_RATE_LIMIT": "1000 per minute",
+    "LOGIN_IP_RATE_LIMIT": "10000 per minute",
+    "SIGNUP_RATE_LIMIT": "1000 per minute",
+    "MAIL_RATE_LIMIT": "1000 per minute",
+    "MAIL_SERVER": "127.0.0.1",
     "SECRET_KEY": "test-secret",
     "SERVER_NAME": "localhost",
     "DEMO_LOGINS": True,
@@ -84,8 +91,23 @@ def database_url(tmp_path_factory):
 
 
 @pytest.fixture(scope="session")
-def _session_app(database_url, tmp_path_factory):
-    app = make_app(database_url, UPLOAD_FOLDER=str(tmp_path_factory.mktemp("uploads")))
+def mailbox():
+    """A real SMTP server on a free port, catching the app's mail for the whole test session."""
+    box = Mailbox().start()
+    yield box
+    box.stop()
+
+
+@pytest.fixture
+def outbox(mailbox):
+    """The mail sent during this test."""
+    mailbox.clear()
+    return mailbox
+
+
+@pytest.fixture(scope="session")
+def _session_app(database_url, tmp_path_factory, mailbox):
+    app = make_app(database_url, UPLOAD_FOLDER=str(tmp_path_factory.mktemp("uploads")), MAIL_PORT=mailbox.port)
     yield app
     with app.app_context():
         db.engine.dispose()
@@ -118,14 +140,18 @@ def session(app):
 
 @pytest.fixture
 def login_as(client):
-    """Sign the test client in as a user without the cost of a password check."""
+    """Sign the test client in as a user without the cost of a password check (or the second factor): a session
+    recorded as a real sign-in records it."""
 
     def _login(user):
         # The test's request context is shared with the client: drop Flask-Login's cached user.
         g.pop("_login_user", None)
+        g.pop("account_session", None)
+        started = start_session(db.session, user, ip_address="127.0.0.1", user_agent="pytest")
         with client.session_transaction() as flask_session:
             flask_session["_user_id"] = user.get_id()
             flask_session["_fresh"] = True
+            flask_session[SESSION_KEY] = started.key
         return user
 
     return _login

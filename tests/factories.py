@@ -17,6 +17,8 @@ from marketplace.parties.service import normalize_name
 from marketplace.screening.models import Rival
 
 PASSWORD = "correct horse battery staple"
+# Every admin from the factory has two-factor authentication on with this secret (tests compute its codes).
+ADMIN_TOTP_SECRET = "JBSWY3DPEHPK3PXPJBSWY3DPEHPK3PXP"
 _PASSWORD_HASH = hash_password(PASSWORD)
 
 
@@ -47,18 +49,20 @@ class OrganizationFactory(Base):
     class Meta:
         model = Organization
 
-    name = factory.Sequence(lambda n: f"Org {n}")
+    # Names unlike the ones tests choose: organisation names are unique (case, punctuation, suffix aside).
+    name = factory.Sequence(lambda n: f"Org {n} Group")
     kind = OrgKind.BUYER
     party_id = factory.LazyAttribute(lambda o: PartyFactory(name=o.name).id)
+    verified_at = factory.LazyFunction(utcnow)
 
 
 class BuyerOrgFactory(OrganizationFactory):
-    name = factory.Sequence(lambda n: f"Lab {n}")
+    name = factory.Sequence(lambda n: f"Lab {n} Research")
     kind = OrgKind.BUYER
 
 
 class VendorOrgFactory(OrganizationFactory):
-    name = factory.Sequence(lambda n: f"Vendor {n}")
+    name = factory.Sequence(lambda n: f"Vendor {n} Labeling")
     kind = OrgKind.VENDOR
 
     @factory.post_generation
@@ -78,6 +82,7 @@ class UserFactory(Base):
     role = Role.BUYER
     org_id = None
     timezone = "UTC"
+    email_verified_at = factory.LazyFunction(utcnow)
 
 
 class BuyerFactory(UserFactory):
@@ -92,6 +97,8 @@ class VendorFactory(UserFactory):
 
 class AdminFactory(UserFactory):
     role = Role.ADMIN
+    totp_secret = ADMIN_TOTP_SECRET
+    totp_enabled_at = factory.LazyFunction(utcnow)
 
 
 class JobFactory(Base):

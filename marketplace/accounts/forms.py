@@ -71,3 +71,50 @@ class ProfileForm(FlaskForm):
 def split_list(text: str | None) -> list[str]:
     """'English, French ,, German' -> ['English', 'French', 'German']."""
     return [part.strip() for part in (text or "").split(",") if part.strip()]
+
+
+class EmailOnlyForm(FlaskForm):
+    email = EmailField("Email", validators=[InputRequired(), Email(), Length(max=254)])
+
+
+class ResendConfirmationForm(FlaskForm):
+    """Just the button (and its CSRF token): the address is the signed-in user's."""
+
+
+class ConfirmEmailForm(FlaskForm):
+    """Just the button: following the link shows it; pressing it confirms (no change on GET)."""
+
+
+class ResetPasswordForm(FlaskForm):
+    password = PasswordField("New password", validators=PASSWORD_RULES)
+    confirm = PasswordField("Repeat new password", validators=[EqualTo("password", "The passwords differ.")])
+
+
+class ChangePasswordForm(FlaskForm):
+    current_password = PasswordField("Current password", validators=[InputRequired()])
+    password = PasswordField("New password", validators=PASSWORD_RULES)
+    confirm = PasswordField("Repeat new password", validators=[EqualTo("password", "The passwords differ.")])
+
+
+CODE_RULES = [InputRequired(), Length(max=40)]
+
+
+class SecondFactorForm(FlaskForm):
+    code = StringField("Authentication code", validators=CODE_RULES)
+
+
+class EnableTwoFactorForm(FlaskForm):
+    code = StringField("Code from your app", validators=CODE_RULES)
+
+
+class DisableTwoFactorForm(FlaskForm):
+    password = PasswordField("Your password", validators=[InputRequired()])
+    code = StringField("Authentication code", validators=CODE_RULES)
+
+
+class RenewRecoveryCodesForm(FlaskForm):
+    code = StringField("Authentication code", validators=CODE_RULES)
+
+
+class EndSessionForm(FlaskForm):
+    """Just the button: ends one of your sessions."""

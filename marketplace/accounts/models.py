@@ -4,9 +4,10 @@ from datetime import datetime
 from enum import StrEnum
 
 from flask_login import UserMixin
-from sqlalchemy import JSON, Column
+from sqlalchemy import JSON, BigInteger, Column, event
 from sqlmodel import Field, SQLModel
 
+from marketplace.accounts.names import org_name_key
 from marketplace.db_types import UTCDateTime, enum_column, utcnow
 
 
@@ -24,6 +25,8 @@ class Role(StrEnum):
 class Organization(SQLModel, table=True):
     id: int | None = Field(default=None, primary_key=True)
     name: str = Field(max_length=200, index=True)
+    # The name without case, punctuation or legal suffix: one organisation per key (set on every write).
+    name_key: str = Field(default="", max_length=200, unique=True)
     kind: OrgKind = Field(sa_type=enum_column())
     # The organisation's own node in the ownership graph.
     party_id: int | None = Field(default=None, foreign_key="party.id", index=True)
@@ -31,7 +34,19 @@ class Organization(SQLModel, table=True):
     country: str = Field(default="", max_length=80)
     suspended_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
     suspended_reason: str = Field(default="", max_length=1000)
+    # A lab (buyer) publishes jobs only once an admin has checked that it is who it says it is.
+    verified_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
     created_at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime)
+
+    @property
+    def awaiting_verification(self) -> bool:
+        return self.kind == OrgKind.BUYER and self.verified_at is None
+
+
+@event.listens_for(Organization, "before_insert")
+@event.listens_for(Organization, "before_update")
+def _keep_name_key(_mapper, _connection, org: Organization) -> None:
+    org.name_key = org_name_key(org.name)
 
 
 class User(UserMixin, SQLModel, table=True):
@@ -46,10 +61,25 @@ class User(UserMixin, SQLModel, table=True):
     timezone: str = Field(default="UTC", max_length=64)
     # Bumped at sign-out so that an older copy of the session cookie stops working.
     session_version: int = Field(default=1)
+    # None until the owner follows the link mailed to the address.
+    email_verified_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
+    # Second factor (RFC 6238); the secret counts only once enabled. The last time step accepted, so that a code
+    # is never accepted twice.
+    totp_secret: str = Field(default="", max_length=64)
+    totp_enabled_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
+    totp_last_step: int = Field(default=0, sa_type=BigInteger)
     created_at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime)
 
     def get_id(self) -> str:
         return f"{self.id}:{self.session_version}"
+
+    @property
+    def email_verified(self) -> bool:
+        return self.email_verified_at is not None
+
+    @property
+    def has_second_factor(self) -> bool:
+        return self.totp_enabled_at is not None
 
     @property
     def is_admin(self) -> bool:
@@ -90,3 +120,49 @@ class VendorProfile(SQLModel, table=True):
     workforce_locations: list[str] = Field(default_factory=list, sa_column=Column(JSON, nullable=False))
     data_handling: list[str] = Field(default_factory=list, sa_column=Column(JSON, nullable=False))
     updated_at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime)
+
+
+class TokenPurpose(StrEnum):
+    CONFIRM_EMAIL = "confirm_email"
+    RESET_PASSWORD = "reset_password"  # noqa: S105 (a purpose, not a password)
+
+
+class AccountToken(SQLModel, table=True):
+    """A link mailed to a user (confirm the address, reset the password): kept only as a hash, expiring, used once."""
+
+    __tablename__ = "account_token"
+
+    id: int | None = Field(default=None, primary_key=True)
+    user_id: int = Field(foreign_key="user_account.id", index=True)
+    purpose: TokenPurpose = Field(sa_type=enum_column())
+    token_hash: str = Field(max_length=64, unique=True)
+    created_at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime)
+    expires_at: datetime = Field(sa_type=UTCDateTime)
+    used_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
+
+
+class AccountSession(SQLModel, table=True):
+    """One sign-in: the session cookie carries its key (stored here only as a hash); ending it signs that device out."""
+
+    __tablename__ = "account_session"
+
+    id: int | None = Field(default=None, primary_key=True)
+    user_id: int = Field(foreign_key="user_account.id", index=True)
+    key_hash: str = Field(max_length=64, unique=True)
+    user_agent: str = Field(default="", max_length=300)
+    ip_address: str = Field(default="", max_length=64)
+    created_at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime)
+    last_seen_at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime)
+    ended_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
+
+
+class RecoveryCode(SQLModel, table=True):
+    """A one-time code that stands in for the second factor; kept only as a hash."""
+
+    __tablename__ = "recovery_code"
+
+    id: int | None = Field(default=None, primary_key=True)
+    user_id: int = Field(foreign_key="user_account.id", index=True)
+    code_hash: str = Field(max_length=64, unique=True)
+    created_at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime)
+    used_at: datetime | None = Field(default=None, sa_type=UTCDateTime)

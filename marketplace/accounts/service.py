@@ -5,19 +5,25 @@ import secrets
 from dataclasses import dataclass
 
 from sqlalchemy import func, select
+from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
+from marketplace.accounts import security
 from marketplace.accounts.models import (
     Organization,
     OrgInvitation,
     OrgKind,
     Role,
+    TokenPurpose,
     User,
     VendorProfile,
 )
+from marketplace.accounts.names import org_name_key
 from marketplace.accounts.passwords import hash_password, needs_rehash, verify_password
+from marketplace.accounts.security import IssuedToken
 from marketplace.audit.service import record_event
 from marketplace.db_types import utcnow
+from marketplace.notifications.service import notify_admins
 from marketplace.parties.models import Party, PartyKind
 from marketplace.parties.service import normalize_name
 
@@ -41,37 +47,77 @@ def email_taken(session: Session, email: str) -> bool:
 
 
 def create_user(session: Session, *, email: str, name: str, password: str, role: Role,
-                org: Organization | None = None, timezone: str = "UTC") -> User:
+                org: Organization | None = None, timezone: str = "UTC", email_verified: bool = True) -> User:
+    """A new user; `email_verified=False` when the address still has to be confirmed through a mailed link."""
     if email_taken(session, email):
         raise AccountError("An account with this email already exists.", "email")
     user = User(email=normalize_email(email), name=name.strip(), password_hash=hash_password(password),
-                role=role, org_id=org.id if org else None, timezone=timezone)
+                role=role, org_id=org.id if org else None, timezone=timezone,
+                email_verified_at=utcnow() if email_verified else None)
     session.add(user)
     session.flush()
     return user
 
 
+@dataclass(frozen=True)
+class SignUpResult:
+    """What a sign-up did: a new unconfirmed account (mail it a confirmation link) or an address already in use
+    (tell its owner). The page answers the same either way."""
+
+    user: User
+    created: bool
+    confirmation: IssuedToken | None = None
+
+
+def org_with_name(session: Session, name: str) -> Organization | None:
+    """The organisation whose name is this one but for case, punctuation and legal suffix."""
+    return session.execute(
+        select(Organization).where(Organization.name_key == org_name_key(name))
+    ).scalar_one_or_none()
+
+
 def sign_up(session: Session, *, org_name: str, kind: OrgKind, email: str, name: str, password: str,
-            timezone: str = "UTC") -> User:
-    """Create an organisation, its node in the ownership graph, and its first user."""
-    if email_taken(session, email):
-        raise AccountError("An account with this email already exists.", "email")
+            timezone: str = "UTC") -> SignUpResult:
+    """Create an organisation, its node in the ownership graph, and its first user, whose address is unconfirmed;
+    a new lab awaits an admin's verification before it publishes jobs.
+
+    AccountError (field `org_name`) for a name that is taken. An address already in use creates nothing.
+    """
     clean_name = org_name.strip()
-    party = Party(kind=PartyKind.ENTITY, name=clean_name, name_normalized=normalize_name(clean_name))
-    session.add(party)
-    session.flush()
-    org = Organization(name=clean_name, kind=kind, party_id=party.id)
-    session.add(org)
-    session.flush()
-    if kind == OrgKind.VENDOR:
-        session.add(VendorProfile(org_id=org.id))
-    user = create_user(session, email=email, name=name, password=password, role=Role(kind.value), org=org,
-                       timezone=timezone)
+    if not org_name_key(clean_name):
+        raise AccountError("Give the organisation's name, with letters or digits.", "org_name")
+    if org_with_name(session, clean_name) is not None:
+        raise AccountError("An organisation with this name is already on the marketplace. If it is yours, ask a "
+                           "colleague there to invite you.", "org_name")
+    existing = security.user_by_email(session, email)
+    if existing is not None:
+        hash_password(password)  # the same work as a new account, so that the answer takes as long
+        return SignUpResult(existing, created=False)
+    try:
+        with session.begin_nested():
+            party = Party(kind=PartyKind.ENTITY, name=clean_name, name_normalized=normalize_name(clean_name))
+            session.add(party)
+            session.flush()
+            org = Organization(name=clean_name, kind=kind, party_id=party.id)
+            session.add(org)
+            session.flush()
+            if kind == OrgKind.VENDOR:
+                session.add(VendorProfile(org_id=org.id))
+            user = create_user(session, email=email, name=name, password=password, role=Role(kind.value),
+                               org=org, timezone=timezone, email_verified=False)
+    except IntegrityError:
+        # Someone took the name or the address between the checks and the insert.
+        raise AccountError("An organisation with this name is already on the marketplace.", "org_name") from None
     record_event(session, user, "organization.created", "organization", org.id,
-                 after={"name": org.name, "kind": kind.value},
+                 after={"name": org.name, "kind": kind.value, "verified": not org.awaiting_verification},
                  buyer_org_id=org.id if kind == OrgKind.BUYER else None,
                  vendor_org_id=org.id if kind == OrgKind.VENDOR else None)
-    return user
+    if org.awaiting_verification:
+        notify_admins(session, "lab_awaiting_verification",
+                      f"{org.name} signed up as a lab and awaits verification before it publishes jobs.",
+                      f"/admin/organizations/{org.id}")
+    return SignUpResult(user, created=True,
+                        confirmation=security.issue_token(session, user, TokenPurpose.CONFIRM_EMAIL))
 
 
 def authenticate(session: Session, email: str, password: str) -> User | None:
@@ -125,9 +171,9 @@ def find_open_invitation(session: Session, token: str) -> OrgInvitation | None:
 def accept_invitation(session: Session, invitation: OrgInvitation, *, name: str, password: str,
                       timezone: str = "UTC") -> User:
     org = session.get(Organization, invitation.org_id)
+    # The inviter typed the address: its owner confirms it before first use, like everyone else.
     user = create_user(session, email=invitation.email, name=name, password=password,
-                       role=Role(str(org.kind)), org=org,
-                       timezone=timezone)
+                       role=Role(str(org.kind)), org=org, timezone=timezone, email_verified=False)
     invitation.accepted_at = utcnow()
     return user
 

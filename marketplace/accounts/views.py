@@ -2,10 +2,11 @@
 
 from urllib.parse import urlsplit
 
-from flask import Blueprint, current_app, flash, redirect, render_template, request, url_for
-from flask_login import current_user, login_required, login_user, logout_user
+from flask import Blueprint, current_app, flash, redirect, render_template, request, session, url_for
+from flask_limiter.util import get_remote_address
+from flask_login import current_user, login_required, logout_user
 
-from marketplace.accounts import service
+from marketplace.accounts import mails, security, service, sessions, web_sessions
 from marketplace.accounts.forms import (
     AcceptInviteForm,
     InviteForm,
@@ -15,7 +16,7 @@ from marketplace.accounts.forms import (
     SignUpForm,
     split_list,
 )
-from marketplace.accounts.models import Organization, OrgKind, User
+from marketplace.accounts.models import Organization, OrgKind, TokenPurpose
 from marketplace.accounts.roles import role_required
 from marketplace.extensions import db, limiter, login_manager
 
@@ -23,19 +24,6 @@ bp = Blueprint("accounts", __name__)
 login_manager.login_view = "accounts.sign_in"
 login_manager.login_message = "Please sign in to continue."
 login_manager.login_message_category = "info"
-
-
-@login_manager.user_loader
-def load_user(session_id: str) -> User | None:
-    """Load the user named in the session cookie, refusing copies taken before a sign-out."""
-    try:
-        user_id, version = (int(part) for part in session_id.split(":"))
-    except ValueError:
-        return None
-    user = db.session.get(User, user_id)
-    if user is None or user.session_version != version:
-        return None
-    return user
 
 
 def safe_next(target: str | None) -> str | None:
@@ -52,11 +40,19 @@ def _login_email_key() -> str:
     return "email:" + (request.form.get("email") or "").strip().lower()
 
 
+def _network_key() -> str:
+    return "ip:" + (get_remote_address() or "")
+
+
 @bp.route("/sign-in", methods=["GET", "POST"])
-@limiter.limit(lambda: current_app.config["LOGIN_RATE_LIMIT"], methods=["POST"])
-@limiter.limit(lambda: current_app.config["LOGIN_RATE_LIMIT"], methods=["POST"], key_func=_login_email_key)
+@limiter.limit(lambda: current_app.config["LOGIN_IP_RATE_LIMIT"], methods=["POST"], key_func=_network_key,
+               error_message="Too many sign-in attempts from your network. Wait a while and try again.")
+@limiter.limit(lambda: current_app.config["LOGIN_RATE_LIMIT"], methods=["POST"], key_func=_login_email_key,
+               error_message="Too many sign-in attempts for this account. Wait a minute and try again, "
+                             "or reset your password.")
 def sign_in():
-    """Sign in with email and password; throttled per address and per account."""
+    """Sign in with email and password (then a code, if the account has a second factor); throttled per account
+    and, more loosely, per network address."""
     if current_user.is_authenticated:
         return redirect(url_for("main.dashboard"))
     form = SignInForm()
@@ -66,39 +62,53 @@ def sign_in():
             form.password.errors.append("That email and password do not match an account.")
         else:
             db.session.commit()
-            login_user(user)
+            next_url = safe_next(request.args.get("next"))
+            if user.has_second_factor:
+                web_sessions.remember_password_checked(user, next_url)
+                return redirect(url_for("security.second_factor"), 303)
+            web_sessions.sign_in_user(user)
             flash(f"Welcome back, {user.name}.", "success")
-            return redirect(safe_next(request.args.get("next")) or url_for("main.dashboard"), 303)
+            return redirect(next_url or url_for("main.dashboard"), 303)
     return render_template("accounts/sign_in.html", form=form), 200 if request.method == "GET" else 400
 
 
 @bp.post("/sign-out")
 @login_required
 def sign_out():
-    """Sign out, ending every copy of this session."""
-    service.end_sessions(db.session, current_user)
+    """Sign out: this session ends, and with it every copy of its cookie."""
+    record = web_sessions.current_session_record()
+    if record is not None:
+        sessions.end_session(db.session, record)
     db.session.commit()
     logout_user()
+    session.pop(web_sessions.SESSION_KEY, None)
     flash("You are signed out.", "info")
     return redirect(url_for("accounts.sign_in"), 303)
 
 
 @bp.route("/sign-up", methods=["GET", "POST"])
+@limiter.limit(lambda: current_app.config["SIGNUP_RATE_LIMIT"], methods=["POST"], key_func=_network_key,
+               error_message="Too many sign-ups from your network. Wait an hour and try again.")
 def sign_up():
-    """Create a buyer or vendor organisation and its first user."""
+    """Create a buyer or vendor organisation and its first user, whose address is then confirmed by mail.
+
+    The answer is the same whether or not the address already has an account; its owner is told by mail.
+    """
     form = SignUpForm(kind=request.args.get("kind", "buyer"))
     if form.validate_on_submit():
         try:
-            user = service.sign_up(db.session, org_name=form.org_name.data, kind=OrgKind(form.kind.data),
-                                   email=form.email.data, name=form.name.data, password=form.password.data,
-                                   timezone=form.timezone.data)
+            result = service.sign_up(db.session, org_name=form.org_name.data, kind=OrgKind(form.kind.data),
+                                     email=form.email.data, name=form.name.data, password=form.password.data,
+                                     timezone=form.timezone.data)
         except service.AccountError as error:
             getattr(form, error.field or "email").errors.append(str(error))
         else:
             db.session.commit()
-            login_user(user)
-            flash(f"{form.org_name.data} is on the marketplace.", "success")
-            return redirect(url_for("main.dashboard"), 303)
+            if result.created:
+                mails.send_confirmation(result.user, result.confirmation.token)
+            else:
+                mails.send_sign_up_attempt(result.user)
+            return redirect(url_for("security.check_email"), 303)
     status = 400 if request.method == "POST" else 200
     return render_template("accounts/sign_up.html", form=form), status
 
@@ -143,9 +153,11 @@ def accept_invite(token: str):
         except service.AccountError as error:
             form.name.errors.append(str(error))
         else:
+            confirmation = security.issue_token(db.session, user, TokenPurpose.CONFIRM_EMAIL)
             db.session.commit()
-            login_user(user)
-            flash(f"Welcome to {org.name}.", "success")
+            mails.send_confirmation(user, confirmation.token)
+            web_sessions.sign_in_user(user)
+            flash(f"Welcome to {org.name}. Confirm your address to start: we sent you a link.", "success")
             return redirect(url_for("main.dashboard"), 303)
     return render_template("accounts/accept_invite.html", form=form, org=org, invitation=invitation), (
         400 if form.errors else 200)

@@ -1,4 +1,4 @@
-"""Admins list organisations, suspend them with a reason, and reinstate them.
+"""Admins list organisations, verify new labs, suspend them with a reason, and reinstate them.
 
 This blueprint also owns what a suspension does everywhere: the banner on every page of a suspended
 organisation's users (the `suspension_notice` template variable), the one guard that refuses every request of
@@ -12,7 +12,7 @@ from flask_wtf import FlaskForm
 from wtforms import TextAreaField
 from wtforms.validators import InputRequired, Length
 
-from marketplace.accounts import suspension
+from marketplace.accounts import suspension, verification
 from marketplace.accounts.models import Organization, OrgKind
 from marketplace.accounts.roles import role_required
 from marketplace.accounts.service import org_members
@@ -40,15 +40,18 @@ def suspension_banner():
     return {"suspension_notice": suspension.suspension_notice(db.session, current_user)}
 
 
-# What a suspended organisation's user may still post: leave, and keep their own reading and settings.
+# What a suspended organisation's user may still post: leave, keep their own reading and settings, and keep their
+# account safe (password, second factor, sessions: the security blueprint).
 ALLOWED_WHILE_SUSPENDED = frozenset({"accounts.sign_out", "notifications.mark_read", "accounts.settings"})
+ALLOWED_BLUEPRINTS_WHILE_SUSPENDED = frozenset({"security"})
 SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
 
 
 @bp.before_app_request
 def refuse_actions_while_suspended():
     """Every state-changing request by a suspended organisation's user is refused (403) before any view runs."""
-    if request.method in SAFE_METHODS or request.endpoint in ALLOWED_WHILE_SUSPENDED:
+    if (request.method in SAFE_METHODS or request.endpoint in ALLOWED_WHILE_SUSPENDED
+            or request.blueprint in ALLOWED_BLUEPRINTS_WHILE_SUSPENDED):
         return
     if current_user.is_authenticated:
         suspension.ensure_active(db.session, current_user, "act on the marketplace")
@@ -136,4 +139,18 @@ def reinstate(org_id: int):
         return render_detail(org, status=400)
     db.session.commit()
     flash(f"{org.name} is reinstated.", "success")
+    return redirect(url_for("admin_orgs.show", org_id=org.id), 303)
+
+
+@bp.post("/<int:org_id>/verify")
+def verify(org_id: int):
+    """Verify a lab awaiting it: it may publish jobs; its users are told."""
+    org = _organization_or_404(org_id)
+    try:
+        verification.verify_lab(db.session, current_user, org.id)
+    except verification.VerificationError as error:
+        flash(str(error), "error")
+        return render_detail(org, status=400)
+    db.session.commit()
+    flash(f"{org.name} is verified: it can publish jobs now.", "success")
     return redirect(url_for("admin_orgs.show", org_id=org.id), 303)

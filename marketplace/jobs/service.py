@@ -18,6 +18,7 @@ from sqlalchemy.orm import Session
 from marketplace import visibility
 from marketplace.accounts.models import Organization, OrgKind, User
 from marketplace.accounts.suspension import ensure_active
+from marketplace.accounts.verification import publishing_refusal
 from marketplace.audit.service import record_event
 from marketplace.bids.models import Bid, BidStatus
 from marketplace.db_types import utcnow
@@ -345,6 +346,13 @@ def cancel_refusal(job: Job, now: datetime | None = None) -> str | None:
     return None
 
 
+def _ensure_lab_verified(session: Session, user: User) -> None:
+    """A lab awaiting the platform's verification drafts jobs but does not publish them."""
+    refusal = publishing_refusal(session, user)
+    if refusal:
+        raise JobError(refusal, "publish")
+
+
 def publish_refusal(job: Job, now: datetime | None = None) -> str | None:
     if job.status != JobStatus.DRAFT:
         return "Only a draft can be published."
@@ -422,6 +430,8 @@ def create_job(session: Session, user: User, data: JobInput, publish: bool, *,
     ensure_active(session, user, "post jobs")
     if not user.is_buyer or user.org_id is None:
         raise JobError("Only buyers post jobs.")
+    if publish:
+        _ensure_lab_verified(session, user)
     values = clean_job_input(data, user, must_be_future=publish)
     _check_attachments(0, list(attachments))
     job = Job(buyer_org_id=user.org_id, created_by_id=user.id, status=JobStatus.DRAFT, **values)
@@ -449,6 +459,8 @@ def update_job(session: Session, user: User, job_id: int, data: JobInput, *, pub
     refusal = edit_refusal(session, job)
     if refusal:
         raise JobError(refusal)
+    if publish and job.status == JobStatus.DRAFT:
+        _ensure_lab_verified(session, user)
     live = job.status == JobStatus.OPEN or publish
     values = clean_job_input(data, user, must_be_future=live)
     current = attachments_of(session, job)
@@ -477,6 +489,7 @@ def publish_job(session: Session, user: User, job_id: int) -> Job:
     refusal = publish_refusal(job)
     if refusal:
         raise JobError(refusal)
+    _ensure_lab_verified(session, user)
     _mark_published(session, user, job)
     return job
 

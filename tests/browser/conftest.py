@@ -6,14 +6,16 @@ rebuilt from the migrations for each test, not the rolled-back transaction of th
 
 import os
 import shutil
+import time
 
+import pyotp
 import pytest
 from flask_migrate import upgrade
 from playwright.sync_api import expect
 
 from marketplace.extensions import db
 from tests.conftest import database_url_for, fresh_database, make_app
-from tests.factories import PASSWORD
+from tests.factories import ADMIN_TOTP_SECRET, PASSWORD
 
 CHROMIUM = "/usr/bin/chromium"
 CHROMIUM_FLAGS = [
@@ -36,11 +38,11 @@ def browser_type_launch_args(browser_type_launch_args):
 
 
 @pytest.fixture
-def app(tmp_path):
-    """A fresh, migrated database per test, with CSRF on as in production."""
+def app(tmp_path, mailbox):
+    """A fresh, migrated database per test, with CSRF on as in production; its mail goes to the test's mailbox."""
     url = database_url_for(tmp_path, "browser")
     fresh_database(url)
-    app = make_app(url, WTF_CSRF_ENABLED=True, UPLOAD_FOLDER=str(tmp_path / "uploads"))
+    app = make_app(url, WTF_CSRF_ENABLED=True, UPLOAD_FOLDER=str(tmp_path / "uploads"), MAIL_PORT=mailbox.port)
     with app.app_context():
         upgrade()
         # pytest-flask forks the live server before the test body runs: no pooled connection may cross that
@@ -68,14 +70,43 @@ def commit_data(app):
     return _commit
 
 
+class AuthenticatorApp:
+    """What a user's authenticator app does for the factory's admins: the code of the moment. The app accepts each
+    time step once, so a second sign-in within one step takes the next step's code (accepted, as clocks drift), and
+    a third waits for the clock."""
+
+    def __init__(self, secret: str = ADMIN_TOTP_SECRET):
+        self.totp = pyotp.TOTP(secret)
+        self.last_step = -1
+
+    def code(self) -> str:
+        while True:
+            current = int(time.time() // 30)
+            step = max(current, self.last_step + 1)
+            if step <= current + 1:
+                self.last_step = step
+                return self.totp.at(step * 30)
+            time.sleep(1)
+
+
 @pytest.fixture
-def sign_in(page, live_server):
+def authenticator():
+    return AuthenticatorApp()
+
+
+@pytest.fixture
+def sign_in(page, live_server, authenticator):
     def _sign_in(email, password):
         page.goto(live_server.url("/sign-in"))
         page.get_by_label("Email").fill(email)
         page.get_by_label("Password").fill(password)
         page.get_by_role("button", name="Sign in").click()
         page.wait_for_load_state()
+        if page.url.endswith("/sign-in/code"):
+            # Accounts with a second factor (every admin): the code from the authenticator app.
+            page.get_by_label("Authentication code").fill(authenticator.code())
+            page.get_by_role("button", name="Verify").click()
+            page.wait_for_load_state()
 
     return _sign_in
 

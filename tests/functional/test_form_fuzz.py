@@ -98,7 +98,7 @@ def world(session):
     ids = {"job_id": job.id, "bid_id": bid.id, "question_id": question.id, "contract_id": contract.id,
            "milestone_id": milestone.id, "version_id": version.id, "tie_id": tie.id, "evidence_id": 1,
            "org_id": vendor.org_id, "rival_id": rival.id, "waiver_id": 1, "party_id": owner.id, "kind": "interest",
-           "distinction_id": distinction.id}
+           "distinction_id": distinction.id, "token": "not-a-token", "session_id": 1}
     return {"buyer": buyer, "vendor": vendor, "admin": admin, "ids": ids, "draft_id": draft.id}
 
 

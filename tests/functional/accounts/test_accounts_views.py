@@ -1,6 +1,6 @@
 from flask import url_for
 
-from marketplace.accounts.models import User, VendorProfile
+from marketplace.accounts.models import Organization, User, VendorProfile
 from marketplace.extensions import limiter
 from tests.factories import PASSWORD, BuyerFactory, VendorFactory
 
@@ -10,11 +10,23 @@ SIGN_UP = {
 }
 
 
-def test_sign_up_then_land_signed_in(client, session):
+def test_sign_up_mails_a_link_and_the_address_is_confirmed_before_first_use(client, session, outbox):
     response = client.post("/sign-up", data=SIGN_UP)
     assert response.status_code == 303
+    assert response.headers["Location"] == "/sign-up/check-email"
+    assert b"Check your email to confirm your address" in client.get("/sign-up/check-email").data
     user = session.query(User).filter_by(email="priya@quasar.example").one()
-    assert user.timezone == "Europe/Paris"
+    assert user.timezone == "Europe/Paris" and not user.email_verified
+    # Signed in, an unconfirmed user sees only the page asking to confirm.
+    client.post("/sign-in", data={"email": "priya@quasar.example", "password": SIGN_UP["password"]})
+    blocked = client.get("/team")
+    assert blocked.status_code == 302 and blocked.headers["Location"] == "/confirm-email"
+    link = outbox.last_link("priya@quasar.example", "/confirm-email/")
+    path = link.split("localhost", 1)[1]
+    assert b"Confirm my address" in client.get(path).data
+    assert not session.get(User, user.id).email_verified  # nothing changes on GET
+    assert client.post(path).status_code == 303
+    assert session.get(User, user.id).email_verified
     assert client.get("/team").status_code == 200
 
 
@@ -26,11 +38,15 @@ def test_sign_up_with_a_short_password_keeps_what_was_typed(client):
     assert b'value="priya@quasar.example"' in response.data
 
 
-def test_sign_up_with_a_taken_email_says_so(client):
+def test_sign_up_with_a_taken_email_answers_the_same_and_tells_the_owner(client, session, outbox):
     BuyerFactory(email="priya@quasar.example")
-    response = client.post("/sign-up", data=SIGN_UP)
-    assert response.status_code == 400
-    assert b"An account with this email already exists." in response.data
+    fresh = client.post("/sign-up", data={**SIGN_UP, "email": "new@quasar.example", "org_name": "Fresh Lab"})
+    taken = client.post("/sign-up", data=SIGN_UP)
+    assert (taken.status_code, taken.headers["Location"]) == (fresh.status_code, fresh.headers["Location"])
+    assert b"already exists" not in taken.data
+    [warning] = outbox.to("priya@quasar.example")
+    assert warning["Subject"] == "Someone tried to sign up with your address"
+    assert session.query(Organization).filter_by(name="Quasar Research").count() == 0
 
 
 def test_sign_in_with_a_wrong_password_is_refused_and_keeps_the_email(client):
@@ -80,7 +96,7 @@ def test_sign_in_is_throttled(client, app):
     assert codes == [400, 400, 400, 429]
 
 
-def test_invite_a_colleague_who_then_joins(client, login_as, session):
+def test_invite_a_colleague_who_then_joins(client, login_as, session, outbox):
     buyer = login_as(BuyerFactory())
     response = client.post("/team", data={"email": "sam@lab.example"})
     assert response.status_code == 200
@@ -90,8 +106,11 @@ def test_invite_a_colleague_who_then_joins(client, login_as, session):
     joined = client.post(f"/invite/{token}", data={"name": "Sam", "password": "p" * 12, "confirm": "p" * 12,
                                                    "timezone": "UTC"})
     assert joined.status_code == 303
-    assert session.query(User).filter_by(email="sam@lab.example").one().org_id == buyer.org_id
+    sam = session.query(User).filter_by(email="sam@lab.example").one()
+    assert sam.org_id == buyer.org_id and not sam.email_verified
+    client.post("/sign-out")
     assert client.get(f"/invite/{token}").status_code == 404
+    assert "/confirm-email/" in outbox.last_link("sam@lab.example", "/confirm-email/")
 
 
 def test_unknown_invitation_is_404(client):

@@ -32,8 +32,8 @@ def random_register(session, rng: random.Random):
     """Vendors, rivals, companies, people and unknown owners, tied at random; returns (vendors, rival ids)."""
     today = utcnow().date()
     vendors = []
-    for n in range(12):
-        org = VendorOrgFactory(name=f"Vendor {n}")
+    for _ in range(12):
+        org = VendorOrgFactory()  # organisation names are unique: the factory numbers them across registers
         if rng.random() < 0.8:
             DisclosureFactory(vendor_org_id=org.id, number=1, status=DisclosureStatus.APPROVED,
                               decided_at=utcnow() - timedelta(days=rng.choice([10, 500])))

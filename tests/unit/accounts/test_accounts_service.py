@@ -19,8 +19,11 @@ def test_passwords_are_hashed_with_argon2id():
 
 
 def test_sign_up_creates_org_party_profile_user_and_audit(session):
-    user = service.sign_up(session, org_name="  Tidepool Labeling ", kind=OrgKind.VENDOR,
-                           email="Ana@Tidepool.Example", name="Ana", password="x" * 12)
+    result = service.sign_up(session, org_name="  Tidepool Labeling ", kind=OrgKind.VENDOR,
+                             email="Ana@Tidepool.Example", name="Ana", password="x" * 12)
+    user = result.user
+    assert result.created and result.confirmation.token
+    assert not user.email_verified
     org = session.get(Organization, user.org_id)
     assert org.name == "Tidepool Labeling"
     assert user.email == "ana@tidepool.example"
@@ -30,12 +33,13 @@ def test_sign_up_creates_org_party_profile_user_and_audit(session):
     assert session.query(AuditRecord).filter_by(action="organization.created", subject_id=org.id).one()
 
 
-def test_sign_up_refuses_a_taken_email(session):
-    BuyerFactory(email="taken@example.com")
-    with pytest.raises(service.AccountError) as refused:
-        service.sign_up(session, org_name="X", kind=OrgKind.BUYER, email="TAKEN@example.com",
-                        name="X", password="x" * 12)
-    assert refused.value.field == "email"
+def test_sign_up_with_a_taken_email_creates_nothing_and_names_the_owner(session):
+    owner = BuyerFactory(email="taken@example.com")
+    orgs = session.query(Organization).count()
+    result = service.sign_up(session, org_name="Brand New Lab", kind=OrgKind.BUYER, email="TAKEN@example.com",
+                             name="X", password="x" * 12)
+    assert not result.created and result.user == owner and result.confirmation is None
+    assert session.query(Organization).count() == orgs
 
 
 def test_authenticate_checks_the_password(session):

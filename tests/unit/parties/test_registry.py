@@ -231,7 +231,7 @@ def test_an_unknown_owner_can_turn_out_to_be_a_named_one(session, admin):
 
 
 def test_two_platform_organisations_and_tied_parties_are_not_merged(session, admin):
-    first, second = VendorOrgFactory(name="Scalewise Data"), VendorOrgFactory(name="Scalewise Data Ltd")
+    first, second = VendorOrgFactory(name="Scalewise Data"), VendorOrgFactory(name="Scalewise Data Europe")
     first_party, second_party = session.get(Party, first.party_id), session.get(Party, second.party_id)
     assert "are both organisations on the platform" in refusal(session, admin, first_party, second_party)
 

@@ -1,0 +1,96 @@
+"""Server-side records of each sign-in: listed on the settings page, ended one by one or all at once.
+
+The session cookie carries a random key; only its hash is stored, so a copy of this table signs nobody in.
+"""
+
+import hashlib
+import secrets
+from dataclasses import dataclass
+from datetime import timedelta
+
+from sqlalchemy import select, update
+from sqlalchemy.orm import Session
+
+from marketplace.accounts.models import AccountSession, User
+from marketplace.audit.service import record_event
+from marketplace.db_types import utcnow
+
+# Writing "last seen" on every request would make every page a write: once a minute is enough to show it.
+LAST_SEEN_EVERY = timedelta(minutes=1)
+
+
+def _hash(key: str) -> str:
+    return hashlib.sha256(key.encode()).hexdigest()
+
+
+@dataclass(frozen=True)
+class StartedSession:
+    record: AccountSession
+    key: str  # goes into the session cookie, never into the database
+
+
+def start_session(session: Session, user: User, *, ip_address: str = "", user_agent: str = "") -> StartedSession:
+    """Record a new sign-in of `user`; the returned key goes into the session cookie."""
+    key = secrets.token_urlsafe(32)
+    record = AccountSession(user_id=user.id, key_hash=_hash(key), ip_address=ip_address[:64],
+                            user_agent=user_agent[:300])
+    session.add(record)
+    session.flush()
+    return StartedSession(record, key)
+
+
+def active_session(session: Session, user_id: int, key: str | None) -> AccountSession | None:
+    """The live sign-in of `user_id` whose key the cookie carries, or None (ended, unknown, or someone else's)."""
+    if not key:
+        return None
+    record = session.execute(
+        select(AccountSession).where(AccountSession.key_hash == _hash(key))
+    ).scalar_one_or_none()
+    if record is None or record.user_id != user_id or record.ended_at is not None:
+        return None
+    return record
+
+
+def touch(record: AccountSession, *, ip_address: str = "") -> bool:
+    """Note that the session is in use; True when something changed (at most once a minute)."""
+    now = utcnow()
+    if now - record.last_seen_at < LAST_SEEN_EVERY:
+        return False
+    record.last_seen_at = now
+    if ip_address:
+        record.ip_address = ip_address[:64]
+    return True
+
+
+def sessions_of(session: Session, user: User) -> list[AccountSession]:
+    """The user's live sign-ins, most recently used first."""
+    return list(session.execute(
+        select(AccountSession).where(AccountSession.user_id == user.id, AccountSession.ended_at.is_(None))
+        .order_by(AccountSession.last_seen_at.desc(), AccountSession.id.desc())
+    ).scalars())
+
+
+def end_session(session: Session, record: AccountSession) -> None:
+    """Sign out the device holding this session."""
+    if record.ended_at is None:
+        record.ended_at = utcnow()
+
+
+def end_session_of(session: Session, user: User, session_id: int) -> AccountSession:
+    """Sign out one of the user's own sessions (from the settings page). LookupError: not one of the user's."""
+    record = session.get(AccountSession, session_id)
+    if record is None or record.user_id != user.id or record.ended_at is not None:
+        raise LookupError(session_id)
+    end_session(session, record)
+    record_event(session, user, "user.session_ended", "user", user.id,
+                 after={"session": record.id, "device": record.user_agent[:80], "ip": record.ip_address})
+    return record
+
+
+def end_all_sessions(session: Session, user: User, *, keep: AccountSession | None = None) -> int:
+    """Sign out every session of `user` (except `keep`); returns how many ended."""
+    query = update(AccountSession).where(AccountSession.user_id == user.id, AccountSession.ended_at.is_(None))
+    if keep is not None:
+        query = query.where(AccountSession.id != keep.id)
+    result = session.execute(query.values(ended_at=utcnow()).execution_options(synchronize_session="fetch"))
+    return result.rowcount

@@ -1,0 +1,87 @@
+"""Throttles: per account tightly, per network address loosely (an office shares one), on sign-up and mailed links."""
+
+import pytest
+
+from marketplace.config import load_config
+from marketplace.extensions import limiter
+from tests.factories import PASSWORD, AdminFactory, BuyerFactory
+
+
+@pytest.fixture
+def limits(app):
+    """Set some throttles for one test; every count starts from zero and the test's own limits come back after."""
+    saved = dict(app.config)
+
+    def _set(**values):
+        app.config.update(values)
+
+    limiter.reset()
+    yield _set
+    for key in ("LOGIN_RATE_LIMIT", "LOGIN_IP_RATE_LIMIT", "SIGNUP_RATE_LIMIT", "MAIL_RATE_LIMIT"):
+        app.config[key] = saved[key]
+    limiter.reset()
+
+
+def test_one_account_is_throttled_but_colleagues_behind_the_same_address_are_not(client, limits):
+    limits(LOGIN_RATE_LIMIT="3 per minute", LOGIN_IP_RATE_LIMIT="300 per hour")
+    codes = [client.post("/sign-in", data={"email": "target@lab.example", "password": "guess"}).status_code
+             for _ in range(4)]
+    assert codes == [400, 400, 400, 429]
+    refused = client.post("/sign-in", data={"email": "target@lab.example", "password": "guess"})
+    assert b"Too many sign-in attempts for this account" in refused.data
+    # Colleagues at the same office address still sign in.
+    for n in range(5):
+        BuyerFactory(email=f"colleague{n}@lab.example")
+        ok = client.post("/sign-in", data={"email": f"colleague{n}@lab.example", "password": PASSWORD})
+        assert ok.status_code == 303, n
+        client.post("/sign-out")
+
+
+def test_one_address_is_throttled_across_accounts(client, limits):
+    limits(LOGIN_RATE_LIMIT="100 per minute", LOGIN_IP_RATE_LIMIT="5 per hour")
+    codes = [client.post("/sign-in", data={"email": f"user{n}@lab.example", "password": "guess"}).status_code
+             for n in range(6)]
+    assert codes == [400] * 5 + [429]
+    refused = client.post("/sign-in", data={"email": "someone@lab.example", "password": "guess"})
+    assert b"Too many sign-in attempts from your network" in refused.data
+
+
+def test_the_default_limits_let_a_busy_office_sign_in(tmp_path):
+    defaults = load_config({}, instance_dir=tmp_path)
+    assert defaults["LOGIN_IP_RATE_LIMIT"] == "300 per hour"
+    assert defaults["LOGIN_RATE_LIMIT"] == "10 per minute; 50 per hour"
+
+
+def test_second_factor_codes_are_throttled_per_account(client, limits):
+    limits(LOGIN_RATE_LIMIT="3 per minute")
+    AdminFactory(email="ada@platform.example")
+    # The password step counts once for the account; then codes.
+    client.post("/sign-in", data={"email": "ada@platform.example", "password": PASSWORD})
+    codes = [client.post("/sign-in/code", data={"code": "000000"}).status_code for _ in range(4)]
+    assert codes == [400, 400, 400, 429]
+    assert b"Too many codes tried for this account" in client.post("/sign-in/code", data={"code": "1"}).data
+
+
+def test_sign_up_is_throttled_per_address(client, limits):
+    limits(SIGNUP_RATE_LIMIT="2 per hour")
+    form = {"kind": "buyer", "name": "P", "password": "a long enough password",
+            "confirm": "a long enough password", "timezone": "UTC"}
+    codes = [client.post("/sign-up", data={**form, "org_name": f"Lab Number {n}", "email": f"p{n}@x.example"}
+                         ).status_code for n in range(3)]
+    assert codes == [303, 303, 429]
+
+
+def test_reset_links_are_throttled_per_address_mailed(client, limits, outbox):
+    limits(MAIL_RATE_LIMIT="2 per hour", SIGNUP_RATE_LIMIT="100 per hour")
+    BuyerFactory(email="maya@lab.example")
+    codes = [client.post("/forgot-password", data={"email": "maya@lab.example"}).status_code for _ in range(3)]
+    assert codes == [303, 303, 429]
+    assert len(outbox.to("maya@lab.example")) == 2
+    assert client.post("/forgot-password", data={"email": "other@lab.example"}).status_code == 303
+
+
+def test_confirmation_links_are_throttled_per_user(client, login_as, limits, outbox):
+    login_as(BuyerFactory(email="new@lab.example", email_verified_at=None))
+    limits(MAIL_RATE_LIMIT="2 per hour")
+    codes = [client.post("/confirm-email/resend").status_code for _ in range(3)]
+    assert codes == [303, 303, 429]
