@@ -14,6 +14,7 @@ from marketplace.bids.models import Bid, BidStatus
 from marketplace.db_types import utcnow
 from marketplace.jobs.models import BiddingMode, Job, JobInvitation, JobStatus, Visibility
 from marketplace.notifications.models import Notification
+from marketplace.screening.models import VerdictRecord
 from marketplace.screening.service import Verdict, verdicts_for_vendor
 
 
@@ -148,6 +149,30 @@ def get_own_bid(session: Session, user: User, bid_id: int) -> Bid:
     if bid is None:
         raise NotVisible(f"bid {bid_id}")
     return bid
+
+
+def count_vendors_seeing(session: Session, job: Job) -> int:
+    """How many vendor organisations may see the job, for the lab's own page: from the stored verdicts, which
+    every change keeps equal to a live screening (screening.refresh), so that a page need not screen every vendor.
+
+    Public: every active vendor. Confidential: those whose stored findings, waived ones aside, are all clear.
+    Invite-only: the invited among those. A draft: none.
+    """
+    if job.status == JobStatus.DRAFT:
+        return 0
+    active = select(Organization.id).where(Organization.kind == OrgKind.VENDOR, Organization.suspended_at.is_(None))
+    vendor_ids = set(session.execute(active).scalars())
+    if job.visibility == Visibility.PUBLIC:
+        return len(vendor_ids)
+    records = session.execute(select(VerdictRecord.vendor_org_id, VerdictRecord.verdict, VerdictRecord.findings)
+                              .where(VerdictRecord.buyer_org_id == job.buyer_org_id)).all()
+    barred = {vendor for vendor, verdict, findings in records if verdict != Verdict.CLEAR.value and any(
+        f.get("verdict") != Verdict.CLEAR.value and not f.get("waived") for f in findings or [])}
+    seeing = vendor_ids - barred
+    if job.visibility == Visibility.INVITE_ONLY:
+        seeing &= set(session.execute(select(JobInvitation.vendor_org_id).where(JobInvitation.job_id == job.id))
+                      .scalars())
+    return len(seeing)
 
 
 def vendor_orgs_seeing(session: Session, job: Job) -> list[Organization]:

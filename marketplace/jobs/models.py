@@ -136,6 +136,9 @@ class JobAttachment(SQLModel, table=True):
     content_type: str = Field(max_length=100)
     size_bytes: int
     uploaded_at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime)
+    # For a confidential job's file: what identifying metadata was removed before vendors could read it (shown to
+    # the lab). Empty: not scrubbed (a public or invite-only job's file, kept as uploaded).
+    metadata_note: str = Field(default="", max_length=1000)
 
 
 class Question(SQLModel, table=True):

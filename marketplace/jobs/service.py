@@ -36,6 +36,7 @@ from marketplace.jobs.models import (
     Question,
     Visibility,
 )
+from marketplace.jobs.scrubbing import Scrubbed, UnreadableFile, clean_filename, scrub
 from marketplace.money import MAX_AMOUNT_MINOR, format_money, to_minor
 from marketplace.notifications.service import notify_org
 
@@ -264,8 +265,9 @@ def clean_job_input(data: JobInput, user: User, *, must_be_future: bool, now: da
 
 
 def _display_name(filename: str) -> str:
-    """The file's own name without any folder a browser may send; never used on disk."""
-    name = PureWindowsPath(PurePosixPath(filename or "").name).name.strip()
+    """The file's own name without any folder a browser may send, nor the bidi controls and invisible characters
+    that could disguise it ("invoice\u202efdp.exe"); never used on disk."""
+    name = clean_filename(PureWindowsPath(PurePosixPath(filename or "").name).name)
     return (name or "attachment")[-255:]
 
 
@@ -285,16 +287,42 @@ def _check_attachments(kept: int, uploads: list[NewAttachment]) -> None:
             raise JobError(f"“{_display_name(upload.filename)}” is larger than 10 MB.", "attachments")
 
 
-def _store_attachments(session: Session, job: Job, uploads: list[NewAttachment], folder: Path) -> None:
+def _scrubbed(data: bytes, filename: str) -> Scrubbed:
+    try:
+        return scrub(data, filename)
+    except UnreadableFile as error:
+        raise JobError(f"“{_display_name(filename)}”: {error}", "attachments") from error
+
+
+def _prepared(uploads, visibility_value: str) -> list[tuple[NewAttachment, Scrubbed | None]]:
+    """The uploads with, for a confidential job, their identifying metadata removed: every file is checked before
+    anything is written, so an unreadable one refuses the whole change."""
+    confidential = visibility_value == Visibility.CONFIDENTIAL
+    return [(upload, _scrubbed(upload.data, upload.filename) if confidential else None) for upload in uploads]
+
+
+def _store_attachments(session: Session, job: Job, prepared: list[tuple[NewAttachment, Scrubbed | None]],
+                       folder: Path) -> None:
     """Write each file under a random name; the user's file name is only ever shown, never used on disk."""
     folder.mkdir(parents=True, exist_ok=True)
-    for upload in uploads:
+    for upload, scrubbed in prepared:
+        data = scrubbed.data if scrubbed else upload.data
         stored_name = secrets.token_hex(20)
-        (folder / stored_name).write_bytes(upload.data)
+        (folder / stored_name).write_bytes(data)
         session.add(JobAttachment(
             job_id=job.id, filename=_display_name(upload.filename), stored_name=stored_name,
-            content_type=_safe_content_type(upload.content_type), size_bytes=len(upload.data),
+            content_type=_safe_content_type(upload.content_type), size_bytes=len(data),
+            metadata_note=scrubbed.note if scrubbed else "",
         ))
+
+
+def _scrub_kept_attachments(session: Session, job: Job, folder: Path) -> None:
+    """A job made confidential: its files already stored lose their identifying metadata too."""
+    unscrubbed = [a for a in attachments_of(session, job) if not a.metadata_note]
+    cleaned = [_scrubbed((folder / a.stored_name).read_bytes(), a.filename) for a in unscrubbed]
+    for attachment, scrubbed in zip(unscrubbed, cleaned, strict=True):
+        (folder / attachment.stored_name).write_bytes(scrubbed.data)
+        attachment.size_bytes, attachment.metadata_note = len(scrubbed.data), scrubbed.note
 
 
 def _remove_attachments(session: Session, attachments: list[JobAttachment], folder: Path) -> None:
@@ -434,13 +462,14 @@ def create_job(session: Session, user: User, data: JobInput, publish: bool, *,
         _ensure_lab_verified(session, user)
     values = clean_job_input(data, user, must_be_future=publish)
     _check_attachments(0, list(attachments))
+    prepared = _prepared(attachments, values["visibility"])
     job = Job(buyer_org_id=user.org_id, created_by_id=user.id, status=JobStatus.DRAFT, **values)
     if job.visibility == Visibility.CONFIDENTIAL:
         job.codename = new_codename(session)
     session.add(job)
     session.flush()
-    if attachments:
-        _store_attachments(session, job, list(attachments), upload_folder)
+    if prepared:
+        _store_attachments(session, job, prepared, upload_folder)
     if publish:
         _mark_published(session, user, job)
     session.flush()
@@ -466,6 +495,7 @@ def update_job(session: Session, user: User, job_id: int, data: JobInput, *, pub
     current = attachments_of(session, job)
     removed = [a for a in current if a.id in set(remove_attachment_ids)]
     _check_attachments(len(current) - len(removed), list(attachments))
+    prepared = _prepared(attachments, values["visibility"])
     if removed:
         _remove_attachments(session, removed, upload_folder)
         session.flush()
@@ -473,9 +503,11 @@ def update_job(session: Session, user: User, job_id: int, data: JobInput, *, pub
         setattr(job, name, value)
     if job.visibility == Visibility.CONFIDENTIAL and not job.codename:
         job.codename = new_codename(session)
+    if job.visibility == Visibility.CONFIDENTIAL and upload_folder is not None:
+        _scrub_kept_attachments(session, job, upload_folder)
     job.updated_at = utcnow()
-    if attachments:
-        _store_attachments(session, job, list(attachments), upload_folder)
+    if prepared:
+        _store_attachments(session, job, prepared, upload_folder)
     if publish and job.status == JobStatus.DRAFT:
         _mark_published(session, user, job)
     session.flush()

@@ -134,6 +134,8 @@ def _render_show(job_id: int, *, ask_form=None, answer_forms=None, invite_form=N
         invite_form=invite_form,
         invited=service.invited_vendors(db.session, job) if own_job else [],
         invite_only=job.visibility == Visibility.INVITE_ONLY,
+        own_job=own_job,
+        seeing_count=visibility.count_vendors_seeing(db.session, job) if own_job else None,
     ), status
 
 
