@@ -12,6 +12,7 @@ from sqlalchemy.orm import Session
 from marketplace.accounts.models import Organization, OrgKind, User
 from marketplace.bids.models import Bid, BidStatus
 from marketplace.db_types import utcnow
+from marketplace.disclosures.counting import awaiting_review
 from marketplace.jobs.models import BiddingMode, Job, JobInvitation, JobStatus, Visibility
 from marketplace.notifications.models import Notification
 from marketplace.screening.models import VerdictRecord
@@ -26,8 +27,17 @@ def _vendor_verdicts(session: Session, vendor_org: Organization) -> dict[int, Ve
     return verdicts_for_vendor(session, vendor_org)
 
 
+def filing_under_review(session: Session, vendor_org_id: int) -> bool:
+    """While a vendor's filed disclosure awaits an admin, its unreviewed claims count against it for every lab, and
+    what it may see and do is the same for every lab: public jobs only, no bidding. So no unreviewed claim can
+    reveal, by what changes for the vendor, whether a lab names some party as a rival."""
+    return awaiting_review(session, vendor_org_id)
+
+
 def _vendor_job_filter(session: Session, vendor_org: Organization):
     """SQL condition for the jobs a vendor may see, following the verdict table of docs/screening.md."""
+    if filing_under_review(session, vendor_org.id):
+        return (Job.status != JobStatus.DRAFT) & (Job.visibility == Visibility.PUBLIC)
     verdicts = _vendor_verdicts(session, vendor_org)
     # Excluded, and under review without a waiver: public jobs only.
     restricted = [buyer for buyer, verdict in verdicts.items() if verdict != Verdict.CLEAR]

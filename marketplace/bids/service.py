@@ -25,6 +25,9 @@ from marketplace.screening.service import Verdict, screenings_for_buyer
 
 # One wording for every screening refusal a vendor sees: it names no buyer-wide cause, no finding, no rival.
 EXCLUDED_MESSAGE = "You cannot bid on this job."
+# The same for every job of every lab while a filing awaits review (visibility.filing_under_review).
+PAUSED_MESSAGE = ("Bidding is paused while your ownership disclosure awaits an admin's review: you can bid again "
+                  "once it is reviewed.")
 AWARDED_STATES = (JobStatus.AWARDED, JobStatus.IN_PROGRESS, JobStatus.DELIVERED, JobStatus.COMPLETED)
 
 
@@ -81,6 +84,8 @@ def _check_job_takes_bids(job: Job, user: User) -> None:
 def _check_vendor_may_bid(session: Session, vendor_org: Organization, job: Job) -> None:
     if vendor_org.suspended_at is not None:
         raise BidError("Your organisation is suspended and cannot bid.")
+    if visibility.filing_under_review(session, vendor_org.id):
+        raise BidError(PAUSED_MESSAGE)
     if visibility.verdict_between(session, job.buyer_org_id, vendor_org) == Verdict.EXCLUDE:
         raise BidError(EXCLUDED_MESSAGE)
 
@@ -381,8 +386,19 @@ def award_bid(session: Session, user: User, job_id: int, bid_id: int) -> Contrac
 NOT_CONSIDERED = "not_considered"
 
 
-def outcome(bid: Bid) -> str:
-    """active, withdrawn, awarded or lost; not_considered when screening excluded the vendor while it was live."""
+PAUSED = "paused"
+
+
+def outcome_for(session: Session, user: User, bid: Bid) -> str:
+    """The outcome the vendor's own pages show for its bid."""
+    return outcome(bid, visibility.filing_under_review(session, user.org_id))
+
+
+def outcome(bid: Bid, paused: bool = False) -> str:
+    """active, withdrawn, awarded or lost; not_considered when screening excluded the vendor while it was live;
+    every live bid is paused, whatever screening says, while the vendor's filing awaits review."""
+    if paused and bid.status == BidStatus.ACTIVE:
+        return PAUSED
     if bid.conflicted and bid.status == BidStatus.ACTIVE:
         return NOT_CONSIDERED
     return str(bid.status)
@@ -421,7 +437,8 @@ def my_bids(session: Session, user: User) -> list[MyBid]:
         visibility.own_bids(session, user).add_columns(Job).join(Job, Job.id == Bid.job_id)
         .order_by(Bid.updated_at.desc(), Bid.id.desc())
     ).all()
-    return [MyBid(bid, job, visibility.buyer_label(session, job, user), outcome(bid)) for bid, job in rows]
+    paused = visibility.filing_under_review(session, user.org_id)
+    return [MyBid(bid, job, visibility.buyer_label(session, job, user), outcome(bid, paused)) for bid, job in rows]
 
 
 def data_handling_requirements(job: Job) -> list[str]:
@@ -461,7 +478,7 @@ def panel_for(session: Session, user: User, job: Job) -> JobPanel | None:
     if user.is_vendor:
         bid = own_bid_on(session, user, job)
         if bid is not None:
-            return JobPanel("vendor", own_bid=bid, outcome=outcome(bid),
+            return JobPanel("vendor", own_bid=bid, outcome=outcome_for(session, user, bid),
                             change_refusal=change_refusal(session, user, bid, job))
         return JobPanel("vendor", bid_refusal=bidding_refusal(session, user, job))
     if user.is_buyer or user.is_admin:

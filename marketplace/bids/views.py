@@ -59,7 +59,7 @@ def new(job_id: int):
 def show(bid_id: int):
     """The vendor's own bid with every revision; 404 for anyone else's."""
     page = service.bid_page(db.session, current_user, bid_id)
-    return render_template("bids/show.html", page=page, outcome=service.outcome(page.bid))
+    return render_template("bids/show.html", page=page, outcome=service.outcome_for(db.session, current_user, page.bid))
 
 
 @bp.route("/bids/<int:bid_id>/revise", methods=["GET", "POST"])

@@ -13,6 +13,17 @@ from marketplace.disclosures.models import DisclosureStatus, DisclosureVersion
 PENDING_STATUSES = (DisclosureStatus.SUBMITTED, DisclosureStatus.CHANGES_REQUESTED)
 
 
+def awaiting_review(session: Session, vendor_org_id: int) -> bool:
+    """Whether the vendor has filed a version that an admin has not yet reviewed (submitted or sent back for
+    changes, after its latest approved one): its unreviewed claims count against it, unseen by it (see
+    docs/screening.md, "What an unreviewed filing may reveal")."""
+    rows = session.execute(select(DisclosureVersion.number, DisclosureVersion.status)
+                           .where(DisclosureVersion.vendor_org_id == vendor_org_id,
+                                  DisclosureVersion.status != DisclosureStatus.DRAFT)).all()
+    approved = max((number for number, status in rows if status == DisclosureStatus.APPROVED), default=0)
+    return any(status in PENDING_STATUSES and number > approved for number, status in rows)
+
+
 def counted_version_ids(session: Session, vendor_org_ids: list[int] | None = None) -> set[int]:
     """Ids of the disclosure versions whose ties count, for the given vendors (or all vendors)."""
     query = select(DisclosureVersion.id, DisclosureVersion.vendor_org_id, DisclosureVersion.number,

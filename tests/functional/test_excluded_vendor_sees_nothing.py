@@ -16,6 +16,7 @@ from urllib.parse import quote_plus
 
 import pytest
 from markupsafe import escape
+from pypdf import PdfWriter
 from sqlalchemy import select
 from sqlmodel import SQLModel
 from werkzeug.routing import Rule
@@ -71,6 +72,15 @@ def job_form(**fields) -> dict:
     return data
 
 
+def a_real_pdf() -> bytes:
+    """A confidential job's PDF must be a PDF: its metadata is removed before vendors can read it."""
+    writer = PdfWriter()
+    writer.add_blank_page(100, 100)
+    out = io.BytesIO()
+    writer.write(out)
+    return out.getvalue()
+
+
 def approved_vendor_user(name: str) -> User:
     org = VendorOrgFactory(name=name)
     DisclosureFactory(vendor_org_id=org.id, status=DisclosureStatus.APPROVED, decided_at=utcnow())
@@ -98,7 +108,7 @@ def world(client, login_as, session):
     assert client.post("/rivals", data={"name": "Cobalt Social"}).status_code == 303
     confidential = post_job(client, session, title=CONFIDENTIAL_TITLE, description=CONFIDENTIAL_DESCRIPTION,
                             visibility="confidential",
-                            attachments=[(io.BytesIO(b"%PDF-1.4 guide"), ATTACHMENT_NAME)])
+                            attachments=[(io.BytesIO(a_real_pdf()), ATTACHMENT_NAME)])
     invite_only = post_job(client, session, title=INVITE_TITLE, description=INVITE_DESCRIPTION,
                            visibility="invite_only")
     public = post_job(client, session, title=PUBLIC_TITLE, description="Boxes around zebra crossings.")
