@@ -4,6 +4,10 @@ Every buyer organisation is screened, not only those that named rivals: the unkn
 name no rival. Buyers with the same policy get one engine run between them, against all their rivals together:
 each rival's findings depend on that rival alone, so each buyer then keeps its own rivals' findings.
 
+A vendor's unreviewed claims about other parties count only in its own screening (marketplace.screening.store):
+every other vendor is screened on the shared graph in one engine run, and each vendor with such claims of its own
+in a run of its own, on its part of the graph with its claims added (such vendors are few).
+
 Vendor-side access (verdicts_for_vendor, asked by marketplace.visibility on every page) is always computed live
 from the vendor's part of the graph. Buyer-side lists may read the verdicts refresh_verdicts stored
 (cached_screenings_for_buyer).
@@ -84,12 +88,32 @@ def _batches(facts: list[VendorFacts]) -> list[list[VendorFacts]]:
     return batches
 
 
+def _own_graphs(session: Session, graph: Graph, facts: list[VendorFacts], rival_ids: set[int], as_of: date,
+                lookback_months: int, aliases: store.Aliases) -> dict[int, Graph]:
+    """{party id: the graph it is screened on} for each vendor with unreviewed claims of its own about others.
+
+    Those the loaded graph holds no claims of cannot be given a finding by their claims. When the graph is the
+    rivals' part (many vendors), the claimants are screened on the part above them instead: one engine run each on
+    the whole rivals' part would cost as much as screening every vendor.
+    """
+    claimants = sorted({fact.party_id for fact in facts if fact.party_id in graph.claims})
+    if not claimants:
+        return {}
+    if len(facts) > CLOSURE_UP_TO:
+        graph = store.load_graph_around(session, claimants, as_of, extra_party_ids=rival_ids,
+                                        lookback_months=lookback_months, aliases=aliases)
+    return {party: store.with_claims(graph, party) for party in claimants}
+
+
 def _run_engine(graph: Graph, facts: list[VendorFacts], rival_ids: tuple[int, ...], policy: Policy,
-                as_of: date) -> dict[int, Screening]:
-    """{vendor org id: Screening} for one set of rivals under one policy."""
+                as_of: date, own_graphs: dict[int, Graph]) -> dict[int, Screening]:
+    """{vendor org id: Screening} for one set of rivals under one policy: the vendors with claims of their own
+    each on their own graph, the others together on the shared one."""
+    runs = [(graph, batch) for batch in _batches([f for f in facts if f.party_id not in own_graphs])]
+    runs += [(own_graphs[f.party_id], [f]) for f in facts if f.party_id in own_graphs]
     out: dict[int, Screening] = {}
-    for batch in _batches(facts):
-        by_party = screen_vendors(graph, batch, list(rival_ids), policy, as_of)
+    for run_graph, batch in runs:
+        by_party = screen_vendors(run_graph, batch, list(rival_ids), policy, as_of)
         for fact in batch:
             screening = by_party.get(fact.party_id) or Screening(fact.org_id, as_of=as_of)
             screening.vendor_org_id = fact.org_id
@@ -131,9 +155,10 @@ def _screen_pairs(session: Session, buyer_org_ids, vendor_orgs, as_of: date | No
     policies = _policies(session, buyer_ids)
     lookback = max([store.LOOKBACK_MONTHS, *(p.people_window_months for p in policies.values())])
     facts = store.vendor_facts(session, vendors, aliases)
-    graph = _graph_for(session, facts, {p for parties in rivals.values() for p in parties}, as_of, lookback,
-                       aliases)
+    all_rivals = {p for parties in rivals.values() for p in parties}
+    graph = _graph_for(session, facts, all_rivals, as_of, lookback, aliases)
     _without_party(graph, vendors)
+    own_graphs = _own_graphs(session, graph, facts, all_rivals, as_of, lookback, aliases)
 
     groups: dict[tuple, list[int]] = defaultdict(list)
     for buyer in buyer_ids:
@@ -143,7 +168,7 @@ def _screen_pairs(session: Session, buyer_org_ids, vendor_orgs, as_of: date | No
     results: dict[tuple[int, int], Screening] = {}
     for buyers in groups.values():
         everyone = tuple(sorted({rival for buyer in buyers for rival in rivals[buyer]}))
-        screenings = _run_engine(graph, facts, everyone, policies[buyers[0]], as_of)
+        screenings = _run_engine(graph, facts, everyone, policies[buyers[0]], as_of, own_graphs)
         views: dict[tuple[int, ...], dict[int, Screening]] = {everyone: screenings}
         for buyer in buyers:
             if rivals[buyer] not in views:
@@ -229,5 +254,6 @@ def screen_party(session: Session, party_id: int, rival_party_ids, policy: Polic
             else VendorFacts(party_id=party_id, on_platform=False))
     graph = store.load_graph_around(session, [party_id], as_of, extra_party_ids=rivals,
                                     lookback_months=max(store.LOOKBACK_MONTHS, policy.people_window_months))
+    graph = store.with_claims(graph, party_id)
     screening = screen_vendors(graph, [fact], rivals, policy, as_of).get(party_id)
     return screening or Screening(fact.org_id, as_of=as_of, vendor_party_id=party_id)
