@@ -187,20 +187,17 @@ class _Sources(dict):
         return source
 
 
-def _filer_party(counting: _Counting, aliases: Aliases, disclosure_id: int) -> int | None:
-    filer = counting.filers.get(disclosure_id)
-    return aliases.resolve(filer[0]) if filer is not None and filer[0] is not None else None
-
-
-def _edges(rows, aliases: Aliases, counting: _Counting, sources: _Sources) -> tuple[list[Edge], list[tuple]]:
+def _edges(rows, aliases: Aliases, counting: _Counting, sources: _Sources,
+           claims: dict[int, list[Edge]]) -> tuple[list[Edge], list[tuple]]:
     """Interests as edges, each with the fact it states (holder, subject, type).
 
     Exact x is [x, x]; a minimum or maximum alone is bounded by 0 or 100 on the other side; no share is None.
     A disclosure's tie about another party than its filer names the filer in its source; unreviewed, it is
-    marked claimed_by the filer's party.
+    marked claimed_by the filer's party and goes into `claims` under that party instead.
     """
     edges, keys = [], []
     merged, counted = aliases.root, counting.counted
+    filers = {version: aliases.resolve(party) for version, (party, _) in counting.filers.items() if party is not None}
     for (id_, holder, subject, interest_type, exact, share_min, share_max, min_exclusive, max_exclusive, start, end,
          title, origin, disclosure_id, level, description, recorded) in rows:
         if origin == _DISCLOSURE and disclosure_id not in counted:
@@ -211,10 +208,9 @@ def _edges(rows, aliases: Aliases, counting: _Counting, sources: _Sources) -> tu
                 continue
         claimed_by, foreign = None, False
         if origin == _DISCLOSURE:
-            filer = _filer_party(counting, aliases, disclosure_id)
+            filer = filers.get(disclosure_id)
             foreign = filer is not None and filer != subject
-            if foreign and level == _SELF_DECLARED:
-                claimed_by = filer
+            claimed_by = filer if foreign and level == _SELF_DECLARED else None
         if exact is not None:
             low, high, low_exclusive, high_exclusive = exact, exact, False, False
         elif share_min is None and share_max is None:
@@ -224,9 +220,12 @@ def _edges(rows, aliases: Aliases, counting: _Counting, sources: _Sources) -> tu
             high = share_max if share_max is not None else 100.0
             low_exclusive = bool(min_exclusive) and share_min is not None
             high_exclusive = bool(max_exclusive) and share_max is not None
-        edges.append(Edge(id_, holder, subject, interest_type, low, high, low_exclusive, high_exclusive, start, end,
-                          title or "", sources[origin, disclosure_id, level, description, recorded, foreign],
-                          claimed_by))
+        edge = Edge(id_, holder, subject, interest_type, low, high, low_exclusive, high_exclusive, start, end,
+                    title or "", sources[origin, disclosure_id, level, description, recorded, foreign], claimed_by)
+        if claimed_by is not None:
+            claims.setdefault(claimed_by, []).append(edge)
+            continue
+        edges.append(edge)
         keys.append((holder, subject, interest_type))
     return edges, keys
 
@@ -338,15 +337,8 @@ def _nodes(rows, aliases: Aliases) -> dict[int, PartyNode]:
 def _assemble(session: Session, party_rows, interest_rows, commercial_rows, aliases: Aliases,
               counting: _Counting) -> Graph:
     sources = _Sources(counting)
-    edges, keys = _edges(interest_rows, aliases, counting, sources)
     claims: dict[int, list[Edge]] = {}
-    if any(edge.claimed_by is not None for edge in edges):
-        for edge in edges:
-            if edge.claimed_by is not None:
-                claims.setdefault(edge.claimed_by, []).append(edge)
-        keys = [key for key, edge in zip(keys, edges, strict=True) if edge.claimed_by is None]
-        edges = [edge for edge in edges if edge.claimed_by is None]
-    edges = _one_per_fact(edges, keys, _merge_interests)
+    edges = _one_per_fact(*_edges(interest_rows, aliases, counting, sources, claims), _merge_interests)
     commercial = _commercial_edges(commercial_rows, aliases, counting, sources)
     commercial = _one_per_fact(commercial, [(e.vendor, e.counterparty, e.kind) for e in commercial],
                                _merge_commercial)
