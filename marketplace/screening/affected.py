@@ -7,9 +7,10 @@ beside it. Below S, what a group member can reach besides is read too: the vendo
 seat, a contract), the vendors whose commercial counterparty it is, and the vendors where someone holding a role
 in it holds a role too (the board and people rules). Every tie in the database is followed, counted or not and
 whatever its dates: a wider scope costs a little time, a narrower one a stored verdict that disagrees with the
-live one.
+live one. `Reach` asks the same of a loaded graph, in memory.
 """
 
+from collections import defaultdict
 from collections.abc import Iterable
 
 from sqlalchemy import select
@@ -19,6 +20,7 @@ from marketplace.accounts.models import Organization, OrgKind
 from marketplace.db_types import in_ids
 from marketplace.parties.models import ROLE_INTEREST_TYPES, CommercialTie, Interest
 from marketplace.screening import store
+from marketplace.screening.graph import Graph
 
 # What carries a rival's group and its stakes down to what is held (as store reads it).
 _PASSING = ("shareholding", "votingRights", "appointmentOfBoard")
@@ -62,3 +64,39 @@ def affected_vendor_ids(session: Session, party_ids: Iterable[int]) -> set[int]:
         return set()
     return set(session.execute(select(Organization.id).where(
         Organization.kind == OrgKind.VENDOR, in_ids(session, Organization.party_id, parties))).scalars())
+
+
+class Reach:
+    """The same question asked of a loaded graph (shared edges and every claim): which parties' screening ties held
+    in some parties can change. Sound for the parties whose part of the graph was loaded."""
+
+    def __init__(self, graph: Graph):
+        edges = graph.edges + [edge for claims in graph.claims.values() for edge in claims]
+        self.passing: dict[int, list[int]] = defaultdict(list)
+        self.held: dict[int, list[int]] = defaultdict(list)
+        self.role_holders: dict[int, list[int]] = defaultdict(list)
+        self.roles_of: dict[int, list[int]] = defaultdict(list)
+        self.customers: dict[int, list[int]] = defaultdict(list)
+        for edge in edges:
+            self.held[edge.holder].append(edge.subject)
+            if edge.interest_type in _PASSING:
+                self.passing[edge.holder].append(edge.subject)
+            if edge.interest_type in ROLE_INTEREST_TYPES:
+                self.role_holders[edge.subject].append(edge.holder)
+                self.roles_of[edge.holder].append(edge.subject)
+        for tie in graph.commercial:
+            self.customers[tie.counterparty].append(tie.vendor)
+
+    def affected(self, party_ids: Iterable[int]) -> set[int]:
+        below, frontier = set(party_ids), list(party_ids)
+        while frontier:
+            step = {subject for party in frontier for subject in self.passing.get(party, ())} - below
+            below |= step
+            frontier = list(step)
+        out = set(below)
+        for party in below:
+            out.update(self.held.get(party, ()))
+            out.update(self.customers.get(party, ()))
+            for person in self.role_holders.get(party, ()):
+                out.update(self.roles_of.get(person, ()))
+        return out

@@ -23,6 +23,7 @@ from sqlalchemy.orm import Session
 from marketplace.accounts.models import Organization, OrgKind
 from marketplace.db_types import utcnow
 from marketplace.screening import store
+from marketplace.screening.affected import Reach
 from marketplace.screening.engine import collector_paused, screen_vendors
 from marketplace.screening.graph import Graph, PartyNode, VendorFacts
 from marketplace.screening.models import Rival, ScreeningPolicy, VerdictRecord
@@ -88,29 +89,47 @@ def _batches(facts: list[VendorFacts]) -> list[list[VendorFacts]]:
     return batches
 
 
+def _claim_batches(graph: Graph, claimants: list[int]) -> list[list[int]]:
+    """The vendors with claims of their own, in groups none of whose claims reach another's screening: each group
+    is screened in one run on the graph with the claims of all its members, which gives each what its own give."""
+    reach = Reach(graph)
+    reached = {party: reach.affected({edge.subject for edge in graph.claims[party]}) for party in claimants}
+    batches: list[list[int]] = []
+    for party in claimants:
+        batch = next((b for b in batches if all(party not in reached[other] and other not in reached[party]
+                                                 for other in b)), None)
+        if batch is None:
+            batches.append([party])
+        else:
+            batch.append(party)
+    return batches
+
+
 def _own_graphs(session: Session, graph: Graph, facts: list[VendorFacts], rival_ids: set[int], as_of: date,
-                lookback_months: int, aliases: store.Aliases) -> dict[int, Graph]:
-    """{party id: the graph it is screened on} for each vendor with unreviewed claims of its own about others.
+                lookback_months: int, aliases: store.Aliases) -> list[tuple[Graph, set[int]]]:
+    """[(a graph, the parties screened on it)] for the vendors with unreviewed claims of their own about others.
 
     Those the loaded graph holds no claims of cannot be given a finding by their claims. When the graph is the
-    rivals' part (many vendors), the claimants are screened on the part above them instead: one engine run each on
-    the whole rivals' part would cost as much as screening every vendor.
+    rivals' part (many vendors), the claimants are screened on the part above them instead: a run on the whole
+    rivals' part costs as much as screening every vendor.
     """
     claimants = sorted({fact.party_id for fact in facts if fact.party_id in graph.claims})
     if not claimants:
-        return {}
+        return []
     if len(facts) > CLOSURE_UP_TO:
         graph = store.load_graph_around(session, claimants, as_of, extra_party_ids=rival_ids,
                                         lookback_months=lookback_months, aliases=aliases)
-    return {party: store.with_claims(graph, party) for party in claimants}
+    return [(store.with_claims(graph, *batch), set(batch)) for batch in _claim_batches(graph, claimants)]
 
 
 def _run_engine(graph: Graph, facts: list[VendorFacts], rival_ids: tuple[int, ...], policy: Policy,
-                as_of: date, own_graphs: dict[int, Graph]) -> dict[int, Screening]:
-    """{vendor org id: Screening} for one set of rivals under one policy: the vendors with claims of their own
-    each on their own graph, the others together on the shared one."""
-    runs = [(graph, batch) for batch in _batches([f for f in facts if f.party_id not in own_graphs])]
-    runs += [(own_graphs[f.party_id], [f]) for f in facts if f.party_id in own_graphs]
+                as_of: date, own_graphs: list[tuple[Graph, set[int]]]) -> dict[int, Screening]:
+    """{vendor org id: Screening} for one set of rivals under one policy: the vendors with claims of their own on
+    graphs with their claims, the others together on the shared one."""
+    claimants = {party for _, parties in own_graphs for party in parties}
+    runs = [(graph, batch) for batch in _batches([f for f in facts if f.party_id not in claimants])]
+    for own, parties in own_graphs:
+        runs += [(own, batch) for batch in _batches([f for f in facts if f.party_id in parties])]
     out: dict[int, Screening] = {}
     for run_graph, batch in runs:
         by_party = screen_vendors(run_graph, batch, list(rival_ids), policy, as_of)

@@ -353,15 +353,18 @@ def _assemble(session: Session, party_rows, interest_rows, commercial_rows, alia
     return Graph(parties=parties, edges=edges, commercial=commercial, claims=claims)
 
 
-def with_claims(graph: Graph, party_id: int) -> Graph:
-    """The graph one vendor is screened on: the shared graph and its own unreviewed claims about other parties
-    (merged with what the shared graph says of the same ties, as the loader merges sources)."""
-    own = graph.claims.get(party_id)
+def with_claims(graph: Graph, *party_ids: int) -> Graph:
+    """The graph a vendor is screened on: the shared graph and its own unreviewed claims about other parties
+    (merged with what the shared graph says of the same ties, as the loader merges sources). Given several
+    vendors, the claims of all of them: right for each only when none's claims reach another's screening."""
+    own = [edge for party_id in party_ids for edge in graph.claims.get(party_id, ())]
     if not own:
         return graph
     edges = graph.edges + own
     merged = _one_per_fact(edges, [(e.holder, e.subject, e.interest_type) for e in edges], _merge_interests)
-    return Graph(parties=graph.parties, edges=merged, commercial=graph.commercial)
+    # In the order of the ties' ids, as the loader gives them: where two ties could explain a finding equally,
+    # the engine names the first, and a vendor's finding must read the same in a batch as alone.
+    return Graph(parties=graph.parties, edges=sorted(merged, key=lambda e: e.id), commercial=graph.commercial)
 
 
 def _party_rows(session: Session, ids: Iterable[int]) -> list:

@@ -22,7 +22,7 @@ def add_claims(session, rng: random.Random, vendors, rivals) -> None:
     people = session.execute(select(Interest.interested_party_id).where(
         Interest.interest_type.in_(["boardMember", "seniorManagingOfficial"]))).scalars().all()
     entities = [org.party_id for org in vendors] + list(rivals)
-    for org in rng.sample(vendors, 6):
+    for org in rng.sample(vendors, 9):
         version = DisclosureFactory(vendor_org_id=org.id, number=50, status=DisclosureStatus.SUBMITTED)
         owners = session.execute(select(Interest.interested_party_id).where(
             Interest.subject_party_id == org.party_id, Interest.interest_type == "shareholding",
@@ -40,8 +40,18 @@ def add_claims(session, rng: random.Random, vendors, rivals) -> None:
     session.flush()
 
 
-@pytest.mark.parametrize("seed", [3, 11])
+def words(findings, exact: bool) -> list:
+    """Findings as compared: in full, or their rule, verdict, rival and figure only (two ties that explain a finding
+    equally may be named in another order when the graph around differs)."""
+    if exact:
+        return [f.as_dict() for f in findings]
+    return sorted((str(f.rule), str(f.verdict), f.rival or "", sorted(f.stake.as_dict().items()) if f.stake else [])
+                  for f in findings)
+
+
+@pytest.mark.parametrize("seed", range(12))
 def test_many_at_once_one_by_one_and_the_whole_graph_agree_on_vendors_with_claims(session, seed):
+    exact = seed in (3, 11)
     rng = random.Random(seed)
     vendors, rivals = random_register(session, rng)
     add_claims(session, rng, vendors, rivals)
@@ -58,9 +68,9 @@ def test_many_at_once_one_by_one_and_the_whole_graph_agree_on_vendors_with_claim
     for org, fact in zip(vendors[:12], store.vendor_facts(session, vendors[:12]), strict=True):
         alone = service.screen_vendor(session, buyer.id, org)
         reference = screen_vendors(store.with_claims(whole, fact.party_id), [fact], rivals, Policy(), today)
-        expected = [f.as_dict() for f in reference[fact.party_id].findings]
-        assert [f.as_dict() for f in alone.findings] == expected
-        assert [f.as_dict() for f in together[org.id].findings] == expected
+        expected = words(reference[fact.party_id].findings, exact)
+        assert words(alone.findings, exact) == expected
+        assert words(together[org.id].findings, exact) == expected
         shared = screen_vendors(whole, [fact], rivals, Policy(), today)[fact.party_id]
-        changed += [f.as_dict() for f in shared.findings] != expected
+        changed += words(shared.findings, exact) != expected
     assert changed, "some vendor's own claims change its screening"
