@@ -5,8 +5,9 @@ name no rival. Buyers with the same policy get one engine run between them, agai
 each rival's findings depend on that rival alone, so each buyer then keeps its own rivals' findings.
 
 A vendor's unreviewed claims about other parties count only in its own screening (marketplace.screening.store):
-every other vendor is screened on the shared graph in one engine run, and each vendor with such claims of its own
-in a run of its own, on its part of the graph with its claims added (such vendors are few).
+every other vendor is screened on the shared graph in one engine run, and the vendors with such claims of their
+own on their part of the graph with their claims added, in groups none of whose claims can reach another's
+screening (such vendors are few: those with a version awaiting review).
 
 Vendor-side access (verdicts_for_vendor, asked by marketplace.visibility on every page) is always computed live
 from the vendor's part of the graph. Buyer-side lists may read the verdicts refresh_verdicts stored
