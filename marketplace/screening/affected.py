@@ -24,6 +24,8 @@ from marketplace.screening.graph import Graph
 
 # What carries a rival's group and its stakes down to what is held (as store reads it).
 _PASSING = ("shareholding", "votingRights", "appointmentOfBoard")
+# An interest nobody has published reaches down the same way (the unknown-owner rule follows it).
+_UNDISCLOSED = ("unknownInterest", "unpublishedInterest")
 _interest = Interest.__table__.c
 _commercial = CommercialTie.__table__.c
 
@@ -86,6 +88,17 @@ class Reach:
                 self.roles_of[edge.holder].append(edge.subject)
         for tie in graph.commercial:
             self.customers[tie.counterparty].append(tie.vendor)
+
+    def affected_by(self, edges: Iterable) -> set[int]:
+        """Whose screening these ties can change. A seat, a role or a contract passes nothing down: it changes its
+        subject's screening, and, held by a person, the screening of wherever that person holds a role."""
+        edges = list(edges)
+        out = self.affected({e.subject for e in edges if e.interest_type in _PASSING + _UNDISCLOSED})
+        for edge in edges:
+            out.add(edge.subject)
+            if edge.interest_type in ROLE_INTEREST_TYPES:
+                out.update(self.roles_of.get(edge.holder, ()))
+        return out
 
     def affected(self, party_ids: Iterable[int]) -> set[int]:
         below, frontier = set(party_ids), list(party_ids)

@@ -94,7 +94,7 @@ def _claim_batches(graph: Graph, claimants: list[int]) -> list[list[int]]:
     """The vendors with claims of their own, in groups none of whose claims reach another's screening: each group
     is screened in one run on the graph with the claims of all its members, which gives each what its own give."""
     reach = Reach(graph)
-    reached = {party: reach.affected({edge.subject for edge in graph.claims[party]}) for party in claimants}
+    reached = {party: reach.affected_by(graph.claims[party]) for party in claimants}
     batches: list[list[int]] = []
     for party in claimants:
         batch = next((b for b in batches if all(party not in reached[other] and other not in reached[party]
