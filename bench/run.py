@@ -9,7 +9,9 @@
 (b) the buyer's vendor-search page /vendors through the Flask test client, signed in as the buyer: server time
     of 50 requests over pages and filters after a warm-up (p50, p95);
 (c) re-screen after one disclosure changes: one Interest added to a vendor, then
-    marketplace.screening.refresh.refresh_verdicts for that vendor (median over 20 vendors; rolled back after);
+    marketplace.screening.refresh.refresh_after_change for it, as an admin fact does: every vendor whose verdict
+    the tie can change (at or below the vendor, or sharing its people), for every buyer (median over 20 vendors;
+    rolled back after);
 (d) the process's peak resident memory after all of the above.
 Beside each, the same measure done the obvious way (bench/naive.py), sampled under a time limit and
 extrapolated where it says so, and the ratio naive / ours.
@@ -66,7 +68,7 @@ def main(database_url: str, json_path: str | None, naive_vendors: int, naive_sec
     from marketplace.screening import service, store
     from marketplace.screening.engine import collector_paused, screen_vendors
     from marketplace.screening.models import Rival, VerdictRecord
-    from marketplace.screening.refresh import refresh_verdicts
+    from marketplace.screening.refresh import refresh_after_change, refresh_verdicts
     from marketplace.screening.verdicts import Policy
 
     rng = random.Random(seed)
@@ -236,7 +238,7 @@ def main(database_url: str, json_path: str | None, naive_vendors: int, naive_sec
                                  origin="admin_fact", verification_level="admin-verified"))
             session.flush()
             started = time.perf_counter()
-            changes += len(refresh_verdicts(session, None, vendor_org_ids=[org_id]))
+            changes += len(refresh_after_change(session, None, party_ids=[party_id], vendor_org_ids=[org_id]))
             re_times.append((time.perf_counter() - started) * 1000)
             started = time.perf_counter()
             result = naive.screen_vendor(session, party_id, rival_ids, today, deadline=started + 10)

@@ -103,7 +103,8 @@ def record_fact(session: Session, admin: User, vendor_org_id: int, fact: FactInp
 
     The tie is checked as a vendor's would be (a share is 0-100%, a key person is a person...), except that
     it is not added up with the vendor's own disclosure: a fact may well contradict it. The vendor is asked to
-    confirm it in a new version; every buyer's verdict of the vendor is recomputed in the same transaction.
+    confirm it in a new version; every buyer's verdict of the vendor, and of every vendor the tie can reach, is
+    recomputed in the same transaction.
     """
     if not admin.is_admin:
         raise FactError("Only platform admins record facts from other sources.")
@@ -128,9 +129,11 @@ def record_fact(session: Session, admin: User, vendor_org_id: int, fact: FactInp
                         "source_date": fact.source_date.isoformat(), "note": row.note},
                  vendor_org_id=vendor.id)
     notify_org(session, vendor.id, "fact_recorded", _confirmation_request(view, row), "/disclosure/")
-    from marketplace.screening.refresh import refresh_verdicts  # late: screening imports disclosures
+    from marketplace.screening.refresh import refresh_after_change  # late: screening imports disclosures
 
-    refresh_verdicts(session, admin, vendor_org_ids=[vendor.id])
+    # A role elsewhere is held in another party: the vendors sharing its people, or below it, are re-screened too.
+    subject = row.subject_party_id if isinstance(row, Interest) else vendor_party.id
+    refresh_after_change(session, admin, party_ids=[subject, vendor_party.id], vendor_org_ids=[vendor.id])
     return row
 
 

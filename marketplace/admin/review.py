@@ -1,7 +1,9 @@
 """What an admin needs to review disclosures: the queue by filter, and the screening effect of approving.
 
-The effect of approving is computed, not guessed: inside a SAVEPOINT the version is marked approved, every buyer
-screens the vendor again, and the savepoint is rolled back, so nothing is written.
+The effect of approving is computed, not guessed: inside a SAVEPOINT the version is marked approved (its ties
+admin-verified), every buyer screens the vendor again, and every other platform vendor the version's ties can
+reach, and the savepoint is rolled back, so nothing is written. A tie about another party counts, before approval,
+only in the filing vendor's own screening: approving is what lets it count against that other party.
 """
 
 from dataclasses import dataclass, field
@@ -14,8 +16,9 @@ from marketplace.accounts.models import Organization, OrgKind, User
 from marketplace.db_types import utcnow
 from marketplace.disclosures import service as disclosures
 from marketplace.disclosures.models import DisclosureStatus, DisclosureVersion
-from marketplace.parties.models import Party
-from marketplace.screening.service import screen_vendor
+from marketplace.parties.models import Interest, Party, TieOrigin
+from marketplace.screening.affected import affected_vendor_ids
+from marketplace.screening.service import screen_pairs
 from marketplace.screening.verdicts import Rule, Screening, Verdict, worst
 
 STATUS_FILTERS = {
@@ -101,6 +104,8 @@ class VerdictShift:
     buyer_name: str
     before: Verdict
     after: Verdict
+    vendor_org_id: int | None = None
+    vendor_name: str = ""
 
     @property
     def text(self) -> str:
@@ -129,8 +134,11 @@ class MatchWarning:
 
 @dataclass(frozen=True)
 class ApprovalEffect:
-    shifts: list[VerdictShift]
+    shifts: list[VerdictShift]  # the filing vendor's verdicts
     buyers_screened: int
+    # Other platform vendors' verdicts, changed by the version's ties about other parties once verified.
+    others: list[VerdictShift] = field(default_factory=list)
+    others_screened: int = 0
     match_warnings: list[MatchWarning] = field(default_factory=list)
 
     @property
@@ -141,14 +149,44 @@ class ApprovalEffect:
         whose = "1 buyer's verdict" if count == 1 else f"{count} buyers' verdicts"
         return f"Approving would change {whose}: " + ", ".join(shift.text for shift in self.shifts) + "."
 
+    @property
+    def others_summary(self) -> str:
+        if not self.others_screened:
+            return "No other platform vendor is reached by this version's ties."
+        if not self.others:
+            return (f"Approving would change no verdict of the {self.others_screened} other platform "
+                    f"vendor{'s' if self.others_screened != 1 else ''} its ties reach.")
+        texts = [f"{shift.vendor_name} for {shift.text}" for shift in self.others]
+        return "Approving would also change " + ", ".join(texts) + "."
 
-def _screen_all(session: Session, buyers: list[Organization], vendor: Organization) -> dict[int, Screening]:
-    return {buyer.id: screen_vendor(session, buyer.id, vendor) for buyer in buyers}
+    def shifts_of(self, vendor_org_id: int) -> list[VerdictShift]:
+        return [shift for shift in self.others if shift.vendor_org_id == vendor_org_id]
+
+
+def _verdicts(session: Session, buyers: list[Organization], vendors: list[Organization]) -> dict:
+    """{(buyer id, vendor id): Screening}."""
+    return screen_pairs(session, [buyer.id for buyer in buyers], vendors)
+
+
+def _shifts(buyers: list[Organization], vendors: list[Organization], before: dict, after: dict) -> list[VerdictShift]:
+    return [VerdictShift(buyer.id, buyer.name, before[buyer.id, vendor.id].verdict,
+                         after[buyer.id, vendor.id].verdict, vendor.id, vendor.name)
+            for vendor in vendors for buyer in buyers
+            if before[buyer.id, vendor.id].verdict != after[buyer.id, vendor.id].verdict]
+
+
+def _reached_vendors(session: Session, version: DisclosureVersion) -> list[Organization]:
+    """The other platform vendors whose verdicts the version's ties can change, by name."""
+    reached = affected_vendor_ids(session, disclosures.changed_subjects(session, version.vendor_org_id))
+    reached.discard(version.vendor_org_id)
+    return list(session.execute(select(Organization).where(Organization.id.in_(sorted(reached)))
+                                .order_by(Organization.name, Organization.id)).scalars())
 
 
 def approval_effect(session: Session, user: User, version_id: int) -> ApprovalEffect | None:
-    """How approving this submitted version would change each buyer's verdict of the vendor; None for a version
-    that cannot be approved. Nothing is written: the approval is tried inside a savepoint rolled back at once.
+    """How approving this submitted version would change each buyer's verdict of the vendor, and of every other
+    platform vendor its ties reach; None for a version that cannot be approved. Nothing is written: the approval
+    is tried inside a savepoint rolled back at once.
     Raises NotVisible (404) for a draft or missing version, or a user who is not an admin."""
     version = disclosures.get_filed_version(session, user, version_id)
     if version.status != DisclosureStatus.SUBMITTED:
@@ -156,19 +194,23 @@ def approval_effect(session: Session, user: User, version_id: int) -> ApprovalEf
     vendor = session.get(Organization, version.vendor_org_id)
     buyers = list(session.execute(select(Organization).where(Organization.kind == OrgKind.BUYER)
                                   .order_by(Organization.name, Organization.id)).scalars())
-    before = _screen_all(session, buyers, vendor)
+    vendors = [vendor, *_reached_vendors(session, version)]
+    before = _verdicts(session, buyers, vendors)
     savepoint = session.begin_nested()
     try:
         version.status = DisclosureStatus.APPROVED
         version.decided_at = utcnow()
         version.decided_by_id = user.id
+        disclosures.verify_ties(session, version)
         session.flush()
-        after = _screen_all(session, buyers, vendor)
+        after = _verdicts(session, buyers, vendors)
     finally:
         savepoint.rollback()
-    shifts = [VerdictShift(buyer.id, buyer.name, before[buyer.id].verdict, after[buyer.id].verdict)
-              for buyer in buyers if before[buyer.id].verdict != after[buyer.id].verdict]
-    return ApprovalEffect(shifts, len(buyers), _match_warnings(session, buyers, after))
+    session.expire_all()  # the ties' verification levels were changed in memory too, and rolled back
+    shifts = _shifts(buyers, vendors, before, after)
+    return ApprovalEffect([s for s in shifts if s.vendor_org_id == vendor.id], len(buyers),
+                          [s for s in shifts if s.vendor_org_id != vendor.id], len(vendors) - 1,
+                          _match_warnings(session, buyers, {buyer.id: after[buyer.id, vendor.id] for buyer in buyers}))
 
 
 def _match_warnings(session: Session, buyers: list[Organization], after: dict[int, Screening]) -> list[MatchWarning]:
@@ -185,6 +227,33 @@ def _match_warnings(session: Session, buyers: list[Organization], after: dict[in
             warnings.append(MatchWarning(buyer.name, variant.id, variant.name, finding.rival_party_id,
                                          finding.rival or "", finding.verdict, others == Verdict.CLEAR))
     return sorted(warnings, key=lambda w: (not w.clears_otherwise, w.buyer_name, w.variant_name))
+
+
+@dataclass(frozen=True)
+class ClaimReach:
+    """A tie of the version about another party than the vendor: whose screening it reaches once approved."""
+
+    tie_id: int
+    subject_name: str
+    vendors: list[Organization]
+
+
+def claims_about_others(session: Session, user: User, version_id: int) -> dict[int, ClaimReach]:
+    """{interest id: its reach} for each tie of the version whose subject is another party: the platform vendors
+    whose screening it can change once approved (before that it counts only in the filing vendor's own).
+    Raises NotVisible (404) as get_filed_version does."""
+    version = disclosures.get_filed_version(session, user, version_id)
+    vendor = session.get(Organization, version.vendor_org_id)
+    ties = session.execute(select(Interest).where(
+        Interest.disclosure_id == version.id, Interest.origin == TieOrigin.DISCLOSURE,
+        Interest.subject_party_id != vendor.party_id)).scalars().all()
+    out = {}
+    for tie in ties:
+        reached = affected_vendor_ids(session, [tie.subject_party_id]) - {vendor.id}
+        orgs = list(session.execute(select(Organization).where(Organization.id.in_(sorted(reached)))
+                                    .order_by(Organization.name, Organization.id)).scalars())
+        out[tie.id] = ClaimReach(tie.id, session.get(Party, tie.subject_party_id).name, orgs)
+    return out
 
 
 def ownership_picture(session: Session, vendor: Organization):

@@ -62,6 +62,7 @@ def render_review(version_id: int, form: DecisionForm | None = None, status: int
         change_sections=[(s, c) for s, c in disclosures.by_section(found.changes, lambda c: c.tie) if c],
         decidable=version.status == DisclosureStatus.SUBMITTED,
         effect=review_service.approval_effect(db.session, current_user, version.id),
+        claims=review_service.claims_about_others(db.session, current_user, version.id),
         picture=review_service.ownership_picture(db.session, found.vendor),
         evidence=evidence_service.evidence_of_vendor(db.session, version.vendor_org_id,
                                                      up_to_number=version.number, filed_only=True),

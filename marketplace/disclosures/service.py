@@ -64,11 +64,23 @@ def _not_found(what: str) -> LookupError:
     return NotVisible(what)
 
 
-def _refresh_screening(session: Session, user: User, vendor_org_id: int) -> None:
-    """Recompute this vendor's verdicts (late import: screening may import this module)."""
-    from marketplace.screening.refresh import refresh_verdicts
+def changed_subjects(session: Session, vendor_org_id: int) -> set[int]:
+    """The parties a change to the vendor's filed versions touches: the vendor's own, and every subject of a tie in
+    one of its versions (a version submitted, approved or superseded changes which of them count, and how)."""
+    org = session.get(Organization, vendor_org_id)
+    versions = select(DisclosureVersion.id).where(DisclosureVersion.vendor_org_id == vendor_org_id)
+    subjects = set(session.execute(
+        select(Interest.subject_party_id).distinct().where(Interest.disclosure_id.in_(versions))).scalars())
+    return subjects | ({org.party_id} if org is not None and org.party_id is not None else set())
 
-    refresh_verdicts(session, user, vendor_org_ids=[vendor_org_id])
+
+def _refresh_screening(session: Session, user: User, vendor_org_id: int) -> None:
+    """Recompute the verdicts of this vendor and of every vendor its disclosure's ties can reach
+    (late import: screening may import this module)."""
+    from marketplace.screening.refresh import refresh_after_change
+
+    refresh_after_change(session, user, party_ids=changed_subjects(session, vendor_org_id),
+                         vendor_org_ids=[vendor_org_id])
 
 
 # --- What a vendor can disclose -------------------------------------------------------------------------
@@ -533,6 +545,14 @@ def _decision_message(version: DisclosureVersion, reason: str) -> str:
     return message if len(message) <= 1000 else message[:999] + "…"
 
 
+def verify_ties(session: Session, version: DisclosureVersion) -> None:
+    """Mark the version's ties admin-verified, as approving it does: from then on its ties about other parties
+    count in their screening too, not only in the vendor's own."""
+    for model in (Interest, CommercialTie):
+        session.execute(update(model).where(model.disclosure_id == version.id, model.origin == TieOrigin.DISCLOSURE)
+                        .values(verification_level=VerificationLevel.ADMIN_VERIFIED))
+
+
 def decide_version(session: Session, user: User, version_id: int, decision: str,
                    reason: str = "") -> DisclosureVersion:
     """An admin approves, sends back or rejects a submitted version, and the vendor is told why.
@@ -556,10 +576,7 @@ def decide_version(session: Session, user: User, version_id: int, decision: str,
         action = "request changes" if status == DisclosureStatus.CHANGES_REQUESTED else "reject"
         raise DisclosureError(f"Give a reason to {action}: the vendor sees it.", "reason")
     if status == DisclosureStatus.APPROVED:
-        for model in (Interest, CommercialTie):
-            session.execute(update(model).where(model.disclosure_id == version.id,
-                                                model.origin == TieOrigin.DISCLOSURE)
-                            .values(verification_level=VerificationLevel.ADMIN_VERIFIED))
+        verify_ties(session, version)
     before = version.status
     version.status = status
     version.decided_by_id = user.id

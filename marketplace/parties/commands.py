@@ -61,6 +61,10 @@ def _import_file(path: Path):
     with bar as progress:
         summary = import_bods(db.session, None, statements, path.name,
                               progress=progress.update if progress is not None else None)
+    from marketplace.screening.refresh import refresh_verdicts  # late: screening imports parties
+
+    # Imported ties count at once, for anyone: every stored verdict is brought up to date in the same transaction.
+    refresh_verdicts(db.session, None)
     db.session.commit()
     return summary
 

@@ -37,6 +37,9 @@ class Edge:
     end: date | None = None
     role_title: str = ""
     source: Source = Source("", "self-declared")
+    # The party of the vendor whose unreviewed disclosure claims this tie about another party: it counts only in
+    # that vendor's own screening until an admin verifies it. None for a tie that counts for everyone.
+    claimed_by: int | None = None
 
     def active_at(self, as_of: date) -> bool:
         """Started on or before as_of, and not ended by then (an end on as_of has ended)."""
@@ -76,6 +79,9 @@ class Graph:
     parties: dict[int, PartyNode] = field(default_factory=dict)
     edges: list[Edge] = field(default_factory=list)
     commercial: list[CommercialEdge] = field(default_factory=list)
+    # Unreviewed claims about other parties, by the claiming vendor's party: left out of `edges`, which every
+    # vendor is screened on; store.with_claims adds one vendor's own.
+    claims: dict[int, list[Edge]] = field(default_factory=dict)
 
     def by_subject(self) -> dict[int, list[Edge]]:
         index = defaultdict(list)

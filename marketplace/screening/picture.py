@@ -15,8 +15,18 @@ from datetime import date, timedelta
 from sqlalchemy import or_, select
 from sqlalchemy.orm import Session
 
+from marketplace.accounts.models import Organization
 from marketplace.disclosures.counting import counted_version_ids
-from marketplace.parties.models import ROLE_INTEREST_TYPES, CommercialTie, Interest, Party, PartyKind, TieOrigin
+from marketplace.disclosures.models import DisclosureVersion
+from marketplace.parties.models import (
+    ROLE_INTEREST_TYPES,
+    CommercialTie,
+    Interest,
+    Party,
+    PartyKind,
+    TieOrigin,
+    VerificationLevel,
+)
 from marketplace.screening.store import load_aliases
 
 MAX_NODES = 60
@@ -329,16 +339,33 @@ def _counts(counted_versions: set[int]):
     return or_(Interest.origin != TieOrigin.DISCLOSURE, Interest.disclosure_id.in_(counted_versions))
 
 
-def _interests(session: Session, condition, counted_versions: set[int], as_of: date, window_start: date):
+def _claims_of_others(session: Session, vendor: int, resolve):
+    """Whether an interest is another vendor's unreviewed claim about a third party: it counts only in its
+    filer's screening (marketplace.screening.store), so it is not drawn around this vendor."""
+    filers = dict(session.execute(select(DisclosureVersion.id, Organization.party_id).join(
+        Organization, Organization.id == DisclosureVersion.vendor_org_id)).all())
+
+    def claimed_by_another(interest: Interest) -> bool:
+        if interest.origin != TieOrigin.DISCLOSURE or interest.verification_level != VerificationLevel.SELF_DECLARED:
+            return False
+        filer = filers.get(interest.disclosure_id)
+        filer = resolve(filer) if filer is not None else None
+        return filer is not None and filer != vendor and filer != resolve(interest.subject_party_id)
+
+    return claimed_by_another
+
+
+def _interests(session: Session, condition, counted_versions: set[int], as_of: date, window_start: date,
+               leave_out=lambda interest: False):
     """Counted interests matching the condition: in force at as_of, or a role ended inside the people window."""
-    return session.execute(
+    return [interest for interest in session.execute(
         select(Interest).where(
             condition, _counts(counted_versions),
             or_(Interest.start_date.is_(None), Interest.start_date <= as_of),
             or_(Interest.end_date.is_(None), Interest.end_date > as_of,
                 Interest.interest_type.in_(sorted(ROLE_INTEREST_TYPES)) & (Interest.end_date > window_start)),
         )
-    ).scalars().all()
+    ).scalars().all() if not leave_out(interest)]
 
 
 def _link(interest: Interest, as_of: date, resolve) -> Link:
@@ -358,19 +385,21 @@ def load_neighbourhood(session: Session, vendor_party_id: int, *, rival_party_id
     resolve = merges.resolve
     window_start = as_of - timedelta(days=round(people_window_months * 30.44))
     vendor = resolve(vendor_party_id)
+    others = _claims_of_others(session, vendor, resolve)
     seen, frontier = {vendor}, {vendor}
     for _ in range(MAX_DEPTH):
         if not frontier or len(seen) >= LOAD_LIMIT:
             break
         found = _interests(session, Interest.subject_party_id.in_(merges.expand(frontier)), counted, as_of,
-                           window_start)
+                           window_start, others)
         frontier = {resolve(i.interested_party_id) for i in found} - seen
         seen |= frontier
     people = session.execute(
         select(Party.id).where(Party.id.in_(sorted(seen)), Party.kind == PartyKind.PERSON)).scalars().all()
     if people:
         roles = _interests(session, Interest.interested_party_id.in_(merges.expand(people))
-                           & Interest.interest_type.in_(sorted(ROLE_INTEREST_TYPES)), counted, as_of, window_start)
+                           & Interest.interest_type.in_(sorted(ROLE_INTEREST_TYPES)), counted, as_of, window_start,
+                           others)
         seen |= {resolve(i.subject_party_id) for i in roles}
     ties = session.execute(
         select(CommercialTie).where(
@@ -391,7 +420,7 @@ def load_neighbourhood(session: Session, vendor_party_id: int, *, rival_party_id
     inside = merges.expand(p.id for p in parties)
     links = [_link(i, as_of, resolve) for i in _interests(
         session, Interest.interested_party_id.in_(inside) & Interest.subject_party_id.in_(inside),
-        counted, as_of, window_start)]
+        counted, as_of, window_start, others)]
     for tie in ties:
         share = f" {tie.revenue_share_pct:g}% of revenue" if tie.revenue_share_pct is not None else ""
         links.append(Link(resolve(tie.counterparty_id), vendor, f"{type_words(str(tie.kind))}{share}"))

@@ -5,10 +5,15 @@ worsens: the buyer is told, the vendor's bids on the buyer's jobs are marked con
 awarded contract is flagged for the buyer's decision. Access to confidential jobs needs no action here: every
 page asks marketplace.visibility, which asks screening afresh.
 
+A change to ties re-screens every vendor whose verdict it can change (refresh_after_change, with
+marketplace.screening.affected): the vendors at or below the ties' subjects, those sharing people with them, and
+the vendor that filed them; so that the stored verdicts always agree with a live screening.
+
 Every buyer organisation is re-screened, not only those with rivals: the unknown-owner and unverified rules name
 no rival. The stored record keeps the latest findings too, for buyer-side lists (cached_screenings_for_buyer).
 """
 
+from collections.abc import Iterable
 from dataclasses import dataclass
 
 from sqlalchemy import select
@@ -21,6 +26,7 @@ from marketplace.contracts.models import Contract, ContractStatus
 from marketplace.db_types import utcnow
 from marketplace.jobs.models import Job
 from marketplace.notifications.service import notify_org
+from marketplace.screening.affected import affected_vendor_ids
 from marketplace.screening.models import VerdictRecord
 from marketplace.screening.service import Verdict, findings_record, screen_pairs
 
@@ -88,6 +94,17 @@ def refresh_verdicts(session: Session, actor, *, vendor_org_ids=None, buyer_org_
         _act_on_change(session, actor, change, names[vendor_id], screening.findings)
     session.flush()
     return changes
+
+
+def refresh_after_change(session: Session, actor, *, party_ids: Iterable[int],
+                         vendor_org_ids: Iterable[int] = ()) -> list[VerdictChange]:
+    """After ties held in these parties changed (added, counted, verified, no longer counted): re-screen, for every
+    buyer, every vendor whose verdict that can change, and the given vendors (the filer: its own claims and its
+    approval date count for it alone)."""
+    vendors = affected_vendor_ids(session, party_ids) | set(vendor_org_ids)
+    if not vendors:
+        return []
+    return refresh_verdicts(session, actor, vendor_org_ids=sorted(vendors))
 
 
 def _act_on_change(session: Session, actor, change: VerdictChange, vendor_name: str, findings) -> None:

@@ -4,6 +4,11 @@ Every buyer organisation is screened, not only those that named rivals: the unkn
 name no rival. Buyers with the same policy get one engine run between them, against all their rivals together:
 each rival's findings depend on that rival alone, so each buyer then keeps its own rivals' findings.
 
+A vendor's unreviewed claims about other parties count only in its own screening (marketplace.screening.store):
+every other vendor is screened on the shared graph in one engine run, and the vendors with such claims of their
+own on their part of the graph with their claims added, in groups none of whose claims can reach another's
+screening (such vendors are few: those with a version awaiting review).
+
 Vendor-side access (verdicts_for_vendor, asked by marketplace.visibility on every page) is always computed live
 from the vendor's part of the graph. Buyer-side lists may read the verdicts refresh_verdicts stored
 (cached_screenings_for_buyer).
@@ -19,6 +24,7 @@ from sqlalchemy.orm import Session
 from marketplace.accounts.models import Organization, OrgKind
 from marketplace.db_types import utcnow
 from marketplace.screening import matches, store
+from marketplace.screening.affected import Reach
 from marketplace.screening.engine import collector_paused, screen_vendors
 from marketplace.screening.graph import Graph, PartyNode, VendorFacts
 from marketplace.screening.models import Rival, ScreeningPolicy, VerdictRecord
@@ -84,12 +90,50 @@ def _batches(facts: list[VendorFacts]) -> list[list[VendorFacts]]:
     return batches
 
 
+def _claim_batches(graph: Graph, claimants: list[int]) -> list[list[int]]:
+    """The vendors with claims of their own, in groups none of whose claims reach another's screening: each group
+    is screened in one run on the graph with the claims of all its members, which gives each what its own give."""
+    reach = Reach(graph)
+    reached = {party: reach.affected_by(graph.claims[party]) for party in claimants}
+    batches: list[list[int]] = []
+    for party in claimants:
+        batch = next((b for b in batches if all(party not in reached[other] and other not in reached[party]
+                                                 for other in b)), None)
+        if batch is None:
+            batches.append([party])
+        else:
+            batch.append(party)
+    return batches
+
+
+def _own_graphs(session: Session, graph: Graph, facts: list[VendorFacts], rival_ids: set[int], as_of: date,
+                lookback_months: int, aliases: store.Aliases) -> list[tuple[Graph, set[int]]]:
+    """[(a graph, the parties screened on it)] for the vendors with unreviewed claims of their own about others.
+
+    Those the loaded graph holds no claims of cannot be given a finding by their claims. When the graph is the
+    rivals' part (many vendors), the claimants are screened on the part above them instead: a run on the whole
+    rivals' part costs as much as screening every vendor.
+    """
+    claimants = sorted({fact.party_id for fact in facts if fact.party_id in graph.claims})
+    if not claimants:
+        return []
+    if len(facts) > CLOSURE_UP_TO:
+        graph = store.load_graph_around(session, claimants, as_of, extra_party_ids=rival_ids,
+                                        lookback_months=lookback_months, aliases=aliases)
+    return [(store.with_claims(graph, *batch), set(batch)) for batch in _claim_batches(graph, claimants)]
+
+
 def _run_engine(graph: Graph, facts: list[VendorFacts], rival_ids: tuple[int, ...], policy: Policy,
-                as_of: date) -> dict[int, Screening]:
-    """{vendor org id: Screening} for one set of rivals under one policy."""
+                as_of: date, own_graphs: list[tuple[Graph, set[int]]] = ()) -> dict[int, Screening]:
+    """{vendor org id: Screening} for one set of rivals under one policy: the vendors with claims of their own on
+    graphs with their claims, the others together on the shared one."""
+    claimants = {party for _, parties in own_graphs for party in parties}
+    runs = [(graph, batch) for batch in _batches([f for f in facts if f.party_id not in claimants])]
+    for own, parties in own_graphs:
+        runs += [(own, batch) for batch in _batches([f for f in facts if f.party_id in parties])]
     out: dict[int, Screening] = {}
-    for batch in _batches(facts):
-        by_party = screen_vendors(graph, batch, list(rival_ids), policy, as_of)
+    for run_graph, batch in runs:
+        by_party = screen_vendors(run_graph, batch, list(rival_ids), policy, as_of)
         for fact in batch:
             screening = by_party.get(fact.party_id) or Screening(fact.org_id, as_of=as_of)
             screening.vendor_org_id = fact.org_id
@@ -98,14 +142,15 @@ def _run_engine(graph: Graph, facts: list[VendorFacts], rival_ids: tuple[int, ..
 
 
 def _screen_with_variants(graph: Graph, facts: list[VendorFacts], rival_ids: tuple[int, ...],
-                          variants: dict, policy: Policy, as_of: date) -> dict[int, Screening]:
+                          variants: dict, policy: Policy, as_of: date,
+                          own_graphs: list[tuple[Graph, set[int]]] = ()) -> dict[int, Screening]:
     """The engine run against the rivals and, as if each were a rival, their likely variants; what the variants'
     runs find comes back as possible-match findings (screening.matches)."""
     named = set(rival_ids)
     wanted = {variant: found for variant, found in variants.items() if any(m.party.id in named for m in found)}
     if not wanted:
-        return _run_engine(graph, facts, rival_ids, policy, as_of)
-    screenings = _run_engine(graph, facts, tuple(sorted(named | wanted.keys())), policy, as_of)
+        return _run_engine(graph, facts, rival_ids, policy, as_of, own_graphs)
+    screenings = _run_engine(graph, facts, tuple(sorted(named | wanted.keys())), policy, as_of, own_graphs)
     return {vendor: matches.as_possible_matches(screening, wanted, named, policy)
             for vendor, screening in screenings.items()}
 
@@ -144,10 +189,12 @@ def _screen_pairs(session: Session, buyer_org_ids, vendor_orgs, as_of: date | No
     policies = _policies(session, buyer_ids)
     lookback = max([store.LOOKBACK_MONTHS, *(p.people_window_months for p in policies.values())])
     facts = store.vendor_facts(session, vendors, aliases)
-    variants = matches.rival_variants(session, {p for parties in rivals.values() for p in parties})
-    graph = _graph_for(session, facts, {p for parties in rivals.values() for p in parties} | variants.keys(), as_of,
-                       lookback, aliases)
+    named = {p for parties in rivals.values() for p in parties}
+    variants = matches.rival_variants(session, named)
+    all_rivals = named | variants.keys()
+    graph = _graph_for(session, facts, all_rivals, as_of, lookback, aliases)
     _without_party(graph, vendors)
+    own_graphs = _own_graphs(session, graph, facts, all_rivals, as_of, lookback, aliases)
 
     groups: dict[tuple, list[int]] = defaultdict(list)
     for buyer in buyer_ids:
@@ -157,7 +204,7 @@ def _screen_pairs(session: Session, buyer_org_ids, vendor_orgs, as_of: date | No
     results: dict[tuple[int, int], Screening] = {}
     for buyers in groups.values():
         everyone = tuple(sorted({rival for buyer in buyers for rival in rivals[buyer]}))
-        screenings = _screen_with_variants(graph, facts, everyone, variants, policies[buyers[0]], as_of)
+        screenings = _screen_with_variants(graph, facts, everyone, variants, policies[buyers[0]], as_of, own_graphs)
         views: dict[tuple[int, ...], dict[int, Screening]] = {everyone: screenings}
         for buyer in buyers:
             if rivals[buyer] not in views:
@@ -245,5 +292,6 @@ def screen_party(session: Session, party_id: int, rival_party_ids, policy: Polic
     variants = matches.rival_variants(session, rivals)
     graph = store.load_graph_around(session, [party_id], as_of, extra_party_ids=[*rivals, *variants],
                                     lookback_months=max(store.LOOKBACK_MONTHS, policy.people_window_months))
+    graph = store.with_claims(graph, party_id)
     screening = _screen_with_variants(graph, [fact], tuple(rivals), variants, policy, as_of).get(fact.org_id)
     return screening or Screening(fact.org_id, as_of=as_of, vendor_party_id=party_id)

@@ -5,6 +5,11 @@ its version counts (marketplace.disclosures.counting: the latest approved versio
 it, never a draft or a rejected one). Merged parties are read as the party they joined. Ties that ended within the
 look-back window are loaded too (the people rule looks back); the engine decides what holds at the date.
 
+A claim counts unreviewed only against the vendor that made it: a self-declared disclosure tie whose subject is
+another party (that party's owners, board, people) is kept out of the graph every vendor is screened on, in
+`Graph.claims` under the claiming vendor's party, until an admin approves the version and so verifies it;
+`with_claims` gives the claiming vendor's own graph. Sources of such ties name who claimed them.
+
 Rows are read as plain tuples with Core selects: the whole graph has hundreds of thousands of interests, and
 screening never needs all of them. `load_graph_around` reads the part above a few vendors (what can change their
 verdicts); `load_graph_for_rivals` the part below the rivals and the unknown owners (where every finding about any
@@ -29,6 +34,7 @@ from marketplace.parties.models import (
     Interest,
     Party,
     TieOrigin,
+    VerificationLevel,
 )
 from marketplace.screening.claims import one_claim_at_a_time, raise_commercial, raise_interest
 from marketplace.screening.graph import CommercialEdge, Edge, Graph, PartyNode, VendorFacts
@@ -38,12 +44,14 @@ LOOKBACK_MONTHS = 24
 _ORIGIN_WORDS = {TieOrigin.ADMIN_FACT.value: "admin-recorded fact", TieOrigin.BODS_IMPORT.value: "BODS import"}
 
 _party = Party.__table__
+_org = Organization.__table__
 _interest = Interest.__table__
 _commercial = CommercialTie.__table__
 _version = DisclosureVersion.__table__
 
 _DISCLOSURE = TieOrigin.DISCLOSURE.value
 _BODS = TieOrigin.BODS_IMPORT.value
+_SELF_DECLARED = VerificationLevel.SELF_DECLARED.value
 
 
 def _utc_day(column, dialect: str):
@@ -132,42 +140,49 @@ def _dated(table, as_of: date, since: date):
 
 @dataclass(frozen=True)
 class _Counting:
-    """Which disclosure versions count, and their numbers (for naming the source)."""
+    """Which disclosure versions count, their numbers, and who filed them (for naming the source)."""
 
     counted: set[int]
     numbers: dict[int, int]
+    # version id -> (the filing vendor's party, or None; its name)
+    filers: dict[int, tuple[int | None, str]] = field(default_factory=dict)
 
 
 def _counting(session: Session, disclosure_ids: set[int] | None) -> _Counting:
     """Counting for the given versions (None: every version)."""
-    query = select(_version.c.id, _version.c.vendor_org_id, _version.c.number)
-    if disclosure_ids is None:
-        rows = session.execute(query).all()
-        return _Counting(counted_version_ids(session), {row.id: row.number for row in rows})
-    rows = session.execute(query.where(in_ids(session, _version.c.id, disclosure_ids))).all()
+    query = (select(_version.c.id, _version.c.vendor_org_id, _version.c.number, _org.c.party_id, _org.c.name)
+             .join(_org, _org.c.id == _version.c.vendor_org_id))
+    if disclosure_ids is not None:
+        query = query.where(in_ids(session, _version.c.id, disclosure_ids))
+    rows = session.execute(query).all()
     if not rows:
         return _Counting(set(), {})
-    counted = counted_version_ids(session, sorted({row.vendor_org_id for row in rows}))
-    return _Counting(counted, {row.id: row.number for row in rows})
+    counted = counted_version_ids(session, None if disclosure_ids is None
+                                  else sorted({row.vendor_org_id for row in rows}))
+    return _Counting(counted, {row.id: row.number for row in rows},
+                     {row.id: (row.party_id, row.name) for row in rows})
 
 
 # --- Rows into the engine's plain data ----------------------------------------------------------------------
 # The loops below unpack rows by position: on 300,000 rows, attribute access by name costs seconds.
 
 class _Sources(dict):
-    """One Source object per distinct source, looked up by (origin, version, level, description, date):
-    thousands of ties share a handful."""
+    """One Source object per distinct source, looked up by (origin, version, level, description, date, whether the
+    tie is about another party than its filer): thousands of ties share a handful."""
 
     def __init__(self, counting: _Counting):
         super().__init__()
         self._numbers = counting.numbers
+        self._filers = counting.filers
 
     def __missing__(self, key: tuple) -> Source:
-        origin, disclosure_id, level, description, recorded = key
+        origin, disclosure_id, level, description, recorded, foreign = key
         if not description:
             if origin == _DISCLOSURE:
                 number = self._numbers.get(disclosure_id)
                 description = f"v{number} disclosure" if number is not None else "disclosure"
+                if foreign:  # about another party: say who claims it, lest it read as that party's own word
+                    description = f"claimed by {self._filers[disclosure_id][1]}'s {description}"
             else:
                 description = _ORIGIN_WORDS.get(origin, origin)
         source = self[key] = Source(description, str(level), recorded)
@@ -184,14 +199,17 @@ def _stream(origin: str, row_id: int, disclosure_id: int | None, record_id: str 
     return (origin, row_id)
 
 
-def _edges(rows, aliases: Aliases, counting: _Counting,
-           sources: _Sources) -> tuple[list[Edge], list[tuple], list[tuple]]:
+def _edges(rows, aliases: Aliases, counting: _Counting, sources: _Sources,
+           claims: dict[int, list[Edge]]) -> tuple[list[Edge], list[tuple], list[tuple]]:
     """Interests as edges, each with the fact it states (holder, subject, type) and the claim it is a version of.
 
     Exact x is [x, x]; a minimum or maximum alone is bounded by 0 or 100 on the other side; no share is None.
+    A disclosure's tie about another party than its filer names the filer in its source; unreviewed, it is
+    marked claimed_by the filer's party and goes into `claims` under that party instead.
     """
     edges, keys, streams = [], [], []
     merged, counted = aliases.root, counting.counted
+    filers = {version: aliases.resolve(party) for version, (party, _) in counting.filers.items() if party is not None}
     for (id_, holder, subject, interest_type, exact, share_min, share_max, min_exclusive, max_exclusive, start, end,
          title, origin, disclosure_id, level, description, recorded, record_id) in rows:
         if origin == _DISCLOSURE and disclosure_id not in counted:
@@ -200,6 +218,11 @@ def _edges(rows, aliases: Aliases, counting: _Counting,
             holder, subject = merged.get(holder, holder), merged.get(subject, subject)
             if holder == subject:  # a merge made the tie point at itself
                 continue
+        claimed_by, foreign = None, False
+        if origin == _DISCLOSURE:
+            filer = filers.get(disclosure_id)
+            foreign = filer is not None and filer != subject
+            claimed_by = filer if foreign and level == _SELF_DECLARED else None
         if exact is not None:
             low, high, low_exclusive, high_exclusive = exact, exact, False, False
         elif share_min is None and share_max is None:
@@ -209,8 +232,12 @@ def _edges(rows, aliases: Aliases, counting: _Counting,
             high = share_max if share_max is not None else 100.0
             low_exclusive = bool(min_exclusive) and share_min is not None
             high_exclusive = bool(max_exclusive) and share_max is not None
-        edges.append(Edge(id_, holder, subject, interest_type, low, high, low_exclusive, high_exclusive, start, end,
-                          title or "", sources[origin, disclosure_id, level, description, recorded]))
+        edge = Edge(id_, holder, subject, interest_type, low, high, low_exclusive, high_exclusive, start, end,
+                    title or "", sources[origin, disclosure_id, level, description, recorded, foreign], claimed_by)
+        if claimed_by is not None:
+            claims.setdefault(claimed_by, []).append(edge)
+            continue
+        edges.append(edge)
         keys.append((holder, subject, interest_type))
         streams.append(_stream(origin, id_, disclosure_id, record_id))
     return edges, keys, streams
@@ -227,8 +254,9 @@ def _commercial_edges(rows, aliases: Aliases, counting: _Counting,
         vendor, counterparty = resolve(vendor), resolve(counterparty)
         if vendor == counterparty:
             continue
+        # A commercial tie is always the filer's own (its vendor side is the filer): it concerns no one else.
         edges.append(CommercialEdge(id_, vendor, counterparty, str(kind), revenue_share, start, end,
-                                    sources[origin, disclosure_id, level, description, recorded]))
+                                    sources[origin, disclosure_id, level, description, recorded, False]))
         streams.append(_stream(origin, id_, disclosure_id))
     return edges, streams
 
@@ -264,17 +292,36 @@ def _nodes(rows, aliases: Aliases) -> dict[int, PartyNode]:
 def _assemble(session: Session, party_rows, interest_rows, commercial_rows, aliases: Aliases,
               counting: _Counting) -> Graph:
     sources = _Sources(counting)
-    edges = _one_per_fact(*_edges(interest_rows, aliases, counting, sources), raise_interest)
+    claims: dict[int, list[Edge]] = {}
+    edges = _one_per_fact(*_edges(interest_rows, aliases, counting, sources, claims), raise_interest)
     commercial, streams = _commercial_edges(commercial_rows, aliases, counting, sources)
     commercial = _one_per_fact(commercial, [(e.vendor, e.counterparty, e.kind) for e in commercial],
                                streams, raise_commercial)
     parties = _nodes(party_rows, aliases)
+    claimed = [edge for own in claims.values() for edge in own]
     ends = {e.holder for e in edges} | {e.subject for e in edges}
+    ends |= {e.holder for e in claimed} | {e.subject for e in claimed}
     ends |= {e.vendor for e in commercial} | {e.counterparty for e in commercial}
     missing = ends - parties.keys()
     if missing:
         parties.update(_nodes(_party_rows(session, missing), aliases))
-    return Graph(parties=parties, edges=edges, commercial=commercial)
+    return Graph(parties=parties, edges=edges, commercial=commercial, claims=claims)
+
+
+def with_claims(graph: Graph, *party_ids: int) -> Graph:
+    """The graph a vendor is screened on: the shared graph and its own unreviewed claims about other parties
+    (merged with what the shared graph says of the same ties, as the loader merges sources). Given several
+    vendors, the claims of all of them: right for each only when none's claims reach another's screening."""
+    own = [edge for party_id in party_ids for edge in graph.claims.get(party_id, ())]
+    if not own:
+        return graph
+    edges = graph.edges + own
+    # The shared graph's rows are already one per fact at any date; a claim is one more concurrent source.
+    merged = _one_per_fact(edges, [(e.holder, e.subject, e.interest_type) for e in edges],
+                           [("shared", e.id) for e in graph.edges] + [("claim", e.id) for e in own], raise_interest)
+    # In the order of the ties' ids, as the loader gives them: where two ties could explain a finding equally,
+    # the engine names the first, and a vendor's finding must read the same in a batch as alone.
+    return Graph(parties=graph.parties, edges=sorted(merged, key=lambda e: e.id), commercial=graph.commercial)
 
 
 def _party_rows(session: Session, ids: Iterable[int]) -> list:

@@ -224,3 +224,27 @@ def test_export_says_what_it_leaves_out(bods, session):
         "no relationship for them; they are annotations on the vendor's statement, which an import does not read "
         "back.",
     ]
+
+
+def test_an_import_brings_every_stored_verdict_up_to_date(bods, session):
+    """Company B (a buyer's rival) holds 60% of Company A (a platform vendor) in the file: the stored verdict
+    the buyer's lists read says exclude as soon as the import is done."""
+    from marketplace.parties.service import add_identifier
+    from marketplace.screening.models import VerdictRecord
+    from marketplace.screening.refresh import refresh_verdicts
+    from tests.factories import BuyerOrgFactory, RivalFactory, VerifiedVendorOrgFactory
+
+    vendor = VerifiedVendorOrgFactory(name="Company A")
+    add_identifier(session, session.get(Party, vendor.party_id), "GB-COH", "XE9999")
+    rival = PartyFactory(name="Company B")
+    add_identifier(session, rival, "GB-COH", "XE1010")
+    lab = BuyerOrgFactory()
+    RivalFactory(buyer_org_id=lab.id, party_id=rival.id)
+    refresh_verdicts(session, None)
+    stored = select(VerdictRecord.verdict).where(VerdictRecord.buyer_org_id == lab.id,
+                                                 VerdictRecord.vendor_org_id == vendor.id)
+    assert session.execute(stored).scalar_one() == "clear"
+
+    assert bods("import", OFFICIAL / "indirect-ownership.json").exit_code == 0
+
+    assert session.execute(stored).scalar_one() == "exclude"

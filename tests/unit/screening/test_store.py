@@ -261,3 +261,39 @@ def test_vendor_facts_give_the_latest_approval_date(session, vendor):
     assert facts[vendor.id].approved_on == date(2025, 3, 4)
     assert facts[vendor.id].party_id == vendor.party_id and facts[vendor.id].on_platform
     assert facts[unapproved.id].approved_on is None
+
+
+def test_an_unreviewed_claim_about_another_party_is_kept_for_its_filer_alone(session, vendor):
+    """Scalewise's submitted version says who owns its parent and who sits on a competitor's board: both count
+    only in Scalewise's own graph, and their sources name Scalewise."""
+    competitor = party_of(session, VendorOrgFactory(name="Polyglot Response Co"))
+    parent, rival, mallory = PartyFactory(name="HoldCo"), PartyFactory(name="Cobalt Social"), PersonFactory()
+    version = DisclosureFactory(vendor_org_id=vendor.id, status=DisclosureStatus.SUBMITTED)
+    own = disclosed(version, parent, party_of(session, vendor), share_exact=60.0)
+    parent_owner = disclosed(version, rival, parent, share_exact=50.0)
+    seat = disclosed(version, mallory, competitor, interest_type="boardMember", share_exact=None)
+
+    graph = store.load_graph(session, AS_OF)
+
+    assert [e.id for e in graph.edges if e.id in (own.id, parent_owner.id, seat.id)] == [own.id]
+    assert sorted(e.id for e in graph.claims[party_of(session, vendor).id]) == sorted([parent_owner.id, seat.id])
+    assert {e.source.description for e in graph.claims[party_of(session, vendor).id]} == {
+        "claimed by Scalewise Data's v1 disclosure"}
+    assert held(graph, parent, party_of(session, vendor))[0].source.description == "v1 disclosure"
+    mine = store.with_claims(graph, party_of(session, vendor).id)
+    assert {own.id, parent_owner.id, seat.id} <= {e.id for e in mine.edges}
+    assert store.with_claims(graph, competitor.id) is graph
+
+
+def test_a_claim_about_another_party_counts_for_everyone_once_verified(session, vendor):
+    competitor = party_of(session, VendorOrgFactory(name="Polyglot Response Co"))
+    version = DisclosureFactory(vendor_org_id=vendor.id, status=DisclosureStatus.APPROVED)
+    seat = disclosed(version, PersonFactory(), competitor, interest_type="boardMember", share_exact=None,
+                     verification_level=VerificationLevel.ADMIN_VERIFIED)
+
+    graph = store.load_graph(session, AS_OF)
+
+    [edge] = [e for e in graph.edges if e.id == seat.id]
+    assert graph.claims == {} and edge.claimed_by is None
+    assert edge.source.description == "claimed by Scalewise Data's v1 disclosure"
+    assert edge.source.verification_level == "admin-verified"

@@ -1,0 +1,115 @@
+"""Which platform vendors a change to ties can give another verdict: what re-screening after a change covers.
+
+A tie held in a party S can change, through S, only what lies at or below S: every rule's finding starts at a
+rival, an unknown owner or an unpublished interest and travels down shareholdings, votes and board
+appointments, so a group, a stake or an undisclosed route reaches S's part of the graph and nothing above it or
+beside it. Below S, what a group member can reach besides is read too: the vendors it holds any tie in (a board
+seat, a contract), the vendors whose commercial counterparty it is, and the vendors where someone holding a role
+in it holds a role too (the board and people rules). Every tie in the database is followed, counted or not and
+whatever its dates: a wider scope costs a little time, a narrower one a stored verdict that disagrees with the
+live one. `Reach` asks the same of a loaded graph, in memory.
+"""
+
+from collections import defaultdict
+from collections.abc import Iterable
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from marketplace.accounts.models import Organization, OrgKind
+from marketplace.db_types import in_ids
+from marketplace.parties.models import ROLE_INTEREST_TYPES, CommercialTie, Interest
+from marketplace.screening import store
+from marketplace.screening.graph import Graph
+
+# What carries a rival's group and its stakes down to what is held (as store reads it).
+_PASSING = ("shareholding", "votingRights", "appointmentOfBoard")
+# An interest nobody has published reaches down the same way (the unknown-owner rule follows it).
+_UNDISCLOSED = ("unknownInterest", "unpublishedInterest")
+_interest = Interest.__table__.c
+_commercial = CommercialTie.__table__.c
+
+
+def _below(session: Session, party_ids: Iterable[int], aliases: store.Aliases) -> set[int]:
+    """The parties and every party they hold shares, votes or board appointments in, through any chain."""
+    found = frontier = aliases.expand(party_ids)
+    while frontier:
+        step = session.execute(select(_interest.subject_party_id).distinct().where(
+            in_ids(session, _interest.interested_party_id, frontier), _interest.interest_type.in_(_PASSING)))
+        frontier = aliases.expand(step.scalars()) - found
+        found = found | frontier
+    return found
+
+
+def _column(session: Session, column, *conditions) -> set[int]:
+    return set(session.execute(select(column).distinct().where(*conditions)).scalars())
+
+
+def affected_parties(session: Session, party_ids: Iterable[int], aliases: store.Aliases | None = None) -> set[int]:
+    """Every party whose screening a change to ties held in these parties (their subjects) can change."""
+    aliases = aliases or store.load_aliases(session)
+    below = _below(session, party_ids, aliases)
+    roles = _interest.interest_type.in_(sorted(ROLE_INTEREST_TYPES))
+    held_in = _column(session, _interest.subject_party_id, in_ids(session, _interest.interested_party_id, below))
+    people = aliases.expand(_column(session, _interest.interested_party_id,
+                                    in_ids(session, _interest.subject_party_id, below), roles))
+    their_roles = _column(session, _interest.subject_party_id,
+                          in_ids(session, _interest.interested_party_id, people), roles) if people else set()
+    customers = _column(session, _commercial.vendor_party_id, in_ids(session, _commercial.counterparty_id, below))
+    return aliases.expand(below | held_in | their_roles | customers)
+
+
+def affected_vendor_ids(session: Session, party_ids: Iterable[int]) -> set[int]:
+    """The platform vendor organisations whose verdict a change to ties held in these parties can change."""
+    parties = affected_parties(session, party_ids)
+    if not parties:
+        return set()
+    return set(session.execute(select(Organization.id).where(
+        Organization.kind == OrgKind.VENDOR, in_ids(session, Organization.party_id, parties))).scalars())
+
+
+class Reach:
+    """The same question asked of a loaded graph (shared edges and every claim): which parties' screening ties held
+    in some parties can change. Sound for the parties whose part of the graph was loaded."""
+
+    def __init__(self, graph: Graph):
+        edges = graph.edges + [edge for claims in graph.claims.values() for edge in claims]
+        self.passing: dict[int, list[int]] = defaultdict(list)
+        self.held: dict[int, list[int]] = defaultdict(list)
+        self.role_holders: dict[int, list[int]] = defaultdict(list)
+        self.roles_of: dict[int, list[int]] = defaultdict(list)
+        self.customers: dict[int, list[int]] = defaultdict(list)
+        for edge in edges:
+            self.held[edge.holder].append(edge.subject)
+            if edge.interest_type in _PASSING:
+                self.passing[edge.holder].append(edge.subject)
+            if edge.interest_type in ROLE_INTEREST_TYPES:
+                self.role_holders[edge.subject].append(edge.holder)
+                self.roles_of[edge.holder].append(edge.subject)
+        for tie in graph.commercial:
+            self.customers[tie.counterparty].append(tie.vendor)
+
+    def affected_by(self, edges: Iterable) -> set[int]:
+        """Whose screening these ties can change. A seat, a role or a contract passes nothing down: it changes its
+        subject's screening, and, held by a person, the screening of wherever that person holds a role."""
+        edges = list(edges)
+        out = self.affected({e.subject for e in edges if e.interest_type in _PASSING + _UNDISCLOSED})
+        for edge in edges:
+            out.add(edge.subject)
+            if edge.interest_type in ROLE_INTEREST_TYPES:
+                out.update(self.roles_of.get(edge.holder, ()))
+        return out
+
+    def affected(self, party_ids: Iterable[int]) -> set[int]:
+        below, frontier = set(party_ids), list(party_ids)
+        while frontier:
+            step = {subject for party in frontier for subject in self.passing.get(party, ())} - below
+            below |= step
+            frontier = list(step)
+        out = set(below)
+        for party in below:
+            out.update(self.held.get(party, ()))
+            out.update(self.customers.get(party, ()))
+            for person in self.role_holders.get(party, ()):
+                out.update(self.roles_of.get(person, ()))
+        return out
