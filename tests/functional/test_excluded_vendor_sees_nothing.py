@@ -210,11 +210,11 @@ def query_strings(world) -> list[dict]:
     return variants
 
 
-def walk(client, app, session, world, vendor: User) -> list[str]:
-    """Open every GET address as the vendor; return what leaked where."""
+def walk(client, app, session, world, vendor: User, secrets=None, links=None) -> list[str]:
+    """Open every GET address as the user; return what leaked where."""
     problems = []
-    secrets = secrets_of(world)
-    links = secret_links(world, vendor)
+    secrets = secrets_of(world) if secrets is None else secrets
+    links = secret_links(world, vendor) if links is None else links
     ids = ids_in_database(session)
     variants = query_strings(world)
 
@@ -330,3 +330,45 @@ def test_after_the_buyer_waives_the_finding_the_vendor_under_review_sees_the_job
     # The excluded vendor is still held out: an exclude finding cannot be waived.
     login_as(world["excluded"])
     assert client.get(f"/jobs/{confidential.id}").status_code == 404
+
+
+# --- Everyone else: a vendor probing with an unreviewed filing, another lab, and the lab itself -----------------
+
+SEALED_TERMS = ["98,765.43", "9876543", "43.21", "4321"]
+
+
+def _sealed_bid(session, world):
+    """The clear vendor's sealed bid on the confidential job, before its deadline."""
+    from marketplace.bids.service import Offer, place_bid
+
+    return place_bid(session, world["clear"], world["confidential"].id,
+                     Offer(price_per_unit_minor=4_321, total_minor=9_876_543, turnaround_days=17))
+
+
+def test_a_prober_another_lab_and_the_lab_itself_find_no_secret(client, app, session, login_as, world):
+    from marketplace.disclosures import service as disclosures
+    from marketplace.disclosures.service import TieInput
+
+    bid = _sealed_bid(session, world)
+    prober = approved_vendor_user("Probe Analytics")
+    version = disclosures.start_new_version(session, prober)
+    disclosures.add_tie(session, prober, version.id, TieInput(kind="shareholding", party_name="Cobalt Social",
+                                                              party_kind="entity", share_exact=30.0))
+    disclosures.submit_version(session, prober, version.id, attester_name="Ana Probe", attester_title="CEO",
+                               attested=True)
+    other_lab = BuyerFactory()
+    bid_link = re.compile(rf"/bids/{bid.id}(?!\d)")
+
+    # The prober: the secret jobs and the sealed terms, as for any vendor the lab screens out.
+    login_as(prober)
+    assert walk(client, app, session, world, prober, secrets=secrets_of(world) + SEALED_TERMS,
+                links=[bid_link, *secret_links(world, world["excluded"])[:2]]) == []
+    # Another lab: nothing of this lab's jobs, bids or terms.
+    login_as(other_lab)
+    assert walk(client, app, session, world, other_lab, secrets=secrets_of(world) + SEALED_TERMS,
+                links=[bid_link]) == []
+    # The lab itself, before the deadline: every page and its audit export, and no sealed term anywhere.
+    login_as(world["buyer"])
+    assert walk(client, app, session, world, world["buyer"], secrets=SEALED_TERMS, links=[]) == []
+    export = client.get("/audit/export.jsonl").get_data(as_text=True)
+    assert not any(term in export for term in SEALED_TERMS)
