@@ -17,6 +17,18 @@ def _vendor_and_a_public_job():
                task_type="preference_ranking", volume=5000, unit="comparisons", description="Pairwise ranking.")
 
 
+def _approve_the_filing():
+    from sqlalchemy import select
+
+    from marketplace.disclosures.models import DisclosureVersion
+    from marketplace.disclosures.service import decide_version
+    from marketplace.extensions import db
+    from tests.factories import AdminFactory
+
+    version = db.session.execute(select(DisclosureVersion).order_by(DisclosureVersion.id.desc())).scalars().first()
+    decide_version(db.session, AdminFactory(), version.id, "approved")
+
+
 def _add_tie(page, kind, name, *, person=False, fields=None):
     """Fill the "Add a tie" form; `fields` maps labels to what to type."""
     form = page.locator("#add-tie")
@@ -85,6 +97,12 @@ def test_a_vendor_files_a_disclosure_then_bids_revises_and_withdraws(page, live_
     expect(page.get_by_test_id("result-count")).to_have_text("1 job")
     expect(page.get_by_test_id("job-row")).to_contain_text("Quasar Research")
     page.get_by_role("link", name=JOB).click()
+
+    # Until an admin has reviewed the filing, bidding is paused, in the same words for every lab's job.
+    expect(page.get_by_test_id("bid-refusal")).to_contain_text(
+        "Bidding is paused while your ownership disclosure awaits")
+    commit_data(_approve_the_filing)
+    page.reload()
 
     page.get_by_role("link", name="Place a bid").click()
     page.get_by_label("Price per unit", exact=True).fill("1.80")
