@@ -1,6 +1,7 @@
 """Likely variants in the registry: the parties whose names the matcher (parties.matching) finds likely one
 party's, read through the stored match keys and blocks, and the pairs an admin marked as not the same."""
 
+from collections import defaultdict
 from collections.abc import Iterable
 from dataclasses import dataclass
 
@@ -81,9 +82,20 @@ def unsettled_variants(session: Session, parties: Iterable[Party]) -> list[Likel
         return []
     rows = _scored(session, [party.match_key for party in parties])
     distinct = distinct_pairs(session, [party.id for party in parties])
+    # Each party is scored against the candidates sharing one of its own blocks only: the answer for a party does
+    # not depend on which others are asked about with it, and many parties do not make it quadratic.
+    by_block: dict[tuple[int, str], list[tuple[int, str, str]]] = defaultdict(list)
+    for row in rows:
+        head, tail = blocks(row[2])
+        by_block[0, head].append(row)
+        by_block[1, tail].append(row)
     matches = []
     for party in parties:
-        for other_id, kind, key in rows:
+        if not party.match_key:
+            continue
+        head, tail = blocks(party.match_key)
+        candidates = {row[0]: row for row in (*by_block.get((0, head), ()), *by_block.get((1, tail), ()))}
+        for other_id, kind, key in candidates.values():
             if other_id == party.id or kind != str(party.kind) or _ordered(party.id, other_id) in distinct:
                 continue
             score = key_similarity(party.match_key, key)

@@ -19,7 +19,7 @@ from sqlalchemy.orm import Session
 from marketplace.accounts.models import Organization, OrgKind
 from marketplace.db_types import utcnow
 from marketplace.screening import matches, store
-from marketplace.screening.engine import collector_paused, screen_vendors
+from marketplace.screening.engine import collector_paused, control_groups, screen_vendors
 from marketplace.screening.graph import Graph, PartyNode, VendorFacts
 from marketplace.screening.models import Rival, ScreeningPolicy, VerdictRecord
 from marketplace.screening.policies import apply_waivers, policy_for, waiver_keys
@@ -97,12 +97,24 @@ def _run_engine(graph: Graph, facts: list[VendorFacts], rival_ids: tuple[int, ..
     return out
 
 
+def _lookalikes(session: Session, rival_ids: set[int], thresholds: set[float], as_of: date, lookback_months: int,
+                aliases: store.Aliases) -> dict:
+    """The rivals' likely variants and their group members', per control threshold (screening.matches): the groups
+    read from what lies below the rivals, the same whichever vendors are screened."""
+    if not rival_ids:
+        return {threshold: {} for threshold in thresholds}
+    below = store.load_graph_below(session, rival_ids, as_of, lookback_months=lookback_months, aliases=aliases)
+    groups = {threshold: control_groups(below, sorted(rival_ids), Policy(control_at=threshold), as_of)
+              for threshold in thresholds}
+    return matches.rival_variants(session, rival_ids, groups)
+
+
 def _screen_with_variants(graph: Graph, facts: list[VendorFacts], rival_ids: tuple[int, ...],
                           variants: dict, policy: Policy, as_of: date) -> dict[int, Screening]:
-    """The engine run against the rivals and, as if each were a rival, their likely variants; what the variants'
-    runs find comes back as possible-match findings (screening.matches)."""
+    """The engine run against the rivals and, as if each were a rival, their likely variants and their group
+    members' variants; what the variants' runs find comes back as possible-match findings (screening.matches)."""
     named = set(rival_ids)
-    wanted = {variant: found for variant, found in variants.items() if any(m.party.id in named for m in found)}
+    wanted = {variant: found for variant, found in variants.items() if any(m.rival_id in named for m in found)}
     if not wanted:
         return _run_engine(graph, facts, rival_ids, policy, as_of)
     screenings = _run_engine(graph, facts, tuple(sorted(named | wanted.keys())), policy, as_of)
@@ -144,9 +156,9 @@ def _screen_pairs(session: Session, buyer_org_ids, vendor_orgs, as_of: date | No
     policies = _policies(session, buyer_ids)
     lookback = max([store.LOOKBACK_MONTHS, *(p.people_window_months for p in policies.values())])
     facts = store.vendor_facts(session, vendors, aliases)
-    variants = matches.rival_variants(session, {p for parties in rivals.values() for p in parties})
-    graph = _graph_for(session, facts, {p for parties in rivals.values() for p in parties} | variants.keys(), as_of,
-                       lookback, aliases)
+    named = {p for parties in rivals.values() for p in parties}
+    variants = _lookalikes(session, named, {p.control_at for p in policies.values()}, as_of, lookback, aliases)
+    graph = _graph_for(session, facts, named.union(*variants.values()), as_of, lookback, aliases)
     _without_party(graph, vendors)
 
     groups: dict[tuple, list[int]] = defaultdict(list)
@@ -157,7 +169,8 @@ def _screen_pairs(session: Session, buyer_org_ids, vendor_orgs, as_of: date | No
     results: dict[tuple[int, int], Screening] = {}
     for buyers in groups.values():
         everyone = tuple(sorted({rival for buyer in buyers for rival in rivals[buyer]}))
-        screenings = _screen_with_variants(graph, facts, everyone, variants, policies[buyers[0]], as_of)
+        policy = policies[buyers[0]]
+        screenings = _screen_with_variants(graph, facts, everyone, variants[policy.control_at], policy, as_of)
         views: dict[tuple[int, ...], dict[int, Screening]] = {everyone: screenings}
         for buyer in buyers:
             if rivals[buyer] not in views:
@@ -201,7 +214,8 @@ def screenings_for_buyer(session: Session, buyer_org_id: int, vendor_orgs, as_of
 def findings_record(findings: list[Finding]) -> list[dict]:
     """Findings as stored with a verdict: what a buyer-side list shows, and which rival a waiver names."""
     return [{**finding.as_dict(), "rival_party_id": finding.rival_party_id, "waived": finding.waived,
-             "matched_party_id": finding.matched_party_id} for finding in findings]
+             "matched_party_id": finding.matched_party_id, "matched_as_party_id": finding.matched_as_party_id}
+            for finding in findings]
 
 
 def cached_screenings_for_buyer(session: Session, buyer_org_id: int,
@@ -242,8 +256,9 @@ def screen_party(session: Session, party_id: int, rival_party_ids, policy: Polic
     org = store.platform_vendor_of(session, party_id, aliases)
     fact = (store.vendor_facts(session, [org], aliases)[0] if org is not None
             else VendorFacts(party_id=party_id, on_platform=False))
-    variants = matches.rival_variants(session, rivals)
+    lookback = max(store.LOOKBACK_MONTHS, policy.people_window_months)
+    variants = _lookalikes(session, set(rivals), {policy.control_at}, as_of, lookback, aliases)[policy.control_at]
     graph = store.load_graph_around(session, [party_id], as_of, extra_party_ids=[*rivals, *variants],
-                                    lookback_months=max(store.LOOKBACK_MONTHS, policy.people_window_months))
+                                    lookback_months=lookback, aliases=aliases)
     screening = _screen_with_variants(graph, [fact], tuple(rivals), variants, policy, as_of).get(fact.org_id)
     return screening or Screening(fact.org_id, as_of=as_of, vendor_party_id=party_id)
