@@ -68,6 +68,30 @@ def rival_variants(session: Session, rival_ids, groups_by_threshold: dict[float,
     return out
 
 
+def variants_near(session: Session, rival_ids, party_ids, groups_of) -> dict[float | None, dict[int, list[Lookalike]]]:
+    """What rival_variants gives, restricted to variants among the given parties (one vendor's part of the graph:
+    no other party can give that vendor a finding), found the other way round: the parties' own likely variants
+    are read (their few blocks), and `groups_of(ids)` ({control threshold: Groups}) tells which of those are a
+    rival or in a rival's group, and whether the parties are. The matcher is symmetric, and whether a party is in a
+    group depends only on what lies above it, so for these parties the answer is rival_variants'."""
+    ids = sorted(set(rival_ids))
+    near = set(party_ids) - set(ids)
+    if not ids or not near:
+        return {None: {}}
+    parties = session.execute(select(Party).where(in_ids(session, Party.id, near | set(ids)))).scalars().all()
+    by_id = {party.id: party for party in parties}
+    found = unsettled_variants(session, [party for party in parties if party.id in near])
+    for match in found:
+        by_id.setdefault(match.variant.id, match.variant)
+    # Turned round: the candidate is the party that may be a rival or in its group, the near party its variant.
+    turned = [LikelyMatch(match.variant, match.party, match.score) for match in found]
+    out: dict[float | None, dict[int, list[Lookalike]]] = {None: _lookalikes(turned, by_id, ids, {})}
+    seeds = {match.party.id for match in turned} | {match.variant.id for match in turned}
+    for threshold, groups in (groups_of(seeds) if seeds else {}).items():
+        out[threshold] = _lookalikes(turned, by_id, ids, groups)
+    return out
+
+
 def _lookalikes(found: list[LikelyMatch], by_id: dict[int, Party], rival_ids: list[int],
                 groups: Groups) -> dict[int, list[Lookalike]]:
     """The matches naming a rival, or a member of its group that the variant is not in already; per variant and

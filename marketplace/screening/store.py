@@ -386,6 +386,20 @@ def _interest_rows_among(session: Session, column, ids: Iterable[int], as_of: da
         in_ids(session, column, ids), *_dated(_interest, as_of, since), *extra)).all()
 
 
+def load_graph_above(session: Session, party_ids: Iterable[int], as_of: date, *,
+                     lookback_months: int = LOOKBACK_MONTHS, aliases: Aliases | None = None) -> Graph:
+    """The shares, votes and board appointments held in these parties and in every party with a route into them,
+    as of the date: all that decides whether each of them is in a rival's control group (load_graph_around)."""
+    since = months_before(as_of, lookback_months)
+    aliases = aliases or load_aliases(session)
+    above = _closure(session, set(party_ids), aliases, as_of, since)
+    rows = _interest_rows_among(session, _interest.c.subject_party_id, above, as_of, since,
+                                _interest.c.interest_type.in_(_PASSING))
+    disclosure_ids = {row.disclosure_id for row in rows if row.disclosure_id is not None}
+    wanted = above | {aliases.resolve(party_id) for party_id in above}
+    return _assemble(session, _party_rows(session, wanted), rows, [], aliases, _counting(session, disclosure_ids))
+
+
 def load_graph_below(session: Session, party_ids: Iterable[int], as_of: date, *,
                      lookback_months: int = LOOKBACK_MONTHS, aliases: Aliases | None = None) -> Graph:
     """The shares, votes and board appointments held by these parties and by everything below them, as of the date:
