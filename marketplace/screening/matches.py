@@ -75,7 +75,7 @@ def variants_near(session: Session, rival_ids, party_ids, groups_of) -> dict[flo
     rival or in a rival's group, and whether the parties are. The matcher is symmetric, and whether a party is in a
     group depends only on what lies above it, so for these parties the answer is rival_variants'."""
     ids = sorted(set(rival_ids))
-    near = set(party_ids) - set(ids)
+    near = set(party_ids)  # a rival too may be a variant of another rival's group member
     if not ids or not near:
         return {None: {}}
     parties = session.execute(select(Party).where(in_ids(session, Party.id, near | set(ids)))).scalars().all()

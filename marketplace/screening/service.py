@@ -77,7 +77,7 @@ def _graph_and_variants(session: Session, facts: list[VendorFacts], rival_ids: s
                 for threshold in thresholds}
 
     near = _would_matter(graph, [fact for fact in facts if fact.party_id > 0],
-                         [p for p in graph.parties if p > 0 and p not in rival_ids], policies, as_of)
+                         [p for p in graph.parties if p > 0], policies, as_of)
     variants = matches.variants_near(session, rival_ids, near, groups_of) if rival_ids else {None: {}}
     return graph, {threshold: variants.get(threshold, variants[None]) for threshold in thresholds}
 

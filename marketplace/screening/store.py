@@ -9,6 +9,8 @@ Rows are read as plain tuples with Core selects: the whole graph has hundreds of
 screening never needs all of them. `load_graph_around` reads the part above a few vendors (what can change their
 verdicts); `load_graph_for_rivals` the part below the rivals and the unknown owners (where every finding about any
 vendor starts). `load_graph` reads everything (the benchmark compares with it; the tests check the parts against it).
+`load_graph_below` and `load_graph_above` read only the shares, votes and board appointments that decide control
+groups, below the rivals or above a few parties (screening.matches: possible matches with a group's members).
 """
 
 import calendar
