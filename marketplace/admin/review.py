@@ -123,13 +123,26 @@ class MatchWarning:
     rival_name: str
     verdict: Verdict  # the possible-match finding's verdict under the buyer's policy
     clears_otherwise: bool  # every other finding would be clear: settling it as "not the same" clears the vendor
+    matched_id: int | None = None  # the party the variant may be when it is a member of the rival's group
+    matched_name: str = ""
+
+    @property
+    def keep_id(self) -> int:
+        """The party an admin would merge the variant into: the rival, or the member of its group."""
+        return self.matched_id or self.rival_id
+
+    @property
+    def keep_name(self) -> str:
+        return self.matched_name or self.rival_name
 
     @property
     def text(self) -> str:
         lead = (f"Approving would clear this vendor for {self.buyer_name} but for an unsettled likely match"
                 if self.clears_otherwise else f"For {self.buyer_name}, approving leaves an unsettled likely match")
-        return (f"{lead}: {self.variant_name} may be {self.rival_name}, a rival of {self.buyer_name}. Merge them or "
-                "mark them as not the same before relying on this verdict.")
+        who = (f"{self.rival_name}, a rival of {self.buyer_name}" if not self.matched_name else
+               f"{self.matched_name}, in the group of {self.rival_name}, a rival of {self.buyer_name}")
+        return (f"{lead}: {self.variant_name} may be {who}. Merge them or mark them as not the same before relying "
+                "on this verdict.")
 
 
 @dataclass(frozen=True)
@@ -224,8 +237,11 @@ def _match_warnings(session: Session, buyers: list[Organization], after: dict[in
             if finding.rule != Rule.MATCH.value or finding.matched_party_id is None:
                 continue
             variant = session.get(Party, finding.matched_party_id)
+            member = (session.get(Party, finding.matched_as_party_id)
+                      if finding.matched_as_party_id not in (None, finding.rival_party_id) else None)
             warnings.append(MatchWarning(buyer.name, variant.id, variant.name, finding.rival_party_id,
-                                         finding.rival or "", finding.verdict, others == Verdict.CLEAR))
+                                         finding.rival or "", finding.verdict, others == Verdict.CLEAR,
+                                         member.id if member else None, member.name if member else ""))
     return sorted(warnings, key=lambda w: (not w.clears_otherwise, w.buyer_name, w.variant_name))
 
 

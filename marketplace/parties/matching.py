@@ -24,7 +24,7 @@ import re
 
 from anyascii import anyascii
 from cleanco import basename
-from rapidfuzz import fuzz
+from rapidfuzz import fuzz, process
 
 LIKELY_AT = 90.0
 BLOCK = 4
@@ -83,6 +83,22 @@ def key_similarity(first: str, second: str) -> float:
     if not first or not second or _telling(first) != _telling(second):
         return 0.0
     return fuzz.ratio(first, second)
+
+
+def telling(key: str) -> tuple[str, ...]:
+    """What must be equal for two keys to be alike at all (numbers and single letters)."""
+    return tuple(_telling(key))
+
+
+def likely_among(key: str, keys: list[str]) -> list[tuple[int, float]]:
+    """(position, similarity) of the keys alike enough to `key` to be likely the same, scored together in
+    rapidfuzz's C loop; the caller still checks their numbers and single letters (telling()), as key_similarity
+    does."""
+    if not key or not keys:
+        return []
+    found = process.extract(key, keys, scorer=fuzz.ratio, processor=None,
+                                  score_cutoff=LIKELY_AT, limit=None)
+    return [(position, score) for _, score, position in found if keys[position]]
 
 
 def shortest_likely(length: int) -> int:

@@ -1,13 +1,23 @@
 """Likely variants in the registry: the parties whose names the matcher (parties.matching) finds likely one
 party's, read through the stored match keys and blocks, and the pairs an admin marked as not the same."""
 
+from collections import defaultdict
 from collections.abc import Iterable
 from dataclasses import dataclass
 
 from sqlalchemy import func, or_, select, union
 from sqlalchemy.orm import Session
 
-from marketplace.parties.matching import LIKELY_AT, blocks, key_similarity, longest_likely, match_key, shortest_likely
+from marketplace.parties.matching import (
+    LIKELY_AT,
+    blocks,
+    key_similarity,
+    likely_among,
+    longest_likely,
+    match_key,
+    shortest_likely,
+    telling,
+)
 from marketplace.parties.models import Party, PartyDistinction, PartyKind
 
 
@@ -54,23 +64,36 @@ def _length_bounds(keys: list[str]) -> tuple[int, int]:
     return shortest_likely(min(map(len, keys))), longest_likely(max(map(len, keys)))
 
 
-def _scored(session: Session, keys: list[str], extra=()) -> list[tuple[int, str, str]]:
-    """(id, kind, key) of the unmerged parties sharing a block with one of the keys and of a length that can
-    match: the only ones worth scoring. Read as plain rows: a common first word can share a block with
-    thousands."""
-    keys = [key for key in keys if key]
+# Up to this many keys, each gets its own selects, narrowed by its own length and numbers.
+_ONE_BY_ONE = 32
+
+
+def _numbers(key: str) -> list[str]:
+    return [word for word in key.split() if word.isdigit()]
+
+
+def _scored(session: Session, keys: list[str], extra=()) -> list[tuple[int, str, str, str, str]]:
+    """(id, kind, key, head block, tail block) of the unmerged parties sharing a block with one of the keys and of
+    a length that can match: the only ones worth scoring. Read as plain rows: a common first word can share a
+    block with thousands. For a few keys, each key's selects also ask for its own numbers (a candidate without
+    them is never alike: matching.key_similarity), which leaves a handful where a numbered name's first word is
+    common."""
+    keys = sorted({key for key in keys if key})
     if not keys:
         return []
-    heads, tails = zip(*(blocks(key) for key in keys), strict=True)
-    low, high = _length_bounds(keys)
-    # Two selects, one per block's index: with OR, SQLite reads the whole table.
-    conditions = (Party.merged_into_id.is_(None), func.length(Party.match_key).between(low, high), *extra)
-    by_head = select(Party.id, Party.kind, Party.match_key).where(Party.match_head.in_(sorted(set(heads))),
-                                                                  *conditions)
-    by_tail = select(Party.id, Party.kind, Party.match_key).where(Party.match_tail.in_(sorted(set(tails))),
-                                                                  *conditions)
-    rows = session.execute(union(by_head, by_tail)).all()
-    return sorted((party_id, str(kind), key) for party_id, kind, key in rows)
+    columns = (Party.id, Party.kind, Party.match_key, Party.match_head, Party.match_tail)
+    # Two selects per group of keys, one per block's index: with OR, SQLite reads the whole table.
+    selects = []
+    for group in ([[key] for key in keys] if len(keys) <= _ONE_BY_ONE else [keys]):
+        heads, tails = zip(*(blocks(key) for key in group), strict=True)
+        low, high = _length_bounds(group)
+        conditions = [Party.merged_into_id.is_(None), func.length(Party.match_key).between(low, high), *extra]
+        if len(group) == 1:
+            conditions += [Party.match_key.contains(number, autoescape=True) for number in _numbers(group[0])]
+        selects.append(select(*columns).where(Party.match_head.in_(sorted(set(heads))), *conditions))
+        selects.append(select(*columns).where(Party.match_tail.in_(sorted(set(tails))), *conditions))
+    rows = session.execute(union(*selects)).all()
+    return sorted((party_id, str(kind), key, head, tail) for party_id, kind, key, head, tail in rows)
 
 
 def unsettled_variants(session: Session, parties: Iterable[Party]) -> list[LikelyMatch]:
@@ -81,13 +104,29 @@ def unsettled_variants(session: Session, parties: Iterable[Party]) -> list[Likel
         return []
     rows = _scored(session, [party.match_key for party in parties])
     distinct = distinct_pairs(session, [party.id for party in parties])
+    # Each party is scored against the candidates sharing one of its own blocks only: the answer for a party does
+    # not depend on which others are asked about with it. A common first word can give thousands of candidates:
+    # they are scored in rapidfuzz's C loop, and only the few alike enough are checked for numbers and letters.
+    by_block: dict[tuple, dict[int, str]] = defaultdict(dict)
+    for party_id, kind, key, head, tail in rows:
+        by_block[0, head, kind][party_id] = key
+        by_block[1, tail, kind][party_id] = key
     matches = []
+    told_of: dict[str, tuple[str, ...]] = {}
     for party in parties:
-        for other_id, kind, key in rows:
-            if other_id == party.id or kind != str(party.kind) or _ordered(party.id, other_id) in distinct:
-                continue
-            score = key_similarity(party.match_key, key)
-            if score >= LIKELY_AT:
+        key, kind, party_id = party.match_key, str(party.kind), party.id
+        if not key:
+            continue
+        head, tail = blocks(key)
+        candidates = {**by_block.get((0, head, kind), {}), **by_block.get((1, tail, kind), {})}
+        candidates.pop(party_id, None)
+        ids, keys = list(candidates), list(candidates.values())
+        told = telling(key)
+        for position, score in likely_among(key, keys):
+            other_id, other = ids[position], keys[position]
+            if other not in told_of:
+                told_of[other] = telling(other)
+            if told_of[other] == told and _ordered(party_id, other_id) not in distinct:
                 matches.append(LikelyMatch(party, session.get(Party, other_id), score))
     matches.sort(key=lambda match: (-match.score, match.party.id, match.variant.id))
     return matches
@@ -96,7 +135,7 @@ def unsettled_variants(session: Session, parties: Iterable[Party]) -> list[Likel
 def similar_names(session: Session, name: str, kind: PartyKind, extra=()) -> list[tuple[Party, float]]:
     """Unmerged parties of this kind whose names are likely this name's, the most alike first."""
     key = match_key(name)
-    scored = [(party_id, key_similarity(key, other)) for party_id, _, other in
+    scored = [(party_id, key_similarity(key, other)) for party_id, _, other, _, _ in
               _scored(session, [key], (Party.kind == kind, *extra))]
     found = [(session.get(Party, party_id), score) for party_id, score in scored if score >= LIKELY_AT]
     return sorted(found, key=lambda item: (-item[1], item[0].name, item[0].id))

@@ -349,6 +349,22 @@ def control_group(votes: sparse.csr_matrix, appoint: sparse.csr_matrix, rival: i
     return rounds
 
 
+def control_groups(graph: Graph, rival_ids: list[int], policy: Policy, as_of: date) -> dict[int, dict[int, bool]]:
+    """Each rival's group as rule 1 computes it: {rival: {member: certain}}, every party possibly in the group (from
+    the high ends), certain when it is in the group from the low ends too; the rival itself is its own member."""
+    rival_ids = list(dict.fromkeys(rival_ids))
+    if not rival_ids:
+        return {}
+    snapshot = _Snapshot(graph, as_of, policy, rival_ids)
+    groups = {}
+    for party_id, node in zip(rival_ids, snapshot.node_array(rival_ids).tolist(), strict=True):
+        rival = _Rival(snapshot, int(node), policy)
+        certain = rival.members["low"]
+        groups[party_id] = {snapshot.party_id(member): bool(certain[member])
+                            for member in np.flatnonzero(rival.members["high"]).tolist()}
+    return groups
+
+
 class _Rival:
     """One rival: its group (per end), its stakes in every vendor (per variant, percent), and the vendors that
     need a closer look (every other vendor is clear of this rival)."""

@@ -189,11 +189,16 @@ def unverified_body(vendor: str, approved_on: date | None, as_of: date, months: 
             f"old")
 
 
-def possible_match_text(verdict: Verdict, variant: str, rival: str, score: float, were_one: list[str]) -> str:
+def possible_match_text(verdict: Verdict, variant: str, rival: str, score: float, were_one: list[str],
+                        group_of: str | None = None, certain: bool = True) -> str:
     """A possible match in words: the two names, how alike, what the rules would find were they one party (each
-    finding dated), and how an admin settles it."""
+    finding dated), and how an admin settles it. With `group_of`, `rival` names a member of that rival's group."""
     found = " ".join(were_one)
+    member = ""
+    if group_of is not None:
+        member = (f"; {rival} belongs to {group_of}'s group (controlled by {group_of})," if certain else
+                  f"; {rival} may belong to {group_of}'s group (possibly controlled by {group_of}),")
     return (f"{LEADS[verdict]} ({RULE_LABELS[Rule.MATCH]}): {variant} may be {rival} under another name (the names "
-            f"are {score:.0f}% alike once legal forms, punctuation, case and accents are set aside), and no admin "
-            f"has merged them or marked them as not the same. Were they one party, the rules would find: {found} "
+            f"are {score:.0f}% alike once legal forms, punctuation, case and accents are set aside){member} and no "
+            f"admin has merged them or marked them as not the same. Were they one party, the rules would find: {found} "
             "To settle it, an admin merges the two parties in the registry, or marks them as not the same.")

@@ -25,7 +25,7 @@ from marketplace.accounts.models import Organization, OrgKind
 from marketplace.db_types import utcnow
 from marketplace.screening import matches, store
 from marketplace.screening.affected import Reach
-from marketplace.screening.engine import collector_paused, screen_vendors
+from marketplace.screening.engine import collector_paused, control_groups, screen_vendors
 from marketplace.screening.graph import Graph, PartyNode, VendorFacts
 from marketplace.screening.models import Rival, ScreeningPolicy, VerdictRecord
 from marketplace.screening.policies import apply_waivers, policy_for, waiver_keys
@@ -58,16 +58,51 @@ def _policy_key(policy: Policy) -> tuple:
             tuple(sorted((str(rule), str(action)) for rule, action in policy.actions.items())))
 
 
-def _graph_for(session: Session, facts: list[VendorFacts], rival_ids: set[int], as_of: date,
-               lookback_months: int, aliases: store.Aliases) -> Graph:
+def _graph_and_variants(session: Session, facts: list[VendorFacts], rival_ids: set[int], policies: list[Policy],
+                        as_of: date, lookback_months: int, aliases: store.Aliases) -> tuple[Graph, dict]:
     """The part of the graph above the vendors when they are few, below the rivals (and unknown owners) when they
-    are many: either holds everything a rule can find about them."""
+    are many: either holds everything a rule can find about them. With it, the likely variants of the rivals and of
+    their groups' members, per control threshold (screening.matches): for many vendors, the groups read below the
+    rivals and their members' variants; for a few, the variants among the parties of their part of the graph that
+    would give them a finding were they a rival, whose groups are read above them. Both give each vendor the same
+    possible matches."""
     parties = [fact.party_id for fact in facts if fact.party_id > 0]
+    thresholds = {policy.control_at for policy in policies}
     if len(facts) > CLOSURE_UP_TO:
-        return store.load_graph_for_rivals(session, parties, rival_ids, as_of, lookback_months=lookback_months,
-                                           aliases=aliases)
-    return store.load_graph_around(session, parties, as_of, extra_party_ids=rival_ids,
-                                   lookback_months=lookback_months, aliases=aliases)
+        variants = _lookalikes_below(session, rival_ids, thresholds, as_of, lookback_months, aliases)
+        graph = store.load_graph_for_rivals(session, parties, rival_ids.union(*variants.values()), as_of,
+                                            lookback_months=lookback_months, aliases=aliases)
+        return graph, variants
+    graph = store.load_graph_around(session, parties, as_of, extra_party_ids=rival_ids,
+                                    lookback_months=lookback_months, aliases=aliases)
+
+    def groups_of(party_ids):
+        above = store.load_graph_above(session, party_ids, as_of, lookback_months=lookback_months, aliases=aliases)
+        present = sorted(rival_ids & above.parties.keys())
+        return {threshold: control_groups(above, present, Policy(control_at=threshold), as_of)
+                for threshold in thresholds}
+
+    near = _would_matter(graph, [fact for fact in facts if fact.party_id > 0],
+                         [p for p in graph.parties if p > 0], policies, as_of)
+    variants = matches.variants_near(session, rival_ids, near, groups_of) if rival_ids else {None: {}}
+    return graph, {threshold: variants.get(threshold, variants[None]) for threshold in thresholds}
+
+
+def _would_matter(graph: Graph, facts: list[VendorFacts], party_ids: list[int], policies: list[Policy],
+                  as_of: date) -> set[int]:
+    """Of these parties, the ones that would give a vendor some finding were they a rival, under a policy at
+    least as strict as each given one (lowest thresholds, longest people window, no rule ignored): only such a
+    party, as a variant, can give a vendor a possible match."""
+    if not party_ids or not facts:
+        return set()
+    strictest = Policy(exclude_at=min(p.exclude_at for p in policies),
+                       review_at=min(min(p.review_at, p.exclude_at) for p in policies),
+                       people_window_months=max(p.people_window_months for p in policies),
+                       control_at=min(p.control_at for p in policies),
+                       revenue_share_at=min(p.revenue_share_at for p in policies))
+    screenings = _run_engine(graph, facts, tuple(party_ids), strictest, as_of)
+    return {f.rival_party_id for screening in screenings.values() for f in screening.findings
+            if f.rival_party_id is not None}
 
 
 def _without_party(graph: Graph, vendor_orgs) -> None:
@@ -141,13 +176,25 @@ def _run_engine(graph: Graph, facts: list[VendorFacts], rival_ids: tuple[int, ..
     return out
 
 
+def _lookalikes_below(session: Session, rival_ids: set[int], thresholds: set[float], as_of: date,
+                      lookback_months: int, aliases: store.Aliases) -> dict:
+    """The rivals' likely variants and their group members', per control threshold (screening.matches): the groups
+    read from what lies below the rivals, the same whichever vendors are screened."""
+    if not rival_ids:
+        return {threshold: {} for threshold in thresholds}
+    below = store.load_graph_below(session, rival_ids, as_of, lookback_months=lookback_months, aliases=aliases)
+    groups = {threshold: control_groups(below, sorted(rival_ids), Policy(control_at=threshold), as_of)
+              for threshold in thresholds}
+    return matches.rival_variants(session, rival_ids, groups)
+
+
 def _screen_with_variants(graph: Graph, facts: list[VendorFacts], rival_ids: tuple[int, ...],
                           variants: dict, policy: Policy, as_of: date,
                           own_graphs: list[tuple[Graph, set[int]]] = ()) -> dict[int, Screening]:
-    """The engine run against the rivals and, as if each were a rival, their likely variants; what the variants'
-    runs find comes back as possible-match findings (screening.matches)."""
+    """The engine run against the rivals and, as if each were a rival, their likely variants and their group
+    members' variants; what the variants' runs find comes back as possible-match findings (screening.matches)."""
     named = set(rival_ids)
-    wanted = {variant: found for variant, found in variants.items() if any(m.party.id in named for m in found)}
+    wanted = {variant: found for variant, found in variants.items() if any(m.rival_id in named for m in found)}
     if not wanted:
         return _run_engine(graph, facts, rival_ids, policy, as_of, own_graphs)
     screenings = _run_engine(graph, facts, tuple(sorted(named | wanted.keys())), policy, as_of, own_graphs)
@@ -190,9 +237,8 @@ def _screen_pairs(session: Session, buyer_org_ids, vendor_orgs, as_of: date | No
     lookback = max([store.LOOKBACK_MONTHS, *(p.people_window_months for p in policies.values())])
     facts = store.vendor_facts(session, vendors, aliases)
     named = {p for parties in rivals.values() for p in parties}
-    variants = matches.rival_variants(session, named)
-    all_rivals = named | variants.keys()
-    graph = _graph_for(session, facts, all_rivals, as_of, lookback, aliases)
+    graph, variants = _graph_and_variants(session, facts, named, list(policies.values()), as_of, lookback, aliases)
+    all_rivals = named.union(*(found.keys() for found in variants.values()))
     _without_party(graph, vendors)
     own_graphs = _own_graphs(session, graph, facts, all_rivals, as_of, lookback, aliases)
 
@@ -204,7 +250,9 @@ def _screen_pairs(session: Session, buyer_org_ids, vendor_orgs, as_of: date | No
     results: dict[tuple[int, int], Screening] = {}
     for buyers in groups.values():
         everyone = tuple(sorted({rival for buyer in buyers for rival in rivals[buyer]}))
-        screenings = _screen_with_variants(graph, facts, everyone, variants, policies[buyers[0]], as_of, own_graphs)
+        policy = policies[buyers[0]]
+        screenings = _screen_with_variants(graph, facts, everyone, variants[policy.control_at], policy, as_of,
+                                           own_graphs)
         views: dict[tuple[int, ...], dict[int, Screening]] = {everyone: screenings}
         for buyer in buyers:
             if rivals[buyer] not in views:
@@ -248,7 +296,8 @@ def screenings_for_buyer(session: Session, buyer_org_id: int, vendor_orgs, as_of
 def findings_record(findings: list[Finding]) -> list[dict]:
     """Findings as stored with a verdict: what a buyer-side list shows, and which rival a waiver names."""
     return [{**finding.as_dict(), "rival_party_id": finding.rival_party_id, "waived": finding.waived,
-             "matched_party_id": finding.matched_party_id} for finding in findings]
+             "matched_party_id": finding.matched_party_id, "matched_as_party_id": finding.matched_as_party_id}
+            for finding in findings]
 
 
 def cached_screenings_for_buyer(session: Session, buyer_org_id: int,
@@ -289,9 +338,9 @@ def screen_party(session: Session, party_id: int, rival_party_ids, policy: Polic
     org = store.platform_vendor_of(session, party_id, aliases)
     fact = (store.vendor_facts(session, [org], aliases)[0] if org is not None
             else VendorFacts(party_id=party_id, on_platform=False))
-    variants = matches.rival_variants(session, rivals)
-    graph = store.load_graph_around(session, [party_id], as_of, extra_party_ids=[*rivals, *variants],
-                                    lookback_months=max(store.LOOKBACK_MONTHS, policy.people_window_months))
+    lookback = max(store.LOOKBACK_MONTHS, policy.people_window_months)
+    graph, variants = _graph_and_variants(session, [fact], set(rivals), [policy], as_of, lookback, aliases)
     graph = store.with_claims(graph, party_id)
-    screening = _screen_with_variants(graph, [fact], tuple(rivals), variants, policy, as_of).get(fact.org_id)
+    screening = _screen_with_variants(graph, [fact], tuple(rivals), variants[policy.control_at], policy,
+                                      as_of).get(fact.org_id)
     return screening or Screening(fact.org_id, as_of=as_of, vendor_party_id=party_id)

@@ -14,6 +14,8 @@ Rows are read as plain tuples with Core selects: the whole graph has hundreds of
 screening never needs all of them. `load_graph_around` reads the part above a few vendors (what can change their
 verdicts); `load_graph_for_rivals` the part below the rivals and the unknown owners (where every finding about any
 vendor starts). `load_graph` reads everything (the benchmark compares with it; the tests check the parts against it).
+`load_graph_below` and `load_graph_above` read only the shares, votes and board appointments that decide control
+groups, below the rivals or above a few parties (screening.matches: possible matches with a group's members).
 """
 
 import calendar
@@ -431,6 +433,35 @@ def _interest_rows_among(session: Session, column, ids: Iterable[int], as_of: da
     dialect = session.get_bind().dialect.name
     return session.execute(select(*_interest_columns(dialect)).where(
         in_ids(session, column, ids), *_dated(_interest, as_of, since), *extra)).all()
+
+
+def load_graph_above(session: Session, party_ids: Iterable[int], as_of: date, *,
+                     lookback_months: int = LOOKBACK_MONTHS, aliases: Aliases | None = None) -> Graph:
+    """The shares, votes and board appointments held in these parties and in every party with a route into them,
+    as of the date: all that decides whether each of them is in a rival's control group (load_graph_around)."""
+    since = months_before(as_of, lookback_months)
+    aliases = aliases or load_aliases(session)
+    above = _closure(session, set(party_ids), aliases, as_of, since)
+    rows = _interest_rows_among(session, _interest.c.subject_party_id, above, as_of, since,
+                                _interest.c.interest_type.in_(_PASSING))
+    disclosure_ids = {row.disclosure_id for row in rows if row.disclosure_id is not None}
+    wanted = above | {aliases.resolve(party_id) for party_id in above}
+    return _assemble(session, _party_rows(session, wanted), rows, [], aliases, _counting(session, disclosure_ids))
+
+
+def load_graph_below(session: Session, party_ids: Iterable[int], as_of: date, *,
+                     lookback_months: int = LOOKBACK_MONTHS, aliases: Aliases | None = None) -> Graph:
+    """The shares, votes and board appointments held by these parties and by everything below them, as of the date:
+    all that decides which entities are in their control groups (a group grows only by what its members hold), the
+    same whichever part of the graph a screening reads."""
+    since = months_before(as_of, lookback_months)
+    aliases = aliases or load_aliases(session)
+    below = _closure(session, set(party_ids), aliases, as_of, since, downward=True)
+    rows = _interest_rows_among(session, _interest.c.interested_party_id, below, as_of, since,
+                                _interest.c.interest_type.in_(_PASSING))
+    disclosure_ids = {row.disclosure_id for row in rows if row.disclosure_id is not None}
+    wanted = below | {aliases.resolve(party_id) for party_id in below}
+    return _assemble(session, _party_rows(session, wanted), rows, [], aliases, _counting(session, disclosure_ids))
 
 
 def load_graph_for_rivals(session: Session, vendor_party_ids: Iterable[int], rival_party_ids: Iterable[int],

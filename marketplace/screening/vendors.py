@@ -72,7 +72,8 @@ def _from_record(vendor_id: int, findings: list[dict]) -> Screening:
         return Finding(rule=record["rule"], verdict=Verdict(record["verdict"]), rival=record.get("rival"),
                        explanation=record.get("explanation", ""), rival_party_id=record.get("rival_party_id"),
                        stake=Range(stake["low"], stake["high"]) if stake else None, paths=record.get("paths") or [],
-                       waived=bool(record.get("waived")), matched_party_id=record.get("matched_party_id"))
+                       waived=bool(record.get("waived")), matched_party_id=record.get("matched_party_id"),
+                       matched_as_party_id=record.get("matched_as_party_id"))
 
     return Screening(vendor_id, [finding(f) for f in findings or []])
 

@@ -104,8 +104,10 @@ class Finding:
     sources: list[Source] = field(default_factory=list)
     as_of: date | None = None
     waived: bool = False
-    # A possible match: the party that may be the rival under another name.
+    # A possible match: the party that may be the rival (or a member of its group) under another name, and the
+    # party it may be: the rival, or the member.
     matched_party_id: int | None = None
+    matched_as_party_id: int | None = None
 
     def as_dict(self) -> dict:
         return {

@@ -8,11 +8,15 @@ contracts, commercial ties, unknown owners, unpublished interests, cycles, merge
 import random
 from datetime import timedelta
 
+from sqlalchemy import select
+
 from marketplace.db_types import utcnow
 from marketplace.disclosures.models import DisclosureStatus
 from marketplace.parties.models import CommercialKind, CommercialTie, PartyKind, TieOrigin
 from marketplace.screening import service, store
-from marketplace.screening.engine import screen_vendors
+from marketplace.screening.engine import control_groups, screen_vendors
+from marketplace.screening.models import Rival, VerdictRecord
+from marketplace.screening.refresh import refresh_verdicts
 from marketplace.screening.verdicts import Policy
 from tests.factories import (
     BuyerOrgFactory,
@@ -43,14 +47,17 @@ def random_register(session, rng: random.Random):
     people = [PersonFactory(name=f"Person {n}") for n in range(12)]
     unknown = [PartyFactory(name=f"Unknown {n}", kind=PartyKind.UNSPECIFIED, party_type="anonymousEntity")
                for n in range(2)]
+    # Companies under a second name (likely the same: possible matches with the rivals' group members) and a rival
+    # under a second name.
+    lookalikes = [PartyFactory(name=f"Company {n} GmbH") for n in range(1, 25, 3)] + [PartyFactory(name="Rival 1 AG")]
     vendor_parties = [org.party_id for org in vendors]
     entities = [p.id for p in rivals + companies] + vendor_parties
     numbers: dict[int, int] = {}  # the last disclosure version number of each vendor
     for _ in range(110):
         kind = rng.choice(TYPES)
         holder = rng.choice([p.id for p in people] if kind in ("boardChair", "seniorManagingOfficial")
-                            else [p.id for p in people + unknown + rivals + companies])
-        subject = rng.choice(entities)
+                            else [p.id for p in people + unknown + rivals + companies + lookalikes])
+        subject = rng.choice(entities + [p.id for p in lookalikes])
         if holder == subject:
             continue
         values = {"interest_type": kind, "share_exact": None}
@@ -82,6 +89,11 @@ def random_register(session, rng: random.Random):
     alias = PartyFactory(name="Company 0 (old name)", merged_into_id=companies[0].id)
     InterestFactory(interested_party_id=alias.id, subject_party_id=rng.choice(vendor_parties), share_exact=30.0)
     InterestFactory(interested_party_id=rng.choice(rivals).id, subject_party_id=alias.id, share_exact=60.0)
+    # Surely one group member with a lookalike holding a vendor, and one company held too little to be a member.
+    InterestFactory(interested_party_id=rivals[0].id, subject_party_id=companies[1].id, share_exact=100.0)
+    InterestFactory(interested_party_id=lookalikes[0].id, subject_party_id=rng.choice(vendor_parties), share_exact=30.0)
+    InterestFactory(interested_party_id=rivals[1].id, subject_party_id=companies[4].id, share_exact=20.0)
+    InterestFactory(interested_party_id=lookalikes[1].id, subject_party_id=rng.choice(vendor_parties), share_exact=30.0)
     session.flush()
     return vendors, [rival.id for rival in rivals]
 
@@ -119,13 +131,45 @@ def test_what_no_rival_or_unknown_owner_reaches_is_not_read(session):
 
 
 def test_screening_more_vendors_than_the_closure_limit_agrees_with_one_by_one(session):
-    vendors, rivals = random_register(session, random.Random(11))
-    vendors += [VendorOrgFactory(name=f"Plain vendor {n}") for n in range(service.CLOSURE_UP_TO)]
-    buyer = BuyerOrgFactory(name="Northwind AI")
-    for rival in rivals:
-        RivalFactory(buyer_org_id=buyer.id, party_id=rival)
-    one_by_one = {org.id: service.screen_vendor(session, buyer.id, org) for org in vendors[:12]}
-    together = service.screenings_for_buyer(session, buyer.id, vendors)  # more than CLOSURE_UP_TO
-    assert len(together) == len(vendors)
-    for org_id, screening in one_by_one.items():
-        assert [f.as_dict() for f in together[org_id].findings] == [f.as_dict() for f in screening.findings]
+    """Alone (the vendor's part of the graph, as its access is decided) and in a batch (the rivals' part, as lists
+    and stored verdicts are made), every vendor gets the same findings, possible matches with the rivals' group
+    members included."""
+    members_matched = set()
+    for seed in (11, 12, 13, 14):
+        vendors, rivals = random_register(session, random.Random(seed))
+        vendors += [VendorOrgFactory(name=f"Plain vendor {seed}-{n}") for n in range(service.CLOSURE_UP_TO)]
+        buyer = BuyerOrgFactory(name=f"Northwind AI {seed}")
+        for rival in rivals:
+            RivalFactory(buyer_org_id=buyer.id, party_id=rival)
+        session.flush()
+        one_by_one = {org.id: service.screen_vendor(session, buyer.id, org) for org in vendors[:12]}
+        together = service.screenings_for_buyer(session, buyer.id, vendors)  # more than CLOSURE_UP_TO
+        assert len(together) == len(vendors)
+        for org in vendors[:12]:
+            screening = one_by_one[org.id]
+            assert [f.as_dict() for f in together[org.id].findings] == [f.as_dict() for f in screening.findings]
+            assert service.verdicts_for_vendor(session, org)[buyer.id] == together[org.id].access_verdict
+            members_matched |= {(f.matched_party_id, f.matched_as_party_id) for f in screening.findings
+                                if f.rule == "possible_match" and f.matched_as_party_id != f.rival_party_id}
+        refresh_verdicts(session, None, buyer_org_ids=[buyer.id])
+        stored = dict(session.execute(select(VerdictRecord.vendor_org_id, VerdictRecord.findings).where(
+            VerdictRecord.buyer_org_id == buyer.id)).all())
+        for org in vendors[:12]:
+            assert [(f["rule"], f["explanation"]) for f in stored[org.id]] == [
+                (f.rule, f.explanation) for f in one_by_one[org.id].findings]
+        # Start the next register afresh: the vendors and rivals of this one are left out of the next buyer's view.
+        for rival in session.execute(select(Rival).where(Rival.buyer_org_id == buyer.id)).scalars():
+            session.delete(rival)
+        session.flush()
+    # The registers gave the possible-match rule group members' variants to find.
+    assert members_matched
+
+
+def test_the_groups_read_below_the_rivals_are_the_whole_graphs(session):
+    today = utcnow().date()
+    for seed in range(4):
+        _, rivals = random_register(session, random.Random(seed))
+        for policy in (Policy(), Policy(control_at=30.0)):
+            whole = control_groups(store.load_graph(session, today), rivals, policy, today)
+            assert control_groups(store.load_graph_below(session, rivals, today), rivals, policy, today) == whole
+            assert len(whole[rivals[0]]) > 1  # rivals[0] holds all of Company 1 at least
