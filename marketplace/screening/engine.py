@@ -340,13 +340,24 @@ def control_group(votes: sparse.csr_matrix, appoint: sparse.csr_matrix, rival: i
     frontier, step = np.array([rival], dtype=np.int64), 0
     while frontier.size:
         step += 1
-        rows = votes[frontier]
-        np.add.at(held, rows.indices, rows.data)
-        joined = np.union1d(rows.indices[held[rows.indices] >= threshold], appoint[frontier].indices)
+        indices, data = _rows_of(votes, frontier)
+        np.add.at(held, indices, data)
+        joined = np.union1d(indices[held[indices] >= threshold], _rows_of(appoint, frontier)[0])
         joined = joined[rounds[joined] < 0]
         rounds[joined] = step
         frontier = joined
     return rounds
+
+
+def _rows_of(matrix: sparse.csr_matrix, rows: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """The column indices and values of some rows of a CSR matrix, read from its arrays: scipy's row indexing
+    builds a new matrix each time, which costs more than the whole walk when the groups are small."""
+    starts, ends = matrix.indptr[rows], matrix.indptr[rows + 1]
+    if rows.size == 1:
+        return matrix.indices[starts[0]:ends[0]], matrix.data[starts[0]:ends[0]]
+    lengths = ends - starts
+    positions = np.repeat(starts - np.cumsum(lengths) + lengths, lengths) + np.arange(lengths.sum())
+    return matrix.indices[positions], matrix.data[positions]
 
 
 def control_groups(graph: Graph, rival_ids: list[int], policy: Policy, as_of: date) -> dict[int, dict[int, bool]]:
