@@ -65,7 +65,17 @@ def match_columns(name: str) -> dict[str, str]:
     """The stored columns of a party with this name (used when a party is written, and by bulk loaders)."""
     key = match_key(name)
     head, tail = blocks(key)
-    return {"match_key": key, "match_head": head, "match_tail": tail}
+    return {"match_key": key, "match_head": head, "match_tail": tail, "match_telling": telling_block(key)}
+
+
+TELLING_LENGTH = 120
+
+
+def telling_block(key: str) -> str:
+    """The key's numbers and single letters, which a likely match must share exactly: a block of its own, so that
+    a numbered name ("Holding 01234") is looked up among the few names with its numbers, not among every name
+    that starts like it."""
+    return " ".join(_telling(key))[:TELLING_LENGTH]
 
 
 def _telling(key: str) -> list[str]:

@@ -86,6 +86,8 @@ class Party(SQLModel, table=True):
     match_key: str = Field(default="", max_length=300)
     match_head: str = Field(default="", max_length=8, index=True)
     match_tail: str = Field(default="", max_length=8, index=True)
+    # Its numbers and single letters (parties.matching.telling_block): equal in any two likely the same.
+    match_telling: str = Field(default="", max_length=120, index=True)
     jurisdiction: str = Field(default="", max_length=80)
     description: str = Field(default="", max_length=2000)
     # For an unspecified party: why it is not named, a BODS unspecifiedReason code.

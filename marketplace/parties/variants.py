@@ -17,6 +17,7 @@ from marketplace.parties.matching import (
     match_key,
     shortest_likely,
     telling,
+    telling_block,
 )
 from marketplace.parties.models import Party, PartyDistinction, PartyKind
 
@@ -68,10 +69,6 @@ def _length_bounds(keys: list[str]) -> tuple[int, int]:
 _ONE_BY_ONE = 32
 
 
-def _numbers(key: str) -> list[str]:
-    return [word for word in key.split() if word.isdigit()]
-
-
 def _scored(session: Session, keys: list[str], extra=()) -> list[tuple[int, str, str, str, str]]:
     """(id, kind, key, head block, tail block) of the unmerged parties sharing a block with one of the keys and of
     a length that can match: the only ones worth scoring. Read as plain rows: a common first word can share a
@@ -82,17 +79,26 @@ def _scored(session: Session, keys: list[str], extra=()) -> list[tuple[int, str,
     if not keys:
         return []
     columns = (Party.id, Party.kind, Party.match_key, Party.match_head, Party.match_tail)
-    # Two selects per group of keys, one per block's index: with OR, SQLite reads the whole table.
     selects = []
-    for group in ([[key] for key in keys] if len(keys) <= _ONE_BY_ONE else [keys]):
+    # A key with numbers or single letters: its candidates are exactly the names sharing them (a likely match
+    # must), read through their own index: a handful, where a common first word shares a block with thousands.
+    told = [key for key in keys if telling_block(key)]
+    if told:
+        low, high = _length_bounds(told)
+        selects.append(select(*columns).where(
+            Party.match_telling.in_(sorted({telling_block(key) for key in told})), Party.merged_into_id.is_(None),
+            func.length(Party.match_key).between(low, high), *extra))
+    # The others: the names sharing one of their blocks and having no numbers or single letters either. Two selects
+    # per group of keys, one per block's index: with OR, SQLite reads the whole table.
+    plain = [key for key in keys if not telling_block(key)]
+    for group in ([[key] for key in plain] if len(plain) <= _ONE_BY_ONE else [plain] if plain else []):
         heads, tails = zip(*(blocks(key) for key in group), strict=True)
         low, high = _length_bounds(group)
-        conditions = [Party.merged_into_id.is_(None), func.length(Party.match_key).between(low, high), *extra]
-        if len(group) == 1:
-            conditions += [Party.match_key.contains(number, autoescape=True) for number in _numbers(group[0])]
+        conditions = [Party.merged_into_id.is_(None), Party.match_telling == "",
+                      func.length(Party.match_key).between(low, high), *extra]
         selects.append(select(*columns).where(Party.match_head.in_(sorted(set(heads))), *conditions))
         selects.append(select(*columns).where(Party.match_tail.in_(sorted(set(tails))), *conditions))
-    rows = session.execute(union(*selects)).all()
+    rows = session.execute(union(*selects) if len(selects) > 1 else selects[0]).all()
     return sorted((party_id, str(kind), key, head, tail) for party_id, kind, key, head, tail in rows)
 
 
@@ -111,6 +117,7 @@ def unsettled_variants(session: Session, parties: Iterable[Party]) -> list[Likel
     for party_id, kind, key, head, tail in rows:
         by_block[0, head, kind][party_id] = key
         by_block[1, tail, kind][party_id] = key
+        by_block[2, telling_block(key), kind][party_id] = key
     matches = []
     told_of: dict[str, tuple[str, ...]] = {}
     for party in parties:
@@ -118,7 +125,11 @@ def unsettled_variants(session: Session, parties: Iterable[Party]) -> list[Likel
         if not key:
             continue
         head, tail = blocks(key)
-        candidates = {**by_block.get((0, head, kind), {}), **by_block.get((1, tail, kind), {})}
+        told_block = telling_block(key)
+        if told_block:  # every name with its numbers and single letters, whatever their blocks
+            candidates = dict(by_block.get((2, told_block, kind), {}))
+        else:
+            candidates = {**by_block.get((0, head, kind), {}), **by_block.get((1, tail, kind), {})}
         candidates.pop(party_id, None)
         ids, keys = list(candidates), list(candidates.values())
         told = telling(key)

@@ -37,7 +37,9 @@ def upgrade():
     connection = op.get_bind()
     rows = connection.execute(sa.select(party.c.id, party.c.name)).all()
     for party_id, name in rows:
-        connection.execute(party.update().where(party.c.id == party_id).values(**match_columns(name or '')))
+        columns = match_columns(name or '')
+        connection.execute(party.update().where(party.c.id == party_id).values(
+            match_key=columns['match_key'], match_head=columns['match_head'], match_tail=columns['match_tail']))
 
     op.create_table('partydistinction',
     sa.Column('id', sa.Integer(), nullable=False),
