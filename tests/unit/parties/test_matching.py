@@ -108,6 +108,19 @@ def test_a_partys_variants_do_not_depend_on_the_others_asked_about_with_it(sessi
     assert variants([numbered], numbered) == variants([numbered, cobalt], numbered) == [same.id]
 
 
+def test_a_numbered_name_is_looked_up_among_the_names_with_its_numbers(session):
+    """Numbers and single letters are a block of their own: every name sharing them is a candidate, even one that
+    shares neither the first nor the last four letters, and a name with other numbers is never one."""
+    numbered = PartyFactory(name="Holding 000719 Trustees")
+    elsewhere = PartyFactory(name="Zolding 000719 Trusteez")  # 91% alike; blocks "zold" and "stez", not "hold"/"stes"
+    for number in range(700, 719):  # names starting and ending alike, with other numbers
+        PartyFactory(name=f"Holding 000{number} Trustees")
+    session.flush()
+
+    assert (numbered.match_telling, elsewhere.match_telling) == ("000719", "000719")
+    assert [m.variant.id for m in unsettled_variants(session, [numbered])] == [elsewhere.id]
+
+
 @given(st.text(alphabet="abcdefgh 12", min_size=1, max_size=30), st.text(alphabet="abcdefgh 12", min_size=1,
                                                                          max_size=30))
 def test_the_length_bounds_never_leave_out_a_likely_match(first, second):
