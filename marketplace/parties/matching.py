@@ -13,10 +13,12 @@ letters once). Two keys are compared with rapidfuzz's normalised Indel similarit
 
 Only parties of the same kind (two organisations, or two people) are compared; unnamed owners never.
 
-Comparing every party with every other is never needed: each party stores its key, and the first and last
-BLOCK letters of the key without spaces (indexed columns; parties.variants reads them). Candidates for a name are
-the parties sharing one of those two blocks, and only they are scored. A variant that differs both in its first
-and in its last letters is missed.
+Comparing every party with every other is never needed: each party stores its key, the first and last BLOCK
+letters of the key without spaces, and its numbers and single letters (indexed columns; parties.variants reads
+them). Candidates for a name with numbers or single letters are the parties with exactly the same ones (a likely
+match must have them); for any other name, the parties without any that share one of its two blocks. Only
+candidates are scored. A variant without numbers that differs both in its first and in its last letters is
+missed.
 """
 
 import math
