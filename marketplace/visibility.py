@@ -12,7 +12,7 @@ from sqlalchemy.orm import Session
 from marketplace.accounts.models import Organization, OrgKind, User
 from marketplace.bids.models import Bid, BidStatus
 from marketplace.db_types import utcnow
-from marketplace.disclosures.counting import awaiting_review
+from marketplace.disclosures.counting import awaiting_review, vendors_awaiting_review
 from marketplace.jobs.models import BiddingMode, Job, JobInvitation, JobStatus, Visibility
 from marketplace.notifications.models import Notification
 from marketplace.screening.models import VerdictRecord
@@ -178,7 +178,8 @@ def count_vendors_seeing(session: Session, job: Job) -> int:
                               .where(VerdictRecord.buyer_org_id == job.buyer_org_id)).all()
     barred = {vendor for vendor, verdict, findings in records if verdict != Verdict.CLEAR.value and any(
         f.get("verdict") != Verdict.CLEAR.value and not f.get("waived") for f in findings or [])}
-    seeing = vendor_ids - barred
+    # A vendor whose filing awaits review sees public jobs only (filing_under_review).
+    seeing = vendor_ids - barred - vendors_awaiting_review(session)
     if job.visibility == Visibility.INVITE_ONLY:
         seeing &= set(session.execute(select(JobInvitation.vendor_org_id).where(JobInvitation.job_id == job.id))
                       .scalars())

@@ -13,15 +13,26 @@ from marketplace.disclosures.models import DisclosureStatus, DisclosureVersion
 PENDING_STATUSES = (DisclosureStatus.SUBMITTED, DisclosureStatus.CHANGES_REQUESTED)
 
 
+def vendors_awaiting_review(session: Session, vendor_org_ids: list[int] | None = None) -> set[int]:
+    """The vendors (of those given, or all) with a filed version an admin has not yet reviewed (submitted or sent
+    back for changes, after their latest approved one): their unreviewed claims count against them, unseen by
+    them (see docs/screening.md, "What an unreviewed filing may reveal")."""
+    query = select(DisclosureVersion.vendor_org_id, DisclosureVersion.number, DisclosureVersion.status).where(
+        DisclosureVersion.status != DisclosureStatus.DRAFT)
+    if vendor_org_ids is not None:
+        query = query.where(DisclosureVersion.vendor_org_id.in_(vendor_org_ids))
+    rows = session.execute(query).all()
+    approved: dict[int, int] = {}
+    for vendor, number, status in rows:
+        if status == DisclosureStatus.APPROVED:
+            approved[vendor] = max(number, approved.get(vendor, 0))
+    return {vendor for vendor, number, status in rows
+            if status in PENDING_STATUSES and number > approved.get(vendor, 0)}
+
+
 def awaiting_review(session: Session, vendor_org_id: int) -> bool:
-    """Whether the vendor has filed a version that an admin has not yet reviewed (submitted or sent back for
-    changes, after its latest approved one): its unreviewed claims count against it, unseen by it (see
-    docs/screening.md, "What an unreviewed filing may reveal")."""
-    rows = session.execute(select(DisclosureVersion.number, DisclosureVersion.status)
-                           .where(DisclosureVersion.vendor_org_id == vendor_org_id,
-                                  DisclosureVersion.status != DisclosureStatus.DRAFT)).all()
-    approved = max((number for number, status in rows if status == DisclosureStatus.APPROVED), default=0)
-    return any(status in PENDING_STATUSES and number > approved for number, status in rows)
+    """Whether this vendor has a filed version awaiting an admin's review (vendors_awaiting_review)."""
+    return vendor_org_id in vendors_awaiting_review(session, [vendor_org_id])
 
 
 def counted_version_ids(session: Session, vendor_org_ids: list[int] | None = None) -> set[int]:

@@ -8,8 +8,9 @@ from flask import url_for
 from pypdf import PdfWriter
 from sqlalchemy import select
 
+from marketplace.disclosures.models import DisclosureStatus
 from marketplace.jobs.models import BiddingMode, Job, JobAttachment, Visibility
-from tests.factories import BidFactory, BuyerFactory, JobFactory, VerifiedVendorFactory
+from tests.factories import BidFactory, BuyerFactory, DisclosureFactory, JobFactory, VerifiedVendorFactory
 
 AUTHOR = "Maya Lindqvist, Northwind AI"
 
@@ -87,7 +88,9 @@ def test_a_broken_pdf_on_a_confidential_job_is_refused_with_the_form_kept(client
 
 def test_the_lab_sees_how_many_vendors_can_see_its_job(client, login_as, session, exclude_vendor):
     buyer = BuyerFactory()
-    clear, excluded = VerifiedVendorFactory(), VerifiedVendorFactory()
+    clear, excluded, filing = VerifiedVendorFactory(), VerifiedVendorFactory(), VerifiedVendorFactory()
+    # A vendor whose new filing awaits review sees public jobs only, whatever its verdict.
+    DisclosureFactory(vendor_org_id=filing.org_id, number=2, status=DisclosureStatus.SUBMITTED)
     confidential = JobFactory(buyer_org_id=buyer.org_id, visibility=Visibility.CONFIDENTIAL, codename="Osprey")
     public = JobFactory(buyer_org_id=buyer.org_id, visibility=Visibility.PUBLIC)
     exclude_vendor(buyer.org_id, excluded.org_id)
@@ -106,7 +109,8 @@ def test_the_lab_sees_how_many_vendors_can_see_its_job(client, login_as, session
         assert f"{live} vendor" in page
     assert visibility.count_vendors_seeing(session, public) == len(vendors)
     assert visibility.count_vendors_seeing(session, confidential) < len(vendors)
-    assert clear.org_id in {v.id for v in visibility.vendor_orgs_seeing(session, confidential)}
+    seeing_confidential = {v.id for v in visibility.vendor_orgs_seeing(session, confidential)}
+    assert clear.org_id in seeing_confidential and filing.org_id not in seeing_confidential
 
 
 def test_before_an_award_the_lab_is_told_it_reveals_its_name(client, login_as, session):
