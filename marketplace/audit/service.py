@@ -273,8 +273,10 @@ class _BuyersReader:
                 select(User.org_id, User.role, Organization.name)
                 .outerjoin(Organization, Organization.id == User.org_id).where(User.id == actor_id)
             ).first()
-            if row is None or row.org_id == self.buyer_org_id:
+            if row is not None and row.org_id == self.buyer_org_id:
                 self.actors[actor_id] = None
+            elif row is None:
+                self.actors[actor_id] = "someone outside your organisation"  # safe when the actor is unknown
             else:
                 self.actors[actor_id] = row.name or "platform admin"
         return self.actors[actor_id] or label

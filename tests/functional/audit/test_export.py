@@ -156,3 +156,11 @@ def test_vendors_and_admins_may_not_export(client, login_as, world, who):
 def test_signed_out_visitors_are_sent_to_sign_in(client, world):
     response = client.get(EXPORT)
     assert response.status_code == 302 and "/sign-in" in response.headers["Location"]
+
+
+def test_an_actor_the_export_cannot_find_is_never_named(client, login_as, session, world):
+    from marketplace.audit.service import _BuyersReader
+
+    reader = _BuyersReader(session, world["lab_a"].id)
+    assert reader.actor_label(987_654_321, "ghost@elsewhere.example") == "someone outside your organisation"
+    assert reader.actor_label(world["maya"].id, "maya@lab-a.example") == "maya@lab-a.example"
