@@ -210,6 +210,11 @@ def query_strings(world) -> list[dict]:
     return variants
 
 
+def shows(body: str, secret: str) -> bool:
+    """Whether the secret stands in the body as a word of its own: "4321" inside a hash or a timestamp is chance."""
+    return re.search(rf"(?<![0-9a-z]){re.escape(secret.lower())}(?![0-9a-z])", body.lower()) is not None
+
+
 def walk(client, app, session, world, vendor: User, secrets=None, links=None) -> list[str]:
     """Open every GET address as the user; return what leaked where."""
     problems = []
@@ -227,7 +232,7 @@ def walk(client, app, session, world, vendor: User, secrets=None, links=None) ->
             for form in (str(value), escape(str(value)), quote_plus(str(value))):
                 body = body.replace(form, "")
         for secret in secrets:
-            if secret.lower() in body.lower():
+            if shows(body, secret):
                 problems.append(f"{url}: shows {secret!r}")
         for pattern in links:
             if pattern.search(body):
@@ -371,4 +376,4 @@ def test_a_prober_another_lab_and_the_lab_itself_find_no_secret(client, app, ses
     login_as(world["buyer"])
     assert walk(client, app, session, world, world["buyer"], secrets=SEALED_TERMS, links=[]) == []
     export = client.get("/audit/export.jsonl").get_data(as_text=True)
-    assert not any(term in export for term in SEALED_TERMS)
+    assert not any(shows(export, term) for term in SEALED_TERMS)
