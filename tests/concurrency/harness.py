@@ -1,0 +1,182 @@
+"""What the race and fault tests share: committed data, clients signed in without a password check, many requests
+released at once, and a real gunicorn server with several workers.
+
+These tests cannot use the rolled-back transaction of the other tests: each thread (or server worker) has its own
+connection, so every row they race over is committed first.
+"""
+
+import os
+import re
+import signal
+import socket
+import subprocess
+import sys
+import threading
+import time
+from dataclasses import dataclass
+from pathlib import Path
+
+import requests
+
+from marketplace.accounts.sessions import start_session
+from marketplace.accounts.web_sessions import SESSION_KEY
+from marketplace.extensions import db
+
+PROJECT_ROOT = Path(__file__).resolve().parents[2]
+
+
+def committed(app, build):
+    """Run build() in the app's context, commit what it wrote, and return its result (ids, not rows)."""
+    with app.app_context():
+        result = build()
+        db.session.commit()
+        db.session.remove()
+    return result
+
+
+def signed_in_client(app, user_id: int):
+    """A test client signed in as the user, as login_as does: a recorded session, no password check."""
+    from marketplace.accounts.models import User
+
+    client = app.test_client()
+    with app.app_context():
+        user = db.session.get(User, user_id)
+        started = start_session(db.session, user, ip_address="127.0.0.1", user_agent="race")
+        db.session.commit()
+        key, user_key = started.key, user.get_id()
+        db.session.remove()
+    with client.session_transaction() as flask_session:
+        flask_session["_user_id"] = user_key
+        flask_session["_fresh"] = True
+        flask_session[SESSION_KEY] = key
+    return client
+
+
+@dataclass
+class Outcome:
+    """One racer's answer: the HTTP status, where it redirected, and the page it ended on (or the exception)."""
+
+    status: int
+    location: str = ""
+    text: str = ""
+    error: str = ""
+
+
+def together(calls, timeout: float = 60) -> list:
+    """Run every call in its own thread, all released at the same instant; their results in order.
+
+    An exception is returned in place of the result, so that one racer's failure is an answer the test checks.
+    """
+    barrier = threading.Barrier(len(calls))
+    results: list = [None] * len(calls)
+
+    def run(index, call):
+        barrier.wait()
+        try:
+            results[index] = call()
+        except Exception as error:  # noqa: BLE001 (the test asserts on it)
+            results[index] = error
+
+    threads = [threading.Thread(target=run, args=(i, call), daemon=True) for i, call in enumerate(calls)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(timeout)
+    assert not any(thread.is_alive() for thread in threads), "a racer never finished"
+    return results
+
+
+def post_and_follow(client, url: str, data: dict | None = None) -> Outcome:
+    """POST with a Flask test client and read the page it leads to, flashes included."""
+    response = client.post(url, data=data or {})
+    location = response.headers.get("Location", "")
+    status = response.status_code
+    text = response.get_data(as_text=True)
+    if status in (302, 303) and location:
+        text = client.get(location).get_data(as_text=True)
+    return Outcome(status, location, text)
+
+
+def flashes(text: str) -> list[str]:
+    """The flash messages of a page, as the user reads them."""
+    return [re.sub(r"\s+", " ", re.sub(r"<[^>]+>", "", m)).strip()
+            for m in re.findall(r'<div class="flash[^"]*"[^>]*>(.*?)</div>', text, re.S)]
+
+
+# ---------------------------------------------------------------- a real multi-worker server
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+class Server:
+    """gunicorn serving the app as the README's production section does, on a database the test chose."""
+
+    def __init__(self, database_url: str, instance_dir: Path, workers: int = 4, extra_env: dict | None = None):
+        self.port = free_port()
+        self.url = f"http://127.0.0.1:{self.port}"
+        self.workers = workers
+        self.log = instance_dir / f"gunicorn-{self.port}.log"
+        self.env = {
+            **os.environ,
+            "DATABASE_URL": database_url,
+            "SECRET_KEY": "race-secret",
+            "MARKETPLACE_ENV": "development",
+            "DEMO_LOGINS": "0",
+            "LOGIN_RATE_LIMIT": "10000 per minute",
+            "LOGIN_IP_RATE_LIMIT": "100000 per minute",
+            **(extra_env or {}),
+        }
+        self.process: subprocess.Popen | None = None
+
+    def start(self, wait: float = 30) -> "Server":
+        self.process = subprocess.Popen(  # noqa: S603 (our own interpreter and arguments)
+            [sys.executable, "-m", "gunicorn", "--workers", str(self.workers), "--bind", f"127.0.0.1:{self.port}",
+             "--graceful-timeout", "5", "marketplace:create_app()"],
+            cwd=PROJECT_ROOT, env=self.env, stdout=self.log.open("ab"), stderr=subprocess.STDOUT,
+            start_new_session=True,
+        )
+        deadline = time.monotonic() + wait
+        while time.monotonic() < deadline:
+            try:
+                if requests.get(self.url + "/sign-in", timeout=2).status_code == 200:
+                    return self
+            except requests.RequestException:
+                pass
+            if self.process.poll() is not None:
+                break
+            time.sleep(0.2)
+        raise RuntimeError(f"gunicorn did not start:\n{self.log.read_text()[-3000:]}")
+
+    def kill(self) -> None:
+        """SIGKILL the whole process group (master and workers), as a crashed machine would."""
+        if self.process and self.process.poll() is None:
+            os.killpg(self.process.pid, signal.SIGKILL)
+            self.process.wait(10)
+
+    def stop(self) -> None:
+        if self.process and self.process.poll() is None:
+            os.killpg(self.process.pid, signal.SIGTERM)
+            try:
+                self.process.wait(15)
+            except subprocess.TimeoutExpired:
+                self.kill()
+
+    def sign_in(self, email: str, password: str) -> requests.Session:
+        """A browser-like session signed in through the real form, CSRF token and all."""
+        browser = requests.Session()
+        page = browser.get(self.url + "/sign-in", timeout=30)
+        response = browser.post(self.url + "/sign-in", timeout=30, allow_redirects=False,
+                                data={"csrf_token": csrf_token(page.text), "email": email, "password": password})
+        assert response.status_code in (302, 303), f"sign-in failed for {email}: {response.status_code}"
+        return browser
+
+
+def csrf_token(html: str) -> str:
+    found = re.search(r'name="csrf_token"[^>]*value="([^"]+)"', html) or re.search(
+        r'<meta name="csrf-token" content="([^"]+)"', html)
+    assert found, "no CSRF token on the page"
+    return found.group(1)
