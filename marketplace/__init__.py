@@ -8,6 +8,7 @@ from flask_wtf.csrf import CSRFError
 from sqlalchemy import event
 from werkzeug.routing import IntegerConverter
 
+from marketplace import outages
 from marketplace.config import PROJECT_ROOT, load_config
 from marketplace.db_types import MAX_ID
 from marketplace.extensions import csrf, db, limiter, login_manager, migrate
@@ -36,6 +37,7 @@ def create_app(test_config: dict | None = None) -> Flask:
     with app.app_context():
         _tune_sqlite(db.engine)
         _tune_postgresql(db.engine)
+        outages.watch(db.engine)
 
     # Every <int:...> in an address is a row id: a number beyond any row is a 404, never a database overflow.
     app.url_map.converters["int"] = BoundedIntegerConverter

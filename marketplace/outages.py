@@ -1,0 +1,96 @@
+"""When the database cannot be reached: which errors say so, and what the connection pool does about them.
+
+Every error that means "the database is not there for us" is made a *disconnect* (SQLAlchemy's `handle_error`
+event, `ExceptionContext.is_disconnect`): the pool then drops the connection, and every other one it holds, and
+the next request connects afresh. That covers a server that cannot be reached (PostgreSQL stopped, the network
+cut: psycopg's own disconnect errors, and any failure to connect at all) and, on SQLite, a file that cannot be
+opened or written (docs/pitfalls.md). The error pages (marketplace/__init__.py) answer such an error with 503.
+
+SQLite needs one thing more. A connection keeps the file descriptor it opened, so a change of the file's
+permissions does not reach it: a connection opened while the file was read-only stays read-only after the file
+is writable again (issue 11), and one opened before the file was made read-only (or unreadable) goes on writing.
+On checkout each pooled connection compares the file with what it was when the connection opened it (the same
+file, as writable as then); when it differs the connection is replaced by one that sees the file as it is now.
+A file that is gone from its path is not opened again (SQLite would make a new, empty one there).
+"""
+
+import os
+
+from flask import g, has_request_context
+from sqlalchemy import event, exc
+
+# SQLite's primary result codes that mean the file cannot be used as a database now (https://sqlite.org/rescode.html):
+# SQLITE_PERM, SQLITE_READONLY (and its extended codes), SQLITE_IOERR, SQLITE_CANTOPEN.
+SQLITE_UNREACHABLE_CODES = {3, 8, 10, 14}
+# What the connection found of its SQLite file when it opened it.
+SQLITE_FILE = "arms_length_sqlite_file"
+# Set on flask.g once a request has sent a COMMIT: from then on an error page cannot say that nothing was saved.
+COMMIT_SENT = "database_commit_sent"
+RETRY_AFTER_SECONDS = 30
+
+
+def database_unreachable(error: BaseException | None) -> bool:
+    """Whether the error, or one it was raised from or while handling, is the database being unreachable."""
+    seen = set()
+    while error is not None and id(error) not in seen:
+        seen.add(id(error))
+        if isinstance(error, exc.DBAPIError) and error.connection_invalidated:
+            return True
+        if isinstance(error, exc.TimeoutError):  # no pooled connection came free in time
+            return True
+        error = error.__cause__ or error.__context__
+    return False
+
+
+def commit_sent_in_this_request() -> bool:
+    """Whether this request sent a COMMIT: whatever failed after it, something may have been saved."""
+    return has_request_context() and bool(g.get(COMMIT_SENT))
+
+
+def watch(engine) -> None:
+    """Make every "the database is not there" error a disconnect; on SQLite, follow the file's permissions; note
+    each request that sends a COMMIT."""
+    dbapi = engine.dialect.loaded_dbapi
+    sqlite = engine.dialect.name == "sqlite"
+
+    @event.listens_for(engine, "handle_error")
+    def _unreachable_is_a_disconnect(context):
+        original = context.original_exception
+        if not isinstance(original, dbapi.Error):
+            return
+        if context.connection is None and not context.is_pre_ping and isinstance(original, dbapi.OperationalError):
+            context.is_disconnect = True  # no connection could be made at all
+        elif sqlite and getattr(original, "sqlite_errorcode", 0) & 0xFF in SQLITE_UNREACHABLE_CODES:
+            context.is_disconnect = True
+
+    @event.listens_for(engine, "commit")
+    def _commit_sent(_connection):
+        # Before the COMMIT goes out: if the answer never comes, the transaction may or may not have been committed.
+        if has_request_context():
+            setattr(g, COMMIT_SENT, True)
+
+    if sqlite and engine.url.database not in (None, "", ":memory:") and not engine.url.database.startswith("file:"):
+        _follow_sqlite_file(engine, engine.url.database)
+
+
+def _sqlite_file_state(path: str) -> tuple[int, int, bool] | None:
+    """The file's identity (device, inode) and whether this process may write it; None when it is gone."""
+    try:
+        found = os.stat(path)
+    except OSError:
+        return None
+    return found.st_dev, found.st_ino, os.access(path, os.W_OK)
+
+
+def _follow_sqlite_file(engine, path: str) -> None:
+    @event.listens_for(engine, "connect")
+    def _note_the_file(_dbapi_connection, record):
+        record.info[SQLITE_FILE] = _sqlite_file_state(path)
+
+    @event.listens_for(engine, "checkout")
+    def _same_file_as_when_opened(_dbapi_connection, record, _proxy):
+        now = _sqlite_file_state(path)
+        # A file gone from its path is left alone: opening the path again would make a new, empty database.
+        if now is not None and now != record.info.get(SQLITE_FILE):
+            # Replaced, moved, or its permissions changed: the pool opens the file again, as it is now.
+            raise exc.DisconnectionError(f"the SQLite file {path} changed since this connection opened it")
