@@ -5,8 +5,10 @@ These tests cannot use the rolled-back transaction of the other tests: each thre
 connection, so every row they race over is committed first.
 """
 
+import contextlib
 import os
 import re
+import shutil
 import signal
 import socket
 import subprocess
@@ -115,8 +117,11 @@ def free_port() -> int:
 class Server:
     """gunicorn serving the app as the README's production section does, on a database the test chose."""
 
-    def __init__(self, database_url: str, instance_dir: Path, workers: int = 4, extra_env: dict | None = None):
+    def __init__(self, database_url: str, instance_dir: Path, workers: int = 4, extra_env: dict | None = None,
+                 bound_by_file_permissions: bool = False):
         self.port = free_port()
+        # Root ignores file permissions: the server then runs without that privilege (see bound_by_file_permissions).
+        self.prefix = bound_by_file_permissions_prefix() if bound_by_file_permissions else []
         self.url = f"http://127.0.0.1:{self.port}"
         self.workers = workers
         self.log = instance_dir / f"gunicorn-{self.port}.log"
@@ -133,12 +138,12 @@ class Server:
         self.process: subprocess.Popen | None = None
 
     def start(self, wait: float = 30) -> "Server":
-        self.process = subprocess.Popen(  # noqa: S603 (our own interpreter and arguments)
-            [sys.executable, "-m", "gunicorn", "--workers", str(self.workers), "--bind", f"127.0.0.1:{self.port}",
-             "--graceful-timeout", "5", "marketplace:create_app()"],
-            cwd=PROJECT_ROOT, env=self.env, stdout=self.log.open("ab"), stderr=subprocess.STDOUT,
-            start_new_session=True,
-        )
+        with self.log.open("ab") as log:  # the server writes to its own copy of the descriptor
+            self.process = subprocess.Popen(  # noqa: S603 (our own interpreter and arguments)
+                [*self.prefix, sys.executable, "-m", "gunicorn", "--workers", str(self.workers),
+                 "--bind", f"127.0.0.1:{self.port}", "--graceful-timeout", "5", "marketplace:create_app()"],
+                cwd=PROJECT_ROOT, env=self.env, stdout=log, stderr=subprocess.STDOUT, start_new_session=True,
+            )
         deadline = time.monotonic() + wait
         while time.monotonic() < deadline:
             try:
@@ -180,3 +185,103 @@ def csrf_token(html: str) -> str:
         r'<meta name="csrf-token" content="([^"]+)"', html)
     assert found, "no CSRF token on the page"
     return found.group(1)
+
+
+# ---------------------------------------------------------------- taking the database away
+
+
+class TcpProxy:
+    """Forwards a local port to the database server, so that a test can take the database away and bring it back.
+
+    stop() closes the port and cuts every connection through it (both ends), as a network failure or a restarted
+    database server would; start() opens the same port again.
+    """
+
+    def __init__(self, target_host: str, target_port: int):
+        self.target = (target_host, target_port)
+        self.port = free_port()
+        self._listener: socket.socket | None = None
+        self._open: set[socket.socket] = set()
+        self._lock = threading.Lock()
+
+    def url_for(self, database_url: str) -> str:
+        """The same database URL, through this proxy."""
+        from sqlalchemy.engine import make_url
+
+        return make_url(database_url).set(host="127.0.0.1", port=self.port).render_as_string(hide_password=False)
+
+    def start(self) -> "TcpProxy":
+        listener = socket.socket()
+        listener.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        listener.bind(("127.0.0.1", self.port))
+        listener.listen(64)
+        listener.settimeout(0.1)
+        self._listener = listener
+        threading.Thread(target=self._accept, args=(listener,), daemon=True).start()
+        return self
+
+    def stop(self) -> None:
+        listener, self._listener = self._listener, None
+        if listener is not None:
+            listener.close()
+        with self._lock:
+            cut, self._open = list(self._open), set()
+        for sock in cut:
+            _close(sock)
+
+    def _accept(self, listener: socket.socket) -> None:
+        while self._listener is listener:
+            try:
+                client, _ = listener.accept()
+            except TimeoutError:
+                continue
+            except OSError:
+                return
+            try:
+                upstream = socket.create_connection(self.target, timeout=5)
+            except OSError:
+                _close(client)
+                continue
+            client.settimeout(None)
+            upstream.settimeout(None)
+            with self._lock:
+                if self._listener is not listener:  # stopped meanwhile
+                    _close(client)
+                    _close(upstream)
+                    return
+                self._open.update((client, upstream))
+            for source, sink in ((client, upstream), (upstream, client)):
+                threading.Thread(target=self._pump, args=(source, sink), daemon=True).start()
+
+    def _pump(self, source: socket.socket, sink: socket.socket) -> None:
+        try:
+            while data := source.recv(65536):
+                sink.sendall(data)
+        except OSError:
+            pass
+        for sock in (source, sink):
+            _close(sock)
+        with self._lock:
+            self._open.discard(source)
+            self._open.discard(sink)
+
+
+def _close(sock: socket.socket) -> None:
+    with contextlib.suppress(OSError):
+        sock.shutdown(socket.SHUT_RDWR)
+    sock.close()
+
+
+# What root may do whatever a file's permissions say (capabilities(7)); a process without them is bound as anyone is.
+FILE_PERMISSION_OVERRIDES = "-dac_override,-dac_read_search"
+
+
+def bound_by_file_permissions_prefix() -> list[str]:
+    """The command prefix that makes a process obey file permissions: none needed unless running as root, when
+    setpriv(1) drops root's two capabilities that override them (the process stays root, owning the files)."""
+    if os.geteuid() != 0:
+        return []
+    setpriv = shutil.which("setpriv")
+    if setpriv is None:
+        raise FileNotFoundError("setpriv (util-linux) is needed to run a server bound by file permissions as root")
+    return [setpriv, "--bounding-set", FILE_PERMISSION_OVERRIDES, "--inh-caps", FILE_PERMISSION_OVERRIDES, "--"]
