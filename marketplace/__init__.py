@@ -3,7 +3,7 @@
 from pathlib import Path
 from urllib.parse import urlsplit
 
-from flask import Flask, render_template, request
+from flask import Flask, g, make_response, render_template, request
 from flask_wtf.csrf import CSRFError
 from sqlalchemy import event
 from werkzeug.routing import IntegerConverter
@@ -205,9 +205,22 @@ def _register_errors(app: Flask) -> None:
         return render_template("errors/429.html", reason=error.description), 429
 
     @app.errorhandler(500)
-    def server_error(_error):
-        db.session.rollback()
-        return render_template("errors/500.html"), 500
+    def server_error(error):
+        """Any error no view handled. The page is drawn without the database, which may be what failed: a
+        database that cannot be reached is a 503 (try again shortly), anything else a 500. Either says nothing
+        was saved, unless the request was a write that had already sent a COMMIT."""
+        try:
+            db.session.rollback()
+        except Exception:  # noqa: BLE001 (the connection is gone: the pool replaces it, and the page is still drawn)
+            app.logger.warning("Rolling back after an error failed too", exc_info=True)
+        # The signed-in user is not loaded again (that reads the database): the page shows no account, no counts.
+        g._login_user = login_manager.anonymous_user()
+        maybe_saved = request.method not in ("GET", "HEAD", "OPTIONS") and outages.commit_sent_in_this_request()
+        if not outages.database_unreachable(getattr(error, "original_exception", None)):
+            return render_template("errors/500.html", maybe_saved=maybe_saved), 500
+        response = make_response(render_template("errors/503.html", maybe_saved=maybe_saved), 503)
+        response.headers["Retry-After"] = str(outages.RETRY_AFTER_SECONDS)
+        return response
 
 
 def _register_template_helpers(app: Flask) -> None:

@@ -1,0 +1,150 @@
+"""Error pages are drawn without the database (issue 11): a database that cannot be reached answers a branded 503
+(nothing was saved, try again shortly, Retry-After), any other failure a branded 500, and neither loads the
+signed-in user again, which is what turned them into Werkzeug's bare "Internal Server Error".
+
+Each app here is a real one on a real database (or on an address where none answers); see
+tests/concurrency/test_faults.py for the same on a running gunicorn server, and for coming back.
+"""
+
+import pytest
+from sqlalchemy import event, select
+from sqlalchemy.engine import make_url
+
+from marketplace.accounts.web_sessions import SESSION_KEY
+from marketplace.bids.models import BidRevision
+from marketplace.extensions import db
+from marketplace.jobs.models import BiddingMode
+from tests.concurrency.harness import TcpProxy, committed, free_port, signed_in_client
+from tests.conftest import database_url_for, fresh_database, make_app, migrated_database
+from tests.factories import BidFactory, JobFactory, VerifiedVendorFactory
+
+BID_FORM = {"price_per_unit": "1.00", "total": "7654.32", "turnaround_days": "21", "quality_guarantee_pct": "98",
+            "proposal": "Boxes on every vehicle.", "data_handling_response": ""}
+
+
+def app_on(url: str, tmp_path):
+    """The app as served: an error reaches the error pages instead of the test."""
+    return make_app(url, UPLOAD_FOLDER=str(tmp_path / "uploads"), PROPAGATE_EXCEPTIONS=False, MAIL_SERVER="")
+
+
+def claiming_to_be_signed_in(app):
+    """A browser whose session cookie names a user and a sign-in, as any signed-in user's does (no database
+    needed to make it)."""
+    client = app.test_client()
+    with client.session_transaction() as flask_session:
+        flask_session["_user_id"] = "1:1"
+        flask_session["_fresh"] = True
+        flask_session[SESSION_KEY] = "a-session-key"
+    return client
+
+
+def assert_branded(response, status: int, heading: str) -> str:
+    page = response.get_data(as_text=True)
+    assert response.status_code == status, page[:500]
+    assert "Internal Server Error" not in page and "Werkzeug" not in page
+    assert "Arm's Length" in page and "/static/css/app.css" in page and f"<h1>{heading}</h1>" in page
+    assert "Sign out" not in page and "Sign in" not in page, "the page names no account either way"
+    return page
+
+
+def dispose(app) -> None:
+    with app.app_context():
+        db.session.remove()
+        db.engine.dispose()
+
+
+@pytest.fixture
+def unreachable_url(tmp_path) -> str:
+    """A database URL of the suite's kind where no database can be reached: PostgreSQL on a port nobody listens
+    on; an SQLite file in a folder that does not exist."""
+    url = database_url_for(tmp_path, "unreachable")
+    if url.startswith("postgresql"):
+        return make_url(url).set(host="127.0.0.1", port=free_port()).render_as_string(hide_password=False)
+    return f"sqlite:///{tmp_path / 'no-such-folder' / 'marketplace.db'}"
+
+
+def test_a_signed_in_user_gets_the_branded_503_when_the_database_cannot_be_reached(unreachable_url, tmp_path):
+    app = app_on(unreachable_url, tmp_path)
+    client = claiming_to_be_signed_in(app)
+    try:
+        for response in (client.get("/jobs/"), client.get("/bids/"), client.post("/jobs/1/bid", data=BID_FORM)):
+            page = assert_branded(response, 503, "Temporarily unavailable")
+            assert "We cannot reach our database right now. Nothing you entered was saved." in page
+            assert "Please try again shortly." in page
+            assert response.headers["Retry-After"] == "30"
+        # Pages that need no database still work: the sign-in form and the style sheet.
+        assert app.test_client().get("/sign-in").status_code == 200
+        style = client.get("/static/css/app.css")
+        style.close()
+        assert style.status_code == 200
+    finally:
+        dispose(app)
+
+
+def test_any_other_failure_is_the_branded_500_even_when_the_database_is_broken(tmp_path):
+    """A database without the app's tables: loading the signed-in user fails (not a disconnect), so the 500 page
+    must be drawn without loading that user again."""
+    url = database_url_for(tmp_path, "no_tables")
+    fresh_database(url)
+    app = app_on(url, tmp_path)
+    client = claiming_to_be_signed_in(app)
+    try:
+        for response in (client.get("/jobs/"), client.post("/jobs/1/bid", data=BID_FORM)):
+            page = assert_branded(response, 500, "Something went wrong")
+            assert "Nothing you entered was saved. Please try again." in page
+            assert "Retry-After" not in response.headers
+    finally:
+        dispose(app)
+
+
+def vendor_with_a_bid():
+    vendor = VerifiedVendorFactory()
+    job = JobFactory(bidding_mode=BiddingMode.OPEN)
+    bid = BidFactory(job_id=job.id, vendor_org_id=vendor.org_id)
+    return vendor.id, bid.id
+
+
+def test_a_write_whose_commit_was_cut_off_says_it_cannot_tell_whether_it_was_saved(tmp_path):
+    url = migrated_database(tmp_path, "commit_cut")
+    if not url.startswith("postgresql"):
+        pytest.skip("an SQLite COMMIT cannot be cut off from outside the process (the PostgreSQL run covers it)")
+    target = make_url(url)
+    proxy = TcpProxy(target.host or "127.0.0.1", target.port or 5432).start()
+    app = app_on(proxy.url_for(url), tmp_path)
+    try:
+        vendor_id, bid_id = committed(app, vendor_with_a_bid)
+        client = signed_in_client(app, vendor_id)
+        with app.app_context():
+            # The network fails just as the revision's COMMIT leaves.
+            event.listen(db.engine, "commit", lambda _connection: proxy.stop())
+        response = client.post(f"/bids/{bid_id}/revise", data=BID_FORM)
+        page = assert_branded(response, 503, "Temporarily unavailable")
+        assert "We cannot tell whether what you sent was saved: please look before you enter it again." in page
+        assert "Nothing you entered was saved" not in page
+    finally:
+        proxy.stop()
+        dispose(app)
+
+
+def test_a_read_only_sqlite_database_shows_pages_and_refuses_writes_with_the_503(tmp_path):
+    url = migrated_database(tmp_path, "read_only")
+    if not url.startswith("sqlite"):
+        pytest.skip("SQLite only: a file opened read-only (PostgreSQL has no such state)")
+    writable = app_on(url, tmp_path)
+    read_only = app_on(f"sqlite:///file:{make_url(url).database}?mode=ro&uri=true", tmp_path)
+    try:
+        vendor_id, bid_id = committed(writable, vendor_with_a_bid)
+        client = signed_in_client(writable, vendor_id)
+        reader = read_only.test_client()
+        with client.session_transaction() as signed_in, reader.session_transaction() as same_browser:
+            same_browser.update(signed_in)
+        assert reader.get(f"/bids/{bid_id}").status_code == 200
+        page = assert_branded(reader.post(f"/bids/{bid_id}/revise", data=BID_FORM), 503, "Temporarily unavailable")
+        assert "Nothing you entered was saved." in page
+        with writable.app_context():
+            totals = db.session.execute(select(BidRevision.total_minor).where(BidRevision.bid_id == bid_id)).all()
+            assert [total for total, in totals] == [600_000]
+            db.session.remove()
+    finally:
+        dispose(read_only)
+        dispose(writable)
