@@ -44,6 +44,9 @@ class Bid(BidTerms, table=True):
 
 
 class BidRevision(BidTerms, table=True):
+    # One row per number: two revisions saved at once can never both be "revision 3".
+    __table_args__ = (UniqueConstraint("bid_id", "number"),)
+
     id: int | None = Field(default=None, primary_key=True)
     bid_id: int = Field(foreign_key="bid.id", index=True)
     number: int

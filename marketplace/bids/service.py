@@ -141,6 +141,20 @@ def _bid_and_job(session: Session, user: User, bid_id: int) -> tuple[Bid, Job]:
     return bid, visibility.get_visible_job(session, user, bid.job_id)
 
 
+def _locked(session: Session, model, row_id: int):
+    """The row as it is now, locked until the transaction ends (FOR UPDATE on PostgreSQL; SQLite's BEGIN
+    IMMEDIATE already holds the whole database). What the session read of it before is replaced, not trusted."""
+    return session.execute(
+        select(model).where(model.id == row_id).with_for_update().execution_options(populate_existing=True)
+    ).scalar_one()
+
+
+def _lock_job_then_bid(session: Session, job: Job, bid: Bid | None = None) -> tuple[Job, Bid | None]:
+    """Every change to a job's bids (place, revise, withdraw, award) locks the job first, then the bid: changes to
+    one job's bids take turns, in one order, so none is lost and none deadlocks another."""
+    return _locked(session, Job, job.id), _locked(session, Bid, bid.id) if bid is not None else None
+
+
 # ---------------------------------------------------------------- vendor actions
 
 
@@ -184,7 +198,7 @@ def place_bid(session: Session, user: User, job_id: int, offer: Offer) -> Bid:
     """
     ensure_active(session, user, "place bids")
     vendor_org = _vendor_org(session, user)
-    job = visibility.get_visible_job(session, user, job_id)
+    job, _ = _lock_job_then_bid(session, visibility.get_visible_job(session, user, job_id))
     _check_vendor_may_bid(session, vendor_org, job)
     _check_job_takes_bids(job, user)
     if own_bid_on(session, user, job) is not None:
@@ -212,7 +226,7 @@ def revise_bid(session: Session, user: User, bid_id: int, offer: Offer) -> Bid:
     Raises NotVisible (404) for anything but the vendor's own bid, BidError for every refusal.
     """
     ensure_active(session, user, "revise bids")
-    bid, job = _bid_and_job(session, user, bid_id)
+    job, bid = _lock_job_then_bid(session, *reversed(_bid_and_job(session, user, bid_id)))
     refusal = change_refusal(session, user, bid, job)
     if refusal:
         raise BidError(refusal)
@@ -239,7 +253,7 @@ def withdraw_bid(session: Session, user: User, bid_id: int) -> Bid:
     Raises NotVisible (404) for anything but the vendor's own bid, BidError for every refusal.
     """
     ensure_active(session, user, "withdraw bids")
-    bid, job = _bid_and_job(session, user, bid_id)
+    job, bid = _lock_job_then_bid(session, *reversed(_bid_and_job(session, user, bid_id)))
     if bid.status == BidStatus.WITHDRAWN:
         raise BidError("This bid is already withdrawn.")
     refusal = change_refusal(session, user, bid, job)
@@ -342,11 +356,11 @@ def award_bid(session: Session, user: User, job_id: int, bid_id: int) -> Contrac
     BidError for every refusal.
     """
     ensure_active(session, user, "award jobs")
-    job = visibility.get_own_job(session, user, job_id)
+    job, _ = _lock_job_then_bid(session, visibility.get_own_job(session, user, job_id))
     refusal = _award_refusal(job, user)
     if refusal:
         raise BidError(refusal)
-    bid = session.get(Bid, bid_id)
+    bid = session.get(Bid, bid_id, populate_existing=True)
     if bid is None or bid.job_id != job.id:
         raise visibility.NotVisible(f"bid {bid_id} of job {job_id}")
     if bid.status != BidStatus.ACTIVE:

@@ -28,7 +28,8 @@ def new(job_id: int):
     """Place a bid; 404 for a job the vendor may not see, 403 (with the reason) when it may not bid now."""
     job = visibility.get_visible_job(db.session, current_user, job_id)
     existing = service.own_bid_on(db.session, current_user, job)
-    if existing is not None:
+    # A form posted after a colleague's bid landed comes back as typed, with the refusal, below.
+    if existing is not None and request.method == "GET":
         flash("Your organisation has already bid on this job: revise that bid instead.", "info")
         return redirect(url_for("bids.revise", bid_id=existing.id), 303)
     requirements = service.data_handling_requirements(job)

@@ -12,3 +12,35 @@ def test_models_and_migrations_agree(app):
     context = MigrationContext.configure(db.session.connection(), opts={"compare_type": True})
     differences = compare_metadata(context, SQLModel.metadata)
     assert differences == []
+
+
+def test_duplicate_revision_numbers_are_renumbered_in_saved_order(tmp_path):
+    """Migration 0009 on a database where two revisions of one bid took the same number (the old race)."""
+    from flask_migrate import downgrade, upgrade
+    from sqlalchemy import select, text
+
+    from marketplace.bids.models import Bid, BidRevision
+    from tests.conftest import make_app, migrated_database
+    from tests.factories import BidFactory
+
+    app = make_app(migrated_database(tmp_path, "renumber"))
+    with app.app_context():
+        bid_id = BidFactory().id
+        db.session.commit()
+        db.session.remove()  # SQLite: no transaction of ours may hold the database while Alembic writes
+        downgrade(revision="0008")
+        columns = ("bid_id, number, created_by_id, created_at, price_per_unit_minor, total_minor, currency, "
+                   "turnaround_days, quality_guarantee_pct, proposal, data_handling_response")
+        copy = text(f"INSERT INTO bidrevision ({columns}) SELECT {columns} FROM bidrevision "  # noqa: S608
+                    "WHERE bid_id = :bid ORDER BY id LIMIT 1")
+        with db.engine.begin() as connection:  # two more rows numbered 1, as the lost update left them
+            for _ in range(2):
+                connection.execute(copy, {"bid": bid_id})
+        upgrade()
+        db.session.expire_all()
+        rows = db.session.execute(select(BidRevision.id, BidRevision.number).where(BidRevision.bid_id == bid_id)
+                                  .order_by(BidRevision.id)).all()
+        assert [number for _, number in rows] == [1, 2, 3]
+        assert db.session.get(Bid, bid_id).revision == 3
+        db.session.remove()
+        db.engine.dispose()

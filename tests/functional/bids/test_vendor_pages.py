@@ -127,10 +127,21 @@ def test_a_cancelled_job_takes_no_bids(client, login_as, vendor):
 def test_a_second_bid_goes_to_revise_the_first(client, login_as, job, vendor):
     bid = BidFactory(job_id=job.id, vendor_org_id=vendor.org_id)
     login_as(VendorFactory(org_id=vendor.org_id))
-    for response in (client.get(url_for("bids.new", job_id=job.id)),
-                     client.post(url_for("bids.new", job_id=job.id), data=GOOD)):
-        assert response.status_code == 303
-        assert response.headers["Location"].endswith(url_for("bids.revise", bid_id=bid.id))
+    response = client.get(url_for("bids.new", job_id=job.id))
+    assert response.status_code == 303
+    assert response.headers["Location"].endswith(url_for("bids.revise", bid_id=bid.id))
+
+
+def test_a_bid_posted_after_a_colleagues_bid_comes_back_as_typed(client, login_as, session, job, vendor):
+    """The form was opened before a colleague's bid landed: nothing typed is lost, and the page says why."""
+    bid = BidFactory(job_id=job.id, vendor_org_id=vendor.org_id)
+    login_as(VendorFactory(org_id=vendor.org_id))
+    response = client.post(url_for("bids.new", job_id=job.id), data={**GOOD, "proposal": "Our typed proposal"})
+    page = response.get_data(as_text=True)
+    assert response.status_code == 400
+    assert "already bid on this job: revise that bid instead" in page
+    assert "Our typed proposal" in page
+    assert session.get(Bid, bid.id).revision == 1
 
 
 def test_a_job_the_vendor_may_not_see_is_not_found(client, login_as, session, vendor, exclude):
