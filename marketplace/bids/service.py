@@ -198,12 +198,14 @@ def place_bid(session: Session, user: User, job_id: int, offer: Offer) -> Bid:
     """
     ensure_active(session, user, "place bids")
     vendor_org = _vendor_org(session, user)
-    job, _ = _lock_job_then_bid(session, visibility.get_visible_job(session, user, job_id))
+    job = visibility.get_visible_job(session, user, job_id)
     _check_vendor_may_bid(session, vendor_org, job)
+    _check_offer(offer)
+    # What another request may change meanwhile (the job's state, a colleague's bid) is read under the lock.
+    job, _ = _lock_job_then_bid(session, job)
     _check_job_takes_bids(job, user)
     if own_bid_on(session, user, job) is not None:
         raise BidError("Your organisation has already bid on this job: revise that bid instead.")
-    _check_offer(offer)
     bid = Bid(job_id=job.id, vendor_org_id=vendor_org.id, currency=job.currency, revision=1,
               price_per_unit_minor=offer.price_per_unit_minor, total_minor=offer.total_minor,
               turnaround_days=offer.turnaround_days, quality_guarantee_pct=offer.quality_guarantee_pct,
