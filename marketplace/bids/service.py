@@ -233,6 +233,16 @@ def revise_bid(session: Session, user: User, bid_id: int, offer: Offer) -> Bid:
     return bid
 
 
+def _mark_withdrawal(session: Session, bid: Bid) -> None:
+    """The bid's history keeps the withdrawal on the revision that was live, should the vendor bid again."""
+    latest = session.execute(
+        select(BidRevision).where(BidRevision.bid_id == bid.id, BidRevision.number == bid.revision)
+        .order_by(BidRevision.id.desc())
+    ).scalars().first()
+    if latest is not None:
+        latest.withdrawn_at = bid.withdrawn_at
+
+
 def withdraw_bid(session: Session, user: User, bid_id: int) -> Bid:
     """Withdraw an active bid before the deadline; it leaves the buyer's comparison.
 
@@ -247,6 +257,7 @@ def withdraw_bid(session: Session, user: User, bid_id: int) -> Bid:
         raise BidError(refusal)
     bid.status = BidStatus.WITHDRAWN
     bid.withdrawn_at = bid.updated_at = utcnow()
+    _mark_withdrawal(session, bid)
     record_event(session, user, "bid.withdrawn", "bid", bid.id, before={"status": BidStatus.ACTIVE.value},
                  after={"status": BidStatus.WITHDRAWN.value},
                  buyer_org_id=job.buyer_org_id, vendor_org_id=bid.vendor_org_id)

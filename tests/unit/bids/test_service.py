@@ -196,6 +196,25 @@ def test_a_withdrawn_bid_cannot_be_revised(session, job, vendor):
     assert len(actions(session, "bid.withdrawn")) == 1
 
 
+# ---------------------------------------------------------------- bidding again after withdrawing
+
+
+def revisions_of(session, bid):
+    return session.execute(
+        select(BidRevision).where(BidRevision.bid_id == bid.id).order_by(BidRevision.number)
+    ).scalars().all()
+
+
+def test_withdrawing_marks_the_live_revision(session, job, vendor):
+    bid = service.place_bid(session, vendor, job.id, an_offer())
+    service.revise_bid(session, vendor, bid.id, an_offer(total_minor=500_000))
+    service.withdraw_bid(session, vendor, bid.id)
+
+    first, second = revisions_of(session, bid)
+    assert first.withdrawn_at is None
+    assert second.withdrawn_at == bid.withdrawn_at is not None
+
+
 def test_revising_and_withdrawing_stop_at_the_deadline(session, job, vendor):
     bid = service.place_bid(session, vendor, job.id, an_offer())
     with past_deadline(job):
