@@ -28,6 +28,9 @@ EXCLUDED_MESSAGE = "You cannot bid on this job."
 # The same for every job of every lab while a filing awaits review (visibility.filing_under_review).
 PAUSED_MESSAGE = ("Bidding is paused while your ownership disclosure awaits an admin's review: you can bid again "
                   "once it is reviewed.")
+# What a vendor is told of its withdrawn bid while it may still bid on the job (place_bid takes it back).
+WITHDRAWN_MESSAGE = "This bid is withdrawn: bid again to make it live with new terms."
+ALREADY_BID = "Your organisation has already bid on this job: revise that bid instead."
 AWARDED_STATES = (JobStatus.AWARDED, JobStatus.IN_PROGRESS, JobStatus.DELIVERED, JobStatus.COMPLETED)
 
 
@@ -123,7 +126,8 @@ def bidding_refusal(session: Session, user: User, job: Job) -> str | None:
 def change_refusal(session: Session, user: User, bid: Bid, job: Job) -> str | None:
     """Why the vendor may not revise or withdraw this bid now, or None when it may."""
     if bid.status == BidStatus.WITHDRAWN:
-        return "A withdrawn bid cannot be revised."
+        refusal = bidding_refusal(session, user, job)
+        return f"This bid is withdrawn. {refusal}" if refusal else WITHDRAWN_MESSAGE
     if bid.status != BidStatus.ACTIVE:
         return f"This bid is {bid.status}: it can no longer change."
     return bidding_refusal(session, user, job)
@@ -187,8 +191,11 @@ def place_bid(session: Session, user: User, job_id: int, offer: Offer) -> Bid:
     job = visibility.get_visible_job(session, user, job_id)
     _check_vendor_may_bid(session, vendor_org, job)
     _check_job_takes_bids(job, user)
-    if own_bid_on(session, user, job) is not None:
-        raise BidError("Your organisation has already bid on this job: revise that bid instead.")
+    existing = own_bid_on(session, user, job)
+    if existing is not None and existing.status == BidStatus.WITHDRAWN:
+        return _resubmit(session, user, existing, job, offer)
+    if existing is not None:
+        raise BidError(ALREADY_BID)
     _check_offer(offer)
     bid = Bid(job_id=job.id, vendor_org_id=vendor_org.id, currency=job.currency, revision=1,
               price_per_unit_minor=offer.price_per_unit_minor, total_minor=offer.total_minor,
@@ -202,6 +209,32 @@ def place_bid(session: Session, user: User, job_id: int, offer: Offer) -> Bid:
     sealed = "sealed " if job.bidding_mode == BiddingMode.SEALED else ""
     _tell_buyer(session, job, "new_bid",
                 f"New {sealed}bid on “{job.title}” from {vendor_org.name}. {_amount_words(job, bid)}")
+    session.flush()
+    return bid
+
+
+def _resubmit(session: Session, user: User, bid: Bid, job: Job, offer: Offer) -> Bid:
+    """The vendor bids again after withdrawing (place_bid has made every check of a first bid): the same bid is
+    live again with the new terms as its next revision; the revision it withdrew keeps the withdrawal."""
+    bid = session.execute(select(Bid).where(Bid.id == bid.id).with_for_update()
+                          .execution_options(populate_existing=True)).scalar_one()
+    if bid.status != BidStatus.WITHDRAWN:  # another session of the vendor's was first
+        raise BidError(ALREADY_BID)
+    _check_offer(offer)
+    before = {**_terms_summary(bid), "status": BidStatus.WITHDRAWN.value, "revision": bid.revision}
+    for name, value in asdict(offer).items():
+        setattr(bid, name, value)
+    bid.status, bid.withdrawn_at = BidStatus.ACTIVE, None
+    bid.revision += 1
+    bid.updated_at = utcnow()
+    _add_revision(session, user, bid)
+    record_event(session, user, "bid.resubmitted", "bid", bid.id, before=before,
+                 after={**_terms_summary(bid), "status": BidStatus.ACTIVE.value, "revision": bid.revision},
+                 buyer_org_id=job.buyer_org_id, vendor_org_id=bid.vendor_org_id)
+    vendor_org = session.get(Organization, bid.vendor_org_id)
+    sealed = "sealed " if job.bidding_mode == BiddingMode.SEALED else ""
+    _tell_buyer(session, job, "new_bid", f"{vendor_org.name}, which had withdrawn, placed a new {sealed}bid on "
+                f"“{job.title}”. {_amount_words(job, bid)}")
     session.flush()
     return bid
 

@@ -190,8 +190,8 @@ def test_a_withdrawn_bid_cannot_be_revised(client, login_as, session, vendor, bi
 
     shown = client.get(url_for("bids.revise", bid_id=bid.id))
     posted = client.post(url_for("bids.revise", bid_id=bid.id), data=GOOD)
-    assert shown.status_code == 403 and "A withdrawn bid cannot be revised." in page(shown)
-    assert posted.status_code == 400 and "A withdrawn bid cannot be revised." in page(posted)
+    assert shown.status_code == 403 and "This bid is withdrawn: bid again" in page(shown)
+    assert posted.status_code == 400 and "This bid is withdrawn: bid again" in page(posted)
     assert session.get(Bid, bid.id).revision == 1
 
 
