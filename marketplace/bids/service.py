@@ -455,16 +455,20 @@ class BidPage:
     buyer: str
     revisions: list[BidRevision]
     change_refusal: str | None
+    # For a withdrawn bid: why the vendor may not bid again now, or None when it may.
+    bid_refusal: str | None = None
 
 
 def bid_page(session: Session, user: User, bid_id: int) -> BidPage:
     """The vendor's own bid with every revision, newest first. Raises NotVisible (404) for any other bid."""
     bid, job = _bid_and_job(session, user, bid_id)
     revisions = session.execute(
-        select(BidRevision).where(BidRevision.bid_id == bid.id).order_by(BidRevision.number.desc())
+        select(BidRevision).where(BidRevision.bid_id == bid.id).order_by(BidRevision.number.desc(),
+                                                                          BidRevision.id.desc())
     ).scalars().all()
     return BidPage(bid, job, visibility.buyer_label(session, job, user), list(revisions),
-                   change_refusal(session, user, bid, job))
+                   change_refusal(session, user, bid, job),
+                   bidding_refusal(session, user, job) if bid.status == BidStatus.WITHDRAWN else None)
 
 
 @dataclass(frozen=True)
@@ -522,8 +526,10 @@ def panel_for(session: Session, user: User, job: Job) -> JobPanel | None:
     if user.is_vendor:
         bid = own_bid_on(session, user, job)
         if bid is not None:
+            withdrawn = bid.status == BidStatus.WITHDRAWN
             return JobPanel("vendor", own_bid=bid, outcome=outcome_for(session, user, bid),
-                            change_refusal=change_refusal(session, user, bid, job))
+                            change_refusal=change_refusal(session, user, bid, job),
+                            bid_refusal=bidding_refusal(session, user, job) if withdrawn else None)
         return JobPanel("vendor", bid_refusal=bidding_refusal(session, user, job))
     if user.is_buyer or user.is_admin:
         rows = _screened_bids(session, user, job)
