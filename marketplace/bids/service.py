@@ -537,3 +537,56 @@ def panel_for(session: Session, user: User, job: Job) -> JobPanel | None:
         return JobPanel("buyer", live_bids=sum(1 for row in rows if row.bid.status == BidStatus.ACTIVE),
                         awarded_to=winner)
     return None
+
+
+# ---------------------------------------------------------------- what a confirmation page says
+# Each reaches the bid and job as its action does (the same 404s, in the same order) and changes nothing; what
+# the action would refuse now is returned as `refusal`, for the page to say instead of offering the button.
+
+
+@dataclass
+class WithdrawalPreview:
+    bid: Bid
+    job: Job
+    buyer: str
+    refusal: str | None
+
+
+def withdrawal_preview(session: Session, user: User, bid_id: int) -> WithdrawalPreview:
+    """What withdrawing the vendor's bid would do. Raises NotVisible (404) for anything but its own bid."""
+    bid, job = _bid_and_job(session, user, bid_id)
+    refusal = ("This bid is already withdrawn." if bid.status == BidStatus.WITHDRAWN
+               else change_refusal(session, user, bid, job))
+    return WithdrawalPreview(bid, job, visibility.buyer_label(session, job, user), refusal)
+
+
+@dataclass
+class AwardPreview:
+    job: Job
+    refusal: str | None = None
+    winner: ComparedBid | None = None
+    # The other live bids: they lose, and their vendors are told.
+    losers: list[ComparedBid] = field(default_factory=list)
+
+
+def award_preview(session: Session, user: User, job_id: int, bid_id: int) -> AwardPreview:
+    """What awarding this bid would do, checked as award_bid checks it. Raises NotVisible (404) unless the user
+    is the job's buyer and the bid is on the job; no amount is shown while a sealed job's bids are sealed."""
+    job = visibility.get_own_job(session, user, job_id)
+    refusal = _award_refusal(job, user)
+    if refusal:
+        return AwardPreview(job, refusal)
+    bid = session.get(Bid, bid_id)
+    if bid is None or bid.job_id != job.id:
+        raise visibility.NotVisible(f"bid {bid_id} of job {job_id}")
+    if bid.status != BidStatus.ACTIVE:
+        return AwardPreview(job, f"This bid is {bid.status} and cannot be awarded.")
+    rows = {row.bid.id: row for row in _screened_bids(session, user, job)}
+    winner = rows.get(bid.id)
+    vendor = session.get(Organization, bid.vendor_org_id)
+    if vendor.suspended_at is not None:
+        return AwardPreview(job, f"{vendor.name} is suspended and cannot be awarded.")
+    if winner is None:
+        return AwardPreview(job, f"Your screening excludes {vendor.name}: its bid cannot be awarded.")
+    losers = [row for row in rows.values() if row.bid.status == BidStatus.ACTIVE and row is not winner]
+    return AwardPreview(job, None, winner, losers)

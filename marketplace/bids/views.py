@@ -5,6 +5,7 @@ from flask_login import current_user, login_required
 
 from marketplace import visibility
 from marketplace.accounts.roles import role_required
+from marketplace.accounts.suspension import ensure_may_act
 from marketplace.bids import service
 from marketplace.bids.chart import Point, scatter
 from marketplace.bids.forms import BidForm
@@ -114,11 +115,16 @@ def _bid_again_instead(page: service.BidPage):
                            **context), 400
 
 
-@bp.post("/bids/<int:bid_id>/withdraw")
+@bp.route("/bids/<int:bid_id>/withdraw", methods=["GET", "POST"])
 @login_required
 @role_required("vendor")
 def withdraw(bid_id: int):
-    """Withdraw the vendor's own bid before the deadline; 404 for anyone else's."""
+    """Withdraw the vendor's own bid before the deadline, once the vendor has confirmed on the page this address
+    shows; 404 for anyone else's."""
+    if request.method == "GET":
+        ensure_may_act(db.session, current_user)
+        preview = service.withdrawal_preview(db.session, current_user, bid_id)
+        return render_template("bids/withdraw.html", preview=preview), 403 if preview.refusal else 200
     try:
         service.withdraw_bid(db.session, current_user, bid_id)
     except service.BidError as error:
@@ -149,11 +155,17 @@ def compare(job_id: int):
     return render_template("bids/compare.html", comparison=comparison, job=comparison.job, chart=chart)
 
 
-@bp.post("/jobs/<int:job_id>/bids/<int:bid_id>/award")
+@bp.route("/jobs/<int:job_id>/bids/<int:bid_id>/award", methods=["GET", "POST"])
 @login_required
 @role_required("buyer")
 def award(job_id: int, bid_id: int):
-    """Award one bid of the buyer's own job; 404 for another organisation's job or bid."""
+    """Award one bid of the buyer's own job, once the buyer has confirmed on the page this address shows; 404 for
+    another organisation's job or bid."""
+    if request.method == "GET":
+        ensure_may_act(db.session, current_user)
+        preview = service.award_preview(db.session, current_user, job_id, bid_id)
+        return render_template("bids/award.html", preview=preview, job=preview.job), (
+            403 if preview.refusal else 200)
     try:
         contract = service.award_bid(db.session, current_user, job_id, bid_id)
     except service.BidError as error:

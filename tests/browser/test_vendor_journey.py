@@ -128,12 +128,20 @@ def test_a_vendor_files_a_disclosure_then_bids_revises_withdraws_and_bids_again(
     expect(revisions.last).to_contain_text("$36,000.00")
     expect(page.locator("main")).to_contain_text("revision 2")
 
+    # Withdrawing asks first, on a page of its own (a plain form: no script needed).
+    page.get_by_role("link", name="Withdraw bid").click()
+    expect(page.get_by_role("heading", name=f"Withdraw your bid on “{JOB}”?")).to_be_visible()
+    expect(page.get_by_test_id("what-happens")).to_contain_text("$33,000.00")
+    expect(page.get_by_test_id("cannot-undo")).to_contain_text("The withdrawal cannot be taken back")
+    page.get_by_role("link", name="Go back").click()
+    expect(page.locator(".badge-active")).to_have_text("Active")
+    page.get_by_role("link", name="Withdraw bid").click()
     page.get_by_role("button", name="Withdraw bid").click()
     expect(page.get_by_role("status")).to_have_text(
         "Your bid is withdrawn. You may bid again on this job until its deadline.")
     expect(page.locator(".badge-withdrawn")).to_have_text("Withdrawn")
     expect(page.get_by_role("link", name="Revise", exact=True)).to_have_count(0)
-    expect(page.get_by_role("button", name="Withdraw bid")).to_have_count(0)
+    expect(page.get_by_role("link", name="Withdraw bid")).to_have_count(0)
     expect(page.get_by_test_id("withdrawal")).to_have_count(1)
 
     page.get_by_role("link", name=JOB).click()
