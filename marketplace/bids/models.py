@@ -52,3 +52,6 @@ class BidRevision(BidTerms, table=True):
     number: int
     created_by_id: int | None = Field(default=None, foreign_key="user_account.id")
     created_at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime)
+    # Set on the bid's latest revision when the vendor withdraws it: a bid withdrawn and placed again keeps
+    # the withdrawal in its history (the bid itself forgets it when it is live again).
+    withdrawn_at: datetime | None = Field(default=None, sa_type=UTCDateTime)

@@ -545,12 +545,35 @@ def cancel_job(session: Session, user: User, job_id: int) -> Job:
     job.cancelled_at = job.updated_at = utcnow()
     record_event(session, user, "job.cancelled", "job", job.id, before={"status": before},
                  after={"status": "cancelled"}, buyer_org_id=job.buyer_org_id)
-    # Only vendors still allowed to see the job hear of it: a cut-off vendor learns nothing more.
-    seeing = visibility.vendor_ids_seeing(session, job) & set(bidding_vendor_ids(session, job))
-    notify_orgs(session, seeing, "job_cancelled", f"“{job.title}”, which you bid on, was cancelled by the buyer.",
-                job_path(job.id), job_id=job.id)
+    notify_orgs(session, _bidders_to_tell(session, job), "job_cancelled",
+                f"“{job.title}”, which you bid on, was cancelled by the buyer.", job_path(job.id), job_id=job.id)
     session.flush()
     return job
+
+
+def _bidders_to_tell(session: Session, job: Job) -> set[int]:
+    """The vendors told of the job's cancellation: those that bid (and did not withdraw). Only vendors still
+    allowed to see the job hear of it: a cut-off vendor learns nothing more."""
+    return visibility.vendor_ids_seeing(session, job) & set(bidding_vendor_ids(session, job))
+
+
+@dataclass(frozen=True)
+class CancelPreview:
+    job: Job
+    refusal: str | None
+    bidders_told: int = 0
+
+
+def cancel_preview(session: Session, user: User, job_id: int) -> CancelPreview:
+    """What cancelling the job would do, for its confirmation page; changes nothing.
+
+    Raises NotVisible (404) for a job that is not the buyer's own, as cancel_job does.
+    """
+    job = visibility.get_own_job(session, user, job_id)
+    refusal = cancel_refusal(job)
+    if refusal:
+        return CancelPreview(job, refusal)
+    return CancelPreview(job, None, len(_bidders_to_tell(session, job)))
 
 
 def invitable_vendors(session: Session, job: Job) -> list[Organization]:

@@ -192,17 +192,19 @@ def test_a_bad_revision_is_refused_and_keeps_the_typed_values(client, login_as, 
     assert session.get(Bid, bid.id).revision == 1
 
 
-def test_a_withdrawn_bid_cannot_be_revised(client, login_as, session, vendor, bid):
+def test_a_withdrawn_bid_is_not_revised(client, login_as, session, job, vendor, bid):
     login_as(vendor)
     response = client.post(url_for("bids.withdraw", bid_id=bid.id))
     assert response.status_code == 303
-    assert "Your bid is withdrawn." in page(client.get(response.headers["Location"]))
+    assert "Your bid is withdrawn. You may bid again on this job until its deadline." in page(
+        client.get(response.headers["Location"]))
     assert session.get(Bid, bid.id).status == BidStatus.WITHDRAWN
 
     shown = client.get(url_for("bids.revise", bid_id=bid.id))
     posted = client.post(url_for("bids.revise", bid_id=bid.id), data=GOOD)
-    assert shown.status_code == 403 and "A withdrawn bid cannot be revised." in page(shown)
-    assert posted.status_code == 400 and "A withdrawn bid cannot be revised." in page(posted)
+    # Both lead to bidding again (tests/functional/bids/test_bid_again.py), never to a revision.
+    assert shown.status_code == 303 and shown.headers["Location"].endswith(url_for("bids.new", job_id=job.id))
+    assert posted.status_code == 400 and "This bid was withdrawn, so it was not revised" in page(posted)
     assert session.get(Bid, bid.id).revision == 1
 
 
