@@ -12,6 +12,7 @@ from marketplace import outages
 from marketplace.config import PROJECT_ROOT, load_config
 from marketplace.db_types import MAX_ID
 from marketplace.extensions import csrf, db, limiter, login_manager, migrate
+from marketplace.retry import retry_lost_races
 
 
 def create_app(test_config: dict | None = None) -> Flask:
@@ -42,6 +43,7 @@ def create_app(test_config: dict | None = None) -> Flask:
     # Every <int:...> in an address is a row id: a number beyond any row is a 404, never a database overflow.
     app.url_map.converters["int"] = BoundedIntegerConverter
     _register_blueprints(app)
+    retry_lost_races(app)
     _register_errors(app)
     _register_security_headers(app)
     _hide_development_server_banner()

@@ -565,7 +565,10 @@ class DemoLoader:
                 )
             )
             for number, terms in enumerate(revisions, start=1):
-                self.session.add(BidRevision(bid_id=bid.id, number=number, created_by_id=author.id, **terms))
+                # A withdrawn bid's history shows the withdrawal on its last revision, as withdrawing leaves it.
+                withdrawn_at = bid.withdrawn_at if number == len(revisions) else None
+                self.session.add(BidRevision(bid_id=bid.id, number=number, created_by_id=author.id,
+                                             withdrawn_at=withdrawn_at, **terms))
         self.session.flush()
 
     def _terms(self, job: Job, revision: dict) -> dict:

@@ -16,7 +16,7 @@ from marketplace.disclosures.counting import awaiting_review, vendors_awaiting_r
 from marketplace.jobs.models import BiddingMode, Job, JobInvitation, JobStatus, Visibility
 from marketplace.notifications.models import Notification
 from marketplace.screening.models import VerdictRecord
-from marketplace.screening.service import Verdict, verdicts_for_vendor
+from marketplace.screening.service import Verdict, screen_pairs, verdicts_for_vendor
 
 
 class NotVisible(LookupError):
@@ -161,19 +161,21 @@ def get_own_bid(session: Session, user: User, bid_id: int) -> Bid:
     return bid
 
 
-def count_vendors_seeing(session: Session, job: Job) -> int:
-    """How many vendor organisations may see the job, for the lab's own page: from the stored verdicts, which
-    every change keeps equal to a live screening (screening.refresh), so that a page need not screen every vendor.
+def vendor_ids_seeing(session: Session, job: Job) -> set[int]:
+    """The vendor organisations that may see the job: who is told of its answers, its cancellation, an invitation,
+    and how many the lab's page counts. From the stored verdicts, which every change keeps equal to a live
+    screening (screening.refresh), in a few queries whatever the number of vendors: never a screening per vendor.
+    What each vendor then reads is still decided live (notification_filter, job_filter).
 
     Public: every active vendor. Confidential: those whose stored findings, waived ones aside, are all clear.
     Invite-only: the invited among those. A draft: none.
     """
     if job.status == JobStatus.DRAFT:
-        return 0
+        return set()
     active = select(Organization.id).where(Organization.kind == OrgKind.VENDOR, Organization.suspended_at.is_(None))
     vendor_ids = set(session.execute(active).scalars())
     if job.visibility == Visibility.PUBLIC:
-        return len(vendor_ids)
+        return vendor_ids
     records = session.execute(select(VerdictRecord.vendor_org_id, VerdictRecord.verdict, VerdictRecord.findings)
                               .where(VerdictRecord.buyer_org_id == job.buyer_org_id)).all()
     barred = {vendor for vendor, verdict, findings in records if verdict != Verdict.CLEAR.value and any(
@@ -183,17 +185,18 @@ def count_vendors_seeing(session: Session, job: Job) -> int:
     if job.visibility == Visibility.INVITE_ONLY:
         seeing &= set(session.execute(select(JobInvitation.vendor_org_id).where(JobInvitation.job_id == job.id))
                       .scalars())
-    return len(seeing)
-
-
-def vendor_orgs_seeing(session: Session, job: Job) -> list[Organization]:
-    """Every vendor organisation that may see the job: who gets told about its public answers."""
-    vendors = session.execute(
-        select(Organization).where(Organization.kind == OrgKind.VENDOR, Organization.suspended_at.is_(None))
-    ).scalars().all()
-    seeing = []
-    for vendor in vendors:
-        condition = _vendor_job_filter(session, vendor)
-        if session.execute(select(Job.id).where(Job.id == job.id, condition)).first():
-            seeing.append(vendor)
+    # A vendor never yet screened for this lab (no stored verdict) is screened now: a gap is never taken as clear.
+    unscreened = seeing - {vendor for vendor, _, _ in records}
+    if unscreened:
+        vendors = session.execute(select(Organization).where(
+            Organization.kind == OrgKind.VENDOR, Organization.id.not_in(
+                select(VerdictRecord.vendor_org_id).where(VerdictRecord.buyer_org_id == job.buyer_org_id)))
+        ).scalars().all()
+        live = screen_pairs(session, [job.buyer_org_id], [v for v in vendors if v.id in unscreened])
+        seeing -= {vendor_id for (_, vendor_id), screening in live.items() if screening.access_verdict != Verdict.CLEAR}
     return seeing
+
+
+def count_vendors_seeing(session: Session, job: Job) -> int:
+    """How many vendor organisations may see the job, for the lab's own page (vendor_ids_seeing)."""
+    return len(vendor_ids_seeing(session, job))

@@ -69,6 +69,16 @@ def ensure_active(session: Session, user: User | None, action: str = "act") -> N
             f"{_sentence(org.suspended_reason)} Until an admin reinstates it, you can read but not act.")
 
 
+# What every state-changing request of a suspended organisation's user is refused as (admin.organizations), and
+# so also the page that asks to confirm such an action: it answers as the action would.
+ANY_ACTION = "act on the marketplace"
+
+
+def ensure_may_act(session: Session, user: User | None) -> None:
+    """The guard of every action, also run by the pages that confirm one. Raises OrganizationSuspended."""
+    ensure_active(session, user, ANY_ACTION)
+
+
 def _org_ids(org: Organization) -> dict[str, int | None]:
     """Which side of the trail the organisation is on."""
     return {"buyer_org_id": org.id if org.kind == OrgKind.BUYER else None,

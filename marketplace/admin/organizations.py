@@ -54,7 +54,7 @@ def refuse_actions_while_suspended():
             or request.blueprint in ALLOWED_BLUEPRINTS_WHILE_SUSPENDED):
         return
     if current_user.is_authenticated:
-        suspension.ensure_active(db.session, current_user, "act on the marketplace")
+        suspension.ensure_may_act(db.session, current_user)
 
 
 @bp.app_errorhandler(suspension.OrganizationSuspended)

@@ -230,7 +230,7 @@ def recorded_actions(session: Session) -> list[str]:
 
 BUYER_ACTION_PREFIXES = ("job.", "bid.", "contract.", "milestone.", "payment.", "rival.", "policy.", "waiver.",
                          "screening.")
-SEALED_BID_ACTIONS = ("bid.placed", "bid.revised", "bid.withdrawn")
+SEALED_BID_ACTIONS = ("bid.placed", "bid.revised", "bid.resubmitted", "bid.withdrawn")
 
 
 def buyer_export_query(session: Session, user: User):

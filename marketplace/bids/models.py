@@ -44,8 +44,14 @@ class Bid(BidTerms, table=True):
 
 
 class BidRevision(BidTerms, table=True):
+    # One row per number: two revisions saved at once can never both be "revision 3".
+    __table_args__ = (UniqueConstraint("bid_id", "number"),)
+
     id: int | None = Field(default=None, primary_key=True)
     bid_id: int = Field(foreign_key="bid.id", index=True)
     number: int
     created_by_id: int | None = Field(default=None, foreign_key="user_account.id")
     created_at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime)
+    # Set on the bid's latest revision when the vendor withdraws it: a bid withdrawn and placed again keeps
+    # the withdrawal in its history (the bid itself forgets it when it is live again).
+    withdrawn_at: datetime | None = Field(default=None, sa_type=UTCDateTime)

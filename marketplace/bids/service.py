@@ -28,6 +28,9 @@ EXCLUDED_MESSAGE = "You cannot bid on this job."
 # The same for every job of every lab while a filing awaits review (visibility.filing_under_review).
 PAUSED_MESSAGE = ("Bidding is paused while your ownership disclosure awaits an admin's review: you can bid again "
                   "once it is reviewed.")
+# What a vendor is told of its withdrawn bid while it may still bid on the job (place_bid takes it back).
+WITHDRAWN_MESSAGE = "This bid is withdrawn: bid again to make it live with new terms."
+ALREADY_BID = "Your organisation has already bid on this job: revise that bid instead."
 AWARDED_STATES = (JobStatus.AWARDED, JobStatus.IN_PROGRESS, JobStatus.DELIVERED, JobStatus.COMPLETED)
 
 
@@ -123,7 +126,8 @@ def bidding_refusal(session: Session, user: User, job: Job) -> str | None:
 def change_refusal(session: Session, user: User, bid: Bid, job: Job) -> str | None:
     """Why the vendor may not revise or withdraw this bid now, or None when it may."""
     if bid.status == BidStatus.WITHDRAWN:
-        return "A withdrawn bid cannot be revised."
+        refusal = bidding_refusal(session, user, job)
+        return f"This bid is withdrawn. {refusal}" if refusal else WITHDRAWN_MESSAGE
     if bid.status != BidStatus.ACTIVE:
         return f"This bid is {bid.status}: it can no longer change."
     return bidding_refusal(session, user, job)
@@ -139,6 +143,20 @@ def own_bid_on(session: Session, user: User, job: Job) -> Bid | None:
 def _bid_and_job(session: Session, user: User, bid_id: int) -> tuple[Bid, Job]:
     bid = visibility.get_own_bid(session, user, bid_id)
     return bid, visibility.get_visible_job(session, user, bid.job_id)
+
+
+def _locked(session: Session, model, row_id: int):
+    """The row as it is now, locked until the transaction ends (FOR UPDATE on PostgreSQL; SQLite's BEGIN
+    IMMEDIATE already holds the whole database). What the session read of it before is replaced, not trusted."""
+    return session.execute(
+        select(model).where(model.id == row_id).with_for_update().execution_options(populate_existing=True)
+    ).scalar_one()
+
+
+def _lock_job_then_bid(session: Session, job: Job, bid: Bid | None = None) -> tuple[Job, Bid | None]:
+    """Every change to a job's bids (place, revise, withdraw, award) locks the job first, then the bid: changes to
+    one job's bids take turns, in one order, so none is lost and none deadlocks another."""
+    return _locked(session, Job, job.id), _locked(session, Bid, bid.id) if bid is not None else None
 
 
 # ---------------------------------------------------------------- vendor actions
@@ -186,10 +204,15 @@ def place_bid(session: Session, user: User, job_id: int, offer: Offer) -> Bid:
     vendor_org = _vendor_org(session, user)
     job = visibility.get_visible_job(session, user, job_id)
     _check_vendor_may_bid(session, vendor_org, job)
-    _check_job_takes_bids(job, user)
-    if own_bid_on(session, user, job) is not None:
-        raise BidError("Your organisation has already bid on this job: revise that bid instead.")
     _check_offer(offer)
+    # What another request may change meanwhile (the job's state, a colleague's bid) is read under the lock.
+    job, _ = _lock_job_then_bid(session, job)
+    _check_job_takes_bids(job, user)
+    existing = own_bid_on(session, user, job)
+    if existing is not None and existing.status == BidStatus.WITHDRAWN:
+        return _resubmit(session, user, existing, job, offer)
+    if existing is not None:
+        raise BidError(ALREADY_BID)
     bid = Bid(job_id=job.id, vendor_org_id=vendor_org.id, currency=job.currency, revision=1,
               price_per_unit_minor=offer.price_per_unit_minor, total_minor=offer.total_minor,
               turnaround_days=offer.turnaround_days, quality_guarantee_pct=offer.quality_guarantee_pct,
@@ -206,13 +229,37 @@ def place_bid(session: Session, user: User, job_id: int, offer: Offer) -> Bid:
     return bid
 
 
+def _resubmit(session: Session, user: User, bid: Bid, job: Job, offer: Offer) -> Bid:
+    """The vendor bids again after withdrawing (place_bid has made every check of a first bid): the same bid is
+    live again with the new terms as its next revision; the revision it withdrew keeps the withdrawal."""
+    bid = _locked(session, Bid, bid.id)  # the job is locked already (place_bid)
+    if bid.status != BidStatus.WITHDRAWN:  # another session of the vendor's was first
+        raise BidError(ALREADY_BID)
+    before = {**_terms_summary(bid), "status": BidStatus.WITHDRAWN.value, "revision": bid.revision}
+    for name, value in asdict(offer).items():
+        setattr(bid, name, value)
+    bid.status, bid.withdrawn_at = BidStatus.ACTIVE, None
+    bid.revision += 1
+    bid.updated_at = utcnow()
+    _add_revision(session, user, bid)
+    record_event(session, user, "bid.resubmitted", "bid", bid.id, before=before,
+                 after={**_terms_summary(bid), "status": BidStatus.ACTIVE.value, "revision": bid.revision},
+                 buyer_org_id=job.buyer_org_id, vendor_org_id=bid.vendor_org_id)
+    vendor_org = session.get(Organization, bid.vendor_org_id)
+    sealed = "sealed " if job.bidding_mode == BiddingMode.SEALED else ""
+    _tell_buyer(session, job, "new_bid", f"{vendor_org.name}, which had withdrawn, placed a new {sealed}bid on "
+                f"“{job.title}”. {_amount_words(job, bid)}")
+    session.flush()
+    return bid
+
+
 def revise_bid(session: Session, user: User, bid_id: int, offer: Offer) -> Bid:
     """Revise an active bid before the deadline: a new revision is added, earlier ones stay as they were.
 
     Raises NotVisible (404) for anything but the vendor's own bid, BidError for every refusal.
     """
     ensure_active(session, user, "revise bids")
-    bid, job = _bid_and_job(session, user, bid_id)
+    job, bid = _lock_job_then_bid(session, *reversed(_bid_and_job(session, user, bid_id)))
     refusal = change_refusal(session, user, bid, job)
     if refusal:
         raise BidError(refusal)
@@ -233,13 +280,23 @@ def revise_bid(session: Session, user: User, bid_id: int, offer: Offer) -> Bid:
     return bid
 
 
+def _mark_withdrawal(session: Session, bid: Bid) -> None:
+    """The bid's history keeps the withdrawal on the revision that was live, should the vendor bid again."""
+    latest = session.execute(
+        select(BidRevision).where(BidRevision.bid_id == bid.id, BidRevision.number == bid.revision)
+        .order_by(BidRevision.id.desc())
+    ).scalars().first()
+    if latest is not None:
+        latest.withdrawn_at = bid.withdrawn_at
+
+
 def withdraw_bid(session: Session, user: User, bid_id: int) -> Bid:
     """Withdraw an active bid before the deadline; it leaves the buyer's comparison.
 
     Raises NotVisible (404) for anything but the vendor's own bid, BidError for every refusal.
     """
     ensure_active(session, user, "withdraw bids")
-    bid, job = _bid_and_job(session, user, bid_id)
+    job, bid = _lock_job_then_bid(session, *reversed(_bid_and_job(session, user, bid_id)))
     if bid.status == BidStatus.WITHDRAWN:
         raise BidError("This bid is already withdrawn.")
     refusal = change_refusal(session, user, bid, job)
@@ -247,6 +304,7 @@ def withdraw_bid(session: Session, user: User, bid_id: int) -> Bid:
         raise BidError(refusal)
     bid.status = BidStatus.WITHDRAWN
     bid.withdrawn_at = bid.updated_at = utcnow()
+    _mark_withdrawal(session, bid)
     record_event(session, user, "bid.withdrawn", "bid", bid.id, before={"status": BidStatus.ACTIVE.value},
                  after={"status": BidStatus.WITHDRAWN.value},
                  buyer_org_id=job.buyer_org_id, vendor_org_id=bid.vendor_org_id)
@@ -342,11 +400,11 @@ def award_bid(session: Session, user: User, job_id: int, bid_id: int) -> Contrac
     BidError for every refusal.
     """
     ensure_active(session, user, "award jobs")
-    job = visibility.get_own_job(session, user, job_id)
+    job, _ = _lock_job_then_bid(session, visibility.get_own_job(session, user, job_id))
     refusal = _award_refusal(job, user)
     if refusal:
         raise BidError(refusal)
-    bid = session.get(Bid, bid_id)
+    bid = session.get(Bid, bid_id, populate_existing=True)
     if bid is None or bid.job_id != job.id:
         raise visibility.NotVisible(f"bid {bid_id} of job {job_id}")
     if bid.status != BidStatus.ACTIVE:
@@ -411,16 +469,20 @@ class BidPage:
     buyer: str
     revisions: list[BidRevision]
     change_refusal: str | None
+    # For a withdrawn bid: why the vendor may not bid again now, or None when it may.
+    bid_refusal: str | None = None
 
 
 def bid_page(session: Session, user: User, bid_id: int) -> BidPage:
     """The vendor's own bid with every revision, newest first. Raises NotVisible (404) for any other bid."""
     bid, job = _bid_and_job(session, user, bid_id)
     revisions = session.execute(
-        select(BidRevision).where(BidRevision.bid_id == bid.id).order_by(BidRevision.number.desc())
+        select(BidRevision).where(BidRevision.bid_id == bid.id).order_by(BidRevision.number.desc(),
+                                                                          BidRevision.id.desc())
     ).scalars().all()
     return BidPage(bid, job, visibility.buyer_label(session, job, user), list(revisions),
-                   change_refusal(session, user, bid, job))
+                   change_refusal(session, user, bid, job),
+                   bidding_refusal(session, user, job) if bid.status == BidStatus.WITHDRAWN else None)
 
 
 @dataclass(frozen=True)
@@ -478,8 +540,10 @@ def panel_for(session: Session, user: User, job: Job) -> JobPanel | None:
     if user.is_vendor:
         bid = own_bid_on(session, user, job)
         if bid is not None:
+            withdrawn = bid.status == BidStatus.WITHDRAWN
             return JobPanel("vendor", own_bid=bid, outcome=outcome_for(session, user, bid),
-                            change_refusal=change_refusal(session, user, bid, job))
+                            change_refusal=change_refusal(session, user, bid, job),
+                            bid_refusal=bidding_refusal(session, user, job) if withdrawn else None)
         return JobPanel("vendor", bid_refusal=bidding_refusal(session, user, job))
     if user.is_buyer or user.is_admin:
         rows = _screened_bids(session, user, job)
@@ -487,3 +551,56 @@ def panel_for(session: Session, user: User, job: Job) -> JobPanel | None:
         return JobPanel("buyer", live_bids=sum(1 for row in rows if row.bid.status == BidStatus.ACTIVE),
                         awarded_to=winner)
     return None
+
+
+# ---------------------------------------------------------------- what a confirmation page says
+# Each reaches the bid and job as its action does (the same 404s, in the same order) and changes nothing; what
+# the action would refuse now is returned as `refusal`, for the page to say instead of offering the button.
+
+
+@dataclass
+class WithdrawalPreview:
+    bid: Bid
+    job: Job
+    buyer: str
+    refusal: str | None
+
+
+def withdrawal_preview(session: Session, user: User, bid_id: int) -> WithdrawalPreview:
+    """What withdrawing the vendor's bid would do. Raises NotVisible (404) for anything but its own bid."""
+    bid, job = _bid_and_job(session, user, bid_id)
+    refusal = ("This bid is already withdrawn." if bid.status == BidStatus.WITHDRAWN
+               else change_refusal(session, user, bid, job))
+    return WithdrawalPreview(bid, job, visibility.buyer_label(session, job, user), refusal)
+
+
+@dataclass
+class AwardPreview:
+    job: Job
+    refusal: str | None = None
+    winner: ComparedBid | None = None
+    # The other live bids: they lose, and their vendors are told.
+    losers: list[ComparedBid] = field(default_factory=list)
+
+
+def award_preview(session: Session, user: User, job_id: int, bid_id: int) -> AwardPreview:
+    """What awarding this bid would do, checked as award_bid checks it. Raises NotVisible (404) unless the user
+    is the job's buyer and the bid is on the job; no amount is shown while a sealed job's bids are sealed."""
+    job = visibility.get_own_job(session, user, job_id)
+    refusal = _award_refusal(job, user)
+    if refusal:
+        return AwardPreview(job, refusal)
+    bid = session.get(Bid, bid_id)
+    if bid is None or bid.job_id != job.id:
+        raise visibility.NotVisible(f"bid {bid_id} of job {job_id}")
+    if bid.status != BidStatus.ACTIVE:
+        return AwardPreview(job, f"This bid is {bid.status} and cannot be awarded.")
+    rows = {row.bid.id: row for row in _screened_bids(session, user, job)}
+    winner = rows.get(bid.id)
+    vendor = session.get(Organization, bid.vendor_org_id)
+    if vendor.suspended_at is not None:
+        return AwardPreview(job, f"{vendor.name} is suspended and cannot be awarded.")
+    if winner is None:
+        return AwardPreview(job, f"Your screening excludes {vendor.name}: its bid cannot be awarded.")
+    losers = [row for row in rows.values() if row.bid.status == BidStatus.ACTIVE and row is not winner]
+    return AwardPreview(job, None, winner, losers)

@@ -5,9 +5,11 @@ from flask_login import current_user, login_required
 
 from marketplace import visibility
 from marketplace.accounts.roles import role_required
+from marketplace.accounts.suspension import ensure_may_act
 from marketplace.bids import service
 from marketplace.bids.chart import Point, scatter
 from marketplace.bids.forms import BidForm
+from marketplace.bids.models import BidStatus
 from marketplace.extensions import db
 
 bp = Blueprint("bids", __name__)
@@ -25,21 +27,26 @@ def bid_panel(job):
 @login_required
 @role_required("vendor")
 def new(job_id: int):
-    """Place a bid; 404 for a job the vendor may not see, 403 (with the reason) when it may not bid now."""
+    """Place a bid, or bid again after withdrawing (the form filled in with the withdrawn terms); 404 for a job
+    the vendor may not see, 403 (with the reason) when it may not bid now."""
     job = visibility.get_visible_job(db.session, current_user, job_id)
     existing = service.own_bid_on(db.session, current_user, job)
-    if existing is not None:
-        flash("Your organisation has already bid on this job: revise that bid instead.", "info")
+    # A form posted after a colleague's bid landed comes back as typed, with the refusal, below.
+    if existing is not None and existing.status != BidStatus.WITHDRAWN and request.method == "GET":
+        flash(service.ALREADY_BID, "info")
         return redirect(url_for("bids.revise", bid_id=existing.id), 303)
     requirements = service.data_handling_requirements(job)
     context = {"job": job, "buyer": visibility.buyer_label(db.session, job, current_user),
-               "requirements": requirements}
+               "requirements": requirements, "withdrawn": existing}
     form = BidForm(currency=job.currency)
     if request.method == "GET":
         refusal = service.bidding_refusal(db.session, current_user, job)
         if refusal:
             return render_template("bids/new.html", form=None, refusal=refusal, **context), 403
-        form.data_handling_response.data = "\n".join(f"{line} — " for line in requirements)
+        if existing is not None:
+            form = BidForm.for_bid(existing)
+        else:
+            form.data_handling_response.data = "\n".join(f"{line} — " for line in requirements)
         return render_template("bids/new.html", form=form, **context)
     if form.validate_on_submit():
         try:
@@ -48,7 +55,9 @@ def new(job_id: int):
             form.add_refusal(str(error), error.field)
         else:
             db.session.commit()
-            flash("Your bid is placed. You can revise or withdraw it until the deadline.", "success")
+            flash(f"Your bid is live again as revision {bid.revision}; its history keeps the withdrawal."
+                  if existing is not None else
+                  "Your bid is placed. You can revise or withdraw it until the deadline.", "success")
             return redirect(url_for("bids.show", bid_id=bid.id), 303)
     return render_template("bids/new.html", form=form, **context), 400
 
@@ -68,6 +77,8 @@ def show(bid_id: int):
 def revise(bid_id: int):
     """Revise the vendor's own active bid before the deadline; 404 for anyone else's, 403 when too late."""
     page = service.bid_page(db.session, current_user, bid_id)
+    if page.bid.status == BidStatus.WITHDRAWN:
+        return _bid_again_instead(page)
     context = {"page": page, "job": page.job, "buyer": page.buyer,
                "requirements": service.data_handling_requirements(page.job)}
     if request.method == "GET":
@@ -87,18 +98,41 @@ def revise(bid_id: int):
     return render_template("bids/revise.html", form=form, **context), 400
 
 
-@bp.post("/bids/<int:bid_id>/withdraw")
+def _bid_again_instead(page: service.BidPage):
+    """A withdrawn bid is not revised: the vendor may bid again. Opened, the revise address leads to the bid
+    form; posted (the bid was withdrawn in another tab), the terms come back in the bid form, as typed."""
+    if request.method == "GET":
+        flash("This bid is withdrawn, so there is nothing to revise.", "info")
+        return redirect(url_for("bids.new", job_id=page.job.id), 303)
+    context = {"job": page.job, "buyer": page.buyer, "withdrawn": page.bid,
+               "requirements": service.data_handling_requirements(page.job)}
+    if page.bid_refusal:
+        return render_template("bids/new.html", form=None, refusal=page.change_refusal, **context), 400
+    form = BidForm(currency=page.bid.currency)
+    form.validate()
+    form.form_errors.append("This bid was withdrawn, so it was not revised: bid again with these terms to make "
+                            "it live.")
+    return render_template("bids/new.html", form=form, form_action=url_for("bids.new", job_id=page.job.id),
+                           **context), 400
+
+
+@bp.route("/bids/<int:bid_id>/withdraw", methods=["GET", "POST"])
 @login_required
 @role_required("vendor")
 def withdraw(bid_id: int):
-    """Withdraw the vendor's own bid before the deadline; 404 for anyone else's."""
+    """Withdraw the vendor's own bid before the deadline, once the vendor has confirmed on the page this address
+    shows; 404 for anyone else's."""
+    if request.method == "GET":
+        ensure_may_act(db.session, current_user)
+        preview = service.withdrawal_preview(db.session, current_user, bid_id)
+        return render_template("bids/withdraw.html", preview=preview), 403 if preview.refusal else 200
     try:
         service.withdraw_bid(db.session, current_user, bid_id)
     except service.BidError as error:
         flash(str(error), "error")
     else:
         db.session.commit()
-        flash("Your bid is withdrawn. A withdrawn bid cannot be revised.", "success")
+        flash("Your bid is withdrawn. You may bid again on this job until its deadline.", "success")
     return redirect(url_for("bids.show", bid_id=bid_id), 303)
 
 
@@ -122,11 +156,17 @@ def compare(job_id: int):
     return render_template("bids/compare.html", comparison=comparison, job=comparison.job, chart=chart)
 
 
-@bp.post("/jobs/<int:job_id>/bids/<int:bid_id>/award")
+@bp.route("/jobs/<int:job_id>/bids/<int:bid_id>/award", methods=["GET", "POST"])
 @login_required
 @role_required("buyer")
 def award(job_id: int, bid_id: int):
-    """Award one bid of the buyer's own job; 404 for another organisation's job or bid."""
+    """Award one bid of the buyer's own job, once the buyer has confirmed on the page this address shows; 404 for
+    another organisation's job or bid."""
+    if request.method == "GET":
+        ensure_may_act(db.session, current_user)
+        preview = service.award_preview(db.session, current_user, job_id, bid_id)
+        return render_template("bids/award.html", preview=preview, job=preview.job), (
+            403 if preview.refusal else 200)
     try:
         contract = service.award_bid(db.session, current_user, job_id, bid_id)
     except service.BidError as error:

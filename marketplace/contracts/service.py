@@ -86,13 +86,19 @@ def get_contract(session: Session, user: User, contract_id: int) -> Contract:
     return contract
 
 
-def _as_party(session: Session, user: User, contract_id: int, side: str) -> Contract:
-    """The contract, locked, for an action of one side. 404 for strangers, 403 for the other side or admins."""
+def _on_side(session: Session, user: User, contract_id: int, side: str) -> Contract:
+    """The contract, unlocked, if this is the user's side of it. 404 for strangers, 403 for the other side or
+    admins."""
     contract = get_contract(session, user, contract_id)
     org_id = contract.buyer_org_id if side == "buyer" else contract.vendor_org_id
     if user.is_admin or user.org_id != org_id or str(user.role) != side:
         raise WrongRole(f"Only the contract's {side} can do this.")
-    return lock_contract(session, contract.id)
+    return contract
+
+
+def _as_party(session: Session, user: User, contract_id: int, side: str) -> Contract:
+    """The contract, locked, for an action of one side. 404 for strangers, 403 for the other side or admins."""
+    return lock_contract(session, _on_side(session, user, contract_id, side).id)
 
 
 def check_side(session: Session, user: User, contract_id: int, side: str) -> Contract:
@@ -557,13 +563,7 @@ def cancel_milestone(session: Session, user: User, gateway: StripeGateway | None
     """The buyer cancels a milestone before delivery: unfunded, it is dropped; funded, it is refunded."""
     contract = _as_party(session, user, contract_id, "buyer")
     milestone = _milestone_of(session, contract, milestone_id)
-    _require_open(contract, active=False)
-    if milestone.status == MilestoneStatus.DELIVERED:
-        raise ContractError("The vendor has delivered this milestone: accept or reject the delivery first.")
-    if milestone.status not in (MilestoneStatus.PENDING, MilestoneStatus.FUNDED, MilestoneStatus.REJECTED):
-        raise ContractError(f"Milestone {milestone.number} is {milestone.status}: it can no longer be cancelled.")
-    if gateway is None and (milestone.checkout_session_id or milestone.status != MilestoneStatus.PENDING):
-        raise ContractError("Payments are not configured, so this milestone's money cannot be returned now.")
+    _check_cancellable(contract, milestone, gateway is not None)
     try:
         _close(session, user, gateway, contract, milestone, "The buyer cancelled the milestone before delivery.",
                fee_bps)
@@ -571,6 +571,17 @@ def cancel_milestone(session: Session, user: User, gateway: StripeGateway | None
         raise _as_contract_error(error) from error
     settle(session, user, contract)
     return milestone
+
+
+def _check_cancellable(contract: Contract, milestone: Milestone, payments_on: bool) -> None:
+    """Raises ContractError unless the buyer may cancel the milestone now."""
+    _require_open(contract, active=False)
+    if milestone.status == MilestoneStatus.DELIVERED:
+        raise ContractError("The vendor has delivered this milestone: accept or reject the delivery first.")
+    if milestone.status not in (MilestoneStatus.PENDING, MilestoneStatus.FUNDED, MilestoneStatus.REJECTED):
+        raise ContractError(f"Milestone {milestone.number} is {milestone.status}: it can no longer be cancelled.")
+    if not payments_on and (milestone.checkout_session_id or milestone.status != MilestoneStatus.PENDING):
+        raise ContractError("Payments are not configured, so this milestone's money cannot be returned now.")
 
 
 def _close(session: Session, user, gateway: StripeGateway | None, contract: Contract, milestone: Milestone,
@@ -619,15 +630,23 @@ def continue_contract(session: Session, user: User, contract_id: int) -> Contrac
     return contract
 
 
+def _check_endable(contract: Contract) -> None:
+    if contract.status not in (ContractStatus.FLAGGED, ContractStatus.PAUSED):
+        raise ContractError("Only a contract flagged by screening can be ended here.")
+
+
+def _check_refundable(milestones: list[Milestone], payments_on: bool) -> None:
+    if not payments_on and any(m.checkout_session_id or m.status in HELD_STATES for m in milestones):
+        raise ContractError("Payments are not configured, so held money cannot be returned now.")
+
+
 def end_contract(session: Session, user: User, gateway: StripeGateway | None, contract_id: int, *,
                  fee_bps: int) -> Contract:
     """The buyer ends a flagged or paused contract: what was not yet released is refunded."""
     contract = _as_party(session, user, contract_id, "buyer")
-    if contract.status not in (ContractStatus.FLAGGED, ContractStatus.PAUSED):
-        raise ContractError("Only a contract flagged by screening can be ended here.")
+    _check_endable(contract)
     milestones = [lock_milestone(session, m.id) for m in milestones_of(session, contract.id)]
-    if gateway is None and any(m.checkout_session_id or m.status in HELD_STATES for m in milestones):
-        raise ContractError("Payments are not configured, so held money cannot be returned now.")
+    _check_refundable(milestones, gateway is not None)
     try:
         for milestone in milestones:
             if milestone.status == MilestoneStatus.PENDING or milestone.status in HELD_STATES:
@@ -642,6 +661,87 @@ def end_contract(session: Session, user: User, gateway: StripeGateway | None, co
           "The buyer ended the contract; money not yet paid to you was refunded to the buyer.")
     settle(session, user, contract)
     return contract
+
+
+# ------------------------------------------------------------------------------------------------ confirming
+# The pages that ask the buyer to confirm cancelling a milestone or ending the contract: they reach the contract
+# and milestone as the action does (404 for strangers, WrongRole for the other side), lock nothing and change
+# nothing; what the action would refuse now is returned as `refusal`.
+
+
+def _refundable(session: Session, milestone: Milestone) -> int:
+    """What refunding a milestone that holds money returns to the buyer."""
+    if milestone.payment_intent_id:
+        return payments.refundable_on(session, milestone.payment_intent_id)
+    return milestone.amount_minor
+
+
+@dataclass
+class MilestoneCancelPreview:
+    contract: Contract
+    milestone: Milestone
+    job: Job
+    vendor: str
+    refusal: str | None
+    # What goes back to the buyer: nothing for a milestone never funded.
+    refund_minor: int = 0
+
+
+def cancel_milestone_preview(session: Session, user: User, contract_id: int, milestone_id: int, *,
+                             payments_on: bool) -> MilestoneCancelPreview:
+    contract = _on_side(session, user, contract_id, "buyer")
+    milestone = session.get(Milestone, milestone_id)
+    if milestone is None or milestone.contract_id != contract.id:
+        raise visibility.NotVisible(f"milestone {milestone_id}")
+    refusal, refund = None, 0
+    try:
+        _check_cancellable(contract, milestone, payments_on)
+    except ContractError as error:
+        refusal = str(error)
+    else:
+        if milestone.status in HELD_STATES:
+            refund = _refundable(session, milestone)
+    return MilestoneCancelPreview(contract, milestone, session.get(Job, contract.job_id),
+                                  _org_names(session, {contract.vendor_org_id})[contract.vendor_org_id],
+                                  refusal, refund)
+
+
+@dataclass
+class EndPreview:
+    contract: Contract
+    job: Job
+    vendor: str
+    refusal: str | None
+    # Each milestone holding money, with what is refunded of it; the unfunded ones dropped; the ones already paid
+    # to the vendor (or closed before), which stay as they are.
+    refunded: list[tuple[Milestone, int]] = field(default_factory=list)
+    dropped: list[Milestone] = field(default_factory=list)
+    kept: list[Milestone] = field(default_factory=list)
+
+    @property
+    def refund_minor(self) -> int:
+        return sum(amount for _, amount in self.refunded)
+
+
+def end_preview(session: Session, user: User, contract_id: int, *, payments_on: bool) -> EndPreview:
+    contract = _on_side(session, user, contract_id, "buyer")
+    job = session.get(Job, contract.job_id)
+    vendor = _org_names(session, {contract.vendor_org_id})[contract.vendor_org_id]
+    milestones = milestones_of(session, contract.id)
+    try:
+        _check_endable(contract)
+        _check_refundable(milestones, payments_on)
+    except ContractError as error:
+        return EndPreview(contract, job, vendor, str(error))
+    preview = EndPreview(contract, job, vendor, None)
+    for milestone in milestones:
+        if milestone.status in HELD_STATES:
+            preview.refunded.append((milestone, _refundable(session, milestone)))
+        elif milestone.status == MilestoneStatus.PENDING:
+            preview.dropped.append(milestone)
+        else:
+            preview.kept.append(milestone)
+    return preview
 
 
 # ------------------------------------------------------------------------------------------------ ratings

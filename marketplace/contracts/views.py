@@ -9,6 +9,7 @@ from pathlib import Path
 from flask import Blueprint, abort, current_app, flash, redirect, render_template, request, url_for
 from flask_login import current_user, login_required
 
+from marketplace.accounts.suspension import ensure_may_act
 from marketplace.contracts import service
 from marketplace.contracts.forms import DeliverForm, PlanForm, RatingForm, RejectForm
 from marketplace.db_types import record_id
@@ -213,10 +214,26 @@ def reject(contract_id: int, milestone_id: int):
                 "Rejected. The vendor is told why and can deliver again.", reject_forms={milestone_id: form})
 
 
-@bp.post("/<int:contract_id>/milestones/<int:milestone_id>/cancel")
+def _confirmation(template: str, preview_of):
+    """A page asking the buyer to confirm an action: refused as the action would be (403 while suspended or for
+    the vendor's side and admins, 404 for strangers); it says why when the action is not possible now."""
+    ensure_may_act(db.session, current_user)
+    try:
+        preview = preview_of()
+    except service.WrongRole:
+        abort(403)
+    return render_template(template, preview=preview), (
+        403 if preview.refusal else 200)
+
+
+@bp.route("/<int:contract_id>/milestones/<int:milestone_id>/cancel", methods=["GET", "POST"])
 @login_required
 def cancel(contract_id: int, milestone_id: int):
-    """The buyer cancels a milestone before delivery; money already paid for it is refunded."""
+    """The buyer cancels a milestone before delivery, once confirmed on the page this address shows; money
+    already paid for it is refunded."""
+    if request.method == "GET":
+        return _confirmation("contracts/cancel.html", lambda: service.cancel_milestone_preview(
+            db.session, current_user, contract_id, milestone_id, payments_on=current_gateway() is not None))
     return _act(contract_id, lambda: service.cancel_milestone(db.session, current_user, current_gateway(),
                                                               contract_id, milestone_id, fee_bps=fee_bps()),
                 lambda m: "Milestone cancelled and refunded." if m.status == "refunded" else "Milestone cancelled.")
@@ -246,10 +263,14 @@ def resume(contract_id: int):
                 "The contract goes on.")
 
 
-@bp.post("/<int:contract_id>/end")
+@bp.route("/<int:contract_id>/end", methods=["GET", "POST"])
 @login_required
 def end(contract_id: int):
-    """The buyer ends a flagged or paused contract; what was not released is refunded."""
+    """The buyer ends a flagged or paused contract, once confirmed on the page this address shows; what was not
+    released is refunded."""
+    if request.method == "GET":
+        return _confirmation("contracts/end.html", lambda: service.end_preview(
+            db.session, current_user, contract_id, payments_on=current_gateway() is not None))
     return _act(contract_id, lambda: service.end_contract(db.session, current_user, current_gateway(), contract_id,
                                                           fee_bps=fee_bps()),
                 "Contract ended. Money not yet paid to the vendor was refunded to you.")

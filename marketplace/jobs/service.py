@@ -38,7 +38,7 @@ from marketplace.jobs.models import (
 )
 from marketplace.jobs.scrubbing import Scrubbed, UnreadableFile, clean_filename, scrub
 from marketplace.money import MAX_AMOUNT_MINOR, format_money, to_minor
-from marketplace.notifications.service import notify_org
+from marketplace.notifications.service import notify_org, notify_orgs
 
 MAX_ATTACHMENT_BYTES = 10 * 1024 * 1024
 MAX_ATTACHMENTS = 20
@@ -446,10 +446,8 @@ def _mark_published(session: Session, user: User, job: Job) -> None:
     if job.visibility == Visibility.INVITE_ONLY:
         invited = set(session.execute(
             select(JobInvitation.vendor_org_id).where(JobInvitation.job_id == job.id)).scalars())
-        for vendor in visibility.vendor_orgs_seeing(session, job):
-            if vendor.id in invited:
-                notify_org(session, vendor.id, "job_invitation",
-                           f"You are invited to bid on “{job.title}”.", job_path(job.id), job_id=job.id)
+        notify_orgs(session, visibility.vendor_ids_seeing(session, job) & invited, "job_invitation",
+                    f"You are invited to bid on “{job.title}”.", job_path(job.id), job_id=job.id)
 
 
 def create_job(session: Session, user: User, data: JobInput, publish: bool, *,
@@ -547,15 +545,35 @@ def cancel_job(session: Session, user: User, job_id: int) -> Job:
     job.cancelled_at = job.updated_at = utcnow()
     record_event(session, user, "job.cancelled", "job", job.id, before={"status": before},
                  after={"status": "cancelled"}, buyer_org_id=job.buyer_org_id)
-    # Only vendors still allowed to see the job hear of it: a cut-off vendor learns nothing more.
-    seeing = {vendor.id for vendor in visibility.vendor_orgs_seeing(session, job)}
-    for vendor_id in bidding_vendor_ids(session, job):
-        if vendor_id in seeing:
-            notify_org(session, vendor_id, "job_cancelled",
-                       f"“{job.title}”, which you bid on, was cancelled by the buyer.", job_path(job.id),
-                       job_id=job.id)
+    notify_orgs(session, _bidders_to_tell(session, job), "job_cancelled",
+                f"“{job.title}”, which you bid on, was cancelled by the buyer.", job_path(job.id), job_id=job.id)
     session.flush()
     return job
+
+
+def _bidders_to_tell(session: Session, job: Job) -> set[int]:
+    """The vendors told of the job's cancellation: those that bid (and did not withdraw). Only vendors still
+    allowed to see the job hear of it: a cut-off vendor learns nothing more."""
+    return visibility.vendor_ids_seeing(session, job) & set(bidding_vendor_ids(session, job))
+
+
+@dataclass(frozen=True)
+class CancelPreview:
+    job: Job
+    refusal: str | None
+    bidders_told: int = 0
+
+
+def cancel_preview(session: Session, user: User, job_id: int) -> CancelPreview:
+    """What cancelling the job would do, for its confirmation page; changes nothing.
+
+    Raises NotVisible (404) for a job that is not the buyer's own, as cancel_job does.
+    """
+    job = visibility.get_own_job(session, user, job_id)
+    refusal = cancel_refusal(job)
+    if refusal:
+        return CancelPreview(job, refusal)
+    return CancelPreview(job, None, len(_bidders_to_tell(session, job)))
 
 
 def invitable_vendors(session: Session, job: Job) -> list[Organization]:
@@ -603,7 +621,7 @@ def invite_vendors(session: Session, user: User, job_id: int, vendor_org_ids) ->
     record_event(session, user, "job.vendors_invited", "job", job.id,
                  after={"vendor_org_ids": sorted(org.id for org in candidates)},
                  buyer_org_id=job.buyer_org_id)
-    seeing = {vendor.id for vendor in visibility.vendor_orgs_seeing(session, job)}
+    seeing = visibility.vendor_ids_seeing(session, job)
     screened_out = []
     for org in candidates:
         if org.id in seeing:
@@ -669,10 +687,8 @@ def answer_question(session: Session, user: User, job_id: int, question_id: int,
     question.answer = text
     question.answered_by_id = user.id
     question.answered_at = utcnow()
-    for vendor in visibility.vendor_orgs_seeing(session, job):
-        notify_org(session, vendor.id, "question_answered",
-                   f"A question about “{job.title}” was answered.", job_path(job.id) + "#questions",
-                   job_id=job.id)
+    notify_orgs(session, visibility.vendor_ids_seeing(session, job), "question_answered",
+                f"A question about “{job.title}” was answered.", job_path(job.id) + "#questions", job_id=job.id)
     session.flush()
     return question
 

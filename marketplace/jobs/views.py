@@ -16,6 +16,7 @@ from werkzeug.datastructures import MultiDict
 
 from marketplace import visibility
 from marketplace.accounts.roles import role_required
+from marketplace.accounts.suspension import ensure_may_act
 from marketplace.db_types import record_id
 from marketplace.downloads import send_private_file
 from marketplace.extensions import db
@@ -195,11 +196,17 @@ def publish(job_id: int):
                 "Job published: vendors can now bid.")
 
 
-@bp.post("/<int:job_id>/cancel")
+@bp.route("/<int:job_id>/cancel", methods=["GET", "POST"])
 @login_required
 @role_required("buyer")
 def cancel(job_id: int):
-    """Cancel the buyer's own job before award; bidders are told. 404 for another organisation's job."""
+    """Cancel the buyer's own job before award, once the buyer has confirmed on the page this address shows;
+    bidders are told. 404 for another organisation's job."""
+    if request.method == "GET":
+        ensure_may_act(db.session, current_user)
+        preview = service.cancel_preview(db.session, current_user, job_id)
+        return render_template("jobs/cancel.html", preview=preview, job=preview.job), (
+            403 if preview.refusal else 200)
     return _act(job_id, lambda: service.cancel_job(db.session, current_user, job_id), "Job cancelled.")
 
 

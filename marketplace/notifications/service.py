@@ -1,6 +1,6 @@
 """Telling users what happened: one notification row per recipient."""
 
-from sqlalchemy import func, select, update
+from sqlalchemy import func, insert, select, update
 from sqlalchemy.orm import Session
 
 from marketplace import visibility
@@ -11,13 +11,16 @@ from marketplace.notifications.models import Notification
 MESSAGE_LIMIT = 1000
 
 
+def _bounded(message: str) -> str:
+    return message if len(message) <= MESSAGE_LIMIT else message[: MESSAGE_LIMIT - 1] + "…"
+
+
 def notify_users(session: Session, users, kind: str, message: str, link: str = "", *,
                  job_id: int | None = None) -> int:
     """Queue one notification for each user given; returns how many were written. A notification about a job
     names it (`job_id`), so that it is shown only while the reader may see the job."""
     count = 0
-    if len(message) > MESSAGE_LIMIT:
-        message = message[: MESSAGE_LIMIT - 1] + "…"
+    message = _bounded(message)
     for user in users:
         session.add(Notification(user_id=user.id, kind=kind, message=message, link=link, job_id=job_id))
         count += 1
@@ -29,6 +32,21 @@ def notify_org(session: Session, org_id: int, kind: str, message: str, link: str
     """Notify every user of one organisation."""
     users = session.execute(select(User).where(User.org_id == org_id)).scalars().all()
     return notify_users(session, users, kind, message, link, job_id=job_id)
+
+
+def notify_orgs(session: Session, org_ids: set[int], kind: str, message: str, link: str = "", *,
+                job_id: int | None = None) -> int:
+    """Notify every user of each organisation given, in one bulk insert: an answer on a public job reaches every
+    vendor's users without a statement per user."""
+    if not org_ids:
+        return 0
+    users = session.execute(select(User.id, User.org_id).where(User.org_id.is_not(None))).all()
+    message = _bounded(message)
+    rows = [{"user_id": user_id, "kind": kind, "message": message, "link": link, "job_id": job_id,
+             "created_at": utcnow()} for user_id, org_id in users if org_id in org_ids]
+    if rows:
+        session.execute(insert(Notification), rows)
+    return len(rows)
 
 
 def notify_admins(session: Session, kind: str, message: str, link: str = "") -> int:

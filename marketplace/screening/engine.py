@@ -15,7 +15,6 @@ rival's group (from the high ends) is at most review; a role's holder may be any
 blank count for nothing; an approval dated after T is no approval at T.
 """
 
-import calendar
 import gc
 from bisect import bisect_left
 from collections import defaultdict
@@ -27,6 +26,7 @@ from operator import attrgetter
 import numpy as np
 from scipy import sparse
 
+from marketplace.dates import months_before
 from marketplace.screening import explain
 from marketplace.screening.explain import Route, Tie
 from marketplace.screening.graph import Graph, VendorFacts
@@ -119,13 +119,6 @@ def _screen(graph: Graph, vendors: list[VendorFacts], rival_ids: list[int], poli
             vendor_org_id=facts.org_id, findings=findings, as_of=as_of, vendor_party_id=facts.party_id,
             rivals=[rival.result(position, findings) for rival in rivals])
     return results
-
-
-def months_before(day: date, months: int) -> date:
-    """The same day `months` months earlier, or the month's last day when it is shorter."""
-    total = day.year * 12 + day.month - 1 - months
-    year, month = divmod(total, 12)
-    return date(year, month + 1, min(day.day, calendar.monthrange(year, month + 1)[1]))
 
 
 def _active(tie, as_of: date) -> bool:

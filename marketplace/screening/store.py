@@ -18,7 +18,6 @@ vendor starts). `load_graph` reads everything (the benchmark compares with it; t
 groups, below the rivals or above a few parties (screening.matches: possible matches with a group's members).
 """
 
-import calendar
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from datetime import date
@@ -27,6 +26,7 @@ from sqlalchemy import Date, cast, func, or_, select
 from sqlalchemy.orm import Session
 
 from marketplace.accounts.models import Organization, OrgKind
+from marketplace.dates import months_before
 from marketplace.db_types import in_ids
 from marketplace.disclosures.counting import counted_version_ids
 from marketplace.disclosures.models import DisclosureStatus, DisclosureVersion
@@ -85,12 +85,6 @@ def _commercial_columns(dialect: str) -> tuple:
 
 _PARTY_COLUMNS = (_party.c.id, _party.c.name, _party.c.kind, _party.c.party_type, _party.c.bods_record_id,
                   _party.c.unspecified_reason)
-
-
-def months_before(day: date, months: int) -> date:
-    """The same day `months` months earlier (29 February two years back is 28 February)."""
-    year, month_index = divmod(day.year * 12 + day.month - 1 - months, 12)
-    return date(year, month_index + 1, min(day.day, calendar.monthrange(year, month_index + 1)[1]))
 
 
 # --- Merged parties ----------------------------------------------------------------------------------------

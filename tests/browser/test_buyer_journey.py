@@ -165,10 +165,15 @@ def test_a_buyer_names_a_rival_posts_a_confidential_sealed_job_and_awards(
     expect(rows.first).to_contain_text("Tagwell Labs")
     expect(rows.first).to_contain_text("97.5%")
 
-    rows.filter(has_text="Tagwell Labs").get_by_role("button", name="Award").click()
+    # Awarding asks first: the vendor, the total, and the bid that loses.
+    rows.filter(has_text="Tagwell Labs").get_by_role("link", name="Award").click()
+    expect(page.get_by_role("heading", name=re.compile(r"to Tagwell Labs\?$"))).to_be_visible()
+    expect(page.get_by_test_id("award-total")).to_have_text("$29,250.00")
+    expect(page.get_by_test_id("losers")).to_contain_text("The other live bid (Scalewise Data) loses.")
+    page.get_by_role("button", name="Award the job to Tagwell Labs").click()
     expect(page.get_by_role("status")).to_contain_text("Awarded. Contract #")
     expect(page.get_by_test_id("winner")).to_contain_text("Awarded to Tagwell Labs")
-    expect(page.get_by_role("button", name="Award")).to_have_count(0)
+    expect(page.get_by_role("link", name="Award", exact=True)).to_have_count(0)
     page.get_by_role("link", name=TITLE).click()
     expect(page.locator(".badge-awarded").first).to_have_text("Awarded")
     expect(page.get_by_test_id("bid-panel")).to_contain_text("Awarded to Tagwell Labs.")

@@ -1,4 +1,5 @@
-"""A vendor files its ownership disclosure, then bids on a public job, revises the bid and withdraws it."""
+"""A vendor files its ownership disclosure, then bids on a public job, revises the bid, withdraws it (confirming
+first) and bids again."""
 
 from playwright.sync_api import expect
 
@@ -40,7 +41,8 @@ def _add_tie(page, kind, name, *, person=False, fields=None):
     form.get_by_role("button", name="Add tie").click()
 
 
-def test_a_vendor_files_a_disclosure_then_bids_revises_and_withdraws(page, live_server, commit_data, switch_user):
+def test_a_vendor_files_a_disclosure_then_bids_revises_withdraws_and_bids_again(page, live_server, commit_data,
+                                                                                switch_user):
     commit_data(_vendor_and_a_public_job)
     switch_user(VENDOR)
 
@@ -126,19 +128,50 @@ def test_a_vendor_files_a_disclosure_then_bids_revises_and_withdraws(page, live_
     expect(revisions.last).to_contain_text("$36,000.00")
     expect(page.locator("main")).to_contain_text("revision 2")
 
+    # Withdrawing asks first, on a page of its own (a plain form: no script needed).
+    page.get_by_role("link", name="Withdraw bid").click()
+    expect(page.get_by_role("heading", name=f"Withdraw your bid on “{JOB}”?")).to_be_visible()
+    expect(page.get_by_test_id("what-happens")).to_contain_text("$33,000.00")
+    expect(page.get_by_test_id("cannot-undo")).to_contain_text("The withdrawal cannot be taken back")
+    page.get_by_role("link", name="Go back").click()
+    expect(page.locator(".badge-active")).to_have_text("Active")
+    page.get_by_role("link", name="Withdraw bid").click()
     page.get_by_role("button", name="Withdraw bid").click()
-    expect(page.get_by_role("status")).to_have_text("Your bid is withdrawn. A withdrawn bid cannot be revised.")
+    expect(page.get_by_role("status")).to_have_text(
+        "Your bid is withdrawn. You may bid again on this job until its deadline.")
     expect(page.locator(".badge-withdrawn")).to_have_text("Withdrawn")
     expect(page.get_by_role("link", name="Revise", exact=True)).to_have_count(0)
-    expect(page.get_by_role("button", name="Withdraw bid")).to_have_count(0)
+    expect(page.get_by_role("link", name="Withdraw bid")).to_have_count(0)
+    expect(page.get_by_test_id("withdrawal")).to_have_count(1)
 
     page.get_by_role("link", name=JOB).click()
     panel = page.get_by_test_id("bid-panel")
     expect(panel).to_contain_text("Withdrawn")
     expect(panel.get_by_role("link", name="Revise")).to_have_count(0)
 
-    # Going to the revision form by its address is refused too.
+    # Going to the revision form by its address leads to bidding again, not to a dead end.
     panel.get_by_role("link", name="See your bid").click()
     page.goto(page.url + "/revise")
-    expect(page.get_by_test_id("refusal")).to_have_text("A withdrawn bid cannot be revised.")
-    expect(page.get_by_role("button", name="Save revision 3")).to_have_count(0)
+    expect(page.get_by_role("status")).to_have_text("This bid is withdrawn, so there is nothing to revise.")
+    expect(page.get_by_role("heading", name=f"Bid again on “{JOB}”")).to_be_visible()
+
+    # Bidding again: the form holds the withdrawn terms; the bid is live again as revision 3.
+    expect(page.get_by_label("Total price", exact=True)).to_have_value("33000.00")
+    page.get_by_label("Total price", exact=True).fill("31,500")
+    page.get_by_label("Turnaround (days)").fill("0")
+    page.get_by_role("button", name="Bid again").click()
+    expect(page.get_by_role("alert").filter(has_text="Turnaround is between 1")).to_be_visible()
+    expect(page.get_by_label("Total price", exact=True)).to_have_value("31,500")
+    page.get_by_label("Turnaround (days)").fill("25")
+    page.get_by_role("button", name="Bid again").click()
+    expect(page.get_by_role("status")).to_have_text(
+        "Your bid is live again as revision 3; its history keeps the withdrawal.")
+    expect(page.locator(".badge-active")).to_have_text("Active")
+    revisions = page.get_by_test_id("revision")
+    expect(revisions).to_have_count(3)
+    expect(revisions.first).to_contain_text("$31,500.00")
+    withdrawal = page.get_by_test_id("withdrawal")
+    expect(withdrawal).to_have_count(1)
+    expect(withdrawal).to_contain_text("Withdrawn on")
+    page.get_by_role("link", name=JOB).click()
+    expect(page.get_by_test_id("bid-panel").get_by_role("link", name="Revise")).to_be_visible()

@@ -36,22 +36,30 @@ def committed(app, build):
     return result
 
 
-def signed_in_client(app, user_id: int):
-    """A test client signed in as the user, as login_as does: a recorded session, no password check."""
+def _session_of(app, user_id: int) -> dict:
+    """What a signed-in user's cookie holds, for a session recorded now (no password check)."""
     from marketplace.accounts.models import User
 
-    client = app.test_client()
     with app.app_context():
         user = db.session.get(User, user_id)
         started = start_session(db.session, user, ip_address="127.0.0.1", user_agent="race")
         db.session.commit()
-        key, user_key = started.key, user.get_id()
+        values = {"_user_id": user.get_id(), "_fresh": True, SESSION_KEY: started.key}
         db.session.remove()
+    return values
+
+
+def signed_in_client(app, user_id: int):
+    """A test client signed in as the user, as login_as does: a recorded session, no password check."""
+    client = app.test_client()
     with client.session_transaction() as flask_session:
-        flask_session["_user_id"] = user_key
-        flask_session["_fresh"] = True
-        flask_session[SESSION_KEY] = key
+        flask_session.update(_session_of(app, user_id))
     return client
+
+
+def session_cookie(app, user_id: int) -> str:
+    """The signed session cookie of a user signed in now, valid for any server sharing the app's SECRET_KEY."""
+    return app.session_interface.get_signing_serializer(app).dumps(_session_of(app, user_id))
 
 
 @dataclass
@@ -118,6 +126,7 @@ class Server:
     """gunicorn serving the app as the README's production section does, on a database the test chose."""
 
     def __init__(self, database_url: str, instance_dir: Path, workers: int = 4, extra_env: dict | None = None,
+                 secret_key: str = "race-secret",  # noqa: S107 (a test server's)
                  bound_by_file_permissions: bool = False):
         self.port = free_port()
         # Root ignores file permissions: the server then runs without that privilege (see bound_by_file_permissions).
@@ -128,7 +137,7 @@ class Server:
         self.env = {
             **os.environ,
             "DATABASE_URL": database_url,
-            "SECRET_KEY": "race-secret",
+            "SECRET_KEY": secret_key,
             "MARKETPLACE_ENV": "development",
             "DEMO_LOGINS": "0",
             "LOGIN_RATE_LIMIT": "10000 per minute",
@@ -136,14 +145,16 @@ class Server:
             **(extra_env or {}),
         }
         self.process: subprocess.Popen | None = None
+        self._log_file = None
 
     def start(self, wait: float = 30) -> "Server":
-        with self.log.open("ab") as log:  # the server writes to its own copy of the descriptor
-            self.process = subprocess.Popen(  # noqa: S603 (our own interpreter and arguments)
-                [*self.prefix, sys.executable, "-m", "gunicorn", "--workers", str(self.workers),
-                 "--bind", f"127.0.0.1:{self.port}", "--graceful-timeout", "5", "marketplace:create_app()"],
-                cwd=PROJECT_ROOT, env=self.env, stdout=log, stderr=subprocess.STDOUT, start_new_session=True,
-            )
+        self._log_file = self.log.open("ab")
+        self.process = subprocess.Popen(  # noqa: S603 (our own interpreter and arguments)
+            [*self.prefix, sys.executable, "-m", "gunicorn", "--workers", str(self.workers),
+             "--bind", f"127.0.0.1:{self.port}", "--graceful-timeout", "5", "marketplace:create_app()"],
+            cwd=PROJECT_ROOT, env=self.env, stdout=self._log_file, stderr=subprocess.STDOUT,
+            start_new_session=True,
+        )
         deadline = time.monotonic() + wait
         while time.monotonic() < deadline:
             try:
@@ -161,6 +172,17 @@ class Server:
         if self.process and self.process.poll() is None:
             os.killpg(self.process.pid, signal.SIGKILL)
             self.process.wait(10)
+        self._close_log()
+
+    def _close_log(self) -> None:
+        if self._log_file is not None:
+            self._log_file.close()
+            self._log_file = None
+
+    def errors(self) -> str:
+        """The tracebacks gunicorn's workers logged, if any."""
+        text = self.log.read_text(errors="replace") if self.log.exists() else ""
+        return text if "Traceback" in text else ""
 
     def stop(self) -> None:
         if self.process and self.process.poll() is None:
@@ -169,6 +191,16 @@ class Server:
                 self.process.wait(15)
             except subprocess.TimeoutExpired:
                 self.kill()
+        self._close_log()
+
+    def browser_for(self, app, user_id: int) -> requests.Session:
+        """A browser-like session already signed in as the user (no password check): the app must share this
+        server's SECRET_KEY."""
+        assert app.config["SECRET_KEY"] == self.env["SECRET_KEY"]
+        browser = requests.Session()
+        browser.cookies.set(app.config.get("SESSION_COOKIE_NAME", "session"), session_cookie(app, user_id),
+                            domain="127.0.0.1", path="/")
+        return browser
 
     def sign_in(self, email: str, password: str) -> requests.Session:
         """A browser-like session signed in through the real form, CSRF token and all."""

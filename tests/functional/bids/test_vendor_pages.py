@@ -127,10 +127,21 @@ def test_a_cancelled_job_takes_no_bids(client, login_as, vendor):
 def test_a_second_bid_goes_to_revise_the_first(client, login_as, job, vendor):
     bid = BidFactory(job_id=job.id, vendor_org_id=vendor.org_id)
     login_as(VendorFactory(org_id=vendor.org_id))
-    for response in (client.get(url_for("bids.new", job_id=job.id)),
-                     client.post(url_for("bids.new", job_id=job.id), data=GOOD)):
-        assert response.status_code == 303
-        assert response.headers["Location"].endswith(url_for("bids.revise", bid_id=bid.id))
+    response = client.get(url_for("bids.new", job_id=job.id))
+    assert response.status_code == 303
+    assert response.headers["Location"].endswith(url_for("bids.revise", bid_id=bid.id))
+
+
+def test_a_bid_posted_after_a_colleagues_bid_comes_back_as_typed(client, login_as, session, job, vendor):
+    """The form was opened before a colleague's bid landed: nothing typed is lost, and the page says why."""
+    bid = BidFactory(job_id=job.id, vendor_org_id=vendor.org_id)
+    login_as(VendorFactory(org_id=vendor.org_id))
+    response = client.post(url_for("bids.new", job_id=job.id), data={**GOOD, "proposal": "Our typed proposal"})
+    page = response.get_data(as_text=True)
+    assert response.status_code == 400
+    assert "already bid on this job: revise that bid instead" in page
+    assert "Our typed proposal" in page
+    assert session.get(Bid, bid.id).revision == 1
 
 
 def test_a_job_the_vendor_may_not_see_is_not_found(client, login_as, session, vendor, exclude):
@@ -181,17 +192,19 @@ def test_a_bad_revision_is_refused_and_keeps_the_typed_values(client, login_as, 
     assert session.get(Bid, bid.id).revision == 1
 
 
-def test_a_withdrawn_bid_cannot_be_revised(client, login_as, session, vendor, bid):
+def test_a_withdrawn_bid_is_not_revised(client, login_as, session, job, vendor, bid):
     login_as(vendor)
     response = client.post(url_for("bids.withdraw", bid_id=bid.id))
     assert response.status_code == 303
-    assert "Your bid is withdrawn." in page(client.get(response.headers["Location"]))
+    assert "Your bid is withdrawn. You may bid again on this job until its deadline." in page(
+        client.get(response.headers["Location"]))
     assert session.get(Bid, bid.id).status == BidStatus.WITHDRAWN
 
     shown = client.get(url_for("bids.revise", bid_id=bid.id))
     posted = client.post(url_for("bids.revise", bid_id=bid.id), data=GOOD)
-    assert shown.status_code == 403 and "A withdrawn bid cannot be revised." in page(shown)
-    assert posted.status_code == 400 and "A withdrawn bid cannot be revised." in page(posted)
+    # Both lead to bidding again (tests/functional/bids/test_bid_again.py), never to a revision.
+    assert shown.status_code == 303 and shown.headers["Location"].endswith(url_for("bids.new", job_id=job.id))
+    assert posted.status_code == 400 and "This bid was withdrawn, so it was not revised" in page(posted)
     assert session.get(Bid, bid.id).revision == 1
 
 

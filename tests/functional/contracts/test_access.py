@@ -20,15 +20,20 @@ CONTRACT_ADDRESSES = [
     ("POST", "/contracts/{c}/milestones/{m}/deliver"),
     ("POST", "/contracts/{c}/milestones/{m}/accept"),
     ("POST", "/contracts/{c}/milestones/{m}/reject"),
+    ("GET", "/contracts/{c}/milestones/{m}/cancel"),
     ("POST", "/contracts/{c}/milestones/{m}/cancel"),
     ("POST", "/contracts/{c}/milestones/{m}/retry-payout"),
     ("POST", "/contracts/{c}/pause"),
     ("POST", "/contracts/{c}/continue"),
+    ("GET", "/contracts/{c}/end"),
     ("POST", "/contracts/{c}/end"),
     ("POST", "/contracts/{c}/rating"),
     ("GET", "/contracts/{c}/files/{f}"),
 ]
-BUYER_ACTIONS = [a for a in CONTRACT_ADDRESSES if a[0] == "POST" and "deliver" not in a[1] and "retry" not in a[1]]
+# The pages that ask the buyer to confirm an action answer as the action does.
+CONFIRMATIONS = [("GET", "/contracts/{c}/milestones/{m}/cancel"), ("GET", "/contracts/{c}/end")]
+BUYER_ACTIONS = [a for a in CONTRACT_ADDRESSES
+                 if (a[0] == "POST" or a in CONFIRMATIONS) and "deliver" not in a[1] and "retry" not in a[1]]
 VENDOR_ACTIONS = [a for a in CONTRACT_ADDRESSES if "deliver" in a[1] or "retry" in a[1]]
 
 

@@ -1,5 +1,6 @@
 """The bidding rules, straight against the service and the database."""
 
+import contextlib
 from datetime import UTC, datetime, timedelta
 
 import pytest
@@ -183,17 +184,129 @@ def test_each_revision_is_kept_and_the_bid_shows_the_latest(session, job, buyer,
     assert all("480" not in n.message for n in messages_for(session, buyer))
 
 
-def test_a_withdrawn_bid_cannot_be_revised(session, job, vendor):
+def test_a_withdrawn_bid_is_not_revised(session, job, vendor):
     bid = service.place_bid(session, vendor, job.id, an_offer())
     service.withdraw_bid(session, vendor, bid.id)
 
     assert bid.status == BidStatus.WITHDRAWN and bid.withdrawn_at is not None
-    with pytest.raises(BidError, match="A withdrawn bid cannot be revised"):
+    with pytest.raises(BidError, match="This bid is withdrawn: bid again"):
         service.revise_bid(session, vendor, bid.id, an_offer(total_minor=1_000_000))
     with pytest.raises(BidError, match="already withdrawn"):
         service.withdraw_bid(session, vendor, bid.id)
     assert bid.revision == 1
     assert len(actions(session, "bid.withdrawn")) == 1
+
+
+# ---------------------------------------------------------------- bidding again after withdrawing
+
+
+def revisions_of(session, bid):
+    return session.execute(
+        select(BidRevision).where(BidRevision.bid_id == bid.id).order_by(BidRevision.number)
+    ).scalars().all()
+
+
+def test_withdrawing_marks_the_live_revision(session, job, vendor):
+    bid = service.place_bid(session, vendor, job.id, an_offer())
+    service.revise_bid(session, vendor, bid.id, an_offer(total_minor=500_000))
+    service.withdraw_bid(session, vendor, bid.id)
+
+    first, second = revisions_of(session, bid)
+    assert first.withdrawn_at is None
+    assert second.withdrawn_at == bid.withdrawn_at is not None
+
+
+def test_a_vendor_that_withdrew_bids_again_on_the_same_bid(session, job, buyer, vendor):
+    bid = service.place_bid(session, vendor, job.id, an_offer())
+    service.withdraw_bid(session, vendor, bid.id)
+    withdrawn_at = bid.withdrawn_at
+
+    again = service.place_bid(session, vendor, job.id, an_offer(total_minor=450_000, turnaround_days=9,
+                                                               proposal="A second look."))
+
+    assert again.id == bid.id
+    assert (again.status, again.withdrawn_at, again.revision) == (BidStatus.ACTIVE, None, 2)
+    assert (again.total_minor, again.turnaround_days, again.proposal) == (450_000, 9, "A second look.")
+    first, second = revisions_of(session, bid)
+    assert (first.number, first.total_minor, first.withdrawn_at) == (1, 550_000, withdrawn_at)
+    assert (second.number, second.total_minor, second.withdrawn_at, second.created_by_id) == (
+        2, 450_000, None, vendor.id)
+    [record] = actions(session, "bid.resubmitted")
+    assert (record.subject_id, record.buyer_org_id, record.vendor_org_id) == (bid.id, job.buyer_org_id,
+                                                                              vendor.org_id)
+    assert record.before["status"] == "withdrawn" and record.after["status"] == "active"
+    assert record.after["revision"] == 2 and record.after["total"] == "$4,500.00"
+    # It is live again: the buyer counts and compares it, and it can be revised and withdrawn as before.
+    assert service.panel_for(session, buyer, job).live_bids == 1
+    service.revise_bid(session, vendor, bid.id, an_offer(total_minor=440_000))
+    service.withdraw_bid(session, vendor, bid.id)
+    assert [r.withdrawn_at is not None for r in revisions_of(session, bid)] == [True, False, True]
+
+
+def test_the_buyer_is_told_of_a_bid_again_and_a_sealed_one_shows_no_amount(session, job, buyer, vendor,
+                                                                           vendor_org):
+    bid = service.place_bid(session, vendor, job.id, an_offer())
+    service.withdraw_bid(session, vendor, bid.id)
+    service.place_bid(session, vendor, job.id, an_offer(total_minor=432_100, price_per_unit_minor=43))
+
+    note = messages_for(session, buyer)[-1]
+    assert note.kind == "new_bid" and note.link == f"/jobs/{job.id}/bids"
+    assert vendor_org.name in note.message and job.title in note.message and "withdrawn" in note.message
+    assert "sealed" in note.message
+    assert "4,321" not in note.message and "0.43" not in note.message
+
+
+def test_on_an_open_job_the_buyer_is_told_the_new_amount(session, job, buyer, vendor):
+    job.bidding_mode = BiddingMode.OPEN
+    bid = service.place_bid(session, vendor, job.id, an_offer())
+    service.withdraw_bid(session, vendor, bid.id)
+    service.place_bid(session, vendor, job.id, an_offer(total_minor=432_100, price_per_unit_minor=43))
+
+    assert "$4,321.00 total" in messages_for(session, buyer)[-1].message
+
+
+@pytest.mark.parametrize("cause", ["deadline", "excluded", "suspended", "filing", "cancelled"])
+def test_bidding_again_is_refused_as_a_first_bid_would_be(session, job, vendor, vendor_org, cause):
+    from marketplace.accounts.suspension import OrganizationSuspended
+    from marketplace.db_types import utcnow
+
+    bid = service.place_bid(session, vendor, job.id, an_offer())
+    service.withdraw_bid(session, vendor, bid.id)
+    expected = {"deadline": (BidError, "closed at"), "excluded": (BidError, "You cannot bid on this job."),
+                "suspended": (OrganizationSuspended, "is suspended, so you cannot place bids"),
+                "filing": (BidError, "Bidding is paused"), "cancelled": (BidError, "not taking bids")}[cause]
+    if cause == "excluded":
+        exclude(session, job.buyer_org_id, vendor_org)
+    elif cause == "suspended":
+        vendor_org.suspended_at, vendor_org.suspended_reason = utcnow(), "Unpaid fees"
+    elif cause == "filing":
+        from tests.factories import DisclosureFactory
+
+        DisclosureFactory(vendor_org_id=vendor_org.id, number=2)
+    elif cause == "cancelled":
+        job.status = JobStatus.CANCELLED
+    session.flush()
+    clock = past_deadline(job) if cause == "deadline" else contextlib.nullcontext()
+    with clock, pytest.raises(expected[0], match=expected[1]):
+        service.place_bid(session, vendor, job.id, an_offer(total_minor=400_000))
+
+    assert (bid.status, bid.revision, bid.total_minor) == (BidStatus.WITHDRAWN, 1, 550_000)
+    assert actions(session, "bid.resubmitted") == []
+
+
+def test_bad_terms_for_a_bid_again_change_nothing(session, job, vendor):
+    bid = service.place_bid(session, vendor, job.id, an_offer())
+    service.withdraw_bid(session, vendor, bid.id)
+    with pytest.raises(BidError, match="Turnaround"):
+        service.place_bid(session, vendor, job.id, an_offer(turnaround_days=0))
+    assert (bid.status, bid.revision) == (BidStatus.WITHDRAWN, 1)
+    assert len(revisions_of(session, bid)) == 1
+
+
+def test_a_live_bid_is_still_not_placed_twice(session, job, vendor):
+    service.place_bid(session, vendor, job.id, an_offer())
+    with pytest.raises(BidError, match="already bid on this job: revise that bid instead"):
+        service.place_bid(session, vendor, job.id, an_offer())
 
 
 def test_revising_and_withdrawing_stop_at_the_deadline(session, job, vendor):

@@ -6,7 +6,8 @@ import numpy as np
 import pytest
 from scipy import sparse
 
-from marketplace.screening.engine import months_before, screen_vendors
+from marketplace.dates import months_before
+from marketplace.screening.engine import screen_vendors
 from marketplace.screening.graph import CommercialEdge, Edge, Graph, PartyNode, VendorFacts
 from marketplace.screening.lookthrough import LookThrough
 from marketplace.screening.verdicts import Action, Policy, Range, Rule, Source, Verdict

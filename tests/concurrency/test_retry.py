@@ -1,0 +1,107 @@
+"""marketplace.retry: a view whose transaction lost a race runs again, a bounded number of times.
+
+The views here race on purpose, without the locks the services take: on PostgreSQL the database refuses one of
+them (a unique violation, a deadlock), and the retry must turn that into a second, successful run. SQLite's BEGIN
+IMMEDIATE serializes them instead, so there both succeed the first time.
+"""
+
+import contextlib
+import threading
+
+import pytest
+from flask import Blueprint, flash
+from sqlalchemy import func, select, text
+
+from marketplace.bids.models import BidRevision
+from marketplace.extensions import db
+from marketplace.retry import ATTEMPTS, retrying
+from tests.concurrency.harness import committed, flashes, together
+from tests.conftest import make_app
+from tests.factories import BidFactory, JobFactory
+
+
+@pytest.fixture
+def racing_app(race_database_url, tmp_path):
+    """An app of its own with views that race without locks, each wrapped as the app wraps its own."""
+    app = make_app(race_database_url, PROPAGATE_EXCEPTIONS=False, MAIL_SERVER="",
+                   UPLOAD_FOLDER=str(tmp_path / "uploads"))
+    app.calls = []
+    meeting = threading.Barrier(2, timeout=1.5)
+    bp = Blueprint("racing", __name__)
+
+    @bp.post("/racing/revision/<int:bid_id>")
+    def next_revision(bid_id):
+        """Read the last number and add the next, unlocked: two at once collide on the unique (bid, number)."""
+        app.calls.append(bid_id)
+        last = db.session.execute(select(func.max(BidRevision.number)).where(BidRevision.bid_id == bid_id)).scalar()
+        # Both have read the same last number (on SQLite the other waits for this transaction instead).
+        with contextlib.suppress(threading.BrokenBarrierError):
+            meeting.wait()
+        template = db.session.execute(select(BidRevision).where(BidRevision.bid_id == bid_id).limit(1)).scalar_one()
+        db.session.add(BidRevision(bid_id=bid_id, number=last + 1, price_per_unit_minor=1, total_minor=1,
+                                   currency=template.currency, turnaround_days=1))
+        flash(f"number {last + 1}")
+        db.session.commit()
+        return "saved", 303, {"Location": "/"}
+
+    @bp.post("/racing/crossed/<int:first>/<int:second>")
+    def crossed(first, second):
+        """Lock two rows in the order given: two requests in opposite orders deadlock on PostgreSQL."""
+        app.calls.append((first, second))
+        db.session.execute(text("UPDATE job SET updated_at = updated_at WHERE id = :id"), {"id": first})
+        with contextlib.suppress(threading.BrokenBarrierError):
+            meeting.wait()
+        db.session.execute(text("UPDATE job SET updated_at = updated_at WHERE id = :id"), {"id": second})
+        db.session.commit()
+        return "done"
+
+    @bp.post("/racing/always-duplicate/<int:bid_id>")
+    def always_duplicate(bid_id):
+        """Not a race: the same duplicate every time. Retried ATTEMPTS times, then the 500 page."""
+        app.calls.append(bid_id)
+        db.session.add(BidRevision(bid_id=bid_id, number=1, price_per_unit_minor=1, total_minor=1, currency="USD",
+                                   turnaround_days=1))
+        db.session.commit()
+        return "never"
+
+    app.register_blueprint(bp)
+    for endpoint in ("racing.next_revision", "racing.crossed", "racing.always_duplicate"):
+        app.view_functions[endpoint] = retrying(app.view_functions[endpoint])
+    yield app
+    with app.app_context():
+        db.session.remove()
+        db.engine.dispose()
+
+
+def test_two_requests_taking_the_same_number_both_succeed_one_after_a_retry(racing_app):
+    bid_id = committed(racing_app, lambda: BidFactory().id)
+    clients = [racing_app.test_client() for _ in range(2)]
+    responses = together([lambda c=c: c.post(f"/racing/revision/{bid_id}") for c in clients])
+    assert [r.status_code for r in responses] == [303, 303]
+    with racing_app.app_context():
+        numbers = db.session.execute(select(BidRevision.number).where(BidRevision.bid_id == bid_id)
+                                     .order_by(BidRevision.number)).scalars().all()
+    assert numbers == [1, 2, 3]
+    # Each client was told the number it got, once: the lost attempt's message was taken back.
+    told = sorted(m for c in clients for m in flashes(c.get("/sign-in").get_data(as_text=True)))
+    assert told == ["number 2", "number 3"]
+    if racing_app.config["SQLALCHEMY_DATABASE_URI"].startswith("postgresql"):
+        assert len(racing_app.calls) == 3  # the loser ran twice
+
+
+def test_a_deadlock_is_retried_and_both_requests_succeed(racing_app):
+    first, second = committed(racing_app, lambda: (JobFactory().id, JobFactory().id))
+    clients = [racing_app.test_client() for _ in range(2)]
+    responses = together([lambda: clients[0].post(f"/racing/crossed/{first}/{second}"),
+                          lambda: clients[1].post(f"/racing/crossed/{second}/{first}")])
+    assert [r.status_code for r in responses] == [200, 200]
+    if racing_app.config["SQLALCHEMY_DATABASE_URI"].startswith("postgresql"):
+        assert len(racing_app.calls) == 3  # PostgreSQL broke the deadlock by refusing one; it ran again
+
+
+def test_an_error_that_is_no_race_is_tried_a_bounded_number_of_times_then_shows_the_500_page(racing_app):
+    bid_id = committed(racing_app, lambda: BidFactory().id)
+    response = racing_app.test_client().post(f"/racing/always-duplicate/{bid_id}")
+    assert response.status_code == 500
+    assert "Something went wrong" in response.get_data(as_text=True)
+    assert len(racing_app.calls) == ATTEMPTS
