@@ -7,6 +7,7 @@ connection, so every row they race over is committed first.
 
 import contextlib
 import os
+import random
 import re
 import shutil
 import signal
@@ -117,9 +118,26 @@ def flashes(text: str) -> list[str]:
 
 
 def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
+    """A free port below the kernel's ephemeral range: one the kernel never gives an outgoing connection on its
+    own, so that it is still free when a server the test stopped (or killed) starts on it again."""
+    low = _ephemeral_ports()[0]
+    for _ in range(200):
+        port = random.randrange(10_000, low)  # noqa: S311 (a port, not a secret)
+        with socket.socket() as sock:
+            try:
+                sock.bind(("127.0.0.1", port))
+            except OSError:
+                continue
+            return port
+    raise RuntimeError(f"no free port between 10000 and {low}")
+
+
+def _ephemeral_ports() -> tuple[int, int]:
+    try:
+        low, high = Path("/proc/sys/net/ipv4/ip_local_port_range").read_text().split()
+        return int(low), int(high)
+    except (OSError, ValueError):
+        return 32768, 60999  # Linux's default
 
 
 class Server:
@@ -233,6 +251,7 @@ class TcpProxy:
         self.target = (target_host, target_port)
         self.port = free_port()
         self._listener: socket.socket | None = None
+        self._acceptor: threading.Thread | None = None
         self._open: set[socket.socket] = set()
         self._lock = threading.Lock()
 
@@ -249,13 +268,16 @@ class TcpProxy:
         listener.listen(64)
         listener.settimeout(0.1)
         self._listener = listener
-        threading.Thread(target=self._accept, args=(listener,), daemon=True).start()
+        self._acceptor = threading.Thread(target=self._accept, args=(listener,), daemon=True)
+        self._acceptor.start()
         return self
 
     def stop(self) -> None:
         listener, self._listener = self._listener, None
         if listener is not None:
             listener.close()
+            # The port is let go only once the thread waiting in accept() on it has returned (within 0.1 s).
+            self._acceptor.join(5)
         with self._lock:
             cut, self._open = list(self._open), set()
         for sock in cut:
