@@ -66,3 +66,21 @@ def test_the_runner_measures_every_figure_and_the_chart_draws_them(tmp_path):
     assert drawn.returncode == 0, drawn.stderr
     svg = chart.read_text()
     assert svg.startswith("<svg") and svg.count("<rect") >= 7 and "Re-screen after one change" in svg
+
+
+def test_the_soak_serves_mixed_traffic_on_gunicorn_and_reports_each_minute(tmp_path):
+    url = database_url_for(tmp_path, "bench_soak")
+    results, chart = tmp_path / "soak.json", tmp_path / "soak.svg"
+    done = run("soak.py", "--database-url", url, "--seconds", "6", "--warmup", "2", "--rate", "8", "--vendors", "6",
+               "--json", str(results), "--svg", str(chart), "--log", str(tmp_path / "gunicorn.log"))
+    assert done.returncode == 0, done.stderr[-3000:]
+    figures = json.loads(results.read_text())
+    # Every request scheduled was sent and answered as the operation answers: no 5xx, no failed connection.
+    assert figures["requests"] == 48 and figures["errors"] == 0, figures["error_statuses"]
+    assert {"browse_jobs", "job_page", "search_vendors", "bid", "notifications"} <= set(figures["operations"])
+    (minute,) = figures["minutes"]
+    assert minute["requests"] == 48 and minute["max_ms"] >= minute["p95_ms"] >= minute["p50_ms"] > 0
+    assert len(minute["worker_rss_mib"]) == 4 and all(mib > 20 for mib in minute["worker_rss_mib"].values())
+    assert "| minute | requests | p50 ms | p95 ms | max ms | errors | worker 1 RSS MiB |" in done.stdout
+    svg = chart.read_text()
+    assert svg.startswith("<svg") and "p95" in svg and "worker 4" in svg and svg.count("<polyline") == 6
