@@ -60,6 +60,15 @@ class Browser:
                                  timeout=TIMEOUT, allow_redirects=follow)
 
 
+def all_at_once(calls) -> list:
+    """harness.together, where a call that raised fails the test with its own error."""
+    results = together(calls, timeout=TIMEOUT * 3)
+    for result in results:
+        if isinstance(result, BaseException):
+            raise result
+    return results
+
+
 def offer(total_minor: int) -> dict:
     """The bid form's fields for a total (in cents); every total a test sends is unique, so it names the write."""
     return {"price_per_unit": "1.00", "total": f"{total_minor // 100}.{total_minor % 100:02d}",
@@ -129,7 +138,7 @@ class Outage:
 def operator_checks_pass(bed) -> None:
     """`flask audit verify` and `flask payments reconcile`, each in its own process, as an operator runs them."""
     commands = [("audit", "verify"), ("payments", "reconcile")]
-    for command, done in zip(commands, together([lambda c=c: bed.flask(*c) for c in commands]), strict=True):
+    for command, done in zip(commands, all_at_once([lambda c=c: bed.flask(*c) for c in commands]), strict=True):
         assert done.returncode == 0, f"flask {' '.join(command)} failed:\n{done.stdout}\n{done.stderr}"
 
 
@@ -164,15 +173,23 @@ def test_the_database_goes_away_and_comes_back_while_the_server_runs(fault_bed):
         vendor, bid_id = vendors[0]
         assert vendor.post(f"/bids/{bid_id}/revise", offer(next(totals))).status_code == 303
 
-        # Away: every page that needs the database is the branded 503, for reading and for writing, on every
-        # worker (a dozen requests at once keep all four busy).
+        def reads():
+            """Each vendor's bid and the lab's comparison, twice over: a dozen requests at once, on every worker."""
+            return [call for v, b in vendors * 2 for call in (
+                lambda v=v, b=b: v.get(f"/bids/{b}"), lambda: buyer.get(f"/jobs/{job_id}/bids"))]
+
+        def writes(sent: list[int], follow: bool = False):
+            """Each vendor revising its bid, to a new total noted in `sent`."""
+            calls = []
+            for v, b in vendors:
+                sent.append(next(totals))
+                calls.append(lambda v=v, b=b, t=sent[-1]: v.post(f"/bids/{b}/revise", offer(t), follow=follow))
+            return calls
+
+        # Away: every page that needs the database is the branded 503, for reading and for writing.
         outage.cut()
-        refused = [next(totals) for _ in range(2 * len(vendors))]
-        answers = together([call for (vendor, bid), total in zip(vendors * 2, refused, strict=True) for call in (
-            lambda v=vendor, b=bid: v.get(f"/bids/{b}"),
-            lambda v=vendor, b=bid, t=total: v.post(f"/bids/{b}/revise", offer(t)),
-            lambda: buyer.get(f"/jobs/{job_id}/bids"))])
-        for answer in answers:
+        refused: list[int] = []
+        for answer in all_at_once(reads() + writes(refused) + writes(refused)):
             assert_branded_unavailable(answer)
         # The page's style sheet needs no database.
         assert requests.get(server.url + "/static/css/app.css", timeout=TIMEOUT).status_code == 200
@@ -180,25 +197,17 @@ def test_the_database_goes_away_and_comes_back_while_the_server_runs(fault_bed):
         if bed.sqlite:
             # Readable again but not writable: pages show, and every write is refused with the same 503.
             outage.read_only()
-            totals_now = [next(totals) for _ in range(2 * len(vendors))]
-            refused += totals_now
-            answers = together([call for (vendor, bid), total in zip(vendors * 2, totals_now, strict=True) for call in (
-                lambda v=vendor, b=bid: v.get(f"/bids/{b}"),
-                lambda v=vendor, b=bid, t=total: v.post(f"/bids/{b}/revise", offer(t)))])
-            for page, write in zip(answers[::2], answers[1::2], strict=True):
-                assert page.status_code == 200
-                assert_branded_unavailable(write)
+            answers = all_at_once(reads() + writes(refused) + writes(refused))
+            assert [page.status_code for page in answers[:len(reads())]] == [200] * len(reads())
+            for answer in answers[len(reads()):]:
+                assert_branded_unavailable(answer)
 
         # Back, with no restart: every worker reads and writes again at once.
         outage.restore()
-        accepted = [next(totals) for _ in range(2 * len(vendors))]
-        pages = together([call for vendor, bid in vendors * 2 for call in (
-            lambda v=vendor, b=bid: v.get(f"/bids/{b}"), lambda: buyer.get(f"/jobs/{job_id}/bids"))])
-        assert [page.status_code for page in pages] == [200] * len(pages)
-        # (One write per browser at a time: a page read meanwhile would take the write's message.)
-        for round_of_writes in (accepted[:len(vendors)], accepted[len(vendors):]):
-            for saved in together([lambda v=vendor, b=bid, t=total: v.post(f"/bids/{b}/revise", offer(t), follow=True)
-                                   for (vendor, bid), total in zip(vendors, round_of_writes, strict=True)]):
+        assert [page.status_code for page in all_at_once(reads())] == [200] * len(reads())
+        accepted: list[int] = []
+        for _ in range(2):  # one write per browser at a time: a page read meanwhile would take its message
+            for saved in all_at_once(writes(accepted, follow=True)):
                 assert saved.status_code == 200
                 assert any(message.startswith("Revision ") for message in flashes(saved.text))
         stored = set().union(*(revision_totals(bed, bid) for _, bid in vendors))
@@ -340,7 +349,7 @@ def test_the_server_killed_mid_burst_and_started_again(fault_bed, webhook_inbox,
 
     # The lab's two buyers, and two colleagues per vendor, each in their own browser.
     emails = [data["buyer"], data["funder"], *(email for email in data["vendors"] for _ in range(2))]
-    buyer, funder, *browsers = together([lambda e=email: Browser.signed_in(server, e) for email in emails])
+    buyer, funder, *browsers = all_at_once([lambda e=email: Browser.signed_in(server, e) for email in emails])
     colleagues = list(zip(emails[2:], browsers, strict=True))
     totals = itertools.count(900_000, 7)
     totals_lock = threading.Lock()
