@@ -364,7 +364,8 @@ def jobs_needed(rate: float, seconds: float) -> int:
 # ---------------------------------------------------------------- figures
 
 
-def per_minute(samples: list[Sample], memory: list[tuple[float, int, float]], seconds: float) -> list[dict]:
+def per_minute(samples: list[Sample], memory: list[tuple[float, int, float]], load: list[tuple[float, float]],
+               seconds: float) -> list[dict]:
     minutes = []
     for index in range(math.ceil(seconds / 60)):
         start, end = index * 60, min((index + 1) * 60, seconds)
@@ -374,6 +375,7 @@ def per_minute(samples: list[Sample], memory: list[tuple[float, int, float]], se
         for at, pid, mib in memory:
             if at <= end:
                 rss[pid] = mib  # the last reading by the minute's end
+        load_now = [value for at, value in load if at <= end]
         minutes.append({
             "minute": index + 1, "seconds": end - start, "requests": len(rows),
             "p50_ms": round(_p(latencies, 0.5), 1) if rows else None,
@@ -381,6 +383,7 @@ def per_minute(samples: list[Sample], memory: list[tuple[float, int, float]], se
             "max_ms": round(max(latencies), 1) if rows else None,
             "errors": sum(s.outcome == "error" for s in rows), "refused": sum(s.outcome == "refused" for s in rows),
             "worker_rss_mib": {str(pid): round(mib, 1) for pid, mib in sorted(rss.items())},
+            "loadavg_1m": round(load_now[-1], 2) if load_now else None,
         })
     return minutes
 
@@ -399,12 +402,12 @@ def per_operation(samples: list[Sample]) -> dict:
 def markdown(figures: dict) -> str:
     pids = sorted({pid for m in figures["minutes"] for pid in m["worker_rss_mib"]}, key=int)
     lines = ["| minute | requests | p50 ms | p95 ms | max ms | errors | " +
-             " | ".join(f"worker {n} RSS MiB" for n in range(1, len(pids) + 1)) + " |",
-             "|---" * (6 + len(pids)) + "|"]
+             " | ".join(f"worker {n} RSS MiB" for n in range(1, len(pids) + 1)) + " | load average |",
+             "|---" * (7 + len(pids)) + "|"]
     for m in figures["minutes"]:
         rss = [f"{m['worker_rss_mib'].get(pid, float('nan')):.1f}" for pid in pids]
         lines.append(f"| {m['minute']} | {m['requests']} | {m['p50_ms']} | {m['p95_ms']} | {m['max_ms']} | "
-                     f"{m['errors']} | " + " | ".join(rss) + " |")
+                     f"{m['errors']} | " + " | ".join(rss) + f" | {m['loadavg_1m']} |")
     return "\n".join(lines)
 
 
@@ -485,7 +488,7 @@ def main(database_url: str, minutes: float, seconds: float | None, rate: float, 
     _say(f"starting gunicorn with {workers} workers on {server.url}")
     server.start()
     try:
-        samples, memory, lag = _soak(server, world, rate, duration, warmup, threads, seed)
+        samples, memory, load, lag = _soak(server, world, rate, duration, warmup, threads, seed)
     finally:
         server.stop()
     figures.update({
@@ -496,7 +499,7 @@ def main(database_url: str, minutes: float, seconds: float | None, rate: float, 
         "errors": sum(s.outcome == "error" for s in samples),
         "error_statuses": _count_errors(samples),
         "refused": sum(s.outcome == "refused" for s in samples), "max_start_lag_ms": round(lag * 1000, 1),
-        "operations": per_operation(samples), "minutes": per_minute(samples, memory, duration),
+        "operations": per_operation(samples), "minutes": per_minute(samples, memory, load, duration),
         "title": f"Soak: {rate:g} requests/s of mixed traffic for {duration / 60:g} min, gunicorn with {workers} "
                  f"workers, {'PostgreSQL' if database_url.startswith('postgresql') else 'SQLite'}",
     })
@@ -540,9 +543,11 @@ def _soak(server: Gunicorn, world: World, rate: float, duration: float, warmup: 
 
 def _run_traffic(server: Gunicorn, traffic: Traffic, rate: float, duration: float, threads: int, label: str):
     """Requests started on schedule for `duration` seconds: the samples, the memory readings (seconds since
-    the start, worker pid, MiB) and how late the latest request started."""
+    the start, worker pid, MiB), the machine's load average (seconds, 1-minute average) and how late the latest
+    request started."""
     samples: list[Sample] = []
     memory: list[tuple[float, int, float]] = []
+    load: list[tuple[float, float]] = []
     done = threading.Event()
     ops, weights = list(WEIGHTS), list(WEIGHTS.values())
     started = time.monotonic()
@@ -563,6 +568,7 @@ def _run_traffic(server: Gunicorn, traffic: Traffic, rate: float, duration: floa
             for pid in server.worker_pids():
                 if (mib := rss_mib(pid)) is not None:
                     memory.append((at, pid, mib))
+            load.append((at, os.getloadavg()[0]))
             done.wait(SAMPLE_EVERY_S)
 
     watcher = threading.Thread(target=watch_memory, daemon=True)
@@ -587,7 +593,8 @@ def _run_traffic(server: Gunicorn, traffic: Traffic, rate: float, duration: floa
     for pid in server.worker_pids():  # a last reading, after the final requests
         if (mib := rss_mib(pid)) is not None:
             memory.append((duration, pid, mib))
-    return sorted(samples, key=lambda s: s.start), memory, lag[0]
+    load.append((duration, os.getloadavg()[0]))
+    return sorted(samples, key=lambda s: s.start), memory, load, lag[0]
 
 
 def _status(samples: list[Sample]) -> str:
