@@ -5,7 +5,7 @@ production section serves the app.
         --minutes 5 --rate 15 --json bench/results/soak-postgresql.json --svg docs/soak.svg
 
 The database named is emptied (PostgreSQL: dropped and created again; SQLite: the file deleted), built by the
-migrations and filled with a marketplace of its own: one lab with two buyers, --vendors verified vendors (an
+migrations and filled with a marketplace of its own: one lab with eight buyers, --vendors verified vendors (an
 approved disclosure and no ties each, so screened clear) with a user each, and open jobs with open bidding (enough
 for the awards the run will make). Every user signs in through the real form.
 
@@ -18,9 +18,10 @@ Traffic, one HTTP request per operation, picked at random with these weights:
   compare a job's bids (a buyer)                                                   6
   award a bid (a buyer, through the confirmation form)                             2
 Requests are started on a fixed schedule (--rate a second, open loop: a slow answer does not delay the next
-request) by a pool of threads; a user's browser sends one request at a time. Latency is from sending the request
-to reading the whole answer. An error is a 5xx, a failed connection, or an answer the operation never gives (a
-refused bid, "this job was just awarded", is an answer, and counted apart).
+request) by a pool of threads; a user's browser sends one request at a time, so a request may wait for a free
+browser of its kind: that wait, and any other delay in the client, is reported apart ("late"). Latency is from
+sending the request to reading the whole answer. An error is a 5xx, a failed connection, or an answer the
+operation never gives (a refused bid, "this job was just awarded", is an answer, and counted apart).
 
 Every minute: requests, p50, p95 and max latency, errors, and each gunicorn worker's resident memory (VmRSS, read
 from /proc every 5 s) at the minute's end. --json writes all of it with the command and the machine; --svg draws
@@ -62,6 +63,7 @@ WEIGHTS = {"browse_jobs": 25, "job_page": 10, "search_vendors": 15, "bid": 30, "
 SAMPLE_EVERY_S = 5.0
 TIMEOUT_S = 60
 SEARCH_WORDS = ["images", "Label", "boxes", "audio", "thousand"]
+BUYERS = 8  # the lab's buyers, each in a browser of their own
 WORKER_COLOURS = ["#1f4e79", "#7b3f99", "#2e8b57", "#c0392b", "#555555", "#d4a017"]
 
 
@@ -122,7 +124,7 @@ def build_world(database_url: str, vendors: int, jobs: int) -> World:
                              timezone="UTC", email_verified_at=now))
 
         lab = organization("Soak Lab Research", OrgKind.BUYER)
-        buyers = [f"buyer{n}@soak.example" for n in (1, 2)]
+        buyers = [f"buyer{n}@soak.example" for n in range(1, BUYERS + 1)]
         for n, email in enumerate(buyers, start=1):
             user(email, f"Soak Buyer {n}", Role.BUYER, lab.id)
         vendor_emails, vendor_names = [], []
@@ -258,11 +260,12 @@ def sign_in(base: str, email: str) -> Browser:
 
 @dataclass
 class Sample:
-    start: float  # seconds since the traffic started
+    start: float  # seconds since the traffic started, when the request was sent
     op: str
-    latency_ms: float
+    latency_ms: float  # from sending the request to reading the whole answer
     status: int
     outcome: str  # ok, refused, error
+    late_ms: float  # how long after its scheduled time it was sent (a busy client, or no free browser)
 
 
 @dataclass
@@ -294,16 +297,22 @@ class Traffic:
                 "quality_guarantee_pct": "98", "proposal": "Boxes on every vehicle, checked twice.",
                 "data_handling_response": ""}
 
-    def run(self, op: str) -> tuple[int, str]:
-        """One operation, one request: (status, outcome)."""
+    def run(self, op: str) -> tuple[int, str, float, float]:
+        """One operation, one request, by a free browser of the right kind: (status, outcome, the moment it was
+        sent, its latency in ms)."""
         pool = self.vendors if op in ("browse_jobs", "job_page", "bid") else self.buyers
         if op == "notifications":
-            pool = self.vendors if self.rng.random() < 0.7 else self.buyers
+            with self.lock:
+                pool = self.vendors if self.rng.random() < 0.7 else self.buyers
         browser = pool.get()
+        sent = time.monotonic()
         try:
-            return getattr(self, op)(browser)
+            status, outcome = getattr(self, op)(browser)
+        except requests.RequestException:
+            status, outcome = 0, "error"
         finally:
             pool.put(browser)
+        return status, outcome, sent, (time.monotonic() - sent) * 1000
 
     def _get(self, browser: Browser, path: str) -> tuple[int, str]:
         answer = browser.session.get(self.base + path, timeout=TIMEOUT_S)
@@ -382,6 +391,7 @@ def per_minute(samples: list[Sample], memory: list[tuple[float, int, float]], lo
             "p95_ms": round(_p(latencies, 0.95), 1) if rows else None,
             "max_ms": round(max(latencies), 1) if rows else None,
             "errors": sum(s.outcome == "error" for s in rows), "refused": sum(s.outcome == "refused" for s in rows),
+            "late_p95_ms": round(_p([s.late_ms for s in rows], 0.95), 1) if rows else None,
             "worker_rss_mib": {str(pid): round(mib, 1) for pid, mib in sorted(rss.items())},
             "loadavg_1m": round(load_now[-1], 2) if load_now else None,
         })
@@ -401,13 +411,13 @@ def per_operation(samples: list[Sample]) -> dict:
 
 def markdown(figures: dict) -> str:
     pids = sorted({pid for m in figures["minutes"] for pid in m["worker_rss_mib"]}, key=int)
-    lines = ["| minute | requests | p50 ms | p95 ms | max ms | errors | " +
-             " | ".join(f"worker {n} RSS MiB" for n in range(1, len(pids) + 1)) + " | load average |",
-             "|---" * (7 + len(pids)) + "|"]
+    workers = " | ".join(f"worker {n} RSS MiB" for n in range(1, len(pids) + 1))
+    lines = [f"| minute | requests | p50 ms | p95 ms | max ms | errors | {workers} | sent late, p95 ms | load |",
+             "|---" * (8 + len(pids)) + "|"]
     for m in figures["minutes"]:
         rss = [f"{m['worker_rss_mib'].get(pid, float('nan')):.1f}" for pid in pids]
         lines.append(f"| {m['minute']} | {m['requests']} | {m['p50_ms']} | {m['p95_ms']} | {m['max_ms']} | "
-                     f"{m['errors']} | " + " | ".join(rss) + f" | {m['loadavg_1m']} |")
+                     f"{m['errors']} | " + " | ".join(rss) + f" | {m['late_p95_ms']} | {m['loadavg_1m']} |")
     return "\n".join(lines)
 
 
@@ -554,13 +564,9 @@ def _run_traffic(server: Gunicorn, traffic: Traffic, rate: float, duration: floa
     lag = [0.0]
 
     def one(op: str, scheduled: float) -> None:
-        sent = time.monotonic()
+        status, outcome, sent, latency_ms = traffic.run(op)
         lag[0] = max(lag[0], sent - scheduled)
-        try:
-            status, outcome = traffic.run(op)
-        except requests.RequestException:
-            status, outcome = 0, "error"
-        samples.append(Sample(sent - started, op, (time.monotonic() - sent) * 1000, status, outcome))
+        samples.append(Sample(sent - started, op, latency_ms, status, outcome, (sent - scheduled) * 1000))
 
     def watch_memory() -> None:
         while not done.is_set():
