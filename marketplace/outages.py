@@ -58,8 +58,8 @@ def watch(engine) -> None:
         original = context.original_exception
         if not isinstance(original, dbapi.Error):
             return
-        if context.connection is None and not context.is_pre_ping and isinstance(original, dbapi.OperationalError):
-            context.is_disconnect = True  # no connection could be made at all
+        if context.connection is None and isinstance(original, dbapi.OperationalError):
+            context.is_disconnect = True  # no connection could be made, or a pooled one failed its pre-ping
         elif sqlite and getattr(original, "sqlite_errorcode", 0) & 0xFF in SQLITE_UNREACHABLE_CODES:
             context.is_disconnect = True
 
