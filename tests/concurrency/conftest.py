@@ -57,8 +57,9 @@ def client_for(race_app):
 class FaultBed:
     """A fault test's own migrated database, the app on it (to build data and look at it), and the servers it ran.
 
-    Its servers obey file permissions even when the tests run as root (harness.bound_by_file_permissions_prefix),
-    so that a test can take an SQLite file away from them with chmod, as from any real deployment.
+    On SQLite its servers obey file permissions even when the tests run as root (see
+    harness.bound_by_file_permissions_prefix), so that a test can take the file away from them with chmod, as from
+    any real deployment.
     """
 
     url: str
@@ -87,7 +88,7 @@ class FaultBed:
     def server(self, database_url: str | None = None) -> Server:
         """A gunicorn server with 4 workers on the bed's database (or the same through a proxy), started."""
         server = Server(database_url or self.url, self.logs, extra_env=self.env(database_url),
-                        bound_by_file_permissions=True)
+                        bound_by_file_permissions=self.sqlite)
         self.servers.append(server)
         return server.start()
 
