@@ -54,8 +54,9 @@ def new(job_id: int):
         except service.BidError as error:
             form.add_refusal(str(error), error.field)
         else:
+            number = bid.revision  # read before the commit: after it, another revision may be the latest
             db.session.commit()
-            flash(f"Your bid is live again as revision {bid.revision}; its history keeps the withdrawal."
+            flash(f"Your bid is live again as revision {number}; its history keeps the withdrawal."
                   if existing is not None else
                   "Your bid is placed. You can revise or withdraw it until the deadline.", "success")
             return redirect(url_for("bids.show", bid_id=bid.id), 303)
@@ -92,8 +93,9 @@ def revise(bid_id: int):
         except service.BidError as error:
             form.add_refusal(str(error), error.field)
         else:
+            number = bid.revision  # read before the commit: after it, another revision may be the latest
             db.session.commit()
-            flash(f"Revision {bid.revision} saved; earlier revisions are kept.", "success")
+            flash(f"Revision {number} saved; earlier revisions are kept.", "success")
             return redirect(url_for("bids.show", bid_id=bid.id), 303)
     return render_template("bids/revise.html", form=form, **context), 400
 
