@@ -41,11 +41,21 @@ def humanize(value: str | None) -> str:
     return text.replace("_", " ").capitalize()
 
 
+def filesize(size_bytes: int) -> str:
+    """A file's size as people read it: 512 bytes, 12.3 KB, 4.5 MB (1 KB = 1,024 bytes)."""
+    if size_bytes < 1024:
+        return f"{size_bytes} bytes" if size_bytes != 1 else "1 byte"
+    if round(size_bytes / 1024, 1) < 1024:
+        return f"{size_bytes / 1024:.1f} KB"
+    return f"{size_bytes / 1024 / 1024:.1f} MB"
+
+
 def register(app: Flask) -> None:
     app.add_template_filter(lambda minor, currency="USD": format_money(minor, currency), "money")
     app.add_template_filter(localtime, "localtime")
     app.add_template_filter(isodate, "isodate")
     app.add_template_filter(humanize, "humanize")
+    app.add_template_filter(filesize, "filesize")
 
     @app.context_processor
     def navigation_context():
