@@ -1,29 +1,21 @@
 """Template filters and globals: money, local times, labels, and the notification badge."""
 
 from datetime import date, datetime
-from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from flask import Flask
 from flask_login import current_user
 
+from marketplace.dates import user_zone
 from marketplace.extensions import db
 from marketplace.jobs.models import CERTIFICATIONS, HOSTING_OPTIONS, MODALITY_LABELS, TASK_TYPES
 from marketplace.money import format_money
-
-
-def user_zone() -> ZoneInfo:
-    name = getattr(current_user, "timezone", None) or "UTC"
-    try:
-        return ZoneInfo(name)
-    except (ZoneInfoNotFoundError, ValueError):
-        return ZoneInfo("UTC")
 
 
 def localtime(value: datetime | None, fmt: str = "%Y-%m-%d %H:%M %Z") -> str:
     """A UTC time shown in the signed-in user's time zone."""
     if value is None:
         return "—"
-    return value.astimezone(user_zone()).strftime(fmt)
+    return value.astimezone(user_zone(current_user)).strftime(fmt)
 
 
 def isodate(value: date | None) -> str:

@@ -5,8 +5,6 @@ not know exists. The server's clock (db_types.utcnow) decides every deadline.
 """
 
 from dataclasses import asdict, dataclass, field
-from datetime import UTC, datetime
-from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
@@ -17,6 +15,7 @@ from marketplace.accounts.suspension import ensure_active
 from marketplace.audit.service import record_event
 from marketplace.bids.models import Bid, BidRevision, BidStatus
 from marketplace.contracts.models import Contract
+from marketplace.dates import local_time
 from marketplace.db_types import utcnow
 from marketplace.jobs.models import HOSTING_OPTIONS, BiddingMode, Job, JobStatus
 from marketplace.money import MAX_AMOUNT_MINOR, format_money
@@ -58,15 +57,6 @@ class Offer:
 
 
 # ---------------------------------------------------------------- shared checks
-
-
-def local_time(moment: datetime, user: User) -> str:
-    """A UTC moment in the user's own time zone, as every page shows it."""
-    try:
-        zone = ZoneInfo(user.timezone or "UTC")
-    except (ZoneInfoNotFoundError, ValueError):
-        zone = UTC
-    return moment.astimezone(zone).strftime("%Y-%m-%d %H:%M %Z")
 
 
 def _vendor_org(session: Session, user: User) -> Organization:

@@ -10,7 +10,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, date, datetime
 from decimal import Decimal
 from pathlib import Path, PurePosixPath, PureWindowsPath
-from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+from zoneinfo import ZoneInfo
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
@@ -21,6 +21,7 @@ from marketplace.accounts.suspension import ensure_active
 from marketplace.accounts.verification import publishing_refusal
 from marketplace.audit.service import record_event
 from marketplace.bids.models import Bid, BidStatus
+from marketplace.dates import user_zone
 from marketplace.db_types import utcnow
 from marketplace.jobs.models import (
     CERTIFICATIONS,
@@ -114,14 +115,6 @@ class NewAttachment:
 
 
 # --- time zones -------------------------------------------------------------------------------------------
-
-
-def user_zone(user: User) -> ZoneInfo:
-    """The user's own time zone; UTC when it is missing or unknown."""
-    try:
-        return ZoneInfo(user.timezone or "UTC")
-    except (ZoneInfoNotFoundError, ValueError):
-        return ZoneInfo("UTC")
 
 
 def local_to_utc(wall_clock: datetime, zone: ZoneInfo) -> datetime:

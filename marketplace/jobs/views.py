@@ -17,6 +17,7 @@ from werkzeug.datastructures import MultiDict
 from marketplace import visibility
 from marketplace.accounts.roles import role_required
 from marketplace.accounts.suspension import ensure_may_act
+from marketplace.dates import user_zone
 from marketplace.db_types import record_id
 from marketplace.downloads import send_private_file
 from marketplace.extensions import db
@@ -103,7 +104,7 @@ def new():
             return redirect(url_for("jobs.show", job_id=job.id), 303)
     elif form.is_submitted():
         _add_service_checks(form, must_be_future=form.publish.data)
-    zone = service.user_zone(current_user).key
+    zone = user_zone(current_user).key
     return render_template("jobs/form.html", form=form, job=None, zone=zone), (
         400 if request.method == "POST" else 200)
 
@@ -151,7 +152,7 @@ def edit(job_id: int):
         flash(refusal, "error")
         return redirect(url_for("jobs.show", job_id=job.id), 303)
     attachments = service.attachments_of(db.session, job)
-    zone = service.user_zone(current_user)
+    zone = user_zone(current_user)
     if request.method == "GET":
         form = EditJobForm.for_job(job, zone, attachments)
     else:
