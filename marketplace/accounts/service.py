@@ -23,17 +23,14 @@ from marketplace.accounts.passwords import hash_password, needs_rehash, verify_p
 from marketplace.accounts.security import IssuedToken
 from marketplace.audit.service import record_event
 from marketplace.db_types import utcnow
+from marketplace.errors import Refusal
 from marketplace.notifications.service import notify_admins
 from marketplace.parties.models import Party, PartyKind
 from marketplace.parties.service import normalize_name
 
 
-class AccountError(ValueError):
+class AccountError(Refusal):
     """A refusal the user can fix; `field` names the form field it belongs to."""
-
-    def __init__(self, message: str, field: str | None = None):
-        super().__init__(message)
-        self.field = field
 
 
 def normalize_email(email: str) -> str:

@@ -16,6 +16,7 @@ from marketplace.audit.models import AuditRecord
 from marketplace.audit.service import record_event
 from marketplace.bids.models import Bid, BidStatus
 from marketplace.db_types import utcnow
+from marketplace.errors import NotVisible, Refusal
 from marketplace.jobs.models import Job
 from marketplace.notifications.service import notify_org, notify_users
 
@@ -30,12 +31,8 @@ class OrganizationSuspended(ValueError):
     field = None
 
 
-class SuspensionError(ValueError):
+class SuspensionError(Refusal):
     """An admin's suspend or reinstate refused; `field` names the form field it belongs to."""
-
-    def __init__(self, message: str, field: str | None = None):
-        super().__init__(message)
-        self.field = field
 
 
 def _sentence(reason: str) -> str:
@@ -88,8 +85,6 @@ def _org_ids(org: Organization) -> dict[str, int | None]:
 def _get_org(session: Session, org_id: int) -> Organization:
     org = session.get(Organization, org_id, with_for_update=True)
     if org is None:
-        from marketplace.visibility import NotVisible  # late: visibility imports services that import us
-
         raise NotVisible(f"organization {org_id}")
     return org
 

@@ -17,6 +17,7 @@ from marketplace.bids.models import Bid, BidRevision, BidStatus
 from marketplace.contracts.models import Contract
 from marketplace.dates import local_time
 from marketplace.db_types import utcnow
+from marketplace.errors import Refusal
 from marketplace.jobs.models import HOSTING_OPTIONS, BiddingMode, Job, JobStatus
 from marketplace.money import MAX_AMOUNT_MINOR, format_money
 from marketplace.notifications.service import notify_org
@@ -33,12 +34,8 @@ ALREADY_BID = "Your organisation has already bid on this job: revise that bid in
 AWARDED_STATES = (JobStatus.AWARDED, JobStatus.IN_PROGRESS, JobStatus.DELIVERED, JobStatus.COMPLETED)
 
 
-class BidError(ValueError):
+class BidError(Refusal):
     """A refusal the user can understand; `field` names the form field it belongs to, if any."""
-
-    def __init__(self, message: str, field: str | None = None):
-        super().__init__(message)
-        self.field = field
 
 
 MAX_TURNAROUND_DAYS = 3650

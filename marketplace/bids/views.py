@@ -10,6 +10,7 @@ from marketplace.bids import service
 from marketplace.bids.chart import Point, scatter
 from marketplace.bids.forms import BidForm
 from marketplace.bids.models import BidStatus
+from marketplace.errors import show_on_form
 from marketplace.extensions import db
 
 bp = Blueprint("bids", __name__)
@@ -52,7 +53,7 @@ def new(job_id: int):
         try:
             bid = service.place_bid(db.session, current_user, job.id, form.offer())
         except service.BidError as error:
-            form.add_refusal(str(error), error.field)
+            show_on_form(form, error)
         else:
             number = bid.revision  # read before the commit: after it, another revision may be the latest
             db.session.commit()
@@ -91,7 +92,7 @@ def revise(bid_id: int):
         try:
             bid = service.revise_bid(db.session, current_user, bid_id, form.offer())
         except service.BidError as error:
-            form.add_refusal(str(error), error.field)
+            show_on_form(form, error)
         else:
             number = bid.revision  # read before the commit: after it, another revision may be the latest
             db.session.commit()

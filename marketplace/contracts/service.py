@@ -35,6 +35,7 @@ from marketplace.contracts.models import (
     Rating,
 )
 from marketplace.db_types import utcnow
+from marketplace.errors import Refusal
 from marketplace.jobs.models import Job
 from marketplace.money import MAX_AMOUNT_MINOR, format_money
 from marketplace.notifications.service import notify_org
@@ -48,12 +49,8 @@ MAX_DELIVERY_FILE_BYTES = 10 * 1024 * 1024
 OPEN_CONTRACT = (ContractStatus.ACTIVE, ContractStatus.FLAGGED, ContractStatus.PAUSED)
 
 
-class ContractError(ValueError):
+class ContractError(Refusal):
     """A refusal the user can understand; `field` names the form field it belongs to, if any."""
-
-    def __init__(self, message: str, field: str | None = None):
-        super().__init__(message)
-        self.field = field
 
 
 class WrongRole(ContractError):

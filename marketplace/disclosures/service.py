@@ -18,6 +18,7 @@ from marketplace.audit.service import record_event
 from marketplace.db_types import utcnow
 from marketplace.disclosures.diff import TieChange, TieView, diff_ties
 from marketplace.disclosures.models import DisclosureStatus, DisclosureVersion
+from marketplace.errors import NotVisible, Refusal
 from marketplace.notifications.service import notify_admins, notify_org
 from marketplace.parties.lookup import FoundParty, likely_same_findable, pickable_party
 from marketplace.parties.models import (
@@ -41,12 +42,8 @@ COMMERCIAL_TABLE = "commercial"
 _EPSILON = 1e-9
 
 
-class DisclosureError(ValueError):
+class DisclosureError(Refusal):
     """A refusal the user can fix; `field` names the form field it belongs to."""
-
-    def __init__(self, message: str, field: str | None = None):
-        super().__init__(message)
-        self.field = field
 
 
 class LookalikeParties(DisclosureError):
@@ -58,9 +55,7 @@ class LookalikeParties(DisclosureError):
 
 
 def _not_found(what: str) -> LookupError:
-    """NotVisible, answered as 404 (imported late: visibility imports screening, which may import us)."""
-    from marketplace.visibility import NotVisible
-
+    """NotVisible, answered as 404."""
     return NotVisible(what)
 
 

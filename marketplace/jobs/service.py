@@ -23,6 +23,7 @@ from marketplace.audit.service import record_event
 from marketplace.bids.models import Bid, BidStatus
 from marketplace.dates import user_zone
 from marketplace.db_types import utcnow
+from marketplace.errors import Refusal
 from marketplace.jobs.models import (
     CERTIFICATIONS,
     CURRENCIES,
@@ -67,12 +68,11 @@ CODENAME_BIRDS = (
 )
 
 
-class JobError(ValueError):
+class JobError(Refusal):
     """A refusal the user can fix; `field` names the form field it belongs to, `errors` every such problem."""
 
     def __init__(self, message: str, field: str | None = None, errors: dict[str, str] | None = None):
-        super().__init__(message)
-        self.field = field
+        super().__init__(message, field)
         self.errors = errors or ({field: message} if field else {})
 
 

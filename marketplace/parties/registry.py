@@ -14,6 +14,7 @@ from sqlalchemy.orm import Session
 from marketplace.accounts.models import Organization, User
 from marketplace.audit.service import record_event
 from marketplace.db_types import utcnow
+from marketplace.errors import NotVisible, Refusal
 from marketplace.parties import models as party_models
 from marketplace.parties.matching import LIKELY_AT, key_similarity, longest_likely, plain_key
 from marketplace.parties.models import CommercialTie, Interest, Party, PartyDistinction, PartyIdentifier, PartyKind
@@ -26,17 +27,11 @@ SEARCH_LIMIT = 50
 DUPLICATE_LIMIT = 50
 
 
-class RegistryError(ValueError):
+class RegistryError(Refusal):
     """A refused registry action, in words an admin understands; `field` names the form field."""
-
-    def __init__(self, message: str, field: str | None = None):
-        super().__init__(message)
-        self.field = field
 
 
 def _not_found(what: str) -> LookupError:
-    from marketplace.visibility import NotVisible  # late: visibility imports screening
-
     return NotVisible(what)
 
 

@@ -13,6 +13,7 @@ from marketplace.accounts.models import Organization, OrgKind, User
 from marketplace.accounts.suspension import ensure_active
 from marketplace.audit.service import record_event
 from marketplace.db_types import utcnow
+from marketplace.errors import Refusal
 from marketplace.screening.models import ScreeningPolicy, Waiver
 from marketplace.screening.policies import policy_for
 from marketplace.screening.refresh import refresh_verdicts
@@ -27,12 +28,8 @@ RULE_ACTIONS = {
 }
 
 
-class PolicyError(ValueError):
+class PolicyError(Refusal):
     """A refusal the buyer can fix; `field` names the form field it belongs to (None: the whole form)."""
-
-    def __init__(self, message: str, field: str | None = None):
-        super().__init__(message)
-        self.field = field
 
 
 @dataclass(frozen=True)

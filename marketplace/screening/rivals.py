@@ -12,6 +12,7 @@ from sqlalchemy.orm import Session
 
 from marketplace.accounts.models import Organization, User
 from marketplace.audit.service import record_event
+from marketplace.errors import Refusal
 from marketplace.parties.models import Party, PartyKind
 from marketplace.parties.service import find_or_create_party, normalize_name, search_parties
 from marketplace.screening.models import Rival
@@ -20,12 +21,10 @@ from marketplace.screening.service import cached_screenings_for_buyer
 from marketplace.visibility import NotVisible
 
 
-class RivalError(ValueError):
+class RivalError(Refusal):
     """A refusal the buyer can fix; `field` names the form field it belongs to."""
 
-    def __init__(self, message: str, field: str | None = "name"):
-        super().__init__(message)
-        self.field = field
+    default_field = "name"
 
 
 @dataclass(frozen=True)
