@@ -14,7 +14,7 @@ def no_server_errors(outcomes) -> None:
     """No racer saw a 5xx or raised: a lost race is answered in words."""
     problems = [o if isinstance(o, Exception) else (o.status, o.text[:300]) for o in outcomes
                 if isinstance(o, Exception) or o.status >= 500]
-    assert problems == []
+    assert problems == [], problems
 
 
 def later(delay_ms: int, call):
