@@ -18,6 +18,7 @@ from marketplace.bids.models import Bid, BidStatus
 from marketplace.db_types import utcnow
 from marketplace.errors import NotVisible, Refusal
 from marketplace.jobs.models import Job
+from marketplace.locking import lock_row
 from marketplace.notifications.service import notify_org, notify_users
 
 REASON_LIMIT = 1000
@@ -83,7 +84,9 @@ def _org_ids(org: Organization) -> dict[str, int | None]:
 
 
 def _get_org(session: Session, org_id: int) -> Organization:
-    org = session.get(Organization, org_id, with_for_update=True)
+    # Read again under a lock, replacing the copy the view loaded: two admins acting at once take turns, and the
+    # second sees what the first did.
+    org = lock_row(session, Organization, org_id)
     if org is None:
         raise NotVisible(f"organization {org_id}")
     return org

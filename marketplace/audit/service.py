@@ -91,6 +91,16 @@ def record_event(
     return record
 
 
+def last_record_of(session: Session, action: str, subject_id: int, *, buyer_org_id: int) -> AuditRecord | None:
+    """The latest record of this action on this subject for this buyer organisation: what a request that lost a
+    race tells its user (a rival another user removed a moment ago), where a missing row alone would say 404."""
+    return session.execute(
+        select(AuditRecord).where(AuditRecord.action == action, AuditRecord.subject_id == subject_id,
+                                  AuditRecord.buyer_org_id == buyer_org_id)
+        .order_by(AuditRecord.id.desc()).limit(1)
+    ).scalar_one_or_none()
+
+
 # --- Verifying ----------------------------------------------------------------------------------------------
 
 @dataclass(frozen=True)

@@ -19,6 +19,7 @@ from marketplace.dates import local_time
 from marketplace.db_types import utcnow
 from marketplace.errors import Refusal
 from marketplace.jobs.models import HOSTING_OPTIONS, BiddingMode, Job, JobStatus
+from marketplace.locking import lock_row
 from marketplace.money import MAX_AMOUNT_MINOR, format_money
 from marketplace.notifications.service import notify_org
 from marketplace.screening.service import Verdict, screenings_for_buyer
@@ -132,18 +133,15 @@ def _bid_and_job(session: Session, user: User, bid_id: int) -> tuple[Bid, Job]:
     return bid, visibility.get_visible_job(session, user, bid.job_id)
 
 
-def _locked(session: Session, model, row_id: int):
-    """The row as it is now, locked until the transaction ends (FOR UPDATE on PostgreSQL; SQLite's BEGIN
-    IMMEDIATE already holds the whole database). What the session read of it before is replaced, not trusted."""
-    return session.execute(
-        select(model).where(model.id == row_id).with_for_update().execution_options(populate_existing=True)
-    ).scalar_one()
-
-
-def _lock_job_then_bid(session: Session, job: Job, bid: Bid | None = None) -> tuple[Job, Bid | None]:
+def _lock_job_then_bid(session: Session, user: User, job: Job, bid: Bid | None = None) -> tuple[Job, Bid | None]:
     """Every change to a job's bids (place, revise, withdraw, award) locks the job first, then the bid: changes to
-    one job's bids take turns, in one order, so none is lost and none deadlocks another."""
-    return _locked(session, Job, job.id), _locked(session, Bid, bid.id) if bid is not None else None
+    one job's bids take turns, in one order, so none is lost and none deadlocks another. Both are read again under
+    the lock (docs/concurrency.md), and the job is looked up again as the user may see it: a buyer's edit that
+    landed while this request waited (invite-only now, say) counts."""
+    lock_row(session, Job, job.id)
+    job = (visibility.get_own_job(session, user, job.id) if user.is_buyer
+           else visibility.get_visible_job(session, user, job.id))
+    return job, lock_row(session, Bid, bid.id) if bid is not None else None
 
 
 # ---------------------------------------------------------------- vendor actions
@@ -193,7 +191,7 @@ def place_bid(session: Session, user: User, job_id: int, offer: Offer) -> Bid:
     _check_vendor_may_bid(session, vendor_org, job)
     _check_offer(offer)
     # What another request may change meanwhile (the job's state, a colleague's bid) is read under the lock.
-    job, _ = _lock_job_then_bid(session, job)
+    job, _ = _lock_job_then_bid(session, user, job)
     _check_job_takes_bids(job, user)
     existing = own_bid_on(session, user, job)
     if existing is not None and existing.status == BidStatus.WITHDRAWN:
@@ -219,7 +217,7 @@ def place_bid(session: Session, user: User, job_id: int, offer: Offer) -> Bid:
 def _resubmit(session: Session, user: User, bid: Bid, job: Job, offer: Offer) -> Bid:
     """The vendor bids again after withdrawing (place_bid has made every check of a first bid): the same bid is
     live again with the new terms as its next revision; the revision it withdrew keeps the withdrawal."""
-    bid = _locked(session, Bid, bid.id)  # the job is locked already (place_bid)
+    bid = lock_row(session, Bid, bid.id)  # the job is locked already (place_bid)
     if bid.status != BidStatus.WITHDRAWN:  # another session of the vendor's was first
         raise BidError(ALREADY_BID)
     before = {**_terms_summary(bid), "status": BidStatus.WITHDRAWN.value, "revision": bid.revision}
@@ -246,7 +244,7 @@ def revise_bid(session: Session, user: User, bid_id: int, offer: Offer) -> Bid:
     Raises NotVisible (404) for anything but the vendor's own bid, BidError for every refusal.
     """
     ensure_active(session, user, "revise bids")
-    job, bid = _lock_job_then_bid(session, *reversed(_bid_and_job(session, user, bid_id)))
+    job, bid = _lock_job_then_bid(session, user, *reversed(_bid_and_job(session, user, bid_id)))
     refusal = change_refusal(session, user, bid, job)
     if refusal:
         raise BidError(refusal)
@@ -283,7 +281,7 @@ def withdraw_bid(session: Session, user: User, bid_id: int) -> Bid:
     Raises NotVisible (404) for anything but the vendor's own bid, BidError for every refusal.
     """
     ensure_active(session, user, "withdraw bids")
-    job, bid = _lock_job_then_bid(session, *reversed(_bid_and_job(session, user, bid_id)))
+    job, bid = _lock_job_then_bid(session, user, *reversed(_bid_and_job(session, user, bid_id)))
     if bid.status == BidStatus.WITHDRAWN:
         raise BidError("This bid is already withdrawn.")
     refusal = change_refusal(session, user, bid, job)
@@ -387,7 +385,7 @@ def award_bid(session: Session, user: User, job_id: int, bid_id: int) -> Contrac
     BidError for every refusal.
     """
     ensure_active(session, user, "award jobs")
-    job, _ = _lock_job_then_bid(session, visibility.get_own_job(session, user, job_id))
+    job, _ = _lock_job_then_bid(session, user, visibility.get_own_job(session, user, job_id))
     refusal = _award_refusal(job, user)
     if refusal:
         raise BidError(refusal)

@@ -218,7 +218,9 @@ def invite(job_id: int):
     """Invite vendor organisations to the buyer's own invite-only job. 404 for another organisation's job."""
     job = visibility.get_own_job(db.session, current_user, job_id)
     form = InviteVendorsForm()
-    form.vendors.choices = [(org.id, org.name) for org in service.invitable_vendors(db.session, job)]
+    # Vendors invited meanwhile (by a colleague, or a second click) stay valid choices: the service says so.
+    offered = service.invitable_vendors(db.session, job) + service.invited_vendors(db.session, job)
+    form.vendors.choices = [(org.id, org.name) for org in offered]
     if form.validate_on_submit():
         try:
             result = service.invite_vendors(db.session, current_user, job.id, form.vendors.data or [])
@@ -275,6 +277,9 @@ def answer(job_id: int, question_id: int):
         try:
             service.answer_question(db.session, current_user, job_id, question_id, form.answer.data)
         except service.JobError as error:
+            if error.field is None:  # answered meanwhile (a colleague was quicker), or the job cancelled
+                flash(str(error), "error")
+                return redirect(url_for("jobs.show", job_id=job_id, _anchor="questions"), 303)
             form.answer.errors = [*form.answer.errors, str(error)]
         else:
             db.session.commit()
