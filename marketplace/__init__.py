@@ -11,6 +11,7 @@ from werkzeug.routing import IntegerConverter
 from marketplace import outages
 from marketplace.config import PROJECT_ROOT, load_config
 from marketplace.db_types import MAX_ID
+from marketplace.errors import NotVisible
 from marketplace.extensions import csrf, db, limiter, login_manager, migrate
 from marketplace.retry import retry_lost_races
 
@@ -170,8 +171,6 @@ def _register_security_headers(app: Flask) -> None:
 
 
 def _register_errors(app: Flask) -> None:
-    from marketplace.visibility import NotVisible
-
     @app.errorhandler(NotVisible)
     @app.errorhandler(404)
     def not_found(_error):

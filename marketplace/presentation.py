@@ -1,29 +1,21 @@
 """Template filters and globals: money, local times, labels, and the notification badge."""
 
 from datetime import date, datetime
-from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from flask import Flask
 from flask_login import current_user
 
+from marketplace.dates import user_zone
 from marketplace.extensions import db
 from marketplace.jobs.models import CERTIFICATIONS, HOSTING_OPTIONS, MODALITY_LABELS, TASK_TYPES
 from marketplace.money import format_money
-
-
-def user_zone() -> ZoneInfo:
-    name = getattr(current_user, "timezone", None) or "UTC"
-    try:
-        return ZoneInfo(name)
-    except (ZoneInfoNotFoundError, ValueError):
-        return ZoneInfo("UTC")
 
 
 def localtime(value: datetime | None, fmt: str = "%Y-%m-%d %H:%M %Z") -> str:
     """A UTC time shown in the signed-in user's time zone."""
     if value is None:
         return "—"
-    return value.astimezone(user_zone()).strftime(fmt)
+    return value.astimezone(user_zone(current_user)).strftime(fmt)
 
 
 def isodate(value: date | None) -> str:
@@ -41,11 +33,21 @@ def humanize(value: str | None) -> str:
     return text.replace("_", " ").capitalize()
 
 
+def filesize(size_bytes: int) -> str:
+    """A file's size as people read it: 512 bytes, 12.3 KB, 4.5 MB (1 KB = 1,024 bytes)."""
+    if size_bytes < 1024:
+        return f"{size_bytes} bytes" if size_bytes != 1 else "1 byte"
+    if round(size_bytes / 1024, 1) < 1024:
+        return f"{size_bytes / 1024:.1f} KB"
+    return f"{size_bytes / 1024 / 1024:.1f} MB"
+
+
 def register(app: Flask) -> None:
     app.add_template_filter(lambda minor, currency="USD": format_money(minor, currency), "money")
     app.add_template_filter(localtime, "localtime")
     app.add_template_filter(isodate, "isodate")
     app.add_template_filter(humanize, "humanize")
+    app.add_template_filter(filesize, "filesize")
 
     @app.context_processor
     def navigation_context():

@@ -16,6 +16,7 @@ from marketplace.accounts.passwords import hash_password, verify_password
 from marketplace.accounts.sessions import end_all_sessions
 from marketplace.audit.service import record_event
 from marketplace.db_types import utcnow
+from marketplace.errors import Refusal
 
 TOKEN_LIFETIMES = {
     TokenPurpose.CONFIRM_EMAIL: timedelta(days=2),
@@ -28,12 +29,8 @@ class TokenError(ValueError):
     """A link that is unknown, expired or already used."""
 
 
-class PasswordError(ValueError):
+class PasswordError(Refusal):
     """A password change refused; `field` names the form field it belongs to."""
-
-    def __init__(self, message: str, field: str):
-        super().__init__(message)
-        self.field = field
 
 
 @dataclass(frozen=True)

@@ -23,17 +23,25 @@ from marketplace.accounts.passwords import hash_password, needs_rehash, verify_p
 from marketplace.accounts.security import IssuedToken
 from marketplace.audit.service import record_event
 from marketplace.db_types import utcnow
+from marketplace.errors import Refusal
+from marketplace.locking import lock_row
 from marketplace.notifications.service import notify_admins
 from marketplace.parties.models import Party, PartyKind
 from marketplace.parties.service import normalize_name
 
 
-class AccountError(ValueError):
+class AccountError(Refusal):
     """A refusal the user can fix; `field` names the form field it belongs to."""
 
-    def __init__(self, message: str, field: str | None = None):
-        super().__init__(message)
-        self.field = field
+
+INVITATION_USED = "This invitation has been accepted already: sign in with its address."
+
+
+class InvitationUsed(AccountError):
+    """The invitation made its account already (a second click, or a second tab): there is nothing to join."""
+
+    def __init__(self):
+        super().__init__(INVITATION_USED)
 
 
 def normalize_email(email: str) -> str:
@@ -106,8 +114,13 @@ def sign_up(session: Session, *, org_name: str, kind: OrgKind, email: str, name:
             user = create_user(session, email=email, name=name, password=password, role=Role(kind.value),
                                org=org, timezone=timezone, email_verified=False)
     except IntegrityError:
-        # Someone took the name or the address between the checks and the insert.
-        raise AccountError("An organisation with this name is already on the marketplace.", "org_name") from None
+        # Someone took the name or the address between the checks and the insert. An address taken meanwhile is
+        # answered as one taken before (the same page, and a mail to its owner): the checks above, in their order.
+        existing = security.user_by_email(session, email)
+        if existing is not None and org_with_name(session, clean_name) is None:
+            return SignUpResult(existing, created=False)
+        raise AccountError("An organisation with this name is already on the marketplace. If it is yours, ask a "
+                           "colleague there to invite you.", "org_name") from None
     record_event(session, user, "organization.created", "organization", org.id,
                  after={"name": org.name, "kind": kind.value, "verified": not org.awaiting_verification},
                  buyer_org_id=org.id if kind == OrgKind.BUYER else None,
@@ -168,8 +181,20 @@ def find_open_invitation(session: Session, token: str) -> OrgInvitation | None:
     ).scalar_one_or_none()
 
 
+def find_invitation(session: Session, token: str) -> OrgInvitation | None:
+    """The invitation this link carries, open or accepted already."""
+    return session.execute(
+        select(OrgInvitation).where(OrgInvitation.token_hash == _token_hash(token))
+    ).scalar_one_or_none()
+
+
 def accept_invitation(session: Session, invitation: OrgInvitation, *, name: str, password: str,
                       timezone: str = "UTC") -> User:
+    """The invited person's account. InvitationUsed when the invitation made one already: it is read again
+    under a lock, so that two submissions of the form at once make one account and the second is told so."""
+    invitation = lock_row(session, OrgInvitation, invitation.id)
+    if invitation.accepted_at is not None:
+        raise InvitationUsed()
     org = session.get(Organization, invitation.org_id)
     # The inviter typed the address: its owner confirms it before first use, like everyone else.
     user = create_user(session, email=invitation.email, name=name, password=password,

@@ -16,7 +16,9 @@ from marketplace.audit.models import AuditRecord
 from marketplace.audit.service import record_event
 from marketplace.bids.models import Bid, BidStatus
 from marketplace.db_types import utcnow
+from marketplace.errors import NotVisible, Refusal
 from marketplace.jobs.models import Job
+from marketplace.locking import lock_row
 from marketplace.notifications.service import notify_org, notify_users
 
 REASON_LIMIT = 1000
@@ -30,12 +32,8 @@ class OrganizationSuspended(ValueError):
     field = None
 
 
-class SuspensionError(ValueError):
+class SuspensionError(Refusal):
     """An admin's suspend or reinstate refused; `field` names the form field it belongs to."""
-
-    def __init__(self, message: str, field: str | None = None):
-        super().__init__(message)
-        self.field = field
 
 
 def _sentence(reason: str) -> str:
@@ -86,10 +84,10 @@ def _org_ids(org: Organization) -> dict[str, int | None]:
 
 
 def _get_org(session: Session, org_id: int) -> Organization:
-    org = session.get(Organization, org_id, with_for_update=True)
+    # Read again under a lock, replacing the copy the view loaded: two admins acting at once take turns, and the
+    # second sees what the first did.
+    org = lock_row(session, Organization, org_id)
     if org is None:
-        from marketplace.visibility import NotVisible  # late: visibility imports services that import us
-
         raise NotVisible(f"organization {org_id}")
     return org
 

@@ -19,18 +19,17 @@ from marketplace.accounts.models import RecoveryCode, User
 from marketplace.accounts.passwords import verify_password
 from marketplace.audit.service import record_event
 from marketplace.db_types import utcnow
+from marketplace.errors import Refusal
 
 ISSUER = "Arm's Length"
 RECOVERY_CODE_COUNT = 10
 STEP_SECONDS = 30
 
 
-class SecondFactorError(ValueError):
+class SecondFactorError(Refusal):
     """A refused code; `field` names the form field it belongs to."""
 
-    def __init__(self, message: str, field: str = "code"):
-        super().__init__(message)
-        self.field = field
+    default_field = "code"
 
 
 def new_secret() -> str:

@@ -8,6 +8,7 @@ from sqlalchemy.orm import Session
 from marketplace.accounts.models import Organization, User
 from marketplace.audit.service import record_event
 from marketplace.db_types import utcnow
+from marketplace.locking import lock_row
 from marketplace.notifications.service import notify_org
 
 AWAITING_VERIFICATION = ("{name} is awaiting verification by the platform: you can name rivals and draft jobs "
@@ -33,7 +34,7 @@ def verify_lab(session: Session, admin: User, org_id: int) -> Organization:
     """
     if not admin.is_admin:
         raise PermissionError("Only admins verify labs.")
-    org = session.get(Organization, org_id)
+    org = lock_row(session, Organization, org_id)  # two admins at once: the second finds it verified
     if org is None:
         raise LookupError(org_id)
     if not org.awaiting_verification:

@@ -141,15 +141,22 @@ def team():
 @bp.route("/invite/<token>", methods=["GET", "POST"])
 def accept_invite(token: str):
     """Join an organisation through an invitation link."""
-    invitation = service.find_open_invitation(db.session, token)
+    invitation = service.find_invitation(db.session, token)
     if invitation is None:
         return render_template("errors/404.html"), 404
+    if invitation.accepted_at is not None:
+        flash(service.INVITATION_USED, "info")
+        return redirect(url_for("accounts.sign_in"), 303)
     org = db.session.get(Organization, invitation.org_id)
     form = AcceptInviteForm()
     if form.validate_on_submit():
         try:
             user = service.accept_invitation(db.session, invitation, name=form.name.data,
                                              password=form.password.data, timezone=form.timezone.data)
+        except service.InvitationUsed as error:  # the same form sent twice at once: the first made the account
+            db.session.rollback()
+            flash(str(error), "info")
+            return redirect(url_for("accounts.sign_in"), 303)
         except service.AccountError as error:
             form.name.errors.append(str(error))
         else:

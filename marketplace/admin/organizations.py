@@ -17,6 +17,7 @@ from marketplace.accounts.models import Organization, OrgKind
 from marketplace.accounts.roles import role_required
 from marketplace.accounts.service import org_members
 from marketplace.db_types import record_id
+from marketplace.errors import NotVisible, show_on_form
 from marketplace.extensions import db
 
 bp = Blueprint("admin_orgs", __name__, url_prefix="/admin/organizations")
@@ -89,8 +90,6 @@ def index():
 def _organization_or_404(org_id: int) -> Organization:
     org = db.session.get(Organization, org_id)
     if org is None:
-        from marketplace.visibility import NotVisible
-
         raise NotVisible(f"organization {org_id}")
     return org
 
@@ -116,11 +115,7 @@ def suspend(org_id: int):
         try:
             suspension.suspend_organization(db.session, current_user, org.id, form.reason.data)
         except suspension.SuspensionError as error:
-            target = getattr(form, error.field, None) if error.field else None
-            if target is not None:
-                target.errors = [*target.errors, str(error)]
-            else:
-                form.form_errors.append(str(error))
+            show_on_form(form, error)
         else:
             db.session.commit()
             flash(f"{org.name} is suspended. Its users have been told why.", "success")

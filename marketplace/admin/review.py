@@ -16,6 +16,7 @@ from marketplace.accounts.models import Organization, OrgKind, User
 from marketplace.db_types import utcnow
 from marketplace.disclosures import service as disclosures
 from marketplace.disclosures.models import DisclosureStatus, DisclosureVersion
+from marketplace.errors import Refusal
 from marketplace.parties.models import Interest, Party, TieOrigin
 from marketplace.screening.affected import affected_vendor_ids
 from marketplace.screening.service import screen_pairs
@@ -36,10 +37,8 @@ OBLIGATION_FILTERS = {
 QUEUE_FILTERS = {**STATUS_FILTERS, **OBLIGATION_FILTERS}
 
 
-class ReviewError(ValueError):
-    def __init__(self, message: str, field: str | None = None):
-        super().__init__(message)
-        self.field = field
+class ReviewError(Refusal):
+    """A refused review decision, in words an admin understands."""
 
 
 @dataclass(frozen=True)

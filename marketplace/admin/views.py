@@ -13,6 +13,7 @@ from marketplace.disclosures import evidence as evidence_service
 from marketplace.disclosures import service as disclosures
 from marketplace.disclosures.models import DisclosureStatus
 from marketplace.disclosures.views import send_evidence
+from marketplace.errors import show_on_form
 from marketplace.extensions import db
 
 bp = Blueprint("admin", __name__, url_prefix="/admin")
@@ -24,15 +25,6 @@ bp = Blueprint("admin", __name__, url_prefix="/admin")
 def admins_only():
     """Every page here is for platform admins: others get 403."""
 
-
-def report_error(form, error: ValueError) -> None:
-    """Put a refusal next to its field, or above the form when it belongs to none."""
-    field_name = getattr(error, "field", None)
-    target = getattr(form, field_name, None) if field_name else None
-    if target is not None:
-        target.errors = [*target.errors, str(error)]
-    else:
-        form.form_errors.append(str(error))
 
 
 @bp.get("/")
@@ -87,7 +79,7 @@ def decide(version_id: int):
             disclosures.decide_version(db.session, current_user, version.id, form.decision.data,
                                        form.reason.data or "")
         except disclosures.DisclosureError as error:
-            report_error(form, error)
+            show_on_form(form, error)
         else:
             db.session.commit()
             verdict = dict(DECISION_CHOICES)[form.decision.data].lower()
@@ -127,7 +119,7 @@ def record_fact():
         try:
             facts.record_fact(db.session, current_user, form.vendor_org_id.data, form.to_fact())
         except disclosures.DisclosureError as error:
-            report_error(form, error)
+            show_on_form(form, error)
         else:
             db.session.commit()
             vendor = dict(form.vendor_org_id.choices)[form.vendor_org_id.data]

@@ -11,7 +11,7 @@ from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta
 from typing import Any
-from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+from zoneinfo import ZoneInfo
 
 from sqlalchemy import func, or_, select, text
 from sqlalchemy.orm import Session
@@ -19,6 +19,7 @@ from sqlalchemy.orm import Session
 from marketplace.accounts.models import Organization, User
 from marketplace.audit.models import AuditRecord
 from marketplace.bids.models import Bid
+from marketplace.dates import user_zone
 from marketplace.db_types import utcnow
 from marketplace.jobs.models import BiddingMode, Job
 
@@ -88,6 +89,16 @@ def record_event(
     session.add(record)
     session.flush()
     return record
+
+
+def last_record_of(session: Session, action: str, subject_id: int, *, buyer_org_id: int) -> AuditRecord | None:
+    """The latest record of this action on this subject for this buyer organisation: what a request that lost a
+    race tells its user (a rival another user removed a moment ago), where a missing row alone would say 404."""
+    return session.execute(
+        select(AuditRecord).where(AuditRecord.action == action, AuditRecord.subject_id == subject_id,
+                                  AuditRecord.buyer_org_id == buyer_org_id)
+        .order_by(AuditRecord.id.desc()).limit(1)
+    ).scalar_one_or_none()
 
 
 # --- Verifying ----------------------------------------------------------------------------------------------
@@ -167,13 +178,6 @@ class TrailPage:
     org_names: dict[int, str]
 
 
-def _zone(user: User) -> ZoneInfo:
-    try:
-        return ZoneInfo(user.timezone or "UTC")
-    except (ZoneInfoNotFoundError, ValueError):
-        return ZoneInfo("UTC")
-
-
 def _start_of(day: date, zone: ZoneInfo) -> datetime:
     return datetime.combine(day, time.min, tzinfo=zone)
 
@@ -189,7 +193,7 @@ def _trail_conditions(session: Session, user: User, filters: TrailFilters) -> li
     if filters.actor.strip():
         conditions.append(AuditRecord.actor_label.icontains(filters.actor.strip(), autoescape=True))
     # Dates are the admin's own calendar days, as every time on the page is shown.
-    zone = _zone(user)
+    zone = user_zone(user)
     if filters.date_from:
         conditions.append(AuditRecord.at >= _start_of(filters.date_from, zone))
     if filters.date_to:

@@ -52,10 +52,3 @@ class BidForm(FlaskForm):
             data_handling_response=(self.data_handling_response.data or "").strip(),
         )
 
-    def add_refusal(self, message: str, field_name: str | None) -> None:
-        """Show a service's refusal beside its field, or above the form when it concerns the whole bid."""
-        target = getattr(self, field_name, None) if field_name else None
-        if target is None:
-            self.form_errors.append(message)
-        else:
-            target.errors = [*target.errors, message]

@@ -5,8 +5,6 @@ not know exists. The server's clock (db_types.utcnow) decides every deadline.
 """
 
 from dataclasses import asdict, dataclass, field
-from datetime import UTC, datetime
-from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
@@ -17,8 +15,11 @@ from marketplace.accounts.suspension import ensure_active
 from marketplace.audit.service import record_event
 from marketplace.bids.models import Bid, BidRevision, BidStatus
 from marketplace.contracts.models import Contract
+from marketplace.dates import local_time
 from marketplace.db_types import utcnow
+from marketplace.errors import Refusal
 from marketplace.jobs.models import HOSTING_OPTIONS, BiddingMode, Job, JobStatus
+from marketplace.locking import lock_row
 from marketplace.money import MAX_AMOUNT_MINOR, format_money
 from marketplace.notifications.service import notify_org
 from marketplace.screening.service import Verdict, screenings_for_buyer
@@ -34,12 +35,8 @@ ALREADY_BID = "Your organisation has already bid on this job: revise that bid in
 AWARDED_STATES = (JobStatus.AWARDED, JobStatus.IN_PROGRESS, JobStatus.DELIVERED, JobStatus.COMPLETED)
 
 
-class BidError(ValueError):
+class BidError(Refusal):
     """A refusal the user can understand; `field` names the form field it belongs to, if any."""
-
-    def __init__(self, message: str, field: str | None = None):
-        super().__init__(message)
-        self.field = field
 
 
 MAX_TURNAROUND_DAYS = 3650
@@ -58,15 +55,6 @@ class Offer:
 
 
 # ---------------------------------------------------------------- shared checks
-
-
-def local_time(moment: datetime, user: User) -> str:
-    """A UTC moment in the user's own time zone, as every page shows it."""
-    try:
-        zone = ZoneInfo(user.timezone or "UTC")
-    except (ZoneInfoNotFoundError, ValueError):
-        zone = UTC
-    return moment.astimezone(zone).strftime("%Y-%m-%d %H:%M %Z")
 
 
 def _vendor_org(session: Session, user: User) -> Organization:
@@ -145,18 +133,15 @@ def _bid_and_job(session: Session, user: User, bid_id: int) -> tuple[Bid, Job]:
     return bid, visibility.get_visible_job(session, user, bid.job_id)
 
 
-def _locked(session: Session, model, row_id: int):
-    """The row as it is now, locked until the transaction ends (FOR UPDATE on PostgreSQL; SQLite's BEGIN
-    IMMEDIATE already holds the whole database). What the session read of it before is replaced, not trusted."""
-    return session.execute(
-        select(model).where(model.id == row_id).with_for_update().execution_options(populate_existing=True)
-    ).scalar_one()
-
-
-def _lock_job_then_bid(session: Session, job: Job, bid: Bid | None = None) -> tuple[Job, Bid | None]:
+def _lock_job_then_bid(session: Session, user: User, job: Job, bid: Bid | None = None) -> tuple[Job, Bid | None]:
     """Every change to a job's bids (place, revise, withdraw, award) locks the job first, then the bid: changes to
-    one job's bids take turns, in one order, so none is lost and none deadlocks another."""
-    return _locked(session, Job, job.id), _locked(session, Bid, bid.id) if bid is not None else None
+    one job's bids take turns, in one order, so none is lost and none deadlocks another. Both are read again under
+    the lock (docs/concurrency.md), and the job is looked up again as the user may see it: a buyer's edit that
+    landed while this request waited (invite-only now, say) counts."""
+    lock_row(session, Job, job.id)
+    job = (visibility.get_own_job(session, user, job.id) if user.is_buyer
+           else visibility.get_visible_job(session, user, job.id))
+    return job, lock_row(session, Bid, bid.id) if bid is not None else None
 
 
 # ---------------------------------------------------------------- vendor actions
@@ -206,7 +191,7 @@ def place_bid(session: Session, user: User, job_id: int, offer: Offer) -> Bid:
     _check_vendor_may_bid(session, vendor_org, job)
     _check_offer(offer)
     # What another request may change meanwhile (the job's state, a colleague's bid) is read under the lock.
-    job, _ = _lock_job_then_bid(session, job)
+    job, _ = _lock_job_then_bid(session, user, job)
     _check_job_takes_bids(job, user)
     existing = own_bid_on(session, user, job)
     if existing is not None and existing.status == BidStatus.WITHDRAWN:
@@ -232,7 +217,7 @@ def place_bid(session: Session, user: User, job_id: int, offer: Offer) -> Bid:
 def _resubmit(session: Session, user: User, bid: Bid, job: Job, offer: Offer) -> Bid:
     """The vendor bids again after withdrawing (place_bid has made every check of a first bid): the same bid is
     live again with the new terms as its next revision; the revision it withdrew keeps the withdrawal."""
-    bid = _locked(session, Bid, bid.id)  # the job is locked already (place_bid)
+    bid = lock_row(session, Bid, bid.id)  # the job is locked already (place_bid)
     if bid.status != BidStatus.WITHDRAWN:  # another session of the vendor's was first
         raise BidError(ALREADY_BID)
     before = {**_terms_summary(bid), "status": BidStatus.WITHDRAWN.value, "revision": bid.revision}
@@ -259,7 +244,7 @@ def revise_bid(session: Session, user: User, bid_id: int, offer: Offer) -> Bid:
     Raises NotVisible (404) for anything but the vendor's own bid, BidError for every refusal.
     """
     ensure_active(session, user, "revise bids")
-    job, bid = _lock_job_then_bid(session, *reversed(_bid_and_job(session, user, bid_id)))
+    job, bid = _lock_job_then_bid(session, user, *reversed(_bid_and_job(session, user, bid_id)))
     refusal = change_refusal(session, user, bid, job)
     if refusal:
         raise BidError(refusal)
@@ -296,7 +281,7 @@ def withdraw_bid(session: Session, user: User, bid_id: int) -> Bid:
     Raises NotVisible (404) for anything but the vendor's own bid, BidError for every refusal.
     """
     ensure_active(session, user, "withdraw bids")
-    job, bid = _lock_job_then_bid(session, *reversed(_bid_and_job(session, user, bid_id)))
+    job, bid = _lock_job_then_bid(session, user, *reversed(_bid_and_job(session, user, bid_id)))
     if bid.status == BidStatus.WITHDRAWN:
         raise BidError("This bid is already withdrawn.")
     refusal = change_refusal(session, user, bid, job)
@@ -400,7 +385,7 @@ def award_bid(session: Session, user: User, job_id: int, bid_id: int) -> Contrac
     BidError for every refusal.
     """
     ensure_active(session, user, "award jobs")
-    job, _ = _lock_job_then_bid(session, visibility.get_own_job(session, user, job_id))
+    job, _ = _lock_job_then_bid(session, user, visibility.get_own_job(session, user, job_id))
     refusal = _award_refusal(job, user)
     if refusal:
         raise BidError(refusal)

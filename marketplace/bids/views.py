@@ -10,6 +10,7 @@ from marketplace.bids import service
 from marketplace.bids.chart import Point, scatter
 from marketplace.bids.forms import BidForm
 from marketplace.bids.models import BidStatus
+from marketplace.errors import show_on_form
 from marketplace.extensions import db
 
 bp = Blueprint("bids", __name__)
@@ -52,10 +53,11 @@ def new(job_id: int):
         try:
             bid = service.place_bid(db.session, current_user, job.id, form.offer())
         except service.BidError as error:
-            form.add_refusal(str(error), error.field)
+            show_on_form(form, error)
         else:
+            number = bid.revision  # read before the commit: after it, another revision may be the latest
             db.session.commit()
-            flash(f"Your bid is live again as revision {bid.revision}; its history keeps the withdrawal."
+            flash(f"Your bid is live again as revision {number}; its history keeps the withdrawal."
                   if existing is not None else
                   "Your bid is placed. You can revise or withdraw it until the deadline.", "success")
             return redirect(url_for("bids.show", bid_id=bid.id), 303)
@@ -90,10 +92,11 @@ def revise(bid_id: int):
         try:
             bid = service.revise_bid(db.session, current_user, bid_id, form.offer())
         except service.BidError as error:
-            form.add_refusal(str(error), error.field)
+            show_on_form(form, error)
         else:
+            number = bid.revision  # read before the commit: after it, another revision may be the latest
             db.session.commit()
-            flash(f"Revision {bid.revision} saved; earlier revisions are kept.", "success")
+            flash(f"Revision {number} saved; earlier revisions are kept.", "success")
             return redirect(url_for("bids.show", bid_id=bid.id), 303)
     return render_template("bids/revise.html", form=form, **context), 400
 

@@ -38,6 +38,16 @@ def lock_contract(session: Session, contract_id: int) -> Contract | None:
     ).scalar_one_or_none()
 
 
+def lock_with_contract(session: Session, milestone_id: int) -> tuple[Contract | None, Milestone | None]:
+    """The milestone's contract, then the milestone, both locked: the order every contract action takes them in
+    (docs/concurrency.md). A webhook that locked the milestone alone, then wrote on its contract (closing it),
+    could wait for a buyer holding the contract and waiting for that milestone."""
+    contract_id = session.execute(select(Milestone.contract_id).where(Milestone.id == milestone_id)).scalar()
+    if contract_id is None:
+        return None, None
+    return lock_contract(session, contract_id), lock_milestone(session, milestone_id)
+
+
 def _job_status_for(contract: Contract, milestones: list[Milestone]) -> JobStatus:
     if contract.status == ContractStatus.COMPLETED:
         return JobStatus.COMPLETED

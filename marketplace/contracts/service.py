@@ -35,6 +35,7 @@ from marketplace.contracts.models import (
     Rating,
 )
 from marketplace.db_types import utcnow
+from marketplace.errors import Refusal
 from marketplace.jobs.models import Job
 from marketplace.money import MAX_AMOUNT_MINOR, format_money
 from marketplace.notifications.service import notify_org
@@ -48,12 +49,8 @@ MAX_DELIVERY_FILE_BYTES = 10 * 1024 * 1024
 OPEN_CONTRACT = (ContractStatus.ACTIVE, ContractStatus.FLAGGED, ContractStatus.PAUSED)
 
 
-class ContractError(ValueError):
+class ContractError(Refusal):
     """A refusal the user can understand; `field` names the form field it belongs to, if any."""
-
-    def __init__(self, message: str, field: str | None = None):
-        super().__init__(message)
-        self.field = field
 
 
 class WrongRole(ContractError):
@@ -539,15 +536,26 @@ def reject_delivery(session: Session, user: User, contract_id: int, milestone_id
 
 
 def retry_payout(session: Session, user: User, gateway: StripeGateway, contract_id: int, milestone_id: int) -> bool:
-    """The vendor asks again for the payout of an accepted milestone (after fixing its payout account)."""
-    contract = _as_party(session, user, contract_id, "vendor")
-    milestone = _milestone_of(session, contract, milestone_id)
-    if milestone.status != MilestoneStatus.ACCEPTED:
-        raise ContractError(f"Milestone {milestone.number} is not waiting for a payout.")
+    """The vendor asks again for the payout of an accepted milestone (after fixing its payout account).
+
+    The payout account is refreshed (and locked) before the contract and the milestone are: Stripe's webhook
+    about the account locks it first too, then the contracts and milestones it pays (docs/concurrency.md).
+    """
+    contract = get_contract(session, user, contract_id)
+    if user.is_admin or user.org_id != contract.vendor_org_id or not user.is_vendor:
+        raise WrongRole("Only the contract's vendor can do this.")
+    waiting = session.get(Milestone, milestone_id)
+    if waiting is None or waiting.contract_id != contract.id:
+        raise visibility.NotVisible(f"milestone {milestone_id}")
+    if waiting.status == MilestoneStatus.RELEASED:  # paid meanwhile (Stripe's webhook, or a first click)
+        raise ContractError(f"Milestone {waiting.number} is paid already.")
+    if waiting.status != MilestoneStatus.ACCEPTED:
+        raise ContractError(f"Milestone {waiting.number} is not waiting for a payout.")
     account = payments.payout_account_of(session, contract.vendor_org_id)
     if account is not None and account.stripe_account_id:
         payments.refresh_payout_account(session, gateway, user, account.stripe_account_id)
-        milestone = lock_milestone(session, milestone.id)
+    contract = _as_party(session, user, contract_id, "vendor")
+    milestone = _milestone_of(session, contract, milestone_id)
     if milestone.status == MilestoneStatus.ACCEPTED and not payments.release(session, gateway, user, contract,
                                                                              milestone):
         raise ContractError(milestone.last_payment_error or "Connect your payout account first: the payment "

@@ -18,6 +18,7 @@ from marketplace.accounts.suspension import ensure_active
 from marketplace.audit.service import record_event
 from marketplace.disclosures.models import DisclosureEvidence, DisclosureStatus, DisclosureVersion
 from marketplace.disclosures.service import DisclosureError, check_draft, get_own_version
+from marketplace.errors import NotVisible
 
 MAX_EVIDENCE_BYTES = 10 * 1024 * 1024
 MAX_FILES_PER_VERSION = 20
@@ -150,8 +151,6 @@ def remove_evidence(session: Session, user: User, version_id: int, evidence_id: 
     version = get_own_version(session, user, version_id, for_update=True)
     evidence = session.get(DisclosureEvidence, evidence_id)
     if evidence is None or evidence.version_id != version.id:
-        from marketplace.visibility import NotVisible
-
         raise NotVisible(f"evidence {evidence_id}")
     check_draft(version)
     path = evidence_path(upload_folder, evidence)
@@ -167,8 +166,6 @@ def remove_evidence(session: Session, user: User, version_id: int, evidence_id: 
 def get_readable_evidence(session: Session, user: User, evidence_id: int) -> DisclosureEvidence:
     """Evidence the user may read: a vendor's own organisation's, or, for an admin, that of a filed version
     (drafts stay private). Raises NotVisible (404) for any other, so that nobody learns it exists."""
-    from marketplace.visibility import NotVisible
-
     evidence = session.get(DisclosureEvidence, evidence_id)
     if evidence is None:
         raise NotVisible(f"evidence {evidence_id}")

@@ -18,6 +18,8 @@ from marketplace.audit.service import record_event
 from marketplace.db_types import utcnow
 from marketplace.disclosures.diff import TieChange, TieView, diff_ties
 from marketplace.disclosures.models import DisclosureStatus, DisclosureVersion
+from marketplace.errors import NotVisible, Refusal
+from marketplace.locking import lock_row
 from marketplace.notifications.service import notify_admins, notify_org
 from marketplace.parties.lookup import FoundParty, likely_same_findable, pickable_party
 from marketplace.parties.models import (
@@ -41,12 +43,8 @@ COMMERCIAL_TABLE = "commercial"
 _EPSILON = 1e-9
 
 
-class DisclosureError(ValueError):
+class DisclosureError(Refusal):
     """A refusal the user can fix; `field` names the form field it belongs to."""
-
-    def __init__(self, message: str, field: str | None = None):
-        super().__init__(message)
-        self.field = field
 
 
 class LookalikeParties(DisclosureError):
@@ -58,9 +56,7 @@ class LookalikeParties(DisclosureError):
 
 
 def _not_found(what: str) -> LookupError:
-    """NotVisible, answered as 404 (imported late: visibility imports screening, which may import us)."""
-    from marketplace.visibility import NotVisible
-
+    """NotVisible, answered as 404."""
     return NotVisible(what)
 
 
@@ -234,8 +230,11 @@ def is_stale(version: DisclosureVersion | None, now: datetime | None = None) -> 
 
 def _get_version(session: Session, version_id: int, for_update: bool) -> DisclosureVersion | None:
     # Locking the row makes concurrent changes to one version (two admins deciding, a tie added while the
-    # draft is submitted) wait for each other; SQLite serialises writers anyway.
-    return session.get(DisclosureVersion, version_id, with_for_update=True if for_update else None)
+    # draft is submitted) wait for each other; SQLite serialises writers anyway. The locked read replaces the
+    # copy the view loaded before (populate_existing): the state checked is the one the other change left.
+    if for_update:
+        return lock_row(session, DisclosureVersion, version_id)
+    return session.get(DisclosureVersion, version_id)
 
 
 def get_own_version(session: Session, user: User, version_id: int, *,

@@ -11,6 +11,7 @@ from marketplace.disclosures import service
 from marketplace.disclosures.forms import AttestForm, EvidenceForm, TieForm
 from marketplace.disclosures.models import DisclosureStatus
 from marketplace.downloads import send_private_file
+from marketplace.errors import show_on_form
 from marketplace.extensions import db
 from marketplace.parties.lookup import find_for_tie
 
@@ -23,14 +24,6 @@ bp = Blueprint("disclosures", __name__, url_prefix="/disclosure")
 def vendors_only():
     """Every page here is a vendor's own: others get 403."""
 
-
-def report_error(form, error: service.DisclosureError) -> None:
-    """Put a refusal next to its field, or above the form when it belongs to none."""
-    field = getattr(form, error.field, None) if error.field else None
-    if field is not None:
-        field.errors = [*field.errors, str(error)]
-    else:
-        form.form_errors.append(str(error))
 
 
 @bp.get("/")
@@ -109,7 +102,7 @@ def add_tie(version_id: int):
         try:
             row = service.add_tie(db.session, current_user, version.id, form.to_input())
         except service.DisclosureError as error:
-            report_error(form, error)
+            show_on_form(form, error)
             found = getattr(error, "found", None)
         else:
             db.session.commit()
@@ -147,7 +140,7 @@ def submit(version_id: int):
                 attester_title=form.attester_title.data, attested=form.attest.data,
                 summary=form.summary.data or "")
         except service.DisclosureError as error:
-            report_error(form, error)
+            show_on_form(form, error)
         else:
             db.session.commit()
             flash(f"Version {version.number} submitted. It counts in screening now and awaits review.",
@@ -180,7 +173,7 @@ def attach_evidence(version_id: int):
                 db.session, current_user, version.id, filename=upload.filename or "", data=data,
                 upload_folder=current_app.config["UPLOAD_FOLDER"], description=form.description.data or "")
         except service.DisclosureError as error:
-            report_error(form, error)
+            show_on_form(form, error)
         else:
             db.session.commit()
             flash(f"{attached.filename} attached.", "success")

@@ -10,7 +10,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, date, datetime
 from decimal import Decimal
 from pathlib import Path, PurePosixPath, PureWindowsPath
-from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+from zoneinfo import ZoneInfo
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
@@ -21,7 +21,9 @@ from marketplace.accounts.suspension import ensure_active
 from marketplace.accounts.verification import publishing_refusal
 from marketplace.audit.service import record_event
 from marketplace.bids.models import Bid, BidStatus
+from marketplace.dates import user_zone
 from marketplace.db_types import utcnow
+from marketplace.errors import Refusal
 from marketplace.jobs.models import (
     CERTIFICATIONS,
     CURRENCIES,
@@ -37,6 +39,7 @@ from marketplace.jobs.models import (
     Visibility,
 )
 from marketplace.jobs.scrubbing import Scrubbed, UnreadableFile, clean_filename, scrub
+from marketplace.locking import lock_row
 from marketplace.money import MAX_AMOUNT_MINOR, format_money, to_minor
 from marketplace.notifications.service import notify_org, notify_orgs
 
@@ -66,12 +69,11 @@ CODENAME_BIRDS = (
 )
 
 
-class JobError(ValueError):
+class JobError(Refusal):
     """A refusal the user can fix; `field` names the form field it belongs to, `errors` every such problem."""
 
     def __init__(self, message: str, field: str | None = None, errors: dict[str, str] | None = None):
-        super().__init__(message)
-        self.field = field
+        super().__init__(message, field)
         self.errors = errors or ({field: message} if field else {})
 
 
@@ -114,14 +116,6 @@ class NewAttachment:
 
 
 # --- time zones -------------------------------------------------------------------------------------------
-
-
-def user_zone(user: User) -> ZoneInfo:
-    """The user's own time zone; UTC when it is missing or unknown."""
-    try:
-        return ZoneInfo(user.timezone or "UTC")
-    except (ZoneInfoNotFoundError, ValueError):
-        return ZoneInfo("UTC")
 
 
 def local_to_utc(wall_clock: datetime, zone: ZoneInfo) -> datetime:
@@ -382,6 +376,8 @@ def _ensure_lab_verified(session: Session, user: User) -> None:
 
 
 def publish_refusal(job: Job, now: datetime | None = None) -> str | None:
+    if job.status == JobStatus.OPEN:
+        return "This job is already published: vendors can bid on it."
     if job.status != JobStatus.DRAFT:
         return "Only a draft can be published."
     if job.bid_deadline <= (now or utcnow()):
@@ -422,6 +418,16 @@ def actions_for(session: Session, user: User, job: Job, now: datetime | None = N
 
 def job_path(job_id: int) -> str:
     return f"/jobs/{job_id}"
+
+
+def locked_own_job(session: Session, user: User, job_id: int) -> Job:
+    """The buyer's own job, read again and locked until the transaction ends (docs/concurrency.md): a change that
+    checks the job's state waits for any other change to the job, bids included, then sees its result.
+
+    Raises NotVisible (404) for a job that is not the buyer's own.
+    """
+    visibility.get_own_job(session, user, job_id)
+    return lock_row(session, Job, job_id)
 
 
 def new_codename(session: Session) -> str:
@@ -482,7 +488,7 @@ def update_job(session: Session, user: User, job_id: int, data: JobInput, *, pub
     Raises NotVisible (404) for a job that is not the buyer's own.
     """
     ensure_active(session, user, "change jobs")
-    job = visibility.get_own_job(session, user, job_id)
+    job = locked_own_job(session, user, job_id)
     refusal = edit_refusal(session, job)
     if refusal:
         raise JobError(refusal)
@@ -515,7 +521,7 @@ def update_job(session: Session, user: User, job_id: int, data: JobInput, *, pub
 def publish_job(session: Session, user: User, job_id: int) -> Job:
     """Open a draft for bids. Raises NotVisible (404) for a job that is not the buyer's own."""
     ensure_active(session, user, "publish jobs")
-    job = visibility.get_own_job(session, user, job_id)
+    job = locked_own_job(session, user, job_id)
     refusal = publish_refusal(job)
     if refusal:
         raise JobError(refusal)
@@ -536,7 +542,7 @@ def cancel_job(session: Session, user: User, job_id: int) -> Job:
 
     Raises NotVisible (404) for a job that is not the buyer's own.
     """
-    job = visibility.get_own_job(session, user, job_id)
+    job = locked_own_job(session, user, job_id)
     refusal = cancel_refusal(job)
     if refusal:
         raise JobError(refusal)
@@ -606,7 +612,7 @@ def invite_vendors(session: Session, user: User, job_id: int, vendor_org_ids) ->
     Raises NotVisible (404) for a job that is not the buyer's own.
     """
     ensure_active(session, user, "invite vendors")
-    job = visibility.get_own_job(session, user, job_id)
+    job = locked_own_job(session, user, job_id)
     if job.visibility != Visibility.INVITE_ONLY:
         raise JobError("Only invite-only jobs take invitations; other vendors find this job themselves.")
     if visibility.effective_status(job) not in INVITABLE_STATES:
@@ -614,6 +620,10 @@ def invite_vendors(session: Session, user: User, job_id: int, vendor_org_ids) ->
     wanted = set(vendor_org_ids)
     candidates = [org for org in invitable_vendors(session, job) if org.id in wanted]
     if not candidates:
+        already = [org.name for org in invited_vendors(session, job) if org.id in wanted]
+        if already:  # a colleague's invitation (or a second click) got there first
+            raise JobError(f"{' and '.join(already)} {'is' if len(already) == 1 else 'are'} already invited.",
+                           "vendors")
         raise JobError("Pick at least one vendor that is not invited yet.", "vendors")
     for org in candidates:
         session.add(JobInvitation(job_id=job.id, vendor_org_id=org.id))
@@ -675,10 +685,13 @@ def answer_question(session: Session, user: User, job_id: int, question_id: int,
     """
     ensure_active(session, user, "answer questions")
     job, question = get_own_question(session, user, job_id, question_id)
+    # Read again under a lock: a colleague answering at the same moment waits, then finds it answered.
+    question = lock_row(session, Question, question.id)
+    # Refusals of the question itself name no field: the page no longer shows a form to answer it.
     if visibility.effective_status(job) == JobStatus.CANCELLED:
-        raise JobError("This job is cancelled.", "answer")
+        raise JobError("This job is cancelled: its questions can no longer be answered.")
     if question.answered_at is not None:
-        raise JobError("This question is already answered.", "answer")
+        raise JobError("This question is already answered: its answer is shown below.")
     text = (text or "").strip()
     if not text:
         raise JobError("Write the answer.", "answer")

@@ -17,6 +17,7 @@ from werkzeug.datastructures import MultiDict
 from marketplace import visibility
 from marketplace.accounts.roles import role_required
 from marketplace.accounts.suspension import ensure_may_act
+from marketplace.dates import user_zone
 from marketplace.db_types import record_id
 from marketplace.downloads import send_private_file
 from marketplace.extensions import db
@@ -103,7 +104,7 @@ def new():
             return redirect(url_for("jobs.show", job_id=job.id), 303)
     elif form.is_submitted():
         _add_service_checks(form, must_be_future=form.publish.data)
-    zone = service.user_zone(current_user).key
+    zone = user_zone(current_user).key
     return render_template("jobs/form.html", form=form, job=None, zone=zone), (
         400 if request.method == "POST" else 200)
 
@@ -151,7 +152,7 @@ def edit(job_id: int):
         flash(refusal, "error")
         return redirect(url_for("jobs.show", job_id=job.id), 303)
     attachments = service.attachments_of(db.session, job)
-    zone = service.user_zone(current_user)
+    zone = user_zone(current_user)
     if request.method == "GET":
         form = EditJobForm.for_job(job, zone, attachments)
     else:
@@ -217,7 +218,9 @@ def invite(job_id: int):
     """Invite vendor organisations to the buyer's own invite-only job. 404 for another organisation's job."""
     job = visibility.get_own_job(db.session, current_user, job_id)
     form = InviteVendorsForm()
-    form.vendors.choices = [(org.id, org.name) for org in service.invitable_vendors(db.session, job)]
+    # Vendors invited meanwhile (by a colleague, or a second click) stay valid choices: the service says so.
+    offered = service.invitable_vendors(db.session, job) + service.invited_vendors(db.session, job)
+    form.vendors.choices = [(org.id, org.name) for org in offered]
     if form.validate_on_submit():
         try:
             result = service.invite_vendors(db.session, current_user, job.id, form.vendors.data or [])
@@ -274,6 +277,9 @@ def answer(job_id: int, question_id: int):
         try:
             service.answer_question(db.session, current_user, job_id, question_id, form.answer.data)
         except service.JobError as error:
+            if error.field is None:  # answered meanwhile (a colleague was quicker), or the job cancelled
+                flash(str(error), "error")
+                return redirect(url_for("jobs.show", job_id=job_id, _anchor="questions"), 303)
             form.answer.errors = [*form.answer.errors, str(error)]
         else:
             db.session.commit()

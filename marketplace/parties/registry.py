@@ -12,8 +12,11 @@ from sqlalchemy import delete, func, or_, select, update
 from sqlalchemy.orm import Session
 
 from marketplace.accounts.models import Organization, User
+from marketplace.audit.models import AuditRecord
 from marketplace.audit.service import record_event
 from marketplace.db_types import utcnow
+from marketplace.errors import NotVisible, Refusal
+from marketplace.locking import lock_row, lock_rows
 from marketplace.parties import models as party_models
 from marketplace.parties.matching import LIKELY_AT, key_similarity, longest_likely, plain_key
 from marketplace.parties.models import CommercialTie, Interest, Party, PartyDistinction, PartyIdentifier, PartyKind
@@ -26,17 +29,11 @@ SEARCH_LIMIT = 50
 DUPLICATE_LIMIT = 50
 
 
-class RegistryError(ValueError):
+class RegistryError(Refusal):
     """A refused registry action, in words an admin understands; `field` names the form field."""
-
-    def __init__(self, message: str, field: str | None = None):
-        super().__init__(message)
-        self.field = field
 
 
 def _not_found(what: str) -> LookupError:
-    from marketplace.visibility import NotVisible  # late: visibility imports screening
-
     return NotVisible(what)
 
 
@@ -211,14 +208,23 @@ def suggested_duplicates(session: Session, user: User, limit: int | None = DUPLI
 # --- Merging ---------------------------------------------------------------------------------------------
 
 
-def _live_party(session: Session, party_id: int, field_name: str, *, lock: bool = False) -> Party:
-    party = session.get(Party, party_id, with_for_update=True if lock else None)
+def _live_party(session: Session, party_id: int, field_name: str) -> Party:
+    party = session.get(Party, party_id)
     if party is None:
         raise RegistryError(f"There is no party {party_id}.", field_name)
     if party.merged_into_id is not None:
         raise RegistryError(f"{party.name} was already merged into another party; merge that one instead.",
                             field_name)
     return party
+
+
+def _locked_live_parties(session: Session, first_id: int, first_field: str, second_id: int,
+                         second_field: str) -> tuple[Party, Party]:
+    """Both parties, read again under locks taken in id order: two admins acting on one pair from either side
+    (merging each into the other, marking them distinct) take turns, never waiting for each other in a circle,
+    and the second sees what the first did (docs/concurrency.md)."""
+    lock_rows(session, Party, [first_id, second_id])
+    return _live_party(session, first_id, first_field), _live_party(session, second_id, second_field)
 
 
 def check_merge(session: Session, keep: Party, merged: Party) -> None:
@@ -343,9 +349,8 @@ def merge_parties(session: Session, admin: User, keep_id: int, merge_id: int) ->
     Raises NotVisible (404) for anyone but an admin, RegistryError for a refused merge.
     """
     _require_admin(admin)
-    # Both rows locked: two admins merging the same parties at once wait for each other.
-    keep = _live_party(session, keep_id, "keep_id", lock=True)
-    merged = _live_party(session, merge_id, "merge_id", lock=True)
+    # Both rows locked: two admins merging the same parties at once (either way round) wait for each other.
+    keep, merged = _locked_live_parties(session, keep_id, "keep_id", merge_id, "merge_id")
     check_merge(session, keep, merged)
     before = {"kept": _snapshot(session, keep), "merged": _snapshot(session, merged)}
     moved = _repoint(session, keep, merged)
@@ -396,8 +401,7 @@ def mark_distinct(session: Session, admin: User, first_id: int, second_id: int, 
     Raises NotVisible (404) for anyone but an admin, RegistryError for a refused distinction.
     """
     _require_admin(admin)
-    first = _live_party(session, first_id, "first_id", lock=True)
-    second = _live_party(session, second_id, "second_id", lock=True)
+    first, second = _locked_live_parties(session, first_id, "first_id", second_id, "second_id")
     if first.id == second.id:
         raise RegistryError("A party is always the same as itself: choose two different parties.", "second_id")
     reason = (reason or "").strip()
@@ -423,14 +427,33 @@ def withdraw_distinction(session: Session, admin: User, distinction_id: int) -> 
     """Undo "not the same": the two parties may again be suggested and read as one another. Audited; verdicts are
     recomputed. Raises NotVisible (404) for anyone but an admin or a missing record."""
     _require_admin(admin)
-    distinction = session.get(PartyDistinction, distinction_id, with_for_update=True)
+    found = session.get(PartyDistinction, distinction_id)
+    if found is not None:
+        # The parties first, as a merge of either locks them; then the mark itself, read again.
+        lock_rows(session, Party, [found.first_party_id, found.second_party_id])
+    distinction = lock_row(session, PartyDistinction, distinction_id) if found is not None else None
     if distinction is None:
+        _refuse_withdrawn(session, distinction_id)
         raise _not_found(f"distinction {distinction_id}")
     first = session.get(Party, distinction.first_party_id)
     second = session.get(Party, distinction.second_party_id)
-    before = {"parties": [_snapshot(session, first), _snapshot(session, second)], "reason": distinction.reason}
+    before = {"distinction_id": distinction.id, "parties": [_snapshot(session, first), _snapshot(session, second)],
+              "reason": distinction.reason}
     session.delete(distinction)
     session.flush()
     record_event(session, admin, "party.distinction_withdrawn", "party", first.id, before=before, after=None)
     _refresh_all(session, admin)
     return first, second
+
+
+def _refuse_withdrawn(session: Session, distinction_id: int) -> None:
+    """RegistryError naming the parties when the audit trail says the mark was withdrawn (by another admin a
+    moment ago, or by this admin's first click); nothing when it never existed (the caller's 404)."""
+    withdrawn = session.execute(
+        select(AuditRecord).where(AuditRecord.action == "party.distinction_withdrawn",
+                                  AuditRecord.before["distinction_id"].as_integer() == distinction_id)
+        .order_by(AuditRecord.id.desc()).limit(1)
+    ).scalar_one_or_none()
+    if withdrawn is not None:
+        names = " and ".join(party["name"] for party in withdrawn.before["parties"])
+        raise RegistryError(f"The mark that {names} are not the same was already withdrawn.")

@@ -115,7 +115,11 @@ def mark_distinct():
 @bp.post("/distinctions/<int:distinction_id>/withdraw")
 def withdraw_distinction(distinction_id: int):
     """Undo "not the same": the two may again be suggested, and read as one another by screening."""
-    first, second = registry.withdraw_distinction(db.session, current_user, distinction_id)
+    try:
+        first, second = registry.withdraw_distinction(db.session, current_user, distinction_id)
+    except registry.RegistryError as error:  # withdrawn a moment ago
+        flash(str(error), "info")
+        return redirect(url_for("parties.index"), 303)
     db.session.commit()
     flash(f"{first.name} and {second.name} are no longer marked as different parties; screening was run again.",
           "success")

@@ -11,11 +11,12 @@ from dataclasses import dataclass, field
 from types import SimpleNamespace
 
 from sqlalchemy import func, select
+from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from marketplace.accounts.models import Organization, User
 from marketplace.audit.service import record_event
-from marketplace.contracts.lifecycle import contract_link, lock_milestone, settle
+from marketplace.contracts.lifecycle import contract_link, lock_with_contract, settle
 from marketplace.contracts.models import (
     HELD_STATES,
     Contract,
@@ -24,7 +25,9 @@ from marketplace.contracts.models import (
     MilestoneStatus,
 )
 from marketplace.db_types import utcnow
+from marketplace.errors import Refusal
 from marketplace.jobs.models import Job
+from marketplace.locking import lock_row
 from marketplace.money import format_money
 from marketplace.notifications.service import notify_org
 from marketplace.payments.fees import split_payout
@@ -35,13 +38,12 @@ from marketplace.payments.models import BillingCustomer, EntryKind, LedgerEntry,
 STRIPE = SimpleNamespace(id=None, email="Stripe (signed webhook)")
 
 
-class PaymentError(ValueError):
+class PaymentError(Refusal):
     """A refusal the user can understand; `field` names the form field it belongs to, if any, and `code` Stripe's
     error code when Stripe refused (e.g. resource_missing: an id Stripe does not know)."""
 
     def __init__(self, message: str, field: str | None = None, code: str | None = None):
-        super().__init__(message)
-        self.field = field
+        super().__init__(message, field)
         self.code = code
 
 
@@ -115,13 +117,20 @@ def refundable_on(session: Session, payment_intent_id: str) -> int:
 
 
 def _customer_for(session: Session, gateway: StripeGateway, org_id: int) -> str:
-    """The buyer organisation's Stripe Customer, made once (the organisation row is locked meanwhile)."""
-    org = session.execute(select(Organization).where(Organization.id == org_id).with_for_update()).scalar_one()
+    """The buyer organisation's Stripe Customer, made once: its row is found or made, then locked while Stripe is
+    asked. Not the organisation's row: funding holds a contract and a milestone already, and a change to the
+    buyer's screening locks the organisation first and may then flag that contract (docs/concurrency.md)."""
     customer = session.execute(select(BillingCustomer).where(BillingCustomer.org_id == org_id)).scalar_one_or_none()
     if customer is None:
-        customer = BillingCustomer(org_id=org_id)
-        session.add(customer)
-        session.flush()
+        try:
+            with session.begin_nested():
+                customer = BillingCustomer(org_id=org_id)
+                session.add(customer)
+                session.flush()
+        except IntegrityError:  # another funding made it a moment ago
+            customer = session.execute(select(BillingCustomer).where(BillingCustomer.org_id == org_id)).scalar_one()
+    customer = lock_row(session, BillingCustomer, customer.id)
+    org = session.get(Organization, org_id)
     if customer.stripe_customer_id is None:
         customer.stripe_customer_id = gateway.create_customer(
             name=org.name, metadata={"organization_id": str(org.id)},
@@ -181,7 +190,7 @@ def _milestone_by_key(session: Session, key: str | None) -> Milestone | None:
     if not key:
         return None
     found = session.execute(select(Milestone.id).where(Milestone.key == key)).scalar_one_or_none()
-    return lock_milestone(session, found) if found is not None else None
+    return lock_with_contract(session, found)[1] if found is not None else None
 
 
 def record_payment(session: Session, gateway: StripeGateway, actor, payment_intent_id: str,
@@ -335,9 +344,8 @@ def record_refunds(session: Session, gateway: StripeGateway, actor, payment_inte
     charge = _charge_entry(session, payment_intent_id)
     if charge is None:
         return None
-    milestone = lock_milestone(session, charge.milestone_id)
-    _apply_stripe_refunds(session, gateway, actor, session.get(Contract, milestone.contract_id), milestone,
-                          payment_intent_id)
+    contract, milestone = lock_with_contract(session, charge.milestone_id)
+    _apply_stripe_refunds(session, gateway, actor, contract, milestone, payment_intent_id)
     return milestone
 
 
@@ -432,8 +440,7 @@ def release_waiting(session: Session, gateway: StripeGateway, actor, vendor_org_
     ).scalars().all()
     paid = 0
     for milestone_id in waiting:
-        milestone = lock_milestone(session, milestone_id)
-        contract = session.get(Contract, milestone.contract_id)
+        contract, milestone = lock_with_contract(session, milestone_id)
         paid += release(session, gateway, actor, contract, milestone)
     return paid
 

@@ -11,8 +11,8 @@ import stripe
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from marketplace.contracts.lifecycle import lock_milestone
-from marketplace.contracts.models import Contract, Milestone, MilestoneStatus
+from marketplace.contracts.lifecycle import lock_with_contract
+from marketplace.contracts.models import Milestone, MilestoneStatus
 from marketplace.payments import service
 from marketplace.payments.gateway import GatewayError, StripeGateway
 from marketplace.payments.models import WebhookEvent
@@ -76,9 +76,9 @@ def _transfer(session: Session, gateway: StripeGateway, obj: dict, _fee_bps: int
     found = session.execute(select(Milestone.id).where(Milestone.key == key)).scalar_one_or_none() if key else None
     if found is None:
         return
-    milestone = lock_milestone(session, found)
+    contract, milestone = lock_with_contract(session, found)
     if milestone.status == MilestoneStatus.ACCEPTED:
-        service.release(session, gateway, service.STRIPE, session.get(Contract, milestone.contract_id), milestone)
+        service.release(session, gateway, service.STRIPE, contract, milestone)
 
 
 def _charge_refunded(session: Session, gateway: StripeGateway, obj: dict, fee_bps: int) -> None:

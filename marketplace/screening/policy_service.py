@@ -11,8 +11,10 @@ from sqlalchemy.orm import Session
 
 from marketplace.accounts.models import Organization, OrgKind, User
 from marketplace.accounts.suspension import ensure_active
-from marketplace.audit.service import record_event
+from marketplace.audit.service import last_record_of, record_event
 from marketplace.db_types import utcnow
+from marketplace.errors import Refusal
+from marketplace.locking import lock_row
 from marketplace.screening.models import ScreeningPolicy, Waiver
 from marketplace.screening.policies import policy_for
 from marketplace.screening.refresh import refresh_verdicts
@@ -27,12 +29,8 @@ RULE_ACTIONS = {
 }
 
 
-class PolicyError(ValueError):
+class PolicyError(Refusal):
     """A refusal the buyer can fix; `field` names the form field it belongs to (None: the whole form)."""
-
-    def __init__(self, message: str, field: str | None = None):
-        super().__init__(message)
-        self.field = field
 
 
 @dataclass(frozen=True)
@@ -50,6 +48,9 @@ def _buyer_org_id(session: Session, user: User, action: str) -> int:
     if not user.is_buyer or user.org_id is None:
         raise PolicyError("Only buyers set a screening policy.")
     ensure_active(session, user, action)
+    # Every change to the buyer's screening takes turns (as rivals do): a second waiver of one finding, or a
+    # second first policy, waits and then sees the first (docs/concurrency.md).
+    lock_row(session, Organization, user.org_id)
     return user.org_id
 
 
@@ -167,6 +168,8 @@ def remove_waiver(session: Session, user: User, vendor_org_id: int, waiver_id: i
     """
     org_id = _buyer_org_id(session, user, "withdraw waivers")
     waiver = session.get(Waiver, waiver_id)
+    if waiver is None and last_record_of(session, "waiver.removed", waiver_id, buyer_org_id=org_id) is not None:
+        raise PolicyError("That waiver was already withdrawn.")  # by a colleague, or by a first click
     if waiver is None or waiver.buyer_org_id != org_id or waiver.vendor_org_id != vendor_org_id:
         raise NotVisible(f"waiver {waiver_id}")
     record_event(session, user, "waiver.removed", "waiver", waiver.id,

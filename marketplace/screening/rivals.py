@@ -11,7 +11,9 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from marketplace.accounts.models import Organization, User
-from marketplace.audit.service import record_event
+from marketplace.audit.service import last_record_of, record_event
+from marketplace.errors import Refusal
+from marketplace.locking import lock_row
 from marketplace.parties.models import Party, PartyKind
 from marketplace.parties.service import find_or_create_party, normalize_name, search_parties
 from marketplace.screening.models import Rival
@@ -20,12 +22,10 @@ from marketplace.screening.service import cached_screenings_for_buyer
 from marketplace.visibility import NotVisible
 
 
-class RivalError(ValueError):
+class RivalError(Refusal):
     """A refusal the buyer can fix; `field` names the form field it belongs to."""
 
-    def __init__(self, message: str, field: str | None = "name"):
-        super().__init__(message)
-        self.field = field
+    default_field = "name"
 
 
 @dataclass(frozen=True)
@@ -46,9 +46,13 @@ class PartyMatch:
     is_own_org: bool
 
 
-def _buyer_org(session: Session, user: User) -> Organization:
+def _buyer_org(session: Session, user: User, *, lock: bool = False) -> Organization:
     if not user.is_buyer or user.org_id is None:
         raise RivalError("Only buyers keep a rival list.", None)
+    if lock:
+        # A change to the buyer's screening (rivals, policy, waivers) takes turns with every other: two colleagues
+        # naming one rival at once make one, and the second is told it is on the list (docs/concurrency.md).
+        return lock_row(session, Organization, user.org_id)
     return session.get(Organization, user.org_id)
 
 
@@ -115,7 +119,7 @@ def add_rival_by_name(session: Session, user: User, name: str) -> Party:
 
     Refuses an empty name, the buyer's own organisation and a rival already named (RivalError, field `name`).
     """
-    org = _buyer_org(session, user)
+    org = _buyer_org(session, user, lock=True)
     clean = (name or "").strip()
     if not clean:
         raise RivalError("Enter the name of the company you compete with.")
@@ -128,7 +132,7 @@ def add_rival_by_name(session: Session, user: User, name: str) -> Party:
 
 def add_rival_by_party(session: Session, user: User, party_id: int) -> Party:
     """Name an existing company of the registry as a rival; a merged party stands for the one it joined."""
-    org = _buyer_org(session, user)
+    org = _buyer_org(session, user, lock=True)
     party = session.get(Party, party_id)
     while party is not None and party.merged_into_id is not None:
         party = session.get(Party, party.merged_into_id)
@@ -142,8 +146,12 @@ def remove_rival(session: Session, user: User, rival_id: int) -> Party:
 
     Raises NotVisible (404) when the rival is not on this buyer organisation's list.
     """
-    org = _buyer_org(session, user)
+    org = _buyer_org(session, user, lock=True)
     rival = session.get(Rival, rival_id)
+    if rival is None:
+        removed = last_record_of(session, "rival.removed", rival_id, buyer_org_id=org.id)
+        if removed is not None:  # by a colleague a moment ago, or by this user's first click
+            raise RivalError(f"{removed.before['name']} was already taken off your list.", None)
     if rival is None or rival.buyer_org_id != org.id:
         raise NotVisible(f"rival {rival_id}")
     party = session.get(Party, rival.party_id)

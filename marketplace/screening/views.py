@@ -57,7 +57,11 @@ def rivals():
 @role_required("buyer")
 def remove_rival(rival_id: int):
     """Take a rival off the list (404 for another organisation's rival, 403 if not a buyer)."""
-    party = service.remove_rival(db.session, current_user, rival_id)
+    try:
+        party = service.remove_rival(db.session, current_user, rival_id)
+    except service.RivalError as error:  # taken off a moment ago
+        flash(str(error), "info")
+        return redirect(url_for("screening.rivals"), 303)
     db.session.commit()
     flash(f"{party.name} is no longer on your rival list; your vendors were screened again.", "success")
     return redirect(url_for("screening.rivals"), 303)
@@ -226,7 +230,11 @@ def waive(org_id: int):
 def unwaive(org_id: int, waiver_id: int):
     """Withdraw a waiver: the finding counts again at once (404 for another organisation's waiver)."""
     vendor_org = _vendor_org(org_id)
-    policy_service.remove_waiver(db.session, current_user, vendor_org.id, waiver_id)
+    try:
+        policy_service.remove_waiver(db.session, current_user, vendor_org.id, waiver_id)
+    except policy_service.PolicyError as error:  # withdrawn a moment ago
+        flash(str(error), "info")
+        return redirect(url_for("screening.vendor", org_id=vendor_org.id), 303)
     db.session.commit()
     flash(f"Waiver withdrawn: the finding counts against {vendor_org.name} again.", "success")
     return redirect(url_for("screening.vendor", org_id=vendor_org.id), 303)

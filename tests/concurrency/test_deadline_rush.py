@@ -108,7 +108,9 @@ def _rush(server: Server, browser, placed: tuple[str, int, int], deadline) -> li
 def _award_one(server: Server, buyer_email: str, job_id: int) -> int:
     browser = server.sign_in(buyer_email, PASSWORD)
     page = browser.get(f"{server.url}/jobs/{job_id}/bids", timeout=30).text
-    award = re.search(rf'action="(/jobs/{job_id}/bids/\d+/award)"', page)
+    award = re.search(rf'href="(/jobs/{job_id}/bids/\d+/award)"', page)
     assert award, "the comparison offers no award after the deadline"
-    response = browser.post(server.url + award.group(1), timeout=30, data={"csrf_token": csrf_token(page)})
+    confirmation = browser.get(server.url + award.group(1), timeout=30).text
+    response = browser.post(server.url + award.group(1), timeout=30,
+                            data={"csrf_token": csrf_token(confirmation)})
     return sum("Awarded. Contract" in m for m in flashes(response.text))

@@ -22,3 +22,17 @@ def test_the_month_moves_back_exactly_and_the_day_only_shrinks(day, months):
     assert (day.year * 12 + day.month) - (earlier.year * 12 + earlier.month) == months
     last_of_its_month = (earlier + timedelta(days=1)).day == 1
     assert earlier.day == day.day or (earlier.day < day.day and last_of_its_month)
+
+
+def test_an_unknown_or_missing_time_zone_is_utc():
+    from datetime import UTC, datetime
+    from types import SimpleNamespace
+
+    from marketplace.dates import local_time, user_zone, zone_named
+
+    assert zone_named("Europe/Lisbon").key == "Europe/Lisbon"
+    assert zone_named(None).key == zone_named("Mars/Olympus").key == zone_named("../etc").key == "UTC"
+    moment = datetime(2026, 7, 1, 12, 0, tzinfo=UTC)
+    assert local_time(moment, SimpleNamespace(timezone="Asia/Tokyo")) == "2026-07-01 21:00 JST"
+    assert local_time(moment, SimpleNamespace(timezone="")) == "2026-07-01 12:00 UTC"
+    assert user_zone(object()).key == "UTC"  # an anonymous user has no time zone

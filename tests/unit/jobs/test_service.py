@@ -255,7 +255,7 @@ class TestPublishAndCancel:
         service.publish_job(session, buyer, job.id)
         assert job.status == JobStatus.OPEN
         assert audit_actions(session, job.id) == ["job.published"]
-        with pytest.raises(JobError, match="Only a draft"):
+        with pytest.raises(JobError, match="already published"):
             service.publish_job(session, buyer, job.id)
 
     def test_cancel_tells_every_bidder_and_is_audited(self, session):
