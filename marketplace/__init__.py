@@ -26,6 +26,7 @@ def create_app(test_config: dict | None = None) -> Flask:
     app.config.from_mapping(load_config())
     if test_config:
         app.config.update(test_config)
+    _bound_connecting(app)
     Path(app.instance_path).mkdir(parents=True, exist_ok=True)
     app.config.setdefault("UPLOAD_FOLDER", str(Path(app.instance_path) / "uploads"))
 
@@ -51,6 +52,16 @@ def create_app(test_config: dict | None = None) -> Flask:
     _register_template_helpers(app)
     _register_commands(app)
     return app
+
+
+def _bound_connecting(app: Flask) -> None:
+    """PostgreSQL: a connection that cannot open within DATABASE_CONNECT_TIMEOUT seconds fails (the 503 page)."""
+    if not str(app.config.get("SQLALCHEMY_DATABASE_URI", "")).startswith("postgresql"):
+        return
+    options = dict(app.config.get("SQLALCHEMY_ENGINE_OPTIONS") or {})
+    connect_args = dict(options.get("connect_args") or {})
+    connect_args.setdefault("connect_timeout", app.config.get("DATABASE_CONNECT_TIMEOUT", 5))
+    app.config["SQLALCHEMY_ENGINE_OPTIONS"] = {**options, "connect_args": connect_args}
 
 
 class BoundedIntegerConverter(IntegerConverter):

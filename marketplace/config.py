@@ -55,6 +55,9 @@ def load_config(environ=os.environ, instance_dir: Path = INSTANCE_DIR) -> dict:
         "SECRET_KEY": secret or instance_secret_key(instance_dir),
         "SQLALCHEMY_DATABASE_URI": environ.get("DATABASE_URL", DEFAULT_SQLITE),
         "SQLALCHEMY_ENGINE_OPTIONS": {"pool_pre_ping": True},
+        # PostgreSQL only: how long a connection may take to open. A database host that drops packets would
+        # otherwise hold a request until the server's worker timeout, instead of answering the 503 page.
+        "DATABASE_CONNECT_TIMEOUT": _whole_number(environ, "DATABASE_CONNECT_TIMEOUT", 5),
         "SESSION_COOKIE_HTTPONLY": True,
         "SESSION_COOKIE_SAMESITE": "Lax",
         "SESSION_COOKIE_SECURE": production or environ.get("SESSION_COOKIE_SECURE") == "1",

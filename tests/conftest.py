@@ -20,11 +20,14 @@ from tests.mailbox import Mailbox
 PG_DEFAULT = "postgresql+psycopg://postgres@127.0.0.1:5432/marketplace_test"
 
 
-def database_url_for(tmp_dir, name: str) -> str:
-    """SQLite file by default; TEST_DATABASE_URL=postgresql... (or 'postgres') selects PostgreSQL."""
+def database_url_for(tmp_dir, name: str, backend: str | None = None) -> str:
+    """SQLite file by default; TEST_DATABASE_URL=postgresql... (or 'postgres') selects PostgreSQL. A test about one
+    database's own behaviour names it (`backend`): it then runs on that database in both runs of the suite."""
     wanted = os.environ.get("TEST_DATABASE_URL", "")
-    if wanted == "postgres":
+    if wanted == "postgres" or (backend == "postgresql" and not wanted.startswith("postgresql")):
         wanted = PG_DEFAULT
+    if backend == "sqlite":
+        wanted = ""
     if wanted.startswith("postgresql"):
         url = make_url(wanted)
         return url.set(database=f"{url.database}_{name}" if name != "main" else url.database).render_as_string(
@@ -74,9 +77,9 @@ def make_app(url: str, **overrides):
     return create_app({**TEST_CONFIG, "SQLALCHEMY_DATABASE_URI": url, **overrides})
 
 
-def migrated_database(tmp_dir, name: str) -> str:
+def migrated_database(tmp_dir, name: str, backend: str | None = None) -> str:
     """A database built from nothing by running the migrations; its URL."""
-    url = database_url_for(tmp_dir, name)
+    url = database_url_for(tmp_dir, name, backend)
     fresh_database(url)
     migrating_app = make_app(url)
     with migrating_app.app_context():

@@ -6,6 +6,9 @@ Each app here is a real one on a real database (or on an address where none answ
 tests/concurrency/test_faults.py for the same on a running gunicorn server, and for coming back.
 """
 
+import socket
+import time
+
 import pytest
 from sqlalchemy import event, select
 from sqlalchemy.engine import make_url
@@ -105,9 +108,8 @@ def vendor_with_a_bid():
 
 
 def test_a_write_whose_commit_was_cut_off_says_it_cannot_tell_whether_it_was_saved(tmp_path):
-    url = migrated_database(tmp_path, "commit_cut")
-    if not url.startswith("postgresql"):
-        pytest.skip("an SQLite COMMIT cannot be cut off from outside the process (the PostgreSQL run covers it)")
+    # PostgreSQL in both runs of the suite: an SQLite COMMIT cannot be cut off from outside the process.
+    url = migrated_database(tmp_path, "commit_cut", backend="postgresql")
     target = make_url(url)
     proxy = TcpProxy(target.host or "127.0.0.1", target.port or 5432).start()
     app = app_on(proxy.url_for(url), tmp_path)
@@ -127,9 +129,8 @@ def test_a_write_whose_commit_was_cut_off_says_it_cannot_tell_whether_it_was_sav
 
 
 def test_a_read_only_sqlite_database_shows_pages_and_refuses_writes_with_the_503(tmp_path):
-    url = migrated_database(tmp_path, "read_only")
-    if not url.startswith("sqlite"):
-        pytest.skip("SQLite only: a file opened read-only (PostgreSQL has no such state)")
+    # SQLite in both runs of the suite: a file opened read-only (PostgreSQL has no such state).
+    url = migrated_database(tmp_path, "read_only", backend="sqlite")
     writable = app_on(url, tmp_path)
     read_only = app_on(f"sqlite:///file:{make_url(url).database}?mode=ro&uri=true", tmp_path)
     try:
@@ -148,3 +149,23 @@ def test_a_read_only_sqlite_database_shows_pages_and_refuses_writes_with_the_503
     finally:
         dispose(read_only)
         dispose(writable)
+
+
+def test_a_database_host_that_never_answers_is_given_up_on_and_answered_with_the_503(tmp_path):
+    """A host that accepts the connection and then says nothing (a black hole, a hung server): the app gives up
+    after DATABASE_CONNECT_TIMEOUT seconds instead of holding the request until the server's worker timeout."""
+    silent = socket.socket()
+    silent.bind(("127.0.0.1", 0))
+    silent.listen(8)  # the kernel completes the handshake; nobody ever answers
+    port = silent.getsockname()[1]
+    app = make_app(f"postgresql+psycopg://postgres@127.0.0.1:{port}/nothing", DATABASE_CONNECT_TIMEOUT=1,
+                   UPLOAD_FOLDER=str(tmp_path / "uploads"), PROPAGATE_EXCEPTIONS=False, MAIL_SERVER="")
+    try:
+        started = time.monotonic()
+        response = claiming_to_be_signed_in(app).get("/jobs/")
+        waited = time.monotonic() - started
+        assert_branded(response, 503, "Temporarily unavailable")
+        assert waited < 20, f"the request waited {waited:.0f} s for a database that never answers"
+    finally:
+        dispose(app)
+        silent.close()
