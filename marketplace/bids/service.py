@@ -412,6 +412,11 @@ def award_bid(session: Session, user: User, job_id: int, bid_id: int) -> Contrac
     losers = [row for row in rows.values() if row.bid.status == BidStatus.ACTIVE and row is not winner]
     for row in losers:
         row.bid.status, row.bid.updated_at = BidStatus.LOST, now
+    # A bid out of the comparison (a suspended vendor's, one screening set aside) does not stay live on an awarded
+    # job either: it is lost too, silently, as its vendor was not competing (and must learn nothing of why).
+    for bid in session.execute(select(Bid).where(Bid.job_id == job.id, Bid.status == BidStatus.ACTIVE,
+                                                 Bid.id != winner.bid.id)).scalars():
+        bid.status, bid.updated_at = BidStatus.LOST, now
     _tell_bidders(session, job, winner, losers, contract)
     record_event(session, user, "job.awarded", "job", job.id, before={"status": JobStatus.OPEN.value},
                  after={"status": JobStatus.AWARDED.value, "bid_id": winner.bid.id,

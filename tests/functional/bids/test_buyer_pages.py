@@ -193,6 +193,8 @@ def test_the_buyer_awards_a_bid_and_every_bidder_is_told(client, login_as, sessi
     statuses = {b.id: b.status for b in session.execute(select(Bid).where(Bid.job_id == job.id)).scalars()}
     assert [statuses[b.id] for b in (scalewise, tagly, annotate, withdrawn)] == [
         BidStatus.LOST, BidStatus.AWARDED, BidStatus.LOST, BidStatus.WITHDRAWN]
+    # The bid screening set aside does not stay live on an awarded job: lost too, and its vendor told nothing.
+    assert statuses[conflicted.id] == BidStatus.LOST
 
     notes = {n.user_id: n for n in session.execute(select(Notification)).scalars()
              if n.kind in ("award", "not_selected")}
@@ -309,3 +311,19 @@ def test_the_job_page_carries_the_panel(client, login_as, job, vendor):
     login_as(vendor)
     html = page(client.get(url_for("jobs.show", job_id=job.id)))
     assert 'data-testid="bid-panel"' in html and "Place a bid" in html
+
+
+def test_a_suspended_vendors_bid_does_not_stay_live_after_the_award(client, login_as, session, job, buyer, bids,
+                                                                  past_deadline):
+    """Out of the comparison while its vendor is suspended; after the award it is lost, so that reinstating the
+    vendor cannot bring back a live bid on an awarded job."""
+    from marketplace.db_types import utcnow
+
+    (scalewise, tagly, _), _, _ = bids
+    session.get(Organization, scalewise.vendor_org_id).suspended_at = utcnow()
+    session.flush()
+    login_as(buyer)
+    with past_deadline(job):
+        assert award(client, job, tagly).status_code == 303
+    session.expire_all()
+    assert session.get(Bid, scalewise.id).status == BidStatus.LOST
