@@ -46,8 +46,14 @@ NOW = datetime.now(UTC)
 MODALITIES = ["image", "video", "text", "audio", "3d_lidar", "multimodal"]
 CERTIFICATIONS = ["soc2_type2", "iso27001", "hipaa", "gdpr", "iso9001", "tisax"]
 # BODS-like share bands: (min, max, min exclusive, max exclusive)
-BANDS = [(0, 25, True, True), (25, 50, False, True), (50, 75, False, True), (75, 100, False, False),
-         (5, 10, False, True), (10, 25, False, False)]
+BANDS = [
+    (0, 25, True, True),
+    (25, 50, False, True),
+    (50, 75, False, True),
+    (75, 100, False, False),
+    (5, 10, False, True),
+    (10, 25, False, False),
+]
 
 
 def _empty_database(url: str) -> None:
@@ -87,18 +93,30 @@ class Builder:
 
     def party(self, kind: str, party_type: str, name: str) -> int:
         party_id = len(self.parties) + 1
-        self.parties.append({
-            "id": party_id, "kind": kind, "party_type": party_type, "name": name, "name_normalized": name.lower(),
-            "jurisdiction": "", "description": "", "unspecified_reason": "", "bods_record_id": None,
-            "merged_into_id": None, "created_at": NOW, **match_columns(name)})
+        self.parties.append(
+            {
+                "id": party_id,
+                "kind": kind,
+                "party_type": party_type,
+                "name": name,
+                "name_normalized": name.lower(),
+                "jurisdiction": "",
+                "description": "",
+                "unspecified_reason": "",
+                "bods_record_id": None,
+                "merged_into_id": None,
+                "created_at": NOW,
+                **match_columns(name),
+            }
+        )
         return party_id
 
     def make_vendors_and_rivals(self) -> int:
         """The vendors' and rivals' parties; returns how many parties are left to make."""
-        self.vendor_parties = [self.party("entity", "registeredEntity", f"Vendor {i:05d} Labeling Ltd")
-                               for i in range(self.n_vendors)]
-        self.rivals = [self.party("entity", "registeredEntity", f"Rival Lab {chr(65 + i)} Inc")
-                       for i in range(RIVALS)]
+        self.vendor_parties = [
+            self.party("entity", "registeredEntity", f"Vendor {i:05d} Labeling Ltd") for i in range(self.n_vendors)
+        ]
+        self.rivals = [self.party("entity", "registeredEntity", f"Rival Lab {chr(65 + i)} Inc") for i in range(RIVALS)]
         return self.n_parties - len(self.parties)
 
     def make_parties(self) -> None:
@@ -114,8 +132,10 @@ class Builder:
             level = rng.choices(range(1, LEVELS + 1), weights)[0]
             self.levels[level].append(self.party("entity", "registeredEntity", f"Holding {i:06d} SA"))
         self.persons = [self.party("person", "knownPerson", f"Person {i:06d}") for i in range(n_persons)]
-        self.unspecified = [self.party("unspecified", rng.choice(["anonymousEntity", "unknownPerson"]),
-                                       f"Undisclosed owner {i}") for i in range(n_unspecified)]
+        self.unspecified = [
+            self.party("unspecified", rng.choice(["anonymousEntity", "unknownPerson"]), f"Undisclosed owner {i}")
+            for i in range(n_unspecified)
+        ]
         for party_id in self.unspecified:
             self.parties[party_id - 1]["unspecified_reason"] = "subjectUnableToConfirmOrIdentifyBeneficialOwner"
 
@@ -140,13 +160,32 @@ class Builder:
         elif roll > 0.87:  # not yet started
             start = _day(rng, 0, 365)
             start = start if start > TODAY else TODAY + timedelta(days=1)
-        self.interests.append({
-            "id": len(self.interests) + 1, "interested_party_id": holder, "subject_party_id": subject,
-            "interest_type": interest_type, "share_exact": exact, "share_min": smin, "share_max": smax,
-            "share_min_exclusive": min_ex, "share_max_exclusive": max_ex, "start_date": start, "end_date": end,
-            "role_title": role_title, "note": "", "bods_statement_id": None, "origin": "admin_fact",
-            "disclosure_id": None, "verification_level": "admin-verified", "source_description": "",
-            "source_url": "", "source_date": None, "recorded_by_id": None, "recorded_at": NOW})
+        self.interests.append(
+            {
+                "id": len(self.interests) + 1,
+                "interested_party_id": holder,
+                "subject_party_id": subject,
+                "interest_type": interest_type,
+                "share_exact": exact,
+                "share_min": smin,
+                "share_max": smax,
+                "share_min_exclusive": min_ex,
+                "share_max_exclusive": max_ex,
+                "start_date": start,
+                "end_date": end,
+                "role_title": role_title,
+                "note": "",
+                "bods_statement_id": None,
+                "origin": "admin_fact",
+                "disclosure_id": None,
+                "verification_level": "admin-verified",
+                "source_description": "",
+                "source_url": "",
+                "source_date": None,
+                "recorded_by_id": None,
+                "recorded_at": NOW,
+            }
+        )
 
     def share(self, subject: int, wanted: float):
         """An exact share that keeps the subject's exact shares at most 100, or a band, or nothing."""
@@ -213,13 +252,18 @@ class Builder:
     def make_roles(self, count: int) -> None:
         """Board and senior roles by persons in vendors and in rival subsidiaries (and elsewhere)."""
         rng = self.rng
-        people = self.persons[len(self.persons) // 2:] or self.persons
+        people = self.persons[len(self.persons) // 2 :] or self.persons
         targets = self.rival_subsidiaries or self.levels[1]
         for i in range(count):
             person = rng.choice(people)
             roll = i % 3
-            subject = (rng.choice(self.vendor_parties) if roll == 0 else rng.choice(targets) if roll == 1
-                       else rng.choice(self.levels[rng.randint(1, LEVELS)]))
+            subject = (
+                rng.choice(self.vendor_parties)
+                if roll == 0
+                else rng.choice(targets)
+                if roll == 1
+                else rng.choice(self.levels[rng.randint(1, LEVELS)])
+            )
             kind = rng.choice(["boardMember", "boardMember", "boardChair", "seniorManagingOfficial"])
             title = {"boardChair": "Chair", "seniorManagingOfficial": "Chief Executive"}.get(kind, "Director")
             self.interest(person, subject, kind, None, title)
@@ -231,8 +275,9 @@ class Builder:
             if i % 4 == 0:
                 self.interest(rng.choice(self.unspecified), subject, "unknownInterest")
             elif i % 4 == 1:
-                self.interest(rng.choice(self.unspecified), subject, "shareholding",
-                              self.share(subject, rng.uniform(1, 30)))
+                self.interest(
+                    rng.choice(self.unspecified), subject, "shareholding", self.share(subject, rng.uniform(1, 30))
+                )
             elif i % 4 == 2:
                 holder = rng.choice(self.rivals) if rng.random() < 0.2 else rng.choice(self.levels[LEVELS])
                 self.interest(holder, subject, "otherInfluenceOrControl")
@@ -256,16 +301,28 @@ class Builder:
         rng = self.rng
         targets = self.rivals + self.rival_subsidiaries + self.levels[LEVELS]
         for i in range(self.n_vendors // 2):
-            self.commercial.append({
-                "id": i + 1, "vendor_party_id": rng.choice(self.vendor_parties), "counterparty_id": rng.choice(targets),
-                "kind": rng.choice(["customer", "customer", "exclusive_agreement", "subcontractor", "investor",
-                                    "lender"]),
-                "revenue_share_pct": round(rng.uniform(1, 60), 1) if rng.random() < 0.7 else None,
-                "start_date": _day(rng, 2000, -1) if rng.random() < 0.5 else None,
-                "end_date": _day(rng, 500, -1) if rng.random() < 0.1 else None, "note": "",
-                "origin": "admin_fact", "disclosure_id": None, "verification_level": "admin-verified",
-                "source_description": "", "source_url": "", "source_date": None, "recorded_by_id": None,
-                "recorded_at": NOW})
+            self.commercial.append(
+                {
+                    "id": i + 1,
+                    "vendor_party_id": rng.choice(self.vendor_parties),
+                    "counterparty_id": rng.choice(targets),
+                    "kind": rng.choice(
+                        ["customer", "customer", "exclusive_agreement", "subcontractor", "investor", "lender"]
+                    ),
+                    "revenue_share_pct": round(rng.uniform(1, 60), 1) if rng.random() < 0.7 else None,
+                    "start_date": _day(rng, 2000, -1) if rng.random() < 0.5 else None,
+                    "end_date": _day(rng, 500, -1) if rng.random() < 0.1 else None,
+                    "note": "",
+                    "origin": "admin_fact",
+                    "disclosure_id": None,
+                    "verification_level": "admin-verified",
+                    "source_description": "",
+                    "source_url": "",
+                    "source_date": None,
+                    "recorded_by_id": None,
+                    "recorded_at": NOW,
+                }
+            )
 
     # -- organisations -------------------------------------------------------------------------------------
 
@@ -286,32 +343,90 @@ class Builder:
             org_id = i + 1
             self.org_of_party[party_id] = org_id
             name = self.parties[party_id - 1]["name"]
-            self.orgs.append({"id": org_id, "name": name, "name_key": unique_key(name, org_id), "kind": "vendor",
-                              "party_id": party_id, "website": "", "country": "", "suspended_at": None,
-                              "suspended_reason": "", "verified_at": None, "created_at": NOW})
-            self.profiles.append({
-                "id": org_id, "org_id": org_id, "summary": "",
-                "modalities": rng.sample(MODALITIES, rng.randint(1, 3)), "task_types": [],
-                "certifications": rng.sample(CERTIFICATIONS, rng.randint(0, 2)), "languages": [],
-                "workforce_size": rng.randint(10, 5000), "workforce_locations": [], "data_handling": [],
-                "updated_at": NOW})
+            self.orgs.append(
+                {
+                    "id": org_id,
+                    "name": name,
+                    "name_key": unique_key(name, org_id),
+                    "kind": "vendor",
+                    "party_id": party_id,
+                    "website": "",
+                    "country": "",
+                    "suspended_at": None,
+                    "suspended_reason": "",
+                    "verified_at": None,
+                    "created_at": NOW,
+                }
+            )
+            self.profiles.append(
+                {
+                    "id": org_id,
+                    "org_id": org_id,
+                    "summary": "",
+                    "modalities": rng.sample(MODALITIES, rng.randint(1, 3)),
+                    "task_types": [],
+                    "certifications": rng.sample(CERTIFICATIONS, rng.randint(0, 2)),
+                    "languages": [],
+                    "workforce_size": rng.randint(10, 5000),
+                    "workforce_locations": [],
+                    "data_handling": [],
+                    "updated_at": NOW,
+                }
+            )
             stale = rng.random() < 0.1
             decided = NOW - timedelta(days=rng.randint(400, 900) if stale else rng.randint(1, 360))
-            self.versions.append({
-                "id": org_id, "vendor_org_id": org_id, "number": 1, "status": "approved", "summary": "",
-                "created_by_id": None, "created_at": decided - timedelta(days=3), "attested_by_id": None,
-                "attester_name": "Bench Officer", "attester_title": "CFO", "submitted_at": decided - timedelta(days=2),
-                "decided_by_id": None, "decided_at": decided, "decision_reason": ""})
+            self.versions.append(
+                {
+                    "id": org_id,
+                    "vendor_org_id": org_id,
+                    "number": 1,
+                    "status": "approved",
+                    "summary": "",
+                    "created_by_id": None,
+                    "created_at": decided - timedelta(days=3),
+                    "attested_by_id": None,
+                    "attester_name": "Bench Officer",
+                    "attester_title": "CFO",
+                    "submitted_at": decided - timedelta(days=2),
+                    "decided_by_id": None,
+                    "decided_at": decided,
+                    "decision_reason": "",
+                }
+            )
         self.buyer_org_id = len(self.orgs) + 1
-        self.orgs.append({"id": self.buyer_org_id, "name": "Bench Buyer AI",
-                          "name_key": unique_key("Bench Buyer AI", self.buyer_org_id), "kind": "buyer",
-                          "party_id": None, "website": "", "country": "", "suspended_at": None,
-                          "suspended_reason": "", "verified_at": NOW, "created_at": NOW})
-        self.users.append({"id": 1, "email": BUYER_EMAIL, "name": "Bench Buyer", "password_hash": password_hash,
-                           "role": "buyer", "org_id": self.buyer_org_id, "timezone": "UTC", "session_version": 1,
-                           "email_verified_at": NOW, "created_at": NOW})
-        self.rival_rows = [{"id": i + 1, "buyer_org_id": self.buyer_org_id, "party_id": rival, "added_by_id": None,
-                            "created_at": NOW} for i, rival in enumerate(self.rivals)]
+        self.orgs.append(
+            {
+                "id": self.buyer_org_id,
+                "name": "Bench Buyer AI",
+                "name_key": unique_key("Bench Buyer AI", self.buyer_org_id),
+                "kind": "buyer",
+                "party_id": None,
+                "website": "",
+                "country": "",
+                "suspended_at": None,
+                "suspended_reason": "",
+                "verified_at": NOW,
+                "created_at": NOW,
+            }
+        )
+        self.users.append(
+            {
+                "id": 1,
+                "email": BUYER_EMAIL,
+                "name": "Bench Buyer",
+                "password_hash": password_hash,
+                "role": "buyer",
+                "org_id": self.buyer_org_id,
+                "timezone": "UTC",
+                "session_version": 1,
+                "email_verified_at": NOW,
+                "created_at": NOW,
+            }
+        )
+        self.rival_rows = [
+            {"id": i + 1, "buyer_org_id": self.buyer_org_id, "party_id": rival, "added_by_id": None, "created_at": NOW}
+            for i, rival in enumerate(self.rivals)
+        ]
         # About 5% of the ties into vendors were disclosed by the vendor rather than recorded by an admin.
         for row in self.interests:
             org_id = self.org_of_party.get(row["subject_party_id"])
@@ -342,8 +457,10 @@ class GroupsBuilder(Builder):
         n_rival_subs = min(RIVALS * self.RIVAL_GROUP, rest // 20)
         n_holdcos = rest - n_unspecified - n_persons - n_funds - n_rival_subs
         self.persons = [self.party("person", "knownPerson", f"Person {i:06d}") for i in range(n_persons)]
-        self.unspecified = [self.party("unspecified", rng.choice(["anonymousEntity", "unknownPerson"]),
-                                       f"Undisclosed owner {i}") for i in range(n_unspecified)]
+        self.unspecified = [
+            self.party("unspecified", rng.choice(["anonymousEntity", "unknownPerson"]), f"Undisclosed owner {i}")
+            for i in range(n_unspecified)
+        ]
         for party_id in self.unspecified:
             self.parties[party_id - 1]["unspecified_reason"] = "subjectUnableToConfirmOrIdentifyBeneficialOwner"
         self.funds = [self.party("entity", "registeredEntity", f"Fund {i:05d} LP") for i in range(n_funds)]
@@ -358,8 +475,11 @@ class GroupsBuilder(Builder):
             self.groups.append([rival])
         for i in range(n_rival_subs):
             group = self.groups[i % RIVALS]
-            self._attach(self.party("entity", "registeredEntity", f"Rival {chr(65 + i % RIVALS)} Sub {i:04d} Ltd"),
-                         group, rng.choice([m for m in group[-40:] if self.depth[m] < LEVELS] or group[:1]))
+            self._attach(
+                self.party("entity", "registeredEntity", f"Rival {chr(65 + i % RIVALS)} Sub {i:04d} Ltd"),
+                group,
+                rng.choice([m for m in group[-40:] if self.depth[m] < LEVELS] or group[:1]),
+            )
             self.rival_members.append(group[-1])
         made = 0
         while made < n_holdcos:
@@ -422,8 +542,13 @@ class GroupsBuilder(Builder):
             owners = rng.randint(1, 4) if parent is None else rng.choice([0, 0, 1, 2])
             for _ in range(owners):
                 roll = rng.random()
-                holder = (rng.choice(self.funds) if roll < 0.25 else rng.choice(self.directors[self.group[entity]])
-                          if roll < 0.9 else rng.choice(self.persons))
+                holder = (
+                    rng.choice(self.funds)
+                    if roll < 0.25
+                    else rng.choice(self.directors[self.group[entity]])
+                    if roll < 0.9
+                    else rng.choice(self.persons)
+                )
                 self._holding(holder, entity, rng.uniform(2, 40))
         for fund in self.funds:  # funds: general partners and, now and then, a fund of funds
             for person in rng.sample(self.persons, rng.randint(1, 3)):
@@ -444,8 +569,9 @@ class GroupsBuilder(Builder):
             person = rng.choice(self.directors[self.group[rng.choice(self.rival_members)]])
             self.interest(person, vendor, rng.choice(["boardMember", "seniorManagingOfficial"]), None, "Director")
         for vendor in rng.sample(vendors, len(vendors) * 3 // 1000):
-            self.interest(rng.choice(self.rival_members), vendor,
-                          rng.choice(["otherInfluenceOrControl", "appointmentOfBoard"]))
+            self.interest(
+                rng.choice(self.rival_members), vendor, rng.choice(["otherInfluenceOrControl", "appointmentOfBoard"])
+            )
         # Cross-holdings: mostly a subsidiary holding a little of a company above it, some across groups.
         for _ in range(self.n_interests // 60):
             holder = rng.choice(entities)
@@ -467,8 +593,7 @@ class GroupsBuilder(Builder):
         kinds = ["boardMember", "boardMember", "boardChair", "seniorManagingOfficial"]
         while len(self.interests) < self.n_interests:
             entity = rng.choice(entities)
-            person = (rng.choice(self.directors[self.group[entity]]) if rng.random() < 0.97
-                      else rng.choice(self.persons))
+            person = rng.choice(self.directors[self.group[entity]]) if rng.random() < 0.97 else rng.choice(self.persons)
             kind = rng.choice(kinds)
             title = {"boardChair": "Chair", "seniorManagingOfficial": "Chief Executive"}.get(kind, "Director")
             self.interest(person, entity, kind, None, title)
@@ -480,7 +605,7 @@ SHAPES = {"groups": GroupsBuilder, "dense": Builder}
 def _insert(conn, table, rows: list[dict], label: str) -> None:
     with click.progressbar(range(0, len(rows), BATCH), label=f"{label:<18}", file=sys.stderr) as bar:
         for start in bar:
-            conn.execute(insert(table), rows[start:start + BATCH])
+            conn.execute(insert(table), rows[start : start + BATCH])
 
 
 @click.command()
@@ -488,8 +613,13 @@ def _insert(conn, table, rows: list[dict], label: str) -> None:
 @click.option("--interests", default=300_000, show_default=True)
 @click.option("--vendors", default=10_000, show_default=True)
 @click.option("--seed", default=1, show_default=True)
-@click.option("--shape", type=click.Choice(sorted(SHAPES)), default="groups", show_default=True,
-              help="groups: many small corporate groups (a register); dense: one web of 8 levels (a stress test)")
+@click.option(
+    "--shape",
+    type=click.Choice(sorted(SHAPES)),
+    default="groups",
+    show_default=True,
+    help="groups: many small corporate groups (a register); dense: one web of 8 levels (a stress test)",
+)
 @click.option("--database-url", required=True, help="sqlite:////tmp/bench.db or postgresql+psycopg://...")
 def main(parties: int, interests: int, vendors: int, seed: int, shape: str, database_url: str) -> None:
     """Build the schema with the migrations in an empty database and fill it with a synthetic graph."""
@@ -528,8 +658,16 @@ def main(parties: int, interests: int, vendors: int, seed: int, shape: str, data
             _insert(conn, Interest.__table__, builder.interests, "interests")
             _insert(conn, CommercialTie.__table__, builder.commercial, "commercial ties")
             if engine.dialect.name == "postgresql":
-                for table in ("party", "organization", "vendorprofile", "user_account", "disclosureversion",
-                              "rival", "interest", "commercialtie"):
+                for table in (
+                    "party",
+                    "organization",
+                    "vendorprofile",
+                    "user_account",
+                    "disclosureversion",
+                    "rival",
+                    "interest",
+                    "commercialtie",
+                ):
                     sql = f"SELECT setval(pg_get_serial_sequence('{table}', 'id'), (SELECT max(id) FROM {table}))"  # noqa: S608
                     conn.execute(text(sql))
         if engine.dialect.name == "postgresql":
@@ -538,9 +676,12 @@ def main(parties: int, interests: int, vendors: int, seed: int, shape: str, data
         else:
             with engine.begin() as conn:
                 conn.execute(text("ANALYZE"))
-    click.echo(f"{len(builder.parties)} parties, {len(builder.interests)} interests, "
-               f"{len(builder.commercial)} commercial ties, {vendors} vendors, buyer org {builder.buyer_org_id} "
-               f"({BUYER_EMAIL}), rivals {builder.rivals}; {time.perf_counter() - started:.1f}s", err=True)
+    click.echo(
+        f"{len(builder.parties)} parties, {len(builder.interests)} interests, "
+        f"{len(builder.commercial)} commercial ties, {vendors} vendors, buyer org {builder.buyer_org_id} "
+        f"({BUYER_EMAIL}), rivals {builder.rivals}; {time.perf_counter() - started:.1f}s",
+        err=True,
+    )
 
 
 if __name__ == "__main__":

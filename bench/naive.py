@@ -31,25 +31,33 @@ _UNKNOWN_TYPES = ("anonymousEntity", "unknownEntity", "anonymousPerson", "unknow
 
 
 def _active(table):
-    return (or_(table.c.start_date.is_(None), table.c.start_date <= bindparam("as_of")),
-            or_(table.c.end_date.is_(None), table.c.end_date > bindparam("as_of")))
+    return (
+        or_(table.c.start_date.is_(None), table.c.start_date <= bindparam("as_of")),
+        or_(table.c.end_date.is_(None), table.c.end_date > bindparam("as_of")),
+    )
 
 
 _HOLDERS = (
     select(_i.c.interested_party_id, _i.c.share_exact, _i.c.share_min, _i.c.share_max, _p.c.kind, _p.c.party_type)
     .join(_p, _p.c.id == _i.c.interested_party_id)
-    .where(_i.c.subject_party_id == bindparam("subject"), _i.c.interest_type.in_(["shareholding", "votingRights"]),
-           *_active(_i))
+    .where(
+        _i.c.subject_party_id == bindparam("subject"),
+        _i.c.interest_type.in_(["shareholding", "votingRights"]),
+        *_active(_i),
+    )
 )
 _ROLE_HOLDERS = select(_i.c.interested_party_id).where(
-    _i.c.subject_party_id == bindparam("subject"), _i.c.interest_type.in_(sorted(ROLE_INTEREST_TYPES)), *_active(_i))
+    _i.c.subject_party_id == bindparam("subject"), _i.c.interest_type.in_(sorted(ROLE_INTEREST_TYPES)), *_active(_i)
+)
 _ROLES_OF = select(_i.c.subject_party_id).where(
-    _i.c.interested_party_id == bindparam("holder"), _i.c.interest_type.in_(sorted(ROLE_INTEREST_TYPES)),
-    *_active(_i))
+    _i.c.interested_party_id == bindparam("holder"), _i.c.interest_type.in_(sorted(ROLE_INTEREST_TYPES)), *_active(_i)
+)
 _COUNTERPARTIES = select(_c.c.counterparty_id).where(_c.c.vendor_party_id == bindparam("vendor"), *_active(_c))
-_APPROVED = (select(func.max(DisclosureVersion.decided_at))
-             .join(Organization, Organization.id == DisclosureVersion.vendor_org_id)
-             .where(Organization.party_id == bindparam("vendor"), DisclosureVersion.status == "approved"))
+_APPROVED = (
+    select(func.max(DisclosureVersion.decided_at))
+    .join(Organization, Organization.id == DisclosureVersion.vendor_org_id)
+    .where(Organization.party_id == bindparam("vendor"), DisclosureVersion.status == "approved")
+)
 # Hops: the generated chains are at most 8 deep; longer walks (around cycles) are cut, which flatters the naive way.
 MAX_DEPTH = 8
 
@@ -82,8 +90,9 @@ def _fraction(exact, low, high) -> tuple[float, float]:
     return (low or 0.0) / 100, (100.0 if high is None else high) / 100
 
 
-def _walk(conn, result: NaiveResult, start: int, rivals: set[int], as_of: date, deadline: float | None,
-          unknown: dict | None) -> dict[int, tuple[float, float]]:
+def _walk(
+    conn, result: NaiveResult, start: int, rivals: set[int], as_of: date, deadline: float | None, unknown: dict | None
+) -> dict[int, tuple[float, float]]:
     """Every simple path up from `start`: each rival's stake in it (and each unknown owner's, into `unknown`)."""
     stakes = {rival: (0.0, 0.0) for rival in rivals}
 
@@ -97,7 +106,8 @@ def _walk(conn, result: NaiveResult, start: int, rivals: set[int], as_of: date, 
             return
         result.queries += 1
         for holder, exact, share_min, share_max, kind, party_type in conn.execute(
-                _HOLDERS, {"subject": node, "as_of": as_of}).all():
+            _HOLDERS, {"subject": node, "as_of": as_of}
+        ).all():
             if holder in on_path:
                 continue
             f_low, f_high = _fraction(exact, share_min, share_max)
@@ -116,8 +126,9 @@ def _walk(conn, result: NaiveResult, start: int, rivals: set[int], as_of: date, 
     return stakes
 
 
-def screen_vendor(session: Session, vendor_party_id: int, rival_ids: list[int], as_of: date,
-                  deadline: float | None = None) -> NaiveResult:
+def screen_vendor(
+    session: Session, vendor_party_id: int, rival_ids: list[int], as_of: date, deadline: float | None = None
+) -> NaiveResult:
     """Every rule the obvious way, for one vendor (see the module's docstring)."""
     result = NaiveResult(vendor_party_id)
     rivals = set(rival_ids)
@@ -146,8 +157,9 @@ def screen_vendor(session: Session, vendor_party_id: int, rival_ids: list[int], 
     return result
 
 
-def screen_many(session: Session, vendor_party_ids: list[int], rival_ids: list[int], as_of: date,
-                time_limit: float) -> tuple[list[tuple[int, float, NaiveResult]], bool]:
+def screen_many(
+    session: Session, vendor_party_ids: list[int], rival_ids: list[int], as_of: date, time_limit: float
+) -> tuple[list[tuple[int, float, NaiveResult]], bool]:
     """Screen vendors one after another until the time limit: [(party id, seconds, result)], and whether every
     vendor was done."""
     done = []

@@ -55,12 +55,20 @@ def _say(message: str) -> None:
 @click.option("--json", "json_path", type=click.Path(dir_okay=False), default=None)
 @click.option("--naive-vendors", default=200, show_default=True, help="vendors timed the naive way for (a)")
 @click.option("--naive-seconds", default=120.0, show_default=True, help="time limit of the naive run for (a)")
-@click.option("--naive-page-seconds", default=60.0, show_default=True,
-              help="time limit of each naive vendor-search page for (b)")
+@click.option(
+    "--naive-page-seconds", default=60.0, show_default=True, help="time limit of each naive vendor-search page for (b)"
+)
 @click.option("--repeats", default=3, show_default=True)
 @click.option("--seed", default=1, show_default=True)
-def main(database_url: str, json_path: str | None, naive_vendors: int, naive_seconds: float,
-         naive_page_seconds: float, repeats: int, seed: int) -> None:
+def main(
+    database_url: str,
+    json_path: str | None,
+    naive_vendors: int,
+    naive_seconds: float,
+    naive_page_seconds: float,
+    repeats: int,
+    seed: int,
+) -> None:
     from marketplace import create_app
     from marketplace.accounts.models import Organization, OrgKind
     from marketplace.extensions import db
@@ -73,24 +81,34 @@ def main(database_url: str, json_path: str | None, naive_vendors: int, naive_sec
 
     rng = random.Random(seed)
     out: dict = {
-        "started_at": datetime.now(UTC).isoformat(timespec="seconds"), "database": database_url.split("@")[-1],
-        "nproc": os.cpu_count(), "python": platform.python_version(), "platform": platform.platform(),
-        "loadavg_start": os.getloadavg(), "targets": TARGETS, "command": " ".join(["python", *sys.argv]),
+        "started_at": datetime.now(UTC).isoformat(timespec="seconds"),
+        "database": database_url.split("@")[-1],
+        "nproc": os.cpu_count(),
+        "python": platform.python_version(),
+        "platform": platform.platform(),
+        "loadavg_start": os.getloadavg(),
+        "targets": TARGETS,
+        "command": " ".join(["python", *sys.argv]),
     }
-    app = create_app({"SQLALCHEMY_DATABASE_URI": database_url, "RATELIMIT_ENABLED": False,
-                      "WTF_CSRF_ENABLED": False})
+    app = create_app({"SQLALCHEMY_DATABASE_URI": database_url, "RATELIMIT_ENABLED": False, "WTF_CSRF_ENABLED": False})
     today = date.today()
     with app.app_context():
         session = db.session
         out["dialect"] = db.engine.dialect.name
-        out["rows"] = {"parties": session.scalar(select(func.count()).select_from(Party)),
-                       "interests": session.scalar(select(func.count()).select_from(Interest)),
-                       "vendors": session.scalar(select(func.count()).select_from(Organization)
-                                                 .where(Organization.kind == OrgKind.VENDOR))}
+        out["rows"] = {
+            "parties": session.scalar(select(func.count()).select_from(Party)),
+            "interests": session.scalar(select(func.count()).select_from(Interest)),
+            "vendors": session.scalar(
+                select(func.count()).select_from(Organization).where(Organization.kind == OrgKind.VENDOR)
+            ),
+        }
         buyer_id = session.scalar(select(Organization.id).where(Organization.kind == OrgKind.BUYER))
         rival_ids = sorted(session.scalars(select(Rival.party_id).where(Rival.buyer_org_id == buyer_id)))
-        vendor_rows = session.execute(select(Organization.id, Organization.party_id)
-                                      .where(Organization.kind == OrgKind.VENDOR).order_by(Organization.id)).all()
+        vendor_rows = session.execute(
+            select(Organization.id, Organization.party_id)
+            .where(Organization.kind == OrgKind.VENDOR)
+            .order_by(Organization.id)
+        ).all()
         db.session.remove()
         _say(f"{out['dialect']}: {out['rows']}, buyer {buyer_id}, rivals {rival_ids}")
 
@@ -117,16 +135,25 @@ def main(database_url: str, json_path: str | None, naive_vendors: int, naive_sec
                 aliases = store.load_aliases(session)
                 facts = store.vendor_facts(session, vendors, aliases)
                 part_started = time.perf_counter()
-                graph = store.load_graph_for_rivals(session, [f.party_id for f in facts], rival_ids, today,
-                                                    aliases=aliases)
+                graph = store.load_graph_for_rivals(
+                    session, [f.party_id for f in facts], rival_ids, today, aliases=aliases
+                )
                 loaded = time.perf_counter()
                 screen_vendors(graph, facts, rival_ids, Policy(), today)
                 engine_done = time.perf_counter()
-            runs.append({"total_s": done - started, "graph_read_s": loaded - part_started,
-                         "engine_s": engine_done - loaded, "graph_edges": len(graph.edges),
-                         "graph_parties": len(graph.parties)})
-            _say(f"(a) {done - started:.2f}s (graph read {loaded - part_started:.2f}s, {len(graph.edges)} edges; "
-                 f"engine {engine_done - loaded:.2f}s)")
+            runs.append(
+                {
+                    "total_s": done - started,
+                    "graph_read_s": loaded - part_started,
+                    "engine_s": engine_done - loaded,
+                    "graph_edges": len(graph.edges),
+                    "graph_parties": len(graph.parties),
+                }
+            )
+            _say(
+                f"(a) {done - started:.2f}s (graph read {loaded - part_started:.2f}s, {len(graph.edges)} edges; "
+                f"engine {engine_done - loaded:.2f}s)"
+            )
             del graph, screenings, facts, vendors
         out["a_runs"] = runs
         out["a"] = {key: statistics.median(r[key] for r in runs) for key in ("total_s", "graph_read_s", "engine_s")}
@@ -140,9 +167,13 @@ def main(database_url: str, json_path: str | None, naive_vendors: int, naive_sec
         times = [seconds for _, seconds, _ in done_naive]
         per_vendor = sum(times) / len(times)
         out["a_naive"] = {
-            "vendors_timed": len(done_naive), "sample_asked": len(sample), "complete": complete,
-            "time_limit_s": naive_seconds, "mean_per_vendor_s": per_vendor,
-            "median_per_vendor_s": statistics.median(times), "max_per_vendor_s": max(times),
+            "vendors_timed": len(done_naive),
+            "sample_asked": len(sample),
+            "complete": complete,
+            "time_limit_s": naive_seconds,
+            "mean_per_vendor_s": per_vendor,
+            "median_per_vendor_s": statistics.median(times),
+            "max_per_vendor_s": max(times),
             "queries_per_vendor_mean": statistics.mean(r.queries for *_, r in done_naive),
             "extrapolated_total_s": per_vendor * len(vendor_rows),
             "lower_bound": not complete,
@@ -168,8 +199,10 @@ def main(database_url: str, json_path: str | None, naive_vendors: int, naive_sec
         db.session.commit()
         out["b_store_all_verdicts_s"] = time.perf_counter() - started
         db.session.remove()
-        _say(f"(b) first /vendors {out['b_first_request_without_stored_verdicts_ms']:.0f} ms; "
-             f"verdicts stored in {out['b_store_all_verdicts_s']:.1f}s")
+        _say(
+            f"(b) first /vendors {out['b_first_request_without_stored_verdicts_ms']:.0f} ms; "
+            f"verdicts stored in {out['b_store_all_verdicts_s']:.1f}s"
+        )
         queries = []
         for i in range(50):
             kind = i % 5
@@ -192,8 +225,13 @@ def main(database_url: str, json_path: str | None, naive_vendors: int, naive_sec
             response = client.get(url)
             times.append((time.perf_counter() - started) * 1000)
             assert response.status_code == 200, (url, response.status_code)
-        out["b"] = {"requests": len(times), "p50_ms": _p(times, 0.5), "p95_ms": _p(times, 0.95),
-                    "max_ms": max(times), "urls": queries}
+        out["b"] = {
+            "requests": len(times),
+            "p50_ms": _p(times, 0.5),
+            "p95_ms": _p(times, 0.95),
+            "max_ms": max(times),
+            "urls": queries,
+        }
         _say(f"(b) p50 {out['b']['p50_ms']:.1f} ms p95 {out['b']['p95_ms']:.1f} ms")
 
         # The naive page: with no stored verdicts, the page must screen every vendor that matches the search to
@@ -205,11 +243,17 @@ def main(database_url: str, json_path: str | None, naive_vendors: int, naive_sec
 
         session = db.session
         page_times, extrapolated = [], False
-        searches = [("all", None), ("modality=image", _in_json_list(VendorProfile.modalities, "image")),
-                    ("certification=iso27001", _in_json_list(VendorProfile.certifications, "iso27001"))]
+        searches = [
+            ("all", None),
+            ("modality=image", _in_json_list(VendorProfile.modalities, "image")),
+            ("certification=iso27001", _in_json_list(VendorProfile.certifications, "iso27001")),
+        ]
         for _, condition in searches:
-            query = (select(Organization.party_id).join(VendorProfile, VendorProfile.org_id == Organization.id)
-                     .where(Organization.kind == OrgKind.VENDOR))
+            query = (
+                select(Organization.party_id)
+                .join(VendorProfile, VendorProfile.org_id == Organization.id)
+                .where(Organization.kind == OrgKind.VENDOR)
+            )
             if condition is not None:
                 query = query.where(condition)
             matching = session.execute(query.order_by(Organization.name, Organization.id)).scalars().all()
@@ -220,10 +264,16 @@ def main(database_url: str, json_path: str | None, naive_vendors: int, naive_sec
                 extrapolated = True
                 seconds = seconds * len(matching) / max(1, len(screened))
             page_times.append(seconds * 1000)
-        out["b_naive"] = {"pages": len(page_times), "searches": [name for name, _ in searches],
-                          "times_ms": page_times, "p50_ms": _p(page_times, 0.5), "p95_ms": max(page_times),
-                          "extrapolated": extrapolated, "time_limit_s": naive_page_seconds,
-                          "note": "screening only, no template; p95 of three pages is their max"}
+        out["b_naive"] = {
+            "pages": len(page_times),
+            "searches": [name for name, _ in searches],
+            "times_ms": page_times,
+            "p50_ms": _p(page_times, 0.5),
+            "p95_ms": max(page_times),
+            "extrapolated": extrapolated,
+            "time_limit_s": naive_page_seconds,
+            "note": "screening only, no template; p95 of three pages is their max",
+        }
         out["b_naive"]["ratio_p95"] = out["b_naive"]["p95_ms"] / out["b"]["p95_ms"]
         _say(f"(b) naive pages {[round(t) for t in page_times]} ms (extrapolated: {extrapolated})")
         db.session.remove()
@@ -233,9 +283,16 @@ def main(database_url: str, json_path: str | None, naive_vendors: int, naive_sec
         re_times, naive_times, changes, naive_cut = [], [], 0, 0
         for org_id, party_id in changed:
             session = db.session
-            session.add(Interest(interested_party_id=rival_ids[len(re_times) % len(rival_ids)],
-                                 subject_party_id=party_id, interest_type="shareholding", share_exact=3.0,
-                                 origin="admin_fact", verification_level="admin-verified"))
+            session.add(
+                Interest(
+                    interested_party_id=rival_ids[len(re_times) % len(rival_ids)],
+                    subject_party_id=party_id,
+                    interest_type="shareholding",
+                    share_exact=3.0,
+                    origin="admin_fact",
+                    verification_level="admin-verified",
+                )
+            )
             session.flush()
             started = time.perf_counter()
             changes += len(refresh_after_change(session, None, party_ids=[party_id], vendor_org_ids=[org_id]))
@@ -246,10 +303,18 @@ def main(database_url: str, json_path: str | None, naive_vendors: int, naive_sec
             naive_cut += result.truncated
             session.rollback()
             db.session.remove()
-        out["c"] = {"vendors": len(re_times), "median_ms": statistics.median(re_times), "p95_ms": _p(re_times, 0.95),
-                    "max_ms": max(re_times), "verdict_changes": changes}
-        out["c_naive"] = {"median_ms": statistics.median(naive_times), "max_ms": max(naive_times),
-                          "cut_at_10_s": naive_cut}
+        out["c"] = {
+            "vendors": len(re_times),
+            "median_ms": statistics.median(re_times),
+            "p95_ms": _p(re_times, 0.95),
+            "max_ms": max(re_times),
+            "verdict_changes": changes,
+        }
+        out["c_naive"] = {
+            "median_ms": statistics.median(naive_times),
+            "max_ms": max(naive_times),
+            "cut_at_10_s": naive_cut,
+        }
         out["c_naive"]["ratio"] = out["c_naive"]["median_ms"] / out["c"]["median_ms"]
         _say(f"(c) median {out['c']['median_ms']:.1f} ms; naive {out['c_naive']['median_ms']:.1f} ms")
 
@@ -264,8 +329,11 @@ def main(database_url: str, json_path: str | None, naive_vendors: int, naive_sec
         graph = store.load_graph(session, today, aliases=aliases)
         loaded = time.perf_counter()
         screen_vendors(graph, facts, rival_ids, Policy(), today)
-        out["a_whole_graph"] = {"total_s": time.perf_counter() - started, "graph_read_s": loaded - started,
-                                "graph_edges": len(graph.edges)}
+        out["a_whole_graph"] = {
+            "total_s": time.perf_counter() - started,
+            "graph_read_s": loaded - started,
+            "graph_edges": len(graph.edges),
+        }
         _say(f"(a) whole graph: {out['a_whole_graph']['total_s']:.2f}s")
         del graph, facts, vendors
         db.session.remove()

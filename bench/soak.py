@@ -58,8 +58,15 @@ sys.path.insert(0, str(ROOT / "bench"))
 from generate import _empty_database  # noqa: E402  (the benchmark's own way to start from nothing)
 
 PASSWORD = "soak-password-2026"  # noqa: S105  (synthetic benchmark accounts)
-WEIGHTS = {"browse_jobs": 25, "job_page": 10, "search_vendors": 15, "bid": 30, "notifications": 12,
-           "compare_bids": 6, "award": 2}
+WEIGHTS = {
+    "browse_jobs": 25,
+    "job_page": 10,
+    "search_vendors": 15,
+    "bid": 30,
+    "notifications": 12,
+    "compare_bids": 6,
+    "award": 2,
+}
 SAMPLE_EVERY_S = 5.0
 TIMEOUT_S = 60
 SEARCH_WORDS = ["images", "Label", "boxes", "audio", "thousand"]
@@ -110,8 +117,13 @@ def build_world(database_url: str, vendors: int, jobs: int) -> World:
         password_hash, now = hash_password(PASSWORD), utcnow()
 
         def organization(name: str, kind) -> Organization:
-            party = Party(kind=PartyKind.ENTITY, party_type="registeredEntity", name=name,
-                          name_normalized=normalize_name(name), **match_columns(name))
+            party = Party(
+                kind=PartyKind.ENTITY,
+                party_type="registeredEntity",
+                name=name,
+                name_normalized=normalize_name(name),
+                **match_columns(name),
+            )
             session.add(party)
             session.flush()
             org = Organization(name=name, kind=kind, party_id=party.id, verified_at=now)
@@ -120,8 +132,17 @@ def build_world(database_url: str, vendors: int, jobs: int) -> World:
             return org
 
         def user(email: str, name: str, role, org_id: int) -> None:
-            session.add(User(email=email, name=name, password_hash=password_hash, role=role, org_id=org_id,
-                             timezone="UTC", email_verified_at=now))
+            session.add(
+                User(
+                    email=email,
+                    name=name,
+                    password_hash=password_hash,
+                    role=role,
+                    org_id=org_id,
+                    timezone="UTC",
+                    email_verified_at=now,
+                )
+            )
 
         lab = organization("Soak Lab Research", OrgKind.BUYER)
         buyers = [f"buyer{n}@soak.example" for n in range(1, BUYERS + 1)]
@@ -132,22 +153,44 @@ def build_world(database_url: str, vendors: int, jobs: int) -> World:
             name = f"Soak Vendor {n} Labeling"
             org = organization(name, OrgKind.VENDOR)
             session.add(VendorProfile(org_id=org.id, modalities=["image"], task_types=["bounding_boxes"]))
-            session.add(DisclosureVersion(vendor_org_id=org.id, number=1, status=DisclosureStatus.APPROVED,
-                                          attester_name="Ana Officer", attester_title="CEO", submitted_at=now,
-                                          decided_at=now))
+            session.add(
+                DisclosureVersion(
+                    vendor_org_id=org.id,
+                    number=1,
+                    status=DisclosureStatus.APPROVED,
+                    attester_name="Ana Officer",
+                    attester_title="CEO",
+                    submitted_at=now,
+                    decided_at=now,
+                )
+            )
             email = f"vendor{n}@soak.example"
             user(email, f"Soak Vendor User {n}", Role.VENDOR, org.id)
             vendor_emails.append(email)
             vendor_names.append(name)
         job_ids = []
         for n in range(1, jobs + 1):
-            job = Job(buyer_org_id=lab.id, title=f"Label {n} thousand images", modality="image",
-                      description="Draw boxes around every vehicle.", task_type="bounding_boxes", volume=10_000,
-                      unit="images", quality_target_pct=98.0, certifications=["soc2_type2"],
-                      budget_min_minor=500_000, budget_max_minor=1_000_000, currency="USD",
-                      bid_deadline=now + timedelta(days=7), delivery_date=date.today() + timedelta(days=60),
-                      visibility=Visibility.PUBLIC, bidding_mode=BiddingMode.OPEN, status=JobStatus.OPEN,
-                      codename=f"Project Soak {n}", published_at=now)
+            job = Job(
+                buyer_org_id=lab.id,
+                title=f"Label {n} thousand images",
+                modality="image",
+                description="Draw boxes around every vehicle.",
+                task_type="bounding_boxes",
+                volume=10_000,
+                unit="images",
+                quality_target_pct=98.0,
+                certifications=["soc2_type2"],
+                budget_min_minor=500_000,
+                budget_max_minor=1_000_000,
+                currency="USD",
+                bid_deadline=now + timedelta(days=7),
+                delivery_date=date.today() + timedelta(days=60),
+                visibility=Visibility.PUBLIC,
+                bidding_mode=BiddingMode.OPEN,
+                status=JobStatus.OPEN,
+                codename=f"Project Soak {n}",
+                published_at=now,
+            )
             session.add(job)
             session.flush()
             job_ids.append(job.id)
@@ -176,21 +219,42 @@ class Gunicorn:
         self.process: subprocess.Popen | None = None
 
     def start(self) -> None:
-        env = {**os.environ, "DATABASE_URL": self.database_url, "SECRET_KEY": "soak-secret-key-not-a-real-one",
-               "MARKETPLACE_ENV": "development", "DEMO_LOGINS": "0", "LOGIN_RATE_LIMIT": "100000 per minute",
-               "LOGIN_IP_RATE_LIMIT": "100000 per minute"}
+        env = {
+            **os.environ,
+            "DATABASE_URL": self.database_url,
+            "SECRET_KEY": "soak-secret-key-not-a-real-one",
+            "MARKETPLACE_ENV": "development",
+            "DEMO_LOGINS": "0",
+            "LOGIN_RATE_LIMIT": "100000 per minute",
+            "LOGIN_IP_RATE_LIMIT": "100000 per minute",
+        }
         with self.log_path.open("ab") as log:
             self.process = subprocess.Popen(  # noqa: S603 (our own interpreter and arguments)
-                [sys.executable, "-m", "gunicorn", "--workers", str(self.workers), "--bind",
-                 f"127.0.0.1:{self.port}", "marketplace:create_app()"],
-                cwd=ROOT, env=env, stdout=log, stderr=subprocess.STDOUT, start_new_session=True)
+                [
+                    sys.executable,
+                    "-m",
+                    "gunicorn",
+                    "--workers",
+                    str(self.workers),
+                    "--bind",
+                    f"127.0.0.1:{self.port}",
+                    "marketplace:create_app()",
+                ],
+                cwd=ROOT,
+                env=env,
+                stdout=log,
+                stderr=subprocess.STDOUT,
+                start_new_session=True,
+            )
         deadline = time.monotonic() + 120
         while time.monotonic() < deadline:
             if self.process.poll() is not None:
                 break
             try:
-                if requests.get(self.url + "/sign-in", timeout=5).status_code == 200 and \
-                        len(self.worker_pids()) == self.workers:
+                if (
+                    requests.get(self.url + "/sign-in", timeout=5).status_code == 200
+                    and len(self.worker_pids()) == self.workers
+                ):
                     return
             except requests.RequestException:
                 pass
@@ -251,8 +315,12 @@ def _csrf(html: str) -> str:
 def sign_in(base: str, email: str) -> Browser:
     browser = requests.Session()
     page = browser.get(base + "/sign-in", timeout=TIMEOUT_S)
-    answer = browser.post(base + "/sign-in", timeout=TIMEOUT_S, allow_redirects=False,
-                          data={"csrf_token": _csrf(page.text), "email": email, "password": PASSWORD})
+    answer = browser.post(
+        base + "/sign-in",
+        timeout=TIMEOUT_S,
+        allow_redirects=False,
+        data={"csrf_token": _csrf(page.text), "email": email, "password": PASSWORD},
+    )
     if answer.status_code not in (302, 303):
         raise click.ClickException(f"sign-in failed for {email}: {answer.status_code}")
     return Browser(email, browser, _csrf(browser.get(base + "/dashboard", timeout=TIMEOUT_S).text))
@@ -293,9 +361,14 @@ class Traffic:
     def _offer(self) -> dict:
         with self.lock:
             total = self.rng.randint(500_000, 990_000)
-        return {"price_per_unit": "50.00", "total": f"{total // 100}.{total % 100:02d}", "turnaround_days": "21",
-                "quality_guarantee_pct": "98", "proposal": "Boxes on every vehicle, checked twice.",
-                "data_handling_response": ""}
+        return {
+            "price_per_unit": "50.00",
+            "total": f"{total // 100}.{total % 100:02d}",
+            "turnaround_days": "21",
+            "quality_guarantee_pct": "98",
+            "proposal": "Boxes on every vehicle, checked twice.",
+            "data_handling_response": "",
+        }
 
     def run(self, op: str) -> tuple[int, str, float, float]:
         """One operation, one request, by a free browser of the right kind: (status, outcome, the moment it was
@@ -341,8 +414,12 @@ class Traffic:
             return self.browse_jobs(browser)
         bid_id = self.bids.get((browser.email, job_id))
         path = f"/bids/{bid_id}/revise" if bid_id else f"/jobs/{job_id}/bid"
-        answer = browser.session.post(self.base + path, data={"csrf_token": browser.token, **self._offer()},
-                                      timeout=TIMEOUT_S, allow_redirects=False)
+        answer = browser.session.post(
+            self.base + path,
+            data={"csrf_token": browser.token, **self._offer()},
+            timeout=TIMEOUT_S,
+            allow_redirects=False,
+        )
         placed = re.search(r"/bids/(\d+)$", answer.headers.get("Location", ""))
         if answer.status_code == 303 and placed:
             with self.lock:
@@ -359,8 +436,12 @@ class Traffic:
         with self.lock:
             self.open_jobs.remove(job_id)
             bid_id = self.rng.choice([b for (_, j), b in self.bids.items() if j == job_id])
-        answer = browser.session.post(f"{self.base}/jobs/{job_id}/bids/{bid_id}/award", timeout=TIMEOUT_S,
-                                      data={"csrf_token": browser.token}, allow_redirects=False)
+        answer = browser.session.post(
+            f"{self.base}/jobs/{job_id}/bids/{bid_id}/award",
+            timeout=TIMEOUT_S,
+            data={"csrf_token": browser.token},
+            allow_redirects=False,
+        )
         return answer.status_code, "ok" if answer.status_code == 303 else "error"
 
 
@@ -373,8 +454,9 @@ def jobs_needed(rate: float, seconds: float) -> int:
 # ---------------------------------------------------------------- figures
 
 
-def per_minute(samples: list[Sample], memory: list[tuple[float, int, float]], load: list[tuple[float, float]],
-               seconds: float) -> list[dict]:
+def per_minute(
+    samples: list[Sample], memory: list[tuple[float, int, float]], load: list[tuple[float, float]], seconds: float
+) -> list[dict]:
     minutes = []
     for index in range(math.ceil(seconds / 60)):
         start, end = index * 60, min((index + 1) * 60, seconds)
@@ -385,16 +467,21 @@ def per_minute(samples: list[Sample], memory: list[tuple[float, int, float]], lo
             if at <= end:
                 rss[pid] = mib  # the last reading by the minute's end
         load_now = [value for at, value in load if at <= end]
-        minutes.append({
-            "minute": index + 1, "seconds": end - start, "requests": len(rows),
-            "p50_ms": round(_p(latencies, 0.5), 1) if rows else None,
-            "p95_ms": round(_p(latencies, 0.95), 1) if rows else None,
-            "max_ms": round(max(latencies), 1) if rows else None,
-            "errors": sum(s.outcome == "error" for s in rows), "refused": sum(s.outcome == "refused" for s in rows),
-            "late_p95_ms": round(_p([s.late_ms for s in rows], 0.95), 1) if rows else None,
-            "worker_rss_mib": {str(pid): round(mib, 1) for pid, mib in sorted(rss.items())},
-            "loadavg_1m": round(load_now[-1], 2) if load_now else None,
-        })
+        minutes.append(
+            {
+                "minute": index + 1,
+                "seconds": end - start,
+                "requests": len(rows),
+                "p50_ms": round(_p(latencies, 0.5), 1) if rows else None,
+                "p95_ms": round(_p(latencies, 0.95), 1) if rows else None,
+                "max_ms": round(max(latencies), 1) if rows else None,
+                "errors": sum(s.outcome == "error" for s in rows),
+                "refused": sum(s.outcome == "refused" for s in rows),
+                "late_p95_ms": round(_p([s.late_ms for s in rows], 0.95), 1) if rows else None,
+                "worker_rss_mib": {str(pid): round(mib, 1) for pid, mib in sorted(rss.items())},
+                "loadavg_1m": round(load_now[-1], 2) if load_now else None,
+            }
+        )
     return minutes
 
 
@@ -402,22 +489,31 @@ def per_operation(samples: list[Sample]) -> dict:
     by_op: dict[str, list[Sample]] = defaultdict(list)
     for sample in samples:
         by_op[sample.op].append(sample)
-    return {op: {"requests": len(rows), "p50_ms": round(_p([s.latency_ms for s in rows], 0.5), 1),
-                 "p95_ms": round(_p([s.latency_ms for s in rows], 0.95), 1),
-                 "errors": sum(s.outcome == "error" for s in rows),
-                 "refused": sum(s.outcome == "refused" for s in rows)}
-            for op, rows in sorted(by_op.items())}
+    return {
+        op: {
+            "requests": len(rows),
+            "p50_ms": round(_p([s.latency_ms for s in rows], 0.5), 1),
+            "p95_ms": round(_p([s.latency_ms for s in rows], 0.95), 1),
+            "errors": sum(s.outcome == "error" for s in rows),
+            "refused": sum(s.outcome == "refused" for s in rows),
+        }
+        for op, rows in sorted(by_op.items())
+    }
 
 
 def markdown(figures: dict) -> str:
     pids = sorted({pid for m in figures["minutes"] for pid in m["worker_rss_mib"]}, key=int)
     workers = " | ".join(f"worker {n} RSS MiB" for n in range(1, len(pids) + 1))
-    lines = [f"| minute | requests | p50 ms | p95 ms | max ms | errors | {workers} | sent late, p95 ms | load |",
-             "|---" * (8 + len(pids)) + "|"]
+    lines = [
+        f"| minute | requests | p50 ms | p95 ms | max ms | errors | {workers} | sent late, p95 ms | load |",
+        "|---" * (8 + len(pids)) + "|",
+    ]
     for m in figures["minutes"]:
         rss = [f"{m['worker_rss_mib'].get(pid, float('nan')):.1f}" for pid in pids]
-        lines.append(f"| {m['minute']} | {m['requests']} | {m['p50_ms']} | {m['p95_ms']} | {m['max_ms']} | "
-                     f"{m['errors']} | " + " | ".join(rss) + f" | {m['late_p95_ms']} | {m['loadavg_1m']} |")
+        lines.append(
+            f"| {m['minute']} | {m['requests']} | {m['p50_ms']} | {m['p95_ms']} | {m['max_ms']} | "
+            f"{m['errors']} | " + " | ".join(rss) + f" | {m['late_p95_ms']} | {m['loadavg_1m']} |"
+        )
     return "\n".join(lines)
 
 
@@ -426,22 +522,30 @@ def svg(figures: dict) -> str:
     minutes = figures["minutes"]
     width, height, left, top, panel = 760, 470, 70, 50, 160
     xs = [m["minute"] for m in minutes]
-    x_of = (lambda x: left + (x - 1) / max(1, len(xs) - 1) * (width - left - 150))  # noqa: E731
-    out = [f'<svg xmlns="http://www.w3.org/2000/svg" width="{width}" height="{height}" '
-           f'viewBox="0 0 {width} {height}" font-family="sans-serif" font-size="12">',
-           '<rect width="100%" height="100%" fill="white"/>',
-           f'<text x="10" y="22" font-size="15" font-weight="bold">{escape(figures["title"])}</text>']
+    x_of = lambda x: left + (x - 1) / max(1, len(xs) - 1) * (width - left - 150)  # noqa: E731
+    out = [
+        f'<svg xmlns="http://www.w3.org/2000/svg" width="{width}" height="{height}" '
+        f'viewBox="0 0 {width} {height}" font-family="sans-serif" font-size="12">',
+        '<rect width="100%" height="100%" fill="white"/>',
+        f'<text x="10" y="22" font-size="15" font-weight="bold">{escape(figures["title"])}</text>',
+    ]
     pids = sorted({pid for m in minutes for pid in m["worker_rss_mib"]}, key=int)
-    workers = [(f"worker {n}", WORKER_COLOURS[(n - 1) % len(WORKER_COLOURS)],
-                [m["worker_rss_mib"].get(pid) for m in minutes]) for n, pid in enumerate(pids, start=1)]
-    panels = [("Latency per minute (ms)", [("p50", "#2f6f4f", [m["p50_ms"] for m in minutes]),
-                                          ("p95", "#b5651d", [m["p95_ms"] for m in minutes])]),
-              ("Each worker's memory at the minute's end, RSS (MiB)", workers)]
+    workers = [
+        (f"worker {n}", WORKER_COLOURS[(n - 1) % len(WORKER_COLOURS)], [m["worker_rss_mib"].get(pid) for m in minutes])
+        for n, pid in enumerate(pids, start=1)
+    ]
+    panels = [
+        (
+            "Latency per minute (ms)",
+            [("p50", "#2f6f4f", [m["p50_ms"] for m in minutes]), ("p95", "#b5651d", [m["p95_ms"] for m in minutes])],
+        ),
+        ("Each worker's memory at the minute's end, RSS (MiB)", workers),
+    ]
     for index, (title, series) in enumerate(panels):
         y0 = top + index * (panel + 60)
         values = [v for _, _, vs in series for v in vs if v is not None] or [1.0]
         high = max(values) * 1.15 or 1.0
-        y_of = (lambda v, y0=y0, high=high: y0 + panel - v / high * panel)  # noqa: E731
+        y_of = lambda v, y0=y0, high=high: y0 + panel - v / high * panel  # noqa: E731
         out.append(f'<text x="{left}" y="{y0 - 8}" font-weight="bold">{escape(title)}</text>')
         out.append(f'<line x1="{left}" y1="{y0 + panel}" x2="{width - 150}" y2="{y0 + panel}" stroke="#999"/>')
         out.append(f'<line x1="{left}" y1="{y0}" x2="{left}" y2="{y0 + panel}" stroke="#999"/>')
@@ -454,8 +558,10 @@ def svg(figures: dict) -> str:
             out.append(f'<polyline points="{points}" fill="none" stroke="{colour}" stroke-width="2"/>')
             for x, v in zip(xs, vs, strict=True):
                 if v is not None:
-                    out.append(f'<circle cx="{x_of(x):.1f}" cy="{y_of(v):.1f}" r="3" fill="{colour}">'
-                               f'<title>{escape(name)}, minute {x}: {v:,.1f}</title></circle>')
+                    out.append(
+                        f'<circle cx="{x_of(x):.1f}" cy="{y_of(v):.1f}" r="3" fill="{colour}">'
+                        f"<title>{escape(name)}, minute {x}: {v:,.1f}</title></circle>"
+                    )
             out.append(f'<rect x="{width - 140}" y="{y0 + row * 18}" width="12" height="12" fill="{colour}"/>')
             out.append(f'<text x="{width - 123}" y="{y0 + row * 18 + 11}">{escape(name)}</text>')
     out.append(f'<text x="{left}" y="{height - 8}">minute of the run</text>')
@@ -471,25 +577,56 @@ def svg(figures: dict) -> str:
 @click.option("--minutes", default=5.0, show_default=True, help="how long the traffic runs")
 @click.option("--seconds", default=None, type=float, help="instead of --minutes (short runs)")
 @click.option("--rate", default=15.0, show_default=True, help="requests started per second")
-@click.option("--warmup", default=15.0, show_default=True,
-              help="seconds of the same traffic first, not counted (each worker's first requests load templates)")
+@click.option(
+    "--warmup",
+    default=15.0,
+    show_default=True,
+    help="seconds of the same traffic first, not counted (each worker's first requests load templates)",
+)
 @click.option("--vendors", default=40, show_default=True)
 @click.option("--workers", default=4, show_default=True, help="gunicorn workers")
 @click.option("--threads", default=32, show_default=True, help="client threads sending the requests")
 @click.option("--seed", default=1, show_default=True)
 @click.option("--json", "json_path", type=click.Path(dir_okay=False), default=None)
 @click.option("--svg", "svg_path", type=click.Path(dir_okay=False), default=None)
-@click.option("--log", "log_path", type=click.Path(dir_okay=False), default="/tmp/soak-gunicorn.log",  # noqa: S108
-              show_default=True, help="gunicorn's own log")
-def main(database_url: str, minutes: float, seconds: float | None, rate: float, warmup: float, vendors: int,
-         workers: int, threads: int, seed: int, json_path: str | None, svg_path: str | None, log_path: str) -> None:
+@click.option(
+    "--log",
+    "log_path",
+    type=click.Path(dir_okay=False),
+    default="/tmp/soak-gunicorn.log",  # noqa: S108
+    show_default=True,
+    help="gunicorn's own log",
+)
+def main(
+    database_url: str,
+    minutes: float,
+    seconds: float | None,
+    rate: float,
+    warmup: float,
+    vendors: int,
+    workers: int,
+    threads: int,
+    seed: int,
+    json_path: str | None,
+    svg_path: str | None,
+    log_path: str,
+) -> None:
     duration = seconds if seconds is not None else minutes * 60
     figures: dict = {
-        "started_at": datetime.now(UTC).isoformat(timespec="seconds"), "database": database_url.split("@")[-1],
-        "dialect": database_url.split(":")[0].split("+")[0], "command": " ".join(["python", *sys.argv]),
-        "nproc": os.cpu_count(), "python": platform.python_version(), "platform": platform.platform(),
-        "loadavg_start": os.getloadavg(), "rate": rate, "seconds": duration, "vendors": vendors,
-        "warmup_seconds": warmup, "workers": workers, "weights": WEIGHTS,
+        "started_at": datetime.now(UTC).isoformat(timespec="seconds"),
+        "database": database_url.split("@")[-1],
+        "dialect": database_url.split(":")[0].split("+")[0],
+        "command": " ".join(["python", *sys.argv]),
+        "nproc": os.cpu_count(),
+        "python": platform.python_version(),
+        "platform": platform.platform(),
+        "loadavg_start": os.getloadavg(),
+        "rate": rate,
+        "seconds": duration,
+        "vendors": vendors,
+        "warmup_seconds": warmup,
+        "workers": workers,
+        "weights": WEIGHTS,
     }
     jobs = jobs_needed(rate, duration + warmup)
     _say(f"building the marketplace: {vendors} vendors, {jobs} open jobs")
@@ -501,22 +638,29 @@ def main(database_url: str, minutes: float, seconds: float | None, rate: float, 
         samples, memory, load, lag = _soak(server, world, rate, duration, warmup, threads, seed)
     finally:
         server.stop()
-    figures.update({
-        "loadavg_end": os.getloadavg(), "requests": len(samples),
-        "achieved_rate": round(len(samples) / duration, 2),
-        "p50_ms": round(_p([s.latency_ms for s in samples], 0.5), 1),
-        "p95_ms": round(_p([s.latency_ms for s in samples], 0.95), 1),
-        "errors": sum(s.outcome == "error" for s in samples),
-        "error_statuses": _count_errors(samples),
-        "refused": sum(s.outcome == "refused" for s in samples), "max_start_lag_ms": round(lag * 1000, 1),
-        "operations": per_operation(samples), "minutes": per_minute(samples, memory, load, duration),
-        "title": f"Soak: {rate:g} requests/s of mixed traffic for {duration / 60:g} min, gunicorn with {workers} "
-                 f"workers, {'PostgreSQL' if database_url.startswith('postgresql') else 'SQLite'}",
-    })
+    figures.update(
+        {
+            "loadavg_end": os.getloadavg(),
+            "requests": len(samples),
+            "achieved_rate": round(len(samples) / duration, 2),
+            "p50_ms": round(_p([s.latency_ms for s in samples], 0.5), 1),
+            "p95_ms": round(_p([s.latency_ms for s in samples], 0.95), 1),
+            "errors": sum(s.outcome == "error" for s in samples),
+            "error_statuses": _count_errors(samples),
+            "refused": sum(s.outcome == "refused" for s in samples),
+            "max_start_lag_ms": round(lag * 1000, 1),
+            "operations": per_operation(samples),
+            "minutes": per_minute(samples, memory, load, duration),
+            "title": f"Soak: {rate:g} requests/s of mixed traffic for {duration / 60:g} min, gunicorn with {workers} "
+            f"workers, {'PostgreSQL' if database_url.startswith('postgresql') else 'SQLite'}",
+        }
+    )
     click.echo(markdown(figures))
-    click.echo(f"\n{figures['requests']} requests ({figures['achieved_rate']}/s), p50 {figures['p50_ms']} ms, "
-               f"p95 {figures['p95_ms']} ms, {figures['errors']} errors, {figures['refused']} refused; the client "
-               f"started requests at most {figures['max_start_lag_ms']} ms late.")
+    click.echo(
+        f"\n{figures['requests']} requests ({figures['achieved_rate']}/s), p50 {figures['p50_ms']} ms, "
+        f"p95 {figures['p95_ms']} ms, {figures['errors']} errors, {figures['refused']} refused; the client "
+        f"started requests at most {figures['max_start_lag_ms']} ms late."
+    )
     if json_path:
         Path(json_path).parent.mkdir(parents=True, exist_ok=True)
         Path(json_path).write_text(json.dumps(figures, indent=2) + "\n")
@@ -579,9 +723,12 @@ def _run_traffic(server: Gunicorn, traffic: Traffic, rate: float, duration: floa
 
     watcher = threading.Thread(target=watch_memory, daemon=True)
     watcher.start()
-    with ThreadPoolExecutor(threads) as pool, click.progressbar(
-            length=int(duration), label=label, show_eta=True, file=sys.stderr,
-            item_show_func=lambda _: _status(samples)) as bar:
+    with (
+        ThreadPoolExecutor(threads) as pool,
+        click.progressbar(
+            length=int(duration), label=label, show_eta=True, file=sys.stderr, item_show_func=lambda _: _status(samples)
+        ) as bar,
+    ):
         shown = 0
         for index in range(int(duration * rate)):
             scheduled = started + index / rate

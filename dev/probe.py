@@ -81,11 +81,16 @@ def secrets_for(session: Session, user: User) -> list[str]:
     found = [figure for figure in found if figure not in shown]
     if user.role != Role.VENDOR:
         return found
-    cleared = {buyer for buyer, verdict in session.execute(select(VerdictRecord.buyer_org_id, VerdictRecord.verdict)
-                                                           .where(VerdictRecord.vendor_org_id == user.org_id))
-               if verdict == "clear"}
-    invited = set(session.execute(select(JobInvitation.job_id).where(JobInvitation.vendor_org_id == user.org_id))
-                  .scalars())
+    cleared = {
+        buyer
+        for buyer, verdict in session.execute(
+            select(VerdictRecord.buyer_org_id, VerdictRecord.verdict).where(VerdictRecord.vendor_org_id == user.org_id)
+        )
+        if verdict == "clear"
+    }
+    invited = set(
+        session.execute(select(JobInvitation.job_id).where(JobInvitation.vendor_org_id == user.org_id)).scalars()
+    )
     for job in session.execute(select(Job)).scalars():
         if job.visibility == Visibility.CONFIDENTIAL and job.buyer_org_id not in cleared and job.status != "awarded":
             found += [job.title, job.codename]
@@ -95,9 +100,13 @@ def secrets_for(session: Session, user: User) -> list[str]:
 
 
 def routes(app) -> list:
-    return [rule for rule in app.url_map.iter_rules()
-            if "GET" in rule.methods and rule.endpoint not in ("static", "accounts.sign_out")
-            and not rule.endpoint.startswith("security.")]
+    return [
+        rule
+        for rule in app.url_map.iter_rules()
+        if "GET" in rule.methods
+        and rule.endpoint not in ("static", "accounts.sign_out")
+        and not rule.endpoint.startswith("security.")
+    ]
 
 
 def addresses(app, session: Session, limit: int) -> list[str]:
@@ -130,8 +139,11 @@ def main() -> int:
     started = time.monotonic()
     with Session(engine) as session:
         paths = addresses(app, session, args.limit)
-        users = session.execute(select(User).where(User.role.in_([Role.BUYER, Role.VENDOR]))
-                                .order_by(User.id)).scalars().all()
+        users = (
+            session.execute(select(User).where(User.role.in_([Role.BUYER, Role.VENDOR])).order_by(User.id))
+            .scalars()
+            .all()
+        )
         for number, user in enumerate(users, 1):
             browser = Browser(args.url)
             if not browser.sign_in(user.email):
@@ -150,8 +162,11 @@ def main() -> int:
                 leaks += [f"{path}: shows {secret!r}" for secret in secrets if secret in text]
             problems += len(leaks)
             counts = ", ".join(f"{code}: {count}" for code, count in sorted(statuses.items()))
-            print(f"[{number}/{len(users)}] {user.email} ({user.role}): {len(paths)} requests ({counts}); "
-                  f"{len(secrets)} secrets watched; {len(leaks)} problems", flush=True)
+            print(
+                f"[{number}/{len(users)}] {user.email} ({user.role}): {len(paths)} requests ({counts}); "
+                f"{len(secrets)} secrets watched; {len(leaks)} problems",
+                flush=True,
+            )
             for leak in leaks[:20]:
                 print(f"    {leak}")
     print(f"{len(users)} users, {problems} problems, {time.monotonic() - started:.0f} s")

@@ -39,8 +39,15 @@ CHROMIUM = "/usr/bin/chromium"
 STRIPE_KEY = "sk_test_local_demo"
 STRIPE_WEBHOOK_SECRET = "whsec_local_demo"  # noqa: S105
 # Without the background-networking flags chromium floods the closed network (see docs/pitfalls.md).
-CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
-                 "--disable-background-networking", "--disable-component-update", "--disable-sync"]
+CHROMIUM_ARGS = [
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-quic",
+    "--no-first-run",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+]
 
 
 @dataclass(frozen=True)
@@ -101,9 +108,17 @@ def free_port() -> int:
 
 def start_stripe_sim(port: int, app_port: int, log: Path) -> subprocess.Popen:
     """The local Stripe simulator, started as ./run-demo starts it, delivering its webhooks to the app."""
-    command = [sys.executable, str(ROOT / "dev" / "stripe_sim" / "run.py"), "--port", str(port), "--from-scratch",
-               "--webhook-url", f"http://127.0.0.1:{app_port}/payments/webhook",
-               "--webhook-secret", STRIPE_WEBHOOK_SECRET]
+    command = [
+        sys.executable,
+        str(ROOT / "dev" / "stripe_sim" / "run.py"),
+        "--port",
+        str(port),
+        "--from-scratch",
+        "--webhook-url",
+        f"http://127.0.0.1:{app_port}/payments/webhook",
+        "--webhook-secret",
+        STRIPE_WEBHOOK_SECRET,
+    ]
     with log.open("w") as out:
         sim = subprocess.Popen(command, cwd=ROOT, stdout=out, stderr=subprocess.STDOUT)  # noqa: S603
     deadline = time.monotonic() + 30
@@ -144,6 +159,7 @@ def wait_until_up(url: str, server: subprocess.Popen, seconds: float = 30) -> No
 def demo_ids(database: Path) -> DemoIds:
     """Pick the pages worth showing from what the seed made."""
     with sqlite3.connect(database) as db:
+
         def one(sql: str, *params) -> int:
             row = db.execute(sql, params).fetchone()
             if row is None:
@@ -156,32 +172,38 @@ def demo_ids(database: Path) -> DemoIds:
                JOIN bid b ON b.job_id = j.id AND b.status = 'active' AND NOT b.conflicted
                WHERE o.name = 'Northwind AI' AND j.status = 'open'
                  AND (j.bidding_mode = 'open' OR j.bid_deadline < datetime('now'))
-               GROUP BY j.id ORDER BY count(*) DESC, j.bidding_mode = 'open' DESC, j.id LIMIT 1""")
+               GROUP BY j.id ORDER BY count(*) DESC, j.bidding_mode = 'open' DESC, j.id LIMIT 1"""
+        )
         # ClearLabel's bid with the most revisions, an active one first.
         vendor_bid = one(
             """SELECT b.id FROM bid b JOIN organization o ON o.id = b.vendor_org_id
                WHERE o.name = 'ClearLabel Studio'
-               ORDER BY b.revision DESC, b.status = 'active' DESC, b.id LIMIT 1""")
+               ORDER BY b.revision DESC, b.status = 'active' DESC, b.id LIMIT 1"""
+        )
         # ClearLabel's approved disclosure, the latest.
         vendor_disclosure = one(
             """SELECT v.id FROM disclosureversion v JOIN organization o ON o.id = v.vendor_org_id
-               WHERE o.name = 'ClearLabel Studio' ORDER BY v.status = 'approved' DESC, v.number DESC LIMIT 1""")
+               WHERE o.name = 'ClearLabel Studio' ORDER BY v.status = 'approved' DESC, v.number DESC LIMIT 1"""
+        )
         # A submitted version with an approved one before it, so the review shows what changed.
         reviewed_version = one(
             """SELECT v.id FROM disclosureversion v
                WHERE v.status = 'submitted' AND EXISTS (
                  SELECT 1 FROM disclosureversion a WHERE a.vendor_org_id = v.vendor_org_id
                    AND a.status = 'approved' AND a.number < v.number)
-               ORDER BY v.id LIMIT 1""")
+               ORDER BY v.id LIMIT 1"""
+        )
         # The vendor Northwind's screening excludes (or else flags for review) through the most routes from a rival.
         screened_vendor = one(
             """SELECT r.vendor_org_id FROM verdictrecord r JOIN organization o ON o.id = r.buyer_org_id
                WHERE o.name = 'Northwind AI' AND r.verdict IN ('exclude', 'review')
-               ORDER BY r.verdict = 'exclude' DESC, json_array_length(r.findings) DESC, r.vendor_org_id LIMIT 1""")
+               ORDER BY r.verdict = 'exclude' DESC, json_array_length(r.findings) DESC, r.vendor_org_id LIMIT 1"""
+        )
         # Northwind's contract for the product photos: one milestone paid out, one funded and held, one not funded.
         paid_contract = one(
             """SELECT c.id FROM contract c JOIN job j ON j.id = c.job_id
-               WHERE j.title = 'Attribute tags for 60k retail product photos'""")
+               WHERE j.title = 'Attribute tags for 60k retail product photos'"""
+        )
     return DemoIds(compared_job, vendor_bid, vendor_disclosure, reviewed_version, screened_vendor, paid_contract)
 
 
@@ -240,8 +262,9 @@ def take(page: Page, base: str, shot: Shot, ids: DemoIds) -> Path:
     page.wait_for_load_state("networkidle")
     height = page.evaluate(CUT_HEIGHT_JS, shot.max_height)
     target = OUT / f"{shot.name}.png"
-    page.screenshot(path=str(target), full_page=True,
-                    clip={"x": 0, "y": 0, "width": VIEWPORT["width"], "height": height})
+    page.screenshot(
+        path=str(target), full_page=True, clip={"x": 0, "y": 0, "width": VIEWPORT["width"], "height": height}
+    )
     return target
 
 
@@ -268,10 +291,17 @@ def main(prefixes: list[str]) -> None:
         database = Path(tmp) / "demo.db"
         port, sim_port = free_port(), free_port()
         base = f"http://127.0.0.1:{port}"
-        env = {**os.environ, "DATABASE_URL": f"sqlite:///{database}", "MARKETPLACE_ENV": "development",
-               "DEMO_LOGINS": "1", "FLASK_DEBUG": "0", "PYTHONUNBUFFERED": "1",
-               "STRIPE_SECRET_KEY": STRIPE_KEY, "STRIPE_WEBHOOK_SECRET": STRIPE_WEBHOOK_SECRET,
-               "STRIPE_API_BASE": f"http://127.0.0.1:{sim_port}"}
+        env = {
+            **os.environ,
+            "DATABASE_URL": f"sqlite:///{database}",
+            "MARKETPLACE_ENV": "development",
+            "DEMO_LOGINS": "1",
+            "FLASK_DEBUG": "0",
+            "PYTHONUNBUFFERED": "1",
+            "STRIPE_SECRET_KEY": STRIPE_KEY,
+            "STRIPE_WEBHOOK_SECRET": STRIPE_WEBHOOK_SECRET,
+            "STRIPE_API_BASE": f"http://127.0.0.1:{sim_port}",
+        }
         flask("db", "upgrade", env=env)
         # Before the seed, as in ./run-demo: the demo contracts' money is moved through the simulator.
         sim = start_stripe_sim(sim_port, port, Path(tmp) / "stripe-sim.log")
@@ -282,8 +312,17 @@ def main(prefixes: list[str]) -> None:
             if "Contract money moved through the local Stripe simulator" not in seeded:
                 raise SystemExit(f"The seed moved no contract money:\n{seeded}")
             ids = demo_ids(database)
-            server = flask("run", "--host", "127.0.0.1", "--port", str(port), env=env, background=True,
-                           stdout=log, stderr=subprocess.STDOUT)
+            server = flask(
+                "run",
+                "--host",
+                "127.0.0.1",
+                "--port",
+                str(port),
+                env=env,
+                background=True,
+                stdout=log,
+                stderr=subprocess.STDOUT,
+            )
             wait_until_up(f"{base}/sign-in", server)
             with sync_playwright() as playwright:
                 browser = playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)

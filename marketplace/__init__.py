@@ -120,8 +120,20 @@ def _register_blueprints(app: Flask) -> None:
     from marketplace.payments.views import webhook as stripe_webhook
     from marketplace.screening.views import bp as screening_bp
 
-    for blueprint in (main_bp, account_sessions_bp, accounts_bp, security_bp, jobs_bp, bids_bp, disclosures_bp,
-                      admin_bp, notifications_bp, screening_bp, contracts_bp, payments_bp):
+    for blueprint in (
+        main_bp,
+        account_sessions_bp,
+        accounts_bp,
+        security_bp,
+        jobs_bp,
+        bids_bp,
+        disclosures_bp,
+        admin_bp,
+        notifications_bp,
+        screening_bp,
+        contracts_bp,
+        payments_bp,
+    ):
         app.register_blueprint(blueprint)
     # Stripe signs its webhook instead: the one view without a CSRF token.
     csrf.exempt(stripe_webhook)
@@ -161,8 +173,10 @@ def _hide_development_server_banner() -> None:
 def _register_security_headers(app: Flask) -> None:
     """Every response says what the browser may do with it: scripts and styles from this site only (no inline
     script), no framing, no type sniffing, no referrer beyond the origin; HTTPS only in production."""
-    fixed = ("default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; object-src 'none'; "
-             "base-uri 'self'; frame-ancestors 'none'; form-action ")
+    fixed = (
+        "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; object-src 'none'; "
+        "base-uri 'self'; frame-ancestors 'none'; form-action "
+    )
     production = app.config.get("ENV_NAME") == "production"
 
     @app.after_request
@@ -203,8 +217,10 @@ def _register_errors(app: Flask) -> None:
             return None
         sources = [request.args, request.form] if request.method == "POST" else [request.args]
         if any("\x00" in value for source in sources for _, values in source.lists() for value in values):
-            return render_template("errors/400.html", reason="The form held a character that cannot be stored "
-                                   "(a NUL byte). Please type the text again."), 400
+            return render_template(
+                "errors/400.html",
+                reason="The form held a character that cannot be stored (a NUL byte). Please type the text again.",
+            ), 400
         return None
 
     @app.errorhandler(413)

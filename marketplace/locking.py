@@ -18,7 +18,9 @@ def lock_row(session: Session, model, row_id: int):
     SQLite has no row locks: there every write transaction begins with BEGIN IMMEDIATE, one at a time.
     """
     return session.execute(
-        select(model).where(model.id == row_id).with_for_update(key_share=True)
+        select(model)
+        .where(model.id == row_id)
+        .with_for_update(key_share=True)
         .execution_options(populate_existing=True)
     ).scalar_one_or_none()
 
@@ -29,7 +31,12 @@ def lock_rows(session: Session, model, row_ids) -> list:
     ids = sorted(set(row_ids))
     if not ids:
         return []
-    return list(session.execute(
-        select(model).where(model.id.in_(ids)).order_by(model.id).with_for_update(key_share=True)
-        .execution_options(populate_existing=True)
-    ).scalars())
+    return list(
+        session.execute(
+            select(model)
+            .where(model.id.in_(ids))
+            .order_by(model.id)
+            .with_for_update(key_share=True)
+            .execution_options(populate_existing=True)
+        ).scalars()
+    )

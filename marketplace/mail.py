@@ -27,9 +27,14 @@ class MailSettings:
 
     @classmethod
     def from_config(cls, config) -> "MailSettings":
-        return cls(server=config.get("MAIL_SERVER", ""), port=int(config.get("MAIL_PORT", 25)),
-                   sender=config.get("MAIL_FROM", ""), username=config.get("MAIL_USERNAME", ""),
-                   password=config.get("MAIL_PASSWORD", ""), starttls=bool(config.get("MAIL_STARTTLS", False)))
+        return cls(
+            server=config.get("MAIL_SERVER", ""),
+            port=int(config.get("MAIL_PORT", 25)),
+            sender=config.get("MAIL_FROM", ""),
+            username=config.get("MAIL_USERNAME", ""),
+            password=config.get("MAIL_PASSWORD", ""),
+            starttls=bool(config.get("MAIL_STARTTLS", False)),
+        )
 
 
 def build_message(settings: MailSettings, to: str, subject: str, body: str) -> EmailMessage:

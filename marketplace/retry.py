@@ -55,8 +55,14 @@ def retrying(view):
                     raise
                 db.session.rollback()
                 _forget_attempt(flashed)
-                log.info("%s %s lost a race (%s); attempt %d of %d", request.method, request.path, kind,
-                         attempt + 1, ATTEMPTS)
+                log.info(
+                    "%s %s lost a race (%s); attempt %d of %d",
+                    request.method,
+                    request.path,
+                    kind,
+                    attempt + 1,
+                    ATTEMPTS,
+                )
                 time.sleep(random.uniform(0, 0.02 * attempt))  # noqa: S311 (jitter, not a secret)
         raise AssertionError("unreachable")
 

@@ -97,8 +97,9 @@ def demo_gateway(config) -> tuple[StripeGateway | None, str]:
     if gateway is None:
         return None, "no Stripe key is set (STRIPE_SECRET_KEY), so payments are off"
     if not gateway.simulated:
-        return None, ("contract money is staged only against the local Stripe simulator (STRIPE_API_BASE), "
-                      "never at Stripe itself")
+        return None, (
+            "contract money is staged only against the local Stripe simulator (STRIPE_API_BASE), never at Stripe itself"
+        )
     if not gateway.reachable():
         return None, f"the local Stripe simulator at {gateway.api_base} does not answer"
     return gateway, ""
@@ -143,8 +144,15 @@ def empty_database(session: Session) -> None:
 class DemoLoader:
     """Reads seed_data/*.json and writes the demo marketplace, one step at a time."""
 
-    def __init__(self, session: Session, data_dir: Path = SEED_DIR, now: datetime | None = None,
-                 gateway: StripeGateway | None = None, fee_bps: int = 0, no_money_reason: str = ""):
+    def __init__(
+        self,
+        session: Session,
+        data_dir: Path = SEED_DIR,
+        now: datetime | None = None,
+        gateway: StripeGateway | None = None,
+        fee_bps: int = 0,
+        no_money_reason: str = "",
+    ):
         self.session = session
         self.gateway = gateway
         self.fee_bps = fee_bps
@@ -401,9 +409,7 @@ class DemoLoader:
         self._add(version)
         # Approval marks a version's ties admin-verified, as the admin's review does.
         level = (
-            VerificationLevel.ADMIN_VERIFIED
-            if status == DisclosureStatus.APPROVED
-            else VerificationLevel.SELF_DECLARED
+            VerificationLevel.ADMIN_VERIFIED if status == DisclosureStatus.APPROVED else VerificationLevel.SELF_DECLARED
         )
         filed = version.submitted_at or version.created_at
         provenance = {
@@ -486,9 +492,7 @@ class DemoLoader:
     def load_jobs(self) -> None:
         for row in self._read("jobs"):
             buyer = self._org(row["buyer"])
-            author = (
-                self._user(row["created_by"]) if row.get("created_by") else self._first_member(buyer.name)
-            )
+            author = self._user(row["created_by"]) if row.get("created_by") else self._first_member(buyer.name)
             status = JobStatus(row["status"])
             if status == JobStatus.CLOSED:
                 raise SeedDataError("seed_data: “closed” is never stored; give an open job a past deadline.")
@@ -524,9 +528,7 @@ class DemoLoader:
                     codename=row.get("codename", ""),
                     published_at=published,
                     awarded_at=self._ago(row["awarded_days_ago"]) if status in CONTRACTED else None,
-                    cancelled_at=self._ago(row["cancelled_days_ago"])
-                    if status == JobStatus.CANCELLED
-                    else None,
+                    cancelled_at=self._ago(row["cancelled_days_ago"]) if status == JobStatus.CANCELLED else None,
                     created_at=(published or self.now) - timedelta(days=1),
                     updated_at=published or self.now,
                 )
@@ -558,17 +560,18 @@ class DemoLoader:
                     revision=len(revisions),
                     created_at=first["created_at"],
                     updated_at=last["created_at"],
-                    withdrawn_at=self._ago(row["withdrawn_days_ago"])
-                    if status == BidStatus.WITHDRAWN
-                    else None,
+                    withdrawn_at=self._ago(row["withdrawn_days_ago"]) if status == BidStatus.WITHDRAWN else None,
                     **{key: value for key, value in last.items() if key != "created_at"},
                 )
             )
             for number, terms in enumerate(revisions, start=1):
                 # A withdrawn bid's history shows the withdrawal on its last revision, as withdrawing leaves it.
                 withdrawn_at = bid.withdrawn_at if number == len(revisions) else None
-                self.session.add(BidRevision(bid_id=bid.id, number=number, created_by_id=author.id,
-                                             withdrawn_at=withdrawn_at, **terms))
+                self.session.add(
+                    BidRevision(
+                        bid_id=bid.id, number=number, created_by_id=author.id, withdrawn_at=withdrawn_at, **terms
+                    )
+                )
         self.session.flush()
 
     def _terms(self, job: Job, revision: dict) -> dict:
@@ -673,18 +676,24 @@ class DemoLoader:
             raise SeedDataError(f"{label}: milestone shares must be above 0 and add up to 100.")
         amounts = [contract.total_minor * share // 100 for share in shares]
         amounts[-1] = contract.total_minor - sum(amounts[:-1])  # the last takes the rounding
-        plan = [contract_service.PlannedMilestone(row["title"], amount, self._due(row))
-                for row, amount in zip(rows, amounts, strict=True)]
+        plan = [
+            contract_service.PlannedMilestone(row["title"], amount, self._due(row))
+            for row, amount in zip(rows, amounts, strict=True)
+        ]
         awarded = contract.created_at
         with self._backdated(awarded, contract):
             milestones = contract_service.plan_milestones(
-                self.session, buyer, self.gateway, contract.id, plan, fee_bps=self.fee_bps)
+                self.session, buyer, self.gateway, contract.id, plan, fee_bps=self.fee_bps
+            )
             for milestone in milestones:
                 milestone.created_at = awarded
         if any(step["do"] == "fund" for row in rows for step in row["steps"]):
             self._connect_payouts(vendor, awarded)
-        steps = [(step["days_ago"], number, order, step)
-                 for number, row in enumerate(rows) for order, step in enumerate(row["steps"])]
+        steps = [
+            (step["days_ago"], number, order, step)
+            for number, row in enumerate(rows)
+            for order, step in enumerate(row["steps"])
+        ]
         for days_ago, number, _order, step in sorted(steps, key=lambda item: (-item[0], item[1], item[2])):
             milestone = milestones[number]
             with self._backdated(self._ago(days_ago), contract, milestone, unread=days_ago <= UNREAD_DAYS):
@@ -710,8 +719,7 @@ class DemoLoader:
             if not contract_service.accept_delivery(session, buyer, gateway, contract.id, milestone.id):
                 raise payment_service.PaymentError(milestone.last_payment_error or "the payout did not go through")
         elif action == "cancel":
-            contract_service.cancel_milestone(session, buyer, gateway, contract.id, milestone.id,
-                                              fee_bps=self.fee_bps)
+            contract_service.cancel_milestone(session, buyer, gateway, contract.id, milestone.id, fee_bps=self.fee_bps)
         else:
             raise SeedDataError(f"seed_data/contracts.json: unknown step “{action}”.")
 
@@ -719,15 +727,23 @@ class DemoLoader:
         """The buyer pays on the simulator's Checkout page with a test card; Stripe's answer is recorded as its
         webhook would record it."""
         back = f"{RETURN_BASE}/contracts/{contract.id}"
-        url = contract_service.funding_url(self.session, buyer, self.gateway, contract.id, milestone.id,
-                                           success_url=f"{back}?paid={milestone.id}", cancel_url=back,
-                                           fee_bps=self.fee_bps)
+        url = contract_service.funding_url(
+            self.session,
+            buyer,
+            self.gateway,
+            contract.id,
+            milestone.id,
+            success_url=f"{back}?paid={milestone.id}",
+            cancel_url=back,
+            fee_bps=self.fee_bps,
+        )
         status = submit_simulator_form(self.gateway, url, TEST_CARD)
         checkout = self.gateway.retrieve_checkout_session(milestone.checkout_session_id)
         if status != 303 or not checkout.payment_intent_id:
             raise payment_service.PaymentError(f"the simulator's Checkout did not take the test card ({status})")
-        payment_service.record_payment(self.session, self.gateway, payment_service.STRIPE,
-                                       checkout.payment_intent_id, self.fee_bps)
+        payment_service.record_payment(
+            self.session, self.gateway, payment_service.STRIPE, checkout.payment_intent_id, self.fee_bps
+        )
 
     def _connect_payouts(self, vendor: User, when: datetime) -> None:
         """The vendor's Express account, onboarded on the simulator's page (once per organisation)."""
@@ -735,31 +751,42 @@ class DemoLoader:
         if account is not None and account.payouts_ready:
             return
         with self._backdated(when):
-            link = payment_service.start_onboarding(self.session, self.gateway, vendor,
-                                                    refresh_url=f"{RETURN_BASE}/payments/payouts",
-                                                    return_url=f"{RETURN_BASE}/payments/payouts")
+            link = payment_service.start_onboarding(
+                self.session,
+                self.gateway,
+                vendor,
+                refresh_url=f"{RETURN_BASE}/payments/payouts",
+                return_url=f"{RETURN_BASE}/payments/payouts",
+            )
             if submit_simulator_form(self.gateway, link, {}) != 303:
                 raise SeedDataError(f"the simulator did not complete {vendor.email}'s payout onboarding")
             account = payment_service.payout_account_of(self.session, vendor.org_id)
-            payment_service.refresh_payout_account(self.session, self.gateway, payment_service.STRIPE,
-                                                   account.stripe_account_id)
+            payment_service.refresh_payout_account(
+                self.session, self.gateway, payment_service.STRIPE, account.stripe_account_id
+            )
             account.created_at = account.updated_at = when
 
     @contextmanager
-    def _backdated(self, when: datetime, contract: Contract | None = None, milestone: Milestone | None = None,
-                   unread: bool = False):
+    def _backdated(
+        self, when: datetime, contract: Contract | None = None, milestone: Milestone | None = None, unread: bool = False
+    ):
         """Move what the services write inside the block to `when`: ledger entries, deliveries, notices, and the
         milestone's and contract's own dates. Notices of old steps are marked read. The audit trail is left as
         written: its records are hash-chained, and it tells when the demo was loaded."""
         session = self.session
         started = utcnow()
-        last = {model: session.execute(select(func.coalesce(func.max(model.id), 0))).scalar_one()
-                for model in (LedgerEntry, Delivery, Notification)}
+        last = {
+            model: session.execute(select(func.coalesce(func.max(model.id), 0))).scalar_one()
+            for model in (LedgerEntry, Delivery, Notification)
+        }
         yield
         session.flush()
         session.execute(update(LedgerEntry).where(LedgerEntry.id > last[LedgerEntry]).values(created_at=when))
-        session.execute(update(Notification).where(Notification.id > last[Notification])
-                        .values(created_at=when, read_at=None if unread else when))
+        session.execute(
+            update(Notification)
+            .where(Notification.id > last[Notification])
+            .values(created_at=when, read_at=None if unread else when)
+        )
         session.execute(update(Delivery).where(Delivery.id > last[Delivery]).values(delivered_at=when))
         if milestone is not None:
             decided = session.execute(select(Delivery).where(Delivery.milestone_id == milestone.id)).scalars()
@@ -780,16 +807,21 @@ class DemoLoader:
     def money_summary(self) -> str:
         """What the seed did about contract money, in a sentence for its output."""
         if self.gateway is None:
-            return (f"Contracts: left awarded and unfunded, with no money history, because {self.no_money_reason}. "
-                    "Start the local Stripe simulator first (./run-demo does) for funded, delivered, paid and "
-                    "refunded milestones.")
-        counts = dict(self.session.execute(
-            select(Milestone.status, func.count(Milestone.id)).group_by(Milestone.status)).all())
+            return (
+                f"Contracts: left awarded and unfunded, with no money history, because {self.no_money_reason}. "
+                "Start the local Stripe simulator first (./run-demo does) for funded, delivered, paid and "
+                "refunded milestones."
+            )
+        counts = dict(
+            self.session.execute(select(Milestone.status, func.count(Milestone.id)).group_by(Milestone.status)).all()
+        )
         held = sum(counts.get(status, 0) for status in HELD_STATES)
-        return (f"Contract money moved through the local Stripe simulator at {self.gateway.api_base}: "
-                f"{counts.get(MilestoneStatus.RELEASED, 0)} milestones paid out, {held} held by the platform, "
-                f"{counts.get(MilestoneStatus.REFUNDED, 0)} refunded, {counts.get(MilestoneStatus.PENDING, 0)} "
-                f"waiting to be funded; {self._count(LedgerEntry)} ledger entries.")
+        return (
+            f"Contract money moved through the local Stripe simulator at {self.gateway.api_base}: "
+            f"{counts.get(MilestoneStatus.RELEASED, 0)} milestones paid out, {held} held by the platform, "
+            f"{counts.get(MilestoneStatus.REFUNDED, 0)} refunded, {counts.get(MilestoneStatus.PENDING, 0)} "
+            f"waiting to be funded; {self._count(LedgerEntry)} ledger entries."
+        )
 
     def load_questions(self) -> None:
         for row in self._read("questions"):
@@ -856,8 +888,12 @@ def seed_command(reset: bool) -> None:
             "Run `flask --app marketplace seed --reset` to delete everything and load the demo."
         )
     gateway, no_money_reason = demo_gateway(current_app.config)
-    loader = DemoLoader(session, gateway=gateway, fee_bps=int(current_app.config.get("PLATFORM_FEE_BPS", 0)),
-                        no_money_reason=no_money_reason)
+    loader = DemoLoader(
+        session,
+        gateway=gateway,
+        fee_bps=int(current_app.config.get("PLATFORM_FEE_BPS", 0)),
+        no_money_reason=no_money_reason,
+    )
     try:
         with click.progressbar(
             loader.steps(), label="Loading demo data", item_show_func=lambda step: step[0] if step else ""
@@ -868,8 +904,9 @@ def seed_command(reset: bool) -> None:
         if gateway is not None:
             differences, checked = reconcile(session, gateway)
             if differences:
-                raise click.ClickException("The demo's money does not reconcile with Stripe (nothing was saved):\n"
-                                           + "\n".join(differences))
+                raise click.ClickException(
+                    "The demo's money does not reconcile with Stripe (nothing was saved):\n" + "\n".join(differences)
+                )
         session.commit()
     except Exception:
         session.rollback()
@@ -877,8 +914,10 @@ def seed_command(reset: bool) -> None:
     click.echo(f"Demo data loaded: {loader.summary()}")
     click.echo(loader.money_summary())
     if checked is not None:
-        click.echo(f"Checked as `flask --app marketplace payments reconcile` checks: the ledger agrees with Stripe "
-                   f"and with the contracts ({checked} ledger entries).")
+        click.echo(
+            f"Checked as `flask --app marketplace payments reconcile` checks: the ledger agrees with Stripe "
+            f"and with the contracts ({checked} ledger entries)."
+        )
     click.echo(f"Sign in with the password {DEMO_PASSWORD} as:")
     for role, email in DEMO_LOGINS:
         click.echo(f"  {role:<7} {email}")

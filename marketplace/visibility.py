@@ -115,8 +115,7 @@ def buyer_label(session: Session, job: Job, viewer: User) -> str:
     if viewer.is_admin or viewer.org_id == job.buyer_org_id or job.visibility != Visibility.CONFIDENTIAL:
         return buyer.name
     awarded_to_viewer = session.execute(
-        select(Bid.id).where(Bid.job_id == job.id, Bid.status == BidStatus.AWARDED,
-                             Bid.vendor_org_id == viewer.org_id)
+        select(Bid.id).where(Bid.job_id == job.id, Bid.status == BidStatus.AWARDED, Bid.vendor_org_id == viewer.org_id)
     ).first()
     if awarded_to_viewer:
         return buyer.name
@@ -138,8 +137,11 @@ def comparable_bid_condition():
     """SQL condition for the bids a buyer compares and counts: not withdrawn, not conflicted, and no open bid
     of a suspended vendor (it comes back when the vendor is reinstated)."""
     suspended = select(Organization.id).where(Organization.suspended_at.is_not(None))
-    return ((Bid.status != BidStatus.WITHDRAWN) & Bid.conflicted.is_(False)
-            & or_(Bid.status != BidStatus.ACTIVE, Bid.vendor_org_id.not_in(suspended)))
+    return (
+        (Bid.status != BidStatus.WITHDRAWN)
+        & Bid.conflicted.is_(False)
+        & or_(Bid.status != BidStatus.ACTIVE, Bid.vendor_org_id.not_in(suspended))
+    )
 
 
 def own_bids(session: Session, user: User) -> Select:
@@ -173,22 +175,38 @@ def vendor_ids_seeing(session: Session, job: Job) -> set[int]:
     vendor_ids = set(session.execute(active).scalars())
     if job.visibility == Visibility.PUBLIC:
         return vendor_ids
-    records = session.execute(select(VerdictRecord.vendor_org_id, VerdictRecord.verdict, VerdictRecord.findings)
-                              .where(VerdictRecord.buyer_org_id == job.buyer_org_id)).all()
-    barred = {vendor for vendor, verdict, findings in records if verdict != Verdict.CLEAR.value and any(
-        f.get("verdict") != Verdict.CLEAR.value and not f.get("waived") for f in findings or [])}
+    records = session.execute(
+        select(VerdictRecord.vendor_org_id, VerdictRecord.verdict, VerdictRecord.findings).where(
+            VerdictRecord.buyer_org_id == job.buyer_org_id
+        )
+    ).all()
+    barred = {
+        vendor
+        for vendor, verdict, findings in records
+        if verdict != Verdict.CLEAR.value
+        and any(f.get("verdict") != Verdict.CLEAR.value and not f.get("waived") for f in findings or [])
+    }
     # A vendor whose filing awaits review sees public jobs only (filing_under_review).
     seeing = vendor_ids - barred - vendors_awaiting_review(session)
     if job.visibility == Visibility.INVITE_ONLY:
-        seeing &= set(session.execute(select(JobInvitation.vendor_org_id).where(JobInvitation.job_id == job.id))
-                      .scalars())
+        seeing &= set(
+            session.execute(select(JobInvitation.vendor_org_id).where(JobInvitation.job_id == job.id)).scalars()
+        )
     # A vendor never yet screened for this lab (no stored verdict) is screened now: a gap is never taken as clear.
     unscreened = seeing - {vendor for vendor, _, _ in records}
     if unscreened:
-        vendors = session.execute(select(Organization).where(
-            Organization.kind == OrgKind.VENDOR, Organization.id.not_in(
-                select(VerdictRecord.vendor_org_id).where(VerdictRecord.buyer_org_id == job.buyer_org_id)))
-        ).scalars().all()
+        vendors = (
+            session.execute(
+                select(Organization).where(
+                    Organization.kind == OrgKind.VENDOR,
+                    Organization.id.not_in(
+                        select(VerdictRecord.vendor_org_id).where(VerdictRecord.buyer_org_id == job.buyer_org_id)
+                    ),
+                )
+            )
+            .scalars()
+            .all()
+        )
         live = screen_pairs(session, [job.buyer_org_id], [v for v in vendors if v.id in unscreened])
         seeing -= {vendor_id for (_, vendor_id), screening in live.items() if screening.access_verdict != Verdict.CLEAR}
     return seeing

@@ -55,8 +55,9 @@ def export_problems(session, statements: list[dict]) -> list[dict]:
     for problem in additional_check_errors(statements):
         statement_id = problem.get("statement")
         if problem["type"] == "entity_identifiers_not_known_scheme" and statement_id:
-            content = session.execute(select(BodsStatement.content).where(
-                BodsStatement.statement_id == statement_id)).scalar_one_or_none()
+            content = session.execute(
+                select(BodsStatement.content).where(BodsStatement.statement_id == statement_id)
+            ).scalar_one_or_none()
             written = next((s for s in statements if s.get("statementId") == statement_id), None)
             if content is not None and written is not None and json.loads(content) == written:
                 continue

@@ -31,7 +31,8 @@ def database_url_for(tmp_dir, name: str, backend: str | None = None) -> str:
     if wanted.startswith("postgresql"):
         url = make_url(wanted)
         return url.set(database=f"{url.database}_{name}" if name != "main" else url.database).render_as_string(
-            hide_password=False)
+            hide_password=False
+        )
     return f"sqlite:///{tmp_dir / (name + '.db')}"
 
 
@@ -46,8 +47,7 @@ def fresh_database(url: str) -> None:
         return
     admin = create_engine(parsed.set(database="postgres"), isolation_level="AUTOCOMMIT")
     with admin.connect() as conn:
-        exists = conn.execute(text("SELECT 1 FROM pg_database WHERE datname = :n"),
-                              {"n": parsed.database}).first()
+        exists = conn.execute(text("SELECT 1 FROM pg_database WHERE datname = :n"), {"n": parsed.database}).first()
         if not exists:
             conn.execute(text(f'CREATE DATABASE "{parsed.database}"'))
     admin.dispose()
@@ -167,8 +167,6 @@ def exclude_vendor(session):
     def _exclude(buyer_org_id: int, vendor_org_id: int) -> None:
         vendor = session.get(Organization, vendor_org_id)
         rival = RivalFactory(buyer_org_id=buyer_org_id)
-        InterestFactory(
-            interested_party_id=rival.party_id, subject_party_id=vendor.party_id, share_exact=30.0
-        )
+        InterestFactory(interested_party_id=rival.party_id, subject_party_id=vendor.party_id, share_exact=30.0)
 
     return _exclude

@@ -143,10 +143,18 @@ class BidFactory(Base):
     @factory.post_generation
     def first_revision(obj, create, extracted, **kwargs):
         if create:
-            db.session.add(BidRevision(bid_id=obj.id, number=1, price_per_unit_minor=obj.price_per_unit_minor,
-                                       total_minor=obj.total_minor, currency=obj.currency,
-                                       turnaround_days=obj.turnaround_days,
-                                       quality_guarantee_pct=obj.quality_guarantee_pct, proposal=obj.proposal))
+            db.session.add(
+                BidRevision(
+                    bid_id=obj.id,
+                    number=1,
+                    price_per_unit_minor=obj.price_per_unit_minor,
+                    total_minor=obj.total_minor,
+                    currency=obj.currency,
+                    turnaround_days=obj.turnaround_days,
+                    quality_guarantee_pct=obj.quality_guarantee_pct,
+                    proposal=obj.proposal,
+                )
+            )
             db.session.flush()
 
 

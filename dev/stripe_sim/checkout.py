@@ -42,9 +42,20 @@ class CheckoutSession(StripeObject):
     object = "checkout.session"
     _id_prefix = "cs_test_"
 
-    def __init__(self, mode=None, line_items=None, success_url=None, cancel_url=None, customer=None,
-                 customer_email=None, client_reference_id=None, metadata=None, payment_intent_data=None,
-                 payment_method_types=None, **kwargs):
+    def __init__(
+        self,
+        mode=None,
+        line_items=None,
+        success_url=None,
+        cancel_url=None,
+        customer=None,
+        customer_email=None,
+        client_reference_id=None,
+        metadata=None,
+        payment_intent_data=None,
+        payment_method_types=None,
+        **kwargs,
+    ):
         if kwargs:
             raise UserError(400, "Received unknown parameter: " + ", ".join(sorted(kwargs)))
         if mode != "payment":
@@ -74,9 +85,13 @@ class CheckoutSession(StripeObject):
         return self.status == "open" and self.expires_at > time.time()
 
     def _new_payment_intent(self, payment_method_id: str) -> PaymentIntent:
-        intent = PaymentIntent(amount=self.amount_total, currency=self.currency, customer=self.customer,
-                               payment_method=payment_method_id,
-                               metadata=dict(self._payment_intent_data.get("metadata") or {}))
+        intent = PaymentIntent(
+            amount=self.amount_total,
+            currency=self.currency,
+            customer=self.customer,
+            payment_method=payment_method_id,
+            metadata=dict(self._payment_intent_data.get("metadata") or {}),
+        )
         # Fields localstripe does not take on create, kept so that the object reads as Stripe's would.
         intent.transfer_group = self._payment_intent_data.get("transfer_group")
         intent.description = self._payment_intent_data.get("description")
@@ -118,8 +133,7 @@ def _money(amount: int, currency: str) -> str:
 
 
 def _card_form(session: CheckoutSession, error: str = "", number: str = "4242 4242 4242 4242") -> web.Response:
-    cancel = (f'<p><a href="{html.escape(session.cancel_url)}">Cancel and go back</a></p>'
-              if session.cancel_url else "")
+    cancel = f'<p><a href="{html.escape(session.cancel_url)}">Cancel and go back</a></p>' if session.cancel_url else ""
     body = f"""
       <p class="amount" data-testid="amount">{_money(session.amount_total, session.currency)}</p>
       {f'<p class="error" role="alert">{html.escape(error)}</p>' if error else ""}
@@ -202,8 +216,9 @@ async def authenticate(request: web.Request) -> web.Response:
     if intent.metadata != (session._payment_intent_data.get("metadata") or {}) or intent.status != "requires_action":
         return _card_form(session, "This payment cannot be authenticated now.")
     try:
-        PaymentIntent._api_authenticate(intent.id, client_secret=intent.client_secret,
-                                        success=form.get("outcome") == "complete")
+        PaymentIntent._api_authenticate(
+            intent.id, client_secret=intent.client_secret, success=form.get("outcome") == "complete"
+        )
     except UserError as error:
         return _card_form(session, error.body["error"].get("message", "Your card was declined."))
     if intent.status == "requires_payment_method":

@@ -35,8 +35,18 @@ class Account(StripeObject):
     object = "account"
     _id_prefix = "acct_"
 
-    def __init__(self, type=None, controller=None, country=None, email=None, capabilities=None,
-                 business_type=None, default_currency=None, metadata=None, **kwargs):
+    def __init__(
+        self,
+        type=None,
+        controller=None,
+        country=None,
+        email=None,
+        capabilities=None,
+        business_type=None,
+        default_currency=None,
+        metadata=None,
+        **kwargs,
+    ):
         _unexpected(kwargs)
         if type is not None and type not in ("express", "standard", "custom"):
             raise UserError(400, "Invalid type: must be one of custom, express, or standard", {"param": "type"})
@@ -53,8 +63,11 @@ class Account(StripeObject):
         self.details_submitted = False
         self.charges_enabled = False
         self.payouts_enabled = False
-        self._requested = [name for name, wanted in (capabilities or {}).items()
-                           if try_convert_to_bool((wanted or {}).get("requested"))] or ["transfers"]
+        self._requested = [
+            name
+            for name, wanted in (capabilities or {}).items()
+            if try_convert_to_bool((wanted or {}).get("requested"))
+        ] or ["transfers"]
 
     @property
     def capabilities(self):
@@ -64,9 +77,16 @@ class Account(StripeObject):
     @property
     def requirements(self):
         due = [] if self.details_submitted else list(ONBOARDING_FIELDS)
-        return {"alternatives": [], "current_deadline": None, "currently_due": due, "errors": [],
-                "disabled_reason": None if self.details_submitted else "requirements.past_due",
-                "eventually_due": due, "past_due": due, "pending_verification": []}
+        return {
+            "alternatives": [],
+            "current_deadline": None,
+            "currently_due": due,
+            "errors": [],
+            "disabled_reason": None if self.details_submitted else "requirements.past_due",
+            "eventually_due": due,
+            "past_due": due,
+            "pending_verification": [],
+        }
 
     def _complete_onboarding(self):
         self.details_submitted = self.charges_enabled = self.payouts_enabled = True
@@ -77,8 +97,17 @@ class Transfer(StripeObject):
     object = "transfer"
     _id_prefix = "tr_"
 
-    def __init__(self, amount=None, currency=None, destination=None, description=None, metadata=None,
-                 source_transaction=None, transfer_group=None, **kwargs):
+    def __init__(
+        self,
+        amount=None,
+        currency=None,
+        destination=None,
+        description=None,
+        metadata=None,
+        source_transaction=None,
+        transfer_group=None,
+        **kwargs,
+    ):
         _unexpected(kwargs)
         amount = try_convert_to_int(amount)
         if not isinstance(amount, int) or amount <= 0:
@@ -89,9 +118,12 @@ class Transfer(StripeObject):
         if account is None:
             raise UserError(400, f"No such destination: '{destination}'", {"param": "destination"})
         if account.capabilities.get("transfers") != "active":
-            raise UserError(400, "Your destination account needs to have at least one of the following "
-                                 "capabilities enabled: transfers, crypto_transfers, legacy_payments",
-                            {"code": "insufficient_capabilities_for_transfer"})
+            raise UserError(
+                400,
+                "Your destination account needs to have at least one of the following "
+                "capabilities enabled: transfers, crypto_transfers, legacy_payments",
+                {"code": "insufficient_capabilities_for_transfer"},
+            )
         if source_transaction is not None:
             _check_source_transaction(source_transaction, amount, currency)
         super().__init__()
@@ -111,15 +143,22 @@ class Transfer(StripeObject):
 
     @property
     def reversals(self):
-        return {"object": "list", "data": [], "has_more": False, "total_count": 0,
-                "url": f"/v1/transfers/{self.id}/reversals"}
+        return {
+            "object": "list",
+            "data": [],
+            "has_more": False,
+            "total_count": 0,
+            "url": f"/v1/transfers/{self.id}/reversals",
+        }
 
     @classmethod
-    def _api_list_all(cls, url, destination=None, transfer_group=None, limit=None, starting_after=None,
-                      **kwargs):
+    def _api_list_all(cls, url, destination=None, transfer_group=None, limit=None, starting_after=None, **kwargs):
         listing = super()._api_list_all(url, limit=limit, starting_after=starting_after, **kwargs)
-        listing._list = [t for t in listing._list
-                         if destination in (None, t.destination) and transfer_group in (None, t.transfer_group)]
+        listing._list = [
+            t
+            for t in listing._list
+            if destination in (None, t.destination) and transfer_group in (None, t.transfer_group)
+        ]
         return listing
 
 
@@ -129,14 +168,22 @@ def _check_source_transaction(charge_id: str, amount: int, currency: str) -> Non
     if charge is None:
         raise UserError(400, f"No such charge: '{charge_id}'", {"param": "source_transaction"})
     if charge.currency.lower() != currency.lower():
-        raise UserError(400, "The currency of source_transaction's balance transaction must match the "
-                             "transfer currency.", {"param": "currency"})
-    transferred = sum(t.amount for key, t in store.items()
-                      if key.startswith("transfer:") and t.source_transaction == charge_id)
+        raise UserError(
+            400,
+            "The currency of source_transaction's balance transaction must match the transfer currency.",
+            {"param": "currency"},
+        )
+    transferred = sum(
+        t.amount for key, t in store.items() if key.startswith("transfer:") and t.source_transaction == charge_id
+    )
     left = charge.amount - charge.amount_refunded - transferred
     if amount > left:
-        raise UserError(400, f"Insufficient funds: the transfer amount ({amount}) is more than what remains "
-                             f"of the source transaction ({left}).", {"code": "balance_insufficient"})
+        raise UserError(
+            400,
+            f"Insufficient funds: the transfer amount ({amount}) is more than what remains "
+            f"of the source transaction ({left}).",
+            {"code": "balance_insufficient"},
+        )
 
 
 # ------------------------------------------------------------------------------------------- account links
@@ -159,11 +206,21 @@ async def create_account_link(request: web.Request) -> web.Response:
             raise UserError(400, f"Invalid URL: {name}", {"param": name})
     token = secrets.token_urlsafe(16)
     created = int(time.time())
-    _links[token] = {"account": account_id, "refresh_url": refresh_url, "return_url": return_url,
-                     "expires_at": created + LINK_LIFETIME_SECONDS, "used": False}
-    return json_response({"object": "account_link", "created": created,
-                          "expires_at": created + LINK_LIFETIME_SECONDS,
-                          "url": f"{request.url.origin()}/hosted/onboarding/{token}"})
+    _links[token] = {
+        "account": account_id,
+        "refresh_url": refresh_url,
+        "return_url": return_url,
+        "expires_at": created + LINK_LIFETIME_SECONDS,
+        "used": False,
+    }
+    return json_response(
+        {
+            "object": "account_link",
+            "created": created,
+            "expires_at": created + LINK_LIFETIME_SECONDS,
+            "url": f"{request.url.origin()}/hosted/onboarding/{token}",
+        }
+    )
 
 
 def _live_link(token: str) -> dict | None:
@@ -184,7 +241,8 @@ async def onboarding_page(request: web.Request) -> web.Response:
     account = store[f"account:{link['account']}"]
     body = f"""
       <p>Express account <code>{html.escape(account.id)}</code>{
-        f" for {html.escape(account.email)}" if account.email else ""}.</p>
+        f" for {html.escape(account.email)}" if account.email else ""
+    }.</p>
       <p>At Stripe, the vendor would now give its business details, a bank account and accept the
          Connected Account Agreement. Here, one click completes onboarding with test details.</p>
       <form method="post"><button type="submit">Complete onboarding with test details</button></form>"""
@@ -205,6 +263,7 @@ def _list(cls):
         data = unflatten_data(request.query)
         expand = data.pop("expand", None)
         return json_response(cls._api_list_all(request.path, **data)._export(expand=expand))
+
     return handler
 
 
@@ -213,12 +272,14 @@ def _create(cls):
         data = await get_post_data(request) or {}
         expand = data.pop("expand", None)
         return json_response(cls._api_create(**data)._export(expand=expand))
+
     return handler
 
 
 def _retrieve(cls):
     def handler(request: web.Request) -> web.Response:
         return json_response(cls._api_retrieve(request.match_info["id"])._export())
+
     return handler
 
 

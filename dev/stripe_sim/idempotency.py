@@ -31,14 +31,23 @@ async def idempotency_middleware(request: web.Request, handler):
     if saved_key in _saved:
         first_fingerprint, status, payload, content_type = _saved[saved_key]
         if first_fingerprint != fingerprint:
-            return web.json_response({"error": {
-                "type": "idempotency_error",
-                "message": "Keys for idempotent requests can only be used with the same parameters they were "
-                           f"first used with. Try using a key other than '{key}' if you meant to execute a "
-                           "different request.",
-            }}, status=400)
-        return web.Response(status=status, body=payload, content_type=content_type,
-                            headers={"Idempotent-Replayed": "true", "Idempotency-Key": key})
+            return web.json_response(
+                {
+                    "error": {
+                        "type": "idempotency_error",
+                        "message": "Keys for idempotent requests can only be used with the same parameters they were "
+                        f"first used with. Try using a key other than '{key}' if you meant to execute a "
+                        "different request.",
+                    }
+                },
+                status=400,
+            )
+        return web.Response(
+            status=status,
+            body=payload,
+            content_type=content_type,
+            headers={"Idempotent-Replayed": "true", "Idempotency-Key": key},
+        )
     try:
         response = await handler(request)
     except UserError as error:

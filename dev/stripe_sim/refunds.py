@@ -34,8 +34,11 @@ def _check_left(data: dict) -> None:
     if left <= 0:
         raise UserError(400, f"Charge {charge.id} has already been refunded.", {"code": "charge_already_refunded"})
     if isinstance(amount, int) and amount > left:
-        raise UserError(400, f"Refund amount ({amount}) is greater than unrefunded amount on charge ({left}).",
-                        {"code": "amount_too_large", "param": "amount"})
+        raise UserError(
+            400,
+            f"Refund amount ({amount}) is greater than unrefunded amount on charge ({left}).",
+            {"code": "amount_too_large", "param": "amount"},
+        )
     if data.get("amount") is None:
         data["amount"] = left
 

@@ -26,7 +26,13 @@ def read_messages(folder: str | Path, limit: int = SHOWN) -> list[CaughtMessage]
     for file in sorted(path.glob("*.eml"), reverse=True)[:limit]:
         message = BytesParser(policy=policy.default).parsebytes(file.read_bytes())
         body = message.get_body(preferencelist=("plain",))
-        messages.append(CaughtMessage(name=file.name, to=str(message.get("To", "")),
-                                      subject=str(message.get("Subject", "")), date=str(message.get("Date", "")),
-                                      body=body.get_content() if body is not None else ""))
+        messages.append(
+            CaughtMessage(
+                name=file.name,
+                to=str(message.get("To", "")),
+                subject=str(message.get("Subject", "")),
+                date=str(message.get("Date", "")),
+                body=body.get_content() if body is not None else "",
+            )
+        )
     return messages

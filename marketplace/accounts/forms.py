@@ -31,8 +31,11 @@ class SignInForm(FlaskForm):
 
 
 class SignUpForm(FlaskForm):
-    kind = RadioField("I am", choices=[("buyer", "An AI lab buying labeling work"),
-                                       ("vendor", "A labeling company")], validators=[InputRequired()])
+    kind = RadioField(
+        "I am",
+        choices=[("buyer", "An AI lab buying labeling work"), ("vendor", "A labeling company")],
+        validators=[InputRequired()],
+    )
     org_name = StringField("Organisation name", validators=[InputRequired(), Length(max=200)])
     name = StringField("Your name", validators=[InputRequired(), Length(max=200)])
     email = EmailField("Work email", validators=[InputRequired(), Email(), Length(max=254)])

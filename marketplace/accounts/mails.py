@@ -22,8 +22,9 @@ def send_confirmation(user: User, token: str) -> bool:
 def send_sign_up_attempt(user: User) -> bool:
     """Someone signed up with an address that already has an account: tell its owner, not the visitor."""
     reset = url_for("security.forgot_password", _external=True)
-    return _send(user.email, "Someone tried to sign up with your address", "sign_up_attempt.txt",
-                 user=user, reset=reset)
+    return _send(
+        user.email, "Someone tried to sign up with your address", "sign_up_attempt.txt", user=user, reset=reset
+    )
 
 
 def send_password_reset(user: User, token: str) -> bool:

@@ -4,11 +4,41 @@ import re
 import unicodedata
 
 # Trailing words that name a legal form, not the organisation: "Northwind AI, Inc." is "Northwind AI".
-LEGAL_SUFFIXES = frozenset({
-    "inc", "incorporated", "ltd", "limited", "llc", "llp", "lp", "plc", "corp", "corporation", "co", "company",
-    "gmbh", "ag", "kg", "ug", "sa", "sas", "sarl", "srl", "spa", "bv", "nv", "ab", "as", "oy", "pty", "pte",
-    "kk", "sl", "ou",
-})
+LEGAL_SUFFIXES = frozenset(
+    {
+        "inc",
+        "incorporated",
+        "ltd",
+        "limited",
+        "llc",
+        "llp",
+        "lp",
+        "plc",
+        "corp",
+        "corporation",
+        "co",
+        "company",
+        "gmbh",
+        "ag",
+        "kg",
+        "ug",
+        "sa",
+        "sas",
+        "sarl",
+        "srl",
+        "spa",
+        "bv",
+        "nv",
+        "ab",
+        "as",
+        "oy",
+        "pty",
+        "pte",
+        "kk",
+        "sl",
+        "ou",
+    }
+)
 _NOT_ALNUM = re.compile(r"[^a-z0-9]+")
 
 

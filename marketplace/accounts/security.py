@@ -49,10 +49,15 @@ def issue_token(session: Session, user: User, purpose: TokenPurpose) -> IssuedTo
     session.execute(
         update(AccountToken)
         .where(AccountToken.user_id == user.id, AccountToken.purpose == purpose, AccountToken.used_at.is_(None))
-        .values(used_at=now).execution_options(synchronize_session="fetch"))
+        .values(used_at=now)
+        .execution_options(synchronize_session="fetch")
+    )
     token = secrets.token_urlsafe(32)
-    session.add(AccountToken(user_id=user.id, purpose=purpose, token_hash=_hash(token),
-                             expires_at=now + TOKEN_LIFETIMES[purpose]))
+    session.add(
+        AccountToken(
+            user_id=user.id, purpose=purpose, token_hash=_hash(token), expires_at=now + TOKEN_LIFETIMES[purpose]
+        )
+    )
     session.flush()
     return IssuedToken(user, token)
 
@@ -71,8 +76,11 @@ def _redeem(session: Session, token: str, purpose: TokenPurpose) -> User:
     record = find_token(session, token, purpose)
     # Mark it used in one statement that only one request can win: a double click does not use it twice.
     won = session.execute(
-        update(AccountToken).where(AccountToken.id == record.id, AccountToken.used_at.is_(None))
-        .values(used_at=utcnow()).execution_options(synchronize_session="fetch")).rowcount
+        update(AccountToken)
+        .where(AccountToken.id == record.id, AccountToken.used_at.is_(None))
+        .values(used_at=utcnow())
+        .execution_options(synchronize_session="fetch")
+    ).rowcount
     if won != 1:
         raise TokenError(INVALID_LINK)
     return session.get(User, record.user_id)
@@ -123,8 +131,9 @@ def reset_password(session: Session, token: str, new_password: str) -> User:
     return user
 
 
-def change_password(session: Session, user: User, current_password: str, new_password: str,
-                    *, current_session: AccountSession | None) -> int:
+def change_password(
+    session: Session, user: User, current_password: str, new_password: str, *, current_session: AccountSession | None
+) -> int:
     """Change the password, knowing the current one; every other session ends. Returns how many ended.
 
     PasswordError (field `current_password`) when the current password is wrong.

@@ -22,8 +22,9 @@ from marketplace.extensions import db, limiter
 
 bp = Blueprint("security", __name__)
 SETUP_SECRET_KEY = "totp_setup_secret"  # noqa: S105 (a session key name, not a secret)
-RESET_SENT = ("If an account uses that address, we have sent it a link to reset the password. "
-              "It works for an hour, once.")
+RESET_SENT = (
+    "If an account uses that address, we have sent it a link to reset the password. It works for an hour, once."
+)
 
 
 def _network_key() -> str:
@@ -107,10 +108,18 @@ def confirm_email(token: str):
 
 
 @bp.route("/forgot-password", methods=["GET", "POST"])
-@limiter.limit(_network_limit, methods=["POST"], key_func=_network_key,
-               error_message="Too many requests from your network. Wait an hour and try again.")
-@limiter.limit(_mail_limit, methods=["POST"], key_func=_email_key,
-               error_message="We sent several links to that address already: wait an hour.")
+@limiter.limit(
+    _network_limit,
+    methods=["POST"],
+    key_func=_network_key,
+    error_message="Too many requests from your network. Wait an hour and try again.",
+)
+@limiter.limit(
+    _mail_limit,
+    methods=["POST"],
+    key_func=_email_key,
+    error_message="We sent several links to that address already: wait an hour.",
+)
 def forgot_password():
     """Ask for a reset link; the answer is the same whether or not the address has an account."""
     form = EmailOnlyForm()
@@ -137,8 +146,7 @@ def reset_password(token: str):
         if current_user.is_authenticated:
             logout_user()
             session.pop(web_sessions.SESSION_KEY, None)
-        flash(f"Your password is changed and every session of {user.email} is signed out. Sign in with it.",
-              "success")
+        flash(f"Your password is changed and every session of {user.email} is signed out. Sign in with it.", "success")
         return redirect(url_for("accounts.sign_in"), 303)
     return _token_page("accounts/reset_password.html", token, TokenPurpose.RESET_PASSWORD, form)
 
@@ -150,9 +158,13 @@ def change_password():
     form = ChangePasswordForm()
     if form.validate_on_submit():
         try:
-            ended = security.change_password(db.session, current_user, form.current_password.data,
-                                             form.password.data,
-                                             current_session=web_sessions.current_session_record())
+            ended = security.change_password(
+                db.session,
+                current_user,
+                form.current_password.data,
+                form.password.data,
+                current_session=web_sessions.current_session_record(),
+            )
         except security.PasswordError as error:
             getattr(form, error.field).errors.append(str(error))
         else:
@@ -167,11 +179,18 @@ def change_password():
 
 
 @bp.route("/sign-in/code", methods=["GET", "POST"])
-@limiter.limit(lambda: current_app.config["LOGIN_IP_RATE_LIMIT"], methods=["POST"], key_func=_network_key,
-               error_message="Too many attempts from your network. Wait a while and try again.")
-@limiter.limit(lambda: current_app.config["LOGIN_RATE_LIMIT"], methods=["POST"],
-               key_func=web_sessions.pending_user_key,
-               error_message="Too many codes tried for this account. Wait a minute and try again.")
+@limiter.limit(
+    lambda: current_app.config["LOGIN_IP_RATE_LIMIT"],
+    methods=["POST"],
+    key_func=_network_key,
+    error_message="Too many attempts from your network. Wait a while and try again.",
+)
+@limiter.limit(
+    lambda: current_app.config["LOGIN_RATE_LIMIT"],
+    methods=["POST"],
+    key_func=web_sessions.pending_user_key,
+    error_message="Too many codes tried for this account. Wait a minute and try again.",
+)
 def second_factor():
     """After the password: a code from the authenticator app, or a recovery code."""
     user, next_url = web_sessions.user_awaiting_second_factor()
@@ -189,8 +208,7 @@ def second_factor():
             flash(f"Welcome back, {user.name}.", "success")
             if used == "recovery code":
                 left = two_factor.unused_recovery_codes(db.session, user)
-                flash(f"You used a recovery code: {left} left. Make new ones in Settings when you run low.",
-                      "warning")
+                flash(f"You used a recovery code: {left} left. Make new ones in Settings when you run low.", "warning")
             return redirect(next_url or url_for("main.dashboard"), 303)
     return render_template("accounts/second_factor.html", form=form), 400 if form.errors else 200
 
@@ -200,9 +218,12 @@ def second_factor():
 def two_factor_settings():
     """Set up the second factor (scan the QR code, enter a code), or turn it off and renew recovery codes."""
     if current_user.has_second_factor:
-        return render_template("accounts/two_factor_on.html", disable_form=DisableTwoFactorForm(),
-                               renew_form=RenewRecoveryCodesForm(),
-                               left=two_factor.unused_recovery_codes(db.session, current_user))
+        return render_template(
+            "accounts/two_factor_on.html",
+            disable_form=DisableTwoFactorForm(),
+            renew_form=RenewRecoveryCodesForm(),
+            left=two_factor.unused_recovery_codes(db.session, current_user),
+        )
     # The secret waits in this browser's signed session until a code proves the app has it.
     secret = session.get(SETUP_SECRET_KEY) or two_factor.new_secret()
     session[SETUP_SECRET_KEY] = secret
@@ -218,8 +239,9 @@ def two_factor_settings():
             flash("Two-factor authentication is on.", "success")
             return render_template("accounts/recovery_codes.html", codes=codes)
     uri = two_factor.provisioning_uri(secret, current_user.email)
-    return render_template("accounts/two_factor_setup.html", form=form, secret=secret,
-                           qr_svg=two_factor.qr_svg(uri)), 400 if form.errors else 200
+    return render_template(
+        "accounts/two_factor_setup.html", form=form, secret=secret, qr_svg=two_factor.qr_svg(uri)
+    ), 400 if form.errors else 200
 
 
 @bp.post("/settings/two-factor/disable")
@@ -236,8 +258,12 @@ def disable_two_factor():
             db.session.commit()
             flash("Two-factor authentication is off.", "success")
             return redirect(url_for("security.two_factor_settings"), 303)
-    return render_template("accounts/two_factor_on.html", disable_form=form, renew_form=RenewRecoveryCodesForm(),
-                           left=two_factor.unused_recovery_codes(db.session, current_user)), 400
+    return render_template(
+        "accounts/two_factor_on.html",
+        disable_form=form,
+        renew_form=RenewRecoveryCodesForm(),
+        left=two_factor.unused_recovery_codes(db.session, current_user),
+    ), 400
 
 
 @bp.post("/settings/two-factor/recovery-codes")
@@ -253,8 +279,12 @@ def renew_recovery_codes():
         else:
             db.session.commit()
             return render_template("accounts/recovery_codes.html", codes=codes)
-    return render_template("accounts/two_factor_on.html", disable_form=DisableTwoFactorForm(), renew_form=form,
-                           left=two_factor.unused_recovery_codes(db.session, current_user)), 400
+    return render_template(
+        "accounts/two_factor_on.html",
+        disable_form=DisableTwoFactorForm(),
+        renew_form=form,
+        left=two_factor.unused_recovery_codes(db.session, current_user),
+    ), 400
 
 
 # --- sessions ----------------------------------------------------------------------------------------------
@@ -264,8 +294,12 @@ def renew_recovery_codes():
 @login_required
 def session_list():
     """Where you are signed in: device, address, since and last seen; end any of them."""
-    return render_template("accounts/sessions.html", records=sessions.sessions_of(db.session, current_user),
-                           current=web_sessions.current_session_record(), form=EndSessionForm())
+    return render_template(
+        "accounts/sessions.html",
+        records=sessions.sessions_of(db.session, current_user),
+        current=web_sessions.current_session_record(),
+        form=EndSessionForm(),
+    )
 
 
 @bp.post("/settings/sessions/<int:session_id>/end")

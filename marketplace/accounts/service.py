@@ -49,19 +49,32 @@ def normalize_email(email: str) -> str:
 
 
 def email_taken(session: Session, email: str) -> bool:
-    return session.execute(
-        select(User.id).where(User.email == normalize_email(email))
-    ).first() is not None
+    return session.execute(select(User.id).where(User.email == normalize_email(email))).first() is not None
 
 
-def create_user(session: Session, *, email: str, name: str, password: str, role: Role,
-                org: Organization | None = None, timezone: str = "UTC", email_verified: bool = True) -> User:
+def create_user(
+    session: Session,
+    *,
+    email: str,
+    name: str,
+    password: str,
+    role: Role,
+    org: Organization | None = None,
+    timezone: str = "UTC",
+    email_verified: bool = True,
+) -> User:
     """A new user; `email_verified=False` when the address still has to be confirmed through a mailed link."""
     if email_taken(session, email):
         raise AccountError("An account with this email already exists.", "email")
-    user = User(email=normalize_email(email), name=name.strip(), password_hash=hash_password(password),
-                role=role, org_id=org.id if org else None, timezone=timezone,
-                email_verified_at=utcnow() if email_verified else None)
+    user = User(
+        email=normalize_email(email),
+        name=name.strip(),
+        password_hash=hash_password(password),
+        role=role,
+        org_id=org.id if org else None,
+        timezone=timezone,
+        email_verified_at=utcnow() if email_verified else None,
+    )
     session.add(user)
     session.flush()
     return user
@@ -79,13 +92,12 @@ class SignUpResult:
 
 def org_with_name(session: Session, name: str) -> Organization | None:
     """The organisation whose name is this one but for case, punctuation and legal suffix."""
-    return session.execute(
-        select(Organization).where(Organization.name_key == org_name_key(name))
-    ).scalar_one_or_none()
+    return session.execute(select(Organization).where(Organization.name_key == org_name_key(name))).scalar_one_or_none()
 
 
-def sign_up(session: Session, *, org_name: str, kind: OrgKind, email: str, name: str, password: str,
-            timezone: str = "UTC") -> SignUpResult:
+def sign_up(
+    session: Session, *, org_name: str, kind: OrgKind, email: str, name: str, password: str, timezone: str = "UTC"
+) -> SignUpResult:
     """Create an organisation, its node in the ownership graph, and its first user, whose address is unconfirmed;
     a new lab awaits an admin's verification before it publishes jobs.
 
@@ -95,8 +107,11 @@ def sign_up(session: Session, *, org_name: str, kind: OrgKind, email: str, name:
     if not org_name_key(clean_name):
         raise AccountError("Give the organisation's name, with letters or digits.", "org_name")
     if org_with_name(session, clean_name) is not None:
-        raise AccountError("An organisation with this name is already on the marketplace. If it is yours, ask a "
-                           "colleague there to invite you.", "org_name")
+        raise AccountError(
+            "An organisation with this name is already on the marketplace. If it is yours, ask a "
+            "colleague there to invite you.",
+            "org_name",
+        )
     existing = security.user_by_email(session, email)
     if existing is not None:
         hash_password(password)  # the same work as a new account, so that the answer takes as long
@@ -111,33 +126,52 @@ def sign_up(session: Session, *, org_name: str, kind: OrgKind, email: str, name:
             session.flush()
             if kind == OrgKind.VENDOR:
                 session.add(VendorProfile(org_id=org.id))
-            user = create_user(session, email=email, name=name, password=password, role=Role(kind.value),
-                               org=org, timezone=timezone, email_verified=False)
+            user = create_user(
+                session,
+                email=email,
+                name=name,
+                password=password,
+                role=Role(kind.value),
+                org=org,
+                timezone=timezone,
+                email_verified=False,
+            )
     except IntegrityError:
         # Someone took the name or the address between the checks and the insert. An address taken meanwhile is
         # answered as one taken before (the same page, and a mail to its owner): the checks above, in their order.
         existing = security.user_by_email(session, email)
         if existing is not None and org_with_name(session, clean_name) is None:
             return SignUpResult(existing, created=False)
-        raise AccountError("An organisation with this name is already on the marketplace. If it is yours, ask a "
-                           "colleague there to invite you.", "org_name") from None
-    record_event(session, user, "organization.created", "organization", org.id,
-                 after={"name": org.name, "kind": kind.value, "verified": not org.awaiting_verification},
-                 buyer_org_id=org.id if kind == OrgKind.BUYER else None,
-                 vendor_org_id=org.id if kind == OrgKind.VENDOR else None)
+        raise AccountError(
+            "An organisation with this name is already on the marketplace. If it is yours, ask a "
+            "colleague there to invite you.",
+            "org_name",
+        ) from None
+    record_event(
+        session,
+        user,
+        "organization.created",
+        "organization",
+        org.id,
+        after={"name": org.name, "kind": kind.value, "verified": not org.awaiting_verification},
+        buyer_org_id=org.id if kind == OrgKind.BUYER else None,
+        vendor_org_id=org.id if kind == OrgKind.VENDOR else None,
+    )
     if org.awaiting_verification:
-        notify_admins(session, "lab_awaiting_verification",
-                      f"{org.name} signed up as a lab and awaits verification before it publishes jobs.",
-                      f"/admin/organizations/{org.id}")
-    return SignUpResult(user, created=True,
-                        confirmation=security.issue_token(session, user, TokenPurpose.CONFIRM_EMAIL))
+        notify_admins(
+            session,
+            "lab_awaiting_verification",
+            f"{org.name} signed up as a lab and awaits verification before it publishes jobs.",
+            f"/admin/organizations/{org.id}",
+        )
+    return SignUpResult(
+        user, created=True, confirmation=security.issue_token(session, user, TokenPurpose.CONFIRM_EMAIL)
+    )
 
 
 def authenticate(session: Session, email: str, password: str) -> User | None:
     """The user whose email and password match, or None; upgrades old hashes on the way."""
-    user = session.execute(
-        select(User).where(User.email == normalize_email(email))
-    ).scalar_one_or_none()
+    user = session.execute(select(User).where(User.email == normalize_email(email))).scalar_one_or_none()
     if not verify_password(user.password_hash if user else None, password):
         return None
     if needs_rehash(user.password_hash):
@@ -167,8 +201,9 @@ def invite_colleague(session: Session, inviter: User, email: str) -> IssuedInvit
     if email_taken(session, email):
         raise AccountError("That person already has an account.", "email")
     token = secrets.token_urlsafe(32)
-    invitation = OrgInvitation(org_id=inviter.org_id, email=normalize_email(email),
-                               token_hash=_token_hash(token), invited_by_id=inviter.id)
+    invitation = OrgInvitation(
+        org_id=inviter.org_id, email=normalize_email(email), token_hash=_token_hash(token), invited_by_id=inviter.id
+    )
     session.add(invitation)
     session.flush()
     return IssuedInvitation(invitation, token)
@@ -176,8 +211,7 @@ def invite_colleague(session: Session, inviter: User, email: str) -> IssuedInvit
 
 def find_open_invitation(session: Session, token: str) -> OrgInvitation | None:
     return session.execute(
-        select(OrgInvitation).where(OrgInvitation.token_hash == _token_hash(token),
-                                    OrgInvitation.accepted_at.is_(None))
+        select(OrgInvitation).where(OrgInvitation.token_hash == _token_hash(token), OrgInvitation.accepted_at.is_(None))
     ).scalar_one_or_none()
 
 
@@ -188,8 +222,9 @@ def find_invitation(session: Session, token: str) -> OrgInvitation | None:
     ).scalar_one_or_none()
 
 
-def accept_invitation(session: Session, invitation: OrgInvitation, *, name: str, password: str,
-                      timezone: str = "UTC") -> User:
+def accept_invitation(
+    session: Session, invitation: OrgInvitation, *, name: str, password: str, timezone: str = "UTC"
+) -> User:
     """The invited person's account. InvitationUsed when the invitation made one already: it is read again
     under a lock, so that two submissions of the form at once make one account and the second is told so."""
     invitation = lock_row(session, OrgInvitation, invitation.id)
@@ -197,17 +232,28 @@ def accept_invitation(session: Session, invitation: OrgInvitation, *, name: str,
         raise InvitationUsed()
     org = session.get(Organization, invitation.org_id)
     # The inviter typed the address: its owner confirms it before first use, like everyone else.
-    user = create_user(session, email=invitation.email, name=name, password=password,
-                       role=Role(str(org.kind)), org=org, timezone=timezone, email_verified=False)
+    user = create_user(
+        session,
+        email=invitation.email,
+        name=name,
+        password=password,
+        role=Role(str(org.kind)),
+        org=org,
+        timezone=timezone,
+        email_verified=False,
+    )
     invitation.accepted_at = utcnow()
     return user
 
 
 def pending_invitations(session: Session, org_id: int) -> list[OrgInvitation]:
-    return list(session.execute(
-        select(OrgInvitation).where(OrgInvitation.org_id == org_id, OrgInvitation.accepted_at.is_(None))
-        .order_by(OrgInvitation.created_at.desc())
-    ).scalars())
+    return list(
+        session.execute(
+            select(OrgInvitation)
+            .where(OrgInvitation.org_id == org_id, OrgInvitation.accepted_at.is_(None))
+            .order_by(OrgInvitation.created_at.desc())
+        ).scalars()
+    )
 
 
 def org_members(session: Session, org_id: int) -> list[User]:
@@ -215,9 +261,7 @@ def org_members(session: Session, org_id: int) -> list[User]:
 
 
 def profile_for(session: Session, org_id: int) -> VendorProfile:
-    profile = session.execute(
-        select(VendorProfile).where(VendorProfile.org_id == org_id)
-    ).scalar_one_or_none()
+    profile = session.execute(select(VendorProfile).where(VendorProfile.org_id == org_id)).scalar_one_or_none()
     if profile is None:
         profile = VendorProfile(org_id=org_id)
         session.add(profile)
@@ -237,6 +281,4 @@ def update_profile(session: Session, user: User, **fields) -> VendorProfile:
 
 
 def vendor_count(session: Session) -> int:
-    return session.execute(
-        select(func.count(Organization.id)).where(Organization.kind == OrgKind.VENDOR)
-    ).scalar_one()
+    return session.execute(select(func.count(Organization.id)).where(Organization.kind == OrgKind.VENDOR)).scalar_one()

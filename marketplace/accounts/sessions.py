@@ -32,8 +32,9 @@ class StartedSession:
 def start_session(session: Session, user: User, *, ip_address: str = "", user_agent: str = "") -> StartedSession:
     """Record a new sign-in of `user`; the returned key goes into the session cookie."""
     key = secrets.token_urlsafe(32)
-    record = AccountSession(user_id=user.id, key_hash=_hash(key), ip_address=ip_address[:64],
-                            user_agent=user_agent[:300])
+    record = AccountSession(
+        user_id=user.id, key_hash=_hash(key), ip_address=ip_address[:64], user_agent=user_agent[:300]
+    )
     session.add(record)
     session.flush()
     return StartedSession(record, key)
@@ -43,9 +44,7 @@ def active_session(session: Session, user_id: int, key: str | None) -> AccountSe
     """The live sign-in of `user_id` whose key the cookie carries, or None (ended, unknown, or someone else's)."""
     if not key:
         return None
-    record = session.execute(
-        select(AccountSession).where(AccountSession.key_hash == _hash(key))
-    ).scalar_one_or_none()
+    record = session.execute(select(AccountSession).where(AccountSession.key_hash == _hash(key))).scalar_one_or_none()
     if record is None or record.user_id != user_id or record.ended_at is not None:
         return None
     return record
@@ -64,10 +63,13 @@ def touch(record: AccountSession, *, ip_address: str = "") -> bool:
 
 def sessions_of(session: Session, user: User) -> list[AccountSession]:
     """The user's live sign-ins, most recently used first."""
-    return list(session.execute(
-        select(AccountSession).where(AccountSession.user_id == user.id, AccountSession.ended_at.is_(None))
-        .order_by(AccountSession.last_seen_at.desc(), AccountSession.id.desc())
-    ).scalars())
+    return list(
+        session.execute(
+            select(AccountSession)
+            .where(AccountSession.user_id == user.id, AccountSession.ended_at.is_(None))
+            .order_by(AccountSession.last_seen_at.desc(), AccountSession.id.desc())
+        ).scalars()
+    )
 
 
 def end_session(session: Session, record: AccountSession) -> None:
@@ -82,8 +84,14 @@ def end_session_of(session: Session, user: User, session_id: int) -> AccountSess
     if record is None or record.user_id != user.id or record.ended_at is not None:
         raise LookupError(session_id)
     end_session(session, record)
-    record_event(session, user, "user.session_ended", "user", user.id,
-                 after={"session": record.id, "device": record.user_agent[:80], "ip": record.ip_address})
+    record_event(
+        session,
+        user,
+        "user.session_ended",
+        "user",
+        user.id,
+        after={"session": record.id, "device": record.user_agent[:80], "ip": record.ip_address},
+    )
     return record
 
 

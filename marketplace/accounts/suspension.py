@@ -49,8 +49,10 @@ def suspension_notice(session: Session, user: User | None) -> str | None:
     org = session.get(Organization, user.org_id)
     if org is None or org.suspended_at is None:
         return None
-    return (f"{org.name} is suspended by the platform: {_sentence(org.suspended_reason)} "
-            "Until an admin reinstates it, you can read but not act.")
+    return (
+        f"{org.name} is suspended by the platform: {_sentence(org.suspended_reason)} "
+        "Until an admin reinstates it, you can read but not act."
+    )
 
 
 def ensure_active(session: Session, user: User | None, action: str = "act") -> None:
@@ -64,7 +66,8 @@ def ensure_active(session: Session, user: User | None, action: str = "act") -> N
     if org is not None and org.suspended_at is not None:
         raise OrganizationSuspended(
             f"{org.name} is suspended, so you cannot {action}. Reason given by the platform: "
-            f"{_sentence(org.suspended_reason)} Until an admin reinstates it, you can read but not act.")
+            f"{_sentence(org.suspended_reason)} Until an admin reinstates it, you can read but not act."
+        )
 
 
 # What every state-changing request of a suspended organisation's user is refused as (admin.organizations), and
@@ -79,8 +82,10 @@ def ensure_may_act(session: Session, user: User | None) -> None:
 
 def _org_ids(org: Organization) -> dict[str, int | None]:
     """Which side of the trail the organisation is on."""
-    return {"buyer_org_id": org.id if org.kind == OrgKind.BUYER else None,
-            "vendor_org_id": org.id if org.kind == OrgKind.VENDOR else None}
+    return {
+        "buyer_org_id": org.id if org.kind == OrgKind.BUYER else None,
+        "vendor_org_id": org.id if org.kind == OrgKind.VENDOR else None,
+    }
 
 
 def _get_org(session: Session, org_id: int) -> Organization:
@@ -95,13 +100,17 @@ def _get_org(session: Session, org_id: int) -> Organization:
 def _tell_buyers_of_open_bids(session: Session, vendor: Organization, suspended: bool) -> None:
     """Buyers whose comparison loses (or regains) the vendor's open bids are told; the reason stays private."""
     rows = session.execute(
-        select(Job.buyer_org_id, Job.id, Job.title).join(Bid, Bid.job_id == Job.id)
-        .where(Bid.vendor_org_id == vendor.id, Bid.status == BidStatus.ACTIVE).order_by(Job.id)
+        select(Job.buyer_org_id, Job.id, Job.title)
+        .join(Bid, Bid.job_id == Job.id)
+        .where(Bid.vendor_org_id == vendor.id, Bid.status == BidStatus.ACTIVE)
+        .order_by(Job.id)
     ).all()
     for buyer_org_id, job_id, title in rows:
         if suspended:
-            message = (f"{vendor.name} is suspended from the marketplace: its bid on “{title}” leaves your "
-                       "comparison until it is reinstated.")
+            message = (
+                f"{vendor.name} is suspended from the marketplace: its bid on “{title}” leaves your "
+                "comparison until it is reinstated."
+            )
         else:
             message = f"{vendor.name} is reinstated: its bid on “{title}” is back in your comparison."
         notify_org(session, buyer_org_id, "vendor_suspension", message, f"/jobs/{job_id}/bids", job_id=job_id)
@@ -124,12 +133,24 @@ def suspend_organization(session: Session, admin: User, org_id: int, reason: str
         raise SuspensionError(f"{org.name} is already suspended.")
     org.suspended_at = utcnow()
     org.suspended_reason = reason
-    record_event(session, admin, "organization.suspended", "organization", org.id,
-                 before={"suspended": False}, after={"suspended": True, "reason": reason}, **_org_ids(org))
+    record_event(
+        session,
+        admin,
+        "organization.suspended",
+        "organization",
+        org.id,
+        before={"suspended": False},
+        after={"suspended": True, "reason": reason},
+        **_org_ids(org),
+    )
     users = session.execute(select(User).where(User.org_id == org.id)).scalars().all()
-    notify_users(session, users, "organization_suspended",
-                 f"{org.name} is suspended by the platform. Reason: {_sentence(reason)} Until an admin reinstates it, "
-                 "you can read but not act.")
+    notify_users(
+        session,
+        users,
+        "organization_suspended",
+        f"{org.name} is suspended by the platform. Reason: {_sentence(reason)} Until an admin reinstates it, "
+        "you can read but not act.",
+    )
     if org.kind == OrgKind.VENDOR:
         _tell_buyers_of_open_bids(session, org, suspended=True)
     session.flush()
@@ -146,14 +167,22 @@ def reinstate_organization(session: Session, admin: User, org_id: int) -> Organi
     org = _get_org(session, org_id)
     if org.suspended_at is None:
         raise SuspensionError(f"{org.name} is not suspended.")
-    before = {"suspended": True, "reason": org.suspended_reason,
-              "suspended_at": org.suspended_at.isoformat()}
+    before = {"suspended": True, "reason": org.suspended_reason, "suspended_at": org.suspended_at.isoformat()}
     org.suspended_at = None
     org.suspended_reason = ""
-    record_event(session, admin, "organization.reinstated", "organization", org.id,
-                 before=before, after={"suspended": False}, **_org_ids(org))
-    notify_org(session, org.id, "organization_reinstated",
-               f"{org.name} is reinstated: you can act on the marketplace again.")
+    record_event(
+        session,
+        admin,
+        "organization.reinstated",
+        "organization",
+        org.id,
+        before=before,
+        after={"suspended": False},
+        **_org_ids(org),
+    )
+    notify_org(
+        session, org.id, "organization_reinstated", f"{org.name} is reinstated: you can act on the marketplace again."
+    )
     if org.kind == OrgKind.VENDOR:
         _tell_buyers_of_open_bids(session, org, suspended=False)
     session.flush()
@@ -162,14 +191,21 @@ def reinstate_organization(session: Session, admin: User, org_id: int) -> Organi
 
 def suspension_history(session: Session, org: Organization, limit: int = 20) -> list[AuditRecord]:
     """The organisation's suspensions and reinstatements, newest first, from the audit trail."""
-    return list(session.execute(
-        select(AuditRecord).where(or_(AuditRecord.buyer_org_id == org.id, AuditRecord.vendor_org_id == org.id),
-                                  AuditRecord.action.in_(("organization.suspended", "organization.reinstated")))
-        .order_by(AuditRecord.id.desc()).limit(limit)
-    ).scalars())
+    return list(
+        session.execute(
+            select(AuditRecord)
+            .where(
+                or_(AuditRecord.buyer_org_id == org.id, AuditRecord.vendor_org_id == org.id),
+                AuditRecord.action.in_(("organization.suspended", "organization.reinstated")),
+            )
+            .order_by(AuditRecord.id.desc())
+            .limit(limit)
+        ).scalars()
+    )
 
 
 # --- The admins' list -------------------------------------------------------------------------------------
+
 
 @dataclass(frozen=True)
 class OrgRow:
@@ -185,8 +221,16 @@ class OrgPage:
     pages: int
 
 
-def organizations_page(session: Session, admin: User, *, text: str = "", kind: str = "", suspension: str = "",
-                       page: int = 1, per_page: int = PER_PAGE) -> OrgPage:
+def organizations_page(
+    session: Session,
+    admin: User,
+    *,
+    text: str = "",
+    kind: str = "",
+    suspension: str = "",
+    page: int = 1,
+    per_page: int = PER_PAGE,
+) -> OrgPage:
     """Organisations by name, narrowed by a name search, a kind and whether they are suspended."""
     if not admin.is_admin:
         raise SuspensionError("Only platform admins list organisations.")
@@ -202,11 +246,13 @@ def organizations_page(session: Session, admin: User, *, text: str = "", kind: s
     total = session.execute(select(func.count(Organization.id)).where(*conditions)).scalar_one()
     pages = max(1, math.ceil(total / per_page))
     page = min(max(1, page), pages)
-    members = (select(User.org_id, func.count(User.id).label("members")).group_by(User.org_id).subquery())
+    members = select(User.org_id, func.count(User.id).label("members")).group_by(User.org_id).subquery()
     rows = session.execute(
         select(Organization, func.coalesce(members.c.members, 0))
         .outerjoin(members, members.c.org_id == Organization.id)
-        .where(*conditions).order_by(Organization.name, Organization.id)
-        .offset((page - 1) * per_page).limit(per_page)
+        .where(*conditions)
+        .order_by(Organization.name, Organization.id)
+        .offset((page - 1) * per_page)
+        .limit(per_page)
     ).all()
     return OrgPage([OrgRow(org, count) for org, count in rows], total, page, pages)

@@ -73,7 +73,7 @@ def _new_recovery_codes(session: Session, user: User) -> list[str]:
     codes = []
     for _ in range(RECOVERY_CODE_COUNT):
         raw = secrets.token_hex(10)
-        codes.append("-".join(raw[i:i + 5] for i in range(0, 20, 5)))
+        codes.append("-".join(raw[i : i + 5] for i in range(0, 20, 5)))
         session.add(RecoveryCode(user_id=user.id, code_hash=_hash_code(raw)))
     session.flush()
     return codes
@@ -128,8 +128,11 @@ def check_second_factor(session: Session, user: User, code: str, *, allow_recove
     if step is not None:
         # Only a later step than the last one accepted: the same code cannot be replayed.
         won = session.execute(
-            update(User).where(User.id == user.id, User.totp_last_step < step).values(totp_last_step=step)
-            .execution_options(synchronize_session="fetch")).rowcount
+            update(User)
+            .where(User.id == user.id, User.totp_last_step < step)
+            .values(totp_last_step=step)
+            .execution_options(synchronize_session="fetch")
+        ).rowcount
         if won == 1:
             return "totp"
         raise SecondFactorError("That code was already used: wait for the next one.")
@@ -139,19 +142,26 @@ def check_second_factor(session: Session, user: User, code: str, *, allow_recove
         ).scalar_one_or_none()
         if record is not None:
             won = session.execute(
-                update(RecoveryCode).where(RecoveryCode.id == record.id, RecoveryCode.used_at.is_(None))
-                .values(used_at=utcnow()).execution_options(synchronize_session="fetch")).rowcount
+                update(RecoveryCode)
+                .where(RecoveryCode.id == record.id, RecoveryCode.used_at.is_(None))
+                .values(used_at=utcnow())
+                .execution_options(synchronize_session="fetch")
+            ).rowcount
             if won == 1:
                 left = unused_recovery_codes(session, user)
-                record_event(session, user, "user.recovery_code_used", "user", user.id,
-                             after={"recovery_codes_left": left})
+                record_event(
+                    session, user, "user.recovery_code_used", "user", user.id, after={"recovery_codes_left": left}
+                )
                 return "recovery code"
     raise SecondFactorError("That code is not right (or was already used).")
 
 
 def unused_recovery_codes(session: Session, user: User) -> int:
-    return len(session.execute(
-        select(RecoveryCode.id).where(RecoveryCode.user_id == user.id, RecoveryCode.used_at.is_(None))).all())
+    return len(
+        session.execute(
+            select(RecoveryCode.id).where(RecoveryCode.user_id == user.id, RecoveryCode.used_at.is_(None))
+        ).all()
+    )
 
 
 def current_code(secret: str, now: float | None = None) -> str:

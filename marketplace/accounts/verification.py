@@ -11,8 +11,10 @@ from marketplace.db_types import utcnow
 from marketplace.locking import lock_row
 from marketplace.notifications.service import notify_org
 
-AWAITING_VERIFICATION = ("{name} is awaiting verification by the platform: you can name rivals and draft jobs "
-                         "now, and publish them once an admin has verified your lab.")
+AWAITING_VERIFICATION = (
+    "{name} is awaiting verification by the platform: you can name rivals and draft jobs "
+    "now, and publish them once an admin has verified your lab."
+)
 
 
 class VerificationError(ValueError):
@@ -38,11 +40,19 @@ def verify_lab(session: Session, admin: User, org_id: int) -> Organization:
     if org is None:
         raise LookupError(org_id)
     if not org.awaiting_verification:
-        raise VerificationError(f"{org.name} needs no verification." if org.verified_at is None
-                                else f"{org.name} is already verified.")
+        raise VerificationError(
+            f"{org.name} needs no verification." if org.verified_at is None else f"{org.name} is already verified."
+        )
     org.verified_at = utcnow()
-    record_event(session, admin, "organization.verified", "organization", org.id,
-                 before={"verified": False}, after={"verified": True}, buyer_org_id=org.id)
-    notify_org(session, org.id, "lab_verified",
-               f"{org.name} is verified: you can now publish jobs.", "/jobs/mine")
+    record_event(
+        session,
+        admin,
+        "organization.verified",
+        "organization",
+        org.id,
+        before={"verified": False},
+        after={"verified": True},
+        buyer_org_id=org.id,
+    )
+    notify_org(session, org.id, "lab_verified", f"{org.name} is verified: you can now publish jobs.", "/jobs/mine")
     return org

@@ -45,11 +45,18 @@ def _network_key() -> str:
 
 
 @bp.route("/sign-in", methods=["GET", "POST"])
-@limiter.limit(lambda: current_app.config["LOGIN_IP_RATE_LIMIT"], methods=["POST"], key_func=_network_key,
-               error_message="Too many sign-in attempts from your network. Wait a while and try again.")
-@limiter.limit(lambda: current_app.config["LOGIN_RATE_LIMIT"], methods=["POST"], key_func=_login_email_key,
-               error_message="Too many sign-in attempts for this account. Wait a minute and try again, "
-                             "or reset your password.")
+@limiter.limit(
+    lambda: current_app.config["LOGIN_IP_RATE_LIMIT"],
+    methods=["POST"],
+    key_func=_network_key,
+    error_message="Too many sign-in attempts from your network. Wait a while and try again.",
+)
+@limiter.limit(
+    lambda: current_app.config["LOGIN_RATE_LIMIT"],
+    methods=["POST"],
+    key_func=_login_email_key,
+    error_message="Too many sign-in attempts for this account. Wait a minute and try again, or reset your password.",
+)
 def sign_in():
     """Sign in with email and password (then a code, if the account has a second factor); throttled per account
     and, more loosely, per network address."""
@@ -87,8 +94,12 @@ def sign_out():
 
 
 @bp.route("/sign-up", methods=["GET", "POST"])
-@limiter.limit(lambda: current_app.config["SIGNUP_RATE_LIMIT"], methods=["POST"], key_func=_network_key,
-               error_message="Too many sign-ups from your network. Wait an hour and try again.")
+@limiter.limit(
+    lambda: current_app.config["SIGNUP_RATE_LIMIT"],
+    methods=["POST"],
+    key_func=_network_key,
+    error_message="Too many sign-ups from your network. Wait an hour and try again.",
+)
 def sign_up():
     """Create a buyer or vendor organisation and its first user, whose address is then confirmed by mail.
 
@@ -97,9 +108,15 @@ def sign_up():
     form = SignUpForm(kind=request.args.get("kind", "buyer"))
     if form.validate_on_submit():
         try:
-            result = service.sign_up(db.session, org_name=form.org_name.data, kind=OrgKind(form.kind.data),
-                                     email=form.email.data, name=form.name.data, password=form.password.data,
-                                     timezone=form.timezone.data)
+            result = service.sign_up(
+                db.session,
+                org_name=form.org_name.data,
+                kind=OrgKind(form.kind.data),
+                email=form.email.data,
+                name=form.name.data,
+                password=form.password.data,
+                timezone=form.timezone.data,
+            )
         except service.AccountError as error:
             getattr(form, error.field or "email").errors.append(str(error))
         else:
@@ -132,7 +149,10 @@ def team():
             form = InviteForm(formdata=None)
     org = db.session.get(Organization, current_user.org_id)
     return render_template(
-        "accounts/team.html", form=form, org=org, invite_link=invite_link,
+        "accounts/team.html",
+        form=form,
+        org=org,
+        invite_link=invite_link,
         members=service.org_members(db.session, org.id),
         invitations=service.pending_invitations(db.session, org.id),
     ), 400 if form.errors else 200
@@ -151,8 +171,9 @@ def accept_invite(token: str):
     form = AcceptInviteForm()
     if form.validate_on_submit():
         try:
-            user = service.accept_invitation(db.session, invitation, name=form.name.data,
-                                             password=form.password.data, timezone=form.timezone.data)
+            user = service.accept_invitation(
+                db.session, invitation, name=form.name.data, password=form.password.data, timezone=form.timezone.data
+            )
         except service.InvitationUsed as error:  # the same form sent twice at once: the first made the account
             db.session.rollback()
             flash(str(error), "info")
@@ -167,7 +188,8 @@ def accept_invite(token: str):
             flash(f"Welcome to {org.name}. Confirm your address to start: we sent you a link.", "success")
             return redirect(url_for("main.dashboard"), 303)
     return render_template("accounts/accept_invite.html", form=form, org=org, invitation=invitation), (
-        400 if form.errors else 200)
+        400 if form.errors else 200
+    )
 
 
 @bp.route("/settings", methods=["GET", "POST"])
@@ -196,9 +218,14 @@ def profile():
         form.workforce_locations.data = ", ".join(current.workforce_locations)
     if form.validate_on_submit():
         service.update_profile(
-            db.session, current_user, summary=form.summary.data or "", modalities=form.modalities.data,
-            task_types=form.task_types.data, certifications=form.certifications.data,
-            languages=split_list(form.languages.data), workforce_size=form.workforce_size.data or 0,
+            db.session,
+            current_user,
+            summary=form.summary.data or "",
+            modalities=form.modalities.data,
+            task_types=form.task_types.data,
+            certifications=form.certifications.data,
+            languages=split_list(form.languages.data),
+            workforce_size=form.workforce_size.data or 0,
             workforce_locations=split_list(form.workforce_locations.data),
             data_handling=form.data_handling.data,
         )
@@ -215,5 +242,4 @@ def vendor_profile(org_id: int):
     org = db.session.get(Organization, org_id)
     if org is None or org.kind != OrgKind.VENDOR:
         return render_template("errors/404.html"), 404
-    return render_template("accounts/vendor_profile.html", org=org,
-                           profile=service.profile_for(db.session, org.id))
+    return render_template("accounts/vendor_profile.html", org=org, profile=service.profile_for(db.session, org.id))

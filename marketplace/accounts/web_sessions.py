@@ -20,10 +20,15 @@ PENDING_KEY = "pending_second_factor"
 PENDING_FOR_SECONDS = 300
 
 # What a user may reach before confirming the address, or (an admin) before setting up the second factor.
-ALWAYS_OPEN = {"static", "accounts.sign_out", "security.caught_mail_list", "security.check_email",
-               "security.forgot_password", "security.reset_password"}
-OPEN_UNCONFIRMED = ALWAYS_OPEN | {"security.confirm_notice", "security.resend_confirmation",
-                                  "security.confirm_email"}
+ALWAYS_OPEN = {
+    "static",
+    "accounts.sign_out",
+    "security.caught_mail_list",
+    "security.check_email",
+    "security.forgot_password",
+    "security.reset_password",
+}
+OPEN_UNCONFIRMED = ALWAYS_OPEN | {"security.confirm_notice", "security.resend_confirmation", "security.confirm_email"}
 OPEN_WITHOUT_SECOND_FACTOR = ALWAYS_OPEN | {"security.two_factor_settings"}
 
 
@@ -54,8 +59,9 @@ def current_session_record() -> AccountSession | None:
 
 def sign_in_user(user: User) -> None:
     """Start a recorded session for a user who has passed every check, and put it in the cookie."""
-    started = sessions.start_session(db.session, user, ip_address=request.remote_addr or "",
-                                     user_agent=request.user_agent.string or "")
+    started = sessions.start_session(
+        db.session, user, ip_address=request.remote_addr or "", user_agent=request.user_agent.string or ""
+    )
     db.session.commit()
     session.pop(PENDING_KEY, None)
     login_user(user)
@@ -97,7 +103,11 @@ def finish_the_account_first():
     code = 303 if request.method == "POST" else 302
     if not current_user.email_verified and request.endpoint not in OPEN_UNCONFIRMED:
         return redirect(url_for("security.confirm_notice"), code)
-    if (current_user.email_verified and current_user.is_admin and not current_user.has_second_factor
-            and request.endpoint not in OPEN_WITHOUT_SECOND_FACTOR):
+    if (
+        current_user.email_verified
+        and current_user.is_admin
+        and not current_user.has_second_factor
+        and request.endpoint not in OPEN_WITHOUT_SECOND_FACTOR
+    ):
         return redirect(url_for("security.two_factor_settings"), code)
     return None

@@ -60,7 +60,8 @@ class FactInput(TieInput):
 def vendor_choices(session: Session) -> list[tuple[int, str]]:
     """Every vendor organisation, by name, for the form's select."""
     rows = session.execute(
-        select(Organization.id, Organization.name).where(Organization.kind == OrgKind.VENDOR)
+        select(Organization.id, Organization.name)
+        .where(Organization.kind == OrgKind.VENDOR)
         .order_by(Organization.name)
     ).all()
     return [(org_id, name) for org_id, name in rows]
@@ -72,16 +73,16 @@ def _check_source(fact: FactInput) -> VerificationLevel:
     except ValueError:
         level = None
     if level not in FACT_LEVELS:
-        raise FactError("Choose how the fact was verified: admin-verified, official register or third-party "
-                        "source.", "verification_level")
+        raise FactError(
+            "Choose how the fact was verified: admin-verified, official register or third-party source.",
+            "verification_level",
+        )
     url = fact.source_url.strip()
     parts = urlsplit(url)
     if not url:
-        raise FactError("Give the address of the source (the filing, the registry entry, the article).",
-                        "source_url")
+        raise FactError("Give the address of the source (the filing, the registry entry, the article).", "source_url")
     if parts.scheme not in ("http", "https") or not parts.hostname or len(url) > 1000:
-        raise FactError("The source address must be a web address starting with http:// or https://.",
-                        "source_url")
+        raise FactError("The source address must be a web address starting with http:// or https://.", "source_url")
     if fact.source_date is None:
         raise FactError("Give the date of the source.", "source_date")
     if fact.source_date > utcnow().date():
@@ -117,17 +118,36 @@ def record_fact(session: Session, admin: User, vendor_org_id: int, fact: FactInp
         party = _person_of(session, vendor, vendor_party, fact.party_name)
     else:
         party = find_or_create_party(session, fact.party_name, PartyKind(fact.party_kind))
-    provenance = {"origin": TieOrigin.ADMIN_FACT, "disclosure_id": None, "verification_level": level,
-                  "source_url": fact.source_url.strip(), "source_date": fact.source_date,
-                  "source_description": fact.source_description.strip(), "recorded_by_id": admin.id}
+    provenance = {
+        "origin": TieOrigin.ADMIN_FACT,
+        "disclosure_id": None,
+        "verification_level": level,
+        "source_url": fact.source_url.strip(),
+        "source_date": fact.source_date,
+        "source_description": fact.source_description.strip(),
+        "recorded_by_id": admin.id,
+    }
     row = build_tie_row(session, kind, party, vendor_party, fact, provenance)
     view = fact_view(session, row, vendor_party.id)
-    record_event(session, admin, "fact.recorded", kind.table, row.id,
-                 after={"vendor": vendor.name, "party": party.name, "kind": kind.code,
-                        "share": view.share_text or view.revenue_text, "dates": view.dates_text,
-                        "verification_level": level.value, "source_url": row.source_url,
-                        "source_date": fact.source_date.isoformat(), "note": row.note},
-                 vendor_org_id=vendor.id)
+    record_event(
+        session,
+        admin,
+        "fact.recorded",
+        kind.table,
+        row.id,
+        after={
+            "vendor": vendor.name,
+            "party": party.name,
+            "kind": kind.code,
+            "share": view.share_text or view.revenue_text,
+            "dates": view.dates_text,
+            "verification_level": level.value,
+            "source_url": row.source_url,
+            "source_date": fact.source_date.isoformat(),
+            "note": row.note,
+        },
+        vendor_org_id=vendor.id,
+    )
     notify_org(session, vendor.id, "fact_recorded", _confirmation_request(view, row), "/disclosure/")
     from marketplace.screening.refresh import refresh_after_change  # late: screening imports disclosures
 
@@ -139,21 +159,31 @@ def record_fact(session: Session, admin: User, vendor_org_id: int, fact: FactInp
 
 def _role_holders(vendor_party_id: int):
     """The people holding (or having held) a board or senior role in the vendor."""
-    return select(Interest.interested_party_id).where(Interest.subject_party_id == vendor_party_id,
-                                                      Interest.interest_type.in_(sorted(ROLE_INTEREST_TYPES)))
+    return select(Interest.interested_party_id).where(
+        Interest.subject_party_id == vendor_party_id, Interest.interest_type.in_(sorted(ROLE_INTEREST_TYPES))
+    )
 
 
 def _person_of(session: Session, vendor: Organization, vendor_party: Party, name: str) -> Party:
     """The person a role elsewhere is about: one of the vendor's own people, or the fact is not the vendor's."""
     person = session.execute(
-        select(Party).where(Party.name_normalized == normalize_name(name), Party.kind == PartyKind.PERSON,
-                            Party.merged_into_id.is_(None), Party.id.in_(_role_holders(vendor_party.id)))
-        .order_by(Party.id).limit(1)
+        select(Party)
+        .where(
+            Party.name_normalized == normalize_name(name),
+            Party.kind == PartyKind.PERSON,
+            Party.merged_into_id.is_(None),
+            Party.id.in_(_role_holders(vendor_party.id)),
+        )
+        .order_by(Party.id)
+        .limit(1)
     ).scalar_one_or_none()
     if person is None:
-        raise FactError(f"{name.strip()} holds no board or senior role at {vendor.name}: a role elsewhere is a "
-                        f"tie of {vendor.name} only through one of its own people. Record their role at "
-                        f"{vendor.name} first.", "party_name")
+        raise FactError(
+            f"{name.strip()} holds no board or senior role at {vendor.name}: a role elsewhere is a "
+            f"tie of {vendor.name} only through one of its own people. Record their role at "
+            f"{vendor.name} first.",
+            "party_name",
+        )
     return person
 
 
@@ -164,9 +194,11 @@ def _describe(view: TieView) -> str:
 
 
 def _confirmation_request(view: TieView, row) -> str:
-    return (f"An admin recorded a fact about you from another source: {_describe(view)} "
-            f"({row.verification_level}, {row.source_url}, {row.source_date.isoformat()}). It counts in "
-            "screening now. Please confirm it, or tell us what is true, in a new version of your disclosure.")
+    return (
+        f"An admin recorded a fact about you from another source: {_describe(view)} "
+        f"({row.verification_level}, {row.source_url}, {row.source_date.isoformat()}). It counts in "
+        "screening now. Please confirm it, or tell us what is true, in a new version of your disclosure."
+    )
 
 
 @dataclass(frozen=True)
@@ -189,22 +221,46 @@ def fact_view(session: Session, row: Interest | CommercialTie, vendor_party_id: 
     if isinstance(row, CommercialTie):
         kind = KINDS_BY_CODE[str(row.kind)]
         party = session.get(Party, row.counterparty_id)
-        return TieView(table=COMMERCIAL_TABLE, id=row.id, kind=kind.code, kind_label=kind.label,
-                       section=kind.section, party_name=party.name, party_kind=str(party.kind), subject_name="",
-                       revenue_share_pct=row.revenue_share_pct, start_date=row.start_date, end_date=row.end_date,
-                       note=row.note, verification_level=str(row.verification_level))
+        return TieView(
+            table=COMMERCIAL_TABLE,
+            id=row.id,
+            kind=kind.code,
+            kind_label=kind.label,
+            section=kind.section,
+            party_name=party.name,
+            party_kind=str(party.kind),
+            subject_name="",
+            revenue_share_pct=row.revenue_share_pct,
+            start_date=row.start_date,
+            end_date=row.end_date,
+            note=row.note,
+            verification_level=str(row.verification_level),
+        )
     elsewhere = row.subject_party_id != vendor_party_id
     kind = KINDS_BY_CODE.get(("elsewhere:" if elsewhere else "") + row.interest_type)
     party, subject = session.get(Party, row.interested_party_id), session.get(Party, row.subject_party_id)
     return TieView(
-        table=INTEREST_TABLE, id=row.id, kind=kind.code if kind else row.interest_type,
-        kind_label=kind.label if kind else row.interest_type, section=kind.section if kind else "other",
-        party_name=party.name, party_kind=str(party.kind), subject_name=subject.name,
-        subject_key=subject.name_normalized if elsewhere else "", role_title=row.role_title,
-        share_exact=row.share_exact, share_min=row.share_min, share_max=row.share_max,
-        share_min_exclusive=row.share_min_exclusive, share_max_exclusive=row.share_max_exclusive,
-        shares_apply=row.interest_type in COUNTABLE_INTEREST_TYPES, start_date=row.start_date,
-        end_date=row.end_date, note=row.note, verification_level=str(row.verification_level))
+        table=INTEREST_TABLE,
+        id=row.id,
+        kind=kind.code if kind else row.interest_type,
+        kind_label=kind.label if kind else row.interest_type,
+        section=kind.section if kind else "other",
+        party_name=party.name,
+        party_kind=str(party.kind),
+        subject_name=subject.name,
+        subject_key=subject.name_normalized if elsewhere else "",
+        role_title=row.role_title,
+        share_exact=row.share_exact,
+        share_min=row.share_min,
+        share_max=row.share_max,
+        share_min_exclusive=row.share_min_exclusive,
+        share_max_exclusive=row.share_max_exclusive,
+        shares_apply=row.interest_type in COUNTABLE_INTEREST_TYPES,
+        start_date=row.start_date,
+        end_date=row.end_date,
+        note=row.note,
+        verification_level=str(row.verification_level),
+    )
 
 
 def recorded_facts(session: Session, vendor_org_id: int) -> list[RecordedFact]:
@@ -212,20 +268,40 @@ def recorded_facts(session: Session, vendor_org_id: int) -> list[RecordedFact]:
     org = session.get(Organization, vendor_org_id)
     if org is None or org.party_id is None:
         return []
-    interests = session.execute(
-        select(Interest).where(Interest.origin == TieOrigin.ADMIN_FACT, or_(
-            Interest.subject_party_id == org.party_id,
-            Interest.interest_type.in_(sorted(ROLE_INTEREST_TYPES))
-            & Interest.interested_party_id.in_(_role_holders(org.party_id)),
-        ))
-    ).scalars().all()
-    commercial = session.execute(
-        select(CommercialTie).where(CommercialTie.origin == TieOrigin.ADMIN_FACT,
-                                    CommercialTie.vendor_party_id == org.party_id)
-    ).scalars().all()
+    interests = (
+        session.execute(
+            select(Interest).where(
+                Interest.origin == TieOrigin.ADMIN_FACT,
+                or_(
+                    Interest.subject_party_id == org.party_id,
+                    Interest.interest_type.in_(sorted(ROLE_INTEREST_TYPES))
+                    & Interest.interested_party_id.in_(_role_holders(org.party_id)),
+                ),
+            )
+        )
+        .scalars()
+        .all()
+    )
+    commercial = (
+        session.execute(
+            select(CommercialTie).where(
+                CommercialTie.origin == TieOrigin.ADMIN_FACT, CommercialTie.vendor_party_id == org.party_id
+            )
+        )
+        .scalars()
+        .all()
+    )
     facts = [
-        RecordedFact(fact_view(session, row, org.party_id), table, row.id, row.source_url, row.source_date,
-                     row.source_description, row.recorded_at)
-        for table, rows in ((INTEREST_TABLE, interests), (COMMERCIAL_TABLE, commercial)) for row in rows
+        RecordedFact(
+            fact_view(session, row, org.party_id),
+            table,
+            row.id,
+            row.source_url,
+            row.source_date,
+            row.source_description,
+            row.recorded_at,
+        )
+        for table, rows in ((INTEREST_TABLE, interests), (COMMERCIAL_TABLE, commercial))
+        for row in rows
     ]
     return sorted(facts, key=lambda f: (f.recorded_at, f.id), reverse=True)

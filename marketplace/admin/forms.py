@@ -18,48 +18,62 @@ DECISION_CHOICES = [
 
 
 class DecisionForm(FlaskForm):
-    decision = RadioField("Decision", choices=DECISION_CHOICES,
-                          validators=[InputRequired(message="Choose approve, request changes or reject.")])
-    reason = TextAreaField("Reason (required to request changes or reject; the vendor sees it)",
-                           validators=[Length(max=4000)])
+    decision = RadioField(
+        "Decision",
+        choices=DECISION_CHOICES,
+        validators=[InputRequired(message="Choose approve, request changes or reject.")],
+    )
+    reason = TextAreaField(
+        "Reason (required to request changes or reject; the vendor sees it)", validators=[Length(max=4000)]
+    )
 
 
 class FactForm(TieForm):
-    vendor_org_id = SelectField("Vendor", coerce=int, choices=[],
-                                validators=[InputRequired(message="Choose the vendor this fact is about.")])
+    vendor_org_id = SelectField(
+        "Vendor", coerce=int, choices=[], validators=[InputRequired(message="Choose the vendor this fact is about.")]
+    )
     revenue_share_pct = FloatField("Share of the vendor's revenue %", validators=[Optional()])
     verification_level = RadioField(
-        "Verified by", choices=[(level.value, level.value.capitalize()) for level in FACT_LEVELS],
-        validators=[InputRequired(message="Choose how the fact was verified.")])
-    source_url = StringField("Source address", validators=[
-        InputRequired(message="Give the address of the source."), Length(max=1000)])
+        "Verified by",
+        choices=[(level.value, level.value.capitalize()) for level in FACT_LEVELS],
+        validators=[InputRequired(message="Choose how the fact was verified.")],
+    )
+    source_url = StringField(
+        "Source address", validators=[InputRequired(message="Give the address of the source."), Length(max=1000)]
+    )
     source_date = DateField("Source date", validators=[InputRequired(message="Give the date of the source.")])
     source_description = StringField("Source", validators=[Length(max=1000)])
 
     def to_fact(self) -> FactInput:
         tie = self.to_input()
-        return FactInput(**asdict(tie), verification_level=self.verification_level.data or "",
-                         source_url=self.source_url.data or "", source_date=self.source_date.data,
-                         source_description=self.source_description.data or "")
+        return FactInput(
+            **asdict(tie),
+            verification_level=self.verification_level.data or "",
+            source_url=self.source_url.data or "",
+            source_date=self.source_date.data,
+            source_description=self.source_description.data or "",
+        )
 
 
 _A_PARTY = NumberRange(1, MAX_ID, "Choose a party from the registry.")
 
 
 class MergeForm(FlaskForm):
-    keep_id = IntegerField("Party to keep", validators=[InputRequired(message="Choose the party to keep."),
-                                                        _A_PARTY])
-    merge_id = IntegerField("Party to merge into it",
-                            validators=[InputRequired(message="Choose the party to merge."),
-                                        _A_PARTY])
+    keep_id = IntegerField("Party to keep", validators=[InputRequired(message="Choose the party to keep."), _A_PARTY])
+    merge_id = IntegerField(
+        "Party to merge into it", validators=[InputRequired(message="Choose the party to merge."), _A_PARTY]
+    )
 
 
 class DistinctForm(FlaskForm):
-    first_id = IntegerField("Party", validators=[InputRequired(message="Choose the first party."),
-                                                 _A_PARTY])
-    second_id = IntegerField("Not the same as", validators=[InputRequired(message="Choose the second party."),
-                                                            _A_PARTY])
-    reason = TextAreaField("How you know they are not the same (kept in the audit trail)",
-                           validators=[InputRequired(message="Say how you know they are not the same: the reason "
-                                                             "is kept in the audit trail."),
-                                       Length(max=1000, message="Use at most 1000 characters.")])
+    first_id = IntegerField("Party", validators=[InputRequired(message="Choose the first party."), _A_PARTY])
+    second_id = IntegerField(
+        "Not the same as", validators=[InputRequired(message="Choose the second party."), _A_PARTY]
+    )
+    reason = TextAreaField(
+        "How you know they are not the same (kept in the audit trail)",
+        validators=[
+            InputRequired(message="Say how you know they are not the same: the reason is kept in the audit trail."),
+            Length(max=1000, message="Use at most 1000 characters."),
+        ],
+    )

@@ -29,8 +29,11 @@ SUSPENSION_LABELS = {"": "Any", "suspended": "Suspended", "active": "Not suspend
 class SuspendForm(FlaskForm):
     reason = TextAreaField(
         "Reason (the organisation's users are told it)",
-        validators=[InputRequired(message="Give the reason: the organisation's users are told it."),
-                    Length(max=suspension.REASON_LIMIT)])
+        validators=[
+            InputRequired(message="Give the reason: the organisation's users are told it."),
+            Length(max=suspension.REASON_LIMIT),
+        ],
+    )
 
 
 @bp.app_context_processor
@@ -51,8 +54,11 @@ SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
 @bp.before_app_request
 def refuse_actions_while_suspended():
     """Every state-changing request by a suspended organisation's user is refused (403) before any view runs."""
-    if (request.method in SAFE_METHODS or request.endpoint in ALLOWED_WHILE_SUSPENDED
-            or request.blueprint in ALLOWED_BLUEPRINTS_WHILE_SUSPENDED):
+    if (
+        request.method in SAFE_METHODS
+        or request.endpoint in ALLOWED_WHILE_SUSPENDED
+        or request.blueprint in ALLOWED_BLUEPRINTS_WHILE_SUSPENDED
+    ):
         return
     if current_user.is_authenticated:
         suspension.ensure_may_act(db.session, current_user)
@@ -80,11 +86,18 @@ def index():
     state = request.args.get("suspended", "")
     kind = kind if kind in KIND_LABELS else ""
     state = state if state in SUSPENSION_LABELS else ""
-    page = suspension.organizations_page(db.session, current_user, text=text, kind=kind, suspension=state,
-                                         page=request.args.get("page", type=record_id) or 1)
+    page = suspension.organizations_page(
+        db.session,
+        current_user,
+        text=text,
+        kind=kind,
+        suspension=state,
+        page=request.args.get("page", type=record_id) or 1,
+    )
     args = {"q": text, "kind": kind, "suspended": state}
-    return render_template("admin/organizations.html", page=page, args=args, kinds=KIND_LABELS,
-                           states=SUSPENSION_LABELS)
+    return render_template(
+        "admin/organizations.html", page=page, args=args, kinds=KIND_LABELS, states=SUSPENSION_LABELS
+    )
 
 
 def _organization_or_404(org_id: int) -> Organization:
@@ -96,8 +109,13 @@ def _organization_or_404(org_id: int) -> Organization:
 
 def render_detail(org: Organization, form: SuspendForm | None = None, status: int = 200):
     history = suspension.suspension_history(db.session, org)
-    return render_template("admin/organizations_show.html", org=org, form=form or SuspendForm(formdata=None),
-                           members=org_members(db.session, org.id), history=history), status
+    return render_template(
+        "admin/organizations_show.html",
+        org=org,
+        form=form or SuspendForm(formdata=None),
+        members=org_members(db.session, org.id),
+        history=history,
+    ), status
 
 
 @bp.get("/<int:org_id>")

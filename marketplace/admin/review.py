@@ -59,8 +59,9 @@ def _days_since(moment: datetime | date | None, now: datetime) -> int:
     return (now.date() - moment).days
 
 
-def review_queue(session: Session, user: User, queue_filter: str = "submitted",
-                 now: datetime | None = None) -> list[QueueRow]:
+def review_queue(
+    session: Session, user: User, queue_filter: str = "submitted", now: datetime | None = None
+) -> list[QueueRow]:
     """The rows under one filter: filed versions by status (the longest-waiting submitted first), or vendors
     whose disclosure is stale or owes a new version after a material change (the oldest first)."""
     if not user.is_admin:
@@ -69,9 +70,16 @@ def review_queue(session: Session, user: User, queue_filter: str = "submitted",
         raise ReviewError("Choose one of the queue's filters.", "status")
     now = now or utcnow()
     if queue_filter in STATUS_FILTERS:
-        return [QueueRow(row.version.vendor_org_id, row.vendor_name, row.version, row.age_days,
-                         row.version.submitted_at or row.version.created_at)
-                for row in disclosures.review_queue(session, user, queue_filter, now)]
+        return [
+            QueueRow(
+                row.version.vendor_org_id,
+                row.vendor_name,
+                row.version,
+                row.age_days,
+                row.version.submitted_at or row.version.created_at,
+            )
+            for row in disclosures.review_queue(session, user, queue_filter, now)
+        ]
     return _obligation_rows(session, queue_filter, now)
 
 
@@ -79,18 +87,33 @@ def _obligation_rows(session: Session, kind: str, now: datetime) -> list[QueueRo
     from marketplace.disclosures.obligations import disclosure_obligations
 
     obligations = [o for o in disclosure_obligations(session, now) if str(o.kind) == kind]
-    names = dict(session.execute(select(Organization.id, Organization.name).where(
-        Organization.id.in_({o.vendor_org_id for o in obligations}))).all())
-    rows = [QueueRow(o.vendor_org_id, names.get(o.vendor_org_id, ""), _latest_filed(session, o.vendor_org_id),
-                     _days_since(o.since, now), o.since, o.detail) for o in obligations]
+    names = dict(
+        session.execute(
+            select(Organization.id, Organization.name).where(
+                Organization.id.in_({o.vendor_org_id for o in obligations})
+            )
+        ).all()
+    )
+    rows = [
+        QueueRow(
+            o.vendor_org_id,
+            names.get(o.vendor_org_id, ""),
+            _latest_filed(session, o.vendor_org_id),
+            _days_since(o.since, now),
+            o.since,
+            o.detail,
+        )
+        for o in obligations
+    ]
     return sorted(rows, key=lambda row: (-row.age_days, row.vendor_name))
 
 
 def _latest_filed(session: Session, vendor_org_id: int) -> DisclosureVersion | None:
     return session.execute(
-        select(DisclosureVersion).where(DisclosureVersion.vendor_org_id == vendor_org_id,
-                                        DisclosureVersion.status != DisclosureStatus.DRAFT)
-        .order_by(DisclosureVersion.number.desc()).limit(1)
+        select(DisclosureVersion)
+        .where(DisclosureVersion.vendor_org_id == vendor_org_id, DisclosureVersion.status != DisclosureStatus.DRAFT)
+        .order_by(DisclosureVersion.number.desc())
+        .limit(1)
     ).scalar_one_or_none()
 
 
@@ -136,12 +159,20 @@ class MatchWarning:
 
     @property
     def text(self) -> str:
-        lead = (f"Approving would clear this vendor for {self.buyer_name} but for an unsettled likely match"
-                if self.clears_otherwise else f"For {self.buyer_name}, approving leaves an unsettled likely match")
-        who = (f"{self.rival_name}, a rival of {self.buyer_name}" if not self.matched_name else
-               f"{self.matched_name}, in the group of {self.rival_name}, a rival of {self.buyer_name}")
-        return (f"{lead}: {self.variant_name} may be {who}. Merge them or mark them as not the same before relying "
-                "on this verdict.")
+        lead = (
+            f"Approving would clear this vendor for {self.buyer_name} but for an unsettled likely match"
+            if self.clears_otherwise
+            else f"For {self.buyer_name}, approving leaves an unsettled likely match"
+        )
+        who = (
+            f"{self.rival_name}, a rival of {self.buyer_name}"
+            if not self.matched_name
+            else f"{self.matched_name}, in the group of {self.rival_name}, a rival of {self.buyer_name}"
+        )
+        return (
+            f"{lead}: {self.variant_name} may be {who}. Merge them or mark them as not the same before relying "
+            "on this verdict."
+        )
 
 
 @dataclass(frozen=True)
@@ -166,8 +197,10 @@ class ApprovalEffect:
         if not self.others_screened:
             return "No other platform vendor is reached by this version's ties."
         if not self.others:
-            return (f"Approving would change no verdict of the {self.others_screened} other platform "
-                    f"vendor{'s' if self.others_screened != 1 else ''} its ties reach.")
+            return (
+                f"Approving would change no verdict of the {self.others_screened} other platform "
+                f"vendor{'s' if self.others_screened != 1 else ''} its ties reach."
+            )
         texts = [f"{shift.vendor_name} for {shift.text}" for shift in self.others]
         return "Approving would also change " + ", ".join(texts) + "."
 
@@ -181,18 +214,32 @@ def _verdicts(session: Session, buyers: list[Organization], vendors: list[Organi
 
 
 def _shifts(buyers: list[Organization], vendors: list[Organization], before: dict, after: dict) -> list[VerdictShift]:
-    return [VerdictShift(buyer.id, buyer.name, before[buyer.id, vendor.id].verdict,
-                         after[buyer.id, vendor.id].verdict, vendor.id, vendor.name)
-            for vendor in vendors for buyer in buyers
-            if before[buyer.id, vendor.id].verdict != after[buyer.id, vendor.id].verdict]
+    return [
+        VerdictShift(
+            buyer.id,
+            buyer.name,
+            before[buyer.id, vendor.id].verdict,
+            after[buyer.id, vendor.id].verdict,
+            vendor.id,
+            vendor.name,
+        )
+        for vendor in vendors
+        for buyer in buyers
+        if before[buyer.id, vendor.id].verdict != after[buyer.id, vendor.id].verdict
+    ]
 
 
 def _reached_vendors(session: Session, version: DisclosureVersion) -> list[Organization]:
     """The other platform vendors whose verdicts the version's ties can change, by name."""
     reached = affected_vendor_ids(session, disclosures.changed_subjects(session, version.vendor_org_id))
     reached.discard(version.vendor_org_id)
-    return list(session.execute(select(Organization).where(Organization.id.in_(sorted(reached)))
-                                .order_by(Organization.name, Organization.id)).scalars())
+    return list(
+        session.execute(
+            select(Organization)
+            .where(Organization.id.in_(sorted(reached)))
+            .order_by(Organization.name, Organization.id)
+        ).scalars()
+    )
 
 
 def approval_effect(session: Session, user: User, version_id: int) -> ApprovalEffect | None:
@@ -204,8 +251,11 @@ def approval_effect(session: Session, user: User, version_id: int) -> ApprovalEf
     if version.status != DisclosureStatus.SUBMITTED:
         return None
     vendor = session.get(Organization, version.vendor_org_id)
-    buyers = list(session.execute(select(Organization).where(Organization.kind == OrgKind.BUYER)
-                                  .order_by(Organization.name, Organization.id)).scalars())
+    buyers = list(
+        session.execute(
+            select(Organization).where(Organization.kind == OrgKind.BUYER).order_by(Organization.name, Organization.id)
+        ).scalars()
+    )
     vendors = [vendor, *_reached_vendors(session, version)]
     before = _verdicts(session, buyers, vendors)
     savepoint = session.begin_nested()
@@ -220,9 +270,13 @@ def approval_effect(session: Session, user: User, version_id: int) -> ApprovalEf
         savepoint.rollback()
     session.expire_all()  # the ties' verification levels were changed in memory too, and rolled back
     shifts = _shifts(buyers, vendors, before, after)
-    return ApprovalEffect([s for s in shifts if s.vendor_org_id == vendor.id], len(buyers),
-                          [s for s in shifts if s.vendor_org_id != vendor.id], len(vendors) - 1,
-                          _match_warnings(session, buyers, {buyer.id: after[buyer.id, vendor.id] for buyer in buyers}))
+    return ApprovalEffect(
+        [s for s in shifts if s.vendor_org_id == vendor.id],
+        len(buyers),
+        [s for s in shifts if s.vendor_org_id != vendor.id],
+        len(vendors) - 1,
+        _match_warnings(session, buyers, {buyer.id: after[buyer.id, vendor.id] for buyer in buyers}),
+    )
 
 
 def _match_warnings(session: Session, buyers: list[Organization], after: dict[int, Screening]) -> list[MatchWarning]:
@@ -236,11 +290,24 @@ def _match_warnings(session: Session, buyers: list[Organization], after: dict[in
             if finding.rule != Rule.MATCH.value or finding.matched_party_id is None:
                 continue
             variant = session.get(Party, finding.matched_party_id)
-            member = (session.get(Party, finding.matched_as_party_id)
-                      if finding.matched_as_party_id not in (None, finding.rival_party_id) else None)
-            warnings.append(MatchWarning(buyer.name, variant.id, variant.name, finding.rival_party_id,
-                                         finding.rival or "", finding.verdict, others == Verdict.CLEAR,
-                                         member.id if member else None, member.name if member else ""))
+            member = (
+                session.get(Party, finding.matched_as_party_id)
+                if finding.matched_as_party_id not in (None, finding.rival_party_id)
+                else None
+            )
+            warnings.append(
+                MatchWarning(
+                    buyer.name,
+                    variant.id,
+                    variant.name,
+                    finding.rival_party_id,
+                    finding.rival or "",
+                    finding.verdict,
+                    others == Verdict.CLEAR,
+                    member.id if member else None,
+                    member.name if member else "",
+                )
+            )
     return sorted(warnings, key=lambda w: (not w.clears_otherwise, w.buyer_name, w.variant_name))
 
 
@@ -259,14 +326,27 @@ def claims_about_others(session: Session, user: User, version_id: int) -> dict[i
     Raises NotVisible (404) as get_filed_version does."""
     version = disclosures.get_filed_version(session, user, version_id)
     vendor = session.get(Organization, version.vendor_org_id)
-    ties = session.execute(select(Interest).where(
-        Interest.disclosure_id == version.id, Interest.origin == TieOrigin.DISCLOSURE,
-        Interest.subject_party_id != vendor.party_id)).scalars().all()
+    ties = (
+        session.execute(
+            select(Interest).where(
+                Interest.disclosure_id == version.id,
+                Interest.origin == TieOrigin.DISCLOSURE,
+                Interest.subject_party_id != vendor.party_id,
+            )
+        )
+        .scalars()
+        .all()
+    )
     out = {}
     for tie in ties:
         reached = affected_vendor_ids(session, [tie.subject_party_id]) - {vendor.id}
-        orgs = list(session.execute(select(Organization).where(Organization.id.in_(sorted(reached)))
-                                    .order_by(Organization.name, Organization.id)).scalars())
+        orgs = list(
+            session.execute(
+                select(Organization)
+                .where(Organization.id.in_(sorted(reached)))
+                .order_by(Organization.name, Organization.id)
+            ).scalars()
+        )
         out[tie.id] = ClaimReach(tie.id, session.get(Party, tie.subject_party_id).name, orgs)
     return out
 

@@ -26,7 +26,6 @@ def admins_only():
     """Every page here is for platform admins: others get 403."""
 
 
-
 @bp.get("/")
 def home():
     """The admins' start page is the review queue."""
@@ -41,23 +40,31 @@ def queue():
     if status not in review_service.QUEUE_FILTERS:
         status = "submitted"
     rows = review_service.review_queue(db.session, current_user, status)
-    return render_template("admin/queue.html", rows=rows, status=status, filters=review_service.QUEUE_FILTERS,
-                           obligation=status in review_service.OBLIGATION_FILTERS)
+    return render_template(
+        "admin/queue.html",
+        rows=rows,
+        status=status,
+        filters=review_service.QUEUE_FILTERS,
+        obligation=status in review_service.OBLIGATION_FILTERS,
+    )
 
 
 def render_review(version_id: int, form: DecisionForm | None = None, status: int = 200):
     found = disclosures.review_of(db.session, current_user, version_id)
     version = found.version
     return render_template(
-        "admin/review.html", review=found, form=form or DecisionForm(formdata=None),
+        "admin/review.html",
+        review=found,
+        form=form or DecisionForm(formdata=None),
         sections=disclosures.by_section(found.ties),
         change_sections=[(s, c) for s, c in disclosures.by_section(found.changes, lambda c: c.tie) if c],
         decidable=version.status == DisclosureStatus.SUBMITTED,
         effect=review_service.approval_effect(db.session, current_user, version.id),
         claims=review_service.claims_about_others(db.session, current_user, version.id),
         picture=review_service.ownership_picture(db.session, found.vendor),
-        evidence=evidence_service.evidence_of_vendor(db.session, version.vendor_org_id,
-                                                     up_to_number=version.number, filed_only=True),
+        evidence=evidence_service.evidence_of_vendor(
+            db.session, version.vendor_org_id, up_to_number=version.number, filed_only=True
+        ),
         facts=facts.recorded_facts(db.session, version.vendor_org_id),
     ), status
 
@@ -76,15 +83,13 @@ def decide(version_id: int):
     form = DecisionForm()
     if form.validate_on_submit():
         try:
-            disclosures.decide_version(db.session, current_user, version.id, form.decision.data,
-                                       form.reason.data or "")
+            disclosures.decide_version(db.session, current_user, version.id, form.decision.data, form.reason.data or "")
         except disclosures.DisclosureError as error:
             show_on_form(form, error)
         else:
             db.session.commit()
             verdict = dict(DECISION_CHOICES)[form.decision.data].lower()
-            flash(f"Decision recorded ({verdict}) on version {version.number}. The vendor has been told.",
-                  "success")
+            flash(f"Decision recorded ({verdict}) on version {version.number}. The vendor has been told.", "success")
             return redirect(url_for("admin.queue"), 303)
     return render_review(version.id, form, 400)
 
@@ -123,7 +128,10 @@ def record_fact():
         else:
             db.session.commit()
             vendor = dict(form.vendor_org_id.choices)[form.vendor_org_id.data]
-            flash(f"Fact recorded: {form.party_name.data.strip()} is now a tie of {vendor}, counted in screening. "
-                  f"{vendor} has been asked to confirm it in a new version.", "success")
+            flash(
+                f"Fact recorded: {form.party_name.data.strip()} is now a tie of {vendor}, counted in screening. "
+                f"{vendor} has been asked to confirm it in a new version.",
+                "success",
+            )
             return redirect(url_for("admin.new_fact", vendor=form.vendor_org_id.data), 303)
     return _render_fact_form(form, 400)

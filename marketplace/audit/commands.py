@@ -16,5 +16,7 @@ def verify_command() -> None:
     if not check.whole:
         problem = check.problem
         raise click.ClickException(f"The audit trail is broken at record {problem.record_id}: it {problem.reason}.")
-    click.echo(f"The audit trail is whole: {check.records} record{'' if check.records == 1 else 's'}, "
-               "each following the one before it, unchanged.")
+    click.echo(
+        f"The audit trail is whole: {check.records} record{'' if check.records == 1 else 's'}, "
+        "each following the one before it, unchanged."
+    )

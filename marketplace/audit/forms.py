@@ -43,6 +43,11 @@ class TrailFilterForm(Form):
                 return None
             return field.data.strip() if isinstance(field.data, str) else field.data
 
-        return TrailFilters(action=valid("action") or "", organisation=valid("organisation") or "",
-                            actor=valid("actor") or "", date_from=valid("date_from"), date_to=valid("date_to"),
-                            page=page)
+        return TrailFilters(
+            action=valid("action") or "",
+            organisation=valid("organisation") or "",
+            actor=valid("actor") or "",
+            date_from=valid("date_from"),
+            date_to=valid("date_to"),
+            page=page,
+        )

@@ -46,6 +46,9 @@ def _refuse_delete(_mapper, _connection, target: AuditRecord) -> None:
 @event.listens_for(Session, "do_orm_execute")
 def _refuse_bulk_change(state) -> None:
     """Bulk `update(AuditRecord)` / `delete(AuditRecord)` statements skip the mapper events: refuse them here."""
-    if (state.is_update or state.is_delete) and state.bind_mapper is not None \
-            and state.bind_mapper.class_ is AuditRecord:
+    if (
+        (state.is_update or state.is_delete)
+        and state.bind_mapper is not None
+        and state.bind_mapper.class_ is AuditRecord
+    ):
         raise AuditTrailIsAppendOnly("audit records cannot be changed or deleted: the trail is append-only")

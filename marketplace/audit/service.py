@@ -26,8 +26,19 @@ from marketplace.jobs.models import BiddingMode, Job
 GENESIS_HASH = "0" * 64
 # Any constant: the PostgreSQL advisory lock that makes writers of the trail take turns.
 _TRAIL_LOCK_KEY = 0x41554454  # "AUDT"
-HASHED_FIELDS = ("at", "actor_id", "actor_label", "action", "subject_type", "subject_id", "buyer_org_id",
-                 "vendor_org_id", "before", "after", "prev_hash")
+HASHED_FIELDS = (
+    "at",
+    "actor_id",
+    "actor_label",
+    "action",
+    "subject_type",
+    "subject_id",
+    "buyer_org_id",
+    "vendor_org_id",
+    "before",
+    "after",
+    "prev_hash",
+)
 PER_PAGE = 50
 
 
@@ -68,9 +79,7 @@ def record_event(
 ) -> AuditRecord:
     """Append one record to the trail in the caller's transaction: who, when, what, before and after."""
     _take_turn(session)
-    last_hash = session.execute(
-        select(AuditRecord.hash).order_by(AuditRecord.id.desc()).limit(1)
-    ).scalar_one_or_none()
+    last_hash = session.execute(select(AuditRecord.hash).order_by(AuditRecord.id.desc()).limit(1)).scalar_one_or_none()
     record = AuditRecord(
         at=utcnow(),
         actor_id=getattr(actor, "id", None),
@@ -95,13 +104,17 @@ def last_record_of(session: Session, action: str, subject_id: int, *, buyer_org_
     """The latest record of this action on this subject for this buyer organisation: what a request that lost a
     race tells its user (a rival another user removed a moment ago), where a missing row alone would say 404."""
     return session.execute(
-        select(AuditRecord).where(AuditRecord.action == action, AuditRecord.subject_id == subject_id,
-                                  AuditRecord.buyer_org_id == buyer_org_id)
-        .order_by(AuditRecord.id.desc()).limit(1)
+        select(AuditRecord)
+        .where(
+            AuditRecord.action == action, AuditRecord.subject_id == subject_id, AuditRecord.buyer_org_id == buyer_org_id
+        )
+        .order_by(AuditRecord.id.desc())
+        .limit(1)
     ).scalar_one_or_none()
 
 
 # --- Verifying ----------------------------------------------------------------------------------------------
+
 
 @dataclass(frozen=True)
 class TrailProblem:
@@ -117,11 +130,11 @@ def verify_trail(records: Iterable) -> TrailProblem | None:
     """
     expected_prev = GENESIS_HASH
     for record in records:
-        values = record if isinstance(record, Mapping) else {**_fields(record), "id": record.id,
-                                                            "hash": record.hash}
+        values = record if isinstance(record, Mapping) else {**_fields(record), "id": record.id, "hash": record.hash}
         if values["prev_hash"] != expected_prev:
-            return TrailProblem(values["id"], "does not follow the record before it "
-                                              "(a record before it was removed, changed or moved)")
+            return TrailProblem(
+                values["id"], "does not follow the record before it (a record before it was removed, changed or moved)"
+            )
         if _digest(values) != values["hash"]:
             return TrailProblem(values["id"], "was changed after it was written")
         expected_prev = values["hash"]
@@ -143,9 +156,7 @@ def verify_stored_trail(session: Session, batch_size: int = 1000) -> TrailCheck:
     columns = [getattr(AuditRecord, name) for name in ("id", *HASHED_FIELDS, "hash")]
     counted = 0
     # Read in batches (a server-side cursor on PostgreSQL), closed even when a problem stops the reading early.
-    with session.execute(
-        select(*columns).order_by(AuditRecord.id).execution_options(yield_per=batch_size)
-    ) as result:
+    with session.execute(select(*columns).order_by(AuditRecord.id).execution_options(yield_per=batch_size)) as result:
 
         def counting():
             nonlocal counted
@@ -158,6 +169,7 @@ def verify_stored_trail(session: Session, batch_size: int = 1000) -> TrailCheck:
 
 
 # --- The admins' trail page ---------------------------------------------------------------------------------
+
 
 @dataclass(frozen=True)
 class TrailFilters:
@@ -187,8 +199,9 @@ def _trail_conditions(session: Session, user: User, filters: TrailFilters) -> li
     if filters.action:
         conditions.append(AuditRecord.action == filters.action)
     if filters.organisation.strip():
-        org_ids = select(Organization.id).where(Organization.name.icontains(filters.organisation.strip(),
-                                                                            autoescape=True))
+        org_ids = select(Organization.id).where(
+            Organization.name.icontains(filters.organisation.strip(), autoescape=True)
+        )
         conditions.append(or_(AuditRecord.buyer_org_id.in_(org_ids), AuditRecord.vendor_org_id.in_(org_ids)))
     if filters.actor.strip():
         conditions.append(AuditRecord.actor_label.icontains(filters.actor.strip(), autoescape=True))
@@ -209,14 +222,19 @@ def trail_page(session: Session, user: User, filters: TrailFilters, per_page: in
     total = session.execute(select(func.count(AuditRecord.id)).where(*conditions)).scalar_one()
     pages = max(1, math.ceil(total / per_page))
     page = min(max(1, filters.page), pages)
-    records = list(session.execute(
-        select(AuditRecord).where(*conditions).order_by(AuditRecord.id.desc())
-        .offset((page - 1) * per_page).limit(per_page)
-    ).scalars())
+    records = list(
+        session.execute(
+            select(AuditRecord)
+            .where(*conditions)
+            .order_by(AuditRecord.id.desc())
+            .offset((page - 1) * per_page)
+            .limit(per_page)
+        ).scalars()
+    )
     org_ids = {r.buyer_org_id for r in records} | {r.vendor_org_id for r in records}
-    org_names = dict(session.execute(
-        select(Organization.id, Organization.name).where(Organization.id.in_(org_ids - {None}))
-    ).all())
+    org_names = dict(
+        session.execute(select(Organization.id, Organization.name).where(Organization.id.in_(org_ids - {None}))).all()
+    )
     return TrailPage(records, total, page, pages, org_names)
 
 
@@ -232,8 +250,17 @@ def recorded_actions(session: Session) -> list[str]:
 # job's deadline. A line whose content was withheld names the withheld fields in "redacted"; its hash is the
 # stored record's, which `flask audit verify` checks, so only lines without "redacted" check alone.
 
-BUYER_ACTION_PREFIXES = ("job.", "bid.", "contract.", "milestone.", "payment.", "rival.", "policy.", "waiver.",
-                         "screening.")
+BUYER_ACTION_PREFIXES = (
+    "job.",
+    "bid.",
+    "contract.",
+    "milestone.",
+    "payment.",
+    "rival.",
+    "policy.",
+    "waiver.",
+    "screening.",
+)
 SEALED_BID_ACTIONS = ("bid.placed", "bid.revised", "bid.resubmitted", "bid.withdrawn")
 
 
@@ -242,12 +269,13 @@ def buyer_export_query(session: Session, user: User):
     own organisation. Raises AuditAccessError for anyone but a buyer."""
     if not user.is_buyer or user.org_id is None:
         raise AuditAccessError("Only buyers export their audit records.")
-    kinds = or_(*(AuditRecord.action.startswith(prefix, autoescape=True) for prefix in BUYER_ACTION_PREFIXES),
-                (AuditRecord.subject_type == "organization") & (AuditRecord.subject_id == user.org_id)
-                & AuditRecord.action.startswith("organization.", autoescape=True))
-    return (select(AuditRecord)
-            .where(AuditRecord.buyer_org_id == user.org_id, kinds)
-            .order_by(AuditRecord.id))
+    kinds = or_(
+        *(AuditRecord.action.startswith(prefix, autoescape=True) for prefix in BUYER_ACTION_PREFIXES),
+        (AuditRecord.subject_type == "organization")
+        & (AuditRecord.subject_id == user.org_id)
+        & AuditRecord.action.startswith("organization.", autoescape=True),
+    )
+    return select(AuditRecord).where(AuditRecord.buyer_org_id == user.org_id, kinds).order_by(AuditRecord.id)
 
 
 def exported(record: AuditRecord) -> dict[str, Any]:
@@ -262,10 +290,13 @@ class _BuyersReader:
     def __init__(self, session: Session, buyer_org_id: int):
         self.session, self.buyer_org_id = session, buyer_org_id
         now = utcnow()
-        self.sealed_bids = dict(session.execute(
-            select(Bid.id, Job.bid_deadline).join(Job, Job.id == Bid.job_id).where(
-                Job.buyer_org_id == buyer_org_id, Job.bidding_mode == BiddingMode.SEALED, Job.bid_deadline > now)
-        ).all())
+        self.sealed_bids = dict(
+            session.execute(
+                select(Bid.id, Job.bid_deadline)
+                .join(Job, Job.id == Bid.job_id)
+                .where(Job.buyer_org_id == buyer_org_id, Job.bidding_mode == BiddingMode.SEALED, Job.bid_deadline > now)
+            ).all()
+        )
         self.actors: dict[int, str | None] = {}
 
     def actor_label(self, actor_id: int | None, label: str) -> str:
@@ -275,7 +306,8 @@ class _BuyersReader:
         if actor_id not in self.actors:
             row = self.session.execute(
                 select(User.org_id, User.role, Organization.name)
-                .outerjoin(Organization, Organization.id == User.org_id).where(User.id == actor_id)
+                .outerjoin(Organization, Organization.id == User.org_id)
+                .where(User.id == actor_id)
             ).first()
             if row is not None and row.org_id == self.buyer_org_id:
                 self.actors[actor_id] = None

@@ -23,8 +23,7 @@ def trail():
     args = {key: value for key, value in request.args.items() if key != "page"}
     form = TrailFilterForm(MultiDict(args), actions=service.recorded_actions(db.session))
     form.validate()
-    page = service.trail_page(db.session, current_user,
-                              form.to_filters(request.args.get("page", type=record_id) or 1))
+    page = service.trail_page(db.session, current_user, form.to_filters(request.args.get("page", type=record_id) or 1))
     return render_template("audit/trail.html", form=form, page=page, args=args), 400 if form.errors else 200
 
 
@@ -40,5 +39,8 @@ def export():
             yield json.dumps(record, sort_keys=True, separators=(",", ":")) + "\n"
 
     filename = f"audit-{current_user.org_id}-{utcnow():%Y%m%d}.jsonl"
-    return Response(stream_with_context(lines()), mimetype="application/jsonl",
-                    headers={"Content-Disposition": f'attachment; filename="{filename}"'})
+    return Response(
+        stream_with_context(lines()),
+        mimetype="application/jsonl",
+        headers={"Content-Disposition": f'attachment; filename="{filename}"'},
+    )

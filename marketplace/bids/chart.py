@@ -77,9 +77,13 @@ def scatter(points: list[Point], currency: str) -> Scatter:
         return round(HEIGHT - BOTTOM - plot_height * minor / y_max, 1)
 
     dots = [
-        Dot(x_of(p.turnaround_days), y_of(p.total_minor), p.label,
+        Dot(
+            x_of(p.turnaround_days),
+            y_of(p.total_minor),
+            p.label,
             f"{p.label}: {format_money(p.total_minor, currency)}, {p.turnaround_days} days",
-            "end" if x_of(p.turnaround_days) > LEFT + plot_width / 2 else "start")
+            "end" if x_of(p.turnaround_days) > LEFT + plot_width / 2 else "start",
+        )
         for p in points
     ]
     dots = _spread_labels(dots)
@@ -109,8 +113,16 @@ def _spread_labels(dots: list[Dot]) -> list[Dot]:
         candidates = [dot.cy - 7 - step * LINE_HEIGHT for step in range(4)]
         candidates += [dot.cy + 16 + step * LINE_HEIGHT for step in range(4)]
         candidates.sort(key=lambda y: abs(y - (dot.cy - 7)))
-        baseline = next((y for y in candidates if y - LINE_HEIGHT >= TOP and y <= HEIGHT - BOTTOM
-                         and not any(_overlaps(_label_box(dot, y), box) for box in placed)), dot.cy - 7)
+        baseline = next(
+            (
+                y
+                for y in candidates
+                if y - LINE_HEIGHT >= TOP
+                and y <= HEIGHT - BOTTOM
+                and not any(_overlaps(_label_box(dot, y), box) for box in placed)
+            ),
+            dot.cy - 7,
+        )
         placed.append(_label_box(dot, baseline))
         result.append(Dot(dot.cx, dot.cy, dot.label, dot.detail, dot.anchor, baseline))
     return result

@@ -14,8 +14,7 @@ class BidForm(FlaskForm):
     turnaround_days = IntegerField("Turnaround (days)", validators=[InputRequired()])
     quality_guarantee_pct = FloatField("Quality guarantee (%)", validators=[Optional()])
     proposal = TextAreaField("Proposal", validators=[Length(max=20000)])
-    data_handling_response = TextAreaField("How you meet each data-handling requirement",
-                                           validators=[Length(max=8000)])
+    data_handling_response = TextAreaField("How you meet each data-handling requirement", validators=[Length(max=8000)])
 
     def __init__(self, *args, currency: str, **kwargs):
         super().__init__(*args, **kwargs)
@@ -24,9 +23,14 @@ class BidForm(FlaskForm):
     @classmethod
     def for_bid(cls, bid) -> "BidForm":
         """A form filled in with the bid's current terms, for revising it."""
-        form = cls(currency=bid.currency, formdata=None, turnaround_days=bid.turnaround_days,
-                   quality_guarantee_pct=bid.quality_guarantee_pct, proposal=bid.proposal,
-                   data_handling_response=bid.data_handling_response)
+        form = cls(
+            currency=bid.currency,
+            formdata=None,
+            turnaround_days=bid.turnaround_days,
+            quality_guarantee_pct=bid.quality_guarantee_pct,
+            proposal=bid.proposal,
+            data_handling_response=bid.data_handling_response,
+        )
         form.price_per_unit.data = str(to_major(bid.price_per_unit_minor, bid.currency))
         form.total.data = str(to_major(bid.total_minor, bid.currency))
         return form
@@ -46,9 +50,10 @@ class BidForm(FlaskForm):
     def offer(self) -> Offer:
         """The validated form as an offer in minor units."""
         return Offer(
-            price_per_unit_minor=self._minor(self.price_per_unit), total_minor=self._minor(self.total),
-            turnaround_days=self.turnaround_days.data, quality_guarantee_pct=self.quality_guarantee_pct.data,
+            price_per_unit_minor=self._minor(self.price_per_unit),
+            total_minor=self._minor(self.total),
+            turnaround_days=self.turnaround_days.data,
+            quality_guarantee_pct=self.quality_guarantee_pct.data,
             proposal=(self.proposal.data or "").strip(),
             data_handling_response=(self.data_handling_response.data or "").strip(),
         )
-

@@ -27,8 +27,9 @@ from marketplace.screening.service import Verdict, screenings_for_buyer
 # One wording for every screening refusal a vendor sees: it names no buyer-wide cause, no finding, no rival.
 EXCLUDED_MESSAGE = "You cannot bid on this job."
 # The same for every job of every lab while a filing awaits review (visibility.filing_under_review).
-PAUSED_MESSAGE = ("Bidding is paused while your ownership disclosure awaits an admin's review: you can bid again "
-                  "once it is reviewed.")
+PAUSED_MESSAGE = (
+    "Bidding is paused while your ownership disclosure awaits an admin's review: you can bid again once it is reviewed."
+)
 # What a vendor is told of its withdrawn bid while it may still bid on the job (place_bid takes it back).
 WITHDRAWN_MESSAGE = "This bid is withdrawn: bid again to make it live with new terms."
 ALREADY_BID = "Your organisation has already bid on this job: revise that bid instead."
@@ -123,9 +124,7 @@ def change_refusal(session: Session, user: User, bid: Bid, job: Job) -> str | No
 
 def own_bid_on(session: Session, user: User, job: Job) -> Bid | None:
     """The vendor organisation's bid on this job, if it has one."""
-    return session.execute(
-        visibility.own_bids(session, user).where(Bid.job_id == job.id)
-    ).scalar_one_or_none()
+    return session.execute(visibility.own_bids(session, user).where(Bid.job_id == job.id)).scalar_one_or_none()
 
 
 def _bid_and_job(session: Session, user: User, bid_id: int) -> tuple[Bid, Job]:
@@ -139,8 +138,11 @@ def _lock_job_then_bid(session: Session, user: User, job: Job, bid: Bid | None =
     the lock (docs/concurrency.md), and the job is looked up again as the user may see it: a buyer's edit that
     landed while this request waited (invite-only now, say) counts."""
     lock_row(session, Job, job.id)
-    job = (visibility.get_own_job(session, user, job.id) if user.is_buyer
-           else visibility.get_visible_job(session, user, job.id))
+    job = (
+        visibility.get_own_job(session, user, job.id)
+        if user.is_buyer
+        else visibility.get_visible_job(session, user, job.id)
+    )
     return job, lock_row(session, Bid, bid.id) if bid is not None else None
 
 
@@ -159,10 +161,16 @@ def _terms_summary(bid: Bid) -> dict:
 
 def _add_revision(session: Session, user: User, bid: Bid) -> BidRevision:
     revision = BidRevision(
-        bid_id=bid.id, number=bid.revision, created_by_id=user.id,
-        price_per_unit_minor=bid.price_per_unit_minor, total_minor=bid.total_minor, currency=bid.currency,
-        turnaround_days=bid.turnaround_days, quality_guarantee_pct=bid.quality_guarantee_pct,
-        proposal=bid.proposal, data_handling_response=bid.data_handling_response,
+        bid_id=bid.id,
+        number=bid.revision,
+        created_by_id=user.id,
+        price_per_unit_minor=bid.price_per_unit_minor,
+        total_minor=bid.total_minor,
+        currency=bid.currency,
+        turnaround_days=bid.turnaround_days,
+        quality_guarantee_pct=bid.quality_guarantee_pct,
+        proposal=bid.proposal,
+        data_handling_response=bid.data_handling_response,
     )
     session.add(revision)
     return revision
@@ -176,8 +184,10 @@ def _amount_words(job: Job, bid: Bid) -> str:
     """What a buyer's notification may say about the amount: nothing while a sealed job is open."""
     if job.bidding_mode == BiddingMode.SEALED:
         return "Amounts stay sealed until the bid deadline."
-    return (f"{format_money(bid.total_minor, bid.currency)} total, "
-            f"{format_money(bid.price_per_unit_minor, bid.currency)} per unit, {bid.turnaround_days} days.")
+    return (
+        f"{format_money(bid.total_minor, bid.currency)} total, "
+        f"{format_money(bid.price_per_unit_minor, bid.currency)} per unit, {bid.turnaround_days} days."
+    )
 
 
 def place_bid(session: Session, user: User, job_id: int, offer: Offer) -> Bid:
@@ -198,18 +208,35 @@ def place_bid(session: Session, user: User, job_id: int, offer: Offer) -> Bid:
         return _resubmit(session, user, existing, job, offer)
     if existing is not None:
         raise BidError(ALREADY_BID)
-    bid = Bid(job_id=job.id, vendor_org_id=vendor_org.id, currency=job.currency, revision=1,
-              price_per_unit_minor=offer.price_per_unit_minor, total_minor=offer.total_minor,
-              turnaround_days=offer.turnaround_days, quality_guarantee_pct=offer.quality_guarantee_pct,
-              proposal=offer.proposal, data_handling_response=offer.data_handling_response)
+    bid = Bid(
+        job_id=job.id,
+        vendor_org_id=vendor_org.id,
+        currency=job.currency,
+        revision=1,
+        price_per_unit_minor=offer.price_per_unit_minor,
+        total_minor=offer.total_minor,
+        turnaround_days=offer.turnaround_days,
+        quality_guarantee_pct=offer.quality_guarantee_pct,
+        proposal=offer.proposal,
+        data_handling_response=offer.data_handling_response,
+    )
     session.add(bid)
     session.flush()
     _add_revision(session, user, bid)
-    record_event(session, user, "bid.placed", "bid", bid.id, after=_terms_summary(bid),
-                 buyer_org_id=job.buyer_org_id, vendor_org_id=vendor_org.id)
+    record_event(
+        session,
+        user,
+        "bid.placed",
+        "bid",
+        bid.id,
+        after=_terms_summary(bid),
+        buyer_org_id=job.buyer_org_id,
+        vendor_org_id=vendor_org.id,
+    )
     sealed = "sealed " if job.bidding_mode == BiddingMode.SEALED else ""
-    _tell_buyer(session, job, "new_bid",
-                f"New {sealed}bid on “{job.title}” from {vendor_org.name}. {_amount_words(job, bid)}")
+    _tell_buyer(
+        session, job, "new_bid", f"New {sealed}bid on “{job.title}” from {vendor_org.name}. {_amount_words(job, bid)}"
+    )
     session.flush()
     return bid
 
@@ -227,13 +254,25 @@ def _resubmit(session: Session, user: User, bid: Bid, job: Job, offer: Offer) ->
     bid.revision += 1
     bid.updated_at = utcnow()
     _add_revision(session, user, bid)
-    record_event(session, user, "bid.resubmitted", "bid", bid.id, before=before,
-                 after={**_terms_summary(bid), "status": BidStatus.ACTIVE.value, "revision": bid.revision},
-                 buyer_org_id=job.buyer_org_id, vendor_org_id=bid.vendor_org_id)
+    record_event(
+        session,
+        user,
+        "bid.resubmitted",
+        "bid",
+        bid.id,
+        before=before,
+        after={**_terms_summary(bid), "status": BidStatus.ACTIVE.value, "revision": bid.revision},
+        buyer_org_id=job.buyer_org_id,
+        vendor_org_id=bid.vendor_org_id,
+    )
     vendor_org = session.get(Organization, bid.vendor_org_id)
     sealed = "sealed " if job.bidding_mode == BiddingMode.SEALED else ""
-    _tell_buyer(session, job, "new_bid", f"{vendor_org.name}, which had withdrawn, placed a new {sealed}bid on "
-                f"“{job.title}”. {_amount_words(job, bid)}")
+    _tell_buyer(
+        session,
+        job,
+        "new_bid",
+        f"{vendor_org.name}, which had withdrawn, placed a new {sealed}bid on “{job.title}”. {_amount_words(job, bid)}",
+    )
     session.flush()
     return bid
 
@@ -255,22 +294,36 @@ def revise_bid(session: Session, user: User, bid_id: int, offer: Offer) -> Bid:
     bid.revision += 1
     bid.updated_at = utcnow()
     _add_revision(session, user, bid)
-    record_event(session, user, "bid.revised", "bid", bid.id, before=before,
-                 after={**_terms_summary(bid), "revision": bid.revision},
-                 buyer_org_id=job.buyer_org_id, vendor_org_id=bid.vendor_org_id)
+    record_event(
+        session,
+        user,
+        "bid.revised",
+        "bid",
+        bid.id,
+        before=before,
+        after={**_terms_summary(bid), "revision": bid.revision},
+        buyer_org_id=job.buyer_org_id,
+        vendor_org_id=bid.vendor_org_id,
+    )
     vendor_org = session.get(Organization, bid.vendor_org_id)
-    _tell_buyer(session, job, "bid_revised",
-                f"{vendor_org.name} revised its bid on “{job.title}”. {_amount_words(job, bid)}")
+    _tell_buyer(
+        session, job, "bid_revised", f"{vendor_org.name} revised its bid on “{job.title}”. {_amount_words(job, bid)}"
+    )
     session.flush()
     return bid
 
 
 def _mark_withdrawal(session: Session, bid: Bid) -> None:
     """The bid's history keeps the withdrawal on the revision that was live, should the vendor bid again."""
-    latest = session.execute(
-        select(BidRevision).where(BidRevision.bid_id == bid.id, BidRevision.number == bid.revision)
-        .order_by(BidRevision.id.desc())
-    ).scalars().first()
+    latest = (
+        session.execute(
+            select(BidRevision)
+            .where(BidRevision.bid_id == bid.id, BidRevision.number == bid.revision)
+            .order_by(BidRevision.id.desc())
+        )
+        .scalars()
+        .first()
+    )
     if latest is not None:
         latest.withdrawn_at = bid.withdrawn_at
 
@@ -290,9 +343,17 @@ def withdraw_bid(session: Session, user: User, bid_id: int) -> Bid:
     bid.status = BidStatus.WITHDRAWN
     bid.withdrawn_at = bid.updated_at = utcnow()
     _mark_withdrawal(session, bid)
-    record_event(session, user, "bid.withdrawn", "bid", bid.id, before={"status": BidStatus.ACTIVE.value},
-                 after={"status": BidStatus.WITHDRAWN.value},
-                 buyer_org_id=job.buyer_org_id, vendor_org_id=bid.vendor_org_id)
+    record_event(
+        session,
+        user,
+        "bid.withdrawn",
+        "bid",
+        bid.id,
+        before={"status": BidStatus.ACTIVE.value},
+        after={"status": BidStatus.WITHDRAWN.value},
+        buyer_org_id=job.buyer_org_id,
+        vendor_org_id=bid.vendor_org_id,
+    )
     vendor_org = session.get(Organization, bid.vendor_org_id)
     _tell_buyer(session, job, "bid_withdrawn", f"{vendor_org.name} withdrew its bid on “{job.title}”.")
     session.flush()
@@ -323,9 +384,12 @@ class Comparison:
 def _screened_bids(session: Session, user: User, job: Job) -> list[ComparedBid]:
     """The comparable bids, re-screened now: a vendor excluded since it bid leaves the comparison."""
     bids = visibility.comparable_bids(session, user, job)
-    vendors = {org.id: org for org in session.execute(
-        select(Organization).where(Organization.id.in_({b.vendor_org_id for b in bids}))
-    ).scalars()}
+    vendors = {
+        org.id: org
+        for org in session.execute(
+            select(Organization).where(Organization.id.in_({b.vendor_org_id for b in bids}))
+        ).scalars()
+    }
     screenings = screenings_for_buyer(session, job.buyer_org_id, list(vendors.values()))
     rows = []
     for bid in bids:
@@ -358,7 +422,8 @@ def comparison(session: Session, user: User, job_id: int) -> Comparison:
     amounts_visible = visibility.bid_amounts_visible(job)
     winner = next((row for row in rows if row.bid.status == BidStatus.AWARDED), None)
     return Comparison(
-        job=job, amounts_visible=amounts_visible,
+        job=job,
+        amounts_visible=amounts_visible,
         bid_count=sum(1 for row in rows if row.bid.status == BidStatus.ACTIVE),
         # Nothing about a sealed bid leaves this function before the deadline.
         rows=rows if amounts_visible else [],
@@ -367,15 +432,28 @@ def comparison(session: Session, user: User, job_id: int) -> Comparison:
     )
 
 
-def _tell_bidders(session: Session, job: Job, winner: ComparedBid, losers: list[ComparedBid],
-                  contract: Contract) -> None:
+def _tell_bidders(
+    session: Session, job: Job, winner: ComparedBid, losers: list[ComparedBid], contract: Contract
+) -> None:
     buyer = session.get(Organization, job.buyer_org_id)
-    notify_org(session, winner.vendor.id, "award",
-               f"{buyer.name} awarded you “{job.title}”: a contract for "
-               f"{format_money(contract.total_minor, contract.currency)}.", f"/bids/{winner.bid.id}", job_id=job.id)
+    notify_org(
+        session,
+        winner.vendor.id,
+        "award",
+        f"{buyer.name} awarded you “{job.title}”: a contract for "
+        f"{format_money(contract.total_minor, contract.currency)}.",
+        f"/bids/{winner.bid.id}",
+        job_id=job.id,
+    )
     for row in losers:
-        notify_org(session, row.vendor.id, "not_selected",
-                   f"Your bid on “{job.title}” was not selected.", f"/bids/{row.bid.id}", job_id=job.id)
+        notify_org(
+            session,
+            row.vendor.id,
+            "not_selected",
+            f"Your bid on “{job.title}” was not selected.",
+            f"/bids/{row.bid.id}",
+            job_id=job.id,
+        )
 
 
 def award_bid(session: Session, user: User, job_id: int, bid_id: int) -> Contract:
@@ -404,9 +482,14 @@ def award_bid(session: Session, user: User, job_id: int, bid_id: int) -> Contrac
     now = utcnow()
     job.status, job.awarded_at, job.updated_at = JobStatus.AWARDED, now, now
     winner.bid.status, winner.bid.updated_at = BidStatus.AWARDED, now
-    contract = Contract(job_id=job.id, bid_id=winner.bid.id, buyer_org_id=job.buyer_org_id,
-                        vendor_org_id=winner.vendor.id, total_minor=winner.bid.total_minor,
-                        currency=winner.bid.currency)
+    contract = Contract(
+        job_id=job.id,
+        bid_id=winner.bid.id,
+        buyer_org_id=job.buyer_org_id,
+        vendor_org_id=winner.vendor.id,
+        total_minor=winner.bid.total_minor,
+        currency=winner.bid.currency,
+    )
     session.add(contract)
     session.flush()
     losers = [row for row in rows.values() if row.bid.status == BidStatus.ACTIVE and row is not winner]
@@ -414,15 +497,28 @@ def award_bid(session: Session, user: User, job_id: int, bid_id: int) -> Contrac
         row.bid.status, row.bid.updated_at = BidStatus.LOST, now
     # A bid out of the comparison (a suspended vendor's, one screening set aside) does not stay live on an awarded
     # job either: it is lost too, silently, as its vendor was not competing (and must learn nothing of why).
-    for bid in session.execute(select(Bid).where(Bid.job_id == job.id, Bid.status == BidStatus.ACTIVE,
-                                                 Bid.id != winner.bid.id)).scalars():
+    for bid in session.execute(
+        select(Bid).where(Bid.job_id == job.id, Bid.status == BidStatus.ACTIVE, Bid.id != winner.bid.id)
+    ).scalars():
         bid.status, bid.updated_at = BidStatus.LOST, now
     _tell_bidders(session, job, winner, losers, contract)
-    record_event(session, user, "job.awarded", "job", job.id, before={"status": JobStatus.OPEN.value},
-                 after={"status": JobStatus.AWARDED.value, "bid_id": winner.bid.id,
-                        "contract_id": contract.id, "lost_bid_ids": [row.bid.id for row in losers],
-                        "total": format_money(contract.total_minor, contract.currency)},
-                 buyer_org_id=job.buyer_org_id, vendor_org_id=winner.vendor.id)
+    record_event(
+        session,
+        user,
+        "job.awarded",
+        "job",
+        job.id,
+        before={"status": JobStatus.OPEN.value},
+        after={
+            "status": JobStatus.AWARDED.value,
+            "bid_id": winner.bid.id,
+            "contract_id": contract.id,
+            "lost_bid_ids": [row.bid.id for row in losers],
+            "total": format_money(contract.total_minor, contract.currency),
+        },
+        buyer_org_id=job.buyer_org_id,
+        vendor_org_id=winner.vendor.id,
+    )
     session.flush()
     return contract
 
@@ -466,13 +562,23 @@ class BidPage:
 def bid_page(session: Session, user: User, bid_id: int) -> BidPage:
     """The vendor's own bid with every revision, newest first. Raises NotVisible (404) for any other bid."""
     bid, job = _bid_and_job(session, user, bid_id)
-    revisions = session.execute(
-        select(BidRevision).where(BidRevision.bid_id == bid.id).order_by(BidRevision.number.desc(),
-                                                                          BidRevision.id.desc())
-    ).scalars().all()
-    return BidPage(bid, job, visibility.buyer_label(session, job, user), list(revisions),
-                   change_refusal(session, user, bid, job),
-                   bidding_refusal(session, user, job) if bid.status == BidStatus.WITHDRAWN else None)
+    revisions = (
+        session.execute(
+            select(BidRevision)
+            .where(BidRevision.bid_id == bid.id)
+            .order_by(BidRevision.number.desc(), BidRevision.id.desc())
+        )
+        .scalars()
+        .all()
+    )
+    return BidPage(
+        bid,
+        job,
+        visibility.buyer_label(session, job, user),
+        list(revisions),
+        change_refusal(session, user, bid, job),
+        bidding_refusal(session, user, job) if bid.status == BidStatus.WITHDRAWN else None,
+    )
 
 
 @dataclass(frozen=True)
@@ -486,7 +592,9 @@ class MyBid:
 def my_bids(session: Session, user: User) -> list[MyBid]:
     """The vendor organisation's bids on jobs it may still see, latest activity first."""
     rows = session.execute(
-        visibility.own_bids(session, user).add_columns(Job).join(Job, Job.id == Bid.job_id)
+        visibility.own_bids(session, user)
+        .add_columns(Job)
+        .join(Job, Job.id == Bid.job_id)
         .order_by(Bid.updated_at.desc(), Bid.id.desc())
     ).all()
     paused = visibility.filing_under_review(session, user.org_id)
@@ -531,15 +639,20 @@ def panel_for(session: Session, user: User, job: Job) -> JobPanel | None:
         bid = own_bid_on(session, user, job)
         if bid is not None:
             withdrawn = bid.status == BidStatus.WITHDRAWN
-            return JobPanel("vendor", own_bid=bid, outcome=outcome_for(session, user, bid),
-                            change_refusal=change_refusal(session, user, bid, job),
-                            bid_refusal=bidding_refusal(session, user, job) if withdrawn else None)
+            return JobPanel(
+                "vendor",
+                own_bid=bid,
+                outcome=outcome_for(session, user, bid),
+                change_refusal=change_refusal(session, user, bid, job),
+                bid_refusal=bidding_refusal(session, user, job) if withdrawn else None,
+            )
         return JobPanel("vendor", bid_refusal=bidding_refusal(session, user, job))
     if user.is_buyer or user.is_admin:
         rows = _screened_bids(session, user, job)
         winner = next((row.vendor.name for row in rows if row.bid.status == BidStatus.AWARDED), "")
-        return JobPanel("buyer", live_bids=sum(1 for row in rows if row.bid.status == BidStatus.ACTIVE),
-                        awarded_to=winner)
+        return JobPanel(
+            "buyer", live_bids=sum(1 for row in rows if row.bid.status == BidStatus.ACTIVE), awarded_to=winner
+        )
     return None
 
 
@@ -559,8 +672,11 @@ class WithdrawalPreview:
 def withdrawal_preview(session: Session, user: User, bid_id: int) -> WithdrawalPreview:
     """What withdrawing the vendor's bid would do. Raises NotVisible (404) for anything but its own bid."""
     bid, job = _bid_and_job(session, user, bid_id)
-    refusal = ("This bid is already withdrawn." if bid.status == BidStatus.WITHDRAWN
-               else change_refusal(session, user, bid, job))
+    refusal = (
+        "This bid is already withdrawn."
+        if bid.status == BidStatus.WITHDRAWN
+        else change_refusal(session, user, bid, job)
+    )
     return WithdrawalPreview(bid, job, visibility.buyer_label(session, job, user), refusal)
 
 

@@ -37,8 +37,12 @@ def new(job_id: int):
         flash(service.ALREADY_BID, "info")
         return redirect(url_for("bids.revise", bid_id=existing.id), 303)
     requirements = service.data_handling_requirements(job)
-    context = {"job": job, "buyer": visibility.buyer_label(db.session, job, current_user),
-               "requirements": requirements, "withdrawn": existing}
+    context = {
+        "job": job,
+        "buyer": visibility.buyer_label(db.session, job, current_user),
+        "requirements": requirements,
+        "withdrawn": existing,
+    }
     form = BidForm(currency=job.currency)
     if request.method == "GET":
         refusal = service.bidding_refusal(db.session, current_user, job)
@@ -57,9 +61,12 @@ def new(job_id: int):
         else:
             number = bid.revision  # read before the commit: after it, another revision may be the latest
             db.session.commit()
-            flash(f"Your bid is live again as revision {number}; its history keeps the withdrawal."
-                  if existing is not None else
-                  "Your bid is placed. You can revise or withdraw it until the deadline.", "success")
+            flash(
+                f"Your bid is live again as revision {number}; its history keeps the withdrawal."
+                if existing is not None
+                else "Your bid is placed. You can revise or withdraw it until the deadline.",
+                "success",
+            )
             return redirect(url_for("bids.show", bid_id=bid.id), 303)
     return render_template("bids/new.html", form=form, **context), 400
 
@@ -81,8 +88,12 @@ def revise(bid_id: int):
     page = service.bid_page(db.session, current_user, bid_id)
     if page.bid.status == BidStatus.WITHDRAWN:
         return _bid_again_instead(page)
-    context = {"page": page, "job": page.job, "buyer": page.buyer,
-               "requirements": service.data_handling_requirements(page.job)}
+    context = {
+        "page": page,
+        "job": page.job,
+        "buyer": page.buyer,
+        "requirements": service.data_handling_requirements(page.job),
+    }
     if request.method == "GET":
         if page.change_refusal:
             return render_template("bids/revise.html", form=None, refusal=page.change_refusal, **context), 403
@@ -107,16 +118,22 @@ def _bid_again_instead(page: service.BidPage):
     if request.method == "GET":
         flash("This bid is withdrawn, so there is nothing to revise.", "info")
         return redirect(url_for("bids.new", job_id=page.job.id), 303)
-    context = {"job": page.job, "buyer": page.buyer, "withdrawn": page.bid,
-               "requirements": service.data_handling_requirements(page.job)}
+    context = {
+        "job": page.job,
+        "buyer": page.buyer,
+        "withdrawn": page.bid,
+        "requirements": service.data_handling_requirements(page.job),
+    }
     if page.bid_refusal:
         return render_template("bids/new.html", form=None, refusal=page.change_refusal, **context), 400
     form = BidForm(currency=page.bid.currency)
     form.validate()
-    form.form_errors.append("This bid was withdrawn, so it was not revised: bid again with these terms to make "
-                            "it live.")
-    return render_template("bids/new.html", form=form, form_action=url_for("bids.new", job_id=page.job.id),
-                           **context), 400
+    form.form_errors.append(
+        "This bid was withdrawn, so it was not revised: bid again with these terms to make it live."
+    )
+    return render_template(
+        "bids/new.html", form=form, form_action=url_for("bids.new", job_id=page.job.id), **context
+    ), 400
 
 
 @bp.route("/bids/<int:bid_id>/withdraw", methods=["GET", "POST"])
@@ -154,8 +171,10 @@ def compare(job_id: int):
     comparison = service.comparison(db.session, current_user, job_id)
     chart = None
     if comparison.rows:
-        chart = scatter([Point(row.bid.turnaround_days, row.bid.total_minor, row.vendor.name)
-                         for row in comparison.rows], comparison.job.currency)
+        chart = scatter(
+            [Point(row.bid.turnaround_days, row.bid.total_minor, row.vendor.name) for row in comparison.rows],
+            comparison.job.currency,
+        )
     return render_template("bids/compare.html", comparison=comparison, job=comparison.job, chart=chart)
 
 
@@ -168,8 +187,7 @@ def award(job_id: int, bid_id: int):
     if request.method == "GET":
         ensure_may_act(db.session, current_user)
         preview = service.award_preview(db.session, current_user, job_id, bid_id)
-        return render_template("bids/award.html", preview=preview, job=preview.job), (
-            403 if preview.refusal else 200)
+        return render_template("bids/award.html", preview=preview, job=preview.job), (403 if preview.refusal else 200)
     try:
         contract = service.award_bid(db.session, current_user, job_id, bid_id)
     except service.BidError as error:
@@ -178,4 +196,3 @@ def award(job_id: int, bid_id: int):
         db.session.commit()
         flash(f"Awarded. Contract #{contract.id} is made; every bidder has been told.", "success")
     return redirect(url_for("bids.compare", job_id=job_id), 303)
-

@@ -24,8 +24,11 @@ class PlanForm(FlaskForm):
 
     @classmethod
     def for_milestones(cls, milestones, currency: str, blank_rows: int = 3) -> "PlanForm":
-        rows = [{"title": m.title, "amount": str(to_major(m.amount_minor, currency)), "due_date": m.due_date}
-                for m in milestones if m.status != "cancelled"]
+        rows = [
+            {"title": m.title, "amount": str(to_major(m.amount_minor, currency)), "due_date": m.due_date}
+            for m in milestones
+            if m.status != "cancelled"
+        ]
         rows += [{}] * min(blank_rows, MAX_MILESTONES - len(rows))
         return cls(formdata=None, currency=currency, data={"milestones": rows})
 
@@ -41,23 +44,31 @@ class PlanForm(FlaskForm):
                     raise ValidationError(str(error)) from error
 
     def plan(self) -> list[PlannedMilestone]:
-        return [PlannedMilestone(row.title.data.strip(), to_minor(row.amount.data, self.currency), row.due_date.data)
-                for row in self.milestones if (row.title.data or "").strip()]
+        return [
+            PlannedMilestone(row.title.data.strip(), to_minor(row.amount.data, self.currency), row.due_date.data)
+            for row in self.milestones
+            if (row.title.data or "").strip()
+        ]
 
 
 class DeliverForm(FlaskForm):
-    note = TextAreaField("What you deliver", validators=[InputRequired("Say what you are delivering."),
-                                                         Length(max=8000)])
+    note = TextAreaField(
+        "What you deliver", validators=[InputRequired("Say what you are delivering."), Length(max=8000)]
+    )
     files = MultipleFileField("Files (up to 10, 10 MB each)")
 
 
 class RejectForm(FlaskForm):
-    reason = TextAreaField("Why you reject this delivery",
-                           validators=[InputRequired("Tell the vendor why you reject the delivery."),
-                                       Length(max=4000)])
+    reason = TextAreaField(
+        "Why you reject this delivery",
+        validators=[InputRequired("Tell the vendor why you reject the delivery."), Length(max=4000)],
+    )
 
 
 class RatingForm(FlaskForm):
-    stars = RadioField("Rating", choices=[(str(n), "★" * n) for n in range(5, 0, -1)],
-                       validators=[InputRequired("Choose 1 to 5 stars.")])
+    stars = RadioField(
+        "Rating",
+        choices=[(str(n), "★" * n) for n in range(5, 0, -1)],
+        validators=[InputRequired("Choose 1 to 5 stars.")],
+    )
     comment = TextAreaField("Comment", validators=[Length(max=2000)])

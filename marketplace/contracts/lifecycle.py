@@ -18,23 +18,26 @@ def contract_link(contract: Contract) -> str:
 
 
 def milestones_of(session: Session, contract_id: int) -> list[Milestone]:
-    return list(session.execute(
-        select(Milestone).where(Milestone.contract_id == contract_id).order_by(Milestone.number)
-    ).scalars())
+    return list(
+        session.execute(
+            select(Milestone).where(Milestone.contract_id == contract_id).order_by(Milestone.number)
+        ).scalars()
+    )
 
 
 def lock_milestone(session: Session, milestone_id: int) -> Milestone | None:
     """The milestone, re-read and locked for this transaction: two requests never act on it at once."""
     return session.execute(
-        select(Milestone).where(Milestone.id == milestone_id).with_for_update()
+        select(Milestone)
+        .where(Milestone.id == milestone_id)
+        .with_for_update()
         .execution_options(populate_existing=True)
     ).scalar_one_or_none()
 
 
 def lock_contract(session: Session, contract_id: int) -> Contract | None:
     return session.execute(
-        select(Contract).where(Contract.id == contract_id).with_for_update()
-        .execution_options(populate_existing=True)
+        select(Contract).where(Contract.id == contract_id).with_for_update().execution_options(populate_existing=True)
     ).scalar_one_or_none()
 
 
@@ -71,14 +74,26 @@ def settle(session: Session, actor, contract: Contract) -> None:
         contract.status = ContractStatus.COMPLETED if paid else ContractStatus.ENDED
         if paid:
             contract.completed_at = utcnow()
-            notify_org(session, contract.buyer_org_id, "contract_completed",
-                       "A contract is complete: every milestone is settled. Rate the vendor's work.",
-                       contract_link(contract))
+            notify_org(
+                session,
+                contract.buyer_org_id,
+                "contract_completed",
+                "A contract is complete: every milestone is settled. Rate the vendor's work.",
+                contract_link(contract),
+            )
         else:
             contract.ended_at = utcnow()
-        record_event(session, actor, f"contract.{contract.status}", "contract", contract.id,
-                     before={"status": str(before)}, after={"status": str(contract.status)},
-                     buyer_org_id=contract.buyer_org_id, vendor_org_id=contract.vendor_org_id)
+        record_event(
+            session,
+            actor,
+            f"contract.{contract.status}",
+            "contract",
+            contract.id,
+            before={"status": str(before)},
+            after={"status": str(contract.status)},
+            buyer_org_id=contract.buyer_org_id,
+            vendor_org_id=contract.vendor_org_id,
+        )
     job = session.get(Job, contract.job_id)
     wanted = _job_status_for(contract, milestones)
     if job.status != wanted:
@@ -86,7 +101,15 @@ def settle(session: Session, actor, contract: Contract) -> None:
         job.status, job.updated_at = wanted, utcnow()
         if wanted == JobStatus.CANCELLED:
             job.cancelled_at = job.updated_at
-        record_event(session, actor, "job.status_changed", "job", job.id, before={"status": str(before)},
-                     after={"status": str(wanted)}, buyer_org_id=contract.buyer_org_id,
-                     vendor_org_id=contract.vendor_org_id)
+        record_event(
+            session,
+            actor,
+            "job.status_changed",
+            "job",
+            job.id,
+            before={"status": str(before)},
+            after={"status": str(wanted)},
+            buyer_org_id=contract.buyer_org_id,
+            vendor_org_id=contract.vendor_org_id,
+        )
     session.flush()

@@ -44,8 +44,7 @@ class MilestoneStatus(StrEnum):
     REFUNDED = "refunded"  # cancelled or ended after funding: the buyer got the money back
 
 
-HELD_STATES = (MilestoneStatus.FUNDED, MilestoneStatus.DELIVERED, MilestoneStatus.REJECTED,
-               MilestoneStatus.ACCEPTED)
+HELD_STATES = (MilestoneStatus.FUNDED, MilestoneStatus.DELIVERED, MilestoneStatus.REJECTED, MilestoneStatus.ACCEPTED)
 CLOSED_STATES = (MilestoneStatus.RELEASED, MilestoneStatus.CANCELLED, MilestoneStatus.REFUNDED)
 
 
@@ -56,8 +55,10 @@ def new_key() -> str:
 class Milestone(SQLModel, table=True):
     """A part of a contract, funded, delivered and paid on its own."""
 
-    __table_args__ = (UniqueConstraint("contract_id", "number"),
-                      CheckConstraint("amount_minor > 0", name="amount_positive"))
+    __table_args__ = (
+        UniqueConstraint("contract_id", "number"),
+        CheckConstraint("amount_minor > 0", name="amount_positive"),
+    )
 
     id: int | None = Field(default=None, primary_key=True)
     contract_id: int = Field(foreign_key="contract.id", index=True)
@@ -88,11 +89,21 @@ class Milestone(SQLModel, table=True):
 def _default_milestone(_mapper, connection, contract: Contract) -> None:
     """Every contract starts with one milestone for the whole amount (README, "Payments"), whoever creates it."""
     now = utcnow()
-    connection.execute(Milestone.__table__.insert().values(
-        contract_id=contract.id, number=1, title="The whole contract", amount_minor=contract.total_minor,
-        currency=contract.currency, status=MilestoneStatus.PENDING.value, key=new_key(), checkout_attempt=0,
-        last_payment_error="", created_at=now, updated_at=now,
-    ))
+    connection.execute(
+        Milestone.__table__.insert().values(
+            contract_id=contract.id,
+            number=1,
+            title="The whole contract",
+            amount_minor=contract.total_minor,
+            currency=contract.currency,
+            status=MilestoneStatus.PENDING.value,
+            key=new_key(),
+            checkout_attempt=0,
+            last_payment_error="",
+            created_at=now,
+            updated_at=now,
+        )
+    )
 
 
 class DeliveryDecision(StrEnum):

@@ -115,8 +115,10 @@ def _require_open(contract: Contract, *, active: bool = True) -> None:
         raise ContractError(f"This contract is {contract.status}.")
     if active and contract.status in (ContractStatus.FLAGGED, ContractStatus.PAUSED):
         # The same words to both sides: the vendor may not learn why (the buyer's page shows the finding).
-        raise ContractError("This contract is on hold for the buyer's review: nothing is funded, delivered or paid "
-                            "until the buyer decides whether it goes on.")
+        raise ContractError(
+            "This contract is on hold for the buyer's review: nothing is funded, delivered or paid "
+            "until the buyer decides whether it goes on."
+        )
 
 
 def _tell(session: Session, contract: Contract, side: str, kind: str, message: str) -> None:
@@ -124,11 +126,26 @@ def _tell(session: Session, contract: Contract, side: str, kind: str, message: s
     notify_org(session, org_id, kind, message, contract_link(contract))
 
 
-def _audit(session: Session, user, action: str, contract: Contract, milestone: Milestone | None,
-           before: dict | None = None, after: dict | None = None) -> None:
+def _audit(
+    session: Session,
+    user,
+    action: str,
+    contract: Contract,
+    milestone: Milestone | None,
+    before: dict | None = None,
+    after: dict | None = None,
+) -> None:
     subject = ("milestone", milestone.id) if milestone is not None else ("contract", contract.id)
-    record_event(session, user, action, *subject, before=before, after=after,
-                 buyer_org_id=contract.buyer_org_id, vendor_org_id=contract.vendor_org_id)
+    record_event(
+        session,
+        user,
+        action,
+        *subject,
+        before=before,
+        after=after,
+        buyer_org_id=contract.buyer_org_id,
+        vendor_org_id=contract.vendor_org_id,
+    )
 
 
 def _label(milestone: Milestone) -> str:
@@ -162,13 +179,16 @@ class ContractRow:
 def contracts_for(session: Session, user: User) -> list[ContractRow]:
     """The contracts of the user's organisation (every contract for an admin), newest first."""
     rows = session.execute(
-        select(Contract, Job).join(Job, Job.id == Contract.job_id).where(contract_filter(user))
+        select(Contract, Job)
+        .join(Job, Job.id == Contract.job_id)
+        .where(contract_filter(user))
         .order_by(Contract.created_at.desc(), Contract.id.desc())
     ).all()
     names = _org_names(session, {c.buyer_org_id for c, _ in rows} | {c.vendor_org_id for c, _ in rows})
     side = "vendor" if user.is_vendor else "buyer"
-    return [ContractRow(c, job, names[c.buyer_org_id], names[c.vendor_org_id], status_seen_by(c, side))
-            for c, job in rows]
+    return [
+        ContractRow(c, job, names[c.buyer_org_id], names[c.vendor_org_id], status_seen_by(c, side)) for c, job in rows
+    ]
 
 
 def _org_names(session: Session, ids: set[int]) -> dict[int, str]:
@@ -236,7 +256,8 @@ def _contract_actions(contract: Contract, milestones: list[Milestone], side: str
         return set()
     actions = set()
     if contract.status == ContractStatus.ACTIVE and all(
-            m.status in (MilestoneStatus.PENDING, MilestoneStatus.CANCELLED) for m in milestones):
+        m.status in (MilestoneStatus.PENDING, MilestoneStatus.CANCELLED) for m in milestones
+    ):
         actions.add("plan")
     if contract.status == ContractStatus.FLAGGED:
         actions |= {"continue", "pause", "end"}
@@ -258,19 +279,39 @@ def contract_page(session: Session, user: User, contract_id: int) -> ContractPag
     contract = get_contract(session, user, contract_id)
     side = _side(user, contract)
     milestones = milestones_of(session, contract.id)
-    deliveries = session.execute(
-        select(Delivery).where(Delivery.milestone_id.in_([m.id for m in milestones]))
-        .order_by(Delivery.delivered_at.desc(), Delivery.id.desc())
-    ).scalars().all() if milestones else []
-    files = session.execute(
-        select(DeliveryFile).where(DeliveryFile.delivery_id.in_([d.id for d in deliveries])).order_by(DeliveryFile.id)
-    ).scalars().all() if deliveries else []
+    deliveries = (
+        session.execute(
+            select(Delivery)
+            .where(Delivery.milestone_id.in_([m.id for m in milestones]))
+            .order_by(Delivery.delivered_at.desc(), Delivery.id.desc())
+        )
+        .scalars()
+        .all()
+        if milestones
+        else []
+    )
+    files = (
+        session.execute(
+            select(DeliveryFile)
+            .where(DeliveryFile.delivery_id.in_([d.id for d in deliveries]))
+            .order_by(DeliveryFile.id)
+        )
+        .scalars()
+        .all()
+        if deliveries
+        else []
+    )
     views = []
     for milestone in milestones:
-        view = MilestoneView(milestone, [
-            DeliveryView(d, [f for f in files if f.delivery_id == d.id])
-            for d in deliveries if d.milestone_id == milestone.id
-        ], _milestone_actions(contract, milestone, side))
+        view = MilestoneView(
+            milestone,
+            [
+                DeliveryView(d, [f for f in files if f.delivery_id == d.id])
+                for d in deliveries
+                if d.milestone_id == milestone.id
+            ],
+            _milestone_actions(contract, milestone, side),
+        )
         if milestone.fee_bps is not None:
             split = split_payout(milestone.amount_minor, milestone.fee_bps)
             view.payout_vendor_minor, view.payout_fee_minor = split.vendor_minor, split.fee_minor
@@ -281,10 +322,18 @@ def contract_page(session: Session, user: User, contract_id: int) -> ContractPag
     if rating is not None:
         actions.discard("rate")
     account = payments.payout_account_of(session, contract.vendor_org_id)
-    return ContractPage(contract, session.get(Job, contract.job_id), names[contract.buyer_org_id],
-                        names[contract.vendor_org_id], side, views,
-                        payments.statement(session, user, contract.id), actions, rating,
-                        bool(account and account.payouts_ready))
+    return ContractPage(
+        contract,
+        session.get(Job, contract.job_id),
+        names[contract.buyer_org_id],
+        names[contract.vendor_org_id],
+        side,
+        views,
+        payments.statement(session, user, contract.id),
+        actions,
+        rating,
+        bool(account and account.payouts_ready),
+    )
 
 
 def contract_for_job(session: Session, user: User, job_id: int) -> Contract | None:
@@ -298,7 +347,8 @@ def get_delivery_file(session: Session, user: User, contract_id: int, file_id: i
     """A file delivered on the contract. Raises NotVisible (404) for anyone but its parties and admins."""
     contract = get_contract(session, user, contract_id)
     found = session.execute(
-        select(DeliveryFile).join(Delivery, Delivery.id == DeliveryFile.delivery_id)
+        select(DeliveryFile)
+        .join(Delivery, Delivery.id == DeliveryFile.delivery_id)
         .join(Milestone, Milestone.id == Delivery.milestone_id)
         .where(DeliveryFile.id == file_id, Milestone.contract_id == contract.id)
     ).scalar_one_or_none()
@@ -317,8 +367,15 @@ class PlannedMilestone:
     due_date: date | None = None
 
 
-def plan_milestones(session: Session, user: User, gateway: StripeGateway | None, contract_id: int,
-                    plan: list[PlannedMilestone], *, fee_bps: int) -> list[Milestone]:
+def plan_milestones(
+    session: Session,
+    user: User,
+    gateway: StripeGateway | None,
+    contract_id: int,
+    plan: list[PlannedMilestone],
+    *,
+    fee_bps: int,
+) -> list[Milestone]:
     """Replace the contract's milestones with the buyer's plan; the amounts must add up to the total.
 
     Allowed while nothing is funded; an unpaid Checkout started for an old milestone is closed first.
@@ -340,7 +397,9 @@ def plan_milestones(session: Session, user: User, gateway: StripeGateway | None,
         raise ContractError(
             f"The milestones add up to {format_money(total, contract.currency)}, not the awarded "
             f"{format_money(contract.total_minor, contract.currency)} ({difference} "
-            f"{'short' if total < contract.total_minor else 'over'}).", "milestones")
+            f"{'short' if total < contract.total_minor else 'over'}).",
+            "milestones",
+        )
     old = milestones_of(session, contract.id)
     for milestone in old:
         lock_milestone(session, milestone.id)
@@ -351,8 +410,10 @@ def plan_milestones(session: Session, user: User, gateway: StripeGateway | None,
                 payments.close_checkout(session, gateway, user, milestone, fee_bps)
             except payments.PaymentError as error:
                 raise _as_contract_error(error) from error
-        if milestone.status not in (MilestoneStatus.PENDING, MilestoneStatus.CANCELLED) or \
-                payments.entries_for_milestone(session, milestone.id):
+        if milestone.status not in (
+            MilestoneStatus.PENDING,
+            MilestoneStatus.CANCELLED,
+        ) or payments.entries_for_milestone(session, milestone.id):
             raise ContractError("Milestones can no longer change: money has moved on one of them.", "milestones")
     before = [{"title": m.title, "amount": format_money(m.amount_minor, m.currency)} for m in old]
     for milestone in old:
@@ -360,16 +421,33 @@ def plan_milestones(session: Session, user: User, gateway: StripeGateway | None,
     session.flush()
     created = []
     for number, row in enumerate(plan, start=1):
-        milestone = Milestone(contract_id=contract.id, number=number, title=row.title.strip()[:200],
-                              amount_minor=row.amount_minor, currency=contract.currency, due_date=row.due_date)
+        milestone = Milestone(
+            contract_id=contract.id,
+            number=number,
+            title=row.title.strip()[:200],
+            amount_minor=row.amount_minor,
+            currency=contract.currency,
+            due_date=row.due_date,
+        )
         session.add(milestone)
         created.append(milestone)
     session.flush()
-    _audit(session, user, "contract.milestones_planned", contract, None, before={"milestones": before},
-           after={"milestones": [{"title": m.title, "amount": format_money(m.amount_minor, m.currency)}
-                                 for m in created]})
-    _tell(session, contract, "vendor", "milestones_planned",
-          f"The buyer split the contract into {len(created)} milestone{'s' if len(created) != 1 else ''}.")
+    _audit(
+        session,
+        user,
+        "contract.milestones_planned",
+        contract,
+        None,
+        before={"milestones": before},
+        after={"milestones": [{"title": m.title, "amount": format_money(m.amount_minor, m.currency)} for m in created]},
+    )
+    _tell(
+        session,
+        contract,
+        "vendor",
+        "milestones_planned",
+        f"The buyer split the contract into {len(created)} milestone{'s' if len(created) != 1 else ''}.",
+    )
     session.flush()
     return created
 
@@ -377,8 +455,17 @@ def plan_milestones(session: Session, user: User, gateway: StripeGateway | None,
 # ------------------------------------------------------------------------------------------------ funding
 
 
-def funding_url(session: Session, user: User, gateway: StripeGateway, contract_id: int, milestone_id: int, *,
-                success_url: str, cancel_url: str, fee_bps: int) -> str | None:
+def funding_url(
+    session: Session,
+    user: User,
+    gateway: StripeGateway,
+    contract_id: int,
+    milestone_id: int,
+    *,
+    success_url: str,
+    cancel_url: str,
+    fee_bps: int,
+) -> str | None:
     """Where the buyer pays the milestone (Stripe Checkout); None when Stripe says it is already paid."""
     contract = _as_party(session, user, contract_id, "buyer")
     milestone = _milestone_of(session, contract, milestone_id)
@@ -386,14 +473,16 @@ def funding_url(session: Session, user: User, gateway: StripeGateway, contract_i
     if milestone.status != MilestoneStatus.PENDING:
         raise ContractError(f"Milestone {milestone.number} is {milestone.status}: it needs no funding.")
     try:
-        return payments.checkout_url(session, gateway, user, contract, milestone, success_url=success_url,
-                                     cancel_url=cancel_url, fee_bps=fee_bps)
+        return payments.checkout_url(
+            session, gateway, user, contract, milestone, success_url=success_url, cancel_url=cancel_url, fee_bps=fee_bps
+        )
     except payments.PaymentError as error:
         raise _as_contract_error(error) from error
 
 
-def check_payment(session: Session, user: User, gateway: StripeGateway, contract_id: int, milestone_id: int, *,
-                  fee_bps: int) -> bool:
+def check_payment(
+    session: Session, user: User, gateway: StripeGateway, contract_id: int, milestone_id: int, *, fee_bps: int
+) -> bool:
     """Ask Stripe whether the milestone's Checkout was paid, in case its webhook is late. True once funded."""
     contract = _as_party(session, user, contract_id, "buyer")
     milestone = _milestone_of(session, contract, milestone_id)
@@ -430,15 +519,21 @@ def _content_type(value: str) -> str:
     return text
 
 
-def deliver(session: Session, user: User, contract_id: int, milestone_id: int, note: str, uploads: list[Upload],
-            folder: Path | None) -> Delivery:
+def deliver(
+    session: Session,
+    user: User,
+    contract_id: int,
+    milestone_id: int,
+    note: str,
+    uploads: list[Upload],
+    folder: Path | None,
+) -> Delivery:
     """The vendor marks a funded milestone delivered, with a note and files; the buyer then decides."""
     contract = _as_party(session, user, contract_id, "vendor")
     milestone = _milestone_of(session, contract, milestone_id)
     _require_open(contract)
     if milestone.status not in (MilestoneStatus.FUNDED, MilestoneStatus.REJECTED):
-        reason = ("it is not funded yet" if milestone.status == MilestoneStatus.PENDING
-                  else f"it is {milestone.status}")
+        reason = "it is not funded yet" if milestone.status == MilestoneStatus.PENDING else f"it is {milestone.status}"
         raise ContractError(f"Milestone {milestone.number} cannot be delivered: {reason}.")
     note = (note or "").strip()
     if not note:
@@ -458,28 +553,52 @@ def deliver(session: Session, user: User, contract_id: int, milestone_id: int, n
     for upload in uploads:
         stored_name = secrets.token_hex(20)
         (folder / stored_name).write_bytes(upload.data)
-        session.add(DeliveryFile(delivery_id=delivery.id, filename=_display_name(upload.filename),
-                                 stored_name=stored_name, content_type=_content_type(upload.content_type),
-                                 size_bytes=len(upload.data)))
+        session.add(
+            DeliveryFile(
+                delivery_id=delivery.id,
+                filename=_display_name(upload.filename),
+                stored_name=stored_name,
+                content_type=_content_type(upload.content_type),
+                size_bytes=len(upload.data),
+            )
+        )
     before = str(milestone.status)
     milestone.status, milestone.updated_at = MilestoneStatus.DELIVERED, utcnow()
-    _audit(session, user, "milestone.delivered", contract, milestone, {"status": before},
-           {"status": str(milestone.status), "delivery_id": delivery.id, "files": len(uploads)})
-    _tell(session, contract, "buyer", "milestone_delivered",
-          f"The vendor delivered {_label(milestone)}: accept it to pay the vendor, or reject it with a reason.")
+    _audit(
+        session,
+        user,
+        "milestone.delivered",
+        contract,
+        milestone,
+        {"status": before},
+        {"status": str(milestone.status), "delivery_id": delivery.id, "files": len(uploads)},
+    )
+    _tell(
+        session,
+        contract,
+        "buyer",
+        "milestone_delivered",
+        f"The vendor delivered {_label(milestone)}: accept it to pay the vendor, or reject it with a reason.",
+    )
     settle(session, user, contract)
     return delivery
 
 
 def _waiting_delivery(session: Session, milestone: Milestone) -> Delivery:
-    return session.execute(
-        select(Delivery).where(Delivery.milestone_id == milestone.id, Delivery.decision == DeliveryDecision.WAITING)
-        .order_by(Delivery.id.desc())
-    ).scalars().first()
+    return (
+        session.execute(
+            select(Delivery)
+            .where(Delivery.milestone_id == milestone.id, Delivery.decision == DeliveryDecision.WAITING)
+            .order_by(Delivery.id.desc())
+        )
+        .scalars()
+        .first()
+    )
 
 
-def _delivery_to_decide(session: Session, user: User, contract_id: int,
-                        milestone_id: int) -> tuple[Contract, Milestone]:
+def _delivery_to_decide(
+    session: Session, user: User, contract_id: int, milestone_id: int
+) -> tuple[Contract, Milestone]:
     """The buyer's open contract and its milestone whose delivery waits for the buyer's decision."""
     contract = _as_party(session, user, contract_id, "buyer")
     milestone = _milestone_of(session, contract, milestone_id)
@@ -489,8 +608,9 @@ def _delivery_to_decide(session: Session, user: User, contract_id: int,
     return contract, milestone
 
 
-def accept_delivery(session: Session, user: User, gateway: StripeGateway | None, contract_id: int,
-                    milestone_id: int) -> bool:
+def accept_delivery(
+    session: Session, user: User, gateway: StripeGateway | None, contract_id: int, milestone_id: int
+) -> bool:
     """The buyer accepts the delivery; the vendor is paid less the platform fee. False when the payout waits
     for the vendor's payout account (the acceptance stands)."""
     contract, milestone = _delivery_to_decide(session, user, contract_id, milestone_id)
@@ -500,16 +620,33 @@ def accept_delivery(session: Session, user: User, gateway: StripeGateway | None,
     now = utcnow()
     delivery.decision, delivery.decided_by_id, delivery.decided_at = DeliveryDecision.ACCEPTED, user.id, now
     milestone.status, milestone.accepted_at, milestone.updated_at = MilestoneStatus.ACCEPTED, now, now
-    _audit(session, user, "milestone.accepted", contract, milestone, {"status": str(MilestoneStatus.DELIVERED)},
-           {"status": str(MilestoneStatus.ACCEPTED), "delivery_id": delivery.id})
+    _audit(
+        session,
+        user,
+        "milestone.accepted",
+        contract,
+        milestone,
+        {"status": str(MilestoneStatus.DELIVERED)},
+        {"status": str(MilestoneStatus.ACCEPTED), "delivery_id": delivery.id},
+    )
     _tell(session, contract, "vendor", "delivery_accepted", f"The buyer accepted your delivery of {_label(milestone)}.")
     paid = payments.release(session, gateway, user, contract, milestone)
     if not paid and milestone.last_payment_error:
-        _tell(session, contract, "vendor", "payout_held",
-              f"Payment for {_label(milestone)} is on hold: {milestone.last_payment_error}")
+        _tell(
+            session,
+            contract,
+            "vendor",
+            "payout_held",
+            f"Payment for {_label(milestone)} is on hold: {milestone.last_payment_error}",
+        )
     elif not paid:
-        _tell(session, contract, "vendor", "payout_waiting",
-              f"Payment for {_label(milestone)} is waiting: connect or finish your payout account to receive it.")
+        _tell(
+            session,
+            contract,
+            "vendor",
+            "payout_waiting",
+            f"Payment for {_label(milestone)} is waiting: connect or finish your payout account to receive it.",
+        )
     settle(session, user, contract)
     return paid
 
@@ -525,12 +662,28 @@ def reject_delivery(session: Session, user: User, contract_id: int, milestone_id
     delivery = _waiting_delivery(session, milestone)
     now = utcnow()
     delivery.decision, delivery.reason, delivery.decided_by_id, delivery.decided_at = (
-        DeliveryDecision.REJECTED, reason, user.id, now)
+        DeliveryDecision.REJECTED,
+        reason,
+        user.id,
+        now,
+    )
     milestone.status, milestone.updated_at = MilestoneStatus.REJECTED, now
-    _audit(session, user, "milestone.rejected", contract, milestone, {"status": str(MilestoneStatus.DELIVERED)},
-           {"status": str(MilestoneStatus.REJECTED), "reason": reason})
-    _tell(session, contract, "vendor", "delivery_rejected",
-          f"The buyer rejected your delivery of {_label(milestone)}: {reason} You can deliver again.")
+    _audit(
+        session,
+        user,
+        "milestone.rejected",
+        contract,
+        milestone,
+        {"status": str(MilestoneStatus.DELIVERED)},
+        {"status": str(MilestoneStatus.REJECTED), "reason": reason},
+    )
+    _tell(
+        session,
+        contract,
+        "vendor",
+        "delivery_rejected",
+        f"The buyer rejected your delivery of {_label(milestone)}: {reason} You can deliver again.",
+    )
     settle(session, user, contract)
     return delivery
 
@@ -556,25 +709,29 @@ def retry_payout(session: Session, user: User, gateway: StripeGateway, contract_
         payments.refresh_payout_account(session, gateway, user, account.stripe_account_id)
     contract = _as_party(session, user, contract_id, "vendor")
     milestone = _milestone_of(session, contract, milestone_id)
-    if milestone.status == MilestoneStatus.ACCEPTED and not payments.release(session, gateway, user, contract,
-                                                                             milestone):
-        raise ContractError(milestone.last_payment_error or "Connect your payout account first: the payment "
-                            "waits for it.")
+    if milestone.status == MilestoneStatus.ACCEPTED and not payments.release(
+        session, gateway, user, contract, milestone
+    ):
+        raise ContractError(
+            milestone.last_payment_error or "Connect your payout account first: the payment waits for it."
+        )
     return True
 
 
 # ------------------------------------------------------------------------------------------------ cancelling
 
 
-def cancel_milestone(session: Session, user: User, gateway: StripeGateway | None, contract_id: int,
-                     milestone_id: int, *, fee_bps: int) -> Milestone:
+def cancel_milestone(
+    session: Session, user: User, gateway: StripeGateway | None, contract_id: int, milestone_id: int, *, fee_bps: int
+) -> Milestone:
     """The buyer cancels a milestone before delivery: unfunded, it is dropped; funded, it is refunded."""
     contract = _as_party(session, user, contract_id, "buyer")
     milestone = _milestone_of(session, contract, milestone_id)
     _check_cancellable(contract, milestone, gateway is not None)
     try:
-        _close(session, user, gateway, contract, milestone, "The buyer cancelled the milestone before delivery.",
-               fee_bps)
+        _close(
+            session, user, gateway, contract, milestone, "The buyer cancelled the milestone before delivery.", fee_bps
+        )
     except payments.PaymentError as error:
         raise _as_contract_error(error) from error
     settle(session, user, contract)
@@ -592,16 +749,30 @@ def _check_cancellable(contract: Contract, milestone: Milestone, payments_on: bo
         raise ContractError("Payments are not configured, so this milestone's money cannot be returned now.")
 
 
-def _close(session: Session, user, gateway: StripeGateway | None, contract: Contract, milestone: Milestone,
-           reason: str, fee_bps: int) -> None:
+def _close(
+    session: Session,
+    user,
+    gateway: StripeGateway | None,
+    contract: Contract,
+    milestone: Milestone,
+    reason: str,
+    fee_bps: int,
+) -> None:
     """Cancel a pending milestone (closing its Checkout first) or refund a funded one."""
     if milestone.status == MilestoneStatus.PENDING and gateway is not None:
         payments.close_checkout(session, gateway, user, milestone, fee_bps)
     if milestone.status == MilestoneStatus.PENDING:
         now = utcnow()
         milestone.status, milestone.closed_at, milestone.updated_at = MilestoneStatus.CANCELLED, now, now
-        _audit(session, user, "milestone.cancelled", contract, milestone, {"status": str(MilestoneStatus.PENDING)},
-               {"status": str(MilestoneStatus.CANCELLED), "reason": reason})
+        _audit(
+            session,
+            user,
+            "milestone.cancelled",
+            contract,
+            milestone,
+            {"status": str(MilestoneStatus.PENDING)},
+            {"status": str(MilestoneStatus.CANCELLED), "reason": reason},
+        )
         _tell(session, contract, "vendor", "milestone_cancelled", f"{_label(milestone).capitalize()} was cancelled.")
     elif milestone.status in HELD_STATES:
         payments.refund_milestone(session, gateway, user, contract, milestone, reason)
@@ -613,8 +784,15 @@ def _close(session: Session, user, gateway: StripeGateway | None, contract: Cont
 def _set_status(session: Session, user: User, contract: Contract, status: ContractStatus, message: str) -> None:
     before = contract.status
     contract.status = status
-    _audit(session, user, f"contract.{status}", contract, None, {"status": str(before)},
-           {"status": str(status), "flagged_reason": contract.flagged_reason})
+    _audit(
+        session,
+        user,
+        f"contract.{status}",
+        contract,
+        None,
+        {"status": str(before)},
+        {"status": str(status), "flagged_reason": contract.flagged_reason},
+    )
     _tell(session, contract, "vendor", f"contract_{status}", message)
     session.flush()
 
@@ -624,8 +802,13 @@ def pause_contract(session: Session, user: User, contract_id: int) -> Contract:
     contract = _as_party(session, user, contract_id, "buyer")
     if contract.status != ContractStatus.FLAGGED:
         raise ContractError("Only a contract flagged by screening can be paused.")
-    _set_status(session, user, contract, ContractStatus.PAUSED, "The buyer put the contract on hold for review. "
-                "Held money stays held.")
+    _set_status(
+        session,
+        user,
+        contract,
+        ContractStatus.PAUSED,
+        "The buyer put the contract on hold for review. Held money stays held.",
+    )
     return contract
 
 
@@ -648,8 +831,9 @@ def _check_refundable(milestones: list[Milestone], payments_on: bool) -> None:
         raise ContractError("Payments are not configured, so held money cannot be returned now.")
 
 
-def end_contract(session: Session, user: User, gateway: StripeGateway | None, contract_id: int, *,
-                 fee_bps: int) -> Contract:
+def end_contract(
+    session: Session, user: User, gateway: StripeGateway | None, contract_id: int, *, fee_bps: int
+) -> Contract:
     """The buyer ends a flagged or paused contract: what was not yet released is refunded."""
     contract = _as_party(session, user, contract_id, "buyer")
     _check_endable(contract)
@@ -663,10 +847,22 @@ def end_contract(session: Session, user: User, gateway: StripeGateway | None, co
         raise _as_contract_error(error) from error
     before = contract.status
     contract.status, contract.ended_at = ContractStatus.ENDED, utcnow()
-    _audit(session, user, "contract.ended", contract, None, {"status": str(before)},
-           {"status": str(ContractStatus.ENDED), "flagged_reason": contract.flagged_reason})
-    _tell(session, contract, "vendor", "contract_ended",
-          "The buyer ended the contract; money not yet paid to you was refunded to the buyer.")
+    _audit(
+        session,
+        user,
+        "contract.ended",
+        contract,
+        None,
+        {"status": str(before)},
+        {"status": str(ContractStatus.ENDED), "flagged_reason": contract.flagged_reason},
+    )
+    _tell(
+        session,
+        contract,
+        "vendor",
+        "contract_ended",
+        "The buyer ended the contract; money not yet paid to you was refunded to the buyer.",
+    )
     settle(session, user, contract)
     return contract
 
@@ -695,8 +891,9 @@ class MilestoneCancelPreview:
     refund_minor: int = 0
 
 
-def cancel_milestone_preview(session: Session, user: User, contract_id: int, milestone_id: int, *,
-                             payments_on: bool) -> MilestoneCancelPreview:
+def cancel_milestone_preview(
+    session: Session, user: User, contract_id: int, milestone_id: int, *, payments_on: bool
+) -> MilestoneCancelPreview:
     contract = _on_side(session, user, contract_id, "buyer")
     milestone = session.get(Milestone, milestone_id)
     if milestone is None or milestone.contract_id != contract.id:
@@ -709,9 +906,14 @@ def cancel_milestone_preview(session: Session, user: User, contract_id: int, mil
     else:
         if milestone.status in HELD_STATES:
             refund = _refundable(session, milestone)
-    return MilestoneCancelPreview(contract, milestone, session.get(Job, contract.job_id),
-                                  _org_names(session, {contract.vendor_org_id})[contract.vendor_org_id],
-                                  refusal, refund)
+    return MilestoneCancelPreview(
+        contract,
+        milestone,
+        session.get(Job, contract.job_id),
+        _org_names(session, {contract.vendor_org_id})[contract.vendor_org_id],
+        refusal,
+        refund,
+    )
 
 
 @dataclass
@@ -767,8 +969,14 @@ def rate_vendor(session: Session, user: User, contract_id: int, stars: int, comm
     comment = (comment or "").strip()
     if len(comment) > 2000:
         raise ContractError("Keep the comment under 2,000 characters.", "comment")
-    rating = Rating(contract_id=contract.id, vendor_org_id=contract.vendor_org_id,
-                    buyer_org_id=contract.buyer_org_id, stars=stars, comment=comment, rated_by_id=user.id)
+    rating = Rating(
+        contract_id=contract.id,
+        vendor_org_id=contract.vendor_org_id,
+        buyer_org_id=contract.buyer_org_id,
+        stars=stars,
+        comment=comment,
+        rated_by_id=user.id,
+    )
     session.add(rating)
     session.flush()
     _audit(session, user, "vendor.rated", contract, None, None, {"stars": stars, "rating_id": rating.id})
@@ -785,8 +993,14 @@ class VendorRatings:
 
 def vendor_ratings(session: Session, vendor_org_id: int, limit: int = 10) -> VendorRatings:
     """The ratings a vendor received, for its profile; buyers are not named (a contract can be confidential)."""
-    ratings = session.execute(
-        select(Rating).where(Rating.vendor_org_id == vendor_org_id).order_by(Rating.created_at.desc(), Rating.id.desc())
-    ).scalars().all()
+    ratings = (
+        session.execute(
+            select(Rating)
+            .where(Rating.vendor_org_id == vendor_org_id)
+            .order_by(Rating.created_at.desc(), Rating.id.desc())
+        )
+        .scalars()
+        .all()
+    )
     average = round(sum(r.stars for r in ratings) / len(ratings), 1) if ratings else None
     return VendorRatings(len(ratings), average, list(ratings[:limit]))

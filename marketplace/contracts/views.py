@@ -51,14 +51,22 @@ def _page(contract_id: int, status: int = 200, error: str | None = None, **forms
     forms.setdefault("reject_forms", {})
     forms.setdefault("rating_form", RatingForm(formdata=None))
     paid = request.args.get("paid", type=record_id)
-    waiting = next((v.milestone for v in page.milestones
-                    if v.milestone.id == paid and v.milestone.status == "pending"), None)
+    waiting = next(
+        (v.milestone for v in page.milestones if v.milestone.id == paid and v.milestone.status == "pending"), None
+    )
     tries = min(request.args.get("tries", 0, type=record_id), 20)
-    return render_template("contracts/show.html", page=page, error=error, waiting=waiting,
-                           reject_blank=lambda milestone_id: RejectForm(formdata=None, prefix=f"m{milestone_id}"),
-                           refresh_url=url_for("contracts.show", contract_id=contract_id, paid=paid, tries=tries + 1)
-                           if waiting is not None and tries < 20 else None,
-                           fee_label=percent(fee_bps()), **forms), status
+    return render_template(
+        "contracts/show.html",
+        page=page,
+        error=error,
+        waiting=waiting,
+        reject_blank=lambda milestone_id: RejectForm(formdata=None, prefix=f"m{milestone_id}"),
+        refresh_url=url_for("contracts.show", contract_id=contract_id, paid=paid, tries=tries + 1)
+        if waiting is not None and tries < 20
+        else None,
+        fee_label=percent(fee_bps()),
+        **forms,
+    ), status
 
 
 def _check_side(contract_id: int, side: str) -> None:
@@ -111,8 +119,9 @@ def plan(contract_id: int):
     form = PlanForm(currency=contract.currency)
     if form.validate_on_submit():
         try:
-            service.plan_milestones(db.session, current_user, current_gateway(), contract_id, form.plan(),
-                                    fee_bps=fee_bps())
+            service.plan_milestones(
+                db.session, current_user, current_gateway(), contract_id, form.plan(), fee_bps=fee_bps()
+            )
         except service.WrongRole:
             abort(403)
         except service.ContractError as error:
@@ -129,11 +138,18 @@ def plan(contract_id: int):
 @login_required
 def fund(contract_id: int, milestone_id: int):
     """The buyer pays for a milestone on Stripe Checkout; the platform then holds the money."""
+
     def start():
         return service.funding_url(
-            db.session, current_user, _gateway_or_refuse(), contract_id, milestone_id,
+            db.session,
+            current_user,
+            _gateway_or_refuse(),
+            contract_id,
+            milestone_id,
             success_url=url_for("contracts.show", contract_id=contract_id, paid=milestone_id, _external=True),
-            cancel_url=url_for("contracts.show", contract_id=contract_id, _external=True), fee_bps=fee_bps())
+            cancel_url=url_for("contracts.show", contract_id=contract_id, _external=True),
+            fee_bps=fee_bps(),
+        )
 
     try:
         checkout = start()
@@ -153,10 +169,17 @@ def fund(contract_id: int, milestone_id: int):
 @login_required
 def check_payment(contract_id: int, milestone_id: int):
     """Ask Stripe now whether the milestone was paid (when its notification is late)."""
-    return _act(contract_id, lambda: service.check_payment(db.session, current_user, _gateway_or_refuse(),
-                                                           contract_id, milestone_id, fee_bps=fee_bps()),
-                lambda funded: "Payment received: the milestone is funded." if funded
-                else "Stripe has no completed payment for this milestone yet.")
+    return _act(
+        contract_id,
+        lambda: service.check_payment(
+            db.session, current_user, _gateway_or_refuse(), contract_id, milestone_id, fee_bps=fee_bps()
+        ),
+        lambda funded: (
+            "Payment received: the milestone is funded."
+            if funded
+            else "Stripe has no completed payment for this milestone yet."
+        ),
+    )
 
 
 @bp.route("/<int:contract_id>/milestones/<int:milestone_id>/deliver", methods=["GET", "POST"])
@@ -174,11 +197,15 @@ def deliver(contract_id: int, milestone_id: int):
     if request.method == "POST":
         status = 400
         if form.validate_on_submit():
-            uploads = [service.Upload(f.filename or "", f.mimetype or "", f.read())
-                       for f in (form.files.data or []) if f and f.filename]
+            uploads = [
+                service.Upload(f.filename or "", f.mimetype or "", f.read())
+                for f in (form.files.data or [])
+                if f and f.filename
+            ]
             try:
-                service.deliver(db.session, current_user, contract_id, milestone_id, form.note.data, uploads,
-                                _deliveries_folder())
+                service.deliver(
+                    db.session, current_user, contract_id, milestone_id, form.note.data, uploads, _deliveries_folder()
+                )
             except service.WrongRole:
                 abort(403)
             except service.ContractError as error:
@@ -195,10 +222,15 @@ def deliver(contract_id: int, milestone_id: int):
 @login_required
 def accept(contract_id: int, milestone_id: int):
     """The buyer accepts the delivery: the vendor is paid the milestone less the platform fee."""
-    return _act(contract_id, lambda: service.accept_delivery(db.session, current_user, current_gateway(),
-                                                             contract_id, milestone_id),
-                lambda paid: "Accepted. The vendor is paid." if paid else
-                "Accepted. The payment waits until the vendor connects its payout account.")
+    return _act(
+        contract_id,
+        lambda: service.accept_delivery(db.session, current_user, current_gateway(), contract_id, milestone_id),
+        lambda paid: (
+            "Accepted. The vendor is paid."
+            if paid
+            else "Accepted. The payment waits until the vendor connects its payout account."
+        ),
+    )
 
 
 @bp.post("/<int:contract_id>/milestones/<int:milestone_id>/reject")
@@ -209,9 +241,12 @@ def reject(contract_id: int, milestone_id: int):
     form = RejectForm(prefix=f"m{milestone_id}")
     if not form.validate_on_submit():
         return _page(contract_id, 400, None, reject_forms={milestone_id: form})
-    return _act(contract_id, lambda: service.reject_delivery(db.session, current_user, contract_id, milestone_id,
-                                                             form.reason.data),
-                "Rejected. The vendor is told why and can deliver again.", reject_forms={milestone_id: form})
+    return _act(
+        contract_id,
+        lambda: service.reject_delivery(db.session, current_user, contract_id, milestone_id, form.reason.data),
+        "Rejected. The vendor is told why and can deliver again.",
+        reject_forms={milestone_id: form},
+    )
 
 
 def _confirmation(template: str, preview_of):
@@ -222,8 +257,7 @@ def _confirmation(template: str, preview_of):
         preview = preview_of()
     except service.WrongRole:
         abort(403)
-    return render_template(template, preview=preview), (
-        403 if preview.refusal else 200)
+    return render_template(template, preview=preview), (403 if preview.refusal else 200)
 
 
 @bp.route("/<int:contract_id>/milestones/<int:milestone_id>/cancel", methods=["GET", "POST"])
@@ -232,35 +266,50 @@ def cancel(contract_id: int, milestone_id: int):
     """The buyer cancels a milestone before delivery, once confirmed on the page this address shows; money
     already paid for it is refunded."""
     if request.method == "GET":
-        return _confirmation("contracts/cancel.html", lambda: service.cancel_milestone_preview(
-            db.session, current_user, contract_id, milestone_id, payments_on=current_gateway() is not None))
-    return _act(contract_id, lambda: service.cancel_milestone(db.session, current_user, current_gateway(),
-                                                              contract_id, milestone_id, fee_bps=fee_bps()),
-                lambda m: "Milestone cancelled and refunded." if m.status == "refunded" else "Milestone cancelled.")
+        return _confirmation(
+            "contracts/cancel.html",
+            lambda: service.cancel_milestone_preview(
+                db.session, current_user, contract_id, milestone_id, payments_on=current_gateway() is not None
+            ),
+        )
+    return _act(
+        contract_id,
+        lambda: service.cancel_milestone(
+            db.session, current_user, current_gateway(), contract_id, milestone_id, fee_bps=fee_bps()
+        ),
+        lambda m: "Milestone cancelled and refunded." if m.status == "refunded" else "Milestone cancelled.",
+    )
 
 
 @bp.post("/<int:contract_id>/milestones/<int:milestone_id>/retry-payout")
 @login_required
 def retry_payout(contract_id: int, milestone_id: int):
     """The vendor asks for a waiting payout again, after connecting its payout account."""
-    return _act(contract_id, lambda: service.retry_payout(db.session, current_user, _gateway_or_refuse(),
-                                                          contract_id, milestone_id), "Paid.")
+    return _act(
+        contract_id,
+        lambda: service.retry_payout(db.session, current_user, _gateway_or_refuse(), contract_id, milestone_id),
+        "Paid.",
+    )
 
 
 @bp.post("/<int:contract_id>/pause")
 @login_required
 def pause(contract_id: int):
     """The buyer pauses a contract that screening flagged."""
-    return _act(contract_id, lambda: service.pause_contract(db.session, current_user, contract_id),
-                "Contract paused. Held money stays held until you continue or end it.")
+    return _act(
+        contract_id,
+        lambda: service.pause_contract(db.session, current_user, contract_id),
+        "Contract paused. Held money stays held until you continue or end it.",
+    )
 
 
 @bp.post("/<int:contract_id>/continue")
 @login_required
 def resume(contract_id: int):
     """The buyer goes on with a flagged or paused contract."""
-    return _act(contract_id, lambda: service.continue_contract(db.session, current_user, contract_id),
-                "The contract goes on.")
+    return _act(
+        contract_id, lambda: service.continue_contract(db.session, current_user, contract_id), "The contract goes on."
+    )
 
 
 @bp.route("/<int:contract_id>/end", methods=["GET", "POST"])
@@ -269,11 +318,17 @@ def end(contract_id: int):
     """The buyer ends a flagged or paused contract, once confirmed on the page this address shows; what was not
     released is refunded."""
     if request.method == "GET":
-        return _confirmation("contracts/end.html", lambda: service.end_preview(
-            db.session, current_user, contract_id, payments_on=current_gateway() is not None))
-    return _act(contract_id, lambda: service.end_contract(db.session, current_user, current_gateway(), contract_id,
-                                                          fee_bps=fee_bps()),
-                "Contract ended. Money not yet paid to the vendor was refunded to you.")
+        return _confirmation(
+            "contracts/end.html",
+            lambda: service.end_preview(
+                db.session, current_user, contract_id, payments_on=current_gateway() is not None
+            ),
+        )
+    return _act(
+        contract_id,
+        lambda: service.end_contract(db.session, current_user, current_gateway(), contract_id, fee_bps=fee_bps()),
+        "Contract ended. Money not yet paid to the vendor was refunded to you.",
+    )
 
 
 @bp.post("/<int:contract_id>/rating")
@@ -284,9 +339,14 @@ def rate(contract_id: int):
     form = RatingForm()
     if not form.validate_on_submit():
         return _page(contract_id, 400, None, rating_form=form)
-    return _act(contract_id, lambda: service.rate_vendor(db.session, current_user, contract_id,
-                                                         int(form.stars.data), form.comment.data or ""),
-                "Thank you: your rating is on the vendor's profile.", rating_form=form)
+    return _act(
+        contract_id,
+        lambda: service.rate_vendor(
+            db.session, current_user, contract_id, int(form.stars.data), form.comment.data or ""
+        ),
+        "Thank you: your rating is on the vendor's profile.",
+        rating_form=form,
+    )
 
 
 @bp.get("/<int:contract_id>/files/<int:file_id>")
@@ -294,5 +354,6 @@ def rate(contract_id: int):
 def delivery_file(contract_id: int, file_id: int):
     """Download a delivered file. 404 to anyone but the contract's parties and admins."""
     found = service.get_delivery_file(db.session, current_user, contract_id, file_id)
-    return send_private_file(_deliveries_folder(), found.stored_name, filename=found.filename,
-                             content_type=found.content_type)
+    return send_private_file(
+        _deliveries_folder(), found.stored_name, filename=found.filename, content_type=found.content_type
+    )

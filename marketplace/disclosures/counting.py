@@ -18,7 +18,8 @@ def vendors_awaiting_review(session: Session, vendor_org_ids: list[int] | None =
     back for changes, after their latest approved one): their unreviewed claims count against them, unseen by
     them (see docs/screening.md, "What an unreviewed filing may reveal")."""
     query = select(DisclosureVersion.vendor_org_id, DisclosureVersion.number, DisclosureVersion.status).where(
-        DisclosureVersion.status != DisclosureStatus.DRAFT)
+        DisclosureVersion.status != DisclosureStatus.DRAFT
+    )
     if vendor_org_ids is not None:
         query = query.where(DisclosureVersion.vendor_org_id.in_(vendor_org_ids))
     rows = session.execute(query).all()
@@ -26,8 +27,9 @@ def vendors_awaiting_review(session: Session, vendor_org_ids: list[int] | None =
     for vendor, number, status in rows:
         if status == DisclosureStatus.APPROVED:
             approved[vendor] = max(number, approved.get(vendor, 0))
-    return {vendor for vendor, number, status in rows
-            if status in PENDING_STATUSES and number > approved.get(vendor, 0)}
+    return {
+        vendor for vendor, number, status in rows if status in PENDING_STATUSES and number > approved.get(vendor, 0)
+    }
 
 
 def awaiting_review(session: Session, vendor_org_id: int) -> bool:
@@ -37,8 +39,9 @@ def awaiting_review(session: Session, vendor_org_id: int) -> bool:
 
 def counted_version_ids(session: Session, vendor_org_ids: list[int] | None = None) -> set[int]:
     """Ids of the disclosure versions whose ties count, for the given vendors (or all vendors)."""
-    query = select(DisclosureVersion.id, DisclosureVersion.vendor_org_id, DisclosureVersion.number,
-                   DisclosureVersion.status).where(DisclosureVersion.status != DisclosureStatus.DRAFT)
+    query = select(
+        DisclosureVersion.id, DisclosureVersion.vendor_org_id, DisclosureVersion.number, DisclosureVersion.status
+    ).where(DisclosureVersion.status != DisclosureStatus.DRAFT)
     if vendor_org_ids is not None:
         query = query.where(DisclosureVersion.vendor_org_id.in_(vendor_org_ids))
     rows = session.execute(query).all()
@@ -49,8 +52,6 @@ def counted_version_ids(session: Session, vendor_org_ids: list[int] | None = Non
     counted = set()
     for version_id, vendor, number, status in rows:
         floor = latest_approved.get(vendor, 0)
-        if (status == DisclosureStatus.APPROVED and number == floor) or (
-            status in PENDING_STATUSES and number > floor
-        ):
+        if (status == DisclosureStatus.APPROVED and number == floor) or (status in PENDING_STATUSES and number > floor):
             counted.add(version_id)
     return counted

@@ -125,9 +125,7 @@ _COMPARED = (
 
 def _compare(old: TieView, new: TieView) -> TieChange:
     changes = tuple(
-        FieldChange(label, read(old) or "—", read(new) or "—")
-        for label, read in _COMPARED
-        if read(old) != read(new)
+        FieldChange(label, read(old) or "—", read(new) or "—") for label, read in _COMPARED if read(old) != read(new)
     )
     return TieChange(CHANGED if changes else UNCHANGED, old, new, changes)
 

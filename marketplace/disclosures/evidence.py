@@ -73,10 +73,13 @@ def evidence_path(upload_folder: str | Path, evidence: DisclosureEvidence) -> Pa
 
 def evidence_of(session: Session, version_id: int) -> list[DisclosureEvidence]:
     """The version's evidence, in the order it was attached."""
-    return list(session.execute(
-        select(DisclosureEvidence).where(DisclosureEvidence.version_id == version_id)
-        .order_by(DisclosureEvidence.id)
-    ).scalars())
+    return list(
+        session.execute(
+            select(DisclosureEvidence)
+            .where(DisclosureEvidence.version_id == version_id)
+            .order_by(DisclosureEvidence.id)
+        ).scalars()
+    )
 
 
 @dataclass(frozen=True)
@@ -85,12 +88,15 @@ class EvidenceItem:
     version_number: int
 
 
-def evidence_of_vendor(session: Session, vendor_org_id: int, *, up_to_number: int | None = None,
-                       filed_only: bool = False) -> list[EvidenceItem]:
+def evidence_of_vendor(
+    session: Session, vendor_org_id: int, *, up_to_number: int | None = None, filed_only: bool = False
+) -> list[EvidenceItem]:
     """Every document the vendor attached, newest version first (optionally: to versions up to a number)."""
-    query = (select(DisclosureEvidence, DisclosureVersion.number)
-             .join(DisclosureVersion, DisclosureVersion.id == DisclosureEvidence.version_id)
-             .where(DisclosureEvidence.vendor_org_id == vendor_org_id))
+    query = (
+        select(DisclosureEvidence, DisclosureVersion.number)
+        .join(DisclosureVersion, DisclosureVersion.id == DisclosureEvidence.version_id)
+        .where(DisclosureEvidence.vendor_org_id == vendor_org_id)
+    )
     if up_to_number is not None:
         query = query.where(DisclosureVersion.number <= up_to_number)
     if filed_only:
@@ -99,8 +105,16 @@ def evidence_of_vendor(session: Session, vendor_org_id: int, *, up_to_number: in
     return [EvidenceItem(evidence, number) for evidence, number in session.execute(query).all()]
 
 
-def attach_evidence(session: Session, user: User, version_id: int, *, filename: str, data: bytes,
-                    upload_folder: str | Path, description: str = "") -> DisclosureEvidence:
+def attach_evidence(
+    session: Session,
+    user: User,
+    version_id: int,
+    *,
+    filename: str,
+    data: bytes,
+    upload_folder: str | Path,
+    description: str = "",
+) -> DisclosureEvidence:
     """Store one document on the vendor's own draft.
 
     `data` is the file as read by the view, at most one byte beyond the limit so that a larger file is refused.
@@ -129,23 +143,39 @@ def attach_evidence(session: Session, user: User, version_id: int, *, filename: 
     stored_name = f"{secrets.token_hex(20)}.{file_type.extension}"
     (folder / stored_name).write_bytes(data)
     evidence = DisclosureEvidence(
-        version_id=version.id, vendor_org_id=version.vendor_org_id,
-        filename=display_name(filename, file_type.extension), description=description, stored_name=stored_name,
-        content_type=file_type.content_type, size_bytes=len(data), sha256=hashlib.sha256(data).hexdigest(),
+        version_id=version.id,
+        vendor_org_id=version.vendor_org_id,
+        filename=display_name(filename, file_type.extension),
+        description=description,
+        stored_name=stored_name,
+        content_type=file_type.content_type,
+        size_bytes=len(data),
+        sha256=hashlib.sha256(data).hexdigest(),
         uploaded_by_id=user.id,
     )
     session.add(evidence)
     session.flush()
-    record_event(session, user, "disclosure.evidence_attached", "disclosure", version.id,
-                 after={"evidence_id": evidence.id, "filename": evidence.filename,
-                        "content_type": evidence.content_type, "size_bytes": evidence.size_bytes,
-                        "sha256": evidence.sha256},
-                 vendor_org_id=version.vendor_org_id)
+    record_event(
+        session,
+        user,
+        "disclosure.evidence_attached",
+        "disclosure",
+        version.id,
+        after={
+            "evidence_id": evidence.id,
+            "filename": evidence.filename,
+            "content_type": evidence.content_type,
+            "size_bytes": evidence.size_bytes,
+            "sha256": evidence.sha256,
+        },
+        vendor_org_id=version.vendor_org_id,
+    )
     return evidence
 
 
-def remove_evidence(session: Session, user: User, version_id: int, evidence_id: int,
-                    upload_folder: str | Path) -> DisclosureEvidence:
+def remove_evidence(
+    session: Session, user: User, version_id: int, evidence_id: int, upload_folder: str | Path
+) -> DisclosureEvidence:
     """Take a document off the vendor's own draft. Raises NotVisible (404) for evidence not on it."""
     ensure_active(session, user, "remove evidence")
     version = get_own_version(session, user, version_id, for_update=True)
@@ -154,9 +184,15 @@ def remove_evidence(session: Session, user: User, version_id: int, evidence_id: 
         raise NotVisible(f"evidence {evidence_id}")
     check_draft(version)
     path = evidence_path(upload_folder, evidence)
-    record_event(session, user, "disclosure.evidence_removed", "disclosure", version.id,
-                 before={"evidence_id": evidence.id, "filename": evidence.filename, "sha256": evidence.sha256},
-                 vendor_org_id=version.vendor_org_id)
+    record_event(
+        session,
+        user,
+        "disclosure.evidence_removed",
+        "disclosure",
+        version.id,
+        before={"evidence_id": evidence.id, "filename": evidence.filename, "sha256": evidence.sha256},
+        vendor_org_id=version.vendor_org_id,
+    )
     session.delete(evidence)
     session.flush()
     path.unlink(missing_ok=True)

@@ -25,8 +25,12 @@ class TieForm(FlaskForm):
     party_id = IntegerField("Party found in the registry", validators=[Optional()])
     party_name = StringField("Name of the person or organisation", validators=[Length(max=300)])
     new_party = BooleanField("None of these: add it as a new party")
-    party_kind = RadioField("This is", choices=[("entity", "an organisation"), ("person", "a person")],
-                            default="entity", validators=[InputRequired()])
+    party_kind = RadioField(
+        "This is",
+        choices=[("entity", "an organisation"), ("person", "a person")],
+        default="entity",
+        validators=[InputRequired()],
+    )
     share_exact = FloatField("Exact share %", validators=[Optional()])
     share_min = FloatField("Share at least %", validators=[Optional()])
     share_min_exclusive = BooleanField("more than (exclusive)")
@@ -41,30 +45,42 @@ class TieForm(FlaskForm):
 
     def to_input(self) -> TieInput:
         return TieInput(
-            kind=self.kind.data or "", party_name=self.party_name.data or "",
-            party_kind=self.party_kind.data or "", share_exact=self.share_exact.data,
-            share_min=self.share_min.data, share_max=self.share_max.data,
+            kind=self.kind.data or "",
+            party_name=self.party_name.data or "",
+            party_kind=self.party_kind.data or "",
+            share_exact=self.share_exact.data,
+            share_min=self.share_min.data,
+            share_max=self.share_max.data,
             share_min_exclusive=bool(self.share_min_exclusive.data),
             share_max_exclusive=bool(self.share_max_exclusive.data),
-            start_date=self.start_date.data, end_date=self.end_date.data,
-            role_title=self.role_title.data or "", other_org=self.other_org.data or "",
-            revenue_share_pct=self.revenue_share_pct.data, note=self.note.data or "",
-            party_id=self.party_id.data, new_party=bool(self.new_party.data),
+            start_date=self.start_date.data,
+            end_date=self.end_date.data,
+            role_title=self.role_title.data or "",
+            other_org=self.other_org.data or "",
+            revenue_share_pct=self.revenue_share_pct.data,
+            note=self.note.data or "",
+            party_id=self.party_id.data,
+            new_party=bool(self.new_party.data),
         )
 
 
 class AttestForm(FlaskForm):
-    attester_name = StringField("Officer's name", validators=[
-        InputRequired(message="Give the officer's name."), Length(max=200)])
-    attester_title = StringField("Officer's title", validators=[
-        InputRequired(message="Give the officer's title."), Length(max=200)])
+    attester_name = StringField(
+        "Officer's name", validators=[InputRequired(message="Give the officer's name."), Length(max=200)]
+    )
+    attester_title = StringField(
+        "Officer's title", validators=[InputRequired(message="Give the officer's title."), Length(max=200)]
+    )
     summary = TextAreaField("What changed since the last version", validators=[Length(max=4000)])
-    attest = BooleanField("I attest that this disclosure is complete and true",
-                          validators=[InputRequired(message="Tick the box to attest that the disclosure is "
-                                                            "complete and true.")])
+    attest = BooleanField(
+        "I attest that this disclosure is complete and true",
+        validators=[InputRequired(message="Tick the box to attest that the disclosure is complete and true.")],
+    )
 
 
 class EvidenceForm(FlaskForm):
-    file = FileField("Document (PDF, PNG, JPEG, GIF or WebP; at most 10 MB)",
-                     validators=[FileRequired(message="Choose a file to attach.")])
+    file = FileField(
+        "Document (PDF, PNG, JPEG, GIF or WebP; at most 10 MB)",
+        validators=[FileRequired(message="Choose a file to attach.")],
+    )
     description = StringField("What it shows", validators=[Length(max=300)])

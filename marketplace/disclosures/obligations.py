@@ -43,13 +43,18 @@ class Obligation:
 def disclosure_obligations(session: Session, as_of: datetime | None = None) -> list[Obligation]:
     """Every vendor's outstanding disclosure obligations at `as_of` (default now), the longest-standing first."""
     as_of = as_of or utcnow()
-    vendors = session.execute(
-        select(Organization).where(Organization.kind == OrgKind.VENDOR, Organization.created_at <= as_of)
-    ).scalars().all()
+    vendors = (
+        session.execute(
+            select(Organization).where(Organization.kind == OrgKind.VENDOR, Organization.created_at <= as_of)
+        )
+        .scalars()
+        .all()
+    )
     versions = defaultdict(list)
     for version in session.execute(
-        select(DisclosureVersion).where(DisclosureVersion.status != DisclosureStatus.DRAFT,
-                                        DisclosureVersion.submitted_at <= as_of)
+        select(DisclosureVersion).where(
+            DisclosureVersion.status != DisclosureStatus.DRAFT, DisclosureVersion.submitted_at <= as_of
+        )
     ).scalars():
         versions[version.vendor_org_id].append(version)
     obligations = []
@@ -62,10 +67,12 @@ def disclosure_obligations(session: Session, as_of: datetime | None = None) -> l
 
 def _filing_obligations(vendor: Organization, filed: list[DisclosureVersion], as_of: datetime) -> list[Obligation]:
     if not filed:
-        return [Obligation(vendor.id, NEVER_FILED, vendor.created_at,
-                           f"{vendor.name} has never filed an ownership disclosure.")]
-    approved = [v for v in filed if v.status == DisclosureStatus.APPROVED and v.decided_at
-                and v.decided_at <= as_of]
+        return [
+            Obligation(
+                vendor.id, NEVER_FILED, vendor.created_at, f"{vendor.name} has never filed an ownership disclosure."
+            )
+        ]
+    approved = [v for v in filed if v.status == DisclosureStatus.APPROVED and v.decided_at and v.decided_at <= as_of]
     if not approved:
         return []
     latest = max(approved, key=lambda v: v.number)
@@ -73,17 +80,21 @@ def _filing_obligations(vendor: Organization, filed: list[DisclosureVersion], as
     awaiting = any(v.status == DisclosureStatus.SUBMITTED and v.number > latest.number for v in filed)
     if stale_from >= as_of or awaiting:
         return []
-    return [Obligation(vendor.id, STALE, stale_from,
-                       f"Version {latest.number} was approved on {latest.decided_at:%Y-%m-%d}, more than "
-                       f"{STALE_AFTER_MONTHS} months ago, and no newer version awaits review.")]
+    return [
+        Obligation(
+            vendor.id,
+            STALE,
+            stale_from,
+            f"Version {latest.number} was approved on {latest.decided_at:%Y-%m-%d}, more than "
+            f"{STALE_AFTER_MONTHS} months ago, and no newer version awaits review.",
+        )
+    ]
 
 
 def _vendor_parties(session: Session, vendors: list[Organization]) -> dict[int, int]:
     """Party id -> vendor organisation id, including parties merged into a vendor's own party."""
     owners = {v.party_id: v.id for v in vendors if v.party_id}
-    merged = session.execute(
-        select(Party.id, Party.merged_into_id).where(Party.merged_into_id.in_(list(owners)))
-    ).all()
+    merged = session.execute(select(Party.id, Party.merged_into_id).where(Party.merged_into_id.in_(list(owners)))).all()
     owners.update({party_id: owners[into] for party_id, into in merged})
     return owners
 
@@ -97,18 +108,25 @@ def _high_share(interest: Interest) -> float:
 
 def _material_facts(session: Session, owners: dict[int, int], due_before: datetime):
     """(vendor_org_id, fact) for every admin-recorded material change old enough to be overdue."""
-    facts = session.execute(
-        select(Interest).where(
-            Interest.origin == TieOrigin.ADMIN_FACT, Interest.recorded_at < due_before,
-            or_(Interest.subject_party_id.in_(list(owners)),
-                Interest.interest_type.in_(list(ROLE_INTEREST_TYPES))),
-        ).order_by(Interest.recorded_at, Interest.id)
-    ).scalars().all()
+    facts = (
+        session.execute(
+            select(Interest)
+            .where(
+                Interest.origin == TieOrigin.ADMIN_FACT,
+                Interest.recorded_at < due_before,
+                or_(Interest.subject_party_id.in_(list(owners)), Interest.interest_type.in_(list(ROLE_INTEREST_TYPES))),
+            )
+            .order_by(Interest.recorded_at, Interest.id)
+        )
+        .scalars()
+        .all()
+    )
     # People with a role in a vendor: their role taken elsewhere is the vendor's material change.
     people = defaultdict(set)
     for holder, subject in session.execute(
         select(Interest.interested_party_id, Interest.subject_party_id).where(
-            Interest.subject_party_id.in_(list(owners)), Interest.interest_type.in_(list(ROLE_INTEREST_TYPES)))
+            Interest.subject_party_id.in_(list(owners)), Interest.interest_type.in_(list(ROLE_INTEREST_TYPES))
+        )
     ).all():
         people[holder].add(owners[subject])
     for fact in facts:
@@ -128,8 +146,10 @@ def _describe(fact: Interest, names: dict[int, str]) -> str:
             share = f" {fact.share_exact:g}%"
         elif fact.share_min is not None or fact.share_max is not None:
             share = f" {fact.share_min or 0:g}–{fact.share_max if fact.share_max is not None else 100:g}%"
-    return (f"{names.get(fact.interested_party_id, '?')}: {interest_words(fact.interest_type)}{share} in "
-            f"{names.get(fact.subject_party_id, '?')} (recorded {fact.recorded_at:%Y-%m-%d})")
+    return (
+        f"{names.get(fact.interested_party_id, '?')}: {interest_words(fact.interest_type)}{share} in "
+        f"{names.get(fact.subject_party_id, '?')} (recorded {fact.recorded_at:%Y-%m-%d})"
+    )
 
 
 def _material_change_obligations(session: Session, vendors: list[Organization], versions, as_of: datetime):
@@ -142,14 +162,18 @@ def _material_change_obligations(session: Session, vendors: list[Organization], 
         answered = any(v.submitted_at and v.submitted_at > fact.recorded_at for v in versions.get(vendor_id, []))
         if not answered and fact not in unanswered[vendor_id]:
             unanswered[vendor_id].append(fact)
-    party_ids = {p for facts in unanswered.values() for f in facts for p in (f.interested_party_id,
-                                                                              f.subject_party_id)}
+    party_ids = {p for facts in unanswered.values() for f in facts for p in (f.interested_party_id, f.subject_party_id)}
     names = dict(session.execute(select(Party.id, Party.name).where(Party.id.in_(party_ids))).all())
     obligations = []
     for vendor_id, facts in unanswered.items():
         oldest = facts[0]
-        detail = (f"Material change{'s' if len(facts) > 1 else ''} recorded by an admin, with no new version "
-                  f"filed within {MATERIAL_CHANGE_DAYS} days: " + "; ".join(_describe(f, names) for f in facts))
-        obligations.append(Obligation(vendor_id, MATERIAL_CHANGE_OVERDUE,
-                                      oldest.recorded_at + timedelta(days=MATERIAL_CHANGE_DAYS), detail))
+        detail = (
+            f"Material change{'s' if len(facts) > 1 else ''} recorded by an admin, with no new version "
+            f"filed within {MATERIAL_CHANGE_DAYS} days: " + "; ".join(_describe(f, names) for f in facts)
+        )
+        obligations.append(
+            Obligation(
+                vendor_id, MATERIAL_CHANGE_OVERDUE, oldest.recorded_at + timedelta(days=MATERIAL_CHANGE_DAYS), detail
+            )
+        )
     return obligations

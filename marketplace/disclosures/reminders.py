@@ -39,10 +39,14 @@ def period_key(moment: datetime) -> str:
 
 def reminder_message(org: Organization, obligation: Obligation) -> str:
     if obligation.kind == STALE:
-        return (f"{org.name}'s ownership disclosure is more than 12 months old. {obligation.detail} File a new "
-                "version so that buyers keep seeing your ownership as verified.")
-    return (f"{org.name} owes a new disclosure version: a vendor must file one within {MATERIAL_CHANGE_DAYS} "
-            f"days of a material change. {obligation.detail}")
+        return (
+            f"{org.name}'s ownership disclosure is more than 12 months old. {obligation.detail} File a new "
+            "version so that buyers keep seeing your ownership as verified."
+        )
+    return (
+        f"{org.name} owes a new disclosure version: a vendor must file one within {MATERIAL_CHANGE_DAYS} "
+        f"days of a material change. {obligation.detail}"
+    )
 
 
 @dataclass
@@ -56,15 +60,20 @@ class ReminderRun:
         kinds = ", ".join(f"{count} {kind.replace('_', ' ')}" for kind, count in sorted(self.sent.items()))
         total = sum(self.sent.values())
         text = f"Reminders sent: {total}" + (f" ({kinds}) to {self.recipients} users" if total else "")
-        return (f"{text}; already sent this week: {self.already_sent}; "
-                f"skipped (suspended vendors): {self.skipped_suspended}.")
+        return (
+            f"{text}; already sent this week: {self.already_sent}; "
+            f"skipped (suspended vendors): {self.skipped_suspended}."
+        )
 
 
 def _claim(session: Session, obligation: Obligation, key: str) -> ReminderSent | None:
     """Record the reminder before sending it; None when this period's reminder went out already."""
     exists = session.execute(
-        select(ReminderSent.id).where(ReminderSent.vendor_org_id == obligation.vendor_org_id,
-                                      ReminderSent.kind == obligation.kind, ReminderSent.period_key == key)
+        select(ReminderSent.id).where(
+            ReminderSent.vendor_org_id == obligation.vendor_org_id,
+            ReminderSent.kind == obligation.kind,
+            ReminderSent.period_key == key,
+        )
     ).first()
     if exists:
         return None
@@ -94,8 +103,9 @@ def send_reminders(session: Session, now: datetime | None = None) -> ReminderRun
         if row is None:
             run.already_sent += 1
             continue
-        row.recipients = notify_org(session, org.id, "disclosure_reminder", reminder_message(org, obligation),
-                                    DISCLOSURE_LINK)
+        row.recipients = notify_org(
+            session, org.id, "disclosure_reminder", reminder_message(org, obligation), DISCLOSURE_LINK
+        )
         run.sent[obligation.kind] += 1
         run.recipients += row.recipients
     session.flush()

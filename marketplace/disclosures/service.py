@@ -65,8 +65,11 @@ def changed_subjects(session: Session, vendor_org_id: int) -> set[int]:
     one of its versions (a version submitted, approved or superseded changes which of them count, and how)."""
     org = session.get(Organization, vendor_org_id)
     versions = select(DisclosureVersion.id).where(DisclosureVersion.vendor_org_id == vendor_org_id)
-    subjects = set(session.execute(
-        select(Interest.subject_party_id).distinct().where(Interest.disclosure_id.in_(versions))).scalars())
+    subjects = set(
+        session.execute(
+            select(Interest.subject_party_id).distinct().where(Interest.disclosure_id.in_(versions))
+        ).scalars()
+    )
     return subjects | ({org.party_id} if org is not None and org.party_id is not None else set())
 
 
@@ -75,11 +78,13 @@ def _refresh_screening(session: Session, user: User, vendor_org_id: int) -> None
     (late import: screening may import this module)."""
     from marketplace.screening.refresh import refresh_after_change
 
-    refresh_after_change(session, user, party_ids=changed_subjects(session, vendor_org_id),
-                         vendor_org_ids=[vendor_org_id])
+    refresh_after_change(
+        session, user, party_ids=changed_subjects(session, vendor_org_id), vendor_org_ids=[vendor_org_id]
+    )
 
 
 # --- What a vendor can disclose -------------------------------------------------------------------------
+
 
 @dataclass(frozen=True)
 class Section:
@@ -89,18 +94,23 @@ class Section:
 
 
 SECTIONS = (
-    Section("shareholders", "Shareholders", "Who owns shares in you: an exact share, or a range when you "
-            "know only that."),
+    Section(
+        "shareholders", "Shareholders", "Who owns shares in you: an exact share, or a range when you know only that."
+    ),
     Section("voting", "Voting rights", "Who controls votes, where that differs from the shareholding."),
     Section("board", "Board", "Board seats, the chair, and rights to appoint the board."),
-    Section("people", "Key people", "Your senior managers, and the current and former roles elsewhere of "
-            "your key people and board members."),
+    Section(
+        "people",
+        "Key people",
+        "Your senior managers, and the current and former roles elsewhere of your key people and board members.",
+    ),
     Section("funding", "Investors and lenders", "Who funds you, besides your shareholders."),
     Section("customers", "Major customers", "Customers and the share of your revenue each brings."),
     Section("exclusive", "Exclusive agreements", "Anyone you have agreed to work for exclusively."),
     Section("subcontractors", "Subcontractors", "Who does part of your work."),
-    Section("other", "Other influence or control", "Any other way someone can steer you: contracts, "
-            "vetoes, golden shares."),
+    Section(
+        "other", "Other influence or control", "Any other way someone can steer you: contracts, vetoes, golden shares."
+    ),
 )
 SECTION_INDEX = {section.code: index for index, section in enumerate(SECTIONS)}
 
@@ -123,32 +133,66 @@ TIE_KINDS = (
     TieKind("votingRights", "Voting rights", "voting", INTEREST_TABLE, "votingRights", shares=True),
     TieKind("boardMember", "Board seat", "board", INTEREST_TABLE, "boardMember"),
     TieKind("boardChair", "Board chair", "board", INTEREST_TABLE, "boardChair"),
-    TieKind("appointmentOfBoard", "Right to appoint the board", "board", INTEREST_TABLE,
-            "appointmentOfBoard"),
-    TieKind("seniorManagingOfficial", "Senior manager (key person)", "people", INTEREST_TABLE,
-            "seniorManagingOfficial", person_only=True),
-    TieKind("elsewhere:seniorManagingOfficial", "Role elsewhere: senior manager", "people", INTEREST_TABLE,
-            "seniorManagingOfficial", elsewhere=True, person_only=True),
-    TieKind("elsewhere:boardMember", "Role elsewhere: board member", "people", INTEREST_TABLE, "boardMember",
-            elsewhere=True, person_only=True),
-    TieKind("elsewhere:boardChair", "Role elsewhere: board chair", "people", INTEREST_TABLE, "boardChair",
-            elsewhere=True, person_only=True),
+    TieKind("appointmentOfBoard", "Right to appoint the board", "board", INTEREST_TABLE, "appointmentOfBoard"),
+    TieKind(
+        "seniorManagingOfficial",
+        "Senior manager (key person)",
+        "people",
+        INTEREST_TABLE,
+        "seniorManagingOfficial",
+        person_only=True,
+    ),
+    TieKind(
+        "elsewhere:seniorManagingOfficial",
+        "Role elsewhere: senior manager",
+        "people",
+        INTEREST_TABLE,
+        "seniorManagingOfficial",
+        elsewhere=True,
+        person_only=True,
+    ),
+    TieKind(
+        "elsewhere:boardMember",
+        "Role elsewhere: board member",
+        "people",
+        INTEREST_TABLE,
+        "boardMember",
+        elsewhere=True,
+        person_only=True,
+    ),
+    TieKind(
+        "elsewhere:boardChair",
+        "Role elsewhere: board chair",
+        "people",
+        INTEREST_TABLE,
+        "boardChair",
+        elsewhere=True,
+        person_only=True,
+    ),
     TieKind("investor", "Investor", "funding", COMMERCIAL_TABLE, CommercialKind.INVESTOR.value),
     TieKind("lender", "Lender", "funding", COMMERCIAL_TABLE, CommercialKind.LENDER.value),
-    TieKind("customer", "Major customer", "customers", COMMERCIAL_TABLE, CommercialKind.CUSTOMER.value,
-            revenue=True),
-    TieKind("exclusive_agreement", "Exclusive agreement", "exclusive", COMMERCIAL_TABLE,
-            CommercialKind.EXCLUSIVE_AGREEMENT.value),
-    TieKind("subcontractor", "Subcontractor", "subcontractors", COMMERCIAL_TABLE,
-            CommercialKind.SUBCONTRACTOR.value),
-    TieKind("otherInfluenceOrControl", "Other influence or control", "other", INTEREST_TABLE,
-            "otherInfluenceOrControl"),
-    TieKind("rightsGrantedByContract", "Rights granted by contract", "other", INTEREST_TABLE,
-            "rightsGrantedByContract"),
+    TieKind("customer", "Major customer", "customers", COMMERCIAL_TABLE, CommercialKind.CUSTOMER.value, revenue=True),
+    TieKind(
+        "exclusive_agreement",
+        "Exclusive agreement",
+        "exclusive",
+        COMMERCIAL_TABLE,
+        CommercialKind.EXCLUSIVE_AGREEMENT.value,
+    ),
+    TieKind("subcontractor", "Subcontractor", "subcontractors", COMMERCIAL_TABLE, CommercialKind.SUBCONTRACTOR.value),
+    TieKind(
+        "otherInfluenceOrControl", "Other influence or control", "other", INTEREST_TABLE, "otherInfluenceOrControl"
+    ),
+    TieKind(
+        "rightsGrantedByContract", "Rights granted by contract", "other", INTEREST_TABLE, "rightsGrantedByContract"
+    ),
 )
 KINDS_BY_CODE = {kind.code: kind for kind in TIE_KINDS}
-SHARE_TOTAL_LABELS = {"shareholding": "Shareholdings", "votingRights": "Voting rights",
-                      CommercialKind.CUSTOMER.value: "Revenue shares"}
+SHARE_TOTAL_LABELS = {
+    "shareholding": "Shareholdings",
+    "votingRights": "Voting rights",
+    CommercialKind.CUSTOMER.value: "Revenue shares",
+}
 
 
 def kind_choices() -> dict[str, list[tuple[str, str]]]:
@@ -184,27 +228,34 @@ class TieInput:
 
 # --- Finding versions ----------------------------------------------------------------------------------
 
+
 def versions_of(session: Session, vendor_org_id: int) -> list[DisclosureVersion]:
     """Every version of the vendor's disclosure, newest first."""
-    return list(session.execute(
-        select(DisclosureVersion).where(DisclosureVersion.vendor_org_id == vendor_org_id)
-        .order_by(DisclosureVersion.number.desc())
-    ).scalars())
+    return list(
+        session.execute(
+            select(DisclosureVersion)
+            .where(DisclosureVersion.vendor_org_id == vendor_org_id)
+            .order_by(DisclosureVersion.number.desc())
+        ).scalars()
+    )
 
 
 def draft_of(session: Session, vendor_org_id: int) -> DisclosureVersion | None:
     return session.execute(
-        select(DisclosureVersion).where(DisclosureVersion.vendor_org_id == vendor_org_id,
-                                        DisclosureVersion.status == DisclosureStatus.DRAFT)
-        .order_by(DisclosureVersion.number.desc()).limit(1)
+        select(DisclosureVersion)
+        .where(DisclosureVersion.vendor_org_id == vendor_org_id, DisclosureVersion.status == DisclosureStatus.DRAFT)
+        .order_by(DisclosureVersion.number.desc())
+        .limit(1)
     ).scalar_one_or_none()
 
 
-def current_approved_version(session: Session, vendor_org_id: int,
-                             before_number: int | None = None) -> DisclosureVersion | None:
+def current_approved_version(
+    session: Session, vendor_org_id: int, before_number: int | None = None
+) -> DisclosureVersion | None:
     """The vendor's latest approved version (optionally: the latest one numbered below `before_number`)."""
-    query = select(DisclosureVersion).where(DisclosureVersion.vendor_org_id == vendor_org_id,
-                                            DisclosureVersion.status == DisclosureStatus.APPROVED)
+    query = select(DisclosureVersion).where(
+        DisclosureVersion.vendor_org_id == vendor_org_id, DisclosureVersion.status == DisclosureStatus.APPROVED
+    )
     if before_number is not None:
         query = query.where(DisclosureVersion.number < before_number)
     return session.execute(query.order_by(DisclosureVersion.number.desc()).limit(1)).scalar_one_or_none()
@@ -237,8 +288,7 @@ def _get_version(session: Session, version_id: int, for_update: bool) -> Disclos
     return session.get(DisclosureVersion, version_id)
 
 
-def get_own_version(session: Session, user: User, version_id: int, *,
-                    for_update: bool = False) -> DisclosureVersion:
+def get_own_version(session: Session, user: User, version_id: int, *, for_update: bool = False) -> DisclosureVersion:
     """A version of the user's own vendor organisation. Raises NotVisible (404) for any other."""
     version = _get_version(session, version_id, for_update)
     if version is None or not user.is_vendor or version.vendor_org_id != user.org_id:
@@ -246,8 +296,7 @@ def get_own_version(session: Session, user: User, version_id: int, *,
     return version
 
 
-def get_filed_version(session: Session, user: User, version_id: int, *,
-                      for_update: bool = False) -> DisclosureVersion:
+def get_filed_version(session: Session, user: User, version_id: int, *, for_update: bool = False) -> DisclosureVersion:
     """A filed (not draft) version, for an admin. Raises NotVisible (404) otherwise: drafts stay private."""
     version = _get_version(session, version_id, for_update)
     if version is None or not user.is_admin or version.status == DisclosureStatus.DRAFT:
@@ -260,7 +309,8 @@ def check_draft(version: DisclosureVersion) -> None:
     if version.status != DisclosureStatus.DRAFT:
         raise DisclosureError(
             f"Version {version.number} is {_status_words(version.status)}: it can no longer change. "
-            "Start a new version to make a change.")
+            "Start a new version to make a change."
+        )
 
 
 def _own_draft(session: Session, user: User, version_id: int) -> DisclosureVersion:
@@ -284,6 +334,7 @@ def _vendor_party(session: Session, org: Organization) -> Party:
 
 # --- Versions --------------------------------------------------------------------------------------------
 
+
 def start_new_version(session: Session, user: User) -> DisclosureVersion:
     """A new draft with a copy of every tie of the latest version; the earlier versions stay as they are."""
     ensure_active(session, user, "file disclosures")
@@ -295,18 +346,30 @@ def start_new_version(session: Session, user: User) -> DisclosureVersion:
     if draft is not None:
         raise DisclosureError(f"Version {draft.number} is already a draft: finish it or submit it first.")
     latest = session.execute(
-        select(DisclosureVersion).where(DisclosureVersion.vendor_org_id == org.id)
-        .order_by(DisclosureVersion.number.desc()).limit(1)
+        select(DisclosureVersion)
+        .where(DisclosureVersion.vendor_org_id == org.id)
+        .order_by(DisclosureVersion.number.desc())
+        .limit(1)
     ).scalar_one_or_none()
-    version = DisclosureVersion(vendor_org_id=org.id, number=(latest.number + 1) if latest else 1,
-                                status=DisclosureStatus.DRAFT, created_by_id=user.id)
+    version = DisclosureVersion(
+        vendor_org_id=org.id,
+        number=(latest.number + 1) if latest else 1,
+        status=DisclosureStatus.DRAFT,
+        created_by_id=user.id,
+    )
     session.add(version)
     session.flush()
     if latest is not None:
         _copy_ties(session, latest.id, version.id)
-    record_event(session, user, "disclosure.started", "disclosure", version.id,
-                 after={"number": version.number, "copied_from": latest.number if latest else None},
-                 vendor_org_id=org.id)
+    record_event(
+        session,
+        user,
+        "disclosure.started",
+        "disclosure",
+        version.id,
+        after={"number": version.number, "copied_from": latest.number if latest else None},
+        vendor_org_id=org.id,
+    )
     return version
 
 
@@ -315,10 +378,15 @@ _NOT_COPIED = {"id", "disclosure_id"}
 
 def _copy_ties(session: Session, from_version_id: int, to_version_id: int) -> None:
     for model in (Interest, CommercialTie):
-        rows = session.execute(
-            select(model).where(model.disclosure_id == from_version_id, model.origin == TieOrigin.DISCLOSURE)
-            .order_by(model.id)
-        ).scalars().all()
+        rows = (
+            session.execute(
+                select(model)
+                .where(model.disclosure_id == from_version_id, model.origin == TieOrigin.DISCLOSURE)
+                .order_by(model.id)
+            )
+            .scalars()
+            .all()
+        )
         for row in rows:
             values = {name: getattr(row, name) for name in model.model_fields if name not in _NOT_COPIED}
             session.add(model(**values, disclosure_id=to_version_id))
@@ -326,13 +394,17 @@ def _copy_ties(session: Session, from_version_id: int, to_version_id: int) -> No
 
 
 def _ties_in(session: Session, model, version_id: int) -> list:
-    return list(session.execute(
-        select(model).where(model.disclosure_id == version_id, model.origin == TieOrigin.DISCLOSURE)
-        .order_by(model.id)
-    ).scalars())
+    return list(
+        session.execute(
+            select(model)
+            .where(model.disclosure_id == version_id, model.origin == TieOrigin.DISCLOSURE)
+            .order_by(model.id)
+        ).scalars()
+    )
 
 
 # --- Adding and removing ties on a draft -------------------------------------------------------------------
+
 
 def _check_percent(value: float | None, field: str, what: str = "A share") -> None:
     if value is not None and not 0 <= value <= 100:
@@ -340,8 +412,11 @@ def _check_percent(value: float | None, field: str, what: str = "A share") -> No
 
 
 def _check_shares(kind: TieKind, tie: TieInput) -> None:
-    given = [(name, getattr(tie, name)) for name in ("share_exact", "share_min", "share_max")
-             if getattr(tie, name) is not None]
+    given = [
+        (name, getattr(tie, name))
+        for name in ("share_exact", "share_min", "share_max")
+        if getattr(tie, name) is not None
+    ]
     if given and not kind.shares:
         raise DisclosureError("A share applies only to shareholdings and voting rights.", given[0][0])
     for name, value in given:
@@ -350,15 +425,15 @@ def _check_shares(kind: TieKind, tie: TieInput) -> None:
         raise DisclosureError("Give either an exact share or a range, not both.", "share_exact")
     if tie.share_min is not None and tie.share_max is not None and tie.share_min > tie.share_max:
         raise DisclosureError(
-            f"The minimum ({tie.share_min:g}%) is above the maximum ({tie.share_max:g}%).", "share_min")
+            f"The minimum ({tie.share_min:g}%) is above the maximum ({tie.share_max:g}%).", "share_min"
+        )
 
 
 def _check_revenue(kind: TieKind, tie: TieInput) -> None:
     if tie.revenue_share_pct is not None and not kind.revenue:
         raise DisclosureError("A revenue share applies only to customers.", "revenue_share_pct")
     if kind.revenue and tie.revenue_share_pct is None:
-        raise DisclosureError("Give the share of your revenue that comes from this customer.",
-                              "revenue_share_pct")
+        raise DisclosureError("Give the share of your revenue that comes from this customer.", "revenue_share_pct")
     _check_percent(tie.revenue_share_pct, "revenue_share_pct", "A revenue share")
 
 
@@ -375,12 +450,12 @@ def _check_parties(kind: TieKind, tie: TieInput, vendor: Party) -> None:
         if not tie.other_org.strip():
             raise DisclosureError("Name the organisation where they hold this role.", "other_org")
         if normalize_name(tie.other_org) == vendor.name_normalized:
-            raise DisclosureError(f"That is {vendor.name} itself: add the role as a key person or board "
-                                  "seat instead.", "other_org")
+            raise DisclosureError(
+                f"That is {vendor.name} itself: add the role as a key person or board seat instead.", "other_org"
+            )
 
 
-def _check_total(session: Session, kind: TieKind, tie: TieInput, version: DisclosureVersion,
-                 vendor: Party) -> None:
+def _check_total(session: Session, kind: TieKind, tie: TieInput, version: DisclosureVersion, vendor: Party) -> None:
     """The current shares of one kind in the vendor must not add up to more than 100% (low ends)."""
     today = utcnow().date()
     if tie.end_date is not None and tie.end_date <= today:
@@ -392,14 +467,16 @@ def _check_total(session: Session, kind: TieKind, tie: TieInput, version: Disclo
         field = "share_exact" if tie.share_exact is not None else "share_min"
     elif kind.revenue:
         existing = [view for view in tie_views(session, version) if view.kind == kind.code]
-        total = tie.revenue_share_pct + sum(view.revenue_share_pct or 0.0 for view in existing
-                                            if view.is_current(today))
+        total = tie.revenue_share_pct + sum(
+            view.revenue_share_pct or 0.0 for view in existing if view.is_current(today)
+        )
         field = "revenue_share_pct"
     else:
         return
     if total > 100 + _EPSILON:
         raise DisclosureError(
-            f"{SHARE_TOTAL_LABELS[kind.type]} would add up to {round(total, 4):g}%, more than 100%.", field)
+            f"{SHARE_TOTAL_LABELS[kind.type]} would add up to {round(total, 4):g}%, more than 100%.", field
+        )
 
 
 def check_tie(session: Session, version: DisclosureVersion, tie: TieInput) -> TieKind:
@@ -429,8 +506,12 @@ def add_tie(session: Session, user: User, version_id: int, tie: TieInput) -> Int
     kind = check_tie(session, version, tie)
     vendor = _vendor_party(session, session.get(Organization, version.vendor_org_id))
     party = picked or _named_party(session, tie)
-    provenance = {"origin": TieOrigin.DISCLOSURE, "disclosure_id": version.id,
-                  "verification_level": VerificationLevel.SELF_DECLARED, "recorded_by_id": user.id}
+    provenance = {
+        "origin": TieOrigin.DISCLOSURE,
+        "disclosure_id": version.id,
+        "verification_level": VerificationLevel.SELF_DECLARED,
+        "recorded_by_id": user.id,
+    }
     return build_tie_row(session, kind, party, vendor, tie, provenance)
 
 
@@ -459,28 +540,45 @@ def _named_party(session: Session, tie: TieInput) -> Party:
             names = ", ".join(f"“{each.party.name}”" for each in found[:3])
             raise LookalikeParties(
                 f"The registry already knows {names}: if one of them is {tie.party_name.strip()}, choose it below; "
-                "if not, tick “None of these” to add a new party.", found)
+                "if not, tick “None of these” to add a new party.",
+                found,
+            )
     return find_or_create_party(session, tie.party_name, PartyKind(tie.party_kind))
 
 
-def build_tie_row(session: Session, kind, party: Party, vendor_party: Party, tie,
-                  provenance: dict) -> Interest | CommercialTie:
+def build_tie_row(
+    session: Session, kind, party: Party, vendor_party: Party, tie, provenance: dict
+) -> Interest | CommercialTie:
     """Write one checked tie of the vendor (from a disclosure or an admin's fact) with its provenance."""
     if kind.table == COMMERCIAL_TABLE:
-        row = CommercialTie(vendor_party_id=vendor_party.id, counterparty_id=party.id,
-                            kind=CommercialKind(kind.type), revenue_share_pct=tie.revenue_share_pct,
-                            start_date=tie.start_date, end_date=tie.end_date, note=tie.note.strip(),
-                            **provenance)
+        row = CommercialTie(
+            vendor_party_id=vendor_party.id,
+            counterparty_id=party.id,
+            kind=CommercialKind(kind.type),
+            revenue_share_pct=tie.revenue_share_pct,
+            start_date=tie.start_date,
+            end_date=tie.end_date,
+            note=tie.note.strip(),
+            **provenance,
+        )
     else:
-        subject = (find_or_create_party(session, tie.other_org, PartyKind.ENTITY) if kind.elsewhere
-                   else vendor_party)
+        subject = find_or_create_party(session, tie.other_org, PartyKind.ENTITY) if kind.elsewhere else vendor_party
         ranged = tie.share_exact is None
-        row = Interest(interested_party_id=party.id, subject_party_id=subject.id, interest_type=kind.type,
-                       share_exact=tie.share_exact, share_min=tie.share_min, share_max=tie.share_max,
-                       share_min_exclusive=ranged and tie.share_min is not None and tie.share_min_exclusive,
-                       share_max_exclusive=ranged and tie.share_max is not None and tie.share_max_exclusive,
-                       start_date=tie.start_date, end_date=tie.end_date, role_title=tie.role_title.strip(),
-                       note=tie.note.strip(), **provenance)
+        row = Interest(
+            interested_party_id=party.id,
+            subject_party_id=subject.id,
+            interest_type=kind.type,
+            share_exact=tie.share_exact,
+            share_min=tie.share_min,
+            share_max=tie.share_max,
+            share_min_exclusive=ranged and tie.share_min is not None and tie.share_min_exclusive,
+            share_max_exclusive=ranged and tie.share_max is not None and tie.share_max_exclusive,
+            start_date=tie.start_date,
+            end_date=tie.end_date,
+            role_title=tie.role_title.strip(),
+            note=tie.note.strip(),
+            **provenance,
+        )
     session.add(row)
     session.flush()
     return row
@@ -500,8 +598,17 @@ def remove_tie(session: Session, user: User, version_id: int, table: str, tie_id
 
 # --- Submitting and deciding ---------------------------------------------------------------------------
 
-def submit_version(session: Session, user: User, version_id: int, *, attester_name: str, attester_title: str,
-                   attested: bool, summary: str = "") -> DisclosureVersion:
+
+def submit_version(
+    session: Session,
+    user: User,
+    version_id: int,
+    *,
+    attester_name: str,
+    attester_title: str,
+    attested: bool,
+    summary: str = "",
+) -> DisclosureVersion:
     """An officer attests the draft and files it: it counts in screening at once and awaits review."""
     ensure_active(session, user, "submit disclosures")
     version = _own_draft(session, user, version_id)
@@ -510,8 +617,7 @@ def submit_version(session: Session, user: User, version_id: int, *, attester_na
     if not attester_title.strip():
         raise DisclosureError("Give the officer's title.", "attester_title")
     if not attested:
-        raise DisclosureError("Tick the box: the officer attests that this disclosure is complete and true.",
-                              "attest")
+        raise DisclosureError("Tick the box: the officer attests that this disclosure is complete and true.", "attest")
     if not _ties_in(session, Interest, version.id) and not _ties_in(session, CommercialTie, version.id):
         raise DisclosureError("Add your ties first: a disclosure names at least who owns you.")
     version.status = DisclosureStatus.SUBMITTED
@@ -521,14 +627,26 @@ def submit_version(session: Session, user: User, version_id: int, *, attester_na
     version.attester_title = attester_title.strip()
     version.summary = summary.strip()
     org = session.get(Organization, version.vendor_org_id)
-    record_event(session, user, "disclosure.submitted", "disclosure", version.id,
-                 before={"status": DisclosureStatus.DRAFT.value},
-                 after={"status": DisclosureStatus.SUBMITTED.value, "number": version.number,
-                        "attester": f"{version.attester_name}, {version.attester_title}"},
-                 vendor_org_id=org.id)
-    notify_admins(session, "disclosure_submitted",
-                  f"{org.name} submitted disclosure version {version.number} for review.",
-                  f"/admin/disclosures/{version.id}")
+    record_event(
+        session,
+        user,
+        "disclosure.submitted",
+        "disclosure",
+        version.id,
+        before={"status": DisclosureStatus.DRAFT.value},
+        after={
+            "status": DisclosureStatus.SUBMITTED.value,
+            "number": version.number,
+            "attester": f"{version.attester_name}, {version.attester_title}",
+        },
+        vendor_org_id=org.id,
+    )
+    notify_admins(
+        session,
+        "disclosure_submitted",
+        f"{org.name} submitted disclosure version {version.number} for review.",
+        f"/admin/disclosures/{version.id}",
+    )
     _refresh_screening(session, user, org.id)
     return version
 
@@ -537,7 +655,7 @@ def _decision_message(version: DisclosureVersion, reason: str) -> str:
     heading = {
         DisclosureStatus.APPROVED: f"Disclosure version {version.number} is approved.",
         DisclosureStatus.CHANGES_REQUESTED: f"Changes requested on disclosure version {version.number}; "
-                                            "start a new version to answer.",
+        "start a new version to answer.",
         DisclosureStatus.REJECTED: f"Disclosure version {version.number} is rejected.",
     }[version.status]
     message = f"{heading} Reason: {reason}" if reason else heading
@@ -548,12 +666,14 @@ def verify_ties(session: Session, version: DisclosureVersion) -> None:
     """Mark the version's ties admin-verified, as approving it does: from then on its ties about other parties
     count in their screening too, not only in the vendor's own."""
     for model in (Interest, CommercialTie):
-        session.execute(update(model).where(model.disclosure_id == version.id, model.origin == TieOrigin.DISCLOSURE)
-                        .values(verification_level=VerificationLevel.ADMIN_VERIFIED))
+        session.execute(
+            update(model)
+            .where(model.disclosure_id == version.id, model.origin == TieOrigin.DISCLOSURE)
+            .values(verification_level=VerificationLevel.ADMIN_VERIFIED)
+        )
 
 
-def decide_version(session: Session, user: User, version_id: int, decision: str,
-                   reason: str = "") -> DisclosureVersion:
+def decide_version(session: Session, user: User, version_id: int, decision: str, reason: str = "") -> DisclosureVersion:
     """An admin approves, sends back or rejects a submitted version, and the vendor is told why.
 
     Approving marks the version's ties admin-verified. Raises NotVisible (404) for a draft or missing version.
@@ -568,8 +688,11 @@ def decide_version(session: Session, user: User, version_id: int, decision: str,
     if status not in DECISIONS:
         raise DisclosureError("Choose approve, request changes or reject.", "decision")
     if version.status != DisclosureStatus.SUBMITTED:
-        raise DisclosureError(f"Version {version.number} is already {_status_words(version.status)}: only "
-                              "a submitted version can be decided.", "decision")
+        raise DisclosureError(
+            f"Version {version.number} is already {_status_words(version.status)}: only "
+            "a submitted version can be decided.",
+            "decision",
+        )
     reason = reason.strip()
     if status != DisclosureStatus.APPROVED and not reason:
         action = "request changes" if status == DisclosureStatus.CHANGES_REQUESTED else "reject"
@@ -581,17 +704,30 @@ def decide_version(session: Session, user: User, version_id: int, decision: str,
     version.decided_by_id = user.id
     version.decided_at = utcnow()
     version.decision_reason = reason
-    record_event(session, user, f"disclosure.{status.value}", "disclosure", version.id,
-                 before={"status": str(before)}, after={"status": status.value, "reason": reason},
-                 vendor_org_id=version.vendor_org_id)
-    notify_org(session, version.vendor_org_id, "disclosure_decision", _decision_message(version, reason),
-               f"/disclosure/{version.id}")
+    record_event(
+        session,
+        user,
+        f"disclosure.{status.value}",
+        "disclosure",
+        version.id,
+        before={"status": str(before)},
+        after={"status": status.value, "reason": reason},
+        vendor_org_id=version.vendor_org_id,
+    )
+    notify_org(
+        session,
+        version.vendor_org_id,
+        "disclosure_decision",
+        _decision_message(version, reason),
+        f"/disclosure/{version.id}",
+    )
     session.flush()
     _refresh_screening(session, user, version.vendor_org_id)
     return version
 
 
 # --- Reading ties ---------------------------------------------------------------------------------------
+
 
 def _kind_of_interest(interest: Interest, vendor_party_id: int) -> TieKind | None:
     prefix = "" if interest.subject_party_id == vendor_party_id else "elsewhere:"
@@ -609,8 +745,10 @@ def tie_views(session: Session, version: DisclosureVersion) -> list[TieView]:
     views = [_interest_view(i, parties, org.party_id) for i in interests]
     views += [_commercial_view(c, parties) for c in commercial]
     order = {kind.code: index for index, kind in enumerate(TIE_KINDS)}
-    return sorted(views, key=lambda v: (SECTION_INDEX[v.section], order.get(v.kind, len(order)),
-                                        normalize_name(v.party_name), v.id))
+    return sorted(
+        views,
+        key=lambda v: (SECTION_INDEX[v.section], order.get(v.kind, len(order)), normalize_name(v.party_name), v.id),
+    )
 
 
 def _interest_view(interest: Interest, parties: dict[int, Party], vendor_party_id: int) -> TieView:
@@ -618,17 +756,25 @@ def _interest_view(interest: Interest, parties: dict[int, Party], vendor_party_i
     party, subject = parties[interest.interested_party_id], parties[interest.subject_party_id]
     elsewhere = interest.subject_party_id != vendor_party_id
     return TieView(
-        table=INTEREST_TABLE, id=interest.id,
+        table=INTEREST_TABLE,
+        id=interest.id,
         kind=kind.code if kind else interest.interest_type,
         kind_label=kind.label if kind else interest.interest_type,
         section=kind.section if kind else "other",
-        party_name=party.name, party_kind=str(party.kind), subject_name=subject.name,
+        party_name=party.name,
+        party_kind=str(party.kind),
+        subject_name=subject.name,
         subject_key=subject.name_normalized if elsewhere else "",
-        role_title=interest.role_title, share_exact=interest.share_exact, share_min=interest.share_min,
-        share_max=interest.share_max, share_min_exclusive=interest.share_min_exclusive,
+        role_title=interest.role_title,
+        share_exact=interest.share_exact,
+        share_min=interest.share_min,
+        share_max=interest.share_max,
+        share_min_exclusive=interest.share_min_exclusive,
         share_max_exclusive=interest.share_max_exclusive,
         shares_apply=interest.interest_type in COUNTABLE_INTEREST_TYPES,
-        start_date=interest.start_date, end_date=interest.end_date, note=interest.note,
+        start_date=interest.start_date,
+        end_date=interest.end_date,
+        note=interest.note,
         verification_level=str(interest.verification_level),
     )
 
@@ -637,10 +783,18 @@ def _commercial_view(tie: CommercialTie, parties: dict[int, Party]) -> TieView:
     kind = KINDS_BY_CODE[str(tie.kind)]
     party = parties[tie.counterparty_id]
     return TieView(
-        table=COMMERCIAL_TABLE, id=tie.id, kind=kind.code, kind_label=kind.label, section=kind.section,
-        party_name=party.name, party_kind=str(party.kind), subject_name="",
+        table=COMMERCIAL_TABLE,
+        id=tie.id,
+        kind=kind.code,
+        kind_label=kind.label,
+        section=kind.section,
+        party_name=party.name,
+        party_kind=str(party.kind),
+        subject_name="",
         revenue_share_pct=tie.revenue_share_pct,
-        start_date=tie.start_date, end_date=tie.end_date, note=tie.note,
+        start_date=tie.start_date,
+        end_date=tie.end_date,
+        note=tie.note,
         verification_level=str(tie.verification_level),
     )
 
@@ -679,6 +833,7 @@ def review_of(session: Session, user: User, version_id: int) -> Review:
 
 # --- The admins' queue ------------------------------------------------------------------------------------
 
+
 @dataclass(frozen=True)
 class QueueRow:
     version: DisclosureVersion
@@ -686,21 +841,26 @@ class QueueRow:
     age_days: int
 
 
-def review_queue(session: Session, user: User, status: str = "submitted",
-                 now: datetime | None = None) -> list[QueueRow]:
+def review_queue(
+    session: Session, user: User, status: str = "submitted", now: datetime | None = None
+) -> list[QueueRow]:
     """Filed versions with the given status (or all), the longest-waiting submitted ones first."""
     if not user.is_admin:
         raise DisclosureError("Only platform admins review disclosures.")
     if status not in QUEUE_FILTERS:
         raise DisclosureError("Choose submitted, changes requested, approved, rejected or all.", "status")
-    query = (select(DisclosureVersion, Organization.name)
-             .join(Organization, Organization.id == DisclosureVersion.vendor_org_id)
-             .where(DisclosureVersion.status != DisclosureStatus.DRAFT))
+    query = (
+        select(DisclosureVersion, Organization.name)
+        .join(Organization, Organization.id == DisclosureVersion.vendor_org_id)
+        .where(DisclosureVersion.status != DisclosureStatus.DRAFT)
+    )
     if status != "all":
         query = query.where(DisclosureVersion.status == status)
     oldest_first = status == "submitted"
     submitted = func.coalesce(DisclosureVersion.submitted_at, DisclosureVersion.created_at)
     query = query.order_by(submitted.asc() if oldest_first else submitted.desc(), DisclosureVersion.id)
     now = now or utcnow()
-    return [QueueRow(version, name, (now - (version.submitted_at or version.created_at)).days)
-            for version, name in session.execute(query).all()]
+    return [
+        QueueRow(version, name, (now - (version.submitted_at or version.created_at)).days)
+        for version, name in session.execute(query).all()
+    ]

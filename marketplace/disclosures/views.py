@@ -25,14 +25,15 @@ def vendors_only():
     """Every page here is a vendor's own: others get 403."""
 
 
-
 @bp.get("/")
 def index():
     """The vendor's versions, the approved one in force, whether it is stale, and the facts admins recorded."""
     versions = service.versions_of(db.session, current_user.org_id)
     approved = service.current_approved_version(db.session, current_user.org_id)
     return render_template(
-        "disclosures/index.html", versions=versions, approved=approved,
+        "disclosures/index.html",
+        versions=versions,
+        approved=approved,
         stale=service.is_stale(approved, utcnow()),
         draft=next((v for v in versions if v.status == DisclosureStatus.DRAFT), None),
         facts=recorded_facts(db.session, current_user.org_id),
@@ -62,11 +63,18 @@ def render_edit(version, tie_form=None, attest_form=None, evidence_form=None, st
     if attest_form is None:
         attest_form = AttestForm(formdata=None, attester_name=current_user.name)
     views = service.tie_views(db.session, version)
-    return render_template("disclosures/edit.html", version=version, sections=service.by_section(views),
-                           tie_count=len(views), tie_form=tie_form, attest_form=attest_form,
-                           evidence_form=evidence_form or EvidenceForm(formdata=None),
-                           evidence=evidence_service.evidence_of(db.session, version.id),
-                           find=find, found=found), status
+    return render_template(
+        "disclosures/edit.html",
+        version=version,
+        sections=service.by_section(views),
+        tie_count=len(views),
+        tie_form=tie_form,
+        attest_form=attest_form,
+        evidence_form=evidence_form or EvidenceForm(formdata=None),
+        evidence=evidence_service.evidence_of(db.session, version.id),
+        find=find,
+        found=found,
+    ), status
 
 
 @bp.get("/<int:version_id>/edit")
@@ -83,9 +91,14 @@ def edit(version_id: int):
 def render_filed(version, refusal: str | None = None, status: int = 200):
     """A filed version, read-only; with the refusal when someone tried to change it."""
     views = service.tie_views(db.session, version)
-    return render_template("disclosures/show.html", version=version, sections=service.by_section(views),
-                           tie_count=len(views), refusal=refusal,
-                           evidence=evidence_service.evidence_of(db.session, version.id)), status
+    return render_template(
+        "disclosures/show.html",
+        version=version,
+        sections=service.by_section(views),
+        tie_count=len(views),
+        refusal=refusal,
+        evidence=evidence_service.evidence_of(db.session, version.id),
+    ), status
 
 
 @bp.post("/<int:version_id>/ties")
@@ -136,15 +149,19 @@ def submit(version_id: int):
     if form.validate_on_submit():
         try:
             service.submit_version(
-                db.session, current_user, version.id, attester_name=form.attester_name.data,
-                attester_title=form.attester_title.data, attested=form.attest.data,
-                summary=form.summary.data or "")
+                db.session,
+                current_user,
+                version.id,
+                attester_name=form.attester_name.data,
+                attester_title=form.attester_title.data,
+                attested=form.attest.data,
+                summary=form.summary.data or "",
+            )
         except service.DisclosureError as error:
             show_on_form(form, error)
         else:
             db.session.commit()
-            flash(f"Version {version.number} submitted. It counts in screening now and awaits review.",
-                  "success")
+            flash(f"Version {version.number} submitted. It counts in screening now and awaits review.", "success")
             return redirect(url_for("disclosures.show", version_id=version.id), 303)
     return render_edit(version, attest_form=form, status=400)
 
@@ -170,8 +187,14 @@ def attach_evidence(version_id: int):
         data = upload.stream.read(evidence_service.MAX_EVIDENCE_BYTES + 1)
         try:
             attached = evidence_service.attach_evidence(
-                db.session, current_user, version.id, filename=upload.filename or "", data=data,
-                upload_folder=current_app.config["UPLOAD_FOLDER"], description=form.description.data or "")
+                db.session,
+                current_user,
+                version.id,
+                filename=upload.filename or "",
+                data=data,
+                upload_folder=current_app.config["UPLOAD_FOLDER"],
+                description=form.description.data or "",
+            )
         except service.DisclosureError as error:
             show_on_form(form, error)
         else:
@@ -186,8 +209,9 @@ def remove_evidence(version_id: int, evidence_id: int):
     """Take a document off the draft (404 for one not on the vendor's own draft)."""
     version = service.get_own_version(db.session, current_user, version_id)
     try:
-        removed = evidence_service.remove_evidence(db.session, current_user, version.id, evidence_id,
-                                                   current_app.config["UPLOAD_FOLDER"])
+        removed = evidence_service.remove_evidence(
+            db.session, current_user, version.id, evidence_id, current_app.config["UPLOAD_FOLDER"]
+        )
     except service.DisclosureError as error:
         return render_filed(version, str(error), 400)
     db.session.commit()

@@ -35,8 +35,7 @@ from marketplace.money import to_major
 
 VISIBILITY_CHOICES = [
     (Visibility.PUBLIC.value, "Public: every vendor not screened out"),
-    (Visibility.CONFIDENTIAL.value,
-     "Confidential: only vendors screened clear; your name hidden behind a codename"),
+    (Visibility.CONFIDENTIAL.value, "Confidential: only vendors screened clear; your name hidden behind a codename"),
     (Visibility.INVITE_ONLY.value, "Invite-only: only vendors you invite (still screened)"),
 ]
 BIDDING_CHOICES = [
@@ -59,15 +58,15 @@ class JobForm(FlaskForm):
     certifications = SelectMultipleField("Required certifications", choices=list(CERTIFICATIONS.items()))
     data_residency = StringField("Data residency", validators=[Length(max=120)])
     labeler_locations = StringField("Labeler locations (comma-separated)", validators=[Length(max=2000)])
-    hosting = RadioField("Where the data is hosted", choices=list(HOSTING_OPTIONS.items()),
-                         default="vendor_cloud")
+    hosting = RadioField("Where the data is hosted", choices=list(HOSTING_OPTIONS.items()), default="vendor_cloud")
     retention_days = IntegerField("Retention (days)", validators=[Optional()])
     deletion_terms = TextAreaField("Deletion terms", validators=[Length(max=2000)])
     budget_min = StringField("Budget from", validators=[InputRequired("Give the lowest budget.")])
     budget_max = StringField("Budget up to", validators=[InputRequired("Give the highest budget.")])
     currency = SelectField("Currency", choices=[(c, c) for c in CURRENCIES], default="USD")
-    bid_deadline = DateTimeLocalField("Bid deadline", format=DEADLINE_FORMATS,
-                                      validators=[InputRequired("Give the bid deadline.")])
+    bid_deadline = DateTimeLocalField(
+        "Bid deadline", format=DEADLINE_FORMATS, validators=[InputRequired("Give the bid deadline.")]
+    )
     delivery_date = DateField("Delivery date", validators=[InputRequired("Give the delivery date.")])
     visibility = RadioField("Who can see it", choices=VISIBILITY_CHOICES, default=Visibility.PUBLIC.value)
     bidding_mode = RadioField("Bidding", choices=BIDDING_CHOICES, default=BiddingMode.SEALED.value)
@@ -78,17 +77,27 @@ class JobForm(FlaskForm):
     def to_input(self) -> JobInput:
         """What the buyer typed, for the service to check and convert."""
         return JobInput(
-            title=self.title.data or "", description=self.description.data or "",
-            modality=self.modality.data, task_type=self.task_type.data, volume=self.volume.data,
-            unit=self.unit.data or "", quality_metric=self.quality_metric.data or "",
+            title=self.title.data or "",
+            description=self.description.data or "",
+            modality=self.modality.data,
+            task_type=self.task_type.data,
+            volume=self.volume.data,
+            unit=self.unit.data or "",
+            quality_metric=self.quality_metric.data or "",
             quality_target_pct=self.quality_target_pct.data,
-            languages=split_list(self.languages.data), certifications=list(self.certifications.data or []),
+            languages=split_list(self.languages.data),
+            certifications=list(self.certifications.data or []),
             data_residency=self.data_residency.data or "",
-            labeler_locations=split_list(self.labeler_locations.data), hosting=self.hosting.data,
-            retention_days=self.retention_days.data, deletion_terms=self.deletion_terms.data or "",
-            budget_min=self.budget_min.data or "", budget_max=self.budget_max.data or "",
-            currency=self.currency.data, bid_deadline=self.bid_deadline.data,
-            delivery_date=self.delivery_date.data, visibility=self.visibility.data,
+            labeler_locations=split_list(self.labeler_locations.data),
+            hosting=self.hosting.data,
+            retention_days=self.retention_days.data,
+            deletion_terms=self.deletion_terms.data or "",
+            budget_min=self.budget_min.data or "",
+            budget_max=self.budget_max.data or "",
+            currency=self.currency.data,
+            bid_deadline=self.bid_deadline.data,
+            delivery_date=self.delivery_date.data,
+            visibility=self.visibility.data,
             bidding_mode=self.bidding_mode.data,
         )
 
@@ -99,20 +108,32 @@ class EditJobForm(JobForm):
     @classmethod
     def for_job(cls, job: Job, zone, attachments) -> "EditJobForm":
         """The form filled in with the job as stored, times in the buyer's zone and money in major units."""
-        form = cls(data={
-            "title": job.title, "description": job.description, "modality": job.modality,
-            "task_type": job.task_type, "volume": job.volume, "unit": job.unit,
-            "quality_metric": job.quality_metric, "quality_target_pct": job.quality_target_pct,
-            "languages": ", ".join(job.languages), "certifications": list(job.certifications),
-            "data_residency": job.data_residency, "labeler_locations": ", ".join(job.labeler_locations),
-            "hosting": job.hosting, "retention_days": job.retention_days,
-            "deletion_terms": job.deletion_terms,
-            "budget_min": str(to_major(job.budget_min_minor, job.currency)),
-            "budget_max": str(to_major(job.budget_max_minor, job.currency)),
-            "currency": job.currency, "bid_deadline": utc_to_local(job.bid_deadline, zone),
-            "delivery_date": job.delivery_date, "visibility": str(job.visibility),
-            "bidding_mode": str(job.bidding_mode),
-        })
+        form = cls(
+            data={
+                "title": job.title,
+                "description": job.description,
+                "modality": job.modality,
+                "task_type": job.task_type,
+                "volume": job.volume,
+                "unit": job.unit,
+                "quality_metric": job.quality_metric,
+                "quality_target_pct": job.quality_target_pct,
+                "languages": ", ".join(job.languages),
+                "certifications": list(job.certifications),
+                "data_residency": job.data_residency,
+                "labeler_locations": ", ".join(job.labeler_locations),
+                "hosting": job.hosting,
+                "retention_days": job.retention_days,
+                "deletion_terms": job.deletion_terms,
+                "budget_min": str(to_major(job.budget_min_minor, job.currency)),
+                "budget_max": str(to_major(job.budget_max_minor, job.currency)),
+                "currency": job.currency,
+                "bid_deadline": utc_to_local(job.bid_deadline, zone),
+                "delivery_date": job.delivery_date,
+                "visibility": str(job.visibility),
+                "bidding_mode": str(job.bidding_mode),
+            }
+        )
         form.set_attachment_choices(attachments)
         return form
 
@@ -124,32 +145,41 @@ class JobSearchForm(Form):
     """The browse filters, read from the query string (a GET form: no CSRF token)."""
 
     q = SearchField("Search titles and descriptions", validators=[Optional(), Length(max=200)])
-    modality = SelectField("Modality", choices=[("", "Any modality"), *MODALITY_LABELS.items()],
-                           validators=[Optional()])
-    task_type = SelectField("Task type", choices=[("", "Any task"), *TASK_TYPES.items()],
-                            validators=[Optional()])
-    currency = SelectField("Currency", choices=[("", "Any currency"), *((c, c) for c in CURRENCIES)],
-                           validators=[Optional()])
+    modality = SelectField(
+        "Modality", choices=[("", "Any modality"), *MODALITY_LABELS.items()], validators=[Optional()]
+    )
+    task_type = SelectField("Task type", choices=[("", "Any task"), *TASK_TYPES.items()], validators=[Optional()])
+    currency = SelectField(
+        "Currency", choices=[("", "Any currency"), *((c, c) for c in CURRENCIES)], validators=[Optional()]
+    )
     language = StringField("Language", validators=[Optional(), Length(max=80)])
-    certification = SelectField("Certification", choices=[("", "Any certification"), *CERTIFICATIONS.items()],
-                                validators=[Optional()])
+    certification = SelectField(
+        "Certification", choices=[("", "Any certification"), *CERTIFICATIONS.items()], validators=[Optional()]
+    )
     state = SelectField("State", validators=[Optional()])
 
     def __init__(self, formdata, *, include_drafts: bool, **kwargs):
         super().__init__(formdata, **kwargs)
         states = [s for s in STATE_ORDER if include_drafts or s.value != "draft"]
-        self.state.choices = [("", "Any state"),
-                              *((s.value, s.value.replace("_", " ").capitalize()) for s in states)]
+        self.state.choices = [("", "Any state"), *((s.value, s.value.replace("_", " ").capitalize()) for s in states)]
 
     def to_search(self, page: int) -> JobSearch:
         """The search, keeping only the filters that passed validation."""
+
         def valid(name: str) -> str:
             field = getattr(self, name)
             return "" if field.errors else (field.data or "").strip()
 
-        return JobSearch(text=valid("q"), modality=valid("modality"), task_type=valid("task_type"),
-                         currency=valid("currency"), language=valid("language"),
-                         certification=valid("certification"), state=valid("state"), page=page)
+        return JobSearch(
+            text=valid("q"),
+            modality=valid("modality"),
+            task_type=valid("task_type"),
+            currency=valid("currency"),
+            language=valid("language"),
+            certification=valid("certification"),
+            state=valid("state"),
+            page=page,
+        )
 
 
 class InviteVendorsForm(FlaskForm):
@@ -157,8 +187,7 @@ class InviteVendorsForm(FlaskForm):
 
 
 class AskForm(FlaskForm):
-    text = TextAreaField("Your question",
-                         validators=[InputRequired("Write your question."), Length(max=4000)])
+    text = TextAreaField("Your question", validators=[InputRequired("Write your question."), Length(max=4000)])
 
 
 class AnswerForm(FlaskForm):

@@ -27,11 +27,15 @@ from pypdf.generic import NameObject
 _HIDDEN = re.compile("[\u0000-\u001f\u007f-\u009f\u061c\u200b-\u200f\u202a-\u202e\u2066-\u2069\ufeff]")
 _IMAGE_FORMATS = {"JPEG", "PNG", "WEBP", "TIFF", "GIF"}
 _OOXML = (".docx", ".xlsx", ".pptx", ".docm", ".xlsm", ".pptm")
-_EMPTY_CORE = (b'<?xml version="1.0" encoding="UTF-8" standalone="yes"?>\n<cp:coreProperties '
-               b'xmlns:cp="http://schemas.openxmlformats.org/package/2006/metadata/core-properties" '
-               b'xmlns:dc="http://purl.org/dc/elements/1.1/"/>')
-_EMPTY_APP = (b'<?xml version="1.0" encoding="UTF-8" standalone="yes"?>\n<Properties '
-              b'xmlns="http://schemas.openxmlformats.org/officeDocument/2006/extended-properties"/>')
+_EMPTY_CORE = (
+    b'<?xml version="1.0" encoding="UTF-8" standalone="yes"?>\n<cp:coreProperties '
+    b'xmlns:cp="http://schemas.openxmlformats.org/package/2006/metadata/core-properties" '
+    b'xmlns:dc="http://purl.org/dc/elements/1.1/"/>'
+)
+_EMPTY_APP = (
+    b'<?xml version="1.0" encoding="UTF-8" standalone="yes"?>\n<Properties '
+    b'xmlns="http://schemas.openxmlformats.org/officeDocument/2006/extended-properties"/>'
+)
 _PAGE_METADATA = ("/Metadata", "/PieceInfo", "/LastModified")
 
 
@@ -96,8 +100,9 @@ def _scrub_pdf(data: bytes) -> Scrubbed:
         out = io.BytesIO()
         writer.write(out)
     except (PdfReadError, ValueError, KeyError, TypeError) as error:
-        raise UnreadableFile("This PDF could not be read, so its metadata cannot be removed: save it again and "
-                             "upload the new copy.") from error
+        raise UnreadableFile(
+            "This PDF could not be read, so its metadata cannot be removed: save it again and upload the new copy."
+        ) from error
     return Scrubbed(out.getvalue(), list(dict.fromkeys(removed)))
 
 
@@ -120,8 +125,11 @@ def _scrub_image(image: Image.Image) -> Scrubbed:
             break
     if image.info.get("photoshop") or image.info.get("iptc"):
         removed.append("IPTC / Photoshop data")
-    texts = [key for key, value in image.info.items() if isinstance(value, str)
-             and key.lower() not in ("xmp", "xml:com.adobe.xmp")]
+    texts = [
+        key
+        for key, value in image.info.items()
+        if isinstance(value, str) and key.lower() not in ("xmp", "xml:com.adobe.xmp")
+    ]
     if image.format == "PNG" and texts:
         removed.append("PNG text (" + ", ".join(sorted(texts)) + ")")
     if image.info.get("comment"):
@@ -148,8 +156,11 @@ def _scrub_office(data: bytes) -> Scrubbed:
                     removed += [f"document {tag}" for tag in _filled_tags(content)]
                     content = _EMPTY_CORE
                 elif item.filename == "docProps/app.xml":
-                    removed += [f"document {tag}" for tag in _filled_tags(content) if tag in
-                                ("Company", "Manager", "Template", "HyperlinkBase")]
+                    removed += [
+                        f"document {tag}"
+                        for tag in _filled_tags(content)
+                        if tag in ("Company", "Manager", "Template", "HyperlinkBase")
+                    ]
                     content = _EMPTY_APP
                 copy.writestr(item, content)
     except (zipfile.BadZipFile, KeyError, OSError) as error:
@@ -159,8 +170,7 @@ def _scrub_office(data: bytes) -> Scrubbed:
 
 def _filled_tags(xml: bytes) -> list[str]:
     """The names of the XML elements that hold text: dc:creator, cp:lastModifiedBy, Company..."""
-    return [match.decode().split(":")[-1]
-            for match in re.findall(rb"<([A-Za-z:]+)(?:\s[^>]*)?>[^<]+</\1>", xml)]
+    return [match.decode().split(":")[-1] for match in re.findall(rb"<([A-Za-z:]+)(?:\s[^>]*)?>[^<]+</\1>", xml)]
 
 
 def _short(value) -> str:

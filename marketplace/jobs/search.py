@@ -21,8 +21,14 @@ from marketplace.jobs.models import Job, JobStatus
 PER_PAGE = 20
 # The order in which a buyer reads its jobs, and the states a filter offers.
 STATE_ORDER = (
-    JobStatus.DRAFT, JobStatus.OPEN, JobStatus.CLOSED, JobStatus.AWARDED, JobStatus.IN_PROGRESS,
-    JobStatus.DELIVERED, JobStatus.COMPLETED, JobStatus.CANCELLED,
+    JobStatus.DRAFT,
+    JobStatus.OPEN,
+    JobStatus.CLOSED,
+    JobStatus.AWARDED,
+    JobStatus.IN_PROGRESS,
+    JobStatus.DELIVERED,
+    JobStatus.COMPLETED,
+    JobStatus.CANCELLED,
 )
 
 
@@ -78,8 +84,9 @@ def _in_json_list(column, value: str):
 def _filters(search: JobSearch) -> list:
     conditions = []
     for word in search.text.split():
-        conditions.append(or_(Job.title.icontains(word, autoescape=True),
-                              Job.description.icontains(word, autoescape=True)))
+        conditions.append(
+            or_(Job.title.icontains(word, autoescape=True), Job.description.icontains(word, autoescape=True))
+        )
     for name in ("modality", "task_type", "currency"):
         value = getattr(search, name)
         if value:
@@ -87,8 +94,7 @@ def _filters(search: JobSearch) -> list:
     if search.language.strip():
         conditions.append(_in_json_list(Job.languages, search.language))
     if search.certification:
-        conditions.append(cast(Job.certifications, String).contains(json.dumps(search.certification),
-                                                                     autoescape=True))
+        conditions.append(cast(Job.certifications, String).contains(json.dumps(search.certification), autoescape=True))
     return conditions
 
 
@@ -106,8 +112,9 @@ def _bid_counts(session: Session, user: User, jobs: list[Job]) -> dict[int, int]
     return counts
 
 
-def search_jobs(session: Session, user: User, search: JobSearch, now: datetime | None = None,
-                per_page: int = PER_PAGE) -> JobPage:
+def search_jobs(
+    session: Session, user: User, search: JobSearch, now: datetime | None = None, per_page: int = PER_PAGE
+) -> JobPage:
     """One page of the jobs this user may see that match the search, with the total and per-state counts."""
     now = now or utcnow()
     visible = visibility.job_filter(session, user)
@@ -115,9 +122,7 @@ def search_jobs(session: Session, user: User, search: JobSearch, now: datetime |
     state_sql = effective_state_sql(now)
 
     by_state = select(state_sql.label("state")).where(*conditions).subquery()
-    state_counts = dict(session.execute(
-        select(by_state.c.state, func.count()).group_by(by_state.c.state)
-    ).all())
+    state_counts = dict(session.execute(select(by_state.c.state, func.count()).group_by(by_state.c.state)).all())
 
     if search.state:
         conditions.append(_state_condition(search.state, now))
@@ -125,12 +130,21 @@ def search_jobs(session: Session, user: User, search: JobSearch, now: datetime |
     pages = max(1, math.ceil(total / per_page))
     page = min(max(1, search.page), pages)
     order = case({state.value: index for index, state in enumerate(STATE_ORDER)}, value=state_sql)
-    jobs = list(session.execute(
-        select(Job).where(*conditions).order_by(order, Job.bid_deadline, Job.id)
-        .offset((page - 1) * per_page).limit(per_page)
-    ).scalars())
+    jobs = list(
+        session.execute(
+            select(Job)
+            .where(*conditions)
+            .order_by(order, Job.bid_deadline, Job.id)
+            .offset((page - 1) * per_page)
+            .limit(per_page)
+        ).scalars()
+    )
     return JobPage(
-        jobs=jobs, total=total, page=page, pages=pages, state_counts=state_counts,
+        jobs=jobs,
+        total=total,
+        page=page,
+        pages=pages,
+        state_counts=state_counts,
         states={job.id: visibility.effective_status(job, now) for job in jobs},
         buyer_labels={job.id: visibility.buyer_label(session, job, user) for job in jobs},
         bid_counts=_bid_counts(session, user, jobs),

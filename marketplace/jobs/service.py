@@ -48,8 +48,14 @@ MAX_ATTACHMENTS = 20
 EDITABLE_STATES = (JobStatus.DRAFT, JobStatus.OPEN)
 CANCELLABLE_STATES = (JobStatus.DRAFT, JobStatus.OPEN, JobStatus.CLOSED)
 INVITABLE_STATES = (JobStatus.DRAFT, JobStatus.OPEN)
-TEXT_LIMITS = {"title": 200, "description": 20000, "unit": 60, "quality_metric": 60, "data_residency": 120,
-               "deletion_terms": 2000}
+TEXT_LIMITS = {
+    "title": 200,
+    "description": 20000,
+    "unit": 60,
+    "quality_metric": 60,
+    "data_residency": 120,
+    "deletion_terms": 2000,
+}
 LIST_ITEM_LIMIT = 80
 # Volume is a 32-bit column on PostgreSQL; larger values are refused rather than failing there.
 MAX_STORED_INT = 2**31 - 1
@@ -57,14 +63,67 @@ MAX_RETENTION_DAYS = 36500
 LIST_LENGTH_LIMIT = 30
 
 CODENAME_ADJECTIVES = (
-    "Amber", "Silent", "Northern", "Quiet", "Swift", "Hidden", "Crimson", "Silver", "Distant", "Golden",
-    "Misty", "Hollow", "Bright", "Patient", "Steady", "Winter", "Autumn", "Coral", "Granite", "Velvet",
-    "Copper", "Lunar", "Polar", "Scarlet", "Tidal", "Wandering", "Emerald", "Ivory", "Solar", "Gentle",
+    "Amber",
+    "Silent",
+    "Northern",
+    "Quiet",
+    "Swift",
+    "Hidden",
+    "Crimson",
+    "Silver",
+    "Distant",
+    "Golden",
+    "Misty",
+    "Hollow",
+    "Bright",
+    "Patient",
+    "Steady",
+    "Winter",
+    "Autumn",
+    "Coral",
+    "Granite",
+    "Velvet",
+    "Copper",
+    "Lunar",
+    "Polar",
+    "Scarlet",
+    "Tidal",
+    "Wandering",
+    "Emerald",
+    "Ivory",
+    "Solar",
+    "Gentle",
 )
 CODENAME_BIRDS = (
-    "Heron", "Kestrel", "Plover", "Wren", "Osprey", "Curlew", "Avocet", "Egret", "Lapwing", "Merlin",
-    "Petrel", "Shrike", "Tern", "Warbler", "Siskin", "Ibis", "Finch", "Dunlin", "Grebe", "Puffin",
-    "Sparrow", "Starling", "Stork", "Falcon", "Harrier", "Oriole", "Kingfisher", "Nightjar", "Sandpiper",
+    "Heron",
+    "Kestrel",
+    "Plover",
+    "Wren",
+    "Osprey",
+    "Curlew",
+    "Avocet",
+    "Egret",
+    "Lapwing",
+    "Merlin",
+    "Petrel",
+    "Shrike",
+    "Tern",
+    "Warbler",
+    "Siskin",
+    "Ibis",
+    "Finch",
+    "Dunlin",
+    "Grebe",
+    "Puffin",
+    "Sparrow",
+    "Starling",
+    "Stork",
+    "Falcon",
+    "Harrier",
+    "Oriole",
+    "Kingfisher",
+    "Nightjar",
+    "Sandpiper",
     "Crane",
 )
 
@@ -163,9 +222,14 @@ def _check_text(values: dict, errors: dict[str, str], data: JobInput) -> None:
 
 
 def _check_choices(values: dict, errors: dict[str, str], data: JobInput) -> None:
-    choices = {"modality": MODALITY_LABELS, "task_type": TASK_TYPES, "hosting": HOSTING_OPTIONS,
-               "currency": CURRENCIES, "visibility": [v.value for v in Visibility],
-               "bidding_mode": [m.value for m in BiddingMode]}
+    choices = {
+        "modality": MODALITY_LABELS,
+        "task_type": TASK_TYPES,
+        "hosting": HOSTING_OPTIONS,
+        "currency": CURRENCIES,
+        "visibility": [v.value for v in Visibility],
+        "bidding_mode": [m.value for m in BiddingMode],
+    }
     for name, allowed in choices.items():
         value = getattr(data, name)
         if value not in allowed:
@@ -190,8 +254,9 @@ def _check_numbers(values: dict, errors: dict[str, str], data: JobInput) -> None
         errors["quality_target_pct"] = "The quality target is a percentage from 0 to 100."
     values["quality_target_pct"] = float(target) if target is not None else None
     if data.retention_days is not None and not 0 <= data.retention_days <= MAX_RETENTION_DAYS:
-        errors["retention_days"] = (f"Retention is a number of days from 0 (delete on delivery) "
-                                    f"to {MAX_RETENTION_DAYS:,}.")
+        errors["retention_days"] = (
+            f"Retention is a number of days from 0 (delete on delivery) to {MAX_RETENTION_DAYS:,}."
+        )
     values["retention_days"] = data.retention_days
 
 
@@ -221,8 +286,9 @@ def _check_budget(values: dict, errors: dict[str, str], data: JobInput) -> None:
     values["budget_min_minor"], values["budget_max_minor"] = low, high
 
 
-def _check_dates(values: dict, errors: dict[str, str], data: JobInput, zone: ZoneInfo,
-                 must_be_future: bool, now: datetime) -> None:
+def _check_dates(
+    values: dict, errors: dict[str, str], data: JobInput, zone: ZoneInfo, must_be_future: bool, now: datetime
+) -> None:
     deadline = None
     if data.bid_deadline is None:
         errors["bid_deadline"] = "Give the bid deadline."
@@ -295,19 +361,25 @@ def _prepared(uploads, visibility_value: str) -> list[tuple[NewAttachment, Scrub
     return [(upload, _scrubbed(upload.data, upload.filename) if confidential else None) for upload in uploads]
 
 
-def _store_attachments(session: Session, job: Job, prepared: list[tuple[NewAttachment, Scrubbed | None]],
-                       folder: Path) -> None:
+def _store_attachments(
+    session: Session, job: Job, prepared: list[tuple[NewAttachment, Scrubbed | None]], folder: Path
+) -> None:
     """Write each file under a random name; the user's file name is only ever shown, never used on disk."""
     folder.mkdir(parents=True, exist_ok=True)
     for upload, scrubbed in prepared:
         data = scrubbed.data if scrubbed else upload.data
         stored_name = secrets.token_hex(20)
         (folder / stored_name).write_bytes(data)
-        session.add(JobAttachment(
-            job_id=job.id, filename=_display_name(upload.filename), stored_name=stored_name,
-            content_type=_safe_content_type(upload.content_type), size_bytes=len(data),
-            metadata_note=scrubbed.note if scrubbed else "",
-        ))
+        session.add(
+            JobAttachment(
+                job_id=job.id,
+                filename=_display_name(upload.filename),
+                stored_name=stored_name,
+                content_type=_safe_content_type(upload.content_type),
+                size_bytes=len(data),
+                metadata_note=scrubbed.note if scrubbed else "",
+            )
+        )
 
 
 def _scrub_kept_attachments(session: Session, job: Job, folder: Path) -> None:
@@ -326,9 +398,11 @@ def _remove_attachments(session: Session, attachments: list[JobAttachment], fold
 
 
 def attachments_of(session: Session, job: Job) -> list[JobAttachment]:
-    return list(session.execute(
-        select(JobAttachment).where(JobAttachment.job_id == job.id).order_by(JobAttachment.id)
-    ).scalars())
+    return list(
+        session.execute(
+            select(JobAttachment).where(JobAttachment.job_id == job.id).order_by(JobAttachment.id)
+        ).scalars()
+    )
 
 
 def get_attachment(session: Session, user: User, job_id: int, attachment_id: int) -> JobAttachment:
@@ -354,8 +428,7 @@ def edit_refusal(session: Session, job: Job, now: datetime | None = None) -> str
     if state not in EDITABLE_STATES:
         return f"This job is {state.value.replace('_', ' ')}; it can no longer be edited."
     if has_bids(session, job):
-        return ("Vendors have already bid on this job, so its terms can no longer change. "
-                "Cancel it and post a new one.")
+        return "Vendors have already bid on this job, so its terms can no longer change. Cancel it and post a new one."
     return None
 
 
@@ -445,19 +518,39 @@ def _mark_published(session: Session, user: User, job: Job) -> None:
     job.status = JobStatus.OPEN
     job.published_at = utcnow()
     session.flush()
-    record_event(session, user, "job.published", "job", job.id, before={"status": "draft"},
-                 after={"status": "open", "visibility": str(job.visibility),
-                        "bid_deadline": job.bid_deadline.isoformat()},
-                 buyer_org_id=job.buyer_org_id)
+    record_event(
+        session,
+        user,
+        "job.published",
+        "job",
+        job.id,
+        before={"status": "draft"},
+        after={"status": "open", "visibility": str(job.visibility), "bid_deadline": job.bid_deadline.isoformat()},
+        buyer_org_id=job.buyer_org_id,
+    )
     if job.visibility == Visibility.INVITE_ONLY:
-        invited = set(session.execute(
-            select(JobInvitation.vendor_org_id).where(JobInvitation.job_id == job.id)).scalars())
-        notify_orgs(session, visibility.vendor_ids_seeing(session, job) & invited, "job_invitation",
-                    f"You are invited to bid on “{job.title}”.", job_path(job.id), job_id=job.id)
+        invited = set(
+            session.execute(select(JobInvitation.vendor_org_id).where(JobInvitation.job_id == job.id)).scalars()
+        )
+        notify_orgs(
+            session,
+            visibility.vendor_ids_seeing(session, job) & invited,
+            "job_invitation",
+            f"You are invited to bid on “{job.title}”.",
+            job_path(job.id),
+            job_id=job.id,
+        )
 
 
-def create_job(session: Session, user: User, data: JobInput, publish: bool, *,
-               attachments: list[NewAttachment] = (), upload_folder: Path | None = None) -> Job:
+def create_job(
+    session: Session,
+    user: User,
+    data: JobInput,
+    publish: bool,
+    *,
+    attachments: list[NewAttachment] = (),
+    upload_folder: Path | None = None,
+) -> Job:
     """Post a job for the buyer's organisation, as a draft or published at once."""
     ensure_active(session, user, "post jobs")
     if not user.is_buyer or user.org_id is None:
@@ -480,9 +573,17 @@ def create_job(session: Session, user: User, data: JobInput, publish: bool, *,
     return job
 
 
-def update_job(session: Session, user: User, job_id: int, data: JobInput, *, publish: bool = False,
-               attachments: list[NewAttachment] = (), remove_attachment_ids=(),
-               upload_folder: Path | None = None) -> Job:
+def update_job(
+    session: Session,
+    user: User,
+    job_id: int,
+    data: JobInput,
+    *,
+    publish: bool = False,
+    attachments: list[NewAttachment] = (),
+    remove_attachment_ids=(),
+    upload_folder: Path | None = None,
+) -> Job:
     """Change a draft or open job that nobody has bid on; a draft may be published on the way.
 
     Raises NotVisible (404) for a job that is not the buyer's own.
@@ -531,10 +632,13 @@ def publish_job(session: Session, user: User, job_id: int) -> Job:
 
 
 def bidding_vendor_ids(session: Session, job: Job) -> list[int]:
-    return list(session.execute(
-        select(Bid.vendor_org_id).where(Bid.job_id == job.id, Bid.status != BidStatus.WITHDRAWN)
-        .order_by(Bid.vendor_org_id)
-    ).scalars())
+    return list(
+        session.execute(
+            select(Bid.vendor_org_id)
+            .where(Bid.job_id == job.id, Bid.status != BidStatus.WITHDRAWN)
+            .order_by(Bid.vendor_org_id)
+        ).scalars()
+    )
 
 
 def cancel_job(session: Session, user: User, job_id: int) -> Job:
@@ -549,10 +653,24 @@ def cancel_job(session: Session, user: User, job_id: int) -> Job:
     before = str(job.status)
     job.status = JobStatus.CANCELLED
     job.cancelled_at = job.updated_at = utcnow()
-    record_event(session, user, "job.cancelled", "job", job.id, before={"status": before},
-                 after={"status": "cancelled"}, buyer_org_id=job.buyer_org_id)
-    notify_orgs(session, _bidders_to_tell(session, job), "job_cancelled",
-                f"“{job.title}”, which you bid on, was cancelled by the buyer.", job_path(job.id), job_id=job.id)
+    record_event(
+        session,
+        user,
+        "job.cancelled",
+        "job",
+        job.id,
+        before={"status": before},
+        after={"status": "cancelled"},
+        buyer_org_id=job.buyer_org_id,
+    )
+    notify_orgs(
+        session,
+        _bidders_to_tell(session, job),
+        "job_cancelled",
+        f"“{job.title}”, which you bid on, was cancelled by the buyer.",
+        job_path(job.id),
+        job_id=job.id,
+    )
     session.flush()
     return job
 
@@ -585,18 +703,28 @@ def cancel_preview(session: Session, user: User, job_id: int) -> CancelPreview:
 def invitable_vendors(session: Session, job: Job) -> list[Organization]:
     """Vendor organisations not yet invited to the job, by name."""
     invited = select(JobInvitation.vendor_org_id).where(JobInvitation.job_id == job.id)
-    return list(session.execute(
-        select(Organization).where(Organization.kind == OrgKind.VENDOR, Organization.suspended_at.is_(None),
-                                   Organization.id.not_in(invited))
-        .order_by(Organization.name)
-    ).scalars())
+    return list(
+        session.execute(
+            select(Organization)
+            .where(
+                Organization.kind == OrgKind.VENDOR,
+                Organization.suspended_at.is_(None),
+                Organization.id.not_in(invited),
+            )
+            .order_by(Organization.name)
+        ).scalars()
+    )
 
 
 def invited_vendors(session: Session, job: Job) -> list[Organization]:
-    return list(session.execute(
-        select(Organization).join(JobInvitation, JobInvitation.vendor_org_id == Organization.id)
-        .where(JobInvitation.job_id == job.id).order_by(Organization.name)
-    ).scalars())
+    return list(
+        session.execute(
+            select(Organization)
+            .join(JobInvitation, JobInvitation.vendor_org_id == Organization.id)
+            .where(JobInvitation.job_id == job.id)
+            .order_by(Organization.name)
+        ).scalars()
+    )
 
 
 @dataclass(frozen=True)
@@ -622,21 +750,34 @@ def invite_vendors(session: Session, user: User, job_id: int, vendor_org_ids) ->
     if not candidates:
         already = [org.name for org in invited_vendors(session, job) if org.id in wanted]
         if already:  # a colleague's invitation (or a second click) got there first
-            raise JobError(f"{' and '.join(already)} {'is' if len(already) == 1 else 'are'} already invited.",
-                           "vendors")
+            raise JobError(
+                f"{' and '.join(already)} {'is' if len(already) == 1 else 'are'} already invited.", "vendors"
+            )
         raise JobError("Pick at least one vendor that is not invited yet.", "vendors")
     for org in candidates:
         session.add(JobInvitation(job_id=job.id, vendor_org_id=org.id))
     session.flush()
-    record_event(session, user, "job.vendors_invited", "job", job.id,
-                 after={"vendor_org_ids": sorted(org.id for org in candidates)},
-                 buyer_org_id=job.buyer_org_id)
+    record_event(
+        session,
+        user,
+        "job.vendors_invited",
+        "job",
+        job.id,
+        after={"vendor_org_ids": sorted(org.id for org in candidates)},
+        buyer_org_id=job.buyer_org_id,
+    )
     seeing = visibility.vendor_ids_seeing(session, job)
     screened_out = []
     for org in candidates:
         if org.id in seeing:
-            notify_org(session, org.id, "job_invitation",
-                       f"You are invited to bid on “{job.title}”.", job_path(job.id), job_id=job.id)
+            notify_org(
+                session,
+                org.id,
+                "job_invitation",
+                f"You are invited to bid on “{job.title}”.",
+                job_path(job.id),
+                job_id=job.id,
+            )
         elif job.status != JobStatus.DRAFT:
             screened_out.append(org)
     return InvitationResult(candidates, screened_out)
@@ -664,8 +805,14 @@ def ask_question(session: Session, user: User, job_id: int, text: str) -> Questi
     question = Question(job_id=job.id, vendor_org_id=user.org_id, asked_by_id=user.id, text=text)
     session.add(question)
     session.flush()
-    notify_org(session, job.buyer_org_id, "new_question", f"New question on “{job.title}”.",
-               job_path(job.id) + "#questions", job_id=job.id)
+    notify_org(
+        session,
+        job.buyer_org_id,
+        "new_question",
+        f"New question on “{job.title}”.",
+        job_path(job.id) + "#questions",
+        job_id=job.id,
+    )
     return question
 
 
@@ -700,8 +847,14 @@ def answer_question(session: Session, user: User, job_id: int, question_id: int,
     question.answer = text
     question.answered_by_id = user.id
     question.answered_at = utcnow()
-    notify_orgs(session, visibility.vendor_ids_seeing(session, job), "question_answered",
-                f"A question about “{job.title}” was answered.", job_path(job.id) + "#questions", job_id=job.id)
+    notify_orgs(
+        session,
+        visibility.vendor_ids_seeing(session, job),
+        "question_answered",
+        f"A question about “{job.title}” was answered.",
+        job_path(job.id) + "#questions",
+        job_id=job.id,
+    )
     session.flush()
     return question
 
@@ -729,6 +882,7 @@ def questions_for(session: Session, user: User, job: Job) -> list[QuestionView]:
         mine = user.is_vendor and question.vendor_org_id == user.org_id
         if question.answered_at is None and not (sees_all or mine):
             continue
-        shown.append(QuestionView(question.id, question.text, question.asked_at, question.answer,
-                                  question.answered_at, mine))
+        shown.append(
+            QuestionView(question.id, question.text, question.asked_at, question.answer, question.answered_at, mine)
+        )
     return shown

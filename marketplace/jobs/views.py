@@ -81,7 +81,8 @@ def index():
     page = search_jobs(db.session, current_user, form.to_search(page_number))
     states = [s for s in STATE_ORDER if include_drafts or s != JobStatus.DRAFT]
     return render_template("jobs/index.html", form=form, page=page, states=states, args=args), (
-        400 if form.errors else 200)
+        400 if form.errors else 200
+    )
 
 
 @bp.route("/new", methods=["GET", "POST"])
@@ -92,21 +93,24 @@ def new():
     form = JobForm()
     if form.validate_on_submit():
         try:
-            job = service.create_job(db.session, current_user, form.to_input(), publish=form.publish.data,
-                                     attachments=_read_uploads(form.attachments.data),
-                                     upload_folder=_upload_folder())
+            job = service.create_job(
+                db.session,
+                current_user,
+                form.to_input(),
+                publish=form.publish.data,
+                attachments=_read_uploads(form.attachments.data),
+                upload_folder=_upload_folder(),
+            )
         except service.JobError as error:
             _show_errors(form, error)
         else:
             db.session.commit()
-            flash("Job published: vendors can now bid." if job.status == JobStatus.OPEN else "Draft saved.",
-                  "success")
+            flash("Job published: vendors can now bid." if job.status == JobStatus.OPEN else "Draft saved.", "success")
             return redirect(url_for("jobs.show", job_id=job.id), 303)
     elif form.is_submitted():
         _add_service_checks(form, must_be_future=form.publish.data)
     zone = user_zone(current_user).key
-    return render_template("jobs/form.html", form=form, job=None, zone=zone), (
-        400 if request.method == "POST" else 200)
+    return render_template("jobs/form.html", form=form, job=None, zone=zone), (400 if request.method == "POST" else 200)
 
 
 @bp.get("/<int:job_id>")
@@ -126,13 +130,16 @@ def _render_show(job_id: int, *, ask_form=None, answer_forms=None, invite_form=N
         invite_form.vendors.choices = [(org.id, org.name) for org in invitable]
     own_job = current_user.is_buyer and current_user.org_id == job.buyer_org_id
     return render_template(
-        "jobs/show.html", job=job, actions=actions,
+        "jobs/show.html",
+        job=job,
+        actions=actions,
         state=visibility.effective_status(job),
         buyer_label=visibility.buyer_label(db.session, job, current_user),
         attachments=service.attachments_of(db.session, job),
         questions=service.questions_for(db.session, current_user, job),
         ask_form=ask_form or (AskForm(formdata=None) if actions.ask else None),
-        answer_forms=answer_forms or {}, blank_answer=AnswerForm(formdata=None),
+        answer_forms=answer_forms or {},
+        blank_answer=AnswerForm(formdata=None),
         invite_form=invite_form,
         invited=service.invited_vendors(db.session, job) if own_job else [],
         invite_only=job.visibility == Visibility.INVITE_ONLY,
@@ -160,10 +167,16 @@ def edit(job_id: int):
         form.set_attachment_choices(attachments)
     if form.validate_on_submit():
         try:
-            service.update_job(db.session, current_user, job.id, form.to_input(), publish=form.publish.data,
-                               attachments=_read_uploads(form.attachments.data),
-                               remove_attachment_ids=form.remove_attachments.data or [],
-                               upload_folder=_upload_folder())
+            service.update_job(
+                db.session,
+                current_user,
+                job.id,
+                form.to_input(),
+                publish=form.publish.data,
+                attachments=_read_uploads(form.attachments.data),
+                remove_attachment_ids=form.remove_attachments.data or [],
+                upload_folder=_upload_folder(),
+            )
         except service.JobError as error:
             _show_errors(form, error)
         else:
@@ -173,7 +186,8 @@ def edit(job_id: int):
     elif form.is_submitted():
         _add_service_checks(form, must_be_future=job.status == JobStatus.OPEN or form.publish.data)
     return render_template("jobs/form.html", form=form, job=job, zone=zone.key), (
-        400 if request.method == "POST" else 200)
+        400 if request.method == "POST" else 200
+    )
 
 
 def _act(job_id: int, action, success: str):
@@ -193,8 +207,9 @@ def _act(job_id: int, action, success: str):
 @role_required("buyer")
 def publish(job_id: int):
     """Open the buyer's own draft for bids. 404 for another organisation's job."""
-    return _act(job_id, lambda: service.publish_job(db.session, current_user, job_id),
-                "Job published: vendors can now bid.")
+    return _act(
+        job_id, lambda: service.publish_job(db.session, current_user, job_id), "Job published: vendors can now bid."
+    )
 
 
 @bp.route("/<int:job_id>/cancel", methods=["GET", "POST"])
@@ -206,8 +221,7 @@ def cancel(job_id: int):
     if request.method == "GET":
         ensure_may_act(db.session, current_user)
         preview = service.cancel_preview(db.session, current_user, job_id)
-        return render_template("jobs/cancel.html", preview=preview, job=preview.job), (
-            403 if preview.refusal else 200)
+        return render_template("jobs/cancel.html", preview=preview, job=preview.job), (403 if preview.refusal else 200)
     return _act(job_id, lambda: service.cancel_job(db.session, current_user, job_id), "Job cancelled.")
 
 
@@ -293,5 +307,6 @@ def answer(job_id: int, question_id: int):
 def attachment(job_id: int, attachment_id: int):
     """Download an attachment of a job the user may see. 404 otherwise."""
     found = service.get_attachment(db.session, current_user, job_id, attachment_id)
-    return send_private_file(_upload_folder(), found.stored_name, filename=found.filename,
-                             content_type=found.content_type)
+    return send_private_file(
+        _upload_folder(), found.stored_name, filename=found.filename, content_type=found.content_type
+    )

@@ -15,8 +15,7 @@ def _bounded(message: str) -> str:
     return message if len(message) <= MESSAGE_LIMIT else message[: MESSAGE_LIMIT - 1] + "…"
 
 
-def notify_users(session: Session, users, kind: str, message: str, link: str = "", *,
-                 job_id: int | None = None) -> int:
+def notify_users(session: Session, users, kind: str, message: str, link: str = "", *, job_id: int | None = None) -> int:
     """Queue one notification for each user given; returns how many were written. A notification about a job
     names it (`job_id`), so that it is shown only while the reader may see the job."""
     count = 0
@@ -27,23 +26,28 @@ def notify_users(session: Session, users, kind: str, message: str, link: str = "
     return count
 
 
-def notify_org(session: Session, org_id: int, kind: str, message: str, link: str = "", *,
-               job_id: int | None = None) -> int:
+def notify_org(
+    session: Session, org_id: int, kind: str, message: str, link: str = "", *, job_id: int | None = None
+) -> int:
     """Notify every user of one organisation."""
     users = session.execute(select(User).where(User.org_id == org_id)).scalars().all()
     return notify_users(session, users, kind, message, link, job_id=job_id)
 
 
-def notify_orgs(session: Session, org_ids: set[int], kind: str, message: str, link: str = "", *,
-                job_id: int | None = None) -> int:
+def notify_orgs(
+    session: Session, org_ids: set[int], kind: str, message: str, link: str = "", *, job_id: int | None = None
+) -> int:
     """Notify every user of each organisation given, in one bulk insert: an answer on a public job reaches every
     vendor's users without a statement per user."""
     if not org_ids:
         return 0
     users = session.execute(select(User.id, User.org_id).where(User.org_id.is_not(None))).all()
     message = _bounded(message)
-    rows = [{"user_id": user_id, "kind": kind, "message": message, "link": link, "job_id": job_id,
-             "created_at": utcnow()} for user_id, org_id in users if org_id in org_ids]
+    rows = [
+        {"user_id": user_id, "kind": kind, "message": message, "link": link, "job_id": job_id, "created_at": utcnow()}
+        for user_id, org_id in users
+        if org_id in org_ids
+    ]
     if rows:
         session.execute(insert(Notification), rows)
     return len(rows)
@@ -70,7 +74,8 @@ def unread_count(session: Session, user: User) -> int:
     """How many of the notifications it may read are unread. Screening is asked only when one is about a job."""
     unread = (Notification.user_id == user.id, Notification.read_at.is_(None))
     about_jobs = session.execute(
-        select(func.count(Notification.id)).where(*unread, Notification.job_id.is_not(None))).scalar_one()
+        select(func.count(Notification.id)).where(*unread, Notification.job_id.is_not(None))
+    ).scalar_one()
     query = select(func.count(Notification.id)).where(*unread)
     if about_jobs:
         query = query.where(visibility.notification_filter(session, user))

@@ -13,8 +13,9 @@ bp = Blueprint("notifications", __name__, url_prefix="/notifications")
 @login_required
 def index():
     """The user's notifications, newest first."""
-    return render_template("notifications/index.html",
-                           notifications=service.notifications_for(db.session, current_user))
+    return render_template(
+        "notifications/index.html", notifications=service.notifications_for(db.session, current_user)
+    )
 
 
 @bp.post("/read")

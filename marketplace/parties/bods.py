@@ -193,16 +193,24 @@ class ImportSummary:
 
     @property
     def changed(self) -> bool:
-        return bool(self.parties_added or self.parties_updated or self.interests_added or self.interests_ended
-                    or self.declarations_added)
+        return bool(
+            self.parties_added
+            or self.parties_updated
+            or self.interests_added
+            or self.interests_ended
+            or self.declarations_added
+        )
 
     def line(self) -> str:
-        declared = (f"; {self.declarations_added} “no beneficial owners” declarations added"
-                    if self.declarations_added else "")
+        declared = (
+            f"; {self.declarations_added} “no beneficial owners” declarations added" if self.declarations_added else ""
+        )
         warned = f"; {len(self.warnings)} warnings" if self.warnings else ""
-        return (f"{self.file_name}: {self.statements} statements; parties {self.parties_added} added, "
-                f"{self.parties_updated} updated; interests {self.interests_added} added, "
-                f"{self.interests_ended} ended{declared}; {self.skipped} skipped{warned}.")
+        return (
+            f"{self.file_name}: {self.statements} statements; parties {self.parties_added} added, "
+            f"{self.parties_updated} updated; interests {self.interests_added} added, "
+            f"{self.interests_ended} ended{declared}; {self.skipped} skipped{warned}."
+        )
 
     def warning_lines(self) -> list[str]:
         return [f"{self.file_name}: warning: {warning}" for warning in self.warnings]
@@ -229,8 +237,9 @@ def read_statements(path: Path) -> list[dict]:
     elif isinstance(data, dict) and ("statementId" in data or "statementID" in data):
         data = [data]
     if not isinstance(data, list):
-        raise BodsFileError(name, 'is not a list of BODS statements (expected a JSON array, {"statements": [...]} '
-                                  "or JSON Lines).")
+        raise BodsFileError(
+            name, 'is not a list of BODS statements (expected a JSON array, {"statements": [...]} or JSON Lines).'
+        )
     for number, statement in enumerate(data, 1):
         if not isinstance(statement, dict):
             raise BodsFileError(name, f"statement {number} is not a JSON object.")
@@ -240,15 +249,17 @@ def read_statements(path: Path) -> list[dict]:
 def _json_lines(name: str, text: str, first_error: json.JSONDecodeError) -> list:
     lines = [(number, line) for number, line in enumerate(text.splitlines(), 1) if line.strip()]
     if len(lines) < 2:
-        raise BodsFileError(name, f"is not valid JSON ({first_error.msg} at line {first_error.lineno}, "
-                                  f"column {first_error.colno}).")
+        raise BodsFileError(
+            name, f"is not valid JSON ({first_error.msg} at line {first_error.lineno}, column {first_error.colno})."
+        )
     statements = []
     for number, line in lines:
         try:
             statements.append(json.loads(line))
         except json.JSONDecodeError as error:
-            raise BodsFileError(name, f"is neither a JSON document nor JSON Lines: line {number} is not valid JSON "
-                                      f"({error.msg}).") from error
+            raise BodsFileError(
+                name, f"is neither a JSON document nor JSON Lines: line {number} is not valid JSON ({error.msg})."
+            ) from error
     return statements
 
 
@@ -313,8 +324,12 @@ class _Parser:
         status = raw.get("recordStatus") or "new"
         if status not in ("new", "updated", "closed"):
             self.fail(f"recordStatus “{status}” is not new, updated or closed.")
-        common = {"statement_id": statement_id, "record_id": record_id.strip(), "status": status,
-                  "on": self._statement_date(raw)}
+        common = {
+            "statement_id": statement_id,
+            "record_id": record_id.strip(),
+            "status": status,
+            "on": self._statement_date(raw),
+        }
         record_type = raw["recordType"]
         if record_type == "entity":
             entity_type = details.get("entityType")
@@ -324,21 +339,31 @@ class _Parser:
             statement.entity_subtype = str(subtype or "")[:40]
             return statement
         if record_type == "person":
-            return self._party("person", details.get("personType"), details,
-                               details.get("unspecifiedPersonDetails"), common)
+            return self._party(
+                "person", details.get("personType"), details, details.get("unspecifiedPersonDetails"), common
+            )
         if record_type == "relationship":
             subject = details.get("subject")
             if not subject or not isinstance(subject, str | dict):
                 self.fail("has no subject.")
             # An unspecified subject ({"reason": ...}) is None: nothing of ours to attach the interests to.
-            return self._relationship(raw, details.get("interestedParty"), subject if isinstance(subject, str)
-                                      else None, self._list(details.get("componentRecords")), common)
+            return self._relationship(
+                raw,
+                details.get("interestedParty"),
+                subject if isinstance(subject, str) else None,
+                self._list(details.get("componentRecords")),
+                common,
+            )
         return self.fail(f"recordType “{record_type}” is not entity, person or relationship.")
 
     # 0.2 and 0.3: statementID, statementType, replacesStatements; interests refer to statements.
     def _parse_legacy(self, raw: dict, statement_id: str) -> Statement:
-        common = {"statement_id": statement_id, "record_id": None, "on": self._statement_date(raw),
-                  "replaces": self._list(raw.get("replacesStatements"))}
+        common = {
+            "statement_id": statement_id,
+            "record_id": None,
+            "on": self._statement_date(raw),
+            "replaces": self._list(raw.get("replacesStatements")),
+        }
         statement_type = raw["statementType"]
         if statement_type == "entityStatement":
             return self._party("entity", raw.get("entityType"), raw, raw.get("unspecifiedEntityDetails"), common)
@@ -351,10 +376,12 @@ class _Parser:
             party = raw.get("interestedParty")
             if isinstance(party, dict) and not isinstance(party.get("unspecified"), dict):
                 party = party.get("describedByEntityStatement") or party.get("describedByPersonStatement")
-            return self._relationship(raw, party, subject["describedByEntityStatement"],
-                                      self._list(raw.get("componentStatementIDs")), common)
-        return self.fail(f"statementType “{statement_type}” is not entityStatement, personStatement or "
-                         "ownershipOrControlStatement.")
+            return self._relationship(
+                raw, party, subject["describedByEntityStatement"], self._list(raw.get("componentStatementIDs")), common
+            )
+        return self.fail(
+            f"statementType “{statement_type}” is not entityStatement, personStatement or ownershipOrControlStatement."
+        )
 
     def _party(self, record_type: str, party_type, details: dict, unspecified, common: dict) -> PartyStatement:
         default_type = "registeredEntity" if record_type == "entity" else "knownPerson"
@@ -367,8 +394,11 @@ class _Parser:
         jurisdiction = details.get("jurisdiction") or details.get("incorporatedInJurisdiction") or {}
         if not isinstance(jurisdiction, dict):
             jurisdiction = {}
-        nationalities = [{key: str(item[key]) for key in ("code", "name") if item.get(key)}
-                         for item in _items(details.get("nationalities")) if isinstance(item, dict)]
+        nationalities = [
+            {key: str(item[key]) for key in ("code", "name") if item.get(key)}
+            for item in _items(details.get("nationalities"))
+            if isinstance(item, dict)
+        ]
         return PartyStatement(
             birth_date=self._birth_date(details.get("birthDate")) if record_type == "person" else "",
             nationalities=[item for item in nationalities if item],
@@ -383,8 +413,9 @@ class _Parser:
             **common,
         )
 
-    def _relationship(self, raw: dict, party, subject: str | None, components: list[str],
-                      common: dict) -> RelationshipStatement:
+    def _relationship(
+        self, raw: dict, party, subject: str | None, components: list[str], common: dict
+    ) -> RelationshipStatement:
         unspecified = None
         if isinstance(party, dict):
             reason = party.get("unspecified", party)
@@ -399,9 +430,13 @@ class _Parser:
         if unspecified is not None and unspecified[0] == NO_OWNERS_REASON and interests:
             self.fail("declares no beneficial owners (noBeneficialOwners) but lists interests.")
         return RelationshipStatement(
-            subject=subject, interested=party, unspecified=unspecified, components=components,
+            subject=subject,
+            interested=party,
+            unspecified=unspecified,
+            components=components,
             interests=[self._interest(item, number) for number, item in enumerate(interests, 1)],
-            source=self._source(raw.get("source"), common["on"]), **common,
+            source=self._source(raw.get("source"), common["on"]),
+            **common,
         )
 
     def _interest(self, raw, number: int) -> InterestData:
@@ -419,10 +454,18 @@ class _Parser:
             self.fail(f"interest {number} ends ({end}) before it starts ({start}).")
         beneficial = raw.get("beneficialOwnershipOrControl")
         return InterestData(
-            interest_type=code, exact=exact, minimum=minimum, maximum=maximum, minimum_exclusive=min_exclusive,
-            maximum_exclusive=max_exclusive, start=start, end=end, given_end=end,
+            interest_type=code,
+            exact=exact,
+            minimum=minimum,
+            maximum=maximum,
+            minimum_exclusive=min_exclusive,
+            maximum_exclusive=max_exclusive,
+            start=start,
+            end=end,
+            given_end=end,
             direct_or_indirect=str(raw.get("directOrIndirect") or raw.get("interestLevel") or "")[:20],
-            details=str(raw.get("details") or "")[:200], note=note,
+            details=str(raw.get("details") or "")[:200],
+            note=note,
             beneficial=beneficial if isinstance(beneficial, bool) else None,
         )
 
@@ -467,8 +510,9 @@ class _Parser:
         if not description and asserted:
             description = "Asserted by " + ", ".join(asserted)
         retrieved = self._not_future(self._date(raw.get("retrievedAt"), "source.retrievedAt"), "source.retrievedAt")
-        return SourceData(level, description[:1000], str(raw.get("url") or "")[:1000], retrieved or statement_date,
-                          tuple(types))
+        return SourceData(
+            level, description[:1000], str(raw.get("url") or "")[:1000], retrieved or statement_date, tuple(types)
+        )
 
     def _statement_date(self, raw: dict) -> date | None:
         """The statement's date (else its publication date); a future one is warned about and not used: a source
@@ -481,8 +525,10 @@ class _Parser:
 
     def _not_future(self, value: date | None, what: str) -> date | None:
         if value is not None and value > self.today:
-            self.warn(f"{what} {value.isoformat()} is in the future (today is {self.today.isoformat()}); "
-                      "it is not used as the source's date.")
+            self.warn(
+                f"{what} {value.isoformat()} is in the future (today is {self.today.isoformat()}); "
+                "it is not used as the source's date."
+            )
             return None
         return value
 
@@ -491,7 +537,7 @@ class _Parser:
         if not isinstance(value, str) or not value.strip():
             return ""
         value = value.strip()[:10]
-        if value[:4].isdigit() and value > self.today.isoformat()[:len(value)]:
+        if value[:4].isdigit() and value > self.today.isoformat()[: len(value)]:
             self.warn(f"birthDate {value} is in the future (today is {self.today.isoformat()}); it is not kept.")
             return ""
         return value
@@ -529,8 +575,13 @@ class _Parser:
         return found
 
 
-def parse_statements(raw_statements: list[dict], file_name: str, warnings: list[str] | None = None,
-                     validate: bool = True, raw: dict[str, dict] | None = None) -> list[Statement]:
+def parse_statements(
+    raw_statements: list[dict],
+    file_name: str,
+    warnings: list[str] | None = None,
+    validate: bool = True,
+    raw: dict[str, dict] | None = None,
+) -> list[Statement]:
     """Every statement in one form, or BodsFileError naming the first statement that makes no sense or is not
     valid against the schema of its BODS version. Warnings (future dates) are added to `warnings` when given, and
     0.4 statements as read to `raw` (by statementId)."""
@@ -581,8 +632,11 @@ def drop_repeated_statements(raw_statements: list[dict], file_name: str) -> list
         if statement_id and statement_id in seen:
             first, first_digest = seen[statement_id]
             if first_digest != digest:
-                raise BodsFileError(file_name, f"statement {number} ({statement_id}) has the statementId of statement "
-                                               f"{first} but other content; a statementId names one statement.")
+                raise BodsFileError(
+                    file_name,
+                    f"statement {number} ({statement_id}) has the statementId of statement "
+                    f"{first} but other content; a statementId names one statement.",
+                )
             continue
         if statement_id:
             seen[statement_id] = (number, digest)
@@ -606,11 +660,18 @@ def share_warnings(statements: list[Statement]) -> list[str]:
         for interest in statement.interests:
             low = interest.exact if interest.exact is not None else interest.minimum
             # An indirect interest repeats what the chain of direct ones holds: only direct holdings add up.
-            if (interest.interest_type in COUNTED_SHARES and low is not None and interest.end is None
-                    and interest.direct_or_indirect != "indirect"):
+            if (
+                interest.interest_type in COUNTED_SHARES
+                and low is not None
+                and interest.end is None
+                and interest.direct_or_indirect != "indirect"
+            ):
                 totals[(statement.subject, interest.interest_type)] += low
-    return [f"the {kind} shares held in “{subject}” add up to {total:g}% (more than 100%)."
-            for (subject, kind), total in totals.items() if total > 100 + 1e-9]
+    return [
+        f"the {kind} shares held in “{subject}” add up to {total:g}% (more than 100%)."
+        for (subject, kind), total in totals.items()
+        if total > 100 + 1e-9
+    ]
 
 
 def _status(statement: Statement) -> str:
@@ -629,8 +690,14 @@ def _nationalities_text(nationalities: list[dict]) -> str:
 class _Importer:
     """Applies parsed statements in file order; every write goes through the caller's session."""
 
-    def __init__(self, session: Session, actor, statements: list[Statement], summary: ImportSummary,
-                 raw: dict[str, dict] | None = None):
+    def __init__(
+        self,
+        session: Session,
+        actor,
+        statements: list[Statement],
+        summary: ImportSummary,
+        raw: dict[str, dict] | None = None,
+    ):
         self.raw = raw or {}
         self.session = session
         self.actor = actor
@@ -663,20 +730,23 @@ class _Importer:
         ids = list(digests)
         for start in range(0, len(ids), 500):
             rows = self.session.execute(
-                select(BodsStatement).where(BodsStatement.statement_id.in_(ids[start:start + 500]),
-                                            BodsStatement.content_hash != "")
+                select(BodsStatement).where(
+                    BodsStatement.statement_id.in_(ids[start : start + 500]), BodsStatement.content_hash != ""
+                )
             ).scalars()
             for row in rows:
                 raw = self.raw.get(row.statement_id)
                 same = row.content_hash == digests[row.statement_id] and (
-                    raw is None or row.content is None or _comparable(raw) == _comparable(json.loads(row.content)))
+                    raw is None or row.content is None or _comparable(raw) == _comparable(json.loads(row.content))
+                )
                 if not same:
                     number = ids.index(row.statement_id) + 1
                     raise BodsFileError(
                         self.summary.file_name,
                         f"statement {number} ({row.statement_id}) has the statementId of a statement imported on "
                         f"{row.imported_at:%Y-%m-%d} (record {row.record_id}) but other content; a statementId "
-                        "names one statement, so a change must be a new statement.")
+                        "names one statement, so a change must be a new statement.",
+                    )
 
     # --- the statement log ---
 
@@ -697,15 +767,29 @@ class _Importer:
 
     def _log(self, statement: Statement, record_key: str, party: Party | None) -> None:
         party_id = party.id if party is not None else None
-        self.session.add(BodsStatement(statement_id=statement.statement_id, record_id=record_key,
-                                       record_type=statement.record_type, party_id=party_id,
-                                       statement_date=statement.on, content_hash=statement_digest(statement),
-                                       record_status=_status(statement), content=self._content(statement)))
+        self.session.add(
+            BodsStatement(
+                statement_id=statement.statement_id,
+                record_id=record_key,
+                record_type=statement.record_type,
+                party_id=party_id,
+                statement_date=statement.on,
+                content_hash=statement_digest(statement),
+                record_status=_status(statement),
+                content=self._content(statement),
+            )
+        )
         # A replaced statement not seen yet is superseded already: if it comes later, it is skipped.
         for replaced in statement.replaces:
             if replaced != statement.statement_id and self._logged(replaced) is None:
-                self.session.add(BodsStatement(statement_id=replaced, record_id=record_key,
-                                               record_type=statement.record_type, party_id=party_id))
+                self.session.add(
+                    BodsStatement(
+                        statement_id=replaced,
+                        record_id=record_key,
+                        record_type=statement.record_type,
+                        party_id=party_id,
+                    )
+                )
                 self.session.flush()
         self.session.flush()
 
@@ -718,9 +802,13 @@ class _Importer:
     def _party_of_record(self, record_key: str) -> Party | None:
         party_id = self.session.execute(
             select(BodsStatement.party_id)
-            .where(BodsStatement.record_id == record_key, BodsStatement.record_type.in_(PARTY_RECORD_TYPES),
-                   BodsStatement.party_id.is_not(None))
-            .order_by(BodsStatement.id.desc()).limit(1)
+            .where(
+                BodsStatement.record_id == record_key,
+                BodsStatement.record_type.in_(PARTY_RECORD_TYPES),
+                BodsStatement.party_id.is_not(None),
+            )
+            .order_by(BodsStatement.id.desc())
+            .limit(1)
         ).scalar_one_or_none()
         if party_id is not None:
             return canonical_party(self.session, self.session.get(Party, party_id))
@@ -750,12 +838,18 @@ class _Importer:
         if party is None:
             party = self._party_by_identifiers(statement)
         if party is None:
-            party = Party(kind=statement.kind, party_type=statement.party_type, name=statement.name,
-                          name_normalized=normalize_name(statement.name), jurisdiction=statement.jurisdiction,
-                          description=statement.unspecified_description,
-                          unspecified_reason=statement.unspecified_reason, birth_date=statement.birth_date,
-                          nationalities=_nationalities_text(statement.nationalities),
-                          entity_subtype=statement.entity_subtype)
+            party = Party(
+                kind=statement.kind,
+                party_type=statement.party_type,
+                name=statement.name,
+                name_normalized=normalize_name(statement.name),
+                jurisdiction=statement.jurisdiction,
+                description=statement.unspecified_description,
+                unspecified_reason=statement.unspecified_reason,
+                birth_date=statement.birth_date,
+                nationalities=_nationalities_text(statement.nationalities),
+                entity_subtype=statement.entity_subtype,
+            )
             self.session.add(party)
             self.session.flush()
             self.summary.parties_added += 1
@@ -777,17 +871,26 @@ class _Importer:
 
     def _update_party(self, party: Party, statement: PartyStatement, same_record: bool) -> bool:
         """A later statement of the party's own record updates it; a party matched by identifier only gains blanks."""
-        wanted = {"jurisdiction": statement.jurisdiction or party.jurisdiction,
-                  "birth_date": party.birth_date or statement.birth_date,
-                  "nationalities": party.nationalities or _nationalities_text(statement.nationalities),
-                  "entity_subtype": party.entity_subtype or statement.entity_subtype}
+        wanted = {
+            "jurisdiction": statement.jurisdiction or party.jurisdiction,
+            "birth_date": party.birth_date or statement.birth_date,
+            "nationalities": party.nationalities or _nationalities_text(statement.nationalities),
+            "entity_subtype": party.entity_subtype or statement.entity_subtype,
+        }
         if same_record:
-            wanted.update(birth_date=statement.birth_date, entity_subtype=statement.entity_subtype,
-                          nationalities=_nationalities_text(statement.nationalities))
-            wanted.update(name=statement.name, name_normalized=normalize_name(statement.name),
-                          kind=statement.kind, party_type=statement.party_type,
-                          unspecified_reason=statement.unspecified_reason,
-                          description=statement.unspecified_description or party.description)
+            wanted.update(
+                birth_date=statement.birth_date,
+                entity_subtype=statement.entity_subtype,
+                nationalities=_nationalities_text(statement.nationalities),
+            )
+            wanted.update(
+                name=statement.name,
+                name_normalized=normalize_name(statement.name),
+                kind=statement.kind,
+                party_type=statement.party_type,
+                unspecified_reason=statement.unspecified_reason,
+                description=statement.unspecified_description or party.description,
+            )
         changed = False
         for attribute, value in wanted.items():
             if getattr(party, attribute) != value:
@@ -801,10 +904,15 @@ class _Importer:
         party = self.session.execute(select(Party).where(Party.bods_record_id == record)).scalar_one_or_none()
         if party is None:
             name = f"Undisclosed owner of {subject.name}"[:300]
-            party = Party(kind=PartyKind.UNSPECIFIED,
-                          party_type="anonymousEntity" if reason in WITHHELD_REASONS else "unknownEntity",
-                          name=name, name_normalized=normalize_name(name), description=description[:2000],
-                          unspecified_reason=reason[:60], bods_record_id=record)
+            party = Party(
+                kind=PartyKind.UNSPECIFIED,
+                party_type="anonymousEntity" if reason in WITHHELD_REASONS else "unknownEntity",
+                name=name,
+                name_normalized=normalize_name(name),
+                description=description[:2000],
+                unspecified_reason=reason[:60],
+                bods_record_id=record,
+            )
             self.session.add(party)
             self.session.flush()
             self.summary.parties_added += 1
@@ -852,12 +960,19 @@ class _Importer:
 
     def _declare_no_owners(self, statement: RelationshipStatement, record_key: str, subject: Party) -> None:
         source = statement.source
-        self.session.add(NoOwnersDeclaration(
-            subject_party_id=subject.id, description=statement.unspecified[1][:2000],
-            bods_statement_id=statement.statement_id, bods_record_id=record_key, statement_date=statement.on,
-            source_types=",".join(source.types)[:200], source_description=source.description,
-            source_url=source.url, source_date=source.on,
-        ))
+        self.session.add(
+            NoOwnersDeclaration(
+                subject_party_id=subject.id,
+                description=statement.unspecified[1][:2000],
+                bods_statement_id=statement.statement_id,
+                bods_record_id=record_key,
+                statement_date=statement.on,
+                source_types=",".join(source.types)[:200],
+                source_description=source.description,
+                source_url=source.url,
+                source_date=source.on,
+            )
+        )
         self.session.flush()
         self.summary.declarations_added += 1
 
@@ -865,8 +980,9 @@ class _Importer:
         if not statement_ids:
             return
         for declaration in self.session.execute(
-            select(NoOwnersDeclaration).where(NoOwnersDeclaration.bods_statement_id.in_(statement_ids),
-                                              NoOwnersDeclaration.end_date.is_(None))
+            select(NoOwnersDeclaration).where(
+                NoOwnersDeclaration.bods_statement_id.in_(statement_ids), NoOwnersDeclaration.end_date.is_(None)
+            )
         ).scalars():
             declaration.end_date = on
         self.session.flush()
@@ -879,32 +995,42 @@ class _Importer:
             return self._unspecified_party(record_key, subject, reason, description)
         holder = self._resolve(statement.interested)
         if holder is None:
-            self.fail(statement, f"its interested party “{statement.interested}” is neither in this file nor "
-                                 "imported before.")
+            self.fail(
+                statement, f"its interested party “{statement.interested}” is neither in this file nor imported before."
+            )
         return holder
 
     def _known(self, reference: str) -> bool:
         if reference in self.in_file:
             return True
-        return self.session.execute(
-            select(BodsStatement.id).where(or_(BodsStatement.statement_id == reference,
-                                               BodsStatement.record_id == reference)).limit(1)
-        ).first() is not None
+        return (
+            self.session.execute(
+                select(BodsStatement.id)
+                .where(or_(BodsStatement.statement_id == reference, BodsStatement.record_id == reference))
+                .limit(1)
+            ).first()
+            is not None
+        )
 
     def _previous_statement_ids(self, record_key: str, replaces: list[str]) -> list[str]:
-        earlier = self.session.execute(
-            select(BodsStatement.statement_id).where(BodsStatement.record_id == record_key,
-                                                     BodsStatement.record_type == "relationship")
-        ).scalars().all()
+        earlier = (
+            self.session.execute(
+                select(BodsStatement.statement_id).where(
+                    BodsStatement.record_id == record_key, BodsStatement.record_type == "relationship"
+                )
+            )
+            .scalars()
+            .all()
+        )
         return list(dict.fromkeys([*earlier, *replaces]))
 
     def _supersede(self, statement_ids: list[str], cutoffs: dict[str, date], default: date, by: str) -> None:
         """End the still-open interests of earlier statements, each at the cutoff for its type."""
         if not statement_ids:
             return
-        interests = self.session.execute(
-            select(Interest).where(Interest.bods_statement_id.in_(statement_ids))
-        ).scalars().all()
+        interests = (
+            self.session.execute(select(Interest).where(Interest.bods_statement_id.in_(statement_ids))).scalars().all()
+        )
         for interest in interests:
             self._end(interest, cutoffs.get(interest.interest_type) or default, by)
         self.session.flush()
@@ -919,41 +1045,64 @@ class _Importer:
         return True
 
     def _end_interests_of(self, party: Party, on: date, by: str) -> None:
-        interests = self.session.execute(
-            select(Interest).where(
-                Interest.origin == TieOrigin.BODS_IMPORT,
-                or_(Interest.interested_party_id == party.id, Interest.subject_party_id == party.id),
-                or_(Interest.end_date.is_(None), Interest.end_date > on),
+        interests = (
+            self.session.execute(
+                select(Interest).where(
+                    Interest.origin == TieOrigin.BODS_IMPORT,
+                    or_(Interest.interested_party_id == party.id, Interest.subject_party_id == party.id),
+                    or_(Interest.end_date.is_(None), Interest.end_date > on),
+                )
             )
-        ).scalars().all()
+            .scalars()
+            .all()
+        )
         for interest in interests:
             self._end(interest, on, by)
         self.session.flush()
 
-    def _add_interest(self, statement: RelationshipStatement, data: InterestData, holder: Party,
-                      subject: Party, record_key: str) -> None:
+    def _add_interest(
+        self, statement: RelationshipStatement, data: InterestData, holder: Party, subject: Party, record_key: str
+    ) -> None:
         note = data.note
         if data.direct_or_indirect == "indirect":
             note = f"{note} Held indirectly; the intermediaries are not in the data.".strip()
         source = statement.source
-        self.session.add(Interest(
-            interested_party_id=holder.id, subject_party_id=subject.id, interest_type=data.interest_type,
-            share_exact=data.exact, share_min=data.minimum, share_max=data.maximum,
-            share_min_exclusive=data.minimum_exclusive, share_max_exclusive=data.maximum_exclusive,
-            start_date=data.start, end_date=data.end, role_title=data.details, note=note,
-            origin=TieOrigin.BODS_IMPORT, verification_level=source.level, source_description=source.description,
-            source_url=source.url, source_date=source.on, recorded_by_id=getattr(self.actor, "id", None),
-            bods_statement_id=statement.statement_id[:200], bods_record_id=record_key[:200],
-            direct_or_indirect=data.direct_or_indirect, beneficial_ownership_or_control=data.beneficial,
-            source_types=",".join(source.types)[:200], bods_end_date=data.given_end,
-            bods_implied=not statement.interests,
-        ))
+        self.session.add(
+            Interest(
+                interested_party_id=holder.id,
+                subject_party_id=subject.id,
+                interest_type=data.interest_type,
+                share_exact=data.exact,
+                share_min=data.minimum,
+                share_max=data.maximum,
+                share_min_exclusive=data.minimum_exclusive,
+                share_max_exclusive=data.maximum_exclusive,
+                start_date=data.start,
+                end_date=data.end,
+                role_title=data.details,
+                note=note,
+                origin=TieOrigin.BODS_IMPORT,
+                verification_level=source.level,
+                source_description=source.description,
+                source_url=source.url,
+                source_date=source.on,
+                recorded_by_id=getattr(self.actor, "id", None),
+                bods_statement_id=statement.statement_id[:200],
+                bods_record_id=record_key[:200],
+                direct_or_indirect=data.direct_or_indirect,
+                beneficial_ownership_or_control=data.beneficial,
+                source_types=",".join(source.types)[:200],
+                bods_end_date=data.given_end,
+                bods_implied=not statement.interests,
+            )
+        )
         self.session.flush()
         self.summary.interests_added += 1
 
 
-def import_bods(session: Session, actor, raw_statements: list[dict], file_name: str,
-                progress: Callable[[int], None] | None = None) -> ImportSummary:
+def import_bods(
+    session: Session, actor, raw_statements: list[dict], file_name: str, progress: Callable[[int], None] | None = None
+) -> ImportSummary:
     """Import one file's statements in the caller's transaction; the caller commits, or rolls back on error.
 
     Raises BodsFileError (naming the file and the statement) for a malformed file or a reference to a record that
@@ -967,10 +1116,22 @@ def import_bods(session: Session, actor, raw_statements: list[dict], file_name: 
     summary.warnings.extend(share_warnings(statements))
     _Importer(session, actor, statements, summary, raw).run(progress)
     if summary.changed:
-        record_event(session, actor, "bods.imported", "bods_file", None, after={
-            "file": file_name, "statements": summary.statements, "parties_added": summary.parties_added,
-            "parties_updated": summary.parties_updated, "interests_added": summary.interests_added,
-            "interests_ended": summary.interests_ended, "skipped": summary.skipped,
-            "declarations_added": summary.declarations_added, "warnings": len(summary.warnings),
-        })
+        record_event(
+            session,
+            actor,
+            "bods.imported",
+            "bods_file",
+            None,
+            after={
+                "file": file_name,
+                "statements": summary.statements,
+                "parties_added": summary.parties_added,
+                "parties_updated": summary.parties_updated,
+                "interests_added": summary.interests_added,
+                "interests_ended": summary.interests_ended,
+                "skipped": summary.skipped,
+                "declarations_added": summary.declarations_added,
+                "warnings": len(summary.warnings),
+            },
+        )
     return summary

@@ -59,8 +59,13 @@ from marketplace.parties.models import (
 from marketplace.parties.service import NAME_ALIAS_SCHEME, canonical_party
 
 SCHEMA_DIR = Path(__file__).parent / "bods_schema"
-SCHEMA_FILES = ("statement.json", "entity-record.json", "person-record.json", "relationship-record.json",
-                "components.json")
+SCHEMA_FILES = (
+    "statement.json",
+    "entity-record.json",
+    "person-record.json",
+    "relationship-record.json",
+    "components.json",
+)
 BODS_VERSION = "0.4"
 PUBLISHER = {"name": "Arm's-length labeling marketplace"}
 STATEMENT_NAMESPACE = uuid.uuid5(uuid.NAMESPACE_URL, "https://marketplace.invalid/bods/statement")
@@ -71,11 +76,24 @@ SOURCE_TYPES = {
     VerificationLevel.SELF_DECLARED: "selfDeclaration",
 }
 PERSON_TYPES = {"knownPerson", "anonymousPerson", "unknownPerson"}
-ENTITY_TYPES = {"registeredEntity", "legalEntity", "arrangement", "anonymousEntity", "unknownEntity", "state",
-                "stateBody"}
-UNSPECIFIED_REASONS = {"noBeneficialOwners", "subjectUnableToConfirmOrIdentifyBeneficialOwner",
-                       "interestedPartyHasNotProvidedInformation", "subjectExemptFromDisclosure",
-                       "interestedPartyExemptFromDisclosure", "unknown", "informationUnknownToPublisher"}
+ENTITY_TYPES = {
+    "registeredEntity",
+    "legalEntity",
+    "arrangement",
+    "anonymousEntity",
+    "unknownEntity",
+    "state",
+    "stateBody",
+}
+UNSPECIFIED_REASONS = {
+    "noBeneficialOwners",
+    "subjectUnableToConfirmOrIdentifyBeneficialOwner",
+    "interestedPartyHasNotProvidedInformation",
+    "subjectExemptFromDisclosure",
+    "interestedPartyExemptFromDisclosure",
+    "unknown",
+    "informationUnknownToPublisher",
+}
 # org-id.guide scheme codes look like GB-COH or XI-LEI; anything else is a scheme's name.
 ORG_ID_SCHEME = re.compile(r"^[A-Z]{2}-[A-Z0-9]+$")
 JURISDICTION_CODE = re.compile(r"^[A-Z]{2}(-[A-Z0-9]{1,3})?$")
@@ -102,8 +120,10 @@ def statements_validator() -> Draft202012Validator:
 
 def schema_errors(statements: list[dict]) -> list[str]:
     """What makes these statements invalid BODS 0.4, one line each; empty when they are valid."""
-    return [f"{'/'.join(str(p) for p in error.absolute_path) or '(top)'}: {error.message}"
-            for error in statements_validator().iter_errors(statements)]
+    return [
+        f"{'/'.join(str(p) for p in error.absolute_path) or '(top)'}: {error.message}"
+        for error in statements_validator().iter_errors(statements)
+    ]
 
 
 # --- finding the vendor and its upstream graph -----------------------------------------------------------------
@@ -113,20 +133,34 @@ def find_vendor_party(session: Session, vendor: str) -> Party:
     """The party of the vendor organisation named so (exact, case-insensitive), else the party with that recordId,
     else the one entity of that exact name. Raises BodsExportError naming it when there is none, or several."""
     wanted = vendor.strip()
-    orgs = session.execute(
-        select(Organization).where(func.lower(Organization.name) == wanted.lower(),
-                                   Organization.kind == OrgKind.VENDOR, Organization.party_id.is_not(None))
-    ).scalars().all()
+    orgs = (
+        session.execute(
+            select(Organization).where(
+                func.lower(Organization.name) == wanted.lower(),
+                Organization.kind == OrgKind.VENDOR,
+                Organization.party_id.is_not(None),
+            )
+        )
+        .scalars()
+        .all()
+    )
     if len(orgs) > 1:
         raise BodsExportError(f"Several vendors are named “{wanted}”; use the party's BODS recordId.")
     if orgs:
         return canonical_party(session, session.get(Party, orgs[0].party_id))
     party = session.execute(select(Party).where(Party.bods_record_id == wanted)).scalar_one_or_none()
     if party is None:
-        parties = session.execute(
-            select(Party).where(func.lower(Party.name) == wanted.lower(), Party.kind == PartyKind.ENTITY,
-                                Party.merged_into_id.is_(None))
-        ).scalars().all()
+        parties = (
+            session.execute(
+                select(Party).where(
+                    func.lower(Party.name) == wanted.lower(),
+                    Party.kind == PartyKind.ENTITY,
+                    Party.merged_into_id.is_(None),
+                )
+            )
+            .scalars()
+            .all()
+        )
         if len(parties) > 1:
             raise BodsExportError(f"Several parties are named “{wanted}”; use the party's BODS recordId.")
         party = parties[0] if parties else None
@@ -151,9 +185,9 @@ class _Graph:
         """These parties and every party merged into them."""
         found, frontier = set(party_ids), set(party_ids)
         while frontier:
-            frontier = set(self.session.execute(
-                select(Party.id).where(Party.merged_into_id.in_(frontier))
-            ).scalars()) - found
+            frontier = (
+                set(self.session.execute(select(Party.id).where(Party.merged_into_id.in_(frontier))).scalars()) - found
+            )
             found |= frontier
         return found
 
@@ -161,12 +195,16 @@ class _Graph:
         counted = counted_version_ids(self.session)
         parties, interests, frontier = {root.id: root}, {}, {root.id}
         while frontier:
-            rows = self.session.execute(
-                select(Interest).where(
-                    Interest.subject_party_id.in_(self.aliases(frontier)),
-                    or_(Interest.origin != TieOrigin.DISCLOSURE, Interest.disclosure_id.in_(counted)),
+            rows = (
+                self.session.execute(
+                    select(Interest).where(
+                        Interest.subject_party_id.in_(self.aliases(frontier)),
+                        or_(Interest.origin != TieOrigin.DISCLOSURE, Interest.disclosure_id.in_(counted)),
+                    )
                 )
-            ).scalars().all()
+                .scalars()
+                .all()
+            )
             frontier = set()
             for interest in rows:
                 interests[interest.id] = interest
@@ -181,8 +219,13 @@ class _Graph:
 
 INLINE_SUFFIX = "#interestedParty"  # an inline unspecified interested party's record (marketplace.parties.bods)
 ORIGIN_WORDS = {TieOrigin.DISCLOSURE: "the vendor's ownership disclosure", TieOrigin.ADMIN_FACT: "a platform admin"}
-COMMERCIAL_WORDS = {"customer": "major customer", "exclusive_agreement": "exclusive agreement",
-                    "subcontractor": "subcontractor", "investor": "investor", "lender": "lender"}
+COMMERCIAL_WORDS = {
+    "customer": "major customer",
+    "exclusive_agreement": "exclusive agreement",
+    "subcontractor": "subcontractor",
+    "investor": "investor",
+    "lender": "lender",
+}
 
 
 def record_id_of(party: Party) -> str:
@@ -244,8 +287,11 @@ def _party_details(party: Party, identifiers: list[PartyIdentifier]) -> tuple[st
             details["birthDate"] = party.birth_date
         record_type = "person"
     else:
-        entity_type = party.party_type if party.party_type in ENTITY_TYPES else (
-            "unknownEntity" if party.kind == PartyKind.UNSPECIFIED else "registeredEntity")
+        entity_type = (
+            party.party_type
+            if party.party_type in ENTITY_TYPES
+            else ("unknownEntity" if party.kind == PartyKind.UNSPECIFIED else "registeredEntity")
+        )
         details = {"isComponent": False, "entityType": {"type": entity_type}, "name": party.name}
         if party.entity_subtype:
             details["entityType"]["subtype"] = party.entity_subtype
@@ -308,19 +354,36 @@ def _source(interest) -> dict:
 
 
 def _annotation(description: str, on: date) -> dict:
-    return {"motivation": "commenting", "statementPointerTarget": "", "description": description,
-            "creationDate": on.isoformat(), "createdBy": dict(PUBLISHER)}
+    return {
+        "motivation": "commenting",
+        "statementPointerTarget": "",
+        "description": description,
+        "creationDate": on.isoformat(),
+        "createdBy": dict(PUBLISHER),
+    }
 
 
 class _Writer:
     def __init__(self, declaration_subject: str, published: date):
         self.declaration_subject = declaration_subject
         self.published = published
-        self.publication = {"publicationDate": published.isoformat(), "bodsVersion": BODS_VERSION,
-                            "publisher": dict(PUBLISHER)}
+        self.publication = {
+            "publicationDate": published.isoformat(),
+            "bodsVersion": BODS_VERSION,
+            "publisher": dict(PUBLISHER),
+        }
 
-    def statement(self, statement_id: str, record_id: str, record_type: str, details: dict, on: date,
-                  source: dict | None = None, status: str = "new", annotations: list[dict] = ()) -> dict:
+    def statement(
+        self,
+        statement_id: str,
+        record_id: str,
+        record_type: str,
+        details: dict,
+        on: date,
+        source: dict | None = None,
+        status: str = "new",
+        annotations: list[dict] = (),
+    ) -> dict:
         statement = {
             "statementId": statement_id,
             "statementDate": on.isoformat(),
@@ -375,9 +438,13 @@ class _Export:
         parties, interests = self.graph.upstream(self.root)
         self.parties = {p.id: p for p in parties}
         aliases = self.graph.aliases(set(self.parties))
-        log = self.session.execute(
-            select(BodsStatement).where(BodsStatement.party_id.in_(aliases)).order_by(BodsStatement.id)
-        ).scalars().all()
+        log = (
+            self.session.execute(
+                select(BodsStatement).where(BodsStatement.party_id.in_(aliases)).order_by(BodsStatement.id)
+            )
+            .scalars()
+            .all()
+        )
         relationship_rows = [row for row in log if row.record_type == "relationship" and row.content]
         # A party a written-back relationship names, though no interest of ours leads to it (a closed record).
         for row in relationship_rows:
@@ -416,9 +483,13 @@ class _Export:
     def _party_of_reference(self, reference: str) -> Party | None:
         party_id = self.session.execute(
             select(BodsStatement.party_id)
-            .where(or_(BodsStatement.record_id == reference, BodsStatement.statement_id == reference),
-                   BodsStatement.record_type.in_(PARTY_RECORD_TYPES), BodsStatement.party_id.is_not(None))
-            .order_by(BodsStatement.id.desc()).limit(1)
+            .where(
+                or_(BodsStatement.record_id == reference, BodsStatement.statement_id == reference),
+                BodsStatement.record_type.in_(PARTY_RECORD_TYPES),
+                BodsStatement.party_id.is_not(None),
+            )
+            .order_by(BodsStatement.id.desc())
+            .limit(1)
         ).scalar_one_or_none()
         if party_id is not None:
             return self.graph.party(party_id)
@@ -431,7 +502,8 @@ class _Export:
         """(statements of parties not from BODS 0.4, imported statements by import order, new versions)."""
         identifiers = defaultdict(list)
         for identifier in self.session.execute(
-            select(PartyIdentifier).where(PartyIdentifier.party_id.in_(self.graph.aliases({p.id for p in parties})))
+            select(PartyIdentifier)
+            .where(PartyIdentifier.party_id.in_(self.graph.aliases({p.id for p in parties})))
             .order_by(PartyIdentifier.id)
         ).scalars():
             identifiers[self.graph.party(identifier.party_id).id].append(identifier)
@@ -445,15 +517,28 @@ class _Export:
             written = [statement for _key, statement in history]
             if not written:
                 status = "updated" if party.bods_record_id and self._has_history(party.bods_record_id) else "new"
-                built.append(self.writer.statement(
-                    _statement_id("party", party.id, details), record_id_of(party), record_type, details,
-                    party.created_at.date(), status=status))
+                built.append(
+                    self.writer.statement(
+                        _statement_id("party", party.id, details),
+                        record_id_of(party),
+                        record_type,
+                        details,
+                        party.created_at.date(),
+                        status=status,
+                    )
+                )
                 continue
             last = written[-1]
             if last.get("recordStatus") == "closed":
                 continue
-            version = self.writer.statement(_statement_id("party", party.id, details), record_id_of(party),
-                                            record_type, details, self.writer.published, status="updated")
+            version = self.writer.statement(
+                _statement_id("party", party.id, details),
+                record_id_of(party),
+                record_type,
+                details,
+                self.writer.published,
+                status="updated",
+            )
             probe = {**version, "statementDate": last.get("statementDate"), "recordStatus": last.get("recordStatus")}
             if _digest(probe) != _digest(last):  # our data says more than the source did: one more version
                 updated.append(version)
@@ -464,21 +549,27 @@ class _Export:
         if not party.bods_record_id:
             return []
         rows = self.session.execute(
-            select(BodsStatement.id, BodsStatement.content).where(
-                BodsStatement.record_id == party.bods_record_id, BodsStatement.record_type.in_(PARTY_RECORD_TYPES),
-                BodsStatement.content.is_not(None))
+            select(BodsStatement.id, BodsStatement.content)
+            .where(
+                BodsStatement.record_id == party.bods_record_id,
+                BodsStatement.record_type.in_(PARTY_RECORD_TYPES),
+                BodsStatement.content.is_not(None),
+            )
             .order_by(BodsStatement.id)
         ).all()
         return [(row_id, json.loads(content)) for row_id, content in rows]
 
     def _has_history(self, record_id: str) -> bool:
-        return self.session.execute(select(BodsStatement.id).where(BodsStatement.record_id == record_id)
-                                    .limit(1)).first() is not None
+        return (
+            self.session.execute(select(BodsStatement.id).where(BodsStatement.record_id == record_id).limit(1)).first()
+            is not None
+        )
 
     # --- relationships ---
 
-    def _relationships(self, rows: list[BodsStatement], interests: list[Interest]
-                       ) -> tuple[list[tuple[int, dict]], list[dict]]:
+    def _relationships(
+        self, rows: list[BodsStatement], interests: list[Interest]
+    ) -> tuple[list[tuple[int, dict]], list[dict]]:
         """(Imported relationships as the source had them, 0.2/0.3 ones translated, with their place in import
         order, "no beneficial owners" declarations among them; the platform's own facts.)"""
         written_back = {row.statement_id for row in rows}
@@ -491,22 +582,31 @@ class _Export:
                     translated[interest.bods_statement_id].append(interest)
             else:
                 platform.append(interest)
-        log = {row.statement_id: row for row in self.session.execute(
-            select(BodsStatement).where(BodsStatement.statement_id.in_(list(translated)))).scalars()}
+        log = {
+            row.statement_id: row
+            for row in self.session.execute(
+                select(BodsStatement).where(BodsStatement.statement_id.in_(list(translated)))
+            ).scalars()
+        }
         for statement_id, group in translated.items():
             row = log.get(statement_id)
             statement = self._translated(statement_id, row, group)
             if statement is not None:
                 ordered.append((row.id if row is not None else 0, statement))
-        declarations = self.session.execute(
-            select(NoOwnersDeclaration).where(
-                NoOwnersDeclaration.subject_party_id.in_(self.graph.aliases(set(self.parties))))
-            .order_by(NoOwnersDeclaration.id)
-        ).scalars().all()
+        declarations = (
+            self.session.execute(
+                select(NoOwnersDeclaration)
+                .where(NoOwnersDeclaration.subject_party_id.in_(self.graph.aliases(set(self.parties))))
+                .order_by(NoOwnersDeclaration.id)
+            )
+            .scalars()
+            .all()
+        )
         for declaration in declarations:
             if declaration.bods_statement_id not in written_back:
-                row = self.session.execute(select(BodsStatement).where(
-                    BodsStatement.statement_id == declaration.bods_statement_id)).scalar_one_or_none()
+                row = self.session.execute(
+                    select(BodsStatement).where(BodsStatement.statement_id == declaration.bods_statement_id)
+                ).scalar_one_or_none()
                 ordered.append((row.id if row is not None else 0, self._declaration(declaration)))
         return ordered, self._platform(platform)
 
@@ -523,14 +623,16 @@ class _Export:
                 if party is not None and record_id_of(party) != reference:
                     details[key], changed = record_id_of(party), True
         if changed:
-            statement["statementId"] = str(uuid.uuid5(STATEMENT_NAMESPACE,
-                                                      f"rewritten:{row.statement_id}:{_digest(statement)}"))
+            statement["statementId"] = str(
+                uuid.uuid5(STATEMENT_NAMESPACE, f"rewritten:{row.statement_id}:{_digest(statement)}")
+            )
         return statement
 
     def _holder(self, party: Party) -> str | dict:
         if is_inline(party):
-            inline = {"reason": party.unspecified_reason if party.unspecified_reason in UNSPECIFIED_REASONS
-                      else "unknown"}
+            inline = {
+                "reason": party.unspecified_reason if party.unspecified_reason in UNSPECIFIED_REASONS else "unknown"
+            }
             if party.description:
                 inline["description"] = party.description
             return inline
@@ -541,8 +643,10 @@ class _Export:
         first = group[0]
         holder, subject = self.graph.party(first.interested_party_id), self.graph.party(first.subject_party_id)
         if _is_person(subject):
-            self.left_out.append(f"BODS statement {statement_id}: its subject {subject.name} is a person; BODS 0.4 "
-                                 "subjects are entities, so it is not written.")
+            self.left_out.append(
+                f"BODS statement {statement_id}: its subject {subject.name} is a person; BODS 0.4 "
+                "subjects are entities, so it is not written."
+            )
             return None
         details = {"isComponent": False, "subject": record_id_of(subject), "interestedParty": self._holder(holder)}
         listed = [_interest(interest) for interest in group if not interest.bods_implied]
@@ -550,20 +654,30 @@ class _Export:
             details["interests"] = listed
         on = (row.statement_date if row is not None else None) or first.source_date or first.recorded_at.date()
         status = row.record_status if row is not None else "new"
-        return self.writer.statement(str(uuid.uuid5(STATEMENT_NAMESPACE, f"translated:{statement_id}")),
-                                     first.bods_record_id or statement_id, "relationship", details, on,
-                                     _source(first), status=status)
+        return self.writer.statement(
+            str(uuid.uuid5(STATEMENT_NAMESPACE, f"translated:{statement_id}")),
+            first.bods_record_id or statement_id,
+            "relationship",
+            details,
+            on,
+            _source(first),
+            status=status,
+        )
 
     def _declaration(self, declaration: NoOwnersDeclaration) -> dict:
         holder = {"reason": "noBeneficialOwners"}
         if declaration.description:
             holder["description"] = declaration.description
-        details = {"isComponent": False, "subject": record_id_of(self.graph.party(declaration.subject_party_id)),
-                   "interestedParty": holder}
+        details = {
+            "isComponent": False,
+            "subject": record_id_of(self.graph.party(declaration.subject_party_id)),
+            "interestedParty": holder,
+        }
         on = declaration.statement_date or declaration.source_date or self.writer.published
         statement_id = str(uuid.uuid5(STATEMENT_NAMESPACE, f"translated:{declaration.bods_statement_id}"))
-        return self.writer.statement(statement_id, declaration.bods_record_id, "relationship", details, on,
-                                     _source(declaration))
+        return self.writer.statement(
+            statement_id, declaration.bods_record_id, "relationship", details, on, _source(declaration)
+        )
 
     def _platform(self, interests: list[Interest]) -> list[dict]:
         """The platform's own facts: one relationship record per holder, subject and source."""
@@ -575,8 +689,14 @@ class _Export:
             if _is_person(subject):
                 skipped += 1
                 continue
-            source_key = (interest.origin, interest.disclosure_id, interest.verification_level,
-                          interest.source_description, interest.source_url, interest.source_date)
+            source_key = (
+                interest.origin,
+                interest.disclosure_id,
+                interest.verification_level,
+                interest.source_description,
+                interest.source_url,
+                interest.source_date,
+            )
             groups[(holder.id, subject.id, source_key)].append(interest)
         if skipped:
             self.left_out.append(f"{skipped} interests held in a person (BODS 0.4 subjects are entities).")
@@ -592,25 +712,36 @@ class _Export:
             }
             our_ids = ",".join(str(i.id) for i in group)
             on = first.source_date or first.recorded_at.date()
-            statements.append(self.writer.statement(
-                _statement_id("relationship", our_ids, details), f"marketplace-relationship-{first.id}",
-                "relationship", details, on, _source(first),
-                annotations=[_annotation(self._origin_text(first, versions), self.writer.published)]))
+            statements.append(
+                self.writer.statement(
+                    _statement_id("relationship", our_ids, details),
+                    f"marketplace-relationship-{first.id}",
+                    "relationship",
+                    details,
+                    on,
+                    _source(first),
+                    annotations=[_annotation(self._origin_text(first, versions), self.writer.published)],
+                )
+            )
         return statements
 
     def _disclosure_versions(self, ids: set[int]) -> dict[int, DisclosureVersion]:
         if not ids:
             return {}
-        return {v.id: v for v in self.session.execute(
-            select(DisclosureVersion).where(DisclosureVersion.id.in_(ids))).scalars()}
+        return {
+            v.id: v
+            for v in self.session.execute(select(DisclosureVersion).where(DisclosureVersion.id.in_(ids))).scalars()
+        }
 
     @staticmethod
     def _origin_text(interest: Interest, versions: dict[int, DisclosureVersion]) -> str:
         level = str(interest.verification_level)
         if interest.origin == TieOrigin.DISCLOSURE and interest.disclosure_id in versions:
             version = versions[interest.disclosure_id]
-            return (f"From {ORIGIN_WORDS[TieOrigin.DISCLOSURE]}, version {version.number} "
-                    f"({str(version.status).replace('_', ' ')}); {level}.")
+            return (
+                f"From {ORIGIN_WORDS[TieOrigin.DISCLOSURE]}, version {version.number} "
+                f"({str(version.status).replace('_', ' ')}); {level}."
+            )
         return f"From {ORIGIN_WORDS.get(interest.origin, str(interest.origin))}; {level}."
 
     # --- what BODS cannot say ---
@@ -619,9 +750,13 @@ class _Export:
         """Commercial ties (customers, exclusive agreements, funding, subcontracting) have no BODS relationship:
         they are annotations on the vendor's last statement, and said to be left out."""
         root_ids = self.graph.aliases({self.root.id})
-        ties = self.session.execute(
-            select(CommercialTie).where(CommercialTie.vendor_party_id.in_(root_ids)).order_by(CommercialTie.id)
-        ).scalars().all()
+        ties = (
+            self.session.execute(
+                select(CommercialTie).where(CommercialTie.vendor_party_id.in_(root_ids)).order_by(CommercialTie.id)
+            )
+            .scalars()
+            .all()
+        )
         if not ties:
             return
         own = [s for s in party_statements if s["recordId"] == record_id_of(self.root)]
@@ -632,11 +767,15 @@ class _Export:
             if tie.revenue_share_pct is not None:
                 text += f", {_number(tie.revenue_share_pct)}% of revenue"
             if tie.start_date or tie.end_date:
-                text += (f", from {tie.start_date.isoformat() if tie.start_date else '?'}"
-                         f" to {tie.end_date.isoformat() if tie.end_date else 'now'}")
+                text += (
+                    f", from {tie.start_date.isoformat() if tie.start_date else '?'}"
+                    f" to {tie.end_date.isoformat() if tie.end_date else 'now'}"
+                )
             notes.append(_annotation(f"{text} ({tie.verification_level}).", self.writer.published))
         if own:
             own[-1].setdefault("annotations", []).extend(notes)
-        self.left_out.append(f"{len(ties)} commercial ties (customers, exclusive agreements, investors, lenders, "
-                             "subcontractors): BODS has no relationship for them; they are annotations on the "
-                             "vendor's statement, which an import does not read back.")
+        self.left_out.append(
+            f"{len(ties)} commercial ties (customers, exclusive agreements, investors, lenders, "
+            "subcontractors): BODS has no relationship for them; they are annotations on the "
+            "vendor's statement, which an import does not read back."
+        )

@@ -17,12 +17,24 @@ from referencing.jsonschema import DRAFT4
 
 SCHEMA_DIR = Path(__file__).parent / "bods_schema"
 VERSIONS = ("0.2", "0.3", "0.4")
-LEGACY_FILES = ("components.json", "entity-statement.json", "person-statement.json",
-                "ownership-or-control-statement.json")
-LEGACY_SCHEMAS = {"entityStatement": "entity-statement.json", "personStatement": "person-statement.json",
-                  "ownershipOrControlStatement": "ownership-or-control-statement.json"}
-RECORD_FILES = ("statement.json", "entity-record.json", "person-record.json", "relationship-record.json",
-                "components.json")
+LEGACY_FILES = (
+    "components.json",
+    "entity-statement.json",
+    "person-statement.json",
+    "ownership-or-control-statement.json",
+)
+LEGACY_SCHEMAS = {
+    "entityStatement": "entity-statement.json",
+    "personStatement": "person-statement.json",
+    "ownershipOrControlStatement": "ownership-or-control-statement.json",
+}
+RECORD_FILES = (
+    "statement.json",
+    "entity-record.json",
+    "person-record.json",
+    "relationship-record.json",
+    "components.json",
+)
 
 
 def declared_version(raw: dict) -> str:
@@ -43,9 +55,10 @@ def _legacy_validators(version: str) -> dict[str, Draft4Validator]:
         contents = json.loads((folder / name).read_text(encoding="utf-8"))
         resources.append((contents.get("id", name), Resource.from_contents(contents, default_specification=DRAFT4)))
     registry = Registry().with_resources(resources)
-    return {kind: Draft4Validator(registry.contents(name), registry=registry,
-                                  format_checker=Draft4Validator.FORMAT_CHECKER)
-            for kind, name in LEGACY_SCHEMAS.items()}
+    return {
+        kind: Draft4Validator(registry.contents(name), registry=registry, format_checker=Draft4Validator.FORMAT_CHECKER)
+        for kind, name in LEGACY_SCHEMAS.items()
+    }
 
 
 @cache
@@ -56,16 +69,18 @@ def _record_validator() -> Draft202012Validator:
         resources.append((contents["$id"], Resource.from_contents(contents)))
     registry = Registry().with_resources(resources)
     # statement.json describes an array of statements; one statement is its items schema.
-    return Draft202012Validator({"$ref": "urn:statement#/$defs/Statement"}, registry=registry,
-                                format_checker=Draft202012Validator.FORMAT_CHECKER)
+    return Draft202012Validator(
+        {"$ref": "urn:statement#/$defs/Statement"},
+        registry=registry,
+        format_checker=Draft202012Validator.FORMAT_CHECKER,
+    )
 
 
 def statement_problem(raw: dict) -> str | None:
     """Why this statement is not valid BODS of the version it declares, in one line; None when it is valid."""
     version = declared_version(raw)
     if version not in VERSIONS:
-        return (f"declares BODS version “{version}”; this import reads {', '.join(VERSIONS[:-1])} and "
-                f"{VERSIONS[-1]}.")
+        return f"declares BODS version “{version}”; this import reads {', '.join(VERSIONS[:-1])} and {VERSIONS[-1]}."
     if version == "0.4":
         if "recordType" not in raw:
             return "declares BODS 0.4 but has no recordType (a 0.2/0.3 statement must declare its own version)."
@@ -75,8 +90,10 @@ def statement_problem(raw: dict) -> str | None:
             return f"declares BODS {version} but has no statementType."
         validator = _legacy_validators(version).get(raw.get("statementType"))
         if validator is None:
-            return (f"statementType “{raw.get('statementType')}” is not entityStatement, personStatement or "
-                    "ownershipOrControlStatement.")
+            return (
+                f"statementType “{raw.get('statementType')}” is not entityStatement, personStatement or "
+                "ownershipOrControlStatement."
+            )
     error = best_match(validator.iter_errors(raw))
     if error is None:
         return None

@@ -56,11 +56,15 @@ def import_command(files: tuple[Path, ...]) -> None:
 
 def _import_file(path: Path):
     statements = read_statements(path)
-    bar = (click.progressbar(length=len(statements), label=f"Importing {path.name}", file=sys.stderr)
-           if len(statements) > PROGRESS_FROM else nullcontext())
+    bar = (
+        click.progressbar(length=len(statements), label=f"Importing {path.name}", file=sys.stderr)
+        if len(statements) > PROGRESS_FROM
+        else nullcontext()
+    )
     with bar as progress:
-        summary = import_bods(db.session, None, statements, path.name,
-                              progress=progress.update if progress is not None else None)
+        summary = import_bods(
+            db.session, None, statements, path.name, progress=progress.update if progress is not None else None
+        )
     from marketplace.screening.refresh import refresh_verdicts  # late: screening imports parties
 
     # Imported ties count at once, for anyone: every stored verdict is brought up to date in the same transaction.

@@ -61,9 +61,11 @@ def _with_identifiers(session: Session, found: list[tuple[Party, float | None]])
     ids = [party.id for party, _ in found]
     identifiers = defaultdict(list)
     if ids:
-        for row in session.execute(select(PartyIdentifier).where(PartyIdentifier.party_id.in_(ids),
-                                                                 PartyIdentifier.scheme != NAME_ALIAS_SCHEME)
-                                   .order_by(PartyIdentifier.scheme, PartyIdentifier.value)).scalars():
+        for row in session.execute(
+            select(PartyIdentifier)
+            .where(PartyIdentifier.party_id.in_(ids), PartyIdentifier.scheme != NAME_ALIAS_SCHEME)
+            .order_by(PartyIdentifier.scheme, PartyIdentifier.value)
+        ).scalars():
             identifiers[row.party_id].append(row)
     return [FoundParty(party, identifiers[party.id], score) for party, score in found]
 
@@ -81,9 +83,14 @@ def find_for_tie(session: Session, text: str, limit: int = FOUND_LIMIT) -> list[
             found.setdefault(party.id, (party, score))
     conditions = [Party.name_normalized.contains(needle, autoescape=True)] if needle else []
     if len(identifier) >= 4:  # a fragment shorter than that matches too many numbers to mean anything
-        conditions.append(Party.id.in_(select(PartyIdentifier.party_id).where(
-            PartyIdentifier.scheme != NAME_ALIAS_SCHEME,
-            PartyIdentifier.value_normalized.contains(identifier, autoescape=True))))
+        conditions.append(
+            Party.id.in_(
+                select(PartyIdentifier.party_id).where(
+                    PartyIdentifier.scheme != NAME_ALIAS_SCHEME,
+                    PartyIdentifier.value_normalized.contains(identifier, autoescape=True),
+                )
+            )
+        )
     if conditions:  # a name in another script has no ASCII form to look for: the matcher found what there is
         query = select(Party).where(*live, or_(*conditions)).order_by(Party.name_normalized, Party.id).limit(limit)
         for party in session.execute(query).scalars():
@@ -96,8 +103,11 @@ def likely_same_findable(session: Session, name: str, kind: PartyKind) -> list[F
     """Findable parties of this kind whose names are likely this name's, other than one with this very name
     (naming it again picks it anyway)."""
     normalized = normalize_name(name)
-    found = [(party, score) for party, score in similar_names(session, name, kind, (findable(),))
-             if party.name_normalized != normalized]
+    found = [
+        (party, score)
+        for party, score in similar_names(session, name, kind, (findable(),))
+        if party.name_normalized != normalized
+    ]
     return _with_identifiers(session, found[:FOUND_LIMIT])
 
 

@@ -33,9 +33,15 @@ BLOCK = 4
 KEY_LENGTH = 300
 _NOT_ALNUM = re.compile(r"[^0-9a-z]+")
 # Applied in order to the key: spellings of one sound that transliteration or habit make differ.
-_FOLDS = ((re.compile(r"kh"), "h"), (re.compile(r"ph"), "f"), (re.compile(r"ck"), "k"),
-          (re.compile(r"c(?!h)"), "k"), (re.compile(r"y"), "i"), (re.compile(r"w"), "v"),
-          (re.compile(r"([a-z])\1+"), r"\1"))
+_FOLDS = (
+    (re.compile(r"kh"), "h"),
+    (re.compile(r"ph"), "f"),
+    (re.compile(r"ck"), "k"),
+    (re.compile(r"c(?!h)"), "k"),
+    (re.compile(r"y"), "i"),
+    (re.compile(r"w"), "v"),
+    (re.compile(r"([a-z])\1+"), r"\1"),
+)
 
 
 def plain_key(name: str) -> str:
@@ -108,8 +114,7 @@ def likely_among(key: str, keys: list[str]) -> list[tuple[int, float]]:
     does."""
     if not key or not keys:
         return []
-    found = process.extract(key, keys, scorer=fuzz.ratio, processor=None,
-                                  score_cutoff=LIKELY_AT, limit=None)
+    found = process.extract(key, keys, scorer=fuzz.ratio, processor=None, score_cutoff=LIKELY_AT, limit=None)
     return [(position, score) for _, score, position in found if keys[position]]
 
 

@@ -114,8 +114,10 @@ def _keep_match_key(mapper, connection, party: Party) -> None:
 class PartyDistinction(SQLModel, table=True):
     """Two parties an admin found are not one, however alike their names: the lower id first."""
 
-    __table_args__ = (UniqueConstraint("first_party_id", "second_party_id"),
-                      CheckConstraint("first_party_id < second_party_id", name="ordered_pair"))
+    __table_args__ = (
+        UniqueConstraint("first_party_id", "second_party_id"),
+        CheckConstraint("first_party_id < second_party_id", name="ordered_pair"),
+    )
 
     id: int | None = Field(default=None, primary_key=True)
     first_party_id: int = Field(foreign_key="party.id", index=True)
@@ -138,9 +140,7 @@ class TieProvenance(SQLModel):
 
     origin: TieOrigin = Field(default=TieOrigin.DISCLOSURE, sa_type=enum_column())
     disclosure_id: int | None = Field(default=None, foreign_key="disclosureversion.id", index=True)
-    verification_level: VerificationLevel = Field(
-        default=VerificationLevel.SELF_DECLARED, sa_type=enum_column(40)
-    )
+    verification_level: VerificationLevel = Field(default=VerificationLevel.SELF_DECLARED, sa_type=enum_column(40))
     source_description: str = Field(default="", max_length=1000)
     source_url: str = Field(default="", max_length=1000)
     source_date: date | None = None

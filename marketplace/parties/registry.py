@@ -58,20 +58,27 @@ def _summaries(session: Session, parties: list[Party]) -> list[PartySummary]:
     if not ids:
         return []
     identifiers = defaultdict(list)
-    for row in session.execute(select(PartyIdentifier).where(PartyIdentifier.party_id.in_(ids))
-                               .order_by(PartyIdentifier.scheme, PartyIdentifier.value)).scalars():
+    for row in session.execute(
+        select(PartyIdentifier)
+        .where(PartyIdentifier.party_id.in_(ids))
+        .order_by(PartyIdentifier.scheme, PartyIdentifier.value)
+    ).scalars():
         identifiers[row.party_id].append(row)
     counts: dict[int, int] = defaultdict(int)
     for column in (Interest.interested_party_id, Interest.subject_party_id):
-        for party_id, count in session.execute(select(column, func.count()).where(column.in_(ids))
-                                               .group_by(column)).all():
+        for party_id, count in session.execute(
+            select(column, func.count()).where(column.in_(ids)).group_by(column)
+        ).all():
             counts[party_id] += count
     for column in (CommercialTie.vendor_party_id, CommercialTie.counterparty_id):
-        for party_id, count in session.execute(select(column, func.count()).where(column.in_(ids))
-                                               .group_by(column)).all():
+        for party_id, count in session.execute(
+            select(column, func.count()).where(column.in_(ids)).group_by(column)
+        ).all():
             counts[party_id] += count
-    orgs = {org.party_id: org for org in session.execute(
-        select(Organization).where(Organization.party_id.in_(ids))).scalars()}
+    orgs = {
+        org.party_id: org
+        for org in session.execute(select(Organization).where(Organization.party_id.in_(ids))).scalars()
+    }
     return [PartySummary(party, identifiers[party.id], counts[party.id], orgs.get(party.id)) for party in parties]
 
 
@@ -84,9 +91,13 @@ def search(session: Session, user: User, text: str, limit: int = SEARCH_LIMIT) -
     if needle:
         conditions = [Party.name_normalized.contains(needle, autoescape=True)]
         if identifier:
-            conditions.append(Party.id.in_(
-                select(PartyIdentifier.party_id).where(
-                    PartyIdentifier.value_normalized.contains(identifier, autoescape=True))))
+            conditions.append(
+                Party.id.in_(
+                    select(PartyIdentifier.party_id).where(
+                        PartyIdentifier.value_normalized.contains(identifier, autoescape=True)
+                    )
+                )
+            )
         query = query.where(or_(*conditions))
     parties = list(session.execute(query.order_by(Party.name_normalized, Party.id).limit(limit)).scalars())
     return _summaries(session, parties)
@@ -118,23 +129,42 @@ def party_detail(session: Session, user: User, party_id: int) -> PartyDetail:
     party = session.get(Party, party_id)
     if party is None:
         raise _not_found(f"party {party_id}")
-    held = session.execute(select(Interest, Party).join(Party, Party.id == Interest.subject_party_id)
-                           .where(Interest.interested_party_id == party.id).order_by(Party.name, Interest.id)).all()
-    holders = session.execute(select(Interest, Party).join(Party, Party.id == Interest.interested_party_id)
-                              .where(Interest.subject_party_id == party.id).order_by(Party.name, Interest.id)).all()
+    held = session.execute(
+        select(Interest, Party)
+        .join(Party, Party.id == Interest.subject_party_id)
+        .where(Interest.interested_party_id == party.id)
+        .order_by(Party.name, Interest.id)
+    ).all()
+    holders = session.execute(
+        select(Interest, Party)
+        .join(Party, Party.id == Interest.interested_party_id)
+        .where(Interest.subject_party_id == party.id)
+        .order_by(Party.name, Interest.id)
+    ).all()
     commercial = []
-    for tie in session.execute(select(CommercialTie).where(
-            or_(CommercialTie.vendor_party_id == party.id, CommercialTie.counterparty_id == party.id))
-            .order_by(CommercialTie.id)).scalars():
+    for tie in session.execute(
+        select(CommercialTie)
+        .where(or_(CommercialTie.vendor_party_id == party.id, CommercialTie.counterparty_id == party.id))
+        .order_by(CommercialTie.id)
+    ).scalars():
         commercial.append((tie, session.get(Party, tie.vendor_party_id), session.get(Party, tie.counterparty_id)))
-    merged_from = list(session.execute(select(Party).where(Party.merged_into_id == party.id)
-                                       .order_by(Party.name)).scalars())
+    merged_from = list(
+        session.execute(select(Party).where(Party.merged_into_id == party.id).order_by(Party.name)).scalars()
+    )
     rival_of = session.execute(select(func.count(Rival.id)).where(Rival.party_id == party.id)).scalar_one()
     duplicates = [pair for pair in suggested_duplicates(session, user, limit=None) if party.id in pair.ids]
     return PartyDetail(
-        _summaries(session, [party])[0], list(held), list(holders), commercial, merged_from,
-        session.get(Party, party.merged_into_id) if party.merged_into_id else None, duplicates, rival_of,
-        distinctions_of(session, party.id), no_owners_declarations(session, party.id, utcnow().date()))
+        _summaries(session, [party])[0],
+        list(held),
+        list(holders),
+        commercial,
+        merged_from,
+        session.get(Party, party.merged_into_id) if party.merged_into_id else None,
+        duplicates,
+        rival_of,
+        distinctions_of(session, party.id),
+        no_owners_declarations(session, party.id, utcnow().date()),
+    )
 
 
 @dataclass(frozen=True)
@@ -168,16 +198,20 @@ def suggested_duplicates(session: Session, user: User, limit: int | None = DUPLI
         pairs.setdefault((first.id, second.id), DuplicatePair(first, second, reason))
 
     by_value = defaultdict(list)
-    for row in session.execute(select(PartyIdentifier).where(PartyIdentifier.scheme != ALIAS_SCHEME)
-                               .order_by(PartyIdentifier.id)).scalars():
+    for row in session.execute(
+        select(PartyIdentifier).where(PartyIdentifier.scheme != ALIAS_SCHEME).order_by(PartyIdentifier.id)
+    ).scalars():
         if row.party_id in parties and row.value_normalized:
             by_value[row.value_normalized].append(row)
     for rows in by_value.values():
         for i, left in enumerate(rows):
-            for right in rows[i + 1:]:
+            for right in rows[i + 1 :]:
                 a, b = parties[left.party_id], parties[right.party_id]
-                same_scheme = (not left.scheme or not right.scheme
-                               or normalize_identifier(left.scheme) == normalize_identifier(right.scheme))
+                same_scheme = (
+                    not left.scheme
+                    or not right.scheme
+                    or normalize_identifier(left.scheme) == normalize_identifier(right.scheme)
+                )
                 if a.id != b.id and same_scheme and _compatible(a, b):
                     scheme = left.scheme or right.scheme
                     suggest(a, b, f"same identifier {scheme + ' ' if scheme else ''}{left.value}")
@@ -193,15 +227,16 @@ def suggested_duplicates(session: Session, user: User, limit: int | None = DUPLI
         members.sort(key=lambda party: (len(party.match_key), party.id))
         for i, party in enumerate(members):
             longest = longest_likely(len(party.match_key))
-            for other in members[i + 1:]:
+            for other in members[i + 1 :]:
                 if len(other.match_key) > longest:
                     break
                 score = key_similarity(party.match_key, other.match_key)
                 if score >= LIKELY_AT:
                     same = plain_key(party.name) == plain_key(other.name)
                     suggest(party, other, "the same name" if same else f"names {score:.0f}% alike")
-    ordered = sorted(pairs.values(), key=lambda p: (not p.reason.startswith("same identifier"),
-                                                    normalize_name(p.first.name), p.ids))
+    ordered = sorted(
+        pairs.values(), key=lambda p: (not p.reason.startswith("same identifier"), normalize_name(p.first.name), p.ids)
+    )
     return ordered if limit is None else ordered[:limit]
 
 
@@ -213,13 +248,13 @@ def _live_party(session: Session, party_id: int, field_name: str) -> Party:
     if party is None:
         raise RegistryError(f"There is no party {party_id}.", field_name)
     if party.merged_into_id is not None:
-        raise RegistryError(f"{party.name} was already merged into another party; merge that one instead.",
-                            field_name)
+        raise RegistryError(f"{party.name} was already merged into another party; merge that one instead.", field_name)
     return party
 
 
-def _locked_live_parties(session: Session, first_id: int, first_field: str, second_id: int,
-                         second_field: str) -> tuple[Party, Party]:
+def _locked_live_parties(
+    session: Session, first_id: int, first_field: str, second_id: int, second_field: str
+) -> tuple[Party, Party]:
     """Both parties, read again under locks taken in id order: two admins acting on one pair from either side
     (merging each into the other, marking them distinct) take turns, never waiting for each other in a circle,
     and the second sees what the first did (docs/concurrency.md)."""
@@ -232,28 +267,51 @@ def check_merge(session: Session, keep: Party, merged: Party) -> None:
     if keep.id == merged.id:
         raise RegistryError("A party cannot be merged into itself: choose two different parties.", "merge_id")
     if merged.kind == PartyKind.PERSON and keep.kind == PartyKind.ENTITY:
-        raise RegistryError(f"{merged.name} is a person and {keep.name} an organisation: a person cannot be "
-                            "merged into an organisation.", "merge_id")
+        raise RegistryError(
+            f"{merged.name} is a person and {keep.name} an organisation: a person cannot be "
+            "merged into an organisation.",
+            "merge_id",
+        )
     if merged.kind == PartyKind.ENTITY and keep.kind == PartyKind.PERSON:
-        raise RegistryError(f"{merged.name} is an organisation and {keep.name} a person: an organisation cannot "
-                            "be merged into a person.", "merge_id")
+        raise RegistryError(
+            f"{merged.name} is an organisation and {keep.name} a person: an organisation cannot "
+            "be merged into a person.",
+            "merge_id",
+        )
     if _org_of(session, keep) is not None and _org_of(session, merged) is not None:
-        raise RegistryError(f"{keep.name} and {merged.name} are both organisations on the platform: their "
-                            "accounts are separate and cannot be merged here.", "merge_id")
-    between = session.execute(select(func.count(Interest.id)).where(or_(
-        (Interest.interested_party_id == keep.id) & (Interest.subject_party_id == merged.id),
-        (Interest.interested_party_id == merged.id) & (Interest.subject_party_id == keep.id),
-    ))).scalar_one()
-    between += session.execute(select(func.count(CommercialTie.id)).where(or_(
-        (CommercialTie.vendor_party_id == keep.id) & (CommercialTie.counterparty_id == merged.id),
-        (CommercialTie.vendor_party_id == merged.id) & (CommercialTie.counterparty_id == keep.id),
-    ))).scalar_one()
+        raise RegistryError(
+            f"{keep.name} and {merged.name} are both organisations on the platform: their "
+            "accounts are separate and cannot be merged here.",
+            "merge_id",
+        )
+    between = session.execute(
+        select(func.count(Interest.id)).where(
+            or_(
+                (Interest.interested_party_id == keep.id) & (Interest.subject_party_id == merged.id),
+                (Interest.interested_party_id == merged.id) & (Interest.subject_party_id == keep.id),
+            )
+        )
+    ).scalar_one()
+    between += session.execute(
+        select(func.count(CommercialTie.id)).where(
+            or_(
+                (CommercialTie.vendor_party_id == keep.id) & (CommercialTie.counterparty_id == merged.id),
+                (CommercialTie.vendor_party_id == merged.id) & (CommercialTie.counterparty_id == keep.id),
+            )
+        )
+    ).scalar_one()
     if between:
-        raise RegistryError(f"{keep.name} and {merged.name} have ties to each other, so they are not the same "
-                            "party: one would hold an interest in itself.", "merge_id")
+        raise RegistryError(
+            f"{keep.name} and {merged.name} have ties to each other, so they are not the same "
+            "party: one would hold an interest in itself.",
+            "merge_id",
+        )
     if distinction_between(session, keep.id, merged.id) is not None:
-        raise RegistryError(f"{keep.name} and {merged.name} are marked as not the same party: withdraw that "
-                            "first if they are one after all.", "merge_id")
+        raise RegistryError(
+            f"{keep.name} and {merged.name} are marked as not the same party: withdraw that "
+            "first if they are one after all.",
+            "merge_id",
+        )
 
 
 def _org_of(session: Session, party: Party) -> Organization | None:
@@ -261,10 +319,19 @@ def _org_of(session: Session, party: Party) -> Organization | None:
 
 
 def _snapshot(session: Session, party: Party) -> dict:
-    identifiers = session.execute(select(PartyIdentifier).where(PartyIdentifier.party_id == party.id)
-                                  .order_by(PartyIdentifier.id)).scalars().all()
-    return {"id": party.id, "name": party.name, "kind": str(party.kind),
-            "identifiers": [f"{i.scheme}: {i.value}" if i.scheme else i.value for i in identifiers]}
+    identifiers = (
+        session.execute(
+            select(PartyIdentifier).where(PartyIdentifier.party_id == party.id).order_by(PartyIdentifier.id)
+        )
+        .scalars()
+        .all()
+    )
+    return {
+        "id": party.id,
+        "name": party.name,
+        "kind": str(party.kind),
+        "identifiers": [f"{i.scheme}: {i.value}" if i.scheme else i.value for i in identifiers],
+    }
 
 
 def _repoint(session: Session, keep: Party, merged: Party) -> dict[str, int]:
@@ -272,8 +339,12 @@ def _repoint(session: Session, keep: Party, merged: Party) -> dict[str, int]:
     moved = {}
 
     def move(label: str, column) -> None:
-        result = session.execute(update(column.class_).where(column == merged.id).values({column.key: keep.id})
-                                 .execution_options(synchronize_session="fetch"))
+        result = session.execute(
+            update(column.class_)
+            .where(column == merged.id)
+            .values({column.key: keep.id})
+            .execution_options(synchronize_session="fetch")
+        )
         moved[label] = moved.get(label, 0) + result.rowcount
 
     move("interests held", Interest.interested_party_id)
@@ -284,15 +355,26 @@ def _repoint(session: Session, keep: Party, merged: Party) -> dict[str, int]:
     move("organisations", Organization.party_id)
     # A buyer that named both keeps one entry (and one waiver per finding): drop the merged party's copy.
     both = select(Rival.buyer_org_id).where(Rival.party_id == keep.id)
-    session.execute(delete(Rival).where(Rival.party_id == merged.id, Rival.buyer_org_id.in_(both))
-                    .execution_options(synchronize_session="fetch"))
+    session.execute(
+        delete(Rival)
+        .where(Rival.party_id == merged.id, Rival.buyer_org_id.in_(both))
+        .execution_options(synchronize_session="fetch")
+    )
     move("rival lists", Rival.party_id)
     kept_waivers = select(Waiver.buyer_org_id, Waiver.vendor_org_id, Waiver.rule).where(
-        Waiver.rival_party_id == keep.id)
+        Waiver.rival_party_id == keep.id
+    )
     for buyer_id, vendor_id, rule in session.execute(kept_waivers).all():
-        session.execute(delete(Waiver).where(Waiver.rival_party_id == merged.id, Waiver.buyer_org_id == buyer_id,
-                                             Waiver.vendor_org_id == vendor_id, Waiver.rule == rule)
-                        .execution_options(synchronize_session="fetch"))
+        session.execute(
+            delete(Waiver)
+            .where(
+                Waiver.rival_party_id == merged.id,
+                Waiver.buyer_org_id == buyer_id,
+                Waiver.vendor_org_id == vendor_id,
+                Waiver.rule == rule,
+            )
+            .execution_options(synchronize_session="fetch")
+        )
     move("waivers", Waiver.rival_party_id)
     moved["distinctions"] = _move_distinctions(session, keep, merged)
     statements = getattr(party_models, "BodsStatement", None)
@@ -312,9 +394,15 @@ def _move_distinctions(session: Session, keep: Party, merged: Party) -> int:
         session.flush()
         if other.id != keep.id and distinction_between(session, keep.id, other.id) is None:
             low, high = sorted((keep.id, other.id))
-            session.add(PartyDistinction(first_party_id=low, second_party_id=high, reason=distinction.reason,
-                                         recorded_by_id=distinction.recorded_by_id,
-                                         recorded_at=distinction.recorded_at))
+            session.add(
+                PartyDistinction(
+                    first_party_id=low,
+                    second_party_id=high,
+                    reason=distinction.reason,
+                    recorded_by_id=distinction.recorded_by_id,
+                    recorded_at=distinction.recorded_at,
+                )
+            )
             count += 1
     return count
 
@@ -324,12 +412,19 @@ def _keep_alias(session: Session, keep: Party, merged: Party) -> None:
     value = normalize_identifier(merged.name)
     if not value or normalize_name(merged.name) == keep.name_normalized:
         return
-    held = session.execute(select(PartyIdentifier).where(PartyIdentifier.party_id == keep.id,
-                                                         PartyIdentifier.scheme == ALIAS_SCHEME,
-                                                         PartyIdentifier.value_normalized == value)).first()
+    held = session.execute(
+        select(PartyIdentifier).where(
+            PartyIdentifier.party_id == keep.id,
+            PartyIdentifier.scheme == ALIAS_SCHEME,
+            PartyIdentifier.value_normalized == value,
+        )
+    ).first()
     if held is None:
-        session.add(PartyIdentifier(party_id=keep.id, scheme=ALIAS_SCHEME, value=merged.name[:200],
-                                    value_normalized=value[:200]))
+        session.add(
+            PartyIdentifier(
+                party_id=keep.id, scheme=ALIAS_SCHEME, value=merged.name[:200], value_normalized=value[:200]
+            )
+        )
 
 
 def merge_problem(session: Session, user: User, keep_id: int, merge_id: int) -> str | None:
@@ -361,8 +456,15 @@ def merge_parties(session: Session, admin: User, keep_id: int, merge_id: int) ->
     merged.merged_into_id = keep.id
     session.flush()
     session.expire_all()
-    record_event(session, admin, "party.merged", "party", keep.id, before=before,
-                 after={"kept": _snapshot(session, keep), "merged_into": keep.id, "moved": moved})
+    record_event(
+        session,
+        admin,
+        "party.merged",
+        "party",
+        keep.id,
+        before=before,
+        after={"kept": _snapshot(session, keep), "merged_into": keep.id, "moved": moved},
+    )
     from marketplace.screening.refresh import refresh_verdicts  # late: screening imports parties
 
     refresh_verdicts(session, admin)
@@ -380,18 +482,23 @@ def _refresh_all(session: Session, admin: User) -> None:
 
 def distinction_between(session: Session, first_id: int, second_id: int) -> PartyDistinction | None:
     low, high = sorted((first_id, second_id))
-    query = select(PartyDistinction).where(PartyDistinction.first_party_id == low,
-                                           PartyDistinction.second_party_id == high)
+    query = select(PartyDistinction).where(
+        PartyDistinction.first_party_id == low, PartyDistinction.second_party_id == high
+    )
     return session.execute(query).scalar_one_or_none()
 
 
 def distinctions_of(session: Session, party_id: int) -> list[tuple[PartyDistinction, Party]]:
     """The parties an admin marked as not the same as this one, with the record of each."""
-    rows = session.execute(select(PartyDistinction).where(or_(PartyDistinction.first_party_id == party_id,
-                                                              PartyDistinction.second_party_id == party_id))
-                           .order_by(PartyDistinction.id)).scalars()
-    return [(row, session.get(Party, row.second_party_id if row.first_party_id == party_id else row.first_party_id))
-            for row in rows]
+    rows = session.execute(
+        select(PartyDistinction)
+        .where(or_(PartyDistinction.first_party_id == party_id, PartyDistinction.second_party_id == party_id))
+        .order_by(PartyDistinction.id)
+    ).scalars()
+    return [
+        (row, session.get(Party, row.second_party_id if row.first_party_id == party_id else row.first_party_id))
+        for row in rows
+    ]
 
 
 def mark_distinct(session: Session, admin: User, first_id: int, second_id: int, reason: str) -> PartyDistinction:
@@ -406,19 +513,30 @@ def mark_distinct(session: Session, admin: User, first_id: int, second_id: int, 
         raise RegistryError("A party is always the same as itself: choose two different parties.", "second_id")
     reason = (reason or "").strip()
     if not reason:
-        raise RegistryError("Say how you know they are not the same (a registry number, a country): the reason "
-                            "is kept in the audit trail.", "reason")
+        raise RegistryError(
+            "Say how you know they are not the same (a registry number, a country): the reason "
+            "is kept in the audit trail.",
+            "reason",
+        )
     if len(reason) > 1000:
         raise RegistryError("Use at most 1000 characters.", "reason")
     if distinction_between(session, first.id, second.id) is not None:
         raise RegistryError(f"{first.name} and {second.name} are already marked as not the same.", "second_id")
     low, high = sorted((first, second), key=lambda party: party.id)
-    distinction = PartyDistinction(first_party_id=low.id, second_party_id=high.id, reason=reason,
-                                   recorded_by_id=admin.id)
+    distinction = PartyDistinction(
+        first_party_id=low.id, second_party_id=high.id, reason=reason, recorded_by_id=admin.id
+    )
     session.add(distinction)
     session.flush()
-    record_event(session, admin, "party.marked_distinct", "party", low.id, before=None,
-                 after={"parties": [_snapshot(session, low), _snapshot(session, high)], "reason": reason})
+    record_event(
+        session,
+        admin,
+        "party.marked_distinct",
+        "party",
+        low.id,
+        before=None,
+        after={"parties": [_snapshot(session, low), _snapshot(session, high)], "reason": reason},
+    )
     _refresh_all(session, admin)
     return distinction
 
@@ -437,8 +555,11 @@ def withdraw_distinction(session: Session, admin: User, distinction_id: int) -> 
         raise _not_found(f"distinction {distinction_id}")
     first = session.get(Party, distinction.first_party_id)
     second = session.get(Party, distinction.second_party_id)
-    before = {"distinction_id": distinction.id, "parties": [_snapshot(session, first), _snapshot(session, second)],
-              "reason": distinction.reason}
+    before = {
+        "distinction_id": distinction.id,
+        "parties": [_snapshot(session, first), _snapshot(session, second)],
+        "reason": distinction.reason,
+    }
     session.delete(distinction)
     session.flush()
     record_event(session, admin, "party.distinction_withdrawn", "party", first.id, before=before, after=None)
@@ -450,9 +571,13 @@ def _refuse_withdrawn(session: Session, distinction_id: int) -> None:
     """RegistryError naming the parties when the audit trail says the mark was withdrawn (by another admin a
     moment ago, or by this admin's first click); nothing when it never existed (the caller's 404)."""
     withdrawn = session.execute(
-        select(AuditRecord).where(AuditRecord.action == "party.distinction_withdrawn",
-                                  AuditRecord.before["distinction_id"].as_integer() == distinction_id)
-        .order_by(AuditRecord.id.desc()).limit(1)
+        select(AuditRecord)
+        .where(
+            AuditRecord.action == "party.distinction_withdrawn",
+            AuditRecord.before["distinction_id"].as_integer() == distinction_id,
+        )
+        .order_by(AuditRecord.id.desc())
+        .limit(1)
     ).scalar_one_or_none()
     if withdrawn is not None:
         names = " and ".join(party["name"] for party in withdrawn.before["parties"])

@@ -34,9 +34,11 @@ def no_owners_declarations(session: Session, party_id: int, as_of: date) -> list
         frontier = set(session.execute(select(Party.id).where(Party.merged_into_id.in_(frontier))).scalars()) - ids
         ids |= frontier
     rows = session.execute(
-        select(NoOwnersDeclaration).where(NoOwnersDeclaration.subject_party_id.in_(ids),
-                                          or_(NoOwnersDeclaration.end_date.is_(None),
-                                              NoOwnersDeclaration.end_date > as_of))
+        select(NoOwnersDeclaration)
+        .where(
+            NoOwnersDeclaration.subject_party_id.in_(ids),
+            or_(NoOwnersDeclaration.end_date.is_(None), NoOwnersDeclaration.end_date > as_of),
+        )
         .order_by(NoOwnersDeclaration.id)
     ).scalars()
     lines = []
@@ -60,18 +62,20 @@ def search_parties(session: Session, text: str, limit: int = 20) -> list[Party]:
     return list(session.execute(query.order_by(Party.name).limit(limit)).scalars())
 
 
-def find_or_create_party(session: Session, name: str, kind: PartyKind = PartyKind.ENTITY,
-                         party_type: str | None = None) -> Party:
+def find_or_create_party(
+    session: Session, name: str, kind: PartyKind = PartyKind.ENTITY, party_type: str | None = None
+) -> Party:
     """The party with this exact (normalised) name and kind, created if there is none."""
     normalized = normalize_name(name)
     party = session.execute(
-        select(Party).where(Party.name_normalized == normalized, Party.kind == kind,
-                            Party.merged_into_id.is_(None)).order_by(Party.id).limit(1)
+        select(Party)
+        .where(Party.name_normalized == normalized, Party.kind == kind, Party.merged_into_id.is_(None))
+        .order_by(Party.id)
+        .limit(1)
     ).scalar_one_or_none()
     if party is None:
         default_type = "knownPerson" if kind == PartyKind.PERSON else "registeredEntity"
-        party = Party(kind=kind, party_type=party_type or default_type, name=name.strip(),
-                      name_normalized=normalized)
+        party = Party(kind=kind, party_type=party_type or default_type, name=name.strip(), name_normalized=normalized)
         session.add(party)
         session.flush()
     return party
@@ -117,13 +121,15 @@ def add_identifier(session: Session, party: Party, scheme: str, value: str) -> P
     if not normalized:
         return None
     held = session.execute(
-        select(PartyIdentifier).where(PartyIdentifier.party_id == party.id,
-                                      PartyIdentifier.value_normalized == normalized)
+        select(PartyIdentifier).where(
+            PartyIdentifier.party_id == party.id, PartyIdentifier.value_normalized == normalized
+        )
     ).scalars()
     if any(normalize_identifier(row.scheme) == normalize_identifier(scheme) for row in held):
         return None
-    identifier = PartyIdentifier(party_id=party.id, scheme=scheme.strip()[:100], value=value.strip()[:200],
-                                 value_normalized=normalized[:200])
+    identifier = PartyIdentifier(
+        party_id=party.id, scheme=scheme.strip()[:100], value=value.strip()[:200], value_normalized=normalized[:200]
+    )
     session.add(identifier)
     session.flush()
     return identifier

@@ -49,8 +49,11 @@ def distinct_pairs(session: Session, party_ids: Iterable[int]) -> set[tuple[int,
     ids = sorted(set(party_ids))
     if not ids:
         return set()
-    rows = session.execute(select(PartyDistinction.first_party_id, PartyDistinction.second_party_id).where(
-        or_(PartyDistinction.first_party_id.in_(ids), PartyDistinction.second_party_id.in_(ids)))).all()
+    rows = session.execute(
+        select(PartyDistinction.first_party_id, PartyDistinction.second_party_id).where(
+            or_(PartyDistinction.first_party_id.in_(ids), PartyDistinction.second_party_id.in_(ids))
+        )
+    ).all()
     return {_ordered(first, second) for first, second in rows}
 
 
@@ -85,17 +88,26 @@ def _scored(session: Session, keys: list[str], extra=()) -> list[tuple[int, str,
     told = [key for key in keys if telling_block(key)]
     if told:
         low, high = _length_bounds(told)
-        selects.append(select(*columns).where(
-            Party.match_telling.in_(sorted({telling_block(key) for key in told})), Party.merged_into_id.is_(None),
-            func.length(Party.match_key).between(low, high), *extra))
+        selects.append(
+            select(*columns).where(
+                Party.match_telling.in_(sorted({telling_block(key) for key in told})),
+                Party.merged_into_id.is_(None),
+                func.length(Party.match_key).between(low, high),
+                *extra,
+            )
+        )
     # The others: the names sharing one of their blocks and having no numbers or single letters either. Two selects
     # per group of keys, one per block's index: with OR, SQLite reads the whole table.
     plain = [key for key in keys if not telling_block(key)]
-    for group in ([[key] for key in plain] if len(plain) <= _ONE_BY_ONE else [plain] if plain else []):
+    for group in [[key] for key in plain] if len(plain) <= _ONE_BY_ONE else [plain] if plain else []:
         heads, tails = zip(*(blocks(key) for key in group), strict=True)
         low, high = _length_bounds(group)
-        conditions = [Party.merged_into_id.is_(None), Party.match_telling == "",
-                      func.length(Party.match_key).between(low, high), *extra]
+        conditions = [
+            Party.merged_into_id.is_(None),
+            Party.match_telling == "",
+            func.length(Party.match_key).between(low, high),
+            *extra,
+        ]
         selects.append(select(*columns).where(Party.match_head.in_(sorted(set(heads))), *conditions))
         selects.append(select(*columns).where(Party.match_tail.in_(sorted(set(tails))), *conditions))
     rows = session.execute(union(*selects) if len(selects) > 1 else selects[0]).all()
@@ -146,7 +158,9 @@ def unsettled_variants(session: Session, parties: Iterable[Party]) -> list[Likel
 def similar_names(session: Session, name: str, kind: PartyKind, extra=()) -> list[tuple[Party, float]]:
     """Unmerged parties of this kind whose names are likely this name's, the most alike first."""
     key = match_key(name)
-    scored = [(party_id, key_similarity(key, other)) for party_id, _, other, _, _ in
-              _scored(session, [key], (Party.kind == kind, *extra))]
+    scored = [
+        (party_id, key_similarity(key, other))
+        for party_id, _, other, _, _ in _scored(session, [key], (Party.kind == kind, *extra))
+    ]
     found = [(session.get(Party, party_id), score) for party_id, score in scored if score >= LIKELY_AT]
     return sorted(found, key=lambda item: (-item[1], item[0].name, item[0].id))

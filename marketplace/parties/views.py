@@ -24,7 +24,8 @@ def index():
     """Search by name, alias or identifier (`q`), and the pairs that may be one party."""
     query = (request.args.get("q") or "").strip()
     return render_template(
-        "parties/index.html", query=query,
+        "parties/index.html",
+        query=query,
         results=registry.search(db.session, current_user, query) if query else None,
         duplicates=registry.suggested_duplicates(db.session, current_user),
     )
@@ -37,13 +38,17 @@ def show(party_id: int):
     detail = registry.party_detail(db.session, current_user, party_id)
     candidates = None
     if query:
-        candidates = [found for found in registry.search(db.session, current_user, query)
-                      if found.party.id != party_id]
+        candidates = [found for found in registry.search(db.session, current_user, query) if found.party.id != party_id]
     return render_template("parties/show.html", detail=detail, query=query, candidates=candidates)
 
 
-def _render_merge(keep_id: int, merge_id: int, form: MergeForm | None = None, status: int = 200,
-                  distinct_form: DistinctForm | None = None):
+def _render_merge(
+    keep_id: int,
+    merge_id: int,
+    form: MergeForm | None = None,
+    status: int = 200,
+    distinct_form: DistinctForm | None = None,
+):
     keep = registry.party_detail(db.session, current_user, keep_id)
     merged = registry.party_detail(db.session, current_user, merge_id)
     form = form or MergeForm(formdata=None, keep_id=keep_id, merge_id=merge_id)
@@ -51,9 +56,15 @@ def _render_merge(keep_id: int, merge_id: int, form: MergeForm | None = None, st
     if problem and problem not in form.form_errors:
         form.form_errors.append(problem)
     distinct_form = distinct_form or DistinctForm(formdata=None, first_id=keep_id, second_id=merge_id)
-    return render_template("parties/merge.html", keep=keep, merged=merged, form=form, allowed=problem is None,
-                           distinct_form=distinct_form,
-                           distinction=registry.distinction_between(db.session, keep_id, merge_id)), status
+    return render_template(
+        "parties/merge.html",
+        keep=keep,
+        merged=merged,
+        form=form,
+        allowed=problem is None,
+        distinct_form=distinct_form,
+        distinction=registry.distinction_between(db.session, keep_id, merge_id),
+    ), status
 
 
 @bp.get("/merge")
@@ -81,8 +92,9 @@ def merge():
         form.form_errors.append(str(error))
         return _render_merge(form.keep_id.data, form.merge_id.data, form, 400)
     db.session.commit()
-    flash(f"Merged into {kept.name}: every identifier and tie now belongs to it, and screening was run again.",
-          "success")
+    flash(
+        f"Merged into {kept.name}: every identifier and tie now belongs to it, and screening was run again.", "success"
+    )
     return redirect(url_for("parties.show", party_id=kept.id), 303)
 
 
@@ -96,8 +108,7 @@ def mark_distinct():
         return redirect(url_for("parties.index"), 303)
     if valid:
         try:
-            registry.mark_distinct(db.session, current_user, form.first_id.data, form.second_id.data,
-                                   form.reason.data)
+            registry.mark_distinct(db.session, current_user, form.first_id.data, form.second_id.data, form.reason.data)
         except registry.RegistryError as error:
             field = getattr(form, error.field, None) if error.field == "reason" else None
             if field is not None:
@@ -106,8 +117,11 @@ def mark_distinct():
                 form.form_errors.append(str(error))
         else:
             db.session.commit()
-            flash("Marked as not the same party: they are no longer suggested as duplicates, and screening was "
-                  "run again.", "success")
+            flash(
+                "Marked as not the same party: they are no longer suggested as duplicates, and screening was "
+                "run again.",
+                "success",
+            )
             return redirect(url_for("parties.show", party_id=form.first_id.data), 303)
     return _render_merge(form.first_id.data, form.second_id.data, status=400, distinct_form=form)
 
@@ -121,6 +135,7 @@ def withdraw_distinction(distinction_id: int):
         flash(str(error), "info")
         return redirect(url_for("parties.index"), 303)
     db.session.commit()
-    flash(f"{first.name} and {second.name} are no longer marked as different parties; screening was run again.",
-          "success")
+    flash(
+        f"{first.name} and {second.name} are no longer marked as different parties; screening was run again.", "success"
+    )
     return redirect(url_for("parties.show", party_id=first.id), 303)

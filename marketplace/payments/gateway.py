@@ -106,8 +106,7 @@ class StripeGateway:
         self.api_base = base
         self.simulated = bool(base)
         self.test_mode = not secret_key.startswith(LIVE_KEY_PREFIXES)
-        self._client = stripe.StripeClient(secret_key, base_addresses=addresses,
-                                           max_network_retries=NETWORK_RETRIES)
+        self._client = stripe.StripeClient(secret_key, base_addresses=addresses, max_network_retries=NETWORK_RETRIES)
 
     @property
     def mode_label(self) -> str | None:
@@ -139,16 +138,35 @@ class StripeGateway:
     # ---------------------------------------------------------------- buyers and funding
 
     def create_customer(self, *, name: str, metadata: dict, idempotency_key: str) -> str:
-        return self._create(self._client.v1.customers.create, {"name": name, "metadata": metadata},
-                            idempotency_key)["id"]
+        return self._create(self._client.v1.customers.create, {"name": name, "metadata": metadata}, idempotency_key)[
+            "id"
+        ]
 
-    def create_checkout_session(self, *, amount: int, currency: str, title: str, customer_id: str | None,
-                                success_url: str, cancel_url: str, metadata: dict, transfer_group: str,
-                                idempotency_key: str) -> CheckoutInfo:
+    def create_checkout_session(
+        self,
+        *,
+        amount: int,
+        currency: str,
+        title: str,
+        customer_id: str | None,
+        success_url: str,
+        cancel_url: str,
+        metadata: dict,
+        transfer_group: str,
+        idempotency_key: str,
+    ) -> CheckoutInfo:
         params = {
             "mode": "payment",
-            "line_items": [{"quantity": 1, "price_data": {
-                "currency": currency.lower(), "unit_amount": amount, "product_data": {"name": title}}}],
+            "line_items": [
+                {
+                    "quantity": 1,
+                    "price_data": {
+                        "currency": currency.lower(),
+                        "unit_amount": amount,
+                        "product_data": {"name": title},
+                    },
+                }
+            ],
             "success_url": success_url,
             "cancel_url": cancel_url,
             "client_reference_id": metadata.get("milestone_key"),
@@ -167,26 +185,36 @@ class StripeGateway:
 
     @staticmethod
     def _checkout(data: dict) -> CheckoutInfo:
-        return CheckoutInfo(id=data["id"], url=data.get("url"), status=data.get("status") or "open",
-                            payment_status=data.get("payment_status") or "unpaid",
-                            payment_intent_id=_id_of(data.get("payment_intent")),
-                            metadata=dict(data.get("metadata") or {}))
+        return CheckoutInfo(
+            id=data["id"],
+            url=data.get("url"),
+            status=data.get("status") or "open",
+            payment_status=data.get("payment_status") or "unpaid",
+            payment_intent_id=_id_of(data.get("payment_intent")),
+            metadata=dict(data.get("metadata") or {}),
+        )
 
     def retrieve_payment_intent(self, payment_intent_id: str) -> PaymentInfo:
-        data = self._call(self._client.v1.payment_intents.retrieve, payment_intent_id,
-                          {"expand": ["latest_charge"]})
+        data = self._call(self._client.v1.payment_intents.retrieve, payment_intent_id, {"expand": ["latest_charge"]})
         charge = data.get("latest_charge") or {}
         error = (data.get("last_payment_error") or {}).get("message") or ""
-        return PaymentInfo(id=data["id"], status=data["status"], amount=int(data["amount"]),
-                           currency=data["currency"].upper(), charge_id=_id_of(charge or None),
-                           metadata=dict(data.get("metadata") or {}), error=error,
-                           amount_refunded=int(charge.get("amount_refunded") or 0) if isinstance(charge, dict) else 0)
+        return PaymentInfo(
+            id=data["id"],
+            status=data["status"],
+            amount=int(data["amount"]),
+            currency=data["currency"].upper(),
+            charge_id=_id_of(charge or None),
+            metadata=dict(data.get("metadata") or {}),
+            error=error,
+            amount_refunded=int(charge.get("amount_refunded") or 0) if isinstance(charge, dict) else 0,
+        )
 
-    def create_refund(self, *, payment_intent_id: str, amount: int, metadata: dict,
-                      idempotency_key: str) -> RefundInfo:
-        data = self._create(self._client.v1.refunds.create,
-                            {"payment_intent": payment_intent_id, "amount": amount, "metadata": metadata},
-                            idempotency_key)
+    def create_refund(self, *, payment_intent_id: str, amount: int, metadata: dict, idempotency_key: str) -> RefundInfo:
+        data = self._create(
+            self._client.v1.refunds.create,
+            {"payment_intent": payment_intent_id, "amount": amount, "metadata": metadata},
+            idempotency_key,
+        )
         return self._refund(data)
 
     def retrieve_refund(self, refund_id: str) -> RefundInfo:
@@ -205,9 +233,15 @@ class StripeGateway:
 
     @staticmethod
     def _refund(data: dict) -> RefundInfo:
-        return RefundInfo(id=data["id"], amount=int(data["amount"]), currency=data["currency"].upper(),
-                          status=data.get("status") or "", payment_intent_id=_id_of(data.get("payment_intent")),
-                          metadata=dict(data.get("metadata") or {}), charge_id=_id_of(data.get("charge")))
+        return RefundInfo(
+            id=data["id"],
+            amount=int(data["amount"]),
+            currency=data["currency"].upper(),
+            status=data.get("status") or "",
+            payment_intent_id=_id_of(data.get("payment_intent")),
+            metadata=dict(data.get("metadata") or {}),
+            charge_id=_id_of(data.get("charge")),
+        )
 
     # ---------------------------------------------------------------- vendors and payouts
 
@@ -223,19 +257,38 @@ class StripeGateway:
     @staticmethod
     def _account(data: dict) -> AccountInfo:
         transfers = (data.get("capabilities") or {}).get("transfers")
-        return AccountInfo(id=data["id"], details_submitted=bool(data.get("details_submitted")),
-                           payouts_ready=transfers == "active" and bool(data.get("payouts_enabled")))
+        return AccountInfo(
+            id=data["id"],
+            details_submitted=bool(data.get("details_submitted")),
+            payouts_ready=transfers == "active" and bool(data.get("payouts_enabled")),
+        )
 
     def create_onboarding_link(self, *, account_id: str, refresh_url: str, return_url: str) -> str:
-        data = self._create(self._client.v1.account_links.create,
-                            {"account": account_id, "refresh_url": refresh_url, "return_url": return_url,
-                             "type": "account_onboarding"}, None)
+        data = self._create(
+            self._client.v1.account_links.create,
+            {"account": account_id, "refresh_url": refresh_url, "return_url": return_url, "type": "account_onboarding"},
+            None,
+        )
         return data["url"]
 
-    def create_transfer(self, *, amount: int, currency: str, destination: str, source_charge_id: str | None,
-                        transfer_group: str, metadata: dict, idempotency_key: str) -> TransferInfo:
-        params = {"amount": amount, "currency": currency.lower(), "destination": destination,
-                  "transfer_group": transfer_group, "metadata": metadata}
+    def create_transfer(
+        self,
+        *,
+        amount: int,
+        currency: str,
+        destination: str,
+        source_charge_id: str | None,
+        transfer_group: str,
+        metadata: dict,
+        idempotency_key: str,
+    ) -> TransferInfo:
+        params = {
+            "amount": amount,
+            "currency": currency.lower(),
+            "destination": destination,
+            "transfer_group": transfer_group,
+            "metadata": metadata,
+        }
         if source_charge_id:
             # Ties the payout to the buyer's charge: Stripe never pays out more than that charge brought in.
             params["source_transaction"] = source_charge_id
@@ -246,10 +299,14 @@ class StripeGateway:
 
     @staticmethod
     def _transfer(data: dict) -> TransferInfo:
-        return TransferInfo(id=data["id"], amount=int(data["amount"]), currency=data["currency"].upper(),
-                            destination=_id_of(data.get("destination")) or "",
-                            amount_reversed=int(data.get("amount_reversed") or 0),
-                            metadata=dict(data.get("metadata") or {}))
+        return TransferInfo(
+            id=data["id"],
+            amount=int(data["amount"]),
+            currency=data["currency"].upper(),
+            destination=_id_of(data.get("destination")) or "",
+            amount_reversed=int(data.get("amount_reversed") or 0),
+            metadata=dict(data.get("metadata") or {}),
+        )
 
 
 def from_config(config) -> StripeGateway | None:

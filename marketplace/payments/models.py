@@ -22,8 +22,10 @@ class EntryKind(StrEnum):
 class LedgerEntry(SQLModel, table=True):
     """One money movement and the Stripe object that carried it; never changed after it is written."""
 
-    __table_args__ = (UniqueConstraint("kind", "stripe_object_id"),
-                      CheckConstraint("amount_minor >= 0", name="amount_not_negative"))
+    __table_args__ = (
+        UniqueConstraint("kind", "stripe_object_id"),
+        CheckConstraint("amount_minor >= 0", name="amount_not_negative"),
+    )
 
     id: int | None = Field(default=None, primary_key=True)
     contract_id: int = Field(foreign_key="contract.id", index=True)

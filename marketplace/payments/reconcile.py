@@ -23,11 +23,14 @@ def _name(milestone: Milestone) -> str:
     return f"contract {milestone.contract_id}, milestone {milestone.number} (id {milestone.id})"
 
 
-def _against_stripe(entry: LedgerEntry, gateway: StripeGateway, payout_accounts: dict[int, str],
-                    refunded: dict[str, int]) -> list[str]:
+def _against_stripe(
+    entry: LedgerEntry, gateway: StripeGateway, payout_accounts: dict[int, str], refunded: dict[str, int]
+) -> list[str]:
     """What Stripe says differently about one ledger entry."""
-    here = f"ledger entry {entry.id} ({entry.kind} {entry.stripe_object_id}, " \
-           f"{format_money(entry.amount_minor, entry.currency)})"
+    here = (
+        f"ledger entry {entry.id} ({entry.kind} {entry.stripe_object_id}, "
+        f"{format_money(entry.amount_minor, entry.currency)})"
+    )
     try:
         if entry.kind == EntryKind.CHARGE:
             found = gateway.retrieve_payment_intent(entry.stripe_object_id)
@@ -53,8 +56,10 @@ def _against_stripe(entry: LedgerEntry, gateway: StripeGateway, payout_accounts:
     if entry.kind == EntryKind.CHARGE:
         ours = refunded.get(entry.stripe_object_id, 0)
         if found.amount_refunded != ours:
-            problems.append(f"{here}: Stripe has refunded {format_money(found.amount_refunded, entry.currency)} "
-                            f"of it, the ledger {format_money(ours, entry.currency)}")
+            problems.append(
+                f"{here}: Stripe has refunded {format_money(found.amount_refunded, entry.currency)} "
+                f"of it, the ledger {format_money(ours, entry.currency)}"
+            )
     return problems
 
 
@@ -77,8 +82,10 @@ def _against_milestone(milestone: Milestone, entries: list[LedgerEntry]) -> list
     if status == MilestoneStatus.RELEASED:
         expected = split_payout(amount, milestone.fee_bps or 0)
         if (paid, fees) != (expected.vendor_minor, expected.fee_minor):
-            problems.append(f"was paid out {money(paid)} with a fee of {money(fees)}, not "
-                            f"{money(expected.vendor_minor)} with {money(expected.fee_minor)}")
+            problems.append(
+                f"was paid out {money(paid)} with a fee of {money(fees)}, not "
+                f"{money(expected.vendor_minor)} with {money(expected.fee_minor)}"
+            )
     return [f"{_name(milestone)} {problem}" for problem in problems]
 
 
@@ -86,12 +93,15 @@ def _against_contract(contract: Contract, milestones: list[Milestone]) -> list[s
     problems = []
     planned = sum(m.amount_minor for m in milestones)
     if planned != contract.total_minor:
-        problems.append(f"contract {contract.id}: its milestones add up to {format_money(planned, contract.currency)}"
-                        f", not {format_money(contract.total_minor, contract.currency)}")
+        problems.append(
+            f"contract {contract.id}: its milestones add up to {format_money(planned, contract.currency)}"
+            f", not {format_money(contract.total_minor, contract.currency)}"
+        )
     open_ones = [m for m in milestones if m.status not in CLOSED_STATES]
     if contract.status in (ContractStatus.COMPLETED, ContractStatus.ENDED) and open_ones:
-        problems.append(f"contract {contract.id} is {contract.status} but milestone "
-                        f"{open_ones[0].number} is {open_ones[0].status}")
+        problems.append(
+            f"contract {contract.id} is {contract.status} but milestone {open_ones[0].number} is {open_ones[0].status}"
+        )
     return problems
 
 
@@ -104,8 +114,10 @@ def _missed_payments(milestone: Milestone, gateway: StripeGateway) -> list[str]:
     except GatewayError as error:
         return [f"{_name(milestone)}: Stripe does not confirm its Checkout Session ({error})"]
     if found.status == "complete":
-        return [f"{_name(milestone)} is pending, but Stripe took its payment {found.payment_intent_id} "
-                "and the ledger does not have it"]
+        return [
+            f"{_name(milestone)} is pending, but Stripe took its payment {found.payment_intent_id} "
+            "and the ledger does not have it"
+        ]
     return []
 
 
@@ -125,9 +137,11 @@ def reconcile(session: Session, gateway: StripeGateway) -> tuple[list[str], int]
         by_milestone[entry.milestone_id].append(entry)
     contracts = session.execute(select(Contract).order_by(Contract.id)).scalars().all()
     for contract in contracts:
-        milestones = session.execute(
-            select(Milestone).where(Milestone.contract_id == contract.id).order_by(Milestone.number)
-        ).scalars().all()
+        milestones = (
+            session.execute(select(Milestone).where(Milestone.contract_id == contract.id).order_by(Milestone.number))
+            .scalars()
+            .all()
+        )
         differences += _against_contract(contract, milestones)
         for milestone in milestones:
             differences += _against_milestone(milestone, by_milestone.get(milestone.id, []))

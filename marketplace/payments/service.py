@@ -67,35 +67,67 @@ def _money(milestone: Milestone, amount: int | None = None) -> str:
     return format_money(milestone.amount_minor if amount is None else amount, milestone.currency)
 
 
-def _audit(session: Session, actor, action: str, contract: Contract, milestone: Milestone, before: str,
-           **after) -> None:
-    record_event(session, actor, action, "milestone", milestone.id, before={"status": before},
-                 after={"status": str(milestone.status), **after},
-                 buyer_org_id=contract.buyer_org_id, vendor_org_id=contract.vendor_org_id)
+def _audit(
+    session: Session, actor, action: str, contract: Contract, milestone: Milestone, before: str, **after
+) -> None:
+    record_event(
+        session,
+        actor,
+        action,
+        "milestone",
+        milestone.id,
+        before={"status": before},
+        after={"status": str(milestone.status), **after},
+        buyer_org_id=contract.buyer_org_id,
+        vendor_org_id=contract.vendor_org_id,
+    )
 
 
 # ------------------------------------------------------------------------------------------------ the ledger
 
 
 def entries_for_milestone(session: Session, milestone_id: int) -> list[LedgerEntry]:
-    return list(session.execute(
-        select(LedgerEntry).where(LedgerEntry.milestone_id == milestone_id).order_by(LedgerEntry.id)
-    ).scalars())
+    return list(
+        session.execute(
+            select(LedgerEntry).where(LedgerEntry.milestone_id == milestone_id).order_by(LedgerEntry.id)
+        ).scalars()
+    )
 
 
 def _recorded(session: Session, kind: EntryKind, stripe_object_id: str) -> bool:
-    return session.execute(
-        select(LedgerEntry.id).where(LedgerEntry.kind == kind, LedgerEntry.stripe_object_id == stripe_object_id)
-    ).first() is not None
+    return (
+        session.execute(
+            select(LedgerEntry.id).where(LedgerEntry.kind == kind, LedgerEntry.stripe_object_id == stripe_object_id)
+        ).first()
+        is not None
+    )
 
 
-def _record(session: Session, contract: Contract, milestone: Milestone, kind: EntryKind, amount: int,
-            stripe_object_id: str, *, source: str | None = None, fee_bps: int | None = None,
-            note: str = "") -> LedgerEntry:
-    entry = LedgerEntry(contract_id=contract.id, milestone_id=milestone.id, buyer_org_id=contract.buyer_org_id,
-                        vendor_org_id=contract.vendor_org_id, kind=kind, amount_minor=amount,
-                        currency=milestone.currency, stripe_object_id=stripe_object_id,
-                        source_object_id=source, fee_bps=fee_bps, note=note[:500])
+def _record(
+    session: Session,
+    contract: Contract,
+    milestone: Milestone,
+    kind: EntryKind,
+    amount: int,
+    stripe_object_id: str,
+    *,
+    source: str | None = None,
+    fee_bps: int | None = None,
+    note: str = "",
+) -> LedgerEntry:
+    entry = LedgerEntry(
+        contract_id=contract.id,
+        milestone_id=milestone.id,
+        buyer_org_id=contract.buyer_org_id,
+        vendor_org_id=contract.vendor_org_id,
+        kind=kind,
+        amount_minor=amount,
+        currency=milestone.currency,
+        stripe_object_id=stripe_object_id,
+        source_object_id=source,
+        fee_bps=fee_bps,
+        note=note[:500],
+    )
     session.add(entry)
     session.flush()
     return entry
@@ -103,14 +135,15 @@ def _record(session: Session, contract: Contract, milestone: Milestone, kind: En
 
 def refundable_on(session: Session, payment_intent_id: str) -> int:
     """What is left to refund of one payment: charged, less refunds already made on it."""
+
     def total(kind: EntryKind, column) -> int:
         return session.execute(
-            select(func.coalesce(func.sum(LedgerEntry.amount_minor), 0))
-            .where(LedgerEntry.kind == kind, column == payment_intent_id)
+            select(func.coalesce(func.sum(LedgerEntry.amount_minor), 0)).where(
+                LedgerEntry.kind == kind, column == payment_intent_id
+            )
         ).scalar_one()
 
-    return total(EntryKind.CHARGE, LedgerEntry.stripe_object_id) - total(EntryKind.REFUND,
-                                                                           LedgerEntry.source_object_id)
+    return total(EntryKind.CHARGE, LedgerEntry.stripe_object_id) - total(EntryKind.REFUND, LedgerEntry.source_object_id)
 
 
 # ------------------------------------------------------------------------------------------------ funding
@@ -133,14 +166,23 @@ def _customer_for(session: Session, gateway: StripeGateway, org_id: int) -> str:
     org = session.get(Organization, org_id)
     if customer.stripe_customer_id is None:
         customer.stripe_customer_id = gateway.create_customer(
-            name=org.name, metadata={"organization_id": str(org.id)},
-            idempotency_key=f"customer-{customer.key}")
+            name=org.name, metadata={"organization_id": str(org.id)}, idempotency_key=f"customer-{customer.key}"
+        )
         session.flush()
     return customer.stripe_customer_id
 
 
-def checkout_url(session: Session, gateway: StripeGateway, actor: User, contract: Contract, milestone: Milestone,
-                 *, success_url: str, cancel_url: str, fee_bps: int) -> str | None:
+def checkout_url(
+    session: Session,
+    gateway: StripeGateway,
+    actor: User,
+    contract: Contract,
+    milestone: Milestone,
+    *,
+    success_url: str,
+    cancel_url: str,
+    fee_bps: int,
+) -> str | None:
     """Where the buyer pays for the (locked, pending) milestone: its open Checkout Session, or a new one.
 
     Returns None when Stripe says the milestone was already paid (it is recorded as funded now).
@@ -157,17 +199,30 @@ def checkout_url(session: Session, gateway: StripeGateway, actor: User, contract
         job = session.get(Job, contract.job_id)
         milestone.checkout_attempt += 1
         created = gateway.create_checkout_session(
-            amount=milestone.amount_minor, currency=milestone.currency,
+            amount=milestone.amount_minor,
+            currency=milestone.currency,
             title=f"{job.title} — milestone {milestone.number}: {milestone.title}"[:250],
-            customer_id=customer_id, success_url=success_url, cancel_url=cancel_url,
-            metadata=_metadata(contract, milestone), transfer_group=_transfer_group(contract),
-            idempotency_key=f"checkout-{milestone.key}-{milestone.checkout_attempt}")
+            customer_id=customer_id,
+            success_url=success_url,
+            cancel_url=cancel_url,
+            metadata=_metadata(contract, milestone),
+            transfer_group=_transfer_group(contract),
+            idempotency_key=f"checkout-{milestone.key}-{milestone.checkout_attempt}",
+        )
     except GatewayError as error:
         raise _fail(error) from error
     milestone.checkout_session_id, milestone.last_payment_error = created.id, ""
     milestone.updated_at = utcnow()
-    _audit(session, actor, "milestone.checkout_started", contract, milestone, str(milestone.status),
-           checkout_session=created.id, amount=_money(milestone))
+    _audit(
+        session,
+        actor,
+        "milestone.checkout_started",
+        contract,
+        milestone,
+        str(milestone.status),
+        checkout_session=created.id,
+        amount=_money(milestone),
+    )
     return created.url
 
 
@@ -193,8 +248,9 @@ def _milestone_by_key(session: Session, key: str | None) -> Milestone | None:
     return lock_with_contract(session, found)[1] if found is not None else None
 
 
-def record_payment(session: Session, gateway: StripeGateway, actor, payment_intent_id: str,
-                   fee_bps: int) -> Milestone | None:
+def record_payment(
+    session: Session, gateway: StripeGateway, actor, payment_intent_id: str, fee_bps: int
+) -> Milestone | None:
     """Record a buyer's payment as Stripe has it now (the event that told us may be stale or repeated).
 
     A succeeded payment funds its pending milestone. One that finds its milestone no longer waiting for money
@@ -216,16 +272,28 @@ def record_payment(session: Session, gateway: StripeGateway, actor, payment_inte
     if _recorded(session, EntryKind.CHARGE, payment.id):
         return milestone
     _record(session, contract, milestone, EntryKind.CHARGE, payment.amount, payment.id, source=payment.charge_id)
-    waiting = (milestone.status == MilestoneStatus.PENDING
-               and contract.status not in (ContractStatus.ENDED, ContractStatus.COMPLETED)
-               and payment.amount == milestone.amount_minor and payment.currency == milestone.currency.upper())
+    waiting = (
+        milestone.status == MilestoneStatus.PENDING
+        and contract.status not in (ContractStatus.ENDED, ContractStatus.COMPLETED)
+        and payment.amount == milestone.amount_minor
+        and payment.currency == milestone.currency.upper()
+    )
     if not waiting:
         if payment.amount_refunded:  # refunds already made in Stripe count: only the rest is returned here
             _record_stripe_refunds(session, gateway, actor, contract, milestone, payment.id)
         left = refundable_on(session, payment.id)
         if left > 0:
-            _refund(session, gateway, actor, contract, milestone, payment.id, left,
-                    f"refund-extra-{payment.id}", "A payment the milestone was not waiting for, returned.")
+            _refund(
+                session,
+                gateway,
+                actor,
+                contract,
+                milestone,
+                payment.id,
+                left,
+                f"refund-extra-{payment.id}",
+                "A payment the milestone was not waiting for, returned.",
+            )
         return milestone
     _fund(session, actor, contract, milestone, payment, fee_bps)
     if payment.amount_refunded:
@@ -234,59 +302,119 @@ def record_payment(session: Session, gateway: StripeGateway, actor, payment_inte
     return milestone
 
 
-def _fund(session: Session, actor, contract: Contract, milestone: Milestone, payment: PaymentInfo,
-          fee_bps: int) -> None:
+def _fund(
+    session: Session, actor, contract: Contract, milestone: Milestone, payment: PaymentInfo, fee_bps: int
+) -> None:
     before = str(milestone.status)
     now = utcnow()
     milestone.status, milestone.funded_at, milestone.updated_at = MilestoneStatus.FUNDED, now, now
     milestone.payment_intent_id, milestone.charge_id = payment.id, payment.charge_id
     milestone.fee_bps, milestone.last_payment_error = fee_bps, ""
-    _audit(session, actor, "milestone.funded", contract, milestone, before, amount=_money(milestone),
-           payment_intent=payment.id)
-    notify_org(session, contract.vendor_org_id, "milestone_funded",
-               f"Milestone {milestone.number} “{milestone.title}” is funded ({_money(milestone)}): "
-               "the platform holds the money until the buyer accepts your delivery.", contract_link(contract))
+    _audit(
+        session,
+        actor,
+        "milestone.funded",
+        contract,
+        milestone,
+        before,
+        amount=_money(milestone),
+        payment_intent=payment.id,
+    )
+    notify_org(
+        session,
+        contract.vendor_org_id,
+        "milestone_funded",
+        f"Milestone {milestone.number} “{milestone.title}” is funded ({_money(milestone)}): "
+        "the platform holds the money until the buyer accepts your delivery.",
+        contract_link(contract),
+    )
     settle(session, actor, contract)
 
 
 # ------------------------------------------------------------------------------------------------ refunds
 
 
-def _refund(session: Session, gateway: StripeGateway, actor, contract: Contract, milestone: Milestone,
-            payment_intent_id: str, amount: int, idempotency_key: str, note: str) -> None:
+def _refund(
+    session: Session,
+    gateway: StripeGateway,
+    actor,
+    contract: Contract,
+    milestone: Milestone,
+    payment_intent_id: str,
+    amount: int,
+    idempotency_key: str,
+    note: str,
+) -> None:
     if amount <= 0 or amount > refundable_on(session, payment_intent_id):
         raise PaymentError("Nothing is left to refund on this payment.")
     try:
-        refund = gateway.create_refund(payment_intent_id=payment_intent_id, amount=amount,
-                                       metadata=_metadata(contract, milestone), idempotency_key=idempotency_key)
+        refund = gateway.create_refund(
+            payment_intent_id=payment_intent_id,
+            amount=amount,
+            metadata=_metadata(contract, milestone),
+            idempotency_key=idempotency_key,
+        )
     except GatewayError as error:
         raise _fail(error) from error
     if not _recorded(session, EntryKind.REFUND, refund.id):
-        _record(session, contract, milestone, EntryKind.REFUND, refund.amount, refund.id,
-                source=payment_intent_id, note=note)
-    record_event(session, actor, "payment.refunded", "milestone", milestone.id,
-                 after={"refund": refund.id, "amount": _money(milestone, refund.amount), "reason": note},
-                 buyer_org_id=contract.buyer_org_id, vendor_org_id=contract.vendor_org_id)
-    notify_org(session, contract.buyer_org_id, "payment_refunded",
-               f"{_money(milestone, refund.amount)} refunded for milestone {milestone.number}: {note}",
-               contract_link(contract))
+        _record(
+            session,
+            contract,
+            milestone,
+            EntryKind.REFUND,
+            refund.amount,
+            refund.id,
+            source=payment_intent_id,
+            note=note,
+        )
+    record_event(
+        session,
+        actor,
+        "payment.refunded",
+        "milestone",
+        milestone.id,
+        after={"refund": refund.id, "amount": _money(milestone, refund.amount), "reason": note},
+        buyer_org_id=contract.buyer_org_id,
+        vendor_org_id=contract.vendor_org_id,
+    )
+    notify_org(
+        session,
+        contract.buyer_org_id,
+        "payment_refunded",
+        f"{_money(milestone, refund.amount)} refunded for milestone {milestone.number}: {note}",
+        contract_link(contract),
+    )
 
 
-def refund_milestone(session: Session, gateway: StripeGateway, actor, contract: Contract, milestone: Milestone,
-                     reason: str) -> None:
+def refund_milestone(
+    session: Session, gateway: StripeGateway, actor, contract: Contract, milestone: Milestone, reason: str
+) -> None:
     """Return what the platform holds for a (locked) milestone to the buyer; the milestone is closed."""
     if milestone.status not in HELD_STATES or not milestone.payment_intent_id:
         raise PaymentError("This milestone holds no money to refund.")
     before = str(milestone.status)
-    _refund(session, gateway, actor, contract, milestone, milestone.payment_intent_id,
-            refundable_on(session, milestone.payment_intent_id), f"refund-{milestone.key}", reason)
+    _refund(
+        session,
+        gateway,
+        actor,
+        contract,
+        milestone,
+        milestone.payment_intent_id,
+        refundable_on(session, milestone.payment_intent_id),
+        f"refund-{milestone.key}",
+        reason,
+    )
     now = utcnow()
     milestone.status, milestone.closed_at, milestone.updated_at = MilestoneStatus.REFUNDED, now, now
     milestone.last_payment_error = ""
     _audit(session, actor, "milestone.refunded", contract, milestone, before, amount=_money(milestone))
-    notify_org(session, contract.vendor_org_id, "milestone_refunded",
-               f"Milestone {milestone.number} “{milestone.title}” was refunded to the buyer: {reason}",
-               contract_link(contract))
+    notify_org(
+        session,
+        contract.vendor_org_id,
+        "milestone_refunded",
+        f"Milestone {milestone.number} “{milestone.title}” was refunded to the buyer: {reason}",
+        contract_link(contract),
+    )
 
 
 # Refunds Stripe reports that count as money returned: "pending" ones are on their way (Stripe may still fail
@@ -297,13 +425,15 @@ OUTSIDE_REFUND_NOTE = "Refunded in Stripe, outside the platform."
 
 def _charge_entry(session: Session, payment_intent_id: str) -> LedgerEntry | None:
     return session.execute(
-        select(LedgerEntry).where(LedgerEntry.kind == EntryKind.CHARGE,
-                                  LedgerEntry.stripe_object_id == payment_intent_id)
+        select(LedgerEntry).where(
+            LedgerEntry.kind == EntryKind.CHARGE, LedgerEntry.stripe_object_id == payment_intent_id
+        )
     ).scalar_one_or_none()
 
 
-def _record_stripe_refunds(session: Session, gateway: StripeGateway, actor, contract: Contract,
-                           milestone: Milestone, payment_intent_id: str) -> int:
+def _record_stripe_refunds(
+    session: Session, gateway: StripeGateway, actor, contract: Contract, milestone: Milestone, payment_intent_id: str
+) -> int:
     """Write to the ledger each refund Stripe made on the payment that it lacks; returns how many.
 
     Our own refunds are recorded when we make them, under their Stripe id, so they are never written twice;
@@ -317,21 +447,40 @@ def _record_stripe_refunds(session: Session, gateway: StripeGateway, actor, cont
     for refund in sorted(refunds, key=lambda found: found.id):
         if refund.status not in COUNTED_REFUND_STATES or _recorded(session, EntryKind.REFUND, refund.id):
             continue
-        _record(session, contract, milestone, EntryKind.REFUND, refund.amount, refund.id,
-                source=payment_intent_id, note=OUTSIDE_REFUND_NOTE)
-        record_event(session, actor, "payment.refunded", "milestone", milestone.id,
-                     after={"refund": refund.id, "amount": _money(milestone, refund.amount),
-                            "reason": OUTSIDE_REFUND_NOTE},
-                     buyer_org_id=contract.buyer_org_id, vendor_org_id=contract.vendor_org_id)
-        notify_org(session, contract.buyer_org_id, "payment_refunded",
-                   f"{_money(milestone, refund.amount)} refunded for milestone {milestone.number}: "
-                   f"{OUTSIDE_REFUND_NOTE}", contract_link(contract))
+        _record(
+            session,
+            contract,
+            milestone,
+            EntryKind.REFUND,
+            refund.amount,
+            refund.id,
+            source=payment_intent_id,
+            note=OUTSIDE_REFUND_NOTE,
+        )
+        record_event(
+            session,
+            actor,
+            "payment.refunded",
+            "milestone",
+            milestone.id,
+            after={"refund": refund.id, "amount": _money(milestone, refund.amount), "reason": OUTSIDE_REFUND_NOTE},
+            buyer_org_id=contract.buyer_org_id,
+            vendor_org_id=contract.vendor_org_id,
+        )
+        notify_org(
+            session,
+            contract.buyer_org_id,
+            "payment_refunded",
+            f"{_money(milestone, refund.amount)} refunded for milestone {milestone.number}: {OUTSIDE_REFUND_NOTE}",
+            contract_link(contract),
+        )
         added += 1
     return added
 
 
-def record_refunds(session: Session, gateway: StripeGateway, actor, payment_intent_id: str,
-                   fee_bps: int) -> Milestone | None:
+def record_refunds(
+    session: Session, gateway: StripeGateway, actor, payment_intent_id: str, fee_bps: int
+) -> Milestone | None:
     """Record the refunds Stripe has made on one of our payments, as Stripe has them now.
 
     A held milestone whose payment is refunded in full is closed as refunded, as if the buyer had cancelled it;
@@ -349,8 +498,9 @@ def record_refunds(session: Session, gateway: StripeGateway, actor, payment_inte
     return milestone
 
 
-def _apply_stripe_refunds(session: Session, gateway: StripeGateway, actor, contract: Contract,
-                          milestone: Milestone, payment_intent_id: str) -> None:
+def _apply_stripe_refunds(
+    session: Session, gateway: StripeGateway, actor, contract: Contract, milestone: Milestone, payment_intent_id: str
+) -> None:
     """Record the payment's refunds the ledger lacks, and close or hold back the (locked) milestone they hit."""
     if not _record_stripe_refunds(session, gateway, actor, contract, milestone, payment_intent_id):
         return
@@ -368,11 +518,23 @@ def _apply_stripe_refunds(session: Session, gateway: StripeGateway, actor, contr
     now = utcnow()
     milestone.status, milestone.closed_at, milestone.updated_at = MilestoneStatus.REFUNDED, now, now
     milestone.last_payment_error = ""
-    _audit(session, actor, "milestone.refunded", contract, milestone, before, amount=_money(milestone),
-           reason=OUTSIDE_REFUND_NOTE)
-    notify_org(session, contract.vendor_org_id, "milestone_refunded",
-               f"Milestone {milestone.number} “{milestone.title}” was refunded to the buyer: {OUTSIDE_REFUND_NOTE}",
-               contract_link(contract))
+    _audit(
+        session,
+        actor,
+        "milestone.refunded",
+        contract,
+        milestone,
+        before,
+        amount=_money(milestone),
+        reason=OUTSIDE_REFUND_NOTE,
+    )
+    notify_org(
+        session,
+        contract.vendor_org_id,
+        "milestone_refunded",
+        f"Milestone {milestone.number} “{milestone.title}” was refunded to the buyer: {OUTSIDE_REFUND_NOTE}",
+        contract_link(contract),
+    )
     settle(session, actor, contract)
 
 
@@ -393,8 +555,9 @@ def release(session: Session, gateway: StripeGateway, actor, contract: Contract,
     if milestone.payment_intent_id and refundable_on(session, milestone.payment_intent_id) != milestone.amount_minor:
         # Part of the payment was refunded in Stripe: paying the vendor and the fee now would pay out money
         # the platform no longer holds.
-        milestone.last_payment_error = (milestone.last_payment_error or
-                                        "The platform no longer holds this milestone's whole payment.")
+        milestone.last_payment_error = (
+            milestone.last_payment_error or "The platform no longer holds this milestone's whole payment."
+        )
         return False
     account = payout_account_of(session, contract.vendor_org_id)
     if account is None or not account.payouts_ready or not account.stripe_account_id:
@@ -404,40 +567,77 @@ def release(session: Session, gateway: StripeGateway, actor, contract: Contract,
     try:
         if payout.vendor_minor > 0:
             transfer = gateway.create_transfer(
-                amount=payout.vendor_minor, currency=milestone.currency, destination=account.stripe_account_id,
-                source_charge_id=milestone.charge_id, transfer_group=_transfer_group(contract),
-                metadata=_metadata(contract, milestone), idempotency_key=f"release-{milestone.key}")
+                amount=payout.vendor_minor,
+                currency=milestone.currency,
+                destination=account.stripe_account_id,
+                source_charge_id=milestone.charge_id,
+                transfer_group=_transfer_group(contract),
+                metadata=_metadata(contract, milestone),
+                idempotency_key=f"release-{milestone.key}",
+            )
             transfer_id = transfer.id
             if not _recorded(session, EntryKind.TRANSFER, transfer.id):
-                _record(session, contract, milestone, EntryKind.TRANSFER, transfer.amount, transfer.id,
-                        source=milestone.charge_id)
+                _record(
+                    session,
+                    contract,
+                    milestone,
+                    EntryKind.TRANSFER,
+                    transfer.amount,
+                    transfer.id,
+                    source=milestone.charge_id,
+                )
     except GatewayError as error:
         milestone.last_payment_error = f"The payout failed: {error}"[:500]
         return False
     if not _recorded(session, EntryKind.PLATFORM_FEE, transfer_id):
-        _record(session, contract, milestone, EntryKind.PLATFORM_FEE, payout.fee_minor, transfer_id,
-                source=milestone.payment_intent_id, fee_bps=milestone.fee_bps)
+        _record(
+            session,
+            contract,
+            milestone,
+            EntryKind.PLATFORM_FEE,
+            payout.fee_minor,
+            transfer_id,
+            source=milestone.payment_intent_id,
+            fee_bps=milestone.fee_bps,
+        )
     now = utcnow()
     milestone.status, milestone.released_at, milestone.closed_at = MilestoneStatus.RELEASED, now, now
     milestone.updated_at, milestone.last_payment_error = now, ""
-    _audit(session, actor, "milestone.released", contract, milestone, str(MilestoneStatus.ACCEPTED),
-           paid_to_vendor=_money(milestone, payout.vendor_minor), platform_fee=_money(milestone, payout.fee_minor),
-           transfer=transfer_id)
-    notify_org(session, contract.vendor_org_id, "milestone_paid",
-               f"Paid: {_money(milestone, payout.vendor_minor)} for milestone {milestone.number} "
-               f"({_money(milestone)} less the platform fee of {_money(milestone, payout.fee_minor)}).",
-               contract_link(contract))
+    _audit(
+        session,
+        actor,
+        "milestone.released",
+        contract,
+        milestone,
+        str(MilestoneStatus.ACCEPTED),
+        paid_to_vendor=_money(milestone, payout.vendor_minor),
+        platform_fee=_money(milestone, payout.fee_minor),
+        transfer=transfer_id,
+    )
+    notify_org(
+        session,
+        contract.vendor_org_id,
+        "milestone_paid",
+        f"Paid: {_money(milestone, payout.vendor_minor)} for milestone {milestone.number} "
+        f"({_money(milestone)} less the platform fee of {_money(milestone, payout.fee_minor)}).",
+        contract_link(contract),
+    )
     settle(session, actor, contract)
     return True
 
 
 def release_waiting(session: Session, gateway: StripeGateway, actor, vendor_org_id: int) -> int:
     """Pay every accepted milestone of the vendor that waited for its payout account; returns how many."""
-    waiting = session.execute(
-        select(Milestone.id).join(Contract, Contract.id == Milestone.contract_id)
-        .where(Contract.vendor_org_id == vendor_org_id, Milestone.status == MilestoneStatus.ACCEPTED)
-        .order_by(Milestone.id)
-    ).scalars().all()
+    waiting = (
+        session.execute(
+            select(Milestone.id)
+            .join(Contract, Contract.id == Milestone.contract_id)
+            .where(Contract.vendor_org_id == vendor_org_id, Milestone.status == MilestoneStatus.ACCEPTED)
+            .order_by(Milestone.id)
+        )
+        .scalars()
+        .all()
+    )
     paid = 0
     for milestone_id in waiting:
         contract, milestone = lock_with_contract(session, milestone_id)
@@ -448,8 +648,7 @@ def release_waiting(session: Session, gateway: StripeGateway, actor, vendor_org_
 # ------------------------------------------------------------------------------------------------ payout accounts
 
 
-def start_onboarding(session: Session, gateway: StripeGateway, user: User, *, refresh_url: str,
-                     return_url: str) -> str:
+def start_onboarding(session: Session, gateway: StripeGateway, user: User, *, refresh_url: str, return_url: str) -> str:
     """The Stripe onboarding link for the vendor's Express account, made once per organisation."""
     if not user.is_vendor or user.org_id is None:
         raise PaymentError("Only vendors connect a payout account.")
@@ -462,14 +661,24 @@ def start_onboarding(session: Session, gateway: StripeGateway, user: User, *, re
     try:
         if account.stripe_account_id is None:
             created = gateway.create_express_account(
-                email=user.email, metadata={"organization_id": str(org.id)},
-                idempotency_key=f"payout-account-{account.key}")
+                email=user.email,
+                metadata={"organization_id": str(org.id)},
+                idempotency_key=f"payout-account-{account.key}",
+            )
             account.stripe_account_id = created.id
-            record_event(session, user, "payout_account.created", "organization", org.id,
-                         after={"stripe_account": created.id}, vendor_org_id=org.id)
+            record_event(
+                session,
+                user,
+                "payout_account.created",
+                "organization",
+                org.id,
+                after={"stripe_account": created.id},
+                vendor_org_id=org.id,
+            )
             session.flush()
-        return gateway.create_onboarding_link(account_id=account.stripe_account_id, refresh_url=refresh_url,
-                                              return_url=return_url)
+        return gateway.create_onboarding_link(
+            account_id=account.stripe_account_id, refresh_url=refresh_url, return_url=return_url
+        )
     except GatewayError as error:
         raise _fail(error) from error
 
@@ -492,8 +701,16 @@ def refresh_payout_account(session: Session, gateway: StripeGateway, actor, stri
         before = {"payouts_ready": account.payouts_ready}
         account.details_submitted, account.payouts_ready = found.details_submitted, found.payouts_ready
         account.updated_at = utcnow()
-        record_event(session, actor, "payout_account.updated", "organization", account.org_id,
-                     before=before, after={"payouts_ready": found.payouts_ready}, vendor_org_id=account.org_id)
+        record_event(
+            session,
+            actor,
+            "payout_account.updated",
+            "organization",
+            account.org_id,
+            before=before,
+            after={"payouts_ready": found.payouts_ready},
+            vendor_org_id=account.org_id,
+        )
     session.flush()
     return release_waiting(session, gateway, actor, account.org_id) if account.payouts_ready else 0
 
@@ -531,25 +748,35 @@ class Statement:
 
 def statement(session: Session, user: User, contract_id: int | None = None) -> Statement:
     """Every money movement on the user's organisation's contracts (an admin: on all), newest first."""
-    query = (select(LedgerEntry, Job.title, Milestone.number)
-             .join(Contract, Contract.id == LedgerEntry.contract_id).join(Job, Job.id == Contract.job_id)
-             .join(Milestone, Milestone.id == LedgerEntry.milestone_id)
-             .order_by(LedgerEntry.created_at.desc(), LedgerEntry.id.desc()))
+    query = (
+        select(LedgerEntry, Job.title, Milestone.number)
+        .join(Contract, Contract.id == LedgerEntry.contract_id)
+        .join(Job, Job.id == Contract.job_id)
+        .join(Milestone, Milestone.id == LedgerEntry.milestone_id)
+        .order_by(LedgerEntry.created_at.desc(), LedgerEntry.id.desc())
+    )
     if not user.is_admin:
         query = query.where((LedgerEntry.buyer_org_id == user.org_id) | (LedgerEntry.vendor_org_id == user.org_id))
     if contract_id is not None:
         query = query.where(LedgerEntry.contract_id == contract_id)
     rows = session.execute(query).all()
     org_ids = {r[0].buyer_org_id for r in rows} | {r[0].vendor_org_id for r in rows}
-    names = dict(session.execute(select(Organization.id, Organization.name)
-                                 .where(Organization.id.in_(org_ids))).all()) if org_ids else {}
+    names = (
+        dict(session.execute(select(Organization.id, Organization.name).where(Organization.id.in_(org_ids))).all())
+        if org_ids
+        else {}
+    )
     totals: dict[str, Totals] = defaultdict(lambda: Totals(""))
     lines = []
     for entry, title, number in rows:
         lines.append(StatementLine(entry, title, number, names[entry.buyer_org_id], names[entry.vendor_org_id]))
         total = totals[entry.currency]
         total.currency = entry.currency
-        attribute = {EntryKind.CHARGE: "charged", EntryKind.REFUND: "refunded", EntryKind.TRANSFER: "paid_out",
-                     EntryKind.PLATFORM_FEE: "fees"}[EntryKind(entry.kind)]
+        attribute = {
+            EntryKind.CHARGE: "charged",
+            EntryKind.REFUND: "refunded",
+            EntryKind.TRANSFER: "paid_out",
+            EntryKind.PLATFORM_FEE: "fees",
+        }[EntryKind(entry.kind)]
         setattr(total, attribute, getattr(total, attribute) + entry.amount_minor)
     return Statement(lines, [totals[c] for c in sorted(totals)])

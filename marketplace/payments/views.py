@@ -57,8 +57,11 @@ def webhook():
     """Stripe's events. 400 unless signed with our secret (nothing changes); 2xx once handled or seen before;
     500 when handling fails, after rolling everything back, so that Stripe sends it again."""
     try:
-        event = webhooks.verify(request.get_data(), request.headers.get("Stripe-Signature"),
-                                current_app.config.get("STRIPE_WEBHOOK_SECRET") or "")
+        event = webhooks.verify(
+            request.get_data(),
+            request.headers.get("Stripe-Signature"),
+            current_app.config.get("STRIPE_WEBHOOK_SECRET") or "",
+        )
     except webhooks.InvalidEvent as error:
         return jsonify(error=f"Invalid Stripe event: {error}"), 400
     gateway = current_gateway()
@@ -80,8 +83,13 @@ def webhook():
             current_app.logger.exception("Stripe event %s (%s) failed", event["id"], event["type"])
             return jsonify(error="The event could not be handled; it will be retried."), 500
         # Stripe does not know the object the event names: a retry cannot help, so it is acknowledged.
-        current_app.logger.warning("Stripe event %s (%s) names an object Stripe does not know (%s): %s",
-                                   event["id"], event["type"], _object_id(event), error)
+        current_app.logger.warning(
+            "Stripe event %s (%s) names an object Stripe does not know (%s): %s",
+            event["id"],
+            event["type"],
+            _object_id(event),
+            error,
+        )
         return jsonify(received=True, outcome="unknown_object"), 200
     except Exception:
         db.session.rollback()
@@ -106,8 +114,14 @@ def payouts():
             live = gateway.retrieve_account(account.stripe_account_id)
         except GatewayError as error:
             problem = str(error)
-    return render_template("payments/payouts.html", account=account, live=live, problem=problem,
-                           returned=request.args.get("returned") == "1", expired=request.args.get("expired") == "1")
+    return render_template(
+        "payments/payouts.html",
+        account=account,
+        live=live,
+        problem=problem,
+        returned=request.args.get("returned") == "1",
+        expired=request.args.get("expired") == "1",
+    )
 
 
 @bp.post("/payouts/connect")
@@ -121,9 +135,12 @@ def connect():
         return redirect(url_for("payments.payouts"), 303)
     try:
         link = service.start_onboarding(
-            db.session, gateway, current_user,
+            db.session,
+            gateway,
+            current_user,
             refresh_url=url_for("payments.payouts", expired=1, _external=True),
-            return_url=url_for("payments.payouts", returned=1, _external=True))
+            return_url=url_for("payments.payouts", returned=1, _external=True),
+        )
     except service.PaymentError as error:
         db.session.rollback()
         flash(str(error), "error")
@@ -149,8 +166,7 @@ def refresh():
         flash(str(error), "error")
         return redirect(url_for("payments.payouts"), 303)
     db.session.commit()
-    flash(f"Payout account checked. {paid} waiting payment(s) made." if paid else "Payout account checked.",
-          "success")
+    flash(f"Payout account checked. {paid} waiting payment(s) made." if paid else "Payout account checked.", "success")
     return redirect(url_for("payments.payouts"), 303)
 
 
@@ -163,5 +179,6 @@ def statement():
     """Every money movement on the organisation's contracts; an admin sees all of them and the platform's fees."""
     if not (current_user.is_admin or current_user.org_id):
         abort(403)
-    return render_template("payments/statement.html", statement=service.statement(db.session, current_user),
-                           fee_label=percent(fee_bps()))
+    return render_template(
+        "payments/statement.html", statement=service.statement(db.session, current_user), fee_label=percent(fee_bps())
+    )

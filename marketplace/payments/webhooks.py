@@ -93,7 +93,8 @@ def _refund(session: Session, gateway: StripeGateway, obj: dict, fee_bps: int) -
     try:
         refund = gateway.retrieve_refund(obj["id"])
         payment_intent = refund.payment_intent_id or (
-            gateway.payment_intent_of_charge(refund.charge_id) if refund.charge_id else None)
+            gateway.payment_intent_of_charge(refund.charge_id) if refund.charge_id else None
+        )
     except GatewayError as error:
         raise service.stripe_failure(error) from error
     if payment_intent:

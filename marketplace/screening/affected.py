@@ -34,8 +34,11 @@ def _below(session: Session, party_ids: Iterable[int], aliases: store.Aliases) -
     """The parties and every party they hold shares, votes or board appointments in, through any chain."""
     found = frontier = aliases.expand(party_ids)
     while frontier:
-        step = session.execute(select(_interest.subject_party_id).distinct().where(
-            in_ids(session, _interest.interested_party_id, frontier), _interest.interest_type.in_(_PASSING)))
+        step = session.execute(
+            select(_interest.subject_party_id)
+            .distinct()
+            .where(in_ids(session, _interest.interested_party_id, frontier), _interest.interest_type.in_(_PASSING))
+        )
         frontier = aliases.expand(step.scalars()) - found
         found = found | frontier
     return found
@@ -51,10 +54,14 @@ def affected_parties(session: Session, party_ids: Iterable[int], aliases: store.
     below = _below(session, party_ids, aliases)
     roles = _interest.interest_type.in_(sorted(ROLE_INTEREST_TYPES))
     held_in = _column(session, _interest.subject_party_id, in_ids(session, _interest.interested_party_id, below))
-    people = aliases.expand(_column(session, _interest.interested_party_id,
-                                    in_ids(session, _interest.subject_party_id, below), roles))
-    their_roles = _column(session, _interest.subject_party_id,
-                          in_ids(session, _interest.interested_party_id, people), roles) if people else set()
+    people = aliases.expand(
+        _column(session, _interest.interested_party_id, in_ids(session, _interest.subject_party_id, below), roles)
+    )
+    their_roles = (
+        _column(session, _interest.subject_party_id, in_ids(session, _interest.interested_party_id, people), roles)
+        if people
+        else set()
+    )
     customers = _column(session, _commercial.vendor_party_id, in_ids(session, _commercial.counterparty_id, below))
     return aliases.expand(below | held_in | their_roles | customers)
 
@@ -64,8 +71,13 @@ def affected_vendor_ids(session: Session, party_ids: Iterable[int]) -> set[int]:
     parties = affected_parties(session, party_ids)
     if not parties:
         return set()
-    return set(session.execute(select(Organization.id).where(
-        Organization.kind == OrgKind.VENDOR, in_ids(session, Organization.party_id, parties))).scalars())
+    return set(
+        session.execute(
+            select(Organization.id).where(
+                Organization.kind == OrgKind.VENDOR, in_ids(session, Organization.party_id, parties)
+            )
+        ).scalars()
+    )
 
 
 class Reach:

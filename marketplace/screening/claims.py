@@ -103,8 +103,15 @@ def raise_interest(base: Edge, claim: Edge) -> Edge:
         return base
     low, low_inclusive = max(low_base, low_claim)
     high, high_inclusive = max(high_base, high_claim)
-    return replace(base, low=low, high=high, low_exclusive=not low_inclusive, high_exclusive=not high_inclusive,
-                   role_title=base.role_title or claim.role_title, source=claim.source)
+    return replace(
+        base,
+        low=low,
+        high=high,
+        low_exclusive=not low_inclusive,
+        high_exclusive=not high_inclusive,
+        role_title=base.role_title or claim.role_title,
+        source=claim.source,
+    )
 
 
 def raise_commercial(base: CommercialEdge, claim: CommercialEdge) -> CommercialEdge:

@@ -29,8 +29,9 @@ def find_party(session: Session, text: str) -> Party | None:
     named = session.execute(
         select(Party).where(Party.name_normalized == normalize_name(text), Party.merged_into_id.is_(None))
     ).scalars()
-    exact = sorted((p for p in named if p.name.strip().casefold() == wanted),
-                   key=lambda p: (p.kind != PartyKind.ENTITY, p.id))
+    exact = sorted(
+        (p for p in named if p.name.strip().casefold() == wanted), key=lambda p: (p.kind != PartyKind.ENTITY, p.id)
+    )
     return exact[0] if exact else None
 
 
@@ -55,11 +56,13 @@ def _rival_rows(screening: Screening, rivals: list[Party]) -> list[dict]:
     rows = []
     for rival in rivals:
         result = found.get(rival.id)
-        rows.append({
-            "rival": rival.name,
-            "verdict": str(result.verdict) if result else Verdict.CLEAR.value,
-            "stake": (result.stake if result else Range(0.0, 0.0)).as_dict(),
-        })
+        rows.append(
+            {
+                "rival": rival.name,
+                "verdict": str(result.verdict) if result else Verdict.CLEAR.value,
+                "stake": (result.stake if result else Range(0.0, 0.0)).as_dict(),
+            }
+        )
     return rows
 
 
@@ -93,29 +96,59 @@ def _echo_human(report: dict, screening: Screening) -> None:
 
 
 @click.command("screen")
-@click.option("--vendor", "vendor_name", required=True, metavar="NAME",
-              help="The party to screen: its exact name (case aside) or its BODS recordId.")
-@click.option("--rival", "rival_names", required=True, multiple=True, metavar="NAME",
-              help="A rival, by exact name or BODS recordId; repeat for several.")
-@click.option("--as-of", "as_of", type=click.DateTime(formats=["%Y-%m-%d"]), metavar="YYYY-MM-DD",
-              help="Screen the graph as it stood on this date (default: today).")
-@click.option("--exclude-at", type=click.FloatRange(0, 100), metavar="PCT",
-              help="Ownership exclude threshold in percent (default 25).")
-@click.option("--review-at", type=click.FloatRange(0, 100), metavar="PCT",
-              help="Review threshold in percent (default 10).")
+@click.option(
+    "--vendor",
+    "vendor_name",
+    required=True,
+    metavar="NAME",
+    help="The party to screen: its exact name (case aside) or its BODS recordId.",
+)
+@click.option(
+    "--rival",
+    "rival_names",
+    required=True,
+    multiple=True,
+    metavar="NAME",
+    help="A rival, by exact name or BODS recordId; repeat for several.",
+)
+@click.option(
+    "--as-of",
+    "as_of",
+    type=click.DateTime(formats=["%Y-%m-%d"]),
+    metavar="YYYY-MM-DD",
+    help="Screen the graph as it stood on this date (default: today).",
+)
+@click.option(
+    "--exclude-at",
+    type=click.FloatRange(0, 100),
+    metavar="PCT",
+    help="Ownership exclude threshold in percent (default 25).",
+)
+@click.option(
+    "--review-at", type=click.FloatRange(0, 100), metavar="PCT", help="Review threshold in percent (default 10)."
+)
 @click.option("--json", "as_json", is_flag=True, help="Print one JSON object instead of a report.")
 @with_appcontext
-def screen_command(vendor_name: str, rival_names: tuple[str, ...], as_of, exclude_at: float | None,
-                   review_at: float | None, as_json: bool) -> None:
+def screen_command(
+    vendor_name: str,
+    rival_names: tuple[str, ...],
+    as_of,
+    exclude_at: float | None,
+    review_at: float | None,
+    as_json: bool,
+) -> None:
     """Screen a party of the ownership graph against rivals, with the default policy unless told otherwise."""
     session = db.session
     vendor = _party_or_fail(session, vendor_name, "--vendor")
-    rivals = list({party.id: party for party in
-                   (_party_or_fail(session, name, "--rival") for name in rival_names)}.values())
+    rivals = list(
+        {party.id: party for party in (_party_or_fail(session, name, "--rival") for name in rival_names)}.values()
+    )
     day = as_of.date() if as_of else utcnow().date()
     defaults = Policy()
-    policy = Policy(exclude_at=defaults.exclude_at if exclude_at is None else exclude_at,
-                    review_at=defaults.review_at if review_at is None else review_at)
+    policy = Policy(
+        exclude_at=defaults.exclude_at if exclude_at is None else exclude_at,
+        review_at=defaults.review_at if review_at is None else review_at,
+    )
     screening = screen_party(session, vendor.id, [rival.id for rival in rivals], policy, day)
     report = screening_report(vendor, rivals, screening, day)
     if as_json:

@@ -71,8 +71,9 @@ RULE_ORDER = {rule: position for position, rule in enumerate(Rule)}
 VARIANTS = (("low", False), ("high", False), ("low", True), ("high", True))
 
 
-def screen_vendors(graph: Graph, vendors: list[VendorFacts], rival_ids: list[int], policy: Policy,
-                   as_of: date) -> dict[int, Screening]:
+def screen_vendors(
+    graph: Graph, vendors: list[VendorFacts], rival_ids: list[int], policy: Policy, as_of: date
+) -> dict[int, Screening]:
     """Screen every vendor against every rival under the policy, as of a date: {vendor party id: Screening}.
 
     Waivers are not applied here: every finding comes back with waived=False.
@@ -95,8 +96,9 @@ def collector_paused():
             gc.enable()
 
 
-def _screen(graph: Graph, vendors: list[VendorFacts], rival_ids: list[int], policy: Policy,
-            as_of: date) -> dict[int, Screening]:
+def _screen(
+    graph: Graph, vendors: list[VendorFacts], rival_ids: list[int], policy: Policy, as_of: date
+) -> dict[int, Screening]:
     rival_ids = list(dict.fromkeys(rival_ids))
     snapshot = _Snapshot(graph, as_of, policy, [v.party_id for v in vendors] + rival_ids)
     vendor_nodes = snapshot.node_array([v.party_id for v in vendors])
@@ -116,8 +118,12 @@ def _screen(graph: Graph, vendors: list[VendorFacts], rival_ids: list[int], poli
         if len(findings) > 1:
             findings.sort(key=lambda f: (-f.verdict.severity, RULE_ORDER[f.rule], f.rival or ""))
         results[facts.party_id] = Screening(
-            vendor_org_id=facts.org_id, findings=findings, as_of=as_of, vendor_party_id=facts.party_id,
-            rivals=[rival.result(position, findings) for rival in rivals])
+            vendor_org_id=facts.org_id,
+            findings=findings,
+            as_of=as_of,
+            vendor_party_id=facts.party_id,
+            rivals=[rival.result(position, findings) for rival in rivals],
+        )
     return results
 
 
@@ -144,7 +150,7 @@ class _Grouped:
         self.starts = np.searchsorted(keys[order], np.arange(n + 1)).tolist()
 
     def get(self, node: int) -> list:
-        return self.values[self.starts[node]:self.starts[node + 1]]
+        return self.values[self.starts[node] : self.starts[node + 1]]
 
 
 class _Snapshot:
@@ -152,26 +158,35 @@ class _Snapshot:
 
     def __init__(self, graph: Graph, as_of: date, policy: Policy, extra_ids: list[int]):
         self.graph, self.as_of = graph, as_of
-        self.edges = [e for e in graph.edges
-                      if (e.start is None or e.start <= as_of) and (e.end is None or e.end > as_of)]
+        self.edges = [
+            e for e in graph.edges if (e.start is None or e.start <= as_of) and (e.end is None or e.end > as_of)
+        ]
         self.commercial = [c for c in graph.commercial if _active(c, as_of)]
         window_start = months_before(as_of, policy.people_window_months)
         self.actions = {rule: policy.action(rule) for rule in Rule}
         self.stale_before = months_before(as_of, policy.stale_after_months)
-        ended_roles = [e for e in graph.edges if e.end is not None and window_start <= e.end <= as_of
-                       and e.interest_type in ROLE_TYPES and (e.start is None or e.start <= as_of)]
+        ended_roles = [
+            e
+            for e in graph.edges
+            if e.end is not None
+            and window_start <= e.end <= as_of
+            and e.interest_type in ROLE_TYPES
+            and (e.start is None or e.start <= as_of)
+        ]
         count = len(self.edges)
         holders = np.fromiter(map(attrgetter("holder"), self.edges), dtype=np.int64, count=count)
         subjects = np.fromiter(map(attrgetter("subject"), self.edges), dtype=np.int64, count=count)
         ended = np.array([(e.holder, e.subject) for e in ended_roles], dtype=np.int64).reshape(-1, 2)
         trades = np.array([(c.vendor, c.counterparty) for c in self.commercial], dtype=np.int64).reshape(-1, 2)
-        self.ids = _party_ids(graph, [holders, subjects, ended.ravel(), trades.ravel(),
-                                      np.asarray(extra_ids, dtype=np.int64)])
+        self.ids = _party_ids(
+            graph, [holders, subjects, ended.ravel(), trades.ravel(), np.asarray(extra_ids, dtype=np.int64)]
+        )
         self.n = n = len(self.ids)
         self.id_list = self.ids.tolist()
         self.holder, self.subject = np.searchsorted(self.ids, holders), np.searchsorted(self.ids, subjects)
-        self.codes = np.fromiter(map(_TYPE_CODES.__getitem__, map(attrgetter("interest_type"), self.edges)),
-                                 dtype=np.int8, count=count)
+        self.codes = np.fromiter(
+            map(_TYPE_CODES.__getitem__, map(attrgetter("interest_type"), self.edges)), dtype=np.int8, count=count
+        )
         self.keys = self.holder * n + self.subject
         self.pair_order = np.argsort(self.keys, kind="stable")
         self.sorted_keys = self.keys[self.pair_order]
@@ -179,18 +194,21 @@ class _Snapshot:
         self.holdings = self._matrices(self._counted_pairs(SHARE, VOTE))
         self.votes = self._matrices(self._counted_pairs(VOTE, SHARE))
         appoint = self.codes == APPOINT
-        self.appoint = sparse.csr_matrix((np.ones(int(appoint.sum())), (self.holder[appoint], self.subject[appoint])),
-                                         shape=(n, n))
+        self.appoint = sparse.csr_matrix(
+            (np.ones(int(appoint.sum())), (self.holder[appoint], self.subject[appoint])), shape=(n, n)
+        )
         self.appointers = self.appoint.T.tocsr()
         self.seats_in, self.contracts_in, self.undisclosed_in = (
-            _Grouped(self.subject[where], n, where) for where in
-            (np.flatnonzero(self.codes == code) for code in (SEAT, CONTRACT, UNDISCLOSED)))
+            _Grouped(self.subject[where], n, where)
+            for where in (np.flatnonzero(self.codes == code) for code in (SEAT, CONTRACT, UNDISCLOSED))
+        )
         self.undisclosed_subjects = np.unique(self.subject[self.codes == UNDISCLOSED])
         self._index_roles(ended_roles, self.node_array(ended[:, 0]), self.node_array(ended[:, 1]))
         self.trade_vendor, self.trade_partner = self.node_array(trades[:, 0]), self.node_array(trades[:, 1])
         self.commercial_of = _Grouped(self.trade_vendor, n)
-        self.unknown = self.node_array([p.id for p in graph.parties.values()
-                                        if p.kind == "unspecified" or p.party_type in UNKNOWN_PARTY_TYPES])
+        self.unknown = self.node_array(
+            [p.id for p in graph.parties.values() if p.kind == "unspecified" or p.party_type in UNKNOWN_PARTY_TYPES]
+        )
         self._transposed: dict = {}
         self._routes: Routes | None = None
         self._pair_lists = None
@@ -243,8 +261,12 @@ class _Snapshot:
         decided_low[crossed], decided_high[crossed] = middle[crossed], middle[crossed]
         self.exclusive = bool(low_open.any() or high_open.any())
         self.shares = {}
-        for key, values in ((("low", False), given_low), (("high", False), given_high),
-                            (("low", True), decided_low), (("high", True), decided_high)):
+        for key, values in (
+            (("low", False), given_low),
+            (("high", False), given_high),
+            (("low", True), decided_low),
+            (("high", True), decided_high),
+        ):
             column = np.zeros(len(self.edges))
             column[countable] = values
             self.shares[key] = column
@@ -267,8 +289,9 @@ class _Snapshot:
             if key[1] and not self.exclusive:
                 matrices[key] = matrices[(key[0], False)]
                 continue
-            matrix = sparse.csr_matrix((self.shares[key][mask] / 100.0, (self.holder[mask], self.subject[mask])),
-                                       shape=(self.n, self.n))
+            matrix = sparse.csr_matrix(
+                (self.shares[key][mask] / 100.0, (self.holder[mask], self.subject[mask])), shape=(self.n, self.n)
+            )
             np.minimum(matrix.data, 1.0, out=matrix.data)  # several interests of one pair: still at most 100%
             matrix.eliminate_zeros()
             matrices[key] = matrix
@@ -347,7 +370,7 @@ def _rows_of(matrix: sparse.csr_matrix, rows: np.ndarray) -> tuple[np.ndarray, n
     builds a new matrix each time, which costs more than the whole walk when the groups are small."""
     starts, ends = matrix.indptr[rows], matrix.indptr[rows + 1]
     if rows.size == 1:
-        return matrix.indices[starts[0]:ends[0]], matrix.data[starts[0]:ends[0]]
+        return matrix.indices[starts[0] : ends[0]], matrix.data[starts[0] : ends[0]]
     lengths = ends - starts
     positions = np.repeat(starts - np.cumsum(lengths) + lengths, lengths) + np.arange(lengths.sum())
     return matrix.indices[positions], matrix.data[positions]
@@ -364,8 +387,10 @@ def control_groups(graph: Graph, rival_ids: list[int], policy: Policy, as_of: da
     for party_id, node in zip(rival_ids, snapshot.node_array(rival_ids).tolist(), strict=True):
         rival = _Rival(snapshot, int(node), policy)
         certain = rival.members["low"]
-        groups[party_id] = {snapshot.party_id(member): bool(certain[member])
-                            for member in np.flatnonzero(rival.members["high"]).tolist()}
+        groups[party_id] = {
+            snapshot.party_id(member): bool(certain[member])
+            for member in np.flatnonzero(rival.members["high"]).tolist()
+        }
     return groups
 
 
@@ -377,8 +402,10 @@ class _Rival:
         self.snapshot, self.node = snapshot, node
         self.party_id, self.name = snapshot.party_id(node), snapshot.name(node)
         threshold = (policy.control_at - TOLERANCE) / 100.0
-        self.rounds = {end: control_group(snapshot.votes[(end, True)], snapshot.appoint, node, threshold)
-                       for end in ("low", "high")}
+        self.rounds = {
+            end: control_group(snapshot.votes[(end, True)], snapshot.appoint, node, threshold)
+            for end in ("low", "high")
+        }
         self.members = {end: self.rounds[end] >= 0 for end in ("low", "high")}
         self.consolidated, self.lookthrough, self.stakes = {}, {}, {}
         self._parents: dict[tuple[int, str], list[tuple[int, float | None]]] = {}
@@ -436,8 +463,9 @@ class _Rival:
         appointers = [(int(h), None) for h in snapshot.appointers.indices[start:stop] if 0 <= rounds[h] < joined]
         holders, shares = snapshot.holders_in("votes", (end, True), node)
         earlier = (rounds[holders] >= 0) & (rounds[holders] < joined)
-        voters = sorted(zip(holders[earlier].tolist(), (shares[earlier] * 100).tolist(), strict=True),
-                        key=lambda item: -item[1])
+        voters = sorted(
+            zip(holders[earlier].tolist(), (shares[earlier] * 100).tolist(), strict=True), key=lambda item: -item[1]
+        )
         return appointers + voters
 
     def chain(self, node: int, end: str) -> list[int]:
@@ -457,8 +485,9 @@ def _rivals(snapshot: _Snapshot, rival_nodes: np.ndarray, vendor_nodes: np.ndarr
     rivals = [_Rival(snapshot, int(node), policy) for node in rival_nodes]
     if not rivals:
         return rivals
-    sources = sparse.csr_matrix((np.ones(len(rivals)), (np.arange(len(rivals)), rival_nodes)),
-                                shape=(len(rivals), snapshot.n))
+    sources = sparse.csr_matrix(
+        (np.ones(len(rivals)), (np.arange(len(rivals)), rival_nodes)), shape=(len(rivals), snapshot.n)
+    )
     # The high ends as given hold every edge any variant holds: where no vendor lies below a rival along them,
     # every stake is 0 and nothing needs solving (one vendor's part of the graph, most often).
     reached = downstream(snapshot.holdings[("high", False)], rival_nodes)[vendor_nodes].any()
@@ -466,8 +495,11 @@ def _rivals(snapshot: _Snapshot, rival_nodes: np.ndarray, vendor_nodes: np.ndarr
     for key in VARIANTS:
         matrix = snapshot.holdings[key]
         if id(matrix) not in solved:
-            solved[id(matrix)] = (LookThrough(matrix, rival_nodes).from_sources(sources, vendor_nodes) * 100.0
-                                  if reached else np.zeros((len(rivals), vendor_nodes.size)))
+            solved[id(matrix)] = (
+                LookThrough(matrix, rival_nodes).from_sources(sources, vendor_nodes) * 100.0
+                if reached
+                else np.zeros((len(rivals), vendor_nodes.size))
+            )
         members = sparse.csr_matrix(np.vstack([rival.members[key[0]] for rival in rivals]).astype(float))
         consolidated = (members @ matrix)[:, vendor_nodes].toarray() * 100.0
         for index, rival in enumerate(rivals):
@@ -494,17 +526,31 @@ class _Vendor:
     def name(self) -> str:
         return self.snapshot.name(self.node)
 
-    def finding(self, rule: Rule, verdict: Verdict, body: str, rival: _Rival | None = None, stake: Range | None = None,
-                routes: list[Route] = (), ties: list[Tie] = ()) -> Finding:
+    def finding(
+        self,
+        rule: Rule,
+        verdict: Verdict,
+        body: str,
+        rival: _Rival | None = None,
+        stake: Range | None = None,
+        routes: list[Route] = (),
+        ties: list[Tie] = (),
+    ) -> Finding:
         ties = list({(t.kind, t.edge_id): t for t in ties}.values())
         sources = {(s.description, s.verification_level, s.recorded): s for s in (t.source for t in ties)}
         routes = list(routes)[:ROUTES_KEPT]
         return Finding(
-            rule=rule.value, verdict=verdict, rival=rival.name if rival else None,
-            rival_party_id=rival.party_id if rival else None, stake=stake,
+            rule=rule.value,
+            verdict=verdict,
+            rival=rival.name if rival else None,
+            rival_party_id=rival.party_id if rival else None,
+            stake=stake,
             explanation=explain.sentence(verdict, rule, body, self.as_of, routes, ties),
-            paths=[list(r.names) for r in routes], path_ids=[list(r.ids) for r in routes],
-            sources=list(sources.values()), as_of=self.as_of)
+            paths=[list(r.names) for r in routes],
+            path_ids=[list(r.ids) for r in routes],
+            sources=list(sources.values()),
+            as_of=self.as_of,
+        )
 
 
 def _decide(vendor: "_Vendor", rule: Rule, found: Verdict | None, certain: bool = True) -> Verdict | None:
@@ -521,8 +567,12 @@ def _decide(vendor: "_Vendor", rule: Rule, found: Verdict | None, certain: bool 
 
 
 def _rival_findings(vendor: _Vendor, rival: _Rival) -> list[Finding]:
-    findings = [_control_finding(vendor, rival), _ownership_finding(vendor, rival), *_role_findings(vendor, rival),
-                _contract_finding(vendor, rival)]
+    findings = [
+        _control_finding(vendor, rival),
+        _ownership_finding(vendor, rival),
+        *_role_findings(vendor, rival),
+        _contract_finding(vendor, rival),
+    ]
     return [f for f in findings if f is not None]
 
 
@@ -541,8 +591,10 @@ def _control_finding(vendor: _Vendor, rival: _Rival) -> Finding | None:
     parents = rival.parents(vendor.node, end)
     paths = [rival.chain(member, end) + [vendor.node] for member, _ in parents[:ROUTES_KEPT]]
     votes = Range(*(_group_votes(snapshot, rival, vendor.node, side) for side in ("low", "high")))
-    routes = [snapshot.route(path, None if share is None else Range(share, share))
-              for path, (_, share) in zip(paths, parents, strict=False)]
+    routes = [
+        snapshot.route(path, None if share is None else Range(share, share))
+        for path, (_, share) in zip(paths, parents, strict=False)
+    ]
     ties = [t for path in paths for t in snapshot.route_ties(path, {SHARE, VOTE, APPOINT})]
     appointed = parents[0][1] is None
     body = explain.control_body(rival.name, vendor.name, votes, appointed, certain, itself=False)
@@ -589,8 +641,13 @@ def _ownership_paths(vendor: _Vendor, rival: _Rival, end: str) -> list[tuple[lis
     holders, _ = snapshot.holders_in("holdings", ("high", False), node)
     for member in holders[rival.rounds[end][holders] > 0].tolist():
         path = rival.chain(member, end) + [node]
-        found.setdefault(tuple(path), Range(snapshot.share_of("holdings", ("low", False), member, node),
-                                            snapshot.share_of("holdings", ("high", False), member, node)))
+        found.setdefault(
+            tuple(path),
+            Range(
+                snapshot.share_of("holdings", ("low", False), member, node),
+                snapshot.share_of("holdings", ("high", False), member, node),
+            ),
+        )
     ordered = sorted(found.items(), key=lambda item: (-item[1].high, -item[1].low))
     return [(list(path), share) for path, share in ordered[:ROUTES_KEPT]]
 
@@ -628,12 +685,15 @@ def _role_findings(vendor: _Vendor, rival: _Rival) -> list[Finding | None]:
         path = rival.chain(member, "low" if certain else "high") + [person, node]
         ties = [Tie(e.id, e.interest_type, e.source) for e in (snapshot.role_edges[theirs], snapshot.role_edges[mine])]
         (board if both else people).append((certain, body, path, ties))
-    return [_strongest(vendor, rival, Rule.BOARD, Verdict.EXCLUDE, board),
-            _strongest(vendor, rival, Rule.PEOPLE, Verdict.REVIEW, people)]
+    return [
+        _strongest(vendor, rival, Rule.BOARD, Verdict.EXCLUDE, board),
+        _strongest(vendor, rival, Rule.PEOPLE, Verdict.REVIEW, people),
+    ]
 
 
-def _strongest(vendor: _Vendor, rival: _Rival, rule: Rule, found: Verdict, reasons: list,
-               stake: Range | None = None) -> Finding | None:
+def _strongest(
+    vendor: _Vendor, rival: _Rival, rule: Rule, found: Verdict, reasons: list, stake: Range | None = None
+) -> Finding | None:
     """One finding for a rule and rival, worded after its surest reason, citing the routes and ties of all."""
     if not reasons:
         return None
@@ -657,8 +717,9 @@ def _contract_finding(vendor: _Vendor, rival: _Rival) -> Finding | None:
             certain = rival.in_group(member, "low")
             who = explain.group_clause(snapshot.name(member), rival.name, certain)
             body = explain.contract_interest_body(who, snapshot.edges[position].interest_type, vendor.name)
-            reasons.append((certain, body, rival.chain(member, "low" if certain else "high") + [node],
-                            [snapshot.tie(position)]))
+            reasons.append(
+                (certain, body, rival.chain(member, "low" if certain else "high") + [node], [snapshot.tie(position)])
+            )
     revenue = {"low": 0.0, "high": 0.0}
     customers = []
     for index in snapshot.commercial_of.get(node):
@@ -669,27 +730,41 @@ def _contract_finding(vendor: _Vendor, rival: _Rival) -> Finding | None:
         path = rival.chain(partner, "low" if certain else "high") + [node]
         if tie.kind == "exclusive_agreement":
             who = explain.group_clause(snapshot.name(partner), rival.name, certain).rstrip(",")
-            reasons.append((certain, explain.exclusive_body(vendor.name, who), path,
-                            [Tie(tie.id, "exclusive agreement", tie.source)]))
+            reasons.append(
+                (
+                    certain,
+                    explain.exclusive_body(vendor.name, who),
+                    path,
+                    [Tie(tie.id, "exclusive agreement", tie.source)],
+                )
+            )
         elif tie.kind == "customer" and tie.revenue_share_pct:
             revenue["high"] += tie.revenue_share_pct
             revenue["low"] += tie.revenue_share_pct if certain else 0.0
-            customers.append((path, Tie(tie.id, f"customer, {explain.percent(tie.revenue_share_pct)} of revenue",
-                                        tie.source)))
+            customers.append(
+                (path, Tie(tie.id, f"customer, {explain.percent(tie.revenue_share_pct)} of revenue", tie.source))
+            )
     stake = None
     if revenue["high"] >= policy.revenue_share_at - TOLERANCE:
         stake = Range(min(revenue["low"], 100.0), min(revenue["high"], 100.0))
         certain = revenue["low"] >= policy.revenue_share_at - TOLERANCE
-        reasons.append((certain, explain.revenue_body(vendor.name, rival.name, stake), customers[0][0],
-                        [tie for _, tie in customers]))
+        reasons.append(
+            (
+                certain,
+                explain.revenue_body(vendor.name, rival.name, stake),
+                customers[0][0],
+                [tie for _, tie in customers],
+            )
+        )
     return _strongest(vendor, rival, Rule.CONTRACT, Verdict.REVIEW, reasons, stake)
 
 
 # -- rule 6: owners nobody can name, ownership nobody has disclosed -------------------------------------------------
 
 
-def _unknown_owner_stakes(snapshot: _Snapshot, vendor_nodes: np.ndarray,
-                          policy: Policy) -> dict[int, list[tuple[int, Range, bool]]]:
+def _unknown_owner_stakes(
+    snapshot: _Snapshot, vendor_nodes: np.ndarray, policy: Policy
+) -> dict[int, list[tuple[int, Range, bool]]]:
     """{vendor position: [(unknown owner, stake, low end reaches review)]} for owners whose high end reaches review.
 
     The stake of all unknown owners together bounds each one's; only vendors where that bound reaches the review
@@ -700,8 +775,9 @@ def _unknown_owner_stakes(snapshot: _Snapshot, vendor_nodes: np.ndarray,
     if not owners.size or not vendor_nodes.size:
         return {}
     decided = snapshot.holdings[("high", True)]
-    everyone = sparse.csr_matrix((np.ones(owners.size), (np.zeros(owners.size, np.int64), owners)),
-                                 shape=(1, snapshot.n))
+    everyone = sparse.csr_matrix(
+        (np.ones(owners.size), (np.zeros(owners.size, np.int64), owners)), shape=(1, snapshot.n)
+    )
     bound = LookThrough(decided, owners).from_sources(everyone, vendor_nodes)[0]
     first, last = _reaching(decided, owners)
     # Reached by an owner (a threshold of 0 must not make every vendor a finding), at or above the threshold.
@@ -715,11 +791,19 @@ def _unknown_owner_stakes(snapshot: _Snapshot, vendor_nodes: np.ndarray,
         figures = {}
         for end in ("low", "high"):
             matrix = snapshot.holdings[(end, False)]
-            given = (bound[flagged[alone]] if matrix is decided
-                     else LookThrough(matrix, owners).from_sources(everyone, targets[alone])[0])
+            given = (
+                bound[flagged[alone]]
+                if matrix is decided
+                else LookThrough(matrix, owners).from_sources(everyone, targets[alone])[0]
+            )
             figures[end] = np.clip(given * 100.0, 0.0, 100.0).tolist()
-        for at, owner, low, high in zip(flagged[alone].tolist(), owners[first[targets[alone]]].tolist(),
-                                        figures["low"], figures["high"], strict=True):
+        for at, owner, low, high in zip(
+            flagged[alone].tolist(),
+            owners[first[targets[alone]]].tolist(),
+            figures["low"],
+            figures["high"],
+            strict=True,
+        ):
             found[at].append((owner, Range(low, high), low >= threshold))
     if not alone.all():
         _owner_by_owner(snapshot, owners, flagged[~alone], targets[~alone], threshold, found)
@@ -745,8 +829,9 @@ def _reaching(holdings: sparse.csr_matrix, sources: np.ndarray) -> tuple[np.ndar
     return first, last
 
 
-def _owner_by_owner(snapshot: _Snapshot, owners: np.ndarray, flagged: np.ndarray, targets: np.ndarray,
-                    threshold: float, found: dict) -> None:
+def _owner_by_owner(
+    snapshot: _Snapshot, owners: np.ndarray, flagged: np.ndarray, targets: np.ndarray, threshold: float, found: dict
+) -> None:
     """Each unknown owner's own stake in vendors that several of them reach, added to `found` where its high end
     reaches the threshold, largest first."""
     owners = owners[downstream(snapshot.transposed("holdings", ("high", True)), targets)[owners]]
@@ -764,8 +849,7 @@ def _owner_by_owner(snapshot: _Snapshot, owners: np.ndarray, flagged: np.ndarray
             given = _pairwise(snapshot, (end, False), owners[used_owners], targets[used_targets])
         figures[end] = np.clip(given * 100.0, 0.0, 100.0)
     low, high = figures["low"], figures["high"]
-    for (owner, target), i, j in zip(hits.tolist(), owner_at.ravel().tolist(), target_at.ravel().tolist(),
-                                     strict=True):
+    for (owner, target), i, j in zip(hits.tolist(), owner_at.ravel().tolist(), target_at.ravel().tolist(), strict=True):
         stake = Range(float(low[i, j]), float(high[i, j]))
         found[int(flagged[target])].append((int(owners[owner]), stake, stake.low >= threshold))
     for at in set(flagged[np.unique(hits[:, 1])].tolist()):
@@ -784,7 +868,7 @@ def _pairwise(snapshot: _Snapshot, key, holders: np.ndarray, targets: np.ndarray
     solver = LookThrough(matrix, sources)
     blocks = []
     for start in range(0, sources.size, BATCH):
-        chunk = sources[start:start + BATCH]
+        chunk = sources[start : start + BATCH]
         rows = sparse.csr_matrix((np.ones(chunk.size), (np.arange(chunk.size), chunk)), shape=(chunk.size, snapshot.n))
         blocks.append(solver.from_sources(rows, wanted))
     stakes = np.vstack(blocks) if blocks else np.zeros((0, wanted.size))
@@ -801,10 +885,12 @@ def _unknown_owner_findings(vendor: _Vendor, owners) -> list[Finding]:
         paths = snapshot.routes().routes(owner, vendor.node, ROUTES_KEPT)
         ties = [t for path in paths for t in snapshot.route_ties(path, {SHARE, VOTE})]
         party = snapshot.graph.parties.get(snapshot.party_id(owner))
-        body = explain.unknown_owner_body(snapshot.name(owner), vendor.name, stake, certain,
-                                          party.unspecified_reason if party is not None else "")
-        findings.append(vendor.finding(Rule.UNKNOWN, verdict, body, None, stake,
-                                       [snapshot.route(path) for path in paths], ties))
+        body = explain.unknown_owner_body(
+            snapshot.name(owner), vendor.name, stake, certain, party.unspecified_reason if party is not None else ""
+        )
+        findings.append(
+            vendor.finding(Rule.UNKNOWN, verdict, body, None, stake, [snapshot.route(path) for path in paths], ties)
+        )
     return findings
 
 
@@ -832,11 +918,17 @@ def _undisclosed_finding(vendor: _Vendor, path: list[int]) -> Finding | None:
     holder_node = int(snapshot.holder[positions[0]])
     holder = snapshot.name(holder_node)
     party = snapshot.graph.parties.get(snapshot.party_id(holder_node))
-    body = explain.undisclosed_body(vendor.name, snapshot.name(path[0]), holder, declared[0].kind,
-                                    party.unspecified_reason if party is not None else "")
+    body = explain.undisclosed_body(
+        vendor.name,
+        snapshot.name(path[0]),
+        holder,
+        declared[0].kind,
+        party.unspecified_reason if party is not None else "",
+    )
     routes = [snapshot.route(path)] if len(path) > 1 else []
-    return vendor.finding(Rule.UNKNOWN, verdict, body, None, None, routes,
-                          declared + snapshot.route_ties(path, {SHARE, VOTE}))
+    return vendor.finding(
+        Rule.UNKNOWN, verdict, body, None, None, routes, declared + snapshot.route_ties(path, {SHARE, VOTE})
+    )
 
 
 # -- rule 7 -----------------------------------------------------------------------------------------------------

@@ -21,8 +21,11 @@ RULE_LABELS = {
 }
 LEADS = {Verdict.EXCLUDE: "Excluded", Verdict.REVIEW: "Review", Verdict.CLEAR: "Clear"}
 # A role as held by someone: "Daniel Okafor is a senior managing official of ...".
-ROLE_WORDS = {"boardMember": "a board member", "boardChair": "the board chair",
-              "seniorManagingOfficial": "a senior managing official"}
+ROLE_WORDS = {
+    "boardMember": "a board member",
+    "boardChair": "the board chair",
+    "seniorManagingOfficial": "a senior managing official",
+}
 
 
 @dataclass(frozen=True)
@@ -67,8 +70,9 @@ def routes_text(routes: list[Route]) -> str:
 
 def _tie(tie: Tie) -> str:
     source = tie.source
-    origin = " ".join(part for part in (source.description, source.recorded.isoformat() if source.recorded
-                                         else "") if part)
+    origin = " ".join(
+        part for part in (source.description, source.recorded.isoformat() if source.recorded else "") if part
+    )
     return ", ".join(part for part in (interest_words(tie.kind), origin, source.verification_level) if part)
 
 
@@ -79,8 +83,9 @@ def ties_text(ties: list[Tie]) -> str:
     return f"{shown}; and {more} more tie{'s' if more > 1 else ''}" if more > 0 else shown
 
 
-def sentence(verdict: Verdict, rule: Rule, body: str, as_of: date, routes: list[Route] = (),
-             ties: list[Tie] = ()) -> str:
+def sentence(
+    verdict: Verdict, rule: Rule, body: str, as_of: date, routes: list[Route] = (), ties: list[Tie] = ()
+) -> str:
     """'Excluded (ownership): Cobalt Social holds 49% of Scalewise Data (shareholding, ...), as of 2025-07-01.'"""
     text = f"{LEADS[verdict]} ({RULE_LABELS[Rule(rule)]}): {body}"
     # A single direct route says nothing the body has not said.
@@ -98,8 +103,7 @@ def group_clause(member: str, rival: str, certain: bool) -> str:
     return f"{member}, {'' if certain else 'possibly '}in {rival}'s group,"
 
 
-def control_body(rival: str, vendor: str, votes: Range | None, appointed: bool, certain: bool,
-                 itself: bool) -> str:
+def control_body(rival: str, vendor: str, votes: Range | None, appointed: bool, certain: bool, itself: bool) -> str:
     if itself:
         return f"{vendor} is {rival} itself"
     verb = "controls" if certain else "may control"
@@ -152,9 +156,11 @@ UNSPECIFIED_REASON_WORDS = {
 
 
 def unknown_owner_body(owner: str, vendor: str, stake: Range, certain: bool, reason: str = "") -> str:
-    """"an unidentified owner, X, holds 30% of V": with the source's reason for not naming it, when it gave one."""
-    return (f"an unidentified owner, {owner}{_not_named(reason)}, {'holds' if certain else 'may hold'} "
-            f"{figure(stake)} of {vendor}")
+    """ "an unidentified owner, X, holds 30% of V": with the source's reason for not naming it, when it gave one."""
+    return (
+        f"an unidentified owner, {owner}{_not_named(reason)}, {'holds' if certain else 'may hold'} "
+        f"{figure(stake)} of {vendor}"
+    )
 
 
 def _not_named(reason: str) -> str:
@@ -166,10 +172,14 @@ def _not_named(reason: str) -> str:
 
 def undisclosed_body(vendor: str, entity: str, holder: str, kind: str, reason: str = "") -> str:
     if entity == vendor:
-        return (f"part of {vendor}'s ownership is undisclosed: {holder}{_not_named(reason)} holds an "
-                f"{interest_words(kind)} in it")
-    return (f"part of {vendor}'s ownership is undisclosed: {holder}{_not_named(reason)} holds an "
-            f"{interest_words(kind)} in {entity}, which holds a share of {vendor}")
+        return (
+            f"part of {vendor}'s ownership is undisclosed: {holder}{_not_named(reason)} holds an "
+            f"{interest_words(kind)} in it"
+        )
+    return (
+        f"part of {vendor}'s ownership is undisclosed: {holder}{_not_named(reason)} holds an "
+        f"{interest_words(kind)} in {entity}, which holds a share of {vendor}"
+    )
 
 
 def reasons_text(bodies: list[str]) -> str:
@@ -185,20 +195,31 @@ def unverified_body(vendor: str, approved_on: date | None, as_of: date, months: 
         return f"{vendor} has no approved disclosure"
     if approved_on > as_of:
         return f"{vendor} had no approved disclosure yet (its disclosure was approved on {approved_on.isoformat()})"
-    return (f"{vendor}'s latest approved disclosure, of {approved_on.isoformat()}, is more than {months} months "
-            f"old")
+    return f"{vendor}'s latest approved disclosure, of {approved_on.isoformat()}, is more than {months} months old"
 
 
-def possible_match_text(verdict: Verdict, variant: str, rival: str, score: float, were_one: list[str],
-                        group_of: str | None = None, certain: bool = True) -> str:
+def possible_match_text(
+    verdict: Verdict,
+    variant: str,
+    rival: str,
+    score: float,
+    were_one: list[str],
+    group_of: str | None = None,
+    certain: bool = True,
+) -> str:
     """A possible match in words: the two names, how alike, what the rules would find were they one party (each
     finding dated), and how an admin settles it. With `group_of`, `rival` names a member of that rival's group."""
     found = " ".join(were_one)
     member = ""
     if group_of is not None:
-        member = (f"; {rival} belongs to {group_of}'s group (controlled by {group_of})," if certain else
-                  f"; {rival} may belong to {group_of}'s group (possibly controlled by {group_of}),")
-    return (f"{LEADS[verdict]} ({RULE_LABELS[Rule.MATCH]}): {variant} may be {rival} under another name (the names "
-            f"are {score:.0f}% alike once legal forms, punctuation, case and accents are set aside){member} and no "
-            f"admin has merged them or marked them as not the same. Were they one party, the rules would find: {found} "
-            "To settle it, an admin merges the two parties in the registry, or marks them as not the same.")
+        member = (
+            f"; {rival} belongs to {group_of}'s group (controlled by {group_of}),"
+            if certain
+            else f"; {rival} may belong to {group_of}'s group (possibly controlled by {group_of}),"
+        )
+    return (
+        f"{LEADS[verdict]} ({RULE_LABELS[Rule.MATCH]}): {variant} may be {rival} under another name (the names "
+        f"are {score:.0f}% alike once legal forms, punctuation, case and accents are set aside){member} and no "
+        f"admin has merged them or marked them as not the same. Were they one party, the rules would find: {found} "
+        "To settle it, an admin merges the two parties in the registry, or marks them as not the same."
+    )

@@ -78,15 +78,21 @@ class MonthsField(IntegerField):
 
 
 def _percent(label: str, what: str):
-    return PercentField(label, validators=[
-        InputRequired(f"Give the {what} threshold as a percentage from 0 to 100."),
-        NumberRange(0, 100, f"Give the {what} threshold as a percentage from 0 to 100."),
-    ])
+    return PercentField(
+        label,
+        validators=[
+            InputRequired(f"Give the {what} threshold as a percentage from 0 to 100."),
+            NumberRange(0, 100, f"Give the {what} threshold as a percentage from 0 to 100."),
+        ],
+    )
 
 
 def _action(rule: str):
-    return SelectField(RULE_LABELS[rule], choices=OWNERSHIP_CHOICES if rule == "ownership" else ACTION_CHOICES,
-                       validators=[InputRequired(f"Choose what the {rule} rule does.")])
+    return SelectField(
+        RULE_LABELS[rule],
+        choices=OWNERSHIP_CHOICES if rule == "ownership" else ACTION_CHOICES,
+        validators=[InputRequired(f"Choose what the {rule} rule does.")],
+    )
 
 
 class PolicyForm(FlaskForm):
@@ -94,10 +100,13 @@ class PolicyForm(FlaskForm):
 
     exclude_at = _percent("Exclude at (%)", "exclude")
     review_at = _percent("Review at (%)", "review")
-    people_window_months = MonthsField("People window (months)", validators=[
-        InputRequired("Give the people window in whole months, from 1 to 120."),
-        NumberRange(1, 120, "Give the people window in whole months, from 1 to 120."),
-    ])
+    people_window_months = MonthsField(
+        "People window (months)",
+        validators=[
+            InputRequired("Give the people window in whole months, from 1 to 120."),
+            NumberRange(1, 120, "Give the people window in whole months, from 1 to 120."),
+        ],
+    )
     control_action = _action("control")
     ownership_action = _action("ownership")
     board_action = _action("board")
@@ -121,10 +130,13 @@ class WaiveForm(FlaskForm):
 
     rule = HiddenField(validators=[InputRequired("Choose a finding to waive.")])
     rival_party_id = HiddenField()
-    reason = TextAreaField("Why you accept this vendor despite the finding", validators=[
-        InputRequired("Say why you accept this finding: the reason is kept in the audit trail."),
-        Length(max=2000, message="Use at most 2000 characters."),
-    ])
+    reason = TextAreaField(
+        "Why you accept this vendor despite the finding",
+        validators=[
+            InputRequired("Say why you accept this finding: the reason is kept in the audit trail."),
+            Length(max=2000, message="Use at most 2000 characters."),
+        ],
+    )
 
     def rival(self) -> int | None:
         """The rival the finding names, or None for a finding without one (unknown owners, unverified)."""
@@ -136,12 +148,17 @@ class VendorSearchForm(Form):
     """The vendor search filters, read from the query string (a GET form: no CSRF token)."""
 
     q = SearchField("Name contains", validators=[Optional(), Length(max=200)])
-    verdict = SelectField("Verdict", choices=[("", "Any verdict"), ("clear", "Clear"), ("review", "Review"),
-                                              ("exclude", "Exclude")], validators=[Optional()])
-    modality = SelectField("Modality", choices=[("", "Any modality"), *MODALITY_LABELS.items()],
-                           validators=[Optional()])
-    certification = SelectField("Certification", choices=[("", "Any certification"), *CERTIFICATIONS.items()],
-                                validators=[Optional()])
+    verdict = SelectField(
+        "Verdict",
+        choices=[("", "Any verdict"), ("clear", "Clear"), ("review", "Review"), ("exclude", "Exclude")],
+        validators=[Optional()],
+    )
+    modality = SelectField(
+        "Modality", choices=[("", "Any modality"), *MODALITY_LABELS.items()], validators=[Optional()]
+    )
+    certification = SelectField(
+        "Certification", choices=[("", "Any certification"), *CERTIFICATIONS.items()], validators=[Optional()]
+    )
     show_excluded = BooleanField("Show excluded vendors")
 
     def to_search(self, page: int) -> VendorSearch:
@@ -151,6 +168,11 @@ class VendorSearchForm(Form):
             field = getattr(self, name)
             return "" if field.errors else (field.data or "").strip()
 
-        return VendorSearch(text=valid("q"), verdict=valid("verdict"), modality=valid("modality"),
-                            certification=valid("certification"), show_excluded=bool(self.show_excluded.data),
-                            page=page)
+        return VendorSearch(
+            text=valid("q"),
+            verdict=valid("verdict"),
+            modality=valid("modality"),
+            certification=valid("certification"),
+            show_excluded=bool(self.show_excluded.data),
+            page=page,
+        )

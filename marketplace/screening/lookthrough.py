@@ -35,10 +35,13 @@ def breadth_first(adjacency: sparse.csr_matrix, seeds) -> tuple[np.ndarray, np.n
     seeds = np.unique(np.asarray(seeds, dtype=np.int64))
     # One search from a virtual node n that points at every seed.
     graph = sparse.csr_matrix(
-        (np.concatenate([adjacency.data, np.ones(seeds.size)]),
-         np.concatenate([adjacency.indices, seeds]).astype(adjacency.indices.dtype, copy=False),
-         np.concatenate([adjacency.indptr, [adjacency.indptr[-1] + seeds.size]])),
-        shape=(n + 1, n + 1))
+        (
+            np.concatenate([adjacency.data, np.ones(seeds.size)]),
+            np.concatenate([adjacency.indices, seeds]).astype(adjacency.indices.dtype, copy=False),
+            np.concatenate([adjacency.indptr, [adjacency.indptr[-1] + seeds.size]]),
+        ),
+        shape=(n + 1, n + 1),
+    )
     order, parent = breadth_first_order(graph, n, directed=True, return_predecessors=True)
     parent = parent[:n].astype(np.int64)
     parent[(parent == n) | (parent < 0)] = -1
@@ -63,8 +66,7 @@ def _topological_order(block: sparse.csr_matrix, labels: np.ndarray, n_blocks: i
     # SciPy's strong-components pass numbers blocks sinks first; check it rather than rely on it.
     if not across.any() or np.all(src[across] > dst[across]):
         return np.argsort(-labels, kind="stable")
-    condensed = sparse.csr_matrix(
-        (np.ones(int(across.sum())), (src[across], dst[across])), shape=(n_blocks, n_blocks))
+    condensed = sparse.csr_matrix((np.ones(int(across.sum())), (src[across], dst[across])), shape=(n_blocks, n_blocks))
     indegree = np.bincount(condensed.indices, minlength=n_blocks)
     rank = np.full(n_blocks, -1, dtype=np.int64)
     frontier, level = np.flatnonzero(indegree == 0), 0
@@ -122,8 +124,9 @@ class _SplitSolver:
         coo = held.tocoo()
         forward = coo.row < coo.col
         shape = held.shape
-        self.forward = _DirectSolver(sparse.csr_matrix((coo.data[forward], (coo.row[forward], coo.col[forward])),
-                                                       shape=shape))
+        self.forward = _DirectSolver(
+            sparse.csr_matrix((coo.data[forward], (coo.row[forward], coo.col[forward])), shape=shape)
+        )
         self.backward = sparse.csr_matrix((coo.data[~forward], (coo.col[~forward], coo.row[~forward])), shape=shape)
 
     def solve(self, rhs: np.ndarray) -> np.ndarray:
@@ -181,7 +184,7 @@ class LookThrough:
             by_label = np.argsort(labels, kind="stable")
             starts = np.concatenate(([0], np.cumsum(sizes)))
             for label in candidates:
-                members = by_label[starts[label]:starts[label + 1]]
+                members = by_label[starts[label] : starts[label + 1]]
                 divergent[label] = _diverges(self.block[members][:, members].tocsr())
         return divergent[labels]
 

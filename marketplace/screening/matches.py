@@ -48,8 +48,9 @@ class Lookalike:
 Groups = dict[int, dict[int, bool]]  # {rival: {member: certain}}, as engine.control_groups gives them
 
 
-def rival_variants(session: Session, rival_ids, groups_by_threshold: dict[float, Groups] | None = None
-                   ) -> dict[float | None, dict[int, list[Lookalike]]]:
+def rival_variants(
+    session: Session, rival_ids, groups_by_threshold: dict[float, Groups] | None = None
+) -> dict[float | None, dict[int, list[Lookalike]]]:
     """{control threshold: {variant party id: the lookalikes naming the rivals it may be}} for the given (unmerged)
     rival parties and, per control threshold, their groups; under None, the rivals' own variants alone.
 
@@ -92,8 +93,9 @@ def variants_near(session: Session, rival_ids, party_ids, groups_of) -> dict[flo
     return out
 
 
-def _lookalikes(found: list[LikelyMatch], by_id: dict[int, Party], rival_ids: list[int],
-                groups: Groups) -> dict[int, list[Lookalike]]:
+def _lookalikes(
+    found: list[LikelyMatch], by_id: dict[int, Party], rival_ids: list[int], groups: Groups
+) -> dict[int, list[Lookalike]]:
     """The matches naming a rival, or a member of its group that the variant is not in already; per variant and
     rival, the rival's own match first, then the most alike."""
     rivals = set(rival_ids)
@@ -110,8 +112,7 @@ def _lookalikes(found: list[LikelyMatch], by_id: dict[int, Party], rival_ids: li
             named.append(Lookalike(variant, party, party.id, party.name, match.score))
         for rival in in_groups.get(party.id, ()):
             if variant.id not in groups[rival]:
-                named.append(Lookalike(variant, party, rival, by_id[rival].name, match.score,
-                                       groups[rival][party.id]))
+                named.append(Lookalike(variant, party, rival, by_id[rival].name, match.score, groups[rival][party.id]))
         for lookalike in named:
             key = (variant.id, lookalike.rival_id)
             if key not in best or _rank(lookalike) < _rank(best[key]):
@@ -131,8 +132,9 @@ def _verdict(policy: Policy) -> Verdict | None:
     return None if action == Action.IGNORE else Verdict(action.value)
 
 
-def as_possible_matches(screening: Screening, variants: dict[int, list[Lookalike]], rival_ids: set[int],
-                        policy: Policy) -> Screening:
+def as_possible_matches(
+    screening: Screening, variants: dict[int, list[Lookalike]], rival_ids: set[int], policy: Policy
+) -> Screening:
     """The screening with what the variants' runs found turned into possible-match findings against the rivals
     they may be; the variants' own findings and results kept only where a variant is a rival itself."""
     by_variant: dict[int, list[Finding]] = defaultdict(list)
@@ -150,20 +152,34 @@ def as_possible_matches(screening: Screening, variants: dict[int, list[Lookalike
                 if match.rival_id in rival_ids:
                     kept.append(_possible_match(match, found, verdict, screening))
     kept.sort(key=lambda f: (-f.verdict.severity, _ORDER[Rule(f.rule)], f.rival or ""))
-    return dataclasses.replace(screening, findings=kept,
-                               rivals=[r for r in screening.rivals if r.rival_party_id in rival_ids])
+    return dataclasses.replace(
+        screening, findings=kept, rivals=[r for r in screening.rivals if r.rival_party_id in rival_ids]
+    )
 
 
 def _possible_match(match: Lookalike, found: list[Finding], verdict: Verdict, screening: Screening) -> Finding:
     strongest = max(found, key=lambda f: (f.verdict.severity, f.stake.high if f.stake else 0.0))
     as_of = screening.as_of or strongest.as_of
-    text = explain.possible_match_text(verdict, match.variant.name, match.matched.name, match.score,
-                                       [f.explanation for f in found],
-                                       group_of=match.rival_name if match.member else None, certain=match.certain)
-    return Finding(rule=Rule.MATCH.value, verdict=verdict, rival=match.rival_name, explanation=text,
-                   rival_party_id=match.rival_id, stake=strongest.stake,
-                   paths=[path for f in found for path in f.paths][:5],
-                   path_ids=[path for f in found for path in f.path_ids][:5],
-                   sources=list({(s.description, s.verification_level, s.recorded): s
-                                 for f in found for s in f.sources}.values()),
-                   as_of=as_of, matched_party_id=match.variant.id, matched_as_party_id=match.matched.id)
+    text = explain.possible_match_text(
+        verdict,
+        match.variant.name,
+        match.matched.name,
+        match.score,
+        [f.explanation for f in found],
+        group_of=match.rival_name if match.member else None,
+        certain=match.certain,
+    )
+    return Finding(
+        rule=Rule.MATCH.value,
+        verdict=verdict,
+        rival=match.rival_name,
+        explanation=text,
+        rival_party_id=match.rival_id,
+        stake=strongest.stake,
+        paths=[path for f in found for path in f.paths][:5],
+        path_ids=[path for f in found for path in f.path_ids][:5],
+        sources=list({(s.description, s.verification_level, s.recorded): s for f in found for s in f.sources}.values()),
+        as_of=as_of,
+        matched_party_id=match.variant.id,
+        matched_as_party_id=match.matched.id,
+    )

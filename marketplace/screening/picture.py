@@ -168,6 +168,7 @@ def _route_pairs(routes: list[list[int]]) -> set[frozenset[int]]:
 
 def _keep(nodes: list[Node], layer: dict[int, int], on_route: set[int], root: int, limit: int) -> list[Node]:
     """The nodes to draw: the vendor, the routes and the rivals first, then the nearest layers."""
+
     def priority(node: Node):
         return (node.id != root, node.id not in on_route, node.role != "rival", layer[node.id], node.name, node.id)
 
@@ -220,8 +221,9 @@ def _clip(center: tuple[float, float], toward: tuple[float, float], node: Placed
     return round(center[0] + t * dx, 1), round(center[1] + t * dy, 1)
 
 
-def _edge(holder: PlacedNode, subject: PlacedNode, lines: list[str], *, bend: bool, highlighted: bool,
-          ended: bool) -> PlacedEdge:
+def _edge(
+    holder: PlacedNode, subject: PlacedNode, lines: list[str], *, bend: bool, highlighted: bool, ended: bool
+) -> PlacedEdge:
     start, end = (holder.cx, holder.cy), (subject.cx, subject.cy)
     mid = ((start[0] + end[0]) / 2, (start[1] + end[1]) / 2)
     control = mid
@@ -239,12 +241,14 @@ def _edge(holder: PlacedNode, subject: PlacedNode, lines: list[str], *, bend: bo
         label = (p0[0] + LABEL_AT * (p2[0] - p0[0]), p0[1] + LABEL_AT * (p2[1] - p0[1]))
     classes = " ".join(c for c in ("edge", "route" if highlighted else "", "ended" if ended else "") if c)
     title = f"{holder.name} → {subject.name}: {'; '.join(lines) if lines else 'interest'}"
-    return PlacedEdge(holder.id, subject.id, d, lines, round(label[0], 1), round(label[1], 1), highlighted,
-                      classes, title)
+    return PlacedEdge(
+        holder.id, subject.id, d, lines, round(label[0], 1), round(label[1], 1), highlighted, classes, title
+    )
 
 
-def layout(nodes: list[Node], links: list[Link], root: int, routes: list[list[int]] | None = None,
-           max_nodes: int = MAX_NODES) -> Picture:
+def layout(
+    nodes: list[Node], links: list[Link], root: int, routes: list[list[int]] | None = None, max_nodes: int = MAX_NODES
+) -> Picture:
     """Place every node and route every link; returns what the template draws.
 
     Nodes never overlap and all lie inside the canvas; links between the same two parties are drawn as one
@@ -271,7 +275,7 @@ def layout(nodes: list[Node], links: list[Link], root: int, routes: list[list[in
     rows: list[list[int]] = []
     for number in sorted(by_layer):
         members = by_layer[number]
-        rows.extend(members[i: i + PER_ROW] for i in range(0, len(members), PER_ROW))
+        rows.extend(members[i : i + PER_ROW] for i in range(0, len(members), PER_ROW))
 
     columns = max(len(row) for row in rows)
     width = 2 * MARGIN + columns * SLOT_WIDTH
@@ -285,12 +289,28 @@ def layout(nodes: list[Node], links: list[Link], root: int, routes: list[list[in
             label = _short(node.name)
             node_width, node_height = _node_size(node, label)
             shape = "ellipse" if node.kind == PartyKind.PERSON else "box"
-            classes = " ".join(c for c in (
-                "node", str(node.kind), "unknown" if node.unknown or node.kind == PartyKind.UNSPECIFIED else "",
-                node.role, "on-route" if node_id in on_route else "") if c)
-            placed[node_id] = PlacedNode(node.id, node.name, label, shape,
-                                         round(MARGIN + (index + 0.5) * inner / len(row), 1), round(cy, 1),
-                                         node_width, node_height, classes)
+            classes = " ".join(
+                c
+                for c in (
+                    "node",
+                    str(node.kind),
+                    "unknown" if node.unknown or node.kind == PartyKind.UNSPECIFIED else "",
+                    node.role,
+                    "on-route" if node_id in on_route else "",
+                )
+                if c
+            )
+            placed[node_id] = PlacedNode(
+                node.id,
+                node.name,
+                label,
+                shape,
+                round(MARGIN + (index + 0.5) * inner / len(row), 1),
+                round(cy, 1),
+                node_width,
+                node_height,
+                classes,
+            )
 
     pairs = _route_pairs(routes)
     grouped: dict[tuple[int, int], list[Link]] = defaultdict(list)
@@ -302,13 +322,19 @@ def layout(nodes: list[Node], links: list[Link], root: int, routes: list[list[in
         same_row = placed[holder].cy == placed[subject].cy
         bend = (subject, holder) in grouped or same_row
         lines = sorted({link.label for link in group if link.label})
-        edges.append(_edge(placed[holder], placed[subject], lines, bend=bend,
-                           highlighted=frozenset((holder, subject)) in pairs,
-                           ended=all(link.ended for link in group)))
+        edges.append(
+            _edge(
+                placed[holder],
+                placed[subject],
+                lines,
+                bend=bend,
+                highlighted=frozenset((holder, subject)) in pairs,
+                ended=all(link.ended for link in group),
+            )
+        )
     # Highlighted routes are drawn last, on top of the other arrows.
     edges.sort(key=lambda e: e.highlighted)
-    return Picture(width=width, height=height, nodes=list(placed.values()), edges=edges,
-                   omitted=len(by_id) - len(kept))
+    return Picture(width=width, height=height, nodes=list(placed.values()), edges=edges, omitted=len(by_id) - len(kept))
 
 
 # --- Loading the neighbourhood ---------------------------------------------------------------------------------
@@ -342,8 +368,13 @@ def _counts(counted_versions: set[int]):
 def _claims_of_others(session: Session, vendor: int, resolve):
     """Whether an interest is another vendor's unreviewed claim about a third party: it counts only in its
     filer's screening (marketplace.screening.store), so it is not drawn around this vendor."""
-    filers = dict(session.execute(select(DisclosureVersion.id, Organization.party_id).join(
-        Organization, Organization.id == DisclosureVersion.vendor_org_id)).all())
+    filers = dict(
+        session.execute(
+            select(DisclosureVersion.id, Organization.party_id).join(
+                Organization, Organization.id == DisclosureVersion.vendor_org_id
+            )
+        ).all()
+    )
 
     def claimed_by_another(interest: Interest) -> bool:
         if interest.origin != TieOrigin.DISCLOSURE or interest.verification_level != VerificationLevel.SELF_DECLARED:
@@ -355,17 +386,33 @@ def _claims_of_others(session: Session, vendor: int, resolve):
     return claimed_by_another
 
 
-def _interests(session: Session, condition, counted_versions: set[int], as_of: date, window_start: date,
-               leave_out=lambda interest: False):
+def _interests(
+    session: Session,
+    condition,
+    counted_versions: set[int],
+    as_of: date,
+    window_start: date,
+    leave_out=lambda interest: False,
+):
     """Counted interests matching the condition: in force at as_of, or a role ended inside the people window."""
-    return [interest for interest in session.execute(
-        select(Interest).where(
-            condition, _counts(counted_versions),
-            or_(Interest.start_date.is_(None), Interest.start_date <= as_of),
-            or_(Interest.end_date.is_(None), Interest.end_date > as_of,
-                Interest.interest_type.in_(sorted(ROLE_INTEREST_TYPES)) & (Interest.end_date > window_start)),
+    return [
+        interest
+        for interest in session.execute(
+            select(Interest).where(
+                condition,
+                _counts(counted_versions),
+                or_(Interest.start_date.is_(None), Interest.start_date <= as_of),
+                or_(
+                    Interest.end_date.is_(None),
+                    Interest.end_date > as_of,
+                    Interest.interest_type.in_(sorted(ROLE_INTEREST_TYPES)) & (Interest.end_date > window_start),
+                ),
+            )
         )
-    ).scalars().all() if not leave_out(interest)]
+        .scalars()
+        .all()
+        if not leave_out(interest)
+    ]
 
 
 def _link(interest: Interest, as_of: date, resolve) -> Link:
@@ -375,8 +422,15 @@ def _link(interest: Interest, as_of: date, resolve) -> Link:
     return Link(resolve(interest.interested_party_id), resolve(interest.subject_party_id), label, ended)
 
 
-def load_neighbourhood(session: Session, vendor_party_id: int, *, rival_party_ids=(), route_party_ids=(),
-                       as_of: date, people_window_months: int = 24) -> tuple[list[Node], list[Link]]:
+def load_neighbourhood(
+    session: Session,
+    vendor_party_id: int,
+    *,
+    rival_party_ids=(),
+    route_party_ids=(),
+    as_of: date,
+    people_window_months: int = 24,
+) -> tuple[list[Node], list[Link]]:
     """The parties and counted ties around a vendor: owners upstream up to MAX_DEPTH, the people in them and
     their other roles, the vendor's commercial ties, and every party on a route. Merged parties count as the
     party they joined."""
@@ -390,51 +444,83 @@ def load_neighbourhood(session: Session, vendor_party_id: int, *, rival_party_id
     for _ in range(MAX_DEPTH):
         if not frontier or len(seen) >= LOAD_LIMIT:
             break
-        found = _interests(session, Interest.subject_party_id.in_(merges.expand(frontier)), counted, as_of,
-                           window_start, others)
+        found = _interests(
+            session, Interest.subject_party_id.in_(merges.expand(frontier)), counted, as_of, window_start, others
+        )
         frontier = {resolve(i.interested_party_id) for i in found} - seen
         seen |= frontier
-    people = session.execute(
-        select(Party.id).where(Party.id.in_(sorted(seen)), Party.kind == PartyKind.PERSON)).scalars().all()
+    people = (
+        session.execute(select(Party.id).where(Party.id.in_(sorted(seen)), Party.kind == PartyKind.PERSON))
+        .scalars()
+        .all()
+    )
     if people:
-        roles = _interests(session, Interest.interested_party_id.in_(merges.expand(people))
-                           & Interest.interest_type.in_(sorted(ROLE_INTEREST_TYPES)), counted, as_of, window_start,
-                           others)
-        seen |= {resolve(i.subject_party_id) for i in roles}
-    ties = session.execute(
-        select(CommercialTie).where(
-            CommercialTie.vendor_party_id.in_(merges.expand([vendor])),
-            or_(CommercialTie.origin != TieOrigin.DISCLOSURE, CommercialTie.disclosure_id.in_(counted)),
-            or_(CommercialTie.start_date.is_(None), CommercialTie.start_date <= as_of),
-            or_(CommercialTie.end_date.is_(None), CommercialTie.end_date > as_of),
+        roles = _interests(
+            session,
+            Interest.interested_party_id.in_(merges.expand(people))
+            & Interest.interest_type.in_(sorted(ROLE_INTEREST_TYPES)),
+            counted,
+            as_of,
+            window_start,
+            others,
         )
-    ).scalars().all()
+        seen |= {resolve(i.subject_party_id) for i in roles}
+    ties = (
+        session.execute(
+            select(CommercialTie).where(
+                CommercialTie.vendor_party_id.in_(merges.expand([vendor])),
+                or_(CommercialTie.origin != TieOrigin.DISCLOSURE, CommercialTie.disclosure_id.in_(counted)),
+                or_(CommercialTie.start_date.is_(None), CommercialTie.start_date <= as_of),
+                or_(CommercialTie.end_date.is_(None), CommercialTie.end_date > as_of),
+            )
+        )
+        .scalars()
+        .all()
+    )
     seen |= {resolve(t.counterparty_id) for t in ties} | {resolve(p) for p in route_party_ids}
     parties = session.execute(select(Party).where(Party.id.in_(sorted(seen)))).scalars().all()
     rivals = {resolve(p) for p in rival_party_ids}
     nodes = [
-        Node(p.id, p.name, str(p.kind), p.kind == PartyKind.UNSPECIFIED or p.party_type in UNKNOWN_TYPES,
-             "vendor" if p.id == vendor else ("rival" if p.id in rivals else ""))
+        Node(
+            p.id,
+            p.name,
+            str(p.kind),
+            p.kind == PartyKind.UNSPECIFIED or p.party_type in UNKNOWN_TYPES,
+            "vendor" if p.id == vendor else ("rival" if p.id in rivals else ""),
+        )
         for p in parties
     ]
     inside = merges.expand(p.id for p in parties)
-    links = [_link(i, as_of, resolve) for i in _interests(
-        session, Interest.interested_party_id.in_(inside) & Interest.subject_party_id.in_(inside),
-        counted, as_of, window_start, others)]
+    links = [
+        _link(i, as_of, resolve)
+        for i in _interests(
+            session,
+            Interest.interested_party_id.in_(inside) & Interest.subject_party_id.in_(inside),
+            counted,
+            as_of,
+            window_start,
+            others,
+        )
+    ]
     for tie in ties:
         share = f" {tie.revenue_share_pct:g}% of revenue" if tie.revenue_share_pct is not None else ""
         links.append(Link(resolve(tie.counterparty_id), vendor, f"{type_words(str(tie.kind))}{share}"))
     return nodes, [link for link in links if link.holder != link.subject]
 
 
-def vendor_picture(session: Session, vendor_party_id: int, screening, rival_party_ids, as_of: date,
-                   people_window_months: int = 24) -> Picture:
+def vendor_picture(
+    session: Session, vendor_party_id: int, screening, rival_party_ids, as_of: date, people_window_months: int = 24
+) -> Picture:
     """The picture of one vendor's neighbourhood, with the routes of the screening's findings highlighted."""
     resolve = load_aliases(session).resolve
     routes = [[resolve(n) for n in route] for finding in screening.findings for route in finding.path_ids if route]
     nodes, links = load_neighbourhood(
-        session, vendor_party_id, rival_party_ids=rival_party_ids,
-        route_party_ids={n for route in routes for n in route}, as_of=as_of,
-        people_window_months=people_window_months)
+        session,
+        vendor_party_id,
+        rival_party_ids=rival_party_ids,
+        route_party_ids={n for route in routes for n in route},
+        as_of=as_of,
+        people_window_months=people_window_months,
+    )
     root = next((node.id for node in nodes if node.role == "vendor"), vendor_party_id)
     return layout(nodes, links, root, routes)

@@ -16,15 +16,20 @@ def policy_for(session: Session, buyer_org_id: int) -> Policy:
     if row is None:
         return Policy()
     actions = {**DEFAULT_ACTIONS, **{Rule(k): v for k, v in (row.actions or {}).items()}}
-    return Policy(exclude_at=row.exclude_at, review_at=row.review_at,
-                  people_window_months=row.people_window_months, actions=actions)
+    return Policy(
+        exclude_at=row.exclude_at,
+        review_at=row.review_at,
+        people_window_months=row.people_window_months,
+        actions=actions,
+    )
 
 
 def waiver_keys(session: Session, buyer_org_ids, vendor_org_ids) -> set[tuple[int, int, str, int | None]]:
     """(buyer, vendor, rule, rival party) for every waiver among these buyers and vendors."""
     rows = session.execute(
         select(Waiver.buyer_org_id, Waiver.vendor_org_id, Waiver.rule, Waiver.rival_party_id).where(
-            Waiver.buyer_org_id.in_(list(buyer_org_ids)), in_ids(session, Waiver.vendor_org_id, vendor_org_ids))
+            Waiver.buyer_org_id.in_(list(buyer_org_ids)), in_ids(session, Waiver.vendor_org_id, vendor_org_ids)
+        )
     ).all()
     return {tuple(row) for row in rows}
 

@@ -62,8 +62,12 @@ def _vendor_org(session: Session, vendor_org_id: int) -> Organization:
 
 
 def _snapshot(exclude_at: float, review_at: float, window: int, actions: dict) -> dict:
-    return {"exclude_at": exclude_at, "review_at": review_at, "people_window_months": window,
-            "actions": {str(rule): str(actions[rule]) for rule in Rule}}
+    return {
+        "exclude_at": exclude_at,
+        "review_at": review_at,
+        "people_window_months": window,
+        "actions": {str(rule): str(actions[rule]) for rule in Rule},
+    }
 
 
 def _clean(values: PolicyInput) -> PolicyInput:
@@ -74,7 +78,8 @@ def _clean(values: PolicyInput) -> PolicyInput:
             raise PolicyError(f"Give the {label} threshold as a percentage from 0 to 100.", name)
     if values.review_at > values.exclude_at:
         raise PolicyError(
-            f"The review threshold must be at or below the exclude threshold ({values.exclude_at:g}%).", "review_at")
+            f"The review threshold must be at or below the exclude threshold ({values.exclude_at:g}%).", "review_at"
+        )
     window = values.people_window_months
     if window is None or not 1 <= window <= 120:
         raise PolicyError("Give the people window in whole months, from 1 to 120.", "people_window_months")
@@ -101,9 +106,7 @@ def save_policy(session: Session, user: User, values: PolicyInput) -> bool:
     after = _snapshot(clean.exclude_at, clean.review_at, clean.people_window_months, clean.actions)
     if before == after:
         return False
-    row = session.execute(
-        select(ScreeningPolicy).where(ScreeningPolicy.buyer_org_id == org_id)
-    ).scalar_one_or_none()
+    row = session.execute(select(ScreeningPolicy).where(ScreeningPolicy.buyer_org_id == org_id)).scalar_one_or_none()
     if row is None:
         row = ScreeningPolicy(buyer_org_id=org_id)
         session.add(row)
@@ -112,22 +115,27 @@ def save_policy(session: Session, user: User, values: PolicyInput) -> bool:
     row.actions = dict(after["actions"])
     row.updated_by_id, row.updated_at = user.id, utcnow()
     session.flush()
-    record_event(session, user, "policy.changed", "screening_policy", row.id, before=before, after=after,
-                 buyer_org_id=org_id)
+    record_event(
+        session, user, "policy.changed", "screening_policy", row.id, before=before, after=after, buyer_org_id=org_id
+    )
     refresh_verdicts(session, user, buyer_org_ids=[org_id])
     return True
 
 
 def waivers_of(session: Session, buyer_org_id: int, vendor_org_id: int) -> list[Waiver]:
     """The buyer's waivers for one vendor, oldest first."""
-    return list(session.execute(
-        select(Waiver).where(Waiver.buyer_org_id == buyer_org_id, Waiver.vendor_org_id == vendor_org_id)
-        .order_by(Waiver.created_at, Waiver.id)
-    ).scalars())
+    return list(
+        session.execute(
+            select(Waiver)
+            .where(Waiver.buyer_org_id == buyer_org_id, Waiver.vendor_org_id == vendor_org_id)
+            .order_by(Waiver.created_at, Waiver.id)
+        ).scalars()
+    )
 
 
-def add_waiver(session: Session, user: User, vendor_org_id: int, rule: str, rival_party_id: int | None,
-               reason: str) -> Waiver:
+def add_waiver(
+    session: Session, user: User, vendor_org_id: int, rule: str, rival_party_id: int | None, reason: str
+) -> Waiver:
     """Waive the vendor's current review finding of this rule (naming this rival), with the buyer's reason.
 
     Raises NotVisible (404) for an organisation that is not a vendor; OrganizationSuspended (403) for a
@@ -141,22 +149,43 @@ def add_waiver(session: Session, user: User, vendor_org_id: int, rule: str, riva
         raise PolicyError("Say why you accept this finding: the reason is kept in the audit trail.", "reason")
     if len(reason) > REASON_LIMIT:
         raise PolicyError(f"Use at most {REASON_LIMIT} characters.", "reason")
-    matching = [f for f in screen_vendor(session, org_id, vendor).findings
-                if str(f.rule) == str(rule) and f.rival_party_id == rival_party_id]
+    matching = [
+        f
+        for f in screen_vendor(session, org_id, vendor).findings
+        if str(f.rule) == str(rule) and f.rival_party_id == rival_party_id
+    ]
     if not matching:
         raise PolicyError("That finding is no longer there: the screening changed since the page was shown.")
     if any(f.verdict == Verdict.EXCLUDE for f in matching):
         raise PolicyError("An exclude finding cannot be waived; only review findings can.")
     if all(f.waived for f in matching):
         raise PolicyError("You have already waived that finding.")
-    waiver = Waiver(buyer_org_id=org_id, vendor_org_id=vendor.id, rule=str(rule), rival_party_id=rival_party_id,
-                    reason=reason, created_by_id=user.id)
+    waiver = Waiver(
+        buyer_org_id=org_id,
+        vendor_org_id=vendor.id,
+        rule=str(rule),
+        rival_party_id=rival_party_id,
+        reason=reason,
+        created_by_id=user.id,
+    )
     session.add(waiver)
     session.flush()
-    record_event(session, user, "waiver.added", "waiver", waiver.id,
-                 after={"rule": waiver.rule, "rival_party_id": rival_party_id, "rival": matching[0].rival,
-                        "finding": matching[0].explanation, "reason": reason},
-                 buyer_org_id=org_id, vendor_org_id=vendor.id)
+    record_event(
+        session,
+        user,
+        "waiver.added",
+        "waiver",
+        waiver.id,
+        after={
+            "rule": waiver.rule,
+            "rival_party_id": rival_party_id,
+            "rival": matching[0].rival,
+            "finding": matching[0].explanation,
+            "reason": reason,
+        },
+        buyer_org_id=org_id,
+        vendor_org_id=vendor.id,
+    )
     refresh_verdicts(session, user, buyer_org_ids=[org_id])
     return waiver
 
@@ -172,9 +201,16 @@ def remove_waiver(session: Session, user: User, vendor_org_id: int, waiver_id: i
         raise PolicyError("That waiver was already withdrawn.")  # by a colleague, or by a first click
     if waiver is None or waiver.buyer_org_id != org_id or waiver.vendor_org_id != vendor_org_id:
         raise NotVisible(f"waiver {waiver_id}")
-    record_event(session, user, "waiver.removed", "waiver", waiver.id,
-                 before={"rule": waiver.rule, "rival_party_id": waiver.rival_party_id, "reason": waiver.reason},
-                 buyer_org_id=org_id, vendor_org_id=vendor_org_id)
+    record_event(
+        session,
+        user,
+        "waiver.removed",
+        "waiver",
+        waiver.id,
+        before={"rule": waiver.rule, "rival_party_id": waiver.rival_party_id, "reason": waiver.reason},
+        buyer_org_id=org_id,
+        vendor_org_id=vendor_org_id,
+    )
     session.delete(waiver)
     session.flush()
     refresh_verdicts(session, user, buyer_org_ids=[org_id])

@@ -63,8 +63,9 @@ def refresh_verdicts(session: Session, actor, *, vendor_org_ids=None, buyer_org_
     stored = {
         (r.buyer_org_id, r.vendor_org_id): r
         for r in session.execute(
-            select(VerdictRecord).where(VerdictRecord.buyer_org_id.in_(buyer_ids),
-                                        VerdictRecord.vendor_org_id.in_([v.id for v in vendors]))
+            select(VerdictRecord).where(
+                VerdictRecord.buyer_org_id.in_(buyer_ids), VerdictRecord.vendor_org_id.in_([v.id for v in vendors])
+            )
         ).scalars()
     }
     names = {v.id: v.name for v in vendors}
@@ -76,8 +77,9 @@ def refresh_verdicts(session: Session, actor, *, vendor_org_ids=None, buyer_org_
         if record is None:
             # The pair's first verdict is no change from anything: kept without a word, unless it excludes, which
             # must still conflict the vendor's bids and flag its contracts (and so is told as one from clear).
-            session.add(VerdictRecord(buyer_org_id=buyer_id, vendor_org_id=vendor_id, verdict=after.value,
-                                      findings=findings))
+            session.add(
+                VerdictRecord(buyer_org_id=buyer_id, vendor_org_id=vendor_id, verdict=after.value, findings=findings)
+            )
             if after != Verdict.EXCLUDE:
                 continue
             before = Verdict.CLEAR
@@ -96,8 +98,9 @@ def refresh_verdicts(session: Session, actor, *, vendor_org_ids=None, buyer_org_
     return changes
 
 
-def refresh_after_change(session: Session, actor, *, party_ids: Iterable[int],
-                         vendor_org_ids: Iterable[int] = ()) -> list[VerdictChange]:
+def refresh_after_change(
+    session: Session, actor, *, party_ids: Iterable[int], vendor_org_ids: Iterable[int] = ()
+) -> list[VerdictChange]:
     """After ties held in these parties changed (added, counted, verified, no longer counted): re-screen, for every
     buyer, every vendor whose verdict that can change, and the given vendors (the filer: its own claims and its
     approval date count for it alone)."""
@@ -109,25 +112,48 @@ def refresh_after_change(session: Session, actor, *, party_ids: Iterable[int],
 
 def _act_on_change(session: Session, actor, change: VerdictChange, vendor_name: str, findings) -> None:
     reasons = " ".join(f.explanation for f in findings) or "No findings remain."
-    record_event(session, actor, "screening.verdict_changed", "organization", change.vendor_org_id,
-                 before={"verdict": change.before.value}, after={"verdict": change.after.value},
-                 buyer_org_id=change.buyer_org_id, vendor_org_id=change.vendor_org_id)
+    record_event(
+        session,
+        actor,
+        "screening.verdict_changed",
+        "organization",
+        change.vendor_org_id,
+        before={"verdict": change.before.value},
+        after={"verdict": change.after.value},
+        buyer_org_id=change.buyer_org_id,
+        vendor_org_id=change.vendor_org_id,
+    )
     direction = "worsened" if change.worsened else "improved"
-    notify_org(session, change.buyer_org_id, "verdict_changed",
-               f"Screening of {vendor_name} {direction}: {change.before} → {change.after}. {reasons}",
-               f"/vendors/{change.vendor_org_id}/screening")
-    bids = session.execute(
-        select(Bid).join(Job, Job.id == Bid.job_id)
-        .where(Job.buyer_org_id == change.buyer_org_id, Bid.vendor_org_id == change.vendor_org_id)
-    ).scalars().all()
+    notify_org(
+        session,
+        change.buyer_org_id,
+        "verdict_changed",
+        f"Screening of {vendor_name} {direction}: {change.before} → {change.after}. {reasons}",
+        f"/vendors/{change.vendor_org_id}/screening",
+    )
+    bids = (
+        session.execute(
+            select(Bid)
+            .join(Job, Job.id == Bid.job_id)
+            .where(Job.buyer_org_id == change.buyer_org_id, Bid.vendor_org_id == change.vendor_org_id)
+        )
+        .scalars()
+        .all()
+    )
     for bid in bids:
         bid.conflicted = change.after == Verdict.EXCLUDE and bid.status != BidStatus.WITHDRAWN
     if change.worsened:
-        contracts = session.execute(
-            select(Contract).where(Contract.buyer_org_id == change.buyer_org_id,
-                                   Contract.vendor_org_id == change.vendor_org_id,
-                                   Contract.status == ContractStatus.ACTIVE)
-        ).scalars().all()
+        contracts = (
+            session.execute(
+                select(Contract).where(
+                    Contract.buyer_org_id == change.buyer_org_id,
+                    Contract.vendor_org_id == change.vendor_org_id,
+                    Contract.status == ContractStatus.ACTIVE,
+                )
+            )
+            .scalars()
+            .all()
+        )
         for contract in contracts:
             contract.status = ContractStatus.FLAGGED
             contract.flagged_reason = f"Screening now says {change.after}: {reasons}"

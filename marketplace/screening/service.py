@@ -46,20 +46,36 @@ def _rivals_by_buyer(session: Session, buyer_ids: list[int], aliases: store.Alia
 
 def _policies(session: Session, buyer_ids: list[int]) -> dict[int, Policy]:
     """Each buyer's policy: the defaults unless it saved one."""
-    customised = set(session.execute(
-        select(ScreeningPolicy.buyer_org_id).where(ScreeningPolicy.buyer_org_id.in_(buyer_ids))).scalars())
+    customised = set(
+        session.execute(
+            select(ScreeningPolicy.buyer_org_id).where(ScreeningPolicy.buyer_org_id.in_(buyer_ids))
+        ).scalars()
+    )
     default = Policy()
     return {buyer: policy_for(session, buyer) if buyer in customised else default for buyer in buyer_ids}
 
 
 def _policy_key(policy: Policy) -> tuple:
-    return (policy.exclude_at, policy.review_at, policy.people_window_months, policy.control_at,
-            policy.revenue_share_at, policy.stale_after_months,
-            tuple(sorted((str(rule), str(action)) for rule, action in policy.actions.items())))
+    return (
+        policy.exclude_at,
+        policy.review_at,
+        policy.people_window_months,
+        policy.control_at,
+        policy.revenue_share_at,
+        policy.stale_after_months,
+        tuple(sorted((str(rule), str(action)) for rule, action in policy.actions.items())),
+    )
 
 
-def _graph_and_variants(session: Session, facts: list[VendorFacts], rival_ids: set[int], policies: list[Policy],
-                        as_of: date, lookback_months: int, aliases: store.Aliases) -> tuple[Graph, dict]:
+def _graph_and_variants(
+    session: Session,
+    facts: list[VendorFacts],
+    rival_ids: set[int],
+    policies: list[Policy],
+    as_of: date,
+    lookback_months: int,
+    aliases: store.Aliases,
+) -> tuple[Graph, dict]:
     """The part of the graph above the vendors when they are few, below the rivals (and unknown owners) when they
     are many: either holds everything a rule can find about them. With it, the likely variants of the rivals and of
     their groups' members, per control threshold (screening.matches): for many vendors, the groups read below the
@@ -70,39 +86,55 @@ def _graph_and_variants(session: Session, facts: list[VendorFacts], rival_ids: s
     thresholds = {policy.control_at for policy in policies}
     if len(facts) > CLOSURE_UP_TO:
         variants = _lookalikes_below(session, rival_ids, thresholds, as_of, lookback_months, aliases)
-        graph = store.load_graph_for_rivals(session, parties, rival_ids.union(*variants.values()), as_of,
-                                            lookback_months=lookback_months, aliases=aliases)
+        graph = store.load_graph_for_rivals(
+            session,
+            parties,
+            rival_ids.union(*variants.values()),
+            as_of,
+            lookback_months=lookback_months,
+            aliases=aliases,
+        )
         return graph, variants
-    graph = store.load_graph_around(session, parties, as_of, extra_party_ids=rival_ids,
-                                    lookback_months=lookback_months, aliases=aliases)
+    graph = store.load_graph_around(
+        session, parties, as_of, extra_party_ids=rival_ids, lookback_months=lookback_months, aliases=aliases
+    )
 
     def groups_of(party_ids):
         above = store.load_graph_above(session, party_ids, as_of, lookback_months=lookback_months, aliases=aliases)
         present = sorted(rival_ids & above.parties.keys())
-        return {threshold: control_groups(above, present, Policy(control_at=threshold), as_of)
-                for threshold in thresholds}
+        return {
+            threshold: control_groups(above, present, Policy(control_at=threshold), as_of) for threshold in thresholds
+        }
 
-    near = _would_matter(graph, [fact for fact in facts if fact.party_id > 0],
-                         [p for p in graph.parties if p > 0], policies, as_of)
+    near = _would_matter(
+        graph, [fact for fact in facts if fact.party_id > 0], [p for p in graph.parties if p > 0], policies, as_of
+    )
     variants = matches.variants_near(session, rival_ids, near, groups_of) if rival_ids else {None: {}}
     return graph, {threshold: variants.get(threshold, variants[None]) for threshold in thresholds}
 
 
-def _would_matter(graph: Graph, facts: list[VendorFacts], party_ids: list[int], policies: list[Policy],
-                  as_of: date) -> set[int]:
+def _would_matter(
+    graph: Graph, facts: list[VendorFacts], party_ids: list[int], policies: list[Policy], as_of: date
+) -> set[int]:
     """Of these parties, the ones that would give a vendor some finding were they a rival, under a policy at
     least as strict as each given one (lowest thresholds, longest people window, no rule ignored): only such a
     party, as a variant, can give a vendor a possible match."""
     if not party_ids or not facts:
         return set()
-    strictest = Policy(exclude_at=min(p.exclude_at for p in policies),
-                       review_at=min(min(p.review_at, p.exclude_at) for p in policies),
-                       people_window_months=max(p.people_window_months for p in policies),
-                       control_at=min(p.control_at for p in policies),
-                       revenue_share_at=min(p.revenue_share_at for p in policies))
+    strictest = Policy(
+        exclude_at=min(p.exclude_at for p in policies),
+        review_at=min(min(p.review_at, p.exclude_at) for p in policies),
+        people_window_months=max(p.people_window_months for p in policies),
+        control_at=min(p.control_at for p in policies),
+        revenue_share_at=min(p.revenue_share_at for p in policies),
+    )
     screenings = _run_engine(graph, facts, tuple(party_ids), strictest, as_of)
-    return {f.rival_party_id for screening in screenings.values() for f in screening.findings
-            if f.rival_party_id is not None}
+    return {
+        f.rival_party_id
+        for screening in screenings.values()
+        for f in screening.findings
+        if f.rival_party_id is not None
+    }
 
 
 def _without_party(graph: Graph, vendor_orgs) -> None:
@@ -132,8 +164,10 @@ def _claim_batches(graph: Graph, claimants: list[int]) -> list[list[int]]:
     reached = {party: reach.affected_by(graph.claims[party]) for party in claimants}
     batches: list[list[int]] = []
     for party in claimants:
-        batch = next((b for b in batches if all(party not in reached[other] and other not in reached[party]
-                                                 for other in b)), None)
+        batch = next(
+            (b for b in batches if all(party not in reached[other] and other not in reached[party] for other in b)),
+            None,
+        )
         if batch is None:
             batches.append([party])
         else:
@@ -141,8 +175,15 @@ def _claim_batches(graph: Graph, claimants: list[int]) -> list[list[int]]:
     return batches
 
 
-def _own_graphs(session: Session, graph: Graph, facts: list[VendorFacts], rival_ids: set[int], as_of: date,
-                lookback_months: int, aliases: store.Aliases) -> list[tuple[Graph, set[int]]]:
+def _own_graphs(
+    session: Session,
+    graph: Graph,
+    facts: list[VendorFacts],
+    rival_ids: set[int],
+    as_of: date,
+    lookback_months: int,
+    aliases: store.Aliases,
+) -> list[tuple[Graph, set[int]]]:
     """[(a graph, the parties screened on it)] for the vendors with unreviewed claims of their own about others.
 
     Those the loaded graph holds no claims of cannot be given a finding by their claims. When the graph is the
@@ -153,13 +194,20 @@ def _own_graphs(session: Session, graph: Graph, facts: list[VendorFacts], rival_
     if not claimants:
         return []
     if len(facts) > CLOSURE_UP_TO:
-        graph = store.load_graph_around(session, claimants, as_of, extra_party_ids=rival_ids,
-                                        lookback_months=lookback_months, aliases=aliases)
+        graph = store.load_graph_around(
+            session, claimants, as_of, extra_party_ids=rival_ids, lookback_months=lookback_months, aliases=aliases
+        )
     return [(store.with_claims(graph, *batch), set(batch)) for batch in _claim_batches(graph, claimants)]
 
 
-def _run_engine(graph: Graph, facts: list[VendorFacts], rival_ids: tuple[int, ...], policy: Policy,
-                as_of: date, own_graphs: list[tuple[Graph, set[int]]] = ()) -> dict[int, Screening]:
+def _run_engine(
+    graph: Graph,
+    facts: list[VendorFacts],
+    rival_ids: tuple[int, ...],
+    policy: Policy,
+    as_of: date,
+    own_graphs: list[tuple[Graph, set[int]]] = (),
+) -> dict[int, Screening]:
     """{vendor org id: Screening} for one set of rivals under one policy: the vendors with claims of their own on
     graphs with their claims, the others together on the shared one."""
     claimants = {party for _, parties in own_graphs for party in parties}
@@ -176,21 +224,35 @@ def _run_engine(graph: Graph, facts: list[VendorFacts], rival_ids: tuple[int, ..
     return out
 
 
-def _lookalikes_below(session: Session, rival_ids: set[int], thresholds: set[float], as_of: date,
-                      lookback_months: int, aliases: store.Aliases) -> dict:
+def _lookalikes_below(
+    session: Session,
+    rival_ids: set[int],
+    thresholds: set[float],
+    as_of: date,
+    lookback_months: int,
+    aliases: store.Aliases,
+) -> dict:
     """The rivals' likely variants and their group members', per control threshold (screening.matches): the groups
     read from what lies below the rivals, the same whichever vendors are screened."""
     if not rival_ids:
         return {threshold: {} for threshold in thresholds}
     below = store.load_graph_below(session, rival_ids, as_of, lookback_months=lookback_months, aliases=aliases)
-    groups = {threshold: control_groups(below, sorted(rival_ids), Policy(control_at=threshold), as_of)
-              for threshold in thresholds}
+    groups = {
+        threshold: control_groups(below, sorted(rival_ids), Policy(control_at=threshold), as_of)
+        for threshold in thresholds
+    }
     return matches.rival_variants(session, rival_ids, groups)
 
 
-def _screen_with_variants(graph: Graph, facts: list[VendorFacts], rival_ids: tuple[int, ...],
-                          variants: dict, policy: Policy, as_of: date,
-                          own_graphs: list[tuple[Graph, set[int]]] = ()) -> dict[int, Screening]:
+def _screen_with_variants(
+    graph: Graph,
+    facts: list[VendorFacts],
+    rival_ids: tuple[int, ...],
+    variants: dict,
+    policy: Policy,
+    as_of: date,
+    own_graphs: list[tuple[Graph, set[int]]] = (),
+) -> dict[int, Screening]:
     """The engine run against the rivals and, as if each were a rival, their likely variants and their group
     members' variants; what the variants' runs find comes back as possible-match findings (screening.matches)."""
     named = set(rival_ids)
@@ -198,8 +260,10 @@ def _screen_with_variants(graph: Graph, facts: list[VendorFacts], rival_ids: tup
     if not wanted:
         return _run_engine(graph, facts, rival_ids, policy, as_of, own_graphs)
     screenings = _run_engine(graph, facts, tuple(sorted(named | wanted.keys())), policy, as_of, own_graphs)
-    return {vendor: matches.as_possible_matches(screening, wanted, named, policy)
-            for vendor, screening in screenings.items()}
+    return {
+        vendor: matches.as_possible_matches(screening, wanted, named, policy)
+        for vendor, screening in screenings.items()
+    }
 
 
 def _for_rivals(screening: Screening, rival_ids: set[int]) -> Screening:
@@ -207,13 +271,15 @@ def _for_rivals(screening: Screening, rival_ids: set[int]) -> Screening:
     return dataclasses.replace(
         screening,
         findings=[f for f in screening.findings if f.rival_party_id is None or f.rival_party_id in rival_ids],
-        rivals=[r for r in screening.rivals if r.rival_party_id in rival_ids])
+        rivals=[r for r in screening.rivals if r.rival_party_id in rival_ids],
+    )
 
 
 def _copy(screening: Screening) -> Screening:
     """A screening one buyer can mark its own waivers on."""
-    return dataclasses.replace(screening, findings=[dataclasses.replace(f) for f in screening.findings],
-                               rivals=list(screening.rivals))
+    return dataclasses.replace(
+        screening, findings=[dataclasses.replace(f) for f in screening.findings], rivals=list(screening.rivals)
+    )
 
 
 def screen_pairs(session: Session, buyer_org_ids, vendor_orgs, as_of: date | None = None):
@@ -251,8 +317,9 @@ def _screen_pairs(session: Session, buyer_org_ids, vendor_orgs, as_of: date | No
     for buyers in groups.values():
         everyone = tuple(sorted({rival for buyer in buyers for rival in rivals[buyer]}))
         policy = policies[buyers[0]]
-        screenings = _screen_with_variants(graph, facts, everyone, variants[policy.control_at], policy, as_of,
-                                           own_graphs)
+        screenings = _screen_with_variants(
+            graph, facts, everyone, variants[policy.control_at], policy, as_of, own_graphs
+        )
         views: dict[tuple[int, ...], dict[int, Screening]] = {everyone: screenings}
         for buyer in buyers:
             if rivals[buyer] not in views:
@@ -268,14 +335,18 @@ def _screen_pairs(session: Session, buyer_org_ids, vendor_orgs, as_of: date | No
 
 
 def _all_buyer_ids(session: Session) -> list[int]:
-    return list(session.execute(
-        select(Organization.id).where(Organization.kind == OrgKind.BUYER).order_by(Organization.id)).scalars())
+    return list(
+        session.execute(
+            select(Organization.id).where(Organization.kind == OrgKind.BUYER).order_by(Organization.id)
+        ).scalars()
+    )
 
 
 def screen_vendor(session: Session, buyer_org_id: int, vendor_org: Organization, as_of=None) -> Screening:
     """Screen one vendor for one buyer."""
     return screen_pairs(session, [buyer_org_id], [vendor_org], as_of).get(
-        (buyer_org_id, vendor_org.id), Screening(vendor_org.id))
+        (buyer_org_id, vendor_org.id), Screening(vendor_org.id)
+    )
 
 
 def verdicts_for_vendor(session: Session, vendor_org: Organization, as_of=None) -> dict[int, Verdict]:
@@ -295,13 +366,21 @@ def screenings_for_buyer(session: Session, buyer_org_id: int, vendor_orgs, as_of
 
 def findings_record(findings: list[Finding]) -> list[dict]:
     """Findings as stored with a verdict: what a buyer-side list shows, and which rival a waiver names."""
-    return [{**finding.as_dict(), "rival_party_id": finding.rival_party_id, "waived": finding.waived,
-             "matched_party_id": finding.matched_party_id, "matched_as_party_id": finding.matched_as_party_id}
-            for finding in findings]
+    return [
+        {
+            **finding.as_dict(),
+            "rival_party_id": finding.rival_party_id,
+            "waived": finding.waived,
+            "matched_party_id": finding.matched_party_id,
+            "matched_as_party_id": finding.matched_as_party_id,
+        }
+        for finding in findings
+    ]
 
 
-def cached_screenings_for_buyer(session: Session, buyer_org_id: int,
-                                flagged_only: bool = False) -> dict[int, tuple[Verdict, list[dict]]]:
+def cached_screenings_for_buyer(
+    session: Session, buyer_org_id: int, flagged_only: bool = False
+) -> dict[int, tuple[Verdict, list[dict]]]:
     """{vendor org id: (verdict, findings)} for every vendor, from the stored verdicts (with flagged_only, for every
     vendor whose verdict is not clear: the ones with findings).
 
@@ -311,14 +390,19 @@ def cached_screenings_for_buyer(session: Session, buyer_org_id: int,
     """
     vendors = select(Organization.id).where(Organization.kind == OrgKind.VENDOR)
     stored = select(VerdictRecord.vendor_org_id, VerdictRecord.verdict, VerdictRecord.findings).where(
-        VerdictRecord.buyer_org_id == buyer_org_id, VerdictRecord.vendor_org_id.in_(vendors))
+        VerdictRecord.buyer_org_id == buyer_org_id, VerdictRecord.vendor_org_id.in_(vendors)
+    )
     if flagged_only:
         stored = stored.where(VerdictRecord.verdict != Verdict.CLEAR.value)
-    cached = {vendor_id: (Verdict(verdict), findings or [])
-              for vendor_id, verdict, findings in session.execute(stored)}
+    cached = {vendor_id: (Verdict(verdict), findings or []) for vendor_id, verdict, findings in session.execute(stored)}
     recorded = select(VerdictRecord.vendor_org_id).where(VerdictRecord.buyer_org_id == buyer_org_id)
-    missing = session.execute(select(Organization).where(
-        Organization.kind == OrgKind.VENDOR, Organization.id.not_in(recorded))).scalars().all()
+    missing = (
+        session.execute(
+            select(Organization).where(Organization.kind == OrgKind.VENDOR, Organization.id.not_in(recorded))
+        )
+        .scalars()
+        .all()
+    )
     if missing:
         for (_, vendor_id), screening in screen_pairs(session, [buyer_org_id], missing).items():
             if not flagged_only or screening.verdict != Verdict.CLEAR:
@@ -336,11 +420,15 @@ def screen_party(session: Session, party_id: int, rival_party_ids, policy: Polic
     party_id = aliases.resolve(party_id)
     rivals = list(dict.fromkeys(aliases.resolve(rival) for rival in rival_party_ids))
     org = store.platform_vendor_of(session, party_id, aliases)
-    fact = (store.vendor_facts(session, [org], aliases)[0] if org is not None
-            else VendorFacts(party_id=party_id, on_platform=False))
+    fact = (
+        store.vendor_facts(session, [org], aliases)[0]
+        if org is not None
+        else VendorFacts(party_id=party_id, on_platform=False)
+    )
     lookback = max(store.LOOKBACK_MONTHS, policy.people_window_months)
     graph, variants = _graph_and_variants(session, [fact], set(rivals), [policy], as_of, lookback, aliases)
     graph = store.with_claims(graph, party_id)
-    screening = _screen_with_variants(graph, [fact], tuple(rivals), variants[policy.control_at], policy,
-                                      as_of).get(fact.org_id)
+    screening = _screen_with_variants(graph, [fact], tuple(rivals), variants[policy.control_at], policy, as_of).get(
+        fact.org_id
+    )
     return screening or Screening(fact.org_id, as_of=as_of, vendor_party_id=party_id)

@@ -70,24 +70,58 @@ def _recorded_day(table, dialect: str):
 
 def _interest_columns(dialect: str) -> tuple:
     i = _interest.c
-    return (i.id, i.interested_party_id, i.subject_party_id, i.interest_type, i.share_exact, i.share_min,
-            i.share_max, i.share_min_exclusive, i.share_max_exclusive, i.start_date, i.end_date, i.role_title,
-            i.origin, i.disclosure_id, i.verification_level, i.source_description, _recorded_day(_interest, dialect),
-            i.bods_record_id)
+    return (
+        i.id,
+        i.interested_party_id,
+        i.subject_party_id,
+        i.interest_type,
+        i.share_exact,
+        i.share_min,
+        i.share_max,
+        i.share_min_exclusive,
+        i.share_max_exclusive,
+        i.start_date,
+        i.end_date,
+        i.role_title,
+        i.origin,
+        i.disclosure_id,
+        i.verification_level,
+        i.source_description,
+        _recorded_day(_interest, dialect),
+        i.bods_record_id,
+    )
 
 
 def _commercial_columns(dialect: str) -> tuple:
     c = _commercial.c
-    return (c.id, c.vendor_party_id, c.counterparty_id, c.kind, c.revenue_share_pct, c.start_date, c.end_date,
-            c.origin, c.disclosure_id, c.verification_level, c.source_description,
-            _recorded_day(_commercial, dialect))
+    return (
+        c.id,
+        c.vendor_party_id,
+        c.counterparty_id,
+        c.kind,
+        c.revenue_share_pct,
+        c.start_date,
+        c.end_date,
+        c.origin,
+        c.disclosure_id,
+        c.verification_level,
+        c.source_description,
+        _recorded_day(_commercial, dialect),
+    )
 
 
-_PARTY_COLUMNS = (_party.c.id, _party.c.name, _party.c.kind, _party.c.party_type, _party.c.bods_record_id,
-                  _party.c.unspecified_reason)
+_PARTY_COLUMNS = (
+    _party.c.id,
+    _party.c.name,
+    _party.c.kind,
+    _party.c.party_type,
+    _party.c.bods_record_id,
+    _party.c.unspecified_reason,
+)
 
 
 # --- Merged parties ----------------------------------------------------------------------------------------
+
 
 @dataclass
 class Aliases:
@@ -110,9 +144,9 @@ class Aliases:
 
 def load_aliases(session: Session) -> Aliases:
     """Every merge, followed to the end of its chain."""
-    merged = dict(session.execute(
-        select(_party.c.id, _party.c.merged_into_id).where(_party.c.merged_into_id.is_not(None))
-    ).all())
+    merged = dict(
+        session.execute(select(_party.c.id, _party.c.merged_into_id).where(_party.c.merged_into_id.is_not(None))).all()
+    )
     aliases = Aliases()
     for party_id in merged:
         root, seen = party_id, {party_id}
@@ -125,6 +159,7 @@ def load_aliases(session: Session) -> Aliases:
 
 
 # --- Which ties, when --------------------------------------------------------------------------------------
+
 
 def _dated(table, as_of: date, since: date):
     """Started by as_of, and not ended before the look-back window opened."""
@@ -146,21 +181,23 @@ class _Counting:
 
 def _counting(session: Session, disclosure_ids: set[int] | None) -> _Counting:
     """Counting for the given versions (None: every version)."""
-    query = (select(_version.c.id, _version.c.vendor_org_id, _version.c.number, _org.c.party_id, _org.c.name)
-             .join(_org, _org.c.id == _version.c.vendor_org_id))
+    query = select(_version.c.id, _version.c.vendor_org_id, _version.c.number, _org.c.party_id, _org.c.name).join(
+        _org, _org.c.id == _version.c.vendor_org_id
+    )
     if disclosure_ids is not None:
         query = query.where(in_ids(session, _version.c.id, disclosure_ids))
     rows = session.execute(query).all()
     if not rows:
         return _Counting(set(), {})
-    counted = counted_version_ids(session, None if disclosure_ids is None
-                                  else sorted({row.vendor_org_id for row in rows}))
-    return _Counting(counted, {row.id: row.number for row in rows},
-                     {row.id: (row.party_id, row.name) for row in rows})
+    counted = counted_version_ids(
+        session, None if disclosure_ids is None else sorted({row.vendor_org_id for row in rows})
+    )
+    return _Counting(counted, {row.id: row.number for row in rows}, {row.id: (row.party_id, row.name) for row in rows})
 
 
 # --- Rows into the engine's plain data ----------------------------------------------------------------------
 # The loops below unpack rows by position: on 300,000 rows, attribute access by name costs seconds.
+
 
 class _Sources(dict):
     """One Source object per distinct source, looked up by (origin, version, level, description, date, whether the
@@ -195,8 +232,9 @@ def _stream(origin: str, row_id: int, disclosure_id: int | None, record_id: str 
     return (origin, row_id)
 
 
-def _edges(rows, aliases: Aliases, counting: _Counting, sources: _Sources,
-           claims: dict[int, list[Edge]]) -> tuple[list[Edge], list[tuple], list[tuple]]:
+def _edges(
+    rows, aliases: Aliases, counting: _Counting, sources: _Sources, claims: dict[int, list[Edge]]
+) -> tuple[list[Edge], list[tuple], list[tuple]]:
     """Interests as edges, each with the fact it states (holder, subject, type) and the claim it is a version of.
 
     Exact x is [x, x]; a minimum or maximum alone is bounded by 0 or 100 on the other side; no share is None.
@@ -206,8 +244,26 @@ def _edges(rows, aliases: Aliases, counting: _Counting, sources: _Sources,
     edges, keys, streams = [], [], []
     merged, counted = aliases.root, counting.counted
     filers = {version: aliases.resolve(party) for version, (party, _) in counting.filers.items() if party is not None}
-    for (id_, holder, subject, interest_type, exact, share_min, share_max, min_exclusive, max_exclusive, start, end,
-         title, origin, disclosure_id, level, description, recorded, record_id) in rows:
+    for (
+        id_,
+        holder,
+        subject,
+        interest_type,
+        exact,
+        share_min,
+        share_max,
+        min_exclusive,
+        max_exclusive,
+        start,
+        end,
+        title,
+        origin,
+        disclosure_id,
+        level,
+        description,
+        recorded,
+        record_id,
+    ) in rows:
         if origin == _DISCLOSURE and disclosure_id not in counted:
             continue
         if merged:
@@ -228,8 +284,21 @@ def _edges(rows, aliases: Aliases, counting: _Counting, sources: _Sources,
             high = share_max if share_max is not None else 100.0
             low_exclusive = bool(min_exclusive) and share_min is not None
             high_exclusive = bool(max_exclusive) and share_max is not None
-        edge = Edge(id_, holder, subject, interest_type, low, high, low_exclusive, high_exclusive, start, end,
-                    title or "", sources[origin, disclosure_id, level, description, recorded, foreign], claimed_by)
+        edge = Edge(
+            id_,
+            holder,
+            subject,
+            interest_type,
+            low,
+            high,
+            low_exclusive,
+            high_exclusive,
+            start,
+            end,
+            title or "",
+            sources[origin, disclosure_id, level, description, recorded, foreign],
+            claimed_by,
+        )
         if claimed_by is not None:
             claims.setdefault(claimed_by, []).append(edge)
             continue
@@ -239,25 +308,49 @@ def _edges(rows, aliases: Aliases, counting: _Counting, sources: _Sources,
     return edges, keys, streams
 
 
-def _commercial_edges(rows, aliases: Aliases, counting: _Counting,
-                      sources: _Sources) -> tuple[list[CommercialEdge], list[tuple]]:
+def _commercial_edges(
+    rows, aliases: Aliases, counting: _Counting, sources: _Sources
+) -> tuple[list[CommercialEdge], list[tuple]]:
     edges, streams = [], []
     resolve, counted = aliases.resolve, counting.counted
-    for (id_, vendor, counterparty, kind, revenue_share, start, end, origin, disclosure_id, level, description,
-         recorded) in rows:
+    for (
+        id_,
+        vendor,
+        counterparty,
+        kind,
+        revenue_share,
+        start,
+        end,
+        origin,
+        disclosure_id,
+        level,
+        description,
+        recorded,
+    ) in rows:
         if origin == _DISCLOSURE and disclosure_id not in counted:
             continue
         vendor, counterparty = resolve(vendor), resolve(counterparty)
         if vendor == counterparty:
             continue
         # A commercial tie is always the filer's own (its vendor side is the filer): it concerns no one else.
-        edges.append(CommercialEdge(id_, vendor, counterparty, str(kind), revenue_share, start, end,
-                                    sources[origin, disclosure_id, level, description, recorded, False]))
+        edges.append(
+            CommercialEdge(
+                id_,
+                vendor,
+                counterparty,
+                str(kind),
+                revenue_share,
+                start,
+                end,
+                sources[origin, disclosure_id, level, description, recorded, False],
+            )
+        )
         streams.append(_stream(origin, id_, disclosure_id))
     return edges, streams
 
 
 # --- One fact, several claims --------------------------------------------------------------------------------
+
 
 def _one_per_fact(edges: list, keys: list[tuple], streams: list, raise_by) -> list:
     """Rows stating one fact (holder, subject, type), several versions or several sources of it, reduced to one
@@ -281,18 +374,21 @@ def _nodes(rows, aliases: Aliases) -> dict[int, PartyNode]:
     merged = aliases.root
     return {
         id_: PartyNode(id_, name, str(kind), party_type or "", record_id, reason or "")
-        for id_, name, kind, party_type, record_id, reason in rows if id_ not in merged
+        for id_, name, kind, party_type, record_id, reason in rows
+        if id_ not in merged
     }
 
 
-def _assemble(session: Session, party_rows, interest_rows, commercial_rows, aliases: Aliases,
-              counting: _Counting) -> Graph:
+def _assemble(
+    session: Session, party_rows, interest_rows, commercial_rows, aliases: Aliases, counting: _Counting
+) -> Graph:
     sources = _Sources(counting)
     claims: dict[int, list[Edge]] = {}
     edges = _one_per_fact(*_edges(interest_rows, aliases, counting, sources, claims), raise_interest)
     commercial, streams = _commercial_edges(commercial_rows, aliases, counting, sources)
-    commercial = _one_per_fact(commercial, [(e.vendor, e.counterparty, e.kind) for e in commercial],
-                               streams, raise_commercial)
+    commercial = _one_per_fact(
+        commercial, [(e.vendor, e.counterparty, e.kind) for e in commercial], streams, raise_commercial
+    )
     parties = _nodes(party_rows, aliases)
     claimed = [edge for own in claims.values() for edge in own]
     ends = {e.holder for e in edges} | {e.subject for e in edges}
@@ -313,8 +409,12 @@ def with_claims(graph: Graph, *party_ids: int) -> Graph:
         return graph
     edges = graph.edges + own
     # The shared graph's rows are already one per fact at any date; a claim is one more concurrent source.
-    merged = _one_per_fact(edges, [(e.holder, e.subject, e.interest_type) for e in edges],
-                           [("shared", e.id) for e in graph.edges] + [("claim", e.id) for e in own], raise_interest)
+    merged = _one_per_fact(
+        edges,
+        [(e.holder, e.subject, e.interest_type) for e in edges],
+        [("shared", e.id) for e in graph.edges] + [("claim", e.id) for e in own],
+        raise_interest,
+    )
     # In the order of the ties' ids, as the loader gives them: where two ties could explain a finding equally,
     # the engine names the first, and a vendor's finding must read the same in a batch as alone.
     return Graph(parties=graph.parties, edges=sorted(merged, key=lambda e: e.id), commercial=graph.commercial)
@@ -326,18 +426,20 @@ def _party_rows(session: Session, ids: Iterable[int]) -> list:
 
 # --- The whole graph ----------------------------------------------------------------------------------------
 
-def load_graph(session: Session, as_of: date, *, lookback_months: int = LOOKBACK_MONTHS,
-               aliases: Aliases | None = None) -> Graph:
+
+def load_graph(
+    session: Session, as_of: date, *, lookback_months: int = LOOKBACK_MONTHS, aliases: Aliases | None = None
+) -> Graph:
     """Every party and every tie that counts, as of the date (ties ended within the look-back window too)."""
     since = months_before(as_of, lookback_months)
     dialect = session.get_bind().dialect.name
     aliases = aliases or load_aliases(session)
     counting = _counting(session, None)
     party_rows = session.execute(select(*_PARTY_COLUMNS)).all()
-    interest_rows = session.execute(
-        select(*_interest_columns(dialect)).where(*_dated(_interest, as_of, since))).all()
+    interest_rows = session.execute(select(*_interest_columns(dialect)).where(*_dated(_interest, as_of, since))).all()
     commercial_rows = session.execute(
-        select(*_commercial_columns(dialect)).where(*_dated(_commercial, as_of, since))).all()
+        select(*_commercial_columns(dialect)).where(*_dated(_commercial, as_of, since))
+    ).all()
     return _assemble(session, party_rows, interest_rows, commercial_rows, aliases, counting)
 
 
@@ -349,8 +451,9 @@ _UNDISCLOSED = ("unknownInterest", "unpublishedInterest")
 _UNKNOWN_PARTY_TYPES = ("anonymousEntity", "unknownEntity", "anonymousPerson", "unknownPerson")
 
 
-def _closure(session: Session, seeds: Iterable[int], aliases: Aliases, as_of: date, since: date,
-             downward: bool = False) -> set[int]:
+def _closure(
+    session: Session, seeds: Iterable[int], aliases: Aliases, as_of: date, since: date, downward: bool = False
+) -> set[int]:
     """The seeds and every party with a route of interests into one of them (upward), or every party one of them
     holds shares, votes or board appointments in, through any chain (downward); read across merges, so that a
     party merged into one found is walked too.
@@ -375,28 +478,49 @@ def _closure(session: Session, seeds: Iterable[int], aliases: Aliases, as_of: da
 def _role_entities(session: Session, vendor_ids: set[int], aliases: Aliases, as_of: date, since: date) -> set[int]:
     """Where the people holding a board or managing role in the vendors hold such roles too."""
     roles = sorted(ROLE_INTEREST_TYPES)
-    people = set(session.execute(
-        select(_interest.c.interested_party_id).distinct().where(
-            in_ids(session, _interest.c.subject_party_id, vendor_ids), _interest.c.interest_type.in_(roles),
-            *_dated(_interest, as_of, since))
-    ).scalars())
-    return set(session.execute(
-        select(_interest.c.subject_party_id).distinct().where(
-            in_ids(session, _interest.c.interested_party_id, aliases.expand(people)),
-            _interest.c.interest_type.in_(roles), *_dated(_interest, as_of, since))
-    ).scalars())
+    people = set(
+        session.execute(
+            select(_interest.c.interested_party_id)
+            .distinct()
+            .where(
+                in_ids(session, _interest.c.subject_party_id, vendor_ids),
+                _interest.c.interest_type.in_(roles),
+                *_dated(_interest, as_of, since),
+            )
+        ).scalars()
+    )
+    return set(
+        session.execute(
+            select(_interest.c.subject_party_id)
+            .distinct()
+            .where(
+                in_ids(session, _interest.c.interested_party_id, aliases.expand(people)),
+                _interest.c.interest_type.in_(roles),
+                *_dated(_interest, as_of, since),
+            )
+        ).scalars()
+    )
 
 
 def _counterparties(session: Session, vendor_ids: set[int], as_of: date, since: date) -> set[int]:
-    return set(session.execute(
-        select(_commercial.c.counterparty_id).distinct().where(
-            in_ids(session, _commercial.c.vendor_party_id, vendor_ids), *_dated(_commercial, as_of, since))
-    ).scalars())
+    return set(
+        session.execute(
+            select(_commercial.c.counterparty_id)
+            .distinct()
+            .where(in_ids(session, _commercial.c.vendor_party_id, vendor_ids), *_dated(_commercial, as_of, since))
+        ).scalars()
+    )
 
 
-def load_graph_around(session: Session, vendor_party_ids: Iterable[int], as_of: date, *,
-                      extra_party_ids: Iterable[int] = (), lookback_months: int = LOOKBACK_MONTHS,
-                      aliases: Aliases | None = None) -> Graph:
+def load_graph_around(
+    session: Session,
+    vendor_party_ids: Iterable[int],
+    as_of: date,
+    *,
+    extra_party_ids: Iterable[int] = (),
+    lookback_months: int = LOOKBACK_MONTHS,
+    aliases: Aliases | None = None,
+) -> Graph:
     """The part of the graph that decides the given vendors' screening, as of the date.
 
     That is every party with a route into a vendor; the people holding board or managing roles in a vendor, the
@@ -413,8 +537,11 @@ def load_graph_around(session: Session, vendor_party_ids: Iterable[int], as_of: 
     closure = _closure(session, seeds, aliases, as_of, since)
     dialect = session.get_bind().dialect.name
     interest_rows = _interest_rows_among(session, _interest.c.subject_party_id, closure, as_of, since)
-    commercial_rows = session.execute(select(*_commercial_columns(dialect)).where(
-        in_ids(session, _commercial.c.vendor_party_id, vendors), *_dated(_commercial, as_of, since))).all()
+    commercial_rows = session.execute(
+        select(*_commercial_columns(dialect)).where(
+            in_ids(session, _commercial.c.vendor_party_id, vendors), *_dated(_commercial, as_of, since)
+        )
+    ).all()
     disclosure_ids = {row.disclosure_id for row in interest_rows if row.disclosure_id is not None}
     disclosure_ids |= {row.disclosure_id for row in commercial_rows if row.disclosure_id is not None}
     counting = _counting(session, disclosure_ids)
@@ -425,42 +552,65 @@ def load_graph_around(session: Session, vendor_party_ids: Iterable[int], as_of: 
 
 def _interest_rows_among(session: Session, column, ids: Iterable[int], as_of: date, since: date, *extra) -> list:
     dialect = session.get_bind().dialect.name
-    return session.execute(select(*_interest_columns(dialect)).where(
-        in_ids(session, column, ids), *_dated(_interest, as_of, since), *extra)).all()
+    return session.execute(
+        select(*_interest_columns(dialect)).where(
+            in_ids(session, column, ids), *_dated(_interest, as_of, since), *extra
+        )
+    ).all()
 
 
-def load_graph_above(session: Session, party_ids: Iterable[int], as_of: date, *,
-                     lookback_months: int = LOOKBACK_MONTHS, aliases: Aliases | None = None) -> Graph:
+def load_graph_above(
+    session: Session,
+    party_ids: Iterable[int],
+    as_of: date,
+    *,
+    lookback_months: int = LOOKBACK_MONTHS,
+    aliases: Aliases | None = None,
+) -> Graph:
     """The shares, votes and board appointments held in these parties and in every party with a route into them,
     as of the date: all that decides whether each of them is in a rival's control group (load_graph_around)."""
     since = months_before(as_of, lookback_months)
     aliases = aliases or load_aliases(session)
     above = _closure(session, set(party_ids), aliases, as_of, since)
-    rows = _interest_rows_among(session, _interest.c.subject_party_id, above, as_of, since,
-                                _interest.c.interest_type.in_(_PASSING))
+    rows = _interest_rows_among(
+        session, _interest.c.subject_party_id, above, as_of, since, _interest.c.interest_type.in_(_PASSING)
+    )
     disclosure_ids = {row.disclosure_id for row in rows if row.disclosure_id is not None}
     wanted = above | {aliases.resolve(party_id) for party_id in above}
     return _assemble(session, _party_rows(session, wanted), rows, [], aliases, _counting(session, disclosure_ids))
 
 
-def load_graph_below(session: Session, party_ids: Iterable[int], as_of: date, *,
-                     lookback_months: int = LOOKBACK_MONTHS, aliases: Aliases | None = None) -> Graph:
+def load_graph_below(
+    session: Session,
+    party_ids: Iterable[int],
+    as_of: date,
+    *,
+    lookback_months: int = LOOKBACK_MONTHS,
+    aliases: Aliases | None = None,
+) -> Graph:
     """The shares, votes and board appointments held by these parties and by everything below them, as of the date:
     all that decides which entities are in their control groups (a group grows only by what its members hold), the
     same whichever part of the graph a screening reads."""
     since = months_before(as_of, lookback_months)
     aliases = aliases or load_aliases(session)
     below = _closure(session, set(party_ids), aliases, as_of, since, downward=True)
-    rows = _interest_rows_among(session, _interest.c.interested_party_id, below, as_of, since,
-                                _interest.c.interest_type.in_(_PASSING))
+    rows = _interest_rows_among(
+        session, _interest.c.interested_party_id, below, as_of, since, _interest.c.interest_type.in_(_PASSING)
+    )
     disclosure_ids = {row.disclosure_id for row in rows if row.disclosure_id is not None}
     wanted = below | {aliases.resolve(party_id) for party_id in below}
     return _assemble(session, _party_rows(session, wanted), rows, [], aliases, _counting(session, disclosure_ids))
 
 
-def load_graph_for_rivals(session: Session, vendor_party_ids: Iterable[int], rival_party_ids: Iterable[int],
-                          as_of: date, *, lookback_months: int = LOOKBACK_MONTHS,
-                          aliases: Aliases | None = None) -> Graph:
+def load_graph_for_rivals(
+    session: Session,
+    vendor_party_ids: Iterable[int],
+    rival_party_ids: Iterable[int],
+    as_of: date,
+    *,
+    lookback_months: int = LOOKBACK_MONTHS,
+    aliases: Aliases | None = None,
+) -> Graph:
     """The part of the graph where any rule can find anything against these rivals, as of the date.
 
     Every finding starts from a rival, an owner nobody can name, or an interest nobody has published, and
@@ -476,10 +626,18 @@ def load_graph_for_rivals(session: Session, vendor_party_ids: Iterable[int], riv
     since = months_before(as_of, lookback_months)
     aliases = aliases or load_aliases(session)
     dialect = session.get_bind().dialect.name
-    unknown = set(session.execute(select(_party.c.id).where(
-        or_(_party.c.kind == "unspecified", _party.c.party_type.in_(_UNKNOWN_PARTY_TYPES)))).scalars())
-    undisclosed = session.execute(select(*_interest_columns(dialect)).where(
-        _interest.c.interest_type.in_(_UNDISCLOSED), *_dated(_interest, as_of, since))).all()
+    unknown = set(
+        session.execute(
+            select(_party.c.id).where(
+                or_(_party.c.kind == "unspecified", _party.c.party_type.in_(_UNKNOWN_PARTY_TYPES))
+            )
+        ).scalars()
+    )
+    undisclosed = session.execute(
+        select(*_interest_columns(dialect)).where(
+            _interest.c.interest_type.in_(_UNDISCLOSED), *_dated(_interest, as_of, since)
+        )
+    ).all()
     below_rivals = _closure(session, set(rival_party_ids), aliases, as_of, since, downward=True)
     seeds = unknown | {row.subject_party_id for row in undisclosed}
     reach = below_rivals | _closure(session, seeds - below_rivals, aliases, as_of, since, downward=True)
@@ -489,11 +647,21 @@ def load_graph_for_rivals(session: Session, vendor_party_ids: Iterable[int], riv
     roles_below = _interest_rows_among(session, interest.subject_party_id, below_rivals, as_of, since, roles)
     people = aliases.expand(row.interested_party_id for row in roles_below) - reach
     vendors = aliases.expand(vendor_party_ids)
-    their_roles = _interest_rows_among(session, interest.interested_party_id, people, as_of, since, roles,
-                                       in_ids(session, interest.subject_party_id, vendors))
+    their_roles = _interest_rows_among(
+        session,
+        interest.interested_party_id,
+        people,
+        as_of,
+        since,
+        roles,
+        in_ids(session, interest.subject_party_id, vendors),
+    )
     rows = list({row.id: row for row in (*held, *roles_below, *their_roles, *undisclosed)}.values())
-    commercial_rows = session.execute(select(*_commercial_columns(dialect)).where(
-        in_ids(session, _commercial.c.counterparty_id, reach), *_dated(_commercial, as_of, since))).all()
+    commercial_rows = session.execute(
+        select(*_commercial_columns(dialect)).where(
+            in_ids(session, _commercial.c.counterparty_id, reach), *_dated(_commercial, as_of, since)
+        )
+    ).all()
     disclosure_ids = {row.disclosure_id for row in rows if row.disclosure_id is not None}
     disclosure_ids |= {row.disclosure_id for row in commercial_rows if row.disclosure_id is not None}
     wanted = reach | people | vendors | aliases.expand(rival_party_ids)
@@ -504,14 +672,19 @@ def load_graph_for_rivals(session: Session, vendor_party_ids: Iterable[int], riv
 
 # --- What the unverified rule needs ---------------------------------------------------------------------------
 
+
 def approval_dates(session: Session, vendor_org_ids: Iterable[int]) -> dict[int, date]:
     """When each vendor's latest approved disclosure version was approved (vendors with none are left out)."""
     latest: dict[int, tuple[int, date | None]] = {}
     rows = session.execute(
-        select(_version.c.vendor_org_id, _version.c.number,
-               _utc_day(_version.c.decided_at, session.get_bind().dialect.name)).where(
+        select(
+            _version.c.vendor_org_id,
+            _version.c.number,
+            _utc_day(_version.c.decided_at, session.get_bind().dialect.name),
+        ).where(
             in_ids(session, _version.c.vendor_org_id, vendor_org_ids),
-            _version.c.status == DisclosureStatus.APPROVED.value)
+            _version.c.status == DisclosureStatus.APPROVED.value,
+        )
     ).all()
     for vendor, number, decided_on in rows:
         if vendor not in latest or number > latest[vendor][0]:
@@ -524,8 +697,12 @@ def vendor_facts(session: Session, vendor_orgs, aliases: Aliases | None = None) 
     aliases = aliases or load_aliases(session)
     approved = approval_dates(session, [org.id for org in vendor_orgs])
     return [
-        VendorFacts(party_id=aliases.resolve(org.party_id) if org.party_id is not None else -org.id,
-                    on_platform=True, approved_on=approved.get(org.id), org_id=org.id)
+        VendorFacts(
+            party_id=aliases.resolve(org.party_id) if org.party_id is not None else -org.id,
+            on_platform=True,
+            approved_on=approved.get(org.id),
+            org_id=org.id,
+        )
         for org in vendor_orgs
     ]
 
@@ -534,7 +711,8 @@ def platform_vendor_of(session: Session, party_id: int, aliases: Aliases | None 
     """The vendor organisation whose party this is (or was, before a merge), if any."""
     aliases = aliases or load_aliases(session)
     return session.execute(
-        select(Organization).where(Organization.kind == OrgKind.VENDOR,
-                                   Organization.party_id.in_(sorted(aliases.expand([party_id]))))
-        .order_by(Organization.id).limit(1)
+        select(Organization)
+        .where(Organization.kind == OrgKind.VENDOR, Organization.party_id.in_(sorted(aliases.expand([party_id]))))
+        .order_by(Organization.id)
+        .limit(1)
     ).scalar_one_or_none()

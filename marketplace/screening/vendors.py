@@ -67,13 +67,21 @@ class VendorPage:
 
 def _from_record(vendor_id: int, findings: list[dict]) -> Screening:
     """A stored verdict's findings (findings_record dicts) as the Screening every page reads."""
+
     def finding(record: dict) -> Finding:
         stake = record.get("stake")
-        return Finding(rule=record["rule"], verdict=Verdict(record["verdict"]), rival=record.get("rival"),
-                       explanation=record.get("explanation", ""), rival_party_id=record.get("rival_party_id"),
-                       stake=Range(stake["low"], stake["high"]) if stake else None, paths=record.get("paths") or [],
-                       waived=bool(record.get("waived")), matched_party_id=record.get("matched_party_id"),
-                       matched_as_party_id=record.get("matched_as_party_id"))
+        return Finding(
+            rule=record["rule"],
+            verdict=Verdict(record["verdict"]),
+            rival=record.get("rival"),
+            explanation=record.get("explanation", ""),
+            rival_party_id=record.get("rival_party_id"),
+            stake=Range(stake["low"], stake["high"]) if stake else None,
+            paths=record.get("paths") or [],
+            waived=bool(record.get("waived")),
+            matched_party_id=record.get("matched_party_id"),
+            matched_as_party_id=record.get("matched_as_party_id"),
+        )
 
     return Screening(vendor_id, [finding(f) for f in findings or []])
 
@@ -122,16 +130,23 @@ class _Matching:
     def _screen_unstored(self) -> dict[int, Screening]:
         query = self.where(select(Organization), self.needs_profile).where(self.record.id.is_(None))
         unstored = self.session.execute(query).scalars().all()
-        return {vendor_id: screening for (_, vendor_id), screening in screening_service.screen_pairs(
-            self.session, [self.buyer_org_id], unstored).items()}
+        return {
+            vendor_id: screening
+            for (_, vendor_id), screening in screening_service.screen_pairs(
+                self.session, [self.buyer_org_id], unstored
+            ).items()
+        }
 
     def _verdict_column(self):
         """The verdict each vendor shows: the stored one, or for a vendor without one its live screening's."""
         live: dict[Verdict, list[int]] = {}
         for vendor_id, screening in self.live.items():
             live.setdefault(screening.verdict, []).append(vendor_id)
-        unstored = [(in_ids(self.session, Organization.id, ids), literal(str(verdict)))
-                    for verdict, ids in live.items() if verdict != Verdict.CLEAR]
+        unstored = [
+            (in_ids(self.session, Organization.id, ids), literal(str(verdict)))
+            for verdict, ids in live.items()
+            if verdict != Verdict.CLEAR
+        ]
         otherwise = case(*unstored, else_=literal(str(Verdict.CLEAR))) if unstored else literal(str(Verdict.CLEAR))
         return func.coalesce(self.record.verdict, otherwise)
 
@@ -139,12 +154,16 @@ class _Matching:
         """How many matching vendors have each verdict: the stored ones counted by the database from the index
         on (buyer, verdict, vendor); when they are fewer than the matching vendors, the others screened live."""
         stored = self._filtered(
-            select(self.record.verdict, func.count()).select_from(self.record)
+            select(self.record.verdict, func.count())
+            .select_from(self.record)
             .join(Organization, Organization.id == self.record.vendor_org_id)
-            .where(self.record.buyer_org_id == self.buyer_org_id), self.needs_profile)
+            .where(self.record.buyer_org_id == self.buyer_org_id),
+            self.needs_profile,
+        )
         found = dict(self.session.execute(stored.group_by(self.record.verdict)).all())
-        matching = self.session.scalar(self._filtered(select(func.count()).select_from(Organization),
-                                                      self.needs_profile))
+        matching = self.session.scalar(
+            self._filtered(select(func.count()).select_from(Organization), self.needs_profile)
+        )
         if matching > sum(found.values()):
             self.live = self._screen_unstored()
         for screening in self.live.values():
@@ -152,8 +171,13 @@ class _Matching:
         return {str(v): found.get(str(v), 0) for v in Verdict}
 
     def page(self, conditions, offset: int, limit: int) -> list[VendorRow]:
-        query = (self.where(select(Organization, VendorProfile, self.verdict, self.record.findings))
-                 .where(*conditions).order_by(Organization.name, Organization.id).offset(offset).limit(limit))
+        query = (
+            self.where(select(Organization, VendorProfile, self.verdict, self.record.findings))
+            .where(*conditions)
+            .order_by(Organization.name, Organization.id)
+            .offset(offset)
+            .limit(limit)
+        )
         rows = []
         for org, profile, verdict, findings in self.session.execute(query):
             screening = self.live[org.id] if org.id in self.live else _from_record(org.id, findings)
@@ -229,8 +253,9 @@ class VendorReport:
     declarations: list[str] = field(default_factory=list)
 
 
-def vendor_report(session: Session, buyer_org: Organization, vendor_org: Organization,
-                  as_of: date | None = None) -> VendorReport:
+def vendor_report(
+    session: Session, buyer_org: Organization, vendor_org: Organization, as_of: date | None = None
+) -> VendorReport:
     """The vendor's screening for one buyer today: findings with their waivers, and the picture."""
     as_of = as_of or utcnow().date()
     screening = screening_service.screen_vendor(session, buyer_org.id, vendor_org, as_of)
@@ -240,13 +265,26 @@ def vendor_report(session: Session, buyer_org: Organization, vendor_org: Organiz
         key = waiver_key(str(finding.rule), finding.rival_party_id)
         rows.append(FindingRow(finding, figure(finding.stake), key, waivers.get(key) if finding.waived else None))
     used = {row.key for row in rows if row.waiver is not None}
-    rivals = dict(session.execute(
-        select(Party.id, Party.name).join(Rival, Rival.party_id == Party.id).where(Rival.buyer_org_id == buyer_org.id)
-    ).all())
+    rivals = dict(
+        session.execute(
+            select(Party.id, Party.name)
+            .join(Rival, Rival.party_id == Party.id)
+            .where(Rival.buyer_org_id == buyer_org.id)
+        ).all()
+    )
     picture, declarations = None, []
     if vendor_org.party_id is not None:
         window = policy_for(session, buyer_org.id).people_window_months
         picture = vendor_picture(session, vendor_org.party_id, screening, rivals, as_of, window)
         declarations = no_owners_declarations(session, vendor_org.party_id, as_of)
-    return VendorReport(buyer_org, vendor_org, screening, as_of, rows,
-                        [w for key, w in waivers.items() if key not in used], picture, rivals, declarations)
+    return VendorReport(
+        buyer_org,
+        vendor_org,
+        screening,
+        as_of,
+        rows,
+        [w for key, w in waivers.items() if key not in used],
+        picture,
+        rivals,
+        declarations,
+    )

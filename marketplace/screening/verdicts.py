@@ -111,9 +111,12 @@ class Finding:
 
     def as_dict(self) -> dict:
         return {
-            "rule": str(self.rule), "verdict": str(self.verdict), "rival": self.rival,
+            "rule": str(self.rule),
+            "verdict": str(self.verdict),
+            "rival": self.rival,
             "stake": self.stake.as_dict() if self.stake else None,
-            "explanation": self.explanation, "paths": self.paths,
+            "explanation": self.explanation,
+            "paths": self.paths,
         }
 
 

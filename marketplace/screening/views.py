@@ -92,8 +92,9 @@ def policy():
     else:
         form = PolicyForm()
     if form.validate_on_submit():
-        values = policy_service.PolicyInput(form.exclude_at.data, form.review_at.data,
-                                            form.people_window_months.data, form.actions())
+        values = policy_service.PolicyInput(
+            form.exclude_at.data, form.review_at.data, form.people_window_months.data, form.actions()
+        )
         try:
             changed = policy_service.save_policy(db.session, current_user, values)
         except policy_service.PolicyError as error:
@@ -101,16 +102,22 @@ def policy():
             field.errors = [*field.errors, str(error)]
         else:
             db.session.commit()
-            flash("Policy saved; your vendors were screened again." if changed else "Your policy is unchanged.",
-                  "success" if changed else "info")
+            flash(
+                "Policy saved; your vendors were screened again." if changed else "Your policy is unchanged.",
+                "success" if changed else "info",
+            )
             return redirect(url_for("screening.policy"), 303)
     return render_template("screening/policy.html", form=form, defaults=Policy()), (
-        400 if request.method == "POST" else 200)
+        400 if request.method == "POST" else 200
+    )
 
 
 def _policy_data(current: Policy) -> dict:
-    data = {"exclude_at": current.exclude_at, "review_at": current.review_at,
-            "people_window_months": current.people_window_months}
+    data = {
+        "exclude_at": current.exclude_at,
+        "review_at": current.review_at,
+        "people_window_months": current.people_window_months,
+    }
     data.update({f"{rule}_action": str(action) for rule, action in current.actions.items()})
     return data
 
@@ -123,10 +130,10 @@ def vendors():
     args = request.args.to_dict()
     form = VendorSearchForm(request.args)
     form.validate()
-    page = vendor_search.search_vendors(db.session, current_user,
-                                        form.to_search(request.args.get("page", type=record_id) or 1))
-    return render_template("screening/vendors.html", form=form, page=page, args=args), (
-        400 if form.errors else 200)
+    page = vendor_search.search_vendors(
+        db.session, current_user, form.to_search(request.args.get("page", type=record_id) or 1)
+    )
+    return render_template("screening/vendors.html", form=form, page=page, args=args), (400 if form.errors else 200)
 
 
 def _vendor_org(org_id: int) -> Organization:
@@ -164,15 +171,25 @@ def vendor(org_id: int):
     vendor_org = _vendor_org(org_id)
     buyer_org = _buyer_org_for_view()
     if buyer_org is None:
-        buyers = db.session.execute(
-            select(Organization).where(Organization.kind == OrgKind.BUYER).order_by(Organization.name)
-        ).scalars().all()
+        buyers = (
+            db.session.execute(
+                select(Organization).where(Organization.kind == OrgKind.BUYER).order_by(Organization.name)
+            )
+            .scalars()
+            .all()
+        )
         return render_template("screening/choose_buyer.html", vendor=vendor_org, buyers=buyers)
     return _render_vendor(vendor_org, buyer_org)
 
 
-def _render_vendor(vendor_org: Organization, buyer_org: Organization, *, failed: WaiveForm | None = None,
-                   page_error: str | None = None, status: int = 200):
+def _render_vendor(
+    vendor_org: Organization,
+    buyer_org: Organization,
+    *,
+    failed: WaiveForm | None = None,
+    page_error: str | None = None,
+    status: int = 200,
+):
     report = vendor_search.vendor_report(db.session, buyer_org, vendor_org)
     # One waive form per waiver key, beside the first finding it would waive; keyed by the finding's position.
     forms, keys = {}, set()
@@ -181,8 +198,9 @@ def _render_vendor(vendor_org: Organization, buyer_org: Organization, *, failed:
             if row.waivable and row.key not in keys:
                 keys.add(row.key)
                 forms[index] = _waive_form(row, failed)
-    return render_template("screening/vendor.html", report=report, waive_forms=forms, page_error=page_error,
-                           as_admin=current_user.is_admin), status
+    return render_template(
+        "screening/vendor.html", report=report, waive_forms=forms, page_error=page_error, as_admin=current_user.is_admin
+    ), status
 
 
 def _waive_form(row: vendor_search.FindingRow, failed: WaiveForm | None) -> WaiveForm:
@@ -207,8 +225,9 @@ def waive(org_id: int):
     page_error = None
     if form.validate_on_submit():
         try:
-            policy_service.add_waiver(db.session, current_user, vendor_org.id, form.rule.data, form.rival(),
-                                      form.reason.data)
+            policy_service.add_waiver(
+                db.session, current_user, vendor_org.id, form.rule.data, form.rival(), form.reason.data
+            )
         except policy_service.PolicyError as error:
             if error.field == "reason":
                 form.reason.errors = [*form.reason.errors, str(error)]

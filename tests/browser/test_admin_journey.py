@@ -16,8 +16,9 @@ def _a_submitted_disclosure():
     """Version 1 approved (the baseline the admin compares with); version 2, with a new board seat, submitted."""
     admin = AdminFactory(email=ADMIN, name="Ada Reviewer")
     vendor = VendorFactory(email=VENDOR, name="Ines Duarte", org_id=VendorOrgFactory(name="Scalewise Data").id)
-    first = file_version(db.session, vendor, tie(name="Duarte Family Holdings", share_exact=70.0),
-                         tie("lender", name="Big Bank"))
+    first = file_version(
+        db.session, vendor, tie(name="Duarte Family Holdings", share_exact=70.0), tie("lender", name="Big Bank")
+    )
     service.decide_version(db.session, admin, first.id, "approved")
     file_version(db.session, vendor, tie("boardMember", name="Rui Costa", party_kind="person"))
 
@@ -42,7 +43,8 @@ def test_an_admin_requests_changes_then_approves_the_next_version(page, live_ser
     expect(page.get_by_test_id("change").filter(has_text="Rui Costa")).to_have_attribute("data-status", "added")
     _record_decision(page, "Request changes", REASON)
     expect(page.get_by_role("status")).to_have_text(
-        "Decision recorded (request changes) on version 2. The vendor has been told.")
+        "Decision recorded (request changes) on version 2. The vendor has been told."
+    )
     expect(page.get_by_test_id("queue-row")).to_have_count(0)
     expect(page.get_by_text("No disclosures await review.")).to_be_visible()
     page.get_by_role("link", name="Changes requested").click()
@@ -88,7 +90,8 @@ def test_an_admin_requests_changes_then_approves_the_next_version(page, live_ser
     expect(diff.get_by_test_id("change").filter(has_text="Duarte Family Holdings")).to_have_count(0)
     _record_decision(page, "Approve")
     expect(page.get_by_role("status")).to_have_text(
-        "Decision recorded (approve) on version 3. The vendor has been told.")
+        "Decision recorded (approve) on version 3. The vendor has been told."
+    )
 
     # The vendor sees its disclosure approved, and is told.
     switch_user(VENDOR)

@@ -22,8 +22,9 @@ def _a_vendor_changing_its_disclosure():
     vendor = VendorFactory(email=VENDOR, name="Ines Duarte", org_id=VendorOrgFactory(name="Scalewise Data").id)
     northwind = BuyerOrgFactory(name="Northwind AI")
     RivalFactory(buyer_org_id=northwind.id, party_id=PartyFactory(name="Cobalt Social").id)
-    first = file_version(db.session, vendor, tie(name="Cobalt Social", share_exact=30.0),
-                         tie(name="Founder Fund", share_exact=60.0))
+    first = file_version(
+        db.session, vendor, tie(name="Cobalt Social", share_exact=30.0), tie(name="Founder Fund", share_exact=60.0)
+    )
     service.decide_version(db.session, admin, first.id, "approved")
     second = service.start_new_version(db.session, vendor)
     for view in service.tie_views(db.session, second):
@@ -32,8 +33,9 @@ def _a_vendor_changing_its_disclosure():
     service.add_tie(db.session, vendor, second.id, tie("boardMember", name="Rui Costa", party_kind="person"))
 
 
-def test_an_admin_reviews_a_changed_disclosure_and_sees_the_change_marked(page, live_server, commit_data,
-                                                                          switch_user, tmp_path):
+def test_an_admin_reviews_a_changed_disclosure_and_sees_the_change_marked(
+    page, live_server, commit_data, switch_user, tmp_path
+):
     commit_data(_a_vendor_changing_its_disclosure)
     transfer = tmp_path / "share-transfer.pdf"
     transfer.write_bytes(PDF)
@@ -80,7 +82,8 @@ def test_an_admin_reviews_a_changed_disclosure_and_sees_the_change_marked(page, 
 
     effect = page.get_by_test_id("approval-effect")
     expect(effect.get_by_test_id("approval-effect-summary")).to_have_text(
-        "Approving would change 1 buyer's verdict: Northwind AI exclude → clear.")
+        "Approving would change 1 buyer's verdict: Northwind AI exclude → clear."
+    )
     graph = page.get_by_test_id("ownership-graph")
     expect(graph).to_be_visible()
     expect(graph.locator(".node.rival")).to_contain_text("Cobalt Social")
@@ -94,5 +97,6 @@ def test_an_admin_reviews_a_changed_disclosure_and_sees_the_change_marked(page, 
     decide.get_by_label("Approve", exact=True).check()
     decide.get_by_role("button", name="Record decision").click()
     expect(page.get_by_role("status")).to_have_text(
-        "Decision recorded (approve) on version 2. The vendor has been told.")
+        "Decision recorded (approve) on version 2. The vendor has been told."
+    )
     expect(page.get_by_text("No disclosures await review.")).to_be_visible()

@@ -85,9 +85,7 @@ def _place_bid(page, price: str, total: str, days: str, quality: str):
     expect(page.get_by_role("status").filter(has_text="Your bid is placed.")).to_be_visible()
 
 
-def test_a_buyer_names_a_rival_posts_a_confidential_sealed_job_and_awards(
-    page, live_server, commit_data, switch_user
-):
+def test_a_buyer_names_a_rival_posts_a_confidential_sealed_job_and_awards(page, live_server, commit_data, switch_user):
     commit_data(_marketplace)
 
     # The buyer names a rival from the registry.
@@ -110,9 +108,19 @@ def test_a_buyer_names_a_rival_posts_a_confidential_sealed_job_and_awards(
     expect(page.locator(".badge-sealed")).to_have_text("Sealed")
     expect(page.get_by_test_id("budget")).to_have_text("$20,000.00 – $45,000.00")
     expect(page.get_by_test_id("deadline")).to_have_text(deadline.strftime("%Y-%m-%d %H:%M UTC"))
-    for fact in ("Audio", "Transcription", "500 hours of audio", "word accuracy ≥ 97.5%", "Japanese, English",
-                 "SOC 2 Type II, GDPR", "Buyer's VPC", "EU only", "Portugal, Poland", "30 days",
-                 "Delete every copy within 30 days of acceptance."):
+    for fact in (
+        "Audio",
+        "Transcription",
+        "500 hours of audio",
+        "word accuracy ≥ 97.5%",
+        "Japanese, English",
+        "SOC 2 Type II, GDPR",
+        "Buyer's VPC",
+        "EU only",
+        "Portugal, Poland",
+        "30 days",
+        "Delete every copy within 30 days of acceptance.",
+    ):
         expect(page.locator("dl.facts dd").filter(has_text=fact).first).to_be_visible()
     codename = commit_data(_job_codename)
     assert codename

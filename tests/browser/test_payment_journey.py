@@ -20,13 +20,23 @@ SLOW = 20_000  # ms: Stripe's webhook comes about a second after the payment, an
 @pytest.fixture
 def app(app, stripe_sim):  # noqa: F811  (extends the browser conftest's app)
     """The browser tests' app, configured for the simulator as run-demo configures it."""
-    app.config.update(STRIPE_SECRET_KEY=TEST_KEY, STRIPE_API_BASE=stripe_sim.url,
-                      STRIPE_WEBHOOK_SECRET=WEBHOOK_SECRET, PLATFORM_FEE_BPS=FEE_BPS)
+    app.config.update(
+        STRIPE_SECRET_KEY=TEST_KEY,
+        STRIPE_API_BASE=stripe_sim.url,
+        STRIPE_WEBHOOK_SECRET=WEBHOOK_SECRET,
+        PLATFORM_FEE_BPS=FEE_BPS,
+    )
     return app
 
 
-def test_a_milestone_is_funded_delivered_accepted_and_paid(page, live_server, commit_data, switch_user,
-                                                           stripe_sim, tmp_path):  # noqa: F811
+def test_a_milestone_is_funded_delivered_accepted_and_paid(
+    page,
+    live_server,
+    commit_data,
+    switch_user,
+    stripe_sim,  # noqa: F811 (the fixture, imported)
+    tmp_path,
+):
     def award():
         deal = make_deal(db.session, total_minor=1_250_000)
         return deal.buyer.email, deal.vendor.email, deal.contract.id, deal.contract.job_id
@@ -81,4 +91,5 @@ def test_a_milestone_is_funded_delivered_accepted_and_paid(page, live_server, co
     switch_user(vendor_email)
     page.goto(live_server.url(contract_path))
     expect(page.get_by_test_id("payout-split")).to_have_text(
-        re.compile(r"The vendor received\s+\$11,250.00 after the platform fee of\s+\$1,250.00 \(10%\)\."))
+        re.compile(r"The vendor received\s+\$11,250.00 after the platform fee of\s+\$1,250.00 \(10%\)\.")
+    )

@@ -22,8 +22,14 @@ VENDOR, LAB, ADMIN = "ines@scalewise.example", "maya@quasar.example", "ada@armsl
 
 def _cast():
     halcyon = PartyFactory(name="Halcyon Research GmbH", jurisdiction="DE")
-    db.session.add(PartyIdentifier(party_id=halcyon.id, scheme="XI-LEI", value="5493001KJTIIGC8Y1R12",
-                    value_normalized=normalize_identifier("5493001KJTIIGC8Y1R12")))
+    db.session.add(
+        PartyIdentifier(
+            party_id=halcyon.id,
+            scheme="XI-LEI",
+            value="5493001KJTIIGC8Y1R12",
+            value_normalized=normalize_identifier("5493001KJTIIGC8Y1R12"),
+        )
+    )
     InterestFactory(interested_party_id=halcyon.id)  # on file: an admin's fact about another company
     VendorFactory(email=VENDOR, name="Ines Duarte", org_id=VendorOrgFactory(name="Scalewise Data").id)
     lab = BuyerOrgFactory(name="Quasar Research")

@@ -12,10 +12,24 @@ JOB = "Annotate 20,000 lidar sweeps of city streets"
 def _vendor_and_a_public_job():
     VendorFactory(email=VENDOR, name="Ines Duarte", org_id=VendorOrgFactory(name="Scalewise Data").id)
     lab = BuyerOrgFactory(name="Quasar Research")
-    JobFactory(buyer_org_id=lab.id, title=JOB, modality="3d_lidar", task_type="segmentation", volume=20000,
-               unit="sweeps", description="Cuboids and point-level segmentation of vehicles and pedestrians.")
-    JobFactory(buyer_org_id=lab.id, title="Rank 5,000 chatbot answers", modality="text",
-               task_type="preference_ranking", volume=5000, unit="comparisons", description="Pairwise ranking.")
+    JobFactory(
+        buyer_org_id=lab.id,
+        title=JOB,
+        modality="3d_lidar",
+        task_type="segmentation",
+        volume=20000,
+        unit="sweeps",
+        description="Cuboids and point-level segmentation of vehicles and pedestrians.",
+    )
+    JobFactory(
+        buyer_org_id=lab.id,
+        title="Rank 5,000 chatbot answers",
+        modality="text",
+        task_type="preference_ranking",
+        volume=5000,
+        unit="comparisons",
+        description="Pairwise ranking.",
+    )
 
 
 def _approve_the_filing():
@@ -41,8 +55,9 @@ def _add_tie(page, kind, name, *, person=False, fields=None):
     form.get_by_role("button", name="Add tie").click()
 
 
-def test_a_vendor_files_a_disclosure_then_bids_revises_withdraws_and_bids_again(page, live_server, commit_data,
-                                                                                switch_user):
+def test_a_vendor_files_a_disclosure_then_bids_revises_withdraws_and_bids_again(
+    page, live_server, commit_data, switch_user
+):
     commit_data(_vendor_and_a_public_job)
     switch_user(VENDOR)
 
@@ -56,9 +71,18 @@ def test_a_vendor_files_a_disclosure_then_bids_revises_withdraws_and_bids_again(
     expect(page.get_by_role("status")).to_have_text("Duarte Family Holdings added.")
     _add_tie(page, "Shareholding", "Atlantic Seed Fund", fields={"Share at least %": "10", "Share at most %": "20"})
     _add_tie(page, "Board seat", "Rui Costa", person=True, fields={"Role title": "Independent director"})
-    _add_tie(page, "Role elsewhere: senior manager", "Mei Tanaka", person=True, fields={
-        "Organisation where they hold the role": "Cobalt Social", "Role title": "Head of data operations",
-        "Start date": "2019-03-01", "End date": "2023-06-30"})
+    _add_tie(
+        page,
+        "Role elsewhere: senior manager",
+        "Mei Tanaka",
+        person=True,
+        fields={
+            "Organisation where they hold the role": "Cobalt Social",
+            "Role title": "Head of data operations",
+            "Start date": "2019-03-01",
+            "End date": "2023-06-30",
+        },
+    )
     _add_tie(page, "Major customer", "Acme Robotics", fields={"Share of your revenue %": "35"})
     expect(page.get_by_role("status")).to_have_text("Acme Robotics added.")
 
@@ -102,7 +126,8 @@ def test_a_vendor_files_a_disclosure_then_bids_revises_withdraws_and_bids_again(
 
     # Until an admin has reviewed the filing, bidding is paused, in the same words for every lab's job.
     expect(page.get_by_test_id("bid-refusal")).to_contain_text(
-        "Bidding is paused while your ownership disclosure awaits")
+        "Bidding is paused while your ownership disclosure awaits"
+    )
     commit_data(_approve_the_filing)
     page.reload()
 
@@ -138,7 +163,8 @@ def test_a_vendor_files_a_disclosure_then_bids_revises_withdraws_and_bids_again(
     page.get_by_role("link", name="Withdraw bid").click()
     page.get_by_role("button", name="Withdraw bid").click()
     expect(page.get_by_role("status")).to_have_text(
-        "Your bid is withdrawn. You may bid again on this job until its deadline.")
+        "Your bid is withdrawn. You may bid again on this job until its deadline."
+    )
     expect(page.locator(".badge-withdrawn")).to_have_text("Withdrawn")
     expect(page.get_by_role("link", name="Revise", exact=True)).to_have_count(0)
     expect(page.get_by_role("link", name="Withdraw bid")).to_have_count(0)
@@ -165,7 +191,8 @@ def test_a_vendor_files_a_disclosure_then_bids_revises_withdraws_and_bids_again(
     page.get_by_label("Turnaround (days)").fill("25")
     page.get_by_role("button", name="Bid again").click()
     expect(page.get_by_role("status")).to_have_text(
-        "Your bid is live again as revision 3; its history keeps the withdrawal.")
+        "Your bid is live again as revision 3; its history keeps the withdrawal."
+    )
     expect(page.locator(".badge-active")).to_have_text("Active")
     revisions = page.get_by_test_id("revision")
     expect(revisions).to_have_count(3)

@@ -30,8 +30,12 @@ def race_database_url(tmp_path_factory):
 @pytest.fixture(scope="session")
 def race_app(race_database_url, tmp_path_factory):
     """The app on the race database: no test transaction around it, so each thread commits for real."""
-    app = make_app(race_database_url, UPLOAD_FOLDER=str(tmp_path_factory.mktemp("race-uploads")),
-                   PROPAGATE_EXCEPTIONS=False, MAIL_SERVER="")
+    app = make_app(
+        race_database_url,
+        UPLOAD_FOLDER=str(tmp_path_factory.mktemp("race-uploads")),
+        PROPAGATE_EXCEPTIONS=False,
+        MAIL_SERVER="",
+    )
     yield app
     with app.app_context():
         db.session.remove()
@@ -81,23 +85,33 @@ class FaultBed:
 
     def env(self, database_url: str | None = None) -> dict:
         """What the server and the command line are given: the database and the local Stripe."""
-        return {"DATABASE_URL": database_url or self.url, "STRIPE_SECRET_KEY": TEST_KEY,
-                "STRIPE_API_BASE": self.stripe_url, "STRIPE_WEBHOOK_SECRET": WEBHOOK_SECRET,
-                "PLATFORM_FEE_BPS": str(FEE_BPS)}
+        return {
+            "DATABASE_URL": database_url or self.url,
+            "STRIPE_SECRET_KEY": TEST_KEY,
+            "STRIPE_API_BASE": self.stripe_url,
+            "STRIPE_WEBHOOK_SECRET": WEBHOOK_SECRET,
+            "PLATFORM_FEE_BPS": str(FEE_BPS),
+        }
 
     def server(self, database_url: str | None = None) -> Server:
         """A gunicorn server with 4 workers on the bed's database (or the same through a proxy), started."""
-        server = Server(database_url or self.url, self.logs, extra_env=self.env(database_url),
-                        bound_by_file_permissions=self.sqlite)
+        server = Server(
+            database_url or self.url, self.logs, extra_env=self.env(database_url), bound_by_file_permissions=self.sqlite
+        )
         self.servers.append(server)
         return server.start()
 
     def flask(self, *args: str) -> subprocess.CompletedProcess:
         """`flask --app marketplace ARGS` in its own process, on the bed's database, as an operator runs it."""
         return subprocess.run(  # noqa: S603 (our own interpreter and arguments)
-            [sys.executable, "-m", "flask", "--app", "marketplace", *args], cwd=PROJECT_ROOT,
-            env={**os.environ, **self.env(), "SECRET_KEY": "fault-secret"}, capture_output=True, text=True,
-            timeout=120, check=False)
+            [sys.executable, "-m", "flask", "--app", "marketplace", *args],
+            cwd=PROJECT_ROOT,
+            env={**os.environ, **self.env(), "SECRET_KEY": "fault-secret"},
+            capture_output=True,
+            text=True,
+            timeout=120,
+            check=False,
+        )
 
 
 @pytest.fixture

@@ -110,8 +110,10 @@ def post_and_follow(client, url: str, data: dict | None = None) -> Outcome:
 
 def flashes(text: str) -> list[str]:
     """The flash messages of a page, as the user reads them."""
-    return [re.sub(r"\s+", " ", re.sub(r"<[^>]+>", "", m)).strip()
-            for m in re.findall(r'<div class="flash[^"]*"[^>]*>(.*?)</div>', text, re.S)]
+    return [
+        re.sub(r"\s+", " ", re.sub(r"<[^>]+>", "", m)).strip()
+        for m in re.findall(r'<div class="flash[^"]*"[^>]*>(.*?)</div>', text, re.S)
+    ]
 
 
 # ---------------------------------------------------------------- a real multi-worker server
@@ -143,9 +145,15 @@ def _ephemeral_ports() -> tuple[int, int]:
 class Server:
     """gunicorn serving the app as the README's production section does, on a database the test chose."""
 
-    def __init__(self, database_url: str, instance_dir: Path, workers: int = 4, extra_env: dict | None = None,
-                 secret_key: str = "race-secret",  # noqa: S107 (a test server's)
-                 bound_by_file_permissions: bool = False):
+    def __init__(
+        self,
+        database_url: str,
+        instance_dir: Path,
+        workers: int = 4,
+        extra_env: dict | None = None,
+        secret_key: str = "race-secret",  # noqa: S107 (a test server's)
+        bound_by_file_permissions: bool = False,
+    ):
         self.port = free_port()
         # Root ignores file permissions: the server then runs without that privilege (see bound_by_file_permissions).
         self.prefix = bound_by_file_permissions_prefix() if bound_by_file_permissions else []
@@ -168,9 +176,23 @@ class Server:
     def start(self, wait: float = 30) -> "Server":
         self._log_file = self.log.open("ab")
         self.process = subprocess.Popen(  # noqa: S603 (our own interpreter and arguments)
-            [*self.prefix, sys.executable, "-m", "gunicorn", "--workers", str(self.workers),
-             "--bind", f"127.0.0.1:{self.port}", "--graceful-timeout", "5", "marketplace:create_app()"],
-            cwd=PROJECT_ROOT, env=self.env, stdout=self._log_file, stderr=subprocess.STDOUT,
+            [
+                *self.prefix,
+                sys.executable,
+                "-m",
+                "gunicorn",
+                "--workers",
+                str(self.workers),
+                "--bind",
+                f"127.0.0.1:{self.port}",
+                "--graceful-timeout",
+                "5",
+                "marketplace:create_app()",
+            ],
+            cwd=PROJECT_ROOT,
+            env=self.env,
+            stdout=self._log_file,
+            stderr=subprocess.STDOUT,
             start_new_session=True,
         )
         deadline = time.monotonic() + wait
@@ -216,23 +238,29 @@ class Server:
         server's SECRET_KEY."""
         assert app.config["SECRET_KEY"] == self.env["SECRET_KEY"]
         browser = requests.Session()
-        browser.cookies.set(app.config.get("SESSION_COOKIE_NAME", "session"), session_cookie(app, user_id),
-                            domain="127.0.0.1", path="/")
+        browser.cookies.set(
+            app.config.get("SESSION_COOKIE_NAME", "session"), session_cookie(app, user_id), domain="127.0.0.1", path="/"
+        )
         return browser
 
     def sign_in(self, email: str, password: str) -> requests.Session:
         """A browser-like session signed in through the real form, CSRF token and all."""
         browser = requests.Session()
         page = browser.get(self.url + "/sign-in", timeout=30)
-        response = browser.post(self.url + "/sign-in", timeout=30, allow_redirects=False,
-                                data={"csrf_token": csrf_token(page.text), "email": email, "password": password})
+        response = browser.post(
+            self.url + "/sign-in",
+            timeout=30,
+            allow_redirects=False,
+            data={"csrf_token": csrf_token(page.text), "email": email, "password": password},
+        )
         assert response.status_code in (302, 303), f"sign-in failed for {email}: {response.status_code}"
         return browser
 
 
 def csrf_token(html: str) -> str:
     found = re.search(r'name="csrf_token"[^>]*value="([^"]+)"', html) or re.search(
-        r'<meta name="csrf-token" content="([^"]+)"', html)
+        r'<meta name="csrf-token" content="([^"]+)"', html
+    )
     assert found, "no CSRF token on the page"
     return found.group(1)
 

@@ -12,8 +12,11 @@ from tests.concurrency.harness import flashes
 
 def no_server_errors(outcomes) -> None:
     """No racer saw a 5xx or raised: a lost race is answered in words."""
-    problems = [o if isinstance(o, Exception) else (o.status, o.text[:300]) for o in outcomes
-                if isinstance(o, Exception) or o.status >= 500]
+    problems = [
+        o if isinstance(o, Exception) else (o.status, o.text[:300])
+        for o in outcomes
+        if isinstance(o, Exception) or o.status >= 500
+    ]
     assert problems == [], problems
 
 
@@ -30,8 +33,11 @@ def told(outcomes, words: str) -> int:
 
 def audit_count(action: str, subject_id: int) -> int:
     """How many audit records of this action name this subject (call inside an app context)."""
-    return db.session.execute(select(func.count()).select_from(AuditRecord).where(
-        AuditRecord.action == action, AuditRecord.subject_id == subject_id)).scalar_one()
+    return db.session.execute(
+        select(func.count())
+        .select_from(AuditRecord)
+        .where(AuditRecord.action == action, AuditRecord.subject_id == subject_id)
+    ).scalar_one()
 
 
 def notification_count(kind: str, *, user_id: int | None = None, job_id: int | None = None) -> int:

@@ -44,8 +44,15 @@ def test_an_invitation_accepted_twice_at_once_makes_one_account(race_app, build,
 
 
 def sign_up_form(org_name: str, email: str) -> dict:
-    return {"kind": "vendor", "org_name": org_name, "name": "Sam Signer", "email": email, "password": PASSWORD,
-            "confirm": PASSWORD, "timezone": "UTC"}
+    return {
+        "kind": "vendor",
+        "org_name": org_name,
+        "name": "Sam Signer",
+        "email": email,
+        "password": PASSWORD,
+        "confirm": PASSWORD,
+        "timezone": "UTC",
+    }
 
 
 @pytest.mark.parametrize("trial", range(TRIALS))
@@ -55,16 +62,18 @@ def test_one_address_signing_up_twice_at_once_gets_the_same_answer_as_one_after_
     email = f"signer-{trial}-{utcnow().timestamp()}@example.com"
     names = [f"Racing Signups {trial} {n} {utcnow().timestamp()}" for n in range(2)]
     clients = [race_app.test_client() for _ in range(2)]
-    outcomes = together([lambda c=c, n=n: c.post("/sign-up", data=sign_up_form(n, email))
-                         for c, n in zip(clients, names, strict=True)])
+    outcomes = together(
+        [lambda c=c, n=n: c.post("/sign-up", data=sign_up_form(n, email)) for c, n in zip(clients, names, strict=True)]
+    )
     assert [o.status_code if not isinstance(o, Exception) else o for o in outcomes] == [303, 303], [
-        o.get_data(as_text=True)[-2000:] for o in outcomes]
+        o.get_data(as_text=True)[-2000:] for o in outcomes
+    ]
     assert all(o.headers["Location"].endswith("/check-email") for o in outcomes)
     with race_app.app_context():
-        assert db.session.execute(select(func.count()).select_from(User).where(User.email == email)
-                                  ).scalar_one() == 1
-        orgs = db.session.execute(select(func.count()).select_from(Organization)
-                                  .where(Organization.name.in_(names))).scalar_one()
+        assert db.session.execute(select(func.count()).select_from(User).where(User.email == email)).scalar_one() == 1
+        orgs = db.session.execute(
+            select(func.count()).select_from(Organization).where(Organization.name.in_(names))
+        ).scalar_one()
         assert orgs == 1
 
 
@@ -78,9 +87,12 @@ def _organization_and_two_admins(**org_fields):
 def test_two_admins_suspending_at_once_suspend_once(race_app, build, client_for, trial):
     org_id, member_id, *admin_ids = build(_organization_and_two_admins)
     clients = [client_for(admin_id) for admin_id in admin_ids]
-    outcomes = together([lambda c=c, n=n: post_and_follow(c, f"/admin/organizations/{org_id}/suspend",
-                                                          {"reason": f"Reason {n}."})
-                         for n, c in enumerate(clients)])
+    outcomes = together(
+        [
+            lambda c=c, n=n: post_and_follow(c, f"/admin/organizations/{org_id}/suspend", {"reason": f"Reason {n}."})
+            for n, c in enumerate(clients)
+        ]
+    )
     no_server_errors(outcomes)
     suspended = [n for n, o in enumerate(outcomes) if told([o], "is suspended. Its users have been told why.")]
     assert len(suspended) == 1, [(o.status, flashes(o.text)) for o in outcomes]
@@ -93,11 +105,11 @@ def test_two_admins_suspending_at_once_suspend_once(race_app, build, client_for,
 
 @pytest.mark.parametrize("trial", range(TRIALS))
 def test_two_admins_reinstating_at_once_reinstate_once(race_app, build, client_for, trial):
-    org_id, member_id, *admin_ids = build(lambda: _organization_and_two_admins(
-        suspended_at=utcnow(), suspended_reason="Unpaid fees."))
+    org_id, member_id, *admin_ids = build(
+        lambda: _organization_and_two_admins(suspended_at=utcnow(), suspended_reason="Unpaid fees.")
+    )
     clients = [client_for(admin_id) for admin_id in admin_ids]
-    outcomes = together([lambda c=c: post_and_follow(c, f"/admin/organizations/{org_id}/reinstate")
-                         for c in clients])
+    outcomes = together([lambda c=c: post_and_follow(c, f"/admin/organizations/{org_id}/reinstate") for c in clients])
     no_server_errors(outcomes)
     assert told(outcomes, "is reinstated.") == 1, [(o.status, flashes(o.text)) for o in outcomes]
     assert told(outcomes, "is not suspended.") == 1
@@ -117,4 +129,3 @@ def test_two_admins_verifying_a_lab_at_once_verify_it_once(race_app, build, clie
     with race_app.app_context():
         assert audit_count("organization.verified", org_id) == 1
         assert notification_count("lab_verified", user_id=member_id) == 1
-

@@ -32,8 +32,9 @@ def colleague(user) -> int:
 
 
 def no_server_errors(outcomes) -> None:
-    problems = [o if isinstance(o, Exception) else o.status for o in outcomes
-                if isinstance(o, Exception) or o.status >= 500]
+    problems = [
+        o if isinstance(o, Exception) else o.status for o in outcomes if isinstance(o, Exception) or o.status >= 500
+    ]
     assert problems == []
 
 
@@ -42,8 +43,9 @@ def test_one_vendor_placing_its_first_bid_twice_at_once_gets_one_bid(race_app, b
         job_id, user_ids = build(_job_and_one_vendor_twice)
         url = f"/jobs/{job_id}/bid"
         clients = [client_for(user_id) for user_id in user_ids]
-        outcomes = together([lambda c=c, n=n, url=url: post_and_follow(c, url, offer(f"{900 + n}.00"))
-                             for n, c in enumerate(clients)])
+        outcomes = together(
+            [lambda c=c, n=n, url=url: post_and_follow(c, url, offer(f"{900 + n}.00")) for n, c in enumerate(clients)]
+        )
         no_server_errors(outcomes)
         with race_app.app_context():
             bids = db.session.execute(select(Bid).where(Bid.job_id == job_id)).scalars().all()
@@ -67,17 +69,28 @@ def test_simultaneous_revisions_are_all_kept_in_order(race_app, build, client_fo
     racers = 6
     bid_id, user_ids = build(lambda: _bid_and_colleagues(racers))
     clients = [client_for(user_id) for user_id in user_ids]
-    outcomes = together([lambda c=c, n=n: post_and_follow(c, f"/bids/{bid_id}/revise", offer(f"{1000 + n}.00"))
-                         for n, c in enumerate(clients)])
+    outcomes = together(
+        [
+            lambda c=c, n=n: post_and_follow(c, f"/bids/{bid_id}/revise", offer(f"{1000 + n}.00"))
+            for n, c in enumerate(clients)
+        ]
+    )
     no_server_errors(outcomes)
-    told = sorted(int(message.split()[1]) for o in outcomes for message in flashes(o.text)
-                  if message.startswith("Revision "))
+    told = sorted(
+        int(message.split()[1]) for o in outcomes for message in flashes(o.text) if message.startswith("Revision ")
+    )
     with race_app.app_context():
         bid = db.session.get(Bid, bid_id)
-        numbers = db.session.execute(select(BidRevision.number).where(BidRevision.bid_id == bid_id)
-                                     .order_by(BidRevision.number)).scalars().all()
-        latest = db.session.execute(select(BidRevision).where(BidRevision.bid_id == bid_id)
-                                    .order_by(BidRevision.number.desc()).limit(1)).scalar_one()
+        numbers = (
+            db.session.execute(
+                select(BidRevision.number).where(BidRevision.bid_id == bid_id).order_by(BidRevision.number)
+            )
+            .scalars()
+            .all()
+        )
+        latest = db.session.execute(
+            select(BidRevision).where(BidRevision.bid_id == bid_id).order_by(BidRevision.number.desc()).limit(1)
+        ).scalar_one()
         assert numbers == list(range(1, racers + 2))  # unique and gapless
         assert told == list(range(2, racers + 2))  # every acknowledged revision is committed, under its number
         assert bid.revision == racers + 1
@@ -95,10 +108,12 @@ def _bid_and_colleagues(count: int):
 def test_a_revision_racing_the_award_never_changes_the_awarded_bid(race_app, build, client_for, trial):
     job_id, bid_id, buyer_id, vendor_id = build(_awardable_bid)
     buyer, vendor = client_for(buyer_id), client_for(vendor_id)
-    revised, awarded = together([
-        lambda: post_and_follow(vendor, f"/bids/{bid_id}/revise", offer("1300.00")),
-        lambda: post_and_follow(buyer, f"/jobs/{job_id}/bids/{bid_id}/award"),
-    ])
+    revised, awarded = together(
+        [
+            lambda: post_and_follow(vendor, f"/bids/{bid_id}/revise", offer("1300.00")),
+            lambda: post_and_follow(buyer, f"/jobs/{job_id}/bids/{bid_id}/award"),
+        ]
+    )
     no_server_errors([revised, awarded])
     with race_app.app_context():
         contract = db.session.execute(select(Contract).where(Contract.job_id == job_id)).scalar_one()
@@ -124,8 +139,11 @@ def _awardable_bid():
 def test_concurrent_awards_make_one_contract_and_tell_the_others_why(race_app, build, client_for, trial):
     job_id, bid_ids, buyer_ids = build(_job_with_bids_and_buyers)
     clients = [client_for(buyer_id) for buyer_id in buyer_ids]
-    calls = [lambda c=c, b=bid_id: post_and_follow(c, f"/jobs/{job_id}/bids/{b}/award")
-             for c in clients for bid_id in bid_ids]
+    calls = [
+        lambda c=c, b=bid_id: post_and_follow(c, f"/jobs/{job_id}/bids/{b}/award")
+        for c in clients
+        for bid_id in bid_ids
+    ]
     outcomes = together(calls)
     no_server_errors(outcomes)
     with race_app.app_context():
@@ -152,10 +170,12 @@ def test_a_bid_placed_as_the_job_is_awarded_is_either_lost_or_refused(race_app, 
     job_id, bid_id, buyer_id, _ = build(_awardable_bid)
     newcomer_id = build(lambda: VerifiedVendorFactory().id)
     buyer, newcomer = client_for(buyer_id), client_for(newcomer_id)
-    placed, awarded = together([
-        lambda: post_and_follow(newcomer, f"/jobs/{job_id}/bid", offer("800.00")),
-        lambda: post_and_follow(buyer, f"/jobs/{job_id}/bids/{bid_id}/award"),
-    ])
+    placed, awarded = together(
+        [
+            lambda: post_and_follow(newcomer, f"/jobs/{job_id}/bid", offer("800.00")),
+            lambda: post_and_follow(buyer, f"/jobs/{job_id}/bids/{bid_id}/award"),
+        ]
+    )
     no_server_errors([placed, awarded])
     with race_app.app_context():
         late = db.session.execute(select(Bid).where(Bid.job_id == job_id, Bid.id != bid_id)).scalar_one_or_none()
@@ -169,15 +189,18 @@ def test_a_bid_placed_as_the_job_is_awarded_is_either_lost_or_refused(race_app, 
 def test_a_withdrawal_racing_the_award_leaves_one_story(race_app, build, client_for, trial):
     job_id, bid_id, buyer_id, vendor_id = build(_awardable_bid)
     buyer, vendor = client_for(buyer_id), client_for(vendor_id)
-    withdrawn, awarded = together([
-        lambda: post_and_follow(vendor, f"/bids/{bid_id}/withdraw"),
-        lambda: post_and_follow(buyer, f"/jobs/{job_id}/bids/{bid_id}/award"),
-    ])
+    withdrawn, awarded = together(
+        [
+            lambda: post_and_follow(vendor, f"/bids/{bid_id}/withdraw"),
+            lambda: post_and_follow(buyer, f"/jobs/{job_id}/bids/{bid_id}/award"),
+        ]
+    )
     no_server_errors([withdrawn, awarded])
     with race_app.app_context():
         bid = db.session.get(Bid, bid_id)
-        contracts = db.session.execute(select(func.count()).select_from(Contract)
-                                       .where(Contract.job_id == job_id)).scalar_one()
+        contracts = db.session.execute(
+            select(func.count()).select_from(Contract).where(Contract.job_id == job_id)
+        ).scalar_one()
         if bid.status == BidStatus.AWARDED:
             assert contracts == 1 and "withdrawn" not in " ".join(flashes(withdrawn.text)).split(".")[0]
         else:

@@ -22,8 +22,15 @@ def _contract(contract_status=ContractStatus.ACTIVE, milestone_status=MilestoneS
     buyer, vendor = BuyerFactory(), VerifiedVendorFactory()
     job = JobFactory(buyer_org_id=buyer.org_id, status="awarded")
     bid = BidFactory(job_id=job.id, vendor_org_id=vendor.org_id, status="awarded")
-    contract = Contract(job_id=job.id, bid_id=bid.id, buyer_org_id=buyer.org_id, vendor_org_id=vendor.org_id,
-                        total_minor=bid.total_minor, currency=bid.currency, status=contract_status)
+    contract = Contract(
+        job_id=job.id,
+        bid_id=bid.id,
+        buyer_org_id=buyer.org_id,
+        vendor_org_id=vendor.org_id,
+        total_minor=bid.total_minor,
+        currency=bid.currency,
+        status=contract_status,
+    )
     db.session.add(contract)
     db.session.flush()
     milestone = db.session.execute(select(Milestone).where(Milestone.contract_id == contract.id)).scalar_one()
@@ -38,25 +45,36 @@ def _contract(contract_status=ContractStatus.ACTIVE, milestone_status=MilestoneS
 def test_a_milestone_delivered_twice_at_once_is_delivered_once(race_app, build, client_for, trial):
     contract_id, milestone_id, _, vendor_ids = build(lambda: _contract(milestone_status=MilestoneStatus.FUNDED))
     clients = [client_for(user_id) for user_id in vendor_ids]
-    outcomes = together([lambda c=c, n=n: post_and_follow(
-        c, f"/contracts/{contract_id}/milestones/{milestone_id}/deliver", {"note": f"Delivery {n}."})
-        for n, c in enumerate(clients)])
+    outcomes = together(
+        [
+            lambda c=c, n=n: post_and_follow(
+                c, f"/contracts/{contract_id}/milestones/{milestone_id}/deliver", {"note": f"Delivery {n}."}
+            )
+            for n, c in enumerate(clients)
+        ]
+    )
     no_server_errors(outcomes)
     assert told(outcomes, "Delivered.") == 1, [(o.status, flashes(o.text)) for o in outcomes]
     assert sum(o.status == 400 and "cannot be delivered: it is delivered." in o.text for o in outcomes) == 1
     with race_app.app_context():
-        assert db.session.execute(select(func.count()).select_from(Delivery)
-                                  .where(Delivery.milestone_id == milestone_id)).scalar_one() == 1
+        assert (
+            db.session.execute(
+                select(func.count()).select_from(Delivery).where(Delivery.milestone_id == milestone_id)
+            ).scalar_one()
+            == 1
+        )
         assert audit_count("milestone.delivered", milestone_id) == 1
 
 
 @pytest.mark.parametrize("trial", range(TRIALS))
 def test_a_flagged_contract_paused_and_continued_at_once_ends_one_way(race_app, build, client_for, trial):
     contract_id, _, buyer_ids, _ = build(lambda: _contract(ContractStatus.FLAGGED))
-    paused, resumed = together([
-        lambda: post_and_follow(client_for(buyer_ids[0]), f"/contracts/{contract_id}/pause"),
-        lambda: post_and_follow(client_for(buyer_ids[1]), f"/contracts/{contract_id}/continue"),
-    ])
+    paused, resumed = together(
+        [
+            lambda: post_and_follow(client_for(buyer_ids[0]), f"/contracts/{contract_id}/pause"),
+            lambda: post_and_follow(client_for(buyer_ids[1]), f"/contracts/{contract_id}/continue"),
+        ]
+    )
     no_server_errors([paused, resumed])
     with race_app.app_context():
         status = db.session.get(Contract, contract_id).status
@@ -72,12 +90,21 @@ def test_a_flagged_contract_paused_and_continued_at_once_ends_one_way(race_app, 
 def test_a_vendor_rated_twice_at_once_has_one_rating(race_app, build, client_for, trial):
     contract_id, _, buyer_ids, _ = build(lambda: _contract(ContractStatus.COMPLETED, MilestoneStatus.RELEASED))
     clients = [client_for(user_id) for user_id in buyer_ids]
-    outcomes = together([lambda c=c, n=n: post_and_follow(c, f"/contracts/{contract_id}/rating",
-                                                          {"stars": str(4 + n), "comment": ""})
-                         for n, c in enumerate(clients)])
+    outcomes = together(
+        [
+            lambda c=c, n=n: post_and_follow(
+                c, f"/contracts/{contract_id}/rating", {"stars": str(4 + n), "comment": ""}
+            )
+            for n, c in enumerate(clients)
+        ]
+    )
     no_server_errors(outcomes)
     assert told(outcomes, "Thank you: your rating") == 1, [(o.status, flashes(o.text)) for o in outcomes]
     assert sum(o.status == 400 and "You have already rated this contract." in o.text for o in outcomes) == 1
     with race_app.app_context():
-        assert db.session.execute(select(func.count()).select_from(Rating)
-                                  .where(Rating.contract_id == contract_id)).scalar_one() == 1
+        assert (
+            db.session.execute(
+                select(func.count()).select_from(Rating).where(Rating.contract_id == contract_id)
+            ).scalar_one()
+            == 1
+        )

@@ -40,28 +40,39 @@ def test_forty_vendors_revising_up_to_the_deadline_on_four_workers(race_app, rac
         browsers = [server.browser_for(race_app, vendor_id) for vendor_id in vendor_ids]
         placed = together([lambda b=b, n=n: _place(server, b, job_id, n) for n, b in enumerate(browsers)])
         deadline = utcnow() + timedelta(seconds=RUSH_SECONDS)
-        committed(race_app, lambda: db.session.execute(update(Job).where(Job.id == job_id)
-                                                         .values(bid_deadline=deadline)))
-        logs = together([lambda b=b, p=p: _rush(server, b, p, deadline) for b, p in zip(browsers, placed, strict=True)],
-                        timeout=120)
+        committed(
+            race_app, lambda: db.session.execute(update(Job).where(Job.id == job_id).values(bid_deadline=deadline))
+        )
+        logs = together(
+            [lambda b=b, p=p: _rush(server, b, p, deadline) for b, p in zip(browsers, placed, strict=True)], timeout=120
+        )
         award = _award_one(server, buyer_email, job_id)
     finally:
         server.stop()
 
     assert server.errors() == ""
-    problems = [entry for log in logs for entry in (log if isinstance(log, list) else [log])
-                if isinstance(entry, Exception) or entry[0] >= 500]
+    problems = [
+        entry
+        for log in logs
+        for entry in (log if isinstance(log, list) else [log])
+        if isinstance(entry, Exception) or entry[0] >= 500
+    ]
     assert problems == []
     with race_app.app_context():
         bids = db.session.execute(select(Bid).where(Bid.job_id == job_id)).scalars().all()
         assert len(bids) == VENDORS
         for bid in bids:
-            revisions = db.session.execute(select(BidRevision).where(BidRevision.bid_id == bid.id)
-                                           .order_by(BidRevision.number)).scalars().all()
+            revisions = (
+                db.session.execute(select(BidRevision).where(BidRevision.bid_id == bid.id).order_by(BidRevision.number))
+                .scalars()
+                .all()
+            )
             assert [r.number for r in revisions] == list(range(1, bid.revision + 1))
             assert all(r.created_at <= deadline for r in revisions), "a revision landed after the deadline"
-            assert (bid.total_minor, bid.price_per_unit_minor) == (revisions[-1].total_minor,
-                                                                   revisions[-1].price_per_unit_minor)
+            assert (bid.total_minor, bid.price_per_unit_minor) == (
+                revisions[-1].total_minor,
+                revisions[-1].price_per_unit_minor,
+            )
         counters = {bid.id: bid.revision for bid in bids}
         for (_, bid_id, _), log in zip(placed, logs, strict=True):
             told = sorted(number for _, saved, _ in log for number in saved)
@@ -79,8 +90,11 @@ def _place(server: Server, browser, job_id: int, n: int) -> tuple[str, int, int]
     """One vendor places its bid, all at once: (its CSRF token, the bid's id, the total it offered)."""
     token = csrf_token(browser.get(f"{server.url}/jobs/{job_id}/bid", timeout=30).text)
     total = 5_000 + n
-    response = browser.post(f"{server.url}/jobs/{job_id}/bid", timeout=30, data={
-        "csrf_token": token, "price_per_unit": "1.00", "total": f"{total}.00", "turnaround_days": "20"})
+    response = browser.post(
+        f"{server.url}/jobs/{job_id}/bid",
+        timeout=30,
+        data={"csrf_token": token, "price_per_unit": "1.00", "total": f"{total}.00", "turnaround_days": "20"},
+    )
     placed = re.search(r"/bids/(\d+)$", response.url)
     assert placed, (response.status_code, flashes(response.text))
     return token, int(placed.group(1)), total
@@ -94,8 +108,11 @@ def _rush(server: Server, browser, placed: tuple[str, int, int], deadline) -> li
     end = deadline.timestamp() + 1
     while time.time() < end:
         total -= 1
-        response = browser.post(f"{server.url}/bids/{bid_id}/revise", timeout=30, data={
-            "csrf_token": token, "price_per_unit": "1.00", "total": f"{total}.00", "turnaround_days": "20"})
+        response = browser.post(
+            f"{server.url}/bids/{bid_id}/revise",
+            timeout=30,
+            data={"csrf_token": token, "price_per_unit": "1.00", "total": f"{total}.00", "turnaround_days": "20"},
+        )
         saved = [int(m.split()[1]) for m in flashes(response.text) if m.startswith("Revision ")]
         refusal = ""
         if not saved:
@@ -111,6 +128,5 @@ def _award_one(server: Server, buyer_email: str, job_id: int) -> int:
     award = re.search(rf'href="(/jobs/{job_id}/bids/\d+/award)"', page)
     assert award, "the comparison offers no award after the deadline"
     confirmation = browser.get(server.url + award.group(1), timeout=30).text
-    response = browser.post(server.url + award.group(1), timeout=30,
-                            data={"csrf_token": csrf_token(confirmation)})
+    response = browser.post(server.url + award.group(1), timeout=30, data={"csrf_token": csrf_token(confirmation)})
     return sum("Awarded. Contract" in m for m in flashes(response.text))

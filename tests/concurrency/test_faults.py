@@ -56,8 +56,9 @@ class Browser:
         return self.session.get(self.base + path, timeout=TIMEOUT)
 
     def post(self, path: str, data: dict | None = None, follow: bool = False) -> requests.Response:
-        return self.session.post(self.base + path, data={"csrf_token": self.token, **(data or {})},
-                                 timeout=TIMEOUT, allow_redirects=follow)
+        return self.session.post(
+            self.base + path, data={"csrf_token": self.token, **(data or {})}, timeout=TIMEOUT, allow_redirects=follow
+        )
 
 
 def all_at_once(calls) -> list:
@@ -71,9 +72,14 @@ def all_at_once(calls) -> list:
 
 def offer(total_minor: int) -> dict:
     """The bid form's fields for a total (in cents); every total a test sends is unique, so it names the write."""
-    return {"price_per_unit": "1.00", "total": f"{total_minor // 100}.{total_minor % 100:02d}",
-            "turnaround_days": "21", "quality_guarantee_pct": "98", "proposal": "Boxes on every vehicle.",
-            "data_handling_response": ""}
+    return {
+        "price_per_unit": "1.00",
+        "total": f"{total_minor // 100}.{total_minor % 100:02d}",
+        "turnaround_days": "21",
+        "quality_guarantee_pct": "98",
+        "proposal": "Boxes on every vehicle.",
+        "data_handling_response": "",
+    }
 
 
 def assert_branded_unavailable(response: requests.Response, *, maybe_saved_allowed: bool = False) -> str:
@@ -159,8 +165,9 @@ def test_the_database_goes_away_and_comes_back_while_the_server_runs(fault_bed):
         buyer = BuyerFactory()
         job = JobFactory(buyer_org_id=buyer.org_id, bidding_mode=BiddingMode.OPEN)
         vendors = [VerifiedVendorFactory() for _ in range(4)]
-        bids = [BidFactory(job_id=job.id, vendor_org_id=v.org_id, total_minor=700_000 + i)
-                for i, v in enumerate(vendors)]
+        bids = [
+            BidFactory(job_id=job.id, vendor_org_id=v.org_id, total_minor=700_000 + i) for i, v in enumerate(vendors)
+        ]
         return buyer.email, job.id, [(v.email, b.id) for v, b in zip(vendors, bids, strict=True)]
 
     buyer_email, job_id, vendor_bids = bed.build(marketplace)
@@ -175,8 +182,11 @@ def test_the_database_goes_away_and_comes_back_while_the_server_runs(fault_bed):
 
         def reads():
             """Each vendor's bid and the lab's comparison, twice over: a dozen requests at once, on every worker."""
-            return [call for v, b in vendors * 2 for call in (
-                lambda v=v, b=b: v.get(f"/bids/{b}"), lambda: buyer.get(f"/jobs/{job_id}/bids"))]
+            return [
+                call
+                for v, b in vendors * 2
+                for call in (lambda v=v, b=b: v.get(f"/bids/{b}"), lambda: buyer.get(f"/jobs/{job_id}/bids"))
+            ]
 
         def writes(sent: list[int], follow: bool = False):
             """Each vendor revising its bid, to a new total noted in `sent`."""
@@ -198,8 +208,8 @@ def test_the_database_goes_away_and_comes_back_while_the_server_runs(fault_bed):
             # Readable again but not writable: pages show, and every write is refused with the same 503.
             outage.read_only()
             answers = all_at_once(reads() + writes(refused) + writes(refused))
-            assert [page.status_code for page in answers[:len(reads())]] == [200] * len(reads())
-            for answer in answers[len(reads()):]:
+            assert [page.status_code for page in answers[: len(reads())]] == [200] * len(reads())
+            for answer in answers[len(reads()) :]:
                 assert_branded_unavailable(answer)
 
         # Back, with no restart: every worker reads and writes again at once.
@@ -330,12 +340,24 @@ def burst_marketplace(vendor_count: int = 6):
         plan = [PlannedMilestone(f"Batch {n}", 100_000) for n in range(1, 5)]
         planned = plan_milestones(db.session, buyer, None, contract.id, plan, fee_bps=FEE_BPS)
         milestones += [(contract.id, m.id) for m in planned]
-    own_bids = {v.email: [bid_id for bid_id, in db.session.execute(
-        select(Bid.id).where(Bid.vendor_org_id == v.org_id, Bid.job_id.in_([j for j, _ in to_award])))]
-        for v in vendors}
-    return {"buyer": buyer.email, "funder": funder.email, "vendors": own_bids, "to_award": to_award,
-            "fresh_job": fresh_job.id, "milestones": milestones,
-            "vendor_orgs": {v.email: v.org_id for v in vendors}}
+    own_bids = {
+        v.email: [
+            bid_id
+            for (bid_id,) in db.session.execute(
+                select(Bid.id).where(Bid.vendor_org_id == v.org_id, Bid.job_id.in_([j for j, _ in to_award]))
+            )
+        ]
+        for v in vendors
+    }
+    return {
+        "buyer": buyer.email,
+        "funder": funder.email,
+        "vendors": own_bids,
+        "to_award": to_award,
+        "fresh_job": fresh_job.id,
+        "milestones": milestones,
+        "vendor_orgs": {v.email: v.org_id for v in vendors},
+    }
 
 
 def test_the_server_killed_mid_burst_and_started_again(fault_bed, webhook_inbox, stripe_sim):
@@ -360,6 +382,7 @@ def test_the_server_killed_mid_burst_and_started_again(fault_bed, webhook_inbox,
 
     def guarded(work):
         """Run until stopped; a request the dead server never answers is no answer, anything else is checked."""
+
         def run():
             try:
                 while not stop.is_set():
@@ -369,6 +392,7 @@ def test_the_server_killed_mid_burst_and_started_again(fault_bed, webhook_inbox,
                         time.sleep(0.05)  # the server is down: nothing was acknowledged
             except BaseException as error:  # noqa: BLE001 (the test asserts on it)
                 failures.append(error)
+
         return run
 
     def vendor_work(email, browser):
@@ -394,6 +418,7 @@ def test_the_server_killed_mid_burst_and_started_again(fault_bed, webhook_inbox,
                 acknowledged.note("revised", (bid_id, total))
             else:  # the job was just awarded: the form says why, never an error page
                 assert answer.status_code == 400, (answer.status_code, answer.text[:300])
+
         return work
 
     awards = iter(data["to_award"])
@@ -433,8 +458,9 @@ def test_the_server_killed_mid_burst_and_started_again(fault_bed, webhook_inbox,
         thread.start()
     # Killed once the burst is well under way (every kind of write acknowledged), or after 30 s.
     deadline = time.monotonic() + 30
-    while time.monotonic() < deadline and not (acknowledged.placed and acknowledged.awarded and acknowledged.paid
-                                               and len(acknowledged.revised) >= 10):
+    while time.monotonic() < deadline and not (
+        acknowledged.placed and acknowledged.awarded and acknowledged.paid and len(acknowledged.revised) >= 10
+    ):
         time.sleep(0.02)
     server.kill()
     time.sleep(0.3)
@@ -451,9 +477,12 @@ def test_the_server_killed_mid_burst_and_started_again(fault_bed, webhook_inbox,
     server.start()
     time.sleep(1.5)  # the simulator sends an event a second after the payment
     for body, headers in webhook_inbox.received[events_before:]:
-        answer = requests.post(server.url + "/payments/webhook", data=body, timeout=TIMEOUT,
-                               headers={"Stripe-Signature": headers["Stripe-Signature"],
-                                        "Content-Type": "application/json"})
+        answer = requests.post(
+            server.url + "/payments/webhook",
+            data=body,
+            timeout=TIMEOUT,
+            headers={"Stripe-Signature": headers["Stripe-Signature"], "Content-Type": "application/json"},
+        )
         assert answer.status_code == 200, (answer.status_code, answer.text)
 
     check_consistent_after_the_kill(bed, data, acknowledged)
@@ -485,29 +514,42 @@ def check_consistent_after_the_kill(bed, data, acknowledged: Ledger) -> None:
         # Every milestone paid at Stripe is funded once, its charge in the ledger once.
         for milestone_id in acknowledged.paid:
             milestone = session.get(Milestone, milestone_id)
-            charges = session.execute(select(func.count()).select_from(LedgerEntry).where(
-                LedgerEntry.milestone_id == milestone_id, LedgerEntry.kind == EntryKind.CHARGE)).scalar()
+            charges = session.execute(
+                select(func.count())
+                .select_from(LedgerEntry)
+                .where(LedgerEntry.milestone_id == milestone_id, LedgerEntry.kind == EntryKind.CHARGE)
+            ).scalar()
             assert (milestone.status, charges) == (MilestoneStatus.FUNDED, 1), (milestone_id, milestone.status)
 
         # One contract per job, made from the job's one awarded bid, for that bid's total.
         for job_id, _ in data["to_award"]:
             job = session.get(Job, job_id)
             contracts = session.execute(select(Contract).where(Contract.job_id == job_id)).scalars().all()
-            awarded = session.execute(select(Bid).where(Bid.job_id == job_id, Bid.status == BidStatus.AWARDED)
-                                      ).scalars().all()
+            awarded = (
+                session.execute(select(Bid).where(Bid.job_id == job_id, Bid.status == BidStatus.AWARDED))
+                .scalars()
+                .all()
+            )
             assert len(contracts) <= 1 and len(awarded) == len(contracts)
             assert (job.status == JobStatus.AWARDED) == bool(contracts)
             if contracts:
                 assert contracts[0].bid_id == awarded[0].id
-                assert contracts[0].total_minor == awarded[0].total_minor, \
+                assert contracts[0].total_minor == awarded[0].total_minor, (
                     f"job {job_id}: contract total {contracts[0].total_minor}, awarded bid's {awarded[0].total_minor}"
+                )
 
         # Revision numbers: unique per bid, gapless, the bid's counter and terms those of its latest revision.
         for bid in session.execute(select(Bid)).scalars():
-            revisions = session.execute(select(BidRevision).where(BidRevision.bid_id == bid.id)
-                                        .order_by(BidRevision.number, BidRevision.id)).scalars().all()
+            revisions = (
+                session.execute(
+                    select(BidRevision).where(BidRevision.bid_id == bid.id).order_by(BidRevision.number, BidRevision.id)
+                )
+                .scalars()
+                .all()
+            )
             numbers = [r.number for r in revisions]
             assert numbers == list(range(1, len(numbers) + 1)), f"bid {bid.id}: revision numbers {numbers}"
-            assert bid.revision == numbers[-1] and bid.total_minor == revisions[-1].total_minor, \
+            assert bid.revision == numbers[-1] and bid.total_minor == revisions[-1].total_minor, (
                 f"bid {bid.id}: counter {bid.revision}, total {bid.total_minor}; latest revision {revisions[-1]}"
+            )
         db.session.remove()

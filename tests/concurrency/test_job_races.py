@@ -42,13 +42,23 @@ def offer(total: str = "900.00") -> dict:
 def job_form(job: Job, **changes) -> dict:
     """The edit form as the buyer would send it back, with some fields changed."""
     data = {
-        "title": job.title, "description": job.description, "modality": job.modality, "task_type": job.task_type,
-        "volume": str(job.volume), "unit": job.unit, "quality_metric": "accuracy", "quality_target_pct": "98",
-        "certifications": ["soc2_type2"], "hosting": "vendor_cloud", "budget_min": "5000.00",
-        "budget_max": "10000.00", "currency": "USD",
+        "title": job.title,
+        "description": job.description,
+        "modality": job.modality,
+        "task_type": job.task_type,
+        "volume": str(job.volume),
+        "unit": job.unit,
+        "quality_metric": "accuracy",
+        "quality_target_pct": "98",
+        "certifications": ["soc2_type2"],
+        "hosting": "vendor_cloud",
+        "budget_min": "5000.00",
+        "budget_max": "10000.00",
+        "currency": "USD",
         "bid_deadline": (utcnow() + timedelta(days=7)).strftime("%Y-%m-%dT%H:%M"),
         "delivery_date": (utcnow() + timedelta(days=60)).date().isoformat(),
-        "visibility": str(job.visibility), "bidding_mode": str(job.bidding_mode),
+        "visibility": str(job.visibility),
+        "bidding_mode": str(job.bidding_mode),
     }
     data.update(changes)
     return data
@@ -117,10 +127,12 @@ def test_a_job_cancelled_as_it_is_awarded_ends_one_way_only(race_app, build, cli
     with race_app.app_context():
         bid_id = db.session.execute(select(Bid.id).where(Bid.job_id == job_id)).scalar_one()
     buyer, other = client_for(buyer_id), client_for(other_id)
-    cancelled, awarded = together([
-        lambda: post_and_follow(buyer, f"/jobs/{job_id}/cancel"),
-        lambda: post_and_follow(other, f"/jobs/{job_id}/bids/{bid_id}/award"),
-    ])
+    cancelled, awarded = together(
+        [
+            lambda: post_and_follow(buyer, f"/jobs/{job_id}/cancel"),
+            lambda: post_and_follow(other, f"/jobs/{job_id}/bids/{bid_id}/award"),
+        ]
+    )
     no_server_errors([cancelled, awarded])
     with race_app.app_context():
         job = db.session.get(Job, job_id)
@@ -145,10 +157,12 @@ def test_terms_never_change_under_a_bid_placed_at_the_same_moment(race_app, buil
     buyer, vendor = client_for(buyer_id), client_for(vendor_id)
     with race_app.app_context():
         form = job_form(db.session.get(Job, job_id), visibility="invite_only")
-    edited, placed = together([
-        lambda: later(delay_ms, lambda: post_and_follow(buyer, f"/jobs/{job_id}/edit", form)),
-        lambda: post_and_follow(vendor, f"/jobs/{job_id}/bid", offer()),
-    ])
+    edited, placed = together(
+        [
+            lambda: later(delay_ms, lambda: post_and_follow(buyer, f"/jobs/{job_id}/edit", form)),
+            lambda: post_and_follow(vendor, f"/jobs/{job_id}/bid", offer()),
+        ]
+    )
     no_server_errors([edited, placed])
     saved = told([edited], "Changes saved.") == 1
     with race_app.app_context():
@@ -171,12 +185,16 @@ def _invite_only_job_and_vendors():
 def test_vendors_invited_twice_at_once_are_invited_once(race_app, build, client_for, trial):
     job_id, buyer_id, other_id, vendor_org_ids = build(_invite_only_job_and_vendors)
     clients = [client_for(buyer_id), client_for(other_id)]
-    outcomes = together([lambda c=c: post_and_follow(c, f"/jobs/{job_id}/invitations", {"vendors": vendor_org_ids})
-                         for c in clients])
+    outcomes = together(
+        [lambda c=c: post_and_follow(c, f"/jobs/{job_id}/invitations", {"vendors": vendor_org_ids}) for c in clients]
+    )
     no_server_errors(outcomes)
     with race_app.app_context():
-        invited = db.session.execute(select(JobInvitation.vendor_org_id).where(JobInvitation.job_id == job_id)
-                                     ).scalars().all()
+        invited = (
+            db.session.execute(select(JobInvitation.vendor_org_id).where(JobInvitation.job_id == job_id))
+            .scalars()
+            .all()
+        )
         assert sorted(invited) == sorted(vendor_org_ids)
         assert audit_count("job.vendors_invited", job_id) == 1
     assert told(outcomes, "Invited ") == 1
@@ -188,10 +206,14 @@ def test_vendors_invited_twice_at_once_are_invited_once(race_app, build, client_
 def test_a_question_answered_twice_at_once_keeps_the_answer_it_announced(race_app, build, client_for, trial):
     job_id, buyer_id, other_id, question_id = build(_job_with_question)
     clients = [client_for(buyer_id), client_for(other_id)]
-    outcomes = together([
-        lambda c=c, n=n: post_and_follow(c, f"/jobs/{job_id}/questions/{question_id}/answer",
-                                         {"answer": f"Answer number {n}."})
-        for n, c in enumerate(clients)])
+    outcomes = together(
+        [
+            lambda c=c, n=n: post_and_follow(
+                c, f"/jobs/{job_id}/questions/{question_id}/answer", {"answer": f"Answer number {n}."}
+            )
+            for n, c in enumerate(clients)
+        ]
+    )
     no_server_errors(outcomes)
     published = [n for n, o in enumerate(outcomes) if told([o], "Answer published") == 1]
     assert len(published) == 1

@@ -23,8 +23,9 @@ from tests.factories import BidFactory, JobFactory
 @pytest.fixture
 def racing_app(race_database_url, tmp_path):
     """An app of its own with views that race without locks, each wrapped as the app wraps its own."""
-    app = make_app(race_database_url, PROPAGATE_EXCEPTIONS=False, MAIL_SERVER="",
-                   UPLOAD_FOLDER=str(tmp_path / "uploads"))
+    app = make_app(
+        race_database_url, PROPAGATE_EXCEPTIONS=False, MAIL_SERVER="", UPLOAD_FOLDER=str(tmp_path / "uploads")
+    )
     app.calls = []
     meeting = threading.Barrier(2, timeout=1.5)
     bp = Blueprint("racing", __name__)
@@ -38,8 +39,16 @@ def racing_app(race_database_url, tmp_path):
         with contextlib.suppress(threading.BrokenBarrierError):
             meeting.wait()
         template = db.session.execute(select(BidRevision).where(BidRevision.bid_id == bid_id).limit(1)).scalar_one()
-        db.session.add(BidRevision(bid_id=bid_id, number=last + 1, price_per_unit_minor=1, total_minor=1,
-                                   currency=template.currency, turnaround_days=1))
+        db.session.add(
+            BidRevision(
+                bid_id=bid_id,
+                number=last + 1,
+                price_per_unit_minor=1,
+                total_minor=1,
+                currency=template.currency,
+                turnaround_days=1,
+            )
+        )
         flash(f"number {last + 1}")
         db.session.commit()
         return "saved", 303, {"Location": "/"}
@@ -59,8 +68,11 @@ def racing_app(race_database_url, tmp_path):
     def always_duplicate(bid_id):
         """Not a race: the same duplicate every time. Retried ATTEMPTS times, then the 500 page."""
         app.calls.append(bid_id)
-        db.session.add(BidRevision(bid_id=bid_id, number=1, price_per_unit_minor=1, total_minor=1, currency="USD",
-                                   turnaround_days=1))
+        db.session.add(
+            BidRevision(
+                bid_id=bid_id, number=1, price_per_unit_minor=1, total_minor=1, currency="USD", turnaround_days=1
+            )
+        )
         db.session.commit()
         return "never"
 
@@ -79,8 +91,13 @@ def test_two_requests_taking_the_same_number_both_succeed_one_after_a_retry(raci
     responses = together([lambda c=c: c.post(f"/racing/revision/{bid_id}") for c in clients])
     assert [r.status_code for r in responses] == [303, 303]
     with racing_app.app_context():
-        numbers = db.session.execute(select(BidRevision.number).where(BidRevision.bid_id == bid_id)
-                                     .order_by(BidRevision.number)).scalars().all()
+        numbers = (
+            db.session.execute(
+                select(BidRevision.number).where(BidRevision.bid_id == bid_id).order_by(BidRevision.number)
+            )
+            .scalars()
+            .all()
+        )
     assert numbers == [1, 2, 3]
     # Each client was told the number it got, once: the lost attempt's message was taken back.
     told = sorted(m for c in clients for m in flashes(c.get("/sign-in").get_data(as_text=True)))
@@ -92,8 +109,12 @@ def test_two_requests_taking_the_same_number_both_succeed_one_after_a_retry(raci
 def test_a_deadlock_is_retried_and_both_requests_succeed(racing_app):
     first, second = committed(racing_app, lambda: (JobFactory().id, JobFactory().id))
     clients = [racing_app.test_client() for _ in range(2)]
-    responses = together([lambda: clients[0].post(f"/racing/crossed/{first}/{second}"),
-                          lambda: clients[1].post(f"/racing/crossed/{second}/{first}")])
+    responses = together(
+        [
+            lambda: clients[0].post(f"/racing/crossed/{first}/{second}"),
+            lambda: clients[1].post(f"/racing/crossed/{second}/{first}"),
+        ]
+    )
     assert [r.status_code for r in responses] == [200, 200]
     if racing_app.config["SQLALCHEMY_DATABASE_URI"].startswith("postgresql"):
         assert len(racing_app.calls) == 3  # PostgreSQL broke the deadlock by refusing one; it ran again

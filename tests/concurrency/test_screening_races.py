@@ -79,8 +79,11 @@ def test_a_rival_removed_twice_at_once_is_removed_once(race_app, build, client_f
     assert told(outcomes, "was already taken off your list.") == 1
     with race_app.app_context():
         assert rivals_of(org_id) == []
-        removed = db.session.execute(select(func.count()).select_from(AuditRecord).where(
-            AuditRecord.action == "rival.removed", AuditRecord.buyer_org_id == org_id)).scalar_one()
+        removed = db.session.execute(
+            select(func.count())
+            .select_from(AuditRecord)
+            .where(AuditRecord.action == "rival.removed", AuditRecord.buyer_org_id == org_id)
+        ).scalar_one()
         assert removed == 1
 
 
@@ -99,14 +102,19 @@ def test_a_finding_waived_twice_at_once_has_one_waiver(race_app, build, client_f
     org_id, buyer_id, other_id, vendor_org_id, rival_id = build(_review_finding)
     clients = [client_for(buyer_id), client_for(other_id)]
     form = {"rule": "ownership", "rival_party_id": str(rival_id), "reason": "We audited their cap table."}
-    outcomes = together([lambda c=c: post_and_follow(c, f"/vendors/{vendor_org_id}/waivers", form)
-                         for c in clients])
+    outcomes = together([lambda c=c: post_and_follow(c, f"/vendors/{vendor_org_id}/waivers", form) for c in clients])
     no_server_errors(outcomes)
     assert told(outcomes, "Finding waived") == 1, [(o.status, flashes(o.text)) for o in outcomes]
     assert sum(o.status == 400 and "You have already waived that finding." in o.text for o in outcomes) == 1
     with race_app.app_context():
-        assert db.session.execute(select(func.count()).select_from(Waiver).where(
-            Waiver.buyer_org_id == org_id, Waiver.vendor_org_id == vendor_org_id)).scalar_one() == 1
+        assert (
+            db.session.execute(
+                select(func.count())
+                .select_from(Waiver)
+                .where(Waiver.buyer_org_id == org_id, Waiver.vendor_org_id == vendor_org_id)
+            ).scalar_one()
+            == 1
+        )
 
 
 @pytest.mark.parametrize("trial", range(TRIALS))
@@ -114,20 +122,28 @@ def test_a_waiver_withdrawn_twice_at_once_is_withdrawn_once(race_app, build, cli
     org_id, buyer_id, other_id, vendor_org_id, rival_id = build(_review_finding)
     waiver_id = build(lambda: _waiver(org_id, vendor_org_id, rival_id))
     clients = [client_for(buyer_id), client_for(other_id)]
-    outcomes = together([lambda c=c: post_and_follow(c, f"/vendors/{vendor_org_id}/waivers/{waiver_id}/remove")
-                         for c in clients])
+    outcomes = together(
+        [lambda c=c: post_and_follow(c, f"/vendors/{vendor_org_id}/waivers/{waiver_id}/remove") for c in clients]
+    )
     no_server_errors(outcomes)
     assert told(outcomes, "Waiver withdrawn") == 1, [(o.status, flashes(o.text)) for o in outcomes]
     assert told(outcomes, "That waiver was already withdrawn.") == 1
     with race_app.app_context():
         assert db.session.get(Waiver, waiver_id) is None
-        assert db.session.execute(select(func.count()).select_from(AuditRecord).where(
-            AuditRecord.action == "waiver.removed", AuditRecord.buyer_org_id == org_id)).scalar_one() == 1
+        assert (
+            db.session.execute(
+                select(func.count())
+                .select_from(AuditRecord)
+                .where(AuditRecord.action == "waiver.removed", AuditRecord.buyer_org_id == org_id)
+            ).scalar_one()
+            == 1
+        )
 
 
 def _waiver(org_id: int, vendor_org_id: int, rival_id: int) -> int:
-    waiver = Waiver(buyer_org_id=org_id, vendor_org_id=vendor_org_id, rule="ownership", rival_party_id=rival_id,
-                    reason="Audited.")
+    waiver = Waiver(
+        buyer_org_id=org_id, vendor_org_id=vendor_org_id, rule="ownership", rival_party_id=rival_id, reason="Audited."
+    )
     db.session.add(waiver)
     db.session.flush()
     return waiver.id
@@ -142,18 +158,27 @@ def policy_form(exclude_at: str) -> dict:
 def test_a_first_policy_saved_twice_at_once_is_one_policy(race_app, build, client_for, trial):
     org_id, *buyer_ids = build(_two_buyers)
     clients = [client_for(user_id) for user_id in buyer_ids]
-    outcomes = together([lambda c=c, n=n: post_and_follow(c, "/screening/policy", policy_form(str(30 + n)))
-                         for n, c in enumerate(clients)])
+    outcomes = together(
+        [
+            lambda c=c, n=n: post_and_follow(c, "/screening/policy", policy_form(str(30 + n)))
+            for n, c in enumerate(clients)
+        ]
+    )
     no_server_errors(outcomes)
     assert all(o.status == 303 for o in outcomes), [(o.status, flashes(o.text)) for o in outcomes]
     with race_app.app_context():
-        rows = db.session.execute(select(ScreeningPolicy).where(ScreeningPolicy.buyer_org_id == org_id)
-                                  ).scalars().all()
+        rows = db.session.execute(select(ScreeningPolicy).where(ScreeningPolicy.buyer_org_id == org_id)).scalars().all()
         assert len(rows) == 1
         # Each save is recorded with what it changed from: the second from the first's values.
-        changes = db.session.execute(select(AuditRecord).where(
-            AuditRecord.action == "policy.changed", AuditRecord.buyer_org_id == org_id)
-            .order_by(AuditRecord.id)).scalars().all()
+        changes = (
+            db.session.execute(
+                select(AuditRecord)
+                .where(AuditRecord.action == "policy.changed", AuditRecord.buyer_org_id == org_id)
+                .order_by(AuditRecord.id)
+            )
+            .scalars()
+            .all()
+        )
         assert [c.after["exclude_at"] for c in changes][-1] == rows[0].exclude_at
         if len(changes) == 2:
             assert changes[1].before["exclude_at"] == changes[0].after["exclude_at"]
@@ -165,10 +190,21 @@ def _vendor_filing_a_tie_to_a_rival():
     vendor = VendorFactory()
     vendor_party_id = db.session.get(Organization, vendor.org_id).party_id
     holder = PartyFactory()
-    draft = DisclosureFactory(vendor_org_id=vendor.org_id, number=1, status=DisclosureStatus.DRAFT,
-                              submitted_at=None, attester_name="", attester_title="")
-    InterestFactory(interested_party_id=holder.id, subject_party_id=vendor_party_id, share_exact=30.0,
-                    disclosure_id=draft.id, origin=TieOrigin.DISCLOSURE)
+    draft = DisclosureFactory(
+        vendor_org_id=vendor.org_id,
+        number=1,
+        status=DisclosureStatus.DRAFT,
+        submitted_at=None,
+        attester_name="",
+        attester_title="",
+    )
+    InterestFactory(
+        interested_party_id=holder.id,
+        subject_party_id=vendor_party_id,
+        share_exact=30.0,
+        disclosure_id=draft.id,
+        origin=TieOrigin.DISCLOSURE,
+    )
     return org_id, buyer_id, vendor.id, vendor.org_id, draft.id, holder.id
 
 
@@ -178,15 +214,24 @@ def test_a_rival_named_as_a_vendor_files_leaves_the_verdict_a_live_screening_giv
     org_id, buyer_id, vendor_id, vendor_org_id, draft_id, holder_id = build(_vendor_filing_a_tie_to_a_rival)
     buyer, vendor = client_for(buyer_id), client_for(vendor_id)
     attest = {"attester_name": "Ana Officer", "attester_title": "CEO", "attest": "y"}
-    outcomes = together([
-        lambda: post_and_follow(buyer, "/rivals", {"party_id": str(holder_id)}),
-        lambda: post_and_follow(vendor, f"/disclosure/{draft_id}/submit", attest),
-    ])
+    outcomes = together(
+        [
+            lambda: post_and_follow(buyer, "/rivals", {"party_id": str(holder_id)}),
+            lambda: post_and_follow(vendor, f"/disclosure/{draft_id}/submit", attest),
+        ]
+    )
     no_server_errors(outcomes)
     assert all(o.status == 303 for o in outcomes), [(o.status, flashes(o.text)) for o in outcomes]
     with race_app.app_context():
         vendor_org = db.session.get(Organization, vendor_org_id)
-        stored = db.session.execute(select(VerdictRecord).where(
-            VerdictRecord.buyer_org_id == org_id, VerdictRecord.vendor_org_id == vendor_org_id)).scalars().all()
+        stored = (
+            db.session.execute(
+                select(VerdictRecord).where(
+                    VerdictRecord.buyer_org_id == org_id, VerdictRecord.vendor_org_id == vendor_org_id
+                )
+            )
+            .scalars()
+            .all()
+        )
         live = screen_pairs(db.session, [org_id], [vendor_org])[(org_id, vendor_org_id)].verdict
         assert [record.verdict for record in stored] == [live.value]

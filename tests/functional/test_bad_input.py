@@ -25,13 +25,19 @@ def test_an_impossible_workforce_size_is_refused_beside_the_field(client, login_
 def test_a_merge_naming_an_impossible_party_is_refused(client, login_as, keep_id):
     login_as(AdminFactory())
     party = PartyFactory(name="Cobalt Social")
-    response = client.post("/admin/parties/merge", data={"keep_id": keep_id, "merge_id": str(party.id),
-                                                          "confirm": "1"})
+    response = client.post("/admin/parties/merge", data={"keep_id": keep_id, "merge_id": str(party.id), "confirm": "1"})
     assert response.status_code in (303, 400, 404)
 
 
-@pytest.mark.parametrize("query", [{"date_to": "9999-12-31"}, {"date_from": "0001-01-01"},
-                                   {"date_from": "9999-12-31", "date_to": "9999-12-31"}, {"page": "9" * 30}])
+@pytest.mark.parametrize(
+    "query",
+    [
+        {"date_to": "9999-12-31"},
+        {"date_from": "0001-01-01"},
+        {"date_from": "9999-12-31", "date_to": "9999-12-31"},
+        {"page": "9" * 30},
+    ],
+)
 def test_extreme_dates_and_pages_on_the_trail_are_answered(client, login_as, query):
     login_as(AdminFactory(timezone="Asia/Tokyo"))
     response = client.get("/admin/audit", query_string=query)
@@ -42,9 +48,17 @@ def test_extreme_dates_and_pages_on_the_trail_are_answered(client, login_as, que
         assert response.status_code == 200
 
 
-@pytest.mark.parametrize("path", ["/jobs/99999999999999999999999999", "/bids/9223372036854775808",
-                                  "/contracts/2147483648", "/admin/parties/99999999999999999999",
-                                  "/jobs/?page=99999999999999999999", "/admin/parties/merge?keep=1&merge=9" + "9" * 25])
+@pytest.mark.parametrize(
+    "path",
+    [
+        "/jobs/99999999999999999999999999",
+        "/bids/9223372036854775808",
+        "/contracts/2147483648",
+        "/admin/parties/99999999999999999999",
+        "/jobs/?page=99999999999999999999",
+        "/admin/parties/merge?keep=1&merge=9" + "9" * 25,
+    ],
+)
 def test_an_id_beyond_any_row_is_a_404_or_ignored_never_a_500(client, login_as, path):
     login_as(AdminFactory())
     assert client.get(path).status_code in (200, 302, 404)
@@ -56,8 +70,9 @@ def test_a_nul_byte_is_refused_whole_before_any_form_reads_it(client, login_as, 
     if where == "query":
         response = client.get("/jobs/?q=a%00b")
     else:
-        data = ({"summary": "a\x00b"} if where == "form"
-                else MultiDict([("languages", "English"), ("languages", "a\x00b")]))
+        data = (
+            {"summary": "a\x00b"} if where == "form" else MultiDict([("languages", "English"), ("languages", "a\x00b")])
+        )
         response = client.post("/profile", data=data)
     assert response.status_code == 400
     assert "cannot be stored" in response.get_data(as_text=True)

@@ -27,8 +27,19 @@ def run(script: str, *args: str) -> subprocess.CompletedProcess:
 @pytest.mark.parametrize("shape", ["groups", "dense"])
 def test_the_generator_makes_the_register_it_is_asked_for(tmp_path, shape):
     url = database_url_for(tmp_path, f"bench_{shape}")
-    done = run("generate.py", "--parties", "3000", "--interests", "9000", "--vendors", "300", "--shape", shape,
-               "--database-url", url)
+    done = run(
+        "generate.py",
+        "--parties",
+        "3000",
+        "--interests",
+        "9000",
+        "--vendors",
+        "300",
+        "--shape",
+        shape,
+        "--database-url",
+        url,
+    )
     assert done.returncode == 0, done.stderr
     engine = create_engine(url)
     with engine.connect() as conn:
@@ -38,8 +49,15 @@ def test_the_generator_makes_the_register_it_is_asked_for(tmp_path, shape):
         assert count(Organization, Organization.kind == OrgKind.VENDOR) == 300
         # Chains, cross-holdings, ranges and dates are all there.
         assert count(Interest, Interest.share_min.is_not(None)) > 0
-        assert count(Interest, Interest.share_exact.is_(None), Interest.share_min.is_(None),
-                     Interest.interest_type == "shareholding") > 0
+        assert (
+            count(
+                Interest,
+                Interest.share_exact.is_(None),
+                Interest.share_min.is_(None),
+                Interest.interest_type == "shareholding",
+            )
+            > 0
+        )
         assert count(Interest, Interest.end_date.is_not(None)) > 0
         assert conn.execute(text("SELECT count(*) FROM rival")).scalar() == 5
     engine.dispose()
@@ -47,11 +65,28 @@ def test_the_generator_makes_the_register_it_is_asked_for(tmp_path, shape):
 
 def test_the_runner_measures_every_figure_and_the_chart_draws_them(tmp_path):
     url = database_url_for(tmp_path, "bench_run")
-    assert run("generate.py", "--parties", "2000", "--interests", "6000", "--vendors", "200", "--database-url",
-               url).returncode == 0
+    assert (
+        run(
+            "generate.py", "--parties", "2000", "--interests", "6000", "--vendors", "200", "--database-url", url
+        ).returncode
+        == 0
+    )
     results = tmp_path / "results.json"
-    done = run("run.py", "--database-url", url, "--repeats", "1", "--naive-vendors", "20", "--naive-seconds", "5",
-               "--naive-page-seconds", "2", "--json", str(results))
+    done = run(
+        "run.py",
+        "--database-url",
+        url,
+        "--repeats",
+        "1",
+        "--naive-vendors",
+        "20",
+        "--naive-seconds",
+        "5",
+        "--naive-page-seconds",
+        "2",
+        "--json",
+        str(results),
+    )
     assert done.returncode == 0, done.stderr
     figures = json.loads(results.read_text())
     assert sum(figures["a"]["verdicts"].values()) == 200
@@ -71,8 +106,25 @@ def test_the_runner_measures_every_figure_and_the_chart_draws_them(tmp_path):
 def test_the_soak_serves_mixed_traffic_on_gunicorn_and_reports_each_minute(tmp_path):
     url = database_url_for(tmp_path, "bench_soak")
     results, chart = tmp_path / "soak.json", tmp_path / "soak.svg"
-    done = run("soak.py", "--database-url", url, "--seconds", "6", "--warmup", "2", "--rate", "8", "--vendors", "6",
-               "--json", str(results), "--svg", str(chart), "--log", str(tmp_path / "gunicorn.log"))
+    done = run(
+        "soak.py",
+        "--database-url",
+        url,
+        "--seconds",
+        "6",
+        "--warmup",
+        "2",
+        "--rate",
+        "8",
+        "--vendors",
+        "6",
+        "--json",
+        str(results),
+        "--svg",
+        str(chart),
+        "--log",
+        str(tmp_path / "gunicorn.log"),
+    )
     assert done.returncode == 0, done.stderr[-3000:]
     figures = json.loads(results.read_text())
     # Every request scheduled was sent and answered as the operation answers: no 5xx, no failed connection.

@@ -21,8 +21,14 @@ from tests.concurrency.harness import TcpProxy, committed, free_port, signed_in_
 from tests.conftest import database_url_for, fresh_database, make_app, migrated_database
 from tests.factories import BidFactory, JobFactory, VerifiedVendorFactory
 
-BID_FORM = {"price_per_unit": "1.00", "total": "7654.32", "turnaround_days": "21", "quality_guarantee_pct": "98",
-            "proposal": "Boxes on every vehicle.", "data_handling_response": ""}
+BID_FORM = {
+    "price_per_unit": "1.00",
+    "total": "7654.32",
+    "turnaround_days": "21",
+    "quality_guarantee_pct": "98",
+    "proposal": "Boxes on every vehicle.",
+    "data_handling_response": "",
+}
 
 
 def app_on(url: str, tmp_path):
@@ -144,7 +150,7 @@ def test_a_read_only_sqlite_database_shows_pages_and_refuses_writes_with_the_503
         assert "Nothing you entered was saved." in page
         with writable.app_context():
             totals = db.session.execute(select(BidRevision.total_minor).where(BidRevision.bid_id == bid_id)).all()
-            assert [total for total, in totals] == [600_000]
+            assert [total for (total,) in totals] == [600_000]
             db.session.remove()
     finally:
         dispose(read_only)
@@ -158,8 +164,13 @@ def test_a_database_host_that_never_answers_is_given_up_on_and_answered_with_the
     silent.bind(("127.0.0.1", 0))
     silent.listen(8)  # the kernel completes the handshake; nobody ever answers
     port = silent.getsockname()[1]
-    app = make_app(f"postgresql+psycopg://postgres@127.0.0.1:{port}/nothing", DATABASE_CONNECT_TIMEOUT=1,
-                   UPLOAD_FOLDER=str(tmp_path / "uploads"), PROPAGATE_EXCEPTIONS=False, MAIL_SERVER="")
+    app = make_app(
+        f"postgresql+psycopg://postgres@127.0.0.1:{port}/nothing",
+        DATABASE_CONNECT_TIMEOUT=1,
+        UPLOAD_FOLDER=str(tmp_path / "uploads"),
+        PROPAGATE_EXCEPTIONS=False,
+        MAIL_SERVER="",
+    )
     try:
         started = time.monotonic()
         response = claiming_to_be_signed_in(app).get("/jobs/")

@@ -51,22 +51,44 @@ ABSENT_ID = 987_654_321
 
 # An argument's name tells which table its ids come from; unknown names get every id in the database.
 ARGUMENT_TABLES = {
-    "job_id": ["job"], "attachment_id": ["jobattachment"], "question_id": ["question"], "bid_id": ["bid"],
-    "version_id": ["disclosureversion"], "org_id": ["organization"], "rival_id": ["rival"],
-    "waiver_id": ["waiver"], "tie_id": ["interest", "commercialtie"], "party_id": ["party"],
-    "user_id": ["user_account"], "contract_id": ["contract"], "notification_id": ["notification"],
+    "job_id": ["job"],
+    "attachment_id": ["jobattachment"],
+    "question_id": ["question"],
+    "bid_id": ["bid"],
+    "version_id": ["disclosureversion"],
+    "org_id": ["organization"],
+    "rival_id": ["rival"],
+    "waiver_id": ["waiver"],
+    "tie_id": ["interest", "commercialtie"],
+    "party_id": ["party"],
+    "user_id": ["user_account"],
+    "contract_id": ["contract"],
+    "notification_id": ["notification"],
 }
 
 
 def job_form(**fields) -> dict:
     deadline = (utcnow() + timedelta(days=10)).strftime("%Y-%m-%dT%H:%M")
     data = {
-        "title": "A job", "description": "", "modality": "text", "task_type": "preference_ranking",
-        "volume": "5000", "unit": "pairs", "quality_metric": "agreement", "quality_target_pct": "95",
-        "languages": "English", "certifications": ["soc2_type2"], "hosting": "buyer_hosted",
-        "budget_min": "10,000.00", "budget_max": "20,000.00", "currency": "USD", "bid_deadline": deadline,
-        "delivery_date": (utcnow() + timedelta(days=60)).date().isoformat(), "visibility": "public",
-        "bidding_mode": "sealed", "publish": "Publish",
+        "title": "A job",
+        "description": "",
+        "modality": "text",
+        "task_type": "preference_ranking",
+        "volume": "5000",
+        "unit": "pairs",
+        "quality_metric": "agreement",
+        "quality_target_pct": "95",
+        "languages": "English",
+        "certifications": ["soc2_type2"],
+        "hosting": "buyer_hosted",
+        "budget_min": "10,000.00",
+        "budget_max": "20,000.00",
+        "currency": "USD",
+        "bid_deadline": deadline,
+        "delivery_date": (utcnow() + timedelta(days=60)).date().isoformat(),
+        "visibility": "public",
+        "bidding_mode": "sealed",
+        "publish": "Publish",
     }
     data.update(fields)
     return data
@@ -106,29 +128,44 @@ def world(client, login_as, session):
 
     login_as(buyer)
     assert client.post("/rivals", data={"name": "Cobalt Social"}).status_code == 303
-    confidential = post_job(client, session, title=CONFIDENTIAL_TITLE, description=CONFIDENTIAL_DESCRIPTION,
-                            visibility="confidential",
-                            attachments=[(io.BytesIO(a_real_pdf()), ATTACHMENT_NAME)])
-    invite_only = post_job(client, session, title=INVITE_TITLE, description=INVITE_DESCRIPTION,
-                           visibility="invite_only")
+    confidential = post_job(
+        client,
+        session,
+        title=CONFIDENTIAL_TITLE,
+        description=CONFIDENTIAL_DESCRIPTION,
+        visibility="confidential",
+        attachments=[(io.BytesIO(a_real_pdf()), ATTACHMENT_NAME)],
+    )
+    invite_only = post_job(
+        client, session, title=INVITE_TITLE, description=INVITE_DESCRIPTION, visibility="invite_only"
+    )
     public = post_job(client, session, title=PUBLIC_TITLE, description="Boxes around zebra crossings.")
-    assert client.post(f"/jobs/{invite_only.id}/invitations",
-                       data={"vendors": [excluded.org_id, review.org_id, clear.org_id]}).status_code == 303
+    assert (
+        client.post(
+            f"/jobs/{invite_only.id}/invitations", data={"vendors": [excluded.org_id, review.org_id, clear.org_id]}
+        ).status_code
+        == 303
+    )
 
     login_as(clear)
     assert client.post(f"/jobs/{confidential.id}/questions", data={"text": QUESTION_TEXT}).status_code == 303
     question = session.execute(select(Question).where(Question.text == QUESTION_TEXT)).scalar_one()
     login_as(buyer)
-    assert client.post(f"/jobs/{confidential.id}/questions/{question.id}/answer",
-                       data={"answer": ANSWER_TEXT}).status_code == 303
+    assert (
+        client.post(f"/jobs/{confidential.id}/questions/{question.id}/answer", data={"answer": ANSWER_TEXT}).status_code
+        == 303
+    )
     # Left from before the rival was named: a bid and a question of each screened-out vendor.
     early_bids = [BidFactory(job_id=confidential.id, vendor_org_id=v.org_id) for v in (excluded, review)]
-    early_questions = [QuestionFactory(job_id=confidential.id, vendor_org_id=v.org_id, text=EARLY_QUESTION)
-                       for v in (excluded, review)]
-    attachment = session.execute(
-        select(JobAttachment).where(JobAttachment.job_id == confidential.id)).scalar_one()
-    assert session.execute(select(Notification).join(User, User.id == Notification.user_id).where(
-        User.org_id == buyer.org_id, Notification.kind == "new_question")).first()
+    early_questions = [
+        QuestionFactory(job_id=confidential.id, vendor_org_id=v.org_id, text=EARLY_QUESTION) for v in (excluded, review)
+    ]
+    attachment = session.execute(select(JobAttachment).where(JobAttachment.job_id == confidential.id)).scalar_one()
+    assert session.execute(
+        select(Notification)
+        .join(User, User.id == Notification.user_id)
+        .where(User.org_id == buyer.org_id, Notification.kind == "new_question")
+    ).first()
 
     # The positive control: a clear vendor sees all of it, so the walk below is not vacuous.
     login_as(clear)
@@ -139,9 +176,17 @@ def world(client, login_as, session):
     assert download.status_code == 200
     assert INVITE_TITLE in client.get(f"/jobs/{invite_only.id}").get_data(as_text=True)
     return {
-        "buyer": buyer, "excluded": excluded, "review": review, "clear": clear, "cobalt": cobalt,
-        "confidential": confidential, "invite_only": invite_only, "public": public,
-        "attachment": attachment, "question": question, "early_bids": early_bids,
+        "buyer": buyer,
+        "excluded": excluded,
+        "review": review,
+        "clear": clear,
+        "cobalt": cobalt,
+        "confidential": confidential,
+        "invite_only": invite_only,
+        "public": public,
+        "attachment": attachment,
+        "question": question,
+        "early_bids": early_bids,
         "early_questions": early_questions,
     }
 
@@ -152,24 +197,50 @@ def _party(session, user: User) -> int:
 
 def secrets_of(world) -> list[str]:
     # Whole texts, single words, and the phrases around those words (found even where a searched word is cut).
-    return [CONFIDENTIAL_TITLE, CONFIDENTIAL_DESCRIPTION, world["confidential"].codename, INVITE_TITLE,
-            INVITE_DESCRIPTION, ATTACHMENT_NAME, QUESTION_TEXT, ANSWER_TEXT, EARLY_QUESTION, "quillwort",
-            "marrowfat", "Nightjar", "Kestrel", "protein-fold preference", "multilingual red-team",
-            "eleven languages", "speaker names", "anonymised", "offshore", "labeling-guide"]
+    return [
+        CONFIDENTIAL_TITLE,
+        CONFIDENTIAL_DESCRIPTION,
+        world["confidential"].codename,
+        INVITE_TITLE,
+        INVITE_DESCRIPTION,
+        ATTACHMENT_NAME,
+        QUESTION_TEXT,
+        ANSWER_TEXT,
+        EARLY_QUESTION,
+        "quillwort",
+        "marrowfat",
+        "Nightjar",
+        "Kestrel",
+        "protein-fold preference",
+        "multilingual red-team",
+        "eleven languages",
+        "speaker names",
+        "anonymised",
+        "offshore",
+        "labeling-guide",
+    ]
 
 
 def secret_links(world, vendor: User) -> list[re.Pattern]:
     own_bid = next(b for b in world["early_bids"] if b.vendor_org_id == vendor.org_id)
-    return [re.compile(p) for p in (
-        rf"/jobs/{world['confidential'].id}(?!\d)", rf"/jobs/{world['invite_only'].id}(?!\d)",
-        rf"/bids/{own_bid.id}(?!\d)", rf"/attachments/{world['attachment'].id}(?!\d)",
-    )]
+    return [
+        re.compile(p)
+        for p in (
+            rf"/jobs/{world['confidential'].id}(?!\d)",
+            rf"/jobs/{world['invite_only'].id}(?!\d)",
+            rf"/bids/{own_bid.id}(?!\d)",
+            rf"/attachments/{world['attachment'].id}(?!\d)",
+        )
+    ]
 
 
 def ids_in_database(session) -> dict[str, set[int]]:
     """Every id of every table."""
-    return {table.name: set(session.execute(select(table.c.id)).scalars())
-            for table in SQLModel.metadata.sorted_tables if "id" in table.c}
+    return {
+        table.name: set(session.execute(select(table.c.id)).scalars())
+        for table in SQLModel.metadata.sorted_tables
+        if "id" in table.c
+    }
 
 
 def arguments_for(rule: Rule, ids: dict[str, set[int]]) -> list[dict]:
@@ -185,16 +256,19 @@ def arguments_for(rule: Rule, ids: dict[str, set[int]]) -> list[dict]:
             pools.append(every_id)
         else:
             tables = ARGUMENT_TABLES.get(name)
-            pools.append(sorted(set().union(*(ids.get(t, set()) for t in tables)) | {ABSENT_ID})
-                         if tables else every_id)
+            pools.append(
+                sorted(set().union(*(ids.get(t, set()) for t in tables)) | {ABSENT_ID}) if tables else every_id
+            )
     return [dict(zip(names, values, strict=True)) for values in itertools.product(*pools)]
 
 
 def query_strings(world) -> list[dict]:
     """Every value of every filter the lists take, each alone; words of the secrets; page 1 to 3."""
     variants: list[dict] = [{"page": page} for page in (1, 2, 3)]
-    variants += [{"q": word} for word in ("Nightjar", "quillwort", "Kestrel", "marrowfat",
-                                          world["confidential"].codename, "preference")]
+    variants += [
+        {"q": word}
+        for word in ("Nightjar", "quillwort", "Kestrel", "marrowfat", world["confidential"].codename, "preference")
+    ]
     search_form = JobSearchForm(None, include_drafts=True)
     for field in search_form:
         for value, _label in getattr(field, "choices", None) or []:
@@ -287,9 +361,14 @@ def _status(client, url: str, method: str) -> int:
 
 
 def notifications_of(session, vendor: User) -> list[tuple[str, str]]:
-    return [tuple(row) for row in session.execute(
-        select(Notification.message, Notification.link).join(User, User.id == Notification.user_id)
-        .where(User.org_id == vendor.org_id))]
+    return [
+        tuple(row)
+        for row in session.execute(
+            select(Notification.message, Notification.link)
+            .join(User, User.id == Notification.user_id)
+            .where(User.org_id == vendor.org_id)
+        )
+    ]
 
 
 @pytest.mark.parametrize("who", ["excluded", "review"])
@@ -320,9 +399,14 @@ def test_a_screened_out_vendor_learns_nothing_of_the_secret_jobs(client, app, se
 def test_after_the_buyer_waives_the_finding_the_vendor_under_review_sees_the_job(client, session, login_as, world):
     review, confidential = world["review"], world["confidential"]
     login_as(world["buyer"])
-    response = client.post(f"/vendors/{review.org_id}/waivers",
-                           data={"rule": "ownership", "rival_party_id": str(world["cobalt"].id),
-                                 "reason": "Cobalt's stake is passive; we checked the shareholder agreement."})
+    response = client.post(
+        f"/vendors/{review.org_id}/waivers",
+        data={
+            "rule": "ownership",
+            "rival_party_id": str(world["cobalt"].id),
+            "reason": "Cobalt's stake is passive; we checked the shareholder agreement.",
+        },
+    )
     assert response.status_code == 303
 
     login_as(review)
@@ -346,8 +430,12 @@ def _sealed_bid(session, world):
     """The clear vendor's sealed bid on the confidential job, before its deadline."""
     from marketplace.bids.service import Offer, place_bid
 
-    return place_bid(session, world["clear"], world["confidential"].id,
-                     Offer(price_per_unit_minor=4_321, total_minor=9_876_543, turnaround_days=17))
+    return place_bid(
+        session,
+        world["clear"],
+        world["confidential"].id,
+        Offer(price_per_unit_minor=4_321, total_minor=9_876_543, turnaround_days=17),
+    )
 
 
 def test_a_prober_another_lab_and_the_lab_itself_find_no_secret(client, app, session, login_as, world):
@@ -357,21 +445,37 @@ def test_a_prober_another_lab_and_the_lab_itself_find_no_secret(client, app, ses
     bid = _sealed_bid(session, world)
     prober = approved_vendor_user("Probe Analytics")
     version = disclosures.start_new_version(session, prober)
-    disclosures.add_tie(session, prober, version.id, TieInput(kind="shareholding", party_name="Cobalt Social",
-                                                              party_kind="entity", share_exact=30.0))
-    disclosures.submit_version(session, prober, version.id, attester_name="Ana Probe", attester_title="CEO",
-                               attested=True)
+    disclosures.add_tie(
+        session,
+        prober,
+        version.id,
+        TieInput(kind="shareholding", party_name="Cobalt Social", party_kind="entity", share_exact=30.0),
+    )
+    disclosures.submit_version(
+        session, prober, version.id, attester_name="Ana Probe", attester_title="CEO", attested=True
+    )
     other_lab = BuyerFactory()
     bid_link = re.compile(rf"/bids/{bid.id}(?!\d)")
 
     # The prober: the secret jobs and the sealed terms, as for any vendor the lab screens out.
     login_as(prober)
-    assert walk(client, app, session, world, prober, secrets=secrets_of(world) + SEALED_TERMS,
-                links=[bid_link, *secret_links(world, world["excluded"])[:2]]) == []
+    assert (
+        walk(
+            client,
+            app,
+            session,
+            world,
+            prober,
+            secrets=secrets_of(world) + SEALED_TERMS,
+            links=[bid_link, *secret_links(world, world["excluded"])[:2]],
+        )
+        == []
+    )
     # Another lab: nothing of this lab's jobs, bids or terms.
     login_as(other_lab)
-    assert walk(client, app, session, world, other_lab, secrets=secrets_of(world) + SEALED_TERMS,
-                links=[bid_link]) == []
+    assert (
+        walk(client, app, session, world, other_lab, secrets=secrets_of(world) + SEALED_TERMS, links=[bid_link]) == []
+    )
     # The lab itself, before the deadline: every page and its audit export, and no sealed term anywhere.
     login_as(world["buyer"])
     assert walk(client, app, session, world, world["buyer"], secrets=SEALED_TERMS, links=[]) == []

@@ -36,23 +36,52 @@ from tests.factories import (
 )
 
 # Not fuzzed here: Stripe's webhook (signed bodies, tests/functional/payments) and the signed-out pages (accounts).
-SKIPPED = {"payments.webhook", "accounts.sign_in", "accounts.sign_up", "accounts.accept_invite",
-           "accounts.sign_out", "static"}
-ROUTES = sorted((r for r in make_app("sqlite://").url_map.iter_rules()
-                 if "POST" in r.methods and r.endpoint not in SKIPPED), key=lambda r: r.rule)
+SKIPPED = {
+    "payments.webhook",
+    "accounts.sign_in",
+    "accounts.sign_up",
+    "accounts.accept_invite",
+    "accounts.sign_out",
+    "static",
+}
+ROUTES = sorted(
+    (r for r in make_app("sqlite://").url_map.iter_rules() if "POST" in r.methods and r.endpoint not in SKIPPED),
+    key=lambda r: r.rule,
+)
 
 # Each stands for a class of mistakes or attacks: empty, huge and exponent numbers, overlong text, a NUL byte,
 # bidi and full-width characters, impossible dates, markup, LIKE wildcards.
-HOSTILE = ["", "9" * 30, "1e999999", "-1", "x" * 5000, "a\x00b", "\u202eevil.pdf", "9999-12-31", "2026-02-30",
-           "<script>alert(1)</script>%_", "１２３"]
+HOSTILE = [
+    "",
+    "9" * 30,
+    "1e999999",
+    "-1",
+    "x" * 5000,
+    "a\x00b",
+    "\u202eevil.pdf",
+    "9999-12-31",
+    "2026-02-30",
+    "<script>alert(1)</script>%_",
+    "１２３",
+]
 
 
 def _form_field_names() -> list[str]:
     """Every field name of every form class in the app (lists of rows as their first rows)."""
     import marketplace.models  # noqa: F401  (every area imported, so every form class exists)
 
-    for name in ("accounts", "admin", "bids", "contracts", "disclosures", "jobs", "parties", "payments",
-                 "screening", "audit"):
+    for name in (
+        "accounts",
+        "admin",
+        "bids",
+        "contracts",
+        "disclosures",
+        "jobs",
+        "parties",
+        "payments",
+        "screening",
+        "audit",
+    ):
         for module in ("forms", "views"):
             with contextlib.suppress(ModuleNotFoundError):
                 __import__(f"marketplace.{name}.{module}")
@@ -88,17 +117,35 @@ def world(session):
     question = QuestionFactory(job_id=job.id, vendor_org_id=vendor.org_id)
     version = DisclosureFactory(vendor_org_id=vendor.org_id, number=2, status=DisclosureStatus.DRAFT)
     owner = PartyFactory(name="Cobalt Social")
-    tie = InterestFactory(interested_party_id=owner.id,
-                          subject_party_id=session.get(Organization, vendor.org_id).party_id,
-                          origin=TieOrigin.DISCLOSURE, disclosure_id=version.id)
+    tie = InterestFactory(
+        interested_party_id=owner.id,
+        subject_party_id=session.get(Organization, vendor.org_id).party_id,
+        origin=TieOrigin.DISCLOSURE,
+        disclosure_id=version.id,
+    )
     rival = RivalFactory(buyer_org_id=buyer.org_id)
-    distinction = registry.mark_distinct(session, admin, owner.id, PartyFactory(name="Cobalt Socials").id,
-                                         "Different registry numbers.")
+    distinction = registry.mark_distinct(
+        session, admin, owner.id, PartyFactory(name="Cobalt Socials").id, "Different registry numbers."
+    )
     session.commit()
-    ids = {"job_id": job.id, "bid_id": bid.id, "question_id": question.id, "contract_id": contract.id,
-           "milestone_id": milestone.id, "version_id": version.id, "tie_id": tie.id, "evidence_id": 1,
-           "org_id": vendor.org_id, "rival_id": rival.id, "waiver_id": 1, "party_id": owner.id, "kind": "interest",
-           "distinction_id": distinction.id, "token": "not-a-token", "session_id": 1}
+    ids = {
+        "job_id": job.id,
+        "bid_id": bid.id,
+        "question_id": question.id,
+        "contract_id": contract.id,
+        "milestone_id": milestone.id,
+        "version_id": version.id,
+        "tie_id": tie.id,
+        "evidence_id": 1,
+        "org_id": vendor.org_id,
+        "rival_id": rival.id,
+        "waiver_id": 1,
+        "party_id": owner.id,
+        "kind": "interest",
+        "distinction_id": distinction.id,
+        "token": "not-a-token",
+        "session_id": 1,
+    }
     return {"buyer": buyer, "vendor": vendor, "admin": admin, "ids": ids, "draft_id": draft.id}
 
 
@@ -125,8 +172,10 @@ def test_random_mixes_of_fields_and_values_never_give_a_500(client, login_as, wo
     rule = data.draw(st.sampled_from(ROUTES), label="route")
     role = data.draw(st.sampled_from(["buyer", "vendor", "admin"]), label="role")
     fields = data.draw(st.lists(st.sampled_from(FIELDS), max_size=12, unique=True), label="fields")
-    values = data.draw(st.lists(st.one_of(st.sampled_from(HOSTILE), st.text(max_size=40)),
-                                min_size=len(fields), max_size=len(fields)), label="values")
+    values = data.draw(
+        st.lists(st.one_of(st.sampled_from(HOSTILE), st.text(max_size=40)), min_size=len(fields), max_size=len(fields)),
+        label="values",
+    )
     login_as(world[role])
     response = client.post(_url(rule, world), data=dict(zip(fields, values, strict=True)))
     assert response.status_code < 500

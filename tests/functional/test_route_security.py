@@ -8,12 +8,22 @@ from marketplace.notifications.models import Notification
 from tests.conftest import make_app
 from tests.factories import AdminFactory, BuyerFactory, VendorFactory
 
-PUBLIC = {"main.index", "accounts.sign_in", "accounts.sign_up", "accounts.accept_invite", "static",
-          # Reached before signing in: mailed links, the second step of signing in, and the demo's caught mail.
-          "security.check_email", "security.confirm_email", "security.forgot_password", "security.reset_password",
-          "security.second_factor", "security.caught_mail_list",
-          # Stripe's webhook: no session, no CSRF token; every event is checked by its signature instead.
-          "payments.webhook"}
+PUBLIC = {
+    "main.index",
+    "accounts.sign_in",
+    "accounts.sign_up",
+    "accounts.accept_invite",
+    "static",
+    # Reached before signing in: mailed links, the second step of signing in, and the demo's caught mail.
+    "security.check_email",
+    "security.confirm_email",
+    "security.forgot_password",
+    "security.reset_password",
+    "security.second_factor",
+    "security.caught_mail_list",
+    # Stripe's webhook: no session, no CSRF token; every event is checked by its signature instead.
+    "payments.webhook",
+}
 _RULES = [r for r in make_app("sqlite://").url_map.iter_rules() if r.endpoint != "static"]
 
 
@@ -106,5 +116,5 @@ def test_no_page_holds_an_inline_script_or_style_the_policy_would_block():
     templates = Path(__file__).resolve().parents[2] / "templates"
     for template in templates.rglob("*.html"):
         text = template.read_text()
-        assert "<script>" not in text and " style=\"" not in text and "<style" not in text, template
+        assert "<script>" not in text and ' style="' not in text and "<style" not in text, template
         assert not any(f" on{event}=" in text for event in ("click", "submit", "change", "load", "input")), template

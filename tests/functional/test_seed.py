@@ -110,14 +110,10 @@ def test_vendor_bought_49_percent_by_a_rival_is_excluded_and_cannot_see_confiden
     )
     assert confidential
     scalewise_user = _user(session, "kwame@scalewise.example")
-    seen_by_scalewise = set(
-        session.execute(visible_jobs(session, scalewise_user).with_only_columns(Job.id)).scalars()
-    )
+    seen_by_scalewise = set(session.execute(visible_jobs(session, scalewise_user).with_only_columns(Job.id)).scalars())
     assert not confidential & seen_by_scalewise
     clear_vendor = _user(session, "ines@clearlabel.example")
-    seen_by_clear_vendor = set(
-        session.execute(visible_jobs(session, clear_vendor).with_only_columns(Job.id)).scalars()
-    )
+    seen_by_clear_vendor = set(session.execute(visible_jobs(session, clear_vendor).with_only_columns(Job.id)).scalars())
     assert confidential <= seen_by_clear_vendor
 
 
@@ -139,9 +135,7 @@ def test_screening_at_the_end_conflicts_bids_flags_the_contract_and_tells_the_la
     maya = _user(session, "maya@northwind-ai.example")
     assert (
         session.execute(
-            select(Notification).where(
-                Notification.user_id == maya.id, Notification.kind == "verdict_changed"
-            )
+            select(Notification).where(Notification.user_id == maya.id, Notification.kind == "verdict_changed")
         )
         .scalars()
         .first()

@@ -17,8 +17,13 @@ BIN = Path(sys.executable).parent
 
 def _server_header(command: list[str], port: int, database_url: str) -> list[str]:
     env = {**os.environ, "DATABASE_URL": database_url, "SECRET_KEY": "banner-test"}
-    process = subprocess.Popen(command, cwd=ROOT, env=env, stdout=subprocess.DEVNULL,  # noqa: S603 (our own servers)
-                               stderr=subprocess.DEVNULL)
+    process = subprocess.Popen(  # noqa: S603 (our own servers)
+        command,
+        cwd=ROOT,
+        env=env,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
     try:
         for _ in range(100):
             try:

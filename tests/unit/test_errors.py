@@ -24,9 +24,14 @@ def test_a_refusal_keeps_its_field_or_its_areas_usual_one():
     assert all(issubclass(cls, Refusal) for cls in (BidError, RivalError, SecondFactorError, JobError))
 
 
-@pytest.mark.parametrize(("field", "beside", "above"), [
-    ("name", ["Taken."], []), (None, [], ["Taken."]), ("no_such_field", [], ["Taken."]),
-])
+@pytest.mark.parametrize(
+    ("field", "beside", "above"),
+    [
+        ("name", ["Taken."], []),
+        (None, [], ["Taken."]),
+        ("no_such_field", [], ["Taken."]),
+    ],
+)
 def test_a_refusal_goes_beside_its_field_or_above_the_form(field, beside, above):
     form = NameForm(data={"name": "Cobalt"})
     form.validate()

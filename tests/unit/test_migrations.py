@@ -29,17 +29,22 @@ def test_duplicate_revision_numbers_are_renumbered_in_saved_order(tmp_path):
         db.session.commit()
         db.session.remove()  # SQLite: no transaction of ours may hold the database while Alembic writes
         downgrade(revision="0008")
-        columns = ("bid_id, number, created_by_id, created_at, price_per_unit_minor, total_minor, currency, "
-                   "turnaround_days, quality_guarantee_pct, proposal, data_handling_response")
-        copy = text(f"INSERT INTO bidrevision ({columns}) SELECT {columns} FROM bidrevision "  # noqa: S608
-                    "WHERE bid_id = :bid ORDER BY id LIMIT 1")
+        columns = (
+            "bid_id, number, created_by_id, created_at, price_per_unit_minor, total_minor, currency, "
+            "turnaround_days, quality_guarantee_pct, proposal, data_handling_response"
+        )
+        copy = text(
+            f"INSERT INTO bidrevision ({columns}) SELECT {columns} FROM bidrevision "  # noqa: S608
+            "WHERE bid_id = :bid ORDER BY id LIMIT 1"
+        )
         with db.engine.begin() as connection:  # two more rows numbered 1, as the lost update left them
             for _ in range(2):
                 connection.execute(copy, {"bid": bid_id})
         upgrade()
         db.session.expire_all()
-        rows = db.session.execute(select(BidRevision.id, BidRevision.number).where(BidRevision.bid_id == bid_id)
-                                  .order_by(BidRevision.id)).all()
+        rows = db.session.execute(
+            select(BidRevision.id, BidRevision.number).where(BidRevision.bid_id == bid_id).order_by(BidRevision.id)
+        ).all()
         assert [number for _, number in rows] == [1, 2, 3]
         assert db.session.get(Bid, bid_id).revision == 3
         db.session.remove()
@@ -61,16 +66,27 @@ def test_0010_copies_each_earlier_withdrawal_onto_the_revision_withdrawn(tmp_pat
     when = datetime(2026, 3, 4, 5, 6, 7, tzinfo=UTC)
     with app.app_context():
         withdrawn = BidFactory(status=BidStatus.WITHDRAWN, withdrawn_at=when, revision=2)
-        db.session.add(BidRevision(bid_id=withdrawn.id, number=2, price_per_unit_minor=50, total_minor=500_000,
-                                   currency="USD", turnaround_days=9))
+        db.session.add(
+            BidRevision(
+                bid_id=withdrawn.id,
+                number=2,
+                price_per_unit_minor=50,
+                total_minor=500_000,
+                currency="USD",
+                turnaround_days=9,
+            )
+        )
         live = BidFactory()
         db.session.commit()
         ids = (withdrawn.id, live.id)
         db.session.remove()
         downgrade(revision="0009")
         upgrade()
-        rows = db.session.execute(select(BidRevision.bid_id, BidRevision.number, BidRevision.withdrawn_at)
-                                  .order_by(BidRevision.bid_id, BidRevision.number)).all()
+        rows = db.session.execute(
+            select(BidRevision.bid_id, BidRevision.number, BidRevision.withdrawn_at).order_by(
+                BidRevision.bid_id, BidRevision.number
+            )
+        ).all()
         db.session.remove()
         db.engine.dispose()
     assert [tuple(row) for row in rows] == [(ids[0], 1, None), (ids[0], 2, when), (ids[1], 1, None)]

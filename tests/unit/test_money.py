@@ -9,20 +9,39 @@ from hypothesis import strategies as st
 from marketplace.money import MAX_AMOUNT_MINOR, format_money, to_minor
 
 
-@pytest.mark.parametrize(("text", "currency", "minor"), [
-    ("1,250.50", "USD", 125_050), ("12", "USD", 1_200), (".5", "EUR", 50), ("5.", "USD", 500),
-    ("1.500", "USD", 150), ("  3 ", "USD", 300), ("1500", "JPY", 1_500), (Decimal("1E+3"), "USD", 100_000),
-])
+@pytest.mark.parametrize(
+    ("text", "currency", "minor"),
+    [
+        ("1,250.50", "USD", 125_050),
+        ("12", "USD", 1_200),
+        (".5", "EUR", 50),
+        ("5.", "USD", 500),
+        ("1.500", "USD", 150),
+        ("  3 ", "USD", 300),
+        ("1500", "JPY", 1_500),
+        (Decimal("1E+3"), "USD", 100_000),
+    ],
+)
 def test_plain_amounts_are_read(text, currency, minor):
     assert to_minor(text, currency) == minor
 
 
-@pytest.mark.parametrize(("text", "message"), [
-    ("1e200000", "is not an amount of money"), ("1e999999", "is not an amount of money"),
-    ("NaN", "is not an amount of money"), ("Infinity", "is not an amount of money"), ("1 000", "not an amount"),
-    ("", "not an amount"), (".", "not an amount"), ("9" * 30, "too large to be real"), ("1.005", "at most 2"),
-    ("1.5", "at most 0"), ("x" * 10_000, "not an amount"),
-])
+@pytest.mark.parametrize(
+    ("text", "message"),
+    [
+        ("1e200000", "is not an amount of money"),
+        ("1e999999", "is not an amount of money"),
+        ("NaN", "is not an amount of money"),
+        ("Infinity", "is not an amount of money"),
+        ("1 000", "not an amount"),
+        ("", "not an amount"),
+        (".", "not an amount"),
+        ("9" * 30, "too large to be real"),
+        ("1.005", "at most 2"),
+        ("1.5", "at most 0"),
+        ("x" * 10_000, "not an amount"),
+    ],
+)
 def test_anything_else_is_refused_in_words(text, message):
     with pytest.raises(ValueError, match=message):
         to_minor(text, "JPY" if text == "1.5" else "USD")

@@ -5,8 +5,13 @@ from marketplace.extensions import limiter
 from tests.factories import PASSWORD, BuyerFactory, VendorFactory
 
 SIGN_UP = {
-    "kind": "buyer", "org_name": "Quasar Research", "name": "Priya", "email": "priya@quasar.example",
-    "password": "a long enough password", "confirm": "a long enough password", "timezone": "Europe/Paris",
+    "kind": "buyer",
+    "org_name": "Quasar Research",
+    "name": "Priya",
+    "email": "priya@quasar.example",
+    "password": "a long enough password",
+    "confirm": "a long enough password",
+    "timezone": "Europe/Paris",
 }
 
 
@@ -88,8 +93,9 @@ def test_sign_in_is_throttled(client, app):
     limiter.reset()
     app.config["LOGIN_RATE_LIMIT"] = "3 per minute"
     try:
-        codes = [client.post("/sign-in", data={"email": "x@y.example", "password": "nope"}).status_code
-                 for _ in range(4)]
+        codes = [
+            client.post("/sign-in", data={"email": "x@y.example", "password": "nope"}).status_code for _ in range(4)
+        ]
     finally:
         app.config["LOGIN_RATE_LIMIT"] = "1000 per minute"
         limiter.reset()
@@ -103,8 +109,9 @@ def test_invite_a_colleague_who_then_joins(client, login_as, session, outbox):
     link = response.get_data(as_text=True).split('data-testid="invite-link"')[0].rsplit('value="', 1)[1]
     token = link.split("/invite/")[1].split('"')[0]
     client.post("/sign-out")
-    joined = client.post(f"/invite/{token}", data={"name": "Sam", "password": "p" * 12, "confirm": "p" * 12,
-                                                   "timezone": "UTC"})
+    joined = client.post(
+        f"/invite/{token}", data={"name": "Sam", "password": "p" * 12, "confirm": "p" * 12, "timezone": "UTC"}
+    )
     assert joined.status_code == 303
     sam = session.query(User).filter_by(email="sam@lab.example").one()
     assert sam.org_id == buyer.org_id and not sam.email_verified
@@ -122,11 +129,19 @@ def test_unknown_invitation_is_404(client):
 
 def test_vendor_saves_its_profile(client, login_as, session):
     vendor = login_as(VendorFactory())
-    response = client.post("/profile", data={
-        "summary": "Careful annotators", "modalities": ["image", "text"], "task_types": ["segmentation"],
-        "certifications": ["iso27001"], "languages": "English, Japanese", "workforce_size": "120",
-        "workforce_locations": "Nairobi, Manila", "data_handling": ["vpc"],
-    })
+    response = client.post(
+        "/profile",
+        data={
+            "summary": "Careful annotators",
+            "modalities": ["image", "text"],
+            "task_types": ["segmentation"],
+            "certifications": ["iso27001"],
+            "languages": "English, Japanese",
+            "workforce_size": "120",
+            "workforce_locations": "Nairobi, Manila",
+            "data_handling": ["vpc"],
+        },
+    )
     assert response.status_code == 303
     profile = session.query(VendorProfile).filter_by(org_id=vendor.org_id).one()
     assert profile.languages == ["English", "Japanese"]

@@ -3,8 +3,9 @@ from marketplace.accounts.passwords import verify_password
 
 
 def test_create_admin_asks_for_the_password(app, session):
-    result = app.test_cli_runner().invoke(args=["create-admin", "Root@Example.com"],
-                                          input="a strong admin password\na strong admin password\n")
+    result = app.test_cli_runner().invoke(
+        args=["create-admin", "Root@Example.com"], input="a strong admin password\na strong admin password\n"
+    )
     assert result.exit_code == 0, result.output
     admin = session.query(User).filter_by(email="root@example.com").one()
     assert admin.role == Role.ADMIN and admin.org_id is None

@@ -94,8 +94,9 @@ def test_a_recovery_code_works_once(client, app, login_as, session):
     _password_step(client, "maya@lab.example")
     used = client.post("/sign-in/code", data={"code": codes[0].upper()})
     assert used.status_code == 303
-    assert session.query(AuditRecord).filter_by(action="user.recovery_code_used", subject_id=user.id).one(
-        ).after == {"recovery_codes_left": 9}
+    assert session.query(AuditRecord).filter_by(action="user.recovery_code_used", subject_id=user.id).one().after == {
+        "recovery_codes_left": 9
+    }
     client.post("/sign-out")
     _password_step(client, "maya@lab.example")
     again = client.post("/sign-in/code", data={"code": codes[0]})
@@ -119,8 +120,9 @@ def test_renewed_recovery_codes_replace_the_old(client, login_as, session):
 def test_turning_it_off_needs_the_password_and_a_code(client, login_as, session):
     user = login_as(BuyerFactory())
     secret, _codes = _enable(client, session, user)
-    bad_password = client.post(url_for("security.disable_two_factor"),
-                               data={"password": "wrong password", "code": _code(secret, 1)})
+    bad_password = client.post(
+        url_for("security.disable_two_factor"), data={"password": "wrong password", "code": _code(secret, 1)}
+    )
     assert bad_password.status_code == 400 and b"That is not your password." in bad_password.data
     bad_code = client.post(url_for("security.disable_two_factor"), data={"password": PASSWORD, "code": "000000"})
     assert bad_code.status_code == 400
@@ -134,8 +136,9 @@ def test_turning_it_off_needs_the_password_and_a_code(client, login_as, session)
 
 def test_an_admin_cannot_turn_it_off(client, login_as, session):
     admin = login_as(AdminFactory())
-    response = client.post(url_for("security.disable_two_factor"),
-                           data={"password": PASSWORD, "code": _code(ADMIN_TOTP_SECRET)})
+    response = client.post(
+        url_for("security.disable_two_factor"), data={"password": PASSWORD, "code": _code(ADMIN_TOTP_SECRET)}
+    )
     assert response.status_code == 400 and b"Admins must keep" in response.data
     assert session.get(User, admin.id).has_second_factor
 

@@ -14,8 +14,7 @@ def _signed_in(app, email, agent="Firefox on Linux"):
     """Another browser, signed in with the password."""
     browser = app.test_client()
     g.pop("_login_user", None)  # the test's app context is shared by every client's requests
-    response = browser.post("/sign-in", data={"email": email, "password": PASSWORD},
-                            headers={"User-Agent": agent})
+    response = browser.post("/sign-in", data={"email": email, "password": PASSWORD}, headers={"User-Agent": agent})
     assert response.status_code == 303
     g.pop("_login_user", None)
     return browser
@@ -75,8 +74,7 @@ def test_the_session_cookie_holds_a_key_stored_only_as_a_hash(app, session):
 
 def test_change_password_needs_the_current_one(client, login_as, session):
     user = login_as(BuyerFactory())
-    response = client.post("/settings/password", data={"current_password": "not it", "password": NEW,
-                                                        "confirm": NEW})
+    response = client.post("/settings/password", data={"current_password": "not it", "password": NEW, "confirm": NEW})
     assert response.status_code == 400
     assert b"That is not your current password." in response.data
     assert verify_password(session.get(User, user.id).password_hash, PASSWORD)
@@ -84,11 +82,13 @@ def test_change_password_needs_the_current_one(client, login_as, session):
 
 def test_change_password_refuses_a_short_or_same_password(client, login_as):
     login_as(BuyerFactory())
-    short = client.post("/settings/password", data={"current_password": PASSWORD, "password": "short",
-                                                     "confirm": "short"})
+    short = client.post(
+        "/settings/password", data={"current_password": PASSWORD, "password": "short", "confirm": "short"}
+    )
     assert short.status_code == 400 and b"Use at least 12 characters." in short.data
-    same = client.post("/settings/password", data={"current_password": PASSWORD, "password": PASSWORD,
-                                                    "confirm": PASSWORD})
+    same = client.post(
+        "/settings/password", data={"current_password": PASSWORD, "password": PASSWORD, "confirm": PASSWORD}
+    )
     assert same.status_code == 400 and b"different from the current one" in same.data
 
 

@@ -14,8 +14,13 @@ from marketplace.notifications.models import Notification
 from tests.factories import PASSWORD, AdminFactory, BuyerFactory, BuyerOrgFactory
 
 SIGN_UP = {
-    "kind": "buyer", "org_name": "Quasar Research", "name": "Priya", "email": "priya@quasar.example",
-    "password": "a long enough password", "confirm": "a long enough password", "timezone": "UTC",
+    "kind": "buyer",
+    "org_name": "Quasar Research",
+    "name": "Priya",
+    "email": "priya@quasar.example",
+    "password": "a long enough password",
+    "confirm": "a long enough password",
+    "timezone": "UTC",
 }
 
 
@@ -23,8 +28,9 @@ def _path(link: str) -> str:
     return link.split("://", 1)[1].split("/", 1)[1].join(["/", ""])
 
 
-@pytest.mark.parametrize("name", ["Northwind AI", "northwind ai", "Northwind AI, Inc.", "NORTHWIND-AI GmbH",
-                                  "Northwind A.I. Ltd"])
+@pytest.mark.parametrize(
+    "name", ["Northwind AI", "northwind ai", "Northwind AI, Inc.", "NORTHWIND-AI GmbH", "Northwind A.I. Ltd"]
+)
 def test_an_existing_labs_name_is_refused_beside_the_field(client, session, name):
     BuyerOrgFactory(name="Northwind AI")
     response = client.post("/sign-up", data={**SIGN_UP, "org_name": name})
@@ -81,8 +87,9 @@ def test_confirmation_link_expires_after_two_days(client, session, outbox):
 def test_an_unknown_link_is_refused(client):
     assert client.post("/confirm-email/not-a-token").status_code == 404
     assert client.get("/reset-password/not-a-token").status_code == 404
-    assert client.post("/reset-password/not-a-token", data={"password": "p" * 12, "confirm": "p" * 12}
-                       ).status_code == 404
+    assert (
+        client.post("/reset-password/not-a-token", data={"password": "p" * 12, "confirm": "p" * 12}).status_code == 404
+    )
 
 
 def test_a_new_confirmation_link_voids_the_old_one(client, session, outbox):
@@ -126,8 +133,10 @@ def test_reset_sets_the_password_ends_every_session_and_works_once(client, app, 
     done = client.post(path, data={"password": "a brand new password", "confirm": "a brand new password"})
     assert done.status_code == 303
     assert other_device.get("/team").status_code == 302  # signed out everywhere
-    assert client.post(path, data={"password": "another new password", "confirm": "another new password"}
-                       ).status_code == 404
+    assert (
+        client.post(path, data={"password": "another new password", "confirm": "another new password"}).status_code
+        == 404
+    )
     ok = client.post("/sign-in", data={"email": "maya@lab.example", "password": "a brand new password"})
     assert ok.status_code == 303
     assert session.query(AuditRecord).filter_by(action="user.password_reset", subject_id=maya.id).count() == 1
@@ -149,8 +158,10 @@ def test_reset_with_mismatched_passwords_keeps_the_link_usable(client, outbox):
     path = _path(outbox.last_link("maya@lab.example", "/reset-password/"))
     refused = client.post(path, data={"password": "a brand new password", "confirm": "something else"})
     assert refused.status_code == 400 and b"The passwords differ." in refused.data
-    assert client.post(path, data={"password": "a brand new password", "confirm": "a brand new password"}
-                       ).status_code == 303
+    assert (
+        client.post(path, data={"password": "a brand new password", "confirm": "a brand new password"}).status_code
+        == 303
+    )
 
 
 def test_a_newer_reset_link_voids_the_older(client, outbox):

@@ -24,8 +24,9 @@ def limits(app):
 
 def test_one_account_is_throttled_but_colleagues_behind_the_same_address_are_not(client, limits):
     limits(LOGIN_RATE_LIMIT="3 per minute", LOGIN_IP_RATE_LIMIT="300 per hour")
-    codes = [client.post("/sign-in", data={"email": "target@lab.example", "password": "guess"}).status_code
-             for _ in range(4)]
+    codes = [
+        client.post("/sign-in", data={"email": "target@lab.example", "password": "guess"}).status_code for _ in range(4)
+    ]
     assert codes == [400, 400, 400, 429]
     refused = client.post("/sign-in", data={"email": "target@lab.example", "password": "guess"})
     assert b"Too many sign-in attempts for this account" in refused.data
@@ -39,8 +40,10 @@ def test_one_account_is_throttled_but_colleagues_behind_the_same_address_are_not
 
 def test_one_address_is_throttled_across_accounts(client, limits):
     limits(LOGIN_RATE_LIMIT="100 per minute", LOGIN_IP_RATE_LIMIT="5 per hour")
-    codes = [client.post("/sign-in", data={"email": f"user{n}@lab.example", "password": "guess"}).status_code
-             for n in range(6)]
+    codes = [
+        client.post("/sign-in", data={"email": f"user{n}@lab.example", "password": "guess"}).status_code
+        for n in range(6)
+    ]
     assert codes == [400] * 5 + [429]
     refused = client.post("/sign-in", data={"email": "someone@lab.example", "password": "guess"})
     assert b"Too many sign-in attempts from your network" in refused.data
@@ -64,10 +67,17 @@ def test_second_factor_codes_are_throttled_per_account(client, limits):
 
 def test_sign_up_is_throttled_per_address(client, limits):
     limits(SIGNUP_RATE_LIMIT="2 per hour")
-    form = {"kind": "buyer", "name": "P", "password": "a long enough password",
-            "confirm": "a long enough password", "timezone": "UTC"}
-    codes = [client.post("/sign-up", data={**form, "org_name": f"Lab Number {n}", "email": f"p{n}@x.example"}
-                         ).status_code for n in range(3)]
+    form = {
+        "kind": "buyer",
+        "name": "P",
+        "password": "a long enough password",
+        "confirm": "a long enough password",
+        "timezone": "UTC",
+    }
+    codes = [
+        client.post("/sign-up", data={**form, "org_name": f"Lab Number {n}", "email": f"p{n}@x.example"}).status_code
+        for n in range(3)
+    ]
     assert codes == [303, 303, 429]
 
 

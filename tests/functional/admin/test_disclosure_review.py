@@ -26,16 +26,12 @@ def text(response) -> str:
 
 
 def decide(client, version, decision, reason=""):
-    return client.post(
-        f"/admin/disclosures/{version.id}/decision", data={"decision": decision, "reason": reason}
-    )
+    return client.post(f"/admin/disclosures/{version.id}/decision", data={"decision": decision, "reason": reason})
 
 
 @pytest.fixture
 def filed(session, vendor):
-    return file_version(
-        session, vendor, tie(name="Founder Fund", share_exact=60.0), tie("lender", name="Big Bank")
-    )
+    return file_version(session, vendor, tie(name="Founder Fund", share_exact=60.0), tie("lender", name="Big Bank"))
 
 
 @pytest.mark.parametrize("method, path", ADMIN_PAGES)
@@ -89,9 +85,7 @@ def test_the_review_of_a_first_version_shows_every_tie_as_added(client, login_as
 def test_changes_requested_then_a_new_version_approved(client, login_as, session, admin, vendor, filed):
     login_as(admin)
     approved_first = decide(client, filed, "approved", "Checked against the registry.")
-    assert approved_first.status_code == 303 and approved_first.headers["Location"].endswith(
-        "/admin/disclosures"
-    )
+    assert approved_first.status_code == 303 and approved_first.headers["Location"].endswith("/admin/disclosures")
 
     second = service.start_new_version(session, vendor)
     founder = next(t for t in service.tie_views(session, second) if t.party_name == "Founder Fund")

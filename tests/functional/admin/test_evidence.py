@@ -32,8 +32,9 @@ def upload(client, version, data: bytes, filename: str, description: str = ""):
     # Encoded in memory: the test client would spool a large body to a file it never closes.
     fields = MultiDict({"file": FileStorage(io.BytesIO(data), filename), "description": description})
     boundary, body = encode_multipart(fields)
-    return client.post(f"/disclosure/{version.id}/evidence", data=body,
-                       content_type=f"multipart/form-data; boundary={boundary}")
+    return client.post(
+        f"/disclosure/{version.id}/evidence", data=body, content_type=f"multipart/form-data; boundary={boundary}"
+    )
 
 
 def download(client, url: str):
@@ -54,8 +55,9 @@ def stored_files(app) -> set[Path]:
 
 
 def evidence_rows(session, version):
-    return list(session.execute(select(DisclosureEvidence).where(DisclosureEvidence.version_id == version.id))
-                .scalars())
+    return list(
+        session.execute(select(DisclosureEvidence).where(DisclosureEvidence.version_id == version.id)).scalars()
+    )
 
 
 @pytest.fixture
@@ -79,8 +81,9 @@ def test_a_vendor_attaches_a_pdf_and_sees_it_listed(app, client, login_as, sessi
     page = text(client.get(f"/disclosure/{draft.id}/edit"))
     assert "share-register.pdf" in page and "Share register, March 2025" in page
     assert f"/disclosure/evidence/{row.id}" in page
-    record = session.execute(select(AuditRecord).where(AuditRecord.action == "disclosure.evidence_attached")
-                             ).scalar_one()
+    record = session.execute(
+        select(AuditRecord).where(AuditRecord.action == "disclosure.evidence_attached")
+    ).scalar_one()
     assert record.after["sha256"] == row.sha256
 
 
@@ -119,8 +122,9 @@ def test_an_empty_or_missing_file_is_refused(client, login_as, session, vendor, 
     login_as(vendor)
     assert "Choose a file: that one is empty." in text(upload(client, draft, b"", "empty.pdf"))
     boundary, body = encode_multipart(MultiDict({"description": "x"}))
-    missing = client.post(f"/disclosure/{draft.id}/evidence", data=body,
-                          content_type=f"multipart/form-data; boundary={boundary}")
+    missing = client.post(
+        f"/disclosure/{draft.id}/evidence", data=body, content_type=f"multipart/form-data; boundary={boundary}"
+    )
     assert missing.status_code == 400 and "Choose a file to attach." in text(missing)
     assert evidence_rows(session, draft) == []
 

@@ -31,13 +31,25 @@ def text(response) -> str:
 def cobalt(session):
     """Cobalt Social twice: once with its company number, once as imported from a news report."""
     keep = PartyFactory(name="Cobalt Social Ltd")
-    session.add(PartyIdentifier(party_id=keep.id, scheme="GB-COH", value="SC115530",
-                                value_normalized=normalize_identifier("SC115530")))
+    session.add(
+        PartyIdentifier(
+            party_id=keep.id, scheme="GB-COH", value="SC115530", value_normalized=normalize_identifier("SC115530")
+        )
+    )
     merged = PartyFactory(name="Cobalt Social Limited")
-    session.add(PartyIdentifier(party_id=merged.id, scheme="GB-COH", value="sc 115530",
-                                value_normalized=normalize_identifier("sc 115530")))
-    session.add(PartyIdentifier(party_id=merged.id, scheme="XI-LEI", value="5493001KJTIIGC8Y1R12",
-                                value_normalized=normalize_identifier("5493001KJTIIGC8Y1R12")))
+    session.add(
+        PartyIdentifier(
+            party_id=merged.id, scheme="GB-COH", value="sc 115530", value_normalized=normalize_identifier("sc 115530")
+        )
+    )
+    session.add(
+        PartyIdentifier(
+            party_id=merged.id,
+            scheme="XI-LEI",
+            value="5493001KJTIIGC8Y1R12",
+            value_normalized=normalize_identifier("5493001KJTIIGC8Y1R12"),
+        )
+    )
     vendor = VendorOrgFactory(name="Scalewise Data")
     InterestFactory(interested_party_id=merged.id, subject_party_id=vendor.party_id, share_exact=49.0)
     session.flush()
@@ -132,14 +144,15 @@ def test_a_person_is_not_merged_into_an_organisation(client, login_as, session, 
     assert "a person cannot be merged into an organisation" in confirm  # said before the click
     assert "Merge into Rui Costa Ltd</button>" not in confirm
     page = refused(client, company, person)
-    assert "Rui Costa is a person and Rui Costa Ltd an organisation: a person cannot be merged into an " \
-           "organisation." in page
+    assert (
+        "Rui Costa is a person and Rui Costa Ltd an organisation: a person cannot be merged into an "
+        "organisation." in page
+    )
     assert session.get(Party, person.id).merged_into_id is None
     assert session.execute(select(AuditRecord).where(AuditRecord.action == "party.merged")).first() is None
 
 
-def test_a_merged_party_cannot_be_merged_again_and_missing_ones_are_not_found(client, login_as, session, admin,
-                                                                            cobalt):
+def test_a_merged_party_cannot_be_merged_again_and_missing_ones_are_not_found(client, login_as, session, admin, cobalt):
     keep, merged = cobalt
     login_as(admin)
     assert merge(client, keep, merged).status_code == 303
@@ -162,8 +175,7 @@ def halcyon(session):
 
 
 def distinct(client, first, second, reason="German GmbH, HRB 1234; the other is a US firm."):
-    return client.post("/admin/parties/distinct",
-                       data={"first_id": first.id, "second_id": second.id, "reason": reason})
+    return client.post("/admin/parties/distinct", data={"first_id": first.id, "second_id": second.id, "reason": reason})
 
 
 def test_marking_not_the_same_ends_the_suggestion_and_is_audited(client, login_as, session, admin, halcyon):
@@ -181,13 +193,17 @@ def test_marking_not_the_same_ends_the_suggestion_and_is_audited(client, login_a
     assert refused.status_code == 400 and "marked as not the same party" in text(refused)
 
 
-@pytest.mark.parametrize("typed, field_message", [
-    ({"reason": ""}, "Say how you know they are not the same"),
-    ({"reason": "x" * 1001}, "Use at most 1000 characters."),
-    ({"second": "first"}, "A party is always the same as itself"),
-])
-def test_a_refused_distinction_comes_back_with_the_reason_beside_it(client, login_as, session, admin, halcyon,
-                                                                     typed, field_message):
+@pytest.mark.parametrize(
+    "typed, field_message",
+    [
+        ({"reason": ""}, "Say how you know they are not the same"),
+        ({"reason": "x" * 1001}, "Use at most 1000 characters."),
+        ({"second": "first"}, "A party is always the same as itself"),
+    ],
+)
+def test_a_refused_distinction_comes_back_with_the_reason_beside_it(
+    client, login_as, session, admin, halcyon, typed, field_message
+):
     first, second = halcyon
     login_as(admin)
     other = first if typed.get("second") == "first" else second

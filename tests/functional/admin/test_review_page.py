@@ -52,8 +52,15 @@ def changed(session, app, admin, vendor, northwind):
     service.add_tie(session, vendor, first.id, tie(name="Cobalt Social", share_exact=30.0))
     service.add_tie(session, vendor, first.id, tie(name="Founder Fund", share_exact=60.0))
     upload = FileStorage(io.BytesIO(PDF), "register.pdf")
-    evidence_service.attach_evidence(session, vendor, first.id, filename=upload.filename, data=upload.read(),
-                                     upload_folder=app.config["UPLOAD_FOLDER"], description="Share register")
+    evidence_service.attach_evidence(
+        session,
+        vendor,
+        first.id,
+        filename=upload.filename,
+        data=upload.read(),
+        upload_folder=app.config["UPLOAD_FOLDER"],
+        description="Share register",
+    )
     submit(session, vendor, first)
     service.decide_version(session, admin, first.id, "approved")
     second = service.start_new_version(session, vendor)
@@ -77,8 +84,9 @@ def test_the_review_marks_every_change(client, login_as, admin, changed):
     assert "Rui Costa" in page.split('data-status="added"')[1].split("</tr>")[0]
 
 
-def test_the_screening_effect_of_approving_is_shown_and_nothing_is_written(client, login_as, session, admin,
-                                                                         vendor, northwind, changed):
+def test_the_screening_effect_of_approving_is_shown_and_nothing_is_written(
+    client, login_as, session, admin, vendor, northwind, changed
+):
     org = session.get(Organization, vendor.org_id)
     assert screen_vendor(session, northwind.id, org).verdict == "exclude"  # version 1 still counts
     audit_count = len(session.execute(select(AuditRecord.id)).all())
@@ -93,8 +101,11 @@ def test_the_screening_effect_of_approving_is_shown_and_nothing_is_written(clien
     assert session.get(DisclosureVersion, changed.id).status == DisclosureStatus.SUBMITTED
     assert session.get(DisclosureVersion, changed.id).decided_at is None
     assert screen_vendor(session, northwind.id, org).verdict == "exclude"
-    record = session.execute(select(VerdictRecord).where(VerdictRecord.buyer_org_id == northwind.id,
-                                                         VerdictRecord.vendor_org_id == vendor.org_id)).scalar_one()
+    record = session.execute(
+        select(VerdictRecord).where(
+            VerdictRecord.buyer_org_id == northwind.id, VerdictRecord.vendor_org_id == vendor.org_id
+        )
+    ).scalar_one()
     assert record.verdict == "exclude"
     assert len(session.execute(select(AuditRecord.id)).all()) == audit_count
 
@@ -114,13 +125,15 @@ def test_an_approval_that_changes_nothing_says_so(client, login_as, session, adm
     assert 'data-testid="verdict-shift"' not in page
 
 
-def test_approving_a_first_disclosure_verifies_the_vendor_for_every_buyer(client, login_as, session, admin, vendor,
-                                                                          northwind):
+def test_approving_a_first_disclosure_verifies_the_vendor_for_every_buyer(
+    client, login_as, session, admin, vendor, northwind
+):
     first = file_version(session, vendor, tie(name="Founder Fund", share_exact=60.0))
     login_as(admin)
     page = text(client.get(f"/admin/disclosures/{first.id}"))
-    assert ("Approving would change 2 buyers&#39; verdicts: Northwind AI review → clear, Quiet Labs review → clear."
-            in page)
+    assert (
+        "Approving would change 2 buyers&#39; verdicts: Northwind AI review → clear, Quiet Labs review → clear." in page
+    )
 
 
 def test_the_review_shows_the_picture_and_the_evidence(client, login_as, session, admin, vendor, changed):
@@ -180,8 +193,13 @@ def test_the_material_change_overdue_filter(client, login_as, session, admin, ve
     filed = file_version(session, vendor, tie(name="Founder Fund", share_exact=60.0))
     filed.submitted_at = utcnow() - timedelta(days=90)
     org = session.get(Organization, vendor.org_id)
-    InterestFactory(interested_party_id=PartyFactory(name="Cobalt Social").id, subject_party_id=org.party_id,
-                    share_exact=12.0, origin=TieOrigin.ADMIN_FACT, recorded_at=utcnow() - timedelta(days=40))
+    InterestFactory(
+        interested_party_id=PartyFactory(name="Cobalt Social").id,
+        subject_party_id=org.party_id,
+        share_exact=12.0,
+        origin=TieOrigin.ADMIN_FACT,
+        recorded_at=utcnow() - timedelta(days=40),
+    )
     session.flush()
     login_as(admin)
 

@@ -40,9 +40,16 @@ def world(session):
     admin = AdminFactory(email="root@platform.example")
 
     def rec(actor, action, subject_type, subject_id, buyer=None, vendor=None, **after):
-        return record_event(session, actor, action, subject_type, subject_id, after=after or {"note": action},
-                            buyer_org_id=buyer.id if buyer else None,
-                            vendor_org_id=vendor.id if vendor else None).id
+        return record_event(
+            session,
+            actor,
+            action,
+            subject_type,
+            subject_id,
+            after=after or {"note": action},
+            buyer_org_id=buyer.id if buyer else None,
+            vendor_org_id=vendor.id if vendor else None,
+        ).id
 
     ids = {
         # Lab A may export these:
@@ -53,12 +60,15 @@ def world(session):
         "a_created": rec(maya, "organization.created", "organization", lab_a.id, buyer=lab_a),
         # ...and never these: vendor-private records, and lab B's.
         "disclosure": rec(admin, "disclosure.approved", "disclosure", 1, vendor=bidder, reason="Checked the filing"),
-        "evidence": rec(ines, "disclosure.evidence_attached", "disclosure", 1, vendor=bidder,
-                        file="cap-table.pdf", sha256="ab" * 32),
-        "suspended": rec(admin, "organization.suspended", "organization", bidder.id, vendor=bidder,
-                         reason="Unpaid fraud review"),
-        "payout": rec(ines, "payout_account.created", "organization", bidder.id, vendor=bidder,
-                      stripe_account="acct_secret123"),
+        "evidence": rec(
+            ines, "disclosure.evidence_attached", "disclosure", 1, vendor=bidder, file="cap-table.pdf", sha256="ab" * 32
+        ),
+        "suspended": rec(
+            admin, "organization.suspended", "organization", bidder.id, vendor=bidder, reason="Unpaid fraud review"
+        ),
+        "payout": rec(
+            ines, "payout_account.created", "organization", bidder.id, vendor=bidder, stripe_account="acct_secret123"
+        ),
         "fact": rec(admin, "fact.recorded", "interest", 1, vendor=bidder),
         "b_job": rec(admin, "job.published", "job", job_b.id, buyer=lab_b),
         "b_bid": rec(ines, "bid.placed", "bid", bid_b.id, buyer=lab_b, vendor=bidder),
@@ -79,8 +89,9 @@ def test_the_export_holds_the_buyers_own_records_and_nothing_vendor_private(clie
     assert response.mimetype == "application/jsonl"
     assert "attachment" in response.headers["Content-Disposition"]
     ids = world["ids"]
-    assert [r["id"] for r in lines(response)] == [ids[key] for key in (
-        "a_job", "a_bid", "a_rival", "a_verdict", "a_created")]
+    assert [r["id"] for r in lines(response)] == [
+        ids[key] for key in ("a_job", "a_bid", "a_rival", "a_verdict", "a_created")
+    ]
     body = response.get_data(as_text=True)
     for secret in ("Checked the filing", "cap-table.pdf", "Unpaid fraud review", "acct_secret123"):
         assert secret not in body
@@ -121,8 +132,7 @@ def test_a_sealed_bids_terms_stay_out_of_the_export_until_the_deadline(client, l
     ines = VerifiedVendorFactory()
     offer = Offer(price_per_unit_minor=4_321, total_minor=987_654, turnaround_days=17)
     bid = bids.place_bid(session, ines, job.id, offer)
-    bids.revise_bid(session, ines, bid.id, Offer(price_per_unit_minor=3_999, total_minor=876_543,
-                                                 turnaround_days=13))
+    bids.revise_bid(session, ines, bid.id, Offer(price_per_unit_minor=3_999, total_minor=876_543, turnaround_days=13))
     login_as(maya)
 
     before = lines(client.get(EXPORT))

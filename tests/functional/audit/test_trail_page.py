@@ -38,8 +38,9 @@ def records(session, admin):
         ("published", 9, BuyerFactory(org_id=lab.id), "job.published", lab.id, None),
     ):
         with time_machine.travel(datetime(2026, 3, day, 12, tzinfo=UTC), tick=False):
-            made[key] = record_event(session, actor, action, "organization", 1, after={"day": day},
-                                     buyer_org_id=buyer, vendor_org_id=vendor).id
+            made[key] = record_event(
+                session, actor, action, "organization", 1, after={"day": day}, buyer_org_id=buyer, vendor_org_id=vendor
+            ).id
     return made
 
 
@@ -58,27 +59,41 @@ def test_the_trail_shows_every_record_newest_first(client, login_as, admin, reco
     login_as(admin)
     response = client.get("/admin/audit")
     assert response.status_code == 200
-    assert shown_ids(response) == [records["published"], records["verdict"], records["approved"],
-                                   records["submitted"]]
+    assert shown_ids(response) == [records["published"], records["verdict"], records["approved"], records["submitted"]]
     page = text(response)
     assert "ines@scalewise.example" in page and "Vendor: Scalewise Data" in page and "Buyer: Northwind AI" in page
     assert "4 records" in page
 
 
-@pytest.mark.parametrize("query, expected", [
-    ({"action": "disclosure.approved"}, ["approved"]),
-    ({"organisation": "northwind"}, ["published", "verdict"]),
-    ({"organisation": "Scalewise"}, ["verdict", "approved", "submitted"]),
-    ({"actor": "ines@"}, ["submitted"]),
-    ({"actor": "system"}, ["verdict"]),
-    ({"date_from": "2026-03-05", "date_to": "2026-03-07"}, ["verdict", "approved"]),
-    ({"date_from": "2026-03-08"}, ["published"]),
-    ({"date_to": "2026-03-04"}, ["submitted"]),
-    ({"organisation": "Scalewise", "date_from": "2026-03-04", "actor": "ada@"}, ["approved"]),
-    ({"actor": "%"}, []),
-    ({"organisation": "_"}, []),
-], ids=["action", "buyer org", "vendor org", "actor", "system actor", "date range", "from", "to", "combined",
-        "percent is a character", "underscore is a character"])
+@pytest.mark.parametrize(
+    "query, expected",
+    [
+        ({"action": "disclosure.approved"}, ["approved"]),
+        ({"organisation": "northwind"}, ["published", "verdict"]),
+        ({"organisation": "Scalewise"}, ["verdict", "approved", "submitted"]),
+        ({"actor": "ines@"}, ["submitted"]),
+        ({"actor": "system"}, ["verdict"]),
+        ({"date_from": "2026-03-05", "date_to": "2026-03-07"}, ["verdict", "approved"]),
+        ({"date_from": "2026-03-08"}, ["published"]),
+        ({"date_to": "2026-03-04"}, ["submitted"]),
+        ({"organisation": "Scalewise", "date_from": "2026-03-04", "actor": "ada@"}, ["approved"]),
+        ({"actor": "%"}, []),
+        ({"organisation": "_"}, []),
+    ],
+    ids=[
+        "action",
+        "buyer org",
+        "vendor org",
+        "actor",
+        "system actor",
+        "date range",
+        "from",
+        "to",
+        "combined",
+        "percent is a character",
+        "underscore is a character",
+    ],
+)
 def test_filters_narrow_the_trail(client, login_as, admin, records, query, expected):
     login_as(admin)
     response = client.get("/admin/audit", query_string=query)

@@ -10,8 +10,19 @@ from tests.factories import AdminFactory
 @pytest.fixture
 def trail(session):
     admin = AdminFactory()
-    return [record_event(session, admin, "disclosure.approved", "disclosure", n, before={"status": "submitted"},
-                         after={"status": "approved", "reason": ""}, vendor_org_id=n) for n in range(1, 5)]
+    return [
+        record_event(
+            session,
+            admin,
+            "disclosure.approved",
+            "disclosure",
+            n,
+            before={"status": "submitted"},
+            after={"status": "approved", "reason": ""},
+            vendor_org_id=n,
+        )
+        for n in range(1, 5)
+    ]
 
 
 def verify(app):
@@ -40,9 +51,11 @@ def test_a_deleted_record_exits_non_zero_naming_the_next(app, session, trail):
 
 def test_a_reordered_trail_exits_non_zero_naming_the_first_out_of_place(app, session, trail):
     one, two = trail[0].id, trail[2].id
-    for sql, params in (("UPDATE auditrecord SET id = -5 WHERE id = :a", {"a": one}),
-                        ("UPDATE auditrecord SET id = :a WHERE id = :b", {"a": one, "b": two}),
-                        ("UPDATE auditrecord SET id = :b WHERE id = -5", {"b": two})):
+    for sql, params in (
+        ("UPDATE auditrecord SET id = -5 WHERE id = :a", {"a": one}),
+        ("UPDATE auditrecord SET id = :a WHERE id = :b", {"a": one, "b": two}),
+        ("UPDATE auditrecord SET id = :b WHERE id = -5", {"b": two}),
+    ):
         session.execute(text(sql), params)
     result = verify(app)
     assert result.exit_code != 0

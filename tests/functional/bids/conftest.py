@@ -45,7 +45,6 @@ def exclude():
 
     def _exclude(buyer_org_id, vendor_org, share=49.0):
         rival = RivalFactory(buyer_org_id=buyer_org_id)
-        InterestFactory(interested_party_id=rival.party_id, subject_party_id=vendor_org.party_id,
-                        share_exact=share)
+        InterestFactory(interested_party_id=rival.party_id, subject_party_id=vendor_org.party_id, share_exact=share)
 
     return _exclude

@@ -17,9 +17,14 @@ from marketplace.jobs.models import BiddingMode
 from marketplace.notifications.models import Notification
 from tests.factories import BidFactory
 
-AGAIN = {"price_per_unit": "0.51", "total": "20,400.00", "turnaround_days": "12",
-         "quality_guarantee_pct": "99", "proposal": "Three-pass review this time.",
-         "data_handling_response": "Data residency: EU — Lisbon only."}
+AGAIN = {
+    "price_per_unit": "0.51",
+    "total": "20,400.00",
+    "turnaround_days": "12",
+    "quality_guarantee_pct": "99",
+    "proposal": "Three-pass review this time.",
+    "data_handling_response": "Data residency: EU — Lisbon only.",
+}
 
 
 def page(response) -> str:
@@ -38,13 +43,19 @@ def withdrawn(client, login_as, session, job, vendor):
 
 
 def revisions(session, bid):
-    return session.execute(select(BidRevision).where(BidRevision.bid_id == bid.id)
-                           .order_by(BidRevision.number)).scalars().all()
+    return (
+        session.execute(select(BidRevision).where(BidRevision.bid_id == bid.id).order_by(BidRevision.number))
+        .scalars()
+        .all()
+    )
 
 
 def buyer_notes(session, buyer):
-    return session.execute(select(Notification).where(Notification.user_id == buyer.id)
-                           .order_by(Notification.id)).scalars().all()
+    return (
+        session.execute(select(Notification).where(Notification.user_id == buyer.id).order_by(Notification.id))
+        .scalars()
+        .all()
+    )
 
 
 def test_every_page_of_a_withdrawn_bid_leads_to_bidding_again(client, session, job, withdrawn):
@@ -66,8 +77,7 @@ def test_every_page_of_a_withdrawn_bid_leads_to_bidding_again(client, session, j
     assert re.search(r'<button type="submit">Bid again</button>', html)
 
 
-def test_bidding_again_makes_the_same_bid_live_with_a_new_revision(client, session, job, buyer, vendor,
-                                                                   withdrawn):
+def test_bidding_again_makes_the_same_bid_live_with_a_new_revision(client, session, job, buyer, vendor, withdrawn):
     withdrawn_at = session.get(Bid, withdrawn.id).withdrawn_at
     response = client.post(url_for("bids.new", job_id=job.id), data=AGAIN)
 
@@ -76,15 +86,20 @@ def test_bidding_again_makes_the_same_bid_live_with_a_new_revision(client, sessi
     bid = session.get(Bid, withdrawn.id)
     assert (bid.status, bid.revision, bid.total_minor, bid.withdrawn_at) == (BidStatus.ACTIVE, 2, 2_040_000, None)
     assert [(r.number, r.total_minor, r.withdrawn_at) for r in revisions(session, bid)] == [
-        (1, 2_400_000, withdrawn_at), (2, 2_040_000, None)]
+        (1, 2_400_000, withdrawn_at),
+        (2, 2_040_000, None),
+    ]
 
     html = page(client.get(response.headers["Location"]))
     assert "Your bid is live again as revision 2; its history keeps the withdrawal." in html
     assert "badge-active" in html
-    history = html[html.index('data-testid="revisions"'):]
+    history = html[html.index('data-testid="revisions"') :]
     # Newest first: the new bid, the withdrawal, the bid withdrawn.
     assert [m.group(1) for m in re.finditer(r'data-testid="(revision|withdrawal)"', history)] == [
-        "revision", "withdrawal", "revision"]
+        "revision",
+        "withdrawal",
+        "revision",
+    ]
     assert f"Withdrawn on {withdrawn_at.strftime('%Y-%m-%d %H:%M UTC')}" in history
     assert history.index("$20,400.00") < history.index("Withdrawn on") < history.index("$24,000.00")
 
@@ -126,8 +141,7 @@ def test_bad_terms_come_back_in_the_bid_again_form_as_typed(client, session, job
     assert session.get(Bid, withdrawn.id).status == BidStatus.WITHDRAWN
 
 
-def test_after_the_deadline_the_vendor_is_told_why_it_cannot_bid_again(client, session, job, withdrawn,
-                                                                       past_deadline):
+def test_after_the_deadline_the_vendor_is_told_why_it_cannot_bid_again(client, session, job, withdrawn, past_deadline):
     closed = f"Bidding on this job closed at {job.bid_deadline.strftime('%Y-%m-%d %H:%M UTC')}."
     with past_deadline(job):
         shown = client.get(url_for("bids.new", job_id=job.id))

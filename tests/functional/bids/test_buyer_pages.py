@@ -33,15 +33,27 @@ def bids(job):
     """Three live bids with distinctive amounts, plus a withdrawn and a conflicted one."""
     names = ("Scalewise Data", "Tagly", "Annotate Co")
     live = [
-        BidFactory(job_id=job.id, vendor_org_id=VerifiedVendorOrgFactory(name=name).id, total_minor=total,
-                   price_per_unit_minor=unit, turnaround_days=days, revision=revisions)
+        BidFactory(
+            job_id=job.id,
+            vendor_org_id=VerifiedVendorOrgFactory(name=name).id,
+            total_minor=total,
+            price_per_unit_minor=unit,
+            turnaround_days=days,
+            revision=revisions,
+        )
         for name, total, unit, days, revisions in zip(
-            names, (1_234_567, 987_654, 1_500_033), (31, 25, 38), (21, 14, 30), (1, 3, 2), strict=True)
+            names, (1_234_567, 987_654, 1_500_033), (31, 25, 38), (21, 14, 30), (1, 3, 2), strict=True
+        )
     ]
-    withdrawn = BidFactory(job_id=job.id, vendor_org_id=VendorOrgFactory(name="Quitters Inc").id,
-                           total_minor=777_777, status=BidStatus.WITHDRAWN)
-    conflicted = BidFactory(job_id=job.id, vendor_org_id=VendorOrgFactory(name="Cobalt Labelers").id,
-                            total_minor=555_555, conflicted=True)
+    withdrawn = BidFactory(
+        job_id=job.id,
+        vendor_org_id=VendorOrgFactory(name="Quitters Inc").id,
+        total_minor=777_777,
+        status=BidStatus.WITHDRAWN,
+    )
+    conflicted = BidFactory(
+        job_id=job.id, vendor_org_id=VendorOrgFactory(name="Cobalt Labelers").id, total_minor=555_555, conflicted=True
+    )
     return live, withdrawn, conflicted
 
 
@@ -62,8 +74,7 @@ def test_a_sealed_job_shows_only_the_count_before_the_deadline(client, login_as,
     assert 'class="sortable' not in html and 'data-testid="bid-chart"' not in html
 
 
-def test_a_sealed_job_shows_every_amount_after_the_deadline(client, login_as, job, buyer, bids,
-                                                             past_deadline):
+def test_a_sealed_job_shows_every_amount_after_the_deadline(client, login_as, job, buyer, bids, past_deadline):
     login_as(buyer)
     with past_deadline(job):
         html = page(client.get(url_for("bids.compare", job_id=job.id)))
@@ -81,8 +92,9 @@ def test_an_open_job_shows_bids_as_they_come(client, login_as, job, buyer, bids)
     assert "$12,345.67" in html and html.count('data-testid="bid-row"') == 3
 
 
-def test_the_comparison_is_a_sortable_table_with_numeric_values(client, login_as, session, job, buyer, bids,
-                                                                past_deadline):
+def test_the_comparison_is_a_sortable_table_with_numeric_values(
+    client, login_as, session, job, buyer, bids, past_deadline
+):
     (scalewise, tagly, _), _, _ = bids
     login_as(buyer)
     with past_deadline(job):
@@ -90,22 +102,22 @@ def test_the_comparison_is_a_sortable_table_with_numeric_values(client, login_as
 
     assert re.search(r'<table class="sortable[^"]*"', html)
     headers = re.findall(r"<th data-sort[^>]*>([^<]+)</th>", html)
-    assert headers[:6] == [
-        "Vendor", "Total", "Price per unit", "Turnaround", "Quality guarantee", "Revisions"]
+    assert headers[:6] == ["Vendor", "Total", "Price per unit", "Turnaround", "Quality guarantee", "Revisions"]
     for value in ('data-value="1234567"', 'data-value="31"', 'data-value="21"', 'data-value="3"'):
         assert value in html
     assert f'href="{url_for("accounts.vendor_profile", org_id=scalewise.vendor_org_id)}"' in html
     assert f'href="{url_for("accounts.vendor_profile", org_id=tagly.vendor_org_id)}"' in html
 
 
-def test_the_comparison_has_a_scatter_chart_with_one_labelled_dot_per_bid(client, login_as, job, buyer, bids,
-                                                                          past_deadline):
+def test_the_comparison_has_a_scatter_chart_with_one_labelled_dot_per_bid(
+    client, login_as, job, buyer, bids, past_deadline
+):
     login_as(buyer)
     with past_deadline(job):
         html = page(client.get(url_for("bids.compare", job_id=job.id)))
 
     start = html.index('<svg class="chart bid-scatter"')
-    chart = html[start:html.index("</svg>", start)]
+    chart = html[start : html.index("</svg>", start)]
     assert 'data-testid="bid-chart"' in chart
     assert chart.count("<circle") == 3
     for label in ("Scalewise Data", "Tagly", "Annotate Co"):
@@ -114,8 +126,7 @@ def test_the_comparison_has_a_scatter_chart_with_one_labelled_dot_per_bid(client
     assert "Turnaround (days)" in chart
 
 
-def test_conflicted_and_withdrawn_bids_are_not_in_the_comparison(client, login_as, job, buyer, bids,
-                                                                 past_deadline):
+def test_conflicted_and_withdrawn_bids_are_not_in_the_comparison(client, login_as, job, buyer, bids, past_deadline):
     login_as(buyer)
     with past_deadline(job):
         html = page(client.get(url_for("bids.compare", job_id=job.id)))
@@ -123,8 +134,7 @@ def test_conflicted_and_withdrawn_bids_are_not_in_the_comparison(client, login_a
         assert absent not in html
 
 
-def test_a_review_finding_is_shown_beside_the_bid(client, login_as, session, job, buyer, bids, exclude,
-                                                  past_deadline):
+def test_a_review_finding_is_shown_beside_the_bid(client, login_as, session, job, buyer, bids, exclude, past_deadline):
     (scalewise, _, _), _, _ = bids
     vendor_org = session.get(Organization, scalewise.vendor_org_id)
     exclude(job.buyer_org_id, vendor_org, share=15.0)
@@ -136,8 +146,9 @@ def test_a_review_finding_is_shown_beside_the_bid(client, login_as, session, job
     assert finding.startswith("Review") and "15%" in finding and "Scalewise Data" in finding
 
 
-def test_a_vendor_excluded_after_bidding_leaves_the_comparison(client, login_as, session, job, buyer, bids,
-                                                               exclude, past_deadline):
+def test_a_vendor_excluded_after_bidding_leaves_the_comparison(
+    client, login_as, session, job, buyer, bids, exclude, past_deadline
+):
     (scalewise, _, _), _, _ = bids
     exclude(job.buyer_org_id, session.get(Organization, scalewise.vendor_org_id))
     login_as(buyer)
@@ -149,8 +160,11 @@ def test_a_vendor_excluded_after_bidding_leaves_the_comparison(client, login_as,
 @pytest.mark.parametrize("who", ["other buyer", "bidding vendor", "other vendor"])
 def test_only_the_jobs_buyer_sees_the_comparison(client, login_as, job, bids, who):
     (scalewise, _, _), _, _ = bids
-    user = {"other buyer": BuyerFactory, "other vendor": VendorFactory,
-            "bidding vendor": lambda: VendorFactory(org_id=scalewise.vendor_org_id)}[who]()
+    user = {
+        "other buyer": BuyerFactory,
+        "other vendor": VendorFactory,
+        "bidding vendor": lambda: VendorFactory(org_id=scalewise.vendor_org_id),
+    }[who]()
     login_as(user)
     assert client.get(url_for("bids.compare", job_id=job.id)).status_code == 404
 
@@ -174,11 +188,12 @@ def award(client, job, bid, **kwargs):
     return client.post(url_for("bids.award", job_id=job.id, bid_id=bid.id), **kwargs)
 
 
-def test_the_buyer_awards_a_bid_and_every_bidder_is_told(client, login_as, session, job, buyer, bids,
-                                                         past_deadline):
+def test_the_buyer_awards_a_bid_and_every_bidder_is_told(client, login_as, session, job, buyer, bids, past_deadline):
     (scalewise, tagly, annotate), withdrawn, conflicted = bids
-    users = {bid.id: VendorFactory(org_id=bid.vendor_org_id).id
-             for bid in (scalewise, tagly, annotate, withdrawn, conflicted)}
+    users = {
+        bid.id: VendorFactory(org_id=bid.vendor_org_id).id
+        for bid in (scalewise, tagly, annotate, withdrawn, conflicted)
+    }
     login_as(buyer)
     with past_deadline(job):
         response = award(client, job, tagly)
@@ -192,12 +207,17 @@ def test_the_buyer_awards_a_bid_and_every_bidder_is_told(client, login_as, sessi
     assert (contract.bid_id, contract.total_minor, contract.currency) == (tagly.id, 987_654, "USD")
     statuses = {b.id: b.status for b in session.execute(select(Bid).where(Bid.job_id == job.id)).scalars()}
     assert [statuses[b.id] for b in (scalewise, tagly, annotate, withdrawn)] == [
-        BidStatus.LOST, BidStatus.AWARDED, BidStatus.LOST, BidStatus.WITHDRAWN]
+        BidStatus.LOST,
+        BidStatus.AWARDED,
+        BidStatus.LOST,
+        BidStatus.WITHDRAWN,
+    ]
     # The bid screening set aside does not stay live on an awarded job: lost too, and its vendor told nothing.
     assert statuses[conflicted.id] == BidStatus.LOST
 
-    notes = {n.user_id: n for n in session.execute(select(Notification)).scalars()
-             if n.kind in ("award", "not_selected")}
+    notes = {
+        n.user_id: n for n in session.execute(select(Notification)).scalars() if n.kind in ("award", "not_selected")
+    }
     assert notes[users[tagly.id]].kind == "award" and "$9,876.54" in notes[users[tagly.id]].message
     for loser in (scalewise, annotate):
         assert notes[users[loser.id]].kind == "not_selected"
@@ -313,8 +333,9 @@ def test_the_job_page_carries_the_panel(client, login_as, job, vendor):
     assert 'data-testid="bid-panel"' in html and "Place a bid" in html
 
 
-def test_a_suspended_vendors_bid_does_not_stay_live_after_the_award(client, login_as, session, job, buyer, bids,
-                                                                  past_deadline):
+def test_a_suspended_vendors_bid_does_not_stay_live_after_the_award(
+    client, login_as, session, job, buyer, bids, past_deadline
+):
     """Out of the comparison while its vendor is suspended; after the award it is lost, so that reinstating the
     vendor cannot bring back a live bid on an awarded job."""
     from marketplace.db_types import utcnow

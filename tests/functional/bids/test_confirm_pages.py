@@ -27,15 +27,23 @@ def page(response) -> str:
 def changes(session) -> tuple:
     """Everything a confirmation page could change: the trail, the notifications, the bids, jobs and contracts."""
     count = lambda model: session.execute(select(func.count()).select_from(model)).scalar_one()  # noqa: E731
-    return (count(AuditRecord), count(Notification), count(Contract),
-            tuple(session.execute(select(Bid.id, Bid.status, Bid.revision).order_by(Bid.id)).all()))
+    return (
+        count(AuditRecord),
+        count(Notification),
+        count(Contract),
+        tuple(session.execute(select(Bid.id, Bid.status, Bid.revision).order_by(Bid.id)).all()),
+    )
 
 
 def asks_to_confirm(html: str, action: str, button: str, back: str) -> bool:
     """A plain form posting to the action with its CSRF token, the button, and a way back."""
     form = re.search(rf'<form method="post" action="{re.escape(action)}"[^>]*>(.*?)</form>', html, re.S)
-    return bool(form and 'name="csrf_token"' in form.group(1) and f">{button}</button>" in form.group(1)
-                and f'href="{back}">Go back</a>' in form.group(1))
+    return bool(
+        form
+        and 'name="csrf_token"' in form.group(1)
+        and f">{button}</button>" in form.group(1)
+        and f'href="{back}">Go back</a>' in form.group(1)
+    )
 
 
 def posts_with_the_pages_token(app, client, url: str):
@@ -50,8 +58,9 @@ def posts_with_the_pages_token(app, client, url: str):
 
 @pytest.fixture
 def bid(job, vendor):
-    return BidFactory(job_id=job.id, vendor_org_id=vendor.org_id, total_minor=2_400_000, price_per_unit_minor=60,
-                      revision=1)
+    return BidFactory(
+        job_id=job.id, vendor_org_id=vendor.org_id, total_minor=2_400_000, price_per_unit_minor=60, revision=1
+    )
 
 
 def test_the_withdraw_page_says_what_happens_and_changes_nothing(client, login_as, session, job, vendor, bid):
@@ -66,8 +75,9 @@ def test_the_withdraw_page_says_what_happens_and_changes_nothing(client, login_a
     assert "It leaves the buyer's comparison at once" in html and "The buyer is told that you withdrew." in html
     assert "you may bid again on this job" in html
     assert "The withdrawal cannot be taken back" in html
-    assert asks_to_confirm(html, url_for("bids.withdraw", bid_id=bid.id), "Withdraw bid",
-                           url_for("bids.show", bid_id=bid.id))
+    assert asks_to_confirm(
+        html, url_for("bids.withdraw", bid_id=bid.id), "Withdraw bid", url_for("bids.show", bid_id=bid.id)
+    )
     assert changes(session) == before
 
 
@@ -87,8 +97,9 @@ def test_posting_the_withdraw_page_withdraws(app, client, login_as, session, ven
     assert session.get(Bid, bid.id).status == BidStatus.WITHDRAWN
 
 
-def test_a_withdrawn_bid_or_a_passed_deadline_is_said_instead_of_the_button(client, login_as, session, job, vendor,
-                                                                             bid, past_deadline):
+def test_a_withdrawn_bid_or_a_passed_deadline_is_said_instead_of_the_button(
+    client, login_as, session, job, vendor, bid, past_deadline
+):
     login_as(vendor)
     with past_deadline(job):
         late = client.get(url_for("bids.withdraw", bid_id=bid.id))
@@ -119,8 +130,9 @@ def test_the_withdraw_page_answers_as_withdrawing_does(client, login_as, session
         assert "is suspended, so you cannot act on the marketplace" in page(response)
 
 
-def test_an_excluded_vendor_cannot_see_the_withdraw_page_of_a_confidential_job(client, login_as, session, vendor,
-                                                                               exclude):
+def test_an_excluded_vendor_cannot_see_the_withdraw_page_of_a_confidential_job(
+    client, login_as, session, vendor, exclude
+):
     confidential = JobFactory(visibility=Visibility.CONFIDENTIAL)
     bid = BidFactory(job_id=confidential.id, vendor_org_id=vendor.org_id)
     exclude(confidential.buyer_org_id, session.get(Organization, vendor.org_id))
@@ -136,17 +148,26 @@ def test_an_excluded_vendor_cannot_see_the_withdraw_page_of_a_confidential_job(c
 def open_bids(job):
     """Three live bids on the (now open-bidding) job, and a withdrawn one."""
     job.bidding_mode = BiddingMode.OPEN
-    live = [BidFactory(job_id=job.id, vendor_org_id=VerifiedVendorOrgFactory(name=name).id, total_minor=total,
-                       price_per_unit_minor=unit)
-            for name, total, unit in (("Scalewise Data", 1_234_567, 31), ("Tagly", 987_654, 25),
-                                      ("Annotate Co", 1_500_033, 38))]
-    BidFactory(job_id=job.id, vendor_org_id=VerifiedVendorOrgFactory(name="Quitters Inc").id,
-               status=BidStatus.WITHDRAWN)
+    live = [
+        BidFactory(
+            job_id=job.id,
+            vendor_org_id=VerifiedVendorOrgFactory(name=name).id,
+            total_minor=total,
+            price_per_unit_minor=unit,
+        )
+        for name, total, unit in (
+            ("Scalewise Data", 1_234_567, 31),
+            ("Tagly", 987_654, 25),
+            ("Annotate Co", 1_500_033, 38),
+        )
+    ]
+    BidFactory(
+        job_id=job.id, vendor_org_id=VerifiedVendorOrgFactory(name="Quitters Inc").id, status=BidStatus.WITHDRAWN
+    )
     return live
 
 
-def test_the_award_page_names_the_vendor_the_total_and_the_losers(client, login_as, session, job, buyer,
-                                                                  open_bids):
+def test_the_award_page_names_the_vendor_the_total_and_the_losers(client, login_as, session, job, buyer, open_bids):
     tagly = open_bids[1]
     url = url_for("bids.award", job_id=job.id, bid_id=tagly.id)
     login_as(buyer)
@@ -190,8 +211,9 @@ def test_a_confidential_job_warns_that_the_award_reveals_the_lab(client, login_a
     assert "the award tells Scalewise Data your organisation's name" in html
 
 
-def test_a_sealed_job_before_its_deadline_shows_no_amount_and_no_button(client, login_as, session, job, buyer,
-                                                                        open_bids):
+def test_a_sealed_job_before_its_deadline_shows_no_amount_and_no_button(
+    client, login_as, session, job, buyer, open_bids
+):
     job.bidding_mode = BiddingMode.SEALED
     login_as(buyer)
     response = client.get(url_for("bids.award", job_id=job.id, bid_id=open_bids[0].id))
@@ -215,13 +237,17 @@ def test_once_awarded_the_page_says_so_instead_of_the_button(client, login_as, s
         assert "Award the job" not in page(response)
 
 
-@pytest.mark.parametrize(("case", "message"), [
-    ("withdrawn", "This bid is withdrawn and cannot be awarded."),
-    ("conflicted", "Your screening excludes Scalewise Data: its bid cannot be awarded."),
-    ("suspended", "Scalewise Data is suspended and cannot be awarded."),
-])
-def test_a_bid_that_cannot_be_awarded_is_said_instead_of_the_button(client, login_as, session, job, buyer,
-                                                                     open_bids, case, message):
+@pytest.mark.parametrize(
+    ("case", "message"),
+    [
+        ("withdrawn", "This bid is withdrawn and cannot be awarded."),
+        ("conflicted", "Your screening excludes Scalewise Data: its bid cannot be awarded."),
+        ("suspended", "Scalewise Data is suspended and cannot be awarded."),
+    ],
+)
+def test_a_bid_that_cannot_be_awarded_is_said_instead_of_the_button(
+    client, login_as, session, job, buyer, open_bids, case, message
+):
     bid = open_bids[0]
     if case == "withdrawn":
         bid.status = BidStatus.WITHDRAWN

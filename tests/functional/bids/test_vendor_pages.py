@@ -14,9 +14,14 @@ from marketplace.notifications.models import Notification
 from tests.factories import AdminFactory, BidFactory, BuyerFactory, JobFactory, VendorFactory
 from tests.functional.bids.conftest import soon
 
-GOOD = {"price_per_unit": "0.55", "total": "22,000.00", "turnaround_days": "14",
-        "quality_guarantee_pct": "98.5", "proposal": "Two-pass review by trained annotators.",
-        "data_handling_response": "Data residency: EU — all labelers in Lisbon."}
+GOOD = {
+    "price_per_unit": "0.55",
+    "total": "22,000.00",
+    "turnaround_days": "14",
+    "quality_guarantee_pct": "98.5",
+    "proposal": "Two-pass review by trained annotators.",
+    "data_handling_response": "Data residency: EU — all labelers in Lisbon.",
+}
 
 
 def page(response) -> str:
@@ -58,23 +63,26 @@ def test_a_vendor_places_a_bid_in_major_units(client, login_as, session, job, bu
     assert "$22,000.00" in html and "revision 1" in html
 
 
-@pytest.mark.parametrize(("changes", "message", "kept"), [
-    ({"price_per_unit": "abc"}, "“abc” is not an amount of money", 'value="abc"'),
-    ({"price_per_unit": "0.555"}, "USD amounts have at most 2 decimal places", 'value="0.555"'),
-    ({"price_per_unit": "0"}, "Enter a price per unit above zero.", 'value="0"'),
-    ({"total": "-4"}, "Enter a total above zero.", 'value="-4"'),
-    ({"price_per_unit": "30", "total": "20"}, "The total cannot be less than the price per unit.",
-     'value="20"'),
-    ({"turnaround_days": "0"}, "Turnaround is between 1 and 3,650 days.", 'value="0"'),
-    ({"turnaround_days": "soon"}, "Not a valid integer value.", 'value="soon"'),
-    ({"quality_guarantee_pct": "120"}, "A quality guarantee is between 0 and 100%.", 'value="120"'),
-    ({"total": ""}, "This field is required.", 'name="total"'),
-    ({"total": "1e200000"}, "“1e200000” is not an amount of money", 'value="1e200000"'),
-    ({"total": "1e999999"}, "“1e999999” is not an amount of money", 'value="1e999999"'),
-    ({"total": "9" * 30}, "too large to be real", 'value="' + "9" * 30 + '"'),
-])
-def test_bad_terms_are_refused_with_the_typed_values_kept(client, login_as, session, job, vendor,
-                                                           changes, message, kept):
+@pytest.mark.parametrize(
+    ("changes", "message", "kept"),
+    [
+        ({"price_per_unit": "abc"}, "“abc” is not an amount of money", 'value="abc"'),
+        ({"price_per_unit": "0.555"}, "USD amounts have at most 2 decimal places", 'value="0.555"'),
+        ({"price_per_unit": "0"}, "Enter a price per unit above zero.", 'value="0"'),
+        ({"total": "-4"}, "Enter a total above zero.", 'value="-4"'),
+        ({"price_per_unit": "30", "total": "20"}, "The total cannot be less than the price per unit.", 'value="20"'),
+        ({"turnaround_days": "0"}, "Turnaround is between 1 and 3,650 days.", 'value="0"'),
+        ({"turnaround_days": "soon"}, "Not a valid integer value.", 'value="soon"'),
+        ({"quality_guarantee_pct": "120"}, "A quality guarantee is between 0 and 100%.", 'value="120"'),
+        ({"total": ""}, "This field is required.", 'name="total"'),
+        ({"total": "1e200000"}, "“1e200000” is not an amount of money", 'value="1e200000"'),
+        ({"total": "1e999999"}, "“1e999999” is not an amount of money", 'value="1e999999"'),
+        ({"total": "9" * 30}, "too large to be real", 'value="' + "9" * 30 + '"'),
+    ],
+)
+def test_bad_terms_are_refused_with_the_typed_values_kept(
+    client, login_as, session, job, vendor, changes, message, kept
+):
     login_as(vendor)
     response = client.post(url_for("bids.new", job_id=job.id), data={**GOOD, **changes})
 
@@ -87,7 +95,8 @@ def test_bad_terms_are_refused_with_the_typed_values_kept(client, login_as, sess
 
 
 def test_a_bid_after_the_deadline_is_refused_with_the_deadline_in_the_users_zone(
-        client, login_as, session, vendor, past_deadline):
+    client, login_as, session, vendor, past_deadline
+):
     job = JobFactory(bid_deadline=soon())
     vendor.timezone = "America/New_York"
     in_new_york = job.bid_deadline.astimezone(ZoneInfo("America/New_York")).strftime("%Y-%m-%d %H:%M %Z")
@@ -160,8 +169,7 @@ def test_a_job_the_vendor_may_not_see_is_not_found(client, login_as, session, ve
 
 @pytest.fixture
 def bid(job, vendor):
-    return BidFactory(job_id=job.id, vendor_org_id=vendor.org_id, total_minor=2_400_000,
-                      price_per_unit_minor=60)
+    return BidFactory(job_id=job.id, vendor_org_id=vendor.org_id, total_minor=2_400_000, price_per_unit_minor=60)
 
 
 def test_the_bid_page_shows_every_revision(client, login_as, session, job, vendor, bid):
@@ -184,8 +192,7 @@ def test_the_revise_form_is_filled_in_with_the_current_terms(client, login_as, v
 
 def test_a_bad_revision_is_refused_and_keeps_the_typed_values(client, login_as, session, vendor, bid):
     login_as(vendor)
-    response = client.post(url_for("bids.revise", bid_id=bid.id),
-                           data={**GOOD, "quality_guarantee_pct": "-3"})
+    response = client.post(url_for("bids.revise", bid_id=bid.id), data={**GOOD, "quality_guarantee_pct": "-3"})
     assert response.status_code == 400
     assert "A quality guarantee is between 0 and 100%." in page(response)
     assert 'value="-3"' in page(response)
@@ -197,7 +204,8 @@ def test_a_withdrawn_bid_is_not_revised(client, login_as, session, job, vendor, 
     response = client.post(url_for("bids.withdraw", bid_id=bid.id))
     assert response.status_code == 303
     assert "Your bid is withdrawn. You may bid again on this job until its deadline." in page(
-        client.get(response.headers["Location"]))
+        client.get(response.headers["Location"])
+    )
     assert session.get(Bid, bid.id).status == BidStatus.WITHDRAWN
 
     shown = client.get(url_for("bids.revise", bid_id=bid.id))
@@ -208,8 +216,9 @@ def test_a_withdrawn_bid_is_not_revised(client, login_as, session, job, vendor, 
     assert session.get(Bid, bid.id).revision == 1
 
 
-def test_revising_and_withdrawing_after_the_deadline_are_refused(client, login_as, session, job, vendor, bid,
-                                                                past_deadline):
+def test_revising_and_withdrawing_after_the_deadline_are_refused(
+    client, login_as, session, job, vendor, bid, past_deadline
+):
     login_as(vendor)
     with past_deadline(job):
         shown = client.get(url_for("bids.revise", bid_id=bid.id))
@@ -257,8 +266,7 @@ def test_vendor_pages_refuse_other_roles(client, login_as, job, bid, endpoint, r
 
 def test_our_bids_lists_each_bid_with_its_outcome(client, login_as, session, vendor):
     won_job = JobFactory(title="Box 10k drone frames")
-    BidFactory(job_id=won_job.id, vendor_org_id=vendor.org_id, status=BidStatus.AWARDED,
-               total_minor=1_234_500)
+    BidFactory(job_id=won_job.id, vendor_org_id=vendor.org_id, status=BidStatus.AWARDED, total_minor=1_234_500)
     conflicted_job = JobFactory(title="Transcribe call-centre audio")
     BidFactory(job_id=conflicted_job.id, vendor_org_id=vendor.org_id, conflicted=True)
     confidential = JobFactory(visibility=Visibility.CONFIDENTIAL, codename="Project Osprey")
@@ -301,13 +309,15 @@ def test_posts_without_the_csrf_token_change_nothing(app, client, login_as, sess
     assert 'name="csrf_token"' in page(client.get(url_for("bids.revise", bid_id=bid.id)))
 
 
-def test_an_excluded_vendor_learns_only_that_its_bid_is_out_never_why(client, login_as, session, job, vendor,
-                                                                    exclude_vendor):
+def test_an_excluded_vendor_learns_only_that_its_bid_is_out_never_why(
+    client, login_as, session, job, vendor, exclude_vendor
+):
     from marketplace.bids import service
     from marketplace.bids.service import Offer
 
-    bid = service.place_bid(session, vendor, job.id, Offer(price_per_unit_minor=50, total_minor=50_000,
-                                                          turnaround_days=10))
+    bid = service.place_bid(
+        session, vendor, job.id, Offer(price_per_unit_minor=50, total_minor=50_000, turnaround_days=10)
+    )
     exclude_vendor(job.buyer_org_id, vendor.org_id)
     from marketplace.screening.refresh import refresh_verdicts
 

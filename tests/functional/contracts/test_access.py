@@ -32,8 +32,11 @@ CONTRACT_ADDRESSES = [
 ]
 # The pages that ask the buyer to confirm an action answer as the action does.
 CONFIRMATIONS = [("GET", "/contracts/{c}/milestones/{m}/cancel"), ("GET", "/contracts/{c}/end")]
-BUYER_ACTIONS = [a for a in CONTRACT_ADDRESSES
-                 if (a[0] == "POST" or a in CONFIRMATIONS) and "deliver" not in a[1] and "retry" not in a[1]]
+BUYER_ACTIONS = [
+    a
+    for a in CONTRACT_ADDRESSES
+    if (a[0] == "POST" or a in CONFIRMATIONS) and "deliver" not in a[1] and "retry" not in a[1]
+]
 VENDOR_ACTIONS = [a for a in CONTRACT_ADDRESSES if "deliver" in a[1] or "retry" in a[1]]
 
 
@@ -45,8 +48,9 @@ def deal(session, stripe_config, tmp_path):
     delivery = Delivery(milestone_id=milestone.id, note="Done.")
     session.add(delivery)
     session.flush()
-    deal.extra["file"] = DeliveryFile(delivery_id=delivery.id, filename="a.csv", stored_name="x" * 40,
-                                      content_type="text/csv", size_bytes=1)
+    deal.extra["file"] = DeliveryFile(
+        delivery_id=delivery.id, filename="a.csv", stored_name="x" * 40, content_type="text/csv", size_bytes=1
+    )
     session.add(deal.extra["file"])
     session.commit()
     deal.extra["milestone"] = milestone.id
@@ -88,8 +92,9 @@ def test_the_buyer_cannot_take_the_vendors_actions(client, login_as, deal, metho
     assert call(client, method, address(deal, path)).status_code == 403
 
 
-@pytest.mark.parametrize(("method", "path"), BUYER_ACTIONS + VENDOR_ACTIONS,
-                         ids=[f"{m} {p}" for m, p in BUYER_ACTIONS + VENDOR_ACTIONS])
+@pytest.mark.parametrize(
+    ("method", "path"), BUYER_ACTIONS + VENDOR_ACTIONS, ids=[f"{m} {p}" for m, p in BUYER_ACTIONS + VENDOR_ACTIONS]
+)
 def test_an_admin_reads_but_does_not_act(client, login_as, deal, method, path):
     login_as(AdminFactory())
     assert call(client, method, address(deal, path)).status_code == 403
@@ -135,8 +140,11 @@ def test_uploads_are_kept_outside_the_web_root(client, login_as, deal, session, 
     milestone.status = MilestoneStatus.PENDING
     fund(session, deal, gateway, stripe_sim, milestone)
     login_as(deal.vendor)
-    client.post(f"/contracts/{deal.contract.id}/milestones/{milestone.id}/deliver", content_type="multipart/form-data",
-                data={"note": "Files", "files": [(io.BytesIO(b"x"), "../../etc/passwd", "text/plain")]})
+    client.post(
+        f"/contracts/{deal.contract.id}/milestones/{milestone.id}/deliver",
+        content_type="multipart/form-data",
+        data={"note": "Files", "files": [(io.BytesIO(b"x"), "../../etc/passwd", "text/plain")]},
+    )
     stored = session.execute(select(DeliveryFile).order_by(DeliveryFile.id.desc())).scalars().first()
     assert stored.filename == "passwd"
     assert "/" not in stored.stored_name and len(stored.stored_name) == 40

@@ -44,8 +44,9 @@ def end_url(deal) -> str:
 def state(session, deal) -> tuple:
     """What either page could change: money, milestones, the contract, the trail and the notifications."""
     session.expire_all()
-    milestones = session.execute(select(Milestone.id, Milestone.status).where(
-        Milestone.contract_id == deal.contract.id).order_by(Milestone.id)).all()
+    milestones = session.execute(
+        select(Milestone.id, Milestone.status).where(Milestone.contract_id == deal.contract.id).order_by(Milestone.id)
+    ).all()
     counts = [session.execute(select(func.count()).select_from(m)).scalar_one() for m in (AuditRecord, Notification)]
     return ledger(session, deal), tuple(milestones), deal.contract.status, *counts
 
@@ -119,8 +120,9 @@ def test_a_delivered_milestone_says_why_it_cannot_be_cancelled(client, login_as,
     assert confirm_form(page(response), cancel_url(deal, milestone)) is None
 
 
-def test_with_payments_off_a_funded_milestone_says_its_money_cannot_be_returned(app, client, login_as, session, deal,
-                                                                                gateway, stripe_sim):
+def test_with_payments_off_a_funded_milestone_says_its_money_cannot_be_returned(
+    app, client, login_as, session, deal, gateway, stripe_sim
+):
     milestone = only_milestone(session, deal)
     fund(session, deal, gateway, stripe_sim, milestone)
     app.config["STRIPE_SECRET_KEY"] = ""
@@ -160,12 +162,24 @@ def flagged(session, deal, gateway, stripe_sim):
     from marketplace.contracts.service import PlannedMilestone
     from tests.functional.payments.stripe_support import connect_vendor
 
-    service.plan_milestones(session, deal.buyer, gateway, deal.contract.id, [
-        PlannedMilestone("Pilot batch", 250_000), PlannedMilestone("Full set", 800_000),
-        PlannedMilestone("Audit", 200_000)], fee_bps=FEE_BPS)
+    service.plan_milestones(
+        session,
+        deal.buyer,
+        gateway,
+        deal.contract.id,
+        [
+            PlannedMilestone("Pilot batch", 250_000),
+            PlannedMilestone("Full set", 800_000),
+            PlannedMilestone("Audit", 200_000),
+        ],
+        fee_bps=FEE_BPS,
+    )
     session.commit()
-    pilot, full, audit = session.execute(select(Milestone).where(Milestone.contract_id == deal.contract.id)
-                                         .order_by(Milestone.number)).scalars().all()
+    pilot, full, audit = (
+        session.execute(select(Milestone).where(Milestone.contract_id == deal.contract.id).order_by(Milestone.number))
+        .scalars()
+        .all()
+    )
     connect_vendor(session, deal, gateway, stripe_sim)
     fund(session, deal, gateway, stripe_sim, audit)
     deliver(session, deal, audit)
@@ -174,8 +188,11 @@ def flagged(session, deal, gateway, stripe_sim):
     deal.contract.status = ContractStatus.FLAGGED
     deal.contract.flagged_reason = "Screening now says exclude: Cobalt Social holds 49% of the vendor."
     session.commit()
-    assert [m.status for m in (pilot, full, audit)] == [MilestoneStatus.FUNDED, MilestoneStatus.PENDING,
-                                                          MilestoneStatus.RELEASED]
+    assert [m.status for m in (pilot, full, audit)] == [
+        MilestoneStatus.FUNDED,
+        MilestoneStatus.PENDING,
+        MilestoneStatus.RELEASED,
+    ]
     return deal
 
 
@@ -208,8 +225,9 @@ def test_the_end_page_lists_what_is_refunded_dropped_and_kept(app, client, login
     assert ("refund", 250_000) in ledger(session, deal)
 
 
-def test_an_accepted_milestone_awaiting_its_payout_is_named_as_refunded(client, login_as, session, deal, gateway,
-                                                                        stripe_sim):
+def test_an_accepted_milestone_awaiting_its_payout_is_named_as_refunded(
+    client, login_as, session, deal, gateway, stripe_sim
+):
     milestone = only_milestone(session, deal)
     fund(session, deal, gateway, stripe_sim, milestone)
     deliver(session, deal, milestone)

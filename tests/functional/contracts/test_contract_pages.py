@@ -80,38 +80,61 @@ def test_the_buyer_splits_the_contract_into_milestones(client, login_as, deal, s
     login_as(deal.buyer)
     form = client.get(contract_url(deal, "/milestones"))
     assert 'value="The whole contract"' in form.text
-    response = client.post(contract_url(deal, "/milestones"), data={
-        "milestones-0-title": "Pilot batch", "milestones-0-amount": "2,500.00",
-        "milestones-1-title": "Full set", "milestones-1-amount": "10000", "milestones-1-due_date": "2030-01-31",
-        "milestones-2-title": "", "milestones-2-amount": ""})
+    response = client.post(
+        contract_url(deal, "/milestones"),
+        data={
+            "milestones-0-title": "Pilot batch",
+            "milestones-0-amount": "2,500.00",
+            "milestones-1-title": "Full set",
+            "milestones-1-amount": "10000",
+            "milestones-1-due_date": "2030-01-31",
+            "milestones-2-title": "",
+            "milestones-2-amount": "",
+        },
+    )
     assert response.status_code == 303
-    milestones = session.execute(select(Milestone).where(Milestone.contract_id == deal.contract.id)
-                                 .order_by(Milestone.number)).scalars().all()
+    milestones = (
+        session.execute(select(Milestone).where(Milestone.contract_id == deal.contract.id).order_by(Milestone.number))
+        .scalars()
+        .all()
+    )
     assert [(m.title, m.amount_minor, str(m.due_date)) for m in milestones] == [
-        ("Pilot batch", 250_000, "None"), ("Full set", 1_000_000, "2030-01-31")]
-    vendor_told = session.execute(select(Notification).where(Notification.user_id == deal.vendor.id,
-                                                             Notification.kind == "milestones_planned")).first()
+        ("Pilot batch", 250_000, "None"),
+        ("Full set", 1_000_000, "2030-01-31"),
+    ]
+    vendor_told = session.execute(
+        select(Notification).where(Notification.user_id == deal.vendor.id, Notification.kind == "milestones_planned")
+    ).first()
     assert vendor_told
 
 
 def test_milestones_that_do_not_add_up_are_refused_with_the_typed_values_kept(client, login_as, deal):
     login_as(deal.buyer)
-    response = client.post(contract_url(deal, "/milestones"), data={
-        "milestones-0-title": "Pilot batch", "milestones-0-amount": "2500",
-        "milestones-1-title": "Full set", "milestones-1-amount": "9000"})
+    response = client.post(
+        contract_url(deal, "/milestones"),
+        data={
+            "milestones-0-title": "Pilot batch",
+            "milestones-0-amount": "2500",
+            "milestones-1-title": "Full set",
+            "milestones-1-amount": "9000",
+        },
+    )
     assert response.status_code == 400
     assert "add up to $11,500.00, not the awarded $12,500.00 ($1,000.00 short)" in response.text
     assert 'value="Pilot batch"' in response.text and 'value="9000"' in response.text
 
 
-@pytest.mark.parametrize(("row", "message"), [
-    ({"milestones-0-title": "Pilot", "milestones-0-amount": ""}, "both a title and an amount"),
-    ({"milestones-0-title": "Pilot", "milestones-0-amount": "ten"}, "is not an amount of money"),
-    ({"milestones-0-title": "Pilot", "milestones-0-amount": "1.234"}, "at most 2 decimal places"),
-    ({"milestones-0-title": "Pilot", "milestones-0-amount": "1e999999"}, "is not an amount of money"),
-    ({"milestones-0-title": "Pilot", "milestones-0-amount": "9" * 30}, "too large to be real"),
-    ({"milestones-0-title": "", "milestones-0-amount": ""}, "Give at least one milestone"),
-])
+@pytest.mark.parametrize(
+    ("row", "message"),
+    [
+        ({"milestones-0-title": "Pilot", "milestones-0-amount": ""}, "both a title and an amount"),
+        ({"milestones-0-title": "Pilot", "milestones-0-amount": "ten"}, "is not an amount of money"),
+        ({"milestones-0-title": "Pilot", "milestones-0-amount": "1.234"}, "at most 2 decimal places"),
+        ({"milestones-0-title": "Pilot", "milestones-0-amount": "1e999999"}, "is not an amount of money"),
+        ({"milestones-0-title": "Pilot", "milestones-0-amount": "9" * 30}, "too large to be real"),
+        ({"milestones-0-title": "", "milestones-0-amount": ""}, "Give at least one milestone"),
+    ],
+)
 def test_a_bad_milestone_row_is_refused(client, login_as, deal, row, message):
     login_as(deal.buyer)
     response = client.post(contract_url(deal, "/milestones"), data=row)
@@ -188,9 +211,14 @@ def test_the_vendor_delivers_with_a_note_and_files(client, login_as, deal, sessi
     empty = client.post(milestone_url(deal, milestone, "deliver"), data={"note": ""})
     assert empty.status_code == 400
     assert "Say what you are delivering." in empty.text
-    response = client.post(milestone_url(deal, milestone, "deliver"), content_type="multipart/form-data", data={
-        "note": "All 10,000 images boxed; see the manifest.",
-        "files": [(io.BytesIO(b"image,boxes\n1,3\n"), "manifest.csv", "text/csv")]})
+    response = client.post(
+        milestone_url(deal, milestone, "deliver"),
+        content_type="multipart/form-data",
+        data={
+            "note": "All 10,000 images boxed; see the manifest.",
+            "files": [(io.BytesIO(b"image,boxes\n1,3\n"), "manifest.csv", "text/csv")],
+        },
+    )
     assert response.status_code == 303
     login_as(deal.buyer)
     page = client.get(contract_url(deal))
@@ -216,15 +244,17 @@ def test_an_unfunded_milestone_cannot_be_delivered(client, login_as, deal, sessi
     assert "it is not funded yet" in response.text
 
 
-def test_the_buyer_rejects_with_a_reason_and_the_vendor_delivers_again(client, login_as, deal, session, gateway,
-                                                                       stripe_sim):
+def test_the_buyer_rejects_with_a_reason_and_the_vendor_delivers_again(
+    client, login_as, deal, session, gateway, stripe_sim
+):
     milestone = funded_and_delivered(session, deal, gateway, stripe_sim)
     login_as(deal.buyer)
     missing = client.post(milestone_url(deal, milestone, "reject"), data={f"m{milestone.id}-reason": ""})
     assert missing.status_code == 400
     assert "Tell the vendor why you reject the delivery." in missing.text
-    response = client.post(milestone_url(deal, milestone, "reject"),
-                           data={f"m{milestone.id}-reason": "Occluded cars have no boxes."})
+    response = client.post(
+        milestone_url(deal, milestone, "reject"), data={f"m{milestone.id}-reason": "Occluded cars have no boxes."}
+    )
     assert response.status_code == 303
     login_as(deal.vendor)
     page = client.get(contract_url(deal))
@@ -235,8 +265,7 @@ def test_the_buyer_rejects_with_a_reason_and_the_vendor_delivers_again(client, l
     assert ledger(session, deal) == [("charge", 1_250_000)]
 
 
-def test_accepting_pays_the_vendor_less_the_fee_and_both_see_it(client, login_as, deal, session, gateway,
-                                                                stripe_sim):
+def test_accepting_pays_the_vendor_less_the_fee_and_both_see_it(client, login_as, deal, session, gateway, stripe_sim):
     connect_vendor(session, deal, gateway, stripe_sim)
     milestone = funded_and_delivered(session, deal, gateway, stripe_sim)
     login_as(deal.buyer)
@@ -281,8 +310,9 @@ def test_cancelling_a_funded_milestone_refunds_the_buyer(client, login_as, deal,
     assert "Milestone cancelled and refunded." in response.text
     assert "Refunded to the buyer" in response.text
     assert ledger(session, deal) == [("charge", 1_250_000), ("refund", 1_250_000)]
-    vendor_told = session.execute(select(Notification).where(Notification.user_id == deal.vendor.id,
-                                                             Notification.kind == "milestone_refunded")).first()
+    vendor_told = session.execute(
+        select(Notification).where(Notification.user_id == deal.vendor.id, Notification.kind == "milestone_refunded")
+    ).first()
     assert vendor_told
 
 
@@ -301,8 +331,9 @@ def flag(deal):
     deal.contract.flagged_reason = "Screening now says exclude: Cobalt Social holds 49% of the vendor."
 
 
-def test_a_flagged_contract_shows_the_reason_and_the_buyers_choices(client, login_as, deal, session, gateway,
-                                                                    stripe_sim):
+def test_a_flagged_contract_shows_the_reason_and_the_buyers_choices(
+    client, login_as, deal, session, gateway, stripe_sim
+):
     milestone = only_milestone(session, deal)
     fund(session, deal, gateway, stripe_sim, milestone)
     flag(deal)
@@ -359,8 +390,9 @@ def completed(session, deal, gateway, stripe_sim):
     session.commit()
 
 
-def test_after_completion_the_buyer_rates_the_vendor_on_its_profile(client, login_as, deal, session, gateway,
-                                                                    stripe_sim):
+def test_after_completion_the_buyer_rates_the_vendor_on_its_profile(
+    client, login_as, deal, session, gateway, stripe_sim
+):
     login_as(deal.buyer)
     early = client.post(contract_url(deal, "/rating"), data={"stars": "5", "comment": "Great"})
     assert early.status_code == 400
@@ -370,8 +402,9 @@ def test_after_completion_the_buyer_rates_the_vendor_on_its_profile(client, logi
     missing = client.post(contract_url(deal, "/rating"), data={"comment": "Kept this comment"})
     assert missing.status_code == 400
     assert "Choose 1 to 5 stars." in missing.text and "Kept this comment" in missing.text
-    response = client.post(contract_url(deal, "/rating"), data={"stars": "4", "comment": "Careful, a day late."},
-                           follow_redirects=True)
+    response = client.post(
+        contract_url(deal, "/rating"), data={"stars": "4", "comment": "Careful, a day late."}, follow_redirects=True
+    )
     assert "your rating is on the vendor&#39;s profile" in response.text
     profile = client.get(f"/vendors/{deal.vendor.org_id}")
     assert "Careful, a day late." in profile.text
@@ -397,8 +430,7 @@ def test_the_admin_sees_every_payment_and_the_platforms_fees(client, login_as, d
     assert client.get(contract_url(deal)).status_code == 200
 
 
-def test_a_statement_shows_only_the_organisations_own_contracts(client, login_as, deal, session, gateway,
-                                                                stripe_sim):
+def test_a_statement_shows_only_the_organisations_own_contracts(client, login_as, deal, session, gateway, stripe_sim):
     fund(session, deal, gateway, stripe_sim, only_milestone(session, deal))
     login_as(make_deal(session).buyer)
     page = client.get("/payments/statement")

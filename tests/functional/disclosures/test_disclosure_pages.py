@@ -34,9 +34,7 @@ def add(client, version, **fields):
 
 def attest(client, version, **fields):
     data = {"attester_name": "Ana Officer", "attester_title": "CEO", "attest": "y", **fields}
-    return client.post(
-        f"/disclosure/{version.id}/submit", data={k: v for k, v in data.items() if v is not None}
-    )
+    return client.post(f"/disclosure/{version.id}/submit", data={k: v for k, v in data.items() if v is not None})
 
 
 @pytest.fixture
@@ -90,10 +88,7 @@ def test_a_vendor_files_a_first_disclosure(client, login_as, session, vendor):
     assert started.headers["Location"].endswith(f"/disclosure/{version.id}/edit")
 
     assert add(client, version, party_name="Founder Fund", share_exact="60").status_code == 303
-    assert (
-        add(client, version, kind="customer", party_name="Northwind AI", revenue_share_pct="35").status_code
-        == 303
-    )
+    assert add(client, version, kind="customer", party_name="Northwind AI", revenue_share_pct="35").status_code == 303
     response = add(
         client,
         version,
@@ -260,18 +255,13 @@ def test_the_vendor_sees_the_admins_reason_and_answers_with_a_new_version(client
     shown = text(client.get(f"/disclosure/{first.id}"))
     assert "Name the owners of Founder Fund." in shown and "Start a new version to answer" in shown
     notes = text(client.get("/notifications/"))
-    assert (
-        "Changes requested on disclosure version 1" in notes and "Name the owners of Founder Fund." in notes
-    )
+    assert "Changes requested on disclosure version 1" in notes and "Name the owners of Founder Fund." in notes
 
     started = client.post("/disclosure/new")
     second = service.draft_of(session, vendor.org_id)
     assert started.headers["Location"].endswith(f"/disclosure/{second.id}/edit")
     assert "Founder Fund" in text(client.get(started.headers["Location"]))
-    assert (
-        add(client, second, party_name="Ana Founder", party_kind="person", share_exact="40").status_code
-        == 303
-    )
+    assert add(client, second, party_name="Ana Founder", party_kind="person", share_exact="40").status_code == 303
     assert attest(client, second).status_code == 303
     service.decide_version(session, admin, second.id, "approved")
 

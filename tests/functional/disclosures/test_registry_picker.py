@@ -23,8 +23,14 @@ def party_count(session) -> int:
 def halcyon(session):
     """Halcyon Research GmbH, known from an admin's fact, with its LEI."""
     party = PartyFactory(name="Halcyon Research GmbH", jurisdiction="DE")
-    session.add(PartyIdentifier(party_id=party.id, scheme="XI-LEI", value="5493001KJTIIGC8Y1R12",
-                                value_normalized=normalize_identifier("5493001KJTIIGC8Y1R12")))
+    session.add(
+        PartyIdentifier(
+            party_id=party.id,
+            scheme="XI-LEI",
+            value="5493001KJTIIGC8Y1R12",
+            value_normalized=normalize_identifier("5493001KJTIIGC8Y1R12"),
+        )
+    )
     InterestFactory(interested_party_id=party.id)
     session.flush()
     return party
@@ -36,13 +42,13 @@ def add(client, draft, **fields):
 
 
 def held_by(session, draft) -> list[int]:
-    return list(session.execute(select(Interest.interested_party_id).where(Interest.disclosure_id == draft.id))
-                .scalars())
+    return list(
+        session.execute(select(Interest.interested_party_id).where(Interest.disclosure_id == draft.id)).scalars()
+    )
 
 
 @pytest.mark.parametrize("typed", ["halcyon", "HALCYON RESEARCH, G.m.b.H.", "Халкион Ресерч", "5493-001k"])
-def test_a_vendor_finds_a_party_by_name_variant_or_identifier(client, login_as, session, vendor, draft, halcyon,
-                                                              typed):
+def test_a_vendor_finds_a_party_by_name_variant_or_identifier(client, login_as, session, vendor, draft, halcyon, typed):
     login_as(vendor)
     before = party_count(session)
     page = text(client.get(f"/disclosure/{draft.id}/edit", query_string={"find": typed}))
@@ -113,8 +119,9 @@ def test_no_party_and_no_name_is_refused_beside_the_name(client, login_as, sessi
     assert response.status_code == 400 and "Name the person or organisation." in text(response)
 
 
-def test_a_merged_party_picked_from_an_old_page_names_the_party_it_joined(client, login_as, session, vendor, draft,
-                                                                          halcyon):
+def test_a_merged_party_picked_from_an_old_page_names_the_party_it_joined(
+    client, login_as, session, vendor, draft, halcyon
+):
     joined = PartyFactory(name="Halcyon Research AG")
     InterestFactory(interested_party_id=joined.id)
     halcyon.merged_into_id = joined.id

@@ -52,8 +52,6 @@ def job_form():
     return _make
 
 
-
-
 @pytest.fixture
 def notifications(session):
     """The notifications written to every user of an organisation, as (kind, message) pairs."""

@@ -13,9 +13,7 @@ from tests.factories import AdminFactory, BidFactory, BuyerFactory, JobFactory, 
 
 
 def titles(response) -> list[str]:
-    return re.findall(
-        r'<tr data-testid="job-row">\s*<td><a href="[^"]+">([^<]+)</a>', response.get_data(as_text=True)
-    )
+    return re.findall(r'<tr data-testid="job-row">\s*<td><a href="[^"]+">([^<]+)</a>', response.get_data(as_text=True))
 
 
 def result_count(response) -> str:
@@ -199,14 +197,10 @@ class TestScreening:
             visibility=Visibility.CONFIDENTIAL,
             codename="Project Amber Heron",
         )
-        invite_only = JobFactory(
-            buyer_org_id=org, title="Invited lidar job", visibility=Visibility.INVITE_ONLY
-        )
+        invite_only = JobFactory(buyer_org_id=org, title="Invited lidar job", visibility=Visibility.INVITE_ONLY)
         return buyer, public, confidential, invite_only
 
-    def test_excluded_vendor_sees_public_jobs_only_everywhere(
-        self, client, login_as, session, exclude_vendor
-    ):
+    def test_excluded_vendor_sees_public_jobs_only_everywhere(self, client, login_as, session, exclude_vendor):
         buyer, public, confidential, invite_only = self._buyer_with_jobs()
         vendor = VendorFactory()
         exclude_vendor(buyer.org_id, vendor.org_id)
@@ -234,14 +228,10 @@ class TestScreening:
         assert client.get(url_for("jobs.show", job_id=confidential.id)).status_code == 404
         assert client.get(url_for("jobs.show", job_id=invite_only.id)).status_code == 404
         assert (
-            client.get(
-                url_for("jobs.attachment", job_id=confidential.id, attachment_id=attachment.id)
-            ).status_code
+            client.get(url_for("jobs.attachment", job_id=confidential.id, attachment_id=attachment.id)).status_code
             == 404
         )
-        assert (
-            client.post(url_for("jobs.ask", job_id=confidential.id), data={"text": "Hi"}).status_code == 404
-        )
+        assert client.post(url_for("jobs.ask", job_id=confidential.id), data={"text": "Hi"}).status_code == 404
 
     def test_clear_vendor_sees_confidential_jobs_under_a_codename(self, client, login_as, session):
         buyer, public, confidential, invite_only = self._buyer_with_jobs()
@@ -272,9 +262,7 @@ class TestScreening:
         for vendor, sees in ((invited, True), (excluded_invited, False), (uninvited, False)):
             switch_to(vendor)
             assert ("Invited lidar job" in titles(client.get(url_for("jobs.index")))) is sees
-            assert client.get(url_for("jobs.show", job_id=invite_only.id)).status_code == (
-                200 if sees else 404
-            )
+            assert client.get(url_for("jobs.show", job_id=invite_only.id)).status_code == (200 if sees else 404)
 
     def test_admin_sees_every_job(self, client, login_as, exclude_vendor):
         self._buyer_with_jobs()

@@ -22,8 +22,9 @@ def page(response) -> str:
 
 
 def trail_and_notes(session) -> tuple[int, int]:
-    return tuple(session.execute(select(func.count()).select_from(model)).scalar_one()
-                 for model in (AuditRecord, Notification))
+    return tuple(
+        session.execute(select(func.count()).select_from(model)).scalar_one() for model in (AuditRecord, Notification)
+    )
 
 
 @pytest.fixture
@@ -51,8 +52,7 @@ def test_the_cancel_page_says_what_happens_and_changes_nothing(client, login_as,
     assert "Vendors can no longer bid on it or ask about it" in html
     assert "The 2 vendors that bid on it are told it was cancelled." in html
     assert "Cancelling cannot be undone: the job cannot be reopened or edited." in html
-    form = re.search(rf'<form method="post" action="{url_for("jobs.cancel", job_id=job.id)}"[^>]*>(.*?)</form>',
-                     html)
+    form = re.search(rf'<form method="post" action="{url_for("jobs.cancel", job_id=job.id)}"[^>]*>(.*?)</form>', html)
     assert form and 'name="csrf_token"' in form.group(1) and ">Cancel the job</button>" in form.group(1)
     assert f'href="{url_for("jobs.show", job_id=job.id)}">Go back</a>' in form.group(1)
     assert trail_and_notes(session) == before and job.status == JobStatus.OPEN
@@ -82,12 +82,14 @@ def test_posting_the_cancel_page_cancels(app, client, login_as, session, buyer, 
     assert job.status == JobStatus.CANCELLED
 
 
-@pytest.mark.parametrize(("status", "message"), [
-    (JobStatus.CANCELLED, "This job is already cancelled."),
-    (JobStatus.AWARDED, "This job has been awarded; it can no longer be cancelled."),
-])
-def test_a_job_that_cannot_be_cancelled_says_why_instead_of_the_button(client, login_as, buyer, job, status,
-                                                                        message):
+@pytest.mark.parametrize(
+    ("status", "message"),
+    [
+        (JobStatus.CANCELLED, "This job is already cancelled."),
+        (JobStatus.AWARDED, "This job has been awarded; it can no longer be cancelled."),
+    ],
+)
+def test_a_job_that_cannot_be_cancelled_says_why_instead_of_the_button(client, login_as, buyer, job, status, message):
     job.status = status
     login_as(buyer)
     response = client.get(url_for("jobs.cancel", job_id=job.id))

@@ -67,8 +67,10 @@ def test_a_job_made_confidential_later_has_its_files_cleaned_then(client, switch
     buyer = switch_to(BuyerFactory())
     post_job(client, job_form, "public", publish=None, save_draft="Save draft")
     job = latest(session, Job, buyer_org_id=buyer.org_id)
-    response = client.post(url_for("jobs.edit", job_id=job.id),
-                           data=job_form(visibility="confidential", publish=None, save_draft="Save draft"))
+    response = client.post(
+        url_for("jobs.edit", job_id=job.id),
+        data=job_form(visibility="confidential", publish=None, save_draft="Save draft"),
+    )
     assert response.status_code == 303
     attachment = latest(session, JobAttachment, job_id=job.id)
     assert b"Maya" not in (Path(app.config["UPLOAD_FOLDER"]) / "jobs" / attachment.stored_name).read_bytes()
@@ -77,8 +79,9 @@ def test_a_job_made_confidential_later_has_its_files_cleaned_then(client, switch
 
 def test_a_broken_pdf_on_a_confidential_job_is_refused_with_the_form_kept(client, switch_to, session, job_form):
     buyer = switch_to(BuyerFactory())
-    data = job_form(visibility="confidential", title="Keep me",
-                    attachments=[(io.BytesIO(b"%PDF-1.7 not really"), "broken.pdf")])
+    data = job_form(
+        visibility="confidential", title="Keep me", attachments=[(io.BytesIO(b"%PDF-1.7 not really"), "broken.pdf")]
+    )
     response = client.post(url_for("jobs.new"), data=data, content_type="multipart/form-data")
     assert response.status_code == 400
     text = response.get_data(as_text=True)
@@ -120,8 +123,11 @@ def live_seeing(session, job) -> set[int]:
     from marketplace.accounts.models import User
 
     users = session.execute(select(User).where(User.role == "vendor")).scalars().all()
-    return {user.org_id for user in users if session.execute(
-        select(Job.id).where(Job.id == job.id, visibility.job_filter(session, user))).first()}
+    return {
+        user.org_id
+        for user in users
+        if session.execute(select(Job.id).where(Job.id == job.id, visibility.job_filter(session, user))).first()
+    }
 
 
 def test_a_vendor_never_screened_for_the_lab_is_screened_before_it_is_counted(session, exclude_vendor):
@@ -139,8 +145,9 @@ def test_a_vendor_never_screened_for_the_lab_is_screened_before_it_is_counted(se
 
 def test_before_an_award_the_lab_is_told_it_reveals_its_name(client, login_as, session):
     buyer = BuyerFactory()
-    job = JobFactory(buyer_org_id=buyer.org_id, visibility=Visibility.CONFIDENTIAL, codename="Osprey",
-                     bidding_mode=BiddingMode.OPEN)
+    job = JobFactory(
+        buyer_org_id=buyer.org_id, visibility=Visibility.CONFIDENTIAL, codename="Osprey", bidding_mode=BiddingMode.OPEN
+    )
     BidFactory(job_id=job.id, vendor_org_id=VerifiedVendorFactory().org_id)
     login_as(buyer)
     page = client.get(url_for("bids.compare", job_id=job.id)).get_data(as_text=True)

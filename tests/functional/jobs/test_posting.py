@@ -94,9 +94,7 @@ def test_buyer_saves_a_draft_then_publishes_it(client, login_as, session, job_fo
     assert job.status == JobStatus.OPEN
     actions = (
         session.execute(
-            select(AuditRecord.action).where(
-                AuditRecord.subject_id == job.id, AuditRecord.subject_type == "job"
-            )
+            select(AuditRecord.action).where(AuditRecord.subject_id == job.id, AuditRecord.subject_type == "job")
         )
         .scalars()
         .all()
@@ -104,12 +102,15 @@ def test_buyer_saves_a_draft_then_publishes_it(client, login_as, session, job_fo
     assert actions == ["job.published"]
 
 
-@pytest.mark.parametrize(("budget", "message"), [
-    ("1e200000", "“1e200000” is not an amount of money"),
-    ("1e999999", "“1e999999” is not an amount of money"),
-    ("9" * 30, "too large to be real"),
-    ("99999999999999", "cannot be posted"),
-])
+@pytest.mark.parametrize(
+    ("budget", "message"),
+    [
+        ("1e200000", "“1e200000” is not an amount of money"),
+        ("1e999999", "“1e999999” is not an amount of money"),
+        ("9" * 30, "too large to be real"),
+        ("99999999999999", "cannot be posted"),
+    ],
+)
 def test_an_absurd_budget_is_refused_in_words(client, login_as, session, job_form, budget, message):
     login_as(BuyerFactory())
     response = client.post(url_for("jobs.new"), data=job_form(budget_max=budget))
@@ -179,9 +180,7 @@ def test_attachments_are_stored_under_random_names_and_downloadable(client, logi
     assert response.status_code == 303
     job = only_job(session, buyer)
     stored = (
-        session.execute(
-            select(JobAttachment).where(JobAttachment.job_id == job.id).order_by(JobAttachment.id)
-        )
+        session.execute(select(JobAttachment).where(JobAttachment.job_id == job.id).order_by(JobAttachment.id))
         .scalars()
         .all()
     )
@@ -204,9 +203,7 @@ def test_an_attachment_over_10_mb_is_refused(client, login_as, session, job_form
     big = FileStorage(io.BytesIO(b"x" * (10 * 1024 * 1024 + 1)), "huge.bin")
     # Encoded in memory: the test client would spool so large a body to a file it never closes.
     boundary, body = encode_multipart(MultiDict(job_form(attachments=big)))
-    response = client.post(
-        url_for("jobs.new"), data=body, content_type=f"multipart/form-data; boundary={boundary}"
-    )
+    response = client.post(url_for("jobs.new"), data=body, content_type=f"multipart/form-data; boundary={boundary}")
     assert response.status_code == 400
     assert "“huge.bin” is larger than 10 MB." in response.get_data(as_text=True)
     assert session.execute(select(Job).where(Job.buyer_org_id == buyer.org_id)).first() is None
@@ -214,9 +211,7 @@ def test_an_attachment_over_10_mb_is_refused(client, login_as, session, job_form
 
 def test_edit_form_shows_the_job_in_the_buyers_zone_and_saves_changes(client, login_as, session, job_form):
     buyer = login_as(BuyerFactory(timezone="America/New_York"))
-    client.post(
-        url_for("jobs.new"), data=job_form(bid_deadline="2031-01-15T09:00", delivery_date="2031-03-01")
-    )
+    client.post(url_for("jobs.new"), data=job_form(bid_deadline="2031-01-15T09:00", delivery_date="2031-03-01"))
     job = only_job(session, buyer)
     page = client.get(url_for("jobs.edit", job_id=job.id))
     text = page.get_data(as_text=True)
@@ -287,9 +282,7 @@ def test_edit_removes_and_adds_attachments(client, login_as, session, job_form):
         content_type="multipart/form-data",
     )
     assert response.status_code == 303
-    names = (
-        session.execute(select(JobAttachment.filename).where(JobAttachment.job_id == job.id)).scalars().all()
-    )
+    names = session.execute(select(JobAttachment.filename).where(JobAttachment.job_id == job.id)).scalars().all()
     assert names == ["new.txt"]
     assert job.status == JobStatus.OPEN
 
@@ -319,9 +312,7 @@ def test_cancel_refused_after_award(client, login_as):
 
 def test_publish_refused_when_the_deadline_has_passed(client, login_as):
     buyer = login_as(BuyerFactory())
-    job = JobFactory(
-        buyer_org_id=buyer.org_id, status=JobStatus.DRAFT, bid_deadline=utcnow() - timedelta(hours=2)
-    )
+    job = JobFactory(buyer_org_id=buyer.org_id, status=JobStatus.DRAFT, bid_deadline=utcnow() - timedelta(hours=2))
     response = client.post(url_for("jobs.publish", job_id=job.id), follow_redirects=True)
     assert b"The bid deadline has passed" in response.data
     assert job.status == JobStatus.DRAFT

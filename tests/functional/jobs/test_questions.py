@@ -24,9 +24,7 @@ def test_vendor_asks_and_the_buyer_is_told(client, switch_to, session, notificat
     buyer = BuyerFactory()
     job = JobFactory(buyer_org_id=buyer.org_id)
     asker = switch_to(VendorFactory())
-    response = client.post(
-        url_for("jobs.ask", job_id=job.id), data={"text": "Are there overlapping speakers?"}
-    )
+    response = client.post(url_for("jobs.ask", job_id=job.id), data={"text": "Are there overlapping speakers?"})
     assert response.status_code == 303
     assert response.headers["Location"].endswith(url_for("jobs.show", job_id=job.id) + "#questions")
     assert notifications(buyer.org_id) == [("new_question", f"New question on “{job.title}”.")]
@@ -95,9 +93,7 @@ def test_a_question_of_another_job_is_not_found(client, login_as, session):
     question = Question(job_id=other.id, vendor_org_id=VendorFactory().org_id, text="Hello?")
     session.add(question)
     session.flush()
-    response = client.post(
-        url_for("jobs.answer", job_id=mine.id, question_id=question.id), data={"answer": "Hi"}
-    )
+    response = client.post(url_for("jobs.answer", job_id=mine.id, question_id=question.id), data={"answer": "Hi"})
     assert response.status_code == 404
     assert question.answer == ""
 
@@ -138,8 +134,9 @@ def test_public_jobs_offer_no_invitations(client, login_as):
     assert b"Only invite-only jobs take invitations" in response.data
 
 
-def test_a_vendor_cut_off_from_a_confidential_job_no_longer_reads_what_it_was_told(client, switch_to, session,
-                                                                                   exclude_vendor):
+def test_a_vendor_cut_off_from_a_confidential_job_no_longer_reads_what_it_was_told(
+    client, switch_to, session, exclude_vendor
+):
     buyer = BuyerFactory()
     job = JobFactory(buyer_org_id=buyer.org_id, visibility=Visibility.CONFIDENTIAL, title="Frontier eval set")
     vendor = VerifiedVendorFactory()

@@ -30,15 +30,23 @@ def bods(app):
 
 
 def counts(session):
-    return tuple(session.execute(select(func.count()).select_from(model)).scalar_one()
-                 for model in (Party, Interest, PartyIdentifier))
+    return tuple(
+        session.execute(select(func.count()).select_from(model)).scalar_one()
+        for model in (Party, Interest, PartyIdentifier)
+    )
 
 
 def entity(record_id, name):
-    return {"statementId": f"{record_id}-0000000000000000000000000000000", "statementDate": "2024-01-01",
-            "recordId": record_id, "recordType": "entity", "recordStatus": "new", "declarationSubject": record_id,
-            "publicationDetails": PUBLICATION,
-            "recordDetails": {"isComponent": False, "entityType": {"type": "registeredEntity"}, "name": name}}
+    return {
+        "statementId": f"{record_id}-0000000000000000000000000000000",
+        "statementDate": "2024-01-01",
+        "recordId": record_id,
+        "recordType": "entity",
+        "recordStatus": "new",
+        "declarationSubject": record_id,
+        "publicationDetails": PUBLICATION,
+        "recordDetails": {"isComponent": False, "entityType": {"type": "registeredEntity"}, "name": name},
+    }
 
 
 def test_import_prints_one_summary_line_per_file(bods, session):
@@ -70,17 +78,26 @@ def test_importing_again_changes_nothing(bods, session):
 def test_a_malformed_file_is_refused_with_status_2_and_nothing_written(bods, session, tmp_path):
     # Two valid entities, then a relationship whose share is not a percentage: nothing of the file may stay.
     broken = tmp_path / "broken.json"
-    bad_relationship = {**entity("rel", "x"), "recordType": "relationship",
-                        "recordDetails": {"isComponent": False, "subject": "a", "interestedParty": "b",
-                                          "interests": [{"type": "shareholding", "share": {"exact": 250}}]}}
+    bad_relationship = {
+        **entity("rel", "x"),
+        "recordType": "relationship",
+        "recordDetails": {
+            "isComponent": False,
+            "subject": "a",
+            "interestedParty": "b",
+            "interests": [{"type": "shareholding", "share": {"exact": 250}}],
+        },
+    }
     broken.write_text(json.dumps([entity("a", "Alpha Ltd"), entity("b", "Beta Ltd"), bad_relationship]))
     before = counts(session)
 
     result = bods("import", broken, OFFICIAL / "joint-ownership.json")
 
     assert result.exit_code == 2
-    assert ("broken.json: statement 3 (rel-0000000000000000000000000000000): is not valid BODS 0.4: "
-            "recordDetails/interests/0/share/exact: 250 is greater than the maximum of 100.") in result.stderr
+    assert (
+        "broken.json: statement 3 (rel-0000000000000000000000000000000): is not valid BODS 0.4: "
+        "recordDetails/interests/0/share/exact: 250 is greater than the maximum of 100."
+    ) in result.stderr
     # The good file beside it is still imported, in its own transaction.
     assert "joint-ownership.json: 7 statements; parties 4 added" in result.stdout
     assert counts(session) == (before[0] + 4, before[1] + 3, before[2] + 1)
@@ -89,9 +106,16 @@ def test_a_malformed_file_is_refused_with_status_2_and_nothing_written(bods, ses
 
 def test_a_dangling_reference_rolls_back_what_the_file_had_written(bods, session, tmp_path):
     dangling = tmp_path / "dangling.json"
-    relationship = {**entity("rel", "x"), "recordType": "relationship",
-                    "recordDetails": {"isComponent": False, "subject": "a", "interestedParty": "ghost",
-                                      "interests": [{"type": "shareholding"}]}}
+    relationship = {
+        **entity("rel", "x"),
+        "recordType": "relationship",
+        "recordDetails": {
+            "isComponent": False,
+            "subject": "a",
+            "interestedParty": "ghost",
+            "interests": [{"type": "shareholding"}],
+        },
+    }
     dangling.write_text(json.dumps([entity("a", "Alpha Ltd"), relationship]))
     before = counts(session)
 
@@ -99,7 +123,8 @@ def test_a_dangling_reference_rolls_back_what_the_file_had_written(bods, session
 
     assert result.exit_code == 2
     assert "dangling.json: statement rel-0000000000000000000000000000000: its interested party “ghost”" in (
-        result.stderr)
+        result.stderr
+    )
     assert counts(session) == before
 
 
@@ -120,8 +145,9 @@ def test_json_lines_import(bods, tmp_path):
     result = bods("import", path)
 
     assert result.exit_code == 0
-    assert result.stdout.strip() == ("stream.jsonl: 7 statements; parties 4 added, 0 updated; interests 3 added, "
-                                     "0 ended; 0 skipped.")
+    assert result.stdout.strip() == (
+        "stream.jsonl: 7 statements; parties 4 added, 0 updated; interests 3 added, 0 ended; 0 skipped."
+    )
 
 
 def test_a_large_file_shows_a_progress_bar(bods, tmp_path):
@@ -138,8 +164,15 @@ def test_a_large_file_shows_a_progress_bar(bods, tmp_path):
 def test_export_prints_valid_bods_for_the_vendor(bods, session):
     vendor = VendorOrgFactory(name="Orbit Annotation")
     owner = PartyFactory(name="Orbit Holdings BV")
-    InterestFactory(interested_party_id=owner.id, subject_party_id=vendor.party_id, share_exact=None, share_min=50,
-                    share_min_exclusive=True, share_max=75, share_max_exclusive=True)
+    InterestFactory(
+        interested_party_id=owner.id,
+        subject_party_id=vendor.party_id,
+        share_exact=None,
+        share_min=50,
+        share_min_exclusive=True,
+        share_max=75,
+        share_max_exclusive=True,
+    )
 
     result = bods("export", "--vendor", "ORBIT ANNOTATION")
 
@@ -147,7 +180,9 @@ def test_export_prints_valid_bods_for_the_vendor(bods, session):
     statements = json.loads(result.stdout)
     assert schema_errors(statements) == []
     assert {s["recordDetails"].get("name") for s in statements if s["recordType"] == "entity"} == {
-        "Orbit Annotation", "Orbit Holdings BV"}
+        "Orbit Annotation",
+        "Orbit Holdings BV",
+    }
     [relationship] = [s for s in statements if s["recordType"] == "relationship"]
     assert relationship["recordDetails"]["interests"][0]["share"] == {"exclusiveMinimum": 50, "exclusiveMaximum": 75}
 
@@ -176,8 +211,9 @@ def test_export_of_an_unknown_vendor_exits_2_naming_it(bods):
 # --- refusals, warnings and what an export leaves out -----------------------------------------------------------
 
 
-def test_a_repeated_statement_id_with_other_content_is_refused_with_status_2_and_nothing_written(bods, session,
-                                                                                                 tmp_path):
+def test_a_repeated_statement_id_with_other_content_is_refused_with_status_2_and_nothing_written(
+    bods, session, tmp_path
+):
     assert bods("import", OFFICIAL / "tecido.json").exit_code == 0
     tecido = json.loads((OFFICIAL / "tecido.json").read_text())
     changed = {**tecido[0], "recordDetails": {**tecido[0]["recordDetails"], "name": "Tecido Renamed Ltd"}}
@@ -188,8 +224,9 @@ def test_a_repeated_statement_id_with_other_content_is_refused_with_status_2_and
     result = bods("import", path)
 
     assert result.exit_code == 2
-    assert (f"changed.json: statement 2 ({changed['statementId']}) has the statementId of a statement imported "
-            "on ") in result.stderr
+    assert (
+        f"changed.json: statement 2 ({changed['statementId']}) has the statementId of a statement imported on "
+    ) in result.stderr
     assert counts(session) == before
 
 
@@ -210,8 +247,14 @@ def test_warnings_follow_the_summary_line(bods, tmp_path):
 def test_export_says_what_it_leaves_out(bods, session):
     vendor = VendorOrgFactory(name="Kestrel Labels")
     rival = PartyFactory(name="Cobalt Social")
-    session.add(CommercialTie(vendor_party_id=vendor.party_id, counterparty_id=rival.id,
-                              kind=CommercialKind.EXCLUSIVE_AGREEMENT, origin=TieOrigin.ADMIN_FACT))
+    session.add(
+        CommercialTie(
+            vendor_party_id=vendor.party_id,
+            counterparty_id=rival.id,
+            kind=CommercialKind.EXCLUSIVE_AGREEMENT,
+            origin=TieOrigin.ADMIN_FACT,
+        )
+    )
     session.flush()
 
     result = bods("export", "--vendor", "Kestrel Labels")
@@ -241,8 +284,9 @@ def test_an_import_brings_every_stored_verdict_up_to_date(bods, session):
     lab = BuyerOrgFactory()
     RivalFactory(buyer_org_id=lab.id, party_id=rival.id)
     refresh_verdicts(session, None)
-    stored = select(VerdictRecord.verdict).where(VerdictRecord.buyer_org_id == lab.id,
-                                                 VerdictRecord.vendor_org_id == vendor.id)
+    stored = select(VerdictRecord.verdict).where(
+        VerdictRecord.buyer_org_id == lab.id, VerdictRecord.vendor_org_id == vendor.id
+    )
     assert session.execute(stored).scalar_one() == "clear"
 
     assert bods("import", OFFICIAL / "indirect-ownership.json").exit_code == 0

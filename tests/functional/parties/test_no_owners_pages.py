@@ -10,17 +10,32 @@ PUBLICATION = {"publicationDate": "2024-01-02", "bodsVersion": "0.4", "publisher
 def declare_no_owners(session, vendor_party: Party, ended: bool = False) -> None:
     vendor_party.bods_record_id = "kestrel"
     session.flush()
-    statements = [{
-        "statementId": "kestrel-no-bo-0000000000000000000000000", "statementDate": "2024-03-01",
-        "recordId": "kestrel-no-bo", "recordType": "relationship", "recordStatus": "new",
-        "declarationSubject": "kestrel", "publicationDetails": PUBLICATION,
-        "source": {"type": ["officialRegister"], "description": "Companies House"},
-        "recordDetails": {"isComponent": False, "subject": "kestrel",
-                          "interestedParty": {"reason": "noBeneficialOwners"}},
-    }]
+    statements = [
+        {
+            "statementId": "kestrel-no-bo-0000000000000000000000000",
+            "statementDate": "2024-03-01",
+            "recordId": "kestrel-no-bo",
+            "recordType": "relationship",
+            "recordStatus": "new",
+            "declarationSubject": "kestrel",
+            "publicationDetails": PUBLICATION,
+            "source": {"type": ["officialRegister"], "description": "Companies House"},
+            "recordDetails": {
+                "isComponent": False,
+                "subject": "kestrel",
+                "interestedParty": {"reason": "noBeneficialOwners"},
+            },
+        }
+    ]
     if ended:
-        statements.append({**statements[0], "statementId": "kestrel-no-bo-closed-00000000000000000000",
-                           "statementDate": "2024-06-01", "recordStatus": "closed"})
+        statements.append(
+            {
+                **statements[0],
+                "statementId": "kestrel-no-bo-closed-00000000000000000000",
+                "statementDate": "2024-06-01",
+                "recordStatus": "closed",
+            }
+        )
     import_bods(session, None, statements, "no-owners.json")
 
 

@@ -55,14 +55,14 @@ class StripeSim:
         return stripe.StripeClient(TEST_KEY, base_addresses={"api": self.url, "connect": self.url})
 
     def register_webhook(self, name: str, url: str, secret: str = WEBHOOK_SECRET) -> None:
-        response = requests.post(f"{self.url}/_config/webhooks/{name}", data={"url": url, "secret": secret},
-                                 timeout=10)
+        response = requests.post(f"{self.url}/_config/webhooks/{name}", data={"url": url, "secret": secret}, timeout=10)
         response.raise_for_status()
 
     def pay(self, checkout_url: str, card: str = "4242 4242 4242 4242") -> requests.Response:
         """Pay on the simulator's Checkout page, as a buyer's browser would."""
-        return requests.post(checkout_url, data={"number": card, "exp": "12/34", "cvc": "123"},
-                             allow_redirects=False, timeout=10)
+        return requests.post(
+            checkout_url, data={"number": card, "exp": "12/34", "cvc": "123"}, allow_redirects=False, timeout=10
+        )
 
     def complete_onboarding(self, link: str) -> requests.Response:
         return requests.post(link, allow_redirects=False, timeout=10)
@@ -111,8 +111,12 @@ def stripe_sim(request, tmp_path_factory) -> StripeSim:
 @pytest.fixture
 def stripe_config(app, stripe_sim):
     """The app configured for the simulator, as run-demo configures it; put back after the test."""
-    wanted = {"STRIPE_SECRET_KEY": TEST_KEY, "STRIPE_API_BASE": stripe_sim.url,
-              "STRIPE_WEBHOOK_SECRET": WEBHOOK_SECRET, "PLATFORM_FEE_BPS": FEE_BPS}
+    wanted = {
+        "STRIPE_SECRET_KEY": TEST_KEY,
+        "STRIPE_API_BASE": stripe_sim.url,
+        "STRIPE_WEBHOOK_SECRET": WEBHOOK_SECRET,
+        "PLATFORM_FEE_BPS": FEE_BPS,
+    }
     saved = {name: app.config.get(name) for name in wanted}
     app.config.update(wanted)
     yield app.config
@@ -141,10 +145,20 @@ def make_deal(session, total_minor: int = 1_000_000, currency: str = "USD") -> D
     """A job awarded through the bids service, so the contract is made as in production."""
     buyer = BuyerFactory()
     vendor = VendorFactory()
-    job = JobFactory(buyer_org_id=buyer.org_id, bidding_mode=BiddingMode.OPEN, currency=currency,
-                     budget_min_minor=1, budget_max_minor=total_minor * 2)
-    bid = BidFactory(job_id=job.id, vendor_org_id=vendor.org_id, total_minor=total_minor,
-                     price_per_unit_minor=max(1, total_minor // 10_000), currency=currency)
+    job = JobFactory(
+        buyer_org_id=buyer.org_id,
+        bidding_mode=BiddingMode.OPEN,
+        currency=currency,
+        budget_min_minor=1,
+        budget_max_minor=total_minor * 2,
+    )
+    bid = BidFactory(
+        job_id=job.id,
+        vendor_org_id=vendor.org_id,
+        total_minor=total_minor,
+        price_per_unit_minor=max(1, total_minor // 10_000),
+        currency=currency,
+    )
     contract = award_bid(session, buyer, job.id, bid.id)
     # Committed (to the test's savepoint) like real data: a view that rolls back a refusal keeps it.
     session.commit()
@@ -161,14 +175,14 @@ def only_milestone(session, deal) -> Milestone:
 
 
 def ledger(session, deal) -> list[tuple[str, int]]:
-    rows = session.execute(select(LedgerEntry).where(LedgerEntry.contract_id == deal.contract.id)
-                           .order_by(LedgerEntry.id)).scalars()
+    rows = session.execute(
+        select(LedgerEntry).where(LedgerEntry.contract_id == deal.contract.id).order_by(LedgerEntry.id)
+    ).scalars()
     return [(str(e.kind), e.amount_minor) for e in rows]
 
 
 def fund(session, deal, gateway, stripe_sim, milestone, card="4242 4242 4242 4242"):
-    url = contracts.funding_url(session, deal.buyer, gateway, deal.contract.id, milestone.id, fee_bps=FEE_BPS,
-                                **URLS)
+    url = contracts.funding_url(session, deal.buyer, gateway, deal.contract.id, milestone.id, fee_bps=FEE_BPS, **URLS)
     paid = stripe_sim.pay(url, card)
     checkout = gateway.retrieve_checkout_session(milestone.checkout_session_id)
     if checkout.payment_intent_id:
@@ -178,8 +192,9 @@ def fund(session, deal, gateway, stripe_sim, milestone, card="4242 4242 4242 424
 
 
 def connect_vendor(session, deal, gateway, stripe_sim):
-    link = payments.start_onboarding(session, gateway, deal.vendor, refresh_url="http://localhost/r",
-                                     return_url="http://localhost/back")
+    link = payments.start_onboarding(
+        session, gateway, deal.vendor, refresh_url="http://localhost/r", return_url="http://localhost/back"
+    )
     assert stripe_sim.complete_onboarding(link).status_code == 303
     account = payments.payout_account_of(session, deal.vendor.org_id)
     payments.refresh_payout_account(session, gateway, payments.STRIPE, account.stripe_account_id)
@@ -210,8 +225,17 @@ def signed(payload: bytes, secret: str = WEBHOOK_SECRET, timestamp: int | None =
 
 
 def event_payload(event_id: str, event_type: str, obj: dict) -> bytes:
-    return json.dumps({"id": event_id, "object": "event", "type": event_type, "api_version": "2025-01-27",
-                       "created": int(time.time()), "livemode": False, "data": {"object": obj}}).encode()
+    return json.dumps(
+        {
+            "id": event_id,
+            "object": "event",
+            "type": event_type,
+            "api_version": "2025-01-27",
+            "created": int(time.time()),
+            "livemode": False,
+            "data": {"object": obj},
+        }
+    ).encode()
 
 
 class WebhookInbox:

@@ -49,8 +49,11 @@ def _org(session, name) -> Organization:
 
 
 def _milestones(session, contract) -> list[Milestone]:
-    return list(session.execute(select(Milestone).where(Milestone.contract_id == contract.id)
-                                .order_by(Milestone.number)).scalars())
+    return list(
+        session.execute(
+            select(Milestone).where(Milestone.contract_id == contract.id).order_by(Milestone.number)
+        ).scalars()
+    )
 
 
 def _sums(entries) -> dict[EntryKind, int]:
@@ -80,8 +83,13 @@ def test_every_job_status_follows_from_its_contracts_money(seeded_with_money, se
     jobs = session.execute(select(Job)).scalars().all()
     assert {JobStatus(job.status) for job in jobs} == set(JobStatus) - {JobStatus.CLOSED}
     statuses = {MilestoneStatus(m.status) for m in session.execute(select(Milestone)).scalars()}
-    assert statuses >= {MilestoneStatus.PENDING, MilestoneStatus.FUNDED, MilestoneStatus.DELIVERED,
-                        MilestoneStatus.RELEASED, MilestoneStatus.REFUNDED}
+    assert statuses >= {
+        MilestoneStatus.PENDING,
+        MilestoneStatus.FUNDED,
+        MilestoneStatus.DELIVERED,
+        MilestoneStatus.RELEASED,
+        MilestoneStatus.REFUNDED,
+    }
     for contract in session.execute(select(Contract)).scalars():
         job = session.get(Job, contract.job_id)
         milestones = _milestones(session, contract)
@@ -107,18 +115,23 @@ def test_every_completed_contract_is_paid_out_in_full(seeded_with_money, session
             if milestone.status == MilestoneStatus.RELEASED:
                 expected = split_payout(milestone.amount_minor, milestone.fee_bps)
                 assert sums[EntryKind.CHARGE] == milestone.amount_minor and not sums[EntryKind.REFUND]
-                assert (sums[EntryKind.TRANSFER], sums[EntryKind.PLATFORM_FEE]) == (expected.vendor_minor,
-                                                                                     expected.fee_minor)
+                assert (sums[EntryKind.TRANSFER], sums[EntryKind.PLATFORM_FEE]) == (
+                    expected.vendor_minor,
+                    expected.fee_minor,
+                )
             else:  # refunded: nothing kept, nothing paid out
                 assert sums[EntryKind.CHARGE] == sums[EntryKind.REFUND]
                 assert not sums[EntryKind.TRANSFER] and not sums[EntryKind.PLATFORM_FEE]
         everything = _sums(_entries(session, contract_id=contract.id))
         assert everything[EntryKind.CHARGE] - everything[EntryKind.REFUND] == (
-            everything[EntryKind.TRANSFER] + everything[EntryKind.PLATFORM_FEE])
+            everything[EntryKind.TRANSFER] + everything[EntryKind.PLATFORM_FEE]
+        )
 
 
-@pytest.mark.parametrize("email", ["maya@northwind-ai.example", "ines@clearlabel.example",
-                                   "admin@armslength.example", "theo@larkspur.example"])
+@pytest.mark.parametrize(
+    "email",
+    ["maya@northwind-ai.example", "ines@clearlabel.example", "admin@armslength.example", "theo@larkspur.example"],
+)
 def test_statements_add_up_to_what_the_milestones_hold(seeded_with_money, session, email):
     user = _user(session, email)
     statement = payments.statement(session, user)
@@ -139,10 +152,12 @@ def test_statements_add_up_to_what_the_milestones_hold(seeded_with_money, sessio
 
 
 def test_the_demo_buyer_funds_the_vendor_delivers_the_buyer_accepts_and_cancels_for_a_refund(
-        seeded_with_money, session, gateway, stripe_sim):
+    seeded_with_money, session, gateway, stripe_sim
+):
     maya, ines = _user(session, "maya@northwind-ai.example"), _user(session, "ines@clearlabel.example")
-    contract = session.execute(select(Contract).where(Contract.buyer_org_id == maya.org_id,
-                                                      Contract.vendor_org_id == ines.org_id)).scalar_one()
+    contract = session.execute(
+        select(Contract).where(Contract.buyer_org_id == maya.org_id, Contract.vendor_org_id == ines.org_id)
+    ).scalar_one()
     assert contract.status == ContractStatus.ACTIVE
     assert payments.payout_account_of(session, ines.org_id).payouts_ready
     milestones = _milestones(session, contract)
@@ -169,11 +184,11 @@ def test_the_demo_buyer_funds_the_vendor_delivers_the_buyer_accepts_and_cancels_
     assert reconcile(session, gateway)[0] == []
 
 
-def test_the_flagged_contract_holds_money_the_buyer_can_get_back_by_ending_it(seeded_with_money, session,
-                                                                               gateway):
+def test_the_flagged_contract_holds_money_the_buyer_can_get_back_by_ending_it(seeded_with_money, session, gateway):
     maya = _user(session, "maya@northwind-ai.example")
-    flagged = session.execute(select(Contract).where(Contract.vendor_org_id == _org(session, "Scalewise Data").id)
-                              ).scalar_one()
+    flagged = session.execute(
+        select(Contract).where(Contract.vendor_org_id == _org(session, "Scalewise Data").id)
+    ).scalar_one()
     assert flagged.status == ContractStatus.FLAGGED
     held = [m for m in _milestones(session, flagged) if m.status in HELD_STATES]
     assert held
@@ -187,8 +202,9 @@ def test_the_history_is_dated_as_the_seed_files_say(seeded_with_money, session):
     # The completed transcription contract was paid 40 days ago, not when the seed ran.
     job = session.execute(select(Job).where(Job.title.like("Transcribe 800 hours%"))).scalar_one()
     contract = session.execute(select(Contract).where(Contract.job_id == job.id)).scalar_one()
-    newest = session.execute(select(func.max(LedgerEntry.created_at))
-                             .where(LedgerEntry.contract_id == contract.id)).scalar_one()
+    newest = session.execute(
+        select(func.max(LedgerEntry.created_at)).where(LedgerEntry.contract_id == contract.id)
+    ).scalar_one()
     assert (contract.completed_at - newest).total_seconds() == 0
     assert (job.delivery_date - contract.completed_at.date()).days == 0
 
@@ -199,11 +215,14 @@ def test_the_history_is_dated_as_the_seed_files_say(seeded_with_money, session):
 def _assert_no_money(session):
     assert session.execute(select(func.count(LedgerEntry.id))).scalar_one() == 0
     assert {MilestoneStatus(m.status) for m in session.execute(select(Milestone)).scalars()} == {
-        MilestoneStatus.PENDING}
+        MilestoneStatus.PENDING
+    }
     contracted = session.execute(select(Job).where(Job.status.in_(CONTRACTED))).scalars().all()
     assert contracted and all(job.status == JobStatus.AWARDED for job in contracted)
     assert {ContractStatus(c.status) for c in session.execute(select(Contract)).scalars()} <= {
-        ContractStatus.ACTIVE, ContractStatus.FLAGGED}
+        ContractStatus.ACTIVE,
+        ContractStatus.FLAGGED,
+    }
 
 
 def test_without_a_stripe_key_contracts_stay_awarded_and_unfunded_and_the_seed_says_so(seed, session):

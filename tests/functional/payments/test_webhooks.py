@@ -28,8 +28,11 @@ def deal(session, stripe_config):
 
 
 def deliver_to_app(client, body: bytes, headers: dict):
-    return client.post("/payments/webhook", data=body, headers={
-        "Stripe-Signature": headers["Stripe-Signature"], "Content-Type": "application/json"})
+    return client.post(
+        "/payments/webhook",
+        data=body,
+        headers={"Stripe-Signature": headers["Stripe-Signature"], "Content-Type": "application/json"},
+    )
 
 
 def start_checkout(client, login_as, deal, milestone) -> str:
@@ -39,8 +42,16 @@ def start_checkout(client, login_as, deal, milestone) -> str:
     return response.headers["Location"]
 
 
-def paid_event(session, client, login_as, deal, stripe_sim, webhook_inbox, event_type="checkout.session.completed",
-               card="4242 4242 4242 4242"):
+def paid_event(
+    session,
+    client,
+    login_as,
+    deal,
+    stripe_sim,
+    webhook_inbox,
+    event_type="checkout.session.completed",
+    card="4242 4242 4242 4242",
+):
     """Fund the deal's milestone on the simulator's Checkout page and return Stripe's signed event about it."""
     milestone = only_milestone(session, deal)
     stripe_sim.pay(start_checkout(client, login_as, deal, milestone), card)
@@ -53,8 +64,7 @@ def events_seen(session) -> int:
     return session.execute(select(func.count(WebhookEvent.id))).scalar_one()
 
 
-def test_a_signed_checkout_completion_funds_the_milestone(session, client, login_as, deal, stripe_sim,
-                                                          webhook_inbox):
+def test_a_signed_checkout_completion_funds_the_milestone(session, client, login_as, deal, stripe_sim, webhook_inbox):
     body, headers = paid_event(session, client, login_as, deal, stripe_sim, webhook_inbox)
     response = deliver_to_app(client, body, headers)
     assert response.status_code == 200
@@ -66,8 +76,9 @@ def test_a_signed_checkout_completion_funds_the_milestone(session, client, login
     assert "Funded — held by the platform" in page.text
 
 
-def test_localstripes_own_payment_event_funds_the_milestone_too(session, client, login_as, deal, stripe_sim,
-                                                                 webhook_inbox):
+def test_localstripes_own_payment_event_funds_the_milestone_too(
+    session, client, login_as, deal, stripe_sim, webhook_inbox
+):
     body, headers = paid_event(session, client, login_as, deal, stripe_sim, webhook_inbox, "payment_intent.succeeded")
     assert deliver_to_app(client, body, headers).status_code == 200
     assert only_milestone(session, deal).status == MilestoneStatus.FUNDED
@@ -83,8 +94,7 @@ def test_an_event_delivered_twice_acts_once(session, client, login_as, deal, str
     assert ledger(session, deal) == [("charge", 420_000)]
 
 
-def test_events_out_of_order_leave_the_right_final_state(session, client, login_as, deal, stripe_sim,
-                                                          webhook_inbox):
+def test_events_out_of_order_leave_the_right_final_state(session, client, login_as, deal, stripe_sim, webhook_inbox):
     milestone = only_milestone(session, deal)
     checkout = start_checkout(client, login_as, deal, milestone)
     assert stripe_sim.pay(checkout, "4000 0000 0000 0341").status_code == 400  # declined first
@@ -102,8 +112,9 @@ def test_events_out_of_order_leave_the_right_final_state(session, client, login_
     assert ledger(session, deal) == [("charge", 420_000)]
 
 
-def test_a_failure_first_is_shown_and_then_replaced_by_the_payment(session, client, login_as, deal, stripe_sim,
-                                                                   webhook_inbox):
+def test_a_failure_first_is_shown_and_then_replaced_by_the_payment(
+    session, client, login_as, deal, stripe_sim, webhook_inbox
+):
     milestone = only_milestone(session, deal)
     checkout = start_checkout(client, login_as, deal, milestone)
     stripe_sim.pay(checkout, "4000 0000 0000 0341")
@@ -117,7 +128,8 @@ def test_a_failure_first_is_shown_and_then_replaced_by_the_payment(session, clie
 
 
 def test_a_vendor_account_update_pays_what_waited_even_if_an_older_update_comes_after(
-        session, client, login_as, deal, stripe_sim, webhook_inbox, gateway):
+    session, client, login_as, deal, stripe_sim, webhook_inbox, gateway
+):
     from marketplace.contracts import service as contracts
     from marketplace.payments import service as payments
 
@@ -126,12 +138,15 @@ def test_a_vendor_account_update_pays_what_waited_even_if_an_older_update_comes_
     milestone = only_milestone(session, deal)
     contracts.deliver(session, deal.vendor, deal.contract.id, milestone.id, "Done.", [], None)
     assert contracts.accept_delivery(session, deal.buyer, gateway, deal.contract.id, milestone.id) is False
-    link = payments.start_onboarding(session, gateway, deal.vendor, refresh_url="http://localhost/r",
-                                     return_url="http://localhost/b")
+    link = payments.start_onboarding(
+        session, gateway, deal.vendor, refresh_url="http://localhost/r", return_url="http://localhost/b"
+    )
     account = session.execute(select(PayoutAccount).where(PayoutAccount.org_id == deal.vendor.org_id)).scalar_one()
-    stale_body = event_payload("evt_stale_account_update", "account.updated",
-                               {"id": account.stripe_account_id, "object": "account", "details_submitted": False,
-                                "payouts_enabled": False})
+    stale_body = event_payload(
+        "evt_stale_account_update",
+        "account.updated",
+        {"id": account.stripe_account_id, "object": "account", "details_submitted": False, "payouts_enabled": False},
+    )
     stripe_sim.complete_onboarding(link)
     fresh = webhook_inbox.wait_for("account.updated", lambda obj: obj["id"] == account.stripe_account_id)
     assert deliver_to_app(client, *fresh).status_code == 200
@@ -142,8 +157,7 @@ def test_a_vendor_account_update_pays_what_waited_even_if_an_older_update_comes_
     assert ledger(session, deal) == [("charge", 420_000), ("transfer", 378_000), ("platform_fee", 42_000)]
 
 
-def test_a_forged_signature_is_refused_and_changes_nothing(session, client, login_as, deal, stripe_sim,
-                                                           webhook_inbox):
+def test_a_forged_signature_is_refused_and_changes_nothing(session, client, login_as, deal, stripe_sim, webhook_inbox):
     body, _ = paid_event(session, client, login_as, deal, stripe_sim, webhook_inbox)
     response = deliver_to_app(client, body, signed(body, secret="whsec_someone_else"))
     assert response.status_code == 400
@@ -165,8 +179,9 @@ def test_a_stale_event_is_refused(session, client, login_as, deal, stripe_sim, w
     assert only_milestone(session, deal).status == MilestoneStatus.PENDING
 
 
-def test_an_event_dated_beyond_the_tolerance_in_the_future_is_refused(session, client, login_as, deal, stripe_sim,
-                                                                     webhook_inbox):
+def test_an_event_dated_beyond_the_tolerance_in_the_future_is_refused(
+    session, client, login_as, deal, stripe_sim, webhook_inbox
+):
     body, _ = paid_event(session, client, login_as, deal, stripe_sim, webhook_inbox)
     ahead = signed(body, timestamp=int(time.time()) + 600)
     response = deliver_to_app(client, body, ahead)
@@ -175,21 +190,28 @@ def test_an_event_dated_beyond_the_tolerance_in_the_future_is_refused(session, c
     assert deliver_to_app(client, body, signed(body, timestamp=int(time.time()) + 30)).status_code == 200
 
 
-@pytest.mark.parametrize(("event_type", "obj"), [
-    ("payment_intent.succeeded", {"id": "pi_nobody_made_this", "object": "payment_intent"}),
-    ("checkout.session.completed", {"id": "cs_unknown", "object": "checkout.session",
-                                    "payment_intent": "pi_nobody_made_this"}),
-    ("refund.updated", {"id": "re_nobody_made_this", "object": "refund"}),
-    ("charge.refunded", {"id": "ch_unknown", "object": "charge", "payment_intent": "pi_nobody_made_this"}),
-])
+@pytest.mark.parametrize(
+    ("event_type", "obj"),
+    [
+        ("payment_intent.succeeded", {"id": "pi_nobody_made_this", "object": "payment_intent"}),
+        (
+            "checkout.session.completed",
+            {"id": "cs_unknown", "object": "checkout.session", "payment_intent": "pi_nobody_made_this"},
+        ),
+        ("refund.updated", {"id": "re_nobody_made_this", "object": "refund"}),
+        ("charge.refunded", {"id": "ch_unknown", "object": "charge", "payment_intent": "pi_nobody_made_this"}),
+    ],
+)
 def test_a_signed_event_about_an_object_stripe_does_not_know_is_acknowledged_and_logged(
-        app, session, client, deal, stripe_sim, caplog, event_type, obj):
+    app, session, client, deal, stripe_sim, caplog, event_type, obj
+):
     body = event_payload(f"evt_unknown_{event_type}", event_type, obj)
     response = deliver_to_app(client, body, signed(body))
     assert response.status_code == 200  # retrying cannot help: Stripe would retry for days
     assert response.json["outcome"] == "unknown_object"
-    assert any(obj["id"] in record.getMessage() or "pi_nobody_made_this" in record.getMessage()
-               for record in caplog.records)
+    assert any(
+        obj["id"] in record.getMessage() or "pi_nobody_made_this" in record.getMessage() for record in caplog.records
+    )
     assert ledger(session, deal) == []
 
 
@@ -215,8 +237,9 @@ def test_a_signature_from_a_rotated_secret_among_several_is_accepted(client, dea
     assert response.json["outcome"] == "ignored"
 
 
-def test_a_handler_that_fails_rolls_back_and_asks_stripe_to_retry(app, session, client, login_as, deal, stripe_sim,
-                                                                  webhook_inbox):
+def test_a_handler_that_fails_rolls_back_and_asks_stripe_to_retry(
+    app, session, client, login_as, deal, stripe_sim, webhook_inbox
+):
     body, headers = paid_event(session, client, login_as, deal, stripe_sim, webhook_inbox)
     working = app.config["STRIPE_API_BASE"]
     app.config["STRIPE_API_BASE"] = f"http://127.0.0.1:{free_port()}"  # Stripe unreachable while handling
@@ -235,4 +258,3 @@ def test_the_webhook_needs_no_csrf_token(app, session, client, login_as, deal, s
     body, headers = paid_event(session, client, login_as, deal, stripe_sim, webhook_inbox)
     app.config["WTF_CSRF_ENABLED"] = True
     assert deliver_to_app(client, body, headers).status_code == 200
-

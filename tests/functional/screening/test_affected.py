@@ -13,19 +13,31 @@ def party(session, org):
 def test_a_change_reaches_the_vendors_below_beside_and_sharing_people_but_not_above_or_apart(session):
     holdco = PartyFactory(name="HoldCo")
     below, seated, shares_a_director, customer, above, apart = (
-        VendorOrgFactory(name=name) for name in ("Below", "Seated", "Shares a director", "Customer", "Above",
-                                                 "Apart"))
+        VendorOrgFactory(name=name) for name in ("Below", "Seated", "Shares a director", "Customer", "Above", "Apart")
+    )
     subsidiary = PartyFactory(name="Sub")
     InterestFactory(interested_party_id=holdco.id, subject_party_id=subsidiary.id, share_exact=60.0)
     InterestFactory(interested_party_id=subsidiary.id, subject_party_id=party(session, below), share_exact=30.0)
-    InterestFactory(interested_party_id=subsidiary.id, subject_party_id=party(session, seated),
-                    interest_type="boardMember", share_exact=None)
+    InterestFactory(
+        interested_party_id=subsidiary.id,
+        subject_party_id=party(session, seated),
+        interest_type="boardMember",
+        share_exact=None,
+    )
     director = PersonFactory()
     for where in (subsidiary.id, party(session, shares_a_director)):
-        InterestFactory(interested_party_id=director.id, subject_party_id=where, interest_type="boardMember",
-                        share_exact=None)
-    session.add(CommercialTie(vendor_party_id=party(session, customer), counterparty_id=subsidiary.id,
-                              kind=CommercialKind.CUSTOMER, revenue_share_pct=40.0, origin=TieOrigin.ADMIN_FACT))
+        InterestFactory(
+            interested_party_id=director.id, subject_party_id=where, interest_type="boardMember", share_exact=None
+        )
+    session.add(
+        CommercialTie(
+            vendor_party_id=party(session, customer),
+            counterparty_id=subsidiary.id,
+            kind=CommercialKind.CUSTOMER,
+            revenue_share_pct=40.0,
+            origin=TieOrigin.ADMIN_FACT,
+        )
+    )
     InterestFactory(interested_party_id=party(session, above), subject_party_id=holdco.id, share_exact=70.0)
     session.flush()
 

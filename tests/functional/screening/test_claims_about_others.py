@@ -48,8 +48,12 @@ def market(session):
     RivalFactory(buyer_org_id=lab.id, party_id=PartyFactory(name="Cobalt Social").id)
     polyglot = VendorFactory(org_id=VerifiedVendorOrgFactory(name="Polyglot Response Co").id)
     prober = VendorFactory(org_id=VendorOrgFactory(name="Probe Analytics").id)
-    job = JobFactory(buyer_org_id=lab.id, visibility=Visibility.CONFIDENTIAL, bidding_mode=BiddingMode.OPEN,
-                     title="Rank 20k chatbot answers")
+    job = JobFactory(
+        buyer_org_id=lab.id,
+        visibility=Visibility.CONFIDENTIAL,
+        bidding_mode=BiddingMode.OPEN,
+        title="Rank 20k chatbot answers",
+    )
     bid = BidFactory(job_id=job.id, vendor_org_id=polyglot.org_id)
     refresh_verdicts(session, None)
     return buyer, polyglot, prober, job, bid
@@ -59,21 +63,31 @@ def file_the_sabotage(client, login_as, session, prober) -> DisclosureVersion:
     """Probe Analytics files and submits: Mallory Probe sits on the boards of Polyglot and of Cobalt Social."""
     login_as(prober)
     assert client.post(url_for("disclosures.new_version")).status_code == 303
-    version = session.execute(select(DisclosureVersion).where(
-        DisclosureVersion.vendor_org_id == prober.org_id)).scalar_one()
+    version = session.execute(
+        select(DisclosureVersion).where(DisclosureVersion.vendor_org_id == prober.org_id)
+    ).scalar_one()
     for where in ("Polyglot Response Co", "Cobalt Social"):
-        response = client.post(url_for("disclosures.add_tie", version_id=version.id), data={
-            "kind": "elsewhere:boardMember", "party_name": "Mallory Probe", "party_kind": "person",
-            "other_org": where})
+        response = client.post(
+            url_for("disclosures.add_tie", version_id=version.id),
+            data={
+                "kind": "elsewhere:boardMember",
+                "party_name": "Mallory Probe",
+                "party_kind": "person",
+                "other_org": where,
+            },
+        )
         assert response.status_code == 303, text(response)
-    response = client.post(url_for("disclosures.submit", version_id=version.id), data={
-        "attester_name": "Eve Prober", "attester_title": "CEO", "attest": "y"})
+    response = client.post(
+        url_for("disclosures.submit", version_id=version.id),
+        data={"attester_name": "Eve Prober", "attester_title": "CEO", "attest": "y"},
+    )
     assert response.status_code == 303, text(response)
     return version
 
 
 def test_an_unreviewed_claim_about_a_competitor_changes_nothing_for_it_until_an_admin_approves_it(
-        client, login_as, session, market, stored_against_live):
+    client, login_as, session, market, stored_against_live
+):
     buyer, polyglot, prober, job, bid = market
     polyglot_org = session.get(Organization, polyglot.org_id)
     version = file_the_sabotage(client, login_as, session, prober)
@@ -103,8 +117,13 @@ def test_an_unreviewed_claim_about_a_competitor_changes_nothing_for_it_until_an_
     login_as(polyglot)
     assert client.get(url_for("jobs.show", job_id=job.id)).status_code == 404
     assert session.get(Bid, bid.id).conflicted is True
-    told = session.execute(select(Notification.message).where(
-        Notification.user_id == buyer.id, Notification.kind == "verdict_changed")).scalars().all()
+    told = (
+        session.execute(
+            select(Notification.message).where(Notification.user_id == buyer.id, Notification.kind == "verdict_changed")
+        )
+        .scalars()
+        .all()
+    )
     assert any(m.startswith("Screening of Polyglot Response Co worsened: clear → exclude.") for m in told)
     login_as(buyer)
     assert "Polyglot Response Co" not in text(client.get(url_for("bids.compare", job_id=job.id)))
@@ -115,21 +134,31 @@ def test_an_unreviewed_claim_about_a_competitor_changes_nothing_for_it_until_an_
     assert stored_against_live() == []
 
 
-def test_a_claim_about_another_party_counts_against_its_filer_at_once(client, login_as, session, market,
-                                                                      stored_against_live):
+def test_a_claim_about_another_party_counts_against_its_filer_at_once(
+    client, login_as, session, market, stored_against_live
+):
     """The filer's own screening counts its unreviewed claims: Mallory sits on its board too."""
     buyer, polyglot, prober, job, bid = market
     prober_org = session.get(Organization, prober.org_id)
     login_as(prober)
     client.post(url_for("disclosures.new_version"))
-    version = session.execute(select(DisclosureVersion).where(
-        DisclosureVersion.vendor_org_id == prober.org_id)).scalar_one()
-    for data in ({"kind": "boardMember", "party_name": "Mallory Probe", "party_kind": "person"},
-                 {"kind": "elsewhere:boardMember", "party_name": "Mallory Probe", "party_kind": "person",
-                  "other_org": "Cobalt Social"}):
+    version = session.execute(
+        select(DisclosureVersion).where(DisclosureVersion.vendor_org_id == prober.org_id)
+    ).scalar_one()
+    for data in (
+        {"kind": "boardMember", "party_name": "Mallory Probe", "party_kind": "person"},
+        {
+            "kind": "elsewhere:boardMember",
+            "party_name": "Mallory Probe",
+            "party_kind": "person",
+            "other_org": "Cobalt Social",
+        },
+    ):
         assert client.post(url_for("disclosures.add_tie", version_id=version.id), data=data).status_code == 303
-    client.post(url_for("disclosures.submit", version_id=version.id),
-                data={"attester_name": "Eve Prober", "attester_title": "CEO", "attest": "y"})
+    client.post(
+        url_for("disclosures.submit", version_id=version.id),
+        data={"attester_name": "Eve Prober", "attester_title": "CEO", "attest": "y"},
+    )
 
     login_as(buyer)
     page = text(client.get(url_for("screening.vendor", org_id=prober_org.id)))

@@ -19,24 +19,49 @@ CLAIMED = ["shareholding", "votingRights", "appointmentOfBoard", "boardMember", 
 
 def add_claims(session, rng: random.Random, vendors, rivals) -> None:
     """Pending versions of some vendors claiming ties held in other parties: rivals, companies, other vendors."""
-    people = session.execute(select(Interest.interested_party_id).where(
-        Interest.interest_type.in_(["boardMember", "seniorManagingOfficial"]))).scalars().all()
+    people = (
+        session.execute(
+            select(Interest.interested_party_id).where(
+                Interest.interest_type.in_(["boardMember", "seniorManagingOfficial"])
+            )
+        )
+        .scalars()
+        .all()
+    )
     entities = [org.party_id for org in vendors] + list(rivals)
     for org in rng.sample(vendors, 9):
         version = DisclosureFactory(vendor_org_id=org.id, number=50, status=DisclosureStatus.SUBMITTED)
-        owners = session.execute(select(Interest.interested_party_id).where(
-            Interest.subject_party_id == org.party_id, Interest.interest_type == "shareholding",
-            Interest.interested_party_id.not_in(people))).scalars().all()
+        owners = (
+            session.execute(
+                select(Interest.interested_party_id).where(
+                    Interest.subject_party_id == org.party_id,
+                    Interest.interest_type == "shareholding",
+                    Interest.interested_party_id.not_in(people),
+                )
+            )
+            .scalars()
+            .all()
+        )
         if owners:  # "my owner is 60% held by a rival": it counts against the filer at once
-            InterestFactory(interested_party_id=rng.choice(rivals), subject_party_id=rng.choice(owners),
-                            share_exact=60.0, origin=TieOrigin.DISCLOSURE, disclosure_id=version.id)
+            InterestFactory(
+                interested_party_id=rng.choice(rivals),
+                subject_party_id=rng.choice(owners),
+                share_exact=60.0,
+                origin=TieOrigin.DISCLOSURE,
+                disclosure_id=version.id,
+            )
         for _ in range(rng.randint(2, 4)):
             kind = rng.choice(CLAIMED)
             holder = rng.choice(people if kind in ("boardMember", "seniorManagingOfficial") else entities)
             subject = rng.choice([e for e in entities if e not in (org.party_id, holder)])
-            InterestFactory(interested_party_id=holder, subject_party_id=subject, interest_type=kind,
-                            share_exact=rng.choice([30.0, 60.0]) if kind in CLAIMED[:2] else None,
-                            origin=TieOrigin.DISCLOSURE, disclosure_id=version.id)
+            InterestFactory(
+                interested_party_id=holder,
+                subject_party_id=subject,
+                interest_type=kind,
+                share_exact=rng.choice([30.0, 60.0]) if kind in CLAIMED[:2] else None,
+                origin=TieOrigin.DISCLOSURE,
+                disclosure_id=version.id,
+            )
     session.flush()
 
 
@@ -48,8 +73,10 @@ def words(findings, exact: bool) -> list:
     findings = [f for f in findings if str(f.rule) != "possible_match"]
     if exact:
         return [f.as_dict() for f in findings]
-    return sorted((str(f.rule), str(f.verdict), f.rival or "", sorted(f.stake.as_dict().items()) if f.stake else [])
-                  for f in findings)
+    return sorted(
+        (str(f.rule), str(f.verdict), f.rival or "", sorted(f.stake.as_dict().items()) if f.stake else [])
+        for f in findings
+    )
 
 
 @pytest.mark.parametrize("seed", range(12))

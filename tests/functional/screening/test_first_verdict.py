@@ -28,18 +28,25 @@ from tests.unit.disclosures.helpers import file_version, tie
 
 
 def told(session, user) -> list[str]:
-    return session.execute(select(Notification.message).where(
-        Notification.user_id == user.id, Notification.kind == "verdict_changed")).scalars().all()
+    return (
+        session.execute(
+            select(Notification.message).where(Notification.user_id == user.id, Notification.kind == "verdict_changed")
+        )
+        .scalars()
+        .all()
+    )
 
 
 def verdict_changes(session) -> list[AuditRecord]:
-    return session.execute(select(AuditRecord).where(AuditRecord.action == "screening.verdict_changed")
-                           ).scalars().all()
+    return session.execute(select(AuditRecord).where(AuditRecord.action == "screening.verdict_changed")).scalars().all()
 
 
 def stored(session, buyer, vendor_org_id) -> str | None:
-    return session.execute(select(VerdictRecord.verdict).where(
-        VerdictRecord.buyer_org_id == buyer.org_id, VerdictRecord.vendor_org_id == vendor_org_id)).scalar()
+    return session.execute(
+        select(VerdictRecord.verdict).where(
+            VerdictRecord.buyer_org_id == buyer.org_id, VerdictRecord.vendor_org_id == vendor_org_id
+        )
+    ).scalar()
 
 
 @pytest.fixture
@@ -51,8 +58,14 @@ def contract_with(session, buyer, vendor_org) -> tuple[Bid, Contract]:
     """An awarded, active contract between them, and a live bid of the vendor on another of the buyer's jobs."""
     job = JobFactory(buyer_org_id=buyer.org_id)
     awarded = BidFactory(job_id=job.id, vendor_org_id=vendor_org.id)
-    contract = Contract(job_id=job.id, bid_id=awarded.id, buyer_org_id=buyer.org_id, vendor_org_id=vendor_org.id,
-                        total_minor=600_000, currency="USD")
+    contract = Contract(
+        job_id=job.id,
+        bid_id=awarded.id,
+        buyer_org_id=buyer.org_id,
+        vendor_org_id=vendor_org.id,
+        total_minor=600_000,
+        currency="USD",
+    )
     session.add(contract)
     live = BidFactory(job_id=JobFactory(buyer_org_id=buyer.org_id).id, vendor_org_id=vendor_org.id)
     session.flush()
@@ -130,8 +143,11 @@ def test_a_first_exclude_verdict_conflicts_bids_flags_the_contract_and_tells_the
     [message] = told(session, buyer)
     assert "worsened: clear → exclude" in message and "Cobalt Social holds 49%" in message
     [audit] = verdict_changes(session)
-    assert (audit.buyer_org_id, audit.vendor_org_id, audit.after) == (buyer.org_id, vendor_org.id,
-                                                                      {"verdict": "exclude"})
+    assert (audit.buyer_org_id, audit.vendor_org_id, audit.after) == (
+        buyer.org_id,
+        vendor_org.id,
+        {"verdict": "exclude"},
+    )
     # The bystander names no rival: its first verdict is clear and nothing of its own moves.
     assert stored(session, bystander, vendor_org.id) == "clear" and told(session, bystander) == []
     assert other_bid.conflicted is False and other_contract.status == ContractStatus.ACTIVE
@@ -151,7 +167,10 @@ def test_a_buyer_naming_its_first_rival_hears_only_of_the_vendors_it_excludes(se
     assert client.post("/rivals", data={"name": "Cobalt Social"}).status_code == 303
 
     assert {org_id: stored(session, buyer, org_id) for org_id in (excluded.id, reviewed.id, unverified.org_id)} == {
-        excluded.id: "exclude", reviewed.id: "review", unverified.org_id: "review"}
+        excluded.id: "exclude",
+        reviewed.id: "review",
+        unverified.org_id: "review",
+    }
     [message] = told(session, buyer)
     name = session.get(Organization, excluded.id).name
     assert f"Screening of {name} worsened: clear → exclude" in message

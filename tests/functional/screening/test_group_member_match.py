@@ -24,12 +24,21 @@ def file_owner(client, login_as, session, vendor, name: str, share: str) -> None
     login_as(vendor)
     assert client.post("/disclosure/new").status_code == 303
     version = session.execute(select(DisclosureVersion)).scalar_one()
-    added = client.post(f"/disclosure/{version.id}/ties", data={
-        "kind": "shareholding", "party_kind": "entity", "party_name": name, "share_exact": share,
-        "new_party": "y"})
+    added = client.post(
+        f"/disclosure/{version.id}/ties",
+        data={
+            "kind": "shareholding",
+            "party_kind": "entity",
+            "party_name": name,
+            "share_exact": share,
+            "new_party": "y",
+        },
+    )
     assert added.status_code == 303
-    filed = client.post(f"/disclosure/{version.id}/submit", data={
-        "attester_name": "Ana Officer", "attester_title": "CEO", "attest": "y"})
+    filed = client.post(
+        f"/disclosure/{version.id}/submit",
+        data={"attester_name": "Ana Officer", "attester_title": "CEO", "attest": "y"},
+    )
     assert filed.status_code == 303
 
 
@@ -60,8 +69,11 @@ def org(session, user) -> Organization:
 
 
 def stored(session, buyer, vendor) -> VerdictRecord:
-    return session.execute(select(VerdictRecord).where(VerdictRecord.buyer_org_id == buyer.org_id,
-                                                       VerdictRecord.vendor_org_id == vendor.org_id)).scalar_one()
+    return session.execute(
+        select(VerdictRecord).where(
+            VerdictRecord.buyer_org_id == buyer.org_id, VerdictRecord.vendor_org_id == vendor.org_id
+        )
+    ).scalar_one()
 
 
 def test_the_lab_sees_a_possible_match_with_a_member_of_the_rivals_group(client, login_as, session, story):
@@ -78,7 +90,10 @@ def test_the_lab_sees_a_possible_match_with_a_member_of_the_rivals_group(client,
     [match] = [f for f in record.findings if f["rule"] == "possible_match"]
     variant = party_named(session, "Cobalt Ventures GmbH")
     assert (match["rival_party_id"], match["matched_party_id"], match["matched_as_party_id"]) == (
-        rival.id, variant.id, member.id)
+        rival.id,
+        variant.id,
+        member.id,
+    )
     # The vendor alone (what decides its access) and the batch agree.
     assert service.verdicts_for_vendor(session, org(session, vendor))[buyer.org_id].value == "review"
     batch = service.screenings_for_buyer(session, buyer.org_id, [org(session, vendor)])[vendor.org_id]
@@ -92,8 +107,9 @@ def test_the_lab_sees_a_possible_match_with_a_member_of_the_rivals_group(client,
 
 def test_the_flask_screen_command_names_the_member(app, session, story):
     vendor, _, _, _ = story
-    result = app.test_cli_runner().invoke(screen_command, ["--vendor", org(session, vendor).name,
-                                                           "--rival", "Cobalt Social"])
+    result = app.test_cli_runner().invoke(
+        screen_command, ["--vendor", org(session, vendor).name, "--rival", "Cobalt Social"]
+    )
     assert result.exit_code == 0, result.output
     assert "Cobalt Ventures GmbH may be Cobalt Ventures Ltd under another name" in result.output
     assert "belongs to Cobalt Social's group" in result.output
@@ -105,7 +121,8 @@ def test_a_member_whose_name_is_not_alike_enough_gives_no_finding(client, login_
     page = screening_page(client, login_as, buyer, vendor)
     assert "Possible match" not in page
     assert stored(session, buyer, vendor).verdict == "clear" or "possible_match" not in {
-        f["rule"] for f in stored(session, buyer, vendor).findings}
+        f["rule"] for f in stored(session, buyer, vendor).findings
+    }
 
 
 def test_a_variant_of_a_company_the_rival_holds_only_20_percent_of_gives_no_finding(client, login_as, session):
@@ -119,8 +136,10 @@ def test_marked_not_the_same_the_finding_is_gone(client, login_as, session, stor
     vendor, buyer, _, member = story
     variant = party_named(session, "Cobalt Ventures GmbH")
     login_as(AdminFactory())
-    response = client.post("/admin/parties/distinct", data={
-        "first_id": member.id, "second_id": variant.id, "reason": "GmbH in Berlin, HRB 99; not the rival's Ltd."})
+    response = client.post(
+        "/admin/parties/distinct",
+        data={"first_id": member.id, "second_id": variant.id, "reason": "GmbH in Berlin, HRB 99; not the rival's Ltd."},
+    )
     assert response.status_code == 303
     assert "Possible match" not in screening_page(client, login_as, buyer, vendor)
     assert "possible_match" not in {f["rule"] for f in stored(session, buyer, vendor).findings}

@@ -26,9 +26,14 @@ from tests.factories import (
 )
 
 DEFAULT_ACTIONS = {
-    "control_action": "exclude", "ownership_action": "threshold", "board_action": "exclude",
-    "people_action": "review", "contract_action": "review", "unknown_action": "review",
-    "unverified_action": "review", "possible_match_action": "review",
+    "control_action": "exclude",
+    "ownership_action": "threshold",
+    "board_action": "exclude",
+    "people_action": "review",
+    "contract_action": "review",
+    "unknown_action": "review",
+    "unverified_action": "review",
+    "possible_match_action": "review",
 }
 
 
@@ -74,9 +79,17 @@ def test_buyer_saves_a_policy_it_is_audited_and_vendors_are_screened_again(clien
     buyer = login_as(BuyerFactory())
     vendor = VendorFactory()
     DisclosureFactory(vendor_org_id=vendor.org_id, status=DisclosureStatus.APPROVED, decided_at=utcnow())
-    response = client.post("/screening/policy", data=policy_form(
-        exclude_at="40", review_at="5", people_window_months="36", people_action="exclude",
-        unverified_action="ignore", ownership_action="review"))
+    response = client.post(
+        "/screening/policy",
+        data=policy_form(
+            exclude_at="40",
+            review_at="5",
+            people_window_months="36",
+            people_action="exclude",
+            unverified_action="ignore",
+            ownership_action="review",
+        ),
+    )
     assert response.status_code == 303
     assert response.headers["Location"].endswith("/screening/policy")
     saved = saved_policy(session, buyer.org_id)
@@ -88,8 +101,11 @@ def test_buyer_saves_a_policy_it_is_audited_and_vendors_are_screened_again(clien
     assert record.before["exclude_at"] == 25.0 and record.after["exclude_at"] == 40.0
     assert record.before["actions"]["people"] == "review" and record.after["actions"]["people"] == "exclude"
     # Screening ran again for this buyer: every vendor now has a verdict on record.
-    screened = session.execute(
-        select(VerdictRecord.vendor_org_id).where(VerdictRecord.buyer_org_id == buyer.org_id)).scalars().all()
+    screened = (
+        session.execute(select(VerdictRecord.vendor_org_id).where(VerdictRecord.buyer_org_id == buyer.org_id))
+        .scalars()
+        .all()
+    )
     assert vendor.org_id in screened
 
     html = client.get("/screening/policy").get_data(as_text=True)
@@ -117,17 +133,20 @@ def test_review_threshold_above_exclude_is_refused_next_to_it_with_the_values_ke
     assert saved_policy(session, buyer.org_id) is None
 
 
-@pytest.mark.parametrize("name, value, message", [
-    ("exclude_at", "150", "Give the exclude threshold as a percentage from 0 to 100."),
-    ("exclude_at", "lots", "Give the exclude threshold as a percentage from 0 to 100."),
-    ("review_at", "-1", "Give the review threshold as a percentage from 0 to 100."),
-    ("review_at", "", "Give the review threshold as a percentage from 0 to 100."),
-    ("people_window_months", "0", "Give the people window in whole months, from 1 to 120."),
-    ("people_window_months", "121", "Give the people window in whole months, from 1 to 120."),
-    ("people_window_months", "2.5", "Give the people window in whole months, from 1 to 120."),
-    ("ownership_action", "sometimes", "Not a valid choice."),
-    ("board_action", "threshold", "Not a valid choice."),
-])
+@pytest.mark.parametrize(
+    "name, value, message",
+    [
+        ("exclude_at", "150", "Give the exclude threshold as a percentage from 0 to 100."),
+        ("exclude_at", "lots", "Give the exclude threshold as a percentage from 0 to 100."),
+        ("review_at", "-1", "Give the review threshold as a percentage from 0 to 100."),
+        ("review_at", "", "Give the review threshold as a percentage from 0 to 100."),
+        ("people_window_months", "0", "Give the people window in whole months, from 1 to 120."),
+        ("people_window_months", "121", "Give the people window in whole months, from 1 to 120."),
+        ("people_window_months", "2.5", "Give the people window in whole months, from 1 to 120."),
+        ("ownership_action", "sometimes", "Not a valid choice."),
+        ("board_action", "threshold", "Not a valid choice."),
+    ],
+)
 def test_bad_values_are_refused_next_to_their_field(client, login_as, session, name, value, message):
     buyer = login_as(BuyerFactory())
     response = client.post("/screening/policy", data=policy_form(**{name: value}))
@@ -149,13 +168,15 @@ def test_a_percent_sign_and_a_decimal_comma_are_understood(client, login_as, ses
 
 def test_the_edges_of_each_range_are_accepted(client, login_as, session):
     buyer = login_as(BuyerFactory())
-    response = client.post("/screening/policy", data=policy_form(exclude_at="100", review_at="0",
-                                                                 people_window_months="120"))
+    response = client.post(
+        "/screening/policy", data=policy_form(exclude_at="100", review_at="0", people_window_months="120")
+    )
     assert response.status_code == 303
     saved = saved_policy(session, buyer.org_id)
     assert (saved.exclude_at, saved.review_at, saved.people_window_months) == (100.0, 0.0, 120)
-    response = client.post("/screening/policy", data=policy_form(exclude_at="15", review_at="15",
-                                                                 people_window_months="1"))
+    response = client.post(
+        "/screening/policy", data=policy_form(exclude_at="15", review_at="15", people_window_months="1")
+    )
     assert response.status_code == 303
     assert saved_policy(session, buyer.org_id).review_at == 15.0
 
@@ -184,9 +205,15 @@ def test_a_stricter_policy_excludes_at_once_and_the_buyer_is_told(client, login_
 
     assert client.post("/screening/policy", data=policy_form(exclude_at="12", review_at="5")).status_code == 303
     assert 'data-verdict="review"' not in client.get("/vendors", query_string={"show_excluded": "y"}).get_data(
-        as_text=True)
-    messages = session.execute(select(Notification.message).join(User, User.id == Notification.user_id)
-                               .where(User.org_id == buyer.org_id)).scalars().all()
+        as_text=True
+    )
+    messages = (
+        session.execute(
+            select(Notification.message).join(User, User.id == Notification.user_id).where(User.org_id == buyer.org_id)
+        )
+        .scalars()
+        .all()
+    )
     assert any("review → exclude" in message for message in messages)
     login_as(vendor)
     assert client.get(f"/jobs/{job.id}").status_code == 404

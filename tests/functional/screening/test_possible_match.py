@@ -27,11 +27,20 @@ def story(client, login_as, session):
     login_as(vendor)
     assert client.post("/disclosure/new").status_code == 303
     version = session.execute(select(DisclosureVersion)).scalar_one()
-    added = client.post(f"/disclosure/{version.id}/ties", data={
-        "kind": "shareholding", "party_kind": "entity", "party_name": "Halcyon Research GmbH", "share_exact": "30"})
+    added = client.post(
+        f"/disclosure/{version.id}/ties",
+        data={
+            "kind": "shareholding",
+            "party_kind": "entity",
+            "party_name": "Halcyon Research GmbH",
+            "share_exact": "30",
+        },
+    )
     assert added.status_code == 303
-    filed = client.post(f"/disclosure/{version.id}/submit", data={
-        "attester_name": "Ana Officer", "attester_title": "CEO", "attest": "y"})
+    filed = client.post(
+        f"/disclosure/{version.id}/submit",
+        data={"attester_name": "Ana Officer", "attester_title": "CEO", "attest": "y"},
+    )
     assert filed.status_code == 303
 
     buyer = BuyerFactory(name="Maya Lab")
@@ -52,8 +61,11 @@ def test_the_lab_sees_a_possible_match_naming_both_parties(client, login_as, ses
     assert "Halcyon Research GmbH may be Halcyon Research under another name" in page
     assert "100% alike" in page and "holds 30%" in page
     assert "an admin merges the two parties in the registry, or marks them as not the same" in page
-    stored = session.execute(select(VerdictRecord).where(VerdictRecord.buyer_org_id == buyer.org_id,
-                                                         VerdictRecord.vendor_org_id == vendor.org_id)).scalar_one()
+    stored = session.execute(
+        select(VerdictRecord).where(
+            VerdictRecord.buyer_org_id == buyer.org_id, VerdictRecord.vendor_org_id == vendor.org_id
+        )
+    ).scalar_one()
     assert stored.verdict == "review"
     assert "possible_match" in {finding["rule"] for finding in stored.findings}
 
@@ -65,8 +77,14 @@ def test_marked_not_the_same_the_finding_is_gone_and_withdrawing_brings_it_back(
     pair_page = text(client.get(f"/admin/parties/merge?keep={rival.id}&merge={variant.id}"))
     assert "Not the same party" in pair_page
 
-    response = client.post("/admin/parties/distinct", data={
-        "first_id": rival.id, "second_id": variant.id, "reason": "German GmbH, HRB 1234; the rival is a US firm."})
+    response = client.post(
+        "/admin/parties/distinct",
+        data={
+            "first_id": rival.id,
+            "second_id": variant.id,
+            "reason": "German GmbH, HRB 1234; the rival is a US firm.",
+        },
+    )
     assert response.status_code == 303
     distinction = session.execute(select(PartyDistinction)).scalar_one()
     record = session.execute(select(AuditRecord).where(AuditRecord.action == "party.marked_distinct")).scalar_one()
@@ -77,8 +95,10 @@ def test_marked_not_the_same_the_finding_is_gone_and_withdrawing_brings_it_back(
     shown = text(client.get(f"/admin/parties/{rival.id}"))
     assert 'data-testid="distinct-party"' in shown and "Halcyon Research GmbH" in shown
     assert client.post(f"/admin/parties/distinctions/{distinction.id}/withdraw").status_code == 303
-    assert session.execute(select(AuditRecord).where(
-        AuditRecord.action == "party.distinction_withdrawn")).scalar_one() is not None
+    assert (
+        session.execute(select(AuditRecord).where(AuditRecord.action == "party.distinction_withdrawn")).scalar_one()
+        is not None
+    )
     assert "Possible match" in screening_page(client, login_as, buyer, vendor)
 
 
@@ -90,8 +110,11 @@ def test_merged_the_stake_is_the_rivals_own_and_excludes(client, login_as, sessi
     page = screening_page(client, login_as, buyer, vendor)
     assert "Possible match" not in page
     assert "Excluded (ownership): Halcyon Research holds 30%" in page
-    stored = session.execute(select(VerdictRecord).where(VerdictRecord.buyer_org_id == buyer.org_id,
-                                                         VerdictRecord.vendor_org_id == vendor.org_id)).scalar_one()
+    stored = session.execute(
+        select(VerdictRecord).where(
+            VerdictRecord.buyer_org_id == buyer.org_id, VerdictRecord.vendor_org_id == vendor.org_id
+        )
+    ).scalar_one()
     assert stored.verdict == "exclude"
 
 
@@ -125,8 +148,7 @@ def test_a_variant_with_no_tie_that_matters_gives_no_finding(client, login_as, s
     assert "Possible match" not in screening_page(client, login_as, buyer, vendor)
 
 
-def test_the_admins_review_page_warns_that_approving_would_clear_through_the_match(client, login_as, session,
-                                                                                      story):
+def test_the_admins_review_page_warns_that_approving_would_clear_through_the_match(client, login_as, session, story):
     vendor, buyer, version = story
     variant, rival = party_named(session, "Halcyon Research GmbH"), party_named(session, "Halcyon Research")
     login_as(AdminFactory())
@@ -144,13 +166,16 @@ def test_no_warning_once_settled(client, login_as, session, story):
     vendor, buyer, version = story
     variant, rival = party_named(session, "Halcyon Research GmbH"), party_named(session, "Halcyon Research")
     login_as(AdminFactory())
-    client.post("/admin/parties/distinct", data={"first_id": rival.id, "second_id": variant.id,
-                                                 "reason": "Different registers."})
+    client.post(
+        "/admin/parties/distinct",
+        data={"first_id": rival.id, "second_id": variant.id, "reason": "Different registers."},
+    )
     assert 'data-testid="match-warning"' not in text(client.get(f"/admin/disclosures/{version.id}"))
 
 
 def test_a_lab_naming_the_other_spelling_gets_its_own_finding_and_the_first_lab_keeps_the_match(
-        client, login_as, session, story):
+    client, login_as, session, story
+):
     vendor, buyer, _ = story
     other = BuyerFactory(name="Theo Other Lab")
     login_as(other)
@@ -167,7 +192,9 @@ def test_a_lab_may_waive_a_possible_match(client, login_as, session, story):
     vendor, buyer, _ = story
     rival = party_named(session, "Halcyon Research")
     login_as(buyer)
-    response = client.post(f"/vendors/{vendor.org_id}/waivers", data={
-        "rule": "possible_match", "rival_party_id": str(rival.id), "reason": "We know the GmbH: another firm."})
+    response = client.post(
+        f"/vendors/{vendor.org_id}/waivers",
+        data={"rule": "possible_match", "rival_party_id": str(rival.id), "reason": "We know the GmbH: another firm."},
+    )
     assert response.status_code == 303
     assert 'data-testid="waived"' in screening_page(client, login_as, buyer, vendor)

@@ -24,8 +24,10 @@ def labs(session):
     RivalFactory(buyer_org_id=lab_a.org_id, party_id=cobalt.id)
     jobs = {}
     for name, lab in (("a", lab_a), ("b", lab_b)):
-        jobs[name] = (JobFactory(buyer_org_id=lab.org_id, visibility=Visibility.PUBLIC, bidding_mode=BiddingMode.OPEN),
-                      JobFactory(buyer_org_id=lab.org_id, visibility=Visibility.CONFIDENTIAL, codename=f"Kite {name}"))
+        jobs[name] = (
+            JobFactory(buyer_org_id=lab.org_id, visibility=Visibility.PUBLIC, bidding_mode=BiddingMode.OPEN),
+            JobFactory(buyer_org_id=lab.org_id, visibility=Visibility.CONFIDENTIAL, codename=f"Kite {name}"),
+        )
     return {"cobalt": cobalt, "jobs": jobs, "lab_a": lab_a, "lab_b": lab_b}
 
 
@@ -36,10 +38,15 @@ def observe(client, jobs) -> dict:
     form = client.get(url_for("bids.new", job_id=public.id))
     secret = client.get(url_for("jobs.show", job_id=confidential.id))
     text = form.get_data(as_text=True)
-    refusal = next((line.strip() for line in text.splitlines() if "Bidding is paused" in line
-                    or "cannot bid" in line), "")
-    return {"public": shown.status_code, "bid form": form.status_code, "refusal": refusal,
-            "confidential": secret.status_code}
+    refusal = next(
+        (line.strip() for line in text.splitlines() if "Bidding is paused" in line or "cannot bid" in line), ""
+    )
+    return {
+        "public": shown.status_code,
+        "bid form": form.status_code,
+        "refusal": refusal,
+        "confidential": secret.status_code,
+    }
 
 
 def test_an_unreviewed_owner_looks_the_same_from_every_lab(client, login_as, session, labs):
@@ -49,10 +56,15 @@ def test_an_unreviewed_owner_looks_the_same_from_every_lab(client, login_as, ses
     assert before["a"] == before["b"] and before["a"]["confidential"] == 200
 
     version = disclosures.start_new_version(session, vendor)
-    disclosures.add_tie(session, vendor, version.id, TieInput(kind="shareholding", party_name="Cobalt Social",
-                                                              party_kind="entity", share_exact=30.0))
-    disclosures.submit_version(session, vendor, version.id, attester_name="Ana Probe", attester_title="CEO",
-                              attested=True)
+    disclosures.add_tie(
+        session,
+        vendor,
+        version.id,
+        TieInput(kind="shareholding", party_name="Cobalt Social", party_kind="entity", share_exact=30.0),
+    )
+    disclosures.submit_version(
+        session, vendor, version.id, attester_name="Ana Probe", attester_title="CEO", attested=True
+    )
     during = {name: observe(client, jobs) for name, jobs in labs["jobs"].items()}
 
     # The same for both labs: public jobs readable, every bid refused in one wording, every confidential job absent.
@@ -60,8 +72,12 @@ def test_an_unreviewed_owner_looks_the_same_from_every_lab(client, login_as, ses
     assert during["a"]["public"] == 200 and during["a"]["confidential"] == 404
     assert "Bidding is paused while your ownership disclosure awaits" in during["a"]["refusal"]
     with pytest.raises(Exception, match="Bidding is paused"):
-        place_bid(session, vendor, labs["jobs"]["b"][0].id, Offer(price_per_unit_minor=10, total_minor=1_000,
-                                                                  turnaround_days=5))
+        place_bid(
+            session,
+            vendor,
+            labs["jobs"]["b"][0].id,
+            Offer(price_per_unit_minor=10, total_minor=1_000, turnaround_days=5),
+        )
 
     disclosures.decide_version(session, AdminFactory(), version.id, "approved")
     after = {name: observe(client, jobs) for name, jobs in labs["jobs"].items()}
@@ -75,10 +91,15 @@ def test_a_vendors_live_bids_read_paused_everywhere_while_its_filing_awaits_revi
     offer = Offer(price_per_unit_minor=10, total_minor=1_000, turnaround_days=5)
     bids = [place_bid(session, vendor, labs["jobs"][name][0].id, offer) for name in ("a", "b")]
     version = disclosures.start_new_version(session, vendor)
-    disclosures.add_tie(session, vendor, version.id, TieInput(kind="shareholding", party_name="Cobalt Social",
-                                                              party_kind="entity", share_exact=30.0))
-    disclosures.submit_version(session, vendor, version.id, attester_name="Ana Probe", attester_title="CEO",
-                              attested=True)
+    disclosures.add_tie(
+        session,
+        vendor,
+        version.id,
+        TieInput(kind="shareholding", party_name="Cobalt Social", party_kind="entity", share_exact=30.0),
+    )
+    disclosures.submit_version(
+        session, vendor, version.id, attester_name="Ana Probe", attester_title="CEO", attested=True
+    )
     login_as(vendor)
 
     pages = [client.get(url_for("bids.show", bid_id=bid.id)).get_data(as_text=True) for bid in bids]

@@ -24,9 +24,7 @@ from tests.factories import (
 
 def _rivals_of(session, org_id):
     return (
-        session.execute(
-            select(Party.name).join(Rival, Rival.party_id == Party.id).where(Rival.buyer_org_id == org_id)
-        )
+        session.execute(select(Party.name).join(Rival, Rival.party_id == Party.id).where(Rival.buyer_org_id == org_id))
         .scalars()
         .all()
     )
@@ -43,9 +41,7 @@ def test_anonymous_visitor_is_sent_to_sign_in(client):
 
 
 @pytest.mark.parametrize("make_user", [VendorFactory, AdminFactory], ids=["vendor", "admin"])
-@pytest.mark.parametrize(
-    "method, path", [("get", "/rivals"), ("post", "/rivals"), ("post", "/rivals/1/remove")]
-)
+@pytest.mark.parametrize("method, path", [("get", "/rivals"), ("post", "/rivals"), ("post", "/rivals/1/remove")])
 def test_only_buyers_may_keep_rivals(client, login_as, make_user, method, path):
     login_as(make_user())
     response = getattr(client, method)(path, data={"name": "Cobalt Social"})
@@ -58,9 +54,7 @@ def test_rival_list_shows_each_rival_and_the_vendors_tied_to_it(client, login_as
     RivalFactory(buyer_org_id=buyer.org_id, party_id=cobalt.id)
     RivalFactory(buyer_org_id=buyer.org_id, party_id=PartyFactory(name="Helix Dynamics").id)
     for vendor in (VendorFactory(), VendorFactory()):
-        InterestFactory(
-            interested_party_id=cobalt.id, subject_party_id=_party_of(session, vendor).id, share_exact=49.0
-        )
+        InterestFactory(interested_party_id=cobalt.id, subject_party_id=_party_of(session, vendor).id, share_exact=49.0)
     rows = _rows(client.get("/rivals").get_data(as_text=True))
     assert [name for name, _ in rows] == ["Cobalt Social", "Helix Dynamics"]
     assert "2 vendors" in rows[0][1]
@@ -140,10 +134,7 @@ def test_add_by_name_reuses_the_registry_entry(client, login_as, session):
     buyer = login_as(BuyerFactory())
     existing = PartyFactory(name="Helix Dynamics")
     client.post("/rivals", data={"name": "helix  dynamics"})
-    assert (
-        session.execute(select(Rival.party_id).where(Rival.buyer_org_id == buyer.org_id)).scalar_one()
-        == existing.id
-    )
+    assert session.execute(select(Rival.party_id).where(Rival.buyer_org_id == buyer.org_id)).scalar_one() == existing.id
 
 
 def test_empty_name_is_refused_next_to_the_field(client, login_as, session):
@@ -208,9 +199,7 @@ def test_naming_a_49_percent_owner_conflicts_its_live_bid_and_tells_the_buyer(cl
     buyer = login_as(BuyerFactory())
     vendor = VendorFactory()
     cobalt = PartyFactory(name="Cobalt Social")
-    InterestFactory(
-        interested_party_id=cobalt.id, subject_party_id=_party_of(session, vendor).id, share_exact=49.0
-    )
+    InterestFactory(interested_party_id=cobalt.id, subject_party_id=_party_of(session, vendor).id, share_exact=49.0)
     bid = BidFactory(job_id=JobFactory(buyer_org_id=buyer.org_id).id, vendor_org_id=vendor.org_id)
 
     response = client.post("/rivals", data={"name": "Cobalt Social"})
@@ -220,9 +209,7 @@ def test_naming_a_49_percent_owner_conflicts_its_live_bid_and_tells_the_buyer(cl
     assert bid.conflicted is True and bid.status == BidStatus.ACTIVE
     [notice] = (
         session.execute(
-            select(Notification).where(
-                Notification.user_id == buyer.id, Notification.kind == "verdict_changed"
-            )
+            select(Notification).where(Notification.user_id == buyer.id, Notification.kind == "verdict_changed")
         )
         .scalars()
         .all()
@@ -241,9 +228,7 @@ def test_other_buyers_bids_are_untouched(client, login_as, session):
     login_as(BuyerFactory())
     vendor = VendorFactory()
     cobalt = PartyFactory(name="Cobalt Social")
-    InterestFactory(
-        interested_party_id=cobalt.id, subject_party_id=_party_of(session, vendor).id, share_exact=49.0
-    )
+    InterestFactory(interested_party_id=cobalt.id, subject_party_id=_party_of(session, vendor).id, share_exact=49.0)
     other_bid = BidFactory(job_id=JobFactory().id, vendor_org_id=vendor.org_id)
     client.post("/rivals", data={"name": "Cobalt Social"})
     session.refresh(other_bid)

@@ -28,8 +28,15 @@ from tests.factories import (
     VendorOrgFactory,
 )
 
-TYPES = ["shareholding"] * 6 + ["votingRights", "appointmentOfBoard", "boardMember", "boardChair",
-                                "seniorManagingOfficial", "otherInfluenceOrControl", "unknownInterest"]
+TYPES = ["shareholding"] * 6 + [
+    "votingRights",
+    "appointmentOfBoard",
+    "boardMember",
+    "boardChair",
+    "seniorManagingOfficial",
+    "otherInfluenceOrControl",
+    "unknownInterest",
+]
 
 
 def random_register(session, rng: random.Random):
@@ -39,14 +46,19 @@ def random_register(session, rng: random.Random):
     for _ in range(12):
         org = VendorOrgFactory()  # organisation names are unique: the factory numbers them across registers
         if rng.random() < 0.8:
-            DisclosureFactory(vendor_org_id=org.id, number=1, status=DisclosureStatus.APPROVED,
-                              decided_at=utcnow() - timedelta(days=rng.choice([10, 500])))
+            DisclosureFactory(
+                vendor_org_id=org.id,
+                number=1,
+                status=DisclosureStatus.APPROVED,
+                decided_at=utcnow() - timedelta(days=rng.choice([10, 500])),
+            )
         vendors.append(org)
     rivals = [PartyFactory(name=f"Rival {n}") for n in range(2)]
     companies = [PartyFactory(name=f"Company {n}") for n in range(25)]
     people = [PersonFactory(name=f"Person {n}") for n in range(12)]
-    unknown = [PartyFactory(name=f"Unknown {n}", kind=PartyKind.UNSPECIFIED, party_type="anonymousEntity")
-               for n in range(2)]
+    unknown = [
+        PartyFactory(name=f"Unknown {n}", kind=PartyKind.UNSPECIFIED, party_type="anonymousEntity") for n in range(2)
+    ]
     # Companies under a second name (likely the same: possible matches with the rivals' group members) and a rival
     # under a second name.
     lookalikes = [PartyFactory(name=f"Company {n} GmbH") for n in range(1, 25, 3)] + [PartyFactory(name="Rival 1 AG")]
@@ -55,8 +67,11 @@ def random_register(session, rng: random.Random):
     numbers: dict[int, int] = {}  # the last disclosure version number of each vendor
     for _ in range(110):
         kind = rng.choice(TYPES)
-        holder = rng.choice([p.id for p in people] if kind in ("boardChair", "seniorManagingOfficial")
-                            else [p.id for p in people + unknown + rivals + companies + lookalikes])
+        holder = rng.choice(
+            [p.id for p in people]
+            if kind in ("boardChair", "seniorManagingOfficial")
+            else [p.id for p in people + unknown + rivals + companies + lookalikes]
+        )
         subject = rng.choice(entities + [p.id for p in lookalikes])
         if holder == subject:
             continue
@@ -66,8 +81,12 @@ def random_register(session, rng: random.Random):
             if roll < 0.6:
                 values["share_exact"] = rng.choice([5.0, 12.0, 30.0, 51.0, 80.0, 100.0])
             elif roll < 0.9:
-                values.update(share_min=rng.choice([0.0, 10.0, 25.0]), share_max=rng.choice([30.0, 50.0]),
-                              share_min_exclusive=rng.random() < 0.5, share_max_exclusive=rng.random() < 0.5)
+                values.update(
+                    share_min=rng.choice([0.0, 10.0, 25.0]),
+                    share_max=rng.choice([30.0, 50.0]),
+                    share_min_exclusive=rng.random() < 0.5,
+                    share_max_exclusive=rng.random() < 0.5,
+                )
         roll = rng.random()
         if roll < 0.15:
             values["end_date"] = today - timedelta(days=rng.choice([30, 400, 1000]))
@@ -76,15 +95,21 @@ def random_register(session, rng: random.Random):
         if subject in vendor_parties and rng.random() < 0.3:
             org = vendors[vendor_parties.index(subject)]
             numbers[org.id] = numbers.get(org.id, 1) + 1
-            version = DisclosureFactory(vendor_org_id=org.id, number=numbers[org.id],
-                                        status=rng.choice(list(DisclosureStatus)))
+            version = DisclosureFactory(
+                vendor_org_id=org.id, number=numbers[org.id], status=rng.choice(list(DisclosureStatus))
+            )
             values.update(origin=TieOrigin.DISCLOSURE, disclosure_id=version.id)
         InterestFactory(interested_party_id=holder, subject_party_id=subject, **values)
     for _ in range(10):
-        session.add(CommercialTie(vendor_party_id=rng.choice(vendor_parties),
-                                  counterparty_id=rng.choice([r.id for r in rivals] * 5 + entities),
-                                  kind=rng.choice(list(CommercialKind)),
-                                  revenue_share_pct=rng.choice([None, 5.0, 40.0]), origin=TieOrigin.ADMIN_FACT))
+        session.add(
+            CommercialTie(
+                vendor_party_id=rng.choice(vendor_parties),
+                counterparty_id=rng.choice([r.id for r in rivals] * 5 + entities),
+                kind=rng.choice(list(CommercialKind)),
+                revenue_share_pct=rng.choice([None, 5.0, 40.0]),
+                origin=TieOrigin.ADMIN_FACT,
+            )
+        )
     # A company known under two names: ties to either count for the one it joined.
     alias = PartyFactory(name="Company 0 (old name)", merged_into_id=companies[0].id)
     InterestFactory(interested_party_id=alias.id, subject_party_id=rng.choice(vendor_parties), share_exact=30.0)
@@ -149,14 +174,23 @@ def test_screening_more_vendors_than_the_closure_limit_agrees_with_one_by_one(se
             screening = one_by_one[org.id]
             assert [f.as_dict() for f in together[org.id].findings] == [f.as_dict() for f in screening.findings]
             assert service.verdicts_for_vendor(session, org)[buyer.id] == together[org.id].access_verdict
-            members_matched |= {(f.matched_party_id, f.matched_as_party_id) for f in screening.findings
-                                if f.rule == "possible_match" and f.matched_as_party_id != f.rival_party_id}
+            members_matched |= {
+                (f.matched_party_id, f.matched_as_party_id)
+                for f in screening.findings
+                if f.rule == "possible_match" and f.matched_as_party_id != f.rival_party_id
+            }
         refresh_verdicts(session, None, buyer_org_ids=[buyer.id])
-        stored = dict(session.execute(select(VerdictRecord.vendor_org_id, VerdictRecord.findings).where(
-            VerdictRecord.buyer_org_id == buyer.id)).all())
+        stored = dict(
+            session.execute(
+                select(VerdictRecord.vendor_org_id, VerdictRecord.findings).where(
+                    VerdictRecord.buyer_org_id == buyer.id
+                )
+            ).all()
+        )
         for org in vendors[:12]:
             assert [(f["rule"], f["explanation"]) for f in stored[org.id]] == [
-                (f.rule, f.explanation) for f in one_by_one[org.id].findings]
+                (f.rule, f.explanation) for f in one_by_one[org.id].findings
+            ]
         # Start the next register afresh: the vendors and rivals of this one are left out of the next buyer's view.
         for rival in session.execute(select(Rival).where(Rival.buyer_org_id == buyer.id)).scalars():
             session.delete(rival)

@@ -21,8 +21,9 @@ def graph(session):
     scalewise = VendorOrgFactory(name="Scalewise Data")
     DisclosureFactory(vendor_org_id=scalewise.id, number=1, status=DisclosureStatus.APPROVED, decided_at=utcnow())
     InterestFactory(interested_party_id=cobalt.id, subject_party_id=holdings.id, share_exact=100.0)
-    InterestFactory(interested_party_id=holdings.id, subject_party_id=labelworks.id, share_exact=49.0,
-                    start_date=date(2024, 1, 1))
+    InterestFactory(
+        interested_party_id=holdings.id, subject_party_id=labelworks.id, share_exact=49.0, start_date=date(2024, 1, 1)
+    )
     InterestFactory(interested_party_id=holdings.id, subject_party_id=scalewise.party_id, share_exact=15.0)
     PartyFactory(name="Quill Labs")
     return cobalt
@@ -68,8 +69,9 @@ def test_the_readable_report_has_the_verdict_the_stakes_and_the_routes(screen, g
 
 
 def test_before_the_interest_started_the_party_is_clear(screen, graph):
-    report = as_json(screen("--vendor", "Labelworks GmbH", "--rival", "Cobalt Social", "--as-of", "2023-12-31",
-                            "--json"))
+    report = as_json(
+        screen("--vendor", "Labelworks GmbH", "--rival", "Cobalt Social", "--as-of", "2023-12-31", "--json")
+    )
 
     assert report["as_of"] == "2023-12-31"
     assert report["verdict"] == "clear" and report["findings"] == []
@@ -81,11 +83,14 @@ def test_a_rival_can_be_named_by_its_bods_record_id(screen, graph):
     assert report["rivals"][0]["rival"] == "Cobalt Social" and report["verdict"] == "exclude"
 
 
-@pytest.mark.parametrize("flags, verdict", [
-    ((), "review"),
-    (("--review-at", "20"), "clear"),
-    (("--exclude-at", "15"), "exclude"),
-])
+@pytest.mark.parametrize(
+    "flags, verdict",
+    [
+        ((), "review"),
+        (("--review-at", "20"), "clear"),
+        (("--exclude-at", "15"), "exclude"),
+    ],
+)
 def test_the_threshold_flags_change_the_verdict(screen, graph, flags, verdict):
     report = as_json(screen("--vendor", "Scalewise Data", "--rival", "Cobalt Social", "--json", *flags))
     assert report["verdict"] == verdict
@@ -100,10 +105,13 @@ def test_a_platform_vendor_without_an_approved_disclosure_is_unverified(screen, 
     assert report["findings"][0]["rival"] is None and report["findings"][0]["stake"] is None
 
 
-@pytest.mark.parametrize("args, name", [
-    (("--vendor", "Nobody Ltd", "--rival", "Cobalt Social"), "Nobody Ltd"),
-    (("--vendor", "Labelworks GmbH", "--rival", "Cobalt Social", "--rival", "Ghost Corp"), "Ghost Corp"),
-])
+@pytest.mark.parametrize(
+    "args, name",
+    [
+        (("--vendor", "Nobody Ltd", "--rival", "Cobalt Social"), "Nobody Ltd"),
+        (("--vendor", "Labelworks GmbH", "--rival", "Cobalt Social", "--rival", "Ghost Corp"), "Ghost Corp"),
+    ],
+)
 def test_an_unknown_name_is_a_usage_error_naming_it(screen, graph, args, name):
     result = screen(*args)
     assert result.exit_code == 2

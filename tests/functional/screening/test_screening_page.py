@@ -37,14 +37,25 @@ def scene(session):
     RivalFactory(buyer_org_id=buyer.org_id, party_id=cobalt.id)
     holdco = PartyFactory(name="Holdco Ltd")
     ana = PersonFactory(name="Ana Park")
-    InterestFactory(interested_party_id=cobalt.id, subject_party_id=vendor.party_id, share_exact=49.0,
-                    verification_level=VerificationLevel.ADMIN_VERIFIED, source_description="Registry filing",
-                    source_date=date(2025, 6, 12))
-    InterestFactory(interested_party_id=holdco.id, subject_party_id=vendor.party_id, share_exact=None,
-                    share_min=20.0, share_max=30.0)
+    InterestFactory(
+        interested_party_id=cobalt.id,
+        subject_party_id=vendor.party_id,
+        share_exact=49.0,
+        verification_level=VerificationLevel.ADMIN_VERIFIED,
+        source_description="Registry filing",
+        source_date=date(2025, 6, 12),
+    )
+    InterestFactory(
+        interested_party_id=holdco.id,
+        subject_party_id=vendor.party_id,
+        share_exact=None,
+        share_min=20.0,
+        share_max=30.0,
+    )
     InterestFactory(interested_party_id=ana.id, subject_party_id=holdco.id, share_exact=100.0)
-    InterestFactory(interested_party_id=ana.id, subject_party_id=vendor.party_id, interest_type="boardMember",
-                    share_exact=None)
+    InterestFactory(
+        interested_party_id=ana.id, subject_party_id=vendor.party_id, interest_type="boardMember", share_exact=None
+    )
     return {"buyer": buyer, "vendor": vendor, "cobalt": cobalt, "holdco": holdco, "ana": ana}
 
 
@@ -54,8 +65,10 @@ def page_of(client, vendor, **args):
 
 def nodes_in(html: str) -> dict[int, str]:
     """Each drawn party id with its classes."""
-    return {int(party): classes for classes, party in
-            re.findall(r'<g class="(node[^"]*)" data-testid="graph-node" data-party="(\d+)"', html)}
+    return {
+        int(party): classes
+        for classes, party in re.findall(r'<g class="(node[^"]*)" data-testid="graph-node" data-party="(\d+)"', html)
+    }
 
 
 def test_buyer_reads_the_verdict_and_each_finding_with_its_figure_and_sources(client, login_as, scene):
@@ -70,8 +83,9 @@ def test_buyer_reads_the_verdict_and_each_finding_with_its_figure_and_sources(cl
     assert "Cobalt Social" in first and "49%" in first
     assert 'data-testid="figure">49%' in first
     assert re.search(r'data-testid="route">Cobalt Social → Scalewise Data</li>', first)
-    assert re.search(r'data-testid="source">Registry filing — <span class="level">admin-verified</span>, 2025-06-12',
-                     first)
+    assert re.search(
+        r'data-testid="source">Registry filing — <span class="level">admin-verified</span>, 2025-06-12', first
+    )
     assert utcnow().date().isoformat() in html
     assert "An exclude finding cannot be waived" in first
     assert 'data-testid="waive-form"' not in html
@@ -87,15 +101,16 @@ def test_the_picture_draws_the_owners_people_and_rival_around_the_vendor(client,
     assert "vendor" in drawn[vendor_party].split()
     assert "rival" in drawn[scene["cobalt"].id].split()
     assert "person" in drawn[scene["ana"].id].split()
-    assert re.search(r'<ellipse cx=', html) and re.search(r'<rect x=', html)
+    assert re.search(r"<ellipse cx=", html) and re.search(r"<rect x=", html)
     for label in ("shares 49%", "shares 20–30%", "shares 100%", "board member"):
         assert f">{label}</tspan>" in html
     assert 'data-testid="legend"' in html and "Your rival" in html
     # The finding's route, Cobalt Social → Scalewise Data, is the one arrow highlighted.
-    highlighted = re.findall(r'<g class="edge route" data-testid="graph-edge" data-holder="(\d+)" data-subject="(\d+)"',
-                             html)
+    highlighted = re.findall(
+        r'<g class="edge route" data-testid="graph-edge" data-holder="(\d+)" data-subject="(\d+)"', html
+    )
     assert highlighted == [(str(scene["cobalt"].id), str(vendor_party))]
-    assert "<script" not in html.split('<main')[1]
+    assert "<script" not in html.split("<main")[1]
 
 
 def test_a_vendor_with_no_ties_is_clear_with_nothing_to_explain(client, login_as):
@@ -124,12 +139,18 @@ def test_a_review_finding_offers_the_waive_form(client, login_as, session):
 
 def test_routes_of_a_finding_are_highlighted_in_the_picture(session, scene):
     """What the page draws for the engine's routes (Finding.path_ids), whatever the engine's wording."""
-    vendor_party, cobalt, holdco, ana = (scene["vendor"].party_id, scene["cobalt"].id, scene["holdco"].id,
-                                         scene["ana"].id)
-    finding = Finding("ownership", Verdict.REVIEW, "Ana Park", "A route through Holdco.",
-                      path_ids=[[ana, holdco, vendor_party]])
-    picture = vendor_picture(session, vendor_party, Screening(scene["vendor"].id, [finding]), {cobalt: "Cobalt"},
-                             utcnow().date())
+    vendor_party, cobalt, holdco, ana = (
+        scene["vendor"].party_id,
+        scene["cobalt"].id,
+        scene["holdco"].id,
+        scene["ana"].id,
+    )
+    finding = Finding(
+        "ownership", Verdict.REVIEW, "Ana Park", "A route through Holdco.", path_ids=[[ana, holdco, vendor_party]]
+    )
+    picture = vendor_picture(
+        session, vendor_party, Screening(scene["vendor"].id, [finding]), {cobalt: "Cobalt"}, utcnow().date()
+    )
     highlighted = {(e.holder, e.subject) for e in picture.edges if e.highlighted}
     assert highlighted == {(ana, holdco), (holdco, vendor_party)}
 
@@ -143,10 +164,15 @@ def test_only_ties_that_count_are_drawn(session):
     declined = PartyFactory(name="Rejected Holder")
     kept = PartyFactory(name="Current Holder")
     InterestFactory(interested_party_id=ended.id, subject_party_id=vendor.party_id, end_date=today)
-    InterestFactory(interested_party_id=future.id, subject_party_id=vendor.party_id,
-                    start_date=today + timedelta(days=3))
-    InterestFactory(interested_party_id=declined.id, subject_party_id=vendor.party_id,
-                    origin=TieOrigin.DISCLOSURE, disclosure_id=rejected.id)
+    InterestFactory(
+        interested_party_id=future.id, subject_party_id=vendor.party_id, start_date=today + timedelta(days=3)
+    )
+    InterestFactory(
+        interested_party_id=declined.id,
+        subject_party_id=vendor.party_id,
+        origin=TieOrigin.DISCLOSURE,
+        disclosure_id=rejected.id,
+    )
     InterestFactory(interested_party_id=kept.id, subject_party_id=vendor.party_id, origin=TieOrigin.BODS_IMPORT)
     picture = vendor_picture(session, vendor.party_id, Screening(vendor.id), {}, today)
     assert {n.name for n in picture.nodes} == {"Countwise", "Current Holder"}
@@ -157,13 +183,28 @@ def test_a_former_role_within_the_people_window_is_drawn_dashed(session):
     rival = PartyFactory(name="Rival Corp")
     founder = PersonFactory(name="Bo Founder")
     today = utcnow().date()
-    InterestFactory(interested_party_id=founder.id, subject_party_id=vendor.party_id,
-                    interest_type="seniorManagingOfficial", share_exact=None, end_date=today - timedelta(days=90))
-    InterestFactory(interested_party_id=founder.id, subject_party_id=rival.id, interest_type="boardMember",
-                    share_exact=None, start_date=today - timedelta(days=60))
+    InterestFactory(
+        interested_party_id=founder.id,
+        subject_party_id=vendor.party_id,
+        interest_type="seniorManagingOfficial",
+        share_exact=None,
+        end_date=today - timedelta(days=90),
+    )
+    InterestFactory(
+        interested_party_id=founder.id,
+        subject_party_id=rival.id,
+        interest_type="boardMember",
+        share_exact=None,
+        start_date=today - timedelta(days=60),
+    )
     old = PersonFactory(name="Long Gone")
-    InterestFactory(interested_party_id=old.id, subject_party_id=vendor.party_id, interest_type="boardMember",
-                    share_exact=None, end_date=today - timedelta(days=900))
+    InterestFactory(
+        interested_party_id=old.id,
+        subject_party_id=vendor.party_id,
+        interest_type="boardMember",
+        share_exact=None,
+        end_date=today - timedelta(days=900),
+    )
     picture = vendor_picture(session, vendor.party_id, Screening(vendor.id), {rival.id: "Rival Corp"}, today)
     names = {n.name: n for n in picture.nodes}
     assert set(names) == {"Peoplewise", "Bo Founder", "Rival Corp"}
@@ -176,8 +217,11 @@ def test_a_large_neighbourhood_is_capped_and_says_how_many_were_left_out(client,
     login_as(BuyerFactory())
     vendor = VerifiedVendorOrgFactory(name="Crowded Co")
     for n in range(MAX_NODES + 5):
-        InterestFactory(interested_party_id=PartyFactory(name=f"Small Holder {n}").id,
-                        subject_party_id=vendor.party_id, share_exact=1.0)
+        InterestFactory(
+            interested_party_id=PartyFactory(name=f"Small Holder {n}").id,
+            subject_party_id=vendor.party_id,
+            share_exact=1.0,
+        )
     html = page_of(client, vendor).get_data(as_text=True)
     assert len(nodes_in(html)) == MAX_NODES
     assert re.search(r'data-testid="omitted">6 more parties are left out', html)
@@ -188,7 +232,7 @@ def test_admin_chooses_whose_view_then_reads_it_without_waive_forms(client, logi
     html = page_of(client, scene["vendor"]).get_data(as_text=True)
     assert 'data-testid="buyer-choices"' in html
     buyer_org_id = scene["buyer"].org_id
-    assert f'/vendors/{scene["vendor"].id}/screening?buyer={buyer_org_id}' in html
+    assert f"/vendors/{scene['vendor'].id}/screening?buyer={buyer_org_id}" in html
     response = page_of(client, scene["vendor"], buyer=buyer_org_id)
     html = response.get_data(as_text=True)
     assert response.status_code == 200
@@ -228,10 +272,12 @@ def test_merged_parties_are_drawn_once_as_the_party_they_joined(session):
     survivor = PartyFactory(name="Cobalt Social")
     duplicate = PartyFactory(name="Cobalt Social Inc.", merged_into_id=survivor.id)
     InterestFactory(interested_party_id=duplicate.id, subject_party_id=vendor.party_id, share_exact=12.0)
-    finding = Finding("ownership", Verdict.REVIEW, "Cobalt Social", "Via the old name.",
-                      path_ids=[[duplicate.id, vendor.party_id]])
-    picture = vendor_picture(session, vendor.party_id, Screening(vendor.id, [finding]), {duplicate.id: "Cobalt"},
-                             utcnow().date())
+    finding = Finding(
+        "ownership", Verdict.REVIEW, "Cobalt Social", "Via the old name.", path_ids=[[duplicate.id, vendor.party_id]]
+    )
+    picture = vendor_picture(
+        session, vendor.party_id, Screening(vendor.id, [finding]), {duplicate.id: "Cobalt"}, utcnow().date()
+    )
     assert {n.name for n in picture.nodes} == {"Mergewise", "Cobalt Social"}
     [edge] = picture.edges
     assert (edge.holder, edge.subject, edge.highlighted) == (survivor.id, vendor.party_id, True)

@@ -55,22 +55,34 @@ class Scenario:
         InterestFactory(interested_party_id=self.cobalt.id, subject_party_id=self.holdings.id, share_exact=100.0)
 
         self.scalewise = approved(VendorOrgFactory(name="Scalewise Data"))
-        InterestFactory(interested_party_id=self.holdings.id, subject_party_id=self.scalewise.party_id,
-                        share_exact=49.0, start_date=today - timedelta(days=400))
+        InterestFactory(
+            interested_party_id=self.holdings.id,
+            subject_party_id=self.scalewise.party_id,
+            share_exact=49.0,
+            start_date=today - timedelta(days=400),
+        )
 
         self.brightlabel = approved(VendorOrgFactory(name="Brightlabel"))
         self.founder = PersonFactory(name="Daniel Okafor")
-        InterestFactory(interested_party_id=self.founder.id, subject_party_id=self.brightlabel.party_id,
-                        interest_type="seniorManagingOfficial", share_exact=None,
-                        start_date=today - timedelta(days=2000), end_date=today - timedelta(days=200))
-        InterestFactory(interested_party_id=self.founder.id, subject_party_id=self.cobalt.id,
-                        interest_type="boardMember", share_exact=None, start_date=today - timedelta(days=150))
+        InterestFactory(
+            interested_party_id=self.founder.id,
+            subject_party_id=self.brightlabel.party_id,
+            interest_type="seniorManagingOfficial",
+            share_exact=None,
+            start_date=today - timedelta(days=2000),
+            end_date=today - timedelta(days=200),
+        )
+        InterestFactory(
+            interested_party_id=self.founder.id,
+            subject_party_id=self.cobalt.id,
+            interest_type="boardMember",
+            share_exact=None,
+            start_date=today - timedelta(days=150),
+        )
 
         self.quietset = approved(VendorOrgFactory(name="Quietset"))
-        anonymous = PartyFactory(name="Undisclosed holder", kind=PartyKind.UNSPECIFIED,
-                                 party_type="anonymousEntity")
-        InterestFactory(interested_party_id=anonymous.id, subject_party_id=self.quietset.party_id,
-                        share_exact=20.0)
+        anonymous = PartyFactory(name="Undisclosed holder", kind=PartyKind.UNSPECIFIED, party_type="anonymousEntity")
+        InterestFactory(interested_party_id=anonymous.id, subject_party_id=self.quietset.party_id, share_exact=20.0)
 
         self.newcomer = VendorOrgFactory(name="Newcomer")
         self.vendors = [self.scalewise, self.brightlabel, self.quietset, self.newcomer]
@@ -112,15 +124,20 @@ def test_a_buyer_with_no_rivals_is_still_screened_for_unknown_owners_and_unverif
     quill = {org.name: pairs[(scenario.quill.id, org.id)] for org in scenario.vendors}
 
     assert {name: screening.verdict for name, screening in quill.items()} == {
-        "Scalewise Data": Verdict.CLEAR, "Brightlabel": Verdict.CLEAR,
-        "Quietset": Verdict.REVIEW, "Newcomer": Verdict.REVIEW}
+        "Scalewise Data": Verdict.CLEAR,
+        "Brightlabel": Verdict.CLEAR,
+        "Quietset": Verdict.REVIEW,
+        "Newcomer": Verdict.REVIEW,
+    }
     assert all(f.rival is None for s in quill.values() for f in s.findings)
     assert all(s.rivals == [] for s in quill.values())
     assert rules(quill["Newcomer"]) == {("unverified", "review")}
     assert pairs[(scenario.northwind.id, scenario.scalewise.id)].verdict == Verdict.EXCLUDE
     assert [r.rival for r in pairs[(scenario.northwind.id, scenario.scalewise.id)].rivals] == ["Cobalt Social"]
     assert service.verdicts_for_vendor(session, scenario.newcomer) == {
-        scenario.northwind.id: Verdict.REVIEW, scenario.quill.id: Verdict.REVIEW}
+        scenario.northwind.id: Verdict.REVIEW,
+        scenario.quill.id: Verdict.REVIEW,
+    }
 
 
 def test_the_vendors_part_of_the_graph_screens_as_the_whole_graph_does(session, scenario):
@@ -143,8 +160,15 @@ def test_the_vendors_part_of_the_graph_screens_as_the_whole_graph_does(session, 
 
 
 def test_a_waiver_turns_a_review_into_access_but_never_hides_the_finding(session, scenario):
-    session.add(Waiver(buyer_org_id=scenario.northwind.id, vendor_org_id=scenario.brightlabel.id, rule="people",
-                       rival_party_id=scenario.cobalt.id, reason="He left on good terms; we vetted him."))
+    session.add(
+        Waiver(
+            buyer_org_id=scenario.northwind.id,
+            vendor_org_id=scenario.brightlabel.id,
+            rule="people",
+            rival_party_id=scenario.cobalt.id,
+            reason="He left on good terms; we vetted him.",
+        )
+    )
     session.flush()
 
     screening = service.screen_vendor(session, scenario.northwind.id, scenario.brightlabel)
@@ -153,22 +177,37 @@ def test_a_waiver_turns_a_review_into_access_but_never_hides_the_finding(session
     assert all(f.waived for f in screening.findings)
     assert service.verdicts_for_vendor(session, scenario.brightlabel)[scenario.northwind.id] == Verdict.CLEAR
     # The waiver is Northwind's alone.
-    session.add(Waiver(buyer_org_id=scenario.quill.id, vendor_org_id=scenario.newcomer.id, rule="unverified",
-                       rival_party_id=None, reason="We know them."))
+    session.add(
+        Waiver(
+            buyer_org_id=scenario.quill.id,
+            vendor_org_id=scenario.newcomer.id,
+            rule="unverified",
+            rival_party_id=None,
+            reason="We know them.",
+        )
+    )
     session.flush()
     verdicts = service.verdicts_for_vendor(session, scenario.newcomer)
     assert verdicts == {scenario.northwind.id: Verdict.REVIEW, scenario.quill.id: Verdict.CLEAR}
 
 
 def test_an_exclude_finding_cannot_be_waived(session, scenario):
-    session.add(Waiver(buyer_org_id=scenario.northwind.id, vendor_org_id=scenario.scalewise.id, rule="ownership",
-                       rival_party_id=scenario.cobalt.id, reason="Trying."))
+    session.add(
+        Waiver(
+            buyer_org_id=scenario.northwind.id,
+            vendor_org_id=scenario.scalewise.id,
+            rule="ownership",
+            rival_party_id=scenario.cobalt.id,
+            reason="Trying.",
+        )
+    )
     session.flush()
     assert service.verdicts_for_vendor(session, scenario.scalewise)[scenario.northwind.id] == Verdict.EXCLUDE
 
 
 def test_an_unverified_vendor_sees_no_confidential_job_until_its_disclosure_is_approved(
-        client, login_as, session, scenario):
+    client, login_as, session, scenario
+):
     job = JobFactory(buyer_org_id=scenario.quill.id, visibility=Visibility.CONFIDENTIAL)
     public = JobFactory(buyer_org_id=scenario.quill.id, visibility=Visibility.PUBLIC)
     login_as(UserFactory(role="vendor", org_id=scenario.newcomer.id))
@@ -183,16 +222,20 @@ def test_an_unverified_vendor_sees_no_confidential_job_until_its_disclosure_is_a
 def test_refresh_stores_the_findings_buyer_lists_read(session, scenario):
     refresh_verdicts(session, None, vendor_org_ids=[scenario.scalewise.id, scenario.newcomer.id])
 
-    record = session.execute(select(VerdictRecord).where(
-        VerdictRecord.buyer_org_id == scenario.northwind.id,
-        VerdictRecord.vendor_org_id == scenario.scalewise.id)).scalar_one()
+    record = session.execute(
+        select(VerdictRecord).where(
+            VerdictRecord.buyer_org_id == scenario.northwind.id, VerdictRecord.vendor_org_id == scenario.scalewise.id
+        )
+    ).scalar_one()
     assert record.verdict == "exclude"
     ownership = next(f for f in record.findings if f["rule"] == "ownership")
     assert ownership["rival_party_id"] == scenario.cobalt.id and ownership["stake"]["low"] == 49.0
     assert ownership["waived"] is False and "Cobalt Social" in ownership["explanation"]
-    quill = session.execute(select(VerdictRecord.verdict).where(
-        VerdictRecord.buyer_org_id == scenario.quill.id,
-        VerdictRecord.vendor_org_id == scenario.newcomer.id)).scalar_one()
+    quill = session.execute(
+        select(VerdictRecord.verdict).where(
+            VerdictRecord.buyer_org_id == scenario.quill.id, VerdictRecord.vendor_org_id == scenario.newcomer.id
+        )
+    ).scalar_one()
     assert quill == "review"
 
 
@@ -208,8 +251,11 @@ def test_cached_screenings_screen_what_was_never_screened_without_storing_it(ses
     assert verdict == Verdict.REVIEW and [f["rule"] for f in findings] == ["people"]
     assert cached[scenario.scalewise.id][0] == Verdict.EXCLUDE
     # A GET page must change nothing: only the refreshed vendor is stored.
-    stored = session.execute(select(VerdictRecord.vendor_org_id).where(
-        VerdictRecord.buyer_org_id == buyer_id)).scalars().all()
+    stored = (
+        session.execute(select(VerdictRecord.vendor_org_id).where(VerdictRecord.buyer_org_id == buyer_id))
+        .scalars()
+        .all()
+    )
     assert set(stored) == {scenario.scalewise.id}
 
 
@@ -221,8 +267,7 @@ def test_flagged_only_leaves_out_clear_vendors_stored_or_screened_live(session, 
     flagged = service.cached_screenings_for_buyer(session, buyer_id, flagged_only=True)
 
     # Scalewise and Clean Co are stored (exclude, clear); the rest are screened live, Quietset and the others too.
-    assert set(flagged) == {scenario.scalewise.id, scenario.brightlabel.id, scenario.quietset.id,
-                            scenario.newcomer.id}
+    assert set(flagged) == {scenario.scalewise.id, scenario.brightlabel.id, scenario.quietset.id, scenario.newcomer.id}
     assert flagged[scenario.scalewise.id][0] == Verdict.EXCLUDE
     assert all(verdict != Verdict.CLEAR for verdict, _ in flagged.values())
     assert service.cached_screenings_for_buyer(session, buyer_id)[clean.id][0] == Verdict.CLEAR

@@ -64,13 +64,28 @@ class Walk:
 
     def random_tie(self, vendor_name: str) -> disclosures.TieInput:
         rng = self.rng
-        kind = rng.choice(["shareholding", "shareholding", "votingRights", "boardMember", "seniorManagingOfficial",
-                           "elsewhere:boardMember", "elsewhere:boardMember", "elsewhere:seniorManagingOfficial",
-                           "exclusive_agreement", "customer"])
+        kind = rng.choice(
+            [
+                "shareholding",
+                "shareholding",
+                "votingRights",
+                "boardMember",
+                "seniorManagingOfficial",
+                "elsewhere:boardMember",
+                "elsewhere:boardMember",
+                "elsewhere:seniorManagingOfficial",
+                "exclusive_agreement",
+                "customer",
+            ]
+        )
         others = [name for name in self.names() if name != vendor_name]
         if kind in ("boardMember", "seniorManagingOfficial") or kind.startswith("elsewhere:"):
-            tie = disclosures.TieInput(kind=kind, party_name=rng.choice(PEOPLE), party_kind="person",
-                                       other_org=rng.choice(others) if kind.startswith("elsewhere:") else "")
+            tie = disclosures.TieInput(
+                kind=kind,
+                party_name=rng.choice(PEOPLE),
+                party_kind="person",
+                other_org=rng.choice(others) if kind.startswith("elsewhere:") else "",
+            )
         else:
             tie = disclosures.TieInput(kind=kind, party_name=rng.choice(others))
         if kind in ("shareholding", "votingRights"):
@@ -104,15 +119,23 @@ class Walk:
         submitted = self.rng.random() < 0.8
         if submitted:
             try:
-                disclosures.submit_version(self.session, vendor, version.id, attester_name="Officer",
-                                           attester_title="CEO", attested=True)
+                disclosures.submit_version(
+                    self.session, vendor, version.id, attester_name="Officer", attester_title="CEO", attested=True
+                )
             except REFUSED:
                 submitted = False
         return f"{org.name} v{version.number}: {', '.join(done)}{' (submitted)' if submitted else ''}"
 
     def decide(self) -> str:
-        waiting = self.session.execute(select(DisclosureVersion).where(
-            DisclosureVersion.status == DisclosureStatus.SUBMITTED).order_by(DisclosureVersion.id)).scalars().all()
+        waiting = (
+            self.session.execute(
+                select(DisclosureVersion)
+                .where(DisclosureVersion.status == DisclosureStatus.SUBMITTED)
+                .order_by(DisclosureVersion.id)
+            )
+            .scalars()
+            .all()
+        )
         if not waiting:
             return self.file()
         version = self.rng.choice(waiting)
@@ -125,10 +148,17 @@ class Walk:
         org = self.session.get(Organization, vendor.org_id)
         tie = self.random_tie(org.name)
         if tie.kind in ("customer", "exclusive_agreement") or tie.kind.startswith("elsewhere:"):
-            tie = disclosures.TieInput(kind="shareholding", party_name=self.rng.choice(
-                [n for n in self.names() if n != org.name]), share_exact=float(self.rng.choice([12, 30, 60])))
-        fact = FactInput(**vars(tie), verification_level="official register",
-                         source_url="https://registry.example/filing", source_date=utcnow().date())
+            tie = disclosures.TieInput(
+                kind="shareholding",
+                party_name=self.rng.choice([n for n in self.names() if n != org.name]),
+                share_exact=float(self.rng.choice([12, 30, 60])),
+            )
+        fact = FactInput(
+            **vars(tie),
+            verification_level="official register",
+            source_url="https://registry.example/filing",
+            source_date=utcnow().date(),
+        )
         try:
             record_fact(self.session, self.admin, org.id, fact)
         except REFUSED:
@@ -154,16 +184,26 @@ class Walk:
         exclude_at = float(self.rng.choice([20, 25, 50]))
         actions = {str(rule): str(action) for rule, action in DEFAULT_ACTIONS.items()}
         actions |= {"board": self.rng.choice(["exclude", "review"]), "people": self.rng.choice(["review", "ignore"])}
-        save_policy(self.session, buyer, PolicyInput(exclude_at=exclude_at, review_at=10.0,
-                                                     people_window_months=24, actions=actions))
+        save_policy(
+            self.session,
+            buyer,
+            PolicyInput(exclude_at=exclude_at, review_at=10.0, people_window_months=24, actions=actions),
+        )
         return f"buyer {buyer.org_id} policy {exclude_at} {actions}"
 
     def merge(self) -> str:
-        pairs = [("Granite Holdings", "Granite Holdings Ltd"), ("Dana Reyes", "Dana Reyes-Li"),
-                 ("Orbit Fund", "Helix Compute")]
+        pairs = [
+            ("Granite Holdings", "Granite Holdings Ltd"),
+            ("Dana Reyes", "Dana Reyes-Li"),
+            ("Orbit Fund", "Helix Compute"),
+        ]
         keep_name, merged_name = self.rng.choice(pairs)
-        keep, merged = (self.session.execute(select(Party).where(Party.name == name, Party.merged_into_id.is_(None)))
-                        .scalars().first() for name in (keep_name, merged_name))
+        keep, merged = (
+            self.session.execute(select(Party).where(Party.name == name, Party.merged_into_id.is_(None)))
+            .scalars()
+            .first()
+            for name in (keep_name, merged_name)
+        )
         if keep is None or merged is None:
             return "nothing to merge"
         try:
@@ -173,8 +213,9 @@ class Walk:
         return f"merged {merged_name} into {keep_name}"
 
     def step(self) -> str:
-        change = self.rng.choices([self.file, self.decide, self.fact, self.rivals, self.policy, self.merge],
-                                  weights=[5, 4, 2, 1, 1, 1])[0]
+        change = self.rng.choices(
+            [self.file, self.decide, self.fact, self.rivals, self.policy, self.merge], weights=[5, 4, 2, 1, 1, 1]
+        )[0]
         return change()
 
 

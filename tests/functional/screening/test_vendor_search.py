@@ -33,7 +33,8 @@ def approved_vendor(session, name: str, modalities=(), certifications=()) -> Org
 def rows(html: str) -> list[tuple[str, str, str]]:
     """Each result row as (vendor name, verdict, row classes)."""
     found = re.findall(
-        r'<tr data-testid="vendor-row" data-verdict="(\w+)" class="([^"]*)">\s*<td><a href="[^"]+">([^<]+)</a>', html)
+        r'<tr data-testid="vendor-row" data-verdict="(\w+)" class="([^"]*)">\s*<td><a href="[^"]+">([^<]+)</a>', html
+    )
     return [(name, verdict, classes) for verdict, classes, name in found]
 
 
@@ -98,9 +99,13 @@ def test_search_by_name_modality_and_certification(client, login_as, market):
     assert names(search(client, q="beta").get_data(as_text=True)) == ["Beta Labels"]
     assert names(search(client, q="annot alpha").get_data(as_text=True)) == ["Alpha Annotations"]
     assert names(search(client, modality="image", show_excluded="y").get_data(as_text=True)) == [
-        "Alpha Annotations", "Gamma Tagging"]
+        "Alpha Annotations",
+        "Gamma Tagging",
+    ]
     assert names(search(client, certification="soc2_type2").get_data(as_text=True)) == [
-        "Alpha Annotations", "Beta Labels"]
+        "Alpha Annotations",
+        "Beta Labels",
+    ]
     assert names(search(client, certification="hipaa").get_data(as_text=True)) == []
     html = search(client, modality="3d_lidar").get_data(as_text=True)
     assert names(html) == [] and "No vendors match." in html

@@ -35,7 +35,8 @@ def vendor(session, name: str, verdict: str, rival, modalities=(), approved: boo
     if approved:
         DisclosureFactory(vendor_org_id=org.id, status=DisclosureStatus.APPROVED, decided_at=utcnow())
     session.execute(select(VendorProfile).where(VendorProfile.org_id == org.id)).scalar_one().modalities = list(
-        modalities)
+        modalities
+    )
     if STAKES[verdict] is not None:
         InterestFactory(interested_party_id=rival.id, subject_party_id=org.party_id, share_exact=STAKES[verdict])
     session.flush()
@@ -69,9 +70,11 @@ def crowd(session):
 def expected(verdicts: dict[str, str], search: VendorSearch, modalities: dict[str, str]) -> tuple[list, dict, int]:
     """(rows as (name, verdict), verdict counts, hidden excluded) worked out from the verdicts given."""
     found = sorted(
-        (name, verdict) for name, verdict in verdicts.items()
+        (name, verdict)
+        for name, verdict in verdicts.items()
         if all(word.lower() in name.lower() for word in search.text.split())
-        and (not search.modality or modalities[name] == search.modality))
+        and (not search.modality or modalities[name] == search.modality)
+    )
     counts = {v: sum(1 for _, verdict in found if verdict == v) for v in ("clear", "review", "exclude")}
     if search.verdict:
         found = [row for row in found if row[1] == search.verdict]
@@ -101,8 +104,11 @@ SEARCHES = [
 ]
 
 
-@pytest.mark.parametrize("search", SEARCHES, ids=lambda s: f"q={s.text or '-'},v={s.verdict or '-'},"
-                                                         f"m={s.modality or '-'},x={int(s.show_excluded)}")
+@pytest.mark.parametrize(
+    "search",
+    SEARCHES,
+    ids=lambda s: f"q={s.text or '-'},v={s.verdict or '-'},m={s.modality or '-'},x={int(s.show_excluded)}",
+)
 def test_every_page_of_every_search_holds_exactly_the_vendors_it_should(session, crowd, search):
     modalities = {name: "image" if int(name[-2:]) % 2 == 0 else "text" for name in crowd["verdicts"]}
     want, counts, hidden = expected(crowd["verdicts"], search, modalities)
@@ -124,8 +130,7 @@ def test_pages_out_of_range_are_clamped(session, crowd):
     # 40 vendors less 14 excluded: 26, on 7 pages of 4, the last holding 2.
     assert (last.page, last.pages, last.total, len(last.rows)) == (7, 7, 26, 2)
     assert [row.org.name for row in last.rows] == ["Crowd 37", "Crowd 38"]
-    assert first.page == 1 and [row.org.name for row in first.rows] == ["Crowd 01", "Crowd 02", "Crowd 04",
-                                                                         "Crowd 05"]
+    assert first.page == 1 and [row.org.name for row in first.rows] == ["Crowd 01", "Crowd 02", "Crowd 04", "Crowd 05"]
     nothing = search_vendors(session, crowd["buyer"], VendorSearch(text="nobody", page=5), per_page=4)
     assert (nothing.rows, nothing.total, nothing.page, nothing.pages, nothing.hidden_excluded) == ([], 0, 1, 1, 0)
 
@@ -142,11 +147,13 @@ def test_the_page_shows_the_counts_and_pages_the_database_worked_out(client, log
     assert re.search(r"26 vendors · page 1 of 2", first)
     assert re.search(r'data-testid="hidden-excluded">14 excluded vendors hidden', first)
     second = client.get("/vendors", query_string={"q": "crowd", "page": 2}).get_data(as_text=True)
-    found = re.findall(r'data-testid="vendor-row" data-verdict="(\w+)" class="([^"]*)">\s*<td><a href="[^"]+">'
-                       r"([^<]+)</a>", second)
+    found = re.findall(
+        r'data-testid="vendor-row" data-verdict="(\w+)" class="([^"]*)">\s*<td><a href="[^"]+">'
+        r"([^<]+)</a>",
+        second,
+    )
     assert [(name, verdict) for verdict, _, name in found] == [("Crowd 38", "clear")]
-    shown = client.get("/vendors", query_string={"q": "crowd", "show_excluded": "y", "page": 2}).get_data(
-        as_text=True)
+    shown = client.get("/vendors", query_string={"q": "crowd", "show_excluded": "y", "page": 2}).get_data(as_text=True)
     assert re.search(r"40 vendors · page 2 of 2", shown) and 'data-testid="hidden-excluded"' not in shown
     greyed = re.findall(r'data-verdict="exclude" class="greyed">\s*<td><a href="[^"]+">([^<]+)</a>', shown)
     assert greyed == ["Crowd 27", "Crowd 30", "Crowd 33", "Crowd 36", "Crowd 39"]
@@ -171,16 +178,30 @@ def test_a_vendor_without_a_stored_verdict_is_screened_live_counted_and_not_stor
     clear = search_vendors(session, buyer, VendorSearch(verdict="clear", text="crowd"), per_page=50)
     assert clear.total == 13 and {"Crowd 40", "Crowd 41"}.isdisjoint(row.org.name for row in clear.rows)
     # A GET page stores nothing: the next refresh does.
-    stored = session.execute(select(VerdictRecord.vendor_org_id).where(
-        VerdictRecord.vendor_org_id.in_([late_exclude.id, late_unverified.id]))).scalars().all()
+    stored = (
+        session.execute(
+            select(VerdictRecord.vendor_org_id).where(
+                VerdictRecord.vendor_org_id.in_([late_exclude.id, late_unverified.id])
+            )
+        )
+        .scalars()
+        .all()
+    )
     assert stored == []
 
 
 def test_a_waived_review_is_still_shown_and_counted_as_review(session, crowd):
     buyer = crowd["buyer"]
     waived = session.execute(select(Organization).where(Organization.name == "Crowd 01")).scalar_one()
-    session.add(Waiver(buyer_org_id=buyer.org_id, vendor_org_id=waived.id, rule="ownership",
-                       rival_party_id=crowd["rival"].id, reason="We know their board."))
+    session.add(
+        Waiver(
+            buyer_org_id=buyer.org_id,
+            vendor_org_id=waived.id,
+            rule="ownership",
+            rival_party_id=crowd["rival"].id,
+            reason="We know their board.",
+        )
+    )
     session.flush()
     refresh_verdicts(session, None, buyer_org_ids=[buyer.org_id])
 
@@ -210,8 +231,12 @@ def _reads_the_graph(statements: list[str]) -> bool:
 
 def test_with_every_verdict_stored_the_graph_is_never_read(session, crowd):
     buyer = crowd["buyer"]
-    assert session.scalar(select(func.count()).select_from(VerdictRecord).where(
-        VerdictRecord.buyer_org_id == buyer.org_id)) == 41
+    assert (
+        session.scalar(
+            select(func.count()).select_from(VerdictRecord).where(VerdictRecord.buyer_org_id == buyer.org_id)
+        )
+        == 41
+    )
 
     statements = _statements_during(lambda: search_vendors(session, buyer, VendorSearch(page=3), per_page=4))
 

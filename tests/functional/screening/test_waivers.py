@@ -30,15 +30,22 @@ def review(session):
     RivalFactory(buyer_org_id=buyer.org_id, party_id=helix.id)
     stake = InterestFactory(interested_party_id=helix.id, subject_party_id=vendor.party_id, share_exact=15.0)
     job = JobFactory(buyer_org_id=buyer.org_id, visibility=Visibility.CONFIDENTIAL, title="Osprey eval set")
-    return {"buyer": buyer, "vendor": vendor, "helix": helix, "stake": stake, "job": job,
-            "vendor_user": VendorFactory(org_id=vendor.id)}
+    return {
+        "buyer": buyer,
+        "vendor": vendor,
+        "helix": helix,
+        "stake": stake,
+        "job": job,
+        "vendor_user": VendorFactory(org_id=vendor.id),
+    }
 
 
 def waive(client, scene, reason="We audited their cap table ourselves.", rule="ownership", rival=None):
     rival_id = scene["helix"].id if rival is None else rival
-    return client.post(f"/vendors/{scene['vendor'].id}/waivers",
-                       data={"rule": rule, "rival_party_id": "" if rival_id == "" else str(rival_id),
-                             "reason": reason})
+    return client.post(
+        f"/vendors/{scene['vendor'].id}/waivers",
+        data={"rule": rule, "rival_party_id": "" if rival_id == "" else str(rival_id), "reason": reason},
+    )
 
 
 def waivers(session, vendor):
@@ -71,16 +78,19 @@ def test_buyer_waives_a_review_finding_and_the_vendor_may_see_confidential_jobs(
     assert "Finding waived" in html and 'data-testid="waived"' in html
     assert "We audited their cap table ourselves." in html
     # The buyer is still shown the finding: the verdict stays review, access is what changes.
-    assert 'badge-review' in html and "Waivers leave it <strong>clear</strong> for access" in html
+    assert "badge-review" in html and "Waivers leave it <strong>clear</strong> for access" in html
     assert 'data-testid="waive-form"' not in html
     assert vendor_can_open(client, login_as, review)
 
 
-@pytest.mark.parametrize("reason, message", [
-    ("", "Say why you accept this finding: the reason is kept in the audit trail."),
-    ("   ", "Say why you accept this finding: the reason is kept in the audit trail."),
-    ("x" * 2001, "Use at most 2000 characters."),
-])
+@pytest.mark.parametrize(
+    "reason, message",
+    [
+        ("", "Say why you accept this finding: the reason is kept in the audit trail."),
+        ("   ", "Say why you accept this finding: the reason is kept in the audit trail."),
+        ("x" * 2001, "Use at most 2000 characters."),
+    ],
+)
 def test_a_reason_is_required_and_refused_next_to_the_field(client, login_as, session, review, reason, message):
     login_as(review["buyer"])
     response = waive(client, review, reason=reason)
@@ -163,8 +173,10 @@ def test_another_buyers_waiver_cannot_be_removed(client, login_as, session, revi
 
 def test_waiving_for_an_organisation_that_is_not_a_vendor_is_404(client, login_as, review):
     login_as(review["buyer"])
-    assert client.post(f"/vendors/{review['buyer'].org_id}/waivers",
-                       data={"rule": "ownership", "reason": "x"}).status_code == 404
+    assert (
+        client.post(f"/vendors/{review['buyer'].org_id}/waivers", data={"rule": "ownership", "reason": "x"}).status_code
+        == 404
+    )
     assert client.post("/vendors/999999/waivers", data={"rule": "ownership", "reason": "x"}).status_code == 404
 
 

@@ -19,8 +19,14 @@ def test_passwords_are_hashed_with_argon2id():
 
 
 def test_sign_up_creates_org_party_profile_user_and_audit(session):
-    result = service.sign_up(session, org_name="  Tidepool Labeling ", kind=OrgKind.VENDOR,
-                             email="Ana@Tidepool.Example", name="Ana", password="x" * 12)
+    result = service.sign_up(
+        session,
+        org_name="  Tidepool Labeling ",
+        kind=OrgKind.VENDOR,
+        email="Ana@Tidepool.Example",
+        name="Ana",
+        password="x" * 12,
+    )
     user = result.user
     assert result.created and result.confirmation.token
     assert not user.email_verified
@@ -36,15 +42,15 @@ def test_sign_up_creates_org_party_profile_user_and_audit(session):
 def test_sign_up_with_a_taken_email_creates_nothing_and_names_the_owner(session):
     owner = BuyerFactory(email="taken@example.com")
     orgs = session.query(Organization).count()
-    result = service.sign_up(session, org_name="Brand New Lab", kind=OrgKind.BUYER, email="TAKEN@example.com",
-                             name="X", password="x" * 12)
+    result = service.sign_up(
+        session, org_name="Brand New Lab", kind=OrgKind.BUYER, email="TAKEN@example.com", name="X", password="x" * 12
+    )
     assert not result.created and result.user == owner and result.confirmation is None
     assert session.query(Organization).count() == orgs
 
 
 def test_authenticate_checks_the_password(session):
-    user = service.create_user(session, email="a@b.example", name="A", password="long password 1",
-                               role=Role.ADMIN)
+    user = service.create_user(session, email="a@b.example", name="A", password="long password 1", role=Role.ADMIN)
     assert service.authenticate(session, "A@B.example", "long password 1") == user
     assert service.authenticate(session, "a@b.example", "long password 2") is None
     assert service.authenticate(session, "nobody@b.example", "long password 1") is None
@@ -67,8 +73,10 @@ def test_end_sessions_changes_the_session_id(session):
     assert user.get_id() != before
 
 
-@pytest.mark.parametrize("target", ["//evil.example/x", "/\\evil.example", "https://evil.example/",
-                                    "javascript:alert(1)", "evil.example", "", None])
+@pytest.mark.parametrize(
+    "target",
+    ["//evil.example/x", "/\\evil.example", "https://evil.example/", "javascript:alert(1)", "evil.example", "", None],
+)
 def test_next_never_leaves_the_site(target):
     assert safe_next(target) is None
 
@@ -101,4 +109,3 @@ def test_outside_production_the_session_key_is_random_per_instance_and_kept(tmp_
     assert key_file.read_text() == first["SECRET_KEY"]
     assert key_file.stat().st_mode & 0o077 == 0
     assert load_config({"SECRET_KEY": "given"}, instance_dir=tmp_path / "one")["SECRET_KEY"] == "given"
-

@@ -10,8 +10,18 @@ from marketplace.accounts.names import org_name_key
 from tests.factories import BuyerFactory
 
 
-@pytest.mark.parametrize("name", ["Northwind AI", "northwind ai", "Northwind AI, Inc.", "NORTHWIND-AI",
-                                  "Northwind A.I. GmbH", "  Northwind   AI Ltd. ", "Nörthwind AI LLC"])
+@pytest.mark.parametrize(
+    "name",
+    [
+        "Northwind AI",
+        "northwind ai",
+        "Northwind AI, Inc.",
+        "NORTHWIND-AI",
+        "Northwind A.I. GmbH",
+        "  Northwind   AI Ltd. ",
+        "Nörthwind AI LLC",
+    ],
+)
 def test_one_name_whatever_its_case_punctuation_or_legal_suffix(name):
     assert org_name_key(name) == "northwindai"
 

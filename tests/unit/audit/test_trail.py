@@ -13,10 +13,16 @@ def trail(session):
     """Five records by an admin, with before/after values of several JSON types."""
     admin = AdminFactory(email="root@platform.example")
     return [
-        record_event(session, admin, "organization.suspended", "organization", n,
-                     before={"suspended": False}, after={"suspended": True, "reason": f"Fraud «{n}»",
-                                                         "share": 12.5, "ids": [n, n + 1], "none": None},
-                     vendor_org_id=n)
+        record_event(
+            session,
+            admin,
+            "organization.suspended",
+            "organization",
+            n,
+            before={"suspended": False},
+            after={"suspended": True, "reason": f"Fraud «{n}»", "share": 12.5, "ids": [n, n + 1], "none": None},
+            vendor_org_id=n,
+        )
         for n in range(1, 6)
     ]
 
@@ -44,8 +50,7 @@ def test_an_empty_trail_is_whole(session):
 
 
 def test_a_changed_record_is_named(session, trail):
-    raw(session, "UPDATE auditrecord SET after = :after WHERE id = :id",
-        after='{"suspended": false}', id=trail[2].id)
+    raw(session, "UPDATE auditrecord SET after = :after WHERE id = :id", after='{"suspended": false}', id=trail[2].id)
     check = verify_stored_trail(session)
     assert check.problem.record_id == trail[2].id
     assert "changed" in check.problem.reason
@@ -82,11 +87,15 @@ def test_a_rehashed_change_still_breaks_the_next_link(session, trail):
     """Recomputing a changed record's own hash does not help: the next record names the old one."""
     from marketplace.audit.service import _digest
 
-    row = dict(session.execute(select(AuditRecord.__table__).where(AuditRecord.id == trail[2].id))
-               .mappings().one())
+    row = dict(session.execute(select(AuditRecord.__table__).where(AuditRecord.id == trail[2].id)).mappings().one())
     row["action"] = "organization.reinstated"
-    raw(session, "UPDATE auditrecord SET action = :action, hash = :hash WHERE id = :id",
-        action=row["action"], hash=_digest(row), id=trail[2].id)
+    raw(
+        session,
+        "UPDATE auditrecord SET action = :action, hash = :hash WHERE id = :id",
+        action=row["action"],
+        hash=_digest(row),
+        id=trail[2].id,
+    )
     assert verify_stored_trail(session).problem.record_id == trail[3].id
 
 
@@ -104,10 +113,14 @@ def test_the_orm_refuses_to_delete_a_record(session, trail):
     session.rollback()
 
 
-@pytest.mark.parametrize("statement", [
-    update(AuditRecord).values(action="organization.reinstated"),
-    delete(AuditRecord),
-], ids=["bulk update", "bulk delete"])
+@pytest.mark.parametrize(
+    "statement",
+    [
+        update(AuditRecord).values(action="organization.reinstated"),
+        delete(AuditRecord),
+    ],
+    ids=["bulk update", "bulk delete"],
+)
 def test_bulk_orm_statements_are_refused(session, trail, statement):
     with pytest.raises(AuditTrailIsAppendOnly):
         session.execute(statement)
@@ -118,8 +131,9 @@ def test_values_are_stored_as_the_hash_saw_them(session):
     """Tuples become lists, dates strings: what a later read gives back is what was hashed."""
     from datetime import date
 
-    record_event(session, None, "waiver.added", "waiver", 1, after={"rules": ("people", "contract"),
-                                                                     "on": date(2026, 1, 31)})
+    record_event(
+        session, None, "waiver.added", "waiver", 1, after={"rules": ("people", "contract"), "on": date(2026, 1, 31)}
+    )
     session.expire_all()
     stored = session.execute(select(AuditRecord)).scalar_one()
     assert stored.after == {"rules": ["people", "contract"], "on": "2026-01-31"}

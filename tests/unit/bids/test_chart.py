@@ -5,8 +5,9 @@ import pytest
 from marketplace.bids.chart import HEIGHT, LEFT, Point, nice_step, scatter
 
 
-@pytest.mark.parametrize(("largest", "step"), [(0, 1), (4, 1), (7, 2), (21, 10), (30, 10), (450_000, 200_000),
-                                                (1_000_001, 500_000)])
+@pytest.mark.parametrize(
+    ("largest", "step"), [(0, 1), (4, 1), (7, 2), (21, 10), (30, 10), (450_000, 200_000), (1_000_001, 500_000)]
+)
 def test_steps_are_round_and_reach_the_largest_value(largest, step):
     assert nice_step(largest) == step
     assert step * 4 >= largest
@@ -27,7 +28,13 @@ def test_one_labelled_dot_per_bid_inside_the_plot():
 def test_labels_of_close_dots_do_not_overlap():
     from marketplace.bids.chart import Point, _label_box, _overlaps, scatter
 
-    chart = scatter([Point(28, 4_320_000, "Tessellate Labs"), Point(30, 4_080_000, "ClearLabel Studio"),
-                     Point(29, 4_200_000, "Quickmark Crowd")], "USD")
+    chart = scatter(
+        [
+            Point(28, 4_320_000, "Tessellate Labs"),
+            Point(30, 4_080_000, "ClearLabel Studio"),
+            Point(29, 4_200_000, "Quickmark Crowd"),
+        ],
+        "USD",
+    )
     boxes = [_label_box(dot, dot.label_y) for dot in chart.dots]
-    assert not any(_overlaps(a, b) for i, a in enumerate(boxes) for b in boxes[i + 1:])
+    assert not any(_overlaps(a, b) for i, a in enumerate(boxes) for b in boxes[i + 1 :])

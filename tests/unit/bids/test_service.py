@@ -28,9 +28,14 @@ from tests.factories import (
 
 
 def an_offer(**changes) -> Offer:
-    terms = {"price_per_unit_minor": 55, "total_minor": 550_000, "turnaround_days": 14,
-             "quality_guarantee_pct": 98.0, "proposal": "Two-pass review.",
-             "data_handling_response": "EU only."}
+    terms = {
+        "price_per_unit_minor": 55,
+        "total_minor": 550_000,
+        "turnaround_days": 14,
+        "quality_guarantee_pct": 98.0,
+        "proposal": "Two-pass review.",
+        "data_handling_response": "EU only.",
+    }
     return Offer(**{**terms, **changes})
 
 
@@ -41,8 +46,7 @@ def past_deadline(job):
 def exclude(session, buyer_org_id, vendor_org, share=49.0):
     """Name a rival of the buyer that holds `share`% of the vendor."""
     rival = RivalFactory(buyer_org_id=buyer_org_id)
-    InterestFactory(interested_party_id=rival.party_id, subject_party_id=vendor_org.party_id,
-                    share_exact=share)
+    InterestFactory(interested_party_id=rival.party_id, subject_party_id=vendor_org.party_id, share_exact=share)
 
 
 def actions(session, action):
@@ -143,16 +147,19 @@ def test_buyers_do_not_bid(session, job, buyer):
         service.place_bid(session, buyer, job.id, an_offer())
 
 
-@pytest.mark.parametrize(("changes", "field", "message"), [
-    ({"price_per_unit_minor": 0}, "price_per_unit", "above zero"),
-    ({"total_minor": -1}, "total", "above zero"),
-    ({"price_per_unit_minor": 600, "total_minor": 500}, "total", "less than the price per unit"),
-    ({"turnaround_days": 0}, "turnaround_days", "between 1 and 3,650 days"),
-    ({"turnaround_days": 10**10}, "turnaround_days", "between 1 and 3,650 days"),
-    ({"total_minor": 10**16}, "total", "too large to be a real bid"),
-    ({"quality_guarantee_pct": 100.5}, "quality_guarantee_pct", "between 0 and 100"),
-    ({"quality_guarantee_pct": -1.0}, "quality_guarantee_pct", "between 0 and 100"),
-])
+@pytest.mark.parametrize(
+    ("changes", "field", "message"),
+    [
+        ({"price_per_unit_minor": 0}, "price_per_unit", "above zero"),
+        ({"total_minor": -1}, "total", "above zero"),
+        ({"price_per_unit_minor": 600, "total_minor": 500}, "total", "less than the price per unit"),
+        ({"turnaround_days": 0}, "turnaround_days", "between 1 and 3,650 days"),
+        ({"turnaround_days": 10**10}, "turnaround_days", "between 1 and 3,650 days"),
+        ({"total_minor": 10**16}, "total", "too large to be a real bid"),
+        ({"quality_guarantee_pct": 100.5}, "quality_guarantee_pct", "between 0 and 100"),
+        ({"quality_guarantee_pct": -1.0}, "quality_guarantee_pct", "between 0 and 100"),
+    ],
+)
 def test_terms_are_checked(session, job, vendor, changes, field, message):
     with pytest.raises(BidError, match=message) as refusal:
         service.place_bid(session, vendor, job.id, an_offer(**changes))
@@ -160,8 +167,12 @@ def test_terms_are_checked(session, job, vendor, changes, field, message):
 
 
 def test_edge_terms_are_accepted(session, job, vendor):
-    bid = service.place_bid(session, vendor, job.id, an_offer(price_per_unit_minor=500, total_minor=500,
-                                                             turnaround_days=1, quality_guarantee_pct=100.0))
+    bid = service.place_bid(
+        session,
+        vendor,
+        job.id,
+        an_offer(price_per_unit_minor=500, total_minor=500, turnaround_days=1, quality_guarantee_pct=100.0),
+    )
     assert bid.total_minor == bid.price_per_unit_minor
 
 
@@ -173,11 +184,16 @@ def test_each_revision_is_kept_and_the_bid_shows_the_latest(session, job, buyer,
     service.revise_bid(session, vendor, bid.id, an_offer(total_minor=500_000, proposal="Sharper."))
     service.revise_bid(session, vendor, bid.id, an_offer(total_minor=480_000, turnaround_days=10))
 
-    revisions = session.execute(
-        select(BidRevision).where(BidRevision.bid_id == bid.id).order_by(BidRevision.number)
-    ).scalars().all()
+    revisions = (
+        session.execute(select(BidRevision).where(BidRevision.bid_id == bid.id).order_by(BidRevision.number))
+        .scalars()
+        .all()
+    )
     assert [(r.number, r.total_minor, r.turnaround_days) for r in revisions] == [
-        (1, 550_000, 14), (2, 500_000, 14), (3, 480_000, 10)]
+        (1, 550_000, 14),
+        (2, 500_000, 14),
+        (3, 480_000, 10),
+    ]
     assert revisions[1].proposal == "Sharper."
     assert (bid.revision, bid.total_minor, bid.turnaround_days) == (3, 480_000, 10)
     assert len(actions(session, "bid.revised")) == 2
@@ -201,9 +217,11 @@ def test_a_withdrawn_bid_is_not_revised(session, job, vendor):
 
 
 def revisions_of(session, bid):
-    return session.execute(
-        select(BidRevision).where(BidRevision.bid_id == bid.id).order_by(BidRevision.number)
-    ).scalars().all()
+    return (
+        session.execute(select(BidRevision).where(BidRevision.bid_id == bid.id).order_by(BidRevision.number))
+        .scalars()
+        .all()
+    )
 
 
 def test_withdrawing_marks_the_live_revision(session, job, vendor):
@@ -221,8 +239,9 @@ def test_a_vendor_that_withdrew_bids_again_on_the_same_bid(session, job, buyer, 
     service.withdraw_bid(session, vendor, bid.id)
     withdrawn_at = bid.withdrawn_at
 
-    again = service.place_bid(session, vendor, job.id, an_offer(total_minor=450_000, turnaround_days=9,
-                                                               proposal="A second look."))
+    again = service.place_bid(
+        session, vendor, job.id, an_offer(total_minor=450_000, turnaround_days=9, proposal="A second look.")
+    )
 
     assert again.id == bid.id
     assert (again.status, again.withdrawn_at, again.revision) == (BidStatus.ACTIVE, None, 2)
@@ -230,10 +249,13 @@ def test_a_vendor_that_withdrew_bids_again_on_the_same_bid(session, job, buyer, 
     first, second = revisions_of(session, bid)
     assert (first.number, first.total_minor, first.withdrawn_at) == (1, 550_000, withdrawn_at)
     assert (second.number, second.total_minor, second.withdrawn_at, second.created_by_id) == (
-        2, 450_000, None, vendor.id)
+        2,
+        450_000,
+        None,
+        vendor.id,
+    )
     [record] = actions(session, "bid.resubmitted")
-    assert (record.subject_id, record.buyer_org_id, record.vendor_org_id) == (bid.id, job.buyer_org_id,
-                                                                              vendor.org_id)
+    assert (record.subject_id, record.buyer_org_id, record.vendor_org_id) == (bid.id, job.buyer_org_id, vendor.org_id)
     assert record.before["status"] == "withdrawn" and record.after["status"] == "active"
     assert record.after["revision"] == 2 and record.after["total"] == "$4,500.00"
     # It is live again: the buyer counts and compares it, and it can be revised and withdrawn as before.
@@ -243,8 +265,7 @@ def test_a_vendor_that_withdrew_bids_again_on_the_same_bid(session, job, buyer, 
     assert [r.withdrawn_at is not None for r in revisions_of(session, bid)] == [True, False, True]
 
 
-def test_the_buyer_is_told_of_a_bid_again_and_a_sealed_one_shows_no_amount(session, job, buyer, vendor,
-                                                                           vendor_org):
+def test_the_buyer_is_told_of_a_bid_again_and_a_sealed_one_shows_no_amount(session, job, buyer, vendor, vendor_org):
     bid = service.place_bid(session, vendor, job.id, an_offer())
     service.withdraw_bid(session, vendor, bid.id)
     service.place_bid(session, vendor, job.id, an_offer(total_minor=432_100, price_per_unit_minor=43))
@@ -272,9 +293,13 @@ def test_bidding_again_is_refused_as_a_first_bid_would_be(session, job, vendor, 
 
     bid = service.place_bid(session, vendor, job.id, an_offer())
     service.withdraw_bid(session, vendor, bid.id)
-    expected = {"deadline": (BidError, "closed at"), "excluded": (BidError, "You cannot bid on this job."),
-                "suspended": (OrganizationSuspended, "is suspended, so you cannot place bids"),
-                "filing": (BidError, "Bidding is paused"), "cancelled": (BidError, "not taking bids")}[cause]
+    expected = {
+        "deadline": (BidError, "closed at"),
+        "excluded": (BidError, "You cannot bid on this job."),
+        "suspended": (OrganizationSuspended, "is suspended, so you cannot place bids"),
+        "filing": (BidError, "Bidding is paused"),
+        "cancelled": (BidError, "not taking bids"),
+    }[cause]
     if cause == "excluded":
         exclude(session, job.buyer_org_id, vendor_org)
     elif cause == "suspended":
@@ -343,8 +368,10 @@ def test_another_vendors_bid_is_not_visible(session, job, vendor):
 @pytest.fixture
 def three_bids(session, job):
     """Three live bids and one withdrawn one on the job."""
-    bids = [BidFactory(job_id=job.id, vendor_org_id=VerifiedVendorOrgFactory().id, total_minor=total)
-            for total in (600_000, 450_000, 700_000)]
+    bids = [
+        BidFactory(job_id=job.id, vendor_org_id=VerifiedVendorOrgFactory().id, total_minor=total)
+        for total in (600_000, 450_000, 700_000)
+    ]
     withdrawn = BidFactory(job_id=job.id, status=BidStatus.WITHDRAWN)
     return bids, withdrawn
 
@@ -389,10 +416,18 @@ def test_award_makes_a_contract_and_the_other_bids_lose(session, job, buyer, thr
         contract = service.award_bid(session, buyer, job.id, second.id)
 
     assert (contract.total_minor, contract.currency, contract.vendor_org_id, contract.buyer_org_id) == (
-        450_000, "USD", second.vendor_org_id, job.buyer_org_id)
+        450_000,
+        "USD",
+        second.vendor_org_id,
+        job.buyer_org_id,
+    )
     assert job.status == JobStatus.AWARDED and job.awarded_at is not None
     assert [b.status for b in (first, second, third, withdrawn)] == [
-        BidStatus.LOST, BidStatus.AWARDED, BidStatus.LOST, BidStatus.WITHDRAWN]
+        BidStatus.LOST,
+        BidStatus.AWARDED,
+        BidStatus.LOST,
+        BidStatus.WITHDRAWN,
+    ]
     [record] = actions(session, "job.awarded")
     assert record.after["bid_id"] == second.id
 

@@ -50,9 +50,7 @@ def test_added_removed_and_changed_with_old_and_new_values():
         ("removed", "Big Bank"),
     ]
     assert [(f.label, f.old, f.new) for f in changes[0].changes] == [("End", "—", "2025-01-31")]
-    assert [(f.label, f.old, f.new) for f in changes[1].changes] == [
-        ("Share", "10% – 20%", "10% – less than 25%")
-    ]
+    assert [(f.label, f.old, f.new) for f in changes[1].changes] == [("Share", "10% – 20%", "10% – less than 25%")]
     assert changes[2].old is None and changes[3].new is None
 
 

@@ -20,8 +20,13 @@ def days_ago(days: float) -> datetime:
 def vendor(session):
     """A vendor whose disclosure was approved 100 days ago: it owes nothing."""
     org = VendorOrgFactory(name="Scalewise Data", created_at=days_ago(900))
-    DisclosureFactory(vendor_org_id=org.id, number=1, status=DisclosureStatus.APPROVED,
-                      submitted_at=days_ago(110), decided_at=days_ago(100))
+    DisclosureFactory(
+        vendor_org_id=org.id,
+        number=1,
+        status=DisclosureStatus.APPROVED,
+        submitted_at=days_ago(110),
+        decided_at=days_ago(100),
+    )
     return org
 
 
@@ -34,8 +39,12 @@ def fact(vendor, recorded_days_ago: float, interest_type="shareholding", holder=
     fields.setdefault("share_exact", 10.0 if interest_type in ("shareholding", "votingRights") else None)
     return InterestFactory(
         interested_party_id=(holder or PartyFactory(name="Cobalt Social")).id,
-        subject_party_id=subject.id if subject else vendor.party_id, interest_type=interest_type,
-        origin=TieOrigin.ADMIN_FACT, recorded_at=days_ago(recorded_days_ago), **fields)
+        subject_party_id=subject.id if subject else vendor.party_id,
+        interest_type=interest_type,
+        origin=TieOrigin.ADMIN_FACT,
+        recorded_at=days_ago(recorded_days_ago),
+        **fields,
+    )
 
 
 def test_a_vendor_with_a_recent_approved_disclosure_owes_nothing(session, vendor):
@@ -59,8 +68,13 @@ def test_a_vendor_that_joined_after_as_of_is_not_counted(session, vendor):
 def test_an_approval_older_than_12_months_is_stale(session):
     org = VendorOrgFactory(created_at=days_ago(900))
     approved_at = datetime(2025, 6, 1, 12, tzinfo=UTC)
-    DisclosureFactory(vendor_org_id=org.id, number=1, status=DisclosureStatus.APPROVED,
-                      submitted_at=approved_at - timedelta(days=3), decided_at=approved_at)
+    DisclosureFactory(
+        vendor_org_id=org.id,
+        number=1,
+        status=DisclosureStatus.APPROVED,
+        submitted_at=approved_at - timedelta(days=3),
+        decided_at=approved_at,
+    )
     [obligation] = disclosure_obligations(session, NOW)
     assert (obligation.vendor_org_id, obligation.kind) == (org.id, "stale")
     assert obligation.since == datetime(2026, 6, 1, 12, tzinfo=UTC)
@@ -70,25 +84,37 @@ def test_an_approval_older_than_12_months_is_stale(session):
 
 def test_the_latest_approval_counts_and_a_newer_version_awaiting_review_stops_the_reminder(session):
     org = VendorOrgFactory(created_at=days_ago(900))
-    DisclosureFactory(vendor_org_id=org.id, number=1, status=DisclosureStatus.APPROVED,
-                      submitted_at=days_ago(800), decided_at=days_ago(790))
-    DisclosureFactory(vendor_org_id=org.id, number=2, status=DisclosureStatus.APPROVED,
-                      submitted_at=days_ago(400), decided_at=days_ago(380))
+    DisclosureFactory(
+        vendor_org_id=org.id,
+        number=1,
+        status=DisclosureStatus.APPROVED,
+        submitted_at=days_ago(800),
+        decided_at=days_ago(790),
+    )
+    DisclosureFactory(
+        vendor_org_id=org.id,
+        number=2,
+        status=DisclosureStatus.APPROVED,
+        submitted_at=days_ago(400),
+        decided_at=days_ago(380),
+    )
     assert owed(session) == [(org.id, "stale", days_ago(380).replace(year=2026))]
-    DisclosureFactory(vendor_org_id=org.id, number=3, status=DisclosureStatus.SUBMITTED,
-                      submitted_at=days_ago(2))
+    DisclosureFactory(vendor_org_id=org.id, number=3, status=DisclosureStatus.SUBMITTED, submitted_at=days_ago(2))
     assert owed(session) == []
 
 
-@pytest.mark.parametrize("interest_type, share, words", [
-    ("shareholding", {"share_exact": 5.0}, "shareholding 5%"),
-    ("votingRights", {"share_exact": 20.0}, "voting rights 20%"),
-    ("shareholding", {"share_exact": None, "share_min": 2.0, "share_max": 8.0}, "shareholding 2–8%"),
-    ("shareholding", {"share_exact": None}, "shareholding in"),
-    ("boardMember", {}, "board member in"),
-    ("boardChair", {}, "board chair in"),
-    ("appointmentOfBoard", {}, "the right to appoint the board in"),
-])
+@pytest.mark.parametrize(
+    "interest_type, share, words",
+    [
+        ("shareholding", {"share_exact": 5.0}, "shareholding 5%"),
+        ("votingRights", {"share_exact": 20.0}, "voting rights 20%"),
+        ("shareholding", {"share_exact": None, "share_min": 2.0, "share_max": 8.0}, "shareholding 2–8%"),
+        ("shareholding", {"share_exact": None}, "shareholding in"),
+        ("boardMember", {}, "board member in"),
+        ("boardChair", {}, "board chair in"),
+        ("appointmentOfBoard", {}, "the right to appoint the board in"),
+    ],
+)
 def test_a_material_change_not_answered_within_30_days_is_overdue(session, vendor, interest_type, share, words):
     recorded = fact(vendor, 31, interest_type, **share)
     [obligation] = disclosure_obligations(session, NOW)
@@ -97,12 +123,15 @@ def test_a_material_change_not_answered_within_30_days_is_overdue(session, vendo
     assert f"Cobalt Social: {words}" in obligation.detail and "Scalewise Data" in obligation.detail
 
 
-@pytest.mark.parametrize("interest_type, share", [
-    ("shareholding", {"share_exact": 4.9}),
-    ("shareholding", {"share_exact": None, "share_min": 1.0, "share_max": 4.0}),
-    ("otherInfluenceOrControl", {}),
-    ("seniorManagingOfficial", {}),
-])
+@pytest.mark.parametrize(
+    "interest_type, share",
+    [
+        ("shareholding", {"share_exact": 4.9}),
+        ("shareholding", {"share_exact": None, "share_min": 1.0, "share_max": 4.0}),
+        ("otherInfluenceOrControl", {}),
+        ("seniorManagingOfficial", {}),
+    ],
+)
 def test_a_change_that_is_not_material_owes_nothing(session, vendor, interest_type, share):
     fact(vendor, 60, interest_type, **share)
     assert owed(session) == []
@@ -115,28 +144,36 @@ def test_within_30_days_nothing_is_overdue_yet(session, vendor):
 
 def test_a_version_submitted_after_the_fact_answers_it(session, vendor):
     fact(vendor, 45)
-    DisclosureFactory(vendor_org_id=vendor.id, number=2, status=DisclosureStatus.SUBMITTED,
-                      submitted_at=days_ago(44))
+    DisclosureFactory(vendor_org_id=vendor.id, number=2, status=DisclosureStatus.SUBMITTED, submitted_at=days_ago(44))
     assert owed(session) == []
 
 
 def test_a_version_submitted_before_the_fact_does_not(session, vendor):
     fact(vendor, 45)
-    DisclosureFactory(vendor_org_id=vendor.id, number=2, status=DisclosureStatus.SUBMITTED,
-                      submitted_at=days_ago(46))
+    DisclosureFactory(vendor_org_id=vendor.id, number=2, status=DisclosureStatus.SUBMITTED, submitted_at=days_ago(46))
     assert [kind for _, kind, _ in owed(session)] == ["material_change_overdue"]
 
 
 def test_ties_the_vendor_disclosed_are_not_admin_facts(session, vendor):
-    InterestFactory(interested_party_id=PartyFactory().id, subject_party_id=vendor.party_id,
-                    share_exact=40.0, origin=TieOrigin.DISCLOSURE, recorded_at=days_ago(60))
+    InterestFactory(
+        interested_party_id=PartyFactory().id,
+        subject_party_id=vendor.party_id,
+        share_exact=40.0,
+        origin=TieOrigin.DISCLOSURE,
+        recorded_at=days_ago(60),
+    )
     assert owed(session) == []
 
 
 def test_a_key_person_taking_a_role_elsewhere_is_the_vendors_material_change(session, vendor):
     founder = PersonFactory(name="Jo Founder")
-    InterestFactory(interested_party_id=founder.id, subject_party_id=vendor.party_id,
-                    interest_type="seniorManagingOfficial", share_exact=None, origin=TieOrigin.DISCLOSURE)
+    InterestFactory(
+        interested_party_id=founder.id,
+        subject_party_id=vendor.party_id,
+        interest_type="seniorManagingOfficial",
+        share_exact=None,
+        origin=TieOrigin.DISCLOSURE,
+    )
     rival = PartyFactory(name="Cobalt Social")
     fact(vendor, 35, "seniorManagingOfficial", holder=founder, subject=rival)
     # A stranger's new role elsewhere is nobody's change.
@@ -158,7 +195,11 @@ def test_obligations_come_longest_standing_first(session, vendor):
     fact(vendor, 31)
     never = VendorOrgFactory(created_at=days_ago(5))
     stale = VendorOrgFactory(created_at=days_ago(900))
-    DisclosureFactory(vendor_org_id=stale.id, status=DisclosureStatus.APPROVED, submitted_at=days_ago(500),
-                      decided_at=days_ago(499))
+    DisclosureFactory(
+        vendor_org_id=stale.id, status=DisclosureStatus.APPROVED, submitted_at=days_ago(500), decided_at=days_ago(499)
+    )
     assert [(org, kind) for org, kind, _ in owed(session)] == [
-        (stale.id, "stale"), (never.id, "never_filed"), (vendor.id, "material_change_overdue")]
+        (stale.id, "stale"),
+        (never.id, "never_filed"),
+        (vendor.id, "material_change_overdue"),
+    ]

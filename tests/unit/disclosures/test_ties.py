@@ -48,9 +48,7 @@ def test_a_tie_names_an_existing_party_by_its_normalised_name(session, vendor, d
         ([33.3, 33.3], {"share_exact": 33.5}, "100.1%"),
     ],
 )
-def test_shareholdings_may_not_add_up_to_more_than_100_percent(
-    session, vendor, draft, existing, typed, total
-):
+def test_shareholdings_may_not_add_up_to_more_than_100_percent(session, vendor, draft, existing, typed, total):
     for index, share in enumerate(existing):
         shares = share if isinstance(share, dict) else {"share_exact": share}
         service.add_tie(session, vendor, draft.id, tie(name=f"Holder {index}", **shares))
@@ -137,14 +135,10 @@ def test_shares_only_on_shareholdings_and_voting_rights(session, vendor, draft):
 
 def test_key_people_are_people_with_their_roles_elsewhere(session, vendor, draft):
     assert (
-        refusal(session, vendor, draft, tie("seniorManagingOfficial", name="Rui Costa", party_kind="entity"))[
-            1
-        ]
+        refusal(session, vendor, draft, tie("seniorManagingOfficial", name="Rui Costa", party_kind="entity"))[1]
         == "party_kind"
     )
-    service.add_tie(
-        session, vendor, draft.id, tie("seniorManagingOfficial", name="Rui Costa", role_title="CTO")
-    )
+    service.add_tie(session, vendor, draft.id, tie("seniorManagingOfficial", name="Rui Costa", role_title="CTO"))
     assert refusal(session, vendor, draft, tie("elsewhere:seniorManagingOfficial", name="Rui Costa")) == (
         "Name the organisation where they hold this role.",
         "other_org",
@@ -166,13 +160,9 @@ def test_key_people_are_people_with_their_roles_elsewhere(session, vendor, draft
 
     assert session.get(Party, row.subject_party_id).name == "Cobalt Social"
     people = next(
-        ties
-        for section, ties in service.by_section(service.tie_views(session, draft))
-        if section.code == "people"
+        ties for section, ties in service.by_section(service.tie_views(session, draft)) if section.code == "people"
     )
-    assert [
-        (t.kind, t.party_name, t.subject_name if t.subject_key else "", t.role_title) for t in people
-    ] == [
+    assert [(t.kind, t.party_name, t.subject_name if t.subject_key else "", t.role_title) for t in people] == [
         ("seniorManagingOfficial", "Rui Costa", "", "CTO"),
         ("elsewhere:seniorManagingOfficial", "Rui Costa", "Cobalt Social", "VP Data"),
     ]

@@ -21,9 +21,7 @@ from tests.unit.disclosures.helpers import file_version, submit, tie
 
 def messages_of(session, user, kind):
     return (
-        session.execute(
-            select(Notification.message).where(Notification.user_id == user.id, Notification.kind == kind)
-        )
+        session.execute(select(Notification.message).where(Notification.user_id == user.id, Notification.kind == kind))
         .scalars()
         .all()
     )
@@ -63,17 +61,13 @@ def test_a_new_version_copies_every_tie_and_leaves_the_old_one_untouched(session
     copied = service.tie_views(session, second)
     assert second.number == 2
     assert [(t.key, t.share_text, t.revenue_text, t.dates_text) for t in copied] == before
-    assert {(t.table, t.id) for t in copied}.isdisjoint(
-        {(t.table, t.id) for t in service.tie_views(session, first)}
-    )
+    assert {(t.table, t.id) for t in copied}.isdisjoint({(t.table, t.id) for t in service.tie_views(session, first)})
 
     founder = next(t for t in copied if t.party_name == "Founder")
     service.remove_tie(session, vendor, second.id, founder.table, founder.id)
     service.add_tie(session, vendor, second.id, tie(name="Founder", share_exact=40.0))
 
-    assert [
-        (t.key, t.share_text, t.revenue_text, t.dates_text) for t in service.tie_views(session, first)
-    ] == before
+    assert [(t.key, t.share_text, t.revenue_text, t.dates_text) for t in service.tie_views(session, first)] == before
     assert first.status == DisclosureStatus.SUBMITTED
 
 
@@ -117,9 +111,7 @@ def test_submitting_files_the_version_tells_admins_and_writes_the_trail(session,
 def test_submitting_needs_an_officer_who_attests(session, vendor, draft, name, title, attested, field):
     service.add_tie(session, vendor, draft.id, tie(share_exact=10.0))
     with pytest.raises(DisclosureError) as raised:
-        service.submit_version(
-            session, vendor, draft.id, attester_name=name, attester_title=title, attested=attested
-        )
+        service.submit_version(session, vendor, draft.id, attester_name=name, attester_title=title, attested=attested)
     assert raised.value.field == field
     assert draft.status == DisclosureStatus.DRAFT
 
@@ -161,9 +153,7 @@ def test_approving_marks_the_ties_admin_verified_and_tells_the_vendor(session, v
     assert version.decided_at is not None
     levels = [t.verification_level for t in service.tie_views(session, version)]
     assert levels == [VerificationLevel.ADMIN_VERIFIED.value] * 2
-    assert session.execute(select(Interest.verification_level)).scalars().all() == [
-        VerificationLevel.ADMIN_VERIFIED
-    ]
+    assert session.execute(select(Interest.verification_level)).scalars().all() == [VerificationLevel.ADMIN_VERIFIED]
     assert session.execute(select(CommercialTie.verification_level)).scalars().all() == [
         VerificationLevel.ADMIN_VERIFIED
     ]
@@ -184,9 +174,7 @@ def test_approving_marks_the_ties_admin_verified_and_tells_the_vendor(session, v
     }
 
 
-@pytest.mark.parametrize(
-    "decision, words", [("changes_requested", "request changes"), ("rejected", "reject")]
-)
+@pytest.mark.parametrize("decision, words", [("changes_requested", "request changes"), ("rejected", "reject")])
 def test_sending_back_or_rejecting_needs_a_reason_the_vendor_sees(session, vendor, admin, decision, words):
     version = file_version(session, vendor, tie(share_exact=10.0))
     with pytest.raises(DisclosureError) as raised:
@@ -244,9 +232,7 @@ def test_a_submitted_rival_stake_counts_in_screening_at_once(session, vendor, ad
     screening = screen_vendor(session, buyer.org_id, vendor_org)
     assert screening.verdict == Verdict.EXCLUDE
     assert "Cobalt Social holds 49%" in screening.findings[0].explanation
-    record = session.execute(
-        select(VerdictRecord).where(VerdictRecord.buyer_org_id == buyer.org_id)
-    ).scalar_one()
+    record = session.execute(select(VerdictRecord).where(VerdictRecord.buyer_org_id == buyer.org_id)).scalar_one()
     assert record.verdict == "exclude"
     [told] = messages_of(session, buyer, "verdict_changed")
     assert "worsened" in told
@@ -277,9 +263,7 @@ def test_a_stake_removed_in_an_approved_version_stops_counting(session, vendor, 
     service.decide_version(session, admin, later.id, "approved")
 
     assert screen_vendor(session, buyer.org_id, vendor_org).verdict == Verdict.CLEAR
-    record = session.execute(
-        select(VerdictRecord).where(VerdictRecord.buyer_org_id == buyer.org_id)
-    ).scalar_one()
+    record = session.execute(select(VerdictRecord).where(VerdictRecord.buyer_org_id == buyer.org_id)).scalar_one()
     assert record.verdict == "clear"
 
 
@@ -327,9 +311,7 @@ def test_the_review_compares_with_the_last_approved_version(session, vendor, adm
     for t in service.tie_views(session, draft):
         if t.party_name in ("Founder", "Old Director"):
             service.remove_tie(session, vendor, draft.id, t.table, t.id)
-    service.add_tie(
-        session, vendor, draft.id, tie(name="founder", share_exact=55.0, start_date=date(2021, 1, 1))
-    )
+    service.add_tie(session, vendor, draft.id, tie(name="founder", share_exact=55.0, start_date=date(2021, 1, 1)))
     submit(session, vendor, draft)
 
     review = service.review_of(session, admin, draft.id)

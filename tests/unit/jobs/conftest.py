@@ -32,5 +32,3 @@ def job_input():
         return JobInput(**values)
 
     return _make
-
-

@@ -20,9 +20,14 @@ def pdf_by_maya(with_annotation: bool = False) -> bytes:
     writer.add_metadata({"/Author": AUTHOR, "/Creator": "Northwind AI Word", "/Title": "Eval guidelines"})
     writer._root_object[NameObject("/Metadata")] = writer._add_object(DictionaryObject())
     if with_annotation:
-        note = DictionaryObject({NameObject("/Type"): NameObject("/Annot"), NameObject("/Subtype"): NameObject("/Text"),
-                                 NameObject("/T"): TextStringObject("Maya Lindqvist"),
-                                 NameObject("/Rect"): writer._add_object(DictionaryObject())})
+        note = DictionaryObject(
+            {
+                NameObject("/Type"): NameObject("/Annot"),
+                NameObject("/Subtype"): NameObject("/Text"),
+                NameObject("/T"): TextStringObject("Maya Lindqvist"),
+                NameObject("/Rect"): writer._add_object(DictionaryObject()),
+            }
+        )
         page[NameObject("/Annots")] = ArrayObject([writer._add_object(note)])
     out = io.BytesIO()
     writer.write(out)
@@ -77,8 +82,11 @@ def test_an_office_file_loses_its_creator_editor_and_company():
     out = io.BytesIO()
     with zipfile.ZipFile(out, "w") as docx:
         docx.writestr("word/document.xml", "<w:document>guidelines</w:document>")
-        docx.writestr("docProps/core.xml", "<cp:coreProperties><dc:creator>Maya Lindqvist</dc:creator>"
-                                           "<cp:lastModifiedBy>Maya</cp:lastModifiedBy></cp:coreProperties>")
+        docx.writestr(
+            "docProps/core.xml",
+            "<cp:coreProperties><dc:creator>Maya Lindqvist</dc:creator>"
+            "<cp:lastModifiedBy>Maya</cp:lastModifiedBy></cp:coreProperties>",
+        )
         docx.writestr("docProps/app.xml", "<Properties><Company>Northwind AI</Company></Properties>")
 
     result = scrub(out.getvalue(), "guidelines.docx")
@@ -106,9 +114,15 @@ def test_a_file_that_is_not_what_it_says_is_refused():
         scrub(b"%PDF-1.7 this is not a pdf at all", "fake.pdf")
 
 
-@pytest.mark.parametrize(("name", "shown"), [
-    ("invoice\u202efdp.exe", "invoicefdp.exe"), ("\u2067report\u2069.pdf", "report.pdf"),
-    ("a\u200bb.txt", "ab.txt"), ("tab\tname.csv", "tabname.csv"), ("plain.pdf", "plain.pdf"),
-])
+@pytest.mark.parametrize(
+    ("name", "shown"),
+    [
+        ("invoice\u202efdp.exe", "invoicefdp.exe"),
+        ("\u2067report\u2069.pdf", "report.pdf"),
+        ("a\u200bb.txt", "ab.txt"),
+        ("tab\tname.csv", "tabname.csv"),
+        ("plain.pdf", "plain.pdf"),
+    ],
+)
 def test_file_names_lose_their_bidi_and_invisible_characters(name, shown):
     assert clean_filename(name) == shown

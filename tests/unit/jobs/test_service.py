@@ -76,9 +76,7 @@ class TestCreate:
 
     def test_money_is_converted_to_exact_minor_units(self, session, job_input):
         buyer = BuyerFactory()
-        job = service.create_job(
-            session, buyer, job_input(budget_min="1,250.10", budget_max="30,000"), publish=False
-        )
+        job = service.create_job(session, buyer, job_input(budget_min="1,250.10", budget_max="30,000"), publish=False)
         assert (job.budget_min_minor, job.budget_max_minor) == (125010, 3_000_000)
         # Exponent notation is refused in words, never computed ("1e999999" would overflow).
         with pytest.raises(JobError) as refused:
@@ -154,9 +152,7 @@ class TestCreate:
 
     def test_budget_must_be_more_than_zero(self, session, job_input):
         with pytest.raises(JobError) as refused:
-            service.create_job(
-                session, BuyerFactory(), job_input(budget_min="0", budget_max="0"), publish=False
-            )
+            service.create_job(session, BuyerFactory(), job_input(budget_min="0", budget_max="0"), publish=False)
         assert refused.value.errors["budget_min"] == "The minimum budget must be more than zero."
 
     def test_confidential_jobs_get_a_codename_public_ones_do_not(self, session, job_input):
@@ -404,12 +400,8 @@ class TestBounds:
 
     def test_attachments_kept_and_added_are_counted_together(self, session, job_input, tmp_path):
         buyer = BuyerFactory()
-        files = [
-            service.NewAttachment(f"{n}.txt", "text/plain", b"x") for n in range(service.MAX_ATTACHMENTS)
-        ]
-        job = service.create_job(
-            session, buyer, job_input(), publish=False, attachments=files, upload_folder=tmp_path
-        )
+        files = [service.NewAttachment(f"{n}.txt", "text/plain", b"x") for n in range(service.MAX_ATTACHMENTS)]
+        job = service.create_job(session, buyer, job_input(), publish=False, attachments=files, upload_folder=tmp_path)
         extra = [service.NewAttachment("one-more.txt", "text/plain", b"y")]
         with pytest.raises(JobError, match="at most 20 attachments"):
             service.update_job(session, buyer, job.id, job_input(), attachments=extra, upload_folder=tmp_path)

@@ -37,13 +37,15 @@ def validator():
         contents = json.loads(path.read_text())
         resources.append((contents["$id"], Resource.from_contents(contents)))
     registry = Registry().with_resources(resources)
-    return Draft202012Validator(registry.contents("urn:statement"), registry=registry,
-                                format_checker=Draft202012Validator.FORMAT_CHECKER)
+    return Draft202012Validator(
+        registry.contents("urn:statement"), registry=registry, format_checker=Draft202012Validator.FORMAT_CHECKER
+    )
 
 
 def identify(session, party, scheme, value):
-    session.add(PartyIdentifier(party_id=party.id, scheme=scheme, value=value,
-                                value_normalized=normalize_identifier(value)))
+    session.add(
+        PartyIdentifier(party_id=party.id, scheme=scheme, value=value, value_normalized=normalize_identifier(value))
+    )
 
 
 @pytest.fixture
@@ -57,36 +59,80 @@ def vendor_graph(session):
     identify(session, holding, "Delaware company number", "7654321")
     rival = PartyFactory(name="Big Rival Inc")
     founder = PersonFactory(name="Ada Example")
-    hidden = PartyFactory(name="Undisclosed trust", kind=PartyKind.UNSPECIFIED, party_type="anonymousEntity",
-                          unspecified_reason="interestedPartyExemptFromDisclosure",
-                          description="Withheld under a court order")
+    hidden = PartyFactory(
+        name="Undisclosed trust",
+        kind=PartyKind.UNSPECIFIED,
+        party_type="anonymousEntity",
+        unspecified_reason="interestedPartyExemptFromDisclosure",
+        description="Withheld under a court order",
+    )
     nominee = PartyFactory(name="Unknown nominee", kind=PartyKind.UNSPECIFIED, party_type="unknownPerson")
     subsidiary = PartyFactory(name="Northwind Subsidiary")
     sourced = {"origin": TieOrigin.ADMIN_FACT, "source_date": date(2024, 3, 1)}
-    InterestFactory(interested_party_id=holding.id, subject_party_id=vendor_party.id, share_exact=None,
-                    share_min=25, share_min_exclusive=True, share_max=50, start_date=date(2019, 1, 1),
-                    verification_level=VerificationLevel.OFFICIAL_REGISTER, source_description="Companies House",
-                    source_url="https://register.example/sc115530", **sourced)
-    InterestFactory(interested_party_id=holding.id, subject_party_id=vendor_party.id, interest_type="votingRights",
-                    share_exact=None, share_min=50, share_max=75, share_max_exclusive=True,
-                    start_date=date(2015, 1, 1), end_date=date(2019, 1, 1), **sourced)
-    InterestFactory(interested_party_id=rival.id, subject_party_id=holding.id, share_exact=60.5,
-                    verification_level=VerificationLevel.ADMIN_VERIFIED, **sourced)
-    InterestFactory(interested_party_id=founder.id, subject_party_id=vendor_party.id, interest_type="boardChair",
-                    share_exact=None, role_title="Chair", verification_level=VerificationLevel.SELF_DECLARED,
-                    **sourced)
-    InterestFactory(interested_party_id=hidden.id, subject_party_id=vendor_party.id, share_exact=None,
-                    share_max=10, **sourced)
-    InterestFactory(interested_party_id=nominee.id, subject_party_id=holding.id,
-                    interest_type="otherInfluenceOrControl", share_exact=None,
-                    verification_level=VerificationLevel.THIRD_PARTY, **sourced)
+    InterestFactory(
+        interested_party_id=holding.id,
+        subject_party_id=vendor_party.id,
+        share_exact=None,
+        share_min=25,
+        share_min_exclusive=True,
+        share_max=50,
+        start_date=date(2019, 1, 1),
+        verification_level=VerificationLevel.OFFICIAL_REGISTER,
+        source_description="Companies House",
+        source_url="https://register.example/sc115530",
+        **sourced,
+    )
+    InterestFactory(
+        interested_party_id=holding.id,
+        subject_party_id=vendor_party.id,
+        interest_type="votingRights",
+        share_exact=None,
+        share_min=50,
+        share_max=75,
+        share_max_exclusive=True,
+        start_date=date(2015, 1, 1),
+        end_date=date(2019, 1, 1),
+        **sourced,
+    )
+    InterestFactory(
+        interested_party_id=rival.id,
+        subject_party_id=holding.id,
+        share_exact=60.5,
+        verification_level=VerificationLevel.ADMIN_VERIFIED,
+        **sourced,
+    )
+    InterestFactory(
+        interested_party_id=founder.id,
+        subject_party_id=vendor_party.id,
+        interest_type="boardChair",
+        share_exact=None,
+        role_title="Chair",
+        verification_level=VerificationLevel.SELF_DECLARED,
+        **sourced,
+    )
+    InterestFactory(
+        interested_party_id=hidden.id, subject_party_id=vendor_party.id, share_exact=None, share_max=10, **sourced
+    )
+    InterestFactory(
+        interested_party_id=nominee.id,
+        subject_party_id=holding.id,
+        interest_type="otherInfluenceOrControl",
+        share_exact=None,
+        verification_level=VerificationLevel.THIRD_PARTY,
+        **sourced,
+    )
     # Not upstream of the vendor: the vendor's own holding in a subsidiary.
     InterestFactory(interested_party_id=vendor_party.id, subject_party_id=subsidiary.id, **sourced)
     # A draft disclosure does not count, so it is not published.
     draft = DisclosureFactory(vendor_org_id=vendor.id, status=DisclosureStatus.DRAFT)
     stranger = PartyFactory(name="Draft Only Holder")
-    InterestFactory(interested_party_id=stranger.id, subject_party_id=vendor_party.id, origin=TieOrigin.DISCLOSURE,
-                    disclosure_id=draft.id, source_date=date(2024, 3, 1))
+    InterestFactory(
+        interested_party_id=stranger.id,
+        subject_party_id=vendor_party.id,
+        origin=TieOrigin.DISCLOSURE,
+        disclosure_id=draft.id,
+        source_date=date(2024, 3, 1),
+    )
     session.flush()
     return vendor
 
@@ -120,8 +166,14 @@ def test_the_export_validates_against_the_official_schema(session, vendor_graph,
 def test_the_export_holds_everything_upstream_of_the_vendor_and_nothing_else(session, vendor_graph):
     statements = export_vendor(session, "Northwind Labelling")
 
-    assert names(statements) == {"Northwind Labelling", "Helix Holdings plc", "Big Rival Inc", "Ada Example",
-                                 "Undisclosed trust", "Unknown nominee"}
+    assert names(statements) == {
+        "Northwind Labelling",
+        "Helix Holdings plc",
+        "Big Rival Inc",
+        "Ada Example",
+        "Undisclosed trust",
+        "Unknown nominee",
+    }
     assert len(by_type(statements, "relationship")) == 6
     vendor_record = next(s for s in statements if s["recordDetails"].get("name") == "Northwind Labelling")
     assert {s["declarationSubject"] for s in statements} == {vendor_record["recordId"]}
@@ -137,12 +189,19 @@ def test_the_export_holds_everything_upstream_of_the_vendor_and_nothing_else(ses
 def test_shares_dates_and_sources_are_written_the_0_4_way(session, vendor_graph):
     statements = export_vendor(session, "Northwind Labelling")
 
-    interests = {(i["type"], json.dumps(i.get("share"), sort_keys=True)): (i, s["source"])
-                 for s in by_type(statements, "relationship") for i in s["recordDetails"]["interests"]}
+    interests = {
+        (i["type"], json.dumps(i.get("share"), sort_keys=True)): (i, s["source"])
+        for s in by_type(statements, "relationship")
+        for i in s["recordDetails"]["interests"]
+    }
     shareholding, source = interests[("shareholding", '{"exclusiveMinimum": 25, "maximum": 50}')]
     assert shareholding["startDate"] == "2019-01-01"
-    assert source == {"type": ["officialRegister"], "description": "Companies House",
-                      "url": "https://register.example/sc115530", "retrievedAt": "2024-03-01"}
+    assert source == {
+        "type": ["officialRegister"],
+        "description": "Companies House",
+        "url": "https://register.example/sc115530",
+        "retrievedAt": "2024-03-01",
+    }
     voting, _ = interests[("votingRights", '{"exclusiveMaximum": 75, "minimum": 50}')]
     assert (voting["startDate"], voting["endDate"]) == ("2015-01-01", "2019-01-01")
     assert interests[("shareholding", '{"exact": 60.5}')][1]["type"] == ["verified"]
@@ -160,7 +219,9 @@ def test_people_and_unspecified_owners_are_person_and_anonymous_records(session,
     hidden = next(s for s in by_type(statements, "entity") if s["recordDetails"]["name"] == "Undisclosed trust")
     assert hidden["recordDetails"]["entityType"] == {"type": "anonymousEntity"}
     assert hidden["recordDetails"]["unspecifiedEntityDetails"] == {
-        "reason": "interestedPartyExemptFromDisclosure", "description": "Withheld under a court order"}
+        "reason": "interestedPartyExemptFromDisclosure",
+        "description": "Withheld under a court order",
+    }
     for relationship in by_type(statements, "relationship"):
         assert relationship["recordDetails"]["interestedParty"] in records
         assert records[relationship["recordDetails"]["subject"]]["recordType"] == "entity"
@@ -195,21 +256,36 @@ def test_an_unknown_vendor_is_named_in_the_refusal(session):
 
 def graph_facts(session, party_ids=None):
     """Parties and interests as a reader of the graph sees them, without our ids."""
-    parties = {p.id: p for p in session.execute(select(Party)).scalars()
-               if party_ids is None or p.id in party_ids}
+    parties = {p.id: p for p in session.execute(select(Party)).scalars() if party_ids is None or p.id in party_ids}
     identifiers = Counter()
     for identifier in session.execute(select(PartyIdentifier)).scalars():
         if identifier.party_id in parties:
             identifiers[(parties[identifier.party_id].name, identifier.scheme, identifier.value)] += 1
-    party_facts = Counter((p.kind, p.party_type, p.name, p.jurisdiction, p.unspecified_reason, p.description)
-                          for p in parties.values())
+    party_facts = Counter(
+        (p.kind, p.party_type, p.name, p.jurisdiction, p.unspecified_reason, p.description) for p in parties.values()
+    )
     interest_facts = Counter()
     for i in session.execute(select(Interest)).scalars():
         if i.subject_party_id in parties and i.interested_party_id in parties:
-            interest_facts[(parties[i.interested_party_id].name, parties[i.subject_party_id].name,
-                            i.interest_type, i.share_exact, i.share_min, i.share_max, i.share_min_exclusive,
-                            i.share_max_exclusive, i.start_date, i.end_date, i.role_title, i.verification_level,
-                            i.source_description, i.source_url, i.source_date)] += 1
+            interest_facts[
+                (
+                    parties[i.interested_party_id].name,
+                    parties[i.subject_party_id].name,
+                    i.interest_type,
+                    i.share_exact,
+                    i.share_min,
+                    i.share_max,
+                    i.share_min_exclusive,
+                    i.share_max_exclusive,
+                    i.start_date,
+                    i.end_date,
+                    i.role_title,
+                    i.verification_level,
+                    i.source_description,
+                    i.source_url,
+                    i.source_date,
+                )
+            ] += 1
     return party_facts, identifiers, interest_facts
 
 
@@ -219,8 +295,7 @@ def write(tmp_path, statements) -> Path:
     return path
 
 
-def test_export_then_import_into_an_empty_database_gives_the_same_graph(session, vendor_graph, empty_session,
-                                                                        tmp_path):
+def test_export_then_import_into_an_empty_database_gives_the_same_graph(session, vendor_graph, empty_session, tmp_path):
     statements = export_vendor(session, "Northwind Labelling")
     exported_names = names(statements)
     upstream_ids = {p.id for p in session.execute(select(Party)).scalars() if p.name in exported_names}
@@ -233,8 +308,11 @@ def test_export_then_import_into_an_empty_database_gives_the_same_graph(session,
 
 def test_an_imported_history_survives_the_round_trip(session, empty_session, tmp_path):
     import_bods(session, None, read_statements(OFFICIAL / "tecido.json"), "tecido.json")
-    tecido_ids = {p.id for p in session.execute(select(Party)).scalars()
-                  if p.name in ("Tecido Ltd", "Maria Esteves", "Shear Trust")}
+    tecido_ids = {
+        p.id
+        for p in session.execute(select(Party)).scalars()
+        if p.name in ("Tecido Ltd", "Maria Esteves", "Shear Trust")
+    }
 
     statements = export_vendor(session, "Tecido Ltd")
     import_bods(empty_session, None, read_statements(write(tmp_path, statements)), "export.json")
@@ -257,7 +335,10 @@ def test_names_from_merged_parties_are_alternate_names_not_identifiers(session, 
     helix_record = next(s["recordDetails"] for s in statements if s["recordDetails"].get("name") == helix.name)
     assert helix_record["alternateNames"] == ["Helix Holdings Public Ltd"]
     assert helix_record["identifiers"] == [{"id": "7654321", "schemeName": "Delaware company number"}]
-    ada_record = next(s["recordDetails"] for s in by_type(statements, "person")
-                      if s["recordDetails"]["names"][0]["fullName"] == "Ada Example")
+    ada_record = next(
+        s["recordDetails"]
+        for s in by_type(statements, "person")
+        if s["recordDetails"]["names"][0]["fullName"] == "Ada Example"
+    )
     assert ada_record["names"][1:] == [{"fullName": "Ada B. Example", "type": "alternative"}]
     assert "identifiers" not in ada_record

@@ -41,32 +41,43 @@ PUBLICATION = {"publicationDate": "2024-01-02", "bodsVersion": "0.4", "publisher
 def entity(record_id, name, statement_id=None, status="new", on="2024-01-01", **details):
     return {
         "statementId": statement_id or f"{record_id}-{status}-statement-00000000000000000000",
-        "statementDate": on, "recordId": record_id, "recordType": "entity", "recordStatus": status,
-        "declarationSubject": record_id, "publicationDetails": PUBLICATION,
-        "recordDetails": {"isComponent": False, "entityType": {"type": "registeredEntity"}, "name": name,
-                          **details},
+        "statementDate": on,
+        "recordId": record_id,
+        "recordType": "entity",
+        "recordStatus": status,
+        "declarationSubject": record_id,
+        "publicationDetails": PUBLICATION,
+        "recordDetails": {"isComponent": False, "entityType": {"type": "registeredEntity"}, "name": name, **details},
     }
 
 
 def person(record_id, name, **details):
     return {
-        "statementId": f"{record_id}-statement-00000000000000000000000000", "statementDate": "2024-01-01",
-        "recordId": record_id, "recordType": "person", "recordStatus": "new", "declarationSubject": record_id,
+        "statementId": f"{record_id}-statement-00000000000000000000000000",
+        "statementDate": "2024-01-01",
+        "recordId": record_id,
+        "recordType": "person",
+        "recordStatus": "new",
+        "declarationSubject": record_id,
         "publicationDetails": PUBLICATION,
-        "recordDetails": {"isComponent": False, "personType": "knownPerson", "names": [{"fullName": name}],
-                          **details},
+        "recordDetails": {"isComponent": False, "personType": "knownPerson", "names": [{"fullName": name}], **details},
     }
 
 
-def relationship(record_id, subject, holder, interests, status="new", statement_id=None, on="2024-01-01",
-                 **extra):
+def relationship(record_id, subject, holder, interests, status="new", statement_id=None, on="2024-01-01", **extra):
     details = {"isComponent": False, "subject": subject, "interestedParty": holder}
     if interests is not None:
         details["interests"] = interests
     return {
         "statementId": statement_id or f"{record_id}-{status}-statement-00000000000000000000",
-        "statementDate": on, "recordId": record_id, "recordType": "relationship", "recordStatus": status,
-        "declarationSubject": subject, "publicationDetails": PUBLICATION, "recordDetails": details, **extra,
+        "statementDate": on,
+        "recordId": record_id,
+        "recordType": "relationship",
+        "recordStatus": status,
+        "declarationSubject": subject,
+        "publicationDetails": PUBLICATION,
+        "recordDetails": details,
+        **extra,
     }
 
 
@@ -90,8 +101,11 @@ def round_trip(session, empty_session, tmp_path, vendor) -> list[dict]:
 def open_holdings(session, subject_name, on=None) -> list[Interest]:
     on = on or utcnow().date()
     subject = party_named(session, subject_name)
-    return [i for i in session.execute(select(Interest).where(Interest.subject_party_id == subject.id)).scalars()
-            if (i.start_date is None or i.start_date <= on) and (i.end_date is None or i.end_date > on)]
+    return [
+        i
+        for i in session.execute(select(Interest).where(Interest.subject_party_id == subject.id)).scalars()
+        if (i.start_date is None or i.start_date <= on) and (i.end_date is None or i.end_date > on)
+    ]
 
 
 # --- 1. details kept on import and written on export ------------------------------------------------------------
@@ -102,13 +116,18 @@ def test_interest_and_person_details_and_source_types_survive_import_and_export(
     import_bods(session, None, fixture.statements, "01.json")
 
     jane = party_named(session, "Jane Smith")
-    assert (jane.birth_date, json.loads(jane.nationalities)) == ("1975-06-20",
-                                                                 [{"code": "GB", "name": "United Kingdom"}])
+    assert (jane.birth_date, json.loads(jane.nationalities)) == (
+        "1975-06-20",
+        [{"code": "GB", "name": "United Kingdom"}],
+    )
     holdings = open_holdings(session, "Acme Holdings Ltd")
-    assert {(i.interest_type, i.direct_or_indirect, i.beneficial_ownership_or_control, i.source_types,
-             i.bods_record_id) for i in holdings} == {
+    assert {
+        (i.interest_type, i.direct_or_indirect, i.beneficial_ownership_or_control, i.source_types, i.bods_record_id)
+        for i in holdings
+    } == {
         ("shareholding", "direct", True, "primaryResearch", "rec-rel-jane-acme"),
-        ("votingRights", "direct", True, "primaryResearch", "rec-rel-jane-acme")}
+        ("votingRights", "direct", True, "primaryResearch", "rec-rel-jane-acme"),
+    }
 
     exported = export_vendor(session, "rec-acme-holdings-ltd")
 
@@ -118,9 +137,16 @@ def test_interest_and_person_details_and_source_types_survive_import_and_export(
 def test_platform_facts_write_person_details_direct_or_indirect_and_source_types(session):
     vendor = VendorOrgFactory(name="Kestrel Labels")
     founder = PersonFactory(name="Ines Duarte", birth_date="1980-02", nationalities='[{"code": "PT"}]')
-    InterestFactory(interested_party_id=founder.id, subject_party_id=vendor.party_id, share_exact=60.0,
-                    direct_or_indirect="direct", beneficial_ownership_or_control=True, source_types="primaryResearch",
-                    verification_level=VerificationLevel.THIRD_PARTY, source_date=date(2024, 5, 1))
+    InterestFactory(
+        interested_party_id=founder.id,
+        subject_party_id=vendor.party_id,
+        share_exact=60.0,
+        direct_or_indirect="direct",
+        beneficial_ownership_or_control=True,
+        source_types="primaryResearch",
+        verification_level=VerificationLevel.THIRD_PARTY,
+        source_date=date(2024, 5, 1),
+    )
     session.flush()
 
     statements = export_vendor(session, "Kestrel Labels")
@@ -128,8 +154,12 @@ def test_platform_facts_write_person_details_direct_or_indirect_and_source_types
     [ines] = [s for s in statements if s["recordType"] == "person"]
     assert (ines["recordDetails"]["birthDate"], ines["recordDetails"]["nationalities"]) == ("1980-02", [{"code": "PT"}])
     [tie] = [s for s in statements if s["recordType"] == "relationship"]
-    assert tie["recordDetails"]["interests"][0] == {"type": "shareholding", "directOrIndirect": "direct",
-                                                    "beneficialOwnershipOrControl": True, "share": {"exact": 60}}
+    assert tie["recordDetails"]["interests"][0] == {
+        "type": "shareholding",
+        "directOrIndirect": "direct",
+        "beneficialOwnershipOrControl": True,
+        "share": {"exact": 60},
+    }
     assert tie["source"]["type"] == ["primaryResearch"]
 
 
@@ -147,8 +177,9 @@ def test_a_nomination_arrangement_keeps_its_subtype_and_libcovebods_does_not_fla
 
 def test_a_0_3_file_is_translated_keeping_record_ids_and_interest_details(session, empty_session, tmp_path):
     import_bods(session, None, read_statements(DATA / "legacy-0.3.json"), "legacy-0.3.json")
-    first_ids = set(session.execute(select(BodsStatement.record_id)
-                                    .where(BodsStatement.record_type == "relationship")).scalars())
+    first_ids = set(
+        session.execute(select(BodsStatement.record_id).where(BodsStatement.record_type == "relationship")).scalars()
+    )
     vendor = party_named(session, "Orbit Annotation GmbH")
 
     statements = round_trip(session, empty_session, tmp_path, vendor.bods_record_id)
@@ -162,17 +193,26 @@ def test_a_0_3_file_is_translated_keeping_record_ids_and_interest_details(sessio
 
 
 def test_after_a_round_trip_a_later_update_of_the_original_record_replaces_it(session, empty_session, tmp_path):
-    original = [entity("acme", "Acme Ltd"), entity("helix", "Helix plc"),
-                relationship("acme-helix", "acme", "helix", [{"type": "shareholding", "share": {"exact": 40},
-                                                             "startDate": "2020-01-01"}])]
+    original = [
+        entity("acme", "Acme Ltd"),
+        entity("helix", "Helix plc"),
+        relationship(
+            "acme-helix", "acme", "helix", [{"type": "shareholding", "share": {"exact": 40}, "startDate": "2020-01-01"}]
+        ),
+    ]
     import_bods(session, None, original, "original.json")
 
     statements = round_trip(session, empty_session, tmp_path, "acme")
 
     assert [s["statementId"] for s in statements] == [s["statementId"] for s in original]
-    later = relationship("acme-helix", "acme", "helix", [{"type": "shareholding", "share": {"exact": 10},
-                                                         "startDate": "2024-06-01"}], status="updated",
-                         on="2024-06-01")
+    later = relationship(
+        "acme-helix",
+        "acme",
+        "helix",
+        [{"type": "shareholding", "share": {"exact": 10}, "startDate": "2024-06-01"}],
+        status="updated",
+        on="2024-06-01",
+    )
     import_bods(empty_session, None, [later], "later.json")
     current = open_holdings(empty_session, "Acme Ltd")
     assert [(i.share_exact, i.bods_record_id) for i in current] == [(10, "acme-helix")]
@@ -218,16 +258,18 @@ def test_an_inline_unspecified_owner_of_a_0_3_file_is_inline_too(session):
     import_bods(session, None, read_statements(DATA / "legacy-0.3.json"), "legacy-0.3.json")
     inline = session.execute(select(Party).where(Party.bods_record_id.like("%#interestedParty"))).scalars().all()
     assert inline, "the 0.3 file has an unspecified interested party"
-    subject = session.get(Party, session.execute(select(Interest.subject_party_id).where(
-        Interest.interested_party_id == inline[0].id)).scalars().first())
+    subject = session.get(
+        Party,
+        session.execute(select(Interest.subject_party_id).where(Interest.interested_party_id == inline[0].id))
+        .scalars()
+        .first(),
+    )
 
     statements = export_vendor(session, subject.bods_record_id or subject.name)
 
     held = [s for s in statements if isinstance(s["recordDetails"].get("interestedParty"), dict)]
-    assert held and all(s["recordDetails"]["interestedParty"]["reason"] == inline[0].unspecified_reason
-                        for s in held)
-    assert not any(s["recordType"] != "relationship" and s["recordId"].endswith("#interestedParty")
-                   for s in statements)
+    assert held and all(s["recordDetails"]["interestedParty"]["reason"] == inline[0].unspecified_reason for s in held)
+    assert not any(s["recordType"] != "relationship" and s["recordId"].endswith("#interestedParty") for s in statements)
 
 
 def test_the_unknown_owner_finding_gives_the_reason_code(session):
@@ -246,10 +288,16 @@ def test_the_unknown_owner_finding_gives_the_reason_code(session):
 
 
 def no_owners_file():
-    return [entity("listed", "Listed Labels plc"),
-            relationship("listed-no-bo", "listed", {"reason": "noBeneficialOwners",
-                                                    "description": "Widely held; nobody holds 25%."}, None,
-                         source={"type": ["officialRegister"], "description": "Companies House"})]
+    return [
+        entity("listed", "Listed Labels plc"),
+        relationship(
+            "listed-no-bo",
+            "listed",
+            {"reason": "noBeneficialOwners", "description": "Widely held; nobody holds 25%."},
+            None,
+            source={"type": ["officialRegister"], "description": "Companies House"},
+        ),
+    ]
 
 
 def test_no_beneficial_owners_is_kept_and_exported_as_declared(session, empty_session, tmp_path):
@@ -258,7 +306,10 @@ def test_no_beneficial_owners_is_kept_and_exported_as_declared(session, empty_se
 
     [declaration] = session.execute(select(NoOwnersDeclaration)).scalars().all()
     assert (declaration.description, declaration.source_description, declaration.statement_date) == (
-        "Widely held; nobody holds 25%.", "Companies House", date(2024, 1, 1))
+        "Widely held; nobody holds 25%.",
+        "Companies House",
+        date(2024, 1, 1),
+    )
     assert summary.declarations_added == 1 and summary.interests_added == 0
 
     statements = round_trip(session, empty_session, tmp_path, "listed")
@@ -269,22 +320,43 @@ def test_no_beneficial_owners_is_kept_and_exported_as_declared(session, empty_se
 
 def test_an_update_of_the_record_ends_the_declaration(session):
     import_bods(session, None, no_owners_file(), "no-owners.json")
-    import_bods(session, None, [entity("holder", "Holder Co"),
-                                relationship("listed-no-bo", "listed", "holder",
-                                             [{"type": "shareholding", "share": {"exact": 30}}],
-                                             status="updated", on="2024-09-01")], "update.json")
+    import_bods(
+        session,
+        None,
+        [
+            entity("holder", "Holder Co"),
+            relationship(
+                "listed-no-bo",
+                "listed",
+                "holder",
+                [{"type": "shareholding", "share": {"exact": 30}}],
+                status="updated",
+                on="2024-09-01",
+            ),
+        ],
+        "update.json",
+    )
 
     [declaration] = session.execute(select(NoOwnersDeclaration)).scalars().all()
     assert declaration.end_date == date(2024, 9, 1)
 
 
 def test_a_no_beneficial_owners_declaration_listing_interests_is_refused(session):
-    statements = [entity("listed", "Listed Labels plc"),
-                  relationship("listed-no-bo", "listed", {"reason": "noBeneficialOwners"},
-                               [{"type": "shareholding", "share": {"exact": 30}}])]
+    statements = [
+        entity("listed", "Listed Labels plc"),
+        relationship(
+            "listed-no-bo",
+            "listed",
+            {"reason": "noBeneficialOwners"},
+            [{"type": "shareholding", "share": {"exact": 30}}],
+        ),
+    ]
 
-    with pytest.raises(BodsFileError, match=r"statement 2 \(listed-no-bo-new-statement-0+\): declares no beneficial "
-                                            r"owners \(noBeneficialOwners\) but lists interests"):
+    with pytest.raises(
+        BodsFileError,
+        match=r"statement 2 \(listed-no-bo-new-statement-0+\): declares no beneficial "
+        r"owners \(noBeneficialOwners\) but lists interests",
+    ):
         import_bods(session, None, statements, "contradiction.json")
 
 
@@ -296,8 +368,11 @@ def test_a_repeated_statement_id_with_other_content_in_one_file_is_refused_namin
     second = entity("acme", "Acme Limited", statement_id="same-id-0000000000000000000000000000")
     before = session.execute(select(func.count()).select_from(Party)).scalar_one()
 
-    with pytest.raises(BodsFileError, match=r"dup.json: statement 2 \(same-id-0+\) has the statementId of "
-                                            r"statement 1 but other content"):
+    with pytest.raises(
+        BodsFileError,
+        match=r"dup.json: statement 2 \(same-id-0+\) has the statementId of "
+        r"statement 1 but other content",
+    ):
         import_bods(session, None, [first, second], "dup.json")
     assert session.execute(select(func.count()).select_from(Party)).scalar_one() == before
 
@@ -315,9 +390,12 @@ def test_a_statement_id_imported_before_with_other_content_is_refused_and_nothin
     changed = entity("acme", "Acme Renamed Ltd")
     newcomer = entity("other", "Other Ltd")
 
-    with pytest.raises(BodsFileError, match=r"second.json: statement 2 \(acme-new-statement-0+\) has the "
-                                            r"statementId of a statement imported on \d{4}-\d\d-\d\d "
-                                            r"\(record acme\) but other content"):
+    with pytest.raises(
+        BodsFileError,
+        match=r"second.json: statement 2 \(acme-new-statement-0+\) has the "
+        r"statementId of a statement imported on \d{4}-\d\d-\d\d "
+        r"\(record acme\) but other content",
+    ):
         import_bods(session, None, [newcomer, changed], "second.json")
     assert session.execute(select(Party).where(Party.name == "Other Ltd")).first() is None
     assert party_named(session, "Acme Ltd").bods_record_id == "acme"
@@ -334,19 +412,48 @@ def test_the_same_statement_again_is_idempotent(session):
 # --- 6. validated against the version's schema; warnings ----------------------------------------------------------
 
 
-@pytest.mark.parametrize(("statement", "problem"), [
-    (entity("x", "X", foundingDate="soon"), r"invalid.json: statement 1 \(x-new-statement-0+\): is not valid "
-                                           r"BODS 0.4: recordDetails/foundingDate: 'soon' is not a 'date'"),
-    ({"statementID": "legacy-entity-0000000000000000000000000", "statementType": "entityStatement",
-      "isComponent": False, "entityType": "registeredEntity", "name": "X", "statementDate": "2020-01-01",
-      "publicationDetails": {"publicationDate": "2020-01-01", "bodsVersion": "0.3", "publisher": {"name": "P"}},
-      "jurisdiction": "Germany"},
-     r"is not valid BODS 0.3: jurisdiction: 'Germany' is not of type 'object'"),
-    ({"statementID": "legacy-person-0000000000000000000000000", "statementType": "personStatement",
-      "isComponent": False, "personType": "knownPerson", "names": [{"fullName": "Y", "type": "legal"}],
-      "publicationDetails": {"publicationDate": "2017-01-01", "bodsVersion": "0.2", "publisher": {"name": "P"}}},
-     r"is not valid BODS 0.2: names/0/type: 'legal' is not one of"),
-])
+@pytest.mark.parametrize(
+    ("statement", "problem"),
+    [
+        (
+            entity("x", "X", foundingDate="soon"),
+            r"invalid.json: statement 1 \(x-new-statement-0+\): is not valid "
+            r"BODS 0.4: recordDetails/foundingDate: 'soon' is not a 'date'",
+        ),
+        (
+            {
+                "statementID": "legacy-entity-0000000000000000000000000",
+                "statementType": "entityStatement",
+                "isComponent": False,
+                "entityType": "registeredEntity",
+                "name": "X",
+                "statementDate": "2020-01-01",
+                "publicationDetails": {
+                    "publicationDate": "2020-01-01",
+                    "bodsVersion": "0.3",
+                    "publisher": {"name": "P"},
+                },
+                "jurisdiction": "Germany",
+            },
+            r"is not valid BODS 0.3: jurisdiction: 'Germany' is not of type 'object'",
+        ),
+        (
+            {
+                "statementID": "legacy-person-0000000000000000000000000",
+                "statementType": "personStatement",
+                "isComponent": False,
+                "personType": "knownPerson",
+                "names": [{"fullName": "Y", "type": "legal"}],
+                "publicationDetails": {
+                    "publicationDate": "2017-01-01",
+                    "bodsVersion": "0.2",
+                    "publisher": {"name": "P"},
+                },
+            },
+            r"is not valid BODS 0.2: names/0/type: 'legal' is not one of",
+        ),
+    ],
+)
 def test_each_statement_is_validated_against_its_own_version(session, statement, problem):
     with pytest.raises(BodsFileError, match=problem):
         import_bods(session, None, [statement], "invalid.json")
@@ -356,8 +463,14 @@ def test_future_dates_are_warned_about_and_never_cited_as_a_source_date(session)
     future = (utcnow().date() + timedelta(days=365 * 5)).isoformat()
     subject = entity("acme", "Acme Ltd")
     founder = person("ada", "Ada Example", birthDate="2090-01-01")
-    holding = relationship("acme-ada", "acme", "ada", [{"type": "shareholding", "share": {"exact": 40}}],
-                           on=future, source={"type": ["selfDeclaration"], "retrievedAt": future})
+    holding = relationship(
+        "acme-ada",
+        "acme",
+        "ada",
+        [{"type": "shareholding", "share": {"exact": 40}}],
+        on=future,
+        source={"type": ["selfDeclaration"], "retrievedAt": future},
+    )
     holding["publicationDetails"] = {**PUBLICATION, "publicationDate": future}
 
     summary = import_bods(session, None, [subject, founder, holding], "future.json")
@@ -369,17 +482,29 @@ def test_future_dates_are_warned_about_and_never_cited_as_a_source_date(session)
     assert party_named(session, "Ada Example").birth_date == ""
     [interest] = open_holdings(session, "Acme Ltd")
     assert interest.source_date is None
-    screening = screen_party(session, party_named(session, "Acme Ltd").id, [party_named(session, "Ada Example").id],
-                             Policy(), utcnow().date())
+    screening = screen_party(
+        session,
+        party_named(session, "Acme Ltd").id,
+        [party_named(session, "Ada Example").id],
+        Policy(),
+        utcnow().date(),
+    )
     assert screening.findings and all(future not in f.explanation for f in screening.findings)
-    assert all(source.recorded is None or source.recorded <= utcnow().date()
-               for f in screening.findings for source in f.sources)
+    assert all(
+        source.recorded is None or source.recorded <= utcnow().date()
+        for f in screening.findings
+        for source in f.sources
+    )
 
 
 def test_shares_adding_up_past_100_percent_are_warned_about(session):
-    statements = [entity("acme", "Acme Ltd"), entity("a", "A Ltd"), entity("b", "B Ltd"),
-                  relationship("r1", "acme", "a", [{"type": "shareholding", "share": {"exact": 70}}]),
-                  relationship("r2", "acme", "b", [{"type": "shareholding", "share": {"minimum": 40, "maximum": 50}}])]
+    statements = [
+        entity("acme", "Acme Ltd"),
+        entity("a", "A Ltd"),
+        entity("b", "B Ltd"),
+        relationship("r1", "acme", "a", [{"type": "shareholding", "share": {"exact": 70}}]),
+        relationship("r2", "acme", "b", [{"type": "shareholding", "share": {"minimum": 40, "maximum": 50}}]),
+    ]
 
     summary = import_bods(session, None, statements, "shares.json")
 
@@ -391,8 +516,11 @@ def test_shares_adding_up_past_100_percent_are_warned_about(session):
 
 
 def test_a_share_just_over_100_is_refused_showing_the_figure_as_given(session):
-    statements = [entity("acme", "Acme Ltd"), entity("h", "Holder Ltd"),
-                  relationship("r", "acme", "h", [{"type": "shareholding", "share": {"exact": 100.0001}}])]
+    statements = [
+        entity("acme", "Acme Ltd"),
+        entity("h", "Holder Ltd"),
+        relationship("r", "acme", "h", [{"type": "shareholding", "share": {"exact": 100.0001}}]),
+    ]
 
     with pytest.raises(BodsFileError, match=r"share/exact: 100\.0001 is greater than the maximum of 100"):
         import_bods(session, None, statements, "over.json")
@@ -409,11 +537,16 @@ def fixture_expectations(session, name: str, statements: list[dict]) -> None:
     if name == "core/01-direct-ownership":
         # One entity, one person, one relationship; both interest types, 75%, beneficial ownership kept.
         jane, acme = party_named(session, "Jane Smith"), party_named(session, "Acme Holdings Ltd")
-        assert (jane.kind, acme.kind, jane.bods_record_id) == (PartyKind.PERSON, PartyKind.ENTITY,
-                                                                "rec-jane-smith-1975")
+        assert (jane.kind, acme.kind, jane.bods_record_id) == (
+            PartyKind.PERSON,
+            PartyKind.ENTITY,
+            "rec-jane-smith-1975",
+        )
         held = open_holdings(session, "Acme Holdings Ltd")
         assert sorted((i.interest_type, i.share_exact, i.beneficial_ownership_or_control) for i in held) == [
-            ("shareholding", 75, True), ("votingRights", 75, True)]
+            ("shareholding", 75, True),
+            ("votingRights", 75, True),
+        ]
         stake = screen_party(session, acme.id, [jane.id], Policy(), utcnow().date())
         assert stake.verdict == "exclude"
     elif name == "edge-cases/10-circular-ownership":
@@ -423,17 +556,23 @@ def fixture_expectations(session, name: str, statements: list[dict]) -> None:
         assert [i.share_exact for i in open_holdings(session, "Beta Corp Ltd")] == [100]
         screening = screen_party(session, alpha.id, [beta.id], Policy(), utcnow().date())
         assert all(f.stake is None or f.stake.high <= 100 for f in screening.findings)
-        assert session.execute(select(func.count()).select_from(Party).where(Party.kind == PartyKind.PERSON)
-                               ).scalar_one() == 0
+        assert (
+            session.execute(select(func.count()).select_from(Party).where(Party.kind == PartyKind.PERSON)).scalar_one()
+            == 0
+        )
     elif name == "edge-cases/11-anonymous-person":
         # The declared-unknown owner: the reason code kept verbatim, no person made up, a finding that says so.
         opaque = party_named(session, "Opaque Holdings SA")
         [unknown] = [session.get(Party, i.interested_party_id) for i in open_holdings(session, "Opaque Holdings SA")]
         assert (unknown.kind, unknown.unspecified_reason) == (
-            PartyKind.UNSPECIFIED, "subjectUnableToConfirmOrIdentifyBeneficialOwner")
+            PartyKind.UNSPECIFIED,
+            "subjectUnableToConfirmOrIdentifyBeneficialOwner",
+        )
         assert unknown.description.startswith("The subject entity has reported")
-        assert session.execute(select(func.count()).select_from(Party).where(Party.kind == PartyKind.PERSON)
-                               ).scalar_one() == 0
+        assert (
+            session.execute(select(func.count()).select_from(Party).where(Party.kind == PartyKind.PERSON)).scalar_one()
+            == 0
+        )
         screening = screen_party(session, opaque.id, [], Policy(), utcnow().date())
         assert any("subjectUnableToConfirmOrIdentifyBeneficialOwner" in f.explanation for f in screening.findings)
     else:  # a fixture added to the pack later: at least everything imports and goes back out unchanged
@@ -452,8 +591,9 @@ def test_every_fixture_of_the_pack_imports_agrees_with_its_expectations_and_goes
     for subject in dict.fromkeys(s["declarationSubject"] for s in fixture.statements):
         exported.extend(s for s in export_vendor(session, subject) if s not in exported)
     # Every statement goes back out as the fixture has it; recordIds stable; bodsVersion exactly "0.4".
-    assert sorted(exported, key=lambda s: s["statementId"]) == sorted(fixture.statements,
-                                                                      key=lambda s: s["statementId"])
+    assert sorted(exported, key=lambda s: s["statementId"]) == sorted(
+        fixture.statements, key=lambda s: s["statementId"]
+    )
     assert {s["publicationDetails"]["bodsVersion"] for s in exported} == {"0.4"}
 
 
@@ -468,7 +608,9 @@ def screening_facts(session, vendor: Party, rivals: list[Party]) -> dict:
         screening = screen_party(session, vendor.id, [rival.id] if rival else [], Policy(), date(2026, 1, 1))
         findings = sorted(
             (str(f.rule), str(f.verdict), (round(f.stake.low, 6), round(f.stake.high, 6)) if f.stake else None)
-            for f in screening.findings if not _platform_only(f))
+            for f in screening.findings
+            if not _platform_only(f)
+        )
         facts[key[rival.id] if rival else None] = findings
     return facts
 
@@ -476,8 +618,9 @@ def screening_facts(session, vendor: Party, rivals: list[Party]) -> dict:
 def _platform_only(finding) -> bool:
     """Findings of what BODS cannot carry: the unverified rule (approvals), exclusivity and revenue share."""
     return finding.rule == Rule.UNVERIFIED or (
-        finding.rule == Rule.CONTRACT and ("exclusive agreement" in finding.explanation or "revenue" in
-                                           finding.explanation))
+        finding.rule == Rule.CONTRACT
+        and ("exclusive agreement" in finding.explanation or "revenue" in finding.explanation)
+    )
 
 
 def record_key(party: Party) -> str:
@@ -502,9 +645,12 @@ def assert_same_screening(session, empty_session, statements: list[dict], vendor
     got = screening_facts(empty_session, after[vendor_record], rivals_after)
     # Rivals are keyed by record id in both databases (platform parties: their minted record ids).
     expected = {None: expected[None]} | {record_key(p): expected[p.bods_record_id or p.name] for p in rivals_before}
-    got = {None: got[None]} | {record_key(before_party): got[after[record_key(before_party)].bods_record_id or
-                                                              after[record_key(before_party)].name]
-                               for before_party in rivals_before}
+    got = {None: got[None]} | {
+        record_key(before_party): got[
+            after[record_key(before_party)].bods_record_id or after[record_key(before_party)].name
+        ]
+        for before_party in rivals_before
+    }
     assert got == expected
     return len(rivals_before)
 
@@ -519,29 +665,68 @@ def test_official_examples_round_trip_to_the_same_screening(session, empty_sessi
 
 
 def test_a_hand_made_graph_with_disclosures_and_admin_facts_round_trips_to_the_same_screening(
-        session, empty_session, tmp_path):
+    session, empty_session, tmp_path
+):
     vendor = VendorOrgFactory(name="Kestrel Labels")
     vendor_party = session.get(Party, vendor.party_id)
     rival = PartyFactory(name="Cobalt Social")
     holding = PartyFactory(name="Cobalt Ventures")
     founder = PersonFactory(name="Ines Duarte")
-    unknown = PartyFactory(name="Undisclosed fund", kind=PartyKind.UNSPECIFIED, party_type="anonymousEntity",
-                           unspecified_reason="interestedPartyExemptFromDisclosure")
+    unknown = PartyFactory(
+        name="Undisclosed fund",
+        kind=PartyKind.UNSPECIFIED,
+        party_type="anonymousEntity",
+        unspecified_reason="interestedPartyExemptFromDisclosure",
+    )
     approved = DisclosureFactory(vendor_org_id=vendor.id, status=DisclosureStatus.APPROVED, decided_at=utcnow())
-    disclosed = {"origin": TieOrigin.DISCLOSURE, "disclosure_id": approved.id, "source_date": date(2025, 3, 1),
-                 "verification_level": VerificationLevel.SELF_DECLARED}
-    admin = {"origin": TieOrigin.ADMIN_FACT, "source_date": date(2025, 4, 1),
-             "verification_level": VerificationLevel.ADMIN_VERIFIED, "source_description": "Registry filing"}
-    InterestFactory(interested_party_id=holding.id, subject_party_id=vendor_party.id, share_exact=None,
-                    share_min=20, share_max=30, start_date=date(2024, 1, 1), **disclosed)
+    disclosed = {
+        "origin": TieOrigin.DISCLOSURE,
+        "disclosure_id": approved.id,
+        "source_date": date(2025, 3, 1),
+        "verification_level": VerificationLevel.SELF_DECLARED,
+    }
+    admin = {
+        "origin": TieOrigin.ADMIN_FACT,
+        "source_date": date(2025, 4, 1),
+        "verification_level": VerificationLevel.ADMIN_VERIFIED,
+        "source_description": "Registry filing",
+    }
+    InterestFactory(
+        interested_party_id=holding.id,
+        subject_party_id=vendor_party.id,
+        share_exact=None,
+        share_min=20,
+        share_max=30,
+        start_date=date(2024, 1, 1),
+        **disclosed,
+    )
     InterestFactory(interested_party_id=unknown.id, subject_party_id=vendor_party.id, share_exact=15.0, **disclosed)
-    InterestFactory(interested_party_id=founder.id, subject_party_id=vendor_party.id, interest_type="boardMember",
-                    share_exact=None, role_title="Director", **disclosed)
+    InterestFactory(
+        interested_party_id=founder.id,
+        subject_party_id=vendor_party.id,
+        interest_type="boardMember",
+        share_exact=None,
+        role_title="Director",
+        **disclosed,
+    )
     InterestFactory(interested_party_id=rival.id, subject_party_id=holding.id, share_exact=80.0, **admin)
-    InterestFactory(interested_party_id=founder.id, subject_party_id=rival.id, interest_type="seniorManagingOfficial",
-                    share_exact=None, start_date=date(2023, 1, 1), end_date=date(2025, 6, 1), **admin)
-    session.add(CommercialTie(vendor_party_id=vendor_party.id, counterparty_id=rival.id,
-                              kind=CommercialKind.EXCLUSIVE_AGREEMENT, origin=TieOrigin.ADMIN_FACT))
+    InterestFactory(
+        interested_party_id=founder.id,
+        subject_party_id=rival.id,
+        interest_type="seniorManagingOfficial",
+        share_exact=None,
+        start_date=date(2023, 1, 1),
+        end_date=date(2025, 6, 1),
+        **admin,
+    )
+    session.add(
+        CommercialTie(
+            vendor_party_id=vendor_party.id,
+            counterparty_id=rival.id,
+            kind=CommercialKind.EXCLUSIVE_AGREEMENT,
+            origin=TieOrigin.ADMIN_FACT,
+        )
+    )
     session.flush()
 
     result = export_vendor_report(session, "Kestrel Labels")

@@ -34,6 +34,7 @@ OFFICIAL_COUNTS = {
 
 PUBLICATION = {"publicationDate": "2024-01-02", "bodsVersion": "0.4", "publisher": {"name": "Test publisher"}}
 
+
 def count(session, model) -> int:
     return session.execute(select(func.count()).select_from(model)).scalar_one()
 
@@ -47,20 +48,25 @@ def load(session, path: Path):
 
 
 def party(session, name: str) -> Party:
-    return session.execute(select(Party).where(Party.name_normalized == normalize_name(name))
-                           .order_by(Party.id.desc()).limit(1)).scalar_one()
+    return session.execute(
+        select(Party).where(Party.name_normalized == normalize_name(name)).order_by(Party.id.desc()).limit(1)
+    ).scalar_one()
 
 
 def interests_between(session, holder: Party, subject: Party) -> list[Interest]:
-    return list(session.execute(
-        select(Interest).where(Interest.interested_party_id == holder.id, Interest.subject_party_id == subject.id)
-        .order_by(Interest.id)
-    ).scalars())
+    return list(
+        session.execute(
+            select(Interest)
+            .where(Interest.interested_party_id == holder.id, Interest.subject_party_id == subject.id)
+            .order_by(Interest.id)
+        ).scalars()
+    )
 
 
 def active(interests, on: date) -> list[Interest]:
-    return [i for i in interests if (i.start_date is None or i.start_date <= on) and (i.end_date is None or
-                                                                                      i.end_date > on)]
+    return [
+        i for i in interests if (i.start_date is None or i.start_date <= on) and (i.end_date is None or i.end_date > on)
+    ]
 
 
 def write(tmp_path, statements, name="statements.json") -> Path:
@@ -72,20 +78,31 @@ def write(tmp_path, statements, name="statements.json") -> Path:
 def entity(record_id, name, identifiers=(), statement_id=None):
     return {
         "statementId": statement_id or f"{record_id}-statement-0000000000000000000000000",
-        "statementDate": "2024-01-01", "recordId": record_id, "recordType": "entity", "recordStatus": "new",
-        "declarationSubject": record_id, "publicationDetails": PUBLICATION,
-        "recordDetails": {"isComponent": False, "entityType": {"type": "registeredEntity"}, "name": name,
-                          "identifiers": [{"scheme": s, "id": i} for s, i in identifiers]},
+        "statementDate": "2024-01-01",
+        "recordId": record_id,
+        "recordType": "entity",
+        "recordStatus": "new",
+        "declarationSubject": record_id,
+        "publicationDetails": PUBLICATION,
+        "recordDetails": {
+            "isComponent": False,
+            "entityType": {"type": "registeredEntity"},
+            "name": name,
+            "identifiers": [{"scheme": s, "id": i} for s, i in identifiers],
+        },
     }
 
 
 def relationship(record_id, subject, holder, interests, status="new", statement_id=None, on="2024-01-01"):
     return {
         "statementId": statement_id or f"{record_id}-statement-0000000000000000000000000",
-        "statementDate": on, "recordId": record_id, "recordType": "relationship", "recordStatus": status,
-        "declarationSubject": subject, "publicationDetails": PUBLICATION,
-        "recordDetails": {"isComponent": False, "subject": subject, "interestedParty": holder,
-                          "interests": interests},
+        "statementDate": on,
+        "recordId": record_id,
+        "recordType": "relationship",
+        "recordStatus": status,
+        "declarationSubject": subject,
+        "publicationDetails": PUBLICATION,
+        "recordDetails": {"isComponent": False, "subject": subject, "interestedParty": holder, "interests": interests},
     }
 
 
@@ -162,17 +179,17 @@ def test_updated_and_closed_records_supersede_earlier_versions_without_double_co
     def shares(rows, on):
         return sorted((i.interest_type, i.share_exact) for i in active(rows, on))
 
-    assert shares(maria_rows, date(2020, 1, 1)) == [("boardChair", None), ("shareholding", 100),
-                                                   ("votingRights", 100)]
-    assert shares(maria_rows, date(2022, 1, 1)) == [("boardChair", None), ("shareholding", 40),
-                                                   ("votingRights", 40)]
+    assert shares(maria_rows, date(2020, 1, 1)) == [("boardChair", None), ("shareholding", 100), ("votingRights", 100)]
+    assert shares(maria_rows, date(2022, 1, 1)) == [("boardChair", None), ("shareholding", 40), ("votingRights", 40)]
     assert shares(trust_rows, date(2022, 1, 1)) == [("shareholding", 60), ("votingRights", 60)]
     # Maria's person record and her relationship were closed on 2023-03-03.
     assert shares(maria_rows, date(2023, 3, 3)) == []
     assert shares(trust_rows, date(2024, 1, 1)) == [("shareholding", 80), ("votingRights", 80)]
     first = maria_rows[0]
-    assert (first.verification_level, first.source_description) == (VerificationLevel.SELF_DECLARED,
-                                                                    "Asserted by Maria Esteves")
+    assert (first.verification_level, first.source_description) == (
+        VerificationLevel.SELF_DECLARED,
+        "Asserted by Maria Esteves",
+    )
     assert first.source_date == date(2019, 1, 20)
 
 
@@ -209,20 +226,27 @@ def test_bods_0_2_hyphenated_codes_flag_bounds_and_replaced_statements(session):
     # Replaced, not double counted: the old range ends when the new one starts.
     assert old.end_date == date(2020, 7, 1) and new.end_date is None
     assert [i.share_min for i in active(holdings, date(2021, 1, 1))] == [50, 50]
-    assert (old.verification_level, old.source_url) == (VerificationLevel.OFFICIAL_REGISTER,
-                                                        "https://register.example/northwind")
+    assert (old.verification_level, old.source_url) == (
+        VerificationLevel.OFFICIAL_REGISTER,
+        "https://register.example/northwind",
+    )
     assert new.verification_level == VerificationLevel.ADMIN_VERIFIED
 
     ada = party(session, "Ada Example")
     roles = interests_between(session, ada, northwind)
-    assert [(i.interest_type, i.role_title) for i in roles] == [("appointmentOfBoard", ""),
-                                                                ("seniorManagingOfficial", "Chief executive")]
+    assert [(i.interest_type, i.role_title) for i in roles] == [
+        ("appointmentOfBoard", ""),
+        ("seniorManagingOfficial", "Chief executive"),
+    ]
     assert roles[0].verification_level == VerificationLevel.SELF_DECLARED
-    unknown = session.execute(select(Party).where(Party.kind == PartyKind.UNSPECIFIED)
-                              .order_by(Party.id.desc()).limit(1)).scalar_one()
+    unknown = session.execute(
+        select(Party).where(Party.kind == PartyKind.UNSPECIFIED).order_by(Party.id.desc()).limit(1)
+    ).scalar_one()
     assert (unknown.party_type, unknown.unspecified_reason) == ("unknownEntity", "unknown")
     assert [i.interest_type for i in interests_between(session, unknown, northwind)] == [
-        "otherInfluenceOrControl", "otherInfluenceOrControl"]
+        "otherInfluenceOrControl",
+        "otherInfluenceOrControl",
+    ]
 
 
 def test_bods_0_3_components_replacements_and_anonymous_owners(session):
@@ -231,18 +255,24 @@ def test_bods_0_3_components_replacements_and_anonymous_owners(session):
 
     assert counts(session) == (parties + 4, interests + 4, identifiers + 2)
     assert (summary.skipped, summary.interests_ended) == (1, 1)
-    vendor, holding, bea = (party(session, "Orbit Annotation GmbH"), party(session, "Orbit Holdings BV"),
-                            party(session, "Bea Example"))
+    vendor, holding, bea = (
+        party(session, "Orbit Annotation GmbH"),
+        party(session, "Orbit Holdings BV"),
+        party(session, "Bea Example"),
+    )
     assert interests_between(session, bea, vendor) == []  # the indirect stake is carried by the two components
     assert [i.share_exact for i in interests_between(session, holding, vendor)] == [100]
     stakes = interests_between(session, bea, holding)
     assert [(i.share_min, i.share_max, i.share_max_exclusive, i.share_exact) for i in stakes] == [
-        (50, 75, True, None), (None, None, False, 80)]
+        (50, 75, True, None),
+        (None, None, False, 80),
+    ]
     assert stakes[0].end_date == date(2022, 6, 1)
     [identifier] = session.execute(select(PartyIdentifier).where(PartyIdentifier.party_id == vendor.id)).scalars()
     assert (identifier.scheme, identifier.value) == ("Handelsregister Berlin", "HRB XE0303A")
-    [board] = session.execute(select(Interest).where(Interest.subject_party_id == vendor.id,
-                                                     Interest.interest_type == "boardMember")).scalars()
+    [board] = session.execute(
+        select(Interest).where(Interest.subject_party_id == vendor.id, Interest.interest_type == "boardMember")
+    ).scalars()
     anonymous = session.get(Party, board.interested_party_id)
     assert (anonymous.kind, anonymous.party_type) == (PartyKind.UNSPECIFIED, "anonymousEntity")
 
@@ -297,8 +327,11 @@ def test_identifier_spellings_of_one_company_make_one_party(session, tmp_path):
 
 def test_an_existing_party_is_matched_by_identifier_and_keeps_its_name(session, tmp_path):
     vendor = PartyFactory(name="Northwind AI Vendor")
-    session.add(PartyIdentifier(party_id=vendor.id, scheme="GB-COH", value="SC115530",
-                                value_normalized=normalize_identifier("SC115530")))
+    session.add(
+        PartyIdentifier(
+            party_id=vendor.id, scheme="GB-COH", value="SC115530", value_normalized=normalize_identifier("SC115530")
+        )
+    )
     session.flush()
     statements = [
         entity("rec-n", "NORTHWIND LABELLING LTD", [("GB-COH", "sc-115530")]),
@@ -320,36 +353,75 @@ def test_an_existing_party_is_matched_by_identifier_and_keeps_its_name(session, 
 
 # The 0.2/0.3 flag style ({"minimum": 25, "exclusiveMinimum": true}) is read from legacy-0.2.json above; a 0.4
 # statement using it is refused by the 0.4 schema (test_malformed_statements_are_refused_naming_the_statement).
-@pytest.mark.parametrize("share", [
-    {"exclusiveMinimum": 25, "maximum": 50},  # 0.4: the exclusive bound is the figure
-])
+@pytest.mark.parametrize(
+    "share",
+    [
+        {"exclusiveMinimum": 25, "maximum": 50},  # 0.4: the exclusive bound is the figure
+    ],
+)
 def test_exclusive_bounds_in_both_styles_mean_the_same(session, tmp_path, share):
-    statements = [entity("s", "Subject Co"), entity("h", "Holder Co"),
-                  relationship("r", "s", "h", [{"type": "votingRights", "share": share}])]
+    statements = [
+        entity("s", "Subject Co"),
+        entity("h", "Holder Co"),
+        relationship("r", "s", "h", [{"type": "votingRights", "share": share}]),
+    ]
     load(session, write(tmp_path, statements))
 
     [interest] = interests_between(session, party(session, "Holder Co"), party(session, "Subject Co"))
     assert (interest.share_min, interest.share_min_exclusive, interest.share_max, interest.share_max_exclusive) == (
-        25, True, 50, False)
+        25,
+        True,
+        50,
+        False,
+    )
 
 
 def test_a_relationship_updated_in_a_later_file_ends_the_earlier_version(session, tmp_path):
-    load(session, write(tmp_path, [entity("s", "Subject Co"), entity("h", "Holder Co"),
-                                   relationship("r", "s", "h", [{"type": "shareholding", "share": {"exact": 10},
-                                                                 "startDate": "2020-01-01"}])], "one.json"))
-    load(session, write(tmp_path, [relationship("r", "s", "h", [{"type": "shareholding", "share": {"exact": 35},
-                                                                  "startDate": "2023-05-01"}],
-                                                status="updated", statement_id="r-second-statement-00000000000000000",
-                                                on="2023-06-01")], "two.json"))
+    load(
+        session,
+        write(
+            tmp_path,
+            [
+                entity("s", "Subject Co"),
+                entity("h", "Holder Co"),
+                relationship(
+                    "r", "s", "h", [{"type": "shareholding", "share": {"exact": 10}, "startDate": "2020-01-01"}]
+                ),
+            ],
+            "one.json",
+        ),
+    )
+    load(
+        session,
+        write(
+            tmp_path,
+            [
+                relationship(
+                    "r",
+                    "s",
+                    "h",
+                    [{"type": "shareholding", "share": {"exact": 35}, "startDate": "2023-05-01"}],
+                    status="updated",
+                    statement_id="r-second-statement-00000000000000000",
+                    on="2023-06-01",
+                )
+            ],
+            "two.json",
+        ),
+    )
 
     rows = interests_between(session, party(session, "Holder Co"), party(session, "Subject Co"))
     assert [(i.share_exact, i.end_date) for i in rows] == [(10, date(2023, 5, 1)), (35, None)]
 
 
 def test_closing_a_record_never_seen_keeps_what_it_says_ended(session, tmp_path):
-    statements = [entity("s", "Subject Co"), entity("h", "Holder Co"),
-                  relationship("r", "s", "h", [{"type": "shareholding", "share": {"exact": 10}}], status="closed",
-                               on="2024-02-01")]
+    statements = [
+        entity("s", "Subject Co"),
+        entity("h", "Holder Co"),
+        relationship(
+            "r", "s", "h", [{"type": "shareholding", "share": {"exact": 10}}], status="closed", on="2024-02-01"
+        ),
+    ]
     load(session, write(tmp_path, statements))
 
     [interest] = interests_between(session, party(session, "Holder Co"), party(session, "Subject Co"))
@@ -357,8 +429,7 @@ def test_closing_a_record_never_seen_keeps_what_it_says_ended(session, tmp_path)
 
 
 def test_no_beneficial_owners_adds_no_owner(session, tmp_path):
-    statements = [entity("s", "Subject Co"),
-                  relationship("r", "s", {"reason": "noBeneficialOwners"}, [])]
+    statements = [entity("s", "Subject Co"), relationship("r", "s", {"reason": "noBeneficialOwners"}, [])]
     parties, interests, _ = counts(session)
     load(session, write(tmp_path, statements))
 
@@ -375,12 +446,15 @@ def test_json_lines_and_a_statements_wrapper_are_read(tmp_path):
     assert read_statements(wrapped) == statements
 
 
-@pytest.mark.parametrize(("content", "problem"), [
-    ("", "is empty"),
-    ("[{\"statementId\": ", "is not valid JSON"),
-    ('{"name": "not statements"}', "is not a list of BODS statements"),
-    ("[1, 2]", "statement 1 is not a JSON object"),
-])
+@pytest.mark.parametrize(
+    ("content", "problem"),
+    [
+        ("", "is empty"),
+        ('[{"statementId": ', "is not valid JSON"),
+        ('{"name": "not statements"}', "is not a list of BODS statements"),
+        ("[1, 2]", "statement 1 is not a JSON object"),
+    ],
+)
 def test_unreadable_files_are_refused_naming_the_file(tmp_path, content, problem):
     path = tmp_path / "broken.json"
     path.write_text(content)
@@ -390,27 +464,46 @@ def test_unreadable_files_are_refused_naming_the_file(tmp_path, content, problem
     assert str(refused.value).startswith("broken.json: ")
 
 
-@pytest.mark.parametrize(("statement", "problem"), [
-    ({"recordType": "entity"}, "has no statementId"),
-    ({**entity("x", "X"), "recordId": ""}, "has no recordId"),
-    ({**entity("x", "X"), "recordType": "trust"}, "not valid BODS 0.4: recordType: 'trust' is not one of"),
-    (relationship("r", "s", "h", [{"type": "shareholding", "share": {"exact": 140}}]),
-     "not valid BODS 0.4: recordDetails/interests/0/share/exact: 140 is greater than the maximum of 100"),
-    (relationship("r", "s", "h", [{"type": "shareholding", "share": {"minimum": 25, "exclusiveMinimum": True}}]),
-     "share/exclusiveMinimum: True is not of type 'number'"),
-    (relationship("r", "s", "h", [{"type": "shareholding", "share": {"minimum": 60, "maximum": 20}}]),
-     "above maximum"),
-    (relationship("r", "s", "h", [{"type": "shareholding", "startDate": "last year"}]),
-     "startDate: 'last year' is not a 'date'"),
-    ({"statementID": "legacy-1", "statementType": "ownershipOrControlStatement", "isComponent": False},
-     "not valid BODS 0.2: the statement: 'subject' is a required property"),
-    ({**relationship("r", "s", "h", []), "recordDetails": {"isComponent": False, "interestedParty": "s"}},
-     "recordDetails: 'subject' is a required property"),
-    ({**relationship("r", "s", "h", []), "recordDetails": {"isComponent": False, "subject": "s"}},
-     "recordDetails: 'interestedParty' is a required property"),
-    ({**entity("x", "X"), "publicationDetails": {**PUBLICATION, "bodsVersion": "0.5"}},
-     "declares BODS version “0.5”; this import reads 0.2, 0.3 and 0.4"),
-])
+@pytest.mark.parametrize(
+    ("statement", "problem"),
+    [
+        ({"recordType": "entity"}, "has no statementId"),
+        ({**entity("x", "X"), "recordId": ""}, "has no recordId"),
+        ({**entity("x", "X"), "recordType": "trust"}, "not valid BODS 0.4: recordType: 'trust' is not one of"),
+        (
+            relationship("r", "s", "h", [{"type": "shareholding", "share": {"exact": 140}}]),
+            "not valid BODS 0.4: recordDetails/interests/0/share/exact: 140 is greater than the maximum of 100",
+        ),
+        (
+            relationship("r", "s", "h", [{"type": "shareholding", "share": {"minimum": 25, "exclusiveMinimum": True}}]),
+            "share/exclusiveMinimum: True is not of type 'number'",
+        ),
+        (
+            relationship("r", "s", "h", [{"type": "shareholding", "share": {"minimum": 60, "maximum": 20}}]),
+            "above maximum",
+        ),
+        (
+            relationship("r", "s", "h", [{"type": "shareholding", "startDate": "last year"}]),
+            "startDate: 'last year' is not a 'date'",
+        ),
+        (
+            {"statementID": "legacy-1", "statementType": "ownershipOrControlStatement", "isComponent": False},
+            "not valid BODS 0.2: the statement: 'subject' is a required property",
+        ),
+        (
+            {**relationship("r", "s", "h", []), "recordDetails": {"isComponent": False, "interestedParty": "s"}},
+            "recordDetails: 'subject' is a required property",
+        ),
+        (
+            {**relationship("r", "s", "h", []), "recordDetails": {"isComponent": False, "subject": "s"}},
+            "recordDetails: 'interestedParty' is a required property",
+        ),
+        (
+            {**entity("x", "X"), "publicationDetails": {**PUBLICATION, "bodsVersion": "0.5"}},
+            "declares BODS version “0.5”; this import reads 0.2, 0.3 and 0.4",
+        ),
+    ],
+)
 def test_malformed_statements_are_refused_naming_the_statement(session, statement, problem):
     with pytest.raises(BodsFileError, match=problem) as refused:
         import_bods(session, None, [entity("s", "S"), statement], "bad.json")

@@ -19,35 +19,44 @@ from marketplace.parties.variants import similar_names, unsettled_variants
 from tests.factories import PartyFactory, PersonFactory
 
 
-@pytest.mark.parametrize("variant", [
-    "Halcyon Research GmbH",
-    "HALCYON RESEARCH, G.m.b.H.",
-    "Halcyon Résearch Ltd",
-    "Халкион Ресерч",  # Cyrillic, as a Russian register spells it
-    "The Halcyon Research Company",
-    "Halcyon Reserch Inc.",  # one letter dropped
-])
+@pytest.mark.parametrize(
+    "variant",
+    [
+        "Halcyon Research GmbH",
+        "HALCYON RESEARCH, G.m.b.H.",
+        "Halcyon Résearch Ltd",
+        "Халкион Ресерч",  # Cyrillic, as a Russian register spells it
+        "The Halcyon Research Company",
+        "Halcyon Reserch Inc.",  # one letter dropped
+    ],
+)
 def test_variants_of_one_name_are_likely_the_same(variant):
     assert similarity("Halcyon Research", variant) >= LIKELY_AT
     assert likely_same("Halcyon Research", variant)
 
 
-@pytest.mark.parametrize("other", [
-    "Halcyon Robotics",
-    "Halcyon Resources",
-    "Halcyon Research Labs",  # a word more is another company as often as not
-    "Rival Lab B",
-    "Halcyon",
-])
+@pytest.mark.parametrize(
+    "other",
+    [
+        "Halcyon Robotics",
+        "Halcyon Resources",
+        "Halcyon Research Labs",  # a word more is another company as often as not
+        "Rival Lab B",
+        "Halcyon",
+    ],
+)
 def test_near_misses_are_not(other):
     assert similarity("Halcyon Research", other) < LIKELY_AT
 
 
-@pytest.mark.parametrize("first, second", [
-    ("Rival Lab A Inc", "Rival Lab B Inc"),
-    ("Holding 000123 SA", "Holding 000124 SA"),
-    ("Fund 7 LP", "Fund 8 LP"),
-])
+@pytest.mark.parametrize(
+    "first, second",
+    [
+        ("Rival Lab A Inc", "Rival Lab B Inc"),
+        ("Holding 000123 SA", "Holding 000124 SA"),
+        ("Fund 7 LP", "Fund 8 LP"),
+    ],
+)
 def test_numbers_and_single_letters_tell_names_apart(first, second):
     assert similarity(first, second) == 0
 
@@ -121,8 +130,9 @@ def test_a_numbered_name_is_looked_up_among_the_names_with_its_numbers(session):
     assert [m.variant.id for m in unsettled_variants(session, [numbered])] == [elsewhere.id]
 
 
-@given(st.text(alphabet="abcdefgh 12", min_size=1, max_size=30), st.text(alphabet="abcdefgh 12", min_size=1,
-                                                                         max_size=30))
+@given(
+    st.text(alphabet="abcdefgh 12", min_size=1, max_size=30), st.text(alphabet="abcdefgh 12", min_size=1, max_size=30)
+)
 def test_the_length_bounds_never_leave_out_a_likely_match(first, second):
     if key_similarity(first, second) >= LIKELY_AT:
         assert shortest_likely(len(first)) <= len(second) <= longest_likely(len(first))

@@ -32,8 +32,9 @@ def admin(session):
 
 
 def add_identifier(session, party, value, scheme="GB-COH"):
-    session.add(PartyIdentifier(party_id=party.id, scheme=scheme, value=value,
-                                value_normalized=normalize_identifier(value)))
+    session.add(
+        PartyIdentifier(party_id=party.id, scheme=scheme, value=value, value_normalized=normalize_identifier(value))
+    )
     session.flush()
 
 
@@ -67,8 +68,7 @@ def test_only_admins_use_the_registry(session):
 
 
 def pairs_of(session, admin):
-    return {(pair.first.name, pair.second.name): pair.reason
-            for pair in registry.suggested_duplicates(session, admin)}
+    return {(pair.first.name, pair.second.name): pair.reason for pair in registry.suggested_duplicates(session, admin)}
 
 
 def test_the_same_normalised_identifier_suggests_a_duplicate(session, admin):
@@ -120,8 +120,9 @@ def test_a_merge_keeps_every_identifier_and_interest(session, admin):
     held = InterestFactory(interested_party_id=merged.id, subject_party_id=vendor.party_id, share_exact=30.0)
     in_it = InterestFactory(interested_party_id=owner.id, subject_party_id=merged.id, share_exact=80.0)
     kept_own = InterestFactory(interested_party_id=keep.id, subject_party_id=PartyFactory().id)
-    customer = CommercialTie(vendor_party_id=vendor.party_id, counterparty_id=merged.id,
-                             kind=CommercialKind.CUSTOMER, revenue_share_pct=40.0)
+    customer = CommercialTie(
+        vendor_party_id=vendor.party_id, counterparty_id=merged.id, kind=CommercialKind.CUSTOMER, revenue_share_pct=40.0
+    )
     session.add(customer)
     earlier = PartyFactory(name="Cobalt Soc.", merged_into_id=merged.id)
     session.flush()
@@ -129,10 +130,17 @@ def test_a_merge_keeps_every_identifier_and_interest(session, admin):
     result = registry.merge_parties(session, admin, keep.id, merged.id)
 
     assert result.id == keep.id
-    identifiers = session.execute(select(PartyIdentifier.scheme, PartyIdentifier.value)
-                                  .where(PartyIdentifier.party_id == keep.id)).all()
-    assert sorted(identifiers) == sorted([("GB-COH", "SC115530"), ("GB-VAT", "GB123456789"),
-                                          ("XI-LEI", "5493001KJTIIGC8Y1R12"), ("alias", "Cobalt Social Holdings")])
+    identifiers = session.execute(
+        select(PartyIdentifier.scheme, PartyIdentifier.value).where(PartyIdentifier.party_id == keep.id)
+    ).all()
+    assert sorted(identifiers) == sorted(
+        [
+            ("GB-COH", "SC115530"),
+            ("GB-VAT", "GB123456789"),
+            ("XI-LEI", "5493001KJTIIGC8Y1R12"),
+            ("alias", "Cobalt Social Holdings"),
+        ]
+    )
     assert session.execute(select(PartyIdentifier).where(PartyIdentifier.party_id == merged.id)).first() is None
     assert session.get(Interest, held.id).interested_party_id == keep.id
     assert session.get(Interest, in_it.id).subject_party_id == keep.id
@@ -148,8 +156,13 @@ def test_a_merge_keeps_every_identifier_and_interest(session, admin):
     assert record.before["merged"]["name"] == "Cobalt Social Holdings"
     assert record.before["merged"]["identifiers"] == ["GB-VAT: GB123456789", "XI-LEI: 5493001KJTIIGC8Y1R12"]
     assert record.after["merged_into"] == keep.id
-    assert record.after["moved"] == {"interests held": 1, "interests in it": 1, "commercial ties": 1,
-                                     "identifiers": 2, "earlier merges": 1}
+    assert record.after["moved"] == {
+        "interests held": 1,
+        "interests in it": 1,
+        "commercial ties": 1,
+        "identifiers": 2,
+        "earlier merges": 1,
+    }
     assert "alias: Cobalt Social Holdings" in record.after["kept"]["identifiers"]
 
 
@@ -161,8 +174,15 @@ def test_a_merge_moves_rival_lists_waivers_and_the_organisation(session, admin):
     RivalFactory(buyer_org_id=both.buyer_org_id, party_id=merged.id)
     only_merged = RivalFactory(party_id=merged.id)
     vendor = VendorOrgFactory()
-    session.add(Waiver(buyer_org_id=only_merged.buyer_org_id, vendor_org_id=vendor.id, rule="ownership",
-                       rival_party_id=merged.id, reason="Passive stake."))
+    session.add(
+        Waiver(
+            buyer_org_id=only_merged.buyer_org_id,
+            vendor_org_id=vendor.id,
+            rule="ownership",
+            rival_party_id=merged.id,
+            reason="Passive stake.",
+        )
+    )
     session.flush()
 
     registry.merge_parties(session, admin, keep.id, merged.id)
@@ -176,13 +196,27 @@ def test_a_merge_moves_rival_lists_waivers_and_the_organisation(session, admin):
 
 def test_every_reference_to_a_party_is_moved_by_a_merge(session, admin):
     """A table added later with a column pointing at party.id must be taught to the merge."""
-    moved = {"interest.interested_party_id", "interest.subject_party_id", "commercialtie.vendor_party_id",
-             "commercialtie.counterparty_id", "partyidentifier.party_id", "organization.party_id",
-             "rival.party_id", "waiver.rival_party_id", "party.merged_into_id", "bodsstatement.party_id",
-             "partydistinction.first_party_id", "partydistinction.second_party_id",
-             "noownersdeclaration.subject_party_id"}
-    referencing = {f"{table.name}.{fk.parent.name}" for table in SQLModel.metadata.tables.values()
-                   for fk in table.foreign_keys if fk.column.table.name == "party"}
+    moved = {
+        "interest.interested_party_id",
+        "interest.subject_party_id",
+        "commercialtie.vendor_party_id",
+        "commercialtie.counterparty_id",
+        "partyidentifier.party_id",
+        "organization.party_id",
+        "rival.party_id",
+        "waiver.rival_party_id",
+        "party.merged_into_id",
+        "bodsstatement.party_id",
+        "partydistinction.first_party_id",
+        "partydistinction.second_party_id",
+        "noownersdeclaration.subject_party_id",
+    }
+    referencing = {
+        f"{table.name}.{fk.parent.name}"
+        for table in SQLModel.metadata.tables.values()
+        for fk in table.foreign_keys
+        if fk.column.table.name == "party"
+    }
     assert referencing <= moved
 
 
@@ -198,8 +232,11 @@ def test_a_merge_screens_every_vendor_again(session, admin):
     registry.merge_parties(session, admin, rival.id, alias.id)
 
     assert screen_vendor(session, buyer.org_id, vendor).verdict == "exclude"
-    record = session.execute(select(VerdictRecord).where(VerdictRecord.buyer_org_id == buyer.org_id,
-                                                         VerdictRecord.vendor_org_id == vendor.id)).scalar_one()
+    record = session.execute(
+        select(VerdictRecord).where(
+            VerdictRecord.buyer_org_id == buyer.org_id, VerdictRecord.vendor_org_id == vendor.id
+        )
+    ).scalar_one()
     assert record.verdict == "exclude"
 
 
@@ -212,13 +249,15 @@ def refusal(session, admin, keep, merged) -> str:
 def test_a_party_is_not_merged_into_itself(session, admin):
     party = PartyFactory(name="Cobalt Social")
     assert refusal(session, admin, party, party) == (
-        "A party cannot be merged into itself: choose two different parties.")
+        "A party cannot be merged into itself: choose two different parties."
+    )
 
 
 def test_a_person_is_not_merged_into_an_organisation_nor_the_reverse(session, admin):
     person, company = PersonFactory(name="Rui Costa"), PartyFactory(name="Rui Costa Ltd")
     assert refusal(session, admin, company, person) == (
-        "Rui Costa is a person and Rui Costa Ltd an organisation: a person cannot be merged into an organisation.")
+        "Rui Costa is a person and Rui Costa Ltd an organisation: a person cannot be merged into an organisation."
+    )
     assert "an organisation cannot be merged into a person" in refusal(session, admin, person, company)
     assert session.get(Party, person.id).merged_into_id is None
 
@@ -244,5 +283,6 @@ def test_a_party_already_merged_cannot_be_merged_again(session, admin):
     keep, merged, third = PartyFactory(name="A Co"), PartyFactory(name="B Co"), PartyFactory(name="C Co")
     registry.merge_parties(session, admin, keep.id, merged.id)
     assert refusal(session, admin, third, merged) == (
-        "B Co was already merged into another party; merge that one instead.")
+        "B Co was already merged into another party; merge that one instead."
+    )
     assert "There is no party" in refusal(session, admin, keep, SimpleNamespace(id=999999))

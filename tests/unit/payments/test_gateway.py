@@ -8,10 +8,12 @@ from tests.functional.payments.stripe_support import TEST_KEY, free_port
 
 
 def test_the_same_idempotency_key_brings_back_the_first_object(gateway):
-    first = gateway.create_customer(name="Northwind AI", metadata={"organization_id": "7"},
-                                    idempotency_key="customer-test-same-key")
-    again = gateway.create_customer(name="Northwind AI", metadata={"organization_id": "7"},
-                                    idempotency_key="customer-test-same-key")
+    first = gateway.create_customer(
+        name="Northwind AI", metadata={"organization_id": "7"}, idempotency_key="customer-test-same-key"
+    )
+    again = gateway.create_customer(
+        name="Northwind AI", metadata={"organization_id": "7"}, idempotency_key="customer-test-same-key"
+    )
     assert first == again
 
 
@@ -23,8 +25,15 @@ def test_a_key_reused_for_another_request_is_refused(gateway):
 
 def test_stripe_refusals_come_back_in_words(gateway):
     with pytest.raises(GatewayError, match="destination"):
-        gateway.create_transfer(amount=100, currency="USD", destination="acct_nobody", source_charge_id=None,
-                                transfer_group="g", metadata={}, idempotency_key="transfer-to-nobody")
+        gateway.create_transfer(
+            amount=100,
+            currency="USD",
+            destination="acct_nobody",
+            source_charge_id=None,
+            transfer_group="g",
+            metadata={},
+            idempotency_key="transfer-to-nobody",
+        )
 
 
 def test_an_unreachable_stripe_changes_nothing_and_says_so():
@@ -55,10 +64,20 @@ def test_payments_are_off_without_a_key():
 
 
 def test_configuration_by_environment():
-    config = load_config({"STRIPE_SECRET_KEY": "sk_test_1", "STRIPE_WEBHOOK_SECRET": "whsec_1",
-                          "STRIPE_API_BASE": "http://127.0.0.1:8420", "PLATFORM_FEE_BPS": "750"})
-    assert (config["STRIPE_SECRET_KEY"], config["STRIPE_WEBHOOK_SECRET"], config["STRIPE_API_BASE"],
-            config["PLATFORM_FEE_BPS"]) == ("sk_test_1", "whsec_1", "http://127.0.0.1:8420", 750)
+    config = load_config(
+        {
+            "STRIPE_SECRET_KEY": "sk_test_1",
+            "STRIPE_WEBHOOK_SECRET": "whsec_1",
+            "STRIPE_API_BASE": "http://127.0.0.1:8420",
+            "PLATFORM_FEE_BPS": "750",
+        }
+    )
+    assert (
+        config["STRIPE_SECRET_KEY"],
+        config["STRIPE_WEBHOOK_SECRET"],
+        config["STRIPE_API_BASE"],
+        config["PLATFORM_FEE_BPS"],
+    ) == ("sk_test_1", "whsec_1", "http://127.0.0.1:8420", 750)
     assert load_config({})["PLATFORM_FEE_BPS"] == 1000
 
 

@@ -43,21 +43,26 @@ def test_funding_holds_the_money_and_starts_the_job(session, deal, gateway, stri
     assert milestone.fee_bps == FEE_BPS
     assert ledger(session, deal) == [("charge", 1_000_000)]
     assert session.get(Job, deal.contract.job_id).status == JobStatus.IN_PROGRESS
-    assert session.execute(select(Notification).where(Notification.user_id == deal.vendor.id,
-                                                      Notification.kind == "milestone_funded")).first()
-    assert session.execute(select(AuditRecord).where(AuditRecord.action == "milestone.funded",
-                                                     AuditRecord.subject_id == milestone.id)).first()
+    assert session.execute(
+        select(Notification).where(Notification.user_id == deal.vendor.id, Notification.kind == "milestone_funded")
+    ).first()
+    assert session.execute(
+        select(AuditRecord).where(AuditRecord.action == "milestone.funded", AuditRecord.subject_id == milestone.id)
+    ).first()
     payment = gateway.retrieve_payment_intent(checkout.payment_intent_id)
-    assert (payment.status, payment.amount, payment.metadata["milestone_key"]) == ("succeeded", 1_000_000,
-                                                                                   milestone.key)
+    assert (payment.status, payment.amount, payment.metadata["milestone_key"]) == (
+        "succeeded",
+        1_000_000,
+        milestone.key,
+    )
 
 
 def test_a_double_click_on_fund_opens_the_same_checkout(session, deal, gateway):
     milestone = only_milestone(session, deal)
-    first = contracts.funding_url(session, deal.buyer, gateway, deal.contract.id, milestone.id, fee_bps=FEE_BPS,
-                                  **URLS)
-    second = contracts.funding_url(session, deal.buyer, gateway, deal.contract.id, milestone.id, fee_bps=FEE_BPS,
-                                   **URLS)
+    first = contracts.funding_url(session, deal.buyer, gateway, deal.contract.id, milestone.id, fee_bps=FEE_BPS, **URLS)
+    second = contracts.funding_url(
+        session, deal.buyer, gateway, deal.contract.id, milestone.id, fee_bps=FEE_BPS, **URLS
+    )
     assert first == second
     assert milestone.checkout_attempt == 1
 
@@ -92,7 +97,8 @@ def test_accepting_pays_the_vendor_less_the_fee(session, deal, gateway, stripe_s
     assert session.get(Job, deal.contract.job_id).status == JobStatus.COMPLETED
     transfers = transfers_for(stripe_sim, milestone)
     assert [(t.amount, t.destination, t.source_transaction) for t in transfers] == [
-        (900_000, account.stripe_account_id, milestone.charge_id)]
+        (900_000, account.stripe_account_id, milestone.charge_id)
+    ]
 
 
 def test_accepting_twice_pays_once(session, deal, gateway, stripe_sim):
@@ -114,15 +120,23 @@ def test_a_payout_retried_after_a_crash_reuses_the_first_transfer(session, deal,
     fund(session, deal, gateway, stripe_sim, milestone)
     deliver(session, deal, milestone)
     milestone.status = MilestoneStatus.ACCEPTED
-    lost = gateway.create_transfer(amount=900_000, currency="USD", destination=account.stripe_account_id,
-                                   source_charge_id=milestone.charge_id,
-                                   transfer_group=f"contract-{deal.contract.id}",
-                                   metadata={"milestone_key": milestone.key, "milestone_id": str(milestone.id),
-                                             "contract_id": str(deal.contract.id)},
-                                   idempotency_key=f"release-{milestone.key}")
+    lost = gateway.create_transfer(
+        amount=900_000,
+        currency="USD",
+        destination=account.stripe_account_id,
+        source_charge_id=milestone.charge_id,
+        transfer_group=f"contract-{deal.contract.id}",
+        metadata={
+            "milestone_key": milestone.key,
+            "milestone_id": str(milestone.id),
+            "contract_id": str(deal.contract.id),
+        },
+        idempotency_key=f"release-{milestone.key}",
+    )
     assert payments.release(session, gateway, deal.buyer, deal.contract, milestone) is True
-    entry = session.execute(select(LedgerEntry).where(LedgerEntry.kind == EntryKind.TRANSFER,
-                                                      LedgerEntry.milestone_id == milestone.id)).scalar_one()
+    entry = session.execute(
+        select(LedgerEntry).where(LedgerEntry.kind == EntryKind.TRANSFER, LedgerEntry.milestone_id == milestone.id)
+    ).scalar_one()
     assert entry.stripe_object_id == lost.id
     assert len(transfers_for(stripe_sim, milestone)) == 1
 
@@ -175,8 +189,7 @@ def test_cancelling_a_funded_milestone_refunds_the_buyer(session, deal, gateway,
 
 def test_cancelling_an_unfunded_milestone_closes_its_checkout(session, deal, gateway, stripe_sim):
     milestone = only_milestone(session, deal)
-    url = contracts.funding_url(session, deal.buyer, gateway, deal.contract.id, milestone.id, fee_bps=FEE_BPS,
-                                **URLS)
+    url = contracts.funding_url(session, deal.buyer, gateway, deal.contract.id, milestone.id, fee_bps=FEE_BPS, **URLS)
     contracts.cancel_milestone(session, deal.buyer, gateway, deal.contract.id, milestone.id, fee_bps=FEE_BPS)
     assert milestone.status == MilestoneStatus.CANCELLED
     assert gateway.retrieve_checkout_session(milestone.checkout_session_id).status == "expired"
@@ -197,8 +210,15 @@ def test_a_second_payment_for_a_funded_milestone_is_refunded_at_once(session, de
     fund(session, deal, gateway, stripe_sim, milestone)
     # An old tab's Checkout, paid after the milestone was funded through another one.
     stale = gateway.create_checkout_session(
-        amount=1_000_000, currency="USD", title="old tab", customer_id=None, **URLS,
-        metadata={"milestone_key": milestone.key}, transfer_group="x", idempotency_key=f"old-tab-{milestone.key}")
+        amount=1_000_000,
+        currency="USD",
+        title="old tab",
+        customer_id=None,
+        **URLS,
+        metadata={"milestone_key": milestone.key},
+        transfer_group="x",
+        idempotency_key=f"old-tab-{milestone.key}",
+    )
     stripe_sim.pay(stale.url)
     second = gateway.retrieve_checkout_session(stale.id).payment_intent_id
     payments.record_payment(session, gateway, payments.STRIPE, second, FEE_BPS)
@@ -215,15 +235,29 @@ def test_nothing_is_refunded_beyond_what_was_paid(session, deal, gateway, stripe
     with pytest.raises(payments.PaymentError):
         payments.refund_milestone(session, gateway, deal.buyer, deal.contract, milestone, "again")
     with pytest.raises(payments.PaymentError, match="Nothing is left"):
-        payments._refund(session, gateway, deal.buyer, deal.contract, milestone, milestone.payment_intent_id, 1,
-                         "refund-again", "again")
+        payments._refund(
+            session,
+            gateway,
+            deal.buyer,
+            deal.contract,
+            milestone,
+            milestone.payment_intent_id,
+            1,
+            "refund-again",
+            "again",
+        )
     assert gateway.retrieve_payment_intent(milestone.payment_intent_id).amount_refunded == 1_000_000
 
 
 def plan(session, deal, gateway, *rows):
-    return contracts.plan_milestones(session, deal.buyer, gateway, deal.contract.id,
-                                     [contracts.PlannedMilestone(title, amount) for title, amount in rows],
-                                     fee_bps=FEE_BPS)
+    return contracts.plan_milestones(
+        session,
+        deal.buyer,
+        gateway,
+        deal.contract.id,
+        [contracts.PlannedMilestone(title, amount) for title, amount in rows],
+        fee_bps=FEE_BPS,
+    )
 
 
 def test_milestones_must_add_up_to_the_awarded_total(session, deal, gateway):
@@ -242,8 +276,7 @@ def test_milestones_cannot_change_once_one_is_funded(session, deal, gateway, str
 
 def test_replanning_closes_a_checkout_left_open(session, deal, gateway, stripe_sim):
     milestone = only_milestone(session, deal)
-    url = contracts.funding_url(session, deal.buyer, gateway, deal.contract.id, milestone.id, fee_bps=FEE_BPS,
-                                **URLS)
+    url = contracts.funding_url(session, deal.buyer, gateway, deal.contract.id, milestone.id, fee_bps=FEE_BPS, **URLS)
     plan(session, deal, gateway, ("Pilot", 100_000), ("Bulk", 900_000))
     assert stripe_sim.pay(url).status_code == 404
 
@@ -260,10 +293,18 @@ def test_ending_a_flagged_contract_refunds_what_was_not_released(session, deal, 
     with pytest.raises(contracts.ContractError, match="on hold for the buyer.s review"):
         contracts.funding_url(session, deal.buyer, gateway, deal.contract.id, third.id, fee_bps=FEE_BPS, **URLS)
     contracts.end_contract(session, deal.buyer, gateway, deal.contract.id, fee_bps=FEE_BPS)
-    assert [m.status for m in (first, second, third)] == [MilestoneStatus.RELEASED, MilestoneStatus.REFUNDED,
-                                                          MilestoneStatus.CANCELLED]
-    assert ledger(session, deal) == [("charge", 100_000), ("transfer", 90_000), ("platform_fee", 10_000),
-                                     ("charge", 600_000), ("refund", 600_000)]
+    assert [m.status for m in (first, second, third)] == [
+        MilestoneStatus.RELEASED,
+        MilestoneStatus.REFUNDED,
+        MilestoneStatus.CANCELLED,
+    ]
+    assert ledger(session, deal) == [
+        ("charge", 100_000),
+        ("transfer", 90_000),
+        ("platform_fee", 10_000),
+        ("charge", 600_000),
+        ("refund", 600_000),
+    ]
     assert deal.contract.status == ContractStatus.ENDED
     assert gateway.retrieve_checkout_session(third.checkout_session_id).status == "expired"
     assert session.get(Job, deal.contract.job_id).status == JobStatus.CANCELLED

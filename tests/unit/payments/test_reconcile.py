@@ -32,8 +32,9 @@ def paid_deal(session, gateway, stripe_sim):
 
 
 def entry(session, deal, kind):
-    return session.execute(select(LedgerEntry).where(LedgerEntry.contract_id == deal.contract.id,
-                                                     LedgerEntry.kind == kind)).scalar_one()
+    return session.execute(
+        select(LedgerEntry).where(LedgerEntry.contract_id == deal.contract.id, LedgerEntry.kind == kind)
+    ).scalar_one()
 
 
 def test_a_ledger_that_agrees_has_no_differences(session, gateway, paid_deal):
@@ -46,8 +47,10 @@ def test_an_amount_that_differs_from_stripe_is_named(session, gateway, paid_deal
     transfer = entry(session, paid_deal, EntryKind.TRANSFER)
     transfer.amount_minor += 1
     differences, _ = reconcile(session, gateway)
-    assert f"ledger entry {transfer.id} (transfer {transfer.stripe_object_id}, $2,250.01): Stripe has $2,250.00" \
+    assert (
+        f"ledger entry {transfer.id} (transfer {transfer.stripe_object_id}, $2,250.01): Stripe has $2,250.00"
         in differences
+    )
     assert any("was paid out $2,250.01 with a fee of $250.00, not $2,250.00 with $250.00" in d for d in differences)
 
 
@@ -55,14 +58,19 @@ def test_an_object_stripe_does_not_know_is_named(session, gateway, paid_deal):
     charge = entry(session, paid_deal, EntryKind.CHARGE)
     charge.stripe_object_id = "pi_made_up"
     differences, _ = reconcile(session, gateway)
-    assert any(d.startswith(f"ledger entry {charge.id} (charge pi_made_up") and "does not confirm" in d
-               for d in differences)
+    assert any(
+        d.startswith(f"ledger entry {charge.id} (charge pi_made_up") and "does not confirm" in d for d in differences
+    )
 
 
 def test_a_refund_made_at_stripe_but_not_in_the_ledger_is_named(session, gateway, paid_deal):
     charge = entry(session, paid_deal, EntryKind.CHARGE)
-    gateway.create_refund(payment_intent_id=charge.stripe_object_id, amount=100, metadata={},
-                          idempotency_key=f"refund-behind-our-back-{charge.stripe_object_id}")
+    gateway.create_refund(
+        payment_intent_id=charge.stripe_object_id,
+        amount=100,
+        metadata={},
+        idempotency_key=f"refund-behind-our-back-{charge.stripe_object_id}",
+    )
     differences, _ = reconcile(session, gateway)
     assert any("Stripe has refunded $1.00 of it, the ledger $0.00" in d for d in differences)
 
@@ -72,8 +80,10 @@ def test_a_milestone_state_the_ledger_does_not_bear_out_is_named(session, gatewa
     milestone = only_milestone(session, deal)
     milestone.status = MilestoneStatus.FUNDED
     differences, _ = reconcile(session, gateway)
-    assert differences == [f"contract {deal.contract.id}, milestone 1 (id {milestone.id}) is funded but the ledger "
-                           "holds $0.00 for it, not $800.00"]
+    assert differences == [
+        f"contract {deal.contract.id}, milestone 1 (id {milestone.id}) is funded but the ledger "
+        "holds $0.00 for it, not $800.00"
+    ]
 
 
 def test_a_payment_stripe_took_but_the_ledger_lacks_is_named(session, gateway, stripe_sim):
@@ -81,8 +91,7 @@ def test_a_payment_stripe_took_but_the_ledger_lacks_is_named(session, gateway, s
 
     deal = make_deal(session, total_minor=80_000)
     milestone = only_milestone(session, deal)
-    url = contracts.funding_url(session, deal.buyer, gateway, deal.contract.id, milestone.id, fee_bps=FEE_BPS,
-                                **URLS)
+    url = contracts.funding_url(session, deal.buyer, gateway, deal.contract.id, milestone.id, fee_bps=FEE_BPS, **URLS)
     stripe_sim.pay(url)  # the webhook never came
     differences, _ = reconcile(session, gateway)
     assert len(differences) == 1

@@ -19,8 +19,15 @@ TOL = 1e-10
 ROLES = {"boardMember", "boardChair", "seniorManagingOfficial"}
 UNKNOWN_TYPES = {"anonymousEntity", "unknownEntity", "anonymousPerson", "unknownPerson"}
 SEVERITY = {Verdict.CLEAR: 0, Verdict.REVIEW: 1, Verdict.EXCLUDE: 2}
-DEFAULTS = {Rule.CONTROL: "exclude", Rule.OWNERSHIP: "threshold", Rule.BOARD: "exclude", Rule.PEOPLE: "review",
-            Rule.CONTRACT: "review", Rule.UNKNOWN: "review", Rule.UNVERIFIED: "review"}
+DEFAULTS = {
+    Rule.CONTROL: "exclude",
+    Rule.OWNERSHIP: "threshold",
+    Rule.BOARD: "exclude",
+    Rule.PEOPLE: "review",
+    Rule.CONTRACT: "review",
+    Rule.UNKNOWN: "review",
+    Rule.UNVERIFIED: "review",
+}
 
 
 @dataclass
@@ -145,8 +152,9 @@ class Reference:
                 members = groups[r][key[0]]
                 consolidated = w[sorted(members)].sum(axis=0) if members else np.zeros(self.n)
                 stakes[r, key] = np.clip(np.maximum(consolidated, self.lookthrough(w, self.at[r])) * 100, 0, 100)
-        unknown = [pid for pid, p in self.graph.parties.items()
-                   if p.kind == "unspecified" or p.party_type in UNKNOWN_TYPES]
+        unknown = [
+            pid for pid, p in self.graph.parties.items() if p.kind == "unspecified" or p.party_type in UNKNOWN_TYPES
+        ]
         unknown_stakes = {u: self.lookthrough(own["high", True], self.at[u]) * 100 for u in unknown}
         upstream_undisclosed = self.undisclosed(own["high", True])
         results = {}
@@ -177,13 +185,19 @@ class Reference:
                 self.add(out, Rule.UNKNOWN)
             if facts.on_platform:
                 approved = facts.approved_on
-                if (approved is None or approved > self.as_of
-                        or approved < months_ago(self.as_of, self.policy.stale_after_months)):
+                if (
+                    approved is None
+                    or approved > self.as_of
+                    or approved < months_ago(self.as_of, self.policy.stale_after_months)
+                ):
                     self.add(out, Rule.UNVERIFIED)
             out.verdict = max(out.findings.values(), key=SEVERITY.get, default=Verdict.CLEAR)
             for r in self.rivals:
-                out.rival_verdicts[r] = max((verdict for (_, rival), verdict in out.findings.items() if rival == r),
-                                            key=SEVERITY.get, default=Verdict.CLEAR)
+                out.rival_verdicts[r] = max(
+                    (verdict for (_, rival), verdict in out.findings.items() if rival == r),
+                    key=SEVERITY.get,
+                    default=Verdict.CLEAR,
+                )
             out.exact = self.exact
             results[facts.party_id] = out
         return results
@@ -217,13 +231,19 @@ class Reference:
                 certain = at[e.holder] in low_group
                 if e.interest_type in ("boardMember", "boardChair"):
                     found.append((Rule.BOARD, "exclude", certain))
-                if e.interest_type in ("otherInfluenceOrControl", "rightsGrantedByContract",
-                                       "conditionalRightsGrantedByContract"):
+                if e.interest_type in (
+                    "otherInfluenceOrControl",
+                    "rightsGrantedByContract",
+                    "conditionalRightsGrantedByContract",
+                ):
                     found.append((Rule.CONTRACT, "review", certain))
 
         def recent(e):
-            return e.interest_type in ROLES and (e.start is None or e.start <= self.as_of) and (
-                e.end is None or e.end >= window)
+            return (
+                e.interest_type in ROLES
+                and (e.start is None or e.start <= self.as_of)
+                and (e.end is None or e.end >= window)
+            )
 
         in_vendor = [e for e in self.graph.edges if recent(e) and e.subject == vendor]
         elsewhere = [e for e in self.graph.edges if recent(e) and e.subject != vendor and at[e.subject] in high_group]
@@ -234,8 +254,9 @@ class Reference:
                     both = a.active_at(self.as_of) and b.active_at(self.as_of)
                     pairs[a.holder, b.subject] = pairs.get((a.holder, b.subject), False) or both
         for (_, member), both in pairs.items():
-            found.append((Rule.BOARD if both else Rule.PEOPLE, "exclude" if both else "review",
-                          at[member] in low_group))
+            found.append(
+                (Rule.BOARD if both else Rule.PEOPLE, "exclude" if both else "review", at[member] in low_group)
+            )
         revenue_low = revenue_high = 0.0
         for c in self.graph.commercial:
             if c.vendor != vendor or not c.active_at(self.as_of) or at[c.counterparty] not in high_group:

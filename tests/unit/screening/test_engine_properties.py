@@ -14,17 +14,41 @@ from tests.unit.screening.reference import SEVERITY, months_ago, reference_scree
 
 AS_OF = date(2025, 6, 30)
 SHARES = [0, 5, 10, 20, 24, 25, 30, 40, 49, 50, 60, 75, 100]
-INTEREST_TYPES = (["shareholding"] * 6 + ["votingRights"] * 2 + [
-    "appointmentOfBoard", "boardMember", "boardChair", "seniorManagingOfficial", "seniorManagingOfficial",
-    "otherInfluenceOrControl", "rightsGrantedByContract", "unknownInterest", "unpublishedInterest"])
+INTEREST_TYPES = (
+    ["shareholding"] * 6
+    + ["votingRights"] * 2
+    + [
+        "appointmentOfBoard",
+        "boardMember",
+        "boardChair",
+        "seniorManagingOfficial",
+        "seniorManagingOfficial",
+        "otherInfluenceOrControl",
+        "rightsGrantedByContract",
+        "unknownInterest",
+        "unpublishedInterest",
+    ]
+)
 STARTS = [None, None, None, AS_OF - timedelta(days=1000), AS_OF, AS_OF + timedelta(days=1)]
-ENDS = [None, None, None, AS_OF, AS_OF + timedelta(days=1), AS_OF - timedelta(days=300),
-        months_ago(AS_OF, 24), months_ago(AS_OF, 24) - timedelta(days=1)]
-KINDS = [("entity", "registeredEntity")] * 5 + [("person", "knownPerson")] * 2 + [
-    ("unspecified", "unknownEntity"), ("entity", "anonymousEntity")]
+ENDS = [
+    None,
+    None,
+    None,
+    AS_OF,
+    AS_OF + timedelta(days=1),
+    AS_OF - timedelta(days=300),
+    months_ago(AS_OF, 24),
+    months_ago(AS_OF, 24) - timedelta(days=1),
+]
+KINDS = (
+    [("entity", "registeredEntity")] * 5
+    + [("person", "knownPerson")] * 2
+    + [("unspecified", "unknownEntity"), ("entity", "anonymousEntity")]
+)
 SOURCE = Source("self-declared", "self-declared")
-PROPERTY_SETTINGS = settings(max_examples=60, deadline=None, database=None,
-                             suppress_health_check=[HealthCheck.too_slow])
+PROPERTY_SETTINGS = settings(
+    max_examples=60, deadline=None, database=None, suppress_health_check=[HealthCheck.too_slow]
+)
 
 
 @st.composite
@@ -52,20 +76,42 @@ def cases(draw):
     edges = []
     for number in range(draw(st.integers(0, 3 * size))):
         holder, subject = draw(pair)
-        edges.append(Edge(number + 1, holder, subject, draw(st.sampled_from(INTEREST_TYPES)),
-                          start=draw(st.sampled_from(STARTS)), end=draw(st.sampled_from(ENDS)), source=SOURCE,
-                          **draw(share_figures())))
+        edges.append(
+            Edge(
+                number + 1,
+                holder,
+                subject,
+                draw(st.sampled_from(INTEREST_TYPES)),
+                start=draw(st.sampled_from(STARTS)),
+                end=draw(st.sampled_from(ENDS)),
+                source=SOURCE,
+                **draw(share_figures()),
+            )
+        )
     commercial = []
     for number in range(draw(st.integers(0, 3))):
         vendor, partner = draw(pair)
-        commercial.append(CommercialEdge(
-            number + 1, vendor, partner, draw(st.sampled_from(["customer", "customer", "exclusive_agreement"])),
-            revenue_share_pct=draw(st.sampled_from([None, 10.0, 15.0, 20.0, 30.0])),
-            end=draw(st.sampled_from([None, AS_OF]))))
-    vendors = [VendorFacts(pid, on_platform=draw(st.booleans()), org_id=pid,
-                           approved_on=draw(st.sampled_from([None, AS_OF, months_ago(AS_OF, 12),
-                                                             months_ago(AS_OF, 12) - timedelta(days=1)])))
-               for pid in draw(st.lists(st.sampled_from(ids), min_size=1, max_size=size, unique=True))]
+        commercial.append(
+            CommercialEdge(
+                number + 1,
+                vendor,
+                partner,
+                draw(st.sampled_from(["customer", "customer", "exclusive_agreement"])),
+                revenue_share_pct=draw(st.sampled_from([None, 10.0, 15.0, 20.0, 30.0])),
+                end=draw(st.sampled_from([None, AS_OF])),
+            )
+        )
+    vendors = [
+        VendorFacts(
+            pid,
+            on_platform=draw(st.booleans()),
+            org_id=pid,
+            approved_on=draw(
+                st.sampled_from([None, AS_OF, months_ago(AS_OF, 12), months_ago(AS_OF, 12) - timedelta(days=1)])
+            ),
+        )
+        for pid in draw(st.lists(st.sampled_from(ids), min_size=1, max_size=size, unique=True))
+    ]
     rivals = draw(st.lists(st.sampled_from(ids), min_size=1, max_size=3, unique=True))
     policy = draw(policies())
     return Graph(parties=parties, edges=edges, commercial=commercial), vendors, rivals, policy
@@ -75,13 +121,17 @@ def cases(draw):
 def policies(draw) -> Policy:
     if draw(st.booleans()):
         return Policy()
-    actions = {rule: draw(st.sampled_from([Action.EXCLUDE, Action.REVIEW, Action.IGNORE]))
-               for rule in draw(st.lists(st.sampled_from(list(Rule)), max_size=3, unique=True))}
-    return Policy(exclude_at=draw(st.sampled_from([25.0, 20.0, 50.0])),
-                  review_at=draw(st.sampled_from([10.0, 5.0, 25.0])),
-                  control_at=draw(st.sampled_from([50.0, 30.0, 60.0])),
-                  revenue_share_at=draw(st.sampled_from([30.0, 20.0])),
-                  actions={**Policy().actions, **actions})
+    actions = {
+        rule: draw(st.sampled_from([Action.EXCLUDE, Action.REVIEW, Action.IGNORE]))
+        for rule in draw(st.lists(st.sampled_from(list(Rule)), max_size=3, unique=True))
+    }
+    return Policy(
+        exclude_at=draw(st.sampled_from([25.0, 20.0, 50.0])),
+        review_at=draw(st.sampled_from([10.0, 5.0, 25.0])),
+        control_at=draw(st.sampled_from([50.0, 30.0, 60.0])),
+        revenue_share_at=draw(st.sampled_from([30.0, 20.0])),
+        actions={**Policy().actions, **actions},
+    )
 
 
 def _worst_by_rule(screening) -> dict:
@@ -138,8 +188,11 @@ def test_adding_an_interest_never_lowers_a_high_stake(case, data):
 
 
 @PROPERTY_SETTINGS
-@given(cases(), st.sampled_from(["exclude_at", "review_at", "control_at", "revenue_share_at",
-                                 "stale_after_months"]), st.sampled_from([1, 5, 20]))
+@given(
+    cases(),
+    st.sampled_from(["exclude_at", "review_at", "control_at", "revenue_share_at", "stale_after_months"]),
+    st.sampled_from([1, 5, 20]),
+)
 def test_raising_a_threshold_never_worsens_a_verdict(case, threshold, raise_by):
     graph, vendors, rivals, policy = case
     raised = replace(policy, **{threshold: getattr(policy, threshold) + raise_by})

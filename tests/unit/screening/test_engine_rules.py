@@ -29,8 +29,9 @@ class World:
             self.graph.parties[self.ids[name]] = PartyNode(self.ids[name], name, kind, party_type)
         return self.ids[name]
 
-    def holds(self, holder: str, subject: str, share: float | None = None, kind: str = "shareholding",
-              **fields) -> Edge:
+    def holds(
+        self, holder: str, subject: str, share: float | None = None, kind: str = "shareholding", **fields
+    ) -> Edge:
         if share is not None:
             fields.update(low=share, high=share)
         fields.setdefault("source", DECLARED)
@@ -39,11 +40,21 @@ class World:
         return edge
 
     def trades(self, vendor: str, partner: str, kind: str, revenue: float | None = None, **fields) -> None:
-        self.graph.commercial.append(CommercialEdge(
-            len(self.graph.commercial) + 1, self.party(vendor), self.party(partner), kind, revenue, **fields))
+        self.graph.commercial.append(
+            CommercialEdge(
+                len(self.graph.commercial) + 1, self.party(vendor), self.party(partner), kind, revenue, **fields
+            )
+        )
 
-    def screen(self, vendor: str, rivals=("Cobalt Social",), policy: Policy | None = None, as_of: date = AS_OF,
-               approved_on: date | None = AS_OF, on_platform: bool = True):
+    def screen(
+        self,
+        vendor: str,
+        rivals=("Cobalt Social",),
+        policy: Policy | None = None,
+        as_of: date = AS_OF,
+        approved_on: date | None = AS_OF,
+        on_platform: bool = True,
+    ):
         vendor_id = self.party(vendor)
         policy = policy or Policy()
         facts = VendorFacts(vendor_id, on_platform=on_platform, approved_on=approved_on, org_id=100 + vendor_id)
@@ -166,8 +177,10 @@ def test_two_group_members_with_30_percent_each_control_together(world):
     control = found(screening, Rule.CONTROL)
     assert control.verdict == Verdict.EXCLUDE
     assert control.stake == Range(60, 60)
-    assert sorted(control.paths) == [["Cobalt Social", "Cobalt Labs", "Scalewise Data"],
-                                     ["Cobalt Social", "Cobalt Ventures", "Scalewise Data"]]
+    assert sorted(control.paths) == [
+        ["Cobalt Social", "Cobalt Labs", "Scalewise Data"],
+        ["Cobalt Social", "Cobalt Ventures", "Scalewise Data"],
+    ]
     # Consolidated: each member's holding counts in full.
     assert found(screening, Rule.OWNERSHIP).stake == Range(60, 60)
 
@@ -257,12 +270,16 @@ def test_paths_come_largest_first(world):
 
     ownership = found(world.screen("Scalewise Data"), Rule.OWNERSHIP)
 
-    assert ownership.paths == [["Cobalt Social", "Alpha", "Scalewise Data"],
-                               ["Cobalt Social", "Beta", "Scalewise Data"],
-                               ["Cobalt Social", "Scalewise Data"]]
+    assert ownership.paths == [
+        ["Cobalt Social", "Alpha", "Scalewise Data"],
+        ["Cobalt Social", "Beta", "Scalewise Data"],
+        ["Cobalt Social", "Scalewise Data"],
+    ]
     assert ownership.stake.low == pytest.approx(18 + 12 + 5)
-    assert ("through Cobalt Social → Alpha → Scalewise Data (18%); Cobalt Social → Beta → Scalewise Data (12%); "
-            "Cobalt Social → Scalewise Data (5%)") in ownership.explanation
+    assert (
+        "through Cobalt Social → Alpha → Scalewise Data (18%); Cobalt Social → Beta → Scalewise Data (12%); "
+        "Cobalt Social → Scalewise Data (5%)"
+    ) in ownership.explanation
 
 
 # -- the date ----------------------------------------------------------------------------------------------------
@@ -307,7 +324,8 @@ def test_one_person_on_both_boards_excludes(world):
     assert board.verdict == Verdict.EXCLUDE
     assert board.paths == [["Cobalt Social", "Jane Doe", "Scalewise Data"]]
     assert "Jane Doe is the board chair of Scalewise Data and is a senior managing official of Cobalt Social" in (
-        board.explanation)
+        board.explanation
+    )
     assert found(screening, Rule.PEOPLE) is None
 
 
@@ -351,7 +369,8 @@ def test_an_exclusive_agreement_with_the_group_is_review(world):
 
     assert contract.verdict == Verdict.REVIEW
     assert "Scalewise Data has an exclusive agreement with Cobalt Cloud, in Cobalt Social's group" in (
-        contract.explanation)
+        contract.explanation
+    )
     assert contract.sources == [DECLARED]
 
 
@@ -441,14 +460,17 @@ def test_an_unpublished_interest_in_the_vendor_or_upstream_is_review(world):
 # -- unverified ----------------------------------------------------------------------------------------------------
 
 
-@pytest.mark.parametrize(("approved_on", "on_platform", "flagged"), [
-    (None, True, True),
-    (months_before(AS_OF, 12) - timedelta(days=1), True, True),
-    (months_before(AS_OF, 12), True, False),
-    (AS_OF - timedelta(days=330), True, False),
-    (AS_OF + timedelta(days=1), True, True),
-    (None, False, False),
-])
+@pytest.mark.parametrize(
+    ("approved_on", "on_platform", "flagged"),
+    [
+        (None, True, True),
+        (months_before(AS_OF, 12) - timedelta(days=1), True, True),
+        (months_before(AS_OF, 12), True, False),
+        (AS_OF - timedelta(days=330), True, False),
+        (AS_OF + timedelta(days=1), True, True),
+        (None, False, False),
+    ],
+)
 def test_unverified_vendors_are_review(world, approved_on, on_platform, flagged):
     screening = world.screen("Scalewise Data", approved_on=approved_on, on_platform=on_platform)
 
@@ -467,8 +489,9 @@ def test_ignore_drops_a_finding_and_exclude_overrides_it(world):
     world.holds("Jane Doe", "Scalewise Data", kind="boardMember", end=AS_OF - timedelta(days=30))
     world.holds("Jane Doe", "Cobalt Social", kind="boardMember")
 
-    screening = world.screen("Scalewise Data", policy=Policy(actions={
-        Rule.OWNERSHIP: Action.IGNORE, Rule.PEOPLE: Action.EXCLUDE}))
+    screening = world.screen(
+        "Scalewise Data", policy=Policy(actions={Rule.OWNERSHIP: Action.IGNORE, Rule.PEOPLE: Action.EXCLUDE})
+    )
 
     assert found(screening, Rule.OWNERSHIP) is None
     assert found(screening, Rule.PEOPLE).verdict == Verdict.EXCLUDE
@@ -530,16 +553,21 @@ def test_each_rival_gets_its_own_result(world):
 def test_every_vendor_is_answered_with_its_ids_and_nothing_waived(world):
     world.holds("Cobalt Social", "Scalewise Data", 30)
     world.party("Tagline AI")
-    facts = [VendorFacts(world.ids["Scalewise Data"], approved_on=AS_OF, org_id=7),
-             VendorFacts(world.ids["Tagline AI"], approved_on=AS_OF, org_id=8),
-             VendorFacts(999, on_platform=False)]  # a party the graph does not hold
+    facts = [
+        VendorFacts(world.ids["Scalewise Data"], approved_on=AS_OF, org_id=7),
+        VendorFacts(world.ids["Tagline AI"], approved_on=AS_OF, org_id=8),
+        VendorFacts(999, on_platform=False),
+    ]  # a party the graph does not hold
 
     results = screen_vendors(world.graph, facts, [world.ids["Cobalt Social"], 555], Policy(), AS_OF)
 
     assert set(results) == {world.ids["Scalewise Data"], world.ids["Tagline AI"], 999}
     scalewise = results[world.ids["Scalewise Data"]]
-    assert (scalewise.vendor_org_id, scalewise.vendor_party_id, scalewise.as_of) == (7, world.ids["Scalewise Data"],
-                                                                                  AS_OF)
+    assert (scalewise.vendor_org_id, scalewise.vendor_party_id, scalewise.as_of) == (
+        7,
+        world.ids["Scalewise Data"],
+        AS_OF,
+    )
     assert scalewise.verdict == Verdict.EXCLUDE
     assert not any(f.waived for f in scalewise.findings)
     assert scalewise.findings[0].as_of == AS_OF
@@ -555,8 +583,9 @@ def _random_holdings(size: int, seed: int) -> sparse.csr_matrix:
     rng = np.random.default_rng(seed)
     holders, subjects = rng.integers(0, size, 4 * size), rng.integers(0, size, 4 * size)
     keep = holders != subjects
-    matrix = sparse.csr_matrix((rng.uniform(0.01, 0.3, keep.sum()), (holders[keep], subjects[keep])),
-                               shape=(size, size))
+    matrix = sparse.csr_matrix(
+        (rng.uniform(0.01, 0.3, keep.sum()), (holders[keep], subjects[keep])), shape=(size, size)
+    )
     np.minimum(matrix.data, 1.0, out=matrix.data)
     return matrix
 
@@ -577,7 +606,8 @@ def test_the_series_solver_agrees_with_the_factorisation():
     # On the transposed matrix, from a target: every party's stake in that target.
     targets = np.array([5, 6])
     columns = LookThrough(holdings.T.tocsr(), targets).from_sources(
-        sparse.csr_matrix((np.ones(2), (np.arange(2), targets)), shape=(2, 300)), sources)
+        sparse.csr_matrix((np.ones(2), (np.arange(2), targets)), shape=(2, 300)), sources
+    )
     assert np.allclose(columns.T, exact[:, [5, 6]], atol=1e-12)
 
 
@@ -587,8 +617,9 @@ def test_a_large_ring_is_judged_by_its_spectral_radius():
     for share, diverges in ((0.5, False), (1.0, True)):
         holdings = sparse.csr_matrix((np.full(size, share), (ring, (ring + 1) % size)), shape=(size, size))
         stakes = LookThrough(holdings, [0]).from_sources(
-            sparse.csr_matrix(([1.0], ([0], [0])), shape=(1, size)), np.array([1, 2]))
+            sparse.csr_matrix(([1.0], ([0], [0])), shape=(1, size)), np.array([1, 2])
+        )
         if diverges:
             assert np.isinf(stakes).all()
         else:
-            assert stakes[0, 0] == pytest.approx(0.5 / (1 - 0.5 ** size))
+            assert stakes[0, 0] == pytest.approx(0.5 / (1 - 0.5**size))

@@ -141,8 +141,9 @@ def test_the_picture_is_capped_and_says_how_many_parties_were_left_out():
     links += [Link(i, i - 48, "shares 1%") for i in range(50, 100)]
     rival = Node(200, "Far Rival", role="rival")
     links += [Link(200, 99, "shares 90%")]
-    picture = layout([Node(VENDOR, "Vendor", role="vendor"), *owners, rival], links, VENDOR,
-                     routes=[[200, 99, 51, VENDOR]])
+    picture = layout(
+        [Node(VENDOR, "Vendor", role="vendor"), *owners, rival], links, VENDOR, routes=[[200, 99, 51, VENDOR]]
+    )
     at = placed(picture)
     assert len(picture.nodes) == MAX_NODES
     assert picture.omitted == 100 - MAX_NODES
@@ -153,8 +154,13 @@ def test_the_picture_is_capped_and_says_how_many_parties_were_left_out():
 
 def test_barycentre_ordering_uncrosses_two_parallel_chains():
     # Two owners each hold one holding company; sorted by name alone the arrows would cross.
-    nodes = [Node(VENDOR, "Vendor", role="vendor"), Node(2, "A holding"), Node(3, "B holding"),
-             Node(4, "Z owns A"), Node(5, "Y owns B")]
+    nodes = [
+        Node(VENDOR, "Vendor", role="vendor"),
+        Node(2, "A holding"),
+        Node(3, "B holding"),
+        Node(4, "Z owns A"),
+        Node(5, "Y owns B"),
+    ]
     links = [Link(2, VENDOR, ""), Link(3, VENDOR, ""), Link(4, 2, ""), Link(5, 3, "")]
     at = placed(layout(nodes, links, VENDOR))
     assert (at[2].cx < at[3].cx) == (at[4].cx < at[5].cx)

@@ -29,9 +29,7 @@ def test_add_by_name_names_the_party_writes_the_trail_and_rescreens(session):
     buyer = BuyerFactory()
     vendor = VendorFactory()
     cobalt = PartyFactory(name="Cobalt Social")
-    InterestFactory(
-        interested_party_id=cobalt.id, subject_party_id=_party_of(session, vendor).id, share_exact=30
-    )
+    InterestFactory(interested_party_id=cobalt.id, subject_party_id=_party_of(session, vendor).id, share_exact=30)
 
     party = rivals.add_rival_by_name(session, buyer, "cobalt social")
 
@@ -114,9 +112,7 @@ def test_remove_writes_the_trail_and_rescreens(session):
     buyer = BuyerFactory()
     vendor = VerifiedVendorFactory()
     cobalt = PartyFactory(name="Cobalt Social")
-    InterestFactory(
-        interested_party_id=cobalt.id, subject_party_id=_party_of(session, vendor).id, share_exact=30
-    )
+    InterestFactory(interested_party_id=cobalt.id, subject_party_id=_party_of(session, vendor).id, share_exact=30)
     rivals.add_rival_by_party(session, buyer, cobalt.id)
     rival_id = session.execute(select(Rival.id)).scalar_one()
 

@@ -30,8 +30,13 @@ def held(graph, holder, subject, interest_type="shareholding"):
 
 
 def disclosed(version, holder, subject, **values):
-    return InterestFactory(interested_party_id=holder.id, subject_party_id=subject.id, origin=TieOrigin.DISCLOSURE,
-                           disclosure_id=version.id, **values)
+    return InterestFactory(
+        interested_party_id=holder.id,
+        subject_party_id=subject.id,
+        origin=TieOrigin.DISCLOSURE,
+        disclosure_id=version.id,
+        **values,
+    )
 
 
 @pytest.fixture
@@ -53,8 +58,9 @@ def test_months_before_keeps_the_day_or_the_last_of_the_month():
 def test_only_ties_that_count_are_loaded(session, vendor):
     subject = party_of(session, vendor)
     admin_fact, bods, draft_owner, rejected_owner, submitted_owner, approved_owner, superseded_owner = (
-        PartyFactory(name=name) for name in ("News Co", "Registry Co", "Draft Co", "Rejected Co", "Submitted Co",
-                                             "Approved Co", "Old Co"))
+        PartyFactory(name=name)
+        for name in ("News Co", "Registry Co", "Draft Co", "Rejected Co", "Submitted Co", "Approved Co", "Old Co")
+    )
     InterestFactory(interested_party_id=admin_fact.id, subject_party_id=subject.id, origin=TieOrigin.ADMIN_FACT)
     InterestFactory(interested_party_id=bods.id, subject_party_id=subject.id, origin=TieOrigin.BODS_IMPORT)
     old = DisclosureFactory(vendor_org_id=vendor.id, number=1, status=DisclosureStatus.APPROVED)
@@ -87,10 +93,15 @@ def test_a_tie_copied_into_a_pending_version_counts_once_at_its_highest(session,
     assert (edge.low, edge.high, edge.id) == (30.0, 30.0, first.id)
     assert edge.source.verification_level == "admin-verified"
 
-    disclosed(pending, cobalt, subject, interest_type="votingRights", share_exact=None, share_min=40.0,
-              share_max=60.0)
-    disclosed(approved, cobalt, subject, interest_type="votingRights", share_exact=45.0,
-              verification_level=VerificationLevel.ADMIN_VERIFIED)
+    disclosed(pending, cobalt, subject, interest_type="votingRights", share_exact=None, share_min=40.0, share_max=60.0)
+    disclosed(
+        approved,
+        cobalt,
+        subject,
+        interest_type="votingRights",
+        share_exact=45.0,
+        verification_level=VerificationLevel.ADMIN_VERIFIED,
+    )
     [votes] = held(store.load_graph(session, AS_OF), cobalt, subject, "votingRights")
     assert (votes.low, votes.high) == (45.0, 60.0)
 
@@ -99,8 +110,14 @@ def test_a_role_held_twice_years_apart_stays_two_ties(session, vendor):
     subject = party_of(session, vendor)
     person = PersonFactory(name="Daniel Okafor")
     for start, end in ((date(2010, 1, 1), date(2012, 1, 1)), (date(2024, 1, 1), None)):
-        InterestFactory(interested_party_id=person.id, subject_party_id=subject.id, interest_type="boardMember",
-                        share_exact=None, start_date=start, end_date=end)
+        InterestFactory(
+            interested_party_id=person.id,
+            subject_party_id=subject.id,
+            interest_type="boardMember",
+            share_exact=None,
+            start_date=start,
+            end_date=end,
+        )
     edges = held(store.load_graph(session, AS_OF, lookback_months=240), person, subject, "boardMember")
     assert [(e.start, e.end) for e in edges] == [(date(2010, 1, 1), date(2012, 1, 1)), (date(2024, 1, 1), None)]
 
@@ -123,7 +140,8 @@ def test_merged_parties_are_read_as_the_party_they_joined(session, vendor):
 def test_dates_decide_what_is_loaded(session, vendor):
     subject = party_of(session, vendor)
     future, current, recent, long_ago, ends_today = (
-        PartyFactory(name=n) for n in ("Future Co", "Current Co", "Recent Co", "Long Ago Co", "Today Co"))
+        PartyFactory(name=n) for n in ("Future Co", "Current Co", "Recent Co", "Long Ago Co", "Today Co")
+    )
     InterestFactory(interested_party_id=future.id, subject_party_id=subject.id, start_date=date(2025, 7, 1))
     InterestFactory(interested_party_id=current.id, subject_party_id=subject.id, start_date=date(2025, 6, 30))
     InterestFactory(interested_party_id=recent.id, subject_party_id=subject.id, end_date=date(2023, 7, 1))
@@ -134,8 +152,12 @@ def test_dates_decide_what_is_loaded(session, vendor):
     graph = store.load_graph(session, AS_OF)
     assert {graph.parties[e.holder].name for e in graph.edges} & names == {"Current Co", "Recent Co", "Today Co"}
     around = store.load_graph_around(session, [subject.id], AS_OF, lookback_months=36)
-    assert {around.parties[e.holder].name for e in around.edges} == {"Current Co", "Recent Co", "Today Co",
-                                                                     "Long Ago Co"}
+    assert {around.parties[e.holder].name for e in around.edges} == {
+        "Current Co",
+        "Recent Co",
+        "Today Co",
+        "Long Ago Co",
+    }
     assert future.id not in around.parties
 
 
@@ -143,16 +165,40 @@ def test_shares_and_sources_become_the_engines_figures(session, vendor):
     subject = party_of(session, vendor)
     exact, ranged, floor_only, unshared = (PartyFactory(name=n) for n in ("Exact", "Ranged", "Floor", "None"))
     version = DisclosureFactory(vendor_org_id=vendor.id, number=3, status=DisclosureStatus.SUBMITTED)
-    InterestFactory(interested_party_id=exact.id, subject_party_id=subject.id, share_exact=12.5,
-                    source_description="Companies House filing", source_date=date(2025, 1, 2),
-                    verification_level=VerificationLevel.OFFICIAL_REGISTER)
-    disclosed(version, ranged, subject, share_exact=None, share_min=25.0, share_max=50.0, share_min_exclusive=True,
-              recorded_at=datetime(2025, 6, 12, 23, 30, tzinfo=UTC))
-    InterestFactory(interested_party_id=floor_only.id, subject_party_id=subject.id, share_exact=None, share_min=5.0,
-                    origin=TieOrigin.BODS_IMPORT, verification_level=VerificationLevel.THIRD_PARTY,
-                    recorded_at=datetime(2025, 3, 1, tzinfo=UTC))
-    InterestFactory(interested_party_id=unshared.id, subject_party_id=subject.id, share_exact=None,
-                    interest_type="appointmentOfBoard", role_title="Golden share")
+    InterestFactory(
+        interested_party_id=exact.id,
+        subject_party_id=subject.id,
+        share_exact=12.5,
+        source_description="Companies House filing",
+        source_date=date(2025, 1, 2),
+        verification_level=VerificationLevel.OFFICIAL_REGISTER,
+    )
+    disclosed(
+        version,
+        ranged,
+        subject,
+        share_exact=None,
+        share_min=25.0,
+        share_max=50.0,
+        share_min_exclusive=True,
+        recorded_at=datetime(2025, 6, 12, 23, 30, tzinfo=UTC),
+    )
+    InterestFactory(
+        interested_party_id=floor_only.id,
+        subject_party_id=subject.id,
+        share_exact=None,
+        share_min=5.0,
+        origin=TieOrigin.BODS_IMPORT,
+        verification_level=VerificationLevel.THIRD_PARTY,
+        recorded_at=datetime(2025, 3, 1, tzinfo=UTC),
+    )
+    InterestFactory(
+        interested_party_id=unshared.id,
+        subject_party_id=subject.id,
+        share_exact=None,
+        interest_type="appointmentOfBoard",
+        role_title="Golden share",
+    )
 
     graph = store.load_graph(session, AS_OF)
     [e1], [e2], [e3] = held(graph, exact, subject), held(graph, ranged, subject), held(graph, floor_only, subject)
@@ -171,24 +217,41 @@ def test_commercial_ties_count_like_interests(session, vendor):
     subject = party_of(session, vendor)
     cobalt, rejected_partner = PartyFactory(name="Cobalt Social"), PartyFactory(name="Gone Co")
     rejected = DisclosureFactory(vendor_org_id=vendor.id, number=1, status=DisclosureStatus.REJECTED)
-    session.add_all([
-        CommercialTie(vendor_party_id=subject.id, counterparty_id=cobalt.id, kind=CommercialKind.CUSTOMER,
-                      revenue_share_pct=35.0, origin=TieOrigin.ADMIN_FACT),
-        CommercialTie(vendor_party_id=subject.id, counterparty_id=rejected_partner.id,
-                      kind=CommercialKind.EXCLUSIVE_AGREEMENT, origin=TieOrigin.DISCLOSURE, disclosure_id=rejected.id),
-    ])
+    session.add_all(
+        [
+            CommercialTie(
+                vendor_party_id=subject.id,
+                counterparty_id=cobalt.id,
+                kind=CommercialKind.CUSTOMER,
+                revenue_share_pct=35.0,
+                origin=TieOrigin.ADMIN_FACT,
+            ),
+            CommercialTie(
+                vendor_party_id=subject.id,
+                counterparty_id=rejected_partner.id,
+                kind=CommercialKind.EXCLUSIVE_AGREEMENT,
+                origin=TieOrigin.DISCLOSURE,
+                disclosure_id=rejected.id,
+            ),
+        ]
+    )
     session.flush()
     for graph in (store.load_graph(session, AS_OF), store.load_graph_around(session, [subject.id], AS_OF)):
         [tie] = graph.commercial
         assert (tie.vendor, tie.counterparty, tie.kind, tie.revenue_share_pct) == (
-            subject.id, cobalt.id, "customer", 35.0)
+            subject.id,
+            cobalt.id,
+            "customer",
+            35.0,
+        )
         assert cobalt.id in graph.parties
 
 
 def test_the_closure_holds_what_can_change_the_vendors_verdict_and_nothing_else(session, vendor):
     subject = party_of(session, vendor)
     rival, holding, fund, stranger, strangers_sub = (
-        PartyFactory(name=n) for n in ("Cobalt Social", "Cobalt Holdings", "Fund", "Stranger", "Stranger Sub"))
+        PartyFactory(name=n) for n in ("Cobalt Social", "Cobalt Holdings", "Fund", "Stranger", "Stranger Sub")
+    )
     founder, cousin_board = PersonFactory(name="Daniel Okafor"), PersonFactory(name="Unrelated Person")
     rival_lab, lab_owner = PartyFactory(name="Cobalt Labs"), PartyFactory(name="Cobalt Parent")
     partner, partner_owner = PartyFactory(name="Partner"), PartyFactory(name="Partner Owner")
@@ -199,26 +262,55 @@ def test_the_closure_holds_what_can_change_the_vendors_verdict_and_nothing_else(
     InterestFactory(interested_party_id=fund.id, subject_party_id=holding.id, share_exact=10.0)
     InterestFactory(interested_party_id=stranger.id, subject_party_id=strangers_sub.id, share_exact=60.0)
     # The founder left the vendor last year for Cobalt Labs, owned by Cobalt Parent.
-    InterestFactory(interested_party_id=founder.id, subject_party_id=subject.id, interest_type="seniorManagingOfficial",
-                    share_exact=None, end_date=date(2024, 9, 1))
-    InterestFactory(interested_party_id=founder.id, subject_party_id=rival_lab.id, interest_type="boardMember",
-                    share_exact=None)
+    InterestFactory(
+        interested_party_id=founder.id,
+        subject_party_id=subject.id,
+        interest_type="seniorManagingOfficial",
+        share_exact=None,
+        end_date=date(2024, 9, 1),
+    )
+    InterestFactory(
+        interested_party_id=founder.id, subject_party_id=rival_lab.id, interest_type="boardMember", share_exact=None
+    )
     InterestFactory(interested_party_id=lab_owner.id, subject_party_id=rival_lab.id, share_exact=80.0)
-    InterestFactory(interested_party_id=cousin_board.id, subject_party_id=strangers_sub.id,
-                    interest_type="boardMember", share_exact=None)
-    session.add(CommercialTie(vendor_party_id=subject.id, counterparty_id=partner.id,
-                              kind=CommercialKind.EXCLUSIVE_AGREEMENT, origin=TieOrigin.ADMIN_FACT))
+    InterestFactory(
+        interested_party_id=cousin_board.id,
+        subject_party_id=strangers_sub.id,
+        interest_type="boardMember",
+        share_exact=None,
+    )
+    session.add(
+        CommercialTie(
+            vendor_party_id=subject.id,
+            counterparty_id=partner.id,
+            kind=CommercialKind.EXCLUSIVE_AGREEMENT,
+            origin=TieOrigin.ADMIN_FACT,
+        )
+    )
     InterestFactory(interested_party_id=partner_owner.id, subject_party_id=partner.id, share_exact=55.0)
     session.flush()
 
     graph = store.load_graph_around(session, [subject.id], AS_OF, extra_party_ids=[stranger.id])
 
-    assert set(graph.parties) == {subject.id, rival.id, holding.id, fund.id, founder.id, rival_lab.id,
-                                  lab_owner.id, partner.id, partner_owner.id, stranger.id}
+    assert set(graph.parties) == {
+        subject.id,
+        rival.id,
+        holding.id,
+        fund.id,
+        founder.id,
+        rival_lab.id,
+        lab_owner.id,
+        partner.id,
+        partner_owner.id,
+        stranger.id,
+    }
     assert all(e.holder != stranger.id for e in graph.edges)  # a rival is named, its own ties are not read
     whole = store.load_graph(session, AS_OF)
-    wanted = {(e.holder, e.subject, e.interest_type) for e in whole.edges
-              if e.subject in graph.parties and e.holder in graph.parties and e.subject != stranger.id}
+    wanted = {
+        (e.holder, e.subject, e.interest_type)
+        for e in whole.edges
+        if e.subject in graph.parties and e.holder in graph.parties and e.subject != stranger.id
+    }
     assert {(e.holder, e.subject, e.interest_type) for e in graph.edges} == wanted
 
 
@@ -239,8 +331,12 @@ def test_the_closure_walks_across_a_merge(session, vendor):
 
 def test_unspecified_owners_keep_their_kind_and_type(session, vendor):
     subject = party_of(session, vendor)
-    anonymous = PartyFactory(name="Undisclosed owner", kind=PartyKind.UNSPECIFIED, party_type="anonymousEntity",
-                             bods_record_id="gb-coh-anon-1")
+    anonymous = PartyFactory(
+        name="Undisclosed owner",
+        kind=PartyKind.UNSPECIFIED,
+        party_type="anonymousEntity",
+        bods_record_id="gb-coh-anon-1",
+    )
     InterestFactory(interested_party_id=anonymous.id, subject_party_id=subject.id, share_exact=None, share_max=20.0)
     node = store.load_graph_around(session, [subject.id], AS_OF).parties[anonymous.id]
     assert (node.kind, node.party_type, node.record_id) == ("unspecified", "anonymousEntity", "gb-coh-anon-1")
@@ -248,13 +344,25 @@ def test_unspecified_owners_keep_their_kind_and_type(session, vendor):
 
 def test_vendor_facts_give_the_latest_approval_date(session, vendor):
     unapproved = VendorOrgFactory(name="Newcomer")
-    DisclosureFactory(vendor_org_id=vendor.id, number=1, status=DisclosureStatus.APPROVED,
-                      decided_at=datetime(2024, 1, 5, 9, 0, tzinfo=UTC))
-    DisclosureFactory(vendor_org_id=vendor.id, number=2, status=DisclosureStatus.APPROVED,
-                      decided_at=datetime(2025, 3, 4, 23, 59, tzinfo=UTC))
+    DisclosureFactory(
+        vendor_org_id=vendor.id,
+        number=1,
+        status=DisclosureStatus.APPROVED,
+        decided_at=datetime(2024, 1, 5, 9, 0, tzinfo=UTC),
+    )
+    DisclosureFactory(
+        vendor_org_id=vendor.id,
+        number=2,
+        status=DisclosureStatus.APPROVED,
+        decided_at=datetime(2025, 3, 4, 23, 59, tzinfo=UTC),
+    )
     DisclosureFactory(vendor_org_id=vendor.id, number=3, status=DisclosureStatus.SUBMITTED)
-    DisclosureFactory(vendor_org_id=unapproved.id, number=1, status=DisclosureStatus.REJECTED,
-                      decided_at=datetime(2025, 3, 4, tzinfo=UTC))
+    DisclosureFactory(
+        vendor_org_id=unapproved.id,
+        number=1,
+        status=DisclosureStatus.REJECTED,
+        decided_at=datetime(2025, 3, 4, tzinfo=UTC),
+    )
 
     facts = {f.org_id: f for f in store.vendor_facts(session, [vendor, unapproved])}
 
@@ -278,7 +386,8 @@ def test_an_unreviewed_claim_about_another_party_is_kept_for_its_filer_alone(ses
     assert [e.id for e in graph.edges if e.id in (own.id, parent_owner.id, seat.id)] == [own.id]
     assert sorted(e.id for e in graph.claims[party_of(session, vendor).id]) == sorted([parent_owner.id, seat.id])
     assert {e.source.description for e in graph.claims[party_of(session, vendor).id]} == {
-        "claimed by Scalewise Data's v1 disclosure"}
+        "claimed by Scalewise Data's v1 disclosure"
+    }
     assert held(graph, parent, party_of(session, vendor))[0].source.description == "v1 disclosure"
     mine = store.with_claims(graph, party_of(session, vendor).id)
     assert {own.id, parent_owner.id, seat.id} <= {e.id for e in mine.edges}
@@ -288,8 +397,14 @@ def test_an_unreviewed_claim_about_another_party_is_kept_for_its_filer_alone(ses
 def test_a_claim_about_another_party_counts_for_everyone_once_verified(session, vendor):
     competitor = party_of(session, VendorOrgFactory(name="Polyglot Response Co"))
     version = DisclosureFactory(vendor_org_id=vendor.id, status=DisclosureStatus.APPROVED)
-    seat = disclosed(version, PersonFactory(), competitor, interest_type="boardMember", share_exact=None,
-                     verification_level=VerificationLevel.ADMIN_VERIFIED)
+    seat = disclosed(
+        version,
+        PersonFactory(),
+        competitor,
+        interest_type="boardMember",
+        share_exact=None,
+        verification_level=VerificationLevel.ADMIN_VERIFIED,
+    )
 
     graph = store.load_graph(session, AS_OF)
 
