@@ -9,6 +9,7 @@ from marketplace.dates import user_zone
 from marketplace.extensions import db
 from marketplace.jobs.models import CERTIFICATIONS, HOSTING_OPTIONS, MODALITY_LABELS, TASK_TYPES
 from marketplace.money import format_money
+from marketplace.notifications.service import unread_count
 
 
 def localtime(value: datetime | None, fmt: str = "%Y-%m-%d %H:%M %Z") -> str:
@@ -51,8 +52,6 @@ def register(app: Flask) -> None:
 
     @app.context_processor
     def navigation_context():
-        from marketplace.notifications.service import unread_count
-
         unread = 0
         if current_user.is_authenticated:
             unread = unread_count(db.session, current_user)

@@ -16,9 +16,12 @@ from marketplace.accounts.models import Organization, OrgKind, User
 from marketplace.db_types import utcnow
 from marketplace.disclosures import service as disclosures
 from marketplace.disclosures.models import DisclosureStatus, DisclosureVersion
+from marketplace.disclosures.obligations import disclosure_obligations
 from marketplace.errors import Refusal
 from marketplace.parties.models import Interest, Party, TieOrigin
 from marketplace.screening.affected import affected_vendor_ids
+from marketplace.screening.models import Rival
+from marketplace.screening.picture import vendor_picture
 from marketplace.screening.service import screen_pairs
 from marketplace.screening.verdicts import Rule, Screening, Verdict, worst
 
@@ -84,8 +87,6 @@ def review_queue(
 
 
 def _obligation_rows(session: Session, kind: str, now: datetime) -> list[QueueRow]:
-    from marketplace.disclosures.obligations import disclosure_obligations
-
     obligations = [o for o in disclosure_obligations(session, now) if str(o.kind) == kind]
     names = dict(
         session.execute(
@@ -354,9 +355,6 @@ def claims_about_others(session: Session, user: User, version_id: int) -> dict[i
 def ownership_picture(session: Session, vendor: Organization):
     """The graph around the vendor as screening reads it, with every party some buyer names as a rival marked;
     None when the vendor has no node in the graph."""
-    from marketplace.screening.models import Rival
-    from marketplace.screening.picture import vendor_picture
-
     if vendor.party_id is None:
         return None
     rivals = session.execute(select(Rival.party_id).distinct()).scalars().all()

@@ -1,6 +1,5 @@
 """Parties (entities and people) and the ties between them."""
 
-import re
 from datetime import date, datetime
 from enum import StrEnum
 
@@ -9,6 +8,12 @@ from sqlmodel import Field, SQLModel
 
 from marketplace.db_types import UTCDateTime, enum_column, utcnow
 from marketplace.parties.matching import match_columns
+from marketplace.parties.vocabulary import (  # noqa: F401  (the ties' vocabulary, read from here too)
+    COUNTABLE_INTEREST_TYPES,
+    INTEREST_TYPES,
+    ROLE_INTEREST_TYPES,
+    interest_words,
+)
 
 
 class PartyKind(StrEnum):
@@ -29,50 +34,6 @@ class TieOrigin(StrEnum):
     DISCLOSURE = "disclosure"
     ADMIN_FACT = "admin_fact"
     BODS_IMPORT = "bods_import"
-
-
-# BODS interest types (codelist interestType.csv).
-INTEREST_TYPES = (
-    "shareholding",
-    "votingRights",
-    "appointmentOfBoard",
-    "otherInfluenceOrControl",
-    "seniorManagingOfficial",
-    "settlor",
-    "trustee",
-    "protector",
-    "beneficiaryOfLegalArrangement",
-    "rightsToSurplusAssetsOnDissolution",
-    "rightsToProfitOrIncome",
-    "rightsGrantedByContract",
-    "conditionalRightsGrantedByContract",
-    "controlViaCompanyRulesOrArticles",
-    "controlByLegalFramework",
-    "boardMember",
-    "boardChair",
-    "unknownInterest",
-    "unpublishedInterest",
-    "enjoymentAndUseOfAssets",
-    "rightToProfitOrIncomeFromAssets",
-    "nominee",
-    "nominator",
-)
-COUNTABLE_INTEREST_TYPES = frozenset({"shareholding", "votingRights"})
-ROLE_INTEREST_TYPES = frozenset({"boardMember", "boardChair", "seniorManagingOfficial"})
-# Interest types in words where splitting the code at its capitals does not read well.
-_INTEREST_WORDS = {
-    "votingRights": "voting rights",
-    "appointmentOfBoard": "the right to appoint the board",
-    "seniorManagingOfficial": "senior managing official",
-    "beneficiaryOfLegalArrangement": "beneficiary of a legal arrangement",
-}
-_CAPITAL = re.compile(r"(?<=[a-z])(?=[A-Z])")
-
-
-def interest_words(kind: str) -> str:
-    """A BODS interest type as words: "boardMember" is "board member", "rightsToProfitOrIncome" is "rights to
-    profit or income"."""
-    return _INTEREST_WORDS.get(kind) or _CAPITAL.sub(" ", kind).replace("_", " ").lower()
 
 
 class Party(SQLModel, table=True):

@@ -12,6 +12,7 @@ from marketplace.db_types import utcnow
 from marketplace.extensions import db
 from marketplace.parties.models import Party, PartyKind
 from marketplace.parties.service import normalize_name
+from marketplace.screening.refresh import refresh_verdicts
 from marketplace.screening.service import screen_party
 from marketplace.screening.verdicts import Policy, Range, Screening, Verdict
 
@@ -161,8 +162,6 @@ def screen_command(
 @with_appcontext
 def rescreen_command() -> None:
     """Re-screen every vendor for every buyer as of today (for a daily scheduler: ties end, disclosures age)."""
-    from marketplace.screening.refresh import refresh_verdicts  # refresh builds on the service this module uses
-
     changes = refresh_verdicts(db.session, None)
     db.session.commit()
     click.echo(f"{len(changes)} verdict(s) changed.")

@@ -4,7 +4,7 @@ the routes that carry it (the largest first), the sources with their verificatio
 from dataclasses import dataclass
 from datetime import date
 
-from marketplace.parties.models import interest_words
+from marketplace.parties.vocabulary import interest_words
 from marketplace.screening.verdicts import Range, Rule, Source, Verdict
 
 ROUTES_SHOWN = 3
