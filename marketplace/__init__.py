@@ -44,6 +44,7 @@ def create_app(test_config: dict | None = None) -> Flask:
 
     # Every <int:...> in an address is a row id: a number beyond any row is a 404, never a database overflow.
     app.url_map.converters["int"] = BoundedIntegerConverter
+    _register_listeners()
     _register_blueprints(app)
     retry_lost_races(app)
     _register_errors(app)
@@ -103,6 +104,14 @@ def _tune_postgresql(engine) -> None:
         with dbapi_connection.cursor() as cursor:
             cursor.execute("SET jit = off")
         dbapi_connection.commit()
+
+
+def _register_listeners() -> None:
+    """Screening answers every change of ties (marketplace.changes), in the changing request's transaction."""
+    from marketplace import changes
+    from marketplace.screening import refresh
+
+    changes.listen(refresh.ties_changed)
 
 
 def _register_blueprints(app: Flask) -> None:

@@ -12,6 +12,7 @@ from urllib.parse import urlsplit
 from sqlalchemy import or_, select
 from sqlalchemy.orm import Session
 
+from marketplace import changes
 from marketplace.accounts.models import Organization, OrgKind, User
 from marketplace.audit.service import record_event
 from marketplace.db_types import utcnow
@@ -149,11 +150,9 @@ def record_fact(session: Session, admin: User, vendor_org_id: int, fact: FactInp
         vendor_org_id=vendor.id,
     )
     notify_org(session, vendor.id, "fact_recorded", _confirmation_request(view, row), "/disclosure/")
-    from marketplace.screening.refresh import refresh_after_change  # late: screening imports disclosures
-
     # A role elsewhere is held in another party: the vendors sharing its people, or below it, are re-screened too.
     subject = row.subject_party_id if isinstance(row, Interest) else vendor_party.id
-    refresh_after_change(session, admin, party_ids=[subject, vendor_party.id], vendor_org_ids=[vendor.id])
+    changes.ties_changed(session, admin, party_ids=[subject, vendor_party.id], vendor_org_ids=[vendor.id])
     return row
 
 

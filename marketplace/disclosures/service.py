@@ -12,6 +12,7 @@ from datetime import date, datetime
 from sqlalchemy import func, select, update
 from sqlalchemy.orm import Session
 
+from marketplace import changes
 from marketplace.accounts.models import Organization, OrgKind, User
 from marketplace.accounts.suspension import ensure_active
 from marketplace.audit.service import record_event
@@ -74,11 +75,8 @@ def changed_subjects(session: Session, vendor_org_id: int) -> set[int]:
 
 
 def _refresh_screening(session: Session, user: User, vendor_org_id: int) -> None:
-    """Recompute the verdicts of this vendor and of every vendor its disclosure's ties can reach
-    (late import: screening may import this module)."""
-    from marketplace.screening.refresh import refresh_after_change
-
-    refresh_after_change(
+    """Recompute the verdicts of this vendor and of every vendor its disclosure's ties can reach."""
+    changes.ties_changed(
         session, user, party_ids=changed_subjects(session, vendor_org_id), vendor_org_ids=[vendor_org_id]
     )
 

@@ -11,6 +11,7 @@ from flask.cli import with_appcontext
 from marketplace.extensions import db
 from marketplace.parties.bods import BodsFileError, import_bods, read_statements
 from marketplace.parties.bods_export import BodsExportError, export_vendor_report, schema_errors
+from marketplace.screening.refresh import refresh_verdicts
 
 # Files with more statements than this get a progress bar (on standard error, beside the summary lines).
 PROGRESS_FROM = 500
@@ -65,8 +66,6 @@ def _import_file(path: Path):
         summary = import_bods(
             db.session, None, statements, path.name, progress=progress.update if progress is not None else None
         )
-    from marketplace.screening.refresh import refresh_verdicts  # late: screening imports parties
-
     # Imported ties count at once, for anyone: every stored verdict is brought up to date in the same transaction.
     refresh_verdicts(db.session, None)
     db.session.commit()

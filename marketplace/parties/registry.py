@@ -11,6 +11,7 @@ from dataclasses import dataclass, field
 from sqlalchemy import delete, func, or_, select, update
 from sqlalchemy.orm import Session
 
+from marketplace import changes
 from marketplace.accounts.models import Organization, User
 from marketplace.audit.models import AuditRecord
 from marketplace.audit.service import record_event
@@ -465,9 +466,7 @@ def merge_parties(session: Session, admin: User, keep_id: int, merge_id: int) ->
         before=before,
         after={"kept": _snapshot(session, keep), "merged_into": keep.id, "moved": moved},
     )
-    from marketplace.screening.refresh import refresh_verdicts  # late: screening imports parties
-
-    refresh_verdicts(session, admin)
+    changes.ties_changed(session, admin, party_ids=None)
     return session.get(Party, keep.id)
 
 
@@ -475,9 +474,7 @@ def merge_parties(session: Session, admin: User, keep_id: int, merge_id: int) ->
 
 
 def _refresh_all(session: Session, admin: User) -> None:
-    from marketplace.screening.refresh import refresh_verdicts  # late: screening imports parties
-
-    refresh_verdicts(session, admin)
+    changes.ties_changed(session, admin, party_ids=None)
 
 
 def distinction_between(session: Session, first_id: int, second_id: int) -> PartyDistinction | None:

@@ -1,0 +1,38 @@
+"""Ties changed: the one announcement the areas below screening make, and screening answers.
+
+Disclosures, admin facts and the party registry change who holds what. Each must have every verdict brought up to
+date in its own transaction, but screening reads those areas, so they cannot import it without a cycle. They
+announce the change here instead; the app factory registers screening's answer (screening.refresh.ties_changed),
+which re-screens, for every lab, every vendor the change can reach, before the caller commits.
+
+Announcing with nobody listening is an error, never a silent skip: a change that no re-screen followed would leave
+stored verdicts that no longer match the graph.
+"""
+
+from collections.abc import Callable, Iterable
+
+_listeners: list[Callable] = []
+
+
+class NobodyListening(RuntimeError):
+    """Ties changed before screening was registered (marketplace.create_app registers it)."""
+
+
+def listen(listener: Callable) -> None:
+    """Register a listener once: listener(session, actor, party_ids=..., vendor_org_ids=...)."""
+    if listener not in _listeners:
+        _listeners.append(listener)
+
+
+def ties_changed(session, actor, *, party_ids: Iterable[int] | None, vendor_org_ids: Iterable[int] = ()) -> None:
+    """Ties held in these parties changed (None: any may have, as after an import or a merge); the given vendors
+    are re-screened whatever the ties reach (a filer's own claims count for it alone)."""
+    if not _listeners:
+        raise NobodyListening("Ties changed but screening is not registered: create the app first.")
+    for listener in _listeners:
+        listener(
+            session,
+            actor,
+            party_ids=None if party_ids is None else list(party_ids),
+            vendor_org_ids=list(vendor_org_ids),
+        )
