@@ -3,6 +3,7 @@
 Nothing here imports the project's own modules: any area may import it without a cycle.
 """
 
+from types import EllipsisType
 from typing import Any
 
 
@@ -16,9 +17,9 @@ class Refusal(ValueError):
 
     default_field: str | None = None
 
-    def __init__(self, message: str, field: str | None | type[Ellipsis] = ...):
+    def __init__(self, message: str, field: str | None | EllipsisType = ...):
         super().__init__(message)
-        self.field = self.default_field if field is ... else field
+        self.field: str | None = self.default_field if isinstance(field, EllipsisType) else field
 
 
 def show_on_form(form: Any, error: Refusal) -> None:
