@@ -8,6 +8,7 @@ that version is approved, so a vendor cannot escape a verdict by leaving a discl
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from marketplace.db_types import in_ids
 from marketplace.disclosures.models import DisclosureStatus, DisclosureVersion
 
 PENDING_STATUSES = (DisclosureStatus.SUBMITTED, DisclosureStatus.CHANGES_REQUESTED)
@@ -21,7 +22,7 @@ def vendors_awaiting_review(session: Session, vendor_org_ids: list[int] | None =
         DisclosureVersion.status != DisclosureStatus.DRAFT
     )
     if vendor_org_ids is not None:
-        query = query.where(DisclosureVersion.vendor_org_id.in_(vendor_org_ids))
+        query = query.where(in_ids(session, DisclosureVersion.vendor_org_id, vendor_org_ids))
     rows = session.execute(query).all()
     approved: dict[int, int] = {}
     for vendor, number, status in rows:
@@ -43,7 +44,7 @@ def counted_version_ids(session: Session, vendor_org_ids: list[int] | None = Non
         DisclosureVersion.id, DisclosureVersion.vendor_org_id, DisclosureVersion.number, DisclosureVersion.status
     ).where(DisclosureVersion.status != DisclosureStatus.DRAFT)
     if vendor_org_ids is not None:
-        query = query.where(DisclosureVersion.vendor_org_id.in_(vendor_org_ids))
+        query = query.where(in_ids(session, DisclosureVersion.vendor_org_id, vendor_org_ids))
     rows = session.execute(query).all()
     latest_approved: dict[int, int] = {}
     for _id, vendor, number, status in rows:

@@ -23,7 +23,7 @@ from marketplace.accounts.models import Organization, OrgKind
 from marketplace.audit.service import record_event
 from marketplace.bids.models import Bid, BidStatus
 from marketplace.contracts.models import Contract, ContractStatus
-from marketplace.db_types import utcnow
+from marketplace.db_types import in_ids, utcnow
 from marketplace.jobs.models import Job
 from marketplace.notifications.service import notify_org
 from marketplace.screening.affected import affected_vendor_ids
@@ -52,11 +52,11 @@ def refresh_verdicts(session: Session, actor, *, vendor_org_ids=None, buyer_org_
     """
     vendor_query = select(Organization).where(Organization.kind == OrgKind.VENDOR)
     if vendor_org_ids is not None:
-        vendor_query = vendor_query.where(Organization.id.in_(list(vendor_org_ids)))
+        vendor_query = vendor_query.where(in_ids(session, Organization.id, vendor_org_ids))
     vendors = session.execute(vendor_query).scalars().all()
     buyer_query = select(Organization.id).where(Organization.kind == OrgKind.BUYER)
     if buyer_org_ids is not None:
-        buyer_query = buyer_query.where(Organization.id.in_(list(buyer_org_ids)))
+        buyer_query = buyer_query.where(in_ids(session, Organization.id, buyer_org_ids))
     buyer_ids = session.execute(buyer_query).scalars().all()
     if not vendors or not buyer_ids:
         return []
@@ -64,7 +64,9 @@ def refresh_verdicts(session: Session, actor, *, vendor_org_ids=None, buyer_org_
         (r.buyer_org_id, r.vendor_org_id): r
         for r in session.execute(
             select(VerdictRecord).where(
-                VerdictRecord.buyer_org_id.in_(buyer_ids), VerdictRecord.vendor_org_id.in_([v.id for v in vendors])
+                # One parameter each, however many vendors: a list of 100,000 would pass PostgreSQL's 65,535.
+                in_ids(session, VerdictRecord.buyer_org_id, buyer_ids),
+                in_ids(session, VerdictRecord.vendor_org_id, [v.id for v in vendors]),
             )
         ).scalars()
     }

@@ -174,3 +174,15 @@ def test_a_buyer_naming_its_first_rival_hears_only_of_the_vendors_it_excludes(se
     [message] = told(session, buyer)
     name = session.get(Organization, excluded.id).name
     assert f"Screening of {name} worsened: clear → exclude" in message
+
+
+def test_storing_verdicts_takes_any_number_of_vendors(session):
+    """The vendors to re-screen are passed as one parameter, not one each: 70,000 ids (beyond PostgreSQL's 65,535
+    parameters a statement, SQLite's 32,766) are a list like any other."""
+    buyer = BuyerFactory()
+    rival = RivalFactory(buyer_org_id=buyer.org_id)
+    vendor = VerifiedVendorOrgFactory()
+    InterestFactory(interested_party_id=rival.party_id, subject_party_id=vendor.party_id, share_exact=40.0)
+    beyond = range(10_000_000, 10_070_000)  # ids no organisation has
+    refresh_verdicts(session, None, vendor_org_ids=[*beyond, vendor.id], buyer_org_ids=[*beyond, buyer.org_id])
+    assert stored(session, buyer, vendor.id) == Verdict.EXCLUDE.value
