@@ -5,6 +5,7 @@ scripts work on this database and that their output says what the README says it
 """
 
 import json
+import re
 import subprocess
 import sys
 from pathlib import Path
@@ -101,6 +102,13 @@ def test_the_runner_measures_every_figure_and_the_chart_draws_them(tmp_path):
     assert drawn.returncode == 0, drawn.stderr
     svg = chart.read_text()
     assert svg.startswith("<svg") and svg.count("<rect") >= 7 and "Re-screen after one change" in svg
+
+    # Who may see a job, on the same register: every vendor that may see it is told once, through its one user.
+    answered = run("who_sees.py", "--database-url", url, "--repeats", "1", "--naive-vendors", "10")
+    assert answered.returncode == 0, answered.stderr
+    seeing, told = re.search(r"([\d,]+) vendors may see the job, ([\d,]+) users told", answered.stdout).groups()
+    assert seeing == told and 0 < int(seeing.replace(",", "")) <= 200
+    assert "naive:" in answered.stdout and "ratio naive / ours" in answered.stdout
 
 
 def test_the_soak_serves_mixed_traffic_on_gunicorn_and_reports_each_minute(tmp_path):
