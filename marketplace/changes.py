@@ -11,20 +11,22 @@ stored verdicts that no longer match the graph.
 
 from collections.abc import Callable, Iterable
 
-_listeners: list[Callable] = []
+_listeners: list[Callable[..., object]] = []
 
 
 class NobodyListening(RuntimeError):
     """Ties changed before screening was registered (marketplace.create_app registers it)."""
 
 
-def listen(listener: Callable) -> None:
+def listen(listener: Callable[..., object]) -> None:
     """Register a listener once: listener(session, actor, party_ids=..., vendor_org_ids=...)."""
     if listener not in _listeners:
         _listeners.append(listener)
 
 
-def ties_changed(session, actor, *, party_ids: Iterable[int] | None, vendor_org_ids: Iterable[int] = ()) -> None:
+def ties_changed(
+    session: object, actor: object, *, party_ids: Iterable[int] | None, vendor_org_ids: Iterable[int] = ()
+) -> None:
     """Ties held in these parties changed (None: any may have, as after an import or a merge); the given vendors
     are re-screened whatever the ties reach (a filer's own claims count for it alone)."""
     if not _listeners:

@@ -22,11 +22,11 @@ def zone_named(name: str | None) -> ZoneInfo:
         return UTC
 
 
-def user_zone(user) -> ZoneInfo:
+def user_zone(user: object) -> ZoneInfo:
     """A user's own time zone (UTC when unset or unknown): every page shows times in it."""
     return zone_named(getattr(user, "timezone", None))
 
 
-def local_time(moment: datetime, user) -> str:
+def local_time(moment: datetime, user: object) -> str:
     """A UTC moment in the user's own time zone, as every page shows it."""
     return moment.astimezone(user_zone(user)).strftime("%Y-%m-%d %H:%M %Z")

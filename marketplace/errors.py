@@ -3,6 +3,7 @@
 Nothing here imports the project's own modules: any area may import it without a cycle.
 """
 
+from types import EllipsisType
 from typing import Any
 
 
@@ -16,7 +17,7 @@ class Refusal(ValueError):
 
     default_field: str | None = None
 
-    def __init__(self, message: str, field: str | None | type[Ellipsis] = ...):
+    def __init__(self, message: str, field: str | None | EllipsisType = ...):
         super().__init__(message)
         self.field = self.default_field if field is ... else field
 
