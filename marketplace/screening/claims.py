@@ -19,7 +19,7 @@ The result is a list of rows, each covering a span in which one outcome holds, s
 `active_at(T)`) sees one row per fact at every date.
 """
 
-from collections.abc import Callable, Hashable, Sequence
+from collections.abc import Callable, Hashable, Iterable, Sequence
 from dataclasses import replace
 from datetime import date
 from typing import TypeVar
@@ -31,18 +31,18 @@ SELF_DECLARED = "self-declared"
 T = TypeVar("T", Edge, CommercialEdge)
 
 
-def _covers(edge, day: date | None) -> bool:
+def _covers(edge: Edge | CommercialEdge, day: date | None) -> bool:
     """Active on `day`; None is a day before every date the rows name."""
     if day is None:
         return edge.start is None
     return (edge.start is None or edge.start <= day) and (edge.end is None or edge.end > day)
 
 
-def _checked(edge) -> bool:
+def _checked(edge: Edge | CommercialEdge) -> bool:
     return edge.source.verification_level != SELF_DECLARED
 
 
-def _newest(edges):
+def _newest(edges: Iterable[T]) -> T:
     return max(edges, key=lambda e: (e.source.recorded or date.min, e.id))
 
 
@@ -66,7 +66,7 @@ def one_claim_at_a_time(rows: Sequence[T], streams: Sequence[Hashable], raise_by
     if len(rows) == 1:
         return list(rows)
     items = list(zip(rows, streams, strict=True))
-    bounds = sorted({day for row in rows for day in (row.start, row.end) if day is not None})
+    bounds: list[date] = sorted({day for row in rows for day in (row.start, row.end) if day is not None})
     out: list[T] = []
     current: T | None = None
     run_start: date | None = None

@@ -18,18 +18,21 @@ blank count for nothing; an approval dated after T is no approval at T.
 import gc
 from bisect import bisect_left
 from collections import defaultdict
+from collections.abc import Container, Iterable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import date
 from operator import attrgetter
+from typing import cast
 
 import numpy as np
+from numpy.typing import NDArray
 from scipy import sparse
 
 from marketplace.dates import months_before
 from marketplace.screening import explain
 from marketplace.screening.explain import Route, Tie
-from marketplace.screening.graph import Graph, VendorFacts
+from marketplace.screening.graph import CommercialEdge, Edge, Graph, VendorFacts
 from marketplace.screening.lookthrough import LookThrough, Routes, downstream
 from marketplace.screening.verdicts import (
     DEFAULT_ACTIONS,
@@ -66,9 +69,14 @@ TYPE_CODES = {
 _TYPE_CODES = defaultdict(int, TYPE_CODES)  # every other interest type: 0
 ROLE_TYPES = frozenset({"boardMember", "boardChair", "seniorManagingOfficial"})
 UNKNOWN_PARTY_TYPES = frozenset({"anonymousEntity", "unknownEntity", "anonymousPerson", "unknownPerson"})
-RULE_ORDER = {rule: position for position, rule in enumerate(Rule)}
+RULE_ORDER: dict[str, int] = {rule: position for position, rule in enumerate(Rule)}
 # (end, decided): "low"/"high" end of the ranges; decided=True moves exclusive bounds inside by EPSILON.
 VARIANTS = (("low", False), ("high", False), ("low", True), ("high", True))
+Variant = tuple[str, bool]
+# (certain, body, path, ties): one reason a rule found something, as _strongest weighs them.
+Reason = tuple[bool, str, list[int], list[Tie]]
+# (unknown owner, stake, low end reaches review)
+OwnerStake = tuple[int, Range, bool]
 
 
 def screen_vendors(
@@ -83,7 +91,7 @@ def screen_vendors(
 
 
 @contextmanager
-def collector_paused():
+def collector_paused() -> Iterator[None]:
     """No cyclic garbage collection inside: reading and screening a graph makes hundreds of thousands of objects,
     none of them in a reference cycle, and the collector would only walk them again and again. What is garbage
     when it ends is freed by reference counting, or by the next collection after."""
@@ -108,13 +116,15 @@ def _screen(
     results = {}
     for position, (facts, node) in enumerate(zip(vendors, vendor_nodes.tolist(), strict=True)):
         vendor = _Vendor(snapshot, policy, as_of, node, position)
-        findings = [f for rival in rivals if position in rival.attention for f in _rival_findings(vendor, rival)]
+        found: list[Finding | None] = [
+            f for rival in rivals if position in rival.attention for f in _rival_findings(vendor, rival)
+        ]
         if position in unknown_owners:
-            findings += _unknown_owner_findings(vendor, unknown_owners[position])
+            found += _unknown_owner_findings(vendor, unknown_owners[position])
         if position in undisclosed:
-            findings.append(_undisclosed_finding(vendor, undisclosed[position]))
-        findings.append(_unverified_finding(vendor, facts))
-        findings = [f for f in findings if f is not None]
+            found.append(_undisclosed_finding(vendor, undisclosed[position]))
+        found.append(_unverified_finding(vendor, facts))
+        findings = [f for f in found if f is not None]
         if len(findings) > 1:
             findings.sort(key=lambda f: (-f.verdict.severity, RULE_ORDER[f.rule], f.rival or ""))
         results[facts.party_id] = Screening(
@@ -127,7 +137,7 @@ def _screen(
     return results
 
 
-def _active(tie, as_of: date) -> bool:
+def _active(tie: Edge | CommercialEdge, as_of: date) -> bool:
     return (tie.start is None or tie.start <= as_of) and (tie.end is None or tie.end > as_of)
 
 
@@ -146,10 +156,10 @@ class _Grouped:
 
     def __init__(self, keys: np.ndarray, n: int, values: np.ndarray | None = None):
         order = np.argsort(keys, kind="stable")
-        self.values = (order if values is None else np.asarray(values)[order]).tolist()
-        self.starts = np.searchsorted(keys[order], np.arange(n + 1)).tolist()
+        self.values: list[int] = (order if values is None else np.asarray(values)[order]).tolist()
+        self.starts: list[int] = np.searchsorted(keys[order], np.arange(n + 1)).tolist()
 
-    def get(self, node: int) -> list:
+    def get(self, node: int) -> list[int]:
         return self.values[self.starts[node] : self.starts[node + 1]]
 
 
@@ -182,7 +192,7 @@ class _Snapshot:
             graph, [holders, subjects, ended.ravel(), trades.ravel(), np.asarray(extra_ids, dtype=np.int64)]
         )
         self.n = n = len(self.ids)
-        self.id_list = self.ids.tolist()
+        self.id_list: list[int] = self.ids.tolist()
         self.holder, self.subject = np.searchsorted(self.ids, holders), np.searchsorted(self.ids, subjects)
         self.codes = np.fromiter(
             map(_TYPE_CODES.__getitem__, map(attrgetter("interest_type"), self.edges)), dtype=np.int8, count=count
@@ -209,22 +219,24 @@ class _Snapshot:
         self.unknown = self.node_array(
             [p.id for p in graph.parties.values() if p.kind == "unspecified" or p.party_type in UNKNOWN_PARTY_TYPES]
         )
-        self._transposed: dict = {}
+        self._transposed: dict[int, sparse.csr_matrix] = {}
         self._routes: Routes | None = None
-        self._pair_lists = None
+        self._pair_lists: tuple[list[int], list[int], list[int]] | None = None
 
-    def _index_roles(self, ended_roles: list, ended_holders: np.ndarray, ended_subjects: np.ndarray) -> None:
+    def _index_roles(self, ended_roles: list[Edge], ended_holders: np.ndarray, ended_subjects: np.ndarray) -> None:
         """Board and senior roles held at T or ended within the people window, by vendor and by person."""
         active = np.flatnonzero((self.codes == SEAT) | (self.codes == SENIOR))
         self.role_edges = [self.edges[p] for p in active.tolist()] + ended_roles
         self.role_holder = np.concatenate([self.holder[active], ended_holders])
         self.role_subject = np.concatenate([self.subject[active], ended_subjects])
-        self.role_active = np.concatenate([np.ones(active.size, bool), np.zeros(len(ended_roles), bool)]).tolist()
+        self.role_active: list[bool] = np.concatenate(
+            [np.ones(active.size, bool), np.zeros(len(ended_roles), bool)]
+        ).tolist()
         self.roles_in, self.roles_of = _Grouped(self.role_subject, self.n), _Grouped(self.role_holder, self.n)
 
     # -- nodes and names ---------------------------------------------------------------------------------------
 
-    def node_array(self, party_ids) -> np.ndarray:
+    def node_array(self, party_ids: Iterable[int]) -> np.ndarray:
         return np.searchsorted(self.ids, np.asarray(list(party_ids), dtype=np.int64))
 
     def party_id(self, node: int) -> int:
@@ -271,7 +283,7 @@ class _Snapshot:
             column[countable] = values
             self.shares[key] = column
 
-    def _counted_pairs(self, first: int, fallback: int) -> np.ndarray:
+    def _counted_pairs(self, first: int, fallback: int) -> NDArray[np.bool_]:
         """Edges of type `first`, and of type `fallback` on pairs that have no `first` (per holder and subject)."""
         ordered = self.codes[self.pair_order]
         new_pair = np.ones(len(ordered), dtype=bool)
@@ -280,11 +292,12 @@ class _Snapshot:
         has_first = np.logical_or.reduceat(ordered == first, starts) if starts.size else np.zeros(0, bool)
         pair_has_first = np.empty(len(ordered), dtype=bool)
         pair_has_first[self.pair_order] = has_first[np.cumsum(new_pair) - 1]
-        return (self.codes == first) | ((self.codes == fallback) & ~pair_has_first)
+        # numpy's stubs type an array comparison as Any: it is a boolean array.
+        return cast(NDArray[np.bool_], (self.codes == first) | ((self.codes == fallback) & ~pair_has_first))
 
-    def _matrices(self, mask: np.ndarray) -> dict:
+    def _matrices(self, mask: np.ndarray) -> dict[Variant, sparse.csr_matrix]:
         """One n x n matrix of fractions per variant (where no bound is exclusive, decided and given are one)."""
-        matrices = {}
+        matrices: dict[Variant, sparse.csr_matrix] = {}
         for key in VARIANTS:
             if key[1] and not self.exclusive:
                 matrices[key] = matrices[(key[0], False)]
@@ -297,19 +310,19 @@ class _Snapshot:
             matrices[key] = matrix
         return matrices
 
-    def transposed(self, kind: str, key) -> sparse.csr_matrix:
+    def transposed(self, kind: str, key: Variant) -> sparse.csr_matrix:
         """Holders of each node (rows) for `holdings` or `votes`, cached."""
         matrix = getattr(self, kind)[key]
         if id(matrix) not in self._transposed:
             self._transposed[id(matrix)] = matrix.T.tocsr()
         return self._transposed[id(matrix)]
 
-    def holders_in(self, kind: str, key, node: int) -> tuple[np.ndarray, np.ndarray]:
+    def holders_in(self, kind: str, key: Variant, node: int) -> tuple[np.ndarray, np.ndarray]:
         rows = self.transposed(kind, key)
         start, end = rows.indptr[node], rows.indptr[node + 1]
         return rows.indices[start:end], rows.data[start:end]
 
-    def share_of(self, kind: str, key, holder: int, node: int) -> float:
+    def share_of(self, kind: str, key: Variant, holder: int, node: int) -> float:
         holders, shares = self.holders_in(kind, key, node)
         found = shares[holders == holder]
         return float(found[0]) * 100.0 if found.size else 0.0
@@ -321,7 +334,7 @@ class _Snapshot:
 
     # -- ties --------------------------------------------------------------------------------------------------
 
-    def ties(self, holder: int, subject: int, codes) -> list[Tie]:
+    def ties(self, holder: int, subject: int, codes: Container[int]) -> list[Tie]:
         """The interests `holder` holds in `subject` at T whose type is among `codes`."""
         if self._pair_lists is None:
             self._pair_lists = (self.sorted_keys.tolist(), self.pair_order.tolist(), self.codes.tolist())
@@ -335,7 +348,7 @@ class _Snapshot:
         edge = self.edges[position]
         return Tie(edge.id, edge.interest_type, edge.source)
 
-    def route_ties(self, nodes: list[int], codes) -> list[Tie]:
+    def route_ties(self, nodes: list[int], codes: Container[int]) -> list[Tie]:
         return [tie for a, b in zip(nodes, nodes[1:], strict=False) for tie in self.ties(a, b, codes)]
 
 
@@ -398,6 +411,10 @@ class _Rival:
     """One rival: its group (per end), its stakes in every vendor (per variant, percent), and the vendors that
     need a closer look (every other vendor is clear of this rival)."""
 
+    consolidated: dict[Variant, np.ndarray]
+    lookthrough: dict[Variant, np.ndarray]
+    stakes: dict[Variant, np.ndarray]
+
     def __init__(self, snapshot: _Snapshot, node: int, policy: Policy):
         self.snapshot, self.node = snapshot, node
         self.party_id, self.name = snapshot.party_id(node), snapshot.name(node)
@@ -412,7 +429,7 @@ class _Rival:
         self._chains: dict[tuple[int, str], tuple[int, ...]] = {}
         self._clear: dict[int, RivalResult] = {}
 
-    def set_stakes(self, key, consolidated: np.ndarray, lookthrough: np.ndarray) -> None:
+    def set_stakes(self, key: Variant, consolidated: np.ndarray, lookthrough: np.ndarray) -> None:
         self.consolidated[key], self.lookthrough[key] = consolidated, lookthrough
         self.stakes[key] = np.clip(np.maximum(consolidated, lookthrough), 0.0, 100.0)
 
@@ -533,8 +550,8 @@ class _Vendor:
         body: str,
         rival: _Rival | None = None,
         stake: Range | None = None,
-        routes: list[Route] = (),
-        ties: list[Tie] = (),
+        routes: Sequence[Route] = (),
+        ties: Sequence[Tie] = (),
     ) -> Finding:
         ties = list({(t.kind, t.edge_id): t for t in ties}.values())
         sources = {(s.description, s.verification_level, s.recorded): s for s in (t.source for t in ties)}
@@ -655,6 +672,8 @@ def _ownership_paths(vendor: _Vendor, rival: _Rival, end: str) -> list[tuple[lis
 def _role_findings(vendor: _Vendor, rival: _Rival) -> list[Finding | None]:
     """Rules 3 and 4: a group member's board seat in the vendor; one person's roles in both, now or lately."""
     snapshot, node = vendor.snapshot, vendor.node
+    board: list[Reason]
+    people: list[Reason]
     board, people = [], []  # (certain, body, path, ties)
     for position in snapshot.seats_in.get(node):
         member = int(snapshot.holder[position])
@@ -664,7 +683,8 @@ def _role_findings(vendor: _Vendor, rival: _Rival) -> list[Finding | None]:
             body = explain.board_seat_body(who, snapshot.edges[position].interest_type, vendor.name)
             path = rival.chain(member, "low" if certain else "high") + [node]
             board.append((certain, body, path, [snapshot.tie(position)]))
-    pairs = {}  # (person, member) -> (both held at T, role in vendor, role in member)
+    # (person, member) -> (both held at T, role in vendor, role in member)
+    pairs: dict[tuple[int, int], tuple[bool, int, int]] = {}
     for mine in snapshot.roles_in.get(node):
         person = int(snapshot.role_holder[mine])
         for theirs in snapshot.roles_of.get(person):
@@ -692,7 +712,7 @@ def _role_findings(vendor: _Vendor, rival: _Rival) -> list[Finding | None]:
 
 
 def _strongest(
-    vendor: _Vendor, rival: _Rival, rule: Rule, found: Verdict, reasons: list, stake: Range | None = None
+    vendor: _Vendor, rival: _Rival, rule: Rule, found: Verdict, reasons: list[Reason], stake: Range | None = None
 ) -> Finding | None:
     """One finding for a rule and rival, worded after its surest reason, citing the routes and ties of all."""
     if not reasons:
@@ -762,9 +782,7 @@ def _contract_finding(vendor: _Vendor, rival: _Rival) -> Finding | None:
 # -- rule 6: owners nobody can name, ownership nobody has disclosed -------------------------------------------------
 
 
-def _unknown_owner_stakes(
-    snapshot: _Snapshot, vendor_nodes: np.ndarray, policy: Policy
-) -> dict[int, list[tuple[int, Range, bool]]]:
+def _unknown_owner_stakes(snapshot: _Snapshot, vendor_nodes: np.ndarray, policy: Policy) -> dict[int, list[OwnerStake]]:
     """{vendor position: [(unknown owner, stake, low end reaches review)]} for owners whose high end reaches review.
 
     The stake of all unknown owners together bounds each one's; only vendors where that bound reaches the review
@@ -782,7 +800,7 @@ def _unknown_owner_stakes(
     first, last = _reaching(decided, owners)
     # Reached by an owner (a threshold of 0 must not make every vendor a finding), at or above the threshold.
     flagged = np.flatnonzero((bound * 100.0 >= threshold) & (last[vendor_nodes] >= 0))
-    found = defaultdict(list)
+    found: defaultdict[int, list[OwnerStake]] = defaultdict(list)
     if not flagged.size:
         return found
     targets = vendor_nodes[flagged]
@@ -830,7 +848,12 @@ def _reaching(holdings: sparse.csr_matrix, sources: np.ndarray) -> tuple[np.ndar
 
 
 def _owner_by_owner(
-    snapshot: _Snapshot, owners: np.ndarray, flagged: np.ndarray, targets: np.ndarray, threshold: float, found: dict
+    snapshot: _Snapshot,
+    owners: np.ndarray,
+    flagged: np.ndarray,
+    targets: np.ndarray,
+    threshold: float,
+    found: dict[int, list[OwnerStake]],
 ) -> None:
     """Each unknown owner's own stake in vendors that several of them reach, added to `found` where its high end
     reaches the threshold, largest first."""
@@ -856,7 +879,7 @@ def _owner_by_owner(
         found[at].sort(key=lambda item: (-item[1].high, -item[1].low))
 
 
-def _pairwise(snapshot: _Snapshot, key, holders: np.ndarray, targets: np.ndarray) -> np.ndarray:
+def _pairwise(snapshot: _Snapshot, key: Variant, holders: np.ndarray, targets: np.ndarray) -> np.ndarray:
     """len(holders) x len(targets) look-through stakes (fractions), solved from the smaller side.
 
     One factorisation of what lies downstream of the holders (or upstream of the targets, on the transposed
@@ -875,8 +898,8 @@ def _pairwise(snapshot: _Snapshot, key, holders: np.ndarray, targets: np.ndarray
     return stakes if forward else stakes.T
 
 
-def _unknown_owner_findings(vendor: _Vendor, owners) -> list[Finding]:
-    findings = []
+def _unknown_owner_findings(vendor: _Vendor, owners: list[OwnerStake]) -> list[Finding]:
+    findings: list[Finding] = []
     verdict = _decide(vendor, Rule.UNKNOWN, Verdict.REVIEW)
     if verdict is None:
         return findings

@@ -1,8 +1,10 @@
 """Findings in words a buyer understands: one sentence naming the rule, the rival, the figure and its range,
 the routes that carry it (the largest first), the sources with their verification levels, and the date."""
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import date
+from typing import cast
 
 from marketplace.parties.vocabulary import interest_words
 from marketplace.screening.verdicts import Range, Rule, Source, Verdict
@@ -84,7 +86,7 @@ def ties_text(ties: list[Tie]) -> str:
 
 
 def sentence(
-    verdict: Verdict, rule: Rule, body: str, as_of: date, routes: list[Route] = (), ties: list[Tie] = ()
+    verdict: Verdict, rule: Rule, body: str, as_of: date, routes: Sequence[Route] = (), ties: Sequence[Tie] = ()
 ) -> str:
     """'Excluded (ownership): Cobalt Social holds 49% of Scalewise Data (shareholding, ...), as of 2025-07-01.'"""
     text = f"{LEADS[verdict]} ({RULE_LABELS[Rule(rule)]}): {body}"
@@ -109,7 +111,9 @@ def control_body(rival: str, vendor: str, votes: Range | None, appointed: bool, 
     verb = "controls" if certain else "may control"
     if appointed:
         return f"{rival} {verb} {vendor}: its group appoints the board"
-    return f"{rival} {verb} {vendor}: its group {'holds' if certain else 'may hold'} {figure(votes)} of the votes"
+    # Only the rival itself comes without votes (answered above).
+    votes_held = figure(cast(Range, votes))
+    return f"{rival} {verb} {vendor}: its group {'holds' if certain else 'may hold'} {votes_held} of the votes"
 
 
 def ownership_body(rival: str, vendor: str, stake: Range, certain: bool, consolidated: bool) -> str:

@@ -13,7 +13,10 @@ block is too large to factorise (a random graph's giant component), the forward 
 the few backward edges are iterated (block Gauss-Seidel), which converges because the divergent blocks are gone.
 """
 
+from typing import Literal, cast, overload
+
 import numpy as np
+from numpy.typing import ArrayLike, NDArray
 from scipy import sparse
 from scipy.sparse.csgraph import breadth_first_order, connected_components, dijkstra
 from scipy.sparse.linalg import splu
@@ -28,7 +31,7 @@ DIVERGENCE_MARGIN = 1e-9
 MAX_SWEEPS = 10000  # Gauss-Seidel sweeps over a block too large to factorise
 
 
-def breadth_first(adjacency: sparse.csr_matrix, seeds) -> tuple[np.ndarray, np.ndarray]:
+def breadth_first(adjacency: sparse.csr_matrix, seeds: ArrayLike) -> tuple[np.ndarray, np.ndarray]:
     """The nodes reachable from `seeds` (themselves included) in breadth-first order, and for each node the
     node it was first reached from (-1 for seeds and for nodes not reached)."""
     n = adjacency.shape[0]
@@ -48,7 +51,21 @@ def breadth_first(adjacency: sparse.csr_matrix, seeds) -> tuple[np.ndarray, np.n
     return order[1:].astype(np.int64), parent
 
 
-def downstream(adjacency: sparse.csr_matrix, seeds, parents: bool = False):
+@overload
+def downstream(
+    adjacency: sparse.csr_matrix, seeds: ArrayLike, parents: Literal[False] = False
+) -> NDArray[np.bool_]: ...
+
+
+@overload
+def downstream(
+    adjacency: sparse.csr_matrix, seeds: ArrayLike, parents: Literal[True]
+) -> tuple[NDArray[np.bool_], np.ndarray]: ...
+
+
+def downstream(
+    adjacency: sparse.csr_matrix, seeds: ArrayLike, parents: bool = False
+) -> NDArray[np.bool_] | tuple[NDArray[np.bool_], np.ndarray]:
     """Mask of the nodes reachable from `seeds` (themselves included) along the stored entries of `adjacency`;
     with parents=True also the breadth-first tree (see breadth_first), so routes back are shortest in hops."""
     order, parent = breadth_first(adjacency, seeds)
@@ -108,7 +125,7 @@ class _DirectSolver:
         self.lu = splu(system, permc_spec="NATURAL", diag_pivot_thresh=0.0)
 
     def solve(self, rhs: np.ndarray) -> np.ndarray:
-        return self.lu.solve(rhs)
+        return cast(NDArray[np.float64], self.lu.solve(rhs))
 
 
 class _SplitSolver:
@@ -154,7 +171,7 @@ class LookThrough:
     W(I - W)^-1 is the row of W^T(I - W^T)^-1.
     """
 
-    def __init__(self, holdings: sparse.csr_matrix, sources, direct_limit: int = DIRECT_LIMIT):
+    def __init__(self, holdings: sparse.csr_matrix, sources: ArrayLike, direct_limit: int = DIRECT_LIMIT):
         self.holdings = holdings
         self.n = holdings.shape[0]
         sources = np.asarray(sources, dtype=np.int64)
@@ -174,7 +191,7 @@ class LookThrough:
             largest = int(np.bincount(labels[self.good]).max())
             self.solver = _DirectSolver(held) if largest <= direct_limit else _SplitSolver(held)
 
-    def _divergent_nodes(self, labels: np.ndarray, n_blocks: int) -> np.ndarray:
+    def _divergent_nodes(self, labels: NDArray[np.int32], n_blocks: int) -> NDArray[np.bool_]:
         sizes = np.bincount(labels, minlength=n_blocks)
         looped = np.zeros(n_blocks, dtype=bool)
         looped[labels[self.block.diagonal() > 0]] = True
@@ -222,7 +239,7 @@ class Routes:
         self.limit = -np.log(floor)
         self._trees: dict[int, tuple[np.ndarray, np.ndarray]] = {}
 
-    def _tree(self, source: int):
+    def _tree(self, source: int) -> tuple[np.ndarray, np.ndarray]:
         if source not in self._trees:
             self._trees[source] = dijkstra(self.weights, indices=source, return_predecessors=True, limit=self.limit)
         return self._trees[source]

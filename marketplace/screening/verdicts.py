@@ -1,5 +1,6 @@
 """What screening answers: verdicts, findings, and a buyer's policy. Plain data, no database."""
 
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from datetime import date
 from enum import StrEnum
@@ -15,7 +16,7 @@ class Verdict(StrEnum):
         return {"clear": 0, "review": 1, "exclude": 2}[self.value]
 
 
-def worst(verdicts) -> Verdict:
+def worst(verdicts: Iterable[str]) -> Verdict:
     return max((Verdict(v) for v in verdicts), key=lambda v: v.severity, default=Verdict.CLEAR)
 
 
@@ -63,7 +64,7 @@ class Policy:
     control_at: float = 50.0
     revenue_share_at: float = 30.0
     stale_after_months: int = 12
-    actions: dict = field(default_factory=lambda: dict(DEFAULT_ACTIONS))
+    actions: dict[Rule, str] = field(default_factory=lambda: dict(DEFAULT_ACTIONS))
 
     def action(self, rule: Rule) -> Action:
         return Action(self.actions.get(Rule(rule), DEFAULT_ACTIONS[Rule(rule)]))
@@ -76,7 +77,7 @@ class Range:
     low: float
     high: float
 
-    def as_dict(self) -> dict:
+    def as_dict(self) -> dict[str, float]:
         return {"low": round(self.low, 6), "high": round(self.high, 6)}
 
 
@@ -109,7 +110,7 @@ class Finding:
     matched_party_id: int | None = None
     matched_as_party_id: int | None = None
 
-    def as_dict(self) -> dict:
+    def as_dict(self) -> dict[str, object]:
         return {
             "rule": str(self.rule),
             "verdict": str(self.verdict),
