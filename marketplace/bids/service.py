@@ -464,21 +464,10 @@ def award_bid(session: Session, user: User, job_id: int, bid_id: int) -> Contrac
     """
     ensure_active(session, user, "award jobs")
     job, _ = _lock_job_then_bid(session, user, visibility.get_own_job(session, user, job_id))
-    refusal = _award_refusal(job, user)
-    if refusal:
-        raise BidError(refusal)
-    bid = session.get(Bid, bid_id, populate_existing=True)
-    if bid is None or bid.job_id != job.id:
-        raise visibility.NotVisible(f"bid {bid_id} of job {job_id}")
-    if bid.status != BidStatus.ACTIVE:
-        raise BidError(f"This bid is {bid.status} and cannot be awarded.")
-    rows = {row.bid.id: row for row in _screened_bids(session, user, job)}
-    winner = rows.get(bid.id)
-    vendor = session.get(Organization, bid.vendor_org_id)
-    if vendor.suspended_at is not None:
-        raise BidError(f"{vendor.name} is suspended and cannot be awarded.")
-    if winner is None:
-        raise BidError(f"Your screening excludes {vendor.name}: its bid cannot be awarded.")
+    plan = _award_plan(session, user, job, bid_id)
+    if plan.refusal:
+        raise BidError(plan.refusal)
+    winner, losers = plan.winner, plan.losers
     now = utcnow()
     job.status, job.awarded_at, job.updated_at = JobStatus.AWARDED, now, now
     winner.bid.status, winner.bid.updated_at = BidStatus.AWARDED, now
@@ -492,7 +481,6 @@ def award_bid(session: Session, user: User, job_id: int, bid_id: int) -> Contrac
     )
     session.add(contract)
     session.flush()
-    losers = [row for row in rows.values() if row.bid.status == BidStatus.ACTIVE and row is not winner]
     for row in losers:
         row.bid.status, row.bid.updated_at = BidStatus.LOST, now
     # A bid out of the comparison (a suspended vendor's, one screening set aside) does not stay live on an awarded
@@ -692,13 +680,19 @@ class AwardPreview:
 def award_preview(session: Session, user: User, job_id: int, bid_id: int) -> AwardPreview:
     """What awarding this bid would do, checked as award_bid checks it. Raises NotVisible (404) unless the user
     is the job's buyer and the bid is on the job; no amount is shown while a sealed job's bids are sealed."""
-    job = visibility.get_own_job(session, user, job_id)
+    return _award_plan(session, user, visibility.get_own_job(session, user, job_id), bid_id)
+
+
+def _award_plan(session: Session, user: User, job: Job, bid_id: int) -> AwardPreview:
+    """Whether this bid may be awarded now and, if so, the winner and the live bids that lose: the one set of
+    checks behind both the confirmation page and award_bid (which makes it under the job's lock). Raises
+    NotVisible (404) when the bid is not on the job."""
     refusal = _award_refusal(job, user)
     if refusal:
         return AwardPreview(job, refusal)
-    bid = session.get(Bid, bid_id)
+    bid = session.get(Bid, bid_id, populate_existing=True)
     if bid is None or bid.job_id != job.id:
-        raise visibility.NotVisible(f"bid {bid_id} of job {job_id}")
+        raise visibility.NotVisible(f"bid {bid_id} of job {job.id}")
     if bid.status != BidStatus.ACTIVE:
         return AwardPreview(job, f"This bid is {bid.status} and cannot be awarded.")
     rows = {row.bid.id: row for row in _screened_bids(session, user, job)}
