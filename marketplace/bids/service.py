@@ -335,9 +335,7 @@ def withdraw_bid(session: Session, user: User, bid_id: int) -> Bid:
     """
     ensure_active(session, user, "withdraw bids")
     job, bid = _lock_job_then_bid(session, user, *reversed(_bid_and_job(session, user, bid_id)))
-    if bid.status == BidStatus.WITHDRAWN:
-        raise BidError("This bid is already withdrawn.")
-    refusal = change_refusal(session, user, bid, job)
+    refusal = _withdrawal_refusal(session, user, bid, job)
     if refusal:
         raise BidError(refusal)
     bid.status = BidStatus.WITHDRAWN
@@ -660,12 +658,15 @@ class WithdrawalPreview:
 def withdrawal_preview(session: Session, user: User, bid_id: int) -> WithdrawalPreview:
     """What withdrawing the vendor's bid would do. Raises NotVisible (404) for anything but its own bid."""
     bid, job = _bid_and_job(session, user, bid_id)
-    refusal = (
-        "This bid is already withdrawn."
-        if bid.status == BidStatus.WITHDRAWN
-        else change_refusal(session, user, bid, job)
-    )
+    refusal = _withdrawal_refusal(session, user, bid, job)
     return WithdrawalPreview(bid, job, visibility.buyer_label(session, job, user), refusal)
+
+
+def _withdrawal_refusal(session: Session, user: User, bid: Bid, job: Job) -> str | None:
+    """Why the vendor may not withdraw this bid now (the confirmation page and withdraw_bid ask alike)."""
+    if bid.status == BidStatus.WITHDRAWN:
+        return "This bid is already withdrawn."
+    return change_refusal(session, user, bid, job)
 
 
 @dataclass
