@@ -3,13 +3,13 @@
     python bench/run.py --database-url sqlite:////tmp/bench.db --json bench/results/sqlite.json
 
 (a) screen every vendor for the buyer, nothing cached: a fresh session, the vendor organisations read, then
-    marketplace.screening.service.screenings_for_buyer (rivals, policy, facts, the part of the graph below the
+    marketplace.screening.services.screen.screenings_for_buyer (rivals, policy, facts, the part of the graph below the
     rivals and unknown owners, the engine, waivers), median of 3; then the same parts timed apart, and once the
     whole graph read and screened for comparison;
 (b) the buyer's vendor-search page /vendors through the Flask test client, signed in as the buyer: server time
     of 50 requests over pages and filters after a warm-up (p50, p95);
 (c) re-screen after one disclosure changes: one Interest added to a vendor, then
-    marketplace.screening.refresh.refresh_after_change for it, as an admin fact does: every vendor whose verdict
+    screening.services.refresh.refresh_after_change for it, as an admin fact does: every vendor whose verdict
     the tie can change (at or below the vendor, or sharing its people), for every buyer (median over 20 vendors;
     rolled back after);
 (d) the process's peak resident memory after all of the above.
@@ -73,11 +73,12 @@ def main(
     from marketplace.accounts.models import Organization, OrgKind
     from marketplace.extensions import db
     from marketplace.parties.models import Interest, Party
-    from marketplace.screening import service, store
-    from marketplace.screening.engine import collector_paused, screen_vendors
+    from marketplace.screening.engine.rules import collector_paused, screen_vendors
+    from marketplace.screening.engine.verdicts import Policy
     from marketplace.screening.models import Rival, VerdictRecord
-    from marketplace.screening.refresh import refresh_after_change, refresh_verdicts
-    from marketplace.screening.verdicts import Policy
+    from marketplace.screening.services import screen as service
+    from marketplace.screening.services.refresh import refresh_after_change, refresh_verdicts
+    from marketplace.screening.store import loader as store
 
     rng = random.Random(seed)
     out: dict = {
@@ -239,7 +240,7 @@ def main(
         # vendors; image; iso27001), each screened the naive way under a time limit; where the limit cuts it, the
         # time is extrapolated from the vendors done (a lower bound: the rest is not faster).
         from marketplace.accounts.models import VendorProfile
-        from marketplace.screening.vendors import _in_json_list
+        from marketplace.screening.services.vendor_search import _in_json_list
 
         session = db.session
         page_times, extrapolated = [], False

@@ -31,7 +31,7 @@ from marketplace.jobs import service as jobs  # noqa: E402
 from marketplace.jobs.models import Job, JobStatus, Question, Visibility  # noqa: E402
 from marketplace.notifications.models import Notification  # noqa: E402
 from marketplace.screening.models import VerdictRecord  # noqa: E402
-from marketplace.screening.refresh import refresh_verdicts  # noqa: E402
+from marketplace.screening.services.refresh import refresh_verdicts  # noqa: E402
 from marketplace.visibility import job_filter, vendor_ids_seeing  # noqa: E402
 
 

@@ -109,7 +109,7 @@ def _tune_postgresql(engine) -> None:
 def _register_listeners() -> None:
     """Screening answers every change of ties (marketplace.changes), in the changing request's transaction."""
     from marketplace import changes
-    from marketplace.screening import refresh
+    from marketplace.screening.services import refresh
 
     changes.listen(refresh.ties_changed)
 

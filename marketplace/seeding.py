@@ -62,7 +62,7 @@ from marketplace.payments.gateway import StripeGateway, from_config
 from marketplace.payments.models import LedgerEntry
 from marketplace.payments.reconcile import reconcile
 from marketplace.screening.models import Rival
-from marketplace.screening.refresh import refresh_verdicts
+from marketplace.screening.services.refresh import refresh_verdicts
 
 SEED_DIR = PROJECT_ROOT / "seed_data"
 DEMO_PASSWORD = "demo-password-2026"  # noqa: S105  (published on the sign-in page on purpose)

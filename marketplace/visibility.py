@@ -17,7 +17,7 @@ from marketplace.errors import NotVisible  # noqa: F401  (raised and caught as v
 from marketplace.jobs.models import BiddingMode, Job, JobInvitation, JobStatus, Visibility
 from marketplace.notifications.models import Notification
 from marketplace.screening.models import VerdictRecord
-from marketplace.screening.service import Verdict, screen_pairs, verdicts_for_vendor
+from marketplace.screening.services.screen import Verdict, screen_pairs, verdicts_for_vendor
 
 
 def _vendor_verdicts(session: Session, vendor_org: Organization) -> dict[int, Verdict]:

@@ -19,11 +19,11 @@ from marketplace.disclosures.models import DisclosureStatus, DisclosureVersion
 from marketplace.disclosures.obligations import disclosure_obligations
 from marketplace.errors import Refusal
 from marketplace.parties.models import Interest, Party, TieOrigin
-from marketplace.screening.affected import affected_vendor_ids
+from marketplace.screening.engine.verdicts import Rule, Screening, Verdict, worst
 from marketplace.screening.models import Rival
-from marketplace.screening.picture import vendor_picture
-from marketplace.screening.service import screen_pairs
-from marketplace.screening.verdicts import Rule, Screening, Verdict, worst
+from marketplace.screening.services.screen import screen_pairs
+from marketplace.screening.store.affected import affected_vendor_ids
+from marketplace.screening.store.picture import vendor_picture
 
 STATUS_FILTERS = {
     "submitted": "Awaiting review",

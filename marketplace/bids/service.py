@@ -22,7 +22,7 @@ from marketplace.jobs.models import HOSTING_OPTIONS, BiddingMode, Job, JobStatus
 from marketplace.locking import lock_row
 from marketplace.money import MAX_AMOUNT_MINOR, format_money
 from marketplace.notifications.service import notify_org
-from marketplace.screening.service import Verdict, screenings_for_buyer
+from marketplace.screening.services.screen import Verdict, screenings_for_buyer
 
 # One wording for every screening refusal a vendor sees: it names no buyer-wide cause, no finding, no rival.
 EXCLUDED_MESSAGE = "You cannot bid on this job."

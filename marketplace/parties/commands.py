@@ -11,7 +11,7 @@ from flask.cli import with_appcontext
 from marketplace.extensions import db
 from marketplace.parties.bods import BodsFileError, import_bods, read_statements
 from marketplace.parties.bods_export import BodsExportError, export_vendor_report, schema_errors
-from marketplace.screening.refresh import refresh_verdicts
+from marketplace.screening.services.refresh import refresh_verdicts
 
 # Files with more statements than this get a progress bar (on standard error, beside the summary lines).
 PROGRESS_FROM = 500

@@ -12,9 +12,9 @@ from marketplace.db_types import utcnow
 from marketplace.extensions import db
 from marketplace.parties.models import Party, PartyKind
 from marketplace.parties.service import normalize_name
-from marketplace.screening.refresh import refresh_verdicts
-from marketplace.screening.service import screen_party
-from marketplace.screening.verdicts import Policy, Range, Screening, Verdict
+from marketplace.screening.engine.verdicts import Policy, Range, Screening, Verdict
+from marketplace.screening.services.refresh import refresh_verdicts
+from marketplace.screening.services.screen import screen_party
 
 
 def find_party(session: Session, text: str) -> Party | None:

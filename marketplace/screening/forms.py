@@ -16,7 +16,7 @@ from wtforms.validators import InputRequired, Length, NumberRange, Optional
 
 from marketplace.db_types import MAX_ID
 from marketplace.jobs.models import CERTIFICATIONS, MODALITY_LABELS
-from marketplace.screening.vendors import VendorSearch
+from marketplace.screening.services.vendor_search import VendorSearch
 
 
 class AddRivalForm(FlaskForm):

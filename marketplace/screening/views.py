@@ -9,12 +9,12 @@ from marketplace.accounts.models import Organization, OrgKind
 from marketplace.accounts.roles import role_required
 from marketplace.db_types import record_id
 from marketplace.extensions import db
-from marketplace.screening import policy_service
-from marketplace.screening import rivals as service
-from marketplace.screening import vendors as vendor_search
+from marketplace.screening.engine.verdicts import Policy
 from marketplace.screening.forms import AddFoundRivalForm, AddRivalForm, PolicyForm, VendorSearchForm, WaiveForm
-from marketplace.screening.policies import policy_for
-from marketplace.screening.verdicts import Policy
+from marketplace.screening.services import policy as policy_service
+from marketplace.screening.services import rivals as service
+from marketplace.screening.services import vendor_search
+from marketplace.screening.store.policies import policy_for
 from marketplace.visibility import NotVisible
 
 bp = Blueprint("screening", __name__)

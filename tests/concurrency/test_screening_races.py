@@ -13,9 +13,9 @@ from marketplace.audit.models import AuditRecord
 from marketplace.disclosures.models import DisclosureStatus
 from marketplace.extensions import db
 from marketplace.parties.models import Party, TieOrigin
+from marketplace.screening.engine.verdicts import DEFAULT_ACTIONS
 from marketplace.screening.models import Rival, ScreeningPolicy, VerdictRecord, Waiver
-from marketplace.screening.service import screen_pairs
-from marketplace.screening.verdicts import DEFAULT_ACTIONS
+from marketplace.screening.services.screen import screen_pairs
 from tests.concurrency.harness import flashes, post_and_follow, together
 from tests.concurrency.invariants import no_server_errors, told
 from tests.factories import (

@@ -14,7 +14,7 @@ from marketplace.jobs.models import Job, JobInvitation, JobStatus, Visibility
 from marketplace.notifications.models import Notification
 from marketplace.parties.models import Interest, Party, PartyKind
 from marketplace.screening.models import Rival, VerdictRecord
-from marketplace.screening.service import Verdict, screen_vendor
+from marketplace.screening.services.screen import Verdict, screen_vendor
 from marketplace.seeding import DEMO_LOGINS, DEMO_PASSWORD
 from marketplace.visibility import effective_status, visible_jobs
 from tests.factories import AdminFactory, BuyerFactory

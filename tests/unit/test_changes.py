@@ -3,7 +3,7 @@
 import pytest
 
 from marketplace import changes
-from marketplace.screening import refresh
+from marketplace.screening.services import refresh
 
 
 def test_the_app_registers_screening_once(app):

@@ -7,7 +7,7 @@ from marketplace.accounts.two_factor import SecondFactorError
 from marketplace.bids.service import BidError
 from marketplace.errors import Refusal, show_on_form
 from marketplace.jobs.service import JobError
-from marketplace.screening.rivals import RivalError
+from marketplace.screening.services.rivals import RivalError
 
 
 class NameForm(Form):

@@ -12,7 +12,7 @@ from marketplace.audit.models import AuditRecord
 from marketplace.notifications.models import Notification
 from marketplace.parties.models import CommercialTie, Interest, Party, TieOrigin
 from marketplace.screening.models import VerdictRecord
-from marketplace.screening.service import screen_vendor
+from marketplace.screening.services.screen import screen_vendor
 from tests.factories import (
     BuyerFactory,
     BuyerOrgFactory,

@@ -17,7 +17,7 @@ from marketplace.disclosures.models import DisclosureStatus, DisclosureVersion
 from marketplace.disclosures.obligations import disclosure_obligations
 from marketplace.parties.models import TieOrigin
 from marketplace.screening.models import VerdictRecord
-from marketplace.screening.service import screen_vendor
+from marketplace.screening.services.screen import screen_vendor
 from tests.factories import (
     BuyerOrgFactory,
     InterestFactory,

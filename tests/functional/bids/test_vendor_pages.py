@@ -319,7 +319,7 @@ def test_an_excluded_vendor_learns_only_that_its_bid_is_out_never_why(
         session, vendor, job.id, Offer(price_per_unit_minor=50, total_minor=50_000, turnaround_days=10)
     )
     exclude_vendor(job.buyer_org_id, vendor.org_id)
-    from marketplace.screening.refresh import refresh_verdicts
+    from marketplace.screening.services.refresh import refresh_verdicts
 
     refresh_verdicts(session, None, vendor_org_ids=[vendor.org_id])
     login_as(vendor)

@@ -97,7 +97,7 @@ def test_the_lab_sees_how_many_vendors_can_see_its_job(client, login_as, session
     confidential = JobFactory(buyer_org_id=buyer.org_id, visibility=Visibility.CONFIDENTIAL, codename="Osprey")
     public = JobFactory(buyer_org_id=buyer.org_id, visibility=Visibility.PUBLIC)
     exclude_vendor(buyer.org_id, excluded.org_id)
-    from marketplace.screening.refresh import refresh_verdicts
+    from marketplace.screening.services.refresh import refresh_verdicts
 
     refresh_verdicts(session, None)
     login_as(buyer)

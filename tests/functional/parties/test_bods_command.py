@@ -274,7 +274,7 @@ def test_an_import_brings_every_stored_verdict_up_to_date(bods, session):
     the buyer's lists read says exclude as soon as the import is done."""
     from marketplace.parties.service import add_identifier
     from marketplace.screening.models import VerdictRecord
-    from marketplace.screening.refresh import refresh_verdicts
+    from marketplace.screening.services.refresh import refresh_verdicts
     from tests.factories import BuyerOrgFactory, RivalFactory, VerifiedVendorOrgFactory
 
     vendor = VerifiedVendorOrgFactory(name="Company A")

@@ -5,7 +5,7 @@ from sqlalchemy import select
 
 from marketplace.accounts.models import Organization, OrgKind
 from marketplace.screening.models import VerdictRecord
-from marketplace.screening.service import findings_record, screen_pairs
+from marketplace.screening.services.screen import findings_record, screen_pairs
 
 
 @pytest.fixture

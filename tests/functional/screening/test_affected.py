@@ -2,7 +2,7 @@
 
 from marketplace.accounts.models import Organization
 from marketplace.parties.models import CommercialKind, CommercialTie, TieOrigin
-from marketplace.screening.affected import affected_vendor_ids
+from marketplace.screening.store.affected import affected_vendor_ids
 from tests.factories import InterestFactory, PartyFactory, PersonFactory, VendorOrgFactory
 
 

@@ -13,7 +13,7 @@ from marketplace.bids.models import Bid
 from marketplace.disclosures.models import DisclosureVersion
 from marketplace.jobs.models import BiddingMode, Visibility
 from marketplace.notifications.models import Notification
-from marketplace.screening.refresh import refresh_verdicts
+from marketplace.screening.services.refresh import refresh_verdicts
 from tests.factories import (
     AdminFactory,
     BidFactory,

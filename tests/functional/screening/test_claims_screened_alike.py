@@ -8,9 +8,10 @@ from sqlalchemy import select
 
 from marketplace.disclosures.models import DisclosureStatus
 from marketplace.parties.models import Interest, TieOrigin
-from marketplace.screening import service, store
-from marketplace.screening.engine import screen_vendors
-from marketplace.screening.verdicts import Policy
+from marketplace.screening.engine.rules import screen_vendors
+from marketplace.screening.engine.verdicts import Policy
+from marketplace.screening.services import screen as service
+from marketplace.screening.store import loader as store
 from tests.factories import BuyerOrgFactory, DisclosureFactory, InterestFactory, RivalFactory, VendorOrgFactory
 from tests.functional.screening.test_rivals_part_of_graph import random_register
 

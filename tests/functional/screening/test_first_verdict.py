@@ -10,9 +10,9 @@ from marketplace.contracts.models import Contract, ContractStatus
 from marketplace.disclosures import service as disclosures
 from marketplace.notifications.models import Notification
 from marketplace.parties.models import Interest
+from marketplace.screening.engine.verdicts import Verdict
 from marketplace.screening.models import VerdictRecord
-from marketplace.screening.refresh import VerdictChange, refresh_verdicts
-from marketplace.screening.verdicts import Verdict
+from marketplace.screening.services.refresh import VerdictChange, refresh_verdicts
 from tests.factories import (
     AdminFactory,
     BidFactory,

@@ -9,10 +9,10 @@ from sqlalchemy import select
 from marketplace.accounts.models import Organization
 from marketplace.parties.matching import LIKELY_AT, similarity
 from marketplace.parties.models import Interest, Party
-from marketplace.screening import service
 from marketplace.screening.commands import screen_command
 from marketplace.screening.models import VerdictRecord
-from marketplace.screening.refresh import refresh_verdicts
+from marketplace.screening.services import screen as service
+from marketplace.screening.services.refresh import refresh_verdicts
 from tests.factories import AdminFactory, BuyerFactory, InterestFactory, PartyFactory, VendorFactory
 from tests.functional.screening.test_possible_match import party_named, screening_page, text
 

@@ -13,7 +13,7 @@ from marketplace.disclosures.models import DisclosureStatus
 from marketplace.jobs.models import Visibility
 from marketplace.notifications.models import Notification
 from marketplace.screening.models import ScreeningPolicy, VerdictRecord
-from marketplace.screening.refresh import refresh_verdicts
+from marketplace.screening.services.refresh import refresh_verdicts
 from tests.factories import (
     AdminFactory,
     BuyerFactory,

@@ -7,7 +7,7 @@ from marketplace.audit.models import AuditRecord
 from marketplace.disclosures.models import DisclosureVersion
 from marketplace.parties.models import Interest, Party, PartyDistinction
 from marketplace.screening.models import Rival, VerdictRecord
-from marketplace.screening.refresh import refresh_verdicts
+from marketplace.screening.services.refresh import refresh_verdicts
 from tests.factories import AdminFactory, BuyerFactory, VendorFactory
 from tests.functional.screening.test_policy import policy_form
 

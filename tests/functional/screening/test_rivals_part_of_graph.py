@@ -13,11 +13,12 @@ from sqlalchemy import select
 from marketplace.db_types import utcnow
 from marketplace.disclosures.models import DisclosureStatus
 from marketplace.parties.models import CommercialKind, CommercialTie, PartyKind, TieOrigin
-from marketplace.screening import service, store
-from marketplace.screening.engine import control_groups, screen_vendors
+from marketplace.screening.engine.rules import control_groups, screen_vendors
+from marketplace.screening.engine.verdicts import Policy
 from marketplace.screening.models import Rival, VerdictRecord
-from marketplace.screening.refresh import refresh_verdicts
-from marketplace.screening.verdicts import Policy
+from marketplace.screening.services import screen as service
+from marketplace.screening.services.refresh import refresh_verdicts
+from marketplace.screening.store import loader as store
 from tests.factories import (
     BuyerOrgFactory,
     DisclosureFactory,

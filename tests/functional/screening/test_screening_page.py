@@ -12,8 +12,8 @@ from marketplace.db_types import utcnow
 from marketplace.disclosures.models import DisclosureStatus
 from marketplace.notifications.models import Notification
 from marketplace.parties.models import TieOrigin, VerificationLevel
-from marketplace.screening.picture import MAX_NODES, vendor_picture
-from marketplace.screening.verdicts import Finding, Screening, Verdict
+from marketplace.screening.engine.verdicts import Finding, Screening, Verdict
+from marketplace.screening.store.picture import MAX_NODES, vendor_picture
 from tests.factories import (
     AdminFactory,
     BuyerFactory,

@@ -10,12 +10,13 @@ from marketplace.db_types import utcnow
 from marketplace.disclosures.models import DisclosureStatus
 from marketplace.jobs.models import Visibility
 from marketplace.parties.models import PartyKind
-from marketplace.screening import service, store
-from marketplace.screening.engine import screen_vendors
+from marketplace.screening.engine.rules import screen_vendors
+from marketplace.screening.engine.verdicts import Policy, Verdict
 from marketplace.screening.models import VerdictRecord, Waiver
-from marketplace.screening.refresh import refresh_verdicts
-from marketplace.screening.rivals import add_rival_by_party
-from marketplace.screening.verdicts import Policy, Verdict
+from marketplace.screening.services import screen as service
+from marketplace.screening.services.refresh import refresh_verdicts
+from marketplace.screening.services.rivals import add_rival_by_party
+from marketplace.screening.store import loader as store
 from tests.factories import (
     BuyerFactory,
     BuyerOrgFactory,

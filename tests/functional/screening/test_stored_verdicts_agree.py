@@ -19,11 +19,11 @@ from marketplace.disclosures import service as disclosures
 from marketplace.disclosures.models import DisclosureStatus, DisclosureVersion
 from marketplace.parties.models import Party
 from marketplace.parties.registry import RegistryError, merge_parties
+from marketplace.screening.engine.verdicts import DEFAULT_ACTIONS
 from marketplace.screening.models import Rival
-from marketplace.screening.policy_service import PolicyError, PolicyInput, save_policy
-from marketplace.screening.refresh import refresh_verdicts
-from marketplace.screening.rivals import RivalError, add_rival_by_name, remove_rival
-from marketplace.screening.verdicts import DEFAULT_ACTIONS
+from marketplace.screening.services.policy import PolicyError, PolicyInput, save_policy
+from marketplace.screening.services.refresh import refresh_verdicts
+from marketplace.screening.services.rivals import RivalError, add_rival_by_name, remove_rival
 from tests.factories import (
     AdminFactory,
     BuyerFactory,

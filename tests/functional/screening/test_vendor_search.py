@@ -8,7 +8,7 @@ from sqlalchemy import select
 from marketplace.accounts.models import Organization, VendorProfile
 from marketplace.db_types import utcnow
 from marketplace.disclosures.models import DisclosureStatus
-from marketplace.screening.refresh import refresh_verdicts
+from marketplace.screening.services.refresh import refresh_verdicts
 from tests.factories import (
     AdminFactory,
     BuyerFactory,

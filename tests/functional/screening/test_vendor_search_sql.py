@@ -15,8 +15,8 @@ from marketplace.db_types import utcnow
 from marketplace.disclosures.models import DisclosureStatus
 from marketplace.extensions import db
 from marketplace.screening.models import VerdictRecord, Waiver
-from marketplace.screening.refresh import refresh_verdicts
-from marketplace.screening.vendors import VendorSearch, search_vendors
+from marketplace.screening.services.refresh import refresh_verdicts
+from marketplace.screening.services.vendor_search import VendorSearch, search_vendors
 from tests.factories import (
     BuyerFactory,
     DisclosureFactory,

@@ -13,7 +13,7 @@ from marketplace.disclosures.service import DisclosureError
 from marketplace.notifications.models import Notification
 from marketplace.parties.models import CommercialTie, Interest, VerificationLevel
 from marketplace.screening.models import VerdictRecord
-from marketplace.screening.service import Verdict, screen_vendor
+from marketplace.screening.services.screen import Verdict, screen_vendor
 from marketplace.visibility import NotVisible
 from tests.factories import AdminFactory, BuyerFactory, PartyFactory, RivalFactory, VendorFactory
 from tests.unit.disclosures.helpers import file_version, submit, tie

@@ -28,8 +28,8 @@ from marketplace.parties.models import (
     TieOrigin,
     VerificationLevel,
 )
-from marketplace.screening.service import screen_party
-from marketplace.screening.verdicts import Policy, Rule
+from marketplace.screening.engine.verdicts import Policy, Rule
+from marketplace.screening.services.screen import screen_party
 from tests.bods_checks import additional_check_errors
 from tests.factories import DisclosureFactory, InterestFactory, PartyFactory, PersonFactory, VendorOrgFactory
 

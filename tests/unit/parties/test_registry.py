@@ -12,7 +12,7 @@ from marketplace.parties import registry
 from marketplace.parties.models import CommercialKind, CommercialTie, Interest, Party, PartyIdentifier, PartyKind
 from marketplace.parties.service import normalize_identifier
 from marketplace.screening.models import Rival, VerdictRecord, Waiver
-from marketplace.screening.service import screen_vendor
+from marketplace.screening.services.screen import screen_vendor
 from marketplace.visibility import NotVisible
 from tests.factories import (
     AdminFactory,

@@ -3,7 +3,7 @@
 Dense numpy matrices over every party; the control group by scanning every party until nothing changes; the
 look-through by np.linalg.solve on the full matrix. Where the full matrix's series does not converge, each
 party is checked the long way: it diverges when a strongly connected set with spectral radius 1 or more lies
-on a route to it. Nothing here is shared with marketplace.screening.engine.
+on a route to it. Nothing here is shared with marketplace.screening.engine.rules.
 """
 
 import calendar
@@ -12,7 +12,7 @@ from datetime import date
 
 import numpy as np
 
-from marketplace.screening.verdicts import Action, Rule, Verdict
+from marketplace.screening.engine.verdicts import Action, Rule, Verdict
 
 EPS = 1e-9
 TOL = 1e-10

@@ -1,4 +1,4 @@
-"""Which claim about one relationship counts at each date (marketplace.screening.claims), on hand-made rows."""
+"""Which claim about one relationship counts at each date (marketplace.screening.engine.claims), on hand-made rows."""
 
 from datetime import date
 
@@ -6,9 +6,9 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from marketplace.screening.claims import one_claim_at_a_time, raise_commercial, raise_interest
-from marketplace.screening.graph import CommercialEdge, Edge
-from marketplace.screening.verdicts import Source
+from marketplace.screening.engine.claims import one_claim_at_a_time, raise_commercial, raise_interest
+from marketplace.screening.engine.graph import CommercialEdge, Edge
+from marketplace.screening.engine.verdicts import Source
 
 D = date
 NEW_YEAR_2024 = D(2024, 1, 1)

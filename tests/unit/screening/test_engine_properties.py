@@ -7,9 +7,9 @@ from datetime import date, timedelta
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from marketplace.screening.engine import screen_vendors
-from marketplace.screening.graph import CommercialEdge, Edge, Graph, PartyNode, VendorFacts
-from marketplace.screening.verdicts import Action, Policy, Rule, Source
+from marketplace.screening.engine.graph import CommercialEdge, Edge, Graph, PartyNode, VendorFacts
+from marketplace.screening.engine.rules import screen_vendors
+from marketplace.screening.engine.verdicts import Action, Policy, Rule, Source
 from tests.unit.screening.reference import SEVERITY, months_ago, reference_screen
 
 AS_OF = date(2025, 6, 30)

@@ -7,10 +7,10 @@ import pytest
 from scipy import sparse
 
 from marketplace.dates import months_before
-from marketplace.screening.engine import screen_vendors
-from marketplace.screening.graph import CommercialEdge, Edge, Graph, PartyNode, VendorFacts
-from marketplace.screening.lookthrough import LookThrough
-from marketplace.screening.verdicts import Action, Policy, Range, Rule, Source, Verdict
+from marketplace.screening.engine.graph import CommercialEdge, Edge, Graph, PartyNode, VendorFacts
+from marketplace.screening.engine.lookthrough import LookThrough
+from marketplace.screening.engine.rules import screen_vendors
+from marketplace.screening.engine.verdicts import Action, Policy, Range, Rule, Source, Verdict
 
 AS_OF = date(2025, 7, 1)
 DECLARED = Source("self-declared", "admin-verified", date(2025, 6, 12))

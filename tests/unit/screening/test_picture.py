@@ -6,7 +6,7 @@ import re
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from marketplace.screening.picture import MAX_NODES, PER_ROW, Link, Node, layout
+from marketplace.screening.store.picture import MAX_NODES, PER_ROW, Link, Node, layout
 
 VENDOR = 1
 

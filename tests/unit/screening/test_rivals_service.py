@@ -6,8 +6,8 @@ from sqlalchemy import select
 from marketplace.accounts.models import Organization
 from marketplace.audit.models import AuditRecord
 from marketplace.parties.models import Party, PartyKind
-from marketplace.screening import rivals
 from marketplace.screening.models import Rival, VerdictRecord
+from marketplace.screening.services import rivals
 from marketplace.visibility import NotVisible
 from tests.factories import (
     AdminFactory,

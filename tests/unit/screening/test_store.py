@@ -13,7 +13,7 @@ from marketplace.parties.models import (
     TieOrigin,
     VerificationLevel,
 )
-from marketplace.screening import store
+from marketplace.screening.store import loader as store
 from tests.factories import (
     DisclosureFactory,
     InterestFactory,

@@ -24,7 +24,7 @@ from dataclasses import replace
 from datetime import date
 from typing import TypeVar
 
-from marketplace.screening.graph import CommercialEdge, Edge
+from marketplace.screening.engine.graph import CommercialEdge, Edge
 
 SELF_DECLARED = "self-declared"
 

@@ -6,7 +6,7 @@ awarded contract is flagged for the buyer's decision. Access to confidential job
 page asks marketplace.visibility, which asks screening afresh.
 
 A change to ties re-screens every vendor whose verdict it can change (refresh_after_change, with
-marketplace.screening.affected): the vendors at or below the ties' subjects, those sharing people with them, and
+marketplace.screening.store.affected): the vendors at or below the ties' subjects, those sharing people with them, and
 the vendor that filed them; so that the stored verdicts always agree with a live screening.
 
 Every buyer organisation is re-screened, not only those with rivals: the unknown-owner and unverified rules name
@@ -26,9 +26,9 @@ from marketplace.contracts.models import Contract, ContractStatus
 from marketplace.db_types import in_ids, utcnow
 from marketplace.jobs.models import Job
 from marketplace.notifications.service import notify_org
-from marketplace.screening.affected import affected_vendor_ids
 from marketplace.screening.models import VerdictRecord
-from marketplace.screening.service import Verdict, findings_record, screen_pairs
+from marketplace.screening.services.screen import Verdict, findings_record, screen_pairs
+from marketplace.screening.store.affected import affected_vendor_ids
 
 
 @dataclass(frozen=True)

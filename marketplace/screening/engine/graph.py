@@ -8,7 +8,7 @@ from collections import defaultdict
 from dataclasses import dataclass, field
 from datetime import date
 
-from marketplace.screening.verdicts import Source
+from marketplace.screening.engine.verdicts import Source
 
 
 @dataclass(frozen=True)

@@ -27,7 +27,7 @@ from marketplace.parties.models import (
     TieOrigin,
     VerificationLevel,
 )
-from marketplace.screening.store import load_aliases
+from marketplace.screening.store.loader import load_aliases
 
 MAX_NODES = 60
 MAX_DEPTH = 6
@@ -367,7 +367,7 @@ def _counts(counted_versions: set[int]):
 
 def _claims_of_others(session: Session, vendor: int, resolve):
     """Whether an interest is another vendor's unreviewed claim about a third party: it counts only in its
-    filer's screening (marketplace.screening.store), so it is not drawn around this vendor."""
+    filer's screening (marketplace.screening.store.loader), so it is not drawn around this vendor."""
     filers = dict(
         session.execute(
             select(DisclosureVersion.id, Organization.party_id).join(

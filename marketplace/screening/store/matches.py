@@ -22,8 +22,8 @@ from sqlalchemy.orm import Session
 from marketplace.db_types import in_ids
 from marketplace.parties.models import Party
 from marketplace.parties.variants import LikelyMatch, unsettled_variants
-from marketplace.screening import explain
-from marketplace.screening.verdicts import Action, Finding, Policy, Rule, Screening, Verdict
+from marketplace.screening.engine import explain
+from marketplace.screening.engine.verdicts import Action, Finding, Policy, Rule, Screening, Verdict
 
 _ORDER = {rule: position for position, rule in enumerate(Rule)}
 

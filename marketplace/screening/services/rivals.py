@@ -17,8 +17,8 @@ from marketplace.locking import lock_row
 from marketplace.parties.models import Party, PartyKind
 from marketplace.parties.service import find_or_create_party, normalize_name, search_parties
 from marketplace.screening.models import Rival
-from marketplace.screening.refresh import refresh_verdicts
-from marketplace.screening.service import cached_screenings_for_buyer
+from marketplace.screening.services.refresh import refresh_verdicts
+from marketplace.screening.services.screen import cached_screenings_for_buyer
 from marketplace.visibility import NotVisible
 
 

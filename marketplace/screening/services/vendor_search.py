@@ -19,12 +19,12 @@ from marketplace.accounts.models import Organization, OrgKind, User, VendorProfi
 from marketplace.db_types import in_ids, utcnow
 from marketplace.parties.models import Party
 from marketplace.parties.service import no_owners_declarations
-from marketplace.screening import service as screening_service
+from marketplace.screening.engine.verdicts import Finding, Range, Screening, Verdict
 from marketplace.screening.models import Rival, VerdictRecord, Waiver
-from marketplace.screening.picture import Picture, vendor_picture
-from marketplace.screening.policies import policy_for
-from marketplace.screening.policy_service import waivers_of
-from marketplace.screening.verdicts import Finding, Range, Screening, Verdict
+from marketplace.screening.services import screen as screening_service
+from marketplace.screening.services.policy import waivers_of
+from marketplace.screening.store.picture import Picture, vendor_picture
+from marketplace.screening.store.policies import policy_for
 
 PER_PAGE = 25
 

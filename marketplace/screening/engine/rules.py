@@ -30,11 +30,11 @@ from numpy.typing import NDArray
 from scipy import sparse
 
 from marketplace.dates import months_before
-from marketplace.screening import explain
-from marketplace.screening.explain import Route, Tie
-from marketplace.screening.graph import CommercialEdge, Edge, Graph, VendorFacts
-from marketplace.screening.lookthrough import LookThrough, Routes, downstream
-from marketplace.screening.verdicts import (
+from marketplace.screening.engine import explain
+from marketplace.screening.engine.explain import Route, Tie
+from marketplace.screening.engine.graph import CommercialEdge, Edge, Graph, VendorFacts
+from marketplace.screening.engine.lookthrough import LookThrough, Routes, downstream
+from marketplace.screening.engine.verdicts import (
     DEFAULT_ACTIONS,
     Action,
     Finding,

@@ -4,7 +4,7 @@ Every buyer organisation is screened, not only those that named rivals: the unkn
 name no rival. Buyers with the same policy get one engine run between them, against all their rivals together:
 each rival's findings depend on that rival alone, so each buyer then keeps its own rivals' findings.
 
-A vendor's unreviewed claims about other parties count only in its own screening (marketplace.screening.store):
+A vendor's unreviewed claims about other parties count only in its own screening (marketplace.screening.store.loader):
 every other vendor is screened on the shared graph in one engine run, and the vendors with such claims of their
 own on their part of the graph with their claims added, in groups none of whose claims can reach another's
 screening (such vendors are few: those with a version awaiting review).
@@ -23,13 +23,14 @@ from sqlalchemy.orm import Session
 
 from marketplace.accounts.models import Organization, OrgKind
 from marketplace.db_types import utcnow
-from marketplace.screening import matches, store
-from marketplace.screening.affected import Reach
-from marketplace.screening.engine import collector_paused, control_groups, screen_vendors
-from marketplace.screening.graph import Graph, PartyNode, VendorFacts
+from marketplace.screening.engine.graph import Graph, PartyNode, VendorFacts
+from marketplace.screening.engine.rules import collector_paused, control_groups, screen_vendors
+from marketplace.screening.engine.verdicts import Finding, Policy, Screening, Verdict, worst  # noqa: F401  (re-exported)
 from marketplace.screening.models import Rival, ScreeningPolicy, VerdictRecord
-from marketplace.screening.policies import apply_waivers, policy_for, waiver_keys
-from marketplace.screening.verdicts import Finding, Policy, Screening, Verdict, worst  # noqa: F401  (re-exported)
+from marketplace.screening.store import loader as store
+from marketplace.screening.store import matches
+from marketplace.screening.store.affected import Reach
+from marketplace.screening.store.policies import apply_waivers, policy_for, waiver_keys
 
 # Up to this many vendors, reading each one's part of the graph beats reading the whole graph once.
 CLOSURE_UP_TO = 50

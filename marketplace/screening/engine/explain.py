@@ -7,7 +7,7 @@ from datetime import date
 from typing import cast
 
 from marketplace.parties.vocabulary import interest_words
-from marketplace.screening.verdicts import Range, Rule, Source, Verdict
+from marketplace.screening.engine.verdicts import Range, Rule, Source, Verdict
 
 ROUTES_SHOWN = 3
 TIES_SHOWN = 3

@@ -15,11 +15,11 @@ from marketplace.audit.service import last_record_of, record_event
 from marketplace.db_types import utcnow
 from marketplace.errors import Refusal
 from marketplace.locking import lock_row
+from marketplace.screening.engine.verdicts import Action, Rule, Verdict
 from marketplace.screening.models import ScreeningPolicy, Waiver
-from marketplace.screening.policies import policy_for
-from marketplace.screening.refresh import refresh_verdicts
-from marketplace.screening.service import screen_vendor
-from marketplace.screening.verdicts import Action, Rule, Verdict
+from marketplace.screening.services.refresh import refresh_verdicts
+from marketplace.screening.services.screen import screen_vendor
+from marketplace.screening.store.policies import policy_for
 from marketplace.visibility import NotVisible
 
 REASON_LIMIT = 2000

@@ -4,8 +4,8 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from marketplace.db_types import in_ids
+from marketplace.screening.engine.verdicts import DEFAULT_ACTIONS, Finding, Policy, Rule, Verdict
 from marketplace.screening.models import ScreeningPolicy, Waiver
-from marketplace.screening.verdicts import DEFAULT_ACTIONS, Finding, Policy, Rule, Verdict
 
 
 def policy_for(session: Session, buyer_org_id: int) -> Policy:

@@ -38,9 +38,9 @@ from marketplace.parties.models import (
     TieOrigin,
     VerificationLevel,
 )
-from marketplace.screening.claims import one_claim_at_a_time, raise_commercial, raise_interest
-from marketplace.screening.graph import CommercialEdge, Edge, Graph, PartyNode, VendorFacts
-from marketplace.screening.verdicts import Source
+from marketplace.screening.engine.claims import one_claim_at_a_time, raise_commercial, raise_interest
+from marketplace.screening.engine.graph import CommercialEdge, Edge, Graph, PartyNode, VendorFacts
+from marketplace.screening.engine.verdicts import Source
 
 LOOKBACK_MONTHS = 24
 _ORIGIN_WORDS = {TieOrigin.ADMIN_FACT.value: "admin-recorded fact", TieOrigin.BODS_IMPORT.value: "BODS import"}
@@ -354,7 +354,7 @@ def _commercial_edges(
 
 def _one_per_fact(edges: list, keys: list[tuple], streams: list, raise_by) -> list:
     """Rows stating one fact (holder, subject, type), several versions or several sources of it, reduced to one
-    row counting at any date (marketplace.screening.claims). `keys[i]` and `streams[i]` belong to edges[i]."""
+    row counting at any date (marketplace.screening.engine.claims). `keys[i]` and `streams[i]` belong to edges[i]."""
     first: dict[tuple, int] = {}
     repeated: dict[tuple, list[int]] = {}
     for index, key in enumerate(keys):

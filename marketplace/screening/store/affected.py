@@ -19,8 +19,8 @@ from sqlalchemy.orm import Session
 from marketplace.accounts.models import Organization, OrgKind
 from marketplace.db_types import in_ids
 from marketplace.parties.models import ROLE_INTEREST_TYPES, CommercialTie, Interest
-from marketplace.screening import store
-from marketplace.screening.graph import Graph
+from marketplace.screening.engine.graph import Graph
+from marketplace.screening.store import loader as store
 
 # What carries a rival's group and its stakes down to what is held (as store reads it).
 _PASSING = ("shareholding", "votingRights", "appointmentOfBoard")
