@@ -116,15 +116,19 @@ def _register_listeners() -> None:
 
 def _register_blueprints(app: Flask) -> None:
     from marketplace.accounts.security_views import bp as security_bp
+    from marketplace.accounts.suspension_views import bp as suspension_bp
     from marketplace.accounts.views import bp as accounts_bp
     from marketplace.accounts.web_sessions import bp as account_sessions_bp
+    from marketplace.admin.organization_views import bp as admin_orgs_bp
     from marketplace.admin.views import bp as admin_bp
+    from marketplace.audit.views import bp as audit_bp
     from marketplace.bids.views import bp as bids_bp
     from marketplace.contracts.views import bp as contracts_bp
     from marketplace.disclosures.views import bp as disclosures_bp
     from marketplace.jobs.views import bp as jobs_bp
     from marketplace.main import bp as main_bp
     from marketplace.notifications.views import bp as notifications_bp
+    from marketplace.parties.views import bp as parties_bp
     from marketplace.payments.views import bp as payments_bp
     from marketplace.payments.views import webhook as stripe_webhook
     from marketplace.screening.views import bp as screening_bp
@@ -142,20 +146,14 @@ def _register_blueprints(app: Flask) -> None:
         screening_bp,
         contracts_bp,
         payments_bp,
+        parties_bp,
+        suspension_bp,
+        admin_orgs_bp,
+        audit_bp,
     ):
         app.register_blueprint(blueprint)
     # Stripe signs its webhook instead: the one view without a CSRF token.
     csrf.exempt(stripe_webhook)
-
-    from marketplace.parties.views import bp as parties_bp
-
-    app.register_blueprint(parties_bp)
-
-    from marketplace.admin.organizations import bp as admin_orgs_bp
-    from marketplace.audit.views import bp as audit_bp
-
-    app.register_blueprint(admin_orgs_bp)
-    app.register_blueprint(audit_bp)
 
 
 def _form_targets(app: Flask) -> str:

@@ -70,7 +70,7 @@ def ensure_active(session: Session, user: User | None, action: str = "act") -> N
         )
 
 
-# What every state-changing request of a suspended organisation's user is refused as (admin.organizations), and
+# What every state-changing request of a suspended organisation's user is refused as (accounts.suspension_views), and
 # so also the page that asks to confirm such an action: it answers as the action would.
 ANY_ACTION = "act on the marketplace"
 

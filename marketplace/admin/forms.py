@@ -1,13 +1,13 @@
-"""The admins' forms: the decision on a disclosure version, and a fact from another source."""
+"""The admins' forms: the decision on a disclosure version, a fact from another source, and a suspension."""
 
 from dataclasses import asdict
 
 from flask_wtf import FlaskForm
-from wtforms import DateField, FloatField, IntegerField, RadioField, SelectField, StringField, TextAreaField
-from wtforms.validators import InputRequired, Length, NumberRange, Optional
+from wtforms import DateField, FloatField, RadioField, SelectField, StringField, TextAreaField
+from wtforms.validators import InputRequired, Length, Optional
 
-from marketplace.admin.facts import FACT_LEVELS, FactInput
-from marketplace.db_types import MAX_ID
+from marketplace.accounts.suspension import REASON_LIMIT
+from marketplace.disclosures.facts import FACT_LEVELS, FactInput
 from marketplace.disclosures.forms import TieForm
 
 DECISION_CHOICES = [
@@ -55,25 +55,11 @@ class FactForm(TieForm):
         )
 
 
-_A_PARTY = NumberRange(1, MAX_ID, "Choose a party from the registry.")
-
-
-class MergeForm(FlaskForm):
-    keep_id = IntegerField("Party to keep", validators=[InputRequired(message="Choose the party to keep."), _A_PARTY])
-    merge_id = IntegerField(
-        "Party to merge into it", validators=[InputRequired(message="Choose the party to merge."), _A_PARTY]
-    )
-
-
-class DistinctForm(FlaskForm):
-    first_id = IntegerField("Party", validators=[InputRequired(message="Choose the first party."), _A_PARTY])
-    second_id = IntegerField(
-        "Not the same as", validators=[InputRequired(message="Choose the second party."), _A_PARTY]
-    )
+class SuspendForm(FlaskForm):
     reason = TextAreaField(
-        "How you know they are not the same (kept in the audit trail)",
+        "Reason (the organisation's users are told it)",
         validators=[
-            InputRequired(message="Say how you know they are not the same: the reason is kept in the audit trail."),
-            Length(max=1000, message="Use at most 1000 characters."),
+            InputRequired(message="Give the reason: the organisation's users are told it."),
+            Length(max=REASON_LIMIT),
         ],
     )

@@ -1,20 +1,21 @@
 """The platform admins' pages: the disclosure review queue, one version's review and the decision, evidence,
 and facts from other sources."""
 
-from flask import Blueprint, flash, redirect, render_template, request, url_for
+from flask import Blueprint, current_app, flash, redirect, render_template, request, url_for
 from flask_login import current_user, login_required
 
 from marketplace.accounts.roles import role_required
-from marketplace.admin import facts
-from marketplace.admin import review as review_service
 from marketplace.admin.forms import DECISION_CHOICES, DecisionForm, FactForm
 from marketplace.db_types import record_id
 from marketplace.disclosures import evidence as evidence_service
+from marketplace.disclosures import facts
+from marketplace.disclosures import queue as review_queue
 from marketplace.disclosures import service as disclosures
 from marketplace.disclosures.models import DisclosureStatus
-from marketplace.disclosures.views import send_evidence
+from marketplace.downloads import send_private_file
 from marketplace.errors import show_on_form
 from marketplace.extensions import db
+from marketplace.screening.services import approval
 
 bp = Blueprint("admin", __name__, url_prefix="/admin")
 
@@ -37,15 +38,15 @@ def queue():
     """Filed versions by status (the longest-waiting first), or vendors whose disclosure is stale or owes a
     new version after a material change."""
     status = request.args.get("status", "submitted")
-    if status not in review_service.QUEUE_FILTERS:
+    if status not in review_queue.QUEUE_FILTERS:
         status = "submitted"
-    rows = review_service.review_queue(db.session, current_user, status)
+    rows = review_queue.review_queue(db.session, current_user, status)
     return render_template(
         "admin/queue.html",
         rows=rows,
         status=status,
-        filters=review_service.QUEUE_FILTERS,
-        obligation=status in review_service.OBLIGATION_FILTERS,
+        filters=review_queue.QUEUE_FILTERS,
+        obligation=status in review_queue.OBLIGATION_FILTERS,
     )
 
 
@@ -59,9 +60,9 @@ def render_review(version_id: int, form: DecisionForm | None = None, status: int
         sections=disclosures.by_section(found.ties),
         change_sections=[(s, c) for s, c in disclosures.by_section(found.changes, lambda c: c.tie) if c],
         decidable=version.status == DisclosureStatus.SUBMITTED,
-        effect=review_service.approval_effect(db.session, current_user, version.id),
-        claims=review_service.claims_about_others(db.session, current_user, version.id),
-        picture=review_service.ownership_picture(db.session, found.vendor),
+        effect=approval.approval_effect(db.session, current_user, version.id),
+        claims=approval.claims_about_others(db.session, current_user, version.id),
+        picture=approval.ownership_picture(db.session, found.vendor),
         evidence=evidence_service.evidence_of_vendor(
             db.session, version.vendor_org_id, up_to_number=version.number, filed_only=True
         ),
@@ -97,7 +98,10 @@ def decide(version_id: int):
 @bp.get("/evidence/<int:evidence_id>")
 def evidence(evidence_id: int):
     """A document attached to a filed version, as a download (404 for a draft's or a missing one)."""
-    return send_evidence(evidence_service.get_readable_evidence(db.session, current_user, evidence_id))
+    evidence, path = evidence_service.readable_file(
+        db.session, current_user, current_app.config["UPLOAD_FOLDER"], evidence_id
+    )
+    return send_private_file(path.parent, path.name, filename=evidence.filename, content_type=evidence.content_type)
 
 
 def _with_vendors(form: FactForm) -> FactForm:

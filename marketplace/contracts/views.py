@@ -15,8 +15,8 @@ from marketplace.contracts.forms import DeliverForm, PlanForm, RatingForm, Rejec
 from marketplace.db_types import record_id
 from marketplace.downloads import send_private_file
 from marketplace.extensions import db
+from marketplace.payments.configured import current_gateway, fee_bps
 from marketplace.payments.fees import percent
-from marketplace.payments.views import current_gateway, fee_bps
 
 bp = Blueprint("contracts", __name__, url_prefix="/contracts")
 

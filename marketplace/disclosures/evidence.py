@@ -212,3 +212,15 @@ def get_readable_evidence(session: Session, user: User, evidence_id: int) -> Dis
         if version.status != DisclosureStatus.DRAFT:
             return evidence
     raise NotVisible(f"evidence {evidence_id}")
+
+
+def readable_file(
+    session: Session, user: User, upload_folder: str | Path, evidence_id: int
+) -> tuple[DisclosureEvidence, Path]:
+    """Evidence the user may read (as get_readable_evidence decides) and where its file is stored. Raises NotVisible
+    (404) also for a row whose stored name would lead outside the evidence folder."""
+    evidence = get_readable_evidence(session, user, evidence_id)
+    try:
+        return evidence, evidence_path(upload_folder, evidence)
+    except LookupError as escaped:
+        raise NotVisible(f"evidence {evidence_id}") from escaped

@@ -9,7 +9,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass, replace
 from datetime import date, datetime
 
-from sqlalchemy import func, select, update
+from sqlalchemy import select, update
 from sqlalchemy.orm import Session
 
 from marketplace import changes
@@ -37,7 +37,6 @@ from marketplace.parties.service import find_or_create_party, normalize_name
 
 STALE_AFTER_MONTHS = 12
 DECISIONS = (DisclosureStatus.APPROVED, DisclosureStatus.CHANGES_REQUESTED, DisclosureStatus.REJECTED)
-QUEUE_FILTERS = ("submitted", "changes_requested", "approved", "rejected", "all")
 INTEREST_TABLE = "interest"
 COMMERCIAL_TABLE = "commercial"
 # Tolerance for adding up shares typed with decimals (33.3 + 33.3 + 33.4).
@@ -827,38 +826,3 @@ def review_of(session: Session, user: User, version_id: int) -> Review:
     changes = [change for change in diff_ties(old, ties) if change.status != "unchanged"]
     changes.sort(key=lambda change: SECTION_INDEX[change.tie.section])
     return Review(version, session.get(Organization, version.vendor_org_id), ties, baseline, changes)
-
-
-# --- The admins' queue ------------------------------------------------------------------------------------
-
-
-@dataclass(frozen=True)
-class QueueRow:
-    version: DisclosureVersion
-    vendor_name: str
-    age_days: int
-
-
-def review_queue(
-    session: Session, user: User, status: str = "submitted", now: datetime | None = None
-) -> list[QueueRow]:
-    """Filed versions with the given status (or all), the longest-waiting submitted ones first."""
-    if not user.is_admin:
-        raise DisclosureError("Only platform admins review disclosures.")
-    if status not in QUEUE_FILTERS:
-        raise DisclosureError("Choose submitted, changes requested, approved, rejected or all.", "status")
-    query = (
-        select(DisclosureVersion, Organization.name)
-        .join(Organization, Organization.id == DisclosureVersion.vendor_org_id)
-        .where(DisclosureVersion.status != DisclosureStatus.DRAFT)
-    )
-    if status != "all":
-        query = query.where(DisclosureVersion.status == status)
-    oldest_first = status == "submitted"
-    submitted = func.coalesce(DisclosureVersion.submitted_at, DisclosureVersion.created_at)
-    query = query.order_by(submitted.asc() if oldest_first else submitted.desc(), DisclosureVersion.id)
-    now = now or utcnow()
-    return [
-        QueueRow(version, name, (now - (version.submitted_at or version.created_at)).days)
-        for version, name in session.execute(query).all()
-    ]

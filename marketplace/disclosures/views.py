@@ -1,13 +1,13 @@
 """A vendor's ownership disclosure: its versions, the draft's ties and evidence, attesting and submitting."""
 
-from flask import Blueprint, abort, current_app, flash, redirect, render_template, request, url_for
+from flask import Blueprint, current_app, flash, redirect, render_template, request, url_for
 from flask_login import current_user, login_required
 
 from marketplace.accounts.roles import role_required
-from marketplace.admin.facts import recorded_facts
 from marketplace.db_types import utcnow
 from marketplace.disclosures import evidence as evidence_service
 from marketplace.disclosures import service
+from marketplace.disclosures.facts import recorded_facts
 from marketplace.disclosures.forms import AttestForm, EvidenceForm, TieForm
 from marketplace.disclosures.models import DisclosureStatus
 from marketplace.downloads import send_private_file
@@ -222,14 +222,7 @@ def remove_evidence(version_id: int, evidence_id: int):
 @bp.get("/evidence/<int:evidence_id>")
 def download_evidence(evidence_id: int):
     """One of the vendor's own documents, as a download (404 for another organisation's)."""
-    return send_evidence(evidence_service.get_readable_evidence(db.session, current_user, evidence_id))
-
-
-def send_evidence(evidence):
-    """The stored file as an attachment under the name the vendor gave it; the browser is told not to guess
-    its type nor run anything in it. Also serves the admins' route."""
-    try:
-        path = evidence_service.evidence_path(current_app.config["UPLOAD_FOLDER"], evidence)
-    except LookupError:
-        abort(404)
+    evidence, path = evidence_service.readable_file(
+        db.session, current_user, current_app.config["UPLOAD_FOLDER"], evidence_id
+    )
     return send_private_file(path.parent, path.name, filename=evidence.filename, content_type=evidence.content_type)

@@ -8,26 +8,12 @@ from sqlalchemy.exc import IntegrityError
 from marketplace.accounts.roles import role_required
 from marketplace.extensions import db
 from marketplace.payments import service, webhooks
+from marketplace.payments.configured import current_gateway, fee_bps
 from marketplace.payments.fees import percent
-from marketplace.payments.gateway import MISSING, GatewayError, StripeGateway, from_config
+from marketplace.payments.gateway import MISSING, GatewayError
 from marketplace.payments.models import WebhookEvent
 
 bp = Blueprint("payments", __name__, url_prefix="/payments")
-
-
-def current_gateway() -> StripeGateway | None:
-    """The app's Stripe gateway, made once per configuration; None when payments are not configured."""
-    config = current_app.config
-    wanted = (config.get("STRIPE_SECRET_KEY"), config.get("STRIPE_API_BASE"))
-    cached = current_app.extensions.get("stripe_gateway")
-    if cached is None or cached[0] != wanted:
-        cached = (wanted, from_config(config))
-        current_app.extensions["stripe_gateway"] = cached
-    return cached[1]
-
-
-def fee_bps() -> int:
-    return int(current_app.config.get("PLATFORM_FEE_BPS", 0))
 
 
 @bp.app_template_global()

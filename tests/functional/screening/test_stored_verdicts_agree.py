@@ -13,9 +13,9 @@ import pytest
 from sqlalchemy import select
 
 from marketplace.accounts.models import Organization
-from marketplace.admin.facts import FactInput, record_fact
 from marketplace.db_types import utcnow
 from marketplace.disclosures import service as disclosures
+from marketplace.disclosures.facts import FactInput, record_fact
 from marketplace.disclosures.models import DisclosureStatus, DisclosureVersion
 from marketplace.parties.models import Party
 from marketplace.parties.registry import RegistryError, merge_parties

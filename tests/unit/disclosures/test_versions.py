@@ -7,7 +7,7 @@ from sqlalchemy import select
 
 from marketplace.accounts.models import Organization
 from marketplace.audit.models import AuditRecord
-from marketplace.disclosures import service
+from marketplace.disclosures import queue, service
 from marketplace.disclosures.models import DisclosureStatus
 from marketplace.disclosures.service import DisclosureError
 from marketplace.notifications.models import Notification
@@ -286,13 +286,13 @@ def test_the_queue_lists_filed_versions_by_status_with_their_age(session, vendor
     decided = file_version(session, other_vendor, tie(share_exact=10.0))
     service.decide_version(session, admin, decided.id, "rejected", "No.")
 
-    rows = service.review_queue(session, admin)
+    rows = queue.review_queue(session, admin)
     assert [(r.version.id, r.age_days) for r in rows] == [(waiting.id, 3)]
-    assert [r.version.id for r in service.review_queue(session, admin, "rejected")] == [decided.id]
-    assert {r.version.id for r in service.review_queue(session, admin, "all")} == {waiting.id, decided.id}
-    assert service.review_queue(session, admin, "approved") == []
+    assert [r.version.id for r in queue.review_queue(session, admin, "rejected")] == [decided.id]
+    assert {r.version.id for r in queue.review_queue(session, admin, "all")} == {waiting.id, decided.id}
+    assert queue.review_queue(session, admin, "approved") == []
     with pytest.raises(DisclosureError):
-        service.review_queue(session, vendor)
+        queue.review_queue(session, vendor)
 
 
 def test_the_review_compares_with_the_last_approved_version(session, vendor, admin):

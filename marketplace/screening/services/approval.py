@@ -1,4 +1,6 @@
-"""What an admin needs to review disclosures: the queue by filter, and the screening effect of approving.
+"""What approving a disclosure version would change in screening, for the admin who reviews it: each buyer's verdict
+of the vendor and of every other vendor its ties reach, the possible matches a verdict would rest on, whom a claim
+about another party reaches, and the picture of the vendor with every buyer's rivals marked.
 
 The effect of approving is computed, not guessed: inside a SAVEPOINT the version is marked approved (its ties
 admin-verified), every buyer screens the vendor again, and every other platform vendor the version's ties can
@@ -7,7 +9,6 @@ only in the filing vendor's own screening: approving is what lets it count again
 """
 
 from dataclasses import dataclass, field
-from datetime import date, datetime
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
@@ -16,109 +17,12 @@ from marketplace.accounts.models import Organization, OrgKind, User
 from marketplace.db_types import utcnow
 from marketplace.disclosures import service as disclosures
 from marketplace.disclosures.models import DisclosureStatus, DisclosureVersion
-from marketplace.disclosures.obligations import disclosure_obligations
-from marketplace.errors import Refusal
 from marketplace.parties.models import Interest, Party, TieOrigin
 from marketplace.screening.engine.verdicts import Rule, Screening, Verdict, worst
 from marketplace.screening.models import Rival
 from marketplace.screening.services.screen import screen_pairs
 from marketplace.screening.store.affected import affected_vendor_ids
 from marketplace.screening.store.picture import vendor_picture
-
-STATUS_FILTERS = {
-    "submitted": "Awaiting review",
-    "changes_requested": "Changes requested",
-    "approved": "Approved",
-    "rejected": "Rejected",
-    "all": "All",
-}
-OBLIGATION_FILTERS = {
-    "stale": "Stale",
-    "material_change_overdue": "Material change overdue",
-    "never_filed": "Never filed",
-}
-QUEUE_FILTERS = {**STATUS_FILTERS, **OBLIGATION_FILTERS}
-
-
-class ReviewError(Refusal):
-    """A refused review decision, in words an admin understands."""
-
-
-@dataclass(frozen=True)
-class QueueRow:
-    vendor_org_id: int
-    vendor_name: str
-    version: DisclosureVersion | None  # the version to open, if the vendor has filed one
-    age_days: int  # since submission, or since the obligation arose
-    since: datetime | date | None
-    detail: str = ""
-
-
-def _days_since(moment: datetime | date | None, now: datetime) -> int:
-    if moment is None:
-        return 0
-    if isinstance(moment, datetime):
-        return (now - moment).days
-    return (now.date() - moment).days
-
-
-def review_queue(
-    session: Session, user: User, queue_filter: str = "submitted", now: datetime | None = None
-) -> list[QueueRow]:
-    """The rows under one filter: filed versions by status (the longest-waiting submitted first), or vendors
-    whose disclosure is stale or owes a new version after a material change (the oldest first)."""
-    if not user.is_admin:
-        raise ReviewError("Only platform admins review disclosures.")
-    if queue_filter not in QUEUE_FILTERS:
-        raise ReviewError("Choose one of the queue's filters.", "status")
-    now = now or utcnow()
-    if queue_filter in STATUS_FILTERS:
-        return [
-            QueueRow(
-                row.version.vendor_org_id,
-                row.vendor_name,
-                row.version,
-                row.age_days,
-                row.version.submitted_at or row.version.created_at,
-            )
-            for row in disclosures.review_queue(session, user, queue_filter, now)
-        ]
-    return _obligation_rows(session, queue_filter, now)
-
-
-def _obligation_rows(session: Session, kind: str, now: datetime) -> list[QueueRow]:
-    obligations = [o for o in disclosure_obligations(session, now) if str(o.kind) == kind]
-    names = dict(
-        session.execute(
-            select(Organization.id, Organization.name).where(
-                Organization.id.in_({o.vendor_org_id for o in obligations})
-            )
-        ).all()
-    )
-    rows = [
-        QueueRow(
-            o.vendor_org_id,
-            names.get(o.vendor_org_id, ""),
-            _latest_filed(session, o.vendor_org_id),
-            _days_since(o.since, now),
-            o.since,
-            o.detail,
-        )
-        for o in obligations
-    ]
-    return sorted(rows, key=lambda row: (-row.age_days, row.vendor_name))
-
-
-def _latest_filed(session: Session, vendor_org_id: int) -> DisclosureVersion | None:
-    return session.execute(
-        select(DisclosureVersion)
-        .where(DisclosureVersion.vendor_org_id == vendor_org_id, DisclosureVersion.status != DisclosureStatus.DRAFT)
-        .order_by(DisclosureVersion.number.desc())
-        .limit(1)
-    ).scalar_one_or_none()
-
-
-# --- The screening effect of approving -------------------------------------------------------------------
 
 
 @dataclass(frozen=True)

@@ -1,21 +1,17 @@
 """Admins list organisations, verify new labs, suspend them with a reason, and reinstate them.
 
-This blueprint also owns what a suspension does everywhere: the banner on every page of a suspended
-organisation's users (the `suspension_notice` template variable), the one guard that refuses every request of
-theirs that could change state (any method but GET, HEAD and OPTIONS, whatever the route), and the refusal page
-(services also raise OrganizationSuspended through accounts.suspension.ensure_active, a second line of defence).
+What a suspension does everywhere else (the banner, the guard on every state-changing request, the refusal page)
+is in marketplace.accounts.suspension_views.
 """
 
 from flask import Blueprint, flash, redirect, render_template, request, url_for
 from flask_login import current_user, login_required
-from flask_wtf import FlaskForm
-from wtforms import TextAreaField
-from wtforms.validators import InputRequired, Length
 
 from marketplace.accounts import suspension, verification
 from marketplace.accounts.models import Organization, OrgKind
 from marketplace.accounts.roles import role_required
 from marketplace.accounts.service import org_members
+from marketplace.admin.forms import SuspendForm
 from marketplace.db_types import record_id
 from marketplace.errors import NotVisible, show_on_form
 from marketplace.extensions import db
@@ -24,51 +20,6 @@ bp = Blueprint("admin_orgs", __name__, url_prefix="/admin/organizations")
 
 KIND_LABELS = {"": "Any kind", OrgKind.BUYER.value: "Buyers", OrgKind.VENDOR.value: "Vendors"}
 SUSPENSION_LABELS = {"": "Any", "suspended": "Suspended", "active": "Not suspended"}
-
-
-class SuspendForm(FlaskForm):
-    reason = TextAreaField(
-        "Reason (the organisation's users are told it)",
-        validators=[
-            InputRequired(message="Give the reason: the organisation's users are told it."),
-            Length(max=suspension.REASON_LIMIT),
-        ],
-    )
-
-
-@bp.app_context_processor
-def suspension_banner():
-    """`suspension_notice`: the reason a signed-in user's organisation is suspended, shown on every page."""
-    if not current_user.is_authenticated:
-        return {"suspension_notice": None}
-    return {"suspension_notice": suspension.suspension_notice(db.session, current_user)}
-
-
-# What a suspended organisation's user may still post: leave, keep their own reading and settings, and keep their
-# account safe (password, second factor, sessions: the security blueprint).
-ALLOWED_WHILE_SUSPENDED = frozenset({"accounts.sign_out", "notifications.mark_read", "accounts.settings"})
-ALLOWED_BLUEPRINTS_WHILE_SUSPENDED = frozenset({"security"})
-SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
-
-
-@bp.before_app_request
-def refuse_actions_while_suspended():
-    """Every state-changing request by a suspended organisation's user is refused (403) before any view runs."""
-    if (
-        request.method in SAFE_METHODS
-        or request.endpoint in ALLOWED_WHILE_SUSPENDED
-        or request.blueprint in ALLOWED_BLUEPRINTS_WHILE_SUSPENDED
-    ):
-        return
-    if current_user.is_authenticated:
-        suspension.ensure_may_act(db.session, current_user)
-
-
-@bp.app_errorhandler(suspension.OrganizationSuspended)
-def refused_while_suspended(error):
-    """Any action by a suspended organisation's user: 403, naming the reason."""
-    db.session.rollback()
-    return render_template("admin/organizations_refused.html", message=str(error)), 403
 
 
 @bp.before_request
