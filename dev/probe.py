@@ -36,7 +36,7 @@ from marketplace.db_types import utcnow  # noqa: E402
 from marketplace.jobs.models import Job, JobInvitation, Visibility  # noqa: E402
 from marketplace.money import format_money  # noqa: E402
 from marketplace.screening.models import VerdictRecord  # noqa: E402
-from marketplace.seeding import DEMO_PASSWORD  # noqa: E402
+from seed_data.seeding import DEMO_PASSWORD  # noqa: E402
 
 ID_ARGUMENTS = {"job_id": Job, "bid_id": Bid, "org_id": Organization}
 _CSRF = re.compile(r'name="csrf_token" type="hidden" value="([^"]+)"|name="csrf_token" value="([^"]+)"')

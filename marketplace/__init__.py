@@ -269,11 +269,9 @@ def _register_commands(app: Flask) -> None:
     from marketplace.parties.commands import bods_group
     from marketplace.payments.commands import payments_cli
     from marketplace.screening.commands import rescreen_command, screen_command
-    from marketplace.seeding import seed_command
 
     app.cli.add_command(create_admin_command)
     app.cli.add_command(totp_code_command)
-    app.cli.add_command(seed_command)
     app.cli.add_command(screen_command)
     app.cli.add_command(rescreen_command)
     app.cli.add_command(payments_cli)

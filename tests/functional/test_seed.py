@@ -1,5 +1,9 @@
 """`flask seed`: the demo marketplace loads, refuses to mix with data, reloads with --reset."""
 
+import subprocess
+import sys
+from pathlib import Path
+
 import pytest
 from sqlalchemy import func, select
 
@@ -15,8 +19,8 @@ from marketplace.notifications.models import Notification
 from marketplace.parties.models import Interest, Party, PartyKind
 from marketplace.screening.models import Rival, VerdictRecord
 from marketplace.screening.services.screen import Verdict, screen_vendor
-from marketplace.seeding import DEMO_LOGINS, DEMO_PASSWORD
 from marketplace.visibility import effective_status, visible_jobs
+from seed_data.seeding import DEMO_LOGINS, DEMO_PASSWORD
 from tests.factories import AdminFactory, BuyerFactory
 
 
@@ -25,6 +29,19 @@ def seeded(seed):
     result = seed()
     assert result.exit_code == 0, result.output
     return result
+
+
+def test_flask_finds_the_seed_command_outside_the_app(tmp_path):
+    """`flask --app marketplace seed` works although the app does not import the seed: the command is a Flask plugin
+    (the `flask.commands` entry point), found by the real `flask` command line."""
+    flask = Path(sys.executable).with_name("flask")
+    env = {"PATH": str(flask.parent), "DATABASE_URL": f"sqlite:///{tmp_path / 'unused.db'}", "HOME": str(tmp_path)}
+    result = subprocess.run(  # noqa: S603 (our own command)
+        [str(flask), "--app", "marketplace", "seed", "--help"], capture_output=True, text=True, env=env, timeout=60
+    )
+    assert result.returncode == 0, result.stderr
+    assert "Load seed_data/ into the database" in result.stdout
+    assert "--reset" in result.stdout
 
 
 def _count(session, query):

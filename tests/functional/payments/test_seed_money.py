@@ -27,7 +27,7 @@ from marketplace.payments import service as payments
 from marketplace.payments.fees import split_payout
 from marketplace.payments.models import EntryKind, LedgerEntry
 from marketplace.payments.reconcile import reconcile
-from marketplace.seeding import SEED_DIR, DemoLoader, SeedDataError
+from seed_data.seeding import SEED_DIR, DemoLoader, SeedDataError
 from tests.functional.payments.stripe_support import FEE_BPS, URLS, free_port
 
 CONTRACTED = (JobStatus.AWARDED, JobStatus.IN_PROGRESS, JobStatus.DELIVERED, JobStatus.COMPLETED)

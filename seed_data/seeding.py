@@ -29,7 +29,6 @@ from marketplace.accounts.models import Organization, OrgKind, Role, User, Vendo
 from marketplace.accounts.passwords import hash_password
 from marketplace.audit.service import record_event
 from marketplace.bids.models import Bid, BidRevision, BidStatus
-from marketplace.config import PROJECT_ROOT
 from marketplace.contracts import service as contract_service
 from marketplace.contracts.models import (
     HELD_STATES,
@@ -64,7 +63,7 @@ from marketplace.payments.reconcile import reconcile
 from marketplace.screening.models import Rival
 from marketplace.screening.services.refresh import refresh_verdicts
 
-SEED_DIR = PROJECT_ROOT / "seed_data"
+SEED_DIR = Path(__file__).resolve().parent
 DEMO_PASSWORD = "demo-password-2026"  # noqa: S105  (published on the sign-in page on purpose)
 DEMO_LOGINS = (
     ("buyer", "maya@northwind-ai.example"),
