@@ -8,7 +8,7 @@ from flask_wtf.csrf import CSRFError
 from sqlalchemy import event
 from werkzeug.routing import IntegerConverter
 
-from marketplace import outages
+from marketplace import logs, outages
 from marketplace.config import PROJECT_ROOT, load_config
 from marketplace.db_types import MAX_ID
 from marketplace.errors import NotVisible
@@ -26,6 +26,7 @@ def create_app(test_config: dict | None = None) -> Flask:
     app.config.from_mapping(load_config())
     if test_config:
         app.config.update(test_config)
+    logs.configure(app)
     _bound_connecting(app)
     Path(app.instance_path).mkdir(parents=True, exist_ok=True)
     app.config.setdefault("UPLOAD_FOLDER", str(Path(app.instance_path) / "uploads"))

@@ -52,6 +52,9 @@ def load_config(environ=os.environ, instance_dir: Path = INSTANCE_DIR) -> dict:
         raise ConfigError("A live Stripe key is refused unless MARKETPLACE_ENV=production: use a test key (sk_test_…).")
     return {
         "ENV_NAME": env,
+        # Logs (marketplace/logs.py): one JSON object per line on standard error, or `text` for a terminal.
+        "LOG_LEVEL": environ.get("LOG_LEVEL", "INFO").upper(),
+        "LOG_FORMAT": environ.get("LOG_FORMAT", "json"),
         "SECRET_KEY": secret or instance_secret_key(instance_dir),
         "SQLALCHEMY_DATABASE_URI": environ.get("DATABASE_URL", DEFAULT_SQLITE),
         "SQLALCHEMY_ENGINE_OPTIONS": {"pool_pre_ping": True},

@@ -1,5 +1,8 @@
 """Fixtures shared by every test: an app on a migrated database, one transaction per test, login_as."""
 
+import io
+import json
+import logging
 import os
 
 import pytest
@@ -9,7 +12,7 @@ from sqlalchemy import create_engine, text
 from sqlalchemy.engine import make_url
 from sqlalchemy.orm import scoped_session, sessionmaker
 
-from marketplace import create_app
+from marketplace import create_app, logs
 from marketplace.accounts.models import Organization
 from marketplace.accounts.sessions import start_session
 from marketplace.accounts.web_sessions import SESSION_KEY
@@ -170,3 +173,17 @@ def exclude_vendor(session):
         InterestFactory(interested_party_id=rival.party_id, subject_party_id=vendor.party_id, share_exact=30.0)
 
     return _exclude
+
+
+@pytest.fixture
+def log_lines(app):
+    """The app's log output during the test, parsed line by line."""
+    handler = next(h for h in logging.getLogger("marketplace").handlers if h.get_name() == logs._HANDLER_NAME)
+    stream = io.StringIO()
+    previous = handler.setStream(stream)
+
+    def lines():
+        return [json.loads(line) for line in stream.getvalue().splitlines()]
+
+    yield lines
+    handler.setStream(previous)

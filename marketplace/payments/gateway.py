@@ -7,6 +7,8 @@ double click returns the first object instead of making a second one. Answers co
 records, so the rest of the app never depends on the shape of the SDK's objects.
 """
 
+import logging
+import time
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -15,6 +17,20 @@ import stripe
 from marketplace.config import LIVE_KEY_PREFIXES, ConfigError
 
 NETWORK_RETRIES = 2
+log = logging.getLogger(__name__)
+# The parameters a Stripe call log line may carry: ids, amounts and what they are for. Never a key, a client secret,
+# an address or a name.
+_LOGGED_PARAMS = (
+    "amount",
+    "currency",
+    "customer",
+    "destination",
+    "payment_intent",
+    "source_transaction",
+    "transfer_group",
+    "account",
+    "charge",
+)
 
 
 MISSING = "resource_missing"
@@ -85,6 +101,27 @@ def _id_of(value: Any) -> str | None:
     return value.get("id")
 
 
+def _since(started: float) -> float:
+    return round((time.perf_counter() - started) * 1000, 1)
+
+
+def _call_fields(method, args: tuple) -> dict:
+    """What a log line says of a call: `transfers.create`, the id it was asked about, the ids and amounts it passed,
+    and its idempotency key (our own identifiers)."""
+    module = type(getattr(method, "__self__", None)).__module__  # e.g. stripe.checkout._session_service
+    service = ".".join(part.strip("_") for part in module.split(".")[1:]).removesuffix("_service")
+    operation = f"{service}.{getattr(method, '__name__', 'call')}"
+    fields: dict[str, Any] = {"stripe_operation": operation}
+    for arg in args:
+        if isinstance(arg, str):
+            fields["asked_id"] = arg
+        elif isinstance(arg, dict):
+            fields.update({f"param_{key}": arg[key] for key in _LOGGED_PARAMS if isinstance(arg.get(key), str | int)})
+            if "idempotency_key" in arg:
+                fields["idempotency_key"] = arg["idempotency_key"]
+    return fields
+
+
 def _error(error: stripe.StripeError) -> GatewayError:
     if isinstance(error, stripe.APIConnectionError):
         return GatewayError("Stripe could not be reached. Nothing was changed; please try again.", "connection")
@@ -119,10 +156,28 @@ class StripeGateway:
 
     @staticmethod
     def _call(method, *args) -> dict:
+        """One Stripe call, logged with its operation, the ids it names and the id it answers with."""
+        fields = _call_fields(method, args)
+        started = time.perf_counter()
         try:
-            return method(*args).to_dict()
+            answer = method(*args).to_dict()
         except stripe.StripeError as error:
-            raise _error(error) from error
+            failure = _error(error)
+            log.warning(
+                "stripe call failed",
+                extra={
+                    **fields,
+                    "outcome": failure.code or "error",
+                    "stripe_request_id": error.request_id,
+                    "duration_ms": _since(started),
+                },
+            )
+            raise failure from error
+        log.info(
+            "stripe call",
+            extra={**fields, "outcome": "ok", "object_id": answer.get("id"), "duration_ms": _since(started)},
+        )
+        return answer
 
     def _create(self, method, params: dict, idempotency_key: str | None) -> dict:
         return self._call(method, params, {"idempotency_key": idempotency_key} if idempotency_key else {})

@@ -1,5 +1,7 @@
 """The gateway against the local Stripe: idempotency keys, refusals in words, keys and modes from configuration."""
 
+import json
+
 import pytest
 
 from marketplace.config import ConfigError, load_config
@@ -85,3 +87,34 @@ def test_configuration_by_environment():
 def test_a_fee_that_is_not_basis_points_is_refused(value):
     with pytest.raises(ConfigError, match="PLATFORM_FEE_BPS"):
         load_config({"PLATFORM_FEE_BPS": value})
+
+
+def test_every_stripe_call_is_logged_with_its_operation_and_ids_never_the_key(gateway, log_lines):
+    customer = gateway.create_customer(name="Northwind AI", metadata={"organization_id": "7"}, idempotency_key="c-7")
+    with pytest.raises(GatewayError):
+        gateway.create_transfer(
+            amount=100,
+            currency="USD",
+            destination="acct_nobody",
+            source_charge_id=None,
+            transfer_group="contract-1",
+            metadata={},
+            idempotency_key="transfer-to-nobody",
+        )
+    created, refused = [line for line in log_lines() if line["logger"] == "marketplace.payments.gateway"]
+    assert (created["stripe_operation"], created["object_id"], created["outcome"]) == (
+        "customer.create",
+        customer,
+        "ok",
+    )
+    assert created["idempotency_key"] == "c-7"
+    assert "Northwind" not in json.dumps(created)  # names and metadata stay out
+    assert refused["level"] == "WARNING"
+    assert (refused["stripe_operation"], refused["param_destination"], refused["param_amount"]) == (
+        "transfer.create",
+        "acct_nobody",
+        100,
+    )
+    assert refused["outcome"] != "ok"
+    everything = "\n".join(json.dumps(line) for line in log_lines())
+    assert TEST_KEY not in everything

@@ -1,0 +1,113 @@
+"""Structured logs: one JSON object per line on standard error, each carrying the request it was written in.
+
+Every record written while a request is served carries `request_id` (the caller's `X-Request-ID` when it is a
+plain token, else a new one, sent back in the response header), `user_id` and `org_id` (when someone is signed in)
+and the method and path. One `request` line per response adds its status and duration. Stripe calls are logged by
+marketplace.payments.gateway with the operation and the object ids, never a key or a client secret.
+
+`LOG_LEVEL` (default INFO) and `LOG_FORMAT` (`json`, the default, or `text` for a terminal) configure it. The
+context is read without touching the database: a log line must never need the database that may have just failed.
+"""
+
+import logging
+import re
+import time
+import uuid
+
+from flask import Flask, Response, g, has_request_context, request
+from flask.logging import default_handler
+from pythonjsonlogger.json import JsonFormatter
+from sqlalchemy import inspect
+
+REQUEST_ID_HEADER = "X-Request-ID"
+# A caller's request id is kept only as a plain token, so that a log line can never be forged through it.
+_PLAIN_ID = re.compile(r"[A-Za-z0-9._-]{8,64}")
+# Whatever is named like one of these never reaches a log line, whoever passed it in `extra`.
+_SECRET_WORDS = ("password", "secret", "token", "api_key", "authorization", "cookie", "totp", "recovery")
+_REDACTED = "[redacted]"
+_HANDLER_NAME = "marketplace-structured"
+
+request_log = logging.getLogger("marketplace.request")
+
+
+class RequestContext(logging.Filter):
+    """Adds the request's id, user, organisation, method and path to every record; redacts secret-named fields."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        for name in list(vars(record)):
+            if any(word in name.lower() for word in _SECRET_WORDS):
+                setattr(record, name, _REDACTED)
+        if has_request_context():
+            record.request_id = g.get("request_id") or _new_request_id()
+            record.method = request.method
+            record.path = request.path
+            user_id, org_id = _signed_in()
+            if user_id is not None:
+                record.user_id = user_id
+                record.org_id = org_id
+        return True
+
+
+def _new_request_id() -> str:
+    return uuid.uuid4().hex
+
+
+def _signed_in() -> tuple[int | None, int | None]:
+    """The signed-in user's id and organisation from what Flask-Login already loaded, never loading anything."""
+    user = g.get("_login_user")
+    if user is None or not getattr(user, "is_authenticated", False):
+        return None, None
+    try:
+        loaded = inspect(user).dict  # the attributes in memory: reading them issues no query
+    except Exception:  # not a mapped row (the anonymous user)
+        return None, None
+    return loaded.get("id"), loaded.get("org_id")
+
+
+def _formatter(kind: str) -> logging.Formatter:
+    if kind == "text":
+        return logging.Formatter(
+            "%(asctime)s %(levelname)s %(name)s [%(request_id)s] %(message)s", defaults={"request_id": "-"}
+        )
+    return JsonFormatter(
+        "{asctime}{levelname}{name}{message}",
+        style="{",
+        rename_fields={"asctime": "time", "levelname": "level", "name": "logger"},
+        json_ensure_ascii=False,
+    )
+
+
+def configure(app: Flask) -> None:
+    """Send the app's records (the `marketplace` logger and every module logger under it) through one handler."""
+    logger = logging.getLogger("marketplace")
+    logger.removeHandler(default_handler)
+    for handler in [h for h in logger.handlers if h.get_name() == _HANDLER_NAME]:
+        logger.removeHandler(handler)
+    handler = logging.StreamHandler()
+    handler.set_name(_HANDLER_NAME)
+    handler.setFormatter(_formatter(app.config.get("LOG_FORMAT", "json")))
+    handler.addFilter(RequestContext())
+    logger.addHandler(handler)
+    logger.setLevel(app.config.get("LOG_LEVEL", "INFO"))
+
+    app.before_request(_start_request)
+    app.after_request(_finish_request)
+
+
+def _start_request() -> None:
+    given = request.headers.get(REQUEST_ID_HEADER, "")
+    g.request_id = given if _PLAIN_ID.fullmatch(given) else _new_request_id()
+    g.request_started = time.perf_counter()
+
+
+def _finish_request(response: Response) -> Response:
+    request_id = g.get("request_id")
+    if request_id:
+        response.headers[REQUEST_ID_HEADER] = request_id
+    started = g.get("request_started")
+    if started is not None and request.endpoint != "static":
+        request_log.info(
+            "request",
+            extra={"status": response.status_code, "duration_ms": round((time.perf_counter() - started) * 1000, 1)},
+        )
+    return response
