@@ -5,8 +5,8 @@ from flask_login import current_user, login_required
 from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 
-from marketplace.accounts.roles import role_required
 from marketplace.extensions import db
+from marketplace.guards import role_required
 from marketplace.payments import service, webhooks
 from marketplace.payments.configured import current_gateway, fee_bps
 from marketplace.payments.fees import percent

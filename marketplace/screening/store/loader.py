@@ -1,7 +1,7 @@
 """Loading the ownership graph from the database, as screening reads it.
 
 Only the ties that count are loaded: admin-recorded facts and BODS imports always; a disclosure's ties only when
-its version counts (marketplace.disclosures.counting: the latest approved version and the pending ones filed after
+its version counts (marketplace.parties.counting: the latest approved version and the pending ones filed after
 it, never a draft or a rejected one). Merged parties are read as the party they joined. Ties that ended within the
 look-back window are loaded too (the people rule looks back); the engine decides what holds at the date.
 
@@ -28,8 +28,8 @@ from sqlalchemy.orm import Session
 from marketplace.accounts.models import Organization, OrgKind
 from marketplace.dates import months_before
 from marketplace.db_types import in_ids
-from marketplace.disclosures.counting import counted_version_ids
 from marketplace.disclosures.models import DisclosureStatus, DisclosureVersion
+from marketplace.parties.counting import counted_version_ids
 from marketplace.parties.models import (
     ROLE_INTEREST_TYPES,
     CommercialTie,

@@ -16,8 +16,8 @@ from sqlalchemy import or_, select
 from sqlalchemy.orm import Session
 
 from marketplace.accounts.models import Organization
-from marketplace.disclosures.counting import counted_version_ids
 from marketplace.disclosures.models import DisclosureVersion
+from marketplace.parties.counting import counted_version_ids
 from marketplace.parties.models import (
     ROLE_INTEREST_TYPES,
     CommercialTie,
