@@ -9,7 +9,7 @@ from collections import defaultdict
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 
-from sqlalchemy import delete, func, or_, select, update
+from sqlalchemy import delete, func, or_, select, union, update
 from sqlalchemy.orm import Session
 
 from marketplace import changes
@@ -20,7 +20,14 @@ from marketplace.db_types import utcnow
 from marketplace.errors import NotVisible, Refusal
 from marketplace.locking import lock_row, lock_rows
 from marketplace.parties import models as party_models
-from marketplace.parties.matching import LIKELY_AT, key_similarity, longest_likely, plain_key, shortest_likely
+from marketplace.parties.matching import (
+    LIKELY_AT,
+    key_similarity,
+    longest_likely,
+    plain_key,
+    shortest_likely,
+    telling_block,
+)
 from marketplace.parties.models import CommercialTie, Interest, Party, PartyDistinction, PartyIdentifier, PartyKind
 from marketplace.parties.service import no_owners_declarations, normalize_identifier, normalize_name
 from marketplace.parties.variants import distinct_pairs
@@ -199,10 +206,44 @@ def _identifier_reason(left: PartyIdentifier, right: PartyIdentifier, a: Party, 
 def _name_reason(a: Party, b: Party) -> str | None:
     """Why two parties of one kind sharing a block of their match keys may be one: names the matcher finds likely
     the same. (Keys longer than the bound a likely match allows never score that high: the bound only saves work.)"""
-    score = key_similarity(a.match_key, b.match_key)
+    return _names_alike(a.match_key, a.name, b.match_key, b.name)
+
+
+def _names_alike(key: str, name: str, other_key: str, other_name: str) -> str | None:
+    score = key_similarity(key, other_key)
     if score < LIKELY_AT:
         return None
-    return "the same name" if plain_key(a.name) == plain_key(b.name) else f"names {score:.0f}% alike"
+    return "the same name" if plain_key(name) == plain_key(other_name) else f"names {score:.0f}% alike"
+
+
+def _likely_names(session: Session, party: Party) -> list[tuple[int, str]]:
+    """(id, reason) of the unmerged parties of the party's kind sharing a block of its match key whose names are
+    likely its own, read through indexes as plain rows. A key with numbers or single letters is only ever alike a
+    key with the same ones (matching.key_similarity), so those are read through their own index; the others, from
+    the names with none, one select per block (with OR, SQLite reads the whole table)."""
+    key, head, tail = party.match_key, party.match_head, party.match_tail
+    columns = (Party.id, Party.match_key, Party.match_head, Party.match_tail, Party.name)
+    common = (
+        Party.merged_into_id.is_(None),
+        Party.kind == party.kind,
+        Party.id != party.id,
+        func.length(Party.match_key).between(shortest_likely(len(key)), longest_likely(len(key))),
+    )
+    told = telling_block(key)
+    if told:
+        query = select(*columns).where(Party.match_telling == told, *common)
+    else:
+        query = union(
+            select(*columns).where(Party.match_head == head, Party.match_telling == "", *common),
+            select(*columns).where(Party.match_tail == tail, Party.match_telling == "", *common),
+        )
+    found = []
+    for other_id, other_key, other_head, other_tail, other_name in session.execute(query).all():
+        if other_head == head or other_tail == tail:
+            reason = _names_alike(key, party.name, other_key, other_name)
+            if reason is not None:
+                found.append((other_id, reason))
+    return found
 
 
 def _ordered_pairs(pairs: Iterable[DuplicatePair]) -> list[DuplicatePair]:
@@ -295,18 +336,8 @@ def duplicates_of(session: Session, party: Party) -> list[DuplicatePair]:
                         a, b = (party, other) if left.party_id == party.id else (other, party)
                         suggest(other, _identifier_reason(left, right, a, b))
     if party.match_key and party.kind != PartyKind.UNSPECIFIED:
-        low, high = shortest_likely(len(party.match_key)), longest_likely(len(party.match_key))
-        candidates = session.execute(
-            select(Party).where(
-                Party.merged_into_id.is_(None),
-                Party.kind == party.kind,
-                Party.id != party.id,
-                or_(Party.match_head == party.match_head, Party.match_tail == party.match_tail),
-                func.length(Party.match_key).between(low, high),
-            )
-        ).scalars()
-        for other in candidates:
-            suggest(other, _name_reason(party, other))
+        for other_id, reason in _likely_names(session, party):
+            suggest(session.get(Party, other_id), reason)
     return _ordered_pairs(pairs.values())
 
 
