@@ -75,6 +75,8 @@ def load_config(environ=os.environ, instance_dir: Path = INSTANCE_DIR) -> dict:
         # Sign-ups and mailed links (password reset, confirmation again), per network address and per address mailed.
         "SIGNUP_RATE_LIMIT": environ.get("SIGNUP_RATE_LIMIT", "10 per hour"),
         "MAIL_RATE_LIMIT": environ.get("MAIL_RATE_LIMIT", "5 per hour"),
+        # Invitations, per inviting user: the form says whether an address already has an account.
+        "INVITE_RATE_LIMIT": environ.get("INVITE_RATE_LIMIT", "20 per hour"),
         "MAIL_SERVER": environ.get("MAIL_SERVER", ""),
         "MAIL_PORT": _whole_number(environ, "MAIL_PORT", 25),
         "MAIL_FROM": environ.get("MAIL_FROM", "Arm's Length <no-reply@armslength.example>"),

@@ -17,7 +17,7 @@ def limits(app):
 
     limiter.reset()
     yield _set
-    for key in ("LOGIN_RATE_LIMIT", "LOGIN_IP_RATE_LIMIT", "SIGNUP_RATE_LIMIT", "MAIL_RATE_LIMIT"):
+    for key in ("LOGIN_RATE_LIMIT", "LOGIN_IP_RATE_LIMIT", "SIGNUP_RATE_LIMIT", "MAIL_RATE_LIMIT", "INVITE_RATE_LIMIT"):
         app.config[key] = saved[key]
     limiter.reset()
 
@@ -95,3 +95,22 @@ def test_confirmation_links_are_throttled_per_user(client, login_as, limits, out
     limits(MAIL_RATE_LIMIT="2 per hour")
     codes = [client.post("/confirm-email/resend").status_code for _ in range(3)]
     assert codes == [303, 303, 429]
+
+
+def test_invitations_are_throttled_per_user_for_they_say_whether_an_address_has_an_account(client, login_as, limits):
+    """'That person already has an account' answers for any address: unthrottled, any signed-in user could walk a
+    list of addresses through it, which sign-up no longer allows."""
+    limits(INVITE_RATE_LIMIT="3 per hour")
+    for n in range(4):
+        BuyerFactory(email=f"known{n}@elsewhere.example")
+    inviter = login_as(BuyerFactory())
+    codes = [client.post("/team", data={"email": f"known{n}@elsewhere.example"}).status_code for n in range(4)]
+    assert codes == [400, 400, 400, 429]
+    assert b"Too many invitations from your account" in client.post("/team", data={"email": "x@y.example"}).data
+    # A colleague of the same organisation has a count of its own.
+    login_as(BuyerFactory(org_id=inviter.org_id))
+    assert client.post("/team", data={"email": "newcomer@lab.example"}).status_code == 200
+
+
+def test_the_default_invitation_limit_lets_a_lab_invite_its_team(tmp_path):
+    assert load_config({}, instance_dir=tmp_path)["INVITE_RATE_LIMIT"] == "20 per hour"
