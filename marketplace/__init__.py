@@ -6,6 +6,7 @@ from urllib.parse import urlsplit
 from flask import Flask, g, make_response, render_template, request
 from flask_wtf.csrf import CSRFError
 from sqlalchemy import event
+from werkzeug.middleware.proxy_fix import ProxyFix
 from werkzeug.routing import IntegerConverter
 
 from marketplace import logs, outages
@@ -28,6 +29,7 @@ def create_app(test_config: dict | None = None) -> Flask:
         app.config.update(test_config)
     logs.configure(app)
     _bound_connecting(app)
+    _behind_proxies(app)
     Path(app.instance_path).mkdir(parents=True, exist_ok=True)
     app.config.setdefault("UPLOAD_FOLDER", str(Path(app.instance_path) / "uploads"))
 
@@ -64,6 +66,15 @@ def _bound_connecting(app: Flask) -> None:
     connect_args = dict(options.get("connect_args") or {})
     connect_args.setdefault("connect_timeout", app.config.get("DATABASE_CONNECT_TIMEOUT", 5))
     app.config["SQLALCHEMY_ENGINE_OPTIONS"] = {**options, "connect_args": connect_args}
+
+
+def _behind_proxies(app: Flask) -> None:
+    """Behind PROXY_COUNT proxies (the TLS proxy in front of gunicorn), the visitor's address and scheme are the
+    ones they forward: otherwise every visitor has the proxy's address, and each throttle per network address is
+    one count for the whole marketplace. Without proxies the forwarded headers, which anyone can send, are ignored."""
+    proxies = int(app.config.get("PROXY_COUNT") or 0)
+    if proxies > 0:
+        app.wsgi_app = ProxyFix(app.wsgi_app, x_for=proxies, x_proto=proxies)
 
 
 class BoundedIntegerConverter(IntegerConverter):

@@ -71,6 +71,9 @@ def load_config(environ=os.environ, instance_dir: Path = INSTANCE_DIR) -> dict:
         "MAX_CONTENT_LENGTH": 16 * 1024 * 1024,
         "WTF_CSRF_TIME_LIMIT": None,
         "RATELIMIT_STORAGE_URI": environ.get("RATELIMIT_STORAGE_URI", "memory://"),
+        # How many proxies forward each request (1 behind nginx or Caddy): the visitor's address is then read from
+        # X-Forwarded-For, as the throttles per network address need. 0 believes no forwarded header.
+        "PROXY_COUNT": _whole_number(environ, "PROXY_COUNT", 0),
         "RATELIMIT_ENABLED": True,
         # Per account (the email typed), tight; per network address, loose enough for a whole office behind one.
         "LOGIN_RATE_LIMIT": environ.get("LOGIN_RATE_LIMIT", "10 per minute; 50 per hour"),
@@ -78,6 +81,8 @@ def load_config(environ=os.environ, instance_dir: Path = INSTANCE_DIR) -> dict:
         # Sign-ups and mailed links (password reset, confirmation again), per network address and per address mailed.
         "SIGNUP_RATE_LIMIT": environ.get("SIGNUP_RATE_LIMIT", "10 per hour"),
         "MAIL_RATE_LIMIT": environ.get("MAIL_RATE_LIMIT", "5 per hour"),
+        # Invitations, per inviting user: the form says whether an address already has an account.
+        "INVITE_RATE_LIMIT": environ.get("INVITE_RATE_LIMIT", "20 per hour"),
         "MAIL_SERVER": environ.get("MAIL_SERVER", ""),
         "MAIL_PORT": _whole_number(environ, "MAIL_PORT", 25),
         "MAIL_FROM": environ.get("MAIL_FROM", "Arm's Length <no-reply@armslength.example>"),

@@ -69,6 +69,7 @@ TEST_CONFIG = {
     "LOGIN_IP_RATE_LIMIT": "10000 per minute",
     "SIGNUP_RATE_LIMIT": "1000 per minute",
     "MAIL_RATE_LIMIT": "1000 per minute",
+    "INVITE_RATE_LIMIT": "1000 per minute",
     "MAIL_SERVER": "127.0.0.1",
     "SECRET_KEY": "test-secret",
     "SERVER_NAME": "localhost",

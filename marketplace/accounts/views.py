@@ -44,6 +44,10 @@ def _network_key() -> str:
     return "ip:" + (get_remote_address() or "")
 
 
+def _inviter_key() -> str:
+    return f"user:{current_user.id}" if current_user.is_authenticated else _network_key()
+
+
 @bp.route("/sign-in", methods=["GET", "POST"])
 @limiter.limit(
     lambda: current_app.config["LOGIN_IP_RATE_LIMIT"],
@@ -131,10 +135,17 @@ def sign_up():
 
 
 @bp.route("/team", methods=["GET", "POST"])
+@limiter.limit(
+    lambda: current_app.config["INVITE_RATE_LIMIT"],
+    methods=["POST"],
+    key_func=_inviter_key,
+    error_message="Too many invitations from your account. Wait an hour and try again.",
+)
 @login_required
 @role_required("buyer", "vendor")
 def team():
-    """The organisation's members and pending invitations; invite a colleague."""
+    """The organisation's members and pending invitations; invite a colleague. Throttled per user: the answer says
+    whether an address already has an account, which sign-up does not tell."""
     form = InviteForm()
     invite_link = None
     if form.validate_on_submit():

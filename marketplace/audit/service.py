@@ -248,7 +248,8 @@ def recorded_actions(session: Session) -> list[str]:
 # verdicts, and nothing it could not read in the app: no record about a vendor alone (disclosures, evidence,
 # suspensions, payout accounts), no other organisation's staff emails, and no sealed bid's terms before the
 # job's deadline. A line whose content was withheld names the withheld fields in "redacted"; its hash is the
-# stored record's, which `flask audit verify` checks, so only lines without "redacted" check alone.
+# stored record's, which `flask audit verify` checks, so only lines without "redacted" check alone. A sealed bid's
+# line withholds its hash as well (and the next record its prev_hash): the terms could be guessed against it.
 
 BUYER_ACTION_PREFIXES = (
     "job.",
@@ -285,7 +286,8 @@ def exported(record: AuditRecord) -> dict[str, Any]:
 
 class _BuyersReader:
     """What one buyer may read of a record: other organisations' people are named by their organisation, and a
-    sealed bid's terms stay out until its job's deadline."""
+    sealed bid's terms, and the hash that covers them, stay out until its job's deadline. Records are read in
+    order, so a withheld hash is known before the record that names it as prev_hash."""
 
     def __init__(self, session: Session, buyer_org_id: int):
         self.session, self.buyer_org_id = session, buyer_org_id
@@ -298,6 +300,7 @@ class _BuyersReader:
             ).all()
         )
         self.actors: dict[int, str | None] = {}
+        self.withheld_hashes: set[str] = set()
 
     def actor_label(self, actor_id: int | None, label: str) -> str:
         """The actor as the buyer may know it: its own staff by email, others by organisation."""
@@ -324,10 +327,17 @@ class _BuyersReader:
         if label != record.actor_label:
             line["actor_label"] = label
             redacted.append("actor_label")
+        if record.prev_hash in self.withheld_hashes:
+            line["prev_hash"] = None
+            redacted.append("prev_hash")
         if record.action in SEALED_BID_ACTIONS and record.subject_id in self.sealed_bids:
-            line["before"] = line["after"] = None
+            # The hash covers the terms, and the line holds every other field it covers but the bidder's email:
+            # guesses at an email and round figures would be confirmed against it. It is withheld, and so is the
+            # same value as the next record's prev_hash, until the deadline.
+            line["before"] = line["after"] = line["hash"] = None
             line["sealed_until"] = self.sealed_bids[record.subject_id].isoformat()
-            redacted += ["before", "after"]
+            redacted += ["before", "after", "hash"]
+            self.withheld_hashes.add(record.hash)
         if redacted:
             line["redacted"] = redacted
         return line

@@ -14,7 +14,9 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from wtforms.fields.core import UnboundField
 
-from marketplace.accounts.models import Organization
+from marketplace.accounts import security
+from marketplace.accounts.models import Organization, TokenPurpose
+from marketplace.accounts.service import invite_colleague
 from marketplace.bids.service import award_bid
 from marketplace.contracts.models import Milestone
 from marketplace.disclosures.models import DisclosureStatus
@@ -23,6 +25,7 @@ from marketplace.parties import registry
 from marketplace.parties.models import TieOrigin
 from tests.conftest import make_app
 from tests.factories import (
+    PASSWORD,
     AdminFactory,
     BidFactory,
     BuyerFactory,
@@ -35,7 +38,8 @@ from tests.factories import (
     VerifiedVendorFactory,
 )
 
-# Not fuzzed here: Stripe's webhook (signed bodies, tests/functional/payments) and the signed-out pages (accounts).
+# Not fuzzed as a signed-in user: Stripe's webhook (signed bodies, tests/functional/payments) and the pages reached
+# before signing in (fuzzed signed out, at the end of this file).
 SKIPPED = {
     "payments.webhook",
     "accounts.sign_in",
@@ -178,4 +182,52 @@ def test_random_mixes_of_fields_and_values_never_give_a_500(client, login_as, wo
     )
     login_as(world[role])
     response = client.post(_url(rule, world), data=dict(zip(fields, values, strict=True)))
+    assert response.status_code < 500
+
+
+# --- The forms reached before signing in -------------------------------------------------------------------------
+
+
+@pytest.fixture
+def signed_out_forms(session):
+    """Every form a visitor posts before signing in, each with what makes its own code run: a live invitation, a
+    live reset link, a password already given for an account with a second factor."""
+    member, admin = BuyerFactory(), AdminFactory()
+    invitation = invite_colleague(session, member, "newcomer@example.com")
+    reset = security.issue_token(session, member, TokenPurpose.RESET_PASSWORD)
+    session.commit()
+    return {
+        "/sign-in": None,
+        "/sign-up": None,
+        "/forgot-password": None,
+        f"/invite/{invitation.token}": None,
+        f"/reset-password/{reset.token}": None,
+        "/sign-in/code": admin,
+    }
+
+
+def _post_signed_out(client, path, who, data):
+    if who is not None:  # the password step first, so that the code form reads what is posted
+        client.post("/sign-in", data={"email": who.email, "password": PASSWORD})
+    return client.post(path, data=data)
+
+
+def test_no_signed_out_form_answers_hostile_input_with_a_500(app, signed_out_forms):
+    for path, who in signed_out_forms.items():
+        for value in HOSTILE:
+            client = app.test_client()
+            response = _post_signed_out(client, path, who, {name: value for name in FIELDS})
+            assert response.status_code < 500, (path, repr(value)[:40])
+
+
+@settings(max_examples=25, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(data=st.data())
+def test_random_mixes_on_the_signed_out_forms_never_give_a_500(app, signed_out_forms, data):
+    path = data.draw(st.sampled_from(sorted(signed_out_forms)), label="form")
+    fields = data.draw(st.lists(st.sampled_from(FIELDS), max_size=12, unique=True), label="fields")
+    values = data.draw(
+        st.lists(st.one_of(st.sampled_from(HOSTILE), st.text(max_size=40)), min_size=len(fields), max_size=len(fields)),
+        label="values",
+    )
+    response = _post_signed_out(app.test_client(), path, signed_out_forms[path], dict(zip(fields, values, strict=True)))
     assert response.status_code < 500

@@ -90,3 +90,39 @@ def test_0010_copies_each_earlier_withdrawal_onto_the_revision_withdrawn(tmp_pat
         db.session.remove()
         db.engine.dispose()
     assert [tuple(row) for row in rows] == [(ids[0], 1, None), (ids[0], 2, when), (ids[1], 1, None)]
+
+
+def test_0011_makes_every_name_key_again_transliterated(tmp_path):
+    """Keys made when non-Latin letters were dropped: a look-alike of an earlier name now shares its key, so it keeps
+    its id in its key; a name in another script gets its letters."""
+    from flask_migrate import downgrade, upgrade
+    from sqlalchemy import text
+
+    from marketplace.accounts.models import Organization
+    from tests.conftest import make_app, migrated_database
+    from tests.factories import BuyerOrgFactory
+
+    app = make_app(migrated_database(tmp_path, "name_keys"))
+    with app.app_context():
+        first = BuyerOrgFactory(name="Northwind AI").id
+        lookalike, cyrillic = BuyerOrgFactory().id, BuyerOrgFactory().id
+        db.session.commit()
+        db.session.remove()
+        downgrade(revision="0010")
+        renamed = (
+            (lookalike, "N\u043erthwind AI", "nrthwindai"),
+            (cyrillic, "\u041d\u043e\u0440\u0442\u0432\u0438\u043d\u0434", f"org{cyrillic}"),
+        )
+        with db.engine.begin() as connection:  # the names, with the keys the old rule made
+            for org_id, name, old in renamed:
+                connection.execute(
+                    text("UPDATE organization SET name = :n, name_key = :k WHERE id = :i"),
+                    {"n": name, "k": old, "i": org_id},
+                )
+        upgrade()
+        keys = {org.id: org.name_key for org in db.session.query(Organization)}
+        assert keys[first] == "northwindai"
+        assert keys[lookalike] == f"northwindai-{lookalike}"
+        assert keys[cyrillic] == "nortvind"
+        db.session.remove()
+        db.engine.dispose()

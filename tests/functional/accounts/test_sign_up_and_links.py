@@ -29,7 +29,16 @@ def _path(link: str) -> str:
 
 
 @pytest.mark.parametrize(
-    "name", ["Northwind AI", "northwind ai", "Northwind AI, Inc.", "NORTHWIND-AI GmbH", "Northwind A.I. Ltd"]
+    "name",
+    [
+        "Northwind AI",
+        "northwind ai",
+        "Northwind AI, Inc.",
+        "NORTHWIND-AI GmbH",
+        "Northwind A.I. Ltd",
+        "N\u043erthwind AI",  # a Cyrillic о: it looks the same, and was a new name when non-Latin letters were dropped
+        "Northw\u0456nd A\u0406",  # Cyrillic і and І
+    ],
 )
 def test_an_existing_labs_name_is_refused_beside_the_field(client, session, name):
     BuyerOrgFactory(name="Northwind AI")
@@ -45,6 +54,13 @@ def test_a_punctuation_only_name_is_refused(client):
     response = client.post("/sign-up", data={**SIGN_UP, "org_name": "..."})
     assert response.status_code == 400
     assert b"with letters or digits" in response.data
+
+
+def test_a_name_in_another_script_is_a_name(client, session):
+    """Letters of any script count (transliterated); they used to be dropped, so such a name was refused."""
+    response = client.post("/sign-up", data={**SIGN_UP, "org_name": "\u041d\u043e\u0440\u0442\u0432\u0438\u043d\u0434"})
+    assert response.status_code == 303
+    assert session.query(Organization).filter(Organization.name_key == "nortvind").count() == 1
 
 
 def test_renaming_keeps_the_name_key(session):

@@ -2,12 +2,15 @@
 verdicts, and nothing it could not read in the app: no vendor-private record, no other organisation's staff, and no
 sealed bid's terms before the deadline."""
 
+import itertools
 import json
 from datetime import datetime, timedelta
 
 import pytest
 import time_machine
+from sqlalchemy import select
 
+from marketplace.audit.models import AuditRecord
 from marketplace.audit.service import _digest, record_event
 from marketplace.bids import service as bids
 from marketplace.bids.service import Offer
@@ -149,6 +152,42 @@ def test_a_sealed_bids_terms_stay_out_of_the_export_until_the_deadline(client, l
     revised = next(r for r in after if r["action"] == "bid.revised")
     assert "8,765.43" in json.dumps(revised["after"]) and "9,876.54" in json.dumps(revised["before"])
     assert "sealed_until" not in revised
+
+
+def test_a_sealed_bids_hash_is_withheld_too_for_its_terms_can_be_guessed_from_it(client, login_as, session):
+    """A sealed line's hash covers the terms, and every other field it covers is in the line but the bidder's email:
+    a lab guessing that email and a few round figures would confirm the terms against the hash. So neither the
+    sealed line's hash nor the next line's prev_hash (the same value) is exported before the deadline."""
+    lab = BuyerOrgFactory(name="Northwind AI")
+    maya = BuyerFactory(org_id=lab.id)
+    job = JobFactory(buyer_org_id=lab.id, bidding_mode=BiddingMode.SEALED)
+    ines = VerifiedVendorFactory(email="ines@clearlabel.example")
+    bid = bids.place_bid(session, ines, job.id, Offer(price_per_unit_minor=60, total_minor=600_000, turnaround_days=20))
+    placed = session.execute(select(AuditRecord).where(AuditRecord.action == "bid.placed")).scalar_one()
+    record_event(session, maya, "job.edited", "job", job.id, after={"note": "next"}, buyer_org_id=lab.id)
+    login_as(maya)
+
+    exported = lines(client.get(EXPORT))
+    sealed = next(r for r in exported if r["action"] == "bid.placed")
+    # The attack: every hashed field from the line, the email guessed, the terms tried until the hash matches.
+    guessed = None
+    for total, days in itertools.product(range(5_000, 10_001, 500), range(5, 31)):
+        terms = {"price_per_unit": "$0.60", "total": f"${total:,}.00"}
+        terms |= {"turnaround_days": days, "quality_guarantee_pct": bid.quality_guarantee_pct}
+        candidate = {**sealed, "actor_label": "ines@clearlabel.example", "after": terms}
+        candidate["at"] = datetime.fromisoformat(sealed["at"])
+        if sealed["hash"] is not None and _digest(candidate) == sealed["hash"]:
+            guessed = terms
+    assert guessed is None
+    assert placed.hash not in json.dumps(exported)
+    assert "hash" in sealed["redacted"]
+    following = next(r for r in exported if r["action"] == "job.edited")
+    assert following["prev_hash"] is None and following["redacted"] == ["prev_hash"]
+
+    with time_machine.travel(job.bid_deadline + timedelta(minutes=1), tick=False):
+        after = lines(client.get(EXPORT))
+    assert next(r for r in after if r["action"] == "bid.placed")["hash"] == placed.hash
+    assert next(r for r in after if r["action"] == "job.edited")["prev_hash"] == placed.hash
 
 
 def test_a_buyer_with_nothing_gets_an_empty_file(client, login_as, world):

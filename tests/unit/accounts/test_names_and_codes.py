@@ -26,6 +26,20 @@ def test_one_name_whatever_its_case_punctuation_or_legal_suffix(name):
     assert org_name_key(name) == "northwindai"
 
 
+@pytest.mark.parametrize(
+    ("name", "key"),
+    [
+        ("N\u043erthwind AI", "northwindai"),  # Cyrillic о
+        ("Northw\u0456nd A\u0406", "northwindai"),  # Cyrillic і, І
+        ("\uff2e\uff4f\uff52\uff54\uff48\uff57\uff49\uff4e\uff44 AI", "northwindai"),  # full-width
+        ("\u041d\u043e\u0440\u0442\u0432\u0438\u043d\u0434", "nortvind"),
+        ("\u6df1\u5ea6\u6c42\u7d22", "shenduqiusuo"),
+    ],
+)
+def test_letters_of_other_scripts_are_transliterated_not_dropped(name, key):
+    assert org_name_key(name) == key
+
+
 def test_different_names_stay_different():
     assert org_name_key("Northwind AI") != org_name_key("Northwind Labs")
     assert org_name_key("Co") == "co"  # a suffix alone is a name
