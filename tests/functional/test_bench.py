@@ -110,6 +110,19 @@ def test_the_runner_measures_every_figure_and_the_chart_draws_them(tmp_path):
     assert seeing == told and 0 < int(seeing.replace(",", "")) <= 200
     assert "naive:" in answered.stdout and "ratio naive / ours" in answered.stdout
 
+    # The registry's pages on the same register: every figure measured, the obvious way run to the end.
+    timed = run("registry.py", "--database-url", url, "--parties", "5", "--repeats", "1", "--naive-limit", "120")
+    assert timed.returncode == 0, timed.stderr
+    registry_figures = json.loads(timed.stdout[timed.stdout.index("{") :])
+    assert registry_figures["parties"] >= 1000
+    ours = registry_figures["ours"]
+    assert (
+        ours["party_page_ms_median"] > 0
+        and ours["merge_confirmation_ms_median"] > 0
+        and ours["list_page_ms_median"] > 0
+    )
+    assert registry_figures["obvious_way"]["finished"] and registry_figures["obvious_way"]["pairs"] is not None
+
 
 def test_the_soak_serves_mixed_traffic_on_gunicorn_and_reports_each_minute(tmp_path):
     url = database_url_for(tmp_path, "bench_soak")
