@@ -26,6 +26,10 @@ _PLAIN_ID = re.compile(r"[A-Za-z0-9._-]{8,64}")
 _SECRET_WORDS = ("password", "secret", "token", "api_key", "authorization", "cookie", "totp", "recovery")
 _REDACTED = "[redacted]"
 _HANDLER_NAME = "marketplace-structured"
+# Kept in the request's WSGI environment, not in `g`: `g` belongs to the app context, which a test client (or a
+# script) may keep across many requests.
+_ID_KEY = "marketplace.request_id"
+_STARTED_KEY = "marketplace.request_started"
 
 request_log = logging.getLogger("marketplace.request")
 
@@ -38,7 +42,7 @@ class RequestContext(logging.Filter):
             if any(word in name.lower() for word in _SECRET_WORDS):
                 setattr(record, name, _REDACTED)
         if has_request_context():
-            record.request_id = g.get("request_id") or _new_request_id()
+            record.request_id = request.environ.get(_ID_KEY) or "-"
             record.method = request.method
             record.path = request.path
             user_id, org_id = _signed_in()
@@ -95,18 +99,18 @@ def configure(app: Flask) -> None:
 
 
 def _start_request() -> None:
-    if "request_id" in g:  # what runs before a view ran again (marketplace.retry): still the same request
+    if _ID_KEY in request.environ:  # what runs before a view ran again (marketplace.retry): the same request
         return
     given = request.headers.get(REQUEST_ID_HEADER, "")
-    g.request_id = given if _PLAIN_ID.fullmatch(given) else _new_request_id()
-    g.request_started = time.perf_counter()
+    request.environ[_ID_KEY] = given if _PLAIN_ID.fullmatch(given) else _new_request_id()
+    request.environ[_STARTED_KEY] = time.perf_counter()
 
 
 def _finish_request(response: Response) -> Response:
-    request_id = g.get("request_id")
+    request_id = request.environ.get(_ID_KEY)
     if request_id:
         response.headers[REQUEST_ID_HEADER] = request_id
-    started = g.get("request_started")
+    started = request.environ.get(_STARTED_KEY)
     if started is not None and request.endpoint != "static":
         request_log.info(
             "request",

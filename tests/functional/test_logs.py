@@ -19,12 +19,19 @@ def test_every_response_carries_a_request_id_and_is_logged_once_with_it(client, 
     assert "user_id" not in line  # nobody is signed in
 
 
+def test_each_request_gets_its_own_id(client, log_lines):
+    first, second = client.get("/sign-in"), client.get("/sign-in")
+    assert first.headers[logs.REQUEST_ID_HEADER] != second.headers[logs.REQUEST_ID_HEADER]
+    lines = [line for line in log_lines() if line["logger"] == "marketplace.request"]
+    assert [line["request_id"] for line in lines] == [r.headers[logs.REQUEST_ID_HEADER] for r in (first, second)]
+
+
 def test_a_callers_plain_request_id_is_kept_and_anything_else_replaced(client, log_lines):
     kept = client.get("/sign-in", headers={logs.REQUEST_ID_HEADER: "lb-4f1c2a9e-77"})
     assert kept.headers[logs.REQUEST_ID_HEADER] == "lb-4f1c2a9e-77"
     forged = 'x", "level": "CRITICAL", "message": "admin signed in'
     replaced = client.get("/sign-in", headers={logs.REQUEST_ID_HEADER: forged})
-    assert replaced.headers[logs.REQUEST_ID_HEADER] != forged
+    assert replaced.headers[logs.REQUEST_ID_HEADER] not in (forged, "lb-4f1c2a9e-77")
     assert [line["request_id"] for line in log_lines()] == ["lb-4f1c2a9e-77", replaced.headers[logs.REQUEST_ID_HEADER]]
 
 
