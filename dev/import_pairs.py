@@ -32,8 +32,10 @@ def main() -> int:
     print(f"{len(pairs)} pairs of the {len(modules)} top-level modules import each other")
     for a, b in pairs:
         forth, back = edges[a, b], edges[b, a]
-        print(f"  {a.removeprefix('marketplace.')} <-> {b.removeprefix('marketplace.')}: "
-              f"{forth[0]} -> {forth[1]}; {back[0]} -> {back[1]}")
+        print(
+            f"  {a.removeprefix('marketplace.')} <-> {b.removeprefix('marketplace.')}: "
+            f"{forth[0]} -> {forth[1]}; {back[0]} -> {back[1]}"
+        )
     return 0
 
 

@@ -18,7 +18,7 @@ import dataclasses
 from collections import defaultdict
 from datetime import date
 
-from sqlalchemy import select
+from sqlalchemy import event, select
 from sqlalchemy.orm import Session
 
 from marketplace.accounts.models import Organization, OrgKind
@@ -355,10 +355,32 @@ def screen_vendor(session: Session, buyer_org_id: int, vendor_org: Organization,
 def verdicts_for_vendor(session: Session, vendor_org: Organization, as_of=None) -> dict[int, Verdict]:
     """The verdict that decides access under every buyer organisation, computed now (waived findings do not count).
 
-    The security-critical direction: never read from the stored verdicts.
+    The security-critical direction: never read from the stored verdicts. One page asks several times (the job,
+    whether the vendor may bid, its questions): within one transaction the answer is computed once and kept until the
+    session writes anything (a flush, an UPDATE or DELETE statement) or the transaction ends.
     """
-    pairs = screen_pairs(session, _all_buyer_ids(session), [vendor_org], as_of)
-    return {buyer_id: screening.access_verdict for (buyer_id, _), screening in pairs.items()}
+    cache = session.info.setdefault(_VERDICTS_CACHE, {})
+    key = (vendor_org.id, as_of)
+    if key not in cache:
+        pairs = screen_pairs(session, _all_buyer_ids(session), [vendor_org], as_of)
+        cache[key] = {buyer_id: screening.access_verdict for (buyer_id, _), screening in pairs.items()}
+    return dict(cache[key])
+
+
+_VERDICTS_CACHE = "screening.verdicts_for_vendor"
+
+
+@event.listens_for(Session, "after_flush")
+@event.listens_for(Session, "after_commit")
+@event.listens_for(Session, "after_soft_rollback")
+def _forget_verdicts(session: Session, *_args) -> None:
+    session.info.pop(_VERDICTS_CACHE, None)
+
+
+@event.listens_for(Session, "do_orm_execute")
+def _forget_verdicts_on_writes(state) -> None:
+    if not state.is_select:
+        state.session.info.pop(_VERDICTS_CACHE, None)
 
 
 def screenings_for_buyer(session: Session, buyer_org_id: int, vendor_orgs, as_of=None) -> dict[int, Screening]:
