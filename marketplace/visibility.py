@@ -111,15 +111,37 @@ def bid_amounts_visible(job: Job, now: datetime | None = None) -> bool:
 
 def buyer_label(session: Session, job: Job, viewer: User) -> str:
     """The buyer's name, or the job's codename for a confidential job not yet awarded to the viewer."""
-    buyer = session.get(Organization, job.buyer_org_id)
-    if viewer.is_admin or viewer.org_id == job.buyer_org_id or job.visibility != Visibility.CONFIDENTIAL:
-        return buyer.name
-    awarded_to_viewer = session.execute(
-        select(Bid.id).where(Bid.job_id == job.id, Bid.status == BidStatus.AWARDED, Bid.vendor_org_id == viewer.org_id)
-    ).first()
-    if awarded_to_viewer:
-        return buyer.name
-    return job.codename or "Confidential buyer"
+    return buyer_labels(session, [job], viewer)[job.id]
+
+
+def buyer_labels(session: Session, jobs: list[Job], viewer: User) -> dict[int, str]:
+    """{job id: buyer_label} for many jobs in two queries, whatever their number: the buyers' names, and which of
+    the confidential jobs are awarded to the viewer."""
+    names = dict(
+        session.execute(
+            select(Organization.id, Organization.name).where(Organization.id.in_({job.buyer_org_id for job in jobs}))
+        ).all()
+    )
+    hidden = [
+        job.id
+        for job in jobs
+        if not (viewer.is_admin or viewer.org_id == job.buyer_org_id or job.visibility != Visibility.CONFIDENTIAL)
+    ]
+    awarded_to_viewer = set(
+        session.execute(
+            select(Bid.job_id).where(
+                Bid.job_id.in_(hidden), Bid.status == BidStatus.AWARDED, Bid.vendor_org_id == viewer.org_id
+            )
+        ).scalars()
+        if hidden
+        else ()
+    )
+    return {
+        job.id: names[job.buyer_org_id]
+        if job.id not in hidden or job.id in awarded_to_viewer
+        else job.codename or "Confidential buyer"
+        for job in jobs
+    }
 
 
 def comparable_bids(session: Session, user: User, job: Job) -> list[Bid]:

@@ -584,7 +584,8 @@ def my_bids(session: Session, user: User) -> list[MyBid]:
         .order_by(Bid.updated_at.desc(), Bid.id.desc())
     ).all()
     paused = visibility.filing_under_review(session, user.org_id)
-    return [MyBid(bid, job, visibility.buyer_label(session, job, user), outcome(bid, paused)) for bid, job in rows]
+    labels = visibility.buyer_labels(session, [job for _, job in rows], user)
+    return [MyBid(bid, job, labels[job.id], outcome(bid, paused)) for bid, job in rows]
 
 
 def data_handling_requirements(job: Job) -> list[str]:

@@ -146,6 +146,6 @@ def search_jobs(
         pages=pages,
         state_counts=state_counts,
         states={job.id: visibility.effective_status(job, now) for job in jobs},
-        buyer_labels={job.id: visibility.buyer_label(session, job, user) for job in jobs},
+        buyer_labels=visibility.buyer_labels(session, jobs, user),
         bid_counts=_bid_counts(session, user, jobs),
     )

@@ -216,36 +216,6 @@ def _names_alike(key: str, name: str, other_key: str, other_name: str) -> str | 
     return "the same name" if plain_key(name) == plain_key(other_name) else f"names {score:.0f}% alike"
 
 
-def _likely_names(session: Session, party: Party) -> list[tuple[int, str]]:
-    """(id, reason) of the unmerged parties of the party's kind sharing a block of its match key whose names are
-    likely its own, read through indexes as plain rows. A key with numbers or single letters is only ever alike a
-    key with the same ones (matching.key_similarity), so those are read through their own index; the others, from
-    the names with none, one select per block (with OR, SQLite reads the whole table)."""
-    key, head, tail = party.match_key, party.match_head, party.match_tail
-    columns = (Party.id, Party.match_key, Party.match_head, Party.match_tail, Party.name)
-    common = (
-        Party.merged_into_id.is_(None),
-        Party.kind == party.kind,
-        Party.id != party.id,
-        func.length(Party.match_key).between(shortest_likely(len(key)), longest_likely(len(key))),
-    )
-    told = telling_block(key)
-    if told:
-        query = select(*columns).where(Party.match_telling == told, *common)
-    else:
-        query = union(
-            select(*columns).where(Party.match_head == head, Party.match_telling == "", *common),
-            select(*columns).where(Party.match_tail == tail, Party.match_telling == "", *common),
-        )
-    found = []
-    for other_id, other_key, other_head, other_tail, other_name in session.execute(query).all():
-        if other_head == head or other_tail == tail:
-            reason = _names_alike(key, party.name, other_key, other_name)
-            if reason is not None:
-                found.append((other_id, reason))
-    return found
-
-
 def _ordered_pairs(pairs: Iterable[DuplicatePair]) -> list[DuplicatePair]:
     """Identifier matches first, then by the first party's name."""
     return sorted(
@@ -269,8 +239,8 @@ def suggested_duplicates(
     """Pairs of parties that may be one, for the `window` newest unmerged parties older than `older_than` (all of
     them when None): the same normalised identifier (of the same scheme, or where either has none), or names the
     matcher finds likely the same (parties.matching), of the same kind; never a pair an admin marked as not the same.
-    Identifier matches first. Each party is looked up through its indexes (duplicates_of), so a page costs the same
-    whatever the size of the registry."""
+    Identifier matches first. The window's parties are looked up through their indexes (duplicates_of_many), so a
+    page costs the same whatever the size of the registry."""
     _require_admin(user)
     query = select(Party).where(Party.merged_into_id.is_(None)).order_by(Party.id.desc()).limit(window + 1)
     if older_than is not None:
@@ -280,9 +250,9 @@ def suggested_duplicates(
     parties = parties[:window]
     pairs = {
         pair.ids: pair
-        for party in parties
-        for pair in duplicates_of(session, party)
-        if min(pair.ids) < party.id  # the other party is older: listed here, with its newer party
+        for party_id, found in duplicates_of_many(session, parties).items()
+        for pair in found
+        if min(pair.ids) < party_id  # the other party is older: listed here, with its newer party
     }
     return DuplicatePage(_ordered_pairs(pairs.values()), window, parties[-1].id if more else None)
 
@@ -290,55 +260,116 @@ def suggested_duplicates(
 def duplicates_of(session: Session, party: Party) -> list[DuplicatePair]:
     """The suggested duplicates that include this party, found from its own identifiers and name blocks through
     their indexes, at any registry size."""
-    if party.merged_into_id is not None:
-        return []
-    pairs: dict[tuple[int, int], DuplicatePair] = {}
-    distinct = distinct_pairs(session, [party.id])
+    return duplicates_of_many(session, [party])[party.id]
 
-    def suggest(other: Party, reason: str | None) -> None:
+
+def duplicates_of_many(session: Session, parties: list[Party]) -> dict[int, list[DuplicatePair]]:
+    """{party id: its suggested duplicates} for many parties in a fixed number of queries (identifiers, the values
+    they share, the pairs marked not the same, and the names in their blocks), whatever their number."""
+    found: dict[int, dict[tuple[int, int], DuplicatePair]] = {party.id: {} for party in parties}
+    live = {party.id: party for party in parties if party.merged_into_id is None}
+    if not live:
+        return {party_id: [] for party_id in found}
+    distinct = distinct_pairs(session, live)
+
+    def suggest(party: Party, other: Party, reason: str | None) -> None:
         first, second = sorted((party, other), key=lambda p: p.id)
-        if reason is None or (first.id, second.id) in distinct:
-            return
-        pairs.setdefault((first.id, second.id), DuplicatePair(first, second, reason))
+        if reason is not None and (first.id, second.id) not in distinct:
+            found[party.id].setdefault((first.id, second.id), DuplicatePair(first, second, reason))
 
-    own = list(
+    values = set(
         session.execute(
-            select(PartyIdentifier).where(
-                PartyIdentifier.party_id == party.id,
+            select(PartyIdentifier.value_normalized).where(
+                PartyIdentifier.party_id.in_(sorted(live)),
                 PartyIdentifier.scheme != ALIAS_SCHEME,
                 PartyIdentifier.value_normalized != "",
             )
         ).scalars()
     )
-    if own:
+    if values:
         shared = session.execute(
             select(PartyIdentifier, Party)
             .join(Party, Party.id == PartyIdentifier.party_id)
             .where(
-                PartyIdentifier.value_normalized.in_(sorted({row.value_normalized for row in own})),
+                PartyIdentifier.value_normalized.in_(sorted(values)),
                 PartyIdentifier.scheme != ALIAS_SCHEME,
-                PartyIdentifier.party_id != party.id,
                 Party.merged_into_id.is_(None),
             )
             .order_by(PartyIdentifier.id)
         ).all()
-        others = {other.id: other for _, other in shared}
+        holder = {row.id: party for row, party in shared}
         # Value by value in the order of each value's first row, each pair with its earlier row on the left: one pair
         # always gets the same reason, whichever of its parties is looked up.
         by_value = defaultdict(list)
-        for row in sorted([*own, *(row for row, _ in shared)], key=lambda row: row.id):
+        for row, _ in shared:
             by_value[row.value_normalized].append(row)
         for rows in by_value.values():
             for i, left in enumerate(rows):
                 for right in rows[i + 1 :]:
-                    if (left.party_id == party.id) != (right.party_id == party.id):
-                        other = others[right.party_id if left.party_id == party.id else left.party_id]
-                        a, b = (party, other) if left.party_id == party.id else (other, party)
-                        suggest(other, _identifier_reason(left, right, a, b))
-    if party.match_key and party.kind != PartyKind.UNSPECIFIED:
-        for other_id, reason in _likely_names(session, party):
-            suggest(session.get(Party, other_id), reason)
-    return _ordered_pairs(pairs.values())
+                    a, b = holder[left.id], holder[right.id]
+                    reason = _identifier_reason(left, right, a, b)
+                    for party, other in ((a, b), (b, a)):
+                        if party.id in live:
+                            suggest(party, other, reason)
+    for party, other_id, reason in _likely_names(session, list(live.values())):
+        suggest(party, session.get(Party, other_id), reason)
+    return {party_id: _ordered_pairs(pairs.values()) for party_id, pairs in found.items()}
+
+
+def _likely_names(session: Session, parties: list[Party]) -> list[tuple[Party, int, str]]:
+    """(party, id of another, reason) for each party and each other unmerged party of its kind sharing a block of its
+    match key whose name is likely its own. Read as plain rows in one statement: a key with numbers or single letters
+    is only ever alike a key with the same ones (matching.key_similarity), so those are read through their own index;
+    the others among the names with none, one select per block (with OR, SQLite reads the whole table)."""
+    named = [party for party in parties if party.match_key and party.kind != PartyKind.UNSPECIFIED]
+    if not named:
+        return []
+    told = {party.id: telling_block(party.match_key) for party in named}
+    lengths = [len(party.match_key) for party in named]
+    columns = (
+        Party.id,
+        Party.kind,
+        Party.match_key,
+        Party.match_head,
+        Party.match_tail,
+        Party.match_telling,
+        Party.name,
+    )
+    common = (
+        Party.merged_into_id.is_(None),
+        func.length(Party.match_key).between(shortest_likely(min(lengths)), longest_likely(max(lengths))),
+    )
+    plain = [party for party in named if not told[party.id]]
+    selects = []
+    if len(plain) < len(named):
+        selects.append(select(*columns).where(Party.match_telling.in_({v for v in told.values() if v}), *common))
+    if plain:
+        selects.append(
+            select(*columns).where(
+                Party.match_head.in_({p.match_head for p in plain}), Party.match_telling == "", *common
+            )
+        )
+        selects.append(
+            select(*columns).where(
+                Party.match_tail.in_({p.match_tail for p in plain}), Party.match_telling == "", *common
+            )
+        )
+    rows = session.execute(union(*selects) if len(selects) > 1 else selects[0]).all()
+    found = []
+    for party in named:
+        key, low, high = party.match_key, shortest_likely(len(party.match_key)), longest_likely(len(party.match_key))
+        for other_id, kind, other_key, head, tail, telling, name in rows:
+            if (
+                other_id != party.id
+                and kind == party.kind
+                and telling == told[party.id]
+                and (head == party.match_head or tail == party.match_tail)
+                and low <= len(other_key) <= high
+            ):
+                reason = _names_alike(key, party.name, other_key, name)
+                if reason is not None:
+                    found.append((party, other_id, reason))
+    return found
 
 
 def _live_party(session: Session, party_id: int, field_name: str) -> Party:

@@ -1,0 +1,130 @@
+"""Pages do not multiply queries: each page's count of SQL statements is the same on the demo marketplace and on the
+demo grown several times over (more jobs, bids, questions, vendors, notifications and parties), for a buyer, a
+vendor and an admin. A page whose count grew with the data would read row by row (N+1)."""
+
+from collections import Counter
+
+import pytest
+from sqlalchemy import event, select
+
+from marketplace.accounts.models import Organization, User
+from marketplace.contracts.models import Contract
+from marketplace.extensions import db
+from marketplace.jobs.models import Job, Visibility
+from marketplace.notifications.models import Notification
+from marketplace.parties.models import Party
+from marketplace.screening.services.refresh import refresh_verdicts
+from seed_data.seeding import DEMO_LOGINS
+from tests.factories import (
+    AdminFactory,
+    BidFactory,
+    InterestFactory,
+    JobFactory,
+    PartyFactory,
+    QuestionFactory,
+    VerifiedVendorFactory,
+)
+
+GROWTH = 6  # each kind of row added this many times over
+SLACK = 1
+
+# Pages by role; {job}, {contract} and {party} are the demo rows the page is about.
+PAGES = {
+    "buyer": [
+        "/jobs/",
+        "/jobs/{job}",
+        "/jobs/{job}/bids",
+        "/contracts/{contract}",
+        "/notifications/",
+        "/vendors",
+        "/rivals",
+        "/payments/statement",
+        "/team",
+    ],
+    "vendor": ["/jobs/", "/jobs/{job}", "/bids/", "/notifications/", "/disclosure/", "/profile"],
+    "admin": [
+        "/admin/disclosures",
+        "/admin/disclosures?status=all",
+        "/admin/organizations",
+        "/admin/parties/",
+        "/admin/parties/{party}",
+        "/admin/audit",
+    ],
+}
+
+
+def _counted(client, path: str) -> tuple[int, list[str]]:
+    seen = []
+
+    def count(_conn, _cursor, statement, *_args, **_kwargs):
+        seen.append(statement.split("\n")[0][:90])
+
+    connection = db.session.connection()
+    event.listen(connection, "before_cursor_execute", count)
+    try:
+        status = client.get(path).status_code
+    finally:
+        event.remove(connection, "before_cursor_execute", count)
+    return status, seen
+
+
+def _grow(session, buyer: User, vendor: User) -> None:
+    """Every kind of row a page lists, GROWTH times over, where the demo users see them."""
+    for n in range(GROWTH):
+        other_vendor = VerifiedVendorFactory()
+        job = JobFactory(buyer_org_id=buyer.org_id, title=f"Grown job {n}", visibility=Visibility.PUBLIC)
+        JobFactory(buyer_org_id=buyer.org_id, title=f"Grown confidential job {n}", visibility=Visibility.CONFIDENTIAL)
+        BidFactory(job_id=job.id, vendor_org_id=vendor.org_id)
+        BidFactory(job_id=job.id, vendor_org_id=other_vendor.org_id)
+        QuestionFactory(job_id=job.id, vendor_org_id=vendor.org_id)
+        for user in (buyer, vendor):
+            session.add(Notification(user_id=user.id, kind="grown", message=f"Grown {n}", link=f"/jobs/{job.id}"))
+        holder = PartyFactory(name=f"Grown Holding {n} AG")
+        InterestFactory(interested_party_id=holder.id, subject_party_id=PartyFactory().id, share_exact=40.0)
+    session.flush()
+
+
+@pytest.fixture
+def demo(seed, session):
+    result = seed()
+    assert result.exit_code == 0, result.output
+    users = {role: session.execute(select(User).where(User.email == email)).scalar_one() for role, email in DEMO_LOGINS}
+    buyer_org = session.get(Organization, users["buyer"].org_id)
+    job = session.execute(select(Job).where(Job.buyer_org_id == buyer_org.id).order_by(Job.id)).scalars().first()
+    return users, job
+
+
+def _rows(session, users, job) -> dict[str, int]:
+    contract = session.execute(select(Contract).where(Contract.buyer_org_id == users["buyer"].org_id)).scalars().first()
+    party = session.execute(select(Party).order_by(Party.id)).scalars().first()
+    return {"job": job.id, "contract": contract.id, "party": party.id}
+
+
+def test_every_page_reads_the_same_number_of_statements_however_much_data_there_is(client, session, demo, login_as):
+    users, job = demo
+    users["admin"] = AdminFactory()
+    session.flush()
+    rows = _rows(session, users, job)
+
+    def counts() -> dict[tuple[str, str], tuple[int, list[str]]]:
+        found = {}
+        for role, paths in PAGES.items():
+            login_as(users[role])
+            for path in paths:
+                found[role, path] = _counted(client, path.format(**rows))
+        return found
+
+    before = counts()
+    _grow(session, users["buyer"], users["vendor"])
+    refresh_verdicts(session, None)  # as a vendor's filing or a fact does: new vendors have stored verdicts
+    after = counts()
+    assert all(status == 200 for status, _ in before.values()), {k: v for k, v in before.items() if v[0] != 200}
+    # One statement either way is the identity map: a row a page reads twice is read again only if nothing held it in
+    # between. Reading row by row would add at least GROWTH.
+    grew = {
+        page: (len(before[page][1]), len(after[page][1]))
+        for page in before
+        if len(after[page][1]) > len(before[page][1]) + SLACK
+    }
+    added = {page: list((Counter(after[page][1]) - Counter(before[page][1])).items())[:3] for page in grew}
+    assert grew == {}, f"statements per page, demo -> grown {GROWTH}x: {grew}; the statements added: {added}"
