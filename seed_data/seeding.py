@@ -23,7 +23,7 @@ from flask import current_app
 from flask.cli import with_appcontext
 from sqlalchemy import func, select, update
 from sqlalchemy.orm import Session
-from sqlmodel import SQLModel
+from sqlmodel import SQLModel, col
 
 from marketplace.accounts.models import Organization, OrgKind, Role, User, VendorProfile
 from marketplace.accounts.passwords import hash_password
@@ -126,8 +126,8 @@ def submit_simulator_form(gateway: StripeGateway, url: str, form: dict) -> int:
 
 def database_has_data(session: Session) -> bool:
     """True when any organisation or user exists: seeding would mix the demo into real data."""
-    orgs = session.execute(select(func.count(Organization.id))).scalar_one()
-    users = session.execute(select(func.count(User.id))).scalar_one()
+    orgs = session.execute(select(func.count(col(Organization.id)))).scalar_one()
+    users = session.execute(select(func.count(col(User.id)))).scalar_one()
     return bool(orgs or users)
 
 
@@ -594,7 +594,7 @@ class DemoLoader:
             if job.status not in CONTRACTED:
                 continue
             winners = (
-                self.session.execute(select(Bid).where(Bid.job_id == job.id, Bid.status == BidStatus.AWARDED))
+                self.session.execute(select(Bid).where(col(Bid.job_id) == job.id, col(Bid.status) == BidStatus.AWARDED))
                 .scalars()
                 .all()
             )
@@ -642,7 +642,7 @@ class DemoLoader:
         Stripe simulator nothing that needs money happens: every contract stays awarded and unfunded, and so
         does its job, whatever jobs.json says, so that no page shows money that never moved.
         """
-        contracts = {c.job_id: c for c in self.session.execute(select(Contract).order_by(Contract.id)).scalars()}
+        contracts = {c.job_id: c for c in self.session.execute(select(Contract).order_by(col(Contract.id))).scalars()}
         wanted = {}
         for job in self.jobs.values():
             if job.id in contracts:
@@ -780,15 +780,15 @@ class DemoLoader:
         }
         yield
         session.flush()
-        session.execute(update(LedgerEntry).where(LedgerEntry.id > last[LedgerEntry]).values(created_at=when))
+        session.execute(update(LedgerEntry).where(col(LedgerEntry.id) > last[LedgerEntry]).values(created_at=when))
         session.execute(
             update(Notification)
-            .where(Notification.id > last[Notification])
+            .where(col(Notification.id) > last[Notification])
             .values(created_at=when, read_at=None if unread else when)
         )
-        session.execute(update(Delivery).where(Delivery.id > last[Delivery]).values(delivered_at=when))
+        session.execute(update(Delivery).where(col(Delivery.id) > last[Delivery]).values(delivered_at=when))
         if milestone is not None:
-            decided = session.execute(select(Delivery).where(Delivery.milestone_id == milestone.id)).scalars()
+            decided = session.execute(select(Delivery).where(col(Delivery.milestone_id) == milestone.id)).scalars()
             for delivery in decided:
                 if delivery.decided_at is not None and delivery.decided_at >= started:
                     delivery.decided_at = when
@@ -812,7 +812,9 @@ class DemoLoader:
                 "refunded milestones."
             )
         counts = dict(
-            self.session.execute(select(Milestone.status, func.count(Milestone.id)).group_by(Milestone.status)).all()
+            self.session.execute(
+                select(col(Milestone.status), func.count(col(Milestone.id))).group_by(Milestone.status)
+            ).all()
         )
         held = sum(counts.get(status, 0) for status in HELD_STATES)
         return (

@@ -8,6 +8,7 @@ from dataclasses import asdict, dataclass, field
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
+from sqlmodel import col
 
 from marketplace import visibility
 from marketplace.accounts.models import Organization, User
@@ -124,7 +125,7 @@ def change_refusal(session: Session, user: User, bid: Bid, job: Job) -> str | No
 
 def own_bid_on(session: Session, user: User, job: Job) -> Bid | None:
     """The vendor organisation's bid on this job, if it has one."""
-    return session.execute(visibility.own_bids(session, user).where(Bid.job_id == job.id)).scalar_one_or_none()
+    return session.execute(visibility.own_bids(session, user).where(col(Bid.job_id) == job.id)).scalar_one_or_none()
 
 
 def _bid_and_job(session: Session, user: User, bid_id: int) -> tuple[Bid, Job]:
@@ -318,8 +319,8 @@ def _mark_withdrawal(session: Session, bid: Bid) -> None:
     latest = (
         session.execute(
             select(BidRevision)
-            .where(BidRevision.bid_id == bid.id, BidRevision.number == bid.revision)
-            .order_by(BidRevision.id.desc())
+            .where(col(BidRevision.bid_id) == bid.id, col(BidRevision.number) == bid.revision)
+            .order_by(col(BidRevision.id).desc())
         )
         .scalars()
         .first()
@@ -385,7 +386,7 @@ def _screened_bids(session: Session, user: User, job: Job) -> list[ComparedBid]:
     vendors = {
         org.id: org
         for org in session.execute(
-            select(Organization).where(Organization.id.in_({b.vendor_org_id for b in bids}))
+            select(Organization).where(col(Organization.id).in_({b.vendor_org_id for b in bids}))
         ).scalars()
     }
     screenings = screenings_for_buyer(session, job.buyer_org_id, list(vendors.values()))
@@ -484,7 +485,7 @@ def award_bid(session: Session, user: User, job_id: int, bid_id: int) -> Contrac
     # A bid out of the comparison (a suspended vendor's, one screening set aside) does not stay live on an awarded
     # job either: it is lost too, silently, as its vendor was not competing (and must learn nothing of why).
     for bid in session.execute(
-        select(Bid).where(Bid.job_id == job.id, Bid.status == BidStatus.ACTIVE, Bid.id != winner.bid.id)
+        select(Bid).where(col(Bid.job_id) == job.id, col(Bid.status) == BidStatus.ACTIVE, col(Bid.id) != winner.bid.id)
     ).scalars():
         bid.status, bid.updated_at = BidStatus.LOST, now
     _tell_bidders(session, job, winner, losers, contract)
@@ -551,8 +552,8 @@ def bid_page(session: Session, user: User, bid_id: int) -> BidPage:
     revisions = (
         session.execute(
             select(BidRevision)
-            .where(BidRevision.bid_id == bid.id)
-            .order_by(BidRevision.number.desc(), BidRevision.id.desc())
+            .where(col(BidRevision.bid_id) == bid.id)
+            .order_by(col(BidRevision.number).desc(), col(BidRevision.id).desc())
         )
         .scalars()
         .all()
@@ -580,8 +581,8 @@ def my_bids(session: Session, user: User) -> list[MyBid]:
     rows = session.execute(
         visibility.own_bids(session, user)
         .add_columns(Job)
-        .join(Job, Job.id == Bid.job_id)
-        .order_by(Bid.updated_at.desc(), Bid.id.desc())
+        .join(Job, col(Job.id) == Bid.job_id)
+        .order_by(col(Bid.updated_at).desc(), col(Bid.id).desc())
     ).all()
     paused = visibility.filing_under_review(session, user.org_id)
     return [MyBid(bid, job, visibility.buyer_label(session, job, user), outcome(bid, paused)) for bid, job in rows]

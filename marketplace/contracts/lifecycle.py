@@ -2,6 +2,7 @@
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
+from sqlmodel import col
 
 from marketplace.audit.service import record_event
 from marketplace.contracts.models import CLOSED_STATES, Contract, ContractStatus, Milestone, MilestoneStatus
@@ -20,7 +21,7 @@ def contract_link(contract: Contract) -> str:
 def milestones_of(session: Session, contract_id: int) -> list[Milestone]:
     return list(
         session.execute(
-            select(Milestone).where(Milestone.contract_id == contract_id).order_by(Milestone.number)
+            select(Milestone).where(col(Milestone.contract_id) == contract_id).order_by(col(Milestone.number))
         ).scalars()
     )
 
@@ -29,7 +30,7 @@ def lock_milestone(session: Session, milestone_id: int) -> Milestone | None:
     """The milestone, re-read and locked for this transaction: two requests never act on it at once."""
     return session.execute(
         select(Milestone)
-        .where(Milestone.id == milestone_id)
+        .where(col(Milestone.id) == milestone_id)
         .with_for_update()
         .execution_options(populate_existing=True)
     ).scalar_one_or_none()
@@ -37,7 +38,10 @@ def lock_milestone(session: Session, milestone_id: int) -> Milestone | None:
 
 def lock_contract(session: Session, contract_id: int) -> Contract | None:
     return session.execute(
-        select(Contract).where(Contract.id == contract_id).with_for_update().execution_options(populate_existing=True)
+        select(Contract)
+        .where(col(Contract.id) == contract_id)
+        .with_for_update()
+        .execution_options(populate_existing=True)
     ).scalar_one_or_none()
 
 
@@ -45,7 +49,7 @@ def lock_with_contract(session: Session, milestone_id: int) -> tuple[Contract | 
     """The milestone's contract, then the milestone, both locked: the order every contract action takes them in
     (docs/concurrency.md). A webhook that locked the milestone alone, then wrote on its contract (closing it),
     could wait for a buyer holding the contract and waiting for that milestone."""
-    contract_id = session.execute(select(Milestone.contract_id).where(Milestone.id == milestone_id)).scalar()
+    contract_id = session.execute(select(col(Milestone.contract_id)).where(col(Milestone.id) == milestone_id)).scalar()
     if contract_id is None:
         return None, None
     return lock_contract(session, contract_id), lock_milestone(session, milestone_id)

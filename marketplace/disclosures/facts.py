@@ -11,6 +11,7 @@ from urllib.parse import urlsplit
 
 from sqlalchemy import or_, select
 from sqlalchemy.orm import Session
+from sqlmodel import col
 
 from marketplace import changes
 from marketplace.accounts.models import Organization, OrgKind, User
@@ -61,8 +62,8 @@ class FactInput(TieInput):
 def vendor_choices(session: Session) -> list[tuple[int, str]]:
     """Every vendor organisation, by name, for the form's select."""
     rows = session.execute(
-        select(Organization.id, Organization.name)
-        .where(Organization.kind == OrgKind.VENDOR)
+        select(col(Organization.id), col(Organization.name))
+        .where(col(Organization.kind) == OrgKind.VENDOR)
         .order_by(Organization.name)
     ).all()
     return [(org_id, name) for org_id, name in rows]
@@ -158,8 +159,8 @@ def record_fact(session: Session, admin: User, vendor_org_id: int, fact: FactInp
 
 def _role_holders(vendor_party_id: int):
     """The people holding (or having held) a board or senior role in the vendor."""
-    return select(Interest.interested_party_id).where(
-        Interest.subject_party_id == vendor_party_id, Interest.interest_type.in_(sorted(ROLE_INTEREST_TYPES))
+    return select(col(Interest.interested_party_id)).where(
+        col(Interest.subject_party_id) == vendor_party_id, col(Interest.interest_type).in_(sorted(ROLE_INTEREST_TYPES))
     )
 
 
@@ -168,12 +169,12 @@ def _person_of(session: Session, vendor: Organization, vendor_party: Party, name
     person = session.execute(
         select(Party)
         .where(
-            Party.name_normalized == normalize_name(name),
-            Party.kind == PartyKind.PERSON,
-            Party.merged_into_id.is_(None),
-            Party.id.in_(_role_holders(vendor_party.id)),
+            col(Party.name_normalized) == normalize_name(name),
+            col(Party.kind) == PartyKind.PERSON,
+            col(Party.merged_into_id).is_(None),
+            col(Party.id).in_(_role_holders(vendor_party.id)),
         )
-        .order_by(Party.id)
+        .order_by(col(Party.id))
         .limit(1)
     ).scalar_one_or_none()
     if person is None:
@@ -270,11 +271,11 @@ def recorded_facts(session: Session, vendor_org_id: int) -> list[RecordedFact]:
     interests = (
         session.execute(
             select(Interest).where(
-                Interest.origin == TieOrigin.ADMIN_FACT,
+                col(Interest.origin) == TieOrigin.ADMIN_FACT,
                 or_(
-                    Interest.subject_party_id == org.party_id,
-                    Interest.interest_type.in_(sorted(ROLE_INTEREST_TYPES))
-                    & Interest.interested_party_id.in_(_role_holders(org.party_id)),
+                    col(Interest.subject_party_id) == org.party_id,
+                    col(Interest.interest_type).in_(sorted(ROLE_INTEREST_TYPES))
+                    & col(Interest.interested_party_id).in_(_role_holders(org.party_id)),
                 ),
             )
         )
@@ -284,7 +285,7 @@ def recorded_facts(session: Session, vendor_org_id: int) -> list[RecordedFact]:
     commercial = (
         session.execute(
             select(CommercialTie).where(
-                CommercialTie.origin == TieOrigin.ADMIN_FACT, CommercialTie.vendor_party_id == org.party_id
+                col(CommercialTie.origin) == TieOrigin.ADMIN_FACT, col(CommercialTie.vendor_party_id) == org.party_id
             )
         )
         .scalars()

@@ -13,6 +13,7 @@ from flask.cli import with_appcontext
 from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
+from sqlmodel import col
 
 from marketplace.accounts.models import Organization
 from marketplace.db_types import utcnow
@@ -69,10 +70,10 @@ class ReminderRun:
 def _claim(session: Session, obligation: Obligation, key: str) -> ReminderSent | None:
     """Record the reminder before sending it; None when this period's reminder went out already."""
     exists = session.execute(
-        select(ReminderSent.id).where(
-            ReminderSent.vendor_org_id == obligation.vendor_org_id,
-            ReminderSent.kind == obligation.kind,
-            ReminderSent.period_key == key,
+        select(col(ReminderSent.id)).where(
+            col(ReminderSent.vendor_org_id) == obligation.vendor_org_id,
+            col(ReminderSent.kind) == obligation.kind,
+            col(ReminderSent.period_key) == key,
         )
     ).first()
     if exists:

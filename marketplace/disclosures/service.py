@@ -11,6 +11,7 @@ from datetime import date, datetime
 
 from sqlalchemy import select, update
 from sqlalchemy.orm import Session
+from sqlmodel import col
 
 from marketplace import changes
 from marketplace.accounts.models import Organization, OrgKind, User
@@ -64,10 +65,10 @@ def changed_subjects(session: Session, vendor_org_id: int) -> set[int]:
     """The parties a change to the vendor's filed versions touches: the vendor's own, and every subject of a tie in
     one of its versions (a version submitted, approved or superseded changes which of them count, and how)."""
     org = session.get(Organization, vendor_org_id)
-    versions = select(DisclosureVersion.id).where(DisclosureVersion.vendor_org_id == vendor_org_id)
+    versions = select(col(DisclosureVersion.id)).where(col(DisclosureVersion.vendor_org_id) == vendor_org_id)
     subjects = set(
         session.execute(
-            select(Interest.subject_party_id).distinct().where(Interest.disclosure_id.in_(versions))
+            select(col(Interest.subject_party_id)).distinct().where(col(Interest.disclosure_id).in_(versions))
         ).scalars()
     )
     return subjects | ({org.party_id} if org is not None and org.party_id is not None else set())
@@ -231,8 +232,8 @@ def versions_of(session: Session, vendor_org_id: int) -> list[DisclosureVersion]
     return list(
         session.execute(
             select(DisclosureVersion)
-            .where(DisclosureVersion.vendor_org_id == vendor_org_id)
-            .order_by(DisclosureVersion.number.desc())
+            .where(col(DisclosureVersion.vendor_org_id) == vendor_org_id)
+            .order_by(col(DisclosureVersion.number).desc())
         ).scalars()
     )
 
@@ -240,8 +241,11 @@ def versions_of(session: Session, vendor_org_id: int) -> list[DisclosureVersion]
 def draft_of(session: Session, vendor_org_id: int) -> DisclosureVersion | None:
     return session.execute(
         select(DisclosureVersion)
-        .where(DisclosureVersion.vendor_org_id == vendor_org_id, DisclosureVersion.status == DisclosureStatus.DRAFT)
-        .order_by(DisclosureVersion.number.desc())
+        .where(
+            col(DisclosureVersion.vendor_org_id) == vendor_org_id,
+            col(DisclosureVersion.status) == DisclosureStatus.DRAFT,
+        )
+        .order_by(col(DisclosureVersion.number).desc())
         .limit(1)
     ).scalar_one_or_none()
 
@@ -251,11 +255,12 @@ def current_approved_version(
 ) -> DisclosureVersion | None:
     """The vendor's latest approved version (optionally: the latest one numbered below `before_number`)."""
     query = select(DisclosureVersion).where(
-        DisclosureVersion.vendor_org_id == vendor_org_id, DisclosureVersion.status == DisclosureStatus.APPROVED
+        col(DisclosureVersion.vendor_org_id) == vendor_org_id,
+        col(DisclosureVersion.status) == DisclosureStatus.APPROVED,
     )
     if before_number is not None:
-        query = query.where(DisclosureVersion.number < before_number)
-    return session.execute(query.order_by(DisclosureVersion.number.desc()).limit(1)).scalar_one_or_none()
+        query = query.where(col(DisclosureVersion.number) < before_number)
+    return session.execute(query.order_by(col(DisclosureVersion.number).desc()).limit(1)).scalar_one_or_none()
 
 
 def _months_after(moment: datetime, months: int) -> datetime:
@@ -344,8 +349,8 @@ def start_new_version(session: Session, user: User) -> DisclosureVersion:
         raise DisclosureError(f"Version {draft.number} is already a draft: finish it or submit it first.")
     latest = session.execute(
         select(DisclosureVersion)
-        .where(DisclosureVersion.vendor_org_id == org.id)
-        .order_by(DisclosureVersion.number.desc())
+        .where(col(DisclosureVersion.vendor_org_id) == org.id)
+        .order_by(col(DisclosureVersion.number).desc())
         .limit(1)
     ).scalar_one_or_none()
     version = DisclosureVersion(
@@ -738,7 +743,7 @@ def tie_views(session: Session, version: DisclosureVersion) -> list[TieView]:
     commercial = _ties_in(session, CommercialTie, version.id)
     party_ids = {i.interested_party_id for i in interests} | {i.subject_party_id for i in interests}
     party_ids |= {c.counterparty_id for c in commercial}
-    parties = {p.id: p for p in session.execute(select(Party).where(Party.id.in_(party_ids))).scalars()}
+    parties = {p.id: p for p in session.execute(select(Party).where(col(Party.id).in_(party_ids))).scalars()}
     views = [_interest_view(i, parties, org.party_id) for i in interests]
     views += [_commercial_view(c, parties) for c in commercial]
     order = {kind.code: index for index, kind in enumerate(TIE_KINDS)}

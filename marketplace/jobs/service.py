@@ -14,6 +14,7 @@ from zoneinfo import ZoneInfo
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
+from sqlmodel import col
 
 from marketplace import visibility
 from marketplace.accounts.models import Organization, OrgKind, User
@@ -400,7 +401,7 @@ def _remove_attachments(session: Session, attachments: list[JobAttachment], fold
 def attachments_of(session: Session, job: Job) -> list[JobAttachment]:
     return list(
         session.execute(
-            select(JobAttachment).where(JobAttachment.job_id == job.id).order_by(JobAttachment.id)
+            select(JobAttachment).where(col(JobAttachment.job_id) == job.id).order_by(col(JobAttachment.id))
         ).scalars()
     )
 
@@ -419,7 +420,7 @@ def get_attachment(session: Session, user: User, job_id: int, attachment_id: int
 
 def has_bids(session: Session, job: Job) -> bool:
     """Whether any vendor has bid, even if it withdrew since: the terms it bid on must stay as they were."""
-    return session.execute(select(Bid.id).where(Bid.job_id == job.id).limit(1)).first() is not None
+    return session.execute(select(col(Bid.id)).where(col(Bid.job_id) == job.id).limit(1)).first() is not None
 
 
 def edit_refusal(session: Session, job: Job, now: datetime | None = None) -> str | None:
@@ -505,7 +506,7 @@ def locked_own_job(session: Session, user: User, job_id: int) -> Job:
 
 def new_codename(session: Session) -> str:
     """A random 'Project Amber Heron' that no other job uses, naming nothing about the buyer."""
-    taken = set(session.execute(select(Job.codename).where(Job.codename != "")).scalars())
+    taken = set(session.execute(select(col(Job.codename)).where(col(Job.codename) != "")).scalars())
     for _ in range(50):
         name = f"Project {secrets.choice(CODENAME_ADJECTIVES)} {secrets.choice(CODENAME_BIRDS)}"
         if name not in taken:
@@ -530,7 +531,9 @@ def _mark_published(session: Session, user: User, job: Job) -> None:
     )
     if job.visibility == Visibility.INVITE_ONLY:
         invited = set(
-            session.execute(select(JobInvitation.vendor_org_id).where(JobInvitation.job_id == job.id)).scalars()
+            session.execute(
+                select(col(JobInvitation.vendor_org_id)).where(col(JobInvitation.job_id) == job.id)
+            ).scalars()
         )
         notify_orgs(
             session,
@@ -634,9 +637,9 @@ def publish_job(session: Session, user: User, job_id: int) -> Job:
 def bidding_vendor_ids(session: Session, job: Job) -> list[int]:
     return list(
         session.execute(
-            select(Bid.vendor_org_id)
-            .where(Bid.job_id == job.id, Bid.status != BidStatus.WITHDRAWN)
-            .order_by(Bid.vendor_org_id)
+            select(col(Bid.vendor_org_id))
+            .where(col(Bid.job_id) == job.id, col(Bid.status) != BidStatus.WITHDRAWN)
+            .order_by(col(Bid.vendor_org_id))
         ).scalars()
     )
 
@@ -702,14 +705,14 @@ def cancel_preview(session: Session, user: User, job_id: int) -> CancelPreview:
 
 def invitable_vendors(session: Session, job: Job) -> list[Organization]:
     """Vendor organisations not yet invited to the job, by name."""
-    invited = select(JobInvitation.vendor_org_id).where(JobInvitation.job_id == job.id)
+    invited = select(col(JobInvitation.vendor_org_id)).where(col(JobInvitation.job_id) == job.id)
     return list(
         session.execute(
             select(Organization)
             .where(
-                Organization.kind == OrgKind.VENDOR,
-                Organization.suspended_at.is_(None),
-                Organization.id.not_in(invited),
+                col(Organization.kind) == OrgKind.VENDOR,
+                col(Organization.suspended_at).is_(None),
+                col(Organization.id).not_in(invited),
             )
             .order_by(Organization.name)
         ).scalars()
@@ -720,8 +723,8 @@ def invited_vendors(session: Session, job: Job) -> list[Organization]:
     return list(
         session.execute(
             select(Organization)
-            .join(JobInvitation, JobInvitation.vendor_org_id == Organization.id)
-            .where(JobInvitation.job_id == job.id)
+            .join(JobInvitation, col(JobInvitation.vendor_org_id) == Organization.id)
+            .where(col(JobInvitation.job_id) == job.id)
             .order_by(Organization.name)
         ).scalars()
     )
@@ -874,7 +877,7 @@ class QuestionView:
 def questions_for(session: Session, user: User, job: Job) -> list[QuestionView]:
     """Answered questions for every viewer; unanswered ones only for the asker's side and the buyer."""
     questions = session.execute(
-        select(Question).where(Question.job_id == job.id).order_by(Question.asked_at, Question.id)
+        select(Question).where(col(Question.job_id) == job.id).order_by(col(Question.asked_at), col(Question.id))
     ).scalars()
     sees_all = user.is_admin or (user.is_buyer and user.org_id == job.buyer_org_id)
     shown = []

@@ -39,6 +39,7 @@ from jsonschema import Draft202012Validator
 from referencing import Registry, Resource
 from sqlalchemy import func, or_, select
 from sqlalchemy.orm import Session
+from sqlmodel import col
 
 from marketplace.accounts.models import Organization, OrgKind
 from marketplace.db_types import utcnow
@@ -137,8 +138,8 @@ def find_vendor_party(session: Session, vendor: str) -> Party:
         session.execute(
             select(Organization).where(
                 func.lower(Organization.name) == wanted.lower(),
-                Organization.kind == OrgKind.VENDOR,
-                Organization.party_id.is_not(None),
+                col(Organization.kind) == OrgKind.VENDOR,
+                col(Organization.party_id).is_not(None),
             )
         )
         .scalars()
@@ -148,14 +149,14 @@ def find_vendor_party(session: Session, vendor: str) -> Party:
         raise BodsExportError(f"Several vendors are named “{wanted}”; use the party's BODS recordId.")
     if orgs:
         return canonical_party(session, session.get(Party, orgs[0].party_id))
-    party = session.execute(select(Party).where(Party.bods_record_id == wanted)).scalar_one_or_none()
+    party = session.execute(select(Party).where(col(Party.bods_record_id) == wanted)).scalar_one_or_none()
     if party is None:
         parties = (
             session.execute(
                 select(Party).where(
                     func.lower(Party.name) == wanted.lower(),
-                    Party.kind == PartyKind.ENTITY,
-                    Party.merged_into_id.is_(None),
+                    col(Party.kind) == PartyKind.ENTITY,
+                    col(Party.merged_into_id).is_(None),
                 )
             )
             .scalars()
@@ -186,7 +187,10 @@ class _Graph:
         found, frontier = set(party_ids), set(party_ids)
         while frontier:
             frontier = (
-                set(self.session.execute(select(Party.id).where(Party.merged_into_id.in_(frontier))).scalars()) - found
+                set(
+                    self.session.execute(select(col(Party.id)).where(col(Party.merged_into_id).in_(frontier))).scalars()
+                )
+                - found
             )
             found |= frontier
         return found
@@ -198,8 +202,8 @@ class _Graph:
             rows = (
                 self.session.execute(
                     select(Interest).where(
-                        Interest.subject_party_id.in_(self.aliases(frontier)),
-                        or_(Interest.origin != TieOrigin.DISCLOSURE, Interest.disclosure_id.in_(counted)),
+                        col(Interest.subject_party_id).in_(self.aliases(frontier)),
+                        or_(col(Interest.origin) != TieOrigin.DISCLOSURE, col(Interest.disclosure_id).in_(counted)),
                     )
                 )
                 .scalars()
@@ -440,7 +444,7 @@ class _Export:
         aliases = self.graph.aliases(set(self.parties))
         log = (
             self.session.execute(
-                select(BodsStatement).where(BodsStatement.party_id.in_(aliases)).order_by(BodsStatement.id)
+                select(BodsStatement).where(col(BodsStatement.party_id).in_(aliases)).order_by(col(BodsStatement.id))
             )
             .scalars()
             .all()
@@ -482,18 +486,18 @@ class _Export:
 
     def _party_of_reference(self, reference: str) -> Party | None:
         party_id = self.session.execute(
-            select(BodsStatement.party_id)
+            select(col(BodsStatement.party_id))
             .where(
-                or_(BodsStatement.record_id == reference, BodsStatement.statement_id == reference),
-                BodsStatement.record_type.in_(PARTY_RECORD_TYPES),
-                BodsStatement.party_id.is_not(None),
+                or_(col(BodsStatement.record_id) == reference, col(BodsStatement.statement_id) == reference),
+                col(BodsStatement.record_type).in_(PARTY_RECORD_TYPES),
+                col(BodsStatement.party_id).is_not(None),
             )
-            .order_by(BodsStatement.id.desc())
+            .order_by(col(BodsStatement.id).desc())
             .limit(1)
         ).scalar_one_or_none()
         if party_id is not None:
             return self.graph.party(party_id)
-        party = self.session.execute(select(Party).where(Party.bods_record_id == reference)).scalar_one_or_none()
+        party = self.session.execute(select(Party).where(col(Party.bods_record_id) == reference)).scalar_one_or_none()
         return self.graph.party(party.id) if party is not None else None
 
     # --- parties ---
@@ -503,8 +507,8 @@ class _Export:
         identifiers = defaultdict(list)
         for identifier in self.session.execute(
             select(PartyIdentifier)
-            .where(PartyIdentifier.party_id.in_(self.graph.aliases({p.id for p in parties})))
-            .order_by(PartyIdentifier.id)
+            .where(col(PartyIdentifier.party_id).in_(self.graph.aliases({p.id for p in parties})))
+            .order_by(col(PartyIdentifier.id))
         ).scalars():
             identifiers[self.graph.party(identifier.party_id).id].append(identifier)
         built, imported, updated = [], [], []
@@ -549,19 +553,21 @@ class _Export:
         if not party.bods_record_id:
             return []
         rows = self.session.execute(
-            select(BodsStatement.id, BodsStatement.content)
+            select(col(BodsStatement.id), col(BodsStatement.content))
             .where(
-                BodsStatement.record_id == party.bods_record_id,
-                BodsStatement.record_type.in_(PARTY_RECORD_TYPES),
-                BodsStatement.content.is_not(None),
+                col(BodsStatement.record_id) == party.bods_record_id,
+                col(BodsStatement.record_type).in_(PARTY_RECORD_TYPES),
+                col(BodsStatement.content).is_not(None),
             )
-            .order_by(BodsStatement.id)
+            .order_by(col(BodsStatement.id))
         ).all()
         return [(row_id, json.loads(content)) for row_id, content in rows]
 
     def _has_history(self, record_id: str) -> bool:
         return (
-            self.session.execute(select(BodsStatement.id).where(BodsStatement.record_id == record_id).limit(1)).first()
+            self.session.execute(
+                select(col(BodsStatement.id)).where(col(BodsStatement.record_id) == record_id).limit(1)
+            ).first()
             is not None
         )
 
@@ -585,7 +591,7 @@ class _Export:
         log = {
             row.statement_id: row
             for row in self.session.execute(
-                select(BodsStatement).where(BodsStatement.statement_id.in_(list(translated)))
+                select(BodsStatement).where(col(BodsStatement.statement_id).in_(list(translated)))
             ).scalars()
         }
         for statement_id, group in translated.items():
@@ -596,8 +602,8 @@ class _Export:
         declarations = (
             self.session.execute(
                 select(NoOwnersDeclaration)
-                .where(NoOwnersDeclaration.subject_party_id.in_(self.graph.aliases(set(self.parties))))
-                .order_by(NoOwnersDeclaration.id)
+                .where(col(NoOwnersDeclaration.subject_party_id).in_(self.graph.aliases(set(self.parties))))
+                .order_by(col(NoOwnersDeclaration.id))
             )
             .scalars()
             .all()
@@ -605,7 +611,7 @@ class _Export:
         for declaration in declarations:
             if declaration.bods_statement_id not in written_back:
                 row = self.session.execute(
-                    select(BodsStatement).where(BodsStatement.statement_id == declaration.bods_statement_id)
+                    select(BodsStatement).where(col(BodsStatement.statement_id) == declaration.bods_statement_id)
                 ).scalar_one_or_none()
                 ordered.append((row.id if row is not None else 0, self._declaration(declaration)))
         return ordered, self._platform(platform)
@@ -730,7 +736,7 @@ class _Export:
             return {}
         return {
             v.id: v
-            for v in self.session.execute(select(DisclosureVersion).where(DisclosureVersion.id.in_(ids))).scalars()
+            for v in self.session.execute(select(DisclosureVersion).where(col(DisclosureVersion.id).in_(ids))).scalars()
         }
 
     @staticmethod
@@ -752,7 +758,9 @@ class _Export:
         root_ids = self.graph.aliases({self.root.id})
         ties = (
             self.session.execute(
-                select(CommercialTie).where(CommercialTie.vendor_party_id.in_(root_ids)).order_by(CommercialTie.id)
+                select(CommercialTie)
+                .where(col(CommercialTie.vendor_party_id).in_(root_ids))
+                .order_by(col(CommercialTie.id))
             )
             .scalars()
             .all()

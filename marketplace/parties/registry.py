@@ -10,6 +10,7 @@ from dataclasses import dataclass, field
 
 from sqlalchemy import delete, func, or_, select, update
 from sqlalchemy.orm import Session
+from sqlmodel import col
 
 from marketplace import changes
 from marketplace.accounts.models import Organization, User
@@ -61,7 +62,7 @@ def _summaries(session: Session, parties: list[Party]) -> list[PartySummary]:
     identifiers = defaultdict(list)
     for row in session.execute(
         select(PartyIdentifier)
-        .where(PartyIdentifier.party_id.in_(ids))
+        .where(col(PartyIdentifier.party_id).in_(ids))
         .order_by(PartyIdentifier.scheme, PartyIdentifier.value)
     ).scalars():
         identifiers[row.party_id].append(row)
@@ -78,7 +79,7 @@ def _summaries(session: Session, parties: list[Party]) -> list[PartySummary]:
             counts[party_id] += count
     orgs = {
         org.party_id: org
-        for org in session.execute(select(Organization).where(Organization.party_id.in_(ids))).scalars()
+        for org in session.execute(select(Organization).where(col(Organization.party_id).in_(ids))).scalars()
     }
     return [PartySummary(party, identifiers[party.id], counts[party.id], orgs.get(party.id)) for party in parties]
 
@@ -87,20 +88,20 @@ def search(session: Session, user: User, text: str, limit: int = SEARCH_LIMIT) -
     """Parties not merged away whose name, alias or identifier contains the text (all of them for no text).
     Raises NotVisible (404) for anyone but an admin."""
     _require_admin(user)
-    query = select(Party).where(Party.merged_into_id.is_(None))
+    query = select(Party).where(col(Party.merged_into_id).is_(None))
     needle, identifier = normalize_name(text), normalize_identifier(text)
     if needle:
-        conditions = [Party.name_normalized.contains(needle, autoescape=True)]
+        conditions = [col(Party.name_normalized).contains(needle, autoescape=True)]
         if identifier:
             conditions.append(
-                Party.id.in_(
-                    select(PartyIdentifier.party_id).where(
-                        PartyIdentifier.value_normalized.contains(identifier, autoescape=True)
+                col(Party.id).in_(
+                    select(col(PartyIdentifier.party_id)).where(
+                        col(PartyIdentifier.value_normalized).contains(identifier, autoescape=True)
                     )
                 )
             )
         query = query.where(or_(*conditions))
-    parties = list(session.execute(query.order_by(Party.name_normalized, Party.id).limit(limit)).scalars())
+    parties = list(session.execute(query.order_by(Party.name_normalized, col(Party.id)).limit(limit)).scalars())
     return _summaries(session, parties)
 
 
@@ -132,27 +133,27 @@ def party_detail(session: Session, user: User, party_id: int) -> PartyDetail:
         raise _not_found(f"party {party_id}")
     held = session.execute(
         select(Interest, Party)
-        .join(Party, Party.id == Interest.subject_party_id)
-        .where(Interest.interested_party_id == party.id)
-        .order_by(Party.name, Interest.id)
+        .join(Party, col(Party.id) == Interest.subject_party_id)
+        .where(col(Interest.interested_party_id) == party.id)
+        .order_by(Party.name, col(Interest.id))
     ).all()
     holders = session.execute(
         select(Interest, Party)
-        .join(Party, Party.id == Interest.interested_party_id)
-        .where(Interest.subject_party_id == party.id)
-        .order_by(Party.name, Interest.id)
+        .join(Party, col(Party.id) == Interest.interested_party_id)
+        .where(col(Interest.subject_party_id) == party.id)
+        .order_by(Party.name, col(Interest.id))
     ).all()
     commercial = []
     for tie in session.execute(
         select(CommercialTie)
-        .where(or_(CommercialTie.vendor_party_id == party.id, CommercialTie.counterparty_id == party.id))
-        .order_by(CommercialTie.id)
+        .where(or_(col(CommercialTie.vendor_party_id) == party.id, col(CommercialTie.counterparty_id) == party.id))
+        .order_by(col(CommercialTie.id))
     ).scalars():
         commercial.append((tie, session.get(Party, tie.vendor_party_id), session.get(Party, tie.counterparty_id)))
     merged_from = list(
-        session.execute(select(Party).where(Party.merged_into_id == party.id).order_by(Party.name)).scalars()
+        session.execute(select(Party).where(col(Party.merged_into_id) == party.id).order_by(Party.name)).scalars()
     )
-    rival_of = session.execute(select(func.count(Rival.id)).where(Rival.party_id == party.id)).scalar_one()
+    rival_of = session.execute(select(func.count(col(Rival.id))).where(col(Rival.party_id) == party.id)).scalar_one()
     duplicates = [pair for pair in suggested_duplicates(session, user, limit=None) if party.id in pair.ids]
     return PartyDetail(
         _summaries(session, [party])[0],
@@ -188,7 +189,7 @@ def suggested_duplicates(session: Session, user: User, limit: int | None = DUPLI
     none), or names the matcher finds likely the same (parties.matching), of the same kind; never a pair an admin
     marked as not the same. Identifier matches come first."""
     _require_admin(user)
-    parties = {p.id: p for p in session.execute(select(Party).where(Party.merged_into_id.is_(None))).scalars()}
+    parties = {p.id: p for p in session.execute(select(Party).where(col(Party.merged_into_id).is_(None))).scalars()}
     pairs: dict[tuple[int, int], DuplicatePair] = {}
     distinct = all_distinct_pairs(session)
 
@@ -200,7 +201,7 @@ def suggested_duplicates(session: Session, user: User, limit: int | None = DUPLI
 
     by_value = defaultdict(list)
     for row in session.execute(
-        select(PartyIdentifier).where(PartyIdentifier.scheme != ALIAS_SCHEME).order_by(PartyIdentifier.id)
+        select(PartyIdentifier).where(col(PartyIdentifier.scheme) != ALIAS_SCHEME).order_by(col(PartyIdentifier.id))
     ).scalars():
         if row.party_id in parties and row.value_normalized:
             by_value[row.value_normalized].append(row)
@@ -286,18 +287,18 @@ def check_merge(session: Session, keep: Party, merged: Party) -> None:
             "merge_id",
         )
     between = session.execute(
-        select(func.count(Interest.id)).where(
+        select(func.count(col(Interest.id))).where(
             or_(
-                (Interest.interested_party_id == keep.id) & (Interest.subject_party_id == merged.id),
-                (Interest.interested_party_id == merged.id) & (Interest.subject_party_id == keep.id),
+                (col(Interest.interested_party_id) == keep.id) & (Interest.subject_party_id == merged.id),
+                (col(Interest.interested_party_id) == merged.id) & (Interest.subject_party_id == keep.id),
             )
         )
     ).scalar_one()
     between += session.execute(
-        select(func.count(CommercialTie.id)).where(
+        select(func.count(col(CommercialTie.id))).where(
             or_(
-                (CommercialTie.vendor_party_id == keep.id) & (CommercialTie.counterparty_id == merged.id),
-                (CommercialTie.vendor_party_id == merged.id) & (CommercialTie.counterparty_id == keep.id),
+                (col(CommercialTie.vendor_party_id) == keep.id) & (CommercialTie.counterparty_id == merged.id),
+                (col(CommercialTie.vendor_party_id) == merged.id) & (CommercialTie.counterparty_id == keep.id),
             )
         )
     ).scalar_one()
@@ -316,13 +317,13 @@ def check_merge(session: Session, keep: Party, merged: Party) -> None:
 
 
 def _org_of(session: Session, party: Party) -> Organization | None:
-    return session.execute(select(Organization).where(Organization.party_id == party.id)).scalars().first()
+    return session.execute(select(Organization).where(col(Organization.party_id) == party.id)).scalars().first()
 
 
 def _snapshot(session: Session, party: Party) -> dict:
     identifiers = (
         session.execute(
-            select(PartyIdentifier).where(PartyIdentifier.party_id == party.id).order_by(PartyIdentifier.id)
+            select(PartyIdentifier).where(col(PartyIdentifier.party_id) == party.id).order_by(col(PartyIdentifier.id))
         )
         .scalars()
         .all()
@@ -355,24 +356,24 @@ def _repoint(session: Session, keep: Party, merged: Party) -> dict[str, int]:
     move("identifiers", PartyIdentifier.party_id)
     move("organisations", Organization.party_id)
     # A buyer that named both keeps one entry (and one waiver per finding): drop the merged party's copy.
-    both = select(Rival.buyer_org_id).where(Rival.party_id == keep.id)
+    both = select(col(Rival.buyer_org_id)).where(col(Rival.party_id) == keep.id)
     session.execute(
         delete(Rival)
-        .where(Rival.party_id == merged.id, Rival.buyer_org_id.in_(both))
+        .where(col(Rival.party_id) == merged.id, col(Rival.buyer_org_id).in_(both))
         .execution_options(synchronize_session="fetch")
     )
     move("rival lists", Rival.party_id)
-    kept_waivers = select(Waiver.buyer_org_id, Waiver.vendor_org_id, Waiver.rule).where(
-        Waiver.rival_party_id == keep.id
+    kept_waivers = select(col(Waiver.buyer_org_id), col(Waiver.vendor_org_id), col(Waiver.rule)).where(
+        col(Waiver.rival_party_id) == keep.id
     )
     for buyer_id, vendor_id, rule in session.execute(kept_waivers).all():
         session.execute(
             delete(Waiver)
             .where(
-                Waiver.rival_party_id == merged.id,
-                Waiver.buyer_org_id == buyer_id,
-                Waiver.vendor_org_id == vendor_id,
-                Waiver.rule == rule,
+                col(Waiver.rival_party_id) == merged.id,
+                col(Waiver.buyer_org_id) == buyer_id,
+                col(Waiver.vendor_org_id) == vendor_id,
+                col(Waiver.rule) == rule,
             )
             .execution_options(synchronize_session="fetch")
         )
@@ -415,9 +416,9 @@ def _keep_alias(session: Session, keep: Party, merged: Party) -> None:
         return
     held = session.execute(
         select(PartyIdentifier).where(
-            PartyIdentifier.party_id == keep.id,
-            PartyIdentifier.scheme == ALIAS_SCHEME,
-            PartyIdentifier.value_normalized == value,
+            col(PartyIdentifier.party_id) == keep.id,
+            col(PartyIdentifier.scheme) == ALIAS_SCHEME,
+            col(PartyIdentifier.value_normalized) == value,
         )
     ).first()
     if held is None:
@@ -480,7 +481,7 @@ def _refresh_all(session: Session, admin: User) -> None:
 def distinction_between(session: Session, first_id: int, second_id: int) -> PartyDistinction | None:
     low, high = sorted((first_id, second_id))
     query = select(PartyDistinction).where(
-        PartyDistinction.first_party_id == low, PartyDistinction.second_party_id == high
+        col(PartyDistinction.first_party_id) == low, col(PartyDistinction.second_party_id) == high
     )
     return session.execute(query).scalar_one_or_none()
 
@@ -489,8 +490,8 @@ def distinctions_of(session: Session, party_id: int) -> list[tuple[PartyDistinct
     """The parties an admin marked as not the same as this one, with the record of each."""
     rows = session.execute(
         select(PartyDistinction)
-        .where(or_(PartyDistinction.first_party_id == party_id, PartyDistinction.second_party_id == party_id))
-        .order_by(PartyDistinction.id)
+        .where(or_(col(PartyDistinction.first_party_id) == party_id, col(PartyDistinction.second_party_id) == party_id))
+        .order_by(col(PartyDistinction.id))
     ).scalars()
     return [
         (row, session.get(Party, row.second_party_id if row.first_party_id == party_id else row.first_party_id))
@@ -570,10 +571,10 @@ def _refuse_withdrawn(session: Session, distinction_id: int) -> None:
     withdrawn = session.execute(
         select(AuditRecord)
         .where(
-            AuditRecord.action == "party.distinction_withdrawn",
+            col(AuditRecord.action) == "party.distinction_withdrawn",
             AuditRecord.before["distinction_id"].as_integer() == distinction_id,
         )
-        .order_by(AuditRecord.id.desc())
+        .order_by(col(AuditRecord.id).desc())
         .limit(1)
     ).scalar_one_or_none()
     if withdrawn is not None:

@@ -4,6 +4,7 @@ from collections import defaultdict
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
+from sqlmodel import col
 
 from marketplace.contracts.models import (
     CLOSED_STATES,
@@ -123,8 +124,10 @@ def _missed_payments(milestone: Milestone, gateway: StripeGateway) -> list[str]:
 
 def reconcile(session: Session, gateway: StripeGateway) -> tuple[list[str], int]:
     """Every difference between the ledger, Stripe and the contracts, and how many entries were checked."""
-    entries = session.execute(select(LedgerEntry).order_by(LedgerEntry.id)).scalars().all()
-    payout_accounts = dict(session.execute(select(PayoutAccount.org_id, PayoutAccount.stripe_account_id)).all())
+    entries = session.execute(select(LedgerEntry).order_by(col(LedgerEntry.id))).scalars().all()
+    payout_accounts = dict(
+        session.execute(select(col(PayoutAccount.org_id), col(PayoutAccount.stripe_account_id))).all()
+    )
     refunded: dict[str, int] = defaultdict(int)
     for entry in entries:
         if entry.kind == EntryKind.REFUND and entry.source_object_id:
@@ -135,10 +138,12 @@ def reconcile(session: Session, gateway: StripeGateway) -> tuple[list[str], int]
     by_milestone: dict[int, list[LedgerEntry]] = defaultdict(list)
     for entry in entries:
         by_milestone[entry.milestone_id].append(entry)
-    contracts = session.execute(select(Contract).order_by(Contract.id)).scalars().all()
+    contracts = session.execute(select(Contract).order_by(col(Contract.id))).scalars().all()
     for contract in contracts:
         milestones = (
-            session.execute(select(Milestone).where(Milestone.contract_id == contract.id).order_by(Milestone.number))
+            session.execute(
+                select(Milestone).where(col(Milestone.contract_id) == contract.id).order_by(col(Milestone.number))
+            )
             .scalars()
             .all()
         )

@@ -3,6 +3,7 @@
 from flask import Blueprint, flash, redirect, render_template, request, url_for
 from flask_login import current_user, login_required
 from sqlalchemy import select
+from sqlmodel import col
 from wtforms.fields.core import Label
 
 from marketplace.accounts.models import Organization, OrgKind
@@ -173,7 +174,7 @@ def vendor(org_id: int):
     if buyer_org is None:
         buyers = (
             db.session.execute(
-                select(Organization).where(Organization.kind == OrgKind.BUYER).order_by(Organization.name)
+                select(Organization).where(col(Organization.kind) == OrgKind.BUYER).order_by(Organization.name)
             )
             .scalars()
             .all()

@@ -12,6 +12,7 @@ from dataclasses import dataclass, field
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
+from sqlmodel import col
 
 from marketplace.accounts.models import Organization, OrgKind, User
 from marketplace.db_types import utcnow
@@ -141,8 +142,8 @@ def _reached_vendors(session: Session, version: DisclosureVersion) -> list[Organ
     return list(
         session.execute(
             select(Organization)
-            .where(Organization.id.in_(sorted(reached)))
-            .order_by(Organization.name, Organization.id)
+            .where(col(Organization.id).in_(sorted(reached)))
+            .order_by(Organization.name, col(Organization.id))
         ).scalars()
     )
 
@@ -158,7 +159,9 @@ def approval_effect(session: Session, user: User, version_id: int) -> ApprovalEf
     vendor = session.get(Organization, version.vendor_org_id)
     buyers = list(
         session.execute(
-            select(Organization).where(Organization.kind == OrgKind.BUYER).order_by(Organization.name, Organization.id)
+            select(Organization)
+            .where(col(Organization.kind) == OrgKind.BUYER)
+            .order_by(Organization.name, col(Organization.id))
         ).scalars()
     )
     vendors = [vendor, *_reached_vendors(session, version)]
@@ -234,9 +237,9 @@ def claims_about_others(session: Session, user: User, version_id: int) -> dict[i
     ties = (
         session.execute(
             select(Interest).where(
-                Interest.disclosure_id == version.id,
-                Interest.origin == TieOrigin.DISCLOSURE,
-                Interest.subject_party_id != vendor.party_id,
+                col(Interest.disclosure_id) == version.id,
+                col(Interest.origin) == TieOrigin.DISCLOSURE,
+                col(Interest.subject_party_id) != vendor.party_id,
             )
         )
         .scalars()
@@ -248,8 +251,8 @@ def claims_about_others(session: Session, user: User, version_id: int) -> dict[i
         orgs = list(
             session.execute(
                 select(Organization)
-                .where(Organization.id.in_(sorted(reached)))
-                .order_by(Organization.name, Organization.id)
+                .where(col(Organization.id).in_(sorted(reached)))
+                .order_by(Organization.name, col(Organization.id))
             ).scalars()
         )
         out[tie.id] = ClaimReach(tie.id, session.get(Party, tie.subject_party_id).name, orgs)
@@ -261,5 +264,5 @@ def ownership_picture(session: Session, vendor: Organization):
     None when the vendor has no node in the graph."""
     if vendor.party_id is None:
         return None
-    rivals = session.execute(select(Rival.party_id).distinct()).scalars().all()
+    rivals = session.execute(select(col(Rival.party_id)).distinct()).scalars().all()
     return vendor_picture(session, vendor.party_id, Screening(vendor.id), rivals, utcnow().date())

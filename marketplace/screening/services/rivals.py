@@ -9,6 +9,7 @@ from dataclasses import dataclass
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
+from sqlmodel import col
 
 from marketplace.accounts.models import Organization, User
 from marketplace.audit.service import last_record_of, record_event
@@ -57,7 +58,7 @@ def _buyer_org(session: Session, user: User, *, lock: bool = False) -> Organizat
 
 
 def _rival_party_ids(session: Session, org_id: int) -> set[int]:
-    return set(session.execute(select(Rival.party_id).where(Rival.buyer_org_id == org_id)).scalars())
+    return set(session.execute(select(col(Rival.party_id)).where(col(Rival.buyer_org_id) == org_id)).scalars())
 
 
 def rivals_of(session: Session, user: User) -> list[RivalEntry]:
@@ -65,8 +66,8 @@ def rivals_of(session: Session, user: User) -> list[RivalEntry]:
     org = _buyer_org(session, user)
     rows = session.execute(
         select(Rival, Party)
-        .join(Party, Party.id == Rival.party_id)
-        .where(Rival.buyer_org_id == org.id)
+        .join(Party, col(Party.id) == Rival.party_id)
+        .where(col(Rival.buyer_org_id) == org.id)
         .order_by(Party.name)
     ).all()
     if not rows:

@@ -20,6 +20,7 @@ from datetime import date
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
+from sqlmodel import col
 
 from marketplace.accounts.models import Organization, OrgKind
 from marketplace.db_types import utcnow
@@ -39,7 +40,9 @@ CLOSURE_UP_TO = 50
 def _rivals_by_buyer(session: Session, buyer_ids: list[int], aliases: store.Aliases) -> dict[int, tuple[int, ...]]:
     """Each buyer's rival parties (a merged rival stands for the party it joined)."""
     found: dict[int, set[int]] = {buyer: set() for buyer in buyer_ids}
-    rows = session.execute(select(Rival.buyer_org_id, Rival.party_id).where(Rival.buyer_org_id.in_(buyer_ids)))
+    rows = session.execute(
+        select(col(Rival.buyer_org_id), col(Rival.party_id)).where(col(Rival.buyer_org_id).in_(buyer_ids))
+    )
     for buyer, party_id in rows:
         found[buyer].add(aliases.resolve(party_id))
     return {buyer: tuple(sorted(parties)) for buyer, parties in found.items()}
@@ -49,7 +52,7 @@ def _policies(session: Session, buyer_ids: list[int]) -> dict[int, Policy]:
     """Each buyer's policy: the defaults unless it saved one."""
     customised = set(
         session.execute(
-            select(ScreeningPolicy.buyer_org_id).where(ScreeningPolicy.buyer_org_id.in_(buyer_ids))
+            select(col(ScreeningPolicy.buyer_org_id)).where(col(ScreeningPolicy.buyer_org_id).in_(buyer_ids))
         ).scalars()
     )
     default = Policy()
@@ -338,7 +341,7 @@ def _screen_pairs(session: Session, buyer_org_ids, vendor_orgs, as_of: date | No
 def _all_buyer_ids(session: Session) -> list[int]:
     return list(
         session.execute(
-            select(Organization.id).where(Organization.kind == OrgKind.BUYER).order_by(Organization.id)
+            select(col(Organization.id)).where(col(Organization.kind) == OrgKind.BUYER).order_by(col(Organization.id))
         ).scalars()
     )
 
@@ -389,17 +392,17 @@ def cached_screenings_for_buyer(
     GET pages, which change nothing; the next refresh stores it. Findings are findings_record() dicts.
     For pages listing many vendors; never for access decisions.
     """
-    vendors = select(Organization.id).where(Organization.kind == OrgKind.VENDOR)
-    stored = select(VerdictRecord.vendor_org_id, VerdictRecord.verdict, VerdictRecord.findings).where(
-        VerdictRecord.buyer_org_id == buyer_org_id, VerdictRecord.vendor_org_id.in_(vendors)
+    vendors = select(col(Organization.id)).where(col(Organization.kind) == OrgKind.VENDOR)
+    stored = select(col(VerdictRecord.vendor_org_id), col(VerdictRecord.verdict), col(VerdictRecord.findings)).where(
+        col(VerdictRecord.buyer_org_id) == buyer_org_id, col(VerdictRecord.vendor_org_id).in_(vendors)
     )
     if flagged_only:
-        stored = stored.where(VerdictRecord.verdict != Verdict.CLEAR.value)
+        stored = stored.where(col(VerdictRecord.verdict) != Verdict.CLEAR.value)
     cached = {vendor_id: (Verdict(verdict), findings or []) for vendor_id, verdict, findings in session.execute(stored)}
-    recorded = select(VerdictRecord.vendor_org_id).where(VerdictRecord.buyer_org_id == buyer_org_id)
+    recorded = select(col(VerdictRecord.vendor_org_id)).where(col(VerdictRecord.buyer_org_id) == buyer_org_id)
     missing = (
         session.execute(
-            select(Organization).where(Organization.kind == OrgKind.VENDOR, Organization.id.not_in(recorded))
+            select(Organization).where(col(Organization.kind) == OrgKind.VENDOR, col(Organization.id).not_in(recorded))
         )
         .scalars()
         .all()

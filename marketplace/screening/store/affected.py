@@ -15,6 +15,7 @@ from collections.abc import Iterable
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
+from sqlmodel import col
 
 from marketplace.accounts.models import Organization, OrgKind
 from marketplace.db_types import in_ids
@@ -73,8 +74,8 @@ def affected_vendor_ids(session: Session, party_ids: Iterable[int]) -> set[int]:
         return set()
     return set(
         session.execute(
-            select(Organization.id).where(
-                Organization.kind == OrgKind.VENDOR, in_ids(session, Organization.party_id, parties)
+            select(col(Organization.id)).where(
+                col(Organization.kind) == OrgKind.VENDOR, in_ids(session, Organization.party_id, parties)
             )
         ).scalars()
     )

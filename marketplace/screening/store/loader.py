@@ -24,6 +24,7 @@ from datetime import date
 
 from sqlalchemy import Date, cast, func, or_, select
 from sqlalchemy.orm import Session
+from sqlmodel import col
 
 from marketplace.accounts.models import Organization, OrgKind
 from marketplace.dates import months_before
@@ -712,7 +713,9 @@ def platform_vendor_of(session: Session, party_id: int, aliases: Aliases | None 
     aliases = aliases or load_aliases(session)
     return session.execute(
         select(Organization)
-        .where(Organization.kind == OrgKind.VENDOR, Organization.party_id.in_(sorted(aliases.expand([party_id]))))
-        .order_by(Organization.id)
+        .where(
+            col(Organization.kind) == OrgKind.VENDOR, col(Organization.party_id).in_(sorted(aliases.expand([party_id])))
+        )
+        .order_by(col(Organization.id))
         .limit(1)
     ).scalar_one_or_none()

@@ -2,6 +2,7 @@
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
+from sqlmodel import col
 
 from marketplace.db_types import in_ids
 from marketplace.screening.engine.verdicts import DEFAULT_ACTIONS, Finding, Policy, Rule, Verdict
@@ -11,7 +12,7 @@ from marketplace.screening.models import ScreeningPolicy, Waiver
 def policy_for(session: Session, buyer_org_id: int) -> Policy:
     """The buyer's policy, or the defaults of docs/screening.md when it has not set one."""
     row = session.execute(
-        select(ScreeningPolicy).where(ScreeningPolicy.buyer_org_id == buyer_org_id)
+        select(ScreeningPolicy).where(col(ScreeningPolicy.buyer_org_id) == buyer_org_id)
     ).scalar_one_or_none()
     if row is None:
         return Policy()
@@ -27,8 +28,8 @@ def policy_for(session: Session, buyer_org_id: int) -> Policy:
 def waiver_keys(session: Session, buyer_org_ids, vendor_org_ids) -> set[tuple[int, int, str, int | None]]:
     """(buyer, vendor, rule, rival party) for every waiver among these buyers and vendors."""
     rows = session.execute(
-        select(Waiver.buyer_org_id, Waiver.vendor_org_id, Waiver.rule, Waiver.rival_party_id).where(
-            Waiver.buyer_org_id.in_(list(buyer_org_ids)), in_ids(session, Waiver.vendor_org_id, vendor_org_ids)
+        select(col(Waiver.buyer_org_id), col(Waiver.vendor_org_id), col(Waiver.rule), col(Waiver.rival_party_id)).where(
+            col(Waiver.buyer_org_id).in_(list(buyer_org_ids)), in_ids(session, Waiver.vendor_org_id, vendor_org_ids)
         )
     ).all()
     return {tuple(row) for row in rows}
