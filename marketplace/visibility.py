@@ -5,6 +5,7 @@ none can forget a screening verdict. Anything a user may not know exists raises 
 """
 
 from datetime import datetime
+from typing import cast
 
 from sqlalchemy import Select, false, or_, select
 from sqlalchemy.orm import Session
@@ -42,9 +43,9 @@ def _vendor_job_filter(session: Session, vendor_org: Organization):
     invited = select(col(JobInvitation.job_id)).where(col(JobInvitation.vendor_org_id) == vendor_org.id)
     beyond_public = or_(
         col(Job.visibility) == Visibility.CONFIDENTIAL,
-        (Job.visibility == Visibility.INVITE_ONLY) & col(Job.id).in_(invited),
+        (col(Job.visibility) == Visibility.INVITE_ONLY) & col(Job.id).in_(invited),
     )
-    return (Job.status != JobStatus.DRAFT) & or_(
+    return (col(Job.status) != JobStatus.DRAFT) & or_(
         col(Job.visibility) == Visibility.PUBLIC,
         beyond_public & col(Job.buyer_org_id).not_in(restricted),
     )
@@ -58,7 +59,7 @@ def job_filter(session: Session, user: User):
         return false()
     if user.is_buyer:
         return Job.buyer_org_id == user.org_id
-    vendor_org = session.get(Organization, user.org_id)
+    vendor_org = cast(Organization, session.get(Organization, user.org_id))
     return _vendor_job_filter(session, vendor_org)
 
 
@@ -115,7 +116,7 @@ def bid_amounts_visible(job: Job, now: datetime | None = None) -> bool:
 
 def buyer_label(session: Session, job: Job, viewer: User) -> str:
     """The buyer's name, or the job's codename for a confidential job not yet awarded to the viewer."""
-    buyer = session.get(Organization, job.buyer_org_id)
+    buyer = cast(Organization, session.get(Organization, job.buyer_org_id))
     if viewer.is_admin or viewer.org_id == job.buyer_org_id or job.visibility != Visibility.CONFIDENTIAL:
         return buyer.name
     awarded_to_viewer = session.execute(

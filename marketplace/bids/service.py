@@ -5,6 +5,7 @@ not know exists. The server's clock (db_types.utcnow) decides every deadline.
 """
 
 from dataclasses import asdict, dataclass, field
+from typing import Any, cast
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
@@ -23,7 +24,7 @@ from marketplace.jobs.models import HOSTING_OPTIONS, BiddingMode, Job, JobStatus
 from marketplace.locking import lock_row
 from marketplace.money import MAX_AMOUNT_MINOR, format_money
 from marketplace.notifications.service import notify_org
-from marketplace.screening.services.screen import Verdict, screenings_for_buyer
+from marketplace.screening.services.screen import Screening, Verdict, screenings_for_buyer
 
 # One wording for every screening refusal a vendor sees: it names no buyer-wide cause, no finding, no rival.
 EXCLUDED_MESSAGE = "You cannot bid on this job."
@@ -62,7 +63,7 @@ class Offer:
 def _vendor_org(session: Session, user: User) -> Organization:
     if not user.is_vendor or user.org_id is None:
         raise BidError("Only vendors bid on jobs.")
-    return session.get(Organization, user.org_id)
+    return cast(Organization, session.get(Organization, user.org_id))
 
 
 def _check_job_takes_bids(job: Job, user: User) -> None:
@@ -266,7 +267,7 @@ def _resubmit(session: Session, user: User, bid: Bid, job: Job, offer: Offer) ->
         buyer_org_id=job.buyer_org_id,
         vendor_org_id=bid.vendor_org_id,
     )
-    vendor_org = session.get(Organization, bid.vendor_org_id)
+    vendor_org = cast(Organization, session.get(Organization, bid.vendor_org_id))
     sealed = "sealed " if job.bidding_mode == BiddingMode.SEALED else ""
     _tell_buyer(
         session,
@@ -284,7 +285,9 @@ def revise_bid(session: Session, user: User, bid_id: int, offer: Offer) -> Bid:
     Raises NotVisible (404) for anything but the vendor's own bid, BidError for every refusal.
     """
     ensure_active(session, user, "revise bids")
-    job, bid = _lock_job_then_bid(session, user, *reversed(_bid_and_job(session, user, bid_id)))
+    job, bid = cast(
+        tuple[Job, Bid], _lock_job_then_bid(session, user, *cast(Any, reversed(_bid_and_job(session, user, bid_id))))
+    )
     refusal = change_refusal(session, user, bid, job)
     if refusal:
         raise BidError(refusal)
@@ -306,7 +309,7 @@ def revise_bid(session: Session, user: User, bid_id: int, offer: Offer) -> Bid:
         buyer_org_id=job.buyer_org_id,
         vendor_org_id=bid.vendor_org_id,
     )
-    vendor_org = session.get(Organization, bid.vendor_org_id)
+    vendor_org = cast(Organization, session.get(Organization, bid.vendor_org_id))
     _tell_buyer(
         session, job, "bid_revised", f"{vendor_org.name} revised its bid on “{job.title}”. {_amount_words(job, bid)}"
     )
@@ -335,7 +338,9 @@ def withdraw_bid(session: Session, user: User, bid_id: int) -> Bid:
     Raises NotVisible (404) for anything but the vendor's own bid, BidError for every refusal.
     """
     ensure_active(session, user, "withdraw bids")
-    job, bid = _lock_job_then_bid(session, user, *reversed(_bid_and_job(session, user, bid_id)))
+    job, bid = cast(
+        tuple[Job, Bid], _lock_job_then_bid(session, user, *cast(Any, reversed(_bid_and_job(session, user, bid_id))))
+    )
     refusal = _withdrawal_refusal(session, user, bid, job)
     if refusal:
         raise BidError(refusal)
@@ -353,7 +358,7 @@ def withdraw_bid(session: Session, user: User, bid_id: int) -> Bid:
         buyer_org_id=job.buyer_org_id,
         vendor_org_id=bid.vendor_org_id,
     )
-    vendor_org = session.get(Organization, bid.vendor_org_id)
+    vendor_org = cast(Organization, session.get(Organization, bid.vendor_org_id))
     _tell_buyer(session, job, "bid_withdrawn", f"{vendor_org.name} withdrew its bid on “{job.title}”.")
     session.flush()
     return bid
@@ -396,7 +401,7 @@ def _screened_bids(session: Session, user: User, job: Job) -> list[ComparedBid]:
         verdict = screening.verdict if screening else Verdict.CLEAR
         if verdict == Verdict.EXCLUDE:
             continue
-        findings = [f.explanation for f in screening.findings] if verdict == Verdict.REVIEW else []
+        findings = [f.explanation for f in cast(Screening, screening).findings] if verdict == Verdict.REVIEW else []
         rows.append(ComparedBid(bid, vendors[bid.vendor_org_id], findings))
     return rows
 
@@ -434,7 +439,7 @@ def comparison(session: Session, user: User, job_id: int) -> Comparison:
 def _tell_bidders(
     session: Session, job: Job, winner: ComparedBid, losers: list[ComparedBid], contract: Contract
 ) -> None:
-    buyer = session.get(Organization, job.buyer_org_id)
+    buyer = cast(Organization, session.get(Organization, job.buyer_org_id))
     notify_org(
         session,
         winner.vendor.id,
@@ -466,7 +471,7 @@ def award_bid(session: Session, user: User, job_id: int, bid_id: int) -> Contrac
     plan = _award_plan(session, user, job, bid_id)
     if plan.refusal:
         raise BidError(plan.refusal)
-    winner, losers = plan.winner, plan.losers
+    winner, losers = cast(ComparedBid, plan.winner), plan.losers
     now = utcnow()
     job.status, job.awarded_at, job.updated_at = JobStatus.AWARDED, now, now
     winner.bid.status, winner.bid.updated_at = BidStatus.AWARDED, now
@@ -522,7 +527,7 @@ PAUSED = "paused"
 
 def outcome_for(session: Session, user: User, bid: Bid) -> str:
     """The outcome the vendor's own pages show for its bid."""
-    return outcome(bid, visibility.filing_under_review(session, user.org_id))
+    return outcome(bid, visibility.filing_under_review(session, cast(int, user.org_id)))
 
 
 def outcome(bid: Bid, paused: bool = False) -> str:
@@ -584,7 +589,7 @@ def my_bids(session: Session, user: User) -> list[MyBid]:
         .join(Job, col(Job.id) == Bid.job_id)
         .order_by(col(Bid.updated_at).desc(), col(Bid.id).desc())
     ).all()
-    paused = visibility.filing_under_review(session, user.org_id)
+    paused = visibility.filing_under_review(session, cast(int, user.org_id))
     return [MyBid(bid, job, visibility.buyer_label(session, job, user), outcome(bid, paused)) for bid, job in rows]
 
 
@@ -699,7 +704,7 @@ def _award_plan(session: Session, user: User, job: Job, bid_id: int) -> AwardPre
         return AwardPreview(job, f"This bid is {bid.status} and cannot be awarded.")
     rows = {row.bid.id: row for row in _screened_bids(session, user, job)}
     winner = rows.get(bid.id)
-    vendor = session.get(Organization, bid.vendor_org_id)
+    vendor = cast(Organization, session.get(Organization, bid.vendor_org_id))
     if vendor.suspended_at is not None:
         return AwardPreview(job, f"{vendor.name} is suspended and cannot be awarded.")
     if winner is None:

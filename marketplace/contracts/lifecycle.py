@@ -1,5 +1,7 @@
 """How a contract and its job move along as milestones do; shared by the contract and payment services."""
 
+from typing import cast
+
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 from sqlmodel import col
@@ -74,7 +76,7 @@ def settle(session: Session, actor, contract: Contract) -> None:
     open_contract = contract.status not in (ContractStatus.ENDED, ContractStatus.COMPLETED)
     if open_contract and milestones and all(m.status in CLOSED_STATES for m in milestones):
         paid = any(m.status == MilestoneStatus.RELEASED for m in milestones)
-        before = contract.status
+        before: ContractStatus | JobStatus = contract.status
         contract.status = ContractStatus.COMPLETED if paid else ContractStatus.ENDED
         if paid:
             contract.completed_at = utcnow()
@@ -98,7 +100,7 @@ def settle(session: Session, actor, contract: Contract) -> None:
             buyer_org_id=contract.buyer_org_id,
             vendor_org_id=contract.vendor_org_id,
         )
-    job = session.get(Job, contract.job_id)
+    job = cast(Job, session.get(Job, contract.job_id))
     wanted = _job_status_for(contract, milestones)
     if job.status != wanted:
         before = job.status

@@ -3,6 +3,7 @@
 import uuid
 from datetime import date, datetime
 from enum import StrEnum
+from typing import Any, cast
 
 from sqlalchemy import BigInteger, CheckConstraint, UniqueConstraint, event
 from sqlmodel import Field, SQLModel
@@ -90,7 +91,9 @@ def _default_milestone(_mapper, connection, contract: Contract) -> None:
     """Every contract starts with one milestone for the whole amount (README, "Payments"), whoever creates it."""
     now = utcnow()
     connection.execute(
-        Milestone.__table__.insert().values(
+        cast(Any, Milestone)
+        .__table__.insert()
+        .values(
             contract_id=contract.id,
             number=1,
             title="The whole contract",

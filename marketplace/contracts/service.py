@@ -9,6 +9,7 @@ import secrets
 from dataclasses import dataclass, field
 from datetime import date
 from pathlib import Path, PurePosixPath, PureWindowsPath
+from typing import cast
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
@@ -96,7 +97,7 @@ def _on_side(session: Session, user: User, contract_id: int, side: str) -> Contr
 
 def _as_party(session: Session, user: User, contract_id: int, side: str) -> Contract:
     """The contract, locked, for an action of one side. 404 for strangers, 403 for the other side or admins."""
-    return lock_contract(session, _on_side(session, user, contract_id, side).id)
+    return cast(Contract, lock_contract(session, _on_side(session, user, contract_id, side).id))
 
 
 def check_side(session: Session, user: User, contract_id: int, side: str) -> Contract:
@@ -327,7 +328,7 @@ def contract_page(session: Session, user: User, contract_id: int) -> ContractPag
     account = payments.payout_account_of(session, contract.vendor_org_id)
     return ContractPage(
         contract,
-        session.get(Job, contract.job_id),
+        cast(Job, session.get(Job, contract.job_id)),
         names[contract.buyer_org_id],
         names[contract.vendor_org_id],
         side,
@@ -552,10 +553,10 @@ def deliver(
     session.add(delivery)
     session.flush()
     if uploads:
-        folder.mkdir(parents=True, exist_ok=True)
+        cast(Path, folder).mkdir(parents=True, exist_ok=True)
     for upload in uploads:
         stored_name = secrets.token_hex(20)
-        (folder / stored_name).write_bytes(upload.data)
+        (cast(Path, folder) / stored_name).write_bytes(upload.data)
         session.add(
             DeliveryFile(
                 delivery_id=delivery.id,
@@ -588,14 +589,15 @@ def deliver(
 
 
 def _waiting_delivery(session: Session, milestone: Milestone) -> Delivery:
-    return (
+    return cast(
+        Delivery,
         session.execute(
             select(Delivery)
             .where(col(Delivery.milestone_id) == milestone.id, col(Delivery.decision) == DeliveryDecision.WAITING)
             .order_by(col(Delivery.id).desc())
         )
         .scalars()
-        .first()
+        .first(),
     )
 
 
@@ -778,7 +780,7 @@ def _close(
         )
         _tell(session, contract, "vendor", "milestone_cancelled", f"{_label(milestone).capitalize()} was cancelled.")
     elif milestone.status in HELD_STATES:
-        payments.refund_milestone(session, gateway, user, contract, milestone, reason)
+        payments.refund_milestone(session, cast(StripeGateway, gateway), user, contract, milestone, reason)
 
 
 # ------------------------------------------------------------------------------------------------ flagged contracts
@@ -840,7 +842,7 @@ def end_contract(
     """The buyer ends a flagged or paused contract: what was not yet released is refunded."""
     contract = _as_party(session, user, contract_id, "buyer")
     _check_endable(contract)
-    milestones = [lock_milestone(session, m.id) for m in milestones_of(session, contract.id)]
+    milestones = [cast(Milestone, lock_milestone(session, m.id)) for m in milestones_of(session, contract.id)]
     _check_refundable(milestones, gateway is not None)
     try:
         for milestone in milestones:
@@ -912,7 +914,7 @@ def cancel_milestone_preview(
     return MilestoneCancelPreview(
         contract,
         milestone,
-        session.get(Job, contract.job_id),
+        cast(Job, session.get(Job, contract.job_id)),
         _org_names(session, {contract.vendor_org_id})[contract.vendor_org_id],
         refusal,
         refund,
@@ -938,7 +940,7 @@ class EndPreview:
 
 def end_preview(session: Session, user: User, contract_id: int, *, payments_on: bool) -> EndPreview:
     contract = _on_side(session, user, contract_id, "buyer")
-    job = session.get(Job, contract.job_id)
+    job = cast(Job, session.get(Job, contract.job_id))
     vendor = _org_names(session, {contract.vendor_org_id})[contract.vendor_org_id]
     milestones = milestones_of(session, contract.id)
     try:

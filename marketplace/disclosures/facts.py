@@ -7,6 +7,7 @@ version of its disclosure.
 
 from dataclasses import dataclass
 from datetime import date
+from typing import cast
 from urllib.parse import urlsplit
 
 from sqlalchemy import or_, select
@@ -25,6 +26,7 @@ from marketplace.disclosures.service import (
     KINDS_BY_CODE,
     DisclosureError,
     TieInput,
+    TieKind,
     build_tie_row,
     check_tie,
 )
@@ -115,7 +117,7 @@ def record_fact(session: Session, admin: User, vendor_org_id: int, fact: FactInp
     level = _check_source(fact)
     # An unsaved version with no ties: the tie is checked on its own, not added to the disclosed shares.
     kind = check_tie(session, DisclosureVersion(vendor_org_id=vendor.id, number=0), fact)
-    vendor_party = session.get(Party, vendor.party_id)
+    vendor_party = cast(Party, session.get(Party, vendor.party_id))
     if kind.elsewhere:
         party = _person_of(session, vendor, vendor_party, fact.party_name)
     else:
@@ -145,7 +147,7 @@ def record_fact(session: Session, admin: User, vendor_org_id: int, fact: FactInp
             "dates": view.dates_text,
             "verification_level": level.value,
             "source_url": row.source_url,
-            "source_date": fact.source_date.isoformat(),
+            "source_date": cast(date, fact.source_date).isoformat(),
             "note": row.note,
         },
         vendor_org_id=vendor.id,
@@ -218,9 +220,10 @@ class RecordedFact:
 
 def fact_view(session: Session, row: Interest | CommercialTie, vendor_party_id: int) -> TieView:
     """The fact as a tie view, so it reads like the ties of a disclosure."""
+    kind: TieKind | None
     if isinstance(row, CommercialTie):
         kind = KINDS_BY_CODE[str(row.kind)]
-        party = session.get(Party, row.counterparty_id)
+        party = cast(Party, session.get(Party, row.counterparty_id))
         return TieView(
             table=COMMERCIAL_TABLE,
             id=row.id,
@@ -238,7 +241,10 @@ def fact_view(session: Session, row: Interest | CommercialTie, vendor_party_id: 
         )
     elsewhere = row.subject_party_id != vendor_party_id
     kind = KINDS_BY_CODE.get(("elsewhere:" if elsewhere else "") + row.interest_type)
-    party, subject = session.get(Party, row.interested_party_id), session.get(Party, row.subject_party_id)
+    party, subject = (
+        cast(Party, session.get(Party, row.interested_party_id)),
+        cast(Party, session.get(Party, row.subject_party_id)),
+    )
     return TieView(
         table=INTEREST_TABLE,
         id=row.id,

@@ -6,10 +6,12 @@ audit record and the notifications in the caller's transaction.
 """
 
 import secrets
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime
 from decimal import Decimal
 from pathlib import Path, PurePosixPath, PureWindowsPath
+from typing import cast
 from zoneinfo import ZoneInfo
 
 from sqlalchemy import select
@@ -551,7 +553,7 @@ def create_job(
     data: JobInput,
     publish: bool,
     *,
-    attachments: list[NewAttachment] = (),
+    attachments: Sequence[NewAttachment] = (),
     upload_folder: Path | None = None,
 ) -> Job:
     """Post a job for the buyer's organisation, as a draft or published at once."""
@@ -569,7 +571,7 @@ def create_job(
     session.add(job)
     session.flush()
     if prepared:
-        _store_attachments(session, job, prepared, upload_folder)
+        _store_attachments(session, job, prepared, cast(Path, upload_folder))
     if publish:
         _mark_published(session, user, job)
     session.flush()
@@ -583,7 +585,7 @@ def update_job(
     data: JobInput,
     *,
     publish: bool = False,
-    attachments: list[NewAttachment] = (),
+    attachments: Sequence[NewAttachment] = (),
     remove_attachment_ids=(),
     upload_folder: Path | None = None,
 ) -> Job:
@@ -605,7 +607,7 @@ def update_job(
     _check_attachments(len(current) - len(removed), list(attachments))
     prepared = _prepared(attachments, values["visibility"])
     if removed:
-        _remove_attachments(session, removed, upload_folder)
+        _remove_attachments(session, removed, cast(Path, upload_folder))
         session.flush()
     for name, value in values.items():
         setattr(job, name, value)
@@ -615,7 +617,7 @@ def update_job(
         _scrub_kept_attachments(session, job, upload_folder)
     job.updated_at = utcnow()
     if prepared:
-        _store_attachments(session, job, prepared, upload_folder)
+        _store_attachments(session, job, prepared, cast(Path, upload_folder))
     if publish and job.status == JobStatus.DRAFT:
         _mark_published(session, user, job)
     session.flush()
@@ -805,7 +807,7 @@ def ask_question(session: Session, user: User, job_id: int, text: str) -> Questi
         raise JobError("Write your question.", "text")
     if len(text) > 4000:
         raise JobError("Keep the question under 4,000 characters.", "text")
-    question = Question(job_id=job.id, vendor_org_id=user.org_id, asked_by_id=user.id, text=text)
+    question = Question(job_id=job.id, vendor_org_id=cast(int, user.org_id), asked_by_id=user.id, text=text)
     session.add(question)
     session.flush()
     notify_org(

@@ -47,6 +47,7 @@ from collections.abc import Callable
 from dataclasses import asdict, dataclass, field
 from datetime import date
 from pathlib import Path
+from typing import NoReturn, cast
 
 from sqlalchemy import or_, select
 from sqlalchemy.orm import Session
@@ -283,7 +284,7 @@ class _Parser:
         self.warnings: list[str] = []
         self.raw: dict[str, dict] = {}
 
-    def fail(self, problem: str):
+    def fail(self, problem: str) -> NoReturn:
         raise BodsFileError(self.file_name, f"{self.where}: {problem}")
 
     def warn(self, problem: str) -> None:
@@ -708,7 +709,7 @@ class _Importer:
         self.in_file = {s.statement_id for s in statements} | {s.record_id for s in statements if s.record_id}
         self.today = utcnow().date()
 
-    def fail(self, statement: Statement, problem: str):
+    def fail(self, statement: Statement, problem: str) -> NoReturn:
         raise BodsFileError(self.summary.file_name, f"statement {statement.statement_id}: {problem}")
 
     def run(self, progress: Callable[[int], None] | None) -> None:
@@ -920,7 +921,7 @@ class _Importer:
             self.session.add(party)
             self.session.flush()
             self.summary.parties_added += 1
-        return canonical_party(self.session, party)
+        return cast(Party, canonical_party(self.session, party))
 
     # --- relationships ---
 
@@ -951,13 +952,13 @@ class _Importer:
             if not previous:  # closing a record never seen: keep what it says, ended
                 for interest in interests:
                     interest.end = interest.end or max(date_of, interest.start or date_of)
-                    self._add_interest(statement, interest, holder, subject, record_key)
+                    self._add_interest(statement, interest, cast(Party, holder), subject, record_key)
         else:
             cutoffs = {i.interest_type: i.start for i in interests if i.start}
             self._supersede(previous, cutoffs, date_of, statement.statement_id)
             self._end_declarations(previous, date_of)
             for interest in interests:
-                self._add_interest(statement, interest, holder, subject, record_key)
+                self._add_interest(statement, interest, cast(Party, holder), subject, record_key)
             if statement.unspecified is not None and statement.unspecified[0] == NO_OWNERS_REASON:
                 self._declare_no_owners(statement, record_key, subject)
         self._log(statement, record_key, subject)
@@ -967,7 +968,7 @@ class _Importer:
         self.session.add(
             NoOwnersDeclaration(
                 subject_party_id=subject.id,
-                description=statement.unspecified[1][:2000],
+                description=cast(tuple[str, str], statement.unspecified)[1][:2000],
                 bods_statement_id=statement.statement_id,
                 bods_record_id=record_key,
                 statement_date=statement.on,
@@ -998,7 +999,7 @@ class _Importer:
             if reason == NO_OWNERS_REASON:
                 return None
             return self._unspecified_party(record_key, subject, reason, description)
-        holder = self._resolve(statement.interested)
+        holder = self._resolve(cast(str, statement.interested))
         if holder is None:
             self.fail(
                 statement, f"its interested party “{statement.interested}” is neither in this file nor imported before."

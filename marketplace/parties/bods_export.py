@@ -29,10 +29,12 @@ import json
 import re
 import uuid
 from collections import defaultdict
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import date
 from functools import cache
 from pathlib import Path
+from typing import Any, cast
 from urllib.parse import urlparse
 
 from jsonschema import Draft202012Validator
@@ -148,7 +150,7 @@ def find_vendor_party(session: Session, vendor: str) -> Party:
     if len(orgs) > 1:
         raise BodsExportError(f"Several vendors are named “{wanted}”; use the party's BODS recordId.")
     if orgs:
-        return canonical_party(session, session.get(Party, orgs[0].party_id))
+        return cast(Party, canonical_party(session, session.get(Party, orgs[0].party_id)))
     party = session.execute(select(Party).where(col(Party.bods_record_id) == wanted)).scalar_one_or_none()
     if party is None:
         parties = (
@@ -167,7 +169,7 @@ def find_vendor_party(session: Session, vendor: str) -> Party:
         party = parties[0] if parties else None
     if party is None:
         raise BodsExportError(f"No vendor or party is named “{wanted}” (or has that BODS recordId).")
-    return canonical_party(session, party)
+    return cast(Party, canonical_party(session, party))
 
 
 class _Graph:
@@ -179,7 +181,7 @@ class _Graph:
 
     def party(self, party_id: int) -> Party:
         if party_id not in self.canonical:
-            self.canonical[party_id] = canonical_party(self.session, self.session.get(Party, party_id))
+            self.canonical[party_id] = cast(Party, canonical_party(self.session, self.session.get(Party, party_id)))
         return self.canonical[party_id]
 
     def aliases(self, party_ids: set[int]) -> set[int]:
@@ -238,7 +240,7 @@ def record_id_of(party: Party) -> str:
 
 def is_inline(party: Party) -> bool:
     """An unspecified interested party that BODS gave inline ({"reason": ...}), not as a record of its own."""
-    return bool(party.bods_record_id) and party.bods_record_id.endswith(INLINE_SUFFIX)
+    return bool(party.bods_record_id) and cast(str, party.bods_record_id).endswith(INLINE_SUFFIX)
 
 
 def _statement_id(kind: str, our_ids, details: dict) -> str:
@@ -282,7 +284,7 @@ def _party_details(party: Party, identifiers: list[PartyIdentifier]) -> tuple[st
     if _is_person(party):
         person_type = party.party_type if party.party_type in PERSON_TYPES else "knownPerson"
         names = [{"fullName": party.name}] + [{"fullName": name, "type": "alternative"} for name in former]
-        details = {"isComponent": False, "personType": person_type, "names": names}
+        details: dict[str, Any] = {"isComponent": False, "personType": person_type, "names": names}
         if person_type != "knownPerson" and _unspecified_details(party):
             details["unspecifiedPersonDetails"] = _unspecified_details(party)
         if party.nationalities:
@@ -326,7 +328,7 @@ def _share(interest: Interest) -> dict | None:
 def _interest(interest: Interest) -> dict:
     """An interest as BODS says it. One from BODS keeps the end date its statement gave: the end that a later
     version of the record set is said by that version, which the export carries too."""
-    out = {"type": interest.interest_type}
+    out: dict[str, Any] = {"type": interest.interest_type}
     if interest.role_title:
         out["details"] = interest.role_title
     if interest.direct_or_indirect:
@@ -386,9 +388,9 @@ class _Writer:
         on: date,
         source: dict | None = None,
         status: str = "new",
-        annotations: list[dict] = (),
+        annotations: Sequence[dict] = (),
     ) -> dict:
-        statement = {
+        statement: dict[str, Any] = {
             "statementId": statement_id,
             "statementDate": on.isoformat(),
             "publicationDetails": self.publication,
@@ -452,13 +454,14 @@ class _Export:
         relationship_rows = [row for row in log if row.record_type == "relationship" and row.content]
         # A party a written-back relationship names, though no interest of ours leads to it (a closed record).
         for row in relationship_rows:
-            for reference in self._references(json.loads(row.content)):
+            for reference in self._references(json.loads(cast(str, row.content))):
                 party = self._party_of_reference(reference)
                 if party is not None:
                     self.parties.setdefault(party.id, party)
         # Parties of our own first, then what was imported in the order it was read (each record's history in
         # order, every party before the relationships naming it), then new versions of imported parties, then
         # the platform's own relationships.
+        imported: list[Any]  # (key, statement) pairs, then the statements
         built, imported, updated = self._party_statements(list(self.parties.values()))
         imported_relationships, platform = self._relationships(relationship_rows, interests)
         imported = [statement for _key, statement in sorted(imported + imported_relationships, key=lambda p: p[0])]
@@ -561,7 +564,7 @@ class _Export:
             )
             .order_by(col(BodsStatement.id))
         ).all()
-        return [(row_id, json.loads(content)) for row_id, content in rows]
+        return [(row_id, json.loads(cast(str, content))) for row_id, content in rows]
 
     def _has_history(self, record_id: str) -> bool:
         return (
@@ -619,7 +622,7 @@ class _Export:
     def _write_back(self, row: BodsStatement) -> dict:
         """An imported 0.4 relationship statement as read; a reference to a merged party now names the kept one
         (a new statement of the same record)."""
-        statement = json.loads(row.content)
+        statement = json.loads(cast(str, row.content))
         details = statement.get("recordDetails") or {}
         changed = False
         for key in ("subject", "interestedParty"):

@@ -7,8 +7,9 @@ as merged, so that old references can still be followed, and its name becomes an
 
 from collections import defaultdict
 from dataclasses import dataclass, field
+from typing import Any, cast
 
-from sqlalchemy import delete, func, or_, select, update
+from sqlalchemy import CursorResult, delete, func, or_, select, update
 from sqlalchemy.orm import Session
 from sqlmodel import col
 
@@ -67,12 +68,12 @@ def _summaries(session: Session, parties: list[Party]) -> list[PartySummary]:
     ).scalars():
         identifiers[row.party_id].append(row)
     counts: dict[int, int] = defaultdict(int)
-    for column in (Interest.interested_party_id, Interest.subject_party_id):
+    for column in (col(Interest.interested_party_id), col(Interest.subject_party_id)):
         for party_id, count in session.execute(
             select(column, func.count()).where(column.in_(ids)).group_by(column)
         ).all():
             counts[party_id] += count
-    for column in (CommercialTie.vendor_party_id, CommercialTie.counterparty_id):
+    for column in (col(CommercialTie.vendor_party_id), col(CommercialTie.counterparty_id)):
         for party_id, count in session.execute(
             select(column, func.count()).where(column.in_(ids)).group_by(column)
         ).all():
@@ -149,7 +150,13 @@ def party_detail(session: Session, user: User, party_id: int) -> PartyDetail:
         .where(or_(col(CommercialTie.vendor_party_id) == party.id, col(CommercialTie.counterparty_id) == party.id))
         .order_by(col(CommercialTie.id))
     ).scalars():
-        commercial.append((tie, session.get(Party, tie.vendor_party_id), session.get(Party, tie.counterparty_id)))
+        commercial.append(
+            (
+                tie,
+                cast(Party, session.get(Party, tie.vendor_party_id)),
+                cast(Party, session.get(Party, tie.counterparty_id)),
+            )
+        )
     merged_from = list(
         session.execute(select(Party).where(col(Party.merged_into_id) == party.id).order_by(Party.name)).scalars()
     )
@@ -338,7 +345,7 @@ def _snapshot(session: Session, party: Party) -> dict:
 
 def _repoint(session: Session, keep: Party, merged: Party) -> dict[str, int]:
     """Point every reference to the merged party at the kept one; returns how many rows moved, by what."""
-    moved = {}
+    moved: dict[str, int] = {}
 
     def move(label: str, column) -> None:
         result = session.execute(
@@ -347,7 +354,7 @@ def _repoint(session: Session, keep: Party, merged: Party) -> dict[str, int]:
             .values({column.key: keep.id})
             .execution_options(synchronize_session="fetch")
         )
-        moved[label] = moved.get(label, 0) + result.rowcount
+        moved[label] = moved.get(label, 0) + cast(CursorResult[Any], result).rowcount
 
     move("interests held", Interest.interested_party_id)
     move("interests in it", Interest.subject_party_id)
@@ -468,7 +475,7 @@ def merge_parties(session: Session, admin: User, keep_id: int, merge_id: int) ->
         after={"kept": _snapshot(session, keep), "merged_into": keep.id, "moved": moved},
     )
     changes.ties_changed(session, admin, party_ids=None)
-    return session.get(Party, keep.id)
+    return cast(Party, session.get(Party, keep.id))
 
 
 # --- Not the same party ------------------------------------------------------------------------------------
@@ -494,7 +501,12 @@ def distinctions_of(session: Session, party_id: int) -> list[tuple[PartyDistinct
         .order_by(col(PartyDistinction.id))
     ).scalars()
     return [
-        (row, session.get(Party, row.second_party_id if row.first_party_id == party_id else row.first_party_id))
+        (
+            row,
+            cast(
+                Party, session.get(Party, row.second_party_id if row.first_party_id == party_id else row.first_party_id)
+            ),
+        )
         for row in rows
     ]
 
@@ -551,8 +563,8 @@ def withdraw_distinction(session: Session, admin: User, distinction_id: int) -> 
     if distinction is None:
         _refuse_withdrawn(session, distinction_id)
         raise _not_found(f"distinction {distinction_id}")
-    first = session.get(Party, distinction.first_party_id)
-    second = session.get(Party, distinction.second_party_id)
+    first = cast(Party, session.get(Party, distinction.first_party_id))
+    second = cast(Party, session.get(Party, distinction.second_party_id))
     before = {
         "distinction_id": distinction.id,
         "parties": [_snapshot(session, first), _snapshot(session, second)],
@@ -572,11 +584,11 @@ def _refuse_withdrawn(session: Session, distinction_id: int) -> None:
         select(AuditRecord)
         .where(
             col(AuditRecord.action) == "party.distinction_withdrawn",
-            AuditRecord.before["distinction_id"].as_integer() == distinction_id,
+            col(AuditRecord.before)["distinction_id"].as_integer() == distinction_id,
         )
         .order_by(col(AuditRecord.id).desc())
         .limit(1)
     ).scalar_one_or_none()
     if withdrawn is not None:
-        names = " and ".join(party["name"] for party in withdrawn.before["parties"])
+        names = " and ".join(party["name"] for party in cast(dict, withdrawn.before)["parties"])
         raise RegistryError(f"The mark that {names} are not the same was already withdrawn.")

@@ -4,9 +4,9 @@ party's, read through the stored match keys and blocks, and the pairs an admin m
 from collections import defaultdict
 from collections.abc import Iterable
 from dataclasses import dataclass
-from typing import Any
+from typing import cast
 
-from sqlalchemy import Select, func, or_, select, union
+from sqlalchemy import func, or_, select, union
 from sqlalchemy.orm import Session
 from sqlmodel import col
 
@@ -83,8 +83,8 @@ def _scored(session: Session, keys: list[str], extra=()) -> list[tuple[int, str,
     keys = sorted({key for key in keys if key})
     if not keys:
         return []
-    columns = (Party.id, Party.kind, Party.match_key, Party.match_head, Party.match_tail)
-    selects: list[Select[Any]] = []
+    columns = (col(Party.id), col(Party.kind), col(Party.match_key), col(Party.match_head), col(Party.match_tail))
+    selects = []
     # A key with numbers or single letters: its candidates are exactly the names sharing them (a likely match
     # must), read through their own index: a handful, where a common first word shares a block with thousands.
     told = [key for key in keys if telling_block(key)]
@@ -152,7 +152,7 @@ def unsettled_variants(session: Session, parties: Iterable[Party]) -> list[Likel
             if other not in told_of:
                 told_of[other] = telling(other)
             if told_of[other] == told and _ordered(party_id, other_id) not in distinct:
-                matches.append(LikelyMatch(party, session.get(Party, other_id), score))
+                matches.append(LikelyMatch(party, cast(Party, session.get(Party, other_id)), score))
     matches.sort(key=lambda match: (-match.score, match.party.id, match.variant.id))
     return matches
 
@@ -164,5 +164,5 @@ def similar_names(session: Session, name: str, kind: PartyKind, extra=()) -> lis
         (party_id, key_similarity(key, other))
         for party_id, _, other, _, _ in _scored(session, [key], (Party.kind == kind, *extra))
     ]
-    found = [(session.get(Party, party_id), score) for party_id, score in scored if score >= LIKELY_AT]
+    found = [(cast(Party, session.get(Party, party_id)), score) for party_id, score in scored if score >= LIKELY_AT]
     return sorted(found, key=lambda item: (-item[1], item[0].name, item[0].id))

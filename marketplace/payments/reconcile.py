@@ -1,6 +1,8 @@
 """Comparing the ledger with Stripe, and with the contracts: every difference, named in words."""
 
 from collections import defaultdict
+from collections.abc import Sequence
+from typing import Any
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
@@ -25,13 +27,14 @@ def _name(milestone: Milestone) -> str:
 
 
 def _against_stripe(
-    entry: LedgerEntry, gateway: StripeGateway, payout_accounts: dict[int, str], refunded: dict[str, int]
+    entry: LedgerEntry, gateway: StripeGateway, payout_accounts: dict[int, str | None], refunded: dict[str, int]
 ) -> list[str]:
     """What Stripe says differently about one ledger entry."""
     here = (
         f"ledger entry {entry.id} ({entry.kind} {entry.stripe_object_id}, "
         f"{format_money(entry.amount_minor, entry.currency)})"
     )
+    found: Any  # a PaymentInfo, RefundInfo or TransferInfo, by the entry's kind
     try:
         if entry.kind == EntryKind.CHARGE:
             found = gateway.retrieve_payment_intent(entry.stripe_object_id)
@@ -90,7 +93,7 @@ def _against_milestone(milestone: Milestone, entries: list[LedgerEntry]) -> list
     return [f"{_name(milestone)} {problem}" for problem in problems]
 
 
-def _against_contract(contract: Contract, milestones: list[Milestone]) -> list[str]:
+def _against_contract(contract: Contract, milestones: Sequence[Milestone]) -> list[str]:
     problems = []
     planned = sum(m.amount_minor for m in milestones)
     if planned != contract.total_minor:

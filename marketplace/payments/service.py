@@ -9,6 +9,7 @@ webhook racing a page never moves money twice. Every function here takes the gat
 from collections import defaultdict
 from dataclasses import dataclass, field
 from types import SimpleNamespace
+from typing import cast
 
 from sqlalchemy import func, select
 from sqlalchemy.exc import IntegrityError
@@ -170,7 +171,7 @@ def _customer_for(session: Session, gateway: StripeGateway, org_id: int) -> str:
                 select(BillingCustomer).where(col(BillingCustomer.org_id) == org_id)
             ).scalar_one()
     customer = lock_row(session, BillingCustomer, customer.id)
-    org = session.get(Organization, org_id)
+    org = cast(Organization, session.get(Organization, org_id))
     if customer.stripe_customer_id is None:
         customer.stripe_customer_id = gateway.create_customer(
             name=org.name, metadata={"organization_id": str(org.id)}, idempotency_key=f"customer-{customer.key}"
@@ -203,7 +204,7 @@ def checkout_url(
                 record_payment(session, gateway, actor, existing.payment_intent_id, fee_bps)
                 return None
         customer_id = _customer_for(session, gateway, contract.buyer_org_id)
-        job = session.get(Job, contract.job_id)
+        job = cast(Job, session.get(Job, contract.job_id))
         milestone.checkout_attempt += 1
         created = gateway.create_checkout_session(
             amount=milestone.amount_minor,
@@ -271,7 +272,7 @@ def record_payment(
     milestone = _milestone_by_key(session, payment.metadata.get("milestone_key"))
     if milestone is None:
         return None
-    contract = session.get(Contract, milestone.contract_id)
+    contract = cast(Contract, session.get(Contract, milestone.contract_id))
     if payment.status != "succeeded":
         if milestone.status == MilestoneStatus.PENDING and payment.status == "requires_payment_method":
             milestone.last_payment_error = (payment.error or "The payment failed.")[:500]
@@ -500,7 +501,7 @@ def record_refunds(
     charge = _charge_entry(session, payment_intent_id)
     if charge is None:
         return None
-    contract, milestone = lock_with_contract(session, charge.milestone_id)
+    contract, milestone = cast(tuple[Contract, Milestone], lock_with_contract(session, charge.milestone_id))
     _apply_stripe_refunds(session, gateway, actor, contract, milestone, payment_intent_id)
     return milestone
 
@@ -570,7 +571,7 @@ def release(session: Session, gateway: StripeGateway, actor, contract: Contract,
     if account is None or not account.payouts_ready or not account.stripe_account_id:
         return False
     payout = split_payout(milestone.amount_minor, milestone.fee_bps or 0)
-    transfer_id = milestone.payment_intent_id
+    transfer_id = cast(str, milestone.payment_intent_id)
     try:
         if payout.vendor_minor > 0:
             transfer = gateway.create_transfer(
@@ -647,7 +648,7 @@ def release_waiting(session: Session, gateway: StripeGateway, actor, vendor_org_
     )
     paid = 0
     for milestone_id in waiting:
-        contract, milestone = lock_with_contract(session, milestone_id)
+        contract, milestone = cast(tuple[Contract, Milestone], lock_with_contract(session, milestone_id))
         paid += release(session, gateway, actor, contract, milestone)
     return paid
 

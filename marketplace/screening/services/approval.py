@@ -9,6 +9,7 @@ only in the filing vendor's own screening: approving is what lets it count again
 """
 
 from dataclasses import dataclass, field
+from typing import cast
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
@@ -156,7 +157,7 @@ def approval_effect(session: Session, user: User, version_id: int) -> ApprovalEf
     version = disclosures.get_filed_version(session, user, version_id)
     if version.status != DisclosureStatus.SUBMITTED:
         return None
-    vendor = session.get(Organization, version.vendor_org_id)
+    vendor = cast(Organization, session.get(Organization, version.vendor_org_id))
     buyers = list(
         session.execute(
             select(Organization)
@@ -197,7 +198,7 @@ def _match_warnings(session: Session, buyers: list[Organization], after: dict[in
         for finding in findings:
             if finding.rule != Rule.MATCH.value or finding.matched_party_id is None:
                 continue
-            variant = session.get(Party, finding.matched_party_id)
+            variant = cast(Party, session.get(Party, finding.matched_party_id))
             member = (
                 session.get(Party, finding.matched_as_party_id)
                 if finding.matched_as_party_id not in (None, finding.rival_party_id)
@@ -208,7 +209,7 @@ def _match_warnings(session: Session, buyers: list[Organization], after: dict[in
                     buyer.name,
                     variant.id,
                     variant.name,
-                    finding.rival_party_id,
+                    cast(int, finding.rival_party_id),
                     finding.rival or "",
                     finding.verdict,
                     others == Verdict.CLEAR,
@@ -233,7 +234,7 @@ def claims_about_others(session: Session, user: User, version_id: int) -> dict[i
     whose screening it can change once approved (before that it counts only in the filing vendor's own).
     Raises NotVisible (404) as get_filed_version does."""
     version = disclosures.get_filed_version(session, user, version_id)
-    vendor = session.get(Organization, version.vendor_org_id)
+    vendor = cast(Organization, session.get(Organization, version.vendor_org_id))
     ties = (
         session.execute(
             select(Interest).where(
@@ -255,7 +256,7 @@ def claims_about_others(session: Session, user: User, version_id: int) -> dict[i
                 .order_by(Organization.name, col(Organization.id))
             ).scalars()
         )
-        out[tie.id] = ClaimReach(tie.id, session.get(Party, tie.subject_party_id).name, orgs)
+        out[tie.id] = ClaimReach(tie.id, cast(Party, session.get(Party, tie.subject_party_id)).name, orgs)
     return out
 
 

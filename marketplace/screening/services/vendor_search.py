@@ -11,6 +11,7 @@ import json
 import math
 from dataclasses import dataclass, field
 from datetime import date
+from typing import Any
 
 from sqlalchemy import String, and_, case, cast, func, literal, select
 from sqlalchemy.orm import Session, aliased
@@ -102,7 +103,7 @@ class _Matching:
 
     def __init__(self, session: Session, buyer_org_id: int, search: VendorSearch):
         self.session, self.buyer_org_id, self.search = session, buyer_org_id, search
-        self.record = aliased(VerdictRecord)
+        self.record: Any = aliased(VerdictRecord)
         self.joined = and_(self.record.vendor_org_id == col(Organization.id), self.record.buyer_org_id == buyer_org_id)
         self.live: dict[int, Screening] = {}
         self.counts = self._count()
