@@ -1,6 +1,7 @@
 """The arm's-length labeling marketplace: a Flask application factory."""
 
 from pathlib import Path
+from typing import Any, cast
 from urllib.parse import urlsplit
 
 from flask import Flask, g, make_response, render_template, request
@@ -175,7 +176,7 @@ def _hide_development_server_banner() -> None:
     app's headers; gunicorn's banner is replaced in gunicorn.conf.py."""
     from werkzeug.serving import WSGIRequestHandler
 
-    WSGIRequestHandler.version_string = lambda _handler: SERVER_NAME_SHOWN
+    cast(Any, WSGIRequestHandler).version_string = lambda _handler: SERVER_NAME_SHOWN
 
 
 def _register_security_headers(app: Flask) -> None:

@@ -13,6 +13,7 @@ import functools
 import logging
 import random
 import time
+from typing import cast
 
 from flask import Flask, request, session
 from sqlalchemy.exc import DBAPIError, IntegrityError, OperationalError
@@ -81,6 +82,6 @@ def _forget_attempt(flashed: list) -> None:
 
 def retry_lost_races(app: Flask) -> None:
     """Wrap every view that may change state (any that takes POST, PUT, PATCH or DELETE)."""
-    endpoints = {rule.endpoint for rule in app.url_map.iter_rules() if rule.methods & CHANGING_METHODS}
+    endpoints = {rule.endpoint for rule in app.url_map.iter_rules() if cast(set[str], rule.methods) & CHANGING_METHODS}
     for endpoint in endpoints:
         app.view_functions[endpoint] = retrying(app.view_functions[endpoint])

@@ -7,8 +7,9 @@ import hashlib
 import secrets
 from dataclasses import dataclass
 from datetime import timedelta
+from typing import Any, cast
 
-from sqlalchemy import select, update
+from sqlalchemy import CursorResult, select, update
 from sqlalchemy.orm import Session
 from sqlmodel import col
 
@@ -82,15 +83,18 @@ def find_token(session: Session, token: str, purpose: TokenPurpose) -> AccountTo
 def _redeem(session: Session, token: str, purpose: TokenPurpose) -> User:
     record = find_token(session, token, purpose)
     # Mark it used in one statement that only one request can win: a double click does not use it twice.
-    won = session.execute(
-        update(AccountToken)
-        .where(col(AccountToken.id) == record.id, col(AccountToken.used_at).is_(None))
-        .values(used_at=utcnow())
-        .execution_options(synchronize_session="fetch")
+    won = cast(
+        CursorResult[Any],
+        session.execute(
+            update(AccountToken)
+            .where(col(AccountToken.id) == record.id, col(AccountToken.used_at).is_(None))
+            .values(used_at=utcnow())
+            .execution_options(synchronize_session="fetch")
+        ),
     ).rowcount
     if won != 1:
         raise TokenError(INVALID_LINK)
-    return session.get(User, record.user_id)
+    return cast(User, session.get(User, record.user_id))
 
 
 def user_by_email(session: Session, email: str) -> User | None:

@@ -3,6 +3,7 @@
 import hashlib
 import secrets
 from dataclasses import dataclass
+from typing import cast
 
 from sqlalchemy import func, select
 from sqlalchemy.exc import IntegrityError
@@ -177,8 +178,8 @@ def authenticate(session: Session, email: str, password: str) -> User | None:
     user = session.execute(select(User).where(col(User.email) == normalize_email(email))).scalar_one_or_none()
     if not verify_password(user.password_hash if user else None, password):
         return None
-    if needs_rehash(user.password_hash):
-        user.password_hash = hash_password(password)
+    if needs_rehash(cast(User, user).password_hash):
+        cast(User, user).password_hash = hash_password(password)
     return user
 
 
@@ -235,7 +236,7 @@ def accept_invitation(
     invitation = lock_row(session, OrgInvitation, invitation.id)
     if invitation.accepted_at is not None:
         raise InvitationUsed()
-    org = session.get(Organization, invitation.org_id)
+    org = cast(Organization, session.get(Organization, invitation.org_id))
     # The inviter typed the address: its owner confirms it before first use, like everyone else.
     user = create_user(
         session,
@@ -278,7 +279,7 @@ def update_profile(session: Session, user: User, **fields) -> VendorProfile:
     """Change the vendor's profile; only vendors may, and only their own."""
     if not user.is_vendor:
         raise AccountError("Only vendors keep a profile.")
-    profile = profile_for(session, user.org_id)
+    profile = profile_for(session, cast(int, user.org_id))
     for key, value in fields.items():
         setattr(profile, key, value)
     profile.updated_at = utcnow()

@@ -7,8 +7,9 @@ import hashlib
 import secrets
 from dataclasses import dataclass
 from datetime import timedelta
+from typing import Any, cast
 
-from sqlalchemy import select, update
+from sqlalchemy import CursorResult, select, update
 from sqlalchemy.orm import Session
 from sqlmodel import col
 
@@ -104,4 +105,4 @@ def end_all_sessions(session: Session, user: User, *, keep: AccountSession | Non
     if keep is not None:
         query = query.where(col(AccountSession.id) != keep.id)
     result = session.execute(query.values(ended_at=utcnow()).execution_options(synchronize_session="fetch"))
-    return result.rowcount
+    return cast(CursorResult[Any], result).rowcount

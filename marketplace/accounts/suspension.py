@@ -239,7 +239,7 @@ def organizations_page(
     if text.strip():
         conditions.append(col(Organization.name).icontains(text.strip(), autoescape=True))
     if kind in {k.value for k in OrgKind}:
-        conditions.append(Organization.kind == kind)
+        conditions.append(col(Organization.kind) == kind)
     if suspension == "suspended":
         conditions.append(col(Organization.suspended_at).is_not(None))
     elif suspension == "active":

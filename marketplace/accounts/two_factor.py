@@ -9,10 +9,11 @@ import hmac
 import io
 import secrets
 import time
+from typing import Any, cast
 
 import pyotp
 import segno
-from sqlalchemy import delete, select, update
+from sqlalchemy import CursorResult, delete, select, update
 from sqlalchemy.orm import Session
 from sqlmodel import col
 
@@ -128,11 +129,14 @@ def check_second_factor(session: Session, user: User, code: str, *, allow_recove
     step = _matching_step(user.totp_secret, code)
     if step is not None:
         # Only a later step than the last one accepted: the same code cannot be replayed.
-        won = session.execute(
-            update(User)
-            .where(col(User.id) == user.id, col(User.totp_last_step) < step)
-            .values(totp_last_step=step)
-            .execution_options(synchronize_session="fetch")
+        won = cast(
+            CursorResult[Any],
+            session.execute(
+                update(User)
+                .where(col(User.id) == user.id, col(User.totp_last_step) < step)
+                .values(totp_last_step=step)
+                .execution_options(synchronize_session="fetch")
+            ),
         ).rowcount
         if won == 1:
             return "totp"
@@ -144,11 +148,14 @@ def check_second_factor(session: Session, user: User, code: str, *, allow_recove
             )
         ).scalar_one_or_none()
         if record is not None:
-            won = session.execute(
-                update(RecoveryCode)
-                .where(col(RecoveryCode.id) == record.id, col(RecoveryCode.used_at).is_(None))
-                .values(used_at=utcnow())
-                .execution_options(synchronize_session="fetch")
+            won = cast(
+                CursorResult[Any],
+                session.execute(
+                    update(RecoveryCode)
+                    .where(col(RecoveryCode.id) == record.id, col(RecoveryCode.used_at).is_(None))
+                    .values(used_at=utcnow())
+                    .execution_options(synchronize_session="fetch")
+                ),
             ).rowcount
             if won == 1:
                 left = unused_recovery_codes(session, user)

@@ -9,6 +9,7 @@ import hashlib
 import secrets
 from dataclasses import dataclass
 from pathlib import Path, PurePosixPath, PureWindowsPath
+from typing import cast
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
@@ -209,7 +210,7 @@ def get_readable_evidence(session: Session, user: User, evidence_id: int) -> Dis
     if user.is_vendor and user.org_id == evidence.vendor_org_id:
         return evidence
     if user.is_admin:
-        version = session.get(DisclosureVersion, evidence.version_id)
+        version = cast(DisclosureVersion, session.get(DisclosureVersion, evidence.version_id))
         if version.status != DisclosureStatus.DRAFT:
             return evidence
     raise NotVisible(f"evidence {evidence_id}")

@@ -10,8 +10,10 @@ Three obligations, each with the moment the vendor fell behind (`since`):
 """
 
 from collections import defaultdict
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from typing import cast
 
 from sqlalchemy import or_, select
 from sqlalchemy.orm import Session
@@ -77,7 +79,7 @@ def _filing_obligations(vendor: Organization, filed: list[DisclosureVersion], as
     if not approved:
         return []
     latest = max(approved, key=lambda v: v.number)
-    stale_from = _months_after(latest.decided_at, STALE_AFTER_MONTHS)
+    stale_from = _months_after(cast(datetime, latest.decided_at), STALE_AFTER_MONTHS)
     awaiting = any(v.status == DisclosureStatus.SUBMITTED and v.number > latest.number for v in filed)
     if stale_from >= as_of or awaiting:
         return []
@@ -92,13 +94,13 @@ def _filing_obligations(vendor: Organization, filed: list[DisclosureVersion], as
     ]
 
 
-def _vendor_parties(session: Session, vendors: list[Organization]) -> dict[int, int]:
+def _vendor_parties(session: Session, vendors: Sequence[Organization]) -> dict[int, int]:
     """Party id -> vendor organisation id, including parties merged into a vendor's own party."""
     owners = {v.party_id: v.id for v in vendors if v.party_id}
     merged = session.execute(
         select(col(Party.id), col(Party.merged_into_id)).where(col(Party.merged_into_id).in_(list(owners)))
     ).all()
-    owners.update({party_id: owners[into] for party_id, into in merged})
+    owners.update({party_id: owners[cast(int, into)] for party_id, into in merged})
     return owners
 
 
@@ -158,12 +160,12 @@ def _describe(fact: Interest, names: dict[int, str]) -> str:
     )
 
 
-def _material_change_obligations(session: Session, vendors: list[Organization], versions, as_of: datetime):
+def _material_change_obligations(session: Session, vendors: Sequence[Organization], versions, as_of: datetime):
     owners = _vendor_parties(session, vendors)
     if not owners:
         return []
     due_before = as_of - timedelta(days=MATERIAL_CHANGE_DAYS)
-    unanswered = defaultdict(list)
+    unanswered: defaultdict[int, list] = defaultdict(list)
     for vendor_id, fact in _material_facts(session, owners, due_before):
         answered = any(v.submitted_at and v.submitted_at > fact.recorded_at for v in versions.get(vendor_id, []))
         if not answered and fact not in unanswered[vendor_id]:

@@ -7,6 +7,7 @@ kind and ISO week), so a second run in the same week, or two runs at once, send 
 from collections import Counter
 from dataclasses import dataclass, field
 from datetime import datetime
+from typing import cast
 
 import click
 from flask.cli import with_appcontext
@@ -96,7 +97,7 @@ def send_reminders(session: Session, now: datetime | None = None) -> ReminderRun
     for obligation in disclosure_obligations(session, now):
         if obligation.kind not in REMINDED_KINDS:
             continue
-        org = session.get(Organization, obligation.vendor_org_id)
+        org = cast(Organization, session.get(Organization, obligation.vendor_org_id))
         if org.suspended_at is not None:  # it cannot file until reinstated: its banner says why
             run.skipped_suspended += 1
             continue

@@ -123,7 +123,9 @@ def search_jobs(
     state_sql = effective_state_sql(now)
 
     by_state = select(state_sql.label("state")).where(*conditions).subquery()
-    state_counts = dict(session.execute(select(by_state.c.state, func.count()).group_by(by_state.c.state)).all())
+    state_counts: dict[str, int] = dict(
+        session.execute(select(by_state.c.state, func.count()).group_by(by_state.c.state)).all()
+    )
 
     if search.state:
         conditions.append(_state_condition(search.state, now))

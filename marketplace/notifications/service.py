@@ -73,7 +73,7 @@ def notifications_for(session: Session, user: User, limit: int = 100) -> list[No
 
 def unread_count(session: Session, user: User) -> int:
     """How many of the notifications it may read are unread. Screening is asked only when one is about a job."""
-    unread = (Notification.user_id == user.id, col(Notification.read_at).is_(None))
+    unread = (col(Notification.user_id) == user.id, col(Notification.read_at).is_(None))
     about_jobs = session.execute(
         select(func.count(col(Notification.id))).where(*unread, col(Notification.job_id).is_not(None))
     ).scalar_one()

@@ -8,6 +8,7 @@ kinds, jurisdictions and identifiers: nothing about who names a party, nor its t
 """
 
 from collections import defaultdict
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 
 from sqlalchemy import and_, exists, or_, select
@@ -58,7 +59,7 @@ def findable():
     )
 
 
-def _with_identifiers(session: Session, found: list[tuple[Party, float | None]]) -> list[FoundParty]:
+def _with_identifiers(session: Session, found: Sequence[tuple[Party, float | None]]) -> list[FoundParty]:
     ids = [party.id for party, _ in found]
     identifiers = defaultdict(list)
     if ids:

@@ -3,6 +3,7 @@
 import re
 import unicodedata
 from datetime import date
+from typing import cast
 
 from sqlalchemy import or_, select
 from sqlalchemy.orm import Session
@@ -112,7 +113,7 @@ def find_party_by_identifier(session: Session, scheme: str, value: str, kinds=No
     for other_scheme, party in rows:
         if other_scheme == NAME_ALIAS_SCHEME:
             continue
-        party = canonical_party(session, party)
+        party = cast(Party, canonical_party(session, party))
         if _same_scheme(scheme, other_scheme) and (kinds is None or party.kind in kinds):
             return party
     return None

@@ -6,6 +6,7 @@ the same transaction as what it caused: a handler that fails rolls both back, an
 """
 
 import time
+from typing import cast
 
 import stripe
 from sqlalchemy import select
@@ -13,7 +14,7 @@ from sqlalchemy.orm import Session
 from sqlmodel import col
 
 from marketplace.contracts.lifecycle import lock_with_contract
-from marketplace.contracts.models import Milestone, MilestoneStatus
+from marketplace.contracts.models import Contract, Milestone, MilestoneStatus
 from marketplace.payments import service
 from marketplace.payments.gateway import GatewayError, StripeGateway
 from marketplace.payments.models import WebhookEvent
@@ -77,7 +78,7 @@ def _transfer(session: Session, gateway: StripeGateway, obj: dict, _fee_bps: int
     found = session.execute(select(col(Milestone.id)).where(Milestone.key == key)).scalar_one_or_none() if key else None
     if found is None:
         return
-    contract, milestone = lock_with_contract(session, found)
+    contract, milestone = cast(tuple[Contract, Milestone], lock_with_contract(session, found))
     if milestone.status == MilestoneStatus.ACCEPTED:
         service.release(session, gateway, service.STRIPE, contract, milestone)
 

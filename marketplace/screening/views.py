@@ -1,5 +1,7 @@
 """The buyer's screening pages: rivals, policy, the vendor search, and one vendor's screening with waivers."""
 
+from typing import Any, cast
+
 from flask import Blueprint, flash, redirect, render_template, request, url_for
 from flask_login import current_user, login_required
 from sqlalchemy import select
@@ -114,7 +116,7 @@ def policy():
 
 
 def _policy_data(current: Policy) -> dict:
-    data = {
+    data: dict[str, Any] = {
         "exclude_at": current.exclude_at,
         "review_at": current.review_at,
         "people_window_months": current.people_window_months,
@@ -240,7 +242,7 @@ def waive(org_id: int):
             return redirect(url_for("screening.vendor", org_id=vendor_org.id), 303)
     elif form.rule.errors:
         page_error = form.rule.errors[0]
-    buyer_org = db.session.get(Organization, current_user.org_id)
+    buyer_org = cast(Organization, db.session.get(Organization, current_user.org_id))
     return _render_vendor(vendor_org, buyer_org, failed=form, page_error=page_error, status=400)
 
 

@@ -84,7 +84,7 @@ def _clean(values: PolicyInput) -> PolicyInput:
     window = values.people_window_months
     if window is None or not 1 <= window <= 120:
         raise PolicyError("Give the people window in whole months, from 1 to 120.", "people_window_months")
-    actions = {}
+    actions: dict[str, str] = {}
     for rule, allowed in RULE_ACTIONS.items():
         chosen = values.actions.get(str(rule))
         if chosen not in {str(a) for a in allowed}:

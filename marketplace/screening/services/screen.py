@@ -16,7 +16,9 @@ from the vendor's part of the graph. Buyer-side lists may read the verdicts refr
 
 import dataclasses
 from collections import defaultdict
+from collections.abc import Sequence
 from datetime import date
+from typing import cast
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
@@ -210,7 +212,7 @@ def _run_engine(
     rival_ids: tuple[int, ...],
     policy: Policy,
     as_of: date,
-    own_graphs: list[tuple[Graph, set[int]]] = (),
+    own_graphs: Sequence[tuple[Graph, set[int]]] = (),
 ) -> dict[int, Screening]:
     """{vendor org id: Screening} for one set of rivals under one policy: the vendors with claims of their own on
     graphs with their claims, the others together on the shared one."""
@@ -224,7 +226,7 @@ def _run_engine(
         for fact in batch:
             screening = by_party.get(fact.party_id) or Screening(fact.org_id, as_of=as_of)
             screening.vendor_org_id = fact.org_id
-            out[fact.org_id] = screening
+            out[cast(int, fact.org_id)] = screening
     return out
 
 
@@ -255,7 +257,7 @@ def _screen_with_variants(
     variants: dict,
     policy: Policy,
     as_of: date,
-    own_graphs: list[tuple[Graph, set[int]]] = (),
+    own_graphs: Sequence[tuple[Graph, set[int]]] = (),
 ) -> dict[int, Screening]:
     """The engine run against the rivals and, as if each were a rival, their likely variants and their group
     members' variants; what the variants' runs find comes back as possible-match findings (screening.matches)."""
@@ -433,6 +435,6 @@ def screen_party(session: Session, party_id: int, rival_party_ids, policy: Polic
     graph, variants = _graph_and_variants(session, [fact], set(rivals), [policy], as_of, lookback, aliases)
     graph = store.with_claims(graph, party_id)
     screening = _screen_with_variants(graph, [fact], tuple(rivals), variants[policy.control_at], policy, as_of).get(
-        fact.org_id
+        cast(int, fact.org_id)
     )
     return screening or Screening(fact.org_id, as_of=as_of, vendor_party_id=party_id)

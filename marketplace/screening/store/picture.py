@@ -11,6 +11,7 @@ import re
 from collections import defaultdict, deque
 from dataclasses import dataclass, field
 from datetime import date, timedelta
+from typing import cast
 
 from sqlalchemy import or_, select
 from sqlalchemy.orm import Session
@@ -380,7 +381,7 @@ def _claims_of_others(session: Session, vendor: int, resolve):
     def claimed_by_another(interest: Interest) -> bool:
         if interest.origin != TieOrigin.DISCLOSURE or interest.verification_level != VerificationLevel.SELF_DECLARED:
             return False
-        filer = filers.get(interest.disclosure_id)
+        filer = filers.get(cast(int, interest.disclosure_id))
         filer = resolve(filer) if filer is not None else None
         return filer is not None and filer != vendor and filer != resolve(interest.subject_party_id)
 

@@ -1,5 +1,7 @@
 """Reading a buyer's policy and waivers as screening needs them."""
 
+from typing import Any, cast
+
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 from sqlmodel import col
@@ -32,7 +34,7 @@ def waiver_keys(session: Session, buyer_org_ids, vendor_org_ids) -> set[tuple[in
             col(Waiver.buyer_org_id).in_(list(buyer_org_ids)), in_ids(session, Waiver.vendor_org_id, vendor_org_ids)
         )
     ).all()
-    return {tuple(row) for row in rows}
+    return {tuple(row) for row in cast(Any, rows)}
 
 
 def apply_waivers(findings: list[Finding], buyer_org_id: int, vendor_org_id: int, keys) -> None:
