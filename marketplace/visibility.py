@@ -14,10 +14,10 @@ from sqlmodel import col
 from marketplace.accounts.models import Organization, OrgKind, User
 from marketplace.bids.models import Bid, BidStatus
 from marketplace.db_types import utcnow
-from marketplace.disclosures.counting import awaiting_review, vendors_awaiting_review
 from marketplace.errors import NotVisible  # noqa: F401  (raised and caught as visibility.NotVisible too)
 from marketplace.jobs.models import BiddingMode, Job, JobInvitation, JobStatus, Visibility
 from marketplace.notifications.models import Notification
+from marketplace.parties.counting import awaiting_review, vendors_awaiting_review
 from marketplace.screening.models import VerdictRecord
 from marketplace.screening.services.screen import Verdict, screen_pairs, verdicts_for_vendor
 

@@ -18,8 +18,8 @@ from marketplace.accounts.forms import (
     split_list,
 )
 from marketplace.accounts.models import Organization, OrgKind, TokenPurpose
-from marketplace.accounts.roles import role_required
 from marketplace.extensions import db, limiter, login_manager
+from marketplace.guards import role_required
 
 bp = Blueprint("accounts", __name__)
 login_manager.login_view = "accounts.sign_in"

@@ -9,12 +9,12 @@ from flask_login import current_user, login_required
 
 from marketplace.accounts import suspension, verification
 from marketplace.accounts.models import Organization, OrgKind
-from marketplace.accounts.roles import role_required
 from marketplace.accounts.service import org_members
 from marketplace.admin.forms import SuspendForm
 from marketplace.db_types import record_id
 from marketplace.errors import NotVisible, show_on_form
 from marketplace.extensions import db
+from marketplace.guards import role_required
 
 bp = Blueprint("admin_orgs", __name__, url_prefix="/admin/organizations")
 

@@ -4,7 +4,6 @@ and facts from other sources."""
 from flask import Blueprint, current_app, flash, redirect, render_template, request, url_for
 from flask_login import current_user, login_required
 
-from marketplace.accounts.roles import role_required
 from marketplace.admin.forms import DECISION_CHOICES, DecisionForm, FactForm
 from marketplace.db_types import record_id
 from marketplace.disclosures import evidence as evidence_service
@@ -15,6 +14,7 @@ from marketplace.disclosures.models import DisclosureStatus
 from marketplace.downloads import send_private_file
 from marketplace.errors import show_on_form
 from marketplace.extensions import db
+from marketplace.guards import role_required
 from marketplace.screening.services import approval
 
 bp = Blueprint("admin", __name__, url_prefix="/admin")

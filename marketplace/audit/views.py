@@ -6,11 +6,11 @@ from flask import Blueprint, Response, render_template, request, stream_with_con
 from flask_login import current_user, login_required
 from werkzeug.datastructures import MultiDict
 
-from marketplace.accounts.roles import role_required
 from marketplace.audit import service
 from marketplace.audit.forms import TrailFilterForm
 from marketplace.db_types import record_id, utcnow
 from marketplace.extensions import db
+from marketplace.guards import role_required
 
 bp = Blueprint("audit", __name__)
 

@@ -4,7 +4,6 @@ from flask import Blueprint, flash, redirect, render_template, request, url_for
 from flask_login import current_user, login_required
 
 from marketplace import visibility
-from marketplace.accounts.roles import role_required
 from marketplace.accounts.suspension import ensure_may_act
 from marketplace.bids import service
 from marketplace.bids.chart import Point, scatter
@@ -12,6 +11,7 @@ from marketplace.bids.forms import BidForm
 from marketplace.bids.models import BidStatus
 from marketplace.errors import show_on_form
 from marketplace.extensions import db
+from marketplace.guards import role_required
 
 bp = Blueprint("bids", __name__)
 

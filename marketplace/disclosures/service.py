@@ -2,7 +2,7 @@
 
 A version is a draft until its vendor submits it; from then on it never changes, and a change is a new
 version copied from the latest one. Which versions count in screening is decided in
-marketplace.disclosures.counting: a submitted version counts at once, before any review.
+marketplace.parties.counting: a submitted version counts at once, before any review.
 """
 
 from collections.abc import Iterable

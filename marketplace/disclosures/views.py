@@ -3,7 +3,6 @@
 from flask import Blueprint, current_app, flash, redirect, render_template, request, url_for
 from flask_login import current_user, login_required
 
-from marketplace.accounts.roles import role_required
 from marketplace.db_types import utcnow
 from marketplace.disclosures import evidence as evidence_service
 from marketplace.disclosures import service
@@ -13,6 +12,7 @@ from marketplace.disclosures.models import DisclosureStatus
 from marketplace.downloads import send_private_file
 from marketplace.errors import show_on_form
 from marketplace.extensions import db
+from marketplace.guards import role_required
 from marketplace.parties.lookup import find_for_tie
 
 bp = Blueprint("disclosures", __name__, url_prefix="/disclosure")

@@ -15,12 +15,12 @@ from flask_login import current_user, login_required
 from werkzeug.datastructures import MultiDict
 
 from marketplace import visibility
-from marketplace.accounts.roles import role_required
 from marketplace.accounts.suspension import ensure_may_act
 from marketplace.dates import user_zone
 from marketplace.db_types import record_id
 from marketplace.downloads import send_private_file
 from marketplace.extensions import db
+from marketplace.guards import role_required
 from marketplace.jobs import service
 from marketplace.jobs.forms import AnswerForm, AskForm, EditJobForm, InviteVendorsForm, JobForm, JobSearchForm
 from marketplace.jobs.models import JobStatus, Visibility

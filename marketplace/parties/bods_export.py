@@ -45,9 +45,9 @@ from sqlmodel import col
 
 from marketplace.accounts.models import Organization, OrgKind
 from marketplace.db_types import utcnow
-from marketplace.disclosures.counting import counted_version_ids
 from marketplace.disclosures.models import DisclosureVersion
 from marketplace.parties.bods import PARTY_RECORD_TYPES, _Parser, statement_digest
+from marketplace.parties.counting import counted_version_ids
 from marketplace.parties.models import (
     BodsStatement,
     CommercialTie,

@@ -8,10 +8,10 @@ from pathlib import Path
 import click
 from flask.cli import with_appcontext
 
+from marketplace import changes
 from marketplace.extensions import db
 from marketplace.parties.bods import BodsFileError, import_bods, read_statements
 from marketplace.parties.bods_export import BodsExportError, export_vendor_report, schema_errors
-from marketplace.screening.services.refresh import refresh_verdicts
 
 # Files with more statements than this get a progress bar (on standard error, beside the summary lines).
 PROGRESS_FROM = 500
@@ -67,7 +67,7 @@ def _import_file(path: Path):
             db.session, None, statements, path.name, progress=progress.update if progress is not None else None
         )
     # Imported ties count at once, for anyone: every stored verdict is brought up to date in the same transaction.
-    refresh_verdicts(db.session, None)
+    changes.ties_changed(db.session, None, party_ids=None)
     db.session.commit()
     return summary
 

@@ -3,9 +3,9 @@
 from flask import Blueprint, flash, redirect, render_template, request, url_for
 from flask_login import current_user, login_required
 
-from marketplace.accounts.roles import role_required
 from marketplace.db_types import record_id
 from marketplace.extensions import db
+from marketplace.guards import role_required
 from marketplace.parties import registry
 from marketplace.parties.forms import DistinctForm, MergeForm
 
@@ -27,7 +27,9 @@ def index():
         "parties/index.html",
         query=query,
         results=registry.search(db.session, current_user, query) if query else None,
-        duplicates=registry.suggested_duplicates(db.session, current_user),
+        duplicates=registry.suggested_duplicates(
+            db.session, current_user, older_than=request.args.get("older_than", type=record_id)
+        ),
     )
 
 

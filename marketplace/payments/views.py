@@ -6,8 +6,8 @@ from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 from sqlmodel import col
 
-from marketplace.accounts.roles import role_required
 from marketplace.extensions import db
+from marketplace.guards import role_required
 from marketplace.payments import service, webhooks
 from marketplace.payments.configured import current_gateway, fee_bps
 from marketplace.payments.fees import percent

@@ -9,16 +9,16 @@ from sqlmodel import col
 from wtforms.fields.core import Label
 
 from marketplace.accounts.models import Organization, OrgKind
-from marketplace.accounts.roles import role_required
 from marketplace.db_types import record_id
+from marketplace.errors import NotVisible
 from marketplace.extensions import db
+from marketplace.guards import role_required
 from marketplace.screening.engine.verdicts import Policy
 from marketplace.screening.forms import AddFoundRivalForm, AddRivalForm, PolicyForm, VendorSearchForm, WaiveForm
 from marketplace.screening.services import policy as policy_service
 from marketplace.screening.services import rivals as service
 from marketplace.screening.services import vendor_search
 from marketplace.screening.store.policies import policy_for
-from marketplace.visibility import NotVisible
 
 bp = Blueprint("screening", __name__)
 

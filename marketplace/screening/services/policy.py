@@ -14,14 +14,13 @@ from marketplace.accounts.models import Organization, OrgKind, User
 from marketplace.accounts.suspension import ensure_active
 from marketplace.audit.service import last_record_of, record_event
 from marketplace.db_types import utcnow
-from marketplace.errors import Refusal
+from marketplace.errors import NotVisible, Refusal
 from marketplace.locking import lock_row
 from marketplace.screening.engine.verdicts import Action, Rule, Verdict
 from marketplace.screening.models import ScreeningPolicy, Waiver
 from marketplace.screening.services.refresh import refresh_verdicts
 from marketplace.screening.services.screen import screen_vendor
 from marketplace.screening.store.policies import policy_for
-from marketplace.visibility import NotVisible
 
 REASON_LIMIT = 2000
 RULE_ACTIONS = {

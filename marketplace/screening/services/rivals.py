@@ -14,14 +14,13 @@ from sqlmodel import col
 
 from marketplace.accounts.models import Organization, User
 from marketplace.audit.service import last_record_of, record_event
-from marketplace.errors import Refusal
+from marketplace.errors import NotVisible, Refusal
 from marketplace.locking import lock_row
 from marketplace.parties.models import Party, PartyKind
 from marketplace.parties.service import find_or_create_party, normalize_name, search_parties
 from marketplace.screening.models import Rival
 from marketplace.screening.services.refresh import refresh_verdicts
 from marketplace.screening.services.screen import cached_screenings_for_buyer
-from marketplace.visibility import NotVisible
 
 
 class RivalError(Refusal):

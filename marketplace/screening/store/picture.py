@@ -18,8 +18,8 @@ from sqlalchemy.orm import Session
 from sqlmodel import col
 
 from marketplace.accounts.models import Organization
-from marketplace.disclosures.counting import counted_version_ids
-from marketplace.disclosures.models import DisclosureVersion
+from marketplace.disclosures.models import DisclosureStatus, DisclosureVersion
+from marketplace.parties.counting import counted_version_ids
 from marketplace.parties.models import (
     ROLE_INTEREST_TYPES,
     CommercialTie,
@@ -368,22 +368,25 @@ def _counts(counted_versions: set[int]):
 
 
 def _claims_of_others(session: Session, vendor: int, resolve):
-    """Whether an interest is another vendor's unreviewed claim about a third party: it counts only in its
-    filer's screening (marketplace.screening.store.loader), so it is not drawn around this vendor."""
-    filers = dict(
-        session.execute(
-            select(col(DisclosureVersion.id), col(Organization.party_id)).join(
-                Organization, col(Organization.id) == DisclosureVersion.vendor_org_id
-            )
-        ).all()
-    )
+    """Whether an interest is another vendor's unreviewed claim, about a third party or, in a version awaiting
+    review, about itself: it counts only in its filer's screening (marketplace.screening.store.loader), so it is not
+    drawn around this vendor."""
+    rows = session.execute(
+        select(col(DisclosureVersion.id), col(Organization.party_id), col(DisclosureVersion.status)).join(
+            Organization, col(Organization.id) == DisclosureVersion.vendor_org_id
+        )
+    ).all()
+    filers = {version: party for version, party, _ in rows}
+    approved = {version for version, _, status in rows if status == DisclosureStatus.APPROVED}
 
     def claimed_by_another(interest: Interest) -> bool:
         if interest.origin != TieOrigin.DISCLOSURE or interest.verification_level != VerificationLevel.SELF_DECLARED:
             return False
         filer = filers.get(cast(int, interest.disclosure_id))
         filer = resolve(filer) if filer is not None else None
-        return filer is not None and filer != vendor and filer != resolve(interest.subject_party_id)
+        if filer is None or filer == vendor:
+            return False
+        return filer != resolve(interest.subject_party_id) or interest.disclosure_id not in approved
 
     return claimed_by_another
 

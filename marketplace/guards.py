@@ -1,4 +1,4 @@
-"""Route guards by role; organisation-level checks live in marketplace.visibility."""
+"""Route guards by role, for every area's pages; organisation-level checks live in marketplace.visibility."""
 
 from functools import wraps
 

@@ -1,4 +1,4 @@
-"""Which disclosure versions count in screening.
+"""Which disclosure versions count in the ownership graph, for screening and the BODS export alike.
 
 Every tie that is not rejected counts: the latest approved version and every version filed after it that
 awaits review (submitted, or sent back for changes). A tie removed in a newer version stops counting only once
