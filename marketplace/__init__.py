@@ -1,6 +1,7 @@
 """The arm's-length labeling marketplace: a Flask application factory."""
 
 from pathlib import Path
+from typing import Any, cast
 from urllib.parse import urlsplit
 
 from flask import Flask, g, make_response, render_template, request
@@ -74,7 +75,7 @@ def _behind_proxies(app: Flask) -> None:
     one count for the whole marketplace. Without proxies the forwarded headers, which anyone can send, are ignored."""
     proxies = int(app.config.get("PROXY_COUNT") or 0)
     if proxies > 0:
-        app.wsgi_app = ProxyFix(app.wsgi_app, x_for=proxies, x_proto=proxies)
+        app.wsgi_app = ProxyFix(app.wsgi_app, x_for=proxies, x_proto=proxies)  # type: ignore[method-assign]
 
 
 class BoundedIntegerConverter(IntegerConverter):
@@ -186,7 +187,7 @@ def _hide_development_server_banner() -> None:
     app's headers; gunicorn's banner is replaced in gunicorn.conf.py."""
     from werkzeug.serving import WSGIRequestHandler
 
-    WSGIRequestHandler.version_string = lambda _handler: SERVER_NAME_SHOWN
+    cast(Any, WSGIRequestHandler).version_string = lambda _handler: SERVER_NAME_SHOWN
 
 
 def _register_security_headers(app: Flask) -> None:

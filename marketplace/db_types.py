@@ -3,6 +3,7 @@
 import json
 from collections.abc import Iterable
 from datetime import UTC, datetime
+from typing import Any
 
 import sqlalchemy as sa
 from sqlalchemy.dialects.postgresql import ARRAY
@@ -71,5 +72,7 @@ def in_ids(session, column, ids: Iterable[int]) -> sa.ColumnElement[bool]:
     ids = sorted({int(i) for i in ids})
     if session.get_bind().dialect.name == "postgresql":
         return column == sa.any_(sa.bindparam(None, ids, type_=ARRAY(sa.BigInteger)))
-    listed = sa.select(sa.literal_column("value")).select_from(sa.func.json_each(sa.bindparam(None, json.dumps(ids))))
+    listed: sa.Select[Any] = sa.select(sa.literal_column("value")).select_from(
+        sa.func.json_each(sa.bindparam(None, json.dumps(ids)))
+    )
     return column.in_(listed.scalar_subquery())

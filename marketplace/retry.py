@@ -13,6 +13,7 @@ import functools
 import logging
 import random
 import time
+from typing import cast
 
 from flask import Flask, request, session
 from sqlalchemy.exc import DBAPIError, IntegrityError, OperationalError
@@ -82,7 +83,7 @@ def _forget_attempt(flashed: list) -> None:
 def retry_lost_races(app: Flask) -> None:
     """Wrap every view that may change state (any that takes POST, PUT, PATCH or DELETE), and what runs before every
     view (loading the signed-in user reads the database: on a busy SQLite it can wait past the busy timeout too)."""
-    endpoints = {rule.endpoint for rule in app.url_map.iter_rules() if rule.methods & CHANGING_METHODS}
+    endpoints = {rule.endpoint for rule in app.url_map.iter_rules() if cast(set[str], rule.methods) & CHANGING_METHODS}
     for endpoint in endpoints:
         app.view_functions[endpoint] = retrying(app.view_functions[endpoint])
     app.preprocess_request = retrying(app.preprocess_request)  # type: ignore[method-assign]

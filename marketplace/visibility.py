@@ -5,9 +5,11 @@ none can forget a screening verdict. Anything a user may not know exists raises 
 """
 
 from datetime import datetime
+from typing import cast
 
 from sqlalchemy import Select, false, or_, select
 from sqlalchemy.orm import Session
+from sqlmodel import col
 
 from marketplace.accounts.models import Organization, OrgKind, User
 from marketplace.bids.models import Bid, BidStatus
@@ -38,33 +40,36 @@ def _vendor_job_filter(session: Session, vendor_org: Organization):
     verdicts = _vendor_verdicts(session, vendor_org)
     # Excluded, and under review without a waiver: public jobs only.
     restricted = [buyer for buyer, verdict in verdicts.items() if verdict != Verdict.CLEAR]
-    invited = select(JobInvitation.job_id).where(JobInvitation.vendor_org_id == vendor_org.id)
+    invited = select(col(JobInvitation.job_id)).where(col(JobInvitation.vendor_org_id) == vendor_org.id)
     beyond_public = or_(
-        Job.visibility == Visibility.CONFIDENTIAL,
-        (Job.visibility == Visibility.INVITE_ONLY) & Job.id.in_(invited),
+        col(Job.visibility) == Visibility.CONFIDENTIAL,
+        (col(Job.visibility) == Visibility.INVITE_ONLY) & col(Job.id).in_(invited),
     )
-    return (Job.status != JobStatus.DRAFT) & or_(
-        Job.visibility == Visibility.PUBLIC,
-        beyond_public & Job.buyer_org_id.not_in(restricted),
+    return (col(Job.status) != JobStatus.DRAFT) & or_(
+        col(Job.visibility) == Visibility.PUBLIC,
+        beyond_public & col(Job.buyer_org_id).not_in(restricted),
     )
 
 
 def job_filter(session: Session, user: User):
     """SQL condition selecting the jobs this user may see."""
     if user.is_admin:
-        return Job.id.is_not(None)
+        return col(Job.id).is_not(None)
     if user.org_id is None:
         return false()
     if user.is_buyer:
         return Job.buyer_org_id == user.org_id
-    vendor_org = session.get(Organization, user.org_id)
+    vendor_org = cast(Organization, session.get(Organization, user.org_id))
     return _vendor_job_filter(session, vendor_org)
 
 
 def notification_filter(session: Session, user: User):
     """SQL condition on Notification: those about no job, or about a job this user may still see. A vendor cut
     off from a job after it was told about it (an answer, an invitation) no longer reads what it was told."""
-    return or_(Notification.job_id.is_(None), Notification.job_id.in_(select(Job.id).where(job_filter(session, user))))
+    return or_(
+        col(Notification.job_id).is_(None),
+        col(Notification.job_id).in_(select(col(Job.id)).where(job_filter(session, user))),
+    )
 
 
 def visible_jobs(session: Session, user: User) -> Select:
@@ -77,7 +82,7 @@ def get_visible_job(session: Session, user: User, job_id: int) -> Job:
 
     Raises NotVisible (404) when the job does not exist or the user may not know it exists.
     """
-    job = session.execute(visible_jobs(session, user).where(Job.id == job_id)).scalar_one_or_none()
+    job = session.execute(visible_jobs(session, user).where(col(Job.id) == job_id)).scalar_one_or_none()
     if job is None:
         raise NotVisible(f"job {job_id}")
     return job
@@ -117,9 +122,11 @@ def buyer_label(session: Session, job: Job, viewer: User) -> str:
 def buyer_labels(session: Session, jobs: list[Job], viewer: User) -> dict[int, str]:
     """{job id: buyer_label} for many jobs in two queries, whatever their number: the buyers' names, and which of
     the confidential jobs are awarded to the viewer."""
-    names = dict(
+    names: dict[int, str] = dict(
         session.execute(
-            select(Organization.id, Organization.name).where(Organization.id.in_({job.buyer_org_id for job in jobs}))
+            select(col(Organization.id), col(Organization.name)).where(
+                col(Organization.id).in_({job.buyer_org_id for job in jobs})
+            )
         ).all()
     )
     hidden = [
@@ -129,8 +136,10 @@ def buyer_labels(session: Session, jobs: list[Job], viewer: User) -> dict[int, s
     ]
     awarded_to_viewer = set(
         session.execute(
-            select(Bid.job_id).where(
-                Bid.job_id.in_(hidden), Bid.status == BidStatus.AWARDED, Bid.vendor_org_id == viewer.org_id
+            select(col(Bid.job_id)).where(
+                col(Bid.job_id).in_(hidden),
+                col(Bid.status) == BidStatus.AWARDED,
+                col(Bid.vendor_org_id) == viewer.org_id,
             )
         ).scalars()
         if hidden
@@ -151,7 +160,7 @@ def comparable_bids(session: Session, user: User, job: Job) -> list[Bid]:
     """
     if not (user.is_admin or (user.is_buyer and job.buyer_org_id == user.org_id)):
         raise NotVisible(f"bids of job {job.id}")
-    query = select(Bid).where(Bid.job_id == job.id, comparable_bid_condition()).order_by(Bid.created_at)
+    query = select(Bid).where(col(Bid.job_id) == job.id, comparable_bid_condition()).order_by(col(Bid.created_at))
     return list(session.execute(query).scalars())
 
 
@@ -170,13 +179,13 @@ def own_bids(session: Session, user: User) -> Select:
     """The vendor's own bids on jobs it may still see."""
     if not user.is_vendor or user.org_id is None:
         return select(Bid).where(false())
-    visible_ids = select(Job.id).where(job_filter(session, user))
-    return select(Bid).where(Bid.vendor_org_id == user.org_id, Bid.job_id.in_(visible_ids))
+    visible_ids = select(col(Job.id)).where(job_filter(session, user))
+    return select(Bid).where(col(Bid.vendor_org_id) == user.org_id, col(Bid.job_id).in_(visible_ids))
 
 
 def get_own_bid(session: Session, user: User, bid_id: int) -> Bid:
     """One of the vendor's own bids. Raises NotVisible (404) for any other bid."""
-    bid = session.execute(own_bids(session, user).where(Bid.id == bid_id)).scalar_one_or_none()
+    bid = session.execute(own_bids(session, user).where(col(Bid.id) == bid_id)).scalar_one_or_none()
     if bid is None:
         raise NotVisible(f"bid {bid_id}")
     return bid
@@ -193,13 +202,15 @@ def vendor_ids_seeing(session: Session, job: Job) -> set[int]:
     """
     if job.status == JobStatus.DRAFT:
         return set()
-    active = select(Organization.id).where(Organization.kind == OrgKind.VENDOR, Organization.suspended_at.is_(None))
+    active = select(col(Organization.id)).where(
+        col(Organization.kind) == OrgKind.VENDOR, col(Organization.suspended_at).is_(None)
+    )
     vendor_ids = set(session.execute(active).scalars())
     if job.visibility == Visibility.PUBLIC:
         return vendor_ids
     records = session.execute(
-        select(VerdictRecord.vendor_org_id, VerdictRecord.verdict, VerdictRecord.findings).where(
-            VerdictRecord.buyer_org_id == job.buyer_org_id
+        select(col(VerdictRecord.vendor_org_id), col(VerdictRecord.verdict), col(VerdictRecord.findings)).where(
+            col(VerdictRecord.buyer_org_id) == job.buyer_org_id
         )
     ).all()
     barred = {
@@ -212,7 +223,9 @@ def vendor_ids_seeing(session: Session, job: Job) -> set[int]:
     seeing = vendor_ids - barred - vendors_awaiting_review(session)
     if job.visibility == Visibility.INVITE_ONLY:
         seeing &= set(
-            session.execute(select(JobInvitation.vendor_org_id).where(JobInvitation.job_id == job.id)).scalars()
+            session.execute(
+                select(col(JobInvitation.vendor_org_id)).where(col(JobInvitation.job_id) == job.id)
+            ).scalars()
         )
     # A vendor never yet screened for this lab (no stored verdict) is screened now: a gap is never taken as clear.
     unscreened = seeing - {vendor for vendor, _, _ in records}
@@ -220,9 +233,11 @@ def vendor_ids_seeing(session: Session, job: Job) -> set[int]:
         vendors = (
             session.execute(
                 select(Organization).where(
-                    Organization.kind == OrgKind.VENDOR,
-                    Organization.id.not_in(
-                        select(VerdictRecord.vendor_org_id).where(VerdictRecord.buyer_org_id == job.buyer_org_id)
+                    col(Organization.kind) == OrgKind.VENDOR,
+                    col(Organization.id).not_in(
+                        select(col(VerdictRecord.vendor_org_id)).where(
+                            col(VerdictRecord.buyer_org_id) == job.buyer_org_id
+                        )
                     ),
                 )
             )

@@ -17,13 +17,14 @@ import urllib.request
 from contextlib import contextmanager
 from datetime import UTC, date, datetime, time, timedelta
 from pathlib import Path
+from typing import Any, cast
 
 import click
 from flask import current_app
 from flask.cli import with_appcontext
 from sqlalchemy import func, select, update
 from sqlalchemy.orm import Session
-from sqlmodel import SQLModel
+from sqlmodel import SQLModel, col
 
 from marketplace.accounts.models import Organization, OrgKind, Role, User, VendorProfile
 from marketplace.accounts.passwords import hash_password
@@ -58,7 +59,7 @@ from marketplace.parties.models import (
 from marketplace.parties.service import find_or_create_party, normalize_identifier
 from marketplace.payments import service as payment_service
 from marketplace.payments.gateway import StripeGateway, from_config
-from marketplace.payments.models import LedgerEntry
+from marketplace.payments.models import LedgerEntry, PayoutAccount
 from marketplace.payments.reconcile import reconcile
 from marketplace.screening.models import Rival
 from marketplace.screening.services.refresh import refresh_verdicts
@@ -126,8 +127,8 @@ def submit_simulator_form(gateway: StripeGateway, url: str, form: dict) -> int:
 
 def database_has_data(session: Session) -> bool:
     """True when any organisation or user exists: seeding would mix the demo into real data."""
-    orgs = session.execute(select(func.count(Organization.id))).scalar_one()
-    users = session.execute(select(func.count(User.id))).scalar_one()
+    orgs = session.execute(select(func.count(col(Organization.id)))).scalar_one()
+    users = session.execute(select(func.count(col(User.id)))).scalar_one()
     return bool(orgs or users)
 
 
@@ -271,7 +272,7 @@ class DemoLoader:
     def load_users(self) -> None:
         for row in self._read("users"):
             org = self._org(row["org"]) if row.get("org") else None
-            role = Role(row["role"]) if row.get("role") else Role(org.kind.value)
+            role = Role(row["role"]) if row.get("role") else Role(cast(Organization, org).kind.value)
             user = self._add(
                 User(
                     email=row["email"].strip().lower(),
@@ -359,7 +360,7 @@ class DemoLoader:
                 source_description=row.get("source_description", ""),
                 source_url=row.get("source_url", ""),
                 source_date=source_date,
-                recorded_by_id=self.admin.id,
+                recorded_by_id=cast(User, self.admin).id,
                 recorded_at=self._ago(row.get("source_days_ago", 0)),
             )
             record_event(
@@ -402,7 +403,7 @@ class DemoLoader:
             version.attester_name = row.get("attester_name", officer.name)
             version.attester_title = row.get("attester_title", "Chief Executive Officer")
         if status in DECIDED:
-            version.decided_by_id = self.admin.id
+            version.decided_by_id = cast(User, self.admin).id
             version.decided_at = self._ago(row["decided_days_ago"])
             version.decision_reason = row.get("decision_reason", "")
         self._add(version)
@@ -411,7 +412,7 @@ class DemoLoader:
             VerificationLevel.ADMIN_VERIFIED if status == DisclosureStatus.APPROVED else VerificationLevel.SELF_DECLARED
         )
         filed = version.submitted_at or version.created_at
-        provenance = {
+        provenance: dict[str, Any] = {
             "origin": TieOrigin.DISCLOSURE,
             "disclosure_id": version.id,
             "recorded_by_id": officer.id,
@@ -424,7 +425,7 @@ class DemoLoader:
         for tie in row.get("commercial_ties", []):
             self._add(
                 CommercialTie(
-                    vendor_party_id=org.party_id,
+                    vendor_party_id=cast(int, org.party_id),
                     counterparty_id=self._party(tie["counterparty"]).id,
                     kind=CommercialKind(tie["kind"]),
                     revenue_share_pct=tie.get("revenue_share_pct"),
@@ -594,7 +595,7 @@ class DemoLoader:
             if job.status not in CONTRACTED:
                 continue
             winners = (
-                self.session.execute(select(Bid).where(Bid.job_id == job.id, Bid.status == BidStatus.AWARDED))
+                self.session.execute(select(Bid).where(col(Bid.job_id) == job.id, col(Bid.status) == BidStatus.AWARDED))
                 .scalars()
                 .all()
             )
@@ -614,7 +615,7 @@ class DemoLoader:
                     total_minor=bid.total_minor,
                     currency=bid.currency,
                     status=ContractStatus.ACTIVE,
-                    created_at=job.awarded_at,
+                    created_at=cast(datetime, job.awarded_at),
                 )
             )
             record_event(
@@ -642,7 +643,7 @@ class DemoLoader:
         Stripe simulator nothing that needs money happens: every contract stays awarded and unfunded, and so
         does its job, whatever jobs.json says, so that no page shows money that never moved.
         """
-        contracts = {c.job_id: c for c in self.session.execute(select(Contract).order_by(Contract.id)).scalars()}
+        contracts = {c.job_id: c for c in self.session.execute(select(Contract).order_by(col(Contract.id))).scalars()}
         wanted = {}
         for job in self.jobs.values():
             if job.id in contracts:
@@ -657,7 +658,7 @@ class DemoLoader:
                 raise SeedDataError(f"seed_data/contracts.json: job “{story['job']}” has no contract.")
             self._play_contract(contracts[job.id], job, story)
         for job_id, status in wanted.items():
-            job = self.session.get(Job, job_id)
+            job = cast(Job, self.session.get(Job, job_id))
             if job.status != status:
                 raise SeedDataError(
                     f"seed_data: job “{job.title}” is {status.value} in jobs.json, but its contract's history "
@@ -665,8 +666,8 @@ class DemoLoader:
                 )
 
     def _play_contract(self, contract: Contract, job: Job, story: dict) -> None:
-        buyer = self.session.get(User, job.created_by_id)
-        vendor_org = self.session.get(Organization, contract.vendor_org_id)
+        buyer = cast(User, self.session.get(User, job.created_by_id))
+        vendor_org = cast(Organization, self.session.get(Organization, contract.vendor_org_id))
         vendor = self._first_member(vendor_org.name)
         label = f"seed_data/contracts.json, “{story['job']}”"
         rows = story["milestones"]
@@ -729,39 +730,46 @@ class DemoLoader:
         url = contract_service.funding_url(
             self.session,
             buyer,
-            self.gateway,
+            cast(StripeGateway, self.gateway),
             contract.id,
             milestone.id,
             success_url=f"{back}?paid={milestone.id}",
             cancel_url=back,
             fee_bps=self.fee_bps,
         )
-        status = submit_simulator_form(self.gateway, url, TEST_CARD)
-        checkout = self.gateway.retrieve_checkout_session(milestone.checkout_session_id)
+        status = submit_simulator_form(cast(StripeGateway, self.gateway), cast(str, url), TEST_CARD)
+        checkout = cast(StripeGateway, self.gateway).retrieve_checkout_session(cast(str, milestone.checkout_session_id))
         if status != 303 or not checkout.payment_intent_id:
             raise payment_service.PaymentError(f"the simulator's Checkout did not take the test card ({status})")
         payment_service.record_payment(
-            self.session, self.gateway, payment_service.STRIPE, checkout.payment_intent_id, self.fee_bps
+            self.session,
+            cast(StripeGateway, self.gateway),
+            payment_service.STRIPE,
+            checkout.payment_intent_id,
+            self.fee_bps,
         )
 
     def _connect_payouts(self, vendor: User, when: datetime) -> None:
         """The vendor's Express account, onboarded on the simulator's page (once per organisation)."""
-        account = payment_service.payout_account_of(self.session, vendor.org_id)
+        account = payment_service.payout_account_of(self.session, cast(int, vendor.org_id))
         if account is not None and account.payouts_ready:
             return
         with self._backdated(when):
             link = payment_service.start_onboarding(
                 self.session,
-                self.gateway,
+                cast(StripeGateway, self.gateway),
                 vendor,
                 refresh_url=f"{RETURN_BASE}/payments/payouts",
                 return_url=f"{RETURN_BASE}/payments/payouts",
             )
-            if submit_simulator_form(self.gateway, link, {}) != 303:
+            if submit_simulator_form(cast(StripeGateway, self.gateway), link, {}) != 303:
                 raise SeedDataError(f"the simulator did not complete {vendor.email}'s payout onboarding")
-            account = payment_service.payout_account_of(self.session, vendor.org_id)
+            account = cast(PayoutAccount, payment_service.payout_account_of(self.session, cast(int, vendor.org_id)))
             payment_service.refresh_payout_account(
-                self.session, self.gateway, payment_service.STRIPE, account.stripe_account_id
+                self.session,
+                cast(StripeGateway, self.gateway),
+                payment_service.STRIPE,
+                cast(str, account.stripe_account_id),
             )
             account.created_at = account.updated_at = when
 
@@ -780,15 +788,15 @@ class DemoLoader:
         }
         yield
         session.flush()
-        session.execute(update(LedgerEntry).where(LedgerEntry.id > last[LedgerEntry]).values(created_at=when))
+        session.execute(update(LedgerEntry).where(col(LedgerEntry.id) > last[LedgerEntry]).values(created_at=when))
         session.execute(
             update(Notification)
-            .where(Notification.id > last[Notification])
+            .where(col(Notification.id) > last[Notification])
             .values(created_at=when, read_at=None if unread else when)
         )
-        session.execute(update(Delivery).where(Delivery.id > last[Delivery]).values(delivered_at=when))
+        session.execute(update(Delivery).where(col(Delivery.id) > last[Delivery]).values(delivered_at=when))
         if milestone is not None:
-            decided = session.execute(select(Delivery).where(Delivery.milestone_id == milestone.id)).scalars()
+            decided = session.execute(select(Delivery).where(col(Delivery.milestone_id) == milestone.id)).scalars()
             for delivery in decided:
                 if delivery.decided_at is not None and delivery.decided_at >= started:
                     delivery.decided_at = when
@@ -812,7 +820,9 @@ class DemoLoader:
                 "refunded milestones."
             )
         counts = dict(
-            self.session.execute(select(Milestone.status, func.count(Milestone.id)).group_by(Milestone.status)).all()
+            self.session.execute(
+                select(col(Milestone.status), func.count(col(Milestone.id))).group_by(Milestone.status)
+            ).all()
         )
         held = sum(counts.get(status, 0) for status in HELD_STATES)
         return (

@@ -23,7 +23,7 @@ class Role(StrEnum):
 
 
 class Organization(SQLModel, table=True):
-    id: int | None = Field(default=None, primary_key=True)
+    id: int = Field(default=None, primary_key=True)
     name: str = Field(max_length=200, index=True)
     # The name without case, punctuation or legal suffix: one organisation per key (set on every write).
     name_key: str = Field(default="", max_length=200, unique=True)
@@ -52,7 +52,7 @@ def _keep_name_key(_mapper, _connection, org: Organization) -> None:
 class User(UserMixin, SQLModel, table=True):
     __tablename__ = "user_account"
 
-    id: int | None = Field(default=None, primary_key=True)
+    id: int = Field(default=None, primary_key=True)
     email: str = Field(max_length=254, unique=True, index=True)
     name: str = Field(max_length=200)
     password_hash: str = Field(max_length=300)
@@ -97,7 +97,7 @@ class User(UserMixin, SQLModel, table=True):
 class OrgInvitation(SQLModel, table=True):
     """A colleague invited to join an organisation; the token is kept only as a hash."""
 
-    id: int | None = Field(default=None, primary_key=True)
+    id: int = Field(default=None, primary_key=True)
     org_id: int = Field(foreign_key="organization.id", index=True)
     email: str = Field(max_length=254)
     token_hash: str = Field(max_length=64, unique=True)
@@ -109,7 +109,7 @@ class OrgInvitation(SQLModel, table=True):
 class VendorProfile(SQLModel, table=True):
     """What a labeling company offers; one per vendor organisation."""
 
-    id: int | None = Field(default=None, primary_key=True)
+    id: int = Field(default=None, primary_key=True)
     org_id: int = Field(foreign_key="organization.id", unique=True)
     summary: str = Field(default="", max_length=4000)
     modalities: list[str] = Field(default_factory=list, sa_column=Column(JSON, nullable=False))
@@ -132,7 +132,7 @@ class AccountToken(SQLModel, table=True):
 
     __tablename__ = "account_token"
 
-    id: int | None = Field(default=None, primary_key=True)
+    id: int = Field(default=None, primary_key=True)
     user_id: int = Field(foreign_key="user_account.id", index=True)
     purpose: TokenPurpose = Field(sa_type=enum_column())
     token_hash: str = Field(max_length=64, unique=True)
@@ -146,7 +146,7 @@ class AccountSession(SQLModel, table=True):
 
     __tablename__ = "account_session"
 
-    id: int | None = Field(default=None, primary_key=True)
+    id: int = Field(default=None, primary_key=True)
     user_id: int = Field(foreign_key="user_account.id", index=True)
     key_hash: str = Field(max_length=64, unique=True)
     user_agent: str = Field(default="", max_length=300)
@@ -161,7 +161,7 @@ class RecoveryCode(SQLModel, table=True):
 
     __tablename__ = "recovery_code"
 
-    id: int | None = Field(default=None, primary_key=True)
+    id: int = Field(default=None, primary_key=True)
     user_id: int = Field(foreign_key="user_account.id", index=True)
     code_hash: str = Field(max_length=64, unique=True)
     created_at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime)

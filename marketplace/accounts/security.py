@@ -7,9 +7,11 @@ import hashlib
 import secrets
 from dataclasses import dataclass
 from datetime import timedelta
+from typing import Any, cast
 
-from sqlalchemy import select, update
+from sqlalchemy import CursorResult, select, update
 from sqlalchemy.orm import Session
+from sqlmodel import col
 
 from marketplace.accounts.models import AccountSession, AccountToken, TokenPurpose, User
 from marketplace.accounts.passwords import hash_password, verify_password
@@ -48,7 +50,11 @@ def issue_token(session: Session, user: User, purpose: TokenPurpose) -> IssuedTo
     now = utcnow()
     session.execute(
         update(AccountToken)
-        .where(AccountToken.user_id == user.id, AccountToken.purpose == purpose, AccountToken.used_at.is_(None))
+        .where(
+            col(AccountToken.user_id) == user.id,
+            col(AccountToken.purpose) == purpose,
+            col(AccountToken.used_at).is_(None),
+        )
         .values(used_at=now)
         .execution_options(synchronize_session="fetch")
     )
@@ -65,7 +71,9 @@ def issue_token(session: Session, user: User, purpose: TokenPurpose) -> IssuedTo
 def find_token(session: Session, token: str, purpose: TokenPurpose) -> AccountToken:
     """The unused, unexpired token of this purpose. TokenError otherwise (the page says the link is invalid)."""
     record = session.execute(
-        select(AccountToken).where(AccountToken.token_hash == _hash(token or ""), AccountToken.purpose == purpose)
+        select(AccountToken).where(
+            col(AccountToken.token_hash) == _hash(token or ""), col(AccountToken.purpose) == purpose
+        )
     ).scalar_one_or_none()
     if record is None or record.used_at is not None or record.expires_at <= utcnow():
         raise TokenError(INVALID_LINK)
@@ -75,19 +83,22 @@ def find_token(session: Session, token: str, purpose: TokenPurpose) -> AccountTo
 def _redeem(session: Session, token: str, purpose: TokenPurpose) -> User:
     record = find_token(session, token, purpose)
     # Mark it used in one statement that only one request can win: a double click does not use it twice.
-    won = session.execute(
-        update(AccountToken)
-        .where(AccountToken.id == record.id, AccountToken.used_at.is_(None))
-        .values(used_at=utcnow())
-        .execution_options(synchronize_session="fetch")
+    won = cast(
+        CursorResult[Any],
+        session.execute(
+            update(AccountToken)
+            .where(col(AccountToken.id) == record.id, col(AccountToken.used_at).is_(None))
+            .values(used_at=utcnow())
+            .execution_options(synchronize_session="fetch")
+        ),
     ).rowcount
     if won != 1:
         raise TokenError(INVALID_LINK)
-    return session.get(User, record.user_id)
+    return cast(User, session.get(User, record.user_id))
 
 
 def user_by_email(session: Session, email: str) -> User | None:
-    return session.execute(select(User).where(User.email == email.strip().lower())).scalar_one_or_none()
+    return session.execute(select(User).where(col(User.email) == email.strip().lower())).scalar_one_or_none()
 
 
 def request_email_confirmation(session: Session, user: User) -> IssuedToken | None:

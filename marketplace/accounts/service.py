@@ -3,10 +3,12 @@
 import hashlib
 import secrets
 from dataclasses import dataclass
+from typing import cast
 
 from sqlalchemy import func, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
+from sqlmodel import col
 
 from marketplace.accounts import security
 from marketplace.accounts.models import (
@@ -49,7 +51,7 @@ def normalize_email(email: str) -> str:
 
 
 def email_taken(session: Session, email: str) -> bool:
-    return session.execute(select(User.id).where(User.email == normalize_email(email))).first() is not None
+    return session.execute(select(col(User.id)).where(col(User.email) == normalize_email(email))).first() is not None
 
 
 def create_user(
@@ -92,7 +94,9 @@ class SignUpResult:
 
 def org_with_name(session: Session, name: str) -> Organization | None:
     """The organisation whose name is this one but for case, punctuation and legal suffix."""
-    return session.execute(select(Organization).where(Organization.name_key == org_name_key(name))).scalar_one_or_none()
+    return session.execute(
+        select(Organization).where(col(Organization.name_key) == org_name_key(name))
+    ).scalar_one_or_none()
 
 
 def sign_up(
@@ -171,11 +175,11 @@ def sign_up(
 
 def authenticate(session: Session, email: str, password: str) -> User | None:
     """The user whose email and password match, or None; upgrades old hashes on the way."""
-    user = session.execute(select(User).where(User.email == normalize_email(email))).scalar_one_or_none()
+    user = session.execute(select(User).where(col(User.email) == normalize_email(email))).scalar_one_or_none()
     if not verify_password(user.password_hash if user else None, password):
         return None
-    if needs_rehash(user.password_hash):
-        user.password_hash = hash_password(password)
+    if needs_rehash(cast(User, user).password_hash):
+        cast(User, user).password_hash = hash_password(password)
     return user
 
 
@@ -211,14 +215,16 @@ def invite_colleague(session: Session, inviter: User, email: str) -> IssuedInvit
 
 def find_open_invitation(session: Session, token: str) -> OrgInvitation | None:
     return session.execute(
-        select(OrgInvitation).where(OrgInvitation.token_hash == _token_hash(token), OrgInvitation.accepted_at.is_(None))
+        select(OrgInvitation).where(
+            col(OrgInvitation.token_hash) == _token_hash(token), col(OrgInvitation.accepted_at).is_(None)
+        )
     ).scalar_one_or_none()
 
 
 def find_invitation(session: Session, token: str) -> OrgInvitation | None:
     """The invitation this link carries, open or accepted already."""
     return session.execute(
-        select(OrgInvitation).where(OrgInvitation.token_hash == _token_hash(token))
+        select(OrgInvitation).where(col(OrgInvitation.token_hash) == _token_hash(token))
     ).scalar_one_or_none()
 
 
@@ -230,7 +236,7 @@ def accept_invitation(
     invitation = lock_row(session, OrgInvitation, invitation.id)
     if invitation.accepted_at is not None:
         raise InvitationUsed()
-    org = session.get(Organization, invitation.org_id)
+    org = cast(Organization, session.get(Organization, invitation.org_id))
     # The inviter typed the address: its owner confirms it before first use, like everyone else.
     user = create_user(
         session,
@@ -250,18 +256,18 @@ def pending_invitations(session: Session, org_id: int) -> list[OrgInvitation]:
     return list(
         session.execute(
             select(OrgInvitation)
-            .where(OrgInvitation.org_id == org_id, OrgInvitation.accepted_at.is_(None))
-            .order_by(OrgInvitation.created_at.desc())
+            .where(col(OrgInvitation.org_id) == org_id, col(OrgInvitation.accepted_at).is_(None))
+            .order_by(col(OrgInvitation.created_at).desc())
         ).scalars()
     )
 
 
 def org_members(session: Session, org_id: int) -> list[User]:
-    return list(session.execute(select(User).where(User.org_id == org_id).order_by(User.name)).scalars())
+    return list(session.execute(select(User).where(col(User.org_id) == org_id).order_by(User.name)).scalars())
 
 
 def profile_for(session: Session, org_id: int) -> VendorProfile:
-    profile = session.execute(select(VendorProfile).where(VendorProfile.org_id == org_id)).scalar_one_or_none()
+    profile = session.execute(select(VendorProfile).where(col(VendorProfile.org_id) == org_id)).scalar_one_or_none()
     if profile is None:
         profile = VendorProfile(org_id=org_id)
         session.add(profile)
@@ -273,7 +279,7 @@ def update_profile(session: Session, user: User, **fields) -> VendorProfile:
     """Change the vendor's profile; only vendors may, and only their own."""
     if not user.is_vendor:
         raise AccountError("Only vendors keep a profile.")
-    profile = profile_for(session, user.org_id)
+    profile = profile_for(session, cast(int, user.org_id))
     for key, value in fields.items():
         setattr(profile, key, value)
     profile.updated_at = utcnow()
@@ -281,4 +287,6 @@ def update_profile(session: Session, user: User, **fields) -> VendorProfile:
 
 
 def vendor_count(session: Session) -> int:
-    return session.execute(select(func.count(Organization.id)).where(Organization.kind == OrgKind.VENDOR)).scalar_one()
+    return session.execute(
+        select(func.count(col(Organization.id))).where(col(Organization.kind) == OrgKind.VENDOR)
+    ).scalar_one()

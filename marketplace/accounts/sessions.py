@@ -7,9 +7,11 @@ import hashlib
 import secrets
 from dataclasses import dataclass
 from datetime import timedelta
+from typing import Any, cast
 
-from sqlalchemy import select, update
+from sqlalchemy import CursorResult, select, update
 from sqlalchemy.orm import Session
+from sqlmodel import col
 
 from marketplace.accounts.models import AccountSession, User
 from marketplace.audit.service import record_event
@@ -44,7 +46,9 @@ def active_session(session: Session, user_id: int, key: str | None) -> AccountSe
     """The live sign-in of `user_id` whose key the cookie carries, or None (ended, unknown, or someone else's)."""
     if not key:
         return None
-    record = session.execute(select(AccountSession).where(AccountSession.key_hash == _hash(key))).scalar_one_or_none()
+    record = session.execute(
+        select(AccountSession).where(col(AccountSession.key_hash) == _hash(key))
+    ).scalar_one_or_none()
     if record is None or record.user_id != user_id or record.ended_at is not None:
         return None
     return record
@@ -66,8 +70,8 @@ def sessions_of(session: Session, user: User) -> list[AccountSession]:
     return list(
         session.execute(
             select(AccountSession)
-            .where(AccountSession.user_id == user.id, AccountSession.ended_at.is_(None))
-            .order_by(AccountSession.last_seen_at.desc(), AccountSession.id.desc())
+            .where(col(AccountSession.user_id) == user.id, col(AccountSession.ended_at).is_(None))
+            .order_by(col(AccountSession.last_seen_at).desc(), col(AccountSession.id).desc())
         ).scalars()
     )
 
@@ -97,8 +101,8 @@ def end_session_of(session: Session, user: User, session_id: int) -> AccountSess
 
 def end_all_sessions(session: Session, user: User, *, keep: AccountSession | None = None) -> int:
     """Sign out every session of `user` (except `keep`); returns how many ended."""
-    query = update(AccountSession).where(AccountSession.user_id == user.id, AccountSession.ended_at.is_(None))
+    query = update(AccountSession).where(col(AccountSession.user_id) == user.id, col(AccountSession.ended_at).is_(None))
     if keep is not None:
-        query = query.where(AccountSession.id != keep.id)
+        query = query.where(col(AccountSession.id) != keep.id)
     result = session.execute(query.values(ended_at=utcnow()).execution_options(synchronize_session="fetch"))
-    return result.rowcount
+    return cast(CursorResult[Any], result).rowcount

@@ -10,6 +10,7 @@ from dataclasses import dataclass
 
 from sqlalchemy import func, or_, select
 from sqlalchemy.orm import Session
+from sqlmodel import col
 
 from marketplace.accounts.models import Organization, OrgKind, User
 from marketplace.audit.models import AuditRecord
@@ -100,10 +101,10 @@ def _get_org(session: Session, org_id: int) -> Organization:
 def _tell_buyers_of_open_bids(session: Session, vendor: Organization, suspended: bool) -> None:
     """Buyers whose comparison loses (or regains) the vendor's open bids are told; the reason stays private."""
     rows = session.execute(
-        select(Job.buyer_org_id, Job.id, Job.title)
-        .join(Bid, Bid.job_id == Job.id)
-        .where(Bid.vendor_org_id == vendor.id, Bid.status == BidStatus.ACTIVE)
-        .order_by(Job.id)
+        select(col(Job.buyer_org_id), col(Job.id), col(Job.title))
+        .join(Bid, col(Bid.job_id) == Job.id)
+        .where(col(Bid.vendor_org_id) == vendor.id, col(Bid.status) == BidStatus.ACTIVE)
+        .order_by(col(Job.id))
     ).all()
     for buyer_org_id, job_id, title in rows:
         if suspended:
@@ -143,7 +144,7 @@ def suspend_organization(session: Session, admin: User, org_id: int, reason: str
         after={"suspended": True, "reason": reason},
         **_org_ids(org),
     )
-    users = session.execute(select(User).where(User.org_id == org.id)).scalars().all()
+    users = session.execute(select(User).where(col(User.org_id) == org.id)).scalars().all()
     notify_users(
         session,
         users,
@@ -195,10 +196,10 @@ def suspension_history(session: Session, org: Organization, limit: int = 20) -> 
         session.execute(
             select(AuditRecord)
             .where(
-                or_(AuditRecord.buyer_org_id == org.id, AuditRecord.vendor_org_id == org.id),
-                AuditRecord.action.in_(("organization.suspended", "organization.reinstated")),
+                or_(col(AuditRecord.buyer_org_id) == org.id, col(AuditRecord.vendor_org_id) == org.id),
+                col(AuditRecord.action).in_(("organization.suspended", "organization.reinstated")),
             )
-            .order_by(AuditRecord.id.desc())
+            .order_by(col(AuditRecord.id).desc())
             .limit(limit)
         ).scalars()
     )
@@ -236,22 +237,22 @@ def organizations_page(
         raise SuspensionError("Only platform admins list organisations.")
     conditions = []
     if text.strip():
-        conditions.append(Organization.name.icontains(text.strip(), autoescape=True))
+        conditions.append(col(Organization.name).icontains(text.strip(), autoescape=True))
     if kind in {k.value for k in OrgKind}:
-        conditions.append(Organization.kind == kind)
+        conditions.append(col(Organization.kind) == kind)
     if suspension == "suspended":
-        conditions.append(Organization.suspended_at.is_not(None))
+        conditions.append(col(Organization.suspended_at).is_not(None))
     elif suspension == "active":
-        conditions.append(Organization.suspended_at.is_(None))
-    total = session.execute(select(func.count(Organization.id)).where(*conditions)).scalar_one()
+        conditions.append(col(Organization.suspended_at).is_(None))
+    total = session.execute(select(func.count(col(Organization.id))).where(*conditions)).scalar_one()
     pages = max(1, math.ceil(total / per_page))
     page = min(max(1, page), pages)
-    members = select(User.org_id, func.count(User.id).label("members")).group_by(User.org_id).subquery()
+    members = select(col(User.org_id), func.count(col(User.id)).label("members")).group_by(col(User.org_id)).subquery()
     rows = session.execute(
         select(Organization, func.coalesce(members.c.members, 0))
         .outerjoin(members, members.c.org_id == Organization.id)
         .where(*conditions)
-        .order_by(Organization.name, Organization.id)
+        .order_by(Organization.name, col(Organization.id))
         .offset((page - 1) * per_page)
         .limit(per_page)
     ).all()

@@ -9,11 +9,13 @@ import hmac
 import io
 import secrets
 import time
+from typing import Any, cast
 
 import pyotp
 import segno
-from sqlalchemy import delete, select, update
+from sqlalchemy import CursorResult, delete, select, update
 from sqlalchemy.orm import Session
+from sqlmodel import col
 
 from marketplace.accounts.models import RecoveryCode, User
 from marketplace.accounts.passwords import verify_password
@@ -69,7 +71,7 @@ def _hash_code(code: str) -> str:
 
 
 def _new_recovery_codes(session: Session, user: User) -> list[str]:
-    session.execute(delete(RecoveryCode).where(RecoveryCode.user_id == user.id))
+    session.execute(delete(RecoveryCode).where(col(RecoveryCode.user_id) == user.id))
     codes = []
     for _ in range(RECOVERY_CODE_COUNT):
         raw = secrets.token_hex(10)
@@ -105,7 +107,7 @@ def disable_totp(session: Session, user: User, password: str, code: str) -> None
     user.totp_secret = ""
     user.totp_enabled_at = None
     user.totp_last_step = 0
-    session.execute(delete(RecoveryCode).where(RecoveryCode.user_id == user.id))
+    session.execute(delete(RecoveryCode).where(col(RecoveryCode.user_id) == user.id))
     record_event(session, user, "user.two_factor_disabled", "user", user.id)
 
 
@@ -127,25 +129,33 @@ def check_second_factor(session: Session, user: User, code: str, *, allow_recove
     step = _matching_step(user.totp_secret, code)
     if step is not None:
         # Only a later step than the last one accepted: the same code cannot be replayed.
-        won = session.execute(
-            update(User)
-            .where(User.id == user.id, User.totp_last_step < step)
-            .values(totp_last_step=step)
-            .execution_options(synchronize_session="fetch")
+        won = cast(
+            CursorResult[Any],
+            session.execute(
+                update(User)
+                .where(col(User.id) == user.id, col(User.totp_last_step) < step)
+                .values(totp_last_step=step)
+                .execution_options(synchronize_session="fetch")
+            ),
         ).rowcount
         if won == 1:
             return "totp"
         raise SecondFactorError("That code was already used: wait for the next one.")
     if allow_recovery and len(code.replace("-", "").strip()) == 20:
         record = session.execute(
-            select(RecoveryCode).where(RecoveryCode.user_id == user.id, RecoveryCode.code_hash == _hash_code(code))
+            select(RecoveryCode).where(
+                col(RecoveryCode.user_id) == user.id, col(RecoveryCode.code_hash) == _hash_code(code)
+            )
         ).scalar_one_or_none()
         if record is not None:
-            won = session.execute(
-                update(RecoveryCode)
-                .where(RecoveryCode.id == record.id, RecoveryCode.used_at.is_(None))
-                .values(used_at=utcnow())
-                .execution_options(synchronize_session="fetch")
+            won = cast(
+                CursorResult[Any],
+                session.execute(
+                    update(RecoveryCode)
+                    .where(col(RecoveryCode.id) == record.id, col(RecoveryCode.used_at).is_(None))
+                    .values(used_at=utcnow())
+                    .execution_options(synchronize_session="fetch")
+                ),
             ).rowcount
             if won == 1:
                 left = unused_recovery_codes(session, user)
@@ -159,7 +169,9 @@ def check_second_factor(session: Session, user: User, code: str, *, allow_recove
 def unused_recovery_codes(session: Session, user: User) -> int:
     return len(
         session.execute(
-            select(RecoveryCode.id).where(RecoveryCode.user_id == user.id, RecoveryCode.used_at.is_(None))
+            select(col(RecoveryCode.id)).where(
+                col(RecoveryCode.user_id) == user.id, col(RecoveryCode.used_at).is_(None)
+            )
         ).all()
     )
 

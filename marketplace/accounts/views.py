@@ -1,5 +1,6 @@
 """Signing up, in and out; colleagues; settings; the vendor profile."""
 
+from typing import cast
 from urllib.parse import urlsplit
 
 from flask import Blueprint, current_app, flash, redirect, render_template, request, session, url_for
@@ -178,7 +179,7 @@ def accept_invite(token: str):
     if invitation.accepted_at is not None:
         flash(service.INVITATION_USED, "info")
         return redirect(url_for("accounts.sign_in"), 303)
-    org = db.session.get(Organization, invitation.org_id)
+    org = cast(Organization, db.session.get(Organization, invitation.org_id))
     form = AcceptInviteForm()
     if form.validate_on_submit():
         try:

@@ -11,7 +11,7 @@ from marketplace.db_types import UTCDateTime, utcnow
 
 
 class AuditRecord(SQLModel, table=True):
-    id: int | None = Field(default=None, primary_key=True)
+    id: int = Field(default=None, primary_key=True)
     at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime, index=True)
     actor_id: int | None = Field(default=None, foreign_key="user_account.id", index=True)
     actor_label: str = Field(default="system", max_length=300)

@@ -10,11 +10,12 @@ import math
 from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta
-from typing import Any
+from typing import Any, cast
 from zoneinfo import ZoneInfo
 
 from sqlalchemy import func, or_, select, text
 from sqlalchemy.orm import Session
+from sqlmodel import col
 
 from marketplace.accounts.models import Organization, User
 from marketplace.audit.models import AuditRecord
@@ -79,8 +80,10 @@ def record_event(
 ) -> AuditRecord:
     """Append one record to the trail in the caller's transaction: who, when, what, before and after."""
     _take_turn(session)
-    last_hash = session.execute(select(AuditRecord.hash).order_by(AuditRecord.id.desc()).limit(1)).scalar_one_or_none()
-    record = AuditRecord(
+    last_hash = session.execute(
+        select(col(AuditRecord.hash)).order_by(col(AuditRecord.id).desc()).limit(1)
+    ).scalar_one_or_none()
+    record = AuditRecord(  # type: ignore[call-arg]  # hash: computed from the other fields just below
         at=utcnow(),
         actor_id=getattr(actor, "id", None),
         actor_label=getattr(actor, "email", None) or "system",
@@ -106,9 +109,11 @@ def last_record_of(session: Session, action: str, subject_id: int, *, buyer_org_
     return session.execute(
         select(AuditRecord)
         .where(
-            AuditRecord.action == action, AuditRecord.subject_id == subject_id, AuditRecord.buyer_org_id == buyer_org_id
+            col(AuditRecord.action) == action,
+            col(AuditRecord.subject_id) == subject_id,
+            col(AuditRecord.buyer_org_id) == buyer_org_id,
         )
-        .order_by(AuditRecord.id.desc())
+        .order_by(col(AuditRecord.id).desc())
         .limit(1)
     ).scalar_one_or_none()
 
@@ -156,7 +161,9 @@ def verify_stored_trail(session: Session, batch_size: int = 1000) -> TrailCheck:
     columns = [getattr(AuditRecord, name) for name in ("id", *HASHED_FIELDS, "hash")]
     counted = 0
     # Read in batches (a server-side cursor on PostgreSQL), closed even when a problem stops the reading early.
-    with session.execute(select(*columns).order_by(AuditRecord.id).execution_options(yield_per=batch_size)) as result:
+    with session.execute(
+        select(*columns).order_by(col(AuditRecord.id)).execution_options(yield_per=batch_size)
+    ) as result:
 
         def counting():
             nonlocal counted
@@ -197,20 +204,20 @@ def _start_of(day: date, zone: ZoneInfo) -> datetime:
 def _trail_conditions(session: Session, user: User, filters: TrailFilters) -> list:
     conditions = []
     if filters.action:
-        conditions.append(AuditRecord.action == filters.action)
+        conditions.append(col(AuditRecord.action) == filters.action)
     if filters.organisation.strip():
-        org_ids = select(Organization.id).where(
-            Organization.name.icontains(filters.organisation.strip(), autoescape=True)
+        org_ids = select(col(Organization.id)).where(
+            col(Organization.name).icontains(filters.organisation.strip(), autoescape=True)
         )
-        conditions.append(or_(AuditRecord.buyer_org_id.in_(org_ids), AuditRecord.vendor_org_id.in_(org_ids)))
+        conditions.append(or_(col(AuditRecord.buyer_org_id).in_(org_ids), col(AuditRecord.vendor_org_id).in_(org_ids)))
     if filters.actor.strip():
-        conditions.append(AuditRecord.actor_label.icontains(filters.actor.strip(), autoescape=True))
+        conditions.append(col(AuditRecord.actor_label).icontains(filters.actor.strip(), autoescape=True))
     # Dates are the admin's own calendar days, as every time on the page is shown.
     zone = user_zone(user)
     if filters.date_from:
-        conditions.append(AuditRecord.at >= _start_of(filters.date_from, zone))
+        conditions.append(col(AuditRecord.at) >= _start_of(filters.date_from, zone))
     if filters.date_to:
-        conditions.append(AuditRecord.at < _start_of(filters.date_to + timedelta(days=1), zone))
+        conditions.append(col(AuditRecord.at) < _start_of(filters.date_to + timedelta(days=1), zone))
     return conditions
 
 
@@ -219,28 +226,30 @@ def trail_page(session: Session, user: User, filters: TrailFilters, per_page: in
     if not user.is_admin:
         raise AuditAccessError("Only platform admins read the audit trail.")
     conditions = _trail_conditions(session, user, filters)
-    total = session.execute(select(func.count(AuditRecord.id)).where(*conditions)).scalar_one()
+    total = session.execute(select(func.count(col(AuditRecord.id))).where(*conditions)).scalar_one()
     pages = max(1, math.ceil(total / per_page))
     page = min(max(1, filters.page), pages)
     records = list(
         session.execute(
             select(AuditRecord)
             .where(*conditions)
-            .order_by(AuditRecord.id.desc())
+            .order_by(col(AuditRecord.id).desc())
             .offset((page - 1) * per_page)
             .limit(per_page)
         ).scalars()
     )
     org_ids = {r.buyer_org_id for r in records} | {r.vendor_org_id for r in records}
     org_names = dict(
-        session.execute(select(Organization.id, Organization.name).where(Organization.id.in_(org_ids - {None}))).all()
+        session.execute(
+            select(col(Organization.id), col(Organization.name)).where(col(Organization.id).in_(org_ids - {None}))
+        ).all()
     )
     return TrailPage(records, total, page, pages, org_names)
 
 
 def recorded_actions(session: Session) -> list[str]:
     """Every action the trail holds, for the page's filter."""
-    return list(session.execute(select(AuditRecord.action).distinct().order_by(AuditRecord.action)).scalars())
+    return list(session.execute(select(col(AuditRecord.action)).distinct().order_by(AuditRecord.action)).scalars())
 
 
 # --- A buyer's export ---------------------------------------------------------------------------------------
@@ -271,12 +280,12 @@ def buyer_export_query(session: Session, user: User):
     if not user.is_buyer or user.org_id is None:
         raise AuditAccessError("Only buyers export their audit records.")
     kinds = or_(
-        *(AuditRecord.action.startswith(prefix, autoescape=True) for prefix in BUYER_ACTION_PREFIXES),
-        (AuditRecord.subject_type == "organization")
+        *(col(AuditRecord.action).startswith(prefix, autoescape=True) for prefix in BUYER_ACTION_PREFIXES),
+        (col(AuditRecord.subject_type) == "organization")
         & (AuditRecord.subject_id == user.org_id)
-        & AuditRecord.action.startswith("organization.", autoescape=True),
+        & col(AuditRecord.action).startswith("organization.", autoescape=True),
     )
-    return select(AuditRecord).where(AuditRecord.buyer_org_id == user.org_id, kinds).order_by(AuditRecord.id)
+    return select(AuditRecord).where(col(AuditRecord.buyer_org_id) == user.org_id, kinds).order_by(col(AuditRecord.id))
 
 
 def exported(record: AuditRecord) -> dict[str, Any]:
@@ -294,9 +303,13 @@ class _BuyersReader:
         now = utcnow()
         self.sealed_bids = dict(
             session.execute(
-                select(Bid.id, Job.bid_deadline)
-                .join(Job, Job.id == Bid.job_id)
-                .where(Job.buyer_org_id == buyer_org_id, Job.bidding_mode == BiddingMode.SEALED, Job.bid_deadline > now)
+                select(col(Bid.id), col(Job.bid_deadline))
+                .join(Job, col(Job.id) == Bid.job_id)
+                .where(
+                    col(Job.buyer_org_id) == buyer_org_id,
+                    col(Job.bidding_mode) == BiddingMode.SEALED,
+                    col(Job.bid_deadline) > now,
+                )
             ).all()
         )
         self.actors: dict[int, str | None] = {}
@@ -308,9 +321,9 @@ class _BuyersReader:
             return label
         if actor_id not in self.actors:
             row = self.session.execute(
-                select(User.org_id, User.role, Organization.name)
-                .outerjoin(Organization, Organization.id == User.org_id)
-                .where(User.id == actor_id)
+                select(col(User.org_id), col(User.role), col(Organization.name))
+                .outerjoin(Organization, col(Organization.id) == User.org_id)
+                .where(col(User.id) == actor_id)
             ).first()
             if row is not None and row.org_id == self.buyer_org_id:
                 self.actors[actor_id] = None
@@ -346,7 +359,7 @@ class _BuyersReader:
 def export_for_buyer(session: Session, user: User, batch_size: int = 500) -> Iterator[dict[str, Any]]:
     """The buyer's records, oldest first, one dict each. Raises AuditAccessError for anyone but a buyer."""
     query = buyer_export_query(session, user).execution_options(yield_per=batch_size)
-    reader = _BuyersReader(session, user.org_id)
+    reader = _BuyersReader(session, cast(int, user.org_id))
 
     def lines():
         with session.execute(query) as result:  # closed even when the download is cut short

@@ -31,7 +31,7 @@ class BidTerms(SQLModel):
 class Bid(BidTerms, table=True):
     __table_args__ = (UniqueConstraint("job_id", "vendor_org_id"),)
 
-    id: int | None = Field(default=None, primary_key=True)
+    id: int = Field(default=None, primary_key=True)
     job_id: int = Field(foreign_key="job.id", index=True)
     vendor_org_id: int = Field(foreign_key="organization.id", index=True)
     status: BidStatus = Field(default=BidStatus.ACTIVE, sa_type=enum_column())
@@ -47,7 +47,7 @@ class BidRevision(BidTerms, table=True):
     # One row per number: two revisions saved at once can never both be "revision 3".
     __table_args__ = (UniqueConstraint("bid_id", "number"),)
 
-    id: int | None = Field(default=None, primary_key=True)
+    id: int = Field(default=None, primary_key=True)
     bid_id: int = Field(foreign_key="bid.id", index=True)
     number: int
     created_by_id: int | None = Field(default=None, foreign_key="user_account.id")

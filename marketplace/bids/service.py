@@ -5,9 +5,11 @@ not know exists. The server's clock (db_types.utcnow) decides every deadline.
 """
 
 from dataclasses import asdict, dataclass, field
+from typing import Any, cast
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
+from sqlmodel import col
 
 from marketplace import visibility
 from marketplace.accounts.models import Organization, User
@@ -22,7 +24,7 @@ from marketplace.jobs.models import HOSTING_OPTIONS, BiddingMode, Job, JobStatus
 from marketplace.locking import lock_row
 from marketplace.money import MAX_AMOUNT_MINOR, format_money
 from marketplace.notifications.service import notify_org
-from marketplace.screening.services.screen import Verdict, screenings_for_buyer
+from marketplace.screening.services.screen import Screening, Verdict, screenings_for_buyer
 
 # One wording for every screening refusal a vendor sees: it names no buyer-wide cause, no finding, no rival.
 EXCLUDED_MESSAGE = "You cannot bid on this job."
@@ -61,7 +63,7 @@ class Offer:
 def _vendor_org(session: Session, user: User) -> Organization:
     if not user.is_vendor or user.org_id is None:
         raise BidError("Only vendors bid on jobs.")
-    return session.get(Organization, user.org_id)
+    return cast(Organization, session.get(Organization, user.org_id))
 
 
 def _check_job_takes_bids(job: Job, user: User) -> None:
@@ -124,7 +126,7 @@ def change_refusal(session: Session, user: User, bid: Bid, job: Job) -> str | No
 
 def own_bid_on(session: Session, user: User, job: Job) -> Bid | None:
     """The vendor organisation's bid on this job, if it has one."""
-    return session.execute(visibility.own_bids(session, user).where(Bid.job_id == job.id)).scalar_one_or_none()
+    return session.execute(visibility.own_bids(session, user).where(col(Bid.job_id) == job.id)).scalar_one_or_none()
 
 
 def _bid_and_job(session: Session, user: User, bid_id: int) -> tuple[Bid, Job]:
@@ -265,7 +267,7 @@ def _resubmit(session: Session, user: User, bid: Bid, job: Job, offer: Offer) ->
         buyer_org_id=job.buyer_org_id,
         vendor_org_id=bid.vendor_org_id,
     )
-    vendor_org = session.get(Organization, bid.vendor_org_id)
+    vendor_org = cast(Organization, session.get(Organization, bid.vendor_org_id))
     sealed = "sealed " if job.bidding_mode == BiddingMode.SEALED else ""
     _tell_buyer(
         session,
@@ -283,7 +285,9 @@ def revise_bid(session: Session, user: User, bid_id: int, offer: Offer) -> Bid:
     Raises NotVisible (404) for anything but the vendor's own bid, BidError for every refusal.
     """
     ensure_active(session, user, "revise bids")
-    job, bid = _lock_job_then_bid(session, user, *reversed(_bid_and_job(session, user, bid_id)))
+    job, bid = cast(
+        tuple[Job, Bid], _lock_job_then_bid(session, user, *cast(Any, reversed(_bid_and_job(session, user, bid_id))))
+    )
     refusal = change_refusal(session, user, bid, job)
     if refusal:
         raise BidError(refusal)
@@ -305,7 +309,7 @@ def revise_bid(session: Session, user: User, bid_id: int, offer: Offer) -> Bid:
         buyer_org_id=job.buyer_org_id,
         vendor_org_id=bid.vendor_org_id,
     )
-    vendor_org = session.get(Organization, bid.vendor_org_id)
+    vendor_org = cast(Organization, session.get(Organization, bid.vendor_org_id))
     _tell_buyer(
         session, job, "bid_revised", f"{vendor_org.name} revised its bid on “{job.title}”. {_amount_words(job, bid)}"
     )
@@ -318,8 +322,8 @@ def _mark_withdrawal(session: Session, bid: Bid) -> None:
     latest = (
         session.execute(
             select(BidRevision)
-            .where(BidRevision.bid_id == bid.id, BidRevision.number == bid.revision)
-            .order_by(BidRevision.id.desc())
+            .where(col(BidRevision.bid_id) == bid.id, col(BidRevision.number) == bid.revision)
+            .order_by(col(BidRevision.id).desc())
         )
         .scalars()
         .first()
@@ -334,7 +338,9 @@ def withdraw_bid(session: Session, user: User, bid_id: int) -> Bid:
     Raises NotVisible (404) for anything but the vendor's own bid, BidError for every refusal.
     """
     ensure_active(session, user, "withdraw bids")
-    job, bid = _lock_job_then_bid(session, user, *reversed(_bid_and_job(session, user, bid_id)))
+    job, bid = cast(
+        tuple[Job, Bid], _lock_job_then_bid(session, user, *cast(Any, reversed(_bid_and_job(session, user, bid_id))))
+    )
     refusal = _withdrawal_refusal(session, user, bid, job)
     if refusal:
         raise BidError(refusal)
@@ -352,7 +358,7 @@ def withdraw_bid(session: Session, user: User, bid_id: int) -> Bid:
         buyer_org_id=job.buyer_org_id,
         vendor_org_id=bid.vendor_org_id,
     )
-    vendor_org = session.get(Organization, bid.vendor_org_id)
+    vendor_org = cast(Organization, session.get(Organization, bid.vendor_org_id))
     _tell_buyer(session, job, "bid_withdrawn", f"{vendor_org.name} withdrew its bid on “{job.title}”.")
     session.flush()
     return bid
@@ -385,7 +391,7 @@ def _screened_bids(session: Session, user: User, job: Job) -> list[ComparedBid]:
     vendors = {
         org.id: org
         for org in session.execute(
-            select(Organization).where(Organization.id.in_({b.vendor_org_id for b in bids}))
+            select(Organization).where(col(Organization.id).in_({b.vendor_org_id for b in bids}))
         ).scalars()
     }
     screenings = screenings_for_buyer(session, job.buyer_org_id, list(vendors.values()))
@@ -395,7 +401,7 @@ def _screened_bids(session: Session, user: User, job: Job) -> list[ComparedBid]:
         verdict = screening.verdict if screening else Verdict.CLEAR
         if verdict == Verdict.EXCLUDE:
             continue
-        findings = [f.explanation for f in screening.findings] if verdict == Verdict.REVIEW else []
+        findings = [f.explanation for f in cast(Screening, screening).findings] if verdict == Verdict.REVIEW else []
         rows.append(ComparedBid(bid, vendors[bid.vendor_org_id], findings))
     return rows
 
@@ -433,7 +439,7 @@ def comparison(session: Session, user: User, job_id: int) -> Comparison:
 def _tell_bidders(
     session: Session, job: Job, winner: ComparedBid, losers: list[ComparedBid], contract: Contract
 ) -> None:
-    buyer = session.get(Organization, job.buyer_org_id)
+    buyer = cast(Organization, session.get(Organization, job.buyer_org_id))
     notify_org(
         session,
         winner.vendor.id,
@@ -465,7 +471,7 @@ def award_bid(session: Session, user: User, job_id: int, bid_id: int) -> Contrac
     plan = _award_plan(session, user, job, bid_id)
     if plan.refusal:
         raise BidError(plan.refusal)
-    winner, losers = plan.winner, plan.losers
+    winner, losers = cast(ComparedBid, plan.winner), plan.losers
     now = utcnow()
     job.status, job.awarded_at, job.updated_at = JobStatus.AWARDED, now, now
     winner.bid.status, winner.bid.updated_at = BidStatus.AWARDED, now
@@ -484,7 +490,7 @@ def award_bid(session: Session, user: User, job_id: int, bid_id: int) -> Contrac
     # A bid out of the comparison (a suspended vendor's, one screening set aside) does not stay live on an awarded
     # job either: it is lost too, silently, as its vendor was not competing (and must learn nothing of why).
     for bid in session.execute(
-        select(Bid).where(Bid.job_id == job.id, Bid.status == BidStatus.ACTIVE, Bid.id != winner.bid.id)
+        select(Bid).where(col(Bid.job_id) == job.id, col(Bid.status) == BidStatus.ACTIVE, col(Bid.id) != winner.bid.id)
     ).scalars():
         bid.status, bid.updated_at = BidStatus.LOST, now
     _tell_bidders(session, job, winner, losers, contract)
@@ -521,7 +527,7 @@ PAUSED = "paused"
 
 def outcome_for(session: Session, user: User, bid: Bid) -> str:
     """The outcome the vendor's own pages show for its bid."""
-    return outcome(bid, visibility.filing_under_review(session, user.org_id))
+    return outcome(bid, visibility.filing_under_review(session, cast(int, user.org_id)))
 
 
 def outcome(bid: Bid, paused: bool = False) -> str:
@@ -551,8 +557,8 @@ def bid_page(session: Session, user: User, bid_id: int) -> BidPage:
     revisions = (
         session.execute(
             select(BidRevision)
-            .where(BidRevision.bid_id == bid.id)
-            .order_by(BidRevision.number.desc(), BidRevision.id.desc())
+            .where(col(BidRevision.bid_id) == bid.id)
+            .order_by(col(BidRevision.number).desc(), col(BidRevision.id).desc())
         )
         .scalars()
         .all()
@@ -580,10 +586,10 @@ def my_bids(session: Session, user: User) -> list[MyBid]:
     rows = session.execute(
         visibility.own_bids(session, user)
         .add_columns(Job)
-        .join(Job, Job.id == Bid.job_id)
-        .order_by(Bid.updated_at.desc(), Bid.id.desc())
+        .join(Job, col(Job.id) == Bid.job_id)
+        .order_by(col(Bid.updated_at).desc(), col(Bid.id).desc())
     ).all()
-    paused = visibility.filing_under_review(session, user.org_id)
+    paused = visibility.filing_under_review(session, cast(int, user.org_id))
     labels = visibility.buyer_labels(session, [job for _, job in rows], user)
     return [MyBid(bid, job, labels[job.id], outcome(bid, paused)) for bid, job in rows]
 
@@ -699,7 +705,7 @@ def _award_plan(session: Session, user: User, job: Job, bid_id: int) -> AwardPre
         return AwardPreview(job, f"This bid is {bid.status} and cannot be awarded.")
     rows = {row.bid.id: row for row in _screened_bids(session, user, job)}
     winner = rows.get(bid.id)
-    vendor = session.get(Organization, bid.vendor_org_id)
+    vendor = cast(Organization, session.get(Organization, bid.vendor_org_id))
     if vendor.suspended_at is not None:
         return AwardPreview(job, f"{vendor.name} is suspended and cannot be awarded.")
     if winner is None:

@@ -1,7 +1,10 @@
 """How a contract and its job move along as milestones do; shared by the contract and payment services."""
 
+from typing import cast
+
 from sqlalchemy import select
 from sqlalchemy.orm import Session
+from sqlmodel import col
 
 from marketplace.audit.service import record_event
 from marketplace.contracts.models import CLOSED_STATES, Contract, ContractStatus, Milestone, MilestoneStatus
@@ -20,7 +23,7 @@ def contract_link(contract: Contract) -> str:
 def milestones_of(session: Session, contract_id: int) -> list[Milestone]:
     return list(
         session.execute(
-            select(Milestone).where(Milestone.contract_id == contract_id).order_by(Milestone.number)
+            select(Milestone).where(col(Milestone.contract_id) == contract_id).order_by(col(Milestone.number))
         ).scalars()
     )
 
@@ -29,7 +32,7 @@ def lock_milestone(session: Session, milestone_id: int) -> Milestone | None:
     """The milestone, re-read and locked for this transaction: two requests never act on it at once."""
     return session.execute(
         select(Milestone)
-        .where(Milestone.id == milestone_id)
+        .where(col(Milestone.id) == milestone_id)
         .with_for_update()
         .execution_options(populate_existing=True)
     ).scalar_one_or_none()
@@ -37,7 +40,10 @@ def lock_milestone(session: Session, milestone_id: int) -> Milestone | None:
 
 def lock_contract(session: Session, contract_id: int) -> Contract | None:
     return session.execute(
-        select(Contract).where(Contract.id == contract_id).with_for_update().execution_options(populate_existing=True)
+        select(Contract)
+        .where(col(Contract.id) == contract_id)
+        .with_for_update()
+        .execution_options(populate_existing=True)
     ).scalar_one_or_none()
 
 
@@ -45,7 +51,7 @@ def lock_with_contract(session: Session, milestone_id: int) -> tuple[Contract | 
     """The milestone's contract, then the milestone, both locked: the order every contract action takes them in
     (docs/concurrency.md). A webhook that locked the milestone alone, then wrote on its contract (closing it),
     could wait for a buyer holding the contract and waiting for that milestone."""
-    contract_id = session.execute(select(Milestone.contract_id).where(Milestone.id == milestone_id)).scalar()
+    contract_id = session.execute(select(col(Milestone.contract_id)).where(col(Milestone.id) == milestone_id)).scalar()
     if contract_id is None:
         return None, None
     return lock_contract(session, contract_id), lock_milestone(session, milestone_id)
@@ -70,7 +76,7 @@ def settle(session: Session, actor, contract: Contract) -> None:
     open_contract = contract.status not in (ContractStatus.ENDED, ContractStatus.COMPLETED)
     if open_contract and milestones and all(m.status in CLOSED_STATES for m in milestones):
         paid = any(m.status == MilestoneStatus.RELEASED for m in milestones)
-        before = contract.status
+        before: ContractStatus | JobStatus = contract.status
         contract.status = ContractStatus.COMPLETED if paid else ContractStatus.ENDED
         if paid:
             contract.completed_at = utcnow()
@@ -94,7 +100,7 @@ def settle(session: Session, actor, contract: Contract) -> None:
             buyer_org_id=contract.buyer_org_id,
             vendor_org_id=contract.vendor_org_id,
         )
-    job = session.get(Job, contract.job_id)
+    job = cast(Job, session.get(Job, contract.job_id))
     wanted = _job_status_for(contract, milestones)
     if job.status != wanted:
         before = job.status

@@ -3,6 +3,7 @@
 import uuid
 from datetime import date, datetime
 from enum import StrEnum
+from typing import Any, cast
 
 from sqlalchemy import BigInteger, CheckConstraint, UniqueConstraint, event
 from sqlmodel import Field, SQLModel
@@ -19,7 +20,7 @@ class ContractStatus(StrEnum):
 
 
 class Contract(SQLModel, table=True):
-    id: int | None = Field(default=None, primary_key=True)
+    id: int = Field(default=None, primary_key=True)
     job_id: int = Field(foreign_key="job.id", unique=True)
     bid_id: int = Field(foreign_key="bid.id", unique=True)
     buyer_org_id: int = Field(foreign_key="organization.id", index=True)
@@ -60,7 +61,7 @@ class Milestone(SQLModel, table=True):
         CheckConstraint("amount_minor > 0", name="amount_positive"),
     )
 
-    id: int | None = Field(default=None, primary_key=True)
+    id: int = Field(default=None, primary_key=True)
     contract_id: int = Field(foreign_key="contract.id", index=True)
     number: int
     title: str = Field(max_length=200)
@@ -90,7 +91,9 @@ def _default_milestone(_mapper, connection, contract: Contract) -> None:
     """Every contract starts with one milestone for the whole amount (README, "Payments"), whoever creates it."""
     now = utcnow()
     connection.execute(
-        Milestone.__table__.insert().values(
+        cast(Any, Milestone)
+        .__table__.insert()
+        .values(
             contract_id=contract.id,
             number=1,
             title="The whole contract",
@@ -115,7 +118,7 @@ class DeliveryDecision(StrEnum):
 class Delivery(SQLModel, table=True):
     """One delivery of a milestone; a rejected one is kept and the vendor delivers again."""
 
-    id: int | None = Field(default=None, primary_key=True)
+    id: int = Field(default=None, primary_key=True)
     milestone_id: int = Field(foreign_key="milestone.id", index=True)
     note: str = Field(default="", max_length=8000)
     delivered_by_id: int | None = Field(default=None, foreign_key="user_account.id")
@@ -127,7 +130,7 @@ class Delivery(SQLModel, table=True):
 
 
 class DeliveryFile(SQLModel, table=True):
-    id: int | None = Field(default=None, primary_key=True)
+    id: int = Field(default=None, primary_key=True)
     delivery_id: int = Field(foreign_key="delivery.id", index=True)
     filename: str = Field(max_length=255)
     stored_name: str = Field(max_length=80, unique=True)
@@ -140,7 +143,7 @@ class Rating(SQLModel, table=True):
 
     __table_args__ = (CheckConstraint("stars BETWEEN 1 AND 5", name="stars_range"),)
 
-    id: int | None = Field(default=None, primary_key=True)
+    id: int = Field(default=None, primary_key=True)
     contract_id: int = Field(foreign_key="contract.id", unique=True)
     vendor_org_id: int = Field(foreign_key="organization.id", index=True)
     buyer_org_id: int = Field(foreign_key="organization.id")

@@ -9,9 +9,11 @@ import secrets
 from dataclasses import dataclass, field
 from datetime import date
 from pathlib import Path, PurePosixPath, PureWindowsPath
+from typing import cast
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
+from sqlmodel import col
 
 from marketplace import visibility
 from marketplace.accounts.models import Organization, User
@@ -67,16 +69,16 @@ def _as_contract_error(error: payments.PaymentError) -> ContractError:
 def contract_filter(user: User):
     """SQL condition for the contracts this user may know exist."""
     if user.is_admin:
-        return Contract.id.is_not(None)
+        return col(Contract.id).is_not(None)
     if user.org_id is None:
-        return Contract.id.is_(None)
+        return col(Contract.id).is_(None)
     return (Contract.buyer_org_id == user.org_id) | (Contract.vendor_org_id == user.org_id)
 
 
 def get_contract(session: Session, user: User, contract_id: int) -> Contract:
     """The contract, if the user's organisation is a party to it (or the user is an admin). 404 otherwise."""
     contract = session.execute(
-        select(Contract).where(Contract.id == contract_id, contract_filter(user))
+        select(Contract).where(col(Contract.id) == contract_id, contract_filter(user))
     ).scalar_one_or_none()
     if contract is None:
         raise visibility.NotVisible(f"contract {contract_id}")
@@ -95,7 +97,7 @@ def _on_side(session: Session, user: User, contract_id: int, side: str) -> Contr
 
 def _as_party(session: Session, user: User, contract_id: int, side: str) -> Contract:
     """The contract, locked, for an action of one side. 404 for strangers, 403 for the other side or admins."""
-    return lock_contract(session, _on_side(session, user, contract_id, side).id)
+    return cast(Contract, lock_contract(session, _on_side(session, user, contract_id, side).id))
 
 
 def check_side(session: Session, user: User, contract_id: int, side: str) -> Contract:
@@ -180,9 +182,9 @@ def contracts_for(session: Session, user: User) -> list[ContractRow]:
     """The contracts of the user's organisation (every contract for an admin), newest first."""
     rows = session.execute(
         select(Contract, Job)
-        .join(Job, Job.id == Contract.job_id)
+        .join(Job, col(Job.id) == Contract.job_id)
         .where(contract_filter(user))
-        .order_by(Contract.created_at.desc(), Contract.id.desc())
+        .order_by(col(Contract.created_at).desc(), col(Contract.id).desc())
     ).all()
     names = _org_names(session, {c.buyer_org_id for c, _ in rows} | {c.vendor_org_id for c, _ in rows})
     side = "vendor" if user.is_vendor else "buyer"
@@ -194,7 +196,9 @@ def contracts_for(session: Session, user: User) -> list[ContractRow]:
 def _org_names(session: Session, ids: set[int]) -> dict[int, str]:
     if not ids:
         return {}
-    return dict(session.execute(select(Organization.id, Organization.name).where(Organization.id.in_(ids))).all())
+    return dict(
+        session.execute(select(col(Organization.id), col(Organization.name)).where(col(Organization.id).in_(ids))).all()
+    )
 
 
 @dataclass
@@ -282,8 +286,8 @@ def contract_page(session: Session, user: User, contract_id: int) -> ContractPag
     deliveries = (
         session.execute(
             select(Delivery)
-            .where(Delivery.milestone_id.in_([m.id for m in milestones]))
-            .order_by(Delivery.delivered_at.desc(), Delivery.id.desc())
+            .where(col(Delivery.milestone_id).in_([m.id for m in milestones]))
+            .order_by(col(Delivery.delivered_at).desc(), col(Delivery.id).desc())
         )
         .scalars()
         .all()
@@ -293,8 +297,8 @@ def contract_page(session: Session, user: User, contract_id: int) -> ContractPag
     files = (
         session.execute(
             select(DeliveryFile)
-            .where(DeliveryFile.delivery_id.in_([d.id for d in deliveries]))
-            .order_by(DeliveryFile.id)
+            .where(col(DeliveryFile.delivery_id).in_([d.id for d in deliveries]))
+            .order_by(col(DeliveryFile.id))
         )
         .scalars()
         .all()
@@ -317,14 +321,14 @@ def contract_page(session: Session, user: User, contract_id: int) -> ContractPag
             view.payout_vendor_minor, view.payout_fee_minor = split.vendor_minor, split.fee_minor
         views.append(view)
     names = _org_names(session, {contract.buyer_org_id, contract.vendor_org_id})
-    rating = session.execute(select(Rating).where(Rating.contract_id == contract.id)).scalar_one_or_none()
+    rating = session.execute(select(Rating).where(col(Rating.contract_id) == contract.id)).scalar_one_or_none()
     actions = _contract_actions(contract, milestones, side)
     if rating is not None:
         actions.discard("rate")
     account = payments.payout_account_of(session, contract.vendor_org_id)
     return ContractPage(
         contract,
-        session.get(Job, contract.job_id),
+        cast(Job, session.get(Job, contract.job_id)),
         names[contract.buyer_org_id],
         names[contract.vendor_org_id],
         side,
@@ -339,7 +343,7 @@ def contract_page(session: Session, user: User, contract_id: int) -> ContractPag
 def contract_for_job(session: Session, user: User, job_id: int) -> Contract | None:
     """The contract made by the job's award, if the user may see it."""
     return session.execute(
-        select(Contract).where(Contract.job_id == job_id, contract_filter(user))
+        select(Contract).where(col(Contract.job_id) == job_id, contract_filter(user))
     ).scalar_one_or_none()
 
 
@@ -348,9 +352,9 @@ def get_delivery_file(session: Session, user: User, contract_id: int, file_id: i
     contract = get_contract(session, user, contract_id)
     found = session.execute(
         select(DeliveryFile)
-        .join(Delivery, Delivery.id == DeliveryFile.delivery_id)
-        .join(Milestone, Milestone.id == Delivery.milestone_id)
-        .where(DeliveryFile.id == file_id, Milestone.contract_id == contract.id)
+        .join(Delivery, col(Delivery.id) == DeliveryFile.delivery_id)
+        .join(Milestone, col(Milestone.id) == Delivery.milestone_id)
+        .where(col(DeliveryFile.id) == file_id, col(Milestone.contract_id) == contract.id)
     ).scalar_one_or_none()
     if found is None:
         raise visibility.NotVisible(f"file {file_id}")
@@ -549,10 +553,10 @@ def deliver(
     session.add(delivery)
     session.flush()
     if uploads:
-        folder.mkdir(parents=True, exist_ok=True)
+        cast(Path, folder).mkdir(parents=True, exist_ok=True)
     for upload in uploads:
         stored_name = secrets.token_hex(20)
-        (folder / stored_name).write_bytes(upload.data)
+        (cast(Path, folder) / stored_name).write_bytes(upload.data)
         session.add(
             DeliveryFile(
                 delivery_id=delivery.id,
@@ -585,14 +589,15 @@ def deliver(
 
 
 def _waiting_delivery(session: Session, milestone: Milestone) -> Delivery:
-    return (
+    return cast(
+        Delivery,
         session.execute(
             select(Delivery)
-            .where(Delivery.milestone_id == milestone.id, Delivery.decision == DeliveryDecision.WAITING)
-            .order_by(Delivery.id.desc())
+            .where(col(Delivery.milestone_id) == milestone.id, col(Delivery.decision) == DeliveryDecision.WAITING)
+            .order_by(col(Delivery.id).desc())
         )
         .scalars()
-        .first()
+        .first(),
     )
 
 
@@ -775,7 +780,7 @@ def _close(
         )
         _tell(session, contract, "vendor", "milestone_cancelled", f"{_label(milestone).capitalize()} was cancelled.")
     elif milestone.status in HELD_STATES:
-        payments.refund_milestone(session, gateway, user, contract, milestone, reason)
+        payments.refund_milestone(session, cast(StripeGateway, gateway), user, contract, milestone, reason)
 
 
 # ------------------------------------------------------------------------------------------------ flagged contracts
@@ -837,7 +842,7 @@ def end_contract(
     """The buyer ends a flagged or paused contract: what was not yet released is refunded."""
     contract = _as_party(session, user, contract_id, "buyer")
     _check_endable(contract)
-    milestones = [lock_milestone(session, m.id) for m in milestones_of(session, contract.id)]
+    milestones = [cast(Milestone, lock_milestone(session, m.id)) for m in milestones_of(session, contract.id)]
     _check_refundable(milestones, gateway is not None)
     try:
         for milestone in milestones:
@@ -909,7 +914,7 @@ def cancel_milestone_preview(
     return MilestoneCancelPreview(
         contract,
         milestone,
-        session.get(Job, contract.job_id),
+        cast(Job, session.get(Job, contract.job_id)),
         _org_names(session, {contract.vendor_org_id})[contract.vendor_org_id],
         refusal,
         refund,
@@ -935,7 +940,7 @@ class EndPreview:
 
 def end_preview(session: Session, user: User, contract_id: int, *, payments_on: bool) -> EndPreview:
     contract = _on_side(session, user, contract_id, "buyer")
-    job = session.get(Job, contract.job_id)
+    job = cast(Job, session.get(Job, contract.job_id))
     vendor = _org_names(session, {contract.vendor_org_id})[contract.vendor_org_id]
     milestones = milestones_of(session, contract.id)
     try:
@@ -962,7 +967,7 @@ def rate_vendor(session: Session, user: User, contract_id: int, stars: int, comm
     contract = _as_party(session, user, contract_id, "buyer")
     if contract.status != ContractStatus.COMPLETED:
         raise ContractError("You can rate the vendor once the contract is complete.")
-    if session.execute(select(Rating.id).where(Rating.contract_id == contract.id)).first():
+    if session.execute(select(col(Rating.id)).where(col(Rating.contract_id) == contract.id)).first():
         raise ContractError("You have already rated this contract.")
     if not isinstance(stars, int) or not 1 <= stars <= 5:
         raise ContractError("Choose 1 to 5 stars.", "stars")
@@ -996,8 +1001,8 @@ def vendor_ratings(session: Session, vendor_org_id: int, limit: int = 10) -> Ven
     ratings = (
         session.execute(
             select(Rating)
-            .where(Rating.vendor_org_id == vendor_org_id)
-            .order_by(Rating.created_at.desc(), Rating.id.desc())
+            .where(col(Rating.vendor_org_id) == vendor_org_id)
+            .order_by(col(Rating.created_at).desc(), col(Rating.id).desc())
         )
         .scalars()
         .all()

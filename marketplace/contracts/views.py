@@ -4,7 +4,9 @@ Every address answers 404 to anyone whose organisation is not a party to the con
 and 403 to the party whose action it is not (service.WrongRole).
 """
 
+from collections.abc import Callable
 from pathlib import Path
+from typing import Any
 
 from flask import Blueprint, abort, current_app, flash, redirect, render_template, request, url_for
 from flask_login import current_user, login_required
@@ -77,7 +79,7 @@ def _check_side(contract_id: int, side: str) -> None:
         abort(403)
 
 
-def _act(contract_id: int, action, success: str, **forms):
+def _act(contract_id: int, action, success: str | Callable[[Any], str], **forms):
     """Run one service call; commit and go back to the contract, or show the refusal there (400 / 403)."""
     try:
         result = action()

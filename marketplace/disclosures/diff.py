@@ -7,6 +7,7 @@ version matches its original. Ties with the same key (two stints in one role) ar
 from collections import defaultdict
 from dataclasses import dataclass
 from datetime import date
+from typing import cast
 
 from marketplace.parties.service import normalize_name
 
@@ -112,7 +113,7 @@ class TieChange:
 
     @property
     def tie(self) -> TieView:
-        return self.new or self.old
+        return cast(TieView, self.new or self.old)
 
 
 _COMPARED = (

@@ -9,9 +9,11 @@ import hashlib
 import secrets
 from dataclasses import dataclass
 from pathlib import Path, PurePosixPath, PureWindowsPath
+from typing import cast
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
+from sqlmodel import col
 
 from marketplace.accounts.models import User
 from marketplace.accounts.suspension import ensure_active
@@ -76,8 +78,8 @@ def evidence_of(session: Session, version_id: int) -> list[DisclosureEvidence]:
     return list(
         session.execute(
             select(DisclosureEvidence)
-            .where(DisclosureEvidence.version_id == version_id)
-            .order_by(DisclosureEvidence.id)
+            .where(col(DisclosureEvidence.version_id) == version_id)
+            .order_by(col(DisclosureEvidence.id))
         ).scalars()
     )
 
@@ -93,15 +95,15 @@ def evidence_of_vendor(
 ) -> list[EvidenceItem]:
     """Every document the vendor attached, newest version first (optionally: to versions up to a number)."""
     query = (
-        select(DisclosureEvidence, DisclosureVersion.number)
-        .join(DisclosureVersion, DisclosureVersion.id == DisclosureEvidence.version_id)
-        .where(DisclosureEvidence.vendor_org_id == vendor_org_id)
+        select(DisclosureEvidence, col(DisclosureVersion.number))
+        .join(DisclosureVersion, col(DisclosureVersion.id) == DisclosureEvidence.version_id)
+        .where(col(DisclosureEvidence.vendor_org_id) == vendor_org_id)
     )
     if up_to_number is not None:
-        query = query.where(DisclosureVersion.number <= up_to_number)
+        query = query.where(col(DisclosureVersion.number) <= up_to_number)
     if filed_only:
-        query = query.where(DisclosureVersion.status != DisclosureStatus.DRAFT)
-    query = query.order_by(DisclosureVersion.number.desc(), DisclosureEvidence.id)
+        query = query.where(col(DisclosureVersion.status) != DisclosureStatus.DRAFT)
+    query = query.order_by(col(DisclosureVersion.number).desc(), col(DisclosureEvidence.id))
     return [EvidenceItem(evidence, number) for evidence, number in session.execute(query).all()]
 
 
@@ -208,7 +210,7 @@ def get_readable_evidence(session: Session, user: User, evidence_id: int) -> Dis
     if user.is_vendor and user.org_id == evidence.vendor_org_id:
         return evidence
     if user.is_admin:
-        version = session.get(DisclosureVersion, evidence.version_id)
+        version = cast(DisclosureVersion, session.get(DisclosureVersion, evidence.version_id))
         if version.status != DisclosureStatus.DRAFT:
             return evidence
     raise NotVisible(f"evidence {evidence_id}")

@@ -7,10 +7,12 @@ version of its disclosure.
 
 from dataclasses import dataclass
 from datetime import date
+from typing import cast
 from urllib.parse import urlsplit
 
 from sqlalchemy import or_, select
 from sqlalchemy.orm import Session
+from sqlmodel import col
 
 from marketplace import changes
 from marketplace.accounts.models import Organization, OrgKind, User
@@ -24,6 +26,7 @@ from marketplace.disclosures.service import (
     KINDS_BY_CODE,
     DisclosureError,
     TieInput,
+    TieKind,
     build_tie_row,
     check_tie,
 )
@@ -61,8 +64,8 @@ class FactInput(TieInput):
 def vendor_choices(session: Session) -> list[tuple[int, str]]:
     """Every vendor organisation, by name, for the form's select."""
     rows = session.execute(
-        select(Organization.id, Organization.name)
-        .where(Organization.kind == OrgKind.VENDOR)
+        select(col(Organization.id), col(Organization.name))
+        .where(col(Organization.kind) == OrgKind.VENDOR)
         .order_by(Organization.name)
     ).all()
     return [(org_id, name) for org_id, name in rows]
@@ -114,7 +117,7 @@ def record_fact(session: Session, admin: User, vendor_org_id: int, fact: FactInp
     level = _check_source(fact)
     # An unsaved version with no ties: the tie is checked on its own, not added to the disclosed shares.
     kind = check_tie(session, DisclosureVersion(vendor_org_id=vendor.id, number=0), fact)
-    vendor_party = session.get(Party, vendor.party_id)
+    vendor_party = cast(Party, session.get(Party, vendor.party_id))
     if kind.elsewhere:
         party = _person_of(session, vendor, vendor_party, fact.party_name)
     else:
@@ -144,7 +147,7 @@ def record_fact(session: Session, admin: User, vendor_org_id: int, fact: FactInp
             "dates": view.dates_text,
             "verification_level": level.value,
             "source_url": row.source_url,
-            "source_date": fact.source_date.isoformat(),
+            "source_date": cast(date, fact.source_date).isoformat(),
             "note": row.note,
         },
         vendor_org_id=vendor.id,
@@ -158,8 +161,8 @@ def record_fact(session: Session, admin: User, vendor_org_id: int, fact: FactInp
 
 def _role_holders(vendor_party_id: int):
     """The people holding (or having held) a board or senior role in the vendor."""
-    return select(Interest.interested_party_id).where(
-        Interest.subject_party_id == vendor_party_id, Interest.interest_type.in_(sorted(ROLE_INTEREST_TYPES))
+    return select(col(Interest.interested_party_id)).where(
+        col(Interest.subject_party_id) == vendor_party_id, col(Interest.interest_type).in_(sorted(ROLE_INTEREST_TYPES))
     )
 
 
@@ -168,12 +171,12 @@ def _person_of(session: Session, vendor: Organization, vendor_party: Party, name
     person = session.execute(
         select(Party)
         .where(
-            Party.name_normalized == normalize_name(name),
-            Party.kind == PartyKind.PERSON,
-            Party.merged_into_id.is_(None),
-            Party.id.in_(_role_holders(vendor_party.id)),
+            col(Party.name_normalized) == normalize_name(name),
+            col(Party.kind) == PartyKind.PERSON,
+            col(Party.merged_into_id).is_(None),
+            col(Party.id).in_(_role_holders(vendor_party.id)),
         )
-        .order_by(Party.id)
+        .order_by(col(Party.id))
         .limit(1)
     ).scalar_one_or_none()
     if person is None:
@@ -217,9 +220,10 @@ class RecordedFact:
 
 def fact_view(session: Session, row: Interest | CommercialTie, vendor_party_id: int) -> TieView:
     """The fact as a tie view, so it reads like the ties of a disclosure."""
+    kind: TieKind | None
     if isinstance(row, CommercialTie):
         kind = KINDS_BY_CODE[str(row.kind)]
-        party = session.get(Party, row.counterparty_id)
+        party = cast(Party, session.get(Party, row.counterparty_id))
         return TieView(
             table=COMMERCIAL_TABLE,
             id=row.id,
@@ -237,7 +241,10 @@ def fact_view(session: Session, row: Interest | CommercialTie, vendor_party_id: 
         )
     elsewhere = row.subject_party_id != vendor_party_id
     kind = KINDS_BY_CODE.get(("elsewhere:" if elsewhere else "") + row.interest_type)
-    party, subject = session.get(Party, row.interested_party_id), session.get(Party, row.subject_party_id)
+    party, subject = (
+        cast(Party, session.get(Party, row.interested_party_id)),
+        cast(Party, session.get(Party, row.subject_party_id)),
+    )
     return TieView(
         table=INTEREST_TABLE,
         id=row.id,
@@ -270,11 +277,11 @@ def recorded_facts(session: Session, vendor_org_id: int) -> list[RecordedFact]:
     interests = (
         session.execute(
             select(Interest).where(
-                Interest.origin == TieOrigin.ADMIN_FACT,
+                col(Interest.origin) == TieOrigin.ADMIN_FACT,
                 or_(
-                    Interest.subject_party_id == org.party_id,
-                    Interest.interest_type.in_(sorted(ROLE_INTEREST_TYPES))
-                    & Interest.interested_party_id.in_(_role_holders(org.party_id)),
+                    col(Interest.subject_party_id) == org.party_id,
+                    col(Interest.interest_type).in_(sorted(ROLE_INTEREST_TYPES))
+                    & col(Interest.interested_party_id).in_(_role_holders(org.party_id)),
                 ),
             )
         )
@@ -284,7 +291,7 @@ def recorded_facts(session: Session, vendor_org_id: int) -> list[RecordedFact]:
     commercial = (
         session.execute(
             select(CommercialTie).where(
-                CommercialTie.origin == TieOrigin.ADMIN_FACT, CommercialTie.vendor_party_id == org.party_id
+                col(CommercialTie.origin) == TieOrigin.ADMIN_FACT, col(CommercialTie.vendor_party_id) == org.party_id
             )
         )
         .scalars()

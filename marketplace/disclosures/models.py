@@ -20,7 +20,7 @@ class DisclosureStatus(StrEnum):
 class DisclosureVersion(SQLModel, table=True):
     __table_args__ = (UniqueConstraint("vendor_org_id", "number"),)
 
-    id: int | None = Field(default=None, primary_key=True)
+    id: int = Field(default=None, primary_key=True)
     vendor_org_id: int = Field(foreign_key="organization.id", index=True)
     number: int
     status: DisclosureStatus = Field(default=DisclosureStatus.DRAFT, sa_type=enum_column())
@@ -42,7 +42,7 @@ class DisclosureEvidence(SQLModel, table=True):
     The file lives under the upload folder with a generated name; `filename` is only ever shown.
     """
 
-    id: int | None = Field(default=None, primary_key=True)
+    id: int = Field(default=None, primary_key=True)
     version_id: int = Field(foreign_key="disclosureversion.id", index=True)
     vendor_org_id: int = Field(foreign_key="organization.id", index=True)
     filename: str = Field(max_length=255)
@@ -60,7 +60,7 @@ class ReminderSent(SQLModel, table=True):
 
     __table_args__ = (UniqueConstraint("vendor_org_id", "kind", "period_key"),)
 
-    id: int | None = Field(default=None, primary_key=True)
+    id: int = Field(default=None, primary_key=True)
     vendor_org_id: int = Field(foreign_key="organization.id", index=True)
     kind: str = Field(max_length=40)
     period_key: str = Field(max_length=40)

@@ -10,11 +10,14 @@ Three obligations, each with the moment the vendor fell behind (`since`):
 """
 
 from collections import defaultdict
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from typing import cast
 
 from sqlalchemy import or_, select
 from sqlalchemy.orm import Session
+from sqlmodel import col
 
 from marketplace.accounts.models import Organization, OrgKind
 from marketplace.db_types import utcnow
@@ -45,7 +48,7 @@ def disclosure_obligations(session: Session, as_of: datetime | None = None) -> l
     as_of = as_of or utcnow()
     vendors = (
         session.execute(
-            select(Organization).where(Organization.kind == OrgKind.VENDOR, Organization.created_at <= as_of)
+            select(Organization).where(col(Organization.kind) == OrgKind.VENDOR, col(Organization.created_at) <= as_of)
         )
         .scalars()
         .all()
@@ -53,7 +56,7 @@ def disclosure_obligations(session: Session, as_of: datetime | None = None) -> l
     versions = defaultdict(list)
     for version in session.execute(
         select(DisclosureVersion).where(
-            DisclosureVersion.status != DisclosureStatus.DRAFT, DisclosureVersion.submitted_at <= as_of
+            col(DisclosureVersion.status) != DisclosureStatus.DRAFT, col(DisclosureVersion.submitted_at) <= as_of
         )
     ).scalars():
         versions[version.vendor_org_id].append(version)
@@ -76,7 +79,7 @@ def _filing_obligations(vendor: Organization, filed: list[DisclosureVersion], as
     if not approved:
         return []
     latest = max(approved, key=lambda v: v.number)
-    stale_from = _months_after(latest.decided_at, STALE_AFTER_MONTHS)
+    stale_from = _months_after(cast(datetime, latest.decided_at), STALE_AFTER_MONTHS)
     awaiting = any(v.status == DisclosureStatus.SUBMITTED and v.number > latest.number for v in filed)
     if stale_from >= as_of or awaiting:
         return []
@@ -91,11 +94,13 @@ def _filing_obligations(vendor: Organization, filed: list[DisclosureVersion], as
     ]
 
 
-def _vendor_parties(session: Session, vendors: list[Organization]) -> dict[int, int]:
+def _vendor_parties(session: Session, vendors: Sequence[Organization]) -> dict[int, int]:
     """Party id -> vendor organisation id, including parties merged into a vendor's own party."""
     owners = {v.party_id: v.id for v in vendors if v.party_id}
-    merged = session.execute(select(Party.id, Party.merged_into_id).where(Party.merged_into_id.in_(list(owners)))).all()
-    owners.update({party_id: owners[into] for party_id, into in merged})
+    merged = session.execute(
+        select(col(Party.id), col(Party.merged_into_id)).where(col(Party.merged_into_id).in_(list(owners)))
+    ).all()
+    owners.update({party_id: owners[cast(int, into)] for party_id, into in merged})
     return owners
 
 
@@ -112,11 +117,14 @@ def _material_facts(session: Session, owners: dict[int, int], due_before: dateti
         session.execute(
             select(Interest)
             .where(
-                Interest.origin == TieOrigin.ADMIN_FACT,
-                Interest.recorded_at < due_before,
-                or_(Interest.subject_party_id.in_(list(owners)), Interest.interest_type.in_(list(ROLE_INTEREST_TYPES))),
+                col(Interest.origin) == TieOrigin.ADMIN_FACT,
+                col(Interest.recorded_at) < due_before,
+                or_(
+                    col(Interest.subject_party_id).in_(list(owners)),
+                    col(Interest.interest_type).in_(list(ROLE_INTEREST_TYPES)),
+                ),
             )
-            .order_by(Interest.recorded_at, Interest.id)
+            .order_by(col(Interest.recorded_at), col(Interest.id))
         )
         .scalars()
         .all()
@@ -124,8 +132,8 @@ def _material_facts(session: Session, owners: dict[int, int], due_before: dateti
     # People with a role in a vendor: their role taken elsewhere is the vendor's material change.
     people = defaultdict(set)
     for holder, subject in session.execute(
-        select(Interest.interested_party_id, Interest.subject_party_id).where(
-            Interest.subject_party_id.in_(list(owners)), Interest.interest_type.in_(list(ROLE_INTEREST_TYPES))
+        select(col(Interest.interested_party_id), col(Interest.subject_party_id)).where(
+            col(Interest.subject_party_id).in_(list(owners)), col(Interest.interest_type).in_(list(ROLE_INTEREST_TYPES))
         )
     ).all():
         people[holder].add(owners[subject])
@@ -152,18 +160,18 @@ def _describe(fact: Interest, names: dict[int, str]) -> str:
     )
 
 
-def _material_change_obligations(session: Session, vendors: list[Organization], versions, as_of: datetime):
+def _material_change_obligations(session: Session, vendors: Sequence[Organization], versions, as_of: datetime):
     owners = _vendor_parties(session, vendors)
     if not owners:
         return []
     due_before = as_of - timedelta(days=MATERIAL_CHANGE_DAYS)
-    unanswered = defaultdict(list)
+    unanswered: defaultdict[int, list] = defaultdict(list)
     for vendor_id, fact in _material_facts(session, owners, due_before):
         answered = any(v.submitted_at and v.submitted_at > fact.recorded_at for v in versions.get(vendor_id, []))
         if not answered and fact not in unanswered[vendor_id]:
             unanswered[vendor_id].append(fact)
     party_ids = {p for facts in unanswered.values() for f in facts for p in (f.interested_party_id, f.subject_party_id)}
-    names = dict(session.execute(select(Party.id, Party.name).where(Party.id.in_(party_ids))).all())
+    names = dict(session.execute(select(col(Party.id), col(Party.name)).where(col(Party.id).in_(party_ids))).all())
     obligations = []
     for vendor_id, facts in unanswered.items():
         oldest = facts[0]

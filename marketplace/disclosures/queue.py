@@ -6,6 +6,7 @@ from datetime import date, datetime
 
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
+from sqlmodel import col
 
 from marketplace.accounts.models import Organization, User
 from marketplace.db_types import utcnow
@@ -64,14 +65,14 @@ def review_queue(
 def _filed_rows(session: Session, status: str, now: datetime) -> list[QueueRow]:
     """Filed versions with the status (or all): the longest-waiting first when submitted, else the newest."""
     query = (
-        select(DisclosureVersion, Organization.name)
-        .join(Organization, Organization.id == DisclosureVersion.vendor_org_id)
-        .where(DisclosureVersion.status != DisclosureStatus.DRAFT)
+        select(DisclosureVersion, col(Organization.name))
+        .join(Organization, col(Organization.id) == DisclosureVersion.vendor_org_id)
+        .where(col(DisclosureVersion.status) != DisclosureStatus.DRAFT)
     )
     if status != "all":
-        query = query.where(DisclosureVersion.status == status)
+        query = query.where(col(DisclosureVersion.status) == status)
     submitted = func.coalesce(DisclosureVersion.submitted_at, DisclosureVersion.created_at)
-    query = query.order_by(submitted.asc() if status == "submitted" else submitted.desc(), DisclosureVersion.id)
+    query = query.order_by(submitted.asc() if status == "submitted" else submitted.desc(), col(DisclosureVersion.id))
     rows = []
     for version, name in session.execute(query).all():
         since = version.submitted_at or version.created_at
@@ -83,8 +84,8 @@ def _obligation_rows(session: Session, kind: str, now: datetime) -> list[QueueRo
     obligations = [o for o in disclosure_obligations(session, now) if str(o.kind) == kind]
     names = dict(
         session.execute(
-            select(Organization.id, Organization.name).where(
-                Organization.id.in_({o.vendor_org_id for o in obligations})
+            select(col(Organization.id), col(Organization.name)).where(
+                col(Organization.id).in_({o.vendor_org_id for o in obligations})
             )
         ).all()
     )
@@ -105,7 +106,10 @@ def _obligation_rows(session: Session, kind: str, now: datetime) -> list[QueueRo
 def _latest_filed(session: Session, vendor_org_id: int) -> DisclosureVersion | None:
     return session.execute(
         select(DisclosureVersion)
-        .where(DisclosureVersion.vendor_org_id == vendor_org_id, DisclosureVersion.status != DisclosureStatus.DRAFT)
-        .order_by(DisclosureVersion.number.desc())
+        .where(
+            col(DisclosureVersion.vendor_org_id) == vendor_org_id,
+            col(DisclosureVersion.status) != DisclosureStatus.DRAFT,
+        )
+        .order_by(col(DisclosureVersion.number).desc())
         .limit(1)
     ).scalar_one_or_none()

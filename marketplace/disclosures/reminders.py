@@ -7,12 +7,14 @@ kind and ISO week), so a second run in the same week, or two runs at once, send 
 from collections import Counter
 from dataclasses import dataclass, field
 from datetime import datetime
+from typing import cast
 
 import click
 from flask.cli import with_appcontext
 from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
+from sqlmodel import col
 
 from marketplace.accounts.models import Organization
 from marketplace.db_types import utcnow
@@ -69,10 +71,10 @@ class ReminderRun:
 def _claim(session: Session, obligation: Obligation, key: str) -> ReminderSent | None:
     """Record the reminder before sending it; None when this period's reminder went out already."""
     exists = session.execute(
-        select(ReminderSent.id).where(
-            ReminderSent.vendor_org_id == obligation.vendor_org_id,
-            ReminderSent.kind == obligation.kind,
-            ReminderSent.period_key == key,
+        select(col(ReminderSent.id)).where(
+            col(ReminderSent.vendor_org_id) == obligation.vendor_org_id,
+            col(ReminderSent.kind) == obligation.kind,
+            col(ReminderSent.period_key) == key,
         )
     ).first()
     if exists:
@@ -95,7 +97,7 @@ def send_reminders(session: Session, now: datetime | None = None) -> ReminderRun
     for obligation in disclosure_obligations(session, now):
         if obligation.kind not in REMINDED_KINDS:
             continue
-        org = session.get(Organization, obligation.vendor_org_id)
+        org = cast(Organization, session.get(Organization, obligation.vendor_org_id))
         if org.suspended_at is not None:  # it cannot file until reinstated: its banner says why
             run.skipped_suspended += 1
             continue

@@ -8,9 +8,11 @@ marketplace.parties.counting: a submitted version counts at once, before any rev
 from collections.abc import Iterable
 from dataclasses import dataclass, replace
 from datetime import date, datetime
+from typing import cast
 
 from sqlalchemy import select, update
 from sqlalchemy.orm import Session
+from sqlmodel import col
 
 from marketplace import changes
 from marketplace.accounts.models import Organization, OrgKind, User
@@ -64,10 +66,10 @@ def changed_subjects(session: Session, vendor_org_id: int) -> set[int]:
     """The parties a change to the vendor's filed versions touches: the vendor's own, and every subject of a tie in
     one of its versions (a version submitted, approved or superseded changes which of them count, and how)."""
     org = session.get(Organization, vendor_org_id)
-    versions = select(DisclosureVersion.id).where(DisclosureVersion.vendor_org_id == vendor_org_id)
+    versions = select(col(DisclosureVersion.id)).where(col(DisclosureVersion.vendor_org_id) == vendor_org_id)
     subjects = set(
         session.execute(
-            select(Interest.subject_party_id).distinct().where(Interest.disclosure_id.in_(versions))
+            select(col(Interest.subject_party_id)).distinct().where(col(Interest.disclosure_id).in_(versions))
         ).scalars()
     )
     return subjects | ({org.party_id} if org is not None and org.party_id is not None else set())
@@ -231,8 +233,8 @@ def versions_of(session: Session, vendor_org_id: int) -> list[DisclosureVersion]
     return list(
         session.execute(
             select(DisclosureVersion)
-            .where(DisclosureVersion.vendor_org_id == vendor_org_id)
-            .order_by(DisclosureVersion.number.desc())
+            .where(col(DisclosureVersion.vendor_org_id) == vendor_org_id)
+            .order_by(col(DisclosureVersion.number).desc())
         ).scalars()
     )
 
@@ -240,8 +242,11 @@ def versions_of(session: Session, vendor_org_id: int) -> list[DisclosureVersion]
 def draft_of(session: Session, vendor_org_id: int) -> DisclosureVersion | None:
     return session.execute(
         select(DisclosureVersion)
-        .where(DisclosureVersion.vendor_org_id == vendor_org_id, DisclosureVersion.status == DisclosureStatus.DRAFT)
-        .order_by(DisclosureVersion.number.desc())
+        .where(
+            col(DisclosureVersion.vendor_org_id) == vendor_org_id,
+            col(DisclosureVersion.status) == DisclosureStatus.DRAFT,
+        )
+        .order_by(col(DisclosureVersion.number).desc())
         .limit(1)
     ).scalar_one_or_none()
 
@@ -251,11 +256,12 @@ def current_approved_version(
 ) -> DisclosureVersion | None:
     """The vendor's latest approved version (optionally: the latest one numbered below `before_number`)."""
     query = select(DisclosureVersion).where(
-        DisclosureVersion.vendor_org_id == vendor_org_id, DisclosureVersion.status == DisclosureStatus.APPROVED
+        col(DisclosureVersion.vendor_org_id) == vendor_org_id,
+        col(DisclosureVersion.status) == DisclosureStatus.APPROVED,
     )
     if before_number is not None:
-        query = query.where(DisclosureVersion.number < before_number)
-    return session.execute(query.order_by(DisclosureVersion.number.desc()).limit(1)).scalar_one_or_none()
+        query = query.where(col(DisclosureVersion.number) < before_number)
+    return session.execute(query.order_by(col(DisclosureVersion.number).desc()).limit(1)).scalar_one_or_none()
 
 
 def _months_after(moment: datetime, months: int) -> datetime:
@@ -326,7 +332,7 @@ def _vendor_party(session: Session, org: Organization) -> Party:
         session.add(party)
         session.flush()
         org.party_id = party.id
-    return session.get(Party, org.party_id)
+    return cast(Party, session.get(Party, org.party_id))
 
 
 # --- Versions --------------------------------------------------------------------------------------------
@@ -344,8 +350,8 @@ def start_new_version(session: Session, user: User) -> DisclosureVersion:
         raise DisclosureError(f"Version {draft.number} is already a draft: finish it or submit it first.")
     latest = session.execute(
         select(DisclosureVersion)
-        .where(DisclosureVersion.vendor_org_id == org.id)
-        .order_by(DisclosureVersion.number.desc())
+        .where(col(DisclosureVersion.vendor_org_id) == org.id)
+        .order_by(col(DisclosureVersion.number).desc())
         .limit(1)
     ).scalar_one_or_none()
     version = DisclosureVersion(
@@ -378,8 +384,8 @@ def _copy_ties(session: Session, from_version_id: int, to_version_id: int) -> No
         rows = (
             session.execute(
                 select(model)
-                .where(model.disclosure_id == from_version_id, model.origin == TieOrigin.DISCLOSURE)
-                .order_by(model.id)
+                .where(col(model.disclosure_id) == from_version_id, col(model.origin) == TieOrigin.DISCLOSURE)
+                .order_by(col(model.id))
             )
             .scalars()
             .all()
@@ -464,7 +470,7 @@ def _check_total(session: Session, kind: TieKind, tie: TieInput, version: Disclo
         field = "share_exact" if tie.share_exact is not None else "share_min"
     elif kind.revenue:
         existing = [view for view in tie_views(session, version) if view.kind == kind.code]
-        total = tie.revenue_share_pct + sum(
+        total = cast(float, tie.revenue_share_pct) + sum(
             view.revenue_share_pct or 0.0 for view in existing if view.is_current(today)
         )
         field = "revenue_share_pct"
@@ -481,7 +487,7 @@ def check_tie(session: Session, version: DisclosureVersion, tie: TieInput) -> Ti
     kind = KINDS_BY_CODE.get(tie.kind)
     if kind is None:
         raise DisclosureError("Choose what kind of tie this is.", "kind")
-    vendor = _vendor_party(session, session.get(Organization, version.vendor_org_id))
+    vendor = _vendor_party(session, cast(Organization, session.get(Organization, version.vendor_org_id)))
     _check_parties(kind, tie, vendor)
     _check_shares(kind, tie)
     _check_revenue(kind, tie)
@@ -501,7 +507,7 @@ def add_tie(session: Session, user: User, version_id: int, tie: TieInput) -> Int
     version = _own_draft(session, user, version_id)
     tie, picked = _with_picked_party(session, tie)
     kind = check_tie(session, version, tie)
-    vendor = _vendor_party(session, session.get(Organization, version.vendor_org_id))
+    vendor = _vendor_party(session, cast(Organization, session.get(Organization, version.vendor_org_id)))
     party = picked or _named_party(session, tie)
     provenance = {
         "origin": TieOrigin.DISCLOSURE,
@@ -515,7 +521,7 @@ def add_tie(session: Session, user: User, version_id: int, tie: TieInput) -> Int
 def party_name_of(session: Session, row: Interest | CommercialTie) -> str:
     """The name of the party a vendor's tie names (the holder of an interest, the counterparty of a contract)."""
     party_id = row.interested_party_id if isinstance(row, Interest) else row.counterparty_id
-    return session.get(Party, party_id).name
+    return cast(Party, session.get(Party, party_id)).name
 
 
 def _with_picked_party(session: Session, tie: TieInput) -> tuple[TieInput, Party | None]:
@@ -548,7 +554,7 @@ def build_tie_row(
 ) -> Interest | CommercialTie:
     """Write one checked tie of the vendor (from a disclosure or an admin's fact) with its provenance."""
     if kind.table == COMMERCIAL_TABLE:
-        row = CommercialTie(
+        row: Interest | CommercialTie = CommercialTie(
             vendor_party_id=vendor_party.id,
             counterparty_id=party.id,
             kind=CommercialKind(kind.type),
@@ -586,7 +592,7 @@ def remove_tie(session: Session, user: User, version_id: int, table: str, tie_id
     ensure_active(session, user, "file disclosures")
     version = _own_draft(session, user, version_id)
     model = {INTEREST_TABLE: Interest, COMMERCIAL_TABLE: CommercialTie}.get(table)
-    row = session.get(model, tie_id) if model else None
+    row = session.get(cast(type[Interest | CommercialTie], model), tie_id) if model else None
     if row is None or row.disclosure_id != version.id or row.origin != TieOrigin.DISCLOSURE:
         raise _not_found(f"{table} tie {tie_id}")
     session.delete(row)
@@ -623,7 +629,7 @@ def submit_version(
     version.attester_name = attester_name.strip()
     version.attester_title = attester_title.strip()
     version.summary = summary.strip()
-    org = session.get(Organization, version.vendor_org_id)
+    org = cast(Organization, session.get(Organization, version.vendor_org_id))
     record_event(
         session,
         user,
@@ -665,7 +671,7 @@ def verify_ties(session: Session, version: DisclosureVersion) -> None:
     for model in (Interest, CommercialTie):
         session.execute(
             update(model)
-            .where(model.disclosure_id == version.id, model.origin == TieOrigin.DISCLOSURE)
+            .where(col(model.disclosure_id) == version.id, col(model.origin) == TieOrigin.DISCLOSURE)
             .values(verification_level=VerificationLevel.ADMIN_VERIFIED)
         )
 
@@ -733,13 +739,13 @@ def _kind_of_interest(interest: Interest, vendor_party_id: int) -> TieKind | Non
 
 def tie_views(session: Session, version: DisclosureVersion) -> list[TieView]:
     """The version's ties, in section order, then by kind and name."""
-    org = session.get(Organization, version.vendor_org_id)
+    org = cast(Organization, session.get(Organization, version.vendor_org_id))
     interests = _ties_in(session, Interest, version.id)
     commercial = _ties_in(session, CommercialTie, version.id)
     party_ids = {i.interested_party_id for i in interests} | {i.subject_party_id for i in interests}
     party_ids |= {c.counterparty_id for c in commercial}
-    parties = {p.id: p for p in session.execute(select(Party).where(Party.id.in_(party_ids))).scalars()}
-    views = [_interest_view(i, parties, org.party_id) for i in interests]
+    parties = {p.id: p for p in session.execute(select(Party).where(col(Party.id).in_(party_ids))).scalars()}
+    views = [_interest_view(i, parties, cast(int, org.party_id)) for i in interests]
     views += [_commercial_view(c, parties) for c in commercial]
     order = {kind.code: index for index, kind in enumerate(TIE_KINDS)}
     return sorted(
@@ -825,4 +831,6 @@ def review_of(session: Session, user: User, version_id: int) -> Review:
     old = tie_views(session, baseline) if baseline else []
     changes = [change for change in diff_ties(old, ties) if change.status != "unchanged"]
     changes.sort(key=lambda change: SECTION_INDEX[change.tie.section])
-    return Review(version, session.get(Organization, version.vendor_org_id), ties, baseline, changes)
+    return Review(
+        version, cast(Organization, session.get(Organization, version.vendor_org_id)), ties, baseline, changes
+    )

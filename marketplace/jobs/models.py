@@ -84,7 +84,7 @@ class JobStatus(StrEnum):
 
 
 class Job(SQLModel, table=True):
-    id: int | None = Field(default=None, primary_key=True)
+    id: int = Field(default=None, primary_key=True)
     buyer_org_id: int = Field(foreign_key="organization.id", index=True)
     created_by_id: int | None = Field(default=None, foreign_key="user_account.id")
     title: str = Field(max_length=200)
@@ -122,14 +122,14 @@ class Job(SQLModel, table=True):
 class JobInvitation(SQLModel, table=True):
     """A vendor invited to an invite-only job; it is still screened."""
 
-    id: int | None = Field(default=None, primary_key=True)
+    id: int = Field(default=None, primary_key=True)
     job_id: int = Field(foreign_key="job.id", index=True)
     vendor_org_id: int = Field(foreign_key="organization.id", index=True)
     created_at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime)
 
 
 class JobAttachment(SQLModel, table=True):
-    id: int | None = Field(default=None, primary_key=True)
+    id: int = Field(default=None, primary_key=True)
     job_id: int = Field(foreign_key="job.id", index=True)
     filename: str = Field(max_length=255)
     stored_name: str = Field(max_length=80, unique=True)
@@ -144,7 +144,7 @@ class JobAttachment(SQLModel, table=True):
 class Question(SQLModel, table=True):
     """A vendor's question; the answer is shown to every vendor who can see the job, unattributed."""
 
-    id: int | None = Field(default=None, primary_key=True)
+    id: int = Field(default=None, primary_key=True)
     job_id: int = Field(foreign_key="job.id", index=True)
     vendor_org_id: int = Field(foreign_key="organization.id", index=True)
     asked_by_id: int | None = Field(default=None, foreign_key="user_account.id")

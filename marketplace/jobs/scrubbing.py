@@ -17,6 +17,7 @@ import io
 import re
 import zipfile
 from dataclasses import dataclass, field
+from typing import Any, cast
 
 from PIL import Image, UnidentifiedImageError
 from pypdf import PdfReader, PdfWriter
@@ -80,9 +81,9 @@ def scrub(data: bytes, filename: str) -> Scrubbed:
 def _scrub_pdf(data: bytes) -> Scrubbed:
     try:
         reader = PdfReader(io.BytesIO(data))
-        info = reader.metadata or {}
+        info: dict = reader.metadata or {}
         removed = [f"PDF {key.lstrip('/')} “{_short(value)}”" for key, value in info.items() if value]
-        if "/Metadata" in reader.trailer["/Root"]:
+        if "/Metadata" in cast(dict, reader.trailer["/Root"]):
             removed.append("PDF XMP metadata")
         writer = PdfWriter()
         for page in reader.pages:
@@ -125,10 +126,10 @@ def _scrub_image(image: Image.Image) -> Scrubbed:
             break
     if image.info.get("photoshop") or image.info.get("iptc"):
         removed.append("IPTC / Photoshop data")
-    texts = [
+    texts: list[Any] = [
         key
         for key, value in image.info.items()
-        if isinstance(value, str) and key.lower() not in ("xmp", "xml:com.adobe.xmp")
+        if isinstance(value, str) and cast(str, key).lower() not in ("xmp", "xml:com.adobe.xmp")
     ]
     if image.format == "PNG" and texts:
         removed.append("PNG text (" + ", ".join(sorted(texts)) + ")")

@@ -11,6 +11,7 @@ from datetime import datetime
 
 from sqlalchemy import String, and_, case, cast, func, or_, select
 from sqlalchemy.orm import Session
+from sqlmodel import col
 
 from marketplace import visibility
 from marketplace.accounts.models import User
@@ -62,16 +63,16 @@ class JobPage:
 def effective_state_sql(now: datetime):
     """visibility.effective_status as SQL: an open job past its deadline is closed."""
     return case(
-        (and_(Job.status == JobStatus.OPEN, Job.bid_deadline <= now), JobStatus.CLOSED.value),
+        (and_(col(Job.status) == JobStatus.OPEN, col(Job.bid_deadline) <= now), JobStatus.CLOSED.value),
         else_=Job.status,
     )
 
 
 def _state_condition(state: str, now: datetime):
     if state == JobStatus.OPEN:
-        return and_(Job.status == JobStatus.OPEN, Job.bid_deadline > now)
+        return and_(col(Job.status) == JobStatus.OPEN, col(Job.bid_deadline) > now)
     if state == JobStatus.CLOSED:
-        return and_(Job.status == JobStatus.OPEN, Job.bid_deadline <= now)
+        return and_(col(Job.status) == JobStatus.OPEN, col(Job.bid_deadline) <= now)
     return Job.status == state
 
 
@@ -85,7 +86,7 @@ def _filters(search: JobSearch) -> list:
     conditions = []
     for word in search.text.split():
         conditions.append(
-            or_(Job.title.icontains(word, autoescape=True), Job.description.icontains(word, autoescape=True))
+            or_(col(Job.title).icontains(word, autoescape=True), col(Job.description).icontains(word, autoescape=True))
         )
     for name in ("modality", "task_type", "currency"):
         value = getattr(search, name)
@@ -103,9 +104,9 @@ def _bid_counts(session: Session, user: User, jobs: list[Job]) -> dict[int, int]
     if user.is_vendor or not jobs:
         return {}
     rows = session.execute(
-        select(Bid.job_id, func.count(Bid.id))
-        .where(Bid.job_id.in_([job.id for job in jobs]), visibility.comparable_bid_condition())
-        .group_by(Bid.job_id)
+        select(col(Bid.job_id), func.count(col(Bid.id)))
+        .where(col(Bid.job_id).in_([job.id for job in jobs]), visibility.comparable_bid_condition())
+        .group_by(col(Bid.job_id))
     ).all()
     counts = dict.fromkeys((job.id for job in jobs), 0)
     counts.update({job_id: count for job_id, count in rows})
@@ -122,11 +123,13 @@ def search_jobs(
     state_sql = effective_state_sql(now)
 
     by_state = select(state_sql.label("state")).where(*conditions).subquery()
-    state_counts = dict(session.execute(select(by_state.c.state, func.count()).group_by(by_state.c.state)).all())
+    state_counts: dict[str, int] = dict(
+        session.execute(select(by_state.c.state, func.count()).group_by(by_state.c.state)).all()
+    )
 
     if search.state:
         conditions.append(_state_condition(search.state, now))
-    total = session.execute(select(func.count(Job.id)).where(*conditions)).scalar_one()
+    total = session.execute(select(func.count(col(Job.id))).where(*conditions)).scalar_one()
     pages = max(1, math.ceil(total / per_page))
     page = min(max(1, search.page), pages)
     order = case({state.value: index for index, state in enumerate(STATE_ORDER)}, value=state_sql)
@@ -134,7 +137,7 @@ def search_jobs(
         session.execute(
             select(Job)
             .where(*conditions)
-            .order_by(order, Job.bid_deadline, Job.id)
+            .order_by(order, col(Job.bid_deadline), col(Job.id))
             .offset((page - 1) * per_page)
             .limit(per_page)
         ).scalars()

@@ -6,14 +6,17 @@ audit record and the notifications in the caller's transaction.
 """
 
 import secrets
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime
 from decimal import Decimal
 from pathlib import Path, PurePosixPath, PureWindowsPath
+from typing import cast
 from zoneinfo import ZoneInfo
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
+from sqlmodel import col
 
 from marketplace import visibility
 from marketplace.accounts.models import Organization, OrgKind, User
@@ -400,7 +403,7 @@ def _remove_attachments(session: Session, attachments: list[JobAttachment], fold
 def attachments_of(session: Session, job: Job) -> list[JobAttachment]:
     return list(
         session.execute(
-            select(JobAttachment).where(JobAttachment.job_id == job.id).order_by(JobAttachment.id)
+            select(JobAttachment).where(col(JobAttachment.job_id) == job.id).order_by(col(JobAttachment.id))
         ).scalars()
     )
 
@@ -419,7 +422,7 @@ def get_attachment(session: Session, user: User, job_id: int, attachment_id: int
 
 def has_bids(session: Session, job: Job) -> bool:
     """Whether any vendor has bid, even if it withdrew since: the terms it bid on must stay as they were."""
-    return session.execute(select(Bid.id).where(Bid.job_id == job.id).limit(1)).first() is not None
+    return session.execute(select(col(Bid.id)).where(col(Bid.job_id) == job.id).limit(1)).first() is not None
 
 
 def edit_refusal(session: Session, job: Job, now: datetime | None = None) -> str | None:
@@ -505,7 +508,7 @@ def locked_own_job(session: Session, user: User, job_id: int) -> Job:
 
 def new_codename(session: Session) -> str:
     """A random 'Project Amber Heron' that no other job uses, naming nothing about the buyer."""
-    taken = set(session.execute(select(Job.codename).where(Job.codename != "")).scalars())
+    taken = set(session.execute(select(col(Job.codename)).where(col(Job.codename) != "")).scalars())
     for _ in range(50):
         name = f"Project {secrets.choice(CODENAME_ADJECTIVES)} {secrets.choice(CODENAME_BIRDS)}"
         if name not in taken:
@@ -530,7 +533,9 @@ def _mark_published(session: Session, user: User, job: Job) -> None:
     )
     if job.visibility == Visibility.INVITE_ONLY:
         invited = set(
-            session.execute(select(JobInvitation.vendor_org_id).where(JobInvitation.job_id == job.id)).scalars()
+            session.execute(
+                select(col(JobInvitation.vendor_org_id)).where(col(JobInvitation.job_id) == job.id)
+            ).scalars()
         )
         notify_orgs(
             session,
@@ -548,7 +553,7 @@ def create_job(
     data: JobInput,
     publish: bool,
     *,
-    attachments: list[NewAttachment] = (),
+    attachments: Sequence[NewAttachment] = (),
     upload_folder: Path | None = None,
 ) -> Job:
     """Post a job for the buyer's organisation, as a draft or published at once."""
@@ -566,7 +571,7 @@ def create_job(
     session.add(job)
     session.flush()
     if prepared:
-        _store_attachments(session, job, prepared, upload_folder)
+        _store_attachments(session, job, prepared, cast(Path, upload_folder))
     if publish:
         _mark_published(session, user, job)
     session.flush()
@@ -580,7 +585,7 @@ def update_job(
     data: JobInput,
     *,
     publish: bool = False,
-    attachments: list[NewAttachment] = (),
+    attachments: Sequence[NewAttachment] = (),
     remove_attachment_ids=(),
     upload_folder: Path | None = None,
 ) -> Job:
@@ -602,7 +607,7 @@ def update_job(
     _check_attachments(len(current) - len(removed), list(attachments))
     prepared = _prepared(attachments, values["visibility"])
     if removed:
-        _remove_attachments(session, removed, upload_folder)
+        _remove_attachments(session, removed, cast(Path, upload_folder))
         session.flush()
     for name, value in values.items():
         setattr(job, name, value)
@@ -612,7 +617,7 @@ def update_job(
         _scrub_kept_attachments(session, job, upload_folder)
     job.updated_at = utcnow()
     if prepared:
-        _store_attachments(session, job, prepared, upload_folder)
+        _store_attachments(session, job, prepared, cast(Path, upload_folder))
     if publish and job.status == JobStatus.DRAFT:
         _mark_published(session, user, job)
     session.flush()
@@ -634,9 +639,9 @@ def publish_job(session: Session, user: User, job_id: int) -> Job:
 def bidding_vendor_ids(session: Session, job: Job) -> list[int]:
     return list(
         session.execute(
-            select(Bid.vendor_org_id)
-            .where(Bid.job_id == job.id, Bid.status != BidStatus.WITHDRAWN)
-            .order_by(Bid.vendor_org_id)
+            select(col(Bid.vendor_org_id))
+            .where(col(Bid.job_id) == job.id, col(Bid.status) != BidStatus.WITHDRAWN)
+            .order_by(col(Bid.vendor_org_id))
         ).scalars()
     )
 
@@ -702,14 +707,14 @@ def cancel_preview(session: Session, user: User, job_id: int) -> CancelPreview:
 
 def invitable_vendors(session: Session, job: Job) -> list[Organization]:
     """Vendor organisations not yet invited to the job, by name."""
-    invited = select(JobInvitation.vendor_org_id).where(JobInvitation.job_id == job.id)
+    invited = select(col(JobInvitation.vendor_org_id)).where(col(JobInvitation.job_id) == job.id)
     return list(
         session.execute(
             select(Organization)
             .where(
-                Organization.kind == OrgKind.VENDOR,
-                Organization.suspended_at.is_(None),
-                Organization.id.not_in(invited),
+                col(Organization.kind) == OrgKind.VENDOR,
+                col(Organization.suspended_at).is_(None),
+                col(Organization.id).not_in(invited),
             )
             .order_by(Organization.name)
         ).scalars()
@@ -720,8 +725,8 @@ def invited_vendors(session: Session, job: Job) -> list[Organization]:
     return list(
         session.execute(
             select(Organization)
-            .join(JobInvitation, JobInvitation.vendor_org_id == Organization.id)
-            .where(JobInvitation.job_id == job.id)
+            .join(JobInvitation, col(JobInvitation.vendor_org_id) == Organization.id)
+            .where(col(JobInvitation.job_id) == job.id)
             .order_by(Organization.name)
         ).scalars()
     )
@@ -802,7 +807,7 @@ def ask_question(session: Session, user: User, job_id: int, text: str) -> Questi
         raise JobError("Write your question.", "text")
     if len(text) > 4000:
         raise JobError("Keep the question under 4,000 characters.", "text")
-    question = Question(job_id=job.id, vendor_org_id=user.org_id, asked_by_id=user.id, text=text)
+    question = Question(job_id=job.id, vendor_org_id=cast(int, user.org_id), asked_by_id=user.id, text=text)
     session.add(question)
     session.flush()
     notify_org(
@@ -874,7 +879,7 @@ class QuestionView:
 def questions_for(session: Session, user: User, job: Job) -> list[QuestionView]:
     """Answered questions for every viewer; unanswered ones only for the asker's side and the buyer."""
     questions = session.execute(
-        select(Question).where(Question.job_id == job.id).order_by(Question.asked_at, Question.id)
+        select(Question).where(col(Question.job_id) == job.id).order_by(col(Question.asked_at), col(Question.id))
     ).scalars()
     sees_all = user.is_admin or (user.is_buyer and user.org_id == job.buyer_org_id)
     shown = []

@@ -8,7 +8,7 @@ from marketplace.db_types import UTCDateTime, utcnow
 
 
 class Notification(SQLModel, table=True):
-    id: int | None = Field(default=None, primary_key=True)
+    id: int = Field(default=None, primary_key=True)
     user_id: int = Field(foreign_key="user_account.id", index=True)
     kind: str = Field(max_length=40)
     message: str = Field(max_length=1000)

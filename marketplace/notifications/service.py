@@ -2,6 +2,7 @@
 
 from sqlalchemy import func, insert, select, update
 from sqlalchemy.orm import Session
+from sqlmodel import col
 
 from marketplace import visibility
 from marketplace.accounts.models import User
@@ -30,7 +31,7 @@ def notify_org(
     session: Session, org_id: int, kind: str, message: str, link: str = "", *, job_id: int | None = None
 ) -> int:
     """Notify every user of one organisation."""
-    users = session.execute(select(User).where(User.org_id == org_id)).scalars().all()
+    users = session.execute(select(User).where(col(User.org_id) == org_id)).scalars().all()
     return notify_users(session, users, kind, message, link, job_id=job_id)
 
 
@@ -41,7 +42,7 @@ def notify_orgs(
     vendor's users without a statement per user."""
     if not org_ids:
         return 0
-    users = session.execute(select(User.id, User.org_id).where(User.org_id.is_not(None))).all()
+    users = session.execute(select(col(User.id), col(User.org_id)).where(col(User.org_id).is_not(None))).all()
     message = _bounded(message)
     rows = [
         {"user_id": user_id, "kind": kind, "message": message, "link": link, "job_id": job_id, "created_at": utcnow()}
@@ -55,7 +56,7 @@ def notify_orgs(
 
 def notify_admins(session: Session, kind: str, message: str, link: str = "") -> int:
     """Notify every platform admin."""
-    admins = session.execute(select(User).where(User.role == "admin")).scalars().all()
+    admins = session.execute(select(User).where(col(User.role) == "admin")).scalars().all()
     return notify_users(session, admins, kind, message, link)
 
 
@@ -63,8 +64,8 @@ def notifications_for(session: Session, user: User, limit: int = 100) -> list[No
     """The user's own notifications that it may still read, newest first (marketplace.visibility decides)."""
     query = (
         select(Notification)
-        .where(Notification.user_id == user.id, visibility.notification_filter(session, user))
-        .order_by(Notification.created_at.desc(), Notification.id.desc())
+        .where(col(Notification.user_id) == user.id, visibility.notification_filter(session, user))
+        .order_by(col(Notification.created_at).desc(), col(Notification.id).desc())
         .limit(limit)
     )
     return list(session.execute(query).scalars())
@@ -72,11 +73,11 @@ def notifications_for(session: Session, user: User, limit: int = 100) -> list[No
 
 def unread_count(session: Session, user: User) -> int:
     """How many of the notifications it may read are unread. Screening is asked only when one is about a job."""
-    unread = (Notification.user_id == user.id, Notification.read_at.is_(None))
+    unread = (col(Notification.user_id) == user.id, col(Notification.read_at).is_(None))
     about_jobs = session.execute(
-        select(func.count(Notification.id)).where(*unread, Notification.job_id.is_not(None))
+        select(func.count(col(Notification.id))).where(*unread, col(Notification.job_id).is_not(None))
     ).scalar_one()
-    query = select(func.count(Notification.id)).where(*unread)
+    query = select(func.count(col(Notification.id))).where(*unread)
     if about_jobs:
         query = query.where(visibility.notification_filter(session, user))
     return session.execute(query).scalar_one()
@@ -85,6 +86,6 @@ def unread_count(session: Session, user: User) -> int:
 def mark_all_read(session: Session, user: User) -> None:
     session.execute(
         update(Notification)
-        .where(Notification.user_id == user.id, Notification.read_at.is_(None))
+        .where(col(Notification.user_id) == user.id, col(Notification.read_at).is_(None))
         .values(read_at=utcnow())
     )

@@ -47,9 +47,11 @@ from collections.abc import Callable
 from dataclasses import asdict, dataclass, field
 from datetime import date
 from pathlib import Path
+from typing import NoReturn, cast
 
 from sqlalchemy import or_, select
 from sqlalchemy.orm import Session
+from sqlmodel import col
 
 from marketplace.audit.service import record_event
 from marketplace.db_types import utcnow
@@ -282,7 +284,7 @@ class _Parser:
         self.warnings: list[str] = []
         self.raw: dict[str, dict] = {}
 
-    def fail(self, problem: str):
+    def fail(self, problem: str) -> NoReturn:
         raise BodsFileError(self.file_name, f"{self.where}: {problem}")
 
     def warn(self, problem: str) -> None:
@@ -707,7 +709,7 @@ class _Importer:
         self.in_file = {s.statement_id for s in statements} | {s.record_id for s in statements if s.record_id}
         self.today = utcnow().date()
 
-    def fail(self, statement: Statement, problem: str):
+    def fail(self, statement: Statement, problem: str) -> NoReturn:
         raise BodsFileError(self.summary.file_name, f"statement {statement.statement_id}: {problem}")
 
     def run(self, progress: Callable[[int], None] | None) -> None:
@@ -731,7 +733,7 @@ class _Importer:
         for start in range(0, len(ids), 500):
             rows = self.session.execute(
                 select(BodsStatement).where(
-                    BodsStatement.statement_id.in_(ids[start : start + 500]), BodsStatement.content_hash != ""
+                    col(BodsStatement.statement_id).in_(ids[start : start + 500]), col(BodsStatement.content_hash) != ""
                 )
             ).scalars()
             for row in rows:
@@ -752,7 +754,7 @@ class _Importer:
 
     def _logged(self, statement_id: str) -> BodsStatement | None:
         return self.session.execute(
-            select(BodsStatement).where(BodsStatement.statement_id == statement_id)
+            select(BodsStatement).where(col(BodsStatement.statement_id) == statement_id)
         ).scalar_one_or_none()
 
     def _record_key(self, statement: Statement) -> str:
@@ -801,18 +803,18 @@ class _Importer:
 
     def _party_of_record(self, record_key: str) -> Party | None:
         party_id = self.session.execute(
-            select(BodsStatement.party_id)
+            select(col(BodsStatement.party_id))
             .where(
-                BodsStatement.record_id == record_key,
-                BodsStatement.record_type.in_(PARTY_RECORD_TYPES),
-                BodsStatement.party_id.is_not(None),
+                col(BodsStatement.record_id) == record_key,
+                col(BodsStatement.record_type).in_(PARTY_RECORD_TYPES),
+                col(BodsStatement.party_id).is_not(None),
             )
-            .order_by(BodsStatement.id.desc())
+            .order_by(col(BodsStatement.id).desc())
             .limit(1)
         ).scalar_one_or_none()
         if party_id is not None:
             return canonical_party(self.session, self.session.get(Party, party_id))
-        party = self.session.execute(select(Party).where(Party.bods_record_id == record_key)).scalar_one_or_none()
+        party = self.session.execute(select(Party).where(col(Party.bods_record_id) == record_key)).scalar_one_or_none()
         return canonical_party(self.session, party)
 
     def _resolve(self, reference: str) -> Party | None:
@@ -867,7 +869,10 @@ class _Importer:
             self._end_interests_of(party, statement.on or self.today, statement.statement_id)
 
     def _record_taken(self, record_key: str) -> bool:
-        return self.session.execute(select(Party.id).where(Party.bods_record_id == record_key)).first() is not None
+        return (
+            self.session.execute(select(col(Party.id)).where(col(Party.bods_record_id) == record_key)).first()
+            is not None
+        )
 
     def _update_party(self, party: Party, statement: PartyStatement, same_record: bool) -> bool:
         """A later statement of the party's own record updates it; a party matched by identifier only gains blanks."""
@@ -901,7 +906,7 @@ class _Importer:
 
     def _unspecified_party(self, record_key: str, subject: Party, reason: str, description: str) -> Party:
         record = f"{record_key}#interestedParty"[:200]
-        party = self.session.execute(select(Party).where(Party.bods_record_id == record)).scalar_one_or_none()
+        party = self.session.execute(select(Party).where(col(Party.bods_record_id) == record)).scalar_one_or_none()
         if party is None:
             name = f"Undisclosed owner of {subject.name}"[:300]
             party = Party(
@@ -916,7 +921,7 @@ class _Importer:
             self.session.add(party)
             self.session.flush()
             self.summary.parties_added += 1
-        return canonical_party(self.session, party)
+        return cast(Party, canonical_party(self.session, party))
 
     # --- relationships ---
 
@@ -947,13 +952,13 @@ class _Importer:
             if not previous:  # closing a record never seen: keep what it says, ended
                 for interest in interests:
                     interest.end = interest.end or max(date_of, interest.start or date_of)
-                    self._add_interest(statement, interest, holder, subject, record_key)
+                    self._add_interest(statement, interest, cast(Party, holder), subject, record_key)
         else:
             cutoffs = {i.interest_type: i.start for i in interests if i.start}
             self._supersede(previous, cutoffs, date_of, statement.statement_id)
             self._end_declarations(previous, date_of)
             for interest in interests:
-                self._add_interest(statement, interest, holder, subject, record_key)
+                self._add_interest(statement, interest, cast(Party, holder), subject, record_key)
             if statement.unspecified is not None and statement.unspecified[0] == NO_OWNERS_REASON:
                 self._declare_no_owners(statement, record_key, subject)
         self._log(statement, record_key, subject)
@@ -963,7 +968,7 @@ class _Importer:
         self.session.add(
             NoOwnersDeclaration(
                 subject_party_id=subject.id,
-                description=statement.unspecified[1][:2000],
+                description=cast(tuple[str, str], statement.unspecified)[1][:2000],
                 bods_statement_id=statement.statement_id,
                 bods_record_id=record_key,
                 statement_date=statement.on,
@@ -981,7 +986,8 @@ class _Importer:
             return
         for declaration in self.session.execute(
             select(NoOwnersDeclaration).where(
-                NoOwnersDeclaration.bods_statement_id.in_(statement_ids), NoOwnersDeclaration.end_date.is_(None)
+                col(NoOwnersDeclaration.bods_statement_id).in_(statement_ids),
+                col(NoOwnersDeclaration.end_date).is_(None),
             )
         ).scalars():
             declaration.end_date = on
@@ -993,7 +999,7 @@ class _Importer:
             if reason == NO_OWNERS_REASON:
                 return None
             return self._unspecified_party(record_key, subject, reason, description)
-        holder = self._resolve(statement.interested)
+        holder = self._resolve(cast(str, statement.interested))
         if holder is None:
             self.fail(
                 statement, f"its interested party “{statement.interested}” is neither in this file nor imported before."
@@ -1005,8 +1011,8 @@ class _Importer:
             return True
         return (
             self.session.execute(
-                select(BodsStatement.id)
-                .where(or_(BodsStatement.statement_id == reference, BodsStatement.record_id == reference))
+                select(col(BodsStatement.id))
+                .where(or_(col(BodsStatement.statement_id) == reference, col(BodsStatement.record_id) == reference))
                 .limit(1)
             ).first()
             is not None
@@ -1015,8 +1021,8 @@ class _Importer:
     def _previous_statement_ids(self, record_key: str, replaces: list[str]) -> list[str]:
         earlier = (
             self.session.execute(
-                select(BodsStatement.statement_id).where(
-                    BodsStatement.record_id == record_key, BodsStatement.record_type == "relationship"
+                select(col(BodsStatement.statement_id)).where(
+                    col(BodsStatement.record_id) == record_key, col(BodsStatement.record_type) == "relationship"
                 )
             )
             .scalars()
@@ -1029,7 +1035,9 @@ class _Importer:
         if not statement_ids:
             return
         interests = (
-            self.session.execute(select(Interest).where(Interest.bods_statement_id.in_(statement_ids))).scalars().all()
+            self.session.execute(select(Interest).where(col(Interest.bods_statement_id).in_(statement_ids)))
+            .scalars()
+            .all()
         )
         for interest in interests:
             self._end(interest, cutoffs.get(interest.interest_type) or default, by)
@@ -1048,9 +1056,9 @@ class _Importer:
         interests = (
             self.session.execute(
                 select(Interest).where(
-                    Interest.origin == TieOrigin.BODS_IMPORT,
-                    or_(Interest.interested_party_id == party.id, Interest.subject_party_id == party.id),
-                    or_(Interest.end_date.is_(None), Interest.end_date > on),
+                    col(Interest.origin) == TieOrigin.BODS_IMPORT,
+                    or_(col(Interest.interested_party_id) == party.id, col(Interest.subject_party_id) == party.id),
+                    or_(col(Interest.end_date).is_(None), col(Interest.end_date) > on),
                 )
             )
             .scalars()

@@ -29,16 +29,19 @@ import json
 import re
 import uuid
 from collections import defaultdict
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import date
 from functools import cache
 from pathlib import Path
+from typing import Any, cast
 from urllib.parse import urlparse
 
 from jsonschema import Draft202012Validator
 from referencing import Registry, Resource
 from sqlalchemy import func, or_, select
 from sqlalchemy.orm import Session
+from sqlmodel import col
 
 from marketplace.accounts.models import Organization, OrgKind
 from marketplace.db_types import utcnow
@@ -137,8 +140,8 @@ def find_vendor_party(session: Session, vendor: str) -> Party:
         session.execute(
             select(Organization).where(
                 func.lower(Organization.name) == wanted.lower(),
-                Organization.kind == OrgKind.VENDOR,
-                Organization.party_id.is_not(None),
+                col(Organization.kind) == OrgKind.VENDOR,
+                col(Organization.party_id).is_not(None),
             )
         )
         .scalars()
@@ -147,15 +150,15 @@ def find_vendor_party(session: Session, vendor: str) -> Party:
     if len(orgs) > 1:
         raise BodsExportError(f"Several vendors are named “{wanted}”; use the party's BODS recordId.")
     if orgs:
-        return canonical_party(session, session.get(Party, orgs[0].party_id))
-    party = session.execute(select(Party).where(Party.bods_record_id == wanted)).scalar_one_or_none()
+        return cast(Party, canonical_party(session, session.get(Party, orgs[0].party_id)))
+    party = session.execute(select(Party).where(col(Party.bods_record_id) == wanted)).scalar_one_or_none()
     if party is None:
         parties = (
             session.execute(
                 select(Party).where(
                     func.lower(Party.name) == wanted.lower(),
-                    Party.kind == PartyKind.ENTITY,
-                    Party.merged_into_id.is_(None),
+                    col(Party.kind) == PartyKind.ENTITY,
+                    col(Party.merged_into_id).is_(None),
                 )
             )
             .scalars()
@@ -166,7 +169,7 @@ def find_vendor_party(session: Session, vendor: str) -> Party:
         party = parties[0] if parties else None
     if party is None:
         raise BodsExportError(f"No vendor or party is named “{wanted}” (or has that BODS recordId).")
-    return canonical_party(session, party)
+    return cast(Party, canonical_party(session, party))
 
 
 class _Graph:
@@ -178,7 +181,7 @@ class _Graph:
 
     def party(self, party_id: int) -> Party:
         if party_id not in self.canonical:
-            self.canonical[party_id] = canonical_party(self.session, self.session.get(Party, party_id))
+            self.canonical[party_id] = cast(Party, canonical_party(self.session, self.session.get(Party, party_id)))
         return self.canonical[party_id]
 
     def aliases(self, party_ids: set[int]) -> set[int]:
@@ -186,7 +189,10 @@ class _Graph:
         found, frontier = set(party_ids), set(party_ids)
         while frontier:
             frontier = (
-                set(self.session.execute(select(Party.id).where(Party.merged_into_id.in_(frontier))).scalars()) - found
+                set(
+                    self.session.execute(select(col(Party.id)).where(col(Party.merged_into_id).in_(frontier))).scalars()
+                )
+                - found
             )
             found |= frontier
         return found
@@ -198,8 +204,8 @@ class _Graph:
             rows = (
                 self.session.execute(
                     select(Interest).where(
-                        Interest.subject_party_id.in_(self.aliases(frontier)),
-                        or_(Interest.origin != TieOrigin.DISCLOSURE, Interest.disclosure_id.in_(counted)),
+                        col(Interest.subject_party_id).in_(self.aliases(frontier)),
+                        or_(col(Interest.origin) != TieOrigin.DISCLOSURE, col(Interest.disclosure_id).in_(counted)),
                     )
                 )
                 .scalars()
@@ -234,7 +240,7 @@ def record_id_of(party: Party) -> str:
 
 def is_inline(party: Party) -> bool:
     """An unspecified interested party that BODS gave inline ({"reason": ...}), not as a record of its own."""
-    return bool(party.bods_record_id) and party.bods_record_id.endswith(INLINE_SUFFIX)
+    return bool(party.bods_record_id) and cast(str, party.bods_record_id).endswith(INLINE_SUFFIX)
 
 
 def _statement_id(kind: str, our_ids, details: dict) -> str:
@@ -278,7 +284,7 @@ def _party_details(party: Party, identifiers: list[PartyIdentifier]) -> tuple[st
     if _is_person(party):
         person_type = party.party_type if party.party_type in PERSON_TYPES else "knownPerson"
         names = [{"fullName": party.name}] + [{"fullName": name, "type": "alternative"} for name in former]
-        details = {"isComponent": False, "personType": person_type, "names": names}
+        details: dict[str, Any] = {"isComponent": False, "personType": person_type, "names": names}
         if person_type != "knownPerson" and _unspecified_details(party):
             details["unspecifiedPersonDetails"] = _unspecified_details(party)
         if party.nationalities:
@@ -322,7 +328,7 @@ def _share(interest: Interest) -> dict | None:
 def _interest(interest: Interest) -> dict:
     """An interest as BODS says it. One from BODS keeps the end date its statement gave: the end that a later
     version of the record set is said by that version, which the export carries too."""
-    out = {"type": interest.interest_type}
+    out: dict[str, Any] = {"type": interest.interest_type}
     if interest.role_title:
         out["details"] = interest.role_title
     if interest.direct_or_indirect:
@@ -382,9 +388,9 @@ class _Writer:
         on: date,
         source: dict | None = None,
         status: str = "new",
-        annotations: list[dict] = (),
+        annotations: Sequence[dict] = (),
     ) -> dict:
-        statement = {
+        statement: dict[str, Any] = {
             "statementId": statement_id,
             "statementDate": on.isoformat(),
             "publicationDetails": self.publication,
@@ -440,7 +446,7 @@ class _Export:
         aliases = self.graph.aliases(set(self.parties))
         log = (
             self.session.execute(
-                select(BodsStatement).where(BodsStatement.party_id.in_(aliases)).order_by(BodsStatement.id)
+                select(BodsStatement).where(col(BodsStatement.party_id).in_(aliases)).order_by(col(BodsStatement.id))
             )
             .scalars()
             .all()
@@ -448,13 +454,14 @@ class _Export:
         relationship_rows = [row for row in log if row.record_type == "relationship" and row.content]
         # A party a written-back relationship names, though no interest of ours leads to it (a closed record).
         for row in relationship_rows:
-            for reference in self._references(json.loads(row.content)):
+            for reference in self._references(json.loads(cast(str, row.content))):
                 party = self._party_of_reference(reference)
                 if party is not None:
                     self.parties.setdefault(party.id, party)
         # Parties of our own first, then what was imported in the order it was read (each record's history in
         # order, every party before the relationships naming it), then new versions of imported parties, then
         # the platform's own relationships.
+        imported: list[Any]  # (key, statement) pairs, then the statements
         built, imported, updated = self._party_statements(list(self.parties.values()))
         imported_relationships, platform = self._relationships(relationship_rows, interests)
         imported = [statement for _key, statement in sorted(imported + imported_relationships, key=lambda p: p[0])]
@@ -482,18 +489,18 @@ class _Export:
 
     def _party_of_reference(self, reference: str) -> Party | None:
         party_id = self.session.execute(
-            select(BodsStatement.party_id)
+            select(col(BodsStatement.party_id))
             .where(
-                or_(BodsStatement.record_id == reference, BodsStatement.statement_id == reference),
-                BodsStatement.record_type.in_(PARTY_RECORD_TYPES),
-                BodsStatement.party_id.is_not(None),
+                or_(col(BodsStatement.record_id) == reference, col(BodsStatement.statement_id) == reference),
+                col(BodsStatement.record_type).in_(PARTY_RECORD_TYPES),
+                col(BodsStatement.party_id).is_not(None),
             )
-            .order_by(BodsStatement.id.desc())
+            .order_by(col(BodsStatement.id).desc())
             .limit(1)
         ).scalar_one_or_none()
         if party_id is not None:
             return self.graph.party(party_id)
-        party = self.session.execute(select(Party).where(Party.bods_record_id == reference)).scalar_one_or_none()
+        party = self.session.execute(select(Party).where(col(Party.bods_record_id) == reference)).scalar_one_or_none()
         return self.graph.party(party.id) if party is not None else None
 
     # --- parties ---
@@ -503,8 +510,8 @@ class _Export:
         identifiers = defaultdict(list)
         for identifier in self.session.execute(
             select(PartyIdentifier)
-            .where(PartyIdentifier.party_id.in_(self.graph.aliases({p.id for p in parties})))
-            .order_by(PartyIdentifier.id)
+            .where(col(PartyIdentifier.party_id).in_(self.graph.aliases({p.id for p in parties})))
+            .order_by(col(PartyIdentifier.id))
         ).scalars():
             identifiers[self.graph.party(identifier.party_id).id].append(identifier)
         built, imported, updated = [], [], []
@@ -549,19 +556,21 @@ class _Export:
         if not party.bods_record_id:
             return []
         rows = self.session.execute(
-            select(BodsStatement.id, BodsStatement.content)
+            select(col(BodsStatement.id), col(BodsStatement.content))
             .where(
-                BodsStatement.record_id == party.bods_record_id,
-                BodsStatement.record_type.in_(PARTY_RECORD_TYPES),
-                BodsStatement.content.is_not(None),
+                col(BodsStatement.record_id) == party.bods_record_id,
+                col(BodsStatement.record_type).in_(PARTY_RECORD_TYPES),
+                col(BodsStatement.content).is_not(None),
             )
-            .order_by(BodsStatement.id)
+            .order_by(col(BodsStatement.id))
         ).all()
-        return [(row_id, json.loads(content)) for row_id, content in rows]
+        return [(row_id, json.loads(cast(str, content))) for row_id, content in rows]
 
     def _has_history(self, record_id: str) -> bool:
         return (
-            self.session.execute(select(BodsStatement.id).where(BodsStatement.record_id == record_id).limit(1)).first()
+            self.session.execute(
+                select(col(BodsStatement.id)).where(col(BodsStatement.record_id) == record_id).limit(1)
+            ).first()
             is not None
         )
 
@@ -585,7 +594,7 @@ class _Export:
         log = {
             row.statement_id: row
             for row in self.session.execute(
-                select(BodsStatement).where(BodsStatement.statement_id.in_(list(translated)))
+                select(BodsStatement).where(col(BodsStatement.statement_id).in_(list(translated)))
             ).scalars()
         }
         for statement_id, group in translated.items():
@@ -596,8 +605,8 @@ class _Export:
         declarations = (
             self.session.execute(
                 select(NoOwnersDeclaration)
-                .where(NoOwnersDeclaration.subject_party_id.in_(self.graph.aliases(set(self.parties))))
-                .order_by(NoOwnersDeclaration.id)
+                .where(col(NoOwnersDeclaration.subject_party_id).in_(self.graph.aliases(set(self.parties))))
+                .order_by(col(NoOwnersDeclaration.id))
             )
             .scalars()
             .all()
@@ -605,7 +614,7 @@ class _Export:
         for declaration in declarations:
             if declaration.bods_statement_id not in written_back:
                 row = self.session.execute(
-                    select(BodsStatement).where(BodsStatement.statement_id == declaration.bods_statement_id)
+                    select(BodsStatement).where(col(BodsStatement.statement_id) == declaration.bods_statement_id)
                 ).scalar_one_or_none()
                 ordered.append((row.id if row is not None else 0, self._declaration(declaration)))
         return ordered, self._platform(platform)
@@ -613,7 +622,7 @@ class _Export:
     def _write_back(self, row: BodsStatement) -> dict:
         """An imported 0.4 relationship statement as read; a reference to a merged party now names the kept one
         (a new statement of the same record)."""
-        statement = json.loads(row.content)
+        statement = json.loads(cast(str, row.content))
         details = statement.get("recordDetails") or {}
         changed = False
         for key in ("subject", "interestedParty"):
@@ -730,7 +739,7 @@ class _Export:
             return {}
         return {
             v.id: v
-            for v in self.session.execute(select(DisclosureVersion).where(DisclosureVersion.id.in_(ids))).scalars()
+            for v in self.session.execute(select(DisclosureVersion).where(col(DisclosureVersion.id).in_(ids))).scalars()
         }
 
     @staticmethod
@@ -752,7 +761,9 @@ class _Export:
         root_ids = self.graph.aliases({self.root.id})
         ties = (
             self.session.execute(
-                select(CommercialTie).where(CommercialTie.vendor_party_id.in_(root_ids)).order_by(CommercialTie.id)
+                select(CommercialTie)
+                .where(col(CommercialTie.vendor_party_id).in_(root_ids))
+                .order_by(col(CommercialTie.id))
             )
             .scalars()
             .all()

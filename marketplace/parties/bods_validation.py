@@ -9,6 +9,7 @@ declares its version in publicationDetails.bodsVersion; one that does not is rea
 import json
 from functools import cache
 from pathlib import Path
+from typing import cast
 
 from jsonschema import Draft4Validator, Draft202012Validator
 from jsonschema.exceptions import best_match
@@ -88,7 +89,7 @@ def statement_problem(raw: dict) -> str | None:
     else:
         if "statementType" not in raw:
             return f"declares BODS {version} but has no statementType."
-        validator = _legacy_validators(version).get(raw.get("statementType"))
+        validator = _legacy_validators(version).get(cast(str, raw.get("statementType")))
         if validator is None:
             return (
                 f"statementType “{raw.get('statementType')}” is not entityStatement, personStatement or "

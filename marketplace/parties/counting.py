@@ -7,6 +7,7 @@ that version is approved, so a vendor cannot escape a verdict by leaving a discl
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
+from sqlmodel import col
 
 from marketplace.db_types import in_ids
 from marketplace.disclosures.models import DisclosureStatus, DisclosureVersion
@@ -18,9 +19,9 @@ def vendors_awaiting_review(session: Session, vendor_org_ids: list[int] | None =
     """The vendors (of those given, or all) with a filed version an admin has not yet reviewed (submitted or sent
     back for changes, after their latest approved one): their unreviewed claims count against them, unseen by
     them (see docs/screening.md, "What an unreviewed filing may reveal")."""
-    query = select(DisclosureVersion.vendor_org_id, DisclosureVersion.number, DisclosureVersion.status).where(
-        DisclosureVersion.status != DisclosureStatus.DRAFT
-    )
+    query = select(
+        col(DisclosureVersion.vendor_org_id), col(DisclosureVersion.number), col(DisclosureVersion.status)
+    ).where(col(DisclosureVersion.status) != DisclosureStatus.DRAFT)
     if vendor_org_ids is not None:
         query = query.where(in_ids(session, DisclosureVersion.vendor_org_id, vendor_org_ids))
     rows = session.execute(query).all()
@@ -41,8 +42,11 @@ def awaiting_review(session: Session, vendor_org_id: int) -> bool:
 def counted_version_ids(session: Session, vendor_org_ids: list[int] | None = None) -> set[int]:
     """Ids of the disclosure versions whose ties count, for the given vendors (or all vendors)."""
     query = select(
-        DisclosureVersion.id, DisclosureVersion.vendor_org_id, DisclosureVersion.number, DisclosureVersion.status
-    ).where(DisclosureVersion.status != DisclosureStatus.DRAFT)
+        col(DisclosureVersion.id),
+        col(DisclosureVersion.vendor_org_id),
+        col(DisclosureVersion.number),
+        col(DisclosureVersion.status),
+    ).where(col(DisclosureVersion.status) != DisclosureStatus.DRAFT)
     if vendor_org_ids is not None:
         query = query.where(in_ids(session, DisclosureVersion.vendor_org_id, vendor_org_ids))
     rows = session.execute(query).all()

@@ -8,10 +8,12 @@ kinds, jurisdictions and identifiers: nothing about who names a party, nor its t
 """
 
 from collections import defaultdict
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 
 from sqlalchemy import and_, exists, or_, select
 from sqlalchemy.orm import Session
+from sqlmodel import col
 
 from marketplace.disclosures.models import DisclosureStatus, DisclosureVersion
 from marketplace.parties.models import (
@@ -57,13 +59,13 @@ def findable():
     )
 
 
-def _with_identifiers(session: Session, found: list[tuple[Party, float | None]]) -> list[FoundParty]:
+def _with_identifiers(session: Session, found: Sequence[tuple[Party, float | None]]) -> list[FoundParty]:
     ids = [party.id for party, _ in found]
     identifiers = defaultdict(list)
     if ids:
         for row in session.execute(
             select(PartyIdentifier)
-            .where(PartyIdentifier.party_id.in_(ids), PartyIdentifier.scheme != NAME_ALIAS_SCHEME)
+            .where(col(PartyIdentifier.party_id).in_(ids), col(PartyIdentifier.scheme) != NAME_ALIAS_SCHEME)
             .order_by(PartyIdentifier.scheme, PartyIdentifier.value)
         ).scalars():
             identifiers[row.party_id].append(row)
@@ -76,23 +78,27 @@ def find_for_tie(session: Session, text: str, limit: int = FOUND_LIMIT) -> list[
     needle, identifier = normalize_name(text or ""), normalize_identifier(text or "")
     if not (text or "").strip():
         return []
-    live = (Party.merged_into_id.is_(None), Party.kind.in_([kind.value for kind in PICKABLE_KINDS]), findable())
+    live = (
+        col(Party.merged_into_id).is_(None),
+        col(Party.kind).in_([kind.value for kind in PICKABLE_KINDS]),
+        findable(),
+    )
     found: dict[int, tuple[Party, float | None]] = {}
     for kind in PICKABLE_KINDS:
         for party, score in similar_names(session, text, kind, (findable(),)):
             found.setdefault(party.id, (party, score))
-    conditions = [Party.name_normalized.contains(needle, autoescape=True)] if needle else []
+    conditions = [col(Party.name_normalized).contains(needle, autoescape=True)] if needle else []
     if len(identifier) >= 4:  # a fragment shorter than that matches too many numbers to mean anything
         conditions.append(
-            Party.id.in_(
-                select(PartyIdentifier.party_id).where(
-                    PartyIdentifier.scheme != NAME_ALIAS_SCHEME,
-                    PartyIdentifier.value_normalized.contains(identifier, autoescape=True),
+            col(Party.id).in_(
+                select(col(PartyIdentifier.party_id)).where(
+                    col(PartyIdentifier.scheme) != NAME_ALIAS_SCHEME,
+                    col(PartyIdentifier.value_normalized).contains(identifier, autoescape=True),
                 )
             )
         )
     if conditions:  # a name in another script has no ASCII form to look for: the matcher found what there is
-        query = select(Party).where(*live, or_(*conditions)).order_by(Party.name_normalized, Party.id).limit(limit)
+        query = select(Party).where(*live, or_(*conditions)).order_by(Party.name_normalized, col(Party.id)).limit(limit)
         for party in session.execute(query).scalars():
             found.setdefault(party.id, (party, None))
     ordered = sorted(found.values(), key=lambda item: (-(item[1] or 0.0), item[0].name_normalized, item[0].id))
@@ -113,7 +119,7 @@ def likely_same_findable(session: Session, name: str, kind: PartyKind) -> list[F
 
 def pickable_party(session: Session, party_id: int) -> Party | None:
     """The findable party a vendor picked (the one it was merged into, if it was), or None."""
-    party = session.execute(select(Party).where(Party.id == party_id, findable())).scalar_one_or_none()
+    party = session.execute(select(Party).where(col(Party.id) == party_id, findable())).scalar_one_or_none()
     party = canonical_party(session, party)
     if party is None or party.kind not in PICKABLE_KINDS:
         return None

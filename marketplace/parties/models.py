@@ -37,7 +37,7 @@ class TieOrigin(StrEnum):
 
 
 class Party(SQLModel, table=True):
-    id: int | None = Field(default=None, primary_key=True)
+    id: int = Field(default=None, primary_key=True)
     kind: PartyKind = Field(sa_type=enum_column())
     # BODS entityType / personType code, e.g. registeredEntity, knownPerson, anonymousEntity.
     party_type: str = Field(default="registeredEntity", max_length=40)
@@ -80,7 +80,7 @@ class PartyDistinction(SQLModel, table=True):
         CheckConstraint("first_party_id < second_party_id", name="ordered_pair"),
     )
 
-    id: int | None = Field(default=None, primary_key=True)
+    id: int = Field(default=None, primary_key=True)
     first_party_id: int = Field(foreign_key="party.id", index=True)
     second_party_id: int = Field(foreign_key="party.id", index=True)
     reason: str = Field(default="", max_length=1000)
@@ -89,7 +89,7 @@ class PartyDistinction(SQLModel, table=True):
 
 
 class PartyIdentifier(SQLModel, table=True):
-    id: int | None = Field(default=None, primary_key=True)
+    id: int = Field(default=None, primary_key=True)
     party_id: int = Field(foreign_key="party.id", index=True)
     scheme: str = Field(default="", max_length=100)
     value: str = Field(max_length=200)
@@ -112,7 +112,7 @@ class TieProvenance(SQLModel):
 class Interest(TieProvenance, table=True):
     """A BODS interest held by an interested party in a subject entity."""
 
-    id: int | None = Field(default=None, primary_key=True)
+    id: int = Field(default=None, primary_key=True)
     interested_party_id: int = Field(foreign_key="party.id", index=True)
     subject_party_id: int = Field(foreign_key="party.id", index=True)
     interest_type: str = Field(max_length=60)
@@ -148,7 +148,7 @@ class BodsStatement(SQLModel, table=True):
     replacesStatements. party_id is the party an entity or person statement describes.
     """
 
-    id: int | None = Field(default=None, primary_key=True)
+    id: int = Field(default=None, primary_key=True)
     statement_id: str = Field(max_length=200, unique=True)
     record_id: str = Field(max_length=200, index=True)
     record_type: str = Field(max_length=20)
@@ -167,7 +167,7 @@ class NoOwnersDeclaration(SQLModel, table=True):
     """A BODS declaration that an entity has no beneficial owners (interestedParty {"reason":
     "noBeneficialOwners"}): not a tie, but what the source said, shown beside the entity's owners and exported."""
 
-    id: int | None = Field(default=None, primary_key=True)
+    id: int = Field(default=None, primary_key=True)
     subject_party_id: int = Field(foreign_key="party.id", index=True)
     description: str = Field(default="", max_length=2000)
     bods_statement_id: str = Field(max_length=200, index=True)
@@ -192,7 +192,7 @@ class CommercialKind(StrEnum):
 class CommercialTie(TieProvenance, table=True):
     """A tie BODS cannot express: revenue share, exclusivity, funding, subcontracting."""
 
-    id: int | None = Field(default=None, primary_key=True)
+    id: int = Field(default=None, primary_key=True)
     vendor_party_id: int = Field(foreign_key="party.id", index=True)
     counterparty_id: int = Field(foreign_key="party.id", index=True)
     kind: CommercialKind = Field(sa_type=enum_column())

@@ -8,9 +8,11 @@ as merged, so that old references can still be followed, and its name becomes an
 from collections import defaultdict
 from collections.abc import Iterable
 from dataclasses import dataclass, field
+from typing import Any, cast
 
-from sqlalchemy import delete, func, or_, select, union, update
+from sqlalchemy import CursorResult, delete, func, or_, select, union, update
 from sqlalchemy.orm import Session
+from sqlmodel import col
 
 from marketplace import changes
 from marketplace.accounts.models import Organization, User
@@ -70,24 +72,24 @@ def _summaries(session: Session, parties: list[Party]) -> list[PartySummary]:
     identifiers = defaultdict(list)
     for row in session.execute(
         select(PartyIdentifier)
-        .where(PartyIdentifier.party_id.in_(ids))
+        .where(col(PartyIdentifier.party_id).in_(ids))
         .order_by(PartyIdentifier.scheme, PartyIdentifier.value)
     ).scalars():
         identifiers[row.party_id].append(row)
     counts: dict[int, int] = defaultdict(int)
-    for column in (Interest.interested_party_id, Interest.subject_party_id):
+    for column in (col(Interest.interested_party_id), col(Interest.subject_party_id)):
         for party_id, count in session.execute(
             select(column, func.count()).where(column.in_(ids)).group_by(column)
         ).all():
             counts[party_id] += count
-    for column in (CommercialTie.vendor_party_id, CommercialTie.counterparty_id):
+    for column in (col(CommercialTie.vendor_party_id), col(CommercialTie.counterparty_id)):
         for party_id, count in session.execute(
             select(column, func.count()).where(column.in_(ids)).group_by(column)
         ).all():
             counts[party_id] += count
     orgs = {
         org.party_id: org
-        for org in session.execute(select(Organization).where(Organization.party_id.in_(ids))).scalars()
+        for org in session.execute(select(Organization).where(col(Organization.party_id).in_(ids))).scalars()
     }
     return [PartySummary(party, identifiers[party.id], counts[party.id], orgs.get(party.id)) for party in parties]
 
@@ -96,20 +98,20 @@ def search(session: Session, user: User, text: str, limit: int = SEARCH_LIMIT) -
     """Parties not merged away whose name, alias or identifier contains the text (all of them for no text).
     Raises NotVisible (404) for anyone but an admin."""
     _require_admin(user)
-    query = select(Party).where(Party.merged_into_id.is_(None))
+    query = select(Party).where(col(Party.merged_into_id).is_(None))
     needle, identifier = normalize_name(text), normalize_identifier(text)
     if needle:
-        conditions = [Party.name_normalized.contains(needle, autoescape=True)]
+        conditions = [col(Party.name_normalized).contains(needle, autoescape=True)]
         if identifier:
             conditions.append(
-                Party.id.in_(
-                    select(PartyIdentifier.party_id).where(
-                        PartyIdentifier.value_normalized.contains(identifier, autoescape=True)
+                col(Party.id).in_(
+                    select(col(PartyIdentifier.party_id)).where(
+                        col(PartyIdentifier.value_normalized).contains(identifier, autoescape=True)
                     )
                 )
             )
         query = query.where(or_(*conditions))
-    parties = list(session.execute(query.order_by(Party.name_normalized, Party.id).limit(limit)).scalars())
+    parties = list(session.execute(query.order_by(Party.name_normalized, col(Party.id)).limit(limit)).scalars())
     return _summaries(session, parties)
 
 
@@ -141,27 +143,33 @@ def party_detail(session: Session, user: User, party_id: int) -> PartyDetail:
         raise _not_found(f"party {party_id}")
     held = session.execute(
         select(Interest, Party)
-        .join(Party, Party.id == Interest.subject_party_id)
-        .where(Interest.interested_party_id == party.id)
-        .order_by(Party.name, Interest.id)
+        .join(Party, col(Party.id) == Interest.subject_party_id)
+        .where(col(Interest.interested_party_id) == party.id)
+        .order_by(Party.name, col(Interest.id))
     ).all()
     holders = session.execute(
         select(Interest, Party)
-        .join(Party, Party.id == Interest.interested_party_id)
-        .where(Interest.subject_party_id == party.id)
-        .order_by(Party.name, Interest.id)
+        .join(Party, col(Party.id) == Interest.interested_party_id)
+        .where(col(Interest.subject_party_id) == party.id)
+        .order_by(Party.name, col(Interest.id))
     ).all()
     commercial = []
     for tie in session.execute(
         select(CommercialTie)
-        .where(or_(CommercialTie.vendor_party_id == party.id, CommercialTie.counterparty_id == party.id))
-        .order_by(CommercialTie.id)
+        .where(or_(col(CommercialTie.vendor_party_id) == party.id, col(CommercialTie.counterparty_id) == party.id))
+        .order_by(col(CommercialTie.id))
     ).scalars():
-        commercial.append((tie, session.get(Party, tie.vendor_party_id), session.get(Party, tie.counterparty_id)))
+        commercial.append(
+            (
+                tie,
+                cast(Party, session.get(Party, tie.vendor_party_id)),
+                cast(Party, session.get(Party, tie.counterparty_id)),
+            )
+        )
     merged_from = list(
-        session.execute(select(Party).where(Party.merged_into_id == party.id).order_by(Party.name)).scalars()
+        session.execute(select(Party).where(col(Party.merged_into_id) == party.id).order_by(Party.name)).scalars()
     )
-    rival_of = session.execute(select(func.count(Rival.id)).where(Rival.party_id == party.id)).scalar_one()
+    rival_of = session.execute(select(func.count(col(Rival.id))).where(col(Rival.party_id) == party.id)).scalar_one()
     duplicates = duplicates_of(session, party)
     return PartyDetail(
         _summaries(session, [party])[0],
@@ -242,9 +250,9 @@ def suggested_duplicates(
     Identifier matches first. The window's parties are looked up through their indexes (duplicates_of_many), so a
     page costs the same whatever the size of the registry."""
     _require_admin(user)
-    query = select(Party).where(Party.merged_into_id.is_(None)).order_by(Party.id.desc()).limit(window + 1)
+    query = select(Party).where(col(Party.merged_into_id).is_(None)).order_by(col(Party.id).desc()).limit(window + 1)
     if older_than is not None:
-        query = query.where(Party.id < older_than)
+        query = query.where(col(Party.id) < older_than)
     parties = list(session.execute(query).scalars())
     more = len(parties) > window
     parties = parties[:window]
@@ -279,23 +287,23 @@ def duplicates_of_many(session: Session, parties: list[Party]) -> dict[int, list
 
     values = set(
         session.execute(
-            select(PartyIdentifier.value_normalized).where(
-                PartyIdentifier.party_id.in_(sorted(live)),
-                PartyIdentifier.scheme != ALIAS_SCHEME,
-                PartyIdentifier.value_normalized != "",
+            select(col(PartyIdentifier.value_normalized)).where(
+                col(PartyIdentifier.party_id).in_(sorted(live)),
+                col(PartyIdentifier.scheme) != ALIAS_SCHEME,
+                col(PartyIdentifier.value_normalized) != "",
             )
         ).scalars()
     )
     if values:
         shared = session.execute(
             select(PartyIdentifier, Party)
-            .join(Party, Party.id == PartyIdentifier.party_id)
+            .join(Party, col(Party.id) == col(PartyIdentifier.party_id))
             .where(
-                PartyIdentifier.value_normalized.in_(sorted(values)),
-                PartyIdentifier.scheme != ALIAS_SCHEME,
-                Party.merged_into_id.is_(None),
+                col(PartyIdentifier.value_normalized).in_(sorted(values)),
+                col(PartyIdentifier.scheme) != ALIAS_SCHEME,
+                col(Party.merged_into_id).is_(None),
             )
-            .order_by(PartyIdentifier.id)
+            .order_by(col(PartyIdentifier.id))
         ).all()
         holder = {row.id: party for row, party in shared}
         # Value by value in the order of each value's first row, each pair with its earlier row on the left: one pair
@@ -312,7 +320,7 @@ def duplicates_of_many(session: Session, parties: list[Party]) -> dict[int, list
                         if party.id in live:
                             suggest(party, other, reason)
     for party, other_id, reason in _likely_names(session, list(live.values())):
-        suggest(party, session.get(Party, other_id), reason)
+        suggest(party, cast(Party, session.get(Party, other_id)), reason)
     return {party_id: _ordered_pairs(pairs.values()) for party_id, pairs in found.items()}
 
 
@@ -327,31 +335,31 @@ def _likely_names(session: Session, parties: list[Party]) -> list[tuple[Party, i
     told = {party.id: telling_block(party.match_key) for party in named}
     lengths = [len(party.match_key) for party in named]
     columns = (
-        Party.id,
-        Party.kind,
-        Party.match_key,
-        Party.match_head,
-        Party.match_tail,
-        Party.match_telling,
-        Party.name,
+        col(Party.id),
+        col(Party.kind),
+        col(Party.match_key),
+        col(Party.match_head),
+        col(Party.match_tail),
+        col(Party.match_telling),
+        col(Party.name),
     )
     common = (
-        Party.merged_into_id.is_(None),
+        col(Party.merged_into_id).is_(None),
         func.length(Party.match_key).between(shortest_likely(min(lengths)), longest_likely(max(lengths))),
     )
     plain = [party for party in named if not told[party.id]]
     selects = []
     if len(plain) < len(named):
-        selects.append(select(*columns).where(Party.match_telling.in_({v for v in told.values() if v}), *common))
+        selects.append(select(*columns).where(col(Party.match_telling).in_({v for v in told.values() if v}), *common))
     if plain:
         selects.append(
             select(*columns).where(
-                Party.match_head.in_({p.match_head for p in plain}), Party.match_telling == "", *common
+                col(Party.match_head).in_({p.match_head for p in plain}), col(Party.match_telling) == "", *common
             )
         )
         selects.append(
             select(*columns).where(
-                Party.match_tail.in_({p.match_tail for p in plain}), Party.match_telling == "", *common
+                col(Party.match_tail).in_({p.match_tail for p in plain}), col(Party.match_telling) == "", *common
             )
         )
     rows = session.execute(union(*selects) if len(selects) > 1 else selects[0]).all()
@@ -414,18 +422,18 @@ def check_merge(session: Session, keep: Party, merged: Party) -> None:
             "merge_id",
         )
     between = session.execute(
-        select(func.count(Interest.id)).where(
+        select(func.count(col(Interest.id))).where(
             or_(
-                (Interest.interested_party_id == keep.id) & (Interest.subject_party_id == merged.id),
-                (Interest.interested_party_id == merged.id) & (Interest.subject_party_id == keep.id),
+                (col(Interest.interested_party_id) == keep.id) & (Interest.subject_party_id == merged.id),
+                (col(Interest.interested_party_id) == merged.id) & (Interest.subject_party_id == keep.id),
             )
         )
     ).scalar_one()
     between += session.execute(
-        select(func.count(CommercialTie.id)).where(
+        select(func.count(col(CommercialTie.id))).where(
             or_(
-                (CommercialTie.vendor_party_id == keep.id) & (CommercialTie.counterparty_id == merged.id),
-                (CommercialTie.vendor_party_id == merged.id) & (CommercialTie.counterparty_id == keep.id),
+                (col(CommercialTie.vendor_party_id) == keep.id) & (CommercialTie.counterparty_id == merged.id),
+                (col(CommercialTie.vendor_party_id) == merged.id) & (CommercialTie.counterparty_id == keep.id),
             )
         )
     ).scalar_one()
@@ -444,13 +452,13 @@ def check_merge(session: Session, keep: Party, merged: Party) -> None:
 
 
 def _org_of(session: Session, party: Party) -> Organization | None:
-    return session.execute(select(Organization).where(Organization.party_id == party.id)).scalars().first()
+    return session.execute(select(Organization).where(col(Organization.party_id) == party.id)).scalars().first()
 
 
 def _snapshot(session: Session, party: Party) -> dict:
     identifiers = (
         session.execute(
-            select(PartyIdentifier).where(PartyIdentifier.party_id == party.id).order_by(PartyIdentifier.id)
+            select(PartyIdentifier).where(col(PartyIdentifier.party_id) == party.id).order_by(col(PartyIdentifier.id))
         )
         .scalars()
         .all()
@@ -465,7 +473,7 @@ def _snapshot(session: Session, party: Party) -> dict:
 
 def _repoint(session: Session, keep: Party, merged: Party) -> dict[str, int]:
     """Point every reference to the merged party at the kept one; returns how many rows moved, by what."""
-    moved = {}
+    moved: dict[str, int] = {}
 
     def move(label: str, column) -> None:
         result = session.execute(
@@ -474,7 +482,7 @@ def _repoint(session: Session, keep: Party, merged: Party) -> dict[str, int]:
             .values({column.key: keep.id})
             .execution_options(synchronize_session="fetch")
         )
-        moved[label] = moved.get(label, 0) + result.rowcount
+        moved[label] = moved.get(label, 0) + cast(CursorResult[Any], result).rowcount
 
     move("interests held", Interest.interested_party_id)
     move("interests in it", Interest.subject_party_id)
@@ -483,24 +491,24 @@ def _repoint(session: Session, keep: Party, merged: Party) -> dict[str, int]:
     move("identifiers", PartyIdentifier.party_id)
     move("organisations", Organization.party_id)
     # A buyer that named both keeps one entry (and one waiver per finding): drop the merged party's copy.
-    both = select(Rival.buyer_org_id).where(Rival.party_id == keep.id)
+    both = select(col(Rival.buyer_org_id)).where(col(Rival.party_id) == keep.id)
     session.execute(
         delete(Rival)
-        .where(Rival.party_id == merged.id, Rival.buyer_org_id.in_(both))
+        .where(col(Rival.party_id) == merged.id, col(Rival.buyer_org_id).in_(both))
         .execution_options(synchronize_session="fetch")
     )
     move("rival lists", Rival.party_id)
-    kept_waivers = select(Waiver.buyer_org_id, Waiver.vendor_org_id, Waiver.rule).where(
-        Waiver.rival_party_id == keep.id
+    kept_waivers = select(col(Waiver.buyer_org_id), col(Waiver.vendor_org_id), col(Waiver.rule)).where(
+        col(Waiver.rival_party_id) == keep.id
     )
     for buyer_id, vendor_id, rule in session.execute(kept_waivers).all():
         session.execute(
             delete(Waiver)
             .where(
-                Waiver.rival_party_id == merged.id,
-                Waiver.buyer_org_id == buyer_id,
-                Waiver.vendor_org_id == vendor_id,
-                Waiver.rule == rule,
+                col(Waiver.rival_party_id) == merged.id,
+                col(Waiver.buyer_org_id) == buyer_id,
+                col(Waiver.vendor_org_id) == vendor_id,
+                col(Waiver.rule) == rule,
             )
             .execution_options(synchronize_session="fetch")
         )
@@ -543,9 +551,9 @@ def _keep_alias(session: Session, keep: Party, merged: Party) -> None:
         return
     held = session.execute(
         select(PartyIdentifier).where(
-            PartyIdentifier.party_id == keep.id,
-            PartyIdentifier.scheme == ALIAS_SCHEME,
-            PartyIdentifier.value_normalized == value,
+            col(PartyIdentifier.party_id) == keep.id,
+            col(PartyIdentifier.scheme) == ALIAS_SCHEME,
+            col(PartyIdentifier.value_normalized) == value,
         )
     ).first()
     if held is None:
@@ -595,7 +603,7 @@ def merge_parties(session: Session, admin: User, keep_id: int, merge_id: int) ->
         after={"kept": _snapshot(session, keep), "merged_into": keep.id, "moved": moved},
     )
     changes.ties_changed(session, admin, party_ids=None)
-    return session.get(Party, keep.id)
+    return cast(Party, session.get(Party, keep.id))
 
 
 # --- Not the same party ------------------------------------------------------------------------------------
@@ -608,7 +616,7 @@ def _refresh_all(session: Session, admin: User) -> None:
 def distinction_between(session: Session, first_id: int, second_id: int) -> PartyDistinction | None:
     low, high = sorted((first_id, second_id))
     query = select(PartyDistinction).where(
-        PartyDistinction.first_party_id == low, PartyDistinction.second_party_id == high
+        col(PartyDistinction.first_party_id) == low, col(PartyDistinction.second_party_id) == high
     )
     return session.execute(query).scalar_one_or_none()
 
@@ -617,11 +625,16 @@ def distinctions_of(session: Session, party_id: int) -> list[tuple[PartyDistinct
     """The parties an admin marked as not the same as this one, with the record of each."""
     rows = session.execute(
         select(PartyDistinction)
-        .where(or_(PartyDistinction.first_party_id == party_id, PartyDistinction.second_party_id == party_id))
-        .order_by(PartyDistinction.id)
+        .where(or_(col(PartyDistinction.first_party_id) == party_id, col(PartyDistinction.second_party_id) == party_id))
+        .order_by(col(PartyDistinction.id))
     ).scalars()
     return [
-        (row, session.get(Party, row.second_party_id if row.first_party_id == party_id else row.first_party_id))
+        (
+            row,
+            cast(
+                Party, session.get(Party, row.second_party_id if row.first_party_id == party_id else row.first_party_id)
+            ),
+        )
         for row in rows
     ]
 
@@ -678,8 +691,8 @@ def withdraw_distinction(session: Session, admin: User, distinction_id: int) -> 
     if distinction is None:
         _refuse_withdrawn(session, distinction_id)
         raise _not_found(f"distinction {distinction_id}")
-    first = session.get(Party, distinction.first_party_id)
-    second = session.get(Party, distinction.second_party_id)
+    first = cast(Party, session.get(Party, distinction.first_party_id))
+    second = cast(Party, session.get(Party, distinction.second_party_id))
     before = {
         "distinction_id": distinction.id,
         "parties": [_snapshot(session, first), _snapshot(session, second)],
@@ -698,12 +711,12 @@ def _refuse_withdrawn(session: Session, distinction_id: int) -> None:
     withdrawn = session.execute(
         select(AuditRecord)
         .where(
-            AuditRecord.action == "party.distinction_withdrawn",
-            AuditRecord.before["distinction_id"].as_integer() == distinction_id,
+            col(AuditRecord.action) == "party.distinction_withdrawn",
+            col(AuditRecord.before)["distinction_id"].as_integer() == distinction_id,
         )
-        .order_by(AuditRecord.id.desc())
+        .order_by(col(AuditRecord.id).desc())
         .limit(1)
     ).scalar_one_or_none()
     if withdrawn is not None:
-        names = " and ".join(party["name"] for party in withdrawn.before["parties"])
+        names = " and ".join(party["name"] for party in cast(dict, withdrawn.before)["parties"])
         raise RegistryError(f"The mark that {names} are not the same was already withdrawn.")

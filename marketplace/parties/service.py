@@ -3,9 +3,11 @@
 import re
 import unicodedata
 from datetime import date
+from typing import cast
 
 from sqlalchemy import or_, select
 from sqlalchemy.orm import Session
+from sqlmodel import col
 
 from marketplace.parties.models import NoOwnersDeclaration, Party, PartyIdentifier, PartyKind
 
@@ -31,15 +33,17 @@ def no_owners_declarations(session: Session, party_id: int, as_of: date) -> list
     "Declared: no beneficial owners (Companies House, 2024-01-01)". Parties merged into it count."""
     ids, frontier = {party_id}, {party_id}
     while frontier:
-        frontier = set(session.execute(select(Party.id).where(Party.merged_into_id.in_(frontier))).scalars()) - ids
+        frontier = (
+            set(session.execute(select(col(Party.id)).where(col(Party.merged_into_id).in_(frontier))).scalars()) - ids
+        )
         ids |= frontier
     rows = session.execute(
         select(NoOwnersDeclaration)
         .where(
-            NoOwnersDeclaration.subject_party_id.in_(ids),
-            or_(NoOwnersDeclaration.end_date.is_(None), NoOwnersDeclaration.end_date > as_of),
+            col(NoOwnersDeclaration.subject_party_id).in_(ids),
+            or_(col(NoOwnersDeclaration.end_date).is_(None), col(NoOwnersDeclaration.end_date) > as_of),
         )
-        .order_by(NoOwnersDeclaration.id)
+        .order_by(col(NoOwnersDeclaration.id))
     ).scalars()
     lines = []
     for row in rows:
@@ -56,9 +60,9 @@ def search_parties(session: Session, text: str, limit: int = 20) -> list[Party]:
     needle = normalize_name(text)
     if text.strip() and not needle:  # only punctuation: nothing to look for, not everything
         return []
-    query = select(Party).where(Party.merged_into_id.is_(None))
+    query = select(Party).where(col(Party.merged_into_id).is_(None))
     if needle:
-        query = query.where(Party.name_normalized.contains(needle, autoescape=True))
+        query = query.where(col(Party.name_normalized).contains(needle, autoescape=True))
     return list(session.execute(query.order_by(Party.name).limit(limit)).scalars())
 
 
@@ -69,8 +73,8 @@ def find_or_create_party(
     normalized = normalize_name(name)
     party = session.execute(
         select(Party)
-        .where(Party.name_normalized == normalized, Party.kind == kind, Party.merged_into_id.is_(None))
-        .order_by(Party.id)
+        .where(col(Party.name_normalized) == normalized, col(Party.kind) == kind, col(Party.merged_into_id).is_(None))
+        .order_by(col(Party.id))
         .limit(1)
     ).scalar_one_or_none()
     if party is None:
@@ -101,15 +105,15 @@ def find_party_by_identifier(session: Session, scheme: str, value: str, kinds=No
     if not normalized:
         return None
     rows = session.execute(
-        select(PartyIdentifier.scheme, Party)
-        .join(Party, Party.id == PartyIdentifier.party_id)
-        .where(PartyIdentifier.value_normalized == normalized)
-        .order_by(Party.id)
+        select(col(PartyIdentifier.scheme), Party)
+        .join(Party, col(Party.id) == PartyIdentifier.party_id)
+        .where(col(PartyIdentifier.value_normalized) == normalized)
+        .order_by(col(Party.id))
     ).all()
     for other_scheme, party in rows:
         if other_scheme == NAME_ALIAS_SCHEME:
             continue
-        party = canonical_party(session, party)
+        party = cast(Party, canonical_party(session, party))
         if _same_scheme(scheme, other_scheme) and (kinds is None or party.kind in kinds):
             return party
     return None
@@ -122,7 +126,7 @@ def add_identifier(session: Session, party: Party, scheme: str, value: str) -> P
         return None
     held = session.execute(
         select(PartyIdentifier).where(
-            PartyIdentifier.party_id == party.id, PartyIdentifier.value_normalized == normalized
+            col(PartyIdentifier.party_id) == party.id, col(PartyIdentifier.value_normalized) == normalized
         )
     ).scalars()
     if any(normalize_identifier(row.scheme) == normalize_identifier(scheme) for row in held):

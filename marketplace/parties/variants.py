@@ -4,9 +4,11 @@ party's, read through the stored match keys and blocks, and the pairs an admin m
 from collections import defaultdict
 from collections.abc import Iterable
 from dataclasses import dataclass
+from typing import cast
 
 from sqlalchemy import func, or_, select, union
 from sqlalchemy.orm import Session
+from sqlmodel import col
 
 from marketplace.parties.matching import (
     LIKELY_AT,
@@ -50,8 +52,8 @@ def distinct_pairs(session: Session, party_ids: Iterable[int]) -> set[tuple[int,
     if not ids:
         return set()
     rows = session.execute(
-        select(PartyDistinction.first_party_id, PartyDistinction.second_party_id).where(
-            or_(PartyDistinction.first_party_id.in_(ids), PartyDistinction.second_party_id.in_(ids))
+        select(col(PartyDistinction.first_party_id), col(PartyDistinction.second_party_id)).where(
+            or_(col(PartyDistinction.first_party_id).in_(ids), col(PartyDistinction.second_party_id).in_(ids))
         )
     ).all()
     return {_ordered(first, second) for first, second in rows}
@@ -59,7 +61,7 @@ def distinct_pairs(session: Session, party_ids: Iterable[int]) -> set[tuple[int,
 
 def all_distinct_pairs(session: Session) -> set[tuple[int, int]]:
     """Every pair (lower id first) an admin marked as not the same."""
-    rows = session.execute(select(PartyDistinction.first_party_id, PartyDistinction.second_party_id)).all()
+    rows = session.execute(select(col(PartyDistinction.first_party_id), col(PartyDistinction.second_party_id))).all()
     return {(first, second) for first, second in rows}
 
 
@@ -81,7 +83,7 @@ def _scored(session: Session, keys: list[str], extra=()) -> list[tuple[int, str,
     keys = sorted({key for key in keys if key})
     if not keys:
         return []
-    columns = (Party.id, Party.kind, Party.match_key, Party.match_head, Party.match_tail)
+    columns = (col(Party.id), col(Party.kind), col(Party.match_key), col(Party.match_head), col(Party.match_tail))
     selects = []
     # A key with numbers or single letters: its candidates are exactly the names sharing them (a likely match
     # must), read through their own index: a handful, where a common first word shares a block with thousands.
@@ -90,8 +92,8 @@ def _scored(session: Session, keys: list[str], extra=()) -> list[tuple[int, str,
         low, high = _length_bounds(told)
         selects.append(
             select(*columns).where(
-                Party.match_telling.in_(sorted({telling_block(key) for key in told})),
-                Party.merged_into_id.is_(None),
+                col(Party.match_telling).in_(sorted({telling_block(key) for key in told})),
+                col(Party.merged_into_id).is_(None),
                 func.length(Party.match_key).between(low, high),
                 *extra,
             )
@@ -103,13 +105,13 @@ def _scored(session: Session, keys: list[str], extra=()) -> list[tuple[int, str,
         heads, tails = zip(*(blocks(key) for key in group), strict=True)
         low, high = _length_bounds(group)
         conditions = [
-            Party.merged_into_id.is_(None),
+            col(Party.merged_into_id).is_(None),
             Party.match_telling == "",
             func.length(Party.match_key).between(low, high),
             *extra,
         ]
-        selects.append(select(*columns).where(Party.match_head.in_(sorted(set(heads))), *conditions))
-        selects.append(select(*columns).where(Party.match_tail.in_(sorted(set(tails))), *conditions))
+        selects.append(select(*columns).where(col(Party.match_head).in_(sorted(set(heads))), *conditions))
+        selects.append(select(*columns).where(col(Party.match_tail).in_(sorted(set(tails))), *conditions))
     rows = session.execute(union(*selects) if len(selects) > 1 else selects[0]).all()
     return sorted((party_id, str(kind), key, head, tail) for party_id, kind, key, head, tail in rows)
 
@@ -150,7 +152,7 @@ def unsettled_variants(session: Session, parties: Iterable[Party]) -> list[Likel
             if other not in told_of:
                 told_of[other] = telling(other)
             if told_of[other] == told and _ordered(party_id, other_id) not in distinct:
-                matches.append(LikelyMatch(party, session.get(Party, other_id), score))
+                matches.append(LikelyMatch(party, cast(Party, session.get(Party, other_id)), score))
     matches.sort(key=lambda match: (-match.score, match.party.id, match.variant.id))
     return matches
 
@@ -162,5 +164,5 @@ def similar_names(session: Session, name: str, kind: PartyKind, extra=()) -> lis
         (party_id, key_similarity(key, other))
         for party_id, _, other, _, _ in _scored(session, [key], (Party.kind == kind, *extra))
     ]
-    found = [(session.get(Party, party_id), score) for party_id, score in scored if score >= LIKELY_AT]
+    found = [(cast(Party, session.get(Party, party_id)), score) for party_id, score in scored if score >= LIKELY_AT]
     return sorted(found, key=lambda item: (-item[1], item[0].name, item[0].id))

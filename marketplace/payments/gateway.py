@@ -10,7 +10,7 @@ records, so the rest of the app never depends on the shape of the SDK's objects.
 import logging
 import time
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, cast
 
 import stripe
 
@@ -143,7 +143,9 @@ class StripeGateway:
         self.api_base = base
         self.simulated = bool(base)
         self.test_mode = not secret_key.startswith(LIVE_KEY_PREFIXES)
-        self._client = stripe.StripeClient(secret_key, base_addresses=addresses, max_network_retries=NETWORK_RETRIES)
+        self._client = stripe.StripeClient(
+            secret_key, base_addresses=cast(Any, addresses), max_network_retries=NETWORK_RETRIES
+        )
 
     @property
     def mode_label(self) -> str | None:

@@ -27,7 +27,7 @@ class LedgerEntry(SQLModel, table=True):
         CheckConstraint("amount_minor >= 0", name="amount_not_negative"),
     )
 
-    id: int | None = Field(default=None, primary_key=True)
+    id: int = Field(default=None, primary_key=True)
     contract_id: int = Field(foreign_key="contract.id", index=True)
     milestone_id: int = Field(foreign_key="milestone.id", index=True)
     buyer_org_id: int = Field(foreign_key="organization.id", index=True)
@@ -47,7 +47,7 @@ class LedgerEntry(SQLModel, table=True):
 class WebhookEvent(SQLModel, table=True):
     """A Stripe event already processed: a second delivery of the same id does nothing."""
 
-    id: int | None = Field(default=None, primary_key=True)
+    id: int = Field(default=None, primary_key=True)
     stripe_event_id: str = Field(max_length=255, unique=True)
     type: str = Field(max_length=100)
     received_at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime)
@@ -56,7 +56,7 @@ class WebhookEvent(SQLModel, table=True):
 class PayoutAccount(SQLModel, table=True):
     """A vendor organisation's Stripe Connect Express account, where its payouts go."""
 
-    id: int | None = Field(default=None, primary_key=True)
+    id: int = Field(default=None, primary_key=True)
     org_id: int = Field(foreign_key="organization.id", unique=True)
     key: str = Field(default_factory=lambda: uuid.uuid4().hex, max_length=32, unique=True)
     stripe_account_id: str | None = Field(default=None, max_length=255, unique=True)
@@ -69,7 +69,7 @@ class PayoutAccount(SQLModel, table=True):
 class BillingCustomer(SQLModel, table=True):
     """A buyer organisation as a Stripe Customer, so that its payments are grouped at Stripe."""
 
-    id: int | None = Field(default=None, primary_key=True)
+    id: int = Field(default=None, primary_key=True)
     org_id: int = Field(foreign_key="organization.id", unique=True)
     key: str = Field(default_factory=lambda: uuid.uuid4().hex, max_length=32, unique=True)
     stripe_customer_id: str | None = Field(default=None, max_length=255, unique=True)

@@ -1,9 +1,12 @@
 """Comparing the ledger with Stripe, and with the contracts: every difference, named in words."""
 
 from collections import defaultdict
+from collections.abc import Sequence
+from typing import Any
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
+from sqlmodel import col
 
 from marketplace.contracts.models import (
     CLOSED_STATES,
@@ -24,13 +27,14 @@ def _name(milestone: Milestone) -> str:
 
 
 def _against_stripe(
-    entry: LedgerEntry, gateway: StripeGateway, payout_accounts: dict[int, str], refunded: dict[str, int]
+    entry: LedgerEntry, gateway: StripeGateway, payout_accounts: dict[int, str | None], refunded: dict[str, int]
 ) -> list[str]:
     """What Stripe says differently about one ledger entry."""
     here = (
         f"ledger entry {entry.id} ({entry.kind} {entry.stripe_object_id}, "
         f"{format_money(entry.amount_minor, entry.currency)})"
     )
+    found: Any  # a PaymentInfo, RefundInfo or TransferInfo, by the entry's kind
     try:
         if entry.kind == EntryKind.CHARGE:
             found = gateway.retrieve_payment_intent(entry.stripe_object_id)
@@ -89,7 +93,7 @@ def _against_milestone(milestone: Milestone, entries: list[LedgerEntry]) -> list
     return [f"{_name(milestone)} {problem}" for problem in problems]
 
 
-def _against_contract(contract: Contract, milestones: list[Milestone]) -> list[str]:
+def _against_contract(contract: Contract, milestones: Sequence[Milestone]) -> list[str]:
     problems = []
     planned = sum(m.amount_minor for m in milestones)
     if planned != contract.total_minor:
@@ -123,8 +127,10 @@ def _missed_payments(milestone: Milestone, gateway: StripeGateway) -> list[str]:
 
 def reconcile(session: Session, gateway: StripeGateway) -> tuple[list[str], int]:
     """Every difference between the ledger, Stripe and the contracts, and how many entries were checked."""
-    entries = session.execute(select(LedgerEntry).order_by(LedgerEntry.id)).scalars().all()
-    payout_accounts = dict(session.execute(select(PayoutAccount.org_id, PayoutAccount.stripe_account_id)).all())
+    entries = session.execute(select(LedgerEntry).order_by(col(LedgerEntry.id))).scalars().all()
+    payout_accounts = dict(
+        session.execute(select(col(PayoutAccount.org_id), col(PayoutAccount.stripe_account_id))).all()
+    )
     refunded: dict[str, int] = defaultdict(int)
     for entry in entries:
         if entry.kind == EntryKind.REFUND and entry.source_object_id:
@@ -135,10 +141,12 @@ def reconcile(session: Session, gateway: StripeGateway) -> tuple[list[str], int]
     by_milestone: dict[int, list[LedgerEntry]] = defaultdict(list)
     for entry in entries:
         by_milestone[entry.milestone_id].append(entry)
-    contracts = session.execute(select(Contract).order_by(Contract.id)).scalars().all()
+    contracts = session.execute(select(Contract).order_by(col(Contract.id))).scalars().all()
     for contract in contracts:
         milestones = (
-            session.execute(select(Milestone).where(Milestone.contract_id == contract.id).order_by(Milestone.number))
+            session.execute(
+                select(Milestone).where(col(Milestone.contract_id) == contract.id).order_by(col(Milestone.number))
+            )
             .scalars()
             .all()
         )

@@ -9,10 +9,12 @@ webhook racing a page never moves money twice. Every function here takes the gat
 from collections import defaultdict
 from dataclasses import dataclass, field
 from types import SimpleNamespace
+from typing import cast
 
 from sqlalchemy import func, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
+from sqlmodel import col
 
 from marketplace.accounts.models import Organization, User
 from marketplace.audit.service import record_event
@@ -89,7 +91,7 @@ def _audit(
 def entries_for_milestone(session: Session, milestone_id: int) -> list[LedgerEntry]:
     return list(
         session.execute(
-            select(LedgerEntry).where(LedgerEntry.milestone_id == milestone_id).order_by(LedgerEntry.id)
+            select(LedgerEntry).where(col(LedgerEntry.milestone_id) == milestone_id).order_by(col(LedgerEntry.id))
         ).scalars()
     )
 
@@ -97,7 +99,9 @@ def entries_for_milestone(session: Session, milestone_id: int) -> list[LedgerEnt
 def _recorded(session: Session, kind: EntryKind, stripe_object_id: str) -> bool:
     return (
         session.execute(
-            select(LedgerEntry.id).where(LedgerEntry.kind == kind, LedgerEntry.stripe_object_id == stripe_object_id)
+            select(col(LedgerEntry.id)).where(
+                col(LedgerEntry.kind) == kind, col(LedgerEntry.stripe_object_id) == stripe_object_id
+            )
         ).first()
         is not None
     )
@@ -139,7 +143,7 @@ def refundable_on(session: Session, payment_intent_id: str) -> int:
     def total(kind: EntryKind, column) -> int:
         return session.execute(
             select(func.coalesce(func.sum(LedgerEntry.amount_minor), 0)).where(
-                LedgerEntry.kind == kind, column == payment_intent_id
+                col(LedgerEntry.kind) == kind, column == payment_intent_id
             )
         ).scalar_one()
 
@@ -153,7 +157,9 @@ def _customer_for(session: Session, gateway: StripeGateway, org_id: int) -> str:
     """The buyer organisation's Stripe Customer, made once: its row is found or made, then locked while Stripe is
     asked. Not the organisation's row: funding holds a contract and a milestone already, and a change to the
     buyer's screening locks the organisation first and may then flag that contract (docs/concurrency.md)."""
-    customer = session.execute(select(BillingCustomer).where(BillingCustomer.org_id == org_id)).scalar_one_or_none()
+    customer = session.execute(
+        select(BillingCustomer).where(col(BillingCustomer.org_id) == org_id)
+    ).scalar_one_or_none()
     if customer is None:
         try:
             with session.begin_nested():
@@ -161,9 +167,11 @@ def _customer_for(session: Session, gateway: StripeGateway, org_id: int) -> str:
                 session.add(customer)
                 session.flush()
         except IntegrityError:  # another funding made it a moment ago
-            customer = session.execute(select(BillingCustomer).where(BillingCustomer.org_id == org_id)).scalar_one()
+            customer = session.execute(
+                select(BillingCustomer).where(col(BillingCustomer.org_id) == org_id)
+            ).scalar_one()
     customer = lock_row(session, BillingCustomer, customer.id)
-    org = session.get(Organization, org_id)
+    org = cast(Organization, session.get(Organization, org_id))
     if customer.stripe_customer_id is None:
         customer.stripe_customer_id = gateway.create_customer(
             name=org.name, metadata={"organization_id": str(org.id)}, idempotency_key=f"customer-{customer.key}"
@@ -196,7 +204,7 @@ def checkout_url(
                 record_payment(session, gateway, actor, existing.payment_intent_id, fee_bps)
                 return None
         customer_id = _customer_for(session, gateway, contract.buyer_org_id)
-        job = session.get(Job, contract.job_id)
+        job = cast(Job, session.get(Job, contract.job_id))
         milestone.checkout_attempt += 1
         created = gateway.create_checkout_session(
             amount=milestone.amount_minor,
@@ -244,7 +252,7 @@ def close_checkout(session: Session, gateway: StripeGateway, actor, milestone: M
 def _milestone_by_key(session: Session, key: str | None) -> Milestone | None:
     if not key:
         return None
-    found = session.execute(select(Milestone.id).where(Milestone.key == key)).scalar_one_or_none()
+    found = session.execute(select(col(Milestone.id)).where(col(Milestone.key) == key)).scalar_one_or_none()
     return lock_with_contract(session, found)[1] if found is not None else None
 
 
@@ -264,7 +272,7 @@ def record_payment(
     milestone = _milestone_by_key(session, payment.metadata.get("milestone_key"))
     if milestone is None:
         return None
-    contract = session.get(Contract, milestone.contract_id)
+    contract = cast(Contract, session.get(Contract, milestone.contract_id))
     if payment.status != "succeeded":
         if milestone.status == MilestoneStatus.PENDING and payment.status == "requires_payment_method":
             milestone.last_payment_error = (payment.error or "The payment failed.")[:500]
@@ -426,7 +434,7 @@ OUTSIDE_REFUND_NOTE = "Refunded in Stripe, outside the platform."
 def _charge_entry(session: Session, payment_intent_id: str) -> LedgerEntry | None:
     return session.execute(
         select(LedgerEntry).where(
-            LedgerEntry.kind == EntryKind.CHARGE, LedgerEntry.stripe_object_id == payment_intent_id
+            col(LedgerEntry.kind) == EntryKind.CHARGE, col(LedgerEntry.stripe_object_id) == payment_intent_id
         )
     ).scalar_one_or_none()
 
@@ -493,7 +501,7 @@ def record_refunds(
     charge = _charge_entry(session, payment_intent_id)
     if charge is None:
         return None
-    contract, milestone = lock_with_contract(session, charge.milestone_id)
+    contract, milestone = cast(tuple[Contract, Milestone], lock_with_contract(session, charge.milestone_id))
     _apply_stripe_refunds(session, gateway, actor, contract, milestone, payment_intent_id)
     return milestone
 
@@ -542,7 +550,7 @@ def _apply_stripe_refunds(
 
 
 def payout_account_of(session: Session, org_id: int) -> PayoutAccount | None:
-    return session.execute(select(PayoutAccount).where(PayoutAccount.org_id == org_id)).scalar_one_or_none()
+    return session.execute(select(PayoutAccount).where(col(PayoutAccount.org_id) == org_id)).scalar_one_or_none()
 
 
 def release(session: Session, gateway: StripeGateway, actor, contract: Contract, milestone: Milestone) -> bool:
@@ -563,7 +571,7 @@ def release(session: Session, gateway: StripeGateway, actor, contract: Contract,
     if account is None or not account.payouts_ready or not account.stripe_account_id:
         return False
     payout = split_payout(milestone.amount_minor, milestone.fee_bps or 0)
-    transfer_id = milestone.payment_intent_id
+    transfer_id = cast(str, milestone.payment_intent_id)
     try:
         if payout.vendor_minor > 0:
             transfer = gateway.create_transfer(
@@ -630,17 +638,17 @@ def release_waiting(session: Session, gateway: StripeGateway, actor, vendor_org_
     """Pay every accepted milestone of the vendor that waited for its payout account; returns how many."""
     waiting = (
         session.execute(
-            select(Milestone.id)
-            .join(Contract, Contract.id == Milestone.contract_id)
-            .where(Contract.vendor_org_id == vendor_org_id, Milestone.status == MilestoneStatus.ACCEPTED)
-            .order_by(Milestone.id)
+            select(col(Milestone.id))
+            .join(Contract, col(Contract.id) == Milestone.contract_id)
+            .where(col(Contract.vendor_org_id) == vendor_org_id, col(Milestone.status) == MilestoneStatus.ACCEPTED)
+            .order_by(col(Milestone.id))
         )
         .scalars()
         .all()
     )
     paid = 0
     for milestone_id in waiting:
-        contract, milestone = lock_with_contract(session, milestone_id)
+        contract, milestone = cast(tuple[Contract, Milestone], lock_with_contract(session, milestone_id))
         paid += release(session, gateway, actor, contract, milestone)
     return paid
 
@@ -652,7 +660,9 @@ def start_onboarding(session: Session, gateway: StripeGateway, user: User, *, re
     """The Stripe onboarding link for the vendor's Express account, made once per organisation."""
     if not user.is_vendor or user.org_id is None:
         raise PaymentError("Only vendors connect a payout account.")
-    org = session.execute(select(Organization).where(Organization.id == user.org_id).with_for_update()).scalar_one()
+    org = session.execute(
+        select(Organization).where(col(Organization.id) == user.org_id).with_for_update()
+    ).scalar_one()
     account = payout_account_of(session, org.id)
     if account is None:
         account = PayoutAccount(org_id=org.id)
@@ -689,7 +699,7 @@ def refresh_payout_account(session: Session, gateway: StripeGateway, actor, stri
     Returns how many milestones were paid. An account that is not ours changes nothing.
     """
     account = session.execute(
-        select(PayoutAccount).where(PayoutAccount.stripe_account_id == stripe_account_id).with_for_update()
+        select(PayoutAccount).where(col(PayoutAccount.stripe_account_id) == stripe_account_id).with_for_update()
     ).scalar_one_or_none()
     if account is None:
         return 0
@@ -749,20 +759,24 @@ class Statement:
 def statement(session: Session, user: User, contract_id: int | None = None) -> Statement:
     """Every money movement on the user's organisation's contracts (an admin: on all), newest first."""
     query = (
-        select(LedgerEntry, Job.title, Milestone.number)
-        .join(Contract, Contract.id == LedgerEntry.contract_id)
-        .join(Job, Job.id == Contract.job_id)
-        .join(Milestone, Milestone.id == LedgerEntry.milestone_id)
-        .order_by(LedgerEntry.created_at.desc(), LedgerEntry.id.desc())
+        select(LedgerEntry, col(Job.title), col(Milestone.number))
+        .join(Contract, col(Contract.id) == LedgerEntry.contract_id)
+        .join(Job, col(Job.id) == Contract.job_id)
+        .join(Milestone, col(Milestone.id) == LedgerEntry.milestone_id)
+        .order_by(col(LedgerEntry.created_at).desc(), col(LedgerEntry.id).desc())
     )
     if not user.is_admin:
-        query = query.where((LedgerEntry.buyer_org_id == user.org_id) | (LedgerEntry.vendor_org_id == user.org_id))
+        query = query.where((col(LedgerEntry.buyer_org_id) == user.org_id) | (LedgerEntry.vendor_org_id == user.org_id))
     if contract_id is not None:
-        query = query.where(LedgerEntry.contract_id == contract_id)
+        query = query.where(col(LedgerEntry.contract_id) == contract_id)
     rows = session.execute(query).all()
     org_ids = {r[0].buyer_org_id for r in rows} | {r[0].vendor_org_id for r in rows}
     names = (
-        dict(session.execute(select(Organization.id, Organization.name).where(Organization.id.in_(org_ids))).all())
+        dict(
+            session.execute(
+                select(col(Organization.id), col(Organization.name)).where(col(Organization.id).in_(org_ids))
+            ).all()
+        )
         if org_ids
         else {}
     )

@@ -4,6 +4,7 @@ from flask import Blueprint, abort, current_app, flash, jsonify, redirect, rende
 from flask_login import current_user, login_required
 from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
+from sqlmodel import col
 
 from marketplace.extensions import db
 from marketplace.guards import role_required
@@ -29,7 +30,9 @@ def payments_mode() -> tuple[str, str] | None:
 
 
 def _already_processed(event_id: str) -> bool:
-    found = db.session.execute(select(WebhookEvent.id).where(WebhookEvent.stripe_event_id == event_id)).first()
+    found = db.session.execute(
+        select(col(WebhookEvent.id)).where(col(WebhookEvent.stripe_event_id) == event_id)
+    ).first()
     return found is not None
 
 

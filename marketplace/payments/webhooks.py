@@ -6,13 +6,15 @@ the same transaction as what it caused: a handler that fails rolls both back, an
 """
 
 import time
+from typing import cast
 
 import stripe
 from sqlalchemy import select
 from sqlalchemy.orm import Session
+from sqlmodel import col
 
 from marketplace.contracts.lifecycle import lock_with_contract
-from marketplace.contracts.models import Milestone, MilestoneStatus
+from marketplace.contracts.models import Contract, Milestone, MilestoneStatus
 from marketplace.payments import service
 from marketplace.payments.gateway import GatewayError, StripeGateway
 from marketplace.payments.models import WebhookEvent
@@ -73,10 +75,10 @@ def _account(session: Session, gateway: StripeGateway, obj: dict, _fee_bps: int)
 def _transfer(session: Session, gateway: StripeGateway, obj: dict, _fee_bps: int) -> None:
     """A transfer we made but did not record (we failed after Stripe answered): finish that payout now."""
     key = (obj.get("metadata") or {}).get("milestone_key")
-    found = session.execute(select(Milestone.id).where(Milestone.key == key)).scalar_one_or_none() if key else None
+    found = session.execute(select(col(Milestone.id)).where(Milestone.key == key)).scalar_one_or_none() if key else None
     if found is None:
         return
-    contract, milestone = lock_with_contract(session, found)
+    contract, milestone = cast(tuple[Contract, Milestone], lock_with_contract(session, found))
     if milestone.status == MilestoneStatus.ACCEPTED:
         service.release(session, gateway, service.STRIPE, contract, milestone)
 
@@ -119,7 +121,7 @@ HANDLERS = {
 
 def process_event(session: Session, gateway: StripeGateway, event: dict, fee_bps: int) -> str:
     """Act on a verified event once: 'processed', 'ignored' (a type we do not act on) or 'duplicate'."""
-    if session.execute(select(WebhookEvent.id).where(WebhookEvent.stripe_event_id == event["id"])).first():
+    if session.execute(select(col(WebhookEvent.id)).where(WebhookEvent.stripe_event_id == event["id"])).first():
         return "duplicate"
     session.add(WebhookEvent(stripe_event_id=event["id"], type=event["type"][:100]))
     session.flush()

@@ -7,6 +7,7 @@ import click
 from flask.cli import with_appcontext
 from sqlalchemy import select
 from sqlalchemy.orm import Session
+from sqlmodel import col
 
 from marketplace.db_types import utcnow
 from marketplace.extensions import db
@@ -19,7 +20,7 @@ from marketplace.screening.services.screen import screen_party
 
 def find_party(session: Session, text: str) -> Party | None:
     """The party with this BODS recordId, or with exactly this name (case aside) and not merged away."""
-    party = session.execute(select(Party).where(Party.bods_record_id == text.strip())).scalar_one_or_none()
+    party = session.execute(select(Party).where(col(Party.bods_record_id) == text.strip())).scalar_one_or_none()
     seen: set[int] = set()
     while party is not None and party.merged_into_id is not None and party.id not in seen:
         seen.add(party.id)
@@ -28,7 +29,7 @@ def find_party(session: Session, text: str) -> Party | None:
         return party
     wanted = text.strip().casefold()
     named = session.execute(
-        select(Party).where(Party.name_normalized == normalize_name(text), Party.merged_into_id.is_(None))
+        select(Party).where(col(Party.name_normalized) == normalize_name(text), col(Party.merged_into_id).is_(None))
     ).scalars()
     exact = sorted(
         (p for p in named if p.name.strip().casefold() == wanted), key=lambda p: (p.kind != PartyKind.ENTITY, p.id)

@@ -11,7 +11,7 @@ from marketplace.db_types import UTCDateTime, utcnow
 class Rival(SQLModel, table=True):
     __table_args__ = (UniqueConstraint("buyer_org_id", "party_id"),)
 
-    id: int | None = Field(default=None, primary_key=True)
+    id: int = Field(default=None, primary_key=True)
     buyer_org_id: int = Field(foreign_key="organization.id", index=True)
     party_id: int = Field(foreign_key="party.id", index=True)
     added_by_id: int | None = Field(default=None, foreign_key="user_account.id")
@@ -30,7 +30,7 @@ class VerdictRecord(SQLModel, table=True):
         Index("ix_verdictrecord_buyer_verdict", "buyer_org_id", "verdict", "vendor_org_id"),
     )
 
-    id: int | None = Field(default=None, primary_key=True)
+    id: int = Field(default=None, primary_key=True)
     buyer_org_id: int = Field(foreign_key="organization.id", index=True)
     vendor_org_id: int = Field(foreign_key="organization.id", index=True)
     verdict: str = Field(max_length=16)
@@ -42,7 +42,7 @@ class VerdictRecord(SQLModel, table=True):
 class ScreeningPolicy(SQLModel, table=True):
     """A buyer's thresholds and what each rule does; a buyer without one uses the defaults."""
 
-    id: int | None = Field(default=None, primary_key=True)
+    id: int = Field(default=None, primary_key=True)
     buyer_org_id: int = Field(foreign_key="organization.id", unique=True)
     exclude_at: float = 25.0
     review_at: float = 10.0
@@ -58,7 +58,7 @@ class Waiver(SQLModel, table=True):
 
     __table_args__ = (UniqueConstraint("buyer_org_id", "vendor_org_id", "rule", "rival_party_id"),)
 
-    id: int | None = Field(default=None, primary_key=True)
+    id: int = Field(default=None, primary_key=True)
     buyer_org_id: int = Field(foreign_key="organization.id", index=True)
     vendor_org_id: int = Field(foreign_key="organization.id", index=True)
     rule: str = Field(max_length=20)

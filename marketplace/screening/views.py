@@ -1,8 +1,11 @@
 """The buyer's screening pages: rivals, policy, the vendor search, and one vendor's screening with waivers."""
 
+from typing import Any, cast
+
 from flask import Blueprint, flash, redirect, render_template, request, url_for
 from flask_login import current_user, login_required
 from sqlalchemy import select
+from sqlmodel import col
 from wtforms.fields.core import Label
 
 from marketplace.accounts.models import Organization, OrgKind
@@ -113,7 +116,7 @@ def policy():
 
 
 def _policy_data(current: Policy) -> dict:
-    data = {
+    data: dict[str, Any] = {
         "exclude_at": current.exclude_at,
         "review_at": current.review_at,
         "people_window_months": current.people_window_months,
@@ -173,7 +176,7 @@ def vendor(org_id: int):
     if buyer_org is None:
         buyers = (
             db.session.execute(
-                select(Organization).where(Organization.kind == OrgKind.BUYER).order_by(Organization.name)
+                select(Organization).where(col(Organization.kind) == OrgKind.BUYER).order_by(Organization.name)
             )
             .scalars()
             .all()
@@ -239,7 +242,7 @@ def waive(org_id: int):
             return redirect(url_for("screening.vendor", org_id=vendor_org.id), 303)
     elif form.rule.errors:
         page_error = form.rule.errors[0]
-    buyer_org = db.session.get(Organization, current_user.org_id)
+    buyer_org = cast(Organization, db.session.get(Organization, current_user.org_id))
     return _render_vendor(vendor_org, buyer_org, failed=form, page_error=page_error, status=400)
 
 

@@ -9,9 +9,11 @@ only in the filing vendor's own screening: approving is what lets it count again
 """
 
 from dataclasses import dataclass, field
+from typing import cast
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
+from sqlmodel import col
 
 from marketplace.accounts.models import Organization, OrgKind, User
 from marketplace.db_types import utcnow
@@ -141,8 +143,8 @@ def _reached_vendors(session: Session, version: DisclosureVersion) -> list[Organ
     return list(
         session.execute(
             select(Organization)
-            .where(Organization.id.in_(sorted(reached)))
-            .order_by(Organization.name, Organization.id)
+            .where(col(Organization.id).in_(sorted(reached)))
+            .order_by(Organization.name, col(Organization.id))
         ).scalars()
     )
 
@@ -155,10 +157,12 @@ def approval_effect(session: Session, user: User, version_id: int) -> ApprovalEf
     version = disclosures.get_filed_version(session, user, version_id)
     if version.status != DisclosureStatus.SUBMITTED:
         return None
-    vendor = session.get(Organization, version.vendor_org_id)
+    vendor = cast(Organization, session.get(Organization, version.vendor_org_id))
     buyers = list(
         session.execute(
-            select(Organization).where(Organization.kind == OrgKind.BUYER).order_by(Organization.name, Organization.id)
+            select(Organization)
+            .where(col(Organization.kind) == OrgKind.BUYER)
+            .order_by(Organization.name, col(Organization.id))
         ).scalars()
     )
     vendors = [vendor, *_reached_vendors(session, version)]
@@ -194,7 +198,7 @@ def _match_warnings(session: Session, buyers: list[Organization], after: dict[in
         for finding in findings:
             if finding.rule != Rule.MATCH.value or finding.matched_party_id is None:
                 continue
-            variant = session.get(Party, finding.matched_party_id)
+            variant = cast(Party, session.get(Party, finding.matched_party_id))
             member = (
                 session.get(Party, finding.matched_as_party_id)
                 if finding.matched_as_party_id not in (None, finding.rival_party_id)
@@ -205,7 +209,7 @@ def _match_warnings(session: Session, buyers: list[Organization], after: dict[in
                     buyer.name,
                     variant.id,
                     variant.name,
-                    finding.rival_party_id,
+                    cast(int, finding.rival_party_id),
                     finding.rival or "",
                     finding.verdict,
                     others == Verdict.CLEAR,
@@ -230,13 +234,13 @@ def claims_about_others(session: Session, user: User, version_id: int) -> dict[i
     whose screening it can change once approved (before that it counts only in the filing vendor's own).
     Raises NotVisible (404) as get_filed_version does."""
     version = disclosures.get_filed_version(session, user, version_id)
-    vendor = session.get(Organization, version.vendor_org_id)
+    vendor = cast(Organization, session.get(Organization, version.vendor_org_id))
     ties = (
         session.execute(
             select(Interest).where(
-                Interest.disclosure_id == version.id,
-                Interest.origin == TieOrigin.DISCLOSURE,
-                Interest.subject_party_id != vendor.party_id,
+                col(Interest.disclosure_id) == version.id,
+                col(Interest.origin) == TieOrigin.DISCLOSURE,
+                col(Interest.subject_party_id) != vendor.party_id,
             )
         )
         .scalars()
@@ -248,11 +252,11 @@ def claims_about_others(session: Session, user: User, version_id: int) -> dict[i
         orgs = list(
             session.execute(
                 select(Organization)
-                .where(Organization.id.in_(sorted(reached)))
-                .order_by(Organization.name, Organization.id)
+                .where(col(Organization.id).in_(sorted(reached)))
+                .order_by(Organization.name, col(Organization.id))
             ).scalars()
         )
-        out[tie.id] = ClaimReach(tie.id, session.get(Party, tie.subject_party_id).name, orgs)
+        out[tie.id] = ClaimReach(tie.id, cast(Party, session.get(Party, tie.subject_party_id)).name, orgs)
     return out
 
 
@@ -261,5 +265,5 @@ def ownership_picture(session: Session, vendor: Organization):
     None when the vendor has no node in the graph."""
     if vendor.party_id is None:
         return None
-    rivals = session.execute(select(Rival.party_id).distinct()).scalars().all()
+    rivals = session.execute(select(col(Rival.party_id)).distinct()).scalars().all()
     return vendor_picture(session, vendor.party_id, Screening(vendor.id), rivals, utcnow().date())

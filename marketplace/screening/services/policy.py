@@ -8,6 +8,7 @@ from dataclasses import dataclass, field
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
+from sqlmodel import col
 
 from marketplace.accounts.models import Organization, OrgKind, User
 from marketplace.accounts.suspension import ensure_active
@@ -82,7 +83,7 @@ def _clean(values: PolicyInput) -> PolicyInput:
     window = values.people_window_months
     if window is None or not 1 <= window <= 120:
         raise PolicyError("Give the people window in whole months, from 1 to 120.", "people_window_months")
-    actions = {}
+    actions: dict[str, str] = {}
     for rule, allowed in RULE_ACTIONS.items():
         chosen = values.actions.get(str(rule))
         if chosen not in {str(a) for a in allowed}:
@@ -105,7 +106,9 @@ def save_policy(session: Session, user: User, values: PolicyInput) -> bool:
     after = _snapshot(clean.exclude_at, clean.review_at, clean.people_window_months, clean.actions)
     if before == after:
         return False
-    row = session.execute(select(ScreeningPolicy).where(ScreeningPolicy.buyer_org_id == org_id)).scalar_one_or_none()
+    row = session.execute(
+        select(ScreeningPolicy).where(col(ScreeningPolicy.buyer_org_id) == org_id)
+    ).scalar_one_or_none()
     if row is None:
         row = ScreeningPolicy(buyer_org_id=org_id)
         session.add(row)
@@ -126,8 +129,8 @@ def waivers_of(session: Session, buyer_org_id: int, vendor_org_id: int) -> list[
     return list(
         session.execute(
             select(Waiver)
-            .where(Waiver.buyer_org_id == buyer_org_id, Waiver.vendor_org_id == vendor_org_id)
-            .order_by(Waiver.created_at, Waiver.id)
+            .where(col(Waiver.buyer_org_id) == buyer_org_id, col(Waiver.vendor_org_id) == vendor_org_id)
+            .order_by(col(Waiver.created_at), col(Waiver.id))
         ).scalars()
     )
 

@@ -18,6 +18,7 @@ from dataclasses import dataclass
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
+from sqlmodel import col
 
 from marketplace.accounts.models import Organization, OrgKind
 from marketplace.audit.service import record_event
@@ -50,11 +51,11 @@ def refresh_verdicts(session: Session, actor, *, vendor_org_ids=None, buyer_org_
     A pair screened for the first time has no verdict to change from: its record is stored silently, unless the
     verdict is exclude, which is acted on as a change from clear (bids conflicted, contracts flagged, buyer told).
     """
-    vendor_query = select(Organization).where(Organization.kind == OrgKind.VENDOR)
+    vendor_query = select(Organization).where(col(Organization.kind) == OrgKind.VENDOR)
     if vendor_org_ids is not None:
         vendor_query = vendor_query.where(in_ids(session, Organization.id, vendor_org_ids))
     vendors = session.execute(vendor_query).scalars().all()
-    buyer_query = select(Organization.id).where(Organization.kind == OrgKind.BUYER)
+    buyer_query = select(col(Organization.id)).where(col(Organization.kind) == OrgKind.BUYER)
     if buyer_org_ids is not None:
         buyer_query = buyer_query.where(in_ids(session, Organization.id, buyer_org_ids))
     buyer_ids = session.execute(buyer_query).scalars().all()
@@ -144,8 +145,8 @@ def _act_on_change(session: Session, actor, change: VerdictChange, vendor_name: 
     bids = (
         session.execute(
             select(Bid)
-            .join(Job, Job.id == Bid.job_id)
-            .where(Job.buyer_org_id == change.buyer_org_id, Bid.vendor_org_id == change.vendor_org_id)
+            .join(Job, col(Job.id) == Bid.job_id)
+            .where(col(Job.buyer_org_id) == change.buyer_org_id, col(Bid.vendor_org_id) == change.vendor_org_id)
         )
         .scalars()
         .all()
@@ -156,9 +157,9 @@ def _act_on_change(session: Session, actor, change: VerdictChange, vendor_name: 
         contracts = (
             session.execute(
                 select(Contract).where(
-                    Contract.buyer_org_id == change.buyer_org_id,
-                    Contract.vendor_org_id == change.vendor_org_id,
-                    Contract.status == ContractStatus.ACTIVE,
+                    col(Contract.buyer_org_id) == change.buyer_org_id,
+                    col(Contract.vendor_org_id) == change.vendor_org_id,
+                    col(Contract.status) == ContractStatus.ACTIVE,
                 )
             )
             .scalars()

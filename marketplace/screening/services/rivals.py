@@ -6,9 +6,11 @@ before the page reloads.
 
 from collections import Counter
 from dataclasses import dataclass
+from typing import cast
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
+from sqlmodel import col
 
 from marketplace.accounts.models import Organization, User
 from marketplace.audit.service import last_record_of, record_event
@@ -52,11 +54,11 @@ def _buyer_org(session: Session, user: User, *, lock: bool = False) -> Organizat
         # A change to the buyer's screening (rivals, policy, waivers) takes turns with every other: two colleagues
         # naming one rival at once make one, and the second is told it is on the list (docs/concurrency.md).
         return lock_row(session, Organization, user.org_id)
-    return session.get(Organization, user.org_id)
+    return cast(Organization, session.get(Organization, user.org_id))
 
 
 def _rival_party_ids(session: Session, org_id: int) -> set[int]:
-    return set(session.execute(select(Rival.party_id).where(Rival.buyer_org_id == org_id)).scalars())
+    return set(session.execute(select(col(Rival.party_id)).where(col(Rival.buyer_org_id) == org_id)).scalars())
 
 
 def rivals_of(session: Session, user: User) -> list[RivalEntry]:
@@ -64,8 +66,8 @@ def rivals_of(session: Session, user: User) -> list[RivalEntry]:
     org = _buyer_org(session, user)
     rows = session.execute(
         select(Rival, Party)
-        .join(Party, Party.id == Rival.party_id)
-        .where(Rival.buyer_org_id == org.id)
+        .join(Party, col(Party.id) == Rival.party_id)
+        .where(col(Rival.buyer_org_id) == org.id)
         .order_by(Party.name)
     ).all()
     if not rows:
@@ -75,7 +77,7 @@ def rivals_of(session: Session, user: User) -> list[RivalEntry]:
     for _verdict, findings in cached_screenings_for_buyer(session, org.id, flagged_only=True).values():
         # A vendor counts once per rival, however many findings name that rival.
         for rival_id in {finding.get("rival_party_id") for finding in findings if finding.get("rival_party_id")}:
-            ties[rival_id] += 1
+            ties[cast(int, rival_id)] += 1
     return [RivalEntry(rival, party, ties[party.id]) for rival, party in rows]
 
 
@@ -150,10 +152,10 @@ def remove_rival(session: Session, user: User, rival_id: int) -> Party:
     if rival is None:
         removed = last_record_of(session, "rival.removed", rival_id, buyer_org_id=org.id)
         if removed is not None:  # by a colleague a moment ago, or by this user's first click
-            raise RivalError(f"{removed.before['name']} was already taken off your list.", None)
+            raise RivalError(f"{cast(dict, removed.before)['name']} was already taken off your list.", None)
     if rival is None or rival.buyer_org_id != org.id:
         raise NotVisible(f"rival {rival_id}")
-    party = session.get(Party, rival.party_id)
+    party = cast(Party, session.get(Party, rival.party_id))
     record_event(
         session,
         user,

@@ -16,10 +16,13 @@ from the vendor's part of the graph. Buyer-side lists may read the verdicts refr
 
 import dataclasses
 from collections import defaultdict
+from collections.abc import Sequence
 from datetime import date
+from typing import cast
 
 from sqlalchemy import event, select
 from sqlalchemy.orm import Session
+from sqlmodel import col
 
 from marketplace.accounts.models import Organization, OrgKind
 from marketplace.db_types import utcnow
@@ -39,7 +42,9 @@ CLOSURE_UP_TO = 50
 def _rivals_by_buyer(session: Session, buyer_ids: list[int], aliases: store.Aliases) -> dict[int, tuple[int, ...]]:
     """Each buyer's rival parties (a merged rival stands for the party it joined)."""
     found: dict[int, set[int]] = {buyer: set() for buyer in buyer_ids}
-    rows = session.execute(select(Rival.buyer_org_id, Rival.party_id).where(Rival.buyer_org_id.in_(buyer_ids)))
+    rows = session.execute(
+        select(col(Rival.buyer_org_id), col(Rival.party_id)).where(col(Rival.buyer_org_id).in_(buyer_ids))
+    )
     for buyer, party_id in rows:
         found[buyer].add(aliases.resolve(party_id))
     return {buyer: tuple(sorted(parties)) for buyer, parties in found.items()}
@@ -49,7 +54,7 @@ def _policies(session: Session, buyer_ids: list[int]) -> dict[int, Policy]:
     """Each buyer's policy: the defaults unless it saved one."""
     customised = set(
         session.execute(
-            select(ScreeningPolicy.buyer_org_id).where(ScreeningPolicy.buyer_org_id.in_(buyer_ids))
+            select(col(ScreeningPolicy.buyer_org_id)).where(col(ScreeningPolicy.buyer_org_id).in_(buyer_ids))
         ).scalars()
     )
     default = Policy()
@@ -209,7 +214,7 @@ def _run_engine(
     rival_ids: tuple[int, ...],
     policy: Policy,
     as_of: date,
-    own_graphs: list[tuple[Graph, set[int]]] = (),
+    own_graphs: Sequence[tuple[Graph, set[int]]] = (),
 ) -> dict[int, Screening]:
     """{vendor org id: Screening} for one set of rivals under one policy: the vendors with claims of their own on
     graphs with their claims, the others together on the shared one."""
@@ -223,7 +228,7 @@ def _run_engine(
         for fact in batch:
             screening = by_party.get(fact.party_id) or Screening(fact.org_id, as_of=as_of)
             screening.vendor_org_id = fact.org_id
-            out[fact.org_id] = screening
+            out[cast(int, fact.org_id)] = screening
     return out
 
 
@@ -254,7 +259,7 @@ def _screen_with_variants(
     variants: dict,
     policy: Policy,
     as_of: date,
-    own_graphs: list[tuple[Graph, set[int]]] = (),
+    own_graphs: Sequence[tuple[Graph, set[int]]] = (),
 ) -> dict[int, Screening]:
     """The engine run against the rivals and, as if each were a rival, their likely variants and their group
     members' variants; what the variants' runs find comes back as possible-match findings (screening.matches)."""
@@ -340,7 +345,7 @@ def _screen_pairs(session: Session, buyer_org_ids, vendor_orgs, as_of: date | No
 def _all_buyer_ids(session: Session) -> list[int]:
     return list(
         session.execute(
-            select(Organization.id).where(Organization.kind == OrgKind.BUYER).order_by(Organization.id)
+            select(col(Organization.id)).where(col(Organization.kind) == OrgKind.BUYER).order_by(col(Organization.id))
         ).scalars()
     )
 
@@ -413,17 +418,17 @@ def cached_screenings_for_buyer(
     GET pages, which change nothing; the next refresh stores it. Findings are findings_record() dicts.
     For pages listing many vendors; never for access decisions.
     """
-    vendors = select(Organization.id).where(Organization.kind == OrgKind.VENDOR)
-    stored = select(VerdictRecord.vendor_org_id, VerdictRecord.verdict, VerdictRecord.findings).where(
-        VerdictRecord.buyer_org_id == buyer_org_id, VerdictRecord.vendor_org_id.in_(vendors)
+    vendors = select(col(Organization.id)).where(col(Organization.kind) == OrgKind.VENDOR)
+    stored = select(col(VerdictRecord.vendor_org_id), col(VerdictRecord.verdict), col(VerdictRecord.findings)).where(
+        col(VerdictRecord.buyer_org_id) == buyer_org_id, col(VerdictRecord.vendor_org_id).in_(vendors)
     )
     if flagged_only:
-        stored = stored.where(VerdictRecord.verdict != Verdict.CLEAR.value)
+        stored = stored.where(col(VerdictRecord.verdict) != Verdict.CLEAR.value)
     cached = {vendor_id: (Verdict(verdict), findings or []) for vendor_id, verdict, findings in session.execute(stored)}
-    recorded = select(VerdictRecord.vendor_org_id).where(VerdictRecord.buyer_org_id == buyer_org_id)
+    recorded = select(col(VerdictRecord.vendor_org_id)).where(col(VerdictRecord.buyer_org_id) == buyer_org_id)
     missing = (
         session.execute(
-            select(Organization).where(Organization.kind == OrgKind.VENDOR, Organization.id.not_in(recorded))
+            select(Organization).where(col(Organization.kind) == OrgKind.VENDOR, col(Organization.id).not_in(recorded))
         )
         .scalars()
         .all()
@@ -454,6 +459,6 @@ def screen_party(session: Session, party_id: int, rival_party_ids, policy: Polic
     graph, variants = _graph_and_variants(session, [fact], set(rivals), [policy], as_of, lookback, aliases)
     graph = store.with_claims(graph, party_id)
     screening = _screen_with_variants(graph, [fact], tuple(rivals), variants[policy.control_at], policy, as_of).get(
-        fact.org_id
+        cast(int, fact.org_id)
     )
     return screening or Screening(fact.org_id, as_of=as_of, vendor_party_id=party_id)

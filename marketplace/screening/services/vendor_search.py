@@ -11,9 +11,11 @@ import json
 import math
 from dataclasses import dataclass, field
 from datetime import date
+from typing import Any
 
 from sqlalchemy import String, and_, case, cast, func, literal, select
 from sqlalchemy.orm import Session, aliased
+from sqlmodel import col
 
 from marketplace.accounts.models import Organization, OrgKind, User, VendorProfile
 from marketplace.db_types import in_ids, utcnow
@@ -101,8 +103,8 @@ class _Matching:
 
     def __init__(self, session: Session, buyer_org_id: int, search: VendorSearch):
         self.session, self.buyer_org_id, self.search = session, buyer_org_id, search
-        self.record = aliased(VerdictRecord)
-        self.joined = and_(self.record.vendor_org_id == Organization.id, self.record.buyer_org_id == buyer_org_id)
+        self.record: Any = aliased(VerdictRecord)
+        self.joined = and_(self.record.vendor_org_id == col(Organization.id), self.record.buyer_org_id == buyer_org_id)
         self.live: dict[int, Screening] = {}
         self.counts = self._count()
         self.verdict = self._verdict_column()
@@ -114,9 +116,9 @@ class _Matching:
     def _filtered(self, query, with_profile: bool):
         if with_profile:
             query = query.outerjoin(VendorProfile, VendorProfile.org_id == Organization.id)
-        query = query.where(Organization.kind == OrgKind.VENDOR, Organization.suspended_at.is_(None))
+        query = query.where(Organization.kind == OrgKind.VENDOR, col(Organization.suspended_at).is_(None))
         for word in self.search.text.split():
-            query = query.where(Organization.name.icontains(word, autoescape=True))
+            query = query.where(col(Organization.name).icontains(word, autoescape=True))
         if self.search.modality:
             query = query.where(_in_json_list(VendorProfile.modalities, self.search.modality))
         if self.search.certification:
@@ -267,9 +269,9 @@ def vendor_report(
     used = {row.key for row in rows if row.waiver is not None}
     rivals = dict(
         session.execute(
-            select(Party.id, Party.name)
-            .join(Rival, Rival.party_id == Party.id)
-            .where(Rival.buyer_org_id == buyer_org.id)
+            select(col(Party.id), col(Party.name))
+            .join(Rival, col(Rival.party_id) == Party.id)
+            .where(col(Rival.buyer_org_id) == buyer_org.id)
         ).all()
     )
     picture, declarations = None, []

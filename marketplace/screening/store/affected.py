@@ -12,9 +12,11 @@ live one. `Reach` asks the same of a loaded graph, in memory.
 
 from collections import defaultdict
 from collections.abc import Iterable
+from typing import Any, cast
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
+from sqlmodel import col
 
 from marketplace.accounts.models import Organization, OrgKind
 from marketplace.db_types import in_ids
@@ -26,8 +28,8 @@ from marketplace.screening.store import loader as store
 _PASSING = ("shareholding", "votingRights", "appointmentOfBoard")
 # An interest nobody has published reaches down the same way (the unknown-owner rule follows it).
 _UNDISCLOSED = ("unknownInterest", "unpublishedInterest")
-_interest = Interest.__table__.c
-_commercial = CommercialTie.__table__.c
+_interest = cast(Any, Interest).__table__.c
+_commercial = cast(Any, CommercialTie).__table__.c
 
 
 def _below(session: Session, party_ids: Iterable[int], aliases: store.Aliases) -> set[int]:
@@ -73,8 +75,8 @@ def affected_vendor_ids(session: Session, party_ids: Iterable[int]) -> set[int]:
         return set()
     return set(
         session.execute(
-            select(Organization.id).where(
-                Organization.kind == OrgKind.VENDOR, in_ids(session, Organization.party_id, parties)
+            select(col(Organization.id)).where(
+                col(Organization.kind) == OrgKind.VENDOR, in_ids(session, Organization.party_id, parties)
             )
         ).scalars()
     )

@@ -19,12 +19,15 @@ vendor starts). `load_graph` reads everything (the benchmark compares with it; t
 groups, below the rivals or above a few parties (screening.matches: possible matches with a group's members).
 """
 
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from datetime import date
+from typing import Any
+from typing import cast as typing_cast
 
 from sqlalchemy import Date, cast, func, or_, select
 from sqlalchemy.orm import Session
+from sqlmodel import col
 
 from marketplace.accounts.models import Organization, OrgKind
 from marketplace.dates import months_before
@@ -46,11 +49,11 @@ from marketplace.screening.engine.verdicts import Source
 LOOKBACK_MONTHS = 24
 _ORIGIN_WORDS = {TieOrigin.ADMIN_FACT.value: "admin-recorded fact", TieOrigin.BODS_IMPORT.value: "BODS import"}
 
-_party = Party.__table__
-_org = Organization.__table__
-_interest = Interest.__table__
-_commercial = CommercialTie.__table__
-_version = DisclosureVersion.__table__
+_party = typing_cast(Any, Party).__table__
+_org = typing_cast(Any, Organization).__table__
+_interest = typing_cast(Any, Interest).__table__
+_commercial = typing_cast(Any, CommercialTie).__table__
+_version = typing_cast(Any, DisclosureVersion).__table__
 
 _DISCLOSURE = TieOrigin.DISCLOSURE.value
 _BODS = TieOrigin.BODS_IMPORT.value
@@ -146,7 +149,7 @@ class Aliases:
 
 def load_aliases(session: Session) -> Aliases:
     """Every merge, followed to the end of its chain."""
-    merged = dict(
+    merged: dict[int, int] = dict(
         session.execute(select(_party.c.id, _party.c.merged_into_id).where(_party.c.merged_into_id.is_not(None))).all()
     )
     aliases = Aliases()
@@ -431,7 +434,7 @@ def with_claims(graph: Graph, *party_ids: int) -> Graph:
     return Graph(parties=graph.parties, edges=sorted(merged, key=lambda e: e.id), commercial=graph.commercial)
 
 
-def _party_rows(session: Session, ids: Iterable[int]) -> list:
+def _party_rows(session: Session, ids: Iterable[int]) -> Sequence:
     return session.execute(select(*_PARTY_COLUMNS).where(in_ids(session, _party.c.id, ids))).all()
 
 
@@ -561,7 +564,7 @@ def load_graph_around(
     return _assemble(session, _party_rows(session, wanted), interest_rows, commercial_rows, aliases, counting)
 
 
-def _interest_rows_among(session: Session, column, ids: Iterable[int], as_of: date, since: date, *extra) -> list:
+def _interest_rows_among(session: Session, column, ids: Iterable[int], as_of: date, since: date, *extra) -> Sequence:
     dialect = session.get_bind().dialect.name
     return session.execute(
         select(*_interest_columns(dialect)).where(
@@ -723,7 +726,9 @@ def platform_vendor_of(session: Session, party_id: int, aliases: Aliases | None 
     aliases = aliases or load_aliases(session)
     return session.execute(
         select(Organization)
-        .where(Organization.kind == OrgKind.VENDOR, Organization.party_id.in_(sorted(aliases.expand([party_id]))))
-        .order_by(Organization.id)
+        .where(
+            col(Organization.kind) == OrgKind.VENDOR, col(Organization.party_id).in_(sorted(aliases.expand([party_id])))
+        )
+        .order_by(col(Organization.id))
         .limit(1)
     ).scalar_one_or_none()

@@ -11,9 +11,11 @@ import re
 from collections import defaultdict, deque
 from dataclasses import dataclass, field
 from datetime import date, timedelta
+from typing import cast
 
 from sqlalchemy import or_, select
 from sqlalchemy.orm import Session
+from sqlmodel import col
 
 from marketplace.accounts.models import Organization
 from marketplace.disclosures.models import DisclosureStatus, DisclosureVersion
@@ -362,7 +364,7 @@ def type_words(code: str) -> str:
 
 
 def _counts(counted_versions: set[int]):
-    return or_(Interest.origin != TieOrigin.DISCLOSURE, Interest.disclosure_id.in_(counted_versions))
+    return or_(col(Interest.origin) != TieOrigin.DISCLOSURE, col(Interest.disclosure_id).in_(counted_versions))
 
 
 def _claims_of_others(session: Session, vendor: int, resolve):
@@ -370,8 +372,8 @@ def _claims_of_others(session: Session, vendor: int, resolve):
     review, about itself: it counts only in its filer's screening (marketplace.screening.store.loader), so it is not
     drawn around this vendor."""
     rows = session.execute(
-        select(DisclosureVersion.id, Organization.party_id, DisclosureVersion.status).join(
-            Organization, Organization.id == DisclosureVersion.vendor_org_id
+        select(col(DisclosureVersion.id), col(Organization.party_id), col(DisclosureVersion.status)).join(
+            Organization, col(Organization.id) == DisclosureVersion.vendor_org_id
         )
     ).all()
     filers = {version: party for version, party, _ in rows}
@@ -380,7 +382,7 @@ def _claims_of_others(session: Session, vendor: int, resolve):
     def claimed_by_another(interest: Interest) -> bool:
         if interest.origin != TieOrigin.DISCLOSURE or interest.verification_level != VerificationLevel.SELF_DECLARED:
             return False
-        filer = filers.get(interest.disclosure_id)
+        filer = filers.get(cast(int, interest.disclosure_id))
         filer = resolve(filer) if filer is not None else None
         if filer is None or filer == vendor:
             return False
@@ -404,11 +406,12 @@ def _interests(
             select(Interest).where(
                 condition,
                 _counts(counted_versions),
-                or_(Interest.start_date.is_(None), Interest.start_date <= as_of),
+                or_(col(Interest.start_date).is_(None), col(Interest.start_date) <= as_of),
                 or_(
-                    Interest.end_date.is_(None),
-                    Interest.end_date > as_of,
-                    Interest.interest_type.in_(sorted(ROLE_INTEREST_TYPES)) & (Interest.end_date > window_start),
+                    col(Interest.end_date).is_(None),
+                    col(Interest.end_date) > as_of,
+                    col(Interest.interest_type).in_(sorted(ROLE_INTEREST_TYPES))
+                    & (col(Interest.end_date) > window_start),
                 ),
             )
         )
@@ -448,20 +451,22 @@ def load_neighbourhood(
         if not frontier or len(seen) >= LOAD_LIMIT:
             break
         found = _interests(
-            session, Interest.subject_party_id.in_(merges.expand(frontier)), counted, as_of, window_start, others
+            session, col(Interest.subject_party_id).in_(merges.expand(frontier)), counted, as_of, window_start, others
         )
         frontier = {resolve(i.interested_party_id) for i in found} - seen
         seen |= frontier
     people = (
-        session.execute(select(Party.id).where(Party.id.in_(sorted(seen)), Party.kind == PartyKind.PERSON))
+        session.execute(
+            select(col(Party.id)).where(col(Party.id).in_(sorted(seen)), col(Party.kind) == PartyKind.PERSON)
+        )
         .scalars()
         .all()
     )
     if people:
         roles = _interests(
             session,
-            Interest.interested_party_id.in_(merges.expand(people))
-            & Interest.interest_type.in_(sorted(ROLE_INTEREST_TYPES)),
+            col(Interest.interested_party_id).in_(merges.expand(people))
+            & col(Interest.interest_type).in_(sorted(ROLE_INTEREST_TYPES)),
             counted,
             as_of,
             window_start,
@@ -471,17 +476,17 @@ def load_neighbourhood(
     ties = (
         session.execute(
             select(CommercialTie).where(
-                CommercialTie.vendor_party_id.in_(merges.expand([vendor])),
-                or_(CommercialTie.origin != TieOrigin.DISCLOSURE, CommercialTie.disclosure_id.in_(counted)),
-                or_(CommercialTie.start_date.is_(None), CommercialTie.start_date <= as_of),
-                or_(CommercialTie.end_date.is_(None), CommercialTie.end_date > as_of),
+                col(CommercialTie.vendor_party_id).in_(merges.expand([vendor])),
+                or_(col(CommercialTie.origin) != TieOrigin.DISCLOSURE, col(CommercialTie.disclosure_id).in_(counted)),
+                or_(col(CommercialTie.start_date).is_(None), col(CommercialTie.start_date) <= as_of),
+                or_(col(CommercialTie.end_date).is_(None), col(CommercialTie.end_date) > as_of),
             )
         )
         .scalars()
         .all()
     )
     seen |= {resolve(t.counterparty_id) for t in ties} | {resolve(p) for p in route_party_ids}
-    parties = session.execute(select(Party).where(Party.id.in_(sorted(seen)))).scalars().all()
+    parties = session.execute(select(Party).where(col(Party.id).in_(sorted(seen)))).scalars().all()
     rivals = {resolve(p) for p in rival_party_ids}
     nodes = [
         Node(
@@ -498,7 +503,7 @@ def load_neighbourhood(
         _link(i, as_of, resolve)
         for i in _interests(
             session,
-            Interest.interested_party_id.in_(inside) & Interest.subject_party_id.in_(inside),
+            col(Interest.interested_party_id).in_(inside) & col(Interest.subject_party_id).in_(inside),
             counted,
             as_of,
             window_start,
