@@ -71,6 +71,9 @@ def load_config(environ=os.environ, instance_dir: Path = INSTANCE_DIR) -> dict:
         "MAX_CONTENT_LENGTH": 16 * 1024 * 1024,
         "WTF_CSRF_TIME_LIMIT": None,
         "RATELIMIT_STORAGE_URI": environ.get("RATELIMIT_STORAGE_URI", "memory://"),
+        # The task queue (marketplace/tasks.py): unset, every task runs inline in the request that asks for it.
+        "REDIS_URL": environ.get("REDIS_URL", ""),
+        "TASK_QUEUE": environ.get("TASK_QUEUE", "marketplace"),
         "RATELIMIT_ENABLED": True,
         # Per account (the email typed), tight; per network address, loose enough for a whole office behind one.
         "LOGIN_RATE_LIMIT": environ.get("LOGIN_RATE_LIMIT", "10 per minute; 50 per hour"),
