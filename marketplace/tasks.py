@@ -42,7 +42,7 @@ def configured() -> bool:
 def connection(app: Flask | None = None) -> Redis:
     """The app's Redis connection (one pool per app)."""
     app = app or current_app._get_current_object()  # type: ignore[attr-defined]
-    state = app.extensions.setdefault("marketplace.tasks", {})
+    state: dict[str, Redis] = app.extensions.setdefault("marketplace.tasks", {})
     if "redis" not in state:
         state["redis"] = Redis.from_url(app.config["REDIS_URL"], socket_connect_timeout=5, socket_timeout=30)
     return state["redis"]
@@ -117,7 +117,7 @@ def report_progress(done: int, total: int) -> None:
     if job is None:
         return
     job.meta.update(done=done, total=total)
-    job.save_meta()
+    job.save_meta()  # type: ignore[no-untyped-call]
 
 
 @dataclass(frozen=True)
