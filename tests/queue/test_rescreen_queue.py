@@ -208,7 +208,7 @@ def test_a_vendor_sees_nothing_more_while_the_rescreen_waits_for_a_worker(bed, b
     assert client_for(ids["clear_user"]).get(f"/jobs/{ids['job']}").status_code == 200
 
 
-def test_a_merge_queues_one_rescreen_of_every_pair(bed, build, run_worker):
+def test_a_merge_queues_one_rescreen_of_every_pair(bed, build, client_for, run_worker):
     """Merging a party into the rival's makes the rival hold the vendor: every buyer's verdicts wait for it."""
 
     def setup():
@@ -233,11 +233,15 @@ def test_a_merge_queues_one_rescreen_of_every_pair(bed, build, run_worker):
         assert pending.buyer_org_id is None  # every buyer
         assert _stored(ids["buyer_org"], ids["clear_org"]) == "clear"
         db.session.remove()
+    admin = client_for(ids["admin"])
+    assert "Updating verdicts: waiting" in admin.get(f"/admin/parties/{ids['rival_party']}").get_data(as_text=True)
+    assert "Updating verdicts: waiting" in client_for(ids["buyer"]).get("/vendors").get_data(as_text=True)
     run_worker()
     with bed.app_context():
         assert _stored(ids["buyer_org"], ids["clear_org"]) == "exclude"
         assert _pending() == []
         db.session.remove()
+    assert "Updating verdicts" not in admin.get(f"/admin/parties/{ids['rival_party']}").get_data(as_text=True)
 
 
 def _name_rival(ids) -> int:

@@ -78,7 +78,16 @@ class RescreenProgress:
 
 def progress_for_buyer(session: Session, buyer_org_id: int) -> RescreenProgress | None:
     """None when the buyer's verdicts are up to date."""
-    rows = session.execute(pending_for(buyer_org_id).order_by(PendingRescreen.id)).scalars().all()
+    return _progress(session, pending_for(buyer_org_id))
+
+
+def progress_for_everyone(session: Session) -> RescreenProgress | None:
+    """The re-screens of every pair (after a merge, a distinction, an import), for the admin who started one."""
+    return _progress(session, select(PendingRescreen).where(PendingRescreen.buyer_org_id.is_(None)))
+
+
+def _progress(session: Session, pending) -> RescreenProgress | None:
+    rows = session.execute(pending.order_by(PendingRescreen.id)).scalars().all()
     if not rows:
         return None
     if not tasks.configured():  # rows left by a queue no longer configured: `flask rescreen` clears them
