@@ -89,6 +89,16 @@ def enqueue(func: str, *args: object, job_id: str, description: str, app: Flask 
         return None
 
 
+def requeue_failed(key: str, app: Flask | None = None) -> bool:
+    """Put a job that failed for good (its retries spent) back on the queue; False when it is not a failed job."""
+    app = app or current_app._get_current_object()  # type: ignore[attr-defined]
+    registry = queue(app).failed_job_registry
+    if key not in registry.get_job_ids():
+        return False
+    registry.requeue(key)
+    return True
+
+
 def enqueue_after_commit(session: Session, func: str, *args: object, job_id: str, description: str) -> None:
     """Queue func(*args) once the session's transaction commits; nothing if it rolls back."""
     app = current_app._get_current_object()  # type: ignore[attr-defined]

@@ -10,3 +10,7 @@ def fail_once(counter_key: str) -> int:
     if runs == 1:
         raise RuntimeError("the first run of this task fails")
     return runs
+
+
+def always_fail(*_args: object) -> None:
+    raise RuntimeError("this task always fails")

@@ -322,3 +322,30 @@ def test_two_worker_processes_drain_one_queue_each_job_run_once(bed, build, queu
             assert _stored(ids["buyer_org"], ids["tied_org"]) == "exclude"
             assert _verdict_changes_of(ids["buyer_org"]) == 1
         db.session.remove()
+
+
+def test_a_rescreen_that_failed_for_good_says_so_and_a_starting_worker_queues_it_again(bed, build, client_for):
+    """A pending re-screen whose job spent its retries: the buyer reads that it failed (access is still live), and
+    the next worker to start puts it back on the queue."""
+    ids = build(lambda: _buyer_with_a_tied_vendor())
+    row_id = build(lambda: _pending_row(ids["buyer_org"]))
+    with bed.app_context():
+        key = queued.job_id(row_id)
+        # The job under the change's id fails on every run (a stand-in for a database gone for longer than the retries).
+        tasks.enqueue("tests.queue.flaky.always_fail", row_id, job_id=key, description="fails")
+    tasks.worker_for(bed, name=f"{bed.config['TASK_QUEUE']}-failing").work(burst=True, logging_level="CRITICAL")
+    assert Job.fetch(key, connection=tasks.connection(bed)).get_status() == JobStatus.FAILED
+    assert "Updating verdicts failed and will be tried again" in client_for(ids["buyer"]).get("/vendors").get_data(
+        as_text=True
+    )
+    with bed.app_context():
+        assert queued.requeue_pending(db.session) == 1
+        assert tasks.queue(bed).job_ids == [key]
+        db.session.remove()
+
+
+def _pending_row(buyer_org: int) -> int:
+    row = PendingRescreen(buyer_org_id=buyer_org, reason="test")
+    db.session.add(row)
+    db.session.flush()
+    return row.id

@@ -74,6 +74,7 @@ class RescreenProgress:
     done: int | None = None
     total: int | None = None
     waiting: bool = False  # none has started yet (no worker has taken it, or it waits for a retry)
+    failed: bool = False  # one failed after every retry: a worker starting, or the daily `flask rescreen`, redoes it
 
 
 def progress_for_buyer(session: Session, buyer_org_id: int) -> RescreenProgress | None:
@@ -92,11 +93,13 @@ def _progress(session: Session, pending) -> RescreenProgress | None:
         return None
     if not tasks.configured():  # rows left by a queue no longer configured: `flask rescreen` clears them
         return RescreenProgress(len(rows), waiting=True)
+    failed = False
     for row in rows:
         progress = tasks.progress_of(job_id(row.id))
         if progress is not None and progress.status == "started" and progress.total is not None:
             return RescreenProgress(len(rows), progress.done or 0, progress.total)
-    return RescreenProgress(len(rows), waiting=True)
+        failed = failed or (progress is not None and progress.status == "failed")
+    return RescreenProgress(len(rows), waiting=not failed, failed=failed)
 
 
 def requeue_pending(session: Session) -> int:
@@ -104,6 +107,9 @@ def requeue_pending(session: Session) -> int:
     Redis lost its jobs or a change committed while Redis was unreachable. Returns how many were queued."""
     queued = 0
     for row in session.execute(select(PendingRescreen).order_by(PendingRescreen.id)).scalars():
-        if tasks.enqueue(TASK, row.id, job_id=job_id(row.id), description=f"re-screen (queued again): {row.reason}"):
+        key = job_id(row.id)
+        # Queued again when Redis has no such job, and put back when its retries were spent.
+        again = tasks.enqueue(TASK, row.id, job_id=key, description=f"re-screen (queued again): {row.reason}")
+        if again is not None or tasks.requeue_failed(key):
             queued += 1
     return queued
