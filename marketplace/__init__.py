@@ -39,7 +39,7 @@ def create_app(test_config: dict | None = None) -> Flask:
     limiter.init_app(app)
     login_manager.init_app(app)
     with app.app_context():
-        _tune_sqlite(db.engine)
+        _tune_sqlite(db.engine, int(app.config.get("SQLITE_BUSY_TIMEOUT_MS", 10000)))
         _tune_postgresql(db.engine)
         outages.watch(db.engine)
 
@@ -74,7 +74,7 @@ class BoundedIntegerConverter(IntegerConverter):
         super().__init__(map, *args, **kwargs)
 
 
-def _tune_sqlite(engine) -> None:
+def _tune_sqlite(engine, busy_timeout_ms: int) -> None:
     """Real transactions on SQLite: explicit BEGIN IMMEDIATE, WAL, foreign keys (see docs/pitfalls.md)."""
     if engine.dialect.name != "sqlite":
         return
@@ -84,7 +84,7 @@ def _tune_sqlite(engine) -> None:
         dbapi_connection.isolation_level = None
         cursor = dbapi_connection.cursor()
         cursor.execute("PRAGMA foreign_keys=ON")
-        cursor.execute("PRAGMA busy_timeout=10000")
+        cursor.execute(f"PRAGMA busy_timeout={busy_timeout_ms:d}")
         if engine.url.database not in (None, "", ":memory:"):
             cursor.execute("PRAGMA journal_mode=WAL")
         cursor.close()

@@ -95,6 +95,8 @@ def configure(app: Flask) -> None:
 
 
 def _start_request() -> None:
+    if "request_id" in g:  # what runs before a view ran again (marketplace.retry): still the same request
+        return
     given = request.headers.get(REQUEST_ID_HEADER, "")
     g.request_id = given if _PLAIN_ID.fullmatch(given) else _new_request_id()
     g.request_started = time.perf_counter()

@@ -80,7 +80,9 @@ def _forget_attempt(flashed: list) -> None:
 
 
 def retry_lost_races(app: Flask) -> None:
-    """Wrap every view that may change state (any that takes POST, PUT, PATCH or DELETE)."""
+    """Wrap every view that may change state (any that takes POST, PUT, PATCH or DELETE), and what runs before every
+    view (loading the signed-in user reads the database: on a busy SQLite it can wait past the busy timeout too)."""
     endpoints = {rule.endpoint for rule in app.url_map.iter_rules() if rule.methods & CHANGING_METHODS}
     for endpoint in endpoints:
         app.view_functions[endpoint] = retrying(app.view_functions[endpoint])
+    app.preprocess_request = retrying(app.preprocess_request)  # type: ignore[method-assign]

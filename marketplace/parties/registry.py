@@ -6,9 +6,10 @@ as merged, so that old references can still be followed, and its name becomes an
 """
 
 from collections import defaultdict
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 
-from sqlalchemy import delete, func, or_, select, update
+from sqlalchemy import delete, func, or_, select, union, update
 from sqlalchemy.orm import Session
 
 from marketplace import changes
@@ -19,15 +20,23 @@ from marketplace.db_types import utcnow
 from marketplace.errors import NotVisible, Refusal
 from marketplace.locking import lock_row, lock_rows
 from marketplace.parties import models as party_models
-from marketplace.parties.matching import LIKELY_AT, key_similarity, longest_likely, plain_key
+from marketplace.parties.matching import (
+    LIKELY_AT,
+    key_similarity,
+    longest_likely,
+    plain_key,
+    shortest_likely,
+    telling_block,
+)
 from marketplace.parties.models import CommercialTie, Interest, Party, PartyDistinction, PartyIdentifier, PartyKind
 from marketplace.parties.service import no_owners_declarations, normalize_identifier, normalize_name
-from marketplace.parties.variants import all_distinct_pairs
+from marketplace.parties.variants import distinct_pairs
 from marketplace.screening.models import Rival, Waiver
 
 ALIAS_SCHEME = "alias"
 SEARCH_LIMIT = 50
-DUPLICATE_LIMIT = 50
+# Suggested duplicates are looked for among this many parties per page, the newest first.
+DUPLICATE_WINDOW = 200
 
 
 class RegistryError(Refusal):
@@ -153,7 +162,7 @@ def party_detail(session: Session, user: User, party_id: int) -> PartyDetail:
         session.execute(select(Party).where(Party.merged_into_id == party.id).order_by(Party.name)).scalars()
     )
     rival_of = session.execute(select(func.count(Rival.id)).where(Rival.party_id == party.id)).scalar_one()
-    duplicates = [pair for pair in suggested_duplicates(session, user, limit=None) if party.id in pair.ids]
+    duplicates = duplicates_of(session, party)
     return PartyDetail(
         _summaries(session, [party])[0],
         list(held),
@@ -183,65 +192,153 @@ def _compatible(a: Party, b: Party) -> bool:
     return a.kind == b.kind or PartyKind.UNSPECIFIED in (a.kind, b.kind)
 
 
-def suggested_duplicates(session: Session, user: User, limit: int | None = DUPLICATE_LIMIT) -> list[DuplicatePair]:
-    """Pairs of parties that may be one: the same normalised identifier (of the same scheme, or where either has
-    none), or names the matcher finds likely the same (parties.matching), of the same kind; never a pair an admin
-    marked as not the same. Identifier matches come first."""
-    _require_admin(user)
-    parties = {p.id: p for p in session.execute(select(Party).where(Party.merged_into_id.is_(None))).scalars()}
-    pairs: dict[tuple[int, int], DuplicatePair] = {}
-    distinct = all_distinct_pairs(session)
+def _identifier_reason(left: PartyIdentifier, right: PartyIdentifier, a: Party, b: Party) -> str | None:
+    """Why two parties sharing a normalised identifier value may be one: the same scheme, or either has none."""
+    same_scheme = (
+        not left.scheme or not right.scheme or normalize_identifier(left.scheme) == normalize_identifier(right.scheme)
+    )
+    if a.id == b.id or not same_scheme or not _compatible(a, b):
+        return None
+    scheme = left.scheme or right.scheme
+    return f"same identifier {scheme + ' ' if scheme else ''}{left.value}"
 
-    def suggest(a: Party, b: Party, reason: str) -> None:
-        first, second = sorted((a, b), key=lambda p: p.id)
-        if (first.id, second.id) in distinct:  # an admin found they are not one
+
+def _name_reason(a: Party, b: Party) -> str | None:
+    """Why two parties of one kind sharing a block of their match keys may be one: names the matcher finds likely
+    the same. (Keys longer than the bound a likely match allows never score that high: the bound only saves work.)"""
+    return _names_alike(a.match_key, a.name, b.match_key, b.name)
+
+
+def _names_alike(key: str, name: str, other_key: str, other_name: str) -> str | None:
+    score = key_similarity(key, other_key)
+    if score < LIKELY_AT:
+        return None
+    return "the same name" if plain_key(name) == plain_key(other_name) else f"names {score:.0f}% alike"
+
+
+def _likely_names(session: Session, party: Party) -> list[tuple[int, str]]:
+    """(id, reason) of the unmerged parties of the party's kind sharing a block of its match key whose names are
+    likely its own, read through indexes as plain rows. A key with numbers or single letters is only ever alike a
+    key with the same ones (matching.key_similarity), so those are read through their own index; the others, from
+    the names with none, one select per block (with OR, SQLite reads the whole table)."""
+    key, head, tail = party.match_key, party.match_head, party.match_tail
+    columns = (Party.id, Party.match_key, Party.match_head, Party.match_tail, Party.name)
+    common = (
+        Party.merged_into_id.is_(None),
+        Party.kind == party.kind,
+        Party.id != party.id,
+        func.length(Party.match_key).between(shortest_likely(len(key)), longest_likely(len(key))),
+    )
+    told = telling_block(key)
+    if told:
+        query = select(*columns).where(Party.match_telling == told, *common)
+    else:
+        query = union(
+            select(*columns).where(Party.match_head == head, Party.match_telling == "", *common),
+            select(*columns).where(Party.match_tail == tail, Party.match_telling == "", *common),
+        )
+    found = []
+    for other_id, other_key, other_head, other_tail, other_name in session.execute(query).all():
+        if other_head == head or other_tail == tail:
+            reason = _names_alike(key, party.name, other_key, other_name)
+            if reason is not None:
+                found.append((other_id, reason))
+    return found
+
+
+def _ordered_pairs(pairs: Iterable[DuplicatePair]) -> list[DuplicatePair]:
+    """Identifier matches first, then by the first party's name."""
+    return sorted(
+        pairs, key=lambda p: (not p.reason.startswith("same identifier"), normalize_name(p.first.name), p.ids)
+    )
+
+
+@dataclass(frozen=True)
+class DuplicatePage:
+    """The suggested duplicates found for one window of parties, the newest first: each pair is listed once, with
+    its newer party's window."""
+
+    pairs: list[DuplicatePair]
+    window: int  # parties looked up per page
+    older_than: int | None  # the cursor of the next window (older parties), None when this was the oldest
+
+
+def suggested_duplicates(
+    session: Session, user: User, older_than: int | None = None, window: int = DUPLICATE_WINDOW
+) -> DuplicatePage:
+    """Pairs of parties that may be one, for the `window` newest unmerged parties older than `older_than` (all of
+    them when None): the same normalised identifier (of the same scheme, or where either has none), or names the
+    matcher finds likely the same (parties.matching), of the same kind; never a pair an admin marked as not the same.
+    Identifier matches first. Each party is looked up through its indexes (duplicates_of), so a page costs the same
+    whatever the size of the registry."""
+    _require_admin(user)
+    query = select(Party).where(Party.merged_into_id.is_(None)).order_by(Party.id.desc()).limit(window + 1)
+    if older_than is not None:
+        query = query.where(Party.id < older_than)
+    parties = list(session.execute(query).scalars())
+    more = len(parties) > window
+    parties = parties[:window]
+    pairs = {
+        pair.ids: pair
+        for party in parties
+        for pair in duplicates_of(session, party)
+        if min(pair.ids) < party.id  # the other party is older: listed here, with its newer party
+    }
+    return DuplicatePage(_ordered_pairs(pairs.values()), window, parties[-1].id if more else None)
+
+
+def duplicates_of(session: Session, party: Party) -> list[DuplicatePair]:
+    """The suggested duplicates that include this party, found from its own identifiers and name blocks through
+    their indexes, at any registry size."""
+    if party.merged_into_id is not None:
+        return []
+    pairs: dict[tuple[int, int], DuplicatePair] = {}
+    distinct = distinct_pairs(session, [party.id])
+
+    def suggest(other: Party, reason: str | None) -> None:
+        first, second = sorted((party, other), key=lambda p: p.id)
+        if reason is None or (first.id, second.id) in distinct:
             return
         pairs.setdefault((first.id, second.id), DuplicatePair(first, second, reason))
 
-    by_value = defaultdict(list)
-    for row in session.execute(
-        select(PartyIdentifier).where(PartyIdentifier.scheme != ALIAS_SCHEME).order_by(PartyIdentifier.id)
-    ).scalars():
-        if row.party_id in parties and row.value_normalized:
-            by_value[row.value_normalized].append(row)
-    for rows in by_value.values():
-        for i, left in enumerate(rows):
-            for right in rows[i + 1 :]:
-                a, b = parties[left.party_id], parties[right.party_id]
-                same_scheme = (
-                    not left.scheme
-                    or not right.scheme
-                    or normalize_identifier(left.scheme) == normalize_identifier(right.scheme)
-                )
-                if a.id != b.id and same_scheme and _compatible(a, b):
-                    scheme = left.scheme or right.scheme
-                    suggest(a, b, f"same identifier {scheme + ' ' if scheme else ''}{left.value}")
-
-    # Likely the same name (parties.matching): scored only within buckets of one kind and one block of the key.
-    buckets = defaultdict(list)
-    for party in parties.values():
-        if party.match_key and party.kind != PartyKind.UNSPECIFIED:
-            buckets[(party.kind, "head", party.match_head)].append(party)
-            buckets[(party.kind, "tail", party.match_tail)].append(party)
-    for members in buckets.values():
-        # By key length: a longer key past the bound a likely match allows ends the comparisons of a shorter one.
-        members.sort(key=lambda party: (len(party.match_key), party.id))
-        for i, party in enumerate(members):
-            longest = longest_likely(len(party.match_key))
-            for other in members[i + 1 :]:
-                if len(other.match_key) > longest:
-                    break
-                score = key_similarity(party.match_key, other.match_key)
-                if score >= LIKELY_AT:
-                    same = plain_key(party.name) == plain_key(other.name)
-                    suggest(party, other, "the same name" if same else f"names {score:.0f}% alike")
-    ordered = sorted(
-        pairs.values(), key=lambda p: (not p.reason.startswith("same identifier"), normalize_name(p.first.name), p.ids)
+    own = list(
+        session.execute(
+            select(PartyIdentifier).where(
+                PartyIdentifier.party_id == party.id,
+                PartyIdentifier.scheme != ALIAS_SCHEME,
+                PartyIdentifier.value_normalized != "",
+            )
+        ).scalars()
     )
-    return ordered if limit is None else ordered[:limit]
-
-
-# --- Merging ---------------------------------------------------------------------------------------------
+    if own:
+        shared = session.execute(
+            select(PartyIdentifier, Party)
+            .join(Party, Party.id == PartyIdentifier.party_id)
+            .where(
+                PartyIdentifier.value_normalized.in_(sorted({row.value_normalized for row in own})),
+                PartyIdentifier.scheme != ALIAS_SCHEME,
+                PartyIdentifier.party_id != party.id,
+                Party.merged_into_id.is_(None),
+            )
+            .order_by(PartyIdentifier.id)
+        ).all()
+        others = {other.id: other for _, other in shared}
+        # Value by value in the order of each value's first row, each pair with its earlier row on the left: one pair
+        # always gets the same reason, whichever of its parties is looked up.
+        by_value = defaultdict(list)
+        for row in sorted([*own, *(row for row, _ in shared)], key=lambda row: row.id):
+            by_value[row.value_normalized].append(row)
+        for rows in by_value.values():
+            for i, left in enumerate(rows):
+                for right in rows[i + 1 :]:
+                    if (left.party_id == party.id) != (right.party_id == party.id):
+                        other = others[right.party_id if left.party_id == party.id else left.party_id]
+                        a, b = (party, other) if left.party_id == party.id else (other, party)
+                        suggest(other, _identifier_reason(left, right, a, b))
+    if party.match_key and party.kind != PartyKind.UNSPECIFIED:
+        for other_id, reason in _likely_names(session, party):
+            suggest(session.get(Party, other_id), reason)
+    return _ordered_pairs(pairs.values())
 
 
 def _live_party(session: Session, party_id: int, field_name: str) -> Party:

@@ -29,7 +29,9 @@ def index():
         "parties/index.html",
         query=query,
         results=registry.search(db.session, current_user, query) if query else None,
-        duplicates=registry.suggested_duplicates(db.session, current_user),
+        duplicates=registry.suggested_duplicates(
+            db.session, current_user, older_than=request.args.get("older_than", type=record_id)
+        ),
     )
 
 

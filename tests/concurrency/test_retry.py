@@ -6,18 +6,23 @@ IMMEDIATE serializes them instead, so there both succeed the first time.
 """
 
 import contextlib
+import io
+import json
+import logging
 import threading
+import time
 
 import pytest
 from flask import Blueprint, flash
-from sqlalchemy import func, select, text
+from sqlalchemy import create_engine, func, select, text
 
+from marketplace import logs
 from marketplace.bids.models import BidRevision
 from marketplace.extensions import db
 from marketplace.retry import ATTEMPTS, retrying
-from tests.concurrency.harness import committed, flashes, together
-from tests.conftest import make_app
-from tests.factories import BidFactory, JobFactory
+from tests.concurrency.harness import committed, flashes, signed_in_client, together
+from tests.conftest import make_app, migrated_database
+from tests.factories import BidFactory, BuyerFactory, JobFactory
 
 
 @pytest.fixture
@@ -126,3 +131,43 @@ def test_an_error_that_is_no_race_is_tried_a_bounded_number_of_times_then_shows_
     assert response.status_code == 500
     assert "Something went wrong" in response.get_data(as_text=True)
     assert len(racing_app.calls) == ATTEMPTS
+
+
+def test_a_request_whose_signed_in_user_waits_past_sqlites_busy_timeout_runs_again(tmp_path):
+    """Loading the signed-in user runs before any view and reads the database; on SQLite that waits for the write
+    lock. A writer holding it past the busy timeout must not turn into a 500: what runs before the view is retried
+    like the view. (SQLite on purpose, in both runs of the suite: PostgreSQL readers never wait for writers.)"""
+    url = migrated_database(tmp_path, "busy", backend="sqlite")
+    app = make_app(url, SQLITE_BUSY_TIMEOUT_MS=150, UPLOAD_FOLDER=str(tmp_path / "uploads"))
+    user_id = committed(app, lambda: BuyerFactory().id)
+    client = signed_in_client(app, user_id)
+    writer = create_engine(url, connect_args={"isolation_level": None})
+    held = threading.Event()
+
+    def hold_the_write_lock():
+        with writer.connect() as connection:
+            connection.exec_driver_sql("BEGIN IMMEDIATE")
+            held.set()
+            time.sleep(0.35)  # past two busy timeouts, within ATTEMPTS of them
+            connection.exec_driver_sql("COMMIT")
+
+    holder = threading.Thread(target=hold_the_write_lock)
+    holder.start()
+    held.wait(5)
+    # The app's own log lines (running the migrations above reset the root logger, so caplog would see nothing).
+    handler = next(h for h in logging.getLogger("marketplace").handlers if h.get_name() == logs._HANDLER_NAME)
+    lines = io.StringIO()
+    previous = handler.setStream(lines)
+    try:
+        response = client.get("/notifications/")
+    finally:
+        handler.setStream(previous)
+    holder.join()
+    writer.dispose()
+    with app.app_context():
+        db.engine.dispose()
+    assert response.status_code == 200
+    written = [json.loads(line) for line in lines.getvalue().splitlines()]
+    retried = [line for line in written if "lost a race (database locked)" in line["message"]]
+    assert retried, written
+    assert {line["request_id"] for line in retried} == {response.headers["X-Request-ID"]}  # one request throughout

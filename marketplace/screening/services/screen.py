@@ -122,6 +122,8 @@ def _would_matter(
     party, as a variant, can give a vendor a possible match."""
     if not party_ids or not facts:
         return set()
+    # The vendors' own unreviewed claims too: a party tied to a vendor only by them can give it a finding.
+    graph = store.with_claims(graph, *[fact.party_id for fact in facts if fact.party_id in graph.claims])
     strictest = Policy(
         exclude_at=min(p.exclude_at for p in policies),
         review_at=min(min(p.review_at, p.exclude_at) for p in policies),

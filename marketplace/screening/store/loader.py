@@ -6,9 +6,10 @@ it, never a draft or a rejected one). Merged parties are read as the party they 
 look-back window are loaded too (the people rule looks back); the engine decides what holds at the date.
 
 A claim counts unreviewed only against the vendor that made it: a self-declared disclosure tie whose subject is
-another party (that party's owners, board, people) is kept out of the graph every vendor is screened on, in
-`Graph.claims` under the claiming vendor's party, until an admin approves the version and so verifies it;
-`with_claims` gives the claiming vendor's own graph. Sources of such ties name who claimed them.
+another party (that party's owners, board, people), or any self-declared tie of a version awaiting review (its own
+owners too reach whatever it holds), is kept out of the graph every vendor is screened on, in `Graph.claims` under
+the claiming vendor's party, until an admin approves the version and so verifies it; `with_claims` gives the
+claiming vendor's own graph. Sources of ties about another party name who claimed them.
 
 Rows are read as plain tuples with Core selects: the whole graph has hundreds of thousands of interests, and
 screening never needs all of them. `load_graph_around` reads the part above a few vendors (what can change their
@@ -54,6 +55,7 @@ _version = DisclosureVersion.__table__
 _DISCLOSURE = TieOrigin.DISCLOSURE.value
 _BODS = TieOrigin.BODS_IMPORT.value
 _SELF_DECLARED = VerificationLevel.SELF_DECLARED.value
+_APPROVED = DisclosureStatus.APPROVED.value
 
 
 def _utc_day(column, dialect: str):
@@ -177,13 +179,15 @@ class _Counting:
     numbers: dict[int, int]
     # version id -> (the filing vendor's party, or None; its name)
     filers: dict[int, tuple[int | None, str]] = field(default_factory=dict)
+    # counted versions awaiting review (filed after the latest approved one)
+    pending: set[int] = field(default_factory=set)
 
 
 def _counting(session: Session, disclosure_ids: set[int] | None) -> _Counting:
     """Counting for the given versions (None: every version)."""
-    query = select(_version.c.id, _version.c.vendor_org_id, _version.c.number, _org.c.party_id, _org.c.name).join(
-        _org, _org.c.id == _version.c.vendor_org_id
-    )
+    query = select(
+        _version.c.id, _version.c.vendor_org_id, _version.c.number, _version.c.status, _org.c.party_id, _org.c.name
+    ).join(_org, _org.c.id == _version.c.vendor_org_id)
     if disclosure_ids is not None:
         query = query.where(in_ids(session, _version.c.id, disclosure_ids))
     rows = session.execute(query).all()
@@ -192,7 +196,12 @@ def _counting(session: Session, disclosure_ids: set[int] | None) -> _Counting:
     counted = counted_version_ids(
         session, None if disclosure_ids is None else sorted({row.vendor_org_id for row in rows})
     )
-    return _Counting(counted, {row.id: row.number for row in rows}, {row.id: (row.party_id, row.name) for row in rows})
+    return _Counting(
+        counted,
+        {row.id: row.number for row in rows},
+        {row.id: (row.party_id, row.name) for row in rows},
+        {row.id for row in rows if row.id in counted and row.status != _APPROVED},
+    )
 
 
 # --- Rows into the engine's plain data ----------------------------------------------------------------------
@@ -239,7 +248,8 @@ def _edges(
 
     Exact x is [x, x]; a minimum or maximum alone is bounded by 0 or 100 on the other side; no share is None.
     A disclosure's tie about another party than its filer names the filer in its source; unreviewed, it is
-    marked claimed_by the filer's party and goes into `claims` under that party instead.
+    marked claimed_by the filer's party and goes into `claims` under that party instead, as does a tie about the
+    filer itself in a version awaiting review (through the filer it reaches what the filer holds).
     """
     edges, keys, streams = [], [], []
     merged, counted = aliases.root, counting.counted
@@ -274,7 +284,8 @@ def _edges(
         if origin == _DISCLOSURE:
             filer = filers.get(disclosure_id)
             foreign = filer is not None and filer != subject
-            claimed_by = filer if foreign and level == _SELF_DECLARED else None
+            unreviewed = level == _SELF_DECLARED and (foreign or disclosure_id in counting.pending)
+            claimed_by = filer if unreviewed else None
         if exact is not None:
             low, high, low_exclusive, high_exclusive = exact, exact, False, False
         elif share_min is None and share_max is None:

@@ -16,7 +16,7 @@ from sqlalchemy import or_, select
 from sqlalchemy.orm import Session
 
 from marketplace.accounts.models import Organization
-from marketplace.disclosures.models import DisclosureVersion
+from marketplace.disclosures.models import DisclosureStatus, DisclosureVersion
 from marketplace.parties.counting import counted_version_ids
 from marketplace.parties.models import (
     ROLE_INTEREST_TYPES,
@@ -366,22 +366,25 @@ def _counts(counted_versions: set[int]):
 
 
 def _claims_of_others(session: Session, vendor: int, resolve):
-    """Whether an interest is another vendor's unreviewed claim about a third party: it counts only in its
-    filer's screening (marketplace.screening.store.loader), so it is not drawn around this vendor."""
-    filers = dict(
-        session.execute(
-            select(DisclosureVersion.id, Organization.party_id).join(
-                Organization, Organization.id == DisclosureVersion.vendor_org_id
-            )
-        ).all()
-    )
+    """Whether an interest is another vendor's unreviewed claim, about a third party or, in a version awaiting
+    review, about itself: it counts only in its filer's screening (marketplace.screening.store.loader), so it is not
+    drawn around this vendor."""
+    rows = session.execute(
+        select(DisclosureVersion.id, Organization.party_id, DisclosureVersion.status).join(
+            Organization, Organization.id == DisclosureVersion.vendor_org_id
+        )
+    ).all()
+    filers = {version: party for version, party, _ in rows}
+    approved = {version for version, _, status in rows if status == DisclosureStatus.APPROVED}
 
     def claimed_by_another(interest: Interest) -> bool:
         if interest.origin != TieOrigin.DISCLOSURE or interest.verification_level != VerificationLevel.SELF_DECLARED:
             return False
         filer = filers.get(interest.disclosure_id)
         filer = resolve(filer) if filer is not None else None
-        return filer is not None and filer != vendor and filer != resolve(interest.subject_party_id)
+        if filer is None or filer == vendor:
+            return False
+        return filer != resolve(interest.subject_party_id) or interest.disclosure_id not in approved
 
     return claimed_by_another
 

@@ -1,9 +1,12 @@
 """The registry of parties through its pages: search, suggested duplicates, merging, and every refusal."""
 
+import re
+
 import pytest
 from sqlalchemy import select
 
 from marketplace.audit.models import AuditRecord
+from marketplace.parties import registry
 from marketplace.parties.models import Interest, Party, PartyDistinction, PartyIdentifier
 from marketplace.parties.service import normalize_identifier
 from tests.factories import (
@@ -115,6 +118,19 @@ def test_suggested_duplicates_lead_to_a_merge_that_keeps_everything(client, logi
     assert "No suggested duplicates." in text(client.get("/admin/parties/"))
     record = session.execute(select(AuditRecord).where(AuditRecord.action == "party.merged")).scalar_one()
     assert record.before["merged"]["name"] == "Cobalt Social Limited" and record.after["merged_into"] == keep.id
+
+
+def test_suggestions_are_paged_newest_first_and_an_old_pair_is_found_on_an_older_page(client, login_as, admin, cobalt):
+    keep, merged = cobalt  # the lookalike pair, older than every party added below
+    for n in range(registry.DUPLICATE_WINDOW):
+        PartyFactory(name=f"Filler Company {n:03d} Plc")
+    login_as(admin)
+    first = text(client.get("/admin/parties/"))
+    assert "No suggested duplicates among these parties." in first
+    older = re.search(r'href="(/admin/parties/\?older_than=\d+)"', first).group(1)
+    second = text(client.get(older.replace("&amp;", "&")))
+    assert f"/admin/parties/merge?keep={keep.id}&amp;merge={merged.id}" in second
+    assert 'data-testid="older-duplicates"' not in second
 
 
 def test_a_party_page_finds_a_party_to_merge_into_it(client, login_as, admin, cobalt):

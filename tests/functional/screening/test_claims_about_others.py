@@ -2,6 +2,7 @@
 cannot get a competitor screened out with an unreviewed disclosure."""
 
 import re
+from datetime import date
 from html import unescape
 
 import pytest
@@ -13,12 +14,16 @@ from marketplace.bids.models import Bid
 from marketplace.disclosures.models import DisclosureVersion
 from marketplace.jobs.models import BiddingMode, Visibility
 from marketplace.notifications.models import Notification
+from marketplace.parties.models import VerificationLevel
+from marketplace.screening.engine.verdicts import Screening
 from marketplace.screening.services.refresh import refresh_verdicts
+from marketplace.screening.store.picture import vendor_picture
 from tests.factories import (
     AdminFactory,
     BidFactory,
     BuyerFactory,
     BuyerOrgFactory,
+    InterestFactory,
     JobFactory,
     PartyFactory,
     RivalFactory,
@@ -32,11 +37,15 @@ def text(response) -> str:
     return unescape(response.get_data(as_text=True))
 
 
+def findings(page: str) -> list[str]:
+    """The findings of a vendor's screening page, as text."""
+    articles = [part.split("</article>")[0] for part in page.split('data-testid="finding"')[1:]]
+    return [" ".join(re.sub(r"<[^>]+>", " ", article).split()) for article in articles]
+
+
 def board_findings(page: str) -> list[str]:
     """The board findings of a vendor's screening page, as text."""
-    articles = [part.split("</article>")[0] for part in page.split('data-testid="finding"')[1:]]
-    words = [" ".join(re.sub(r"<[^>]+>", " ", article).split()) for article in articles]
-    return [finding for finding in words if "Excluded (board)" in finding]
+    return [finding for finding in findings(page) if "Excluded (board)" in finding]
 
 
 @pytest.fixture
@@ -165,4 +174,54 @@ def test_a_claim_about_another_party_counts_against_its_filer_at_once(
     [finding] = board_findings(page)
     assert "Excluded (board): Mallory Probe" in finding
     assert "claimed by Probe Analytics's v1 disclosure" in finding and "self-declared" in finding
+    assert stored_against_live() == []
+
+
+def test_an_owners_unreviewed_claim_about_its_own_owners_does_not_reach_what_it_owns(
+    client, login_as, session, market, stored_against_live
+):
+    """Probe Analytics holds 30% of Polyglot (checked). Its own unreviewed filing says Cobalt Social, the lab's
+    rival, holds 60% of it: that counts against Probe at once, but against Polyglot only once approved."""
+    buyer, polyglot, prober, job, bid = market
+    polyglot_org, prober_org = session.get(Organization, polyglot.org_id), session.get(Organization, prober.org_id)
+    InterestFactory(
+        interested_party_id=prober_org.party_id,
+        subject_party_id=polyglot_org.party_id,
+        share_exact=30.0,
+        verification_level=VerificationLevel.OFFICIAL_REGISTER,
+    )
+    refresh_verdicts(session, None)
+    login_as(prober)
+    assert client.post(url_for("disclosures.new_version")).status_code == 303
+    version = session.execute(
+        select(DisclosureVersion).where(DisclosureVersion.vendor_org_id == prober.org_id)
+    ).scalar_one()
+    tie = {"kind": "shareholding", "party_name": "Cobalt Social", "party_kind": "entity", "share_exact": "60"}
+    assert client.post(url_for("disclosures.add_tie", version_id=version.id), data=tie).status_code == 303
+    response = client.post(
+        url_for("disclosures.submit", version_id=version.id),
+        data={"attester_name": "Eve Prober", "attester_title": "CEO", "attest": "y"},
+    )
+    assert response.status_code == 303, text(response)
+
+    login_as(buyer)
+    own = findings(text(client.get(url_for("screening.vendor", org_id=prober_org.id))))
+    assert any("Excluded (ownership): Cobalt Social holds 60% of Probe Analytics" in finding for finding in own)
+    assert not [
+        f for f in findings(text(client.get(url_for("screening.vendor", org_id=polyglot_org.id)))) if "Cobalt" in f
+    ]
+    drawn = vendor_picture(session, polyglot_org.party_id, Screening(polyglot_org.id), {}, date.today())
+    assert "Probe Analytics" in {n.name for n in drawn.nodes} and "Cobalt Social" not in {n.name for n in drawn.nodes}
+    login_as(polyglot)
+    assert client.get(url_for("jobs.show", job_id=job.id)).status_code == 200
+    assert session.get(Bid, bid.id).conflicted is False
+    assert stored_against_live() == []
+
+    login_as(AdminFactory())
+    review = text(client.get(url_for("admin.review", version_id=version.id)))
+    assert "Approving would also change Polyglot Response Co for Northwind AI clear → exclude." in review
+    assert client.post(url_for("admin.decide", version_id=version.id), data={"decision": "approved"}).status_code == 303
+    login_as(polyglot)
+    assert client.get(url_for("jobs.show", job_id=job.id)).status_code == 404
+    assert session.get(Bid, bid.id).conflicted is True
     assert stored_against_live() == []

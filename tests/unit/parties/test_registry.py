@@ -1,5 +1,6 @@
 """The registry of parties: search, suggested duplicates, and merges that keep every identifier and interest."""
 
+import random
 from types import SimpleNamespace
 
 import pytest
@@ -9,7 +10,15 @@ from sqlmodel import SQLModel
 from marketplace.accounts.models import Organization
 from marketplace.audit.models import AuditRecord
 from marketplace.parties import registry
-from marketplace.parties.models import CommercialKind, CommercialTie, Interest, Party, PartyIdentifier, PartyKind
+from marketplace.parties.models import (
+    CommercialKind,
+    CommercialTie,
+    Interest,
+    Party,
+    PartyDistinction,
+    PartyIdentifier,
+    PartyKind,
+)
 from marketplace.parties.service import normalize_identifier
 from marketplace.screening.models import Rival, VerdictRecord, Waiver
 from marketplace.screening.services.screen import screen_vendor
@@ -68,7 +77,9 @@ def test_only_admins_use_the_registry(session):
 
 
 def pairs_of(session, admin):
-    return {(pair.first.name, pair.second.name): pair.reason for pair in registry.suggested_duplicates(session, admin)}
+    return {
+        (pair.first.name, pair.second.name): pair.reason for pair in registry.suggested_duplicates(session, admin).pairs
+    }
 
 
 def test_the_same_normalised_identifier_suggests_a_duplicate(session, admin):
@@ -96,7 +107,7 @@ def test_near_identical_names_of_the_same_kind_are_suggested(session, admin):
     assert pairs[("Cobalt Social, Inc.", "Cobalt Sociall Ltd")] == "names 100% alike"  # doubled letters folded
     assert pairs[("Cobalt Social, Inc.", "Cobalt Socal Ltd")] == "names 96% alike"
     assert not any("Cobalt Capital" in names for names in pairs)
-    assert not any(person.id in pair.ids for pair in registry.suggested_duplicates(session, admin))
+    assert not any(person.id in pair.ids for pair in registry.suggested_duplicates(session, admin).pairs)
 
 
 def test_merged_parties_are_no_longer_suggested(session, admin):
@@ -286,3 +297,122 @@ def test_a_party_already_merged_cannot_be_merged_again(session, admin):
         "B Co was already merged into another party; merge that one instead."
     )
     assert "There is no party" in refusal(session, admin, keep, SimpleNamespace(id=999999))
+
+
+# --- one party's duplicates, through the indexes --------------------------------------------------------------
+
+_NAMES = [
+    "Halcyon Research",
+    "Halcyon Research GmbH",
+    "Halcyon Reserch Ltd",
+    "Halcyon Holdings",
+    "Research Halcyon",
+    "Cobalt Social",
+    "Cobalt Socal Ltd",
+    "Kobalt Social",
+    "Cobalt 2 Social",
+    "Cobalt 3 Social",
+    "Quartz Labs",
+    "Quartz Lab",
+    "The Quartz Labs",
+    "Nordwind AI",
+    "Northwind AI",
+    "Northwind A.I. Inc",
+    "Ivan Petrov",
+    "Iwan Petrow",
+]
+
+
+def every_pair(session, parties):
+    """The suggestions worked out the obvious way, every pair against every other: identifier matches first (value
+    by value in the order of each value's first row), then likely names of one kind."""
+    live = [party for party in parties if party.merged_into_id is None]
+    distinct = {(d.first_party_id, d.second_party_id) for d in session.execute(select(PartyDistinction)).scalars()}
+    found = {}
+
+    def suggest(a, b, reason):
+        key = tuple(sorted((a.id, b.id)))
+        if reason and key not in distinct:
+            found.setdefault(key, reason)
+
+    rows = sorted(
+        (row for row in session.execute(select(PartyIdentifier)).scalars() if row.scheme != registry.ALIAS_SCHEME),
+        key=lambda row: row.id,
+    )
+    by_id = {party.id: party for party in live}
+    groups = {}
+    for row in rows:
+        if row.party_id in by_id:
+            groups.setdefault(row.value_normalized, []).append(row)
+    for group in groups.values():
+        for i, left in enumerate(group):
+            for right in group[i + 1 :]:
+                a, b = by_id[left.party_id], by_id[right.party_id]
+                suggest(a, b, registry._identifier_reason(left, right, a, b))
+    for i, a in enumerate(live):
+        for b in live[i + 1 :]:
+            if a.kind == b.kind != PartyKind.UNSPECIFIED and a.match_key and b.match_key:
+                suggest(a, b, registry._name_reason(a, b))
+    return found
+
+
+def random_register(session, admin, seed):
+    rng = random.Random(seed)
+    parties = []
+    for name in rng.sample(_NAMES, 14) + rng.sample(_NAMES, 4):
+        kind = rng.choice([PartyKind.ENTITY, PartyKind.ENTITY, PartyKind.PERSON, PartyKind.UNSPECIFIED])
+        factory = PersonFactory if kind == PartyKind.PERSON else PartyFactory
+        parties.append(factory(name=name, kind=kind))
+    for party in parties:
+        for _ in range(rng.randrange(3)):
+            value = rng.choice(["SC115530", "sc-115530", "HRB 1234", "5493001KJTIIGC8Y1R12"])
+            add_identifier(session, party, value, scheme=rng.choice(["GB-COH", "DE-CR", "XI-LEI", ""]))
+    for first, second in rng.sample([(a, b) for a in parties for b in parties if a.id < b.id], 3):
+        session.add(
+            PartyDistinction(
+                first_party_id=first.id, second_party_id=second.id, reason="Checked.", recorded_by_id=admin.id
+            )
+        )
+    parties[-1].merged_into_id = parties[0].id
+    session.flush()
+    return parties
+
+
+@pytest.mark.parametrize("seed", range(6))
+def test_one_partys_duplicates_through_its_indexes_are_every_pair_naming_it(session, admin, seed):
+    """duplicates_of (indexed blocks and identifiers) finds exactly what comparing every pair finds, with the same
+    reason, on random registers: lookalike names of both kinds, shared identifiers in and across schemes, unnamed
+    owners, a merged party and pairs marked as not the same."""
+    parties = random_register(session, admin, seed)
+    everything = every_pair(session, parties)
+    assert everything, "the register should hold some lookalikes"
+    for party in parties:
+        expected = sorted((ids, reason) for ids, reason in everything.items() if party.id in ids)
+        found = sorted((pair.ids, pair.reason) for pair in registry.duplicates_of(session, party))
+        assert found == expected, party.name
+
+
+@pytest.mark.parametrize("seed", range(3))
+def test_suggestions_page_through_the_registry_newest_first_listing_each_pair_once(session, admin, seed):
+    parties = random_register(session, admin, seed)
+    listed, older_than, pages = [], None, 0
+    while True:
+        page = registry.suggested_duplicates(session, admin, older_than=older_than, window=4)
+        listed += [(pair.ids, pair.reason) for pair in page.pairs]
+        pages += 1
+        if page.older_than is None:
+            break
+        older_than = page.older_than
+    mine = {party.id for party in parties}
+    listed = [(ids, reason) for ids, reason in listed if set(ids) <= mine]  # the session may hold other parties
+    assert sorted(listed) == sorted(every_pair(session, parties).items())
+    assert len(listed) == len(set(listed))
+    assert pages >= 17 // 4
+
+
+def test_a_party_page_shows_its_duplicates_without_reading_the_whole_registry(session, admin):
+    halcyon = PartyFactory(name="Halcyon Research")
+    variant = PartyFactory(name="Halcyon Research GmbH")
+    PartyFactory(name="Quartz Labs")
+    detail = registry.party_detail(session, admin, halcyon.id)
+    assert [(pair.ids, pair.reason) for pair in detail.duplicates] == [((halcyon.id, variant.id), "the same name")]

@@ -75,7 +75,10 @@ def test_only_ties_that_count_are_loaded(session, vendor):
     disclosed(draft, draft_owner, subject)
 
     for graph in (store.load_graph(session, AS_OF), store.load_graph_around(session, [subject.id], AS_OF)):
-        holders = {graph.parties[e.holder].name for e in graph.edges if e.subject == subject.id}
+        shared = {graph.parties[e.holder].name for e in graph.edges if e.subject == subject.id}
+        assert shared == {"News Co", "Registry Co", "Approved Co"}  # the submitted version is the vendor's claim
+        own = store.with_claims(graph, subject.id)
+        holders = {own.parties[e.holder].name for e in own.edges if e.subject == subject.id}
         assert holders == {"News Co", "Registry Co", "Approved Co", "Submitted Co"}
 
 
@@ -87,7 +90,7 @@ def test_a_tie_copied_into_a_pending_version_counts_once_at_its_highest(session,
     first = disclosed(approved, cobalt, subject, share_exact=30.0, verification_level=VerificationLevel.ADMIN_VERIFIED)
     disclosed(pending, cobalt, subject, share_exact=12.0)
 
-    [edge] = held(store.load_graph(session, AS_OF), cobalt, subject)
+    [edge] = held(store.with_claims(store.load_graph(session, AS_OF), subject.id), cobalt, subject)
 
     # Lowering a stake in an unreviewed version does not lower it; the approved source is quoted.
     assert (edge.low, edge.high, edge.id) == (30.0, 30.0, first.id)
@@ -102,7 +105,7 @@ def test_a_tie_copied_into_a_pending_version_counts_once_at_its_highest(session,
         share_exact=45.0,
         verification_level=VerificationLevel.ADMIN_VERIFIED,
     )
-    [votes] = held(store.load_graph(session, AS_OF), cobalt, subject, "votingRights")
+    [votes] = held(store.with_claims(store.load_graph(session, AS_OF), subject.id), cobalt, subject, "votingRights")
     assert (votes.low, votes.high) == (45.0, 60.0)
 
 
@@ -200,7 +203,7 @@ def test_shares_and_sources_become_the_engines_figures(session, vendor):
         role_title="Golden share",
     )
 
-    graph = store.load_graph(session, AS_OF)
+    graph = store.with_claims(store.load_graph(session, AS_OF), subject.id)
     [e1], [e2], [e3] = held(graph, exact, subject), held(graph, ranged, subject), held(graph, floor_only, subject)
     [e4] = held(graph, unshared, subject, "appointmentOfBoard")
     assert (e1.low, e1.high, e1.low_exclusive, e1.high_exclusive) == (12.5, 12.5, False, False)
@@ -372,8 +375,9 @@ def test_vendor_facts_give_the_latest_approval_date(session, vendor):
 
 
 def test_an_unreviewed_claim_about_another_party_is_kept_for_its_filer_alone(session, vendor):
-    """Scalewise's submitted version says who owns its parent and who sits on a competitor's board: both count
-    only in Scalewise's own graph, and their sources name Scalewise."""
+    """Scalewise's submitted version says who owns it, who owns its parent and who sits on a competitor's board:
+    all three count only in Scalewise's own graph (its own owners would reach whatever it holds), and the sources
+    of the two about other parties name Scalewise."""
     competitor = party_of(session, VendorOrgFactory(name="Polyglot Response Co"))
     parent, rival, mallory = PartyFactory(name="HoldCo"), PartyFactory(name="Cobalt Social"), PersonFactory()
     version = DisclosureFactory(vendor_org_id=vendor.id, status=DisclosureStatus.SUBMITTED)
@@ -383,13 +387,16 @@ def test_an_unreviewed_claim_about_another_party_is_kept_for_its_filer_alone(ses
 
     graph = store.load_graph(session, AS_OF)
 
-    assert [e.id for e in graph.edges if e.id in (own.id, parent_owner.id, seat.id)] == [own.id]
-    assert sorted(e.id for e in graph.claims[party_of(session, vendor).id]) == sorted([parent_owner.id, seat.id])
-    assert {e.source.description for e in graph.claims[party_of(session, vendor).id]} == {
-        "claimed by Scalewise Data's v1 disclosure"
+    assert [e.id for e in graph.edges if e.id in (own.id, parent_owner.id, seat.id)] == []
+    claims = graph.claims[party_of(session, vendor).id]
+    assert sorted(e.id for e in claims) == sorted([own.id, parent_owner.id, seat.id])
+    assert {e.id: e.source.description for e in claims} == {
+        own.id: "v1 disclosure",
+        parent_owner.id: "claimed by Scalewise Data's v1 disclosure",
+        seat.id: "claimed by Scalewise Data's v1 disclosure",
     }
-    assert held(graph, parent, party_of(session, vendor))[0].source.description == "v1 disclosure"
     mine = store.with_claims(graph, party_of(session, vendor).id)
+    assert held(mine, parent, party_of(session, vendor))[0].source.description == "v1 disclosure"
     assert {own.id, parent_owner.id, seat.id} <= {e.id for e in mine.edges}
     assert store.with_claims(graph, competitor.id) is graph
 
