@@ -120,11 +120,14 @@ def _tune_postgresql(engine) -> None:
 
 
 def _register_listeners() -> None:
-    """Screening answers every change of ties (marketplace.changes), in the changing request's transaction."""
-    from marketplace import changes
-    from marketplace.screening.services import refresh
+    """Screening answers every change of ties (marketplace.changes): in the changing request's transaction, or on
+    the task queue for a change that reaches every pair (screening.services.queued)."""
+    from marketplace import changes, tasks
+    from marketplace.screening import tasks as screening_tasks
+    from marketplace.screening.services import queued
 
-    changes.listen(refresh.ties_changed)
+    changes.listen(queued.ties_changed)
+    tasks.on_worker_start(screening_tasks.requeue_on_worker_start)
 
 
 def _register_blueprints(app: Flask) -> None:
@@ -295,3 +298,7 @@ def _register_commands(app: Flask) -> None:
 
     app.cli.add_command(audit_cli)
     app.cli.add_command(reminders_command)
+
+    from marketplace.tasks import worker_command
+
+    app.cli.add_command(worker_command)

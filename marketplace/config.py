@@ -74,6 +74,9 @@ def load_config(environ=os.environ, instance_dir: Path = INSTANCE_DIR) -> dict:
         # How many proxies forward each request (1 behind nginx or Caddy): the visitor's address is then read from
         # X-Forwarded-For, as the throttles per network address need. 0 believes no forwarded header.
         "PROXY_COUNT": _whole_number(environ, "PROXY_COUNT", 0),
+        # The task queue (marketplace/tasks.py): unset, every task runs inline in the request that asks for it.
+        "REDIS_URL": environ.get("REDIS_URL", ""),
+        "TASK_QUEUE": environ.get("TASK_QUEUE", "marketplace"),
         "RATELIMIT_ENABLED": True,
         # Per account (the email typed), tight; per network address, loose enough for a whole office behind one.
         "LOGIN_RATE_LIMIT": environ.get("LOGIN_RATE_LIMIT", "10 per minute; 50 per hour"),

@@ -17,7 +17,7 @@ from marketplace.jobs.models import Job, JobAttachment, JobInvitation, Question
 from marketplace.notifications.models import Notification
 from marketplace.parties.models import CommercialTie, Interest, NoOwnersDeclaration, Party, PartyIdentifier
 from marketplace.payments.models import BillingCustomer, LedgerEntry, PayoutAccount, WebhookEvent
-from marketplace.screening.models import Rival, ScreeningPolicy, VerdictRecord, Waiver
+from marketplace.screening.models import PendingRescreen, Rival, ScreeningPolicy, VerdictRecord, Waiver
 
 __all__ = [
     "AccountSession",
@@ -54,4 +54,5 @@ __all__ = [
     "Rating",
     "WebhookEvent",
     "NoOwnersDeclaration",
+    "PendingRescreen",
 ]

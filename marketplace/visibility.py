@@ -13,13 +13,14 @@ from sqlmodel import col
 
 from marketplace.accounts.models import Organization, OrgKind, User
 from marketplace.bids.models import Bid, BidStatus
-from marketplace.db_types import utcnow
+from marketplace.db_types import in_ids, utcnow
 from marketplace.errors import NotVisible  # noqa: F401  (raised and caught as visibility.NotVisible too)
 from marketplace.jobs.models import BiddingMode, Job, JobInvitation, JobStatus, Visibility
 from marketplace.notifications.models import Notification
 from marketplace.parties.counting import awaiting_review, vendors_awaiting_review
 from marketplace.screening.models import VerdictRecord
 from marketplace.screening.services.screen import Verdict, screen_pairs, verdicts_for_vendor
+from marketplace.screening.store.pending import rescreen_pending
 
 
 def _vendor_verdicts(session: Session, vendor_org: Organization) -> dict[int, Verdict]:
@@ -199,6 +200,9 @@ def vendor_ids_seeing(session: Session, job: Job) -> set[int]:
 
     Public: every active vendor. Confidential: those whose stored findings, waived ones aside, are all clear.
     Invite-only: the invited among those. A draft: none.
+
+    While a re-screen that can change the lab's verdicts waits on the task queue (a rival just named, a policy
+    changed, parties merged), its stored verdicts may be behind: every vendor is then screened live, never read.
     """
     if job.status == JobStatus.DRAFT:
         return set()
@@ -208,6 +212,8 @@ def vendor_ids_seeing(session: Session, job: Job) -> set[int]:
     vendor_ids = set(session.execute(active).scalars())
     if job.visibility == Visibility.PUBLIC:
         return vendor_ids
+    if rescreen_pending(session, job.buyer_org_id):
+        return _vendor_ids_seeing_live(session, job, vendor_ids)
     records = session.execute(
         select(col(VerdictRecord.vendor_org_id), col(VerdictRecord.verdict), col(VerdictRecord.findings)).where(
             col(VerdictRecord.buyer_org_id) == job.buyer_org_id
@@ -247,6 +253,22 @@ def vendor_ids_seeing(session: Session, job: Job) -> set[int]:
         live = screen_pairs(session, [job.buyer_org_id], [v for v in vendors if v.id in unscreened])
         seeing -= {vendor_id for (_, vendor_id), screening in live.items() if screening.access_verdict != Verdict.CLEAR}
     return seeing
+
+
+def _vendor_ids_seeing_live(session: Session, job: Job, vendor_ids: set[int]) -> set[int]:
+    """vendor_ids_seeing, screening every active vendor for the job's lab now instead of reading stored verdicts."""
+    seeing = vendor_ids - vendors_awaiting_review(session)
+    if job.visibility == Visibility.INVITE_ONLY:
+        seeing &= set(
+            session.execute(
+                select(col(JobInvitation.vendor_org_id)).where(col(JobInvitation.job_id) == job.id)
+            ).scalars()
+        )
+    if not seeing:
+        return set()
+    vendors = session.execute(select(Organization).where(in_ids(session, Organization.id, seeing))).scalars().all()
+    live = screen_pairs(session, [job.buyer_org_id], vendors)
+    return {vendor_id for (_, vendor_id), screening in live.items() if screening.access_verdict == Verdict.CLEAR}
 
 
 def count_vendors_seeing(session: Session, job: Job) -> int:

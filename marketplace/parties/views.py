@@ -3,11 +3,13 @@
 from flask import Blueprint, flash, redirect, render_template, request, url_for
 from flask_login import current_user, login_required
 
+from marketplace import tasks
 from marketplace.db_types import record_id
 from marketplace.extensions import db
 from marketplace.guards import role_required
 from marketplace.parties import registry
 from marketplace.parties.forms import DistinctForm, MergeForm
+from marketplace.screening.services import queued
 
 bp = Blueprint("parties", __name__, url_prefix="/admin/parties")
 
@@ -41,7 +43,13 @@ def show(party_id: int):
     candidates = None
     if query:
         candidates = [found for found in registry.search(db.session, current_user, query) if found.party.id != party_id]
-    return render_template("parties/show.html", detail=detail, query=query, candidates=candidates)
+    return render_template(
+        "parties/show.html",
+        detail=detail,
+        query=query,
+        candidates=candidates,
+        updating=queued.progress_for_everyone(db.session),
+    )
 
 
 def _render_merge(
@@ -94,9 +102,7 @@ def merge():
         form.form_errors.append(str(error))
         return _render_merge(form.keep_id.data, form.merge_id.data, form, 400)
     db.session.commit()
-    flash(
-        f"Merged into {kept.name}: every identifier and tie now belongs to it, and screening was run again.", "success"
-    )
+    flash(f"Merged into {kept.name}: every identifier and tie now belongs to it, and {_screening_again()}", "success")
     return redirect(url_for("parties.show", party_id=kept.id), 303)
 
 
@@ -120,8 +126,7 @@ def mark_distinct():
         else:
             db.session.commit()
             flash(
-                "Marked as not the same party: they are no longer suggested as duplicates, and screening was "
-                "run again.",
+                f"Marked as not the same party: they are no longer suggested as duplicates, and {_screening_again()}",
                 "success",
             )
             return redirect(url_for("parties.show", party_id=form.first_id.data), 303)
@@ -137,7 +142,11 @@ def withdraw_distinction(distinction_id: int):
         flash(str(error), "info")
         return redirect(url_for("parties.index"), 303)
     db.session.commit()
-    flash(
-        f"{first.name} and {second.name} are no longer marked as different parties; screening was run again.", "success"
-    )
+    flash(f"{first.name} and {second.name} are no longer marked as different parties; {_screening_again()}", "success")
     return redirect(url_for("parties.show", party_id=first.id), 303)
+
+
+def _screening_again() -> str:
+    if tasks.configured():
+        return "screening is being run again for every lab (this page shows how far it got)."
+    return "screening was run again."

@@ -5,7 +5,7 @@ from datetime import date
 
 import click
 from flask.cli import with_appcontext
-from sqlalchemy import select
+from sqlalchemy import delete, func, select
 from sqlalchemy.orm import Session
 from sqlmodel import col
 
@@ -14,6 +14,7 @@ from marketplace.extensions import db
 from marketplace.parties.models import Party, PartyKind
 from marketplace.parties.service import normalize_name
 from marketplace.screening.engine.verdicts import Policy, Range, Screening, Verdict
+from marketplace.screening.models import PendingRescreen
 from marketplace.screening.services.refresh import refresh_verdicts
 from marketplace.screening.services.screen import screen_party
 
@@ -162,7 +163,13 @@ def screen_command(
 @click.command("rescreen")
 @with_appcontext
 def rescreen_command() -> None:
-    """Re-screen every vendor for every buyer as of today (for a daily scheduler: ties end, disclosures age)."""
+    """Re-screen every vendor for every buyer as of today (for a daily scheduler: ties end, disclosures age).
+
+    It does what every re-screen pending on the task queue asked for, so it takes them off the list (their tasks,
+    if they run later, find nothing left to do)."""
+    covered = db.session.execute(select(func.max(PendingRescreen.id))).scalar_one()
     changes = refresh_verdicts(db.session, None)
+    if covered is not None:
+        db.session.execute(delete(PendingRescreen).where(col(PendingRescreen.id) <= covered))
     db.session.commit()
     click.echo(f"{len(changes)} verdict(s) changed.")

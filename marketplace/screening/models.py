@@ -66,3 +66,19 @@ class Waiver(SQLModel, table=True):
     reason: str = Field(max_length=2000)
     created_by_id: int | None = Field(default=None, foreign_key="user_account.id")
     created_at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime)
+
+
+class PendingRescreen(SQLModel, table=True):
+    """A re-screen a change asked for that the task queue has not finished (marketplace.tasks): written in the
+    change's own transaction, deleted by the task in the transaction that stores its last verdicts.
+
+    While one is pending for a buyer (buyer_org_id, or None: every buyer, as after a merge), the stored verdicts of
+    that buyer may be behind the graph: whoever decides access from them screens live instead
+    (marketplace.visibility.vendor_ids_seeing), and the buyer's lists say they are updating.
+    """
+
+    id: int = Field(default=None, primary_key=True)
+    buyer_org_id: int | None = Field(default=None, foreign_key="organization.id", index=True)
+    reason: str = Field(max_length=40)
+    requested_by_id: int | None = Field(default=None, foreign_key="user_account.id")
+    created_at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime)

@@ -8,6 +8,7 @@ from sqlalchemy import select
 from sqlmodel import col
 from wtforms.fields.core import Label
 
+from marketplace import tasks
 from marketplace.accounts.models import Organization, OrgKind
 from marketplace.db_types import record_id
 from marketplace.errors import NotVisible
@@ -16,8 +17,8 @@ from marketplace.guards import role_required
 from marketplace.screening.engine.verdicts import Policy
 from marketplace.screening.forms import AddFoundRivalForm, AddRivalForm, PolicyForm, VendorSearchForm, WaiveForm
 from marketplace.screening.services import policy as policy_service
+from marketplace.screening.services import queued, vendor_search
 from marketplace.screening.services import rivals as service
-from marketplace.screening.services import vendor_search
 from marketplace.screening.store.policies import policy_for
 
 bp = Blueprint("screening", __name__)
@@ -43,7 +44,7 @@ def rivals():
         else:
             if party is not None:
                 db.session.commit()
-                flash(f"{party.name} is now on your rival list; your vendors were screened again.", "success")
+                flash(f"{party.name} is now on your rival list; {_screened_again()}", "success")
                 return redirect(url_for("screening.rivals"), 303)
     return render_template(
         "screening/rivals.html",
@@ -52,6 +53,7 @@ def rivals():
         found_error=found_error,
         entries=service.rivals_of(db.session, current_user),
         matches=service.find_candidates(db.session, current_user, query) if query else None,
+        updating=queued.progress_for_buyer(db.session, current_user.org_id),
     ), 400 if request.method == "POST" else 200
 
 
@@ -66,8 +68,14 @@ def remove_rival(rival_id: int):
         flash(str(error), "info")
         return redirect(url_for("screening.rivals"), 303)
     db.session.commit()
-    flash(f"{party.name} is no longer on your rival list; your vendors were screened again.", "success")
+    flash(f"{party.name} is no longer on your rival list; {_screened_again()}", "success")
     return redirect(url_for("screening.rivals"), 303)
+
+
+def _screened_again() -> str:
+    if tasks.configured():
+        return "your vendors are being screened again (this page shows how far it got)."
+    return "your vendors were screened again."
 
 
 def _add_named(form: AddRivalForm):
@@ -106,13 +114,16 @@ def policy():
         else:
             db.session.commit()
             flash(
-                "Policy saved; your vendors were screened again." if changed else "Your policy is unchanged.",
+                f"Policy saved; {_screened_again()}" if changed else "Your policy is unchanged.",
                 "success" if changed else "info",
             )
             return redirect(url_for("screening.policy"), 303)
-    return render_template("screening/policy.html", form=form, defaults=Policy()), (
-        400 if request.method == "POST" else 200
-    )
+    return render_template(
+        "screening/policy.html",
+        form=form,
+        defaults=Policy(),
+        updating=queued.progress_for_buyer(db.session, current_user.org_id),
+    ), (400 if request.method == "POST" else 200)
 
 
 def _policy_data(current: Policy) -> dict:
@@ -136,7 +147,10 @@ def vendors():
     page = vendor_search.search_vendors(
         db.session, current_user, form.to_search(request.args.get("page", type=record_id) or 1)
     )
-    return render_template("screening/vendors.html", form=form, page=page, args=args), (400 if form.errors else 200)
+    updating = queued.progress_for_buyer(db.session, current_user.org_id)
+    return render_template("screening/vendors.html", form=form, page=page, args=args, updating=updating), (
+        400 if form.errors else 200
+    )
 
 
 def _vendor_org(org_id: int) -> Organization:

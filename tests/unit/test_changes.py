@@ -3,14 +3,14 @@
 import pytest
 
 from marketplace import changes
-from marketplace.screening.services import refresh
+from marketplace.screening.services import queued
 
 
 def test_the_app_registers_screening_once(app):
     from marketplace import create_app
 
     create_app({"SQLALCHEMY_DATABASE_URI": "sqlite://", "SECRET_KEY": "x"})  # a second app: still one listener
-    assert changes._listeners.count(refresh.ties_changed) == 1
+    assert changes._listeners.count(queued.ties_changed) == 1
 
 
 def test_a_change_nobody_answers_is_an_error_not_a_silent_skip(monkeypatch):

@@ -1,7 +1,8 @@
 """A buyer's screening policy and its waivers: saving, waiving, un-waiving.
 
-Every change is audited and re-screens the buyer's vendors in the same transaction, so the verdicts a vendor
-is held to (and the confidential jobs it may see) follow the change before the page reloads.
+Every change is audited and re-screens: a policy change every vendor of the buyer (on the task queue when there is
+one, screening.services.queued), a waiver the one vendor it names, in the same transaction. What a vendor may see
+follows the change at once either way: access is screened live (marketplace.visibility).
 """
 
 from dataclasses import dataclass, field
@@ -18,6 +19,7 @@ from marketplace.errors import NotVisible, Refusal
 from marketplace.locking import lock_row
 from marketplace.screening.engine.verdicts import Action, Rule, Verdict
 from marketplace.screening.models import ScreeningPolicy, Waiver
+from marketplace.screening.services.queued import rescreen_buyer
 from marketplace.screening.services.refresh import refresh_verdicts
 from marketplace.screening.services.screen import screen_vendor
 from marketplace.screening.store.policies import policy_for
@@ -120,7 +122,7 @@ def save_policy(session: Session, user: User, values: PolicyInput) -> bool:
     record_event(
         session, user, "policy.changed", "screening_policy", row.id, before=before, after=after, buyer_org_id=org_id
     )
-    refresh_verdicts(session, user, buyer_org_ids=[org_id])
+    rescreen_buyer(session, user, org_id, "policy changed")
     return True
 
 
@@ -188,7 +190,8 @@ def add_waiver(
         buyer_org_id=org_id,
         vendor_org_id=vendor.id,
     )
-    refresh_verdicts(session, user, buyer_org_ids=[org_id])
+    # A waiver changes one pair's verdict: that pair alone is screened again, at once.
+    refresh_verdicts(session, user, vendor_org_ids=[vendor.id], buyer_org_ids=[org_id])
     return waiver
 
 
@@ -215,5 +218,5 @@ def remove_waiver(session: Session, user: User, vendor_org_id: int, waiver_id: i
     )
     session.delete(waiver)
     session.flush()
-    refresh_verdicts(session, user, buyer_org_ids=[org_id])
+    refresh_verdicts(session, user, vendor_org_ids=[vendor_org_id], buyer_org_ids=[org_id])
     return waiver

@@ -1,7 +1,8 @@
 """A buyer's rival list: naming rivals, removing them, and what each one ties to.
 
-Every change re-screens the buyer's vendors in the same transaction, so a rival added now excludes its vendors
-before the page reloads.
+Every change re-screens the buyer's vendors: on the task queue when there is one (screening.services.queued), the
+page saying so until it is done, else in the same transaction. What a vendor may see never waits for it: access
+is screened live (marketplace.visibility).
 """
 
 from collections import Counter
@@ -19,7 +20,7 @@ from marketplace.locking import lock_row
 from marketplace.parties.models import Party, PartyKind
 from marketplace.parties.service import find_or_create_party, normalize_name, search_parties
 from marketplace.screening.models import Rival
-from marketplace.screening.services.refresh import refresh_verdicts
+from marketplace.screening.services.queued import rescreen_buyer
 from marketplace.screening.services.screen import cached_screenings_for_buyer
 
 
@@ -111,7 +112,7 @@ def _add(session: Session, user: User, org: Organization, party: Party) -> Party
         after={"party_id": party.id, "name": party.name},
         buyer_org_id=org.id,
     )
-    refresh_verdicts(session, user, buyer_org_ids=[org.id])
+    rescreen_buyer(session, user, org.id, "rival added")
     return party
 
 
@@ -167,5 +168,5 @@ def remove_rival(session: Session, user: User, rival_id: int) -> Party:
     )
     session.delete(rival)
     session.flush()
-    refresh_verdicts(session, user, buyer_org_ids=[org.id])
+    rescreen_buyer(session, user, org.id, "rival removed")
     return party
