@@ -66,7 +66,8 @@ def _import_file(path: Path):
         summary = import_bods(
             db.session, None, statements, path.name, progress=progress.update if progress is not None else None
         )
-    # Imported ties count at once, for anyone: every stored verdict is brought up to date in the same transaction.
+    # Imported ties count at once, for anyone: screening is told (inline in this transaction, or queued to run after the
+    # commit when REDIS_URL is set, with access screened live until it has).
     changes.ties_changed(db.session, None, party_ids=None)
     db.session.commit()
     return summary
