@@ -13,7 +13,7 @@ from marketplace.db_types import utcnow
 from marketplace.extensions import db
 from marketplace.parties.models import Party, PartyKind
 from marketplace.parties.service import normalize_name
-from marketplace.screening.engine.verdicts import Policy, Range, Screening, Verdict
+from marketplace.screening.engine.verdicts import Policy, Range, Screening, Verdict, worst
 from marketplace.screening.models import PendingRescreen
 from marketplace.screening.services.refresh import refresh_verdicts
 from marketplace.screening.services.screen import screen_party
@@ -54,15 +54,20 @@ def _figure(stake: Range | None) -> str:
 
 
 def _rival_rows(screening: Screening, rivals: list[Party]) -> list[dict]:
-    """One row per rival named, in the order given (a rival the engine found nothing for is clear at 0%)."""
+    """One row per rival named, in the order given: the worst verdict of what the engine found for it and of the
+    findings that name it (a possible match under another spelling among them), and its stake of ownership (0% when
+    the engine found none)."""
     found = {result.rival_party_id: result for result in screening.rivals}
     rows = []
     for rival in rivals:
         result = found.get(rival.id)
+        verdicts = [finding.verdict for finding in screening.findings if finding.rival_party_id == rival.id]
+        if result:
+            verdicts.append(result.verdict)
         rows.append(
             {
                 "rival": rival.name,
-                "verdict": str(result.verdict) if result else Verdict.CLEAR.value,
+                "verdict": str(worst(verdicts)) if verdicts else Verdict.CLEAR.value,
                 "stake": (result.stake if result else Range(0.0, 0.0)).as_dict(),
             }
         )

@@ -146,3 +146,5 @@ def test_a_rival_under_another_spelling_is_a_possible_match(screen, graph, sessi
     assert report["verdict"] == "review"
     assert [f["rule"] for f in report["findings"]] == ["possible_match"]
     assert "COBALT SOCIAL, INC. may be Cobalt Social under another name" in report["findings"][0]["explanation"]
+    # The rival's own line agrees with the verdict it causes (it said "clear" before).
+    assert report["rivals"] == [{"rival": "Cobalt Social", "verdict": "review", "stake": {"low": 0.0, "high": 0.0}}]
