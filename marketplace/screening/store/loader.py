@@ -42,7 +42,12 @@ from marketplace.parties.models import (
     TieOrigin,
     VerificationLevel,
 )
-from marketplace.screening.engine.claims import one_claim_at_a_time, raise_commercial, raise_interest
+from marketplace.screening.engine.claims import (
+    counts_only_for_filer,
+    one_claim_at_a_time,
+    raise_commercial,
+    raise_interest,
+)
 from marketplace.screening.engine.graph import CommercialEdge, Edge, Graph, PartyNode, VendorFacts
 from marketplace.screening.engine.verdicts import Source
 
@@ -287,8 +292,12 @@ def _edges(
         if origin == _DISCLOSURE:
             filer = filers.get(disclosure_id)
             foreign = filer is not None and filer != subject
-            unreviewed = level == _SELF_DECLARED and (foreign or disclosure_id in counting.pending)
-            claimed_by = filer if unreviewed else None
+            only_filers = counts_only_for_filer(
+                self_declared=level == _SELF_DECLARED,
+                about_filer=not foreign,
+                approved=disclosure_id not in counting.pending,  # a counted version: approved, or awaiting review
+            )
+            claimed_by = filer if only_filers else None
         if exact is not None:
             low, high, low_exclusive, high_exclusive = exact, exact, False, False
         elif share_min is None and share_max is None:

@@ -29,6 +29,7 @@ from marketplace.parties.models import (
     TieOrigin,
     VerificationLevel,
 )
+from marketplace.screening.engine.claims import counts_only_for_filer
 from marketplace.screening.store.loader import load_aliases
 
 MAX_NODES = 60
@@ -386,7 +387,11 @@ def _claims_of_others(session: Session, vendor: int, resolve):
         filer = resolve(filer) if filer is not None else None
         if filer is None or filer == vendor:
             return False
-        return filer != resolve(interest.subject_party_id) or interest.disclosure_id not in approved
+        return counts_only_for_filer(
+            self_declared=True,
+            about_filer=filer == resolve(interest.subject_party_id),
+            approved=interest.disclosure_id in approved,
+        )
 
     return claimed_by_another
 

@@ -6,7 +6,12 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from marketplace.screening.engine.claims import one_claim_at_a_time, raise_commercial, raise_interest
+from marketplace.screening.engine.claims import (
+    counts_only_for_filer,
+    one_claim_at_a_time,
+    raise_commercial,
+    raise_interest,
+)
 from marketplace.screening.engine.graph import CommercialEdge, Edge
 from marketplace.screening.engine.verdicts import Source
 
@@ -229,3 +234,18 @@ def test_exactly_one_row_counts_wherever_any_claim_does(case, day):
     if active and not any(r.active_at(day) and r.source.verification_level == "self-declared" for r in rows):
         # With no self-declared claim active, the figure is one of the claims' own.
         assert (active[0].low, active[0].high) in {(r.low, r.high) for r in rows if r.active_at(day)}
+
+
+@pytest.mark.parametrize(
+    ("self_declared", "about_filer", "approved", "only_filers"),
+    [
+        (True, False, False, True),  # about another party, unreviewed
+        (True, False, True, True),  # about another party, self-declared (approval makes it admin-verified instead)
+        (True, True, False, True),  # about the filer itself, awaiting review: it would reach what the filer holds
+        (True, True, True, False),  # about the filer, approved: counts for everyone
+        (False, False, False, False),  # checked (admin-verified, a register): never only the filer's
+        (False, True, True, False),
+    ],
+)
+def test_whose_claim_counts(self_declared, about_filer, approved, only_filers):
+    assert counts_only_for_filer(self_declared=self_declared, about_filer=about_filer, approved=approved) == only_filers
