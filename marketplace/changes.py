@@ -2,8 +2,10 @@
 
 Disclosures, admin facts and the party registry change who holds what. Each must have every verdict brought up to
 date in its own transaction, but screening reads those areas, so they cannot import it without a cycle. They
-announce the change here instead; the app factory registers screening's answer (screening.refresh.ties_changed),
-which re-screens, for every lab, every vendor the change can reach, before the caller commits.
+announce the change here instead; the app factory registers screening's answer
+(screening.services.queued.ties_changed): a change to known parties re-screens, for every lab, every vendor it can
+reach before the caller commits; a change to any party (a merge, an import) is queued when there is a task queue
+(marketplace.tasks), with access screened live until it is done, and re-screens at once when there is none.
 
 Announcing with nobody listening is an error, never a silent skip: a change that no re-screen followed would leave
 stored verdicts that no longer match the graph.

@@ -30,10 +30,11 @@ SELF_DECLARED = "self-declared"
 
 
 def counts_only_for_filer(*, self_declared: bool, about_filer: bool, approved: bool) -> bool:
-    """Whose claim counts (docs/screening.md, "Whose claim counts against whom"): a tie a vendor disclosed, self-declared, counts
-    only in that vendor's own screening while it is about another party (its owners, board, people), or while the
-    version holding it awaits review (through the filer it would reach whatever the filer holds). Approved by an admin,
-    a tie about the filer itself counts for everyone; one about another party is admin-verified by the approval."""
+    """Whose claim counts (docs/screening.md, "Whose claim counts against whom"): a tie a vendor disclosed,
+    self-declared, counts only in that vendor's own screening while it is about another party (its owners, board,
+    people), or while the version holding it awaits review (through the filer it would reach whatever the filer
+    holds). Approved by an admin, a tie about the filer itself counts for everyone; one about another party is
+    admin-verified by the approval."""
     return self_declared and (not about_filer or not approved)
 
 

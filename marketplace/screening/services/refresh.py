@@ -113,14 +113,6 @@ def refresh_after_change(
     return refresh_verdicts(session, actor, vendor_org_ids=sorted(vendors))
 
 
-def ties_changed(session: Session, actor, *, party_ids, vendor_org_ids) -> list[VerdictChange]:
-    """Screening's answer to marketplace.changes.ties_changed (registered by the app factory): every pair the
-    change can reach when the parties are known, every pair when they are not (an import, a merge)."""
-    if party_ids is None:
-        return refresh_verdicts(session, actor)
-    return refresh_after_change(session, actor, party_ids=party_ids, vendor_org_ids=vendor_org_ids)
-
-
 def _act_on_change(session: Session, actor, change: VerdictChange, vendor_name: str, findings) -> None:
     reasons = " ".join(f.explanation for f in findings) or "No findings remain."
     record_event(
