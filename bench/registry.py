@@ -76,7 +76,7 @@ def every_suggestion(session, deadline: float) -> dict[tuple[int, int], str] | N
             for other in members[i + 1 :]:
                 if len(other.match_key) > longest:
                     break
-                suggest(party, other, registry._name_reason(party, other))
+                suggest(party, other, registry._names_alike(party.match_key, party.name, other.match_key, other.name))
     return pairs
 
 

@@ -211,13 +211,9 @@ def _identifier_reason(left: PartyIdentifier, right: PartyIdentifier, a: Party, 
     return f"same identifier {scheme + ' ' if scheme else ''}{left.value}"
 
 
-def _name_reason(a: Party, b: Party) -> str | None:
+def _names_alike(key: str, name: str, other_key: str, other_name: str) -> str | None:
     """Why two parties of one kind sharing a block of their match keys may be one: names the matcher finds likely
     the same. (Keys longer than the bound a likely match allows never score that high: the bound only saves work.)"""
-    return _names_alike(a.match_key, a.name, b.match_key, b.name)
-
-
-def _names_alike(key: str, name: str, other_key: str, other_name: str) -> str | None:
     score = key_similarity(key, other_key)
     if score < LIKELY_AT:
         return None

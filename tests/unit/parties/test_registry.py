@@ -352,7 +352,7 @@ def every_pair(session, parties):
     for i, a in enumerate(live):
         for b in live[i + 1 :]:
             if a.kind == b.kind != PartyKind.UNSPECIFIED and a.match_key and b.match_key:
-                suggest(a, b, registry._name_reason(a, b))
+                suggest(a, b, registry._names_alike(a.match_key, a.name, b.match_key, b.name))
     return found
 
 
