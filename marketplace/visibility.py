@@ -212,51 +212,7 @@ def vendor_ids_seeing(session: Session, job: Job) -> set[int]:
     vendor_ids = set(session.execute(active).scalars())
     if job.visibility == Visibility.PUBLIC:
         return vendor_ids
-    if rescreen_pending(session, job.buyer_org_id):
-        return _vendor_ids_seeing_live(session, job, vendor_ids)
-    records = session.execute(
-        select(col(VerdictRecord.vendor_org_id), col(VerdictRecord.verdict), col(VerdictRecord.findings)).where(
-            col(VerdictRecord.buyer_org_id) == job.buyer_org_id
-        )
-    ).all()
-    barred = {
-        vendor
-        for vendor, verdict, findings in records
-        if verdict != Verdict.CLEAR.value
-        and any(f.get("verdict") != Verdict.CLEAR.value and not f.get("waived") for f in findings or [])
-    }
     # A vendor whose filing awaits review sees public jobs only (filing_under_review).
-    seeing = vendor_ids - barred - vendors_awaiting_review(session)
-    if job.visibility == Visibility.INVITE_ONLY:
-        seeing &= set(
-            session.execute(
-                select(col(JobInvitation.vendor_org_id)).where(col(JobInvitation.job_id) == job.id)
-            ).scalars()
-        )
-    # A vendor never yet screened for this lab (no stored verdict) is screened now: a gap is never taken as clear.
-    unscreened = seeing - {vendor for vendor, _, _ in records}
-    if unscreened:
-        vendors = (
-            session.execute(
-                select(Organization).where(
-                    col(Organization.kind) == OrgKind.VENDOR,
-                    col(Organization.id).not_in(
-                        select(col(VerdictRecord.vendor_org_id)).where(
-                            col(VerdictRecord.buyer_org_id) == job.buyer_org_id
-                        )
-                    ),
-                )
-            )
-            .scalars()
-            .all()
-        )
-        live = screen_pairs(session, [job.buyer_org_id], [v for v in vendors if v.id in unscreened])
-        seeing -= {vendor_id for (_, vendor_id), screening in live.items() if screening.access_verdict != Verdict.CLEAR}
-    return seeing
-
-
-def _vendor_ids_seeing_live(session: Session, job: Job, vendor_ids: set[int]) -> set[int]:
-    """vendor_ids_seeing, screening every active vendor for the job's lab now instead of reading stored verdicts."""
     seeing = vendor_ids - vendors_awaiting_review(session)
     if job.visibility == Visibility.INVITE_ONLY:
         seeing &= set(
@@ -264,11 +220,30 @@ def _vendor_ids_seeing_live(session: Session, job: Job, vendor_ids: set[int]) ->
                 select(col(JobInvitation.vendor_org_id)).where(col(JobInvitation.job_id) == job.id)
             ).scalars()
         )
-    if not seeing:
+    if rescreen_pending(session, job.buyer_org_id):
+        return seeing - _barred_live(session, job, seeing)
+    records = session.execute(
+        select(col(VerdictRecord.vendor_org_id), col(VerdictRecord.verdict), col(VerdictRecord.findings)).where(
+            col(VerdictRecord.buyer_org_id) == job.buyer_org_id
+        )
+    ).all()
+    seeing -= {
+        vendor
+        for vendor, verdict, findings in records
+        if verdict != Verdict.CLEAR.value
+        and any(f.get("verdict") != Verdict.CLEAR.value and not f.get("waived") for f in findings or [])
+    }
+    # A vendor never yet screened for this lab (no stored verdict) is screened now: a gap is never taken as clear.
+    return seeing - _barred_live(session, job, seeing - {vendor for vendor, _, _ in records})
+
+
+def _barred_live(session: Session, job: Job, vendor_ids: set[int]) -> set[int]:
+    """Of these vendors, those a screening for the job's lab done now does not clear."""
+    if not vendor_ids:
         return set()
-    vendors = session.execute(select(Organization).where(in_ids(session, Organization.id, seeing))).scalars().all()
+    vendors = session.execute(select(Organization).where(in_ids(session, Organization.id, vendor_ids))).scalars().all()
     live = screen_pairs(session, [job.buyer_org_id], vendors)
-    return {vendor_id for (_, vendor_id), screening in live.items() if screening.access_verdict == Verdict.CLEAR}
+    return {vendor_id for (_, vendor_id), screening in live.items() if screening.access_verdict != Verdict.CLEAR}
 
 
 def count_vendors_seeing(session: Session, job: Job) -> int:
