@@ -23,16 +23,14 @@ from marketplace.disclosures.models import DisclosureVersion
 from marketplace.disclosures.service import (
     COMMERCIAL_TABLE,
     INTEREST_TABLE,
-    KINDS_BY_CODE,
     DisclosureError,
     TieInput,
-    TieKind,
     build_tie_row,
     check_tie,
+    tie_view,
 )
 from marketplace.notifications.service import notify_org
 from marketplace.parties.models import (
-    COUNTABLE_INTEREST_TYPES,
     ROLE_INTEREST_TYPES,
     CommercialTie,
     Interest,
@@ -220,53 +218,9 @@ class RecordedFact:
 
 def fact_view(session: Session, row: Interest | CommercialTie, vendor_party_id: int) -> TieView:
     """The fact as a tie view, so it reads like the ties of a disclosure."""
-    kind: TieKind | None
-    if isinstance(row, CommercialTie):
-        kind = KINDS_BY_CODE[str(row.kind)]
-        party = cast(Party, session.get(Party, row.counterparty_id))
-        return TieView(
-            table=COMMERCIAL_TABLE,
-            id=row.id,
-            kind=kind.code,
-            kind_label=kind.label,
-            section=kind.section,
-            party_name=party.name,
-            party_kind=str(party.kind),
-            subject_name="",
-            revenue_share_pct=row.revenue_share_pct,
-            start_date=row.start_date,
-            end_date=row.end_date,
-            note=row.note,
-            verification_level=str(row.verification_level),
-        )
-    elsewhere = row.subject_party_id != vendor_party_id
-    kind = KINDS_BY_CODE.get(("elsewhere:" if elsewhere else "") + row.interest_type)
-    party, subject = (
-        cast(Party, session.get(Party, row.interested_party_id)),
-        cast(Party, session.get(Party, row.subject_party_id)),
-    )
-    return TieView(
-        table=INTEREST_TABLE,
-        id=row.id,
-        kind=kind.code if kind else row.interest_type,
-        kind_label=kind.label if kind else row.interest_type,
-        section=kind.section if kind else "other",
-        party_name=party.name,
-        party_kind=str(party.kind),
-        subject_name=subject.name,
-        subject_key=subject.name_normalized if elsewhere else "",
-        role_title=row.role_title,
-        share_exact=row.share_exact,
-        share_min=row.share_min,
-        share_max=row.share_max,
-        share_min_exclusive=row.share_min_exclusive,
-        share_max_exclusive=row.share_max_exclusive,
-        shares_apply=row.interest_type in COUNTABLE_INTEREST_TYPES,
-        start_date=row.start_date,
-        end_date=row.end_date,
-        note=row.note,
-        verification_level=str(row.verification_level),
-    )
+    named = [row.counterparty_id] if isinstance(row, CommercialTie) else [row.interested_party_id, row.subject_party_id]
+    parties = {party_id: cast(Party, session.get(Party, party_id)) for party_id in named}
+    return tie_view(row, parties, vendor_party_id)
 
 
 def recorded_facts(session: Session, vendor_org_id: int) -> list[RecordedFact]:

@@ -745,13 +745,19 @@ def tie_views(session: Session, version: DisclosureVersion) -> list[TieView]:
     party_ids = {i.interested_party_id for i in interests} | {i.subject_party_id for i in interests}
     party_ids |= {c.counterparty_id for c in commercial}
     parties = {p.id: p for p in session.execute(select(Party).where(col(Party.id).in_(party_ids))).scalars()}
-    views = [_interest_view(i, parties, cast(int, org.party_id)) for i in interests]
-    views += [_commercial_view(c, parties) for c in commercial]
+    views = [tie_view(row, parties, cast(int, org.party_id)) for row in [*interests, *commercial]]
     order = {kind.code: index for index, kind in enumerate(TIE_KINDS)}
     return sorted(
         views,
         key=lambda v: (SECTION_INDEX[v.section], order.get(v.kind, len(order)), normalize_name(v.party_name), v.id),
     )
+
+
+def tie_view(row: Interest | CommercialTie, parties: dict[int, Party], vendor_party_id: int) -> TieView:
+    """A tie, of a disclosure version or an admin's fact, as the pages show it; `parties` holds every party it names."""
+    if isinstance(row, CommercialTie):
+        return _commercial_view(row, parties)
+    return _interest_view(row, parties, vendor_party_id)
 
 
 def _interest_view(interest: Interest, parties: dict[int, Party], vendor_party_id: int) -> TieView:
