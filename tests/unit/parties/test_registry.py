@@ -4,7 +4,7 @@ import random
 from types import SimpleNamespace
 
 import pytest
-from sqlalchemy import select
+from sqlalchemy import event, select
 from sqlmodel import SQLModel
 
 from marketplace.accounts.models import Organization
@@ -414,5 +414,20 @@ def test_a_party_page_shows_its_duplicates_without_reading_the_whole_registry(se
     halcyon = PartyFactory(name="Halcyon Research")
     variant = PartyFactory(name="Halcyon Research GmbH")
     PartyFactory(name="Quartz Labs")
-    detail = registry.party_detail(session, admin, halcyon.id)
+    for n in range(300):  # a registry around them, some sharing the name's blocks
+        PartyFactory(name=f"Halcyon Holding {n:03d}" if n % 2 else f"Unrelated Trading {n:03d}")
+    session.flush()
+    session.expunge_all()
+    loaded = []
+
+    def count(target, _context):
+        loaded.append(target.id)
+
+    event.listen(Party, "load", count)
+    try:
+        detail = registry.party_detail(session, admin, halcyon.id)
+    finally:
+        event.remove(Party, "load", count)
     assert [(pair.ids, pair.reason) for pair in detail.duplicates] == [((halcyon.id, variant.id), "the same name")]
+    # Only the party and its lookalike became rows of the ORM, not the registry around it.
+    assert sorted(set(loaded)) == [halcyon.id, variant.id]
