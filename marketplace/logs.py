@@ -59,12 +59,9 @@ def _new_request_id() -> str:
 def _signed_in() -> tuple[int | None, int | None]:
     """The signed-in user's id and organisation from what Flask-Login already loaded, never loading anything."""
     user = g.get("_login_user")
-    if user is None or not getattr(user, "is_authenticated", False):
+    if user is None or not user.is_authenticated:  # nobody, or Flask-Login's anonymous user
         return None, None
-    try:
-        loaded = inspect(user).dict  # the attributes in memory: reading them issues no query
-    except Exception:  # not a mapped row (the anonymous user)
-        return None, None
+    loaded = inspect(user).dict  # a User row's attributes in memory: reading them issues no query
     return loaded.get("id"), loaded.get("org_id")
 
 

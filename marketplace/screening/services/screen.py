@@ -357,6 +357,9 @@ def screen_vendor(session: Session, buyer_org_id: int, vendor_org: Organization,
     )
 
 
+_VERDICTS_CACHE = "screening.verdicts_for_vendor"
+
+
 def verdicts_for_vendor(session: Session, vendor_org: Organization, as_of=None) -> dict[int, Verdict]:
     """The verdict that decides access under every buyer organisation, computed now (waived findings do not count).
 
@@ -370,9 +373,6 @@ def verdicts_for_vendor(session: Session, vendor_org: Organization, as_of=None) 
         pairs = screen_pairs(session, _all_buyer_ids(session), [vendor_org], as_of)
         cache[key] = {buyer_id: screening.access_verdict for (buyer_id, _), screening in pairs.items()}
     return dict(cache[key])
-
-
-_VERDICTS_CACHE = "screening.verdicts_for_vendor"
 
 
 @event.listens_for(Session, "after_flush")
