@@ -123,11 +123,13 @@ def _register_listeners() -> None:
     """Screening answers every change of ties (marketplace.changes): in the changing request's transaction, or on
     the task queue for a change that reaches every pair (screening.services.queued)."""
     from marketplace import changes, tasks
+    from marketplace.disclosures import reminders
     from marketplace.screening import tasks as screening_tasks
     from marketplace.screening.services import queued
 
     changes.listen(queued.ties_changed)
     tasks.on_worker_start(screening_tasks.requeue_on_worker_start)
+    tasks.on_worker_start(reminders.run_on_worker_start)
 
 
 def _register_blueprints(app: Flask) -> None:

@@ -77,6 +77,8 @@ def load_config(environ=os.environ, instance_dir: Path = INSTANCE_DIR) -> dict:
         # The task queue (marketplace/tasks.py): unset, every task runs inline in the request that asks for it.
         "REDIS_URL": environ.get("REDIS_URL", ""),
         "TASK_QUEUE": environ.get("TASK_QUEUE", "marketplace"),
+        # With the queue: how often the workers send disclosure reminders (hours; 0: never, cron runs them).
+        "REMINDER_INTERVAL_HOURS": _whole_number(environ, "REMINDER_INTERVAL_HOURS", 24),
         "RATELIMIT_ENABLED": True,
         # Per account (the email typed), tight; per network address, loose enough for a whole office behind one.
         "LOGIN_RATE_LIMIT": environ.get("LOGIN_RATE_LIMIT", "10 per minute; 50 per hour"),

@@ -16,6 +16,7 @@ idempotency, retries, meta for progress, and it does not care whether the app's 
 import logging
 from collections.abc import Callable
 from dataclasses import dataclass
+from datetime import datetime
 
 import click
 from flask import Flask, current_app
@@ -85,6 +86,26 @@ def enqueue(func: str, *args: object, job_id: str, description: str, app: Flask 
             result_ttl=app.config.get("TASK_RESULT_TTL", 24 * 3600),
             failure_ttl=app.config.get("TASK_FAILURE_TTL", 7 * 24 * 3600),
         )
+    except DuplicateJobError:
+        return None
+
+
+def enqueue_at(when: datetime, func: str, *args: object, job_id: str, description: str) -> Job | None:
+    """Queue func(*args) to run at `when` (UTC; a worker's scheduler moves it onto the queue then), under job_id;
+    None when a job of that id is already there, so that every worker booking the same run books it once."""
+    app = current_app._get_current_object()  # type: ignore[attr-defined]
+    target = queue(app)
+    job = target.create_job(
+        func,
+        args=args,
+        job_id=job_id,
+        description=description,
+        retry=_retry(app),
+        result_ttl=app.config.get("TASK_RESULT_TTL", 24 * 3600),
+        failure_ttl=app.config.get("TASK_FAILURE_TTL", 7 * 24 * 3600),
+    )
+    try:
+        return target.schedule_job(job, when, unique=True)
     except DuplicateJobError:
         return None
 

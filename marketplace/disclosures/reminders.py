@@ -1,21 +1,29 @@
-"""Reminding vendors of the disclosures they owe: `flask reminders`, meant for a scheduler.
+"""Reminding vendors of the disclosures they owe: on the task queue, or `flask reminders` from a scheduler.
 
 A vendor hears once per obligation and week: each reminder sent is recorded (ReminderSent, unique per vendor,
 kind and ISO week), so a second run in the same week, or two runs at once, send nothing more.
+
+With the task queue configured (REDIS_URL), the workers run the reminders themselves every REMINDER_INTERVAL_HOURS
+(default 24; 0 turns it off): a starting worker queues a run at once, and each run books the next one at the next
+boundary of the interval (UTC), under a job id made from that time, so that any number of workers book each run
+once. Without the queue, a system scheduler (cron) runs `flask reminders`.
 """
 
+import logging
 from collections import Counter
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import UTC, datetime, timedelta
 from typing import cast
 
 import click
+from flask import current_app
 from flask.cli import with_appcontext
 from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 from sqlmodel import col
 
+from marketplace import tasks
 from marketplace.accounts.models import Organization
 from marketplace.db_types import utcnow
 from marketplace.disclosures.models import ReminderSent
@@ -28,6 +36,8 @@ from marketplace.disclosures.obligations import (
 )
 from marketplace.extensions import db
 from marketplace.notifications.service import notify_org
+
+log = logging.getLogger(__name__)
 
 REMINDED_KINDS = (STALE, MATERIAL_CHANGE_OVERDUE)
 DISCLOSURE_LINK = "/disclosure/"
@@ -112,6 +122,50 @@ def send_reminders(session: Session, now: datetime | None = None) -> ReminderRun
         run.recipients += row.recipients
     session.flush()
     return run
+
+
+REMINDERS_TASK = "marketplace.disclosures.reminders.reminders_job"
+
+
+def reminders_job() -> str:
+    """The queue's run: this week's reminders, then the next run booked. Its summary is the job's result."""
+    run = send_reminders(db.session)
+    db.session.commit()
+    book_next_run()
+    log.info("%s", run.summary())
+    return run.summary()
+
+
+def _slot(moment: datetime, hours: int) -> datetime:
+    """The start of the interval `moment` falls in (intervals counted from the Unix epoch, UTC)."""
+    seconds = hours * 3600
+    start = int(moment.replace(tzinfo=UTC).timestamp()) // seconds * seconds
+    return datetime.fromtimestamp(start, UTC)
+
+
+def book_next_run(now: datetime | None = None) -> bool:
+    """Book the queue's next reminders run, at the next interval boundary; False when it was booked already (by
+    this run, another worker) or the interval is 0."""
+    hours = current_app.config.get("REMINDER_INTERVAL_HOURS", 24)
+    if not hours:
+        return False
+    at = _slot(now or utcnow(), hours) + timedelta(hours=hours)
+    return tasks.enqueue_at(at, REMINDERS_TASK, job_id=_run_key(at), description="disclosure reminders") is not None
+
+
+def _run_key(slot: datetime) -> str:
+    """The job id of the reminders run of one interval: the same for every worker that books it."""
+    return tasks.job_id("reminders", slot.strftime("%Y%m%dT%H%M"))
+
+
+def run_on_worker_start() -> None:
+    """A starting worker catches up (a run now, once for every worker starting within the same interval) and books
+    the next run: reminders never wait on a worker that was down when one was due."""
+    hours = current_app.config.get("REMINDER_INTERVAL_HOURS", 24)
+    if not hours:
+        return
+    tasks.enqueue(REMINDERS_TASK, job_id=_run_key(_slot(utcnow(), hours)), description="disclosure reminders")
+    book_next_run()
 
 
 @click.command("reminders")
