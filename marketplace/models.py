@@ -15,7 +15,14 @@ from marketplace.contracts.models import Contract, Delivery, DeliveryFile, Miles
 from marketplace.disclosures.models import DisclosureVersion
 from marketplace.jobs.models import Job, JobAttachment, JobInvitation, Question
 from marketplace.notifications.models import Notification
-from marketplace.parties.models import CommercialTie, Interest, NoOwnersDeclaration, Party, PartyIdentifier
+from marketplace.parties.models import (
+    BodsUpload,
+    CommercialTie,
+    Interest,
+    NoOwnersDeclaration,
+    Party,
+    PartyIdentifier,
+)
 from marketplace.payments.models import BillingCustomer, LedgerEntry, PayoutAccount, WebhookEvent
 from marketplace.screening.models import PendingRescreen, Rival, ScreeningPolicy, VerdictRecord, Waiver
 
@@ -26,6 +33,7 @@ __all__ = [
     "AuditRecord",
     "Bid",
     "BidRevision",
+    "BodsUpload",
     "CommercialTie",
     "Contract",
     "DisclosureVersion",

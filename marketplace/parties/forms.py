@@ -1,6 +1,7 @@
-"""The admins' registry forms: merging two parties, and marking two parties as not the same."""
+"""The admins' registry forms: merging two parties, marking two parties as not the same, uploading a BODS file."""
 
 from flask_wtf import FlaskForm
+from flask_wtf.file import FileAllowed, FileField, FileRequired
 from wtforms import IntegerField, TextAreaField
 from wtforms.validators import InputRequired, Length, NumberRange
 
@@ -26,5 +27,15 @@ class DistinctForm(FlaskForm):
         validators=[
             InputRequired(message="Say how you know they are not the same: the reason is kept in the audit trail."),
             Length(max=1000, message="Use at most 1000 characters."),
+        ],
+    )
+
+
+class BodsUploadForm(FlaskForm):
+    file = FileField(
+        'BODS file (JSON array, {"statements": [...]} or JSON Lines; at most 16 MB)',
+        validators=[
+            FileRequired(message="Choose a BODS file to import."),
+            FileAllowed(["json", "jsonl", "ndjson"], message="Choose a .json, .jsonl or .ndjson file."),
         ],
     )

@@ -200,3 +200,31 @@ class CommercialTie(TieProvenance, table=True):
     start_date: date | None = None
     end_date: date | None = None
     note: str = Field(default="", max_length=2000)
+
+
+class UploadStatus(StrEnum):
+    QUEUED = "queued"
+    RUNNING = "running"
+    DONE = "done"
+    FAILED = "failed"
+
+
+class BodsUpload(SQLModel, table=True):
+    """A BODS file an admin uploaded from the registry's import page, and how its import went (parties.uploads).
+
+    The file is kept under the upload folder (stored_name) until its import ends; the import itself runs on the task
+    queue when there is one, in one transaction: `failed` means nothing of the file was written, and `error` says
+    why, naming the statement."""
+
+    id: int = Field(default=None, primary_key=True)
+    file_name: str = Field(max_length=255)
+    stored_name: str = Field(max_length=64)
+    size_bytes: int
+    uploaded_by_id: int = Field(foreign_key="user_account.id", index=True)
+    uploaded_at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime)
+    status: UploadStatus = Field(default=UploadStatus.QUEUED, sa_type=enum_column())
+    statements_done: int = 0
+    statements_total: int | None = None
+    summary: str = Field(default="", sa_type=Text)
+    error: str = Field(default="", sa_type=Text)
+    finished_at: datetime | None = Field(default=None, sa_type=UTCDateTime)

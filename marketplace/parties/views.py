@@ -1,14 +1,15 @@
-"""The admins' registry of parties: search, one party, suggested duplicates, and merging two parties."""
+"""The admins' registry of parties: search, one party, suggested duplicates, merging two parties, BODS uploads."""
 
-from flask import Blueprint, flash, redirect, render_template, request, url_for
+from flask import Blueprint, current_app, flash, redirect, render_template, request, url_for
 from flask_login import current_user, login_required
 
 from marketplace import tasks
 from marketplace.db_types import record_id
 from marketplace.extensions import db
 from marketplace.guards import role_required
-from marketplace.parties import registry
-from marketplace.parties.forms import DistinctForm, MergeForm
+from marketplace.parties import registry, uploads
+from marketplace.parties.forms import BodsUploadForm, DistinctForm, MergeForm
+from marketplace.parties.models import BodsUpload, UploadStatus
 from marketplace.screening.services import queued
 
 bp = Blueprint("parties", __name__, url_prefix="/admin/parties")
@@ -150,3 +151,35 @@ def _screening_again() -> str:
     if tasks.configured():
         return "screening is being run again for every lab (this page shows how far it got)."
     return "screening was run again."
+
+
+@bp.get("/imports")
+def imports(form: BodsUploadForm | None = None, status: int = 200):
+    """Upload a BODS file; the latest uploads with how far each import got, what it added, or why it was refused."""
+    return render_template(
+        "parties/imports.html",
+        form=form or BodsUploadForm(formdata=None),
+        uploads=uploads.recent(db.session),
+        queued=tasks.configured(),
+        updating=queued.progress_for_everyone(db.session),
+    ), status
+
+
+@bp.post("/imports")
+def upload():
+    """Keep the file and import it on the task queue (without one, at once), in one transaction: all or nothing."""
+    form = BodsUploadForm()
+    if not form.validate_on_submit():
+        return imports(form, 400)
+    received = uploads.receive(db.session, current_user, current_app.config["UPLOAD_FOLDER"], form.file.data)
+    db.session.commit()
+    if tasks.configured():
+        flash(f"{received.file_name} is being imported: this page shows how far it got.", "success")
+        return redirect(url_for("parties.imports"), 303)
+    uploads.run_upload(received.id)
+    done = db.session.get(BodsUpload, received.id)
+    if done is not None and done.status == UploadStatus.FAILED:
+        flash(f"{done.file_name} was not imported; nothing was written from it. {done.error}", "error")
+    else:
+        flash(f"{received.file_name} was imported: see what it added below.", "success")
+    return redirect(url_for("parties.imports"), 303)
