@@ -14,6 +14,7 @@ from marketplace.bids.models import Bid, BidRevision
 from marketplace.contracts.models import Contract, Delivery, DeliveryFile, Milestone, Rating
 from marketplace.disclosures.models import DisclosureVersion
 from marketplace.jobs.models import Job, JobAttachment, JobInvitation, Question
+from marketplace.messages.models import BidMessage, MessageAttachment
 from marketplace.notifications.models import Notification
 from marketplace.parties.models import (
     BodsUpload,
@@ -32,6 +33,7 @@ __all__ = [
     "RecoveryCode",
     "AuditRecord",
     "Bid",
+    "BidMessage",
     "BidRevision",
     "BodsUpload",
     "CommercialTie",
@@ -41,6 +43,7 @@ __all__ = [
     "Job",
     "JobAttachment",
     "JobInvitation",
+    "MessageAttachment",
     "Notification",
     "OrgInvitation",
     "Organization",

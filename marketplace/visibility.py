@@ -22,6 +22,9 @@ from marketplace.screening.models import VerdictRecord
 from marketplace.screening.services.screen import Verdict, screen_pairs, verdicts_for_vendor
 from marketplace.screening.store.pending import rescreen_pending
 
+# The kind of notification a message in a bid's thread sends (marketplace.messages).
+THREAD_NOTIFICATION = "bid_message"
+
 
 def _vendor_verdicts(session: Session, vendor_org: Organization) -> dict[int, Verdict]:
     return verdicts_for_vendor(session, vendor_org)
@@ -66,11 +69,23 @@ def job_filter(session: Session, user: User):
 
 def notification_filter(session: Session, user: User):
     """SQL condition on Notification: those about no job, or about a job this user may still see. A vendor cut
-    off from a job after it was told about it (an answer, an invitation) no longer reads what it was told."""
-    return or_(
+    off from a job after it was told about it (an answer, an invitation) no longer reads what it was told; nor, once
+    a lab's screening excludes it, what it was told of that lab's messages (the thread went with the bid), even
+    about a public job it still sees."""
+    seen = or_(
         col(Notification.job_id).is_(None),
         col(Notification.job_id).in_(select(col(Job.id)).where(job_filter(session, user))),
     )
+    if not user.is_vendor or user.org_id is None:
+        return seen
+    vendor_org = cast(Organization, session.get(Organization, user.org_id))
+    excluding = [
+        buyer for buyer, verdict in _vendor_verdicts(session, vendor_org).items() if verdict == Verdict.EXCLUDE
+    ]
+    if not excluding:
+        return seen
+    excluding_jobs = select(col(Job.id)).where(col(Job.buyer_org_id).in_(excluding))
+    return seen & ~((col(Notification.kind) == THREAD_NOTIFICATION) & col(Notification.job_id).in_(excluding_jobs))
 
 
 def visible_jobs(session: Session, user: User) -> Select:
@@ -123,6 +138,15 @@ def buyer_label(session: Session, job: Job, viewer: User) -> str:
 def buyer_labels(session: Session, jobs: list[Job], viewer: User) -> dict[int, str]:
     """{job id: buyer_label} for many jobs in two queries, whatever their number: the buyers' names, and which of
     the confidential jobs are awarded to the viewer."""
+    return _buyer_labels(session, jobs, viewer.org_id, admin=bool(viewer.is_admin))
+
+
+def buyer_label_for_org(session: Session, job: Job, org_id: int) -> str:
+    """The buyer's name as every user of that organisation reads it (a notification to a vendor's users)."""
+    return _buyer_labels(session, [job], org_id, admin=False)[job.id]
+
+
+def _buyer_labels(session: Session, jobs: list[Job], viewer_org_id: int | None, *, admin: bool) -> dict[int, str]:
     names: dict[int, str] = dict(
         session.execute(
             select(col(Organization.id), col(Organization.name)).where(
@@ -133,14 +157,14 @@ def buyer_labels(session: Session, jobs: list[Job], viewer: User) -> dict[int, s
     hidden = [
         job.id
         for job in jobs
-        if not (viewer.is_admin or viewer.org_id == job.buyer_org_id or job.visibility != Visibility.CONFIDENTIAL)
+        if not (admin or viewer_org_id == job.buyer_org_id or job.visibility != Visibility.CONFIDENTIAL)
     ]
     awarded_to_viewer = set(
         session.execute(
             select(col(Bid.job_id)).where(
                 col(Bid.job_id).in_(hidden),
                 col(Bid.status) == BidStatus.AWARDED,
-                col(Bid.vendor_org_id) == viewer.org_id,
+                col(Bid.vendor_org_id) == viewer_org_id,
             )
         ).scalars()
         if hidden
@@ -190,6 +214,30 @@ def get_own_bid(session: Session, user: User, bid_id: int) -> Bid:
     if bid is None:
         raise NotVisible(f"bid {bid_id}")
     return bid
+
+
+def get_thread_bid(session: Session, user: User, bid_id: int) -> Bid:
+    """A bid whose private message thread the user may read and write in: the vendor's own bid while the lab's
+    screening does not exclude the vendor (a conflicted bid's thread disappears with it), or a bid the lab compares
+    on its own job (on a sealed job, once the deadline has passed). Raises NotVisible (404) for anything else,
+    admins included: the thread is the two sides' own."""
+    if user.is_vendor and user.org_id is not None:
+        bid = get_own_bid(session, user, bid_id)
+        job = cast(Job, session.get(Job, bid.job_id))
+        vendor_org = cast(Organization, session.get(Organization, user.org_id))
+        if bid.conflicted or verdict_between(session, job.buyer_org_id, vendor_org) == Verdict.EXCLUDE:
+            raise NotVisible(f"thread of bid {bid_id}")
+        return bid
+    if user.is_buyer and user.org_id is not None:
+        found = session.execute(
+            select(Bid)
+            .join(Job, col(Job.id) == col(Bid.job_id))
+            .where(col(Bid.id) == bid_id, col(Job.buyer_org_id) == user.org_id, comparable_bid_condition())
+        ).scalar_one_or_none()
+        # A sealed job's bidders stay unknown to the lab until the deadline: so do their threads.
+        if found is not None and bid_amounts_visible(cast(Job, session.get(Job, found.job_id))):
+            return found
+    raise NotVisible(f"thread of bid {bid_id}")
 
 
 def vendor_ids_seeing(session: Session, job: Job) -> set[int]:

@@ -1,0 +1,1 @@
+"""Private messages between a lab and one bidder, a thread per bid."""
