@@ -146,6 +146,7 @@ def _register_blueprints(app: Flask) -> None:
     from marketplace.jobs.views import bp as jobs_bp
     from marketplace.main import bp as main_bp
     from marketplace.messages.views import bp as messages_bp
+    from marketplace.ndas.views import bp as ndas_bp
     from marketplace.notifications.views import bp as notifications_bp
     from marketplace.parties.views import bp as parties_bp
     from marketplace.payments.views import bp as payments_bp
@@ -160,6 +161,7 @@ def _register_blueprints(app: Flask) -> None:
         jobs_bp,
         bids_bp,
         messages_bp,
+        ndas_bp,
         disclosures_bp,
         admin_bp,
         notifications_bp,

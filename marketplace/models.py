@@ -15,6 +15,7 @@ from marketplace.contracts.models import Contract, Delivery, DeliveryFile, Miles
 from marketplace.disclosures.models import DisclosureVersion
 from marketplace.jobs.models import Job, JobAttachment, JobInvitation, Question
 from marketplace.messages.models import BidMessage, MessageAttachment
+from marketplace.ndas.models import Nda, NdaAcceptance
 from marketplace.notifications.models import Notification
 from marketplace.parties.models import (
     BodsUpload,
@@ -44,6 +45,8 @@ __all__ = [
     "JobAttachment",
     "JobInvitation",
     "MessageAttachment",
+    "Nda",
+    "NdaAcceptance",
     "Notification",
     "OrgInvitation",
     "Organization",

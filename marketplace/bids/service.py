@@ -23,6 +23,7 @@ from marketplace.errors import Refusal
 from marketplace.jobs.models import HOSTING_OPTIONS, BiddingMode, Job, JobStatus
 from marketplace.locking import lock_row
 from marketplace.money import MAX_AMOUNT_MINOR, format_money
+from marketplace.ndas import service as ndas
 from marketplace.notifications.service import notify_org
 from marketplace.screening.services.screen import Screening, Verdict, screenings_for_buyer
 
@@ -82,6 +83,8 @@ def _check_vendor_may_bid(session: Session, vendor_org: Organization, job: Job) 
         raise BidError(PAUSED_MESSAGE)
     if visibility.verdict_between(session, job.buyer_org_id, vendor_org) == Verdict.EXCLUDE:
         raise BidError(EXCLUDED_MESSAGE)
+    if job.requires_nda and ndas.unaccepted(session, vendor_org.id, job):
+        raise BidError(ndas.NOT_ACCEPTED)
 
 
 def _check_offer(offer: Offer) -> None:

@@ -112,6 +112,8 @@ class Job(SQLModel, table=True):
     status: JobStatus = Field(default=JobStatus.DRAFT, sa_type=enum_column(), index=True)
     # Shown instead of the buyer's name on a confidential job until award.
     codename: str = Field(default="", max_length=80)
+    # Confidential jobs only: vendors accept the lab's current NDA before the brief opens (marketplace.ndas).
+    requires_nda: bool = False
     published_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
     cancelled_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
     awarded_at: datetime | None = Field(default=None, sa_type=UTCDateTime)

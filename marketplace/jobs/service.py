@@ -44,6 +44,7 @@ from marketplace.jobs.models import (
 from marketplace.jobs.scrubbing import Scrubbed, UnreadableFile, clean_filename, scrub
 from marketplace.locking import lock_row
 from marketplace.money import MAX_AMOUNT_MINOR, format_money, to_minor
+from marketplace.ndas import service as ndas
 from marketplace.notifications.service import notify_org, notify_orgs
 
 MAX_ATTACHMENT_BYTES = 10 * 1024 * 1024
@@ -802,6 +803,8 @@ def ask_question(session: Session, user: User, job_id: int, text: str) -> Questi
     job = visibility.get_visible_job(session, user, job_id)
     if visibility.effective_status(job) != JobStatus.OPEN:
         raise JobError("Questions can only be asked while the job is open for bids.", "text")
+    if job.requires_nda and user.org_id is not None and ndas.unaccepted(session, user.org_id, job):
+        raise JobError(ndas.NOT_ACCEPTED, "text")
     text = (text or "").strip()
     if not text:
         raise JobError("Write your question.", "text")

@@ -4,6 +4,7 @@ from pathlib import Path
 
 from flask import (
     Blueprint,
+    abort,
     current_app,
     flash,
     redirect,
@@ -25,6 +26,7 @@ from marketplace.jobs import service
 from marketplace.jobs.forms import AnswerForm, AskForm, EditJobForm, InviteVendorsForm, JobForm, JobSearchForm
 from marketplace.jobs.models import JobStatus, Visibility
 from marketplace.jobs.search import STATE_ORDER, search_jobs
+from marketplace.ndas import service as ndas
 
 bp = Blueprint("jobs", __name__, url_prefix="/jobs")
 
@@ -129,14 +131,17 @@ def _render_show(job_id: int, *, ask_form=None, answer_forms=None, invite_form=N
     if invite_form is not None:
         invite_form.vendors.choices = [(org.id, org.name) for org in invitable]
     own_job = current_user.is_buyer and current_user.org_id == job.buyer_org_id
+    nda_gate = ndas.gate(db.session, current_user, job)  # the brief stays closed until the vendor accepts
     return render_template(
         "jobs/show.html",
         job=job,
         actions=actions,
         state=visibility.effective_status(job),
         buyer_label=visibility.buyer_label(db.session, job, current_user),
-        attachments=service.attachments_of(db.session, job),
-        questions=service.questions_for(db.session, current_user, job),
+        attachments=[] if nda_gate else service.attachments_of(db.session, job),
+        questions=[] if nda_gate else service.questions_for(db.session, current_user, job),
+        nda_gate=nda_gate,
+        lab_nda=ndas.current(db.session, job.buyer_org_id) if own_job else None,
         ask_form=ask_form or (AskForm(formdata=None) if actions.ask else None),
         answer_forms=answer_forms or {},
         blank_answer=AnswerForm(formdata=None),
@@ -307,6 +312,8 @@ def answer(job_id: int, question_id: int):
 def attachment(job_id: int, attachment_id: int):
     """Download an attachment of a job the user may see. 404 otherwise."""
     found = service.get_attachment(db.session, current_user, job_id, attachment_id)
+    if ndas.gate(db.session, current_user, visibility.get_visible_job(db.session, current_user, job_id)):
+        abort(403, "Accept the lab's NDA on the job's page first: the attachments are part of the brief.")
     return send_private_file(
         _upload_folder(), found.stored_name, filename=found.filename, content_type=found.content_type
     )
