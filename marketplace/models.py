@@ -10,7 +10,7 @@ from marketplace.accounts.models import (
     VendorProfile,
 )
 from marketplace.audit.models import AuditRecord
-from marketplace.bids.models import Bid, BidRevision
+from marketplace.bids.models import Bid, BidAttachment, BidRevision
 from marketplace.contracts.models import Contract, Delivery, DeliveryFile, Milestone, Rating
 from marketplace.disclosures.models import DisclosureVersion
 from marketplace.jobs.models import Job, JobAttachment, JobInvitation, Question
@@ -34,6 +34,7 @@ __all__ = [
     "RecoveryCode",
     "AuditRecord",
     "Bid",
+    "BidAttachment",
     "BidMessage",
     "BidRevision",
     "BodsUpload",

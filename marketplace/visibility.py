@@ -216,6 +216,26 @@ def get_own_bid(session: Session, user: User, bid_id: int) -> Bid:
     return bid
 
 
+def get_proposal_bid(session: Session, user: User, bid_id: int) -> Bid:
+    """A bid whose whole proposal (terms, answers, files) the user may read: the vendor's own, or one the lab
+    compares on its own job once its amounts are visible (a sealed job's, after the deadline: terms and proposal
+    open together). Raises NotVisible (404) otherwise."""
+    if user.is_vendor:
+        return get_own_bid(session, user, bid_id)
+    if (user.is_buyer and user.org_id is not None) or user.is_admin:
+        query = (
+            select(Bid)
+            .join(Job, col(Job.id) == col(Bid.job_id))
+            .where(col(Bid.id) == bid_id, comparable_bid_condition())
+        )
+        if not user.is_admin:
+            query = query.where(col(Job.buyer_org_id) == user.org_id)
+        found = session.execute(query).scalar_one_or_none()
+        if found is not None and bid_amounts_visible(cast(Job, session.get(Job, found.job_id))):
+            return found
+    raise NotVisible(f"proposal of bid {bid_id}")
+
+
 def get_thread_bid(session: Session, user: User, bid_id: int) -> Bid:
     """A bid whose private message thread the user may read and write in: the vendor's own bid while the lab's
     screening does not exclude the vendor (a conflicted bid's thread disappears with it), or a bid the lab compares

@@ -1,11 +1,14 @@
 """The bid form: amounts typed in major units of the job's currency, kept as typed when refused."""
 
 from flask_wtf import FlaskForm
-from wtforms import FloatField, IntegerField, StringField, TextAreaField
+from werkzeug.datastructures import FileStorage
+from wtforms import FloatField, IntegerField, MultipleFileField, StringField, TextAreaField
 from wtforms.validators import InputRequired, Length, Optional, ValidationError
 
-from marketplace.bids.service import Offer
+from marketplace.bids.service import MAX_ANSWER, MAX_BID_FILE_BYTES, REQUIREMENTS, NewBidFile, Offer
 from marketplace.money import to_major, to_minor
+
+_ANSWER_LENGTH = Length(max=MAX_ANSWER, message=f"Keep each answer under {MAX_ANSWER:,} characters.")
 
 
 class BidForm(FlaskForm):
@@ -14,7 +17,13 @@ class BidForm(FlaskForm):
     turnaround_days = IntegerField("Turnaround (days)", validators=[InputRequired()])
     quality_guarantee_pct = FloatField("Quality guarantee (%)", validators=[Optional()])
     proposal = TextAreaField("Proposal", validators=[Length(max=20000)])
-    data_handling_response = TextAreaField("How you meet each data-handling requirement", validators=[Length(max=8000)])
+    answer_certifications = TextAreaField("Certifications", validators=[_ANSWER_LENGTH])
+    answer_data_residency = TextAreaField("Data residency", validators=[_ANSWER_LENGTH])
+    answer_labeler_locations = TextAreaField("Labeler locations", validators=[_ANSWER_LENGTH])
+    answer_hosting = TextAreaField("Hosting", validators=[_ANSWER_LENGTH])
+    answer_retention = TextAreaField("Retention and deletion", validators=[_ANSWER_LENGTH])
+    data_handling_response = TextAreaField("Anything else about data handling", validators=[Length(max=8000)])
+    files = MultipleFileField("Files for the lab (methodology, sample, security questionnaire; 10 MB each)")
 
     def __init__(self, *args, currency: str, **kwargs):
         super().__init__(*args, **kwargs)
@@ -30,6 +39,7 @@ class BidForm(FlaskForm):
             quality_guarantee_pct=bid.quality_guarantee_pct,
             proposal=bid.proposal,
             data_handling_response=bid.data_handling_response,
+            **{f"answer_{key}": answer for key, answer in bid.requirement_answers.items() if key in REQUIREMENTS},
         )
         form.price_per_unit.data = str(to_major(bid.price_per_unit_minor, bid.currency))
         form.total.data = str(to_major(bid.total_minor, bid.currency))
@@ -56,4 +66,10 @@ class BidForm(FlaskForm):
             quality_guarantee_pct=self.quality_guarantee_pct.data,
             proposal=(self.proposal.data or "").strip(),
             data_handling_response=(self.data_handling_response.data or "").strip(),
+            requirement_answers={key: self[f"answer_{key}"].data or "" for key in REQUIREMENTS},
+            files=[
+                NewBidFile(storage.filename, storage.mimetype or "", storage.stream.read(MAX_BID_FILE_BYTES + 1))
+                for storage in self.files.data or []
+                if isinstance(storage, FileStorage) and storage.filename  # a text field of that name is no file
+            ],
         )

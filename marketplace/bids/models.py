@@ -3,7 +3,7 @@
 from datetime import datetime
 from enum import StrEnum
 
-from sqlalchemy import BigInteger, UniqueConstraint
+from sqlalchemy import JSON, BigInteger, UniqueConstraint
 from sqlmodel import Field, SQLModel
 
 from marketplace.db_types import UTCDateTime, enum_column, utcnow
@@ -25,6 +25,9 @@ class BidTerms(SQLModel):
     turnaround_days: int
     quality_guarantee_pct: float | None = None
     proposal: str = Field(default="", max_length=20000)
+    # The vendor's answer to each of the job's data-handling requirements, by key (bids.service.REQUIREMENTS).
+    requirement_answers: dict[str, str] = Field(default_factory=dict, sa_type=JSON)
+    # Anything else about data handling, in the vendor's words.
     data_handling_response: str = Field(default="", max_length=8000)
 
 
@@ -55,3 +58,17 @@ class BidRevision(BidTerms, table=True):
     # Set on the bid's latest revision when the vendor withdraws it: a bid withdrawn and placed again keeps
     # the withdrawal in its history (the bid itself forgets it when it is live again).
     withdrawn_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
+
+
+class BidAttachment(SQLModel, table=True):
+    """A file of the vendor's proposal (a methodology, a sample, a security questionnaire): the lab reads it with the
+    bid's terms, so on a sealed job only after the deadline."""
+
+    id: int = Field(default=None, primary_key=True)
+    bid_id: int = Field(foreign_key="bid.id", index=True)
+    filename: str = Field(max_length=255)
+    stored_name: str = Field(max_length=64)
+    content_type: str = Field(max_length=100)
+    size_bytes: int
+    uploaded_by_id: int | None = Field(default=None, foreign_key="user_account.id")
+    uploaded_at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime)

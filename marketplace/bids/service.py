@@ -4,9 +4,12 @@ Every job and bid is reached through marketplace.visibility, so a bid page can n
 not know exists. The server's clock (db_types.utcnow) decides every deadline.
 """
 
-from dataclasses import asdict, dataclass, field
+import secrets
+from dataclasses import dataclass, field
+from pathlib import Path, PurePosixPath, PureWindowsPath
 from typing import Any, cast
 
+from flask import current_app
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 from sqlmodel import col
@@ -15,12 +18,13 @@ from marketplace import visibility
 from marketplace.accounts.models import Organization, User
 from marketplace.accounts.suspension import ensure_active
 from marketplace.audit.service import record_event
-from marketplace.bids.models import Bid, BidRevision, BidStatus
+from marketplace.bids.models import Bid, BidAttachment, BidRevision, BidStatus, BidTerms
 from marketplace.contracts.models import Contract
 from marketplace.dates import local_time
 from marketplace.db_types import utcnow
 from marketplace.errors import Refusal
-from marketplace.jobs.models import HOSTING_OPTIONS, BiddingMode, Job, JobStatus
+from marketplace.jobs.models import CERTIFICATIONS, HOSTING_OPTIONS, BiddingMode, Job, JobStatus
+from marketplace.jobs.scrubbing import clean_filename
 from marketplace.locking import lock_row
 from marketplace.money import MAX_AMOUNT_MINOR, format_money
 from marketplace.ndas import service as ndas
@@ -47,6 +51,23 @@ MAX_TURNAROUND_DAYS = 3650
 
 
 @dataclass(frozen=True)
+class NewBidFile:
+    """A file chosen in the bid form; `data` holds at most one byte beyond the limit."""
+
+    filename: str
+    content_type: str
+    data: bytes
+
+
+@dataclass(frozen=True)
+class Requirement:
+    """One of the job's data-handling requirements, for the vendor to answer: its key, and what the job asks."""
+
+    key: str
+    line: str
+
+
+@dataclass(frozen=True)
 class Offer:
     """The terms a vendor offers, money already in minor units of the job's currency."""
 
@@ -56,6 +77,8 @@ class Offer:
     quality_guarantee_pct: float | None = None
     proposal: str = ""
     data_handling_response: str = ""
+    requirement_answers: dict[str, str] = field(default_factory=dict)
+    files: list[NewBidFile] = field(default_factory=list)
 
 
 # ---------------------------------------------------------------- shared checks
@@ -105,6 +128,67 @@ def _check_offer(offer: Offer) -> None:
         raise BidError("Keep the proposal under 20,000 characters.", "proposal")
     if len(offer.data_handling_response) > 8000:
         raise BidError("Keep this under 8,000 characters.", "data_handling_response")
+    for key, answer in offer.requirement_answers.items():
+        if len(answer) > MAX_ANSWER:
+            raise BidError(f"Keep each answer under {MAX_ANSWER:,} characters.", f"answer_{key}")
+    if len(offer.files) > MAX_BID_FILES:
+        raise BidError(f"A bid can carry at most {MAX_BID_FILES} files.", "files")
+    for file in offer.files:
+        if len(file.data) > MAX_BID_FILE_BYTES:
+            raise BidError(f"“{_file_name(file.filename)}” is larger than 10 MB.", "files")
+        if not file.data:
+            raise BidError(f"“{_file_name(file.filename)}” is empty.", "files")
+
+
+def _answers_for(job: Job, offer: Offer) -> dict[str, str]:
+    """The answers to the requirements the job sets (an answer to one it does not set is dropped), trimmed."""
+    asked = {requirement.key for requirement in data_handling_requirements(job)}
+    return {key: answer.strip() for key, answer in offer.requirement_answers.items() if key in asked and answer.strip()}
+
+
+def _apply_terms(bid: Bid, job: Job, offer: Offer) -> None:
+    bid.price_per_unit_minor, bid.total_minor = offer.price_per_unit_minor, offer.total_minor
+    bid.turnaround_days, bid.quality_guarantee_pct = offer.turnaround_days, offer.quality_guarantee_pct
+    bid.proposal, bid.data_handling_response = offer.proposal, offer.data_handling_response
+    bid.requirement_answers = _answers_for(job, offer)
+
+
+def _file_name(filename: str) -> str:
+    return clean_filename(PureWindowsPath(PurePosixPath(filename).name).name)[:255] or "file"
+
+
+def _check_file_count(session: Session, bid: Bid, files: list[NewBidFile]) -> None:
+    if files and len(attachments_of(session, bid.id)) + len(files) > MAX_BID_FILES:
+        raise BidError(f"A bid can carry at most {MAX_BID_FILES} files.", "files")
+
+
+def _store_files(session: Session, user: User, bid: Bid, files: list[NewBidFile]) -> None:
+    """Keep each file under a random name in the upload folder's bids/ (the name the vendor gave is only shown)."""
+    if not files:
+        return
+    folder = Path(current_app.config["UPLOAD_FOLDER"]) / FILES_FOLDER
+    folder.mkdir(parents=True, exist_ok=True)
+    for file in files:
+        stored_name = secrets.token_hex(20)
+        (folder / stored_name).write_bytes(file.data)
+        session.add(
+            BidAttachment(
+                bid_id=bid.id,
+                filename=_file_name(file.filename),
+                stored_name=stored_name,
+                content_type=(file.content_type or "application/octet-stream")[:100],
+                size_bytes=len(file.data),
+                uploaded_by_id=user.id,
+            )
+        )
+
+
+def attachments_of(session: Session, bid_id: int) -> list[BidAttachment]:
+    return list(
+        session.execute(
+            select(BidAttachment).where(col(BidAttachment.bid_id) == bid_id).order_by(col(BidAttachment.id))
+        ).scalars()
+    )
 
 
 def bidding_refusal(session: Session, user: User, job: Job) -> str | None:
@@ -176,6 +260,7 @@ def _add_revision(session: Session, user: User, bid: Bid) -> BidRevision:
         quality_guarantee_pct=bid.quality_guarantee_pct,
         proposal=bid.proposal,
         data_handling_response=bid.data_handling_response,
+        requirement_answers=dict(bid.requirement_answers),
     )
     session.add(revision)
     return revision
@@ -224,10 +309,12 @@ def place_bid(session: Session, user: User, job_id: int, offer: Offer) -> Bid:
         quality_guarantee_pct=offer.quality_guarantee_pct,
         proposal=offer.proposal,
         data_handling_response=offer.data_handling_response,
+        requirement_answers=_answers_for(job, offer),
     )
     session.add(bid)
     session.flush()
     _add_revision(session, user, bid)
+    _store_files(session, user, bid, offer.files)
     record_event(
         session,
         user,
@@ -253,12 +340,12 @@ def _resubmit(session: Session, user: User, bid: Bid, job: Job, offer: Offer) ->
     if bid.status != BidStatus.WITHDRAWN:  # another session of the vendor's was first
         raise BidError(ALREADY_BID)
     before = {**_terms_summary(bid), "status": BidStatus.WITHDRAWN.value, "revision": bid.revision}
-    for name, value in asdict(offer).items():
-        setattr(bid, name, value)
+    _apply_terms(bid, job, offer)
     bid.status, bid.withdrawn_at = BidStatus.ACTIVE, None
     bid.revision += 1
     bid.updated_at = utcnow()
     _add_revision(session, user, bid)
+    _store_files(session, user, bid, offer.files)
     record_event(
         session,
         user,
@@ -295,12 +382,13 @@ def revise_bid(session: Session, user: User, bid_id: int, offer: Offer) -> Bid:
     if refusal:
         raise BidError(refusal)
     _check_offer(offer)
+    _check_file_count(session, bid, offer.files)
     before = _terms_summary(bid)
-    for name, value in asdict(offer).items():
-        setattr(bid, name, value)
+    _apply_terms(bid, job, offer)
     bid.revision += 1
     bid.updated_at = utcnow()
     _add_revision(session, user, bid)
+    _store_files(session, user, bid, offer.files)
     record_event(
         session,
         user,
@@ -552,6 +640,7 @@ class BidPage:
     change_refusal: str | None
     # For a withdrawn bid: why the vendor may not bid again now, or None when it may.
     bid_refusal: str | None = None
+    files: list[BidAttachment] = field(default_factory=list)
 
 
 def bid_page(session: Session, user: User, bid_id: int) -> BidPage:
@@ -573,7 +662,42 @@ def bid_page(session: Session, user: User, bid_id: int) -> BidPage:
         list(revisions),
         change_refusal(session, user, bid, job),
         bidding_refusal(session, user, job) if bid.status == BidStatus.WITHDRAWN else None,
+        attachments_of(session, bid.id),
     )
+
+
+@dataclass(frozen=True)
+class Proposal:
+    """A bid as the lab reads it beside the comparison: the vendor, the terms, each requirement with its answer,
+    the files, and what screening found."""
+
+    bid: Bid
+    job: Job
+    vendor: Organization
+    files: list[BidAttachment]
+    findings: list[str]
+
+
+def proposal(session: Session, user: User, job_id: int, bid_id: int) -> Proposal:
+    """The whole bid for the lab (on a sealed job, after the deadline). NotVisible (404) otherwise."""
+    bid = visibility.get_proposal_bid(session, user, bid_id)
+    if bid.job_id != job_id or user.is_vendor:
+        raise visibility.NotVisible(f"proposal of bid {bid_id}")
+    job = cast(Job, session.get(Job, job_id))
+    vendor = cast(Organization, session.get(Organization, bid.vendor_org_id))
+    screened = {row.bid.id: row for row in _screened_bids(session, user, job)}
+    if bid.id not in screened:  # excluded since it bid: it has left the comparison, and so has its proposal
+        raise visibility.NotVisible(f"proposal of bid {bid_id}")
+    return Proposal(bid, job, vendor, attachments_of(session, bid.id), screened[bid.id].findings)
+
+
+def proposal_file(session: Session, user: User, bid_id: int, file_id: int) -> BidAttachment:
+    """A file of a bid whose proposal the user may read. NotVisible (404) otherwise."""
+    bid = visibility.get_proposal_bid(session, user, bid_id)
+    found = session.get(BidAttachment, file_id)
+    if found is None or found.bid_id != bid.id:
+        raise visibility.NotVisible(f"file {file_id} of bid {bid_id}")
+    return found
 
 
 @dataclass(frozen=True)
@@ -597,19 +721,43 @@ def my_bids(session: Session, user: User) -> list[MyBid]:
     return [MyBid(bid, job, labels[job.id], outcome(bid, paused)) for bid, job in rows]
 
 
-def data_handling_requirements(job: Job) -> list[str]:
-    """The job's data-handling requirements, one line each, for the vendor to answer."""
-    lines = []
+MAX_BID_FILES = 10
+MAX_BID_FILE_BYTES = 10 * 1024 * 1024
+FILES_FOLDER = "bids"
+
+# The data-handling requirements a job can set, each answered on its own by the vendor.
+REQUIREMENTS = ("certifications", "data_residency", "labeler_locations", "hosting", "retention")
+MAX_ANSWER = 2000
+
+
+def data_handling_requirements(job: Job) -> list[Requirement]:
+    """The job's data-handling requirements, one each, for the vendor to answer."""
+    found = []
+    if job.certifications:
+        found.append(
+            Requirement("certifications", f"Certifications: {', '.join(_words(c) for c in job.certifications)}")
+        )
     if job.data_residency:
-        lines.append(f"Data residency: {job.data_residency}")
+        found.append(Requirement("data_residency", f"Data residency: {job.data_residency}"))
     if job.labeler_locations:
-        lines.append(f"Labeler locations: {', '.join(job.labeler_locations)}")
-    lines.append(f"Hosting: {HOSTING_OPTIONS.get(job.hosting, job.hosting)}")
-    if job.retention_days is not None:
-        lines.append(f"Retention: {job.retention_days} days")
-    if job.deletion_terms:
-        lines.append(f"Deletion: {job.deletion_terms}")
-    return lines
+        found.append(Requirement("labeler_locations", f"Labeler locations: {', '.join(job.labeler_locations)}"))
+    found.append(Requirement("hosting", f"Hosting: {HOSTING_OPTIONS.get(job.hosting, job.hosting)}"))
+    if job.retention_days is not None or job.deletion_terms:
+        parts = [f"{job.retention_days} days" if job.retention_days is not None else "", job.deletion_terms]
+        found.append(Requirement("retention", "Retention and deletion: " + "; ".join(p for p in parts if p)))
+    return found
+
+
+def _words(code: str) -> str:
+    return CERTIFICATIONS.get(code, code.replace("_", " "))
+
+
+def answered_requirements(job: Job, terms: BidTerms) -> list[tuple[Requirement, str]]:
+    """Each of the job's requirements with the vendor's answer ("" when it gave none)."""
+    return [
+        (requirement, terms.requirement_answers.get(requirement.key, ""))
+        for requirement in data_handling_requirements(job)
+    ]
 
 
 @dataclass

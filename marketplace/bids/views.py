@@ -1,6 +1,8 @@
 """Vendors bid, revise and withdraw; buyers compare bids and award one."""
 
-from flask import Blueprint, flash, redirect, render_template, request, url_for
+from pathlib import Path
+
+from flask import Blueprint, current_app, flash, redirect, render_template, request, url_for
 from flask_login import current_user, login_required
 
 from marketplace import visibility
@@ -9,11 +11,18 @@ from marketplace.bids import service
 from marketplace.bids.chart import Point, scatter
 from marketplace.bids.forms import BidForm
 from marketplace.bids.models import BidStatus
+from marketplace.downloads import send_private_file
 from marketplace.errors import show_on_form
 from marketplace.extensions import db
 from marketplace.guards import role_required
 
 bp = Blueprint("bids", __name__)
+
+
+@bp.app_template_global()
+def requirement_answers(job, terms):
+    """Each of the job's data-handling requirements with the bid's (or revision's) answer, for templates."""
+    return service.answered_requirements(job, terms)
 
 
 @bp.app_template_global()
@@ -50,8 +59,6 @@ def new(job_id: int):
             return render_template("bids/new.html", form=None, refusal=refusal, **context), 403
         if existing is not None:
             form = BidForm.for_bid(existing)
-        else:
-            form.data_handling_response.data = "\n".join(f"{line} — " for line in requirements)
         return render_template("bids/new.html", form=form, **context)
     if form.validate_on_submit():
         try:
@@ -196,3 +203,26 @@ def award(job_id: int, bid_id: int):
         db.session.commit()
         flash(f"Awarded. Contract #{contract.id} is made; every bidder has been told.", "success")
     return redirect(url_for("bids.compare", job_id=job_id), 303)
+
+
+@bp.get("/jobs/<int:job_id>/bids/<int:bid_id>")
+@login_required
+@role_required("buyer", "admin")
+def proposal(job_id: int, bid_id: int):
+    """The whole bid beside the comparison: terms, each requirement with its answer, files, findings. 404 for
+    anyone else's job, a bid that left the comparison, and a sealed bid before the deadline."""
+    found = service.proposal(db.session, current_user, job_id, bid_id)
+    return render_template("bids/proposal.html", proposal=found, job=found.job)
+
+
+@bp.get("/bids/<int:bid_id>/files/<int:file_id>")
+@login_required
+def proposal_file(bid_id: int, file_id: int):
+    """A file of a bid, for its vendor and for the lab once the bid's terms are open to it (404 otherwise)."""
+    found = service.proposal_file(db.session, current_user, bid_id, file_id)
+    return send_private_file(
+        Path(current_app.config["UPLOAD_FOLDER"]) / service.FILES_FOLDER,
+        found.stored_name,
+        filename=found.filename,
+        content_type=found.content_type,
+    )
