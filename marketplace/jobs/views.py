@@ -15,7 +15,7 @@ from flask import (
 from flask_login import current_user, login_required
 from werkzeug.datastructures import MultiDict
 
-from marketplace import visibility
+from marketplace import onboarding, visibility
 from marketplace.accounts.suspension import ensure_may_act
 from marketplace.dates import user_zone
 from marketplace.db_types import record_id
@@ -82,9 +82,15 @@ def index():
     page_number = request.args.get("page", type=record_id) or 1
     page = search_jobs(db.session, current_user, form.to_search(page_number))
     states = [s for s in STATE_ORDER if include_drafts or s != JobStatus.DRAFT]
-    return render_template("jobs/index.html", form=form, page=page, states=states, args=args), (
-        400 if form.errors else 200
-    )
+    steps = onboarding.vendor_checklist(db.session, current_user)
+    return render_template(
+        "jobs/index.html",
+        form=form,
+        page=page,
+        states=states,
+        args=args,
+        checklist=steps if steps and not all(step.done for step in steps) else None,
+    ), (400 if form.errors else 200)
 
 
 @bp.route("/new", methods=["GET", "POST"])
