@@ -2,9 +2,12 @@
 
 import calendar
 from datetime import date, datetime
-from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError, available_timezones
 
 UTC = ZoneInfo("UTC")
+
+# Every IANA time zone a user may choose, sorted (UTC included).
+ALL_TIMEZONES: tuple[str, ...] = tuple(sorted(available_timezones() | {"UTC"}))
 
 
 def months_before(day: date, months: int) -> date:

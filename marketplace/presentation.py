@@ -5,7 +5,7 @@ from datetime import date, datetime
 from flask import Flask
 from flask_login import current_user
 
-from marketplace.dates import user_zone
+from marketplace.dates import ALL_TIMEZONES, user_zone
 from marketplace.extensions import db
 from marketplace.jobs.models import CERTIFICATIONS, HOSTING_OPTIONS, MODALITY_LABELS, TASK_TYPES
 from marketplace.money import format_money
@@ -49,6 +49,7 @@ def register(app: Flask) -> None:
     app.add_template_filter(isodate, "isodate")
     app.add_template_filter(humanize, "humanize")
     app.add_template_filter(filesize, "filesize")
+    app.add_template_global(lambda: ALL_TIMEZONES, "all_timezones")
 
     @app.context_processor
     def navigation_context():

@@ -1,28 +1,37 @@
 """Forms for signing up, signing in, inviting colleagues and the vendor profile."""
 
-from zoneinfo import available_timezones
-
 from flask_wtf import FlaskForm
 from wtforms import (
     EmailField,
     IntegerField,
     PasswordField,
     RadioField,
-    SelectField,
     SelectMultipleField,
     StringField,
     TextAreaField,
 )
-from wtforms.validators import Email, EqualTo, InputRequired, Length, NumberRange, Optional
+from wtforms.validators import AnyOf, Email, EqualTo, InputRequired, Length, NumberRange, Optional
 
+from marketplace.dates import ALL_TIMEZONES
 from marketplace.jobs.models import CERTIFICATIONS, HOSTING_OPTIONS, MODALITY_LABELS, TASK_TYPES
 
-TIMEZONES = sorted(available_timezones() | {"UTC"})
+TIMEZONES = ALL_TIMEZONES
 PASSWORD_RULES = [InputRequired(), Length(min=12, max=200, message="Use at least 12 characters.")]
 
 
 def timezone_field():
-    return SelectField("Time zone", choices=[(z, z) for z in TIMEZONES], default="UTC")
+    """A time zone typed with suggestions (a datalist of every IANA zone: type "Par" for Europe/Paris), which the
+    browser's own zone fills in on a new form (static/js/app.js); the server accepts only a real zone."""
+    return StringField(
+        "Time zone",
+        default="UTC",
+        validators=[
+            InputRequired(message="Choose your time zone, e.g. Europe/Paris."),
+            AnyOf(TIMEZONES, message="Choose a time zone from the list, e.g. Europe/Paris or America/New_York."),
+        ],
+        filters=[lambda value: value.strip() if isinstance(value, str) else value],
+        render_kw={"list": "timezones", "autocomplete": "off", "spellcheck": "false"},
+    )
 
 
 class SignInForm(FlaskForm):

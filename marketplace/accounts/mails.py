@@ -27,6 +27,12 @@ def send_sign_up_attempt(user: User) -> bool:
     )
 
 
+def send_invitation(email: str, inviter: User, org_name: str, link: str) -> bool:
+    """The invitation link, to the colleague invited: the inviter may also copy it from the page."""
+    subject = f"{inviter.name} invited you to {org_name}"
+    return _send(email, subject, "invitation.txt", inviter=inviter, org_name=org_name, link=link)
+
+
 def send_password_reset(user: User, token: str) -> bool:
     link = url_for("security.reset_password", token=token, _external=True)
     return _send(user.email, "Reset your password", "reset_password.txt", user=user, link=link)

@@ -157,7 +157,11 @@ def team():
         else:
             db.session.commit()
             invite_link = url_for("accounts.accept_invite", token=issued.token, _external=True)
-            flash(f"Invitation created for {issued.invitation.email}. Send them the link below.", "success")
+            org_name = db.session.get(Organization, current_user.org_id).name
+            if mails.send_invitation(issued.invitation.email, current_user, org_name, invite_link):
+                flash(f"Invitation mailed to {issued.invitation.email}; the link is below too.", "success")
+            else:
+                flash(f"Invitation created for {issued.invitation.email}. Send them the link below.", "success")
             form = InviteForm(formdata=None)
     org = db.session.get(Organization, current_user.org_id)
     return render_template(

@@ -123,6 +123,27 @@ def test_invite_a_colleague_who_then_joins(client, login_as, session, outbox):
     assert "/confirm-email/" in outbox.last_link("sam@lab.example", "/confirm-email/")
 
 
+def test_the_invitation_is_mailed_to_the_colleague_with_the_same_link(client, login_as, session, outbox):
+    login_as(BuyerFactory(name="Maya Lindqvist"))
+    page = client.post("/team", data={"email": "sam@lab.example"}).get_data(as_text=True)
+    shown = page.split('data-testid="invite-link"')[0].rsplit('value="', 1)[1].split('"')[0]
+    assert "Invitation mailed to sam@lab.example; the link is below too." in page
+    assert outbox.last_link("sam@lab.example", "/invite/") == shown
+
+
+def test_a_time_zone_is_typed_with_suggestions_and_only_a_real_one_is_kept(client, login_as, session):
+    user = login_as(BuyerFactory())
+    page = client.get("/settings").get_data(as_text=True)
+    assert 'list="timezones"' in page and '<option value="Europe/Lisbon">' in page
+    assert client.post("/settings", data={"name": "Maya", "timezone": " Europe/Lisbon "}).status_code == 303
+    assert session.get(User, user.id).timezone == "Europe/Lisbon"
+    refused = client.post("/settings", data={"name": "Maya", "timezone": "Lisbon"})
+    assert refused.status_code == 400
+    assert "Choose a time zone from the list, e.g. Europe/Paris or America/New_York." in refused.get_data(as_text=True)
+    assert 'value="Lisbon"' in refused.get_data(as_text=True)  # what was typed comes back
+    assert session.get(User, user.id).timezone == "Europe/Lisbon"
+
+
 def test_unknown_invitation_is_404(client):
     assert client.get("/invite/not-a-token").status_code == 404
 
