@@ -151,6 +151,7 @@ def _register_blueprints(app: Flask) -> None:
     from marketplace.parties.views import bp as parties_bp
     from marketplace.payments.views import bp as payments_bp
     from marketplace.payments.views import webhook as stripe_webhook
+    from marketplace.scoring.views import bp as scoring_bp
     from marketplace.screening.views import bp as screening_bp
 
     for blueprint in (
@@ -162,6 +163,7 @@ def _register_blueprints(app: Flask) -> None:
         bids_bp,
         messages_bp,
         ndas_bp,
+        scoring_bp,
         disclosures_bp,
         admin_bp,
         notifications_bp,

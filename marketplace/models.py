@@ -26,6 +26,7 @@ from marketplace.parties.models import (
     PartyIdentifier,
 )
 from marketplace.payments.models import BillingCustomer, LedgerEntry, PayoutAccount, WebhookEvent
+from marketplace.scoring.models import BidScore, ScoringWeights
 from marketplace.screening.models import PendingRescreen, Rival, ScreeningPolicy, VerdictRecord, Waiver
 
 __all__ = [
@@ -37,6 +38,7 @@ __all__ = [
     "BidAttachment",
     "BidMessage",
     "BidRevision",
+    "BidScore",
     "BodsUpload",
     "CommercialTie",
     "Contract",
@@ -55,6 +57,7 @@ __all__ = [
     "PartyIdentifier",
     "Question",
     "Rival",
+    "ScoringWeights",
     "User",
     "VendorProfile",
     "VerdictRecord",

@@ -29,6 +29,7 @@ from marketplace.locking import lock_row
 from marketplace.money import MAX_AMOUNT_MINOR, format_money
 from marketplace.ndas import service as ndas
 from marketplace.notifications.service import notify_org
+from marketplace.scoring import service as scoring
 from marketplace.screening.services.screen import Screening, Verdict, screenings_for_buyer
 
 # One wording for every screening refusal a vendor sees: it names no buyer-wide cause, no finding, no rival.
@@ -474,6 +475,9 @@ class Comparison:
     rows: list[ComparedBid]
     can_award: bool
     winner: ComparedBid | None = None
+    # Each compared bid's scores (marketplace.scoring), by bid id, and the job's weights.
+    scores: dict[int, scoring.Scored] = field(default_factory=dict)
+    weights: dict[str, int] = field(default_factory=dict)
 
 
 def _screened_bids(session: Session, user: User, job: Job) -> list[ComparedBid]:
@@ -524,6 +528,8 @@ def comparison(session: Session, user: User, job_id: int) -> Comparison:
         rows=rows if amounts_visible else [],
         can_award=user.is_buyer and _award_refusal(job, user) is None,
         winner=winner if amounts_visible else None,
+        scores=scoring.score_rows(session, job, [row.bid for row in rows]) if amounts_visible else {},
+        weights=scoring.weights_of(session, job.id),
     )
 
 
@@ -676,6 +682,8 @@ class Proposal:
     vendor: Organization
     files: list[BidAttachment]
     findings: list[str]
+    scores: scoring.Scored | None = None
+    weights: dict[str, int] = field(default_factory=dict)
 
 
 def proposal(session: Session, user: User, job_id: int, bid_id: int) -> Proposal:
@@ -688,7 +696,9 @@ def proposal(session: Session, user: User, job_id: int, bid_id: int) -> Proposal
     screened = {row.bid.id: row for row in _screened_bids(session, user, job)}
     if bid.id not in screened:  # excluded since it bid: it has left the comparison, and so has its proposal
         raise visibility.NotVisible(f"proposal of bid {bid_id}")
-    return Proposal(bid, job, vendor, attachments_of(session, bid.id), screened[bid.id].findings)
+    scores = scoring.score_rows(session, job, [row.bid for row in screened.values()]).get(bid.id)
+    files = attachments_of(session, bid.id)
+    return Proposal(bid, job, vendor, files, screened[bid.id].findings, scores, scoring.weights_of(session, job.id))
 
 
 def proposal_file(session: Session, user: User, bid_id: int, file_id: int) -> BidAttachment:

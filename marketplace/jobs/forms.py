@@ -32,6 +32,7 @@ from marketplace.jobs.models import (
 from marketplace.jobs.search import STATE_ORDER, JobSearch
 from marketplace.jobs.service import JobInput, utc_to_local
 from marketplace.money import to_major
+from marketplace.scoring.service import CRITERIA, DEFAULT_WEIGHTS
 
 VISIBILITY_CHOICES = [
     (Visibility.PUBLIC.value, "Public: every vendor not screened out"),
@@ -71,6 +72,12 @@ class JobForm(FlaskForm):
     visibility = RadioField("Who can see it", choices=VISIBILITY_CHOICES, default=Visibility.PUBLIC.value)
     bidding_mode = RadioField("Bidding", choices=BIDDING_CHOICES, default=BiddingMode.SEALED.value)
     attachments = MultipleFileField("Attachments")
+    weight_price = IntegerField("Price (%)", default=DEFAULT_WEIGHTS["price"], validators=[Optional()])
+    weight_turnaround = IntegerField("Turnaround (%)", default=DEFAULT_WEIGHTS["turnaround"], validators=[Optional()])
+    weight_quality = IntegerField("Quality guarantee (%)", default=DEFAULT_WEIGHTS["quality"], validators=[Optional()])
+    weight_security = IntegerField("Security (%)", default=DEFAULT_WEIGHTS["security"], validators=[Optional()])
+    weight_ratings = IntegerField("Past ratings (%)", default=DEFAULT_WEIGHTS["ratings"], validators=[Optional()])
+    weight_pilot = IntegerField("Pilot (%)", default=DEFAULT_WEIGHTS["pilot"], validators=[Optional()])
     save_draft = SubmitField("Save draft")
     publish = SubmitField("Publish")
 
@@ -99,14 +106,20 @@ class JobForm(FlaskForm):
             delivery_date=self.delivery_date.data,
             visibility=self.visibility.data,
             bidding_mode=self.bidding_mode.data,
+            scoring_weights=self.scoring_weights(),
         )
+
+    def scoring_weights(self) -> dict[str, int | None] | None:
+        """The weights typed, or None when the form sent none of them (the job keeps its weights)."""
+        weights = {key: self[f"weight_{key}"].data for key in CRITERIA}
+        return None if all(value is None for value in weights.values()) else weights
 
 
 class EditJobForm(JobForm):
     remove_attachments = SelectMultipleField("Remove attachments", coerce=int, choices=[])
 
     @classmethod
-    def for_job(cls, job: Job, zone, attachments) -> "EditJobForm":
+    def for_job(cls, job: Job, zone, attachments, weights: dict[str, int] | None = None) -> "EditJobForm":
         """The form filled in with the job as stored, times in the buyer's zone and money in major units."""
         form = cls(
             data={
@@ -132,6 +145,7 @@ class EditJobForm(JobForm):
                 "delivery_date": job.delivery_date,
                 "visibility": str(job.visibility),
                 "bidding_mode": str(job.bidding_mode),
+                **{f"weight_{key}": value for key, value in (weights or DEFAULT_WEIGHTS).items()},
             }
         )
         form.set_attachment_choices(attachments)

@@ -46,6 +46,7 @@ from marketplace.locking import lock_row
 from marketplace.money import MAX_AMOUNT_MINOR, format_money, to_minor
 from marketplace.ndas import service as ndas
 from marketplace.notifications.service import notify_org, notify_orgs
+from marketplace.scoring import service as scoring
 
 MAX_ATTACHMENT_BYTES = 10 * 1024 * 1024
 MAX_ATTACHMENTS = 20
@@ -167,6 +168,8 @@ class JobInput:
     deletion_terms: str = ""
     visibility: str = Visibility.PUBLIC.value
     bidding_mode: str = BiddingMode.SEALED.value
+    # Percent per scoring criterion (marketplace.scoring); None keeps the job's weights as they are.
+    scoring_weights: dict[str, int | None] | None = None
 
 
 @dataclass(frozen=True)
@@ -319,6 +322,11 @@ def clean_job_input(data: JobInput, user: User, *, must_be_future: bool, now: da
     _check_numbers(values, errors, data)
     _check_budget(values, errors, data)
     _check_dates(values, errors, data, user_zone(user), must_be_future, now or utcnow())
+    if data.scoring_weights is not None:
+        try:
+            scoring.check_weights(data.scoring_weights)
+        except scoring.ScoringError as error:
+            errors[error.field or "weight_price"] = str(error)
     if errors:
         first_field, first_message = next(iter(errors.items()))
         raise JobError(first_message, first_field, errors)
@@ -573,6 +581,8 @@ def create_job(
     session.flush()
     if prepared:
         _store_attachments(session, job, prepared, cast(Path, upload_folder))
+    if data.scoring_weights is not None:
+        scoring.store_weights(session, user, job, scoring.check_weights(data.scoring_weights))
     if publish:
         _mark_published(session, user, job)
     session.flush()
@@ -619,6 +629,8 @@ def update_job(
     job.updated_at = utcnow()
     if prepared:
         _store_attachments(session, job, prepared, cast(Path, upload_folder))
+    if data.scoring_weights is not None:
+        scoring.store_weights(session, user, job, scoring.check_weights(data.scoring_weights))
     if publish and job.status == JobStatus.DRAFT:
         _mark_published(session, user, job)
     session.flush()

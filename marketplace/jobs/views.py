@@ -27,6 +27,7 @@ from marketplace.jobs.forms import AnswerForm, AskForm, EditJobForm, InviteVendo
 from marketplace.jobs.models import JobStatus, Visibility
 from marketplace.jobs.search import STATE_ORDER, search_jobs
 from marketplace.ndas import service as ndas
+from marketplace.scoring import service as scoring
 
 bp = Blueprint("jobs", __name__, url_prefix="/jobs")
 
@@ -172,7 +173,7 @@ def edit(job_id: int):
     attachments = service.attachments_of(db.session, job)
     zone = user_zone(current_user)
     if request.method == "GET":
-        form = EditJobForm.for_job(job, zone, attachments)
+        form = EditJobForm.for_job(job, zone, attachments, scoring.weights_of(db.session, job.id))
     else:
         form = EditJobForm()
         form.set_attachment_choices(attachments)
