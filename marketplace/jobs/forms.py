@@ -200,6 +200,13 @@ class InviteVendorsForm(FlaskForm):
     vendors = SelectMultipleField("Vendors to invite", coerce=int, choices=[])
 
 
+class InviteOneForm(FlaskForm):
+    """One vendor, from the buyer's vendor list, to one of its invite-only jobs."""
+
+    job_id = IntegerField("Invite to", validators=[InputRequired("Choose one of your invite-only jobs.")])
+    vendor_id = IntegerField(validators=[InputRequired("Choose a vendor.")])
+
+
 class AskForm(FlaskForm):
     text = TextAreaField("Your question", validators=[InputRequired("Write your question."), Length(max=4000)])
 

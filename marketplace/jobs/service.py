@@ -752,6 +752,22 @@ class InvitationResult:
     screened_out: list[Organization]
 
 
+def invite_only_jobs(session: Session, user: User) -> list[Job]:
+    """The buyer's own invite-only jobs that still take invitations (drafts and open jobs), newest first."""
+    if not user.is_buyer or user.org_id is None:
+        return []
+    rows = session.execute(
+        select(Job)
+        .where(
+            col(Job.buyer_org_id) == user.org_id,
+            col(Job.visibility) == Visibility.INVITE_ONLY,
+            col(Job.status).in_([JobStatus.DRAFT, JobStatus.OPEN]),
+        )
+        .order_by(col(Job.id).desc())
+    ).scalars()
+    return [job for job in rows if visibility.effective_status(job) in INVITABLE_STATES]
+
+
 def invite_vendors(session: Session, user: User, job_id: int, vendor_org_ids) -> InvitationResult:
     """Invite vendor organisations to an invite-only job; only those screening lets see it are told.
 

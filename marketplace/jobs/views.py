@@ -23,7 +23,15 @@ from marketplace.downloads import send_private_file
 from marketplace.extensions import db
 from marketplace.guards import role_required
 from marketplace.jobs import service
-from marketplace.jobs.forms import AnswerForm, AskForm, EditJobForm, InviteVendorsForm, JobForm, JobSearchForm
+from marketplace.jobs.forms import (
+    AnswerForm,
+    AskForm,
+    EditJobForm,
+    InviteOneForm,
+    InviteVendorsForm,
+    JobForm,
+    JobSearchForm,
+)
 from marketplace.jobs.models import JobStatus, Visibility
 from marketplace.jobs.search import STATE_ORDER, search_jobs
 from marketplace.ndas import service as ndas
@@ -260,6 +268,33 @@ def invite(job_id: int):
             flash(_invitation_message(job, result), "success")
             return redirect(url_for("jobs.show", job_id=job.id), 303)
     return _render_show(job.id, invite_form=form, status=400)
+
+
+@bp.app_template_global()
+def invite_only_jobs():
+    """The signed-in buyer's invite-only jobs that take invitations, for the vendor list's Invite button."""
+    return service.invite_only_jobs(db.session, current_user) if current_user.is_authenticated else []
+
+
+@bp.post("/invite-vendor")
+@login_required
+@role_required("buyer")
+def invite_from_list():
+    """Invite one vendor from the vendor list to one of the buyer's invite-only jobs; back to the list."""
+    form = InviteOneForm()
+    back = url_for("screening.vendors")
+    if not form.validate_on_submit():
+        flash(next(iter(e for errors in form.errors.values() for e in errors), "Choose a job."), "error")
+        return redirect(back, 303)
+    job = visibility.get_own_job(db.session, current_user, form.job_id.data)
+    try:
+        result = service.invite_vendors(db.session, current_user, job.id, [form.vendor_id.data])
+    except service.JobError as error:
+        flash(str(error), "error")
+    else:
+        db.session.commit()
+        flash(f"{job.title}: {_invitation_message(job, result)}", "success")
+    return redirect(back, 303)
 
 
 def _invitation_message(job, result: service.InvitationResult) -> str:
