@@ -16,9 +16,10 @@ from wtforms import (
     SubmitField,
     TextAreaField,
 )
-from wtforms.validators import InputRequired, Length, Optional
+from wtforms.validators import InputRequired, Length, NumberRange, Optional
 
 from marketplace.accounts.forms import split_list
+from marketplace.db_types import MAX_ID
 from marketplace.jobs.models import (
     CERTIFICATIONS,
     CURRENCIES,
@@ -203,8 +204,16 @@ class InviteVendorsForm(FlaskForm):
 class InviteOneForm(FlaskForm):
     """One vendor, from the buyer's vendor list, to one of its invite-only jobs."""
 
-    job_id = IntegerField("Invite to", validators=[InputRequired("Choose one of your invite-only jobs.")])
-    vendor_id = IntegerField(validators=[InputRequired("Choose a vendor.")])
+    job_id = IntegerField(
+        "Invite to",
+        validators=[
+            InputRequired("Choose one of your invite-only jobs."),
+            NumberRange(1, MAX_ID, "Choose one of your invite-only jobs."),
+        ],
+    )
+    vendor_id = IntegerField(
+        validators=[InputRequired("Choose a vendor."), NumberRange(1, MAX_ID, "Choose a vendor from the list.")]
+    )
 
 
 class AskForm(FlaskForm):
