@@ -6,6 +6,7 @@ from wtforms import DateField, Form, SelectField, StringField
 from wtforms.validators import Length, Optional, ValidationError
 
 from marketplace.audit.service import TrailFilters
+from marketplace.audit.wording import action_words
 
 # The trail cannot hold a record outside these days; a date beyond them is a typing mistake, said beside the field.
 EARLIEST, LATEST = date(2000, 1, 1), date(2999, 12, 31)
@@ -25,7 +26,10 @@ class TrailFilterForm(Form):
 
     def __init__(self, formdata, *, actions: list[str], **kwargs):
         super().__init__(formdata, **kwargs)
-        self.action.choices = [("", "Any action"), *((action, action) for action in actions)]
+        self.action.choices = [
+            ("", "Any action"),
+            *sorted(((action, action_words(action).capitalize()) for action in actions), key=lambda c: c[1]),
+        ]
 
     def validate(self, extra_validators=None) -> bool:
         valid = super().validate(extra_validators)

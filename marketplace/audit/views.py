@@ -6,13 +6,19 @@ from flask import Blueprint, Response, render_template, request, stream_with_con
 from flask_login import current_user, login_required
 from werkzeug.datastructures import MultiDict
 
-from marketplace.audit import service
+from marketplace.audit import service, wording
 from marketplace.audit.forms import TrailFilterForm
 from marketplace.db_types import record_id, utcnow
 from marketplace.extensions import db
 from marketplace.guards import role_required
 
 bp = Blueprint("audit", __name__)
+
+
+@bp.app_template_global("describe_record")
+def describe_record(record):
+    """The record in words, with a link to what it concerns (marketplace.audit.wording)."""
+    return wording.describe(record)
 
 
 @bp.get("/admin/audit")

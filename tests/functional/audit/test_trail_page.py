@@ -1,5 +1,6 @@
 """Admins read the trail, newest first, filtered by action, organisation, actor and dates."""
 
+import re
 from datetime import UTC, datetime
 
 import pytest
@@ -14,8 +15,6 @@ def text(response) -> str:
 
 
 def shown_ids(response) -> list[int]:
-    import re
-
     return [int(n) for n in re.findall(r'data-record-id="(\d+)"', text(response))]
 
 
@@ -61,8 +60,17 @@ def test_the_trail_shows_every_record_newest_first(client, login_as, admin, reco
     assert response.status_code == 200
     assert shown_ids(response) == [records["published"], records["verdict"], records["approved"], records["submitted"]]
     page = text(response)
-    assert "ines@scalewise.example" in page and "Vendor: Scalewise Data" in page and "Buyer: Northwind AI" in page
     assert "4 records" in page
+    # In words, with links to what each record concerns; no dotted codes, no raw JSON.
+    assert "ines@scalewise.example" in page and "filed a disclosure version" in page
+    assert "approved a disclosure version" in page and "published a job" in page
+    assert re.search(r'Vendor: <a href="/admin/organizations/\d+">Scalewise Data</a>', page)
+    assert re.search(r'Lab: <a href="/admin/organizations/\d+">Northwind AI</a>', page)
+    assert '<a href="/admin/organizations/1">organisation 1</a>' in page
+    assert "day: 9" in page and '{"day"' not in page
+    assert ">job.published<" not in page and ">disclosure.submitted<" not in page
+    # The filter names actions in words too, and still filters by the stored code.
+    assert '<option value="disclosure.approved">Approved a disclosure version</option>' in page
 
 
 @pytest.mark.parametrize(

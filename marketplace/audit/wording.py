@@ -1,0 +1,155 @@
+"""The audit trail in words, for the admins' page: what happened as a sentence, a link to what it concerns, and
+each change as "field: before → after". The stored record (its action code, its JSON) is unchanged; the export and
+`flask audit verify` read that."""
+
+from dataclasses import dataclass
+from typing import Any
+
+from marketplace.audit.models import AuditRecord
+
+# What each action says, after the actor's name.
+ACTIONS = {
+    "bid.placed": "placed a bid",
+    "bid.resubmitted": "bid again after withdrawing",
+    "bid.revised": "revised a bid",
+    "bid.withdrawn": "withdrew a bid",
+    "bods.imported": "imported a BODS file",
+    "contract.ended": "ended a contract",
+    "contract.milestones_planned": "planned a contract's milestones",
+    "disclosure.evidence_attached": "attached evidence to a disclosure",
+    "disclosure.evidence_removed": "removed evidence from a disclosure",
+    "disclosure.started": "started a disclosure version",
+    "disclosure.submitted": "filed a disclosure version",
+    "disclosure.approved": "approved a disclosure version",
+    "disclosure.rejected": "rejected a disclosure version",
+    "disclosure.changes_requested": "asked for changes to a disclosure version",
+    "fact.recorded": "recorded a fact from another source",
+    "job.awarded": "awarded a job",
+    "job.cancelled": "cancelled a job",
+    "job.published": "published a job",
+    "job.status_changed": "moved a job to its next state",
+    "job.vendors_invited": "invited vendors to a job",
+    "milestone.accepted": "accepted a delivery",
+    "milestone.cancelled": "cancelled a milestone",
+    "milestone.checkout_started": "started paying for a milestone",
+    "milestone.delivered": "delivered a milestone",
+    "milestone.funded": "funded a milestone",
+    "milestone.refunded": "refunded a milestone",
+    "milestone.rejected": "rejected a delivery",
+    "milestone.released": "released a milestone's payment",
+    "nda.accepted": "accepted a lab's NDA",
+    "nda.not_required": "stopped requiring its NDA on a job",
+    "nda.published": "published an NDA version",
+    "nda.required": "required its NDA on a job",
+    "organization.created": "created an organisation",
+    "organization.reinstated": "reinstated an organisation",
+    "organization.suspended": "suspended an organisation",
+    "organization.verified": "verified a lab",
+    "party.distinction_withdrawn": "withdrew a “not the same party” mark",
+    "party.marked_distinct": "marked two parties as not the same",
+    "party.merged": "merged two parties",
+    "payment.refunded": "refunded a payment",
+    "payout_account.created": "set up a payout account",
+    "payout_account.updated": "updated a payout account",
+    "policy.changed": "changed its screening policy",
+    "rival.added": "named a rival",
+    "rival.removed": "removed a rival",
+    "scoring.weights_set": "set a job's scoring weights",
+    "screening.verdict_changed": "saw a screening verdict change",
+    "user.email_confirmed": "confirmed an email address",
+    "user.password_changed": "changed a password",
+    "user.password_reset": "reset a password",
+    "user.password_reset_requested": "asked for a password reset",
+    "user.recovery_code_used": "signed in with a recovery code",
+    "user.recovery_codes_renewed": "renewed recovery codes",
+    "user.session_ended": "ended a session",
+    "user.two_factor_disabled": "turned off the second factor",
+    "user.two_factor_enabled": "turned on the second factor",
+    "waiver.added": "waived a finding",
+    "waiver.removed": "withdrew a waiver",
+}
+# Subjects a link can lead an admin to: the page, by the subject's id.
+LINKS = {
+    "job": "/jobs/{id}",
+    "disclosure": "/admin/disclosures/{id}",
+    "organization": "/admin/organizations/{id}",
+    "party": "/admin/parties/{id}",
+    "contract": "/contracts/{id}",
+}
+SUBJECTS = {
+    "bid": "bid",
+    "bods_file": "BODS file",
+    "contract": "contract",
+    "disclosure": "disclosure version",
+    "job": "job",
+    "milestone": "milestone",
+    "nda": "NDA",
+    "organization": "organisation",
+    "party": "party",
+    "rival": "rival",
+    "screening_policy": "screening policy",
+    "user": "account",
+    "waiver": "waiver",
+}
+
+
+@dataclass(frozen=True)
+class Described:
+    sentence: str  # "Maya Lindqvist (Northwind AI) published a job"
+    subject: str  # "job 12"
+    link: str | None  # where the admin reads it, or None
+    changes: list[str]  # "total: 6000 → 5500"
+
+
+def action_words(action: str) -> str:
+    """The action as words: its own sentence, or the words of its code ("contract.completed": "contract completed")."""
+    if action in ACTIONS:
+        return ACTIONS[action]
+    area, _, what = action.partition(".")
+    return f"{SUBJECTS.get(area, area.replace('_', ' '))} {what.replace('_', ' ')}".strip()
+
+
+def _value(value: Any) -> str:
+    if value is None or value == "":
+        return "—"
+    if isinstance(value, bool):
+        return "yes" if value else "no"
+    if isinstance(value, list):
+        return ", ".join(_value(item) for item in value) or "none"
+    if isinstance(value, dict):
+        return "; ".join(f"{_key(key)} {_value(item)}" for key, item in value.items()) or "none"
+    return str(value)
+
+
+def _key(key: str) -> str:
+    return key.replace("_", " ").replace(" minor", "").replace("pct", "%")
+
+
+def change_lines(before: dict | None, after: dict | None) -> list[str]:
+    """Each field that changed (or was set) as "field: before → after", in the order the record gives them."""
+    before, after = before or {}, after or {}
+    lines = []
+    for key in dict.fromkeys([*before, *after]):
+        old, new = before.get(key), after.get(key)
+        if key in before and key in after:
+            if old != new:
+                lines.append(f"{_key(key)}: {_value(old)} → {_value(new)}")
+        elif key in after:
+            lines.append(f"{_key(key)}: {_value(new)}")
+        else:
+            lines.append(f"{_key(key)}: {_value(old)} → removed")
+    return lines
+
+
+def describe(record: AuditRecord) -> Described:
+    subject = SUBJECTS.get(record.subject_type, record.subject_type.replace("_", " "))
+    if record.subject_id:
+        subject = f"{subject} {record.subject_id}"
+    pattern = LINKS.get(record.subject_type)
+    link = pattern.format(id=record.subject_id) if pattern and record.subject_id else None
+    return Described(
+        f"{record.actor_label} {action_words(record.action)}",
+        subject,
+        link,
+        change_lines(record.before, record.after),
+    )
