@@ -8,6 +8,7 @@ spread evenly and ordered by a barycentre pass so that fewer arrows cross.
 
 import math
 import re
+import textwrap
 from collections import defaultdict, deque
 from dataclasses import dataclass, field
 from datetime import date, timedelta
@@ -47,6 +48,7 @@ BOX_HEIGHT = 36
 ELLIPSE_HEIGHT = 42
 MIN_NODE_WIDTH, MAX_NODE_WIDTH = 72, 170
 LABEL_CHARS = 24
+MAX_LABEL_LINES = 6
 CHAR_WIDTH = 6.6
 LINE_HEIGHT = 12
 UNKNOWN_TYPES = {"anonymousEntity", "unknownEntity", "anonymousPerson", "unknownPerson"}
@@ -98,6 +100,8 @@ class PlacedNode:
     width: float
     height: float
     classes: str
+    # The label's lines: the whole name, wrapped (never cut but past MAX_LABEL_LINES lines).
+    lines: tuple[str, ...] = ()
 
     @property
     def x(self) -> float:
@@ -134,8 +138,14 @@ class Picture:
 # --- Layout: pure arithmetic -----------------------------------------------------------------------------------
 
 
-def _short(name: str) -> str:
-    return name if len(name) <= LABEL_CHARS else name[: LABEL_CHARS - 1].rstrip() + "…"
+def _lines(name: str) -> list[str]:
+    """The whole name, wrapped at word boundaries into lines of at most LABEL_CHARS (a longer word is split);
+    only a name past MAX_LABEL_LINES lines is cut, and its node's title still gives it whole."""
+    lines = textwrap.wrap(name, LABEL_CHARS, break_long_words=True, break_on_hyphens=True) or [name]
+    if len(lines) > MAX_LABEL_LINES:
+        lines = lines[:MAX_LABEL_LINES]
+        lines[-1] = lines[-1][: LABEL_CHARS - 1].rstrip() + "…"
+    return lines
 
 
 def _layers(node_ids: set[int], links: list[Link], root: int) -> dict[int, int]:
@@ -205,9 +215,11 @@ def _order_layers(by_layer: dict[int, list[int]], links: list[Link]) -> None:
             align(number, number + 1)
 
 
-def _node_size(node: Node, label: str) -> tuple[float, float]:
-    width = round(min(MAX_NODE_WIDTH, max(MIN_NODE_WIDTH, len(label) * CHAR_WIDTH + 24)), 1)
-    return width, ELLIPSE_HEIGHT if node.kind == PartyKind.PERSON else BOX_HEIGHT
+def _node_size(node: Node, lines: list[str]) -> tuple[float, float]:
+    longest = max(len(line) for line in lines)
+    width = round(min(MAX_NODE_WIDTH, max(MIN_NODE_WIDTH, longest * CHAR_WIDTH + 24)), 1)
+    base = ELLIPSE_HEIGHT if node.kind == PartyKind.PERSON else BOX_HEIGHT
+    return width, base + (len(lines) - 1) * LINE_HEIGHT * (1.4 if node.kind == PartyKind.PERSON else 1.0)
 
 
 def _clip(center: tuple[float, float], toward: tuple[float, float], node: PlacedNode) -> tuple[float, float]:
@@ -289,8 +301,8 @@ def layout(
         cy = height - MARGIN - row_number * ROW_HEIGHT - ROW_HEIGHT / 2
         for index, node_id in enumerate(row):
             node = by_id[node_id]
-            label = _short(node.name)
-            node_width, node_height = _node_size(node, label)
+            lines = _lines(node.name)
+            node_width, node_height = _node_size(node, lines)
             shape = "ellipse" if node.kind == PartyKind.PERSON else "box"
             classes = " ".join(
                 c
@@ -306,13 +318,14 @@ def layout(
             placed[node_id] = PlacedNode(
                 node.id,
                 node.name,
-                label,
+                " ".join(lines),
                 shape,
                 round(MARGIN + (index + 0.5) * inner / len(row), 1),
                 round(cy, 1),
                 node_width,
                 node_height,
                 classes,
+                tuple(lines),
             )
 
     pairs = _route_pairs(routes)

@@ -2,6 +2,7 @@
 the evidence, and the screening effect of approving, computed without writing anything."""
 
 import io
+import re
 from datetime import timedelta
 
 import pytest
@@ -224,3 +225,20 @@ def test_an_unknown_filter_falls_back_to_the_submitted_queue(client, login_as, a
     login_as(admin)
     page = text(client.get("/admin/disclosures?status=nonsense"))
     assert '<strong aria-current="page">Awaiting review</strong>' in page and "Scalewise Data" in page
+
+
+def test_the_decision_comes_where_the_reading_ends_and_the_picture_names_parties_whole(
+    client, login_as, session, admin, vendor
+):
+    long_name = "Northern Hemisphere Sovereign Wealth and Infrastructure Fund"
+    filed = file_version(session, vendor, tie(name=long_name, share_exact=5.0))
+    login_as(admin)
+    page = text(client.get(f"/admin/disclosures/{filed.id}"))
+    # Everything to read comes first; the decision form after the last tie, with a link to it at the top.
+    assert page.index('href="#decision"') < page.index('data-testid="approval-effect"')
+    for section in ('data-testid="ownership-picture"', 'id="evidence"', 'data-testid="facts"', "All ties of version"):
+        assert page.index(section) < page.index('<section class="card" id="decision">'), section
+    # The picture wraps a long name onto lines instead of cutting it.
+    node = page.split(f"<title>{long_name}</title>")[1].split("</g>")[0]
+    drawn = " ".join(re.findall(r"<tspan[^>]*>([^<]*)</tspan>", node))
+    assert drawn == long_name and "…" not in node

@@ -116,13 +116,27 @@ def test_cross_holdings_are_drawn_as_two_curves():
     assert_drawable(picture)
 
 
-def test_long_names_are_shortened_but_kept_whole_in_the_node():
+def test_long_names_wrap_whole_onto_lines_and_the_node_grows_to_hold_them():
     long_name = "The Extremely Long Named International Holdings Company of Everything"
-    picture = layout([Node(VENDOR, "V", role="vendor"), Node(2, long_name)], [Link(2, VENDOR, "shares 5%")], VENDOR)
-    node = placed(picture)[2]
-    assert node.label.endswith("…") and len(node.label) <= 24
+    short = Node(3, "Short Co")
+    picture = layout(
+        [Node(VENDOR, "V", role="vendor"), Node(2, long_name), short],
+        [Link(2, VENDOR, "shares 5%"), Link(3, VENDOR, "shares 6%")],
+        VENDOR,
+    )
+    node, small = placed(picture)[2], placed(picture)[3]
+    assert " ".join(node.lines) == long_name and "…" not in node.label  # every word, none cut
+    assert len(node.lines) > 1 and all(len(line) <= 24 for line in node.lines)
+    assert node.height > small.height
     assert node.name == long_name
     assert_drawable(picture)
+
+
+def test_only_a_name_past_six_lines_is_cut_and_its_title_stays_whole():
+    endless = " ".join(["Holdings"] * 30)
+    picture = layout([Node(VENDOR, "V", role="vendor"), Node(2, endless)], [Link(2, VENDOR, "shares 5%")], VENDOR)
+    node = placed(picture)[2]
+    assert len(node.lines) == 6 and node.lines[-1].endswith("…") and node.name == endless
 
 
 def test_a_wide_layer_wraps_into_rows_and_nothing_overlaps():
