@@ -68,6 +68,8 @@ class DemoIds:
     reviewed_version: int
     screened_vendor: int
     paid_contract: int
+    scored_job: int
+    scored_bid: int
 
 
 SHOTS = [
@@ -86,6 +88,9 @@ SHOTS = [
     Shot("13-vendor-screening", BUYER, lambda ids: f"/vendors/{ids.screened_vendor}/screening"),
     Shot("14-contract", BUYER, lambda ids: f"/contracts/{ids.paid_contract}"),
     Shot("15-statement", ADMIN, lambda ids: "/payments/statement", max_height=4000),
+    Shot("16-proposal", BUYER, lambda ids: f"/jobs/{ids.scored_job}/bids/{ids.scored_bid}"),
+    Shot("17-thread", VENDOR, lambda ids: f"/bids/{ids.scored_bid}/messages"),
+    Shot("18-nda", BUYER, lambda ids: "/nda"),
 ]
 
 
@@ -204,7 +209,23 @@ def demo_ids(database: Path) -> DemoIds:
             """SELECT c.id FROM contract c JOIN job j ON j.id = c.job_id
                WHERE j.title = 'Attribute tags for 60k retail product photos'"""
         )
-    return DemoIds(compared_job, vendor_bid, vendor_disclosure, reviewed_version, screened_vendor, paid_contract)
+        # ClearLabel's bid on the warehouse boxes: answers, files, colleagues' scores and a thread with the lab.
+        scored_job = one("SELECT j.id FROM job j WHERE j.title LIKE '%warehouse%' ORDER BY j.id LIMIT 1")
+        scored_bid = one(
+            """SELECT b.id FROM bid b JOIN organization o ON o.id = b.vendor_org_id
+               WHERE b.job_id = ? AND o.name = 'ClearLabel Studio'""",
+            scored_job,
+        )
+    return DemoIds(
+        compared_job,
+        vendor_bid,
+        vendor_disclosure,
+        reviewed_version,
+        screened_vendor,
+        paid_contract,
+        scored_job,
+        scored_bid,
+    )
 
 
 _last_step: dict[str, int] = {}

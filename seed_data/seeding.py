@@ -30,6 +30,7 @@ from marketplace.accounts.models import Organization, OrgKind, Role, User, Vendo
 from marketplace.accounts.passwords import hash_password
 from marketplace.audit.service import record_event
 from marketplace.bids.models import Bid, BidRevision, BidStatus
+from marketplace.bids.service import data_handling_requirements
 from marketplace.contracts import service as contract_service
 from marketplace.contracts.models import (
     HELD_STATES,
@@ -43,7 +44,9 @@ from marketplace.db_types import utcnow
 from marketplace.disclosures.models import DisclosureStatus, DisclosureVersion
 from marketplace.extensions import db
 from marketplace.jobs.models import BiddingMode, Job, JobInvitation, JobStatus, Question, Visibility
+from marketplace.messages.models import BidMessage
 from marketplace.money import to_minor
+from marketplace.ndas.models import Nda, NdaAcceptance
 from marketplace.notifications.models import Notification
 from marketplace.parties.models import (
     INTEREST_TYPES,
@@ -61,6 +64,8 @@ from marketplace.payments import service as payment_service
 from marketplace.payments.gateway import StripeGateway, from_config
 from marketplace.payments.models import LedgerEntry, PayoutAccount
 from marketplace.payments.reconcile import reconcile
+from marketplace.scoring import service as scoring
+from marketplace.scoring.models import BidScore, ScoringWeights
 from marketplace.screening.models import Rival
 from marketplace.screening.services.refresh import refresh_verdicts
 
@@ -183,6 +188,7 @@ class DemoLoader:
             ("contracts", self.make_contracts),
             ("contract money", self.play_contract_money),
             ("questions", self.load_questions),
+            ("proposals, scores, messages and NDAs", self.load_engagement),
             ("notifications", self.load_notifications),
             ("screening", self.screen_everything),
         ]
@@ -588,6 +594,85 @@ class DemoLoader:
             "data_handling_response": revision.get("data_handling_response", ""),
             "created_at": self._ago(revision["days_ago"]),
         }
+
+    # --- what the labs and the bidders did with the bids -------------------------------------------------------
+
+    def _bid_of(self, job_key: str, vendor_name: str) -> Bid:
+        job, vendor = self._job(job_key), self._org(vendor_name)
+        bid = self.session.execute(
+            select(Bid).where(col(Bid.job_id) == job.id, col(Bid.vendor_org_id) == vendor.id)
+        ).scalar_one_or_none()
+        if bid is None:
+            raise SeedDataError(f"seed_data: {vendor_name} has no bid on “{job_key}”.")
+        return bid
+
+    def load_engagement(self) -> None:
+        """Scoring weights, the bidders' answers to each requirement, colleagues' scores, bid threads and NDAs."""
+        data = json.loads((self.data_dir / "engagement.json").read_text(encoding="utf-8"))
+        for row in data.get("weights", []):
+            self._add(ScoringWeights(job_id=self._job(row["job"]).id, weights=scoring.check_weights(row["weights"])))
+        for row in data.get("answers", []):
+            bid = self._bid_of(row["job"], row["vendor"])
+            asked = {requirement.key for requirement in data_handling_requirements(self._job(row["job"]))}
+            unknown = set(row["answers"]) - asked
+            if unknown:
+                raise SeedDataError(f"seed_data: “{row['job']}” asks nothing about {', '.join(sorted(unknown))}.")
+            bid.requirement_answers = dict(row["answers"])
+            latest = self.session.execute(
+                select(BidRevision).where(col(BidRevision.bid_id) == bid.id, col(BidRevision.number) == bid.revision)
+            ).scalar_one()
+            latest.requirement_answers = dict(row["answers"])
+        for row in data.get("scores", []):
+            bid = self._bid_of(row["job"], row["vendor"])
+            by = self._user(row["by"])
+            for criterion in scoring.BY_HAND:
+                if row.get(criterion) is not None:
+                    self._add(
+                        BidScore(
+                            bid_id=bid.id,
+                            user_id=by.id,
+                            criterion=criterion,
+                            score=row[criterion],
+                            note=row.get("note", ""),
+                        )
+                    )
+        for row in data.get("messages", []):
+            bid = self._bid_of(row["job"], row["vendor"])
+            author = self._user(row["from"])
+            self._add(
+                BidMessage(
+                    bid_id=bid.id,
+                    author_id=author.id,
+                    from_buyer=author.role == "buyer",
+                    body=row["body"],
+                    created_at=self._ago(row["days_ago"]),
+                )
+            )
+        for row in data.get("ndas", []):
+            lab, by = self._org(row["buyer"]), self._user(row["by"])
+            nda = self._add(
+                Nda(
+                    buyer_org_id=lab.id,
+                    version=1,
+                    text=row["text"],
+                    created_by_id=by.id,
+                    created_at=self._ago(row["days_ago"]),
+                )
+            )
+            for key in row.get("require_on", []):
+                self._job(key).requires_nda = True
+            for accepted in row.get("accepted_by", []):
+                user = self._user(accepted["user"])
+                self._add(
+                    NdaAcceptance(
+                        nda_id=nda.id,
+                        vendor_org_id=cast(int, user.org_id),
+                        user_id=user.id,
+                        job_id=self._job(accepted["job"]).id,
+                        accepted_at=self._ago(accepted["days_ago"]),
+                    )
+                )
+        self.session.flush()
 
     def make_contracts(self) -> None:
         """One contract per awarded job, from its winning bid."""

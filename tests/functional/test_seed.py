@@ -15,8 +15,11 @@ from marketplace.contracts.models import Contract, ContractStatus
 from marketplace.db_types import utcnow
 from marketplace.disclosures.models import DisclosureStatus, DisclosureVersion
 from marketplace.jobs.models import Job, JobInvitation, JobStatus, Visibility
+from marketplace.messages.models import BidMessage
+from marketplace.ndas.models import NdaAcceptance
 from marketplace.notifications.models import Notification
 from marketplace.parties.models import Interest, Party, PartyKind
+from marketplace.scoring.service import score_rows
 from marketplace.screening.models import Rival, VerdictRecord
 from marketplace.screening.services.screen import Verdict, screen_vendor
 from marketplace.visibility import effective_status, visible_jobs
@@ -209,3 +212,22 @@ def test_reset_empties_the_database_and_reloads(seeded, seed, session):
         User: counts[User] - 1,
         Party: counts[Party] - 1,
     }
+
+
+def test_the_demo_lab_judges_whole_bids_behind_an_nda(seeded, session):
+    """The demo shows issue 14's work: answers per requirement, weights and colleagues' scores (one disagreement),
+    a thread with the bidder, and an NDA accepted by every bidder on the confidential job that requires it."""
+    warehouse = session.execute(select(Job).where(Job.title.contains("warehouse"))).scalars().first()
+    lab = _org(session, "Northwind AI")
+    compared = [bid for bid in session.execute(select(Bid).where(Bid.job_id == warehouse.id)).scalars()]
+    clear_label = next(b for b in compared if b.vendor_org_id == _org(session, "ClearLabel Studio").id)
+    assert clear_label.requirement_answers["hosting"].startswith("Our AWS account")
+    scores = score_rows(session, warehouse, [b for b in compared if b.status == BidStatus.ACTIVE])
+    assert scores[clear_label.id].disagreements == ["Security: scores from 4 to 8"]
+    thread = session.execute(select(BidMessage).where(BidMessage.bid_id == clear_label.id)).scalars().all()
+    assert [m.from_buyer for m in thread] == [True, False, True]
+    guarded = session.execute(select(Job).where(Job.requires_nda.is_(True))).scalars().all()
+    assert [job.buyer_org_id for job in guarded] == [lab.id] and guarded[0].visibility == Visibility.CONFIDENTIAL
+    bidders = {b.vendor_org_id for b in session.execute(select(Bid).where(Bid.job_id == guarded[0].id)).scalars()}
+    accepted = set(session.execute(select(NdaAcceptance.vendor_org_id)).scalars())
+    assert {vendor for vendor in bidders if vendor != _org(session, "Redline Evaluators").id} <= accepted
