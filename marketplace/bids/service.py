@@ -4,9 +4,8 @@ Every job and bid is reached through marketplace.visibility, so a bid page can n
 not know exists. The server's clock (db_types.utcnow) decides every deadline.
 """
 
-import secrets
 from dataclasses import dataclass, field
-from pathlib import Path, PurePosixPath, PureWindowsPath
+from pathlib import Path
 from typing import Any, cast
 
 from flask import current_app
@@ -22,9 +21,9 @@ from marketplace.bids.models import Bid, BidAttachment, BidRevision, BidStatus, 
 from marketplace.contracts.models import Contract
 from marketplace.dates import local_time
 from marketplace.db_types import utcnow
+from marketplace.downloads import display_name, store_private_file
 from marketplace.errors import Refusal
 from marketplace.jobs.models import CERTIFICATIONS, HOSTING_OPTIONS, BiddingMode, Job, JobStatus
-from marketplace.jobs.scrubbing import clean_filename
 from marketplace.locking import lock_row
 from marketplace.money import MAX_AMOUNT_MINOR, format_money
 from marketplace.ndas import service as ndas
@@ -136,9 +135,9 @@ def _check_offer(offer: Offer) -> None:
         raise BidError(f"A bid can carry at most {MAX_BID_FILES} files.", "files")
     for file in offer.files:
         if len(file.data) > MAX_BID_FILE_BYTES:
-            raise BidError(f"“{_file_name(file.filename)}” is larger than 10 MB.", "files")
+            raise BidError(f"“{display_name(file.filename)}” is larger than 10 MB.", "files")
         if not file.data:
-            raise BidError(f"“{_file_name(file.filename)}” is empty.", "files")
+            raise BidError(f"“{display_name(file.filename)}” is empty.", "files")
 
 
 def _answers_for(job: Job, offer: Offer) -> dict[str, str]:
@@ -154,10 +153,6 @@ def _apply_terms(bid: Bid, job: Job, offer: Offer) -> None:
     bid.requirement_answers = _answers_for(job, offer)
 
 
-def _file_name(filename: str) -> str:
-    return clean_filename(PureWindowsPath(PurePosixPath(filename).name).name)[:255] or "file"
-
-
 def _check_file_count(session: Session, bid: Bid, files: list[NewBidFile]) -> None:
     if files and len(attachments_of(session, bid.id)) + len(files) > MAX_BID_FILES:
         raise BidError(f"A bid can carry at most {MAX_BID_FILES} files.", "files")
@@ -168,14 +163,12 @@ def _store_files(session: Session, user: User, bid: Bid, files: list[NewBidFile]
     if not files:
         return
     folder = Path(current_app.config["UPLOAD_FOLDER"]) / FILES_FOLDER
-    folder.mkdir(parents=True, exist_ok=True)
     for file in files:
-        stored_name = secrets.token_hex(20)
-        (folder / stored_name).write_bytes(file.data)
+        stored_name = store_private_file(folder, file.data)
         session.add(
             BidAttachment(
                 bid_id=bid.id,
-                filename=_file_name(file.filename),
+                filename=display_name(file.filename),
                 stored_name=stored_name,
                 content_type=(file.content_type or "application/octet-stream")[:100],
                 size_bytes=len(file.data),

@@ -5,10 +5,9 @@ exists: anyone else gets NotVisible (404). A party acting outside its role gets 
 through marketplace.payments.service; this module decides when it may.
 """
 
-import secrets
 from dataclasses import dataclass, field
 from datetime import date
-from pathlib import Path, PurePosixPath, PureWindowsPath
+from pathlib import Path
 from typing import cast
 
 from sqlalchemy import select
@@ -37,6 +36,7 @@ from marketplace.contracts.models import (
     Rating,
 )
 from marketplace.db_types import utcnow
+from marketplace.downloads import display_name, store_private_file
 from marketplace.errors import Refusal
 from marketplace.jobs.models import Job
 from marketplace.money import MAX_AMOUNT_MINOR, format_money
@@ -511,9 +511,7 @@ class Upload:
 
 
 def _display_name(filename: str) -> str:
-    """The file's own name without any folder a browser may send; never used on disk."""
-    name = PureWindowsPath(PurePosixPath(filename or "").name).name.strip()
-    return (name or "delivery")[-255:]
+    return display_name(filename, "delivery")
 
 
 def _content_type(value: str) -> str:
@@ -552,11 +550,8 @@ def deliver(
     delivery = Delivery(milestone_id=milestone.id, note=note, delivered_by_id=user.id)
     session.add(delivery)
     session.flush()
-    if uploads:
-        cast(Path, folder).mkdir(parents=True, exist_ok=True)
     for upload in uploads:
-        stored_name = secrets.token_hex(20)
-        (cast(Path, folder) / stored_name).write_bytes(upload.data)
+        stored_name = store_private_file(cast(Path, folder), upload.data)
         session.add(
             DeliveryFile(
                 delivery_id=delivery.id,

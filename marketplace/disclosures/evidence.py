@@ -6,9 +6,8 @@ when the file is downloaded. The vendor's own users and admins may read evidence
 """
 
 import hashlib
-import secrets
 from dataclasses import dataclass
-from pathlib import Path, PurePosixPath, PureWindowsPath
+from pathlib import Path
 from typing import cast
 
 from sqlalchemy import select
@@ -20,6 +19,7 @@ from marketplace.accounts.suspension import ensure_active
 from marketplace.audit.service import record_event
 from marketplace.disclosures.models import DisclosureEvidence, DisclosureStatus, DisclosureVersion
 from marketplace.disclosures.service import DisclosureError, check_draft, get_own_version
+from marketplace.downloads import display_name, store_private_file
 from marketplace.errors import NotVisible
 
 MAX_EVIDENCE_BYTES = 10 * 1024 * 1024
@@ -53,11 +53,8 @@ def sniff_type(head: bytes) -> FileType | None:
     return None
 
 
-def display_name(filename: str, extension: str) -> str:
-    """The file's own name without any folder a browser may send, for showing only; never used on disk."""
-    name = PureWindowsPath(PurePosixPath(filename or "").name).name
-    name = "".join(c for c in name if c.isprintable() and c not in '"\\/').strip().lstrip(".")
-    return (name or f"evidence.{extension}")[-255:]
+def shown_name(filename: str, extension: str) -> str:
+    return display_name(filename, f"evidence.{extension}")
 
 
 def evidence_folder(upload_folder: str | Path) -> Path:
@@ -130,7 +127,7 @@ def attach_evidence(
         raise EvidenceError(f"A version can have at most {MAX_FILES_PER_VERSION} documents.", "file")
     if not data:
         raise EvidenceError("Choose a file: that one is empty.", "file")
-    shown = display_name(filename, "bin")
+    shown = shown_name(filename, "bin")
     if len(data) > MAX_EVIDENCE_BYTES:
         raise EvidenceError(f"“{shown}” is larger than 10 MB.", "file")
     file_type = sniff_type(data[:16])
@@ -140,14 +137,11 @@ def attach_evidence(
     if len(description) > 300:
         raise EvidenceError("Keep the description under 300 characters.", "description")
 
-    folder = evidence_folder(upload_folder)
-    folder.mkdir(parents=True, exist_ok=True)
-    stored_name = f"{secrets.token_hex(20)}.{file_type.extension}"
-    (folder / stored_name).write_bytes(data)
+    stored_name = store_private_file(evidence_folder(upload_folder), data, f".{file_type.extension}")
     evidence = DisclosureEvidence(
         version_id=version.id,
         vendor_org_id=version.vendor_org_id,
-        filename=display_name(filename, file_type.extension),
+        filename=shown_name(filename, file_type.extension),
         description=description,
         stored_name=stored_name,
         content_type=file_type.content_type,

@@ -25,7 +25,6 @@ from pypdf.errors import PdfReadError
 from pypdf.generic import NameObject
 
 # Bidi overrides and isolates, marks, and other controls: "invoice\u202efdp.exe" must not show as "invoiceexe.pdf".
-_HIDDEN = re.compile("[\u0000-\u001f\u007f-\u009f\u061c\u200b-\u200f\u202a-\u202e\u2066-\u2069\ufeff]")
 _IMAGE_FORMATS = {"JPEG", "PNG", "WEBP", "TIFF", "GIF"}
 _OOXML = (".docx", ".xlsx", ".pptx", ".docm", ".xlsm", ".pptm")
 _EMPTY_CORE = (
@@ -58,11 +57,6 @@ class Scrubbed:
         if not self.removed:
             return "Checked: no identifying metadata found."
         return "Removed: " + "; ".join(self.removed) + "."
-
-
-def clean_filename(name: str) -> str:
-    """The name without bidi controls and other invisible characters that could disguise it."""
-    return _HIDDEN.sub("", name).strip()
 
 
 def scrub(data: bytes, filename: str) -> Scrubbed:

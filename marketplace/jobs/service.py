@@ -10,7 +10,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime
 from decimal import Decimal
-from pathlib import Path, PurePosixPath, PureWindowsPath
+from pathlib import Path
 from typing import cast
 from zoneinfo import ZoneInfo
 
@@ -26,6 +26,7 @@ from marketplace.audit.service import record_event
 from marketplace.bids.models import Bid, BidStatus
 from marketplace.dates import user_zone
 from marketplace.db_types import utcnow
+from marketplace.downloads import display_name, store_private_file
 from marketplace.errors import Refusal
 from marketplace.jobs.models import (
     CERTIFICATIONS,
@@ -41,7 +42,7 @@ from marketplace.jobs.models import (
     Question,
     Visibility,
 )
-from marketplace.jobs.scrubbing import Scrubbed, UnreadableFile, clean_filename, scrub
+from marketplace.jobs.scrubbing import Scrubbed, UnreadableFile, scrub
 from marketplace.locking import lock_row
 from marketplace.money import MAX_AMOUNT_MINOR, format_money, to_minor
 from marketplace.ndas import service as ndas
@@ -337,10 +338,7 @@ def clean_job_input(data: JobInput, user: User, *, must_be_future: bool, now: da
 
 
 def _display_name(filename: str) -> str:
-    """The file's own name without any folder a browser may send, nor the bidi controls and invisible characters
-    that could disguise it ("invoice\u202efdp.exe"); never used on disk."""
-    name = clean_filename(PureWindowsPath(PurePosixPath(filename or "").name).name)
-    return (name or "attachment")[-255:]
+    return display_name(filename, "attachment")
 
 
 def _safe_content_type(content_type: str) -> str:
@@ -380,8 +378,7 @@ def _store_attachments(
     folder.mkdir(parents=True, exist_ok=True)
     for upload, scrubbed in prepared:
         data = scrubbed.data if scrubbed else upload.data
-        stored_name = secrets.token_hex(20)
-        (folder / stored_name).write_bytes(data)
+        stored_name = store_private_file(folder, data)
         session.add(
             JobAttachment(
                 job_id=job.id,

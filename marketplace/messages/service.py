@@ -7,9 +7,8 @@ awarded to the vendor; the vendor as its name. On a confidential job every file 
 before it is stored (a file whose metadata cannot be checked is refused), as the job's own files do.
 """
 
-import secrets
 from dataclasses import dataclass
-from pathlib import Path, PurePosixPath, PureWindowsPath
+from pathlib import Path
 from typing import cast
 
 from sqlalchemy import select
@@ -20,9 +19,10 @@ from marketplace import visibility
 from marketplace.accounts.models import Organization, User
 from marketplace.accounts.suspension import ensure_active
 from marketplace.bids.models import Bid, BidStatus
+from marketplace.downloads import display_name, store_private_file
 from marketplace.errors import NotVisible, Refusal
 from marketplace.jobs.models import Job, JobStatus, Visibility
-from marketplace.jobs.scrubbing import UnreadableFile, clean_filename, scrub
+from marketplace.jobs.scrubbing import UnreadableFile, scrub
 from marketplace.messages.models import BidMessage, MessageAttachment
 from marketplace.notifications.service import notify_org
 
@@ -64,11 +64,6 @@ class Thread:
     other_side: str  # the lab's name or codename, for the vendor; the vendor's name, for the lab
     messages: list[Shown]
     closed_reason: str | None  # why no message can be sent now, or None
-
-
-def display_name(filename: str) -> str:
-    """The file's own name, without any folder a browser sent and without characters that could disguise it."""
-    return clean_filename(PureWindowsPath(PurePosixPath(filename).name).name)[:255] or "file"
 
 
 def thread_path(bid_id: int) -> str:
@@ -164,11 +159,8 @@ def post(session: Session, user: User, bid_id: int, body: str, files: list[NewFi
     message = BidMessage(bid_id=bid.id, author_id=user.id, from_buyer=bool(user.is_buyer), body=body)
     session.add(message)
     session.flush()
-    folder = Path(upload_folder) / FOLDER
-    folder.mkdir(parents=True, exist_ok=True)
     for file, data, note in checked:
-        stored_name = secrets.token_hex(20)
-        (folder / stored_name).write_bytes(data)
+        stored_name = store_private_file(Path(upload_folder) / FOLDER, data)
         session.add(
             MessageAttachment(
                 message_id=message.id,

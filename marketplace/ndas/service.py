@@ -14,7 +14,6 @@ a confidential job.
 
 import io
 import re
-import secrets
 import unicodedata
 from dataclasses import dataclass
 from pathlib import Path
@@ -32,6 +31,7 @@ from marketplace.accounts.models import Organization, User
 from marketplace.accounts.names import LEGAL_SUFFIXES
 from marketplace.accounts.suspension import ensure_active
 from marketplace.audit.service import record_event
+from marketplace.downloads import display_name, store_private_file
 from marketplace.errors import NotVisible, Refusal
 from marketplace.jobs.models import Job, JobStatus, Visibility
 from marketplace.jobs.scrubbing import UnreadableFile, scrub
@@ -136,11 +136,8 @@ def publish(session: Session, user: User, text: str, pdf: NewPdf | None, upload_
     previous = current(session, lab.id)
     nda = Nda(buyer_org_id=lab.id, version=(previous.version + 1) if previous else 1, text=text, created_by_id=user.id)
     if stored is not None and pdf is not None:
-        nda.stored_name = secrets.token_hex(20)
-        folder = Path(upload_folder) / FOLDER
-        folder.mkdir(parents=True, exist_ok=True)
-        (folder / nda.stored_name).write_bytes(stored.data)
-        nda.filename = Path(pdf.filename.replace("\\", "/")).name[:255] or "nda.pdf"
+        nda.stored_name = store_private_file(Path(upload_folder) / FOLDER, stored.data)
+        nda.filename = display_name(pdf.filename, "nda.pdf")
         nda.size_bytes, nda.metadata_note = len(stored.data), stored.note[:1000]
     session.add(nda)
     session.flush()

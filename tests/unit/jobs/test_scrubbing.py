@@ -9,7 +9,8 @@ from PIL import Image, PngImagePlugin
 from pypdf import PdfReader, PdfWriter
 from pypdf.generic import ArrayObject, DictionaryObject, NameObject, TextStringObject
 
-from marketplace.jobs.scrubbing import UnreadableFile, clean_filename, scrub
+from marketplace.downloads import display_name
+from marketplace.jobs.scrubbing import UnreadableFile, scrub
 
 AUTHOR = "Maya Lindqvist, Northwind AI"
 
@@ -122,7 +123,11 @@ def test_a_file_that_is_not_what_it_says_is_refused():
         ("a\u200bb.txt", "ab.txt"),
         ("tab\tname.csv", "tabname.csv"),
         ("plain.pdf", "plain.pdf"),
+        ("C:\\Users\\maya\\brief.pdf", "brief.pdf"),
+        ("../../etc/passwd", "passwd"),
+        ('..."quoted".txt', "quoted.txt"),
+        ("", "file"),
     ],
 )
-def test_file_names_lose_their_bidi_and_invisible_characters(name, shown):
-    assert clean_filename(name) == shown
+def test_file_names_lose_their_folders_and_what_could_disguise_them(name, shown):
+    assert display_name(name) == shown
