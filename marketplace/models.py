@@ -10,7 +10,7 @@ from marketplace.accounts.models import (
     VendorProfile,
 )
 from marketplace.audit.models import AuditRecord
-from marketplace.bids.models import Bid, BidAttachment, BidRevision
+from marketplace.bids.models import Bid, BidAttachment, BidRevision, ShortlistedBid
 from marketplace.contracts.models import Contract, Delivery, DeliveryFile, Milestone, Rating
 from marketplace.disclosures.models import DisclosureVersion
 from marketplace.jobs.models import Job, JobAttachment, JobInvitation, Question
@@ -58,6 +58,7 @@ __all__ = [
     "Question",
     "Rival",
     "ScoringWeights",
+    "ShortlistedBid",
     "User",
     "VendorProfile",
     "VerdictRecord",

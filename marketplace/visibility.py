@@ -126,8 +126,20 @@ def effective_status(job: Job, now: datetime | None = None) -> JobStatus:
 
 
 def bid_amounts_visible(job: Job, now: datetime | None = None) -> bool:
-    """A sealed job shows the buyer its bid amounts only after the deadline."""
-    return job.bidding_mode == BiddingMode.OPEN or (now or utcnow()) >= job.bid_deadline
+    """A sealed job shows the buyer its bid amounts only after the deadline; while best and final offers are due,
+    no job shows any until they are (the lab must not read one offer before the others are in)."""
+    now = now or utcnow()
+    if job.final_offers_due is not None and now < job.final_offers_due:
+        return False
+    return job.bidding_mode == BiddingMode.OPEN or now >= job.bid_deadline
+
+
+def sealed_until(job: Job, now: datetime | None = None) -> datetime | None:
+    """Until when the job's bid terms are sealed to the lab, or None when they are open to it."""
+    now = now or utcnow()
+    if job.final_offers_due is not None and now < job.final_offers_due:
+        return job.final_offers_due
+    return job.bid_deadline if job.bidding_mode == BiddingMode.SEALED and now < job.bid_deadline else None
 
 
 def buyer_label(session: Session, job: Job, viewer: User) -> str:

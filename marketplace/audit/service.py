@@ -301,17 +301,22 @@ class _BuyersReader:
     def __init__(self, session: Session, buyer_org_id: int):
         self.session, self.buyer_org_id = session, buyer_org_id
         now = utcnow()
-        self.sealed_bids = dict(
-            session.execute(
-                select(col(Bid.id), col(Job.bid_deadline))
+        # Until when each bid's terms are sealed: a sealed job's until its deadline, and every bid of a job whose
+        # best and final offers are due until they are (visibility.sealed_until).
+        self.sealed_bids = {
+            bid_id: final_due if final_due is not None and final_due > now else deadline
+            for bid_id, deadline, final_due in session.execute(
+                select(col(Bid.id), col(Job.bid_deadline), col(Job.final_offers_due))
                 .join(Job, col(Job.id) == Bid.job_id)
                 .where(
                     col(Job.buyer_org_id) == buyer_org_id,
-                    col(Job.bidding_mode) == BiddingMode.SEALED,
-                    col(Job.bid_deadline) > now,
+                    or_(
+                        (col(Job.bidding_mode) == BiddingMode.SEALED) & (col(Job.bid_deadline) > now),
+                        col(Job.final_offers_due) > now,
+                    ),
                 )
             ).all()
-        )
+        }
         self.actors: dict[int, str | None] = {}
         self.withheld_hashes: set[str] = set()
 

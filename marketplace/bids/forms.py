@@ -2,7 +2,7 @@
 
 from flask_wtf import FlaskForm
 from werkzeug.datastructures import FileStorage
-from wtforms import FloatField, IntegerField, MultipleFileField, StringField, TextAreaField
+from wtforms import DateTimeLocalField, FloatField, IntegerField, MultipleFileField, StringField, TextAreaField
 from wtforms.validators import InputRequired, Length, Optional, ValidationError
 
 from marketplace.bids.service import MAX_ANSWER, MAX_BID_FILE_BYTES, REQUIREMENTS, NewBidFile, Offer
@@ -73,3 +73,15 @@ class BidForm(FlaskForm):
                 if isinstance(storage, FileStorage) and storage.filename  # a text field of that name is no file
             ],
         )
+
+
+class FinalOffersForm(FlaskForm):
+    """The lab asks its shortlist for best and final offers by a time of its own zone."""
+
+    due = DateTimeLocalField(
+        "Final offers due", format=["%Y-%m-%dT%H:%M", "%Y-%m-%dT%H:%M:%S"], validators=[InputRequired()]
+    )
+    note = TextAreaField(
+        "A note to the shortlisted bidders (optional)",
+        validators=[Length(max=1000, message="Keep the note under 1,000 characters.")],
+    )

@@ -60,6 +60,15 @@ class BidRevision(BidTerms, table=True):
     withdrawn_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
 
 
+class ShortlistedBid(SQLModel, table=True):
+    """A bid the lab keeps in the running: the ones asked for a best and final offer."""
+
+    id: int = Field(default=None, primary_key=True)
+    bid_id: int = Field(foreign_key="bid.id", unique=True)
+    added_by_id: int | None = Field(default=None, foreign_key="user_account.id")
+    added_at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime)
+
+
 class BidAttachment(SQLModel, table=True):
     """A file of the vendor's proposal (a methodology, a sample, a security questionnaire): the lab reads it with the
     bid's terms, so on a sealed job only after the deadline."""

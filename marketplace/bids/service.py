@@ -5,6 +5,7 @@ not know exists. The server's clock (db_types.utcnow) decides every deadline.
 """
 
 from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any, cast
 
@@ -17,9 +18,9 @@ from marketplace import visibility
 from marketplace.accounts.models import Organization, User
 from marketplace.accounts.suspension import ensure_active
 from marketplace.audit.service import record_event
-from marketplace.bids.models import Bid, BidAttachment, BidRevision, BidStatus, BidTerms
+from marketplace.bids.models import Bid, BidAttachment, BidRevision, BidStatus, BidTerms, ShortlistedBid
 from marketplace.contracts.models import Contract
-from marketplace.dates import local_time
+from marketplace.dates import local_time, user_zone
 from marketplace.db_types import utcnow
 from marketplace.downloads import display_name, store_private_file
 from marketplace.errors import Refusal
@@ -202,7 +203,125 @@ def change_refusal(session: Session, user: User, bid: Bid, job: Job) -> str | No
         return f"This bid is withdrawn. {refusal}" if refusal else WITHDRAWN_MESSAGE
     if bid.status != BidStatus.ACTIVE:
         return f"This bid is {bid.status}: it can no longer change."
+    if final_offer_open(session, bid, job):
+        try:
+            _check_vendor_may_bid(session, _vendor_org(session, user), job)
+        except BidError as error:
+            return str(error)
+        return None
     return bidding_refusal(session, user, job)
+
+
+FINAL_OFFER_MIN = timedelta(hours=1)
+FINAL_OFFER_MAX = timedelta(days=60)
+
+
+def shortlist(session: Session, user: User, job_id: int, bid_id: int, keep: bool) -> Bid:
+    """Put a bid the lab compares on its shortlist (keep) or take it off. NotVisible (404) for a bid the lab may not
+    read; BidError once final offers were asked for, or the job is over."""
+    ensure_active(session, user, "shortlist bids")
+    job = visibility.get_own_job(session, user, job_id)
+    if job.final_offers_due is not None:
+        raise BidError("The shortlist was asked for best and final offers: it no longer changes.")
+    bid = visibility.get_proposal_bid(session, user, bid_id)
+    if bid.job_id != job.id:
+        raise visibility.NotVisible(f"bid {bid_id} of job {job_id}")
+    if job.status != JobStatus.OPEN or bid.status != BidStatus.ACTIVE:
+        raise BidError("Only a live bid on a job not yet awarded can be shortlisted.")
+    row = session.execute(select(ShortlistedBid).where(col(ShortlistedBid.bid_id) == bid.id)).scalar_one_or_none()
+    if keep and row is None:
+        session.add(ShortlistedBid(bid_id=bid.id, added_by_id=user.id))
+    elif not keep and row is not None:
+        session.delete(row)
+    else:
+        return bid
+    session.flush()
+    record_event(
+        session,
+        user,
+        "bid.shortlisted" if keep else "bid.unshortlisted",
+        "bid",
+        bid.id,
+        buyer_org_id=job.buyer_org_id,
+        vendor_org_id=bid.vendor_org_id,
+    )
+    return bid
+
+
+def shortlisted_ids(session: Session, job_id: int) -> set[int]:
+    return set(
+        session.execute(
+            select(col(ShortlistedBid.bid_id))
+            .join(Bid, col(Bid.id) == col(ShortlistedBid.bid_id))
+            .where(col(Bid.job_id) == job_id)
+        ).scalars()
+    )
+
+
+def ask_final_offers(session: Session, user: User, job_id: int, due_local: datetime, note: str = "") -> list[Bid]:
+    """Ask the shortlisted bidders for a best and final offer by `due_local` (the lab's wall-clock time): they may
+    revise until then, every bid's terms are sealed to the lab until then, and award waits. Once per job."""
+    ensure_active(session, user, "ask for final offers")
+    job = visibility.get_own_job(session, user, job_id)
+    job = lock_row(session, Job, job.id)
+    if job.final_offers_due is not None:
+        raise BidError("Best and final offers were asked for already.", None)
+    if job.status != JobStatus.OPEN:
+        raise BidError("Only a job not yet awarded can ask for best and final offers.", None)
+    if visibility.effective_status(job) != JobStatus.CLOSED:
+        raise BidError(
+            f"Ask for best and final offers once bidding has closed, {local_time(job.bid_deadline, user)}.", None
+        )
+    note = (note or "").strip()
+    if len(note) > 1000:
+        raise BidError("Keep the note under 1,000 characters.", "note")
+    due = due_local.replace(tzinfo=user_zone(user)).astimezone(UTC) if due_local.tzinfo is None else due_local
+    now = utcnow()
+    if due < now + FINAL_OFFER_MIN:
+        raise BidError("Give the bidders at least an hour: choose a later time.", "due")
+    if due > now + FINAL_OFFER_MAX:
+        raise BidError("Choose a time within 60 days.", "due")
+    compared = {bid.id: bid for bid in visibility.comparable_bids(session, user, job) if bid.status == BidStatus.ACTIVE}
+    asked = [compared[bid_id] for bid_id in sorted(shortlisted_ids(session, job.id)) if bid_id in compared]
+    if not asked:
+        raise BidError("Shortlist at least one live bid first.", None)
+    job.final_offers_due = due
+    record_event(
+        session,
+        user,
+        "job.final_offers_requested",
+        "job",
+        job.id,
+        after={"due": due.isoformat(), "bid_ids": [bid.id for bid in asked]},
+        buyer_org_id=job.buyer_org_id,
+    )
+    for bid in asked:
+        label = visibility.buyer_label_for_org(session, job, bid.vendor_org_id)
+        said = f" They add: “{note}”" if note else ""
+        notify_org(
+            session,
+            bid.vendor_org_id,
+            "final_offer_requested",
+            f"{label} shortlisted your bid on “{job.title}” and asks for your best and final offer by "
+            f"{due:%Y-%m-%d %H:%M} UTC: revise your bid until then.{said}",
+            f"/bids/{bid.id}",
+            job_id=job.id,
+        )
+    session.flush()
+    return asked
+
+
+def final_offer_open(session: Session, bid: Bid, job: Job) -> bool:
+    """Whether the lab asked this bid for a best and final offer that is not yet due."""
+    if job.final_offers_due is None or utcnow() >= job.final_offers_due or job.status != JobStatus.OPEN:
+        return False
+    return is_shortlisted(session, bid.id)
+
+
+def is_shortlisted(session: Session, bid_id: int) -> bool:
+    return (
+        session.execute(select(col(ShortlistedBid.id)).where(col(ShortlistedBid.bid_id) == bid_id)).first() is not None
+    )
 
 
 def own_bid_on(session: Session, user: User, job: Job) -> Bid | None:
@@ -265,7 +384,10 @@ def _tell_buyer(session: Session, job: Job, kind: str, message: str) -> None:
 
 
 def _amount_words(job: Job, bid: Bid) -> str:
-    """What a buyer's notification may say about the amount: nothing while a sealed job is open."""
+    """What a buyer's notification may say about the amount: nothing while a sealed job is open, nor while best
+    and final offers are due."""
+    if job.final_offers_due is not None and visibility.sealed_until(job) == job.final_offers_due:
+        return "Final offers stay sealed until they are due."
     if job.bidding_mode == BiddingMode.SEALED:
         return "Amounts stay sealed until the bid deadline."
     return (
@@ -471,6 +593,11 @@ class Comparison:
     # Each compared bid's scores (marketplace.scoring), by bid id, and the job's weights.
     scores: dict[int, scoring.Scored] = field(default_factory=dict)
     weights: dict[str, int] = field(default_factory=dict)
+    # The lab's shortlist (bid ids), whether it may still change, and best and final offers.
+    shortlisted: set[int] = field(default_factory=set)
+    can_shortlist: bool = False
+    can_ask_final: bool = False
+    sealed_until: datetime | None = None
 
 
 def _screened_bids(session: Session, user: User, job: Job) -> list[ComparedBid]:
@@ -499,6 +626,8 @@ def _award_refusal(job: Job, user: User) -> str | None:
         return "This job has already been awarded."
     if job.status != JobStatus.OPEN:
         return f"A job that is {str(job.status).replace('_', ' ')} cannot be awarded."
+    if job.final_offers_due is not None and not visibility.bid_amounts_visible(job):
+        return f"Best and final offers are due {local_time(job.final_offers_due, user)}: award after that."
     if not visibility.bid_amounts_visible(job):
         return f"Sealed bids can be awarded only after the deadline, {local_time(job.bid_deadline, user)}."
     return None
@@ -523,6 +652,18 @@ def comparison(session: Session, user: User, job_id: int) -> Comparison:
         winner=winner if amounts_visible else None,
         scores=scoring.score_rows(session, job, [row.bid for row in rows]) if amounts_visible else {},
         weights=scoring.weights_of(session, job.id),
+        shortlisted=shortlisted_ids(session, job.id),
+        can_shortlist=user.is_buyer
+        and amounts_visible
+        and job.status == JobStatus.OPEN
+        and job.final_offers_due is None,
+        can_ask_final=(
+            user.is_buyer
+            and job.status == JobStatus.OPEN
+            and job.final_offers_due is None
+            and visibility.effective_status(job) == JobStatus.CLOSED
+        ),
+        sealed_until=visibility.sealed_until(job),
     )
 
 
@@ -640,6 +781,8 @@ class BidPage:
     # For a withdrawn bid: why the vendor may not bid again now, or None when it may.
     bid_refusal: str | None = None
     files: list[BidAttachment] = field(default_factory=list)
+    # When the lab asked this bid for a best and final offer not yet due: when it is due.
+    final_offer_due: datetime | None = None
 
 
 def bid_page(session: Session, user: User, bid_id: int) -> BidPage:
@@ -662,6 +805,7 @@ def bid_page(session: Session, user: User, bid_id: int) -> BidPage:
         change_refusal(session, user, bid, job),
         bidding_refusal(session, user, job) if bid.status == BidStatus.WITHDRAWN else None,
         attachments_of(session, bid.id),
+        job.final_offers_due if final_offer_open(session, bid, job) else None,
     )
 
 

@@ -1,15 +1,17 @@
 """Vendors bid, revise and withdraw; buyers compare bids and award one."""
 
 from pathlib import Path
+from typing import cast
 
 from flask import Blueprint, current_app, flash, redirect, render_template, request, url_for
 from flask_login import current_user, login_required
 
 from marketplace import visibility
+from marketplace.accounts.models import Organization
 from marketplace.accounts.suspension import ensure_may_act
 from marketplace.bids import service
 from marketplace.bids.chart import Point, scatter
-from marketplace.bids.forms import BidForm
+from marketplace.bids.forms import BidForm, FinalOffersForm
 from marketplace.bids.models import BidStatus
 from marketplace.downloads import send_private_file
 from marketplace.errors import show_on_form
@@ -226,3 +228,46 @@ def proposal_file(bid_id: int, file_id: int):
         filename=found.filename,
         content_type=found.content_type,
     )
+
+
+@bp.post("/jobs/<int:job_id>/bids/<int:bid_id>/shortlist")
+@login_required
+@role_required("buyer")
+def shortlist(job_id: int, bid_id: int):
+    """Shortlist a bid the lab compares (keep=1), or take it off (keep=0)."""
+    keep = request.form.get("keep") == "1"
+    try:
+        bid = service.shortlist(db.session, current_user, job_id, bid_id, keep)
+    except service.BidError as error:
+        flash(str(error), "error")
+    else:
+        db.session.commit()
+        vendor = cast(Organization, db.session.get(Organization, bid.vendor_org_id))
+        flash(f"{vendor.name} is {'on' if keep else 'off'} the shortlist.", "success")
+    return redirect(url_for("bids.compare", job_id=job_id), 303)
+
+
+@bp.post("/jobs/<int:job_id>/final-offers")
+@login_required
+@role_required("buyer")
+def final_offers(job_id: int):
+    """Ask the shortlisted bidders for best and final offers by a new time; the terms stay sealed until then."""
+    form = FinalOffersForm()
+    if not form.validate_on_submit():
+        flash(
+            next(iter(e for errors in form.errors.values() for e in errors), "Choose when final offers are due."),
+            "error",
+        )
+        return redirect(url_for("bids.compare", job_id=job_id), 303)
+    try:
+        asked = service.ask_final_offers(db.session, current_user, job_id, form.due.data, form.note.data or "")
+    except service.BidError as error:
+        flash(str(error), "error")
+    else:
+        db.session.commit()
+        flash(
+            f"Asked {len(asked)} shortlisted {'bidder' if len(asked) == 1 else 'bidders'} for best and final offers; "
+            "every bid's terms are sealed until they are due.",
+            "success",
+        )
+    return redirect(url_for("bids.compare", job_id=job_id), 303)

@@ -114,6 +114,9 @@ class Job(SQLModel, table=True):
     codename: str = Field(default="", max_length=80)
     # Confidential jobs only: vendors accept the lab's current NDA before the brief opens (marketplace.ndas).
     requires_nda: bool = False
+    # When the lab asked its shortlist for best and final offers: until then every bid's terms are sealed again
+    # (visibility.bid_amounts_visible), and only shortlisted bids may be revised (marketplace.bids.service).
+    final_offers_due: datetime | None = Field(default=None, sa_type=UTCDateTime)
     published_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
     cancelled_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
     awarded_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
