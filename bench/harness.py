@@ -16,6 +16,7 @@ import requests
 ROOT = Path(__file__).resolve().parents[1]
 TIMEOUT_S = 60
 APP = "marketplace:create_app()"
+SECRET_KEY = "soak-secret-key-not-a-real-one"  # noqa: S105  (a benchmark's throwaway server)
 
 
 def free_port() -> int:
@@ -53,7 +54,7 @@ class Gunicorn:
         env = {
             **os.environ,
             "DATABASE_URL": self.database_url,
-            "SECRET_KEY": "soak-secret-key-not-a-real-one",
+            "SECRET_KEY": SECRET_KEY,
             "MARKETPLACE_ENV": "development",
             "DEMO_LOGINS": "0",
             "LOGIN_RATE_LIMIT": "100000 per minute",
