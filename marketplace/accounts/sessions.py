@@ -42,10 +42,12 @@ def start_session(session: Session, user: User, *, ip_address: str = "", user_ag
     return StartedSession(record, key)
 
 
-def signed_in(session: Session, user_id: int, key: str | None) -> tuple[User, AccountSession] | None:
-    """The user and its live sign-in whose key the cookie carries, in one query (every request asks), or None (no such
-    user, or the sign-in ended, is unknown or someone else's). The user's organisation is read in the same query, so
-    that the pages' own `session.get(Organization, user.org_id)` finds it loaded."""
+def signed_in(
+    session: Session, user_id: int, key: str | None
+) -> tuple[User, AccountSession, Organization | None] | None:
+    """The user, its live sign-in whose key the cookie carries and its organisation (None for an admin), in one query
+    (every request asks), or None (no such user, or the sign-in ended, is unknown or someone else's). While the caller
+    holds the organisation, the pages' own `session.get(Organization, user.org_id)` finds it loaded."""
     if not key:
         return None
     found = session.execute(
@@ -59,7 +61,7 @@ def signed_in(session: Session, user_id: int, key: str | None) -> tuple[User, Ac
     ).first()
     if found is None or found[1].ended_at is not None:
         return None
-    return found[0], found[1]
+    return found[0], found[1], found[2]
 
 
 def touch(record: AccountSession, *, ip_address: str = "") -> bool:

@@ -42,8 +42,10 @@ def load_user(session_id: str) -> User | None:
     found = sessions.signed_in(db.session, user_id, session.get(SESSION_KEY))
     if found is None or found[0].session_version != version:
         return None
-    user, record = found
+    user, record, org = found
     g.account_session = record
+    # The session's identity map holds rows weakly: kept here, the organisation every page reads is not read again.
+    g.account_org = org
     # Only when nothing else is pending: the loader may run in the middle of a view.
     if not db.session.new and not db.session.dirty and sessions.touch(record, ip_address=request.remote_addr or ""):
         db.session.commit()
