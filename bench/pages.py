@@ -10,8 +10,10 @@ gunicorns with --workers each: the marketplace, a bare Flask app returning a str
 minimal Flask app reading one row of the same database and rendering it; bench/baselines.py). The demo's buyer,
 vendor and admin sign in through the real form (the admin with the second factor), and each page is then loaded by
 locust (bench/pages_locust.py), one page at a time, by --users users sending requests back to back: --warmup
-seconds not counted, then --seconds counted. The one-row page is measured first and last; each page's throughput is
-given as a ratio of the mean of the two. Each page's SQL statements are counted too (one request, test client).
+seconds not counted, then --seconds counted. Just before each page the one-row page is measured for half as long,
+and the page's throughput is given as a ratio of that (other work on a shared machine makes what it gives drift
+within a run); the one-row page is also measured on its own first and last. Each page's SQL statements are counted
+too (one request after a first, by the test client with the browsers' cookies).
 
 Anything but a 200 fails the run.
 """
@@ -191,11 +193,16 @@ def run_load(plan: dict) -> list[dict]:
 
 
 def figures_from(results: list[dict], statements: dict[str, int]) -> list[dict]:
-    """Each page's figures with its ratio to the one-row page (the mean of its two runs)."""
+    """Each page's figures with its ratio to the one-row page measured just before it (the baselines themselves: to
+    the mean of the one-row page's first and last runs). The machine is shared: what it gives drifts within a run."""
     one_row = [r["requests_per_s"] for r in results if r["name"].startswith("baseline: one-row Jinja")]
-    reference = sum(one_row) / len(one_row)
+    mean = sum(one_row) / len(one_row)
     return [
-        {**r, "statements": statements.get(r["name"]), "ratio": round(r["requests_per_s"] / reference, 3)}
+        {
+            **r,
+            "statements": statements.get(r["name"]),
+            "ratio": round(r["requests_per_s"] / r.get("reference_requests_per_s", mean), 3),
+        }
         for r in results
     ]
 
@@ -209,7 +216,7 @@ def markdown(rows: list[dict]) -> str:
         statements = "" if r["statements"] is None else str(r["statements"])
         lines.append(
             f"| {r['name']} | {statements} | {r['requests_per_s']:.1f} | {r['p50_ms']} | {r['p95_ms']} | "
-            f"{r['ratio'] * 100:.1f}% |"
+            f"{r.get('reference_requests_per_s', '')} | {r['ratio'] * 100:.1f}% |"
         )
     return "\n".join(lines)
 
@@ -322,11 +329,27 @@ def main(
                 if not only or any(word in f"{role}: {name}" for word in only):
                     url, cookie = servers["app"].url, _cookie(browsers[role])
                     targets.append(
-                        {"name": f"{role}: {name}", "url": url, "path": path.format(**rows), "cookie": cookie}
+                        {
+                            "name": f"{role}: {name}",
+                            "url": url,
+                            "path": path.format(**rows),
+                            "cookie": cookie,
+                            "paired": 1,
+                        }
                     )
         targets.append({"name": "baseline: one-row Jinja, again", **one_row})
         _say(f"loading {len(targets)} pages, {warmup:g} + {seconds:g} s each, {users} users")
-        results = run_load({"users": users, "warmup": warmup, "seconds": seconds, "targets": targets})
+        results = run_load(
+            {
+                "users": users,
+                "warmup": warmup,
+                "seconds": seconds,
+                "targets": targets,
+                "reference": {"name": "baseline: one-row Jinja", **one_row},
+                "reference_warmup": min(warmup, 1.0),
+                "reference_seconds": seconds / 2,
+            }
+        )
     finally:
         for server in servers.values():
             server.stop()
@@ -355,7 +378,7 @@ def main(
     if svg_path:
         Path(svg_path).parent.mkdir(parents=True, exist_ok=True)
         Path(svg_path).write_text(svg(figures))
-    if any(p["failures"] for p in pages):
+    if any(p["failures"] or p.get("reference_failures") for p in pages):
         raise SystemExit(1)
 
 

@@ -3,10 +3,12 @@ import, which the database code of the driver must not see):
 
     python bench/pages_locust.py PLAN.json RESULTS.json
 
-PLAN.json: {"users": 8, "warmup": 2, "seconds": 8, "targets": [{"name", "url", "path", "cookie"}, ...]}. Each
-target in turn gets `users` locust users (FastHttpUser) sending its one GET back to back with no wait (a closed
-loop: as many requests a second as the server answers), for `warmup` seconds not counted and `seconds` counted.
-Anything but a 200 is a failure. RESULTS.json: per target, requests, requests/s, p50, p95 and max in ms, failures.
+PLAN.json: {"users": 8, "warmup": 2, "seconds": 8, "targets": [{"name", "url", "path", "cookie", "paired"}, ...],
+"reference": {"name", "url", "path"}, "reference_warmup": 1, "reference_seconds": 3}. Each target in turn gets
+`users` locust users (FastHttpUser) sending its one GET back to back with no wait (a closed loop: as many requests a
+second as the server answers), for `warmup` seconds not counted and `seconds` counted; a paired target has the
+reference page measured the same way just before it. Anything but a 200 is a failure. RESULTS.json: per target,
+requests, requests/s, p50, p95 and max in ms, failures, and the reference's requests/s just before.
 """
 
 import json
@@ -62,9 +64,17 @@ def measure(target: dict, users: int, warmup: float, seconds: float) -> dict:
 def main() -> None:
     plan = json.loads(Path(sys.argv[1]).read_text())
     results = []
+    reference = plan.get("reference")
     for target in plan["targets"]:
+        result: dict = {"name": target["name"]}
+        if reference and target.get("paired"):
+            # The reference page just before, so that a page is compared with what the machine gave then.
+            near = measure(reference, plan["users"], plan["reference_warmup"], plan["reference_seconds"])
+            result["reference_requests_per_s"] = near["requests_per_s"]
+            result["reference_failures"] = near["failures"]
         figures = measure(target, plan["users"], plan["warmup"], plan["seconds"])
-        results.append({"name": target["name"], **figures})
+        result.update(figures)
+        results.append(result)
         print(f"{target['name']:<45} {figures['requests_per_s']:8.1f}/s  p50 {figures['p50_ms']} ms", flush=True)
     Path(sys.argv[2]).write_text(json.dumps(results, indent=2) + "\n")
 
