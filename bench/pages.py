@@ -209,8 +209,8 @@ def figures_from(results: list[dict], statements: dict[str, int]) -> list[dict]:
 
 def markdown(rows: list[dict]) -> str:
     lines = [
-        "| page | SQL statements | requests/s | p50 ms | p95 ms | ratio to one-row Jinja |",
-        "|---|---|---|---|---|---|",
+        "| page | SQL statements | requests/s | p50 ms | p95 ms | one-row Jinja just before, requests/s | ratio |",
+        "|---|---|---|---|---|---|---|",
     ]
     for r in rows:
         statements = "" if r["statements"] is None else str(r["statements"])
