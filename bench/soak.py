@@ -35,9 +35,6 @@ import platform
 import queue
 import random
 import re
-import signal
-import socket
-import subprocess
 import sys
 import threading
 import time
@@ -56,6 +53,7 @@ sys.path.insert(0, str(ROOT))
 sys.path.insert(0, str(ROOT / "bench"))
 
 from generate import _empty_database  # noqa: E402  (the benchmark's own way to start from nothing)
+from harness import Gunicorn, csrf_token, rss_mib, sign_in_session  # noqa: E402
 
 PASSWORD = "soak-password-2026"  # noqa: S105  (synthetic benchmark accounts)
 WEIGHTS = {
@@ -203,98 +201,6 @@ def build_world(database_url: str, vendors: int, jobs: int) -> World:
 # ---------------------------------------------------------------- the server
 
 
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
-
-
-class Gunicorn:
-    def __init__(self, database_url: str, workers: int, log_path: Path):
-        self.database_url = database_url
-        self.port = _free_port()
-        self.url = f"http://127.0.0.1:{self.port}"
-        self.workers = workers
-        self.log_path = log_path
-        self.process: subprocess.Popen | None = None
-
-    def start(self) -> None:
-        env = {
-            **os.environ,
-            "DATABASE_URL": self.database_url,
-            "SECRET_KEY": "soak-secret-key-not-a-real-one",
-            "MARKETPLACE_ENV": "development",
-            "DEMO_LOGINS": "0",
-            "LOGIN_RATE_LIMIT": "100000 per minute",
-            "LOGIN_IP_RATE_LIMIT": "100000 per minute",
-        }
-        with self.log_path.open("ab") as log:
-            self.process = subprocess.Popen(  # noqa: S603 (our own interpreter and arguments)
-                [
-                    sys.executable,
-                    "-m",
-                    "gunicorn",
-                    "--workers",
-                    str(self.workers),
-                    "--bind",
-                    f"127.0.0.1:{self.port}",
-                    "marketplace:create_app()",
-                ],
-                cwd=ROOT,
-                env=env,
-                stdout=log,
-                stderr=subprocess.STDOUT,
-                start_new_session=True,
-            )
-        deadline = time.monotonic() + 120
-        while time.monotonic() < deadline:
-            if self.process.poll() is not None:
-                break
-            try:
-                if (
-                    requests.get(self.url + "/sign-in", timeout=5).status_code == 200
-                    and len(self.worker_pids()) == self.workers
-                ):
-                    return
-            except requests.RequestException:
-                pass
-            time.sleep(0.3)
-        self.stop()
-        raise click.ClickException(f"gunicorn did not start; see {self.log_path}")
-
-    def worker_pids(self) -> list[int]:
-        """The master's children, from /proc."""
-        found = []
-        for entry in Path("/proc").iterdir():
-            if entry.name.isdigit():
-                try:
-                    fields = (entry / "stat").read_text().rsplit(")", 1)[1].split()
-                except OSError:
-                    continue
-                if int(fields[1]) == self.process.pid:
-                    found.append(int(entry.name))
-        return sorted(found)
-
-    def stop(self) -> None:
-        if self.process and self.process.poll() is None:
-            os.killpg(self.process.pid, signal.SIGTERM)
-            try:
-                self.process.wait(30)
-            except subprocess.TimeoutExpired:
-                os.killpg(self.process.pid, signal.SIGKILL)
-                self.process.wait(10)
-
-
-def rss_mib(pid: int) -> float | None:
-    try:
-        for line in Path(f"/proc/{pid}/status").read_text().splitlines():
-            if line.startswith("VmRSS:"):
-                return int(line.split()[1]) / 1024
-    except OSError:
-        return None
-    return None
-
-
 # ---------------------------------------------------------------- users and what they do
 
 
@@ -305,25 +211,9 @@ class Browser:
     token: str
 
 
-def _csrf(html: str) -> str:
-    found = re.search(r'name="csrf_token"[^>]*value="([^"]+)"', html)
-    if not found:
-        raise click.ClickException("no CSRF token on the page")
-    return found.group(1)
-
-
 def sign_in(base: str, email: str) -> Browser:
-    browser = requests.Session()
-    page = browser.get(base + "/sign-in", timeout=TIMEOUT_S)
-    answer = browser.post(
-        base + "/sign-in",
-        timeout=TIMEOUT_S,
-        allow_redirects=False,
-        data={"csrf_token": _csrf(page.text), "email": email, "password": PASSWORD},
-    )
-    if answer.status_code not in (302, 303):
-        raise click.ClickException(f"sign-in failed for {email}: {answer.status_code}")
-    return Browser(email, browser, _csrf(browser.get(base + "/dashboard", timeout=TIMEOUT_S).text))
+    browser = sign_in_session(base, email, PASSWORD)
+    return Browser(email, browser, csrf_token(browser.get(base + "/dashboard", timeout=TIMEOUT_S).text))
 
 
 @dataclass

@@ -13,7 +13,7 @@ from sqlalchemy import CursorResult, select, update
 from sqlalchemy.orm import Session
 from sqlmodel import col
 
-from marketplace.accounts.models import AccountSession, User
+from marketplace.accounts.models import AccountSession, Organization, User
 from marketplace.audit.service import record_event
 from marketplace.db_types import utcnow
 
@@ -42,16 +42,26 @@ def start_session(session: Session, user: User, *, ip_address: str = "", user_ag
     return StartedSession(record, key)
 
 
-def active_session(session: Session, user_id: int, key: str | None) -> AccountSession | None:
-    """The live sign-in of `user_id` whose key the cookie carries, or None (ended, unknown, or someone else's)."""
+def signed_in(
+    session: Session, user_id: int, key: str | None
+) -> tuple[User, AccountSession, Organization | None] | None:
+    """The user, its live sign-in whose key the cookie carries and its organisation (None for an admin), in one query
+    (every request asks), or None (no such user, or the sign-in ended, is unknown or someone else's). While the caller
+    holds the organisation, the pages' own `session.get(Organization, user.org_id)` finds it loaded."""
     if not key:
         return None
-    record = session.execute(
-        select(AccountSession).where(col(AccountSession.key_hash) == _hash(key))
-    ).scalar_one_or_none()
-    if record is None or record.user_id != user_id or record.ended_at is not None:
+    found = session.execute(
+        select(User, AccountSession, Organization)
+        .join(
+            AccountSession,
+            (col(AccountSession.user_id) == col(User.id)) & (col(AccountSession.key_hash) == _hash(key)),
+        )
+        .outerjoin(Organization, col(Organization.id) == col(User.org_id))
+        .where(col(User.id) == user_id)
+    ).first()
+    if found is None or found[1].ended_at is not None:
         return None
-    return record
+    return found[0], found[1], found[2]
 
 
 def touch(record: AccountSession, *, ip_address: str = "") -> bool:

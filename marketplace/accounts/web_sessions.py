@@ -39,13 +39,13 @@ def load_user(session_id: str) -> User | None:
         user_id, version = (int(part) for part in session_id.split(":"))
     except ValueError:
         return None
-    user = db.session.get(User, user_id)
-    if user is None or user.session_version != version:
+    found = sessions.signed_in(db.session, user_id, session.get(SESSION_KEY))
+    if found is None or found[0].session_version != version:
         return None
-    record = sessions.active_session(db.session, user.id, session.get(SESSION_KEY))
-    if record is None:
-        return None
+    user, record, org = found
     g.account_session = record
+    # The session's identity map holds rows weakly: kept here, the organisation every page reads is not read again.
+    g.account_org = org
     # Only when nothing else is pending: the loader may run in the middle of a view.
     if not db.session.new and not db.session.dirty and sessions.touch(record, ip_address=request.remote_addr or ""):
         db.session.commit()

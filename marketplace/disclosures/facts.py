@@ -216,10 +216,13 @@ class RecordedFact:
         return _describe(self.tie)
 
 
+def _named(row: Interest | CommercialTie) -> list[int]:
+    return [row.counterparty_id] if isinstance(row, CommercialTie) else [row.interested_party_id, row.subject_party_id]
+
+
 def fact_view(session: Session, row: Interest | CommercialTie, vendor_party_id: int) -> TieView:
     """The fact as a tie view, so it reads like the ties of a disclosure."""
-    named = [row.counterparty_id] if isinstance(row, CommercialTie) else [row.interested_party_id, row.subject_party_id]
-    parties = {party_id: cast(Party, session.get(Party, party_id)) for party_id in named}
+    parties = {party_id: cast(Party, session.get(Party, party_id)) for party_id in _named(row)}
     return tie_view(row, parties, vendor_party_id)
 
 
@@ -251,9 +254,16 @@ def recorded_facts(session: Session, vendor_org_id: int) -> list[RecordedFact]:
         .scalars()
         .all()
     )
+    # Every party the facts name, in one query (a page lists them all).
+    named = {party_id for rows in (interests, commercial) for row in rows for party_id in _named(row)}
+    parties = (
+        {party.id: party for party in session.execute(select(Party).where(col(Party.id).in_(named))).scalars()}
+        if named
+        else {}
+    )
     facts = [
         RecordedFact(
-            fact_view(session, row, org.party_id),
+            tie_view(row, parties, org.party_id),
             table,
             row.id,
             row.source_url,

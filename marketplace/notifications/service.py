@@ -74,12 +74,15 @@ def notifications_for(session: Session, user: User, limit: int = 100) -> list[No
 def unread_count(session: Session, user: User) -> int:
     """How many of the notifications it may read are unread. Screening is asked only when one is about a job."""
     unread = (col(Notification.user_id) == user.id, col(Notification.read_at).is_(None))
-    about_jobs = session.execute(
-        select(func.count(col(Notification.id))).where(*unread, col(Notification.job_id).is_not(None))
-    ).scalar_one()
-    query = select(func.count(col(Notification.id))).where(*unread)
-    if about_jobs:
-        query = query.where(visibility.notification_filter(session, user))
+    every, about_jobs = session.execute(
+        select(
+            func.count(col(Notification.id)),
+            func.count(col(Notification.id)).filter(col(Notification.job_id).is_not(None)),
+        ).where(*unread)
+    ).one()
+    if not about_jobs:
+        return every
+    query = select(func.count(col(Notification.id))).where(*unread, visibility.notification_filter(session, user))
     return session.execute(query).scalar_one()
 
 

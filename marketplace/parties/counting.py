@@ -11,6 +11,7 @@ from sqlmodel import col
 
 from marketplace.db_types import in_ids
 from marketplace.disclosures.models import DisclosureStatus, DisclosureVersion
+from marketplace.transaction_cache import cached
 
 PENDING_STATUSES = (DisclosureStatus.SUBMITTED, DisclosureStatus.CHANGES_REQUESTED)
 
@@ -35,8 +36,13 @@ def vendors_awaiting_review(session: Session, vendor_org_ids: list[int] | None =
 
 
 def awaiting_review(session: Session, vendor_org_id: int) -> bool:
-    """Whether this vendor has a filed version awaiting an admin's review (vendors_awaiting_review)."""
-    return vendor_org_id in vendors_awaiting_review(session, [vendor_org_id])
+    """Whether this vendor has a filed version awaiting an admin's review (vendors_awaiting_review). Read once per
+    transaction: every vendor page asks it several times (what the vendor may see, bid on, ask)."""
+    return cached(
+        session,
+        ("parties.awaiting_review", vendor_org_id),
+        lambda: vendor_org_id in vendors_awaiting_review(session, [vendor_org_id]),
+    )
 
 
 def counted_version_ids(session: Session, vendor_org_ids: list[int] | None = None) -> set[int]:

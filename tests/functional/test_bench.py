@@ -157,3 +157,54 @@ def test_the_soak_serves_mixed_traffic_on_gunicorn_and_reports_each_minute(tmp_p
     assert "| minute | requests | p50 ms | p95 ms | max ms | errors | worker 1 RSS MiB |" in done.stdout
     svg = chart.read_text()
     assert svg.startswith("<svg") and "p95" in svg and "worker 4" in svg and svg.count("<polyline") == 6
+
+
+def test_the_page_benchmark_loads_each_page_beside_the_bare_baselines_and_gives_its_share(tmp_path):
+    url = database_url_for(tmp_path, "bench_pages")
+    results, chart = tmp_path / "pages.json", tmp_path / "pages.svg"
+    done = run(
+        "pages.py",
+        "--database-url",
+        url,
+        "--seconds",
+        "1",
+        "--warmup",
+        "0.3",
+        "--users",
+        "2",
+        "--workers",
+        "2",
+        "--only",
+        "buyer: notifications",
+        "--only",
+        "admin: registry party page",
+        "--json",
+        str(results),
+        "--svg",
+        str(chart),
+        "--log",
+        str(tmp_path / "gunicorn.log"),
+    )
+    assert done.returncode == 0, done.stderr[-3000:]
+    figures = json.loads(results.read_text())
+    pages = {page["name"]: page for page in figures["pages"]}
+    # The two baselines, the pages asked for (signed in as the buyer and as the admin, whose second factor the
+    # benchmark enters), and the one-row page again at the end.
+    assert list(pages) == [
+        "baseline: bare Flask",
+        "baseline: one-row Jinja",
+        "buyer: notifications",
+        "admin: registry party page",
+        "baseline: one-row Jinja, again",
+    ]
+    assert all(page["requests"] > 0 and page["failures"] == 0 for page in pages.values()), pages
+    assert pages["buyer: notifications"]["statements"] > 0 and pages["baseline: bare Flask"]["statements"] is None
+    one_row = (pages["baseline: one-row Jinja"]["ratio"] + pages["baseline: one-row Jinja, again"]["ratio"]) / 2
+    assert abs(one_row - 1) < 0.01 and figures["slowest"] in pages
+    # Each page is compared with the one-row page measured just before it.
+    page = pages["admin: registry party page"]
+    assert page["reference_requests_per_s"] > 0
+    assert page["ratio"] == pytest.approx(page["requests_per_s"] / page["reference_requests_per_s"], abs=0.001)
+    assert "| buyer: notifications |" in done.stdout and "slowest page:" in done.stdout
+    svg = chart.read_text()
+    assert svg.startswith("<svg") and "target: 25% of the one-row page" in svg and svg.count("<rect") == 6
