@@ -20,6 +20,7 @@ Small files (below STREAM_FROM bytes) are read whole and imported as before (bod
 statement, in the caller's transaction: nothing is staged, and each problem is reported exactly as before.
 """
 
+import gc
 import hashlib
 import json
 import time
@@ -90,6 +91,10 @@ def import_file(session: Session, actor, path: Path, *, progress: ProgressCallba
     if size < STREAM_FROM:
         return _import_whole(session, actor, path, progress)
     run = _run_for(session, path, size)
+    thresholds = gc.get_threshold()
+    # Millions of short-lived dicts and dataclasses, none in a cycle: the cyclic collector, run every 700
+    # allocations by default, took a sixth of the time.
+    gc.set_threshold(50_000, 20, 100)
     try:
         if not run.staged:
             _stage(session, run, path, progress)
@@ -100,6 +105,8 @@ def import_file(session: Session, actor, path: Path, *, progress: ProgressCallba
         session.execute(delete(BodsStagedStatement).where(col(BodsStagedStatement.run_id) == run.id))
         session.commit()
         raise
+    finally:
+        gc.set_threshold(*thresholds)
 
 
 def _import_whole(session: Session, actor, path: Path, progress: ProgressCallback | None) -> ImportSummary:
