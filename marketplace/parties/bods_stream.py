@@ -113,12 +113,13 @@ def _import_whole(session: Session, actor, path: Path, progress: ProgressCallbac
     statements = read_statements(path)
     meter = _Meter("applying", len(statements), progress)
     try:
-        return import_bods(session, actor, statements, path.name, progress=lambda n: meter.add(n))
+        summary = import_bods(session, actor, statements, path.name, progress=lambda n: meter.add(n))
     except BodsFileError:
         session.rollback()
         raise
-    finally:
+    if len(statements) >= PROGRESS_EVERY:  # a few statements need no progress line
         meter.report()
+    return summary
 
 
 class _Meter:
@@ -244,7 +245,7 @@ def _read(path: Path, skip: int, offset: int) -> Iterator[tuple[int, dict, str, 
             return
         if first not in (b"[", b"{"):
             raise BodsFileError(path.name, "is not valid JSON (it starts with neither [ nor {).")
-        file.seek(0)
+        file.seek(3 if head.startswith(b"\xef\xbb\xbf") else 0)  # ijson reads no byte order mark
         yield from _read_array(path.name, file, "item" if first == b"[" else "statements.item", skip)
 
 

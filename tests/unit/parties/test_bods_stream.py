@@ -203,3 +203,12 @@ def test_the_compiled_validator_agrees_with_the_schema(tmp_path):
     for statement in statements + broken:
         assert quick_statement_problem(statement) == statement_problem(statement)
     assert all(quick_statement_problem(s) for s in broken[:5])
+
+
+def test_a_streamed_array_may_start_with_a_byte_order_mark(session, empty_session, streamed, tmp_path):
+    path = tmp_path / "bom.json"
+    path.write_bytes(b"\xef\xbb\xbf" + (OFFICIAL / "tecido.json").read_bytes())
+
+    summary = import_file(session, None, path)
+
+    assert summary.line() == import_bods(empty_session, None, read_statements(path), "bom.json").line()
