@@ -425,8 +425,8 @@ class BulkApplier:
         if not changes:
             return False
         party = {**party, **changes}
-        if "name" in changes:
-            party.update(match_columns(statement.name))
+        if "name" in changes or "match_key" not in party:  # the update writes the match columns too
+            party.update(match_columns(party["name"]))
         self.batch_parties[party_id] = party
         if party_id in self.waiting_parties:  # added in this batch: written once, as it is now
             self.party_rows[self.waiting_parties[party_id]] = party

@@ -49,12 +49,23 @@ def fixture_files(tmp_path) -> list[Path]:
     return [write(tmp_path, load_fixture(case).statements, case.replace("/", "-") + ".json") for case in list_cases()]
 
 
+def moved_company(tmp_path) -> Path:
+    """A company and a later statement of its record: same name, another jurisdiction."""
+    first = json.loads(generate(tmp_path / "one.jsonl", 1).read_text())
+    later = json.loads(json.dumps(first))
+    later.update(statementId="f" * 36, recordStatus="updated", statementDate="2024-02-01")
+    later["recordDetails"]["jurisdiction"] = {"name": "Germany", "code": "DE"}
+    return write(tmp_path, [first, later], "moved.json")
+
+
+@pytest.mark.parametrize("batch", [5000, 400])
 def test_the_streamed_import_makes_the_same_graph_as_the_import_statement_by_statement(
-    session, empty_session, streamed, tmp_path
+    session, empty_session, streamed, tmp_path, monkeypatch, batch
 ):
     # Every official example, both legacy files and the 0.4 fixtures, one after the other in one database (later
-    # files meet what earlier ones imported), and a generated register with updates.
-    files = [*FILES, *fixture_files(tmp_path), generate(tmp_path / "register.jsonl", 3000)]
+    # files meet what earlier ones imported), a generated register with updates, in batches of 5,000 or 400.
+    monkeypatch.setattr(bods_stream, "BATCH", batch)
+    files = [*FILES, *fixture_files(tmp_path), generate(tmp_path / "register.jsonl", 3000), moved_company(tmp_path)]
     old_lines, new_lines = [], []
     for path in files:
         old = import_bods(empty_session, None, read_statements(path), path.name)
