@@ -44,7 +44,7 @@ import hashlib
 import json
 from collections import defaultdict
 from collections.abc import Callable
-from dataclasses import asdict, dataclass, field
+from dataclasses import dataclass, field
 from datetime import date
 from pathlib import Path
 from typing import NoReturn, cast
@@ -599,10 +599,16 @@ def parse_statements(
 def statement_digest(statement: Statement) -> str:
     """What a statement says, in the version-neutral form, hashed: the same statement re-published (by another
     publisher, or in our own export) has the same digest; one whose content changed has another."""
-    content = asdict(statement)
-    for key in ("statement_id", "record_id", "replaces"):
-        content.pop(key, None)
+    # dataclasses.asdict, without its deep copies (a tenth of an import's time): the same JSON, so the same digest
+    # as for statements logged before.
+    content = {key: value for key, value in vars(statement).items() if key not in _UNHASHED}
+    if isinstance(statement, RelationshipStatement):
+        content["source"] = vars(statement.source)
+        content["interests"] = [vars(interest) for interest in statement.interests]
     return hashlib.sha256(json.dumps(content, sort_keys=True, default=str).encode()).hexdigest()
+
+
+_UNHASHED = ("statement_id", "record_id", "replaces")
 
 
 def _comparable(raw: dict) -> dict:

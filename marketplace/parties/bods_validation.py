@@ -7,10 +7,12 @@ declares its version in publicationDetails.bodsVersion; one that does not is rea
 """
 
 import json
+from collections.abc import Callable
 from functools import cache
 from pathlib import Path
-from typing import cast
+from typing import Any, cast
 
+import fastjsonschema
 from jsonschema import Draft4Validator, Draft202012Validator
 from jsonschema.exceptions import best_match
 from referencing import Registry, Resource
@@ -100,3 +102,56 @@ def statement_problem(raw: dict) -> str | None:
         return None
     where = "/".join(str(part) for part in error.absolute_path) or "the statement"
     return f"is not valid BODS {version}: {where}: {error.message}."
+
+
+# Kept beside a $ref in the 0.4 schemas without changing what is valid; anything else beside one is checked too
+# (draft 2020-12 applies both, draft 7, which fastjsonschema implements, would ignore the siblings).
+_ANNOTATIONS = ("description", "title", "propertyOrder", "$comment")
+
+
+def _inlined(node: Any, document: str) -> Any:
+    """One of the 0.4 schema files with its "urn:..." references pointing into one combined document."""
+    if isinstance(node, list):
+        return [_inlined(item, document) for item in node]
+    if not isinstance(node, dict):
+        return node
+    result = {key: _inlined(value, document) for key, value in node.items() if key not in ("$id", "$schema")}
+    if "$ref" in result:
+        target, _, pointer = result["$ref"].partition("#")
+        reference = {"$ref": f"#/definitions/{target.removeprefix('urn:') or document}{pointer}"}
+        siblings = {key: value for key, value in result.items() if key != "$ref" and key not in _ANNOTATIONS}
+        result = {"allOf": [reference, siblings]} if siblings else reference
+    return result
+
+
+@cache
+def _compiled_record_check() -> Callable[[dict], Any]:
+    documents = {}
+    for name in RECORD_FILES:
+        contents = json.loads((SCHEMA_DIR / name).read_text(encoding="utf-8"))
+        documents[contents["$id"].removeprefix("urn:")] = contents
+    combined = {
+        "$schema": "http://json-schema.org/draft-07/schema#",
+        "definitions": {name: _inlined(contents, name) for name, contents in documents.items()},
+        "$ref": "#/definitions/statement/$defs/Statement",
+    }
+    checker = Draft202012Validator.FORMAT_CHECKER  # the same formats as the full validator: date, date-time, uri
+    formats = {name: _format_check(checker, name) for name in checker.checkers}
+    return fastjsonschema.compile(combined, formats=formats, use_default=False)
+
+
+def _format_check(checker, name: str) -> Callable[[Any], bool]:
+    return lambda value: checker.conforms(value, name)
+
+
+def quick_statement_problem(raw: dict) -> str | None:
+    """statement_problem, about twenty times faster on a valid 0.4 statement: the 0.4 schema compiled to Python
+    (fastjsonschema) says whether it is valid; only a statement it refuses, and 0.2/0.3 statements, go through
+    statement_problem, whose message (jsonschema's best match) is the one shown."""
+    if "recordType" in raw and declared_version(raw) == "0.4":
+        try:
+            _compiled_record_check()(raw)
+        except fastjsonschema.JsonSchemaException:
+            return statement_problem(raw)
+        return None
+    return statement_problem(raw)

@@ -1,8 +1,6 @@
 """`flask bods import FILE...` and `flask bods export --vendor NAME`."""
 
 import json
-import sys
-from contextlib import nullcontext
 from pathlib import Path
 
 import click
@@ -10,11 +8,9 @@ from flask.cli import with_appcontext
 
 from marketplace import changes
 from marketplace.extensions import db
-from marketplace.parties.bods import BodsFileError, import_bods, read_statements
+from marketplace.parties.bods import BodsFileError
 from marketplace.parties.bods_export import BodsExportError, export_vendor_report, schema_errors
-
-# Files with more statements than this get a progress bar (on standard error, beside the summary lines).
-PROGRESS_FROM = 500
+from marketplace.parties.bods_stream import ImportProgress, import_file
 
 
 class BodsCommandError(click.ClickException):
@@ -34,7 +30,9 @@ def bods_group() -> None:
 def import_command(files: tuple[Path, ...]) -> None:
     """Import BODS 0.2, 0.3 or 0.4 files (JSON array, {"statements": [...]} or JSON Lines), one transaction each.
 
-    Each statement is validated against the schema of the BODS version it declares. A file that cannot be
+    Large files are streamed, staged and applied in bulk; an interrupted import resumes when run again on the same
+    file (marketplace.parties.bods_stream). Standard error shows the progress, in statements per second. Each
+    statement is validated against the schema of the BODS version it declares. A file that cannot be
     imported (unreadable, a statement invalid, a statementId repeated with other content, a reference to nothing)
     is reported and leaves nothing behind; the others are still imported, and the command exits with status 2.
     Warnings (future dates, one subject's shares adding up past 100%) follow the file's summary line.
@@ -56,21 +54,28 @@ def import_command(files: tuple[Path, ...]) -> None:
 
 
 def _import_file(path: Path):
-    statements = read_statements(path)
-    bar = (
-        click.progressbar(length=len(statements), label=f"Importing {path.name}", file=sys.stderr)
-        if len(statements) > PROGRESS_FROM
-        else nullcontext()
-    )
-    with bar as progress:
-        summary = import_bods(
-            db.session, None, statements, path.name, progress=progress.update if progress is not None else None
-        )
+    summary = import_file(db.session, None, path, progress=_ProgressLine(path.name))
     # Imported ties count at once, for anyone: screening is told (inline in this transaction, or queued to run after the
     # commit when REDIS_URL is set, with access screened live until it has).
     changes.ties_changed(db.session, None, party_ids=None)
     db.session.commit()
     return summary
+
+
+class _ProgressLine:
+    """The import's progress on standard error, one line redrawn in place: stage, statements, statements/s."""
+
+    def __init__(self, file_name: str):
+        self.file_name = file_name
+
+    def __call__(self, progress: ImportProgress) -> None:
+        of = f" of {progress.total:,}" if progress.total else ""
+        click.echo(
+            f"\rImporting {self.file_name}: {progress.stage} {progress.done:,}{of} statements "
+            f"({progress.per_second:,.0f}/s)   ",
+            nl=progress.total is not None and progress.done >= progress.total and progress.stage == "applying",
+            err=True,
+        )
 
 
 @bods_group.command("export")

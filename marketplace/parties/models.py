@@ -3,7 +3,7 @@
 from datetime import date, datetime
 from enum import StrEnum
 
-from sqlalchemy import CheckConstraint, Text, UniqueConstraint, event
+from sqlalchemy import BigInteger, CheckConstraint, Text, UniqueConstraint, event
 from sqlmodel import Field, SQLModel
 
 from marketplace.db_types import UTCDateTime, enum_column, utcnow
@@ -228,3 +228,30 @@ class BodsUpload(SQLModel, table=True):
     summary: str = Field(default="", sa_type=Text)
     error: str = Field(default="", sa_type=Text)
     finished_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
+
+
+class BodsImportRun(SQLModel, table=True):
+    """A BODS file being imported (marketplace.parties.bods_stream): its statements are staged, checked, batch by
+    batch (each batch committed with the cursor, so an interrupted import resumes where it stopped), then applied
+    to the graph in one transaction that also deletes the run. A run left behind is one to resume."""
+
+    id: int = Field(default=None, primary_key=True)
+    file_name: str = Field(max_length=300)
+    # The file's size and a hash of its first and last 64 KiB: the same file, unchanged, resumes its run.
+    file_size: int = Field(sa_type=BigInteger)
+    fingerprint: str = Field(max_length=64, index=True)
+    statements_staged: int = 0
+    # Where the next unread statement starts (JSON Lines: a byte offset to seek to; otherwise 0).
+    resume_offset: int = Field(default=0, sa_type=BigInteger)
+    staged: bool = False  # every statement is staged: what is left is applying them
+    started_at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime)
+
+
+class BodsStagedStatement(SQLModel, table=True):
+    """One statement of a run, checked against its BODS schema, as JSON text, in file order."""
+
+    run_id: int = Field(foreign_key="bodsimportrun.id", primary_key=True, ondelete="CASCADE")
+    number: int = Field(primary_key=True)
+    statement_id: str = Field(max_length=200)
+    record_id: str = Field(default="", max_length=200)
+    content: str = Field(sa_type=Text)

@@ -1,6 +1,7 @@
 """`flask bods import FILE...` and `flask bods export --vendor NAME`."""
 
 import json
+import re
 from pathlib import Path
 
 import pytest
@@ -159,6 +160,19 @@ def test_a_large_file_shows_a_progress_bar(bods, tmp_path):
     assert result.exit_code == 0
     assert "Importing large.json" in result.stderr
     assert "large.json: 600 statements; parties 600 added" in result.stdout
+
+
+def test_a_streamed_file_shows_each_stage_with_statements_per_second(bods, tmp_path):
+    path = tmp_path / "register.jsonl"
+    path.write_text("\n".join(json.dumps(entity(f"bulk-{n:05d}", f"Bulk Company {n}")) for n in range(12_000)))
+    assert path.stat().st_size > 4 * 1024 * 1024  # streamed, not read whole
+
+    result = bods("import", path)
+
+    assert result.exit_code == 0, result.output
+    assert re.search(r"Importing register.jsonl: staging 12,000 statements \([\d,]+/s\)", result.stderr)
+    assert re.search(r"Importing register.jsonl: applying 12,000 of 12,000 statements \([\d,]+/s\)", result.stderr)
+    assert "register.jsonl: 12000 statements; parties 12000 added" in result.stdout
 
 
 def test_export_prints_valid_bods_for_the_vendor(bods, session):

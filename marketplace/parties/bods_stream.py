@@ -1,0 +1,412 @@
+"""Importing a BODS file of any size: read as a stream, staged, then applied in bulk in one transaction.
+
+`import_file` is what `flask bods import` and the admin's upload job call. In two stages:
+
+1. **Staging.** The file is read one statement at a time (a JSON array or {"statements": [...]} with ijson, JSON
+   Lines line by line), each statement's id checked and the statement validated against its BODS version's schema
+   (0.4 by a compiled validator), and stored as JSON text in `bodsstagedstatement` under a `bodsimportrun`. Every
+   batch is committed with the run's cursor (statements staged, and for JSON Lines the byte offset): an
+   interrupted import, run again on the same unchanged file, goes on from there.
+2. **Applying.** The staged statements are read back in file order, parsed, and applied batch by batch
+   (marketplace.parties.bods_bulk) in the caller's transaction, which also deletes the run. Interrupted here, the
+   transaction is lost and the next run applies the staged statements again from the start.
+
+A file refused at either stage (not JSON, a statement invalid, a statementId repeated with other content, a
+reference to nothing) raises BodsFileError after rolling back and deleting its run: nothing of it stays. Memory
+stays the same whatever the file's size: a batch of statements, and per relationship record of the file what
+the share warning needs.
+
+Small files (below STREAM_FROM bytes) are read whole and imported as before (bods.import_bods), statement by
+statement, in the caller's transaction: nothing is staged, and each problem is reported exactly as before.
+"""
+
+import gc
+import hashlib
+import json
+import time
+from collections import defaultdict
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
+from pathlib import Path
+from typing import BinaryIO
+
+import ijson
+from sqlalchemy import delete, insert, select
+from sqlalchemy.orm import Session
+from sqlmodel import col
+
+from marketplace.audit.service import record_event
+from marketplace.parties.bods import (
+    COUNTED_SHARES,
+    MAX_ID_LENGTH,
+    BodsFileError,
+    ImportSummary,
+    RelationshipStatement,
+    Statement,
+    _Parser,
+    import_bods,
+    read_statements,
+)
+from marketplace.parties.bods_bulk import BulkApplier, Staged
+from marketplace.parties.bods_validation import quick_statement_problem
+from marketplace.parties.models import BodsImportRun, BodsStagedStatement
+
+BATCH = 5000  # statements staged per commit, and applied per round of look-ups
+STREAM_FROM = 4 * 1024 * 1024  # bytes: smaller files are read whole
+PROGRESS_EVERY = 500  # statements between two progress reports
+FINGERPRINT_BYTES = 64 * 1024
+
+
+@dataclass(frozen=True)
+class ImportProgress:
+    """Where an import is: "staging" (reading and validating) or "applying", statements done in that stage (of
+    `total` when known), and how many per second the stage has gone since it started (or resumed)."""
+
+    stage: str
+    done: int
+    total: int | None
+    per_second: float
+
+
+ProgressCallback = Callable[[ImportProgress], None]
+
+
+def import_file(session: Session, actor, path: Path, *, progress: ProgressCallback | None = None) -> ImportSummary:
+    """Import one BODS 0.2, 0.3 or 0.4 file (JSON array, {"statements": [...]} or JSON Lines) of any size.
+
+    Statements are staged and committed batch by batch (so call it with nothing else pending in the session);
+    the graph's changes, the `bods.imported` audit event and the run's deletion are left in the caller's
+    transaction: the caller announces them (changes.ties_changed) and commits. Run again on the same file after an
+    interruption, it resumes (see the module's docstring). `progress`, when given, is called every few hundred
+    statements and at the end of each stage.
+
+    Raises BodsFileError, naming the file and the statement, for a file that cannot be imported; it has then
+    rolled back and deleted the run: nothing of the file stays.
+    """
+    path = Path(path)
+    try:
+        size = path.stat().st_size
+    except OSError as error:
+        raise BodsFileError(path.name, f"cannot be read ({error}).") from error
+    if size < STREAM_FROM:
+        return _import_whole(session, actor, path, progress)
+    run = _run_for(session, path, size)
+    thresholds = gc.get_threshold()
+    # Millions of short-lived dicts and dataclasses, none in a cycle: the cyclic collector, run every 700
+    # allocations by default, took a sixth of the time.
+    gc.set_threshold(50_000, 20, 100)
+    try:
+        if not run.staged:
+            _stage(session, run, path, progress)
+        return _apply(session, actor, run, path.name, progress)
+    except BodsFileError:
+        session.rollback()
+        session.execute(delete(BodsImportRun).where(col(BodsImportRun.id) == run.id))
+        session.execute(delete(BodsStagedStatement).where(col(BodsStagedStatement.run_id) == run.id))
+        session.commit()
+        raise
+    finally:
+        gc.set_threshold(*thresholds)
+
+
+def _import_whole(session: Session, actor, path: Path, progress: ProgressCallback | None) -> ImportSummary:
+    statements = read_statements(path)
+    meter = _Meter("applying", len(statements), progress)
+    try:
+        summary = import_bods(session, actor, statements, path.name, progress=lambda n: meter.add(n))
+    except BodsFileError:
+        session.rollback()
+        raise
+    if len(statements) >= PROGRESS_EVERY:  # a few statements need no progress line
+        meter.report()
+    return summary
+
+
+class _Meter:
+    """Counts statements done in a stage and reports them every PROGRESS_EVERY."""
+
+    def __init__(self, stage: str, total: int | None, progress: ProgressCallback | None, done: int = 0):
+        self.stage, self.total, self.progress = stage, total, progress
+        self.done = self.started_from = done
+        self.started = time.monotonic()
+
+    def add(self, count: int = 1) -> None:
+        before = self.done
+        self.done += count
+        if self.done // PROGRESS_EVERY != before // PROGRESS_EVERY:
+            self.report()
+
+    def report(self) -> None:
+        if self.progress is not None:
+            elapsed = max(time.monotonic() - self.started, 1e-6)
+            self.progress(ImportProgress(self.stage, self.done, self.total, (self.done - self.started_from) / elapsed))
+
+
+# --- the run ---
+
+
+def _fingerprint(path: Path, size: int) -> str:
+    digest = hashlib.sha256(str(size).encode())
+    with path.open("rb") as file:
+        digest.update(file.read(FINGERPRINT_BYTES))
+        file.seek(max(size - FINGERPRINT_BYTES, 0))
+        digest.update(file.read(FINGERPRINT_BYTES))
+    return digest.hexdigest()
+
+
+def _run_for(session: Session, path: Path, size: int) -> BodsImportRun:
+    """The unfinished run of this very file (same name, size and fingerprint), else a new one."""
+    fingerprint = _fingerprint(path, size)
+    run = session.execute(
+        select(BodsImportRun)
+        .where(
+            col(BodsImportRun.fingerprint) == fingerprint,
+            col(BodsImportRun.file_name) == path.name[:300],
+            col(BodsImportRun.file_size) == size,
+        )
+        .order_by(col(BodsImportRun.id).desc())
+        .limit(1)
+    ).scalar_one_or_none()
+    if run is None:
+        run = BodsImportRun(file_name=path.name[:300], file_size=size, fingerprint=fingerprint)
+        session.add(run)
+        session.commit()
+    return run
+
+
+# --- stage 1: reading, validating, staging ---
+
+
+def _stage(session: Session, run: BodsImportRun, path: Path, progress: ProgressCallback | None) -> None:
+    meter = _Meter("staging", None, progress, done=run.statements_staged)
+    run_id, number, offset = run.id, run.statements_staged, run.resume_offset
+    batch: list[dict] = []
+    for number, raw, text, offset in _read(path, run.statements_staged, run.resume_offset):
+        statement_id = _checked_statement_id(path.name, raw, number)
+        problem = quick_statement_problem(raw)
+        if problem:
+            raise BodsFileError(path.name, f"statement {number} ({statement_id}): {problem}")
+        record_id = raw.get("recordId")
+        batch.append(
+            {
+                "run_id": run_id,
+                "number": number,
+                "statement_id": statement_id,
+                "record_id": record_id.strip()[:MAX_ID_LENGTH] if isinstance(record_id, str) else "",
+                "content": text,
+            }
+        )
+        meter.add()
+        if len(batch) >= BATCH:
+            _save_batch(session, run_id, batch, number, offset)
+            batch = []
+    if number == 0:
+        raise BodsFileError(path.name, "is empty; expected BODS statements.")
+    _save_batch(session, run_id, batch, number, offset, staged=True)
+    meter.report()
+
+
+def _checked_statement_id(file_name: str, raw: dict, number: int) -> str:
+    statement_id = raw.get("statementId", raw.get("statementID"))
+    if not isinstance(statement_id, str) or not statement_id.strip():
+        raise BodsFileError(file_name, f"statement {number}: has no statementId.")
+    if len(statement_id.strip()) > MAX_ID_LENGTH:
+        raise BodsFileError(
+            file_name,
+            f"statement {number} ({statement_id}): the statementId is longer than {MAX_ID_LENGTH} characters.",
+        )
+    return statement_id.strip()
+
+
+def _save_batch(session: Session, run_id: int, rows: list[dict], number: int, offset: int, staged=False) -> None:
+    if rows:
+        if session.get_bind().dialect.name == "postgresql":
+            columns = list(rows[0])
+            cursor = session.connection().connection.driver_connection.cursor()  # type: ignore[union-attr]
+            with cursor.copy(f"COPY bodsstagedstatement ({', '.join(columns)}) FROM STDIN") as copy:
+                for row in rows:
+                    copy.write_row([row[c] for c in columns])
+        else:
+            session.execute(insert(BodsStagedStatement), rows)
+    run = session.get(BodsImportRun, run_id)
+    assert run is not None
+    run.statements_staged, run.resume_offset, run.staged = number, offset, staged
+    session.commit()
+
+
+def _read(path: Path, skip: int, offset: int) -> Iterator[tuple[int, dict, str, int]]:
+    """(number, statement, its JSON text, the byte offset after it when the file is JSON Lines) for each statement
+    after the first `skip`, reading from `offset` when the file is JSON Lines."""
+    with path.open("rb") as file:
+        head = file.read(4096)
+        first = head.lstrip(b"\xef\xbb\xbf \t\r\n")[:1]
+        if first == b"{" and _is_json_lines(file):
+            yield from _read_lines(path.name, file, skip, offset)
+            return
+        if first not in (b"[", b"{"):
+            raise BodsFileError(path.name, "is not valid JSON (it starts with neither [ nor {).")
+        file.seek(3 if head.startswith(b"\xef\xbb\xbf") else 0)  # ijson reads no byte order mark
+        yield from _read_array(path.name, file, "item" if first == b"[" else "statements.item", skip)
+
+
+def _is_json_lines(file: BinaryIO) -> bool:
+    """Whether the file's first line is a whole JSON object (JSON Lines) rather than the start of one document."""
+    file.seek(0)
+    line = file.readline()
+    try:
+        return isinstance(json.loads(line.decode("utf-8-sig")), dict)
+    except (ValueError, UnicodeDecodeError):
+        return False
+
+
+def _read_lines(name: str, file: BinaryIO, skip: int, offset: int) -> Iterator[tuple[int, dict, str, int]]:
+    file.seek(offset)
+    number, line_number = skip, 0
+    for line in file:
+        line_number += 1
+        offset += len(line)
+        text = line.decode("utf-8-sig" if offset == len(line) else "utf-8", errors="strict").strip()
+        if not text:
+            continue
+        number += 1
+        try:
+            raw = json.loads(text)
+        except ValueError as error:
+            where = f"line {line_number}" if skip == 0 else f"statement {number}"
+            raise BodsFileError(
+                name, f"is neither a JSON document nor JSON Lines: {where} is not valid JSON ({error})."
+            ) from error
+        if not isinstance(raw, dict):
+            raise BodsFileError(name, f"statement {number} is not a JSON object.")
+        yield number, raw, text, offset
+
+
+def _read_array(name: str, file: BinaryIO, prefix: str, skip: int) -> Iterator[tuple[int, dict, str, int]]:
+    number = 0
+    try:
+        for raw in ijson.items(file, prefix, use_float=True):
+            number += 1
+            if not isinstance(raw, dict):
+                raise BodsFileError(name, f"statement {number} is not a JSON object.")
+            if number > skip:
+                yield number, raw, json.dumps(raw, ensure_ascii=False), 0
+    except ijson.JSONError as error:
+        raise BodsFileError(name, f"is not valid JSON ({error}).") from error
+    if number == 0 and prefix == "statements.item":
+        raise BodsFileError(
+            name, 'is not a list of BODS statements (expected a JSON array, {"statements": [...]} or JSON Lines).'
+        )
+
+
+# --- stage 2: applying ---
+
+
+def _apply(session: Session, actor, run: BodsImportRun, file_name: str, progress) -> ImportSummary:
+    total = run.statements_staged
+    summary = ImportSummary(file_name, statements=total)
+    meter = _Meter("applying", total, progress)
+    parser = _Parser(file_name, validate=False)
+    shares = _ShareTotals()
+    applier = BulkApplier(session, actor, summary, _StagedIds(session, run.id))
+    after = 0
+    while True:
+        rows = session.execute(
+            select(col(BodsStagedStatement.number), col(BodsStagedStatement.content))
+            .where(col(BodsStagedStatement.run_id) == run.id, col(BodsStagedStatement.number) > after)
+            .order_by(col(BodsStagedStatement.number))
+            .limit(BATCH)
+        ).all()
+        if not rows:
+            break
+        batch = []
+        for number, text in rows:
+            raw = json.loads(text)
+            statement = parser.parse(raw, number)
+            shares.add(statement)
+            batch.append(Staged(number, statement, raw, text))
+        parser.raw.clear()
+        applier.apply(batch)
+        after = rows[-1][0]
+        meter.add(len(rows))
+    summary.warnings.extend(parser.warnings)
+    summary.warnings.extend(shares.warnings())
+    session.execute(delete(BodsStagedStatement).where(col(BodsStagedStatement.run_id) == run.id))
+    session.execute(delete(BodsImportRun).where(col(BodsImportRun.id) == run.id))
+    if summary.changed:
+        record_event(session, actor, "bods.imported", "bods_file", None, after=_event(summary))
+    meter.report()
+    return summary
+
+
+def _event(summary: ImportSummary) -> dict:
+    return {
+        "file": summary.file_name,
+        "statements": summary.statements,
+        "parties_added": summary.parties_added,
+        "parties_updated": summary.parties_updated,
+        "interests_added": summary.interests_added,
+        "interests_ended": summary.interests_ended,
+        "skipped": summary.skipped,
+        "declarations_added": summary.declarations_added,
+        "warnings": len(summary.warnings),
+    }
+
+
+class _StagedIds:
+    """`reference in this` says whether a statement or record of the file has that id (for indirect
+    relationships' components): looked up in the staged statements."""
+
+    def __init__(self, session: Session, run_id: int):
+        self.session, self.run_id = session, run_id
+
+    def __contains__(self, reference: object) -> bool:
+        staged = BodsStagedStatement
+        return (
+            self.session.execute(
+                select(col(staged.number))
+                .where(
+                    col(staged.run_id) == self.run_id,
+                    (col(staged.statement_id) == reference) | (col(staged.record_id) == reference),
+                )
+                .limit(1)
+            ).first()
+            is not None
+        )
+
+
+class _ShareTotals:
+    """bods.share_warnings, kept as the file goes by: per relationship record only what its latest version holds
+    of the counted shares (subject, [(kind, low end)])."""
+
+    def __init__(self) -> None:
+        self.latest: dict[str, tuple[str, tuple[tuple[str, float], ...]]] = {}
+
+    def add(self, statement: Statement) -> None:
+        if not isinstance(statement, RelationshipStatement):
+            return
+        key = statement.record_id or statement.statement_id
+        for replaced in statement.replaces:
+            self.latest.pop(replaced, None)
+        counted = tuple(
+            (interest.interest_type, low)
+            for interest in statement.interests
+            if interest.interest_type in COUNTED_SHARES
+            and (low := interest.exact if interest.exact is not None else interest.minimum) is not None
+            and interest.end is None
+            and interest.direct_or_indirect != "indirect"
+        )
+        if statement.status == "closed" or statement.subject is None or not counted:
+            self.latest.pop(key, None)
+        else:
+            self.latest[key] = (statement.subject, counted)
+
+    def warnings(self) -> list[str]:
+        totals: dict[tuple[str, str], float] = defaultdict(float)
+        for subject, counted in self.latest.values():
+            for kind, low in counted:
+                totals[(subject, kind)] += low
+        return [
+            f"the {kind} shares held in “{subject}” add up to {total:g}% (more than 100%)."
+            for (subject, kind), total in totals.items()
+            if total > 100 + 1e-9
+        ]
