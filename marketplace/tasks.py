@@ -142,12 +142,13 @@ def _forget_rolled_back(session: Session) -> None:
     session.info.pop(_AFTER_COMMIT, None)
 
 
-def report_progress(done: int, total: int) -> None:
-    """Inside a job: how far it is, for the user who started it (progress_of). Inline: nothing to report."""
+def report_progress(done: int, total: int, stage: str = "") -> None:
+    """Inside a job: how far it is (and, for work in stages, which one), for the user who started it (progress_of).
+    Inline: nothing to report."""
     job = get_current_job()
     if job is None:
         return
-    job.meta.update(done=done, total=total)
+    job.meta.update(done=done, total=total, stage=stage)
     job.save_meta()  # type: ignore[no-untyped-call]
 
 
@@ -159,6 +160,7 @@ class Progress:
     status: str
     done: int | None = None
     total: int | None = None
+    stage: str = ""
 
 
 def progress_of(key: str) -> Progress | None:
@@ -171,7 +173,12 @@ def progress_of(key: str) -> Progress | None:
     except RedisError:
         log.warning("Could not read job %s from Redis", key, exc_info=True)
         return Progress("unknown")
-    return Progress(str(status.value if status is not None else "unknown"), job.meta.get("done"), job.meta.get("total"))
+    return Progress(
+        str(status.value if status is not None else "unknown"),
+        job.meta.get("done"),
+        job.meta.get("total"),
+        job.meta.get("stage", ""),
+    )
 
 
 def on_worker_start(callback: Callable[[], object]) -> None:

@@ -1,8 +1,9 @@
 """BODS files uploaded by an admin from the registry's import page, imported on the task queue.
 
 The request only keeps the file and writes a BodsUpload row (queued); the import runs as a job after the commit
-(marketplace.tasks), or, without a queue, right after in the same request. A job runs the whole file in one
-transaction, as `flask bods import` does: a bad file leaves nothing but its row, `failed`, with the reason. The job
+(marketplace.tasks), or, without a queue, right after in the same request. A job imports the file as `flask bods
+import` does (parties.bods_stream.import_file: a large file streamed and staged, then applied in one transaction):
+a bad file leaves nothing but its row, `failed`, with the reason. The job
 id is the upload's, so an upload is imported once however often its job is queued, and a job finding its upload
 already done or failed does nothing. Progress (statements done of the file's) is the job's, read back by the page.
 """
@@ -23,7 +24,8 @@ from marketplace import changes, tasks
 from marketplace.accounts.models import User
 from marketplace.db_types import utcnow
 from marketplace.extensions import db
-from marketplace.parties.bods import BodsFileError, import_bods, read_statements
+from marketplace.parties.bods import BodsFileError
+from marketplace.parties.bods_stream import ImportProgress, import_file
 from marketplace.parties.models import BodsUpload, UploadStatus
 
 log = logging.getLogger(__name__)
@@ -31,7 +33,6 @@ log = logging.getLogger(__name__)
 TASK = "marketplace.parties.uploads.run_upload"
 SUFFIXES = (".json", ".jsonl", ".ndjson")
 FOLDER = "bods"
-PROGRESS_EVERY = 500
 
 
 def job_id(upload_id: int) -> str:
@@ -70,18 +71,11 @@ def run_upload(upload_id: int) -> dict:
     admin = cast(User, session.get(User, upload.uploaded_by_id))
     session.commit()
     try:
-        statements = read_statements(path)
-        total = len(statements)
-        tasks.report_progress(0, total)
-        done = 0
 
-        def progress(step: int) -> None:
-            nonlocal done
-            done += step
-            if done % PROGRESS_EVERY == 0 or done == total:
-                tasks.report_progress(done, total)
+        def progress(step: ImportProgress) -> None:
+            tasks.report_progress(step.done, step.total or 0, stage=step.stage)  # 0: not known yet
 
-        summary = import_bods(session, admin, statements, upload.file_name, progress=progress)
+        summary = import_file(session, admin, path, progress=progress)
         changes.ties_changed(session, admin, party_ids=None)
     except BodsFileError as error:
         session.rollback()
