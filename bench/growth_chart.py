@@ -48,7 +48,7 @@ def _label(value: float, unit: str) -> str:
 def draw(results: list[dict]) -> str:
     results = sorted(results, key=lambda d: d["rows"]["parties"])
     sizes = [d["rows"]["parties"] for d in results]
-    width = MARGIN + len(PANELS) * (PANEL_W + MARGIN)
+    width = MARGIN + len(PANELS) * (PANEL_W + MARGIN) + 20
     height = PANEL_H + 130
     out = [
         f'<svg xmlns="http://www.w3.org/2000/svg" width="{width}" height="{height}" font-family="sans-serif" '
@@ -82,7 +82,7 @@ def draw(results: list[dict]) -> str:
             'stroke-dasharray="4 3"/>'
         )
         out.append(
-            f'<text x="{left + PANEL_W - 2}" y="{target_y - 3:.1f}" text-anchor="end" fill="#c33">'
+            f'<text x="{left + 4}" y="{target_y + 12:.1f}" fill="#c33">'
             f"target at 1M: {_label(TARGETS[key], unit)}</text>"
         )
         for name, points in series.items():
@@ -93,8 +93,12 @@ def draw(results: list[dict]) -> str:
             out.append(f'<polyline points="{path}" fill="none" stroke="{colour}" stroke-width="2"{dash}/>')
             for n, v in ordered:
                 out.append(f'<circle cx="{x(n):.1f}" cy="{y(v):.1f}" r="3" fill="{colour}"/>')
+                # The last point's label to its left, inside the panel; "before" below its line, the rest above.
+                anchor, dx = ("end", -6) if n == ordered[-1][0] else ("start", 6)
+                dy = 14 if name == "before" else -5
                 out.append(
-                    f'<text x="{x(n) + 5:.1f}" y="{y(v) - 4:.1f}" fill="{colour}">{escape(_label(v, unit))}</text>'
+                    f'<text x="{x(n) + dx:.1f}" y="{y(v) + dy:.1f}" text-anchor="{anchor}" fill="{colour}">'
+                    f"{escape(_label(v, unit))}</text>"
                 )
     legend_y = PANEL_H + 100
     for position, (colour, label) in enumerate(SERIES.values()):
