@@ -102,6 +102,21 @@ def test_the_runner_measures_every_figure_and_the_chart_draws_them(tmp_path):
     assert drawn.returncode == 0, drawn.stderr
     svg = chart.read_text()
     assert svg.startswith("<svg") and svg.count("<rect") >= 7 and "Re-screen after one change" in svg
+    assert 0 < figures["a"]["peak_rss_mib"] <= figures["d"]["peak_rss_mib"]
+
+    # The growth curve draws a point per register and series (here the one register, drawn as each size).
+    sizes = []
+    for parties in (10_000, 100_000, 1_000_000):
+        sized = tmp_path / f"growth-{parties}.json"
+        sized.write_text(json.dumps({**figures, "rows": {**figures["rows"], "parties": parties}}))
+        sizes.append(str(sized))
+    growth = tmp_path / "growth.svg"
+    drawn = run("growth_chart.py", *sizes, "--out", str(growth))
+    assert drawn.returncode == 0, drawn.stderr
+    svg = growth.read_text()
+    # (a): ours, naive and before; (c): ours and naive; (d): ours and before; a point each per register.
+    assert svg.startswith("<svg") and svg.count("<circle") == 9 + 6 + 6
+    assert "Screen all vendors for one buyer" in svg and "target at 1M: 5.00 s" in svg
 
     # Who may see a job, on the same register: every vendor that may see it is told once, through its one user.
     answered = run("who_sees.py", "--database-url", url, "--repeats", "1", "--naive-vendors", "10")

@@ -13,6 +13,7 @@ block is too large to factorise (a random graph's giant component), the forward 
 the few backward edges are iterated (block Gauss-Seidel), which converges because the divergent blocks are gone.
 """
 
+from collections.abc import Iterable
 from typing import Literal, cast, overload
 
 import numpy as np
@@ -29,6 +30,8 @@ DENSE_EIGEN_LIMIT = 24
 # A block whose spectral radius is this close to 1 is treated as divergent: its series does not settle.
 DIVERGENCE_MARGIN = 1e-9
 MAX_SWEEPS = 10000  # Gauss-Seidel sweeps over a block too large to factorise
+# Route trees searched in one call by Routes.prefetch: each is two arrays as long as the graph.
+TREES_AT_ONCE = 32
 
 
 def breadth_first(adjacency: sparse.csr_matrix, seeds: ArrayLike) -> tuple[np.ndarray, np.ndarray]:
@@ -96,11 +99,27 @@ def _topological_order(block: sparse.csr_matrix, labels: np.ndarray, n_blocks: i
     return np.argsort(rank[labels], kind="stable")
 
 
+def _dense_slice(matrix: sparse.csr_matrix, low: int, high: int) -> np.ndarray:
+    """matrix[low:high, low:high] as a dense array."""
+    size = high - low
+    first, last = matrix.indptr[low], matrix.indptr[high]
+    rows = np.repeat(np.arange(size), np.diff(matrix.indptr[low : high + 1]))
+    cols = matrix.indices[first:last] - low
+    inside = (cols >= 0) & (cols < size)
+    dense = np.zeros((size, size))
+    np.add.at(dense, (rows[inside], cols[inside]), matrix.data[first:last][inside])
+    return dense
+
+
+def _dense_diverges(block: np.ndarray) -> bool:
+    return float(np.max(np.abs(np.linalg.eigvals(block)))) >= 1 - DIVERGENCE_MARGIN
+
+
 def _diverges(block: sparse.csr_matrix) -> bool:
     """Whether a strongly connected block's spectral radius reaches 1, so that its series never settles."""
     size = block.shape[0]
     if size <= DENSE_EIGEN_LIMIT:
-        return float(np.max(np.abs(np.linalg.eigvals(block.toarray())))) >= 1 - DIVERGENCE_MARGIN
+        return _dense_diverges(block.toarray())
     # Collatz-Wielandt: for y > 0, min (By/y) <= rho(B) <= max (By/y). Iterating with I + B (same Perron
     # vector, primitive) tightens both bounds even where B itself is periodic.
     y = np.ones(size)
@@ -198,11 +217,30 @@ class LookThrough:
         divergent = np.zeros(n_blocks, dtype=bool)
         candidates = np.flatnonzero((sizes > 1) | looped)
         if candidates.size:
+            # The spectral radius is at most the largest row sum inside the block, and the largest column sum:
+            # blocks under the margin by either converge, and need no eigenvalues (most cross-holdings are small).
+            coo = self.block.tocoo()
+            inside = labels[coo.row] == labels[coo.col]
+            bound = np.full(n_blocks, np.inf)
+            for ends in (coo.row[inside], coo.col[inside]):
+                sums = np.bincount(ends, weights=coo.data[inside], minlength=self.nodes.size)
+                largest = np.zeros(n_blocks)
+                np.maximum.at(largest, labels, sums)
+                bound = np.minimum(bound, largest)
+            candidates = candidates[bound[candidates] >= 1 - DIVERGENCE_MARGIN]
+        if candidates.size:
             by_label = np.argsort(labels, kind="stable")
             starts = np.concatenate(([0], np.cumsum(sizes)))
-            for label in candidates:
-                members = by_label[starts[label] : starts[label + 1]]
-                divergent[label] = _diverges(self.block[members][:, members].tocsr())
+            # Every block's nodes side by side, once: a small block is then a slice, read without scipy's indexing
+            # (thousands of cross-holdings on a large register took a second that way).
+            grouped = self.block[by_label][:, by_label].tocsr()
+            for label in candidates.tolist():
+                low, high = int(starts[label]), int(starts[label + 1])
+                if high - low <= DENSE_EIGEN_LIMIT:
+                    divergent[label] = _dense_diverges(_dense_slice(grouped, low, high))
+                else:
+                    members = by_label[low:high]
+                    divergent[label] = _diverges(self.block[members][:, members].tocsr())
         return divergent[labels]
 
     def from_sources(self, sources: sparse.csr_matrix, targets: np.ndarray) -> np.ndarray:
@@ -237,32 +275,91 @@ class Routes:
         self.weights.data = -np.log(np.clip(self.weights.data, 1e-300, 1.0)) + 1e-12
         self.holders_of = holdings.T.tocsr()
         self.limit = -np.log(floor)
+        self.n = holdings.shape[0]
         self._trees: dict[int, tuple[np.ndarray, np.ndarray]] = {}
+        self._found: dict[tuple[int, int, int], list[list[int]]] = {}
 
     def _tree(self, source: int) -> tuple[np.ndarray, np.ndarray]:
         if source not in self._trees:
             self._trees[source] = dijkstra(self.weights, indices=source, return_predecessors=True, limit=self.limit)
         return self._trees[source]
 
+    def prefetch(self, pairs: Iterable[tuple[int, int]], limit: int = 5) -> None:
+        """Find the routes of many (source, target) pairs at once, keeping the routes and not the trees.
+
+        A tree is two arrays as long as the graph: kept for every unknown owner of a large register, they took
+        gigabytes. Here the sources are searched in batches (one call, the same search per source as `routes`
+        makes), each batch's trees dropped once their targets' routes are read.
+        """
+        targets: dict[int, list[int]] = {}
+        for source, target in pairs:
+            if (source, target, limit) not in self._found and source not in self._trees:
+                targets.setdefault(source, []).append(target)
+        sources = sorted(targets)
+        for start in range(0, len(sources), TREES_AT_ONCE):
+            batch = np.asarray(sources[start : start + TREES_AT_ONCE], dtype=np.int64)
+            # Searched on what the batch reaches, numbered in the same order: a search from a source touches
+            # nothing else, in the same order, so it finds the same tree, in arrays as long as that part.
+            reached = np.sort(breadth_first(self.weights, batch)[0])
+            part = self.weights[reached][:, reached].tocsr()
+            distances, parents = dijkstra(
+                part, indices=np.searchsorted(reached, batch), return_predecessors=True, limit=self.limit
+            )
+            for row, source in enumerate(batch.tolist()):
+                for target in targets[source]:
+                    self._found[source, target, limit] = self._routes_in(
+                        distances[row], parents[row], source, target, limit, reached
+                    )
+
     def routes(self, source: int, target: int, limit: int = 5) -> list[list[int]]:
         """Up to `limit` simple routes from source to target, one per last holder, the largest product first.
 
-        From a widest-path tree out of the source (cached, so many targets of one source cost one search);
-        routes whose product falls below the floor are not searched.
+        From a widest-path tree out of the source (cached, so many targets of one source cost one search, unless
+        `prefetch` found them already); routes whose product falls below the floor are not searched.
         """
+        found = self._found.get((source, target, limit))
+        if found is not None:
+            return found
         distance, parent = self._tree(source)
+        return self._routes_in(distance, parent, source, target, limit)
+
+    def _routes_in(
+        self,
+        distance: np.ndarray,
+        parent: np.ndarray,
+        source: int,
+        target: int,
+        limit: int,
+        reached: np.ndarray | None = None,
+    ) -> list[list[int]]:
+        """The routes out of a tree searched on the whole graph, or on the part `reached` (sorted nodes, each
+        numbered by its place there)."""
         start, end = self.holders_of.indptr[target], self.holders_of.indptr[target + 1]
+        holders = self.holders_of.indices[start:end]
+        places = holders if reached is None else _places(reached, holders)
+        origin = source if reached is None else int(_places(reached, np.array([source]))[0])
         candidates = []
-        for holder, share in zip(self.holders_of.indices[start:end], self.holders_of.data[start:end], strict=True):
-            holder = int(holder)
+        for holder, place, share in zip(
+            holders.tolist(), places.tolist(), self.holders_of.data[start:end].tolist(), strict=True
+        ):
             if holder == source:
-                candidates.append((-float(share), [source, target]))
-            elif np.isfinite(distance[holder]):
-                path = _walk_back(parent, source, holder)
+                candidates.append((-share, [source, target]))
+            elif place >= 0 and np.isfinite(distance[place]):
+                path = _walk_back(parent, origin, place)
+                if reached is not None:
+                    path = reached[path].tolist()
                 if path and target not in path:
-                    candidates.append((-float(np.exp(-distance[holder]) * share), path + [target]))
+                    candidates.append((-float(np.exp(-distance[place]) * share), path + [target]))
         candidates.sort(key=lambda item: item[0])
         return [path for _, path in candidates[:limit]]
+
+
+def _places(nodes: np.ndarray, wanted: np.ndarray) -> np.ndarray:
+    """Where each wanted node stands in the sorted `nodes`, -1 where it is not there."""
+    if not nodes.size:
+        return np.full(wanted.size, -1, dtype=np.int64)
+    places = np.minimum(np.searchsorted(nodes, wanted), nodes.size - 1)
+    return np.where(nodes[places] == wanted, places, -1)
 
 
 def _walk_back(parent: np.ndarray, source: int, node: int) -> list[int]:

@@ -113,6 +113,11 @@ def _screen(
     rivals = _rivals(snapshot, snapshot.node_array(rival_ids), vendor_nodes, policy)
     unknown_owners = _unknown_owner_stakes(snapshot, vendor_nodes, policy)
     undisclosed = _undisclosed_routes(snapshot, vendor_nodes)
+    if unknown_owners and snapshot.actions[Rule.UNKNOWN] != Action.IGNORE:
+        # Thousands of owners on a large register: their routes found in batches, not a tree kept per owner.
+        snapshot.routes().prefetch(
+            (owner, int(vendor_nodes[at])) for at, owned in unknown_owners.items() for owner, _, _ in owned
+        )
     results = {}
     for position, (facts, node) in enumerate(zip(vendors, vendor_nodes.tolist(), strict=True)):
         vendor = _Vendor(snapshot, policy, as_of, node, position)
@@ -836,10 +841,15 @@ def _reaching(holdings: sparse.csr_matrix, sources: np.ndarray) -> tuple[np.ndar
     index = np.arange(sources.size)
     np.minimum.at(first, sources, index)
     np.maximum.at(last, sources, index)
-    while True:  # relax along every edge until nothing changes: as many rounds as the longest shortest route
+    # The edges by what they point at, so that each round reduces runs of them (ufunc.at is slow on many edges).
+    order = np.argsort(coo.col, kind="stable")
+    rows, cols = coo.row[order], coo.col[order]
+    starts = np.flatnonzero(np.concatenate(([True], cols[1:] != cols[:-1]))) if cols.size else np.zeros(0, np.int64)
+    pointed = cols[starts]
+    while starts.size:  # relax along every edge until nothing changes: as many rounds as the longest shortest route
         lower, higher = first.copy(), last.copy()
-        np.minimum.at(lower, coo.col, first[coo.row])
-        np.maximum.at(higher, coo.col, last[coo.row])
+        lower[pointed] = np.minimum(lower[pointed], np.minimum.reduceat(first[rows], starts))
+        higher[pointed] = np.maximum(higher[pointed], np.maximum.reduceat(last[rows], starts))
         if np.array_equal(lower, first) and np.array_equal(higher, last):
             break
         first, last = lower, higher

@@ -293,6 +293,8 @@ def _copy(screening: Screening) -> Screening:
 def screen_pairs(session: Session, buyer_org_ids, vendor_orgs, as_of: date | None = None):
     """Screen every given vendor for every given buyer: {(buyer_id, vendor_id): Screening}, waivers marked.
 
+    A vendor is an Organization or any row with its id, party_id, kind and name (many are read faster as rows).
+
     Buyers with the same rivals and policy share Screening objects (and their findings): treat them as read-only.
     """
     with collector_paused():
