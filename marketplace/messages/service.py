@@ -77,6 +77,11 @@ def _other_side(session: Session, user: User, bid: Bid, job: Job) -> str:
 
 
 def _closed_reason(bid: Bid, job: Job) -> str | None:
+    if job.final_offers_due is not None and visibility.sealed_until(job) == job.final_offers_due:
+        return (
+            "Best and final offers are sealed until they are due, and so is this thread: no bidder can tell the lab "
+            "its offer before the others are in. It opens again then."
+        )
     if not visibility.bid_amounts_visible(job):
         return (
             "Bids are sealed until the deadline, and so is this thread: the lab learns who bid when it sees every bid "

@@ -94,6 +94,8 @@ def test_only_the_shortlist_may_revise_and_every_term_is_sealed_until_final_offe
         select(Notification.message).where(Notification.user_id == buyer.id, Notification.kind == "bid_revised")
     ).scalar_one()
     assert "Final offers stay sealed until they are due." in told and "6,500" not in told
+    # The threads close until the offers are due, and say why.
+    assert "Best and final offers are sealed until they are due" in text(client.get(f"/bids/{bids[0].id}/messages"))
     login_as(vendors[2])
     refused = revise(client, bids[2], "5,000.00")
     assert refused.status_code == 400 and "Bidding on this job closed" in text(refused)
