@@ -1129,23 +1129,29 @@ def import_bods(
     statements = parse_statements(raw_statements, file_name, summary.warnings, raw=raw)
     summary.warnings.extend(share_warnings(statements))
     _Importer(session, actor, statements, summary, raw).run(progress)
-    if summary.changed:
-        record_event(
-            session,
-            actor,
-            "bods.imported",
-            "bods_file",
-            None,
-            after={
-                "file": file_name,
-                "statements": summary.statements,
-                "parties_added": summary.parties_added,
-                "parties_updated": summary.parties_updated,
-                "interests_added": summary.interests_added,
-                "interests_ended": summary.interests_ended,
-                "skipped": summary.skipped,
-                "declarations_added": summary.declarations_added,
-                "warnings": len(summary.warnings),
-            },
-        )
+    record_import(session, actor, summary)
     return summary
+
+
+def record_import(session: Session, actor, summary: ImportSummary) -> None:
+    """The file's import in the audit trail, when it changed anything (either way of importing calls it)."""
+    if not summary.changed:
+        return
+    record_event(
+        session,
+        actor,
+        "bods.imported",
+        "bods_file",
+        None,
+        after={
+            "file": summary.file_name,
+            "statements": summary.statements,
+            "parties_added": summary.parties_added,
+            "parties_updated": summary.parties_updated,
+            "interests_added": summary.interests_added,
+            "interests_ended": summary.interests_ended,
+            "skipped": summary.skipped,
+            "declarations_added": summary.declarations_added,
+            "warnings": len(summary.warnings),
+        },
+    )

@@ -35,7 +35,6 @@ from sqlalchemy import delete, insert, select
 from sqlalchemy.orm import Session
 from sqlmodel import col
 
-from marketplace.audit.service import record_event
 from marketplace.parties.bods import (
     COUNTED_SHARES,
     MAX_ID_LENGTH,
@@ -46,6 +45,7 @@ from marketplace.parties.bods import (
     _Parser,
     import_bods,
     read_statements,
+    record_import,
 )
 from marketplace.parties.bods_bulk import BulkApplier, Staged
 from marketplace.parties.bods_validation import quick_statement_problem
@@ -332,24 +332,9 @@ def _apply(session: Session, actor, run: BodsImportRun, file_name: str, progress
     summary.warnings.extend(shares.warnings())
     session.execute(delete(BodsStagedStatement).where(col(BodsStagedStatement.run_id) == run.id))
     session.execute(delete(BodsImportRun).where(col(BodsImportRun.id) == run.id))
-    if summary.changed:
-        record_event(session, actor, "bods.imported", "bods_file", None, after=_event(summary))
+    record_import(session, actor, summary)
     meter.report()
     return summary
-
-
-def _event(summary: ImportSummary) -> dict:
-    return {
-        "file": summary.file_name,
-        "statements": summary.statements,
-        "parties_added": summary.parties_added,
-        "parties_updated": summary.parties_updated,
-        "interests_added": summary.interests_added,
-        "interests_ended": summary.interests_ended,
-        "skipped": summary.skipped,
-        "declarations_added": summary.declarations_added,
-        "warnings": len(summary.warnings),
-    }
 
 
 class _StagedIds:
