@@ -93,14 +93,32 @@ def run_migrations_online():
     connectable = get_engine()
 
     with connectable.connect() as connection:
-        context.configure(
-            connection=connection,
-            target_metadata=get_metadata(),
-            **conf_args
-        )
+        # SQLite changes a table's constraints by copying it (batch mode) and dropping the old copy. With foreign
+        # keys on, that drop deletes the rows pointing at the table (or fails), so they are off while migrating
+        # (a PRAGMA, which SQLite takes only outside a transaction), and checked whole before the commit.
+        sqlite = connection.dialect.name == "sqlite"
+        if sqlite:
+            connection.connection.dbapi_connection.execute("PRAGMA foreign_keys=OFF")
+        try:
+            context.configure(
+                connection=connection,
+                target_metadata=get_metadata(),
+                **conf_args
+            )
 
-        with context.begin_transaction():
-            context.run_migrations()
+            with context.begin_transaction():
+                context.run_migrations()
+                if sqlite:
+                    broken = connection.exec_driver_sql("PRAGMA foreign_key_check").fetchall()
+                    if broken:
+                        raise RuntimeError(f"The migration left rows pointing at nothing: {broken[:5]}")
+            if sqlite and connection.in_transaction():
+                connection.commit()  # SQLite's DDL is not Alembic's transaction: end it, or the PRAGMA below is lost
+        finally:
+            if sqlite:
+                if connection.in_transaction():
+                    connection.rollback()
+                connection.connection.dbapi_connection.execute("PRAGMA foreign_keys=ON")
 
 
 if context.is_offline_mode():

@@ -29,6 +29,8 @@ class BidTerms(SQLModel):
     requirement_answers: dict[str, str] = Field(default_factory=dict, sa_type=JSON)
     # Anything else about data handling, in the vendor's words.
     data_handling_response: str = Field(default="", max_length=8000)
+    # The price of the job's paid pilot, when the job asks for one (sealed like the other terms).
+    pilot_price_minor: int | None = Field(default=None, sa_type=BigInteger)
 
 
 class Bid(BidTerms, table=True):

@@ -5,7 +5,7 @@ from datetime import date, datetime
 from enum import StrEnum
 from typing import Any, cast
 
-from sqlalchemy import BigInteger, CheckConstraint, UniqueConstraint, event
+from sqlalchemy import BigInteger, CheckConstraint, Index, UniqueConstraint, event, text
 from sqlmodel import Field, SQLModel
 
 from marketplace.db_types import UTCDateTime, enum_column, utcnow
@@ -19,10 +19,28 @@ class ContractStatus(StrEnum):
     COMPLETED = "completed"
 
 
+class ContractKind(StrEnum):
+    FULL = "full"  # made by the job's award: one per job
+    PILOT = "pilot"  # a paid pilot before the award (marketplace.bids.pilots): at most one per bid
+
+
 class Contract(SQLModel, table=True):
+    __table_args__ = (
+        UniqueConstraint("bid_id", "kind", name="uq_contract_bid_kind"),
+        # One award per job; a job may have many pilots (one per bid) beside it.
+        Index(
+            "uq_contract_full_job",
+            "job_id",
+            unique=True,
+            sqlite_where=text("kind = 'full'"),
+            postgresql_where=text("kind = 'full'"),
+        ),
+    )
+
     id: int = Field(default=None, primary_key=True)
-    job_id: int = Field(foreign_key="job.id", unique=True)
-    bid_id: int = Field(foreign_key="bid.id", unique=True)
+    job_id: int = Field(foreign_key="job.id", index=True)
+    bid_id: int = Field(foreign_key="bid.id", index=True)
+    kind: ContractKind = Field(default=ContractKind.FULL, sa_type=enum_column())
     buyer_org_id: int = Field(foreign_key="organization.id", index=True)
     vendor_org_id: int = Field(foreign_key="organization.id", index=True)
     total_minor: int = Field(sa_type=BigInteger)

@@ -114,6 +114,10 @@ class Job(SQLModel, table=True):
     codename: str = Field(default="", max_length=80)
     # Confidential jobs only: vendors accept the lab's current NDA before the brief opens (marketplace.ndas).
     requires_nda: bool = False
+    # A paid pilot before the full award (marketplace.bids.pilots): the batch it covers ("" when the job asks for
+    # none) and what it must show to pass.
+    pilot_scope: str = Field(default="", max_length=500)
+    pilot_criteria: str = Field(default="", max_length=2000)
     # When the lab asked its shortlist for best and final offers: until then every bid's terms are sealed again
     # (visibility.bid_amounts_visible), and only shortlisted bids may be revised (marketplace.bids.service).
     final_offers_due: datetime | None = Field(default=None, sa_type=UTCDateTime)

@@ -126,3 +126,46 @@ def test_0011_makes_every_name_key_again_transliterated(tmp_path):
         assert keys[cyrillic] == "nortvind"
         db.session.remove()
         db.engine.dispose()
+
+
+def test_0020_keeps_every_contract_and_what_points_at_it_while_sqlite_copies_the_table(tmp_path):
+    """0020 replaces the contract table's unique job and bid (SQLite copies the table to do it): an awarded contract
+    keeps its milestones and its ledger's references, is a full contract after it, and a second full contract for the
+    same job is still refused, while a pilot beside it is not."""
+    import pytest
+    from flask_migrate import downgrade, upgrade
+    from sqlalchemy import select, text
+    from sqlalchemy.exc import IntegrityError
+
+    from marketplace.bids.service import award_bid
+    from marketplace.contracts.models import Contract, ContractKind, Milestone
+    from marketplace.jobs.models import BiddingMode
+    from tests.conftest import make_app, migrated_database
+    from tests.factories import BidFactory, BuyerFactory, JobFactory
+
+    app = make_app(migrated_database(tmp_path, "pilots"))
+    with app.app_context():
+        buyer = BuyerFactory()
+        job = JobFactory(buyer_org_id=buyer.org_id, bidding_mode=BiddingMode.OPEN)
+        bids = [BidFactory(job_id=job.id) for _ in range(2)]
+        contract = award_bid(db.session, buyer, job.id, bids[0].id)
+        db.session.commit()
+        ids = (contract.id, job.id, bids[0].id, bids[1].id, contract.buyer_org_id, contract.vendor_org_id)
+        db.session.remove()
+        downgrade(revision="0019")
+        upgrade()
+        kept = db.session.execute(select(Contract)).scalar_one()
+        assert (kept.id, kept.job_id, kept.bid_id, kept.kind) == (*ids[:3], ContractKind.FULL)
+        assert db.session.execute(select(Milestone.contract_id)).scalars().all() == [ids[0]]
+        if db.engine.dialect.name == "sqlite":
+            assert db.session.execute(text("PRAGMA foreign_key_check")).all() == []
+            assert db.session.execute(text("PRAGMA foreign_keys")).scalar() == 1  # on again after the migration
+        common = {"buyer_org_id": ids[4], "vendor_org_id": ids[5], "total_minor": 1, "currency": "USD"}
+        db.session.add(Contract(job_id=ids[1], bid_id=ids[3], kind=ContractKind.PILOT, **common))
+        db.session.flush()  # a pilot beside the award: allowed
+        with pytest.raises(IntegrityError), db.session.begin_nested():
+            db.session.add(Contract(job_id=ids[1], bid_id=ids[3], **common))  # a second award of the job
+            db.session.flush()
+        db.session.rollback()
+        db.session.remove()
+        db.engine.dispose()
