@@ -13,6 +13,7 @@ from sqlmodel import col
 
 from marketplace.accounts.models import Organization, OrgKind, User
 from marketplace.bids.models import Bid, BidStatus
+from marketplace.contracts.models import Contract
 from marketplace.db_types import in_ids, utcnow
 from marketplace.errors import NotVisible  # noqa: F401  (raised and caught as visibility.NotVisible too)
 from marketplace.jobs.models import BiddingMode, Job, JobInvitation, JobStatus, Visibility
@@ -171,12 +172,12 @@ def _buyer_labels(session: Session, jobs: list[Job], viewer_org_id: int | None, 
         for job in jobs
         if not (admin or viewer_org_id == job.buyer_org_id or job.visibility != Visibility.CONFIDENTIAL)
     ]
+    # The vendor the job was awarded to knows the lab, and so does one running its paid pilot: either has a contract
+    # with the lab for the job (marketplace.bids.pilots).
     awarded_to_viewer = set(
         session.execute(
-            select(col(Bid.job_id)).where(
-                col(Bid.job_id).in_(hidden),
-                col(Bid.status) == BidStatus.AWARDED,
-                col(Bid.vendor_org_id) == viewer_org_id,
+            select(col(Contract.job_id)).where(
+                col(Contract.job_id).in_(hidden), col(Contract.vendor_org_id) == viewer_org_id
             )
         ).scalars()
         if hidden

@@ -29,6 +29,7 @@ from sqlmodel import SQLModel, col
 from marketplace.accounts.models import Organization, OrgKind, Role, User, VendorProfile
 from marketplace.accounts.passwords import hash_password
 from marketplace.audit.service import record_event
+from marketplace.bids import pilots
 from marketplace.bids.models import Bid, BidRevision, BidStatus
 from marketplace.bids.service import data_handling_requirements
 from marketplace.contracts import service as contract_service
@@ -523,6 +524,8 @@ class DemoLoader:
                     hosting=row.get("hosting", "vendor_cloud"),
                     retention_days=row.get("retention_days"),
                     deletion_terms=row.get("deletion_terms", ""),
+                    pilot_scope=row.get("pilot_scope", ""),
+                    pilot_criteria=row.get("pilot_criteria", ""),
                     budget_min_minor=to_minor(row["budget_min"], currency),
                     budget_max_minor=to_minor(row["budget_max"], currency),
                     currency=currency,
@@ -606,6 +609,11 @@ class DemoLoader:
             raise SeedDataError(f"seed_data: {vendor_name} has no bid on “{job_key}”.")
         return bid
 
+    def _latest_revision(self, bid: Bid) -> BidRevision:
+        return self.session.execute(
+            select(BidRevision).where(col(BidRevision.bid_id) == bid.id, col(BidRevision.number) == bid.revision)
+        ).scalar_one()
+
     def load_engagement(self) -> None:
         """Scoring weights, the bidders' answers to each requirement, colleagues' scores, bid threads and NDAs."""
         data = json.loads((self.data_dir / "engagement.json").read_text(encoding="utf-8"))
@@ -618,10 +626,7 @@ class DemoLoader:
             if unknown:
                 raise SeedDataError(f"seed_data: “{row['job']}” asks nothing about {', '.join(sorted(unknown))}.")
             bid.requirement_answers = dict(row["answers"])
-            latest = self.session.execute(
-                select(BidRevision).where(col(BidRevision.bid_id) == bid.id, col(BidRevision.number) == bid.revision)
-            ).scalar_one()
-            latest.requirement_answers = dict(row["answers"])
+            self._latest_revision(bid).requirement_answers = dict(row["answers"])
         for row in data.get("scores", []):
             bid = self._bid_of(row["job"], row["vendor"])
             by = self._user(row["by"])
@@ -648,6 +653,16 @@ class DemoLoader:
                     created_at=self._ago(row["days_ago"]),
                 )
             )
+        for row in data.get("pilots", []):
+            job = self._job(row["job"])
+            for vendor_name, price in row["prices"].items():
+                bid = self._bid_of(row["job"], vendor_name)
+                bid.pilot_price_minor = to_minor(price, bid.currency)
+                self._latest_revision(bid).pilot_price_minor = bid.pilot_price_minor
+            self.session.flush()
+            for vendor_name in row.get("start", []):
+                bid = self._bid_of(row["job"], vendor_name)
+                pilots.start_pilot(self.session, self._user(row["by"]), job.id, bid.id)
         for row in data.get("ndas", []):
             lab, by = self._org(row["buyer"]), self._user(row["by"])
             nda = self._add(

@@ -27,6 +27,7 @@ ACTIONS = {
     "disclosure.changes_requested": "asked for changes to a disclosure version",
     "fact.recorded": "recorded a fact from another source",
     "job.awarded": "awarded a job",
+    "pilot.started": "started a paid pilot with a bid",
     "job.final_offers_requested": "asked the shortlist for best and final offers",
     "job.cancelled": "cancelled a job",
     "job.published": "published a job",

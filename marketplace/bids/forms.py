@@ -16,6 +16,7 @@ class BidForm(FlaskForm):
     total = StringField("Total price", validators=[InputRequired(), Length(max=40)])
     turnaround_days = IntegerField("Turnaround (days)", validators=[InputRequired()])
     quality_guarantee_pct = FloatField("Quality guarantee (%)", validators=[Optional()])
+    pilot_price = StringField("Price of the paid pilot", validators=[Optional(), Length(max=40)])
     proposal = TextAreaField("Proposal", validators=[Length(max=20000)])
     answer_certifications = TextAreaField("Certifications", validators=[_ANSWER_LENGTH])
     answer_data_residency = TextAreaField("Data residency", validators=[_ANSWER_LENGTH])
@@ -43,6 +44,8 @@ class BidForm(FlaskForm):
         )
         form.price_per_unit.data = str(to_major(bid.price_per_unit_minor, bid.currency))
         form.total.data = str(to_major(bid.total_minor, bid.currency))
+        if bid.pilot_price_minor is not None:
+            form.pilot_price.data = str(to_major(bid.pilot_price_minor, bid.currency))
         return form
 
     def _minor(self, field) -> int:
@@ -57,6 +60,10 @@ class BidForm(FlaskForm):
     def validate_total(self, field):
         self._minor(field)
 
+    def validate_pilot_price(self, field):
+        if (field.data or "").strip():
+            self._minor(field)
+
     def offer(self) -> Offer:
         """The validated form as an offer in minor units."""
         return Offer(
@@ -66,6 +73,7 @@ class BidForm(FlaskForm):
             quality_guarantee_pct=self.quality_guarantee_pct.data,
             proposal=(self.proposal.data or "").strip(),
             data_handling_response=(self.data_handling_response.data or "").strip(),
+            pilot_price_minor=self._minor(self.pilot_price) if (self.pilot_price.data or "").strip() else None,
             requirement_answers={key: self[f"answer_{key}"].data or "" for key in REQUIREMENTS},
             files=[
                 NewBidFile(storage.filename, storage.mimetype or "", storage.stream.read(MAX_BID_FILE_BYTES + 1))

@@ -18,6 +18,7 @@ from marketplace import visibility
 from marketplace.accounts.models import Organization, User
 from marketplace.accounts.suspension import ensure_active
 from marketplace.audit.service import record_event
+from marketplace.bids import pilots
 from marketplace.bids.models import Bid, BidAttachment, BidRevision, BidStatus, BidTerms, ShortlistedBid
 from marketplace.contracts.models import Contract
 from marketplace.dates import local_time, user_zone
@@ -80,6 +81,8 @@ class Offer:
     data_handling_response: str = ""
     requirement_answers: dict[str, str] = field(default_factory=dict)
     files: list[NewBidFile] = field(default_factory=list)
+    # The price of the job's paid pilot; required when the job asks for one, dropped when it does not.
+    pilot_price_minor: int | None = None
 
 
 # ---------------------------------------------------------------- shared checks
@@ -141,6 +144,18 @@ def _check_offer(offer: Offer) -> None:
             raise BidError(f"“{display_name(file.filename)}” is empty.", "files")
 
 
+def _check_pilot_price(job: Job, offer: Offer) -> None:
+    if not job.pilot_scope:
+        return
+    price = offer.pilot_price_minor
+    if price is None:
+        raise BidError("This job asks for a paid pilot first: quote its price.", "pilot_price")
+    if price <= 0:
+        raise BidError("Enter a pilot price above zero.", "pilot_price")
+    if price > offer.total_minor:
+        raise BidError("The pilot cannot cost more than the whole job.", "pilot_price")
+
+
 def _answers_for(job: Job, offer: Offer) -> dict[str, str]:
     """The answers to the requirements the job sets (an answer to one it does not set is dropped), trimmed."""
     asked = {requirement.key for requirement in data_handling_requirements(job)}
@@ -152,6 +167,7 @@ def _apply_terms(bid: Bid, job: Job, offer: Offer) -> None:
     bid.turnaround_days, bid.quality_guarantee_pct = offer.turnaround_days, offer.quality_guarantee_pct
     bid.proposal, bid.data_handling_response = offer.proposal, offer.data_handling_response
     bid.requirement_answers = _answers_for(job, offer)
+    bid.pilot_price_minor = offer.pilot_price_minor if job.pilot_scope else None
 
 
 def _check_file_count(session: Session, bid: Bid, files: list[NewBidFile]) -> None:
@@ -358,6 +374,7 @@ def _terms_summary(bid: Bid) -> dict:
         "total": format_money(bid.total_minor, bid.currency),
         "turnaround_days": bid.turnaround_days,
         "quality_guarantee_pct": bid.quality_guarantee_pct,
+        **({"pilot_price": format_money(bid.pilot_price_minor, bid.currency)} if bid.pilot_price_minor else {}),
     }
 
 
@@ -374,6 +391,7 @@ def _add_revision(session: Session, user: User, bid: Bid) -> BidRevision:
         proposal=bid.proposal,
         data_handling_response=bid.data_handling_response,
         requirement_answers=dict(bid.requirement_answers),
+        pilot_price_minor=bid.pilot_price_minor,
     )
     session.add(revision)
     return revision
@@ -406,6 +424,7 @@ def place_bid(session: Session, user: User, job_id: int, offer: Offer) -> Bid:
     job = visibility.get_visible_job(session, user, job_id)
     _check_vendor_may_bid(session, vendor_org, job)
     _check_offer(offer)
+    _check_pilot_price(job, offer)
     # What another request may change meanwhile (the job's state, a colleague's bid) is read under the lock.
     job, _ = _lock_job_then_bid(session, user, job)
     _check_job_takes_bids(job, user)
@@ -426,6 +445,7 @@ def place_bid(session: Session, user: User, job_id: int, offer: Offer) -> Bid:
         proposal=offer.proposal,
         data_handling_response=offer.data_handling_response,
         requirement_answers=_answers_for(job, offer),
+        pilot_price_minor=offer.pilot_price_minor if job.pilot_scope else None,
     )
     session.add(bid)
     session.flush()
@@ -498,6 +518,7 @@ def revise_bid(session: Session, user: User, bid_id: int, offer: Offer) -> Bid:
     if refusal:
         raise BidError(refusal)
     _check_offer(offer)
+    _check_pilot_price(job, offer)
     _check_file_count(session, bid, offer.files)
     before = _terms_summary(bid)
     _apply_terms(bid, job, offer)
@@ -598,6 +619,9 @@ class Comparison:
     can_shortlist: bool = False
     can_ask_final: bool = False
     sealed_until: datetime | None = None
+    # The job's pilots by bid id (marketplace.bids.pilots), and the bids a pilot may start with now.
+    pilot_of: dict[int, pilots.Pilot] = field(default_factory=dict)
+    can_start_pilot: set[int] = field(default_factory=set)
 
 
 def _screened_bids(session: Session, user: User, job: Job) -> list[ComparedBid]:
@@ -642,6 +666,7 @@ def comparison(session: Session, user: User, job_id: int) -> Comparison:
     rows = _screened_bids(session, user, job)
     amounts_visible = visibility.bid_amounts_visible(job)
     winner = next((row for row in rows if row.bid.status == BidStatus.AWARDED), None)
+    pilot_of = pilots.pilots_of_job(session, job.id) if amounts_visible and job.pilot_scope else {}
     return Comparison(
         job=job,
         amounts_visible=amounts_visible,
@@ -664,6 +689,8 @@ def comparison(session: Session, user: User, job_id: int) -> Comparison:
             and visibility.effective_status(job) == JobStatus.CLOSED
         ),
         sealed_until=visibility.sealed_until(job),
+        pilot_of=pilot_of,
+        can_start_pilot=pilots.startable(job, user, [row.bid for row in rows], pilot_of) if amounts_visible else set(),
     )
 
 
@@ -1008,5 +1035,8 @@ def _award_plan(session: Session, user: User, job: Job, bid_id: int) -> AwardPre
         return AwardPreview(job, f"{vendor.name} is suspended and cannot be awarded.")
     if winner is None:
         return AwardPreview(job, f"Your screening excludes {vendor.name}: its bid cannot be awarded.")
+    pilot_refusal = pilots.award_refusal(session, job, bid)
+    if pilot_refusal:
+        return AwardPreview(job, pilot_refusal)
     losers = [row for row in rows.values() if row.bid.status == BidStatus.ACTIVE and row is not winner]
     return AwardPreview(job, None, winner, losers)

@@ -9,7 +9,7 @@ from flask_login import current_user, login_required
 from marketplace import visibility
 from marketplace.accounts.models import Organization
 from marketplace.accounts.suspension import ensure_may_act
-from marketplace.bids import service
+from marketplace.bids import pilots, service
 from marketplace.bids.chart import Point, scatter
 from marketplace.bids.forms import BidForm, FinalOffersForm
 from marketplace.bids.models import BidStatus
@@ -245,6 +245,21 @@ def shortlist(job_id: int, bid_id: int):
         vendor = cast(Organization, db.session.get(Organization, bid.vendor_org_id))
         flash(f"{vendor.name} is {'on' if keep else 'off'} the shortlist.", "success")
     return redirect(url_for("bids.compare", job_id=job_id), 303)
+
+
+@bp.post("/jobs/<int:job_id>/bids/<int:bid_id>/pilot")
+@login_required
+@role_required("buyer")
+def start_pilot(job_id: int, bid_id: int):
+    """Start the job's paid pilot with one bid; the pilot's contract page is where the lab funds it."""
+    try:
+        contract = pilots.start_pilot(db.session, current_user, job_id, bid_id)
+    except pilots.PilotError as error:
+        flash(str(error), "error")
+        return redirect(url_for("bids.compare", job_id=job_id), 303)
+    db.session.commit()
+    flash("The pilot has started: fund it here, and the vendor can begin.", "success")
+    return redirect(url_for("contracts.show", contract_id=contract.id), 303)
 
 
 @bp.post("/jobs/<int:job_id>/final-offers")

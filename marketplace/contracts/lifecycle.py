@@ -7,7 +7,14 @@ from sqlalchemy.orm import Session
 from sqlmodel import col
 
 from marketplace.audit.service import record_event
-from marketplace.contracts.models import CLOSED_STATES, Contract, ContractStatus, Milestone, MilestoneStatus
+from marketplace.contracts.models import (
+    CLOSED_STATES,
+    Contract,
+    ContractKind,
+    ContractStatus,
+    Milestone,
+    MilestoneStatus,
+)
 from marketplace.db_types import utcnow
 from marketplace.jobs.models import Job, JobStatus
 from marketplace.notifications.service import notify_org
@@ -100,6 +107,9 @@ def settle(session: Session, actor, contract: Contract) -> None:
             buyer_org_id=contract.buyer_org_id,
             vendor_org_id=contract.vendor_org_id,
         )
+    if contract.kind == ContractKind.PILOT:  # a pilot leaves its job open for the award (marketplace.bids.pilots)
+        session.flush()
+        return
     job = cast(Job, session.get(Job, contract.job_id))
     wanted = _job_status_for(contract, milestones)
     if job.status != wanted:

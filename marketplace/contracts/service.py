@@ -27,6 +27,7 @@ from marketplace.contracts.lifecycle import (
 from marketplace.contracts.models import (
     HELD_STATES,
     Contract,
+    ContractKind,
     ContractStatus,
     Delivery,
     DeliveryDecision,
@@ -343,7 +344,9 @@ def contract_page(session: Session, user: User, contract_id: int) -> ContractPag
 def contract_for_job(session: Session, user: User, job_id: int) -> Contract | None:
     """The contract made by the job's award, if the user may see it."""
     return session.execute(
-        select(Contract).where(col(Contract.job_id) == job_id, contract_filter(user))
+        select(Contract).where(
+            col(Contract.job_id) == job_id, col(Contract.kind) == ContractKind.FULL, contract_filter(user)
+        )
     ).scalar_one_or_none()
 
 

@@ -73,6 +73,8 @@ class JobForm(FlaskForm):
     visibility = RadioField("Who can see it", choices=VISIBILITY_CHOICES, default=Visibility.PUBLIC.value)
     bidding_mode = RadioField("Bidding", choices=BIDDING_CHOICES, default=BiddingMode.SEALED.value)
     attachments = MultipleFileField("Attachments")
+    pilot_scope = TextAreaField("Paid pilot: the batch (leave empty for no pilot)", validators=[Length(max=500)])
+    pilot_criteria = TextAreaField("Pilot acceptance criteria", validators=[Length(max=2000)])
     weight_price = IntegerField("Price (%)", default=DEFAULT_WEIGHTS["price"], validators=[Optional()])
     weight_turnaround = IntegerField("Turnaround (%)", default=DEFAULT_WEIGHTS["turnaround"], validators=[Optional()])
     weight_quality = IntegerField("Quality guarantee (%)", default=DEFAULT_WEIGHTS["quality"], validators=[Optional()])
@@ -108,6 +110,8 @@ class JobForm(FlaskForm):
             visibility=self.visibility.data,
             bidding_mode=self.bidding_mode.data,
             scoring_weights=self.scoring_weights(),
+            pilot_scope=self.pilot_scope.data or "",
+            pilot_criteria=self.pilot_criteria.data or "",
         )
 
     def scoring_weights(self) -> dict[str, int | None] | None:
@@ -146,6 +150,8 @@ class EditJobForm(JobForm):
                 "delivery_date": job.delivery_date,
                 "visibility": str(job.visibility),
                 "bidding_mode": str(job.bidding_mode),
+                "pilot_scope": job.pilot_scope,
+                "pilot_criteria": job.pilot_criteria,
                 **{f"weight_{key}": value for key, value in (weights or DEFAULT_WEIGHTS).items()},
             }
         )

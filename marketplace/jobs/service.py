@@ -61,6 +61,8 @@ TEXT_LIMITS = {
     "quality_metric": 60,
     "data_residency": 120,
     "deletion_terms": 2000,
+    "pilot_scope": 500,
+    "pilot_criteria": 2000,
 }
 LIST_ITEM_LIMIT = 80
 # Volume is a 32-bit column on PostgreSQL; larger values are refused rather than failing there.
@@ -171,6 +173,9 @@ class JobInput:
     bidding_mode: str = BiddingMode.SEALED.value
     # Percent per scoring criterion (marketplace.scoring); None keeps the job's weights as they are.
     scoring_weights: dict[str, int | None] | None = None
+    # A paid pilot before the award: the batch ("" for none) and what it must show to pass.
+    pilot_scope: str = ""
+    pilot_criteria: str = ""
 
 
 @dataclass(frozen=True)
@@ -222,6 +227,10 @@ def _check_text(values: dict, errors: dict[str, str], data: JobInput) -> None:
     if not values["unit"]:
         errors["unit"] = "Say what a unit is (images, hours of audio, conversations…)."
     values["quality_metric"] = values["quality_metric"] or "accuracy"
+    if values["pilot_scope"] and not values["pilot_criteria"] and "pilot_criteria" not in errors:
+        errors["pilot_criteria"] = "Say what the pilot must show to pass (its acceptance criteria)."
+    if values["pilot_criteria"] and not values["pilot_scope"] and "pilot_scope" not in errors:
+        errors["pilot_scope"] = "Say what batch the pilot covers, or clear the acceptance criteria."
     for name in ("languages", "labeler_locations"):
         items = _clean_list(getattr(data, name))
         if len(items) > LIST_LENGTH_LIMIT or any(len(item) > LIST_ITEM_LIMIT for item in items):
