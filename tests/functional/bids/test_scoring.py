@@ -124,6 +124,8 @@ def test_colleagues_score_a_bid_and_the_comparison_shows_the_total_and_where_the
     compared = text(client.get(f"/jobs/{job.id}/bids"))
     assert 'data-testid="score"' in compared and "Colleagues disagree · Security: scores from 4 to 9" in compared
     assert re.search(r'data-testid="past-rating">\s*<span class="muted">none yet</span>', compared)
+    # The weights line names each criterion it weighs.
+    assert re.search(r'data-testid="weights">Scored out of 10 by\s+price \d+%', compared)
     proposal = text(client.get(f"/jobs/{job.id}/bids/{bid.id}"))
     assert "Ana: 9" in proposal and "(Solid answers.)" in proposal and "Bo: 4" in proposal
     # Taking a score back: an empty choice.
