@@ -128,6 +128,10 @@ def _register_listeners() -> None:
     from marketplace.screening.services import queued
 
     changes.listen(queued.ties_changed)
+    # A signed neutrality statement a change makes untrue is revoked in the same transaction.
+    from marketplace.neutrality import service as neutrality
+
+    changes.listen(neutrality.recheck)
     tasks.on_worker_start(screening_tasks.requeue_on_worker_start)
     tasks.on_worker_start(reminders.run_on_worker_start)
 
@@ -147,6 +151,7 @@ def _register_blueprints(app: Flask) -> None:
     from marketplace.main import bp as main_bp
     from marketplace.messages.views import bp as messages_bp
     from marketplace.ndas.views import bp as ndas_bp
+    from marketplace.neutrality.views import bp as neutrality_bp
     from marketplace.notifications.views import bp as notifications_bp
     from marketplace.parties.views import bp as parties_bp
     from marketplace.payments.views import bp as payments_bp
@@ -163,6 +168,7 @@ def _register_blueprints(app: Flask) -> None:
         bids_bp,
         messages_bp,
         ndas_bp,
+        neutrality_bp,
         scoring_bp,
         disclosures_bp,
         admin_bp,
@@ -307,6 +313,9 @@ def _register_commands(app: Flask) -> None:
     app.cli.add_command(audit_cli)
     app.cli.add_command(reminders_command)
 
+    from marketplace.neutrality.commands import verify_statement_command
     from marketplace.tasks import worker_command
+
+    app.cli.add_command(verify_statement_command)
 
     app.cli.add_command(worker_command)

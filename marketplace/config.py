@@ -102,6 +102,8 @@ def load_config(environ=os.environ, instance_dir: Path = INSTANCE_DIR) -> dict:
         # Empty: Stripe itself. Set to the local simulator's address (dev/stripe_sim) for the demo and tests.
         "STRIPE_API_BASE": environ.get("STRIPE_API_BASE", ""),
         "PLATFORM_FEE_BPS": _platform_fee_bps(environ),
+        # The Ed25519 key that signs neutrality statements (PEM, owner-only), made on first use when missing.
+        "NEUTRALITY_KEY_FILE": environ.get("NEUTRALITY_KEY_FILE", str(instance_dir / "neutrality-ed25519.pem")),
     }
 
 

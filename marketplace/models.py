@@ -16,6 +16,7 @@ from marketplace.disclosures.models import DisclosureVersion
 from marketplace.jobs.models import Job, JobAttachment, JobInvitation, Question
 from marketplace.messages.models import BidMessage, MessageAttachment
 from marketplace.ndas.models import Nda, NdaAcceptance
+from marketplace.neutrality.models import NeutralityStatement
 from marketplace.notifications.models import Notification
 from marketplace.parties.models import (
     BodsUpload,
@@ -50,6 +51,7 @@ __all__ = [
     "MessageAttachment",
     "Nda",
     "NdaAcceptance",
+    "NeutralityStatement",
     "Notification",
     "OrgInvitation",
     "Organization",

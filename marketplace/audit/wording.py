@@ -28,6 +28,8 @@ ACTIONS = {
     "fact.recorded": "recorded a fact from another source",
     "job.awarded": "awarded a job",
     "pilot.started": "started a paid pilot with a bid",
+    "neutrality.signed": "was given a signed neutrality statement",
+    "neutrality.revoked": "revoked a neutrality statement a change made untrue",
     "job.final_offers_requested": "asked the shortlist for best and final offers",
     "job.cancelled": "cancelled a job",
     "job.published": "published a job",

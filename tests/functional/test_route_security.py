@@ -23,6 +23,9 @@ PUBLIC = {
     "security.caught_mail_list",
     # Stripe's webhook: no session, no CSRF token; every event is checked by its signature instead.
     "payments.webhook",
+    # Anyone checks a vendor's neutrality statement, with the platform's public key (CSRF still guards the form).
+    "neutrality.verify",
+    "neutrality.public_key",
 }
 _RULES = [r for r in make_app("sqlite://").url_map.iter_rules() if r.endpoint != "static"]
 
