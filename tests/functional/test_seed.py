@@ -11,7 +11,7 @@ from marketplace.accounts.models import Organization, OrgKind, Role, User
 from marketplace.accounts.passwords import verify_password
 from marketplace.audit.models import AuditRecord
 from marketplace.bids.models import Bid, BidRevision, BidStatus
-from marketplace.contracts.models import Contract, ContractStatus
+from marketplace.contracts.models import Contract, ContractKind, ContractStatus
 from marketplace.db_types import utcnow
 from marketplace.disclosures.models import DisclosureStatus, DisclosureVersion
 from marketplace.jobs.models import Job, JobInvitation, JobStatus, Visibility
@@ -89,7 +89,9 @@ def test_seeded_bids_have_revisions_and_every_outcome(seeded, session):
     assert most_revisions >= 3
     assert _count(session, select(BidRevision)) > _count(session, select(Bid))
     contracted = (JobStatus.AWARDED, JobStatus.IN_PROGRESS, JobStatus.DELIVERED, JobStatus.COMPLETED)
-    assert _count(session, select(Contract)) == _count(session, select(Job).where(Job.status.in_(contracted)))
+    awards = select(Contract).where(Contract.kind == ContractKind.FULL)  # the demo's pilot is a contract too
+    assert _count(session, awards) == _count(session, select(Job).where(Job.status.in_(contracted)))
+    assert _count(session, select(Contract).where(Contract.kind == ContractKind.PILOT)) == 1
 
 
 def test_demo_logins_work_with_the_published_password(seeded, session):

@@ -17,6 +17,7 @@ from marketplace.contracts.models import (
     CLOSED_STATES,
     HELD_STATES,
     Contract,
+    ContractKind,
     ContractStatus,
     Milestone,
     MilestoneStatus,
@@ -156,7 +157,11 @@ def test_the_demo_buyer_funds_the_vendor_delivers_the_buyer_accepts_and_cancels_
 ):
     maya, ines = _user(session, "maya@northwind-ai.example"), _user(session, "ines@clearlabel.example")
     contract = session.execute(
-        select(Contract).where(Contract.buyer_org_id == maya.org_id, Contract.vendor_org_id == ines.org_id)
+        select(Contract).where(
+            Contract.buyer_org_id == maya.org_id,
+            Contract.vendor_org_id == ines.org_id,
+            Contract.kind == ContractKind.FULL,  # the demo's pilot between them is another contract
+        )
     ).scalar_one()
     assert contract.status == ContractStatus.ACTIVE
     assert payments.payout_account_of(session, ines.org_id).payouts_ready
