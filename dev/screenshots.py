@@ -92,6 +92,7 @@ SHOTS = [
     Shot("17-thread", VENDOR, lambda ids: f"/bids/{ids.scored_bid}/messages"),
     Shot("18-nda", BUYER, lambda ids: "/nda"),
     Shot("19-pilots", BUYER, lambda ids: f"/jobs/{ids.scored_job}/bids"),
+    Shot("20-pending-deals", BUYER, lambda ids: "/deals"),
 ]
 
 

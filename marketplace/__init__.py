@@ -146,6 +146,7 @@ def _register_blueprints(app: Flask) -> None:
     from marketplace.audit.views import bp as audit_bp
     from marketplace.bids.views import bp as bids_bp
     from marketplace.contracts.views import bp as contracts_bp
+    from marketplace.deals.views import bp as deals_bp
     from marketplace.disclosures.views import bp as disclosures_bp
     from marketplace.jobs.views import bp as jobs_bp
     from marketplace.main import bp as main_bp
@@ -169,6 +170,7 @@ def _register_blueprints(app: Flask) -> None:
         messages_bp,
         ndas_bp,
         neutrality_bp,
+        deals_bp,
         scoring_bp,
         disclosures_bp,
         admin_bp,

@@ -12,6 +12,7 @@ from marketplace.accounts.models import (
 from marketplace.audit.models import AuditRecord
 from marketplace.bids.models import Bid, BidAttachment, BidRevision, ShortlistedBid
 from marketplace.contracts.models import Contract, Delivery, DeliveryFile, Milestone, Rating
+from marketplace.deals.models import PendingDeal
 from marketplace.disclosures.models import DisclosureVersion
 from marketplace.jobs.models import Job, JobAttachment, JobInvitation, Question
 from marketplace.messages.models import BidMessage, MessageAttachment
@@ -52,6 +53,7 @@ __all__ = [
     "Nda",
     "NdaAcceptance",
     "NeutralityStatement",
+    "PendingDeal",
     "Notification",
     "OrgInvitation",
     "Organization",

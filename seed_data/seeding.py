@@ -42,6 +42,7 @@ from marketplace.contracts.models import (
     MilestoneStatus,
 )
 from marketplace.db_types import utcnow
+from marketplace.deals import service as deals
 from marketplace.disclosures.models import DisclosureStatus, DisclosureVersion
 from marketplace.extensions import db
 from marketplace.jobs.models import BiddingMode, Job, JobInvitation, JobStatus, Question, Visibility
@@ -615,7 +616,8 @@ class DemoLoader:
         ).scalar_one()
 
     def load_engagement(self) -> None:
-        """Scoring weights, the bidders' answers to each requirement, colleagues' scores, bid threads and NDAs."""
+        """Scoring weights, the bidders' answers to each requirement, colleagues' scores, bid threads, pilots, a
+        pending deal and NDAs."""
         data = json.loads((self.data_dir / "engagement.json").read_text(encoding="utf-8"))
         for row in data.get("weights", []):
             self._add(ScoringWeights(job_id=self._job(row["job"]).id, weights=scoring.check_weights(row["weights"])))
@@ -663,6 +665,21 @@ class DemoLoader:
             for vendor_name in row.get("start", []):
                 bid = self._bid_of(row["job"], vendor_name)
                 pilots.start_pilot(self.session, self._user(row["by"]), job.id, bid.id)
+        for row in data.get("deals", []):
+            deal = deals.record_deal(
+                self.session,
+                self._user(row["by"]),
+                deals.DealInput(
+                    acquirer=row["acquirer"],
+                    target=row["target"],
+                    share_pct=row["share_pct"],
+                    announced_on=self.today - timedelta(days=row["announced_days_ago"]),
+                    expected_close=row.get("expected_close", ""),
+                    source_url=row.get("source_url", ""),
+                    source_description=row.get("source_description", ""),
+                ),
+            )
+            deal.created_at = self._ago(row["announced_days_ago"])
         for row in data.get("ndas", []):
             lab, by = self._org(row["buyer"]), self._user(row["by"])
             nda = self._add(

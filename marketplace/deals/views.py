@@ -1,0 +1,66 @@
+"""Pending deals: the lab's what-if page, and the admin's record of deals."""
+
+from flask import Blueprint, flash, redirect, render_template, url_for
+from flask_login import current_user, login_required
+
+from marketplace.deals import service
+from marketplace.deals.forms import DealForm
+from marketplace.extensions import db
+from marketplace.guards import role_required
+
+bp = Blueprint("deals", __name__)
+
+
+@bp.get("/deals")
+@login_required
+@role_required("buyer")
+def index():
+    """Every pending deal, with what it would change for this lab if it closed."""
+    return render_template("deals/index.html", views=service.deals_for_buyer(db.session, current_user))
+
+
+@bp.route("/admin/deals", methods=["GET", "POST"])
+@login_required
+@role_required("admin")
+def admin():
+    form = DealForm()
+    if form.validate_on_submit():
+        try:
+            service.record_deal(db.session, current_user, form.to_input())
+        except service.DealError as error:
+            db.session.rollback()
+            form[error.field or "acquirer"].errors = [str(error)]
+        else:
+            db.session.commit()
+            flash("The pending deal is recorded; labs whose screening it would change are told.", "success")
+            return redirect(url_for("deals.admin"), 303)
+    status = 400 if form.errors else 200
+    return render_template("deals/admin.html", form=form, deals=service.all_deals(db.session, current_user)), status
+
+
+@bp.post("/admin/deals/<int:deal_id>/close")
+@login_required
+@role_required("admin")
+def close(deal_id: int):
+    try:
+        service.close_deal(db.session, current_user, deal_id)
+    except service.DealError as error:
+        flash(str(error), "error")
+    else:
+        db.session.commit()
+        flash("The deal is closed: its stake is now a tie, and every verdict it reaches is up to date.", "success")
+    return redirect(url_for("deals.admin"), 303)
+
+
+@bp.post("/admin/deals/<int:deal_id>/abandon")
+@login_required
+@role_required("admin")
+def abandon(deal_id: int):
+    try:
+        service.abandon_deal(db.session, current_user, deal_id)
+    except service.DealError as error:
+        flash(str(error), "error")
+    else:
+        db.session.commit()
+        flash("The deal is marked abandoned.", "success")
+    return redirect(url_for("deals.admin"), 303)
