@@ -19,10 +19,16 @@ class DealForm(FlaskForm):
     def to_input(self) -> DealInput:
         return DealInput(
             acquirer=self.acquirer.data or "",
-            target=self.target.data or "",
+            target=self.target.data or "" if self.target is not None else "",
             share_pct=float(self.share_pct.data) if self.share_pct.data is not None else None,
             announced_on=self.announced_on.data,
             expected_close=self.expected_close.data or "",
             source_url=self.source_url.data or "",
             source_description=self.source_description.data or "",
         )
+
+
+class VendorDealForm(DealForm):
+    """A vendor reports a deal about itself: the target is its own organisation."""
+
+    target = None  # type: ignore[assignment]

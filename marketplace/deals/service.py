@@ -9,7 +9,7 @@ A lab sees only its own verdicts, as on its vendor list: nothing of another lab'
 """
 
 from collections import defaultdict
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import date
 from typing import cast
 
@@ -19,6 +19,7 @@ from sqlmodel import col
 
 from marketplace import changes, visibility
 from marketplace.accounts.models import Organization, OrgKind, User
+from marketplace.accounts.suspension import ensure_active
 from marketplace.audit.service import record_event
 from marketplace.bids.models import Bid, BidStatus
 from marketplace.contracts.models import Contract, ContractStatus
@@ -266,11 +267,24 @@ def _describe(session: Session, deal: PendingDeal) -> str:
     )
 
 
-def record_deal(session: Session, admin: User, data: DealInput) -> PendingDeal:
-    """Record a pending deal; each lab whose screening it would change is told. Admins only."""
-    if not admin.is_admin:
+def record_deal(session: Session, user: User, data: DealInput) -> PendingDeal:
+    """Record a pending deal; each lab whose screening it would change is told. An admin records any deal; a vendor
+    reports one about itself, as a material change (the target is its own organisation, whatever the form said)."""
+    if user.is_vendor and user.org_id is not None:
+        ensure_active(session, user, "report pending deals")
+        vendor = cast(Organization, session.get(Organization, user.org_id))
+        own = session.get(Party, vendor.party_id) if vendor.party_id is not None else None
+        if own is None:
+            raise DealError("Your organisation is not in the register yet: file your disclosure first.", "acquirer")
+        values = _checked(session, replace(data, target=own.name))
+        values["target_party_id"] = vendor.party_id
+        if values["acquirer_party_id"] == vendor.party_id:
+            raise DealError("A party cannot acquire itself.", "acquirer")
+    elif user.is_admin:
+        values = _checked(session, data)
+    else:
         raise visibility.NotVisible("pending deals")
-    deal = PendingDeal(**_checked(session, data), recorded_by_id=admin.id)
+    deal = PendingDeal(**values, recorded_by_id=user.id)
     session.add(deal)
     session.flush()
     buyers = list(
@@ -291,11 +305,12 @@ def record_deal(session: Session, admin: User, data: DealInput) -> PendingDeal:
         )
     record_event(
         session,
-        admin,
+        user,
         "deal.recorded",
         "pending_deal",
         deal.id,
-        after={"deal": words, "labs_told": len(counts)},
+        after={"deal": words, "labs_told": len(counts), "reported_by_the_vendor": bool(user.is_vendor)},
+        vendor_org_id=user.org_id if user.is_vendor else None,
     )
     return deal
 

@@ -4,7 +4,7 @@ from flask import Blueprint, flash, redirect, render_template, url_for
 from flask_login import current_user, login_required
 
 from marketplace.deals import service
-from marketplace.deals.forms import DealForm
+from marketplace.deals.forms import DealForm, VendorDealForm
 from marketplace.extensions import db
 from marketplace.guards import role_required
 
@@ -64,3 +64,22 @@ def abandon(deal_id: int):
         db.session.commit()
         flash("The deal is marked abandoned.", "success")
     return redirect(url_for("deals.admin"), 303)
+
+
+@bp.route("/deals/report", methods=["GET", "POST"])
+@login_required
+@role_required("vendor")
+def report():
+    """A vendor reports a pending deal about itself, as a material change: the labs it would change are told."""
+    form = VendorDealForm()
+    if form.validate_on_submit():
+        try:
+            service.record_deal(db.session, current_user, form.to_input())
+        except service.DealError as error:
+            db.session.rollback()
+            form[error.field or "acquirer"].errors = [str(error)]
+        else:
+            db.session.commit()
+            flash("Thank you: the deal is recorded, and the labs whose screening it would change are told.", "success")
+            return redirect(url_for("disclosures.index"), 303)
+    return render_template("deals/report.html", form=form), 400 if form.errors else 200

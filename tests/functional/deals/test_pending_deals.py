@@ -180,3 +180,22 @@ def test_only_labs_read_deals_and_only_admins_record_them(client, session, login
     assert client.post(f"/admin/deals/{deal_id}/close").status_code == 403
     assert client.post("/admin/deals", data=deal_form(vendor_name(session, vendor))).status_code == 403
     assert session.execute(select(PendingDeal.status)).scalar_one() == DealStatus.PENDING
+
+
+def test_a_vendor_reports_a_deal_about_itself_and_the_labs_it_changes_are_told(client, session, login_as, world):
+    lab, other_lab, vendor, _ = world
+    login_as(vendor)
+    assert 'data-testid="report-deal"' in text(client.get("/disclosure/"))
+    form = deal_form("Someone Else Entirely")  # the target is the vendor's own organisation, whatever is sent
+    refused = client.post("/deals/report", data={**form, "acquirer": "No Such Holdings"})
+    assert refused.status_code == 400 and "The register has no party" in text(refused)
+    assert client.post("/deals/report", data=form).status_code == 303
+    deal = session.execute(select(PendingDeal)).scalar_one()
+    assert deal.target_party_id == session.get(Organization, vendor.org_id).party_id
+    assert deal.recorded_by_id == vendor.id
+    messages = session.execute(select(Notification.user_id).where(Notification.kind == "deal_recorded")).scalars().all()
+    assert messages == [lab.id]
+    login_as(lab)
+    assert 'data-testid="verdict-after"><span class="badge badge-exclude">' in text(client.get("/deals"))
+    login_as(other_lab)
+    assert client.get("/deals/report").status_code == 403
