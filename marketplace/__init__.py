@@ -132,6 +132,10 @@ def _register_listeners() -> None:
     from marketplace.neutrality import service as neutrality
 
     changes.listen(neutrality.recheck)
+    # A change that puts two of a lab's contracted vendors under one owner is reported to the lab.
+    from marketplace.concentration import service as concentration
+
+    changes.listen(concentration.report_new_groups)
     tasks.on_worker_start(screening_tasks.requeue_on_worker_start)
     tasks.on_worker_start(reminders.run_on_worker_start)
 
@@ -145,6 +149,7 @@ def _register_blueprints(app: Flask) -> None:
     from marketplace.admin.views import bp as admin_bp
     from marketplace.audit.views import bp as audit_bp
     from marketplace.bids.views import bp as bids_bp
+    from marketplace.concentration.views import bp as concentration_bp
     from marketplace.contracts.views import bp as contracts_bp
     from marketplace.deals.views import bp as deals_bp
     from marketplace.disclosures.views import bp as disclosures_bp
@@ -171,6 +176,7 @@ def _register_blueprints(app: Flask) -> None:
         ndas_bp,
         neutrality_bp,
         deals_bp,
+        concentration_bp,
         scoring_bp,
         disclosures_bp,
         admin_bp,

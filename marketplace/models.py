@@ -11,6 +11,7 @@ from marketplace.accounts.models import (
 )
 from marketplace.audit.models import AuditRecord
 from marketplace.bids.models import Bid, BidAttachment, BidRevision, ShortlistedBid
+from marketplace.concentration.models import OwnerGroupReport, SpendCap
 from marketplace.contracts.models import Contract, Delivery, DeliveryFile, Milestone, Rating
 from marketplace.deals.models import PendingDeal
 from marketplace.disclosures.models import DisclosureVersion
@@ -54,6 +55,8 @@ __all__ = [
     "NdaAcceptance",
     "NeutralityStatement",
     "PendingDeal",
+    "SpendCap",
+    "OwnerGroupReport",
     "Notification",
     "OrgInvitation",
     "Organization",

@@ -20,6 +20,7 @@ from marketplace.accounts.suspension import ensure_active
 from marketplace.audit.service import record_event
 from marketplace.bids import pilots
 from marketplace.bids.models import Bid, BidAttachment, BidRevision, BidStatus, BidTerms, ShortlistedBid
+from marketplace.concentration import service as concentration
 from marketplace.contracts.models import Contract
 from marketplace.dates import local_time, user_zone
 from marketplace.db_types import utcnow
@@ -622,6 +623,8 @@ class Comparison:
     # The job's pilots by bid id (marketplace.bids.pilots), and the bids a pilot may start with now.
     pilot_of: dict[int, pilots.Pilot] = field(default_factory=dict)
     can_start_pilot: set[int] = field(default_factory=set)
+    # {bid id: why awarding it would pass the lab's cap on its spend under one owner}.
+    over_cap: dict[int, str] = field(default_factory=dict)
 
 
 def _screened_bids(session: Session, user: User, job: Job) -> list[ComparedBid]:
@@ -691,6 +694,11 @@ def comparison(session: Session, user: User, job_id: int) -> Comparison:
         sealed_until=visibility.sealed_until(job),
         pilot_of=pilot_of,
         can_start_pilot=pilots.startable(job, user, [row.bid for row in rows], pilot_of) if amounts_visible else set(),
+        over_cap=concentration.award_warnings(
+            session, job.buyer_org_id, [row.bid for row in rows if row.bid.status == BidStatus.ACTIVE]
+        )
+        if amounts_visible and job.status == JobStatus.OPEN
+        else {},
     )
 
 
@@ -1008,6 +1016,8 @@ class AwardPreview:
     winner: ComparedBid | None = None
     # The other live bids: they lose, and their vendors are told.
     losers: list[ComparedBid] = field(default_factory=list)
+    # Why awarding would pass the lab's cap on its spend under one owner ("" when it would not): a warning only.
+    over_cap: str = ""
 
 
 def award_preview(session: Session, user: User, job_id: int, bid_id: int) -> AwardPreview:
@@ -1039,4 +1049,5 @@ def _award_plan(session: Session, user: User, job: Job, bid_id: int) -> AwardPre
     if pilot_refusal:
         return AwardPreview(job, pilot_refusal)
     losers = [row for row in rows.values() if row.bid.status == BidStatus.ACTIVE and row is not winner]
-    return AwardPreview(job, None, winner, losers)
+    over_cap = concentration.award_warnings(session, job.buyer_org_id, [bid]).get(bid.id, "")
+    return AwardPreview(job, None, winner, losers, over_cap)
