@@ -154,6 +154,7 @@ def _register_blueprints(app: Flask) -> None:
     from marketplace.deals.views import bp as deals_bp
     from marketplace.disclosures.views import bp as disclosures_bp
     from marketplace.jobs.views import bp as jobs_bp
+    from marketplace.leaks.views import bp as leaks_bp
     from marketplace.main import bp as main_bp
     from marketplace.messages.views import bp as messages_bp
     from marketplace.ndas.views import bp as ndas_bp
@@ -177,6 +178,7 @@ def _register_blueprints(app: Flask) -> None:
         neutrality_bp,
         deals_bp,
         concentration_bp,
+        leaks_bp,
         scoring_bp,
         disclosures_bp,
         admin_bp,

@@ -1,6 +1,7 @@
 """Keeping an upload (a job's attachment, a delivery, disclosure evidence, a bid's or a message's file) and serving
 it to a user already allowed it: stored under a random name, shown under the name the user gave it."""
 
+import io
 import re
 import secrets
 from pathlib import Path, PurePosixPath, PureWindowsPath
@@ -30,13 +31,23 @@ def store_private_file(folder: str | Path, data: bytes, suffix: str = "") -> str
     return stored_name
 
 
-def send_private_file(folder: str | Path, stored_name: str, *, filename: str, content_type: str) -> Response:
-    """The file as an attachment under the name it was uploaded with, never cached, the browser told neither to
-    guess its type nor to run anything in it. 404 when it is not a file inside the folder (or is gone)."""
+def private_path(folder: str | Path, stored_name: str) -> Path:
+    """The stored file's path inside the folder; 404 when it is not a file there (or is gone)."""
     path = safe_join(str(folder), stored_name)
     if path is None or not Path(path).is_file():
         abort(404)
-    response = send_file(path, mimetype=content_type, as_attachment=True, download_name=filename, max_age=0)
+    return Path(path)
+
+
+def send_private_file(
+    folder: str | Path, stored_name: str, *, filename: str, content_type: str, data: bytes | None = None
+) -> Response:
+    """The file (or `data`, the file's bytes as this user gets them) as an attachment under the name it was uploaded
+    with, never cached, the browser told neither to guess its type nor to run anything in it. 404 when it is not a
+    file inside the folder (or is gone)."""
+    path = private_path(folder, stored_name)
+    source = io.BytesIO(data) if data is not None else path
+    response = send_file(source, mimetype=content_type, as_attachment=True, download_name=filename, max_age=0)
     response.headers["X-Content-Type-Options"] = "nosniff"
     response.headers["Content-Security-Policy"] = "default-src 'none'; sandbox"
     response.headers["Cache-Control"] = "private, no-store"

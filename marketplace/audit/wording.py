@@ -29,6 +29,7 @@ ACTIONS = {
     "job.awarded": "awarded a job",
     "pilot.started": "started a paid pilot with a bid",
     "deal.recorded": "recorded a pending deal",
+    "leak.traced": "checked a leaked copy of a confidential brief for its marks",
     "spend_cap.changed": "changed the lab's cap on its spend under one owner",
     "deal.closed": "closed a pending deal: its stake is now a tie",
     "deal.abandoned": "marked a pending deal abandoned",

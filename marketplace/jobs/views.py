@@ -19,7 +19,7 @@ from marketplace import onboarding, visibility
 from marketplace.accounts.suspension import ensure_may_act
 from marketplace.dates import user_zone
 from marketplace.db_types import record_id
-from marketplace.downloads import send_private_file
+from marketplace.downloads import private_path, send_private_file
 from marketplace.extensions import db
 from marketplace.guards import role_required
 from marketplace.jobs import service
@@ -34,6 +34,7 @@ from marketplace.jobs.forms import (
 )
 from marketplace.jobs.models import JobStatus, Visibility
 from marketplace.jobs.search import STATE_ORDER, search_jobs
+from marketplace.leaks import service as leaks
 from marketplace.ndas import service as ndas
 from marketplace.scoring import service as scoring
 
@@ -156,6 +157,7 @@ def _render_show(job_id: int, *, ask_form=None, answer_forms=None, invite_form=N
         attachments=[] if nda_gate else service.attachments_of(db.session, job),
         questions=[] if nda_gate else service.questions_for(db.session, current_user, job),
         nda_gate=nda_gate,
+        brief=leaks.brief_for(job, current_user),
         lab_nda=ndas.current(db.session, job.buyer_org_id) if own_job else None,
         ask_form=ask_form or (AskForm(formdata=None) if actions.ask else None),
         answer_forms=answer_forms or {},
@@ -356,6 +358,15 @@ def attachment(job_id: int, attachment_id: int):
     found = service.get_attachment(db.session, current_user, job_id, attachment_id)
     if ndas.gate(db.session, current_user, visibility.get_visible_job(db.session, current_user, job_id)):
         abort(403, "Accept the lab's NDA on the job's page first: the attachments are part of the brief.")
+    job = visibility.get_visible_job(db.session, current_user, job_id)
+    data = None
+    if leaks.marked(job, current_user):  # a confidential brief's files carry the vendor's own mark
+        data = leaks.file_for(
+            job,
+            current_user,
+            private_path(_upload_folder(), found.stored_name).read_bytes(),
+            found.content_type,
+        )
     return send_private_file(
-        _upload_folder(), found.stored_name, filename=found.filename, content_type=found.content_type
+        _upload_folder(), found.stored_name, filename=found.filename, content_type=found.content_type, data=data
     )

@@ -85,6 +85,10 @@ def _form_field_names() -> list[str]:
         "payments",
         "screening",
         "audit",
+        "deals",
+        "neutrality",
+        "concentration",
+        "leaks",
     ):
         for module in ("forms", "views"):
             with contextlib.suppress(ModuleNotFoundError):
@@ -149,6 +153,8 @@ def world(session):
         "distinction_id": distinction.id,
         "token": "not-a-token",
         "session_id": 1,
+        "deal_id": 1,
+        "uid": "not-a-statement",
     }
     return {"buyer": buyer, "vendor": vendor, "admin": admin, "ids": ids, "draft_id": draft.id}
 
