@@ -11,6 +11,20 @@ from marketplace.guards import role_required
 bp = Blueprint("deals", __name__)
 
 
+def _recorded(form: DealForm) -> bool:
+    """Record the deal the form holds (committed); a refusal goes next to its field, and nothing is kept."""
+    if not form.validate_on_submit():
+        return False
+    try:
+        service.record_deal(db.session, current_user, form.to_input())
+    except service.DealError as error:
+        db.session.rollback()
+        form[error.field or "acquirer"].errors = [str(error)]
+        return False
+    db.session.commit()
+    return True
+
+
 @bp.get("/deals")
 @login_required
 @role_required("buyer")
@@ -24,16 +38,9 @@ def index():
 @role_required("admin")
 def admin():
     form = DealForm()
-    if form.validate_on_submit():
-        try:
-            service.record_deal(db.session, current_user, form.to_input())
-        except service.DealError as error:
-            db.session.rollback()
-            form[error.field or "acquirer"].errors = [str(error)]
-        else:
-            db.session.commit()
-            flash("The pending deal is recorded; labs whose screening it would change are told.", "success")
-            return redirect(url_for("deals.admin"), 303)
+    if _recorded(form):
+        flash("The pending deal is recorded; labs whose screening it would change are told.", "success")
+        return redirect(url_for("deals.admin"), 303)
     status = 400 if form.errors else 200
     return render_template("deals/admin.html", form=form, deals=service.all_deals(db.session, current_user)), status
 
@@ -72,14 +79,7 @@ def abandon(deal_id: int):
 def report():
     """A vendor reports a pending deal about itself, as a material change: the labs it would change are told."""
     form = VendorDealForm()
-    if form.validate_on_submit():
-        try:
-            service.record_deal(db.session, current_user, form.to_input())
-        except service.DealError as error:
-            db.session.rollback()
-            form[error.field or "acquirer"].errors = [str(error)]
-        else:
-            db.session.commit()
-            flash("Thank you: the deal is recorded, and the labs whose screening it would change are told.", "success")
-            return redirect(url_for("disclosures.index"), 303)
+    if _recorded(form):
+        flash("Thank you: the deal is recorded, and the labs whose screening it would change are told.", "success")
+        return redirect(url_for("disclosures.index"), 303)
     return render_template("deals/report.html", form=form), 400 if form.errors else 200
