@@ -149,6 +149,7 @@ def _register_blueprints(app: Flask) -> None:
     from marketplace.ndas.views import bp as ndas_bp
     from marketplace.notifications.views import bp as notifications_bp
     from marketplace.parties.views import bp as parties_bp
+    from marketplace.payments.document_views import bp as payment_documents_bp
     from marketplace.payments.views import bp as payments_bp
     from marketplace.payments.views import webhook as stripe_webhook
     from marketplace.scoring.views import bp as scoring_bp
@@ -170,6 +171,7 @@ def _register_blueprints(app: Flask) -> None:
         screening_bp,
         contracts_bp,
         payments_bp,
+        payment_documents_bp,
         parties_bp,
         suspension_bp,
         admin_orgs_bp,
