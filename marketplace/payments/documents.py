@@ -155,9 +155,9 @@ def receipt(session: Session, user: User, entry_id: int) -> MoneyDocument:
         fee_bps, fee_minor = fees[0].fee_bps or 0, fees[0].amount_minor
         vendor_minor = sum(t.amount_minor for t in transfers if t.stripe_object_id == fees[0].stripe_object_id)
     else:
-        # Not released yet: the fee that will be taken, at the rate fixed when the milestone was funded. A payment
-        # the milestone was not waiting for (refunded at once) carries no fee.
-        # Only what is still held can be paid out: a refund takes its share of the fee with it.
+        # Not released yet: the fee release will take from what is still held, at the rate fixed when the milestone
+        # was funded (a refund takes its share of the fee with it). A payment the milestone was not waiting for
+        # (refunded at once) carries no fee.
         funded_by_it = milestone.payment_intent_id == charge.stripe_object_id
         fee_bps = (milestone.fee_bps or 0) if funded_by_it else 0
         held = payments.refundable_on(session, charge.stripe_object_id) if funded_by_it else 0
