@@ -161,6 +161,7 @@ def _register_blueprints(app: Flask) -> None:
     from marketplace.neutrality.views import bp as neutrality_bp
     from marketplace.notifications.views import bp as notifications_bp
     from marketplace.parties.views import bp as parties_bp
+    from marketplace.payments.document_views import bp as payment_documents_bp
     from marketplace.payments.views import bp as payments_bp
     from marketplace.payments.views import webhook as stripe_webhook
     from marketplace.scoring.views import bp as scoring_bp
@@ -186,6 +187,7 @@ def _register_blueprints(app: Flask) -> None:
         screening_bp,
         contracts_bp,
         payments_bp,
+        payment_documents_bp,
         parties_bp,
         suspension_bp,
         admin_orgs_bp,

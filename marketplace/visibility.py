@@ -19,6 +19,7 @@ from marketplace.errors import NotVisible  # noqa: F401  (raised and caught as v
 from marketplace.jobs.models import BiddingMode, Job, JobInvitation, JobStatus, Visibility
 from marketplace.notifications.models import Notification
 from marketplace.parties.counting import awaiting_review, vendors_awaiting_review
+from marketplace.payments.models import EntryKind, LedgerEntry
 from marketplace.screening.models import VerdictRecord
 from marketplace.screening.services.screen import Verdict, screen_pairs, verdicts_for_vendor
 from marketplace.screening.store.pending import rescreen_pending
@@ -330,3 +331,15 @@ def _barred_live(session: Session, job: Job, vendor_ids: set[int]) -> set[int]:
 def count_vendors_seeing(session: Session, job: Job) -> int:
     """How many vendor organisations may see the job, for the lab's own page (vendor_ids_seeing)."""
     return len(vendor_ids_seeing(session, job))
+
+
+def get_money_document_entry(session: Session, user: User, entry_id: int, kind: EntryKind) -> LedgerEntry:
+    """The ledger entry behind a money document: a CHARGE is the paying lab's receipt, a PLATFORM_FEE the paid
+    vendor's payout statement. Only that organisation's users and admins may have it: anyone else, the other party
+    to the contract included, gets NotVisible (404)."""
+    entry = session.get(LedgerEntry, entry_id)
+    if entry is not None and entry.kind == kind:
+        owner = entry.buyer_org_id if kind == EntryKind.CHARGE else entry.vendor_org_id
+        if user.is_admin or (user.org_id is not None and user.org_id == owner):
+            return entry
+    raise NotVisible(f"{kind} document {entry_id}")

@@ -18,6 +18,7 @@ ACTIONS = {
     "bods.imported": "imported a BODS file",
     "contract.ended": "ended a contract",
     "contract.milestones_planned": "planned a contract's milestones",
+    "contract.purchase_order_set": "set a contract's purchase-order number",
     "disclosure.evidence_attached": "attached evidence to a disclosure",
     "disclosure.evidence_removed": "removed evidence from a disclosure",
     "disclosure.started": "started a disclosure version",

@@ -47,6 +47,8 @@ class Contract(SQLModel, table=True):
     currency: str = Field(max_length=3)
     status: ContractStatus = Field(default=ContractStatus.ACTIVE, sa_type=enum_column())
     flagged_reason: str = Field(default="", max_length=2000)
+    # The lab's own purchase-order number, shown on its receipts (payments/documents.py); "" when none.
+    purchase_order: str = Field(default="", max_length=40)
     created_at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime)
     ended_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
     completed_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
