@@ -493,17 +493,23 @@ def _closure(
     return walk(session, seeds, aliases, near, far, conditions)
 
 
+# Up to this many seeds, a walk is one recursive query on PostgreSQL (walk).
+RECURSIVE_UP_TO = 64
+
+
 def walk(session: Session, seeds: Iterable[int], aliases: Aliases, near, far, conditions: Sequence = ()) -> set[int]:
     """The seeds and every party reached from them by stepping from an interest's `near` column to its `far` one
     (interests meeting the conditions), read across merges.
 
-    On PostgreSQL one recursive query walks as far as it goes (one round trip where a level a query took a dozen);
-    merges found on the way are walked on from, by another query, until none is new. On SQLite, one query a level
-    (_closure says why)."""
+    From a few seeds on PostgreSQL, one recursive query walks as far as it goes (one round trip where a level a
+    query took a dozen); merges found on the way are walked on from, by another query, until none is new. From many
+    seeds, and on SQLite, one query a level (_closure says why for SQLite): PostgreSQL plans the recursive query
+    once, for as many rows a step as the seeds, and from thousands of seeds (the unknown owners of a 1M-party
+    register) it sorts the whole interest table at every step (28 s, where a query a level takes under 3)."""
     found = frontier = aliases.expand(seeds)
-    recursive = session.get_bind().dialect.name == "postgresql"
+    postgresql = session.get_bind().dialect.name == "postgresql"
     while frontier:
-        if recursive:
+        if postgresql and len(frontier) <= RECURSIVE_UP_TO:
             start = select(func.unnest(id_array(frontier)).label("id")).cte("walked", recursive=True)
             start = start.union(select(far.label("id")).where(near == start.c.id, *conditions))
             reached = set(session.execute(select(start.c.id)).scalars())

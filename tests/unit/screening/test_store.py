@@ -423,9 +423,12 @@ def test_a_claim_about_another_party_counts_for_everyone_once_verified(session, 
     assert edge.source.verification_level == "admin-verified"
 
 
-def test_the_walk_follows_chains_cycles_and_merges_both_ways(session, vendor):
-    """On PostgreSQL one recursive query walks as far as it goes and each merge found starts another; on SQLite,
-    a query a level: either way the same parties, across a merge met half way, round a cycle, and no further."""
+@pytest.mark.parametrize("recursive_up_to", [store.RECURSIVE_UP_TO, 0])
+def test_the_walk_follows_chains_cycles_and_merges_both_ways(session, vendor, monkeypatch, recursive_up_to):
+    """On PostgreSQL, from a few seeds, one recursive query walks as far as it goes and each merge found starts
+    another; from many seeds (here: any), and on SQLite, a query a level: either way the same parties, across a
+    merge met half way, round a cycle, and no further."""
+    monkeypatch.setattr(store, "RECURSIVE_UP_TO", recursive_up_to)
     subject = party_of(session, vendor)
     middle, middle_alias, top, beside, below = (
         PartyFactory(name=n) for n in ("Middle", "Middle (old name)", "Top", "Beside", "Below")
