@@ -10,6 +10,7 @@ from sqlalchemy import func, or_, select, union
 from sqlalchemy.orm import Session
 from sqlmodel import col
 
+from marketplace.db_types import in_ids
 from marketplace.parties.matching import (
     LIKELY_AT,
     blocks,
@@ -53,7 +54,11 @@ def distinct_pairs(session: Session, party_ids: Iterable[int]) -> set[tuple[int,
         return set()
     rows = session.execute(
         select(col(PartyDistinction.first_party_id), col(PartyDistinction.second_party_id)).where(
-            or_(col(PartyDistinction.first_party_id).in_(ids), col(PartyDistinction.second_party_id).in_(ids))
+            # One parameter each, however many parties (a vendor's part of the graph can hold thousands).
+            or_(
+                in_ids(session, PartyDistinction.first_party_id, ids),
+                in_ids(session, PartyDistinction.second_party_id, ids),
+            )
         )
     ).all()
     return {_ordered(first, second) for first, second in rows}

@@ -91,7 +91,9 @@ def _graph_and_variants(
     parties = [fact.party_id for fact in facts if fact.party_id > 0]
     thresholds = {policy.control_at for policy in policies}
     if len(facts) > CLOSURE_UP_TO:
-        variants = _lookalikes_below(session, rival_ids, thresholds, as_of, lookback_months, aliases)
+        # What lies below the rivals, walked once: for their groups, and again in the rivals' part of the graph.
+        below = store.parties_below(session, rival_ids, as_of, lookback_months=lookback_months, aliases=aliases)
+        variants = _lookalikes_below(session, rival_ids, thresholds, as_of, lookback_months, aliases, below)
         graph = store.load_graph_for_rivals(
             session,
             parties,
@@ -99,6 +101,7 @@ def _graph_and_variants(
             as_of,
             lookback_months=lookback_months,
             aliases=aliases,
+            known_below=below,
         )
         return graph, variants
     graph = store.load_graph_around(
@@ -112,10 +115,16 @@ def _graph_and_variants(
             threshold: control_groups(above, present, Policy(control_at=threshold), as_of) for threshold in thresholds
         }
 
-    near = _would_matter(
-        graph, [fact for fact in facts if fact.party_id > 0], [p for p in graph.parties if p > 0], policies, as_of
-    )
-    variants = matches.variants_near(session, rival_ids, near, groups_of) if rival_ids else {None: {}}
+    if not rival_ids:
+        return graph, {threshold: {} for threshold in thresholds}
+    # The variants first, then the engine with only the parties that have one naming a rival as stand-in rivals:
+    # run with every party of a large group, it took seconds. A party's variants, and whether it would give a
+    # vendor a finding as a rival, do not depend on the other parties asked about, so this gives what running the
+    # engine with every party first and reading the variants of those it found gives.
+    variants = matches.variants_near(session, rival_ids, [p for p in graph.parties if p > 0], groups_of)
+    named = sorted({party for found in variants.values() for party in found})
+    near = _would_matter(graph, [fact for fact in facts if fact.party_id > 0], named, policies, as_of)
+    variants = {key: {party: found[party] for party in found if party in near} for key, found in variants.items()}
     return graph, {threshold: variants.get(threshold, variants[None]) for threshold in thresholds}
 
 
@@ -239,12 +248,16 @@ def _lookalikes_below(
     as_of: date,
     lookback_months: int,
     aliases: store.Aliases,
+    parties_below: set[int] | None = None,
 ) -> dict:
     """The rivals' likely variants and their group members', per control threshold (screening.matches): the groups
-    read from what lies below the rivals, the same whichever vendors are screened."""
+    read from what lies below the rivals (`parties_below`, if read already), the same whichever vendors are
+    screened."""
     if not rival_ids:
         return {threshold: {} for threshold in thresholds}
-    below = store.load_graph_below(session, rival_ids, as_of, lookback_months=lookback_months, aliases=aliases)
+    below = store.load_graph_below(
+        session, rival_ids, as_of, lookback_months=lookback_months, aliases=aliases, below=parties_below
+    )
     groups = {
         threshold: control_groups(below, sorted(rival_ids), Policy(control_at=threshold), as_of)
         for threshold in thresholds

@@ -34,16 +34,14 @@ _commercial = cast(Any, CommercialTie).__table__.c
 
 def _below(session: Session, party_ids: Iterable[int], aliases: store.Aliases) -> set[int]:
     """The parties and every party they hold shares, votes or board appointments in, through any chain."""
-    found = frontier = aliases.expand(party_ids)
-    while frontier:
-        step = session.execute(
-            select(_interest.subject_party_id)
-            .distinct()
-            .where(in_ids(session, _interest.interested_party_id, frontier), _interest.interest_type.in_(_PASSING))
-        )
-        frontier = aliases.expand(step.scalars()) - found
-        found = found | frontier
-    return found
+    return store.walk(
+        session,
+        party_ids,
+        aliases,
+        _interest.interested_party_id,
+        _interest.subject_party_id,
+        [_interest.interest_type.in_(_PASSING)],
+    )
 
 
 def _column(session: Session, column, *conditions) -> set[int]:

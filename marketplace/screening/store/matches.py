@@ -15,9 +15,11 @@ so a vendor screened alone and in a batch gets the same variants.
 import dataclasses
 from collections import defaultdict
 from dataclasses import dataclass
+from typing import NamedTuple, cast
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
+from sqlmodel import col
 
 from marketplace.db_types import in_ids
 from marketplace.parties.models import Party
@@ -43,6 +45,14 @@ class Lookalike:
     @property
     def member(self) -> bool:
         return self.matched.id != self.rival_id
+
+
+class _Key(NamedTuple):
+    """What the matcher reads of a party (parties.variants.unsettled_variants)."""
+
+    id: int
+    kind: str
+    match_key: str
 
 
 Groups = dict[int, dict[int, bool]]  # {rival: {member: certain}}, as engine.control_groups gives them
@@ -79,9 +89,15 @@ def variants_near(session: Session, rival_ids, party_ids, groups_of) -> dict[flo
     near = set(party_ids)  # a rival too may be a variant of another rival's group member
     if not ids or not near:
         return {None: {}}
-    parties = session.execute(select(Party).where(in_ids(session, Party.id, near | set(ids)))).scalars().all()
-    by_id = {party.id: party for party in parties}
-    found = unsettled_variants(session, [party for party in parties if party.id in near])
+    # The near parties as the matcher reads them (id, kind, key), not as whole parties: a vendor's part of the graph
+    # can hold thousands, and building them took longer than matching them. Whole parties for those matched only.
+    keys = session.execute(
+        select(col(Party.id), col(Party.kind), col(Party.match_key)).where(in_ids(session, Party.id, near))
+    ).all()
+    matched = unsettled_variants(session, cast(list[Party], [_Key(*row) for row in keys]))
+    wanted = {match.party.id for match in matched} | set(ids)
+    by_id = {p.id: p for p in session.execute(select(Party).where(in_ids(session, Party.id, wanted))).scalars()}
+    found = [LikelyMatch(by_id[match.party.id], match.variant, match.score) for match in matched]
     for match in found:
         by_id.setdefault(match.variant.id, match.variant)
     # Turned round: the candidate is the party that may be a rival or in its group, the near party its variant.

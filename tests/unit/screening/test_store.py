@@ -3,7 +3,9 @@
 from datetime import UTC, date, datetime
 
 import pytest
+from sqlalchemy import select
 
+from marketplace.db_types import in_ids
 from marketplace.disclosures.models import DisclosureStatus
 from marketplace.parties.models import (
     CommercialKind,
@@ -419,3 +421,61 @@ def test_a_claim_about_another_party_counts_for_everyone_once_verified(session, 
     assert graph.claims == {} and edge.claimed_by is None
     assert edge.source.description == "claimed by Scalewise Data's v1 disclosure"
     assert edge.source.verification_level == "admin-verified"
+
+
+@pytest.mark.parametrize("recursive_up_to", [store.RECURSIVE_UP_TO, 0])
+def test_the_walk_follows_chains_cycles_and_merges_both_ways(session, vendor, monkeypatch, recursive_up_to):
+    """On PostgreSQL, from a few seeds, one recursive query walks as far as it goes and each merge found starts
+    another; from many seeds (here: any), and on SQLite, a query a level: either way the same parties, across a
+    merge met half way, round a cycle, and no further."""
+    monkeypatch.setattr(store, "RECURSIVE_UP_TO", recursive_up_to)
+    subject = party_of(session, vendor)
+    middle, middle_alias, top, beside, below = (
+        PartyFactory(name=n) for n in ("Middle", "Middle (old name)", "Top", "Beside", "Below")
+    )
+    middle_alias.merged_into_id = middle.id
+    InterestFactory(interested_party_id=middle.id, subject_party_id=subject.id, share_exact=40.0)
+    # Recorded against the old name: reached only through the merge.
+    InterestFactory(interested_party_id=top.id, subject_party_id=middle_alias.id, share_exact=70.0)
+    InterestFactory(interested_party_id=subject.id, subject_party_id=top.id, share_exact=1.0)  # a cycle
+    InterestFactory(interested_party_id=beside.id, subject_party_id=below.id, share_exact=50.0)  # elsewhere
+    InterestFactory(interested_party_id=subject.id, subject_party_id=below.id, interest_type="boardMember")
+    session.flush()
+    aliases = store.load_aliases(session)
+    interest = store._interest.c
+
+    upward = store.walk(session, [subject.id], aliases, interest.subject_party_id, interest.interested_party_id)
+    downward = store.parties_below(session, [top.id], AS_OF, aliases=aliases)
+
+    assert upward == {subject.id, middle.id, middle_alias.id, top.id}
+    # Down from the top: into the old name, so the party it joined, and what both hold; a board seat passes nothing.
+    assert downward == {top.id, middle_alias.id, middle.id, subject.id}
+    assert store.walk(session, [], aliases, interest.subject_party_id, interest.interested_party_id) == set()
+
+
+def test_the_rivals_part_reads_the_same_with_what_lies_below_some_rivals_known(session, vendor):
+    subject = party_of(session, vendor)
+    rival, other_rival, holding = (PartyFactory(name=n) for n in ("Cobalt", "Argent", "Holding"))
+    InterestFactory(interested_party_id=rival.id, subject_party_id=holding.id, share_exact=60.0)
+    InterestFactory(interested_party_id=holding.id, subject_party_id=subject.id, share_exact=30.0)
+    InterestFactory(interested_party_id=other_rival.id, subject_party_id=subject.id, share_exact=5.0)
+    session.flush()
+    below = store.parties_below(session, [rival.id], AS_OF)
+
+    known = store.load_graph_for_rivals(session, [subject.id], [rival.id, other_rival.id], AS_OF, known_below=below)
+    walked = store.load_graph_for_rivals(session, [subject.id], [rival.id, other_rival.id], AS_OF)
+
+    assert below == {rival.id, holding.id, subject.id}
+    assert known == walked
+    assert {(e.holder, e.subject) for e in known.edges} >= {(other_rival.id, subject.id), (rival.id, holding.id)}
+
+
+@pytest.mark.parametrize("count", [0, 3, 70_000])
+def test_ids_pass_as_one_parameter_however_many(session, count):
+    """More ids than PostgreSQL's 65,535 parameters or SQLite's 32,766, passed as one array (PostgreSQL: a literal
+    typed bigint[]) or one JSON list."""
+    parties = [PartyFactory(name=f"Party {i}") for i in range(3)]
+    session.flush()
+    ids = [party.id for party in parties][:count] + list(range(10**9, 10**9 + max(0, count - 3)))
+    found = session.execute(select(Party.id).where(in_ids(session, Party.id, ids))).scalars().all()
+    assert sorted(found) == sorted(party.id for party in parties[:count])
