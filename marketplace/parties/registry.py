@@ -18,7 +18,9 @@ from marketplace import changes
 from marketplace.accounts.models import Organization, User
 from marketplace.audit.models import AuditRecord
 from marketplace.audit.service import record_event
+from marketplace.concentration.models import OwnerGroupReport
 from marketplace.db_types import utcnow
+from marketplace.deals.models import PendingDeal
 from marketplace.errors import NotVisible, Refusal
 from marketplace.locking import lock_row, lock_rows
 from marketplace.parties import models as party_models
@@ -514,6 +516,16 @@ def _repoint(session: Session, keep: Party, merged: Party) -> dict[str, int]:
     if statements is not None:  # imported BODS statements then resolve to the kept party
         move("BODS statements", statements.party_id)
     move("no-beneficial-owners declarations", party_models.NoOwnersDeclaration.subject_party_id)
+    move("pending deals", PendingDeal.acquirer_party_id)
+    move("pending deals", PendingDeal.target_party_id)
+    # A lab told of both parties as a common owner keeps the kept party's report.
+    told = select(col(OwnerGroupReport.buyer_org_id)).where(col(OwnerGroupReport.owner_party_id) == keep.id)
+    session.execute(
+        delete(OwnerGroupReport)
+        .where(col(OwnerGroupReport.owner_party_id) == merged.id, col(OwnerGroupReport.buyer_org_id).in_(told))
+        .execution_options(synchronize_session="fetch")
+    )
+    move("common-owner reports", OwnerGroupReport.owner_party_id)
     # Parties merged earlier into the merged one now point straight at the kept one.
     move("earlier merges", Party.merged_into_id)
     return {label: count for label, count in moved.items() if count}

@@ -4,6 +4,7 @@ download until its organisation accepts the current version; a new version asks 
 reason, and each acceptance is in the audit trail."""
 
 import io
+import re
 
 import pytest
 from pypdf import PdfWriter
@@ -24,7 +25,8 @@ NDA_TEXT = "The Receiving Party keeps everything the Disclosing Party shares abo
 
 
 def text(response) -> str:
-    return response.get_data(as_text=True)
+    """The page as it reads: a vendor's copy of a confidential brief carries invisible marks (marketplace.leaks)."""
+    return re.sub("[\u200b\u200c\u2060]", "", response.get_data(as_text=True)).replace("\u00a0", " ")
 
 
 def pdf_saying(words: str, author: str = "") -> bytes:

@@ -1,6 +1,7 @@
 """The registry of parties: search, suggested duplicates, and merges that keep every identifier and interest."""
 
 import random
+from datetime import date
 from types import SimpleNamespace
 
 import pytest
@@ -9,6 +10,8 @@ from sqlmodel import SQLModel
 
 from marketplace.accounts.models import Organization
 from marketplace.audit.models import AuditRecord
+from marketplace.concentration.models import OwnerGroupReport
+from marketplace.deals.models import PendingDeal
 from marketplace.parties import registry
 from marketplace.parties.models import (
     CommercialKind,
@@ -221,6 +224,9 @@ def test_every_reference_to_a_party_is_moved_by_a_merge(session, admin):
         "partydistinction.first_party_id",
         "partydistinction.second_party_id",
         "noownersdeclaration.subject_party_id",
+        "pendingdeal.acquirer_party_id",
+        "pendingdeal.target_party_id",
+        "ownergroupreport.owner_party_id",
     }
     referencing = {
         f"{table.name}.{fk.parent.name}"
@@ -229,6 +235,24 @@ def test_every_reference_to_a_party_is_moved_by_a_merge(session, admin):
         if fk.column.table.name == "party"
     }
     assert referencing <= moved
+
+
+def test_a_merge_moves_pending_deals_and_common_owner_reports(session, admin):
+    """A lab told of both parties as a common owner keeps one report; a pending deal names the kept party."""
+    keep, merged, target = PartyFactory(name="Cobalt Social"), PartyFactory(name="Cobalt Social Inc"), PartyFactory()
+    lab, other_lab = BuyerFactory(), BuyerFactory()
+    deal = PendingDeal(
+        acquirer_party_id=merged.id, target_party_id=target.id, share_pct=30.0, announced_on=date(2026, 12, 1)
+    )
+    session.add(deal)
+    for buyer, owner in ((lab, keep), (lab, merged), (other_lab, merged)):
+        session.add(OwnerGroupReport(buyer_org_id=buyer.org_id, owner_party_id=owner.id, vendor_org_ids=[1, 2]))
+    session.flush()
+    registry.merge_parties(session, admin, keep.id, merged.id)
+    session.refresh(deal)
+    assert deal.acquirer_party_id == keep.id
+    reports = session.execute(select(OwnerGroupReport.buyer_org_id, OwnerGroupReport.owner_party_id)).all()
+    assert sorted(reports) == sorted([(lab.org_id, keep.id), (other_lab.org_id, keep.id)])
 
 
 def test_a_merge_screens_every_vendor_again(session, admin):
