@@ -27,7 +27,14 @@ from marketplace.parties.models import (
 )
 from marketplace.payments.models import BillingCustomer, LedgerEntry, PayoutAccount, WebhookEvent
 from marketplace.scoring.models import BidScore, ScoringWeights
-from marketplace.screening.models import PendingRescreen, Rival, ScreeningPolicy, VerdictRecord, Waiver
+from marketplace.screening.models import (
+    PendingRescreen,
+    Rival,
+    ScreeningGeneration,
+    ScreeningPolicy,
+    VerdictRecord,
+    Waiver,
+)
 
 __all__ = [
     "AccountSession",
@@ -62,6 +69,7 @@ __all__ = [
     "User",
     "VendorProfile",
     "VerdictRecord",
+    "ScreeningGeneration",
     "ScreeningPolicy",
     "Waiver",
     "BillingCustomer",
