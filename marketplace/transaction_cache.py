@@ -87,9 +87,13 @@ _WRITES = re.compile(
     r"^\s*(INSERT|UPDATE|DELETE|REPLACE|MERGE|TRUNCATE|COPY|ALTER|DROP|CREATE)\b|^\s*WITH\b.*\b(INSERT|UPDATE|DELETE)\b",
     re.IGNORECASE | re.DOTALL,
 )
+_SCHEMA_CHANGES = re.compile(r"^\s*(CREATE|DROP|ALTER)\b", re.IGNORECASE)
 # In the DBAPI connection's info: the open transaction wrote a watched table.
 _CHANGED = "marketplace.transaction_cache.changed"
 _GENERATION = "marketplace.transaction_cache.generation"
+
+
+_has_counter: "weakref.WeakKeyDictionary[Engine, bool]" = weakref.WeakKeyDictionary()
 
 
 def note_change(connection: Connection) -> None:
@@ -119,9 +123,8 @@ def _note_writes(
     # Text, DDL and driver-level SQL: by its words.
     if _WRITES.match(statement) and _NAMES_WATCHED.search(statement):
         conn.info[_CHANGED] = True
-
-
-_has_counter: "weakref.WeakKeyDictionary[Engine, bool]" = weakref.WeakKeyDictionary()
+    if _SCHEMA_CHANGES.match(statement):
+        _has_counter.pop(conn.engine, None)  # a migration may have made or dropped the counter
 
 
 def _counter_exists(conn: Connection) -> bool:
