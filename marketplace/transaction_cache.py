@@ -24,7 +24,7 @@ from collections import OrderedDict
 from collections.abc import Callable, Hashable, Iterable
 from typing import Any, TypeVar
 
-from sqlalchemy import Connection, Engine, event, text
+from sqlalchemy import BigInteger, Connection, Engine, Select, column, event, select, table
 from sqlalchemy.engine.interfaces import DBAPICursor, ExecutionContext
 from sqlalchemy.orm import ORMExecuteState, Session
 
@@ -60,7 +60,8 @@ def _forget_on_writes(state: ORMExecuteState) -> None:
 # does not restart at a value an older process has answers for).
 GENERATION_TABLE = "screening_generation"
 _BUMP = "UPDATE screening_generation SET generation = generation + 1"
-_READ = "SELECT generation FROM screening_generation"
+# A select, not text(): a text statement counts as a write for `cached` and would forget every answer.
+_READ: Select[int] = select(column("generation", BigInteger)).select_from(table("screening_generation"))
 _EXISTS = {
     "sqlite": "SELECT count(*) FROM sqlite_master WHERE type = 'table' AND name = 'screening_generation'",
     "postgresql": "SELECT count(*) FROM pg_catalog.pg_tables WHERE tablename = 'screening_generation'",
@@ -174,7 +175,7 @@ def generation(session: Session) -> int | None:
 
 
 def _read_generation(session: Session) -> int | None:
-    value = session.execute(text(_READ)).scalar()
+    value = session.execute(_READ).scalar()
     return None if value is None else int(value)
 
 
