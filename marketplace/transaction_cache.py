@@ -92,6 +92,8 @@ _SCHEMA_CHANGES = re.compile(r"^\s*(CREATE|DROP|ALTER)\b", re.IGNORECASE)
 # In the DBAPI connection's info: the open transaction wrote a watched table.
 _CHANGED = "marketplace.transaction_cache.changed"
 _GENERATION = "marketplace.transaction_cache.generation"
+# Also there: for each savepoint open, innermost last, whether the transaction had written a watched table before it.
+_SAVEPOINTS = "marketplace.transaction_cache.savepoints"
 
 
 _has_counter: "weakref.WeakKeyDictionary[Engine, bool]" = weakref.WeakKeyDictionary()
@@ -160,6 +162,27 @@ def _bump_as_it_commits(conn: Connection) -> None:
 @event.listens_for(Engine, "rollback")
 def _forget_changes(conn: Connection) -> None:
     conn.info.pop(_CHANGED, None)
+    conn.info.pop(_SAVEPOINTS, None)
+
+
+@event.listens_for(Engine, "savepoint")
+def _remember_at_savepoint(conn: Connection, _name: str | None) -> None:
+    conn.info.setdefault(_SAVEPOINTS, []).append(conn.info.get(_CHANGED, False))
+
+
+@event.listens_for(Engine, "release_savepoint")
+def _keep_at_release(conn: Connection, _name: str, _context: object) -> None:
+    saved = conn.info.get(_SAVEPOINTS)
+    if saved:
+        saved.pop()
+
+
+@event.listens_for(Engine, "rollback_savepoint")
+def _back_to_savepoint(conn: Connection, _name: str, _context: object) -> None:
+    """A savepoint rolled back takes its writes with it (an approval tried and undone changes nothing)."""
+    saved = conn.info.get(_SAVEPOINTS)
+    if saved and not saved.pop():
+        conn.info.pop(_CHANGED, None)
 
 
 def generation(session: Session) -> int | None:

@@ -330,3 +330,27 @@ def test_every_worker_of_a_server_sees_a_change_committed_elsewhere(race_app, ra
     finally:
         server.stop()
     assert server.errors() == ""
+
+
+def test_a_change_tried_in_a_savepoint_and_rolled_back_is_neither_shared_nor_counted(race_app, build):
+    """As the admin's approval preview does: the verdicts inside the savepoint are its own, and once it is rolled
+    back the transaction may share again, and its commit bumps nothing."""
+    w = build(_world)
+    assert _verdict(race_app, w) == Verdict.CLEAR
+    with race_app.app_context():
+        start = transaction_cache.generation(db.session)
+        vendor = db.session.get(Organization, w["vendor"])
+        savepoint = db.session.begin_nested()
+        _rival_holds(w)
+        db.session.flush()
+        assert transaction_cache.generation(db.session) is None
+        assert verdicts_for_vendor(db.session, vendor)[w["buyer"]] == Verdict.EXCLUDE
+        savepoint.rollback()
+        assert transaction_cache.generation(db.session) == start
+        assert verdicts_for_vendor(db.session, vendor)[w["buyer"]] == Verdict.CLEAR
+        db.session.commit()
+        db.session.remove()
+    assert _verdict(race_app, w) == Verdict.CLEAR
+    with race_app.app_context():
+        assert transaction_cache.generation(db.session) == start
+        db.session.remove()

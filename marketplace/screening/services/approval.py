@@ -22,7 +22,7 @@ from marketplace.disclosures.models import DisclosureStatus, DisclosureVersion
 from marketplace.parties.models import Interest, Party, TieOrigin
 from marketplace.screening.engine.verdicts import Rule, Screening, Verdict, worst
 from marketplace.screening.models import Rival
-from marketplace.screening.services.screen import screen_pairs
+from marketplace.screening.services.screen import screen_pairs_for_page
 from marketplace.screening.store.affected import affected_vendor_ids
 from marketplace.screening.store.picture import vendor_picture
 
@@ -116,8 +116,9 @@ class ApprovalEffect:
 
 
 def _verdicts(session: Session, buyers: list[Organization], vendors: list[Organization]) -> dict:
-    """{(buyer id, vendor id): Screening}."""
-    return screen_pairs(session, [buyer.id for buyer in buyers], vendors)
+    """{(buyer id, vendor id): Screening}: kept between requests before the approval is tried, computed afresh
+    inside its savepoint (marketplace.transaction_cache.shared never shares what a transaction wrote itself)."""
+    return screen_pairs_for_page(session, [buyer.id for buyer in buyers], vendors)
 
 
 def _shifts(buyers: list[Organization], vendors: list[Organization], before: dict, after: dict) -> list[VerdictShift]:
