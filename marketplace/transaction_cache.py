@@ -67,7 +67,7 @@ _EXISTS = {
     "postgresql": "SELECT count(*) FROM pg_catalog.pg_tables WHERE tablename = 'screening_generation'",
 }
 # Every table screening reads (marketplace.screening.store and services.screen): a change to any of them can change
-# a verdict. tests/functional/screening/test_verdict_cache.py checks the list against what a screening reads.
+# a verdict. tests/concurrency/test_verdict_cache.py checks the list against what a screening reads.
 WATCHED_TABLES = frozenset(
     {
         "organization",  # kinds, the party an organisation is, suspensions
@@ -150,6 +150,7 @@ def _counter_exists(conn: Connection) -> bool:
 @event.listens_for(Engine, "commit")
 def _bump_as_it_commits(conn: Connection) -> None:
     """Called just before the database commits: the bump is part of the committing transaction."""
+    conn.info.pop(_SAVEPOINTS, None)
     if not conn.info.pop(_CHANGED, False) or not _counter_exists(conn):
         return
     cursor = conn.connection.dbapi_connection.cursor()  # type: ignore[union-attr]
@@ -243,8 +244,3 @@ def shared(session: Session, key: Hashable, compute: Callable[[], T]) -> T:
     """compute(), or its answer kept from an earlier transaction under the database's current generation."""
     return shared_many(session, [key], lambda _keys: {key: compute()})[key]
 
-
-def forget_shared() -> None:
-    """Drop every shared answer of this process (tests measuring a first screening)."""
-    with _shared_lock:
-        _shared.clear()
