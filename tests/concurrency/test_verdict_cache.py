@@ -13,7 +13,7 @@ import requests
 from sqlalchemy import delete, event, text, update
 
 from marketplace import transaction_cache
-from marketplace.accounts.models import Organization
+from marketplace.accounts.models import Organization, User
 from marketplace.db_types import utcnow
 from marketplace.disclosures.models import DisclosureStatus, DisclosureVersion
 from marketplace.extensions import db
@@ -21,9 +21,11 @@ from marketplace.jobs.models import Visibility
 from marketplace.parties.models import CommercialKind, CommercialTie, Interest, Party, PartyDistinction, TieOrigin
 from marketplace.screening.engine.verdicts import Rule, Verdict
 from marketplace.screening.models import Rival, ScreeningPolicy, Waiver
+from marketplace.screening.services import approval
 from marketplace.screening.services.screen import screen_pairs, verdicts_for_vendor
 from tests.concurrency.harness import Server
 from tests.factories import (
+    AdminFactory,
     BuyerFactory,
     DisclosureFactory,
     InterestFactory,
@@ -354,3 +356,35 @@ def test_a_change_tried_in_a_savepoint_and_rolled_back_is_neither_shared_nor_cou
     with race_app.app_context():
         assert transaction_cache.generation(db.session) == start
         db.session.remove()
+
+
+def test_the_approval_preview_is_kept_until_a_fact_changes(race_app, build):
+    """The admin's preview of what approving a filing would change is tried in a savepoint once, then kept; a rival's
+    stake committed after it changes the next preview."""
+
+    def world():
+        w = _world()
+        # The vendor's approved version goes: only a filing remains.
+        db.session.execute(delete(DisclosureVersion).where(DisclosureVersion.vendor_org_id == w["vendor"]))
+        w["version"] = DisclosureFactory(vendor_org_id=w["vendor"]).id
+        w["admin"] = AdminFactory().id
+        return w
+
+    w = build(world)
+
+    def preview():
+        with race_app.app_context():
+            try:
+                admin = db.session.get(User, w["admin"])
+                effect = approval.approval_effect(db.session, admin, w["version"])
+                return [(s.before, s.after) for s in effect.shifts if s.buyer_org_id == w["buyer"]]
+            finally:
+                db.session.remove()
+
+    assert preview() == [(Verdict.REVIEW, Verdict.CLEAR)]  # unverified until approved
+    again: list = []
+    statements = _statements(race_app, lambda: again.append(preview()))
+    assert again == [[(Verdict.REVIEW, Verdict.CLEAR)]]
+    assert not any("SAVEPOINT" in statement.upper() for statement in statements)
+    build(lambda: _rival_holds(w))
+    assert preview() == []  # excluded before and after: approving changes nothing for this lab

@@ -15,6 +15,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 from sqlmodel import col
 
+from marketplace import transaction_cache
 from marketplace.accounts.models import Organization, OrgKind, User
 from marketplace.db_types import utcnow
 from marketplace.disclosures import service as disclosures
@@ -158,6 +159,13 @@ def approval_effect(session: Session, user: User, version_id: int) -> ApprovalEf
     version = disclosures.get_filed_version(session, user, version_id)
     if version.status != DisclosureStatus.SUBMITTED:
         return None
+    # Made of what screening reads and the date alone: kept while the screening generation stays the same (the
+    # trial's own writes are rolled back before it is kept; marketplace.transaction_cache).
+    key = ("screening.approval_effect", version.id, utcnow().date())
+    return transaction_cache.shared(session, key, lambda: _tried(session, user, version))
+
+
+def _tried(session: Session, user: User, version: DisclosureVersion) -> ApprovalEffect:
     vendor = cast(Organization, session.get(Organization, version.vendor_org_id))
     buyers = list(
         session.execute(
