@@ -243,4 +243,3 @@ def shared_many(session: Session, keys: Iterable[K], compute: Callable[[list[K]]
 def shared(session: Session, key: Hashable, compute: Callable[[], T]) -> T:
     """compute(), or its answer kept from an earlier transaction under the database's current generation."""
     return shared_many(session, [key], lambda _keys: {key: compute()})[key]
-
