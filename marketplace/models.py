@@ -30,7 +30,14 @@ from marketplace.parties.models import (
 )
 from marketplace.payments.models import BillingCustomer, LedgerEntry, PayoutAccount, WebhookEvent
 from marketplace.scoring.models import BidScore, ScoringWeights
-from marketplace.screening.models import PendingRescreen, Rival, ScreeningPolicy, VerdictRecord, Waiver
+from marketplace.screening.models import (
+    PendingRescreen,
+    Rival,
+    ScreeningGeneration,
+    ScreeningPolicy,
+    VerdictRecord,
+    Waiver,
+)
 
 __all__ = [
     "AccountSession",
@@ -69,6 +76,7 @@ __all__ = [
     "User",
     "VendorProfile",
     "VerdictRecord",
+    "ScreeningGeneration",
     "ScreeningPolicy",
     "Waiver",
     "BillingCustomer",

@@ -1,18 +1,36 @@
-"""Answers read once per transaction. One page asks the same question several times (is this vendor's filing under
-review? the job filter, the bid panel and the questions each ask): the first answer is kept in the session until it
-writes anything (a flush, an UPDATE or DELETE statement) or the transaction ends, so that no answer outlives the
-rows it was read from in this transaction. Another transaction's commit in between is seen by the next request,
-as a page that read the answer once would see it.
+"""Answers read once per transaction, and answers shared between transactions for as long as what they were read
+from stays the same.
+
+One page asks the same question several times (is this vendor's filing under review? the job filter, the bid
+panel and the questions each ask): the first answer is kept in the session until it writes anything (a flush, an
+UPDATE or DELETE statement) or the transaction ends, so that no answer outlives the rows it was read from in this
+transaction (`cached`). Another transaction's commit in between is seen by the next request, as a page that read
+the answer once would see it.
+
+Screening is asked on every page a vendor or a lab opens, and its answer changes only when one of the tables it
+reads changes. Every transaction that writes one of those tables (WATCHED_TABLES) bumps a counter in the database,
+`screening_generation`, as it commits, in the same transaction; any statement counts, whichever code path ran
+it (ORM flushes, Core statements, raw SQL, migrations; a raw COPY says so with note_change). `shared` keeps an
+answer in this process, for every later transaction, together with the counter it was computed under: the
+counter is read once per transaction, so an answer computed before a commit that changed the facts is never
+used after it, in this process or in another. A transaction that has itself written a watched table neither
+reads nor stores shared answers: its own uncommitted changes may be rolled back.
 """
 
-from collections.abc import Callable, Hashable
+import re
+import threading
+import weakref
+from collections import OrderedDict
+from collections.abc import Callable, Hashable, Iterable
 from typing import Any, TypeVar
 
-from sqlalchemy import event
+from sqlalchemy import BigInteger, Connection, Engine, Select, column, event, select, table
+from sqlalchemy.engine.interfaces import DBAPICursor, ExecutionContext
 from sqlalchemy.orm import ORMExecuteState, Session
 
 _KEY = "marketplace.transaction_cache"
 T = TypeVar("T")
+K = TypeVar("K", bound=Hashable)
 
 
 def cached(session: Session, key: Hashable, compute: Callable[[], T]) -> T:
@@ -36,3 +54,192 @@ def _forget(session: Session, *_args: object) -> None:
 def _forget_on_writes(state: ORMExecuteState) -> None:
     if not state.is_select:
         state.session.info.pop(_KEY, None)
+
+
+# The counter: one row, created by migration 0025 at a random value (a database made again at the same address
+# does not restart at a value an older process has answers for).
+GENERATION_TABLE = "screening_generation"
+_BUMP = "UPDATE screening_generation SET generation = generation + 1"
+# A select, not text(): a text statement counts as a write for `cached` and would forget every answer.
+_READ: Select[int] = select(column("generation", BigInteger)).select_from(table("screening_generation"))
+_EXISTS = {
+    "sqlite": "SELECT count(*) FROM sqlite_master WHERE type = 'table' AND name = 'screening_generation'",
+    "postgresql": "SELECT count(*) FROM pg_catalog.pg_tables WHERE tablename = 'screening_generation'",
+}
+# Every table screening reads (marketplace.screening.store and services.screen): a change to any of them can change
+# a verdict. tests/concurrency/test_verdict_cache.py checks the list against what a screening reads.
+WATCHED_TABLES = frozenset(
+    {
+        "organization",  # kinds, the party an organisation is, suspensions
+        "party",  # merges, names (likely variants)
+        "partydistinction",  # "not the same party" between look-alikes
+        "partyidentifier",
+        "interest",
+        "commercialtie",
+        "noownersdeclaration",
+        "disclosureversion",  # approvals, filings awaiting review (claims that count for the filer alone)
+        "rival",
+        "screeningpolicy",
+        "waiver",
+    }
+)
+_NAMES_WATCHED = re.compile(r"\b(" + "|".join(sorted(WATCHED_TABLES)) + r")\b", re.IGNORECASE)
+_WRITES = re.compile(
+    r"^\s*(INSERT|UPDATE|DELETE|REPLACE|MERGE|TRUNCATE|COPY|ALTER|DROP|CREATE)\b|^\s*WITH\b.*\b(INSERT|UPDATE|DELETE)\b",
+    re.IGNORECASE | re.DOTALL,
+)
+_SCHEMA_CHANGES = re.compile(r"^\s*(CREATE|DROP|ALTER)\b", re.IGNORECASE)
+# In the DBAPI connection's info: the open transaction wrote a watched table.
+_CHANGED = "marketplace.transaction_cache.changed"
+_GENERATION = "marketplace.transaction_cache.generation"
+# Also there: for each savepoint open, innermost last, whether the transaction had written a watched table before it.
+_SAVEPOINTS = "marketplace.transaction_cache.savepoints"
+
+
+_has_counter: "weakref.WeakKeyDictionary[Engine, bool]" = weakref.WeakKeyDictionary()
+
+
+def note_change(connection: Connection) -> None:
+    """The open transaction on this connection changed a watched table by a way no statement event sees (COPY)."""
+    connection.info[_CHANGED] = True
+
+
+def changed_in_transaction(connection: Connection) -> bool:
+    return bool(connection.info.get(_CHANGED))
+
+
+@event.listens_for(Engine, "before_cursor_execute")
+def _note_writes(
+    conn: Connection,
+    _cursor: DBAPICursor,
+    statement: str,
+    _parameters: object,
+    context: ExecutionContext | None,
+    _executemany: bool,
+) -> None:
+    if any(getattr(context, kind, False) for kind in ("isinsert", "isupdate", "isdelete")):
+        dml = getattr(getattr(context, "compiled", None), "statement", None)
+        name = getattr(getattr(dml, "table", None), "name", None)
+        if name is None or name in WATCHED_TABLES:
+            conn.info[_CHANGED] = True
+        return
+    # Text, DDL and driver-level SQL: by its words.
+    if _WRITES.match(statement) and _NAMES_WATCHED.search(statement):
+        conn.info[_CHANGED] = True
+    if _SCHEMA_CHANGES.match(statement):
+        _has_counter.pop(conn.engine, None)  # a migration may have made or dropped the counter
+
+
+def _counter_exists(conn: Connection) -> bool:
+    """Whether this database has the counter (a database migrated before 0025 has not): asked once per engine."""
+    engine = conn.engine
+    if engine not in _has_counter:
+        cursor = conn.connection.dbapi_connection.cursor()  # type: ignore[union-attr]
+        try:
+            cursor.execute(_EXISTS[engine.dialect.name])
+            row = cursor.fetchone()
+            found = bool(row and row[0])
+        finally:
+            cursor.close()
+        if not found:
+            return False  # asked again next time: the migration may come later
+        _has_counter[engine] = True
+    return _has_counter[engine]
+
+
+@event.listens_for(Engine, "commit")
+def _bump_as_it_commits(conn: Connection) -> None:
+    """Called just before the database commits: the bump is part of the committing transaction."""
+    conn.info.pop(_SAVEPOINTS, None)
+    if not conn.info.pop(_CHANGED, False) or not _counter_exists(conn):
+        return
+    cursor = conn.connection.dbapi_connection.cursor()  # type: ignore[union-attr]
+    try:
+        cursor.execute(_BUMP)
+    finally:
+        cursor.close()
+
+
+@event.listens_for(Engine, "rollback")
+def _forget_changes(conn: Connection) -> None:
+    conn.info.pop(_CHANGED, None)
+    conn.info.pop(_SAVEPOINTS, None)
+
+
+@event.listens_for(Engine, "savepoint")
+def _remember_at_savepoint(conn: Connection, _name: str | None) -> None:
+    conn.info.setdefault(_SAVEPOINTS, []).append(conn.info.get(_CHANGED, False))
+
+
+@event.listens_for(Engine, "release_savepoint")
+def _keep_at_release(conn: Connection, _name: str, _context: object) -> None:
+    saved = conn.info.get(_SAVEPOINTS)
+    if saved:
+        saved.pop()
+
+
+@event.listens_for(Engine, "rollback_savepoint")
+def _back_to_savepoint(conn: Connection, _name: str, _context: object) -> None:
+    """A savepoint rolled back takes its writes with it (an approval tried and undone changes nothing)."""
+    saved = conn.info.get(_SAVEPOINTS)
+    if saved and not saved.pop():
+        conn.info.pop(_CHANGED, None)
+
+
+def generation(session: Session) -> int | None:
+    """The counter as this transaction sees it, read once per transaction; None when this transaction has written a
+    watched table itself or holds changes not yet flushed (a screening would see them), or the database has no
+    counter: then nothing may be shared."""
+    if session.new or session.deleted or session.dirty:
+        return None
+    connection = session.connection()
+    if changed_in_transaction(connection) or not _counter_exists(connection):
+        return None
+    return cached(session, (_GENERATION,), lambda: _read_generation(session))
+
+
+def _read_generation(session: Session) -> int | None:
+    value = session.execute(_READ).scalar()
+    return None if value is None else int(value)
+
+
+# Answers shared between transactions: {(database, key): (generation, answer)}, the least recently used dropped
+# beyond SHARED_ANSWERS. Shared answers are read by every request of this process: callers never change them.
+SHARED_ANSWERS = 20_000
+_shared: "OrderedDict[tuple[str, Hashable], tuple[int, Any]]" = OrderedDict()
+_shared_lock = threading.Lock()
+
+
+def shared_many(session: Session, keys: Iterable[K], compute: Callable[[list[K]], dict[K, T]]) -> dict[K, T]:
+    """{key: answer} for these keys: the answers kept under the database's current generation, and compute(the
+    others) for the rest (which must answer every key it is given). Without a generation, compute(all)."""
+    wanted = list(dict.fromkeys(keys))
+    current = generation(session)
+    if current is None:
+        return compute(wanted)
+    database = session.get_bind().engine.url.render_as_string(hide_password=True)
+    found: dict[K, T] = {}
+    with _shared_lock:
+        for key in wanted:
+            kept = _shared.get((database, key))
+            if kept is not None and kept[0] == current:
+                _shared.move_to_end((database, key))
+                found[key] = kept[1]
+    missing = [key for key in wanted if key not in found]
+    if missing:
+        computed = compute(missing)
+        if changed_in_transaction(session.connection()):
+            return {**found, **computed}  # computed from this transaction's own writes: not for others
+        with _shared_lock:
+            for key in missing:
+                _shared[(database, key)] = (current, computed[key])
+                _shared.move_to_end((database, key))
+            while len(_shared) > SHARED_ANSWERS:
+                _shared.popitem(last=False)
+        found.update(computed)
+    return {key: found[key] for key in wanted}
+
+
+def shared(session: Session, key: Hashable, compute: Callable[[], T]) -> T:
+    """compute(), or its answer kept from an earlier transaction under the database's current generation."""
+    return shared_many(session, [key], lambda _keys: {key: compute()})[key]

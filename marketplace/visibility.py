@@ -21,7 +21,7 @@ from marketplace.notifications.models import Notification
 from marketplace.parties.counting import awaiting_review, vendors_awaiting_review
 from marketplace.payments.models import EntryKind, LedgerEntry
 from marketplace.screening.models import VerdictRecord
-from marketplace.screening.services.screen import Verdict, screen_pairs, verdicts_for_vendor
+from marketplace.screening.services.screen import Verdict, screen_pairs_for_page, verdicts_for_vendor
 from marketplace.screening.store.pending import rescreen_pending
 
 # The kind of notification a message in a bid's thread sends (marketplace.messages).
@@ -324,7 +324,7 @@ def _barred_live(session: Session, job: Job, vendor_ids: set[int]) -> set[int]:
     if not vendor_ids:
         return set()
     vendors = session.execute(select(Organization).where(in_ids(session, Organization.id, vendor_ids))).scalars().all()
-    live = screen_pairs(session, [job.buyer_org_id], vendors)
+    live = screen_pairs_for_page(session, [job.buyer_org_id], vendors)
     return {vendor_id for (_, vendor_id), screening in live.items() if screening.access_verdict != Verdict.CLEAR}
 
 

@@ -19,6 +19,7 @@ from sqlalchemy import ARRAY, Integer, String, Table, any_, bindparam, func, ins
 from sqlalchemy.orm import Session
 from sqlmodel import col
 
+from marketplace import transaction_cache
 from marketplace.db_types import utcnow
 from marketplace.parties.bods import (
     PARTY_RECORD_TYPES,
@@ -629,6 +630,7 @@ class BulkApplier:
         if not self.postgres:
             self.session.execute(insert(table), rows)
             return
+        transaction_cache.note_change(self.session.connection())  # COPY passes no statement event
         cursor = self.session.connection().connection.driver_connection.cursor()  # type: ignore[union-attr]
         with cursor.copy(f"COPY {table.name} ({', '.join(columns)}) FROM STDIN") as copy:
             for row in rows:

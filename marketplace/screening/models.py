@@ -2,7 +2,7 @@
 
 from datetime import datetime
 
-from sqlalchemy import JSON, Column, Index, UniqueConstraint
+from sqlalchemy import JSON, BigInteger, Column, Index, UniqueConstraint
 from sqlmodel import Field, SQLModel
 
 from marketplace.db_types import UTCDateTime, utcnow
@@ -16,6 +16,16 @@ class Rival(SQLModel, table=True):
     party_id: int = Field(foreign_key="party.id", index=True)
     added_by_id: int | None = Field(default=None, foreign_key="user_account.id")
     created_at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime)
+
+
+class ScreeningGeneration(SQLModel, table=True):
+    """One row counting the commits that changed what screening reads: verdicts are kept between requests for one
+    value of it (marketplace.transaction_cache, which bumps it and names the tables)."""
+
+    __tablename__ = "screening_generation"
+
+    id: int = Field(default=None, primary_key=True)
+    generation: int = Field(sa_type=BigInteger)
 
 
 class VerdictRecord(SQLModel, table=True):

@@ -15,6 +15,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 from sqlmodel import col
 
+from marketplace import transaction_cache
 from marketplace.accounts.models import Organization, OrgKind, User
 from marketplace.db_types import utcnow
 from marketplace.disclosures import service as disclosures
@@ -22,7 +23,7 @@ from marketplace.disclosures.models import DisclosureStatus, DisclosureVersion
 from marketplace.parties.models import Interest, Party, TieOrigin
 from marketplace.screening.engine.verdicts import Rule, Screening, Verdict, worst
 from marketplace.screening.models import Rival
-from marketplace.screening.services.screen import screen_pairs
+from marketplace.screening.services.screen import screen_pairs_for_page
 from marketplace.screening.store.affected import affected_vendor_ids
 from marketplace.screening.store.picture import vendor_picture
 
@@ -116,8 +117,9 @@ class ApprovalEffect:
 
 
 def _verdicts(session: Session, buyers: list[Organization], vendors: list[Organization]) -> dict:
-    """{(buyer id, vendor id): Screening}."""
-    return screen_pairs(session, [buyer.id for buyer in buyers], vendors)
+    """{(buyer id, vendor id): Screening}: kept between requests before the approval is tried, computed afresh
+    inside its savepoint (marketplace.transaction_cache.shared never shares what a transaction wrote itself)."""
+    return screen_pairs_for_page(session, [buyer.id for buyer in buyers], vendors)
 
 
 def _shifts(buyers: list[Organization], vendors: list[Organization], before: dict, after: dict) -> list[VerdictShift]:
@@ -157,6 +159,13 @@ def approval_effect(session: Session, user: User, version_id: int) -> ApprovalEf
     version = disclosures.get_filed_version(session, user, version_id)
     if version.status != DisclosureStatus.SUBMITTED:
         return None
+    # Made of what screening reads and the date alone: kept while the screening generation stays the same (the
+    # trial's own writes are rolled back before it is kept; marketplace.transaction_cache).
+    key = ("screening.approval_effect", version.id, utcnow().date())
+    return transaction_cache.shared(session, key, lambda: _tried(session, user, version))
+
+
+def _tried(session: Session, user: User, version: DisclosureVersion) -> ApprovalEffect:
     vendor = cast(Organization, session.get(Organization, version.vendor_org_id))
     buyers = list(
         session.execute(

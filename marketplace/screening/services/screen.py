@@ -9,9 +9,12 @@ every other vendor is screened on the shared graph in one engine run, and the ve
 own on their part of the graph with their claims added, in groups none of whose claims can reach another's
 screening (such vendors are few: those with a version awaiting review).
 
-Vendor-side access (verdicts_for_vendor, asked by marketplace.visibility on every page) is always computed live
-from the vendor's part of the graph. Buyer-side lists may read the verdicts refresh_verdicts stored
-(cached_screenings_for_buyer).
+Vendor-side access (verdicts_for_vendor, asked by marketplace.visibility on every page) is computed from the
+vendor's part of the graph as it is now, never read from the verdicts refresh_verdicts stored: those are updated
+after a change, on the task queue. A page's screenings (verdicts_for_vendor, screen_pairs_for_page) are kept
+between requests by marketplace.transaction_cache.shared under the database's screening generation, which every
+commit that changes a table screening reads bumps: an answer kept is the one a screening now would give.
+Buyer-side lists may read the stored verdicts (cached_screenings_for_buyer).
 """
 
 import dataclasses
@@ -20,10 +23,11 @@ from collections.abc import Sequence
 from datetime import date
 from typing import cast
 
-from sqlalchemy import event, select
+from sqlalchemy import select
 from sqlalchemy.orm import Session
 from sqlmodel import col
 
+from marketplace import transaction_cache
 from marketplace.accounts.models import Organization, OrgKind
 from marketplace.db_types import utcnow
 from marketplace.screening.engine.graph import Graph, PartyNode, VendorFacts
@@ -366,46 +370,51 @@ def _all_buyer_ids(session: Session) -> list[int]:
 
 
 def screen_vendor(session: Session, buyer_org_id: int, vendor_org: Organization, as_of=None) -> Screening:
-    """Screen one vendor for one buyer."""
-    return screen_pairs(session, [buyer_org_id], [vendor_org], as_of).get(
+    """Screen one vendor for one buyer (for a page: screen_pairs_for_page)."""
+    return screen_pairs_for_page(session, [buyer_org_id], [vendor_org], as_of).get(
         (buyer_org_id, vendor_org.id), Screening(vendor_org.id)
     )
 
 
-_VERDICTS_CACHE = "screening.verdicts_for_vendor"
+def screen_pairs_for_page(session: Session, buyer_org_ids, vendor_orgs, as_of=None):
+    """screen_pairs for a page (a few vendors): each pair's screening is kept between requests for as long as the
+    screening generation stays the same (marketplace.transaction_cache.shared), and given out as a copy."""
+    as_of = as_of or utcnow().date()
+    buyer_ids = list(dict.fromkeys(buyer_org_ids))
+    vendors = {vendor.id: vendor for vendor in vendor_orgs}
+    keys = [("screening.pair", buyer, vendor, as_of) for vendor in vendors for buyer in buyer_ids]
+
+    def compute(missing):
+        wanted = [vendors[vendor] for vendor in dict.fromkeys(vendor for _, _, vendor, _ in missing)]
+        pairs = screen_pairs(session, buyer_ids, wanted, as_of)
+        return {key: pairs.get((key[1], key[2])) for key in missing}
+
+    found = transaction_cache.shared_many(session, keys, compute)
+    return {(key[1], key[2]): _copy(screening) for key, screening in found.items() if screening is not None}
 
 
 def verdicts_for_vendor(session: Session, vendor_org: Organization, as_of=None) -> dict[int, Verdict]:
-    """The verdict that decides access under every buyer organisation, computed now (waived findings do not count).
+    """The verdict that decides access under every buyer organisation, as a screening now gives it (waived findings
+    do not count).
 
     The security-critical direction: never read from the stored verdicts. One page asks several times (the job,
-    whether the vendor may bid, its questions): within one transaction the answer is computed once and kept until the
-    session writes anything (a flush, an UPDATE or DELETE statement) or the transaction ends.
+    whether the vendor may bid, its questions): within one transaction the answer is kept until the session writes
+    anything (marketplace.transaction_cache.cached), and between transactions for as long as nothing screening reads
+    has changed (marketplace.transaction_cache.shared).
     """
-    cache = session.info.setdefault(_VERDICTS_CACHE, {})
-    key = (vendor_org.id, as_of)
-    if key not in cache:
+    as_of = as_of or utcnow().date()
+    key = ("screening.verdicts_for_vendor", vendor_org.id, as_of)
+
+    def compute() -> dict[int, Verdict]:
         pairs = screen_pairs(session, _all_buyer_ids(session), [vendor_org], as_of)
-        cache[key] = {buyer_id: screening.access_verdict for (buyer_id, _), screening in pairs.items()}
-    return dict(cache[key])
+        return {buyer_id: screening.access_verdict for (buyer_id, _), screening in pairs.items()}
 
-
-@event.listens_for(Session, "after_flush")
-@event.listens_for(Session, "after_commit")
-@event.listens_for(Session, "after_soft_rollback")
-def _forget_verdicts(session: Session, *_args) -> None:
-    session.info.pop(_VERDICTS_CACHE, None)
-
-
-@event.listens_for(Session, "do_orm_execute")
-def _forget_verdicts_on_writes(state) -> None:
-    if not state.is_select:
-        state.session.info.pop(_VERDICTS_CACHE, None)
+    return dict(transaction_cache.cached(session, key, lambda: transaction_cache.shared(session, key, compute)))
 
 
 def screenings_for_buyer(session: Session, buyer_org_id: int, vendor_orgs, as_of=None) -> dict[int, Screening]:
-    """Each vendor's screening for one buyer, computed now, keyed by vendor organisation id."""
-    pairs = screen_pairs(session, [buyer_org_id], vendor_orgs, as_of)
+    """Each vendor's screening for one buyer, as a screening now gives it, keyed by vendor organisation id."""
+    pairs = screen_pairs_for_page(session, [buyer_org_id], vendor_orgs, as_of)
     return {vendor_id: screening for (_, vendor_id), screening in pairs.items()}
 
 

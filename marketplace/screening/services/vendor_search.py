@@ -17,6 +17,7 @@ from sqlalchemy import String, and_, case, cast, func, literal, select
 from sqlalchemy.orm import Session, aliased
 from sqlmodel import col
 
+from marketplace import transaction_cache
 from marketplace.accounts.models import Organization, OrgKind, User, VendorProfile
 from marketplace.db_types import in_ids, utcnow
 from marketplace.parties.models import Party
@@ -274,11 +275,19 @@ def vendor_report(
             .where(col(Rival.buyer_org_id) == buyer_org.id)
         ).all()
     )
-    picture, declarations = None, []
+    picture: Picture | None = None
+    declarations: list[str] = []
     if vendor_org.party_id is not None:
-        window = policy_for(session, buyer_org.id).people_window_months
-        picture = vendor_picture(session, vendor_org.party_id, screening, rivals, as_of, window)
-        declarations = no_owners_declarations(session, vendor_org.party_id, as_of)
+        party_id = vendor_org.party_id
+
+        def draw() -> tuple[Picture, list[str]]:
+            window = policy_for(session, buyer_org.id).people_window_months
+            picture = vendor_picture(session, party_id, screening, rivals, as_of, window)
+            return picture, no_owners_declarations(session, party_id, as_of)
+
+        # Drawn from what screening reads, like the screening itself: kept while the screening generation stays.
+        drawn = ("screening.vendor_picture", buyer_org.id, vendor_org.id, party_id, as_of)
+        picture, declarations = transaction_cache.shared(session, drawn, draw)
     return VendorReport(
         buyer_org,
         vendor_org,

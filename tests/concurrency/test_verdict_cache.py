@@ -1,0 +1,390 @@
+"""Verdicts kept between requests (marketplace.transaction_cache.shared) never outlive the facts they came from.
+
+Each kind of fact that can change a verdict is changed and committed for real, after the verdict was computed and
+kept; the very next transaction (a request) must give the new verdict. Also: a kept verdict is really used (no
+screening runs for it), a change not committed is never given to another transaction, every table a screening
+reads is watched, and four gunicorn workers (processes of their own) all see a change the test's process commits.
+"""
+
+from datetime import timedelta
+
+import pytest
+import requests
+from sqlalchemy import delete, event, text, update
+
+from marketplace import transaction_cache
+from marketplace.accounts.models import Organization, User
+from marketplace.db_types import utcnow
+from marketplace.disclosures.models import DisclosureStatus, DisclosureVersion
+from marketplace.extensions import db
+from marketplace.jobs.models import Visibility
+from marketplace.parties.models import CommercialKind, CommercialTie, Interest, Party, PartyDistinction, TieOrigin
+from marketplace.screening.engine.verdicts import Rule, Verdict
+from marketplace.screening.models import Rival, ScreeningPolicy, Waiver
+from marketplace.screening.services import approval
+from marketplace.screening.services.screen import screen_pairs, verdicts_for_vendor
+from tests.concurrency.harness import Server
+from tests.factories import (
+    AdminFactory,
+    BuyerFactory,
+    DisclosureFactory,
+    InterestFactory,
+    JobFactory,
+    PartyFactory,
+    RivalFactory,
+    VerifiedVendorFactory,
+    VerifiedVendorOrgFactory,
+)
+
+
+def _world() -> dict:
+    """A lab naming one rival, a verified vendor with no ties, and a party that is no rival (yet)."""
+    buyer = BuyerFactory()
+    rival = RivalFactory(buyer_org_id=buyer.org_id)
+    vendor = VerifiedVendorOrgFactory()
+    return {
+        "buyer": buyer.org_id,
+        "rival": rival.party_id,
+        "rival_row": rival.id,
+        "vendor": vendor.id,
+        "vendor_party": vendor.party_id,
+        "other": PartyFactory().id,
+    }
+
+
+def _verdict(app, w: dict) -> Verdict:
+    """The vendor's access verdict for the lab, in a transaction of its own (as a request has)."""
+    with app.app_context():
+        try:
+            return verdicts_for_vendor(db.session, db.session.get(Organization, w["vendor"]))[w["buyer"]]
+        finally:
+            db.session.remove()
+
+
+def _statements(app, fn) -> list[str]:
+    seen: list[str] = []
+    with app.app_context():
+        listener = lambda *args, **kwargs: seen.append(args[2])  # noqa: E731
+        event.listen(db.engine, "before_cursor_execute", listener)
+        try:
+            fn()
+        finally:
+            event.remove(db.engine, "before_cursor_execute", listener)
+    return seen
+
+
+def _rival_holds(w: dict, share: float = 30.0, party: str = "rival") -> int:
+    return InterestFactory(interested_party_id=w[party], subject_party_id=w["vendor_party"], share_exact=share).id
+
+
+# Each kind of fact: (what is there before, the change, the verdict before, the verdict after).
+CHANGES = {
+    "a rival's stake recorded": (lambda w: None, lambda w: _rival_holds(w), Verdict.CLEAR, Verdict.EXCLUDE),
+    "a stake deleted": (
+        lambda w: w.update(tie=_rival_holds(w)),
+        lambda w: db.session.execute(delete(Interest).where(Interest.id == w["tie"])),
+        Verdict.EXCLUDE,
+        Verdict.CLEAR,
+    ),
+    "a stake ended (ORM)": (
+        lambda w: w.update(tie=_rival_holds(w)),
+        lambda w: setattr(db.session.get(Interest, w["tie"]), "end_date", (utcnow() - timedelta(days=1)).date()),
+        Verdict.EXCLUDE,
+        Verdict.CLEAR,
+    ),
+    "a share changed (Core UPDATE)": (
+        lambda w: w.update(tie=_rival_holds(w)),
+        lambda w: db.session.execute(update(Interest).where(Interest.id == w["tie"]).values(share_exact=5.0)),
+        Verdict.EXCLUDE,
+        Verdict.CLEAR,
+    ),
+    "a share changed (raw SQL)": (
+        lambda w: w.update(tie=_rival_holds(w)),
+        lambda w: db.session.execute(text("UPDATE interest SET share_exact = 5 WHERE id = :id"), {"id": w["tie"]}),
+        Verdict.EXCLUDE,
+        Verdict.CLEAR,
+    ),
+    "a commercial tie recorded": (
+        lambda w: None,
+        lambda w: db.session.add(
+            CommercialTie(
+                vendor_party_id=w["vendor_party"],
+                counterparty_id=w["rival"],
+                kind=CommercialKind.CUSTOMER,
+                revenue_share_pct=60.0,
+                origin=TieOrigin.ADMIN_FACT,
+            )
+        ),
+        Verdict.CLEAR,
+        Verdict.REVIEW,
+    ),
+    "a rival named": (
+        lambda w: _rival_holds(w, party="other"),
+        lambda w: db.session.add(Rival(buyer_org_id=w["buyer"], party_id=w["other"])),
+        Verdict.CLEAR,
+        Verdict.EXCLUDE,
+    ),
+    "a rival removed": (
+        lambda w: _rival_holds(w),
+        lambda w: db.session.delete(db.session.get(Rival, w["rival_row"])),
+        Verdict.EXCLUDE,
+        Verdict.CLEAR,
+    ),
+    "the policy's thresholds raised": (
+        lambda w: _rival_holds(w),
+        lambda w: db.session.add(ScreeningPolicy(buyer_org_id=w["buyer"], exclude_at=50.0, review_at=40.0)),
+        Verdict.EXCLUDE,
+        Verdict.CLEAR,
+    ),
+    "a finding waived": (
+        lambda w: _rival_holds(w, share=15.0),
+        lambda w: db.session.add(
+            Waiver(
+                buyer_org_id=w["buyer"],
+                vendor_org_id=w["vendor"],
+                rule=Rule.OWNERSHIP.value,
+                rival_party_id=w["rival"],
+                reason="Passive fund",
+            )
+        ),
+        Verdict.REVIEW,
+        Verdict.CLEAR,
+    ),
+    "a party merged into the rival": (
+        lambda w: _rival_holds(w, party="other"),
+        lambda w: setattr(db.session.get(Party, w["other"]), "merged_into_id", w["rival"]),
+        Verdict.CLEAR,
+        Verdict.EXCLUDE,
+    ),
+    "the vendor's organisation linked to another party": (
+        lambda w: w.update(
+            held=InterestFactory(
+                interested_party_id=w["rival"], subject_party_id=w["other"], share_exact=30.0
+            ).subject_party_id
+        ),
+        lambda w: setattr(db.session.get(Organization, w["vendor"]), "party_id", w["held"]),
+        Verdict.CLEAR,
+        Verdict.EXCLUDE,
+    ),
+    "the vendor's only approved disclosure withdrawn to a filing": (
+        lambda w: None,
+        lambda w: db.session.execute(
+            update(DisclosureVersion)
+            .where(DisclosureVersion.vendor_org_id == w["vendor"])
+            .values(status=DisclosureStatus.SUBMITTED, decided_at=None)
+        ),
+        Verdict.CLEAR,
+        Verdict.REVIEW,
+    ),
+}
+
+
+@pytest.mark.parametrize("kind", list(CHANGES))
+def test_the_next_transaction_after_a_change_gets_the_new_verdict(race_app, build, kind):
+    before_change, change, before, after = CHANGES[kind]
+    w = build(_world)
+    build(lambda: before_change(w))
+    assert _verdict(race_app, w) == before
+    assert _verdict(race_app, w) == before  # now kept between transactions
+    build(lambda: change(w))
+    assert _verdict(race_app, w) == after
+
+
+def test_a_kept_verdict_is_given_without_screening_again(race_app, build):
+    w = build(_world)
+    build(lambda: _rival_holds(w))
+    first = _statements(race_app, lambda: _verdict(race_app, w))
+    again = _statements(race_app, lambda: _verdict(race_app, w))
+    assert len(first) > 5
+    # The vendor's row and the generation, read once for the transaction; nothing of the graph.
+    assert sum("screening_generation" in statement for statement in again) == 1
+    assert [s for s in again if any(f" {table}" in s for table in ("interest", "rival", "party", "waiver"))] == []
+    assert len(again) <= 3
+
+
+def test_a_change_not_committed_is_never_given_to_another_transaction(race_app, build):
+    w = build(_world)
+    assert _verdict(race_app, w) == Verdict.CLEAR
+    with race_app.app_context():
+        _rival_holds(w)
+        db.session.flush()
+        vendor = db.session.get(Organization, w["vendor"])
+        # The changing transaction sees its own change ...
+        assert verdicts_for_vendor(db.session, vendor)[w["buyer"]] == Verdict.EXCLUDE
+        db.session.rollback()
+        db.session.remove()
+    # ... and after its rollback, nobody does.
+    assert _verdict(race_app, w) == Verdict.CLEAR
+    with race_app.app_context():
+        # Changes not yet flushed count too: the screening would flush and see them.
+        _rival_holds(w)
+        assert verdicts_for_vendor(db.session, db.session.get(Organization, w["vendor"]))[w["buyer"]] == (
+            Verdict.EXCLUDE
+        )
+        db.session.rollback()
+        db.session.remove()
+    assert _verdict(race_app, w) == Verdict.CLEAR
+
+
+def test_a_rolled_back_change_leaves_the_generation_and_a_commit_bumps_it_once(race_app, build):
+    w = build(_world)
+
+    def generation():
+        with race_app.app_context():
+            try:
+                return transaction_cache.generation(db.session)
+            finally:
+                db.session.remove()
+
+    start = generation()
+    assert start is not None
+    with race_app.app_context():
+        db.session.get(Organization, w["vendor"]).suspended_at = utcnow()
+        db.session.flush()
+        db.session.rollback()
+        db.session.remove()
+    assert generation() == start
+    build(lambda: setattr(db.session.get(Organization, w["vendor"]), "suspended_at", utcnow()))
+    assert generation() == start + 1
+    # Writing tables screening does not read leaves it as it was.
+    build(lambda: JobFactory(buyer_org_id=w["buyer"]))
+    assert generation() == start + 1
+
+
+def test_every_table_a_screening_reads_is_watched(race_app, build):
+    """A screening over every kind of fact: ties, commercial ties, rivals, a policy, a waiver, a merge, a
+    distinction, a filing awaiting review with a claim, an approved disclosure. Any table it reads must be one whose
+    changes bump the generation."""
+
+    def facts():
+        w = _world()
+        _rival_holds(w, share=15.0)
+        InterestFactory(interested_party_id=w["other"], subject_party_id=w["vendor_party"], share_exact=12.0)
+        db.session.add(ScreeningPolicy(buyer_org_id=w["buyer"], exclude_at=40.0, review_at=10.0))
+        db.session.add(
+            Waiver(
+                buyer_org_id=w["buyer"],
+                vendor_org_id=w["vendor"],
+                rule=Rule.OWNERSHIP.value,
+                rival_party_id=w["rival"],
+                reason="Passive fund",
+            )
+        )
+        merged = PartyFactory(name=db.session.get(Party, w["rival"]).name)
+        merged.merged_into_id = w["rival"]
+        db.session.add(
+            PartyDistinction(first_party_id=min(w["other"], w["rival"]), second_party_id=max(w["other"], w["rival"]))
+        )
+        db.session.add(
+            CommercialTie(
+                vendor_party_id=w["vendor_party"],
+                counterparty_id=w["rival"],
+                kind=CommercialKind.CUSTOMER,
+                revenue_share_pct=10.0,
+                origin=TieOrigin.ADMIN_FACT,
+            )
+        )
+        filer = VerifiedVendorFactory()
+        DisclosureFactory(vendor_org_id=filer.org_id, number=2)
+        w["filer"] = filer.org_id
+        return w
+
+    w = build(facts)
+
+    def screen():
+        vendors = [db.session.get(Organization, w["vendor"]), db.session.get(Organization, w["filer"])]
+        screen_pairs(db.session, [w["buyer"]], vendors)
+        db.session.remove()
+
+    seen = _statements(race_app, screen)
+    tables = {table.name for table in db.metadata.sorted_tables}
+    read = {name for name in tables for statement in seen if f" {name}" in statement or f'"{name}"' in statement}
+    assert read - transaction_cache.WATCHED_TABLES == set()
+    assert {"interest", "rival", "party", "organization"} <= read
+
+
+def test_every_worker_of_a_server_sees_a_change_committed_elsewhere(race_app, race_database_url, build, tmp_path):
+    """Four gunicorn workers keep the vendor's verdict; the test's own process then records that the lab's rival
+    holds 30% of the vendor: every request after it, whichever worker answers, hides the lab's confidential job."""
+
+    def world():
+        w = _world()
+        vendor = VerifiedVendorFactory(org_id=w["vendor"])
+        w["user"] = vendor.id
+        w["job"] = JobFactory(buyer_org_id=w["buyer"], visibility=Visibility.CONFIDENTIAL).id
+        return w
+
+    w = build(world)
+    server = Server(race_database_url, tmp_path, workers=4, secret_key=race_app.config["SECRET_KEY"]).start()
+    try:
+        browser = server.browser_for(race_app, w["user"])
+
+        def statuses() -> list[int]:
+            # Each request on a new connection, so that the workers take turns.
+            return [
+                requests.get(server.url + f"/jobs/{w['job']}", cookies=browser.cookies, timeout=30).status_code
+                for _ in range(16)
+            ]
+
+        assert set(statuses()) == {200}
+        build(lambda: _rival_holds(w))
+        assert set(statuses()) == {404}
+    finally:
+        server.stop()
+    assert server.errors() == ""
+
+
+def test_a_change_tried_in_a_savepoint_and_rolled_back_is_neither_shared_nor_counted(race_app, build):
+    """As the admin's approval preview does: the verdicts inside the savepoint are its own, and once it is rolled
+    back the transaction may share again, and its commit bumps nothing."""
+    w = build(_world)
+    assert _verdict(race_app, w) == Verdict.CLEAR
+    with race_app.app_context():
+        start = transaction_cache.generation(db.session)
+        vendor = db.session.get(Organization, w["vendor"])
+        savepoint = db.session.begin_nested()
+        _rival_holds(w)
+        db.session.flush()
+        assert transaction_cache.generation(db.session) is None
+        assert verdicts_for_vendor(db.session, vendor)[w["buyer"]] == Verdict.EXCLUDE
+        savepoint.rollback()
+        assert transaction_cache.generation(db.session) == start
+        assert verdicts_for_vendor(db.session, vendor)[w["buyer"]] == Verdict.CLEAR
+        db.session.commit()
+        db.session.remove()
+    assert _verdict(race_app, w) == Verdict.CLEAR
+    with race_app.app_context():
+        assert transaction_cache.generation(db.session) == start
+        db.session.remove()
+
+
+def test_the_approval_preview_is_kept_until_a_fact_changes(race_app, build):
+    """The admin's preview of what approving a filing would change is tried in a savepoint once, then kept; a rival's
+    stake committed after it changes the next preview."""
+
+    def world():
+        w = _world()
+        # The vendor's approved version goes: only a filing remains.
+        db.session.execute(delete(DisclosureVersion).where(DisclosureVersion.vendor_org_id == w["vendor"]))
+        w["version"] = DisclosureFactory(vendor_org_id=w["vendor"]).id
+        w["admin"] = AdminFactory().id
+        return w
+
+    w = build(world)
+
+    def preview():
+        with race_app.app_context():
+            try:
+                admin = db.session.get(User, w["admin"])
+                effect = approval.approval_effect(db.session, admin, w["version"])
+                return [(s.before, s.after) for s in effect.shifts if s.buyer_org_id == w["buyer"]]
+            finally:
+                db.session.remove()
+
+    assert preview() == [(Verdict.REVIEW, Verdict.CLEAR)]  # unverified until approved
+    again: list = []
+    statements = _statements(race_app, lambda: again.append(preview()))
+    assert again == [[(Verdict.REVIEW, Verdict.CLEAR)]]
+    assert not any("SAVEPOINT" in statement.upper() for statement in statements)
+    build(lambda: _rival_holds(w))
+    assert preview() == []  # excluded before and after: approving changes nothing for this lab
