@@ -2,7 +2,7 @@
 can be kept between requests and never outlive the facts they came from
 
 Revision ID: 0025
-Revises: 0019
+Revises: 0024
 Create Date: 2026-12-06 04:30:00
 """
 import secrets
@@ -13,7 +13,7 @@ import sqlalchemy as sa
 
 # revision identifiers, used by Alembic.
 revision = '0025'
-down_revision = '0019'
+down_revision = '0024'
 branch_labels = None
 depends_on = None
 

@@ -1,7 +1,7 @@
 """Neutrality statements: signed, time-limited proofs that a vendor has no tie to the parties of a list
 
 Revision ID: 0028
-Revises: 0024
+Revises: 0025
 Create Date: 2026-12-06 04:40:00
 """
 from alembic import op
@@ -13,7 +13,7 @@ import marketplace.db_types  # noqa: F401  (UTCDateTime)
 
 # revision identifiers, used by Alembic.
 revision = '0028'
-down_revision = '0024'
+down_revision = '0025'
 branch_labels = None
 depends_on = None
 
