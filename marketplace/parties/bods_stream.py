@@ -20,9 +20,13 @@ Small files (below STREAM_FROM bytes) are read whole and imported as before (bod
 statement, in the caller's transaction: nothing is staged, and each problem is reported exactly as before.
 """
 
+import ctypes
 import gc
 import hashlib
 import json
+import multiprocessing
+import os
+import signal
 import time
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
@@ -31,8 +35,9 @@ from typing import BinaryIO
 
 import ijson
 import orjson
-from sqlalchemy import delete, insert, select, text
+from sqlalchemy import create_engine, delete, insert, select, text
 from sqlalchemy.orm import Session
+from sqlalchemy.pool import NullPool
 from sqlmodel import col
 
 from marketplace.parties.bods import (
@@ -53,6 +58,8 @@ from marketplace.parties.models import BodsImportRun, BodsStagedStatement
 
 BATCH = 5000  # statements staged per commit, and applied per round of look-ups
 STREAM_FROM = 4 * 1024 * 1024  # bytes: smaller files are read whole
+# bytes: on PostgreSQL, a larger file is staged by a second process while this one applies what it has staged
+STAGE_APART_FROM = 16 * 1024 * 1024
 PROGRESS_EVERY = 500  # statements between two progress reports
 FINGERPRINT_BYTES = 64 * 1024
 
@@ -95,17 +102,24 @@ def import_file(session: Session, actor, path: Path, *, progress: ProgressCallba
     # Millions of short-lived dicts and dataclasses, none in a cycle: the cyclic collector, run every 700
     # allocations by default, took a sixth of the time.
     gc.set_threshold(50_000, 20, 100)
+    stager = None
     try:
-        if not run.staged:
+        if not run.staged and session.get_bind().dialect.name == "postgresql" and size >= STAGE_APART_FROM:
+            stager = _Stager(session, run, path, progress)
+        elif not run.staged:
             _stage(session, run, path, progress)
-        return _apply(session, actor, run, path.name, progress)
+        return _apply(session, actor, run, path.name, progress, stager)
     except BodsFileError:
+        if stager is not None:
+            stager.stop()  # before its run is deleted
         session.rollback()
         session.execute(delete(BodsImportRun).where(col(BodsImportRun.id) == run.id))
         session.execute(delete(BodsStagedStatement).where(col(BodsStagedStatement.run_id) == run.id))
         session.commit()
         raise
     finally:
+        if stager is not None:
+            stager.stop()
         gc.set_threshold(*thresholds)
 
 
@@ -307,16 +321,94 @@ def _read_array(name: str, file: BinaryIO, prefix: str, skip: int) -> Iterator[t
         )
 
 
+class _Stager:
+    """Stage 1 in a second process (forked), so that reading and validating use the other core while this one
+    applies: it stages and commits batch by batch as _stage does, and says over a pipe how far it has come, that
+    it has finished, or why it refuses the file. The apply stage reads what it has committed, and waits for more.
+    It dies with this process (an interrupted import resumes from the cursor it committed)."""
+
+    def __init__(self, session: Session, run: BodsImportRun, path: Path, progress: ProgressCallback | None):
+        url = session.get_bind().engine.url.render_as_string(hide_password=False)
+        context = multiprocessing.get_context("fork")
+        self.messages, sender = context.Pipe(duplex=False)
+        self.process = context.Process(target=_stage_apart, args=(url, run.id, path, sender), daemon=True)
+        self.process.start()
+        sender.close()
+        self.progress = progress
+        self.finished = False
+        self.staged = run.statements_staged
+
+    def wait(self, timeout: float = 1.0) -> None:
+        """Reads what the stager has said, waiting up to `timeout` for a word; raises its refusal (BodsFileError)
+        or its failure."""
+        while self.messages.poll(timeout):
+            timeout = 0
+            try:
+                kind, value = self.messages.recv()
+            except EOFError:
+                self.process.join()
+                raise RuntimeError(f"the staging process ended with status {self.process.exitcode}") from None
+            if kind == "staged":
+                self.staged = value.done
+                if self.progress is not None:
+                    self.progress(value)
+            elif kind == "finished":
+                self.staged, self.finished = value, True
+                return
+            elif kind == "refused":
+                raise BodsFileError(*value)
+            else:
+                raise RuntimeError(f"staging failed: {value}")
+
+    def stop(self) -> None:
+        if self.process.is_alive():
+            self.process.terminate()
+        self.process.join()
+        self.messages.close()
+
+
+def _stage_apart(url: str, run_id: int, path: Path, sender) -> None:
+    """The stager's process: its own connection (none of the parent's is touched); ends when its parent does."""
+    _end_with_parent()
+    engine = create_engine(url, poolclass=NullPool)
+    try:
+        with Session(engine) as session:
+            run = session.get(BodsImportRun, run_id)
+            assert run is not None
+            _stage(session, run, path, lambda progress: sender.send(("staged", progress)))
+            sender.send(("finished", run.statements_staged))
+    except BodsFileError as error:
+        sender.send(("refused", (path.name, str(error).removeprefix(f"{path.name}: "))))
+    except Exception as error:  # noqa: BLE001 (said to the parent, which raises it)
+        sender.send(("failed", repr(error)))
+    finally:
+        engine.dispose()
+
+
+def _end_with_parent() -> None:
+    """Linux: this process gets SIGKILL when its parent ends, however it ends (a stager left behind would stage
+    beside the import run again)."""
+    parent = os.getppid()
+    try:
+        ctypes.CDLL(None).prctl(1, signal.SIGKILL)  # PR_SET_PDEATHSIG
+    except (OSError, AttributeError):
+        return
+    if os.getppid() != parent:  # the parent ended before the call
+        os._exit(1)
+
+
 # --- stage 2: applying ---
 
 
-def _apply(session: Session, actor, run: BodsImportRun, file_name: str, progress) -> ImportSummary:
-    total = run.statements_staged
-    summary = ImportSummary(file_name, statements=total)
+def _apply(
+    session: Session, actor, run: BodsImportRun, file_name: str, progress, stager: "_Stager | None" = None
+) -> ImportSummary:
+    total = None if stager is not None else run.statements_staged
+    summary = ImportSummary(file_name, statements=total or 0)
     meter = _Meter("applying", total, progress)
     parser = _Parser(file_name, validate=False)
     shares = _ShareTotals(session)
-    applier = BulkApplier(session, actor, summary, _StagedIds(session, run.id))
+    applier = BulkApplier(session, actor, summary, _StagedIds(session, run.id, stager))
     after = 0
     while True:
         rows = session.execute(
@@ -325,6 +417,11 @@ def _apply(session: Session, actor, run: BodsImportRun, file_name: str, progress
             .order_by(col(BodsStagedStatement.number))
             .limit(BATCH)
         ).all()
+        if not rows and stager is not None and not stager.finished:
+            stager.wait()  # for its next batch (committed: this transaction sees it), its end, or its refusal
+            continue
+        if stager is not None and stager.finished and meter.total is None:
+            meter.total = summary.statements = stager.staged
         if not rows:
             break
         batch = []
@@ -349,12 +446,22 @@ def _apply(session: Session, actor, run: BodsImportRun, file_name: str, progress
 
 class _StagedIds:
     """`reference in this` says whether a statement or record of the file has that id (for indirect
-    relationships' components): looked up in the staged statements."""
+    relationships' components): looked up in the staged statements (all of them: a reference not staged yet is
+    looked up again once the stager has finished)."""
 
-    def __init__(self, session: Session, run_id: int):
-        self.session, self.run_id = session, run_id
+    def __init__(self, session: Session, run_id: int, stager: "_Stager | None" = None):
+        self.session, self.run_id, self.stager = session, run_id, stager
 
     def __contains__(self, reference: object) -> bool:
+        if self._staged(reference):
+            return True
+        if self.stager is None or self.stager.finished:
+            return False
+        while not self.stager.finished:
+            self.stager.wait()
+        return self._staged(reference)
+
+    def _staged(self, reference: object) -> bool:
         staged = BodsStagedStatement
         return (
             self.session.execute(
