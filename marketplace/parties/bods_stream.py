@@ -11,10 +11,14 @@
    (marketplace.parties.bods_bulk) in the caller's transaction, which also deletes the run. Interrupted here, the
    transaction is lost and the next run applies the staged statements again from the start.
 
+On PostgreSQL a file of STAGE_APART_FROM bytes and more is staged by a second process (_Stager, forked) while
+this one applies what it has committed, so that both cores work; the apply transaction is still one, and a
+reference to an indirect relationship's component not staged yet waits for the end of staging.
+
 A file refused at either stage (not JSON, a statement invalid, a statementId repeated with other content, a
 reference to nothing) raises BodsFileError after rolling back and deleting its run: nothing of it stays. Memory
-stays the same whatever the file's size: a batch of statements, and per relationship record of the file what
-the share warning needs.
+stays the same whatever the file's size: a batch of statements; the share warning's totals are added up at the
+end by one query over a temporary table (_ShareTotals).
 
 Small files (below STREAM_FROM bytes) are read whole and imported as before (bods.import_bods), statement by
 statement, in the caller's transaction: nothing is staged, and each problem is reported exactly as before.
