@@ -6,6 +6,7 @@ rolled-back transaction of the `session` fixture."""
 
 import json
 import multiprocessing
+import sys
 from pathlib import Path
 
 import pytest
@@ -19,7 +20,8 @@ from marketplace.parties.models import BodsImportRun, BodsStagedStatement, BodsS
 from tests.bods_graph import graph
 from tests.conftest import migrated_database
 
-from .test_bods_resume import generate
+sys.path.insert(0, str(Path(__file__).resolve().parents[3]))
+from bench.bods_data import generate  # noqa: E402
 
 OFFICIAL = Path(__file__).resolve().parents[2] / "data" / "bods" / "official"
 
@@ -33,8 +35,7 @@ def small_batches(monkeypatch):
 
 
 def database(tmp_path, name: str):
-    engine = create_engine(migrated_database(tmp_path, name, backend="postgresql"))
-    return engine
+    return create_engine(migrated_database(tmp_path, name, backend="postgresql"))
 
 
 def register(tmp_path, statements: int = 4000) -> Path:
