@@ -8,6 +8,7 @@ migrates it, then runs `flask --app marketplace bods import FILE` (the product's
 bulk, screening told) in a child process, timing it from start to exit and reading the child's peak resident
 memory (ru_maxrss from wait4). The old way (`import_bods` on the whole list, as the command did before issue 13)
 runs the same way on a smaller file, and so does a child that only starts the app (the memory any command has).
+`peak_tree_rss_mib` samples the child and its own children (the stager process) every 0.2 s and sums them.
 """
 
 import argparse
@@ -15,6 +16,7 @@ import json
 import os
 import subprocess
 import sys
+import threading
 import time
 from pathlib import Path
 
@@ -78,14 +80,49 @@ def run_child(command: list[str], url: str) -> dict:
         text=True,
     )
     assert child.stdout is not None
+    tree_peak, ended = [0], threading.Event()
+    sampler = threading.Thread(target=sample_tree, args=(child.pid, tree_peak, ended), daemon=True)
+    sampler.start()
     output = child.stdout.read()
     _, status, usage = os.wait4(child.pid, 0)
     seconds = time.perf_counter() - started
+    ended.set()
+    sampler.join()
     child.returncode = os.waitstatus_to_exitcode(status)
     if child.returncode != 0:
         raise SystemExit(f"{' '.join(command)} failed ({child.returncode}): {output[-2000:]}")
     lines = [line for line in output.splitlines() if line.strip()]
-    return {"seconds": round(seconds, 2), "peak_rss_mib": round(usage.ru_maxrss / 1024, 1), "output": lines[:1]}
+    return {
+        "seconds": round(seconds, 2),
+        "peak_rss_mib": round(usage.ru_maxrss / 1024, 1),
+        "peak_tree_rss_mib": round(tree_peak[0] / 1024, 1),
+        "output": lines[:1],
+    }
+
+
+def tree_rss_kib(pid: int) -> int:
+    """Resident memory of a process and its children (the import's stager), summed (pages they share counted
+    twice: an upper bound)."""
+    total = 0
+    pids = [pid]
+    try:
+        pids += [int(p) for p in Path(f"/proc/{pid}/task/{pid}/children").read_text().split()]
+    except OSError:
+        return 0
+    for one in pids:
+        try:
+            status = Path(f"/proc/{one}/status").read_text()
+        except OSError:
+            continue
+        total += next((int(line.split()[1]) for line in status.splitlines() if line.startswith("VmRSS:")), 0)
+    return total
+
+
+def sample_tree(pid: int, peak: list[int], ended: threading.Event) -> None:
+    """Every 0.2 s until the child has ended: the largest resident memory its process tree had at once (never
+    reaping it: wait4 must, for ru_maxrss)."""
+    while not ended.wait(0.2):
+        peak[0] = max(peak[0], tree_rss_kib(pid))
 
 
 def measure(url: str, path: Path, statements: int, way: str) -> dict:

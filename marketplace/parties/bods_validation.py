@@ -8,7 +8,7 @@ declares its version in publicationDetails.bodsVersion; one that does not is rea
 
 import json
 from collections.abc import Callable
-from functools import cache
+from functools import cache, lru_cache
 from pathlib import Path
 from typing import Any, cast
 
@@ -141,7 +141,18 @@ def _compiled_record_check() -> Callable[[dict], Any]:
 
 
 def _format_check(checker, name: str) -> Callable[[Any], bool]:
-    return lambda value: checker.conforms(value, name)
+    """checker.conforms(value, name) without its per-call bookkeeping, remembered for the last few thousand values:
+    a register repeats its dates (statement, publication, retrieval) on every statement."""
+    function, raises = checker.checkers[name]
+
+    @lru_cache(maxsize=4096)
+    def conforms(value: Any) -> bool:
+        try:
+            return bool(function(value))
+        except raises:
+            return False
+
+    return conforms
 
 
 def quick_statement_problem(raw: dict) -> str | None:

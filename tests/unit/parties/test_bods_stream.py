@@ -161,6 +161,31 @@ def test_an_exact_repeat_far_apart_is_read_once(session, tmp_path, monkeypatch):
     assert summary.skipped == 1
 
 
+def test_shares_past_100_percent_are_warned_about_as_the_statement_by_statement_import_does(
+    session, empty_session, streamed, tmp_path, monkeypatch
+):
+    # The totals are added up in SQL at the end (memory stays flat): the same warnings, in the same order, for
+    # holdings raised to 70% each (subjects with two holders and more), records updated later (their latest
+    # version counts), one closed, and a 0.2 chain whose later statement replaces the earlier one.
+    monkeypatch.setattr(bods_stream, "BATCH", 700)
+    statements = [json.loads(line) for line in generate(tmp_path / "g.jsonl", 3000).read_text().splitlines()]
+    for statement in statements:
+        for interest in statement.get("recordDetails", {}).get("interests", []):
+            if "share" in interest:
+                interest["share"] = {"exact": 70.0}
+    relationships = [s for s in statements if s["recordType"] == "relationship"]
+    closed = {**relationships[5], "statementId": "c" * 36, "recordStatus": "closed", "statementDate": "2024-03-01"}
+    path = write(tmp_path, [*statements, closed], "raised.json")
+    legacy = DATA / "legacy-0.2.json"
+    files = [path, legacy]
+
+    new = [import_file(session, None, f).warnings for f in files]
+    old = [import_bods(empty_session, None, read_statements(f), f.name).warnings for f in files]
+
+    assert new == old
+    assert len(new[0]) > 20
+
+
 @pytest.mark.parametrize("shape", ["array", "wrapped", "lines"])
 def test_the_reader_holds_one_statement_at_a_time(tmp_path, shape):
     path, statements = large_file(tmp_path, 6000)

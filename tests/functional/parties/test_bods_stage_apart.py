@@ -1,0 +1,115 @@
+"""A large file on PostgreSQL is staged by a second process while the first applies (bods_stream._Stager): the
+same graph as staging first, and a file refused by either process leaves nothing, the stager stopped.
+
+Both processes need committed rows to see each other's: these tests use databases of their own, not the
+rolled-back transaction of the `session` fixture."""
+
+import json
+import multiprocessing
+import sys
+from pathlib import Path
+
+import pytest
+from sqlalchemy import create_engine, func, select
+from sqlalchemy.orm import Session
+
+from marketplace.parties import bods_stream
+from marketplace.parties.bods import BodsFileError, read_statements
+from marketplace.parties.bods_stream import ImportProgress, import_file
+from marketplace.parties.models import BodsImportRun, BodsStagedStatement, BodsStatement, Interest, Party
+from tests.bods_graph import graph
+from tests.conftest import migrated_database
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[3]))
+from bench.bods_data import generate  # noqa: E402
+
+OFFICIAL = Path(__file__).resolve().parents[2] / "data" / "bods" / "official"
+
+
+@pytest.fixture
+def small_batches(monkeypatch):
+    """Every file is staged apart, in batches of 400: the applier often catches up with the stager and waits."""
+    monkeypatch.setattr(bods_stream, "STAGE_APART_FROM", 0)
+    monkeypatch.setattr(bods_stream, "STREAM_FROM", 0)
+    monkeypatch.setattr(bods_stream, "BATCH", 400)
+
+
+def database(tmp_path, name: str):
+    return create_engine(migrated_database(tmp_path, name, backend="postgresql"))
+
+
+def register(tmp_path, statements: int = 4000) -> Path:
+    """A generated register followed by the official examples with indirect relationships (their components are
+    looked up in the whole file)."""
+    lines = generate(tmp_path / "g.jsonl", statements).read_text().splitlines()
+    for name in ("indirect-ownership.json", "multiple-indirect-ownership.json", "nomination.json"):
+        lines += [json.dumps(s) for s in read_statements(OFFICIAL / name)]
+    path = tmp_path / "register.jsonl"
+    path.write_text("\n".join(lines) + "\n")
+    return path
+
+
+def imported(engine, path: Path, progress=None):
+    with Session(engine) as session:
+        summary = import_file(session, None, path, progress=progress)
+        session.commit()
+        return summary, graph(session)
+
+
+def counts(engine) -> tuple[int, ...]:
+    with Session(engine) as session:
+        return tuple(
+            session.execute(select(func.count()).select_from(model)).scalar_one()
+            for model in (Party, Interest, BodsStatement, BodsImportRun, BodsStagedStatement)
+        )
+
+
+def test_staged_apart_the_graph_is_the_one_staged_first(tmp_path, small_batches, monkeypatch):
+    path = register(tmp_path)
+    apart, first = database(tmp_path, "bods_apart"), database(tmp_path, "bods_first")
+    seen: list[ImportProgress] = []
+
+    summary, made = imported(apart, path, seen.append)
+    monkeypatch.setattr(bods_stream, "STAGE_APART_FROM", 10**12)
+    summary_first, made_first = imported(first, path)
+
+    assert (summary.line(), summary.warnings) == (summary_first.line(), summary_first.warnings)
+    assert made == made_first
+    assert counts(apart)[3:] == (0, 0)  # the run and its staged statements deleted
+    assert {p.stage for p in seen} == {"staging", "applying"}
+    assert seen[-1].stage == "applying" and seen[-1].done == seen[-1].total == summary.statements
+    assert not multiprocessing.active_children()
+    apart.dispose()
+    first.dispose()
+
+
+def test_a_bad_statement_late_in_the_file_found_by_the_stager_leaves_nothing(tmp_path, small_batches):
+    path = register(tmp_path)
+    statements = [json.loads(line) for line in path.read_text().splitlines()]
+    bad = statements[-50]
+    bad["statementDate"] = "not a date"
+    path.write_text("\n".join(json.dumps(s) for s in statements) + "\n")
+    engine = database(tmp_path, "bods_apart_bad")
+
+    with pytest.raises(BodsFileError, match=rf"statement {len(statements) - 49} \({bad['statementId']}\): is not"):
+        imported(engine, path)
+
+    assert counts(engine) == (0, 0, 0, 0, 0)
+    assert not multiprocessing.active_children()
+    engine.dispose()
+
+
+def test_a_reference_to_nothing_found_while_the_stager_reads_on_leaves_nothing(tmp_path, small_batches):
+    path = register(tmp_path)
+    statements = [json.loads(line) for line in path.read_text().splitlines()]
+    relationship = next(s for s in statements if s.get("recordType") == "relationship")
+    relationship["recordDetails"]["interestedParty"] = "ghost"
+    path.write_text("\n".join(json.dumps(s) for s in statements) + "\n")
+    engine = database(tmp_path, "bods_apart_ghost")
+
+    with pytest.raises(BodsFileError, match=r"its interested party “ghost” is neither in this file nor imported"):
+        imported(engine, path)
+
+    assert not multiprocessing.active_children()  # stopped before the run was deleted
+    assert counts(engine) == (0, 0, 0, 0, 0)
+    engine.dispose()
