@@ -7,7 +7,7 @@ from flask import Blueprint, current_app, flash, redirect, render_template, requ
 from flask_limiter.util import get_remote_address
 from flask_login import current_user, login_required, logout_user
 
-from marketplace.accounts import mails, security, service, sessions, web_sessions
+from marketplace.accounts import mails, security, service, sessions, teams, web_sessions
 from marketplace.accounts.forms import (
     AcceptInviteForm,
     InviteForm,
@@ -17,14 +17,17 @@ from marketplace.accounts.forms import (
     SignUpForm,
     split_list,
 )
-from marketplace.accounts.models import Organization, OrgKind, TokenPurpose
+from marketplace.accounts.models import Organization, OrgKind, OrgRole, TokenPurpose
+from marketplace.accounts.team_forms import ROLE_CHOICES, ApprovalAmountForm
 from marketplace.extensions import db, limiter, login_manager
-from marketplace.guards import role_required
+from marketplace.guards import org_role_required, role_required
+from marketplace.money import to_major
 
 bp = Blueprint("accounts", __name__)
 login_manager.login_view = "accounts.sign_in"
 login_manager.login_message = "Please sign in to continue."
 login_manager.login_message_category = "info"
+REMOVED_ACCOUNT = "This account was removed from its organisation: ask its owner to invite you again."
 
 
 def safe_next(target: str | None) -> str | None:
@@ -72,6 +75,8 @@ def sign_in():
         user = service.authenticate(db.session, form.email.data, form.password.data)
         if user is None:
             form.password.errors.append("That email and password do not match an account.")
+        elif user.removed_at is not None:
+            form.password.errors.append(REMOVED_ACCOUNT)
         else:
             db.session.commit()
             next_url = safe_next(request.args.get("next"))
@@ -144,6 +149,7 @@ def sign_up():
 )
 @login_required
 @role_required("buyer", "vendor")
+@org_role_required(OrgRole.MANAGER, "invite colleagues", methods=frozenset({"POST"}))
 def team():
     """The organisation's members and pending invitations; invite a colleague. Throttled per user: the answer says
     whether an address already has an account, which sign-up does not tell."""
@@ -169,8 +175,16 @@ def team():
         form=form,
         org=org,
         invite_link=invite_link,
-        members=service.org_members(db.session, org.id),
+        members=teams.active_members(db.session, org.id),
         invitations=service.pending_invitations(db.session, org.id),
+        approvers=teams.approvers_of(db.session, org.id),
+        role_choices=ROLE_CHOICES,
+        amount_form=ApprovalAmountForm(
+            amount=to_major(org.award_approval_above_minor, org.award_approval_currency)
+            if org.award_approval_above_minor is not None
+            else "",
+            currency=org.award_approval_currency,
+        ),
     ), 400 if form.errors else 200
 
 
@@ -225,6 +239,7 @@ def settings():
 @bp.route("/profile", methods=["GET", "POST"])
 @login_required
 @role_required("vendor")
+@org_role_required(OrgRole.MANAGER, "change the vendor profile", methods=frozenset({"POST"}))
 def profile():
     """The vendor's profile: capabilities, certifications, workforce, data handling."""
     current = service.profile_for(db.session, current_user.org_id)

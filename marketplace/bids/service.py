@@ -17,6 +17,7 @@ from sqlmodel import col
 from marketplace import visibility
 from marketplace.accounts.models import Organization, User
 from marketplace.accounts.suspension import ensure_active
+from marketplace.accounts.teams import award_needs_approval
 from marketplace.audit.service import record_event
 from marketplace.bids.models import Bid, BidAttachment, BidRevision, BidStatus, BidTerms, ShortlistedBid
 from marketplace.contracts.models import Contract
@@ -42,6 +43,11 @@ PAUSED_MESSAGE = (
 WITHDRAWN_MESSAGE = "This bid is withdrawn: bid again to make it live with new terms."
 ALREADY_BID = "Your organisation has already bid on this job: revise that bid instead."
 AWARDED_STATES = (JobStatus.AWARDED, JobStatus.IN_PROGRESS, JobStatus.DELIVERED, JobStatus.COMPLETED)
+
+
+class ApprovalNeeded(Refusal):
+    """The award is above the lab's approval amount and the user is no approver: it must be asked for instead
+    (bids.approvals.award_or_request)."""
 
 
 class BidError(Refusal):
@@ -703,6 +709,9 @@ def award_bid(session: Session, user: User, job_id: int, bid_id: int) -> Contrac
     if plan.refusal:
         raise BidError(plan.refusal)
     winner, losers = cast(ComparedBid, plan.winner), plan.losers
+    buyer = cast(Organization, session.get(Organization, job.buyer_org_id))
+    if award_needs_approval(buyer, user, winner.bid.total_minor, winner.bid.currency):
+        raise ApprovalNeeded(f"An award above {buyer.name}'s approval amount needs an approver.")
     now = utcnow()
     job.status, job.awarded_at, job.updated_at = JobStatus.AWARDED, now, now
     winner.bid.status, winner.bid.updated_at = BidStatus.AWARDED, now
