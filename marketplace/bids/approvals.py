@@ -34,15 +34,17 @@ class ApprovalError(service.BidError):
 def award_or_request(session: Session, user: User, job_id: int, bid_id: int) -> Contract | AwardRequest:
     """Award the bid (service.award_bid) or, when the award needs an approver, ask the lab's approvers for it.
 
-    Raises NotVisible (404) and BidError as award_bid does, and BidError when an award of the job awaits approval.
+    Raises NotVisible (404) and BidError as award_bid does, and BidError while an award of the job awaits an approver
+    (no other award of it is made meanwhile).
     """
+    job = visibility.get_own_job(session, user, job_id)
+    # While one award of the job waits, no other is made or asked for: the approver decides first.
+    if pending_for_job(session, job.id) is not None:
+        raise service.BidError("An award of this job already awaits an approver: it can be asked for once.")
     try:
         return service.award_bid(session, user, job_id, bid_id)
     except service.ApprovalNeeded:
         pass
-    job = visibility.get_own_job(session, user, job_id)
-    if pending_for_job(session, job.id) is not None:
-        raise service.BidError("An award of this job already awaits an approver: it can be asked for once.")
     bid = cast(Bid, session.get(Bid, bid_id))
     request = AwardRequest(
         job_id=job.id,
@@ -117,7 +119,7 @@ def _pending_request(session: Session, approver: User, request_id: int) -> Award
         raise visibility.NotVisible(f"award request {request_id}")
     request = cast(AwardRequest, lock_row(session, AwardRequest, request_id))
     if request.status != AwardRequestStatus.PENDING:
-        raise ApprovalError(f"This award was {request.status.value} already.")
+        raise ApprovalError(f"This award was {AwardRequestStatus(request.status).value} already.")
     return request
 
 

@@ -5,7 +5,7 @@ import pytest
 
 from marketplace.accounts.models import OrgRole
 from tests.factories import BuyerFactory, VendorFactory
-from tests.functional.test_route_security import PUBLIC, _RULES, _ids, _url
+from tests.functional.test_route_security import _RULES, PUBLIC, _ids, _url
 
 MANAGER, OWNER = OrgRole.MANAGER, OrgRole.OWNER
 POST = frozenset({"POST"})

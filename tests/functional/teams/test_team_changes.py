@@ -63,7 +63,7 @@ def test_removing_a_member_signs_them_out_at_once_in_every_browser(app, session)
     assert again.status_code == 400 and "removed from its organisation" in _text(again)
     team = _text(_open(owners_browser, "GET", "/team"))
     assert "Priya Member is removed and signed out everywhere." in team
-    assert 'data-testid="member-%d"' % member.id not in team
+    assert f'data-testid="member-{member.id}"' not in team
     record = session.query(AuditRecord).filter_by(action="user.removed", subject_id=member.id).one()
     assert record.actor_id == owner.id and record.buyer_org_id == org.id
 
@@ -120,9 +120,7 @@ def test_ownership_goes_only_to_a_colleague(client, login_as, session):
 def test_the_owner_makes_a_member_a_manager_and_an_approver(client, login_as, session):
     _org, owner, _manager, member = _lab()
     login_as(owner)
-    response = client.post(
-        url_for("teams.change_role", member_id=member.id), data={"role": "manager", "approver": "y"}
-    )
+    response = client.post(url_for("teams.change_role", member_id=member.id), data={"role": "manager", "approver": "y"})
     assert response.status_code == 303
     session.expire_all()
     changed = session.get(User, member.id)
@@ -177,17 +175,23 @@ def test_the_owner_sets_the_approval_amount_once_there_is_an_approver(client, lo
     org, owner, manager, _member = _lab()
     login_as(owner)
     refused = _text(
-        client.post(url_for("teams.approval_amount"), data={"amount": "50,000", "currency": "USD"}, follow_redirects=True)
+        client.post(
+            url_for("teams.approval_amount"), data={"amount": "50,000", "currency": "USD"}, follow_redirects=True
+        )
     )
     assert "Name an approver first" in refused
     assert session.get(type(org), org.id).award_approval_above_minor is None
-    bad = _text(client.post(url_for("teams.approval_amount"), data={"amount": "lots", "currency": "USD"}, follow_redirects=True))
+    bad = _text(
+        client.post(url_for("teams.approval_amount"), data={"amount": "lots", "currency": "USD"}, follow_redirects=True)
+    )
     assert "is not an amount of money" in bad
 
     manager.approver = True
     session.flush()
     page = _text(
-        client.post(url_for("teams.approval_amount"), data={"amount": "50,000", "currency": "USD"}, follow_redirects=True)
+        client.post(
+            url_for("teams.approval_amount"), data={"amount": "50,000", "currency": "USD"}, follow_redirects=True
+        )
     )
     assert "Awards above $50,000.00 wait for an approver (Oscar Manager)" in page
     assert session.get(type(org), org.id).award_approval_above_minor == 5_000_000
