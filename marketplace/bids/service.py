@@ -990,12 +990,19 @@ class AwardPreview:
     winner: ComparedBid | None = None
     # The other live bids: they lose, and their vendors are told.
     losers: list[ComparedBid] = field(default_factory=list)
+    # Above the lab's approval amount, by a user who is no approver: confirming asks the approvers instead.
+    needs_approval: bool = False
 
 
 def award_preview(session: Session, user: User, job_id: int, bid_id: int) -> AwardPreview:
     """What awarding this bid would do, checked as award_bid checks it. Raises NotVisible (404) unless the user
     is the job's buyer and the bid is on the job; no amount is shown while a sealed job's bids are sealed."""
-    return _award_plan(session, user, visibility.get_own_job(session, user, job_id), bid_id)
+    preview = _award_plan(session, user, visibility.get_own_job(session, user, job_id), bid_id)
+    if preview.winner is not None:
+        buyer = cast(Organization, session.get(Organization, preview.job.buyer_org_id))
+        bid = preview.winner.bid
+        preview.needs_approval = award_needs_approval(buyer, user, bid.total_minor, bid.currency)
+    return preview
 
 
 def _award_plan(session: Session, user: User, job: Job, bid_id: int) -> AwardPreview:

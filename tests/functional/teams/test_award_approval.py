@@ -104,6 +104,14 @@ def test_an_award_above_the_amount_waits_for_an_approver_who_approves_it(client,
 def test_an_approvers_own_award_goes_through(client, login_as, session, lab):
     job, people = lab
     bid = _bid(job, 9_000_000)
+    login_as(people["manager"])
+    asks = client.get(url_for("bids.award", job_id=job.id, bid_id=bid.id)).get_data(as_text=True)
+    assert 'data-testid="needs-approval"' in asks  # the confirmation page says the award will wait
+    g.pop("_login_user", None)
+    login_as(people["approver"])
+    assert 'data-testid="needs-approval"' not in client.get(
+        url_for("bids.award", job_id=job.id, bid_id=bid.id)
+    ).get_data(as_text=True)
     assert "Awarded. Contract" in _text(_award(client, login_as, people["approver"], job, bid))
     assert session.get(Job, job.id).status == JobStatus.AWARDED
     assert session.query(AwardRequest).count() == 0
