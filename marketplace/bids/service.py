@@ -15,7 +15,8 @@ from sqlalchemy.orm import Session
 from sqlmodel import col
 
 from marketplace import visibility
-from marketplace.accounts.models import Organization, User
+from marketplace.accounts.models import Organization, OrgRole, User
+from marketplace.accounts.org_roles import has_org_role
 from marketplace.accounts.suspension import ensure_active
 from marketplace.accounts.teams import award_needs_approval
 from marketplace.audit.service import record_event
@@ -647,6 +648,7 @@ def comparison(session: Session, user: User, job_id: int) -> Comparison:
     job = visibility.get_visible_job(session, user, job_id)
     rows = _screened_bids(session, user, job)
     amounts_visible = visibility.bid_amounts_visible(job)
+    decides = user.is_buyer and has_org_role(user, OrgRole.MANAGER)  # a member reads the comparison, no more
     winner = next((row for row in rows if row.bid.status == BidStatus.AWARDED), None)
     return Comparison(
         job=job,
@@ -654,17 +656,14 @@ def comparison(session: Session, user: User, job_id: int) -> Comparison:
         bid_count=sum(1 for row in rows if row.bid.status == BidStatus.ACTIVE),
         # Nothing about a sealed bid leaves this function before the deadline.
         rows=rows if amounts_visible else [],
-        can_award=user.is_buyer and _award_refusal(job, user) is None,
+        can_award=decides and _award_refusal(job, user) is None,
         winner=winner if amounts_visible else None,
         scores=scoring.score_rows(session, job, [row.bid for row in rows]) if amounts_visible else {},
         weights=scoring.weights_of(session, job.id),
         shortlisted=shortlisted_ids(session, job.id),
-        can_shortlist=user.is_buyer
-        and amounts_visible
-        and job.status == JobStatus.OPEN
-        and job.final_offers_due is None,
+        can_shortlist=decides and amounts_visible and job.status == JobStatus.OPEN and job.final_offers_due is None,
         can_ask_final=(
-            user.is_buyer
+            decides
             and job.status == JobStatus.OPEN
             and job.final_offers_due is None
             and visibility.effective_status(job) == JobStatus.CLOSED

@@ -202,3 +202,18 @@ def test_the_service_refuses_a_direct_award_above_the_amount(session, lab):
     with pytest.raises(service.ApprovalNeeded):
         service.award_bid(session, people["manager"], job.id, bid.id)
     assert isinstance(approvals.award_or_request(session, people["manager"], job.id, bid.id), AwardRequest)
+
+
+def test_a_member_reads_the_comparison_without_award_buttons(client, login_as, session, lab):
+    job, people = lab
+    bid = _bid(job, 1_000_000)
+    login_as(people["member"])
+    member_page = client.get(url_for("bids.compare", job_id=job.id)).get_data(as_text=True)
+    assert "$10,000.00" in member_page and url_for("bids.award", job_id=job.id, bid_id=bid.id) not in member_page
+    refused = client.post(url_for("bids.award", job_id=job.id, bid_id=bid.id))
+    assert refused.status_code == 403
+    assert "As a member of your organisation you cannot award jobs: ask a manager or the owner." in _text(refused)
+    g.pop("_login_user", None)
+    login_as(people["manager"])
+    manager_page = client.get(url_for("bids.compare", job_id=job.id)).get_data(as_text=True)
+    assert url_for("bids.award", job_id=job.id, bid_id=bid.id) in manager_page
