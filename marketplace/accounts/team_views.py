@@ -2,18 +2,48 @@
 and the refusal page of a role too low for an action (accounts.org_roles). The team page itself is accounts.team.
 """
 
+from typing import cast
+
 from flask import Blueprint, flash, redirect, render_template, url_for
 from flask_login import current_user, login_required, logout_user
 
 from marketplace.accounts import teams
-from marketplace.accounts.models import OrgRole
+from marketplace.accounts.forms import InviteForm
+from marketplace.accounts.models import Organization, OrgRole
 from marketplace.accounts.org_roles import RoleTooLow
-from marketplace.accounts.team_forms import ApprovalAmountForm, MemberRoleForm, TransferForm
+from marketplace.accounts.service import pending_invitations
+from marketplace.accounts.team_forms import ROLE_CHOICES, ApprovalAmountForm, MemberRoleForm, TransferForm
+from marketplace.errors import show_on_form
 from marketplace.extensions import db
 from marketplace.guards import org_role_required, role_required
-from marketplace.money import to_minor
+from marketplace.money import to_major, to_minor
 
 bp = Blueprint("teams", __name__, url_prefix="/team")
+
+
+def team_page(invite_form, *, invite_link: str | None = None, amount_form: ApprovalAmountForm | None = None):
+    """The team page (accounts.team): members with their roles, invitations, and the owner's forms; 400 when a form
+    comes back with its errors."""
+    org = cast(Organization, db.session.get(Organization, current_user.org_id))
+    if amount_form is None:
+        amount_form = ApprovalAmountForm(
+            formdata=None,
+            amount=to_major(org.award_approval_above_minor, org.award_approval_currency)
+            if org.award_approval_above_minor is not None
+            else "",
+            currency=org.award_approval_currency,
+        )
+    return render_template(
+        "accounts/team.html",
+        form=invite_form,
+        org=org,
+        invite_link=invite_link,
+        members=teams.active_members(db.session, org.id),
+        invitations=pending_invitations(db.session, org.id),
+        approvers=teams.approvers_of(db.session, org.id),
+        role_choices=ROLE_CHOICES,
+        amount_form=amount_form,
+    ), 400 if invite_form.errors or amount_form.errors else 200
 
 
 def _back(message: str, category: str = "success"):
@@ -96,19 +126,21 @@ def leave():
 def approval_amount():
     """Set or clear the total above which an award waits for an approver."""
     form = ApprovalAmountForm()
-    if not form.validate_on_submit():
-        return _back("Give an amount and a currency.", "error")
-    text = (form.amount.data or "").strip()
-    try:
-        amount = to_minor(text, form.currency.data) if text else None
-    except ValueError as error:
-        return _back(str(error), "error")
-    try:
-        teams.set_approval_amount(db.session, current_user, amount, form.currency.data)
-    except teams.TeamError as error:
-        return _refused(error)
-    db.session.commit()
-    return _back("Approval amount saved." if text else "Awards no longer need approval.")
+    if form.validate_on_submit():
+        text = (form.amount.data or "").strip()
+        try:
+            amount = to_minor(text, form.currency.data) if text else None
+        except ValueError as error:
+            form.amount.errors = [str(error)]
+        else:
+            try:
+                teams.set_approval_amount(db.session, current_user, amount, form.currency.data)
+            except teams.TeamError as error:
+                show_on_form(form, error)
+            else:
+                db.session.commit()
+                return _back("Approval amount saved." if text else "Awards no longer need approval.")
+    return team_page(InviteForm(formdata=None), amount_form=form)
 
 
 @bp.app_errorhandler(RoleTooLow)

@@ -7,7 +7,7 @@ from flask import Blueprint, current_app, flash, redirect, render_template, requ
 from flask_limiter.util import get_remote_address
 from flask_login import current_user, login_required, logout_user
 
-from marketplace.accounts import mails, security, service, sessions, teams, web_sessions
+from marketplace.accounts import mails, security, service, sessions, team_views, web_sessions
 from marketplace.accounts.forms import (
     AcceptInviteForm,
     InviteForm,
@@ -18,10 +18,8 @@ from marketplace.accounts.forms import (
     split_list,
 )
 from marketplace.accounts.models import Organization, OrgKind, OrgRole, TokenPurpose
-from marketplace.accounts.team_forms import ROLE_CHOICES, ApprovalAmountForm
 from marketplace.extensions import db, limiter, login_manager
 from marketplace.guards import org_role_required, role_required
-from marketplace.money import to_major
 
 bp = Blueprint("accounts", __name__)
 login_manager.login_view = "accounts.sign_in"
@@ -169,23 +167,7 @@ def team():
             else:
                 flash(f"Invitation created for {issued.invitation.email}. Send them the link below.", "success")
             form = InviteForm(formdata=None)
-    org = db.session.get(Organization, current_user.org_id)
-    return render_template(
-        "accounts/team.html",
-        form=form,
-        org=org,
-        invite_link=invite_link,
-        members=teams.active_members(db.session, org.id),
-        invitations=service.pending_invitations(db.session, org.id),
-        approvers=teams.approvers_of(db.session, org.id),
-        role_choices=ROLE_CHOICES,
-        amount_form=ApprovalAmountForm(
-            amount=to_major(org.award_approval_above_minor, org.award_approval_currency)
-            if org.award_approval_above_minor is not None
-            else "",
-            currency=org.award_approval_currency,
-        ),
-    ), 400 if form.errors else 200
+    return team_views.team_page(form, invite_link=invite_link)
 
 
 @bp.route("/invite/<token>", methods=["GET", "POST"])

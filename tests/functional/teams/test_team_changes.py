@@ -174,28 +174,22 @@ def test_the_last_approver_stays_while_the_lab_sets_an_amount(client, login_as, 
 def test_the_owner_sets_the_approval_amount_once_there_is_an_approver(client, login_as, session):
     org, owner, manager, _member = _lab()
     login_as(owner)
-    refused = _text(
-        client.post(
-            url_for("teams.approval_amount"), data={"amount": "50,000", "currency": "USD"}, follow_redirects=True
-        )
-    )
-    assert "Name an approver first" in refused
+    amount = url_for("teams.approval_amount")
+    refused = client.post(amount, data={"amount": "50,000", "currency": "USD"})
+    assert refused.status_code == 400  # beside the field, the form filled in as typed
+    assert "Name an approver first" in _text(refused) and 'value="50,000"' in _text(refused)
     assert session.get(type(org), org.id).award_approval_above_minor is None
-    bad = _text(
-        client.post(url_for("teams.approval_amount"), data={"amount": "lots", "currency": "USD"}, follow_redirects=True)
-    )
-    assert "is not an amount of money" in bad
+    bad = client.post(amount, data={"amount": "lots", "currency": "USD"})
+    assert bad.status_code == 400 and "“lots” is not an amount of money" in _text(bad)
 
     manager.approver = True
     session.flush()
-    page = _text(
-        client.post(
-            url_for("teams.approval_amount"), data={"amount": "50,000", "currency": "USD"}, follow_redirects=True
-        )
-    )
+    page = _text(client.post(amount, data={"amount": "50,000", "currency": "USD"}, follow_redirects=True))
     assert "Awards above $50,000.00 wait for an approver (Oscar Manager)" in page
     assert session.get(type(org), org.id).award_approval_above_minor == 5_000_000
     assert session.query(AuditRecord).filter_by(action="organization.approval_amount_set").count() == 1
+    cleared = _text(client.post(amount, data={"amount": "", "currency": "USD"}, follow_redirects=True))
+    assert "Awards no longer need approval." in cleared and "No award needs approval." in cleared
 
 
 def test_invited_colleagues_join_as_members(client, session):
