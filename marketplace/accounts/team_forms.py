@@ -4,6 +4,7 @@ from flask_wtf import FlaskForm
 from wtforms import BooleanField, SelectField, StringField
 from wtforms.validators import Length
 
+from marketplace.db_types import record_id
 from marketplace.jobs.models import CURRENCIES
 
 ROLE_CHOICES = [("manager", "Manager"), ("member", "Member")]
@@ -15,7 +16,8 @@ class MemberRoleForm(FlaskForm):
 
 
 class TransferForm(FlaskForm):
-    new_owner = SelectField("New owner", coerce=int, validate_choice=False)
+    # Any colleague's id (the service checks it is one); a number no row can have is refused here.
+    new_owner = SelectField("New owner", coerce=record_id, validate_choice=False)
 
 
 class ApprovalAmountForm(FlaskForm):
