@@ -143,6 +143,7 @@ def _register_listeners() -> None:
 def _register_blueprints(app: Flask) -> None:
     from marketplace.accounts.security_views import bp as security_bp
     from marketplace.accounts.suspension_views import bp as suspension_bp
+    from marketplace.accounts.team_views import bp as teams_bp
     from marketplace.accounts.views import bp as accounts_bp
     from marketplace.accounts.web_sessions import bp as account_sessions_bp
     from marketplace.admin.organization_views import bp as admin_orgs_bp
@@ -192,6 +193,7 @@ def _register_blueprints(app: Flask) -> None:
         suspension_bp,
         admin_orgs_bp,
         audit_bp,
+        teams_bp,
     ):
         app.register_blueprint(blueprint)
     # Stripe signs its webhook instead: the one view without a CSRF token.

@@ -106,6 +106,21 @@ def get_visible_job(session: Session, user: User, job_id: int) -> Job:
     return job
 
 
+def shows_names_of(viewer: User, org_id: int | None) -> bool:
+    """Whether the viewer sees who, by name, did something for organisation `org_id` (a question, an answer, a
+    delivery, a decision): their own colleagues only. The other side sees the organisation (or the job's codename),
+    never a person."""
+    return viewer.org_id is not None and viewer.org_id == org_id
+
+
+def names_of(session: Session, user_ids) -> dict[int, str]:
+    """The names of these users, by id (for shows_names_of's callers)."""
+    ids = {user_id for user_id in user_ids if user_id is not None}
+    if not ids:
+        return {}
+    return dict(session.execute(select(col(User.id), col(User.name)).where(col(User.id).in_(ids))).all())
+
+
 def get_own_job(session: Session, user: User, job_id: int) -> Job:
     """A job of the buyer's own organisation, for changing it. Raises NotVisible (404) otherwise."""
     job = session.get(Job, job_id)

@@ -26,7 +26,7 @@ from sqlalchemy import func, select, update
 from sqlalchemy.orm import Session
 from sqlmodel import SQLModel, col
 
-from marketplace.accounts.models import Organization, OrgKind, Role, User, VendorProfile
+from marketplace.accounts.models import Organization, OrgKind, OrgRole, Role, User, VendorProfile
 from marketplace.accounts.passwords import hash_password
 from marketplace.audit.service import record_event
 from marketplace.bids import pilots
@@ -261,6 +261,8 @@ class DemoLoader:
                     created_at=self._ago(row.get("joined_days_ago", 420)),
                     # The demo's labs are known: verified by the platform when they joined.
                     verified_at=self._ago(row.get("joined_days_ago", 420)) if row["kind"] == "buyer" else None,
+                    award_approval_above_minor=row.get("award_approval_above_minor"),
+                    award_approval_currency=row.get("award_approval_currency", "USD"),
                 )
             )
             self.orgs[org.name] = org
@@ -289,6 +291,9 @@ class DemoLoader:
                     role=role,
                     org_id=org.id if org else None,
                     timezone=row.get("timezone", "UTC"),
+                    # The first user listed for an organisation owns it; the others manage unless the row says.
+                    org_role=OrgRole(row.get("org_role") or ("manager" if org and self.members[org.name] else "owner")),
+                    approver=bool(row.get("approver", False)),
                     created_at=self._ago(row.get("joined_days_ago", 400)),
                     email_verified_at=self._ago(row.get("joined_days_ago", 400)),
                     # A demo-only secret in seed_data (README: `flask totp-code`); real admins set up their own.

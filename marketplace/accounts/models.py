@@ -22,6 +22,14 @@ class Role(StrEnum):
     ADMIN = "admin"
 
 
+class OrgRole(StrEnum):
+    """A user's role inside its organisation (not the account kind, `Role`): what each may do is in org_roles.py."""
+
+    OWNER = "owner"
+    MANAGER = "manager"
+    MEMBER = "member"
+
+
 class Organization(SQLModel, table=True):
     id: int = Field(default=None, primary_key=True)
     name: str = Field(max_length=200, index=True)
@@ -36,6 +44,9 @@ class Organization(SQLModel, table=True):
     suspended_reason: str = Field(default="", max_length=1000)
     # A lab (buyer) publishes jobs only once an admin has checked that it is who it says it is.
     verified_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
+    # A lab's awards above this total (minor units, in the bid's currency) wait for an approver; None: never.
+    award_approval_above_minor: int | None = Field(default=None, sa_type=BigInteger)
+    award_approval_currency: str = Field(default="USD", max_length=3)
     created_at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime)
 
     @property
@@ -58,6 +69,12 @@ class User(UserMixin, SQLModel, table=True):
     password_hash: str = Field(max_length=300)
     role: Role = Field(sa_type=enum_column())
     org_id: int | None = Field(default=None, foreign_key="organization.id", index=True)
+    # The role inside the organisation: sign-up makes the first user its owner, an invitation makes a member.
+    org_role: OrgRole = Field(default=OrgRole.OWNER, sa_type=enum_column())
+    # A lab's user whose approval an award above the lab's amount needs (and whose own awards need none).
+    approver: bool = Field(default=False)
+    # Set when the owner removed the user (or the user left): it signs in no more; its name stays on what it did.
+    removed_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
     timezone: str = Field(default="UTC", max_length=64)
     # Bumped at sign-out so that an older copy of the session cookie stops working.
     session_version: int = Field(default=1)

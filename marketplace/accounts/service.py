@@ -15,6 +15,7 @@ from marketplace.accounts.models import (
     Organization,
     OrgInvitation,
     OrgKind,
+    OrgRole,
     Role,
     TokenPurpose,
     User,
@@ -140,6 +141,7 @@ def sign_up(
                 timezone=timezone,
                 email_verified=False,
             )
+            user.org_role = OrgRole.OWNER
     except IntegrityError:
         # Someone took the name or the address between the checks and the insert. An address taken meanwhile is
         # answered as one taken before (the same page, and a mail to its owner): the checks above, in their order.
@@ -248,6 +250,7 @@ def accept_invitation(
         timezone=timezone,
         email_verified=False,
     )
+    user.org_role = OrgRole.MEMBER  # the owner makes a member a manager (or an approver) on the team page
     invitation.accepted_at = utcnow()
     return user
 
@@ -263,7 +266,11 @@ def pending_invitations(session: Session, org_id: int) -> list[OrgInvitation]:
 
 
 def org_members(session: Session, org_id: int) -> list[User]:
-    return list(session.execute(select(User).where(col(User.org_id) == org_id).order_by(User.name)).scalars())
+    return list(
+        session.execute(
+            select(User).where(col(User.org_id) == org_id, col(User.removed_at).is_(None)).order_by(User.name)
+        ).scalars()
+    )
 
 
 def profile_for(session: Session, org_id: int) -> VendorProfile:

@@ -59,7 +59,7 @@ def signed_in(
         .outerjoin(Organization, col(Organization.id) == col(User.org_id))
         .where(col(User.id) == user_id)
     ).first()
-    if found is None or found[1].ended_at is not None:
+    if found is None or found[1].ended_at is not None or found[0].removed_at is not None:
         return None
     return found[0], found[1], found[2]
 

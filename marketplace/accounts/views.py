@@ -7,7 +7,7 @@ from flask import Blueprint, current_app, flash, redirect, render_template, requ
 from flask_limiter.util import get_remote_address
 from flask_login import current_user, login_required, logout_user
 
-from marketplace.accounts import mails, security, service, sessions, web_sessions
+from marketplace.accounts import mails, security, service, sessions, team_views, web_sessions
 from marketplace.accounts.forms import (
     AcceptInviteForm,
     InviteForm,
@@ -17,14 +17,15 @@ from marketplace.accounts.forms import (
     SignUpForm,
     split_list,
 )
-from marketplace.accounts.models import Organization, OrgKind, TokenPurpose
+from marketplace.accounts.models import Organization, OrgKind, OrgRole, TokenPurpose
 from marketplace.extensions import db, limiter, login_manager
-from marketplace.guards import role_required
+from marketplace.guards import org_role_required, role_required
 
 bp = Blueprint("accounts", __name__)
 login_manager.login_view = "accounts.sign_in"
 login_manager.login_message = "Please sign in to continue."
 login_manager.login_message_category = "info"
+REMOVED_ACCOUNT = "This account was removed from its organisation: ask its owner to invite you again."
 
 
 def safe_next(target: str | None) -> str | None:
@@ -72,6 +73,8 @@ def sign_in():
         user = service.authenticate(db.session, form.email.data, form.password.data)
         if user is None:
             form.password.errors.append("That email and password do not match an account.")
+        elif user.removed_at is not None:
+            form.password.errors.append(REMOVED_ACCOUNT)
         else:
             db.session.commit()
             next_url = safe_next(request.args.get("next"))
@@ -144,6 +147,7 @@ def sign_up():
 )
 @login_required
 @role_required("buyer", "vendor")
+@org_role_required(OrgRole.MANAGER, "invite colleagues", methods=frozenset({"POST"}))
 def team():
     """The organisation's members and pending invitations; invite a colleague. Throttled per user: the answer says
     whether an address already has an account, which sign-up does not tell."""
@@ -163,15 +167,7 @@ def team():
             else:
                 flash(f"Invitation created for {issued.invitation.email}. Send them the link below.", "success")
             form = InviteForm(formdata=None)
-    org = db.session.get(Organization, current_user.org_id)
-    return render_template(
-        "accounts/team.html",
-        form=form,
-        org=org,
-        invite_link=invite_link,
-        members=service.org_members(db.session, org.id),
-        invitations=service.pending_invitations(db.session, org.id),
-    ), 400 if form.errors else 200
+    return team_views.team_page(form, invite_link=invite_link)
 
 
 @bp.route("/invite/<token>", methods=["GET", "POST"])
@@ -225,6 +221,7 @@ def settings():
 @bp.route("/profile", methods=["GET", "POST"])
 @login_required
 @role_required("vendor")
+@org_role_required(OrgRole.MANAGER, "change the vendor profile", methods=frozenset({"POST"}))
 def profile():
     """The vendor's profile: capabilities, certifications, workforce, data handling."""
     current = service.profile_for(db.session, current_user.org_id)

@@ -6,11 +6,12 @@ from flask import Blueprint, Response, render_template, request, stream_with_con
 from flask_login import current_user, login_required
 from werkzeug.datastructures import MultiDict
 
+from marketplace.accounts.models import OrgRole
 from marketplace.audit import service, wording
 from marketplace.audit.forms import TrailFilterForm
 from marketplace.db_types import record_id, utcnow
 from marketplace.extensions import db
-from marketplace.guards import role_required
+from marketplace.guards import org_role_required, role_required
 
 bp = Blueprint("audit", __name__)
 
@@ -36,6 +37,7 @@ def trail():
 @bp.get("/audit/export.jsonl")
 @login_required
 @role_required("buyer")
+@org_role_required(OrgRole.MANAGER, "export the audit records")
 def export():
     """The buyer's records as JSON lines, for its security review; 403 for vendors and admins."""
     records = service.export_for_buyer(db.session, current_user)

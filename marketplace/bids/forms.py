@@ -93,3 +93,9 @@ class FinalOffersForm(FlaskForm):
         "A note to the shortlisted bidders (optional)",
         validators=[Length(max=1000, message="Keep the note under 1,000 characters.")],
     )
+
+
+class DeclineForm(FlaskForm):
+    """An approver declines a waiting award, saying why (the service refuses an empty reason in words)."""
+
+    reason = StringField("Why you decline", validators=[Length(max=1000)])

@@ -83,3 +83,28 @@ class BidAttachment(SQLModel, table=True):
     size_bytes: int
     uploaded_by_id: int | None = Field(default=None, foreign_key="user_account.id")
     uploaded_at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime)
+
+
+class AwardRequestStatus(StrEnum):
+    PENDING = "pending"
+    APPROVED = "approved"
+    DECLINED = "declined"
+
+
+class AwardRequest(SQLModel, table=True):
+    """An award above the lab's approval amount, asked for by a user who is not an approver: it waits for one."""
+
+    __tablename__ = "award_request"
+
+    id: int = Field(default=None, primary_key=True)
+    job_id: int = Field(foreign_key="job.id", index=True)
+    bid_id: int = Field(foreign_key="bid.id")
+    buyer_org_id: int = Field(foreign_key="organization.id", index=True)
+    requested_by_id: int = Field(foreign_key="user_account.id")
+    total_minor: int = Field(sa_type=BigInteger)
+    currency: str = Field(max_length=3)
+    status: AwardRequestStatus = Field(default=AwardRequestStatus.PENDING, sa_type=enum_column())
+    decided_by_id: int | None = Field(default=None, foreign_key="user_account.id")
+    decided_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
+    reason: str = Field(default="", max_length=1000)
+    created_at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime)

@@ -15,8 +15,10 @@ from sqlalchemy.orm import Session
 from sqlmodel import col
 
 from marketplace import visibility
-from marketplace.accounts.models import Organization, User
+from marketplace.accounts.models import Organization, OrgRole, User
+from marketplace.accounts.org_roles import has_org_role
 from marketplace.accounts.suspension import ensure_active
+from marketplace.accounts.teams import award_needs_approval
 from marketplace.audit.service import record_event
 from marketplace.bids import pilots
 from marketplace.bids.models import Bid, BidAttachment, BidRevision, BidStatus, BidTerms, ShortlistedBid
@@ -44,6 +46,11 @@ PAUSED_MESSAGE = (
 WITHDRAWN_MESSAGE = "This bid is withdrawn: bid again to make it live with new terms."
 ALREADY_BID = "Your organisation has already bid on this job: revise that bid instead."
 AWARDED_STATES = (JobStatus.AWARDED, JobStatus.IN_PROGRESS, JobStatus.DELIVERED, JobStatus.COMPLETED)
+
+
+class ApprovalNeeded(Refusal):
+    """The award is above the lab's approval amount and the user is no approver: it must be asked for instead
+    (bids.approvals.award_or_request)."""
 
 
 class BidError(Refusal):
@@ -668,6 +675,7 @@ def comparison(session: Session, user: User, job_id: int) -> Comparison:
     job = visibility.get_visible_job(session, user, job_id)
     rows = _screened_bids(session, user, job)
     amounts_visible = visibility.bid_amounts_visible(job)
+    decides = user.is_buyer and has_org_role(user, OrgRole.MANAGER)  # a member reads the comparison, no more
     winner = next((row for row in rows if row.bid.status == BidStatus.AWARDED), None)
     pilot_of = pilots.pilots_of_job(session, job.id) if amounts_visible and job.pilot_scope else {}
     return Comparison(
@@ -676,17 +684,14 @@ def comparison(session: Session, user: User, job_id: int) -> Comparison:
         bid_count=sum(1 for row in rows if row.bid.status == BidStatus.ACTIVE),
         # Nothing about a sealed bid leaves this function before the deadline.
         rows=rows if amounts_visible else [],
-        can_award=user.is_buyer and _award_refusal(job, user) is None,
+        can_award=decides and _award_refusal(job, user) is None,
         winner=winner if amounts_visible else None,
         scores=scoring.score_rows(session, job, [row.bid for row in rows]) if amounts_visible else {},
         weights=scoring.weights_of(session, job.id),
         shortlisted=shortlisted_ids(session, job.id),
-        can_shortlist=user.is_buyer
-        and amounts_visible
-        and job.status == JobStatus.OPEN
-        and job.final_offers_due is None,
+        can_shortlist=decides and amounts_visible and job.status == JobStatus.OPEN and job.final_offers_due is None,
         can_ask_final=(
-            user.is_buyer
+            decides
             and job.status == JobStatus.OPEN
             and job.final_offers_due is None
             and visibility.effective_status(job) == JobStatus.CLOSED
@@ -738,6 +743,9 @@ def award_bid(session: Session, user: User, job_id: int, bid_id: int) -> Contrac
     if plan.refusal:
         raise BidError(plan.refusal)
     winner, losers = cast(ComparedBid, plan.winner), plan.losers
+    buyer = cast(Organization, session.get(Organization, job.buyer_org_id))
+    if award_needs_approval(buyer, user, winner.bid.total_minor, winner.bid.currency):
+        raise ApprovalNeeded(f"An award above {buyer.name}'s approval amount needs an approver.")
     now = utcnow()
     job.status, job.awarded_at, job.updated_at = JobStatus.AWARDED, now, now
     winner.bid.status, winner.bid.updated_at = BidStatus.AWARDED, now
@@ -1018,12 +1026,19 @@ class AwardPreview:
     losers: list[ComparedBid] = field(default_factory=list)
     # Why awarding would pass the lab's cap on its spend under one owner ("" when it would not): a warning only.
     over_cap: str = ""
+    # Above the lab's approval amount, by a user who is no approver: confirming asks the approvers instead.
+    needs_approval: bool = False
 
 
 def award_preview(session: Session, user: User, job_id: int, bid_id: int) -> AwardPreview:
     """What awarding this bid would do, checked as award_bid checks it. Raises NotVisible (404) unless the user
     is the job's buyer and the bid is on the job; no amount is shown while a sealed job's bids are sealed."""
-    return _award_plan(session, user, visibility.get_own_job(session, user, job_id), bid_id)
+    preview = _award_plan(session, user, visibility.get_own_job(session, user, job_id), bid_id)
+    if preview.winner is not None:
+        buyer = cast(Organization, session.get(Organization, preview.job.buyer_org_id))
+        bid = preview.winner.bid
+        preview.needs_approval = award_needs_approval(buyer, user, bid.total_minor, bid.currency)
+    return preview
 
 
 def _award_plan(session: Session, user: User, job: Job, bid_id: int) -> AwardPreview:

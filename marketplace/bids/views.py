@@ -3,20 +3,20 @@
 from pathlib import Path
 from typing import cast
 
-from flask import Blueprint, current_app, flash, redirect, render_template, request, url_for
+from flask import Blueprint, abort, current_app, flash, redirect, render_template, request, url_for
 from flask_login import current_user, login_required
 
 from marketplace import visibility
-from marketplace.accounts.models import Organization
+from marketplace.accounts.models import Organization, OrgRole
 from marketplace.accounts.suspension import ensure_may_act
-from marketplace.bids import pilots, service
+from marketplace.bids import approvals, pilots, service
 from marketplace.bids.chart import Point, scatter
-from marketplace.bids.forms import BidForm, FinalOffersForm
-from marketplace.bids.models import BidStatus
+from marketplace.bids.forms import BidForm, DeclineForm, FinalOffersForm
+from marketplace.bids.models import AwardRequest, BidStatus
 from marketplace.downloads import send_private_file
 from marketplace.errors import show_on_form
 from marketplace.extensions import db
-from marketplace.guards import role_required
+from marketplace.guards import org_role_required, role_required
 
 bp = Blueprint("bids", __name__)
 
@@ -190,6 +190,7 @@ def compare(job_id: int):
 @bp.route("/jobs/<int:job_id>/bids/<int:bid_id>/award", methods=["GET", "POST"])
 @login_required
 @role_required("buyer")
+@org_role_required(OrgRole.MANAGER, "award jobs")
 def award(job_id: int, bid_id: int):
     """Award one bid of the buyer's own job, once the buyer has confirmed on the page this address shows; 404 for
     another organisation's job or bid."""
@@ -198,12 +199,15 @@ def award(job_id: int, bid_id: int):
         preview = service.award_preview(db.session, current_user, job_id, bid_id)
         return render_template("bids/award.html", preview=preview, job=preview.job), (403 if preview.refusal else 200)
     try:
-        contract = service.award_bid(db.session, current_user, job_id, bid_id)
+        made = approvals.award_or_request(db.session, current_user, job_id, bid_id)
     except service.BidError as error:
         flash(str(error), "error")
     else:
         db.session.commit()
-        flash(f"Awarded. Contract #{contract.id} is made; every bidder has been told.", "success")
+        if isinstance(made, AwardRequest):
+            flash("This award is above your lab's approval amount: your approvers are asked to approve it.", "info")
+        else:
+            flash(f"Awarded. Contract #{made.id} is made; every bidder has been told.", "success")
     return redirect(url_for("bids.compare", job_id=job_id), 303)
 
 
@@ -233,6 +237,7 @@ def proposal_file(bid_id: int, file_id: int):
 @bp.post("/jobs/<int:job_id>/bids/<int:bid_id>/shortlist")
 @login_required
 @role_required("buyer")
+@org_role_required(OrgRole.MANAGER, "shortlist bids")
 def shortlist(job_id: int, bid_id: int):
     """Shortlist a bid the lab compares (keep=1), or take it off (keep=0)."""
     keep = request.form.get("keep") == "1"
@@ -250,6 +255,7 @@ def shortlist(job_id: int, bid_id: int):
 @bp.post("/jobs/<int:job_id>/bids/<int:bid_id>/pilot")
 @login_required
 @role_required("buyer")
+@org_role_required(OrgRole.MANAGER, "start paid pilots")
 def start_pilot(job_id: int, bid_id: int):
     """Start the job's paid pilot with one bid; the pilot's contract page is where the lab funds it."""
     try:
@@ -265,6 +271,7 @@ def start_pilot(job_id: int, bid_id: int):
 @bp.post("/jobs/<int:job_id>/final-offers")
 @login_required
 @role_required("buyer")
+@org_role_required(OrgRole.MANAGER, "ask for final offers")
 def final_offers(job_id: int):
     """Ask the shortlisted bidders for best and final offers by a new time; the terms stay sealed until then."""
     form = FinalOffersForm()
@@ -286,3 +293,46 @@ def final_offers(job_id: int):
             "success",
         )
     return redirect(url_for("bids.compare", job_id=job_id), 303)
+
+
+@bp.get("/approvals")
+@login_required
+@role_required("buyer")
+def approvals_list():
+    """The lab's awards waiting for an approver: approve or decline each. 403 for anyone who is not an approver."""
+    if not current_user.approver:
+        abort(403)
+    return render_template(
+        "bids/approvals.html", pending=approvals.pending_awards(db.session, current_user), form=DeclineForm()
+    )
+
+
+@bp.post("/approvals/<int:request_id>/approve")
+@login_required
+@role_required("buyer")
+def approve_award(request_id: int):
+    """Approve a waiting award: the award is made now. 404 for another lab's request or a user who is no approver."""
+    try:
+        contract = approvals.approve(db.session, current_user, request_id)
+    except service.BidError as error:
+        flash(str(error), "error")
+    else:
+        db.session.commit()
+        flash(f"Approved and awarded. Contract #{contract.id} is made; every bidder has been told.", "success")
+    return redirect(url_for("bids.approvals_list"), 303)
+
+
+@bp.post("/approvals/<int:request_id>/decline")
+@login_required
+@role_required("buyer")
+def decline_award(request_id: int):
+    """Decline a waiting award with a reason; nothing is awarded. 404 as approve_award."""
+    form = DeclineForm()
+    try:
+        approvals.decline(db.session, current_user, request_id, form.reason.data or "")
+    except service.BidError as error:
+        flash(str(error), "error")
+    else:
+        db.session.commit()
+        flash("Declined; your colleague who asked is told why.", "success")
+    return redirect(url_for("bids.approvals_list"), 303)

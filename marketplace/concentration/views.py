@@ -3,9 +3,10 @@
 from flask import Blueprint, flash, redirect, render_template, request, url_for
 from flask_login import current_user, login_required
 
+from marketplace.accounts.models import OrgRole
 from marketplace.concentration import service
 from marketplace.extensions import db
-from marketplace.guards import role_required
+from marketplace.guards import org_role_required, role_required
 
 bp = Blueprint("concentration", __name__)
 
@@ -13,6 +14,7 @@ bp = Blueprint("concentration", __name__)
 @bp.route("/spend-by-owner", methods=["GET", "POST"])
 @login_required
 @role_required("buyer")
+@org_role_required(OrgRole.MANAGER, "change the spend cap", methods=frozenset({"POST"}))
 def spend():
     error, typed = None, None
     if request.method == "POST":

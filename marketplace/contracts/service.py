@@ -206,6 +206,9 @@ def _org_names(session: Session, ids: set[int]) -> dict[int, str]:
 class DeliveryView:
     delivery: Delivery
     files: list[DeliveryFile]
+    # Who delivered (for the vendor) and who decided (for the lab), by name: colleagues only (visibility).
+    delivered_by: str = ""
+    decided_by: str = ""
 
 
 @dataclass
@@ -306,12 +309,22 @@ def contract_page(session: Session, user: User, contract_id: int) -> ContractPag
         if deliveries
         else []
     )
+    people = visibility.names_of(
+        session, [d.delivered_by_id for d in deliveries] + [d.decided_by_id for d in deliveries]
+    )
+    vendor_names = visibility.shows_names_of(user, contract.vendor_org_id)
+    lab_names = visibility.shows_names_of(user, contract.buyer_org_id)
     views = []
     for milestone in milestones:
         view = MilestoneView(
             milestone,
             [
-                DeliveryView(d, [f for f in files if f.delivery_id == d.id])
+                DeliveryView(
+                    d,
+                    [f for f in files if f.delivery_id == d.id],
+                    delivered_by=people.get(d.delivered_by_id or 0, "") if vendor_names else "",
+                    decided_by=people.get(d.decided_by_id or 0, "") if lab_names else "",
+                )
                 for d in deliveries
                 if d.milestone_id == milestone.id
             ],

@@ -11,12 +11,14 @@ from typing import Any
 from flask import Blueprint, abort, current_app, flash, redirect, render_template, request, url_for
 from flask_login import current_user, login_required
 
+from marketplace.accounts.models import OrgRole
 from marketplace.accounts.suspension import ensure_may_act
 from marketplace.contracts import service
 from marketplace.contracts.forms import DeliverForm, PlanForm, RatingForm, RejectForm
 from marketplace.db_types import record_id
 from marketplace.downloads import send_private_file
 from marketplace.extensions import db
+from marketplace.guards import org_role_required
 from marketplace.payments.configured import current_gateway, fee_bps
 from marketplace.payments.fees import percent
 
@@ -110,6 +112,7 @@ def show(contract_id: int):
 
 @bp.route("/<int:contract_id>/milestones", methods=["GET", "POST"])
 @login_required
+@org_role_required(OrgRole.MANAGER, "plan milestones")
 def plan(contract_id: int):
     """The buyer splits the contract into milestones adding up to the awarded total."""
     contract = service.get_contract(db.session, current_user, contract_id)
@@ -138,6 +141,7 @@ def plan(contract_id: int):
 
 @bp.post("/<int:contract_id>/milestones/<int:milestone_id>/fund")
 @login_required
+@org_role_required(OrgRole.MANAGER, "pay for milestones")
 def fund(contract_id: int, milestone_id: int):
     """The buyer pays for a milestone on Stripe Checkout; the platform then holds the money."""
 
@@ -222,6 +226,7 @@ def deliver(contract_id: int, milestone_id: int):
 
 @bp.post("/<int:contract_id>/milestones/<int:milestone_id>/accept")
 @login_required
+@org_role_required(OrgRole.MANAGER, "accept deliveries")
 def accept(contract_id: int, milestone_id: int):
     """The buyer accepts the delivery: the vendor is paid the milestone less the platform fee."""
     return _act(
@@ -237,6 +242,7 @@ def accept(contract_id: int, milestone_id: int):
 
 @bp.post("/<int:contract_id>/milestones/<int:milestone_id>/reject")
 @login_required
+@org_role_required(OrgRole.MANAGER, "reject deliveries")
 def reject(contract_id: int, milestone_id: int):
     """The buyer rejects the delivery with a reason; the vendor can deliver again."""
     _check_side(contract_id, "buyer")
@@ -264,6 +270,7 @@ def _confirmation(template: str, preview_of):
 
 @bp.route("/<int:contract_id>/milestones/<int:milestone_id>/cancel", methods=["GET", "POST"])
 @login_required
+@org_role_required(OrgRole.MANAGER, "cancel milestones")
 def cancel(contract_id: int, milestone_id: int):
     """The buyer cancels a milestone before delivery, once confirmed on the page this address shows; money
     already paid for it is refunded."""
@@ -285,6 +292,7 @@ def cancel(contract_id: int, milestone_id: int):
 
 @bp.post("/<int:contract_id>/milestones/<int:milestone_id>/retry-payout")
 @login_required
+@org_role_required(OrgRole.MANAGER, "ask for payouts")
 def retry_payout(contract_id: int, milestone_id: int):
     """The vendor asks for a waiting payout again, after connecting its payout account."""
     return _act(
@@ -296,6 +304,7 @@ def retry_payout(contract_id: int, milestone_id: int):
 
 @bp.post("/<int:contract_id>/pause")
 @login_required
+@org_role_required(OrgRole.MANAGER, "pause contracts")
 def pause(contract_id: int):
     """The buyer pauses a contract that screening flagged."""
     return _act(
@@ -307,6 +316,7 @@ def pause(contract_id: int):
 
 @bp.post("/<int:contract_id>/continue")
 @login_required
+@org_role_required(OrgRole.MANAGER, "go on with contracts")
 def resume(contract_id: int):
     """The buyer goes on with a flagged or paused contract."""
     return _act(
@@ -316,6 +326,7 @@ def resume(contract_id: int):
 
 @bp.route("/<int:contract_id>/end", methods=["GET", "POST"])
 @login_required
+@org_role_required(OrgRole.MANAGER, "end contracts")
 def end(contract_id: int):
     """The buyer ends a flagged or paused contract, once confirmed on the page this address shows; what was not
     released is refunded."""
@@ -335,6 +346,7 @@ def end(contract_id: int):
 
 @bp.post("/<int:contract_id>/rating")
 @login_required
+@org_role_required(OrgRole.MANAGER, "rate vendors")
 def rate(contract_id: int):
     """The buyer rates the vendor after completion."""
     _check_side(contract_id, "buyer")

@@ -3,10 +3,11 @@
 from flask import Blueprint, flash, redirect, render_template, url_for
 from flask_login import current_user, login_required
 
+from marketplace.accounts.models import OrgRole
 from marketplace.deals import service
 from marketplace.deals.forms import DealForm, VendorDealForm
 from marketplace.extensions import db
-from marketplace.guards import role_required
+from marketplace.guards import org_role_required, role_required
 
 bp = Blueprint("deals", __name__)
 
@@ -76,6 +77,7 @@ def abandon(deal_id: int):
 @bp.route("/deals/report", methods=["GET", "POST"])
 @login_required
 @role_required("vendor")
+@org_role_required(OrgRole.MANAGER, "report pending deals", methods=frozenset({"POST"}))
 def report():
     """A vendor reports a pending deal about itself, as a material change: the labs it would change are told."""
     form = VendorDealForm()

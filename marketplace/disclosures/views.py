@@ -3,6 +3,7 @@
 from flask import Blueprint, current_app, flash, redirect, render_template, request, url_for
 from flask_login import current_user, login_required
 
+from marketplace.accounts.models import OrgRole
 from marketplace.db_types import utcnow
 from marketplace.disclosures import evidence as evidence_service
 from marketplace.disclosures import service
@@ -12,7 +13,7 @@ from marketplace.disclosures.models import DisclosureStatus
 from marketplace.downloads import send_private_file
 from marketplace.errors import show_on_form
 from marketplace.extensions import db
-from marketplace.guards import role_required
+from marketplace.guards import org_role_required, role_required
 from marketplace.parties.lookup import find_for_tie
 
 bp = Blueprint("disclosures", __name__, url_prefix="/disclosure")
@@ -41,6 +42,7 @@ def index():
 
 
 @bp.post("/new")
+@org_role_required(OrgRole.MANAGER, "change the ownership disclosure")
 def new_version():
     """Start a draft copied from the latest version."""
     try:
@@ -102,6 +104,7 @@ def render_filed(version, refusal: str | None = None, status: int = 200):
 
 
 @bp.post("/<int:version_id>/ties")
+@org_role_required(OrgRole.MANAGER, "change the ownership disclosure")
 def add_tie(version_id: int):
     """Add one tie to the draft; a refused tie re-renders the form as typed, with the reason beside it."""
     version = service.get_own_version(db.session, current_user, version_id)
@@ -125,6 +128,7 @@ def add_tie(version_id: int):
 
 
 @bp.post("/<int:version_id>/ties/<kind>/<int:tie_id>/remove")
+@org_role_required(OrgRole.MANAGER, "change the ownership disclosure")
 def remove_tie(version_id: int, kind: str, tie_id: int):
     """Remove one tie from the draft."""
     version = service.get_own_version(db.session, current_user, version_id)
@@ -138,6 +142,7 @@ def remove_tie(version_id: int, kind: str, tie_id: int):
 
 
 @bp.post("/<int:version_id>/submit")
+@org_role_required(OrgRole.MANAGER, "submit the ownership disclosure")
 def submit(version_id: int):
     """The officer attests and files the draft; admins are told; screening counts it at once."""
     version = service.get_own_version(db.session, current_user, version_id)
@@ -173,6 +178,7 @@ def show(version_id: int):
 
 
 @bp.post("/<int:version_id>/evidence")
+@org_role_required(OrgRole.MANAGER, "change the ownership disclosure")
 def attach_evidence(version_id: int):
     """Attach a document to the draft; a refused file re-renders the page with the reason beside the field."""
     version = service.get_own_version(db.session, current_user, version_id)
@@ -205,6 +211,7 @@ def attach_evidence(version_id: int):
 
 
 @bp.post("/<int:version_id>/evidence/<int:evidence_id>/remove")
+@org_role_required(OrgRole.MANAGER, "change the ownership disclosure")
 def remove_evidence(version_id: int, evidence_id: int):
     """Take a document off the draft (404 for one not on the vendor's own draft)."""
     version = service.get_own_version(db.session, current_user, version_id)

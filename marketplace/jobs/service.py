@@ -911,13 +911,20 @@ class QuestionView:
     answer: str
     answered_at: datetime | None
     mine: bool
+    # Who asked and who answered, by name, for their own colleagues only (visibility.shows_names_of); else "".
+    asked_by: str = ""
+    answered_by: str = ""
 
 
 def questions_for(session: Session, user: User, job: Job) -> list[QuestionView]:
     """Answered questions for every viewer; unanswered ones only for the asker's side and the buyer."""
-    questions = session.execute(
-        select(Question).where(col(Question.job_id) == job.id).order_by(col(Question.asked_at), col(Question.id))
-    ).scalars()
+    questions = list(
+        session.execute(
+            select(Question).where(col(Question.job_id) == job.id).order_by(col(Question.asked_at), col(Question.id))
+        ).scalars()
+    )
+    names = visibility.names_of(session, [q.asked_by_id for q in questions] + [q.answered_by_id for q in questions])
+    lab_names = visibility.shows_names_of(user, job.buyer_org_id)
     sees_all = user.is_admin or (user.is_buyer and user.org_id == job.buyer_org_id)
     shown = []
     for question in questions:
@@ -925,6 +932,15 @@ def questions_for(session: Session, user: User, job: Job) -> list[QuestionView]:
         if question.answered_at is None and not (sees_all or mine):
             continue
         shown.append(
-            QuestionView(question.id, question.text, question.asked_at, question.answer, question.answered_at, mine)
+            QuestionView(
+                question.id,
+                question.text,
+                question.asked_at,
+                question.answer,
+                question.answered_at,
+                mine,
+                asked_by=names.get(question.asked_by_id or 0, "") if mine else "",
+                answered_by=names.get(question.answered_by_id or 0, "") if lab_names else "",
+            )
         )
     return shown

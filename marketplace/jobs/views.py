@@ -16,12 +16,13 @@ from flask_login import current_user, login_required
 from werkzeug.datastructures import MultiDict
 
 from marketplace import onboarding, visibility
+from marketplace.accounts.models import OrgRole
 from marketplace.accounts.suspension import ensure_may_act
 from marketplace.dates import user_zone
 from marketplace.db_types import record_id
 from marketplace.downloads import private_path, send_private_file
 from marketplace.extensions import db
-from marketplace.guards import role_required
+from marketplace.guards import org_role_required, role_required
 from marketplace.jobs import service
 from marketplace.jobs.forms import (
     AnswerForm,
@@ -106,6 +107,7 @@ def index():
 @bp.route("/new", methods=["GET", "POST"])
 @login_required
 @role_required("buyer")
+@org_role_required(OrgRole.MANAGER, "post jobs")
 def new():
     """Post a job: save it as a draft or publish it at once."""
     form = JobForm()
@@ -173,6 +175,7 @@ def _render_show(job_id: int, *, ask_form=None, answer_forms=None, invite_form=N
 @bp.route("/<int:job_id>/edit", methods=["GET", "POST"])
 @login_required
 @role_required("buyer")
+@org_role_required(OrgRole.MANAGER, "change jobs")
 def edit(job_id: int):
     """Change the buyer's own draft or open job while nobody has bid. 404 for another organisation's job."""
     job = visibility.get_own_job(db.session, current_user, job_id)
@@ -227,6 +230,7 @@ def _act(job_id: int, action, success: str):
 @bp.post("/<int:job_id>/publish")
 @login_required
 @role_required("buyer")
+@org_role_required(OrgRole.MANAGER, "publish jobs")
 def publish(job_id: int):
     """Open the buyer's own draft for bids. 404 for another organisation's job."""
     return _act(
@@ -237,6 +241,7 @@ def publish(job_id: int):
 @bp.route("/<int:job_id>/cancel", methods=["GET", "POST"])
 @login_required
 @role_required("buyer")
+@org_role_required(OrgRole.MANAGER, "cancel jobs")
 def cancel(job_id: int):
     """Cancel the buyer's own job before award, once the buyer has confirmed on the page this address shows;
     bidders are told. 404 for another organisation's job."""
@@ -250,6 +255,7 @@ def cancel(job_id: int):
 @bp.post("/<int:job_id>/invitations")
 @login_required
 @role_required("buyer")
+@org_role_required(OrgRole.MANAGER, "invite vendors")
 def invite(job_id: int):
     """Invite vendor organisations to the buyer's own invite-only job. 404 for another organisation's job."""
     job = visibility.get_own_job(db.session, current_user, job_id)
@@ -281,6 +287,7 @@ def invite_only_jobs():
 @bp.post("/invite-vendor")
 @login_required
 @role_required("buyer")
+@org_role_required(OrgRole.MANAGER, "invite vendors")
 def invite_from_list():
     """Invite one vendor from the vendor list to one of the buyer's invite-only jobs; back to the list."""
     form = InviteOneForm()

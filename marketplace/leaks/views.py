@@ -5,8 +5,9 @@ from flask_login import current_user, login_required
 from werkzeug.datastructures import FileStorage
 
 from marketplace import visibility
+from marketplace.accounts.models import OrgRole
 from marketplace.extensions import db
-from marketplace.guards import role_required
+from marketplace.guards import org_role_required, role_required
 from marketplace.leaks import service
 
 bp = Blueprint("leaks", __name__)
@@ -16,6 +17,7 @@ MAX_LEAK_BYTES = 10 * 1024 * 1024
 @bp.route("/jobs/<int:job_id>/leaks", methods=["GET", "POST"])
 @login_required
 @role_required("buyer")
+@org_role_required(OrgRole.MANAGER, "trace leaked briefs", methods=frozenset({"POST"}))
 def trace(job_id: int):
     job = visibility.get_own_job(db.session, current_user, job_id)
     result, error, typed = None, None, ""

@@ -4,10 +4,11 @@ from flask import Blueprint, current_app, flash, redirect, render_template, url_
 from flask_login import current_user, login_required
 from werkzeug.datastructures import FileStorage
 
+from marketplace.accounts.models import OrgRole
 from marketplace.downloads import send_private_file
 from marketplace.errors import show_on_form
 from marketplace.extensions import db
-from marketplace.guards import role_required
+from marketplace.guards import org_role_required, role_required
 from marketplace.ndas import service
 from marketplace.ndas.forms import AcceptForm, NdaForm, RequireForm
 
@@ -35,6 +36,7 @@ def index():
 @bp.post("/nda")
 @login_required
 @role_required("buyer")
+@org_role_required(OrgRole.MANAGER, "publish NDAs")
 def publish():
     """Publish a new version: vendors accept it again before a guarded brief opens."""
     form = NdaForm()
@@ -70,6 +72,7 @@ def pdf(nda_id: int):
 @bp.post("/jobs/<int:job_id>/nda")
 @login_required
 @role_required("buyer")
+@org_role_required(OrgRole.MANAGER, "require NDAs")
 def require(job_id: int):
     """Require the NDA on the lab's own confidential job, or stop requiring it."""
     form = RequireForm()
@@ -93,6 +96,7 @@ def require(job_id: int):
 @bp.post("/jobs/<int:job_id>/nda/accept")
 @login_required
 @role_required("vendor")
+@org_role_required(OrgRole.MANAGER, "accept NDAs for your organisation")
 def accept(job_id: int):
     """A vendor accepts the lab's current NDA for its organisation; the brief opens."""
     form = AcceptForm()

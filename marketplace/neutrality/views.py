@@ -3,9 +3,10 @@
 from flask import Blueprint, Response, flash, redirect, render_template, url_for
 from flask_login import current_user, login_required
 
+from marketplace.accounts.models import OrgRole
 from marketplace.db_types import utcnow
 from marketplace.extensions import db
-from marketplace.guards import role_required
+from marketplace.guards import org_role_required, role_required
 from marketplace.neutrality import service, signing
 from marketplace.neutrality.forms import MAX_DOCUMENT, StatementRequestForm, VerifyForm
 
@@ -15,6 +16,7 @@ bp = Blueprint("neutrality", __name__, url_prefix="/neutrality")
 @bp.route("", methods=["GET", "POST"])
 @login_required
 @role_required("vendor")
+@org_role_required(OrgRole.MANAGER, "ask for neutrality statements", methods=frozenset({"POST"}))
 def index():
     """The vendor's statements, and the form to ask for one."""
     form = StatementRequestForm()

@@ -31,7 +31,9 @@ def notify_org(
     session: Session, org_id: int, kind: str, message: str, link: str = "", *, job_id: int | None = None
 ) -> int:
     """Notify every user of one organisation."""
-    users = session.execute(select(User).where(col(User.org_id) == org_id)).scalars().all()
+    users = (
+        session.execute(select(User).where(col(User.org_id) == org_id, col(User.removed_at).is_(None))).scalars().all()
+    )
     return notify_users(session, users, kind, message, link, job_id=job_id)
 
 

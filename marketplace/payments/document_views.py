@@ -8,10 +8,12 @@ the vendor and admins (contracts.service.check_side).
 from flask import Blueprint, Response, abort, flash, redirect, render_template, request, url_for
 from flask_login import current_user, login_required
 
+from marketplace.accounts.models import OrgRole
 from marketplace.contracts.service import WrongRole, get_contract
 from marketplace.db_types import utcnow
 from marketplace.errors import show_on_form
 from marketplace.extensions import db
+from marketplace.guards import org_role_required
 from marketplace.payments import documents, pdf, service
 from marketplace.payments.configured import fee_bps
 from marketplace.payments.fees import percent
@@ -90,6 +92,7 @@ def statement_csv():
 
 @bp.route("/contracts/<int:contract_id>/purchase-order", methods=["GET", "POST"])
 @login_required
+@org_role_required(OrgRole.MANAGER, "set purchase-order numbers", methods=frozenset({"POST"}))
 def purchase_order(contract_id: int):
     """The lab sets, changes or clears its purchase-order number, shown on its receipts."""
     contract = get_contract(db.session, current_user, contract_id)

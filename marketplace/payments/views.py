@@ -6,8 +6,9 @@ from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 from sqlmodel import col
 
+from marketplace.accounts.models import OrgRole
 from marketplace.extensions import db
-from marketplace.guards import role_required
+from marketplace.guards import org_role_required, role_required
 from marketplace.payments import service, webhooks
 from marketplace.payments.configured import current_gateway, fee_bps
 from marketplace.payments.fees import percent
@@ -116,6 +117,7 @@ def payouts():
 @bp.post("/payouts/connect")
 @login_required
 @role_required("vendor")
+@org_role_required(OrgRole.OWNER, "change the payout account")
 def connect():
     """Start (or continue) Stripe's onboarding of the vendor's Express account."""
     gateway = current_gateway()
@@ -141,6 +143,7 @@ def connect():
 @bp.post("/payouts/refresh")
 @login_required
 @role_required("vendor")
+@org_role_required(OrgRole.OWNER, "change the payout account")
 def refresh():
     """Ask Stripe for the account's state now; once it can be paid, waiting payouts are made."""
     account = service.payout_account_of(db.session, current_user.org_id)

@@ -9,11 +9,11 @@ from sqlmodel import col
 from wtforms.fields.core import Label
 
 from marketplace import tasks
-from marketplace.accounts.models import Organization, OrgKind
+from marketplace.accounts.models import Organization, OrgKind, OrgRole
 from marketplace.db_types import record_id
 from marketplace.errors import NotVisible
 from marketplace.extensions import db
-from marketplace.guards import role_required
+from marketplace.guards import org_role_required, role_required
 from marketplace.screening.engine.verdicts import Policy
 from marketplace.screening.forms import AddFoundRivalForm, AddRivalForm, PolicyForm, VendorSearchForm, WaiveForm
 from marketplace.screening.services import policy as policy_service
@@ -27,6 +27,7 @@ bp = Blueprint("screening", __name__)
 @bp.route("/rivals", methods=["GET", "POST"])
 @login_required
 @role_required("buyer")
+@org_role_required(OrgRole.MANAGER, "change your rivals", methods=frozenset({"POST"}))
 def rivals():
     """The buyer organisation's rivals; `q` searches the registry; POST names a rival (403 if not a buyer)."""
     form = AddRivalForm()
@@ -60,6 +61,7 @@ def rivals():
 @bp.post("/rivals/<int:rival_id>/remove")
 @login_required
 @role_required("buyer")
+@org_role_required(OrgRole.MANAGER, "change your rivals")
 def remove_rival(rival_id: int):
     """Take a rival off the list (404 for another organisation's rival, 403 if not a buyer)."""
     try:
@@ -96,6 +98,7 @@ def _add_found():
 @bp.route("/screening/policy", methods=["GET", "POST"])
 @login_required
 @role_required("buyer")
+@org_role_required(OrgRole.MANAGER, "change the screening policy", methods=frozenset({"POST"}))
 def policy():
     """The buyer's thresholds and what each rule does; POST saves them and screens every vendor again."""
     if request.method == "GET":
@@ -235,6 +238,7 @@ def _waive_form(row: vendor_search.FindingRow, failed: WaiveForm | None) -> Waiv
 @bp.post("/vendors/<int:org_id>/waivers")
 @login_required
 @role_required("buyer")
+@org_role_required(OrgRole.MANAGER, "waive findings")
 def waive(org_id: int):
     """Waive a review finding for this vendor, with a reason (404 for a non-vendor; 400 for an exclude finding)."""
     vendor_org = _vendor_org(org_id)
@@ -263,6 +267,7 @@ def waive(org_id: int):
 @bp.post("/vendors/<int:org_id>/waivers/<int:waiver_id>/remove")
 @login_required
 @role_required("buyer")
+@org_role_required(OrgRole.MANAGER, "withdraw waivers")
 def unwaive(org_id: int, waiver_id: int):
     """Withdraw a waiver: the finding counts again at once (404 for another organisation's waiver)."""
     vendor_org = _vendor_org(org_id)

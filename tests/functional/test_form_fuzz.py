@@ -15,8 +15,9 @@ from hypothesis import strategies as st
 from wtforms.fields.core import UnboundField
 
 from marketplace.accounts import security
-from marketplace.accounts.models import Organization, TokenPurpose
+from marketplace.accounts.models import Organization, OrgRole, TokenPurpose
 from marketplace.accounts.service import invite_colleague
+from marketplace.bids.models import AwardRequest
 from marketplace.bids.service import award_bid
 from marketplace.contracts.models import Milestone
 from marketplace.disclosures.models import DisclosureStatus
@@ -132,6 +133,17 @@ def world(session):
         disclosure_id=version.id,
     )
     rival = RivalFactory(buyer_org_id=buyer.org_id)
+    colleague = BuyerFactory(org_id=buyer.org_id, org_role=OrgRole.MEMBER)
+    waiting = AwardRequest(
+        job_id=job.id,
+        bid_id=bid.id,
+        buyer_org_id=buyer.org_id,
+        requested_by_id=colleague.id,
+        total_minor=1,
+        currency="USD",
+    )
+    session.add(waiting)
+    buyer.approver = True
     distinction = registry.mark_distinct(
         session, admin, owner.id, PartyFactory(name="Cobalt Socials").id, "Different registry numbers."
     )
@@ -155,6 +167,8 @@ def world(session):
         "session_id": 1,
         "deal_id": 1,
         "uid": "not-a-statement",
+        "member_id": colleague.id,
+        "request_id": waiting.id,
     }
     return {"buyer": buyer, "vendor": vendor, "admin": admin, "ids": ids, "draft_id": draft.id}
 
