@@ -137,10 +137,12 @@ def _register_blueprints(app: Flask) -> None:
     from marketplace.accounts.suspension_views import bp as suspension_bp
     from marketplace.accounts.views import bp as accounts_bp
     from marketplace.accounts.web_sessions import bp as account_sessions_bp
+    from marketplace.admin.certificate_views import bp as admin_certificates_bp
     from marketplace.admin.organization_views import bp as admin_orgs_bp
     from marketplace.admin.views import bp as admin_bp
     from marketplace.audit.views import bp as audit_bp
     from marketplace.bids.views import bp as bids_bp
+    from marketplace.certificates.views import bp as certificates_bp
     from marketplace.contracts.views import bp as contracts_bp
     from marketplace.disclosures.views import bp as disclosures_bp
     from marketplace.jobs.views import bp as jobs_bp
@@ -163,6 +165,7 @@ def _register_blueprints(app: Flask) -> None:
         bids_bp,
         messages_bp,
         ndas_bp,
+        certificates_bp,
         scoring_bp,
         disclosures_bp,
         admin_bp,
@@ -173,6 +176,7 @@ def _register_blueprints(app: Flask) -> None:
         parties_bp,
         suspension_bp,
         admin_orgs_bp,
+        admin_certificates_bp,
         audit_bp,
     ):
         app.register_blueprint(blueprint)

@@ -11,6 +11,7 @@ from marketplace.accounts.models import (
 )
 from marketplace.audit.models import AuditRecord
 from marketplace.bids.models import Bid, BidAttachment, BidRevision, ShortlistedBid
+from marketplace.certificates.models import Certificate, CertificateReminder
 from marketplace.contracts.models import Contract, Delivery, DeliveryFile, Milestone, Rating
 from marketplace.disclosures.models import DisclosureVersion
 from marketplace.jobs.models import Job, JobAttachment, JobInvitation, Question
@@ -40,6 +41,8 @@ __all__ = [
     "BidRevision",
     "BidScore",
     "BodsUpload",
+    "Certificate",
+    "CertificateReminder",
     "CommercialTie",
     "Contract",
     "DisclosureVersion",

@@ -19,6 +19,8 @@ from marketplace.accounts.models import Organization, User
 from marketplace.accounts.suspension import ensure_active
 from marketplace.audit.service import record_event
 from marketplace.bids.models import Bid, BidAttachment, BidRevision, BidStatus, BidTerms, ShortlistedBid
+from marketplace.certificates.service import Standing
+from marketplace.certificates.service import standings as certificate_standings
 from marketplace.contracts.models import Contract
 from marketplace.dates import local_time, user_zone
 from marketplace.db_types import utcnow
@@ -598,6 +600,8 @@ class Comparison:
     can_shortlist: bool = False
     can_ask_final: bool = False
     sealed_until: datetime | None = None
+    # Each compared vendor's standing on each certification the job requires (marketplace.certificates).
+    certificates: dict[int, list[Standing]] = field(default_factory=dict)
 
 
 def _screened_bids(session: Session, user: User, job: Job) -> list[ComparedBid]:
@@ -664,6 +668,9 @@ def comparison(session: Session, user: User, job_id: int) -> Comparison:
             and visibility.effective_status(job) == JobStatus.CLOSED
         ),
         sealed_until=visibility.sealed_until(job),
+        certificates=certificate_standings(session, job.certifications, {row.vendor.id for row in rows})
+        if amounts_visible
+        else {},
     )
 
 
@@ -821,6 +828,7 @@ class Proposal:
     findings: list[str]
     scores: scoring.Scored | None = None
     weights: dict[str, int] = field(default_factory=dict)
+    certificates: list[Standing] = field(default_factory=list)
 
 
 def proposal(session: Session, user: User, job_id: int, bid_id: int) -> Proposal:
@@ -835,7 +843,9 @@ def proposal(session: Session, user: User, job_id: int, bid_id: int) -> Proposal
         raise visibility.NotVisible(f"proposal of bid {bid_id}")
     scores = scoring.score_rows(session, job, [row.bid for row in screened.values()]).get(bid.id)
     files = attachments_of(session, bid.id)
-    return Proposal(bid, job, vendor, files, screened[bid.id].findings, scores, scoring.weights_of(session, job.id))
+    held = certificate_standings(session, job.certifications, {vendor.id}).get(vendor.id, [])
+    weights = scoring.weights_of(session, job.id)
+    return Proposal(bid, job, vendor, files, screened[bid.id].findings, scores, weights, held)
 
 
 def proposal_file(session: Session, user: User, bid_id: int, file_id: int) -> BidAttachment:

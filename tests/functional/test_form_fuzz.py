@@ -18,6 +18,7 @@ from marketplace.accounts import security
 from marketplace.accounts.models import Organization, TokenPurpose
 from marketplace.accounts.service import invite_colleague
 from marketplace.bids.service import award_bid
+from marketplace.certificates.models import CertificateStatus
 from marketplace.contracts.models import Milestone
 from marketplace.disclosures.models import DisclosureStatus
 from marketplace.jobs.models import BiddingMode, JobStatus
@@ -29,6 +30,7 @@ from tests.factories import (
     AdminFactory,
     BidFactory,
     BuyerFactory,
+    CertificateFactory,
     DisclosureFactory,
     InterestFactory,
     JobFactory,
@@ -85,6 +87,7 @@ def _form_field_names() -> list[str]:
         "payments",
         "screening",
         "audit",
+        "certificates",
     ):
         for module in ("forms", "views"):
             with contextlib.suppress(ModuleNotFoundError):
@@ -128,6 +131,7 @@ def world(session):
         disclosure_id=version.id,
     )
     rival = RivalFactory(buyer_org_id=buyer.org_id)
+    certificate = CertificateFactory(vendor_org_id=vendor.org_id, status=CertificateStatus.PENDING)
     distinction = registry.mark_distinct(
         session, admin, owner.id, PartyFactory(name="Cobalt Socials").id, "Different registry numbers."
     )
@@ -149,6 +153,7 @@ def world(session):
         "distinction_id": distinction.id,
         "token": "not-a-token",
         "session_id": 1,
+        "certificate_id": certificate.id,
     }
     return {"buyer": buyer, "vendor": vendor, "admin": admin, "ids": ids, "draft_id": draft.id}
 
