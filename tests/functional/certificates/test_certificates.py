@@ -388,3 +388,15 @@ def test_a_lab_reads_no_certificate_an_admin_has_not_verified(client, session, l
     BidFactory(job_id=job.id, vendor_org_id=vendor.org_id)
     login_as(buyer)
     assert download(client, f"/certificates/{certificate.id}/file").status_code == 404
+
+
+def test_the_bid_form_tells_the_vendor_which_required_certificates_the_lab_will_see(
+    client, session, login_as, vendor, open_job
+):
+    _, job = open_job
+    CertificateFactory(vendor_org_id=vendor.org_id, kind="iso27001")
+    CertificateFactory(vendor_org_id=vendor.org_id, kind="soc2_type2", status=CertificateStatus.PENDING)
+    login_as(vendor)
+    page = text(client.get(f"/jobs/{job.id}/bid"))
+    hint = re.sub(r"\s+", " ", re.search(r'data-testid="certificates-held">(.*?)</p>', page, re.S).group(1))
+    assert "ISO 27001 ✓" in hint and "SOC 2 Type II ✗ (not verified)" in hint
