@@ -22,6 +22,7 @@ from marketplace.accounts.models import Organization, User, VendorProfile
 from marketplace.accounts.suspension import ensure_active
 from marketplace.audit.service import record_event
 from marketplace.certificates.models import Certificate, CertificateStatus
+from marketplace.dates import months_before
 from marketplace.db_types import utcnow
 from marketplace.disclosures.evidence import FileType, sniff_type
 from marketplace.downloads import display_name, store_private_file
@@ -105,7 +106,7 @@ def _check(new: NewCertificate, on: date) -> dict[str, str]:
         problems["issued_on"] = "Give the date the certificate was issued."
     elif new.issued_on > on:
         problems["issued_on"] = "The issue date is in the future: give the date on the certificate."
-    elif new.issued_on < on.replace(year=on.year - OLDEST_ISSUE_YEARS):
+    elif new.issued_on < months_before(on, 12 * OLDEST_ISSUE_YEARS):  # (a 29 February has no year-ago twin)
         problems["issued_on"] = f"That issue date is more than {OLDEST_ISSUE_YEARS} years ago: check the year."
     if new.expires_on is None:
         problems["expires_on"] = "Give the date the certificate expires."

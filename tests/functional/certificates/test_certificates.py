@@ -400,3 +400,11 @@ def test_the_bid_form_tells_the_vendor_which_required_certificates_the_lab_will_
     page = text(client.get(f"/jobs/{job.id}/bid"))
     hint = re.sub(r"\s+", " ", re.search(r'data-testid="certificates-held">(.*?)</p>', page, re.S).group(1))
     assert "ISO 27001 ✓" in hint and "SOC 2 Type II ✗ (not verified)" in hint
+
+
+def test_an_upload_on_29_february_is_judged_like_any_other_day(client, session, login_as, vendor):
+    with time_machine.travel(datetime(2028, 2, 29, 10, tzinfo=UTC), tick=False):
+        login_as(vendor)
+        assert upload(client).status_code == 303
+        old = upload(client, issued_on="1990-01-01")
+        assert "more than 30 years ago" in field_error(text(old), "issued_on")
