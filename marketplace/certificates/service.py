@@ -262,9 +262,7 @@ def _decidable(session: Session, user: User, certificate_id: int) -> Certificate
     for_review(session, user, certificate_id)
     certificate = cast(Certificate, lock_row(session, Certificate, certificate_id))
     if certificate.status != CertificateStatus.PENDING:
-        raise CertificateError(
-            f"This certificate was already {certificate.status} by another admin: reload the page.", None
-        )
+        raise CertificateError(f"This certificate was already {certificate.status}: nothing was changed.", None)
     return certificate
 
 
