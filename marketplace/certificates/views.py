@@ -22,6 +22,17 @@ def held_certificates(org_id: int) -> list:
 
 
 @bp.app_template_global()
+def verified_certifications(org_ids: list[int]) -> dict[int, list[str]]:
+    """{vendor id: the kinds it holds a verified, current certificate of}, for a list of vendors in one query."""
+    held: dict[int, list[str]] = {}
+    for certificate in service.current_certificates(db.session, set(org_ids)):
+        kinds = held.setdefault(certificate.vendor_org_id, [])
+        if certificate.kind not in kinds:
+            kinds.append(certificate.kind)
+    return {org_id: sorted(kinds) for org_id, kinds in held.items()}
+
+
+@bp.app_template_global()
 def certification_label(kind: str) -> str:
     return service.label(kind)
 

@@ -408,3 +408,16 @@ def test_an_upload_on_29_february_is_judged_like_any_other_day(client, session, 
         assert upload(client).status_code == 303
         old = upload(client, issued_on="1990-01-01")
         assert "more than 30 years ago" in field_error(text(old), "issued_on")
+
+
+def test_the_labs_vendor_list_marks_verified_certifications_apart_from_self_declared_ones(client, session, login_as):
+    vendor = VerifiedVendorFactory()
+    declare(session, vendor.org_id, ["iso27001", "hipaa"])
+    CertificateFactory(vendor_org_id=vendor.org_id, kind="iso27001")
+    CertificateFactory(vendor_org_id=vendor.org_id, kind="hipaa", expires_on=today() - timedelta(days=1))
+    name = session.get(Organization, vendor.org_id).name
+    login_as(BuyerFactory())
+    page = text(client.get("/vendors"))
+    row = re.search(rf'<tr data-testid="vendor-row"(?:(?!</tr>).)*?{re.escape(name)}.*?</tr>', page, re.S).group(0)
+    cell = re.sub(r"\s+", " ", re.sub(r"<[^>]+>", " ", row.split('data-testid="vendor-certifications">')[1]))
+    assert "✓ ISO 27001" in cell and "HIPAA (self-declared)" in cell and "✓ HIPAA" not in cell
