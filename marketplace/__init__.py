@@ -146,10 +146,12 @@ def _register_blueprints(app: Flask) -> None:
     from marketplace.accounts.team_views import bp as teams_bp
     from marketplace.accounts.views import bp as accounts_bp
     from marketplace.accounts.web_sessions import bp as account_sessions_bp
+    from marketplace.admin.certificate_views import bp as admin_certificates_bp
     from marketplace.admin.organization_views import bp as admin_orgs_bp
     from marketplace.admin.views import bp as admin_bp
     from marketplace.audit.views import bp as audit_bp
     from marketplace.bids.views import bp as bids_bp
+    from marketplace.certificates.views import bp as certificates_bp
     from marketplace.concentration.views import bp as concentration_bp
     from marketplace.contracts.views import bp as contracts_bp
     from marketplace.deals.views import bp as deals_bp
@@ -181,6 +183,7 @@ def _register_blueprints(app: Flask) -> None:
         deals_bp,
         concentration_bp,
         leaks_bp,
+        certificates_bp,
         scoring_bp,
         disclosures_bp,
         admin_bp,
@@ -192,6 +195,7 @@ def _register_blueprints(app: Flask) -> None:
         parties_bp,
         suspension_bp,
         admin_orgs_bp,
+        admin_certificates_bp,
         audit_bp,
         teams_bp,
     ):

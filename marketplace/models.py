@@ -11,6 +11,7 @@ from marketplace.accounts.models import (
 )
 from marketplace.audit.models import AuditRecord
 from marketplace.bids.models import Bid, BidAttachment, BidRevision, ShortlistedBid
+from marketplace.certificates.models import Certificate, CertificateReminder
 from marketplace.concentration.models import OwnerGroupReport, SpendCap
 from marketplace.contracts.models import Contract, Delivery, DeliveryFile, Milestone, Rating
 from marketplace.deals.models import PendingDeal
@@ -50,6 +51,8 @@ __all__ = [
     "BidRevision",
     "BidScore",
     "BodsUpload",
+    "Certificate",
+    "CertificateReminder",
     "CommercialTie",
     "Contract",
     "DisclosureVersion",

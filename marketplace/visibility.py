@@ -13,6 +13,7 @@ from sqlmodel import col
 
 from marketplace.accounts.models import Organization, OrgKind, User
 from marketplace.bids.models import Bid, BidStatus
+from marketplace.certificates.models import Certificate, CertificateStatus
 from marketplace.contracts.models import Contract
 from marketplace.db_types import in_ids, utcnow
 from marketplace.errors import NotVisible  # noqa: F401  (raised and caught as visibility.NotVisible too)
@@ -358,3 +359,31 @@ def get_money_document_entry(session: Session, user: User, entry_id: int, kind: 
         if user.is_admin or (user.org_id is not None and user.org_id == owner):
             return entry
     raise NotVisible(f"{kind} document {entry_id}")
+
+
+def get_certificate(session: Session, user: User, certificate_id: int) -> Certificate:
+    """A vendor's certificate whose file the user may read: the vendor's own users, admins, and a lab the vendor bid
+    to, for a verified certificate, while the lab compares that bid (a sealed job's once its deadline has passed: the
+    lab learns who bid then) and its screening does not exclude the vendor. Raises NotVisible (404) for anyone else,
+    so that nobody learns the certificate exists."""
+    certificate = session.get(Certificate, certificate_id)
+    if certificate is None:
+        raise NotVisible(f"certificate {certificate_id}")
+    if user.is_admin or (user.is_vendor and user.org_id == certificate.vendor_org_id):
+        return certificate
+    if user.is_buyer and user.org_id is not None and certificate.status == CertificateStatus.VERIFIED:
+        jobs = session.execute(
+            select(Job)
+            .join(Bid, col(Bid.job_id) == col(Job.id))
+            .where(
+                col(Job.buyer_org_id) == user.org_id,
+                col(Bid.vendor_org_id) == certificate.vendor_org_id,
+                comparable_bid_condition(),
+            )
+        ).scalars()
+        vendor_org = cast(Organization, session.get(Organization, certificate.vendor_org_id))
+        if any(bid_amounts_visible(job) for job in jobs) and (
+            verdict_between(session, user.org_id, vendor_org) != Verdict.EXCLUDE
+        ):
+            return certificate
+    raise NotVisible(f"certificate {certificate_id}")

@@ -10,6 +10,8 @@ stay awarded and unfunded, and the seed says so. Screening runs once at the end,
 verdict records, conflicted bids and flagged contracts agree with it.
 """
 
+import hashlib
+import io
 import json
 import urllib.error
 import urllib.parse
@@ -22,6 +24,8 @@ from typing import Any, cast
 import click
 from flask import current_app
 from flask.cli import with_appcontext
+from pypdf import PdfWriter
+from pypdf.generic import DecodedStreamObject, DictionaryObject, NameObject
 from sqlalchemy import func, select, update
 from sqlalchemy.orm import Session
 from sqlmodel import SQLModel, col
@@ -32,6 +36,8 @@ from marketplace.audit.service import record_event
 from marketplace.bids import pilots
 from marketplace.bids.models import Bid, BidRevision, BidStatus
 from marketplace.bids.service import data_handling_requirements
+from marketplace.certificates import service as certificates
+from marketplace.certificates.models import Certificate, CertificateStatus
 from marketplace.contracts import service as contract_service
 from marketplace.contracts.models import (
     HELD_STATES,
@@ -44,6 +50,7 @@ from marketplace.contracts.models import (
 from marketplace.db_types import utcnow
 from marketplace.deals import service as deals
 from marketplace.disclosures.models import DisclosureStatus, DisclosureVersion
+from marketplace.downloads import store_private_file
 from marketplace.extensions import db
 from marketplace.jobs.models import BiddingMode, Job, JobInvitation, JobStatus, Question, Visibility
 from marketplace.messages.models import BidMessage
@@ -92,6 +99,34 @@ UNREAD_DAYS = 3
 
 class SeedDataError(click.ClickException):
     """The seed files contradict themselves (an unknown name, a job with no winner...)."""
+
+
+def certificate_pdf(title: str, issuer: str) -> bytes:
+    """A one-page PDF reading the certificate's title and issuer: the demo's certificate files."""
+    writer = PdfWriter()
+    page = writer.add_blank_page(595, 842)
+    font = DictionaryObject(
+        {
+            NameObject("/Type"): NameObject("/Font"),
+            NameObject("/Subtype"): NameObject("/Type1"),
+            NameObject("/BaseFont"): NameObject("/Helvetica"),
+        }
+    )
+    page[NameObject("/Resources")] = DictionaryObject(
+        {NameObject("/Font"): DictionaryObject({NameObject("/F1"): writer._add_object(font)})}
+    )
+    words = [
+        text.encode("latin-1", "replace").decode("latin-1").replace("(", "[").replace(")", "]")
+        for text in (title, f"Issued by {issuer}", "Demo certificate: not a real attestation.")
+    ]
+    stream = DecodedStreamObject()
+    stream.set_data(
+        ("BT /F1 16 Tf 72 760 Td " + " 0 -28 Td ".join(f"({line}) Tj" for line in words) + " ET").encode("latin-1")
+    )
+    page[NameObject("/Contents")] = writer._add_object(stream)
+    out = io.BytesIO()
+    writer.write(out)
+    return out.getvalue()
 
 
 def demo_gateway(config) -> tuple[StripeGateway | None, str]:
@@ -181,6 +216,7 @@ class DemoLoader:
             ("organisations", self.load_organisations),
             ("users", self.load_users),
             ("vendor profiles", self.load_vendor_profiles),
+            ("certificates", self.load_certificates),
             ("parties", self.load_parties),
             ("facts from public sources", self.load_facts),
             ("disclosures", self.load_disclosures),
@@ -319,6 +355,56 @@ class DemoLoader:
         for org in self.orgs.values():
             if org.kind == OrgKind.VENDOR and org.name not in described:
                 self._add(VendorProfile(org_id=org.id))
+
+    def load_certificates(self) -> None:
+        """Each vendor's certificates, with a one-page PDF as the file, uploaded and decided as the pages do it."""
+        folder = Path(current_app.config["UPLOAD_FOLDER"]) / certificates.FOLDER
+        for row in self._read("certificates"):
+            org = self._org(row["org"])
+            uploader = self._user(row["uploaded_by"]) if row.get("uploaded_by") else self._first_member(org.name)
+            data = certificate_pdf(f"{certificates.label(row['kind'])} certificate of {org.name}", row["issuer"])
+            status = CertificateStatus(row["status"])
+            certificate = self._add(
+                Certificate(
+                    vendor_org_id=org.id,
+                    kind=row["kind"],
+                    issuer=row["issuer"],
+                    scope=row["scope"],
+                    issued_on=self.today - timedelta(days=row["issued_days_ago"]),
+                    expires_on=self.today + timedelta(days=row["expires_in_days"]),
+                    filename=f"{row['kind']}-{org.name.lower().replace(' ', '-')}.pdf",
+                    stored_name=store_private_file(folder, data, ".pdf"),
+                    content_type="application/pdf",
+                    size_bytes=len(data),
+                    sha256=hashlib.sha256(data).hexdigest(),
+                    status=status,
+                    uploaded_by_id=uploader.id,
+                    uploaded_at=self._ago(row["uploaded_days_ago"]),
+                    decided_by_id=self.admin.id if self.admin and status != CertificateStatus.PENDING else None,
+                    decided_at=self._ago(row["decided_days_ago"]) if "decided_days_ago" in row else None,
+                    decision_reason=row.get("reason", ""),
+                )
+            )
+            record_event(
+                self.session,
+                uploader,
+                "certificate.uploaded",
+                "certificate",
+                certificate.id,
+                after={"kind": certificate.kind, "expires_on": certificate.expires_on.isoformat()},
+                vendor_org_id=org.id,
+            )
+            if status != CertificateStatus.PENDING:
+                record_event(
+                    self.session,
+                    self.admin,
+                    f"certificate.{status.value}",
+                    "certificate",
+                    certificate.id,
+                    before={"status": "pending"},
+                    after={"status": status.value},
+                    vendor_org_id=org.id,
+                )
 
     def load_parties(self) -> None:
         for row in self._read("parties"):

@@ -8,6 +8,7 @@ from factory.alchemy import SQLAlchemyModelFactory
 from marketplace.accounts.models import Organization, OrgKind, Role, User, VendorProfile
 from marketplace.accounts.passwords import hash_password
 from marketplace.bids.models import Bid, BidRevision
+from marketplace.certificates.models import Certificate, CertificateStatus
 from marketplace.db_types import utcnow
 from marketplace.disclosures.models import DisclosureStatus, DisclosureVersion
 from marketplace.extensions import db
@@ -165,6 +166,27 @@ class QuestionFactory(Base):
     job_id = factory.LazyFunction(lambda: JobFactory().id)
     vendor_org_id = factory.LazyFunction(lambda: VendorOrgFactory().id)
     text = "Is the data in English only?"
+
+
+class CertificateFactory(Base):
+    """A verified ISO 27001 certificate valid for another year (its file is not on disk)."""
+
+    class Meta:
+        model = Certificate
+
+    vendor_org_id = factory.LazyFunction(lambda: VendorOrgFactory().id)
+    kind = "iso27001"
+    issuer = "BSI Group"
+    scope = "Annotation platform and the Lisbon delivery centre"
+    issued_on = factory.LazyFunction(lambda: utcnow().date() - timedelta(days=300))
+    expires_on = factory.LazyFunction(lambda: utcnow().date() + timedelta(days=365))
+    filename = "iso27001.pdf"
+    stored_name = factory.Sequence(lambda n: f"{n:040x}.pdf")
+    content_type = "application/pdf"
+    size_bytes = 1000
+    sha256 = "0" * 64
+    status = CertificateStatus.VERIFIED
+    uploaded_by_id = factory.LazyAttribute(lambda o: VendorFactory(org_id=o.vendor_org_id).id)
 
 
 class DisclosureFactory(Base):

@@ -16,6 +16,9 @@ ACTIONS = {
     "bid.shortlisted": "shortlisted a bid",
     "bid.unshortlisted": "took a bid off the shortlist",
     "bods.imported": "imported a BODS file",
+    "certificate.rejected": "rejected a certificate",
+    "certificate.uploaded": "uploaded a certificate",
+    "certificate.verified": "verified a certificate",
     "contract.ended": "ended a contract",
     "contract.milestones_planned": "planned a contract's milestones",
     "contract.purchase_order_set": "set a contract's purchase-order number",
@@ -87,10 +90,12 @@ LINKS = {
     "organization": "/admin/organizations/{id}",
     "party": "/admin/parties/{id}",
     "contract": "/contracts/{id}",
+    "certificate": "/admin/certificates/{id}",
 }
 SUBJECTS = {
     "bid": "bid",
     "bods_file": "BODS file",
+    "certificate": "certificate",
     "contract": "contract",
     "disclosure": "disclosure version",
     "job": "job",

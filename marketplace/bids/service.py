@@ -22,6 +22,8 @@ from marketplace.accounts.teams import award_needs_approval
 from marketplace.audit.service import record_event
 from marketplace.bids import pilots
 from marketplace.bids.models import Bid, BidAttachment, BidRevision, BidStatus, BidTerms, ShortlistedBid
+from marketplace.certificates.service import Standing
+from marketplace.certificates.service import standings as certificate_standings
 from marketplace.concentration import service as concentration
 from marketplace.contracts.models import Contract
 from marketplace.dates import local_time, user_zone
@@ -632,6 +634,8 @@ class Comparison:
     can_start_pilot: set[int] = field(default_factory=set)
     # {bid id: why awarding it would pass the lab's cap on its spend under one owner}.
     over_cap: dict[int, str] = field(default_factory=dict)
+    # Each compared vendor's standing on each certification the job requires (marketplace.certificates).
+    certificates: dict[int, list[Standing]] = field(default_factory=dict)
 
 
 def _screened_bids(session: Session, user: User, job: Job) -> list[ComparedBid]:
@@ -703,6 +707,9 @@ def comparison(session: Session, user: User, job_id: int) -> Comparison:
             session, job.buyer_org_id, [row.bid for row in rows if row.bid.status == BidStatus.ACTIVE]
         )
         if amounts_visible and job.status == JobStatus.OPEN
+        else {},
+        certificates=certificate_standings(session, job.certifications, {row.vendor.id for row in rows})
+        if amounts_visible
         else {},
     )
 
@@ -864,6 +871,7 @@ class Proposal:
     findings: list[str]
     scores: scoring.Scored | None = None
     weights: dict[str, int] = field(default_factory=dict)
+    certificates: list[Standing] = field(default_factory=list)
 
 
 def proposal(session: Session, user: User, job_id: int, bid_id: int) -> Proposal:
@@ -878,7 +886,9 @@ def proposal(session: Session, user: User, job_id: int, bid_id: int) -> Proposal
         raise visibility.NotVisible(f"proposal of bid {bid_id}")
     scores = scoring.score_rows(session, job, [row.bid for row in screened.values()]).get(bid.id)
     files = attachments_of(session, bid.id)
-    return Proposal(bid, job, vendor, files, screened[bid.id].findings, scores, scoring.weights_of(session, job.id))
+    held = certificate_standings(session, job.certifications, {vendor.id}).get(vendor.id, [])
+    weights = scoring.weights_of(session, job.id)
+    return Proposal(bid, job, vendor, files, screened[bid.id].findings, scores, weights, held)
 
 
 def proposal_file(session: Session, user: User, bid_id: int, file_id: int) -> BidAttachment:

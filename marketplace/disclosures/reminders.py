@@ -25,6 +25,7 @@ from sqlmodel import col
 
 from marketplace import tasks
 from marketplace.accounts.models import Organization
+from marketplace.certificates.reminders import send_expiry_reminders
 from marketplace.db_types import utcnow
 from marketplace.disclosures.models import ReminderSent
 from marketplace.disclosures.obligations import (
@@ -120,6 +121,10 @@ def send_reminders(session: Session, now: datetime | None = None) -> ReminderRun
         )
         run.sent[obligation.kind] += 1
         run.recipients += row.recipients
+    certificates = send_expiry_reminders(session, now)  # one reminder per certificate and threshold
+    run.sent.update(certificates.sent)
+    run.already_sent += certificates.already_sent
+    run.recipients += certificates.recipients
     session.flush()
     return run
 
@@ -171,7 +176,8 @@ def run_on_worker_start() -> None:
 @click.command("reminders")
 @with_appcontext
 def reminders_command() -> None:
-    """Remind vendors of stale or overdue disclosures; safe to run again (nothing is sent twice a week)."""
+    """Remind vendors of stale or overdue disclosures, and of certificates about to expire; safe to run again
+    (nothing is sent twice a week, nor twice for one certificate and threshold)."""
     run = send_reminders(db.session)
     db.session.commit()
     click.echo(run.summary())

@@ -4,7 +4,7 @@ approval amount, and awards waiting for an approver
 Existing users become managers, and the earliest user of each organisation its owner: nothing they could do stops.
 
 Revision ID: 0023
-Revises: 0020
+Revises: 0022
 Create Date: 2026-12-06 04:00:00
 """
 from alembic import op
@@ -16,7 +16,7 @@ import marketplace.db_types  # noqa: F401  (UTCDateTime)
 
 # revision identifiers, used by Alembic.
 revision = '0023'
-down_revision = '0020'
+down_revision = '0022'
 branch_labels = None
 depends_on = None
 

@@ -19,6 +19,7 @@ from marketplace.accounts.models import Organization, OrgRole, TokenPurpose
 from marketplace.accounts.service import invite_colleague
 from marketplace.bids.models import AwardRequest
 from marketplace.bids.service import award_bid
+from marketplace.certificates.models import CertificateStatus
 from marketplace.contracts.models import Milestone
 from marketplace.disclosures.models import DisclosureStatus
 from marketplace.jobs.models import BiddingMode, JobStatus
@@ -30,6 +31,7 @@ from tests.factories import (
     AdminFactory,
     BidFactory,
     BuyerFactory,
+    CertificateFactory,
     DisclosureFactory,
     InterestFactory,
     JobFactory,
@@ -90,6 +92,7 @@ def _form_field_names() -> list[str]:
         "neutrality",
         "concentration",
         "leaks",
+        "certificates",
     ):
         for module in ("forms", "views"):
             with contextlib.suppress(ModuleNotFoundError):
@@ -144,6 +147,7 @@ def world(session):
     )
     session.add(waiting)
     buyer.approver = True
+    certificate = CertificateFactory(vendor_org_id=vendor.org_id, status=CertificateStatus.PENDING)
     distinction = registry.mark_distinct(
         session, admin, owner.id, PartyFactory(name="Cobalt Socials").id, "Different registry numbers."
     )
@@ -169,6 +173,7 @@ def world(session):
         "uid": "not-a-statement",
         "member_id": colleague.id,
         "request_id": waiting.id,
+        "certificate_id": certificate.id,
     }
     return {"buyer": buyer, "vendor": vendor, "admin": admin, "ids": ids, "draft_id": draft.id}
 

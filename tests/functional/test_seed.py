@@ -11,6 +11,8 @@ from marketplace.accounts.models import Organization, OrgKind, Role, User
 from marketplace.accounts.passwords import verify_password
 from marketplace.audit.models import AuditRecord
 from marketplace.bids.models import Bid, BidRevision, BidStatus
+from marketplace.certificates.models import Certificate, CertificateStatus
+from marketplace.certificates.service import current_certificates
 from marketplace.contracts.models import Contract, ContractKind, ContractStatus
 from marketplace.db_types import utcnow
 from marketplace.disclosures.models import DisclosureStatus, DisclosureVersion
@@ -233,3 +235,17 @@ def test_the_demo_lab_judges_whole_bids_behind_an_nda(seeded, session):
     bidders = {b.vendor_org_id for b in session.execute(select(Bid).where(Bid.job_id == guarded[0].id)).scalars()}
     accepted = set(session.execute(select(NdaAcceptance.vendor_org_id)).scalars())
     assert {vendor for vendor in bidders if vendor != _org(session, "Redline Evaluators").id} <= accepted
+
+
+def test_the_demo_vendor_holds_a_verified_certificate_and_one_about_to_expire(seeded, session, app):
+    """Issue 15: ClearLabel Studio's ISO 27001 runs for years, its SOC 2 Type II expires within a month (so the
+    reminders have something to say), and a certificate awaits the admin's review; each file is a real PDF."""
+    clear_label = _org(session, "ClearLabel Studio")
+    held = {c.kind: c for c in current_certificates(session, {clear_label.id})}
+    today = utcnow().date()
+    assert (held["iso27001"].expires_on - today).days > 365
+    assert 0 < (held["soc2_type2"].expires_on - today).days <= 30
+    pending = session.execute(select(Certificate).where(Certificate.status == CertificateStatus.PENDING)).scalars()
+    assert [c.vendor_org_id for c in pending] == [_org(session, "Scalewise Data").id]
+    folder = Path(app.config["UPLOAD_FOLDER"]) / "certificates"
+    assert (folder / held["iso27001"].stored_name).read_bytes().startswith(b"%PDF-")
