@@ -123,6 +123,7 @@ def _register_listeners() -> None:
     """Screening answers every change of ties (marketplace.changes): in the changing request's transaction, or on
     the task queue for a change that reaches every pair (screening.services.queued)."""
     from marketplace import changes, tasks
+    from marketplace.contracts.commands import run_deadlines
     from marketplace.disclosures import reminders
     from marketplace.screening import tasks as screening_tasks
     from marketplace.screening.services import queued
@@ -138,6 +139,7 @@ def _register_listeners() -> None:
     changes.listen(concentration.report_new_groups)
     tasks.on_worker_start(screening_tasks.requeue_on_worker_start)
     tasks.on_worker_start(reminders.run_on_worker_start)
+    reminders.also_run(run_deadlines)
 
 
 def _register_blueprints(app: Flask) -> None:
@@ -145,6 +147,7 @@ def _register_blueprints(app: Flask) -> None:
     from marketplace.accounts.suspension_views import bp as suspension_bp
     from marketplace.accounts.views import bp as accounts_bp
     from marketplace.accounts.web_sessions import bp as account_sessions_bp
+    from marketplace.admin.dispute_views import bp as admin_disputes_bp
     from marketplace.admin.organization_views import bp as admin_orgs_bp
     from marketplace.admin.views import bp as admin_bp
     from marketplace.audit.views import bp as audit_bp
@@ -153,6 +156,7 @@ def _register_blueprints(app: Flask) -> None:
     from marketplace.contracts.views import bp as contracts_bp
     from marketplace.deals.views import bp as deals_bp
     from marketplace.disclosures.views import bp as disclosures_bp
+    from marketplace.disputes.views import bp as disputes_bp
     from marketplace.jobs.views import bp as jobs_bp
     from marketplace.leaks.views import bp as leaks_bp
     from marketplace.main import bp as main_bp
@@ -190,6 +194,8 @@ def _register_blueprints(app: Flask) -> None:
         suspension_bp,
         admin_orgs_bp,
         audit_bp,
+        disputes_bp,
+        admin_disputes_bp,
     ):
         app.register_blueprint(blueprint)
     # Stripe signs its webhook instead: the one view without a CSRF token.
