@@ -80,7 +80,9 @@ def test_silence_releases_the_payment_once_however_often_the_run_comes(app, sess
     assert agrees(session, gateway)
 
 
-def test_the_deadline_accepts_and_the_payout_waits_for_the_vendors_account(app, session, gateway, stripe_sim, deadline_config):
+def test_the_deadline_accepts_and_the_payout_waits_for_the_vendors_account(
+    app, session, gateway, stripe_sim, deadline_config
+):
     deal, milestone = delivered_deal(session, gateway, stripe_sim, connected=False)
     with at(deal.extra["delivery"], DAYS + 1):
         assert "0 released, 1 accepted with the payout waiting" in run_reminders(app)
@@ -106,7 +108,13 @@ def test_a_contract_on_hold_is_not_released_until_the_buyer_goes_on(app, session
 def test_a_disputed_delivery_is_not_released_by_the_deadline(app, session, delivered, stripe_sim):
     deal, milestone = delivered
     disputes.open_dispute(
-        session, deal.buyer, deal.contract.id, milestone.id, "Half the boxes are missing.", [], None,
+        session,
+        deal.buyer,
+        deal.contract.id,
+        milestone.id,
+        "Half the boxes are missing.",
+        [],
+        None,
         deadlines=disputes.Deadlines(7, 14),
     )
     session.commit()
