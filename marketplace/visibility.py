@@ -281,11 +281,9 @@ def dispute_filter(user: User):
         return col(Dispute.id).is_not(None)
     if user.org_id is None:
         return false()
-    return or_(
-        col(Dispute.contract_id).in_(
-            select(col(Contract.id)).where(
-                or_(col(Contract.buyer_org_id) == user.org_id, col(Contract.vendor_org_id) == user.org_id)
-            )
+    return col(Dispute.contract_id).in_(
+        select(col(Contract.id)).where(
+            or_(col(Contract.buyer_org_id) == user.org_id, col(Contract.vendor_org_id) == user.org_id)
         )
     )
 

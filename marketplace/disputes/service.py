@@ -26,6 +26,7 @@ from sqlmodel import col
 from marketplace import visibility
 from marketplace.accounts.models import Organization, User
 from marketplace.audit.service import record_event
+from marketplace.contracts import service as contracts
 from marketplace.contracts.lifecycle import contract_link, lock_with_contract, settle
 from marketplace.contracts.models import Contract, ContractStatus, Milestone, MilestoneStatus
 from marketplace.db_types import utcnow
@@ -169,23 +170,11 @@ def _add_statement(
 
 def _contract_for_party(session: Session, user: User, contract_id: int) -> tuple[Contract, str]:
     """The contract and the user's side of it. NotVisible (404) for strangers, WrongSide (403) for admins."""
-    contract = session.execute(
-        select(Contract).where(col(Contract.id) == contract_id, _party_filter(user))
-    ).scalar_one_or_none()
-    if contract is None:
-        raise visibility.NotVisible(f"contract {contract_id}")
+    contract = contracts.get_contract(session, user, contract_id)
     side = _side_of(user, contract)
     if side is None:
         raise WrongSide("Only the contract's buyer or vendor can open a dispute.")
     return contract, side
-
-
-def _party_filter(user: User):
-    if user.is_admin:
-        return col(Contract.id).is_not(None)
-    if user.org_id is None:
-        return col(Contract.id).is_(None)
-    return (col(Contract.buyer_org_id) == user.org_id) | (col(Contract.vendor_org_id) == user.org_id)
 
 
 def check_disputable(session: Session, contract: Contract, milestone: Milestone) -> None:
