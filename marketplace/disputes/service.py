@@ -28,7 +28,14 @@ from marketplace.accounts.models import Organization, User
 from marketplace.audit.service import record_event
 from marketplace.contracts import service as contracts
 from marketplace.contracts.lifecycle import contract_link, lock_with_contract, settle
-from marketplace.contracts.models import Contract, ContractStatus, Milestone, MilestoneStatus
+from marketplace.contracts.models import (
+    Contract,
+    ContractStatus,
+    Delivery,
+    DeliveryDecision,
+    Milestone,
+    MilestoneStatus,
+)
 from marketplace.db_types import utcnow
 from marketplace.disputes.models import Dispute, DisputeFile, DisputeOutcome, DisputeStatement, DisputeStatus
 from marketplace.downloads import display_name, store_private_file
@@ -439,6 +446,7 @@ def decide(
         )
     _move_money(session, admin, gateway, contract, milestone, dispute, vendor_part, buyer_part, explanation)
     now = utcnow()
+    _close_waiting_deliveries(session, admin, milestone, accepted=vendor_part > 0, now=now)
     dispute.status, dispute.outcome, dispute.explanation = DisputeStatus.DECIDED, DisputeOutcome(outcome), explanation
     dispute.vendor_minor, dispute.buyer_minor = vendor_part, buyer_part
     dispute.decided_by_id, dispute.decided_at = admin.id, now
@@ -469,6 +477,22 @@ def decide(
     )
     settle(session, admin, contract)
     return dispute
+
+
+def _close_waiting_deliveries(session: Session, admin: User, milestone: Milestone, *, accepted: bool, now) -> None:
+    """A delivery the dispute froze while it waited for the lab is decided with the dispute, not left waiting."""
+    waiting = session.execute(
+        select(Delivery).where(
+            col(Delivery.milestone_id) == milestone.id, col(Delivery.decision) == DeliveryDecision.WAITING
+        )
+    ).scalars()
+    for delivery in waiting:
+        delivery.decision = DeliveryDecision.ACCEPTED if accepted else DeliveryDecision.REJECTED
+        delivery.reason, delivery.decided_by_id, delivery.decided_at = (
+            "Decided by an admin in a dispute.",
+            admin.id,
+            now,
+        )
 
 
 def _move_money(

@@ -10,7 +10,7 @@ import time_machine
 from sqlalchemy import select
 
 from marketplace.contracts import service as contracts
-from marketplace.contracts.models import ContractStatus, MilestoneStatus
+from marketplace.contracts.models import ContractStatus, DeliveryDecision, MilestoneStatus
 from marketplace.db_types import utcnow
 from marketplace.disputes import service as disputes
 from marketplace.disputes.models import Dispute, DisputeStatus
@@ -281,6 +281,8 @@ def test_release_in_full_pays_the_vendor_less_the_fee(session, gateway, stripe_s
     assert ledger(session, deal) == [("charge", 1_000_000), ("transfer", 900_000), ("platform_fee", 100_000)]
     assert [t.amount for t in transfers_for(stripe_sim, milestone)] == [900_000]
     assert (dispute.status, dispute.vendor_minor, dispute.buyer_minor) == (DisputeStatus.DECIDED, 1_000_000, 0)
+    session.refresh(deal.extra["delivery"])
+    assert deal.extra["delivery"].decision == DeliveryDecision.ACCEPTED  # no longer waiting for the lab
     session.refresh(deal.contract)
     assert deal.contract.status == ContractStatus.COMPLETED
     for user in (deal.buyer, deal.vendor):
@@ -297,6 +299,8 @@ def test_refund_in_full_returns_the_money_to_the_buyer(session, gateway, stripe_
     session.refresh(milestone)
     assert milestone.status == MilestoneStatus.REFUNDED
     assert ledger(session, deal) == [("charge", 1_000_000), ("refund", 1_000_000)]
+    session.refresh(deal.extra["delivery"])
+    assert deal.extra["delivery"].decision == DeliveryDecision.REJECTED
     assert [r.amount for r in stripe_refunds(gateway, milestone)] == [1_000_000]
     assert transfers_for(stripe_sim, milestone) == []
     session.refresh(deal.contract)
