@@ -125,6 +125,7 @@ def _register_listeners() -> None:
     from marketplace import changes, tasks
     from marketplace.contracts.commands import run_deadlines
     from marketplace.disclosures import reminders
+    from marketplace.disputes import deadlines as dispute_deadlines
     from marketplace.screening import tasks as screening_tasks
     from marketplace.screening.services import queued
 
@@ -140,6 +141,7 @@ def _register_listeners() -> None:
     tasks.on_worker_start(screening_tasks.requeue_on_worker_start)
     tasks.on_worker_start(reminders.run_on_worker_start)
     reminders.also_run(run_deadlines)
+    reminders.also_run(dispute_deadlines.run_deadlines)
 
 
 def _register_blueprints(app: Flask) -> None:

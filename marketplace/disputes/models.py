@@ -39,6 +39,8 @@ class Dispute(SQLModel, table=True):
     # other side has not answered): then the admin decides.
     respond_by: datetime = Field(sa_type=UTCDateTime)
     evidence_until: datetime = Field(sa_type=UTCDateTime)
+    # When the other side was reminded that its answer is due (once, ANSWER_REMINDER before respond_by).
+    reminded_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
     outcome: DisputeOutcome | None = Field(default=None, sa_type=enum_column())
     vendor_minor: int | None = Field(default=None, sa_type=BigInteger)
     buyer_minor: int | None = Field(default=None, sa_type=BigInteger)

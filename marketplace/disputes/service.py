@@ -322,6 +322,23 @@ def _answered(session: Session, dispute: Dispute) -> bool:
     )
 
 
+def remind_other_side(session: Session, dispute: Dispute) -> bool:
+    """Tell the side that did not open the dispute when its answer is due, unless it has answered. True if told."""
+    if _answered(session, dispute):
+        return False
+    contract = cast(Contract, session.get(Contract, dispute.contract_id))
+    milestone = cast(Milestone, session.get(Milestone, dispute.milestone_id))
+    notify_org(
+        session,
+        _org_of(contract, _other(dispute.opened_by_side)),
+        "dispute_answer_due",
+        f"Your answer to the dispute on {_label(milestone)} is due by {_when(dispute.respond_by)}: after that the "
+        "evidence closes and an admin decides without it.",
+        _link(dispute),
+    )
+    return True
+
+
 def evidence_closes_at(session: Session, dispute: Dispute) -> datetime:
     """When no more statements are taken: the evidence deadline, or the answer's deadline if no answer came."""
     if not _answered(session, dispute) and utcnow() >= dispute.respond_by:

@@ -33,6 +33,7 @@ def upgrade():
         sa.Column('opened_at', marketplace.db_types.UTCDateTime(timezone=True), nullable=False),
         sa.Column('respond_by', marketplace.db_types.UTCDateTime(timezone=True), nullable=False),
         sa.Column('evidence_until', marketplace.db_types.UTCDateTime(timezone=True), nullable=False),
+        sa.Column('reminded_at', marketplace.db_types.UTCDateTime(timezone=True), nullable=True),
         sa.Column('outcome', sa.String(length=32), nullable=True),
         sa.Column('vendor_minor', sa.BigInteger(), nullable=True),
         sa.Column('buyer_minor', sa.BigInteger(), nullable=True),

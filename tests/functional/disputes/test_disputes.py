@@ -16,7 +16,7 @@ from marketplace.disputes import service as disputes
 from marketplace.disputes.models import Dispute, DisputeStatus
 from marketplace.payments.models import LedgerEntry
 from tests.factories import AdminFactory, BuyerFactory, VendorFactory
-from tests.functional.disputes.helpers import actions, agrees, delivered_deal, notices
+from tests.functional.disputes.helpers import actions, agrees, delivered_deal, notices, run_reminders
 from tests.functional.payments.stripe_support import (
     FEE_BPS,
     connect_vendor,
@@ -423,3 +423,26 @@ def test_the_buyers_audit_export_has_the_dispute(client, login_as, session, deli
     login_as(deal.buyer)
     assert '"action":"dispute.opened"' in client.get("/audit/export.jsonl").text
     assert utcnow()  # the clock is real again
+
+
+def test_the_other_side_is_reminded_once_before_its_answer_is_due(app, session, delivered):
+    deal, milestone = delivered
+    dispute = open_as(session, deal.buyer, deal, milestone)
+    with time_machine.travel(dispute.respond_by - timedelta(days=3), tick=False):
+        assert "Dispute answers due: 0 reminded." in run_reminders(app)
+    with time_machine.travel(dispute.respond_by - timedelta(days=1), tick=False):
+        assert "Dispute answers due: 1 reminded." in run_reminders(app)
+        assert "Dispute answers due: 0 reminded." in run_reminders(app)
+    [told] = notices(session, deal.vendor, "dispute_answer_due")
+    assert "is due by" in told
+    assert notices(session, deal.buyer, "dispute_answer_due") == []
+
+
+def test_a_side_that_answered_is_not_reminded(app, session, delivered):
+    deal, milestone = delivered
+    dispute = open_as(session, deal.vendor, deal, milestone)
+    disputes.add_statement(session, deal.buyer, dispute.id, "We rejected it for a reason.", [], None)
+    session.commit()
+    with time_machine.travel(dispute.respond_by - timedelta(days=1), tick=False):
+        assert "Dispute answers due: 0 reminded." in run_reminders(app)
+    assert notices(session, deal.buyer, "dispute_answer_due") == []
