@@ -1,7 +1,7 @@
 """disputes over a milestone's held money, and the acceptance deadline's reminder
 
 Revision ID: 0021
-Revises: 0019
+Revises: 0030
 Create Date: 2026-12-06 04:20:00
 """
 from alembic import op
@@ -12,7 +12,7 @@ import marketplace.db_types  # noqa: F401  (UTCDateTime)
 
 # revision identifiers, used by Alembic.
 revision = '0021'
-down_revision = '0019'
+down_revision = '0030'
 branch_labels = None
 depends_on = None
 
