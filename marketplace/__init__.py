@@ -123,7 +123,9 @@ def _register_listeners() -> None:
     """Screening answers every change of ties (marketplace.changes): in the changing request's transaction, or on
     the task queue for a change that reaches every pair (screening.services.queued)."""
     from marketplace import changes, tasks
+    from marketplace.contracts.commands import run_deadlines
     from marketplace.disclosures import reminders
+    from marketplace.disputes import deadlines as dispute_deadlines
     from marketplace.screening import tasks as screening_tasks
     from marketplace.screening.services import queued
 
@@ -138,6 +140,8 @@ def _register_listeners() -> None:
     changes.listen(concentration.report_new_groups)
     tasks.on_worker_start(screening_tasks.requeue_on_worker_start)
     tasks.on_worker_start(reminders.run_on_worker_start)
+    reminders.also_run(run_deadlines)
+    reminders.also_run(dispute_deadlines.run_deadlines)
 
 
 def _register_blueprints(app: Flask) -> None:
@@ -147,6 +151,7 @@ def _register_blueprints(app: Flask) -> None:
     from marketplace.accounts.views import bp as accounts_bp
     from marketplace.accounts.web_sessions import bp as account_sessions_bp
     from marketplace.admin.certificate_views import bp as admin_certificates_bp
+    from marketplace.admin.dispute_views import bp as admin_disputes_bp
     from marketplace.admin.organization_views import bp as admin_orgs_bp
     from marketplace.admin.views import bp as admin_bp
     from marketplace.audit.views import bp as audit_bp
@@ -156,6 +161,7 @@ def _register_blueprints(app: Flask) -> None:
     from marketplace.contracts.views import bp as contracts_bp
     from marketplace.deals.views import bp as deals_bp
     from marketplace.disclosures.views import bp as disclosures_bp
+    from marketplace.disputes.views import bp as disputes_bp
     from marketplace.jobs.views import bp as jobs_bp
     from marketplace.leaks.views import bp as leaks_bp
     from marketplace.main import bp as main_bp
@@ -198,6 +204,8 @@ def _register_blueprints(app: Flask) -> None:
         admin_certificates_bp,
         audit_bp,
         teams_bp,
+        disputes_bp,
+        admin_disputes_bp,
     ):
         app.register_blueprint(blueprint)
     # Stripe signs its webhook instead: the one view without a CSRF token.

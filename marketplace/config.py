@@ -104,6 +104,13 @@ def load_config(environ=os.environ, instance_dir: Path = INSTANCE_DIR) -> dict:
         "PLATFORM_FEE_BPS": _platform_fee_bps(environ),
         # The Ed25519 key that signs neutrality statements (PEM, owner-only), made on first use when missing.
         "NEUTRALITY_KEY_FILE": environ.get("NEUTRALITY_KEY_FILE", str(instance_dir / "neutrality-ed25519.pem")),
+        # Days the lab has to accept or reject a delivery before the payment is released by itself, and how many
+        # days before that both sides are reminded (marketplace/contracts/deadlines.py, run with the reminders).
+        "ACCEPTANCE_DAYS": _whole_number(environ, "ACCEPTANCE_DAYS", 14),
+        "ACCEPTANCE_REMINDER_DAYS": _whole_number(environ, "ACCEPTANCE_REMINDER_DAYS", 3),
+        # A dispute: days the other side has to answer, and days from opening until the evidence closes.
+        "DISPUTE_RESPONSE_DAYS": _whole_number(environ, "DISPUTE_RESPONSE_DAYS", 7),
+        "DISPUTE_EVIDENCE_DAYS": _whole_number(environ, "DISPUTE_EVIDENCE_DAYS", 14),
     }
 
 

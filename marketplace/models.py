@@ -16,6 +16,7 @@ from marketplace.concentration.models import OwnerGroupReport, SpendCap
 from marketplace.contracts.models import Contract, Delivery, DeliveryFile, Milestone, Rating
 from marketplace.deals.models import PendingDeal
 from marketplace.disclosures.models import DisclosureVersion
+from marketplace.disputes.models import Dispute, DisputeFile, DisputeStatement
 from marketplace.jobs.models import Job, JobAttachment, JobInvitation, Question
 from marketplace.messages.models import BidMessage, MessageAttachment
 from marketplace.ndas.models import Nda, NdaAcceptance
@@ -92,4 +93,7 @@ __all__ = [
     "WebhookEvent",
     "NoOwnersDeclaration",
     "PendingRescreen",
+    "Dispute",
+    "DisputeFile",
+    "DisputeStatement",
 ]

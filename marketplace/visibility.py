@@ -16,6 +16,7 @@ from marketplace.bids.models import Bid, BidStatus
 from marketplace.certificates.models import Certificate, CertificateStatus
 from marketplace.contracts.models import Contract
 from marketplace.db_types import in_ids, utcnow
+from marketplace.disputes.models import Dispute
 from marketplace.errors import NotVisible  # noqa: F401  (raised and caught as visibility.NotVisible too)
 from marketplace.jobs.models import BiddingMode, Job, JobInvitation, JobStatus, Visibility
 from marketplace.notifications.models import Notification
@@ -288,6 +289,30 @@ def get_thread_bid(session: Session, user: User, bid_id: int) -> Bid:
         if found is not None and bid_amounts_visible(cast(Job, session.get(Job, found.job_id))):
             return found
     raise NotVisible(f"thread of bid {bid_id}")
+
+
+def dispute_filter(user: User):
+    """SQL condition for the disputes a user may know exist: its own organisation's, as buyer or vendor of the
+    contract, and every one for an admin."""
+    if user.is_admin:
+        return col(Dispute.id).is_not(None)
+    if user.org_id is None:
+        return false()
+    return col(Dispute.contract_id).in_(
+        select(col(Contract.id)).where(
+            or_(col(Contract.buyer_org_id) == user.org_id, col(Contract.vendor_org_id) == user.org_id)
+        )
+    )
+
+
+def get_dispute(session: Session, user: User, dispute_id: int) -> Dispute:
+    """A dispute the user may read: only the contract's two organisations and admins. Raises NotVisible (404)."""
+    found = session.execute(
+        select(Dispute).where(col(Dispute.id) == dispute_id, dispute_filter(user))
+    ).scalar_one_or_none()
+    if found is None:
+        raise NotVisible(f"dispute {dispute_id}")
+    return found
 
 
 def vendor_ids_seeing(session: Session, job: Job) -> set[int]:

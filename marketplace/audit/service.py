@@ -265,6 +265,7 @@ BUYER_ACTION_PREFIXES = (
     "bid.",
     "contract.",
     "milestone.",
+    "dispute.",
     "payment.",
     "rival.",
     "policy.",

@@ -22,6 +22,9 @@ ACTIONS = {
     "contract.ended": "ended a contract",
     "contract.milestones_planned": "planned a contract's milestones",
     "contract.purchase_order_set": "set a contract's purchase-order number",
+    "dispute.decided": "decided a dispute",
+    "dispute.opened": "opened a dispute",
+    "dispute.statement_added": "added a statement to a dispute",
     "disclosure.evidence_attached": "attached evidence to a disclosure",
     "disclosure.evidence_removed": "removed evidence from a disclosure",
     "disclosure.started": "started a disclosure version",
@@ -45,6 +48,7 @@ ACTIONS = {
     "job.status_changed": "moved a job to its next state",
     "job.vendors_invited": "invited vendors to a job",
     "milestone.accepted": "accepted a delivery",
+    "milestone.accepted_at_deadline": "accepted a delivery at its acceptance deadline (the buyer was silent)",
     "milestone.cancelled": "cancelled a milestone",
     "milestone.checkout_started": "started paying for a milestone",
     "milestone.delivered": "delivered a milestone",
@@ -91,6 +95,7 @@ LINKS = {
     "party": "/admin/parties/{id}",
     "contract": "/contracts/{id}",
     "certificate": "/admin/certificates/{id}",
+    "dispute": "/disputes/{id}",
 }
 SUBJECTS = {
     "bid": "bid",
@@ -98,6 +103,7 @@ SUBJECTS = {
     "certificate": "certificate",
     "contract": "contract",
     "disclosure": "disclosure version",
+    "dispute": "dispute",
     "job": "job",
     "milestone": "milestone",
     "nda": "NDA",

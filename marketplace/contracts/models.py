@@ -63,9 +63,16 @@ class MilestoneStatus(StrEnum):
     RELEASED = "released"  # paid to the vendor, less the platform fee
     CANCELLED = "cancelled"  # cancelled before it was funded
     REFUNDED = "refunded"  # cancelled or ended after funding: the buyer got the money back
+    DISPUTED = "disputed"  # a dispute is open: the money is frozen until an admin decides
 
 
-HELD_STATES = (MilestoneStatus.FUNDED, MilestoneStatus.DELIVERED, MilestoneStatus.REJECTED, MilestoneStatus.ACCEPTED)
+HELD_STATES = (
+    MilestoneStatus.FUNDED,
+    MilestoneStatus.DELIVERED,
+    MilestoneStatus.REJECTED,
+    MilestoneStatus.ACCEPTED,
+    MilestoneStatus.DISPUTED,
+)
 CLOSED_STATES = (MilestoneStatus.RELEASED, MilestoneStatus.CANCELLED, MilestoneStatus.REFUNDED)
 
 
@@ -98,6 +105,8 @@ class Milestone(SQLModel, table=True):
     last_payment_error: str = Field(default="", max_length=500)
     # The platform fee in force when the milestone was funded, in basis points.
     fee_bps: int | None = None
+    # What an admin's dispute decision gave the vendor (the fee is taken from it); None: the whole amount.
+    payout_minor: int | None = Field(default=None, sa_type=BigInteger)
     funded_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
     accepted_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
     released_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
@@ -147,6 +156,8 @@ class Delivery(SQLModel, table=True):
     reason: str = Field(default="", max_length=4000)
     decided_by_id: int | None = Field(default=None, foreign_key="user_account.id")
     decided_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
+    # When both sides were told that the payment will be released by itself (the acceptance deadline nears).
+    reminded_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
 
 
 class DeliveryFile(SQLModel, table=True):

@@ -331,7 +331,8 @@ def contract_page(session: Session, user: User, contract_id: int) -> ContractPag
             _milestone_actions(contract, milestone, side),
         )
         if milestone.fee_bps is not None:
-            split = split_payout(milestone.amount_minor, milestone.fee_bps)
+            base = milestone.amount_minor if milestone.payout_minor is None else milestone.payout_minor
+            split = split_payout(base, milestone.fee_bps)
             view.payout_vendor_minor, view.payout_fee_minor = split.vendor_minor, split.fee_minor
         views.append(view)
     names = _org_names(session, {contract.buyer_org_id, contract.vendor_org_id})
@@ -759,6 +760,8 @@ def _check_cancellable(contract: Contract, milestone: Milestone, payments_on: bo
     _require_open(contract, active=False)
     if milestone.status == MilestoneStatus.DELIVERED:
         raise ContractError("The vendor has delivered this milestone: accept or reject the delivery first.")
+    if milestone.status == MilestoneStatus.DISPUTED:
+        raise ContractError(f"Milestone {milestone.number} is disputed: its money is frozen until an admin decides.")
     if milestone.status not in (MilestoneStatus.PENDING, MilestoneStatus.FUNDED, MilestoneStatus.REJECTED):
         raise ContractError(f"Milestone {milestone.number} is {milestone.status}: it can no longer be cancelled.")
     if not payments_on and (milestone.checkout_session_id or milestone.status != MilestoneStatus.PENDING):
@@ -843,6 +846,9 @@ def _check_endable(contract: Contract) -> None:
 
 
 def _check_refundable(milestones: list[Milestone], payments_on: bool) -> None:
+    disputed = next((m for m in milestones if m.status == MilestoneStatus.DISPUTED), None)
+    if disputed is not None:  # its money is frozen until an admin decides (marketplace/disputes)
+        raise ContractError(f"Milestone {disputed.number} is disputed: an admin decides where its money goes first.")
     if not payments_on and any(m.checkout_session_id or m.status in HELD_STATES for m in milestones):
         raise ContractError("Payments are not configured, so held money cannot be returned now.")
 

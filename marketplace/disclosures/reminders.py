@@ -11,6 +11,7 @@ once. Without the queue, a system scheduler (cron) runs `flask reminders`.
 
 import logging
 from collections import Counter
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from typing import cast
@@ -129,16 +130,31 @@ def send_reminders(session: Session, now: datetime | None = None) -> ReminderRun
     return run
 
 
+# Other deadlines the same runs keep (a delivery's acceptance deadline), registered by the app factory: each takes
+# the session, acts in its transaction and returns its summary line.
+_ALSO_RUN: dict[str, Callable[[Session], str]] = {}
+
+
+def also_run(step: Callable[[Session], str]) -> None:
+    """Have every reminders run (the command and the queue's) also run this step, once however often registered."""
+    _ALSO_RUN[f"{step.__module__}.{step.__qualname__}"] = step
+
+
+def _run_others(session: Session) -> str:
+    return "".join(f" {step(session)}" for step in _ALSO_RUN.values())
+
+
 REMINDERS_TASK = "marketplace.disclosures.reminders.reminders_job"
 
 
 def reminders_job() -> str:
     """The queue's run: this week's reminders, then the next run booked. Its summary is the job's result."""
     run = send_reminders(db.session)
+    summary = run.summary() + _run_others(db.session)
     db.session.commit()
     book_next_run()
-    log.info("%s", run.summary())
-    return run.summary()
+    log.info("%s", summary)
+    return summary
 
 
 def _slot(moment: datetime, hours: int) -> datetime:
@@ -176,8 +192,10 @@ def run_on_worker_start() -> None:
 @click.command("reminders")
 @with_appcontext
 def reminders_command() -> None:
-    """Remind vendors of stale or overdue disclosures, and of certificates about to expire; safe to run again
-    (nothing is sent twice a week, nor twice for one certificate and threshold)."""
+    """Remind vendors of stale or overdue disclosures and of certificates about to expire, and keep the contracts'
+    acceptance deadlines; safe to run again (nothing is sent twice a week, nor twice for one certificate and
+    threshold, and no payment is released twice)."""
     run = send_reminders(db.session)
+    others = _run_others(db.session)
     db.session.commit()
-    click.echo(run.summary())
+    click.echo(run.summary() + others)

@@ -79,6 +79,8 @@ def _against_milestone(milestone: Milestone, entries: list[LedgerEntry]) -> list
     problems = []
     if status in (MilestoneStatus.PENDING, MilestoneStatus.CANCELLED, MilestoneStatus.REFUNDED) and net != 0:
         problems.append(f"is {status} but the ledger holds {money(net)} for it")
+    # A dispute decided in part for each side: the buyer's part was refunded, the vendor's is paid out.
+    amount = amount if milestone.payout_minor is None else milestone.payout_minor
     if status in HELD_STATES + (MilestoneStatus.RELEASED,) and net != amount:
         problems.append(f"is {status} but the ledger holds {money(net)} for it, not {money(amount)}")
     if status != MilestoneStatus.RELEASED and paid + fees:

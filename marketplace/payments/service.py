@@ -425,6 +425,26 @@ def refund_milestone(
     )
 
 
+def refund_part(
+    session: Session, gateway: StripeGateway, actor, contract: Contract, milestone: Milestone, amount: int, reason: str
+) -> None:
+    """Return part of what the platform holds for a (locked) milestone to the buyer, once: the key is the
+    milestone's, so a retry after a lost answer gets the same Refund. The milestone stays held for the rest."""
+    if milestone.status not in HELD_STATES or not milestone.payment_intent_id:
+        raise PaymentError("This milestone holds no money to refund.")
+    _refund(
+        session,
+        gateway,
+        actor,
+        contract,
+        milestone,
+        milestone.payment_intent_id,
+        amount,
+        f"refund-part-{milestone.key}",
+        reason,
+    )
+
+
 # Refunds Stripe reports that count as money returned: "pending" ones are on their way (Stripe may still fail
 # them, and `payments reconcile` then names the entry); "failed" and "canceled" ones returned nothing.
 COUNTED_REFUND_STATES = ("succeeded", "pending")
@@ -560,7 +580,9 @@ def release(session: Session, gateway: StripeGateway, actor, contract: Contract,
     """
     if milestone.status != MilestoneStatus.ACCEPTED:
         return False
-    if milestone.payment_intent_id and refundable_on(session, milestone.payment_intent_id) != milestone.amount_minor:
+    # After a dispute an admin may have given the vendor a part (the rest refunded): that part is paid out.
+    base = milestone.amount_minor if milestone.payout_minor is None else milestone.payout_minor
+    if milestone.payment_intent_id and refundable_on(session, milestone.payment_intent_id) != base:
         # Part of the payment was refunded in Stripe: paying the vendor and the fee now would pay out money
         # the platform no longer holds.
         milestone.last_payment_error = (
@@ -570,8 +592,10 @@ def release(session: Session, gateway: StripeGateway, actor, contract: Contract,
     account = payout_account_of(session, contract.vendor_org_id)
     if account is None or not account.payouts_ready or not account.stripe_account_id:
         return False
-    payout = split_payout(milestone.amount_minor, milestone.fee_bps or 0)
+    payout = split_payout(base, milestone.fee_bps or 0)
     transfer_id = cast(str, milestone.payment_intent_id)
+    # A decided dispute's payout has its own key: an earlier attempt for the whole amount may be on record at Stripe.
+    release_key = f"release-{milestone.key}" if milestone.payout_minor is None else f"release-decided-{milestone.key}"
     try:
         if payout.vendor_minor > 0:
             transfer = gateway.create_transfer(
@@ -581,7 +605,7 @@ def release(session: Session, gateway: StripeGateway, actor, contract: Contract,
                 source_charge_id=milestone.charge_id,
                 transfer_group=_transfer_group(contract),
                 metadata=_metadata(contract, milestone),
-                idempotency_key=f"release-{milestone.key}",
+                idempotency_key=release_key,
             )
             transfer_id = transfer.id
             if not _recorded(session, EntryKind.TRANSFER, transfer.id):
@@ -627,7 +651,7 @@ def release(session: Session, gateway: StripeGateway, actor, contract: Contract,
         contract.vendor_org_id,
         "milestone_paid",
         f"Paid: {_money(milestone, payout.vendor_minor)} for milestone {milestone.number} "
-        f"({_money(milestone)} less the platform fee of {_money(milestone, payout.fee_minor)}).",
+        f"({_money(milestone, base)} less the platform fee of {_money(milestone, payout.fee_minor)}).",
         contract_link(contract),
     )
     settle(session, actor, contract)

@@ -1,7 +1,7 @@
 """a vendor's certificates (file, issuer, scope, expiry, an admin's decision) and the expiry reminders sent
 
 Revision ID: 0022
-Revises: 0020
+Revises: 0021
 Create Date: 2026-12-06 04:10:00
 """
 from alembic import op
@@ -13,7 +13,7 @@ import marketplace.db_types  # noqa: F401  (UTCDateTime)
 
 # revision identifiers, used by Alembic.
 revision = '0022'
-down_revision = '0020'
+down_revision = '0021'
 branch_labels = None
 depends_on = None
 

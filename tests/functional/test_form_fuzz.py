@@ -21,7 +21,9 @@ from marketplace.bids.models import AwardRequest
 from marketplace.bids.service import award_bid
 from marketplace.certificates.models import CertificateStatus
 from marketplace.contracts.models import Milestone
+from marketplace.db_types import utcnow
 from marketplace.disclosures.models import DisclosureStatus
+from marketplace.disputes.models import Dispute
 from marketplace.jobs.models import BiddingMode, JobStatus
 from marketplace.parties import registry
 from marketplace.parties.models import TieOrigin
@@ -83,6 +85,7 @@ def _form_field_names() -> list[str]:
         "bids",
         "contracts",
         "disclosures",
+        "disputes",
         "jobs",
         "parties",
         "payments",
@@ -151,8 +154,21 @@ def world(session):
     distinction = registry.mark_distinct(
         session, admin, owner.id, PartyFactory(name="Cobalt Socials").id, "Different registry numbers."
     )
+    dispute = Dispute(
+        contract_id=contract.id,
+        milestone_id=milestone.id,
+        opened_by_side="buyer",
+        reason="Half the boxes are missing.",
+        milestone_status_before="funded",
+        held_minor=contract.total_minor,
+        currency=contract.currency,
+        respond_by=utcnow(),
+        evidence_until=utcnow(),
+    )
+    session.add(dispute)
     session.commit()
     ids = {
+        "dispute_id": dispute.id,
         "job_id": job.id,
         "bid_id": bid.id,
         "question_id": question.id,

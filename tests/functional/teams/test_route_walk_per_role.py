@@ -67,6 +67,9 @@ LEAST_ROLE: dict[str, tuple[OrgRole, frozenset[str] | None]] = {
     "deals.report": (MANAGER, POST),
     "neutrality.index": (MANAGER, POST),
     "leaks.trace": (MANAGER, POST),
+    # A dispute is a decision about the contract's money.
+    "disputes.open_dispute": (MANAGER, POST),
+    "disputes.add_statement": (MANAGER, None),
 }
 RANK = {OrgRole.MEMBER: 0, OrgRole.MANAGER: 1, OrgRole.OWNER: 2}
 

@@ -1,0 +1,1 @@
+"""Disputes over a milestone's held money, mediated and decided by an admin."""
