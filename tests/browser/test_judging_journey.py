@@ -65,7 +65,8 @@ def test_a_lab_judges_a_whole_bid_behind_its_nda_and_talks_to_the_bidder(
     assert_accessible("the job page behind the NDA")
     page.get_by_label("I accept this NDA on behalf of my organisation").check()
     page.get_by_role("button", name="Accept and open the brief").click()
-    expect(page.locator(".job-description")).to_have_text(BRIEF)
+    # The brief reads as written (it also carries this vendor's invisible marks: marketplace.leaks).
+    expect(page.get_by_test_id("brief")).to_contain_text(BRIEF)
     page.get_by_role("link", name="Place a bid").click()
     page.get_by_label("Price per unit").fill("30.00")
     page.get_by_label("Total price").fill("15,000.00")
