@@ -221,7 +221,10 @@ def test_reset_empties_the_database_and_reloads(seeded, seed, session):
 def test_the_demo_lab_judges_whole_bids_behind_an_nda(seeded, session):
     """The demo shows issue 14's work: answers per requirement, weights and colleagues' scores (one disagreement),
     a thread with the bidder, and an NDA accepted by every bidder on the confidential job that requires it."""
-    warehouse = session.execute(select(Job).where(Job.title.contains("warehouse"))).scalars().first()
+    # By its whole title: the demo has two warehouse jobs, and PostgreSQL returns rows in no set order.
+    warehouse = session.execute(
+        select(Job).where(Job.title == "Bounding boxes for 120k warehouse robot camera frames")
+    ).scalar_one()
     lab = _org(session, "Northwind AI")
     compared = [bid for bid in session.execute(select(Bid).where(Bid.job_id == warehouse.id)).scalars()]
     clear_label = next(b for b in compared if b.vendor_org_id == _org(session, "ClearLabel Studio").id)
