@@ -97,7 +97,8 @@ class OwnerSpend:
         return 100.0 * self.amount_minor / self.whole_minor if self.whole_minor else 0.0
 
 
-def _spend_rows(session: Session, buyer_org_id: int) -> list[tuple[int, str, int]]:
+def spend_rows(session: Session, buyer_org_id: int) -> list[tuple[int, str, int]]:
+    """The lab's labeling spend: (vendor, currency, total) for each contract made and not ended."""
     return [
         (vendor_id, currency, int(total))
         for vendor_id, currency, total in session.execute(
@@ -111,7 +112,7 @@ def _spend_rows(session: Session, buyer_org_id: int) -> list[tuple[int, str, int
 def spend_by_owner(session: Session, buyer_org_id: int, extra: tuple[int, str, int] | None = None) -> list[OwnerSpend]:
     """The lab's spend under each owner of its contracted vendors, per currency, largest share first; `extra` adds a
     (vendor, currency, amount) as if it were awarded."""
-    rows = _spend_rows(session, buyer_org_id) + ([extra] if extra else [])
+    rows = spend_rows(session, buyer_org_id) + ([extra] if extra else [])
     if not rows:
         return []
     vendors = {

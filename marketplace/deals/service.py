@@ -13,7 +13,7 @@ from dataclasses import dataclass, field, replace
 from datetime import date
 from typing import cast
 
-from sqlalchemy import func, select
+from sqlalchemy import select
 from sqlalchemy.orm import Session
 from sqlmodel import col
 
@@ -22,6 +22,7 @@ from marketplace.accounts.models import Organization, OrgKind, User
 from marketplace.accounts.suspension import ensure_active
 from marketplace.audit.service import record_event
 from marketplace.bids.models import Bid, BidStatus
+from marketplace.concentration import service as concentration
 from marketplace.contracts.models import Contract, ContractStatus
 from marketplace.db_types import utcnow
 from marketplace.deals.models import DealStatus, PendingDeal
@@ -35,7 +36,6 @@ from marketplace.screening.services.screen import screen_pairs
 from marketplace.screening.store.affected import affected_vendor_ids
 
 OPEN_CONTRACTS = (ContractStatus.ACTIVE, ContractStatus.FLAGGED, ContractStatus.PAUSED)
-SPENDING = (ContractStatus.ACTIVE, ContractStatus.FLAGGED, ContractStatus.PAUSED, ContractStatus.COMPLETED)
 
 
 class DealError(Refusal):
@@ -211,13 +211,9 @@ def _impacts(
         contracts[contract.vendor_org_id].append((contract, job))
     spend: dict[tuple[int, str], int] = defaultdict(int)
     whole: dict[str, int] = defaultdict(int)
-    for vendor_id, currency, total in session.execute(
-        select(col(Contract.vendor_org_id), col(Contract.currency), func.sum(Contract.total_minor))
-        .where(col(Contract.buyer_org_id) == buyer_org_id, col(Contract.status).in_(SPENDING))
-        .group_by(col(Contract.vendor_org_id), col(Contract.currency))
-    ).all():
-        spend[vendor_id, currency] += int(total)
-        whole[currency] += int(total)
+    for vendor_id, currency, total in concentration.spend_rows(session, buyer_org_id):
+        spend[vendor_id, currency] += total
+        whole[currency] += total
     impacts = []
     for vendor, was, would in shifts:
         impacts.append(
