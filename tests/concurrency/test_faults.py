@@ -271,11 +271,11 @@ def hammer_through_an_outage(vendors, outage, totals) -> list[tuple[str, int, in
         while time.monotonic() < deadline and not stop.is_set():
             with lock:
                 seen = sum(1 for kind, _, _ in answers[since:] if kind in kinds)
-                count = len(answers)
             if seen >= len(vendors):
                 break
             time.sleep(0.02)
-        return count
+        with lock:
+            return len(answers)
 
     threads = [threading.Thread(target=revise_until_stopped, args=pair, daemon=True) for pair in vendors]
     for thread in threads:
