@@ -525,18 +525,10 @@ def _move_money(
 ) -> None:
     reason = f"Dispute decided by an admin: {explanation}"[:400]
     try:
-        if vendor_part == 0:
-            payments.refund_milestone(session, gateway, admin, contract, milestone, reason)
-            return
-        if buyer_part > 0:
-            payments.refund_part(session, gateway, admin, contract, milestone, buyer_part, reason)
+        released = payments.split_held(session, gateway, admin, contract, milestone, vendor_part, buyer_part, reason)
     except payments.PaymentError as error:
         raise DisputeError(str(error)) from error
-    # The vendor's part goes through the acceptance's release: paid now, or once its payout account is ready.
-    now = utcnow()
-    milestone.payout_minor = vendor_part
-    milestone.status, milestone.accepted_at, milestone.updated_at = MilestoneStatus.ACCEPTED, now, now
-    if not payments.release(session, gateway, admin, contract, milestone):
+    if vendor_part > 0 and not released:
         notify_org(
             session,
             contract.vendor_org_id,

@@ -445,6 +445,30 @@ def refund_part(
     )
 
 
+def split_held(
+    session: Session,
+    gateway: StripeGateway,
+    actor,
+    contract: Contract,
+    milestone: Milestone,
+    vendor_part: int,
+    buyer_part: int,
+    reason: str,
+) -> bool:
+    """Divide what the platform holds for a (locked) milestone: the buyer's part refunded, the vendor's paid out
+    through the acceptance's release, less the platform fee (a dispute's decision, a contract wound down). True when
+    the vendor's part was paid now; False when it waits for the vendor's payout account (or nothing goes to it)."""
+    if vendor_part == 0:
+        refund_milestone(session, gateway, actor, contract, milestone, reason)
+        return False
+    if buyer_part > 0:
+        refund_part(session, gateway, actor, contract, milestone, buyer_part, reason)
+    now = utcnow()
+    milestone.payout_minor = vendor_part
+    milestone.status, milestone.accepted_at, milestone.updated_at = MilestoneStatus.ACCEPTED, now, now
+    return release(session, gateway, actor, contract, milestone)
+
+
 # Refunds Stripe reports that count as money returned: "pending" ones are on their way (Stripe may still fail
 # them, and `payments reconcile` then names the entry); "failed" and "canceled" ones returned nothing.
 COUNTED_REFUND_STATES = ("succeeded", "pending")
