@@ -142,6 +142,12 @@ def _register_listeners() -> None:
     tasks.on_worker_start(reminders.run_on_worker_start)
     reminders.also_run(run_deadlines)
     reminders.also_run(dispute_deadlines.run_deadlines)
+    # A contract whose vendor turns excluded runs its change-of-control playbook; its deadlines join the reminders.
+    from marketplace.playbook import commands as playbook_commands
+    from marketplace.playbook import service as playbook
+
+    changes.listen_verdicts(playbook.on_verdict_changed)
+    reminders.also_run(playbook_commands.run_deadlines)
 
 
 def _register_blueprints(app: Flask) -> None:
@@ -173,6 +179,7 @@ def _register_blueprints(app: Flask) -> None:
     from marketplace.payments.document_views import bp as payment_documents_bp
     from marketplace.payments.views import bp as payments_bp
     from marketplace.payments.views import webhook as stripe_webhook
+    from marketplace.playbook.views import bp as playbook_bp
     from marketplace.scoring.views import bp as scoring_bp
     from marketplace.screening.views import bp as screening_bp
 
@@ -196,6 +203,7 @@ def _register_blueprints(app: Flask) -> None:
         notifications_bp,
         screening_bp,
         contracts_bp,
+        playbook_bp,
         payments_bp,
         payment_documents_bp,
         parties_bp,
@@ -343,5 +351,9 @@ def _register_commands(app: Flask) -> None:
     from marketplace.tasks import worker_command
 
     app.cli.add_command(verify_statement_command)
+
+    from marketplace.playbook.commands import playbook_cli
+
+    app.cli.add_command(playbook_cli)
 
     app.cli.add_command(worker_command)

@@ -40,3 +40,22 @@ def ties_changed(
             party_ids=None if party_ids is None else list(party_ids),
             vendor_org_ids=list(vendor_org_ids),
         )
+
+
+# A verdict that changed: the second announcement, made by screening itself once a changed verdict is stored, for
+# the areas above it that act on one (a contract's change-of-control playbook). Nobody listening is fine here.
+_verdict_listeners: list[Callable[..., object]] = []
+
+
+def listen_verdicts(listener: Callable[..., object]) -> None:
+    """Register once: listener(session, actor, buyer_org_id=..., vendor_org_id=..., before=..., after=...)."""
+    if listener not in _verdict_listeners:
+        _verdict_listeners.append(listener)
+
+
+def verdict_changed(
+    session: object, actor: object, *, buyer_org_id: int, vendor_org_id: int, before: str, after: str
+) -> None:
+    """A lab's stored verdict on a vendor changed from `before` to `after` ("clear", "review", "exclude")."""
+    for listener in _verdict_listeners:
+        listener(session, actor, buyer_org_id=buyer_org_id, vendor_org_id=vendor_org_id, before=before, after=after)

@@ -31,6 +31,7 @@ from marketplace.parties.models import (
     PartyIdentifier,
 )
 from marketplace.payments.models import BillingCustomer, LedgerEntry, PayoutAccount, WebhookEvent
+from marketplace.playbook.models import ContractPlaybook, DataGrant, LabPlaybook, StorageCall
 from marketplace.scoring.models import BidScore, ScoringWeights
 from marketplace.screening.models import (
     PendingRescreen,
@@ -96,4 +97,8 @@ __all__ = [
     "Dispute",
     "DisputeFile",
     "DisputeStatement",
+    "ContractPlaybook",
+    "DataGrant",
+    "LabPlaybook",
+    "StorageCall",
 ]

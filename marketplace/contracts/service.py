@@ -45,6 +45,7 @@ from marketplace.notifications.service import notify_org
 from marketplace.payments import service as payments
 from marketplace.payments.fees import split_payout
 from marketplace.payments.gateway import GatewayError, StripeGateway
+from marketplace.playbook.models import ContractPlaybook, PlaybookStatus
 
 MAX_MILESTONES = 12
 MAX_DELIVERY_FILES = 10
@@ -831,11 +832,28 @@ def pause_contract(session: Session, user: User, contract_id: int) -> Contract:
     return contract
 
 
+PLAYBOOK_RUNNING = (
+    "This contract's change-of-control playbook is running: settle it, or go on with the contract giving your "
+    "reason, on the playbook's page."
+)
+
+
+def _check_no_playbook_running(session: Session, contract: Contract) -> None:
+    running = session.execute(
+        select(col(ContractPlaybook.id)).where(
+            col(ContractPlaybook.contract_id) == contract.id, col(ContractPlaybook.status) == PlaybookStatus.RUNNING
+        )
+    ).first()
+    if running is not None:
+        raise ContractError(PLAYBOOK_RUNNING)
+
+
 def continue_contract(session: Session, user: User, contract_id: int) -> Contract:
     """The buyer goes on with a flagged or paused contract, knowing the screening finding."""
     contract = _as_party(session, user, contract_id, "buyer")
     if contract.status not in (ContractStatus.FLAGGED, ContractStatus.PAUSED):
         raise ContractError("This contract is not flagged or paused.")
+    _check_no_playbook_running(session, contract)
     _set_status(session, user, contract, ContractStatus.ACTIVE, "The buyer continues the contract.")
     return contract
 
@@ -859,6 +877,7 @@ def end_contract(
     """The buyer ends a flagged or paused contract: what was not yet released is refunded."""
     contract = _as_party(session, user, contract_id, "buyer")
     _check_endable(contract)
+    _check_no_playbook_running(session, contract)
     milestones = [cast(Milestone, lock_milestone(session, m.id)) for m in milestones_of(session, contract.id)]
     _check_refundable(milestones, gateway is not None)
     try:
@@ -889,10 +908,72 @@ def end_contract(
     return contract
 
 
+# Held money a wind-down divides: an accepted milestone is the vendor's already (paid out, or waiting for its payout
+# account) and stays as it is.
+DIVIDED_STATES = (MilestoneStatus.FUNDED, MilestoneStatus.DELIVERED, MilestoneStatus.REJECTED)
+
+
+def wind_down(
+    session: Session,
+    user: User,
+    gateway: StripeGateway | None,
+    contract: Contract,
+    vendor_parts: dict[int, int],
+    reason: str,
+    *,
+    fee_bps: int,
+) -> None:
+    """End a (locked) contract paying the vendor for the work done (marketplace.playbook): each held milestone is
+    divided as `vendor_parts` says (milestone id -> the vendor's part of what is held; the rest refunded to the
+    buyer), unfunded ones are dropped, and the contract ends. ContractError when a milestone is disputed (an admin
+    decides its money first) or money is held while payments are not configured."""
+    milestones = [cast(Milestone, lock_milestone(session, m.id)) for m in milestones_of(session, contract.id)]
+    _check_refundable(milestones, gateway is not None)
+    now = utcnow()
+    try:
+        for milestone in milestones:
+            if milestone.status == MilestoneStatus.PENDING:
+                _close(session, user, gateway, contract, milestone, reason, fee_bps)
+            elif milestone.status in DIVIDED_STATES:
+                held = _refundable(session, milestone)
+                vendor_part = min(max(vendor_parts.get(milestone.id, 0), 0), held)
+                for delivery in session.execute(
+                    select(Delivery).where(
+                        col(Delivery.milestone_id) == milestone.id,
+                        col(Delivery.decision) == DeliveryDecision.WAITING,
+                    )
+                ).scalars():
+                    delivery.decision = DeliveryDecision.ACCEPTED if vendor_part else DeliveryDecision.REJECTED
+                    delivery.reason, delivery.decided_by_id, delivery.decided_at = reason[:2000], user.id, now
+                payments.split_held(
+                    session,
+                    cast(StripeGateway, gateway),
+                    user,
+                    contract,
+                    milestone,
+                    vendor_part,
+                    held - vendor_part,
+                    reason,
+                )
+    except payments.PaymentError as error:
+        raise _as_contract_error(error) from error
+    before = contract.status
+    contract.status, contract.ended_at = ContractStatus.ENDED, now
+    _audit(
+        session, user, "contract.ended", contract, None, {"status": str(before)}, {"status": "ended", "reason": reason}
+    )
+    settle(session, user, contract)
+
+
 # ------------------------------------------------------------------------------------------------ confirming
 # The pages that ask the buyer to confirm cancelling a milestone or ending the contract: they reach the contract
 # and milestone as the action does (404 for strangers, WrongRole for the other side), lock nothing and change
 # nothing; what the action would refuse now is returned as `refusal`.
+
+
+def held_minor(session: Session, milestone: Milestone) -> int:
+    """What the platform holds for a milestone that holds money (what refunding it would return to the buyer)."""
+    return _refundable(session, milestone)
 
 
 def _refundable(session: Session, milestone: Milestone) -> int:
@@ -962,6 +1043,7 @@ def end_preview(session: Session, user: User, contract_id: int, *, payments_on: 
     milestones = milestones_of(session, contract.id)
     try:
         _check_endable(contract)
+        _check_no_playbook_running(session, contract)
         _check_refundable(milestones, payments_on)
     except ContractError as error:
         return EndPreview(contract, job, vendor, str(error))

@@ -190,6 +190,7 @@ def world(session):
         "member_id": colleague.id,
         "request_id": waiting.id,
         "certificate_id": certificate.id,
+        "grant_id": 1,
     }
     return {"buyer": buyer, "vendor": vendor, "admin": admin, "ids": ids, "draft_id": draft.id}
 

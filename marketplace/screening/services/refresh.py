@@ -23,6 +23,7 @@ from sqlmodel import col
 from marketplace.accounts.models import Organization, OrgKind
 from marketplace.audit.service import record_event
 from marketplace.bids.models import Bid, BidStatus
+from marketplace.changes import verdict_changed
 from marketplace.contracts.models import Contract, ContractStatus
 from marketplace.db_types import in_ids, utcnow
 from marketplace.jobs.models import Job
@@ -163,3 +164,11 @@ def _act_on_change(session: Session, actor, change: VerdictChange, vendor_name: 
         for contract in contracts:
             contract.status = ContractStatus.FLAGGED
             contract.flagged_reason = f"Screening now says {change.after}: {reasons}"
+    verdict_changed(
+        session,
+        actor,
+        buyer_org_id=change.buyer_org_id,
+        vendor_org_id=change.vendor_org_id,
+        before=change.before.value,
+        after=change.after.value,
+    )

@@ -70,6 +70,14 @@ LEAST_ROLE: dict[str, tuple[OrgRole, frozenset[str] | None]] = {
     # A dispute is a decision about the contract's money.
     "disputes.open_dispute": (MANAGER, POST),
     "disputes.add_statement": (MANAGER, None),
+    # The change-of-control playbook: the lab's managers decide; a vendor's officer (a manager) attests.
+    "playbook.settings": (MANAGER, None),
+    "playbook.change": (MANAGER, None),
+    "playbook.grant": (MANAGER, None),
+    "playbook.revoke": (MANAGER, None),
+    "playbook.go_on": (MANAGER, None),
+    "playbook.settle": (MANAGER, None),
+    "playbook.attest": (MANAGER, None),
 }
 RANK = {OrgRole.MEMBER: 0, OrgRole.MANAGER: 1, OrgRole.OWNER: 2}
 
