@@ -14,6 +14,7 @@ from sqlmodel import col
 from marketplace.accounts.models import Organization, OrgKind, User
 from marketplace.bids.models import Bid, BidStatus
 from marketplace.certificates.models import Certificate, CertificateStatus
+from marketplace.codenames import codename_for
 from marketplace.contracts.models import Contract
 from marketplace.db_types import in_ids, utcnow
 from marketplace.disputes.models import Dispute
@@ -204,7 +205,7 @@ def _buyer_labels(session: Session, jobs: list[Job], viewer_org_id: int | None, 
     return {
         job.id: names[job.buyer_org_id]
         if job.id not in hidden or job.id in awarded_to_viewer
-        else job.codename or "Confidential buyer"
+        else codename_for(job.codename, job.id, viewer_org_id) or "Confidential buyer"
         for job in jobs
     }
 

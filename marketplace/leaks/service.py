@@ -7,6 +7,7 @@ see the job, and accepted its NDA where it asks for one).
 
 import hashlib
 import hmac
+import re
 from dataclasses import dataclass
 from typing import cast
 
@@ -15,14 +16,14 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 from sqlmodel import col
 
-from marketplace import visibility
+from marketplace import codenames, visibility
 from marketplace.accounts.models import Organization, OrgKind, User
 from marketplace.audit.service import record_event
 from marketplace.errors import Refusal
 from marketplace.jobs.models import Job, Visibility
 from marketplace.leaks import marks
 
-MARKED_TYPES = ("text/plain", "text/csv", "text/markdown", "application/pdf")
+MARKED_TYPES = ("text/plain", "text/csv", "text/markdown")
 
 
 class LeakError(Refusal):
@@ -53,8 +54,9 @@ def file_for(job: Job, user: User, data: bytes, content_type: str) -> bytes:
         return data
     kind = content_type.split(";")[0].strip().lower()
     mark = mark_for(job.id, cast(int, user.org_id))
-    if kind == "application/pdf":
-        return marks.mark_pdf(data, mark)
+    marked_file = marks.mark_file(data, mark, kind)
+    if marked_file is not None:
+        return marked_file
     if kind in MARKED_TYPES:
         try:
             return marks.mark_text(data.decode("utf-8"), mark).encode("utf-8")
@@ -63,23 +65,35 @@ def file_for(job: Job, user: User, data: bytes, content_type: str) -> bytes:
     return data
 
 
+def _codename_tags(codename: str, text: str) -> set[str]:
+    """The tags that follow the job's codename in a leaked copy (however it was spaced or cased)."""
+    if not codename:
+        return set()
+    words = r"\s+".join(re.escape(word) for word in codename.split())
+    pattern = re.compile(words + rf"\s+([A-Z0-9]{{{codenames.TAG_LENGTH}}})\b", re.IGNORECASE)
+    return {match.upper() for match in pattern.findall(text)}
+
+
 @dataclass(frozen=True)
 class Trace:
     found_marks: int
     vendors: list[Organization]
 
 
-def trace(session: Session, user: User, job_id: int, text: str = "", pdf: bytes | None = None) -> Trace:
+def trace(session: Session, user: User, job_id: int, text: str = "", file: bytes | None = None) -> Trace:
     """Name the vendors whose marks a leaked copy of the lab's confidential job carries. NotVisible (404) unless
     the user is the job's lab; LeakError when there is nothing to read."""
     job = visibility.get_own_job(session, user, job_id)
     if job.visibility != Visibility.CONFIDENTIAL:
         raise LeakError("Only a confidential job's brief is marked.", "text")
-    if not text.strip() and not pdf:
+    if not text.strip() and not file:
         raise LeakError("Paste the leaked text, or choose the leaked file.", "text")
-    exact = marks.marks_in_text(text) | (marks.marks_in_pdf(pdf) if pdf else set())
-    spacing = marks.spacing_mark(text)
-    found = len(exact) + (spacing is not None)
+    in_file, file_text = marks.read_file(file) if file else (set(), "")
+    exact = marks.marks_in_text(text) | in_file
+    spacing = marks.spacing_mark(text) or marks.spacing_mark(file_text)
+    # A vendor's own codename ("Project Amber Heron K7Q") survives retyping, where the hidden marks do not.
+    tags = _codename_tags(job.codename, text + "\n" + file_text)
+    found = len(exact) + (spacing is not None) + len(tags)
     vendors = []
     if found:
         for org in session.execute(
@@ -87,7 +101,11 @@ def trace(session: Session, user: User, job_id: int, text: str = "", pdf: bytes 
         ).scalars():
             mark = mark_for(job.id, org.id)
             # The hidden characters and a PDF's information carry the mark whole; spacing survives a few edits.
-            if mark in exact or (spacing is not None and marks.close(mark, spacing)):
+            if (
+                mark in exact
+                or (spacing is not None and marks.close(mark, spacing))
+                or codenames.tag_for(job.id, org.id) in tags
+            ):
                 vendors.append(org)
     record_event(
         session,

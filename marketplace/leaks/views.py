@@ -24,18 +24,14 @@ def trace(job_id: int):
     if request.method == "POST":
         typed = request.form.get("text", "")[:200_000]
         upload = request.files.get("file")
-        pdf = None
+        leaked = None
         if isinstance(upload, FileStorage) and upload.filename:
-            data = upload.stream.read(MAX_LEAK_BYTES + 1)
-            if len(data) > MAX_LEAK_BYTES:
+            leaked = upload.stream.read(MAX_LEAK_BYTES + 1)
+            if len(leaked) > MAX_LEAK_BYTES:
                 error = "That file is larger than 10 MB."
-            elif data.startswith(b"%PDF"):
-                pdf = data
-            else:
-                typed = typed + "\n" + data.decode("utf-8", "replace")
         if error is None:
             try:
-                result = service.trace(db.session, current_user, job.id, typed, pdf)
+                result = service.trace(db.session, current_user, job.id, typed, leaked)
             except service.LeakError as refusal:
                 error = str(refusal)
             else:

@@ -21,6 +21,7 @@ from marketplace.messages.models import BidMessage
 from marketplace.ndas.models import NdaAcceptance
 from marketplace.notifications.models import Notification
 from marketplace.parties.models import Interest, Party, PartyKind
+from marketplace.playbook.models import ContractPlaybook, PlaybookStatus
 from marketplace.scoring.service import score_rows
 from marketplace.screening.models import Rival, VerdictRecord
 from marketplace.screening.services.screen import Verdict, screen_vendor
@@ -155,7 +156,10 @@ def test_screening_at_the_end_conflicts_bids_flags_the_contract_and_tells_the_la
     )
     assert bids and all(bid.conflicted for bid in bids)
     contract = session.execute(select(Contract).where(Contract.vendor_org_id == scalewise.id)).scalar_one()
-    assert contract.status == ContractStatus.FLAGGED and "Cobalt Social" in contract.flagged_reason
+    # The rival's 49% makes Scalewise excluded: the contract's change-of-control playbook ran (paused, to settle).
+    assert contract.status == ContractStatus.PAUSED and "Cobalt Social" in contract.flagged_reason
+    playbook = session.execute(select(ContractPlaybook).where(ContractPlaybook.contract_id == contract.id)).scalar_one()
+    assert playbook.status == PlaybookStatus.RUNNING and playbook.deletion_due_on is not None
     maya = _user(session, "maya@northwind-ai.example")
     assert (
         session.execute(

@@ -45,3 +45,35 @@ def test_a_pdf_carries_its_mark():
     assert marks.marks_in_pdf(marked) == {0x12345678}
     assert marks.marks_in_pdf(out.getvalue()) == set()
     assert marks.mark_pdf(b"not a pdf", 1) == b"not a pdf" and marks.marks_in_pdf(b"not a pdf") == set()
+
+
+def test_an_image_keeps_its_pixels_and_carries_the_mark():
+    from PIL import Image
+
+    for fmt in ("PNG", "JPEG"):
+        out = io.BytesIO()
+        Image.new("RGB", (16, 9), (30, 90, 160)).save(out, format=fmt)
+        original = out.getvalue()
+        marked = marks.mark_file(original, 0x0BADF00D, f"image/{fmt.lower()}")
+        assert marked != original
+        before, after = Image.open(io.BytesIO(original)), Image.open(io.BytesIO(marked))
+        after.load()
+        assert after.format == fmt and after.tobytes() == before.tobytes()  # not re-encoded
+        assert marks.read_file(marked)[0] == {0x0BADF00D}
+        assert marks.read_file(original)[0] == set()
+
+
+def test_an_office_file_stays_a_readable_package_and_carries_the_mark():
+    import zipfile
+
+    out = io.BytesIO()
+    with zipfile.ZipFile(out, "w") as package:
+        package.writestr("docProps/core.xml", '<cp:coreProperties xmlns:cp="urn:cp"></cp:coreProperties>')
+        package.writestr("word/document.xml", "<w:document><w:t>Box every forklift.</w:t></w:document>")
+    marked = marks.mark_office(out.getvalue(), 0x00C0FFEE)
+    with zipfile.ZipFile(io.BytesIO(marked)) as package:
+        assert package.testzip() is None
+        assert "armslength:00c0ffee" in package.read("docProps/core.xml").decode()
+    found, text = marks.read_file(marked)
+    assert found == {0x00C0FFEE} and visible(text) == "Box every forklift."
+    assert marks.mark_office(b"PK not really a zip", 1) == b"PK not really a zip"

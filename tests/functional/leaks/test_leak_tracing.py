@@ -137,3 +137,100 @@ def test_public_jobs_are_unmarked_and_only_the_jobs_lab_traces(client, session, 
     assert refused.status_code == 400 and "Only a confidential job" in text(refused)
     login_as(VendorFactory())
     assert client.post(f"/jobs/{job.id}/leaks", data={"text": BRIEF}).status_code == 403
+
+
+# ------------------------------------------------------------------------------------------------ codenames, files
+
+
+def codename_on(page: str) -> str:
+    found = re.search(r"Heron [A-Z2-9]{3}\b", page)
+    assert found, "the vendor's page shows the job's codename and its own tag"
+    return found.group(0)
+
+
+def test_each_vendor_reads_its_own_codename_and_a_retyped_copy_that_keeps_it_names_the_vendor(
+    client, session, login_as, world
+):
+    lab, job, first, second, _ = world
+    login_as(first)
+    mine = codename_on(text(client.get(f"/jobs/{job.id}")))
+    login_as(second)
+    theirs = codename_on(text(client.get(f"/jobs/{job.id}")))
+    assert mine != theirs and mine.startswith("Heron ") and theirs.startswith("Heron ")
+    login_as(lab)
+    assert "followed by a\n        tag of their own" in text(client.get(f"/jobs/{job.id}"))
+    # Retyped by hand: no hidden character survives, the codename does (whatever its case and spacing).
+    retyped = f"From a forum: the lab behind {mine.lower().replace(' ', '  ')} wants boxes around forklifts."
+    result = text(client.post(f"/jobs/{job.id}/leaks", data={"text": retyped}))
+    assert f"This copy carries the marks of {name_of(session, first)}." in result
+    assert name_of(session, second) not in result
+
+
+def tiny_png() -> bytes:
+    from PIL import Image
+
+    out = io.BytesIO()
+    Image.new("RGB", (4, 3), (200, 40, 40)).save(out, format="PNG")
+    return out.getvalue()
+
+
+def tiny_jpeg() -> bytes:
+    from PIL import Image
+
+    out = io.BytesIO()
+    Image.new("RGB", (8, 8), (10, 120, 200)).save(out, format="JPEG")
+    return out.getvalue()
+
+
+def tiny_docx() -> bytes:
+    import zipfile
+
+    out = io.BytesIO()
+    with zipfile.ZipFile(out, "w") as package:
+        package.writestr(
+            "[Content_Types].xml",
+            '<?xml version="1.0"?><Types xmlns="http://schemas.openxmlformats.org/package/2006/content-types"/>',
+        )
+        package.writestr(
+            "docProps/core.xml",
+            '<?xml version="1.0" encoding="UTF-8" standalone="yes"?>\n<cp:coreProperties '
+            'xmlns:cp="http://schemas.openxmlformats.org/package/2006/metadata/core-properties" '
+            'xmlns:dc="http://purl.org/dc/elements/1.1/"/>',
+        )
+        package.writestr(
+            "word/document.xml",
+            '<w:document xmlns:w="http://schemas.openxmlformats.org/wordprocessingml/2006/main"><w:body><w:p><w:r>'
+            "<w:t>Box every forklift.</w:t></w:r></w:p></w:body></w:document>",
+        )
+    return out.getvalue()
+
+
+DOCX = "application/vnd.openxmlformats-officedocument.wordprocessingml.document"
+
+
+@pytest.mark.parametrize(
+    ("name", "make", "kind"),
+    [("frame.png", tiny_png, "image/png"), ("frame.jpg", tiny_jpeg, "image/jpeg"), ("rules.docx", tiny_docx, DOCX)],
+)
+def test_images_and_office_files_carry_the_vendors_mark(client, session, login_as, app, world, name, make, kind):
+    lab, job, first, second, _ = world
+    data = make()
+    folder = Path(app.config["UPLOAD_FOLDER"]) / "jobs"
+    stored = f"leak-test-{job.id}-{name}".replace(".", "-")
+    (folder / stored).write_bytes(data)
+    attachment = JobAttachment(
+        job_id=job.id, filename=name, stored_name=stored, content_type=kind, size_bytes=len(data)
+    )
+    session.add(attachment)
+    session.commit()
+    url = f"/jobs/{job.id}/attachments/{attachment.id}"
+    login_as(first)
+    leaked = download(client, url)
+    login_as(second)
+    other = download(client, url)
+    assert leaked != data and other != leaked  # each vendor its own copy
+    login_as(lab)
+    assert download(client, url) == data  # the lab's own download is the file as uploaded
+    result = text(client.post(f"/jobs/{job.id}/leaks", data={"file": (io.BytesIO(leaked), "found-" + name)}))
+    assert f"This copy carries the marks of {name_of(session, first)}." in result
+    assert name_of(session, second) not in result

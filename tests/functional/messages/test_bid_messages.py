@@ -15,6 +15,7 @@ from werkzeug.test import encode_multipart
 
 from marketplace.accounts.models import Organization
 from marketplace.bids.models import BidStatus
+from marketplace.codenames import codename_for
 from marketplace.db_types import utcnow
 from marketplace.jobs.models import BiddingMode, Visibility
 from marketplace.messages.models import BidMessage, MessageAttachment
@@ -128,7 +129,8 @@ def test_on_a_confidential_job_the_lab_stays_unnamed_and_its_files_lose_their_me
     assert f"PDF Author “{LAB_AUTHOR}”" in text(client.get(f"/bids/{bid.id}/messages"))
 
     [told] = notifications_of(session, deal["vendor"])
-    assert told.message == f"New message from {job.codename} about your bid on “{job.title}”."
+    seen_as = codename_for(job.codename, job.id, deal["vendor"].org_id)  # the job's codename and this vendor's tag
+    assert told.message == f"New message from {seen_as} about your bid on “{job.title}”."
 
     login_as(deal["vendor"])
     thread = text(client.get(f"/bids/{bid.id}/messages"))

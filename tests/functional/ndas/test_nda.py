@@ -15,6 +15,7 @@ from werkzeug.test import encode_multipart
 
 from marketplace.accounts.models import Organization
 from marketplace.audit.models import AuditRecord
+from marketplace.codenames import codename_for
 from marketplace.jobs.models import Job, JobAttachment, Visibility
 from marketplace.ndas.models import Nda, NdaAcceptance
 from marketplace.ndas.service import names_the_lab
@@ -136,7 +137,8 @@ def test_a_vendor_reads_the_nda_not_the_brief_until_its_organisation_accepts(cli
     page = text(client.get(f"/jobs/{job.id}"))
     assert 'data-testid="nda-gate"' in page and NDA_TEXT in page
     assert BRIEF not in page and "spec.txt" not in page and "Northwind" not in page
-    assert f"{job.codename} asks vendors to accept its NDA (version 1)" in page
+    seen_as = codename_for(job.codename, job.id, lab["vendor"].org_id)  # the job's codename and this vendor's tag
+    assert f"{seen_as} asks vendors to accept its NDA (version 1)" in page
     assert client.get(f"/jobs/{job.id}/attachments/{lab['attachment'].id}").status_code == 403
     asked = client.post(f"/jobs/{job.id}/questions", data={"text": "What accent mix?"})
     assert "Accept the lab&#39;s NDA on the job&#39;s page first" in text(asked)
