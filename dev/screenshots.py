@@ -70,6 +70,7 @@ class DemoIds:
     paid_contract: int
     scored_job: int
     scored_bid: int
+    wound_down_contract: int
 
 
 SHOTS = [
@@ -93,6 +94,7 @@ SHOTS = [
     Shot("18-nda", BUYER, lambda ids: "/nda"),
     Shot("19-pilots", BUYER, lambda ids: f"/jobs/{ids.scored_job}/bids"),
     Shot("20-pending-deals", BUYER, lambda ids: "/deals"),
+    Shot("21-playbook", BUYER, lambda ids: f"/contracts/{ids.wound_down_contract}/playbook"),
 ]
 
 
@@ -218,6 +220,11 @@ def demo_ids(database: Path) -> DemoIds:
                WHERE b.job_id = ? AND o.name = 'ClearLabel Studio'""",
             scored_job,
         )
+        # Northwind's contract with Scalewise, whose change-of-control playbook ran when Cobalt's 49% was recorded.
+        wound_down_contract = one(
+            """SELECT c.id FROM contract c JOIN contractplaybook p ON p.contract_id = c.id
+               WHERE p.status = 'running' ORDER BY c.id LIMIT 1"""
+        )
     return DemoIds(
         compared_job,
         vendor_bid,
@@ -227,6 +234,7 @@ def demo_ids(database: Path) -> DemoIds:
         paid_contract,
         scored_job,
         scored_bid,
+        wound_down_contract,
     )
 
 
