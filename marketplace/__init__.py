@@ -142,6 +142,10 @@ def _register_listeners() -> None:
     tasks.on_worker_start(reminders.run_on_worker_start)
     reminders.also_run(run_deadlines)
     reminders.also_run(dispute_deadlines.run_deadlines)
+    # The labs' webhooks: a starting worker sweeps what is due and books a sweep every minute.
+    from marketplace.webhooks import tasks as webhook_tasks
+
+    tasks.on_worker_start(webhook_tasks.sweep_on_worker_start)
 
 
 def _register_blueprints(app: Flask) -> None:
@@ -175,6 +179,7 @@ def _register_blueprints(app: Flask) -> None:
     from marketplace.payments.views import webhook as stripe_webhook
     from marketplace.scoring.views import bp as scoring_bp
     from marketplace.screening.views import bp as screening_bp
+    from marketplace.webhooks.views import bp as webhooks_bp
 
     for blueprint in (
         main_bp,
@@ -206,6 +211,7 @@ def _register_blueprints(app: Flask) -> None:
         teams_bp,
         disputes_bp,
         admin_disputes_bp,
+        webhooks_bp,
     ):
         app.register_blueprint(blueprint)
     # Stripe signs its webhook instead: the one view without a CSRF token.
@@ -345,3 +351,7 @@ def _register_commands(app: Flask) -> None:
     app.cli.add_command(verify_statement_command)
 
     app.cli.add_command(worker_command)
+
+    from marketplace.webhooks.commands import webhooks_cli
+
+    app.cli.add_command(webhooks_cli)

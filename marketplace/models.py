@@ -40,6 +40,13 @@ from marketplace.screening.models import (
     VerdictRecord,
     Waiver,
 )
+from marketplace.webhooks.models import (
+    DeadlineAnnounced,
+    OutgoingEvent,
+    WebhookAttempt,
+    WebhookDelivery,
+    WebhookEndpoint,
+)
 
 __all__ = [
     "AccountSession",
@@ -96,4 +103,9 @@ __all__ = [
     "Dispute",
     "DisputeFile",
     "DisputeStatement",
+    "WebhookEndpoint",
+    "OutgoingEvent",
+    "WebhookDelivery",
+    "WebhookAttempt",
+    "DeadlineAnnounced",
 ]

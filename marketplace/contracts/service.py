@@ -45,6 +45,7 @@ from marketplace.notifications.service import notify_org
 from marketplace.payments import service as payments
 from marketplace.payments.fees import split_payout
 from marketplace.payments.gateway import GatewayError, StripeGateway
+from marketplace.webhooks import events as webhook_events
 
 MAX_MILESTONES = 12
 MAX_DELIVERY_FILES = 10
@@ -596,6 +597,7 @@ def deliver(
         "milestone_delivered",
         f"The vendor delivered {_label(milestone)}: accept it to pay the vendor, or reject it with a reason.",
     )
+    webhook_events.delivery_made(session, contract, milestone, delivery)
     settle(session, user, contract)
     return delivery
 
