@@ -78,11 +78,12 @@ def get_endpoint(session: Session, user: User, endpoint_id: int) -> WebhookEndpo
 
 
 def _events(chosen: list[str]) -> list[str]:
-    wanted = [kind.value for kind in EventType if kind.value in set(chosen or [])]
-    if not wanted:
-        raise WebhookError("Choose at least one event.", "events")
+    chosen = list(chosen or [])
+    wanted = [kind.value for kind in EventType if kind.value in chosen]
     if set(chosen) - set(wanted):
         raise WebhookError("Choose events from the list.", "events")
+    if not wanted:
+        raise WebhookError("Choose at least one event.", "events")
     return wanted
 
 
