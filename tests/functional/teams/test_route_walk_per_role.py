@@ -70,6 +70,12 @@ LEAST_ROLE: dict[str, tuple[OrgRole, frozenset[str] | None]] = {
     # A dispute is a decision about the contract's money.
     "disputes.open_dispute": (MANAGER, POST),
     "disputes.add_statement": (MANAGER, None),
+    # Webhook endpoints speak for the lab to its own systems: members read them, managers change them.
+    "webhooks.register": (MANAGER, None),
+    "webhooks.rotate": (MANAGER, None),
+    "webhooks.set_enabled": (MANAGER, None),
+    "webhooks.delete": (MANAGER, None),
+    "webhooks.replay": (MANAGER, None),
 }
 RANK = {OrgRole.MEMBER: 0, OrgRole.MANAGER: 1, OrgRole.OWNER: 2}
 
