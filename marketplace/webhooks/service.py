@@ -64,7 +64,9 @@ def _ensure_lab(user: User) -> int:
 def endpoints_of(session: Session, user: User) -> list[WebhookEndpoint]:
     """The lab's endpoints, newest first. NotVisible (404) for anyone but a lab's users."""
     org_id = _ensure_lab(user)
-    query = select(WebhookEndpoint).where(col(WebhookEndpoint.org_id) == org_id).order_by(col(WebhookEndpoint.id).desc())
+    query = (
+        select(WebhookEndpoint).where(col(WebhookEndpoint.org_id) == org_id).order_by(col(WebhookEndpoint.id).desc())
+    )
     return list(session.execute(query).scalars())
 
 
@@ -79,7 +81,7 @@ def get_endpoint(session: Session, user: User, endpoint_id: int) -> WebhookEndpo
 
 def _events(chosen: list[str]) -> list[str]:
     chosen = list(chosen or [])
-    wanted = [kind.value for kind in EventType if kind.value in chosen]
+    wanted: list[str] = [kind.value for kind in EventType if kind.value in chosen]
     if set(chosen) - set(wanted):
         raise WebhookError("Choose events from the list.", "events")
     if not wanted:
@@ -203,7 +205,9 @@ def delivery_log(session: Session, user: User, endpoint_id: int, limit: int = LO
     return [LogRow(delivery, event.event_type, event.uid, attempts.get(delivery.id, [])) for delivery, event in rows]
 
 
-def replay(session: Session, user: User, endpoint_id: int, delivery_id: int, now: datetime | None = None) -> WebhookDelivery:
+def replay(
+    session: Session, user: User, endpoint_id: int, delivery_id: int, now: datetime | None = None
+) -> WebhookDelivery:
     """Send the delivery again, as a new attempt due now (the same event id and body, signed anew). 404 for a
     delivery of another endpoint; WebhookError while an attempt is under way or the endpoint is off."""
     endpoint = _for_change(session, user, endpoint_id, "replay webhook deliveries")

@@ -97,10 +97,14 @@ def book_next_sweep(now: datetime | None = None) -> None:
     moment = now or utcnow()
     start = int(moment.replace(tzinfo=UTC).timestamp()) // SWEEP_SECONDS * SWEEP_SECONDS
     at = datetime.fromtimestamp(start, UTC) + timedelta(seconds=SWEEP_SECONDS)
-    tasks.enqueue_at(at, SWEEP_TASK, job_id=tasks.job_id("webhook-sweep", at.strftime("%Y%m%dT%H%M")), description="webhooks")
+    tasks.enqueue_at(
+        at, SWEEP_TASK, job_id=tasks.job_id("webhook-sweep", at.strftime("%Y%m%dT%H%M")), description="webhooks"
+    )
 
 
 def sweep_on_worker_start() -> None:
     """A starting worker sweeps once now and books the next sweep (marketplace.tasks.on_worker_start)."""
-    tasks.enqueue(SWEEP_TASK, job_id=tasks.job_id("webhook-sweep", utcnow().strftime("%Y%m%dT%H%M")), description="webhooks")
+    tasks.enqueue(
+        SWEEP_TASK, job_id=tasks.job_id("webhook-sweep", utcnow().strftime("%Y%m%dT%H%M")), description="webhooks"
+    )
     book_next_sweep()

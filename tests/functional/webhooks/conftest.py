@@ -2,6 +2,7 @@
 for the contract events."""
 
 import pytest
+
 from tests.functional.payments.stripe_support import (  # noqa: F401  (fixtures)
     gateway,
     stripe_config,
@@ -33,4 +34,3 @@ def receiver():
     yield _start
     for box in started:
         box.__exit__(None, None, None)
-

@@ -34,7 +34,9 @@ def test_a_lab_registers_an_endpoint_and_sees_its_secret_once(client, login_as, 
     assert endpoint.secret == secret and endpoint.events == ["verdict.changed", "bid.received"]
     assert secret not in client.get("/webhooks").get_data(as_text=True)
     assert secret not in client.get(f"/webhooks/{endpoint.id}").get_data(as_text=True)
-    record = session.execute(select(AuditRecord).where(AuditRecord.action == "webhook.endpoint_registered")).scalar_one()
+    record = session.execute(
+        select(AuditRecord).where(AuditRecord.action == "webhook.endpoint_registered")
+    ).scalar_one()
     assert secret not in str(record.after)
 
 

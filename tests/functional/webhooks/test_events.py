@@ -73,7 +73,14 @@ def test_a_delivery_and_a_dispute_are_announced(session, receiver, gateway, stri
 
     delivery = deliver(session, deal, milestone)
     dispute = disputes.open_dispute(
-        session, deal.vendor, deal.contract.id, milestone.id, "Paid late.", [], None, deadlines=disputes.Deadlines(7, 14)
+        session,
+        deal.vendor,
+        deal.contract.id,
+        milestone.id,
+        "Paid late.",
+        [],
+        None,
+        deadlines=disputes.Deadlines(7, 14),
     )
     session.commit()
     send_due()
