@@ -135,7 +135,7 @@ def dispute_opened(session: Session, contract: Contract, dispute: Dispute) -> No
         "dispute": {"id": dispute.id, "path": f"/disputes/{dispute.id}", "opened_by": dispute.opened_by_side},
         "contract": {"id": contract.id, "path": f"/contracts/{contract.id}"},
         "milestone": {"id": dispute.milestone_id},
-        "held": {"amount_minor": dispute.held_minor, "currency": dispute.currency},
+        "held": {"amount_minor": int(dispute.held_minor), "currency": dispute.currency},  # PostgreSQL sums: Decimal
     }
     emit(session, contract.buyer_org_id, EventType.DISPUTE_OPENED, data)
 

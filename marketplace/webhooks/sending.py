@@ -184,6 +184,8 @@ def post(call: Call, settings: Settings) -> Outcome:
             excerpt = _excerpt(response.read(EXCERPT_BYTES))
         finally:
             response.release_conn()
+    except urllib3.exceptions.NewConnectionError:  # a ConnectTimeoutError too, in urllib3 2: refused, unreachable
+        return Outcome(error="Could not connect.", duration_ms=_since(started))
     except urllib3.exceptions.TimeoutError:
         return Outcome(error="Timed out.", duration_ms=_since(started))
     except urllib3.exceptions.HTTPError as error:
