@@ -1,5 +1,6 @@
 """Registering endpoints: who may, the secret shown once and rotated, and addresses the platform refuses to call."""
 
+import json
 import re
 
 import pytest
@@ -168,3 +169,15 @@ def test_a_lab_has_at_most_twenty_endpoints(session):
         service.register(session, buyer, "https://93.184.216.34/", ["bid.received"], "", policy)
     with pytest.raises(service.WebhookError, match="at most 20"):
         service.register(session, buyer, "https://93.184.216.34/", ["bid.received"], "", policy)
+
+
+def test_the_labs_audit_export_holds_its_webhook_records_and_another_lab_gets_none(client, login_as, session):
+    lab = BuyerFactory()
+    endpoint = service.register(session, lab, "https://93.184.216.34/", ["bid.received"], "", service.Policy())
+    session.commit()
+    login_as(lab)
+    lines = [json.loads(line) for line in client.get("/audit/export.jsonl").get_data(as_text=True).splitlines()]
+    [line] = [line for line in lines if line["action"] == "webhook.endpoint_registered"]
+    assert line["subject_id"] == endpoint.id and endpoint.secret not in json.dumps(line)
+    login_as(BuyerFactory())
+    assert "webhook." not in client.get("/audit/export.jsonl").get_data(as_text=True)
