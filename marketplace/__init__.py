@@ -148,6 +148,10 @@ def _register_listeners() -> None:
 
     changes.listen_verdicts(playbook.on_verdict_changed)
     reminders.also_run(playbook_commands.run_deadlines)
+    # The labs' webhooks: a starting worker sweeps what is due and books a sweep every minute.
+    from marketplace.webhooks import tasks as webhook_tasks
+
+    tasks.on_worker_start(webhook_tasks.sweep_on_worker_start)
 
 
 def _register_blueprints(app: Flask) -> None:
@@ -182,6 +186,7 @@ def _register_blueprints(app: Flask) -> None:
     from marketplace.playbook.views import bp as playbook_bp
     from marketplace.scoring.views import bp as scoring_bp
     from marketplace.screening.views import bp as screening_bp
+    from marketplace.webhooks.views import bp as webhooks_bp
 
     for blueprint in (
         main_bp,
@@ -214,6 +219,7 @@ def _register_blueprints(app: Flask) -> None:
         teams_bp,
         disputes_bp,
         admin_disputes_bp,
+        webhooks_bp,
     ):
         app.register_blueprint(blueprint)
     # Stripe signs its webhook instead: the one view without a CSRF token.
@@ -357,3 +363,7 @@ def _register_commands(app: Flask) -> None:
     app.cli.add_command(playbook_cli)
 
     app.cli.add_command(worker_command)
+
+    from marketplace.webhooks.commands import webhooks_cli
+
+    app.cli.add_command(webhooks_cli)

@@ -47,6 +47,8 @@ def load_config(environ=os.environ, instance_dir: Path = INSTANCE_DIR) -> dict:
     if env == "production" and not secret:
         raise ConfigError("SECRET_KEY must be set when MARKETPLACE_ENV=production.")
     production = env == "production"
+    if production and environ.get("WEBHOOKS_ALLOW_PRIVATE") == "1":
+        raise ConfigError("WEBHOOKS_ALLOW_PRIVATE is for tests and the demo: it is refused in production.")
     stripe_key = environ.get("STRIPE_SECRET_KEY", "")
     if stripe_key.startswith(LIVE_KEY_PREFIXES) and not production:
         raise ConfigError("A live Stripe key is refused unless MARKETPLACE_ENV=production: use a test key (sk_test_…).")
@@ -111,6 +113,11 @@ def load_config(environ=os.environ, instance_dir: Path = INSTANCE_DIR) -> dict:
         # A dispute: days the other side has to answer, and days from opening until the evidence closes.
         "DISPUTE_RESPONSE_DAYS": _whole_number(environ, "DISPUTE_RESPONSE_DAYS", 7),
         "DISPUTE_EVIDENCE_DAYS": _whole_number(environ, "DISPUTE_EVIDENCE_DAYS", 14),
+        # Webhooks may call private and loopback addresses, and plain http there (tests, the demo): never in
+        # production, where only public https addresses are called (marketplace/webhooks/addresses.py).
+        "WEBHOOKS_ALLOW_PRIVATE": environ.get("WEBHOOKS_ALLOW_PRIVATE", "0") == "1",
+        "WEBHOOKS_CONNECT_TIMEOUT": _whole_number(environ, "WEBHOOKS_CONNECT_TIMEOUT", 3),
+        "WEBHOOKS_READ_TIMEOUT": _whole_number(environ, "WEBHOOKS_READ_TIMEOUT", 10),
     }
 
 

@@ -41,6 +41,13 @@ from marketplace.screening.models import (
     VerdictRecord,
     Waiver,
 )
+from marketplace.webhooks.models import (
+    DeadlineAnnounced,
+    OutgoingEvent,
+    WebhookAttempt,
+    WebhookDelivery,
+    WebhookEndpoint,
+)
 
 __all__ = [
     "AccountSession",
@@ -101,4 +108,9 @@ __all__ = [
     "DataGrant",
     "LabPlaybook",
     "StorageCall",
+    "WebhookEndpoint",
+    "OutgoingEvent",
+    "WebhookDelivery",
+    "WebhookAttempt",
+    "DeadlineAnnounced",
 ]

@@ -132,6 +132,13 @@ def get_own_job(session: Session, user: User, job_id: int) -> Job:
     return job
 
 
+def vendor_known_to_lab(vendor_org: Organization) -> bool:
+    """Whether a lab may be told of this vendor by name outside the pages (a webhook): a vendor organisation its
+    vendor search lists, i.e. not suspended. Anything else (a suspended vendor, an organisation that is no vendor)
+    is not named at all."""
+    return vendor_org.kind == OrgKind.VENDOR and vendor_org.suspended_at is None
+
+
 def verdict_between(session: Session, buyer_org_id: int, vendor_org: Organization) -> Verdict:
     """The (buyer, vendor) verdict every surface uses."""
     return _vendor_verdicts(session, vendor_org).get(buyer_org_id, Verdict.CLEAR)

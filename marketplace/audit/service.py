@@ -271,6 +271,7 @@ BUYER_ACTION_PREFIXES = (
     "policy.",
     "waiver.",
     "screening.",
+    "webhook.",  # the lab's own endpoints (address and events; never a secret)
 )
 SEALED_BID_ACTIONS = ("bid.placed", "bid.revised", "bid.resubmitted", "bid.withdrawn")
 

@@ -102,6 +102,12 @@ ACTIONS = {
     "user.two_factor_enabled": "turned on the second factor",
     "waiver.added": "waived a finding",
     "waiver.removed": "withdrew a waiver",
+    "webhook.endpoint_registered": "registered a webhook endpoint",
+    "webhook.secret_rotated": "renewed a webhook endpoint's signing secret",
+    "webhook.endpoint_enabled": "turned a webhook endpoint on",
+    "webhook.endpoint_disabled": "turned a webhook endpoint off",
+    "webhook.endpoint_deleted": "deleted a webhook endpoint",
+    "webhook.delivery_replayed": "sent a webhook delivery again",
 }
 # Subjects a link can lead an admin to: the page, by the subject's id.
 LINKS = {
@@ -129,6 +135,7 @@ SUBJECTS = {
     "screening_policy": "screening policy",
     "user": "account",
     "waiver": "waiver",
+    "webhook_endpoint": "webhook endpoint",
 }
 
 

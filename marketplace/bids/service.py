@@ -37,6 +37,7 @@ from marketplace.ndas import service as ndas
 from marketplace.notifications.service import notify_org
 from marketplace.scoring import service as scoring
 from marketplace.screening.services.screen import Screening, Verdict, screenings_for_buyer
+from marketplace.webhooks import events as webhook_events
 
 # One wording for every screening refusal a vendor sees: it names no buyer-wide cause, no finding, no rival.
 EXCLUDED_MESSAGE = "You cannot bid on this job."
@@ -475,6 +476,7 @@ def place_bid(session: Session, user: User, job_id: int, offer: Offer) -> Bid:
     _tell_buyer(
         session, job, "new_bid", f"New {sealed}bid on “{job.title}” from {vendor_org.name}. {_amount_words(job, bid)}"
     )
+    webhook_events.bid_received(session, job, bid, vendor_org)
     session.flush()
     return bid
 
@@ -511,6 +513,7 @@ def _resubmit(session: Session, user: User, bid: Bid, job: Job, offer: Offer) ->
         "new_bid",
         f"{vendor_org.name}, which had withdrawn, placed a new {sealed}bid on “{job.title}”. {_amount_words(job, bid)}",
     )
+    webhook_events.bid_received(session, job, bid, vendor_org)
     session.flush()
     return bid
 

@@ -46,6 +46,7 @@ from marketplace.payments import service as payments
 from marketplace.payments.fees import split_payout
 from marketplace.payments.gateway import GatewayError, StripeGateway
 from marketplace.playbook.models import ContractPlaybook, PlaybookStatus
+from marketplace.webhooks import events as webhook_events
 
 MAX_MILESTONES = 12
 MAX_DELIVERY_FILES = 10
@@ -597,6 +598,7 @@ def deliver(
         "milestone_delivered",
         f"The vendor delivered {_label(milestone)}: accept it to pay the vendor, or reject it with a reason.",
     )
+    webhook_events.delivery_made(session, contract, milestone, delivery)
     settle(session, user, contract)
     return delivery
 

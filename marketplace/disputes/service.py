@@ -45,6 +45,7 @@ from marketplace.money import MAX_AMOUNT_MINOR, format_money
 from marketplace.notifications.service import notify_org
 from marketplace.payments import service as payments
 from marketplace.payments.gateway import StripeGateway
+from marketplace.webhooks import events as webhook_events
 
 # The states in which the platform holds a milestone's money and has not paid it out (see the module's docstring).
 DISPUTABLE = (MilestoneStatus.FUNDED, MilestoneStatus.DELIVERED, MilestoneStatus.REJECTED, MilestoneStatus.ACCEPTED)
@@ -302,6 +303,7 @@ def open_dispute(
         "then an admin decides.",
         _link(dispute),
     )
+    webhook_events.dispute_opened(session, contract, dispute)
     settle(session, user, contract)
     return dispute
 

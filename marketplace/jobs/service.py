@@ -48,6 +48,7 @@ from marketplace.money import MAX_AMOUNT_MINOR, format_money, to_minor
 from marketplace.ndas import service as ndas
 from marketplace.notifications.service import notify_org, notify_orgs
 from marketplace.scoring import service as scoring
+from marketplace.webhooks import events as webhook_events
 
 MAX_ATTACHMENT_BYTES = 10 * 1024 * 1024
 MAX_ATTACHMENTS = 20
@@ -855,6 +856,7 @@ def ask_question(session: Session, user: User, job_id: int, text: str) -> Questi
         job_path(job.id) + "#questions",
         job_id=job.id,
     )
+    webhook_events.question_asked(session, job, question)
     return question
 
 

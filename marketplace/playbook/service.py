@@ -13,7 +13,6 @@ import math
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
 from typing import cast
-from urllib.parse import urlsplit
 
 from flask import current_app
 from sqlalchemy import select
@@ -41,6 +40,7 @@ from marketplace.playbook.models import (
     PlaybookStatus,
     StorageCall,
 )
+from marketplace.webhooks import addresses
 from marketplace.webhooks.signing import new_secret
 
 MAX_DELETION_DAYS = 90
@@ -229,16 +229,19 @@ def _check_days(value: int | None, field_name: str) -> int:
 
 
 def check_storage_url(url: str) -> str:
-    """An address the platform may call: https, or http to this machine's own network only where the server allows
-    it (WEBHOOKS_ALLOW_PRIVATE, for the demo and the tests)."""
+    """An address the platform may call, checked as the labs' webhook addresses are (https, public addresses only;
+    http to this machine's network only where the server allows it: WEBHOOKS_ALLOW_PRIVATE, the demo and tests)."""
     url = url.strip()
     if not url:
         return ""
-    parts = urlsplit(url)
-    if parts.scheme not in ("http", "https") or not parts.hostname:
-        raise PlaybookError("Give the storage's address as a whole URL, starting with https://.", "storage_url")
-    if parts.scheme == "http" and not current_app.config.get("WEBHOOKS_ALLOW_PRIVATE"):
-        raise PlaybookError("The storage's address must use https://.", "storage_url")
+    try:
+        addresses.check(
+            url,
+            allow_private=bool(current_app.config.get("WEBHOOKS_ALLOW_PRIVATE")),
+            production=current_app.config.get("ENV_NAME") == "production",
+        )
+    except addresses.AddressRefused as refused:
+        raise PlaybookError(str(refused), "storage_url") from refused
     return url
 
 

@@ -2,13 +2,12 @@
 
 Each call is a row written in the transaction that issued or revoked the grant, so a change rolled back sends
 nothing. `send_due` posts the calls that are due, each under a row lock (two senders never post the same attempt),
-signed with the lab's secret (marketplace.webhooks.signing), with a short timeout and no redirect followed. A call
-answered 2xx is sent; any other answer, a timeout or a refused connection is tried again after a growing wait, and
+signed with the lab's secret, sent as the labs' webhooks are (marketplace.webhooks.sending: the address checked
+to be public again before the call, a short timeout, no redirect followed), with the same waits between attempts.
+A call answered 2xx is sent; any other answer, a timeout or a refused connection is tried again after its wait, and
 after the last attempt it fails and the lab is told, so that it revokes the access by hand.
 """
 
-import urllib.error
-import urllib.request
 from dataclasses import dataclass
 from datetime import timedelta
 from typing import cast
@@ -22,19 +21,11 @@ from marketplace.db_types import utcnow
 from marketplace.extensions import db
 from marketplace.notifications.service import notify_org
 from marketplace.playbook.models import CallState, DataGrant, LabPlaybook, StorageCall
-from marketplace.webhooks.signing import HEADER, signature_header
+from marketplace.webhooks import sending
+from marketplace.webhooks import tasks as webhook_tasks
 
-TIMEOUT_SECONDS = 5
 # The waits after each failed attempt; after the last one the call has failed.
-BACKOFF = (timedelta(minutes=1), timedelta(minutes=5), timedelta(minutes=30), timedelta(hours=2), timedelta(hours=6))
-
-
-class _NoRedirects(urllib.request.HTTPRedirectHandler):
-    def redirect_request(self, *args, **kwargs):  # a redirect is an answer, not a place to post the call again
-        return None
-
-
-_opener = urllib.request.build_opener(_NoRedirects)
+BACKOFF = tuple(timedelta(seconds=seconds) for seconds in sending.BACKOFF_SECONDS)
 
 
 @dataclass
@@ -48,25 +39,23 @@ class SendRun:
 
 
 def _post(url: str, secret: str, call: StorageCall) -> tuple[int | None, str]:
-    body = call.body.encode()
-    request = urllib.request.Request(  # noqa: S310 (the address was checked to be http(s) when the lab gave it)
-        url,
-        data=body,
-        method="POST",
-        headers={
-            "Content-Type": "application/json",
-            HEADER: signature_header(secret, body),
-            "Idempotency-Key": f"storage-call-{call.id}",
-            "User-Agent": "ArmsLength-Playbook/1",
-        },
+    """The call made as the labs' webhooks are (marketplace.webhooks.sending): the address checked again, signed
+    now, no redirect followed, short timeouts."""
+    outcome = sending.post(
+        sending.Call(
+            delivery_id=call.id,
+            attempt_id=call.attempts + 1,
+            number=call.attempts + 1,
+            delivery_uid=f"storage-call-{call.id}",
+            event_uid=f"storage-call-{call.id}",
+            event_type=call.event,
+            body=call.body,
+            url=url,
+            secret=secret,
+        ),
+        webhook_tasks.settings(),
     )
-    try:
-        with _opener.open(request, timeout=TIMEOUT_SECONDS) as response:  # noqa: S310
-            return response.status, ""
-    except urllib.error.HTTPError as error:
-        return error.code, f"HTTP {error.code}"
-    except (urllib.error.URLError, OSError) as error:
-        return None, str(getattr(error, "reason", error))[:500]
+    return outcome.status_code, outcome.error[:500]
 
 
 SEND_TASK = "marketplace.playbook.storage.send_job"

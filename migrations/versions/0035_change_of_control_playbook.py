@@ -2,7 +2,7 @@
 contract made before it), data-access grants and the signed calls telling the lab's storage of them
 
 Revision ID: 0035
-Revises: 0030
+Revises: 0032
 Create Date: 2026-12-06 07:27:20.717453
 
 """
@@ -14,7 +14,7 @@ import marketplace.db_types  # noqa: F401  (UTCDateTime)
 
 # revision identifiers, used by Alembic.
 revision = '0035'
-down_revision = '0030'
+down_revision = '0032'
 branch_labels = None
 depends_on = None
 

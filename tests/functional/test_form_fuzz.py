@@ -27,6 +27,9 @@ from marketplace.disputes.models import Dispute
 from marketplace.jobs.models import BiddingMode, JobStatus
 from marketplace.parties import registry
 from marketplace.parties.models import TieOrigin
+from marketplace.webhooks import events as webhook_events
+from marketplace.webhooks import service as webhook_service
+from marketplace.webhooks.models import EventType, WebhookDelivery
 from tests.conftest import make_app
 from tests.factories import (
     PASSWORD,
@@ -96,6 +99,7 @@ def _form_field_names() -> list[str]:
         "concentration",
         "leaks",
         "certificates",
+        "webhooks",
     ):
         for module in ("forms", "views"):
             with contextlib.suppress(ModuleNotFoundError):
@@ -166,6 +170,11 @@ def world(session):
         evidence_until=utcnow(),
     )
     session.add(dispute)
+    endpoint = webhook_service.register(
+        session, buyer, "https://93.184.216.34/hook", ["bid.received"], "", webhook_service.Policy()
+    )
+    webhook_events.emit(session, buyer.org_id, EventType.BID_RECEIVED, {})
+    delivery_id = session.query(WebhookDelivery).filter_by(endpoint_id=endpoint.id).one().id
     session.commit()
     ids = {
         "dispute_id": dispute.id,
@@ -191,6 +200,8 @@ def world(session):
         "request_id": waiting.id,
         "certificate_id": certificate.id,
         "grant_id": 1,
+        "endpoint_id": endpoint.id,
+        "delivery_id": delivery_id,
     }
     return {"buyer": buyer, "vendor": vendor, "admin": admin, "ids": ids, "draft_id": draft.id}
 

@@ -31,6 +31,7 @@ from marketplace.notifications.service import notify_org
 from marketplace.screening.models import VerdictRecord
 from marketplace.screening.services.screen import Verdict, findings_record, screen_pairs
 from marketplace.screening.store.affected import affected_vendor_ids
+from marketplace.webhooks import events as webhook_events
 
 
 @dataclass(frozen=True)
@@ -138,6 +139,10 @@ def _act_on_change(session: Session, actor, change: VerdictChange, vendor_name: 
         f"Screening of {vendor_name} {direction}: {change.before} → {change.after}. {reasons}",
         f"/vendors/{change.vendor_org_id}/screening",
     )
+    vendor_org = session.get(Organization, change.vendor_org_id)
+    if vendor_org is not None:
+        rules = [str(finding.rule) for finding in findings]
+        webhook_events.verdict_changed(session, change.buyer_org_id, vendor_org, change.before, change.after, rules)
     bids = (
         session.execute(
             select(Bid)

@@ -28,6 +28,7 @@ from marketplace.payments import service as payments
 from marketplace.payments.fees import split_payout
 from marketplace.payments.models import EntryKind, LedgerEntry
 from marketplace.payments.reconcile import reconcile
+from marketplace.playbook import service as playbook
 from seed_data.seeding import SEED_DIR, DemoLoader, SeedDataError
 from tests.functional.payments.stripe_support import FEE_BPS, URLS, free_port
 
@@ -189,17 +190,21 @@ def test_the_demo_buyer_funds_the_vendor_delivers_the_buyer_accepts_and_cancels_
     assert reconcile(session, gateway)[0] == []
 
 
-def test_the_flagged_contract_holds_money_the_buyer_can_get_back_by_ending_it(seeded_with_money, session, gateway):
+def test_the_wound_down_contract_holds_money_the_buyer_settles_through_its_playbook(
+    seeded_with_money, session, gateway
+):
     maya = _user(session, "maya@northwind-ai.example")
-    flagged = session.execute(
+    wound_down = session.execute(
         select(Contract).where(Contract.vendor_org_id == _org(session, "Scalewise Data").id)
     ).scalar_one()
-    assert flagged.status == ContractStatus.FLAGGED
-    held = [m for m in _milestones(session, flagged) if m.status in HELD_STATES]
-    assert held
-    contracts.end_contract(session, maya, gateway, flagged.id, fee_bps=FEE_BPS)
+    # Cobalt's 49% made Scalewise excluded: the contract's change-of-control playbook paused it.
+    assert wound_down.status == ContractStatus.PAUSED
+    shares = playbook.proposed_shares(session, wound_down, None)
+    assert shares and all(share.held_minor > 0 for share in shares)
+    # Nothing of the work counted as done: everything held comes back to the lab, through Stripe.
+    playbook.settle(session, maya, gateway, wound_down.id, {s.milestone.id: 0 for s in shares}, fee_bps=FEE_BPS)
     session.commit()
-    assert all(session.get(Milestone, m.id).status == MilestoneStatus.REFUNDED for m in held)
+    assert all(session.get(Milestone, s.milestone.id).status == MilestoneStatus.REFUNDED for s in shares)
     assert reconcile(session, gateway)[0] == []
 
 
@@ -227,6 +232,7 @@ def _assert_no_money(session):
     assert {ContractStatus(c.status) for c in session.execute(select(Contract)).scalars()} <= {
         ContractStatus.ACTIVE,
         ContractStatus.FLAGGED,
+        ContractStatus.PAUSED,  # the playbook of the contract whose vendor turned excluded
     }
 
 

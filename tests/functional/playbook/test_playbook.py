@@ -117,12 +117,13 @@ def test_a_contract_made_after_new_defaults_gets_them(session, world):
     [
         ({"deletion_days": "0"}, "deletion_days", "a whole number from 1 to 90"),
         ({"deletion_days": "many"}, "deletion_days", "a whole number from 1 to 90"),
-        ({"deletion_days": "14", "storage_url": "ftp://files.example"}, "storage_url", "whole URL"),
+        ({"deletion_days": "14", "storage_url": "ftp://files.example"}, "storage_url", "must start with https://"),
+        ({"deletion_days": "14", "storage_url": "https://10.0.0.7/hook"}, "storage_url", "private network"),
         ({"deletion_days": "14", "storage_url": "http://storage.example/hook"}, "storage_url", "must use https"),
     ],
 )
 def test_settings_refusals_come_back_next_to_their_field(client, session, login_as, world, app, data, field, message):
-    if "must use https" in message:
+    if "must use https" in message or "private network" in message:
         app.config["WEBHOOKS_ALLOW_PRIVATE"] = False
     login_as(world.buyer)
     page = client.post("/playbook/settings", data=data)
@@ -162,7 +163,7 @@ def test_access_given_is_sent_signed_to_the_labs_storage(client, session, login_
     assert sent["type"] == "data_access.granted"
     assert sent["data"]["resource"] == "s3://acme-labeling/batch-7/"
     assert sent["data"]["expires_on"] == (date.today() + timedelta(days=30)).isoformat()
-    assert headers["Idempotency-Key"].startswith("storage-call-")
+    assert headers["Arms-Length-Delivery-Id"].startswith("storage-call-")
     login_as(world.vendor)
     seen = text(client.get(f"/contracts/{world.contract.id}/playbook"))
     assert "s3://acme-labeling/batch-7/" in seen and "Live" in seen

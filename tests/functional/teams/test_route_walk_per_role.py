@@ -78,6 +78,12 @@ LEAST_ROLE: dict[str, tuple[OrgRole, frozenset[str] | None]] = {
     "playbook.go_on": (MANAGER, None),
     "playbook.settle": (MANAGER, None),
     "playbook.attest": (MANAGER, None),
+    # Webhook endpoints speak for the lab to its own systems: members read them, managers change them.
+    "webhooks.register": (MANAGER, None),
+    "webhooks.rotate": (MANAGER, None),
+    "webhooks.set_enabled": (MANAGER, None),
+    "webhooks.delete": (MANAGER, None),
+    "webhooks.replay": (MANAGER, None),
 }
 RANK = {OrgRole.MEMBER: 0, OrgRole.MANAGER: 1, OrgRole.OWNER: 2}
 
