@@ -358,10 +358,6 @@ def _register_commands(app: Flask) -> None:
 
     app.cli.add_command(verify_statement_command)
 
-    from marketplace.playbook.commands import playbook_cli
-
-    app.cli.add_command(playbook_cli)
-
     app.cli.add_command(worker_command)
 
     from marketplace.webhooks.commands import webhooks_cli

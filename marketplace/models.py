@@ -31,7 +31,7 @@ from marketplace.parties.models import (
     PartyIdentifier,
 )
 from marketplace.payments.models import BillingCustomer, LedgerEntry, PayoutAccount, WebhookEvent
-from marketplace.playbook.models import ContractPlaybook, DataGrant, LabPlaybook, StorageCall
+from marketplace.playbook.models import ContractPlaybook, DataGrant, LabPlaybook
 from marketplace.scoring.models import BidScore, ScoringWeights
 from marketplace.screening.models import (
     PendingRescreen,
@@ -107,7 +107,6 @@ __all__ = [
     "ContractPlaybook",
     "DataGrant",
     "LabPlaybook",
-    "StorageCall",
     "WebhookEndpoint",
     "OutgoingEvent",
     "WebhookDelivery",

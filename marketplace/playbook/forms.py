@@ -19,11 +19,6 @@ class PlaybookForm(FlaskForm):
     )
 
 
-class DefaultsForm(PlaybookForm):
-    storage_url = StringField("Your storage's address for grant calls", validators=[Optional(), Length(max=500)])
-    new_key = BooleanField("Make a new signing secret (the old one stops working)")
-
-
 class GrantForm(FlaskForm):
     resource = StringField(
         "Data", validators=[InputRequired("Name the data: a bucket, a folder or a dataset."), Length(max=500)]

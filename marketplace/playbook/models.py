@@ -4,7 +4,7 @@ from datetime import date, datetime
 from enum import StrEnum
 from typing import Any, cast
 
-from sqlalchemy import Text, event, select
+from sqlalchemy import event, select
 from sqlmodel import Field, SQLModel
 
 from marketplace.contracts.models import Contract
@@ -14,15 +14,13 @@ DEFAULT_DELETION_DAYS = 14
 
 
 class LabPlaybook(SQLModel, table=True):
-    """A lab's defaults for new contracts, and where its storage takes grant and revocation calls."""
+    """A lab's defaults for new contracts. (Its storage hears of data access through the lab's webhook endpoints
+    subscribed to the data_access events: marketplace.webhooks.)"""
 
     id: int = Field(default=None, primary_key=True)
     org_id: int = Field(foreign_key="organization.id", unique=True)
     wind_down: bool = True
     deletion_days: int = DEFAULT_DELETION_DAYS
-    # The lab's storage service: grants issued and revoked are POSTed here, signed with the secret.
-    storage_url: str = Field(default="", max_length=500)
-    storage_secret: str = Field(default="", max_length=100)
     updated_at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime)
 
 
@@ -75,29 +73,6 @@ class DataGrant(SQLModel, table=True):
     issued_at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime)
     revoked_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
     revoke_reason: str = Field(default="", max_length=500)
-
-
-class CallState(StrEnum):
-    DUE = "due"
-    SENT = "sent"  # the storage answered 2xx
-    FAILED = "failed"  # every attempt failed: the lab is told
-
-
-class StorageCall(SQLModel, table=True):
-    """One signed call to the lab's storage (a grant issued or revoked), retried with backoff until answered."""
-
-    id: int = Field(default=None, primary_key=True)
-    org_id: int = Field(foreign_key="organization.id", index=True)
-    grant_id: int = Field(foreign_key="datagrant.id", index=True)
-    event: str = Field(max_length=40)
-    body: str = Field(sa_type=Text)
-    state: CallState = Field(default=CallState.DUE, sa_type=enum_column(), index=True)
-    attempts: int = 0
-    next_attempt_at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime)
-    last_status: int | None = None
-    last_error: str = Field(default="", max_length=500)
-    sent_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
-    created_at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime)
 
 
 @event.listens_for(Contract, "after_insert")

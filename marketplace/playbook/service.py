@@ -8,13 +8,11 @@ The vendor learns what it must do (stop using the lab's data, delete it, attest 
 the rival and the verdict are the lab's.
 """
 
-import json
 import math
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
 from typing import cast
 
-from flask import current_app
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 from sqlmodel import col
@@ -31,17 +29,15 @@ from marketplace.errors import NotVisible, Refusal
 from marketplace.money import format_money
 from marketplace.notifications.service import notify_admins, notify_org
 from marketplace.payments.gateway import StripeGateway
-from marketplace.playbook import storage
 from marketplace.playbook.models import (
     ContractPlaybook,
     DataGrant,
     GrantAccess,
     LabPlaybook,
     PlaybookStatus,
-    StorageCall,
 )
-from marketplace.webhooks import addresses
-from marketplace.webhooks.signing import new_secret
+from marketplace.webhooks import events as webhook_events
+from marketplace.webhooks.models import EventType
 
 MAX_DELETION_DAYS = 90
 MAX_GRANT_DAYS = 365
@@ -134,7 +130,6 @@ class PlaybookPage:
     vendor_name: str
     lab_name: str
     grants: list[DataGrant]
-    calls: dict[int, list[StorageCall]] = field(default_factory=dict)
     shares: list[Share] = field(default_factory=list)
     storage_ready: bool = False
     may_manage: bool = False  # a manager of the lab
@@ -198,14 +193,8 @@ def playbook_page(session: Session, user: User, contract_id: int) -> PlaybookPag
         today=_today(user),
     )
     if side == "buyer":
-        page.storage_ready = bool(lab_defaults(session, contract.buyer_org_id).storage_url)
+        page.storage_ready = storage_ready(session, contract.buyer_org_id)
         page.may_manage = has_org_role(user, OrgRole.MANAGER)
-        for call in session.execute(
-            select(StorageCall)
-            .where(col(StorageCall.grant_id).in_([g.id for g in page.grants] or [0]))
-            .order_by(col(StorageCall.id))
-        ).scalars():
-            page.calls.setdefault(call.grant_id, []).append(call)
         if playbook.status == PlaybookStatus.RUNNING:
             page.shares = proposed_shares(session, contract, playbook.started_at)
     elif side == "vendor":
@@ -228,54 +217,19 @@ def _check_days(value: int | None, field_name: str) -> int:
     return value
 
 
-def check_storage_url(url: str) -> str:
-    """An address the platform may call, checked as the labs' webhook addresses are (https, public addresses only;
-    http to this machine's network only where the server allows it: WEBHOOKS_ALLOW_PRIVATE, the demo and tests)."""
-    url = url.strip()
-    if not url:
-        return ""
-    try:
-        addresses.check(
-            url,
-            allow_private=bool(current_app.config.get("WEBHOOKS_ALLOW_PRIVATE")),
-            production=current_app.config.get("ENV_NAME") == "production",
-        )
-    except addresses.AddressRefused as refused:
-        raise PlaybookError(str(refused), "storage_url") from refused
-    return url
-
-
-def save_defaults(
-    session: Session, user: User, *, wind_down: bool, deletion_days: int | None, storage_url: str, new_key: bool
-) -> tuple[LabPlaybook, str | None]:
-    """The lab's defaults for new contracts and its storage's address; a new signing secret when asked (or the first
-    time an address is given), returned once to be shown once."""
+def save_defaults(session: Session, user: User, *, wind_down: bool, deletion_days: int | None) -> LabPlaybook:
+    """The lab's playbook for the contracts it makes from now on."""
     if user.org_id is None or not user.is_buyer:
         raise WrongSide("Only a lab sets a change-of-control playbook.")
     days = _check_days(deletion_days, "deletion_days")
-    url = check_storage_url(storage_url)
     defaults = lab_defaults(session, user.org_id)
-    before = {
-        "wind_down": defaults.wind_down,
-        "deletion_days": defaults.deletion_days,
-        "storage_url": defaults.storage_url,
-    }
-    secret = None
-    if url and (new_key or not defaults.storage_secret):
-        secret = new_secret()
-        defaults.storage_secret = secret
-    defaults.wind_down, defaults.deletion_days, defaults.storage_url = wind_down, days, url
-    defaults.updated_at = utcnow()
+    before = {"wind_down": defaults.wind_down, "deletion_days": defaults.deletion_days}
+    defaults.wind_down, defaults.deletion_days, defaults.updated_at = wind_down, days, utcnow()
     session.add(defaults)
     session.flush()
-    after = {
-        "wind_down": wind_down,
-        "deletion_days": days,
-        "storage_url": url,
-        "new_signing_secret": secret is not None,
-    }
+    after = {"wind_down": wind_down, "deletion_days": days}
     record_event(session, user, "playbook.defaults_set", "organization", user.org_id, before=before, after=after)
-    return defaults, secret
+    return defaults
 
 
 def set_contract_playbook(
@@ -318,17 +272,20 @@ def _audit(session: Session, user, action: str, contract: Contract, before=None,
 # ------------------------------------------------------------------------------------------------ data-access grants
 
 
-def _call(session: Session, contract: Contract, grant: DataGrant, event: str, reason: str = "") -> StorageCall | None:
-    """Queue the signed call telling the lab's storage of a grant issued or revoked (sent after the commit by
-    send_due, and again with backoff until the storage answers). None when the lab has no storage address."""
-    defaults = lab_defaults(session, contract.buyer_org_id)
-    if not defaults.storage_url:
-        return None
+def storage_ready(session: Session, lab_org_id: int) -> bool:
+    """Whether the lab's storage hears of revoked access: an enabled webhook endpoint of the lab subscribed to it."""
+    return bool(webhook_events.subscribed(session, lab_org_id, EventType.DATA_ACCESS_REVOKED))
+
+
+def _tell_storage(session: Session, contract: Contract, grant: DataGrant, event: EventType, reason: str = "") -> None:
+    """The signed call telling the lab's storage of a grant given or taken back: a webhook event of the lab
+    (marketplace.webhooks), written in this transaction and sent, retried and logged as every webhook is."""
     vendor = session.get(Organization, contract.vendor_org_id)
-    body = {
-        "type": event,
-        "created": int(utcnow().timestamp()),
-        "data": {
+    webhook_events.emit(
+        session,
+        contract.buyer_org_id,
+        event,
+        {
             "grant_id": grant.id,
             "contract_id": contract.id,
             "vendor": {"id": contract.vendor_org_id, "name": vendor.name if vendor else ""},
@@ -337,12 +294,7 @@ def _call(session: Session, contract: Contract, grant: DataGrant, event: str, re
             "expires_on": grant.expires_on.isoformat(),
             "reason": reason,
         },
-    }
-    call = StorageCall(org_id=contract.buyer_org_id, grant_id=grant.id, event=event, body=json.dumps(body))
-    session.add(call)
-    session.flush()
-    storage.queue_after_commit(session, call)
-    return call
+    )
 
 
 def issue_grant(
@@ -355,8 +307,11 @@ def issue_grant(
         raise PlaybookError("The change-of-control playbook stopped new data access on this contract.")
     if contract.status != ContractStatus.ACTIVE:
         raise PlaybookError(f"This contract is {contract.status}: no new data access can be given.")
-    if not lab_defaults(session, contract.buyer_org_id).storage_url:
-        raise PlaybookError("Give your storage's address in your playbook settings first: grants are sent there.")
+    if not storage_ready(session, contract.buyer_org_id):
+        raise PlaybookError(
+            "Register your storage as a webhook endpoint for the data access events first: access is given and "
+            "taken back through it."
+        )
     resource = resource.strip()
     if not resource:
         raise PlaybookError("Name the data: a bucket, a folder or a dataset.", "resource")
@@ -375,7 +330,7 @@ def issue_grant(
     )
     session.add(grant)
     session.flush()
-    _call(session, contract, grant, "data_access.granted")
+    _tell_storage(session, contract, grant, EventType.DATA_ACCESS_GRANTED)
     _audit(session, user, "grant.issued", contract, None, {"resource": resource, "access": access, "days": days})
     notify_org(
         session,
@@ -389,7 +344,7 @@ def issue_grant(
 
 def _revoke(session: Session, user, contract: Contract, grant: DataGrant, reason: str) -> None:
     grant.revoked_at, grant.revoke_reason = utcnow(), reason[:500]
-    _call(session, contract, grant, "data_access.revoked", reason)
+    _tell_storage(session, contract, grant, EventType.DATA_ACCESS_REVOKED, reason)
     _audit(session, user, "grant.revoked", contract, {"resource": grant.resource}, {"reason": reason})
 
 

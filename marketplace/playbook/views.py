@@ -7,13 +7,12 @@ or role whose action it is not."""
 from flask import Blueprint, abort, flash, redirect, render_template, request, url_for
 from flask_login import current_user, login_required
 
-from marketplace import tasks
 from marketplace.accounts.models import OrgRole
 from marketplace.extensions import db
 from marketplace.guards import org_role_required, role_required
 from marketplace.payments.configured import current_gateway, fee_bps
-from marketplace.playbook import service, storage
-from marketplace.playbook.forms import AttestForm, DefaultsForm, GoOnForm, GrantForm, PlaybookForm
+from marketplace.playbook import service
+from marketplace.playbook.forms import AttestForm, GoOnForm, GrantForm, PlaybookForm
 
 bp = Blueprint("playbook", __name__)
 
@@ -52,9 +51,6 @@ def _refused(contract_id: int, form, error: service.PlaybookError, form_name: st
 
 def _done(contract_id: int, message: str):
     db.session.commit()
-    # Without a task queue the page sends the storage calls it made itself, once they are committed.
-    if not tasks.configured():
-        storage.send_due(db.session)
     flash(message, "success")
     return redirect(_page_url(contract_id), 303)
 
@@ -190,33 +186,25 @@ def attest(contract_id: int):
 def settings():
     """The lab's playbook for new contracts, and its storage's address and signing secret."""
     defaults = service.lab_defaults(db.session, current_user.org_id)
-    form = DefaultsForm(obj=defaults)
-    secret = None
-    status = 200
+    form = PlaybookForm(obj=defaults)
     if request.method == "POST":
         if form.validate_on_submit():
             try:
-                _, secret = service.save_defaults(
-                    db.session,
-                    current_user,
-                    wind_down=form.wind_down.data,
-                    deletion_days=form.deletion_days.data,
-                    storage_url=form.storage_url.data or "",
-                    new_key=form.new_key.data,
+                service.save_defaults(
+                    db.session, current_user, wind_down=form.wind_down.data, deletion_days=form.deletion_days.data
                 )
             except service.PlaybookError as error:
                 db.session.rollback()
-                form[error.field or "storage_url"].errors = [str(error)]
-                status = 400
+                form[error.field or "deletion_days"].errors = [str(error)]
             else:
                 db.session.commit()
                 flash("Your playbook's defaults are saved: new contracts get them.", "success")
-                if secret is None:
-                    return redirect(url_for("playbook.settings"), 303)
-                form.new_key.data = False
-        else:
-            status = 400
-    return render_template("playbook/settings.html", form=form, defaults=defaults, secret=secret), status
+                return redirect(url_for("playbook.settings"), 303)
+        status = 400
+    else:
+        status = 200
+    storage = service.storage_ready(db.session, current_user.org_id)
+    return render_template("playbook/settings.html", form=form, storage_ready=storage), status
 
 
 @bp.get("/admin/playbooks")
