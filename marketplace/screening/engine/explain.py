@@ -4,6 +4,7 @@ the routes that carry it (the largest first), the sources with their verificatio
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import date
+from functools import lru_cache
 from typing import cast
 
 from marketplace.parties.vocabulary import interest_words
@@ -70,16 +71,17 @@ def routes_text(routes: list[Route]) -> str:
     return f"{shown}; and {more} more route{'s' if more > 1 else ''}" if more > 0 else shown
 
 
-def _tie(tie: Tie) -> str:
-    source = tie.source
+@lru_cache(maxsize=4096)
+def _tie_text(kind: str, source: Source) -> str:
+    """A tie in words depends on its kind and source alone: a register's thousands of ties share a few dozen."""
     origin = " ".join(
         part for part in (source.description, source.recorded.isoformat() if source.recorded else "") if part
     )
-    return ", ".join(part for part in (interest_words(tie.kind), origin, source.verification_level) if part)
+    return ", ".join(part for part in (interest_words(kind), origin, source.verification_level) if part)
 
 
 def ties_text(ties: list[Tie]) -> str:
-    texts = list(dict.fromkeys(_tie(tie) for tie in ties))
+    texts = list(dict.fromkeys(_tie_text(tie.kind, tie.source) for tie in ties))
     shown = "; ".join(texts[:TIES_SHOWN])
     more = len(texts) - TIES_SHOWN
     return f"{shown}; and {more} more tie{'s' if more > 1 else ''}" if more > 0 else shown

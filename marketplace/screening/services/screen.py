@@ -41,6 +41,10 @@ from marketplace.screening.store.policies import apply_waivers, policy_for, waiv
 
 # Up to this many vendors, reading each one's part of the graph beats reading the whole graph once.
 CLOSURE_UP_TO = 50
+# Up to this many (buyer, vendor) pairs, screen_pairs_for_page keeps each pair's screening between requests. Beyond,
+# it is no page but a whole register (100,000 vendors): keeping them would evict every page's answers from the
+# process's store (transaction_cache.SHARED_ANSWERS), and storing and copying them took seconds.
+PAGE_PAIRS_KEPT = 1000
 
 
 def _rivals_by_buyer(session: Session, buyer_ids: list[int], aliases: store.Aliases) -> dict[int, tuple[int, ...]]:
@@ -378,10 +382,14 @@ def screen_vendor(session: Session, buyer_org_id: int, vendor_org: Organization,
 
 def screen_pairs_for_page(session: Session, buyer_org_ids, vendor_orgs, as_of=None):
     """screen_pairs for a page (a few vendors): each pair's screening is kept between requests for as long as the
-    screening generation stays the same (marketplace.transaction_cache.shared), and given out as a copy."""
+    screening generation stays the same (marketplace.transaction_cache.shared), and given out as a copy. More pairs
+    than PAGE_PAIRS_KEPT are screened afresh and kept by no one (a copy each only where buyers share one)."""
     as_of = as_of or utcnow().date()
     buyer_ids = list(dict.fromkeys(buyer_org_ids))
     vendors = {vendor.id: vendor for vendor in vendor_orgs}
+    if len(vendors) * len(buyer_ids) > PAGE_PAIRS_KEPT:
+        pairs = screen_pairs(session, buyer_ids, list(vendors.values()), as_of)
+        return pairs if len(buyer_ids) == 1 else {pair: _copy(screening) for pair, screening in pairs.items()}
     keys = [("screening.pair", buyer, vendor, as_of) for vendor in vendors for buyer in buyer_ids]
 
     def compute(missing):
