@@ -175,6 +175,9 @@ def _register_blueprints(app: Flask) -> None:
     from marketplace.payments.views import webhook as stripe_webhook
     from marketplace.scoring.views import bp as scoring_bp
     from marketplace.screening.views import bp as screening_bp
+    from marketplace.sso.admin_views import bp as admin_sso_bp
+    from marketplace.sso.scim import bp as scim_bp
+    from marketplace.sso.views import bp as sso_bp
 
     for blueprint in (
         main_bp,
@@ -206,6 +209,9 @@ def _register_blueprints(app: Flask) -> None:
         teams_bp,
         disputes_bp,
         admin_disputes_bp,
+        sso_bp,
+        admin_sso_bp,
+        scim_bp,
     ):
         app.register_blueprint(blueprint)
     # Stripe signs its webhook instead: the one view without a CSRF token.

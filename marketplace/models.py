@@ -40,6 +40,7 @@ from marketplace.screening.models import (
     VerdictRecord,
     Waiver,
 )
+from marketplace.sso.models import ScimToken, SsoConfig, SsoDomain
 
 __all__ = [
     "AccountSession",
@@ -96,4 +97,7 @@ __all__ = [
     "Dispute",
     "DisputeFile",
     "DisputeStatement",
+    "SsoConfig",
+    "SsoDomain",
+    "ScimToken",
 ]
