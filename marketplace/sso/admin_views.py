@@ -29,7 +29,6 @@ def verify(claim_id: int):
     try:
         claim = service.verify_domain(db.session, current_user, claim_id)
     except service.SsoError as error:
-        db.session.rollback()
         flash(str(error), "error")
     else:
         db.session.commit()
@@ -43,7 +42,6 @@ def reject(claim_id: int):
     try:
         claim = service.reject_domain(db.session, current_user, claim_id)
     except service.SsoError as error:
-        db.session.rollback()
         flash(str(error), "error")
     else:
         db.session.commit()

@@ -119,7 +119,6 @@ def create_user():
             db.session, g.scim_token, email=body["userName"], name=str(name or ""), active=active
         )
     except provisioning.ProvisioningError as error:
-        db.session.rollback()
         return _error(error.status, str(error), error.scim_type)
     db.session.commit()
     return _answer(_resource(user), 201, {"Location": url_for("scim.user", user_id=user.id, _external=True)})
@@ -175,7 +174,6 @@ def patch_user(user_id: int):
     except NotVisible:
         return _error(404, "No such user.")
     except provisioning.ProvisioningError as error:
-        db.session.rollback()
         return _error(error.status, str(error), error.scim_type)
     db.session.commit()
     return _answer(_resource(target))
@@ -190,7 +188,6 @@ def delete_user(user_id: int):
     except NotVisible:
         return _error(404, "No such user.")
     except provisioning.ProvisioningError as error:
-        db.session.rollback()
         return _error(error.status, str(error), error.scim_type)
     db.session.commit()
     return _answer(None, 204)

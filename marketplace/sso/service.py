@@ -95,6 +95,7 @@ def save_config(
     password and second factor as the way in while the provider is down."""
     org = owners_org(session, owner, "set up single sign-on")
     config = config_of(session, org.id)
+    issuer = _issuer(issuer)
     client_id = client_id.strip()
     if not client_id:
         raise SsoError("Give the client id your identity provider issued for the marketplace.", "client_id")
@@ -114,7 +115,7 @@ def save_config(
     if config is None:
         config = SsoConfig(org_id=org.id, issuer="", client_id="")
         session.add(config)
-    config.issuer, config.client_id = _issuer(issuer), client_id
+    config.issuer, config.client_id = issuer, client_id
     if client_secret.strip():
         config.client_secret = client_secret.strip()
     config.enabled, config.required, config.updated_at = enabled, required, utcnow()

@@ -76,7 +76,6 @@ def callback():
     try:
         user = service.sign_in_identity(db.session, org, dict(claims))
     except service.SsoError as error:
-        db.session.rollback()
         return _refused(str(error))
     db.session.commit()
     web_sessions.sign_in_user(user)
@@ -144,7 +143,6 @@ def settings():
                 required=form.required.data,
             )
         except service.SsoError as error:
-            db.session.rollback()
             show_on_form(form, error)
         else:
             db.session.commit()
@@ -164,7 +162,6 @@ def claim_domain():
         try:
             claim = service.claim_domain(db.session, current_user, form.domain.data)
         except service.SsoError as error:
-            db.session.rollback()
             show_on_form(form, error)
         else:
             db.session.commit()
@@ -180,7 +177,6 @@ def remove_domain(claim_id: int):
     try:
         claim = service.remove_domain(db.session, current_user, claim_id)
     except service.SsoError as error:
-        db.session.rollback()
         flash(str(error), "error")
         return redirect(url_for("sso.settings"), 303)
     db.session.commit()
@@ -197,7 +193,6 @@ def create_scim_token():
         try:
             issued = provisioning.create_token(db.session, current_user, form.label.data)
         except provisioning.ProvisioningError as error:
-            db.session.rollback()
             form.label.errors.append(str(error))
         else:
             db.session.commit()
