@@ -3,6 +3,7 @@ makes, and every refusal."""
 
 from urllib.parse import parse_qs, urlsplit
 
+from flask import g
 from sqlalchemy import select
 
 from marketplace.accounts.models import AccountSession, OrgRole, Role, User
@@ -42,6 +43,7 @@ def test_a_new_person_at_a_verified_domain_joins_as_a_member_and_is_signed_in(cl
     assert (ana.org_id, ana.org_role, ana.role, ana.name) == (sso_org.org.id, OrgRole.MEMBER, Role.BUYER, "Ana Lima")
     assert ana.email_verified
     assert session.execute(select(AccountSession).where(AccountSession.user_id == ana.id)).scalar_one()
+    g.pop("_login_user", None)  # the test shares g with the client: the cookie alone must sign Ana in
     assert client.get("/jobs/").status_code == 200  # a session like a password sign-in's
     assert _actions(session)[-2:] == ["user.joined_through_sso", "user.signed_in_through_sso"]
 
