@@ -11,6 +11,7 @@ from sqlalchemy import select
 from marketplace.accounts.models import AccountSession, OrgRole, User
 from marketplace.audit.models import AuditRecord
 from marketplace.sso.models import ScimToken
+from tests.conftest import make_app
 from tests.factories import PASSWORD, BuyerFactory, VendorFactory
 
 PATCH = "urn:ietf:params:scim:api:messages:2.0:PatchOp"
@@ -185,3 +186,21 @@ def test_only_the_owner_creates_tokens(client, session, login_as, sso_org):
     response = client.post("/organisation/sign-in/scim-tokens", data={"label": "Okta"})
     assert response.status_code == 403
     assert session.execute(select(ScimToken)).first() is None
+
+
+SCIM_RULES = [
+    (rule, method)
+    for rule in make_app("sqlite://").url_map.iter_rules()
+    if rule.endpoint.startswith("scim.")
+    for method in sorted(rule.methods - {"HEAD", "OPTIONS"})
+]
+
+
+@pytest.mark.parametrize(("rule", "method"), SCIM_RULES, ids=lambda v: v if isinstance(v, str) else v.endpoint)
+def test_every_scim_route_answers_401_without_a_token_even_to_a_signed_in_owner(
+    client, login_as, sso_org, rule, method
+):
+    login_as(sso_org.owner)  # a browser session is no SCIM credential
+    path = rule.rule.replace("<int:user_id>", str(sso_org.owner.id))
+    response = client.open(path, method=method, json={})
+    assert response.status_code == 401

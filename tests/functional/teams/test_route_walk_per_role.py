@@ -70,6 +70,12 @@ LEAST_ROLE: dict[str, tuple[OrgRole, frozenset[str] | None]] = {
     # A dispute is a decision about the contract's money.
     "disputes.open_dispute": (MANAGER, POST),
     "disputes.add_statement": (MANAGER, None),
+    # Single sign-on and provisioning tokens: the owner alone.
+    "sso.settings": (OWNER, None),
+    "sso.claim_domain": (OWNER, None),
+    "sso.remove_domain": (OWNER, None),
+    "sso.create_scim_token": (OWNER, None),
+    "sso.revoke_scim_token": (OWNER, None),
 }
 RANK = {OrgRole.MEMBER: 0, OrgRole.MANAGER: 1, OrgRole.OWNER: 2}
 
