@@ -190,6 +190,9 @@ def world(session):
         "member_id": colleague.id,
         "request_id": waiting.id,
         "certificate_id": certificate.id,
+        "claim_id": 1,
+        "token_id": 1,
+        "user_id": buyer.id,
     }
     return {"buyer": buyer, "vendor": vendor, "admin": admin, "ids": ids, "draft_id": draft.id}
 
