@@ -6,7 +6,7 @@ Each function raises SsoError (a refusal the page shows) or RoleTooLow (403) and
 
 import re
 import secrets
-from typing import cast
+from typing import Any, cast
 from urllib.parse import urlsplit
 
 from sqlalchemy import select
@@ -34,7 +34,7 @@ class SsoError(Refusal):
     """A change to single sign-on, or a sign-in through it, that cannot be made, said so that one knows what to do."""
 
 
-def sides(org: Organization) -> dict[str, int | None]:
+def sides(org: Organization) -> dict[str, Any]:
     """The audit record's organisation columns, so that the organisation's own trail shows the change."""
     return {
         "buyer_org_id": org.id if org.kind == OrgKind.BUYER else None,
@@ -111,7 +111,7 @@ def save_config(
             "and second factor are the way in if the provider is down.",
             "required",
         )
-    before = _summary(config)
+    before = _summary(config) if config is not None else None
     if config is None:
         config = SsoConfig(org_id=org.id, issuer="", client_id="")
         session.add(config)
@@ -133,10 +133,8 @@ def save_config(
     return config
 
 
-def _summary(config: SsoConfig | None) -> dict[str, object] | None:
+def _summary(config: SsoConfig) -> dict[str, object]:
     """What the audit keeps of the settings: never the secret."""
-    if config is None:
-        return None
     return {
         "issuer": config.issuer,
         "client_id": config.client_id,
