@@ -28,7 +28,10 @@ def _safe_next(target: str | None) -> str | None:
 
 @bp.get("/sign-in/organisation")
 def start():
-    """Start signing in through the identity provider of the organisation named, or of the address's domain."""
+    """Find the organisation named, or the one of the address's domain, and show the way to its identity provider.
+
+    A page with a link, not a redirect: the form that asks (on the sign-in page) may lead only to this site (CSP
+    form-action, which browsers apply to a form's redirects too), and the page says whose provider comes next."""
     if current_user.is_authenticated:
         return redirect(url_for("main.dashboard"))
     form = SsoStartForm(request.args)
@@ -44,14 +47,18 @@ def start():
     except service.SsoError as error:
         show_on_form(form, error)
         return render_template("sso/start.html", form=form), 400
-    session[PENDING_KEY] = {"org": org.id, "next": _safe_next(request.args.get("next")) or ""}
+    client = oidc.client_for(config)
     try:
-        return oidc.client_for(config).authorize_redirect(url_for("sso.callback", _external=True))
+        authorization = client.create_authorization_url(url_for("sso.callback", _external=True))
     except oidc.PROVIDER_ERRORS:
         form.form_errors.append(
             f"{org.name}'s identity provider did not answer. Try again in a while, or ask your IT team."
         )
         return render_template("sso/start.html", form=form), 502
+    # State, nonce and PKCE verifier wait in this browser's session for the provider's answer.
+    client.save_authorize_data(redirect_uri=url_for("sso.callback", _external=True), **authorization)
+    session[PENDING_KEY] = {"org": org.id, "next": _safe_next(request.args.get("next")) or ""}
+    return render_template("sso/continue.html", org=org, provider_url=authorization["url"])
 
 
 @bp.get("/sign-in/organisation/callback")

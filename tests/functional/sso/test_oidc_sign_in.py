@@ -14,6 +14,7 @@ from tests.factories import BuyerFactory
 from tests.functional.sso.conftest import (
     approve_at_provider,
     back_at_marketplace,
+    provider_link,
     sign_in_through_provider,
     start,
 )
@@ -50,7 +51,8 @@ def test_a_new_person_at_a_verified_domain_joins_as_a_member_and_is_signed_in(cl
 
 def test_the_request_to_the_provider_carries_state_nonce_and_pkce(client, sso_org):
     response = start(client, email="ana@northwind.example")
-    query = parse_qs(urlsplit(response.headers["Location"]).query)
+    assert f"Sign in through {sso_org.org.name}" in response.get_data(as_text=True)
+    query = parse_qs(urlsplit(provider_link(response)).query)
     assert query["client_id"] == ["marketplace"] and "openid" in query["scope"][0].split()
     assert query["state"][0] and query["nonce"][0]
     assert query["code_challenge_method"] == ["S256"] and query["code_challenge"][0]
@@ -145,7 +147,7 @@ def test_a_removed_member_is_refused(client, session, sso_org):
 def test_a_forged_state_is_refused(client, session, sso_org):
     idp_user(sso_org.config.issuer, "ida@northwind.example", email="ida@northwind.example", email_verified=True)
     started = start(client, email="ida@northwind.example")
-    location = approve_at_provider(started.headers["Location"], "ida@northwind.example")
+    location = approve_at_provider(provider_link(started), "ida@northwind.example")
     forged = location.replace("state=", "state=x")
     _refused(back_at_marketplace(client, forged), "did not sign you in")
     assert _user(session, "ida@northwind.example") is None
@@ -154,7 +156,7 @@ def test_a_forged_state_is_refused(client, session, sso_org):
 def test_an_answer_without_a_sign_in_started_in_this_browser_is_refused(app, client, session, sso_org):
     idp_user(sso_org.config.issuer, "jo@northwind.example", email="jo@northwind.example", email_verified=True)
     started = start(client, email="jo@northwind.example")
-    location = approve_at_provider(started.headers["Location"], "jo@northwind.example")
+    location = approve_at_provider(provider_link(started), "jo@northwind.example")
     _refused(back_at_marketplace(app.test_client(), location), "not started in this browser")
     # And the same answer replayed in the browser that used it is refused.
     assert back_at_marketplace(client, location).status_code == 303
@@ -167,7 +169,7 @@ def test_a_switched_off_configuration_starts_nothing_and_finishes_nothing(client
     started = start(client, email="kim@northwind.example")
     sso_org.config.enabled = False
     session.flush()
-    location = approve_at_provider(started.headers["Location"], "kim@northwind.example")
+    location = approve_at_provider(provider_link(started), "kim@northwind.example")
     _refused(back_at_marketplace(client, location), "is switched off")
     refused = start(client, email="kim@northwind.example")
     assert refused.status_code == 400 and "No organisation signs in addresses" in refused.get_data(as_text=True)
