@@ -183,3 +183,10 @@ def test_the_owner_removes_a_claim_of_its_own_only(client, session, login_as, ss
     assert client.post(f"/organisation/sign-in/domains/{claim.id}/remove").status_code == 303
     assert session.get(SsoDomain, claim.id) is None
     assert _last_action(session) == "sso.domain_removed"
+
+
+def test_the_team_page_leads_the_owner_alone_to_single_sign_on(client, session, login_as, sso_org):
+    login_as(sso_org.owner)
+    assert 'data-testid="sso-settings-link"' in client.get("/team").get_data(as_text=True)
+    login_as(BuyerFactory(org_id=sso_org.org.id, org_role=OrgRole.MANAGER))
+    assert 'data-testid="sso-settings-link"' not in client.get("/team").get_data(as_text=True)
