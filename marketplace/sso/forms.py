@@ -29,5 +29,5 @@ class SsoStartForm(FlaskForm):
     class Meta:
         csrf = False
 
-    email = StringField("Work email", validators=[Length(max=254)])
+    email = StringField("Work address", validators=[Length(max=254)])
     organization = StringField("Or your organisation's name", validators=[Length(max=200)])

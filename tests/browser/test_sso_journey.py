@@ -44,7 +44,7 @@ def test_a_member_signs_in_through_the_labs_identity_provider(page, live_server,
         page.context.route(OUTSIDE, lambda route: route.abort())
 
         page.goto(live_server.url("/sign-in"))
-        page.get_by_label("Work email").fill("ana@northwind.example")
+        page.get_by_label("Work address").fill("ana@northwind.example")
         page.get_by_role("button", name="Continue with single sign-on").click()
         expect(page.get_by_role("heading", name=f"Sign in through {org_name}")).to_be_visible()
         assert_accessible("the page that leads to the identity provider")
