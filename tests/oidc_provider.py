@@ -14,11 +14,21 @@ from tests.mailbox import free_port
 
 
 @contextmanager
-def running_provider() -> Iterator[str]:
-    """Start the provider; yields its issuer URL; stops it at the end."""
+def running_provider(*options: str) -> Iterator[str]:
+    """Start the provider (with more of its command-line `options`); yields its issuer URL; stops it at the end."""
     port = free_port()
     process = subprocess.Popen(  # noqa: S603 (our own interpreter, fixed arguments)
-        [sys.executable, "-m", "oidc_provider_mock", "--host", "127.0.0.1", "--port", str(port), "--require-nonce"],
+        [
+            sys.executable,
+            "-m",
+            "oidc_provider_mock",
+            "--host",
+            "127.0.0.1",
+            "--port",
+            str(port),
+            "--require-nonce",
+            *options,
+        ],
         stdout=subprocess.DEVNULL,
         stderr=subprocess.DEVNULL,
     )

@@ -18,7 +18,7 @@ from tests.functional.sso.conftest import (
     sign_in_through_provider,
     start,
 )
-from tests.oidc_provider import idp_user
+from tests.oidc_provider import idp_user, running_provider
 
 
 def _user(session, email):
@@ -187,3 +187,15 @@ def test_a_provider_that_is_down_is_said_so(client, session, sso_org):
 def test_the_sign_in_page_offers_single_sign_on(client):
     text = client.get("/sign-in").get_data(as_text=True)
     assert 'action="/sign-in/organisation"' in text and "Continue with single sign-on" in text
+
+
+def test_an_expired_id_token_is_refused(client, session, sso_org):
+    # A provider whose tokens expired five minutes before they were issued (beyond the two minutes of clock leeway).
+    with running_provider("--token-max-age", "-300") as stale_issuer:
+        sso_org.config.issuer = stale_issuer
+        session.flush()
+        response = sign_in_through_provider(
+            client, stale_issuer, "max@northwind.example", email="max@northwind.example", email_verified=True
+        )
+    _refused(response, "did not sign you in")
+    assert _user(session, "max@northwind.example") is None
