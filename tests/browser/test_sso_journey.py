@@ -59,3 +59,30 @@ def test_a_member_signs_in_through_the_labs_identity_provider(page, live_server,
         expect(page.get_by_role("status").filter(has_text="Welcome, Ana Lima")).to_be_visible()
         assert page.url.startswith(live_server.url("/jobs"))
         expect(page.get_by_role("button", name="Sign out")).to_be_visible()
+
+
+def test_the_owner_sets_up_single_sign_on_and_an_admin_verifies_the_domain(
+    page, live_server, commit_data, switch_user, assert_accessible
+):
+    commit_data(lambda: (BuyerFactory(email="maya@northwind.example"), AdminFactory(email="admin@armslength.example")))
+    switch_user("maya@northwind.example")
+    page.goto(live_server.url("/team"))
+    page.get_by_test_id("sso-settings-link").click()
+    page.get_by_label("Issuer URL").fill("https://login.northwind.example")
+    page.get_by_label("Client id").fill("marketplace")
+    page.get_by_label("Client secret").fill("a-secret-never-shown")
+    page.get_by_label("Let people sign in through our identity provider").check()
+    page.get_by_role("button", name="Save").click()
+    expect(page.get_by_role("status").filter(has_text="Single sign-on settings saved.")).to_be_visible()
+    expect(page.get_by_label("Client secret")).to_have_value("")
+    page.get_by_label("Email domain").fill("northwind.example")
+    page.get_by_role("button", name="Claim").click()
+    expect(page.get_by_test_id("sso-domains")).to_contain_text("Awaiting an admin")
+    assert_accessible("the owner's single sign-on page")
+
+    switch_user("admin@armslength.example")
+    page.get_by_role("link", name="Domain claims").click()
+    expect(page.get_by_test_id("domain-claims")).to_contain_text("northwind.example")
+    assert_accessible("the admins' domain claims")
+    page.get_by_role("button", name="Verify").click()
+    expect(page.get_by_role("status").filter(has_text="northwind.example verified.")).to_be_visible()
