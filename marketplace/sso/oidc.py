@@ -12,6 +12,8 @@ from marketplace.sso.models import SsoConfig
 # What a provider that is down, slow, misconfigured or answering with a bad token raises.
 PROVIDER_ERRORS = (AuthlibBaseError, JoseError, RequestException, ValueError, KeyError, TypeError)
 TIMEOUT_SECONDS = 10
+# Authlib keeps each sign-in's state in the session under "_state_<client name>_<state>".
+STATE_KEY_PREFIX = "_state_sso"
 
 
 def client_for(config: SsoConfig) -> FlaskOAuth2App:

@@ -55,8 +55,14 @@ def start():
             f"{org.name}'s identity provider did not answer. Try again in a while, or ask your IT team."
         )
         return render_template("sso/start.html", form=form), 502
-    # State, nonce and PKCE verifier wait in this browser's session for the provider's answer.
-    client.save_authorize_data(redirect_uri=url_for("sso.callback", _external=True), **authorization)
+    # State, nonce and PKCE verifier wait in this browser's session for the provider's answer; one sign-in at a time,
+    # so that starting again and again cannot grow the session cookie past what a browser keeps.
+    for key in [key for key in session if key.startswith(oidc.STATE_KEY_PREFIX)]:
+        session.pop(key)
+    client.save_authorize_data(
+        redirect_uri=url_for("sso.callback", _external=True),
+        **{key: authorization[key] for key in ("state", "nonce", "code_verifier") if key in authorization},
+    )
     session[PENDING_KEY] = {"org": org.id, "next": _safe_next(request.args.get("next")) or ""}
     return render_template("sso/continue.html", org=org, provider_url=authorization["url"])
 

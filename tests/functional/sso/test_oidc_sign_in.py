@@ -199,3 +199,15 @@ def test_an_expired_id_token_is_refused(client, session, sso_org):
         )
     _refused(response, "did not sign you in")
     assert _user(session, "max@northwind.example") is None
+
+
+def test_starting_again_and_again_keeps_one_sign_in_in_the_session(client, sso_org):
+    for _ in range(5):
+        start(client, email="ana@northwind.example")
+    with client.session_transaction() as flask_session:
+        assert len([key for key in flask_session if key.startswith("_state_sso")]) == 1
+    # The last one started still finishes.
+    response = sign_in_through_provider(
+        client, sso_org.config.issuer, "ana@northwind.example", email="ana@northwind.example", email_verified=True
+    )
+    assert response.status_code == 303
