@@ -201,6 +201,9 @@ def accept_invite(token: str):
             confirmation = security.issue_token(db.session, user, TokenPurpose.CONFIRM_EMAIL)
             db.session.commit()
             mails.send_confirmation(user, confirmation.token)
+            if (closed := sso.password_refusal(db.session, user)) is not None:
+                flash(f"Your account is made. {closed}", "info")  # no session from a password: the provider's
+                return redirect(url_for("sso.start"), 303)
             web_sessions.sign_in_user(user)
             flash(f"Welcome to {org.name}. Confirm your address to start: we sent you a link.", "success")
             return redirect(url_for("main.dashboard"), 303)

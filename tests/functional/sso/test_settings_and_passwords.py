@@ -1,8 +1,10 @@
 """The owner's single sign-on page, admins' verification of domains, and who may still sign in with a password."""
 
+from flask import g
 from sqlalchemy import select
 
-from marketplace.accounts.models import OrgRole
+from marketplace.accounts.models import OrgRole, User
+from marketplace.accounts.service import invite_colleague
 from marketplace.audit.models import AuditRecord
 from marketplace.db_types import utcnow
 from marketplace.sso.models import SsoConfig, SsoDomain
@@ -190,3 +192,16 @@ def test_the_team_page_leads_the_owner_alone_to_single_sign_on(client, session, 
     assert 'data-testid="sso-settings-link"' in client.get("/team").get_data(as_text=True)
     login_as(BuyerFactory(org_id=sso_org.org.id, org_role=OrgRole.MANAGER))
     assert 'data-testid="sso-settings-link"' not in client.get("/team").get_data(as_text=True)
+
+
+def test_an_invitation_accepted_at_a_required_domain_gives_no_password_session(client, session, outbox, sso_org):
+    _require(session, sso_org)
+    issued = invite_colleague(session, sso_org.owner, "pia@northwind.example")
+    session.flush()
+    data = {"name": "Pia", "password": "p" * 12, "confirm": "p" * 12, "timezone": "UTC"}
+    joined = client.post(f"/invite/{issued.token}", data=data)
+    assert joined.status_code == 303 and joined.headers["Location"].endswith("/sign-in/organisation")
+    g.pop("_login_user", None)
+    assert "/sign-in" in client.get("/jobs/").headers["Location"]
+    pia = session.execute(select(User).where(User.email == "pia@northwind.example")).scalar_one()
+    assert pia.org_id == sso_org.org.id
