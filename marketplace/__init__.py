@@ -187,6 +187,9 @@ def _register_blueprints(app: Flask) -> None:
     from marketplace.scoring.views import bp as scoring_bp
     from marketplace.screening.views import bp as screening_bp
     from marketplace.webhooks.views import bp as webhooks_bp
+    from marketplace.sso.admin_views import bp as admin_sso_bp
+    from marketplace.sso.scim import bp as scim_bp
+    from marketplace.sso.views import bp as sso_bp
 
     for blueprint in (
         main_bp,
@@ -220,6 +223,9 @@ def _register_blueprints(app: Flask) -> None:
         disputes_bp,
         admin_disputes_bp,
         webhooks_bp,
+        sso_bp,
+        admin_sso_bp,
+        scim_bp,
     ):
         app.register_blueprint(blueprint)
     # Stripe signs its webhook instead: the one view without a CSRF token.

@@ -48,6 +48,7 @@ from marketplace.webhooks.models import (
     WebhookDelivery,
     WebhookEndpoint,
 )
+from marketplace.sso.models import ScimToken, SsoConfig, SsoDomain
 
 __all__ = [
     "AccountSession",
@@ -112,4 +113,7 @@ __all__ = [
     "WebhookDelivery",
     "WebhookAttempt",
     "DeadlineAnnounced",
+    "SsoConfig",
+    "SsoDomain",
+    "ScimToken",
 ]

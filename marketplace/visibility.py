@@ -420,3 +420,12 @@ def get_certificate(session: Session, user: User, certificate_id: int) -> Certif
         ):
             return certificate
     raise NotVisible(f"certificate {certificate_id}")
+
+
+def organisation_member(session: Session, org_id: int, user_id: int) -> User:
+    """A user of the organisation (removed ones too), for what acts on the organisation's behalf without a person
+    (its SCIM token). NotVisible for anyone else: a token learns nothing of other organisations' users."""
+    user = session.get(User, user_id)
+    if user is None or user.org_id != org_id:
+        raise NotVisible(f"user {user_id}")
+    return user

@@ -20,6 +20,7 @@ from marketplace.accounts.forms import (
 from marketplace.accounts.models import Organization, OrgKind, OrgRole, TokenPurpose
 from marketplace.extensions import db, limiter, login_manager
 from marketplace.guards import org_role_required, role_required
+from marketplace.sso import service as sso
 
 bp = Blueprint("accounts", __name__)
 login_manager.login_view = "accounts.sign_in"
@@ -75,7 +76,11 @@ def sign_in():
             form.password.errors.append("That email and password do not match an account.")
         elif user.removed_at is not None:
             form.password.errors.append(REMOVED_ACCOUNT)
+        elif (closed := sso.password_refusal(db.session, user)) is not None:
+            form.password.errors.append(closed)
         else:
+            if sso.is_break_glass(db.session, user):
+                sso.record_break_glass(db.session, user)
             db.session.commit()
             next_url = safe_next(request.args.get("next"))
             if user.has_second_factor:
@@ -196,6 +201,9 @@ def accept_invite(token: str):
             confirmation = security.issue_token(db.session, user, TokenPurpose.CONFIRM_EMAIL)
             db.session.commit()
             mails.send_confirmation(user, confirmation.token)
+            if (closed := sso.password_refusal(db.session, user)) is not None:
+                flash(f"Your account is made. {closed}", "info")  # no session from a password: the provider's
+                return redirect(url_for("sso.start"), 303)
             web_sessions.sign_in_user(user)
             flash(f"Welcome to {org.name}. Confirm your address to start: we sent you a link.", "success")
             return redirect(url_for("main.dashboard"), 303)

@@ -108,6 +108,19 @@ ACTIONS = {
     "webhook.endpoint_disabled": "turned a webhook endpoint off",
     "webhook.endpoint_deleted": "deleted a webhook endpoint",
     "webhook.delivery_replayed": "sent a webhook delivery again",
+    "sso.configured": "changed the organisation's single sign-on settings",
+    "sso.domain_claimed": "claimed an email domain for single sign-on",
+    "sso.domain_removed": "withdrew an email domain from single sign-on",
+    "sso.domain_verified": "verified an organisation's email domain for single sign-on",
+    "sso.domain_rejected": "turned down an organisation's claim on an email domain",
+    "sso.password_break_glass": "signed in with a password while single sign-on is required (break-glass)",
+    "user.joined_through_sso": "joined the organisation through its identity provider",
+    "user.signed_in_through_sso": "signed in through the organisation's identity provider",
+    "user.provisioned": "created a user through SCIM provisioning",
+    "user.deprovisioned": "deactivated a user through SCIM provisioning, ending its sessions",
+    "user.reprovisioned": "reactivated a user through SCIM provisioning",
+    "scim_token.created": "created a SCIM provisioning token",
+    "scim_token.revoked": "revoked a SCIM provisioning token",
 }
 # Subjects a link can lead an admin to: the page, by the subject's id.
 LINKS = {

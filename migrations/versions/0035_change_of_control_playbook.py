@@ -2,7 +2,7 @@
 before it), and the data-access grants a contract gives
 
 Revision ID: 0035
-Revises: 0032
+Revises: 0033
 Create Date: 2026-12-06 08:23:56.316761
 
 """
@@ -14,7 +14,7 @@ import marketplace.db_types  # noqa: F401  (UTCDateTime)
 
 # revision identifiers, used by Alembic.
 revision = '0035'
-down_revision = '0032'
+down_revision = '0033'
 branch_labels = None
 depends_on = None
 

@@ -202,6 +202,9 @@ def world(session):
         "grant_id": 1,
         "endpoint_id": endpoint.id,
         "delivery_id": delivery_id,
+        "claim_id": 1,
+        "token_id": 1,
+        "user_id": buyer.id,
     }
     return {"buyer": buyer, "vendor": vendor, "admin": admin, "ids": ids, "draft_id": draft.id}
 

@@ -84,6 +84,12 @@ LEAST_ROLE: dict[str, tuple[OrgRole, frozenset[str] | None]] = {
     "webhooks.set_enabled": (MANAGER, None),
     "webhooks.delete": (MANAGER, None),
     "webhooks.replay": (MANAGER, None),
+    # Single sign-on and provisioning tokens: the owner alone.
+    "sso.settings": (OWNER, None),
+    "sso.claim_domain": (OWNER, None),
+    "sso.remove_domain": (OWNER, None),
+    "sso.create_scim_token": (OWNER, None),
+    "sso.revoke_scim_token": (OWNER, None),
 }
 RANK = {OrgRole.MEMBER: 0, OrgRole.MANAGER: 1, OrgRole.OWNER: 2}
 
