@@ -175,6 +175,8 @@ def _register_blueprints(app: Flask) -> None:
     from marketplace.payments.views import webhook as stripe_webhook
     from marketplace.scoring.views import bp as scoring_bp
     from marketplace.screening.views import bp as screening_bp
+    from marketplace.api.views import bp as api_bp
+    from marketplace.api.token_views import bp as api_tokens_bp
 
     for blueprint in (
         main_bp,
@@ -206,6 +208,8 @@ def _register_blueprints(app: Flask) -> None:
         teams_bp,
         disputes_bp,
         admin_disputes_bp,
+        api_bp,
+        api_tokens_bp,
     ):
         app.register_blueprint(blueprint)
     # Stripe signs its webhook instead: the one view without a CSRF token.

@@ -40,6 +40,7 @@ from marketplace.screening.models import (
     VerdictRecord,
     Waiver,
 )
+from marketplace.api.models import ApiToken, IdempotentResponse
 
 __all__ = [
     "AccountSession",
@@ -96,4 +97,6 @@ __all__ = [
     "Dispute",
     "DisputeFile",
     "DisputeStatement",
+    "ApiToken",
+    "IdempotentResponse",
 ]

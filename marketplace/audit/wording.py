@@ -94,6 +94,8 @@ ACTIONS = {
     "user.two_factor_enabled": "turned on the second factor",
     "waiver.added": "waived a finding",
     "waiver.removed": "withdrew a waiver",
+    "api_token.created": "made an API token",
+    "api_token.revoked": "revoked an API token",
 }
 # Subjects a link can lead an admin to: the page, by the subject's id.
 LINKS = {
