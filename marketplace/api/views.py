@@ -64,43 +64,46 @@ def unknown(rest: str):
     raise ApiProblem(404, "There is nothing at this address.")
 
 
+# No handler but the 500's rolls back: an API request commits only when it succeeds, and what a refused one
+# flushed is discarded with its session at the request's end.
 @bp.errorhandler(ApiProblem)
 def problem(error: ApiProblem):
-    db.session.rollback()
     return problem_response(error)
 
 
 @bp.errorhandler(NotVisible)
 def not_visible(_error):
-    db.session.rollback()
     return problem_response(ApiProblem(404, "There is nothing at this address."))
 
 
 @bp.errorhandler(RoleTooLow)
 def role_too_low(error):
-    db.session.rollback()
     return problem_response(ApiProblem(403, str(error), "refused"))
 
 
 @bp.errorhandler(OrganizationSuspended)
 def suspended(error):
-    db.session.rollback()
     return problem_response(ApiProblem(403, str(error), "suspended"))
 
 
 @bp.errorhandler(Refusal)
 def refused(error: Refusal):
     """A service's refusal: beside a field (422, each field named), or of the action as things stand (409)."""
-    db.session.rollback()
     errors = dict(getattr(error, "errors", None) or ({error.field: str(error)} if error.field else {}))
     if errors:
         return problem_response(ApiProblem(422, str(error), "validation", errors=field_errors(errors)))
     return problem_response(ApiProblem(409, str(error), "refused"))
 
 
+# The app answers these codes with pages: the API's own handlers, by code, come first for its addresses.
+@bp.errorhandler(400)
+@bp.errorhandler(403)
+@bp.errorhandler(404)
+@bp.errorhandler(405)
+@bp.errorhandler(413)
+@bp.errorhandler(429)
 @bp.errorhandler(HTTPException)
 def http_error(error: HTTPException):
-    db.session.rollback()
     headers = {}
     if error.code == 429:
         headers["Retry-After"] = (error.get_response().headers.get("Retry-After")) or "60"
