@@ -70,6 +70,10 @@ LEAST_ROLE: dict[str, tuple[OrgRole, frozenset[str] | None]] = {
     # A dispute is a decision about the contract's money.
     "disputes.open_dispute": (MANAGER, POST),
     "disputes.add_statement": (MANAGER, None),
+    # API tokens act as the owner: the owner alone makes, sees and revokes them.
+    "api_tokens.index": (OWNER, None),
+    "api_tokens.create": (OWNER, None),
+    "api_tokens.revoke": (OWNER, None),
 }
 RANK = {OrgRole.MEMBER: 0, OrgRole.MANAGER: 1, OrgRole.OWNER: 2}
 
