@@ -154,6 +154,8 @@ def _register_blueprints(app: Flask) -> None:
     from marketplace.admin.dispute_views import bp as admin_disputes_bp
     from marketplace.admin.organization_views import bp as admin_orgs_bp
     from marketplace.admin.views import bp as admin_bp
+    from marketplace.api.token_views import bp as api_tokens_bp
+    from marketplace.api.views import bp as api_bp
     from marketplace.audit.views import bp as audit_bp
     from marketplace.bids.views import bp as bids_bp
     from marketplace.certificates.views import bp as certificates_bp
@@ -175,8 +177,6 @@ def _register_blueprints(app: Flask) -> None:
     from marketplace.payments.views import webhook as stripe_webhook
     from marketplace.scoring.views import bp as scoring_bp
     from marketplace.screening.views import bp as screening_bp
-    from marketplace.api.views import bp as api_bp
-    from marketplace.api.token_views import bp as api_tokens_bp
 
     for blueprint in (
         main_bp,

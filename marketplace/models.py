@@ -9,6 +9,7 @@ from marketplace.accounts.models import (
     User,
     VendorProfile,
 )
+from marketplace.api.models import ApiToken, IdempotentResponse
 from marketplace.audit.models import AuditRecord
 from marketplace.bids.models import Bid, BidAttachment, BidRevision, ShortlistedBid
 from marketplace.certificates.models import Certificate, CertificateReminder
@@ -40,7 +41,6 @@ from marketplace.screening.models import (
     VerdictRecord,
     Waiver,
 )
-from marketplace.api.models import ApiToken, IdempotentResponse
 
 __all__ = [
     "AccountSession",

@@ -164,7 +164,14 @@ def award(user: User, job_id: int, bid_id: int) -> Created:
 
 
 @operation(
-    "GET", "/bids", summary="List your bids", scope="bids:read", response=BidPage, query=ListQuery, kinds=VENDOR, tag="bids"
+    "GET",
+    "/bids",
+    summary="List your bids",
+    scope="bids:read",
+    response=BidPage,
+    query=ListQuery,
+    kinds=VENDOR,
+    tag="bids",
 )
 def list_bids(user: User, query: ListQuery) -> BidPage:
     """Your organisation's bids on jobs it may still see, newest first."""

@@ -99,7 +99,13 @@ def _upload_folder() -> Path:
 
 
 @operation(
-    "GET", "/jobs", summary="List the jobs you may see", scope="jobs:read", response=JobPage, query=JobListQuery, tag="jobs"
+    "GET",
+    "/jobs",
+    summary="List the jobs you may see",
+    scope="jobs:read",
+    response=JobPage,
+    query=JobListQuery,
+    tag="jobs",
 )
 def list_jobs(user: User, query: JobListQuery) -> JobPage:
     """A lab's own jobs (drafts included); for a vendor, every job its screening lets it see, as on the job list."""

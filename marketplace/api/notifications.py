@@ -29,7 +29,12 @@ def list_notifications(user: User, query: ListQuery) -> NotificationPage:
     return NotificationPage(
         items=[
             NotificationOut(
-                id=n.id, kind=n.kind, message=n.message, link=n.link, created_at=n.created_at, read=n.read_at is not None
+                id=n.id,
+                kind=n.kind,
+                message=n.message,
+                link=n.link,
+                created_at=n.created_at,
+                read=n.read_at is not None,
             )
             for n in rows
         ],

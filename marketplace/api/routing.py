@@ -24,7 +24,7 @@ from marketplace.accounts.models import User
 from marketplace.accounts.suspension import ensure_may_act
 from marketplace.api import tokens
 from marketplace.api.models import IdempotentResponse
-from marketplace.api.problems import ApiProblem, problem_response
+from marketplace.api.problems import ApiProblem
 from marketplace.extensions import csrf, db, limiter
 
 bp = Blueprint("api", __name__, url_prefix="/api/v1")
@@ -32,7 +32,7 @@ bp = Blueprint("api", __name__, url_prefix="/api/v1")
 csrf.exempt(bp)
 
 PREFIX = "/api/v1/"
-TOKEN_KEY = "marketplace.api_token"
+TOKEN_KEY = "marketplace.api_token"  # noqa: S105 (the environ key the token row is kept under)
 MAX_IDEMPOTENCY_KEY = 255
 DEFAULT_LIMIT, MAX_LIMIT = 25, 100
 
@@ -300,7 +300,9 @@ def page_of(statement, id_column, cursor: str | None, limit: int, endpoint: str,
         try:
             after = _cursors(endpoint).loads(cursor)
         except BadSignature:
-            raise ApiProblem(400, "This cursor was not given by this list: start again without it.", "invalid-cursor")
+            raise ApiProblem(
+                400, "This cursor was not given by this list: start again without it.", "invalid-cursor"
+            ) from None
         statement = statement.where(id_column < int(after))
     rows = list(db.session.execute(statement.order_by(id_column.desc()).limit(limit + 1)).scalars())
     more = len(rows) > limit

@@ -4,6 +4,7 @@ models: pydantic v2 writes JSON Schema 2020-12, which is OpenAPI 3.1's own schem
 import re
 from typing import Any
 
+from pydantic import BaseModel
 from pydantic.json_schema import models_json_schema
 
 from marketplace.api.problems import PROBLEM_TYPE, TYPES, type_uri
@@ -29,7 +30,10 @@ def _path(rule: str) -> str:
 
 
 def _problem(status: int) -> dict[str, Any]:
-    return {"description": ERROR_WORDS[status], "content": {PROBLEM_TYPE: {"schema": {"$ref": REF.format(model="Problem")}}}}
+    return {
+        "description": ERROR_WORDS[status],
+        "content": {PROBLEM_TYPE: {"schema": {"$ref": REF.format(model="Problem")}}},
+    }
 
 
 def _error_codes(op: Operation) -> list[int]:
@@ -103,7 +107,7 @@ def _operation(op: Operation) -> dict[str, Any]:
 
 def openapi_document() -> dict[str, Any]:
     """The whole document: every declared operation, every model it names, the problem types and the scopes."""
-    models = {Problem}
+    models: set[type[BaseModel]] = {Problem}
     for op in OPERATIONS:
         models |= {m for m in (op.body, op.response) if m is not None}
     ordered = sorted(models, key=lambda m: m.__name__)

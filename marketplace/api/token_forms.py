@@ -12,7 +12,9 @@ class NewTokenForm(FlaskForm):
         "Name (the tool that will use it)",
         validators=[InputRequired("Name the token after the tool that will use it."), Length(max=NAME_LIMIT)],
     )
-    scopes = SelectMultipleField("What it may do", choices=[(scope, f"{scope}: {words}") for scope, words in SCOPES.items()])
+    scopes = SelectMultipleField(
+        "What it may do", choices=[(scope, f"{scope}: {words}") for scope, words in SCOPES.items()]
+    )
     expires_in_days = SelectField(
         "Expires after", choices=[(days, f"{days} days") for days in EXPIRY_DAYS], coerce=int, default=90
     )

@@ -2,22 +2,23 @@
 flask-swagger-ui package: no CDN), and every error as a problem document. Importing this module declares every
 endpoint."""
 
+from importlib.resources import files
 from pathlib import Path
 
-import flask_swagger_ui
 from flask import current_app, jsonify, render_template, request, send_from_directory
 from werkzeug.exceptions import HTTPException, NotFound
 
 from marketplace.accounts.org_roles import RoleTooLow
 from marketplace.accounts.suspension import OrganizationSuspended
-from marketplace.api import bids, jobs, notifications, questions, contracts  # noqa: F401  (declares the endpoints)
+from marketplace.api import bids, contracts, jobs, notifications, questions  # noqa: F401  (declares the endpoints)
 from marketplace.api.problems import ApiProblem, field_errors, problem_response
 from marketplace.api.routing import bp
 from marketplace.api.spec import openapi_document
 from marketplace.errors import NotVisible, Refusal
 from marketplace.extensions import db, limiter
 
-SWAGGER_UI = Path(flask_swagger_ui.__file__).parent / "dist"
+# Swagger UI 5 (it renders OpenAPI 3.1), as the flask-swagger-ui package ships it; only its files are used.
+SWAGGER_UI = Path(str(files("flask_swagger_ui"))) / "dist"
 OWN_ASSETS = Path(__file__).parent / "static"
 SWAGGER_FILES = {"swagger-ui-bundle.js", "swagger-ui.css", "swagger-ui-standalone-preset.js"}
 

@@ -151,7 +151,9 @@ def test_a_vendor_cannot_use_the_labs_bid_endpoints(api, job, vendor_token):
     assert response.status_code == 403 and response.json["type"].endswith("wrong-kind")
 
 
-def test_an_excluded_vendor_cannot_bid_and_its_bid_leaves_the_comparison(api, job, lab_token, token_for, exclude_vendor):
+def test_an_excluded_vendor_cannot_bid_and_its_bid_leaves_the_comparison(
+    api, job, lab_token, token_for, exclude_vendor
+):
     vendor = VerifiedVendorFactory()
     token = token_for(vendor, name="excluded")
     bid_id = api("POST", f"/api/v1/jobs/{job.id}/bids", token, json=offer_body()).json["id"]

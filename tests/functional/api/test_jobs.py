@@ -34,7 +34,12 @@ def test_a_lab_posts_a_draft_then_publishes_it(api, lab, session):
 def test_the_deadline_is_read_as_an_instant_whatever_the_owners_time_zone(api, token_for, session):
     owner = BuyerFactory(timezone="Asia/Tokyo")
     deadline = datetime(2031, 3, 1, 12, 0, tzinfo=UTC)
-    response = api("POST", "/api/v1/jobs", token_for(owner), json=job_body(bid_deadline=deadline.isoformat(), delivery_date="2031-06-01"))
+    response = api(
+        "POST",
+        "/api/v1/jobs",
+        token_for(owner),
+        json=job_body(bid_deadline=deadline.isoformat(), delivery_date="2031-06-01"),
+    )
     assert response.status_code == 201, response.json
     assert session.get(Job, response.json["id"]).bid_deadline == deadline
     assert response.json["bid_deadline"].startswith("2031-03-01T12:00:00")

@@ -16,7 +16,8 @@ from tests.factories import BuyerFactory, VendorFactory
 def test_the_owner_makes_a_token_shown_once_and_kept_only_as_its_hash(client, login_as, session):
     owner = login_as(BuyerFactory())
     response = client.post(
-        "/team/api-tokens", data={"name": "Procurement sync", "scopes": ["jobs:read", "jobs:write"], "expires_in_days": "30"}
+        "/team/api-tokens",
+        data={"name": "Procurement sync", "scopes": ["jobs:read", "jobs:write"], "expires_in_days": "30"},
     )
     assert response.status_code == 200
     page = response.get_data(as_text=True)
