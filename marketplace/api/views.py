@@ -20,7 +20,7 @@ from marketplace.extensions import db, limiter
 # Swagger UI 5 (it renders OpenAPI 3.1), as the flask-swagger-ui package ships it; only its files are used.
 SWAGGER_UI = Path(str(files("flask_swagger_ui"))) / "dist"
 OWN_ASSETS = Path(__file__).parent / "static"
-SWAGGER_FILES = {"swagger-ui-bundle.js", "swagger-ui.css", "swagger-ui-standalone-preset.js"}
+SWAGGER_FILES = {"swagger-ui-bundle.js", "swagger-ui.css", "swagger-ui-standalone-preset.js", "favicon-32x32.png"}
 
 
 @bp.get("/openapi.json")
