@@ -289,7 +289,7 @@ def _answer(result: Any, status: int) -> Response:
 # --- cursor pagination ------------------------------------------------------------------------------------------
 
 
-def _cursors(endpoint: str) -> URLSafeSerializer:
+def cursors(endpoint: str) -> URLSafeSerializer:
     return URLSafeSerializer(current_app.config["SECRET_KEY"], salt=f"api-cursor:{endpoint}")
 
 
@@ -298,7 +298,7 @@ def page_of(statement, id_column, cursor: str | None, limit: int, endpoint: str,
     end). The cursor is signed and opaque: a changed or foreign one is a 400 problem."""
     if cursor:
         try:
-            after = _cursors(endpoint).loads(cursor)
+            after = cursors(endpoint).loads(cursor)
         except BadSignature:
             raise ApiProblem(
                 400, "This cursor was not given by this list: start again without it.", "invalid-cursor"
@@ -309,5 +309,5 @@ def page_of(statement, id_column, cursor: str | None, limit: int, endpoint: str,
     rows = rows[:limit]
     if not more:
         return rows, None
-    token = _cursors(endpoint).dumps(rows[-1].id)
+    token = cursors(endpoint).dumps(rows[-1].id)
     return rows, url_for(f"api.{endpoint}", cursor=token, limit=limit, **path)

@@ -262,3 +262,69 @@ class Problem(BaseModel):
     detail: str
     instance: str
     errors: list[dict[str, str]] | None = None
+
+
+# --- screening (a lab's own) ----------------------------------------------------------------------------------------
+
+
+class RivalOut(BaseModel):
+    id: int
+    party_id: int
+    name: str
+    tied_vendors: int = Field(description="How many platform vendors it currently ties to.")
+
+
+class RivalList(BaseModel):
+    items: list[RivalOut]
+
+
+class PolicyOut(BaseModel):
+    exclude_at: float
+    review_at: float
+    people_window_months: int
+    actions: dict[str, str] = Field(description="What each rule does: exclude, review or ignore.")
+
+
+class SourceOut(BaseModel):
+    description: str
+    verification_level: str
+    recorded: date | None
+
+
+class StakeOut(BaseModel):
+    low: float
+    high: float
+
+
+class FindingOut(BaseModel):
+    rule: str
+    verdict: str
+    rival: str | None
+    explanation: str
+    stake: StakeOut | None
+    routes: list[list[str]] = Field(description="Each route from the rival to the vendor, the largest first.")
+    sources: list[SourceOut]
+    waived: bool
+
+
+class VendorVerdict(BaseModel):
+    vendor_id: int
+    vendor: str
+    verdict: str
+    findings: list[FindingOut]
+
+
+class VendorVerdictPage(Page):
+    items: list[VendorVerdict]
+    hidden_excluded: int = Field(description="Matching excluded vendors left out (ask with show_excluded=true).")
+
+
+class VendorSearchQuery(Input):
+    cursor: Short | None = None
+    q: Short = ""
+    verdict: Short = Field(default="", description="clear, review or exclude")
+    show_excluded: bool = False
+
+
+class ScreeningOut(VendorVerdict):
+    as_of: date

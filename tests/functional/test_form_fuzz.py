@@ -190,6 +190,8 @@ def world(session):
         "member_id": colleague.id,
         "request_id": waiting.id,
         "certificate_id": certificate.id,
+        "token_id": 1,
+        "rest": "no-such-address",
     }
     return {"buyer": buyer, "vendor": vendor, "admin": admin, "ids": ids, "draft_id": draft.id}
 
