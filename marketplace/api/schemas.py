@@ -5,7 +5,7 @@ services' own, and comes back as a 422 problem naming the field.
 """
 
 from datetime import date, datetime
-from typing import Annotated
+from typing import Annotated, Any
 
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field
 
@@ -328,3 +328,30 @@ class VendorSearchQuery(Input):
 
 class ScreeningOut(VendorVerdict):
     as_of: date
+
+
+# --- the audit export (a lab's own records) --------------------------------------------------------------------------
+
+
+class AuditLine(BaseModel):
+    """One record of the lab's audit export, as the page's JSON-lines export gives it (each checkable alone)."""
+
+    id: int
+    at: str
+    actor_id: int | None
+    actor_label: str
+    action: str
+    subject_type: str
+    subject_id: int | None
+    buyer_org_id: int | None
+    vendor_org_id: int | None
+    before: dict[str, Any] | None
+    after: dict[str, Any] | None
+    prev_hash: str | None
+    hash: str | None
+    sealed_until: str | None = None
+    redacted: list[str] | None = None
+
+
+class AuditPage(Page):
+    items: list[AuditLine]
