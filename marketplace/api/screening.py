@@ -1,7 +1,7 @@
 """A lab's screening over the API, read only: its rivals and policy, the vendor search with verdicts and findings,
 and one vendor's screening with routes and sources. Secret to everyone but the lab: labs' tokens only."""
 
-from typing import cast
+from typing import Any, cast
 
 from flask import url_for
 from itsdangerous import BadSignature
@@ -112,13 +112,10 @@ def search_vendors(user: User, query: VendorSearchQuery) -> VendorVerdictPage:
     page = vendor_search.search_vendors(db.session, user, search)
     following = None
     if page.page < page.pages:
-        following = url_for(
-            "api.search_vendors",
-            cursor=cursors("search_vendors").dumps(page.page + 1),
-            q=query.q or None,
-            verdict=query.verdict or None,
-            show_excluded="true" if query.show_excluded else None,
-        )
+        filters: dict[str, Any] = {"q": query.q or None, "verdict": query.verdict or None}
+        cursor = cursors("search_vendors").dumps(page.page + 1)
+        shown = "true" if query.show_excluded else None
+        following = url_for("api.search_vendors", cursor=cursor, show_excluded=shown, **filters)
     return VendorVerdictPage(
         items=[
             VendorVerdict(

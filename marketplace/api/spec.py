@@ -47,7 +47,7 @@ def _error_codes(op: Operation) -> list[int]:
     return sorted(codes)
 
 
-def _parameters(op: Operation, schemas: dict[str, Any]) -> list[dict[str, Any]]:
+def _parameters(op: Operation) -> list[dict[str, Any]]:
     parameters: list[dict[str, Any]] = [
         {
             "name": name,
@@ -118,7 +118,7 @@ def openapi_document() -> dict[str, Any]:
     paths: dict[str, dict[str, Any]] = {}
     for op in OPERATIONS:
         entry = _operation(op)
-        parameters = _parameters(op, definitions)
+        parameters = _parameters(op)
         if parameters:
             entry["parameters"] = parameters
         paths.setdefault(_path(op.rule), {})[op.method.lower()] = entry
