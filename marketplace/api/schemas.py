@@ -355,3 +355,22 @@ class AuditLine(BaseModel):
 
 class AuditPage(Page):
     items: list[AuditLine]
+
+
+# --- disclosures (a vendor's own) -------------------------------------------------------------------------------------
+
+
+class DisclosureOut(BaseModel):
+    id: int
+    number: int
+    status: str = Field(description="draft, submitted, approved, changes_requested or rejected")
+    summary: str
+    created_at: datetime
+    submitted_at: datetime | None
+    decided_at: datetime | None
+    decision_reason: str
+
+
+class DisclosurePage(Page):
+    items: list[DisclosureOut]
+    stale: bool = Field(description="Whether the approved version in force is older than 12 months.")

@@ -35,6 +35,7 @@ SCOPES = {
     "notifications:read": "Read the organisation owner's notifications",
     "screening:read": "Read the lab's rivals, policy, and vendors' verdicts with their findings (labs)",
     "audit:read": "Read the lab's audit records, as its audit export gives them (labs)",
+    "disclosures:read": "Read the vendor's own disclosure versions and their decisions (vendors)",
 }
 EXPIRY_DAYS = (7, 30, 90, 365)
 TOKEN_PREFIX = "alm_"  # noqa: S105 (the visible start of every token, not a secret)

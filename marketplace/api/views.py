@@ -10,7 +10,18 @@ from werkzeug.exceptions import HTTPException, NotFound
 
 from marketplace.accounts.org_roles import RoleTooLow
 from marketplace.accounts.suspension import OrganizationSuspended
-from marketplace.api import audit, bids, contracts, jobs, notifications, questions, screening  # noqa: F401  (declares them)
+
+# Importing each endpoint module declares its endpoints on the blueprint.
+from marketplace.api import (  # noqa: F401
+    audit,
+    bids,
+    contracts,
+    disclosures,
+    jobs,
+    notifications,
+    questions,
+    screening,
+)
 from marketplace.api.problems import ApiProblem, field_errors, problem_response
 from marketplace.api.routing import bp
 from marketplace.api.spec import openapi_document
