@@ -164,6 +164,8 @@ def _register_blueprints(app: Flask) -> None:
     from marketplace.admin.dispute_views import bp as admin_disputes_bp
     from marketplace.admin.organization_views import bp as admin_orgs_bp
     from marketplace.admin.views import bp as admin_bp
+    from marketplace.api.token_views import bp as api_tokens_bp
+    from marketplace.api.views import bp as api_bp
     from marketplace.audit.views import bp as audit_bp
     from marketplace.bids.views import bp as bids_bp
     from marketplace.certificates.views import bp as certificates_bp
@@ -186,10 +188,10 @@ def _register_blueprints(app: Flask) -> None:
     from marketplace.playbook.views import bp as playbook_bp
     from marketplace.scoring.views import bp as scoring_bp
     from marketplace.screening.views import bp as screening_bp
-    from marketplace.webhooks.views import bp as webhooks_bp
     from marketplace.sso.admin_views import bp as admin_sso_bp
     from marketplace.sso.scim import bp as scim_bp
     from marketplace.sso.views import bp as sso_bp
+    from marketplace.webhooks.views import bp as webhooks_bp
 
     for blueprint in (
         main_bp,
@@ -226,6 +228,8 @@ def _register_blueprints(app: Flask) -> None:
         sso_bp,
         admin_sso_bp,
         scim_bp,
+        api_bp,
+        api_tokens_bp,
     ):
         app.register_blueprint(blueprint)
     # Stripe signs its webhook instead: the one view without a CSRF token.

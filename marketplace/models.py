@@ -9,6 +9,7 @@ from marketplace.accounts.models import (
     User,
     VendorProfile,
 )
+from marketplace.api.models import ApiToken, IdempotentResponse
 from marketplace.audit.models import AuditRecord
 from marketplace.bids.models import Bid, BidAttachment, BidRevision, ShortlistedBid
 from marketplace.certificates.models import Certificate, CertificateReminder
@@ -41,6 +42,7 @@ from marketplace.screening.models import (
     VerdictRecord,
     Waiver,
 )
+from marketplace.sso.models import ScimToken, SsoConfig, SsoDomain
 from marketplace.webhooks.models import (
     DeadlineAnnounced,
     OutgoingEvent,
@@ -48,7 +50,6 @@ from marketplace.webhooks.models import (
     WebhookDelivery,
     WebhookEndpoint,
 )
-from marketplace.sso.models import ScimToken, SsoConfig, SsoDomain
 
 __all__ = [
     "AccountSession",
@@ -116,4 +117,6 @@ __all__ = [
     "SsoConfig",
     "SsoDomain",
     "ScimToken",
+    "ApiToken",
+    "IdempotentResponse",
 ]

@@ -86,7 +86,8 @@ def record_event(
     record = AuditRecord(  # type: ignore[call-arg]  # hash: computed from the other fields just below
         at=utcnow(),
         actor_id=getattr(actor, "id", None),
-        actor_label=getattr(actor, "email", None) or "system",
+        # An API token's actor labels itself: the owner's address and the token's name (marketplace.api.tokens).
+        actor_label=getattr(actor, "audit_label", None) or getattr(actor, "email", None) or "system",
         action=action,
         subject_type=subject_type,
         subject_id=subject_id,

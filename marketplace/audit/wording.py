@@ -121,6 +121,8 @@ ACTIONS = {
     "user.reprovisioned": "reactivated a user through SCIM provisioning",
     "scim_token.created": "created a SCIM provisioning token",
     "scim_token.revoked": "revoked a SCIM provisioning token",
+    "api_token.created": "made an API token",
+    "api_token.revoked": "revoked an API token",
 }
 # Subjects a link can lead an admin to: the page, by the subject's id.
 LINKS = {

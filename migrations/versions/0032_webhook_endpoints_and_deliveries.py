@@ -1,7 +1,7 @@
 """Webhooks out: a lab's endpoints, the events sent, each delivery and its attempts, passed deadlines announced
 
 Revision ID: 0032
-Revises: 0030
+Revises: 0031
 Create Date: 2026-12-06 07:30:27.022656
 
 """
@@ -13,7 +13,7 @@ import marketplace.db_types  # noqa: F401  (UTCDateTime)
 
 # revision identifiers, used by Alembic.
 revision = '0032'
-down_revision = '0030'
+down_revision = '0031'
 branch_labels = None
 depends_on = None
 

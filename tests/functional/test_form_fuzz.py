@@ -205,6 +205,7 @@ def world(session):
         "claim_id": 1,
         "token_id": 1,
         "user_id": buyer.id,
+        "rest": "no-such-address",
     }
     return {"buyer": buyer, "vendor": vendor, "admin": admin, "ids": ids, "draft_id": draft.id}
 

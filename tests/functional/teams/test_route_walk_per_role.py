@@ -90,6 +90,10 @@ LEAST_ROLE: dict[str, tuple[OrgRole, frozenset[str] | None]] = {
     "sso.remove_domain": (OWNER, None),
     "sso.create_scim_token": (OWNER, None),
     "sso.revoke_scim_token": (OWNER, None),
+    # API tokens act as the owner: the owner alone makes, sees and revokes them.
+    "api_tokens.index": (OWNER, None),
+    "api_tokens.create": (OWNER, None),
+    "api_tokens.revoke": (OWNER, None),
 }
 RANK = {OrgRole.MEMBER: 0, OrgRole.MANAGER: 1, OrgRole.OWNER: 2}
 

@@ -1,0 +1,188 @@
+"""API tokens: made and revoked by the organisation's owner, kept as a SHA-256 only, shown once.
+
+A token acts as its organisation's owner (the owner at the time of each request: a handover moves every token to
+the new owner), so every rule of the services applies to it exactly as to the owner on the pages; what the token
+does is recorded in the audit trail as the owner's action "through API token <name>". Scopes narrow what a token
+may call; they never widen what the owner may do.
+"""
+
+import hashlib
+import secrets
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from typing import Any, cast
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+from sqlmodel import col
+
+from marketplace.accounts.models import Organization, OrgRole, User
+from marketplace.accounts.org_roles import ensure_org_role
+from marketplace.accounts.suspension import ensure_active
+from marketplace.api.models import ApiToken
+from marketplace.audit.service import record_event
+from marketplace.db_types import utcnow
+from marketplace.errors import NotVisible, Refusal
+
+# What each scope lets a token call (the endpoints name the scope they need: marketplace.api.routes).
+SCOPES = {
+    "jobs:read": "Read jobs, their questions and answers",
+    "jobs:write": "Post, change, publish and cancel jobs (labs)",
+    "bids:read": "Read bids: a lab its jobs' bids, a vendor its own",
+    "bids:write": "Place, revise and withdraw bids (vendors); award bids (labs)",
+    "questions:write": "Ask questions (vendors) and answer them (labs)",
+    "contracts:read": "Read contracts and their milestones",
+    "notifications:read": "Read the organisation owner's notifications",
+    "screening:read": "Read the lab's rivals, policy, and vendors' verdicts with their findings (labs)",
+    "audit:read": "Read the lab's audit records, as its audit export gives them (labs)",
+    "disclosures:read": "Read the vendor's own disclosure versions and their decisions (vendors)",
+}
+EXPIRY_DAYS = (7, 30, 90, 365)
+TOKEN_PREFIX = "alm_"  # noqa: S105 (the visible start of every token, not a secret)
+NAME_LIMIT = 80
+
+
+class TokenError(Refusal):
+    """A refusal of the token form, beside its field."""
+
+
+class TokenRefused(Exception):
+    """The request's token is unknown, expired or revoked, or its organisation has no owner: answered as 401."""
+
+
+@dataclass(frozen=True)
+class NewToken:
+    token: ApiToken
+    secret: str  # shown once, on the page that made it; never stored
+
+
+def digest(secret: str) -> str:
+    """What is stored of a token: a SHA-256 is enough for 256 random bits (argon2 is for guessable passwords)."""
+    return hashlib.sha256(secret.encode()).hexdigest()
+
+
+def _ensure_owner(session: Session, user: User, action: str) -> int:
+    ensure_active(session, user, action)
+    if user.org_id is None or not (user.is_buyer or user.is_vendor):
+        raise NotVisible("api tokens")
+    ensure_org_role(user, OrgRole.OWNER, action)
+    return user.org_id
+
+
+def create_token(
+    session: Session, user: User, name: str, scopes: list[str], expires_in_days: int, *, now: datetime | None = None
+) -> NewToken:
+    """Make a token for the owner's organisation. Raises TokenError (a field's refusal), RoleTooLow (403)."""
+    org_id = _ensure_owner(session, user, "make API tokens")
+    name = (name or "").strip()
+    if not name:
+        raise TokenError("Name the token after the tool that will use it.", "name")
+    if len(name) > NAME_LIMIT:
+        raise TokenError(f"Keep the name under {NAME_LIMIT} characters.", "name")
+    chosen = sorted(set(scopes or []))
+    if not chosen or any(scope not in SCOPES for scope in chosen):
+        raise TokenError("Choose at least one of the scopes listed.", "scopes")
+    if expires_in_days not in EXPIRY_DAYS:
+        raise TokenError("Choose one of the expiry periods listed.", "expires_in_days")
+    secret = TOKEN_PREFIX + secrets.token_urlsafe(32)
+    created = now or utcnow()
+    token = ApiToken(
+        org_id=org_id,
+        name=name,
+        token_hash=digest(secret),
+        prefix=secret[: len(TOKEN_PREFIX) + 6],
+        scopes=chosen,
+        created_by_id=user.id,
+        created_at=created,
+        expires_at=created + timedelta(days=expires_in_days),
+    )
+    session.add(token)
+    session.flush()
+    record_event(
+        session,
+        user,
+        "api_token.created",
+        "api_token",
+        token.id,
+        after={"name": name, "scopes": chosen, "expires_at": token.expires_at.isoformat()},
+        **_sides(session, org_id),
+    )
+    return NewToken(token, secret)
+
+
+def revoke_token(session: Session, user: User, token_id: int) -> ApiToken:
+    """Revoke one of the organisation's tokens at once. Raises NotVisible (404) for another organisation's."""
+    org_id = _ensure_owner(session, user, "revoke API tokens")
+    token = session.get(ApiToken, token_id)
+    if token is None or token.org_id != org_id:
+        raise NotVisible(f"api token {token_id}")
+    if token.revoked_at is None:
+        token.revoked_at, token.revoked_by_id = utcnow(), user.id
+        record_event(
+            session,
+            user,
+            "api_token.revoked",
+            "api_token",
+            token.id,
+            before={"name": token.name},
+            after={"revoked": True},
+            **_sides(session, org_id),
+        )
+        session.flush()
+    return token
+
+
+def tokens_of(session: Session, org_id: int) -> list[ApiToken]:
+    """The organisation's tokens, newest first, revoked and expired ones included (the page says which)."""
+    return list(
+        session.execute(
+            select(ApiToken).where(col(ApiToken.org_id) == org_id).order_by(col(ApiToken.id).desc())
+        ).scalars()
+    )
+
+
+def _sides(session: Session, org_id: int) -> dict[str, Any]:
+    org = cast(Organization, session.get(Organization, org_id))
+    return {
+        "buyer_org_id": org_id if org.kind == "buyer" else None,
+        "vendor_org_id": org_id if org.kind == "vendor" else None,
+    }
+
+
+# --- authenticating a request ---------------------------------------------------------------------------------
+
+
+class TokenActor:
+    """The organisation's owner as a token acts: every attribute is the owner's, and the audit trail names the
+    token (marketplace.audit.service reads `audit_label`)."""
+
+    def __init__(self, owner: User, token: ApiToken):
+        object.__setattr__(self, "_owner", owner)
+        object.__setattr__(self, "token", token)
+        object.__setattr__(self, "audit_label", f"{owner.email} through API token “{token.name}”")
+
+    def __getattr__(self, name: str):
+        return getattr(object.__getattribute__(self, "_owner"), name)
+
+    def __setattr__(self, name: str, value) -> None:
+        raise AttributeError("a token's actor is read-only")
+
+
+def authenticate(session: Session, secret: str, *, now: datetime | None = None) -> TokenActor:
+    """The actor of a request's bearer token. Raises TokenRefused for an unknown, expired or revoked token, or an
+    organisation without an owner; every refusal reads the same to the caller."""
+    token = session.execute(select(ApiToken).where(col(ApiToken.token_hash) == digest(secret))).scalar_one_or_none()
+    moment = now or utcnow()
+    if token is None or token.revoked_at is not None or token.expires_at <= moment:
+        raise TokenRefused("The token is unknown, expired or revoked.")
+    owner = session.execute(
+        select(User).where(
+            col(User.org_id) == token.org_id, col(User.org_role) == OrgRole.OWNER, col(User.removed_at).is_(None)
+        )
+    ).scalar_one_or_none()
+    if owner is None:
+        raise TokenRefused("The token is unknown, expired or revoked.")
+    # Written at most once a minute per token: a busy tool does not write a row per request.
+    if token.last_used_at is None or moment - token.last_used_at > timedelta(minutes=1):
+        token.last_used_at = moment
+    return TokenActor(owner, token)

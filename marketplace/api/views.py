@@ -1,0 +1,129 @@
+"""The API's own pages: the OpenAPI document, its rendered reference (Swagger UI, served from the installed
+flask-swagger-ui package: no CDN), and every error as a problem document. Importing this module declares every
+endpoint."""
+
+from importlib.resources import files
+from pathlib import Path
+
+from flask import current_app, jsonify, render_template, request, send_from_directory
+from werkzeug.exceptions import HTTPException, NotFound
+
+from marketplace.accounts.org_roles import RoleTooLow
+from marketplace.accounts.suspension import OrganizationSuspended
+
+# Importing each endpoint module declares its endpoints on the blueprint.
+from marketplace.api import (  # noqa: F401
+    audit,
+    bids,
+    contracts,
+    disclosures,
+    jobs,
+    notifications,
+    questions,
+    screening,
+)
+from marketplace.api.problems import ApiProblem, field_errors, problem_response
+from marketplace.api.routing import bp
+from marketplace.api.spec import openapi_document
+from marketplace.errors import NotVisible, Refusal
+from marketplace.extensions import db, limiter
+
+# Swagger UI 5 (it renders OpenAPI 3.1), as the flask-swagger-ui package ships it; only its files are used.
+SWAGGER_UI = Path(str(files("flask_swagger_ui"))) / "dist"
+OWN_ASSETS = Path(__file__).parent / "static"
+SWAGGER_FILES = {"swagger-ui-bundle.js", "swagger-ui.css", "swagger-ui-standalone-preset.js", "favicon-32x32.png"}
+
+
+@bp.get("/openapi.json")
+@limiter.exempt
+def openapi():
+    """The OpenAPI 3.1 document of this API (no token needed)."""
+    return jsonify(openapi_document())
+
+
+@bp.get("/docs")
+@limiter.exempt
+def reference():
+    """The API reference, rendered by Swagger UI from /api/v1/openapi.json."""
+    return render_template("api/reference.html")
+
+
+@bp.get("/docs/assets/<path:filename>")
+@limiter.exempt
+def reference_asset(filename: str):
+    """Swagger UI's files, from the installed package, and the page's own start-up script."""
+    if filename in SWAGGER_FILES:
+        return send_from_directory(SWAGGER_UI, filename, max_age=3600)
+    if filename == "reference.js":
+        return send_from_directory(OWN_ASSETS, filename, max_age=3600)
+    raise ApiProblem(404, "No such file.")
+
+
+@bp.route("/<path:rest>", methods=["GET", "POST", "PUT", "PATCH", "DELETE"])
+def unknown(rest: str):
+    """Any other address under /api/v1: a 405 problem when another method is declared there, else a 404 one."""
+    adapter = current_app.url_map.bind_to_environ(request.environ)
+    allowed = []
+    for method in ("GET", "POST", "PUT", "PATCH", "DELETE"):
+        try:
+            endpoint, _ = adapter.match(method=method)
+        except HTTPException:
+            continue
+        if endpoint != "api.unknown":
+            allowed.append(method)
+    if allowed:
+        raise ApiProblem(405, f"Use {', '.join(allowed)} here.", headers={"Allow": ", ".join(allowed)})
+    raise ApiProblem(404, "There is nothing at this address.")
+
+
+# No handler but the 500's rolls back: an API request commits only when it succeeds, and what a refused one
+# flushed is discarded with its session at the request's end.
+@bp.errorhandler(ApiProblem)
+def problem(error: ApiProblem):
+    return problem_response(error)
+
+
+@bp.errorhandler(NotVisible)
+def not_visible(_error):
+    return problem_response(ApiProblem(404, "There is nothing at this address."))
+
+
+@bp.errorhandler(RoleTooLow)
+def role_too_low(error):
+    return problem_response(ApiProblem(403, str(error), "refused"))
+
+
+@bp.errorhandler(OrganizationSuspended)
+def suspended(error):
+    return problem_response(ApiProblem(403, str(error), "suspended"))
+
+
+@bp.errorhandler(Refusal)
+def refused(error: Refusal):
+    """A service's refusal: beside a field (422, each field named), or of the action as things stand (409)."""
+    errors = dict(getattr(error, "errors", None) or ({error.field: str(error)} if error.field else {}))
+    if errors:
+        return problem_response(ApiProblem(422, str(error), "validation", errors=field_errors(errors)))
+    return problem_response(ApiProblem(409, str(error), "refused"))
+
+
+# The app answers these codes with pages: the API's own handlers, by code, come first for its addresses.
+@bp.errorhandler(400)
+@bp.errorhandler(403)
+@bp.errorhandler(404)
+@bp.errorhandler(405)
+@bp.errorhandler(413)
+@bp.errorhandler(429)
+@bp.errorhandler(HTTPException)
+def http_error(error: HTTPException):
+    headers = {}
+    if error.code == 429:
+        headers["Retry-After"] = (error.get_response().headers.get("Retry-After")) or "60"
+    detail = error.description if not isinstance(error, NotFound) else "There is nothing at this address."
+    return problem_response(ApiProblem(error.code or 500, str(detail), headers=headers))
+
+
+@bp.errorhandler(500)
+def server_error(_error):
+    db.session.rollback()
+    return problem_response(ApiProblem(500, "Something went wrong on our side; nothing was saved."))
