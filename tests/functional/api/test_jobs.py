@@ -6,6 +6,7 @@ from datetime import UTC, datetime, timedelta
 import pytest
 
 from marketplace.accounts.models import OrgRole
+from marketplace.codenames import codename_for
 from marketplace.jobs.models import Job, JobStatus, Visibility
 from tests.factories import BidFactory, BuyerFactory, JobFactory, VendorFactory, VerifiedVendorFactory
 from tests.functional.api.conftest import job_body
@@ -125,7 +126,8 @@ def test_an_excluded_vendor_gets_404_for_a_confidential_jobs_id(api, token_for, 
     confidential = JobFactory(visibility=Visibility.CONFIDENTIAL)
     seen = api("GET", f"/api/v1/jobs/{confidential.id}", token)
     assert seen.status_code == 200
-    assert seen.json["buyer"] == confidential.codename  # the lab stays hidden behind the codename
+    # The lab stays hidden behind the codename this vendor reads (the job's, and the vendor's own tag).
+    assert seen.json["buyer"] == codename_for(confidential.codename, confidential.id, vendor.org_id)
     exclude_vendor(confidential.buyer_org_id, vendor.org_id)
     assert api("GET", f"/api/v1/jobs/{confidential.id}", token).status_code == 404
     assert confidential.id not in {job["id"] for job in api("GET", "/api/v1/jobs", token).json["items"]}
