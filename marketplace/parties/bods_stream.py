@@ -355,7 +355,8 @@ class _Stager:
         self.keep_prepared = True
 
     def wait(self, timeout: float = 1.0) -> None:
-        """Reads what the stager has said, waiting up to `timeout` for a word; raises its refusal (BodsFileError)
+        """Reads what the stager has said, waiting up to `timeout` for a word, until it has committed a batch (so
+        that at most one batch's parsed statements wait in memory) or finished; raises its refusal (BodsFileError)
         or its failure."""
         while self.messages.poll(timeout):
             timeout = 0
@@ -378,7 +379,8 @@ class _Stager:
         return {number: entry for number in range(first, last + 1) if (entry := self.prepared.pop(number, None))}
 
     def _receive(self) -> bool:
-        """Reads one message (waiting for it); True when it says staging has finished."""
+        """Reads one message (waiting for it); True when it says a batch is committed (its parsed statements) or
+        that staging has finished."""
         try:
             kind, value = self.messages.recv()
         except EOFError:
@@ -389,6 +391,7 @@ class _Stager:
             if self.keep_prepared:
                 self.prepared.update(zip(count(first), entries, strict=False))
             self.prepared_to = first + len(entries) - 1
+            return True
         elif kind == "staged":
             self.staged = value.done
             if self.progress is not None:
