@@ -160,6 +160,7 @@ def main() -> None:
         "loadavg_start": os.getloadavg(),
         "runs": [],
     }
+    fresh_database(args.database_url)  # the app-only child connects: the database must exist
     report["app_only"] = run_child([sys.executable, "-c", APP_ONLY], args.database_url)
     if args.old_statements:
         path = data(args.old_statements)

@@ -34,16 +34,18 @@ import signal
 import time
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
+from datetime import date
+from itertools import count
 from pathlib import Path
 from typing import BinaryIO
 
 import ijson
-import orjson
 from sqlalchemy import create_engine, delete, insert, select, text
 from sqlalchemy.orm import Session
 from sqlalchemy.pool import NullPool
 from sqlmodel import col
 
+from marketplace.db_types import utcnow
 from marketplace.parties.bods import (
     COUNTED_SHARES,
     MAX_ID_LENGTH,
@@ -55,8 +57,9 @@ from marketplace.parties.bods import (
     import_bods,
     read_statements,
     record_import,
+    statement_digest,
 )
-from marketplace.parties.bods_bulk import BulkApplier, Staged
+from marketplace.parties.bods_bulk import BulkApplier, Staged, copy_rows, decoded_json
 from marketplace.parties.bods_validation import quick_statement_problem
 from marketplace.parties.models import BodsImportRun, BodsStagedStatement
 
@@ -102,6 +105,7 @@ def import_file(session: Session, actor, path: Path, *, progress: ProgressCallba
     if size < STREAM_FROM:
         return _import_whole(session, actor, path, progress)
     run = _run_for(session, path, size)
+    today = utcnow().date()  # the stager's parser and the applier's judge future dates alike
     thresholds = gc.get_threshold()
     # Millions of short-lived dicts and dataclasses, none in a cycle: the cyclic collector, run every 700
     # allocations by default, took a sixth of the time.
@@ -109,10 +113,10 @@ def import_file(session: Session, actor, path: Path, *, progress: ProgressCallba
     stager = None
     try:
         if not run.staged and session.get_bind().dialect.name == "postgresql" and size >= STAGE_APART_FROM:
-            stager = _Stager(session, run, path, progress)
+            stager = _Stager(session, run, path, progress, today)
         elif not run.staged:
             _stage(session, run, path, progress)
-        return _apply(session, actor, run, path.name, progress, stager)
+        return _apply(session, actor, run, path.name, progress, today, stager)
     except BodsFileError:
         if stager is not None:
             stager.stop()  # before its run is deleted
@@ -195,7 +199,13 @@ def _run_for(session: Session, path: Path, size: int) -> BodsImportRun:
 # --- stage 1: reading, validating, staging ---
 
 
-def _stage(session: Session, run: BodsImportRun, path: Path, progress: ProgressCallback | None) -> None:
+def _stage(
+    session: Session,
+    run: BodsImportRun,
+    path: Path,
+    progress: ProgressCallback | None,
+    preparer: "_Preparer | None" = None,
+) -> None:
     meter = _Meter("staging", None, progress, done=run.statements_staged)
     run_id, number, offset = run.id, run.statements_staged, run.resume_offset
     batch: list[dict] = []
@@ -214,13 +224,19 @@ def _stage(session: Session, run: BodsImportRun, path: Path, progress: ProgressC
                 "content": content,
             }
         )
+        if preparer is not None:
+            preparer.add(number, raw)
         meter.add()
         if len(batch) >= BATCH:
             _save_batch(session, run_id, batch, number, offset)
             batch = []
+            if preparer is not None:
+                preparer.send()  # after the commit: the applier reads them with the rows
     if number == 0:
         raise BodsFileError(path.name, "is empty; expected BODS statements.")
     _save_batch(session, run_id, batch, number, offset, staged=True)
+    if preparer is not None:
+        preparer.send()
     meter.report()
 
 
@@ -240,10 +256,7 @@ def _save_batch(session: Session, run_id: int, rows: list[dict], number: int, of
     if rows:
         if session.get_bind().dialect.name == "postgresql":
             columns = list(rows[0])
-            cursor = session.connection().connection.driver_connection.cursor()  # type: ignore[union-attr]
-            with cursor.copy(f"COPY bodsstagedstatement ({', '.join(columns)}) FROM STDIN") as copy:
-                for row in rows:
-                    copy.write_row([row[c] for c in columns])
+            copy_rows(session, "bodsstagedstatement", columns, ([row[c] for c in columns] for row in rows))
         else:
             session.execute(insert(BodsStagedStatement), rows)
     run = session.get(BodsImportRun, run_id)
@@ -288,7 +301,7 @@ def _read_lines(name: str, file: BinaryIO, skip: int, offset: int) -> Iterator[t
             continue
         number += 1
         try:
-            raw = _decoded(text)
+            raw = decoded_json(text)
         except ValueError as error:
             where = f"line {line_number}" if skip == 0 else f"statement {number}"
             raise BodsFileError(
@@ -297,15 +310,6 @@ def _read_lines(name: str, file: BinaryIO, skip: int, offset: int) -> Iterator[t
         if not isinstance(raw, dict):
             raise BodsFileError(name, f"statement {number} is not a JSON object.")
         yield number, raw, text, offset
-
-
-def _decoded(text: str):
-    """json.loads(text), twice as fast: orjson reads what json reads alike; what it refuses (NaN, integers past 64
-    bits, bad JSON) is read by json, which accepts it or raises its usual message."""
-    try:
-        return orjson.loads(text)
-    except orjson.JSONDecodeError:
-        return json.loads(text)
 
 
 def _read_array(name: str, file: BinaryIO, prefix: str, skip: int) -> Iterator[tuple[int, dict, str, int]]:
@@ -329,40 +333,77 @@ class _Stager:
     """Stage 1 in a second process (forked), so that reading and validating use the other core while this one
     applies: it stages and commits batch by batch as _stage does, and says over a pipe how far it has come, that
     it has finished, or why it refuses the file. The apply stage reads what it has committed, and waits for more.
+    It also parses each batch it has committed and sends it over (_Preparer), so that the applier need not.
     It dies with this process (an interrupted import resumes from the cursor it committed)."""
 
-    def __init__(self, session: Session, run: BodsImportRun, path: Path, progress: ProgressCallback | None):
+    def __init__(
+        self, session: Session, run: BodsImportRun, path: Path, progress: ProgressCallback | None, today: date
+    ):
         url = session.get_bind().engine.url.render_as_string(hide_password=False)
         context = multiprocessing.get_context("fork")
         self.messages, sender = context.Pipe(duplex=False)
-        self.process = context.Process(target=_stage_apart, args=(url, run.id, path, sender), daemon=True)
+        self.process = context.Process(target=_stage_apart, args=(url, run.id, path, sender, today), daemon=True)
         self.process.start()
         sender.close()
         self.progress = progress
         self.finished = False
         self.staged = run.statements_staged
+        # Parsed statements received, by number, until applied; statements up to `prepared_to` have been sent (or
+        # were staged before this stager started). The pipe holds one batch: the stager waits while it is full.
+        self.prepared: dict[int, tuple] = {}
+        self.prepared_to = run.statements_staged
+        self.keep_prepared = True
 
     def wait(self, timeout: float = 1.0) -> None:
-        """Reads what the stager has said, waiting up to `timeout` for a word; raises its refusal (BodsFileError)
+        """Reads what the stager has said, waiting up to `timeout` for a word, until it has committed a batch (so
+        that at most one batch's parsed statements wait in memory) or finished; raises its refusal (BodsFileError)
         or its failure."""
         while self.messages.poll(timeout):
             timeout = 0
-            try:
-                kind, value = self.messages.recv()
-            except EOFError:
-                self.process.join()
-                raise RuntimeError(f"the staging process ended with status {self.process.exitcode}") from None
-            if kind == "staged":
-                self.staged = value.done
-                if self.progress is not None:
-                    self.progress(value)
-            elif kind == "finished":
-                self.staged, self.finished = value, True
+            if self._receive():
                 return
-            elif kind == "refused":
-                raise BodsFileError(*value)
-            else:
-                raise RuntimeError(f"staging failed: {value}")
+
+    def wait_until_finished(self) -> None:
+        """Waits for the end of staging, dropping the parsed statements sent meanwhile (memory must not grow
+        with the file): the applier parses those itself."""
+        self.keep_prepared = False
+        self.prepared.clear()
+        while not self.finished:
+            self.wait()
+
+    def prepared_statements(self, first: int, last: int) -> dict[int, tuple]:
+        """What the stager parsed of the statements numbered `first` to `last` (committed: its word on them is
+        on its way), by number; the others (staged before it started, or not kept) are not in it."""
+        while self.prepared_to < last and not self.finished:
+            self._receive()
+        return {number: entry for number in range(first, last + 1) if (entry := self.prepared.pop(number, None))}
+
+    def _receive(self) -> bool:
+        """Reads one message (waiting for it); True when it says a batch is committed (its parsed statements) or
+        that staging has finished."""
+        try:
+            kind, value = self.messages.recv()
+        except EOFError:
+            self.process.join()
+            raise RuntimeError(f"the staging process ended with status {self.process.exitcode}") from None
+        if kind == "prepared":
+            first, entries = value
+            if self.keep_prepared:
+                self.prepared.update(zip(count(first), entries, strict=False))
+            self.prepared_to = first + len(entries) - 1
+            return True
+        elif kind == "staged":
+            self.staged = value.done
+            if self.progress is not None:
+                self.progress(value)
+        elif kind == "finished":
+            self.staged, self.finished = value, True
+            return True
+        elif kind == "refused":
+            raise BodsFileError(*value)
+        else:
+            raise RuntimeError(f"staging failed: {value}")
+        return False
 
     def stop(self) -> None:
         if self.process.is_alive():
@@ -371,7 +412,7 @@ class _Stager:
         self.messages.close()
 
 
-def _stage_apart(url: str, run_id: int, path: Path, sender) -> None:
+def _stage_apart(url: str, run_id: int, path: Path, sender, today: date) -> None:
     """The stager's process: its own connection (none of the parent's is touched); ends when its parent does."""
     _end_with_parent()
     engine = create_engine(url, poolclass=NullPool)
@@ -379,7 +420,8 @@ def _stage_apart(url: str, run_id: int, path: Path, sender) -> None:
         with Session(engine) as session:
             run = session.get(BodsImportRun, run_id)
             assert run is not None
-            _stage(session, run, path, lambda progress: sender.send(("staged", progress)))
+            preparer = _Preparer(path.name, today, sender)
+            _stage(session, run, path, lambda progress: sender.send(("staged", progress)), preparer)
             sender.send(("finished", run.statements_staged))
     except BodsFileError as error:
         sender.send(("refused", (path.name, str(error).removeprefix(f"{path.name}: "))))
@@ -387,6 +429,39 @@ def _stage_apart(url: str, run_id: int, path: Path, sender) -> None:
         sender.send(("failed", repr(error)))
     finally:
         engine.dispose()
+
+
+class _Preparer:
+    """In the stager: parses each statement staged as the applier would (same parser, same date), with its digest,
+    and sends each committed batch's to the applier as (number of the first, entries). A
+    statement the parser refuses is sent as None: the applier parses it again, and refuses it in file order."""
+
+    def __init__(self, file_name: str, today: date, sender):
+        self.parser = _Parser(file_name, today=today, validate=False)
+        self.sender = sender
+        self.first: int | None = None
+        self.entries: list[tuple | None] = []
+
+    def add(self, number: int, raw: dict) -> None:
+        if self.first is None:
+            self.first = number
+        parser = self.parser
+        try:
+            statement = parser.parse(raw, number)
+        except BodsFileError:
+            self.entries.append(None)
+            return
+        parser.raw.clear()
+        warnings = parser.warnings[:]
+        parser.warnings.clear()
+        # A party's columns (match keys) are left to the applier: the stager, which also checks the schema, is
+        # the busier of the two.
+        self.entries.append((statement, statement_digest(statement), None, warnings))
+
+    def send(self) -> None:
+        if self.first is not None:
+            self.sender.send(("prepared", (self.first, self.entries)))
+        self.first, self.entries = None, []
 
 
 def _end_with_parent() -> None:
@@ -405,12 +480,18 @@ def _end_with_parent() -> None:
 
 
 def _apply(
-    session: Session, actor, run: BodsImportRun, file_name: str, progress, stager: "_Stager | None" = None
+    session: Session,
+    actor,
+    run: BodsImportRun,
+    file_name: str,
+    progress,
+    today: date | None = None,
+    stager: "_Stager | None" = None,
 ) -> ImportSummary:
     total = None if stager is not None else run.statements_staged
     summary = ImportSummary(file_name, statements=total or 0)
     meter = _Meter("applying", total, progress)
-    parser = _Parser(file_name, validate=False)
+    parser = _Parser(file_name, today=today, validate=False)
     shares = _ShareTotals(session)
     applier = BulkApplier(session, actor, summary, _StagedIds(session, run.id, stager))
     after = 0
@@ -428,12 +509,19 @@ def _apply(
             meter.total = summary.statements = stager.staged
         if not rows:
             break
+        prepared = stager.prepared_statements(rows[0][0], rows[-1][0]) if stager is not None else {}
         batch = []
         for number, content in rows:
-            raw = _decoded(content)
-            statement = parser.parse(raw, number)
-            shares.add(number, statement)
-            batch.append(Staged(number, statement, raw, content))
+            entry = prepared.get(number)
+            if entry is None:
+                raw = decoded_json(content)
+                item = Staged(number, parser.parse(raw, number), content, raw)
+            else:
+                statement, digest, columns, warnings = entry
+                parser.warnings.extend(warnings)
+                item = Staged(number, statement, content, digest=digest, columns=columns)
+            shares.add(number, item.statement)
+            batch.append(item)
         parser.raw.clear()
         applier.apply(batch)
         shares.write()
@@ -461,8 +549,7 @@ class _StagedIds:
             return True
         if self.stager is None or self.stager.finished:
             return False
-        while not self.stager.finished:
-            self.stager.wait()
+        self.stager.wait_until_finished()
         return self._staged(reference)
 
     def _staged(self, reference: object) -> bool:
@@ -526,10 +613,7 @@ class _ShareTotals:
         if not self.rows:
             return
         if self.postgres:
-            cursor = self.session.connection().connection.driver_connection.cursor()  # type: ignore[union-attr]
-            with cursor.copy("COPY bods_share_event (at, record_key, subject, kind, low, ordinal) FROM STDIN") as copy:
-                for row in self.rows:
-                    copy.write_row(row)
+            copy_rows(self.session, "bods_share_event", list(self.COLUMNS), self.rows)
         else:
             self.session.execute(
                 text(

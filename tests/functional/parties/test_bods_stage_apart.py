@@ -113,3 +113,49 @@ def test_a_reference_to_nothing_found_while_the_stager_reads_on_leaves_nothing(t
     assert not multiprocessing.active_children()  # stopped before the run was deleted
     assert counts(engine) == (0, 0, 0, 0, 0)
     engine.dispose()
+
+
+def test_what_the_stager_parsed_warns_as_parsing_while_applying_does(tmp_path, small_batches, monkeypatch):
+    """The stager parses what it stages and sends it to the applier: the warnings (a future date, here in the
+    middle of a batch) are the same, in the same order, as when the applier parses every statement itself."""
+    path = register(tmp_path)
+    statements = [json.loads(line) for line in path.read_text().splitlines()]
+    for index in (150, 2555):
+        statements[index]["statementDate"] = "2999-01-01"
+    path.write_text("\n".join(json.dumps(s) for s in statements) + "\n")
+    apart, first = database(tmp_path, "bods_apart_warned"), database(tmp_path, "bods_first_warned")
+
+    summary, made = imported(apart, path)
+    monkeypatch.setattr(bods_stream, "STAGE_APART_FROM", 10**12)
+    summary_first, made_first = imported(first, path)
+
+    assert [w for w in summary.warnings if "2999-01-01" in w] == [
+        f"statement {index + 1} ({statements[index]['statementId']}): statementDate 2999-01-01 is in the future "
+        f"(today is {bods_stream.utcnow().date().isoformat()}); it is not used as the source's date."
+        for index in (150, 2555)
+    ]
+    assert (summary.line(), summary.warnings, made) == (summary_first.line(), summary_first.warnings, made_first)
+    apart.dispose()
+    first.dispose()
+
+
+def test_a_statement_the_stagers_parser_refuses_is_refused_in_file_order_and_leaves_nothing(tmp_path, small_batches):
+    """An interest ending before it starts passes the schema but not the parser: the stager leaves it to the
+    applier, which refuses the file when it gets there, naming the statement, as without a stager."""
+    path = register(tmp_path)
+    statements = [json.loads(line) for line in path.read_text().splitlines()]
+    index = max(i for i, s in enumerate(statements[:3000]) if s.get("recordType") == "relationship")
+    interest = statements[index]["recordDetails"]["interests"][0]
+    interest["startDate"], interest["endDate"] = "2020-01-01", "2019-01-01"
+    path.write_text("\n".join(json.dumps(s) for s in statements) + "\n")
+    engine = database(tmp_path, "bods_apart_unparsed")
+
+    with pytest.raises(
+        BodsFileError,
+        match=rf"statement {index + 1} \({statements[index]['statementId']}\): interest 1 ends \(2019-01-01\) before",
+    ):
+        imported(engine, path)
+
+    assert counts(engine) == (0, 0, 0, 0, 0)
+    assert not multiprocessing.active_children()
+    engine.dispose()
