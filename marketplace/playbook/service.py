@@ -69,8 +69,10 @@ def lab_defaults(session: Session, org_id: int) -> LabPlaybook:
     return found if found is not None else LabPlaybook(org_id=org_id)
 
 
-def playbook_of(session: Session, contract: Contract) -> ContractPlaybook:
-    """The contract's playbook (armed when the contract was made; made now for a contract older than playbooks)."""
+def playbook_of(session: Session, contract: Contract, *, keep: bool = True) -> ContractPlaybook:
+    """The contract's playbook, armed when the contract was made (every contract gets one: the insert listener, and
+    migration 0035 for older ones). Should one be missing (rows written around the ORM), the lab's defaults stand
+    in: stored when an action needs it (`keep`), never by a page that only reads."""
     found = session.execute(
         select(ContractPlaybook).where(col(ContractPlaybook.contract_id) == contract.id)
     ).scalar_one_or_none()
@@ -79,8 +81,9 @@ def playbook_of(session: Session, contract: Contract) -> ContractPlaybook:
         found = ContractPlaybook(
             contract_id=contract.id, wind_down=defaults.wind_down, deletion_days=defaults.deletion_days
         )
-        session.add(found)
-        session.flush()
+        if keep:
+            session.add(found)
+            session.flush()
     return found
 
 
@@ -180,7 +183,7 @@ def proposed_shares(session: Session, contract: Contract, started_at: datetime |
 
 def playbook_page(session: Session, user: User, contract_id: int) -> PlaybookPage:
     contract = _contract_for(session, user, contract_id)
-    playbook = playbook_of(session, contract)
+    playbook = playbook_of(session, contract, keep=False)
     side = _side(user, contract)
     names = _names(session, contract.buyer_org_id, contract.vendor_org_id)
     page = PlaybookPage(

@@ -20,7 +20,7 @@ bp = Blueprint("playbook", __name__)
 @bp.app_template_global()
 def contract_playbook(contract):
     """The contract's playbook, for the contract page's box (the page has checked the user may see the contract)."""
-    return service.playbook_of(db.session, contract)
+    return service.playbook_of(db.session, contract, keep=False)
 
 
 def _page_url(contract_id: int) -> str:

@@ -370,3 +370,15 @@ def test_the_deadline_is_reminded_once_then_escalated_once_to_the_admins(app, cl
         login_as(world.extra["admin"])
         listed = text(client.get("/admin/playbooks"))
     assert f"#{world.contract.id}" in listed
+
+
+def test_reading_a_contract_whose_playbook_row_is_missing_writes_nothing(client, session, login_as, world):
+    session.delete(playbook(session, world))
+    session.commit()
+    login_as(world.buyer)
+    for path in (f"/contracts/{world.contract.id}", f"/contracts/{world.contract.id}/playbook"):
+        page = client.get(path)
+        assert page.status_code == 200 and "within 14 days" in text(page)  # the lab's defaults stand in
+    assert session.execute(select(ContractPlaybook)).first() is None
+    assert client.post(f"/contracts/{world.contract.id}/playbook", data={"deletion_days": "9"}).status_code == 303
+    assert playbook(session, world).deletion_days == 9
