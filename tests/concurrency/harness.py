@@ -173,7 +173,7 @@ class Server:
         self.process: subprocess.Popen | None = None
         self._log_file = None
 
-    def start(self, wait: float = 30) -> "Server":
+    def start(self, wait: float = 90) -> "Server":
         self._log_file = self.log.open("ab")
         self.process = subprocess.Popen(  # noqa: S603 (our own interpreter and arguments)
             [
