@@ -68,7 +68,7 @@ def test_starting_workers_send_what_is_due_once_and_book_the_next_run_once(bed, 
         assert Job.fetch(now_key, connection=tasks.connection(bed)).return_value() == (
             "Reminders sent: 1 (1 stale) to 2 users; already sent this week: 0; skipped (suspended vendors): 0. "
             "Acceptance deadlines: 0 reminded, 0 released, 0 accepted with the payout waiting, 0 on hold. "
-            "Dispute answers due: 0 reminded."
+            "Dispute answers due: 0 reminded. Deletion attestations: 0 reminded, 0 escalated to the admins."
         )
         # The run booked the next one too: still one booking.
         assert [key for key, _ in _booked(bed)] == [key for key, _ in booked]
