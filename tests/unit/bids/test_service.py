@@ -12,6 +12,7 @@ from marketplace.audit.models import AuditRecord
 from marketplace.bids import service
 from marketplace.bids.models import Bid, BidRevision, BidStatus
 from marketplace.bids.service import BidError, Offer
+from marketplace.codenames import codename_for
 from marketplace.contracts.models import Contract
 from marketplace.jobs.models import BiddingMode, JobStatus, Visibility
 from marketplace.notifications.models import Notification
@@ -515,7 +516,8 @@ def test_my_bids_lists_the_vendors_own_bids_with_the_buyer_hidden_on_confidentia
 
     rows = {row.job.id: row for row in service.my_bids(session, vendor)}
     assert set(rows) == {confidential.id, public.id}
-    assert rows[confidential.id].buyer == "Project Kestrel"
+    assert rows[confidential.id].buyer == codename_for("Project Kestrel", confidential.id, vendor.org_id)
+    assert rows[confidential.id].buyer.startswith("Project Kestrel ")  # the job's codename and this vendor's tag
     assert rows[public.id].buyer == session.get(Organization, public.buyer_org_id).name
     assert rows[public.id].outcome == "not_considered"
 
