@@ -910,6 +910,21 @@ def end_contract(
     return contract
 
 
+def close_waiting_deliveries(
+    session: Session, user: User, milestone: Milestone, *, accepted: bool, reason: str, now
+) -> None:
+    """A delivery that waited for the lab's decision when its milestone's money was divided (a dispute decided, a
+    contract wound down) is decided with it, not left waiting: accepted when the vendor was paid a part."""
+    waiting = session.execute(
+        select(Delivery).where(
+            col(Delivery.milestone_id) == milestone.id, col(Delivery.decision) == DeliveryDecision.WAITING
+        )
+    ).scalars()
+    for delivery in waiting:
+        delivery.decision = DeliveryDecision.ACCEPTED if accepted else DeliveryDecision.REJECTED
+        delivery.reason, delivery.decided_by_id, delivery.decided_at = reason[:2000], user.id, now
+
+
 # Held money a wind-down divides: an accepted milestone is the vendor's already (paid out, or waiting for its payout
 # account) and stays as it is.
 DIVIDED_STATES = (MilestoneStatus.FUNDED, MilestoneStatus.DELIVERED, MilestoneStatus.REJECTED)
@@ -939,14 +954,7 @@ def wind_down(
             elif milestone.status in DIVIDED_STATES:
                 held = _refundable(session, milestone)
                 vendor_part = min(max(vendor_parts.get(milestone.id, 0), 0), held)
-                for delivery in session.execute(
-                    select(Delivery).where(
-                        col(Delivery.milestone_id) == milestone.id,
-                        col(Delivery.decision) == DeliveryDecision.WAITING,
-                    )
-                ).scalars():
-                    delivery.decision = DeliveryDecision.ACCEPTED if vendor_part else DeliveryDecision.REJECTED
-                    delivery.reason, delivery.decided_by_id, delivery.decided_at = reason[:2000], user.id, now
+                close_waiting_deliveries(session, user, milestone, accepted=vendor_part > 0, reason=reason, now=now)
                 payments.split_held(
                     session,
                     cast(StripeGateway, gateway),

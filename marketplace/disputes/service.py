@@ -31,8 +31,6 @@ from marketplace.contracts.lifecycle import contract_link, lock_with_contract, s
 from marketplace.contracts.models import (
     Contract,
     ContractStatus,
-    Delivery,
-    DeliveryDecision,
     Milestone,
     MilestoneStatus,
 )
@@ -465,7 +463,9 @@ def decide(
         )
     _move_money(session, admin, gateway, contract, milestone, dispute, vendor_part, buyer_part, explanation)
     now = utcnow()
-    _close_waiting_deliveries(session, admin, milestone, accepted=vendor_part > 0, now=now)
+    contracts.close_waiting_deliveries(
+        session, admin, milestone, accepted=vendor_part > 0, reason="Decided by an admin in a dispute.", now=now
+    )
     dispute.status, dispute.outcome, dispute.explanation = DisputeStatus.DECIDED, DisputeOutcome(outcome), explanation
     dispute.vendor_minor, dispute.buyer_minor = vendor_part, buyer_part
     dispute.decided_by_id, dispute.decided_at = admin.id, now
@@ -496,22 +496,6 @@ def decide(
     )
     settle(session, admin, contract)
     return dispute
-
-
-def _close_waiting_deliveries(session: Session, admin: User, milestone: Milestone, *, accepted: bool, now) -> None:
-    """A delivery the dispute froze while it waited for the lab is decided with the dispute, not left waiting."""
-    waiting = session.execute(
-        select(Delivery).where(
-            col(Delivery.milestone_id) == milestone.id, col(Delivery.decision) == DeliveryDecision.WAITING
-        )
-    ).scalars()
-    for delivery in waiting:
-        delivery.decision = DeliveryDecision.ACCEPTED if accepted else DeliveryDecision.REJECTED
-        delivery.reason, delivery.decided_by_id, delivery.decided_at = (
-            "Decided by an admin in a dispute.",
-            admin.id,
-            now,
-        )
 
 
 def _move_money(
