@@ -111,8 +111,11 @@ def _grants(session: Session, contract_id: int) -> list[DataGrant]:
     )
 
 
-def grant_live(grant: DataGrant, today: date) -> bool:
-    return grant.revoked_at is None and grant.expires_on >= today
+def grant_state(grant: DataGrant, today: date) -> str:
+    """ "revoked", "expired" (its last day passed) or "live"."""
+    if grant.revoked_at is not None:
+        return "revoked"
+    return "expired" if grant.expires_on < today else "live"
 
 
 @dataclass
@@ -138,6 +141,9 @@ class PlaybookPage:
     may_manage: bool = False  # a manager of the lab
     may_attest: bool = False  # an officer of the vendor
     today: date | None = None
+
+    def state_of(self, grant: DataGrant) -> str:
+        return grant_state(grant, cast(date, self.today))
 
     @property
     def overdue(self) -> bool:
