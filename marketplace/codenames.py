@@ -12,9 +12,15 @@ ALPHABET = "ABCDEFGHJKLMNPQRSTUVWXYZ23456789"
 TAG_LENGTH = 3
 
 
+def derived(purpose: bytes, job_id: int, vendor_org_id: int) -> bytes:
+    """What the platform's secret says of one vendor reading one job, for one purpose (a codename's tag, a leak
+    mark): the same every time, nothing stored, and nothing of one purpose learned from another."""
+    key = hashlib.sha256(purpose + b":" + current_app.config["SECRET_KEY"].encode()).digest()
+    return hmac.new(key, f"{job_id}:{vendor_org_id}".encode(), hashlib.sha256).digest()
+
+
 def tag_for(job_id: int, vendor_org_id: int) -> str:
-    key = hashlib.sha256(b"codename-tags:" + current_app.config["SECRET_KEY"].encode()).digest()
-    digest = hmac.new(key, f"{job_id}:{vendor_org_id}".encode(), hashlib.sha256).digest()
+    digest = derived(b"codename-tags", job_id, vendor_org_id)
     return "".join(ALPHABET[byte % len(ALPHABET)] for byte in digest[:TAG_LENGTH])
 
 

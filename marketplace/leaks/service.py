@@ -5,13 +5,10 @@ platform names the vendor whose mark it carries: only among the vendors that cou
 see the job, and accepted its NDA where it asks for one).
 """
 
-import hashlib
-import hmac
 import re
 from dataclasses import dataclass
 from typing import cast
 
-from flask import current_app
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 from sqlmodel import col
@@ -31,9 +28,7 @@ class LeakError(Refusal):
 
 
 def mark_for(job_id: int, vendor_org_id: int) -> int:
-    key = hashlib.sha256(b"leak-marks:" + current_app.config["SECRET_KEY"].encode()).digest()
-    digest = hmac.new(key, f"{job_id}:{vendor_org_id}".encode(), hashlib.sha256).digest()
-    return int.from_bytes(digest[:4], "big")
+    return int.from_bytes(codenames.derived(b"leak-marks", job_id, vendor_org_id)[:4], "big")
 
 
 def marked(job: Job, user: User) -> bool:
