@@ -131,15 +131,16 @@ def _tell(session: Session, contract: Contract, side: str, kind: str, message: s
     notify_org(session, org_id, kind, message, contract_link(contract))
 
 
-def _audit(
+def audit_contract(
     session: Session,
     user,
     action: str,
     contract: Contract,
-    milestone: Milestone | None,
+    milestone: Milestone | None = None,
     before: dict | None = None,
     after: dict | None = None,
 ) -> None:
+    """An audit record about a contract (or one of its milestones), visible to both its sides."""
     subject = ("milestone", milestone.id) if milestone is not None else ("contract", contract.id)
     record_event(
         session,
@@ -189,14 +190,15 @@ def contracts_for(session: Session, user: User) -> list[ContractRow]:
         .where(contract_filter(user))
         .order_by(col(Contract.created_at).desc(), col(Contract.id).desc())
     ).all()
-    names = _org_names(session, {c.buyer_org_id for c, _ in rows} | {c.vendor_org_id for c, _ in rows})
+    names = org_names(session, {c.buyer_org_id for c, _ in rows} | {c.vendor_org_id for c, _ in rows})
     side = "vendor" if user.is_vendor else "buyer"
     return [
         ContractRow(c, job, names[c.buyer_org_id], names[c.vendor_org_id], status_seen_by(c, side)) for c, job in rows
     ]
 
 
-def _org_names(session: Session, ids: set[int]) -> dict[int, str]:
+def org_names(session: Session, ids) -> dict[int, str]:
+    """Organisations' names by id, in one query."""
     if not ids:
         return {}
     return dict(
@@ -337,7 +339,7 @@ def contract_page(session: Session, user: User, contract_id: int) -> ContractPag
             split = split_payout(base, milestone.fee_bps)
             view.payout_vendor_minor, view.payout_fee_minor = split.vendor_minor, split.fee_minor
         views.append(view)
-    names = _org_names(session, {contract.buyer_org_id, contract.vendor_org_id})
+    names = org_names(session, {contract.buyer_org_id, contract.vendor_org_id})
     rating = session.execute(select(Rating).where(col(Rating.contract_id) == contract.id)).scalar_one_or_none()
     actions = _contract_actions(contract, milestones, side)
     if rating is not None:
@@ -455,7 +457,7 @@ def plan_milestones(
         session.add(milestone)
         created.append(milestone)
     session.flush()
-    _audit(
+    audit_contract(
         session,
         user,
         "contract.milestones_planned",
@@ -582,7 +584,7 @@ def deliver(
         )
     before = str(milestone.status)
     milestone.status, milestone.updated_at = MilestoneStatus.DELIVERED, utcnow()
-    _audit(
+    audit_contract(
         session,
         user,
         "milestone.delivered",
@@ -640,7 +642,7 @@ def accept_delivery(
     now = utcnow()
     delivery.decision, delivery.decided_by_id, delivery.decided_at = DeliveryDecision.ACCEPTED, user.id, now
     milestone.status, milestone.accepted_at, milestone.updated_at = MilestoneStatus.ACCEPTED, now, now
-    _audit(
+    audit_contract(
         session,
         user,
         "milestone.accepted",
@@ -688,7 +690,7 @@ def reject_delivery(session: Session, user: User, contract_id: int, milestone_id
         now,
     )
     milestone.status, milestone.updated_at = MilestoneStatus.REJECTED, now
-    _audit(
+    audit_contract(
         session,
         user,
         "milestone.rejected",
@@ -786,7 +788,7 @@ def _close(
     if milestone.status == MilestoneStatus.PENDING:
         now = utcnow()
         milestone.status, milestone.closed_at, milestone.updated_at = MilestoneStatus.CANCELLED, now, now
-        _audit(
+        audit_contract(
             session,
             user,
             "milestone.cancelled",
@@ -806,7 +808,7 @@ def _close(
 def _set_status(session: Session, user: User, contract: Contract, status: ContractStatus, message: str) -> None:
     before = contract.status
     contract.status = status
-    _audit(
+    audit_contract(
         session,
         user,
         f"contract.{status}",
@@ -890,7 +892,7 @@ def end_contract(
         raise _as_contract_error(error) from error
     before = contract.status
     contract.status, contract.ended_at = ContractStatus.ENDED, utcnow()
-    _audit(
+    audit_contract(
         session,
         user,
         "contract.ended",
@@ -969,7 +971,7 @@ def wind_down(
         raise _as_contract_error(error) from error
     before = contract.status
     contract.status, contract.ended_at = ContractStatus.ENDED, now
-    _audit(
+    audit_contract(
         session, user, "contract.ended", contract, None, {"status": str(before)}, {"status": "ended", "reason": reason}
     )
     settle(session, user, contract)
@@ -1023,7 +1025,7 @@ def cancel_milestone_preview(
         contract,
         milestone,
         cast(Job, session.get(Job, contract.job_id)),
-        _org_names(session, {contract.vendor_org_id})[contract.vendor_org_id],
+        org_names(session, {contract.vendor_org_id})[contract.vendor_org_id],
         refusal,
         refund,
     )
@@ -1049,7 +1051,7 @@ class EndPreview:
 def end_preview(session: Session, user: User, contract_id: int, *, payments_on: bool) -> EndPreview:
     contract = _on_side(session, user, contract_id, "buyer")
     job = cast(Job, session.get(Job, contract.job_id))
-    vendor = _org_names(session, {contract.vendor_org_id})[contract.vendor_org_id]
+    vendor = org_names(session, {contract.vendor_org_id})[contract.vendor_org_id]
     milestones = milestones_of(session, contract.id)
     try:
         _check_endable(contract)
@@ -1093,7 +1095,7 @@ def rate_vendor(session: Session, user: User, contract_id: int, stars: int, comm
     )
     session.add(rating)
     session.flush()
-    _audit(session, user, "vendor.rated", contract, None, None, {"stars": stars, "rating_id": rating.id})
+    audit_contract(session, user, "vendor.rated", contract, None, None, {"stars": stars, "rating_id": rating.id})
     _tell(session, contract, "vendor", "rated", f"The buyer rated your work {stars} out of 5.")
     return rating
 

@@ -151,11 +151,6 @@ class PlaybookPage:
         return due is not None and self.playbook.attested_at is None and self.today is not None and self.today > due
 
 
-def _names(session: Session, *ids: int) -> dict[int, str]:
-    rows = session.execute(select(col(Organization.id), col(Organization.name)).where(col(Organization.id).in_(ids)))
-    return {row.id: row.name for row in rows}
-
-
 def proposed_shares(session: Session, contract: Contract, started_at: datetime | None) -> list[Share]:
     """Each milestone holding money the wind-down divides, with the share of the work done proposed for the vendor:
     all of it for a delivery waiting for the lab's decision; otherwise the part of the time from funding to the
@@ -191,7 +186,7 @@ def playbook_page(session: Session, user: User, contract_id: int) -> PlaybookPag
     contract = _contract_for(session, user, contract_id)
     playbook = playbook_of(session, contract, keep=False)
     side = _side(user, contract)
-    names = _names(session, contract.buyer_org_id, contract.vendor_org_id)
+    names = contracts.org_names(session, {contract.buyer_org_id, contract.vendor_org_id})
     page = PlaybookPage(
         contract,
         playbook,
@@ -252,7 +247,9 @@ def set_contract_playbook(
     days = _check_days(deletion_days, "deletion_days")
     before = {"wind_down": playbook.wind_down, "deletion_days": playbook.deletion_days}
     playbook.wind_down, playbook.deletion_days, playbook.updated_at = wind_down, days, utcnow()
-    _audit(session, user, "playbook.set", contract, before, {"wind_down": wind_down, "deletion_days": days})
+    contracts.audit_contract(
+        session, user, "playbook.set", contract, None, before, {"wind_down": wind_down, "deletion_days": days}
+    )
     return playbook
 
 
@@ -262,20 +259,6 @@ def _done_words(playbook: ContractPlaybook) -> str:
         PlaybookStatus.SETTLED: "settled the contract",
         PlaybookStatus.CONTINUED: "been set aside to go on with the contract",
     }.get(playbook.status, "started")
-
-
-def _audit(session: Session, user, action: str, contract: Contract, before=None, after=None) -> None:
-    record_event(
-        session,
-        user,
-        action,
-        "contract",
-        contract.id,
-        before=before,
-        after=after,
-        buyer_org_id=contract.buyer_org_id,
-        vendor_org_id=contract.vendor_org_id,
-    )
 
 
 # ------------------------------------------------------------------------------------------------ data-access grants
@@ -340,7 +323,9 @@ def issue_grant(
     session.add(grant)
     session.flush()
     _tell_storage(session, contract, grant, EventType.DATA_ACCESS_GRANTED)
-    _audit(session, user, "grant.issued", contract, None, {"resource": resource, "access": access, "days": days})
+    contracts.audit_contract(
+        session, user, "grant.issued", contract, None, None, {"resource": resource, "access": access, "days": days}
+    )
     notify_org(
         session,
         contract.vendor_org_id,
@@ -354,7 +339,9 @@ def issue_grant(
 def _revoke(session: Session, user, contract: Contract, grant: DataGrant, reason: str) -> None:
     grant.revoked_at, grant.revoke_reason = utcnow(), reason[:500]
     _tell_storage(session, contract, grant, EventType.DATA_ACCESS_REVOKED, reason)
-    _audit(session, user, "grant.revoked", contract, {"resource": grant.resource}, {"reason": reason})
+    contracts.audit_contract(
+        session, user, "grant.revoked", contract, None, {"resource": grant.resource}, {"reason": reason}
+    )
 
 
 def revoke_grant(session: Session, user: User, contract_id: int, grant_id: int) -> DataGrant:
@@ -407,11 +394,12 @@ def _run(session: Session, actor, contract: Contract, playbook: ContractPlaybook
         if grant.revoked_at is None:
             _revoke(session, actor, contract, grant, REVOKED_BY_PLAYBOOK)
             revoked += 1
-    _audit(
+    contracts.audit_contract(
         session,
         actor,
         "playbook.started",
         contract,
+        None,
         {"status": str(before)},
         {"status": "paused", "grants_revoked": revoked, "deletion_due_on": due.isoformat()},
     )
@@ -455,8 +443,14 @@ def go_on(session: Session, user: User, contract_id: int, reason: str) -> Contra
     )
     before = contract.status
     contract.status = ContractStatus.ACTIVE
-    _audit(
-        session, user, "playbook.continued", contract, {"status": str(before)}, {"status": "active", "reason": reason}
+    contracts.audit_contract(
+        session,
+        user,
+        "playbook.continued",
+        contract,
+        None,
+        {"status": str(before)},
+        {"status": "active", "reason": reason},
     )
     notify_org(
         session,
@@ -510,7 +504,7 @@ def settle(
         user.id,
         now,
     )
-    _audit(session, user, "playbook.settled", contract, None, {"settlement": reason})
+    contracts.audit_contract(session, user, "playbook.settled", contract, None, None, {"settlement": reason})
     notify_org(
         session,
         contract.vendor_org_id,
@@ -562,11 +556,12 @@ def attest(
     playbook.attested_at, playbook.attested_by_id, playbook.updated_at = now, user.id, now
     playbook.officer_name, playbook.officer_title, playbook.deleted_on = name, title, deleted_on
     playbook.deletion_details = details
-    _audit(
+    contracts.audit_contract(
         session,
         user,
         "playbook.attested",
         contract,
+        None,
         None,
         {"officer": f"{name}, {title}", "deleted_on": deleted_on.isoformat(), "details": details},
     )
@@ -611,7 +606,7 @@ def run_deadlines(session: Session, today: date | None = None) -> DeadlineRun:
         due = cast(date, playbook.deletion_due_on)
         link = f"/contracts/{contract.id}/playbook"
         if today > due:
-            names = _names(session, contract.buyer_org_id, contract.vendor_org_id)
+            names = contracts.org_names(session, {contract.buyer_org_id, contract.vendor_org_id})
             notify_admins(
                 session,
                 "attestation_overdue",
@@ -664,5 +659,5 @@ def overdue_attestations(session: Session, user: User) -> list[Overdue]:
         )
         .order_by(col(ContractPlaybook.deletion_due_on))
     ).all()
-    names = _names(session, *{c.buyer_org_id for _, c in rows}, *{c.vendor_org_id for _, c in rows})
+    names = contracts.org_names(session, {c.buyer_org_id for _, c in rows} | {c.vendor_org_id for _, c in rows})
     return [Overdue(c, p, names.get(c.vendor_org_id, ""), names.get(c.buyer_org_id, "")) for p, c in rows]
