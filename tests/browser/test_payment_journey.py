@@ -7,10 +7,8 @@ from playwright.sync_api import expect
 
 from marketplace.extensions import db
 from tests.functional.payments.stripe_support import (  # noqa: F401  (stripe_sim is a fixture)
-    FEE_BPS,
-    TEST_KEY,
-    WEBHOOK_SECRET,
     make_deal,
+    simulator_config,
     stripe_sim,
 )
 
@@ -20,12 +18,7 @@ SLOW = 20_000  # ms: Stripe's webhook comes about a second after the payment, an
 @pytest.fixture
 def app(app, stripe_sim):  # noqa: F811  (extends the browser conftest's app)
     """The browser tests' app, configured for the simulator as run-demo configures it."""
-    app.config.update(
-        STRIPE_SECRET_KEY=TEST_KEY,
-        STRIPE_API_BASE=stripe_sim.url,
-        STRIPE_WEBHOOK_SECRET=WEBHOOK_SECRET,
-        PLATFORM_FEE_BPS=FEE_BPS,
-    )
+    app.config.update(simulator_config(stripe_sim))
     return app
 
 

@@ -28,13 +28,11 @@ from tests.factories import (
     VerifiedVendorOrgFactory,
 )
 from tests.functional.payments.stripe_support import (  # noqa: F401  (stripe_sim is a fixture)
-    FEE_BPS,
-    TEST_KEY,
-    WEBHOOK_SECRET,
     Deal,
     connect_vendor,
     fund,
     only_milestone,
+    simulator_config,
     stripe_sim,
 )
 from tests.functional.playbook.conftest import storage  # noqa: F401  (the lab's storage, a fixture)
@@ -46,13 +44,7 @@ ADMIN = "ada@armslength.example"
 
 @pytest.fixture
 def app(app, stripe_sim):  # noqa: F811  (extends the browser conftest's app)
-    app.config.update(
-        STRIPE_SECRET_KEY=TEST_KEY,
-        STRIPE_API_BASE=stripe_sim.url,
-        STRIPE_WEBHOOK_SECRET=WEBHOOK_SECRET,
-        PLATFORM_FEE_BPS=FEE_BPS,
-        WEBHOOKS_ALLOW_PRIVATE=True,
-    )
+    app.config.update(simulator_config(stripe_sim), WEBHOOKS_ALLOW_PRIVATE=True)
     return app
 
 

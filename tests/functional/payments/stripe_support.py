@@ -108,15 +108,20 @@ def stripe_sim(request, tmp_path_factory) -> StripeSim:
     return sim
 
 
-@pytest.fixture
-def stripe_config(app, stripe_sim):
-    """The app configured for the simulator, as run-demo configures it; put back after the test."""
-    wanted = {
+def simulator_config(stripe_sim) -> dict:
+    """The app's settings for the simulator, as run-demo configures it."""
+    return {
         "STRIPE_SECRET_KEY": TEST_KEY,
         "STRIPE_API_BASE": stripe_sim.url,
         "STRIPE_WEBHOOK_SECRET": WEBHOOK_SECRET,
         "PLATFORM_FEE_BPS": FEE_BPS,
     }
+
+
+@pytest.fixture
+def stripe_config(app, stripe_sim):
+    """The app configured for the simulator; put back after the test."""
+    wanted = simulator_config(stripe_sim)
     saved = {name: app.config.get(name) for name in wanted}
     app.config.update(wanted)
     yield app.config
