@@ -118,7 +118,16 @@ def load_config(environ=os.environ, instance_dir: Path = INSTANCE_DIR) -> dict:
         "WEBHOOKS_ALLOW_PRIVATE": environ.get("WEBHOOKS_ALLOW_PRIVATE", "0") == "1",
         "WEBHOOKS_CONNECT_TIMEOUT": _whole_number(environ, "WEBHOOKS_CONNECT_TIMEOUT", 3),
         "WEBHOOKS_READ_TIMEOUT": _whole_number(environ, "WEBHOOKS_READ_TIMEOUT", 10),
+        # Days a delivered webhook stays in its endpoint's log; pending and failed ones stay until sent or deleted.
+        "WEBHOOKS_RETENTION_DAYS": _webhook_retention_days(environ),
     }
+
+
+def _webhook_retention_days(environ) -> int:
+    days = _whole_number(environ, "WEBHOOKS_RETENTION_DAYS", 90)
+    if days < 1:
+        raise ConfigError(f"WEBHOOKS_RETENTION_DAYS must be at least 1, not {days}.")
+    return days
 
 
 def _whole_number(environ, name: str, default: int) -> int:

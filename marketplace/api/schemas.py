@@ -285,6 +285,37 @@ class PolicyOut(BaseModel):
     actions: dict[str, str] = Field(description="What each rule does: exclude, review or ignore.")
 
 
+class RivalIn(Input):
+    """A rival to name: by its name (its company is found in the registry, or added to it), or by the id of a
+    company of the registry. Exactly one of the two."""
+
+    name: Short | None = Field(default=None, description="The company's name, as the rivals page takes it.")
+    party_id: Id | None = Field(default=None, description="A company of the registry, as its search finds it.")
+
+
+class RivalAdded(RivalOut):
+    verdicts_updating: bool = Field(
+        description="True while your vendors are screened again on the task queue; false once done already."
+    )
+
+
+class PolicyIn(Input):
+    """The whole policy, as GET /screening/policy gives it: percentages from 0 to 100, the review threshold at or
+    below the exclude one, a people window of 1 to 120 months, and an action for every rule."""
+
+    exclude_at: float = Field(allow_inf_nan=False)
+    review_at: float = Field(allow_inf_nan=False)
+    people_window_months: int = Field(ge=-(2**31), le=2**31 - 1)
+    actions: dict[Short, Short] = Field(max_length=50, description="Each rule's action (GET shows the rules).")
+
+
+class PolicySaved(PolicyOut):
+    changed: bool = Field(description="False when the policy sent was the one already in force.")
+    verdicts_updating: bool = Field(
+        description="True while your vendors are screened again on the task queue; false once done already."
+    )
+
+
 class SourceOut(BaseModel):
     description: str
     verification_level: str

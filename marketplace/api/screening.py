@@ -1,17 +1,23 @@
-"""A lab's screening over the API, read only: its rivals and policy, the vendor search with verdicts and findings,
-and one vendor's screening with routes and sources. Secret to everyone but the lab: labs' tokens only."""
+"""A lab's screening over the API: its rivals and policy (read, and changed through the pages' own services, with
+their checks, audit records and re-screens), the vendor search with verdicts and findings, and one vendor's
+screening with routes and sources. Secret to everyone but the lab: labs' tokens only."""
 
 from typing import Any, cast
 
 from flask import url_for
 from itsdangerous import BadSignature
 
+from marketplace import tasks
 from marketplace.accounts.models import Organization, OrgKind, User
-from marketplace.api.problems import ApiProblem
-from marketplace.api.routing import cursors, operation
+from marketplace.api.problems import ApiProblem, field_errors
+from marketplace.api.routing import Created, cursors, operation
 from marketplace.api.schemas import (
     FindingOut,
+    PolicyIn,
     PolicyOut,
+    PolicySaved,
+    RivalAdded,
+    RivalIn,
     RivalList,
     RivalOut,
     ScreeningOut,
@@ -23,7 +29,8 @@ from marketplace.api.schemas import (
 )
 from marketplace.errors import NotVisible
 from marketplace.extensions import db
-from marketplace.screening.engine.verdicts import Finding
+from marketplace.screening.engine.verdicts import Finding, Rule
+from marketplace.screening.services import policy as policy_service
 from marketplace.screening.services import rivals, vendor_search
 from marketplace.screening.store.policies import policy_for
 
@@ -76,13 +83,101 @@ def list_rivals(user: User) -> RivalList:
 )
 def get_policy(user: User) -> PolicyOut:
     """Your thresholds and what each rule does (the defaults until you set your own)."""
+    return PolicyOut(**_policy_fields(user))
+
+
+def _policy_fields(user: User) -> dict[str, Any]:
     policy = policy_for(db.session, cast(int, user.org_id))
-    return PolicyOut(
-        exclude_at=policy.exclude_at,
-        review_at=policy.review_at,
-        people_window_months=policy.people_window_months,
-        actions={str(rule): str(action) for rule, action in policy.actions.items()},
+    return {
+        "exclude_at": policy.exclude_at,
+        "review_at": policy.review_at,
+        "people_window_months": policy.people_window_months,
+        "actions": {str(rule): str(action) for rule, action in policy.actions.items()},
+    }
+
+
+@operation(
+    "PUT",
+    "/screening/policy",
+    summary="Change your lab's policy",
+    scope="screening:write",
+    response=PolicySaved,
+    body=PolicyIn,
+    kinds=LAB,
+    tag="screening",
+)
+def update_policy(user: User, body: PolicyIn) -> PolicySaved:
+    """Replace your thresholds and each rule's action, as the policy page does: the same checks, an audit record,
+    and every vendor screened again (on the task queue when there is one: `verdicts_updating` says so)."""
+    values = policy_service.PolicyInput(body.exclude_at, body.review_at, body.people_window_months, dict(body.actions))
+    try:
+        changed = policy_service.save_policy(db.session, user, values)
+    except policy_service.PolicyError as error:
+        # The page's field names, as the API's body spells them: `ownership_action` is `actions.ownership`.
+        field = error.field or "body"
+        rule = field.removesuffix("_action")
+        if field.endswith("_action") and rule in {str(r) for r in Rule}:
+            field = f"actions.{rule}"
+        raise ApiProblem(422, str(error), "validation", errors=field_errors({field: str(error)})) from None
+    return PolicySaved(**_policy_fields(user), changed=changed, verdicts_updating=changed and tasks.configured())
+
+
+@operation(
+    "POST",
+    "/rivals",
+    summary="Name a rival",
+    scope="screening:write",
+    response=RivalAdded,
+    body=RivalIn,
+    status=201,
+    kinds=LAB,
+    creates=True,
+    tag="screening",
+)
+def add_rival(user: User, body: RivalIn) -> Created:
+    """Name a rival by its name or by a registry company's `party_id` (exactly one), as the rivals page does:
+    the same checks (not your own organisation, not one already named), an audit record, and every vendor
+    screened again (on the task queue when there is one: `verdicts_updating` says so)."""
+    if (body.name is None) == (body.party_id is None):
+        raise ApiProblem(
+            422,
+            "Give the rival's name or its party_id, not both.",
+            "validation",
+            errors=field_errors({"body": "Give the rival's name or its party_id, not both."}),
+        )
+    try:
+        if body.party_id is not None:
+            party = rivals.add_rival_by_party(db.session, user, body.party_id)
+        else:
+            party = rivals.add_rival_by_name(db.session, user, cast(str, body.name))
+    except rivals.RivalError as error:  # the page puts it beside the name: here, beside what was given
+        field = "party_id" if body.party_id is not None else "name"
+        raise ApiProblem(422, str(error), "validation", errors=field_errors({field: str(error)})) from None
+    entry = next(e for e in rivals.rivals_of(db.session, user) if e.party.id == party.id)
+    added = RivalAdded(
+        id=entry.rival.id,
+        party_id=party.id,
+        name=party.name,
+        tied_vendors=entry.tied_vendor_count,
+        verdicts_updating=tasks.configured(),
     )
+    return Created(added, url_for("api.list_rivals"))
+
+
+@operation(
+    "DELETE",
+    "/rivals/<int:rival_id>",
+    summary="Remove a rival",
+    scope="screening:write",
+    response=None,
+    status=204,
+    kinds=LAB,
+    tag="screening",
+)
+def remove_rival(user: User, rival_id: int) -> None:
+    """Take a rival off your list, as the rivals page does, and screen every vendor again; 404 for a rival that
+    is not on your list, 409 for one taken off a moment ago."""
+    rivals.remove_rival(db.session, user, rival_id)
 
 
 @operation(

@@ -34,6 +34,7 @@ SCOPES = {
     "contracts:read": "Read contracts and their milestones",
     "notifications:read": "Read the organisation owner's notifications",
     "screening:read": "Read the lab's rivals, policy, and vendors' verdicts with their findings (labs)",
+    "screening:write": "Name and remove the lab's rivals, and change its screening policy (labs)",
     "audit:read": "Read the lab's audit records, as its audit export gives them (labs)",
     "disclosures:read": "Read the vendor's own disclosure versions and their decisions (vendors)",
 }

@@ -1,7 +1,7 @@
 """The lab's endpoint form, and the small forms behind each button (their CSRF tokens)."""
 
 from flask_wtf import FlaskForm
-from wtforms import HiddenField, SelectMultipleField, StringField, URLField, widgets
+from wtforms import BooleanField, HiddenField, SelectMultipleField, StringField, URLField, widgets
 from wtforms.validators import Length
 
 from marketplace.webhooks.service import EVENT_LABELS
@@ -19,6 +19,12 @@ class EndpointForm(FlaskForm):
         option_widget=widgets.CheckboxInput(),
         validate_choice=False,  # the service refuses unknown events, in words, beside the field
     )
+
+
+class EndpointEditForm(EndpointForm):
+    """The endpoint's address, description and events, and whether it is on (off: paused, nothing is sent)."""
+
+    enabled = BooleanField("On: send deliveries to this address (off pauses it: nothing is sent until it is on)")
 
 
 class ButtonForm(FlaskForm):

@@ -45,6 +45,7 @@ class Settings:
     production: bool = False
     connect_timeout: float = 3.0
     read_timeout: float = 10.0
+    ca_file: str | None = None  # the CAs to trust instead of the system's (the tests' own); None: the system's
 
     @property
     def lease(self) -> timedelta:
@@ -172,6 +173,7 @@ def post(call: Call, settings: Settings) -> Outcome:
             server_hostname=target.host,
             assert_hostname=target.host,
             cert_reqs="CERT_REQUIRED",
+            ca_certs=settings.ca_file,
         )
     else:
         pool = urllib3.HTTPConnectionPool(target.address, target.port, timeout=timeout, retries=False, maxsize=1)

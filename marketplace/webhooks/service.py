@@ -1,5 +1,6 @@
-"""A lab's webhook endpoints: registering one (its secret shown once), rotating the secret, turning it off and
-on, deleting it, its delivery log, and replaying a delivery. Each change is in the audit trail.
+"""A lab's webhook endpoints: registering one (its secret shown once), changing its address, description and
+events, rotating the secret, turning it off and on, deleting it, its delivery log, replaying a delivery, and
+pruning old deliveries. Each change by a person is in the audit trail.
 
 Only labs register endpoints (issue 16 says "a lab"; every event is about the lab's own jobs, contracts and
 screening). Reading is for every member of the lab; changing, for its owner and managers. Another
@@ -7,7 +8,7 @@ organisation's endpoint is a 404. Services never commit.
 """
 
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timedelta
 
 from sqlalchemy import delete, func, select
 from sqlalchemy.orm import Session
@@ -135,6 +136,50 @@ def register(
     return endpoint
 
 
+def update_endpoint(
+    session: Session,
+    user: User,
+    endpoint_id: int,
+    url: str,
+    chosen: list[str],
+    description: str,
+    enabled: bool,
+    policy: Policy,
+) -> WebhookEndpoint:
+    """Change the endpoint's address, description, events and whether it is on, with registration's checks
+    (the address checked as a new one is). The secret stays; deliveries already recorded go to the new address.
+    WebhookError or AddressRefused (beside its field), NotVisible (404), RoleTooLow (403) for a member."""
+    endpoint = _for_change(session, user, endpoint_id, "change webhook endpoints")
+    wanted = _events(chosen)
+    description = (description or "").strip()
+    if len(description) > 200:
+        raise WebhookError("Keep the description under 200 characters.", "description")
+    url = (url or "").strip()
+    check(url, allow_private=policy.allow_private, production=policy.production)
+    before = {
+        "url": endpoint.url,
+        "description": endpoint.description,
+        "events": list(endpoint.events),
+        "enabled": endpoint.enabled,
+    }
+    after = {"url": url, "description": description, "events": wanted, "enabled": enabled}
+    if before == after:
+        return endpoint
+    endpoint.url, endpoint.description, endpoint.events, endpoint.enabled = url, description, wanted, enabled
+    record_event(
+        session,
+        user,
+        "webhook.endpoint_changed",
+        "webhook_endpoint",
+        endpoint.id,
+        before=before,
+        after=after,
+        buyer_org_id=endpoint.org_id,
+    )
+    session.flush()
+    return endpoint
+
+
 def rotate_secret(session: Session, user: User, endpoint_id: int) -> WebhookEndpoint:
     """A new secret for the endpoint (the old one stops signing at once; the caller shows the new one once)."""
     endpoint = _for_change(session, user, endpoint_id, "rotate webhook secrets")
@@ -239,3 +284,36 @@ def replay(
     session.flush()
     events.queue_after_commit(session, delivery)
     return delivery
+
+
+def prune_deliveries(session: Session, retention_days: int, now: datetime | None = None, batch: int = 1000) -> int:
+    """Delete the deliveries older than `retention_days` that were delivered (with their attempts), and the events
+    no delivery needs any more; a pending or failed delivery is kept, however old, so that the lab can still see
+    it and send it again. How many deliveries were deleted. The caller commits."""
+    cutoff = (now or utcnow()) - timedelta(days=retention_days)
+    deleted = 0
+    while True:
+        ids = list(
+            session.execute(
+                select(col(WebhookDelivery.id))
+                .where(
+                    col(WebhookDelivery.status) == DeliveryStatus.SUCCEEDED,
+                    col(WebhookDelivery.created_at) < cutoff,
+                )
+                .limit(batch)
+            ).scalars()
+        )
+        if not ids:
+            break
+        quietly = {"synchronize_session": False}
+        attempts = delete(WebhookAttempt).where(col(WebhookAttempt.delivery_id).in_(ids))
+        session.execute(attempts, execution_options=quietly)
+        session.execute(delete(WebhookDelivery).where(col(WebhookDelivery.id).in_(ids)), execution_options=quietly)
+        deleted += len(ids)
+    still_needed = select(col(WebhookDelivery.event_id))
+    session.execute(
+        delete(OutgoingEvent).where(col(OutgoingEvent.created_at) < cutoff, col(OutgoingEvent.id).not_in(still_needed)),
+        execution_options={"synchronize_session": False},
+    )
+    session.flush()
+    return deleted

@@ -1,6 +1,7 @@
 """Delivering webhooks, owning the transactions as a command does: from the task queue (one job per attempt,
 queued when the change commits, and a sweep every minute for retries, passed deadlines and anything a lost job
-left behind) or from `flask --app marketplace webhooks deliver`.
+left behind; once an hour it prunes old deliveries) or from `flask --app marketplace webhooks deliver` and
+`flask --app marketplace webhooks prune`.
 
 Each attempt commits its claim before the call and its outcome after, so that the lab's server never holds a
 database lock, and a claimed attempt is never made twice (sending.claim).
@@ -14,7 +15,7 @@ from flask import current_app
 from marketplace import tasks
 from marketplace.db_types import utcnow
 from marketplace.extensions import db
-from marketplace.webhooks import events, sending
+from marketplace.webhooks import events, sending, service
 from marketplace.webhooks.models import DeliveryStatus, WebhookDelivery
 
 log = logging.getLogger(__name__)
@@ -30,6 +31,9 @@ def settings() -> sending.Settings:
         production=config.get("ENV_NAME") == "production",
         connect_timeout=float(config.get("WEBHOOKS_CONNECT_TIMEOUT", 3)),
         read_timeout=float(config.get("WEBHOOKS_READ_TIMEOUT", 10)),
+        # Set by the tests alone (a local TLS receiver's own CA): not read from the environment. Unset, the
+        # system's trusted CAs; either way every certificate is verified.
+        ca_file=config.get("WEBHOOKS_CA_FILE") or None,
     )
 
 
@@ -86,11 +90,26 @@ def deliver(delivery_id: int) -> str | None:
     return status
 
 
+def prune(now: datetime | None = None) -> int:
+    """Delete the delivered webhooks older than WEBHOOKS_RETENTION_DAYS; how many. Commits."""
+    deleted = service.prune_deliveries(db.session, int(current_app.config.get("WEBHOOKS_RETENTION_DAYS", 90)), now)
+    db.session.commit()
+    return deleted
+
+
 def sweep() -> int:
-    """The queue's run every minute: passed deadlines, and whatever is due that no job is carrying."""
+    """The queue's run every minute: passed deadlines, and whatever is due that no job is carrying; at the first
+    sweep of each hour, the deliveries past their retention."""
     made = deliver_due()
+    prune_on_the_hour()
     book_next_sweep()
     return made
+
+
+def prune_on_the_hour(now: datetime | None = None) -> int | None:
+    """Prune at the sweep of minute 0 of each hour (one sweep in sixty, so the minute's work stays small); how many
+    deliveries were deleted, or None at any other minute."""
+    return prune(now) if (now or utcnow()).minute == 0 else None
 
 
 def book_next_sweep(now: datetime | None = None) -> None:

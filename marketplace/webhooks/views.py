@@ -1,6 +1,6 @@
 """The lab's webhook pages: its endpoints, registering one, and each endpoint's delivery log with replays."""
 
-from flask import Blueprint, current_app, flash, redirect, render_template, url_for
+from flask import Blueprint, current_app, flash, redirect, render_template, request, url_for
 from flask_login import current_user, login_required
 
 from marketplace.accounts.models import OrgRole
@@ -9,7 +9,7 @@ from marketplace.extensions import db
 from marketplace.guards import org_role_required, role_required
 from marketplace.webhooks import service
 from marketplace.webhooks.addresses import AddressRefused
-from marketplace.webhooks.forms import ButtonForm, EnableForm, EndpointForm
+from marketplace.webhooks.forms import ButtonForm, EnableForm, EndpointEditForm, EndpointForm
 
 bp = Blueprint("webhooks", __name__)
 POST = frozenset({"POST"})
@@ -83,6 +83,39 @@ def _endpoint_page(endpoint_id: int, status: int = 200, *, new_secret: str | Non
 def endpoint(endpoint_id: int):
     """One endpoint: its events, its state, and its delivery log (each attempt, its status and answer)."""
     return _endpoint_page(endpoint_id)
+
+
+@bp.route("/webhooks/<int:endpoint_id>/edit", methods=["GET", "POST"])
+@login_required
+@role_required("buyer")
+@org_role_required(OrgRole.MANAGER, "change webhook endpoints")
+def edit(endpoint_id: int):
+    """Change the endpoint's address, description, events, and whether it is on; the address is checked as at
+    registration (404 for another lab's endpoint)."""
+    endpoint = service.get_endpoint(db.session, current_user, endpoint_id)
+    form = EndpointEditForm(formdata=None, obj=endpoint) if request.method == "GET" else EndpointEditForm()
+    if form.validate_on_submit():
+        try:
+            service.update_endpoint(
+                db.session,
+                current_user,
+                endpoint_id,
+                form.url.data,
+                form.events.data or [],
+                form.description.data,
+                bool(form.enabled.data),
+                _policy(),
+            )
+        except (service.WebhookError, AddressRefused) as error:
+            db.session.rollback()
+            show_on_form(form, error)
+        else:
+            db.session.commit()
+            flash("The endpoint is saved.", "success")
+            return redirect(url_for("webhooks.endpoint", endpoint_id=endpoint_id), 303)
+    return render_template("webhooks/edit.html", form=form, endpoint=endpoint), (
+        400 if request.method == "POST" else 200
+    )
 
 
 @bp.post("/webhooks/<int:endpoint_id>/rotate")

@@ -10,6 +10,7 @@ from marketplace.api.routing import OPERATIONS
 from marketplace.api.spec import openapi_document
 from marketplace.audit.models import AuditRecord
 from marketplace.notifications.models import Notification
+from marketplace.screening.engine.verdicts import Policy
 from tests.conftest import make_app
 from tests.factories import BidFactory, BuyerFactory, JobFactory, QuestionFactory, VendorFactory
 from tests.functional.api.conftest import job_body, offer_body
@@ -42,6 +43,11 @@ def _body(rule: Rule):
         return {"text": "Is it English only?"}
     if rule.endpoint == "api.answer":
         return {"answer": "Yes."}
+    if rule.endpoint == "api.add_rival":
+        return {"name": "Walk Rival Ltd"}
+    if rule.endpoint == "api.update_policy":
+        actions = {str(rule): str(action) for rule, action in Policy().actions.items()}
+        return {"exclude_at": 30.0, "review_at": 10.0, "people_window_months": 24, "actions": actions}
     return None
 
 

@@ -164,3 +164,34 @@ def test_a_suspended_organisations_token_cannot_act(api, token_for, session):
     response = api("POST", "/api/v1/jobs", secret, json=job_body())
     assert response.status_code == 403
     assert response.json["type"].endswith("suspended")
+
+
+def test_reads_write_the_tokens_last_use_at_most_once_a_minute(api, token_for, session):
+    """A busy tool's GETs do not each write a row: the token's last use is written when it is a minute old."""
+    from sqlalchemy import event
+
+    from marketplace.extensions import db
+
+    secret = token_for(BuyerFactory(), scopes=["jobs:read"])
+    token = session.query(ApiToken).filter_by(token_hash=hashlib.sha256(secret.encode()).hexdigest()).one()
+    writes: list[str] = []
+
+    def count(_conn, _cursor, statement, *_rest):
+        if statement.lstrip().upper().startswith("UPDATE API_TOKEN"):
+            writes.append(statement)
+
+    start = utcnow().replace(microsecond=0)
+    event.listen(db.engine, "before_cursor_execute", count)
+    try:
+        with time_machine.travel(start, tick=False):
+            for _ in range(3):
+                assert api("GET", "/api/v1/jobs", secret).status_code == 200
+        assert len(writes) == 1 and token.last_used_at == start
+        with time_machine.travel(start + timedelta(seconds=59), tick=False):
+            assert api("GET", "/api/v1/jobs", secret).status_code == 200
+        assert len(writes) == 1 and token.last_used_at == start
+        with time_machine.travel(start + timedelta(seconds=61), tick=False):
+            assert api("GET", "/api/v1/jobs", secret).status_code == 200
+        assert len(writes) == 2 and token.last_used_at == start + timedelta(seconds=61)
+    finally:
+        event.remove(db.engine, "before_cursor_execute", count)

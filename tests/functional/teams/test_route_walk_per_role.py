@@ -84,6 +84,7 @@ LEAST_ROLE: dict[str, tuple[OrgRole, frozenset[str] | None]] = {
     "webhooks.set_enabled": (MANAGER, None),
     "webhooks.delete": (MANAGER, None),
     "webhooks.replay": (MANAGER, None),
+    "webhooks.edit": (MANAGER, None),
     # Single sign-on and provisioning tokens: the owner alone.
     "sso.settings": (OWNER, None),
     "sso.claim_domain": (OWNER, None),

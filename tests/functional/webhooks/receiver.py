@@ -1,7 +1,8 @@
 """A real HTTP receiver on 127.0.0.1, in a thread: it answers each call as scripted and checks its signature with
-the receivers' own `signing.verify`, as a lab's server would."""
+the receivers' own `signing.verify`, as a lab's server would. Given a TLS context, it answers https."""
 
 import json
+import ssl
 import threading
 import time
 from dataclasses import dataclass, field
@@ -35,7 +36,8 @@ class Receiver:
     """Scripted answers, one per call (the last one repeats); every call kept, with its signature checked under
     `secret` (set it once the endpoint is registered)."""
 
-    def __init__(self, *answers: Answer):
+    def __init__(self, *answers: Answer, tls: ssl.SSLContext | None = None):
+        self.tls = tls
         self.answers = list(answers) or [Answer()]
         self.calls: list[Received] = []
         self.secret = ""
@@ -66,11 +68,16 @@ class Receiver:
 
         self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
         self.server.daemon_threads = True
+        if tls is not None:
+            # The handshake is made in each request's own thread, so a client that refuses it holds nothing up.
+            self.server.socket = tls.wrap_socket(self.server.socket, server_side=True, do_handshake_on_connect=False)
+            self.server.handle_error = lambda *_args: None  # type: ignore[method-assign]  (a refused handshake)
         self.thread = threading.Thread(target=self.server.serve_forever, daemon=True)
 
     @property
     def url(self) -> str:
-        return f"http://127.0.0.1:{self.server.server_address[1]}/hooks/armslength"
+        scheme = "https" if self.tls is not None else "http"
+        return f"{scheme}://127.0.0.1:{self.server.server_address[1]}/hooks/armslength"
 
     def __enter__(self) -> "Receiver":
         self.thread.start()
