@@ -87,6 +87,10 @@ class PendingRescreen(SQLModel, table=True):
     (marketplace.visibility.vendor_ids_seeing), and the buyer's lists say they are updating.
     """
 
+    # Its id names its job on the queue (queued.job_id), and a finished job is kept for a day: an id must never be
+    # given twice, which SQLite does for a table without AUTOINCREMENT when its newest row is deleted.
+    __table_args__ = {"sqlite_autoincrement": True}
+
     id: int = Field(default=None, primary_key=True)
     buyer_org_id: int | None = Field(default=None, foreign_key="organization.id", index=True)
     reason: str = Field(max_length=40)

@@ -385,3 +385,32 @@ def test_a_change_made_while_redis_is_unreachable_is_saved_and_queued_by_the_nex
         assert _pending() == []
         assert _stored(ids["buyer_org"], ids["tied_org"]) == "exclude"
         db.session.remove()
+
+
+def test_a_second_change_after_the_first_was_screened_is_screened_too(bed, build, client_for, run_worker):
+    """The pending row of the first change is deleted when its job finishes; the second change's row must not take
+    its id again (SQLite reuses the highest id of a table without AUTOINCREMENT), or its job id would be the
+    finished job's, which Redis keeps for a day, and the second change would never be screened."""
+    ids = build(lambda: _buyer_with_a_tied_vendor())
+    buyer = client_for(ids["buyer"])
+    assert post_and_follow(buyer, "/rivals", {"party_id": ids["rival_party"]}).status == 303
+    with bed.app_context():
+        [first] = _pending(ids["buyer_org"])
+        first_key = queued.job_id(first.id)
+        db.session.remove()
+    run_worker()
+    with bed.app_context():
+        assert _stored(ids["buyer_org"], ids["tied_org"]) == "exclude" and _pending() == []
+        rival = db.session.execute(select(Rival).where(Rival.buyer_org_id == ids["buyer_org"])).scalar_one()
+        db.session.remove()
+
+    assert post_and_follow(buyer, f"/rivals/{rival.id}/remove", {}).status == 303
+    with bed.app_context():
+        [second] = _pending(ids["buyer_org"])
+        assert queued.job_id(second.id) != first_key
+        db.session.remove()
+    run_worker()
+    with bed.app_context():
+        assert _stored(ids["buyer_org"], ids["tied_org"]) == "clear"  # the rival is gone: screened again
+        assert _pending() == []
+        db.session.remove()
