@@ -9,6 +9,7 @@ from sqlalchemy import select
 
 from marketplace.accounts.models import AccountSession, OrgRole, User
 from marketplace.audit.models import AuditRecord
+from marketplace.db_types import utcnow
 from marketplace.sso.models import ScimToken
 from tests.conftest import make_app
 from tests.factories import PASSWORD, BuyerFactory, VendorFactory
@@ -122,9 +123,10 @@ def _signed_in_member(app, session, sso_org):
             "method": "PATCH",
             "json": {"schemas": [PATCH], "Operations": [{"op": "Replace", "value": {"active": "False"}}]},
         },
+        {"method": "PUT", "json": {"userName": "oz@northwind.example", "active": False}},
         {"method": "DELETE"},
     ],
-    ids=["patch-path", "patch-value-object", "delete"],
+    ids=["patch-path", "patch-value-object", "put", "delete"],
 )
 def test_deactivation_ends_every_session_of_the_user_at_once(app, client, session, sso_org, scim_token, how):
     member, devices = _signed_in_member(app, session, sso_org)
@@ -226,3 +228,22 @@ def test_every_scim_route_answers_401_without_a_token_even_to_a_signed_in_owner(
     path = rule.rule.replace("<int:user_id>", str(sso_org.owner.id))
     response = client.open(path, method=method, json={})
     assert response.status_code == 401
+
+
+@pytest.mark.parametrize(("rule", "method"), SCIM_RULES, ids=lambda v: v if isinstance(v, str) else v.endpoint)
+def test_every_scim_route_refuses_an_unknown_or_revoked_token_and_changes_nothing(
+    client, session, sso_org, scim_token, rule, method
+):
+    member = BuyerFactory(email="vi@northwind.example", name="Vi Ray", org_id=sso_org.org.id, org_role=OrgRole.MEMBER)
+    record = session.execute(select(ScimToken).where(ScimToken.org_id == sso_org.org.id)).scalar_one()
+    record.revoked_at = utcnow()
+    session.flush()
+    path = rule.rule.replace("<int:user_id>", str(member.id))
+    body = {"schemas": [PATCH], "userName": "new@northwind.example", "active": False}
+    body["Operations"] = [{"op": "replace", "value": {"active": False, "displayName": "Changed"}}]
+    for token in (scim_token, "scim_" + "x" * 43):
+        response = client.open(path, method=method, json=body, headers=_auth(token))
+        assert response.status_code == 401, token
+        assert response.json["schemas"] == ["urn:ietf:params:scim:api:messages:2.0:Error"]
+    assert (member.removed_at, member.name) == (None, "Vi Ray")
+    assert session.execute(select(User).where(User.email == "new@northwind.example")).first() is None
