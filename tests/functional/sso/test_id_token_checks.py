@@ -102,3 +102,17 @@ def test_a_discovery_document_naming_another_issuer_is_refused(client, session, 
     assert response.status_code == 502, text
     assert "names another issuer" in text
     assert not _signed_in(client, session, member)
+
+
+def test_a_discovery_document_that_changes_issuer_during_the_sign_in_is_refused_at_the_callback(
+    client, session, member, faulty_provider
+):
+    faulty_provider.reset(PERSON)
+    link = provider_link(start(client, email=PERSON["email"]))
+    faulty_provider.fault = "discovery_names_another_issuer"  # its tokens now name that issuer too
+    answer = requests.get(link, allow_redirects=False, timeout=5)
+    response = back_at_marketplace(client, answer.headers["Location"])
+    text = html.unescape(response.get_data(as_text=True))
+    assert response.status_code == 403, text
+    assert "its discovery document names another issuer" in text
+    assert not _signed_in(client, session, member)
