@@ -16,7 +16,7 @@ from urllib.parse import urlencode
 from flask import Flask, jsonify, redirect, request
 from joserfc import jwt
 from joserfc.jwk import RSAKey
-from werkzeug.serving import make_server
+from werkzeug.serving import WSGIRequestHandler, make_server
 
 from tests.mailbox import free_port
 
@@ -33,6 +33,13 @@ FAULTS = (
     "unsigned",  # alg "none", with "none" advertised in discovery
     "discovery_names_another_issuer",  # the discovery document's issuer is not the configured one (and the token's)
 )
+
+
+class _QuietHandler(WSGIRequestHandler):
+    """No line per request in the tests' output."""
+
+    def log(self, *args, **kwargs) -> None:
+        pass
 
 
 def _b64(data: bytes) -> str:
@@ -52,7 +59,7 @@ class FaultyProvider:
         self.person: dict[str, Any] = {}
         self.tokens_issued = 0
         self._codes: dict[str, dict[str, str]] = {}
-        self._server = make_server("127.0.0.1", self.port, self._app(), threaded=True)
+        self._server = make_server("127.0.0.1", self.port, self._app(), threaded=True, request_handler=_QuietHandler)
         self._thread = threading.Thread(target=self._server.serve_forever, daemon=True)
 
     def start(self) -> "FaultyProvider":
