@@ -142,10 +142,9 @@ def create_user():
             name=changes.name() or "",
             active=True if changes.active is None else changes.active,
         )
-    except scim_changes.BadScimRequest as error:
-        return _error(400, str(error), error.scim_type)
-    except provisioning.ProvisioningError as error:
-        return _error(error.status, str(error), error.scim_type)
+    except (scim_changes.BadScimRequest, provisioning.ProvisioningError) as error:
+        db.session.rollback()
+        return _refusal(error)
     db.session.commit()
     return _answer(_resource(user), 201, {"Location": url_for("scim.user", user_id=user.id, _external=True)})
 
@@ -213,10 +212,9 @@ def delete_user(user_id: int):
     try:
         target = provisioning.org_user(db.session, g.scim_token, user_id)
         provisioning.deactivate_user(db.session, g.scim_token, target)
-    except NotVisible:
-        return _error(404, "No such user.")
-    except provisioning.ProvisioningError as error:
-        return _error(error.status, str(error), error.scim_type)
+    except (NotVisible, provisioning.ProvisioningError) as error:
+        db.session.rollback()
+        return _refusal(error)
     db.session.commit()
     return _answer(None, 204)
 
