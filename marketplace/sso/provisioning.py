@@ -10,7 +10,7 @@ from dataclasses import dataclass
 from types import SimpleNamespace
 from typing import cast
 
-from sqlalchemy import select
+from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 from sqlmodel import col
 
@@ -101,12 +101,23 @@ def _actor(token: ScimToken) -> SimpleNamespace:
     return SimpleNamespace(id=None, email=f"SCIM token “{token.label}”")
 
 
-def org_users(session: Session, token: ScimToken, user_name: str | None = None) -> list[User]:
-    """The token's organisation's users (removed ones too: SCIM shows them inactive), optionally one address."""
-    query = select(User).where(col(User.org_id) == token.org_id).order_by(col(User.id))
+@dataclass(frozen=True)
+class UserPage:
+    total: int  # every user the query finds, on all pages
+    users: list[User]  # those on this page
+
+
+def org_users(
+    session: Session, token: ScimToken, user_name: str | None = None, *, offset: int = 0, limit: int | None = None
+) -> UserPage:
+    """The token's organisation's users (removed ones too: SCIM shows them inactive), optionally one address, in a
+    stable order (oldest account first), `limit` of them from `offset`."""
+    where = [col(User.org_id) == token.org_id]
     if user_name is not None:
-        query = query.where(col(User.email) == normalize_email(user_name))
-    return list(session.execute(query).scalars())
+        where.append(col(User.email) == normalize_email(user_name))
+    total = session.execute(select(func.count()).select_from(User).where(*where)).scalar_one()
+    query = select(User).where(*where).order_by(col(User.id)).offset(offset).limit(limit)
+    return UserPage(total, list(session.execute(query).scalars()) if limit != 0 else [])
 
 
 def org_user(session: Session, token: ScimToken, user_id: int) -> User:
@@ -114,15 +125,21 @@ def org_user(session: Session, token: ScimToken, user_id: int) -> User:
     return organisation_member(session, token.org_id, user_id)
 
 
-def provision_user(session: Session, token: ScimToken, *, email: str, name: str, active: bool = True) -> User:
-    """Create a member of the token's organisation at one of its verified domains, confirmed (the provider vouches
-    for the address); it signs in through the provider."""
-    org = cast(Organization, session.get(Organization, token.org_id))
+def _address_for(session: Session, org: Organization, email: str) -> str:
+    """The address, normalised, when it may be a user's of `org`: at one of its verified domains, and nobody's."""
     email = normalize_email(email)
     if "@" not in email or domain_of(email) not in verified_domains(session, org.id):
         raise ProvisioningError(f"userName must be an address at a verified domain of {org.name}.")
     if session.execute(select(col(User.id)).where(col(User.email) == email)).first() is not None:
         raise ProvisioningError("A user with this userName exists already.", 409, "uniqueness")
+    return email
+
+
+def provision_user(session: Session, token: ScimToken, *, email: str, name: str, active: bool = True) -> User:
+    """Create a member of the token's organisation at one of its verified domains, confirmed (the provider vouches
+    for the address); it signs in through the provider."""
+    org = cast(Organization, session.get(Organization, token.org_id))
+    email = _address_for(session, org, email)
     if not active:
         raise ProvisioningError("Create the user active; deactivate it afterwards.")
     user = create_user(
@@ -180,4 +197,44 @@ def reactivate_user(session: Session, token: ScimToken, user: User) -> User:
         after={"active": True},
         **sides(org),
     )
+    return user
+
+
+def update_user(
+    session: Session,
+    token: ScimToken,
+    user: User,
+    *,
+    email: str | None = None,
+    name: str | None = None,
+    active: bool | None = None,
+) -> User:
+    """Change what the provider says of a user: its address (userName, at a verified domain, nobody else's; never
+    the owner's, whose address is its way in while the provider is down), its name, and whether it is active
+    (deactivating ends its sessions at once). What is None stays as it is; the audit keeps before and after."""
+    org = cast(Organization, session.get(Organization, token.org_id))
+    before: dict[str, object] = {}
+    after: dict[str, object] = {}
+    if email is not None and normalize_email(email) != user.email:
+        if user.org_role == OrgRole.OWNER:
+            raise ProvisioningError(
+                "This user owns the organisation: its address is its way in while the identity provider is down, "
+                "and it is not changed through provisioning.",
+                409,
+                "mutability",
+            )
+        before["email"], after["email"] = user.email, _address_for(session, org, email)
+        user.email = cast(str, after["email"])
+        user.email_verified_at = utcnow()  # the provider vouches for the address
+    if name is not None and name.strip() and name.strip()[:200] != user.name:
+        before["name"], after["name"] = user.name, name.strip()[:200]
+        user.name = cast(str, after["name"])
+    if before:
+        record_event(
+            session, _actor(token), "user.scim_updated", "user", user.id, before=before, after=after, **sides(org)
+        )
+    if active is True:
+        reactivate_user(session, token, user)
+    elif active is False:
+        deactivate_user(session, token, user)
     return user

@@ -1,23 +1,25 @@
-"""SCIM 2.0 (RFC 7643/7644) Users endpoint for an organisation's identity provider: list (filter `userName eq`),
-read, create, PATCH `active`, DELETE (deactivates: a user's name stays on what it did). Authenticated by the
-organisation's bearer token (no session, no CSRF token); a token sees its own organisation's users only."""
+"""SCIM 2.0 (RFC 7643/7644) Users endpoint for an organisation's identity provider: list (paged, filter
+`userName eq`), read, create, PATCH (address, name, `active`), PUT, DELETE (deactivates: a user's name stays on what
+it did). Authenticated by the organisation's bearer token (no session, no CSRF token); a token sees its own
+organisation's users only. Every error, 404 and 405 included, is a SCIM error (RFC 7644 3.12)."""
 
+import re
 from typing import Any
 
-from flask import Blueprint, g, jsonify, request, url_for
+from flask import Blueprint, current_app, g, jsonify, request, url_for
+from werkzeug.exceptions import HTTPException, NotFound
 
 from marketplace.accounts.models import User
 from marketplace.errors import NotVisible
 from marketplace.extensions import csrf, db
-from marketplace.sso import provisioning
+from marketplace.sso import provisioning, scim_changes
+from marketplace.sso.scim_changes import PATCH_SCHEMA, USER_SCHEMA
 
 bp = Blueprint("scim", __name__, url_prefix="/scim/v2")
 csrf.exempt(bp)
 
-USER_SCHEMA = "urn:ietf:params:scim:schemas:core:2.0:User"
 LIST_SCHEMA = "urn:ietf:params:scim:api:messages:2.0:ListResponse"
 ERROR_SCHEMA = "urn:ietf:params:scim:api:messages:2.0:Error"
-PATCH_SCHEMA = "urn:ietf:params:scim:api:messages:2.0:PatchOp"
 MEDIA_TYPE = "application/scim+json"
 
 
@@ -68,32 +70,54 @@ def _resource(user: User) -> dict[str, Any]:
     }
 
 
-def _user_name_filter(text: str) -> str | None:
-    """The address in `userName eq "..."`; ValueError for any other filter (the one providers send to match)."""
-    attribute, _, rest = text.strip().partition(" ")
-    operator, _, value = rest.strip().partition(" ")
-    value = value.strip()
-    if attribute.lower() != "username" or operator.lower() != "eq" or len(value) < 2 or value[0] != '"' != value[-1]:
+# The filters identity providers send to find a user before creating it: `userName eq "a@b"` (Okta, Entra ID),
+# or the same on the address. A quoted value may hold \" and \\ (RFC 7644 3.4.2.2, JSON string rules).
+FILTER = re.compile(
+    r'^\s*(?:userName|emails(?:\.value|\[type eq "work"\]\.value)?)\s+eq\s+"((?:[^"\\]|\\.)*)"\s*$', re.IGNORECASE
+)
+MAX_RESULTS = 100  # per page, as ServiceProviderConfig says
+
+
+def _user_name_filter(text: str) -> str:
+    """The address in `userName eq "..."`; ValueError for any other filter."""
+    found = FILTER.match(text)
+    if found is None:
         raise ValueError(text)
-    return value[1:-1]
+    return re.sub(r"\\(.)", r"\1", found.group(1))
+
+
+def _page_argument(name: str, default: int, lowest: int) -> int:
+    """startIndex or count: a number below `lowest` counts as `lowest` (RFC 7644 3.4.2.4). ValueError otherwise."""
+    text = request.args.get(name, "").strip()
+    if not text:
+        return default
+    if not re.fullmatch(r"-?\d{1,9}", text):
+        raise ValueError(text)
+    return max(lowest, int(text))
 
 
 @bp.get("/Users")
 def users():
-    """The organisation's users, all or the one `filter=userName eq "address"` names."""
+    """The organisation's users, all or the one `filter=userName eq "address"` names, a page at a time
+    (`startIndex` from 1, `count` up to 100)."""
     text = request.args.get("filter")
     try:
         user_name = _user_name_filter(text) if text else None
     except ValueError:
         return _error(400, 'Only the filter userName eq "address" is supported.', "invalidFilter")
-    found = provisioning.org_users(db.session, g.scim_token, user_name)
+    try:
+        start_index = _page_argument("startIndex", 1, 1)
+        count = min(_page_argument("count", MAX_RESULTS, 0), MAX_RESULTS)
+    except ValueError:
+        return _error(400, "startIndex and count must be whole numbers.", "invalidValue")
+    page = provisioning.org_users(db.session, g.scim_token, user_name, offset=start_index - 1, limit=count)
     return _answer(
         {
             "schemas": [LIST_SCHEMA],
-            "totalResults": len(found),
-            "startIndex": 1,
-            "itemsPerPage": len(found),
-            "Resources": [_resource(user) for user in found],
+            "totalResults": page.total,
+            "startIndex": start_index,
+            "itemsPerPage": len(page.users),
+            "Resources": [_resource(user) for user in page.users],
         }
     )
 
@@ -107,19 +131,20 @@ def _payload() -> dict[str, Any] | None:
 def create_user():
     """Create a member at one of the organisation's verified domains."""
     body = _payload()
-    if body is None or not isinstance(body.get("userName"), str):
-        return _error(400, "Send a SCIM User with a userName (the work email address).", "invalidValue")
-    name_parts = body.get("name")
-    name = body.get("displayName") or (name_parts.get("formatted") if isinstance(name_parts, dict) else None) or ""
-    active = _boolean(body.get("active", True))
-    if active is None:
-        return _error(400, "active must be true or false.", "invalidValue")
     try:
+        if body is None:
+            raise scim_changes.BadScimRequest("Send a JSON object.", "invalidSyntax")
+        changes = scim_changes.changes_from_user(body)
         user = provisioning.provision_user(
-            db.session, g.scim_token, email=body["userName"], name=str(name or ""), active=active
+            db.session,
+            g.scim_token,
+            email=changes.address() or "",
+            name=changes.name() or "",
+            active=True if changes.active is None else changes.active,
         )
-    except provisioning.ProvisioningError as error:
-        return _error(error.status, str(error), error.scim_type)
+    except (scim_changes.BadScimRequest, provisioning.ProvisioningError) as error:
+        db.session.rollback()
+        return _refusal(error)
     db.session.commit()
     return _answer(_resource(user), 201, {"Location": url_for("scim.user", user_id=user.id, _external=True)})
 
@@ -133,50 +158,52 @@ def user(user_id: int):
         return _error(404, "No such user.")
 
 
-def _boolean(value: Any) -> bool | None:
-    """SCIM's boolean, also as some providers send it ("False")."""
-    if isinstance(value, bool):
-        return value
-    if isinstance(value, str) and value.lower() in ("true", "false"):
-        return value.lower() == "true"
-    return None
+def _apply(user_id: int, read_changes):
+    """Read the request's changes, apply them to the organisation's user, answer with it (or a SCIM error)."""
+    body = _payload()
+    try:
+        target = provisioning.org_user(db.session, g.scim_token, user_id)
+        if body is None:
+            raise scim_changes.BadScimRequest("Send a JSON object.", "invalidSyntax")
+        changes = read_changes(body)
+        address = changes.address()
+        provisioning.update_user(
+            db.session, g.scim_token, target, email=address, name=changes.name(), active=changes.active
+        )
+    except (scim_changes.BadScimRequest, NotVisible, provisioning.ProvisioningError) as error:
+        # All or nothing: what the refused request changed before the refusal goes, whatever it flushed.
+        db.session.rollback()
+        return _refusal(error)
+    db.session.commit()
+    return _answer(_resource(target))
 
 
-def _wanted_active(body: dict[str, Any]) -> bool | None:
-    """The `active` value a PatchOp sets (`path: active`, or a value object holding it); None when it sets none."""
-    wanted = None
-    for operation in body.get("Operations") or []:
-        if not isinstance(operation, dict) or str(operation.get("op", "")).lower() not in ("replace", "add"):
-            continue
-        value = operation.get("value")
-        if str(operation.get("path") or "").lower() == "active":
-            wanted = _boolean(value)
-        elif not operation.get("path") and isinstance(value, dict) and "active" in value:
-            wanted = _boolean(value["active"])
-    return wanted
+def _refusal(error: Exception):
+    """The SCIM error for a request that could not be read, a user not the organisation's, or a refused change."""
+    if isinstance(error, scim_changes.BadScimRequest):
+        return _error(400, str(error), error.scim_type)
+    if isinstance(error, provisioning.ProvisioningError):
+        return _error(error.status, str(error), error.scim_type)
+    return _error(404, "No such user.")
 
 
 @bp.patch("/Users/<int:user_id>")
 def patch_user(user_id: int):
-    """Deactivate (`active: false`) or reactivate a user; deactivation ends its sessions at once."""
-    body = _payload()
-    if body is None or PATCH_SCHEMA not in (body.get("schemas") or []):
-        return _error(400, "Send a SCIM PatchOp.", "invalidSyntax")
-    active = _wanted_active(body)
-    if active is None:
-        return _error(400, "Only replacing active (true or false) is supported.", "noTarget")
-    try:
-        target = provisioning.org_user(db.session, g.scim_token, user_id)
-        if active:
-            provisioning.reactivate_user(db.session, g.scim_token, target)
-        else:
-            provisioning.deactivate_user(db.session, g.scim_token, target)
-    except NotVisible:
-        return _error(404, "No such user.")
-    except provisioning.ProvisioningError as error:
-        return _error(error.status, str(error), error.scim_type)
-    db.session.commit()
-    return _answer(_resource(target))
+    """Change a user by a PatchOp: its address (userName, emails), name, or `active` (deactivation ends its sessions
+    at once)."""
+
+    def read(body: dict[str, Any]) -> scim_changes.Changes:
+        if PATCH_SCHEMA not in (body.get("schemas") or []):
+            raise scim_changes.BadScimRequest("Send a SCIM PatchOp.", "invalidSyntax")
+        return scim_changes.changes_from_patch(body)
+
+    return _apply(user_id, read)
+
+
+@bp.put("/Users/<int:user_id>")
+def replace_user(user_id: int):
+    """Replace a user with the User sent: its address, name and, when sent, `active`."""
+    return _apply(user_id, scim_changes.changes_from_user)
 
 
 @bp.delete("/Users/<int:user_id>")
@@ -185,9 +212,68 @@ def delete_user(user_id: int):
     try:
         target = provisioning.org_user(db.session, g.scim_token, user_id)
         provisioning.deactivate_user(db.session, g.scim_token, target)
-    except NotVisible:
-        return _error(404, "No such user.")
-    except provisioning.ProvisioningError as error:
-        return _error(error.status, str(error), error.scim_type)
+    except (NotVisible, provisioning.ProvisioningError) as error:
+        db.session.rollback()
+        return _refusal(error)
     db.session.commit()
     return _answer(None, 204)
+
+
+@bp.get("/ServiceProviderConfig")
+def service_provider_config():
+    """What this endpoint supports (RFC 7643 5), for providers that read it before provisioning."""
+    unsupported = {"supported": False}
+    return _answer(
+        {
+            "schemas": ["urn:ietf:params:scim:schemas:core:2.0:ServiceProviderConfig"],
+            "patch": {"supported": True},
+            "bulk": {**unsupported, "maxOperations": 0, "maxPayloadSize": 0},
+            "filter": {"supported": True, "maxResults": MAX_RESULTS},
+            "changePassword": unsupported,
+            "sort": unsupported,
+            "etag": unsupported,
+            "authenticationSchemes": [
+                {
+                    "type": "oauthbearertoken",
+                    "name": "Bearer token",
+                    "description": "A token the organisation's owner creates on its single sign-on page.",
+                }
+            ],
+            "meta": {"resourceType": "ServiceProviderConfig", "location": request.base_url},
+        }
+    )
+
+
+@bp.route("/<path:rest>", methods=["GET", "POST", "PUT", "PATCH", "DELETE"])
+def unknown(rest: str):
+    """Any other address under /scim/v2: a SCIM 405 when another method is served there, else a SCIM 404."""
+    adapter = current_app.url_map.bind_to_environ(request.environ)
+    allowed = []
+    for method in ("GET", "POST", "PUT", "PATCH", "DELETE"):
+        try:
+            endpoint, _ = adapter.match(method=method)
+        except HTTPException:
+            continue
+        if endpoint != "scim.unknown":
+            allowed.append(method)
+    if allowed:
+        return _error(405, f"Use {', '.join(allowed)} here.", headers={"Allow": ", ".join(allowed)})
+    return _error(404, "There is nothing at this address.")
+
+
+# The app answers these with pages: SCIM clients get SCIM errors instead.
+@bp.errorhandler(HTTPException)
+def http_error(error: HTTPException):
+    detail = "There is nothing at this address." if isinstance(error, NotFound) else str(error.description)
+    return _error(error.code or 500, detail)
+
+
+@bp.errorhandler(NotVisible)
+def not_visible(_error):
+    return _error(404, "No such user.")
+
+
+@bp.errorhandler(500)
+def server_error(_error):
+    db.session.rollback()
+    return _error(500, "Something went wrong on our side; nothing was saved.")

@@ -3,7 +3,7 @@ email domains it claims, the SCIM tokens)."""
 
 from typing import cast
 
-from flask import Blueprint, flash, redirect, render_template, request, session, url_for
+from flask import Blueprint, current_app, flash, redirect, render_template, request, session, url_for
 from flask_login import current_user, login_required
 
 from marketplace.accounts import web_sessions
@@ -49,7 +49,11 @@ def start():
         return render_template("sso/start.html", form=form), 400
     client = oidc.client_for(config)
     try:
+        oidc.expected_issuer(client, config)
         authorization = client.create_authorization_url(url_for("sso.callback", _external=True))
+    except oidc.IdTokenRefused as error:
+        form.form_errors.append(f"{org.name}'s identity provider cannot be used: {error}. Ask your IT team.")
+        return render_template("sso/start.html", form=form), 502
     except oidc.PROVIDER_ERRORS:
         form.form_errors.append(
             f"{org.name}'s identity provider did not answer. Try again in a while, or ask your IT team."
@@ -79,15 +83,20 @@ def callback():
     except service.SsoError as error:
         return _refused(str(error))
     try:
-        token = oidc.client_for(config).authorize_access_token()
+        claims = oidc.verified_claims(oidc.client_for(config), config)
+    except oidc.IdTokenRefused as error:
+        current_app.logger.warning("SSO id token refused for organisation %s: %s", org.id, error)
+        return _refused(
+            f"{org.name}'s identity provider sent an identity token we cannot accept: {error}. Nobody was signed "
+            "in. Start again; if this goes on, ask your IT team to check the marketplace's settings at the provider."
+        )
     except oidc.PROVIDER_ERRORS:
-        # A wrong or replayed state, a refused consent, a token that fails its checks, a provider that is down.
+        # A wrong or replayed state, a refused consent, a provider that is down.
         return _refused(f"{org.name}'s identity provider did not sign you in. Start again.")
-    claims = token.get("userinfo")
     if not claims:
         return _refused(f"{org.name}'s identity provider sent no identity token. Ask your IT team.")
     try:
-        user = service.sign_in_identity(db.session, org, dict(claims))
+        user = service.sign_in_identity(db.session, org, claims)
     except service.SsoError as error:
         return _refused(str(error))
     db.session.commit()

@@ -34,6 +34,9 @@ PUBLIC = {
     "scim.create_user",
     "scim.patch_user",
     "scim.delete_user",
+    "scim.replace_user",
+    "scim.service_provider_config",
+    "scim.unknown",
 }
 _RULES = [r for r in make_app("sqlite://").url_map.iter_rules() if r.endpoint != "static"]
 # The JSON API answers tokens, never the session: tests/functional/api/test_api_walk.py walks every one of its routes.

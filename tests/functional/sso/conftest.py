@@ -81,3 +81,20 @@ def sign_in_through_provider(client, issuer: str, sub: str, start_args: dict | N
     link = provider_link(start(client, **(start_args or {"email": sub})))
     assert link.startswith(issuer)
     return back_at_marketplace(client, approve_at_provider(link, sub))
+
+
+PATCH = "urn:ietf:params:scim:api:messages:2.0:PatchOp"
+
+
+@pytest.fixture
+def scim_token(client, session, login_as, sso_org):
+    """A SCIM token the owner created on the page; the client is signed out again afterwards."""
+    login_as(sso_org.owner)
+    page = client.post("/organisation/sign-in/scim-tokens", data={"label": "Okta"}).get_data(as_text=True)
+    token = re.search(r"(scim_[A-Za-z0-9_-]+)", page).group(1)
+    client.post("/sign-out")
+    return token
+
+
+def scim_auth(token):
+    return {"Authorization": f"Bearer {token}"}

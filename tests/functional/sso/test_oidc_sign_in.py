@@ -197,7 +197,7 @@ def test_an_expired_id_token_is_refused(client, session, sso_org):
         response = sign_in_through_provider(
             client, stale_issuer, "max@northwind.example", email="max@northwind.example", email_verified=True
         )
-    _refused(response, "did not sign you in")
+    _refused(response, "it has expired")
     assert _user(session, "max@northwind.example") is None
 
 

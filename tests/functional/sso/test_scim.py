@@ -2,7 +2,6 @@
 a user's sessions at once."""
 
 import hashlib
-import re
 
 import pytest
 from flask import g
@@ -10,25 +9,12 @@ from sqlalchemy import select
 
 from marketplace.accounts.models import AccountSession, OrgRole, User
 from marketplace.audit.models import AuditRecord
+from marketplace.db_types import utcnow
 from marketplace.sso.models import ScimToken
 from tests.conftest import make_app
 from tests.factories import PASSWORD, BuyerFactory, VendorFactory
-
-PATCH = "urn:ietf:params:scim:api:messages:2.0:PatchOp"
-
-
-@pytest.fixture
-def scim_token(client, session, login_as, sso_org):
-    """A token the owner created on the page; the client is signed out again afterwards."""
-    login_as(sso_org.owner)
-    page = client.post("/organisation/sign-in/scim-tokens", data={"label": "Okta"}).get_data(as_text=True)
-    token = re.search(r"(scim_[A-Za-z0-9_-]+)", page).group(1)
-    client.post("/sign-out")
-    return token
-
-
-def _auth(token):
-    return {"Authorization": f"Bearer {token}"}
+from tests.functional.sso.conftest import PATCH
+from tests.functional.sso.conftest import scim_auth as _auth
 
 
 def test_the_token_is_shown_once_and_kept_only_as_a_hash(client, session, login_as, sso_org, scim_token):
@@ -68,11 +54,17 @@ def test_listing_and_filtering_show_the_organisations_users_only(client, session
 
 def test_another_organisations_user_is_not_found(client, session, sso_org, scim_token):
     outsider = VendorFactory()
-    for method in ("GET", "PATCH", "DELETE"):
-        body = {"schemas": [PATCH], "Operations": [{"op": "replace", "path": "active", "value": False}]}
-        response = client.open(f"/scim/v2/Users/{outsider.id}", method=method, json=body, headers=_auth(scim_token))
+    bodies = {
+        "PATCH": {"schemas": [PATCH], "Operations": [{"op": "replace", "path": "active", "value": False}]},
+        "PUT": {"userName": outsider.email, "name": {"formatted": "Taken Over"}, "active": False},
+    }
+    for method in ("GET", "PATCH", "PUT", "DELETE"):
+        response = client.open(
+            f"/scim/v2/Users/{outsider.id}", method=method, json=bodies.get(method), headers=_auth(scim_token)
+        )
         assert response.status_code == 404, method
-    assert outsider.removed_at is None
+        assert response.json["schemas"] == ["urn:ietf:params:scim:api:messages:2.0:Error"]
+    assert outsider.removed_at is None and outsider.name != "Taken Over"
 
 
 def test_creating_a_user_makes_a_confirmed_member(client, session, sso_org, scim_token):
@@ -131,9 +123,10 @@ def _signed_in_member(app, session, sso_org):
             "method": "PATCH",
             "json": {"schemas": [PATCH], "Operations": [{"op": "Replace", "value": {"active": "False"}}]},
         },
+        {"method": "PUT", "json": {"userName": "oz@northwind.example", "active": False}},
         {"method": "DELETE"},
     ],
-    ids=["patch-path", "patch-value-object", "delete"],
+    ids=["patch-path", "patch-value-object", "put", "delete"],
 )
 def test_deactivation_ends_every_session_of_the_user_at_once(app, client, session, sso_org, scim_token, how):
     member, devices = _signed_in_member(app, session, sso_org)
@@ -169,16 +162,47 @@ def test_the_owner_cannot_be_deactivated(client, session, sso_org, scim_token):
     assert sso_org.owner.removed_at is None
 
 
-def test_patches_other_than_active_are_refused(client, session, sso_org, scim_token):
-    member = BuyerFactory(email="pat@northwind.example", org_id=sso_org.org.id, org_role=OrgRole.MEMBER)
-    for body in (
-        {"Operations": []},
-        {"schemas": [PATCH], "Operations": [{"op": "replace", "path": "displayName", "value": "X"}]},
-        {"schemas": [PATCH], "Operations": [{"op": "replace", "path": "active", "value": "maybe"}]},
-    ):
-        response = client.patch(f"/scim/v2/Users/{member.id}", json=body, headers=_auth(scim_token))
-        assert response.status_code == 400, body
-    assert member.removed_at is None
+@pytest.mark.parametrize(
+    ("body", "scim_type"),
+    [
+        ({"Operations": []}, "invalidSyntax"),
+        ({"schemas": [PATCH], "Operations": []}, "invalidSyntax"),
+        (
+            {"schemas": [PATCH], "Operations": [{"op": "replace", "path": "favouriteColour", "value": "X"}]},
+            "invalidPath",
+        ),
+        ({"schemas": [PATCH], "Operations": [{"op": "replace", "path": "active", "value": "maybe"}]}, "invalidValue"),
+        ({"schemas": [PATCH], "Operations": [{"op": "remove", "path": "displayName"}]}, "mutability"),
+        ({"schemas": [PATCH], "Operations": [{"op": "move", "path": "active", "value": False}]}, "invalidSyntax"),
+        ({"schemas": [PATCH], "Operations": [{"op": "replace", "value": "no object"}]}, "invalidValue"),
+        ({"schemas": [PATCH], "Operations": [{"op": "replace", "path": "userName", "value": ""}]}, "invalidValue"),
+        (
+            {"schemas": [PATCH], "Operations": [{"op": "replace", "path": "emails", "value": [{"type": "work"}]}]},
+            "invalidValue",
+        ),
+    ],
+    ids=[
+        "no-schema",
+        "no-operations",
+        "unknown-attribute",
+        "not-a-boolean",
+        "remove",
+        "unknown-op",
+        "value-not-object",
+        "empty-user-name",
+        "email-without-value",
+    ],
+)
+def test_patches_that_cannot_be_carried_out_are_refused_as_scim_errors(
+    client, session, sso_org, scim_token, body, scim_type
+):
+    member = BuyerFactory(email="pat@northwind.example", name="Pat Kim", org_id=sso_org.org.id, org_role=OrgRole.MEMBER)
+    response = client.patch(f"/scim/v2/Users/{member.id}", json=body, headers=_auth(scim_token))
+    assert response.status_code == 400, body
+    assert response.mimetype == "application/scim+json"
+    assert response.json["schemas"] == ["urn:ietf:params:scim:api:messages:2.0:Error"]
+    assert (response.json["status"], response.json["scimType"]) == ("400", scim_type)
+    assert (member.removed_at, member.name, member.email) == (None, "Pat Kim", "pat@northwind.example")
 
 
 def test_only_the_owner_creates_tokens(client, session, login_as, sso_org):
@@ -204,3 +228,22 @@ def test_every_scim_route_answers_401_without_a_token_even_to_a_signed_in_owner(
     path = rule.rule.replace("<int:user_id>", str(sso_org.owner.id))
     response = client.open(path, method=method, json={})
     assert response.status_code == 401
+
+
+@pytest.mark.parametrize(("rule", "method"), SCIM_RULES, ids=lambda v: v if isinstance(v, str) else v.endpoint)
+def test_every_scim_route_refuses_an_unknown_or_revoked_token_and_changes_nothing(
+    client, session, sso_org, scim_token, rule, method
+):
+    member = BuyerFactory(email="vi@northwind.example", name="Vi Ray", org_id=sso_org.org.id, org_role=OrgRole.MEMBER)
+    record = session.execute(select(ScimToken).where(ScimToken.org_id == sso_org.org.id)).scalar_one()
+    record.revoked_at = utcnow()
+    session.flush()
+    path = rule.rule.replace("<int:user_id>", str(member.id))
+    body = {"schemas": [PATCH], "userName": "new@northwind.example", "active": False}
+    body["Operations"] = [{"op": "replace", "value": {"active": False, "displayName": "Changed"}}]
+    for token in (scim_token, "scim_" + "x" * 43):
+        response = client.open(path, method=method, json=body, headers=_auth(token))
+        assert response.status_code == 401, token
+        assert response.json["schemas"] == ["urn:ietf:params:scim:api:messages:2.0:Error"]
+    assert (member.removed_at, member.name) == (None, "Vi Ray")
+    assert session.execute(select(User).where(User.email == "new@northwind.example")).first() is None
