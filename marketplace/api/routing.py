@@ -177,6 +177,7 @@ def _fingerprint() -> str:
     if request.mimetype == "multipart/form-data":  # an upload: the same files under the same names
         for name, file in sorted(request.files.items(multi=True), key=lambda item: item[0]):
             digest.update(f"{name}={file.filename}\n".encode())
+            file.stream.seek(0)
             digest.update(hashlib.sha256(file.stream.read()).digest())
             file.stream.seek(0)
         return digest.hexdigest()
@@ -197,7 +198,7 @@ def _idempotency_key() -> str | None:
     return key
 
 
-def _replay(token_id: int, key: str) -> Response | None:
+def _replay(token_id: int, key: str, fingerprint: str) -> Response | None:
     stored = db.session.execute(
         select(IdempotentResponse).where(
             col(IdempotentResponse.token_id) == token_id, col(IdempotentResponse.key) == key
@@ -205,7 +206,7 @@ def _replay(token_id: int, key: str) -> Response | None:
     ).scalar_one_or_none()
     if stored is None:
         return None
-    if stored.fingerprint != _fingerprint():
+    if stored.fingerprint != fingerprint:
         raise ApiProblem(
             422,
             "This Idempotency-Key was already used with another request: use a new key for a new request.",
@@ -275,8 +276,10 @@ def operation(
             if query is not None:
                 arguments["query"] = _parse(query, request.args.to_dict())
             key = _idempotency_key() if creates else None
+            # Taken before the endpoint runs: an upload's file is read to its end once it is kept.
+            fingerprint = _fingerprint() if key is not None else ""
             if key is not None:
-                replayed = _replay(actor.token.id, key)
+                replayed = _replay(actor.token.id, key, fingerprint)
                 if replayed is not None:
                     return replayed
             if body is not None:
@@ -290,7 +293,7 @@ def operation(
                     IdempotentResponse(
                         token_id=actor.token.id,
                         key=key,
-                        fingerprint=_fingerprint(),
+                        fingerprint=fingerprint,
                         status_code=answer.status_code,
                         body=answer.get_json(),
                         location=answer.headers.get("Location", ""),

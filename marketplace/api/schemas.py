@@ -376,7 +376,7 @@ class DisclosurePage(Page):
     stale: bool = Field(description="Whether the approved version in force is older than 12 months.")
 
 
-# --- disclosures: a vendor files, an admin reviews ---------------------------------------------------------------------
+# --- disclosures: a vendor files, an admin reviews -----------------------------------------------------------------
 
 Percent = Annotated[float, Field(allow_inf_nan=False)]
 
@@ -514,7 +514,7 @@ class DecisionIn(Input):
     reason: Text = Field(default="", description="Required to request changes or reject: the vendor sees it.")
 
 
-# --- BODS (platform admins) ----------------------------------------------------------------------------------------------
+# --- BODS (platform admins) ---------------------------------------------------------------------------------------
 
 
 class ProgressOut(BaseModel):
