@@ -1,12 +1,12 @@
-"""A vendor's ownership disclosure over the API: its versions, and filing one (a draft, its ties, the officer's
-attestation), through the same service as the disclosure pages (marketplace.disclosures.views). Evidence files are
-attached on the pages."""
+"""A vendor's ownership disclosure over the API: its versions, and filing one (a draft, its ties and documents, the
+officer's attestation), through the same services as the disclosure pages (marketplace.disclosures.views)."""
 
 from typing import cast
 
-from flask import url_for
+from flask import current_app, url_for
 from sqlalchemy import select
 from sqlmodel import col
+from werkzeug.datastructures import FileStorage
 
 from marketplace.accounts.models import User
 from marketplace.api.problems import ApiProblem, field_errors
@@ -16,11 +16,14 @@ from marketplace.api.schemas import (
     DisclosureDetail,
     DisclosureOut,
     DisclosurePage,
+    EvidenceOut,
+    EvidenceQuery,
     ListQuery,
     TieIn,
     TieOut,
 )
 from marketplace.db_types import utcnow
+from marketplace.disclosures import evidence as evidence_service
 from marketplace.disclosures import service
 from marketplace.disclosures.diff import TieView
 from marketplace.disclosures.models import DisclosureVersion
@@ -77,6 +80,18 @@ def version_detail(version: DisclosureVersion, ties: list[TieView] | None = None
         attester_name=version.attester_name,
         attester_title=version.attester_title,
         ties=[tie_out(view) for view in views],
+        evidence=[
+            EvidenceOut(
+                id=item.id,
+                filename=item.filename,
+                description=item.description,
+                content_type=item.content_type,
+                size_bytes=item.size_bytes,
+                sha256=item.sha256,
+                uploaded_at=item.uploaded_at,
+            )
+            for item in evidence_service.evidence_of(db.session, version.id)
+        ],
     )
 
 
@@ -212,6 +227,52 @@ def remove_interest(user: User, version_id: int, tie_id: int) -> None:
 def remove_commercial_tie(user: User, version_id: int, tie_id: int) -> None:
     """Remove a tie whose `table` is `commercial`; 404 for one not in your draft, 409 for a filed version."""
     _remove(user, version_id, service.COMMERCIAL_TABLE, tie_id)
+
+
+@operation(
+    "POST",
+    "/disclosures/<int:version_id>/evidence",
+    summary="Attach a document to your draft",
+    scope="disclosures:write",
+    response=DisclosureDetail,
+    query=EvidenceQuery,
+    status=201,
+    kinds=VENDOR,
+    creates=True,
+    upload="file",
+    tag="disclosures",
+)
+def attach_evidence(user: User, version_id: int, query: EvidenceQuery, file: FileStorage) -> Created:
+    """Send a PDF, PNG, JPEG, GIF or WebP file of at most 10 MB (a share register extract, a board minute) as
+    multipart/form-data, as the draft page's evidence form does; a refused file is a 422 beside `file`."""
+    # One byte past the limit is enough for the service to refuse a file that is too large.
+    data = file.stream.read(evidence_service.MAX_EVIDENCE_BYTES + 1)
+    evidence_service.attach_evidence(
+        db.session,
+        user,
+        version_id,
+        filename=file.filename or "",
+        data=data,
+        upload_folder=current_app.config["UPLOAD_FOLDER"],
+        description=query.description,
+    )
+    version = service.get_own_version(db.session, user, version_id)
+    return Created(version_detail(version), url_for("api.get_disclosure", version_id=version.id))
+
+
+@operation(
+    "DELETE",
+    "/disclosures/<int:version_id>/evidence/<int:evidence_id>",
+    summary="Take a document off your draft",
+    scope="disclosures:write",
+    response=None,
+    status=204,
+    kinds=VENDOR,
+    tag="disclosures",
+)
+def remove_evidence(user: User, version_id: int, evidence_id: int) -> None:
+    """404 for a document not on your draft, 409 for a filed version."""
+    evidence_service.remove_evidence(db.session, user, version_id, evidence_id, current_app.config["UPLOAD_FOLDER"])
 
 
 @operation(

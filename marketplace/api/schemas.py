@@ -435,11 +435,26 @@ class TieOut(BaseModel):
     verification_level: str
 
 
+class EvidenceOut(BaseModel):
+    id: int
+    filename: str
+    description: str
+    content_type: str
+    size_bytes: int
+    sha256: str
+    uploaded_at: datetime
+
+
+class EvidenceQuery(Input):
+    description: Short = Field(default="", description="What the document shows (at most 300 characters).")
+
+
 class DisclosureDetail(DisclosureOut):
     vendor_org_id: int
     attester_name: str
     attester_title: str
     ties: list[TieOut]
+    evidence: list[EvidenceOut] = Field(description="The documents attached (downloaded on the pages).")
 
 
 class VendorRef(BaseModel):

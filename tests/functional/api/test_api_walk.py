@@ -47,10 +47,15 @@ def _url(rule: Rule, ids: dict[str, int] | None = None) -> str:
     return rule.build({name: (ids or {}).get(name, 1) for name in rule.arguments}, append_unknown=False)[1]
 
 
+PDF = b"%PDF-1.4\n%%EOF\n"
+
+
 def _send(rule: Rule) -> dict:
     """The request's body: JSON, or a multipart upload."""
     if rule.endpoint == "api.import_bods":
         return {"data": {"file": (io.BytesIO(b"[]"), "owners.json")}, "content_type": "multipart/form-data"}
+    if rule.endpoint == "api.attach_evidence":
+        return {"data": {"file": (io.BytesIO(PDF), "minutes.pdf")}, "content_type": "multipart/form-data"}
     return {"json": _body(rule)}
 
 

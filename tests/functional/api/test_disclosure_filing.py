@@ -1,12 +1,15 @@
 """A vendor files its ownership disclosure over the API, through the disclosure pages' own service: a draft, its
 ties, the officer's attestation; every refusal as a problem naming the field, never a 500; nobody else's version."""
 
+import io
+from pathlib import Path
+
 from sqlalchemy import func, select
 
 from marketplace.accounts.models import Organization, User
 from marketplace.audit.models import AuditRecord
 from marketplace.db_types import utcnow
-from marketplace.disclosures.models import DisclosureStatus, DisclosureVersion
+from marketplace.disclosures.models import DisclosureEvidence, DisclosureStatus, DisclosureVersion
 from marketplace.notifications.models import Notification
 from marketplace.parties.models import Interest, PartyKind, TieOrigin
 from tests.factories import (
@@ -189,3 +192,54 @@ def test_the_token_files_as_the_owner_even_for_a_manager_made_draft(api, token_f
     assert response.status_code == 201
     assert session.query(Interest).filter_by(disclosure_id=version.id).one().recorded_by_id == owner.id
     assert isinstance(session.get(User, owner.id), User)
+
+
+PDF = b"%PDF-1.4\n1 0 obj<<>>endobj\n%%EOF\n"
+
+
+def _attach(api, token, version_id, name="register.pdf", content=PDF, description="Share register extract"):
+    return api(
+        "POST",
+        f"/api/v1/disclosures/{version_id}/evidence?description={description}",
+        token,
+        data={"file": (io.BytesIO(content), name)},
+        content_type="multipart/form-data",
+    )
+
+
+def test_a_document_is_attached_to_the_draft_and_taken_off_again(api, token_for, session, app):
+    token = token_for(VendorFactory())
+    draft = _draft(api, token)
+    response = _attach(api, token, draft["id"])
+    assert response.status_code == 201, response.json
+    [document] = response.json["evidence"]
+    assert (document["filename"], document["content_type"]) == ("register.pdf", "application/pdf")
+    assert document["description"] == "Share register extract" and document["size_bytes"] == len(PDF)
+    stored = session.get(DisclosureEvidence, document["id"])
+    path = Path(app.config["UPLOAD_FOLDER"]) / "evidence" / stored.stored_name
+    assert path.read_bytes() == PDF
+    removed = api("DELETE", f"/api/v1/disclosures/{draft['id']}/evidence/{document['id']}", token)
+    assert removed.status_code == 204 and not path.exists()
+    assert api("GET", f"/api/v1/disclosures/{draft['id']}", token).json["evidence"] == []
+
+
+def test_a_refused_document_is_a_422_beside_the_file(api, token_for, session):
+    token = token_for(VendorFactory())
+    draft = _draft(api, token)
+    for name, content in (("notes.txt", b"plain words"), ("empty.pdf", b"")):
+        response = _attach(api, token, draft["id"], name=name, content=content)
+        assert response.status_code == 422, (name, response.json)
+        assert response.json["errors"][0]["field"] == "file"
+    missing = api("POST", f"/api/v1/disclosures/{draft['id']}/evidence", token, json={})
+    assert missing.status_code == 422 and missing.json["errors"][0]["field"] == "file"
+    assert session.query(DisclosureEvidence).count() == 0
+
+
+def test_another_vendors_draft_takes_no_document(api, token_for, session):
+    owner = token_for(VendorFactory())
+    draft = _draft(api, owner)
+    document = _attach(api, owner, draft["id"]).json["evidence"][0]
+    stranger = token_for(VendorFactory())
+    assert _attach(api, stranger, draft["id"]).status_code == 404
+    assert api("DELETE", f"/api/v1/disclosures/{draft['id']}/evidence/{document['id']}", stranger).status_code == 404
+    assert session.query(DisclosureEvidence).count() == 1

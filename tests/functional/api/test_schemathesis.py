@@ -1,6 +1,6 @@
 """Schemathesis against the app in-process (WSGI), with a lab's, a vendor's and a platform admin's token: generated
-requests for every operation of the OpenAPI document, bounded to a few examples each. No answer is a 500, and every answer conforms to
-the document (status code, content type, headers, body)."""
+requests for every operation of the OpenAPI document, bounded to a few examples each. No answer is a 500, and every
+answer conforms to the document (status code, content type, headers, body)."""
 
 import pytest
 import schemathesis
