@@ -164,3 +164,24 @@ def test_a_token_belongs_to_an_organisation_or_to_one_admin_never_both(session):
             )
             with pytest.raises(IntegrityError):
                 session.flush()
+
+
+def test_guessing_codes_on_the_token_page_is_throttled_per_admin(client, login_as, app, session):
+    from marketplace.extensions import limiter
+
+    saved = app.config["LOGIN_RATE_LIMIT"]
+    app.config["LOGIN_RATE_LIMIT"] = "3 per minute"
+    limiter.reset()
+    try:
+        admin = login_as(AdminFactory())
+        codes = [client.post("/admin/api-tokens", data=_form(admin, code="000000")).status_code for _ in range(4)]
+        assert codes == [400, 400, 400, 429]
+        # The right code waits out the throttle too: guessing cannot go on beside it.
+        assert client.post("/admin/api-tokens", data=_form(admin)).status_code == 429
+        # Another admin is not held up.
+        other = login_as(AdminFactory())
+        assert client.post("/admin/api-tokens", data=_form(other)).status_code == 200
+    finally:
+        app.config["LOGIN_RATE_LIMIT"] = saved
+        limiter.reset()
+    assert session.query(ApiToken).count() == 1
