@@ -160,6 +160,7 @@ def _register_blueprints(app: Flask) -> None:
     from marketplace.accounts.team_views import bp as teams_bp
     from marketplace.accounts.views import bp as accounts_bp
     from marketplace.accounts.web_sessions import bp as account_sessions_bp
+    from marketplace.admin.api_token_views import bp as admin_api_tokens_bp
     from marketplace.admin.certificate_views import bp as admin_certificates_bp
     from marketplace.admin.dispute_views import bp as admin_disputes_bp
     from marketplace.admin.organization_views import bp as admin_orgs_bp
@@ -230,6 +231,7 @@ def _register_blueprints(app: Flask) -> None:
         scim_bp,
         api_bp,
         api_tokens_bp,
+        admin_api_tokens_bp,
     ):
         app.register_blueprint(blueprint)
     # Stripe signs its webhook instead: the one view without a CSRF token.

@@ -3,10 +3,11 @@
 from dataclasses import asdict
 
 from flask_wtf import FlaskForm
-from wtforms import DateField, FloatField, RadioField, SelectField, StringField, TextAreaField
+from wtforms import DateField, FloatField, RadioField, SelectField, SelectMultipleField, StringField, TextAreaField
 from wtforms.validators import InputRequired, Length, Optional
 
 from marketplace.accounts.suspension import REASON_LIMIT
+from marketplace.api.tokens import ADMIN_EXPIRY_DAYS, ADMIN_SCOPES, NAME_LIMIT
 from marketplace.disclosures.facts import FACT_LEVELS, FactInput
 from marketplace.disclosures.forms import TieForm
 
@@ -62,4 +63,23 @@ class SuspendForm(FlaskForm):
             InputRequired(message="Give the reason: the organisation's users are told it."),
             Length(max=REASON_LIMIT),
         ],
+    )
+
+
+class AdminTokenForm(FlaskForm):
+    """A platform admin's personal API token: a current second-factor code makes it."""
+
+    name = StringField(
+        "Name (the tool that will use it)",
+        validators=[InputRequired("Name the token after the tool that will use it."), Length(max=NAME_LIMIT)],
+    )
+    scopes = SelectMultipleField(
+        "What it may do", choices=[(scope, f"{scope}: {words}") for scope, words in ADMIN_SCOPES.items()]
+    )
+    expires_in_days = SelectField(
+        "Expires after", choices=[(days, f"{days} days") for days in ADMIN_EXPIRY_DAYS], coerce=int, default=30
+    )
+    code = StringField(
+        "Code from your authenticator app (or a recovery code)",
+        validators=[InputRequired("Enter the code your authenticator app shows."), Length(max=40)],
     )

@@ -1,22 +1,26 @@
-"""API tokens of an organisation, and the stored answers of requests sent with an idempotency key."""
+"""API tokens (an organisation's, or a platform admin's own), and the stored answers of requests sent with an
+idempotency key."""
 
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import JSON, Column, UniqueConstraint
+from sqlalchemy import JSON, CheckConstraint, Column, UniqueConstraint
 from sqlmodel import Field, SQLModel
 
 from marketplace.db_types import UTCDateTime, utcnow
 
 
 class ApiToken(SQLModel, table=True):
-    """A token the organisation's owner made for its tools. Only a SHA-256 of the secret is kept: the token itself
-    is shown once. It acts as the organisation's owner (marketplace.api.tokens)."""
+    """A token the organisation's owner made for its tools, acting as the owner; or a platform admin's personal
+    token (`user_id`: admins belong to no organisation), acting as that admin. Only a SHA-256 of the secret is
+    kept: the token itself is shown once (marketplace.api.tokens)."""
 
     __tablename__ = "api_token"
+    __table_args__ = (CheckConstraint("(org_id IS NULL) <> (user_id IS NULL)", name="one_holder"),)
 
     id: int = Field(default=None, primary_key=True)
-    org_id: int = Field(foreign_key="organization.id", index=True)
+    org_id: int | None = Field(default=None, foreign_key="organization.id", index=True)
+    user_id: int | None = Field(default=None, foreign_key="user_account.id", index=True)
     name: str = Field(max_length=80)
     token_hash: str = Field(max_length=64, unique=True)
     # The first characters of the token, so that the owner can tell tokens apart on the page.

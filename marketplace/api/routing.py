@@ -19,6 +19,7 @@ from pydantic import BaseModel, ValidationError
 from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 from sqlmodel import col
+from werkzeug.datastructures import FileStorage
 
 from marketplace.accounts.models import User
 from marketplace.accounts.suspension import ensure_may_act
@@ -92,6 +93,7 @@ class Operation:
     creates: bool
     tag: str
     errors: list[int] = field(default_factory=list)
+    upload: str | None = None  # the multipart form field of an uploaded file, when the operation takes one
 
 
 OPERATIONS: list[Operation] = []
@@ -142,6 +144,26 @@ def _json_body() -> Any:
     return data
 
 
+def _uploaded(field_name: str) -> FileStorage:
+    """The file sent in the multipart form field; a 422 problem naming the field when there is none."""
+    file = request.files.get(field_name) if request.mimetype == "multipart/form-data" else None
+    if file is None or not file.filename:
+        raise ApiProblem(
+            422,
+            f"Send the file as multipart/form-data, in the field “{field_name}”.",
+            "validation",
+            errors=[{"field": field_name, "message": "A file is required."}],
+        )
+    return file
+
+
+KIND_WORDS = {"buyer": "labs", "vendor": "vendors", "admin": "platform admins"}
+
+
+def kinds_words(kinds: tuple[str, ...]) -> str:
+    return " and ".join(KIND_WORDS[kind] for kind in kinds)
+
+
 def _json(status: int, body: Any, headers: dict[str, str] | None = None) -> Response:
     response = Response(json.dumps(body), status=status, mimetype="application/json")
     for name, value in (headers or {}).items():
@@ -152,6 +174,13 @@ def _json(status: int, body: Any, headers: dict[str, str] | None = None) -> Resp
 def _fingerprint() -> str:
     digest = hashlib.sha256()
     digest.update(f"{request.method} {request.path}\n".encode())
+    if request.mimetype == "multipart/form-data":  # an upload: the same files under the same names
+        for name, file in sorted(request.files.items(multi=True), key=lambda item: item[0]):
+            digest.update(f"{name}={file.filename}\n".encode())
+            file.stream.seek(0)
+            digest.update(hashlib.sha256(file.stream.read()).digest())
+            file.stream.seek(0)
+        return digest.hexdigest()
     try:  # the same JSON object, whatever its spacing or key order
         digest.update(std_json.dumps(request.get_json(force=True, silent=True), sort_keys=True).encode())
     except (TypeError, ValueError):
@@ -169,7 +198,7 @@ def _idempotency_key() -> str | None:
     return key
 
 
-def _replay(token_id: int, key: str) -> Response | None:
+def _replay(token_id: int, key: str, fingerprint: str) -> Response | None:
     stored = db.session.execute(
         select(IdempotentResponse).where(
             col(IdempotentResponse.token_id) == token_id, col(IdempotentResponse.key) == key
@@ -177,7 +206,7 @@ def _replay(token_id: int, key: str) -> Response | None:
     ).scalar_one_or_none()
     if stored is None:
         return None
-    if stored.fingerprint != _fingerprint():
+    if stored.fingerprint != fingerprint:
         raise ApiProblem(
             422,
             "This Idempotency-Key was already used with another request: use a new key for a new request.",
@@ -203,9 +232,12 @@ def operation(
     kinds: tuple[str, ...] = ("buyer", "vendor"),
     creates: bool = False,
     errors: tuple[int, ...] = (),
+    upload: str | None = None,
 ):
     """Declare one endpoint. The function takes the acting user (the token's actor), its path values, and `query`
-    and `body` when declared; it returns a pydantic model, a Created, or None (204)."""
+    and `body` when declared (`file`, a FileStorage, for an `upload`); it returns a pydantic model, a Created, or
+    None (204). `kinds` are the account kinds it serves: "buyer" and "vendor" organisations' tokens, "admin" a
+    platform admin's own token."""
 
     def decorator(function: Callable[..., Any]):
         OPERATIONS.append(
@@ -224,6 +256,7 @@ def operation(
                 creates,
                 tag,
                 list(errors),
+                upload,
             )
         )
 
@@ -234,7 +267,7 @@ def operation(
             if scope is not None and scope not in actor.token.scopes:
                 raise ApiProblem(403, f"This token lacks the {scope} scope.", "missing-scope")
             if str(actor.role) not in kinds:
-                raise ApiProblem(403, f"Only {' and '.join(k for k in kinds)} organisations use this.", "wrong-kind")
+                raise ApiProblem(403, f"Only {kinds_words(kinds)} use this.", "wrong-kind")
             if method != "GET":
                 ensure_may_act(session, cast(User, actor))
             if session.dirty:  # the token's last use, written at most once a minute
@@ -243,12 +276,16 @@ def operation(
             if query is not None:
                 arguments["query"] = _parse(query, request.args.to_dict())
             key = _idempotency_key() if creates else None
+            # Taken before the endpoint runs: an upload's file is read to its end once it is kept.
+            fingerprint = _fingerprint() if key is not None else ""
             if key is not None:
-                replayed = _replay(actor.token.id, key)
+                replayed = _replay(actor.token.id, key, fingerprint)
                 if replayed is not None:
                     return replayed
             if body is not None:
                 arguments["body"] = _parse(body, _json_body())
+            if upload is not None:
+                arguments["file"] = _uploaded(upload)
             result = function(cast(User, actor), **arguments)
             answer = _answer(result, status)
             if key is not None and answer.status_code < 300:
@@ -256,7 +293,7 @@ def operation(
                     IdempotentResponse(
                         token_id=actor.token.id,
                         key=key,
-                        fingerprint=_fingerprint(),
+                        fingerprint=fingerprint,
                         status_code=answer.status_code,
                         body=answer.get_json(),
                         location=answer.headers.get("Location", ""),
@@ -311,3 +348,20 @@ def page_of(statement, id_column, cursor: str | None, limit: int, endpoint: str,
         return rows, None
     token = cursors(endpoint).dumps(rows[-1].id)
     return rows, url_for(f"api.{endpoint}", cursor=token, limit=limit, **path)
+
+
+def slice_of(rows: list, cursor: str | None, limit: int, endpoint: str, **params) -> tuple[list, str | None]:
+    """One page of a list a service ordered itself (the review queue: the longest-waiting first), and the next
+    page's address. The cursor is a signed position in that order: a changed or foreign one is a 400 problem."""
+    start = 0
+    if cursor:
+        try:
+            start = int(cursors(endpoint).loads(cursor))
+        except (BadSignature, TypeError, ValueError):
+            raise ApiProblem(
+                400, "This cursor was not given by this list: start again without it.", "invalid-cursor"
+            ) from None
+    page = rows[start : start + limit]
+    if start + limit >= len(rows):
+        return page, None
+    return page, url_for(f"api.{endpoint}", cursor=cursors(endpoint).dumps(start + limit), limit=limit, **params)

@@ -405,3 +405,190 @@ class DisclosureOut(BaseModel):
 class DisclosurePage(Page):
     items: list[DisclosureOut]
     stale: bool = Field(description="Whether the approved version in force is older than 12 months.")
+
+
+# --- disclosures: a vendor files, an admin reviews -----------------------------------------------------------------
+
+Percent = Annotated[float, Field(allow_inf_nan=False)]
+
+
+class TieIn(Input):
+    """One tie of the draft, as the disclosure page's tie form takes it; every rule is the service's, and a refusal
+    names the field. `kind` is one of the codes listed in the reference's description of this operation."""
+
+    kind: Short
+    party_name: Short = ""
+    party_kind: Short = Field(default="entity", description="entity or person")
+    party_id: Id | None = Field(default=None, description="A registry party to name (from a lookalike problem).")
+    new_party: bool = Field(default=False, description="The name is none of the registry's lookalikes: add it.")
+    share_exact: Percent | None = None
+    share_min: Percent | None = None
+    share_max: Percent | None = None
+    share_min_exclusive: bool = False
+    share_max_exclusive: bool = False
+    start_date: date | None = None
+    end_date: date | None = None
+    role_title: Short = ""
+    other_org: Short = Field(default="", description="For a role elsewhere: the organisation where it is held.")
+    revenue_share_pct: Percent | None = None
+    note: Text = ""
+
+
+class AttestIn(Input):
+    """The officer's attestation that files the draft."""
+
+    attester_name: Short
+    attester_title: Short
+    attest: bool = Field(description="true: the officer attests that the disclosure is complete and true.")
+    summary: Text = Field(default="", description="What changed since the last version.")
+
+
+class TieOut(BaseModel):
+    table: str = Field(description="interest (a BODS interest) or commercial (the platform's own tie)")
+    id: int
+    kind: str
+    kind_label: str
+    section: str
+    party_name: str
+    party_kind: str
+    subject_name: str
+    role_title: str
+    share: str = Field(description="The share in words: '49%', '10%–20%', 'not given', or '' where none applies.")
+    share_exact: float | None
+    share_min: float | None
+    share_max: float | None
+    share_min_exclusive: bool
+    share_max_exclusive: bool
+    revenue_share_pct: float | None
+    start_date: date | None
+    end_date: date | None
+    note: str
+    verification_level: str
+
+
+class EvidenceOut(BaseModel):
+    id: int
+    filename: str
+    description: str
+    content_type: str
+    size_bytes: int
+    sha256: str
+    uploaded_at: datetime
+
+
+class EvidenceQuery(Input):
+    description: Short = Field(default="", description="What the document shows (at most 300 characters).")
+
+
+class DisclosureDetail(DisclosureOut):
+    vendor_org_id: int
+    attester_name: str
+    attester_title: str
+    ties: list[TieOut]
+    evidence: list[EvidenceOut] = Field(description="The documents attached (downloaded on the pages).")
+
+
+class VendorRef(BaseModel):
+    id: int
+    name: str
+
+
+class FieldChangeOut(BaseModel):
+    label: str
+    old: str
+    new: str
+
+
+class TieChangeOut(BaseModel):
+    status: str = Field(description="added, removed or changed")
+    old: TieOut | None
+    new: TieOut | None
+    fields: list[FieldChangeOut]
+
+
+class VerdictShiftOut(BaseModel):
+    buyer_org_id: int
+    buyer: str
+    vendor_org_id: int | None
+    vendor: str
+    before: str
+    after: str
+
+
+class ApprovalEffectOut(BaseModel):
+    shifts: list[VerdictShiftOut] = Field(description="How each lab's verdict of this vendor would change.")
+    buyers_screened: int
+    others: list[VerdictShiftOut] = Field(description="Other vendors' verdicts its ties about them would change.")
+    others_screened: int
+
+
+class ReviewOut(BaseModel):
+    """A filed version as the admin's review page shows it."""
+
+    version: DisclosureDetail
+    vendor: VendorRef
+    baseline_number: int | None = Field(description="The approved version it is compared with, if any.")
+    changes: list[TieChangeOut]
+    decidable: bool
+    effect: ApprovalEffectOut | None = Field(description="What approving it would change; null unless submitted.")
+
+
+class QueueQuery(ListQuery):
+    status: Short = Field(
+        default="submitted",
+        description="submitted, changes_requested, approved, rejected, all, stale, material_change_overdue or "
+        "never_filed",
+    )
+
+
+class QueueItem(BaseModel):
+    vendor: VendorRef
+    version_id: int | None
+    version_number: int | None
+    status: str | None
+    age_days: int
+    since: datetime | date | None
+    detail: str
+
+
+class QueuePage(Page):
+    items: list[QueueItem]
+
+
+class DecisionIn(Input):
+    decision: Short = Field(description="approved, changes_requested or rejected")
+    reason: Text = Field(default="", description="Required to request changes or reject: the vendor sees it.")
+
+
+# --- BODS (platform admins) ---------------------------------------------------------------------------------------
+
+
+class ProgressOut(BaseModel):
+    done: int
+    total: int
+    stage: str
+
+
+class BodsUploadOut(BaseModel):
+    id: int
+    file_name: str
+    size_bytes: int
+    status: str = Field(description="queued, running, done or failed (nothing of a failed file was written)")
+    uploaded_at: datetime
+    finished_at: datetime | None
+    statements_done: int
+    statements_total: int | None
+    summary: str
+    error: str
+    progress: ProgressOut | None = Field(description="While it runs on the task queue: how far it got.")
+
+
+class BodsUploadPage(Page):
+    items: list[BodsUploadOut]
+
+
+class BodsExportOut(BaseModel):
+    vendor: VendorRef
+    bods_version: str
+    statements: list[dict[str, Any]] = Field(description="BODS 0.4 statements, valid against the official schema.")
+    left_out: list[str] = Field(description="What BODS cannot carry, carried as annotations or left out.")

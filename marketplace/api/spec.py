@@ -8,18 +8,20 @@ from pydantic import BaseModel
 from pydantic.json_schema import models_json_schema
 
 from marketplace.api.problems import PROBLEM_TYPE, TYPES, type_uri
-from marketplace.api.routing import MAX_IDEMPOTENCY_KEY, OPERATIONS, Operation
+from marketplace.api.routing import MAX_IDEMPOTENCY_KEY, OPERATIONS, Operation, kinds_words
 from marketplace.api.schemas import Problem
-from marketplace.api.tokens import SCOPES
+from marketplace.api.tokens import ADMIN_SCOPES, SCOPES
 from marketplace.db_types import MAX_ID
 
 REF = "#/components/schemas/{model}"
 ERROR_WORDS = {
     400: "Malformed: the body is not a JSON object, or the cursor is not this list's.",
     401: "No token, or one unknown, expired or revoked.",
-    403: "The token lacks the scope, the organisation is of the other kind or suspended.",
+    403: "The token lacks the scope, is of another kind of account (a lab's, a vendor's, an admin's), or its "
+    "organisation is suspended.",
     404: "Nothing you may know of exists here.",
     409: "The marketplace refuses the action in the thing's present state.",
+    413: "The file is larger than the marketplace accepts.",
     422: "A field is not valid (`errors` names each), or an Idempotency-Key was reused for another request.",
     429: "Too many requests for this token: wait for Retry-After seconds.",
 }
@@ -42,6 +44,8 @@ def _error_codes(op: Operation) -> list[int]:
         codes |= {409, 422}
     if op.body is not None:
         codes |= {400, 422}
+    if op.upload is not None:
+        codes |= {413, 422}
     if op.query is not None:
         codes |= {400, 422}
     return sorted(codes)
@@ -92,7 +96,7 @@ def _operation(op: Operation) -> dict[str, Any]:
         "summary": op.summary,
         "description": op.description
         + (f"\n\nScope: `{op.scope}`." if op.scope else "")
-        + f"\n\nFor {' and '.join('labs' if k == 'buyer' else 'vendors' for k in op.kinds)}.",
+        + f"\n\nFor {kinds_words(op.kinds)}.",
         "tags": [op.tag],
         "security": [{"bearerAuth": []}],
         "responses": {str(op.status): success, **{str(code): _problem(code) for code in _error_codes(op)}},
@@ -101,6 +105,19 @@ def _operation(op: Operation) -> dict[str, Any]:
         document["requestBody"] = {
             "required": True,
             "content": {"application/json": {"schema": {"$ref": REF.format(model=op.body.__name__)}}},
+        }
+    if op.upload is not None:
+        document["requestBody"] = {
+            "required": True,
+            "content": {
+                "multipart/form-data": {
+                    "schema": {
+                        "type": "object",
+                        "properties": {op.upload: {"type": "string", "contentMediaType": "application/octet-stream"}},
+                        "required": [op.upload],
+                    }
+                }
+            },
         }
     return document
 
@@ -123,7 +140,7 @@ def openapi_document() -> dict[str, Any]:
             entry["parameters"] = parameters
         paths.setdefault(_path(op.rule), {})[op.method.lower()] = entry
     problems = "\n".join(f"- `{type_uri(kind)}`: {title}" for kind, title in TYPES.items())
-    scopes = "\n".join(f"- `{scope}`: {words}" for scope, words in SCOPES.items())
+    scopes = "\n".join(f"- `{scope}`: {words}" for scope, words in {**SCOPES, **ADMIN_SCOPES}.items())
     return {
         "openapi": "3.1.0",
         "info": {
@@ -132,7 +149,9 @@ def openapi_document() -> dict[str, Any]:
             "description": (
                 "Jobs, bids, questions, contracts and notifications, over the same rules as the pages. "
                 "Authenticate with an organisation's API token (Authorization: Bearer ...), made by its owner on "
-                "the team page; a token acts as the organisation's owner, within its scopes.\n\n"
+                "the team page; a token acts as the organisation's owner, within its scopes. A platform admin's "
+                "personal token (made on the admin's token page with a second-factor code; `admin:` scopes only) "
+                "acts as that admin, on the admin endpoints.\n\n"
                 f"Scopes:\n{scopes}\n\nErrors are RFC 9457 problem details; their types:\n{problems}"
             ),
         },

@@ -15,11 +15,13 @@ from marketplace.accounts.suspension import OrganizationSuspended
 from marketplace.api import (  # noqa: F401
     audit,
     bids,
+    bods,
     contracts,
     disclosures,
     jobs,
     notifications,
     questions,
+    review,
     screening,
 )
 from marketplace.api.problems import ApiProblem, field_errors, problem_response

@@ -432,6 +432,16 @@ def export_vendor_report(session: Session, vendor: str, published: date | None =
     return _Export(session, find_vendor_party(session, vendor), published or utcnow().date()).run()
 
 
+def export_organization_report(session: Session, org_id: int, published: date | None = None) -> ExportResult:
+    """The export (see export_vendor) of the vendor organisation with this id. Raises BodsExportError when it is no
+    vendor of the platform."""
+    org = session.get(Organization, org_id)
+    if org is None or org.kind != OrgKind.VENDOR or org.party_id is None:
+        raise BodsExportError(f"No vendor has the id {org_id}.")
+    root = cast(Party, canonical_party(session, session.get(Party, org.party_id)))
+    return _Export(session, root, published or utcnow().date()).run()
+
+
 class _Export:
     def __init__(self, session: Session, root: Party, published: date):
         self.session = session

@@ -1,7 +1,7 @@
 """A pending re-screen's id is never given again (SQLite AUTOINCREMENT): its id names its job on the queue
 
 Revision ID: 0040
-Revises: 0035
+Revises: 0036
 Create Date: 2026-12-06 11:15:00
 """
 from alembic import op
@@ -9,7 +9,7 @@ from alembic import op
 
 # revision identifiers, used by Alembic.
 revision = '0040'
-down_revision = '0035'
+down_revision = '0036'
 branch_labels = None
 depends_on = None
 

@@ -3,8 +3,10 @@
 import pytest
 from flask import g
 
+from marketplace.accounts.two_factor import current_code
 from marketplace.api import tokens
-from marketplace.api.tokens import SCOPES
+from marketplace.api.tokens import ADMIN_SCOPES, SCOPES
+from tests.factories import AdminFactory
 
 
 @pytest.fixture
@@ -13,6 +15,22 @@ def token_for(session):
 
     def _make(user, scopes=None, days: int = 30, name: str = "CI"):
         return tokens.create_token(session, user, name, list(scopes or SCOPES), days).secret
+
+    return _make
+
+
+@pytest.fixture
+def admin_token_for(session):
+    """A platform admin's personal token (a new admin unless given), every admin scope unless told, made with a
+    current second-factor code as the admin's token page makes it."""
+
+    def _make(admin=None, scopes=None, days: int = 30, name: str = "Review bot"):
+        admin = admin or AdminFactory()
+        # A code is accepted once per 30-second step: let this admin's next one count, as a new step would.
+        admin.totp_last_step = 0
+        session.flush()
+        code = current_code(admin.totp_secret)
+        return tokens.create_admin_token(session, admin, name, list(scopes or ADMIN_SCOPES), days, code).secret
 
     return _make
 
