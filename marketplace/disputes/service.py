@@ -532,6 +532,7 @@ def _move_money(
 class StatementView:
     statement: DisputeStatement
     files: list[DisputeFile]
+    author: str = ""  # who wrote it, for their own organisation only (visibility.shows_names_of); else ""
 
 
 @dataclass
@@ -576,6 +577,7 @@ def dispute_page(session: Session, user: User, dispute_id: int) -> DisputePage:
             )
         ).all()
     )
+    people = visibility.names_of(session, [s.author_id for s in statements])
     side = "admin" if user.is_admin else (_side_of(user, contract) or "")
     closes = evidence_closes_at(session, dispute)
     is_open = dispute.status == DisputeStatus.OPEN
@@ -591,7 +593,14 @@ def dispute_page(session: Session, user: User, dispute_id: int) -> DisputePage:
         names[contract.buyer_org_id],
         names[contract.vendor_org_id],
         side,
-        [StatementView(s, [f for f in files if f.statement_id == s.id]) for s in statements],
+        [
+            StatementView(
+                s,
+                [f for f in files if f.statement_id == s.id],
+                people.get(s.author_id or 0, "") if visibility.shows_names_of(user, _org_of(contract, s.side)) else "",
+            )
+            for s in statements
+        ],
         closes,
         may_add,
         is_open and side == "admin" and now >= closes,

@@ -114,10 +114,15 @@ def thread(session: Session, user: User, bid_id: int) -> Thread:
         ).scalars():
             files.setdefault(attachment.message_id, []).append(attachment)
     own_side_is_buyer = bool(user.is_buyer)
+    # A colleague's message by name, the other side's by its organisation (or the job's codename), never a person.
+    names_for = {
+        True: visibility.shows_names_of(user, job.buyer_org_id),
+        False: visibility.shows_names_of(user, bid.vendor_org_id),
+    }
     shown = [
         Shown(
             message,
-            (name or "A colleague") if message.from_buyer == own_side_is_buyer else other,
+            (name or "A colleague") if names_for[message.from_buyer] else other,
             message.from_buyer == own_side_is_buyer,
             files.get(message.id, []),
         )

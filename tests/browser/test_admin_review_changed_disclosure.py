@@ -1,5 +1,6 @@
 """A vendor attaches evidence to a changed disclosure and files it; an admin reviews it, sees every change marked,
-what approving would do to a buyer's verdict, the ownership graph and the evidence, and approves."""
+what approving would do to a buyer's verdict, the ownership graph and the evidence, and approves. axe-core checks
+the queue with a row in it and the review page (every table has a header for each of its columns)."""
 
 import re
 
@@ -34,7 +35,7 @@ def _a_vendor_changing_its_disclosure():
 
 
 def test_an_admin_reviews_a_changed_disclosure_and_sees_the_change_marked(
-    page, live_server, commit_data, switch_user, tmp_path
+    page, live_server, commit_data, switch_user, tmp_path, assert_accessible
 ):
     commit_data(_a_vendor_changing_its_disclosure)
     transfer = tmp_path / "share-transfer.pdf"
@@ -63,8 +64,10 @@ def test_an_admin_reviews_a_changed_disclosure_and_sees_the_change_marked(
     page.get_by_role("link", name="Review queue").click()
     row = page.get_by_test_id("queue-row").filter(has_text="Scalewise Data")
     expect(row).to_contain_text("Version 2")
+    assert_accessible("the review queue with a disclosure in it")
     row.get_by_role("link", name="Review").click()
     expect(page.get_by_role("heading", name="Scalewise Data: version 2")).to_contain_text("Submitted")
+    assert_accessible("the review page")
 
     diff = page.get_by_test_id("diff")
     expect(diff).to_contain_text("Compared with version 1")

@@ -1,6 +1,6 @@
 """A lab scores bids: weights set when it posts (adding up to 100), four criteria scored from the bids, security and
-the pilot scored by each colleague, weighted totals in the comparison, each colleague's scores on the proposal, and
-a flag where colleagues disagree. Every refusal says why."""
+the pilot scored by each colleague; the comparison shows weighted totals, each colleague's scores (the proposal too),
+past ratings, and a flag where colleagues disagree. Every refusal says why."""
 
 import re
 from datetime import timedelta
@@ -123,6 +123,8 @@ def test_colleagues_score_a_bid_and_the_comparison_shows_the_total_and_where_the
     client.post(f"/jobs/{job.id}/bids/{bid.id}/scores", data={"score_security": "4", "score_pilot": ""})
     compared = text(client.get(f"/jobs/{job.id}/bids"))
     assert 'data-testid="score"' in compared and "Colleagues disagree · Security: scores from 4 to 9" in compared
+    # Each colleague's own scores, beside the total.
+    assert re.search(r'data-testid="colleague-scores">Security: Ana 9, Bo 4<', compared)
     assert re.search(r'data-testid="past-rating">\s*<span class="muted">none yet</span>', compared)
     # The weights line names each criterion it weighs.
     assert re.search(r'data-testid="weights">Scored out of 10 by\s+price \d+%', compared)
@@ -157,3 +159,37 @@ def test_a_sealed_bid_is_scored_only_after_the_deadline(client, session, login_a
     with time_machine.travel(job.bid_deadline + timedelta(minutes=1)):
         assert client.post(f"/jobs/{job.id}/bids/{bid.id}/scores", data={"score_security": "7"}).status_code == 303
     assert session.execute(select(BidScore.score)).scalar_one() == 7
+
+
+def rated(session, buyer_org_id: int, vendor_org_id: int, stars: int) -> None:
+    """A completed contract between the lab and the vendor, rated with these stars."""
+    old_job = JobFactory(buyer_org_id=buyer_org_id)
+    old_bid = BidFactory(job_id=old_job.id, vendor_org_id=vendor_org_id, status=BidStatus.AWARDED)
+    contract = Contract(
+        job_id=old_job.id,
+        bid_id=old_bid.id,
+        buyer_org_id=buyer_org_id,
+        vendor_org_id=vendor_org_id,
+        total_minor=old_bid.total_minor,
+        currency=old_bid.currency,
+    )
+    session.add(contract)
+    session.flush()
+    session.add(Rating(contract_id=contract.id, vendor_org_id=vendor_org_id, buyer_org_id=buyer_org_id, stars=stars))
+    session.flush()
+
+
+def test_the_comparison_shows_each_bidders_past_ratings(client, session, login_as, open_job):
+    buyer, _, job, bid, vendor = open_job
+    newcomer = BidFactory(job_id=job.id, vendor_org_id=VerifiedVendorFactory().org_id)
+    rated(session, buyer.org_id, vendor.org_id, 4)
+    rated(session, BuyerFactory().org_id, vendor.org_id, 5)  # another lab's rating counts too
+    login_as(buyer)
+    compared = text(client.get(f"/jobs/{job.id}/bids"))
+
+    def past_rating(row_bid) -> str:
+        row = compared[compared.index(f"/bids/{row_bid}/messages") :]  # from the bid's own row on
+        return re.search(r'data-testid="past-rating">\s*(.*?)</td>', row).group(1)
+
+    assert past_rating(bid.id) == "4.5 ★"
+    assert "none yet" in past_rating(newcomer.id)

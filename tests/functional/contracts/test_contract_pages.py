@@ -252,6 +252,10 @@ def test_the_buyer_rejects_with_a_reason_and_the_vendor_delivers_again(
     missing = client.post(milestone_url(deal, milestone, "reject"), data={f"m{milestone.id}-reason": ""})
     assert missing.status_code == 400
     assert "Tell the vendor why you reject the delivery." in missing.text
+    # The reason's box, drawn under an id of its milestone, keeps its label (axe: "Form elements must have labels").
+    assert re.search(
+        rf'<label for="reason-{milestone.id}">[^<]+</label>\s*<textarea[^>]*id="reason-{milestone.id}"', missing.text
+    )
     response = client.post(
         milestone_url(deal, milestone, "reject"), data={f"m{milestone.id}-reason": "Occluded cars have no boxes."}
     )

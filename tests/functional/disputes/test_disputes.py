@@ -408,6 +408,26 @@ def test_the_admin_decides_on_the_page_and_both_sides_read_why(client, login_as,
     assert agrees(session, gateway)
 
 
+def test_who_wrote_a_statement_is_named_to_their_own_colleagues_only(client, login_as, session, delivered, admin):
+    deal, milestone = delivered
+    deal.vendor.name, deal.buyer.name = "Vera Vendorperson", "Lars Labperson"
+    session.commit()
+    dispute = open_as(session, deal.vendor, deal, milestone)
+    disputes.add_statement(session, deal.buyer, dispute.id, "Half were boxed twice.", [], None)
+    session.commit()
+
+    def page_of(user) -> str:
+        login_as(user)
+        return client.get(f"/disputes/{dispute.id}").text
+
+    vendors = page_of(VendorFactory(org_id=deal.vendor.org_id))
+    assert "by Vera Vendorperson" in vendors and "Lars Labperson" not in vendors
+    labs = page_of(BuyerFactory(org_id=deal.buyer.org_id))
+    assert "by Lars Labperson" in labs and "Vera Vendorperson" not in labs
+    admins = page_of(admin)
+    assert "Half were boxed twice." in admins and 'data-testid="statement-author"' not in admins
+
+
 def test_a_decided_milestone_cannot_be_disputed_again(session, gateway, stripe_sim, admin, dispute_config):
     deal, milestone = delivered_deal(session, gateway, stripe_sim, connected=False)
     dispute = open_as(session, deal.buyer, deal, milestone)

@@ -36,6 +36,9 @@ def test_vendor_asks_and_the_buyer_is_told(client, switch_to, session, notificat
     seen_by_buyer = questions_section(client.get(url_for("jobs.show", job_id=job.id)))
     assert "Are there overlapping speakers?" in seen_by_buyer and "Publish answer" in seen_by_buyer
     assert org_name(session, asker.org_id) not in seen_by_buyer
+    # Each answer box, drawn under its question's id, keeps its label.
+    box = re.search(r'<textarea[^>]*id="(answer-\d+)"', seen_by_buyer).group(1)
+    assert f'<label for="{box}">' in seen_by_buyer
 
 
 def test_an_empty_question_comes_back_with_a_message(client, login_as):

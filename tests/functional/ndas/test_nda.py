@@ -186,6 +186,14 @@ def test_a_new_version_asks_again_and_a_stale_acceptance_is_refused(client, sess
     assert BRIEF not in text(stale)
     client.post(f"/jobs/{job.id}/nda/accept", data={"version": "2", "agree": "y"})
     assert BRIEF in text(client.get(f"/jobs/{job.id}"))
+    # The audit trail records each acceptance, with its version; the stale attempt recorded nothing.
+    accepted = session.execute(
+        select(AuditRecord).where(AuditRecord.action == "nda.accepted").order_by(AuditRecord.id)
+    ).scalars()
+    assert [(r.actor_id, r.vendor_org_id, r.after["version"]) for r in accepted] == [
+        (lab["vendor"].id, lab["vendor"].org_id, 1),
+        (lab["vendor"].id, lab["vendor"].org_id, 2),
+    ]
 
 
 def test_only_a_confidential_job_requires_an_nda_and_only_its_lab_may_say_so(client, session, login_as, lab):
