@@ -2,6 +2,7 @@
 
 from datetime import datetime
 from enum import StrEnum
+from typing import Any
 
 from flask_login import UserMixin
 from sqlalchemy import JSON, BigInteger, Column, event
@@ -52,6 +53,14 @@ class Organization(SQLModel, table=True):
     @property
     def awaiting_verification(self) -> bool:
         return self.kind == OrgKind.BUYER and self.verified_at is None
+
+    @property
+    def audit_sides(self) -> dict[str, Any]:
+        """The audit record's organisation columns: the side of the trail the organisation reads it on."""
+        return {
+            "buyer_org_id": self.id if self.kind == OrgKind.BUYER else None,
+            "vendor_org_id": self.id if self.kind == OrgKind.VENDOR else None,
+        }
 
 
 @event.listens_for(Organization, "before_insert")

@@ -204,7 +204,10 @@ def invite_colleague(session: Session, inviter: User, email: str) -> IssuedInvit
     """Invite someone to the inviter's organisation; the token is shown once and stored only as a hash."""
     if inviter.org_id is None:
         raise AccountError("Only members of an organisation can invite colleagues.")
-    if email_taken(session, email):
+    existing = _account_of(session, email)
+    # A colleague the organisation removed may be invited back: accepting gives the same account again (its history
+    # kept). Any other account, here or elsewhere, keeps its address.
+    if existing is not None and not (existing.org_id == inviter.org_id and existing.removed_at is not None):
         raise AccountError("That person already has an account.", "email")
     token = secrets.token_urlsafe(32)
     invitation = OrgInvitation(
@@ -239,6 +242,9 @@ def accept_invitation(
     if invitation.accepted_at is not None:
         raise InvitationUsed()
     org = cast(Organization, session.get(Organization, invitation.org_id))
+    removed = _account_of(session, invitation.email)
+    if removed is not None:
+        return _reinstate(session, invitation, removed, name=name, password=password, timezone=timezone)
     # The inviter typed the address: its owner confirms it before first use, like everyone else.
     user = create_user(
         session,
@@ -252,6 +258,38 @@ def accept_invitation(
     )
     user.org_role = OrgRole.MEMBER  # the owner makes a member a manager (or an approver) on the team page
     invitation.accepted_at = utcnow()
+    return user
+
+
+def _account_of(session: Session, email: str) -> User | None:
+    return session.execute(select(User).where(col(User.email) == normalize_email(email))).scalar_one_or_none()
+
+
+def _reinstate(
+    session: Session, invitation: OrgInvitation, user: User, *, name: str, password: str, timezone: str
+) -> User:
+    """A removed colleague invited back: the same account, as a member, with the name and password given now."""
+    if user.org_id != invitation.org_id or user.removed_at is None:
+        # Taken since the invitation was made (it was checked then): by another organisation, or never removed.
+        raise AccountError("That address has an account already: sign in with it, or ask for another invitation.")
+    user.removed_at = None
+    user.org_role = OrgRole.MEMBER
+    user.approver = False
+    user.name = name.strip()
+    user.password_hash = hash_password(password)
+    user.timezone = timezone
+    user.session_version += 1  # nothing from before the removal opens a session again
+    invitation.accepted_at = utcnow()
+    record_event(
+        session,
+        user,
+        "user.reinstated",
+        "user",
+        user.id,
+        before={"removed": True},
+        after={"role": OrgRole.MEMBER.value, "invited_by": invitation.invited_by_id},
+        **cast(Organization, session.get(Organization, user.org_id)).audit_sides,
+    )
     return user
 
 

@@ -81,14 +81,6 @@ def ensure_may_act(session: Session, user: User | None) -> None:
     ensure_active(session, user, ANY_ACTION)
 
 
-def _org_ids(org: Organization) -> dict[str, int | None]:
-    """Which side of the trail the organisation is on."""
-    return {
-        "buyer_org_id": org.id if org.kind == OrgKind.BUYER else None,
-        "vendor_org_id": org.id if org.kind == OrgKind.VENDOR else None,
-    }
-
-
 def _get_org(session: Session, org_id: int) -> Organization:
     # Read again under a lock, replacing the copy the view loaded: two admins acting at once take turns, and the
     # second sees what the first did.
@@ -142,7 +134,7 @@ def suspend_organization(session: Session, admin: User, org_id: int, reason: str
         org.id,
         before={"suspended": False},
         after={"suspended": True, "reason": reason},
-        **_org_ids(org),
+        **org.audit_sides,
     )
     users = session.execute(select(User).where(col(User.org_id) == org.id)).scalars().all()
     notify_users(
@@ -179,7 +171,7 @@ def reinstate_organization(session: Session, admin: User, org_id: int) -> Organi
         org.id,
         before=before,
         after={"suspended": False},
-        **_org_ids(org),
+        **org.audit_sides,
     )
     notify_org(
         session, org.id, "organization_reinstated", f"{org.name} is reinstated: you can act on the marketplace again."

@@ -26,13 +26,6 @@ class TeamError(Refusal):
     """A change to the team that cannot be made, said so that the owner knows what to do instead."""
 
 
-def _sides(org: Organization) -> dict[str, int | None]:
-    return {
-        "buyer_org_id": org.id if org.kind == OrgKind.BUYER else None,
-        "vendor_org_id": org.id if org.kind == OrgKind.VENDOR else None,
-    }
-
-
 def active_members(session: Session, org_id: int) -> list[User]:
     """The organisation's users who have not been removed, owner first, then by name."""
     users = session.execute(
@@ -87,7 +80,7 @@ def change_role(session: Session, owner: User, member_id: int, role: OrgRole, ap
         member.id,
         before=before,
         after={"role": OrgRole(member.org_role).value, "approver": member.approver},
-        **_sides(org),
+        **org.audit_sides,
     )
     return member
 
@@ -133,7 +126,7 @@ def _remove(session: Session, actor: User, org: Organization, member: User) -> N
         member.id,
         before={"role": OrgRole(member.org_role).value},
         after={"removed": True},
-        **_sides(org),
+        **org.audit_sides,
     )
 
 
@@ -154,7 +147,7 @@ def transfer_ownership(session: Session, owner: User, new_owner_id: int) -> User
         org.id,
         before={"owner": owner.id},
         after={"owner": new_owner.id},
-        **_sides(org),
+        **org.audit_sides,
     )
     notify_users(session, [new_owner], "ownership", f"{owner.name} made you the owner of {org.name}.", "/team")
     return new_owner
@@ -181,7 +174,7 @@ def set_approval_amount(session: Session, owner: User, amount_minor: int | None,
         org.id,
         before={"above": before},
         after={"above": _amount_words(org)},
-        **_sides(org),
+        **org.audit_sides,
     )
     return org
 

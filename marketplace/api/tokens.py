@@ -91,7 +91,7 @@ def create_token(
     org_id = _ensure_owner(session, user, "make API tokens")
     name, chosen = _checked(name, scopes, expires_in_days, SCOPES, EXPIRY_DAYS)
     made = _new_token(session, user, name, chosen, expires_in_days, now, org_id=org_id)
-    _record_created(session, user, made.token, **_sides(session, org_id))
+    _record_created(session, user, made.token, **cast(Organization, session.get(Organization, org_id)).audit_sides)
     return made
 
 
@@ -231,7 +231,7 @@ def revoke_token(session: Session, user: User, token_id: int) -> ApiToken:
             token.id,
             before={"name": token.name},
             after={"revoked": True},
-            **_sides(session, org_id),
+            **cast(Organization, session.get(Organization, org_id)).audit_sides,
         )
         session.flush()
     return token
@@ -244,14 +244,6 @@ def tokens_of(session: Session, org_id: int) -> list[ApiToken]:
             select(ApiToken).where(col(ApiToken.org_id) == org_id).order_by(col(ApiToken.id).desc())
         ).scalars()
     )
-
-
-def _sides(session: Session, org_id: int) -> dict[str, Any]:
-    org = cast(Organization, session.get(Organization, org_id))
-    return {
-        "buyer_org_id": org_id if org.kind == "buyer" else None,
-        "vendor_org_id": org_id if org.kind == "vendor" else None,
-    }
 
 
 # --- authenticating a request ---------------------------------------------------------------------------------

@@ -21,7 +21,7 @@ from marketplace.audit.service import record_event
 from marketplace.db_types import utcnow
 from marketplace.errors import NotVisible, Refusal
 from marketplace.sso.models import ScimToken
-from marketplace.sso.service import domain_of, owners_org, sides, verified_domains
+from marketplace.sso.service import domain_of, owners_org, verified_domains
 from marketplace.visibility import organisation_member
 
 
@@ -54,7 +54,7 @@ def create_token(session: Session, owner: User, label: str) -> IssuedScimToken:
     session.add(record)
     session.flush()
     record_event(
-        session, owner, "scim_token.created", "scim_token", record.id, after={"label": record.label}, **sides(org)
+        session, owner, "scim_token.created", "scim_token", record.id, after={"label": record.label}, **org.audit_sides
     )
     return IssuedScimToken(record, token)
 
@@ -67,7 +67,7 @@ def revoke_token(session: Session, owner: User, token_id: int) -> ScimToken:
         raise NotVisible(f"scim token {token_id}")
     record.revoked_at = utcnow()
     record_event(
-        session, owner, "scim_token.revoked", "scim_token", record.id, before={"label": record.label}, **sides(org)
+        session, owner, "scim_token.revoked", "scim_token", record.id, before={"label": record.label}, **org.audit_sides
     )
     return record
 
@@ -151,7 +151,7 @@ def provision_user(session: Session, token: ScimToken, *, email: str, name: str,
         org=org,
     )
     user.org_role = OrgRole.MEMBER
-    record_event(session, _actor(token), "user.provisioned", "user", user.id, after={"email": email}, **sides(org))
+    record_event(session, _actor(token), "user.provisioned", "user", user.id, after={"email": email}, **org.audit_sides)
     return user
 
 
@@ -175,7 +175,7 @@ def deactivate_user(session: Session, token: ScimToken, user: User) -> User:
         user.id,
         before={"active": True},
         after={"active": False, "sessions_ended": ended},
-        **sides(org),
+        **org.audit_sides,
     )
     return user
 
@@ -195,7 +195,7 @@ def reactivate_user(session: Session, token: ScimToken, user: User) -> User:
         user.id,
         before={"active": False},
         after={"active": True},
-        **sides(org),
+        **org.audit_sides,
     )
     return user
 
@@ -231,7 +231,7 @@ def update_user(
         user.name = cast(str, after["name"])
     if before:
         record_event(
-            session, _actor(token), "user.scim_updated", "user", user.id, before=before, after=after, **sides(org)
+            session, _actor(token), "user.scim_updated", "user", user.id, before=before, after=after, **org.audit_sides
         )
     if active is True:
         reactivate_user(session, token, user)

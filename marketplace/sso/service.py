@@ -6,14 +6,14 @@ Each function raises SsoError (a refusal the page shows) or RoleTooLow (403) and
 
 import re
 import secrets
-from typing import Any, cast
+from typing import cast
 from urllib.parse import urlsplit
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 from sqlmodel import col
 
-from marketplace.accounts.models import Organization, OrgKind, OrgRole, Role, User
+from marketplace.accounts.models import Organization, OrgRole, Role, User
 from marketplace.accounts.org_roles import ensure_org_role
 from marketplace.accounts.service import create_user, normalize_email
 from marketplace.audit.service import record_event
@@ -32,14 +32,6 @@ SSO_REQUIRED = (
 
 class SsoError(Refusal):
     """A change to single sign-on, or a sign-in through it, that cannot be made, said so that one knows what to do."""
-
-
-def sides(org: Organization) -> dict[str, Any]:
-    """The audit record's organisation columns, so that the organisation's own trail shows the change."""
-    return {
-        "buyer_org_id": org.id if org.kind == OrgKind.BUYER else None,
-        "vendor_org_id": org.id if org.kind == OrgKind.VENDOR else None,
-    }
 
 
 def domain_of(email: str) -> str:
@@ -128,7 +120,7 @@ def save_config(
         org.id,
         before=before,
         after={**_summary(config), "secret_changed": bool(client_secret.strip())},
-        **sides(org),
+        **org.audit_sides,
     )
     return config
 
@@ -156,7 +148,9 @@ def claim_domain(session: Session, owner: User, text: str) -> SsoDomain:
     claim = SsoDomain(org_id=org.id, domain=domain, claimed_by_id=owner.id)
     session.add(claim)
     session.flush()
-    record_event(session, owner, "sso.domain_claimed", "sso_domain", claim.id, after={"domain": domain}, **sides(org))
+    record_event(
+        session, owner, "sso.domain_claimed", "sso_domain", claim.id, after={"domain": domain}, **org.audit_sides
+    )
     notify_admins(
         session,
         "sso_domain_claimed",
@@ -187,7 +181,7 @@ def remove_domain(session: Session, owner: User, claim_id: int) -> SsoDomain:
         "sso_domain",
         claim.id,
         before={"domain": claim.domain, "verified": claim.verified_at is not None},
-        **sides(org),
+        **org.audit_sides,
     )
     return claim
 
@@ -231,7 +225,7 @@ def verify_domain(session: Session, admin: User, claim_id: int) -> SsoDomain:
         claim.id,
         before={"verified": False},
         after={"domain": claim.domain, "organization": org.name, "verified": True},
-        **sides(org),
+        **org.audit_sides,
     )
     return claim
 
@@ -249,7 +243,7 @@ def reject_domain(session: Session, admin: User, claim_id: int) -> SsoDomain:
         "sso_domain",
         claim.id,
         before={"domain": claim.domain, "organization": org.name},
-        **sides(org),
+        **org.audit_sides,
     )
     return claim
 
@@ -283,7 +277,7 @@ def is_break_glass(session: Session, user: User) -> bool:
 def record_break_glass(session: Session, user: User) -> None:
     """The owner passed the password step while single sign-on is required: the organisation's trail shows it."""
     org = cast(Organization, session.get(Organization, user.org_id))
-    record_event(session, user, "sso.password_break_glass", "user", user.id, **sides(org))
+    record_event(session, user, "sso.password_break_glass", "user", user.id, **org.audit_sides)
 
 
 def provider_for_email(session: Session, email: str) -> tuple[Organization, SsoConfig]:
@@ -347,8 +341,10 @@ def sign_in_identity(session: Session, org: Organization, claims: dict[str, obje
             org=org,
         )
         user.org_role = OrgRole.MEMBER
-        record_event(session, user, "user.joined_through_sso", "user", user.id, after={"role": "member"}, **sides(org))
+        record_event(
+            session, user, "user.joined_through_sso", "user", user.id, after={"role": "member"}, **org.audit_sides
+        )
     elif user.email_verified_at is None:
         user.email_verified_at = utcnow()  # the provider verified it
-    record_event(session, user, "user.signed_in_through_sso", "user", user.id, **sides(org))
+    record_event(session, user, "user.signed_in_through_sso", "user", user.id, **org.audit_sides)
     return user

@@ -208,3 +208,77 @@ def test_a_member_sees_the_team_but_no_invitation_form(client, login_as):
     assert "You are a member of Northwind AI" in page
     assert "Maya Owner" in page and "Invite a colleague" not in page and "Hand ownership over" not in page
     assert client.post("/team", data={"email": "x@example.com"}).status_code == 403
+
+
+def _invite_link(page: str) -> str:
+    return page.split('data-testid="invite-link"')[0].rsplit('value="', 1)[1].split('"')[0].split("/invite/")[1]
+
+
+def test_a_removed_colleague_invited_back_gets_the_same_account_as_a_member(app, session):
+    """Removal keeps the account (its actions stay in the trail under its name); the owner invites the address
+    again, and accepting gives that account back, as a member, with the name and password given now."""
+    org, owner, _manager, member = _lab()
+    session.get(User, member.id).org_role = OrgRole.MANAGER
+    session.commit()
+    owners_browser = _signed_in(app, owner.email)
+    assert _open(owners_browser, "POST", url_for("teams.remove", member_id=member.id)).status_code == 303
+
+    page = _text(_open(owners_browser, "POST", "/team", data={"email": "Priya@Lab.example"}))
+    assert "already has an account" not in page
+    token = _invite_link(page)
+    joined = _open(
+        app.test_client(),
+        "POST",
+        f"/invite/{token}",
+        data={"name": "Priya Back", "password": "q" * 14, "confirm": "q" * 14, "timezone": "Europe/Lisbon"},
+    )
+    assert joined.status_code == 303
+
+    back = session.get(User, member.id)
+    session.refresh(back)
+    assert back.removed_at is None and back.org_role == OrgRole.MEMBER and back.name == "Priya Back"
+    assert session.execute(select(func.count()).where(User.email == "priya@lab.example")).scalar_one() == 1
+    # The old password signs in no more; the new one does.
+    old = _open(app.test_client(), "POST", "/sign-in", data={"email": member.email, "password": PASSWORD})
+    assert old.status_code == 400
+    new = _open(app.test_client(), "POST", "/sign-in", data={"email": member.email, "password": "q" * 14})
+    assert new.status_code == 303
+    record = session.query(AuditRecord).filter_by(action="user.reinstated", subject_id=member.id).one()
+    assert record.buyer_org_id == org.id and record.after["invited_by"] == owner.id
+
+
+def test_an_address_in_use_elsewhere_cannot_be_invited_even_once_removed_there(client, login_as, session):
+    _org, owner, _manager, _member = _lab()
+    other_org = BuyerOrgFactory(name="Quarry Analytics")
+    elsewhere = BuyerFactory(org_id=other_org.id, email="sam@quarry.example", org_role=OrgRole.MEMBER)
+    login_as(owner)
+    for removed in (False, True):
+        if removed:
+            session.get(User, elsewhere.id).removed_at = session.get(User, owner.id).created_at
+            session.commit()
+        page = _text(client.post("/team", data={"email": "sam@quarry.example"}))
+        assert "That person already has an account." in page and 'data-testid="invite-link"' not in page
+    # An active colleague cannot be invited again either.
+    page = _text(client.post("/team", data={"email": "oscar@lab.example"}))
+    assert "That person already has an account." in page
+
+
+def test_an_invitation_back_accepted_after_the_colleague_returned_otherwise_changes_nobody(session):
+    """Made while the colleague was removed; by the time it is accepted the account is active again (its
+    provider's SCIM reactivated it): accepting is refused and the account keeps its name and password."""
+    from marketplace.accounts import service
+    from marketplace.accounts.passwords import verify_password
+    from marketplace.accounts.teams import remove_member
+
+    _org, owner, _manager, member = _lab()
+    remove_member(session, owner, member.id)
+    issued = service.invite_colleague(session, owner, member.email)
+    session.get(User, member.id).removed_at = None
+    try:
+        service.accept_invitation(session, issued.invitation, name="Someone Else", password="r" * 14)
+    except service.AccountError as error:
+        assert "has an account already" in str(error)
+    else:
+        raise AssertionError("accepted")
+    kept = session.get(User, member.id)
+    assert kept.name == "Priya Member" and verify_password(kept.password_hash, PASSWORD)
