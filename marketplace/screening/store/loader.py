@@ -48,7 +48,7 @@ from marketplace.screening.engine.claims import (
     raise_commercial,
     raise_interest,
 )
-from marketplace.screening.engine.graph import CommercialEdge, Edge, Graph, PartyNode, VendorFacts
+from marketplace.screening.engine.graph import CommercialEdge, Edge, Graph, PartyNode, VendorFacts, built
 from marketplace.screening.engine.verdicts import Source
 
 LOOKBACK_MONTHS = 24
@@ -261,6 +261,7 @@ def _edges(
     """
     edges, keys, streams = [], [], []
     merged, counted = aliases.root, counting.counted
+    new_object, edge_fields = object.__new__, tuple(Edge.__dataclass_fields__)
     filers = {version: aliases.resolve(party) for version, (party, _) in counting.filers.items() if party is not None}
     for (
         id_,
@@ -307,20 +308,28 @@ def _edges(
             high = share_max if share_max is not None else 100.0
             low_exclusive = bool(min_exclusive) and share_min is not None
             high_exclusive = bool(max_exclusive) and share_max is not None
-        edge = Edge(
-            id_,
-            holder,
-            subject,
-            interest_type,
-            low,
-            high,
-            low_exclusive,
-            high_exclusive,
-            start,
-            end,
-            title or "",
-            sources[origin, disclosure_id, level, description, recorded, foreign],
-            claimed_by,
+        # Built without the frozen dataclass's __init__ (graph.built, inlined: this loop runs per tie).
+        edge = new_object(Edge)
+        edge.__dict__.update(
+            zip(
+                edge_fields,
+                (
+                    id_,
+                    holder,
+                    subject,
+                    interest_type,
+                    low,
+                    high,
+                    low_exclusive,
+                    high_exclusive,
+                    start,
+                    end,
+                    title or "",
+                    sources[origin, disclosure_id, level, description, recorded, foreign],
+                    claimed_by,
+                ),
+                strict=True,
+            )
         )
         if claimed_by is not None:
             claims.setdefault(claimed_by, []).append(edge)
@@ -395,11 +404,15 @@ def _one_per_fact(edges: list, keys: list[tuple], streams: list, raise_by) -> li
 
 def _nodes(rows, aliases: Aliases) -> dict[int, PartyNode]:
     merged = aliases.root
-    return {
-        id_: PartyNode(id_, name, str(kind), party_type or "", record_id, reason or "")
-        for id_, name, kind, party_type, record_id, reason in rows
-        if id_ not in merged
-    }
+    nodes: dict[int, PartyNode] = {}
+    new_object, node_fields = object.__new__, tuple(PartyNode.__dataclass_fields__)
+    for id_, name, kind, party_type, record_id, reason in rows:
+        if id_ not in merged:
+            # Built without the frozen dataclass's __init__ (graph.built, inlined: 240,000 parties at 1M).
+            node = nodes[id_] = new_object(PartyNode)
+            values = (id_, name, str(kind), party_type or "", record_id, reason or "")
+            node.__dict__.update(zip(node_fields, values, strict=True))
+    return nodes
 
 
 def _assemble(
@@ -767,12 +780,15 @@ def vendor_facts(session: Session, vendor_orgs, aliases: Aliases | None = None) 
     """Facts of platform vendor organisations; an organisation without a party stands as party -org id."""
     aliases = aliases or load_aliases(session)
     approved = approval_dates(session, [org.id for org in vendor_orgs])
+    resolve = aliases.resolve
+    # Fields in order: party_id, on_platform, approved_on, org_id (100,000 vendors: built without __init__).
     return [
-        VendorFacts(
-            party_id=aliases.resolve(org.party_id) if org.party_id is not None else -org.id,
-            on_platform=True,
-            approved_on=approved.get(org.id),
-            org_id=org.id,
+        built(
+            VendorFacts,
+            resolve(org.party_id) if org.party_id is not None else -org.id,
+            True,
+            approved.get(org.id),
+            org.id,
         )
         for org in vendor_orgs
     ]

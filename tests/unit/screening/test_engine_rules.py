@@ -7,8 +7,8 @@ import pytest
 from scipy import sparse
 
 from marketplace.dates import months_before
-from marketplace.screening.engine.graph import CommercialEdge, Edge, Graph, PartyNode, VendorFacts
-from marketplace.screening.engine.lookthrough import LookThrough
+from marketplace.screening.engine.graph import CommercialEdge, Edge, Graph, PartyNode, VendorFacts, built
+from marketplace.screening.engine.lookthrough import LookThrough, downstream
 from marketplace.screening.engine.rules import screen_vendors
 from marketplace.screening.engine.verdicts import Action, Policy, Range, Rule, Source, Verdict
 
@@ -623,3 +623,50 @@ def test_a_large_ring_is_judged_by_its_spectral_radius():
             assert np.isinf(stakes).all()
         else:
             assert stakes[0, 0] == pytest.approx(0.5 / (1 - 0.5**size))
+
+
+def _every_node_then_targets(solver: LookThrough, sources: sparse.csr_matrix, targets: np.ndarray) -> np.ndarray:
+    """from_sources as it was: every local node's figures first (divergence marked on all of them), then the
+    targets' picked out. The gathered version must give exactly these numbers."""
+    direct = (sources @ solver.holdings).tocsc()[:, solver.nodes].toarray().T
+    values = np.zeros_like(direct)
+    if solver.solver is not None:
+        values[solver.good] = solver.solver.solve(np.ascontiguousarray(direct[solver.good]))
+    np.maximum(values, 0.0, out=values)
+    inflow = direct + solver.block.T @ values
+    for column in range(direct.shape[1]):
+        reached = np.flatnonzero(solver.divergent & (inflow[:, column] > 0))
+        if reached.size:
+            values[downstream(solver.block, reached), column] = np.inf
+    where = solver.local[targets]
+    out = np.zeros((sources.shape[0], targets.size))
+    out[:, where >= 0] = values[where[where >= 0]].T
+    return out
+
+
+def test_only_the_targets_figures_are_gathered_the_same_numbers_and_divergence():
+    holdings = _random_holdings(300, seed=3).tolil()
+    # A 100% cross-holding (divergent) reached from source 0 only, with what lies past it.
+    holdings[0, 250], holdings[250, 251], holdings[251, 250], holdings[251, 252] = 0.4, 1.0, 1.0, 0.5
+    holdings = holdings.tocsr()
+    sources = np.array([0, 1, 7])
+    rows = sparse.csr_matrix((np.ones(3), (np.arange(3), sources)), shape=(3, 300))
+    targets = np.array([299, 250, 252, 3, 0, 251, 120, 5])
+    for limit in (1000, 0):  # factorised, and by sweeps
+        solver = LookThrough(holdings, sources, direct_limit=limit)
+        assert solver.divergent.any()
+        gathered = solver.from_sources(rows, targets)
+        assert np.array_equal(gathered, _every_node_then_targets(solver, rows, targets))
+        assert np.isinf(gathered[0, 1:3]).all()  # the cross-holding and what it holds, from the source reaching it
+
+
+def test_built_gives_the_object_the_dataclass_gives():
+    source = Source("admin-recorded fact", "verified", date(2026, 1, 2))
+    values = (7, 1, 2, "shareholding", 25.0, 50.0, True, False, None, date(2027, 1, 1), "", source, 3)
+    made, fast = Edge(*values), built(Edge, *values)
+    assert fast == made and hash(fast) == hash(made) and repr(fast) == repr(made)
+    assert type(fast) is Edge and fast.active_at(date(2026, 6, 1))
+    assert built(PartyNode, 4, "Acme", "entity", "", None, "") == PartyNode(4, "Acme", "entity", "", None, "")
+    assert built(VendorFacts, 4, True, None, 9) == VendorFacts(party_id=4, approved_on=None, org_id=9)
+    with pytest.raises(ValueError):  # every field, in order: a value short is refused, not left unset
+        built(PartyNode, 4, "Acme")
