@@ -89,6 +89,7 @@ class AwardRequestStatus(StrEnum):
     PENDING = "pending"
     APPROVED = "approved"
     DECLINED = "declined"
+    WITHDRAWN = "withdrawn"  # the job was cancelled or the bid withdrawn before an approver decided
 
 
 class AwardRequest(SQLModel, table=True):

@@ -21,6 +21,7 @@ from marketplace.accounts.suspension import ensure_active
 from marketplace.accounts.teams import award_needs_approval
 from marketplace.audit.service import record_event
 from marketplace.bids import pilots
+from marketplace.bids.award_closing import close_waiting_awards
 from marketplace.bids.models import Bid, BidAttachment, BidRevision, BidStatus, BidTerms, ShortlistedBid
 from marketplace.certificates.service import Standing
 from marketplace.certificates.service import standings as certificate_standings
@@ -600,6 +601,7 @@ def withdraw_bid(session: Session, user: User, bid_id: int) -> Bid:
         vendor_org_id=bid.vendor_org_id,
     )
     vendor_org = cast(Organization, session.get(Organization, bid.vendor_org_id))
+    close_waiting_awards(session, None, job, f"{vendor_org.name} withdrew its bid.", bid_id=bid.id)
     _tell_buyer(session, job, "bid_withdrawn", f"{vendor_org.name} withdrew its bid on “{job.title}”.")
     session.flush()
     return bid

@@ -23,6 +23,7 @@ from marketplace.accounts.models import Organization, OrgKind, User
 from marketplace.accounts.suspension import ensure_active
 from marketplace.accounts.verification import publishing_refusal
 from marketplace.audit.service import record_event
+from marketplace.bids.award_closing import close_waiting_awards
 from marketplace.bids.models import Bid, BidStatus
 from marketplace.dates import user_zone
 from marketplace.db_types import utcnow
@@ -688,6 +689,7 @@ def cancel_job(session: Session, user: User, job_id: int) -> Job:
         after={"status": "cancelled"},
         buyer_org_id=job.buyer_org_id,
     )
+    close_waiting_awards(session, user, job, "the job was cancelled.")
     notify_orgs(
         session,
         _bidders_to_tell(session, job),

@@ -8,7 +8,7 @@ import pytest
 from flask import g, url_for
 from sqlalchemy import select
 
-from marketplace.accounts.models import Organization, OrgRole
+from marketplace.accounts.models import Organization, OrgRole, User
 from marketplace.audit.models import AuditRecord
 from marketplace.bids import approvals
 from marketplace.bids.models import AwardRequest, AwardRequestStatus, Bid, BidStatus
@@ -217,3 +217,53 @@ def test_a_member_reads_the_comparison_without_award_buttons(client, login_as, s
     login_as(people["manager"])
     manager_page = client.get(url_for("bids.compare", job_id=job.id)).get_data(as_text=True)
     assert url_for("bids.award", job_id=job.id, bid_id=bid.id) in manager_page
+
+
+def test_a_waiting_award_is_withdrawn_when_the_job_is_cancelled(client, login_as, session, lab):
+    """Cancelling the job closes the award waiting for an approver: it leaves the approvers' list, cannot be
+    approved, and whoever asked is told why."""
+    job, people = lab
+    bid = _bid(job, 6_000_000)
+    _award(client, login_as, people["manager"], job, bid)
+    request = session.execute(select(AwardRequest)).scalar_one()
+    g.pop("_login_user", None)
+    login_as(people["owner"])
+    assert client.post(url_for("jobs.cancel", job_id=job.id)).status_code == 303
+
+    assert session.get(Job, job.id).status == JobStatus.CANCELLED
+    closed = session.get(AwardRequest, request.id)
+    assert closed.status == AwardRequestStatus.WITHDRAWN and closed.reason == "the job was cancelled."
+    note = session.execute(select(Notification).where(Notification.kind == "award_decision")).scalar_one()
+    assert note.user_id == people["manager"].id
+    assert (
+        note.message == "The award of “Label 40k street scenes” you asked for will not be made: the job was cancelled."
+    )
+    record = session.query(AuditRecord).filter_by(action="award.request_withdrawn").one()
+    assert record.actor_id == people["owner"].id and record.buyer_org_id == job.buyer_org_id
+    g.pop("_login_user", None)
+    login_as(people["approver"])
+    assert "asks to award" not in _text(client.get(url_for("bids.approvals_list")))
+    again = _text(client.post(url_for("bids.approve_award", request_id=request.id), follow_redirects=True))
+    assert "This award was withdrawn already." in again
+    assert session.query(Contract).count() == 0
+
+
+def test_a_waiting_award_is_withdrawn_when_the_vendor_withdraws_its_bid(client, login_as, session, lab):
+    """The vendor's withdrawal closes only the award of its bid; the lab's trail names nobody of the vendor."""
+    job, people = lab
+    bid = _bid(job, 6_000_000)
+    vendor_user = session.execute(select(User).where(User.org_id == bid.vendor_org_id)).scalar_one()
+    _award(client, login_as, people["manager"], job, bid)
+    request = session.execute(select(AwardRequest)).scalar_one()
+    g.pop("_login_user", None)
+    login_as(vendor_user)
+    assert client.post(url_for("bids.withdraw", bid_id=bid.id)).status_code == 303
+
+    assert session.get(Bid, bid.id).status == BidStatus.WITHDRAWN
+    closed = session.get(AwardRequest, request.id)
+    assert closed.status == AwardRequestStatus.WITHDRAWN and closed.reason.endswith("withdrew its bid.")
+    record = session.query(AuditRecord).filter_by(action="award.request_withdrawn").one()
+    assert record.actor_id is None and record.vendor_org_id is None
+    # Another bid can be put to the approvers now.
+    other = _bid(job, 6_500_000)
+    assert "your approvers are asked" in _text(_award(client, login_as, people["manager"], job, other))
