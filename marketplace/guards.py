@@ -2,11 +2,12 @@
 
 from functools import wraps
 
-from flask import abort, request
+from flask import abort, current_app, request
 from flask_login import current_user
+from werkzeug.exceptions import MethodNotAllowed, NotFound
 
 from marketplace.accounts.models import OrgRole
-from marketplace.accounts.org_roles import ensure_org_role
+from marketplace.accounts.org_roles import WHO, ensure_org_role, has_org_role
 
 
 def role_required(*roles: str):
@@ -35,6 +36,37 @@ def org_role_required(least: OrgRole, action: str, *, methods: frozenset[str] | 
                 ensure_org_role(current_user, least, action)
             return view(*args, **kwargs)
 
+        # What the pages ask before they offer the action (may_send): the guard's own rule, not a copy.
+        wrapper.role_guard = (least, methods, action)  # type: ignore[attr-defined]
         return wrapper
 
     return decorator
+
+
+def _guard_of(endpoint: str) -> tuple[OrgRole, frozenset[str] | None, str] | None:
+    return getattr(current_app.view_functions.get(endpoint), "role_guard", None)
+
+
+def may_send(endpoint: str) -> bool:
+    """Whether the signed-in user's role lets it POST to the endpoint: a page offers a form only when it does, so
+    that nobody is shown a button that answers 403."""
+    guard = _guard_of(endpoint)
+    if guard is None or not current_user.is_authenticated:
+        return True
+    least, methods, _action = guard
+    return (methods is not None and "POST" not in methods) or has_org_role(current_user, least)
+
+
+def may_post_to(url: str) -> bool:
+    """may_send for the route a form's address reaches (post_button is given addresses, not endpoints)."""
+    try:
+        endpoint, _args = current_app.url_map.bind("").match(url.split("?")[0], method="POST")
+    except (NotFound, MethodNotAllowed):
+        return True
+    return may_send(endpoint)
+
+
+def who_may(endpoint: str) -> str:
+    """Whom a member asks, in words: "a manager or the owner" or "the owner"."""
+    guard = _guard_of(endpoint)
+    return WHO[guard[0]] if guard is not None else ""

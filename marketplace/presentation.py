@@ -7,6 +7,7 @@ from flask_login import current_user
 
 from marketplace.dates import ALL_TIMEZONES, user_zone
 from marketplace.extensions import db
+from marketplace.guards import may_post_to, may_send, who_may
 from marketplace.jobs.models import CERTIFICATIONS, HOSTING_OPTIONS, MODALITY_LABELS, TASK_TYPES
 from marketplace.money import format_money
 from marketplace.notifications.service import unread_count
@@ -50,6 +51,9 @@ def register(app: Flask) -> None:
     app.add_template_filter(humanize, "humanize")
     app.add_template_filter(filesize, "filesize")
     app.add_template_global(lambda: ALL_TIMEZONES, "all_timezones")
+    app.add_template_global(may_send, "may_send")
+    app.add_template_global(may_post_to, "may_post_to")
+    app.add_template_global(who_may, "who_may")
 
     @app.context_processor
     def navigation_context():
