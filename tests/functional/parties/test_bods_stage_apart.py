@@ -169,7 +169,8 @@ def test_the_staging_is_written_without_wal_and_a_run_is_deleted_with_its_statem
         persistence = dict(
             connection.execute(
                 text(
-                    "SELECT relname, relpersistence FROM pg_class WHERE relkind = 'r' AND relnamespace = 'public'::regnamespace"
+                    "SELECT relname, relpersistence FROM pg_class"
+                    " WHERE relkind = 'r' AND relnamespace = 'public'::regnamespace"
                 )
             ).all()
         )
