@@ -13,7 +13,7 @@ import pytest
 from sqlalchemy import create_engine, func, select, text
 from sqlalchemy.orm import Session
 
-from marketplace.parties import bods_stream
+from marketplace.parties import bods_bulk, bods_stream
 from marketplace.parties.bods import BodsFileError, read_statements
 from marketplace.parties.bods_stream import ImportProgress, import_file
 from marketplace.parties.models import BodsImportRun, BodsStagedStatement, BodsStatement, Interest, Party
@@ -180,3 +180,15 @@ def test_the_staging_is_written_without_wal_and_a_run_is_deleted_with_its_statem
     imported(engine, register(tmp_path, 1000))
 
     assert counts(engine)[3:] == (0, 0)  # no run, no staged statement left (no foreign key deletes them now)
+
+
+def test_the_batch_look_ups_keys_reach_postgresql_as_they_are(tmp_path):
+    """The look-ups send their keys as the text of an array (bods_bulk._array_text): whatever a key holds, the
+    server reads the same keys back."""
+    keys = ['a"b', "back\\slash", "x,y", "{braces}", " padded ", "NULL", "", "naïve – ünïcode", '\\"', "gb-coh-1"]
+    engine = database(tmp_path, "arrays")
+    with engine.connect() as connection:
+        read = connection.execute(text("SELECT CAST(:keys AS text[])"), {"keys": bods_bulk._array_text(keys)})
+        numbers = connection.execute(text("SELECT CAST(:keys AS integer[])"), {"keys": bods_bulk._array_text([3, 1])})
+        assert read.scalar_one() == keys
+        assert numbers.scalar_one() == [3, 1]
