@@ -180,6 +180,7 @@ def test_the_staging_is_written_without_wal_and_a_run_is_deleted_with_its_statem
     imported(engine, register(tmp_path, 1000))
 
     assert counts(engine)[3:] == (0, 0)  # no run, no staged statement left (no foreign key deletes them now)
+    engine.dispose()
 
 
 def test_the_batch_look_ups_keys_reach_postgresql_as_they_are(tmp_path):
@@ -192,3 +193,4 @@ def test_the_batch_look_ups_keys_reach_postgresql_as_they_are(tmp_path):
         numbers = connection.execute(text("SELECT CAST(:keys AS integer[])"), {"keys": bods_bulk._array_text([3, 1])})
         assert read.scalar_one() == keys
         assert numbers.scalar_one() == [3, 1]
+    engine.dispose()
