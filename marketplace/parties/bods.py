@@ -605,10 +605,11 @@ def statement_digest(statement: Statement) -> str:
     if isinstance(statement, RelationshipStatement):
         content["source"] = vars(statement.source)
         content["interests"] = [vars(interest) for interest in statement.interests]
-    return hashlib.sha256(json.dumps(content, sort_keys=True, default=str).encode()).hexdigest()
+    return hashlib.sha256(_DIGEST_JSON.encode(content).encode()).hexdigest()
 
 
 _UNHASHED = ("statement_id", "record_id", "replaces")
+_DIGEST_JSON = json.JSONEncoder(sort_keys=True, default=str)  # json.dumps(sort_keys=True, default=str), made once
 
 
 def _comparable(raw: dict) -> dict:

@@ -107,6 +107,7 @@ def statement_problem(raw: dict) -> str | None:
 # Kept beside a $ref in the 0.4 schemas without changing what is valid; anything else beside one is checked too
 # (draft 2020-12 applies both, draft 7, which fastjsonschema implements, would ignore the siblings).
 _ANNOTATIONS = ("description", "title", "propertyOrder", "$comment")
+_STRING_OR_UNSPECIFIED = [{"type": "string"}, {"$ref": "#/definitions/components/$defs/UnspecifiedRecord"}]
 
 
 def _inlined(node: Any, document: str) -> Any:
@@ -116,6 +117,11 @@ def _inlined(node: Any, document: str) -> Any:
     if not isinstance(node, dict):
         return node
     result = {key: _inlined(value, document) for key, value in node.items() if key not in ("$id", "$schema")}
+    if result.get("oneOf") == _STRING_OR_UNSPECIFIED:
+        # A string, or an Unspecified Record (an object): never both, so "oneOf" is "anyOf", which fastjsonschema
+        # stops trying at the first branch that holds (a relationship's subject and interested party are strings,
+        # and "oneOf" tried the object branch too, raising and catching an exception each time).
+        result["anyOf"] = result.pop("oneOf")
     if "$ref" in result:
         target, _, pointer = result["$ref"].partition("#")
         reference = {"$ref": f"#/definitions/{target.removeprefix('urn:') or document}{pointer}"}
@@ -126,18 +132,46 @@ def _inlined(node: Any, document: str) -> Any:
 
 @cache
 def _compiled_record_check() -> Callable[[dict], Any]:
+    """The 0.4 statement schema compiled to Python: a function that raises fastjsonschema.JsonSchemaException for
+    an invalid statement (without details: the message shown is statement_problem's)."""
     documents = {}
     for name in RECORD_FILES:
         contents = json.loads((SCHEMA_DIR / name).read_text(encoding="utf-8"))
         documents[contents["$id"].removeprefix("urn:")] = contents
-    combined = {
-        "$schema": "http://json-schema.org/draft-07/schema#",
-        "definitions": {name: _inlined(contents, name) for name, contents in documents.items()},
-        "$ref": "#/definitions/statement/$defs/Statement",
-    }
+    definitions = {name: _inlined(contents, name) for name, contents in documents.items()}
+    assert definitions["components"]["$defs"]["UnspecifiedRecord"]["type"] == "object"  # see _STRING_OR_UNSPECIFIED
     checker = Draft202012Validator.FORMAT_CHECKER  # the same formats as the full validator: date, date-time, uri
     formats = {name: _format_check(checker, name) for name in checker.checkers}
-    return fastjsonschema.compile(combined, formats=formats, use_default=False)
+
+    def compiled(statement_schema: dict) -> Callable[[dict], Any]:
+        combined = {
+            "$schema": "http://json-schema.org/draft-07/schema#",
+            "definitions": {**definitions, "statement": {**document, "$defs": {**defs, "Statement": statement_schema}}},
+            "$ref": "#/definitions/statement/$defs/Statement",
+        }
+        return fastjsonschema.compile(combined, formats=formats, use_default=False)
+
+    # The statement schema applies its record type's schema to recordDetails with one if/then per type
+    # (`"if": {"properties": {"recordType": {"const": TYPE}}}`). For a statement whose recordType is one of those
+    # strings, exactly that branch's "then" applies and the others' "if" fails (so they say nothing): the same schema
+    # with only that "then" in place of the if/thens is the same check, without the two failed "if"s each statement
+    # raised and caught. Any other statement (no recordType, or another value) is checked by the schema as it is.
+    document = definitions["statement"]
+    defs = document["$defs"]
+    statement = defs["Statement"]
+    general = compiled(statement)
+    by_type: dict[str, Callable[[dict], Any]] = {}
+    for branch in statement["allOf"]:
+        record_type = branch["if"]["properties"]["recordType"]["const"]
+        assert branch["if"] == {"properties": {"recordType": {"const": record_type}}} and set(branch) == {"if", "then"}
+        by_type[record_type] = compiled({**statement, "allOf": [branch["then"]]})
+
+    def check(raw: dict) -> Any:
+        record_type = raw.get("recordType")
+        specific = by_type.get(record_type) if type(record_type) is str else None
+        return (specific or general)(raw)
+
+    return check
 
 
 def _format_check(checker, name: str) -> Callable[[Any], bool]:

@@ -248,9 +248,13 @@ class BodsImportRun(SQLModel, table=True):
 
 
 class BodsStagedStatement(SQLModel, table=True):
-    """One statement of a run, checked against its BODS schema, as JSON text, in file order."""
+    """One statement of a run, checked against its BODS schema, as JSON text, in file order.
 
-    run_id: int = Field(foreign_key="bodsimportrun.id", primary_key=True, ondelete="CASCADE")
+    Scratch, as the runs are: on PostgreSQL both tables are UNLOGGED (no WAL for a million statements written,
+    read once and deleted; a crash of PostgreSQL empties both, and the import then starts again), and `run_id` has
+    no foreign key (it was checked on every staged row; the import deletes a run's statements with the run)."""
+
+    run_id: int = Field(primary_key=True)
     number: int = Field(primary_key=True)
     statement_id: str = Field(max_length=200)
     record_id: str = Field(default="", max_length=200)

@@ -10,10 +10,10 @@ import sys
 from pathlib import Path
 
 import pytest
-from sqlalchemy import create_engine, func, select
+from sqlalchemy import create_engine, func, select, text
 from sqlalchemy.orm import Session
 
-from marketplace.parties import bods_stream
+from marketplace.parties import bods_bulk, bods_stream
 from marketplace.parties.bods import BodsFileError, read_statements
 from marketplace.parties.bods_stream import ImportProgress, import_file
 from marketplace.parties.models import BodsImportRun, BodsStagedStatement, BodsStatement, Interest, Party
@@ -158,4 +158,39 @@ def test_a_statement_the_stagers_parser_refuses_is_refused_in_file_order_and_lea
 
     assert counts(engine) == (0, 0, 0, 0, 0)
     assert not multiprocessing.active_children()
+    engine.dispose()
+
+
+def test_the_staging_is_written_without_wal_and_a_run_is_deleted_with_its_statements(tmp_path, small_batches):
+    """The runs and staged statements are scratch (UNLOGGED: a crash of PostgreSQL empties both together, so no run
+    is left pointing at statements that are gone); nothing else is."""
+    engine = database(tmp_path, "unlogged")
+    with engine.connect() as connection:
+        persistence = dict(
+            connection.execute(
+                text(
+                    "SELECT relname, relpersistence FROM pg_class"
+                    " WHERE relkind = 'r' AND relnamespace = 'public'::regnamespace"
+                )
+            ).all()
+        )
+    assert {name for name, kind in persistence.items() if kind == "u"} == {"bodsimportrun", "bodsstagedstatement"}
+    assert persistence["bodsstatement"] == persistence["party"] == "p"
+
+    imported(engine, register(tmp_path, 1000))
+
+    assert counts(engine)[3:] == (0, 0)  # no run, no staged statement left (no foreign key deletes them now)
+    engine.dispose()
+
+
+def test_the_batch_look_ups_keys_reach_postgresql_as_they_are(tmp_path):
+    """The look-ups send their keys as the text of an array (bods_bulk._array_text): whatever a key holds, the
+    server reads the same keys back."""
+    keys = ['a"b', "back\\slash", "x,y", "{braces}", " padded ", "NULL", "", "naïve – ünïcode", '\\"', "gb-coh-1"]
+    engine = database(tmp_path, "arrays")
+    with engine.connect() as connection:
+        read = connection.execute(text("SELECT CAST(:keys AS text[])"), {"keys": bods_bulk._array_text(keys)})
+        numbers = connection.execute(text("SELECT CAST(:keys AS integer[])"), {"keys": bods_bulk._array_text([3, 1])})
+        assert read.scalar_one() == keys
+        assert numbers.scalar_one() == [3, 1]
     engine.dispose()

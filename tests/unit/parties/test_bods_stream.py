@@ -6,6 +6,7 @@ import sys
 import tracemalloc
 from pathlib import Path
 
+import fastjsonschema
 import pytest
 from bods_fixtures import list_cases
 from bods_fixtures import load as load_fixture
@@ -14,7 +15,12 @@ from sqlalchemy import func, select
 from marketplace.parties import bods_stream
 from marketplace.parties.bods import BodsFileError, import_bods, read_statements
 from marketplace.parties.bods_stream import ImportProgress, import_file
-from marketplace.parties.bods_validation import quick_statement_problem, statement_problem
+from marketplace.parties.bods_validation import (
+    _compiled_record_check,
+    declared_version,
+    quick_statement_problem,
+    statement_problem,
+)
 from marketplace.parties.models import (
     BodsImportRun,
     BodsStagedStatement,
@@ -231,13 +237,33 @@ def test_the_compiled_validator_agrees_with_the_schema(tmp_path):
             lambda s: s["recordDetails"].update(isComponent="no"),
             lambda s: s.update(source={"type": ["rumour"]}),
             lambda s: s["publicationDetails"].update(publisher={"url": "not a uri"}),
+            # The compiled check picks the schema of the statement's record type, and reads a subject or an
+            # interested party as a string or an Unspecified Record: other types and shapes go by the same rule.
+            lambda s: s.update(recordType="person" if s.get("recordType") == "entity" else "entity"),
+            lambda s: s.update(recordType="relationship"),
+            lambda s: s.update(recordType=7),
+            lambda s: s.update(recordType="Entity"),
+            lambda s: s.pop("recordType", None),
+            lambda s: s["recordDetails"].update(subject={"reason": "noBeneficialOwners"}),
+            lambda s: s["recordDetails"].update(interestedParty={"reason": "noBeneficialOwners", "description": "x"}),
+            lambda s: s["recordDetails"].update(subject={"reason": "unheard of"}),
+            lambda s: s["recordDetails"].update(interestedParty=["a list"]),
+            lambda s: s["recordDetails"].update(subject=7),
         ):
             copy = json.loads(json.dumps(statement))
             change(copy)
             broken.append(copy)
 
+    check = _compiled_record_check()
     for statement in statements + broken:
         assert quick_statement_problem(statement) == statement_problem(statement)
+        if declared_version(statement) == "0.4":  # neither more lenient nor stricter than the schema
+            try:
+                check(statement)
+            except fastjsonschema.JsonSchemaException:
+                assert statement_problem(statement) is not None
+            else:
+                assert statement_problem(statement) is None
     assert all(quick_statement_problem(s) for s in broken[:5])
 
 
