@@ -88,7 +88,7 @@ def _median_ms(samples: list[float]) -> float:
 @click.option("--database-url", required=True)
 @click.option("--parties", "sample_size", default=20, show_default=True, help="random parties whose pages are timed")
 @click.option("--repeats", default=3, show_default=True)
-@click.option("--naive-limit", default=600.0, show_default=True, help="seconds the obvious way may run")
+@click.option("--naive-limit", default=600.0, show_default=True, help="seconds the obvious way may run; 0: not run")
 @click.option("--seed", default=1, show_default=True)
 def main(database_url: str, sample_size: int, repeats: int, naive_limit: float, seed: int) -> None:
     os.environ["DATABASE_URL"] = database_url
@@ -120,8 +120,10 @@ def main(database_url: str, sample_size: int, repeats: int, naive_limit: float, 
             page = registry.suggested_duplicates(session, admin)
             list_page.append(time.perf_counter() - started)
 
+        # 0: the obvious way is not run (at 1,000,000 parties reading every party and identifier into objects, before
+        # any deadline can be checked, takes longer than the limits that make sense; it did not finish at 100,000).
         started = time.monotonic()
-        everything = every_suggestion(session, started + naive_limit)
+        everything = every_suggestion(session, started + naive_limit) if naive_limit > 0 else None
         naive_seconds = time.monotonic() - started
         session.rollback()
     peak_mib = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024

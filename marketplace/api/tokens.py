@@ -191,16 +191,22 @@ def revoke_admin_token(session: Session, admin: User, token_id: int) -> ApiToken
     token = session.get(ApiToken, token_id)
     if token is None or token.user_id != admin_id:
         raise NotVisible(f"api token {token_id}")
+    return _revoke(session, admin, token, {})
+
+
+def _revoke(session: Session, actor: User, token: ApiToken, sides: dict[str, Any]) -> ApiToken:
+    """Revoked now (a second revocation changes nothing), and audited on the holder's side of the trail."""
     if token.revoked_at is None:
-        token.revoked_at, token.revoked_by_id = utcnow(), admin.id
+        token.revoked_at, token.revoked_by_id = utcnow(), actor.id
         record_event(
             session,
-            admin,
+            actor,
             "api_token.revoked",
             "api_token",
             token.id,
             before={"name": token.name},
             after={"revoked": True},
+            **sides,
         )
         session.flush()
     return token
@@ -221,20 +227,7 @@ def revoke_token(session: Session, user: User, token_id: int) -> ApiToken:
     token = session.get(ApiToken, token_id)
     if token is None or token.org_id is None or token.org_id != org_id:
         raise NotVisible(f"api token {token_id}")
-    if token.revoked_at is None:
-        token.revoked_at, token.revoked_by_id = utcnow(), user.id
-        record_event(
-            session,
-            user,
-            "api_token.revoked",
-            "api_token",
-            token.id,
-            before={"name": token.name},
-            after={"revoked": True},
-            **cast(Organization, session.get(Organization, org_id)).audit_sides,
-        )
-        session.flush()
-    return token
+    return _revoke(session, user, token, cast(Organization, session.get(Organization, org_id)).audit_sides)
 
 
 def tokens_of(session: Session, org_id: int) -> list[ApiToken]:
