@@ -85,3 +85,24 @@ def test_a_members_pages_offer_no_form_a_member_may_not_send(app, client, seed, 
         if refused_for_role(endpoint, "POST", OrgRole.MEMBER)
     }
     assert offered == {}, f"a {side}'s member is offered forms only a manager or the owner may send: {offered}"
+
+
+def test_a_member_reads_what_it_may_not_change(app, client, seed, session):
+    """Where the whole page is a form only a manager or the owner may send, a member still reads what it says: the
+    lab's policy and a vendor's profile as disabled fields, with whom to ask."""
+    assert seed().exit_code == 0
+    for email, path, shown in (
+        (MEMBERS["lab"], "/screening/policy", 'name="exclude_at"'),
+        (MEMBERS["vendor"], "/profile", 'name="summary"'),
+    ):
+        member = session.execute(select(User).where(User.email == email)).scalar_one()
+        member.org_role = OrgRole.MEMBER
+        session.flush()
+        browser = app.test_client()
+        g.pop("_login_user", None)
+        assert browser.post("/sign-in", data={"email": email, "password": "demo-password-2026"}).status_code == 303
+        g.pop("_login_user", None)
+        page = browser.get(path).get_data(as_text=True)
+        assert 'data-testid="role-note"' in page and "a manager or the owner" in page
+        read_only = page.split('data-testid="read-only"', 1)[1]
+        assert "<fieldset disabled" in read_only and shown in read_only
