@@ -4,7 +4,7 @@ from functools import wraps
 
 from flask import abort, current_app, request
 from flask_login import current_user
-from werkzeug.exceptions import MethodNotAllowed, NotFound
+from werkzeug.exceptions import HTTPException, MethodNotAllowed, NotFound
 
 from marketplace.accounts.models import OrgRole
 from marketplace.accounts.org_roles import WHO, ensure_org_role, has_org_role
@@ -70,3 +70,18 @@ def who_may(endpoint: str) -> str:
     """Whom a member asks, in words: "a manager or the owner" or "the owner"."""
     guard = _guard_of(endpoint)
     return WHO[guard[0]] if guard is not None else ""
+
+
+def methods_served_here(catch_all: str) -> list[str]:
+    """The methods the request's address is served with by a route other than `catch_all` (the blueprint's
+    catch-all for unknown addresses): what a 405 lists in its Allow header; empty for a 404."""
+    adapter = current_app.url_map.bind_to_environ(request.environ)
+    allowed = []
+    for method in ("GET", "POST", "PUT", "PATCH", "DELETE"):
+        try:
+            endpoint, _ = adapter.match(method=method)
+        except HTTPException:
+            continue
+        if endpoint != catch_all:
+            allowed.append(method)
+    return allowed

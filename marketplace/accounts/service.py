@@ -52,7 +52,7 @@ def normalize_email(email: str) -> str:
 
 
 def email_taken(session: Session, email: str) -> bool:
-    return session.execute(select(col(User.id)).where(col(User.email) == normalize_email(email))).first() is not None
+    return _account_of(session, email) is not None
 
 
 def create_user(

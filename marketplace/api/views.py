@@ -5,7 +5,7 @@ endpoint."""
 from importlib.resources import files
 from pathlib import Path
 
-from flask import current_app, jsonify, render_template, request, send_from_directory
+from flask import jsonify, render_template, send_from_directory
 from werkzeug.exceptions import HTTPException, NotFound
 
 from marketplace.accounts.org_roles import RoleTooLow
@@ -29,6 +29,7 @@ from marketplace.api.routing import bp
 from marketplace.api.spec import openapi_document
 from marketplace.errors import NotVisible, Refusal
 from marketplace.extensions import db, limiter
+from marketplace.guards import methods_served_here
 
 # Swagger UI 5 (it renders OpenAPI 3.1), as the flask-swagger-ui package ships it; only its files are used.
 SWAGGER_UI = Path(str(files("flask_swagger_ui"))) / "dist"
@@ -64,15 +65,7 @@ def reference_asset(filename: str):
 @bp.route("/<path:rest>", methods=["GET", "POST", "PUT", "PATCH", "DELETE"])
 def unknown(rest: str):
     """Any other address under /api/v1: a 405 problem when another method is declared there, else a 404 one."""
-    adapter = current_app.url_map.bind_to_environ(request.environ)
-    allowed = []
-    for method in ("GET", "POST", "PUT", "PATCH", "DELETE"):
-        try:
-            endpoint, _ = adapter.match(method=method)
-        except HTTPException:
-            continue
-        if endpoint != "api.unknown":
-            allowed.append(method)
+    allowed = methods_served_here("api.unknown")
     if allowed:
         raise ApiProblem(405, f"Use {', '.join(allowed)} here.", headers={"Allow": ", ".join(allowed)})
     raise ApiProblem(404, "There is nothing at this address.")

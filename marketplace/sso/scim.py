@@ -6,12 +6,13 @@ organisation's users only. Every error, 404 and 405 included, is a SCIM error (R
 import re
 from typing import Any
 
-from flask import Blueprint, current_app, g, jsonify, request, url_for
+from flask import Blueprint, g, jsonify, request, url_for
 from werkzeug.exceptions import HTTPException, NotFound
 
 from marketplace.accounts.models import User
 from marketplace.errors import NotVisible
 from marketplace.extensions import csrf, db
+from marketplace.guards import methods_served_here
 from marketplace.sso import provisioning, scim_changes
 from marketplace.sso.scim_changes import PATCH_SCHEMA, USER_SCHEMA
 
@@ -247,15 +248,7 @@ def service_provider_config():
 @bp.route("/<path:rest>", methods=["GET", "POST", "PUT", "PATCH", "DELETE"])
 def unknown(rest: str):
     """Any other address under /scim/v2: a SCIM 405 when another method is served there, else a SCIM 404."""
-    adapter = current_app.url_map.bind_to_environ(request.environ)
-    allowed = []
-    for method in ("GET", "POST", "PUT", "PATCH", "DELETE"):
-        try:
-            endpoint, _ = adapter.match(method=method)
-        except HTTPException:
-            continue
-        if endpoint != "scim.unknown":
-            allowed.append(method)
+    allowed = methods_served_here("scim.unknown")
     if allowed:
         return _error(405, f"Use {', '.join(allowed)} here.", headers={"Allow": ", ".join(allowed)})
     return _error(404, "There is nothing at this address.")
