@@ -11,26 +11,19 @@ from marketplace.contracts import service as contracts
 from marketplace.extensions import db
 from marketplace.payments.gateway import from_config
 from tests.functional.payments.stripe_support import (  # noqa: F401  (stripe_sim is a fixture)
-    FEE_BPS,
-    TEST_KEY,
-    WEBHOOK_SECRET,
     connect_vendor,
     deliver,
     fund,
     make_deal,
     only_milestone,
+    simulator_config,
     stripe_sim,
 )
 
 
 @pytest.fixture
 def app(app, stripe_sim):  # noqa: F811  (extends the browser conftest's app)
-    app.config.update(
-        STRIPE_SECRET_KEY=TEST_KEY,
-        STRIPE_API_BASE=stripe_sim.url,
-        STRIPE_WEBHOOK_SECRET=WEBHOOK_SECRET,
-        PLATFORM_FEE_BPS=FEE_BPS,
-    )
+    app.config.update(simulator_config(stripe_sim))
     return app
 
 
