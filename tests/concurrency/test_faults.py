@@ -266,8 +266,10 @@ def hammer_through_an_outage(vendors, outage, totals) -> list[tuple[str, int, in
             stop.set()
 
     def wait_for(kinds: tuple[str, ...], since: int) -> int:
-        """Until as many such answers as vendors came after the first `since` (or 30 s); the count of answers now."""
-        deadline = time.monotonic() + 30
+        """Until as many such answers as vendors came after the first `since` (or 90 s: longer than one request may
+        wait on a cut SQLite file, its busy timeout on each of its attempts; 30 s was not, under load); the count of
+        answers now."""
+        deadline = time.monotonic() + 90
         while time.monotonic() < deadline and not stop.is_set():
             with lock:
                 seen = sum(1 for kind, _, _ in answers[since:] if kind in kinds)
