@@ -341,9 +341,11 @@ def ask_final_offers(session: Session, user: User, job_id: int, due_local: datet
 
 def final_offer_open(session: Session, bid: Bid, job: Job) -> bool:
     """Whether the lab asked this bid for a best and final offer that is not yet due."""
-    if job.final_offers_due is None or utcnow() >= job.final_offers_due or job.status != JobStatus.OPEN:
-        return False
-    return is_shortlisted(session, bid.id)
+    return _final_offers_open(job, utcnow()) and is_shortlisted(session, bid.id)
+
+
+def _final_offers_open(job: Job, now: datetime) -> bool:
+    return job.final_offers_due is not None and now < job.final_offers_due and job.status == JobStatus.OPEN
 
 
 def is_shortlisted(session: Session, bid_id: int) -> bool:
@@ -911,19 +913,32 @@ class MyBid:
     job: Job
     buyer: str
     outcome: str
+    # When the lab asked this bid for a best and final offer not yet due: when it is due.
+    final_offer_due: datetime | None = None
 
 
 def my_bids(session: Session, user: User) -> list[MyBid]:
     """The vendor organisation's bids on jobs it may still see, latest activity first."""
     rows = session.execute(
         visibility.own_bids(session, user)
-        .add_columns(Job)
+        .add_columns(Job, col(ShortlistedBid.id).is_not(None))
         .join(Job, col(Job.id) == Bid.job_id)
+        .outerjoin(ShortlistedBid, col(ShortlistedBid.bid_id) == Bid.id)
         .order_by(col(Bid.updated_at).desc(), col(Bid.id).desc())
     ).all()
     paused = visibility.filing_under_review(session, cast(int, user.org_id))
-    labels = visibility.buyer_labels(session, [job for _, job in rows], user)
-    return [MyBid(bid, job, labels[job.id], outcome(bid, paused)) for bid, job in rows]
+    labels = visibility.buyer_labels(session, [job for _, job, _ in rows], user)
+    now = utcnow()
+    return [
+        MyBid(
+            bid,
+            job,
+            labels[job.id],
+            outcome(bid, paused),
+            job.final_offers_due if shortlisted and _final_offers_open(job, now) else None,
+        )
+        for bid, job, shortlisted in rows
+    ]
 
 
 MAX_BID_FILES = 10

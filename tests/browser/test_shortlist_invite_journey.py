@@ -20,6 +20,7 @@ from tests.factories import (
 )
 
 LAB = "maya@northwind.example"
+SHORTLISTED = "ines@scalewise.example"
 NEW_VENDOR = "noor@freshlabel.example"
 TITLE = "Rank 20k chatbot answers"
 INVITE_ONLY = "Red-team the new model"
@@ -34,8 +35,11 @@ def _marketplace():
         bidding_mode=BiddingMode.OPEN,
         bid_deadline=utcnow() - timedelta(hours=1),
     )
-    for name, total in (("Scalewise Data", 700_000), ("Quillmark", 760_000)):
-        vendor = VerifiedVendorFactory(org_id=VerifiedVendorOrgFactory(name=name).id)
+    for name, email, total in (
+        ("Scalewise Data", SHORTLISTED, 700_000),
+        ("Quillmark", "ravi@quillmark.example", 760_000),
+    ):
+        vendor = VerifiedVendorFactory(email=email, org_id=VerifiedVendorOrgFactory(name=name).id)
         BidFactory(job_id=job.id, vendor_org_id=vendor.org_id, total_minor=total)
     JobFactory(buyer_org_id=lab.id, title=INVITE_ONLY, visibility=Visibility.INVITE_ONLY)
     VerifiedVendorFactory(org_id=VerifiedVendorOrgFactory(name="Brightpath Labeling").id)
@@ -75,6 +79,17 @@ def test_the_lab_shortlists_asks_for_final_offers_and_invites_from_its_vendor_li
     assert_accessible("the vendor list with its Invite buttons")
     invite.get_by_role("button", name="Invite").click()
     expect(page.get_by_role("status")).to_contain_text(f"{INVITE_ONLY}: Invited Brightpath Labeling.")
+
+    # The shortlisted vendor's side: its bids and the bid asked for a final offer.
+    switch_user(SHORTLISTED)
+    page.get_by_role("link", name="Our bids").click()
+    mine = page.get_by_test_id("my-bid").filter(has_text=TITLE)
+    expect(mine.get_by_test_id("final-offer-asked")).to_contain_text("best and final offer asked, due")
+    assert_accessible("the vendor's bids while a final offer is asked for")
+    mine.get_by_role("link", name=TITLE).click()
+    expect(page.get_by_test_id("final-offer-asked")).to_contain_text("asks for your best and final offer")
+    expect(page.get_by_role("link", name="Revise")).to_be_visible()
+    assert_accessible("the vendor's bid page while a final offer is asked for")
 
 
 def test_a_new_vendor_reads_its_checklist(page, live_server, commit_data, switch_user, assert_accessible):

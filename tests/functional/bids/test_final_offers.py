@@ -89,6 +89,7 @@ def test_only_the_shortlist_may_revise_and_every_term_is_sealed_until_final_offe
     # A shortlisted bidder revises; the lab is told without the amount. The third may not revise.
     login_as(vendors[0])
     assert "asks for your best and final offer" in text(client.get(f"/bids/{bids[0].id}"))
+    assert "best and final offer asked, due" in text(client.get("/bids/"))  # its list says so too
     assert revise(client, bids[0], "6,500.00").status_code == 303
     told = session.execute(
         select(Notification.message).where(Notification.user_id == buyer.id, Notification.kind == "bid_revised")
@@ -97,6 +98,7 @@ def test_only_the_shortlist_may_revise_and_every_term_is_sealed_until_final_offe
     # The threads close until the offers are due, and say why.
     assert "Best and final offers are sealed until they are due" in text(client.get(f"/bids/{bids[0].id}/messages"))
     login_as(vendors[2])
+    assert "best and final offer asked" not in text(client.get("/bids/"))
     refused = revise(client, bids[2], "5,000.00")
     assert refused.status_code == 400 and "Bidding on this job closed" in text(refused)
     assert [
@@ -111,6 +113,7 @@ def test_only_the_shortlist_may_revise_and_every_term_is_sealed_until_final_offe
         assert client.get(f"/jobs/{job.id}/bids/{bids[0].id}/award").status_code == 200
         login_as(vendors[1])
         assert revise(client, bids[1], "6,000.00").status_code == 400  # too late for the shortlist too
+        assert "best and final offer asked" not in text(client.get("/bids/"))
 
 
 def test_asking_for_final_offers_is_refused_with_the_reason(client, session, login_as, closed_job):
