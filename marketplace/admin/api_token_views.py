@@ -27,13 +27,17 @@ def _admin_key() -> str:
 
 def _page(form: AdminTokenForm, *, secret: str | None = None, status: int = 200):
     return render_template(
-        "admin/api_tokens.html", form=form, tokens=tokens.admin_tokens_of(db.session, current_user.id), secret=secret
+        "admin/api_tokens.html",
+        form=form,
+        tokens=tokens.admin_tokens_of(db.session, current_user.id),
+        others=tokens.other_admins_live_tokens(db.session, current_user.id),
+        secret=secret,
     ), status
 
 
 @bp.get("")
 def index():
-    """The admin's own tokens and the form for a new one."""
+    """The admin's own tokens, the form for a new one, and the other admins' tokens in force."""
     return _page(AdminTokenForm(formdata=None))
 
 
@@ -66,7 +70,7 @@ def create():
 
 @bp.post("/<int:token_id>/revoke")
 def revoke(token_id: int):
-    """Revoke one of the admin's own tokens at once; 404 for anyone else's."""
+    """Revoke an admin's token at once (the admin's own or another admin's); 404 for an organisation's."""
     token = tokens.revoke_admin_token(db.session, current_user, token_id)
     db.session.commit()
     flash(f"The token “{token.name}” is revoked: requests with it are refused from now on.", "success")

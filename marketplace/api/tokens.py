@@ -30,6 +30,7 @@ from marketplace.api.models import ApiToken
 from marketplace.audit.service import record_event
 from marketplace.db_types import utcnow
 from marketplace.errors import NotVisible, Refusal
+from marketplace.notifications.service import notify_users
 
 # What each scope lets a token call (the endpoints name the scope they need: marketplace.api.routes).
 SCOPES = {
@@ -186,12 +187,24 @@ def create_admin_token(
 
 
 def revoke_admin_token(session: Session, admin: User, token_id: int) -> ApiToken:
-    """Revoke one of the admin's own tokens at once. Raises NotVisible (404) for anyone else's."""
+    """Revoke an admin's token at once: the admin's own, or another admin's (a token leaked while its holder is
+    away must not wait for them), whose holder is then told who revoked it. Raises NotVisible (404) for an
+    organisation's token or one that does not exist."""
     admin_id = _ensure_admin(admin)
     token = session.get(ApiToken, token_id)
-    if token is None or token.user_id != admin_id:
+    if token is None or token.org_id is not None or token.user_id is None:
         raise NotVisible(f"api token {token_id}")
-    return _revoke(session, admin, token, {})
+    live = token.revoked_at is None
+    _revoke(session, admin, token, {})
+    if live and token.user_id != admin_id:
+        notify_users(
+            session,
+            [session.get(User, token.user_id)],
+            "api_token_revoked",
+            f"{admin.name or admin.email} revoked your API token “{token.name}”: requests with it are refused.",
+            "/admin/api-tokens",
+        )
+    return token
 
 
 def _revoke(session: Session, actor: User, token: ApiToken, sides: dict[str, Any]) -> ApiToken:
@@ -219,6 +232,28 @@ def admin_tokens_of(session: Session, admin_id: int) -> list[ApiToken]:
             select(ApiToken).where(col(ApiToken.user_id) == admin_id).order_by(col(ApiToken.id).desc())
         ).scalars()
     )
+
+
+@dataclass(frozen=True)
+class HeldToken:
+    token: ApiToken
+    holder: str
+
+
+def other_admins_live_tokens(session: Session, admin_id: int, *, now: datetime | None = None) -> list[HeldToken]:
+    """Every other admin's token still in force (not revoked, not expired), newest first, with its holder."""
+    rows = session.execute(
+        select(ApiToken, User)
+        .join(User, col(User.id) == ApiToken.user_id)
+        .where(
+            col(ApiToken.org_id).is_(None),
+            col(ApiToken.user_id) != admin_id,
+            col(ApiToken.revoked_at).is_(None),
+            col(ApiToken.expires_at) > (now or utcnow()),
+        )
+        .order_by(col(ApiToken.id).desc())
+    ).all()
+    return [HeldToken(token, user.name or user.email) for token, user in rows]
 
 
 def revoke_token(session: Session, user: User, token_id: int) -> ApiToken:

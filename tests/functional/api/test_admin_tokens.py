@@ -15,6 +15,7 @@ from marketplace.accounts.two_factor import current_code
 from marketplace.api.models import ApiToken
 from marketplace.audit.models import AuditRecord
 from marketplace.db_types import utcnow
+from marketplace.notifications.models import Notification
 from tests.factories import AdminFactory, BuyerFactory, VendorFactory
 
 QUEUE = "/api/v1/admin/disclosures"
@@ -86,21 +87,68 @@ def test_no_one_but_an_admin_reaches_the_admin_token_page(client, login_as, sess
     assert session.query(ApiToken).count() == 0
 
 
-def test_a_revoked_token_is_refused_at_once_and_only_its_admin_revokes_it(
+def test_a_revoked_token_is_refused_at_once_and_only_its_admin_revokes_it_among_its_own(
     client, login_as, session, api, admin_token_for
 ):
     admin = AdminFactory()
     secret = admin_token_for(admin)
     token = session.query(ApiToken).filter_by(user_id=admin.id).one()
-    login_as(AdminFactory())
-    assert client.post(f"/admin/api-tokens/{token.id}/revoke").status_code == 404
     login_as(BuyerFactory())
     assert client.post(f"/team/api-tokens/{token.id}/revoke").status_code == 404
+    assert client.post(f"/admin/api-tokens/{token.id}/revoke").status_code == 403
     assert api("GET", QUEUE, secret).status_code == 200
     login_as(admin)
     assert client.post(f"/admin/api-tokens/{token.id}/revoke").status_code == 303
     assert api("GET", QUEUE, secret).status_code == 401
     assert session.query(AuditRecord).filter_by(action="api_token.revoked", actor_id=admin.id).count() == 1
+    assert session.query(Notification).filter_by(user_id=admin.id, kind="api_token_revoked").count() == 0
+
+
+def test_another_admin_sees_a_live_token_and_revokes_it_and_its_holder_is_told(
+    client, login_as, session, api, admin_token_for
+):
+    holder = AdminFactory(name="Hana Okafor")
+    secret = admin_token_for(holder)
+    token = session.query(ApiToken).filter_by(user_id=holder.id).one()
+    other = login_as(AdminFactory(name="Ola Berg"))
+    page = client.get("/admin/api-tokens").get_data(as_text=True)
+    listed = page.split('data-testid="other-admins-tokens"')[1]
+    assert f'data-testid="other-token-{token.id}"' in listed and "Hana Okafor" in listed and token.name in listed
+    assert secret not in page and token.token_hash not in page
+
+    assert client.post(f"/admin/api-tokens/{token.id}/revoke").status_code == 303
+    assert api("GET", QUEUE, secret).status_code == 401
+    revoked = session.query(AuditRecord).filter_by(action="api_token.revoked", subject_id=token.id).one()
+    assert revoked.actor_id == other.id
+    told = session.query(Notification).filter_by(user_id=holder.id, kind="api_token_revoked").one()
+    assert "Ola Berg revoked your API token" in told.message
+    # A token no longer in force leaves the list; a second revocation changes nothing and tells no one again.
+    page = client.get("/admin/api-tokens").get_data(as_text=True)
+    assert f'data-testid="other-token-{token.id}"' not in page and "No other admin holds a token in force" in page
+    assert client.post(f"/admin/api-tokens/{token.id}/revoke").status_code == 303
+    assert session.query(Notification).filter_by(user_id=holder.id, kind="api_token_revoked").count() == 1
+    assert session.query(AuditRecord).filter_by(action="api_token.revoked", subject_id=token.id).count() == 1
+
+
+def test_an_expired_admin_token_is_not_listed_to_other_admins(client, login_as, session, admin_token_for):
+    with time_machine.travel(utcnow() - timedelta(days=8), tick=False):
+        admin_token_for(AdminFactory(), days=7)
+    login_as(AdminFactory())
+    page = client.get("/admin/api-tokens").get_data(as_text=True)
+    assert session.query(ApiToken).count() == 1
+    assert "No other admin holds a token in force" in page
+
+
+def test_an_admin_cannot_revoke_an_organisations_token_from_the_admin_page(client, login_as, session, api):
+    owner = login_as(BuyerFactory())
+    made = client.post(
+        "/team/api-tokens", data={"name": "CI", "scopes": ["jobs:read"], "expires_in_days": "30"}
+    ).get_data(as_text=True)
+    secret = made.split('data-testid="token-secret">')[1].split("<")[0]
+    token = session.query(ApiToken).filter_by(org_id=owner.org_id).one()
+    login_as(AdminFactory())
+    assert client.post(f"/admin/api-tokens/{token.id}/revoke").status_code == 404
+    assert token.revoked_at is None
 
 
 def test_an_expired_token_is_refused(api, admin_token_for):
