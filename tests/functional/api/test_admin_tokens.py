@@ -148,7 +148,7 @@ def test_an_admin_cannot_revoke_an_organisations_token_from_the_admin_page(clien
     token = session.query(ApiToken).filter_by(org_id=owner.org_id).one()
     login_as(AdminFactory())
     assert client.post(f"/admin/api-tokens/{token.id}/revoke").status_code == 404
-    assert token.revoked_at is None
+    assert token.revoked_at is None and api("GET", "/api/v1/jobs", secret).status_code == 200
 
 
 def test_an_expired_token_is_refused(api, admin_token_for):
