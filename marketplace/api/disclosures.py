@@ -3,7 +3,7 @@ officer's attestation), through the same services as the disclosure pages (marke
 
 from typing import cast
 
-from flask import current_app, url_for
+from flask import Response, current_app, url_for
 from sqlalchemy import select
 from sqlmodel import col
 from werkzeug.datastructures import FileStorage
@@ -27,6 +27,8 @@ from marketplace.disclosures import evidence as evidence_service
 from marketplace.disclosures import service
 from marketplace.disclosures.diff import TieView
 from marketplace.disclosures.models import DisclosureVersion
+from marketplace.downloads import send_private_file
+from marketplace.errors import NotVisible
 from marketplace.extensions import db
 
 VENDOR = ("vendor",)
@@ -258,6 +260,31 @@ def attach_evidence(user: User, version_id: int, query: EvidenceQuery, file: Fil
     )
     version = service.get_own_version(db.session, user, version_id)
     return Created(version_detail(version), url_for("api.get_disclosure", version_id=version.id))
+
+
+@operation(
+    "GET",
+    "/disclosures/<int:version_id>/evidence/<int:evidence_id>",
+    summary="Download a document of one of your versions",
+    scope="disclosures:read",
+    response=None,
+    kinds=VENDOR,
+    download=True,
+    tag="disclosures",
+)
+def download_evidence(user: User, version_id: int, evidence_id: int) -> Response:
+    """The document's bytes as it was uploaded (its `sha256` in the version's `evidence` list checks them); 404 for a
+    document not on that version."""
+    return evidence_file(user, version_id, evidence_id)
+
+
+def evidence_file(user: User, version_id: int, evidence_id: int) -> Response:
+    """A version's document the user may read, as a download: the pages' rule (`readable_file`), and 404 when it is
+    not on that version."""
+    evidence, path = evidence_service.readable_file(db.session, user, current_app.config["UPLOAD_FOLDER"], evidence_id)
+    if evidence.version_id != version_id:
+        raise NotVisible(f"evidence {evidence_id} of version {version_id}")
+    return send_private_file(path.parent, path.name, filename=evidence.filename, content_type=evidence.content_type)
 
 
 @operation(

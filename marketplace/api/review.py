@@ -2,8 +2,10 @@
 with what changed and what approving it would do, and the decision, through the same services as the admin's
 review pages (marketplace.admin.views)."""
 
+from flask import Response
+
 from marketplace.accounts.models import User
-from marketplace.api.disclosures import tie_out, version_detail
+from marketplace.api.disclosures import evidence_file, tie_out, version_detail
 from marketplace.api.routing import operation, slice_of
 from marketplace.api.schemas import (
     ApprovalEffectOut,
@@ -127,3 +129,19 @@ def decide_disclosure(user: User, version_id: int, body: DecisionIn) -> Disclosu
     version = disclosures.get_filed_version(db.session, user, version_id)
     decided = disclosures.decide_version(db.session, user, version.id, body.decision, body.reason)
     return version_detail(decided)
+
+
+@operation(
+    "GET",
+    "/admin/disclosures/<int:version_id>/evidence/<int:evidence_id>",
+    summary="Download a document of a filed version",
+    scope="admin:disclosures",
+    response=None,
+    kinds=ADMIN,
+    download=True,
+    tag="review",
+)
+def review_evidence(user: User, version_id: int, evidence_id: int) -> Response:
+    """A document the vendor attached to a filed version (a share register extract, a board minute), as the review
+    page's link serves it; 404 for a draft's (drafts stay private) or one not on that version."""
+    return evidence_file(user, version_id, evidence_id)

@@ -94,6 +94,7 @@ class Operation:
     tag: str
     errors: list[int] = field(default_factory=list)
     upload: str | None = None  # the multipart form field of an uploaded file, when the operation takes one
+    download: bool = False  # answers with a file's bytes (the function returns the Response), not JSON
 
 
 OPERATIONS: list[Operation] = []
@@ -233,10 +234,11 @@ def operation(
     creates: bool = False,
     errors: tuple[int, ...] = (),
     upload: str | None = None,
+    download: bool = False,
 ):
     """Declare one endpoint. The function takes the acting user (the token's actor), its path values, and `query`
     and `body` when declared (`file`, a FileStorage, for an `upload`); it returns a pydantic model, a Created, or
-    None (204). `kinds` are the account kinds it serves: "buyer" and "vendor" organisations' tokens, "admin" a
+    None (204), or for a `download` the file's Response. `kinds` are the account kinds it serves: "buyer" and "vendor" organisations' tokens, "admin" a
     platform admin's own token."""
 
     def decorator(function: Callable[..., Any]):
@@ -257,6 +259,7 @@ def operation(
                 tag,
                 list(errors),
                 upload,
+                download,
             )
         )
 
@@ -316,6 +319,8 @@ def operation(
 
 
 def _answer(result: Any, status: int) -> Response:
+    if isinstance(result, Response):  # a download: the file as it is served
+        return result
     if result is None:
         return Response(status=204)
     if isinstance(result, Created):

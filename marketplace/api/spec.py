@@ -89,6 +89,9 @@ def _operation(op: Operation) -> dict[str, Any]:
     success: dict[str, Any] = {"description": "Done."}
     if op.response is not None:
         success["content"] = {"application/json": {"schema": {"$ref": REF.format(model=op.response.__name__)}}}
+    if op.download:
+        success["description"] = "The file, as an attachment under the name it was uploaded with."
+        success["content"] = {"application/octet-stream": {"schema": {"type": "string", "format": "binary"}}}
     if op.status == 201:
         success["headers"] = {"Location": {"schema": {"type": "string"}, "description": "The new thing's address."}}
     document: dict[str, Any] = {

@@ -1,6 +1,7 @@
 """A vendor files its ownership disclosure over the API, through the disclosure pages' own service: a draft, its
 ties, the officer's attestation; every refusal as a problem naming the field, never a 500; nobody else's version."""
 
+import hashlib
 import io
 from pathlib import Path
 
@@ -243,3 +244,38 @@ def test_another_vendors_draft_takes_no_document(api, token_for, session):
     assert _attach(api, stranger, draft["id"]).status_code == 404
     assert api("DELETE", f"/api/v1/disclosures/{draft['id']}/evidence/{document['id']}", stranger).status_code == 404
     assert session.query(DisclosureEvidence).count() == 1
+
+
+def test_a_document_is_downloaded_by_its_vendor_and_by_admins_once_filed_and_by_no_one_else(
+    api, token_for, admin_token_for, session
+):
+    vendor = VendorFactory()
+    token = token_for(vendor)
+    draft = _draft(api, token)
+    document = _attach(api, token, draft["id"]).json["evidence"][0]
+    address = f"/api/v1/disclosures/{draft['id']}/evidence/{document['id']}"
+    admin_address = f"/api/v1/admin/disclosures/{draft['id']}/evidence/{document['id']}"
+
+    got = api("GET", address, token)
+    body = got.get_data()
+    got.close()  # the file the answer streams from
+    assert got.status_code == 200 and body == PDF and got.mimetype == "application/pdf"
+    assert got.headers["Content-Disposition"] == "attachment; filename=register.pdf"
+    assert got.headers["Cache-Control"] == "private, no-store" and got.headers["X-Content-Type-Options"] == "nosniff"
+    assert hashlib.sha256(body).hexdigest() == document["sha256"]
+    # Another vendor, a lab, another version's address, a token without the scope: nothing to see.
+    assert api("GET", address, token_for(VendorFactory())).status_code == 404
+    assert api("GET", address, token_for(BuyerFactory())).status_code == 403
+    assert api("GET", f"/api/v1/disclosures/{draft['id'] + 1}/evidence/{document['id']}", token).status_code == 404
+    assert api("GET", address, token_for(vendor, scopes=["jobs:read"])).status_code == 403
+    # Admins read it once filed, never while a draft; a vendor's token never reaches the admin address.
+    admin = admin_token_for()
+    assert api("GET", admin_address, admin).status_code == 404
+    assert api("GET", admin_address, token).status_code == 403
+    assert api("POST", f"/api/v1/disclosures/{draft['id']}/ties", token, json=HOLDER).status_code == 201
+    assert api("POST", f"/api/v1/disclosures/{draft['id']}/submit", token, json=ATTEST).status_code == 200
+    filed = api("GET", admin_address, admin)
+    body = filed.get_data()
+    filed.close()
+    assert filed.status_code == 200 and body == PDF
+    assert api("GET", admin_address, admin_token_for(scopes=["admin:bods"])).status_code == 403
