@@ -238,8 +238,8 @@ def operation(
 ):
     """Declare one endpoint. The function takes the acting user (the token's actor), its path values, and `query`
     and `body` when declared (`file`, a FileStorage, for an `upload`); it returns a pydantic model, a Created, or
-    None (204), or for a `download` the file's Response. `kinds` are the account kinds it serves: "buyer" and "vendor" organisations' tokens, "admin" a
-    platform admin's own token."""
+    None (204), or for a `download` the file's Response. `kinds` are the account kinds it serves: "buyer" and
+    "vendor" organisations' tokens, "admin" a platform admin's own token."""
 
     def decorator(function: Callable[..., Any]):
         OPERATIONS.append(
