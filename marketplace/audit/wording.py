@@ -32,6 +32,7 @@ ACTIONS = {
     "playbook.settled": "settled a wound-down contract's work done",
     "playbook.attested": "attested the deletion of the lab's data",
     "dispute.opened": "opened a dispute",
+    "dispute.withdrawn": "withdrew a dispute",
     "dispute.statement_added": "added a statement to a dispute",
     "disclosure.evidence_attached": "attached evidence to a disclosure",
     "disclosure.evidence_removed": "removed evidence from a disclosure",

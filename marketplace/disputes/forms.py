@@ -21,6 +21,13 @@ class StatementForm(FlaskForm):
     files = MultipleFileField("Evidence (up to 5 files, 10 MB each)")
 
 
+class WithdrawForm(FlaskForm):
+    reason = TextAreaField(
+        "Why you withdraw it (both sides read it)",
+        validators=[InputRequired("Say why you withdraw the dispute: both sides read it."), Length(max=4000)],
+    )
+
+
 class DecisionForm(FlaskForm):
     outcome = RadioField(
         "Decision",

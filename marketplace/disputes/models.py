@@ -3,7 +3,7 @@
 from datetime import datetime
 from enum import StrEnum
 
-from sqlalchemy import BigInteger
+from sqlalchemy import BigInteger, Index, text
 from sqlmodel import Field, SQLModel
 
 from marketplace.db_types import UTCDateTime, enum_column, utcnow
@@ -12,6 +12,7 @@ from marketplace.db_types import UTCDateTime, enum_column, utcnow
 class DisputeStatus(StrEnum):
     OPEN = "open"  # the milestone's money is frozen
     DECIDED = "decided"  # an admin decided; the money moved as decided
+    WITHDRAWN = "withdrawn"  # the side that opened it withdrew it before a decision; the money unfroze
 
 
 class DisputeOutcome(StrEnum):
@@ -21,11 +22,22 @@ class DisputeOutcome(StrEnum):
 
 
 class Dispute(SQLModel, table=True):
-    """One dispute per milestone: opened by either side while the platform holds the milestone's money."""
+    """A dispute on a milestone: opened by either side while the platform holds the milestone's money. A milestone
+    has one dispute open or decided at most; withdrawn ones stay beside it, as its history."""
+
+    __table_args__ = (
+        Index(
+            "uq_dispute_milestone_live",
+            "milestone_id",
+            unique=True,
+            sqlite_where=text("status != 'withdrawn'"),
+            postgresql_where=text("status != 'withdrawn'"),
+        ),
+    )
 
     id: int = Field(default=None, primary_key=True)
     contract_id: int = Field(foreign_key="contract.id", index=True)
-    milestone_id: int = Field(foreign_key="milestone.id", unique=True)
+    milestone_id: int = Field(foreign_key="milestone.id", index=True)
     opened_by_side: str = Field(max_length=10)  # buyer or vendor
     opened_by_id: int | None = Field(default=None, foreign_key="user_account.id")
     reason: str = Field(max_length=4000)
@@ -47,6 +59,10 @@ class Dispute(SQLModel, table=True):
     explanation: str = Field(default="", max_length=4000)
     decided_by_id: int | None = Field(default=None, foreign_key="user_account.id")
     decided_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
+    # Withdrawn by the side that opened it, before a decision: who, when and why (both sides and admins read it).
+    withdrawn_by_id: int | None = Field(default=None, foreign_key="user_account.id")
+    withdrawn_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
+    withdraw_reason: str = Field(default="", max_length=4000)
 
 
 class DisputeStatement(SQLModel, table=True):

@@ -183,14 +183,22 @@ def _contract_for_party(session: Session, user: User, contract_id: int) -> tuple
     return contract, side
 
 
-def check_disputable(session: Session, contract: Contract, milestone: Milestone) -> None:
-    """Raises DisputeError unless the milestone's money can be disputed now."""
+def check_disputable(session: Session, contract: Contract, milestone: Milestone, side: str | None = None) -> None:
+    """Raises DisputeError unless the milestone's money can be disputed now (by `side`: a side that withdrew its
+    dispute on it may not open another, so that withdrawing and opening again cannot keep money frozen)."""
     if contract.status in (ContractStatus.ENDED, ContractStatus.COMPLETED):
         raise DisputeError(f"This contract is {contract.status}: nothing is held on it to dispute.")
     if milestone.status == MilestoneStatus.DISPUTED:
         raise DisputeError(f"Milestone {milestone.number} is disputed already.")
-    if session.execute(select(col(Dispute.id)).where(col(Dispute.milestone_id) == milestone.id)).first():
+    earlier = session.execute(
+        select(col(Dispute.status), col(Dispute.opened_by_side)).where(col(Dispute.milestone_id) == milestone.id)
+    ).all()
+    if any(status != DisputeStatus.WITHDRAWN for status, _ in earlier):
         raise DisputeError(f"Milestone {milestone.number}'s dispute was decided: the decision is final.")
+    if side is not None and any(opener == side for _, opener in earlier):
+        raise DisputeError(
+            f"You withdrew your dispute on milestone {milestone.number}: only the other side may open one now."
+        )
     if milestone.status not in DISPUTABLE or not milestone.payment_intent_id:
         state = "not funded" if milestone.status == MilestoneStatus.PENDING else str(milestone.status)
         raise DisputeError(
@@ -219,7 +227,7 @@ def open_preview(
         raise visibility.NotVisible(f"milestone {milestone_id}")
     refusal, held = None, 0
     try:
-        check_disputable(session, contract, milestone)
+        check_disputable(session, contract, milestone, side)
         held = payments.refundable_on(session, cast(str, milestone.payment_intent_id))
     except DisputeError as error:
         refusal = str(error)
@@ -245,7 +253,7 @@ def open_dispute(
     if milestone is None or milestone.contract_id != contract.id:
         raise visibility.NotVisible(f"milestone {milestone_id}")
     contract = cast(Contract, locked_contract)
-    check_disputable(session, contract, milestone)
+    check_disputable(session, contract, milestone, side)
     reason = _check_text(reason, MAX_REASON, "Say what the dispute is about.", "reason")
     _check_uploads(uploads)
     now = utcnow()
@@ -302,6 +310,49 @@ def open_dispute(
         _link(dispute),
     )
     webhook_events.dispute_opened(session, contract, dispute)
+    settle(session, user, contract)
+    return dispute
+
+
+def withdraw_dispute(session: Session, user: User, dispute_id: int, reason: str) -> Dispute:
+    """The side that opened a dispute withdraws it before a decision (the two sides settled, or it was a mistake):
+    the milestone's money unfreezes and the milestone is as it was when the dispute froze it; both sides read why.
+    That side may not open another dispute on it; the other side still may. NotVisible (404) for strangers,
+    WrongSide (403) for the other side and admins."""
+    dispute = visibility.get_dispute(session, user, dispute_id)
+    contract, milestone = lock_with_contract(session, dispute.milestone_id)
+    contract, milestone = cast(Contract, contract), cast(Milestone, milestone)
+    session.refresh(dispute)
+    side = _side_of(user, contract)
+    if side != dispute.opened_by_side:
+        raise WrongSide(f"Only the {dispute.opened_by_side}, who opened this dispute, may withdraw it.")
+    if dispute.status != DisputeStatus.OPEN:
+        raise DisputeError(f"This dispute is {dispute.status} already: there is nothing to withdraw.", "reason")
+    if milestone.status != MilestoneStatus.DISPUTED:
+        raise DisputeError("This milestone's money is no longer held (refunded in Stripe meanwhile).", "reason")
+    reason = _check_text(reason, MAX_REASON, "Say why you withdraw the dispute: both sides read it.", "reason")
+    now = utcnow()
+    milestone.status, milestone.updated_at = MilestoneStatus(dispute.milestone_status_before), now
+    dispute.status, dispute.withdrawn_by_id, dispute.withdrawn_at = DisputeStatus.WITHDRAWN, user.id, now
+    dispute.withdraw_reason = reason
+    _audit(
+        session,
+        user,
+        "dispute.withdrawn",
+        contract,
+        dispute,
+        {"status": str(DisputeStatus.OPEN), "milestone_status": str(MilestoneStatus.DISPUTED)},
+        {"status": str(DisputeStatus.WITHDRAWN), "milestone_status": str(milestone.status), "reason": reason},
+    )
+    _tell_both(
+        session,
+        contract,
+        dispute,
+        "dispute_withdrawn",
+        f"The {side} withdrew its dispute on {_label(milestone)}: its "
+        f"{format_money(dispute.held_minor, dispute.currency)} is no longer frozen, and the milestone is "
+        f"{milestone.status} again. {reason}",
+    )
     settle(session, user, contract)
     return dispute
 
@@ -440,6 +491,8 @@ def decide(
     contract, milestone = lock_with_contract(session, dispute.milestone_id)
     contract, milestone = cast(Contract, contract), cast(Milestone, milestone)
     session.refresh(dispute)
+    if dispute.status == DisputeStatus.WITHDRAWN:
+        raise DisputeError("This dispute was withdrawn by the side that opened it: there is nothing to decide.")
     if dispute.status != DisputeStatus.OPEN:
         raise DisputeError("This dispute is decided already: the decision is final.")
     if evidence_open(session, dispute):
@@ -551,6 +604,7 @@ class DisputePage:
     answered: bool
     refusal: str | None = None
     reasons: list[str] = field(default_factory=list)
+    may_withdraw: bool = False  # the side that opened it, while it is open
 
 
 def dispute_page(session: Session, user: User, dispute_id: int) -> DisputePage:
@@ -605,15 +659,18 @@ def dispute_page(session: Session, user: User, dispute_id: int) -> DisputePage:
         may_add,
         is_open and side == "admin" and now >= closes,
         _answered(session, dispute),
+        may_withdraw=is_open and side == dispute.opened_by_side,
     )
 
 
 def disputes_of_contract(session: Session, user: User, contract_id: int) -> dict[int, Dispute]:
     """The contract's disputes the user may see, by milestone id (for the contract's page)."""
     found = session.execute(
-        select(Dispute).where(col(Dispute.contract_id) == contract_id, visibility.dispute_filter(user))
+        select(Dispute)
+        .where(col(Dispute.contract_id) == contract_id, visibility.dispute_filter(user))
+        .order_by(col(Dispute.id))
     ).scalars()
-    return {d.milestone_id: d for d in found}
+    return {d.milestone_id: d for d in found}  # the latest per milestone: the live one, if a withdrawn one came before
 
 
 @dataclass

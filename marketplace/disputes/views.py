@@ -12,7 +12,7 @@ from flask_login import current_user, login_required
 from marketplace.accounts.models import OrgRole
 from marketplace.contracts.deadlines import acceptance_deadline
 from marketplace.disputes import service
-from marketplace.disputes.forms import DecisionForm, OpenDisputeForm, StatementForm
+from marketplace.disputes.forms import DecisionForm, OpenDisputeForm, StatementForm, WithdrawForm
 from marketplace.downloads import send_private_file
 from marketplace.errors import show_on_form
 from marketplace.extensions import db
@@ -87,13 +87,14 @@ def open_dispute(contract_id: int, milestone_id: int):
     return render_template("disputes/open.html", preview=preview, form=form), status
 
 
-def _page(dispute_id: int, status: int = 200, statement_form=None, decision_form=None):
+def _page(dispute_id: int, status: int = 200, statement_form=None, decision_form=None, withdraw_form=None):
     page = service.dispute_page(db.session, current_user, dispute_id)
     return render_template(
         "disputes/show.html",
         page=page,
         form=statement_form or StatementForm(formdata=None),
         decision_form=decision_form or DecisionForm(formdata=None, currency=page.dispute.currency),
+        withdraw_form=withdraw_form or WithdrawForm(formdata=None),
     ), status
 
 
@@ -125,6 +126,27 @@ def add_statement(dispute_id: int):
             flash("Statement added. The other side is told.", "success")
             return redirect(url_for("disputes.show", dispute_id=dispute_id), 303)
     return _page(dispute_id, 400, statement_form=form)
+
+
+@bp.post("/disputes/<int:dispute_id>/withdraw")
+@login_required
+@org_role_required(OrgRole.MANAGER, "withdraw disputes")
+def withdraw(dispute_id: int):
+    """The side that opened the dispute withdraws it: the money unfreezes, the milestone is as it was."""
+    form = WithdrawForm()
+    if form.validate_on_submit():
+        try:
+            service.withdraw_dispute(db.session, current_user, dispute_id, form.reason.data)
+        except service.WrongSide:
+            abort(403)
+        except service.DisputeError as error:
+            db.session.rollback()
+            show_on_form(form, error)
+        else:
+            db.session.commit()
+            flash("Dispute withdrawn: the milestone's money is no longer frozen. The other side is told.", "success")
+            return redirect(url_for("disputes.show", dispute_id=dispute_id), 303)
+    return _page(dispute_id, 400, withdraw_form=form)
 
 
 @bp.get("/disputes/<int:dispute_id>/files/<int:file_id>")

@@ -70,6 +70,7 @@ LEAST_ROLE: dict[str, tuple[OrgRole, frozenset[str] | None]] = {
     # A dispute is a decision about the contract's money.
     "disputes.open_dispute": (MANAGER, POST),
     "disputes.add_statement": (MANAGER, None),
+    "disputes.withdraw": (MANAGER, None),
     # The change-of-control playbook: the lab's managers decide; a vendor's officer (a manager) attests.
     "playbook.settings": (MANAGER, None),
     "playbook.change": (MANAGER, None),
