@@ -353,6 +353,7 @@ def withdraw_dispute(session: Session, user: User, dispute_id: int, reason: str)
         f"{format_money(dispute.held_minor, dispute.currency)} is no longer frozen, and the milestone is "
         f"{milestone.status} again. {reason}",
     )
+    webhook_events.dispute_withdrawn(session, contract, dispute)
     settle(session, user, contract)
     return dispute
 

@@ -129,15 +129,26 @@ def delivery_made(session: Session, contract: Contract, milestone: Milestone, de
     emit(session, contract.buyer_org_id, EventType.DELIVERY_MADE, data)
 
 
-def dispute_opened(session: Session, contract: Contract, dispute: Dispute) -> None:
-    """A dispute on the lab's contract, opened by either side (the lab's own included: its tools hear of it too)."""
-    data = {
+def _dispute_data(contract: Contract, dispute: Dispute) -> dict[str, Any]:
+    return {
         "dispute": {"id": dispute.id, "path": f"/disputes/{dispute.id}", "opened_by": dispute.opened_by_side},
         "contract": {"id": contract.id, "path": f"/contracts/{contract.id}"},
         "milestone": {"id": dispute.milestone_id},
         "held": {"amount_minor": int(dispute.held_minor), "currency": dispute.currency},  # PostgreSQL sums: Decimal
     }
-    emit(session, contract.buyer_org_id, EventType.DISPUTE_OPENED, data)
+
+
+def dispute_opened(session: Session, contract: Contract, dispute: Dispute) -> None:
+    """A dispute on the lab's contract, opened by either side (the lab's own included: its tools hear of it too)."""
+    emit(session, contract.buyer_org_id, EventType.DISPUTE_OPENED, _dispute_data(contract, dispute))
+
+
+def dispute_withdrawn(session: Session, contract: Contract, dispute: Dispute) -> None:
+    """A dispute on the lab's contract withdrawn by the side that opened it: the money is no longer frozen, and the
+    milestone is back in the state named (the reason is on the dispute's page)."""
+    data = _dispute_data(contract, dispute)
+    data["milestone"]["status"] = dispute.milestone_status_before
+    emit(session, contract.buyer_org_id, EventType.DISPUTE_WITHDRAWN, data)
 
 
 def verdict_changed(

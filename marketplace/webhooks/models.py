@@ -18,6 +18,7 @@ class EventType(StrEnum):
     QUESTION_ASKED = "question.asked"
     DELIVERY_MADE = "delivery.made"
     DISPUTE_OPENED = "dispute.opened"
+    DISPUTE_WITHDRAWN = "dispute.withdrawn"
     # For the lab's storage: access to its data given to a vendor for a contract, and taken back (by hand, or by the
     # contract's change-of-control playbook: marketplace.playbook).
     DATA_ACCESS_GRANTED = "data_access.granted"

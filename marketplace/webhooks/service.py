@@ -41,6 +41,7 @@ EVENT_LABELS = {
     EventType.QUESTION_ASKED: "A vendor asked a question on one of your jobs",
     EventType.DELIVERY_MADE: "A vendor delivered a milestone",
     EventType.DISPUTE_OPENED: "A dispute was opened on one of your contracts",
+    EventType.DISPUTE_WITHDRAWN: "A dispute on one of your contracts was withdrawn by the side that opened it",
     EventType.DATA_ACCESS_GRANTED: "Data access given to a vendor (for your storage)",
     EventType.DATA_ACCESS_REVOKED: "Data access revoked, by you or a change-of-control playbook (for your storage)",
 }

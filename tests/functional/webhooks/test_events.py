@@ -69,7 +69,7 @@ def test_a_delivery_and_a_dispute_are_announced(session, receiver, gateway, stri
     milestone = only_milestone(session, deal)
     fund(session, deal, gateway, stripe_sim, milestone)
     box = receiver()
-    register(session, deal.buyer, box, ["delivery.made", "dispute.opened"])
+    register(session, deal.buyer, box, ["delivery.made", "dispute.opened", "dispute.withdrawn"])
 
     delivery = deliver(session, deal, milestone)
     dispute = disputes.open_dispute(
@@ -91,6 +91,14 @@ def test_a_delivery_and_a_dispute_are_announced(session, receiver, gateway, stri
     opened = _only(box, "dispute.opened")
     assert opened["dispute"]["id"] == dispute.id and opened["dispute"]["opened_by"] == "vendor"
     assert opened["held"]["amount_minor"] == dispute.held_minor
+    assert "dispute.withdrawn" not in [call.json["type"] for call in box.calls]
+
+    disputes.withdraw_dispute(session, deal.vendor, dispute.id, "Paid after all.")
+    session.commit()
+    send_due()
+    withdrawn = _only(box, "dispute.withdrawn")
+    assert withdrawn["dispute"]["id"] == dispute.id and withdrawn["milestone"]["status"] == "delivered"
+    assert "Paid after all." not in str(withdrawn)  # the reason stays on the dispute's page
 
 
 def test_a_verdict_change_tells_the_lab_the_vendor_and_the_verdicts_and_nothing_else(session, receiver):
