@@ -257,9 +257,10 @@ def recorded_actions(session: Session) -> list[str]:
 # A buyer's export holds what concerns its own jobs, bids, contracts, payments, rivals, policy, waivers and
 # verdicts, and nothing it could not read in the app: no record about a vendor alone (disclosures, evidence,
 # suspensions, payout accounts), no other organisation's staff emails, and no sealed bid's terms before the
-# job's deadline. A line whose content was withheld names the withheld fields in "redacted"; its hash is the
-# stored record's, which `flask audit verify` checks, so only lines without "redacted" check alone. A sealed bid's
-# line withholds its hash as well (and the next record its prev_hash): the terms could be guessed against it.
+# job's deadline. A line whose content was withheld names the withheld fields in "redacted"; only lines without
+# "redacted" check alone (`flask audit verify` checks every stored record). A line that withholds a person's email
+# or a sealed bid's terms withholds its hash as well (and the next record its prev_hash): the email or the terms
+# could be guessed against it.
 
 BUYER_ACTION_PREFIXES = (
     "job.",
@@ -345,19 +346,25 @@ class _BuyersReader:
         line = exported(record)
         redacted = []
         label = self.actor_label(record.actor_id, record.actor_label)
+        withhold_hash = False
         if label != record.actor_label:
+            # The hash covers the email, and the line every other field it covers: a guessed email would be
+            # confirmed against it. It is withheld, and so is the same value as the next record's prev_hash.
             line["actor_label"] = label
             redacted.append("actor_label")
+            withhold_hash = True
         if record.prev_hash in self.withheld_hashes:
             line["prev_hash"] = None
             redacted.append("prev_hash")
         if record.action in SEALED_BID_ACTIONS and record.subject_id in self.sealed_bids:
-            # The hash covers the terms, and the line holds every other field it covers but the bidder's email:
-            # guesses at an email and round figures would be confirmed against it. It is withheld, and so is the
-            # same value as the next record's prev_hash, until the deadline.
-            line["before"] = line["after"] = line["hash"] = None
+            # Likewise the terms, with round figures, until the deadline.
+            line["before"] = line["after"] = None
             line["sealed_until"] = self.sealed_bids[record.subject_id].isoformat()
-            redacted += ["before", "after", "hash"]
+            redacted += ["before", "after"]
+            withhold_hash = True
+        if withhold_hash:
+            line["hash"] = None
+            redacted.append("hash")
             self.withheld_hashes.add(record.hash)
         if redacted:
             line["redacted"] = redacted

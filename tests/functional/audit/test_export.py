@@ -108,7 +108,7 @@ def test_other_organisations_people_are_named_by_their_organisation(client, logi
     assert "redacted" not in records[ids["a_job"]]
     assert records[ids["a_bid"]]["actor_label"] == "Bidder Labelling"
     assert records[ids["a_verdict"]]["actor_label"] == "platform admin"
-    assert records[ids["a_bid"]]["redacted"] == ["actor_label"]
+    assert records[ids["a_bid"]]["redacted"] == ["actor_label", "hash"]
     body = client.get(EXPORT).get_data(as_text=True)
     assert "ines@bidder.example" not in body and "root@platform.example" not in body
 
@@ -186,8 +186,28 @@ def test_a_sealed_bids_hash_is_withheld_too_for_its_terms_can_be_guessed_from_it
 
     with time_machine.travel(job.bid_deadline + timedelta(minutes=1), tick=False):
         after = lines(client.get(EXPORT))
-    assert next(r for r in after if r["action"] == "bid.placed")["hash"] == placed.hash
-    assert next(r for r in after if r["action"] == "job.edited")["prev_hash"] == placed.hash
+    # After the deadline the terms are out, but the hash still covers the bidder's email, which stays redacted.
+    opened = next(r for r in after if r["action"] == "bid.placed")
+    assert opened["after"] is not None and opened["hash"] is None and opened["redacted"] == ["actor_label", "hash"]
+    assert next(r for r in after if r["action"] == "job.edited")["prev_hash"] is None
+
+
+def test_a_guessed_email_cannot_be_confirmed_against_a_line_that_names_only_the_organisation(
+    client, login_as, session, world
+):
+    """A line naming another organisation's person by the organisation holds every other field its hash covers:
+    the hash would confirm a guessed email. So it is withheld, and the next line's prev_hash (the same value)."""
+    login_as(world["maya"])
+    exported = lines(client.get(EXPORT))
+    records = {r["id"]: r for r in exported}
+    line = records[world["ids"]["a_bid"]]
+    candidate = {**line, "actor_label": "ines@bidder.example", "at": datetime.fromisoformat(line["at"])}
+    assert line["hash"] is None and line["redacted"] == ["actor_label", "hash"]
+    # Had the stored hash been exported, the right guess would match it: the attack is real, and now has nothing.
+    stored = session.get(AuditRecord, line["id"])
+    candidate["prev_hash"] = stored.prev_hash
+    assert _digest(candidate) == stored.hash
+    assert stored.hash not in json.dumps(exported)
 
 
 def test_a_buyer_with_nothing_gets_an_empty_file(client, login_as, world):
