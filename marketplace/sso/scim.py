@@ -1,7 +1,8 @@
 """SCIM 2.0 (RFC 7643/7644) Users endpoint for an organisation's identity provider: list (paged, filter
 `userName eq`), read, create, PATCH (address, name, `active`), PUT, DELETE (deactivates: a user's name stays on what
-it did). Authenticated by the organisation's bearer token (no session, no CSRF token); a token sees its own
-organisation's users only. Every error, 404 and 405 included, is a SCIM error (RFC 7644 3.12)."""
+it did); and the discovery endpoints (ServiceProviderConfig, ResourceTypes, Schemas). Authenticated by the
+organisation's bearer token (no session, no CSRF token); a token sees its own organisation's users only. Every
+error, 404 and 405 included, is a SCIM error (RFC 7644 3.12)."""
 
 import re
 from typing import Any
@@ -243,6 +244,120 @@ def service_provider_config():
             "meta": {"resourceType": "ServiceProviderConfig", "location": request.base_url},
         }
     )
+
+
+RESOURCE_TYPE_SCHEMA = "urn:ietf:params:scim:schemas:core:2.0:ResourceType"
+SCHEMA_SCHEMA = "urn:ietf:params:scim:schemas:core:2.0:Schema"
+
+
+def _attribute(name: str, description: str, **facets: Any) -> dict[str, Any]:
+    """One attribute's definition (RFC 7643 7), with the defaults this endpoint keeps to."""
+    return {
+        "name": name,
+        "type": "string",
+        "multiValued": False,
+        "description": description,
+        "required": False,
+        "caseExact": False,
+        "mutability": "readWrite",
+        "returned": "default",
+        "uniqueness": "none",
+        **facets,
+    }
+
+
+def _user_schema() -> dict[str, Any]:
+    """The User attributes this endpoint reads and writes: what _resource returns and scim_changes accepts."""
+    return {
+        "schemas": [SCHEMA_SCHEMA],
+        "id": USER_SCHEMA,
+        "name": "User",
+        "description": "A person of the organisation who signs in to the marketplace.",
+        "attributes": [
+            _attribute(
+                "userName",
+                "The person's email address: their sign-in name, unique across the marketplace.",
+                required=True,
+                uniqueness="server",
+            ),
+            _attribute("displayName", "The person's name as the marketplace shows it."),
+            _attribute(
+                "name",
+                "The person's name.",
+                type="complex",
+                subAttributes=[
+                    _attribute("formatted", "The whole name, as the marketplace shows it."),
+                    # Taken when no formatted name is sent (joined, given name first), never returned.
+                    _attribute("givenName", "The given name.", mutability="writeOnly", returned="never"),
+                    _attribute("familyName", "The family name.", mutability="writeOnly", returned="never"),
+                ],
+            ),
+            _attribute(
+                "emails",
+                "The person's address (one: the primary one, the same as userName).",
+                type="complex",
+                multiValued=True,
+                subAttributes=[
+                    _attribute("value", "The address."),
+                    _attribute("primary", "Whether this is the primary address.", type="boolean"),
+                ],
+            ),
+            _attribute("active", "False once the person is removed from the organisation.", type="boolean"),
+        ],
+        "meta": {"resourceType": "Schema", "location": url_for("scim.schema", schema_id=USER_SCHEMA, _external=True)},
+    }
+
+
+def _user_resource_type() -> dict[str, Any]:
+    return {
+        "schemas": [RESOURCE_TYPE_SCHEMA],
+        "id": "User",
+        "name": "User",
+        "endpoint": "/Users",
+        "description": "The organisation's people.",
+        "schema": USER_SCHEMA,
+        "schemaExtensions": [],
+        "meta": {
+            "resourceType": "ResourceType",
+            "location": url_for("scim.resource_type", name="User", _external=True),
+        },
+    }
+
+
+def _listed(resources: list[dict[str, Any]]) -> dict[str, Any]:
+    return {
+        "schemas": [LIST_SCHEMA],
+        "totalResults": len(resources),
+        "startIndex": 1,
+        "itemsPerPage": len(resources),
+        "Resources": resources,
+    }
+
+
+@bp.get("/ResourceTypes")
+def resource_types():
+    """The kinds of resource served here (RFC 7644 4): User only (no groups)."""
+    return _answer(_listed([_user_resource_type()]))
+
+
+@bp.get("/ResourceTypes/<name>")
+def resource_type(name: str):
+    if name != "User":
+        return _error(404, "There is no such resource type: only User is served.")
+    return _answer(_user_resource_type())
+
+
+@bp.get("/Schemas")
+def schemas():
+    """The attributes of each resource served here (RFC 7643 7), for providers that map attributes from it."""
+    return _answer(_listed([_user_schema()]))
+
+
+@bp.get("/Schemas/<schema_id>")
+def schema(schema_id: str):
+    if schema_id != USER_SCHEMA:
+        return _error(404, "There is no such schema: only the core User schema is served.")
+    return _answer(_user_schema())
 
 
 @bp.route("/<path:rest>", methods=["GET", "POST", "PUT", "PATCH", "DELETE"])

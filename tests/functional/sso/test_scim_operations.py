@@ -11,6 +11,7 @@ from tests.factories import BuyerFactory
 from tests.functional.sso.conftest import PATCH, scim_auth
 
 ERROR = "urn:ietf:params:scim:api:messages:2.0:Error"
+USER = "urn:ietf:params:scim:schemas:core:2.0:User"
 
 
 @pytest.fixture
@@ -329,3 +330,32 @@ def test_the_service_provider_config_says_what_is_supported(client, scim_token):
     assert config["patch"] == {"supported": True}
     assert config["filter"] == {"supported": True, "maxResults": 100}
     assert config["bulk"]["supported"] is False and config["authenticationSchemes"][0]["type"] == "oauthbearertoken"
+
+
+def test_the_resource_types_and_schemas_describe_what_is_served(client, scim_token, members):
+    auth = scim_auth(scim_token)
+    types = client.get("/scim/v2/ResourceTypes", headers=auth)
+    assert types.status_code == 200 and types.mimetype == "application/scim+json"
+    [user_type] = types.json["Resources"]
+    assert types.json["totalResults"] == 1
+    assert (user_type["id"], user_type["endpoint"], user_type["schema"]) == ("User", "/Users", USER)
+    assert client.get("/scim/v2/ResourceTypes/User", headers=auth).json == user_type
+    group = client.get("/scim/v2/ResourceTypes/Group", headers=auth)
+    assert group.status_code == 404 and group.json["schemas"] == [ERROR]
+
+    listed = client.get("/scim/v2/Schemas", headers=auth).json
+    [schema] = listed["Resources"]
+    assert schema["id"] == USER and client.get(f"/scim/v2/Schemas/{USER}", headers=auth).json == schema
+    described = {a["name"]: a for a in schema["attributes"]}
+    # Every attribute a user resource carries is described, and nothing it does not carry.
+    resource = client.get(f"/scim/v2/Users/{members[0].id}", headers=auth).json
+    assert set(described) == set(resource) - {"schemas", "id", "meta"}
+    assert described["userName"]["required"] is True and described["userName"]["uniqueness"] == "server"
+    assert {a["name"] for a in described["emails"]["subAttributes"]} == set(resource["emails"][0])
+    returned = {a["name"] for a in described["name"]["subAttributes"] if a["returned"] != "never"}
+    assert returned == set(resource["name"])
+    assert described["active"]["type"] == "boolean"
+    unknown = client.get("/scim/v2/Schemas/urn:ietf:params:scim:schemas:core:2.0:Group", headers=auth)
+    assert unknown.status_code == 404 and unknown.json["schemas"] == [ERROR]
+    # Discovery needs the token too.
+    assert client.get("/scim/v2/Schemas").status_code == 401
