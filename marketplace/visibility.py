@@ -20,6 +20,7 @@ from marketplace.db_types import in_ids, utcnow
 from marketplace.disputes.models import Dispute
 from marketplace.errors import NotVisible  # noqa: F401  (raised and caught as visibility.NotVisible too)
 from marketplace.jobs.models import BiddingMode, Job, JobInvitation, JobStatus, Visibility
+from marketplace.neutrality.models import NeutralityStatement
 from marketplace.notifications.models import Notification
 from marketplace.parties.counting import awaiting_review, vendors_awaiting_review
 from marketplace.payments.models import EntryKind, LedgerEntry
@@ -392,6 +393,15 @@ def get_money_document_entry(session: Session, user: User, entry_id: int, kind: 
         if user.is_admin or (user.org_id is not None and user.org_id == owner):
             return entry
     raise NotVisible(f"{kind} document {entry_id}")
+
+
+def get_neutrality_statement(session: Session, user: User, uid: str) -> NeutralityStatement:
+    """A signed neutrality statement, to download: its vendor's own users, and admins. Raises NotVisible (404) for
+    anyone else (a lab checks a statement it was sent on the public verify page, never by its uid)."""
+    row = session.execute(select(NeutralityStatement).where(col(NeutralityStatement.uid) == uid)).scalar_one_or_none()
+    if row is None or not (user.is_admin or (user.org_id is not None and row.vendor_org_id == user.org_id)):
+        raise NotVisible(f"statement {uid}")
+    return row
 
 
 def get_certificate(session: Session, user: User, certificate_id: int) -> Certificate:

@@ -20,7 +20,6 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 from sqlmodel import col
 
-from marketplace import visibility
 from marketplace.accounts.models import Organization, User
 from marketplace.accounts.suspension import ensure_active
 from marketplace.audit.service import record_event
@@ -197,14 +196,6 @@ def statements_of(session: Session, user: User) -> list[NeutralityStatement]:
             .order_by(col(NeutralityStatement.id).desc())
         ).scalars()
     )
-
-
-def get_statement(session: Session, user: User, uid: str) -> NeutralityStatement:
-    """A statement of the user's own organisation (any, for an admin). NotVisible (404) otherwise."""
-    row = session.execute(select(NeutralityStatement).where(col(NeutralityStatement.uid) == uid)).scalar_one_or_none()
-    if row is None or not (user.is_admin or (user.org_id is not None and row.vendor_org_id == user.org_id)):
-        raise visibility.NotVisible(f"statement {uid}")
-    return row
 
 
 # ------------------------------------------------------------------------------------------------ later changes

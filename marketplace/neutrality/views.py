@@ -3,6 +3,7 @@
 from flask import Blueprint, Response, flash, redirect, render_template, url_for
 from flask_login import current_user, login_required
 
+from marketplace import visibility
 from marketplace.accounts.models import OrgRole
 from marketplace.db_types import utcnow
 from marketplace.extensions import db
@@ -40,7 +41,7 @@ def index():
 @bp.get("/<uid>.json")
 @login_required
 def download(uid: str):
-    row = service.get_statement(db.session, current_user, uid)
+    row = visibility.get_neutrality_statement(db.session, current_user, uid)
     return Response(
         row.document,
         mimetype="application/json",
