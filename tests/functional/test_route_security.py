@@ -36,6 +36,10 @@ PUBLIC = {
     "scim.delete_user",
     "scim.replace_user",
     "scim.service_provider_config",
+    "scim.resource_types",
+    "scim.resource_type",
+    "scim.schemas",
+    "scim.schema",
     "scim.unknown",
 }
 _RULES = [r for r in make_app("sqlite://").url_map.iter_rules() if r.endpoint != "static"]
