@@ -105,17 +105,12 @@ def show(dispute_id: int):
     return _page(dispute_id)
 
 
-@bp.post("/disputes/<int:dispute_id>/statements")
-@login_required
-@org_role_required(OrgRole.MANAGER, "speak for your organisation in a dispute")
-def add_statement(dispute_id: int):
-    """One side adds a statement and files while the evidence is open."""
-    form = StatementForm()
+def _act(dispute_id: int, form, act, done: str, form_name: str):
+    """A side's form on the dispute's page: done (committed, said, back to the page), or the page again with the
+    refusal beside the form's field (nothing kept); 403 for a side that may not do it."""
     if form.validate_on_submit():
         try:
-            service.add_statement(
-                db.session, current_user, dispute_id, form.body.data, _uploads(form), evidence_folder()
-            )
+            act()
         except service.WrongSide:
             abort(403)
         except service.DisputeError as error:
@@ -123,9 +118,26 @@ def add_statement(dispute_id: int):
             show_on_form(form, error)
         else:
             db.session.commit()
-            flash("Statement added. The other side is told.", "success")
+            flash(done, "success")
             return redirect(url_for("disputes.show", dispute_id=dispute_id), 303)
-    return _page(dispute_id, 400, statement_form=form)
+    return _page(dispute_id, 400, **{form_name: form})
+
+
+@bp.post("/disputes/<int:dispute_id>/statements")
+@login_required
+@org_role_required(OrgRole.MANAGER, "speak for your organisation in a dispute")
+def add_statement(dispute_id: int):
+    """One side adds a statement and files while the evidence is open."""
+    form = StatementForm()
+    return _act(
+        dispute_id,
+        form,
+        lambda: service.add_statement(
+            db.session, current_user, dispute_id, form.body.data, _uploads(form), evidence_folder()
+        ),
+        "Statement added. The other side is told.",
+        "statement_form",
+    )
 
 
 @bp.post("/disputes/<int:dispute_id>/withdraw")
@@ -134,19 +146,13 @@ def add_statement(dispute_id: int):
 def withdraw(dispute_id: int):
     """The side that opened the dispute withdraws it: the money unfreezes, the milestone is as it was."""
     form = WithdrawForm()
-    if form.validate_on_submit():
-        try:
-            service.withdraw_dispute(db.session, current_user, dispute_id, form.reason.data)
-        except service.WrongSide:
-            abort(403)
-        except service.DisputeError as error:
-            db.session.rollback()
-            show_on_form(form, error)
-        else:
-            db.session.commit()
-            flash("Dispute withdrawn: the milestone's money is no longer frozen. The other side is told.", "success")
-            return redirect(url_for("disputes.show", dispute_id=dispute_id), 303)
-    return _page(dispute_id, 400, withdraw_form=form)
+    return _act(
+        dispute_id,
+        form,
+        lambda: service.withdraw_dispute(db.session, current_user, dispute_id, form.reason.data),
+        "Dispute withdrawn: the milestone's money is no longer frozen. The other side is told.",
+        "withdraw_form",
+    )
 
 
 @bp.get("/disputes/<int:dispute_id>/files/<int:file_id>")
