@@ -1,6 +1,7 @@
 """Each vendor's own codename for a confidential job: the job's codename and a tag of three letters or digits that
-only that vendor is shown ("Project Amber Heron K7Q"), derived from the job, the vendor and the platform's secret, so
-nothing is stored and a leaked brief that carries it, even retyped, names the vendor it was shown to (leaks)."""
+only that vendor is shown ("Project Amber Heron K7Q"), derived from the job, the vendor and the platform's marking
+key, so nothing is stored and a leaked brief that carries it, even retyped, names the vendor it was shown to
+(leaks)."""
 
 import hashlib
 import hmac
@@ -13,9 +14,11 @@ TAG_LENGTH = 3
 
 
 def derived(purpose: bytes, job_id: int, vendor_org_id: int) -> bytes:
-    """What the platform's secret says of one vendor reading one job, for one purpose (a codename's tag, a leak
-    mark): the same every time, nothing stored, and nothing of one purpose learned from another."""
-    key = hashlib.sha256(purpose + b":" + current_app.config["SECRET_KEY"].encode()).digest()
+    """What the platform's marking key (MARKING_KEY, else SECRET_KEY) says of one vendor reading one job, for one
+    purpose (a codename's tag, a leak mark): the same every time, nothing stored, and nothing of one purpose learned
+    from another."""
+    secret = current_app.config.get("MARKING_KEY") or current_app.config["SECRET_KEY"]
+    key = hashlib.sha256(purpose + b":" + secret.encode()).digest()
     return hmac.new(key, f"{job_id}:{vendor_org_id}".encode(), hashlib.sha256).digest()
 
 

@@ -58,6 +58,12 @@ def load_config(environ=os.environ, instance_dir: Path = INSTANCE_DIR) -> dict:
         "LOG_LEVEL": environ.get("LOG_LEVEL", "INFO").upper(),
         "LOG_FORMAT": environ.get("LOG_FORMAT", "json"),
         "SECRET_KEY": secret or instance_secret_key(instance_dir),
+        # Earlier keys, after a rotation (comma-separated): sessions they signed stay valid (Flask checks them),
+        # while everything new is signed with SECRET_KEY.
+        "SECRET_KEY_FALLBACKS": [k.strip() for k in environ.get("SECRET_KEY_FALLBACKS", "").split(",") if k.strip()],
+        # The key each vendor's codename tag and a brief's leak mark are derived from; unset, SECRET_KEY. Rotating
+        # SECRET_KEY changes every tag and mark unless this is set (to the old key, or its own value, kept).
+        "MARKING_KEY": environ.get("MARKING_KEY", ""),
         "SQLALCHEMY_DATABASE_URI": environ.get("DATABASE_URL", DEFAULT_SQLITE),
         "SQLALCHEMY_ENGINE_OPTIONS": {"pool_pre_ping": True},
         # PostgreSQL only: how long a connection may take to open. A database host that drops packets would
