@@ -11,6 +11,7 @@ from sqlalchemy import Select, false, or_, select
 from sqlalchemy.orm import Session
 from sqlmodel import col
 
+from marketplace import transaction_cache
 from marketplace.accounts.models import Organization, OrgKind, User
 from marketplace.bids.models import Bid, BidStatus
 from marketplace.certificates.models import Certificate, CertificateStatus
@@ -378,8 +379,12 @@ def _barred_live(session: Session, job: Job, vendor_ids: set[int]) -> set[int]:
 
 
 def count_vendors_seeing(session: Session, job: Job) -> int:
-    """How many vendor organisations may see the job, for the lab's own page (vendor_ids_seeing)."""
-    return len(vendor_ids_seeing(session, job))
+    """How many vendor organisations may see the job, for the lab's own page (vendor_ids_seeing). A count shown to
+    the lab, never who is told or let in: kept between requests while the screening generation stays the same (it
+    is read from watched tables alone: vendors, filings, stored verdicts, pending re-screens, invitations), keyed by
+    what the job's own row decides (its status and visibility) and the date (a vendor never screened is screened)."""
+    key = ("visibility.count_vendors_seeing", job.id, job.buyer_org_id, job.status, job.visibility, utcnow().date())
+    return transaction_cache.shared(session, key, lambda: len(vendor_ids_seeing(session, job)))
 
 
 def get_money_document_entry(session: Session, user: User, entry_id: int, kind: EntryKind) -> LedgerEntry:
