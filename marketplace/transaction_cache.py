@@ -67,7 +67,8 @@ _EXISTS = {
     "postgresql": "SELECT count(*) FROM pg_catalog.pg_tables WHERE tablename = 'screening_generation'",
 }
 # Every table screening reads (marketplace.screening.store and services.screen): a change to any of them can change
-# a verdict; and the few more that answers kept beside the verdicts read. tests/concurrency/test_verdict_cache.py checks the list against what a screening reads.
+# a verdict; and the few more that answers kept beside the verdicts read. tests/concurrency/test_verdict_cache.py
+# checks the list against what a screening reads.
 WATCHED_TABLES = frozenset(
     {
         "organization",  # kinds, the party an organisation is, suspensions
