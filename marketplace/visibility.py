@@ -102,9 +102,15 @@ def visible_jobs(session: Session, user: User) -> Select:
 def get_visible_job(session: Session, user: User, job_id: int) -> Job:
     """The job, if this user may see it.
 
-    Raises NotVisible (404) when the job does not exist or the user may not know it exists.
+    Raises NotVisible (404) when the job does not exist or the user may not know it exists. Asked again in the same
+    transaction (the job page, then its bid panel), the answer is the one read first, until the session writes
+    anything (transaction_cache.cached).
     """
-    job = session.execute(visible_jobs(session, user).where(col(Job.id) == job_id)).scalar_one_or_none()
+    job = transaction_cache.cached(
+        session,
+        ("visibility.visible_job", user.id, job_id),
+        lambda: session.execute(visible_jobs(session, user).where(col(Job.id) == job_id)).scalar_one_or_none(),
+    )
     if job is None:
         raise NotVisible(f"job {job_id}")
     return job
