@@ -10,7 +10,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass, field
 from typing import Any, cast
 
-from sqlalchemy import CursorResult, delete, func, or_, select, union, update
+from sqlalchemy import CursorResult, delete, func, or_, select, union, union_all, update
 from sqlalchemy.orm import Session
 from sqlmodel import col
 
@@ -78,17 +78,21 @@ def _summaries(session: Session, parties: list[Party]) -> list[PartySummary]:
         .order_by(PartyIdentifier.scheme, PartyIdentifier.value)
     ).scalars():
         identifiers[row.party_id].append(row)
+    # Each tie counts once for each end among the parties (a party tied to itself twice): one statement for all four.
+    ends = union_all(
+        *(
+            select(column.label("party_id")).where(column.in_(ids))
+            for column in (
+                col(Interest.interested_party_id),
+                col(Interest.subject_party_id),
+                col(CommercialTie.vendor_party_id),
+                col(CommercialTie.counterparty_id),
+            )
+        )
+    ).subquery()
     counts: dict[int, int] = defaultdict(int)
-    for column in (col(Interest.interested_party_id), col(Interest.subject_party_id)):
-        for party_id, count in session.execute(
-            select(column, func.count()).where(column.in_(ids)).group_by(column)
-        ).all():
-            counts[party_id] += count
-    for column in (col(CommercialTie.vendor_party_id), col(CommercialTie.counterparty_id)):
-        for party_id, count in session.execute(
-            select(column, func.count()).where(column.in_(ids)).group_by(column)
-        ).all():
-            counts[party_id] += count
+    for party_id, count in session.execute(select(ends.c.party_id, func.count()).group_by(ends.c.party_id)).all():
+        counts[party_id] += count
     orgs = {
         org.party_id: org
         for org in session.execute(select(Organization).where(col(Organization.party_id).in_(ids))).scalars()
