@@ -18,6 +18,7 @@ from marketplace.db_types import utcnow
 from marketplace.disclosures.models import DisclosureStatus, DisclosureVersion
 from marketplace.extensions import db
 from marketplace.jobs.models import Job, JobInvitation, Visibility
+from marketplace.parties.counting import awaiting_review
 from marketplace.parties.models import CommercialKind, CommercialTie, Interest, Party, PartyDistinction, TieOrigin
 from marketplace.screening.engine.verdicts import Rule, Verdict
 from marketplace.screening.models import Rival, ScreeningPolicy, VerdictRecord, Waiver
@@ -474,3 +475,34 @@ def test_whom_a_claim_reaches_is_kept_until_a_fact_changes(race_app, build):
 
     second = build(second_vendor_held)
     assert reached() == sorted([w["held"], second])
+
+
+def test_a_filing_awaiting_review_is_kept_until_an_admin_decides_it(race_app, build):
+    """Whether a vendor's filing awaits review (it then sees public jobs only) is kept between requests, and a
+    decision committed after it is seen by the very next transaction."""
+
+    def world():
+        w = _world()
+        w["version"] = DisclosureFactory(vendor_org_id=w["vendor"], number=2).id
+        return w
+
+    w = build(world)
+
+    def waiting() -> bool:
+        with race_app.app_context():
+            try:
+                return awaiting_review(db.session, w["vendor"])
+            finally:
+                db.session.remove()
+
+    assert waiting() is True
+    statements = _statements(race_app, waiting)
+    assert not any("disclosureversion" in statement for statement in statements)  # kept
+    build(
+        lambda: db.session.execute(
+            update(DisclosureVersion)
+            .where(DisclosureVersion.id == w["version"])
+            .values(status=DisclosureStatus.APPROVED, decided_at=utcnow())
+        )
+    )
+    assert waiting() is False
