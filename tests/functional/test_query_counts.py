@@ -14,7 +14,7 @@ from marketplace.disclosures.models import DisclosureStatus, DisclosureVersion
 from marketplace.extensions import db
 from marketplace.jobs.models import Job, Visibility
 from marketplace.notifications.models import Notification
-from marketplace.parties.models import Party
+from marketplace.parties.models import CommercialKind, CommercialTie, Party, TieOrigin
 from marketplace.screening.services.refresh import refresh_verdicts
 from seed_data.seeding import DEMO_LOGINS
 from tests.factories import (
@@ -127,6 +127,7 @@ def _grow(session, buyer: User, vendor: User, demo_job: Job) -> None:
     """Every kind of row a page lists, GROWTH times over, where the demo users see them: on the pages' own job (its
     bids) and vendor (the owners its screening page weighs) too."""
     vendor_party_id = session.get(Organization, vendor.org_id).party_id
+    registry_party_id = session.execute(select(Party.id).order_by(Party.id).limit(1)).scalar_one()
     for n in range(GROWTH):
         other_vendor = VerifiedVendorFactory()
         job = JobFactory(buyer_org_id=buyer.org_id, title=f"Grown job {n}", visibility=Visibility.PUBLIC)
@@ -140,6 +141,16 @@ def _grow(session, buyer: User, vendor: User, demo_job: Job) -> None:
         holder = PartyFactory(name=f"Grown Holding {n} AG")
         InterestFactory(interested_party_id=holder.id, subject_party_id=PartyFactory().id, share_exact=40.0)
         InterestFactory(interested_party_id=holder.id, subject_party_id=vendor_party_id, share_exact=1.0)
+        # A commercial tie of the registry's party page's own party, to another party each time.
+        session.add(
+            CommercialTie(
+                vendor_party_id=registry_party_id,
+                counterparty_id=PartyFactory(name=f"Grown Customer {n} Ltd").id,
+                kind=CommercialKind.CUSTOMER,
+                revenue_share_pct=5.0,
+                origin=TieOrigin.ADMIN_FACT,
+            )
+        )
     session.flush()
 
 
