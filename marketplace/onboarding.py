@@ -13,7 +13,7 @@ from sqlmodel import col
 
 from marketplace.accounts.models import Organization, User, VendorProfile
 from marketplace.disclosures.models import DisclosureStatus, DisclosureVersion
-from marketplace.disclosures.service import current_approved_version, is_stale
+from marketplace.disclosures.service import is_stale
 from marketplace.payments.models import PayoutAccount
 
 
@@ -27,8 +27,7 @@ class Step:
     action: str
 
 
-def _profile_step(session: Session, org_id: int) -> Step:
-    profile = session.execute(select(VendorProfile).where(col(VendorProfile.org_id) == org_id)).scalar_one_or_none()
+def _profile_step(profile: VendorProfile | None) -> Step:
     done = profile is not None and bool(profile.summary and profile.modalities and profile.task_types)
     return Step(
         "Profile",
@@ -40,14 +39,32 @@ def _profile_step(session: Session, org_id: int) -> Step:
     )
 
 
-def _disclosure_step(session: Session, org_id: int) -> Step:
-    latest = session.execute(
-        select(DisclosureVersion)
-        .where(col(DisclosureVersion.vendor_org_id) == org_id, col(DisclosureVersion.status) != DisclosureStatus.DRAFT)
+def _versions(session: Session, org_id: int) -> tuple[DisclosureVersion | None, DisclosureVersion | None]:
+    """The vendor's latest filed version and its latest approved one (current_approved_version), in one query."""
+    of_vendor = col(DisclosureVersion.vendor_org_id) == org_id
+    latest_filed = (
+        select(col(DisclosureVersion.id))
+        .where(of_vendor, col(DisclosureVersion.status) != DisclosureStatus.DRAFT)
         .order_by(col(DisclosureVersion.number).desc())
         .limit(1)
-    ).scalar_one_or_none()
-    approved = current_approved_version(session, org_id)
+        .scalar_subquery()
+    )
+    latest_approved = (
+        select(col(DisclosureVersion.id))
+        .where(of_vendor, col(DisclosureVersion.status) == DisclosureStatus.APPROVED)
+        .order_by(col(DisclosureVersion.number).desc())
+        .limit(1)
+        .scalar_subquery()
+    )
+    found = session.execute(
+        select(DisclosureVersion).where(col(DisclosureVersion.id).in_([latest_filed, latest_approved]))
+    ).scalars()
+    by_number = sorted(found, key=lambda version: version.number, reverse=True)
+    approved = next((v for v in by_number if v.status == DisclosureStatus.APPROVED), None)
+    return (by_number[0] if by_number else None), approved
+
+
+def _disclosure_step(latest: DisclosureVersion | None, approved: DisclosureVersion | None) -> Step:
     if latest is None:
         status, done = "Not filed yet: say who owns and controls your company, and file it for review.", False
     elif latest.status == DisclosureStatus.SUBMITTED:
@@ -71,8 +88,7 @@ def _disclosure_step(session: Session, org_id: int) -> Step:
     )
 
 
-def _payouts_step(session: Session, org_id: int) -> Step:
-    account = session.execute(select(PayoutAccount).where(col(PayoutAccount.org_id) == org_id)).scalar_one_or_none()
+def _payouts_step(account: PayoutAccount | None) -> Step:
     done = account is not None and account.payouts_ready
     if done:
         status = "Ready to receive payouts."
@@ -95,4 +111,12 @@ def vendor_checklist(session: Session, user: User) -> list[Step] | None:
     if not user.is_vendor or user.org_id is None:
         return None
     org = cast(Organization, session.get(Organization, user.org_id))
-    return [_profile_step(session, org.id), _disclosure_step(session, org.id), _payouts_step(session, org.id)]
+    # Every page of a vendor's job list shows it: its profile and payout account in one query, its versions in one.
+    profile, account = session.execute(
+        select(VendorProfile, PayoutAccount)
+        .select_from(Organization)
+        .outerjoin(VendorProfile, col(VendorProfile.org_id) == col(Organization.id))
+        .outerjoin(PayoutAccount, col(PayoutAccount.org_id) == col(Organization.id))
+        .where(col(Organization.id) == org.id)
+    ).one()
+    return [_profile_step(profile), _disclosure_step(*_versions(session, org.id)), _payouts_step(account)]

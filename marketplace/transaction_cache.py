@@ -67,7 +67,8 @@ _EXISTS = {
     "postgresql": "SELECT count(*) FROM pg_catalog.pg_tables WHERE tablename = 'screening_generation'",
 }
 # Every table screening reads (marketplace.screening.store and services.screen): a change to any of them can change
-# a verdict. tests/concurrency/test_verdict_cache.py checks the list against what a screening reads.
+# a verdict; and the few more that answers kept beside the verdicts read. tests/concurrency/test_verdict_cache.py
+# checks the list against what a screening reads.
 WATCHED_TABLES = frozenset(
     {
         "organization",  # kinds, the party an organisation is, suspensions
@@ -81,6 +82,11 @@ WATCHED_TABLES = frozenset(
         "rival",
         "screeningpolicy",
         "waiver",
+        # Not read by screening, but by an answer kept beside it (visibility.count_vendors_seeing): the verdicts a
+        # re-screen stores after the change that bumped the counter, the re-screens still waiting, the invitations.
+        "verdictrecord",
+        "pendingrescreen",
+        "jobinvitation",
     }
 )
 _NAMES_WATCHED = re.compile(r"\b(" + "|".join(sorted(WATCHED_TABLES)) + r")\b", re.IGNORECASE)

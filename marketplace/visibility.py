@@ -11,6 +11,7 @@ from sqlalchemy import Select, false, or_, select
 from sqlalchemy.orm import Session
 from sqlmodel import col
 
+from marketplace import transaction_cache
 from marketplace.accounts.models import Organization, OrgKind, User
 from marketplace.bids.models import Bid, BidStatus
 from marketplace.certificates.models import Certificate, CertificateStatus
@@ -102,9 +103,15 @@ def visible_jobs(session: Session, user: User) -> Select:
 def get_visible_job(session: Session, user: User, job_id: int) -> Job:
     """The job, if this user may see it.
 
-    Raises NotVisible (404) when the job does not exist or the user may not know it exists.
+    Raises NotVisible (404) when the job does not exist or the user may not know it exists. Asked again in the same
+    transaction (the job page, then its bid panel), the answer is the one read first, until the session writes
+    anything (transaction_cache.cached).
     """
-    job = session.execute(visible_jobs(session, user).where(col(Job.id) == job_id)).scalar_one_or_none()
+    job = transaction_cache.cached(
+        session,
+        ("visibility.visible_job", user.id, job_id),
+        lambda: session.execute(visible_jobs(session, user).where(col(Job.id) == job_id)).scalar_one_or_none(),
+    )
     if job is None:
         raise NotVisible(f"job {job_id}")
     return job
@@ -379,8 +386,12 @@ def _barred_live(session: Session, job: Job, vendor_ids: set[int]) -> set[int]:
 
 
 def count_vendors_seeing(session: Session, job: Job) -> int:
-    """How many vendor organisations may see the job, for the lab's own page (vendor_ids_seeing)."""
-    return len(vendor_ids_seeing(session, job))
+    """How many vendor organisations may see the job, for the lab's own page (vendor_ids_seeing). A count shown to
+    the lab, never who is told or let in: kept between requests while the screening generation stays the same (it
+    is read from watched tables alone: vendors, filings, stored verdicts, pending re-screens, invitations), keyed by
+    what the job's own row decides (its status and visibility) and the date (a vendor never screened is screened)."""
+    key = ("visibility.count_vendors_seeing", job.id, job.buyer_org_id, job.status, job.visibility, utcnow().date())
+    return transaction_cache.shared(session, key, lambda: len(vendor_ids_seeing(session, job)))
 
 
 def get_money_document_entry(session: Session, user: User, entry_id: int, kind: EntryKind) -> LedgerEntry:

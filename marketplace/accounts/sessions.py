@@ -43,15 +43,16 @@ def start_session(session: Session, user: User, *, ip_address: str = "", user_ag
 
 
 def signed_in(
-    session: Session, user_id: int, key: str | None
-) -> tuple[User, AccountSession, Organization | None] | None:
-    """The user, its live sign-in whose key the cookie carries and its organisation (None for an admin), in one query
-    (every request asks), or None (no such user, or the sign-in ended, is unknown or someone else's). While the caller
+    session: Session, user_id: int, key: str | None, also: tuple = ()
+) -> tuple[User, AccountSession, Organization | None, tuple] | None:
+    """The user, its live sign-in whose key the cookie carries, its organisation (None for an admin) and the values
+    of the columns `also` (about user_id: read with the rest, not in a statement of their own), in one query (every
+    request asks), or None (no such user, or the sign-in ended, is unknown or someone else's). While the caller
     holds the organisation, the pages' own `session.get(Organization, user.org_id)` finds it loaded."""
     if not key:
         return None
     found = session.execute(
-        select(User, AccountSession, Organization)
+        select(User, AccountSession, Organization, *also)
         .join(
             AccountSession,
             (col(AccountSession.user_id) == col(User.id)) & (col(AccountSession.key_hash) == _hash(key)),
@@ -61,7 +62,7 @@ def signed_in(
     ).first()
     if found is None or found[1].ended_at is not None or found[0].removed_at is not None:
         return None
-    return found[0], found[1], found[2]
+    return found[0], found[1], found[2], tuple(found[3:])
 
 
 def touch(record: AccountSession, *, ip_address: str = "") -> bool:

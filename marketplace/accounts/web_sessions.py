@@ -13,6 +13,7 @@ from flask_login import current_user, login_user
 from marketplace.accounts import sessions
 from marketplace.accounts.models import AccountSession, User
 from marketplace.extensions import db, login_manager
+from marketplace.notifications.service import note_unread, unread_columns
 
 bp = Blueprint("account_sessions", __name__)
 SESSION_KEY = "account_session"
@@ -39,10 +40,12 @@ def load_user(session_id: str) -> User | None:
         user_id, version = (int(part) for part in session_id.split(":"))
     except ValueError:
         return None
-    found = sessions.signed_in(db.session, user_id, session.get(SESSION_KEY))
+    # The unread notifications the layout shows on every page: read with the user, not in a statement of their own.
+    found = sessions.signed_in(db.session, user_id, session.get(SESSION_KEY), unread_columns(user_id))
     if found is None or found[0].session_version != version:
         return None
-    user, record, org = found
+    user, record, org, (every_unread, unread_about_jobs) = found
+    note_unread(db.session, user.id, every_unread, unread_about_jobs)
     g.account_session = record
     # The session's identity map holds rows weakly: kept here, the organisation every page reads is not read again.
     g.account_org = org

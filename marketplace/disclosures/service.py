@@ -406,6 +406,16 @@ def _ties_in(session: Session, model, version_id: int) -> list:
     )
 
 
+def _ties_in_many(session: Session, model, version_ids: list[int]) -> list:
+    return list(
+        session.execute(
+            select(model)
+            .where(col(model.disclosure_id).in_(version_ids), model.origin == TieOrigin.DISCLOSURE)
+            .order_by(model.id)
+        ).scalars()
+    )
+
+
 # --- Adding and removing ties on a draft -------------------------------------------------------------------
 
 
@@ -739,18 +749,31 @@ def _kind_of_interest(interest: Interest, vendor_party_id: int) -> TieKind | Non
 
 def tie_views(session: Session, version: DisclosureVersion) -> list[TieView]:
     """The version's ties, in section order, then by kind and name."""
-    org = cast(Organization, session.get(Organization, version.vendor_org_id))
-    interests = _ties_in(session, Interest, version.id)
-    commercial = _ties_in(session, CommercialTie, version.id)
+    return tie_views_of(session, [version])[version.id]
+
+
+def tie_views_of(session: Session, versions: list[DisclosureVersion]) -> dict[int, list[TieView]]:
+    """{version id: tie_views(version)} for versions of one vendor, in three statements whatever their number."""
+    if not versions:
+        return {}
+    org = cast(Organization, session.get(Organization, versions[0].vendor_org_id))
+    ids = [version.id for version in versions]
+    interests = _ties_in_many(session, Interest, ids)
+    commercial = _ties_in_many(session, CommercialTie, ids)
     party_ids = {i.interested_party_id for i in interests} | {i.subject_party_id for i in interests}
     party_ids |= {c.counterparty_id for c in commercial}
     parties = {p.id: p for p in session.execute(select(Party).where(col(Party.id).in_(party_ids))).scalars()}
-    views = [tie_view(row, parties, cast(int, org.party_id)) for row in [*interests, *commercial]]
     order = {kind.code: index for index, kind in enumerate(TIE_KINDS)}
-    return sorted(
-        views,
-        key=lambda v: (SECTION_INDEX[v.section], order.get(v.kind, len(order)), normalize_name(v.party_name), v.id),
-    )
+    found: dict[int, list[TieView]] = {version_id: [] for version_id in ids}
+    for row in [*interests, *commercial]:
+        found[cast(int, row.disclosure_id)].append(tie_view(row, parties, cast(int, org.party_id)))
+    return {
+        version_id: sorted(
+            views,
+            key=lambda v: (SECTION_INDEX[v.section], order.get(v.kind, len(order)), normalize_name(v.party_name), v.id),
+        )
+        for version_id, views in found.items()
+    }
 
 
 def tie_view(row: Interest | CommercialTie, parties: dict[int, Party], vendor_party_id: int) -> TieView:
@@ -832,11 +855,11 @@ class Review:
 def review_of(session: Session, user: User, version_id: int) -> Review:
     """A filed version for an admin, with what changed since the vendor's last approved version before it."""
     version = get_filed_version(session, user, version_id)
-    ties = tie_views(session, version)
+    # Held from here: the identity map holds rows weakly, and the tie views read the organisation too.
+    vendor = cast(Organization, session.get(Organization, version.vendor_org_id))
     baseline = current_approved_version(session, version.vendor_org_id, before_number=version.number)
-    old = tie_views(session, baseline) if baseline else []
+    views = tie_views_of(session, [version, baseline] if baseline else [version])
+    ties, old = views[version.id], (views[baseline.id] if baseline else [])
     changes = [change for change in diff_ties(old, ties) if change.status != "unchanged"]
     changes.sort(key=lambda change: SECTION_INDEX[change.tie.section])
-    return Review(
-        version, cast(Organization, session.get(Organization, version.vendor_org_id)), ties, baseline, changes
-    )
+    return Review(version, vendor, ties, baseline, changes)

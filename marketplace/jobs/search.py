@@ -127,9 +127,12 @@ def search_jobs(
         session.execute(select(by_state.c.state, func.count()).group_by(by_state.c.state)).all()
     )
 
+    # The total is one of those counts (or all of them): a job's effective state is the one _state_condition picks.
     if search.state:
         conditions.append(_state_condition(search.state, now))
-    total = session.execute(select(func.count(col(Job.id))).where(*conditions)).scalar_one()
+        total = state_counts.get(search.state, 0)
+    else:
+        total = sum(state_counts.values())
     pages = max(1, math.ceil(total / per_page))
     page = min(max(1, search.page), pages)
     order = case({state.value: index for index, state in enumerate(STATE_ORDER)}, value=state_sql)

@@ -4,7 +4,7 @@ from sqlalchemy import func, insert, select, update
 from sqlalchemy.orm import Session
 from sqlmodel import col
 
-from marketplace import visibility
+from marketplace import transaction_cache, visibility
 from marketplace.accounts.models import User
 from marketplace.db_types import utcnow
 from marketplace.notifications.models import Notification
@@ -73,15 +73,43 @@ def notifications_for(session: Session, user: User, limit: int = 100) -> list[No
     return list(session.execute(query).scalars())
 
 
+def _unread(user_id):
+    return col(Notification.user_id) == user_id, col(Notification.read_at).is_(None)
+
+
+def unread_columns(user_id) -> tuple:
+    """Two columns for any query about the signed-in user (accounts.sessions.signed_in reads them with the user, so
+    that no page spends a statement of its own on them): its unread notifications, and of those the ones about a job.
+    Give what they read to note_unread."""
+    unread = _unread(user_id)
+    return (
+        select(func.count(col(Notification.id))).where(*unread).scalar_subquery(),
+        select(func.count(col(Notification.id)))
+        .where(*unread, col(Notification.job_id).is_not(None))
+        .scalar_subquery(),
+    )
+
+
+def note_unread(session: Session, user_id: int, every: int, about_jobs: int) -> None:
+    """The counts unread_columns read, for unread_count in this transaction until the session writes anything."""
+    transaction_cache.cached(session, ("notifications.unread", user_id), lambda: (every, about_jobs))
+
+
 def unread_count(session: Session, user: User) -> int:
     """How many of the notifications it may read are unread. Screening is asked only when one is about a job."""
-    unread = (col(Notification.user_id) == user.id, col(Notification.read_at).is_(None))
-    every, about_jobs = session.execute(
-        select(
-            func.count(col(Notification.id)),
-            func.count(col(Notification.id)).filter(col(Notification.job_id).is_not(None)),
-        ).where(*unread)
-    ).one()
+    unread = _unread(user.id)
+    every, about_jobs = transaction_cache.cached(
+        session,
+        ("notifications.unread", user.id),
+        lambda: tuple(
+            session.execute(
+                select(
+                    func.count(col(Notification.id)),
+                    func.count(col(Notification.id)).filter(col(Notification.job_id).is_not(None)),
+                ).where(*unread)
+            ).one()
+        ),
+    )
     if not about_jobs:
         return every
     query = select(func.count(col(Notification.id))).where(*unread, visibility.notification_filter(session, user))

@@ -11,7 +11,7 @@ from sqlmodel import col
 
 from marketplace.db_types import in_ids
 from marketplace.disclosures.models import DisclosureStatus, DisclosureVersion
-from marketplace.transaction_cache import cached
+from marketplace.transaction_cache import cached, shared
 
 PENDING_STATUSES = (DisclosureStatus.SUBMITTED, DisclosureStatus.CHANGES_REQUESTED)
 
@@ -37,11 +37,14 @@ def vendors_awaiting_review(session: Session, vendor_org_ids: list[int] | None =
 
 def awaiting_review(session: Session, vendor_org_id: int) -> bool:
     """Whether this vendor has a filed version awaiting an admin's review (vendors_awaiting_review). Read once per
-    transaction: every vendor page asks it several times (what the vendor may see, bid on, ask)."""
+    transaction: every vendor page asks it several times (what the vendor may see, bid on, ask); and kept between
+    transactions while the screening generation stays the same (disclosure versions are watched: a filing, a
+    decision or a withdrawal committed anywhere is seen by the next transaction)."""
+    key = ("parties.awaiting_review", vendor_org_id)
     return cached(
         session,
-        ("parties.awaiting_review", vendor_org_id),
-        lambda: vendor_org_id in vendors_awaiting_review(session, [vendor_org_id]),
+        key,
+        lambda: shared(session, key, lambda: vendor_org_id in vendors_awaiting_review(session, [vendor_org_id])),
     )
 
 

@@ -10,8 +10,8 @@ from collections.abc import Iterable
 from dataclasses import dataclass, field
 from typing import Any, cast
 
-from sqlalchemy import CursorResult, delete, func, or_, select, union, update
-from sqlalchemy.orm import Session
+from sqlalchemy import CursorResult, delete, func, or_, select, union, union_all, update
+from sqlalchemy.orm import Session, aliased
 from sqlmodel import col
 
 from marketplace import changes
@@ -78,17 +78,21 @@ def _summaries(session: Session, parties: list[Party]) -> list[PartySummary]:
         .order_by(PartyIdentifier.scheme, PartyIdentifier.value)
     ).scalars():
         identifiers[row.party_id].append(row)
+    # Each tie counts once for each end among the parties (a party tied to itself twice): one statement for all four.
+    ends = union_all(
+        *(
+            select(column.label("party_id")).where(column.in_(ids))
+            for column in (
+                col(Interest.interested_party_id),
+                col(Interest.subject_party_id),
+                col(CommercialTie.vendor_party_id),
+                col(CommercialTie.counterparty_id),
+            )
+        )
+    ).subquery()
     counts: dict[int, int] = defaultdict(int)
-    for column in (col(Interest.interested_party_id), col(Interest.subject_party_id)):
-        for party_id, count in session.execute(
-            select(column, func.count()).where(column.in_(ids)).group_by(column)
-        ).all():
-            counts[party_id] += count
-    for column in (col(CommercialTie.vendor_party_id), col(CommercialTie.counterparty_id)):
-        for party_id, count in session.execute(
-            select(column, func.count()).where(column.in_(ids)).group_by(column)
-        ).all():
-            counts[party_id] += count
+    for party_id, count in session.execute(select(ends.c.party_id, func.count()).group_by(ends.c.party_id)).all():
+        counts[party_id] += count
     orgs = {
         org.party_id: org
         for org in session.execute(select(Organization).where(col(Organization.party_id).in_(ids))).scalars()
@@ -155,19 +159,18 @@ def party_detail(session: Session, user: User, party_id: int) -> PartyDetail:
         .where(col(Interest.subject_party_id) == party.id)
         .order_by(Party.name, col(Interest.id))
     ).all()
-    commercial = []
-    for tie in session.execute(
-        select(CommercialTie)
-        .where(or_(col(CommercialTie.vendor_party_id) == party.id, col(CommercialTie.counterparty_id) == party.id))
-        .order_by(col(CommercialTie.id))
-    ).scalars():
-        commercial.append(
-            (
-                tie,
-                cast(Party, session.get(Party, tie.vendor_party_id)),
-                cast(Party, session.get(Party, tie.counterparty_id)),
-            )
-        )
+    # Both ends with the tie, in one statement (not a read per tie for the end that is not this party).
+    vendor_end, counterparty = aliased(Party), aliased(Party)
+    commercial = [
+        (tie, vendor, other)
+        for tie, vendor, other in session.execute(
+            select(CommercialTie, vendor_end, counterparty)
+            .join(vendor_end, col(vendor_end.id) == col(CommercialTie.vendor_party_id))
+            .join(counterparty, col(counterparty.id) == col(CommercialTie.counterparty_id))
+            .where(or_(col(CommercialTie.vendor_party_id) == party.id, col(CommercialTie.counterparty_id) == party.id))
+            .order_by(col(CommercialTie.id))
+        ).all()
+    ]
     merged_from = list(
         session.execute(select(Party).where(col(Party.merged_into_id) == party.id).order_by(Party.name)).scalars()
     )

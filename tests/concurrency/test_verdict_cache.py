@@ -17,12 +17,14 @@ from marketplace.accounts.models import Organization, User
 from marketplace.db_types import utcnow
 from marketplace.disclosures.models import DisclosureStatus, DisclosureVersion
 from marketplace.extensions import db
-from marketplace.jobs.models import Visibility
+from marketplace.jobs.models import Job, JobInvitation, Visibility
+from marketplace.parties.counting import awaiting_review
 from marketplace.parties.models import CommercialKind, CommercialTie, Interest, Party, PartyDistinction, TieOrigin
 from marketplace.screening.engine.verdicts import Rule, Verdict
-from marketplace.screening.models import Rival, ScreeningPolicy, Waiver
+from marketplace.screening.models import Rival, ScreeningPolicy, VerdictRecord, Waiver
 from marketplace.screening.services import approval
 from marketplace.screening.services.screen import screen_pairs, verdicts_for_vendor
+from marketplace.visibility import count_vendors_seeing
 from tests.concurrency.harness import Server
 from tests.factories import (
     AdminFactory,
@@ -388,3 +390,119 @@ def test_the_approval_preview_is_kept_until_a_fact_changes(race_app, build):
     assert not any("SAVEPOINT" in statement.upper() for statement in statements)
     build(lambda: _rival_holds(w))
     assert preview() == []  # excluded before and after: approving changes nothing for this lab
+
+
+def test_the_count_of_vendors_seeing_a_job_is_kept_until_a_stored_verdict_or_an_invitation_changes(race_app, build):
+    """The lab's job page counts the vendors who may see its job from the stored verdicts: the count is kept between
+    requests, and a verdict a re-screen stores, or an invitation, committed after it changes the next count."""
+
+    def world():
+        w = _world()
+        w["job"] = JobFactory(buyer_org_id=w["buyer"], visibility=Visibility.CONFIDENTIAL).id
+        w["invite_only"] = JobFactory(buyer_org_id=w["buyer"], visibility=Visibility.INVITE_ONLY).id
+        return w
+
+    w = build(world)
+
+    def count(job: str) -> int:
+        with race_app.app_context():
+            try:
+                return count_vendors_seeing(db.session, db.session.get(Job, w[job]))
+            finally:
+                db.session.remove()
+
+    seeing, invited = count("job"), count("invite_only")
+    assert invited == 0
+    again: list = []
+    statements = _statements(race_app, lambda: again.append(count("job")))
+    assert again == [seeing]
+    assert not any("verdictrecord" in statement for statement in statements)  # kept: no verdict read again
+    # A re-screen stores that the lab's rival now owns the vendor: one vendor fewer may see the confidential job.
+    excluded = {"rule": Rule.OWNERSHIP.value, "verdict": Verdict.EXCLUDE.value, "waived": False}
+    build(
+        lambda: db.session.add(
+            VerdictRecord(
+                buyer_org_id=w["buyer"], vendor_org_id=w["vendor"], verdict=Verdict.EXCLUDE, findings=[excluded]
+            )
+        )
+    )
+    assert count("job") == seeing - 1
+    other = build(lambda: VerifiedVendorOrgFactory().id)
+    build(lambda: db.session.add(JobInvitation(job_id=w["invite_only"], vendor_org_id=other)))
+    assert count("invite_only") == 1
+
+
+def test_whom_a_claim_reaches_is_kept_until_a_fact_changes(race_app, build):
+    """The admin's review lists, for a filing's claim about another party, the platform vendors it reaches once
+    approved: kept between requests, and a stake committed after it (the party now holds a second vendor) shows."""
+
+    def world():
+        w = _world()
+        w["version"] = DisclosureFactory(vendor_org_id=w["vendor"], number=2).id
+        w["admin"] = AdminFactory().id
+        # The filing says "other" holds 30% of the rival; "other" already holds a platform vendor.
+        w["claim"] = InterestFactory(
+            interested_party_id=w["other"],
+            subject_party_id=w["rival"],
+            origin=TieOrigin.DISCLOSURE,
+            disclosure_id=w["version"],
+        ).id
+        w["held"] = VerifiedVendorOrgFactory()
+        InterestFactory(interested_party_id=w["rival"], subject_party_id=w["held"].party_id)
+        w["held"] = w["held"].id
+        return w
+
+    w = build(world)
+
+    def reached() -> list[int]:
+        with race_app.app_context():
+            try:
+                admin = db.session.get(User, w["admin"])
+                return sorted(
+                    org.id for org in approval.claims_about_others(db.session, admin, w["version"])[w["claim"]].vendors
+                )
+            finally:
+                db.session.remove()
+
+    assert reached() == [w["held"]]
+    statements = _statements(race_app, reached)
+    assert not any(" interest" in statement for statement in statements)  # kept: the graph is not walked again
+
+    def second_vendor_held() -> int:
+        second = VerifiedVendorOrgFactory()
+        InterestFactory(interested_party_id=w["rival"], subject_party_id=second.party_id)
+        return second.id
+
+    second = build(second_vendor_held)
+    assert reached() == sorted([w["held"], second])
+
+
+def test_a_filing_awaiting_review_is_kept_until_an_admin_decides_it(race_app, build):
+    """Whether a vendor's filing awaits review (it then sees public jobs only) is kept between requests, and a
+    decision committed after it is seen by the very next transaction."""
+
+    def world():
+        w = _world()
+        w["version"] = DisclosureFactory(vendor_org_id=w["vendor"], number=2).id
+        return w
+
+    w = build(world)
+
+    def waiting() -> bool:
+        with race_app.app_context():
+            try:
+                return awaiting_review(db.session, w["vendor"])
+            finally:
+                db.session.remove()
+
+    assert waiting() is True
+    statements = _statements(race_app, waiting)
+    assert not any("disclosureversion" in statement for statement in statements)  # kept
+    build(
+        lambda: db.session.execute(
+            update(DisclosureVersion)
+            .where(DisclosureVersion.id == w["version"])
+            .values(status=DisclosureStatus.APPROVED, decided_at=utcnow())
+        )
+    )
+    assert waiting() is False

@@ -230,12 +230,20 @@ def _match_warnings(session: Session, buyers: list[Organization], after: dict[in
 
 
 @dataclass(frozen=True)
+class ReachedVendor:
+    """A platform vendor a claim reaches, by id and name (kept between requests: no row of any session)."""
+
+    id: int
+    name: str
+
+
+@dataclass(frozen=True)
 class ClaimReach:
     """A tie of the version about another party than the vendor: whose screening it reaches once approved."""
 
     tie_id: int
     subject_name: str
-    vendors: list[Organization]
+    vendors: list[ReachedVendor]
 
 
 def claims_about_others(session: Session, user: User, version_id: int) -> dict[int, ClaimReach]:
@@ -243,6 +251,13 @@ def claims_about_others(session: Session, user: User, version_id: int) -> dict[i
     whose screening it can change once approved (before that it counts only in the filing vendor's own).
     Raises NotVisible (404) as get_filed_version does."""
     version = disclosures.get_filed_version(session, user, version_id)
+    # Made of what screening reads alone (the version's ties, the graph, organisations): kept while the screening
+    # generation stays the same, as the approval's effect is.
+    key = ("screening.claims_about_others", version.id, version.vendor_org_id)
+    return transaction_cache.shared(session, key, lambda: _claims(session, version))
+
+
+def _claims(session: Session, version: DisclosureVersion) -> dict[int, ClaimReach]:
     vendor = cast(Organization, session.get(Organization, version.vendor_org_id))
     ties = (
         session.execute(
@@ -258,13 +273,14 @@ def claims_about_others(session: Session, user: User, version_id: int) -> dict[i
     out = {}
     for tie in ties:
         reached = affected_vendor_ids(session, [tie.subject_party_id]) - {vendor.id}
-        orgs = list(
-            session.execute(
-                select(Organization)
+        orgs = [
+            ReachedVendor(org_id, name)
+            for org_id, name in session.execute(
+                select(col(Organization.id), col(Organization.name))
                 .where(col(Organization.id).in_(sorted(reached)))
                 .order_by(Organization.name, col(Organization.id))
-            ).scalars()
-        )
+            ).all()
+        ]
         out[tie.id] = ClaimReach(tie.id, cast(Party, session.get(Party, tie.subject_party_id)).name, orgs)
     return out
 
@@ -274,5 +290,12 @@ def ownership_picture(session: Session, vendor: Organization):
     None when the vendor has no node in the graph."""
     if vendor.party_id is None:
         return None
-    rivals = session.execute(select(col(Rival.party_id)).distinct()).scalars().all()
-    return vendor_picture(session, vendor.party_id, Screening(vendor.id), rivals, utcnow().date())
+    party_id, today = vendor.party_id, utcnow().date()
+
+    def draw():
+        rivals = session.execute(select(col(Rival.party_id)).distinct()).scalars().all()
+        return vendor_picture(session, party_id, Screening(vendor.id), rivals, today)
+
+    # Drawn from what screening reads (the graph, every buyer's rivals) and the date: kept while the screening
+    # generation stays the same, as the buyer's picture of a vendor is (vendor_search.vendor_report).
+    return transaction_cache.shared(session, ("screening.ownership_picture", vendor.id, party_id, today), draw)
