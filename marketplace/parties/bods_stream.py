@@ -364,8 +364,9 @@ class _Stager:
         self.progress = progress
         self.finished = False
         self.staged = run.statements_staged
-        # Parsed statements received, by number, until applied; statements up to `prepared_to` have been sent (or
-        # were staged before this stager started). The pipe holds one batch: the stager waits while it is full.
+        # Parsed statements (or, read by the fast path, their digests: _Preparer.add_parsed) received,
+        # by number, until applied; statements up to `prepared_to` have been sent (or were staged before this stager
+        # started). The pipe holds one batch: the stager waits while it is full.
         self.prepared: dict[int, tuple] = {}
         self.prepared_to = run.statements_staged
         self.keep_prepared = True
@@ -475,10 +476,13 @@ class _Preparer:
         self.entries.append((statement, statement_digest(statement), None, warnings))
 
     def add_parsed(self, number: int, statement: Statement) -> None:
-        """A statement the fast path has parsed (it parses only what the parser parses without warnings)."""
+        """A statement the fast path has parsed (it parses only what the parser parses without warnings): sent as
+        its digest alone, in a 1-tuple. The applier parses it again by the fast path, which costs it less than
+        unpickling the parsed statement would (~8 against ~20 us a statement). (The party's match keys worked out
+        here too made the import slower, 100k: the stager waited longer for its turn at the pipe.)"""
         if self.first is None:
             self.first = number
-        self.entries.append((statement, statement_digest(statement), None, []))
+        self.entries.append((statement_digest(statement),))
 
     def send(self) -> None:
         if self.first is not None:
@@ -535,7 +539,11 @@ def _apply(
         batch = []
         for number, content in rows:
             entry = prepared.get(number)
-            if entry is None:
+            if entry is not None and len(entry) == 1:  # the digest of a statement the stager read by the fast path
+                statement = fast_statement(content, parser.today)
+                assert statement is not None  # the same function, text and day
+                item = Staged(number, statement, content, digest=entry[0])
+            elif entry is None:
                 statement = fast_statement(content, parser.today)
                 if statement is not None:
                     item = Staged(number, statement, content)
