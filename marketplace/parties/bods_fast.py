@@ -41,7 +41,7 @@ BirthDate = Annotated[str, Meta(pattern=r"^[0-9]{4}(-(1[0-2]|0[1-9])(-[0-9]{2})?
 Percent = Annotated[float, Meta(ge=0, le=100)]
 
 
-class _Strict(Struct, forbid_unknown_fields=True, frozen=True, kw_only=True):
+class _Strict(Struct, forbid_unknown_fields=True, kw_only=True):
     pass
 
 

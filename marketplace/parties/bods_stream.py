@@ -212,7 +212,7 @@ def _stage(
     run_id, number, offset = run.id, run.statements_staged, run.resume_offset
     batch: list[dict] = []
     for number, raw, content, offset in _read(path, run.statements_staged, run.resume_offset, today):
-        if type(raw) is not dict:  # read, checked and parsed by the fast path (bods_fast)
+        if not isinstance(raw, dict):  # read, checked and parsed by the fast path (bods_fast)
             statement_id, record_id = raw.statement_id, raw.record_id
             if preparer is not None:
                 preparer.add_parsed(number, raw)
