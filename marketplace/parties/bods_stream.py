@@ -478,8 +478,8 @@ class _Preparer:
     def add_parsed(self, number: int, statement: Statement) -> None:
         """A statement the fast path has parsed (it parses only what the parser parses without warnings): sent as
         its digest alone, in a 1-tuple. The applier parses it again by the fast path, which costs it less than
-        unpickling the parsed statement would (~8 against ~20 us a statement). (The party's match keys worked out
-        here too made the import slower, 100k: the stager waited longer for its turn at the pipe.)"""
+        unpickling the parsed statement did (CPU a statement, 100k: the applier's 56 → 47 us, the stager's 38 → 25).
+        (The party's match keys worked out here too made the import slower, 100k, one run each.)"""
         if self.first is None:
             self.first = number
         self.entries.append((statement_digest(statement),))
