@@ -13,6 +13,7 @@ from collections import defaultdict
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from datetime import date
+from operator import itemgetter
 from typing import Any, NoReturn
 
 import orjson
@@ -677,7 +678,7 @@ class BulkApplier:
             self.session.execute(insert(table), rows)
             return
         transaction_cache.note_change(self.session.connection())  # COPY passes no statement event
-        copy_rows(self.session, table.name, columns, ([row[c] for c in columns] for row in rows))
+        copy_rows(self.session, table.name, columns, map(itemgetter(*columns), rows))
 
 
 class _ArrayText(UserDefinedType):

@@ -60,6 +60,7 @@ from marketplace.parties.bods import (
     statement_digest,
 )
 from marketplace.parties.bods_bulk import BulkApplier, Staged, copy_rows, decoded_json
+from marketplace.parties.bods_fast import fast_statement
 from marketplace.parties.bods_validation import quick_statement_problem
 from marketplace.parties.models import BodsImportRun, BodsStagedStatement
 
@@ -115,7 +116,7 @@ def import_file(session: Session, actor, path: Path, *, progress: ProgressCallba
         if not run.staged and session.get_bind().dialect.name == "postgresql" and size >= STAGE_APART_FROM:
             stager = _Stager(session, run, path, progress, today)
         elif not run.staged:
-            _stage(session, run, path, progress)
+            _stage(session, run, path, progress, today=today)
         return _apply(session, actor, run, path.name, progress, today, stager)
     except BodsFileError:
         if stager is not None:
@@ -205,16 +206,24 @@ def _stage(
     path: Path,
     progress: ProgressCallback | None,
     preparer: "_Preparer | None" = None,
+    today: date | None = None,
 ) -> None:
     meter = _Meter("staging", None, progress, done=run.statements_staged)
     run_id, number, offset = run.id, run.statements_staged, run.resume_offset
     batch: list[dict] = []
-    for number, raw, content, offset in _read(path, run.statements_staged, run.resume_offset):
-        statement_id = _checked_statement_id(path.name, raw, number)
-        problem = quick_statement_problem(raw)
-        if problem:
-            raise BodsFileError(path.name, f"statement {number} ({statement_id}): {problem}")
-        record_id = raw.get("recordId")
+    for number, raw, content, offset in _read(path, run.statements_staged, run.resume_offset, today):
+        if not isinstance(raw, dict):  # read, checked and parsed by the fast path (bods_fast)
+            statement_id, record_id = raw.statement_id, raw.record_id
+            if preparer is not None:
+                preparer.add_parsed(number, raw)
+        else:
+            statement_id = _checked_statement_id(path.name, raw, number)
+            problem = quick_statement_problem(raw)
+            if problem:
+                raise BodsFileError(path.name, f"statement {number} ({statement_id}): {problem}")
+            record_id = raw.get("recordId")
+            if preparer is not None:
+                preparer.add(number, raw)
         batch.append(
             {
                 "run_id": run_id,
@@ -224,8 +233,6 @@ def _stage(
                 "content": content,
             }
         )
-        if preparer is not None:
-            preparer.add(number, raw)
         meter.add()
         if len(batch) >= BATCH:
             _save_batch(session, run_id, batch, number, offset)
@@ -265,14 +272,17 @@ def _save_batch(session: Session, run_id: int, rows: list[dict], number: int, of
     session.commit()
 
 
-def _read(path: Path, skip: int, offset: int) -> Iterator[tuple[int, dict, str, int]]:
+def _read(
+    path: Path, skip: int, offset: int, today: date | None = None
+) -> Iterator[tuple[int, dict | Statement, str, int]]:
     """(number, statement, its JSON text, the byte offset after it when the file is JSON Lines) for each statement
-    after the first `skip`, reading from `offset` when the file is JSON Lines."""
+    after the first `skip`, reading from `offset` when the file is JSON Lines. A JSON Lines statement of a common
+    0.4 shape comes parsed (bods_fast: valid, and parsed as _Parser would on `today`), any other as read (a dict)."""
     with path.open("rb") as file:
         head = file.read(4096)
         first = head.lstrip(b"\xef\xbb\xbf \t\r\n")[:1]
         if first == b"{" and _is_json_lines(file):
-            yield from _read_lines(path.name, file, skip, offset)
+            yield from _read_lines(path.name, file, skip, offset, today or utcnow().date())
             return
         if first not in (b"[", b"{"):
             raise BodsFileError(path.name, "is not valid JSON (it starts with neither [ nor {).")
@@ -290,7 +300,9 @@ def _is_json_lines(file: BinaryIO) -> bool:
         return False
 
 
-def _read_lines(name: str, file: BinaryIO, skip: int, offset: int) -> Iterator[tuple[int, dict, str, int]]:
+def _read_lines(
+    name: str, file: BinaryIO, skip: int, offset: int, today: date
+) -> Iterator[tuple[int, dict | Statement, str, int]]:
     file.seek(offset)
     number, line_number = skip, 0
     for line in file:
@@ -300,6 +312,10 @@ def _read_lines(name: str, file: BinaryIO, skip: int, offset: int) -> Iterator[t
         if not text:
             continue
         number += 1
+        statement = fast_statement(text, today)
+        if statement is not None:
+            yield number, statement, text, offset
+            continue
         try:
             raw = decoded_json(text)
         except ValueError as error:
@@ -348,8 +364,9 @@ class _Stager:
         self.progress = progress
         self.finished = False
         self.staged = run.statements_staged
-        # Parsed statements received, by number, until applied; statements up to `prepared_to` have been sent (or
-        # were staged before this stager started). The pipe holds one batch: the stager waits while it is full.
+        # Parsed statements (or, read by the fast path, their digests: _Preparer.add_parsed) received,
+        # by number, until applied; statements up to `prepared_to` have been sent (or were staged before this stager
+        # started). The pipe holds one batch: the stager waits while it is full.
         self.prepared: dict[int, tuple] = {}
         self.prepared_to = run.statements_staged
         self.keep_prepared = True
@@ -421,7 +438,7 @@ def _stage_apart(url: str, run_id: int, path: Path, sender, today: date) -> None
             run = session.get(BodsImportRun, run_id)
             assert run is not None
             preparer = _Preparer(path.name, today, sender)
-            _stage(session, run, path, lambda progress: sender.send(("staged", progress)), preparer)
+            _stage(session, run, path, lambda progress: sender.send(("staged", progress)), preparer, today)
             sender.send(("finished", run.statements_staged))
     except BodsFileError as error:
         sender.send(("refused", (path.name, str(error).removeprefix(f"{path.name}: "))))
@@ -457,6 +474,15 @@ class _Preparer:
         # A party's columns (match keys) are left to the applier: the stager, which also checks the schema, is
         # the busier of the two.
         self.entries.append((statement, statement_digest(statement), None, warnings))
+
+    def add_parsed(self, number: int, statement: Statement) -> None:
+        """A statement the fast path has parsed (it parses only what the parser parses without warnings): sent as
+        its digest alone, in a 1-tuple. The applier parses it again by the fast path, which costs it less than
+        unpickling the parsed statement did (CPU a statement, 100k: the applier's 56 → 47 us, the stager's 38 → 25).
+        (The party's match keys worked out here too made the import slower, 100k, one run each.)"""
+        if self.first is None:
+            self.first = number
+        self.entries.append((statement_digest(statement),))
 
     def send(self) -> None:
         if self.first is not None:
@@ -513,9 +539,17 @@ def _apply(
         batch = []
         for number, content in rows:
             entry = prepared.get(number)
-            if entry is None:
-                raw = decoded_json(content)
-                item = Staged(number, parser.parse(raw, number), content, raw)
+            if entry is not None and len(entry) == 1:  # the digest of a statement the stager read by the fast path
+                statement = fast_statement(content, parser.today)
+                assert statement is not None  # the same function, text and day
+                item = Staged(number, statement, content, digest=entry[0])
+            elif entry is None:
+                statement = fast_statement(content, parser.today)
+                if statement is not None:
+                    item = Staged(number, statement, content)
+                else:
+                    raw = decoded_json(content)
+                    item = Staged(number, parser.parse(raw, number), content, raw)
             else:
                 statement, digest, columns, warnings = entry
                 parser.warnings.extend(warnings)
