@@ -298,7 +298,8 @@ def shared_unless_written(session: Session, key: Hashable, tables: Iterable[str]
         kept = _shared.get((database, key))
         if kept is not None and kept[0] == current:
             _shared.move_to_end((database, key))
-            return kept[1]
+            found: T = kept[1]
+            return found
     answer = compute()
     with _shared_lock:
         _shared[(database, key)] = (current, answer)

@@ -511,7 +511,8 @@ def test_a_filing_awaiting_review_is_kept_until_an_admin_decides_it(race_app, bu
 def _buyer_scan(statement: str) -> bool:
     """The re-screen's read of every buyer: organisations by kind, no ids given."""
     words = " ".join(statement.split())
-    return words.startswith("SELECT organization.id FROM organization WHERE organization.kind =") and " AND " not in words
+    scan = "SELECT organization.id FROM organization WHERE organization.kind ="
+    return words.startswith(scan) and " AND " not in words
 
 
 def _rescreen_after_a_tie(app, w: dict, before=None) -> list[str]:

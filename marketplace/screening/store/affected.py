@@ -98,20 +98,22 @@ def _affected_in_one_query(session: Session, party_ids: list[int], aliases: stor
             _interest.interested_party_id == below.c.id, _interest.interest_type.in_(_PASSING)
         )
     )
-    people = select(_interest.interested_party_id.label("id")).where(
-        store.among(_interest.subject_party_id, below), roles
+    people = (
+        select(_interest.interested_party_id.label("id"))
+        .where(store.among(_interest.subject_party_id, below), roles)
+        .distinct()
+        .cte("people")
     )
-    people = people.distinct().cte("people")
     parties = union(
         select(below.c.id),
         select(_interest.subject_party_id).where(store.among(_interest.interested_party_id, below)),
         select(_interest.subject_party_id).where(store.among(_interest.interested_party_id, people), roles),
         select(_commercial.vendor_party_id).where(store.among(_commercial.counterparty_id, below)),
     ).cte("parties")
-    vendors = select(literal("v").label("what"), col(Organization.id).label("id")).where(
+    vendors: Any = select(literal("v").label("what"), col(Organization.id).label("id")).where(
         col(Organization.kind) == OrgKind.VENDOR, store.among(col(Organization.party_id), parties)
     )
-    query = vendors
+    query: Any = vendors
     if aliases.root:  # which parties were met too, to know whether a merge was among them
         query = union_all(vendors, select(literal("p"), parties.c.id), select(literal("p"), people.c.id))
     rows = session.execute(query).all()

@@ -585,10 +585,12 @@ def _closure_around(session: Session, vendors: set[int], aliases: Aliases, as_of
     interest, commercial = _interest.c, _commercial.c
     roles = interest.interest_type.in_(sorted(ROLE_INTEREST_TYPES))
     dated = _dated(_interest, as_of, since)
-    people = select(interest.interested_party_id.label("id")).where(
-        interest.subject_party_id == any_(id_array(vendors)), roles, *dated
+    people = (
+        select(interest.interested_party_id.label("id"))
+        .where(interest.subject_party_id == any_(id_array(vendors)), roles, *dated)
+        .distinct()
+        .cte("people")
     )
-    people = people.distinct().cte("people")
     seeds = union(
         select(func.unnest(id_array(vendors)).label("id")),
         select(interest.subject_party_id).where(among(interest.interested_party_id, people), roles, *dated),
@@ -598,7 +600,7 @@ def _closure_around(session: Session, vendors: set[int], aliases: Aliases, as_of
     ).cte("seeds")
     walked = select(seeds.c.id).cte("walked", recursive=True)
     walked = walked.union(select(interest.interested_party_id).where(interest.subject_party_id == walked.c.id, *dated))
-    query = select(literal("c").label("what"), walked.c.id)
+    query: Any = select(literal("c").label("what"), walked.c.id)
     if aliases.root:  # the people too, to know whether a merge was among them
         query = union_all(query, select(literal("p"), people.c.id))
     rows = session.execute(query).all()
