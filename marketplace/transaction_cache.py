@@ -100,6 +100,10 @@ _CHANGED = "marketplace.transaction_cache.changed"
 _GENERATION = "marketplace.transaction_cache.generation"
 # Also there: for each savepoint open, innermost last, whether the transaction had written a watched table before it.
 _SAVEPOINTS = "marketplace.transaction_cache.savepoints"
+# Also there: which watched tables the open transaction wrote ("*": some, unknown which), and at each savepoint open,
+# a copy of that set as it was (shared_unless_written).
+_WRITTEN = "marketplace.transaction_cache.written"
+_WRITTEN_AT_SAVEPOINTS = "marketplace.transaction_cache.written_at_savepoints"
 
 
 _has_counter: "weakref.WeakKeyDictionary[Engine, bool]" = weakref.WeakKeyDictionary()
@@ -108,6 +112,11 @@ _has_counter: "weakref.WeakKeyDictionary[Engine, bool]" = weakref.WeakKeyDiction
 def note_change(connection: Connection) -> None:
     """The open transaction on this connection changed a watched table by a way no statement event sees (COPY)."""
     connection.info[_CHANGED] = True
+    _note_written(connection, "*")
+
+
+def _note_written(conn: Connection, name: str) -> None:
+    conn.info.setdefault(_WRITTEN, set()).add(name)
 
 
 def changed_in_transaction(connection: Connection) -> bool:
@@ -128,10 +137,12 @@ def _note_writes(
         name = getattr(getattr(dml, "table", None), "name", None)
         if name is None or name in WATCHED_TABLES:
             conn.info[_CHANGED] = True
+            _note_written(conn, name or "*")
         return
     # Text, DDL and driver-level SQL: by its words.
     if _WRITES.match(statement) and _NAMES_WATCHED.search(statement):
         conn.info[_CHANGED] = True
+        _note_written(conn, "*")
     if _SCHEMA_CHANGES.match(statement):
         _has_counter.pop(conn.engine, None)  # a migration may have made or dropped the counter
 
@@ -157,6 +168,7 @@ def _counter_exists(conn: Connection) -> bool:
 def _bump_as_it_commits(conn: Connection) -> None:
     """Called just before the database commits: the bump is part of the committing transaction."""
     conn.info.pop(_SAVEPOINTS, None)
+    _forget_written(conn)
     if not conn.info.pop(_CHANGED, False) or not _counter_exists(conn):
         return
     cursor = conn.connection.dbapi_connection.cursor()  # type: ignore[union-attr]
@@ -170,11 +182,18 @@ def _bump_as_it_commits(conn: Connection) -> None:
 def _forget_changes(conn: Connection) -> None:
     conn.info.pop(_CHANGED, None)
     conn.info.pop(_SAVEPOINTS, None)
+    _forget_written(conn)
+
+
+def _forget_written(conn: Connection) -> None:
+    conn.info.pop(_WRITTEN, None)
+    conn.info.pop(_WRITTEN_AT_SAVEPOINTS, None)
 
 
 @event.listens_for(Engine, "savepoint")
 def _remember_at_savepoint(conn: Connection, _name: str | None) -> None:
     conn.info.setdefault(_SAVEPOINTS, []).append(conn.info.get(_CHANGED, False))
+    conn.info.setdefault(_WRITTEN_AT_SAVEPOINTS, []).append(set(conn.info.get(_WRITTEN, ())))
 
 
 @event.listens_for(Engine, "release_savepoint")
@@ -182,6 +201,9 @@ def _keep_at_release(conn: Connection, _name: str, _context: object) -> None:
     saved = conn.info.get(_SAVEPOINTS)
     if saved:
         saved.pop()
+    written = conn.info.get(_WRITTEN_AT_SAVEPOINTS)
+    if written:
+        written.pop()
 
 
 @event.listens_for(Engine, "rollback_savepoint")
@@ -190,6 +212,9 @@ def _back_to_savepoint(conn: Connection, _name: str, _context: object) -> None:
     saved = conn.info.get(_SAVEPOINTS)
     if saved and not saved.pop():
         conn.info.pop(_CHANGED, None)
+    written = conn.info.get(_WRITTEN_AT_SAVEPOINTS)
+    if written:
+        conn.info[_WRITTEN] = written.pop()
 
 
 def generation(session: Session) -> int | None:
@@ -249,3 +274,36 @@ def shared_many(session: Session, keys: Iterable[K], compute: Callable[[list[K]]
 def shared(session: Session, key: Hashable, compute: Callable[[], T]) -> T:
     """compute(), or its answer kept from an earlier transaction under the database's current generation."""
     return shared_many(session, [key], lambda _keys: {key: compute()})[key]
+
+
+def shared_unless_written(session: Session, key: Hashable, tables: Iterable[str], compute: Callable[[], T]) -> T:
+    """shared() for an answer read from these watched tables alone, which a transaction that wrote other watched
+    tables (not these) may read and keep too: its own writes cannot be in the answer (a re-screen after a tie
+    changed reads the buyers, which the change did not touch). Anything written that names no table, or pending in
+    the session unflushed, counts as written to these."""
+    tables = set(tables)
+    assert tables <= WATCHED_TABLES, tables - WATCHED_TABLES  # an unwatched table's change would bump nothing
+    pending = [*session.new, *session.dirty, *session.deleted]
+    if any(getattr(getattr(type(obj), "__table__", None), "name", "*") in tables for obj in pending):
+        return compute()
+    connection = session.connection()
+    written = connection.info.get(_WRITTEN, set())
+    if "*" in written or written & tables or not _counter_exists(connection):
+        return compute()
+    current = cached(session, (_GENERATION,), lambda: _read_generation(session))
+    if current is None:
+        return compute()
+    database = session.get_bind().engine.url.render_as_string(hide_password=True)
+    with _shared_lock:
+        kept = _shared.get((database, key))
+        if kept is not None and kept[0] == current:
+            _shared.move_to_end((database, key))
+            found: T = kept[1]
+            return found
+    answer = compute()
+    with _shared_lock:
+        _shared[(database, key)] = (current, answer)
+        _shared.move_to_end((database, key))
+        while len(_shared) > SHARED_ANSWERS:
+            _shared.popitem(last=False)
+    return answer

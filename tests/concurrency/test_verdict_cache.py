@@ -506,3 +506,80 @@ def test_a_filing_awaiting_review_is_kept_until_an_admin_decides_it(race_app, bu
         )
     )
     assert waiting() is False
+
+
+def _buyer_scan(statement: str) -> bool:
+    """The re-screen's read of every buyer: organisations by kind, no ids given."""
+    words = " ".join(statement.split())
+    scan = "SELECT organization.id FROM organization WHERE organization.kind ="
+    return words.startswith(scan) and " AND " not in words
+
+
+def _rescreen_after_a_tie(app, w: dict, before=None) -> list[str]:
+    """A tie added to the vendor and the re-screen after it (refresh_after_change), in a transaction rolled back;
+    `before(w)` runs first in the same transaction. The statements the re-screen sent."""
+    from marketplace.screening.services.refresh import refresh_after_change
+
+    with app.app_context():
+        try:
+            if before is not None:
+                before(w)
+            InterestFactory(interested_party_id=w["other"], subject_party_id=w["vendor_party"], share_exact=10.0)
+            db.session.flush()
+            seen: list[str] = []
+            listener = lambda *args, **kwargs: seen.append(args[2])  # noqa: E731
+            event.listen(db.engine, "before_cursor_execute", listener)
+            try:
+                refresh_after_change(db.session, None, party_ids=[w["vendor_party"]], vendor_org_ids=[w["vendor"]])
+            finally:
+                event.remove(db.engine, "before_cursor_execute", listener)
+            if before is not None:
+                from marketplace.screening.models import VerdictRecord
+
+                buyers = {r.buyer_org_id for r in db.session.query(VerdictRecord).filter_by(vendor_org_id=w["vendor"])}
+                w["stored_for"] = buyers
+            return seen
+        finally:
+            db.session.rollback()
+            db.session.remove()
+
+
+def test_a_rescreen_after_a_tie_reads_the_buyers_once_until_an_organisation_changes(race_app, build):
+    """Every buyer is re-screened after a change of ties; which organisations are buyers is kept between
+    transactions (the scan of every organisation was a quarter of a re-screen at 100,000 vendors), but never past a
+    change of organisations, committed or in the re-screen's own transaction."""
+    w = build(_world)
+    _rescreen_after_a_tie(race_app, w)
+    again = _rescreen_after_a_tie(race_app, w)
+    assert [s for s in again if _buyer_scan(s)] == []
+
+    # A buyer added in the re-screen's own transaction is re-screened too.
+    def new_buyer(w):
+        w["new_buyer"] = BuyerFactory().org_id
+        db.session.flush()
+
+    statements = _rescreen_after_a_tie(race_app, w, new_buyer)
+    assert [s for s in statements if _buyer_scan(s)] != []
+    assert {w["buyer"], w["new_buyer"]} <= w["stored_for"]
+    # ... and, committed, by every later re-screen.
+    added = build(lambda: BuyerFactory().org_id)
+    assert [s for s in _rescreen_after_a_tie(race_app, w, lambda w: None) if _buyer_scan(s)] != []
+    assert added in w["stored_for"]
+
+
+def test_an_organisation_written_in_a_savepoint_rolled_back_does_not_count(race_app, build):
+    w = build(_world)
+    _rescreen_after_a_tie(race_app, w)
+
+    def tried_and_undone(w):
+        savepoint = db.session.begin_nested()
+        db.session.get(Organization, w["vendor"]).suspended_at = utcnow()
+        db.session.flush()
+        savepoint.rollback()
+
+    def written(w):
+        db.session.get(Organization, w["vendor"]).suspended_at = utcnow()
+        db.session.flush()
+
+    assert [s for s in _rescreen_after_a_tie(race_app, w, tried_and_undone) if _buyer_scan(s)] == []
+    assert [s for s in _rescreen_after_a_tie(race_app, w, written) if _buyer_scan(s)] != []

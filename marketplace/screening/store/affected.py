@@ -12,14 +12,15 @@ live one. `Reach` asks the same of a loaded graph, in memory.
 
 from collections import defaultdict
 from collections.abc import Iterable
-from typing import Any, cast
+from typing import Any
+from typing import cast as typing_cast
 
-from sqlalchemy import select
+from sqlalchemy import func, literal, select, union, union_all
 from sqlalchemy.orm import Session
 from sqlmodel import col
 
 from marketplace.accounts.models import Organization, OrgKind
-from marketplace.db_types import in_ids
+from marketplace.db_types import id_array, in_ids
 from marketplace.parties.models import ROLE_INTEREST_TYPES, CommercialTie, Interest
 from marketplace.screening.engine.graph import Graph
 from marketplace.screening.store import loader as store
@@ -28,8 +29,8 @@ from marketplace.screening.store import loader as store
 _PASSING = ("shareholding", "votingRights", "appointmentOfBoard")
 # An interest nobody has published reaches down the same way (the unknown-owner rule follows it).
 _UNDISCLOSED = ("unknownInterest", "unpublishedInterest")
-_interest = cast(Any, Interest).__table__.c
-_commercial = cast(Any, CommercialTie).__table__.c
+_interest = typing_cast(Any, Interest).__table__.c
+_commercial = typing_cast(Any, CommercialTie).__table__.c
 
 
 def _below(session: Session, party_ids: Iterable[int], aliases: store.Aliases) -> set[int]:
@@ -66,9 +67,15 @@ def affected_parties(session: Session, party_ids: Iterable[int], aliases: store.
     return aliases.expand(below | held_in | their_roles | customers)
 
 
-def affected_vendor_ids(session: Session, party_ids: Iterable[int]) -> set[int]:
+def affected_vendor_ids(session: Session, party_ids: Iterable[int], aliases: store.Aliases | None = None) -> set[int]:
     """The platform vendor organisations whose verdict a change to ties held in these parties can change."""
-    parties = affected_parties(session, party_ids)
+    party_ids = list(party_ids)
+    aliases = aliases or store.load_aliases(session)
+    if session.get_bind().dialect.name == "postgresql" and 0 < len(party_ids) <= store.RECURSIVE_UP_TO:
+        found = _affected_in_one_query(session, party_ids, aliases)
+        if found is not None:
+            return found
+    parties = affected_parties(session, party_ids, aliases)
     if not parties:
         return set()
     return set(
@@ -78,6 +85,42 @@ def affected_vendor_ids(session: Session, party_ids: Iterable[int]) -> set[int]:
             )
         ).scalars()
     )
+
+
+def _affected_in_one_query(session: Session, party_ids: list[int], aliases: store.Aliases) -> set[int] | None:
+    """affected_vendor_ids in one round trip (PostgreSQL, a few parties): the walk below, the parties held in, the
+    people's other roles, the customers and their vendor organisations, as affected_parties reads them one query
+    each. None when a merged party (or one another joined) is met: the walks across merges are affected_parties'."""
+    roles = _interest.interest_type.in_(sorted(ROLE_INTEREST_TYPES))
+    below = select(func.unnest(id_array(party_ids)).label("id")).cte("below", recursive=True)
+    below = below.union(
+        select(_interest.subject_party_id.label("id")).where(
+            _interest.interested_party_id == below.c.id, _interest.interest_type.in_(_PASSING)
+        )
+    )
+    people = (
+        select(_interest.interested_party_id.label("id"))
+        .where(store.among(_interest.subject_party_id, below), roles)
+        .distinct()
+        .cte("people")
+    )
+    parties = union(
+        select(below.c.id),
+        select(_interest.subject_party_id).where(store.among(_interest.interested_party_id, below)),
+        select(_interest.subject_party_id).where(store.among(_interest.interested_party_id, people), roles),
+        select(_commercial.vendor_party_id).where(store.among(_commercial.counterparty_id, below)),
+    ).cte("parties")
+    vendors: Any = select(literal("v").label("what"), col(Organization.id).label("id")).where(
+        col(Organization.kind) == OrgKind.VENDOR, store.among(col(Organization.party_id), parties)
+    )
+    query: Any = vendors
+    if aliases.root:  # which parties were met too, to know whether a merge was among them
+        query = union_all(vendors, select(literal("p"), parties.c.id), select(literal("p"), people.c.id))
+    rows = session.execute(query).all()
+    met = {party for what, party in rows if what == "p"}
+    if met & (aliases.root.keys() | aliases.members.keys()):
+        return None
+    return {org for what, org in rows if what == "v"}
 
 
 class Reach:

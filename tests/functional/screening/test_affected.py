@@ -43,3 +43,32 @@ def test_a_change_reaches_the_vendors_below_beside_and_sharing_people_but_not_ab
 
     assert affected_vendor_ids(session, [holdco.id]) == {below.id, seated.id, shares_a_director.id, customer.id}
     assert affected_vendor_ids(session, [party(session, apart)]) == {apart.id}
+
+
+def test_a_change_reaches_through_a_merge_and_is_read_in_one_statement_where_no_merge_is_met(session):
+    """On PostgreSQL the vendors a change reaches are read in one statement; a merge met on the way is walked as
+    before (the party merged into one below is below too)."""
+    from sqlalchemy import event
+
+    from marketplace.extensions import db
+
+    holdco, subsidiary, absorbed = PartyFactory(name="HoldCo"), PartyFactory(name="Sub"), PartyFactory(name="Old Sub")
+    below, through_merge, apart = (VendorOrgFactory(name=name) for name in ("Below", "Through merge", "Apart"))
+    InterestFactory(interested_party_id=holdco.id, subject_party_id=subsidiary.id, share_exact=60.0)
+    InterestFactory(interested_party_id=subsidiary.id, subject_party_id=party(session, below), share_exact=30.0)
+    InterestFactory(interested_party_id=absorbed.id, subject_party_id=party(session, through_merge), share_exact=30.0)
+    session.flush()
+    seen: list[str] = []
+    listener = lambda *args, **kwargs: seen.append(args[2])  # noqa: E731
+    event.listen(db.engine, "before_cursor_execute", listener)
+    try:
+        assert affected_vendor_ids(session, [holdco.id]) == {below.id}
+        read_without_merges = len(seen)
+        absorbed.merged_into_id = subsidiary.id
+        session.flush()
+        assert affected_vendor_ids(session, [holdco.id]) == {below.id, through_merge.id}
+        assert affected_vendor_ids(session, [party(session, apart)]) == {apart.id}
+    finally:
+        event.remove(db.engine, "before_cursor_execute", listener)
+    if session.get_bind().dialect.name == "postgresql":
+        assert read_without_merges == 2  # the merges, and the rest in one
