@@ -143,6 +143,17 @@ class EdgeColumns(Sequence[Edge]):
     def __iter__(self) -> Iterator[Edge]:
         return (self[i] for i in range(len(self)))
 
+    def __eq__(self, other: object) -> bool:
+        """Equal to the same ties in the same order, as columns or as a list."""
+        if isinstance(other, EdgeColumns | list | tuple):
+            return list(self) == list(other)
+        return NotImplemented
+
+    __hash__ = None  # type: ignore[assignment]
+
+    def __repr__(self) -> str:
+        return f"EdgeColumns({list(self)!r})"
+
     def __add__(self, other: Sequence[Edge]) -> list[Edge]:
         return [*self, *other]
 
