@@ -109,16 +109,17 @@ def _graph_and_variants(
     if len(facts) > CLOSURE_UP_TO:
         # What lies below the rivals, walked once: for their groups, and again in the rivals' part of the graph.
         below = store.parties_below(session, rival_ids, as_of, lookback_months=lookback_months, aliases=aliases)
-        # The variants read on a second connection while this one reads the rivals' part (beside: where it may).
-        later = beside(
-            session, lambda own: _lookalikes_below(own, rival_ids, thresholds, as_of, lookback_months, aliases, below)
-        )
+        variants = _lookalikes_below(session, rival_ids, thresholds, as_of, lookback_months, aliases, below)
+        # The variants are walked down from too: what they hold is where their possible matches are found.
         graph = store.load_graph_for_rivals(
-            session, parties, rival_ids, as_of, lookback_months=lookback_months, aliases=aliases, known_below=below
+            session,
+            parties,
+            rival_ids.union(*variants.values()),
+            as_of,
+            lookback_months=lookback_months,
+            aliases=aliases,
+            known_below=below,
         )
-        variants = later.result()
-        # The variants as parties too, as the rivals are: the engine names them.
-        store.add_parties(session, graph, set().union(*variants.values()), aliases)
         return graph, variants
     graph = store.load_graph_around(
         session, parties, as_of, extra_party_ids=rival_ids, lookback_months=lookback_months, aliases=aliases

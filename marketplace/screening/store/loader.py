@@ -630,16 +630,6 @@ def _party_rows(session: Session, ids: Iterable[int]) -> Sequence:
     return session.execute(select(*_PARTY_COLUMNS).where(in_ids(session, _party.c.id, ids))).all()
 
 
-def add_parties(session: Session, graph: Graph, party_ids: Iterable[int], aliases: Aliases) -> None:
-    """Load these parties into the graph as parties (without their ties), as the loaders' `extra_party_ids` or
-    `rival_party_ids` do: those it lacks, each merged one as the party it joined."""
-    wanted = aliases.expand(party_ids)
-    wanted |= {aliases.resolve(party_id) for party_id in wanted}
-    missing = wanted - graph.parties.keys() - aliases.root.keys()
-    if missing:
-        graph.parties.update(_nodes(_party_rows(session, missing), aliases))
-
-
 # --- The whole graph ----------------------------------------------------------------------------------------
 
 
