@@ -32,7 +32,7 @@ from scipy import sparse
 from marketplace.dates import months_before
 from marketplace.screening.engine import explain
 from marketplace.screening.engine.explain import Route, Tie
-from marketplace.screening.engine.graph import CommercialEdge, Edge, Graph, VendorFacts
+from marketplace.screening.engine.graph import CommercialEdge, Edge, EdgeColumns, Graph, VendorFacts
 from marketplace.screening.engine.lookthrough import LookThrough, Routes, downstream
 from marketplace.screening.engine.verdicts import (
     DEFAULT_ACTIONS,
@@ -173,25 +173,49 @@ class _Snapshot:
 
     def __init__(self, graph: Graph, as_of: date, policy: Policy, extra_ids: list[int]):
         self.graph, self.as_of = graph, as_of
-        self.edges = [
-            e for e in graph.edges if (e.start is None or e.start <= as_of) and (e.end is None or e.end > as_of)
-        ]
         self.commercial = [c for c in graph.commercial if _active(c, as_of)]
         window_start = months_before(as_of, policy.people_window_months)
         self.actions = {rule: policy.action(rule) for rule in Rule}
         self.stale_before = months_before(as_of, policy.stale_after_months)
-        ended_roles = [
-            e
-            for e in graph.edges
-            if e.end is not None
-            and window_start <= e.end <= as_of
-            and e.interest_type in ROLE_TYPES
-            and (e.start is None or e.start <= as_of)
-        ]
-        count = len(self.edges)
-        holders = np.fromiter(map(attrgetter("holder"), self.edges), dtype=np.int64, count=count)
-        subjects = np.fromiter(map(attrgetter("subject"), self.edges), dtype=np.int64, count=count)
-        ended = np.array([(e.holder, e.subject) for e in ended_roles], dtype=np.int64).reshape(-1, 2)
+        self.edges: list[Edge] | EdgeColumns
+        codes: np.ndarray | None = None
+        if isinstance(graph.edges, EdgeColumns):
+            # The same ties in the same order as below, read from the columns at once.
+            columns = graph.edges
+            day, window = np.datetime64(as_of, "D"), np.datetime64(window_start, "D")
+            started = np.isnat(columns.start_day) | (columns.start_day <= day)
+            all_codes = np.fromiter(
+                map(_TYPE_CODES.__getitem__, columns.interest_type), dtype=np.int8, count=len(columns)
+            )
+            ends = columns.end_day
+            active = np.flatnonzero(started & (np.isnat(ends) | (ends > day)))
+            ended_at = np.flatnonzero(
+                ~np.isnat(ends)
+                & (ends >= window)
+                & (ends <= day)
+                & ((all_codes == SEAT) | (all_codes == SENIOR))
+                & started
+            )
+            self.edges = columns.take(active)
+            ended_roles = [columns[p] for p in ended_at.tolist()]
+            holders, subjects, codes = columns.holder[active], columns.subject[active], all_codes[active]
+            ended = np.stack([columns.holder[ended_at], columns.subject[ended_at]], axis=1).reshape(-1, 2)
+        else:
+            self.edges = [
+                e for e in graph.edges if (e.start is None or e.start <= as_of) and (e.end is None or e.end > as_of)
+            ]
+            ended_roles = [
+                e
+                for e in graph.edges
+                if e.end is not None
+                and window_start <= e.end <= as_of
+                and e.interest_type in ROLE_TYPES
+                and (e.start is None or e.start <= as_of)
+            ]
+            count = len(self.edges)
+            holders = np.fromiter(map(attrgetter("holder"), self.edges), dtype=np.int64, count=count)
+            subjects = np.fromiter(map(attrgetter("subject"), self.edges), dtype=np.int64, count=count)
+            ended = np.array([(e.holder, e.subject) for e in ended_roles], dtype=np.int64).reshape(-1, 2)
         trades = np.array([(c.vendor, c.counterparty) for c in self.commercial], dtype=np.int64).reshape(-1, 2)
         self.ids = _party_ids(
             graph, [holders, subjects, ended.ravel(), trades.ravel(), np.asarray(extra_ids, dtype=np.int64)]
@@ -199,8 +223,14 @@ class _Snapshot:
         self.n = n = len(self.ids)
         self.id_list: list[int] = self.ids.tolist()
         self.holder, self.subject = np.searchsorted(self.ids, holders), np.searchsorted(self.ids, subjects)
-        self.codes = np.fromiter(
-            map(_TYPE_CODES.__getitem__, map(attrgetter("interest_type"), self.edges)), dtype=np.int8, count=count
+        self.codes = (
+            codes
+            if codes is not None
+            else np.fromiter(
+                map(_TYPE_CODES.__getitem__, map(attrgetter("interest_type"), self.edges)),
+                dtype=np.int8,
+                count=len(self.edges),
+            )
         )
         self.keys = self.holder * n + self.subject
         self.pair_order = np.argsort(self.keys, kind="stable")
@@ -231,13 +261,26 @@ class _Snapshot:
     def _index_roles(self, ended_roles: list[Edge], ended_holders: np.ndarray, ended_subjects: np.ndarray) -> None:
         """Board and senior roles held at T or ended within the people window, by vendor and by person."""
         active = np.flatnonzero((self.codes == SEAT) | (self.codes == SENIOR))
-        self.role_edges = [self.edges[p] for p in active.tolist()] + ended_roles
+        # role_edge(i): the i-th of these, made when asked for (tens of thousands of roles on a large register).
+        self._role_positions: list[int] = active.tolist()
+        self._ended_roles = ended_roles
+        self._role_cache: dict[int, Edge] = {}
         self.role_holder = np.concatenate([self.holder[active], ended_holders])
         self.role_subject = np.concatenate([self.subject[active], ended_subjects])
         self.role_active: list[bool] = np.concatenate(
             [np.ones(active.size, bool), np.zeros(len(ended_roles), bool)]
         ).tolist()
         self.roles_in, self.roles_of = _Grouped(self.role_subject, self.n), _Grouped(self.role_holder, self.n)
+
+    def role_edge(self, role: int) -> Edge:
+        """The tie of a role of _index_roles: held at T, else ended within the people window."""
+        held = len(self._role_positions)
+        if role >= held:
+            return self._ended_roles[role - held]
+        edge = self._role_cache.get(role)
+        if edge is None:
+            edge = self._role_cache[role] = self.edges[self._role_positions[role]]
+        return edge
 
     # -- nodes and names ---------------------------------------------------------------------------------------
 
@@ -259,11 +302,16 @@ class _Snapshot:
     def _read_shares(self) -> None:
         """Percent figures per edge: [low, high] as given, and as decided (exclusive bounds moved inside)."""
         countable = np.flatnonzero((self.codes == SHARE) | (self.codes == VOTE))
-        edges = [self.edges[i] for i in countable.tolist()]
-        low = np.array([e.low for e in edges], dtype=float)
-        high = np.array([e.high for e in edges], dtype=float)
-        low_open = np.fromiter(map(attrgetter("low_exclusive"), edges), dtype=bool, count=len(edges))
-        high_open = np.fromiter(map(attrgetter("high_exclusive"), edges), dtype=bool, count=len(edges))
+        if isinstance(self.edges, EdgeColumns):
+            low, high = self.edges.low[countable], self.edges.high[countable]
+            low_open = self.edges.low_exclusive[countable].copy()
+            high_open = self.edges.high_exclusive[countable].copy()
+        else:
+            edges = [self.edges[i] for i in countable.tolist()]
+            low = np.array([e.low for e in edges], dtype=float)
+            high = np.array([e.high for e in edges], dtype=float)
+            low_open = np.fromiter(map(attrgetter("low_exclusive"), edges), dtype=bool, count=len(edges))
+            high_open = np.fromiter(map(attrgetter("high_exclusive"), edges), dtype=bool, count=len(edges))
         low_open &= ~np.isnan(low)
         high_open &= ~np.isnan(high)
         # No figure on a countable interest is [0, 100]; a reversed range is read the right way round.
@@ -350,6 +398,9 @@ class _Snapshot:
         return [self.tie(p) for p in order[start:end] if code_of[p] in codes]
 
     def tie(self, position: int) -> Tie:
+        if isinstance(self.edges, EdgeColumns):
+            columns = self.edges
+            return Tie(columns.id_list()[position], columns.interest_type[position], columns.source[position])
         edge = self.edges[position]
         return Tie(edge.id, edge.interest_type, edge.source)
 
@@ -697,7 +748,7 @@ def _role_findings(vendor: _Vendor, rival: _Rival) -> list[Finding | None]:
         if rival.in_group(member, "high"):
             certain = rival.in_group(member, "low")
             who = explain.group_clause(snapshot.name(member), rival.name, certain)
-            body = explain.board_seat_body(who, snapshot.edges[position].interest_type, vendor.name)
+            body = explain.board_seat_body(who, snapshot.tie(position).kind, vendor.name)
             path = rival.chain(member, "low" if certain else "high") + [node]
             board.append((certain, body, path, [snapshot.tie(position)]))
     # (person, member) -> (both held at T, role in vendor, role in member)
@@ -717,11 +768,11 @@ def _role_findings(vendor: _Vendor, rival: _Rival) -> list[Finding | None]:
         member_name = explain.group_clause(snapshot.name(member), rival.name, certain).rstrip(",")
         roles = []
         for role, entity in ((mine, vendor.name), (theirs, member_name)):
-            edge, ended = snapshot.role_edges[role], not snapshot.role_active[role]
+            edge, ended = snapshot.role_edge(role), not snapshot.role_active[role]
             roles.append(explain.role_text(edge.interest_type, entity, edge.end if ended else None))
         body = explain.shared_role_body(snapshot.name(person), *roles)
         path = rival.chain(member, "low" if certain else "high") + [person, node]
-        ties = [Tie(e.id, e.interest_type, e.source) for e in (snapshot.role_edges[theirs], snapshot.role_edges[mine])]
+        ties = [Tie(e.id, e.interest_type, e.source) for e in (snapshot.role_edge(theirs), snapshot.role_edge(mine))]
         (board if both else people).append((certain, body, path, ties))
     return [
         _strongest(vendor, rival, Rule.BOARD, Verdict.EXCLUDE, board),
@@ -755,7 +806,7 @@ def _contract_finding(vendor: _Vendor, rival: _Rival) -> Finding | None:
         if rival.in_group(member, "high"):
             certain = rival.in_group(member, "low")
             who = explain.group_clause(snapshot.name(member), rival.name, certain)
-            body = explain.contract_interest_body(who, snapshot.edges[position].interest_type, vendor.name)
+            body = explain.contract_interest_body(who, snapshot.tie(position).kind, vendor.name)
             reasons.append(
                 (certain, body, rival.chain(member, "low" if certain else "high") + [node], [snapshot.tie(position)])
             )

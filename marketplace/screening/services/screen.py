@@ -21,7 +21,7 @@ import dataclasses
 from collections import defaultdict
 from collections.abc import Sequence
 from datetime import date
-from typing import cast
+from typing import NamedTuple, cast
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
@@ -30,13 +30,14 @@ from sqlmodel import col
 from marketplace import transaction_cache
 from marketplace.accounts.models import Organization, OrgKind
 from marketplace.db_types import utcnow
-from marketplace.screening.engine.graph import Graph, PartyNode, VendorFacts
+from marketplace.screening.engine.graph import Graph, PartyNode, VendorFacts, built
 from marketplace.screening.engine.rules import collector_paused, control_groups, screen_vendors
 from marketplace.screening.engine.verdicts import Finding, Policy, Screening, Verdict, worst  # noqa: F401  (re-exported)
 from marketplace.screening.models import Rival, ScreeningPolicy, VerdictRecord
 from marketplace.screening.store import loader as store
 from marketplace.screening.store import matches
 from marketplace.screening.store.affected import Reach
+from marketplace.screening.store.beside import beside, may_read_beside
 from marketplace.screening.store.policies import apply_waivers, policy_for, waiver_keys
 
 # Up to this many vendors, reading each one's part of the graph beats reading the whole graph once.
@@ -45,6 +46,13 @@ CLOSURE_UP_TO = 50
 # it is no page but a whole register (100,000 vendors): keeping them would evict every page's answers from the
 # process's store (transaction_cache.SHARED_ANSWERS), and storing and copying them took seconds.
 PAGE_PAIRS_KEPT = 1000
+
+
+class _VendorRef(NamedTuple):
+    """What the vendors' facts and waivers read of a vendor: taken here, not in the thread that reads them."""
+
+    id: int
+    party_id: int | None
 
 
 def _rivals_by_buyer(session: Session, buyer_ids: list[int], aliases: store.Aliases) -> dict[int, tuple[int, ...]]:
@@ -102,6 +110,7 @@ def _graph_and_variants(
         # What lies below the rivals, walked once: for their groups, and again in the rivals' part of the graph.
         below = store.parties_below(session, rival_ids, as_of, lookback_months=lookback_months, aliases=aliases)
         variants = _lookalikes_below(session, rival_ids, thresholds, as_of, lookback_months, aliases, below)
+        # The variants are walked down from too: what they hold is where their possible matches are found.
         graph = store.load_graph_for_rivals(
             session,
             parties,
@@ -329,12 +338,31 @@ def _screen_pairs(session: Session, buyer_org_ids, vendor_orgs, as_of: date | No
     if not buyer_ids or not vendors:
         return {}
     aliases = store.load_aliases(session)
+    # The vendors' facts and the waivers read beside the graph and the engine (where they may be: store.beside).
+    refs = [_VendorRef(vendor.id, vendor.party_id) for vendor in vendors]
+    vendor_ids = [ref.id for ref in refs]
+    later = beside(
+        session,
+        lambda own: (store.vendor_facts(own, refs, aliases), waiver_keys(own, buyer_ids, vendor_ids)),
+        allowed=len(vendors) > CLOSURE_UP_TO and may_read_beside(session),  # a page's few: not worth a connection
+    )
     rivals = _rivals_by_buyer(session, buyer_ids, aliases)
     policies = _policies(session, buyer_ids)
     lookback = max([store.LOOKBACK_MONTHS, *(p.people_window_months for p in policies.values())])
-    facts = store.vendor_facts(session, vendors, aliases)
     named = {p for parties in rivals.values() for p in parties}
-    graph, variants = _graph_and_variants(session, facts, named, list(policies.values()), as_of, lookback, aliases)
+    if len(vendors) > CLOSURE_UP_TO:
+        # The rivals' part of the graph needs the vendors' parties only, as the facts give them (a merged party: the
+        # one it joined); the facts come when the engine needs them.
+        resolve = aliases.resolve
+        parties = [
+            built(VendorFacts, resolve(ref.party_id) if ref.party_id is not None else -ref.id, True, None, ref.id)
+            for ref in refs
+        ]
+        graph, variants = _graph_and_variants(session, parties, named, [*policies.values()], as_of, lookback, aliases)
+        facts, keys = later.result()
+    else:
+        facts, keys = later.result()
+        graph, variants = _graph_and_variants(session, facts, named, [*policies.values()], as_of, lookback, aliases)
     all_rivals = named.union(*(found.keys() for found in variants.values()))
     _without_party(graph, vendors)
     own_graphs = _own_graphs(session, graph, facts, all_rivals, as_of, lookback, aliases)
@@ -342,7 +370,6 @@ def _screen_pairs(session: Session, buyer_org_ids, vendor_orgs, as_of: date | No
     groups: dict[tuple, list[int]] = defaultdict(list)
     for buyer in buyer_ids:
         groups[_policy_key(policies[buyer])].append(buyer)
-    keys = waiver_keys(session, buyer_ids, [v.id for v in vendors])
     waived = {(buyer, vendor) for buyer, vendor, _, _ in keys}
     results: dict[tuple[int, int], Screening] = {}
     for buyers in groups.values():

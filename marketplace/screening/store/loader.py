@@ -25,6 +25,7 @@ from datetime import date
 from typing import Any
 from typing import cast as typing_cast
 
+import numpy as np
 from sqlalchemy import BigInteger, Date, any_, cast, func, literal, or_, select, union, union_all
 from sqlalchemy.dialects.postgresql import ARRAY
 from sqlalchemy.orm import Session
@@ -49,8 +50,17 @@ from marketplace.screening.engine.claims import (
     raise_commercial,
     raise_interest,
 )
-from marketplace.screening.engine.graph import CommercialEdge, Edge, Graph, PartyNode, VendorFacts, built
+from marketplace.screening.engine.graph import (
+    CommercialEdge,
+    Edge,
+    EdgeColumns,
+    Graph,
+    PartyNode,
+    VendorFacts,
+    built,
+)
 from marketplace.screening.engine.verdicts import Source
+from marketplace.screening.store.beside import beside, may_read_beside
 
 LOOKBACK_MONTHS = 24
 _ORIGIN_WORDS = {TieOrigin.ADMIN_FACT.value: "admin-recorded fact", TieOrigin.BODS_IMPORT.value: "BODS import"}
@@ -341,6 +351,151 @@ def _edges(
     return edges, keys, streams
 
 
+def _edge_columns(
+    rows: Sequence, aliases: Aliases, counting: _Counting, sources: _Sources, claims: dict[int, list[Edge]]
+) -> EdgeColumns:
+    """What _edges and _one_per_fact give, as columns (engine.graph.EdgeColumns): the same ties with the same
+    figures and sources in the same order, the claims as Edges in `claims`, for the hundreds of thousands of ties
+    of a register's rivals' part without an object each. Only the rows stating a fact several rows state are made
+    into Edges, to be reduced to one claim at a time."""
+    if not rows:
+        return EdgeColumns.of([])
+    (
+        ids,
+        holders,
+        subjects,
+        types,
+        exact,
+        share_min,
+        share_max,
+        min_exclusive,
+        max_exclusive,
+        starts,
+        ends,
+        titles,
+        origins,
+        disclosure_ids,
+        levels,
+        descriptions,
+        recorded,
+        record_ids,
+    ) = map(list, zip(*rows, strict=True))
+    count = len(ids)
+    merged, counted = aliases.root, counting.counted
+    if merged:
+        holders = [merged.get(holder, holder) for holder in holders]
+        subjects = [merged.get(subject, subject) for subject in subjects]
+    keep = np.ones(count, dtype=bool)
+    foreign = [False] * count
+    claimed: dict[int, int] = {}  # row -> the filer's party, for the ties counting only for their filer
+    filers = {version: aliases.resolve(party) for version, (party, _) in counting.filers.items() if party is not None}
+    for row, origin in enumerate(origins):
+        if origin != _DISCLOSURE:
+            continue
+        disclosure_id = disclosure_ids[row]
+        if disclosure_id not in counted:
+            keep[row] = False
+            continue
+        filer = filers.get(disclosure_id)
+        foreign[row] = filer is not None and filer != subjects[row]
+        only_filers = counts_only_for_filer(
+            self_declared=levels[row] == _SELF_DECLARED,
+            about_filer=not foreign[row],
+            approved=disclosure_id not in counting.pending,
+        )
+        if only_filers and filer is not None:
+            claimed[row] = filer
+    holder, subject = np.array(holders, dtype=np.int64), np.array(subjects, dtype=np.int64)
+    if merged:
+        keep &= holder != subject  # a merge made the tie point at itself
+    given = np.array(exact, dtype=float)
+    low_given, high_given = np.array(share_min, dtype=float), np.array(share_max, dtype=float)
+    has_exact = ~np.isnan(given)
+    no_share = ~has_exact & np.isnan(low_given) & np.isnan(high_given)
+    ranged = ~has_exact & ~no_share
+    low = np.where(has_exact, given, np.where(no_share, np.nan, np.nan_to_num(low_given, nan=0.0)))
+    high = np.where(has_exact, given, np.where(no_share, np.nan, np.nan_to_num(high_given, nan=100.0)))
+    low_exclusive = ranged & np.array(min_exclusive, dtype=bool) & ~np.isnan(low_given)
+    high_exclusive = ranged & np.array(max_exclusive, dtype=bool) & ~np.isnan(high_given)
+    kept = np.flatnonzero(keep).tolist()
+    source_of = {
+        row: sources[origins[row], disclosure_ids[row], levels[row], descriptions[row], recorded[row], foreign[row]]
+        for row in kept
+    }
+    titles = [title or "" for title in titles]
+
+    def edge(row: int, claimed_by: int | None = None) -> Edge:
+        return built(
+            Edge,
+            ids[row],
+            holders[row],
+            subjects[row],
+            types[row],
+            None if no_share[row] else float(low[row]),
+            None if no_share[row] else float(high[row]),
+            bool(low_exclusive[row]),
+            bool(high_exclusive[row]),
+            starts[row],
+            ends[row],
+            titles[row],
+            source_of[row],
+            claimed_by,
+        )
+
+    for row in kept:
+        if row in claimed:
+            claims.setdefault(claimed[row], []).append(edge(row, claimed[row]))
+    shared = [row for row in kept if row not in claimed] if claimed else kept
+    at = np.array(shared, dtype=np.intp)
+    columns = EdgeColumns(
+        np.array(ids, dtype=np.int64)[at],
+        holder[at],
+        subject[at],
+        [types[row] for row in shared],
+        low[at],
+        high[at],
+        low_exclusive[at],
+        high_exclusive[at],
+        [starts[row] for row in shared],
+        [ends[row] for row in shared],
+        [titles[row] for row in shared],
+        [source_of[row] for row in shared],
+    )
+    # One fact (holder, subject, type) stated by several rows: those rows reduced as _one_per_fact does.
+    kinds: dict[str, int] = {}
+    kind = np.fromiter(
+        (kinds.setdefault(t, len(kinds)) for t in columns.interest_type), dtype=np.int64, count=len(columns)
+    )
+    order = np.lexsort((kind, columns.subject, columns.holder))  # stable: a fact's rows in their order
+    same = (
+        (columns.holder[order][1:] == columns.holder[order][:-1])
+        & (columns.subject[order][1:] == columns.subject[order][:-1])
+        & (kind[order][1:] == kind[order][:-1])
+    )
+    if not same.any():
+        return columns
+    first = np.concatenate(([True], ~same))
+    starts_at = np.flatnonzero(first)
+    sizes = np.diff(np.append(starts_at, order.size))
+    repeated = np.zeros(len(columns), dtype=bool)
+    reduced: list[Edge] = []
+    for begin, size in zip(starts_at[sizes > 1].tolist(), sizes[sizes > 1].tolist(), strict=True):
+        group = order[begin : begin + size]
+        repeated[group] = True
+        rows_of = [shared[position] for position in group.tolist()]
+        reduced.extend(
+            one_claim_at_a_time(
+                [edge(row) for row in rows_of],
+                [_stream(origins[row], ids[row], disclosure_ids[row], record_ids[row]) for row in rows_of],
+                raise_interest,
+            )
+        )
+    out = columns.take(np.flatnonzero(~repeated)).concat(EdgeColumns.of(reduced))
+    # In the order of (id, start), as _one_per_fact sorts: a row's pieces by their start.
+    start_key = np.where(np.isnat(out.start_day), np.datetime64(date.min, "D"), out.start_day)
+    return out.take(np.lexsort((start_key, out.ids)))
+
+
 def _commercial_edges(
     rows, aliases: Aliases, counting: _Counting, sources: _Sources
 ) -> tuple[list[CommercialEdge], list[tuple]]:
@@ -417,18 +572,33 @@ def _nodes(rows, aliases: Aliases) -> dict[int, PartyNode]:
 
 
 def _assemble(
-    session: Session, party_rows, interest_rows, commercial_rows, aliases: Aliases, counting: _Counting
+    session: Session,
+    party_rows,
+    interest_rows,
+    commercial_rows,
+    aliases: Aliases,
+    counting: _Counting,
+    *,
+    columns: bool = False,
 ) -> Graph:
+    """The graph of these rows; with `columns`, its ties as columns (engine.graph.EdgeColumns), the same ties."""
     sources = _Sources(counting)
     claims: dict[int, list[Edge]] = {}
-    edges = _one_per_fact(*_edges(interest_rows, aliases, counting, sources, claims), raise_interest)
+    edges: list[Edge] | EdgeColumns
+    if columns:
+        edges = _edge_columns(interest_rows, aliases, counting, sources, claims)
+    else:
+        edges = _one_per_fact(*_edges(interest_rows, aliases, counting, sources, claims), raise_interest)
     commercial, streams = _commercial_edges(commercial_rows, aliases, counting, sources)
     commercial = _one_per_fact(
         commercial, [(e.vendor, e.counterparty, e.kind) for e in commercial], streams, raise_commercial
     )
     parties = _nodes(party_rows, aliases)
     claimed = [edge for own in claims.values() for edge in own]
-    ends = {e.holder for e in edges} | {e.subject for e in edges}
+    if isinstance(edges, EdgeColumns):
+        ends = set(np.union1d(edges.holder, edges.subject).tolist())
+    else:
+        ends = {e.holder for e in edges} | {e.subject for e in edges}
     ends |= {e.holder for e in claimed} | {e.subject for e in claimed}
     ends |= {e.vendor for e in commercial} | {e.counterparty for e in commercial}
     missing = ends - parties.keys()
@@ -750,12 +920,19 @@ def load_graph_for_rivals(
     since = months_before(as_of, lookback_months)
     aliases = aliases or load_aliases(session)
     dialect = session.get_bind().dialect.name
-    unknown = set(
-        session.execute(
-            select(_party.c.id).where(
-                or_(_party.c.kind == "unspecified", _party.c.party_type.in_(_UNKNOWN_PARTY_TYPES))
-            )
-        ).scalars()
+    # Reads that do not wait for each other go to other connections beside this one where they may (store.beside):
+    # the server answers one while this process reads another's rows.
+    allowed = may_read_beside(session)
+    unknown_later = beside(
+        session,
+        lambda own: set(
+            own.execute(
+                select(_party.c.id).where(
+                    or_(_party.c.kind == "unspecified", _party.c.party_type.in_(_UNKNOWN_PARTY_TYPES))
+                )
+            ).scalars()
+        ),
+        allowed=allowed,
     )
     undisclosed = session.execute(
         select(*_interest_columns(dialect)).where(
@@ -766,35 +943,49 @@ def load_graph_for_rivals(
     others = aliases.expand(rival_party_ids) - below_rivals
     if others:
         below_rivals |= _closure(session, others, aliases, as_of, since, downward=True)
-    seeds = unknown | {row.subject_party_id for row in undisclosed}
+    seeds = unknown_later.result() | {row.subject_party_id for row in undisclosed}
     reach = below_rivals | _closure(session, seeds - below_rivals, aliases, as_of, since, downward=True)
     interest, roles = _interest.c, _interest.c.interest_type.in_(sorted(ROLE_INTEREST_TYPES))
-    held = _interest_rows_among(session, interest.interested_party_id, reach, as_of, since)
-    # The people rule asks about one person's roles in a rival's group, which lies below the rival, and in a vendor.
-    roles_below = _interest_rows_among(session, interest.subject_party_id, below_rivals, as_of, since, roles)
-    people = aliases.expand(row.interested_party_id for row in roles_below) - reach
     vendors = aliases.expand(vendor_party_ids)
-    their_roles = _interest_rows_among(
-        session,
-        interest.interested_party_id,
-        people,
-        as_of,
-        since,
-        roles,
-        in_ids(session, interest.subject_party_id, vendors),
-    )
-    rows = list({row.id: row for row in (*held, *roles_below, *their_roles, *undisclosed)}.values())
-    commercial_rows = session.execute(
-        select(*_commercial_columns(dialect)).where(
-            in_ids(session, _commercial.c.counterparty_id, reach), *_dated(_commercial, as_of, since)
+    rivals = aliases.expand(rival_party_ids)
+
+    def roles_and_parties(own: Session) -> tuple[Sequence, Sequence, set[int], Sequence]:
+        # The people rule asks about one person's roles in a rival's group, which lies below the rival, and in a
+        # vendor.
+        roles_below = _interest_rows_among(own, interest.subject_party_id, below_rivals, as_of, since, roles)
+        people = aliases.expand(row.interested_party_id for row in roles_below) - reach
+        their_roles = _interest_rows_among(
+            own,
+            interest.interested_party_id,
+            people,
+            as_of,
+            since,
+            roles,
+            in_ids(own, interest.subject_party_id, vendors),
         )
-    ).all()
+        wanted = reach | people | vendors | rivals
+        wanted |= {aliases.resolve(party_id) for party_id in wanted}
+        party_rows = own.execute(select(*_PARTY_COLUMNS).where(in_ids(own, _party.c.id, wanted))).all()
+        return roles_below, their_roles, people, party_rows
+
+    roles_later = beside(session, roles_and_parties, allowed=allowed)
+    commercial_later = beside(
+        session,
+        lambda own: own.execute(
+            select(*_commercial_columns(dialect)).where(
+                in_ids(own, _commercial.c.counterparty_id, reach), *_dated(_commercial, as_of, since)
+            )
+        ).all(),
+        allowed=allowed,
+    )
+    held = _interest_rows_among(session, interest.interested_party_id, reach, as_of, since)
+    roles_below, their_roles, people, party_rows = roles_later.result()
+    commercial_rows = commercial_later.result()
+    rows = list({row.id: row for row in (*held, *roles_below, *their_roles, *undisclosed)}.values())
     disclosure_ids = {row.disclosure_id for row in rows if row.disclosure_id is not None}
     disclosure_ids |= {row.disclosure_id for row in commercial_rows if row.disclosure_id is not None}
-    wanted = reach | people | vendors | aliases.expand(rival_party_ids)
-    wanted |= {aliases.resolve(party_id) for party_id in wanted}
-    party_rows = session.execute(select(*_PARTY_COLUMNS).where(in_ids(session, _party.c.id, wanted))).all()
-    return _assemble(session, party_rows, rows, commercial_rows, aliases, _counting(session, disclosure_ids))
+    counting = _counting(session, disclosure_ids)
+    return _assemble(session, party_rows, rows, commercial_rows, aliases, counting, columns=True)
 
 
 # --- What the unverified rule needs ---------------------------------------------------------------------------

@@ -7,7 +7,7 @@ from datetime import date, timedelta
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from marketplace.screening.engine.graph import CommercialEdge, Edge, Graph, PartyNode, VendorFacts
+from marketplace.screening.engine.graph import CommercialEdge, Edge, EdgeColumns, Graph, PartyNode, VendorFacts
 from marketplace.screening.engine.rules import screen_vendors
 from marketplace.screening.engine.verdicts import Action, Policy, Rule, Source
 from tests.unit.screening.reference import SEVERITY, months_ago, reference_screen
@@ -202,3 +202,17 @@ def test_raising_a_threshold_never_worsens_a_verdict(case, threshold, raise_by):
         assert after[pid].verdict.severity <= screening.verdict.severity, (pid, threshold)
         for old, new in zip(screening.rivals, after[pid].rivals, strict=True):
             assert new.verdict.severity <= old.verdict.severity
+
+
+@PROPERTY_SETTINGS
+@given(cases())
+def test_ties_given_as_columns_screen_as_ties_given_as_a_list(case):
+    """The register's rivals' part reaches the engine as columns (graph.EdgeColumns): every finding, word, route,
+    stake and tie the same as from the list, in the same order."""
+    graph, vendors, rivals, policy = case
+    columns = replace(graph, edges=EdgeColumns.of(graph.edges))
+
+    assert list(columns.edges) == graph.edges
+    assert screen_vendors(columns, vendors, rivals, policy, AS_OF) == screen_vendors(
+        graph, vendors, rivals, policy, AS_OF
+    )

@@ -15,6 +15,7 @@ from marketplace.parties.models import (
     TieOrigin,
     VerificationLevel,
 )
+from marketplace.screening.engine.graph import EdgeColumns
 from marketplace.screening.store import loader as store
 from tests.factories import (
     DisclosureFactory,
@@ -479,3 +480,68 @@ def test_ids_pass_as_one_parameter_however_many(session, count):
     ids = [party.id for party in parties][:count] + list(range(10**9, 10**9 + max(0, count - 3)))
     found = session.execute(select(Party.id).where(in_ids(session, Party.id, ids))).scalars().all()
     assert sorted(found) == sorted(party.id for party in parties[:count])
+
+
+def _both_ways(session):
+    """The whole graph's rows assembled as a list of ties and as columns (what the rivals' part uses)."""
+    dialect = session.get_bind().dialect.name
+    aliases = store.load_aliases(session)
+    rows = session.execute(select(*store._interest_columns(dialect))).all()
+    parties = session.execute(select(*store._PARTY_COLUMNS)).all()
+    counting = store._counting(session, None)
+    as_list = store._assemble(session, parties, rows, [], aliases, counting)
+    as_columns = store._assemble(session, parties, rows, [], aliases, counting, columns=True)
+    return as_list, as_columns
+
+
+def test_ties_read_as_columns_are_the_ties_read_as_a_list(session, vendor):
+    """Every figure, bound, date, title, source and claim alike, in the same order: exact shares, ranges with
+    exclusive bounds, one end alone, no figure, a role, a merged holder, a tie a merge turns on itself, a claim
+    about another party; then, once one fact is stated by two rows, the reduced tie and the order by id."""
+    subject = party_of(session, vendor)
+    cobalt, argent = PartyFactory(name="Cobalt Social"), PartyFactory(name="Argent")
+    alias = PartyFactory(name="Cobalt Social Inc.", merged_into_id=cobalt.id)
+    person = PersonFactory(name="Daniel Okafor")
+    InterestFactory(interested_party_id=alias.id, subject_party_id=subject.id, share_exact=30.0)
+    InterestFactory(interested_party_id=alias.id, subject_party_id=cobalt.id, share_exact=5.0)  # now a self-loop
+    InterestFactory(
+        interested_party_id=argent.id,
+        subject_party_id=subject.id,
+        interest_type="votingRights",
+        share_exact=None,
+        share_min=25.0,
+        share_max=50.0,
+        share_min_exclusive=True,
+        share_max_exclusive=True,
+    )
+    InterestFactory(interested_party_id=argent.id, subject_party_id=cobalt.id, share_exact=None, share_min=10.0)
+    InterestFactory(interested_party_id=cobalt.id, subject_party_id=argent.id, share_exact=None, share_max=20.0)
+    InterestFactory(interested_party_id=person.id, subject_party_id=cobalt.id, share_exact=None)
+    InterestFactory(
+        interested_party_id=person.id,
+        subject_party_id=subject.id,
+        interest_type="boardMember",
+        share_exact=None,
+        role_title="Chair",
+        start_date=date(2020, 1, 1),
+        end_date=date(2025, 1, 1),
+    )
+    version = DisclosureFactory(vendor_org_id=vendor.id, status=DisclosureStatus.SUBMITTED)
+    disclosed(version, argent, cobalt, interest_type="boardMember", share_exact=None)  # a claim about another
+    session.flush()
+
+    as_list, as_columns = _both_ways(session)
+
+    assert isinstance(as_columns.edges, EdgeColumns) and isinstance(as_list.edges, list)
+    assert [repr(e) for e in as_columns.edges] == [repr(e) for e in as_list.edges]
+    assert as_columns == as_list and as_columns.claims and as_columns.claims == as_list.claims
+
+    approved = DisclosureFactory(vendor_org_id=vendor.id, number=2, status=DisclosureStatus.APPROVED)
+    disclosed(approved, argent, subject, interest_type="votingRights", share_exact=45.0)  # the same fact again
+    session.flush()
+
+    as_list, as_columns = _both_ways(session)
+
+    assert [repr(e) for e in as_columns.edges] == [repr(e) for e in as_list.edges]
+    assert [e.id for e in as_columns.edges] == sorted(e.id for e in as_columns.edges)
+    assert as_columns.edges[0] == as_list.edges[0] and as_columns.edges[-1] == as_list.edges[-1]
