@@ -36,7 +36,7 @@ class Organization(SQLModel, table=True):
     name: str = Field(max_length=200, index=True)
     # The name without case, punctuation or legal suffix: one organisation per key (set on every write).
     name_key: str = Field(default="", max_length=200, unique=True)
-    kind: OrgKind = Field(sa_type=enum_column())
+    kind: OrgKind = Field(sa_type=enum_column(), index=True)  # the few buyers found without reading every vendor
     # The organisation's own node in the ownership graph.
     party_id: int | None = Field(default=None, foreign_key="party.id", index=True)
     website: str = Field(default="", max_length=300)
