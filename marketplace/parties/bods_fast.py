@@ -31,6 +31,7 @@ from marketplace.parties.bods import (
     Statement,
 )
 from marketplace.parties.models import PartyKind
+from marketplace.parties.vocabulary import InterestType
 
 # Narrower than the schema's "uri" format (RFC 3987, absolute): http(s), a host of letters, digits, dots and
 # hyphens, a path of unreserved characters. Anything else is left to the schema.
@@ -123,34 +124,7 @@ class Share(_Strict):
 
 
 class Interest(_Strict):
-    type: (
-        Literal[
-            "shareholding",
-            "votingRights",
-            "appointmentOfBoard",
-            "otherInfluenceOrControl",
-            "seniorManagingOfficial",
-            "settlor",
-            "trustee",
-            "protector",
-            "beneficiaryOfLegalArrangement",
-            "rightsToSurplusAssetsOnDissolution",
-            "rightsToProfitOrIncome",
-            "rightsGrantedByContract",
-            "conditionalRightsGrantedByContract",
-            "controlViaCompanyRulesOrArticles",
-            "controlByLegalFramework",
-            "boardMember",
-            "boardChair",
-            "unknownInterest",
-            "unpublishedInterest",
-            "enjoymentAndUseOfAssets",
-            "rightToProfitOrIncomeFromAssets",
-            "nominee",
-            "nominator",
-        ]
-        | UnsetType
-    ) = UNSET
+    type: InterestType | UnsetType = UNSET
     directOrIndirect: Literal["direct", "indirect", "unknown"] | UnsetType = UNSET
     beneficialOwnershipOrControl: bool | UnsetType = UNSET
     details: str | UnsetType = UNSET

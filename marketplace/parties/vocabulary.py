@@ -4,9 +4,10 @@ Pure data and text, no database: the screening engine explains its findings with
 """
 
 import re
+from typing import Literal, get_args
 
-# BODS interest types (codelist interestType.csv).
-INTEREST_TYPES = (
+# BODS interest types (codelist interestType.csv), as a type (the import's compiled checks, bods_fast) and a tuple.
+InterestType = Literal[
     "shareholding",
     "votingRights",
     "appointmentOfBoard",
@@ -30,7 +31,8 @@ INTEREST_TYPES = (
     "rightToProfitOrIncomeFromAssets",
     "nominee",
     "nominator",
-)
+]
+INTEREST_TYPES: tuple[str, ...] = get_args(InterestType)
 COUNTABLE_INTEREST_TYPES = frozenset({"shareholding", "votingRights"})
 ROLE_INTEREST_TYPES = frozenset({"boardMember", "boardChair", "seniorManagingOfficial"})
 # Interest types in words where splitting the code at its capitals does not read well.
