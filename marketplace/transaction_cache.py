@@ -248,6 +248,16 @@ def shared_many(session: Session, keys: Iterable[K], compute: Callable[[list[K]]
     current = generation(session)
     if current is None:
         return compute(wanted)
+    # Computed from this transaction's own writes: not for others.
+    return _kept_or_computed(
+        session, current, wanted, compute, lambda: not changed_in_transaction(session.connection())
+    )
+
+
+def _kept_or_computed(
+    session: Session, current: int, wanted: list[K], compute: Callable[[list[K]], dict[K, T]], keep: Callable[[], bool]
+) -> dict[K, T]:
+    """The answers kept under `current`, compute(the others), and those kept too when keep() says they may be."""
     database = session.get_bind().engine.url.render_as_string(hide_password=True)
     found: dict[K, T] = {}
     with _shared_lock:
@@ -259,8 +269,8 @@ def shared_many(session: Session, keys: Iterable[K], compute: Callable[[list[K]]
     missing = [key for key in wanted if key not in found]
     if missing:
         computed = compute(missing)
-        if changed_in_transaction(session.connection()):
-            return {**found, **computed}  # computed from this transaction's own writes: not for others
+        if not keep():
+            return {**found, **computed}
         with _shared_lock:
             for key in missing:
                 _shared[(database, key)] = (current, computed[key])
@@ -293,17 +303,5 @@ def shared_unless_written(session: Session, key: Hashable, tables: Iterable[str]
     current = cached(session, (_GENERATION,), lambda: _read_generation(session))
     if current is None:
         return compute()
-    database = session.get_bind().engine.url.render_as_string(hide_password=True)
-    with _shared_lock:
-        kept = _shared.get((database, key))
-        if kept is not None and kept[0] == current:
-            _shared.move_to_end((database, key))
-            found: T = kept[1]
-            return found
-    answer = compute()
-    with _shared_lock:
-        _shared[(database, key)] = (current, answer)
-        _shared.move_to_end((database, key))
-        while len(_shared) > SHARED_ANSWERS:
-            _shared.popitem(last=False)
-    return answer
+    # Read from tables this transaction did not write: kept for others as it is.
+    return _kept_or_computed(session, current, [key], lambda _keys: {key: compute()}, lambda: True)[key]
