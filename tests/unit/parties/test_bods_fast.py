@@ -2,6 +2,7 @@
 is one the 0.4 schema accepts (jsonschema, the full validator) and that _Parser parses to the same statement, with
 the same digest and without a warning; whatever else it leaves to the present path."""
 
+import copy
 import json
 import sys
 from datetime import date
@@ -318,7 +319,8 @@ def edited_statements(draw):
         if draw(st.booleans()) and key in node:
             del node[key]
         else:
-            node[key] = draw(ODD_VALUES)
+            # st.just hands out one shared object: a copy, so that an edit inside it cannot make the statement hold itself.
+            node[key] = copy.deepcopy(draw(ODD_VALUES))
     return raw
 
 
