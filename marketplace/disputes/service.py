@@ -186,24 +186,31 @@ def _contract_for_party(session: Session, user: User, contract_id: int) -> tuple
 def check_disputable(session: Session, contract: Contract, milestone: Milestone, side: str | None = None) -> None:
     """Raises DisputeError unless the milestone's money can be disputed now (by `side`: a side that withdrew its
     dispute on it may not open another, so that withdrawing and opening again cannot keep money frozen)."""
-    if contract.status in (ContractStatus.ENDED, ContractStatus.COMPLETED):
-        raise DisputeError(f"This contract is {contract.status}: nothing is held on it to dispute.")
-    if milestone.status == MilestoneStatus.DISPUTED:
-        raise DisputeError(f"Milestone {milestone.number} is disputed already.")
     earlier = session.execute(
         select(col(Dispute.status), col(Dispute.opened_by_side)).where(col(Dispute.milestone_id) == milestone.id)
     ).all()
+    refusal = _refusal(contract, milestone, [(str(status), str(opener)) for status, opener in earlier], side)
+    if refusal is not None:
+        raise DisputeError(refusal)
+
+
+def _refusal(contract: Contract, milestone: Milestone, earlier: list[tuple[str, str]], side: str | None) -> str | None:
+    """Why the milestone's money cannot be disputed now by `side`, given its earlier disputes (status, opener), or
+    None: the one rule for opening a dispute, and for the contract page's buttons."""
+    if contract.status in (ContractStatus.ENDED, ContractStatus.COMPLETED):
+        return f"This contract is {contract.status}: nothing is held on it to dispute."
+    if milestone.status == MilestoneStatus.DISPUTED:
+        return f"Milestone {milestone.number} is disputed already."
     if any(status != DisputeStatus.WITHDRAWN for status, _ in earlier):
-        raise DisputeError(f"Milestone {milestone.number}'s dispute was decided: the decision is final.")
+        return f"Milestone {milestone.number}'s dispute was decided: the decision is final."
     if side is not None and any(opener == side for _, opener in earlier):
-        raise DisputeError(
-            f"You withdrew your dispute on milestone {milestone.number}: only the other side may open one now."
-        )
+        return f"You withdrew your dispute on milestone {milestone.number}: only the other side may open one now."
     if milestone.status not in DISPUTABLE or not milestone.payment_intent_id:
         state = "not funded" if milestone.status == MilestoneStatus.PENDING else str(milestone.status)
-        raise DisputeError(
+        return (
             f"Milestone {milestone.number} is {state}: only a milestone whose money the platform holds can be disputed."
         )
+    return None
 
 
 @dataclass
@@ -664,14 +671,34 @@ def dispute_page(session: Session, user: User, dispute_id: int) -> DisputePage:
     )
 
 
-def disputes_of_contract(session: Session, user: User, contract_id: int) -> dict[int, Dispute]:
-    """The contract's disputes the user may see, by milestone id (for the contract's page)."""
+@dataclass(frozen=True)
+class ContractDisputes:
+    """A contract's disputes as its page shows them."""
+
+    latest: dict[int, Dispute]  # by milestone id: the live one, if a withdrawn one came before
+    openable: frozenset[int]  # the milestones on which the user's side may open a dispute now
+
+
+def disputes_of_contract(
+    session: Session, user: User, contract: Contract, milestones: list[Milestone]
+) -> ContractDisputes:
+    """The contract's disputes the user may see, and where the user's side may open one (for the contract's page):
+    one read, and the rule `check_disputable` applies, so the page offers no button the form would refuse."""
     found = session.execute(
         select(Dispute)
-        .where(col(Dispute.contract_id) == contract_id, visibility.dispute_filter(user))
+        .where(col(Dispute.contract_id) == contract.id, visibility.dispute_filter(user))
         .order_by(col(Dispute.id))
     ).scalars()
-    return {d.milestone_id: d for d in found}  # the latest per milestone: the live one, if a withdrawn one came before
+    latest: dict[int, Dispute] = {}
+    earlier: dict[int, list[tuple[str, str]]] = {}
+    for dispute in found:
+        latest[dispute.milestone_id] = dispute
+        earlier.setdefault(dispute.milestone_id, []).append((str(dispute.status), str(dispute.opened_by_side)))
+    side = _side_of(user, contract)
+    openable = frozenset(
+        m.id for m in milestones if side is not None and _refusal(contract, m, earlier.get(m.id, []), side) is None
+    )
+    return ContractDisputes(latest, openable)
 
 
 @dataclass

@@ -31,9 +31,9 @@ def deadlines() -> service.Deadlines:
 
 
 @bp.app_template_global()
-def milestone_disputes(contract_id: int) -> dict:
-    """The contract's disputes the signed-in user may see, by milestone id (for the contract's page)."""
-    return service.disputes_of_contract(db.session, current_user, contract_id)
+def milestone_disputes(contract, milestones) -> service.ContractDisputes:
+    """The contract's disputes the signed-in user may see, and where its side may open one (for the contract's page)."""
+    return service.disputes_of_contract(db.session, current_user, contract, milestones)
 
 
 @bp.app_template_global()

@@ -101,7 +101,10 @@ def test_the_side_that_withdrew_may_not_open_another_but_the_other_side_may(sess
     second = open_as(session, deal.buyer, deal, milestone, reason="The labels are wrong after all.")
     session.refresh(milestone)
     assert milestone.status == MilestoneStatus.DISPUTED and second.opened_by_side == "buyer"
-    assert disputes.disputes_of_contract(session, deal.buyer, deal.contract.id)[milestone.id].id == second.id
+    assert (
+        disputes.disputes_of_contract(session, deal.buyer, deal.contract, [milestone]).latest[milestone.id].id
+        == second.id
+    )
     # One open or decided dispute per milestone, whatever the code checks first: the database holds it too.
     assert session.execute(select(Dispute).where(Dispute.milestone_id == milestone.id)).scalars().all() == [
         first,
@@ -144,3 +147,31 @@ def test_a_member_reads_the_dispute_with_no_form_it_may_not_send(client, login_a
     assert "can withdraw a dispute: ask them" in page and "can add statements to a dispute: ask them" in page
     refused = client.post(f"/disputes/{dispute.id}/withdraw", data={"reason": "A member tries."})
     assert refused.status_code == 403
+
+
+def test_the_contract_page_offers_a_dispute_exactly_where_the_form_would_take_it(client, login_as, session, delivered):
+    """The page's "Open a dispute" button and the form's own check are one rule: after each step of a milestone's
+    disputes, each side sees the button exactly when opening one would not be refused. The case that differed: the
+    lab withdrew, the vendor opened and withdrew too; the latest dispute was the vendor's, so the page offered the lab
+    a button its form refused."""
+    deal, milestone = delivered
+
+    def agree_for_both_sides() -> None:
+        for user in (deal.buyer, deal.vendor):
+            preview = disputes.open_preview(session, user, deal.contract.id, milestone.id, DEADLINES)
+            login_as(user)
+            shown = 'data-testid="open-dispute"' in client.get(f"/contracts/{deal.contract.id}").text
+            assert shown == (preview.refusal is None), (user.role, preview.refusal)
+
+    agree_for_both_sides()  # both may
+    first = open_as(session, deal.buyer, deal, milestone)
+    agree_for_both_sides()  # neither: disputed
+    disputes.withdraw_dispute(session, deal.buyer, first.id, "Settled between us.")
+    session.commit()
+    agree_for_both_sides()  # the vendor alone
+    second = open_as(session, deal.vendor, deal, milestone)
+    disputes.withdraw_dispute(session, deal.vendor, second.id, "Settled after all.")
+    session.commit()
+    for user in (deal.buyer, deal.vendor):
+        assert disputes.open_preview(session, user, deal.contract.id, milestone.id, DEADLINES).refusal
+    agree_for_both_sides()  # neither: both withdrew one

@@ -319,7 +319,7 @@ def edited_statements(draw):
         if draw(st.booleans()) and key in node:
             del node[key]
         else:
-            # st.just hands out one shared object: a copy, so that an edit inside it cannot make the statement hold itself.
+            # st.just hands out one shared object: a copy, or an edit inside it could make the statement hold itself.
             node[key] = copy.deepcopy(draw(ODD_VALUES))
     return raw
 
