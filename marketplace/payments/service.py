@@ -364,17 +364,17 @@ def _refund(
         )
     except GatewayError as error:
         raise _fail(error) from error
-    if not _recorded(session, EntryKind.REFUND, refund.id):
-        _record(
-            session,
-            contract,
-            milestone,
-            EntryKind.REFUND,
-            refund.amount,
-            refund.id,
-            source=payment_intent_id,
-            note=note,
-        )
+    if not _recorded(session, EntryKind.REFUND, refund.id):  # a retry that Stripe answered with the same refund
+        _book_refund(session, actor, contract, milestone, payment_intent_id, refund, note)
+
+
+def _book_refund(
+    session: Session, actor, contract: Contract, milestone: Milestone, payment_intent_id: str, refund, note: str
+) -> None:
+    """A refund Stripe made, written once: to the ledger, the audit trail, and the lab's notifications."""
+    _record(
+        session, contract, milestone, EntryKind.REFUND, refund.amount, refund.id, source=payment_intent_id, note=note
+    )
     record_event(
         session,
         actor,
@@ -499,33 +499,7 @@ def _record_stripe_refunds(
     for refund in sorted(refunds, key=lambda found: found.id):
         if refund.status not in COUNTED_REFUND_STATES or _recorded(session, EntryKind.REFUND, refund.id):
             continue
-        _record(
-            session,
-            contract,
-            milestone,
-            EntryKind.REFUND,
-            refund.amount,
-            refund.id,
-            source=payment_intent_id,
-            note=OUTSIDE_REFUND_NOTE,
-        )
-        record_event(
-            session,
-            actor,
-            "payment.refunded",
-            "milestone",
-            milestone.id,
-            after={"refund": refund.id, "amount": _money(milestone, refund.amount), "reason": OUTSIDE_REFUND_NOTE},
-            buyer_org_id=contract.buyer_org_id,
-            vendor_org_id=contract.vendor_org_id,
-        )
-        notify_org(
-            session,
-            contract.buyer_org_id,
-            "payment_refunded",
-            f"{_money(milestone, refund.amount)} refunded for milestone {milestone.number}: {OUTSIDE_REFUND_NOTE}",
-            contract_link(contract),
-        )
+        _book_refund(session, actor, contract, milestone, payment_intent_id, refund, OUTSIDE_REFUND_NOTE)
         added += 1
     return added
 
