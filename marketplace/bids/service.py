@@ -7,7 +7,7 @@ not know exists. The server's clock (db_types.utcnow) decides every deadline.
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
-from typing import Any, cast
+from typing import cast
 
 from flask import current_app
 from sqlalchemy import select
@@ -364,6 +364,13 @@ def _bid_and_job(session: Session, user: User, bid_id: int) -> tuple[Bid, Job]:
     return bid, visibility.get_visible_job(session, user, bid.job_id)
 
 
+def _own_bid_locked(session: Session, user: User, bid_id: int) -> tuple[Job, Bid]:
+    """The vendor's own bid and its job, locked as `_lock_job_then_bid` locks them (NotVisible, 404, otherwise)."""
+    bid, job = _bid_and_job(session, user, bid_id)
+    job, locked = _lock_job_then_bid(session, user, job, bid)
+    return job, cast(Bid, locked)
+
+
 def _lock_job_then_bid(session: Session, user: User, job: Job, bid: Bid | None = None) -> tuple[Job, Bid | None]:
     """Every change to a job's bids (place, revise, withdraw, award) locks the job first, then the bid: changes to
     one job's bids take turns, in one order, so none is lost and none deadlocks another. Both are read again under
@@ -527,9 +534,7 @@ def revise_bid(session: Session, user: User, bid_id: int, offer: Offer) -> Bid:
     Raises NotVisible (404) for anything but the vendor's own bid, BidError for every refusal.
     """
     ensure_active(session, user, "revise bids")
-    job, bid = cast(
-        tuple[Job, Bid], _lock_job_then_bid(session, user, *cast(Any, reversed(_bid_and_job(session, user, bid_id))))
-    )
+    job, bid = _own_bid_locked(session, user, bid_id)
     refusal = change_refusal(session, user, bid, job)
     if refusal:
         raise BidError(refusal)
@@ -582,9 +587,7 @@ def withdraw_bid(session: Session, user: User, bid_id: int) -> Bid:
     Raises NotVisible (404) for anything but the vendor's own bid, BidError for every refusal.
     """
     ensure_active(session, user, "withdraw bids")
-    job, bid = cast(
-        tuple[Job, Bid], _lock_job_then_bid(session, user, *cast(Any, reversed(_bid_and_job(session, user, bid_id))))
-    )
+    job, bid = _own_bid_locked(session, user, bid_id)
     refusal = _withdrawal_refusal(session, user, bid, job)
     if refusal:
         raise BidError(refusal)
