@@ -326,17 +326,12 @@ def _register_errors(app: Flask) -> None:
         """Any error no view handled. The page is drawn without the database, which may be what failed: a
         database that cannot be reached is a 503 (try again shortly), anything else a 500. Either says nothing
         was saved, unless the request was a write that had already sent a COMMIT."""
-        try:
-            db.session.rollback()
-        except Exception:  # noqa: BLE001 (the connection is gone: the pool replaces it, and the page is still drawn)
-            app.logger.warning("Rolling back after an error failed too", exc_info=True)
+        failure = outages.failure_of(error, db.session, app.logger)
         # The signed-in user is not loaded again (that reads the database): the page shows no account, no counts.
         g._login_user = login_manager.anonymous_user()
-        maybe_saved = request.method not in ("GET", "HEAD", "OPTIONS") and outages.commit_sent_in_this_request()
-        if not outages.database_unreachable(getattr(error, "original_exception", None)):
-            return render_template("errors/500.html", maybe_saved=maybe_saved), 500
-        response = make_response(render_template("errors/503.html", maybe_saved=maybe_saved), 503)
-        response.headers["Retry-After"] = str(outages.RETRY_AFTER_SECONDS)
+        page = "errors/503.html" if failure.unreachable else "errors/500.html"
+        response = make_response(render_template(page, maybe_saved=failure.maybe_saved), failure.status)
+        response.headers.update(failure.headers)
         return response
 
 

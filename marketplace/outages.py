@@ -14,9 +14,11 @@ file, as writable as then); when it differs the connection is replaced by one th
 A file that is gone from its path is not opened again (SQLite would make a new, empty one there).
 """
 
+import logging
 import os
+from dataclasses import dataclass
 
-from flask import g, has_request_context
+from flask import g, has_request_context, request
 from sqlalchemy import event, exc
 
 # SQLite's primary result codes that mean the file cannot be used as a database now (https://sqlite.org/rescode.html):
@@ -45,6 +47,50 @@ def database_unreachable(error: BaseException | None) -> bool:
 def commit_sent_in_this_request() -> bool:
     """Whether this request sent a COMMIT: whatever failed after it, something may have been saved."""
     return has_request_context() and bool(g.get(COMMIT_SENT))
+
+
+@dataclass(frozen=True)
+class Failure:
+    """What a request that failed with an error no view handled may tell whoever sent it: the same for the pages,
+    the API and SCIM, so that no client is told "nothing was saved" when a COMMIT had gone out, and every client
+    is told to come back when the database is away."""
+
+    unreachable: bool  # the database cannot be reached: 503, try again shortly; anything else is a 500
+    maybe_saved: bool  # a write that had sent a COMMIT: look before sending it again
+
+    @property
+    def status(self) -> int:
+        return 503 if self.unreachable else 500
+
+    @property
+    def headers(self) -> dict[str, str]:
+        return {"Retry-After": str(RETRY_AFTER_SECONDS)} if self.unreachable else {}
+
+    @property
+    def detail(self) -> str:
+        """In words, for a program's client (the pages say it in their templates)."""
+        saved = (
+            "We cannot tell whether what you sent was saved: read it back before you send it again."
+            if self.maybe_saved
+            else "Nothing you sent was saved."
+        )
+        if self.unreachable:
+            return f"We cannot reach our database right now. {saved} Please try again shortly."
+        return f"Something went wrong on our side. {saved}"
+
+
+def failure_of(error: BaseException | None, session, logger: logging.Logger) -> Failure:
+    """The failure an error handler answers, after rolling the request's transaction back: that may fail too when
+    the connection is gone (the pool replaces it), and the answer is given anyway."""
+    try:
+        session.rollback()
+    except Exception:  # noqa: BLE001
+        logger.warning("Rolling back after an error failed too", exc_info=True)
+    write = request.method not in ("GET", "HEAD", "OPTIONS")
+    return Failure(
+        database_unreachable(getattr(error, "original_exception", None)),
+        write and commit_sent_in_this_request(),
+    )
 
 
 def watch(engine) -> None:

@@ -5,9 +5,10 @@ endpoint."""
 from importlib.resources import files
 from pathlib import Path
 
-from flask import jsonify, render_template, send_from_directory
+from flask import current_app, jsonify, render_template, send_from_directory
 from werkzeug.exceptions import HTTPException, NotFound
 
+from marketplace import outages
 from marketplace.accounts.org_roles import RoleTooLow
 from marketplace.accounts.suspension import OrganizationSuspended
 
@@ -119,6 +120,7 @@ def http_error(error: HTTPException):
 
 
 @bp.errorhandler(500)
-def server_error(_error):
-    db.session.rollback()
-    return problem_response(ApiProblem(500, "Something went wrong on our side; nothing was saved."))
+def server_error(error):
+    """A 503 with Retry-After when the database is away, else a 500; either says whether anything may be saved."""
+    failure = outages.failure_of(error, db.session, current_app.logger)
+    return problem_response(ApiProblem(failure.status, failure.detail, headers=failure.headers))

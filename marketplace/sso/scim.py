@@ -7,9 +7,10 @@ error, 404 and 405 included, is a SCIM error (RFC 7644 3.12)."""
 import re
 from typing import Any
 
-from flask import Blueprint, g, jsonify, request, url_for
+from flask import Blueprint, current_app, g, jsonify, request, url_for
 from werkzeug.exceptions import HTTPException, NotFound
 
+from marketplace import outages
 from marketplace.accounts.models import User
 from marketplace.errors import NotVisible
 from marketplace.extensions import csrf, db
@@ -377,11 +378,13 @@ def http_error(error: HTTPException):
 
 
 @bp.errorhandler(NotVisible)
-def not_visible(_error):
+def not_visible(_exception):
     return _error(404, "No such user.")
 
 
 @bp.errorhandler(500)
-def server_error(_error):
-    db.session.rollback()
-    return _error(500, "Something went wrong on our side; nothing was saved.")
+def server_error(exception):
+    """A 503 with Retry-After when the database is away (an identity provider retries), else a 500; either says
+    whether anything may be saved."""
+    failure = outages.failure_of(exception, db.session, current_app.logger)
+    return _error(failure.status, failure.detail, headers=failure.headers)

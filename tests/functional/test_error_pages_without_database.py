@@ -1,6 +1,8 @@
 """Error pages are drawn without the database (issue 11): a database that cannot be reached answers a branded 503
 (nothing was saved, try again shortly, Retry-After), any other failure a branded 500, and neither loads the
-signed-in user again, which is what turned them into Werkzeug's bare "Internal Server Error".
+signed-in user again, which is what turned them into Werkzeug's bare "Internal Server Error". The API and SCIM,
+whose clients are programs, answer the same failures in their own error formats, with the same status, Retry-After
+and words about what was saved.
 
 Each app here is a real one on a real database (or on an address where none answers); see
 tests/concurrency/test_faults.py for the same on a running gunicorn server, and for coming back.
@@ -14,12 +16,14 @@ from sqlalchemy import event, select
 from sqlalchemy.engine import make_url
 
 from marketplace.accounts.web_sessions import SESSION_KEY
+from marketplace.api import tokens
+from marketplace.api.tokens import SCOPES
 from marketplace.bids.models import BidRevision
 from marketplace.extensions import db
 from marketplace.jobs.models import BiddingMode
 from tests.concurrency.harness import TcpProxy, committed, free_port, signed_in_client
 from tests.conftest import database_url_for, fresh_database, make_app, migrated_database
-from tests.factories import BidFactory, JobFactory, VerifiedVendorFactory
+from tests.factories import BidFactory, BuyerFactory, JobFactory, VerifiedVendorFactory
 
 BID_FORM = {
     "price_per_unit": "1.00",
@@ -180,3 +184,84 @@ def test_a_database_host_that_never_answers_is_given_up_on_and_answered_with_the
     finally:
         dispose(app)
         silent.close()
+
+
+# ---------------------------------------------------------------- the API and SCIM: programs get their own formats
+
+PROGRAM_CALLS = [  # (method, path, body, media type of its errors)
+    ("GET", "/api/v1/jobs", None, "application/problem+json"),
+    ("POST", "/api/v1/jobs/1/cancel", {}, "application/problem+json"),
+    ("GET", "/scim/v2/Users", None, "application/scim+json"),
+    ("POST", "/scim/v2/Users", {"userName": "new@northwind.example"}, "application/scim+json"),
+]
+
+
+def program_error(response, status: int, media_type: str) -> str:
+    """The error document's detail, after checking it is the program's own format with the status given."""
+    assert response.status_code == status, response.get_data(as_text=True)[:500]
+    assert response.mimetype == media_type
+    body = response.get_json()
+    if media_type == "application/scim+json":
+        assert body["schemas"] == ["urn:ietf:params:scim:api:messages:2.0:Error"] and body["status"] == str(status)
+    else:
+        assert body["status"] == status and body["instance"] == response.request.path
+    return body["detail"]
+
+
+def test_the_api_and_scim_answer_an_unreachable_database_with_a_503_in_their_own_format(unreachable_url, tmp_path):
+    app = app_on(unreachable_url, tmp_path)
+    client = app.test_client()
+    try:
+        for method, path, body, media_type in PROGRAM_CALLS:
+            response = client.open(path, method=method, json=body, headers={"Authorization": "Bearer any"})
+            detail = program_error(response, 503, media_type)
+            assert detail == (
+                "We cannot reach our database right now. Nothing you sent was saved. Please try again shortly."
+            )
+            assert response.headers["Retry-After"] == "30"
+    finally:
+        dispose(app)
+
+
+def test_the_api_and_scim_answer_any_other_failure_with_a_500_in_their_own_format(tmp_path):
+    """The SCIM handler named its argument after the function that writes SCIM errors, so it called the exception
+    instead, and the identity provider got the server's bare error page."""
+    url = database_url_for(tmp_path, "no_tables_programs")
+    fresh_database(url)
+    app = app_on(url, tmp_path)
+    client = app.test_client()
+    try:
+        for method, path, body, media_type in PROGRAM_CALLS:
+            response = client.open(path, method=method, json=body, headers={"Authorization": "Bearer any"})
+            assert (
+                program_error(response, 500, media_type)
+                == "Something went wrong on our side. Nothing you sent was saved."
+            )
+            assert "Retry-After" not in response.headers
+    finally:
+        dispose(app)
+
+
+def test_an_api_write_whose_commit_was_cut_off_says_it_cannot_tell_whether_it_was_saved(tmp_path):
+    url = migrated_database(tmp_path, "api_commit_cut", backend="postgresql")
+    target = make_url(url)
+    proxy = TcpProxy(target.host or "127.0.0.1", target.port or 5432).start()
+    app = app_on(proxy.url_for(url), tmp_path)
+    try:
+
+        def buyer_with_a_job_and_a_token():
+            buyer = BuyerFactory()
+            job = JobFactory(buyer_org_id=buyer.org_id)
+            return job.id, tokens.create_token(db.session, buyer, "CI", list(SCOPES), 30).secret
+
+        job_id, secret = committed(app, buyer_with_a_job_and_a_token)
+        with app.app_context():
+            event.listen(db.engine, "commit", lambda _connection: proxy.stop())
+        response = app.test_client().post(
+            f"/api/v1/jobs/{job_id}/cancel", json={}, headers={"Authorization": f"Bearer {secret}"}
+        )
+        detail = program_error(response, 503, "application/problem+json")
+        assert "We cannot tell whether what you sent was saved" in detail and "Nothing you sent" not in detail
+    finally:
+        proxy.stop()
+        dispose(app)
