@@ -12,7 +12,8 @@ from flask_login import current_user, login_required
 from marketplace.accounts.models import OrgRole
 from marketplace.contracts.deadlines import acceptance_deadline
 from marketplace.disputes import service
-from marketplace.disputes.forms import DecisionForm, OpenDisputeForm, StatementForm, WithdrawForm
+from marketplace.disputes.forms import OpenDisputeForm, StatementForm, WithdrawForm
+from marketplace.disputes.pages import act_on_dispute, page_response
 from marketplace.downloads import send_private_file
 from marketplace.errors import show_on_form
 from marketplace.extensions import db
@@ -87,40 +88,11 @@ def open_dispute(contract_id: int, milestone_id: int):
     return render_template("disputes/open.html", preview=preview, form=form), status
 
 
-def _page(dispute_id: int, status: int = 200, statement_form=None, decision_form=None, withdraw_form=None):
-    page = service.dispute_page(db.session, current_user, dispute_id)
-    return render_template(
-        "disputes/show.html",
-        page=page,
-        form=statement_form or StatementForm(formdata=None),
-        decision_form=decision_form or DecisionForm(formdata=None, currency=page.dispute.currency),
-        withdraw_form=withdraw_form or WithdrawForm(formdata=None),
-    ), status
-
-
 @bp.get("/disputes/<int:dispute_id>")
 @login_required
 def show(dispute_id: int):
     """A dispute: what each side says, its files, its deadlines, and the decision. 404 for strangers."""
-    return _page(dispute_id)
-
-
-def _act(dispute_id: int, form, act, done: str, form_name: str):
-    """A side's form on the dispute's page: done (committed, said, back to the page), or the page again with the
-    refusal beside the form's field (nothing kept); 403 for a side that may not do it."""
-    if form.validate_on_submit():
-        try:
-            act()
-        except service.WrongSide:
-            abort(403)
-        except service.DisputeError as error:
-            db.session.rollback()
-            show_on_form(form, error)
-        else:
-            db.session.commit()
-            flash(done, "success")
-            return redirect(url_for("disputes.show", dispute_id=dispute_id), 303)
-    return _page(dispute_id, 400, **{form_name: form})
+    return page_response(dispute_id)
 
 
 @bp.post("/disputes/<int:dispute_id>/statements")
@@ -129,7 +101,7 @@ def _act(dispute_id: int, form, act, done: str, form_name: str):
 def add_statement(dispute_id: int):
     """One side adds a statement and files while the evidence is open."""
     form = StatementForm()
-    return _act(
+    return act_on_dispute(
         dispute_id,
         form,
         lambda: service.add_statement(
@@ -146,7 +118,7 @@ def add_statement(dispute_id: int):
 def withdraw(dispute_id: int):
     """The side that opened the dispute withdraws it: the money unfreezes, the milestone is as it was."""
     form = WithdrawForm()
-    return _act(
+    return act_on_dispute(
         dispute_id,
         form,
         lambda: service.withdraw_dispute(db.session, current_user, dispute_id, form.reason.data),
