@@ -6,16 +6,15 @@ Every address answers 404 to anyone but the contract's two organisations and adm
 
 from pathlib import Path
 
-from flask import Blueprint, abort, current_app, flash, redirect, render_template, url_for
+from flask import Blueprint, abort, current_app, render_template
 from flask_login import current_user, login_required
 
 from marketplace.accounts.models import OrgRole
 from marketplace.contracts.deadlines import acceptance_deadline
 from marketplace.disputes import service
 from marketplace.disputes.forms import OpenDisputeForm, StatementForm, WithdrawForm
-from marketplace.disputes.pages import act_on_dispute, page_response
+from marketplace.disputes.pages import act_on_dispute, attempt, page_response
 from marketplace.downloads import send_private_file
-from marketplace.errors import show_on_form
 from marketplace.extensions import db
 from marketplace.guards import org_role_required
 
@@ -64,9 +63,10 @@ def open_dispute(contract_id: int, milestone_id: int):
     status = 403 if preview.refusal else 200
     if form.is_submitted():
         status = 400
-        if form.validate_on_submit():
-            try:
-                dispute = service.open_dispute(
+        opened = attempt(
+            form,
+            lambda: (
+                service.open_dispute(
                     db.session,
                     current_user,
                     contract_id,
@@ -75,16 +75,12 @@ def open_dispute(contract_id: int, milestone_id: int):
                     _uploads(form),
                     evidence_folder(),
                     deadlines=deadlines(),
-                )
-            except service.WrongSide:
-                abort(403)
-            except service.DisputeError as error:
-                db.session.rollback()
-                show_on_form(form, error)
-            else:
-                db.session.commit()
-                flash("Dispute opened: the milestone's money is frozen until an admin decides.", "success")
-                return redirect(url_for("disputes.show", dispute_id=dispute.id), 303)
+                ).id
+            ),
+            "Dispute opened: the milestone's money is frozen until an admin decides.",
+        )
+        if opened:
+            return opened
     return render_template("disputes/open.html", preview=preview, form=form), status
 
 
