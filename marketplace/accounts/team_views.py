@@ -56,6 +56,16 @@ def _refused(error: teams.TeamError):
     return _back(str(error), "error")
 
 
+def _changed(change, said):
+    """Makes the team's change and says `said(what it answered)` on the team page, or says why it was refused."""
+    try:
+        answer = change()
+    except teams.TeamError as error:
+        return _refused(error)
+    db.session.commit()
+    return _back(said(answer))
+
+
 @bp.post("/members/<int:member_id>/role")
 @login_required
 @role_required("buyer", "vendor")
@@ -65,12 +75,10 @@ def change_role(member_id: int):
     form = MemberRoleForm()
     if not form.validate_on_submit():
         return _back("Choose manager or member.", "error")
-    try:
-        member = teams.change_role(db.session, current_user, member_id, OrgRole(form.role.data), form.approver.data)
-    except teams.TeamError as error:
-        return _refused(error)
-    db.session.commit()
-    return _back(f"{member.name} is now a {member.org_role}{' and an approver' if member.approver else ''}.")
+    return _changed(
+        lambda: teams.change_role(db.session, current_user, member_id, OrgRole(form.role.data), form.approver.data),
+        lambda member: f"{member.name} is now a {member.org_role}{' and an approver' if member.approver else ''}.",
+    )
 
 
 @bp.post("/members/<int:member_id>/remove")
@@ -79,12 +87,10 @@ def change_role(member_id: int):
 @org_role_required(OrgRole.OWNER, "remove members")
 def remove(member_id: int):
     """Remove a colleague: every session of theirs ends at once."""
-    try:
-        member = teams.remove_member(db.session, current_user, member_id)
-    except teams.TeamError as error:
-        return _refused(error)
-    db.session.commit()
-    return _back(f"{member.name} is removed and signed out everywhere.")
+    return _changed(
+        lambda: teams.remove_member(db.session, current_user, member_id),
+        lambda member: f"{member.name} is removed and signed out everywhere.",
+    )
 
 
 @bp.post("/transfer")
@@ -96,12 +102,10 @@ def transfer():
     form = TransferForm()
     if not form.validate_on_submit() or not form.new_owner.data:
         return _back("Choose the colleague who becomes the owner.", "error")
-    try:
-        new_owner = teams.transfer_ownership(db.session, current_user, form.new_owner.data)
-    except teams.TeamError as error:
-        return _refused(error)
-    db.session.commit()
-    return _back(f"{new_owner.name} is now the owner; you are a manager.")
+    return _changed(
+        lambda: teams.transfer_ownership(db.session, current_user, form.new_owner.data),
+        lambda new_owner: f"{new_owner.name} is now the owner; you are a manager.",
+    )
 
 
 @bp.post("/leave")
