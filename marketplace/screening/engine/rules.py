@@ -119,8 +119,22 @@ def _screen(
             (owner, int(vendor_nodes[at])) for at, owned in unknown_owners.items() for owner, _, _ in owned
         )
     results = {}
+    # Most vendors of a register are looked at by no rival and reached by no unknown owner: their rivals' results
+    # are the clear ones, and only the unverified rule can find anything.
+    looked_at = set(unknown_owners).union(undisclosed, *(rival.attention for rival in rivals))
+    clear = [rival.clear_results for rival in rivals]
     for position, (facts, node) in enumerate(zip(vendors, vendor_nodes.tolist(), strict=True)):
         vendor = _Vendor(snapshot, policy, as_of, node, position)
+        if position not in looked_at:
+            unverified = _unverified_finding(vendor, facts)
+            results[facts.party_id] = Screening(
+                vendor_org_id=facts.org_id,
+                findings=[] if unverified is None else [unverified],
+                as_of=as_of,
+                vendor_party_id=facts.party_id,
+                rivals=[results_of[position] for results_of in clear],
+            )
+            continue
         found: list[Finding | None] = [
             f for rival in rivals if position in rival.attention for f in _rival_findings(vendor, rival)
         ]
@@ -324,7 +338,7 @@ class _Snapshot:
         return name
 
     def route(self, nodes: list[int], share: Range | None = None) -> Route:
-        return Route(tuple(self.party_id(n) for n in nodes), tuple(self.name(n) for n in nodes), share)
+        return Route(tuple(map(self.id_list.__getitem__, nodes)), tuple(map(self.name, nodes)), share)
 
     # -- shares ------------------------------------------------------------------------------------------------
 
