@@ -968,18 +968,23 @@ def load_graph_for_rivals(
     others = aliases.expand(rival_party_ids) - below_rivals
     if others:
         below_rivals |= _closure(session, others, aliases, as_of, since, downward=True)
+    interest, roles = _interest.c, _interest.c.interest_type.in_(sorted(ROLE_INTEREST_TYPES))
+    # The people rule asks about one person's roles in a rival's group, which lies below the rival, and in a
+    # vendor: the roles below the rivals read while what lies below the unknown owners is still being walked.
+    roles_below_later = beside(
+        session,
+        lambda own: _interest_rows_among(own, interest.subject_party_id, below_rivals, as_of, since, roles),
+        allowed=allowed,
+    )
     # What lies below the unknown owners, walked apart from the rivals' part: the same parties as walking only from
     # those outside it, as what lies below a party of the rivals' part is in it already.
     undisclosed, below_unknown = unknown_reach_later.result()
     reach = below_rivals | below_unknown
-    interest, roles = _interest.c, _interest.c.interest_type.in_(sorted(ROLE_INTEREST_TYPES))
     vendors = aliases.expand(vendor_party_ids)
     rivals = aliases.expand(rival_party_ids)
 
     def roles_and_parties(own: Session) -> tuple[Sequence, Sequence, set[int], Sequence]:
-        # The people rule asks about one person's roles in a rival's group, which lies below the rival, and in a
-        # vendor.
-        roles_below = _interest_rows_among(own, interest.subject_party_id, below_rivals, as_of, since, roles)
+        roles_below = roles_below_later.result()
         people = aliases.expand(row.interested_party_id for row in roles_below) - reach
         their_roles = _interest_rows_among(
             own,
