@@ -119,8 +119,22 @@ def _screen(
             (owner, int(vendor_nodes[at])) for at, owned in unknown_owners.items() for owner, _, _ in owned
         )
     results = {}
+    # Most vendors of a register are looked at by no rival and reached by no unknown owner: their rivals' results
+    # are the clear ones, and only the unverified rule can find anything.
+    looked_at = set(unknown_owners).union(undisclosed, *(rival.attention for rival in rivals))
+    clear = [rival.clear_results for rival in rivals]
     for position, (facts, node) in enumerate(zip(vendors, vendor_nodes.tolist(), strict=True)):
         vendor = _Vendor(snapshot, policy, as_of, node, position)
+        if position not in looked_at:
+            unverified = _unverified_finding(vendor, facts)
+            results[facts.party_id] = Screening(
+                vendor_org_id=facts.org_id,
+                findings=[] if unverified is None else [unverified],
+                as_of=as_of,
+                vendor_party_id=facts.party_id,
+                rivals=[results_of[position] for results_of in clear],
+            )
+            continue
         found: list[Finding | None] = [
             f for rival in rivals if position in rival.attention for f in _rival_findings(vendor, rival)
         ]
@@ -255,6 +269,7 @@ class _Snapshot:
             [p.id for p in graph.parties.values() if p.kind == "unspecified" or p.party_type in UNKNOWN_PARTY_TYPES]
         )
         self._transposed: dict[int, sparse.csr_matrix] = {}
+        self._names: dict[int, str] = {}
         self._routes: Routes | None = None
         self._pair_lists: tuple[list[int], list[int], list[int]] | None = None
 
@@ -265,6 +280,8 @@ class _Snapshot:
         self._role_positions: list[int] = active.tolist()
         self._ended_roles = ended_roles
         self._role_cache: dict[int, Edge] = {}
+        self._role_ties: dict[int, Tie] = {}
+        self._role_parts: dict[tuple[int, str], tuple[str, Tie]] = {}
         self.role_holder = np.concatenate([self.holder[active], ended_holders])
         self.role_subject = np.concatenate([self.subject[active], ended_subjects])
         self.role_active: list[bool] = np.concatenate(
@@ -282,6 +299,29 @@ class _Snapshot:
             edge = self._role_cache[role] = self.edges[self._role_positions[role]]
         return edge
 
+    def role_part(self, role: int, entity: str) -> tuple[str, Tie]:
+        """A role in words ("is a board member of <entity>", "was ... until <end>") and the tie citing it, kept per
+        role and entity: the people rule words one role again for every vendor and rival it is paired with."""
+        key = (role, entity)
+        part = self._role_parts.get(key)
+        if part is None:
+            tie = self._role_ties.get(role)
+            held = role < len(self._role_positions)
+            if held and isinstance(self.edges, EdgeColumns):
+                # Read from the columns: no Edge made for a role only words and a tie are wanted of.
+                position, columns = self._role_positions[role], self.edges
+                kind, end = columns.interest_type[position], None
+                if tie is None:
+                    tie = Tie(columns.id_list()[position], kind, columns.source[position])
+            else:
+                edge = self.role_edge(role)
+                kind, end = edge.interest_type, None if held else edge.end
+                if tie is None:
+                    tie = Tie(edge.id, edge.interest_type, edge.source)
+            self._role_ties[role] = tie
+            part = self._role_parts[key] = (explain.role_text(kind, entity, end), tie)
+        return part
+
     # -- nodes and names ---------------------------------------------------------------------------------------
 
     def node_array(self, party_ids: Iterable[int]) -> np.ndarray:
@@ -291,11 +331,14 @@ class _Snapshot:
         return self.id_list[node]
 
     def name(self, node: int) -> str:
-        party = self.graph.parties.get(self.party_id(node))
-        return party.name if party is not None else f"party {self.party_id(node)}"
+        name = self._names.get(node)
+        if name is None:
+            party = self.graph.parties.get(self.party_id(node))
+            name = self._names[node] = party.name if party is not None else f"party {self.party_id(node)}"
+        return name
 
     def route(self, nodes: list[int], share: Range | None = None) -> Route:
-        return Route(tuple(self.party_id(n) for n in nodes), tuple(self.name(n) for n in nodes), share)
+        return Route(tuple(map(self.id_list.__getitem__, nodes)), tuple(map(self.name, nodes)), share)
 
     # -- shares ------------------------------------------------------------------------------------------------
 
@@ -484,6 +527,7 @@ class _Rival:
         self._parents: dict[tuple[int, str], list[tuple[int, float | None]]] = {}
         self._chains: dict[tuple[int, str], tuple[int, ...]] = {}
         self._group_roles: _Grouped | None = None
+        self._member_names: dict[tuple[int, bool], str] = {}
 
     def set_stakes(self, key: Variant, consolidated: np.ndarray, lookthrough: np.ndarray) -> None:
         self.consolidated[key], self.lookthrough[key] = consolidated, lookthrough
@@ -534,6 +578,25 @@ class _Rival:
             inside = np.flatnonzero(self.members["high"][snapshot.role_subject])
             self._group_roles = _Grouped(snapshot.role_holder[inside], snapshot.n, inside)
         return self._group_roles
+
+    def member_chain(self, member: int) -> tuple[bool, tuple[int, ...]]:
+        """Whether a member (from the high ends) is certainly in the group, and its chain from the rival along the
+        ends that decide it."""
+        certain = self.in_group(member, "low")
+        end = "low" if certain else "high"
+        if (member, end) not in self._chains:
+            self.chain(member, end)
+        return certain, self._chains.get((member, end), (member,))
+
+    def member_name(self, member: int, certain: bool) -> str:
+        """A member as a role's entity: the rival, or "<member>, (possibly) in <rival>'s group"."""
+        key = (member, certain)
+        name = self._member_names.get(key)
+        if name is None:
+            name = self._member_names[key] = explain.group_clause(
+                self.snapshot.name(member), self.name, certain
+            ).rstrip(",")
+        return name
 
     def parents(self, node: int, end: str) -> list[tuple[int, float | None]]:
         """Members that brought `node` into the group: board appointers (share None), then voters, largest first."""
@@ -764,16 +827,11 @@ def _role_findings(vendor: _Vendor, rival: _Rival) -> list[Finding | None]:
             if (person, member) not in pairs or (both and not pairs[person, member][0]):
                 pairs[person, member] = (both, mine, theirs)
     for (person, member), (both, mine, theirs) in pairs.items():
-        certain = rival.in_group(member, "low")
-        member_name = explain.group_clause(snapshot.name(member), rival.name, certain).rstrip(",")
-        roles = []
-        for role, entity in ((mine, vendor.name), (theirs, member_name)):
-            edge, ended = snapshot.role_edge(role), not snapshot.role_active[role]
-            roles.append(explain.role_text(edge.interest_type, entity, edge.end if ended else None))
-        body = explain.shared_role_body(snapshot.name(person), *roles)
-        path = rival.chain(member, "low" if certain else "high") + [person, node]
-        ties = [Tie(e.id, e.interest_type, e.source) for e in (snapshot.role_edge(theirs), snapshot.role_edge(mine))]
-        (board if both else people).append((certain, body, path, ties))
+        certain, chain = rival.member_chain(member)
+        mine_text, mine_tie = snapshot.role_part(mine, vendor.name)
+        theirs_text, theirs_tie = snapshot.role_part(theirs, rival.member_name(member, certain))
+        body = explain.shared_role_body(snapshot.name(person), mine_text, theirs_text)
+        (board if both else people).append((certain, body, [*chain, person, node], [theirs_tie, mine_tie]))
     return [
         _strongest(vendor, rival, Rule.BOARD, Verdict.EXCLUDE, board),
         _strongest(vendor, rival, Rule.PEOPLE, Verdict.REVIEW, people),

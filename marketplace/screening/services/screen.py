@@ -107,6 +107,8 @@ def _graph_and_variants(
     parties = [fact.party_id for fact in facts if fact.party_id > 0]
     thresholds = {policy.control_at for policy in policies}
     if len(facts) > CLOSURE_UP_TO:
+        # What lies below the unknown owners does not depend on the rivals: read beside the walks below them.
+        unknown_reach = store.unknown_reach(session, as_of, lookback_months=lookback_months, aliases=aliases)
         # What lies below the rivals, walked once: for their groups, and again in the rivals' part of the graph.
         below = store.parties_below(session, rival_ids, as_of, lookback_months=lookback_months, aliases=aliases)
         variants = _lookalikes_below(session, rival_ids, thresholds, as_of, lookback_months, aliases, below)
@@ -119,6 +121,7 @@ def _graph_and_variants(
             lookback_months=lookback_months,
             aliases=aliases,
             known_below=below,
+            unknown_reach_later=unknown_reach,
         )
         return graph, variants
     graph = store.load_graph_around(

@@ -60,7 +60,7 @@ from marketplace.screening.engine.graph import (
     built,
 )
 from marketplace.screening.engine.verdicts import Source
-from marketplace.screening.store.beside import beside, may_read_beside
+from marketplace.screening.store.beside import Later, beside, may_read_beside
 
 LOOKBACK_MONTHS = 24
 _ORIGIN_WORDS = {TieOrigin.ADMIN_FACT.value: "admin-recorded fact", TieOrigin.BODS_IMPORT.value: "BODS import"}
@@ -893,6 +893,41 @@ def parties_below(
     return _closure(session, set(party_ids), aliases or load_aliases(session), as_of, since, downward=True)
 
 
+def unknown_reach(
+    session: Session,
+    as_of: date,
+    *,
+    lookback_months: int = LOOKBACK_MONTHS,
+    aliases: Aliases | None = None,
+    allowed: bool | None = None,
+) -> Later[tuple[Sequence, set[int]]]:
+    """Every unknown or unpublished interest, and every party below an owner nobody can name or below a party
+    with such an interest (_closure downward, as of the date): what load_graph_for_rivals reads besides what lies
+    below the rivals. None of it depends on the rivals, so it is started beside (store.beside) where it may, for
+    the caller to go on with the rivals' walks meanwhile; else it runs in the session when its result is asked."""
+    since = months_before(as_of, lookback_months)
+    aliases = aliases or load_aliases(session)
+    dialect = session.get_bind().dialect.name
+
+    def read(own: Session) -> tuple[Sequence, set[int]]:
+        unknown = set(
+            own.execute(
+                select(_party.c.id).where(
+                    or_(_party.c.kind == "unspecified", _party.c.party_type.in_(_UNKNOWN_PARTY_TYPES))
+                )
+            ).scalars()
+        )
+        undisclosed = own.execute(
+            select(*_interest_columns(dialect)).where(
+                _interest.c.interest_type.in_(_UNDISCLOSED), *_dated(_interest, as_of, since)
+            )
+        ).all()
+        seeds = unknown | {row.subject_party_id for row in undisclosed}
+        return undisclosed, _closure(own, seeds, aliases, as_of, since, downward=True)
+
+    return beside(session, read, allowed=allowed)
+
+
 def load_graph_for_rivals(
     session: Session,
     vendor_party_ids: Iterable[int],
@@ -902,6 +937,7 @@ def load_graph_for_rivals(
     lookback_months: int = LOOKBACK_MONTHS,
     aliases: Aliases | None = None,
     known_below: Iterable[int] = (),
+    unknown_reach_later: Later[tuple[Sequence, set[int]]] | None = None,
 ) -> Graph:
     """The part of the graph where any rule can find anything against these rivals, as of the date.
 
@@ -916,6 +952,7 @@ def load_graph_for_rivals(
     (without their ties) so that the engine can name them.
 
     `known_below` is what parties_below gave for some of the rivals: only the others are walked down from.
+    `unknown_reach_later` is what unknown_reach gave for the same date, look-back and aliases, if started already.
     """
     since = months_before(as_of, lookback_months)
     aliases = aliases or load_aliases(session)
@@ -923,36 +960,31 @@ def load_graph_for_rivals(
     # Reads that do not wait for each other go to other connections beside this one where they may (store.beside):
     # the server answers one while this process reads another's rows.
     allowed = may_read_beside(session)
-    unknown_later = beside(
-        session,
-        lambda own: set(
-            own.execute(
-                select(_party.c.id).where(
-                    or_(_party.c.kind == "unspecified", _party.c.party_type.in_(_UNKNOWN_PARTY_TYPES))
-                )
-            ).scalars()
-        ),
-        allowed=allowed,
-    )
-    undisclosed = session.execute(
-        select(*_interest_columns(dialect)).where(
-            _interest.c.interest_type.in_(_UNDISCLOSED), *_dated(_interest, as_of, since)
+    if unknown_reach_later is None:
+        unknown_reach_later = unknown_reach(
+            session, as_of, lookback_months=lookback_months, aliases=aliases, allowed=allowed
         )
-    ).all()
     below_rivals = set(known_below)
     others = aliases.expand(rival_party_ids) - below_rivals
     if others:
         below_rivals |= _closure(session, others, aliases, as_of, since, downward=True)
-    seeds = unknown_later.result() | {row.subject_party_id for row in undisclosed}
-    reach = below_rivals | _closure(session, seeds - below_rivals, aliases, as_of, since, downward=True)
     interest, roles = _interest.c, _interest.c.interest_type.in_(sorted(ROLE_INTEREST_TYPES))
+    # The people rule asks about one person's roles in a rival's group, which lies below the rival, and in a
+    # vendor: the roles below the rivals read while what lies below the unknown owners is still being walked.
+    roles_below_later = beside(
+        session,
+        lambda own: _interest_rows_among(own, interest.subject_party_id, below_rivals, as_of, since, roles),
+        allowed=allowed,
+    )
+    # What lies below the unknown owners, walked apart from the rivals' part: the same parties as walking only from
+    # those outside it, as what lies below a party of the rivals' part is in it already.
+    undisclosed, below_unknown = unknown_reach_later.result()
+    reach = below_rivals | below_unknown
     vendors = aliases.expand(vendor_party_ids)
     rivals = aliases.expand(rival_party_ids)
 
     def roles_and_parties(own: Session) -> tuple[Sequence, Sequence, set[int], Sequence]:
-        # The people rule asks about one person's roles in a rival's group, which lies below the rival, and in a
-        # vendor.
-        roles_below = _interest_rows_among(own, interest.subject_party_id, below_rivals, as_of, since, roles)
+        roles_below = roles_below_later.result()
         people = aliases.expand(row.interested_party_id for row in roles_below) - reach
         their_roles = _interest_rows_among(
             own,

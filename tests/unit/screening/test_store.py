@@ -335,6 +335,36 @@ def test_the_closure_walks_across_a_merge(session, vendor):
     assert [(e.holder, e.subject) for e in graph.edges if e.holder == rival.id] == [(rival.id, holding.id)]
 
 
+def test_what_lies_below_unknown_owners_read_first_gives_the_same_rivals_part(session, vendor):
+    subject = party_of(session, vendor)
+    rival, holding, beyond, hidden = (PartyFactory(name=n) for n in ("Cobalt", "Holding", "Beyond", "Hidden"))
+    anonymous = PartyFactory(name="Undisclosed owner", kind=PartyKind.UNSPECIFIED, party_type="anonymousEntity")
+    InterestFactory(interested_party_id=rival.id, subject_party_id=holding.id, share_exact=60.0)
+    InterestFactory(interested_party_id=holding.id, subject_party_id=subject.id, share_exact=30.0)
+    # The unknown owner holds into the rivals' part and beyond it; an interest nobody published sits above another.
+    InterestFactory(interested_party_id=anonymous.id, subject_party_id=holding.id, share_exact=10.0)
+    InterestFactory(interested_party_id=anonymous.id, subject_party_id=beyond.id, share_exact=40.0)
+    InterestFactory(
+        interested_party_id=PartyFactory(name="Nominee").id,
+        subject_party_id=hidden.id,
+        interest_type="unpublishedInterest",
+        share_exact=None,
+    )
+    InterestFactory(interested_party_id=hidden.id, subject_party_id=subject.id, share_exact=5.0)
+    session.flush()
+
+    reach = store.unknown_reach(session, AS_OF)
+    undisclosed, below_unknown = reach.result()
+    early = store.load_graph_for_rivals(session, [subject.id], [rival.id], AS_OF, unknown_reach_later=reach)
+    walked = store.load_graph_for_rivals(session, [subject.id], [rival.id], AS_OF)
+
+    assert [row.subject_party_id for row in undisclosed] == [hidden.id]
+    assert below_unknown == {anonymous.id, holding.id, subject.id, beyond.id, hidden.id}
+    assert early == walked
+    assert early.parties.keys() == walked.parties.keys()
+    assert {(e.holder, e.subject) for e in early.edges} >= {(anonymous.id, beyond.id), (hidden.id, subject.id)}
+
+
 def test_unspecified_owners_keep_their_kind_and_type(session, vendor):
     subject = party_of(session, vendor)
     anonymous = PartyFactory(
