@@ -88,6 +88,9 @@ WATCHED_TABLES = frozenset(
         "verdictrecord",
         "pendingrescreen",
         "jobinvitation",
+        # Read by the buyer's vendor search, kept whole (vendor_search.search_vendors): the vendors' profiles, whose
+        # modalities and certifications it filters and shows.
+        "vendorprofile",
     }
 )
 _NAMES_WATCHED = re.compile(r"\b(" + "|".join(sorted(WATCHED_TABLES)) + r")\b", re.IGNORECASE)

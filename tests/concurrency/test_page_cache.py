@@ -1,7 +1,8 @@
 """Whole pages' answers kept between requests (marketplace.transaction_cache) never outlive the facts they came from.
 
-The registry's party page is kept as plain values under the screening generation: each kind of fact it shows is
-changed and committed for real after the page was kept, and the very next transaction (a request) must show it.
+The registry's party page, its search and suggested duplicates, and a lab's vendor search are kept as plain values
+under the screening generation: each kind of fact they show is changed and committed for real after the answer was
+kept, and the very next transaction (a request) must show it.
 """
 
 import uuid
@@ -10,7 +11,7 @@ from datetime import date
 import pytest
 from sqlalchemy import event, update
 
-from marketplace.accounts.models import Organization, User
+from marketplace.accounts.models import Organization, User, VendorProfile
 from marketplace.extensions import db
 from marketplace.parties import registry
 from marketplace.parties.models import (
@@ -21,9 +22,18 @@ from marketplace.parties.models import (
     PartyDistinction,
     PartyIdentifier,
 )
-from marketplace.screening.models import PendingRescreen
+from marketplace.screening.engine.verdicts import Rule, Verdict
+from marketplace.screening.models import PendingRescreen, VerdictRecord
 from marketplace.screening.services import queued
-from tests.factories import AdminFactory, InterestFactory, PartyFactory, RivalFactory, VerifiedVendorOrgFactory
+from marketplace.screening.services.vendor_search import VendorPage, VendorSearch, search_vendors
+from tests.factories import (
+    AdminFactory,
+    BuyerFactory,
+    InterestFactory,
+    PartyFactory,
+    RivalFactory,
+    VerifiedVendorOrgFactory,
+)
 
 
 def _world() -> dict:
@@ -180,3 +190,56 @@ def test_the_registry_list_is_kept_until_a_party_or_a_distinction_changes(race_a
     assert listed()[0] == [first, twin, third]
     build(lambda: db.session.add(PartyDistinction(first_party_id=pair[0], second_party_id=pair[1], reason="checked")))
     assert pair not in listed()[1]
+
+
+def test_the_vendor_search_is_kept_for_the_lab_until_a_vendor_its_profile_or_its_verdict_changes(race_app, build):
+    """A lab's vendor search is kept between requests for that lab; a profile, a stored verdict and a new vendor,
+    committed after, show on the next. Another lab asking the same is answered for itself."""
+    name = f"Moravia Labelling {uuid.uuid4().hex[:8]}"
+
+    def world():
+        return {
+            "buyer": BuyerFactory().id,
+            "other_buyer": BuyerFactory().id,
+            "vendor": VerifiedVendorOrgFactory(name=name).id,
+        }
+
+    w = build(world)
+
+    def search(who: str = "buyer", statements: list[str] | None = None, **asked) -> VendorPage:
+        seen = statements if statements is not None else []
+        with race_app.app_context():
+            listener = lambda *args, **kwargs: seen.append(args[2])  # noqa: E731
+            event.listen(db.engine, "before_cursor_execute", listener)
+            try:
+                user = db.session.get(User, w[who])
+                return search_vendors(db.session, user, VendorSearch(text=name, **asked))
+            finally:
+                event.remove(db.engine, "before_cursor_execute", listener)
+                db.session.remove()
+
+    assert [row.org.id for row in search().rows] == [w["vendor"]]
+    statements: list[str] = []
+    assert [row.org.id for row in search(statements=statements).rows] == [w["vendor"]]
+    assert not any("verdictrecord" in statement for statement in statements)
+    assert not isinstance(search().rows[0].org, Organization)
+    assert search(modality="image").rows == []
+    build(
+        lambda: db.session.execute(
+            update(VendorProfile).where(VendorProfile.org_id == w["vendor"]).values(modalities=["image"])
+        )
+    )
+    assert [row.org.id for row in search(modality="image").rows] == [w["vendor"]]
+    excluded = {"rule": Rule.OWNERSHIP.value, "verdict": Verdict.EXCLUDE.value, "waived": False}
+    buyer_org = build(lambda: db.session.get(User, w["buyer"]).org_id)
+    build(
+        lambda: db.session.add(
+            VerdictRecord(
+                buyer_org_id=buyer_org, vendor_org_id=w["vendor"], verdict=Verdict.EXCLUDE, findings=[excluded]
+            )
+        )
+    )
+    assert search().rows == [] and search().hidden_excluded == 1
+    assert [row.org.id for row in search("other_buyer").rows] == [w["vendor"]]
+    second = build(lambda: VerifiedVendorOrgFactory(name=name + " Two").id)
+    assert [row.org.id for row in search("other_buyer").rows] == [w["vendor"], second]
