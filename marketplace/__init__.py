@@ -30,6 +30,10 @@ def create_app(test_config: dict | None = None) -> Flask:
         app.config.update(test_config)
     logs.configure(app)
     _bound_connecting(app)
+    postgresql = str(app.config.get("SQLALCHEMY_DATABASE_URI", "")).startswith("postgresql")
+    if postgresql:
+        # Checked on checkout without a round trip instead (outages.live_without_a_round_trip).
+        app.config["SQLALCHEMY_ENGINE_OPTIONS"] = {**app.config["SQLALCHEMY_ENGINE_OPTIONS"], "pool_pre_ping": False}
     _behind_proxies(app)
     Path(app.instance_path).mkdir(parents=True, exist_ok=True)
     app.config.setdefault("UPLOAD_FOLDER", str(Path(app.instance_path) / "uploads"))
@@ -45,6 +49,8 @@ def create_app(test_config: dict | None = None) -> Flask:
         _tune_sqlite(db.engine, int(app.config.get("SQLITE_BUSY_TIMEOUT_MS", 10000)))
         _tune_postgresql(db.engine)
         outages.watch(db.engine)
+        if postgresql:
+            outages.live_without_a_round_trip(db.engine)
 
     # Every <int:...> in an address is a row id: a number beyond any row is a 404, never a database overflow.
     app.url_map.converters["int"] = BoundedIntegerConverter

@@ -16,6 +16,8 @@ A file that is gone from its path is not opened again (SQLite would make a new, 
 
 import logging
 import os
+import select
+import time
 from dataclasses import dataclass
 
 from flask import g, has_request_context, request
@@ -29,6 +31,10 @@ SQLITE_FILE = "arms_length_sqlite_file"
 # Set on flask.g once a request has sent a COMMIT: from then on an error page cannot say that nothing was saved.
 COMMIT_SENT = "database_commit_sent"
 RETRY_AFTER_SECONDS = 30
+# PostgreSQL: a pooled connection idle for longer than this is pinged on checkout (a round trip); one used more
+# recently is checked on its socket alone (live_without_a_round_trip).
+PING_AFTER_IDLE_SECONDS = 10.0
+CHECKED_IN_AT = "arms_length_checked_in_at"
 
 
 def database_unreachable(error: BaseException | None) -> bool:
@@ -117,6 +123,40 @@ def watch(engine) -> None:
 
     if sqlite and engine.url.database not in (None, "", ":memory:") and not engine.url.database.startswith("file:"):
         _follow_sqlite_file(engine, engine.url.database)
+
+
+def live_without_a_round_trip(engine) -> None:
+    """PostgreSQL, instead of the pool's pre-ping (a round trip on every checkout, a fifth of a light page's time):
+    a pooled connection is checked on its own socket. One whose server end is gone (the server restarted or
+    stopped, the network cut, the backend terminated) has the server's goodbye or the end of the stream waiting
+    there, which a connection idle between requests never has: it is dropped and a new one made, before the
+    request uses it. A connection idle for longer than PING_AFTER_IDLE_SECONDS (a network that went away without
+    a word) is pinged as before."""
+
+    @event.listens_for(engine, "checkin")
+    def _note_checkin(_dbapi_connection, record):
+        record.info[CHECKED_IN_AT] = time.monotonic()
+
+    @event.listens_for(engine, "checkout")
+    def _live(dbapi_connection, record, _proxy):
+        checked_in = record.info.get(CHECKED_IN_AT)
+        if checked_in is None:
+            return  # opened for this checkout
+        if _server_end_gone(dbapi_connection):
+            raise exc.DisconnectionError("the database closed this pooled connection")
+        if time.monotonic() - checked_in > PING_AFTER_IDLE_SECONDS:
+            try:
+                engine.dialect.do_ping(dbapi_connection)
+            except engine.dialect.loaded_dbapi.Error as error:
+                raise exc.DisconnectionError("a pooled connection idle for a while did not answer") from error
+
+
+def _server_end_gone(dbapi_connection) -> bool:
+    if dbapi_connection.closed:
+        return True
+    poller = select.poll()
+    poller.register(dbapi_connection.fileno(), select.POLLIN | select.POLLPRI | select.POLLERR | select.POLLHUP)
+    return bool(poller.poll(0))
 
 
 def _sqlite_file_state(path: str) -> tuple[int, int, bool] | None:

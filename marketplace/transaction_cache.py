@@ -17,6 +17,7 @@ used after it, in this process or in another. A transaction that has itself writ
 reads nor stores shared answers: its own uncommitted changes may be rolled back.
 """
 
+import dataclasses
 import re
 import threading
 import weakref
@@ -24,7 +25,7 @@ from collections import OrderedDict
 from collections.abc import Callable, Hashable, Iterable
 from typing import Any, TypeVar
 
-from sqlalchemy import BigInteger, Connection, Engine, Select, column, event, select, table
+from sqlalchemy import BigInteger, Connection, Engine, Select, column, event, inspect, select, table
 from sqlalchemy.engine.interfaces import DBAPICursor, ExecutionContext
 from sqlalchemy.orm import ORMExecuteState, Session
 
@@ -87,6 +88,9 @@ WATCHED_TABLES = frozenset(
         "verdictrecord",
         "pendingrescreen",
         "jobinvitation",
+        # Read by the buyer's vendor search, kept whole (vendor_search.search_vendors): the vendors' profiles, whose
+        # modalities and certifications it filters and shows.
+        "vendorprofile",
     }
 )
 _NAMES_WATCHED = re.compile(r"\b(" + "|".join(sorted(WATCHED_TABLES)) + r")\b", re.IGNORECASE)
@@ -305,3 +309,26 @@ def shared_unless_written(session: Session, key: Hashable, tables: Iterable[str]
         return compute()
     # Read from tables this transaction did not write: kept for others as it is.
     return _kept_or_computed(session, current, [key], lambda _keys: {key: compute()}, lambda: True)[key]
+
+
+# One frozen dataclass per mapped class and its fields, made on first use (plain).
+_plain_types: dict[type, tuple[type, tuple[str, ...]]] = {}
+_plain_lock = threading.Lock()
+
+
+def plain(row: Any) -> Any:
+    """The row's column values as a frozen value read the same way (`party.name`), for an answer kept beyond its
+    session: a kept ORM row would still belong to the session that loaded it, load lazily from it and be changed by
+    it. Relationships and properties of the model are not carried over; None stays None."""
+    if row is None:
+        return None
+    cls = type(row)
+    made = _plain_types.get(cls)
+    if made is None:
+        names = tuple(attribute.key for attribute in inspect(cls).column_attrs)
+        with _plain_lock:
+            made = _plain_types.setdefault(
+                cls, (dataclasses.make_dataclass(f"Plain{cls.__name__}", names, frozen=True, slots=True), names)
+            )
+    kind, names = made
+    return kind(*(getattr(row, name) for name in names))

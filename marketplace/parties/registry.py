@@ -8,13 +8,14 @@ as merged, so that old references can still be followed, and its name becomes an
 from collections import defaultdict
 from collections.abc import Iterable
 from dataclasses import dataclass, field
+from datetime import date
 from typing import Any, cast
 
 from sqlalchemy import CursorResult, delete, func, or_, select, union, union_all, update
 from sqlalchemy.orm import Session, aliased
 from sqlmodel import col
 
-from marketplace import changes
+from marketplace import changes, transaction_cache
 from marketplace.accounts.models import Organization, User
 from marketplace.audit.models import AuditRecord
 from marketplace.audit.service import record_event
@@ -36,6 +37,7 @@ from marketplace.parties.models import CommercialTie, Interest, Party, PartyDist
 from marketplace.parties.service import no_owners_declarations, normalize_identifier, normalize_name
 from marketplace.parties.variants import distinct_pairs
 from marketplace.screening.models import Rival, Waiver
+from marketplace.transaction_cache import plain
 
 ALIAS_SCHEME = "alias"
 SEARCH_LIMIT = 50
@@ -101,9 +103,16 @@ def _summaries(session: Session, parties: list[Party]) -> list[PartySummary]:
 
 
 def search(session: Session, user: User, text: str, limit: int = SEARCH_LIMIT) -> list[PartySummary]:
-    """Parties not merged away whose name, alias or identifier contains the text (all of them for no text).
-    Raises NotVisible (404) for anyone but an admin."""
+    """Parties not merged away whose name, alias or identifier contains the text (all of them for no text), as plain
+    values (kept between requests while none of the tables it reads changes). Raises NotVisible (404) for anyone but
+    an admin."""
     _require_admin(user)
+    return transaction_cache.shared_unless_written(
+        session, ("parties.search", text, limit), SEARCH_TABLES, lambda: _search(session, text, limit)
+    )
+
+
+def _search(session: Session, text: str, limit: int) -> list[PartySummary]:
     query = select(Party).where(col(Party.merged_into_id).is_(None))
     needle, identifier = normalize_name(text), normalize_identifier(text)
     if needle:
@@ -118,11 +127,22 @@ def search(session: Session, user: User, text: str, limit: int = SEARCH_LIMIT) -
             )
         query = query.where(or_(*conditions))
     parties = list(session.execute(query.order_by(Party.name_normalized, col(Party.id)).limit(limit)).scalars())
-    return _summaries(session, parties)
+    return [_plain_summary(summary) for summary in _summaries(session, parties)]
+
+
+def _plain_summary(summary: PartySummary) -> PartySummary:
+    return PartySummary(
+        plain(summary.party),
+        [plain(row) for row in summary.identifiers],
+        summary.tie_count,
+        plain(summary.organization),
+    )
 
 
 @dataclass
 class PartyDetail:
+    """A party's page: its rows as plain values (transaction_cache.plain), kept between requests."""
+
     summary: PartySummary
     held: list[tuple[Interest, Party]]  # interests the party holds, with the party it holds them in
     holders: list[tuple[Interest, Party]]  # interests in the party, with their holders
@@ -140,13 +160,43 @@ class PartyDetail:
         return self.summary.party
 
 
+# What the registry's pages read: kept between requests under the screening generation, all of them watched.
+SEARCH_TABLES = frozenset({"party", "partyidentifier", "interest", "commercialtie", "organization"})
+DUPLICATE_TABLES = frozenset({"party", "partyidentifier", "partydistinction"})
+PARTY_PAGE_TABLES = frozenset(
+    {
+        "party",
+        "partyidentifier",
+        "interest",
+        "commercialtie",
+        "organization",
+        "rival",
+        "partydistinction",
+        "noownersdeclaration",
+    }
+)
+
+
 def party_detail(session: Session, user: User, party_id: int) -> PartyDetail:
-    """One party with its identifiers, ties, merge history and suggested duplicates. 404 for a missing party
-    or a user who is not an admin."""
+    """One party with its identifiers, ties, merge history and suggested duplicates, as plain values (kept between
+    requests while none of PARTY_PAGE_TABLES changes). 404 for a missing party or a user who is not an admin."""
     _require_admin(user)
+    today = utcnow().date()
+    detail = transaction_cache.shared_unless_written(
+        session,
+        ("parties.party_detail", party_id, today),
+        PARTY_PAGE_TABLES,
+        lambda: _party_detail(session, party_id, today),
+    )
+    if detail is None:
+        raise _not_found(f"party {party_id}")
+    return detail
+
+
+def _party_detail(session: Session, party_id: int, today: date) -> PartyDetail | None:
     party = session.get(Party, party_id)
     if party is None:
-        raise _not_found(f"party {party_id}")
+        return None
     held = session.execute(
         select(Interest, Party)
         .join(Party, col(Party.id) == Interest.subject_party_id)
@@ -161,32 +211,28 @@ def party_detail(session: Session, user: User, party_id: int) -> PartyDetail:
     ).all()
     # Both ends with the tie, in one statement (not a read per tie for the end that is not this party).
     vendor_end, counterparty = aliased(Party), aliased(Party)
-    commercial = [
-        (tie, vendor, other)
-        for tie, vendor, other in session.execute(
-            select(CommercialTie, vendor_end, counterparty)
-            .join(vendor_end, col(vendor_end.id) == col(CommercialTie.vendor_party_id))
-            .join(counterparty, col(counterparty.id) == col(CommercialTie.counterparty_id))
-            .where(or_(col(CommercialTie.vendor_party_id) == party.id, col(CommercialTie.counterparty_id) == party.id))
-            .order_by(col(CommercialTie.id))
-        ).all()
-    ]
-    merged_from = list(
-        session.execute(select(Party).where(col(Party.merged_into_id) == party.id).order_by(Party.name)).scalars()
-    )
+    commercial = session.execute(
+        select(CommercialTie, vendor_end, counterparty)
+        .join(vendor_end, col(vendor_end.id) == col(CommercialTie.vendor_party_id))
+        .join(counterparty, col(counterparty.id) == col(CommercialTie.counterparty_id))
+        .where(or_(col(CommercialTie.vendor_party_id) == party.id, col(CommercialTie.counterparty_id) == party.id))
+        .order_by(col(CommercialTie.id))
+    ).all()
+    merged_from = session.execute(
+        select(Party).where(col(Party.merged_into_id) == party.id).order_by(Party.name)
+    ).scalars()
     rival_of = session.execute(select(func.count(col(Rival.id))).where(col(Rival.party_id) == party.id)).scalar_one()
-    duplicates = duplicates_of(session, party)
     return PartyDetail(
-        _summaries(session, [party])[0],
-        list(held),
-        list(holders),
-        commercial,
-        merged_from,
-        session.get(Party, party.merged_into_id) if party.merged_into_id else None,
-        duplicates,
+        _plain_summary(_summaries(session, [party])[0]),
+        [(plain(interest), plain(other)) for interest, other in held],
+        [(plain(interest), plain(other)) for interest, other in holders],
+        [(plain(tie), plain(vendor), plain(other)) for tie, vendor, other in commercial],
+        [plain(merged) for merged in merged_from],
+        plain(session.get(Party, party.merged_into_id)) if party.merged_into_id else None,
+        [_plain_pair(pair) for pair in duplicates_of(session, party)],
         rival_of,
-        distinctions_of(session, party.id),
-        no_owners_declarations(session, party.id, utcnow().date()),
+        [(plain(distinction), plain(other)) for distinction, other in distinctions_of(session, party.id)],
+        no_owners_declarations(session, party.id, today),
     )
 
 
@@ -251,6 +297,15 @@ def suggested_duplicates(
     Identifier matches first. The window's parties are looked up through their indexes (duplicates_of_many), so a
     page costs the same whatever the size of the registry."""
     _require_admin(user)
+    return transaction_cache.shared_unless_written(
+        session,
+        ("parties.suggested_duplicates", older_than, window),
+        DUPLICATE_TABLES,
+        lambda: _suggested_duplicates(session, older_than, window),
+    )
+
+
+def _suggested_duplicates(session: Session, older_than: int | None, window: int) -> DuplicatePage:
     query = select(Party).where(col(Party.merged_into_id).is_(None)).order_by(col(Party.id).desc()).limit(window + 1)
     if older_than is not None:
         query = query.where(col(Party.id) < older_than)
@@ -263,7 +318,13 @@ def suggested_duplicates(
         for pair in found
         if min(pair.ids) < party_id  # the other party is older: listed here, with its newer party
     }
-    return DuplicatePage(_ordered_pairs(pairs.values()), window, parties[-1].id if more else None)
+    return DuplicatePage(
+        [_plain_pair(pair) for pair in _ordered_pairs(pairs.values())], window, parties[-1].id if more else None
+    )
+
+
+def _plain_pair(pair: "DuplicatePair") -> "DuplicatePair":
+    return DuplicatePair(plain(pair.first), plain(pair.second), pair.reason)
 
 
 def duplicates_of(session: Session, party: Party) -> list[DuplicatePair]:

@@ -28,6 +28,7 @@ from marketplace.screening.services import screen as screening_service
 from marketplace.screening.services.policy import waivers_of
 from marketplace.screening.store.picture import Picture, vendor_picture
 from marketplace.screening.store.policies import policy_for
+from marketplace.transaction_cache import plain
 
 PER_PAGE = 25
 
@@ -184,19 +185,27 @@ class _Matching:
         rows = []
         for org, profile, verdict, findings in self.session.execute(query):
             screening = self.live[org.id] if org.id in self.live else _from_record(org.id, findings)
-            rows.append(VendorRow(org, profile, screening, Verdict(verdict)))
+            rows.append(VendorRow(plain(org), plain(profile), screening, Verdict(verdict)))
         return rows
 
 
 def search_vendors(session: Session, user: User, search: VendorSearch, per_page: int = PER_PAGE) -> VendorPage:
-    """One page of the vendors matching the search, each with its screening for the buyer's organisation.
+    """One page of the vendors matching the search, each with its screening for the buyer's organisation, as plain
+    values: kept between requests for the buyer's organisation while the screening generation stays (the stored
+    verdicts, the organisations and their profiles are watched).
 
     Filtering, counting and paging are done by the database on the stored verdicts; findings are read for the
     page's rows only.
     """
     if not user.is_buyer or user.org_id is None:
         return VendorPage(rows=[], total=0, page=1, pages=1)
-    matching = _Matching(session, user.org_id, search)
+    buyer_org_id = user.org_id
+    key = ("screening.search_vendors", buyer_org_id, search, per_page, utcnow().date())
+    return transaction_cache.shared(session, key, lambda: _search(session, buyer_org_id, search, per_page))
+
+
+def _search(session: Session, buyer_org_id: int, search: VendorSearch, per_page: int) -> VendorPage:
+    matching = _Matching(session, buyer_org_id, search)
     counts = matching.counts
     shown_excluded = search.show_excluded or search.verdict == Verdict.EXCLUDE
     if search.verdict:
@@ -210,9 +219,6 @@ def search_vendors(session: Session, user: User, search: VendorSearch, per_page:
     page = min(max(1, search.page), pages)
     rows = matching.page(conditions, (page - 1) * per_page, per_page) if total else []
     return VendorPage(rows=rows, total=total, page=page, pages=pages, hidden_excluded=hidden, verdict_counts=counts)
-
-
-# --- One vendor's screening, as the buyer (or an admin on its behalf) reads it ---------------------------------
 
 
 def figure(stake: Range | None) -> str:

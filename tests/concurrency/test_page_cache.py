@@ -1,0 +1,256 @@
+"""Whole pages' answers kept between requests (marketplace.transaction_cache) never outlive the facts they came from.
+
+The registry's party page, its search and suggested duplicates, and a lab's vendor search are kept as plain values
+under the screening generation: each kind of fact they show is changed and committed for real after the answer was
+kept, and the very next transaction (a request) must show it.
+"""
+
+import uuid
+from datetime import date
+
+import pytest
+from sqlalchemy import delete, event, update
+
+from marketplace.accounts.models import Organization, User, VendorProfile
+from marketplace.extensions import db
+from marketplace.parties import registry
+from marketplace.parties.models import (
+    CommercialKind,
+    CommercialTie,
+    NoOwnersDeclaration,
+    Party,
+    PartyDistinction,
+    PartyIdentifier,
+)
+from marketplace.screening.engine.verdicts import Rule, Verdict
+from marketplace.screening.models import PendingRescreen, VerdictRecord
+from marketplace.screening.services import queued
+from marketplace.screening.services.vendor_search import VendorPage, VendorSearch, search_vendors
+from tests.factories import (
+    AdminFactory,
+    BuyerFactory,
+    InterestFactory,
+    PartyFactory,
+    RivalFactory,
+    VerifiedVendorOrgFactory,
+)
+
+
+def _world() -> dict:
+    """An admin, a vendor organisation's party, and two parties with nothing to do with it yet."""
+    vendor = VerifiedVendorOrgFactory()
+    return {
+        "admin": AdminFactory().id,
+        "vendor": vendor.id,
+        "party": vendor.party_id,
+        "other": PartyFactory(name="Ostrava Holdings").id,
+        "third": PartyFactory(name="Quillon Trading").id,
+    }
+
+
+def _detail(app, w: dict, statements: list[str] | None = None) -> registry.PartyDetail:
+    """The party page's answer, in a transaction of its own (as a request has)."""
+    with app.app_context():
+        listener = lambda *args, **kwargs: statements.append(args[2])  # noqa: E731
+        if statements is not None:
+            event.listen(db.engine, "before_cursor_execute", listener)
+        try:
+            return registry.party_detail(db.session, db.session.get(User, w["admin"]), w["party"])
+        finally:
+            if statements is not None:
+                event.remove(db.engine, "before_cursor_execute", listener)
+            db.session.remove()
+
+
+def _an_interest(w):
+    InterestFactory(interested_party_id=w["other"], subject_party_id=w["party"], share_exact=40.0)
+
+
+def _a_commercial_tie(w):
+    db.session.add(CommercialTie(vendor_party_id=w["party"], counterparty_id=w["third"], kind=CommercialKind.CUSTOMER))
+
+
+def _an_identifier(w):
+    db.session.add(PartyIdentifier(party_id=w["party"], scheme="GB-COH", value="0999", value_normalized="0999"))
+
+
+def _a_rival(w):
+    RivalFactory(party_id=w["party"])
+
+
+def _a_distinction(w):
+    first, second = sorted((w["party"], w["other"]))
+    db.session.add(PartyDistinction(first_party_id=first, second_party_id=second, reason="checked"))
+
+
+def _a_merge_into_it(w):
+    db.session.execute(update(Party).where(Party.id == w["third"]).values(merged_into_id=w["party"]))
+
+
+def _a_renamed_organisation(w):
+    db.session.execute(update(Organization).where(Organization.id == w["vendor"]).values(name="Renamed Labs"))
+
+
+def _a_declaration(w):
+    db.session.add(
+        NoOwnersDeclaration(
+            subject_party_id=w["party"],
+            bods_statement_id="s-1",
+            bods_record_id="r-1",
+            source_description="Companies House",
+            source_date=date(2020, 1, 1),
+        )
+    )
+
+
+CHANGES = {
+    "an interest": (_an_interest, lambda d: len(d.holders) == 1 and d.summary.tie_count == 1),
+    "a commercial tie": (_a_commercial_tie, lambda d: len(d.commercial) == 1),
+    "an identifier": (_an_identifier, lambda d: "0999" in [i.value for i in d.summary.identifiers]),
+    "a rival": (_a_rival, lambda d: d.rival_of == 1),
+    "a distinction": (_a_distinction, lambda d: len(d.distinct_from) == 1),
+    "a merge into it": (_a_merge_into_it, lambda d: [p.name for p in d.merged_from] == ["Quillon Trading"]),
+    "a renamed organisation": (_a_renamed_organisation, lambda d: d.summary.organization.name == "Renamed Labs"),
+    "a declaration": (_a_declaration, lambda d: len(d.declarations) == 1),
+}
+
+
+def test_the_party_page_is_kept_without_reading_it_again(race_app, build):
+    w = build(_world)
+    first = _detail(race_app, w)
+    statements: list[str] = []
+    again = _detail(race_app, w, statements)
+    assert again == first
+    assert not any("interest" in statement or "partyidentifier" in statement for statement in statements)
+    # Plain values: nothing in the kept answer belongs to a session.
+    assert not isinstance(again.party, Party)
+
+
+@pytest.mark.parametrize("kind", list(CHANGES))
+def test_the_next_transaction_after_a_change_shows_it_on_the_party_page(race_app, build, kind):
+    change, shown = CHANGES[kind]
+    w = build(_world)
+    assert not shown(_detail(race_app, w))
+    build(lambda: change(w))
+    assert shown(_detail(race_app, w))
+
+
+def test_no_rescreen_pending_is_kept_until_one_is_asked_for(race_app, build):
+    """The registry's pages say when a re-screen of every pair is under way: that none is is kept between requests,
+    and one asked for (committed) shows on the next."""
+    build(lambda: None)
+
+    def progress(statements: list[str]):
+        with race_app.app_context():
+            listener = lambda *args, **kwargs: statements.append(args[2])  # noqa: E731
+            event.listen(db.engine, "before_cursor_execute", listener)
+            try:
+                return queued.progress_for_everyone(db.session)
+            finally:
+                event.remove(db.engine, "before_cursor_execute", listener)
+                db.session.remove()
+
+    assert progress([]) is None
+    statements: list[str] = []
+    assert progress(statements) is None
+    assert not any("pendingrescreen" in statement for statement in statements)
+    pending = build(_pending_for_everyone)
+    try:
+        assert progress([]) is not None
+    finally:
+        # The race database is shared: a re-screen left pending would make later tests screen live.
+        build(lambda: db.session.execute(delete(PendingRescreen).where(PendingRescreen.id == pending)))
+
+
+def _pending_for_everyone() -> int:
+    row = PendingRescreen(buyer_org_id=None, reason="merge")
+    db.session.add(row)
+    db.session.flush()
+    return row.id
+
+
+def test_the_registry_list_is_kept_until_a_party_or_a_distinction_changes(race_app, build):
+    """The registry's search and its suggested duplicates are kept between requests; a party added, and two parties
+    marked as not the same, committed after, show on the next."""
+    name = f"Vltava Freight {uuid.uuid4().hex[:8]}"  # the race database keeps earlier tests' parties
+    first = build(lambda: PartyFactory(name=name).id)
+    twin = build(lambda: PartyFactory(name=name).id)
+    admin = build(lambda: AdminFactory().id)
+
+    def listed(statements: list[str] | None = None) -> tuple[list[int], list[tuple[int, int]]]:
+        seen = statements if statements is not None else []
+        with race_app.app_context():
+            listener = lambda *args, **kwargs: seen.append(args[2])  # noqa: E731
+            event.listen(db.engine, "before_cursor_execute", listener)
+            try:
+                user = db.session.get(User, admin)
+                found = [s.party.id for s in registry.search(db.session, user, name)]
+                pairs = [pair.ids for pair in registry.suggested_duplicates(db.session, user).pairs]
+                return found, pairs
+            finally:
+                event.remove(db.engine, "before_cursor_execute", listener)
+                db.session.remove()
+
+    pair = (first, twin)
+    found, pairs = listed()
+    assert found == [first, twin] and pair in pairs
+    statements: list[str] = []
+    assert listed(statements) == (found, pairs)
+    assert not any("partyidentifier" in statement for statement in statements)
+    third = build(lambda: PartyFactory(name=name + " Two").id)
+    assert listed()[0] == [first, twin, third]
+    build(lambda: db.session.add(PartyDistinction(first_party_id=pair[0], second_party_id=pair[1], reason="checked")))
+    assert pair not in listed()[1]
+
+
+def test_the_vendor_search_is_kept_for_the_lab_until_a_vendor_its_profile_or_its_verdict_changes(race_app, build):
+    """A lab's vendor search is kept between requests for that lab; a profile, a stored verdict and a new vendor,
+    committed after, show on the next. Another lab asking the same is answered for itself."""
+    name = f"Moravia Labelling {uuid.uuid4().hex[:8]}"
+
+    def world():
+        return {
+            "buyer": BuyerFactory().id,
+            "other_buyer": BuyerFactory().id,
+            "vendor": VerifiedVendorOrgFactory(name=name).id,
+        }
+
+    w = build(world)
+
+    def search(who: str = "buyer", statements: list[str] | None = None, **asked) -> VendorPage:
+        seen = statements if statements is not None else []
+        with race_app.app_context():
+            listener = lambda *args, **kwargs: seen.append(args[2])  # noqa: E731
+            event.listen(db.engine, "before_cursor_execute", listener)
+            try:
+                user = db.session.get(User, w[who])
+                return search_vendors(db.session, user, VendorSearch(text=name, **asked))
+            finally:
+                event.remove(db.engine, "before_cursor_execute", listener)
+                db.session.remove()
+
+    assert [row.org.id for row in search().rows] == [w["vendor"]]
+    statements: list[str] = []
+    assert [row.org.id for row in search(statements=statements).rows] == [w["vendor"]]
+    assert not any("verdictrecord" in statement for statement in statements)
+    assert not isinstance(search().rows[0].org, Organization)
+    assert search(modality="image").rows == []
+    build(
+        lambda: db.session.execute(
+            update(VendorProfile).where(VendorProfile.org_id == w["vendor"]).values(modalities=["image"])
+        )
+    )
+    assert [row.org.id for row in search(modality="image").rows] == [w["vendor"]]
+    excluded = {"rule": Rule.OWNERSHIP.value, "verdict": Verdict.EXCLUDE.value, "waived": False}
+    buyer_org = build(lambda: db.session.get(User, w["buyer"]).org_id)
+    build(
+        lambda: db.session.add(
+            VerdictRecord(
+                buyer_org_id=buyer_org, vendor_org_id=w["vendor"], verdict=Verdict.EXCLUDE, findings=[excluded]
+            )
+        )
+    )
+    assert search().rows == [] and search().hidden_excluded == 1
+    assert [row.org.id for row in search("other_buyer").rows] == [w["vendor"]]
+    second = build(lambda: VerifiedVendorOrgFactory(name=name + " Two").id)
+    assert [row.org.id for row in search("other_buyer").rows] == [w["vendor"], second]
