@@ -76,6 +76,7 @@ class _Stages:
         self.queries: dict[str, int] = defaultdict(int)
         self.query_s: dict[str, float] = defaultdict(float)
         self.statements: dict[str, list[tuple[float, str]]] = defaultdict(list)
+        self.rows: dict[str, int] = defaultdict(int)
 
     def wrap(self, module, name: str) -> None:
         inner = getattr(module, name)
@@ -105,6 +106,15 @@ class _Stages:
             self.queries[label] += 1
             self.query_s[label] += seconds
             self.statements[label].append((seconds, " ".join(statement.split())[:160]))
+            self.rows[label] += max(0, cursor.rowcount or 0)
+
+    def snapshot(self) -> dict[str, tuple[float, int, float, int]]:
+        """{stage: (wall s, queries, query s, rows)} so far: a vendor's own figures are the difference of two."""
+        labels = set(self.wall) | set(self.queries)
+        return {
+            k: (self.wall.get(k, 0.0), self.queries.get(k, 0), self.query_s.get(k, 0.0), self.rows.get(k, 0))
+            for k in labels
+        }
 
 
 @click.command()
@@ -113,8 +123,9 @@ class _Stages:
 @click.option("--seed", type=int, default=None, help="draw --vendors with random.Random(SEED); none: (c)'s twenty")
 @click.option("--profile", "profile_path", default=None, help="write a cProfile of the timed calls here")
 @click.option("--stages/--no-stages", default=False, help="time the stages and count their queries")
+@click.option("--slowest", default=0, show_default=True, help="with --stages: each stage of the N slowest re-screens")
 @click.option("--json", "json_path", default=None)
-def main(database_url, vendors, seed, profile_path, stages, json_path):
+def main(database_url, vendors, seed, profile_path, stages, slowest, json_path):
     from marketplace import create_app
     from marketplace.accounts.models import Organization, OrgKind
     from marketplace.extensions import db
@@ -143,7 +154,7 @@ def main(database_url, vendors, seed, profile_path, stages, json_path):
                 tracker.wrap(importlib.import_module(module_name), name)
             tracker.listen(db.engine)
         profiler = cProfile.Profile() if profile_path else None
-        times, changed, per_call = [], 0, []
+        times, changed, per_call, per_vendor = [], 0, [], []
         for index, (org_id, party_id) in enumerate(chosen):
             session = db.session
             session.add(
@@ -158,6 +169,7 @@ def main(database_url, vendors, seed, profile_path, stages, json_path):
             )
             session.flush()
             queries_before = sum(tracker.queries.values())
+            stages_before = tracker.snapshot()
             if profiler:
                 profiler.enable()
             started = time.perf_counter()
@@ -166,6 +178,14 @@ def main(database_url, vendors, seed, profile_path, stages, json_path):
             if profiler:
                 profiler.disable()
             per_call.append(sum(tracker.queries.values()) - queries_before)
+            after = tracker.snapshot()
+            zero = (0.0, 0, 0.0, 0)
+            per_vendor.append(
+                {
+                    label: tuple(b - a for a, b in zip(stages_before.get(label, zero), figures, strict=True))
+                    for label, figures in after.items()
+                }
+            )
             session.rollback()
             db.session.remove()
         out.update(
@@ -192,6 +212,16 @@ def main(database_url, vendors, seed, profile_path, stages, json_path):
                     f"{label:45} {tracker.calls.get(label, 0):6} {tracker.wall.get(label, 0) * 1000 / n:17.2f} "
                     f"{tracker.queries.get(label, 0) / n:8.1f} {tracker.query_s.get(label, 0) * 1000 / n:18.2f}"
                 )
+            ranked = sorted(range(len(times)), key=lambda i: -times[i])[:slowest]
+            for i in ranked:
+                org_id, party_id = chosen[i]
+                print(f"-- vendor org {org_id} (party {party_id}): {times[i]:.1f} ms")
+                for label, (wall, queries, query_s, rows) in sorted(per_vendor[i].items(), key=lambda kv: -kv[1][0]):
+                    if wall or queries:
+                        print(
+                            f"   {label:45} wall {wall * 1000:7.1f} ms  {queries:3} queries {query_s * 1000:7.1f} ms"
+                            f"  {rows:7} rows"
+                        )
             if os.environ.get("RESCREEN_STATEMENTS"):
                 for label, rows in tracker.statements.items():
                     print(f"-- {label}")

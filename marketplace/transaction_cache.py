@@ -259,16 +259,24 @@ def shared_many(session: Session, keys: Iterable[K], compute: Callable[[list[K]]
 
 
 def _kept_or_computed(
-    session: Session, current: int, wanted: list[K], compute: Callable[[list[K]], dict[K, T]], keep: Callable[[], bool]
+    session: Session,
+    current: int,
+    wanted: list[K],
+    compute: Callable[[list[K]], dict[K, T]],
+    keep: Callable[[], bool],
+    store: "OrderedDict[tuple[str, Hashable], tuple[int, Any]] | None" = None,
+    limit: int = SHARED_ANSWERS,
 ) -> dict[K, T]:
-    """The answers kept under `current`, compute(the others), and those kept too when keep() says they may be."""
+    """The answers kept under `current`, compute(the others), and those kept too when keep() says they may be
+    (in `store`, by default the pages' store, its least recently used dropped beyond `limit`)."""
+    store = _shared if store is None else store
     database = session.get_bind().engine.url.render_as_string(hide_password=True)
     found: dict[K, T] = {}
     with _shared_lock:
         for key in wanted:
-            kept = _shared.get((database, key))
+            kept = store.get((database, key))
             if kept is not None and kept[0] == current:
-                _shared.move_to_end((database, key))
+                store.move_to_end((database, key))
                 found[key] = kept[1]
     missing = [key for key in wanted if key not in found]
     if missing:
@@ -277,10 +285,10 @@ def _kept_or_computed(
             return {**found, **computed}
         with _shared_lock:
             for key in missing:
-                _shared[(database, key)] = (current, computed[key])
-                _shared.move_to_end((database, key))
-            while len(_shared) > SHARED_ANSWERS:
-                _shared.popitem(last=False)
+                store[(database, key)] = (current, computed[key])
+                store.move_to_end((database, key))
+            while len(store) > limit:
+                store.popitem(last=False)
         found.update(computed)
     return {key: found[key] for key in wanted}
 
@@ -295,16 +303,7 @@ def shared_unless_written(session: Session, key: Hashable, tables: Iterable[str]
     tables (not these) may read and keep too: its own writes cannot be in the answer (a re-screen after a tie
     changed reads the buyers, which the change did not touch). Anything written that names no table, or pending in
     the session unflushed, counts as written to these."""
-    tables = set(tables)
-    assert tables <= WATCHED_TABLES, tables - WATCHED_TABLES  # an unwatched table's change would bump nothing
-    pending = [*session.new, *session.dirty, *session.deleted]
-    if any(getattr(getattr(type(obj), "__table__", None), "name", "*") in tables for obj in pending):
-        return compute()
-    connection = session.connection()
-    written = connection.info.get(_WRITTEN, set())
-    if "*" in written or written & tables or not _counter_exists(connection):
-        return compute()
-    current = cached(session, (_GENERATION,), lambda: _read_generation(session))
+    current = _generation_unless_written(session, set(tables))
     if current is None:
         return compute()
     # Read from tables this transaction did not write: kept for others as it is.
@@ -332,3 +331,38 @@ def plain(row: Any) -> Any:
             )
     kind, names = made
     return kind(*(getattr(row, name) for name in names))
+
+
+def _generation_unless_written(session: Session, tables: set[str]) -> int | None:
+    """The generation answers read from these watched tables are kept under, or None when this transaction wrote
+    one of them, or something it cannot name, or holds such a change unflushed (or the database has no counter)."""
+    assert tables <= WATCHED_TABLES, tables - WATCHED_TABLES  # an unwatched table's change would bump nothing
+    pending = [*session.new, *session.dirty, *session.deleted]
+    if any(getattr(getattr(type(obj), "__table__", None), "name", "*") in tables for obj in pending):
+        return None
+    connection = session.connection()
+    written = connection.info.get(_WRITTEN, set())
+    if "*" in written or written & tables or not _counter_exists(connection):
+        return None
+    return cached(session, (_GENERATION,), lambda: _read_generation(session))
+
+
+# Answers kept one per party (screening's part of the graph above a vendor: its parties' rows, their likely
+# variants), apart from the pages' answers: a vendor under a large group has thousands of parties, which would evict
+# every page's answers from SHARED_ANSWERS. A party's entry is a few small tuples.
+PARTY_ANSWERS = 300_000
+_per_party: "OrderedDict[tuple[str, Hashable], tuple[int, Any]]" = OrderedDict()
+
+
+def shared_per_party_unless_written(
+    session: Session, keys: Iterable[K], tables: Iterable[str], compute: Callable[[list[K]], dict[K, T]]
+) -> dict[K, T]:
+    """{key: answer}: shared_many for answers read from these watched tables alone, one per party (keys name their
+    area first: `("screening.party_row", party_id)`), kept apart from the pages' answers. As with
+    shared_unless_written, a transaction that wrote other watched tables reads and keeps them; one that wrote these
+    (or anything unnamed, or holds such a change unflushed) computes them all afresh and keeps nothing."""
+    wanted = list(dict.fromkeys(keys))
+    current = _generation_unless_written(session, set(tables))
+    if current is None:
+        return compute(wanted)
+    return _kept_or_computed(session, current, wanted, compute, lambda: True, _per_party, PARTY_ANSWERS)

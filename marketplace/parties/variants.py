@@ -124,6 +124,17 @@ def _scored(session: Session, keys: list[str], extra=()) -> list[tuple[int, str,
 def unsettled_variants(session: Session, parties: Iterable[Party]) -> list[LikelyMatch]:
     """For each given party, the other unmerged parties likely to be it under another name, except those an
     admin marked as not the same; the most alike first."""
+    parties = [party for party in parties if party is not None]
+    by_id = {party.id: party for party in parties}
+    return [
+        LikelyMatch(by_id[party_id], cast(Party, session.get(Party, variant_id)), score)
+        for party_id, variant_id, score in unsettled_variant_ids(session, parties)
+    ]
+
+
+def unsettled_variant_ids(session: Session, parties: Iterable[Party]) -> list[tuple[int, int, float]]:
+    """unsettled_variants as (party id, variant id, score), the variants not read as whole parties; the parties
+    need only their id, kind and match_key."""
     parties = [party for party in parties if party is not None and party.kind != PartyKind.UNSPECIFIED]
     if not parties:
         return []
@@ -157,8 +168,8 @@ def unsettled_variants(session: Session, parties: Iterable[Party]) -> list[Likel
             if other not in told_of:
                 told_of[other] = telling(other)
             if told_of[other] == told and _ordered(party_id, other_id) not in distinct:
-                matches.append(LikelyMatch(party, cast(Party, session.get(Party, other_id)), score))
-    matches.sort(key=lambda match: (-match.score, match.party.id, match.variant.id))
+                matches.append((party_id, other_id, score))
+    matches.sort(key=lambda match: (-match[2], match[0], match[1]))
     return matches
 
 

@@ -301,7 +301,8 @@ def test_every_table_a_screening_reads_is_watched(race_app, build):
     seen = _statements(race_app, screen)
     tables = {table.name for table in db.metadata.sorted_tables}
     read = {name for name in tables for statement in seen if f" {name}" in statement or f'"{name}"' in statement}
-    assert read - transaction_cache.WATCHED_TABLES == set()
+    # The counter itself is read too: what a screening keeps between transactions is kept under it.
+    assert read - transaction_cache.WATCHED_TABLES - {transaction_cache.GENERATION_TABLE} == set()
     assert {"interest", "rival", "party", "organization"} <= read
 
 

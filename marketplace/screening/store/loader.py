@@ -31,6 +31,7 @@ from sqlalchemy.dialects.postgresql import ARRAY
 from sqlalchemy.orm import Session
 from sqlmodel import col
 
+from marketplace import transaction_cache
 from marketplace.accounts.models import Organization, OrgKind
 from marketplace.dates import months_before
 from marketplace.db_types import id_array, in_ids
@@ -822,7 +823,23 @@ def load_graph_around(
     counting = _counting(session, disclosure_ids)
     wanted = closure | aliases.expand(extra_party_ids)
     wanted |= {aliases.resolve(party_id) for party_id in wanted}
-    return _assemble(session, _party_rows(session, wanted), interest_rows, commercial_rows, aliases, counting)
+    return _assemble(session, _kept_party_rows(session, wanted), interest_rows, commercial_rows, aliases, counting)
+
+
+def _kept_party_rows(session: Session, ids: Iterable[int]) -> list:
+    """_party_rows, each party's row kept between transactions under the screening generation until a party
+    changes (transaction_cache.shared_per_party_unless_written): a re-screen after a tie changed reads again only
+    the parties no earlier screening read (a vendor under a large group has thousands above it, most of them
+    shared with the group's other vendors). In the order of the ids, as _party_rows gives them to _nodes."""
+
+    def compute(keys: list[tuple[str, int]]) -> dict[tuple[str, int], Any]:
+        found = {row[0]: row for row in _party_rows(session, [party_id for _, party_id in keys])}
+        return {key: found.get(key[1]) for key in keys}
+
+    kept = transaction_cache.shared_per_party_unless_written(
+        session, [("screening.party_row", party_id) for party_id in sorted(ids)], ("party",), compute
+    )
+    return [row for row in kept.values() if row is not None]
 
 
 def _interest_rows_among(session: Session, column, ids: Iterable[int], as_of: date, since: date, *extra) -> Sequence:

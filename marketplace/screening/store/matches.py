@@ -21,9 +21,10 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 from sqlmodel import col
 
+from marketplace import transaction_cache
 from marketplace.db_types import in_ids
 from marketplace.parties.models import Party
-from marketplace.parties.variants import LikelyMatch, unsettled_variants
+from marketplace.parties.variants import LikelyMatch, unsettled_variant_ids, unsettled_variants
 from marketplace.screening.engine import explain
 from marketplace.screening.engine.verdicts import Action, Finding, Policy, Rule, Screening, Verdict
 
@@ -54,6 +55,9 @@ class _Key(NamedTuple):
     kind: str
     match_key: str
 
+
+# What the matcher reads: names and merges, and the pairs marked as not the same.
+_MATCHER_TABLES = ("party", "partydistinction")
 
 Groups = dict[int, dict[int, bool]]  # {rival: {member: certain}}, as engine.control_groups gives them
 
@@ -89,17 +93,14 @@ def variants_near(session: Session, rival_ids, party_ids, groups_of) -> dict[flo
     near = set(party_ids)  # a rival too may be a variant of another rival's group member
     if not ids or not near:
         return {None: {}}
-    # The near parties as the matcher reads them (id, kind, key), not as whole parties: a vendor's part of the graph
-    # can hold thousands, and building them took longer than matching them. Whole parties for those matched only.
-    keys = session.execute(
-        select(col(Party.id), col(Party.kind), col(Party.match_key)).where(in_ids(session, Party.id, near))
-    ).all()
-    matched = unsettled_variants(session, cast(list[Party], [_Key(*row) for row in keys]))
-    wanted = {match.party.id for match in matched} | set(ids)
+    likely = _likely_variants(session, near)
+    matched = sorted(
+        ((party_id, variant_id, score) for party_id in near for variant_id, score in likely[party_id]),
+        key=lambda m: (-m[2], m[0], m[1]),
+    )
+    wanted = {party_id for party_id, _, _ in matched} | {variant_id for _, variant_id, _ in matched} | set(ids)
     by_id = {p.id: p for p in session.execute(select(Party).where(in_ids(session, Party.id, wanted))).scalars()}
-    found = [LikelyMatch(by_id[match.party.id], match.variant, match.score) for match in matched]
-    for match in found:
-        by_id.setdefault(match.variant.id, match.variant)
+    found = [LikelyMatch(by_id[party_id], by_id[variant_id], score) for party_id, variant_id, score in matched]
     # Turned round: the candidate is the party that may be a rival or in its group, the near party its variant.
     turned = [LikelyMatch(match.variant, match.party, match.score) for match in found]
     out: dict[float | None, dict[int, list[Lookalike]]] = {None: _lookalikes(turned, by_id, ids, {})}
@@ -107,6 +108,31 @@ def variants_near(session: Session, rival_ids, party_ids, groups_of) -> dict[flo
     for threshold, groups in (groups_of(seeds) if seeds else {}).items():
         out[threshold] = _lookalikes(turned, by_id, ids, groups)
     return out
+
+
+def _likely_variants(session: Session, party_ids: set[int]) -> dict[int, tuple[tuple[int, float], ...]]:
+    """Each party's likely variants (parties.variants.unsettled_variants: (variant id, score)), kept between
+    transactions per party under the screening generation until a party or a distinction between two changes: a
+    re-screen after a tie changed, which wrote neither, reads again only the parties no earlier screening asked
+    about (a vendor under a large group has thousands, most of them shared with the group's other vendors).
+    A party's answer does not depend on the others asked with it (unsettled_variants)."""
+
+    def compute(keys: list[tuple[str, int]]) -> dict[tuple[str, int], tuple[tuple[int, float], ...]]:
+        ids = [party_id for _, party_id in keys]
+        # As the matcher reads them (id, kind, key), not as whole parties: building thousands took longer than
+        # matching them. Whole parties for those matched only (variants_near).
+        rows = session.execute(
+            select(col(Party.id), col(Party.kind), col(Party.match_key)).where(in_ids(session, Party.id, ids))
+        ).all()
+        out: dict[int, list[tuple[int, float]]] = {party_id: [] for party_id in ids}
+        for party_id, variant_id, score in unsettled_variant_ids(session, cast(list[Party], [_Key(*r) for r in rows])):
+            out[party_id].append((variant_id, score))
+        return {("screening.likely_variants", party_id): tuple(found) for party_id, found in out.items()}
+
+    kept = transaction_cache.shared_per_party_unless_written(
+        session, [("screening.likely_variants", party_id) for party_id in party_ids], _MATCHER_TABLES, compute
+    )
+    return {party_id: found for (_, party_id), found in kept.items()}
 
 
 def _lookalikes(
