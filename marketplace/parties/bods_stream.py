@@ -51,6 +51,7 @@ from marketplace.parties.bods import (
     MAX_ID_LENGTH,
     BodsFileError,
     ImportSummary,
+    PartyStatement,
     RelationshipStatement,
     Statement,
     _Parser,
@@ -59,7 +60,7 @@ from marketplace.parties.bods import (
     record_import,
     statement_digest,
 )
-from marketplace.parties.bods_bulk import BulkApplier, Staged, copy_rows, decoded_json
+from marketplace.parties.bods_bulk import BulkApplier, Staged, copy_rows, decoded_json, party_columns
 from marketplace.parties.bods_fast import fast_statement
 from marketplace.parties.bods_validation import quick_statement_problem
 from marketplace.parties.models import BodsImportRun, BodsStagedStatement
@@ -597,6 +598,10 @@ def _parsed(rows: list, parser: _Parser, stager: "_Stager | None", shares: "_Sha
             statement, digest, columns, warnings = entry
             parser.warnings.extend(warnings)
             item = Staged(number, statement, content, digest=digest, columns=columns)
+        if item.columns is None and isinstance(item.statement, PartyStatement):
+            # A new party's match keys, worked out here, while the previous batch is written (most party
+            # statements add a party; the others' keys are not used).
+            item.columns = party_columns(item.statement)
         shares.add(number, item.statement)
         batch.append(item)
     parser.raw.clear()
