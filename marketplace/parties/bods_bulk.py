@@ -18,7 +18,7 @@ from operator import itemgetter
 from typing import Any, NoReturn
 
 import orjson
-from sqlalchemy import Integer, Table, any_, bindparam, func, insert, select, update
+from sqlalchemy import Integer, any_, bindparam, func, insert, select, update
 from sqlalchemy.orm import Session
 from sqlalchemy.types import UserDefinedType
 from sqlmodel import col

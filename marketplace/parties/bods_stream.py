@@ -24,6 +24,7 @@ Small files (below STREAM_FROM bytes) are read whole and imported as before (bod
 statement, in the caller's transaction: nothing is staged, and each problem is reported exactly as before.
 """
 
+import contextlib
 import ctypes
 import gc
 import hashlib
@@ -562,10 +563,8 @@ def _apply(
             meter.add(len(batch))
         applier.settle()
     except BaseException:
-        try:
+        with contextlib.suppress(Exception):  # the first failure is the one raised
             applier.settle()  # before the caller rolls back: the connection is used by one thread at a time
-        except Exception:  # noqa: BLE001, S110 (the first failure is the one raised)
-            pass
         raise
     summary.warnings.extend(parser.warnings)
     summary.warnings.extend(shares.warnings())
