@@ -9,6 +9,7 @@ looked up again, so each path sees what the other wrote.
 """
 
 import json
+import threading
 from collections import defaultdict
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
@@ -17,7 +18,7 @@ from operator import itemgetter
 from typing import Any, NoReturn
 
 import orjson
-from sqlalchemy import Integer, Table, any_, bindparam, func, insert, select, update
+from sqlalchemy import Integer, any_, bindparam, func, insert, select, update
 from sqlalchemy.orm import Session
 from sqlalchemy.types import UserDefinedType
 from sqlmodel import col
@@ -155,6 +156,9 @@ class BulkApplier:
         self.slow.in_file = in_file  # components named anywhere in the file count as given
         self._next_party_id = 0
         self._spare_party_ids: list[int] = []  # allocated, not yet used
+        self._writer: threading.Thread | None = None  # the batch's COPY, when written in the background
+        self._writer_failure: BaseException | None = None
+        self._column_types: dict[str, dict[str, int]] = {}  # table -> column -> type oid, for COPY
         self._reset_pending()
 
     def fail(self, statement: Statement, problem: str) -> NoReturn:
@@ -162,13 +166,17 @@ class BulkApplier:
 
     # --- the batch ---
 
-    def apply(self, batch: list[Staged]) -> None:
+    def apply(self, batch: list[Staged], *, write: bool = True) -> None:
+        """Apply the batch; its last rows are left waiting when `write` is false (for write(background=True))."""
         start = 0
         while start < len(batch):
             start = self._apply_from(batch, start)
+        if write:
+            self.write()
 
     def _apply_from(self, batch: list[Staged], start: int) -> int:
         """Apply batch[start:] until a statement needs the statement-by-statement path; the index to go on from."""
+        self.settle()  # the look-ups must see every row written before
         rest = batch[start:]
         found = self._look_up([item.statement for item in rest])
         self._reset_batch_state()
@@ -195,7 +203,6 @@ class BulkApplier:
             else:
                 self._apply_relationship(item, found)
             self._note_logged(statement.statement_id, item)
-        self.write()
         return len(batch)
 
     def _reset_batch_state(self) -> None:
@@ -633,10 +640,17 @@ class BulkApplier:
         self.interest_ends: dict[int, dict] = {}
         self.declaration_ends: list[dict] = []
         self.log_rows: list[dict] = []
+        # PostgreSQL: other tables' rows, as (table, columns, row tuples), copied after these (_ShareTotals')
+        self.also_copied: list[tuple[str, list[str], list]] = []
 
-    def write(self) -> None:
-        """Write every row waiting, in an order the foreign keys accept."""
-        self._insert(PARTY, self.party_rows)
+    def write(self, *, background: bool = False) -> None:
+        """Write every row waiting, in an order the foreign keys accept. With `background` (PostgreSQL), the new rows'
+        `COPY` runs in a thread while the caller goes on with work that does not touch the session (parsing the next
+        batch): PostgreSQL inserts them, keeps the indexes and checks the foreign keys on the other core meanwhile.
+        settle() waits for it and raises what it raised; anything using the session must call it first."""
+        self.settle()
+        # The updates touch rows written by earlier batches only (a row added in this batch is written as it is
+        # now), so they go first, before the new rows.
         if self.party_updates:
             self.session.execute(
                 update(PARTY)
@@ -649,8 +663,6 @@ class BulkApplier:
                 ),
                 [{**row, "row_id": party_id} for party_id, row in self.party_updates.items()],
             )
-        self._insert(IDENTIFIER, self.identifier_rows)
-        self._insert(INTEREST, self.interest_rows)
         if self.interest_ends:
             self.session.execute(
                 update(INTEREST)
@@ -667,18 +679,59 @@ class BulkApplier:
                 update(table).where(table.c.id == bindparam("row_id")).values(end_date=bindparam("end_date")),
                 self.declaration_ends,
             )
-        self._insert(LOG, self.log_rows)
+        inserts = [
+            (table, rows)
+            for table, rows in (
+                (PARTY, self.party_rows),
+                (IDENTIFIER, self.identifier_rows),
+                (INTEREST, self.interest_rows),
+                (LOG, self.log_rows),
+            )
+            if rows
+        ]
+        also_copied = self.also_copied
         self._reset_pending()
-
-    def _insert(self, table: Table, rows: list[dict]) -> None:
-        if not rows:
-            return
-        columns = list(rows[0])
         if not self.postgres:
-            self.session.execute(insert(table), rows)
+            for table, rows in inserts:
+                self.session.execute(insert(table), rows)
             return
-        transaction_cache.note_change(self.session.connection())  # COPY passes no statement event
-        copy_rows(self.session, table.name, columns, map(itemgetter(*columns), rows))
+        copies = [(table.name, list(rows[0]), rows) for table, rows in inserts] + also_copied
+        if not copies:
+            return
+        connection = self.session.connection()
+        transaction_cache.note_change(connection)  # COPY passes no statement event
+        driver = connection.connection.driver_connection
+        for name, _, _ in copies:
+            if name not in self._column_types:
+                self._column_types[name] = column_types(driver, name)
+        if not background:
+            self._copy(driver, copies)
+            return
+        self._writer = threading.Thread(target=self._copy_apart, args=(driver, copies), name="bods-copy", daemon=True)
+        self._writer.start()
+
+    def _copy(self, driver, copies: list[tuple[str, list[str], list]]) -> None:
+        for name, columns, rows in copies:
+            types = self._column_types[name]
+            rows_out = rows if isinstance(rows[0], tuple) else map(itemgetter(*columns), rows)
+            copy_rows_on(driver, name, columns, [types[c] for c in columns], rows_out)
+
+    def _copy_apart(self, driver, copies: list[tuple[str, list[str], list]]) -> None:
+        """_copy in the writer thread: what it raises is kept for settle() to raise in the applier's."""
+        try:
+            self._copy(driver, copies)
+        except BaseException as failure:  # noqa: BLE001
+            self._writer_failure = failure
+
+    def settle(self) -> None:
+        """Wait for the rows being written in the background, raising what writing them raised."""
+        writer, self._writer = self._writer, None
+        if writer is None:
+            return
+        writer.join()
+        failure, self._writer_failure = self._writer_failure, None
+        if failure is not None:
+            raise failure
 
 
 class _ArrayText(UserDefinedType):
@@ -713,14 +766,22 @@ def copy_rows(session: Session, table: str, columns: list[str], rows: Iterable[S
     """PostgreSQL: `COPY table (columns)` of the rows, in the binary format (a sixth of the text format's cost to
     encode in Python), each column sent as the type the table gives it."""
     connection = session.connection().connection.driver_connection
-    cursor = connection.cursor()  # type: ignore[union-attr]
-    types = dict(
-        cursor.execute(
-            "SELECT attname, atttypid FROM pg_attribute WHERE attrelid = to_regclass(%s) AND attnum > 0",
-            [table],
+    types = column_types(connection, table)
+    copy_rows_on(connection, table, columns, [types[column] for column in columns], rows)
+
+
+def column_types(connection, table: str) -> dict[str, int]:
+    """The type (oid) of each of the table's columns, read from the catalogue."""
+    return dict(
+        connection.execute(
+            "SELECT attname, atttypid FROM pg_attribute WHERE attrelid = to_regclass(%s) AND attnum > 0", [table]
         ).fetchall()
     )
-    with cursor.copy(f"COPY {table} ({', '.join(columns)}) FROM STDIN (FORMAT BINARY)") as copy:
-        copy.set_types([types[column] for column in columns])
+
+
+def copy_rows_on(connection, table: str, columns: list[str], types: list[int], rows: Iterable[Sequence]) -> None:
+    """copy_rows on a psycopg connection, the columns' types given."""
+    with connection.cursor().copy(f"COPY {table} ({', '.join(columns)}) FROM STDIN (FORMAT BINARY)") as copy:
+        copy.set_types(types)
         for row in rows:
             copy.write_row(row)

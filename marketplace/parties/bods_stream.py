@@ -24,6 +24,7 @@ Small files (below STREAM_FROM bytes) are read whole and imported as before (bod
 statement, in the caller's transaction: nothing is staged, and each problem is reported exactly as before.
 """
 
+import contextlib
 import ctypes
 import gc
 import hashlib
@@ -51,6 +52,7 @@ from marketplace.parties.bods import (
     MAX_ID_LENGTH,
     BodsFileError,
     ImportSummary,
+    PartyStatement,
     RelationshipStatement,
     Statement,
     _Parser,
@@ -59,7 +61,7 @@ from marketplace.parties.bods import (
     record_import,
     statement_digest,
 )
-from marketplace.parties.bods_bulk import BulkApplier, Staged, copy_rows, decoded_json
+from marketplace.parties.bods_bulk import BulkApplier, Staged, copy_rows, decoded_json, party_columns
 from marketplace.parties.bods_fast import fast_statement
 from marketplace.parties.bods_validation import quick_statement_problem
 from marketplace.parties.models import BodsImportRun, BodsStagedStatement
@@ -520,47 +522,50 @@ def _apply(
     parser = _Parser(file_name, today=today, validate=False)
     shares = _ShareTotals(session)
     applier = BulkApplier(session, actor, summary, _StagedIds(session, run.id, stager))
-    after = 0
-    while True:
-        rows = session.execute(
-            select(col(BodsStagedStatement.number), col(BodsStagedStatement.content))
-            .where(col(BodsStagedStatement.run_id) == run.id, col(BodsStagedStatement.number) > after)
-            .order_by(col(BodsStagedStatement.number))
-            .limit(BATCH)
-        ).all()
-        if not rows and stager is not None and not stager.finished:
-            stager.wait()  # for its next batch (committed: this transaction sees it), its end, or its refusal
-            continue
-        if stager is not None and stager.finished and meter.total is None:
-            meter.total = summary.statements = stager.staged
-        if not rows:
-            break
-        prepared = stager.prepared_statements(rows[0][0], rows[-1][0]) if stager is not None else {}
-        batch = []
-        for number, content in rows:
-            entry = prepared.get(number)
-            if entry is not None and len(entry) == 1:  # the digest of a statement the stager read by the fast path
-                statement = fast_statement(content, parser.today)
-                assert statement is not None  # the same function, text and day
-                item = Staged(number, statement, content, digest=entry[0])
-            elif entry is None:
-                statement = fast_statement(content, parser.today)
-                if statement is not None:
-                    item = Staged(number, statement, content)
-                else:
-                    raw = decoded_json(content)
-                    item = Staged(number, parser.parse(raw, number), content, raw)
+    postgres = session.get_bind().dialect.name == "postgresql"
+
+    def staged_after(after: int) -> list:
+        return list(
+            session.execute(
+                select(col(BodsStagedStatement.number), col(BodsStagedStatement.content))
+                .where(col(BodsStagedStatement.run_id) == run.id, col(BodsStagedStatement.number) > after)
+                .order_by(col(BodsStagedStatement.number))
+                .limit(BATCH)
+            ).all()
+        )
+
+    # Each batch's new rows are written (COPY) in the background while the next batch is parsed: its rows are read
+    # before that write starts, and applying it waits for the write (BulkApplier.settle) before its look-ups.
+    try:
+        after = 0
+        rows = staged_after(after)
+        while True:
+            if not rows and stager is not None and not stager.finished:
+                stager.wait()  # for its next batch (committed: this transaction sees it), its end, or its refusal
+                applier.settle()
+                rows = staged_after(after)
+                continue
+            if stager is not None and stager.finished and meter.total is None:
+                meter.total = summary.statements = stager.staged
+            if not rows:
+                break
+            batch = _parsed(rows, parser, stager, shares)
+            applier.apply(batch, write=False)
+            after = rows[-1][0]
+            if postgres:
+                if events := shares.taken():
+                    applier.also_copied.append((shares.TABLE, list(shares.COLUMNS), events))
             else:
-                statement, digest, columns, warnings = entry
-                parser.warnings.extend(warnings)
-                item = Staged(number, statement, content, digest=digest, columns=columns)
-            shares.add(number, item.statement)
-            batch.append(item)
-        parser.raw.clear()
-        applier.apply(batch)
-        shares.write()
-        after = rows[-1][0]
-        meter.add(len(rows))
+                applier.write()
+                shares.write()
+            rows = staged_after(after)
+            applier.write(background=True)
+            meter.add(len(batch))
+        applier.settle()
+    except BaseException:
+        with contextlib.suppress(Exception):  # the first failure is the one raised
+            applier.settle()  # before the caller rolls back: the connection is used by one thread at a time
+        raise
     summary.warnings.extend(parser.warnings)
     summary.warnings.extend(shares.warnings())
     session.execute(delete(BodsStagedStatement).where(col(BodsStagedStatement.run_id) == run.id))
@@ -568,6 +573,38 @@ def _apply(
     record_import(session, actor, summary)
     meter.report()
     return summary
+
+
+def _parsed(rows: list, parser: _Parser, stager: "_Stager | None", shares: "_ShareTotals") -> list[Staged]:
+    """The staged rows (number, JSON text) as statements: by the fast path (with the stager's digest when it sent
+    one), else as the stager parsed them, else parsed here; each relationship's share events noted."""
+    prepared = stager.prepared_statements(rows[0][0], rows[-1][0]) if stager is not None else {}
+    batch = []
+    for number, content in rows:
+        entry = prepared.get(number)
+        if entry is not None and len(entry) == 1:  # the digest of a statement the stager read by the fast path
+            statement = fast_statement(content, parser.today)
+            assert statement is not None  # the same function, text and day
+            item = Staged(number, statement, content, digest=entry[0])
+        elif entry is None:
+            statement = fast_statement(content, parser.today)
+            if statement is not None:
+                item = Staged(number, statement, content)
+            else:
+                raw = decoded_json(content)
+                item = Staged(number, parser.parse(raw, number), content, raw)
+        else:
+            statement, digest, columns, warnings = entry
+            parser.warnings.extend(warnings)
+            item = Staged(number, statement, content, digest=digest, columns=columns)
+        if item.columns is None and isinstance(item.statement, PartyStatement):
+            # A new party's match keys, worked out here, while the previous batch is written (most party
+            # statements add a party; the others' keys are not used).
+            item.columns = party_columns(item.statement)
+        shares.add(number, item.statement)
+        batch.append(item)
+    parser.raw.clear()
+    return batch
 
 
 class _StagedIds:
@@ -607,6 +644,7 @@ class _ShareTotals:
     its own record holds of the counted shares (subject, kind, low end), or that it holds none. The latest
     version of each record is found, and the totals added up, by one query at the end."""
 
+    TABLE = "bods_share_event"
     COLUMNS = ("at", "record_key", "subject", "kind", "low", "ordinal")
 
     def __init__(self, session: Session) -> None:
@@ -642,6 +680,11 @@ class _ShareTotals:
                 (2 * number + 1, key, statement.subject, kind, low, ordinal)
                 for ordinal, (kind, low) in enumerate(counted)
             )
+
+    def taken(self) -> list[tuple]:
+        """The events noted since, for the caller to write (PostgreSQL: the applier's COPY, with its rows)."""
+        rows, self.rows = self.rows, []
+        return rows
 
     def write(self) -> None:
         if not self.rows:

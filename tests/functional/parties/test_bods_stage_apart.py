@@ -7,14 +7,17 @@ rolled-back transaction of the `session` fixture."""
 import json
 import multiprocessing
 import sys
+import time
 from pathlib import Path
 
+import psycopg
 import pytest
 from sqlalchemy import create_engine, func, select, text
 from sqlalchemy.orm import Session
 
 from marketplace.parties import bods_bulk, bods_stream
-from marketplace.parties.bods import BodsFileError, read_statements
+from marketplace.parties.bods import BodsFileError, ImportSummary, read_statements
+from marketplace.parties.bods_fast import fast_statement
 from marketplace.parties.bods_stream import ImportProgress, import_file
 from marketplace.parties.models import BodsImportRun, BodsStagedStatement, BodsStatement, Interest, Party
 from tests.bods_graph import graph
@@ -194,3 +197,56 @@ def test_the_batch_look_ups_keys_reach_postgresql_as_they_are(tmp_path):
         assert read.scalar_one() == keys
         assert numbers.scalar_one() == [3, 1]
     engine.dispose()
+
+
+def test_a_batchs_new_rows_are_copied_in_the_background_until_settled(tmp_path):
+    """BulkApplier.write(background=True) returns while PostgreSQL still takes the rows (here held back by a lock
+    another transaction has on the party table), so that the importer parses the next batch meanwhile; settle()
+    waits for them."""
+    engine = database(tmp_path, "bods_background")
+    lines = generate(tmp_path / "g.jsonl", 300).read_text().splitlines()
+    today = bods_stream.utcnow().date()
+    with Session(engine) as session, engine.connect() as other:
+        session.execute(text("SET lock_timeout = '5s'"))  # written in the foreground, the write would fail
+        summary = ImportSummary("g.jsonl")
+        applier = bods_bulk.BulkApplier(session, None, summary, set())
+        applier.apply(
+            [bods_bulk.Staged(n, fast_statement(line, today), line) for n, line in enumerate(lines)], write=False
+        )
+        other.execute(text("LOCK TABLE party IN SHARE MODE"))  # no row goes into party until it ends
+        started = time.monotonic()
+
+        applier.write(background=True)
+
+        assert time.monotonic() - started < 2
+        other.rollback()
+        applier.settle()
+        assert session.execute(select(func.count()).select_from(Party)).scalar_one() == summary.parties_added > 100
+        assert session.execute(select(func.count()).select_from(BodsStatement)).scalar_one() == 300
+    engine.dispose()
+
+
+def test_a_batch_postgresql_refuses_while_the_next_is_parsed_fails_the_import_with_its_error(tmp_path, small_batches):
+    """A batch's rows are written while the next batch is parsed: what PostgreSQL says of them (here a check a
+    party's name breaks) is what the import raises, not a later statement's "transaction aborted"; nothing of the
+    file is kept, and the import run again on the same file (the check gone) imports all of it."""
+    path = register(tmp_path)
+    statements = [json.loads(line) for line in path.read_text().splitlines()]
+    poisoned = next(s for s in statements[1000:] if s.get("recordType") == "entity")["recordDetails"]["name"]
+    engine, clean = database(tmp_path, "bods_background_refused"), database(tmp_path, "bods_background_clean")
+    with engine.begin() as connection:
+        connection.execute(text(f"ALTER TABLE party ADD CONSTRAINT poisoned CHECK (name <> '{poisoned}')"))
+
+    with pytest.raises(psycopg.errors.CheckViolation, match="poisoned"):
+        imported(engine, path)
+
+    assert counts(engine)[:3] == (0, 0, 0)
+    assert not multiprocessing.active_children()
+    with engine.begin() as connection:
+        connection.execute(text("ALTER TABLE party DROP CONSTRAINT poisoned"))
+    summary, made = imported(engine, path)
+    summary_clean, made_clean = imported(clean, path)
+    assert (summary.line(), made) == (summary_clean.line(), made_clean)
+    assert counts(engine)[3:] == (0, 0)
+    engine.dispose()
+    clean.dispose()
