@@ -298,6 +298,26 @@ def test_a_body_that_is_not_json_is_a_scim_error(client, members, scim_token):
         assert response.json["schemas"] == [ERROR] and response.json["scimType"] == "invalidSyntax", method
 
 
+def test_a_body_over_the_size_limit_is_a_scim_413_and_changes_nothing(client, app, session, members, scim_token):
+    app.config["MAX_CONTENT_LENGTH"] = 1024
+    padding = "x" * 4096
+    try:
+        for method in ("PATCH", "PUT", "POST"):
+            path = "/scim/v2/Users" if method == "POST" else f"/scim/v2/Users/{members[1].id}"
+            body = {"userName": "big@northwind.example", "name": {"formatted": padding}, "active": False}
+            if method == "PATCH":
+                body = {"schemas": [PATCH], "Operations": [{"op": "replace", "path": "active", "value": padding}]}
+            response = client.open(path, method=method, json=body, headers=scim_auth(scim_token))
+            assert response.status_code == 413, method
+            assert response.mimetype == "application/scim+json" and response.json["schemas"] == [ERROR], method
+            assert response.json["status"] == "413", method
+    finally:
+        app.config["MAX_CONTENT_LENGTH"] = 16 * 1024 * 1024
+    session.expire_all()
+    assert session.get(User, members[1].id).removed_at is None
+    assert session.execute(select(User).where(User.email == "big@northwind.example")).first() is None
+
+
 def test_creating_a_user_reads_the_name_parts_and_ignores_what_is_not_kept(client, session, sso_org, scim_token):
     body = {
         "schemas": ["urn:ietf:params:scim:schemas:core:2.0:User"],
