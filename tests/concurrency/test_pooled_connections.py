@@ -1,5 +1,8 @@
 """PostgreSQL: a pooled connection the database closed while it sat in the pool is replaced before a request uses it,
-without the pool's pre-ping round trip on every checkout (marketplace.outages.live_without_a_round_trip)."""
+without the pool's pre-ping round trip on every checkout (marketplace.outages.live_without_a_round_trip).
+
+PostgreSQL in both runs of the suite: SQLite keeps the pool's pre-ping, which reads a file (no round trip to save).
+"""
 
 import time
 
@@ -9,6 +12,18 @@ from sqlalchemy.pool import NullPool
 
 from marketplace import outages
 from marketplace.extensions import db
+from tests.conftest import database_url_for, fresh_database, make_app
+
+
+@pytest.fixture
+def pg_app(tmp_path):
+    """The app on an (empty) PostgreSQL database of its own, whichever database the suite runs on."""
+    url = database_url_for(tmp_path, "pooled", backend="postgresql")
+    fresh_database(url)
+    app = make_app(url)
+    yield app, url
+    with app.app_context():
+        db.engine.dispose()
 
 
 def _terminate(database_url: str, pid: int) -> None:
@@ -27,16 +42,15 @@ def _terminate(database_url: str, pid: int) -> None:
     time.sleep(0.05)  # the end of the stream reaches the pooled socket
 
 
-def test_a_pooled_connection_the_database_ended_is_replaced_without_a_failed_request(race_app, race_database_url):
-    with race_app.app_context():
+def test_a_pooled_connection_the_database_ended_is_replaced_without_a_failed_request(pg_app):
+    app, database_url = pg_app
+    with app.app_context():
         engine = db.engine
-        if engine.dialect.name != "postgresql":
-            pytest.skip("SQLite keeps the pool's pre-ping, which reads the file (no round trip to save)")
         assert engine.pool._pre_ping is False  # no round trip on checkout
         engine.dispose()
         with engine.connect() as conn:
             pid = conn.execute(text("SELECT pg_backend_pid()")).scalar()
-        _terminate(race_database_url, pid)
+        _terminate(database_url, pid)
         with engine.connect() as conn:
             assert conn.execute(text("SELECT pg_backend_pid()")).scalar() != pid
         # ... and a connection used a moment ago is given out as it is.
@@ -56,20 +70,19 @@ def _last_statement(database_url: str, pid: int) -> str:
         outside.dispose()
 
 
-def test_only_a_pooled_connection_idle_for_long_is_pinged_on_checkout(race_app, race_database_url, monkeypatch):
+def test_only_a_pooled_connection_idle_for_long_is_pinged_on_checkout(pg_app, monkeypatch):
     """A network gone without a word leaves nothing on the socket: a connection idle for longer than
     PING_AFTER_IDLE_SECONDS is pinged (one round trip) before it is given out; one used a moment ago is not."""
-    with race_app.app_context():
+    app, database_url = pg_app
+    with app.app_context():
         engine = db.engine
-        if engine.dialect.name != "postgresql":
-            pytest.skip("PostgreSQL only")
         engine.dispose()
         with engine.connect() as conn:
             pid = conn.execute(text("SELECT pg_backend_pid()")).scalar()
         # The pool rolled the connection back as it took it in: the last thing it ran, until a ping.
         with engine.connect() as conn:
-            assert _last_statement(race_database_url, pid) == "ROLLBACK"
+            assert _last_statement(database_url, pid) == "ROLLBACK"
         monkeypatch.setattr(outages, "PING_AFTER_IDLE_SECONDS", 0.0)
         with engine.connect() as conn:
-            assert _last_statement(race_database_url, pid) != "ROLLBACK"  # the ping came in between
+            assert _last_statement(database_url, pid) != "ROLLBACK"  # the ping came in between
             assert conn.execute(text("SELECT pg_backend_pid()")).scalar() == pid
