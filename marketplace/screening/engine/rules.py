@@ -125,23 +125,13 @@ def _screen(
     clear = [rival.clear_results for rival in rivals]
     for position, (facts, node) in enumerate(zip(vendors, vendor_nodes.tolist(), strict=True)):
         vendor = _Vendor(snapshot, policy, as_of, node, position)
-        if position not in looked_at:
-            unverified = _unverified_finding(vendor, facts)
-            results[facts.party_id] = Screening(
-                vendor_org_id=facts.org_id,
-                findings=[] if unverified is None else [unverified],
-                as_of=as_of,
-                vendor_party_id=facts.party_id,
-                rivals=[results_of[position] for results_of in clear],
-            )
-            continue
-        found: list[Finding | None] = [
-            f for rival in rivals if position in rival.attention for f in _rival_findings(vendor, rival)
-        ]
-        if position in unknown_owners:
-            found += _unknown_owner_findings(vendor, unknown_owners[position])
-        if position in undisclosed:
-            found.append(_undisclosed_finding(vendor, undisclosed[position]))
+        found: list[Finding | None] = []
+        if position in looked_at:
+            found = [f for rival in rivals if position in rival.attention for f in _rival_findings(vendor, rival)]
+            if position in unknown_owners:
+                found += _unknown_owner_findings(vendor, unknown_owners[position])
+            if position in undisclosed:
+                found.append(_undisclosed_finding(vendor, undisclosed[position]))
         found.append(_unverified_finding(vendor, facts))
         findings = [f for f in found if f is not None]
         if len(findings) > 1:
@@ -151,7 +141,9 @@ def _screen(
             findings=findings,
             as_of=as_of,
             vendor_party_id=facts.party_id,
-            rivals=[rival.result(position, findings) for rival in rivals],
+            rivals=[rival.result(position, findings) for rival in rivals]
+            if position in looked_at
+            else [results_of[position] for results_of in clear],
         )
     return results
 
