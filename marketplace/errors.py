@@ -3,8 +3,15 @@
 Nothing here imports the project's own modules: any area may import it without a cycle.
 """
 
+from collections.abc import Callable
 from types import EllipsisType
 from typing import Any
+
+from werkzeug.exceptions import HTTPException, NotFound
+
+# The codes the app answers with its own pages (marketplace/__init__.py). Flask looks for a handler of an error's code,
+# in the blueprint and then in the app, before one of its class: a blueprint whose clients are programs names each.
+PAGE_CODES = (400, 403, 404, 405, 413, 429)
 
 
 class NotVisible(LookupError):
@@ -30,3 +37,19 @@ def show_on_form(form: Any, error: Refusal) -> None:
         form.form_errors.append(str(error))
     else:
         target.errors = [*target.errors, str(error)]
+
+
+def answer_http_errors(blueprint: Any, answer: Callable[[int, str, dict[str, str]], Any]) -> None:
+    """The blueprint answers every HTTP error (each of PAGE_CODES, and any other) with `answer(status, detail,
+    headers)`, in its clients' own format: a 404 says there is nothing at the address, a 429 when to try again."""
+
+    def http_error(error: HTTPException) -> Any:
+        detail = "There is nothing at this address." if isinstance(error, NotFound) else str(error.description)
+        headers = {}
+        if error.code == 429:
+            headers["Retry-After"] = error.get_response().headers.get("Retry-After") or "60"
+        return answer(error.code or 500, detail, headers)
+
+    for code in PAGE_CODES:
+        blueprint.register_error_handler(code, http_error)
+    blueprint.register_error_handler(HTTPException, http_error)

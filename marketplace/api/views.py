@@ -6,7 +6,6 @@ from importlib.resources import files
 from pathlib import Path
 
 from flask import current_app, jsonify, render_template, send_from_directory
-from werkzeug.exceptions import HTTPException, NotFound
 
 from marketplace import outages
 from marketplace.accounts.org_roles import RoleTooLow
@@ -28,7 +27,7 @@ from marketplace.api import (  # noqa: F401
 from marketplace.api.problems import ApiProblem, field_errors, problem_response
 from marketplace.api.routing import bp
 from marketplace.api.spec import openapi_document
-from marketplace.errors import NotVisible, Refusal
+from marketplace.errors import NotVisible, Refusal, answer_http_errors
 from marketplace.extensions import db, limiter
 from marketplace.guards import methods_served_here
 
@@ -103,20 +102,8 @@ def refused(error: Refusal):
     return problem_response(ApiProblem(409, str(error), "refused"))
 
 
-# The app answers these codes with pages: the API's own handlers, by code, come first for its addresses.
-@bp.errorhandler(400)
-@bp.errorhandler(403)
-@bp.errorhandler(404)
-@bp.errorhandler(405)
-@bp.errorhandler(413)
-@bp.errorhandler(429)
-@bp.errorhandler(HTTPException)
-def http_error(error: HTTPException):
-    headers = {}
-    if error.code == 429:
-        headers["Retry-After"] = (error.get_response().headers.get("Retry-After")) or "60"
-    detail = error.description if not isinstance(error, NotFound) else "There is nothing at this address."
-    return problem_response(ApiProblem(error.code or 500, str(detail), headers=headers))
+# The app answers HTTP errors with pages: the API's clients get problem documents instead.
+answer_http_errors(bp, lambda status, detail, headers: problem_response(ApiProblem(status, detail, headers=headers)))
 
 
 @bp.errorhandler(500)

@@ -8,11 +8,10 @@ import re
 from typing import Any
 
 from flask import Blueprint, current_app, g, jsonify, request, url_for
-from werkzeug.exceptions import HTTPException, NotFound
 
 from marketplace import outages
 from marketplace.accounts.models import User
-from marketplace.errors import NotVisible
+from marketplace.errors import NotVisible, answer_http_errors
 from marketplace.extensions import csrf, db
 from marketplace.guards import methods_served_here
 from marketplace.sso import provisioning, scim_changes
@@ -370,21 +369,8 @@ def unknown(rest: str):
     return _error(404, "There is nothing at this address.")
 
 
-# The app answers these with pages: SCIM clients get SCIM errors instead. Flask looks for a handler of the error's
-# code (the app's pages for 403, 404, 413) before one of its class, so each code the app answers is named here too.
-@bp.errorhandler(400)
-@bp.errorhandler(403)
-@bp.errorhandler(404)
-@bp.errorhandler(405)
-@bp.errorhandler(413)
-@bp.errorhandler(429)
-@bp.errorhandler(HTTPException)
-def http_error(error: HTTPException):
-    detail = "There is nothing at this address." if isinstance(error, NotFound) else str(error.description)
-    headers = {}
-    if error.code == 429:
-        headers["Retry-After"] = error.get_response().headers.get("Retry-After") or "60"
-    return _error(error.code or 500, detail, headers=headers)
+# The app answers HTTP errors with pages: SCIM clients get SCIM errors instead.
+answer_http_errors(bp, lambda status, detail, headers: _error(status, detail, headers=headers))
 
 
 @bp.errorhandler(NotVisible)
