@@ -8,6 +8,7 @@ Each app here is a real one on a real database (or on an address where none answ
 tests/concurrency/test_faults.py for the same on a running gunicorn server, and for coming back.
 """
 
+import contextlib
 import socket
 import time
 
@@ -117,25 +118,36 @@ def vendor_with_a_bid():
     return vendor.id, bid.id
 
 
-def test_a_write_whose_commit_was_cut_off_says_it_cannot_tell_whether_it_was_saved(tmp_path):
-    # PostgreSQL in both runs of the suite: an SQLite COMMIT cannot be cut off from outside the process.
-    url = migrated_database(tmp_path, "commit_cut", backend="postgresql")
+@contextlib.contextmanager
+def commit_cut_off(tmp_path, name: str):
+    """The app on a migrated PostgreSQL database reached through a proxy, and `cut()`: from then on the network
+    fails just as the next COMMIT leaves. PostgreSQL in both runs of the suite: an SQLite COMMIT cannot be cut off
+    from outside the process."""
+    url = migrated_database(tmp_path, name, backend="postgresql")
     target = make_url(url)
     proxy = TcpProxy(target.host or "127.0.0.1", target.port or 5432).start()
     app = app_on(proxy.url_for(url), tmp_path)
+
+    def cut() -> None:
+        with app.app_context():
+            event.listen(db.engine, "commit", lambda _connection: proxy.stop())
+
     try:
+        yield app, cut
+    finally:
+        proxy.stop()
+        dispose(app)
+
+
+def test_a_write_whose_commit_was_cut_off_says_it_cannot_tell_whether_it_was_saved(tmp_path):
+    with commit_cut_off(tmp_path, "commit_cut") as (app, cut):
         vendor_id, bid_id = committed(app, vendor_with_a_bid)
         client = signed_in_client(app, vendor_id)
-        with app.app_context():
-            # The network fails just as the revision's COMMIT leaves.
-            event.listen(db.engine, "commit", lambda _connection: proxy.stop())
+        cut()  # as the revision's COMMIT leaves
         response = client.post(f"/bids/{bid_id}/revise", data=BID_FORM)
         page = assert_branded(response, 503, "Temporarily unavailable")
         assert "We cannot tell whether what you sent was saved: please look before you enter it again." in page
         assert "Nothing you entered was saved" not in page
-    finally:
-        proxy.stop()
-        dispose(app)
 
 
 def test_a_read_only_sqlite_database_shows_pages_and_refuses_writes_with_the_503(tmp_path):
@@ -242,26 +254,18 @@ def test_the_api_and_scim_answer_any_other_failure_with_a_500_in_their_own_forma
         dispose(app)
 
 
+def buyer_with_a_job_and_a_token():
+    buyer = BuyerFactory()
+    job = JobFactory(buyer_org_id=buyer.org_id)
+    return job.id, tokens.create_token(db.session, buyer, "CI", list(SCOPES), 30).secret
+
+
 def test_an_api_write_whose_commit_was_cut_off_says_it_cannot_tell_whether_it_was_saved(tmp_path):
-    url = migrated_database(tmp_path, "api_commit_cut", backend="postgresql")
-    target = make_url(url)
-    proxy = TcpProxy(target.host or "127.0.0.1", target.port or 5432).start()
-    app = app_on(proxy.url_for(url), tmp_path)
-    try:
-
-        def buyer_with_a_job_and_a_token():
-            buyer = BuyerFactory()
-            job = JobFactory(buyer_org_id=buyer.org_id)
-            return job.id, tokens.create_token(db.session, buyer, "CI", list(SCOPES), 30).secret
-
+    with commit_cut_off(tmp_path, "api_commit_cut") as (app, cut):
         job_id, secret = committed(app, buyer_with_a_job_and_a_token)
-        with app.app_context():
-            event.listen(db.engine, "commit", lambda _connection: proxy.stop())
+        cut()
         response = app.test_client().post(
             f"/api/v1/jobs/{job_id}/cancel", json={}, headers={"Authorization": f"Bearer {secret}"}
         )
         detail = program_error(response, 503, "application/problem+json")
         assert "We cannot tell whether what you sent was saved" in detail and "Nothing you sent" not in detail
-    finally:
-        proxy.stop()
-        dispose(app)
