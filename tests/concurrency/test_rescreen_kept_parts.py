@@ -6,7 +6,7 @@ above the vendor is seen at once)."""
 
 from datetime import timedelta
 
-from sqlalchemy import event, select
+from sqlalchemy import select
 
 from marketplace.accounts.models import User
 from marketplace.db_types import utcnow
@@ -14,7 +14,7 @@ from marketplace.extensions import db
 from marketplace.parties.models import Interest, Party, PartyDistinction
 from marketplace.parties.registry import merge_parties
 from marketplace.screening.models import VerdictRecord
-from marketplace.screening.services.refresh import refresh_after_change
+from tests.concurrency.rescreening import rescreen_after_a_tie
 from tests.factories import (
     AdminFactory,
     BuyerFactory,
@@ -44,31 +44,18 @@ def _world() -> dict:
 
 
 def _rescreen(app, w: dict, before=None) -> tuple[str, list[dict], list[str]]:
-    """A tie added to the vendor and the re-screen after it (refresh_after_change), in a transaction rolled back;
-    `before(w)` runs first in the same transaction. The lab's stored verdict and findings, and the statements the
-    re-screen sent."""
-    with app.app_context():
-        try:
-            if before is not None:
-                before(w)
-            InterestFactory(interested_party_id=w["other"], subject_party_id=w["vendor_party"], share_exact=10.0)
-            db.session.flush()
-            seen: list[str] = []
-            listener = lambda *args, **kwargs: seen.append(" ".join(args[2].split()))  # noqa: E731
-            event.listen(db.engine, "before_cursor_execute", listener)
-            try:
-                refresh_after_change(db.session, None, party_ids=[w["vendor_party"]], vendor_org_ids=[w["vendor"]])
-            finally:
-                event.remove(db.engine, "before_cursor_execute", listener)
-            record = db.session.execute(
-                select(VerdictRecord).where(
-                    VerdictRecord.buyer_org_id == w["buyer"], VerdictRecord.vendor_org_id == w["vendor"]
-                )
-            ).scalar_one()
-            return record.verdict, record.findings, seen
-        finally:
-            db.session.rollback()
-            db.session.remove()
+    """rescreen_after_a_tie: the lab's stored verdict and findings after it, and the statements the re-screen sent."""
+
+    def stored(w: dict) -> tuple[str, list[dict]]:
+        record = db.session.execute(
+            select(VerdictRecord).where(
+                VerdictRecord.buyer_org_id == w["buyer"], VerdictRecord.vendor_org_id == w["vendor"]
+            )
+        ).scalar_one()
+        return record.verdict, record.findings
+
+    seen, (verdict, findings) = rescreen_after_a_tie(app, w, before, stored)
+    return verdict, findings, seen
 
 
 def _rules(findings: list[dict]) -> set[str]:

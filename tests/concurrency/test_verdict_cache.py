@@ -26,6 +26,7 @@ from marketplace.screening.services import approval
 from marketplace.screening.services.screen import screen_pairs, verdicts_for_vendor
 from marketplace.visibility import count_vendors_seeing
 from tests.concurrency.harness import Server
+from tests.concurrency.rescreening import rescreen_after_a_tie
 from tests.factories import (
     AdminFactory,
     BuyerFactory,
@@ -517,32 +518,14 @@ def _buyer_scan(statement: str) -> bool:
 
 
 def _rescreen_after_a_tie(app, w: dict, before=None) -> list[str]:
-    """A tie added to the vendor and the re-screen after it (refresh_after_change), in a transaction rolled back;
-    `before(w)` runs first in the same transaction. The statements the re-screen sent."""
-    from marketplace.screening.services.refresh import refresh_after_change
+    """rescreen_after_a_tie's statements; with `before`, the buyers a verdict was stored for are noted in w."""
 
-    with app.app_context():
-        try:
-            if before is not None:
-                before(w)
-            InterestFactory(interested_party_id=w["other"], subject_party_id=w["vendor_party"], share_exact=10.0)
-            db.session.flush()
-            seen: list[str] = []
-            listener = lambda *args, **kwargs: seen.append(args[2])  # noqa: E731
-            event.listen(db.engine, "before_cursor_execute", listener)
-            try:
-                refresh_after_change(db.session, None, party_ids=[w["vendor_party"]], vendor_org_ids=[w["vendor"]])
-            finally:
-                event.remove(db.engine, "before_cursor_execute", listener)
-            if before is not None:
-                from marketplace.screening.models import VerdictRecord
+    def note_buyers(w: dict) -> None:
+        from marketplace.screening.models import VerdictRecord
 
-                buyers = {r.buyer_org_id for r in db.session.query(VerdictRecord).filter_by(vendor_org_id=w["vendor"])}
-                w["stored_for"] = buyers
-            return seen
-        finally:
-            db.session.rollback()
-            db.session.remove()
+        w["stored_for"] = {r.buyer_org_id for r in db.session.query(VerdictRecord).filter_by(vendor_org_id=w["vendor"])}
+
+    return rescreen_after_a_tie(app, w, before, note_buyers if before is not None else None)[0]
 
 
 def test_a_rescreen_after_a_tie_reads_the_buyers_once_until_an_organisation_changes(race_app, build):
