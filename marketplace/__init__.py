@@ -29,11 +29,7 @@ def create_app(test_config: dict | None = None) -> Flask:
     if test_config:
         app.config.update(test_config)
     logs.configure(app)
-    _bound_connecting(app)
-    postgresql = str(app.config.get("SQLALCHEMY_DATABASE_URI", "")).startswith("postgresql")
-    if postgresql:
-        # Checked on checkout without a round trip instead (outages.live_without_a_round_trip).
-        app.config["SQLALCHEMY_ENGINE_OPTIONS"] = {**app.config["SQLALCHEMY_ENGINE_OPTIONS"], "pool_pre_ping": False}
+    postgresql = _postgresql_connections(app)
     _behind_proxies(app)
     Path(app.instance_path).mkdir(parents=True, exist_ok=True)
     app.config.setdefault("UPLOAD_FOLDER", str(Path(app.instance_path) / "uploads"))
@@ -65,14 +61,17 @@ def create_app(test_config: dict | None = None) -> Flask:
     return app
 
 
-def _bound_connecting(app: Flask) -> None:
-    """PostgreSQL: a connection that cannot open within DATABASE_CONNECT_TIMEOUT seconds fails (the 503 page)."""
+def _postgresql_connections(app: Flask) -> bool:
+    """PostgreSQL: a connection that cannot open within DATABASE_CONNECT_TIMEOUT seconds fails (the 503 page), and a
+    pooled one is checked on checkout without a round trip (outages.live_without_a_round_trip) instead of the pool's
+    pre-ping. Whether the app is on PostgreSQL."""
     if not str(app.config.get("SQLALCHEMY_DATABASE_URI", "")).startswith("postgresql"):
-        return
+        return False
     options = dict(app.config.get("SQLALCHEMY_ENGINE_OPTIONS") or {})
     connect_args = dict(options.get("connect_args") or {})
     connect_args.setdefault("connect_timeout", app.config.get("DATABASE_CONNECT_TIMEOUT", 5))
-    app.config["SQLALCHEMY_ENGINE_OPTIONS"] = {**options, "connect_args": connect_args}
+    app.config["SQLALCHEMY_ENGINE_OPTIONS"] = {**options, "connect_args": connect_args, "pool_pre_ping": False}
+    return True
 
 
 def _behind_proxies(app: Flask) -> None:

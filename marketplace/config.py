@@ -65,6 +65,8 @@ def load_config(environ=os.environ, instance_dir: Path = INSTANCE_DIR) -> dict:
         # SECRET_KEY changes every tag and mark unless this is set (to the old key, or its own value, kept).
         "MARKING_KEY": environ.get("MARKING_KEY", ""),
         "SQLALCHEMY_DATABASE_URI": environ.get("DATABASE_URL", DEFAULT_SQLITE),
+        # SQLite: the pool pings each connection it gives out. PostgreSQL checks it without a round trip instead
+        # (marketplace._postgresql_connections).
         "SQLALCHEMY_ENGINE_OPTIONS": {"pool_pre_ping": True},
         # PostgreSQL only: how long a connection may take to open. A database host that drops packets would
         # otherwise hold a request until the server's worker timeout, instead of answering the 503 page.
