@@ -37,6 +37,7 @@ def create_app(test_config: dict | None = None) -> Flask:
     from marketplace import models  # noqa: F401  (every table known before mappers configure)
 
     db.init_app(app)
+    _end_every_session(app)
     migrate.init_app(app, db, directory=str(PROJECT_ROOT / "migrations"), render_as_batch=True, compare_type=True)
     csrf.init_app(app)
     limiter.init_app(app)
@@ -59,6 +60,22 @@ def create_app(test_config: dict | None = None) -> Flask:
     _register_template_helpers(app)
     _register_commands(app)
     return app
+
+
+def _end_every_session(app: Flask) -> None:
+    """Each app context's database session is closed and forgotten at its end, even when closing it fails (the
+    database lost mid-transaction, an error in a rollback). Flask-SQLAlchemy's own teardown (registered first, so run
+    after this one) would let that error out, which the server answers with its bare 500, and would keep the broken
+    session in its registry, under the context's id: a later context given the same id would be handed the session
+    and its connection, skipping the pool's checks on checkout."""
+
+    @app.teardown_appcontext
+    def close_the_session(_error):
+        try:
+            db.session.remove()
+        except Exception:  # noqa: BLE001 (logged; the answer is already made)
+            app.logger.warning("Closing the database session failed; it is dropped", exc_info=True)
+            db.session.registry.clear()
 
 
 def _postgresql_connections(app: Flask) -> bool:

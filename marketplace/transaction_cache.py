@@ -184,6 +184,12 @@ def _bump_as_it_commits(conn: Connection) -> None:
 
 @event.listens_for(Engine, "rollback")
 def _forget_changes(conn: Connection) -> None:
+    """A transaction rolled back changed nothing. A connection the database was lost on mid-transaction (SQLAlchemy
+    invalidated it) is rolled back too, and reading its `info` would then raise PendingRollbackError: the rollback
+    (in an error page, or the request's teardown, whose error reaches the server as its bare 500) would fail. Such a
+    connection has nothing to forget: the pool clears its record's info before connecting it again."""
+    if conn.invalidated:
+        return
     conn.info.pop(_CHANGED, None)
     conn.info.pop(_SAVEPOINTS, None)
     _forget_written(conn)
@@ -213,6 +219,8 @@ def _keep_at_release(conn: Connection, _name: str, _context: object) -> None:
 @event.listens_for(Engine, "rollback_savepoint")
 def _back_to_savepoint(conn: Connection, _name: str, _context: object) -> None:
     """A savepoint rolled back takes its writes with it (an approval tried and undone changes nothing)."""
+    if conn.invalidated:
+        return  # as in _forget_changes
     saved = conn.info.get(_SAVEPOINTS)
     if saved and not saved.pop():
         conn.info.pop(_CHANGED, None)

@@ -173,6 +173,62 @@ def test_a_read_only_sqlite_database_shows_pages_and_refuses_writes_with_the_503
         dispose(writable)
 
 
+@pytest.mark.parametrize("in_a_savepoint", [False, True])
+def test_a_transaction_whose_connection_was_lost_rolls_back_without_an_error_of_its_own(tmp_path, in_a_savepoint):
+    """SQLAlchemy invalidates a connection the database was lost on mid-transaction (outages: every such error is a
+    disconnect), and the transaction is then rolled back. That rollback used to fail in transaction_cache's rollback
+    listener (PendingRollbackError on reading the dead connection's info): in the error page, and in the request's
+    teardown, whose error gunicorn answered with its bare 500 (CI, a read-only SQLite file under load)."""
+    url = migrated_database(tmp_path, "lost_mid_transaction")
+    app = app_on(url, tmp_path)
+    try:
+        vendor_id, bid_id = committed(app, vendor_with_a_bid)
+        with app.app_context():
+            db.session.execute(select(BidRevision.total_minor).where(BidRevision.bid_id == bid_id)).all()
+            if in_a_savepoint:
+                db.session.begin_nested()
+            db.session.connection().invalidate()
+            if in_a_savepoint:
+                db.session.rollback()  # the savepoint
+            db.session.rollback()
+            # The session connects afresh and reads again.
+            assert db.session.execute(select(BidRevision.total_minor).where(BidRevision.bid_id == bid_id)).all()
+            db.session.remove()
+    finally:
+        dispose(app)
+
+
+def test_a_session_whose_closing_fails_is_dropped_and_the_answer_still_given(tmp_path):
+    """Closing the request's session can fail (here the database driver's rollback, made to fail once). The answer
+    already made is given, not the server's bare 500, and the broken session is not kept for a later request."""
+    url = migrated_database(tmp_path, "failing_close")
+    app = app_on(url, tmp_path)
+    try:
+        vendor_id, bid_id = committed(app, vendor_with_a_bid)
+        client = signed_in_client(app, vendor_id)
+        failures = []
+
+        def rollback_fails_once(_connection):
+            if not failures:
+                failures.append("raised")
+                raise RuntimeError("the rollback at the end of the request failed")
+
+        with app.app_context():
+            engine = db.engine
+        event.listen(engine, "rollback", rollback_fails_once)
+        try:
+            response = client.get(f"/bids/{bid_id}")
+        finally:
+            event.remove(engine, "rollback", rollback_fails_once)
+        assert failures == ["raised"], "the request's session was closed by a rollback"
+        assert response.status_code == 200 and "All your bids" in response.get_data(as_text=True)
+        with app.app_context():
+            assert not db.session.registry.has(), "the broken session was kept"
+        assert client.get(f"/bids/{bid_id}").status_code == 200
+    finally:
+        dispose(app)
+
+
 def test_a_database_host_that_never_answers_is_given_up_on_and_answered_with_the_503(tmp_path):
     """A host that accepts the connection and then says nothing (a black hole, a hung server): the app gives up
     after DATABASE_CONNECT_TIMEOUT seconds instead of holding the request until the server's worker timeout."""
