@@ -11,6 +11,7 @@ from datetime import date
 import pytest
 from sqlalchemy import delete, event, update
 
+from marketplace import transaction_cache
 from marketplace.accounts.models import Organization, User, VendorProfile
 from marketplace.extensions import db
 from marketplace.parties import registry
@@ -254,3 +255,52 @@ def test_the_vendor_search_is_kept_for_the_lab_until_a_vendor_its_profile_or_its
     assert [row.org.id for row in search("other_buyer").rows] == [w["vendor"]]
     second = build(lambda: VerifiedVendorOrgFactory(name=name + " Two").id)
     assert [row.org.id for row in search("other_buyer").rows] == [w["vendor"], second]
+
+
+def _tables_read(app, fn) -> set[str]:
+    """The tables named in the statements fn runs, in a transaction of its own."""
+    statements: list[str] = []
+    with app.app_context():
+        listener = lambda *args, **kwargs: statements.append(args[2])  # noqa: E731
+        event.listen(db.engine, "before_cursor_execute", listener)
+        try:
+            fn()
+        finally:
+            event.remove(db.engine, "before_cursor_execute", listener)
+            db.session.remove()
+    tables = {table.name for table in db.metadata.sorted_tables}
+    return {name for name in tables for s in statements if f" {name}" in s or f'"{name}"' in s}
+
+
+def test_every_table_a_kept_registry_answer_reads_is_in_its_list(race_app, build):
+    """Each registry answer is kept until one of the tables in its list changes (SEARCH_TABLES, PARTY_PAGE_TABLES,
+    DUPLICATE_TABLES, written by hand beside the queries): a table read but missing from its list would let the
+    answer outlive a change. Each answer is computed afresh (not from the cache) over a party with every kind of
+    fact the page shows, and a twin to suggest as its duplicate."""
+    w = build(_world)
+    for change, _shown in CHANGES.values():
+        build(lambda change=change: change(w))
+    build(lambda: PartyFactory(name=db.session.get(Party, w["party"]).name))
+    today = date.today()
+    answers = {
+        "party page": (
+            lambda: registry._party_detail(db.session, w["party"], today),
+            registry.PARTY_PAGE_TABLES,
+            {"party", "interest", "partyidentifier", "commercialtie", "rival", "partydistinction"},
+        ),
+        "search": (
+            lambda: registry._search(db.session, "0999", registry.SEARCH_LIMIT),
+            registry.SEARCH_TABLES,
+            {"party", "partyidentifier"},
+        ),
+        "suggested duplicates": (
+            lambda: registry._suggested_duplicates(db.session, None, registry.DUPLICATE_WINDOW),
+            registry.DUPLICATE_TABLES,
+            {"party", "partydistinction"},
+        ),
+    }
+    for name, (compute, listed, surely_read) in answers.items():
+        read = _tables_read(race_app, compute)
+        assert surely_read <= read, (name, surely_read - read)  # the statements were seen at all
+        assert read - listed == set(), f"the {name} reads {read - listed} but is not kept under them"
+        assert listed <= transaction_cache.WATCHED_TABLES, name  # an unwatched table's change bumps nothing
