@@ -18,8 +18,10 @@ import threading
 import time
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import requests
+from sqlalchemy import event
 
 from marketplace.accounts.sessions import start_session
 from marketplace.accounts.web_sessions import SESSION_KEY
@@ -367,3 +369,23 @@ def bound_by_file_permissions_prefix() -> list[str]:
     if setpriv is None:
         raise FileNotFoundError("setpriv (util-linux) is needed to run a server bound by file permissions as root")
     return [setpriv, "--bounding-set", FILE_PERMISSION_OVERRIDES, "--inh-caps", FILE_PERMISSION_OVERRIDES, "--"]
+
+
+def recording_statements(app, fn) -> tuple[Any, list[str]]:
+    """fn()'s result and the SQL statements it sent, run in an app context of its own (a transaction, as a request
+    has), whose session is removed after."""
+    statements: list[str] = []
+    with app.app_context():
+        listener = lambda *args, **kwargs: statements.append(args[2])  # noqa: E731
+        event.listen(db.engine, "before_cursor_execute", listener)
+        try:
+            return fn(), statements
+        finally:
+            event.remove(db.engine, "before_cursor_execute", listener)
+            db.session.remove()
+
+
+def tables_named(statements: list[str]) -> set[str]:
+    """The app's tables that the statements name."""
+    tables = {table.name for table in db.metadata.sorted_tables}
+    return {name for name in tables for s in statements if f" {name}" in s or f'"{name}"' in s}

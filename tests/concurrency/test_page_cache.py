@@ -9,7 +9,7 @@ import uuid
 from datetime import date
 
 import pytest
-from sqlalchemy import delete, event, update
+from sqlalchemy import delete, update
 
 from marketplace import transaction_cache
 from marketplace.accounts.models import Organization, User, VendorProfile
@@ -27,6 +27,7 @@ from marketplace.screening.engine.verdicts import Rule, Verdict
 from marketplace.screening.models import PendingRescreen, VerdictRecord
 from marketplace.screening.services import queued
 from marketplace.screening.services.vendor_search import VendorPage, VendorSearch, search_vendors
+from tests.concurrency.harness import recording_statements, tables_named
 from tests.factories import (
     AdminFactory,
     BuyerFactory,
@@ -51,16 +52,11 @@ def _world() -> dict:
 
 def _detail(app, w: dict, statements: list[str] | None = None) -> registry.PartyDetail:
     """The party page's answer, in a transaction of its own (as a request has)."""
-    with app.app_context():
-        listener = lambda *args, **kwargs: statements.append(args[2])  # noqa: E731
-        if statements is not None:
-            event.listen(db.engine, "before_cursor_execute", listener)
-        try:
-            return registry.party_detail(db.session, db.session.get(User, w["admin"]), w["party"])
-        finally:
-            if statements is not None:
-                event.remove(db.engine, "before_cursor_execute", listener)
-            db.session.remove()
+    detail, seen = recording_statements(
+        app, lambda: registry.party_detail(db.session, db.session.get(User, w["admin"]), w["party"])
+    )
+    (statements if statements is not None else []).extend(seen)
+    return detail
 
 
 def _an_interest(w):
@@ -142,14 +138,9 @@ def test_no_rescreen_pending_is_kept_until_one_is_asked_for(race_app, build):
     build(lambda: None)
 
     def progress(statements: list[str]):
-        with race_app.app_context():
-            listener = lambda *args, **kwargs: statements.append(args[2])  # noqa: E731
-            event.listen(db.engine, "before_cursor_execute", listener)
-            try:
-                return queued.progress_for_everyone(db.session)
-            finally:
-                event.remove(db.engine, "before_cursor_execute", listener)
-                db.session.remove()
+        found, seen = recording_statements(race_app, lambda: queued.progress_for_everyone(db.session))
+        statements.extend(seen)
+        return found
 
     assert progress([]) is None
     statements: list[str] = []
@@ -179,18 +170,14 @@ def test_the_registry_list_is_kept_until_a_party_or_a_distinction_changes(race_a
     admin = build(lambda: AdminFactory().id)
 
     def listed(statements: list[str] | None = None) -> tuple[list[int], list[tuple[int, int]]]:
-        seen = statements if statements is not None else []
-        with race_app.app_context():
-            listener = lambda *args, **kwargs: seen.append(args[2])  # noqa: E731
-            event.listen(db.engine, "before_cursor_execute", listener)
-            try:
-                user = db.session.get(User, admin)
-                found = [s.party.id for s in registry.search(db.session, user, name)]
-                pairs = [pair.ids for pair in registry.suggested_duplicates(db.session, user).pairs]
-                return found, pairs
-            finally:
-                event.remove(db.engine, "before_cursor_execute", listener)
-                db.session.remove()
+        def both():
+            user = db.session.get(User, admin)
+            found = [s.party.id for s in registry.search(db.session, user, name)]
+            return found, [pair.ids for pair in registry.suggested_duplicates(db.session, user).pairs]
+
+        answer, seen = recording_statements(race_app, both)
+        (statements if statements is not None else []).extend(seen)
+        return answer
 
     pair = (first, twin)
     found, pairs = listed()
@@ -219,16 +206,11 @@ def test_the_vendor_search_is_kept_for_the_lab_until_a_vendor_its_profile_or_its
     w = build(world)
 
     def search(who: str = "buyer", statements: list[str] | None = None, **asked) -> VendorPage:
-        seen = statements if statements is not None else []
-        with race_app.app_context():
-            listener = lambda *args, **kwargs: seen.append(args[2])  # noqa: E731
-            event.listen(db.engine, "before_cursor_execute", listener)
-            try:
-                user = db.session.get(User, w[who])
-                return search_vendors(db.session, user, VendorSearch(text=name, **asked))
-            finally:
-                event.remove(db.engine, "before_cursor_execute", listener)
-                db.session.remove()
+        page, seen = recording_statements(
+            race_app, lambda: search_vendors(db.session, db.session.get(User, w[who]), VendorSearch(text=name, **asked))
+        )
+        (statements if statements is not None else []).extend(seen)
+        return page
 
     assert [row.org.id for row in search().rows] == [w["vendor"]]
     statements: list[str] = []
@@ -255,21 +237,6 @@ def test_the_vendor_search_is_kept_for_the_lab_until_a_vendor_its_profile_or_its
     assert [row.org.id for row in search("other_buyer").rows] == [w["vendor"]]
     second = build(lambda: VerifiedVendorOrgFactory(name=name + " Two").id)
     assert [row.org.id for row in search("other_buyer").rows] == [w["vendor"], second]
-
-
-def _tables_read(app, fn) -> set[str]:
-    """The tables named in the statements fn runs, in a transaction of its own."""
-    statements: list[str] = []
-    with app.app_context():
-        listener = lambda *args, **kwargs: statements.append(args[2])  # noqa: E731
-        event.listen(db.engine, "before_cursor_execute", listener)
-        try:
-            fn()
-        finally:
-            event.remove(db.engine, "before_cursor_execute", listener)
-            db.session.remove()
-    tables = {table.name for table in db.metadata.sorted_tables}
-    return {name for name in tables for s in statements if f" {name}" in s or f'"{name}"' in s}
 
 
 def test_every_table_a_kept_registry_answer_reads_is_in_its_list(race_app, build):
@@ -300,7 +267,7 @@ def test_every_table_a_kept_registry_answer_reads_is_in_its_list(race_app, build
         ),
     }
     for name, (compute, listed, surely_read) in answers.items():
-        read = _tables_read(race_app, compute)
+        read = tables_named(recording_statements(race_app, compute)[1])
         assert surely_read <= read, (name, surely_read - read)  # the statements were seen at all
         assert read - listed == set(), f"the {name} reads {read - listed} but is not kept under them"
         assert listed <= transaction_cache.WATCHED_TABLES, name  # an unwatched table's change bumps nothing

@@ -10,7 +10,7 @@ from datetime import timedelta
 
 import pytest
 import requests
-from sqlalchemy import delete, event, text, update
+from sqlalchemy import delete, text, update
 
 from marketplace import transaction_cache
 from marketplace.accounts.models import Organization, User
@@ -25,7 +25,7 @@ from marketplace.screening.models import Rival, ScreeningPolicy, VerdictRecord, 
 from marketplace.screening.services import approval
 from marketplace.screening.services.screen import screen_pairs, verdicts_for_vendor
 from marketplace.visibility import count_vendors_seeing
-from tests.concurrency.harness import Server
+from tests.concurrency.harness import Server, recording_statements, tables_named
 from tests.concurrency.rescreening import rescreen_after_a_tie
 from tests.factories import (
     AdminFactory,
@@ -65,15 +65,7 @@ def _verdict(app, w: dict) -> Verdict:
 
 
 def _statements(app, fn) -> list[str]:
-    seen: list[str] = []
-    with app.app_context():
-        listener = lambda *args, **kwargs: seen.append(args[2])  # noqa: E731
-        event.listen(db.engine, "before_cursor_execute", listener)
-        try:
-            fn()
-        finally:
-            event.remove(db.engine, "before_cursor_execute", listener)
-    return seen
+    return recording_statements(app, fn)[1]
 
 
 def _rival_holds(w: dict, share: float = 30.0, party: str = "rival") -> int:
@@ -300,8 +292,7 @@ def test_every_table_a_screening_reads_is_watched(race_app, build):
         db.session.remove()
 
     seen = _statements(race_app, screen)
-    tables = {table.name for table in db.metadata.sorted_tables}
-    read = {name for name in tables for statement in seen if f" {name}" in statement or f'"{name}"' in statement}
+    read = tables_named(seen)
     # The counter itself is read too: what a screening keeps between transactions is kept under it.
     assert read - transaction_cache.WATCHED_TABLES - {transaction_cache.GENERATION_TABLE} == set()
     assert {"interest", "rival", "party", "organization"} <= read
