@@ -25,6 +25,8 @@ _PLAIN_ID = re.compile(r"[A-Za-z0-9._-]{8,64}")
 # Whatever is named like one of these never reaches a log line, whoever passed it in `extra`.
 _SECRET_WORDS = ("password", "secret", "token", "api_key", "authorization", "cookie", "totp", "recovery")
 _REDACTED = "[redacted]"
+# The attributes every record has (none named like a secret): only the others, from `extra`, are looked at.
+_RECORD_FIELDS = frozenset(vars(logging.makeLogRecord({})))
 _HANDLER_NAME = "marketplace-structured"
 # Kept in the request's WSGI environment, not in `g`: `g` belongs to the app context, which a test client (or a
 # script) may keep across many requests.
@@ -38,7 +40,7 @@ class RequestContext(logging.Filter):
     """Adds the request's id, user, organisation, method and path to every record; redacts secret-named fields."""
 
     def filter(self, record: logging.LogRecord) -> bool:
-        for name in list(vars(record)):
+        for name in vars(record).keys() - _RECORD_FIELDS:
             if any(word in name.lower() for word in _SECRET_WORDS):
                 setattr(record, name, _REDACTED)
         if has_request_context():

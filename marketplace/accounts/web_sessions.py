@@ -41,7 +41,7 @@ def load_user(session_id: str) -> User | None:
     except ValueError:
         return None
     # The unread notifications the layout shows on every page: read with the user, not in a statement of their own.
-    found = sessions.signed_in(db.session, user_id, session.get(SESSION_KEY), unread_columns(user_id))
+    found = sessions.signed_in(db.session, user_id, session.get(SESSION_KEY), unread_columns)
     if found is None or found[0].session_version != version:
         return None
     user, record, org, (every_unread, unread_about_jobs) = found

@@ -80,7 +80,7 @@ def _unread(user_id):
 def unread_columns(user_id) -> tuple:
     """Two columns for any query about the signed-in user (accounts.sessions.signed_in reads them with the user, so
     that no page spends a statement of its own on them): its unread notifications, and of those the ones about a job.
-    Give what they read to note_unread."""
+    `user_id` may be a bind parameter (signed_in builds its statement once). Give what they read to note_unread."""
     unread = _unread(user_id)
     return (
         select(func.count(col(Notification.id))).where(*unread).scalar_subquery(),
@@ -97,7 +97,6 @@ def note_unread(session: Session, user_id: int, every: int, about_jobs: int) -> 
 
 def unread_count(session: Session, user: User) -> int:
     """How many of the notifications it may read are unread. Screening is asked only when one is about a job."""
-    unread = _unread(user.id)
     every, about_jobs = transaction_cache.cached(
         session,
         ("notifications.unread", user.id),
@@ -106,13 +105,15 @@ def unread_count(session: Session, user: User) -> int:
                 select(
                     func.count(col(Notification.id)),
                     func.count(col(Notification.id)).filter(col(Notification.job_id).is_not(None)),
-                ).where(*unread)
+                ).where(*_unread(user.id))
             ).one()
         ),
     )
     if not about_jobs:
         return every
-    query = select(func.count(col(Notification.id))).where(*unread, visibility.notification_filter(session, user))
+    query = select(func.count(col(Notification.id))).where(
+        *_unread(user.id), visibility.notification_filter(session, user)
+    )
     return session.execute(query).scalar_one()
 
 
