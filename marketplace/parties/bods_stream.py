@@ -43,7 +43,7 @@ from typing import BinaryIO
 import ijson
 from sqlalchemy import create_engine, delete, insert, select, text
 from sqlalchemy.orm import Session
-from sqlalchemy.pool import NullPool
+from sqlalchemy.pool import StaticPool
 from sqlmodel import col
 
 from marketplace.db_types import utcnow
@@ -432,9 +432,10 @@ class _Stager:
 
 
 def _stage_apart(url: str, run_id: int, path: Path, sender, today: date) -> None:
-    """The stager's process: its own connection (none of the parent's is touched); ends when its parent does."""
+    """The stager's process: its own connection (none of the parent's is touched), kept from one batch's commit to
+    the next (a new one a batch started a PostgreSQL backend a batch); ends when its parent does."""
     _end_with_parent()
-    engine = create_engine(url, poolclass=NullPool)
+    engine = create_engine(url, poolclass=StaticPool)
     try:
         with Session(engine) as session:
             run = session.get(BodsImportRun, run_id)

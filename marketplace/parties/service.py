@@ -19,7 +19,8 @@ _NOT_ALNUM = re.compile(r"[^0-9a-z]")
 
 def normalize_name(name: str) -> str:
     """Case-, accent- and spacing-insensitive form of a name."""
-    folded = unicodedata.normalize("NFKD", name).encode("ascii", "ignore").decode()
+    # An ASCII name is its own NFKD form (most are: the BODS import normalises one per party it adds).
+    folded = name if name.isascii() else unicodedata.normalize("NFKD", name).encode("ascii", "ignore").decode()
     return _SPACES.sub(" ", folded).strip().lower()
 
 

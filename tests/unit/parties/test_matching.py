@@ -1,16 +1,21 @@
 """The matcher: names compared after legal forms, punctuation, case, accents and scripts are set aside."""
 
+import re
+
+import cleanco
 import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
 from marketplace.parties.matching import (
     LIKELY_AT,
+    basename,
     blocks,
     key_similarity,
     likely_same,
     longest_likely,
     match_key,
+    plain_key,
     shortest_likely,
     similarity,
 )
@@ -73,6 +78,24 @@ def test_keys_and_blocks():
     assert match_key("HALCYON RESEARCH, G.m.b.H.") == "halkion research"
     assert match_key("Халкион Ресерч") == "halkion reserch"
     assert blocks("halkion research") == ("halk", "arch")
+
+
+_NAME_LETTERS = st.sampled_from(list("abcyhkpwAB Ltd.,-&'()/!?_\t\n0123éüД"))
+_LEGAL_FORMS = st.sampled_from(["", " Ltd", " Ltd.", ", Inc.", " GmbH", " G.m.b.H.", " S.A.", " LLP", " & Co. KG"])
+
+
+@given(st.text(_NAME_LETTERS, max_size=25), _LEGAL_FORMS, st.text(st.sampled_from(list(" ,.!-_)\t")), max_size=3))
+def test_a_names_legal_form_is_set_aside_as_cleanco_does(stem, legal_form, tail):
+    name = stem + legal_form + tail
+    assert basename(name) == cleanco.basename(name)
+
+
+@given(st.text(st.sampled_from(list("achkpwy yk")), max_size=20))
+def test_spellings_are_folded_in_order_as_by_their_patterns(name):
+    key = plain_key(name)
+    for pattern, replacement in (("kh", "h"), ("ph", "f"), ("ck", "k"), (r"c(?!h)", "k"), ("y", "i"), ("w", "v")):
+        key = re.sub(pattern, replacement, key)
+    assert match_key(name) == re.sub(r"([a-z])\1+", r"\1", key)
 
 
 def test_stored_keys_follow_the_name(session):
