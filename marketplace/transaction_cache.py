@@ -53,7 +53,11 @@ def _forget(session: Session, *_args: object) -> None:
 
 @event.listens_for(Session, "do_orm_execute")
 def _forget_on_writes(state: ORMExecuteState) -> None:
-    if not state.is_select:
+    """A write, or a locked read (locking.lock_row): what was read before the lock may have changed by the time it
+    was granted (PostgreSQL's READ COMMITTED sees the other request's commit from then on), so a check made again
+    under the lock (may this vendor still see the job?) must ask the database, not this transaction's earlier
+    answer. A cached check under the lock let a bid be placed on a job made invite-only meanwhile."""
+    if not state.is_select or getattr(state.statement, "_for_update_arg", None) is not None:
         state.session.info.pop(_KEY, None)
 
 
