@@ -123,7 +123,17 @@ def _screen(
     # are the clear ones, and only the unverified rule can find anything.
     looked_at = set(unknown_owners).union(undisclosed, *(rival.attention for rival in rivals))
     clear = [rival.clear_results for rival in rivals]
+    stale_before = snapshot.stale_before
     for position, (facts, node) in enumerate(zip(vendors, vendor_nodes.tolist(), strict=True)):
+        approved = facts.approved_on
+        if position not in looked_at and (
+            not facts.on_platform or (approved is not None and stale_before <= approved <= as_of)
+        ):
+            # Nothing for any rule to find (_unverified_finding finds nothing either): no words, no objects made.
+            results[facts.party_id] = Screening(
+                facts.org_id, [], [results_of[position] for results_of in clear], as_of, facts.party_id
+            )
+            continue
         vendor = _Vendor(snapshot, policy, as_of, node, position)
         found: list[Finding | None] = []
         if position in looked_at:
