@@ -23,6 +23,7 @@ from marketplace.parties.models import (
     PartyDistinction,
     PartyIdentifier,
 )
+from marketplace.payments import service as payments
 from marketplace.payments.models import PayoutAccount
 from marketplace.screening.engine.verdicts import Rule, Verdict
 from marketplace.screening.models import PendingRescreen, Rival, VerdictRecord
@@ -346,3 +347,19 @@ def test_a_vendors_checklist_is_kept_until_its_profile_payouts_or_filing_change(
     assert not tables_named(statements) & {"vendorprofile", "payoutaccount", "disclosureversion"}
     build(lambda: change(w))
     assert _checklist(race_app, w["user"]) == {**first, step: True}
+
+
+def test_whether_a_vendor_takes_payouts_is_kept_until_its_payout_account_changes(race_app, build):
+    w = build(lambda: {"vendor": VerifiedVendorOrgFactory().id})
+
+    def ready(statements: list[str] | None = None) -> bool:
+        answer, seen = recording_statements(race_app, lambda: payments.payouts_ready(db.session, w["vendor"]))
+        (statements if statements is not None else []).extend(seen)
+        return answer
+
+    assert ready() is False
+    statements: list[str] = []
+    assert ready(statements) is False
+    assert "payoutaccount" not in tables_named(statements)
+    build(lambda: _payouts_ready(w))
+    assert ready() is True
