@@ -5,16 +5,18 @@ vendor how any lab's screening treats it (whose rivals it is tied to, which labs
 """
 
 from dataclasses import dataclass
-from typing import cast
+from typing import Any
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 from sqlmodel import col
 
+from marketplace import transaction_cache
 from marketplace.accounts.models import Organization, User, VendorProfile
 from marketplace.disclosures.models import DisclosureStatus, DisclosureVersion
 from marketplace.disclosures.service import is_stale
 from marketplace.payments.models import PayoutAccount
+from marketplace.transaction_cache import plain
 
 
 @dataclass(frozen=True)
@@ -110,13 +112,31 @@ def vendor_checklist(session: Session, user: User) -> list[Step] | None:
     """The vendor's steps, or None for anyone else."""
     if not user.is_vendor or user.org_id is None:
         return None
-    org = cast(Organization, session.get(Organization, user.org_id))
-    # Every page of a vendor's job list shows it: its profile and payout account in one query, its versions in one.
-    profile, account = session.execute(
-        select(VendorProfile, PayoutAccount)
-        .select_from(Organization)
-        .outerjoin(VendorProfile, col(VendorProfile.org_id) == col(Organization.id))
-        .outerjoin(PayoutAccount, col(PayoutAccount.org_id) == col(Organization.id))
-        .where(col(Organization.id) == org.id)
-    ).one()
-    return [_profile_step(profile), _disclosure_step(*_versions(session, org.id)), _payouts_step(account)]
+    profile, account, latest, approved = _checklist_rows(session, user.org_id)
+    return [_profile_step(profile), _disclosure_step(latest, approved), _payouts_step(account)]
+
+
+# What the checklist reads; each of these tables is watched, so a change to any bumps the generation it is kept under.
+CHECKLIST_TABLES = frozenset({"organization", "vendorprofile", "payoutaccount", "disclosureversion"})
+
+
+def _checklist_rows(session: Session, org_id: int) -> tuple[Any, Any, Any, Any]:
+    """The vendor's profile, payout account, latest filed and latest approved versions, as plain values kept between
+    transactions until one of CHECKLIST_TABLES changes (every page of a vendor's job list shows the checklist). The
+    steps are worked out from them on each request: whether an approval is stale depends on the time."""
+
+    def read() -> tuple[Any, Any, Any, Any]:
+        # Its profile and payout account in one query, its versions in one.
+        profile, account = session.execute(
+            select(VendorProfile, PayoutAccount)
+            .select_from(Organization)
+            .outerjoin(VendorProfile, col(VendorProfile.org_id) == col(Organization.id))
+            .outerjoin(PayoutAccount, col(PayoutAccount.org_id) == col(Organization.id))
+            .where(col(Organization.id) == org_id)
+        ).one()
+        latest, approved = _versions(session, org_id)
+        return plain(profile), plain(account), plain(latest), plain(approved)
+
+    return transaction_cache.shared_unless_written(
+        session, ("onboarding.checklist_rows", org_id), CHECKLIST_TABLES, read
+    )

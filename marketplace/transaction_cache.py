@@ -95,6 +95,8 @@ WATCHED_TABLES = frozenset(
         # Read by the buyer's vendor search, kept whole (vendor_search.search_vendors): the vendors' profiles, whose
         # modalities and certifications it filters and shows.
         "vendorprofile",
+        # Read by a vendor's checklist, kept whole (onboarding.vendor_checklist) with its profile and its filings.
+        "payoutaccount",
     }
 )
 _NAMES_WATCHED = re.compile(r"\b(" + "|".join(sorted(WATCHED_TABLES)) + r")\b", re.IGNORECASE)
@@ -320,6 +322,18 @@ def shared_unless_written(session: Session, key: Hashable, tables: Iterable[str]
         return compute()
     # Read from tables this transaction did not write: kept for others as it is.
     return _kept_or_computed(session, current, [key], lambda _keys: {key: compute()}, lambda: True)[key]
+
+
+def shared_many_unless_written(
+    session: Session, keys: Iterable[K], tables: Iterable[str], compute: Callable[[list[K]], dict[K, T]]
+) -> dict[K, T]:
+    """{key: answer}: shared_unless_written for many keys at once (keys name their area first), kept among the
+    pages' answers; compute(the keys not kept) must answer every key it is given."""
+    wanted = list(dict.fromkeys(keys))
+    current = _generation_unless_written(session, set(tables))
+    if current is None:
+        return compute(wanted)
+    return _kept_or_computed(session, current, wanted, compute, lambda: True)
 
 
 # One frozen dataclass per mapped class and its fields, made on first use (plain).

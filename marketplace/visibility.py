@@ -4,11 +4,13 @@ Every list, count, search, page and notification about jobs and bids goes throug
 none can forget a screening verdict. Anything a user may not know exists raises NotVisible, answered as 404.
 """
 
+from collections.abc import Iterable
 from datetime import datetime
 from typing import cast
 
 from sqlalchemy import Select, false, or_, select
 from sqlalchemy.orm import Session
+from sqlalchemy.orm.util import identity_key
 from sqlmodel import col
 
 from marketplace import transaction_cache
@@ -70,8 +72,13 @@ def job_filter(session: Session, user: User):
         return false()
     if user.is_buyer:
         return Job.buyer_org_id == user.org_id
-    vendor_org = cast(Organization, session.get(Organization, user.org_id))
-    return _vendor_job_filter(session, vendor_org)
+    # Built once per transaction (until it writes): the job page asks for it for the job, the notifications and
+    # the vendor's own bid. Its inputs (the filing under review, the verdicts) are kept for as long already.
+    return transaction_cache.cached(
+        session,
+        ("visibility.vendor_job_filter", user.org_id),
+        lambda: _vendor_job_filter(session, cast(Organization, session.get(Organization, user.org_id))),
+    )
 
 
 def notification_filter(session: Session, user: User):
@@ -177,6 +184,34 @@ def sealed_until(job: Job, now: datetime | None = None) -> datetime | None:
     return job.bid_deadline if job.bidding_mode == BiddingMode.SEALED and now < job.bid_deadline else None
 
 
+def organization_names(session: Session, org_ids: Iterable[int]) -> dict[int, str]:
+    """{organisation id: its name}, kept between transactions until an organisation changes (its table is watched:
+    a rename bumps the screening generation); a transaction that wrote one reads them afresh. An organisation this
+    transaction has loaded already (the signed-in user's) is named from the session, with no statement."""
+    wanted = set(org_ids)
+    names: dict[int, str] = {}
+    for org_id in wanted:
+        loaded = session.identity_map.get(identity_key(Organization, org_id))
+        if loaded is not None and "name" in loaded.__dict__:
+            names[org_id] = loaded.name
+    if len(names) == len(wanted):
+        return names
+
+    def read(keys: list[tuple[str, int]]) -> dict[tuple[str, int], str]:
+        read_names = dict(
+            session.execute(
+                select(col(Organization.id), col(Organization.name)).where(
+                    col(Organization.id).in_([key[1] for key in keys])
+                )
+            ).all()
+        )
+        return {key: read_names[key[1]] for key in keys}
+
+    others = [("visibility.organization_name", org_id) for org_id in wanted if org_id not in names]
+    kept = transaction_cache.shared_many_unless_written(session, others, {"organization"}, read)
+    return names | {key[1]: name for key, name in kept.items()}
+
+
 def buyer_label(session: Session, job: Job, viewer: User) -> str:
     """The buyer's name, or the job's codename for a confidential job not yet awarded to the viewer."""
     return buyer_labels(session, [job], viewer)[job.id]
@@ -194,13 +229,7 @@ def buyer_label_for_org(session: Session, job: Job, org_id: int) -> str:
 
 
 def _buyer_labels(session: Session, jobs: list[Job], viewer_org_id: int | None, *, admin: bool) -> dict[int, str]:
-    names: dict[int, str] = dict(
-        session.execute(
-            select(col(Organization.id), col(Organization.name)).where(
-                col(Organization.id).in_({job.buyer_org_id for job in jobs})
-            )
-        ).all()
-    )
+    names = organization_names(session, {job.buyer_org_id for job in jobs})
     hidden = [
         job.id
         for job in jobs

@@ -15,7 +15,7 @@ from sqlalchemy.orm import Session
 from sqlmodel import col
 
 from marketplace import visibility
-from marketplace.accounts.models import Organization, User
+from marketplace.accounts.models import User
 from marketplace.audit.service import record_event
 from marketplace.contracts.lifecycle import (
     contract_link,
@@ -198,12 +198,11 @@ def contracts_for(session: Session, user: User) -> list[ContractRow]:
 
 
 def org_names(session: Session, ids) -> dict[int, str]:
-    """Organisations' names by id, in one query."""
+    """Organisations' names by id, in one query at most (visibility.organization_names: those loaded already and
+    those kept under the generation read none)."""
     if not ids:
         return {}
-    return dict(
-        session.execute(select(col(Organization.id), col(Organization.name)).where(col(Organization.id).in_(ids))).all()
-    )
+    return visibility.organization_names(session, ids)
 
 
 @dataclass
@@ -344,7 +343,6 @@ def contract_page(session: Session, user: User, contract_id: int) -> ContractPag
     actions = _contract_actions(contract, milestones, side)
     if rating is not None:
         actions.discard("rate")
-    account = payments.payout_account_of(session, contract.vendor_org_id)
     return ContractPage(
         contract,
         cast(Job, session.get(Job, contract.job_id)),
@@ -355,7 +353,7 @@ def contract_page(session: Session, user: User, contract_id: int) -> ContractPag
         payments.statement(session, user, contract.id),
         actions,
         rating,
-        bool(account and account.payouts_ready),
+        payments.payouts_ready(session, contract.vendor_org_id),
     )
 
 

@@ -149,6 +149,7 @@ def _render_show(job_id: int, *, ask_form=None, answer_forms=None, invite_form=N
     if invite_form is not None:
         invite_form.vendors.choices = [(org.id, org.name) for org in invitable]
     own_job = current_user.is_buyer and current_user.org_id == job.buyer_org_id
+    invite_only = job.visibility == Visibility.INVITE_ONLY
     nda_gate = ndas.gate(db.session, current_user, job)  # the brief stays closed until the vendor accepts
     return render_template(
         "jobs/show.html",
@@ -165,8 +166,8 @@ def _render_show(job_id: int, *, ask_form=None, answer_forms=None, invite_form=N
         answer_forms=answer_forms or {},
         blank_answer=AnswerForm(formdata=None),
         invite_form=invite_form,
-        invited=service.invited_vendors(db.session, job) if own_job else [],
-        invite_only=job.visibility == Visibility.INVITE_ONLY,
+        invited=service.invited_vendors(db.session, job) if own_job and invite_only else [],  # shown for those alone
+        invite_only=invite_only,
         own_job=own_job,
         seeing_count=visibility.count_vendors_seeing(db.session, job) if own_job else None,
     ), status

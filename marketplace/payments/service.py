@@ -16,6 +16,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 from sqlmodel import col
 
+from marketplace import transaction_cache
 from marketplace.accounts.models import Organization, User
 from marketplace.audit.service import record_event
 from marketplace.contracts.lifecycle import contract_link, lock_with_contract, settle
@@ -569,6 +570,17 @@ def _apply_stripe_refunds(
 
 def payout_account_of(session: Session, org_id: int) -> PayoutAccount | None:
     return session.execute(select(PayoutAccount).where(col(PayoutAccount.org_id) == org_id)).scalar_one_or_none()
+
+
+def payouts_ready(session: Session, org_id: int) -> bool:
+    """Whether the vendor's payout account takes payouts (the contract page says so), kept between transactions until
+    a payout account changes (the table is watched); a transaction that wrote one reads it afresh."""
+
+    def read() -> bool:
+        account = payout_account_of(session, org_id)
+        return bool(account and account.payouts_ready)
+
+    return transaction_cache.shared_unless_written(session, ("payments.payouts_ready", org_id), {"payoutaccount"}, read)
 
 
 def release(session: Session, gateway: StripeGateway, actor, contract: Contract, milestone: Milestone) -> bool:

@@ -11,7 +11,7 @@ from datetime import date
 import pytest
 from sqlalchemy import delete, update
 
-from marketplace import transaction_cache
+from marketplace import onboarding, transaction_cache, visibility
 from marketplace.accounts.models import Organization, User, VendorProfile
 from marketplace.extensions import db
 from marketplace.parties import registry
@@ -23,6 +23,8 @@ from marketplace.parties.models import (
     PartyDistinction,
     PartyIdentifier,
 )
+from marketplace.payments import service as payments
+from marketplace.payments.models import PayoutAccount
 from marketplace.screening.engine.verdicts import Rule, Verdict
 from marketplace.screening.models import PendingRescreen, Rival, VerdictRecord
 from marketplace.screening.services import queued
@@ -30,10 +32,13 @@ from marketplace.screening.services.vendor_search import VendorPage, VendorSearc
 from tests.concurrency.harness import recording_statements, tables_named
 from tests.factories import (
     AdminFactory,
+    ApprovedDisclosureFactory,
     BuyerFactory,
+    BuyerOrgFactory,
     InterestFactory,
     PartyFactory,
     RivalFactory,
+    VendorFactory,
     VerifiedVendorOrgFactory,
 )
 
@@ -280,3 +285,81 @@ def _every_kept_registry_answer_reads_only_its_tables(race_app, w: dict) -> None
         assert surely_read <= read, (name, surely_read - read)  # the statements were seen at all
         assert read - listed == set(), f"the {name} reads {read - listed} but is not kept under them"
         assert listed <= transaction_cache.WATCHED_TABLES, name  # an unwatched table's change bumps nothing
+
+
+def _names(app, org_id: int, statements: list[str] | None = None) -> dict[int, str]:
+    """The organisation's name as the job pages read it, in a transaction of its own (nothing of it loaded)."""
+    names, seen = recording_statements(app, lambda: visibility.organization_names(db.session, [org_id]))
+    (statements if statements is not None else []).extend(seen)
+    return names
+
+
+def test_a_buyers_name_is_kept_until_its_organisation_changes(race_app, build):
+    w = build(lambda: {"buyer": BuyerOrgFactory(name="Aldgate Research").id})
+    assert _names(race_app, w["buyer"]) == {w["buyer"]: "Aldgate Research"}
+    statements: list[str] = []
+    assert _names(race_app, w["buyer"], statements) == {w["buyer"]: "Aldgate Research"}
+    assert "organization" not in tables_named(statements)
+    build(lambda: db.session.execute(update(Organization).where(Organization.id == w["buyer"]).values(name="Bow Labs")))
+    assert _names(race_app, w["buyer"]) == {w["buyer"]: "Bow Labs"}
+
+
+def _checklist(app, user_id: int, statements: list[str] | None = None) -> dict[str, bool]:
+    """The vendor's checklist, step by step, in a transaction of its own."""
+    steps, seen = recording_statements(
+        app, lambda: onboarding.vendor_checklist(db.session, db.session.get(User, user_id))
+    )
+    (statements if statements is not None else []).extend(seen)
+    return {step.name: step.done for step in steps}
+
+
+def _a_complete_profile(w):
+    db.session.execute(
+        update(VendorProfile)
+        .where(VendorProfile.org_id == w["vendor"])
+        .values(summary="Boxes", modalities=["image"], task_types=["bounding_boxes"])
+    )
+
+
+def _payouts_ready(w):
+    db.session.add(PayoutAccount(org_id=w["vendor"], stripe_account_id=f"acct_{uuid.uuid4().hex}", payouts_ready=True))
+
+
+def _a_filing_approved(w):
+    ApprovedDisclosureFactory(vendor_org_id=w["vendor"])
+
+
+CHECKLIST_CHANGES = {
+    "a complete profile": (_a_complete_profile, "Profile"),
+    "payouts ready": (_payouts_ready, "Payouts"),
+    "a filing approved": (_a_filing_approved, "Ownership disclosure"),
+}
+
+
+@pytest.mark.parametrize("kind", list(CHECKLIST_CHANGES))
+def test_a_vendors_checklist_is_kept_until_its_profile_payouts_or_filing_change(race_app, build, kind):
+    change, step = CHECKLIST_CHANGES[kind]
+    w = build(lambda: {"user": (user := VendorFactory()).id, "vendor": user.org_id})
+    first = _checklist(race_app, w["user"])
+    assert first[step] is False
+    statements: list[str] = []
+    assert _checklist(race_app, w["user"], statements) == first
+    assert not tables_named(statements) & {"vendorprofile", "payoutaccount", "disclosureversion"}
+    build(lambda: change(w))
+    assert _checklist(race_app, w["user"]) == {**first, step: True}
+
+
+def test_whether_a_vendor_takes_payouts_is_kept_until_its_payout_account_changes(race_app, build):
+    w = build(lambda: {"vendor": VerifiedVendorOrgFactory().id})
+
+    def ready(statements: list[str] | None = None) -> bool:
+        answer, seen = recording_statements(race_app, lambda: payments.payouts_ready(db.session, w["vendor"]))
+        (statements if statements is not None else []).extend(seen)
+        return answer
+
+    assert ready() is False
+    statements: list[str] = []
+    assert ready(statements) is False
+    assert "payoutaccount" not in tables_named(statements)
+    build(lambda: _payouts_ready(w))
+    assert ready() is True
