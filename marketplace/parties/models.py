@@ -3,7 +3,7 @@
 from datetime import date, datetime
 from enum import StrEnum
 
-from sqlalchemy import BigInteger, CheckConstraint, Text, UniqueConstraint, event
+from sqlalchemy import BigInteger, CheckConstraint, Index, Text, UniqueConstraint, event, text
 from sqlmodel import Field, SQLModel
 
 from marketplace.db_types import UTCDateTime, enum_column, utcnow
@@ -36,7 +36,23 @@ class TieOrigin(StrEnum):
     BODS_IMPORT = "bods_import"
 
 
+# Parties nobody can name (an unknown owner, for screening's rule 6) and interests nobody has disclosed: a register's
+# screening reads every one of them, a few thousand among millions, through a partial index each (migration 0046).
+UNKNOWN_PARTY_TYPES = ("anonymousEntity", "unknownEntity", "anonymousPerson", "unknownPerson")
+UNDISCLOSED_INTEREST_TYPES = ("unknownInterest", "unpublishedInterest")
+
+
+def _listed(values: tuple[str, ...]) -> str:
+    return ", ".join(f"'{value}'" for value in values)
+
+
+UNKNOWN_PARTY = text(f"kind = 'unspecified' OR party_type IN ({_listed(UNKNOWN_PARTY_TYPES)})")
+UNDISCLOSED_INTEREST = text(f"interest_type IN ({_listed(UNDISCLOSED_INTEREST_TYPES)})")
+
+
 class Party(SQLModel, table=True):
+    __table_args__ = (Index("ix_party_unknown", "id", sqlite_where=UNKNOWN_PARTY, postgresql_where=UNKNOWN_PARTY),)
+
     id: int = Field(default=None, primary_key=True)
     kind: PartyKind = Field(sa_type=enum_column())
     # BODS entityType / personType code, e.g. registeredEntity, knownPerson, anonymousEntity.
@@ -111,6 +127,15 @@ class TieProvenance(SQLModel):
 
 class Interest(TieProvenance, table=True):
     """A BODS interest held by an interested party in a subject entity."""
+
+    __table_args__ = (
+        Index(
+            "ix_interest_undisclosed",
+            "subject_party_id",
+            sqlite_where=UNDISCLOSED_INTEREST,
+            postgresql_where=UNDISCLOSED_INTEREST,
+        ),
+    )
 
     id: int = Field(default=None, primary_key=True)
     interested_party_id: int = Field(foreign_key="party.id", index=True)

@@ -39,6 +39,8 @@ from marketplace.disclosures.models import DisclosureStatus, DisclosureVersion
 from marketplace.parties.counting import counted_version_ids
 from marketplace.parties.models import (
     ROLE_INTEREST_TYPES,
+    UNDISCLOSED_INTEREST,
+    UNKNOWN_PARTY,
     CommercialTie,
     Interest,
     Party,
@@ -662,8 +664,6 @@ def load_graph(
 
 # What passes a rival's group and its stakes down to what is held: descending follows only these.
 _PASSING = ("shareholding", "votingRights", "appointmentOfBoard")
-_UNDISCLOSED = ("unknownInterest", "unpublishedInterest")
-_UNKNOWN_PARTY_TYPES = ("anonymousEntity", "unknownEntity", "anonymousPerson", "unknownPerson")
 
 
 def _closure(
@@ -917,6 +917,15 @@ def parties_below(
     return _closure(session, set(party_ids), aliases or load_aliases(session), as_of, since, downward=True)
 
 
+# Each through its partial index (migration 0046), whose condition it states as a literal: a bound value could not
+# tell a generic plan that the index holds every row asked for.
+_UNKNOWN_PARTIES = select(_party.c.id).where(UNKNOWN_PARTY)
+
+
+def _undisclosed_interests(dialect: str, as_of: date, since: date):
+    return select(*_interest_columns(dialect)).where(UNDISCLOSED_INTEREST, *_dated(_interest, as_of, since))
+
+
 def unknown_reach(
     session: Session,
     as_of: date,
@@ -934,18 +943,8 @@ def unknown_reach(
     dialect = session.get_bind().dialect.name
 
     def read(own: Session) -> tuple[Sequence, set[int]]:
-        unknown = set(
-            own.execute(
-                select(_party.c.id).where(
-                    or_(_party.c.kind == "unspecified", _party.c.party_type.in_(_UNKNOWN_PARTY_TYPES))
-                )
-            ).scalars()
-        )
-        undisclosed = own.execute(
-            select(*_interest_columns(dialect)).where(
-                _interest.c.interest_type.in_(_UNDISCLOSED), *_dated(_interest, as_of, since)
-            )
-        ).all()
+        unknown = set(own.execute(_UNKNOWN_PARTIES).scalars())
+        undisclosed = own.execute(_undisclosed_interests(dialect, as_of, since)).all()
         seeds = unknown | {row.subject_party_id for row in undisclosed}
         return undisclosed, _closure(own, seeds, aliases, as_of, since, downward=True)
 
