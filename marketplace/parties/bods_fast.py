@@ -13,9 +13,7 @@ then reads that statement the present way (JSON decoding, the schema check, _Par
 before. tests/unit/parties/test_bods_fast.py holds the two to the same verdict and the same parse.
 """
 
-from dataclasses import fields
 from datetime import date
-from operator import attrgetter
 from typing import Annotated, Literal
 
 import msgspec
@@ -32,7 +30,7 @@ from marketplace.parties.bods import (
     SourceData,
     Statement,
 )
-from marketplace.parties.models import PartyKind, VerificationLevel
+from marketplace.parties.models import PartyKind
 from marketplace.parties.vocabulary import InterestType
 
 # Narrower than the schema's "uri" format (RFC 3987, absolute): http(s), a host of letters, digits, dots and
@@ -355,43 +353,3 @@ def _interest(item: Interest) -> InterestData:
         note=note,
         beneficial=beneficial if beneficial is not UNSET else None,
     )
-
-
-# --- a parsed statement sent from the stager process to the applier (marketplace.parties.bods_stream) ---
-
-_PARTY_FIELDS = attrgetter(*(f.name for f in fields(PartyStatement)))
-_RELATIONSHIP_FIELDS = attrgetter(*(f.name for f in fields(RelationshipStatement)))
-_SOURCE_FIELDS = attrgetter(*(f.name for f in fields(SourceData)))
-_INTEREST_FIELDS = attrgetter(*(f.name for f in fields(InterestData)))
-_KINDS = {kind.value: kind for kind in PartyKind}
-_LEVELS = {level.value: level for level in VerificationLevel}
-
-
-def flat_statement(statement: Statement) -> tuple:
-    """The statement as a tuple of plain values (strings, numbers, dates, lists, tuples), in its fields' order, for
-    the pipe: pickled and unpickled in a quarter of what pickling the dataclasses and enums costs, and a third of
-    what parsing the text again costs (statement_from_flat gives back an equal statement)."""
-    if type(statement) is PartyStatement:
-        values = list(_PARTY_FIELDS(statement))
-        values[3] = statement.kind.value
-        return (0, *values)
-    assert type(statement) is RelationshipStatement
-    values = list(_RELATIONSHIP_FIELDS(statement))
-    source = list(_SOURCE_FIELDS(statement.source))
-    source[0] = statement.source.level.value
-    values[4] = tuple(source)
-    values[6] = [_INTEREST_FIELDS(interest) for interest in statement.interests]
-    return (1, *values)
-
-
-def statement_from_flat(values: tuple) -> Statement:
-    """The statement flat_statement was given, equal to it."""
-    if values[0] == 0:
-        party = PartyStatement(*values[1:])
-        party.kind = _KINDS[values[4]]
-        return party
-    relationship = RelationshipStatement(*values[1:])
-    source = values[5]
-    relationship.source = SourceData(_LEVELS[source[0]], *source[1:])
-    relationship.interests = [InterestData(*interest) for interest in values[7]]
-    return relationship

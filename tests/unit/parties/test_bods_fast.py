@@ -4,7 +4,6 @@ the same digest and without a warning; whatever else it leaves to the present pa
 
 import copy
 import json
-import pickle
 import sys
 from datetime import date
 from pathlib import Path
@@ -15,17 +14,9 @@ from bods_fixtures import load as load_fixture
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from marketplace.parties.bods import (
-    BodsFileError,
-    PartyStatement,
-    RelationshipStatement,
-    _Parser,
-    read_statements,
-    statement_digest,
-)
-from marketplace.parties.bods_fast import fast_statement, flat_statement, statement_from_flat
+from marketplace.parties.bods import BodsFileError, _Parser, read_statements, statement_digest
+from marketplace.parties.bods_fast import fast_statement
 from marketplace.parties.bods_validation import statement_problem
-from marketplace.parties.models import PartyKind, VerificationLevel
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[3]))
 from bench.bods_data import generate  # noqa: E402
@@ -64,25 +55,7 @@ def assert_agrees(raw) -> bool:
     assert statement_digest(fast) == digest, text
     assert warnings == [], text
     assert type(fast) is type(statement)
-    assert_sent_alike(fast)
     return True
-
-
-def assert_sent_alike(statement) -> None:
-    """The statement as the stager sends it to the applier (flat, pickled) comes back equal, with the same digest,
-    its enums as enums (a str enum compares equal to its value: checked by type)."""
-    sent = pickle.dumps(flat_statement(statement), protocol=pickle.HIGHEST_PROTOCOL)
-    back = statement_from_flat(pickle.loads(sent))  # noqa: S301 (our own bytes, as the pipe pickles them)
-    assert back == statement
-    assert type(back) is type(statement)
-    assert statement_digest(back) == statement_digest(statement)
-    if isinstance(back, PartyStatement):
-        assert type(back.kind) is PartyKind
-    else:
-        assert isinstance(back, RelationshipStatement)
-        assert type(back.source) is type(statement.source)
-        assert type(back.source.level) is VerificationLevel
-        assert [type(interest) for interest in back.interests] == [type(interest) for interest in statement.interests]
 
 
 def official_statements() -> list[dict]:
@@ -161,18 +134,6 @@ RELATIONSHIP = {
         ],
     },
 }
-
-
-def test_a_statement_sent_from_the_stager_as_plain_values_comes_back_equal(tmp_path):
-    """bods_stream's stager sends the applier each fast-path statement as bods_fast.flat_statement's tuple; the
-    applier rebuilds it with statement_from_flat instead of parsing the text again."""
-    path = generate(tmp_path / "register.jsonl", 600, seed=5)
-    statements = [fast_statement(line, TODAY) for line in path.read_text().splitlines()]
-    assert {type(statement) for statement in statements} == {PartyStatement, RelationshipStatement}
-    for statement in statements:
-        assert_sent_alike(statement)
-    flat = flat_statement(statements[0])
-    assert all(type(value) in (int, str, float, bool, type(None), date, list, tuple) for value in flat)
 
 
 def test_the_common_shapes_take_the_fast_path():
