@@ -317,11 +317,8 @@ def shared_unless_written(session: Session, key: Hashable, tables: Iterable[str]
     tables (not these) may read and keep too: its own writes cannot be in the answer (a re-screen after a tie
     changed reads the buyers, which the change did not touch). Anything written that names no table, or pending in
     the session unflushed, counts as written to these."""
-    current = _generation_unless_written(session, set(tables))
-    if current is None:
-        return compute()
     # Read from tables this transaction did not write: kept for others as it is.
-    return _kept_or_computed(session, current, [key], lambda _keys: {key: compute()}, lambda: True)[key]
+    return shared_many_unless_written(session, [key], tables, lambda _keys: {key: compute()})[key]
 
 
 def shared_many_unless_written(

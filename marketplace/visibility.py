@@ -197,7 +197,7 @@ def organization_names(session: Session, org_ids: Iterable[int]) -> dict[int, st
     if len(names) == len(wanted):
         return names
 
-    def read(keys: list[tuple[str, int]]) -> dict[tuple[str, int], str]:
+    def read(keys: list[tuple[str, int]]) -> dict[tuple[str, int], str | None]:
         read_names = dict(
             session.execute(
                 select(col(Organization.id), col(Organization.name)).where(
@@ -205,11 +205,11 @@ def organization_names(session: Session, org_ids: Iterable[int]) -> dict[int, st
                 )
             ).all()
         )
-        return {key: read_names[key[1]] for key in keys}
+        return {key: read_names.get(key[1]) for key in keys}  # None: no such organisation
 
     others = [("visibility.organization_name", org_id) for org_id in wanted if org_id not in names]
     kept = transaction_cache.shared_many_unless_written(session, others, {"organization"}, read)
-    return names | {key[1]: name for key, name in kept.items()}
+    return names | {key[1]: name for key, name in kept.items() if name is not None}
 
 
 def buyer_label(session: Session, job: Job, viewer: User) -> str:

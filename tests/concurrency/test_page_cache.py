@@ -304,6 +304,17 @@ def test_a_buyers_name_is_kept_until_its_organisation_changes(race_app, build):
     assert _names(race_app, w["buyer"]) == {w["buyer"]: "Bow Labs"}
 
 
+def test_an_id_naming_no_organisation_is_left_out_of_the_names(race_app, build):
+    """As the one query did: a buyer's name among ids of which one names nothing, twice (read, then kept)."""
+    w = build(lambda: {"buyer": BuyerOrgFactory(name="Limehouse Analytics").id})
+    missing = 2**31 - 7
+    for _ in range(2):
+        names, _seen = recording_statements(
+            race_app, lambda: visibility.organization_names(db.session, [w["buyer"], missing])
+        )
+        assert names == {w["buyer"]: "Limehouse Analytics"}
+
+
 def _checklist(app, user_id: int, statements: list[str] | None = None) -> dict[str, bool]:
     """The vendor's checklist, step by step, in a transaction of its own."""
     steps, seen = recording_statements(

@@ -125,10 +125,7 @@ def _screen(
     clear = [rival.clear_results for rival in rivals]
     stale_before = snapshot.stale_before
     for position, (facts, node) in enumerate(zip(vendors, vendor_nodes.tolist(), strict=True)):
-        approved = facts.approved_on
-        if position not in looked_at and (
-            not facts.on_platform or (approved is not None and stale_before <= approved <= as_of)
-        ):
+        if position not in looked_at and (not facts.on_platform or _current(facts.approved_on, stale_before, as_of)):
             # Nothing for any rule to find (_unverified_finding finds nothing either): no words, no objects made.
             results[facts.party_id] = Screening(
                 facts.org_id, [], [results_of[position] for results_of in clear], as_of, facts.party_id
@@ -1092,13 +1089,15 @@ def _undisclosed_finding(vendor: _Vendor, path: list[int]) -> Finding | None:
 # -- rule 7 -----------------------------------------------------------------------------------------------------
 
 
+def _current(approved: date | None, stale_before: date, as_of: date) -> bool:
+    """Rule 7's clear case: a disclosure approved by T and not older than the policy allows."""
+    return approved is not None and stale_before <= approved <= as_of
+
+
 def _unverified_finding(vendor: _Vendor, facts: VendorFacts) -> Finding | None:
     """Rule 7: a platform vendor with no approved disclosure at T, or one older than the policy allows."""
     policy, approved = vendor.policy, facts.approved_on
-    if not facts.on_platform:
-        return None
-    stale = approved is not None and approved < vendor.snapshot.stale_before
-    if approved is not None and approved <= vendor.as_of and not stale:
+    if not facts.on_platform or _current(approved, vendor.snapshot.stale_before, vendor.as_of):
         return None
     verdict = _decide(vendor, Rule.UNVERIFIED, Verdict.REVIEW)
     if verdict is None:

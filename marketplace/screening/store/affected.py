@@ -21,14 +21,14 @@ from sqlmodel import col
 
 from marketplace.accounts.models import Organization, OrgKind
 from marketplace.db_types import id_array, in_ids
-from marketplace.parties.models import ROLE_INTEREST_TYPES, CommercialTie, Interest
+from marketplace.parties.models import ROLE_INTEREST_TYPES, UNDISCLOSED_INTEREST_TYPES, CommercialTie, Interest
 from marketplace.screening.engine.graph import Graph
 from marketplace.screening.store import loader as store
 
 # What carries a rival's group and its stakes down to what is held (as store reads it).
 _PASSING = ("shareholding", "votingRights", "appointmentOfBoard")
 # An interest nobody has published reaches down the same way (the unknown-owner rule follows it).
-_UNDISCLOSED = ("unknownInterest", "unpublishedInterest")
+_UNDISCLOSED = UNDISCLOSED_INTEREST_TYPES
 _interest = typing_cast(Any, Interest).__table__.c
 _commercial = typing_cast(Any, CommercialTie).__table__.c
 

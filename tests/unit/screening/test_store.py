@@ -614,6 +614,9 @@ def test_unknown_owners_and_undisclosed_interests_are_read_through_their_partial
             connection.exec_driver_sql("SET LOCAL enable_seqscan = off")
             plan = "\n".join(connection.exec_driver_sql("EXPLAIN " + str(compiled), compiled.params).scalars())
         else:
-            rows = connection.exec_driver_sql("EXPLAIN QUERY PLAN " + str(compiled), tuple(compiled.params.values()))
+            rows = connection.exec_driver_sql(
+                "EXPLAIN QUERY PLAN " + str(compiled),
+                tuple(compiled.params[name] for name in compiled.positiontup or ()),
+            )
             plan = "\n".join(str(row[-1]) for row in rows)
         assert index in plan, plan
