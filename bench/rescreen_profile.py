@@ -2,11 +2,14 @@
 
     python bench/rescreen_profile.py postgresql+psycopg://postgres@127.0.0.1:5432/marketplace_bench_1m
     python bench/rescreen_profile.py URL --vendors 100 --seed 2 --profile /tmp/rescreen.prof --stages
+    python bench/rescreen_profile.py URL --vendors 100 --seed 2 --committed
 
 Each vendor as (c) does it: one Interest (a rival's 3% shareholding, admin-verified) added to the vendor's party and
 flushed, then `refresh_after_change(session, None, party_ids=[party], vendor_org_ids=[org])` timed, then rolled
-back, so the database is left as it was. With no --seed the vendors are (c)'s twenty (bench/run.py's random
-sequence replayed); with --seed S, --vendors N drawn by random.Random(S). Prints median, p95, max, the load average,
+back, so the database is left as it was. With --committed, as the task queue meets a change: the tie committed
+first, the re-screen timed in a transaction of its own (rolled back), then the tie deleted and committed. With no
+--seed the vendors are (c)'s twenty (bench/run.py's random sequence replayed); with --seed S, --vendors N drawn by
+random.Random(S). Prints median, p95, max, the load average,
 and with --stages, per stage (the functions below, wrapped while the script runs): calls, wall time inclusive,
 queries and their round-trip time, median per re-screen. Works on whatever code is on PYTHONPATH (before and after).
 """
@@ -23,7 +26,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 import click
-from sqlalchemy import event, select
+from sqlalchemy import delete, event, select
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
@@ -125,7 +128,13 @@ class _Stages:
 @click.option("--stages/--no-stages", default=False, help="time the stages and count their queries")
 @click.option("--slowest", default=0, show_default=True, help="with --stages: each stage of the N slowest re-screens")
 @click.option("--json", "json_path", default=None)
-def main(database_url, vendors, seed, profile_path, stages, slowest, json_path):
+@click.option(
+    "--committed/--uncommitted",
+    default=False,
+    help="commit the tie before the re-screen, in a transaction of its own, as the task queue meets a change (and "
+    "delete it, committed, after); by default (c)'s way: the re-screen in the tie's own transaction, rolled back",
+)
+def main(database_url, vendors, seed, profile_path, stages, slowest, json_path, committed):
     from marketplace import create_app
     from marketplace.accounts.models import Organization, OrgKind
     from marketplace.extensions import db
@@ -157,17 +166,22 @@ def main(database_url, vendors, seed, profile_path, stages, slowest, json_path):
         times, changed, per_call, per_vendor = [], 0, [], []
         for index, (org_id, party_id) in enumerate(chosen):
             session = db.session
-            session.add(
-                Interest(
-                    interested_party_id=rival_ids[index % len(rival_ids)],
-                    subject_party_id=party_id,
-                    interest_type="shareholding",
-                    share_exact=3.0,
-                    origin="admin_fact",
-                    verification_level="admin-verified",
-                )
+            tie = Interest(
+                interested_party_id=rival_ids[index % len(rival_ids)],
+                subject_party_id=party_id,
+                interest_type="shareholding",
+                share_exact=3.0,
+                origin="admin_fact",
+                verification_level="admin-verified",
             )
-            session.flush()
+            session.add(tie)
+            if committed:
+                session.commit()
+                tie_id = tie.id
+                db.session.remove()
+                session = db.session
+            else:
+                session.flush()
             queries_before = sum(tracker.queries.values())
             stages_before = tracker.snapshot()
             if profiler:
@@ -188,9 +202,14 @@ def main(database_url, vendors, seed, profile_path, stages, slowest, json_path):
             )
             session.rollback()
             db.session.remove()
+            if committed:
+                db.session.execute(delete(Interest).where(Interest.id == tie_id))
+                db.session.commit()
+                db.session.remove()
         out.update(
             vendors=len(times),
             seed=seed,
+            committed=committed,
             median_ms=statistics.median(times),
             p95_ms=_p(times, 0.95),
             max_ms=max(times),

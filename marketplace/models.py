@@ -39,6 +39,7 @@ from marketplace.screening.models import (
     Rival,
     ScreeningGeneration,
     ScreeningPolicy,
+    TableGeneration,
     VerdictRecord,
     Waiver,
 )
@@ -91,6 +92,7 @@ __all__ = [
     "VendorProfile",
     "VerdictRecord",
     "ScreeningGeneration",
+    "TableGeneration",
     "ScreeningPolicy",
     "Waiver",
     "BillingCustomer",

@@ -15,6 +15,11 @@ answer in this process, for every later transaction, together with the counter i
 counter is read once per transaction, so an answer computed before a commit that changed the facts is never
 used after it, in this process or in another. A transaction that has itself written a watched table neither
 reads nor stores shared answers: its own uncommitted changes may be rolled back.
+
+An answer read from a few tables alone (`shared_unless_written`: a party's row, a vendor's checklist, organisation
+names) is kept under those tables' own counters instead, one row each in `table_generation`, bumped by the commits
+that wrote the table (and '*', bumped by the commits whose tables are not known, under which every such answer is
+kept too): a commit changing a tie, a bid or a payout account leaves a party's row kept.
 """
 
 import dataclasses
@@ -25,7 +30,21 @@ from collections import OrderedDict
 from collections.abc import Callable, Hashable, Iterable
 from typing import Any, TypeVar
 
-from sqlalchemy import BigInteger, Connection, Engine, Select, column, event, inspect, select, table
+from sqlalchemy import (
+    BigInteger,
+    CompoundSelect,
+    Connection,
+    Engine,
+    Select,
+    String,
+    column,
+    event,
+    inspect,
+    literal_column,
+    select,
+    table,
+    union_all,
+)
 from sqlalchemy.engine.interfaces import DBAPICursor, ExecutionContext
 from sqlalchemy.orm import ORMExecuteState, Session
 
@@ -68,9 +87,25 @@ _BUMP = "UPDATE screening_generation SET generation = generation + 1"
 # A select, not text(): a text statement counts as a write for `cached` and would forget every answer.
 _READ: Select[int] = select(column("generation", BigInteger)).select_from(table("screening_generation"))
 _EXISTS = {
-    "sqlite": "SELECT count(*) FROM sqlite_master WHERE type = 'table' AND name = 'screening_generation'",
-    "postgresql": "SELECT count(*) FROM pg_catalog.pg_tables WHERE tablename = 'screening_generation'",
+    "sqlite": "SELECT name FROM sqlite_master WHERE type = 'table' AND name IN "
+    "('screening_generation', 'table_generation')",
+    "postgresql": "SELECT tablename FROM pg_catalog.pg_tables WHERE tablename IN "
+    "('screening_generation', 'table_generation')",
 }
+# Both counters in one statement (a database migrated to 0047): the screening generation named ''.
+_READ_BOTH: CompoundSelect[Any] = union_all(
+    select(literal_column("''").label("name"), column("generation", BigInteger)).select_from(
+        table("screening_generation")
+    ),
+    select(column("name", String), column("generation", BigInteger)).select_from(table("table_generation")),
+)
+# Each table a committing transaction wrote: its row made at 1 or bumped, in the order of the names (two
+# transactions bumping the same rows wait for each other, never deadlock).
+_BUMP_TABLES = (
+    "INSERT INTO table_generation (name, generation) VALUES {rows} "
+    "ON CONFLICT (name) DO UPDATE SET generation = table_generation.generation + 1"
+)
+_BUMP_ROW = {"sqlite": "(?, 1)", "postgresql": "(%s, 1)"}
 # Every table screening reads (marketplace.screening.store and services.screen): a change to any of them can change
 # a verdict; and the few more that answers kept beside the verdicts read. tests/concurrency/test_verdict_cache.py
 # checks the list against what a screening reads.
@@ -95,11 +130,14 @@ WATCHED_TABLES = frozenset(
         # Read by the buyer's vendor search, kept whole (vendor_search.search_vendors): the vendors' profiles, whose
         # modalities and certifications it filters and shows.
         "vendorprofile",
-        # Read by a vendor's checklist, kept whole (onboarding.vendor_checklist) with its profile and its filings.
-        "payoutaccount",
     }
 )
-_NAMES_WATCHED = re.compile(r"\b(" + "|".join(sorted(WATCHED_TABLES)) + r")\b", re.IGNORECASE)
+# Tables answers kept under their own counters may be read from (shared_unless_written), besides the watched ones,
+# whose commits bump their own row in `table_generation` and not the screening generation: a vendor's payout
+# account, read by its checklist (onboarding.vendor_checklist) and by whether it takes payouts.
+KEPT_TABLES = WATCHED_TABLES | {"payoutaccount"}
+TABLE_GENERATIONS = "table_generation"
+_NAMES_KEPT = re.compile(r"\b(" + "|".join(sorted(KEPT_TABLES)) + r")\b", re.IGNORECASE)
 _WRITES = re.compile(
     r"^\s*(INSERT|UPDATE|DELETE|REPLACE|MERGE|TRUNCATE|COPY|ALTER|DROP|CREATE)\b|^\s*WITH\b.*\b(INSERT|UPDATE|DELETE)\b",
     re.IGNORECASE | re.DOTALL,
@@ -116,7 +154,7 @@ _WRITTEN = "marketplace.transaction_cache.written"
 _WRITTEN_AT_SAVEPOINTS = "marketplace.transaction_cache.written_at_savepoints"
 
 
-_has_counter: "weakref.WeakKeyDictionary[Engine, bool]" = weakref.WeakKeyDictionary()
+_has_counter: "weakref.WeakKeyDictionary[Engine, frozenset[str]]" = weakref.WeakKeyDictionary()
 
 
 def note_change(connection: Connection) -> None:
@@ -147,43 +185,57 @@ def _note_writes(
         name = getattr(getattr(dml, "table", None), "name", None)
         if name is None or name in WATCHED_TABLES:
             conn.info[_CHANGED] = True
+        if name is None or name in KEPT_TABLES:
             _note_written(conn, name or "*")
         return
     # Text, DDL and driver-level SQL: by its words.
-    if _WRITES.match(statement) and _NAMES_WATCHED.search(statement):
+    if _WRITES.match(statement) and _NAMES_KEPT.search(statement):
         conn.info[_CHANGED] = True
         _note_written(conn, "*")
     if _SCHEMA_CHANGES.match(statement):
         _has_counter.pop(conn.engine, None)  # a migration may have made or dropped the counter
 
 
-def _counter_exists(conn: Connection) -> bool:
-    """Whether this database has the counter (a database migrated before 0025 has not): asked once per engine."""
+def _counters(conn: Connection) -> frozenset[str]:
+    """Which of the two counters' tables this database has (one migrated before 0025 has neither, before 0047 only
+    the screening generation): asked once per engine when both are there, again each time until then."""
     engine = conn.engine
-    if engine not in _has_counter:
+    found = _has_counter.get(engine)
+    if found is None:
         cursor = conn.connection.dbapi_connection.cursor()  # type: ignore[union-attr]
         try:
             cursor.execute(_EXISTS[engine.dialect.name])
-            row = cursor.fetchone()
-            found = bool(row and row[0])
+            found = frozenset(row[0] for row in cursor.fetchall())
         finally:
             cursor.close()
-        if not found:
-            return False  # asked again next time: the migration may come later
-        _has_counter[engine] = True
-    return _has_counter[engine]
+        if found == {GENERATION_TABLE, TABLE_GENERATIONS}:
+            _has_counter[engine] = found
+    return found
+
+
+def _counter_exists(conn: Connection) -> bool:
+    return GENERATION_TABLE in _counters(conn)
 
 
 @event.listens_for(Engine, "commit")
 def _bump_as_it_commits(conn: Connection) -> None:
-    """Called just before the database commits: the bump is part of the committing transaction."""
+    """Called just before the database commits: the bumps are part of the committing transaction."""
     conn.info.pop(_SAVEPOINTS, None)
+    written = conn.info.get(_WRITTEN)
     _forget_written(conn)
-    if not conn.info.pop(_CHANGED, False) or not _counter_exists(conn):
+    changed = conn.info.pop(_CHANGED, False)
+    if not (changed or written):
         return
+    counters = _counters(conn)
+    dialect = conn.engine.dialect.name
     cursor = conn.connection.dbapi_connection.cursor()  # type: ignore[union-attr]
     try:
-        cursor.execute(_BUMP)
+        if changed and GENERATION_TABLE in counters:
+            cursor.execute(_BUMP)
+        if written and TABLE_GENERATIONS in counters:
+            names = sorted(written)
+            rows = ", ".join([_BUMP_ROW[dialect]] * len(names))
+            cursor.execute(_BUMP_TABLES.format(rows=rows), names)
     finally:
         cursor.close()
 
@@ -244,18 +296,26 @@ def generation(session: Session) -> int | None:
     connection = session.connection()
     if changed_in_transaction(connection) or not _counter_exists(connection):
         return None
-    return cached(session, (_GENERATION,), lambda: _read_generation(session))
+    return _generations(session).get("")
 
 
-def _read_generation(session: Session) -> int | None:
-    value = session.execute(_READ).scalar()
-    return None if value is None else int(value)
+def _generations(session: Session) -> dict[str, int]:
+    """{'': the screening generation, table: its own counter, '*': the unknown tables' one} as this transaction
+    sees them, read once per transaction in one statement (the first alone on a database before 0047)."""
+
+    def read() -> dict[str, int]:
+        if TABLE_GENERATIONS not in _counters(session.connection()):
+            value = session.execute(_READ).scalar()
+            return {} if value is None else {"": int(value)}
+        return {name: int(value) for name, value in session.execute(_READ_BOTH).all()}
+
+    return cached(session, (_GENERATION,), read)
 
 
 # Answers shared between transactions: {(database, key): (generation, answer)}, the least recently used dropped
 # beyond SHARED_ANSWERS. Shared answers are read by every request of this process: callers never change them.
 SHARED_ANSWERS = 20_000
-_shared: "OrderedDict[tuple[str, Hashable], tuple[int, Any]]" = OrderedDict()
+_shared: "OrderedDict[tuple[str, Hashable], tuple[Hashable, Any]]" = OrderedDict()
 _shared_lock = threading.Lock()
 
 
@@ -274,11 +334,11 @@ def shared_many(session: Session, keys: Iterable[K], compute: Callable[[list[K]]
 
 def _kept_or_computed(
     session: Session,
-    current: int,
+    current: Hashable,
     wanted: list[K],
     compute: Callable[[list[K]], dict[K, T]],
     keep: Callable[[], bool],
-    store: "OrderedDict[tuple[str, Hashable], tuple[int, Any]] | None" = None,
+    store: "OrderedDict[tuple[str, Hashable], tuple[Hashable, Any]] | None" = None,
     limit: int = SHARED_ANSWERS,
 ) -> dict[K, T]:
     """The answers kept under `current`, compute(the others), and those kept too when keep() says they may be
@@ -356,10 +416,11 @@ def plain(row: Any) -> Any:
     return kind(*(getattr(row, name) for name in names))
 
 
-def _generation_unless_written(session: Session, tables: set[str]) -> int | None:
-    """The generation answers read from these watched tables are kept under, or None when this transaction wrote
+def _generation_unless_written(session: Session, tables: set[str]) -> Hashable | None:
+    """The key answers read from these tables are kept under: the '*' counter and each table's own, as this
+    transaction sees them (the screening generation on a database before 0047); or None when this transaction wrote
     one of them, or something it cannot name, or holds such a change unflushed (or the database has no counter)."""
-    assert tables <= WATCHED_TABLES, tables - WATCHED_TABLES  # an unwatched table's change would bump nothing
+    assert tables <= KEPT_TABLES, tables - KEPT_TABLES  # another table's change would bump nothing
     pending = [*session.new, *session.dirty, *session.deleted]
     if any(getattr(getattr(type(obj), "__table__", None), "name", "*") in tables for obj in pending):
         return None
@@ -367,14 +428,17 @@ def _generation_unless_written(session: Session, tables: set[str]) -> int | None
     written = connection.info.get(_WRITTEN, set())
     if "*" in written or written & tables or not _counter_exists(connection):
         return None
-    return cached(session, (_GENERATION,), lambda: _read_generation(session))
+    counters = _generations(session)
+    if "*" not in counters:
+        return counters.get("")
+    return (counters["*"], *(counters.get(name, 0) for name in sorted(tables)))
 
 
 # Answers kept one per party (screening's part of the graph above a vendor: its parties' rows, their likely
 # variants), apart from the pages' answers: a vendor under a large group has thousands of parties, which would evict
 # every page's answers from SHARED_ANSWERS. A party's entry is a few small tuples.
 PARTY_ANSWERS = 300_000
-_per_party: "OrderedDict[tuple[str, Hashable], tuple[int, Any]]" = OrderedDict()
+_per_party: "OrderedDict[tuple[str, Hashable], tuple[Hashable, Any]]" = OrderedDict()
 
 
 def shared_per_party_unless_written(

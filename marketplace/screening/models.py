@@ -28,6 +28,16 @@ class ScreeningGeneration(SQLModel, table=True):
     generation: int = Field(sa_type=BigInteger)
 
 
+class TableGeneration(SQLModel, table=True):
+    """One row per watched table counting the commits that changed it, and '*' for the commits whose tables are not
+    known: answers read from a few tables are kept under their rows alone (marketplace.transaction_cache)."""
+
+    __tablename__ = "table_generation"
+
+    name: str = Field(primary_key=True, max_length=64)
+    generation: int = Field(sa_type=BigInteger)
+
+
 class VerdictRecord(SQLModel, table=True):
     """The last verdict each buyer had of each vendor, to tell who must hear when it changes.
 

@@ -4,9 +4,10 @@ past a committed change they depend on (a rename that makes a variant, a merge, 
 past such a change in the re-screen's own transaction; the ties themselves are read afresh (one added or ended
 above the vendor is seen at once)."""
 
+import re
 from datetime import timedelta
 
-from sqlalchemy import select
+from sqlalchemy import event, select
 
 from marketplace.accounts.models import User
 from marketplace.db_types import utcnow
@@ -168,3 +169,43 @@ def test_a_tie_added_or_ended_above_the_vendor_is_seen_at_once(race_app, build):
 
     build(end)
     assert _rescreen(race_app, w)[0] == "clear"
+
+
+def _party_ids_read(app, w: dict) -> tuple[str, set[int]]:
+    """A re-screen (as _rescreen), and the ids of the parties whose rows or match keys it read."""
+    read: set[int] = set()
+
+    def listener(_conn, _cursor, statement, parameters, _context, _many):
+        if statement.startswith(("SELECT party.id, party.name, party.kind", "SELECT party.id, party.kind, party.")):
+            values = parameters.values() if isinstance(parameters, dict) else parameters
+            for value in values:  # the ids: a JSON array on SQLite, an array literal or a list on PostgreSQL
+                if isinstance(value, str) and value[:1] in ("[", "{"):
+                    read.update(int(n) for n in re.findall(r"\d+", value))
+                elif isinstance(value, list):
+                    read.update(value)
+
+    with app.app_context():
+        event.listen(db.engine, "before_cursor_execute", listener)
+    try:
+        verdict, _findings, _statements = _rescreen(app, w)
+    finally:
+        with app.app_context():
+            event.remove(db.engine, "before_cursor_execute", listener)
+    return verdict, read
+
+
+def test_party_rows_are_still_kept_after_a_committed_tie_elsewhere(race_app, build):
+    """As a re-screen in the task queue meets them: after the commit of a tie (every change to a tie is committed
+    before its re-screen runs; this one between two parties far from the vendor), the rows of the parties around the
+    vendor are kept under the party table's own counter, which a tie does not bump. Fails when they are kept under
+    the one screening generation, which it does."""
+    w = build(lambda: {**_world(), "far": PartyFactory().id, "farther": PartyFactory().id})
+    verdict, first = _party_ids_read(race_app, w)
+    assert verdict == "clear"
+    verdict, second = _party_ids_read(race_app, w)  # nothing committed between: what is kept is not read
+    kept = first - second
+    assert {w["vendor_party"], w["owner"], w["other"]} & kept
+    build(lambda: InterestFactory(interested_party_id=w["farther"], subject_party_id=w["far"]))
+    verdict, again = _party_ids_read(race_app, w)
+    assert verdict == "clear"
+    assert not again & kept

@@ -6,6 +6,7 @@ screening runs for it), a change not committed is never given to another transac
 reads is watched, and four gunicorn workers (processes of their own) all see a change the test's process commits.
 """
 
+import uuid
 from datetime import timedelta
 
 import pytest
@@ -20,6 +21,7 @@ from marketplace.extensions import db
 from marketplace.jobs.models import Job, JobInvitation, Visibility
 from marketplace.parties.counting import awaiting_review
 from marketplace.parties.models import CommercialKind, CommercialTie, Interest, Party, PartyDistinction, TieOrigin
+from marketplace.payments.models import PayoutAccount
 from marketplace.screening.engine.verdicts import Rule, Verdict
 from marketplace.screening.models import Rival, ScreeningPolicy, VerdictRecord, Waiver
 from marketplace.screening.services import approval
@@ -293,8 +295,9 @@ def test_every_table_a_screening_reads_is_watched(race_app, build):
 
     seen = _statements(race_app, screen)
     read = tables_named(seen)
-    # The counter itself is read too: what a screening keeps between transactions is kept under it.
-    assert read - transaction_cache.WATCHED_TABLES - {transaction_cache.GENERATION_TABLE} == set()
+    # The counters themselves are read too: what a screening keeps between transactions is kept under them.
+    counters = {transaction_cache.GENERATION_TABLE, transaction_cache.TABLE_GENERATIONS}
+    assert read - transaction_cache.WATCHED_TABLES - counters == set()
     assert {"interest", "rival", "party", "organization"} <= read
 
 
@@ -558,3 +561,15 @@ def test_an_organisation_written_in_a_savepoint_rolled_back_does_not_count(race_
 
     assert [s for s in _rescreen_after_a_tie(race_app, w, tried_and_undone) if _buyer_scan(s)] == []
     assert [s for s in _rescreen_after_a_tie(race_app, w, written) if _buyer_scan(s)] != []
+
+
+def test_a_payout_account_change_leaves_kept_verdicts(race_app, build):
+    """A payout account (Stripe's account.updated, at any time) is read by the vendor's checklist alone, kept under
+    its own counter: its change no longer drops every verdict kept under the screening generation."""
+    w = build(_world)
+    build(lambda: _rival_holds(w))
+    assert _verdict(race_app, w) == Verdict.EXCLUDE
+    build(lambda: db.session.add(PayoutAccount(org_id=w["vendor"], stripe_account_id=f"acct_{uuid.uuid4().hex}")))
+    again = _statements(race_app, lambda: _verdict(race_app, w))
+    assert _verdict(race_app, w) == Verdict.EXCLUDE
+    assert [s for s in again if any(f" {table}" in s for table in ("interest", "rival", "party", "waiver"))] == []
