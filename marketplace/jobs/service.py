@@ -19,7 +19,7 @@ from sqlalchemy import Select, bindparam, select
 from sqlalchemy.orm import Session, aliased
 from sqlmodel import col
 
-from marketplace import visibility
+from marketplace import transaction_cache, visibility
 from marketplace.accounts.models import Organization, OrgKind, User
 from marketplace.accounts.suspension import ensure_active
 from marketplace.accounts.verification import publishing_refusal
@@ -423,6 +423,16 @@ def attachments_of(session: Session, job: Job) -> list[JobAttachment]:
         session.execute(
             select(JobAttachment).where(col(JobAttachment.job_id) == job.id).order_by(col(JobAttachment.id))
         ).scalars()
+    )
+
+
+def attachments_shown(session: Session, job: Job) -> list:
+    """attachments_of for the job page, as plain values kept between requests until an attachment changes."""
+    return transaction_cache.shared_unless_written(
+        session,
+        ("jobs.attachments", job.id),
+        {"jobattachment"},
+        lambda: [transaction_cache.plain(attachment) for attachment in attachments_of(session, job)],
     )
 
 
@@ -935,9 +945,23 @@ def _questions_with_names() -> Select:
     )
 
 
+def read_question_rows(session: Session, job_id: int) -> list[tuple]:
+    """A job's questions (plain values) with their askers' and answerers' names, read now."""
+    rows = session.execute(_questions_with_names(), {"job_id": job_id}).all()
+    return [(transaction_cache.plain(question), asked, answered) for question, asked, answered in rows]
+
+
+def _question_rows(session: Session, job_id: int) -> list[tuple]:
+    """read_question_rows, kept between requests until a question or a user changes; what each viewer is shown of
+    them is decided afresh (questions_for)."""
+    return transaction_cache.shared_unless_written(
+        session, ("jobs.questions", job_id), {"question", "user_account"}, lambda: read_question_rows(session, job_id)
+    )
+
+
 def questions_for(session: Session, user: User, job: Job) -> list[QuestionView]:
     """Answered questions for every viewer; unanswered ones only for the asker's side and the buyer."""
-    rows = session.execute(_questions_with_names(), {"job_id": job.id}).all()
+    rows = _question_rows(session, job.id)
     lab_names = visibility.shows_names_of(user, job.buyer_org_id)
     sees_all = user.is_admin or (user.is_buyer and user.org_id == job.buyer_org_id)
     shown = []

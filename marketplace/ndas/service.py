@@ -26,7 +26,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 from sqlmodel import col
 
-from marketplace import visibility
+from marketplace import transaction_cache, visibility
 from marketplace.accounts.models import Organization, User
 from marketplace.accounts.names import LEGAL_SUFFIXES
 from marketplace.accounts.suspension import ensure_active
@@ -74,6 +74,16 @@ def current(session: Session, buyer_org_id: int) -> Nda | None:
     return session.execute(
         select(Nda).where(col(Nda.buyer_org_id) == buyer_org_id).order_by(col(Nda.version).desc()).limit(1)
     ).scalar_one_or_none()
+
+
+def current_shown(session: Session, buyer_org_id: int):
+    """current() for the lab's own job pages, as plain values kept between requests until an NDA changes."""
+    return transaction_cache.shared_unless_written(
+        session,
+        ("ndas.current", buyer_org_id),
+        {"nda"},
+        lambda: transaction_cache.plain(current(session, buyer_org_id)),
+    )
 
 
 def _words(text: str) -> list[str]:

@@ -7,13 +7,19 @@ kept, and the very next transaction (a request) must show it.
 
 import uuid
 from datetime import date
+from types import SimpleNamespace
 
 import pytest
 from sqlalchemy import delete, text, update
 
 from marketplace import onboarding, transaction_cache, visibility
 from marketplace.accounts.models import Organization, User, VendorProfile
+from marketplace.db_types import utcnow
 from marketplace.extensions import db
+from marketplace.jobs import service as jobs
+from marketplace.jobs.models import Job, JobAttachment, Question
+from marketplace.ndas import service as ndas
+from marketplace.ndas.models import Nda
 from marketplace.parties import registry
 from marketplace.parties.models import (
     CommercialKind,
@@ -38,6 +44,7 @@ from tests.factories import (
     InterestFactory,
     JobFactory,
     PartyFactory,
+    QuestionFactory,
     RivalFactory,
     VendorFactory,
     VerifiedVendorOrgFactory,
@@ -441,3 +448,98 @@ def test_a_commit_bumps_the_tables_it_wrote_once_and_a_rollback_none(race_app, b
     build(lambda: JobFactory(buyer_org_id=w["buyer"]))
     assert _table_generation(race_app, "job") is None
     assert {name: _table_generation(race_app, name) for name in others} == others
+
+
+def _job_world() -> dict:
+    """A lab's job with a vendor's question, asked by a named colleague of the vendor."""
+    buyer = BuyerFactory()
+    vendor = VendorFactory(name="Ilse Marsh")
+    job = JobFactory(buyer_org_id=buyer.org_id)
+    QuestionFactory(job_id=job.id, vendor_org_id=vendor.org_id, asked_by_id=vendor.id, text="Which formats?")
+    return {"buyer": buyer.id, "vendor": vendor.id, "vendor_org": vendor.org_id, "lab": buyer.org_id, "job": job.id}
+
+
+def _job_parts(app, w: dict, who: str, statements: list[str] | None = None) -> dict:
+    """What the job page shows of its files, questions and the lab's NDA to this user, in a transaction of its own."""
+
+    def read() -> dict:
+        user, job = db.session.get(User, w[who]), db.session.get(Job, w["job"])
+        nda = ndas.current_shown(db.session, w["lab"])
+        return {
+            "files": [a.filename for a in jobs.attachments_shown(db.session, job)],
+            "questions": [(q.text, q.answer, q.asked_by, q.mine) for q in jobs.questions_for(db.session, user, job)],
+            "nda": nda.version if nda else None,
+        }
+
+    parts, seen = recording_statements(app, read)
+    (statements if statements is not None else []).extend(seen)
+    return parts
+
+
+def _a_file(w):
+    db.session.add(
+        JobAttachment(
+            job_id=w["job"], filename="spec.pdf", stored_name=uuid.uuid4().hex, content_type="text/plain", size_bytes=3
+        )
+    )
+
+
+def _an_answer(w):
+    db.session.execute(update(Question).where(Question.job_id == w["job"]).values(answer="CSV", answered_at=utcnow()))
+
+
+def _the_asker_renamed(w):
+    db.session.execute(update(User).where(User.id == w["vendor"]).values(name="Ilse Marsh-Okafor"))
+
+
+def _an_nda(w):
+    db.session.add(Nda(buyer_org_id=w["lab"], version=1, text="Keep it secret.", created_by_id=w["buyer"]))
+
+
+JOB_PAGE_CHANGES = {
+    "a file": (_a_file, "buyer", lambda p: p["files"] == ["spec.pdf"]),
+    "an answer": (_an_answer, "buyer", lambda p: p["questions"][0][1] == "CSV"),
+    "the asker renamed": (_the_asker_renamed, "vendor", lambda p: p["questions"][0][2] == "Ilse Marsh-Okafor"),
+    "an NDA": (_an_nda, "buyer", lambda p: p["nda"] == 1),
+}
+
+
+@pytest.mark.parametrize("kind", list(JOB_PAGE_CHANGES))
+def test_the_job_pages_files_questions_and_nda_are_kept_until_they_change(race_app, build, kind):
+    change, who, shown = JOB_PAGE_CHANGES[kind]
+    w = build(_job_world)
+    first = _job_parts(race_app, w, who)
+    assert not shown(first)
+    statements: list[str] = []
+    assert _job_parts(race_app, w, who, statements) == first
+    # (The user and the job are read by this test itself, as the page reads them.)
+    assert not tables_named(statements) & {"jobattachment", "question", "nda"}
+    build(lambda: change(w))
+    assert shown(_job_parts(race_app, w, who))
+
+
+def test_each_viewer_is_shown_only_its_own_of_the_kept_questions(race_app, build):
+    """The questions are kept once for the job; who asked, and an unanswered question, are still shown to the
+    asker's side alone (and the lab), whoever read them first."""
+    w = build(_job_world)
+    other = build(lambda: VendorFactory().id)
+    assert _job_parts(race_app, w, "buyer")["questions"] == [("Which formats?", "", "", False)]
+    assert _job_parts(race_app, w, "vendor")["questions"] == [("Which formats?", "", "Ilse Marsh", True)]
+    assert _job_parts(race_app, {**w, "other": other}, "other")["questions"] == []
+    build(lambda: _an_answer(w))
+    assert _job_parts(race_app, {**w, "other": other}, "other")["questions"] == [("Which formats?", "CSV", "", False)]
+
+
+def test_every_table_a_kept_job_page_answer_reads_is_in_its_list(race_app, build):
+    w = build(_job_world)
+    build(lambda: (_a_file(w), _an_answer(w), _an_nda(w)))
+    answers = {
+        "files": (lambda: jobs.attachments_of(db.session, SimpleNamespace(id=w["job"])), {"jobattachment"}),
+        "questions": (lambda: jobs.read_question_rows(db.session, w["job"]), {"question", "user_account"}),
+        "NDA": (lambda: ndas.current(db.session, w["lab"]), {"nda"}),
+    }
+    for name, (compute, listed) in answers.items():
+        read = tables_named(recording_statements(race_app, compute)[1])
+        # (tables_named finds "job" inside "jobattachment": the files' query names no other table.)
+        assert listed <= read and read - listed <= ({"job"} if name == "files" else set()), name
+        assert listed <= transaction_cache.KEPT_TABLES, name
