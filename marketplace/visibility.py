@@ -185,8 +185,8 @@ def sealed_until(job: Job, now: datetime | None = None) -> datetime | None:
 
 
 def organization_names(session: Session, org_ids: Iterable[int]) -> dict[int, str]:
-    """{organisation id: its name}, kept between transactions until an organisation changes (its table is watched:
-    a rename bumps the screening generation); a transaction that wrote one reads them afresh. An organisation this
+    """{organisation id: its name}, kept between transactions until an organisation changes (under the organisation
+    table's own counter: a rename bumps it); a transaction that wrote one reads them afresh. An organisation this
     transaction has loaded already (the signed-in user's) is named from the session, with no statement."""
     wanted = set(org_ids)
     names: dict[int, str] = {}

@@ -190,19 +190,12 @@ def contracts_for(session: Session, user: User) -> list[ContractRow]:
         .where(contract_filter(user))
         .order_by(col(Contract.created_at).desc(), col(Contract.id).desc())
     ).all()
-    names = org_names(session, {c.buyer_org_id for c, _ in rows} | {c.vendor_org_id for c, _ in rows})
+    org_ids = {c.buyer_org_id for c, _ in rows} | {c.vendor_org_id for c, _ in rows}
+    names = visibility.organization_names(session, org_ids)
     side = "vendor" if user.is_vendor else "buyer"
     return [
         ContractRow(c, job, names[c.buyer_org_id], names[c.vendor_org_id], status_seen_by(c, side)) for c, job in rows
     ]
-
-
-def org_names(session: Session, ids) -> dict[int, str]:
-    """Organisations' names by id, in one query at most (visibility.organization_names: those loaded already and
-    those kept under the generation read none)."""
-    if not ids:
-        return {}
-    return visibility.organization_names(session, ids)
 
 
 @dataclass
@@ -338,7 +331,7 @@ def contract_page(session: Session, user: User, contract_id: int) -> ContractPag
             split = split_payout(base, milestone.fee_bps)
             view.payout_vendor_minor, view.payout_fee_minor = split.vendor_minor, split.fee_minor
         views.append(view)
-    names = org_names(session, {contract.buyer_org_id, contract.vendor_org_id})
+    names = visibility.organization_names(session, {contract.buyer_org_id, contract.vendor_org_id})
     rating = session.execute(select(Rating).where(col(Rating.contract_id) == contract.id)).scalar_one_or_none()
     actions = _contract_actions(contract, milestones, side)
     if rating is not None:
@@ -1023,7 +1016,7 @@ def cancel_milestone_preview(
         contract,
         milestone,
         cast(Job, session.get(Job, contract.job_id)),
-        org_names(session, {contract.vendor_org_id})[contract.vendor_org_id],
+        visibility.organization_names(session, {contract.vendor_org_id})[contract.vendor_org_id],
         refusal,
         refund,
     )
@@ -1049,7 +1042,7 @@ class EndPreview:
 def end_preview(session: Session, user: User, contract_id: int, *, payments_on: bool) -> EndPreview:
     contract = _on_side(session, user, contract_id, "buyer")
     job = cast(Job, session.get(Job, contract.job_id))
-    vendor = org_names(session, {contract.vendor_org_id})[contract.vendor_org_id]
+    vendor = visibility.organization_names(session, {contract.vendor_org_id})[contract.vendor_org_id]
     milestones = milestones_of(session, contract.id)
     try:
         _check_endable(contract)

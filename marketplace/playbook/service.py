@@ -17,6 +17,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 from sqlmodel import col
 
+from marketplace import visibility
 from marketplace.accounts.models import Organization, OrgRole, User
 from marketplace.accounts.org_roles import has_org_role
 from marketplace.audit.service import record_event
@@ -186,7 +187,7 @@ def playbook_page(session: Session, user: User, contract_id: int) -> PlaybookPag
     contract = _contract_for(session, user, contract_id)
     playbook = playbook_of(session, contract, keep=False)
     side = _side(user, contract)
-    names = contracts.org_names(session, {contract.buyer_org_id, contract.vendor_org_id})
+    names = visibility.organization_names(session, {contract.buyer_org_id, contract.vendor_org_id})
     page = PlaybookPage(
         contract,
         playbook,
@@ -606,7 +607,7 @@ def run_deadlines(session: Session, today: date | None = None) -> DeadlineRun:
         due = cast(date, playbook.deletion_due_on)
         link = f"/contracts/{contract.id}/playbook"
         if today > due:
-            names = contracts.org_names(session, {contract.buyer_org_id, contract.vendor_org_id})
+            names = visibility.organization_names(session, {contract.buyer_org_id, contract.vendor_org_id})
             notify_admins(
                 session,
                 "attestation_overdue",
@@ -659,5 +660,6 @@ def overdue_attestations(session: Session, user: User) -> list[Overdue]:
         )
         .order_by(col(ContractPlaybook.deletion_due_on))
     ).all()
-    names = contracts.org_names(session, {c.buyer_org_id for _, c in rows} | {c.vendor_org_id for _, c in rows})
+    org_ids = {c.buyer_org_id for _, c in rows} | {c.vendor_org_id for _, c in rows}
+    names = visibility.organization_names(session, org_ids)
     return [Overdue(c, p, names.get(c.vendor_org_id, ""), names.get(c.buyer_org_id, "")) for p, c in rows]
