@@ -1,7 +1,7 @@
 """A synthetic ownership graph for the screening benchmark, in an empty database built by the migrations.
 
     python bench/generate.py --parties 100000 --interests 300000 --vendors 10000 --seed 1 \
-        --database-url sqlite:////tmp/bench.db
+        --database-url sqlite:////tmp/bench.db [--today 2026-12-07]
 
 What it makes (deterministic for a seed):
 - parties: the vendors' own entities, 5 big rival companies, holding companies on 8 levels above the vendors,
@@ -41,6 +41,8 @@ BUYER_PASSWORD = "bench-password-2026"  # noqa: S105  (a synthetic benchmark acc
 RIVALS = 5
 LEVELS = 8
 BATCH = 10_000
+# The day the register is dated from (its ties' start and end dates, its approvals' ages): today, unless --today
+# names another, so that a register made on another day gives the same findings digest.
 TODAY = date.today()
 NOW = datetime.now(UTC)
 MODALITIES = ["image", "video", "text", "audio", "3d_lidar", "multimodal"]
@@ -621,8 +623,19 @@ def _insert(conn, table, rows: list[dict], label: str) -> None:
     help="groups: many small corporate groups (a register); dense: one web of 8 levels (a stress test)",
 )
 @click.option("--database-url", required=True, help="sqlite:////tmp/bench.db or postgresql+psycopg://...")
-def main(parties: int, interests: int, vendors: int, seed: int, shape: str, database_url: str) -> None:
+@click.option(
+    "--today",
+    type=click.DateTime(formats=["%Y-%m-%d"]),
+    default=None,
+    help="date the register from this day (noon UTC) instead of today's: the same digest on any day",
+)
+def main(
+    parties: int, interests: int, vendors: int, seed: int, shape: str, database_url: str, today: datetime | None
+) -> None:
     """Build the schema with the migrations in an empty database and fill it with a synthetic graph."""
+    global TODAY, NOW  # noqa: PLW0603  (module constants the builders read)
+    if today is not None:
+        TODAY, NOW = today.date(), datetime.combine(today.date(), datetime.min.time().replace(hour=12), UTC)
     import flask_migrate
 
     from marketplace import create_app

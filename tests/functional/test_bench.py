@@ -223,3 +223,20 @@ def test_the_page_benchmark_loads_each_page_beside_the_bare_baselines_and_gives_
     assert "| buyer: notifications |" in done.stdout and "slowest page:" in done.stdout
     svg = chart.read_text()
     assert svg.startswith("<svg") and "target: 25% of the one-row page" in svg and svg.count("<rect") == 6
+
+
+def test_the_generator_dates_the_register_from_the_day_it_is_given(tmp_path):
+    """--today: a register made on any day is dated as if made on that one (its findings digest then does not
+    depend on the day the generator ran)."""
+    url = database_url_for(tmp_path, "bench_dated")
+    args = ("--parties", "2000", "--interests", "6000", "--vendors", "200", "--database-url", url)
+    done = run("generate.py", *args, "--today", "2021-03-01")
+    assert done.returncode == 0, done.stderr
+    engine = create_engine(url)
+    with engine.connect() as conn:
+        decided = conn.execute(text("SELECT min(decided_at), max(decided_at) FROM disclosureversion")).one()
+        starts = conn.execute(text("SELECT max(start_date) FROM interest")).scalar()
+    engine.dispose()
+    # Approvals 1 to 900 days before that noon; ties starting up to a few years either side of it.
+    assert str(decided[0]) > "2018-08-" and str(decided[1]) < "2021-03-01 12"
+    assert "2021-03-01" < str(starts) < "2026-01-01"
