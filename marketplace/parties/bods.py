@@ -58,6 +58,7 @@ from marketplace.db_types import utcnow
 from marketplace.parties.bods_validation import statement_problem
 from marketplace.parties.models import (
     INTEREST_TYPES,
+    UNKNOWN_PARTY_TYPES,
     BodsStatement,
     Interest,
     NoOwnersDeclaration,
@@ -98,7 +99,6 @@ SOURCE_LEVELS = (
 )
 # A statement that does not say where it comes from is the publisher's claim: a third party's, to us.
 NO_SOURCE_LEVEL = VerificationLevel.THIRD_PARTY
-ANONYMOUS_TYPES = {"anonymousEntity", "unknownEntity", "anonymousPerson", "unknownPerson"}
 # Reasons meaning that someone knows the party but it is withheld; the others mean nobody identified it.
 WITHHELD_REASONS = {"subjectExemptFromDisclosure", "interestedPartyExemptFromDisclosure"}
 NO_OWNERS_REASON = "noBeneficialOwners"
@@ -388,7 +388,7 @@ class _Parser:
     def _party(self, record_type: str, party_type, details: dict, unspecified, common: dict) -> PartyStatement:
         default_type = "registeredEntity" if record_type == "entity" else "knownPerson"
         party_type = party_type if isinstance(party_type, str) and party_type else default_type
-        anonymous = party_type in ANONYMOUS_TYPES
+        anonymous = party_type in UNKNOWN_PARTY_TYPES
         unspecified = unspecified if isinstance(unspecified, dict) else {}
         name = self._entity_name(details) if record_type == "entity" else self._person_name(details)
         if not name:

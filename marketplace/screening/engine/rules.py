@@ -68,6 +68,7 @@ TYPE_CODES = {
 }
 _TYPE_CODES = defaultdict(int, TYPE_CODES)  # every other interest type: 0
 ROLE_TYPES = frozenset({"boardMember", "boardChair", "seniorManagingOfficial"})
+# parties.models.UNKNOWN_PARTY_TYPES, which the engine may not import (test_engine_rules.py checks they agree).
 UNKNOWN_PARTY_TYPES = frozenset({"anonymousEntity", "unknownEntity", "anonymousPerson", "unknownPerson"})
 RULE_ORDER: dict[str, int] = {rule: position for position, rule in enumerate(Rule)}
 # (end, decided): "low"/"high" end of the ranges; decided=True moves exclusive bounds inside by EPSILON.

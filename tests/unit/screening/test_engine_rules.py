@@ -670,3 +670,12 @@ def test_built_gives_the_object_the_dataclass_gives():
     assert built(VendorFacts, 4, True, None, 9) == VendorFacts(party_id=4, approved_on=None, org_id=9)
     with pytest.raises(ValueError):  # every field, in order: a value short is refused, not left unset
         built(PartyNode, 4, "Acme")
+
+
+def test_the_engine_knows_the_same_unknown_party_types_as_the_tables():
+    """The engine may not import the models: its own copy of the types that make a party an unknown owner (rule 6)
+    must be the one the partial index and the BODS import use."""
+    from marketplace.parties.models import UNKNOWN_PARTY_TYPES
+    from marketplace.screening.engine import rules
+
+    assert frozenset(UNKNOWN_PARTY_TYPES) == rules.UNKNOWN_PARTY_TYPES
