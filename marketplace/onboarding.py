@@ -116,7 +116,7 @@ def vendor_checklist(session: Session, user: User) -> list[Step] | None:
     return [_profile_step(profile), _disclosure_step(latest, approved), _payouts_step(account)]
 
 
-# What the checklist reads; each of these tables is watched, so a change to any bumps the generation it is kept under.
+# What the checklist reads; a change to any of these tables bumps its counter, under which the checklist is kept.
 CHECKLIST_TABLES = frozenset({"organization", "vendorprofile", "payoutaccount", "disclosureversion"})
 
 

@@ -155,7 +155,7 @@ _WRITTEN = "marketplace.transaction_cache.written"
 _WRITTEN_AT_SAVEPOINTS = "marketplace.transaction_cache.written_at_savepoints"
 
 
-_has_counter: "weakref.WeakKeyDictionary[Engine, frozenset[str]]" = weakref.WeakKeyDictionary()
+_counters_of: "weakref.WeakKeyDictionary[Engine, frozenset[str]]" = weakref.WeakKeyDictionary()
 
 
 def note_change(connection: Connection) -> None:
@@ -194,14 +194,14 @@ def _note_writes(
         conn.info[_CHANGED] = True
         _note_written(conn, "*")
     if _SCHEMA_CHANGES.match(statement):
-        _has_counter.pop(conn.engine, None)  # a migration may have made or dropped the counter
+        _counters_of.pop(conn.engine, None)  # a migration may have made or dropped a counter
 
 
 def _counters(conn: Connection) -> frozenset[str]:
     """Which of the two counters' tables this database has (one migrated before 0025 has neither, before 0047 only
     the screening generation): asked once per engine when both are there, again each time until then."""
     engine = conn.engine
-    found = _has_counter.get(engine)
+    found = _counters_of.get(engine)
     if found is None:
         cursor = conn.connection.dbapi_connection.cursor()  # type: ignore[union-attr]
         try:
@@ -210,7 +210,7 @@ def _counters(conn: Connection) -> frozenset[str]:
         finally:
             cursor.close()
         if found == {GENERATION_TABLE, TABLE_GENERATIONS}:
-            _has_counter[engine] = found
+            _counters_of[engine] = found
     return found
 
 
@@ -374,10 +374,10 @@ def shared(session: Session, key: Hashable, compute: Callable[[], T]) -> T:
 
 
 def shared_unless_written(session: Session, key: Hashable, tables: Iterable[str], compute: Callable[[], T]) -> T:
-    """shared() for an answer read from these watched tables alone, which a transaction that wrote other watched
-    tables (not these) may read and keep too: its own writes cannot be in the answer (a re-screen after a tie
-    changed reads the buyers, which the change did not touch). Anything written that names no table, or pending in
-    the session unflushed, counts as written to these."""
+    """shared() for an answer read from these tables alone (KEPT_TABLES), kept under their own counters and '*',
+    which a transaction that wrote other tables (not these) may read and keep too: its own writes cannot be in the
+    answer (a re-screen after a tie changed reads the buyers, which the change did not touch). Anything written that
+    names no table, or pending in the session unflushed, counts as written to these."""
     # Read from tables this transaction did not write: kept for others as it is.
     return shared_many_unless_written(session, [key], tables, lambda _keys: {key: compute()})[key]
 
@@ -445,9 +445,9 @@ _per_party: "OrderedDict[tuple[str, Hashable], tuple[Hashable, Any]]" = OrderedD
 def shared_per_party_unless_written(
     session: Session, keys: Iterable[K], tables: Iterable[str], compute: Callable[[list[K]], dict[K, T]]
 ) -> dict[K, T]:
-    """{key: answer}: shared_many for answers read from these watched tables alone, one per party (keys name their
-    area first: `("screening.party_row", party_id)`), kept apart from the pages' answers. As with
-    shared_unless_written, a transaction that wrote other watched tables reads and keeps them; one that wrote these
+    """{key: answer}: shared_many_unless_written for answers read from these tables alone, one per party (keys name
+    their area first: `("screening.party_row", party_id)`), kept apart from the pages' answers. As with
+    shared_unless_written, a transaction that wrote other tables reads and keeps them; one that wrote these
     (or anything unnamed, or holds such a change unflushed) computes them all afresh and keeps nothing."""
     wanted = list(dict.fromkeys(keys))
     current = _generation_unless_written(session, set(tables))

@@ -945,17 +945,17 @@ def _questions_with_names() -> Select:
     )
 
 
-def read_question_rows(session: Session, job_id: int) -> list[tuple]:
+def _read_question_rows(session: Session, job_id: int) -> list[tuple]:
     """A job's questions (plain values) with their askers' and answerers' names, read now."""
     rows = session.execute(_questions_with_names(), {"job_id": job_id}).all()
     return [(transaction_cache.plain(question), asked, answered) for question, asked, answered in rows]
 
 
 def _question_rows(session: Session, job_id: int) -> list[tuple]:
-    """read_question_rows, kept between requests until a question or a user changes; what each viewer is shown of
+    """_read_question_rows, kept between requests until a question or a user changes; what each viewer is shown of
     them is decided afresh (questions_for)."""
     return transaction_cache.shared_unless_written(
-        session, ("jobs.questions", job_id), {"question", "user_account"}, lambda: read_question_rows(session, job_id)
+        session, ("jobs.questions", job_id), {"question", "user_account"}, lambda: _read_question_rows(session, job_id)
     )
 
 

@@ -160,7 +160,7 @@ class PartyDetail:
         return self.summary.party
 
 
-# What the registry's pages read: kept between requests under the screening generation, all of them watched.
+# What the registry's pages read: kept between requests under these tables' own counters (transaction_cache).
 SEARCH_TABLES = frozenset({"party", "partyidentifier", "interest", "commercialtie", "organization"})
 DUPLICATE_TABLES = frozenset({"party", "partyidentifier", "partydistinction"})
 PARTY_PAGE_TABLES = frozenset(

@@ -574,7 +574,7 @@ def payout_account_of(session: Session, org_id: int) -> PayoutAccount | None:
 
 def payouts_ready(session: Session, org_id: int) -> bool:
     """Whether the vendor's payout account takes payouts (the contract page says so), kept between transactions until
-    a payout account changes (the table is watched); a transaction that wrote one reads it afresh."""
+    a payout account changes (under that table's own counter); a transaction that wrote one reads it afresh."""
 
     def read() -> bool:
         account = payout_account_of(session, org_id)

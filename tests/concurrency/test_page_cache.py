@@ -535,7 +535,7 @@ def test_every_table_a_kept_job_page_answer_reads_is_in_its_list(race_app, build
     build(lambda: (_a_file(w), _an_answer(w), _an_nda(w)))
     answers = {
         "files": (lambda: jobs.attachments_of(db.session, SimpleNamespace(id=w["job"])), {"jobattachment"}),
-        "questions": (lambda: jobs.read_question_rows(db.session, w["job"]), {"question", "user_account"}),
+        "questions": (lambda: jobs._read_question_rows(db.session, w["job"]), {"question", "user_account"}),
         "NDA": (lambda: ndas.current(db.session, w["lab"]), {"nda"}),
     }
     for name, (compute, listed) in answers.items():

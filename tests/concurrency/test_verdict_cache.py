@@ -572,4 +572,6 @@ def test_a_payout_account_change_leaves_kept_verdicts(race_app, build):
     build(lambda: db.session.add(PayoutAccount(org_id=w["vendor"], stripe_account_id=f"acct_{uuid.uuid4().hex}")))
     again = _statements(race_app, lambda: _verdict(race_app, w))
     assert _verdict(race_app, w) == Verdict.EXCLUDE
+    # The counters, read once for the transaction; nothing of the graph.
+    assert sum("screening_generation" in statement for statement in again) == 1
     assert [s for s in again if any(f" {table}" in s for table in ("interest", "rival", "party", "waiver"))] == []

@@ -90,8 +90,8 @@ def progress_for_everyone(session: Session) -> RescreenProgress | None:
 
 
 def _progress(session: Session, key: tuple, pending) -> RescreenProgress | None:
-    # Most pages find none: whether there is any is kept between requests (a pending row written or deleted changes
-    # the screening generation), so an up-to-date page reads nothing here.
+    # Most pages find none: whether there is any is kept between requests (a pending row written or deleted bumps
+    # its table's counter), so an up-to-date page reads nothing here.
     if not transaction_cache.shared_unless_written(
         session, key, {"pendingrescreen"}, lambda: session.execute(pending.limit(1)).first() is not None
     ):

@@ -834,7 +834,7 @@ def load_graph_around(
 
 
 def _kept_party_rows(session: Session, ids: Iterable[int]) -> list:
-    """_party_rows, each party's row kept between transactions under the screening generation until a party
+    """_party_rows, each party's row kept between transactions under the party table's counter until a party
     changes (transaction_cache.shared_per_party_unless_written): a re-screen after a tie changed reads again only
     the parties no earlier screening read (a vendor under a large group has thousands above it, most of them
     shared with the group's other vendors). In the order of the ids, as _party_rows gives them to _nodes."""

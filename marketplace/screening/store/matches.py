@@ -112,7 +112,7 @@ def variants_near(session: Session, rival_ids, party_ids, groups_of) -> dict[flo
 
 def _likely_variants(session: Session, party_ids: set[int]) -> dict[int, tuple[tuple[int, float], ...]]:
     """Each party's likely variants (parties.variants.unsettled_variants: (variant id, score)), kept between
-    transactions per party under the screening generation until a party or a distinction between two changes: a
+    transactions per party under the counters of those two tables until a party or a distinction changes: a
     re-screen after a tie changed, which wrote neither, reads again only the parties no earlier screening asked
     about (a vendor under a large group has thousands, most of them shared with the group's other vendors).
     A party's answer does not depend on the others asked with it (unsettled_variants)."""
