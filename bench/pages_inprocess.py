@@ -1,6 +1,7 @@
 """Pages in one process: each page bench/pages.py loads, timed through Flask's test client (median of --repeat
 requests after --warmup), beside the one-row Jinja page of bench/baselines.py in the same process. A quick loop for
-work on a page's cost before a load run; --profile PAGE prints the cProfile of that page's requests.
+work on a page's cost before a load run; --profile PAGE prints the cProfile of that page's requests (SORT and N in
+the environment: its order, default cumulative, and how many lines, default 60).
 
     python bench/pages_inprocess.py --database-url postgresql+psycopg://postgres@127.0.0.1:5432/marketplace_inproc
 
@@ -118,7 +119,9 @@ def main(database_url: str, repeat: int, warmup: int, only, profile_page, reuse:
                 for _ in range(repeat):
                     get()
                 profiler.disable()
-                pstats.Stats(profiler).sort_stats("cumulative").print_stats(60)
+                pstats.Stats(profiler).sort_stats(os.environ.get("SORT", "cumulative")).print_stats(
+                    int(os.environ.get("N", "60"))
+                )
             ms = timed(get, repeat, warmup)
             click.echo(f"{label:40} {statements:5} {ms:7.2f} ms")
     ms = timed(lambda: one_row.get("/"), repeat, warmup)

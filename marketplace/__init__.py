@@ -152,6 +152,7 @@ def _register_listeners() -> None:
     from marketplace.screening.services import queued
 
     changes.listen(queued.ties_changed)
+    changes.listen_labs(queued.lab_joined)
     # A signed neutrality statement a change makes untrue is revoked in the same transaction.
     from marketplace.neutrality import service as neutrality
 

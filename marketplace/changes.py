@@ -59,3 +59,21 @@ def verdict_changed(
     """A lab's stored verdict on a vendor changed from `before` to `after` ("clear", "review", "exclude")."""
     for listener in _verdict_listeners:
         listener(session, actor, buyer_org_id=buyer_org_id, vendor_org_id=vendor_org_id, before=before, after=after)
+
+
+# A lab joined: the third announcement, made by accounts (below screening) when a buyer organisation is made, so that
+# its verdicts on every vendor are stored before its lists need them. Nobody listening is fine: a list screens live
+# the vendors it has no stored verdict for, up to a page's worth (screening.services.vendor_search).
+_lab_listeners: list[Callable[..., object]] = []
+
+
+def listen_labs(listener: Callable[..., object]) -> None:
+    """Register once: listener(session, actor, buyer_org_id=...)."""
+    if listener not in _lab_listeners:
+        _lab_listeners.append(listener)
+
+
+def lab_joined(session: object, actor: object, *, buyer_org_id: int) -> None:
+    """A buyer organisation was made, in the caller's transaction."""
+    for listener in _lab_listeners:
+        listener(session, actor, buyer_org_id=buyer_org_id)

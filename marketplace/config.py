@@ -87,6 +87,9 @@ def load_config(environ=os.environ, instance_dir: Path = INSTANCE_DIR) -> dict:
         # The task queue (marketplace/tasks.py): unset, every task runs inline in the request that asks for it.
         "REDIS_URL": environ.get("REDIS_URL", ""),
         "TASK_QUEUE": environ.get("TASK_QUEUE", "marketplace"),
+        # With the queue: how many vendors without a stored verdict for a lab one page screens live, at most; more
+        # (a lab that has just joined a large platform) are left out of its lists until the queue has stored them.
+        "SCREENED_LIVE_UP_TO": _whole_number(environ, "SCREENED_LIVE_UP_TO", 200),
         # With the queue: how often the workers send disclosure reminders (hours; 0: never, cron runs them).
         "REMINDER_INTERVAL_HOURS": _whole_number(environ, "REMINDER_INTERVAL_HOURS", 24),
         "RATELIMIT_ENABLED": True,

@@ -10,6 +10,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 from sqlmodel import col
 
+from marketplace import changes
 from marketplace.accounts import security
 from marketplace.accounts.models import (
     Organization,
@@ -163,6 +164,8 @@ def sign_up(
         buyer_org_id=org.id if kind == OrgKind.BUYER else None,
         vendor_org_id=org.id if kind == OrgKind.VENDOR else None,
     )
+    if kind == OrgKind.BUYER:
+        changes.lab_joined(session, user, buyer_org_id=org.id)
     if org.awaiting_verification:
         notify_admins(
             session,

@@ -5,6 +5,7 @@ scripts work on this database and that their output says what the README says it
 """
 
 import json
+import os
 import re
 import subprocess
 import sys
@@ -240,3 +241,32 @@ def test_the_generator_dates_the_register_from_the_day_it_is_given(tmp_path):
     # Approvals 1 to 900 days before that noon; ties starting up to a few years either side of it.
     assert str(decided[0]) > "2018-08-" and str(decided[1]) < "2021-03-01 12"
     assert "2021-03-01" < str(starts) < "2026-01-01"
+
+
+def test_the_first_vendor_list_bench_times_it_with_and_without_a_queue_and_restores_the_verdicts(tmp_path):
+    """bench/first_vendors.py on a register with more vendors than one page screens live (SCREENED_LIVE_UP_TO):
+    with a queue the list leaves them all out and says it is updating; without one it screens them all; --restore
+    stores every verdict again and leaves nothing pending."""
+    url = database_url_for(tmp_path, "bench_first")
+    args = ("--parties", "2000", "--interests", "6000", "--vendors", "300", "--database-url", url)
+    assert run("generate.py", *args).returncode == 0
+    results = tmp_path / "first.json"
+    redis_url = os.environ.get("TEST_REDIS_URL", "redis://127.0.0.1:6379/13")
+    done = run("first_vendors.py", "--database-url", url, "--redis-url", redis_url, "--restore", "--json", str(results))
+    assert done.returncode == 0, done.stderr
+    figures = json.loads(results.read_text())
+    assert figures["vendors"] == 300
+    assert figures["with_queue"]["vendors_left_out"] == 300 and figures["with_queue"]["says_updating"]
+    assert figures["without_queue"]["vendors_left_out"] == 0 and figures["without_queue"]["first_vendors_ms"] > 0
+    engine = create_engine(url)
+    with engine.connect() as conn:
+        stored = conn.execute(
+            text(
+                "SELECT count(*) FROM verdictrecord v JOIN user_account u ON u.org_id = v.buyer_org_id "
+                "WHERE u.email = :e"
+            ),
+            {"e": "bench-buyer@bench.example"},
+        ).scalar()
+        pending = conn.execute(text("SELECT count(*) FROM pendingrescreen")).scalar()
+    engine.dispose()
+    assert stored == 300 and pending == 0

@@ -46,6 +46,15 @@ def ties_changed(session: Session, actor, *, party_ids, vendor_org_ids) -> None:
     refresh_after_change(session, actor, party_ids=party_ids, vendor_org_ids=vendor_org_ids)
 
 
+def lab_joined(session: Session, actor, *, buyer_org_id: int) -> None:
+    """Screening's answer to marketplace.changes.lab_joined: with a queue, the new lab's first screening of every
+    vendor is queued, and its lists say they are updating until it is stored; they never screen the whole platform
+    inside a page (screen.screened_live_up_to). Without a queue (a small platform, no worker), nothing is
+    asked: its lists screen live the vendors they have no stored verdict for, and `flask rescreen` stores them."""
+    if tasks.configured():
+        rescreen_buyer(session, actor, buyer_org_id, "lab joined")
+
+
 def _request(session: Session, actor, buyer_org_id: int | None, reason: str) -> None:
     if not tasks.configured():
         refresh_verdicts(session, actor, buyer_org_ids=None if buyer_org_id is None else [buyer_org_id])

@@ -23,11 +23,12 @@ from collections.abc import Sequence
 from datetime import date
 from typing import NamedTuple, cast
 
+from flask import current_app
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 from sqlmodel import col
 
-from marketplace import transaction_cache
+from marketplace import tasks, transaction_cache
 from marketplace.accounts.models import Organization, OrgKind
 from marketplace.db_types import utcnow
 from marketplace.screening.engine.graph import Graph, PartyNode, VendorFacts, built
@@ -470,6 +471,15 @@ def findings_record(findings: list[Finding]) -> list[dict]:
     ]
 
 
+def screened_live_up_to() -> int | None:
+    """How many vendors without a stored verdict for a lab one request screens live, at most (the app's
+    SCREENED_LIVE_UP_TO), or None: every one. More than that (a lab that has just joined a large platform, before
+    the first screening queued for it is stored: queued.lab_joined) are left out of its lists, which say so, so that
+    no page screens the whole platform inside a request. Without a task queue (a small platform) there is no worker
+    to store them, and every one is screened live."""
+    return int(current_app.config["SCREENED_LIVE_UP_TO"]) if tasks.configured() else None
+
+
 def cached_screenings_for_buyer(
     session: Session, buyer_org_id: int, flagged_only: bool = False
 ) -> dict[int, tuple[Verdict, list[dict]]]:
@@ -477,8 +487,9 @@ def cached_screenings_for_buyer(
     vendor whose verdict is not clear: the ones with findings).
 
     A vendor not yet screened for this buyer is screened live here but not stored or acted on: this serves
-    GET pages, which change nothing; the next refresh stores it. Findings are findings_record() dicts.
-    For pages listing many vendors; never for access decisions.
+    GET pages, which change nothing; the next refresh stores it. More of them than screened_live_up_to(), with a
+    queue to store them (a lab that has just joined a large platform), are left out: no page screens the platform.
+    Findings are findings_record() dicts. For pages listing many vendors; never for access decisions.
     """
     vendors = select(col(Organization.id)).where(col(Organization.kind) == OrgKind.VENDOR)
     stored = select(col(VerdictRecord.vendor_org_id), col(VerdictRecord.verdict), col(VerdictRecord.findings)).where(
@@ -488,13 +499,13 @@ def cached_screenings_for_buyer(
         stored = stored.where(col(VerdictRecord.verdict) != Verdict.CLEAR.value)
     cached = {vendor_id: (Verdict(verdict), findings or []) for vendor_id, verdict, findings in session.execute(stored)}
     recorded = select(col(VerdictRecord.vendor_org_id)).where(col(VerdictRecord.buyer_org_id) == buyer_org_id)
-    missing = (
-        session.execute(
-            select(Organization).where(col(Organization.kind) == OrgKind.VENDOR, col(Organization.id).not_in(recorded))
-        )
-        .scalars()
-        .all()
+    unstored = select(Organization).where(
+        col(Organization.kind) == OrgKind.VENDOR, col(Organization.id).not_in(recorded)
     )
+    limit = screened_live_up_to()
+    missing = session.execute(unstored if limit is None else unstored.limit(limit + 1)).scalars().all()
+    if limit is not None and len(missing) > limit:
+        return cached
     if missing:
         for (_, vendor_id), screening in screen_pairs(session, [buyer_org_id], missing).items():
             if not flagged_only or screening.verdict != Verdict.CLEAR:

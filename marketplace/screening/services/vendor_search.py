@@ -67,6 +67,9 @@ class VendorPage:
     # Matching vendors left out because they are excluded and the buyer did not ask to see them.
     hidden_excluded: int = 0
     verdict_counts: dict[str, int] = field(default_factory=dict)
+    # Vendors not yet screened for the buyer and left out (more than screen.screened_live_up_to()): they join the
+    # list as their verdicts are stored.
+    unscreened: int = 0
 
 
 def _from_record(vendor_id: int, findings: list[dict]) -> Screening:
@@ -100,7 +103,8 @@ class _Matching:
 
     A vendor the buyer has no stored verdict for (refresh_verdicts has not run since it appeared) is screened
     live, as cached_screenings_for_buyer does for other lists: nothing is stored, this serves a GET page. Only
-    those vendors are screened; when every verdict is stored the screening engine is not touched.
+    those vendors are screened; when every verdict is stored the screening engine is not touched. When there are
+    more of them than screen.screened_live_up_to() (with a queue to store them), they are left out and counted instead.
     """
 
     def __init__(self, session: Session, buyer_org_id: int, search: VendorSearch):
@@ -108,12 +112,15 @@ class _Matching:
         self.record: Any = aliased(VerdictRecord)
         self.joined = and_(self.record.vendor_org_id == col(Organization.id), self.record.buyer_org_id == buyer_org_id)
         self.live: dict[int, Screening] = {}
+        self.unscreened = 0
         self.counts = self._count()
         self.verdict = self._verdict_column()
 
     def where(self, query, with_profile: bool = True):
-        """The query over the matching vendors, each with the buyer's stored verdict (if any) joined on."""
-        return self._filtered(query.select_from(Organization).outerjoin(self.record, self.joined), with_profile)
+        """The query over the matching vendors, each with the buyer's stored verdict (if any) joined on; only those
+        with one when the others are left out (unscreened)."""
+        query = self._filtered(query.select_from(Organization).outerjoin(self.record, self.joined), with_profile)
+        return query.where(self.record.id.is_not(None)) if self.unscreened else query
 
     def _filtered(self, query, with_profile: bool):
         if with_profile:
@@ -156,7 +163,8 @@ class _Matching:
 
     def _count(self) -> dict[str, int]:
         """How many matching vendors have each verdict: the stored ones counted by the database from the index
-        on (buyer, verdict, vendor); when they are fewer than the matching vendors, the others screened live."""
+        on (buyer, verdict, vendor); when they are fewer than the matching vendors, the others screened live (or,
+        too many with a queue to store them, left out and counted as unscreened)."""
         stored = self._filtered(
             select(self.record.verdict, func.count())
             .select_from(self.record)
@@ -168,7 +176,11 @@ class _Matching:
         matching = self.session.scalar(
             self._filtered(select(func.count()).select_from(Organization), self.needs_profile)
         )
-        if matching > sum(found.values()):
+        unstored = matching - sum(found.values())
+        limit = screening_service.screened_live_up_to()
+        if limit is not None and unstored > limit:
+            self.unscreened = unstored
+        elif unstored > 0:
             self.live = self._screen_unstored()
         for screening in self.live.values():
             found[str(screening.verdict)] = found.get(str(screening.verdict), 0) + 1
@@ -218,7 +230,15 @@ def _search(session: Session, buyer_org_id: int, search: VendorSearch, per_page:
     pages = max(1, math.ceil(total / per_page))
     page = min(max(1, search.page), pages)
     rows = matching.page(conditions, (page - 1) * per_page, per_page) if total else []
-    return VendorPage(rows=rows, total=total, page=page, pages=pages, hidden_excluded=hidden, verdict_counts=counts)
+    return VendorPage(
+        rows=rows,
+        total=total,
+        page=page,
+        pages=pages,
+        hidden_excluded=hidden,
+        verdict_counts=counts,
+        unscreened=matching.unscreened,
+    )
 
 
 def figure(stake: Range | None) -> str:

@@ -190,6 +190,18 @@ def test_a_vendor_without_a_stored_verdict_is_screened_live_counted_and_not_stor
     assert stored == []
 
 
+def test_without_a_queue_every_unstored_vendor_is_screened_live_however_many(app, session, crowd, monkeypatch):
+    """No worker would ever store them: the limit on what one page screens applies only with a queue (the queue's
+    side: tests/queue/test_new_lab_queue.py)."""
+    assert not app.config["REDIS_URL"]
+    monkeypatch.setitem(app.config, "SCREENED_LIVE_UP_TO", 0)
+    vendor(session, "Crowd 40", "exclude", crowd["rival"])
+    vendor(session, "Crowd 41", "review", crowd["rival"])
+    page = search_vendors(session, crowd["buyer"], VendorSearch(text="crowd", show_excluded=True), per_page=50)
+    assert page.unscreened == 0 and page.total == 42
+    assert {"Crowd 40", "Crowd 41"} <= {row.org.name for row in page.rows}
+
+
 def test_a_waived_review_is_still_shown_and_counted_as_review(session, crowd):
     buyer = crowd["buyer"]
     waived = session.execute(select(Organization).where(Organization.name == "Crowd 01")).scalar_one()
