@@ -1,5 +1,6 @@
 """Commits per second of small transactions each inserting one tie (a watched and kept table: each commit bumps the
-screening generation and, from migration 0047, the `interest` counter), from W processes at once.
+screening generation and, from migration 0047, the `interest` counter; from 0048 both in one statement, the screening
+generation being table_generation's row ''), from W processes at once.
 
     python bench/generate.py --parties 3000 --interests 6000 --vendors 200 --today 2026-12-07 \
         --database-url postgresql+psycopg://postgres@127.0.0.1:5432/marketplace_contention

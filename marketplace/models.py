@@ -37,7 +37,6 @@ from marketplace.scoring.models import BidScore, ScoringWeights
 from marketplace.screening.models import (
     PendingRescreen,
     Rival,
-    ScreeningGeneration,
     ScreeningPolicy,
     TableGeneration,
     VerdictRecord,
@@ -91,7 +90,6 @@ __all__ = [
     "User",
     "VendorProfile",
     "VerdictRecord",
-    "ScreeningGeneration",
     "TableGeneration",
     "ScreeningPolicy",
     "Waiver",

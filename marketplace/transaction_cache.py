@@ -9,7 +9,8 @@ the answer once would see it.
 
 Screening is asked on every page a vendor or a lab opens, and its answer changes only when one of the tables it
 reads changes. Every transaction that writes one of those tables (WATCHED_TABLES) bumps a counter in the database,
-`screening_generation`, as it commits, in the same transaction; any statement counts, whichever code path ran
+the screening generation (the row named '' of `table_generation`; its own table `screening_generation` before
+migration 0048), as it commits, in the same transaction; any statement counts, whichever code path ran
 it (ORM flushes, Core statements, raw SQL, migrations; a raw COPY says so with note_change). `shared` keeps an
 answer in this process, for every later transaction, together with the counter it was computed under: the
 counter is read once per transaction, so an answer computed before a commit that changed the facts is never
@@ -80,9 +81,11 @@ def _forget_on_writes(state: ORMExecuteState) -> None:
         state.session.info.pop(_KEY, None)
 
 
-# The counter: one row, created by migration 0025 at a random value (a database made again at the same address
-# does not restart at a value an older process has answers for).
+# The counter: one row, created by migration 0025 at a random value (a database made again at the same address does
+# not restart at a value an older process has answers for); from migration 0048 the row named '' of table_generation,
+# bumped in the same statement as the tables' own rows (SCREENING_ROW).
 GENERATION_TABLE = "screening_generation"
+SCREENING_ROW = ""
 _BUMP = "UPDATE screening_generation SET generation = generation + 1"
 # A select, not text(): a text statement counts as a write for `cached` and would forget every answer.
 _READ: Select[int] = select(column("generation", BigInteger)).select_from(table("screening_generation"))
@@ -92,15 +95,20 @@ _EXISTS = {
     "postgresql": "SELECT tablename FROM pg_catalog.pg_tables WHERE tablename IN "
     "('screening_generation', 'table_generation')",
 }
-# Both counters in one statement (a database migrated to 0047): the screening generation named ''.
+# Both counters in one statement (a database migrated to 0047 and not 0048): the screening generation named ''.
 _READ_BOTH: CompoundSelect[Any] = union_all(
     select(literal_column("''").label("name"), column("generation", BigInteger)).select_from(
         table("screening_generation")
     ),
     select(column("name", String), column("generation", BigInteger)).select_from(table("table_generation")),
 )
-# Each table a committing transaction wrote: its row made at 1 or bumped, in the order of the names (two
-# transactions bumping the same rows wait for each other, never deadlock).
+# Every counter from 0048 on: the screening generation is the row named ''.
+_READ_TABLES: Select[str, int] = select(column("name", String), column("generation", BigInteger)).select_from(
+    table("table_generation")
+)
+# Each table a committing transaction wrote (and from 0048 the screening generation, ''): its row made at 1 or bumped,
+# in the order of the names, in one statement (two transactions bumping the same rows wait for each other, never
+# deadlock; a second statement for the screening generation held its lock a round trip longer).
 _BUMP_TABLES = (
     "INSERT INTO table_generation (name, generation) VALUES {rows} "
     "ON CONFLICT (name) DO UPDATE SET generation = table_generation.generation + 1"
@@ -199,7 +207,8 @@ def _note_writes(
 
 def _counters(conn: Connection) -> frozenset[str]:
     """Which of the two counters' tables this database has (one migrated before 0025 has neither, before 0047 only
-    the screening generation): asked once per engine when both are there, again each time until then."""
+    the screening generation's, from 0048 only table_generation, which holds it): asked once per engine from 0048,
+    again each time until then."""
     engine = conn.engine
     found = _counters_of.get(engine)
     if found is None:
@@ -209,13 +218,14 @@ def _counters(conn: Connection) -> frozenset[str]:
             found = frozenset(row[0] for row in cursor.fetchall())
         finally:
             cursor.close()
-        if found == {GENERATION_TABLE, TABLE_GENERATIONS}:
+        if found == {TABLE_GENERATIONS}:
             _counters_of[engine] = found
     return found
 
 
 def _counter_exists(conn: Connection) -> bool:
-    return GENERATION_TABLE in _counters(conn)
+    """Whether the database has a screening generation (in its own table, or from 0048 in table_generation)."""
+    return bool(_counters(conn))
 
 
 @event.listens_for(Engine, "commit")
@@ -230,13 +240,15 @@ def _bump_as_it_commits(conn: Connection) -> None:
     counters = _counters(conn)
     dialect = conn.engine.dialect.name
     cursor = conn.connection.dbapi_connection.cursor()  # type: ignore[union-attr]
+    names = set(written or ())
     try:
         if changed and GENERATION_TABLE in counters:
             cursor.execute(_BUMP)
-        if written and TABLE_GENERATIONS in counters:
-            names = sorted(written)
+        elif changed:
+            names.add(SCREENING_ROW)
+        if names and TABLE_GENERATIONS in counters:
             rows = ", ".join([_BUMP_ROW[dialect]] * len(names))
-            cursor.execute(_BUMP_TABLES.format(rows=rows), names)
+            cursor.execute(_BUMP_TABLES.format(rows=rows), sorted(names))
     finally:
         cursor.close()
 
@@ -297,7 +309,7 @@ def generation(session: Session) -> int | None:
     connection = session.connection()
     if changed_in_transaction(connection) or not _counter_exists(connection):
         return None
-    return _generations(session).get("")
+    return _generations(session).get(SCREENING_ROW)
 
 
 def _generations(session: Session) -> dict[str, int]:
@@ -305,10 +317,12 @@ def _generations(session: Session) -> dict[str, int]:
     sees them, read once per transaction in one statement (the first alone on a database before 0047)."""
 
     def read() -> dict[str, int]:
-        if TABLE_GENERATIONS not in _counters(session.connection()):
+        counters = _counters(session.connection())
+        if TABLE_GENERATIONS not in counters:
             value = session.execute(_READ).scalar()
-            return {} if value is None else {"": int(value)}
-        return {name: int(value) for name, value in session.execute(_READ_BOTH).all()}
+            return {} if value is None else {SCREENING_ROW: int(value)}
+        both = _READ_BOTH if GENERATION_TABLE in counters else _READ_TABLES
+        return {name: int(value) for name, value in session.execute(both).all()}
 
     return cached(session, (_GENERATION,), read)
 
@@ -431,7 +445,7 @@ def _generation_unless_written(session: Session, tables: set[str]) -> Hashable |
         return None
     counters = _generations(session)
     if "*" not in counters:
-        return counters.get("")
+        return counters.get(SCREENING_ROW)
     return (counters["*"], *(counters.get(name, 0) for name in sorted(tables)))
 
 

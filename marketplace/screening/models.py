@@ -18,19 +18,11 @@ class Rival(SQLModel, table=True):
     created_at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime)
 
 
-class ScreeningGeneration(SQLModel, table=True):
-    """One row counting the commits that changed what screening reads: verdicts are kept between requests for one
-    value of it (marketplace.transaction_cache, which bumps it and names the tables)."""
-
-    __tablename__ = "screening_generation"
-
-    id: int = Field(default=None, primary_key=True)
-    generation: int = Field(sa_type=BigInteger)
-
-
 class TableGeneration(SQLModel, table=True):
-    """One row per watched table counting the commits that changed it, and '*' for the commits whose tables are not
-    known: answers read from a few tables are kept under their rows alone (marketplace.transaction_cache)."""
+    """One row per watched table counting the commits that changed it, '*' for the commits whose tables are not
+    known, and '' for the commits that changed anything screening reads (the screening generation: verdicts are kept
+    between requests for one value of it): answers read from a few tables are kept under their rows alone
+    (marketplace.transaction_cache, which bumps them and names the tables)."""
 
     __tablename__ = "table_generation"
 

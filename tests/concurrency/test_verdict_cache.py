@@ -194,7 +194,7 @@ def test_a_kept_verdict_is_given_without_screening_again(race_app, build):
     again = _statements(race_app, lambda: _verdict(race_app, w))
     assert len(first) > 5
     # The vendor's row and the generation, read once for the transaction; nothing of the graph.
-    assert sum("screening_generation" in statement for statement in again) == 1
+    assert sum("table_generation" in statement for statement in again) == 1
     assert [s for s in again if any(f" {table}" in s for table in ("interest", "rival", "party", "waiver"))] == []
     assert len(again) <= 3
 
@@ -296,7 +296,7 @@ def test_every_table_a_screening_reads_is_watched(race_app, build):
     seen = _statements(race_app, screen)
     read = tables_named(seen)
     # The counters themselves are read too: what a screening keeps between transactions is kept under them.
-    counters = {transaction_cache.GENERATION_TABLE, transaction_cache.TABLE_GENERATIONS}
+    counters = {transaction_cache.TABLE_GENERATIONS}
     assert read - transaction_cache.WATCHED_TABLES - counters == set()
     assert {"interest", "rival", "party", "organization"} <= read
 
@@ -573,5 +573,5 @@ def test_a_payout_account_change_leaves_kept_verdicts(race_app, build):
     again = _statements(race_app, lambda: _verdict(race_app, w))
     assert _verdict(race_app, w) == Verdict.EXCLUDE
     # The counters, read once for the transaction; nothing of the graph.
-    assert sum("screening_generation" in statement for statement in again) == 1
+    assert sum("table_generation" in statement for statement in again) == 1
     assert [s for s in again if any(f" {table}" in s for table in ("interest", "rival", "party", "waiver"))] == []
