@@ -8,6 +8,9 @@ Ours: marketplace.jobs.service.answer_question, which finds the vendors that may
 The obvious way, beside it in the same run: ask, for each vendor, whether the job is in what that vendor may see
 (visibility.job_filter, which screens the vendor live), and add a notification per user, as answering did before
 (issue 13). It is timed on --naive-vendors vendors and extrapolated to all of them, as it says.
+
+--pending: a re-screen of the lab waits on the queue while it answers (a rival just named): its stored verdicts may be
+behind, so every vendor is screened live (visibility.vendor_ids_seeing), as until that re-screen is done.
 """
 
 import statistics
@@ -30,7 +33,7 @@ from marketplace.extensions import db  # noqa: E402
 from marketplace.jobs import service as jobs  # noqa: E402
 from marketplace.jobs.models import Job, JobStatus, Question, Visibility  # noqa: E402
 from marketplace.notifications.models import Notification  # noqa: E402
-from marketplace.screening.models import VerdictRecord  # noqa: E402
+from marketplace.screening.models import PendingRescreen, VerdictRecord  # noqa: E402
 from marketplace.screening.services.refresh import refresh_verdicts  # noqa: E402
 from marketplace.visibility import job_filter, vendor_ids_seeing  # noqa: E402
 
@@ -113,7 +116,8 @@ def _as_in_production(session, buyer: User, vendors: list[Organization]) -> None
 @click.option("--database-url", required=True)
 @click.option("--repeats", default=5, show_default=True)
 @click.option("--naive-vendors", default=200, show_default=True, help="vendors asked the naive way, then extrapolated")
-def main(database_url: str, repeats: int, naive_vendors: int) -> None:
+@click.option("--pending", is_flag=True, help="answer while a re-screen of the lab waits on the queue")
+def main(database_url: str, repeats: int, naive_vendors: int, pending: bool) -> None:
     app = create_app({"SQLALCHEMY_DATABASE_URI": database_url, "RATELIMIT_ENABLED": False})
     with app.app_context():
         session = db.session
@@ -125,6 +129,9 @@ def main(database_url: str, repeats: int, naive_vendors: int) -> None:
         with click.progressbar(range(repeats), label="ours (answer_question)", file=sys.stderr) as bar:
             for _ in bar:
                 job, question = _confidential_job_with_a_question(session, buyer)
+                if pending:  # rolled back with the rest
+                    session.add(PendingRescreen(buyer_org_id=buyer.org_id, reason="bench: rival named"))
+                    session.flush()
                 started = time.perf_counter()
                 jobs.answer_question(session, buyer, job.id, question.id, "JSON lines.")
                 session.flush()

@@ -1,12 +1,14 @@
 """Telling users what happened: one notification row per recipient."""
 
-from sqlalchemy import func, insert, select, update
+from typing import Any, cast
+
+from sqlalchemy import CursorResult, Integer, String, func, insert, literal, select, update
 from sqlalchemy.orm import Session
 from sqlmodel import col
 
 from marketplace import transaction_cache, visibility
 from marketplace.accounts.models import User
-from marketplace.db_types import utcnow
+from marketplace.db_types import UTCDateTime, in_ids, utcnow
 from marketplace.notifications.models import Notification
 
 MESSAGE_LIMIT = 1000
@@ -40,20 +42,22 @@ def notify_org(
 def notify_orgs(
     session: Session, org_ids: set[int], kind: str, message: str, link: str = "", *, job_id: int | None = None
 ) -> int:
-    """Notify every user of each organisation given, in one bulk insert: an answer on a public job reaches every
-    vendor's users without a statement per user."""
+    """Notify every user of each organisation given, in one statement (`INSERT ... SELECT`, the organisations' ids
+    passed as one parameter): an answer on a public job reaches every vendor's users without their rows passing
+    through Python (83,563 users at 1M parties: 5.4-5.9 s as a bulk insert of rows built here)."""
     if not org_ids:
         return 0
-    users = session.execute(select(col(User.id), col(User.org_id)).where(col(User.org_id).is_not(None))).all()
-    message = _bounded(message)
-    rows = [
-        {"user_id": user_id, "kind": kind, "message": message, "link": link, "job_id": job_id, "created_at": utcnow()}
-        for user_id, org_id in users
-        if org_id in org_ids
-    ]
-    if rows:
-        session.execute(insert(Notification), rows)
-    return len(rows)
+    users = select(
+        col(User.id),
+        literal(kind, String()),
+        literal(_bounded(message), String()),
+        literal(link, String()),
+        literal(job_id, Integer()),
+        literal(utcnow(), UTCDateTime()),
+    ).where(in_ids(session, User.org_id, org_ids))
+    columns = ["user_id", "kind", "message", "link", "job_id", "created_at"]
+    result = session.execute(insert(Notification).from_select(columns, users))
+    return cast(CursorResult[Any], result).rowcount
 
 
 def notify_admins(session: Session, kind: str, message: str, link: str = "") -> int:

@@ -3,10 +3,12 @@
 import re
 
 from flask import url_for
-from sqlalchemy import select
+from sqlalchemy import event, select
 
 from marketplace.accounts.models import Organization
+from marketplace.extensions import db
 from marketplace.jobs.models import Question, Visibility
+from marketplace.notifications.models import Notification
 from tests.factories import BuyerFactory, JobFactory, VendorFactory, VerifiedVendorFactory
 
 
@@ -87,6 +89,42 @@ def test_answer_is_shown_to_every_vendor_without_naming_the_asker(
     assert told in notifications(other.org_id) and told in notifications(asker.org_id)
     assert all(org_name(session, asker.org_id) not in message for _, message in notifications(other.org_id))
     assert notifications(excluded.org_id) == []
+
+
+def test_an_answer_tells_every_user_of_every_vendor_that_may_see_the_job_in_one_statement(
+    client, switch_to, session, exclude_vendor
+):
+    """However many vendors may see the job, their users' notifications are written by one INSERT ... SELECT (not a
+    row built per user), and only theirs: a colleague of the asker is told, an excluded vendor's users are not."""
+    buyer = BuyerFactory()
+    job = JobFactory(buyer_org_id=buyer.org_id, visibility=Visibility.CONFIDENTIAL)
+    asker = VerifiedVendorFactory()
+    colleague = VendorFactory(org_id=asker.org_id)
+    others = [VerifiedVendorFactory() for _ in range(4)]
+    excluded = VerifiedVendorFactory()
+    exclude_vendor(buyer.org_id, excluded.org_id)
+    question = Question(job_id=job.id, vendor_org_id=asker.org_id, asked_by_id=asker.id, text="Which format?")
+    session.add(question)
+    session.flush()
+
+    switch_to(buyer)
+    written: list[str] = []
+    connection = db.session.connection()
+    listener = lambda _conn, _cursor, statement, *_: written.append(statement)  # noqa: E731
+    event.listen(connection, "before_cursor_execute", listener)
+    try:
+        response = client.post(
+            url_for("jobs.answer", job_id=job.id, question_id=question.id), data={"answer": "JSON lines."}
+        )
+    finally:
+        event.remove(connection, "before_cursor_execute", listener)
+    assert response.status_code == 303
+    [insert] = [s for s in written if s.lstrip().upper().startswith("INSERT INTO NOTIFICATION")]
+    assert "SELECT" in insert.upper()  # the users chosen by the database, not sent as rows
+    told = session.execute(
+        select(Notification.user_id).where(Notification.job_id == job.id, Notification.kind == "question_answered")
+    ).scalars()
+    assert sorted(told) == sorted([asker.id, colleague.id, *(other.id for other in others)])
 
 
 def test_a_question_of_another_job_is_not_found(client, login_as, session):
