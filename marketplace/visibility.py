@@ -360,7 +360,7 @@ def get_dispute(session: Session, user: User, dispute_id: int) -> Dispute:
     return found
 
 
-def vendor_ids_seeing(session: Session, job: Job) -> set[int]:
+def vendor_ids_seeing(session: Session, job: Job, *, among: Iterable[int] | None = None, live: bool = True) -> set[int]:
     """The vendor organisations that may see the job: who is told of its answers, its cancellation, an invitation,
     and how many the lab's page counts. From the stored verdicts, which every change keeps equal to a live
     screening (screening.refresh), in a few queries whatever the number of vendors: never a screening per vendor.
@@ -371,6 +371,9 @@ def vendor_ids_seeing(session: Session, job: Job) -> set[int]:
 
     While a re-screen that can change the lab's verdicts waits on the task queue (a rival just named, a policy
     changed, parties merged), its stored verdicts may be behind: every vendor is then screened live, never read.
+    `among`: only these vendors are asked about (the bidders told of a cancellation, the invited), so that only
+    they are screened live. `live=False`, for a count shown to the lab alone: nothing is screened, the stored
+    verdicts are taken as they are, and a vendor without one is left out (verdicts_updating says when to say so).
     """
     if job.status == JobStatus.DRAFT:
         return set()
@@ -378,6 +381,8 @@ def vendor_ids_seeing(session: Session, job: Job) -> set[int]:
         col(Organization.kind) == OrgKind.VENDOR, col(Organization.suspended_at).is_(None)
     )
     vendor_ids = set(session.execute(active).scalars())
+    if among is not None:
+        vendor_ids &= set(among)
     if job.visibility == Visibility.PUBLIC:
         return vendor_ids
     # A vendor whose filing awaits review sees public jobs only (filing_under_review).
@@ -388,7 +393,7 @@ def vendor_ids_seeing(session: Session, job: Job) -> set[int]:
                 select(col(JobInvitation.vendor_org_id)).where(col(JobInvitation.job_id) == job.id)
             ).scalars()
         )
-    if rescreen_pending(session, job.buyer_org_id):
+    if live and verdicts_updating(session, job.buyer_org_id):
         return seeing - _barred_live(session, job, seeing)
     # The findings of a clear verdict are not read: decoding them all cost a second at 100,000 vendors.
     not_clear = col(VerdictRecord.verdict) != Verdict.CLEAR.value
@@ -404,7 +409,8 @@ def vendor_ids_seeing(session: Session, job: Job) -> set[int]:
         and any(f.get("verdict") != Verdict.CLEAR.value and not f.get("waived") for f in findings or [])
     }
     # A vendor never yet screened for this lab (no stored verdict) is screened now: a gap is never taken as clear.
-    return seeing - _barred_live(session, job, seeing - {vendor for vendor, _, _ in records})
+    unstored = seeing - {vendor for vendor, _, _ in records}
+    return seeing - (_barred_live(session, job, unstored) if live else unstored)
 
 
 def _barred_live(session: Session, job: Job, vendor_ids: set[int]) -> set[int]:
@@ -420,9 +426,29 @@ def count_vendors_seeing(session: Session, job: Job) -> int:
     """How many vendor organisations may see the job, for the lab's own page (vendor_ids_seeing). A count shown to
     the lab, never who is told or let in: kept between requests while the screening generation stays the same (it
     is read from watched tables alone: vendors, filings, stored verdicts, pending re-screens, invitations), keyed by
-    what the job's own row decides (its status and visibility) and the date (a vendor never screened is screened)."""
+    what the job's own row decides (its status and visibility) and the date (a vendor never screened is screened).
+
+    While a re-screen of the lab waits on the queue, counted from the stored verdicts as they are, screening no one:
+    screening every vendor live for a number took seconds a page at 10,000 vendors. The page then says the count is
+    updating (verdicts_updating)."""
     key = ("visibility.count_vendors_seeing", job.id, job.buyer_org_id, job.status, job.visibility, utcnow().date())
-    return transaction_cache.shared(session, key, lambda: len(vendor_ids_seeing(session, job)))
+
+    def count() -> int:
+        return len(vendor_ids_seeing(session, job, live=not verdicts_updating(session, job.buyer_org_id)))
+
+    return transaction_cache.shared(session, key, count)
+
+
+def verdicts_updating(session: Session, buyer_org_id: int) -> bool:
+    """Whether a re-screen of this lab waits on the queue: its stored verdicts, and counts made from them, may be
+    behind the graph until it is done. Kept between requests under the pending re-screens' counter, under the key
+    the lab's other pages keep it under (screening.services.queued.progress_for_buyer)."""
+    return transaction_cache.shared_unless_written(
+        session,
+        ("screening.any_pending", buyer_org_id),
+        {"pendingrescreen"},
+        lambda: rescreen_pending(session, buyer_org_id),
+    )
 
 
 def get_money_document_entry(session: Session, user: User, entry_id: int, kind: EntryKind) -> LedgerEntry:

@@ -567,7 +567,7 @@ def _mark_published(session: Session, user: User, job: Job) -> None:
         )
         notify_orgs(
             session,
-            visibility.vendor_ids_seeing(session, job) & invited,
+            visibility.vendor_ids_seeing(session, job, among=invited),
             "job_invitation",
             f"You are invited to bid on “{job.title}”.",
             job_path(job.id),
@@ -716,7 +716,7 @@ def cancel_job(session: Session, user: User, job_id: int) -> Job:
 def _bidders_to_tell(session: Session, job: Job) -> set[int]:
     """The vendors told of the job's cancellation: those that bid (and did not withdraw). Only vendors still
     allowed to see the job hear of it: a cut-off vendor learns nothing more."""
-    return visibility.vendor_ids_seeing(session, job) & set(bidding_vendor_ids(session, job))
+    return visibility.vendor_ids_seeing(session, job, among=bidding_vendor_ids(session, job))
 
 
 @dataclass(frozen=True)
@@ -820,7 +820,7 @@ def invite_vendors(session: Session, user: User, job_id: int, vendor_org_ids) ->
         after={"vendor_org_ids": sorted(org.id for org in candidates)},
         buyer_org_id=job.buyer_org_id,
     )
-    seeing = visibility.vendor_ids_seeing(session, job)
+    seeing = visibility.vendor_ids_seeing(session, job, among=[org.id for org in candidates])
     screened_out = []
     for org in candidates:
         if org.id in seeing:

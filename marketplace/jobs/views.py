@@ -170,6 +170,7 @@ def _render_show(job_id: int, *, ask_form=None, answer_forms=None, invite_form=N
         invite_only=invite_only,
         own_job=own_job,
         seeing_count=visibility.count_vendors_seeing(db.session, job) if own_job else None,
+        seeing_updating=own_job and visibility.verdicts_updating(db.session, job.buyer_org_id),
     ), status
 
 

@@ -270,3 +270,19 @@ def test_the_first_vendor_list_bench_times_it_with_and_without_a_queue_and_resto
         pending = conn.execute(text("SELECT count(*) FROM pendingrescreen")).scalar()
     engine.dispose()
     assert stored == 300 and pending == 0
+
+
+def test_the_lab_job_page_bench_times_the_page_current_and_updating_and_leaves_nothing(tmp_path):
+    url = database_url_for(tmp_path, "bench_lab_page")
+    args = ("--parties", "2000", "--interests", "6000", "--vendors", "200", "--database-url", url)
+    assert run("generate.py", *args).returncode == 0
+    done = run("lab_job_page.py", "--database-url", url)
+    assert done.returncode == 0, done.stderr
+    figures = json.loads(done.stdout.strip().splitlines()[-1])
+    assert figures["current"]["ms"] > 0 and not figures["current"]["says_updating"]
+    assert figures["updating"]["says_updating"] and figures["updating"]["count"] == figures["current"]["count"]
+    engine = create_engine(url)
+    with engine.connect() as conn:
+        left = conn.execute(text("SELECT (SELECT count(*) FROM pendingrescreen), (SELECT count(*) FROM job)")).one()
+    engine.dispose()
+    assert tuple(left) == (0, 0)
