@@ -29,7 +29,7 @@ from marketplace.parties.counting import awaiting_review, vendors_awaiting_revie
 from marketplace.payments.models import EntryKind, LedgerEntry
 from marketplace.screening.models import VerdictRecord
 from marketplace.screening.services.screen import Verdict, screen_pairs_for_page, verdicts_for_vendor
-from marketplace.screening.store.pending import rescreen_pending
+from marketplace.screening.store.pending import rescreen_pending_kept
 
 # The kind of notification a message in a bid's thread sends (marketplace.messages).
 THREAD_NOTIFICATION = "bid_message"
@@ -441,14 +441,8 @@ def count_vendors_seeing(session: Session, job: Job) -> int:
 
 def verdicts_updating(session: Session, buyer_org_id: int) -> bool:
     """Whether a re-screen of this lab waits on the queue: its stored verdicts, and counts made from them, may be
-    behind the graph until it is done. Kept between requests under the pending re-screens' counter, under the key
-    the lab's other pages keep it under (screening.services.queued.progress_for_buyer)."""
-    return transaction_cache.shared_unless_written(
-        session,
-        ("screening.any_pending", buyer_org_id),
-        {"pendingrescreen"},
-        lambda: rescreen_pending(session, buyer_org_id),
-    )
+    behind the graph until it is done (kept between requests, as the lab's pages' "Updating verdicts" is)."""
+    return rescreen_pending_kept(session, buyer_org_id)
 
 
 def get_money_document_entry(session: Session, user: User, entry_id: int, kind: EntryKind) -> LedgerEntry:

@@ -56,6 +56,7 @@ def test_a_lab_signing_up_queues_its_first_screening_and_a_vendor_signing_up_doe
     with bed.app_context():
         assert _pending_of(lab["org"]) == ["lab joined"]
         assert db.session.scalar(select(func.count()).select_from(PendingRescreen)) == 1  # none for the vendor
+        assert _pending_of(vendor["org"]) == []
         assert _stored_count(lab["org"]) == 0  # nothing screened in the sign-up's request
         db.session.remove()
 

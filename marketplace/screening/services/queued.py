@@ -18,10 +18,10 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 from sqlmodel import col
 
-from marketplace import tasks, transaction_cache
+from marketplace import tasks
 from marketplace.screening.models import PendingRescreen
 from marketplace.screening.services.refresh import refresh_after_change, refresh_verdicts
-from marketplace.screening.store.pending import pending_for
+from marketplace.screening.store.pending import pending_for, rescreen_pending_kept
 
 TASK = "marketplace.screening.tasks.run_rescreen"
 
@@ -89,23 +89,20 @@ class RescreenProgress:
 
 def progress_for_buyer(session: Session, buyer_org_id: int) -> RescreenProgress | None:
     """None when the buyer's verdicts are up to date."""
-    return _progress(session, ("screening.any_pending", buyer_org_id), pending_for(buyer_org_id))
+    return _progress(session, buyer_org_id)
 
 
 def progress_for_everyone(session: Session) -> RescreenProgress | None:
     """The re-screens of every pair (after a merge, a distinction, an import), for the admin who started one."""
-    everyone = select(PendingRescreen).where(col(PendingRescreen.buyer_org_id).is_(None))
-    return _progress(session, ("screening.any_pending", None), everyone)
+    return _progress(session, None)
 
 
-def _progress(session: Session, key: tuple, pending) -> RescreenProgress | None:
-    # Most pages find none: whether there is any is kept between requests (a pending row written or deleted bumps
-    # its table's counter), so an up-to-date page reads nothing here.
-    if not transaction_cache.shared_unless_written(
-        session, key, {"pendingrescreen"}, lambda: session.execute(pending.limit(1)).first() is not None
-    ):
+def _progress(session: Session, buyer_org_id: int | None) -> RescreenProgress | None:
+    # Most pages find none, and whether there is any is kept between requests: an up-to-date page reads nothing here.
+    if not rescreen_pending_kept(session, buyer_org_id):
         return None
-    rows = session.execute(pending.order_by(PendingRescreen.id)).scalars().all()
+    pending = pending_for(buyer_org_id)
+    rows = session.execute(pending.order_by(col(PendingRescreen.id))).scalars().all()
     if not rows:
         return None
     if not tasks.configured():  # rows left by a queue no longer configured: `flask rescreen` clears them
