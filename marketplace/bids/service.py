@@ -106,9 +106,10 @@ def _vendor_org(session: Session, user: User) -> Organization:
     return cast(Organization, session.get(Organization, user.org_id))
 
 
-def _check_job_takes_bids(job: Job, user: User) -> None:
-    """Bids are placed, revised and withdrawn only while the job is open, before its deadline."""
-    status = visibility.effective_status(job)
+def _check_job_takes_bids(job: Job, user: User, now: datetime | None = None) -> None:
+    """Bids are placed, revised and withdrawn only while the job is open, before its deadline (at `now`, the instant
+    the change is decided and stamped with: see _decided_at)."""
+    status = visibility.effective_status(job, now)
     if status == JobStatus.CLOSED:
         raise BidError(f"Bidding on this job closed at {local_time(job.bid_deadline, user)}.")
     if status != JobStatus.OPEN:
@@ -214,30 +215,30 @@ def attachments_of(session: Session, bid_id: int) -> list[BidAttachment]:
     )
 
 
-def bidding_refusal(session: Session, user: User, job: Job) -> str | None:
+def bidding_refusal(session: Session, user: User, job: Job, now: datetime | None = None) -> str | None:
     """Why this vendor may not place a bid on this (visible) job now, or None when it may."""
     try:
         _check_vendor_may_bid(session, _vendor_org(session, user), job)
-        _check_job_takes_bids(job, user)
+        _check_job_takes_bids(job, user, now)
     except BidError as error:
         return str(error)
     return None
 
 
-def change_refusal(session: Session, user: User, bid: Bid, job: Job) -> str | None:
-    """Why the vendor may not revise or withdraw this bid now, or None when it may."""
+def change_refusal(session: Session, user: User, bid: Bid, job: Job, now: datetime | None = None) -> str | None:
+    """Why the vendor may not revise or withdraw this bid now (at `now` when given), or None when it may."""
     if bid.status == BidStatus.WITHDRAWN:
-        refusal = bidding_refusal(session, user, job)
+        refusal = bidding_refusal(session, user, job, now)
         return f"This bid is withdrawn. {refusal}" if refusal else WITHDRAWN_MESSAGE
     if bid.status != BidStatus.ACTIVE:
         return f"This bid is {bid.status}: it can no longer change."
-    if final_offer_open(session, bid, job):
+    if final_offer_open(session, bid, job, now):
         try:
             _check_vendor_may_bid(session, _vendor_org(session, user), job)
         except BidError as error:
             return str(error)
         return None
-    return bidding_refusal(session, user, job)
+    return bidding_refusal(session, user, job, now)
 
 
 FINAL_OFFER_MIN = timedelta(hours=1)
@@ -339,9 +340,9 @@ def ask_final_offers(session: Session, user: User, job_id: int, due_local: datet
     return asked
 
 
-def final_offer_open(session: Session, bid: Bid, job: Job) -> bool:
-    """Whether the lab asked this bid for a best and final offer that is not yet due."""
-    return _final_offers_open(job, utcnow()) and is_shortlisted(session, bid.id)
+def final_offer_open(session: Session, bid: Bid, job: Job, now: datetime | None = None) -> bool:
+    """Whether the lab asked this bid for a best and final offer that is not yet due (at `now` when given)."""
+    return _final_offers_open(job, now or utcnow()) and is_shortlisted(session, bid.id)
 
 
 def _final_offers_open(job: Job, now: datetime) -> bool:
@@ -399,11 +400,19 @@ def _terms_summary(bid: Bid) -> dict:
     }
 
 
-def _add_revision(session: Session, user: User, bid: Bid) -> BidRevision:
+def _decided_at() -> datetime:
+    """The one instant a bid's change is decided at, read under the job's lock: the deadline is checked against it
+    and the bid and its revision are stamped with it. Stamping later (when the row is built, after the files are
+    stored, say) could date a change that was let in before the deadline after it (docs/concurrency.md)."""
+    return utcnow()
+
+
+def _add_revision(session: Session, user: User, bid: Bid, at: datetime) -> BidRevision:
     revision = BidRevision(
         bid_id=bid.id,
         number=bid.revision,
         created_by_id=user.id,
+        created_at=at,
         price_per_unit_minor=bid.price_per_unit_minor,
         total_minor=bid.total_minor,
         currency=bid.currency,
@@ -448,10 +457,11 @@ def place_bid(session: Session, user: User, job_id: int, offer: Offer) -> Bid:
     _check_pilot_price(job, offer)
     # What another request may change meanwhile (the job's state, a colleague's bid) is read under the lock.
     job, _ = _lock_job_then_bid(session, user, job)
-    _check_job_takes_bids(job, user)
+    now = _decided_at()
+    _check_job_takes_bids(job, user, now)
     existing = own_bid_on(session, user, job)
     if existing is not None and existing.status == BidStatus.WITHDRAWN:
-        return _resubmit(session, user, existing, job, offer)
+        return _resubmit(session, user, existing, job, offer, now)
     if existing is not None:
         raise BidError(ALREADY_BID)
     bid = Bid(
@@ -467,10 +477,12 @@ def place_bid(session: Session, user: User, job_id: int, offer: Offer) -> Bid:
         data_handling_response=offer.data_handling_response,
         requirement_answers=_answers_for(job, offer),
         pilot_price_minor=offer.pilot_price_minor if job.pilot_scope else None,
+        created_at=now,
+        updated_at=now,
     )
     session.add(bid)
     session.flush()
-    _add_revision(session, user, bid)
+    _add_revision(session, user, bid, now)
     _store_files(session, user, bid, offer.files)
     record_event(
         session,
@@ -491,7 +503,7 @@ def place_bid(session: Session, user: User, job_id: int, offer: Offer) -> Bid:
     return bid
 
 
-def _resubmit(session: Session, user: User, bid: Bid, job: Job, offer: Offer) -> Bid:
+def _resubmit(session: Session, user: User, bid: Bid, job: Job, offer: Offer, now: datetime) -> Bid:
     """The vendor bids again after withdrawing (place_bid has made every check of a first bid): the same bid is
     live again with the new terms as its next revision; the revision it withdrew keeps the withdrawal."""
     bid = lock_row(session, Bid, bid.id)  # the job is locked already (place_bid)
@@ -501,8 +513,8 @@ def _resubmit(session: Session, user: User, bid: Bid, job: Job, offer: Offer) ->
     _apply_terms(bid, job, offer)
     bid.status, bid.withdrawn_at = BidStatus.ACTIVE, None
     bid.revision += 1
-    bid.updated_at = utcnow()
-    _add_revision(session, user, bid)
+    bid.updated_at = now
+    _add_revision(session, user, bid, now)
     _store_files(session, user, bid, offer.files)
     record_event(
         session,
@@ -535,7 +547,8 @@ def revise_bid(session: Session, user: User, bid_id: int, offer: Offer) -> Bid:
     """
     ensure_active(session, user, "revise bids")
     job, bid = _own_bid_locked(session, user, bid_id)
-    refusal = change_refusal(session, user, bid, job)
+    now = _decided_at()
+    refusal = change_refusal(session, user, bid, job, now)
     if refusal:
         raise BidError(refusal)
     _check_offer(offer)
@@ -544,8 +557,8 @@ def revise_bid(session: Session, user: User, bid_id: int, offer: Offer) -> Bid:
     before = _terms_summary(bid)
     _apply_terms(bid, job, offer)
     bid.revision += 1
-    bid.updated_at = utcnow()
-    _add_revision(session, user, bid)
+    bid.updated_at = now
+    _add_revision(session, user, bid, now)
     _store_files(session, user, bid, offer.files)
     record_event(
         session,
@@ -588,11 +601,12 @@ def withdraw_bid(session: Session, user: User, bid_id: int) -> Bid:
     """
     ensure_active(session, user, "withdraw bids")
     job, bid = _own_bid_locked(session, user, bid_id)
-    refusal = _withdrawal_refusal(session, user, bid, job)
+    now = _decided_at()
+    refusal = _withdrawal_refusal(session, user, bid, job, now)
     if refusal:
         raise BidError(refusal)
     bid.status = BidStatus.WITHDRAWN
-    bid.withdrawn_at = bid.updated_at = utcnow()
+    bid.withdrawn_at = bid.updated_at = now
     _mark_withdrawal(session, bid)
     record_event(
         session,
@@ -1043,11 +1057,11 @@ def withdrawal_preview(session: Session, user: User, bid_id: int) -> WithdrawalP
     return WithdrawalPreview(bid, job, visibility.buyer_label(session, job, user), refusal)
 
 
-def _withdrawal_refusal(session: Session, user: User, bid: Bid, job: Job) -> str | None:
+def _withdrawal_refusal(session: Session, user: User, bid: Bid, job: Job, now: datetime | None = None) -> str | None:
     """Why the vendor may not withdraw this bid now (the confirmation page and withdraw_bid ask alike)."""
     if bid.status == BidStatus.WITHDRAWN:
         return "This bid is already withdrawn."
-    return change_refusal(session, user, bid, job)
+    return change_refusal(session, user, bid, job, now)
 
 
 @dataclass

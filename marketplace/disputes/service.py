@@ -151,9 +151,18 @@ def _check_uploads(uploads: list[Upload]) -> None:
 
 
 def _add_statement(
-    session: Session, dispute: Dispute, side: str, user: User, body: str, uploads: list[Upload], folder: Path | None
+    session: Session,
+    dispute: Dispute,
+    side: str,
+    user: User,
+    body: str,
+    uploads: list[Upload],
+    folder: Path | None,
+    at: datetime,
 ) -> DisputeStatement:
-    statement = DisputeStatement(dispute_id=dispute.id, side=side, author_id=user.id, body=body)
+    """The statement is dated `at`, the instant its deadline was checked against, not when it is built after the
+    files are stored: a statement let in before the evidence closed is never dated after it."""
+    statement = DisputeStatement(dispute_id=dispute.id, side=side, author_id=user.id, body=body, created_at=at)
     session.add(statement)
     session.flush()
     for upload in uploads:
@@ -280,7 +289,7 @@ def open_dispute(
     )
     session.add(dispute)
     session.flush()
-    _add_statement(session, dispute, side, user, reason, uploads, folder)
+    _add_statement(session, dispute, side, user, reason, uploads, folder, now)
     before = str(milestone.status)
     milestone.status, milestone.updated_at = MilestoneStatus.DISPUTED, now
     _audit(
@@ -398,9 +407,9 @@ def remind_other_side(session: Session, dispute: Dispute) -> bool:
     return True
 
 
-def evidence_closes_at(session: Session, dispute: Dispute) -> datetime:
+def evidence_closes_at(session: Session, dispute: Dispute, now: datetime | None = None) -> datetime:
     """When no more statements are taken: the evidence deadline, or the answer's deadline if no answer came."""
-    if not _answered(session, dispute) and utcnow() >= dispute.respond_by:
+    if not _answered(session, dispute) and (now or utcnow()) >= dispute.respond_by:
         return dispute.respond_by
     return dispute.evidence_until
 
@@ -427,13 +436,12 @@ def add_statement(
         raise DisputeError(
             f"Your answer was due by {_when(dispute.respond_by)}: the evidence is closed and an admin decides.", "body"
         )
-    if now >= evidence_closes_at(session, dispute):
-        raise DisputeError(
-            f"The evidence closed on {_when(evidence_closes_at(session, dispute))}: an admin decides now.", "body"
-        )
+    closes = evidence_closes_at(session, dispute, now)
+    if now >= closes:
+        raise DisputeError(f"The evidence closed on {_when(closes)}: an admin decides now.", "body")
     body = _check_text(body, MAX_STATEMENT, "Write your statement.", "body")
     _check_uploads(uploads)
-    statement = _add_statement(session, dispute, side, user, body, uploads, folder)
+    statement = _add_statement(session, dispute, side, user, body, uploads, folder, now)
     _audit(
         session,
         user,

@@ -25,6 +25,7 @@ from tests.functional.payments.stripe_support import (
     only_milestone,
     transfers_for,
 )
+from tests.slow_server import slow_server
 
 RESPONSE_DAYS, EVIDENCE_DAYS = 7, 14
 DEADLINES = disputes.Deadlines(RESPONSE_DAYS, EVIDENCE_DAYS)
@@ -466,3 +467,32 @@ def test_a_side_that_answered_is_not_reminded(app, session, delivered):
     with time_machine.travel(dispute.respond_by - timedelta(days=1), tick=False):
         assert "Dispute answers due: 0 reminded." in run_reminders(app)
     assert notices(session, deal.buyer, "dispute_answer_due") == []
+
+
+@pytest.mark.parametrize("side", ["buyer", "vendor"])
+def test_a_statement_let_in_before_the_evidence_closed_is_dated_before_it_wherever_the_deadline_falls(
+    session, delivered, side
+):
+    """A statement is let in or refused at one instant and dated with it: the clock moves a second per SQL
+    statement (tests/slow_server.py) and the closing is swept through the request, one second at a time."""
+    deal, milestone = delivered
+    dispute = open_as(session, deal.buyer, deal, milestone)
+    author = deal.buyer if side == "buyer" else deal.vendor
+    outcomes: set[str] = set()
+    with time_machine.travel(utcnow().replace(microsecond=0), tick=False) as traveller:
+        for step in range(30):
+            closes = utcnow() + timedelta(seconds=step, milliseconds=500)
+            dispute.respond_by = dispute.evidence_until = closes
+            session.commit()
+            try:
+                with slow_server(traveller):
+                    statement = disputes.add_statement(session, author, dispute.id, f"Step {step}.", [], None)
+                    session.commit()
+            except disputes.DisputeError as refusal:
+                session.rollback()
+                assert "closed" in str(refusal), (step, str(refusal))
+                outcomes.add("refused")
+                continue
+            assert statement.created_at < closes, f"deadline {step}.5 s into the request, dated {statement.created_at}"
+            outcomes.add("let in")
+    assert outcomes == {"refused", "let in"}  # the sweep crossed the request
