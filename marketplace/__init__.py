@@ -162,6 +162,10 @@ def _register_listeners() -> None:
 
     changes.listen(concentration.report_new_groups)
     tasks.on_worker_start(screening_tasks.requeue_on_worker_start)
+    # Answers given while their lab's verdicts were updating are told by a worker (jobs.tasks).
+    from marketplace.jobs import tasks as job_tasks
+
+    tasks.on_worker_start(job_tasks.requeue_on_worker_start)
     tasks.on_worker_start(reminders.run_on_worker_start)
     reminders.also_run(run_deadlines)
     reminders.also_run(dispute_deadlines.run_deadlines)

@@ -162,3 +162,6 @@ class Question(SQLModel, table=True):
     answer: str = Field(default="", max_length=8000)
     answered_by_id: int | None = Field(default=None, foreign_key="user_account.id")
     answered_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
+    # When the vendors that may see the job were told of the answer: with it, or by a worker once the lab's verdicts,
+    # being re-screened as it answered, were stored (jobs.tasks.tell_answer). Empty while that is still to do.
+    told_at: datetime | None = Field(default=None, sa_type=UTCDateTime)

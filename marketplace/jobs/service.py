@@ -19,7 +19,7 @@ from sqlalchemy import Select, bindparam, select
 from sqlalchemy.orm import Session, aliased
 from sqlmodel import col
 
-from marketplace import transaction_cache, visibility
+from marketplace import tasks, transaction_cache, visibility
 from marketplace.accounts.models import Organization, OrgKind, User
 from marketplace.accounts.suspension import ensure_active
 from marketplace.accounts.verification import publishing_refusal
@@ -904,7 +904,34 @@ def answer_question(session: Session, user: User, job_id: int, question_id: int,
     question.answer = text
     question.answered_by_id = user.id
     question.answered_at = utcnow()
-    notify_orgs(
+    if tasks.configured() and visibility.verdicts_updating(session, job.buyer_org_id):
+        # The lab's stored verdicts may be behind while its re-screen waits: telling now would screen every vendor
+        # live inside this request (22 s at 100,000 vendors). A worker tells them; the answer itself is on the job
+        # page at once, for every vendor that may see it (questions_for decides live).
+        tasks.enqueue_after_commit(
+            session,
+            TELL_ANSWER_TASK,
+            question.id,
+            job_id=tell_answer_job_id(question.id),
+            description=f"tell the vendors seeing job {job.id} of the answer to question {question.id}",
+        )
+    else:
+        tell_answer(session, job, question)
+    session.flush()
+    return question
+
+
+TELL_ANSWER_TASK = "marketplace.jobs.tasks.tell_answer"
+
+
+def tell_answer_job_id(question_id: int) -> str:
+    return tasks.job_id("tell-answer", question_id)
+
+
+def tell_answer(session: Session, job: Job, question: Question) -> int:
+    """Tell every vendor that may see the job now that a question on it was answered, once (told_at); how many
+    users were told."""
+    told = notify_orgs(
         session,
         visibility.vendor_ids_seeing(session, job),
         "question_answered",
@@ -912,8 +939,8 @@ def answer_question(session: Session, user: User, job_id: int, question_id: int,
         job_path(job.id) + "#questions",
         job_id=job.id,
     )
-    session.flush()
-    return question
+    question.told_at = utcnow()
+    return told
 
 
 @dataclass(frozen=True)

@@ -347,7 +347,7 @@ def answer(job_id: int, question_id: int):
     form = AnswerForm()
     if form.validate_on_submit():
         try:
-            service.answer_question(db.session, current_user, job_id, question_id, form.answer.data)
+            question = service.answer_question(db.session, current_user, job_id, question_id, form.answer.data)
         except service.JobError as error:
             if error.field is None:  # answered meanwhile (a colleague was quicker), or the job cancelled
                 flash(str(error), "error")
@@ -355,7 +355,14 @@ def answer(job_id: int, question_id: int):
             form.answer.errors = [*form.answer.errors, str(error)]
         else:
             db.session.commit()
-            flash("Answer published to every vendor who can see the job.", "success")
+            if question.told_at is None:
+                flash(
+                    "Answer published to every vendor who can see the job. Your verdicts are updating: those "
+                    "vendors are notified in a moment, once they are stored.",
+                    "success",
+                )
+            else:
+                flash("Answer published to every vendor who can see the job.", "success")
             return redirect(url_for("jobs.show", job_id=job_id, _anchor="questions"), 303)
     return _render_show(job_id, answer_forms={question_id: form}, status=400)
 

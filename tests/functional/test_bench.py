@@ -125,6 +125,11 @@ def test_the_runner_measures_every_figure_and_the_chart_draws_them(tmp_path):
     seeing, told = re.search(r"([\d,]+) vendors may see the job, ([\d,]+) users told", answered.stdout).groups()
     assert seeing == told and 0 < int(seeing.replace(",", "")) <= 200
     assert "naive:" in answered.stdout and "ratio naive / ours" in answered.stdout
+    # While a re-screen waits: the request tells no one (the bench itself asserts it), a worker's telling does.
+    waiting = run("who_sees.py", "--database-url", url, "--repeats", "1", "--naive-vendors", "10", "--pending")
+    assert waiting.returncode == 0, waiting.stderr
+    assert re.search(r"while a re-screen waits: the request \d+ ms .* the worker's telling", waiting.stdout)
+    assert re.search(r"before, told inside the request with every vendor screened live: [\d.]+ s", waiting.stdout)
 
     # The registry's pages on the same register: every figure measured, the obvious way run to the end.
     timed = run("registry.py", "--database-url", url, "--parties", "5", "--repeats", "1", "--naive-limit", "120")
