@@ -468,3 +468,12 @@ def shared_per_party_unless_written(
     if current is None:
         return compute(wanted)
     return _kept_or_computed(session, current, wanted, compute, lambda: True, _per_party, PARTY_ANSWERS)
+
+
+def forget_kept() -> None:
+    """Drop every answer this process keeps between transactions. The counters only ever go up on a live database;
+    one whose counters went back (restored from a backup, or each test's transaction rolled back) could otherwise be
+    answered with what was kept before, under a counter value it reaches again."""
+    with _shared_lock:
+        _shared.clear()
+        _per_party.clear()

@@ -12,7 +12,7 @@ from sqlalchemy import create_engine, text
 from sqlalchemy.engine import make_url
 from sqlalchemy.orm import scoped_session, sessionmaker
 
-from marketplace import create_app, logs
+from marketplace import create_app, logs, transaction_cache
 from marketplace.accounts.models import Organization
 from marketplace.accounts.sessions import start_session
 from marketplace.accounts.web_sessions import SESSION_KEY
@@ -128,6 +128,9 @@ def app(_session_app):
     """The app, inside one database transaction rolled back after the test."""
     app = _session_app
     app.config["WTF_CSRF_ENABLED"] = False
+    # Every test rolls its transaction back, so the next one meets the same counters: nothing kept by an earlier
+    # test may answer it (a page's statement count would depend on which tests ran before).
+    transaction_cache.forget_kept()
     with app.app_context():
         connection = db.engine.connect()
         transaction = connection.begin()

@@ -37,7 +37,7 @@ SLACK = 1
 # reads less.
 CEILINGS = {
     ("buyer", "/jobs/"): 4,
-    ("buyer", "/jobs/{job}"): 31,
+    ("buyer", "/jobs/{job}"): 32,
     ("buyer", "/jobs/{job}/bids"): 23,
     ("buyer", "/contracts"): 2,
     ("buyer", "/contracts/{contract}"): 11,  # 10 and the generation: whether the vendor takes payouts is kept
