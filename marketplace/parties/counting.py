@@ -5,7 +5,7 @@ awaits review (submitted, or sent back for changes). A tie removed in a newer ve
 that version is approved, so a vendor cannot escape a verdict by leaving a disclosure unreviewed.
 """
 
-from sqlalchemy import select
+from sqlalchemy import and_, or_, select
 from sqlalchemy.orm import Session
 from sqlmodel import col
 
@@ -19,10 +19,23 @@ PENDING_STATUSES = (DisclosureStatus.SUBMITTED, DisclosureStatus.CHANGES_REQUEST
 def vendors_awaiting_review(session: Session, vendor_org_ids: list[int] | None = None) -> set[int]:
     """The vendors (of those given, or all) with a filed version an admin has not yet reviewed (submitted or sent
     back for changes, after their latest approved one): their unreviewed claims count against them, unseen by
-    them (see docs/screening.md, "What an unreviewed filing may reveal")."""
+    them (see docs/screening.md, "What an unreviewed filing may reveal").
+
+    One statement reads the versions awaiting review and the approved versions of their vendors only: a few rows,
+    where reading every filed version took half a second at 100,000 vendors."""
+    waiting = col(DisclosureVersion.status).in_(PENDING_STATUSES)
+    vendors_waiting = select(col(DisclosureVersion.vendor_org_id)).where(waiting)
     query = select(
         col(DisclosureVersion.vendor_org_id), col(DisclosureVersion.number), col(DisclosureVersion.status)
-    ).where(col(DisclosureVersion.status) != DisclosureStatus.DRAFT)
+    ).where(
+        or_(
+            waiting,
+            and_(
+                col(DisclosureVersion.status) == DisclosureStatus.APPROVED,
+                col(DisclosureVersion.vendor_org_id).in_(vendors_waiting),
+            ),
+        )
+    )
     if vendor_org_ids is not None:
         query = query.where(in_ids(session, DisclosureVersion.vendor_org_id, vendor_org_ids))
     rows = session.execute(query).all()

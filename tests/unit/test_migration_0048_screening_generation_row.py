@@ -22,7 +22,7 @@ def test_0048_moves_the_screening_generation_into_its_row_and_back(tmp_path):
         [(before,)] = _rows("SELECT generation FROM screening_generation")
         db.session.remove()
 
-        upgrade()
+        upgrade(revision="0048")  # 0048 alone: a later revision writing a kept table bumps the row too
         assert not inspect(db.engine).has_table("screening_generation")
         assert _rows("SELECT generation FROM table_generation WHERE name = ''") == [(before + 1,)]
         assert transaction_cache.generation(db.session) == before + 1
