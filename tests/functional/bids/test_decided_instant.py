@@ -19,7 +19,7 @@ from marketplace.bids.models import Bid, BidRevision
 from marketplace.db_types import utcnow
 from marketplace.jobs.models import BiddingMode
 from tests.factories import JobFactory, VerifiedVendorFactory
-from tests.slow_server import slow_server
+from tests.slow_server import sweep_deadline
 
 OFFER = bids.Offer(price_per_unit_minor=50, total_minor=500_000, turnaround_days=10)
 BETTER = bids.Offer(price_per_unit_minor=45, total_minor=450_000, turnaround_days=9)
@@ -59,38 +59,35 @@ CHANGES = {
 }
 
 
-def _dates(session, job_id: int, vendor_org_id: int) -> list[datetime]:
+def _dates(session, job_id: int, vendor_org_id: int) -> list[datetime | None]:
     bid = session.execute(select(Bid).where(Bid.job_id == job_id, Bid.vendor_org_id == vendor_org_id)).scalar_one()
     latest = session.execute(
         select(BidRevision).where(BidRevision.bid_id == bid.id, BidRevision.number == bid.revision)
     ).scalar_one()
-    return [d for d in (bid.updated_at, bid.withdrawn_at, latest.created_at, latest.withdrawn_at) if d is not None]
+    return [bid.updated_at, bid.withdrawn_at, latest.created_at, latest.withdrawn_at]
 
 
 @pytest.mark.parametrize("change", CHANGES, ids=list(CHANGES))
 def test_a_change_let_in_before_the_deadline_is_dated_before_it_wherever_the_deadline_falls(session, change):
     before, act = CHANGES[change]
-    outcomes: set[str] = set()
+
+    def arrange(deadline):
+        job = JobFactory(bidding_mode=BiddingMode.SEALED, bid_deadline=utcnow() + timedelta(days=1))
+        vendor = VerifiedVendorFactory()
+        bid = before(session, vendor, job)
+        job.bid_deadline = deadline
+        return vendor, job, bid
+
     with time_machine.travel(utcnow().replace(microsecond=0), tick=False) as traveller:
-        for step in range(SWEEP):
-            job = JobFactory(bidding_mode=BiddingMode.SEALED, bid_deadline=utcnow() + timedelta(days=1))
-            vendor = VerifiedVendorFactory()
-            bid = before(session, vendor, job)
-            deadline = utcnow() + timedelta(seconds=step, milliseconds=500)
-            job.bid_deadline = deadline
-            session.commit()
-            try:
-                with slow_server(traveller):
-                    act(session, vendor, job, bid)
-                    session.commit()
-            except bids.BidError as refusal:
-                session.rollback()
-                assert "closed" in str(refusal), (step, str(refusal))
-                outcomes.add("refused")
-                continue
-            late = [d for d in _dates(session, job.id, vendor.org_id) if d >= deadline]
-            assert late == [], f"{change}, deadline {step}.5 s into the request: dated {late} after {deadline}"
-            outcomes.add("let in")
+        outcomes = sweep_deadline(
+            traveller,
+            session,
+            SWEEP,
+            arrange=arrange,
+            act=lambda arranged: act(session, *arranged),
+            refusal=bids.BidError,
+            dates=lambda arranged, _: _dates(session, arranged[1].id, arranged[0].org_id),
+        )
     # The sweep crossed the request: the deadline fell before the check on some steps and after it on others.
     assert outcomes == {"refused", "let in"}
 

@@ -25,7 +25,7 @@ from tests.functional.payments.stripe_support import (
     only_milestone,
     transfers_for,
 )
-from tests.slow_server import slow_server
+from tests.slow_server import sweep_deadline
 
 RESPONSE_DAYS, EVIDENCE_DAYS = 7, 14
 DEADLINES = disputes.Deadlines(RESPONSE_DAYS, EVIDENCE_DAYS)
@@ -478,21 +478,19 @@ def test_a_statement_let_in_before_the_evidence_closed_is_dated_before_it_wherev
     deal, milestone = delivered
     dispute = open_as(session, deal.buyer, deal, milestone)
     author = deal.buyer if side == "buyer" else deal.vendor
-    outcomes: set[str] = set()
+
+    def arrange(closes):
+        dispute.respond_by = dispute.evidence_until = closes
+        return closes
+
     with time_machine.travel(utcnow().replace(microsecond=0), tick=False) as traveller:
-        for step in range(30):
-            closes = utcnow() + timedelta(seconds=step, milliseconds=500)
-            dispute.respond_by = dispute.evidence_until = closes
-            session.commit()
-            try:
-                with slow_server(traveller):
-                    statement = disputes.add_statement(session, author, dispute.id, f"Step {step}.", [], None)
-                    session.commit()
-            except disputes.DisputeError as refusal:
-                session.rollback()
-                assert "closed" in str(refusal), (step, str(refusal))
-                outcomes.add("refused")
-                continue
-            assert statement.created_at < closes, f"deadline {step}.5 s into the request, dated {statement.created_at}"
-            outcomes.add("let in")
+        outcomes = sweep_deadline(
+            traveller,
+            session,
+            30,
+            arrange=arrange,
+            act=lambda _: disputes.add_statement(session, author, dispute.id, "One more count.", [], None),
+            refusal=disputes.DisputeError,
+            dates=lambda _, statement: [statement.created_at],
+        )
     assert outcomes == {"refused", "let in"}  # the sweep crossed the request
