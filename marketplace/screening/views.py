@@ -52,7 +52,7 @@ def rivals():
         form=form,
         query=query,
         found_error=found_error,
-        entries=service.rivals_of(db.session, current_user),
+        rivals=service.rival_list(db.session, current_user),
         matches=service.find_candidates(db.session, current_user, query) if query else None,
         updating=queued.progress_for_buyer(db.session, current_user.org_id),
     ), 400 if request.method == "POST" else 200

@@ -95,6 +95,7 @@ def test_a_new_labs_lists_leave_out_what_they_would_screen_in_the_request_until_
     assert "Updating verdicts: waiting for the queue to start" in page
     rivals = lab.get("/rivals").get_data(as_text=True)
     assert "Kestrel Compute" in rivals and 'data-testid="tied-vendors">0 vendors<' in rivals
+    assert f"{everyone} vendors not yet screened for your lab are not counted" in rivals  # short, and says so
 
     run_worker()
 
@@ -105,6 +106,34 @@ def test_a_new_labs_lists_leave_out_what_they_would_screen_in_the_request_until_
     assert re.search(r'data-verdict="exclude"[^>]*>\s*<td><a href="[^"]+">Tern Tagging 0<', page)
     rivals = lab.get("/rivals").get_data(as_text=True)
     assert 'data-testid="tied-vendors">1 vendor<' in rivals
+    assert 'data-testid="unscreened-vendors"' not in rivals
+
+
+def test_a_lab_without_stored_verdicts_and_nothing_pending_is_told_what_its_counts_leave_out(
+    bed, build, client_for, monkeypatch
+):
+    """A lab that joined before the platform had a queue: nothing was queued for it, and nothing says it is updating;
+    its lists and counts still say which vendors they leave out rather than come up short in silence."""
+    monkeypatch.setitem(bed.config, "SCREENED_LIVE_UP_TO", 1)
+
+    def market():
+        vendors = [VerifiedVendorOrgFactory(name=f"Snipe Segmenting {n}") for n in range(3)]
+        lab = _sign_up(OrgKind.BUYER, "Gannet Maps")
+        db.session.execute(PendingRescreen.__table__.delete())  # joined before the queue: nothing pending
+        rival = PartyFactory(name="Skua Systems")
+        RivalFactory(buyer_org_id=lab["org"], party_id=rival.id)
+        InterestFactory(interested_party_id=rival.id, subject_party_id=vendors[0].party_id, share_exact=60.0)
+        return lab
+
+    lab = client_for(build(market)["user"])
+    with bed.app_context():
+        everyone = _vendor_count()
+        db.session.remove()
+    rivals = lab.get("/rivals").get_data(as_text=True)
+    assert "Updating verdicts" not in rivals
+    assert f"{everyone} vendors not yet screened for your lab are not counted" in rivals
+    vendors = lab.get("/vendors").get_data(as_text=True)
+    assert f"{everyone} vendors not yet screened for your lab are not listed" in vendors
 
 
 def test_a_few_unstored_vendors_are_still_screened_in_the_page(bed, build, client_for, monkeypatch):

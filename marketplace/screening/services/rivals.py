@@ -64,6 +64,19 @@ def _rival_party_ids(session: Session, org_id: int) -> set[int]:
 
 def rivals_of(session: Session, user: User) -> list[RivalEntry]:
     """The buyer organisation's rivals by name, each with how many platform vendors it currently ties to."""
+    return rival_list(session, user).entries
+
+
+@dataclass(frozen=True)
+class RivalList:
+    entries: list[RivalEntry]
+    # Vendors not yet screened for the lab and not counted (a lab that has just joined a large platform, until the
+    # screening queued for it is stored): the page says so (screen.cached_screenings_for_buyer).
+    unscreened: int = 0
+
+
+def rival_list(session: Session, user: User) -> RivalList:
+    """rivals_of, and how many vendors not yet screened for the lab its counts leave out."""
     org = _buyer_org(session, user)
     rows = session.execute(
         select(Rival, Party)
@@ -72,14 +85,15 @@ def rivals_of(session: Session, user: User) -> list[RivalEntry]:
         .order_by(Party.name)
     ).all()
     if not rows:
-        return []
+        return RivalList([])
     ties: Counter[int] = Counter()
     # A finding that names a rival is a review or an exclude: clear vendors' records need not be read.
-    for _verdict, findings in cached_screenings_for_buyer(session, org.id, flagged_only=True).values():
+    screenings = cached_screenings_for_buyer(session, org.id, flagged_only=True)
+    for _verdict, findings in screenings.values():
         # A vendor counts once per rival, however many findings name that rival.
         for rival_id in {finding.get("rival_party_id") for finding in findings if finding.get("rival_party_id")}:
             ties[cast(int, rival_id)] += 1
-    return [RivalEntry(rival, party, ties[party.id]) for rival, party in rows]
+    return RivalList([RivalEntry(rival, party, ties[party.id]) for rival, party in rows], screenings.unscreened)
 
 
 def find_candidates(session: Session, user: User, text: str) -> list[PartyMatch]:

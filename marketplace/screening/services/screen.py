@@ -24,7 +24,7 @@ from datetime import date
 from typing import NamedTuple, cast
 
 from flask import current_app
-from sqlalchemy import select
+from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 from sqlmodel import col
 
@@ -480,16 +480,22 @@ def screened_live_up_to() -> int | None:
     return int(current_app.config["SCREENED_LIVE_UP_TO"]) if tasks.configured() else None
 
 
-def cached_screenings_for_buyer(
-    session: Session, buyer_org_id: int, flagged_only: bool = False
-) -> dict[int, tuple[Verdict, list[dict]]]:
+class StoredScreenings(dict[int, tuple[Verdict, list[dict]]]):
+    """{vendor org id: (verdict, findings)}, and how many vendors not yet screened for the lab were left out
+    (`unscreened`), for the page to say so rather than count short in silence."""
+
+    unscreened: int = 0
+
+
+def cached_screenings_for_buyer(session: Session, buyer_org_id: int, flagged_only: bool = False) -> StoredScreenings:
     """{vendor org id: (verdict, findings)} for every vendor, from the stored verdicts (with flagged_only, for every
     vendor whose verdict is not clear: the ones with findings).
 
     A vendor not yet screened for this buyer is screened live here but not stored or acted on: this serves
     GET pages, which change nothing; the next refresh stores it. More of them than screened_live_up_to(), with a
-    queue to store them (a lab that has just joined a large platform), are left out: no page screens the platform.
-    Findings are findings_record() dicts. For pages listing many vendors; never for access decisions.
+    queue to store them (a lab that has just joined a large platform), are left out and counted (`unscreened`): no
+    page screens the platform. Findings are findings_record() dicts. For pages listing many vendors; never for
+    access decisions.
     """
     vendors = select(col(Organization.id)).where(col(Organization.kind) == OrgKind.VENDOR)
     stored = select(col(VerdictRecord.vendor_org_id), col(VerdictRecord.verdict), col(VerdictRecord.findings)).where(
@@ -497,7 +503,9 @@ def cached_screenings_for_buyer(
     )
     if flagged_only:
         stored = stored.where(col(VerdictRecord.verdict) != Verdict.CLEAR.value)
-    cached = {vendor_id: (Verdict(verdict), findings or []) for vendor_id, verdict, findings in session.execute(stored)}
+    cached = StoredScreenings(
+        (vendor_id, (Verdict(verdict), findings or [])) for vendor_id, verdict, findings in session.execute(stored)
+    )
     recorded = select(col(VerdictRecord.vendor_org_id)).where(col(VerdictRecord.buyer_org_id) == buyer_org_id)
     unstored = select(Organization).where(
         col(Organization.kind) == OrgKind.VENDOR, col(Organization.id).not_in(recorded)
@@ -505,6 +513,7 @@ def cached_screenings_for_buyer(
     limit = screened_live_up_to()
     missing = session.execute(unstored if limit is None else unstored.limit(limit + 1)).scalars().all()
     if limit is not None and len(missing) > limit:
+        cached.unscreened = cast(int, session.scalar(select(func.count()).select_from(unstored.subquery())))
         return cached
     if missing:
         for (_, vendor_id), screening in screen_pairs(session, [buyer_org_id], missing).items():
