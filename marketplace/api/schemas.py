@@ -276,6 +276,11 @@ class RivalOut(BaseModel):
 
 class RivalList(BaseModel):
     items: list[RivalOut]
+    unscreened: int = Field(
+        0,
+        description="Vendors not yet screened for your lab, not counted in tied_vendors until their verdicts are "
+        "stored.",
+    )
 
 
 class PolicyOut(BaseModel):
@@ -348,6 +353,11 @@ class VendorVerdict(BaseModel):
 class VendorVerdictPage(Page):
     items: list[VendorVerdict]
     hidden_excluded: int = Field(description="Matching excluded vendors left out (ask with show_excluded=true).")
+    unscreened: int = Field(
+        0,
+        description="Vendors not yet screened for your lab and left out until their verdicts are stored (a lab that "
+        "has just joined a large platform): they appear as the queue stores them.",
+    )
 
 
 class VendorSearchQuery(Input):

@@ -64,11 +64,13 @@ def _finding(finding: Finding) -> FindingOut:
 )
 def list_rivals(user: User) -> RivalList:
     """Each rival your lab names, with how many platform vendors it ties to."""
+    listed = rivals.rival_list(db.session, user)
     return RivalList(
         items=[
             RivalOut(id=e.rival.id, party_id=e.party.id, name=e.party.name, tied_vendors=e.tied_vendor_count)
-            for e in rivals.rivals_of(db.session, user)
-        ]
+            for e in listed.entries
+        ],
+        unscreened=listed.unscreened,
     )
 
 
@@ -223,6 +225,7 @@ def search_vendors(user: User, query: VendorSearchQuery) -> VendorVerdictPage:
         ],
         next=following,
         hidden_excluded=page.hidden_excluded,
+        unscreened=page.unscreened,
     )
 
 

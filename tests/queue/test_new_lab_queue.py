@@ -9,8 +9,9 @@ import re
 
 from sqlalchemy import func, select
 
-from marketplace.accounts.models import Organization, OrgKind
+from marketplace.accounts.models import Organization, OrgKind, User
 from marketplace.accounts.service import sign_up
+from marketplace.api import tokens
 from marketplace.db_types import utcnow
 from marketplace.extensions import db
 from marketplace.screening.models import PendingRescreen, VerdictRecord
@@ -125,7 +126,8 @@ def test_a_lab_without_stored_verdicts_and_nothing_pending_is_told_what_its_coun
         InterestFactory(interested_party_id=rival.id, subject_party_id=vendors[0].party_id, share_exact=60.0)
         return lab
 
-    lab = client_for(build(market)["user"])
+    ids = build(market)
+    lab = client_for(ids["user"])
     with bed.app_context():
         everyone = _vendor_count()
         db.session.remove()
@@ -134,6 +136,16 @@ def test_a_lab_without_stored_verdicts_and_nothing_pending_is_told_what_its_coun
     assert f"{everyone} vendors not yet screened for your lab are not counted" in rivals
     vendors = lab.get("/vendors").get_data(as_text=True)
     assert f"{everyone} vendors not yet screened for your lab are not listed" in vendors
+
+    # The API says it too, beside the counts and the list it leaves them out of.
+    def token() -> str:
+        return tokens.create_token(db.session, db.session.get(User, ids["user"]), "Sync", ["screening:read"], 30).secret
+
+    secret = build(token)
+    headers = {"Authorization": f"Bearer {secret}"}
+    listed = bed.test_client().get("/api/v1/rivals", headers=headers).json
+    assert listed["unscreened"] == everyone and [r["tied_vendors"] for r in listed["items"]] == [0]
+    assert bed.test_client().get("/api/v1/vendors", headers=headers).json["unscreened"] == everyone
 
 
 def test_a_few_unstored_vendors_are_still_screened_in_the_page(bed, build, client_for, monkeypatch):
