@@ -13,6 +13,7 @@ from datetime import datetime, timedelta
 from types import SimpleNamespace
 from typing import cast
 
+from flask import current_app
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 from sqlmodel import col
@@ -39,6 +40,13 @@ PLATFORM_CLOCK = SimpleNamespace(id=None, email="the platform (acceptance deadli
 def acceptance_deadline(delivery: Delivery, days: int) -> datetime:
     """When the delivery's payment is released if the lab has neither accepted nor rejected it."""
     return delivery.delivered_at + timedelta(days=days)
+
+
+def lab_decides_by(delivery: Delivery) -> datetime:
+    """acceptance_deadline under the app's ACCEPTANCE_DAYS: the lab accepts or rejects until then; from then on its
+    silence has accepted the delivery (the server's clock decides, not when the next run comes), so it may still
+    accept, no longer reject."""
+    return acceptance_deadline(delivery, int(current_app.config.get("ACCEPTANCE_DAYS", 14)))
 
 
 def _when(moment: datetime) -> str:

@@ -17,6 +17,7 @@ from sqlmodel import col
 from marketplace import visibility
 from marketplace.accounts.models import User
 from marketplace.audit.service import record_event
+from marketplace.contracts.deadlines import lab_decides_by
 from marketplace.contracts.lifecycle import (
     contract_link,
     lock_contract,
@@ -234,7 +235,11 @@ class ContractPage:
         return status_seen_by(self.contract, self.side)
 
 
-def _milestone_actions(contract: Contract, milestone: Milestone, side: str) -> set[str]:
+def _milestone_actions(
+    contract: Contract, milestone: Milestone, side: str, waiting: Delivery | None = None
+) -> set[str]:
+    """What the side may do to the milestone now; `waiting`, the delivery awaiting the lab's decision: past its
+    deadline the lab may still accept it, no longer reject it (reject_delivery)."""
     if contract.status in (ContractStatus.ENDED, ContractStatus.COMPLETED):
         return set()
     status, active = milestone.status, contract.status == ContractStatus.ACTIVE
@@ -245,7 +250,9 @@ def _milestone_actions(contract: Contract, milestone: Milestone, side: str) -> s
         if status in (MilestoneStatus.FUNDED, MilestoneStatus.REJECTED):
             actions.add("cancel")
         if status == MilestoneStatus.DELIVERED and active:
-            actions |= {"accept", "reject"}
+            actions.add("accept")
+            if waiting is None or utcnow() < lab_decides_by(waiting):
+                actions.add("reject")
         return actions
     if side == "vendor":
         if status in (MilestoneStatus.FUNDED, MilestoneStatus.REJECTED) and active:
@@ -324,7 +331,19 @@ def contract_page(session: Session, user: User, contract_id: int) -> ContractPag
                 for d in deliveries
                 if d.milestone_id == milestone.id
             ],
-            _milestone_actions(contract, milestone, side),
+            _milestone_actions(
+                contract,
+                milestone,
+                side,
+                next(
+                    (
+                        d
+                        for d in deliveries
+                        if d.milestone_id == milestone.id and d.decision == DeliveryDecision.WAITING
+                    ),
+                    None,
+                ),
+            ),
         )
         if milestone.fee_bps is not None:
             base = milestone.amount_minor if milestone.payout_minor is None else milestone.payout_minor
@@ -674,6 +693,12 @@ def reject_delivery(session: Session, user: User, contract_id: int, milestone_id
         raise ContractError("Keep the reason under 4,000 characters.", "reason")
     delivery = _waiting_delivery(session, milestone)
     now = utcnow()
+    decide_by = lab_decides_by(delivery)
+    if now >= decide_by:
+        raise ContractError(
+            f"The time to decide on this delivery ended {decide_by:%Y-%m-%d %H:%M} UTC: your silence accepted it, and "
+            "its payment is released to the vendor by itself. You can still accept it now."
+        )
     delivery.decision, delivery.reason, delivery.decided_by_id, delivery.decided_at = (
         DeliveryDecision.REJECTED,
         reason,

@@ -10,7 +10,8 @@ from flask import Blueprint, abort, current_app, render_template
 from flask_login import current_user, login_required
 
 from marketplace.accounts.models import OrgRole
-from marketplace.contracts.deadlines import acceptance_deadline
+from marketplace.contracts.deadlines import lab_decides_by
+from marketplace.db_types import utcnow
 from marketplace.disputes import service
 from marketplace.disputes.forms import OpenDisputeForm, StatementForm, WithdrawForm
 from marketplace.disputes.pages import act_on_dispute, attempt, page_response
@@ -39,7 +40,13 @@ def milestone_disputes(contract, milestones) -> service.ContractDisputes:
 @bp.app_template_global()
 def delivery_deadline(delivery):
     """When a waiting delivery's payment is released if the lab stays silent (for the contract's page)."""
-    return acceptance_deadline(delivery, int(current_app.config.get("ACCEPTANCE_DAYS", 14)))
+    return lab_decides_by(delivery)
+
+
+@bp.app_template_global()
+def delivery_deadline_passed(delivery) -> bool:
+    """Whether the lab's time to decide on a waiting delivery has ended (its silence accepted it)."""
+    return utcnow() >= lab_decides_by(delivery)
 
 
 def _uploads(form) -> list[service.Upload]:

@@ -123,3 +123,40 @@ def test_a_disputed_delivery_is_not_released_by_the_deadline(app, session, deliv
     session.refresh(milestone)
     assert milestone.status == MilestoneStatus.DISPUTED
     assert transfers_for(stripe_sim, milestone) == []
+
+
+def test_the_lab_rejects_until_its_deadline_and_after_it_may_only_accept_whenever_the_run_comes(
+    client, login_as, session, delivered, stripe_sim
+):
+    """The server's clock ends the lab's time to decide, not the next run (it may be a day away): from the deadline
+    on, its silence has accepted the delivery, so it may still accept, never reject."""
+    deal, milestone = delivered
+    delivery, url = deal.extra["delivery"], f"/contracts/{deal.contract.id}/milestones/{milestone.id}"
+    with at(delivery, DAYS, minutes=-1):
+        login_as(deal.buyer)  # signed in on the day: a sign-in lasts hours, not the fortnight
+        page = client.get(f"/contracts/{deal.contract.id}").text
+        assert "Reject delivery" in page and "The buyer accepts or rejects it by" in page
+    with at(delivery, DAYS):
+        login_as(deal.buyer)
+        page = client.get(f"/contracts/{deal.contract.id}").text
+        assert "Reject delivery" not in page
+        assert "The buyer's time to decide ended" in page and "counts as accepted" in page
+        refused = client.post(f"{url}/reject", data={f"m{milestone.id}-reason": "Half the boxes are missing."})
+        assert refused.status_code == 400
+        assert "your silence accepted it" in refused.text and "You can still accept it now." in refused.text
+        session.refresh(milestone)
+        assert milestone.status == MilestoneStatus.DELIVERED and delivery.decision == DeliveryDecision.WAITING
+        assert client.post(f"{url}/accept").status_code == 303
+    session.refresh(milestone)
+    assert milestone.status == MilestoneStatus.RELEASED
+    assert len(transfers_for(stripe_sim, milestone)) == 1
+
+
+def test_before_the_deadline_the_lab_still_rejects(client, login_as, session, delivered):
+    deal, milestone = delivered
+    with at(deal.extra["delivery"], DAYS, minutes=-1):
+        login_as(deal.buyer)
+        url = f"/contracts/{deal.contract.id}/milestones/{milestone.id}/reject"
+        assert client.post(url, data={f"m{milestone.id}-reason": "Half the boxes are missing."}).status_code == 303
+    session.refresh(milestone)
+    assert milestone.status == MilestoneStatus.REJECTED
