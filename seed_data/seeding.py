@@ -44,6 +44,7 @@ from marketplace.contracts.models import (
     Contract,
     ContractStatus,
     Delivery,
+    DeliveryDecision,
     Milestone,
     MilestoneStatus,
 )
@@ -904,11 +905,36 @@ class DemoLoader:
         ]
         for days_ago, number, _order, step in sorted(steps, key=lambda item: (-item[0], item[1], item[2])):
             milestone = milestones[number]
-            with self._backdated(self._ago(days_ago), contract, milestone, unread=days_ago <= UNREAD_DAYS):
+            when = self._ago(days_ago)
+            with (
+                self._backdated(when, contract, milestone, unread=days_ago <= UNREAD_DAYS),
+                self._decided_as_of(milestone, when),
+            ):
                 try:
                     self._step(contract, buyer, vendor, milestone, step)
                 except (contract_service.ContractError, payment_service.PaymentError) as error:
                     raise SeedDataError(f"{label}, milestone {number + 1}: “{step['do']}” failed: {error}") from error
+
+    @contextmanager
+    def _decided_as_of(self, milestone: Milestone, when: datetime):
+        """A step that happened at `when`, replayed now: the deliveries waiting for the lab's decision are dated as
+        long before now as they were before `when` while it runs (the lab's time to decide is judged by the clock:
+        contracts.deadlines.lab_decides_by), then put back."""
+        shift = utcnow() - when
+        waiting = list(
+            self.session.execute(
+                select(Delivery).where(
+                    col(Delivery.milestone_id) == milestone.id, col(Delivery.decision) == DeliveryDecision.WAITING
+                )
+            ).scalars()
+        )
+        for delivery in waiting:
+            delivery.delivered_at += shift
+        try:
+            yield
+        finally:
+            for delivery in waiting:
+                delivery.delivered_at -= shift
 
     def _due(self, row: dict) -> date | None:
         if "due_in_days" in row:
