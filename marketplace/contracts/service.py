@@ -317,6 +317,10 @@ def contract_page(session: Session, user: User, contract_id: int) -> ContractPag
     )
     vendor_names = visibility.shows_names_of(user, contract.vendor_org_id)
     lab_names = visibility.shows_names_of(user, contract.buyer_org_id)
+    waiting: dict[int, Delivery] = {}
+    for delivery in deliveries:  # the newest first: the one a decision is about
+        if delivery.decision == DeliveryDecision.WAITING:
+            waiting.setdefault(delivery.milestone_id, delivery)
     views = []
     for milestone in milestones:
         view = MilestoneView(
@@ -331,19 +335,7 @@ def contract_page(session: Session, user: User, contract_id: int) -> ContractPag
                 for d in deliveries
                 if d.milestone_id == milestone.id
             ],
-            _milestone_actions(
-                contract,
-                milestone,
-                side,
-                next(
-                    (
-                        d
-                        for d in deliveries
-                        if d.milestone_id == milestone.id and d.decision == DeliveryDecision.WAITING
-                    ),
-                    None,
-                ),
-            ),
+            _milestone_actions(contract, milestone, side, waiting.get(milestone.id)),
         )
         if milestone.fee_bps is not None:
             base = milestone.amount_minor if milestone.payout_minor is None else milestone.payout_minor
