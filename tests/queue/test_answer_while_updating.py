@@ -8,7 +8,7 @@ Real Redis, real database, RQ's in-process worker (tests/queue/conftest.py).
 from sqlalchemy import func, select
 
 from marketplace import tasks
-from marketplace.accounts.models import Organization, User
+from marketplace.accounts.models import User
 from marketplace.extensions import db
 from marketplace.jobs import service as jobs
 from marketplace.jobs import tasks as job_tasks
@@ -27,6 +27,7 @@ from tests.factories import (
     QuestionFactory,
     VerifiedVendorFactory,
 )
+from tests.queue.test_rescreen_queue import _party_of
 
 ANSWER = "Yes: English only, with a few French street signs."
 
@@ -50,10 +51,6 @@ def _market() -> dict:
         "job": job.id,
         "question": question.id,
     }
-
-
-def _party_of(org_id: int) -> int:
-    return db.session.get(Organization, org_id).party_id
 
 
 def _told(org_id: int) -> int:
