@@ -49,6 +49,12 @@ def lab_decides_by(delivery: Delivery) -> datetime:
     return acceptance_deadline(delivery, int(current_app.config.get("ACCEPTANCE_DAYS", 14)))
 
 
+def silence_accepted(delivery: Delivery, now: datetime | None = None) -> bool:
+    """Whether the lab's time to decide on this waiting delivery has ended (at `now`, or by the clock): its silence
+    has accepted it. The one test of it: the rejection, the contract's actions and its page all ask here."""
+    return (now or utcnow()) >= lab_decides_by(delivery)
+
+
 def _when(moment: datetime) -> str:
     return moment.strftime("%Y-%m-%d %H:%M UTC")
 

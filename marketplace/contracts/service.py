@@ -17,7 +17,7 @@ from sqlmodel import col
 from marketplace import visibility
 from marketplace.accounts.models import User
 from marketplace.audit.service import record_event
-from marketplace.contracts.deadlines import lab_decides_by
+from marketplace.contracts.deadlines import lab_decides_by, silence_accepted
 from marketplace.contracts.lifecycle import (
     contract_link,
     lock_contract,
@@ -251,7 +251,7 @@ def _milestone_actions(
             actions.add("cancel")
         if status == MilestoneStatus.DELIVERED and active:
             actions.add("accept")
-            if waiting is None or utcnow() < lab_decides_by(waiting):
+            if waiting is None or not silence_accepted(waiting):
                 actions.add("reject")
         return actions
     if side == "vendor":
@@ -685,11 +685,10 @@ def reject_delivery(session: Session, user: User, contract_id: int, milestone_id
         raise ContractError("Keep the reason under 4,000 characters.", "reason")
     delivery = _waiting_delivery(session, milestone)
     now = utcnow()
-    decide_by = lab_decides_by(delivery)
-    if now >= decide_by:
+    if silence_accepted(delivery, now):
         raise ContractError(
-            f"The time to decide on this delivery ended {decide_by:%Y-%m-%d %H:%M} UTC: your silence accepted it, and "
-            "its payment is released to the vendor by itself. You can still accept it now."
+            f"The time to decide on this delivery ended {lab_decides_by(delivery):%Y-%m-%d %H:%M} UTC: your silence "
+            "accepted it, and its payment is released to the vendor by itself. You can still accept it now."
         )
     delivery.decision, delivery.reason, delivery.decided_by_id, delivery.decided_at = (
         DeliveryDecision.REJECTED,

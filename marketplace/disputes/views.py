@@ -10,8 +10,7 @@ from flask import Blueprint, abort, current_app, render_template
 from flask_login import current_user, login_required
 
 from marketplace.accounts.models import OrgRole
-from marketplace.contracts.deadlines import lab_decides_by
-from marketplace.db_types import utcnow
+from marketplace.contracts.deadlines import lab_decides_by, silence_accepted
 from marketplace.disputes import service
 from marketplace.disputes.forms import OpenDisputeForm, StatementForm, WithdrawForm
 from marketplace.disputes.pages import act_on_dispute, attempt, page_response
@@ -46,7 +45,7 @@ def delivery_deadline(delivery):
 @bp.app_template_global()
 def delivery_deadline_passed(delivery) -> bool:
     """Whether the lab's time to decide on a waiting delivery has ended (its silence accepted it)."""
-    return utcnow() >= lab_decides_by(delivery)
+    return silence_accepted(delivery)
 
 
 def _uploads(form) -> list[service.Upload]:

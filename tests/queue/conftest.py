@@ -17,7 +17,7 @@ from sqlalchemy import delete
 from marketplace import tasks
 from marketplace.extensions import db
 from marketplace.screening.models import PendingRescreen
-from tests.concurrency.harness import committed, signed_in_client
+from tests.concurrency.harness import committed, free_port, signed_in_client
 from tests.conftest import make_app, migrated_database
 
 DEFAULT_REDIS_URL = "redis://127.0.0.1:6379/13"
@@ -84,6 +84,24 @@ def bed(queue_app, queue_name):
     clear()
     yield queue_app
     clear()
+
+
+@pytest.fixture
+def cut_off(bed, queue_database_url, tmp_path):
+    """The app on the same database and queue with Redis unreachable (nothing listens on its port): what a change
+    committed while Redis is down does."""
+    app = make_app(
+        queue_database_url,
+        UPLOAD_FOLDER=str(tmp_path),
+        PROPAGATE_EXCEPTIONS=False,
+        MAIL_SERVER="",
+        REDIS_URL=f"redis://127.0.0.1:{free_port()}/0",
+        TASK_QUEUE=bed.config["TASK_QUEUE"],
+    )
+    yield app
+    with app.app_context():
+        db.session.remove()
+        db.engine.dispose()
 
 
 @pytest.fixture

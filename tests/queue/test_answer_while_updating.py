@@ -17,8 +17,7 @@ from marketplace.notifications.models import Notification
 from marketplace.screening.models import PendingRescreen
 from marketplace.screening.services.refresh import refresh_verdicts
 from marketplace.screening.tasks import requeue_on_worker_start
-from tests.concurrency.harness import flashes, free_port, post_and_follow, signed_in_client
-from tests.conftest import make_app
+from tests.concurrency.harness import flashes, post_and_follow, signed_in_client
 from tests.factories import (
     BuyerFactory,
     InterestFactory,
@@ -113,26 +112,13 @@ def test_an_answer_given_while_nothing_is_pending_is_told_in_the_request(bed, bu
         db.session.remove()
 
 
-def test_an_answer_whose_telling_could_not_be_queued_is_told_once_a_worker_starts(
-    bed, build, client_for, queue_database_url, tmp_path, run_worker
-):
+def test_an_answer_whose_telling_could_not_be_queued_is_told_once_a_worker_starts(bed, build, cut_off, run_worker):
     """Redis down as the answer commits: the answer stands (the request does not fail), and the next worker to start
     queues its telling again, as it does the re-screen."""
     ids = build(_market)
-    cut_off = make_app(
-        queue_database_url,
-        UPLOAD_FOLDER=str(tmp_path),
-        PROPAGATE_EXCEPTIONS=False,
-        MAIL_SERVER="",
-        REDIS_URL=f"redis://127.0.0.1:{free_port()}/0",  # nothing listens there
-        TASK_QUEUE=bed.config["TASK_QUEUE"],
-    )
     lab = signed_in_client(cut_off, ids["buyer"])
     assert post_and_follow(lab, "/rivals", {"party_id": ids["rival_party"]}).status == 303
     assert _answer(lab, ids).status == 303
-    with cut_off.app_context():
-        db.session.remove()
-        db.engine.dispose()
     with bed.app_context():
         assert db.session.get(Question, ids["question"]).told_at is None
         assert tasks.queue(bed).job_ids == []

@@ -26,8 +26,7 @@ from marketplace.screening.services.refresh import refresh_verdicts
 from marketplace.screening.services.rivals import add_rival_by_party
 from marketplace.screening.tasks import requeue_on_worker_start
 from marketplace.visibility import vendor_ids_seeing
-from tests.concurrency.harness import PROJECT_ROOT, flashes, free_port, post_and_follow, signed_in_client
-from tests.conftest import make_app
+from tests.concurrency.harness import PROJECT_ROOT, flashes, post_and_follow, signed_in_client
 from tests.factories import (
     AdminFactory,
     BuyerFactory,
@@ -354,24 +353,13 @@ def _pending_row(buyer_org: int) -> int:
 
 
 def test_a_change_made_while_redis_is_unreachable_is_saved_and_queued_by_the_next_worker(
-    bed, build, queue_database_url, tmp_path, run_worker
+    bed, build, cut_off, run_worker
 ):
     """Redis down at the moment of the commit: the rival is named all the same (the request does not fail), the
     re-screen stays pending (so access stays live), and the next worker to start queues it."""
     ids = build(lambda: _buyer_with_a_tied_vendor())
-    cut_off = make_app(
-        queue_database_url,
-        UPLOAD_FOLDER=str(tmp_path),
-        PROPAGATE_EXCEPTIONS=False,
-        MAIL_SERVER="",
-        REDIS_URL=f"redis://127.0.0.1:{free_port()}/0",  # nothing listens there
-        TASK_QUEUE=bed.config["TASK_QUEUE"],
-    )
     outcome = post_and_follow(signed_in_client(cut_off, ids["buyer"]), "/rivals", {"party_id": ids["rival_party"]})
     assert outcome.status == 303, outcome
-    with cut_off.app_context():
-        db.session.remove()
-        db.engine.dispose()
     with bed.app_context():
         [pending] = _pending(ids["buyer_org"])
         assert tasks.queue(bed).job_ids == []

@@ -68,14 +68,14 @@ def rivals_of(session: Session, user: User) -> list[RivalEntry]:
 
 
 @dataclass(frozen=True)
-class RivalList:
+class NamedRivals:
     entries: list[RivalEntry]
     # Vendors not yet screened for the lab and not counted (a lab that has just joined a large platform, until the
     # screening queued for it is stored): the page says so (screen.cached_screenings_for_buyer).
     unscreened: int = 0
 
 
-def rival_list(session: Session, user: User) -> RivalList:
+def rival_list(session: Session, user: User) -> NamedRivals:
     """rivals_of, and how many vendors not yet screened for the lab its counts leave out."""
     org = _buyer_org(session, user)
     rows = session.execute(
@@ -85,7 +85,7 @@ def rival_list(session: Session, user: User) -> RivalList:
         .order_by(Party.name)
     ).all()
     if not rows:
-        return RivalList([])
+        return NamedRivals([])
     ties: Counter[int] = Counter()
     # A finding that names a rival is a review or an exclude: clear vendors' records need not be read.
     screenings = cached_screenings_for_buyer(session, org.id, flagged_only=True)
@@ -93,7 +93,7 @@ def rival_list(session: Session, user: User) -> RivalList:
         # A vendor counts once per rival, however many findings name that rival.
         for rival_id in {finding.get("rival_party_id") for finding in findings if finding.get("rival_party_id")}:
             ties[cast(int, rival_id)] += 1
-    return RivalList([RivalEntry(rival, party, ties[party.id]) for rival, party in rows], screenings.unscreened)
+    return NamedRivals([RivalEntry(rival, party, ties[party.id]) for rival, party in rows], screenings.unscreened)
 
 
 def find_candidates(session: Session, user: User, text: str) -> list[PartyMatch]:

@@ -92,7 +92,7 @@ def test_a_change_let_in_before_the_deadline_is_dated_before_it_wherever_the_dea
     assert outcomes == {"refused", "let in"}
 
 
-def test_the_confirmation_pages_and_the_change_judge_the_deadline_alike(session):
+def test_change_refusal_judges_the_deadline_at_the_instant_it_is_given(session):
     """change_refusal asked with an instant judges it at that instant, not by the clock when it runs."""
     job = JobFactory(bidding_mode=BiddingMode.SEALED, bid_deadline=utcnow() + timedelta(hours=1))
     vendor = VerifiedVendorFactory()
