@@ -14,7 +14,7 @@ from sqlalchemy import or_, select
 from sqlalchemy.orm import Session
 from sqlmodel import col
 
-from marketplace import changes
+from marketplace import changes, transaction_cache
 from marketplace.accounts.models import Organization, OrgKind, User
 from marketplace.audit.service import record_event
 from marketplace.db_types import utcnow
@@ -23,6 +23,7 @@ from marketplace.disclosures.models import DisclosureVersion
 from marketplace.disclosures.service import (
     COMMERCIAL_TABLE,
     INTEREST_TABLE,
+    TIE_VIEW_TABLES,
     DisclosureError,
     TieInput,
     build_tie_row,
@@ -227,7 +228,19 @@ def fact_view(session: Session, row: Interest | CommercialTie, vendor_party_id: 
 
 
 def recorded_facts(session: Session, vendor_org_id: int) -> list[RecordedFact]:
-    """The facts admins recorded about the vendor, newest first: ties in it, and its people's roles elsewhere."""
+    """The facts admins recorded about the vendor, newest first: ties in it, and its people's roles elsewhere. Kept
+    between requests until a tie, a party or an organisation changes (TIE_VIEW_TABLES)."""
+    return list(
+        transaction_cache.shared_unless_written(
+            session,
+            ("disclosures.recorded_facts", vendor_org_id),
+            TIE_VIEW_TABLES,
+            lambda: tuple(_read_recorded_facts(session, vendor_org_id)),
+        )
+    )
+
+
+def _read_recorded_facts(session: Session, vendor_org_id: int) -> list[RecordedFact]:
     org = session.get(Organization, vendor_org_id)
     if org is None or org.party_id is None:
         return []

@@ -14,7 +14,7 @@ from sqlalchemy import select, update
 from sqlalchemy.orm import Session
 from sqlmodel import col
 
-from marketplace import changes
+from marketplace import changes, transaction_cache
 from marketplace.accounts.models import Organization, OrgKind, User
 from marketplace.accounts.suspension import ensure_active
 from marketplace.audit.service import record_event
@@ -406,11 +406,11 @@ def _ties_in(session: Session, model, version_id: int) -> list:
     )
 
 
-def _ties_in_many(session: Session, model, version_ids: list[int]) -> list:
+def _ties_in_many(session: Session, model, version_ids: Iterable[int]) -> list:
     return list(
         session.execute(
             select(model)
-            .where(col(model.disclosure_id).in_(version_ids), model.origin == TieOrigin.DISCLOSURE)
+            .where(col(model.disclosure_id).in_(list(version_ids)), model.origin == TieOrigin.DISCLOSURE)
             .order_by(model.id)
         ).scalars()
     )
@@ -752,12 +752,27 @@ def tie_views(session: Session, version: DisclosureVersion) -> list[TieView]:
     return tie_views_of(session, [version])[version.id]
 
 
+# What a version's ties, or an admin's facts, are shown from: the views are kept between requests under these tables'
+# counters (marketplace.transaction_cache), and read again by the first transaction after one of them changes.
+TIE_VIEW_TABLES = ("interest", "commercialtie", "party", "organization")
+
+
 def tie_views_of(session: Session, versions: list[DisclosureVersion]) -> dict[int, list[TieView]]:
-    """{version id: tie_views(version)} for versions of one vendor, in three statements whatever their number."""
+    """{version id: tie_views(version)} for versions of one vendor, in three statements whatever their number, or
+    none while the answer is kept."""
     if not versions:
         return {}
-    org = cast(Organization, session.get(Organization, versions[0].vendor_org_id))
-    ids = [version.id for version in versions]
+    ids = tuple(version.id for version in versions)
+    vendor_org_id = versions[0].vendor_org_id
+    kept = transaction_cache.shared_unless_written(
+        session, ("disclosures.tie_views", ids), TIE_VIEW_TABLES, lambda: _read_tie_views(session, vendor_org_id, ids)
+    )
+    # Lists of their own: a caller may sort or add to what it is given.
+    return {version_id: list(views) for version_id, views in kept.items()}
+
+
+def _read_tie_views(session: Session, vendor_org_id: int, ids: tuple[int, ...]) -> dict[int, tuple[TieView, ...]]:
+    org = cast(Organization, session.get(Organization, vendor_org_id))
     interests = _ties_in_many(session, Interest, ids)
     commercial = _ties_in_many(session, CommercialTie, ids)
     party_ids = {i.interested_party_id for i in interests} | {i.subject_party_id for i in interests}
@@ -768,9 +783,16 @@ def tie_views_of(session: Session, versions: list[DisclosureVersion]) -> dict[in
     for row in [*interests, *commercial]:
         found[cast(int, row.disclosure_id)].append(tie_view(row, parties, cast(int, org.party_id)))
     return {
-        version_id: sorted(
-            views,
-            key=lambda v: (SECTION_INDEX[v.section], order.get(v.kind, len(order)), normalize_name(v.party_name), v.id),
+        version_id: tuple(
+            sorted(
+                views,
+                key=lambda v: (
+                    SECTION_INDEX[v.section],
+                    order.get(v.kind, len(order)),
+                    normalize_name(v.party_name),
+                    v.id,
+                ),
+            )
         )
         for version_id, views in found.items()
     }
