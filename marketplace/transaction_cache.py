@@ -143,8 +143,20 @@ WATCHED_TABLES = frozenset(
 # Tables answers kept under their own counters may be read from (shared_unless_written), besides the watched ones,
 # whose commits bump their own row in `table_generation` and not the screening generation: a vendor's payout
 # account, read by its checklist (onboarding.vendor_checklist) and by whether it takes payouts; a job's files, its
-# questions with their askers' names, and a lab's NDA, read by the job page (jobs.service, ndas.service).
-KEPT_TABLES = WATCHED_TABLES | {"payoutaccount", "jobattachment", "question", "user_account", "nda"}
+# questions with their askers' names, and a lab's NDA, read by the job page (jobs.service, ndas.service); a contract's
+# milestones, deliveries and their files, its rating and its job, read by the contract's page (contracts.service).
+KEPT_TABLES = WATCHED_TABLES | {
+    "payoutaccount",
+    "jobattachment",
+    "question",
+    "user_account",
+    "nda",
+    "milestone",
+    "delivery",
+    "deliveryfile",
+    "rating",
+    "job",
+}
 TABLE_GENERATIONS = "table_generation"
 _NAMES_KEPT = re.compile(r"\b(" + "|".join(sorted(KEPT_TABLES)) + r")\b", re.IGNORECASE)
 _WRITES = re.compile(

@@ -8,13 +8,13 @@ through marketplace.payments.service; this module decides when it may.
 from dataclasses import dataclass, field
 from datetime import date
 from pathlib import Path
-from typing import cast
+from typing import Any, cast
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 from sqlmodel import col
 
-from marketplace import visibility
+from marketplace import transaction_cache, visibility
 from marketplace.accounts.models import User
 from marketplace.audit.service import record_event
 from marketplace.contracts.deadlines import lab_decides_by, silence_accepted
@@ -285,10 +285,28 @@ def _side(user: User, contract: Contract) -> str:
     return "buyer" if user.org_id == contract.buyer_org_id else "vendor"
 
 
-def contract_page(session: Session, user: User, contract_id: int) -> ContractPage:
-    """Everything the contract's page shows the user. Raises NotVisible (404) for strangers."""
-    contract = get_contract(session, user, contract_id)
-    side = _side(user, contract)
+# What a contract's page is built from besides the contract itself: kept between requests until one of these tables
+# changes (marketplace.transaction_cache), as plain values. Who may see the contract, and what either side may do now
+# (which the clock decides too), are decided on every request.
+CONTRACT_PAGE_TABLES = ("milestone", "delivery", "deliveryfile", "rating", "job")
+
+
+@dataclass(frozen=True)
+class _PageRows:
+    milestones: tuple
+    deliveries: tuple  # the newest first
+    files: tuple
+    rating: Any  # a plain Rating, or None
+    job: Any  # a plain Job
+
+
+def _page_rows(session: Session, contract: Contract) -> _PageRows:
+    return transaction_cache.shared_unless_written(
+        session, ("contracts.page", contract.id), CONTRACT_PAGE_TABLES, lambda: _read_page_rows(session, contract)
+    )
+
+
+def _read_page_rows(session: Session, contract: Contract) -> _PageRows:
     milestones = milestones_of(session, contract.id)
     deliveries = (
         session.execute(
@@ -312,6 +330,23 @@ def contract_page(session: Session, user: User, contract_id: int) -> ContractPag
         if deliveries
         else []
     )
+    rating = session.execute(select(Rating).where(col(Rating.contract_id) == contract.id)).scalar_one_or_none()
+    plain = transaction_cache.plain
+    return _PageRows(
+        tuple(map(plain, milestones)),
+        tuple(map(plain, deliveries)),
+        tuple(map(plain, files)),
+        plain(rating),
+        plain(session.get(Job, contract.job_id)),
+    )
+
+
+def contract_page(session: Session, user: User, contract_id: int) -> ContractPage:
+    """Everything the contract's page shows the user. Raises NotVisible (404) for strangers."""
+    contract = get_contract(session, user, contract_id)
+    side = _side(user, contract)
+    rows = _page_rows(session, contract)
+    milestones, deliveries, files = rows.milestones, rows.deliveries, rows.files
     people = visibility.names_of(
         session, [d.delivered_by_id for d in deliveries] + [d.decided_by_id for d in deliveries]
     )
@@ -343,13 +378,13 @@ def contract_page(session: Session, user: User, contract_id: int) -> ContractPag
             view.payout_vendor_minor, view.payout_fee_minor = split.vendor_minor, split.fee_minor
         views.append(view)
     names = visibility.organization_names(session, {contract.buyer_org_id, contract.vendor_org_id})
-    rating = session.execute(select(Rating).where(col(Rating.contract_id) == contract.id)).scalar_one_or_none()
-    actions = _contract_actions(contract, milestones, side)
+    rating = rows.rating
+    actions = _contract_actions(contract, list(milestones), side)
     if rating is not None:
         actions.discard("rate")
     return ContractPage(
         contract,
-        cast(Job, session.get(Job, contract.job_id)),
+        cast(Job, rows.job),
         names[contract.buyer_org_id],
         names[contract.vendor_org_id],
         side,
