@@ -7,8 +7,9 @@ from factory.alchemy import SQLAlchemyModelFactory
 
 from marketplace.accounts.models import Organization, OrgKind, Role, User, VendorProfile
 from marketplace.accounts.passwords import hash_password
-from marketplace.bids.models import Bid, BidRevision
+from marketplace.bids.models import Bid, BidRevision, BidStatus
 from marketplace.certificates.models import Certificate, CertificateStatus
+from marketplace.contracts.models import Contract
 from marketplace.db_types import utcnow
 from marketplace.disclosures.models import DisclosureStatus, DisclosureVersion
 from marketplace.extensions import db
@@ -157,6 +158,23 @@ class BidFactory(Base):
                 )
             )
             db.session.flush()
+
+
+class ContractFactory(Base):
+    """An active contract between a lab and a vendor on the vendor's awarded bid (its job and bid made unless
+    given), of one milestone for the whole amount (contracts.models makes it)."""
+
+    class Meta:
+        model = Contract
+
+    buyer_org_id = factory.LazyFunction(lambda: BuyerOrgFactory().id)
+    vendor_org_id = factory.LazyFunction(lambda: VendorOrgFactory().id)
+    job_id = factory.LazyAttribute(lambda o: JobFactory(buyer_org_id=o.buyer_org_id).id)
+    bid_id = factory.LazyAttribute(
+        lambda o: BidFactory(job_id=o.job_id, vendor_org_id=o.vendor_org_id, status=BidStatus.AWARDED).id
+    )
+    total_minor = 600_000
+    currency = "USD"
 
 
 class QuestionFactory(Base):

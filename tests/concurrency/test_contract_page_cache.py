@@ -16,7 +16,6 @@ from marketplace import transaction_cache
 from marketplace.accounts.models import User
 from marketplace.contracts import service as contracts
 from marketplace.contracts.models import (
-    Contract,
     Delivery,
     DeliveryFile,
     Milestone,
@@ -28,7 +27,7 @@ from marketplace.errors import NotVisible
 from marketplace.extensions import db
 from marketplace.jobs.models import Job
 from tests.concurrency.harness import recording_statements
-from tests.factories import BidFactory, BuyerFactory, JobFactory, VendorFactory
+from tests.factories import BuyerFactory, ContractFactory, JobFactory, VendorFactory
 
 KEPT = {"milestone", "delivery", "deliveryfile", "rating", "job"}
 
@@ -43,17 +42,7 @@ def _world() -> dict:
     """An active contract of one milestone between a lab and a vendor, and a lab with nothing to do with it."""
     buyer, vendor = BuyerFactory(), VendorFactory()
     job = JobFactory(buyer_org_id=buyer.org_id, title="Radiology boxes")
-    bid = BidFactory(job_id=job.id, vendor_org_id=vendor.org_id)
-    contract = Contract(
-        job_id=job.id,
-        bid_id=bid.id,
-        buyer_org_id=buyer.org_id,
-        vendor_org_id=vendor.org_id,
-        total_minor=600_000,
-        currency="USD",
-    )
-    db.session.add(contract)
-    db.session.flush()
+    contract = ContractFactory(job_id=job.id, buyer_org_id=buyer.org_id, vendor_org_id=vendor.org_id)
     milestone = db.session.query(Milestone).filter_by(contract_id=contract.id).one()
     return {
         "buyer": buyer.id,

@@ -10,12 +10,18 @@ import time_machine
 from sqlalchemy import select
 
 from marketplace.audit.models import AuditRecord
-from marketplace.bids.models import BidStatus
-from marketplace.contracts.models import Contract, Rating
+from marketplace.contracts.models import Rating
 from marketplace.jobs.models import BiddingMode, Job
 from marketplace.scoring.models import BidScore, ScoringWeights
 from marketplace.scoring.service import score_rows
-from tests.factories import BidFactory, BuyerFactory, JobFactory, VerifiedVendorFactory, VerifiedVendorOrgFactory
+from tests.factories import (
+    BidFactory,
+    BuyerFactory,
+    ContractFactory,
+    JobFactory,
+    VerifiedVendorFactory,
+    VerifiedVendorOrgFactory,
+)
 from tests.functional.jobs.conftest import job_form  # noqa: F401  (the fixture)
 
 WEIGHTS = {"price": 40, "turnaround": 20, "quality": 10, "security": 20, "ratings": 10, "pilot": 0}
@@ -59,18 +65,7 @@ def test_weighted_totals_from_the_bids_the_ratings_and_the_colleagues(session):
         job_id=job.id, vendor_org_id=rated.id, total_minor=500_000, turnaround_days=20, quality_guarantee_pct=98.0
     )
     fast = BidFactory(job_id=job.id, total_minor=1_000_000, turnaround_days=10, quality_guarantee_pct=None)
-    old_job = JobFactory(buyer_org_id=buyer.org_id)
-    old_bid = BidFactory(job_id=old_job.id, vendor_org_id=rated.id, status=BidStatus.AWARDED)
-    contract = Contract(
-        job_id=old_job.id,
-        bid_id=old_bid.id,
-        buyer_org_id=buyer.org_id,
-        vendor_org_id=rated.id,
-        total_minor=1,
-        currency="USD",
-    )
-    session.add(contract)
-    session.flush()
+    contract = ContractFactory(buyer_org_id=buyer.org_id, vendor_org_id=rated.id, total_minor=1)
     session.add(Rating(contract_id=contract.id, vendor_org_id=rated.id, buyer_org_id=buyer.org_id, stars=4))
     session.add_all(
         [
@@ -163,18 +158,7 @@ def test_a_sealed_bid_is_scored_only_after_the_deadline(client, session, login_a
 
 def rated(session, buyer_org_id: int, vendor_org_id: int, stars: int) -> None:
     """A completed contract between the lab and the vendor, rated with these stars."""
-    old_job = JobFactory(buyer_org_id=buyer_org_id)
-    old_bid = BidFactory(job_id=old_job.id, vendor_org_id=vendor_org_id, status=BidStatus.AWARDED)
-    contract = Contract(
-        job_id=old_job.id,
-        bid_id=old_bid.id,
-        buyer_org_id=buyer_org_id,
-        vendor_org_id=vendor_org_id,
-        total_minor=old_bid.total_minor,
-        currency=old_bid.currency,
-    )
-    session.add(contract)
-    session.flush()
+    contract = ContractFactory(buyer_org_id=buyer_org_id, vendor_org_id=vendor_org_id)
     session.add(Rating(contract_id=contract.id, vendor_org_id=vendor_org_id, buyer_org_id=buyer_org_id, stars=stars))
     session.flush()
 

@@ -17,6 +17,7 @@ from tests.factories import (
     AdminFactory,
     BidFactory,
     BuyerFactory,
+    ContractFactory,
     InterestFactory,
     JobFactory,
     PartyFactory,
@@ -56,19 +57,8 @@ def cobalt(session):
 
 def contract_with(session, buyer, vendor_org) -> tuple[Bid, Contract]:
     """An awarded, active contract between them, and a live bid of the vendor on another of the buyer's jobs."""
-    job = JobFactory(buyer_org_id=buyer.org_id)
-    awarded = BidFactory(job_id=job.id, vendor_org_id=vendor_org.id)
-    contract = Contract(
-        job_id=job.id,
-        bid_id=awarded.id,
-        buyer_org_id=buyer.org_id,
-        vendor_org_id=vendor_org.id,
-        total_minor=600_000,
-        currency="USD",
-    )
-    session.add(contract)
+    contract = ContractFactory(buyer_org_id=buyer.org_id, vendor_org_id=vendor_org.id)
     live = BidFactory(job_id=JobFactory(buyer_org_id=buyer.org_id).id, vendor_org_id=vendor_org.id)
-    session.flush()
     return live, contract
 
 
