@@ -113,6 +113,9 @@ def main(database_url: str, repeat: int, warmup: int, only, profile_page, reuse:
             seen.clear()
             get()
             statements = len(seen)
+            if os.environ.get("SQL"):
+                for sql in seen:
+                    click.echo(f"    {' '.join(sql.split())[:400]}")
             if profile_page == label:
                 profiler = cProfile.Profile()
                 profiler.enable()

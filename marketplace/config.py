@@ -90,6 +90,9 @@ def load_config(environ=os.environ, instance_dir: Path = INSTANCE_DIR) -> dict:
         # With the queue: how many vendors without a stored verdict for a lab one page screens live, at most; more
         # (a lab that has just joined a large platform) are left out of its lists until the queue has stored them.
         "SCREENED_LIVE_UP_TO": _whole_number(environ, "SCREENED_LIVE_UP_TO", 200),
+        # The admins' audit trail counts the records a filter matches up to this many, then says "more than": an
+        # exact count of a trail of millions would read every record on every view.
+        "AUDIT_TRAIL_COUNTS_UP_TO": _whole_number(environ, "AUDIT_TRAIL_COUNTS_UP_TO", 10_000),
         # With the queue: how often the workers send disclosure reminders (hours; 0: never, cron runs them).
         "REMINDER_INTERVAL_HOURS": _whole_number(environ, "REMINDER_INTERVAL_HOURS", 24),
         "RATELIMIT_ENABLED": True,

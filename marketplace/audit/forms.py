@@ -38,8 +38,9 @@ class TrailFilterForm(Form):
             return False
         return valid
 
-    def to_filters(self, page: int) -> TrailFilters:
-        """The filters that passed validation; a field in error filters nothing."""
+    def to_filters(self, before: int | None = None, after: int | None = None) -> TrailFilters:
+        """The filters that passed validation (a field in error filters nothing), the page starting where the
+        `before` or `after` record id says."""
 
         def valid(name: str):
             field = getattr(self, name)
@@ -53,5 +54,6 @@ class TrailFilterForm(Form):
             actor=valid("actor") or "",
             date_from=valid("date_from"),
             date_to=valid("date_to"),
-            page=page,
+            before=before,
+            after=after,
         )

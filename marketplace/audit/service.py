@@ -6,7 +6,6 @@ moved after it was written breaks the chain at that record. Records are only eve
 
 import hashlib
 import json
-import math
 from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta
@@ -186,15 +185,19 @@ class TrailFilters:
     actor: str = ""  # part of the actor's email, or "system"
     date_from: date | None = None
     date_to: date | None = None
-    page: int = 1
+    # Where the page starts: the records older than `before`, or else the ones newer than `after` (record ids);
+    # neither, the newest. A trail of millions is paged by its ids, not by an offset that reads every record skipped.
+    before: int | None = None
+    after: int | None = None
 
 
 @dataclass(frozen=True)
 class TrailPage:
     records: list[AuditRecord]
-    total: int
-    page: int
-    pages: int
+    total: int  # how many records match, counted up to `counted_up_to`
+    more_than_total: bool  # more match than were counted
+    newer: int | None  # the `after` of the page of newer records, if there are any
+    older: int | None  # the `before` of the page of older records, if there are any
     org_names: dict[int, str]
 
 
@@ -222,35 +225,72 @@ def _trail_conditions(session: Session, user: User, filters: TrailFilters) -> li
     return conditions
 
 
-def trail_page(session: Session, user: User, filters: TrailFilters, per_page: int = PER_PAGE) -> TrailPage:
-    """One page of the trail, newest first, narrowed by the filters. Only admins read the whole trail."""
+def _matching_id_beyond(session: Session, conditions: list, beyond) -> int | None:
+    """The id of some matching record past the page's edge (`beyond`: a condition on the id), or None."""
+    return session.execute(select(col(AuditRecord.id)).where(*conditions, beyond).limit(1)).scalar()
+
+
+def trail_page(
+    session: Session, user: User, filters: TrailFilters, *, count_up_to: int, per_page: int = PER_PAGE
+) -> TrailPage:
+    """One page of the trail, newest first, narrowed by the filters. Only admins read the whole trail.
+
+    Every statement stays bounded on a trail of millions of records: the page is read from an id on (the primary
+    key's index), and the matching records are counted up to `count_up_to` ("more than" past it)."""
     if not user.is_admin:
         raise AuditAccessError("Only platform admins read the audit trail.")
     conditions = _trail_conditions(session, user, filters)
-    total = session.execute(select(func.count(col(AuditRecord.id))).where(*conditions)).scalar_one()
-    pages = max(1, math.ceil(total / per_page))
-    page = min(max(1, filters.page), pages)
-    records = list(
-        session.execute(
-            select(AuditRecord)
-            .where(*conditions)
-            .order_by(col(AuditRecord.id).desc())
-            .offset((page - 1) * per_page)
-            .limit(per_page)
-        ).scalars()
-    )
+    count_up_to = max(count_up_to, 0)
+    first_ones = select(col(AuditRecord.id)).where(*conditions).limit(count_up_to + 1).subquery()
+    total = session.execute(select(func.count()).select_from(first_ones)).scalar_one()
+    newest_first = col(AuditRecord.id).desc()
+    newer: int | None
+    older: int | None
+    if filters.before is None and filters.after is not None:
+        # Newer records: the ones just past `after`, read upwards, shown newest first.
+        found = list(
+            session.execute(
+                select(AuditRecord)
+                .where(*conditions, col(AuditRecord.id) > filters.after)
+                .order_by(col(AuditRecord.id))
+                .limit(per_page + 1)
+            ).scalars()
+        )
+        records = found[:per_page][::-1]
+        newer = records[0].id if len(found) > per_page else None
+        older = records[-1].id if records else filters.after + 1
+        if _matching_id_beyond(session, conditions, col(AuditRecord.id) < older) is None:
+            older = None
+    else:
+        query = select(AuditRecord).where(*conditions)
+        if filters.before is not None:
+            query = query.where(col(AuditRecord.id) < filters.before)
+        found = list(session.execute(query.order_by(newest_first).limit(per_page + 1)).scalars())
+        records = found[:per_page]
+        older = records[-1].id if len(found) > per_page else None
+        newer = None
+        if filters.before is not None:
+            newer = records[0].id if records else filters.before - 1
+            if _matching_id_beyond(session, conditions, col(AuditRecord.id) > newer) is None:
+                newer = None
     org_ids = {r.buyer_org_id for r in records} | {r.vendor_org_id for r in records}
     org_names = dict(
         session.execute(
             select(col(Organization.id), col(Organization.name)).where(col(Organization.id).in_(org_ids - {None}))
         ).all()
     )
-    return TrailPage(records, total, page, pages, org_names)
+    return TrailPage(records, min(total, count_up_to), total > count_up_to, newer, older, org_names)
 
 
 def recorded_actions(session: Session) -> list[str]:
-    """Every action the trail holds, for the page's filter."""
-    return list(session.execute(select(col(AuditRecord.action)).distinct().order_by(AuditRecord.action)).scalars())
+    """Every action the trail holds, for the page's filter: each found by one step along the action's index (the
+    next action after the last one found), so a trail of millions with a few dozen kinds of action takes a few dozen
+    index look-ups, not a read of every record."""
+    action = col(AuditRecord.action)
+    found = select(func.min(action).label("action")).cte("recorded_action", recursive=True)
+    following = select(func.min(action)).where(action > found.c.action).scalar_subquery()
+    found = found.union_all(select(following).where(found.c.action.is_not(None)))
+    return list(session.execute(select(found.c.action).where(found.c.action.is_not(None))).scalars())
 
 
 # --- A buyer's export ---------------------------------------------------------------------------------------

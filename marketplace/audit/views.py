@@ -2,7 +2,7 @@
 
 import json
 
-from flask import Blueprint, Response, render_template, request, stream_with_context
+from flask import Blueprint, Response, current_app, render_template, request, stream_with_context
 from flask_login import current_user, login_required
 from werkzeug.datastructures import MultiDict
 
@@ -14,6 +14,8 @@ from marketplace.extensions import db
 from marketplace.guards import org_role_required, role_required
 
 bp = Blueprint("audit", __name__)
+# The page's place in the trail: older than one record, or newer (audit.service.TrailFilters).
+PAGING = ("before", "after")
 
 
 @bp.app_template_global("describe_record")
@@ -26,11 +28,18 @@ def describe_record(record):
 @login_required
 @role_required("admin")
 def trail():
-    """The trail, newest first, filtered by action, organisation, actor and dates; 403 for anyone but admins."""
-    args = {key: value for key, value in request.args.items() if key != "page"}
+    """The trail, newest first, filtered by action, organisation, actor and dates, paged by record ids (`before`,
+    `after`); 403 for anyone but admins."""
+    args = {key: value for key, value in request.args.items() if key not in PAGING}
     form = TrailFilterForm(MultiDict(args), actions=service.recorded_actions(db.session))
     form.validate()
-    page = service.trail_page(db.session, current_user, form.to_filters(request.args.get("page", type=record_id) or 1))
+    before, after = (request.args.get(key, type=record_id) for key in PAGING)
+    page = service.trail_page(
+        db.session,
+        current_user,
+        form.to_filters(before, after),
+        count_up_to=current_app.config["AUDIT_TRAIL_COUNTS_UP_TO"],
+    )
     return render_template("audit/trail.html", form=form, page=page, args=args), 400 if form.errors else 200
 
 

@@ -126,13 +126,90 @@ def test_an_inverted_date_range_is_refused_beside_the_field(client, login_as, ad
     assert 'value="2026-03-09"' in text(response)
 
 
-def test_the_trail_is_paginated(client, login_as, session, admin):
-    ids = [record_event(session, admin, "job.published", "job", n).id for n in range(55)]
+def older_link(response) -> str | None:
+    found = re.search(r'href="([^"]*)" rel="next">Older', text(response))
+    return found and found.group(1).replace("&amp;", "&")
+
+
+def newer_link(response) -> str | None:
+    found = re.search(r'href="([^"]*)" rel="prev">', text(response))
+    return found and found.group(1).replace("&amp;", "&")
+
+
+def test_the_trail_is_paged_by_record_older_then_newer(client, login_as, session, admin):
+    ids = [record_event(session, admin, "job.published", "job", n).id for n in range(120)]
+    newest_first = ids[::-1]
     login_as(admin)
     first = client.get("/admin/audit")
-    assert shown_ids(first) == ids[::-1][:50]
-    assert "page 1 of 2" in text(first)
-    second = client.get("/admin/audit", query_string={"page": 2})
-    assert shown_ids(second) == ids[::-1][50:]
-    filtered = client.get("/admin/audit", query_string={"action": "job.published", "page": 2})
-    assert "/admin/audit?action=job.published&amp;page=1" in text(filtered)
+    assert shown_ids(first) == newest_first[:50]
+    assert "120 records" in text(first) and newer_link(first) is None
+    second = client.get(older_link(first))
+    assert shown_ids(second) == newest_first[50:100]
+    third = client.get(older_link(second))
+    assert shown_ids(third) == newest_first[100:] and older_link(third) is None
+    # Back again by the newer links, page by page, to the first page (which has no newer link).
+    back = client.get(newer_link(third))
+    assert shown_ids(back) == newest_first[50:100]
+    top = client.get(newer_link(back))
+    assert shown_ids(top) == newest_first[:50] and newer_link(top) is None
+
+
+def test_pages_keep_the_filters_and_skip_what_they_leave_out(client, login_as, session, admin):
+    published = []
+    for n in range(60):
+        published.append(record_event(session, admin, "job.published", "job", n).id)
+        record_event(session, admin, "job.cancelled", "job", n)
+    login_as(admin)
+    first = client.get("/admin/audit", query_string={"action": "job.published"})
+    assert shown_ids(first) == published[::-1][:50] and "60 records" in text(first)
+    assert "action=job.published" in older_link(first)
+    second = client.get(older_link(first))
+    assert shown_ids(second) == published[::-1][50:]
+    assert "action=job.published" in newer_link(second)
+    assert shown_ids(client.get(newer_link(second))) == published[::-1][:50]
+
+
+def test_a_page_from_a_record_no_longer_matching_still_pages_from_it(client, login_as, session, admin):
+    """The edge of a page is a record id, not a record: a filter changed between pages still pages from there."""
+    ids = [record_event(session, admin, "job.published", "job", n).id for n in range(5)]
+    login_as(admin)
+    response = client.get("/admin/audit", query_string={"before": ids[2]})
+    assert shown_ids(response) == [ids[1], ids[0]]
+    assert newer_link(response) is not None and older_link(response) is None
+    assert shown_ids(client.get(newer_link(response))) == [ids[4], ids[3], ids[2]]
+    nothing_newer = client.get("/admin/audit", query_string={"after": ids[4]})
+    assert shown_ids(nothing_newer) == [] and "No records match." in text(nothing_newer)
+    assert shown_ids(client.get(older_link(nothing_newer))) == ids[::-1]
+
+
+@pytest.mark.parametrize("query", [{"before": "abc"}, {"after": "-3"}, {"before": "9" * 30}, {"page": "2"}])
+def test_a_garbled_or_old_page_address_shows_the_newest_records(client, login_as, session, admin, query):
+    ids = [record_event(session, admin, "job.published", "job", n).id for n in range(3)]
+    login_as(admin)
+    response = client.get("/admin/audit", query_string=query)
+    assert response.status_code == 200
+    assert shown_ids(response) == ids[::-1]
+
+
+def test_past_the_count_limit_the_trail_says_more_than(client, login_as, session, admin, app, monkeypatch):
+    monkeypatch.setitem(app.config, "AUDIT_TRAIL_COUNTS_UP_TO", 7)
+    ids = [record_event(session, admin, "job.published", "job", n).id for n in range(8)]
+    record_event(session, admin, "job.cancelled", "job", 1)
+    login_as(admin)
+    everything = client.get("/admin/audit")
+    assert "More than 7 records" in text(everything)
+    assert shown_ids(everything)[1:] == ids[::-1]  # every record is still listed
+    filtered = client.get("/admin/audit", query_string={"action": "job.published", "date_to": "2999-01-01"})
+    assert "More than 7 records" in text(filtered)
+    monkeypatch.setitem(app.config, "AUDIT_TRAIL_COUNTS_UP_TO", 8)
+    assert "8 records" in text(client.get("/admin/audit", query_string={"action": "job.published"}))
+    assert "1 record<" in text(client.get("/admin/audit", query_string={"action": "job.cancelled"}))
+
+
+def test_the_action_filter_offers_exactly_the_actions_recorded(client, login_as, session, admin):
+    actions = ["webhook.created", "bid.placed", "job.published", "bid.placed", "rival.added", "job.published", "a"]
+    for n, action in enumerate(actions):
+        record_event(session, admin, action, "job", n)
+    login_as(admin)
+    offered = re.findall(r'<option value="([^"]*)"', text(client.get("/admin/audit")))
+    assert sorted(offered) == sorted({"", *actions})
