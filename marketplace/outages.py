@@ -28,6 +28,7 @@ from sqlalchemy import event, exc
 SQLITE_UNREACHABLE_CODES = {3, 8, 10, 14}
 # What the connection found of its SQLite file when it opened it.
 SQLITE_FILE = "arms_length_sqlite_file"
+SQLITE_FILE_BEFORE = "arms_length_sqlite_file_before_opening"
 # Set on flask.g once a request has sent a COMMIT: from then on an error page cannot say that nothing was saved.
 COMMIT_SENT = "database_commit_sent"
 RETRY_AFTER_SECONDS = 30
@@ -169,9 +170,18 @@ def _sqlite_file_state(path: str) -> tuple[int, int, bool] | None:
 
 
 def _follow_sqlite_file(engine, path: str) -> None:
+    # The file is looked at before it is opened as well as after: one replaced or made read-only between the two
+    # would otherwise be noted as it is after, while the connection holds what it opened before, and kept.
+    @event.listens_for(engine, "do_connect")
+    def _look_before_opening(_dialect, record, _cargs, _cparams):
+        record.info[SQLITE_FILE_BEFORE] = _sqlite_file_state(path)
+
     @event.listens_for(engine, "connect")
     def _note_the_file(_dbapi_connection, record):
-        record.info[SQLITE_FILE] = _sqlite_file_state(path)
+        before, after = record.info.pop(SQLITE_FILE_BEFORE, None), _sqlite_file_state(path)
+        # Changed as it was opened: noted as before, so that the next checkout opens it again as it is now. (None
+        # before: the opening made the file.)
+        record.info[SQLITE_FILE] = after if before is None else before
 
     @event.listens_for(engine, "checkout")
     def _same_file_as_when_opened(_dbapi_connection, record, _proxy):

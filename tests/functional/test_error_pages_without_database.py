@@ -9,7 +9,9 @@ tests/concurrency/test_faults.py for the same on a running gunicorn server, and 
 """
 
 import contextlib
+import os
 import socket
+import sqlite3
 import time
 
 import pytest
@@ -21,7 +23,7 @@ from marketplace.api import tokens
 from marketplace.api.tokens import SCOPES
 from marketplace.bids.models import BidRevision
 from marketplace.extensions import db
-from marketplace.jobs.models import BiddingMode
+from marketplace.jobs.models import BiddingMode, Job
 from tests.concurrency.harness import TcpProxy, committed, free_port, signed_in_client
 from tests.conftest import database_url_for, fresh_database, make_app, migrated_database
 from tests.factories import BidFactory, BuyerFactory, JobFactory, VerifiedVendorFactory
@@ -325,3 +327,43 @@ def test_an_api_write_whose_commit_was_cut_off_says_it_cannot_tell_whether_it_wa
         )
         detail = program_error(response, 503, "application/problem+json")
         assert "We cannot tell whether what you sent was saved" in detail and "Nothing you sent" not in detail
+
+
+def _job_title(app, job_id: int) -> str:
+    with app.app_context():
+        title = db.session.execute(select(Job.title).where(Job.id == job_id)).scalar_one()
+        db.session.remove()
+    return title
+
+
+def test_an_sqlite_file_replaced_just_as_a_connection_opens_it_is_opened_again(tmp_path):
+    """An operator puts a restored copy in place of the file at the very moment a connection has opened the old one:
+    the connection holds the old file, so the pool must not note the file as it is a moment later (the copy) and
+    keep that connection, serving the old file's content for as long as it lives. SQLite in both runs of the suite."""
+    url = migrated_database(tmp_path, "replaced", backend="sqlite")
+    path = make_url(url).database
+    app = app_on(url, tmp_path)
+    try:
+        job_id = committed(app, lambda: JobFactory(title="Before the restore").id)
+        restored = f"{path}.restored"
+        with app.app_context():
+            db.engine.dispose()  # no connection left open: the next statement opens one
+        source, copy = sqlite3.connect(path), sqlite3.connect(restored)
+        source.backup(copy)
+        copy.execute("UPDATE job SET title = 'As restored' WHERE id = ?", (job_id,))
+        copy.commit()
+        source.close()
+        copy.close()
+        with app.app_context():
+            replaced: list[str] = []
+
+            def restore_as_it_opens(_dbapi_connection, _record):
+                if not replaced:  # once: the operator's single move, between the open and anything after it
+                    os.replace(restored, path)
+                    replaced.append(path)
+
+            event.listen(db.engine, "connect", restore_as_it_opens, insert=True)
+        assert _job_title(app, job_id) == "As restored"
+        assert replaced and _job_title(app, job_id) == "As restored"
+    finally:
+        dispose(app)
