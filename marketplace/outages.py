@@ -10,8 +10,11 @@ SQLite needs one thing more. A connection keeps the file descriptor it opened, s
 permissions does not reach it: a connection opened while the file was read-only stays read-only after the file
 is writable again (issue 11), and one opened before the file was made read-only (or unreadable) goes on writing.
 On checkout each pooled connection compares the file with what it was when the connection opened it (the same
-file, as writable as then); when it differs the connection is replaced by one that sees the file as it is now.
-A file that is gone from its path is not opened again (SQLite would make a new, empty one there).
+file, as readable and as writable as then); when it differs the connection is replaced by one that sees the file as
+it is now. A file that is gone from its path is not opened again (SQLite would make a new, empty one there). And since
+SQLite may hand a new connection a descriptor opened earlier for writing (when another connection of the process holds
+a lock on the file), a new connection is refused to a file the process may not read, and made read-only to one it may
+not write.
 """
 
 import logging
@@ -19,6 +22,7 @@ import os
 import select
 import time
 from dataclasses import dataclass
+from typing import NamedTuple
 
 from flask import g, has_request_context, request
 from sqlalchemy import event, exc
@@ -160,16 +164,25 @@ def _server_end_gone(dbapi_connection) -> bool:
     return bool(poller.poll(0))
 
 
-def _sqlite_file_state(path: str) -> tuple[int, int, bool] | None:
-    """The file's identity (device, inode) and whether this process may write it; None when it is gone."""
+class _FileState(NamedTuple):
+    device: int
+    inode: int
+    readable: bool  # by this process, as its permissions say
+    writable: bool
+
+
+def _sqlite_file_state(path: str) -> _FileState | None:
+    """The file's identity and what this process may do with it; None when it is gone."""
     try:
         found = os.stat(path)
     except OSError:
         return None
-    return found.st_dev, found.st_ino, os.access(path, os.W_OK)
+    return _FileState(found.st_dev, found.st_ino, os.access(path, os.R_OK), os.access(path, os.W_OK))
 
 
 def _follow_sqlite_file(engine, path: str) -> None:
+    unreachable = engine.dialect.loaded_dbapi.OperationalError
+
     # The file is looked at before it is opened as well as after: one replaced or made read-only between the two
     # would otherwise be noted as it is after, while the connection holds what it opened before, and kept.
     @event.listens_for(engine, "do_connect")
@@ -177,8 +190,18 @@ def _follow_sqlite_file(engine, path: str) -> None:
         record.info[SQLITE_FILE_BEFORE] = _sqlite_file_state(path)
 
     @event.listens_for(engine, "connect")
-    def _note_the_file(_dbapi_connection, record):
+    def _note_the_file(dbapi_connection, record):
         before, after = record.info.pop(SQLITE_FILE_BEFORE, None), _sqlite_file_state(path)
+        # SQLite may not open the file at all: when another connection of this process holds a lock on it, a
+        # descriptor that a closed connection opened is kept (closing it would drop those locks) and handed to the
+        # next connection to the same file, open for writing whatever the file's permissions say now. So the
+        # permissions are applied here: no connection to a file this process may not read, and none that writes
+        # to one it may not write (SQLITE_READONLY, as a file opened read-only answers).
+        if after is not None and not after.readable:
+            dbapi_connection.close()
+            raise unreachable("unable to open database file")
+        if after is not None and not after.writable:
+            dbapi_connection.execute("PRAGMA query_only = ON")
         # Changed as it was opened: noted as before, so that the next checkout opens it again as it is now. (None
         # before: the opening made the file.)
         record.info[SQLITE_FILE] = after if before is None else before

@@ -9,10 +9,14 @@ tests/concurrency/test_faults.py for the same on a running gunicorn server, and 
 """
 
 import contextlib
+import json
 import os
 import socket
 import sqlite3
+import subprocess
+import sys
 import time
+from pathlib import Path
 
 import pytest
 from sqlalchemy import event, select
@@ -24,7 +28,13 @@ from marketplace.api.tokens import SCOPES
 from marketplace.bids.models import BidRevision
 from marketplace.extensions import db
 from marketplace.jobs.models import BiddingMode, Job
-from tests.concurrency.harness import TcpProxy, committed, free_port, signed_in_client
+from tests.concurrency.harness import (
+    TcpProxy,
+    bound_by_file_permissions_prefix,
+    committed,
+    free_port,
+    signed_in_client,
+)
 from tests.conftest import database_url_for, fresh_database, make_app, migrated_database
 from tests.factories import BidFactory, BuyerFactory, JobFactory, VerifiedVendorFactory
 
@@ -367,3 +377,57 @@ def test_an_sqlite_file_replaced_just_as_a_connection_opens_it_is_opened_again(t
         assert replaced and _job_title(app, job_id) == "As restored"
     finally:
         dispose(app)
+
+
+# Run bound by file permissions (root's overrides dropped, as the fault tests' servers are): a connection is opened to
+# the file while another connection of the same process holds a lock on it, as a worker's pool can, after the file's
+# permissions changed. SQLite then hands the new connection the descriptor a closed one had opened for writing.
+_PERMISSIONS_CHANGED_UNDER_A_LOCK = """
+import json, os, sqlite3, sys
+from sqlalchemy import text
+from marketplace import create_app
+from marketplace.extensions import db
+
+path, mode = sys.argv[1], int(sys.argv[2], 8)
+app = create_app({"SQLALCHEMY_DATABASE_URI": "sqlite:///" + path, "TESTING": True, "RATELIMIT_ENABLED": False})
+with app.app_context():
+    engine = db.engine
+    with engine.connect() as pooled:  # opened, then checked in
+        pooled.execute(text("SELECT count(*) FROM job")).all()
+    holder = sqlite3.connect(path, isolation_level=None)  # another connection of this process, in a read
+    holder.execute("BEGIN")
+    holder.execute("SELECT count(*) FROM job").fetchall()
+    os.chmod(path, mode)
+    try:
+        with engine.begin() as connection:  # the pooled one, opened again as the file is now
+            connection.execute(text("UPDATE job SET title = 'Written anyway'"))
+        print(json.dumps({"answer": "written"}))
+    except Exception as error:
+        print(json.dumps({"answer": type(error).__name__, "words": str(error.orig)}))
+    finally:
+        os.chmod(path, 0o644)
+        holder.close()
+"""
+
+
+@pytest.mark.parametrize(
+    "mode, words", [(0o000, "unable to open database file"), (0o444, "attempt to write a readonly database")]
+)
+def test_a_connection_to_an_sqlite_file_follows_its_permissions_even_on_a_kept_descriptor(tmp_path, mode, words):
+    url = migrated_database(tmp_path, f"kept_descriptor_{mode:o}", backend="sqlite")
+    app = app_on(url, tmp_path)
+    job_id = committed(app, lambda: JobFactory(title="Before").id)
+    dispose(app)
+    done = subprocess.run(  # noqa: S603 (our own interpreter and script)
+        [*bound_by_file_permissions_prefix(), sys.executable, "-c", _PERMISSIONS_CHANGED_UNDER_A_LOCK]
+        + [make_url(url).database, f"{mode:o}"],
+        cwd=Path(__file__).resolve().parents[2],
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
+    )
+    assert done.returncode == 0, done.stderr[-3000:]
+    assert json.loads(done.stdout.strip().splitlines()[-1]) == {"answer": "OperationalError", "words": words}
+    assert _job_title(app, job_id) == "Before"
+    dispose(app)
