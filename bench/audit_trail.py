@@ -13,9 +13,7 @@ record before them, the page by id reads fifty.
 """
 
 import json
-import statistics
 import sys
-import time
 from pathlib import Path
 
 import click
@@ -26,7 +24,7 @@ sys.path.insert(0, str(ROOT))
 sys.path.insert(0, str(ROOT / "bench"))
 
 from pages import EMAILS, build_demo  # noqa: E402
-from pages_inprocess import signed_in_client  # noqa: E402
+from pages_inprocess import signed_in_client, timed  # noqa: E402
 
 COUNT_UP_TO = 10_000  # the app's default AUDIT_TRAIL_COUNTS_UP_TO
 PER_PAGE = 50
@@ -51,13 +49,7 @@ BOUNDED = {
 
 
 def _median_ms(run, repeat: int) -> float:
-    run()
-    times = []
-    for _ in range(repeat):
-        started = time.perf_counter()
-        run()
-        times.append(time.perf_counter() - started)
-    return round(statistics.median(times) * 1000, 2)
+    return round(timed(run, repeat, warmup=1), 2)
 
 
 def _top_up(connection, size: int, demo: int) -> None:
