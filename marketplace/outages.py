@@ -13,8 +13,8 @@ On checkout each pooled connection compares the file with what it was when the c
 file, as readable and as writable as then); when it differs the connection is replaced by one that sees the file as
 it is now. A file that is gone from its path is not opened again (SQLite would make a new, empty one there). And since
 SQLite may hand a new connection a descriptor opened earlier for writing (when another connection of the process holds
-a lock on the file), a new connection is refused to a file the process may not read, and made read-only to one it may
-not write.
+a lock on the file), a new connection is refused to a file the process may not read, and opened read-only to one it
+may not write.
 """
 
 import logging
@@ -23,6 +23,7 @@ import select
 import time
 from dataclasses import dataclass
 from typing import NamedTuple
+from urllib.parse import quote
 
 from flask import g, has_request_context, request
 from sqlalchemy import event, exc
@@ -183,27 +184,26 @@ def _sqlite_file_state(path: str) -> _FileState | None:
 def _follow_sqlite_file(engine, path: str) -> None:
     unreachable = engine.dialect.loaded_dbapi.OperationalError
 
-    # The file is looked at before it is opened as well as after: one replaced or made read-only between the two
-    # would otherwise be noted as it is after, while the connection holds what it opened before, and kept.
+    # SQLite may not open the file at all: while another connection of this process holds a lock on it, a
+    # descriptor that a closed connection had opened is kept (closing it would drop those locks) and handed to the
+    # next connection to the same file opened the same way, for writing whatever the file's permissions say now. So
+    # they are applied here: no connection to a file this process may not read, and one it may not write is opened
+    # read-only (which no kept descriptor open for writing serves).
     @event.listens_for(engine, "do_connect")
-    def _look_before_opening(_dialect, record, _cargs, _cparams):
-        record.info[SQLITE_FILE_BEFORE] = _sqlite_file_state(path)
-
-    @event.listens_for(engine, "connect")
-    def _note_the_file(dbapi_connection, record):
-        before, after = record.info.pop(SQLITE_FILE_BEFORE, None), _sqlite_file_state(path)
-        # SQLite may not open the file at all: when another connection of this process holds a lock on it, a
-        # descriptor that a closed connection opened is kept (closing it would drop those locks) and handed to the
-        # next connection to the same file, open for writing whatever the file's permissions say now. So the
-        # permissions are applied here: no connection to a file this process may not read, and none that writes
-        # to one it may not write (SQLITE_READONLY, as a file opened read-only answers).
-        if after is not None and not after.readable:
-            dbapi_connection.close()
+    def _look_before_opening(_dialect, record, cargs, cparams):
+        before = record.info[SQLITE_FILE_BEFORE] = _sqlite_file_state(path)
+        if before is not None and not before.readable:
             raise unreachable("unable to open database file")
-        if after is not None and not after.writable:
-            dbapi_connection.execute("PRAGMA query_only = ON")
-        # Changed as it was opened: noted as before, so that the next checkout opens it again as it is now. (None
-        # before: the opening made the file.)
+        if before is not None and not before.writable:
+            cargs[0] = f"file:{quote(path)}?mode=ro"
+            cparams["uri"] = True
+
+    # The file is looked at after it is opened as well: one replaced or whose permissions changed between the two is
+    # noted as it was before, so that the next checkout (the one this connection was opened for, too) opens it again
+    # as it is now. (None before: the opening made the file.)
+    @event.listens_for(engine, "connect")
+    def _note_the_file(_dbapi_connection, record):
+        before, after = record.info.pop(SQLITE_FILE_BEFORE, None), _sqlite_file_state(path)
         record.info[SQLITE_FILE] = after if before is None else before
 
     @event.listens_for(engine, "checkout")
