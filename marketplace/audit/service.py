@@ -194,7 +194,7 @@ class TrailFilters:
 @dataclass(frozen=True)
 class TrailPage:
     records: list[AuditRecord]
-    total: int  # how many records match, counted up to `counted_up_to`
+    total: int  # how many records match, counted up to the caller's `count_up_to`
     more_than_total: bool  # more match than were counted
     newer: int | None  # the `after` of the page of newer records, if there are any
     older: int | None  # the `before` of the page of older records, if there are any
